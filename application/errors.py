@@ -1,0 +1,54 @@
+"""Errors the application raises, named for what went wrong, free of HTTP and Stripe types."""
+
+
+class ApplicationError(Exception):
+    """Base of every error a use case or a port reports."""
+
+
+class NotFound(ApplicationError):
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} {ident} not found")
+        self.what = what
+        self.ident = ident
+
+
+class Conflict(ApplicationError):
+    """The request cannot be applied to the current state (e.g. no seats left)."""
+
+
+class IdempotencyKeyReused(Conflict):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was already used with a different request")
+        self.key = key
+
+
+class GatewayError(ApplicationError):
+    """The payment gateway refused or failed a request."""
+
+
+class CardDeclined(GatewayError):
+    pass
+
+
+class GatewayInvalidRequest(GatewayError):
+    pass
+
+
+class GatewayAuthenticationFailed(GatewayError):
+    pass
+
+
+class GatewayRateLimited(GatewayError):
+    pass
+
+
+class GatewayUnavailable(GatewayError):
+    """The gateway could not be reached or kept failing after bounded retries."""
+
+
+class InvalidWebhookSignature(ApplicationError):
+    """A webhook whose signature is missing, does not match, or is too old."""
+
+
+class InvalidWebhookPayload(ApplicationError):
+    """A verified webhook whose body is not an event we can read."""

@@ -1,0 +1,1 @@
+"""Bookpay's domain: pure rules about money, fees, tenants, offerings, slots and bookings."""

@@ -1,0 +1,57 @@
+"""Tenants: businesses that sell through the platform with their own Stripe account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from domain.errors import TenantCannotSell
+
+
+class ChargeModel(StrEnum):
+    """Where the charge lives on Stripe.
+
+    DESTINATION: on the platform, with the tenant's share transferred to its account.
+    DIRECT: on the tenant's connected account, with the platform's fee taken from it.
+    """
+
+    DESTINATION = "destination"
+    DIRECT = "direct"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectStatus:
+    """What Stripe last told us about the tenant's connected account."""
+
+    account_id: str | None = None
+    charges_enabled: bool = False
+    payouts_enabled: bool = False
+    details_submitted: bool = False
+    requirements_due: tuple[str, ...] = ()
+
+    @property
+    def can_take_charges(self) -> bool:
+        return self.account_id is not None and self.charges_enabled
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    slug: str
+    country: str
+    default_currency: str
+    timezone: str
+    charge_model: ChargeModel = ChargeModel.DESTINATION
+    connect: ConnectStatus = ConnectStatus()
+
+    @property
+    def can_sell(self) -> bool:
+        return self.connect.can_take_charges
+
+    def ensure_can_sell(self) -> None:
+        if not self.can_sell:
+            raise TenantCannotSell(self.id)
+
+    def with_connect_status(self, status: ConnectStatus) -> Tenant:
+        return replace(self, connect=status)

@@ -1,0 +1,1 @@
+"""HTTP app, CLI and the composition root."""
