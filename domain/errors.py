@@ -46,3 +46,75 @@ class TenantCannotSell(DomainError):
             "connected or charges are not enabled"
         )
         self.tenant_id = tenant_id
+
+
+class InvalidOffering(DomainError):
+    """An offering whose price, duration or capacity cannot be sold."""
+
+
+class InvalidSeatCount(DomainError):
+    def __init__(self, seats: object) -> None:
+        super().__init__(f"seats must be a whole number of at least 1, got {seats!r}")
+        self.seats = seats
+
+
+class SeatsUnavailable(DomainError):
+    def __init__(self, slot_id: str, requested: int, available: int) -> None:
+        super().__init__(f"slot {slot_id} has {available} seat(s) available; {requested} requested")
+        self.slot_id = slot_id
+        self.requested = requested
+        self.available = available
+
+
+class SlotCapacityError(DomainError):
+    """Seats would be released or confirmed that were never held or booked."""
+
+
+class OfferingArchived(DomainError):
+    def __init__(self, offering_id: str) -> None:
+        super().__init__(f"offering {offering_id} is archived and cannot be booked")
+        self.offering_id = offering_id
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, booking_id: str, status: str, action: str) -> None:
+        super().__init__(f"booking {booking_id} is {status}: cannot {action}")
+        self.booking_id = booking_id
+        self.status = status
+        self.action = action
+
+
+class InvalidCancellationPolicy(DomainError):
+    """Cancellation windows that overlap or promise impossible refunds."""
+
+
+class CancellationWindowClosed(DomainError):
+    def __init__(self, hours_before_start: float) -> None:
+        super().__init__(
+            "this booking can no longer be cancelled by the customer under the offering's "
+            "cancellation policy"
+        )
+        self.hours_before_start = hours_before_start
+
+
+class RefundExceedsPaid(DomainError):
+    def __init__(self, requested: int, refundable: int, currency: str) -> None:
+        super().__init__(
+            f"a refund of {requested} {currency} exceeds the {refundable} {currency} "
+            "still refundable on this booking"
+        )
+        self.requested = requested
+        self.refundable = refundable
+        self.currency = currency
+
+
+class InvalidRefund(DomainError):
+    """A refund that is empty, negative or in another currency than the payment."""
+
+
+class NaiveDatetime(DomainError):
+    """A time without a timezone: every time in Bookpay is timezone-aware UTC."""
+
+
+class InvalidHold(DomainError):
+    """A seat hold that Stripe's Checkout Session lifetime could not match."""

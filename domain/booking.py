@@ -1,0 +1,228 @@
+"""Bookings and their state machine.
+
+    pending_payment ──paid──▶ confirmed ──cancel──▶ cancelled
+      │   │  └─unpaid─▶ awaiting_async_payment ──paid──▶ confirmed
+      │   │                 └──failed──▶ payment_failed
+      │   └─failed──▶ payment_failed
+      └─hold lapsed─▶ expired ──paid late (seats free again)──▶ confirmed
+    confirmed ──refund──▶ refunded (partially or fully; more refunds may follow)
+
+Every transition is idempotent: applying a fact the booking already reflects returns the
+booking unchanged (the same object). A fact that contradicts the booking's state raises
+IllegalTransition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from domain.cancellation import RefundSplit
+from domain.clock import as_utc
+from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
+from domain.fees import FeeQuote, RefundOnCancel
+from domain.money import Money
+from domain.offering import require_seats
+
+
+class BookingStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    AWAITING_ASYNC_PAYMENT = "awaiting_async_payment"
+    CONFIRMED = "confirmed"
+    EXPIRED = "expired"
+    PAYMENT_FAILED = "payment_failed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+# Stripe lets a Checkout Session live between 30 minutes and 24 hours; the hold matches it.
+MIN_HOLD = timedelta(minutes=30)
+MAX_HOLD = timedelta(hours=24)
+
+
+def hold_expiry(now: datetime, hold: timedelta) -> datetime:
+    """When a hold taken at `now` ends; refused outside Stripe's session lifetime."""
+    if not MIN_HOLD <= hold <= MAX_HOLD:
+        raise InvalidHold(f"a hold must last between 30 minutes and 24 hours, not {hold}")
+    return as_utc(now) + hold
+
+
+class SeatState(StrEnum):
+    """What a booking in a status does to its slot's seats."""
+
+    HELD = "held"
+    BOOKED = "booked"
+    RELEASED = "released"
+
+
+_SEATS = {
+    BookingStatus.PENDING_PAYMENT: SeatState.HELD,
+    BookingStatus.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
+    BookingStatus.CONFIRMED: SeatState.BOOKED,
+    BookingStatus.REFUNDED: SeatState.BOOKED,
+    BookingStatus.EXPIRED: SeatState.RELEASED,
+    BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
+    BookingStatus.CANCELLED: SeatState.RELEASED,
+}
+
+_PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.REFUNDED})
+
+
+class CancelledBy(StrEnum):
+    CUSTOMER = "customer"
+    TENANT = "tenant"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    email: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """One refund of a booking's payment, as recorded with the gateway."""
+
+    refund_id: str
+    split: RefundSplit
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: str
+    tenant_id: str
+    offering_id: str
+    slot_id: str
+    seats: int
+    starts_at: datetime
+    customer: Customer
+    quote: FeeQuote
+    refund_on_cancel: RefundOnCancel
+    hold_expires_at: datetime
+    created_at: datetime
+    status: BookingStatus = BookingStatus.PENDING_PAYMENT
+    gateway_session_id: str | None = None
+    payment_intent_id: str | None = None
+    refunds: tuple[Refund, ...] = ()
+    cancelled_by: CancelledBy | None = None
+    cancellation_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        require_seats(self.seats)
+        object.__setattr__(self, "starts_at", as_utc(self.starts_at))
+        object.__setattr__(self, "hold_expires_at", as_utc(self.hold_expires_at))
+        object.__setattr__(self, "created_at", as_utc(self.created_at))
+
+    # --- derived facts -----------------------------------------------------------------
+
+    @property
+    def currency(self) -> str:
+        return self.quote.currency
+
+    @property
+    def seat_state(self) -> SeatState:
+        return _SEATS[self.status]
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in _PAID
+
+    @property
+    def refunded(self) -> RefundSplit:
+        total = RefundSplit.nothing(self.currency)
+        for refund in self.refunds:
+            total = total + refund.split
+        return total
+
+    @property
+    def refundable(self) -> Money:
+        """What can still be refunded: never more than the customer paid."""
+        if not self.is_paid:
+            return Money.zero(self.currency)
+        return self.quote.customer_total - self.refunded.customer_refund
+
+    def hold_lapsed(self, now: datetime) -> bool:
+        return as_utc(now) >= self.hold_expires_at
+
+    # --- transitions -------------------------------------------------------------------
+
+    def attach_session(self, session_id: str) -> Booking:
+        if self.gateway_session_id == session_id:
+            return self
+        if self.gateway_session_id is not None or self.status is not BookingStatus.PENDING_PAYMENT:
+            raise IllegalTransition(self.id, self.status, "attach another checkout session")
+        return replace(self, gateway_session_id=session_id)
+
+    def await_async_payment(self) -> Booking:
+        """The customer completed checkout with a delayed method; seats stay held."""
+        if self.status is BookingStatus.PENDING_PAYMENT:
+            return replace(self, status=BookingStatus.AWAITING_ASYNC_PAYMENT)
+        if self.status is BookingStatus.AWAITING_ASYNC_PAYMENT or self.is_paid:
+            return self
+        raise IllegalTransition(self.id, self.status, "wait for a delayed payment")
+
+    def confirm(self, payment_intent_id: str | None = None) -> Booking:
+        """The payment succeeded. From `expired` this is a late payment: the caller must
+        have booked the seats again first, or refund instead."""
+        if self.is_paid:
+            return self
+        if self.status in (
+            BookingStatus.PENDING_PAYMENT,
+            BookingStatus.AWAITING_ASYNC_PAYMENT,
+            BookingStatus.EXPIRED,
+        ):
+            return replace(
+                self,
+                status=BookingStatus.CONFIRMED,
+                payment_intent_id=payment_intent_id or self.payment_intent_id,
+            )
+        raise IllegalTransition(self.id, self.status, "confirm a payment")
+
+    def fail_payment(self) -> Booking:
+        if self.status is BookingStatus.PAYMENT_FAILED:
+            return self
+        if self.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_ASYNC_PAYMENT):
+            return replace(self, status=BookingStatus.PAYMENT_FAILED)
+        raise IllegalTransition(self.id, self.status, "fail a payment")
+
+    def expire(self) -> Booking:
+        """The hold lapsed unpaid: the seats go back on sale."""
+        if self.status is BookingStatus.EXPIRED:
+            return self
+        if self.status is BookingStatus.PENDING_PAYMENT:
+            return replace(self, status=BookingStatus.EXPIRED)
+        raise IllegalTransition(self.id, self.status, "expire")
+
+    def cancel(self, by: CancelledBy, reason: str | None = None) -> Booking:
+        if self.status is BookingStatus.CANCELLED:
+            return self
+        if self.status in (BookingStatus.CONFIRMED, BookingStatus.REFUNDED):
+            return replace(
+                self, status=BookingStatus.CANCELLED, cancelled_by=by, cancellation_reason=reason
+            )
+        raise IllegalTransition(self.id, self.status, "cancel")
+
+    def record_refund(self, refund_id: str, split: RefundSplit) -> Booking:
+        """Record a refund once (by its gateway id); the sum never exceeds what was paid."""
+        if any(existing.refund_id == refund_id for existing in self.refunds):
+            return self
+        if not self.is_paid:
+            raise IllegalTransition(self.id, self.status, "refund an unpaid booking")
+        if split.customer_refund.currency != self.currency:
+            raise InvalidRefund(f"refund in {split.customer_refund.currency} for {self.currency}")
+        if split.customer_refund.amount <= 0:
+            raise InvalidRefund("a refund must be a positive amount")
+        if split.customer_refund > self.refundable:
+            raise RefundExceedsPaid(
+                split.customer_refund.amount, self.refundable.amount, self.currency
+            )
+        fee_left = self.quote.application_fee - self.refunded.application_fee_refund
+        if split.application_fee_refund > fee_left or split.application_fee_refund.is_negative:
+            raise InvalidRefund("the fee refund exceeds the fee still held by the platform")
+        status = (
+            BookingStatus.CANCELLED
+            if self.status is BookingStatus.CANCELLED
+            else BookingStatus.REFUNDED
+        )
+        return replace(self, status=status, refunds=(*self.refunds, Refund(refund_id, split)))

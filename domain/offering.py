@@ -1,0 +1,142 @@
+"""Offerings a tenant sells, and the slots customers book seats in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from domain.cancellation import CancellationPolicy
+from domain.clock import as_utc
+from domain.errors import (
+    InvalidOffering,
+    InvalidSeatCount,
+    OfferingArchived,
+    SeatsUnavailable,
+    SlotCapacityError,
+)
+from domain.fees import FeePolicy
+from domain.money import Money
+
+MAX_CAPACITY = 100_000
+MAX_DURATION_MINUTES = 60 * 24 * 31
+
+
+def require_seats(seats: object) -> int:
+    if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
+        raise InvalidSeatCount(seats)
+    return seats
+
+
+def _require_capacity(capacity: object) -> int:
+    if isinstance(capacity, bool) or not isinstance(capacity, int):
+        raise InvalidOffering(f"capacity must be a whole number, got {capacity!r}")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidOffering(f"capacity must be between 1 and {MAX_CAPACITY}")
+    return capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    """A bookable service: price per seat, duration, capacity per slot, policies."""
+
+    id: str
+    tenant_id: str
+    name: str
+    price: Money
+    duration_minutes: int
+    capacity: int
+    description: str = ""
+    cancellation_policy: CancellationPolicy | None = None
+    fee_policy: FeePolicy | None = None
+    archived: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidOffering("an offering needs a name")
+        if self.price.amount <= 0:
+            raise InvalidOffering("the price per seat must be positive")
+        if not self.price.is_chargeable_step():
+            raise InvalidOffering(
+                f"{self.price.currency} prices must be multiples of "
+                f"{self.price.granularity} minor units"
+            )
+        if not 1 <= self.duration_minutes <= MAX_DURATION_MINUTES:
+            raise InvalidOffering("duration_minutes must be between 1 and 44640")
+        _require_capacity(self.capacity)
+
+    def ensure_bookable(self) -> None:
+        if self.archived:
+            raise OfferingArchived(self.id)
+
+    def archive(self) -> Offering:
+        return replace(self, archived=True)
+
+    def effective_fee_policy(self, tenant_policy: FeePolicy) -> FeePolicy:
+        """The offering's own fee policy when it has one, else the tenant's."""
+        return self.fee_policy or tenant_policy
+
+    def new_slot(self, slot_id: str, starts_at: datetime, capacity: int | None = None) -> Slot:
+        self.ensure_bookable()
+        return Slot(
+            id=slot_id,
+            tenant_id=self.tenant_id,
+            offering_id=self.id,
+            starts_at=as_utc(starts_at),
+            capacity=self.capacity if capacity is None else capacity,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An offering at a start time. held + booked never exceeds capacity.
+
+    These methods are the rule; the repositories enforce it with one atomic statement.
+    """
+
+    id: str
+    tenant_id: str
+    offering_id: str
+    starts_at: datetime
+    capacity: int
+    held: int = 0
+    booked: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts_at", as_utc(self.starts_at))
+        _require_capacity(self.capacity)
+        if self.held < 0 or self.booked < 0 or self.held + self.booked > self.capacity:
+            raise SlotCapacityError(f"slot {self.id} would be overbooked")
+
+    @property
+    def seats_available(self) -> int:
+        return self.capacity - self.held - self.booked
+
+    def hold(self, seats: int) -> Slot:
+        """Hold seats for a customer who is paying; refused when not enough are free."""
+        require_seats(seats)
+        if seats > self.seats_available:
+            raise SeatsUnavailable(self.id, seats, self.seats_available)
+        return replace(self, held=self.held + seats)
+
+    def release_hold(self, seats: int) -> Slot:
+        require_seats(seats)
+        if seats > self.held:
+            raise SlotCapacityError(f"slot {self.id} holds {self.held} seat(s), not {seats}")
+        return replace(self, held=self.held - seats)
+
+    def confirm_hold(self, seats: int) -> Slot:
+        """Held seats become booked once paid."""
+        return replace(self.release_hold(seats), booked=self.booked + seats)
+
+    def book(self, seats: int) -> Slot:
+        """Book seats directly (a payment that completed after its hold lapsed)."""
+        require_seats(seats)
+        if seats > self.seats_available:
+            raise SeatsUnavailable(self.id, seats, self.seats_available)
+        return replace(self, booked=self.booked + seats)
+
+    def release_booked(self, seats: int) -> Slot:
+        require_seats(seats)
+        if seats > self.booked:
+            raise SlotCapacityError(f"slot {self.id} has {self.booked} booked, not {seats}")
+        return replace(self, booked=self.booked - seats)
