@@ -72,6 +72,7 @@ _PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStat
 class CancelledBy(StrEnum):
     CUSTOMER = "customer"
     TENANT = "tenant"
+    SYSTEM = "system"  # e.g. a payment that arrived after its seats were sold again
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ class Booking:
     refunds: tuple[Refund, ...] = ()
     cancelled_by: CancelledBy | None = None
     cancellation_reason: str | None = None
+    # The customer's link to the booking carries a secret token; only its hash is kept.
+    access_token_hash: str | None = None
 
     def __post_init__(self) -> None:
         require_seats(self.seats)

@@ -199,10 +199,12 @@ class FeePolicy:
             return _tier_amount(tier, subtotal)
         fee = Fraction(0)
         lower = 0
-        for tier in self.tiers:
+        for index, tier in enumerate(self.tiers):
             if subtotal <= lower:
                 break
-            upper = subtotal if tier.up_to is None else min(subtotal, tier.up_to.amount)
+            # As in volume mode, the last tier also prices whatever lies above its bound.
+            last = index == len(self.tiers) - 1
+            upper = subtotal if last or tier.up_to is None else min(subtotal, tier.up_to.amount)
             fee += _tier_amount(tier, upper - lower)
             if tier.up_to is None:
                 break

@@ -1,0 +1,248 @@
+"""The booking state machine: every status × every fact, refunds, and hold expiry."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.booking import (
+    MAX_HOLD,
+    MIN_HOLD,
+    Booking,
+    BookingStatus,
+    CancelledBy,
+    Customer,
+    SeatState,
+    hold_expiry,
+)
+from domain.cancellation import RefundSplit
+from domain.errors import (
+    IllegalTransition,
+    InvalidHold,
+    InvalidRefund,
+    InvalidSeatCount,
+    NaiveDatetime,
+    RefundExceedsPaid,
+)
+from domain.fees import FeePolicy, RefundOnCancel
+from domain.money import Money
+from tests.unit.test_fee_properties import EXAMPLES
+
+NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+QUOTE = FeePolicy(percent_bps=1000).quote(Money(2000, "usd"), 2)  # pays 44.00, fee 4.00
+S = BookingStatus
+
+
+def usd(cents: int) -> Money:
+    return Money(cents, "usd")
+
+
+def pending() -> Booking:
+    return Booking(
+        id="bk_1",
+        tenant_id="tn_1",
+        offering_id="of_1",
+        slot_id="sl_1",
+        seats=2,
+        starts_at=NOW + timedelta(days=10),
+        customer=Customer("ada@example.com"),
+        quote=QUOTE,
+        refund_on_cancel=RefundOnCancel.PROPORTIONAL,
+        hold_expires_at=NOW + MIN_HOLD,
+        created_at=NOW,
+    )
+
+
+def in_status(status: BookingStatus) -> Booking:
+    confirmed = pending().confirm("pi_1")
+    return {
+        S.PENDING_PAYMENT: pending,
+        S.AWAITING_ASYNC_PAYMENT: lambda: pending().await_async_payment(),
+        S.CONFIRMED: lambda: confirmed,
+        S.EXPIRED: lambda: pending().expire(),
+        S.PAYMENT_FAILED: lambda: pending().fail_payment(),
+        S.CANCELLED: lambda: confirmed.cancel(CancelledBy.CUSTOMER),
+        S.REFUNDED: lambda: confirmed.record_refund("re_0", RefundSplit(usd(500), usd(45))),
+    }[status]()
+
+
+FACTS: dict[str, Callable[[Booking], Booking]] = {
+    "confirm": lambda b: b.confirm("pi_2"),
+    "await": lambda b: b.await_async_payment(),
+    "fail": lambda b: b.fail_payment(),
+    "expire": lambda b: b.expire(),
+    "cancel": lambda b: b.cancel(CancelledBy.TENANT),
+    "refund": lambda b: b.record_refund("re_1", RefundSplit(usd(1000), usd(91))),
+    "attach": lambda b: b.attach_session("cs_1"),
+}
+
+SAME, ILLEGAL = "same", "illegal"
+# Rows: from status; columns: the facts above, in order.
+MATRIX = {
+    S.PENDING_PAYMENT: [S.CONFIRMED, S.AWAITING_ASYNC_PAYMENT, S.PAYMENT_FAILED, S.EXPIRED,
+                        ILLEGAL, ILLEGAL, "attached"],
+    S.AWAITING_ASYNC_PAYMENT: [S.CONFIRMED, SAME, S.PAYMENT_FAILED, ILLEGAL,
+                               ILLEGAL, ILLEGAL, ILLEGAL],
+    S.CONFIRMED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.REFUNDED, ILLEGAL],
+    S.EXPIRED: [S.CONFIRMED, ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL],
+    S.PAYMENT_FAILED: [ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL, ILLEGAL],
+    S.CANCELLED: [SAME, SAME, ILLEGAL, ILLEGAL, SAME, S.CANCELLED, ILLEGAL],
+    S.REFUNDED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.REFUNDED, ILLEGAL],
+}  # fmt: skip
+CASES = [
+    pytest.param(status, fact, outcome, id=f"{status}-{fact}")
+    for status, outcomes in MATRIX.items()
+    for fact, outcome in zip(FACTS, outcomes, strict=True)
+]
+
+
+def test_the_matrix_covers_every_status() -> None:
+    assert set(MATRIX) == set(BookingStatus)
+
+
+@pytest.mark.parametrize(("status", "fact", "outcome"), CASES)
+def test_every_fact_in_every_status(status: BookingStatus, fact: str, outcome: str) -> None:
+    booking = in_status(status)
+    apply = FACTS[fact]
+    if outcome == ILLEGAL:
+        with pytest.raises(IllegalTransition) as refused:
+            apply(booking)
+        assert (refused.value.booking_id, refused.value.status) == ("bk_1", status)
+        return
+    after = apply(booking)
+    if outcome == SAME:
+        assert after is booking
+        return
+    if outcome == "attached":
+        assert (after.status, after.gateway_session_id) == (S.PENDING_PAYMENT, "cs_1")
+    else:
+        assert after.status is BookingStatus(outcome)
+    # Every transition is idempotent: the same fact again changes nothing.
+    assert apply(after) is after
+
+
+def test_seats_follow_the_status() -> None:
+    expected = {
+        S.PENDING_PAYMENT: SeatState.HELD,
+        S.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
+        S.CONFIRMED: SeatState.BOOKED,
+        S.REFUNDED: SeatState.BOOKED,
+        S.EXPIRED: SeatState.RELEASED,
+        S.PAYMENT_FAILED: SeatState.RELEASED,
+        S.CANCELLED: SeatState.RELEASED,
+    }
+    assert {status: in_status(status).seat_state for status in S} == expected
+    assert {s for s in S if in_status(s).is_paid} == {S.CONFIRMED, S.CANCELLED, S.REFUNDED}
+
+
+def test_confirming_keeps_the_first_payment_intent() -> None:
+    confirmed = pending().confirm("pi_1")
+    assert confirmed.payment_intent_id == "pi_1"
+    assert confirmed.confirm("pi_other").payment_intent_id == "pi_1"
+    assert pending().await_async_payment().confirm().payment_intent_id is None
+
+
+def test_a_cancellation_records_who_cancelled_and_why() -> None:
+    cancelled = in_status(S.CONFIRMED).cancel(CancelledBy.TENANT, "the teacher is ill")
+    assert (cancelled.cancelled_by, cancelled.cancellation_reason) == (
+        CancelledBy.TENANT,
+        "the teacher is ill",
+    )
+    assert cancelled.cancel(CancelledBy.CUSTOMER).cancelled_by is CancelledBy.TENANT
+
+
+def test_a_second_checkout_session_is_refused() -> None:
+    attached = pending().attach_session("cs_1")
+    assert attached.attach_session("cs_1") is attached
+    with pytest.raises(IllegalTransition):
+        attached.attach_session("cs_2")
+
+
+class TestRefunds:
+    def test_refunds_add_up_and_the_rest_stays_refundable(self) -> None:
+        booking = in_status(S.CONFIRMED)
+        assert booking.refundable == usd(4400)
+        booking = booking.record_refund("re_1", RefundSplit(usd(1000), usd(91)))
+        booking = booking.record_refund("re_2", RefundSplit(usd(3400), usd(309)))
+        assert booking.refunded == RefundSplit(usd(4400), usd(400))
+        assert booking.refundable == usd(0)
+        assert booking.status is S.REFUNDED
+
+    def test_a_refund_is_recorded_once_by_its_gateway_id(self) -> None:
+        booking = in_status(S.CONFIRMED).record_refund("re_1", RefundSplit(usd(1000), usd(0)))
+        assert booking.record_refund("re_1", RefundSplit(usd(1000), usd(0))) is booking
+        assert len(booking.refunds) == 1
+
+    def test_a_refund_beyond_what_was_paid_is_refused(self) -> None:
+        booking = in_status(S.REFUNDED)  # 5.00 of 44.00 back already
+        with pytest.raises(RefundExceedsPaid) as refused:
+            booking.record_refund("re_1", RefundSplit(usd(3901), usd(0)))
+        assert (refused.value.requested, refused.value.refundable) == (3901, 3900)
+
+    @pytest.mark.parametrize(
+        "split",
+        [
+            RefundSplit(usd(0), usd(0)),
+            RefundSplit(usd(-100), usd(0)),
+            RefundSplit(Money(100, "eur"), Money(0, "eur")),
+            RefundSplit(usd(1000), usd(-1)),
+            RefundSplit(usd(1000), usd(401)),
+        ],
+        ids=["empty", "negative", "other currency", "negative fee", "more fee than held"],
+    )
+    def test_a_refund_that_makes_no_sense_is_refused(self, split: RefundSplit) -> None:
+        with pytest.raises(InvalidRefund):
+            in_status(S.CONFIRMED).record_refund("re_1", split)
+
+    def test_an_unpaid_booking_has_nothing_to_refund(self) -> None:
+        assert pending().refundable == usd(0)
+        with pytest.raises(IllegalTransition):
+            pending().record_refund("re_1", RefundSplit(usd(100), usd(0)))
+
+
+class TestHolds:
+    @pytest.mark.parametrize("hold", [MIN_HOLD, timedelta(hours=2), MAX_HOLD])
+    def test_a_hold_lasts_as_long_as_a_checkout_session_can(self, hold: timedelta) -> None:
+        assert hold_expiry(NOW, hold) == NOW + hold
+
+    @pytest.mark.parametrize(
+        "hold", [timedelta(0), MIN_HOLD - timedelta(seconds=1), MAX_HOLD + timedelta(seconds=1)]
+    )
+    def test_a_hold_outside_stripes_session_lifetime_is_refused(self, hold: timedelta) -> None:
+        with pytest.raises(InvalidHold):
+            hold_expiry(NOW, hold)
+
+    def test_a_hold_needs_an_aware_time(self) -> None:
+        with pytest.raises(NaiveDatetime):
+            hold_expiry(datetime(2026, 3, 1, 10, 0), MIN_HOLD)  # noqa: DTZ001
+
+    def test_a_hold_lapses_at_its_expiry(self) -> None:
+        booking = pending()
+        assert not booking.hold_lapsed(NOW + MIN_HOLD - timedelta(seconds=1))
+        assert booking.hold_lapsed(NOW + MIN_HOLD)
+
+
+def test_a_booking_needs_seats_and_aware_times() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(InvalidSeatCount):
+        replace(pending(), seats=0)
+    with pytest.raises(NaiveDatetime):
+        replace(pending(), starts_at=datetime(2026, 3, 11, 10, 0))  # noqa: DTZ001
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.sampled_from(sorted(FACTS)), max_size=8))
+def test_any_sequence_of_facts_keeps_the_booking_consistent(facts: list[str]) -> None:
+    booking = pending()
+    for fact in facts:
+        try:
+            after = FACTS[fact](booking)
+        except (IllegalTransition, RefundExceedsPaid):
+            continue
+        assert FACTS[fact](after) is after  # the same fact twice changes nothing
+        assert after.refunded.customer_refund <= after.quote.customer_total
+        assert after.is_paid or not after.refunds
+        booking = after

@@ -1,0 +1,163 @@
+"""Offerings and slots: what can be sold, and seats that never exceed capacity."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.cancellation import CancellationPolicy
+from domain.errors import (
+    InvalidOffering,
+    InvalidSeatCount,
+    NaiveDatetime,
+    OfferingArchived,
+    SeatsUnavailable,
+    SlotCapacityError,
+)
+from domain.fees import FeePolicy
+from domain.money import Money
+from domain.offering import MAX_CAPACITY, Offering, Slot
+from tests.unit.test_fee_properties import EXAMPLES
+
+STARTS_AT = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
+
+
+def offering(**changes: object) -> Offering:
+    base = Offering(
+        id="of_1",
+        tenant_id="tn_1",
+        name="Pottery class",
+        price=Money(2000, "usd"),
+        duration_minutes=90,
+        capacity=8,
+        cancellation_policy=CancellationPolicy(),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def slot(capacity: int = 10, held: int = 0, booked: int = 0) -> Slot:
+    return Slot("sl_1", "tn_1", "of_1", STARTS_AT, capacity, held, booked)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "  "},
+        {"price": Money(0, "usd")},
+        {"price": Money(-100, "usd")},
+        {"price": Money(1005, "kwd")},
+        {"duration_minutes": 0},
+        {"duration_minutes": 60 * 24 * 31 + 1},
+        {"capacity": 0},
+        {"capacity": MAX_CAPACITY + 1},
+        {"capacity": True},
+        {"capacity": 2.5},
+    ],
+    ids=repr,
+)
+def test_an_offering_that_cannot_be_sold_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(InvalidOffering):
+        offering(**changes)
+
+
+def test_an_archived_offering_cannot_be_booked() -> None:
+    archived = offering().archive()
+    assert archived.archived
+    with pytest.raises(OfferingArchived):
+        archived.ensure_bookable()
+    with pytest.raises(OfferingArchived):
+        archived.new_slot("sl_1", STARTS_AT)
+
+
+def test_an_offering_fee_policy_overrides_the_tenant_one() -> None:
+    tenant_policy, own_policy = FeePolicy(percent_bps=500), FeePolicy(percent_bps=300)
+    assert offering().effective_fee_policy(tenant_policy) is tenant_policy
+    assert offering(fee_policy=own_policy).effective_fee_policy(tenant_policy) is own_policy
+
+
+def test_a_new_slot_starts_in_utc_with_the_offering_capacity() -> None:
+    paris = timezone(timedelta(hours=1))
+    new = offering().new_slot("sl_1", datetime(2026, 3, 20, 19, 0, tzinfo=paris))
+    assert new.starts_at == STARTS_AT
+    assert new.starts_at.tzinfo == UTC
+    assert (new.capacity, new.held, new.booked, new.seats_available) == (8, 0, 0, 8)
+    assert offering().new_slot("sl_2", STARTS_AT, capacity=3).capacity == 3
+
+
+def test_a_slot_needs_an_aware_start() -> None:
+    with pytest.raises(NaiveDatetime):
+        Slot("sl_1", "tn_1", "of_1", datetime(2026, 3, 20, 18, 0), 10)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(("held", "booked"), [(6, 5), (-1, 0), (0, -1), (11, 0)])
+def test_a_slot_is_never_overbooked(held: int, booked: int) -> None:
+    with pytest.raises(SlotCapacityError):
+        slot(10, held, booked)
+
+
+def test_seats_are_held_then_booked_or_released() -> None:
+    held = slot().hold(3)
+    assert (held.held, held.booked, held.seats_available) == (3, 0, 7)
+    confirmed = held.confirm_hold(2)
+    assert (confirmed.held, confirmed.booked) == (1, 2)
+    released = confirmed.release_hold(1)
+    assert (released.held, released.booked, released.seats_available) == (0, 2, 8)
+    assert released.release_booked(2) == slot()
+
+
+def test_holding_more_than_is_free_is_refused_with_the_numbers() -> None:
+    with pytest.raises(SeatsUnavailable) as refused:
+        slot(10, held=4, booked=4).hold(3)
+    assert (refused.value.requested, refused.value.available) == (3, 2)
+
+
+def test_a_late_payment_books_only_seats_that_are_free() -> None:
+    assert slot(4, booked=2).book(2).booked == 4
+    with pytest.raises(SeatsUnavailable):
+        slot(4, held=2, booked=1).book(2)
+
+
+@pytest.mark.parametrize(
+    "move",
+    [Slot.release_hold, Slot.confirm_hold, Slot.release_booked],
+    ids=lambda move: move.__name__,
+)
+def test_seats_that_were_never_there_cannot_move(move: object) -> None:
+    with pytest.raises(SlotCapacityError):
+        move(slot(10, held=1, booked=1), 2)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("seats", [0, -2, True, 1.5, "2"])
+def test_seat_counts_are_whole_and_positive(seats: object) -> None:
+    with pytest.raises(InvalidSeatCount):
+        slot().hold(seats)  # type: ignore[arg-type]
+
+
+MOVES = {
+    "hold": Slot.hold,
+    "release_hold": Slot.release_hold,
+    "confirm_hold": Slot.confirm_hold,
+    "book": Slot.book,
+    "release_booked": Slot.release_booked,
+}
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.tuples(st.sampled_from(sorted(MOVES)), st.integers(1, 6)), max_size=12),
+)
+def test_no_sequence_of_moves_overbooks_a_slot(capacity: int, moves: list[tuple[str, int]]) -> None:
+    current = slot(capacity)
+    for name, seats in moves:
+        free, held, booked = current.seats_available, current.held, current.booked
+        try:
+            current = MOVES[name](current, seats)
+        except (SeatsUnavailable, SlotCapacityError):
+            needed = {"hold": free, "book": free, "release_booked": booked}.get(name, held)
+            assert seats > needed
+            continue
+        assert 0 <= current.held + current.booked <= current.capacity == capacity
+        assert current.seats_available == capacity - current.held - current.booked
