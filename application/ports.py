@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
+from application.errors import ApplicationError, Conflict
+from domain.booking import Booking, BookingStatus
+from domain.fees import FeePolicy
+from domain.ledger import LedgerEntry, StatementLine
 from domain.money import Money
-from domain.tenant import ChargeModel, ConnectStatus
+from domain.offering import Offering, Slot
+from domain.tenant import ChargeModel, ConnectStatus, Tenant
 
 # --- Payment gateway -----------------------------------------------------------------
 
@@ -220,3 +227,332 @@ class PaymentGateway(Protocol):
         Raises InvalidWebhookSignature when the signature is missing, wrong or stale.
         """
         ...
+
+
+# --- Persistence ---------------------------------------------------------------------
+# Every tenant-owned read and write takes the tenant. The only lookups without one are
+# by identifiers the outside world hands us and that are globally unique (an API key's
+# hash, a gateway account, session or payment id, the booking id a customer's link
+# carries): that is how a request or a webhook finds its tenant in the first place.
+
+
+class AlreadyExists(Conflict):
+    """A record with the same identity is already stored."""
+
+
+class ConcurrentUpdate(Conflict):
+    """The record changed since this unit of work read it; roll back, retry with a fresh one."""
+
+
+class InvalidCursor(ApplicationError):
+    """A page cursor that this server did not hand out."""
+
+
+class TenantRepository(Protocol):
+    """Tenants, their API-key hashes and their fee-policy versions."""
+
+    async def add(self, tenant: Tenant) -> None:
+        """Store a new tenant; AlreadyExists when the id or the slug is taken."""
+        ...
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        """The tenant with this id, or None."""
+        ...
+
+    async def get_by_slug(self, slug: str) -> Tenant | None:
+        """The tenant with this slug, or None."""
+        ...
+
+    async def update(self, tenant: Tenant) -> None:
+        """Save a changed tenant; NotFound when it was never added."""
+        ...
+
+    async def list(self, *, after: str | None = None, limit: int = 100) -> list[Tenant]:
+        """Tenants ordered by id, the page after the id `after`."""
+        ...
+
+    async def find_by_account_id(self, account_id: str) -> Tenant | None:
+        """The tenant whose connected gateway account this is (for Connect webhooks)."""
+        ...
+
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, *, label: str, created_at: datetime
+    ) -> None:
+        """Store the hash of a new API key of the tenant; AlreadyExists on a duplicate hash."""
+        ...
+
+    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+        """The tenant owning an unrevoked API key with this hash, or None."""
+        ...
+
+    async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
+        """Revoke one of the tenant's keys; False when the tenant has no such live key."""
+        ...
+
+    async def add_fee_policy(self, tenant_id: str, policy: FeePolicy) -> None:
+        """Store a new version of the tenant's fee policy; AlreadyExists if the version is."""
+        ...
+
+    async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
+        """The tenant's newest fee-policy version, which applies to new bookings."""
+        ...
+
+    async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
+        """One stored version of the tenant's fee policy, or None."""
+        ...
+
+
+class OfferingRepository(Protocol):
+    """A tenant's offerings."""
+
+    async def add(self, offering: Offering) -> None:
+        """Store a new offering; AlreadyExists when its id is taken."""
+        ...
+
+    async def get(self, tenant_id: str, offering_id: str) -> Offering | None:
+        """The tenant's offering with this id, or None."""
+        ...
+
+    async def update(self, offering: Offering) -> None:
+        """Save a changed offering; NotFound when it was never added."""
+        ...
+
+    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
+        """The tenant's offerings ordered by name, then id."""
+        ...
+
+
+class SlotRepository(Protocol):
+    """Slots and their seats; every seat change is one atomic conditional statement."""
+
+    async def add(self, slot: Slot) -> None:
+        """Store a new slot; AlreadyExists when its id is taken."""
+        ...
+
+    async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
+        """The tenant's slot with this id, with its current seat counts, or None."""
+        ...
+
+    async def list_for_offering(
+        self,
+        tenant_id: str,
+        offering_id: str,
+        *,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+    ) -> list[Slot]:
+        """The offering's slots starting in [starts_from, starts_before), by start time."""
+        ...
+
+    async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        """Hold seats if held + booked + seats stays within capacity; False otherwise."""
+        ...
+
+    async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        """Give held seats back; False when fewer than `seats` are held."""
+        ...
+
+    async def confirm_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        """Turn held seats into booked ones; False when fewer than `seats` are held."""
+        ...
+
+    async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        """Book seats directly (a late payment) if they fit in capacity; False otherwise."""
+        ...
+
+    async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        """Give booked seats back; False when fewer than `seats` are booked."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BookingPage:
+    """One page of bookings, newest first; `next_cursor` is None on the last page."""
+
+    items: tuple[Booking, ...]
+    next_cursor: str | None
+
+
+class BookingRepository(Protocol):
+    """A tenant's bookings; an update of a booking changed meanwhile is a ConcurrentUpdate."""
+
+    async def add(self, booking: Booking) -> None:
+        """Store a new booking; AlreadyExists when its id is taken."""
+        ...
+
+    async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
+        """The tenant's booking with this id, or None."""
+        ...
+
+    async def update(self, booking: Booking) -> None:
+        """Save a changed booking; ConcurrentUpdate when it changed since it was read."""
+        ...
+
+    async def find_by_id(self, booking_id: str) -> Booking | None:
+        """A booking by its id alone (ids are global), for its customer's token link."""
+        ...
+
+    async def find_by_gateway_session(self, session_id: str) -> Booking | None:
+        """The booking a checkout session was opened for (session ids are global)."""
+        ...
+
+    async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
+        """The booking a payment belongs to (payment ids are global)."""
+        ...
+
+    async def list_lapsed_holds(
+        self, tenant_id: str, before: datetime, *, limit: int = 100
+    ) -> list[Booking]:
+        """The tenant's pending bookings whose hold ended before `before`, oldest first."""
+        ...
+
+    async def tenants_with_lapsed_holds(self, before: datetime) -> list[str]:
+        """Ids of the tenants that have pending bookings whose hold ended before `before`."""
+        ...
+
+    # `list` comes last: in the class body below it, `list[...]` would name this method.
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        statuses: Collection[BookingStatus] = (),
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> BookingPage:
+        """The tenant's bookings matching every filter given, newest first, one page."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    """Ledger entries, each recorded once per (gateway_ref, kind)."""
+
+    async def add(self, entry: LedgerEntry) -> bool:
+        """Record an entry; False (and nothing stored) when its gateway_ref+kind already is."""
+        ...
+
+    async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
+        """The booking's entries, oldest first (charge before fee before refunds at a tie)."""
+        ...
+
+    async def statement(
+        self,
+        tenant_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        currency: str | None = None,
+    ) -> list[StatementLine]:
+        """The tenant's entries created in [since, until) summed per currency."""
+        ...
+
+
+class WebhookInbox(Protocol):
+    """Ids of the gateway events already processed, recorded with their effect."""
+
+    async def record(self, event_id: str) -> bool:
+        """True the first time an event id is recorded, False ever after."""
+        ...
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"  # first use of the key: go ahead, then store the response
+    REPLAY = "replay"  # the same request already finished: answer its stored response
+    IN_PROGRESS = "in_progress"  # the same request is still being processed
+    MISMATCH = "mismatch"  # the key was used for a different request
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The outcome of an idempotent request, replayed verbatim on a retry."""
+
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    outcome: ClaimOutcome
+    response: StoredResponse | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys per scope (a tenant id, or a platform scope such as "admin")."""
+
+    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+        """Claim a key for a request with this fingerprint; exactly one claimant wins."""
+        ...
+
+    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+        """Store the response of a claimed key, to be replayed on retries."""
+        ...
+
+    async def release(self, scope: str, key: str) -> None:
+        """Forget a claim whose request failed without effect, so a retry may run it."""
+        ...
+
+
+# Never open a second unit of work inside the first in the same task: SQLite serialises
+# writers, so the second would wait for the first (the adapters refuse it at once instead).
+class UnitOfWork(Protocol):
+    """One transaction: `async with uow:` rolls back on exit unless `await uow.commit()`."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def offerings(self) -> OfferingRepository: ...
+
+    @property
+    def slots(self) -> SlotRepository: ...
+
+    @property
+    def bookings(self) -> BookingRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def webhook_inbox(self) -> WebhookInbox: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    async def __aenter__(self) -> Self:
+        """Begin a transaction."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and end the transaction."""
+        ...
+
+    async def commit(self) -> None:
+        """Make the changes so far durable and visible; the unit of work stays usable."""
+        ...
+
+    async def rollback(self) -> None:
+        """Discard the changes since the last commit."""
+        ...
+
+
+# --- Time and identity ---------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """New opaque identifiers, e.g. "bk_…" for a booking."""
+
+    def new_id(self, prefix: str) -> str: ...

@@ -1,0 +1,102 @@
+"""Engines for PostgreSQL (asyncpg) and SQLite (aiosqlite), built on demand, never at import.
+
+SQLite is the embedded default, so it is tuned for several processes sharing one file:
+write-ahead logging, foreign keys on, a busy timeout, and every transaction opened with
+BEGIN IMMEDIATE so that a transaction which reads and then writes can never be refused
+half-way because another writer got in between.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.types import TypeDecorator
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant: timestamptz on PostgreSQL, normalised UTC text on SQLite.
+
+    Naive datetimes are refused on the way in; every value read back is aware UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"refusing to store a naive datetime: {value.isoformat()}")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # One fixed-width UTC text format keeps SQLite's string comparisons chronological.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _is_sqlite_memory(url: str) -> bool:
+    database = make_url(url).database
+    return database in (None, "", ":memory:")
+
+
+def create_engine(url: str, *, pool_size: int | None = None, echo: bool = False) -> AsyncEngine:
+    """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
+
+    `pool_size` bounds the connections a process keeps open; tests that need many truly
+    concurrent transactions raise it.
+    """
+    options: dict[str, Any] = {"echo": echo}
+    if is_sqlite(url):
+        if _is_sqlite_memory(url):
+            options["poolclass"] = StaticPool
+        elif pool_size is not None:
+            options["pool_size"] = pool_size
+            options["max_overflow"] = 0
+        engine = create_async_engine(url, **options)
+        _configure_sqlite(engine, wal=not _is_sqlite_memory(url))
+        return engine
+    if pool_size is not None:
+        options["pool_size"] = pool_size
+        options["max_overflow"] = 0
+    return create_async_engine(url, **options)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The driver's own implicit BEGIN is turned off; `_on_begin` emits ours.
+        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,550 @@
+"""In-memory repositories and unit of work, for fast use-case tests.
+
+They keep the promises of the ports, the database ones included: changes are invisible to
+other units of work until committed, leaving without a commit rolls back, seat changes are
+conditional, and units of work on one `InMemoryDatabase` are serialised like SQLite's
+write transactions, so no hold can be lost between two of them.
+
+    database = InMemoryDatabase()
+    use_case = StartCheckout(database.unit_of_work, ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from adapters.pagination import decode_cursor, encode_cursor
+from application.errors import NotFound
+from application.ports import (
+    AlreadyExists,
+    BookingPage,
+    ClaimOutcome,
+    ConcurrentUpdate,
+    IdempotencyClaim,
+    StoredResponse,
+)
+from domain.booking import Booking, BookingStatus
+from domain.fees import FeePolicy
+from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
+from domain.offering import Offering, Slot, require_seats
+from domain.tenant import Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class _ApiKey:
+    tenant_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    fingerprint: str
+    response: StoredResponse | None = None
+
+
+@dataclass(slots=True)
+class _Tables:
+    """One consistent state of every table. Values are immutable, so copies are shallow."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    api_keys: dict[str, _ApiKey] = field(default_factory=dict)
+    fee_policies: dict[tuple[str, int], FeePolicy] = field(default_factory=dict)
+    offerings: dict[tuple[str, str], Offering] = field(default_factory=dict)
+    slots: dict[tuple[str, str], Slot] = field(default_factory=dict)
+    bookings: dict[tuple[str, str], tuple[Booking, int]] = field(default_factory=dict)
+    ledger: dict[tuple[str, str, EntryKind], LedgerEntry] = field(default_factory=dict)
+    inbox: set[str] = field(default_factory=set)
+    claims: dict[tuple[str, str], _Claim] = field(default_factory=dict)
+
+    def copy(self) -> _Tables:
+        return _Tables(
+            tenants=dict(self.tenants),
+            api_keys=dict(self.api_keys),
+            fee_policies=dict(self.fee_policies),
+            offerings=dict(self.offerings),
+            slots=dict(self.slots),
+            bookings=dict(self.bookings),
+            ledger=dict(self.ledger),
+            inbox=set(self.inbox),
+            claims=dict(self.claims),
+        )
+
+
+class InMemoryDatabase:
+    """The committed state shared by every unit of work made from it."""
+
+    def __init__(self) -> None:
+        self.committed = _Tables()
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._owner: asyncio.Task[object] | None = None
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        """A fresh unit of work on this database (a `UnitOfWorkFactory`)."""
+        return InMemoryUnitOfWork(self)
+
+    async def _acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            raise RuntimeError("a unit of work is already open in this task; nesting deadlocks")
+        await self._lock.acquire()
+        self._owner = task
+
+    def _release(self) -> None:
+        self._owner = None
+        if self._lock is not None and self._lock.locked():
+            self._lock.release()
+
+
+class InMemoryTenantRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def add(self, tenant: Tenant) -> None:
+        if tenant.id in self._t.tenants or await self.get_by_slug(tenant.slug) is not None:
+            raise AlreadyExists(f"a tenant with id {tenant.id!r} or slug {tenant.slug!r} exists")
+        self._t.tenants[tenant.id] = tenant
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return self._t.tenants.get(tenant_id)
+
+    async def get_by_slug(self, slug: str) -> Tenant | None:
+        return next((t for t in self._t.tenants.values() if t.slug == slug), None)
+
+    async def update(self, tenant: Tenant) -> None:
+        if tenant.id not in self._t.tenants:
+            raise NotFound("tenant", tenant.id)
+        self._t.tenants[tenant.id] = tenant
+
+    async def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Tenant]:
+        ids = sorted(i for i in self._t.tenants if after is None or i > after)
+        return [self._t.tenants[i] for i in ids[:limit]]
+
+    async def find_by_account_id(self, account_id: str) -> Tenant | None:
+        return next(
+            (t for t in self._t.tenants.values() if t.connect.account_id == account_id), None
+        )
+
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, *, label: str, created_at: datetime
+    ) -> None:
+        if key_hash in self._t.api_keys:
+            raise AlreadyExists("an API key with this hash exists")
+        if tenant_id not in self._t.tenants:
+            raise NotFound("tenant", tenant_id)
+        self._t.api_keys[key_hash] = _ApiKey(tenant_id, label, created_at)
+
+    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+        key = self._t.api_keys.get(key_hash)
+        if key is None or key.revoked_at is not None:
+            return None
+        return self._t.tenants.get(key.tenant_id)
+
+    async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
+        key = self._t.api_keys.get(key_hash)
+        if key is None or key.tenant_id != tenant_id or key.revoked_at is not None:
+            return False
+        self._t.api_keys[key_hash] = replace(key, revoked_at=revoked_at)
+        return True
+
+    async def add_fee_policy(self, tenant_id: str, policy: FeePolicy) -> None:
+        if (tenant_id, policy.version) in self._t.fee_policies:
+            raise AlreadyExists(f"fee policy version {policy.version} of tenant {tenant_id}")
+        if tenant_id not in self._t.tenants:
+            raise NotFound("tenant", tenant_id)
+        self._t.fee_policies[tenant_id, policy.version] = policy
+
+    async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
+        versions = [v for (t, v) in self._t.fee_policies if t == tenant_id]
+        return self._t.fee_policies[tenant_id, max(versions)] if versions else None
+
+    async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
+        return self._t.fee_policies.get((tenant_id, version))
+
+
+class InMemoryOfferingRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def add(self, offering: Offering) -> None:
+        key = (offering.tenant_id, offering.id)
+        if key in self._t.offerings:
+            raise AlreadyExists(f"offering {offering.id} exists")
+        if offering.tenant_id not in self._t.tenants:
+            raise NotFound("tenant", offering.tenant_id)
+        self._t.offerings[key] = offering
+
+    async def get(self, tenant_id: str, offering_id: str) -> Offering | None:
+        return self._t.offerings.get((tenant_id, offering_id))
+
+    async def update(self, offering: Offering) -> None:
+        key = (offering.tenant_id, offering.id)
+        if key not in self._t.offerings:
+            raise NotFound("offering", offering.id)
+        self._t.offerings[key] = offering
+
+    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
+        found = [
+            o
+            for (t, _), o in self._t.offerings.items()
+            if t == tenant_id and (include_archived or not o.archived)
+        ]
+        return sorted(found, key=lambda o: (o.name, o.id))
+
+
+class InMemorySlotRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def add(self, slot: Slot) -> None:
+        key = (slot.tenant_id, slot.id)
+        if key in self._t.slots:
+            raise AlreadyExists(f"slot {slot.id} exists")
+        if (slot.tenant_id, slot.offering_id) not in self._t.offerings:
+            raise NotFound("offering", slot.offering_id)
+        self._t.slots[key] = slot
+
+    async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
+        return self._t.slots.get((tenant_id, slot_id))
+
+    async def list_for_offering(
+        self,
+        tenant_id: str,
+        offering_id: str,
+        *,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+    ) -> list[Slot]:
+        found = [
+            s
+            for (t, _), s in self._t.slots.items()
+            if t == tenant_id
+            and s.offering_id == offering_id
+            and (starts_from is None or s.starts_at >= starts_from)
+            and (starts_before is None or s.starts_at < starts_before)
+        ]
+        return sorted(found, key=lambda s: (s.starts_at, s.id))
+
+    def _change(self, tenant_id: str, slot_id: str, allowed: bool, changed: Slot | None) -> bool:
+        if not allowed or changed is None:
+            return False
+        self._t.slots[tenant_id, slot_id] = changed
+        return True
+
+    async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None or seats > slot.seats_available:
+            return False
+        return self._change(tenant_id, slot_id, True, replace(slot, held=slot.held + seats))
+
+    async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None or slot.held < seats:
+            return False
+        return self._change(tenant_id, slot_id, True, replace(slot, held=slot.held - seats))
+
+    async def confirm_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None or slot.held < seats:
+            return False
+        changed = replace(slot, held=slot.held - seats, booked=slot.booked + seats)
+        return self._change(tenant_id, slot_id, True, changed)
+
+    async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None or seats > slot.seats_available:
+            return False
+        return self._change(tenant_id, slot_id, True, replace(slot, booked=slot.booked + seats))
+
+    async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None or slot.booked < seats:
+            return False
+        return self._change(tenant_id, slot_id, True, replace(slot, booked=slot.booked - seats))
+
+
+class InMemoryBookingRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+        self._versions: dict[tuple[str, str], int] = {}
+
+    def _seen(self, booking: Booking, version: int) -> Booking:
+        self._versions[booking.tenant_id, booking.id] = version
+        return booking
+
+    async def add(self, booking: Booking) -> None:
+        key = (booking.tenant_id, booking.id)
+        if key in self._t.bookings:
+            raise AlreadyExists(f"booking {booking.id} exists")
+        if (booking.tenant_id, booking.slot_id) not in self._t.slots:
+            raise NotFound("slot", booking.slot_id)
+        self._t.bookings[key] = (booking, 1)
+        self._seen(booking, 1)
+
+    async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
+        stored = self._t.bookings.get((tenant_id, booking_id))
+        return None if stored is None else self._seen(*stored)
+
+    async def update(self, booking: Booking) -> None:
+        key = (booking.tenant_id, booking.id)
+        stored = self._t.bookings.get(key)
+        if stored is None:
+            raise NotFound("booking", booking.id)
+        read_at = self._versions.get(key)
+        if read_at is not None and read_at != stored[1]:
+            raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
+        self._t.bookings[key] = (booking, stored[1] + 1)
+        self._seen(booking, stored[1] + 1)
+
+    async def find_by_id(self, booking_id: str) -> Booking | None:
+        for booking, version in self._t.bookings.values():
+            if booking.id == booking_id:
+                return self._seen(booking, version)
+        return None
+
+    async def find_by_gateway_session(self, session_id: str) -> Booking | None:
+        for booking, version in self._t.bookings.values():
+            if booking.gateway_session_id == session_id:
+                return self._seen(booking, version)
+        return None
+
+    async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
+        for booking, version in self._t.bookings.values():
+            if booking.payment_intent_id == payment_intent_id:
+                return self._seen(booking, version)
+        return None
+
+    def _lapsed(self, before: datetime) -> builtins.list[tuple[Booking, int]]:
+        return [
+            (b, v)
+            for b, v in self._t.bookings.values()
+            if b.status is BookingStatus.PENDING_PAYMENT and b.hold_expires_at < before
+        ]
+
+    async def list_lapsed_holds(
+        self, tenant_id: str, before: datetime, *, limit: int = 100
+    ) -> builtins.list[Booking]:
+        found = sorted(
+            ((b, v) for b, v in self._lapsed(before) if b.tenant_id == tenant_id),
+            key=lambda bv: (bv[0].hold_expires_at, bv[0].id),
+        )
+        return [self._seen(b, v) for b, v in found[:limit]]
+
+    async def tenants_with_lapsed_holds(self, before: datetime) -> builtins.list[str]:
+        return sorted({b.tenant_id for b, _ in self._lapsed(before)})
+
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        statuses: Collection[BookingStatus] = (),
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> BookingPage:
+        after = decode_cursor(cursor) if cursor is not None else None
+        wanted = {BookingStatus(s) for s in statuses}
+        found = sorted(
+            (
+                (b, v)
+                for b, v in self._t.bookings.values()
+                if b.tenant_id == tenant_id
+                and (not wanted or b.status in wanted)
+                and (created_from is None or b.created_at >= created_from)
+                and (created_before is None or b.created_at < created_before)
+                and (starts_from is None or b.starts_at >= starts_from)
+                and (starts_before is None or b.starts_at < starts_before)
+                and (after is None or (b.created_at, b.id) < after)
+            ),
+            key=lambda bv: (bv[0].created_at, bv[0].id),
+            reverse=True,
+        )
+        page = [self._seen(b, v) for b, v in found[:limit]]
+        next_cursor = (
+            encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit else None
+        )
+        return BookingPage(items=tuple(page), next_cursor=next_cursor)
+
+
+class InMemoryLedgerRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def add(self, entry: LedgerEntry) -> bool:
+        key = (entry.tenant_id, entry.gateway_ref, entry.kind)
+        if key in self._t.ledger:
+            return False
+        if (entry.tenant_id, entry.booking_id) not in self._t.bookings:
+            raise NotFound("booking", entry.booking_id)
+        self._t.ledger[key] = entry
+        return True
+
+    async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
+        found = [
+            e
+            for e in self._t.ledger.values()
+            if e.tenant_id == tenant_id and e.booking_id == booking_id
+        ]
+        kinds = list(EntryKind)
+        return sorted(found, key=lambda e: (e.created_at, kinds.index(e.kind), e.gateway_ref))
+
+    async def statement(
+        self,
+        tenant_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        currency: str | None = None,
+    ) -> list[StatementLine]:
+        return statement(
+            e
+            for e in self._t.ledger.values()
+            if e.tenant_id == tenant_id
+            and (since is None or e.created_at >= since)
+            and (until is None or e.created_at < until)
+            and (currency is None or e.amount.currency == currency)
+        )
+
+
+class InMemoryWebhookInbox:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def record(self, event_id: str) -> bool:
+        if event_id in self._t.inbox:
+            return False
+        self._t.inbox.add(event_id)
+        return True
+
+
+class InMemoryIdempotencyStore:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+        existing = self._t.claims.get((scope, key))
+        if existing is None:
+            self._t.claims[scope, key] = _Claim(fingerprint)
+            return IdempotencyClaim(ClaimOutcome.CLAIMED)
+        if existing.fingerprint != fingerprint:
+            return IdempotencyClaim(ClaimOutcome.MISMATCH)
+        if existing.response is None:
+            return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+        return IdempotencyClaim(ClaimOutcome.REPLAY, existing.response)
+
+    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+        existing = self._t.claims.get((scope, key))
+        if existing is None:
+            raise NotFound("idempotency key", key)
+        self._t.claims[scope, key] = replace(existing, response=response)
+
+    async def release(self, scope: str, key: str) -> None:
+        existing = self._t.claims.get((scope, key))
+        if existing is not None and existing.response is None:
+            del self._t.claims[scope, key]
+
+
+class InMemoryUnitOfWork:
+    """A working copy of the database's tables, published by `commit()`."""
+
+    def __init__(self, database: InMemoryDatabase | None = None) -> None:
+        self.database = database or InMemoryDatabase()
+        self.commits = 0
+        self._working: _Tables | None = None
+
+    def _open(self) -> None:
+        tables = self._working = self.database.committed.copy()
+        self._tenants = InMemoryTenantRepository(tables)
+        self._offerings = InMemoryOfferingRepository(tables)
+        self._slots = InMemorySlotRepository(tables)
+        self._bookings = InMemoryBookingRepository(tables)
+        self._ledger = InMemoryLedgerRepository(tables)
+        self._inbox = InMemoryWebhookInbox(tables)
+        self._idempotency = InMemoryIdempotencyStore(tables)
+
+    def _active(self) -> _Tables:
+        if self._working is None:
+            raise RuntimeError("use the unit of work inside `async with uow:`")
+        return self._working
+
+    async def __aenter__(self) -> Self:
+        if self._working is not None:
+            raise RuntimeError("this unit of work is already in use; take a fresh one")
+        await self.database._acquire()
+        self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._working = None
+        self.database._release()
+
+    async def commit(self) -> None:
+        working = self._active()
+        self.database.committed = working
+        self.commits += 1
+        versions = self._bookings._versions
+        self._open()
+        self._bookings._versions = versions
+
+    async def rollback(self) -> None:
+        self._active()
+        self._open()
+
+    @property
+    def tenants(self) -> InMemoryTenantRepository:
+        self._active()
+        return self._tenants
+
+    @property
+    def offerings(self) -> InMemoryOfferingRepository:
+        self._active()
+        return self._offerings
+
+    @property
+    def slots(self) -> InMemorySlotRepository:
+        self._active()
+        return self._slots
+
+    @property
+    def bookings(self) -> InMemoryBookingRepository:
+        self._active()
+        return self._bookings
+
+    @property
+    def ledger(self) -> InMemoryLedgerRepository:
+        self._active()
+        return self._ledger
+
+    @property
+    def webhook_inbox(self) -> InMemoryWebhookInbox:
+        self._active()
+        return self._inbox
+
+    @property
+    def idempotency(self) -> InMemoryIdempotencyStore:
+        self._active()
+        return self._idempotency

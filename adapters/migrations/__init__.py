@@ -1,0 +1,81 @@
+"""Alembic migrations, run programmatically: `migrate(url)` takes any database to head.
+
+No alembic.ini is needed: the configuration is built here, so this works from any working
+directory, from the CLI, from tests and from a server's start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from adapters.database import create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for these migrations, bound to `connection` if given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+async def upgrade_async(url: str, revision: str = "head") -> None:
+    """Migrate the database at `url` up to `revision` (head by default)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_upgrade, revision)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+async def downgrade_async(url: str, revision: str = "base") -> None:
+    """Migrate the database at `url` down to `revision` (base, i.e. empty, by default)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_downgrade, revision)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    # Called from async code: an event loop of its own, on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+def migrate(url: str) -> None:
+    """Take the database at `url` (PostgreSQL or SQLite) to the newest schema."""
+    _run(upgrade_async(url))
+
+
+def downgrade_to_base(url: str) -> None:
+    """Undo every migration of the database at `url`."""
+    _run(downgrade_async(url))

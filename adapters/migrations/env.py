@@ -1,0 +1,63 @@
+"""Alembic's entry point: runs the migrations on the connection handed over in the config.
+
+`adapters.migrations.migrate(url)` hands over a connection; run by the `alembic` command
+line instead, the `sqlalchemy.url` option names the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import Connection
+
+from adapters.database import create_engine
+from adapters.orm import metadata
+
+# Any number of processes may start at once and each migrate: the first one to take this
+# lock migrates, the others then find the database at head.
+_MIGRATION_LOCK_KEY = 0x626F6F6B706179  # "bookpay"
+
+
+def _run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        # SQLite cannot ALTER most things in place; batch mode copies the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_on_url(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run_migrations)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def _main() -> None:
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run_migrations(connection)
+    elif url:
+        asyncio.run(_run_on_url(url))
+    else:
+        raise RuntimeError("no database: pass a connection or set sqlalchemy.url")
+
+
+_main()

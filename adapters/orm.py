@@ -1,0 +1,277 @@
+"""The database schema as SQLAlchemy Core tables; the repositories translate rows ↔ domain.
+
+Every tenant-owned table carries `tenant_id`, leads its primary key and its indexes with
+it, and references other tenant-owned rows through (tenant_id, id), so the schema can be
+distributed by tenant (e.g. Citus) as it stands. Money is a BIGINT of minor units next to
+a currency column. The few indexes that do not lead with `tenant_id` serve the lookups by
+globally unique outside identifiers (API-key hash, gateway session and payment ids) that
+tell a request or a webhook which tenant it belongs to, and the booking id alone, which a
+customer's link carries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from adapters.database import UTCDateTime
+
+ID = String(64)
+CURRENCY = String(3)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(100), nullable=False, unique=True),
+    Column("country", String(2), nullable=False),
+    Column("default_currency", CURRENCY, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("charge_model", String(20), nullable=False),
+    Column("account_id", String(255), nullable=True, unique=True),
+    Column("charges_enabled", Boolean, nullable=False),
+    Column("payouts_enabled", Boolean, nullable=False),
+    Column("details_submitted", Boolean, nullable=False),
+    Column("requirements_due", JSON, nullable=False),
+)
+
+tenant_api_keys = Table(
+    "tenant_api_keys",
+    metadata,
+    Column("key_hash", String(128), primary_key=True),
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_tenant_api_keys_tenant", "tenant_id", "created_at"),
+)
+
+fee_policies = Table(
+    "fee_policies",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("policy", JSON, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+)
+
+offerings = Table(
+    "offerings",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.id"), nullable=False),
+    Column("id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_amount", BigInteger, nullable=False),
+    Column("currency", CURRENCY, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("cancellation_policy", JSON, nullable=True),
+    Column("fee_policy", JSON, nullable=True),
+    Column("archived", Boolean, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index("ix_offerings_tenant_name", "tenant_id", "name"),
+)
+
+slots = Table(
+    "slots",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("offering_id", ID, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("held", Integer, nullable=False),
+    Column("booked", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "offering_id"], ["offerings.tenant_id", "offerings.id"]),
+    # The last line of defence: even a buggy statement cannot overbook a slot.
+    CheckConstraint("held >= 0 AND booked >= 0", name="seats_not_negative"),
+    CheckConstraint("held + booked <= capacity", name="within_capacity"),
+    Index("ix_slots_tenant_offering_start", "tenant_id", "offering_id", "starts_at"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("offering_id", ID, nullable=False),
+    Column("slot_id", ID, nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("customer_email", String(320), nullable=False),
+    Column("customer_name", String(200), nullable=True),
+    Column("currency", CURRENCY, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("quote_seats", Integer, nullable=False),
+    Column("subtotal", BigInteger, nullable=False),
+    Column("service_fee", BigInteger, nullable=False),
+    Column("customer_fee", BigInteger, nullable=False),
+    Column("customer_total", BigInteger, nullable=False),
+    Column("application_fee", BigInteger, nullable=False),
+    Column("tenant_receives", BigInteger, nullable=False),
+    Column("fee_bearer", String(20), nullable=False),
+    Column("fee_policy_version", Integer, nullable=False),
+    Column("refund_on_cancel", String(20), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("hold_expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("gateway_session_id", String(255), nullable=True),
+    Column("payment_intent_id", String(255), nullable=True),
+    Column("cancelled_by", String(20), nullable=True),
+    Column("cancellation_reason", Text, nullable=True),
+    Column("access_token_hash", String(128), nullable=True),
+    # Optimistic concurrency: an update only applies to the version it was read at.
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "slot_id"], ["slots.tenant_id", "slots.id"]),
+    ForeignKeyConstraint(["tenant_id", "offering_id"], ["offerings.tenant_id", "offerings.id"]),
+    Index("ix_bookings_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_bookings_tenant_status_hold", "tenant_id", "status", "hold_expires_at"),
+    Index("ix_bookings_tenant_starts", "tenant_id", "starts_at"),
+    Index("ix_bookings_id", "id"),
+    Index("ix_bookings_gateway_session", "gateway_session_id"),
+    Index("ix_bookings_payment_intent", "payment_intent_id"),
+)
+
+booking_refunds = Table(
+    "booking_refunds",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("booking_id", ID, nullable=False),
+    Column("refund_id", String(255), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("currency", CURRENCY, nullable=False),
+    Column("customer_refund", BigInteger, nullable=False),
+    Column("application_fee_refund", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "booking_id", "refund_id"),
+    ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("gateway_ref", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("booking_id", ID, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CURRENCY, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # One entry per (gateway_ref, kind): a replayed webhook cannot count money twice.
+    PrimaryKeyConstraint("tenant_id", "gateway_ref", "kind"),
+    ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+    Index("ix_ledger_entries_tenant_booking", "tenant_id", "booking_id"),
+    Index("ix_ledger_entries_tenant_created", "tenant_id", "created_at"),
+)
+
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # A tenant id, or a platform scope such as "admin"; deliberately not a foreign key.
+    Column("tenant_id", ID, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    Index("ix_idempotency_keys_tenant_created", "tenant_id", "created_at"),
+)
+
+# --- The fake payment gateway's state ---------------------------------------------------
+# The fake gateway keeps its state here so that every server process shares it (see
+# adapters/fake_stripe_store.py): Stripe-shaped JSON objects keyed by their Stripe-style id,
+# idempotency keys bound to the object they created, and the events it sends.
+
+fake_objects = Table(
+    "fake_objects",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("account_id", String(255), nullable=True),
+    Column("body", JSON, nullable=False),
+)
+
+fake_idempotency_keys = Table(
+    "fake_idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("object_id", String(255), nullable=False),
+)
+
+fake_events = Table(
+    "fake_events",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("endpoint", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # The exact bytes that are signed and delivered.
+    Column("payload", LargeBinary, nullable=False),
+    Column("sequence", BigInteger, nullable=False, unique=True),
+    Column("delivered", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Index("ix_fake_events_delivered_sequence", "delivered", "sequence"),
+)
+
+# Named counters, advanced with one atomic `UPDATE … SET value = value + 1 RETURNING value`.
+fake_counters = Table(
+    "fake_counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+__all__ = [
+    "booking_refunds",
+    "bookings",
+    "fake_counters",
+    "fake_events",
+    "fake_idempotency_keys",
+    "fake_objects",
+    "fee_policies",
+    "idempotency_keys",
+    "ledger_entries",
+    "metadata",
+    "offerings",
+    "slots",
+    "tenant_api_keys",
+    "tenants",
+    "webhook_inbox",
+]

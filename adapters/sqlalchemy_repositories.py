@@ -1,0 +1,845 @@
+"""Repositories over SQLAlchemy Core: rows are translated to and from domain objects here.
+
+Seat changes, idempotency claims, webhook inbox records and ledger entries are each one
+atomic statement (a conditional UPDATE, or an INSERT … ON CONFLICT DO NOTHING), so that
+concurrent transactions on any number of processes can never overbook or double-count.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, Table, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+from adapters import orm
+from adapters.pagination import decode_cursor, encode_cursor
+from application.errors import NotFound
+from application.ports import (
+    AlreadyExists,
+    BookingPage,
+    ClaimOutcome,
+    ConcurrentUpdate,
+    IdempotencyClaim,
+    StoredResponse,
+)
+from domain.booking import Booking, BookingStatus, CancelledBy, Customer, Refund
+from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
+from domain.fees import (
+    BearerKind,
+    FeeBearer,
+    FeePolicy,
+    FeeQuote,
+    RefundOnCancel,
+    Tier,
+    TierMode,
+)
+from domain.ledger import EntryKind, LedgerEntry, StatementLine
+from domain.money import Money
+from domain.offering import Offering, Slot, require_seats
+from domain.tenant import ChargeModel, ConnectStatus, Tenant
+
+
+def _insert_ignoring_duplicates(connection: AsyncConnection, table: Table) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+async def _insert_once(
+    connection: AsyncConnection, table: Table, values: Mapping[str, Any]
+) -> bool:
+    """Insert a row unless one with the same key exists; True when this call inserted it."""
+    first_key = next(iter(table.primary_key.columns))
+    statement = _insert_ignoring_duplicates(connection, table).values(**values)
+    result = await connection.execute(statement.returning(first_key))
+    return result.first() is not None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- Translating values -----------------------------------------------------------------
+
+
+def _money_json(money: Money | None) -> dict[str, Any] | None:
+    return None if money is None else {"amount": money.amount, "currency": money.currency}
+
+
+def _money_from_json(data: Mapping[str, Any] | None) -> Money | None:
+    return None if data is None else Money(int(data["amount"]), str(data["currency"]))
+
+
+def fee_policy_to_json(policy: FeePolicy) -> dict[str, Any]:
+    """A fee policy as JSON with amounts in integer minor units (never floats)."""
+    return {
+        "version": policy.version,
+        "percent_bps": policy.percent_bps,
+        "fixed": _money_json(policy.fixed),
+        "per_seat_fixed": _money_json(policy.per_seat_fixed),
+        "tiers": [
+            {
+                "up_to": _money_json(tier.up_to),
+                "percent_bps": tier.percent_bps,
+                "fixed": _money_json(tier.fixed),
+            }
+            for tier in policy.tiers
+        ],
+        "tier_mode": policy.tier_mode.value,
+        "minimum": _money_json(policy.minimum),
+        "maximum": _money_json(policy.maximum),
+        "customer_share_bps": policy.bearer.customer_share_bps,
+        "refund_on_cancel": policy.refund_on_cancel.value,
+    }
+
+
+def fee_policy_from_json(data: Mapping[str, Any]) -> FeePolicy:
+    return FeePolicy(
+        percent_bps=int(data["percent_bps"]),
+        fixed=_money_from_json(data["fixed"]),
+        per_seat_fixed=_money_from_json(data["per_seat_fixed"]),
+        tiers=tuple(
+            Tier(
+                up_to=_money_from_json(tier["up_to"]),
+                percent_bps=int(tier["percent_bps"]),
+                fixed=_money_from_json(tier["fixed"]),
+            )
+            for tier in data["tiers"]
+        ),
+        tier_mode=TierMode(data["tier_mode"]),
+        minimum=_money_from_json(data["minimum"]),
+        maximum=_money_from_json(data["maximum"]),
+        bearer=FeeBearer(int(data["customer_share_bps"])),
+        refund_on_cancel=RefundOnCancel(data["refund_on_cancel"]),
+        version=int(data["version"]),
+    )
+
+
+def _cancellation_policy_json(policy: CancellationPolicy | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    return {
+        "windows": [
+            {"hours_before": w.hours_before, "refund_percent": w.refund_percent}
+            for w in policy.windows
+        ]
+    }
+
+
+def _cancellation_policy_from_json(data: Mapping[str, Any] | None) -> CancellationPolicy | None:
+    if data is None:
+        return None
+    return CancellationPolicy(
+        tuple(
+            CancellationWindow(int(w["hours_before"]), int(w["refund_percent"]))
+            for w in data["windows"]
+        )
+    )
+
+
+def _tenant_values(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "country": tenant.country,
+        "default_currency": tenant.default_currency,
+        "timezone": tenant.timezone,
+        "charge_model": tenant.charge_model.value,
+        "account_id": tenant.connect.account_id,
+        "charges_enabled": tenant.connect.charges_enabled,
+        "payouts_enabled": tenant.connect.payouts_enabled,
+        "details_submitted": tenant.connect.details_submitted,
+        "requirements_due": list(tenant.connect.requirements_due),
+    }
+
+
+def _tenant_from_row(row: Row[Any]) -> Tenant:
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        slug=row.slug,
+        country=row.country,
+        default_currency=row.default_currency,
+        timezone=row.timezone,
+        charge_model=ChargeModel(row.charge_model),
+        connect=ConnectStatus(
+            account_id=row.account_id,
+            charges_enabled=bool(row.charges_enabled),
+            payouts_enabled=bool(row.payouts_enabled),
+            details_submitted=bool(row.details_submitted),
+            requirements_due=tuple(row.requirements_due),
+        ),
+    )
+
+
+def _offering_values(offering: Offering) -> dict[str, Any]:
+    return {
+        "tenant_id": offering.tenant_id,
+        "id": offering.id,
+        "name": offering.name,
+        "description": offering.description,
+        "price_amount": offering.price.amount,
+        "currency": offering.price.currency,
+        "duration_minutes": offering.duration_minutes,
+        "capacity": offering.capacity,
+        "cancellation_policy": _cancellation_policy_json(offering.cancellation_policy),
+        "fee_policy": None
+        if offering.fee_policy is None
+        else fee_policy_to_json(offering.fee_policy),
+        "archived": offering.archived,
+    }
+
+
+def _offering_from_row(row: Row[Any]) -> Offering:
+    return Offering(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        name=row.name,
+        price=Money(row.price_amount, row.currency),
+        duration_minutes=row.duration_minutes,
+        capacity=row.capacity,
+        description=row.description,
+        cancellation_policy=_cancellation_policy_from_json(row.cancellation_policy),
+        fee_policy=None if row.fee_policy is None else fee_policy_from_json(row.fee_policy),
+        archived=bool(row.archived),
+    )
+
+
+def _slot_from_row(row: Row[Any]) -> Slot:
+    return Slot(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        offering_id=row.offering_id,
+        starts_at=row.starts_at,
+        capacity=row.capacity,
+        held=row.held,
+        booked=row.booked,
+    )
+
+
+def _booking_values(booking: Booking) -> dict[str, Any]:
+    quote = booking.quote
+    return {
+        "tenant_id": booking.tenant_id,
+        "id": booking.id,
+        "offering_id": booking.offering_id,
+        "slot_id": booking.slot_id,
+        "seats": booking.seats,
+        "starts_at": booking.starts_at,
+        "customer_email": booking.customer.email,
+        "customer_name": booking.customer.name,
+        "currency": quote.currency,
+        "unit_price": quote.unit_price.amount,
+        "quote_seats": quote.seats,
+        "subtotal": quote.subtotal.amount,
+        "service_fee": quote.service_fee.amount,
+        "customer_fee": quote.customer_fee.amount,
+        "customer_total": quote.customer_total.amount,
+        "application_fee": quote.application_fee.amount,
+        "tenant_receives": quote.tenant_receives.amount,
+        "fee_bearer": quote.fee_bearer.value,
+        "fee_policy_version": quote.fee_policy_version,
+        "refund_on_cancel": booking.refund_on_cancel.value,
+        "status": booking.status.value,
+        "hold_expires_at": booking.hold_expires_at,
+        "created_at": booking.created_at,
+        "gateway_session_id": booking.gateway_session_id,
+        "payment_intent_id": booking.payment_intent_id,
+        "cancelled_by": None if booking.cancelled_by is None else booking.cancelled_by.value,
+        "cancellation_reason": booking.cancellation_reason,
+        "access_token_hash": booking.access_token_hash,
+    }
+
+
+def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
+    currency = row.currency
+
+    def money(amount: int) -> Money:
+        return Money(amount, currency)
+
+    quote = FeeQuote(
+        subtotal=money(row.subtotal),
+        service_fee=money(row.service_fee),
+        customer_fee=money(row.customer_fee),
+        customer_total=money(row.customer_total),
+        application_fee=money(row.application_fee),
+        tenant_receives=money(row.tenant_receives),
+        fee_bearer=BearerKind(row.fee_bearer),
+        fee_policy_version=row.fee_policy_version,
+        seats=row.quote_seats,
+        unit_price=money(row.unit_price),
+    )
+    return Booking(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        offering_id=row.offering_id,
+        slot_id=row.slot_id,
+        seats=row.seats,
+        starts_at=row.starts_at,
+        customer=Customer(email=row.customer_email, name=row.customer_name),
+        quote=quote,
+        refund_on_cancel=RefundOnCancel(row.refund_on_cancel),
+        hold_expires_at=row.hold_expires_at,
+        created_at=row.created_at,
+        status=BookingStatus(row.status),
+        gateway_session_id=row.gateway_session_id,
+        payment_intent_id=row.payment_intent_id,
+        refunds=tuple(
+            Refund(
+                r.refund_id,
+                RefundSplit(
+                    customer_refund=Money(r.customer_refund, r.currency),
+                    application_fee_refund=Money(r.application_fee_refund, r.currency),
+                ),
+            )
+            for r in refunds
+        ),
+        cancelled_by=None if row.cancelled_by is None else CancelledBy(row.cancelled_by),
+        cancellation_reason=row.cancellation_reason,
+        access_token_hash=row.access_token_hash,
+    )
+
+
+# --- Repositories -----------------------------------------------------------------------
+
+
+class SqlAlchemyTenantRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, tenant: Tenant) -> None:
+        if not await _insert_once(self._connection, orm.tenants, _tenant_values(tenant)):
+            raise AlreadyExists(f"a tenant with id {tenant.id!r} or slug {tenant.slug!r} exists")
+
+    async def _one(self, *criteria: Any) -> Tenant | None:
+        result = await self._connection.execute(select(orm.tenants).where(*criteria))
+        row = result.first()
+        return None if row is None else _tenant_from_row(row)
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return await self._one(orm.tenants.c.id == tenant_id)
+
+    async def get_by_slug(self, slug: str) -> Tenant | None:
+        return await self._one(orm.tenants.c.slug == slug)
+
+    async def find_by_account_id(self, account_id: str) -> Tenant | None:
+        return await self._one(orm.tenants.c.account_id == account_id)
+
+    async def update(self, tenant: Tenant) -> None:
+        values = _tenant_values(tenant)
+        del values["id"]
+        result = await self._connection.execute(
+            update(orm.tenants)
+            .where(orm.tenants.c.id == tenant.id)
+            .values(**values)
+            .returning(orm.tenants.c.id)
+        )
+        if result.first() is None:
+            raise NotFound("tenant", tenant.id)
+
+    async def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Tenant]:
+        query = select(orm.tenants).order_by(orm.tenants.c.id).limit(limit)
+        if after is not None:
+            query = query.where(orm.tenants.c.id > after)
+        result = await self._connection.execute(query)
+        return [_tenant_from_row(row) for row in result]
+
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, *, label: str, created_at: datetime
+    ) -> None:
+        values = {
+            "key_hash": key_hash,
+            "tenant_id": tenant_id,
+            "label": label,
+            "created_at": created_at,
+            "revoked_at": None,
+        }
+        if not await _insert_once(self._connection, orm.tenant_api_keys, values):
+            raise AlreadyExists("an API key with this hash exists")
+
+    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+        keys = orm.tenant_api_keys
+        query = (
+            select(orm.tenants)
+            .join(keys, keys.c.tenant_id == orm.tenants.c.id)
+            .where(keys.c.key_hash == key_hash, keys.c.revoked_at.is_(None))
+        )
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _tenant_from_row(row)
+
+    async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
+        keys = orm.tenant_api_keys
+        result = await self._connection.execute(
+            update(keys)
+            .where(
+                keys.c.tenant_id == tenant_id,
+                keys.c.key_hash == key_hash,
+                keys.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=revoked_at)
+            .returning(keys.c.key_hash)
+        )
+        return result.first() is not None
+
+    async def add_fee_policy(self, tenant_id: str, policy: FeePolicy) -> None:
+        values = {
+            "tenant_id": tenant_id,
+            "version": policy.version,
+            "policy": fee_policy_to_json(policy),
+        }
+        if not await _insert_once(self._connection, orm.fee_policies, values):
+            raise AlreadyExists(f"fee policy version {policy.version} of tenant {tenant_id}")
+
+    async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
+        policies = orm.fee_policies
+        query = (
+            select(policies.c.policy)
+            .where(policies.c.tenant_id == tenant_id)
+            .order_by(policies.c.version.desc())
+            .limit(1)
+        )
+        data = (await self._connection.execute(query)).scalar_one_or_none()
+        return None if data is None else fee_policy_from_json(data)
+
+    async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
+        policies = orm.fee_policies
+        query = select(policies.c.policy).where(
+            policies.c.tenant_id == tenant_id, policies.c.version == version
+        )
+        data = (await self._connection.execute(query)).scalar_one_or_none()
+        return None if data is None else fee_policy_from_json(data)
+
+
+class SqlAlchemyOfferingRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, offering: Offering) -> None:
+        if not await _insert_once(self._connection, orm.offerings, _offering_values(offering)):
+            raise AlreadyExists(f"offering {offering.id} exists")
+
+    async def get(self, tenant_id: str, offering_id: str) -> Offering | None:
+        query = select(orm.offerings).where(
+            orm.offerings.c.tenant_id == tenant_id, orm.offerings.c.id == offering_id
+        )
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _offering_from_row(row)
+
+    async def update(self, offering: Offering) -> None:
+        values = _offering_values(offering)
+        del values["tenant_id"], values["id"]
+        table = orm.offerings
+        result = await self._connection.execute(
+            update(table)
+            .where(table.c.tenant_id == offering.tenant_id, table.c.id == offering.id)
+            .values(**values)
+            .returning(table.c.id)
+        )
+        if result.first() is None:
+            raise NotFound("offering", offering.id)
+
+    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
+        table = orm.offerings
+        query = select(table).where(table.c.tenant_id == tenant_id)
+        if not include_archived:
+            query = query.where(table.c.archived.is_(False))
+        result = await self._connection.execute(query.order_by(table.c.name, table.c.id))
+        return [_offering_from_row(row) for row in result]
+
+
+class SqlAlchemySlotRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, slot: Slot) -> None:
+        values = {
+            "tenant_id": slot.tenant_id,
+            "id": slot.id,
+            "offering_id": slot.offering_id,
+            "starts_at": slot.starts_at,
+            "capacity": slot.capacity,
+            "held": slot.held,
+            "booked": slot.booked,
+        }
+        if not await _insert_once(self._connection, orm.slots, values):
+            raise AlreadyExists(f"slot {slot.id} exists")
+
+    async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
+        query = select(orm.slots).where(
+            orm.slots.c.tenant_id == tenant_id, orm.slots.c.id == slot_id
+        )
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _slot_from_row(row)
+
+    async def list_for_offering(
+        self,
+        tenant_id: str,
+        offering_id: str,
+        *,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+    ) -> list[Slot]:
+        table = orm.slots
+        query = select(table).where(
+            table.c.tenant_id == tenant_id, table.c.offering_id == offering_id
+        )
+        if starts_from is not None:
+            query = query.where(table.c.starts_at >= starts_from)
+        if starts_before is not None:
+            query = query.where(table.c.starts_at < starts_before)
+        result = await self._connection.execute(query.order_by(table.c.starts_at, table.c.id))
+        return [_slot_from_row(row) for row in result]
+
+    async def _change_seats(
+        self, tenant_id: str, slot_id: str, condition: Any, **changes: Any
+    ) -> bool:
+        # One conditional statement: the check and the change cannot be separated by
+        # another transaction, whatever the isolation level.
+        table = orm.slots
+        result = await self._connection.execute(
+            update(table)
+            .where(table.c.tenant_id == tenant_id, table.c.id == slot_id, condition)
+            .values(**changes)
+            .returning(table.c.id)
+        )
+        return result.first() is not None
+
+    async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        c = orm.slots.c
+        return await self._change_seats(
+            tenant_id, slot_id, c.held + c.booked + seats <= c.capacity, held=c.held + seats
+        )
+
+    async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        c = orm.slots.c
+        return await self._change_seats(tenant_id, slot_id, c.held >= seats, held=c.held - seats)
+
+    async def confirm_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        c = orm.slots.c
+        return await self._change_seats(
+            tenant_id, slot_id, c.held >= seats, held=c.held - seats, booked=c.booked + seats
+        )
+
+    async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        c = orm.slots.c
+        return await self._change_seats(
+            tenant_id, slot_id, c.held + c.booked + seats <= c.capacity, booked=c.booked + seats
+        )
+
+    async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
+        seats = require_seats(seats)
+        c = orm.slots.c
+        return await self._change_seats(
+            tenant_id, slot_id, c.booked >= seats, booked=c.booked - seats
+        )
+
+
+class SqlAlchemyBookingRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        # The version each booking was read at in this unit of work (optimistic locking).
+        self._versions: dict[tuple[str, str], int] = {}
+
+    def forget_versions(self) -> None:
+        self._versions.clear()
+
+    async def add(self, booking: Booking) -> None:
+        values = _booking_values(booking) | {"version": 1}
+        if not await _insert_once(self._connection, orm.bookings, values):
+            raise AlreadyExists(f"booking {booking.id} exists")
+        self._versions[booking.tenant_id, booking.id] = 1
+        await self._add_refunds(booking)
+
+    async def _add_refunds(self, booking: Booking) -> None:
+        for position, refund in enumerate(booking.refunds):
+            await _insert_once(
+                self._connection,
+                orm.booking_refunds,
+                {
+                    "tenant_id": booking.tenant_id,
+                    "booking_id": booking.id,
+                    "refund_id": refund.refund_id,
+                    "position": position,
+                    "currency": refund.split.customer_refund.currency,
+                    "customer_refund": refund.split.customer_refund.amount,
+                    "application_fee_refund": refund.split.application_fee_refund.amount,
+                },
+            )
+
+    async def _load(self, query: Select[Any]) -> builtins.list[Booking]:
+        rows = (await self._connection.execute(query)).all()
+        if not rows:
+            return []
+        refunds: dict[tuple[str, str], builtins.list[Row[Any]]] = {}
+        table = orm.booking_refunds
+        by_tenant: dict[str, builtins.list[str]] = {}
+        for row in rows:
+            by_tenant.setdefault(row.tenant_id, []).append(row.id)
+        for tenant_id, ids in by_tenant.items():
+            result = await self._connection.execute(
+                select(table)
+                .where(table.c.tenant_id == tenant_id, table.c.booking_id.in_(ids))
+                .order_by(table.c.position)
+            )
+            for refund in result:
+                refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(refund)
+        bookings = []
+        for row in rows:
+            self._versions[row.tenant_id, row.id] = row.version
+            bookings.append(_booking_from_row(row, refunds.get((row.tenant_id, row.id), ())))
+        return bookings
+
+    async def _first(self, *criteria: Any) -> Booking | None:
+        found = await self._load(select(orm.bookings).where(*criteria).limit(1))
+        return found[0] if found else None
+
+    async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
+        c = orm.bookings.c
+        return await self._first(c.tenant_id == tenant_id, c.id == booking_id)
+
+    async def find_by_id(self, booking_id: str) -> Booking | None:
+        return await self._first(orm.bookings.c.id == booking_id)
+
+    async def find_by_gateway_session(self, session_id: str) -> Booking | None:
+        return await self._first(orm.bookings.c.gateway_session_id == session_id)
+
+    async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
+        return await self._first(orm.bookings.c.payment_intent_id == payment_intent_id)
+
+    async def update(self, booking: Booking) -> None:
+        table = orm.bookings
+        values = _booking_values(booking)
+        del values["tenant_id"], values["id"]
+        statement = update(table).where(
+            table.c.tenant_id == booking.tenant_id, table.c.id == booking.id
+        )
+        read_at = self._versions.get((booking.tenant_id, booking.id))
+        if read_at is not None:
+            statement = statement.where(table.c.version == read_at)
+        result = await self._connection.execute(
+            statement.values(**values, version=table.c.version + 1).returning(table.c.version)
+        )
+        version = result.scalar_one_or_none()
+        if version is None:
+            if read_at is None:
+                raise NotFound("booking", booking.id)
+            raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
+        self._versions[booking.tenant_id, booking.id] = version
+        await self._add_refunds(booking)
+
+    async def list_lapsed_holds(
+        self, tenant_id: str, before: datetime, *, limit: int = 100
+    ) -> builtins.list[Booking]:
+        c = orm.bookings.c
+        query = (
+            select(orm.bookings)
+            .where(
+                c.tenant_id == tenant_id,
+                c.status == BookingStatus.PENDING_PAYMENT.value,
+                c.hold_expires_at < before,
+            )
+            .order_by(c.hold_expires_at, c.id)
+            .limit(limit)
+        )
+        return await self._load(query)
+
+    async def tenants_with_lapsed_holds(self, before: datetime) -> builtins.list[str]:
+        c = orm.bookings.c
+        query = (
+            select(c.tenant_id)
+            .where(c.status == BookingStatus.PENDING_PAYMENT.value, c.hold_expires_at < before)
+            .distinct()
+            .order_by(c.tenant_id)
+        )
+        return list((await self._connection.execute(query)).scalars())
+
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        statuses: Collection[BookingStatus] = (),
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> BookingPage:
+        c = orm.bookings.c
+        criteria: builtins.list[Any] = [c.tenant_id == tenant_id]
+        if statuses:
+            criteria.append(c.status.in_([BookingStatus(s).value for s in statuses]))
+        if created_from is not None:
+            criteria.append(c.created_at >= created_from)
+        if created_before is not None:
+            criteria.append(c.created_at < created_before)
+        if starts_from is not None:
+            criteria.append(c.starts_at >= starts_from)
+        if starts_before is not None:
+            criteria.append(c.starts_at < starts_before)
+        if cursor is not None:
+            last_created, last_id = decode_cursor(cursor)
+            criteria.append(
+                or_(c.created_at < last_created, and_(c.created_at == last_created, c.id < last_id))
+            )
+        query = (
+            select(orm.bookings)
+            .where(*criteria)
+            .order_by(c.created_at.desc(), c.id.desc())
+            .limit(limit + 1)
+        )
+        found = await self._load(query)
+        page = found[:limit]
+        next_cursor = (
+            encode_cursor(page[-1].created_at, page[-1].id) if len(found) > limit else None
+        )
+        return BookingPage(items=tuple(page), next_cursor=next_cursor)
+
+
+_KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
+
+
+class SqlAlchemyLedgerRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, entry: LedgerEntry) -> bool:
+        values = {
+            "tenant_id": entry.tenant_id,
+            "gateway_ref": entry.gateway_ref,
+            "kind": entry.kind.value,
+            "booking_id": entry.booking_id,
+            "amount": entry.amount.amount,
+            "currency": entry.amount.currency,
+            "created_at": entry.created_at,
+        }
+        return await _insert_once(self._connection, orm.ledger_entries, values)
+
+    async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
+        c = orm.ledger_entries.c
+        query = (
+            select(orm.ledger_entries)
+            .where(c.tenant_id == tenant_id, c.booking_id == booking_id)
+            .order_by(c.created_at, case(_KIND_ORDER, value=c.kind), c.gateway_ref)
+        )
+        return [
+            LedgerEntry(
+                tenant_id=row.tenant_id,
+                booking_id=row.booking_id,
+                kind=EntryKind(row.kind),
+                amount=Money(row.amount, row.currency),
+                gateway_ref=row.gateway_ref,
+                created_at=row.created_at,
+            )
+            for row in await self._connection.execute(query)
+        ]
+
+    async def statement(
+        self,
+        tenant_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        currency: str | None = None,
+    ) -> list[StatementLine]:
+        c = orm.ledger_entries.c
+        criteria: list[Any] = [c.tenant_id == tenant_id]
+        if since is not None:
+            criteria.append(c.created_at >= since)
+        if until is not None:
+            criteria.append(c.created_at < until)
+        if currency is not None:
+            criteria.append(c.currency == currency)
+        query = (
+            select(c.currency, c.kind, func.sum(c.amount), func.count(c.booking_id.distinct()))
+            .where(*criteria)
+            .group_by(c.currency, c.kind)
+        )
+        sums: dict[str, dict[EntryKind, int]] = {}
+        bookings: dict[str, int] = {}
+        for code, kind, total, distinct_bookings in await self._connection.execute(query):
+            sums.setdefault(code, dict.fromkeys(EntryKind, 0))[EntryKind(kind)] = int(total)
+            if kind == EntryKind.CHARGE.value:
+                bookings[code] = int(distinct_bookings)
+        return [
+            StatementLine(
+                currency=code,
+                bookings=bookings.get(code, 0),
+                gross=Money(totals[EntryKind.CHARGE], code),
+                refunds=Money(totals[EntryKind.REFUND], code),
+                fees=Money(totals[EntryKind.APPLICATION_FEE], code),
+                fee_refunds=Money(totals[EntryKind.APPLICATION_FEE_REFUND], code),
+            )
+            for code, totals in sorted(sums.items())
+        ]
+
+
+class SqlAlchemyWebhookInbox:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def record(self, event_id: str) -> bool:
+        values = {"event_id": event_id, "received_at": _now()}
+        return await _insert_once(self._connection, orm.webhook_inbox, values)
+
+
+class SqlAlchemyIdempotencyStore:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+        table = orm.idempotency_keys
+        values = {
+            "tenant_id": scope,
+            "key": key,
+            "fingerprint": fingerprint,
+            "created_at": _now(),
+        }
+        # A claim released between our insert and our read leaves nothing to read: retry.
+        for _ in range(3):
+            if await _insert_once(self._connection, table, values):
+                return IdempotencyClaim(ClaimOutcome.CLAIMED)
+            query = select(
+                table.c.fingerprint, table.c.response_status, table.c.response_body
+            ).where(table.c.tenant_id == scope, table.c.key == key)
+            row = (await self._connection.execute(query)).first()
+            if row is None:
+                continue
+            if row.fingerprint != fingerprint:
+                return IdempotencyClaim(ClaimOutcome.MISMATCH)
+            if row.response_status is None:
+                return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+            response = StoredResponse(row.response_status, bytes(row.response_body or b""))
+            return IdempotencyClaim(ClaimOutcome.REPLAY, response)
+        return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+
+    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+        table = orm.idempotency_keys
+        result = await self._connection.execute(
+            update(table)
+            .where(table.c.tenant_id == scope, table.c.key == key)
+            .values(response_status=response.status, response_body=response.body)
+            .returning(table.c.key)
+        )
+        if result.first() is None:
+            raise NotFound("idempotency key", key)
+
+    async def release(self, scope: str, key: str) -> None:
+        table = orm.idempotency_keys
+        await self._connection.execute(
+            table.delete().where(
+                table.c.tenant_id == scope, table.c.key == key, table.c.response_status.is_(None)
+            )
+        )

@@ -1,0 +1,140 @@
+"""A unit of work over one database connection and transaction."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.sqlalchemy_repositories import (
+    SqlAlchemyBookingRepository,
+    SqlAlchemyIdempotencyStore,
+    SqlAlchemyLedgerRepository,
+    SqlAlchemyOfferingRepository,
+    SqlAlchemySlotRepository,
+    SqlAlchemyTenantRepository,
+    SqlAlchemyWebhookInbox,
+)
+
+
+class UnitOfWorkNotStarted(RuntimeError):
+    """A repository was used outside `async with uow:`."""
+
+
+class NestedUnitOfWork(RuntimeError):
+    """A second SQLite unit of work opened while one is open in the same task."""
+
+
+# On SQLite every transaction takes the database's write lock, so a unit of work opened
+# inside another one in the same task would wait for a lock that its own caller holds.
+_sqlite_unit_open: ContextVar[bool] = ContextVar("sqlite_unit_open", default=False)
+
+
+class SqlAlchemyUnitOfWork:
+    """`async with uow:` checks out a connection; leaving rolls back what was not committed.
+
+    One instance serves one task at a time: take a fresh one per use-case call.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._repositories: _Repositories | None = None
+        self._nesting_guard: Token[bool] | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already in use; take a fresh one")
+        if self._engine.dialect.name == "sqlite":
+            if _sqlite_unit_open.get():
+                raise NestedUnitOfWork(
+                    "a unit of work is already open in this task; on SQLite the second one "
+                    "would wait for the first one's write lock: finish the first one first"
+                )
+            self._nesting_guard = _sqlite_unit_open.set(True)
+        # The transaction begins with the first statement, so an unused unit of work
+        # never takes SQLite's write lock.
+        try:
+            self._connection = await self._engine.connect()
+        except BaseException:
+            self._release_guard()
+            raise
+        self._repositories = _Repositories(self._connection)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            self._repositories = None
+            self._release_guard()
+            await connection.close()
+
+    def _release_guard(self) -> None:
+        if self._nesting_guard is not None:
+            _sqlite_unit_open.reset(self._nesting_guard)
+            self._nesting_guard = None
+
+    def _active(self) -> _Repositories:
+        if self._repositories is None:
+            raise UnitOfWorkNotStarted("use the unit of work inside `async with uow:`")
+        return self._repositories
+
+    @property
+    def tenants(self) -> SqlAlchemyTenantRepository:
+        return self._active().tenants
+
+    @property
+    def offerings(self) -> SqlAlchemyOfferingRepository:
+        return self._active().offerings
+
+    @property
+    def slots(self) -> SqlAlchemySlotRepository:
+        return self._active().slots
+
+    @property
+    def bookings(self) -> SqlAlchemyBookingRepository:
+        return self._active().bookings
+
+    @property
+    def ledger(self) -> SqlAlchemyLedgerRepository:
+        return self._active().ledger
+
+    @property
+    def webhook_inbox(self) -> SqlAlchemyWebhookInbox:
+        return self._active().webhook_inbox
+
+    @property
+    def idempotency(self) -> SqlAlchemyIdempotencyStore:
+        return self._active().idempotency
+
+    async def commit(self) -> None:
+        await self._active().connection.commit()
+
+    async def rollback(self) -> None:
+        repositories = self._active()
+        await repositories.connection.rollback()
+        repositories.bookings.forget_versions()
+
+
+class _Repositories:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.tenants = SqlAlchemyTenantRepository(connection)
+        self.offerings = SqlAlchemyOfferingRepository(connection)
+        self.slots = SqlAlchemySlotRepository(connection)
+        self.bookings = SqlAlchemyBookingRepository(connection)
+        self.ledger = SqlAlchemyLedgerRepository(connection)
+        self.webhook_inbox = SqlAlchemyWebhookInbox(connection)
+        self.idempotency = SqlAlchemyIdempotencyStore(connection)

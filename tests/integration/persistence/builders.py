@@ -1,0 +1,105 @@
+"""Domain objects for persistence tests, each with fresh unique ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from domain.booking import Booking, Customer
+from domain.cancellation import CancellationPolicy, CancellationWindow
+from domain.fees import FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
+from domain.money import Money
+from domain.offering import Offering, Slot
+from domain.tenant import ChargeModel, ConnectStatus, Tenant
+
+NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def a_tenant(**changes: object) -> Tenant:
+    tenant_id = new_id("tn")
+    values: dict[str, object] = {
+        "id": tenant_id,
+        "name": "Harbour Kayaks",
+        "slug": f"harbour-{tenant_id}",
+        "country": "GB",
+        "default_currency": "gbp",
+        "timezone": "Europe/London",
+        "charge_model": ChargeModel.DESTINATION,
+        "connect": ConnectStatus(
+            account_id=new_id("acct"),
+            charges_enabled=True,
+            payouts_enabled=False,
+            details_submitted=True,
+            requirements_due=("external_account", "tos_acceptance.date"),
+        ),
+    }
+    values.update(changes)
+    return Tenant(**values)  # type: ignore[arg-type]
+
+
+def a_fee_policy(version: int = 1) -> FeePolicy:
+    return FeePolicy(
+        percent_bps=250,
+        fixed=Money(30, "usd"),
+        per_seat_fixed=Money(10, "usd"),
+        tiers=(Tier(Money(10_000, "usd"), 100), Tier(None, 50, Money(5, "usd"))),
+        tier_mode=TierMode.MARGINAL,
+        minimum=Money(50, "usd"),
+        maximum=Money(5_000, "usd"),
+        bearer=FeeBearer.split(4_000),
+        refund_on_cancel=RefundOnCancel.NEVER,
+        version=version,
+    )
+
+
+def an_offering(tenant_id: str, **changes: object) -> Offering:
+    values: dict[str, object] = {
+        "id": new_id("of"),
+        "tenant_id": tenant_id,
+        "name": "Sunset paddle",
+        "price": Money(2_500, "usd"),
+        "duration_minutes": 90,
+        "capacity": 10,
+        "description": "Two hours on the water.",
+        "cancellation_policy": CancellationPolicy(
+            (CancellationWindow(48, 100), CancellationWindow(24, 50))
+        ),
+        "fee_policy": a_fee_policy(3),
+    }
+    values.update(changes)
+    return Offering(**values)  # type: ignore[arg-type]
+
+
+def a_slot(offering: Offering, **changes: object) -> Slot:
+    values: dict[str, object] = {
+        "id": new_id("sl"),
+        "tenant_id": offering.tenant_id,
+        "offering_id": offering.id,
+        "starts_at": NOW + timedelta(days=7),
+        "capacity": offering.capacity,
+    }
+    values.update(changes)
+    return Slot(**values)  # type: ignore[arg-type]
+
+
+def a_booking(slot: Slot, seats: int = 2, **changes: object) -> Booking:
+    quote = FeePolicy(percent_bps=500, fixed=Money(30, "usd")).quote(Money(2_500, "usd"), seats)
+    values: dict[str, object] = {
+        "id": new_id("bk"),
+        "tenant_id": slot.tenant_id,
+        "offering_id": slot.offering_id,
+        "slot_id": slot.id,
+        "seats": seats,
+        "starts_at": slot.starts_at,
+        "customer": Customer("ada@example.com", "Ada Lovelace"),
+        "quote": quote,
+        "refund_on_cancel": RefundOnCancel.PROPORTIONAL,
+        "hold_expires_at": NOW + timedelta(minutes=30),
+        "created_at": NOW,
+    }
+    values.update(changes)
+    return Booking(**values)  # type: ignore[arg-type]

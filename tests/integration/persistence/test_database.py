@@ -1,0 +1,195 @@
+"""Engine set-up: SQLite's pragmas, timezone-aware timestamps, constraints as a last defence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from adapters import orm
+from adapters.database import create_engine, is_sqlite
+from tests.integration.persistence.builders import NOW, a_slot, a_tenant, an_offering, new_id
+
+ENGINES = [
+    pytest.param("sqlite_url", id="sqlite"),
+    pytest.param("postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(request.param)
+    return url
+
+
+def test_the_engine_is_chosen_by_the_url() -> None:
+    assert is_sqlite("sqlite+aiosqlite:///bookpay.db")
+    assert not is_sqlite("postgresql+asyncpg://postgres@127.0.0.1/bookpay")
+
+
+async def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30_000}
+
+
+async def test_an_in_memory_sqlite_database_works_too() -> None:
+    engine = create_engine("sqlite+aiosqlite://")
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_timestamps_are_stored_as_instants_and_read_back_as_aware_utc(
+    database_url: str,
+) -> None:
+    event_id = new_id("evt")
+    tokyo = timezone(timedelta(hours=9))
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(orm.webhook_inbox).values(
+                    event_id=event_id, received_at=NOW.astimezone(tokyo)
+                )
+            )
+        async with engine.connect() as connection:
+            stored = await connection.scalar(
+                select(orm.webhook_inbox.c.received_at).where(
+                    orm.webhook_inbox.c.event_id == event_id
+                )
+            )
+            later = await connection.scalar(
+                select(orm.webhook_inbox.c.event_id).where(
+                    orm.webhook_inbox.c.event_id == event_id,
+                    orm.webhook_inbox.c.received_at > NOW - timedelta(microseconds=1),
+                    orm.webhook_inbox.c.received_at < NOW + timedelta(microseconds=1),
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert stored == NOW
+    assert stored.tzinfo == UTC
+    assert later == event_id
+
+
+async def test_a_naive_timestamp_is_refused(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            with pytest.raises(StatementError, match="naive"):
+                await connection.execute(
+                    insert(orm.webhook_inbox).values(
+                        event_id=new_id("evt"),
+                        received_at=datetime(2030, 1, 1),  # noqa: DTZ001
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+async def test_the_schema_itself_refuses_an_overbooked_slot(database_url: str) -> None:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id, capacity=2)
+    slot = a_slot(offering)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(orm.tenants).values(
+                    id=tenant.id,
+                    name=tenant.name,
+                    slug=tenant.slug,
+                    country="GB",
+                    default_currency="gbp",
+                    timezone="UTC",
+                    charge_model="destination",
+                    charges_enabled=True,
+                    payouts_enabled=True,
+                    details_submitted=True,
+                    requirements_due=[],
+                )
+            )
+            await connection.execute(
+                insert(orm.offerings).values(
+                    tenant_id=tenant.id,
+                    id=offering.id,
+                    name="x",
+                    description="",
+                    price_amount=1_000,
+                    currency="usd",
+                    duration_minutes=60,
+                    capacity=2,
+                    archived=False,
+                )
+            )
+            await connection.execute(
+                insert(orm.slots).values(
+                    tenant_id=tenant.id,
+                    id=slot.id,
+                    offering_id=offering.id,
+                    starts_at=slot.starts_at,
+                    capacity=2,
+                    held=0,
+                    booked=0,
+                )
+            )
+        async with engine.begin() as connection:
+            with pytest.raises(IntegrityError):
+                await connection.execute(
+                    update(orm.slots).where(orm.slots.c.id == slot.id).values(held=3)
+                )
+    finally:
+        await engine.dispose()
+
+
+async def test_a_slot_of_an_unknown_offering_is_refused(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            with pytest.raises(IntegrityError):
+                await connection.execute(
+                    insert(orm.slots).values(
+                        tenant_id=new_id("tn"),
+                        id=new_id("sl"),
+                        offering_id=new_id("of"),
+                        starts_at=NOW,
+                        capacity=1,
+                        held=0,
+                        booked=0,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+def test_importing_the_adapters_creates_no_engine() -> None:
+    import adapters.database
+    import adapters.orm
+    import adapters.sqlalchemy_repositories
+    import adapters.sqlalchemy_unit_of_work
+
+    modules = (
+        adapters.database,
+        adapters.orm,
+        adapters.sqlalchemy_repositories,
+        adapters.sqlalchemy_unit_of_work,
+    )
+    engines = [
+        f"{module.__name__}.{name}"
+        for module in modules
+        for name, value in vars(module).items()
+        if type(value).__name__ in {"AsyncEngine", "Engine"}
+    ]
+    assert engines == []

@@ -1,0 +1,644 @@
+"""The repository contract: every adapter of the persistence ports keeps these promises.
+
+Each test runs on the in-memory fakes, on SQLite and on PostgreSQL (see `backend`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from datetime import UTC, timedelta, timezone
+
+import pytest
+
+from application.errors import NotFound
+from application.ports import AlreadyExists, ClaimOutcome, InvalidCursor, StoredResponse
+from domain.booking import Booking, BookingStatus, CancelledBy
+from domain.cancellation import RefundSplit
+from domain.errors import InvalidSeatCount
+from domain.fees import FeePolicy, FeeQuote
+from domain.ledger import EntryKind, LedgerEntry, StatementLine
+from domain.money import Money
+from domain.offering import Offering, Slot
+from domain.tenant import ConnectStatus, Tenant
+from tests.integration.persistence.builders import (
+    NOW,
+    a_booking,
+    a_fee_policy,
+    a_slot,
+    a_tenant,
+    an_offering,
+    new_id,
+)
+from tests.integration.persistence.conftest import Backend
+
+
+async def _seed(backend: Backend, *objects: object) -> None:
+    async with backend.uow() as uow:
+        for obj in objects:
+            match obj:
+                case Tenant():
+                    await uow.tenants.add(obj)
+                case Offering():
+                    await uow.offerings.add(obj)
+                case Slot():
+                    await uow.slots.add(obj)
+                case Booking():
+                    await uow.bookings.add(obj)
+                case _:
+                    raise TypeError(obj)
+        await uow.commit()
+
+
+async def _bookable(backend: Backend, capacity: int = 10) -> tuple[Tenant, Offering, Slot]:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id, capacity=capacity)
+    slot = a_slot(offering)
+    await _seed(backend, tenant, offering, slot)
+    return tenant, offering, slot
+
+
+# --- the unit of work ---------------------------------------------------------------------
+
+
+async def test_changes_are_invisible_unless_committed(backend: Backend) -> None:
+    tenant = a_tenant()
+    async with backend.uow() as uow:
+        await uow.tenants.add(tenant)
+        assert await uow.tenants.get(tenant.id) == tenant  # visible to itself
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(tenant.id) is None
+
+
+async def test_an_exception_rolls_back(backend: Backend) -> None:
+    tenant = a_tenant()
+
+    async def add_then_fail() -> None:
+        async with backend.uow() as uow:
+            await uow.tenants.add(tenant)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await add_then_fail()
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(tenant.id) is None
+
+
+async def test_rollback_discards_only_what_followed_the_last_commit(backend: Backend) -> None:
+    kept, dropped = a_tenant(), a_tenant()
+    async with backend.uow() as uow:
+        await uow.tenants.add(kept)
+        await uow.commit()
+        await uow.tenants.add(dropped)
+        await uow.rollback()
+        assert await uow.tenants.get(dropped.id) is None
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(kept.id) == kept
+        assert await uow.tenants.get(dropped.id) is None
+
+
+async def test_a_unit_of_work_can_be_used_again_after_it_ended(backend: Backend) -> None:
+    tenant = a_tenant()
+    uow = backend.uow()
+    async with uow:
+        await uow.tenants.add(tenant)
+        await uow.commit()
+    async with uow:
+        assert await uow.tenants.get(tenant.id) == tenant
+
+
+# --- tenants --------------------------------------------------------------------------------
+
+
+async def test_a_tenant_round_trips_with_its_connect_status(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(tenant.id) == tenant
+        assert await uow.tenants.get_by_slug(tenant.slug) == tenant
+        assert tenant.connect.account_id is not None
+        assert await uow.tenants.find_by_account_id(tenant.connect.account_id) == tenant
+        assert await uow.tenants.get(new_id("tn")) is None
+        assert await uow.tenants.get_by_slug("nobody") is None
+
+
+async def test_a_tenant_update_is_saved(backend: Backend) -> None:
+    tenant = a_tenant(connect=ConnectStatus())
+    await _seed(backend, tenant)
+    connected = tenant.with_connect_status(
+        ConnectStatus(new_id("acct"), charges_enabled=True, payouts_enabled=True)
+    )
+    async with backend.uow() as uow:
+        await uow.tenants.update(connected)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(tenant.id) == connected
+
+
+async def test_updating_an_unknown_tenant_is_not_found(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        with pytest.raises(NotFound):
+            await uow.tenants.update(a_tenant())
+
+
+async def test_a_taken_tenant_id_or_slug_already_exists(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    async with backend.uow() as uow:
+        with pytest.raises(AlreadyExists):
+            await uow.tenants.add(replace(tenant, slug="another-slug-" + new_id("s")))
+        with pytest.raises(AlreadyExists):
+            await uow.tenants.add(a_tenant(slug=tenant.slug))
+        # The unit of work stays usable after a refused insert.
+        other = a_tenant()
+        await uow.tenants.add(other)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(other.id) == other
+
+
+async def test_tenants_are_listed_by_id_a_page_at_a_time(backend: Backend) -> None:
+    prefix = new_id("tn")
+    tenants = [a_tenant(id=f"{prefix}{suffix}") for suffix in "cab"]
+    await _seed(backend, *tenants)
+    async with backend.uow() as uow:
+        first = await uow.tenants.list(after=prefix, limit=2)
+        rest = await uow.tenants.list(after=first[-1].id, limit=1)
+    assert [t.id for t in first + rest] == [f"{prefix}{s}" for s in "abc"]
+
+
+async def test_api_keys_find_their_tenant_until_revoked(backend: Backend) -> None:
+    tenant, other = a_tenant(), a_tenant()
+    await _seed(backend, tenant, other)
+    key_hash = new_id("hash")
+    async with backend.uow() as uow:
+        await uow.tenants.add_api_key(tenant.id, key_hash, label="default", created_at=NOW)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.find_by_api_key_hash(key_hash) == tenant
+        assert await uow.tenants.find_by_api_key_hash(new_id("hash")) is None
+        with pytest.raises(AlreadyExists):
+            await uow.tenants.add_api_key(other.id, key_hash, label="dup", created_at=NOW)
+        assert not await uow.tenants.revoke_api_key(other.id, key_hash, revoked_at=NOW)
+        assert await uow.tenants.revoke_api_key(tenant.id, key_hash, revoked_at=NOW)
+        assert not await uow.tenants.revoke_api_key(tenant.id, key_hash, revoked_at=NOW)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.find_by_api_key_hash(key_hash) is None
+
+
+async def test_fee_policy_versions_are_kept_and_the_newest_is_active(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    first, second = FeePolicy(percent_bps=300), a_fee_policy(version=2)
+    async with backend.uow() as uow:
+        assert await uow.tenants.active_fee_policy(tenant.id) is None
+        await uow.tenants.add_fee_policy(tenant.id, first)
+        await uow.tenants.add_fee_policy(tenant.id, second)
+        with pytest.raises(AlreadyExists):
+            await uow.tenants.add_fee_policy(tenant.id, FeePolicy(percent_bps=1, version=2))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.active_fee_policy(tenant.id) == second
+        assert await uow.tenants.fee_policy(tenant.id, 1) == first
+        assert await uow.tenants.fee_policy(tenant.id, 2) == second
+        assert await uow.tenants.fee_policy(tenant.id, 3) is None
+
+
+# --- offerings ------------------------------------------------------------------------------
+
+
+async def test_an_offering_round_trips_with_its_policies(backend: Backend) -> None:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id)
+    plain = an_offering(tenant.id, cancellation_policy=None, fee_policy=None, description="")
+    await _seed(backend, tenant, offering, plain)
+    async with backend.uow() as uow:
+        assert await uow.offerings.get(tenant.id, offering.id) == offering
+        assert await uow.offerings.get(tenant.id, plain.id) == plain
+        assert await uow.offerings.get(tenant.id, new_id("of")) is None
+        with pytest.raises(AlreadyExists):
+            await uow.offerings.add(offering)
+
+
+async def test_archived_offerings_are_listed_only_on_request(backend: Backend) -> None:
+    tenant = a_tenant()
+    kayak = an_offering(tenant.id, name="Kayak")
+    canoe = an_offering(tenant.id, name="Canoe")
+    await _seed(backend, tenant, kayak, canoe)
+    async with backend.uow() as uow:
+        await uow.offerings.update(kayak.archive())
+        with pytest.raises(NotFound):
+            await uow.offerings.update(an_offering(tenant.id))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.offerings.list(tenant.id) == [canoe]
+        everything = await uow.offerings.list(tenant.id, include_archived=True)
+        assert everything == [canoe, kayak.archive()]
+
+
+# --- slots and seats ------------------------------------------------------------------------
+
+
+async def test_a_slot_round_trips_and_is_listed_by_start_time(backend: Backend) -> None:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id)
+    later = a_slot(offering, starts_at=NOW + timedelta(days=2), capacity=4)
+    earlier = a_slot(offering, starts_at=NOW + timedelta(days=1), held=1, booked=2)
+    outside = a_slot(offering, starts_at=NOW + timedelta(days=3))
+    other_offering = an_offering(tenant.id)
+    elsewhere = a_slot(other_offering, starts_at=NOW + timedelta(days=1))
+    await _seed(backend, tenant, offering, other_offering, later, earlier, outside, elsewhere)
+    async with backend.uow() as uow:
+        assert await uow.slots.get(tenant.id, earlier.id) == earlier
+        listed = await uow.slots.list_for_offering(
+            tenant.id,
+            offering.id,
+            starts_from=NOW + timedelta(days=1),
+            starts_before=NOW + timedelta(days=3),
+        )
+        assert listed == [earlier, later]
+        assert [s.seats_available for s in listed] == [7, 4]
+        assert len(await uow.slots.list_for_offering(tenant.id, offering.id)) == 3
+        with pytest.raises(AlreadyExists):
+            await uow.slots.add(earlier)
+
+
+async def test_slot_times_come_back_as_aware_utc(backend: Backend) -> None:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id)
+    paris = timezone(timedelta(hours=1))
+    slot = a_slot(offering, starts_at=NOW.astimezone(paris))
+    await _seed(backend, tenant, offering, slot)
+    async with backend.uow() as uow:
+        stored = await uow.slots.get(tenant.id, slot.id)
+    assert stored is not None
+    assert stored.starts_at == NOW
+    assert stored.starts_at.utcoffset() == timedelta(0)
+    assert stored.starts_at.tzinfo is not None
+
+
+async def test_seats_are_held_only_while_they_fit(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=5)
+    async with backend.uow() as uow:
+        assert await uow.slots.try_hold(tenant.id, slot.id, 3)
+        assert await uow.slots.try_hold(tenant.id, slot.id, 2)
+        assert not await uow.slots.try_hold(tenant.id, slot.id, 1)
+        assert not await uow.slots.try_book(tenant.id, slot.id, 1)
+        await uow.commit()
+    async with backend.uow() as uow:
+        stored = await uow.slots.get(tenant.id, slot.id)
+    assert stored is not None
+    assert (stored.held, stored.booked, stored.seats_available) == (5, 0, 0)
+
+
+async def test_seats_move_between_held_booked_and_free(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=6)
+    t, s = tenant.id, slot.id
+    async with backend.uow() as uow:
+        assert await uow.slots.try_hold(t, s, 4)
+        assert not await uow.slots.release_hold(t, s, 5)
+        assert await uow.slots.release_hold(t, s, 1)  # held 3
+        assert not await uow.slots.confirm_hold(t, s, 4)
+        assert await uow.slots.confirm_hold(t, s, 2)  # held 1, booked 2
+        assert await uow.slots.try_book(t, s, 3)  # held 1, booked 5
+        assert not await uow.slots.try_book(t, s, 1)
+        assert not await uow.slots.release_booked(t, s, 6)
+        assert await uow.slots.release_booked(t, s, 1)  # held 1, booked 4
+        await uow.commit()
+    async with backend.uow() as uow:
+        stored = await uow.slots.get(t, s)
+    assert stored is not None
+    assert (stored.held, stored.booked) == (1, 4)
+
+
+async def test_seat_changes_on_an_unknown_slot_change_nothing(backend: Backend) -> None:
+    tenant, _, _ = await _bookable(backend)
+    unknown = new_id("sl")
+    async with backend.uow() as uow:
+        assert not await uow.slots.try_hold(tenant.id, unknown, 1)
+        assert not await uow.slots.try_book(tenant.id, unknown, 1)
+        assert not await uow.slots.release_hold(tenant.id, unknown, 1)
+        assert not await uow.slots.confirm_hold(tenant.id, unknown, 1)
+        assert not await uow.slots.release_booked(tenant.id, unknown, 1)
+        assert await uow.slots.get(tenant.id, unknown) is None
+
+
+@pytest.mark.parametrize("seats", [0, -1, True])
+async def test_seat_counts_must_be_positive_whole_numbers(backend: Backend, seats: int) -> None:
+    tenant, _, slot = await _bookable(backend)
+    async with backend.uow() as uow:
+        with pytest.raises(InvalidSeatCount):
+            await uow.slots.try_hold(tenant.id, slot.id, seats)
+
+
+# --- bookings -------------------------------------------------------------------------------
+
+
+async def test_a_booking_round_trips_through_its_life(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot, access_token_hash=new_id("tok"))
+    await _seed(backend, booking)
+    async with backend.uow() as uow:
+        assert await uow.bookings.get(tenant.id, booking.id) == booking
+        assert await uow.bookings.get(tenant.id, new_id("bk")) is None
+        assert await uow.bookings.find_by_id(booking.id) == booking
+        assert await uow.bookings.find_by_id(new_id("bk")) is None
+        with pytest.raises(AlreadyExists):
+            await uow.bookings.add(booking)
+
+    session_id, payment_id = new_id("cs"), new_id("pi")
+    async with backend.uow() as uow:
+        stored = await uow.bookings.get(tenant.id, booking.id)
+        assert stored is not None
+        paid = stored.attach_session(session_id).confirm(payment_id)
+        await uow.bookings.update(paid)
+        await uow.commit()
+    first_refund = RefundSplit(Money(1_000, "usd"), Money(50, "usd"))
+    second_refund = RefundSplit(Money(500, "usd"), Money(0, "usd"))
+    async with backend.uow() as uow:
+        found = await uow.bookings.find_by_gateway_session(session_id)
+        assert found == paid
+        refunded = found.record_refund(new_id("re"), first_refund).record_refund(
+            new_id("re"), second_refund
+        )
+        await uow.bookings.update(refunded)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.bookings.find_by_payment_intent(payment_id)
+        assert found == refunded
+        cancelled = found.cancel(CancelledBy.TENANT, "storm warning")
+        await uow.bookings.update(cancelled)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.bookings.get(tenant.id, booking.id) == cancelled
+        assert await uow.bookings.find_by_gateway_session(new_id("cs")) is None
+        assert await uow.bookings.find_by_payment_intent(new_id("pi")) is None
+
+
+async def test_a_booking_update_inside_one_unit_of_work_can_repeat(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    async with backend.uow() as uow:
+        await uow.bookings.add(booking)
+        attached = booking.attach_session(new_id("cs"))
+        await uow.bookings.update(attached)
+        await uow.bookings.update(attached.confirm(new_id("pi")))
+        await uow.commit()
+    async with backend.uow() as uow:
+        stored = await uow.bookings.get(tenant.id, booking.id)
+    assert stored is not None
+    assert stored.status is BookingStatus.CONFIRMED
+
+
+async def test_updating_an_unknown_booking_is_not_found(backend: Backend) -> None:
+    _, _, slot = await _bookable(backend)
+    async with backend.uow() as uow:
+        with pytest.raises(NotFound):
+            await uow.bookings.update(a_booking(slot))
+
+
+async def test_bookings_are_listed_newest_first_a_page_at_a_time(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=50)
+    bookings = [
+        a_booking(slot, seats=1, created_at=NOW + timedelta(minutes=i % 4), id=f"bk_{i:02d}")
+        for i in range(9)
+    ]
+    await _seed(backend, *bookings)
+    expected = sorted(bookings, key=lambda b: (b.created_at, b.id), reverse=True)
+    seen: list[Booking] = []
+    cursor = None
+    async with backend.uow() as uow:
+        for _ in range(5):
+            page = await uow.bookings.list(tenant.id, limit=4, cursor=cursor)
+            seen.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert seen == expected
+    assert cursor is None
+
+
+async def test_bookings_are_filtered_by_status_and_time(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=50)
+    early = a_booking(slot, seats=1, created_at=NOW)
+    late = a_booking(slot, seats=1, created_at=NOW + timedelta(hours=2))
+    confirmed = a_booking(slot, seats=1, created_at=NOW + timedelta(hours=1)).confirm("pi_x")
+    await _seed(backend, early, late, confirmed)
+    async with backend.uow() as uow:
+        pending = await uow.bookings.list(tenant.id, statuses=[BookingStatus.PENDING_PAYMENT])
+        assert pending.items == (late, early)
+        either = await uow.bookings.list(
+            tenant.id, statuses=[BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED]
+        )
+        assert either.items == (late, confirmed, early)
+        window = await uow.bookings.list(
+            tenant.id,
+            created_from=NOW + timedelta(hours=1),
+            created_before=NOW + timedelta(hours=2),
+        )
+        assert window.items == (confirmed,)
+        starts = await uow.bookings.list(tenant.id, starts_from=slot.starts_at)
+        assert len(starts.items) == 3
+        assert (await uow.bookings.list(tenant.id, starts_before=slot.starts_at)).items == ()
+
+
+async def test_a_forged_cursor_is_refused(backend: Backend) -> None:
+    tenant, _, _ = await _bookable(backend)
+    async with backend.uow() as uow:
+        with pytest.raises(InvalidCursor):
+            await uow.bookings.list(tenant.id, cursor="not-a-cursor")
+
+
+async def test_lapsed_holds_are_found_per_tenant(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    lapsed = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=5))
+    lapsed_earlier = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=9))
+    current = a_booking(slot, seats=1, hold_expires_at=NOW + timedelta(minutes=5))
+    paid = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=5)).confirm("pi")
+    await _seed(backend, lapsed, lapsed_earlier, current, paid)
+    async with backend.uow() as uow:
+        found = await uow.bookings.list_lapsed_holds(tenant.id, NOW)
+        assert found == [lapsed_earlier, lapsed]
+        assert await uow.bookings.list_lapsed_holds(tenant.id, NOW, limit=1) == [lapsed_earlier]
+        assert tenant.id in await uow.bookings.tenants_with_lapsed_holds(NOW)
+        assert tenant.id not in await uow.bookings.tenants_with_lapsed_holds(
+            NOW - timedelta(minutes=10)
+        )
+
+
+# --- ledger ---------------------------------------------------------------------------------
+
+
+def _entry(
+    booking: Booking, kind: EntryKind, amount: int, ref: str, **changes: object
+) -> LedgerEntry:
+    entry = LedgerEntry(
+        booking.tenant_id, booking.id, kind, Money(amount, booking.currency), ref, NOW
+    )
+    return replace(entry, **changes)  # type: ignore[arg-type]
+
+
+async def test_a_ledger_entry_is_recorded_once_per_reference_and_kind(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    await _seed(backend, booking)
+    charge = _entry(booking, EntryKind.CHARGE, 5_280, "pi_1")
+    fee = _entry(booking, EntryKind.APPLICATION_FEE, 280, "pi_1")
+    async with backend.uow() as uow:
+        assert await uow.ledger.add(charge)
+        assert await uow.ledger.add(fee)
+        assert not await uow.ledger.add(replace(charge, amount=Money(1, "usd")))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert not await uow.ledger.add(charge)
+        assert await uow.ledger.list_for_booking(tenant.id, booking.id) == [charge, fee]
+
+
+async def test_a_statement_sums_entries_per_currency_in_a_time_range(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=20)
+    first, second = a_booking(slot), a_booking(slot)
+    await _seed(backend, first, second)
+    later = NOW + timedelta(days=1)
+    entries = [
+        _entry(first, EntryKind.CHARGE, 5_000, "pi_1"),
+        _entry(first, EntryKind.APPLICATION_FEE, 300, "pi_1"),
+        _entry(first, EntryKind.REFUND, 2_000, "re_1"),
+        _entry(first, EntryKind.APPLICATION_FEE_REFUND, 120, "re_1"),
+        _entry(second, EntryKind.CHARGE, 7_000, "pi_2", created_at=later),
+        _entry(second, EntryKind.APPLICATION_FEE, 400, "pi_2", created_at=later),
+    ]
+    async with backend.uow() as uow:
+        for entry in entries:
+            assert await uow.ledger.add(entry)
+        await uow.commit()
+    usd = lambda amount: Money(amount, "usd")  # noqa: E731
+    async with backend.uow() as uow:
+        assert await uow.ledger.statement(tenant.id) == [
+            StatementLine("usd", 2, usd(12_000), usd(2_000), usd(700), usd(120))
+        ]
+        assert await uow.ledger.statement(tenant.id, since=NOW, until=later) == [
+            StatementLine("usd", 1, usd(5_000), usd(2_000), usd(300), usd(120))
+        ]
+        assert await uow.ledger.statement(tenant.id, since=later) == [
+            StatementLine("usd", 1, usd(7_000), usd(0), usd(400), usd(0))
+        ]
+        assert await uow.ledger.statement(tenant.id, currency="eur") == []
+        assert await uow.ledger.statement(tenant.id, until=NOW) == []
+
+
+# --- webhook inbox and idempotency ----------------------------------------------------------
+
+
+async def test_a_webhook_event_is_recorded_only_the_first_time(backend: Backend) -> None:
+    event_id = new_id("evt")
+    async with backend.uow() as uow:
+        assert await uow.webhook_inbox.record(event_id)
+        assert not await uow.webhook_inbox.record(event_id)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert not await uow.webhook_inbox.record(event_id)
+    rolled_back = new_id("evt")
+    async with backend.uow() as uow:
+        assert await uow.webhook_inbox.record(rolled_back)
+    async with backend.uow() as uow:
+        assert await uow.webhook_inbox.record(rolled_back)
+
+
+async def test_an_idempotency_key_is_claimed_then_replayed(backend: Backend) -> None:
+    scope, key = new_id("tn"), new_id("key")
+    async with backend.uow() as uow:
+        assert (await uow.idempotency.claim(scope, key, "fp-1")).outcome is ClaimOutcome.CLAIMED
+        await uow.commit()
+    async with backend.uow() as uow:
+        in_progress = await uow.idempotency.claim(scope, key, "fp-1")
+        assert in_progress.outcome is ClaimOutcome.IN_PROGRESS
+        mismatch = await uow.idempotency.claim(scope, key, "fp-2")
+        assert mismatch.outcome is ClaimOutcome.MISMATCH
+        other_scope = await uow.idempotency.claim(new_id("tn"), key, "fp-2")
+        assert other_scope.outcome is ClaimOutcome.CLAIMED
+        await uow.idempotency.store_response(scope, key, StoredResponse(201, b'{"id": 1}'))
+        await uow.commit()
+    async with backend.uow() as uow:
+        replay = await uow.idempotency.claim(scope, key, "fp-1")
+        assert replay.outcome is ClaimOutcome.REPLAY
+        assert replay.response == StoredResponse(201, b'{"id": 1}')
+        with pytest.raises(NotFound):
+            await uow.idempotency.store_response(scope, new_id("key"), StoredResponse(200, b""))
+
+
+async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
+    scope, key = new_id("tn"), new_id("key")
+    async with backend.uow() as uow:
+        await uow.idempotency.claim(scope, key, "fp")
+        await uow.commit()
+    async with backend.uow() as uow:
+        await uow.idempotency.release(scope, key)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert (await uow.idempotency.claim(scope, key, "fp")).outcome is ClaimOutcome.CLAIMED
+
+
+# --- the adapters map every field ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "names"),
+    [
+        (Tenant, "id name slug country default_currency timezone charge_model connect"),
+        (
+            ConnectStatus,
+            "account_id charges_enabled payouts_enabled details_submitted requirements_due",
+        ),
+        (
+            Offering,
+            "id tenant_id name price duration_minutes capacity description "
+            "cancellation_policy fee_policy archived",
+        ),
+        (Slot, "id tenant_id offering_id starts_at capacity held booked"),
+        (
+            Booking,
+            "id tenant_id offering_id slot_id seats starts_at customer quote "
+            "refund_on_cancel hold_expires_at created_at status gateway_session_id "
+            "payment_intent_id refunds cancelled_by cancellation_reason access_token_hash",
+        ),
+        (
+            FeeQuote,
+            "subtotal service_fee customer_fee customer_total application_fee "
+            "tenant_receives fee_bearer fee_policy_version seats unit_price",
+        ),
+        (
+            FeePolicy,
+            "percent_bps fixed per_seat_fixed tiers tier_mode minimum maximum bearer "
+            "refund_on_cancel version",
+        ),
+        (LedgerEntry, "tenant_id booking_id kind amount gateway_ref created_at"),
+    ],
+)
+def test_the_repositories_know_every_field_of_the_domain(cls: type, names: str) -> None:
+    """A new domain field must be mapped in the repositories, orm.py and a migration."""
+    assert [f.name for f in fields(cls)] == names.split()
+
+
+def test_the_builders_use_aware_utc_times() -> None:
+    assert NOW.tzinfo is UTC
+
+
+async def test_a_nested_unit_of_work_fails_fast_where_it_would_wait_forever(
+    backend: Backend,
+) -> None:
+    """SQLite (and the in-memory fake) serialise transactions: a second unit of work opened
+    inside the first in the same task would wait for its own caller. PostgreSQL runs both."""
+    tenant = a_tenant()
+    async with backend.uow() as outer:
+        await outer.tenants.add(tenant)
+        if backend.name == "postgres":
+            async with backend.uow() as inner:
+                assert await inner.tenants.get(tenant.id) is None
+        else:
+            with pytest.raises(RuntimeError, match="already open in this task"):
+                async with backend.uow():
+                    pass
+        await outer.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(tenant.id) == tenant
