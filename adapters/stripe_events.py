@@ -1,0 +1,232 @@
+"""Stripe JSON (API version 2023-08-16) → the port's gateway-neutral values.
+
+Both gateways read Stripe-shaped objects — the real one from the API, the fake from its own
+store — so both translate them here, and nothing Stripe-typed crosses the port.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from application.errors import InvalidWebhookPayload
+from application.ports import (
+    AccountUpdated,
+    AsyncPaymentFailed,
+    AsyncPaymentSucceeded,
+    ChargeRefunded,
+    CheckoutCompleted,
+    CheckoutExpired,
+    CheckoutSession,
+    DisputeCreated,
+    IgnoredEvent,
+    PaymentEvent,
+    PaymentStatus,
+    RefundRecord,
+    RefundResult,
+    SessionStatus,
+)
+from domain.errors import DomainError
+from domain.money import Money
+from domain.tenant import ConnectStatus
+
+StripeObject = Mapping[str, Any]
+
+# The `reason` values Stripe accepts on a refund.
+REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+
+
+class MalformedStripeObject(Exception):
+    """A Stripe object lacks a field we rely on or has it in an unexpected type."""
+
+
+def _field(obj: StripeObject, key: str, kind: type | tuple[type, ...]) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise MalformedStripeObject(f"{obj.get('object', 'object')}.{key} is {value!r}")
+    return value
+
+
+def _optional_str(obj: StripeObject, key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])  # an expanded object
+    raise MalformedStripeObject(f"{obj.get('object', 'object')}.{key} is {value!r}")
+
+
+def _money(obj: StripeObject, amount_key: str) -> Money:
+    try:
+        return Money(_field(obj, amount_key, int), _field(obj, "currency", str))
+    except DomainError as error:
+        raise MalformedStripeObject(str(error)) from error
+
+
+def _optional_money(obj: StripeObject, amount_key: str) -> Money | None:
+    if obj.get(amount_key) is None or obj.get("currency") is None:
+        return None
+    return _money(obj, amount_key)
+
+
+def _timestamp(value: int) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _booking_id(session: StripeObject) -> str | None:
+    metadata = session.get("metadata") or {}
+    return _optional_str(session, "client_reference_id") or metadata.get("booking_id")
+
+
+def checkout_session_from_stripe(
+    session: StripeObject, account_id: str | None = None
+) -> CheckoutSession:
+    """A `checkout.session` object; `account_id` is the connected account it lives on."""
+    try:
+        expires_at = session.get("expires_at")
+        return CheckoutSession(
+            session_id=_field(session, "id", str),
+            url=_optional_str(session, "url"),
+            status=SessionStatus(_field(session, "status", str)),
+            payment_status=PaymentStatus(_field(session, "payment_status", str)),
+            booking_id=_booking_id(session),
+            amount_total=_optional_money(session, "amount_total"),
+            expires_at=_timestamp(expires_at) if isinstance(expires_at, int) else None,
+            payment_intent_id=_optional_str(session, "payment_intent"),
+            account_id=account_id,
+        )
+    except ValueError as error:
+        raise MalformedStripeObject(str(error)) from error
+
+
+def connect_status_from_stripe(account: StripeObject) -> ConnectStatus:
+    """An `account` object: whether it can take charges and what it still owes Stripe."""
+    requirements = account.get("requirements") or {}
+    due = requirements.get("currently_due") or []
+    return ConnectStatus(
+        account_id=_field(account, "id", str),
+        charges_enabled=bool(account.get("charges_enabled")),
+        payouts_enabled=bool(account.get("payouts_enabled")),
+        details_submitted=bool(account.get("details_submitted")),
+        requirements_due=tuple(str(item) for item in due),
+    )
+
+
+def refund_result_from_stripe(refund: StripeObject) -> RefundResult:
+    return RefundResult(
+        refund_id=_field(refund, "id", str),
+        amount=_money(refund, "amount"),
+        status=_field(refund, "status", str),
+    )
+
+
+# --- Events ------------------------------------------------------------------------------
+
+
+def _checkout_completed(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
+    status = PaymentStatus(_field(session, "payment_status", str))
+    return CheckoutCompleted(
+        **base,
+        session_id=_field(session, "id", str),
+        booking_id=_booking_id(session),
+        paid=status is not PaymentStatus.UNPAID,
+        payment_intent_id=_optional_str(session, "payment_intent"),
+        amount_total=_optional_money(session, "amount_total"),
+    )
+
+
+def _async_succeeded(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
+    return AsyncPaymentSucceeded(
+        **base,
+        session_id=_field(session, "id", str),
+        booking_id=_booking_id(session),
+        payment_intent_id=_optional_str(session, "payment_intent"),
+    )
+
+
+def _async_failed(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
+    return AsyncPaymentFailed(
+        **base, session_id=_field(session, "id", str), booking_id=_booking_id(session)
+    )
+
+
+def _expired(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
+    return CheckoutExpired(
+        **base, session_id=_field(session, "id", str), booking_id=_booking_id(session)
+    )
+
+
+def _charge_refunded(base: dict[str, Any], charge: StripeObject) -> PaymentEvent:
+    # Since API version 2022-11-15 a charge's `refunds` list is only present when expanded.
+    listed = charge.get("refunds") or {}
+    refunds = tuple(
+        RefundRecord(refund_id=_field(refund, "id", str), amount=_money(refund, "amount"))
+        for refund in (listed.get("data") or [])
+    )
+    return ChargeRefunded(
+        **base,
+        charge_id=_field(charge, "id", str),
+        payment_intent_id=_optional_str(charge, "payment_intent"),
+        amount_refunded=_money(charge, "amount_refunded"),
+        refunds=refunds,
+    )
+
+
+def _dispute_created(base: dict[str, Any], dispute: StripeObject) -> PaymentEvent:
+    return DisputeCreated(
+        **base,
+        dispute_id=_field(dispute, "id", str),
+        charge_id=_optional_str(dispute, "charge") or "",
+        payment_intent_id=_optional_str(dispute, "payment_intent"),
+        amount=_money(dispute, "amount"),
+        reason=str(dispute.get("reason") or ""),
+    )
+
+
+def _account_updated(base: dict[str, Any], account: StripeObject) -> PaymentEvent:
+    status = connect_status_from_stripe(account)
+    return AccountUpdated(**{**base, "account_id": status.account_id}, status=status)
+
+
+_TRANSLATORS: dict[str, Callable[[dict[str, Any], StripeObject], PaymentEvent]] = {
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _async_succeeded,
+    "checkout.session.async_payment_failed": _async_failed,
+    "checkout.session.expired": _expired,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "account.updated": _account_updated,
+}
+
+
+def translate_event(event: StripeObject) -> PaymentEvent:
+    """A decoded Stripe `event` object → the port's event; unknown types are IgnoredEvent."""
+    try:
+        event_type = _field(event, "type", str)
+        base: dict[str, Any] = {
+            "event_id": _field(event, "id", str),
+            "created_at": _timestamp(_field(event, "created", int)),
+            "account_id": _optional_str(event, "account"),
+        }
+        translator = _TRANSLATORS.get(event_type)
+        if translator is None:
+            return IgnoredEvent(**base, type=event_type)
+        data = _field(event, "data", Mapping)
+        return translator(base, _field(data, "object", Mapping))
+    except (MalformedStripeObject, ValueError) as error:
+        raise InvalidWebhookPayload(f"unreadable Stripe event: {error}") from error
+
+
+def parse_event(payload: bytes) -> PaymentEvent:
+    """The raw (already verified) webhook body → the port's event."""
+    try:
+        event = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidWebhookPayload("the webhook body is not JSON") from error
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise InvalidWebhookPayload("the webhook body is not a Stripe event")
+    return translate_event(event)

@@ -1,0 +1,377 @@
+"""The payment gateway port on Stripe Connect, through the official SDK's async client.
+
+Requests are pinned to API version 2023-08-16, the version of the OpenAPI spec the tests
+validate every request against. Retries are ours, not the SDK's: the SDK does not retry a
+429, and our delays must be configurable so tests do not sleep; each retry sends the same
+Idempotency-Key, so Stripe applies a write at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import stripe
+
+from adapters import stripe_signature
+from adapters.stripe_events import (
+    REFUND_REASONS,
+    MalformedStripeObject,
+    checkout_session_from_stripe,
+    connect_status_from_stripe,
+    parse_event,
+    refund_result_from_stripe,
+)
+from application.errors import (
+    CardDeclined,
+    GatewayAuthenticationFailed,
+    GatewayError,
+    GatewayInvalidRequest,
+    GatewayRateLimited,
+    GatewayUnavailable,
+)
+from application.ports import (
+    CheckoutRequest,
+    CheckoutSession,
+    OnboardingLink,
+    PaymentEvent,
+    RefundRequest,
+    RefundResult,
+    WebhookEndpoint,
+)
+from domain.tenant import ChargeModel, ConnectStatus
+
+STRIPE_API_VERSION = "2023-08-16"
+DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+# --- Request parameters (pure, so tests can read them) --------------------------------------
+
+
+def account_params(*, tenant_id: str, country: str, email: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "type": "express",
+        "country": country.upper(),
+        "capabilities": {
+            "card_payments": {"requested": True},
+            "transfers": {"requested": True},
+        },
+        "metadata": {"tenant_id": tenant_id},
+    }
+    if email:
+        params["email"] = email
+    return params
+
+
+def account_link_params(*, account_id: str, refresh_url: str, return_url: str) -> dict[str, Any]:
+    return {
+        "account": account_id,
+        "type": "account_onboarding",
+        "refresh_url": refresh_url,
+        "return_url": return_url,
+    }
+
+
+def checkout_session_params(request: CheckoutRequest) -> dict[str, Any]:
+    """A payment-mode Checkout Session for one booking attempt, as Stripe's API takes it."""
+    metadata = {
+        "tenant_id": request.tenant_id,
+        "booking_id": request.booking_id,
+        "fee_policy_version": str(request.fee_policy_version),
+    }
+    payment_intent_data: dict[str, Any] = {
+        "metadata": {"tenant_id": request.tenant_id, "booking_id": request.booking_id}
+    }
+    if request.application_fee.amount > 0:
+        payment_intent_data["application_fee_amount"] = request.application_fee.amount
+    if request.charge_model is ChargeModel.DESTINATION:
+        payment_intent_data["transfer_data"] = {"destination": request.account_id}
+        if request.on_behalf_of:
+            payment_intent_data["on_behalf_of"] = request.account_id
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": line.unit_amount.currency,
+                    "unit_amount": line.unit_amount.amount,
+                    "product_data": {"name": line.name},
+                },
+                "quantity": line.quantity,
+            }
+            for line in request.line_items
+        ],
+        "client_reference_id": request.booking_id,
+        "metadata": metadata,
+        "expires_at": int(request.expires_at.timestamp()),
+        "customer_email": request.customer_email,
+        "success_url": request.success_url,
+        "cancel_url": request.cancel_url,
+        "payment_intent_data": payment_intent_data,
+    }
+
+
+def refund_params(request: RefundRequest) -> dict[str, Any]:
+    metadata = {"booking_id": request.booking_id}
+    params: dict[str, Any] = {
+        "payment_intent": request.payment_intent_id,
+        "amount": request.amount.amount,
+        "refund_application_fee": request.refund_application_fee,
+        "metadata": metadata,
+    }
+    # A direct charge has no transfer to reverse; Stripe refuses the parameter there.
+    if request.charge_model is ChargeModel.DESTINATION:
+        params["reverse_transfer"] = request.reverse_transfer
+    if request.reason in REFUND_REASONS:
+        params["reason"] = request.reason
+    elif request.reason:
+        metadata["reason"] = request.reason[:500]
+    return params
+
+
+def _connected_account(charge_model: ChargeModel, account_id: str | None) -> str | None:
+    """The Stripe-Account header: only direct charges live on the connected account."""
+    return account_id if charge_model is ChargeModel.DIRECT else None
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+def _is_retryable(error: stripe.StripeError) -> bool:
+    """Network errors, 429 and 5xx — unless Stripe says otherwise (`Stripe-Should-Retry`)."""
+    headers = {name.lower(): value for name, value in (error.headers or {}).items()}
+    advice = headers.get("stripe-should-retry")
+    if advice in ("true", "false"):
+        return advice == "true"
+    if isinstance(error, stripe.APIConnectionError):
+        return error.should_retry
+    if isinstance(error, stripe.RateLimitError):
+        return True
+    return isinstance(error, stripe.APIError) and (error.http_status or 0) >= 500
+
+
+def _application_error(error: stripe.StripeError) -> GatewayError:
+    """The named application error for a Stripe error; the Stripe type never escapes."""
+    message = error.user_message or type(error).__name__
+    if isinstance(error, stripe.CardError):
+        return CardDeclined(message)
+    if isinstance(error, stripe.RateLimitError):
+        return GatewayRateLimited(message)
+    if isinstance(error, stripe.InvalidRequestError | stripe.IdempotencyError):
+        return GatewayInvalidRequest(message)
+    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+        return GatewayAuthenticationFailed(message)
+    if isinstance(error, stripe.APIConnectionError | stripe.APIError):
+        return GatewayUnavailable(message)
+    return GatewayError(message)
+
+
+class StripeGateway:
+    """PaymentGateway on Stripe Connect (Express accounts, hosted Checkout)."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        webhook_secret: str,
+        connect_webhook_secret: str,
+        api_base: str | None = None,
+        http_client: stripe.HTTPClient | None = None,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = _utc_now,
+        new_key: Callable[[], str] = _new_key,
+        webhook_tolerance_seconds: int = stripe_signature.DEFAULT_TOLERANCE_SECONDS,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        self._http_client = http_client or stripe.HTTPXClient(timeout=timeout_seconds)
+        self._client = stripe.StripeClient(
+            api_key,
+            http_client=self._http_client,
+            base_addresses={"api": api_base} if api_base else None,
+            stripe_version=STRIPE_API_VERSION,
+            max_network_retries=0,
+        )
+        self._webhook_secrets = {
+            WebhookEndpoint.PLATFORM: webhook_secret,
+            WebhookEndpoint.CONNECT: connect_webhook_secret,
+        }
+        self._retry_delays = tuple(retry_delays)
+        self._sleep = sleep
+        self._clock = clock
+        self._new_key = new_key
+        self._tolerance = webhook_tolerance_seconds
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_key=<hidden>, webhook secrets=<hidden>)"
+
+    async def aclose(self) -> None:
+        await self._http_client.close_async()  # type: ignore[no-untyped-call]
+
+    async def _call(self, name: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one Stripe request with bounded retries; each retry repeats it unchanged."""
+        attempt = 0
+        while True:
+            try:
+                return await operation()
+            except stripe.StripeError as error:
+                if attempt >= len(self._retry_delays) or not _is_retryable(error):
+                    raise _application_error(error) from error
+                delay = self._retry_delays[attempt]
+                attempt += 1
+                logger.warning(
+                    "stripe %s failed (%s, HTTP %s); retry %d in %.2fs",
+                    name,
+                    type(error).__name__,
+                    error.http_status,
+                    attempt,
+                    delay,
+                )
+                await self._sleep(delay)
+
+    @staticmethod
+    def _options(
+        *, idempotency_key: str | None = None, stripe_account: str | None = None
+    ) -> stripe.RequestOptions:
+        options: stripe.RequestOptions = {}
+        if idempotency_key is not None:
+            options["idempotency_key"] = idempotency_key
+        if stripe_account is not None:
+            options["stripe_account"] = stripe_account
+        return options
+
+    @staticmethod
+    def _plain(obj: stripe.StripeObject) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def _session(self, obj: stripe.StripeObject, account_id: str | None) -> CheckoutSession:
+        try:
+            return checkout_session_from_stripe(self._plain(obj), account_id)
+        except MalformedStripeObject as error:
+            raise GatewayUnavailable(f"unexpected checkout session from Stripe: {error}") from error
+
+    def _account(self, obj: stripe.StripeObject) -> ConnectStatus:
+        try:
+            return connect_status_from_stripe(self._plain(obj))
+        except MalformedStripeObject as error:
+            raise GatewayUnavailable(f"unexpected account from Stripe: {error}") from error
+
+    # --- Connect ---------------------------------------------------------------------------
+
+    async def create_connected_account(
+        self, *, tenant_id: str, country: str, email: str | None, idempotency_key: str
+    ) -> ConnectStatus:
+        params = account_params(tenant_id=tenant_id, country=country, email=email)
+        options = self._options(idempotency_key=idempotency_key)
+        account = await self._call(
+            "create account",
+            lambda: self._client.v1.accounts.create_async(params, options),  # type: ignore[arg-type]
+        )
+        return self._account(account)
+
+    async def create_onboarding_link(
+        self, *, account_id: str, refresh_url: str, return_url: str
+    ) -> OnboardingLink:
+        params = account_link_params(
+            account_id=account_id, refresh_url=refresh_url, return_url=return_url
+        )
+        # Account links are single-use, so a new call must get a new link: the key is new
+        # per call and stays the same across that call's retries.
+        options = self._options(idempotency_key=f"bookpay-link-{account_id}-{self._new_key()}")
+        link = await self._call(
+            "create account link",
+            lambda: self._client.v1.account_links.create_async(params, options),  # type: ignore[arg-type]
+        )
+        plain = self._plain(link)
+        return OnboardingLink(
+            url=str(plain["url"]), expires_at=datetime.fromtimestamp(plain["expires_at"], UTC)
+        )
+
+    async def retrieve_account(self, account_id: str) -> ConnectStatus:
+        account = await self._call(
+            "retrieve account", lambda: self._client.v1.accounts.retrieve_async(account_id)
+        )
+        return self._account(account)
+
+    # --- Checkout --------------------------------------------------------------------------
+
+    async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
+        params = checkout_session_params(request)
+        account = _connected_account(request.charge_model, request.account_id)
+        options = self._options(idempotency_key=request.idempotency_key, stripe_account=account)
+        session = await self._call(
+            "create checkout session",
+            lambda: self._client.v1.checkout.sessions.create_async(params, options),  # type: ignore[arg-type]
+        )
+        return self._session(session, account)
+
+    async def retrieve_checkout_session(
+        self, session_id: str, *, account_id: str | None = None
+    ) -> CheckoutSession:
+        options = self._options(stripe_account=account_id)
+        session = await self._call(
+            "retrieve checkout session",
+            lambda: self._client.v1.checkout.sessions.retrieve_async(session_id, None, options),
+        )
+        return self._session(session, account_id)
+
+    async def expire_checkout_session(
+        self, session_id: str, *, account_id: str | None = None
+    ) -> CheckoutSession:
+        options = self._options(
+            idempotency_key=f"bookpay-expire-{session_id}", stripe_account=account_id
+        )
+        session = await self._call(
+            "expire checkout session",
+            lambda: self._client.v1.checkout.sessions.expire_async(session_id, None, options),
+        )
+        return self._session(session, account_id)
+
+    # --- Refunds ---------------------------------------------------------------------------
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        params = refund_params(request)
+        options = self._options(
+            idempotency_key=request.idempotency_key,
+            stripe_account=_connected_account(request.charge_model, request.account_id),
+        )
+        refund = await self._call(
+            "create refund",
+            lambda: self._client.v1.refunds.create_async(params, options),  # type: ignore[arg-type]
+        )
+        try:
+            return refund_result_from_stripe(self._plain(refund))
+        except MalformedStripeObject as error:
+            raise GatewayUnavailable(f"unexpected refund from Stripe: {error}") from error
+
+    # --- Webhooks --------------------------------------------------------------------------
+
+    def parse_webhook(
+        self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
+    ) -> PaymentEvent:
+        stripe_signature.verify(
+            payload,
+            signature_header,
+            self._webhook_secrets[endpoint],
+            now=self._clock(),
+            tolerance_seconds=self._tolerance,
+        )
+        return parse_event(payload)

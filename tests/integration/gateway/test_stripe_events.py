@@ -1,0 +1,185 @@
+"""Stripe event JSON (2023-08-16) → the port's gateway-neutral events, from fixture objects."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from adapters.stripe_events import parse_event, translate_event
+from application.errors import InvalidWebhookPayload
+from application.ports import (
+    AccountUpdated,
+    AsyncPaymentFailed,
+    AsyncPaymentSucceeded,
+    ChargeRefunded,
+    CheckoutCompleted,
+    CheckoutExpired,
+    DisputeCreated,
+    IgnoredEvent,
+    RefundRecord,
+)
+from domain.money import Money
+from domain.tenant import ConnectStatus
+from tests.support.gateway_requests import stripe_event
+from tests.support.shared_files import stripe_fixture
+
+CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+BASE: dict[str, Any] = {"event_id": "evt_test_0001", "created_at": CREATED}
+
+
+def _session(**values: Any) -> dict[str, Any]:
+    session = stripe_fixture("checkout.session")
+    session.update(
+        id="cs_test_1",
+        client_reference_id="bk_1",
+        metadata={"booking_id": "bk_1", "tenant_id": "tn_1"},
+        amount_total=5250,
+        currency="eur",
+        payment_intent="pi_1",
+        status="complete",
+        payment_status="paid",
+    )
+    session.update(values)
+    return session
+
+
+def _event(event_type: str, obj: dict[str, Any], account: str | None = None) -> dict[str, Any]:
+    return stripe_event(event_type, obj, CREATED, account=account)
+
+
+@pytest.mark.parametrize(
+    ("payment_status", "paid"), [("paid", True), ("unpaid", False), ("no_payment_required", True)]
+)
+def test_checkout_session_completed(payment_status: str, paid: bool) -> None:
+    event = translate_event(
+        _event("checkout.session.completed", _session(payment_status=payment_status))
+    )
+
+    assert event == CheckoutCompleted(
+        **BASE,
+        account_id=None,
+        session_id="cs_test_1",
+        booking_id="bk_1",
+        paid=paid,
+        payment_intent_id="pi_1",
+        amount_total=Money(5250, "eur"),
+    )
+
+
+def test_the_booking_falls_back_to_metadata_and_expanded_ids_are_read() -> None:
+    session = _session(client_reference_id=None, payment_intent={"id": "pi_9", "object": "x"})
+
+    event = translate_event(_event("checkout.session.completed", session, account="acct_1"))
+
+    assert isinstance(event, CheckoutCompleted)
+    assert event.booking_id == "bk_1"
+    assert event.payment_intent_id == "pi_9"
+    assert event.account_id == "acct_1"
+
+
+def test_async_payment_outcomes_and_expiry() -> None:
+    session = _session()
+
+    assert translate_event(
+        _event("checkout.session.async_payment_succeeded", session)
+    ) == AsyncPaymentSucceeded(
+        **BASE, account_id=None, session_id="cs_test_1", booking_id="bk_1", payment_intent_id="pi_1"
+    )
+    assert translate_event(
+        _event("checkout.session.async_payment_failed", session)
+    ) == AsyncPaymentFailed(**BASE, account_id=None, session_id="cs_test_1", booking_id="bk_1")
+    assert translate_event(_event("checkout.session.expired", session)) == CheckoutExpired(
+        **BASE, account_id=None, session_id="cs_test_1", booking_id="bk_1"
+    )
+
+
+def test_charge_refunded_with_and_without_the_refunds_list() -> None:
+    charge = stripe_fixture("charge")
+    charge.update(id="ch_1", payment_intent="pi_1", amount=5250, amount_refunded=3000)
+    refund = stripe_fixture("refund")
+    refund.update(id="re_1", amount=3000)
+    charge["refunds"]["data"] = [refund]
+
+    listed = translate_event(_event("charge.refunded", charge))
+    del charge["refunds"]  # as API version 2023-08-16 sends it unless expanded
+    unlisted = translate_event(_event("charge.refunded", charge))
+
+    assert listed == ChargeRefunded(
+        **BASE,
+        account_id=None,
+        charge_id="ch_1",
+        payment_intent_id="pi_1",
+        amount_refunded=Money(3000, "usd"),
+        refunds=(RefundRecord("re_1", Money(3000, "usd")),),
+    )
+    assert isinstance(unlisted, ChargeRefunded)
+    assert unlisted.refunds == ()
+
+
+def test_dispute_created() -> None:
+    dispute = stripe_fixture("dispute")
+
+    event = translate_event(_event("charge.dispute.created", dispute, account="acct_1"))
+
+    assert event == DisputeCreated(
+        **BASE,
+        account_id="acct_1",
+        dispute_id="dp_1NnmX5GPxmnHQRkJhLm6FrCK",
+        charge_id="ch_1NnlpSGPxmnHQRkJcYsK19E8",
+        payment_intent_id=None,
+        amount=Money(1000, "usd"),
+        reason="general",
+    )
+
+
+def test_account_updated_carries_the_connect_status() -> None:
+    account = stripe_fixture("account")
+
+    event = translate_event(_event("account.updated", account, account="acct_1Nnlp9GPxmnHQRkJ"))
+
+    assert isinstance(event, AccountUpdated)
+    assert event.account_id == "acct_1Nnlp9GPxmnHQRkJ"
+    assert event.status == ConnectStatus(
+        account_id="acct_1Nnlp9GPxmnHQRkJ",
+        charges_enabled=False,
+        payouts_enabled=False,
+        details_submitted=False,
+        requirements_due=tuple(account["requirements"]["currently_due"]),
+    )
+
+
+def test_other_types_are_ignored() -> None:
+    assert translate_event(stripe_fixture("event")) == IgnoredEvent(
+        event_id="evt_1NnmXEGPxmnHQRkJO3bak93X",
+        created_at=datetime.fromtimestamp(1234567890, UTC),
+        account_id=None,
+        type="plan.created",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\xff\xfe",
+        b"{",
+        b'"event"',
+        json.dumps({"object": "charge", "id": "ch_1"}).encode(),
+        json.dumps(_event("checkout.session.completed", {})).encode(),
+        json.dumps(_event("checkout.session.completed", _session(payment_status="x"))).encode(),
+        json.dumps(_event("charge.refunded", {"id": "ch_1", "amount_refunded": 1})).encode(),
+        json.dumps(_event("charge.refunded", {"id": "ch_1", "amount_refunded": 1.5})).encode(),
+        json.dumps(
+            _event("charge.refunded", {"id": "ch_1", "amount_refunded": 1, "currency": "xyz"})
+        ).encode(),
+        json.dumps(
+            {**_event("account.updated", {"id": "acct_1"}), "created": "yesterday"}
+        ).encode(),
+    ],
+)
+def test_a_body_that_is_not_a_readable_event_is_an_invalid_payload(body: bytes) -> None:
+    with pytest.raises(InvalidWebhookPayload):
+        parse_event(body)

@@ -1,0 +1,62 @@
+"""Stripe's webhook signature scheme, checked against a hand-computed HMAC."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters import stripe_signature
+from application.errors import InvalidWebhookSignature
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+BODY = b'{"id": "evt_1", "object": "event"}'
+SECRET = "whsec_test"
+
+
+def test_the_header_is_t_and_v1_over_timestamp_dot_payload() -> None:
+    timestamp = int(NOW.timestamp())
+    expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + BODY, hashlib.sha256)
+
+    header = stripe_signature.sign(BODY, SECRET, NOW)
+
+    assert header == f"t={timestamp},v1={expected.hexdigest()}"
+    assert stripe_signature.verify(BODY, header, SECRET, NOW) == timestamp
+
+
+def test_the_tolerance_is_configurable() -> None:
+    header = stripe_signature.sign(BODY, SECRET, NOW)
+    later = NOW + timedelta(seconds=61)
+
+    assert stripe_signature.verify(BODY, header, SECRET, later)
+    with pytest.raises(InvalidWebhookSignature):
+        stripe_signature.verify(BODY, header, SECRET, later, tolerance_seconds=60)
+
+
+def test_a_timestamp_slightly_ahead_of_our_clock_is_accepted() -> None:
+    header = stripe_signature.sign(BODY, SECRET, NOW + timedelta(seconds=30))
+
+    assert stripe_signature.verify(BODY, header, SECRET, NOW)
+
+
+def test_a_valid_signature_with_a_forged_timestamp_is_refused() -> None:
+    header = stripe_signature.sign(BODY, SECRET, NOW - timedelta(hours=1))
+    signature = header.split(",")[1]
+
+    with pytest.raises(InvalidWebhookSignature):
+        stripe_signature.verify(BODY, f"t={int(NOW.timestamp())},{signature}", SECRET, NOW)
+
+
+@pytest.mark.parametrize("header", [None, "t=1,v1=é", "t=,v1=00", " , ,", "t=1;v1=00"])
+def test_odd_headers_are_refused_not_crashed_on(header: str | None) -> None:
+    with pytest.raises(InvalidWebhookSignature):
+        stripe_signature.verify(BODY, header, SECRET, NOW)
+
+
+def test_no_configured_secret_never_verifies() -> None:
+    header = stripe_signature.sign(BODY, "", NOW)
+
+    with pytest.raises(InvalidWebhookSignature):
+        stripe_signature.verify(BODY, header, "", NOW)

@@ -1,0 +1,69 @@
+"""Small hand-written doubles for gateway tests: a settable clock, a webhook inbox."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from application.ports import WebhookEndpoint
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    endpoint: WebhookEndpoint
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class WebhookInbox:
+    """The app's webhook endpoints as the fake sees them: answers queued statuses (or raises
+    queued exceptions), then 200; keeps every delivery it received."""
+
+    answers: deque[int | Exception] = field(default_factory=deque)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def answer_next(self, *answers: int | Exception) -> None:
+        self.answers.extend(answers)
+
+    async def __call__(
+        self, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
+    ) -> int:
+        self.deliveries.append(Delivery(endpoint, body, dict(headers)))
+        answer = self.answers.popleft() if self.answers else 200
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def event_ids(self) -> list[str]:
+        return [json.loads(delivery.body)["id"] for delivery in self.deliveries]
+
+    def event_types(self) -> list[str]:
+        return [json.loads(delivery.body)["type"] for delivery in self.deliveries]
+
+
+class RecordedSleeps:
+    """An `asyncio.sleep` stand-in that returns at once and remembers the delays."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)

@@ -1,0 +1,47 @@
+"""The HTTP app in-process on a migrated SQLite file, with the fake gateway delivering its
+signed webhooks straight into the same app (no network, no server process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from dependency_injector import providers
+from litestar import Litestar
+
+from adapters.fake_stripe_store import InMemoryFakeStripeStore
+from adapters.migrations import migrate
+from application.ports import WebhookEndpoint
+from entrypoints.config import GatewayKind, Settings
+from entrypoints.container import WEBHOOK_PATHS, Container, build_container
+from entrypoints.http.app import create_app
+
+BASE_URL = "http://testserver.local"
+ADMIN_KEY = "bp_admin_test_" + "k" * 20
+WEBHOOK_SECRET = "whsec_test_platform"
+CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
+
+
+def build_test_app(tmp_path: Path) -> tuple[Litestar, Container]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
+    migrate(url)
+    settings = Settings(
+        database_url=url,
+        gateway=GatewayKind.FAKE,
+        admin_api_key=ADMIN_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        public_base_url=BASE_URL,
+    )
+    container = build_container(settings)
+    container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
+    app = create_app(container)
+
+    async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            response = await client.post(WEBHOOK_PATHS[endpoint], content=body, headers=headers)
+        return response.status_code
+
+    container.webhook_delivery.override(providers.Object(deliver))
+    return app, container
