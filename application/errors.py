@@ -52,3 +52,11 @@ class InvalidWebhookSignature(ApplicationError):
 
 class InvalidWebhookPayload(ApplicationError):
     """A verified webhook whose body is not an event we can read."""
+
+
+class Unauthorized(ApplicationError):
+    """Missing or wrong credentials."""
+
+
+class InvalidRequest(ApplicationError):
+    """Input that is well-formed but cannot be acted on (e.g. both or neither of two fields)."""

@@ -1,0 +1,150 @@
+"""Apply a verified gateway event exactly once.
+
+The event id goes into the inbox in the same transaction as the event's effect: a
+duplicate finds its id there and changes nothing; a failure rolls both back, so the
+gateway's redelivery applies it once. Order is never trusted: each event is decided from
+the booking's current state, and facts the booking already reflects are no-ops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from application.ports import (
+    AccountUpdated,
+    AsyncPaymentFailed,
+    AsyncPaymentSucceeded,
+    CheckoutCompleted,
+    CheckoutExpired,
+    Clock,
+    PaymentEvent,
+    PaymentGateway,
+    UnitOfWork,
+)
+from application.refunds import issue_refund
+from application.uow import UnitOfWorkFactory
+from domain.booking import Booking, BookingStatus, CancelledBy, Refund
+from domain.cancellation import tenant_cancellation_refund
+from domain.errors import IllegalTransition
+from domain.fees import RefundOnCancel
+from domain.ledger import payment_entries, refund_entries
+
+log = logging.getLogger("bookpay.payments")
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class EventApplied:
+    outcome: Outcome
+    booking_id: str | None = None
+    detail: str = ""
+
+
+class ApplyPaymentEvent:
+    def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._clock = clock
+
+    async def __call__(self, event: PaymentEvent) -> EventApplied:
+        async with self._uow() as uow:
+            if not await uow.webhook_inbox.record(event.event_id):
+                return EventApplied(Outcome.DUPLICATE)
+            result = await self._apply(uow, event)
+            await uow.commit()
+        return result
+
+    async def _apply(self, uow: UnitOfWork, event: PaymentEvent) -> EventApplied:
+        if isinstance(event, AccountUpdated):
+            return await self._account_updated(uow, event)
+        session_id = getattr(event, "session_id", None)
+        if session_id is None:
+            return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
+        booking = await uow.bookings.find_by_gateway_session(session_id)
+        if booking is None:
+            return EventApplied(Outcome.IGNORED, detail=f"no booking for session {session_id}")
+        try:
+            updated = await self._apply_to_booking(uow, booking, event)
+        except IllegalTransition as stale:
+            # A fact that contradicts a later state (e.g. "expired" after "paid"): the
+            # booking already tells the truth; the event changes nothing.
+            return EventApplied(Outcome.IGNORED, booking.id, str(stale))
+        if updated is not booking:
+            await uow.bookings.update(updated)
+        return EventApplied(Outcome.APPLIED, booking.id)
+
+    async def _apply_to_booking(
+        self, uow: UnitOfWork, booking: Booking, event: PaymentEvent
+    ) -> Booking:
+        if isinstance(event, CheckoutCompleted):
+            if not event.paid:
+                return booking.await_async_payment()
+            return await self._paid(uow, booking, event.payment_intent_id or event.session_id)
+        if isinstance(event, AsyncPaymentSucceeded):
+            return await self._paid(uow, booking, event.payment_intent_id or event.session_id)
+        if isinstance(event, AsyncPaymentFailed):
+            failed = booking.fail_payment()
+            if failed is not booking:
+                await uow.slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
+            return failed
+        if isinstance(event, CheckoutExpired):
+            expired = booking.expire()
+            if expired is not booking:
+                await uow.slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
+            return expired
+        return booking
+
+    async def _paid(self, uow: UnitOfWork, booking: Booking, payment_ref: str) -> Booking:
+        if booking.is_paid:
+            return booking
+        if booking.status is BookingStatus.EXPIRED:
+            if not await uow.slots.try_book(booking.tenant_id, booking.slot_id, booking.seats):
+                return await self._refund_late_payment(uow, booking, payment_ref)
+        elif booking.status is not BookingStatus.PAYMENT_FAILED:
+            await uow.slots.confirm_hold(booking.tenant_id, booking.slot_id, booking.seats)
+        confirmed = booking.confirm(payment_ref)
+        for entry in payment_entries(confirmed, payment_ref, self._clock.now()):
+            await uow.ledger.add(entry)
+        return confirmed
+
+    async def _refund_late_payment(
+        self, uow: UnitOfWork, booking: Booking, payment_ref: str
+    ) -> Booking:
+        """Paid after the hold lapsed and the seats were sold again: give everything back."""
+        now = self._clock.now()
+        paid = booking.confirm(payment_ref)
+        for entry in payment_entries(paid, payment_ref, now):
+            await uow.ledger.add(entry)
+        tenant = await uow.tenants.get(booking.tenant_id)
+        if tenant is None:
+            raise IllegalTransition(booking.id, booking.status, "refund without its tenant")
+        split = tenant_cancellation_refund(paid.quote, RefundOnCancel.PROPORTIONAL)
+        result = await issue_refund(
+            self._gateway, tenant, paid, split, "paid after the hold lapsed; seats were gone"
+        )
+        cancelled = paid.cancel(
+            CancelledBy.SYSTEM, "paid after the hold lapsed and the seats were no longer free"
+        )
+        refunded = cancelled.record_refund(result.refund_id, split)
+        for entry in refund_entries(refunded, Refund(result.refund_id, split), now):
+            await uow.ledger.add(entry)
+        log.warning("booking %s paid late with no seats left: refunded in full", booking.id)
+        return refunded
+
+    async def _account_updated(self, uow: UnitOfWork, event: AccountUpdated) -> EventApplied:
+        account_id = event.status.account_id or event.account_id
+        if account_id is None:
+            return EventApplied(Outcome.IGNORED, detail="account event without an account")
+        tenant = await uow.tenants.find_by_account_id(account_id)
+        if tenant is None:
+            return EventApplied(Outcome.IGNORED, detail=f"no tenant for account {account_id}")
+        if tenant.connect != event.status:
+            await uow.tenants.update(tenant.with_connect_status(event.status))
+        return EventApplied(Outcome.APPLIED)

@@ -1,0 +1,112 @@
+"""The hold sweeper: bookings still unpaid when their hold ends give their seats back.
+
+For each lapsed hold the gateway session is expired first, so the customer can no longer
+pay; then the seats are released and the booking marked expired. If the gateway says the
+session completed meanwhile, that completion is applied instead. Several sweepers may run
+at once (one per server process, plus `bookpay sweep`): each booking changes in one
+transaction guarded by the booking's version, and the gateway calls are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from application.apply_payment_event import ApplyPaymentEvent
+from application.errors import GatewayError
+from application.ports import (
+    CheckoutCompleted,
+    CheckoutSession,
+    Clock,
+    ConcurrentUpdate,
+    PaymentGateway,
+    PaymentStatus,
+    SessionStatus,
+)
+from application.uow import UnitOfWorkFactory
+from domain.booking import Booking, BookingStatus
+from domain.tenant import ChargeModel
+
+log = logging.getLogger("bookpay.sweeper")
+
+
+@dataclass
+class SweepReport:
+    expired: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class ExpireLapsedHolds:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        apply_event: ApplyPaymentEvent,
+        clock: Clock,
+        *,
+        batch: int = 100,
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._apply = apply_event
+        self._clock = clock
+        self._batch = batch
+
+    async def __call__(self) -> SweepReport:
+        report = SweepReport()
+        now = self._clock.now()
+        async with self._uow() as uow:
+            tenant_ids = await uow.bookings.tenants_with_lapsed_holds(now)
+        for tenant_id in tenant_ids:
+            async with self._uow() as uow:
+                lapsed = await uow.bookings.list_lapsed_holds(tenant_id, now, limit=self._batch)
+                tenant = await uow.tenants.get(tenant_id)
+            direct_account = (
+                tenant.connect.account_id
+                if tenant is not None and tenant.charge_model is ChargeModel.DIRECT
+                else None
+            )
+            for booking in lapsed:
+                try:
+                    await self._sweep(booking, direct_account, report)
+                except (GatewayError, ConcurrentUpdate) as error:
+                    # Another sweeper or a webhook got there first, or the gateway is down:
+                    # the next sweep looks again.
+                    log.info("hold of booking %s left for the next sweep: %s", booking.id, error)
+                    report.skipped.append(booking.id)
+        return report
+
+    async def _sweep(self, booking: Booking, account_id: str | None, report: SweepReport) -> None:
+        if booking.gateway_session_id is not None:
+            session = await self._expire_session(booking.gateway_session_id, account_id)
+            if session.status is SessionStatus.COMPLETE:
+                await self._apply(
+                    CheckoutCompleted(
+                        event_id=f"sweep:{session.session_id}:completed",
+                        created_at=self._clock.now(),
+                        account_id=account_id,
+                        session_id=session.session_id,
+                        booking_id=booking.id,
+                        paid=session.payment_status is not PaymentStatus.UNPAID,
+                        payment_intent_id=session.payment_intent_id,
+                        amount_total=session.amount_total,
+                    )
+                )
+                report.completed.append(booking.id)
+                return
+        async with self._uow() as uow:
+            current = await uow.bookings.get(booking.tenant_id, booking.id)
+            if current is None or current.status is not BookingStatus.PENDING_PAYMENT:
+                return
+            await uow.slots.release_hold(current.tenant_id, current.slot_id, current.seats)
+            await uow.bookings.update(current.expire())
+            await uow.commit()
+        report.expired.append(booking.id)
+
+    async def _expire_session(self, session_id: str, account_id: str | None) -> CheckoutSession:
+        try:
+            return await self._gateway.expire_checkout_session(session_id, account_id=account_id)
+        except GatewayError:
+            # Stripe refuses to expire a session that is no longer open: ask what it is.
+            return await self._gateway.retrieve_checkout_session(session_id, account_id=account_id)

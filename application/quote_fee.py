@@ -1,0 +1,21 @@
+"""The fee breakdown a customer would see for an offering and a number of seats."""
+
+from __future__ import annotations
+
+from application.errors import NotFound
+from application.uow import UnitOfWorkFactory
+from domain.fees import FeePolicy, FeeQuote
+
+
+class QuoteFee:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, tenant_id: str, offering_id: str, seats: int) -> FeeQuote:
+        async with self._uow() as uow:
+            offering = await uow.offerings.get(tenant_id, offering_id)
+            if offering is None:
+                raise NotFound("offering", offering_id)
+            tenant_policy = await uow.tenants.active_fee_policy(tenant_id)
+        policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
+        return policy.quote(offering.price, seats)

@@ -1,0 +1,21 @@
+"""A webhook arrives: verify it came from the gateway, then apply it exactly once."""
+
+from __future__ import annotations
+
+from application.apply_payment_event import ApplyPaymentEvent, EventApplied, Outcome
+from application.ports import IgnoredEvent, PaymentGateway, WebhookEndpoint
+
+
+class ReceiveWebhook:
+    def __init__(self, gateway: PaymentGateway, apply_event: ApplyPaymentEvent) -> None:
+        self._gateway = gateway
+        self._apply = apply_event
+
+    async def __call__(
+        self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
+    ) -> EventApplied:
+        """InvalidWebhookSignature when the signature does not verify; nothing is applied."""
+        event = self._gateway.parse_webhook(payload, signature_header, endpoint)
+        if isinstance(event, IgnoredEvent):
+            return EventApplied(Outcome.IGNORED, detail=f"{event.type} is not acted on")
+        return await self._apply(event)

@@ -1,0 +1,343 @@
+"""A customer picks a slot: hold the seats, then open a hosted checkout that ends the hold.
+
+Two short transactions around one gateway call, so no transaction waits on the network:
+1. claim the Idempotency-Key, hold the seats atomically and store the pending booking;
+2. open the Checkout Session (its idempotency key derives from the booking id);
+3. attach the session to the booking and store the response for replays.
+
+With an Idempotency-Key, the booking id derives from the key and step 1 leaves a
+provisional record (booking id and token), so a retry after a failure at 2 or 3 resumes the
+same booking: the gateway sees the same idempotency key and returns the same session
+instead of opening a second one, and no second hold is taken. Without a key, a failed
+gateway call gives the seats back at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from application.credentials import hash_secret, new_booking_token
+from application.errors import Conflict, GatewayError, IdempotencyKeyReused, NotFound
+from application.ports import (
+    CheckoutRequest,
+    ClaimOutcome,
+    Clock,
+    IdGenerator,
+    LineItem,
+    PaymentGateway,
+    StoredResponse,
+    UnitOfWork,
+)
+from application.uow import UnitOfWorkFactory
+from domain.booking import Booking, BookingStatus, Customer, hold_expiry
+from domain.errors import SeatsUnavailable
+from domain.fees import BearerKind, FeePolicy, FeeQuote
+from domain.money import Money
+from domain.offering import Offering, require_seats
+from domain.tenant import Tenant
+
+PROVISIONAL = 202  # status of the record a claimed key carries until the session exists
+# Stripe refuses a session that expires sooner than 30 minutes after it is created, by its
+# own clock: a hold of exactly 30 minutes gets a minute of slack on the session. A payment
+# in that minute is a late completion, which is confirmed or refunded like any other.
+SESSION_MINIMUM = timedelta(minutes=31)
+
+
+@dataclass(frozen=True, slots=True)
+class StartCheckoutCommand:
+    tenant_slug: str
+    slot_id: str
+    seats: int
+    customer_email: str
+    customer_name: str | None = None
+    success_url: str | None = None
+    cancel_url: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutStarted:
+    booking_id: str
+    booking_token: str
+    checkout_url: str
+    expires_at: datetime
+    quote: FeeQuote
+
+
+class StartCheckout:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        ids: IdGenerator,
+        clock: Clock,
+        *,
+        hold: timedelta,
+        public_base_url: str,
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._ids = ids
+        self._clock = clock
+        self._hold = hold
+        self._base_url = public_base_url.rstrip("/")
+
+    async def __call__(self, command: StartCheckoutCommand) -> CheckoutStarted:
+        require_seats(command.seats)
+        key = command.idempotency_key
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get_by_slug(command.tenant_slug)
+            if tenant is None:
+                raise NotFound("tenant", command.tenant_slug)
+            tenant.ensure_can_sell()
+            scope = f"checkout:{tenant.id}"
+            token = new_booking_token()
+            resumed: tuple[Booking, Offering] | None = None
+            booking_id = self._ids.new_id("bk")
+            if key is not None:
+                claim = await uow.idempotency.claim(scope, key, _fingerprint(command))
+                if claim.outcome is ClaimOutcome.MISMATCH:
+                    raise IdempotencyKeyReused(key)
+                if claim.outcome is ClaimOutcome.IN_PROGRESS:
+                    raise Conflict("a request with this Idempotency-Key is still in progress")
+                if claim.outcome is ClaimOutcome.REPLAY and claim.response is not None:
+                    if claim.response.status != PROVISIONAL:
+                        return decode_result(claim.response.body)
+                    booking_id, token = _provisional(claim.response.body)
+                    existing = await uow.bookings.get(tenant.id, booking_id)
+                    if existing is not None:
+                        resumed = await self._resumable(uow, tenant, existing)
+                if resumed is None and claim.outcome is ClaimOutcome.CLAIMED:
+                    booking_id = _booking_id_for_key(tenant.id, key)
+                if resumed is None:
+                    await uow.idempotency.store_response(
+                        scope,
+                        key,
+                        StoredResponse(PROVISIONAL, _provisional_body(booking_id, token)),
+                    )
+            if resumed is None:
+                resumed = await self._hold_seats(uow, tenant, booking_id, token, command)
+                await uow.commit()
+        # The unit of work is closed before the gateway is called: no transaction waits on it.
+        booking, offering = resumed
+
+        try:
+            return await self._open_session(tenant, booking, offering, token, command)
+        except GatewayError:
+            if key is None:
+                await self._give_back(booking)
+            raise
+
+    async def _hold_seats(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        booking_id: str,
+        token: str,
+        command: StartCheckoutCommand,
+    ) -> tuple[Booking, Offering]:
+        now = self._clock.now()
+        slot = await uow.slots.get(tenant.id, command.slot_id)
+        if slot is None:
+            raise NotFound("slot", command.slot_id)
+        offering = await uow.offerings.get(tenant.id, slot.offering_id)
+        if offering is None:
+            raise NotFound("offering", slot.offering_id)
+        offering.ensure_bookable()
+        if slot.starts_at <= now:
+            raise Conflict(f"slot {slot.id} has already started")
+        policy = offering.effective_fee_policy(
+            await uow.tenants.active_fee_policy(tenant.id) or FeePolicy()
+        )
+        quote = policy.quote(offering.price, command.seats)
+        if not await uow.slots.try_hold(tenant.id, slot.id, command.seats):
+            current = await uow.slots.get(tenant.id, slot.id)
+            available = current.seats_available if current else 0
+            raise SeatsUnavailable(slot.id, command.seats, available)
+        booking = Booking(
+            id=booking_id,
+            tenant_id=tenant.id,
+            offering_id=offering.id,
+            slot_id=slot.id,
+            seats=command.seats,
+            starts_at=slot.starts_at,
+            customer=Customer(command.customer_email, command.customer_name),
+            quote=quote,
+            refund_on_cancel=policy.refund_on_cancel,
+            hold_expires_at=hold_expiry(now, self._hold),
+            created_at=now,
+            access_token_hash=hash_secret(token),
+        )
+        await uow.bookings.add(booking)
+        return booking, offering
+
+    async def _open_session(
+        self,
+        tenant: Tenant,
+        booking: Booking,
+        offering: Offering,
+        token: str,
+        command: StartCheckoutCommand,
+    ) -> CheckoutStarted:
+        status_url = f"{self._base_url}/v1/public/bookings/{booking.id}?token={token}"
+        account_id = tenant.connect.account_id
+        if account_id is None:  # ensure_can_sell() said it has one; keep mypy honest
+            raise Conflict(f"tenant {tenant.id} has no connected account")
+        session = await self._gateway.create_checkout_session(
+            CheckoutRequest(
+                tenant_id=tenant.id,
+                booking_id=booking.id,
+                account_id=account_id,
+                charge_model=tenant.charge_model,
+                line_items=line_items(offering, booking.quote),
+                application_fee=booking.quote.application_fee,
+                expires_at=max(booking.hold_expires_at, self._clock.now() + SESSION_MINIMUM),
+                customer_email=booking.customer.email,
+                success_url=command.success_url or status_url,
+                cancel_url=command.cancel_url or status_url,
+                fee_policy_version=booking.quote.fee_policy_version,
+                idempotency_key=f"bookpay-checkout-{booking.id}",
+            )
+        )
+        result = CheckoutStarted(
+            booking_id=booking.id,
+            booking_token=token,
+            checkout_url=session.url or "",
+            expires_at=booking.hold_expires_at,
+            quote=booking.quote,
+        )
+        async with self._uow() as uow:
+            current = await uow.bookings.get(tenant.id, booking.id)
+            if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
+                attached = current.attach_session(session.session_id)
+                if attached is not current:
+                    await uow.bookings.update(attached)
+            if command.idempotency_key is not None:
+                await uow.idempotency.store_response(
+                    f"checkout:{tenant.id}",
+                    command.idempotency_key,
+                    StoredResponse(201, encode_result(result)),
+                )
+            await uow.commit()
+        return result
+
+    @staticmethod
+    async def _resumable(
+        uow: UnitOfWork, tenant: Tenant, booking: Booking
+    ) -> tuple[Booking, Offering]:
+        """A retry after a failure half-way: the same booking, still holding its seats."""
+        if booking.status is not BookingStatus.PENDING_PAYMENT:
+            raise Conflict(
+                f"the checkout for booking {booking.id} has ended ({booking.status}); "
+                "use a new Idempotency-Key"
+            )
+        offering = await uow.offerings.get(tenant.id, booking.offering_id)
+        if offering is None:
+            raise NotFound("offering", booking.offering_id)
+        return booking, offering
+
+    async def _give_back(self, booking: Booking) -> None:
+        """No checkout could be opened: release the seats so nothing stays blocked."""
+        async with self._uow() as uow:
+            current = await uow.bookings.get(booking.tenant_id, booking.id)
+            if current is None or current.status is not BookingStatus.PENDING_PAYMENT:
+                return
+            await uow.slots.release_hold(current.tenant_id, current.slot_id, current.seats)
+            await uow.bookings.update(current.expire())
+            await uow.commit()
+
+
+def line_items(offering: Offering, quote: FeeQuote) -> tuple[LineItem, ...]:
+    """The offering × seats, plus a "Service fee" line for the customer's share of the fee."""
+    items = [LineItem(offering.name, quote.unit_price, quote.seats)]
+    if quote.fee_bearer is not BearerKind.TENANT and not quote.customer_fee.is_zero:
+        items.append(LineItem("Service fee", quote.customer_fee, 1))
+    return tuple(items)
+
+
+def _fingerprint(command: StartCheckoutCommand) -> str:
+    fields = {
+        "slot_id": command.slot_id,
+        "seats": command.seats,
+        "email": command.customer_email,
+        "name": command.customer_name,
+        "success_url": command.success_url,
+        "cancel_url": command.cancel_url,
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _booking_id_for_key(tenant_id: str, key: str) -> str:
+    digest = hashlib.sha256(f"{tenant_id}\0{key}".encode()).hexdigest()
+    return f"bk_{digest[:24]}"
+
+
+def _provisional_body(booking_id: str, token: str) -> bytes:
+    return json.dumps({"booking_id": booking_id, "booking_token": token}).encode()
+
+
+def _provisional(body: bytes) -> tuple[str, str]:
+    data = json.loads(body)
+    return str(data["booking_id"]), str(data["booking_token"])
+
+
+# Stored responses are replayed verbatim, so results round-trip through plain JSON.
+
+
+def _money(value: Money) -> dict[str, Any]:
+    return {"amount": value.amount, "currency": value.currency}
+
+
+def _from_money(data: dict[str, Any]) -> Money:
+    return Money(int(data["amount"]), str(data["currency"]))
+
+
+def encode_result(result: CheckoutStarted) -> bytes:
+    quote = result.quote
+    return json.dumps(
+        {
+            "booking_id": result.booking_id,
+            "booking_token": result.booking_token,
+            "checkout_url": result.checkout_url,
+            "expires_at": result.expires_at.isoformat(),
+            "quote": {
+                "subtotal": _money(quote.subtotal),
+                "service_fee": _money(quote.service_fee),
+                "customer_fee": _money(quote.customer_fee),
+                "customer_total": _money(quote.customer_total),
+                "application_fee": _money(quote.application_fee),
+                "tenant_receives": _money(quote.tenant_receives),
+                "fee_bearer": quote.fee_bearer.value,
+                "fee_policy_version": quote.fee_policy_version,
+                "seats": quote.seats,
+                "unit_price": _money(quote.unit_price),
+            },
+        }
+    ).encode()
+
+
+def decode_result(body: bytes) -> CheckoutStarted:
+    data = json.loads(body)
+    q = data["quote"]
+    return CheckoutStarted(
+        booking_id=data["booking_id"],
+        booking_token=data["booking_token"],
+        checkout_url=data["checkout_url"],
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        quote=FeeQuote(
+            subtotal=_from_money(q["subtotal"]),
+            service_fee=_from_money(q["service_fee"]),
+            customer_fee=_from_money(q["customer_fee"]),
+            customer_total=_from_money(q["customer_total"]),
+            application_fee=_from_money(q["application_fee"]),
+            tenant_receives=_from_money(q["tenant_receives"]),
+            fee_bearer=BearerKind(q["fee_bearer"]),
+            fee_policy_version=int(q["fee_policy_version"]),
+            seats=int(q["seats"]),
+            unit_price=_from_money(q["unit_price"]),
+        ),
+    )

@@ -1,0 +1,147 @@
+"""The `bookpay` command: migrate, serve, demo, run (all three), sweep later."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.database import is_sqlite
+from adapters.migrations import migrate
+from entrypoints.config import ConfigurationError, GatewayKind, Settings
+
+ASGI_FACTORY = "entrypoints.asgi:create_asgi_app"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except ConfigurationError as error:
+        sys.exit(f"bookpay: {error}")
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if is_sqlite(url) and ":memory:" not in url:
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    settings = _settings()
+    _ensure_sqlite_folder(settings.database_url)
+    migrate(settings.database_url)
+    print("bookpay: the database schema is up to date")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    if is_sqlite(settings.database_url):
+        _ensure_sqlite_folder(settings.database_url)
+        migrate(settings.database_url)
+    # Generated secrets go into the environment, so every worker process shares them.
+    settings, generated = settings.with_generated_secrets()
+    os.environ.update(generated)
+    os.environ.setdefault("BOOKPAY_INTERNAL_BASE_URL", f"http://{args.host}:{args.port}")
+    if "BOOKPAY_ADMIN_API_KEY" in generated:
+        print(f"bookpay: generated admin key (fake gateway only): {settings.admin_api_key}")
+    print(f"bookpay: gateway={settings.gateway.value} database={_safe_url(settings)}")
+    print(f"bookpay: API docs at http://{args.host}:{args.port}/schema")
+    sys.stdout.flush()
+    uvicorn.run(
+        ASGI_FACTORY,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    """The database URL without its password."""
+    url = settings.database_url
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from entrypoints.demo import seed_demo
+
+    settings = _settings()
+    _ensure_sqlite_folder(settings.database_url)
+    migrate(settings.database_url)
+    settings, generated = settings.with_generated_secrets()
+    os.environ.update(generated)
+    base = args.base_url or settings.public_base_url
+    asyncio.run(seed_demo(settings, base))
+
+
+def cmd_sweep(_: argparse.Namespace) -> None:
+    """Expire lapsed holds once (the server also does this periodically)."""
+    from entrypoints.container import build_container
+
+    async def sweep() -> None:
+        container = build_container(_settings().with_generated_secrets()[0])
+        try:
+            report = await container.expire_lapsed_holds()()
+        finally:
+            await container.engine().dispose()
+        print(
+            f"bookpay sweep: {len(report.expired)} expired, {len(report.completed)} completed "
+            f"meanwhile, {len(report.skipped)} left for the next sweep"
+        )
+
+    asyncio.run(sweep())
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """migrate + demo + serve: what `make run` does on a fresh machine."""
+    os.environ.setdefault("BOOKPAY_GATEWAY", GatewayKind.FAKE.value)
+    settings = _settings()
+    settings, generated = settings.with_generated_secrets()
+    os.environ.update(generated)
+    args.base_url = settings.public_base_url
+    cmd_demo(args)
+    cmd_serve(args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bookpay", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    for name, func, text in (
+        ("serve", cmd_serve, "serve the HTTP API"),
+        ("run", cmd_run, "migrate, seed the demo and serve (the fake gateway by default)"),
+    ):
+        serve = commands.add_parser(name, help=text)
+        serve.add_argument("--host", default="127.0.0.1")
+        serve.add_argument("--port", type=int, default=8000)
+        serve.add_argument("--workers", type=int, default=1)
+        serve.add_argument("--log-level", default="info")
+        serve.add_argument("--access-log", action="store_true")
+        serve.set_defaults(func=func, base_url=None)
+    commands.add_parser("sweep", help="expire lapsed seat holds once").set_defaults(func=cmd_sweep)
+    demo = commands.add_parser("demo", help="seed a demo tenant when the database is empty")
+    demo.add_argument("--base-url", default=None)
+    demo.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

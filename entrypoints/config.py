@@ -1,0 +1,120 @@
+"""Configuration from `BOOKPAY_*` environment variables (DESIGN.md, "Configuration")."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+
+
+class GatewayKind(StrEnum):
+    FAKE = "fake"
+    STRIPE = "stripe"
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a server that may start."""
+
+
+def _whole_number(text: str, name: str) -> int:
+    if not text.isdigit():
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    gateway: GatewayKind = GatewayKind.FAKE
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_connect_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+    admin_api_key: str | None = field(default=None, repr=False)
+    hold_minutes: int = 30
+    # Where the fake gateway POSTs its webhooks: this server itself (set by `bookpay serve`).
+    webhook_base_url: str | None = None
+    # How often each server process sweeps lapsed holds; 0 turns the sweeper off.
+    sweep_seconds: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(f"BOOKPAY_{name}", "").strip()
+            return value or None
+
+        secret_key = get("STRIPE_SECRET_KEY")
+        gateway_name = get("GATEWAY") or (GatewayKind.STRIPE if secret_key else GatewayKind.FAKE)
+        try:
+            gateway = GatewayKind(gateway_name.lower())
+        except ValueError:
+            raise ConfigurationError(
+                f"BOOKPAY_GATEWAY must be 'fake' or 'stripe', not {gateway_name!r}"
+            ) from None
+        hold = get("HOLD_MINUTES") or "30"
+        if not hold.isdigit() or not 30 <= int(hold) <= 24 * 60:
+            raise ConfigurationError(
+                "BOOKPAY_HOLD_MINUTES must be a whole number of minutes from 30 to 1440 "
+                "(the lifetime Stripe allows a Checkout Session)"
+            )
+        settings = cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            gateway=gateway,
+            stripe_secret_key=secret_key,
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
+            stripe_connect_webhook_secret=get("STRIPE_CONNECT_WEBHOOK_SECRET"),
+            stripe_api_base=get("STRIPE_API_BASE"),
+            public_base_url=(get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL).rstrip("/"),
+            admin_api_key=get("ADMIN_API_KEY"),
+            hold_minutes=int(hold),
+            webhook_base_url=get("INTERNAL_BASE_URL"),
+            sweep_seconds=_whole_number(get("SWEEP_SECONDS") or "60", "BOOKPAY_SWEEP_SECONDS"),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """With real Stripe, refuse to start without every secret: no default ever works."""
+        if self.gateway is not GatewayKind.STRIPE:
+            return
+        missing = [
+            f"BOOKPAY_{name}"
+            for name, value in (
+                ("STRIPE_SECRET_KEY", self.stripe_secret_key),
+                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+                ("ADMIN_API_KEY", self.admin_api_key),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                "BOOKPAY_GATEWAY=stripe needs these settings, which are missing: "
+                + ", ".join(missing)
+            )
+
+    def with_generated_secrets(self) -> tuple[Settings, dict[str, str]]:
+        """Fake mode only: fill in a random admin key and webhook secrets.
+
+        Returns the settings and the generated values as environment variables, so a
+        server's worker processes all share them.
+        """
+        if self.gateway is not GatewayKind.FAKE:
+            return self, {}
+        generated: dict[str, str] = {}
+        changes: dict[str, str] = {}
+        for attribute, name, prefix in (
+            ("admin_api_key", "ADMIN_API_KEY", "bp_admin_"),
+            ("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET", "whsec_fake_"),
+            ("stripe_connect_webhook_secret", "STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_fake_"),
+        ):
+            if getattr(self, attribute) is None:
+                value = prefix + secrets.token_urlsafe(24)
+                changes[attribute] = value
+                generated[f"BOOKPAY_{name}"] = value
+        return replace(self, **changes), generated

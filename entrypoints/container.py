@@ -1,0 +1,175 @@
+"""The composition root: the only place that knows both the use cases and the adapters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from dependency_injector import containers, providers
+
+from adapters.database import create_engine
+from adapters.fake_gateway import FakeGateway
+from adapters.random_ids import RandomIds
+from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
+from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
+from adapters.stripe_gateway import StripeGateway
+from adapters.system_clock import SystemClock
+from application.apply_payment_event import ApplyPaymentEvent
+from application.booking_queries import BookingQueries
+from application.cancel_booking import CancelBooking
+from application.create_tenant import CreateTenant
+from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.idempotent_requests import IdempotentRequests
+from application.manage_offerings import (
+    ArchiveOffering,
+    CreateOffering,
+    OfferingQueries,
+    UpdateOffering,
+)
+from application.manage_slots import AddSlots, ListAvailability, ListPublicOfferings
+from application.ports import WebhookEndpoint
+from application.quote_fee import QuoteFee
+from application.receive_webhook import ReceiveWebhook
+from application.refund_booking import RefundBooking
+from application.set_fee_policy import SetFeePolicy
+from application.start_checkout import StartCheckout
+from application.start_onboarding import StartOnboarding
+from application.statements import PlatformFeeReport, TenantStatement
+from application.tenant_queries import TenantQueries
+from entrypoints.config import Settings
+
+WEBHOOK_PATHS = {
+    WebhookEndpoint.PLATFORM: "/v1/webhooks/stripe",
+    WebhookEndpoint.CONNECT: "/v1/webhooks/stripe/connect",
+}
+
+
+class HttpWebhookDelivery:
+    """Deliver the fake gateway's signed events over HTTP, as Stripe would."""
+
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(
+        self, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
+    ) -> int:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=10.0)
+        response = await self._client.post(
+            self._base_url + WEBHOOK_PATHS[endpoint], content=body, headers=headers
+        )
+        return response.status_code
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def _stripe_gateway(settings: Settings) -> StripeGateway:
+    return StripeGateway(
+        settings.stripe_secret_key or "",
+        webhook_secret=settings.stripe_webhook_secret or "",
+        connect_webhook_secret=settings.stripe_connect_webhook_secret or "",
+        api_base=settings.stripe_api_base,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    config = providers.Configuration()
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIds)
+    engine = providers.Singleton(create_engine, config.database_url)
+    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
+
+    webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
+    fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, engine)
+    fake_gateway = providers.Singleton(
+        FakeGateway,
+        store=fake_stripe_store,
+        public_base_url=config.public_base_url,
+        webhook_secret=config.stripe_webhook_secret,
+        connect_webhook_secret=config.stripe_connect_webhook_secret,
+        deliver=webhook_delivery,
+    )
+    gateway = providers.Selector(
+        config.gateway,
+        fake=fake_gateway,
+        stripe=providers.Singleton(_stripe_gateway, settings),
+    )
+
+    uow = unit_of_work.provider
+    create_tenant = providers.Singleton(CreateTenant, uow, ids, clock)
+    set_fee_policy = providers.Singleton(SetFeePolicy, uow)
+    tenant_queries = providers.Singleton(TenantQueries, uow)
+    platform_fee_report = providers.Singleton(PlatformFeeReport, uow)
+    start_onboarding = providers.Singleton(StartOnboarding, uow, gateway)
+    create_offering = providers.Singleton(CreateOffering, uow, ids)
+    update_offering = providers.Singleton(UpdateOffering, uow)
+    archive_offering = providers.Singleton(ArchiveOffering, uow)
+    offering_queries = providers.Singleton(OfferingQueries, uow)
+    add_slots = providers.Singleton(AddSlots, uow, ids, clock)
+    list_availability = providers.Singleton(ListAvailability, uow, clock)
+    list_public_offerings = providers.Singleton(ListPublicOfferings, uow)
+    quote_fee = providers.Singleton(QuoteFee, uow)
+    start_checkout = providers.Singleton(
+        StartCheckout,
+        uow,
+        gateway,
+        ids,
+        clock,
+        hold=providers.Factory(timedelta, minutes=config.hold_minutes.as_int()),
+        public_base_url=config.public_base_url,
+    )
+    apply_payment_event = providers.Singleton(ApplyPaymentEvent, uow, gateway, clock)
+    receive_webhook = providers.Singleton(ReceiveWebhook, gateway, apply_payment_event)
+    cancel_booking = providers.Singleton(CancelBooking, uow, gateway, clock)
+    refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
+    booking_queries = providers.Singleton(BookingQueries, uow)
+    tenant_statement = providers.Singleton(TenantStatement, uow)
+    idempotent_requests = providers.Singleton(IdempotentRequests, uow)
+    expire_lapsed_holds = providers.Singleton(
+        ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
+    )
+
+
+# Names the HTTP layer resolves from the container, one per use case (and the UoW factory).
+USE_CASES = (
+    "create_tenant",
+    "set_fee_policy",
+    "tenant_queries",
+    "platform_fee_report",
+    "start_onboarding",
+    "create_offering",
+    "update_offering",
+    "archive_offering",
+    "offering_queries",
+    "add_slots",
+    "list_availability",
+    "list_public_offerings",
+    "quote_fee",
+    "start_checkout",
+    "receive_webhook",
+    "cancel_booking",
+    "refund_booking",
+    "booking_queries",
+    "tenant_statement",
+)
+
+
+def build_container(settings: Settings) -> Container:
+    container = Container(settings=settings)
+    container.config.from_dict(
+        {
+            "database_url": settings.database_url,
+            "gateway": settings.gateway.value,
+            "public_base_url": settings.public_base_url,
+            "webhook_base_url": settings.webhook_base_url or settings.public_base_url,
+            "stripe_webhook_secret": settings.stripe_webhook_secret or "",
+            "stripe_connect_webhook_secret": settings.stripe_connect_webhook_secret or "",
+            "hold_minutes": settings.hold_minutes,
+        }
+    )
+    return container

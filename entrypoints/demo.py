@@ -1,0 +1,130 @@
+"""`bookpay demo`: a demo tenant with offerings and slots, and a checkout to click through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from application.create_tenant import NewTenant
+from application.manage_offerings import NewOffering
+from application.manage_slots import NewSlots, SlotSpec
+from application.ports import AccountUpdated
+from application.start_checkout import StartCheckoutCommand
+from application.start_onboarding import StartOnboardingCommand
+from domain.cancellation import CancellationPolicy, CancellationWindow
+from domain.fees import FeePolicy
+from domain.money import Money
+from domain.tenant import ConnectStatus
+from entrypoints.config import Settings
+from entrypoints.container import Container, build_container
+
+DEMO_SLUG = "demo-studio"
+
+
+async def seed_demo(settings: Settings, base_url: str) -> None:
+    container = build_container(settings)
+    try:
+        await _seed(container, settings, base_url)
+    finally:
+        await container.engine().dispose()
+
+
+async def _seed(container: Container, settings: Settings, base_url: str) -> None:
+    async with container.uow()() as uow:
+        existing = await uow.tenants.get_by_slug(DEMO_SLUG)
+    tenant_key = "(shown when the demo was first seeded)"
+    if existing is None:
+        created = await container.create_tenant()(
+            NewTenant(
+                name="Demo Studio",
+                slug=DEMO_SLUG,
+                country="US",
+                default_currency="usd",
+                timezone="America/New_York",
+                fee_policy=FeePolicy(percent_bps=500, fixed=Money(30, "usd")),
+            )
+        )
+        tenant = created.tenant
+        tenant_key = created.api_key
+        # Onboard through the gateway, then apply what a finished onboarding reports.
+        await container.start_onboarding()(
+            StartOnboardingCommand(tenant.id, f"{base_url}/schema", f"{base_url}/schema")
+        )
+        async with container.uow()() as uow:
+            onboarded = await uow.tenants.get(tenant.id)
+        account_id = onboarded.connect.account_id if onboarded else None
+        await container.apply_payment_event()(
+            AccountUpdated(
+                event_id=f"evt_demo_onboarding_{tenant.id}",
+                created_at=datetime.now(UTC),
+                account_id=account_id,
+                status=ConnectStatus(account_id, True, True, True, ()),
+            )
+        )
+        yoga = await container.create_offering()(
+            NewOffering(
+                tenant_id=tenant.id,
+                name="Morning yoga",
+                description="60 minutes of vinyasa flow",
+                price=Money(2000, "usd"),
+                duration_minutes=60,
+                capacity=12,
+                cancellation_policy=CancellationPolicy(
+                    (CancellationWindow(48, 100), CancellationWindow(24, 50))
+                ),
+            )
+        )
+        await container.create_offering()(
+            NewOffering(
+                tenant_id=tenant.id,
+                name="Tokyo walking tour",
+                price=Money(3500, "jpy"),
+                duration_minutes=120,
+                capacity=8,
+            )
+        )
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
+            hour=9, minute=0, second=0, microsecond=0
+        )
+        await container.add_slots()(
+            NewSlots(
+                tenant.id,
+                yoga.id,
+                tuple(SlotSpec(tomorrow + timedelta(days=day)) for day in range(7)),
+            )
+        )
+        print(f"bookpay demo: seeded tenant {DEMO_SLUG!r}")
+    else:
+        print(f"bookpay demo: tenant {DEMO_SLUG!r} already exists; not seeding again")
+
+    offerings = await container.list_public_offerings()(DEMO_SLUG)
+    yoga_offering = next(o for o in offerings if o.price.currency == "usd")
+    availability = await container.list_availability()(DEMO_SLUG, yoga_offering.id)
+    slot = next((s for s in availability.slots if s.seats_available >= 2), None)
+    checkout_url = "(no free slot left)"
+    if slot is not None:
+        started = await container.start_checkout()(
+            StartCheckoutCommand(
+                tenant_slug=DEMO_SLUG,
+                slot_id=slot.id,
+                seats=2,
+                customer_email="customer@example.com",
+                customer_name="Demo Customer",
+            )
+        )
+        checkout_url = started.checkout_url
+    print(
+        "\n".join(
+            [
+                "",
+                "Bookpay is ready (fake Stripe gateway). Open in a browser:",
+                f"  API docs:        {base_url}/schema",
+                f"  Offerings:       {base_url}/v1/public/{DEMO_SLUG}/offerings",
+                f"  Pay a booking:   {checkout_url}",
+                f"  Fake events:     {base_url}/fake-stripe/events",
+                "",
+                f"  Admin key:       {settings.admin_api_key}",
+                f"  Tenant key:      {tenant_key}",
+                "",
+            ]
+        )
+    )

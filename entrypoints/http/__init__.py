@@ -1,0 +1,1 @@
+"""The Litestar HTTP app: controllers translate and delegate to use cases."""

@@ -1,0 +1,111 @@
+"""/v1/admin: the platform operator creates tenants, sets fee policies, reads fee revenue."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Parameter
+
+from application.create_tenant import CreateTenant, NewTenant
+from application.set_fee_policy import NewFeePolicy, SetFeePolicy
+from application.statements import PlatformFeeReport
+from application.tenant_queries import TenantQueries
+from domain.tenant import ChargeModel
+from entrypoints.http import mapping as m
+from entrypoints.http import schemas as s
+from entrypoints.http.auth import bearer_token, check_admin_key
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
+To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
+
+
+async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    check_admin_key(bearer_token(connection), connection.app.state.admin_api_key)
+
+
+def _encode_cursor(tenant_id: str) -> str:
+    return base64.urlsafe_b64encode(tenant_id.encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except ValueError:
+        return None
+
+
+class AdminController(Controller):
+    path = "/v1/admin"
+    tags = ["platform admin"]  # noqa: RUF012 - Litestar reads these as class attributes
+    guards = [admin_guard]  # noqa: RUF012
+    security = [{"bearer": []}]  # noqa: RUF012
+
+    @post("/tenants", status_code=201, summary="Create a tenant; its API key is shown once")
+    async def create_tenant(
+        self, data: s.TenantCreate, create_tenant: CreateTenant
+    ) -> s.TenantCreated:
+        created = await create_tenant(
+            NewTenant(
+                name=data.name,
+                slug=data.slug,
+                country=data.country,
+                default_currency=data.default_currency,
+                timezone=data.timezone,
+                fee_policy=m.fee_policy_in(data.fee_policy) if data.fee_policy else None,
+                charge_model=ChargeModel(data.charge_model),
+            )
+        )
+        return s.TenantCreated(
+            tenant=m.tenant_out(created.tenant, created.fee_policy), api_key=created.api_key
+        )
+
+    @get("/tenants", summary="List tenants")
+    async def list_tenants(
+        self, tenant_queries: TenantQueries, limit: Limit = 50, cursor: str | None = None
+    ) -> s.Page[s.Tenant]:
+        views = await tenant_queries.list(after=_decode_cursor(cursor), limit=limit + 1)
+        page, more = views[:limit], len(views) > limit
+        return s.Page(
+            data=[m.tenant_out(v.tenant, v.fee_policy) for v in page],
+            next_cursor=_encode_cursor(page[-1].tenant.id) if more and page else None,
+        )
+
+    @get("/tenants/{tenant_id:str}", summary="One tenant with Connect status and fee policy")
+    async def get_tenant(self, tenant_id: str, tenant_queries: TenantQueries) -> s.Tenant:
+        view = await tenant_queries.get(tenant_id)
+        return m.tenant_out(view.tenant, view.fee_policy)
+
+    @put("/tenants/{tenant_id:str}/fee-policy", summary="Set a new fee policy version")
+    async def set_fee_policy(
+        self, tenant_id: str, data: s.FeePolicy, set_fee_policy: SetFeePolicy
+    ) -> s.VersionedFeePolicy:
+        policy = await set_fee_policy(NewFeePolicy(tenant_id, m.fee_policy_in(data)))
+        return s.VersionedFeePolicy(version=policy.version, policy=m.fee_policy_out(policy))
+
+    @get("/reports/fees", summary="Platform fee revenue per tenant and currency")
+    async def fee_report(
+        self, platform_fee_report: PlatformFeeReport, since: From = None, until: To = None
+    ) -> s.FeeReport:
+        lines = await platform_fee_report(since=since, until=until)
+        return s.FeeReport(
+            data=[
+                s.FeeReportLine(
+                    tenant_id=line.tenant_id,
+                    tenant_slug=line.tenant_slug,
+                    currency=line.line.currency,
+                    bookings=line.line.bookings,
+                    fees=m.money_out(line.line.fees),
+                    fee_refunds=m.money_out(line.line.fee_refunds),
+                    net_fees=m.money_out(line.net_fees),
+                )
+                for line in lines
+            ]
+        )

@@ -1,0 +1,101 @@
+"""create_app(container): the Litestar application, wired to the container's use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.config import GatewayKind
+from entrypoints.container import USE_CASES, Container
+from entrypoints.http.admin import AdminController
+from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems
+from entrypoints.http.fake_stripe import FakeStripeController
+from entrypoints.http.idempotency import idempotency_middleware
+from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
+from entrypoints.http.public import PublicController
+from entrypoints.http.strict_json import check_json_body_strictly
+from entrypoints.http.tenant import TenantController
+from entrypoints.http.webhooks import WebhookController
+from entrypoints.periodic import PeriodicTask
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _provide(factory: Callable[[], Any]) -> Provide:
+    def dependency() -> Any:
+        return factory()
+
+    return Provide(dependency, sync_to_thread=False, use_cache=True)
+
+
+def create_app(container: Container) -> Litestar:
+    settings = container.settings()
+    metrics = RequestMetrics()
+    dependencies = {name: _provide(getattr(container, name)) for name in USE_CASES}
+    dependencies["unit_of_work"] = _provide(lambda: container.uow())
+    dependencies["request_metrics"] = _provide(lambda: metrics)
+    handlers: list[Any] = [
+        AdminController,
+        TenantController,
+        PublicController,
+        WebhookController,
+        OperationsController,
+    ]
+    if settings.gateway is GatewayKind.FAKE:
+        handlers.append(FakeStripeController)
+        dependencies["fake_gateway"] = _provide(container.fake_gateway)
+
+    sweeper = PeriodicTask("hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds)
+
+    async def close_resources() -> None:
+        await sweeper.stop()
+        close = getattr(container.webhook_delivery(), "aclose", None)
+        if close is not None:
+            await close()
+        await container.engine().dispose()
+
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_json_body_strictly,
+        middleware=[
+            metrics_middleware(metrics),
+            idempotency_middleware(container.idempotent_requests),
+        ],
+        request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[sweeper.start],
+        on_shutdown=[close_resources],
+        state=State(
+            {
+                "admin_api_key": settings.admin_api_key,
+                "public_base_url": settings.public_base_url,
+            }
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Bookpay",
+            version="1.0.0",
+            description="Payments core for multi-tenant booking platforms (see API.md).",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="The admin key for /v1/admin, a tenant API key for /v1/tenant",
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )
+    document_problems(app)
+    return app

@@ -1,0 +1,192 @@
+"""One mapping of application and domain errors to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Litestar, MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from application import errors as app
+from domain import errors as dom
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("bookpay.http")
+
+# Most specific first: the first matching class decides the status.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (app.NotFound, 404),
+    (app.Unauthorized, 401),
+    (app.IdempotencyKeyReused, 409),
+    (app.Conflict, 409),
+    (app.InvalidWebhookSignature, 400),
+    (app.InvalidWebhookPayload, 400),
+    (app.InvalidRequest, 422),
+    (app.CardDeclined, 402),
+    (app.GatewayRateLimited, 503),
+    (app.GatewayUnavailable, 503),
+    (app.GatewayError, 502),
+    (dom.SeatsUnavailable, 409),
+    (dom.IllegalTransition, 409),
+    (dom.CancellationWindowClosed, 409),
+    (dom.RefundExceedsPaid, 409),
+    (dom.OfferingArchived, 409),
+    (dom.TenantCannotSell, 422),
+    (dom.BelowMinimumCharge, 422),
+    (dom.DomainError, 422),
+)
+
+HTTP_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+}
+
+
+def _slug(error: Exception) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:bookpay:problem:{slug}" if slug else "about:blank",
+        "title": title or HTTP_TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _title(slug: str) -> str:
+    return slug.replace("-", " ").capitalize()
+
+
+def handle_known_error(_: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    status = next((s for kind, s in STATUS_BY_ERROR if isinstance(error, kind)), 500)
+    slug = _slug(error)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "2"}
+    return problem(status, str(error), slug=slug, title=_title(slug), headers=headers)
+
+
+def handle_http_exception(
+    _: Request[Any, Any, Any], error: HTTPException
+) -> Response[dict[str, Any]]:
+    status = error.status_code
+    errors = None
+    if isinstance(error, ValidationException) and isinstance(error.extra, list):
+        errors = [_field_error(item) for item in error.extra]
+    detail = error.detail if error.detail and status != 500 else HTTP_TITLES.get(status, "Error")
+    return problem(status, detail, errors=errors, headers=error.headers)
+
+
+def _field_error(item: Any) -> dict[str, Any]:
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if k in ("key", "message", "source")}
+    return {"message": str(item)}
+
+
+def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side; nothing was charged twice. Try again.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    app.ApplicationError: handle_known_error,
+    dom.DomainError: handle_known_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+
+
+class FieldProblem(msgspec.Struct):
+    key: str | None = None
+    message: str | None = None
+    source: str | None = None
+
+
+class ProblemDetails(msgspec.Struct):
+    """RFC 9457 problem details, served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+_WHEN = {
+    400: "Malformed JSON, a wrong type, or a value out of range (see `errors`)",
+    401: "Missing or wrong API key",
+    404: "No such resource (another tenant's ids are 404 too)",
+    409: "Conflicts with the current state: no seats left, an Idempotency-Key reused with "
+    "another body, a booking that cannot change this way",
+    422: "Well-formed but not acceptable: unknown currency, below Stripe's minimum charge, "
+    "a tenant that cannot take charges yet, …",
+    502: "The payment gateway refused the request",
+    503: "The payment gateway is unavailable; retry with the same Idempotency-Key",
+}
+
+
+def document_problems(app: Litestar) -> None:
+    """Add the problem responses each route can give to the OpenAPI document."""
+    for route in app.routes:
+        path = route.path
+        for handler in getattr(route, "route_handlers", []):
+            methods = getattr(handler, "http_methods", set())
+            codes = {400}
+            if path.startswith(("/v1/admin", "/v1/tenant")):
+                codes.add(401)
+            if "{" in path:
+                codes.add(404)
+            if methods & {"POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/"):
+                codes |= {409, 422}
+            if path.startswith("/v1/") and (
+                "checkout" in path or "cancel" in path or "refunds" in path or "connect" in path
+            ):
+                codes |= {502, 503}
+            if path.startswith(("/health", "/metrics", "/schema")):
+                continue
+            documented = dict(handler.responses or {})
+            for code in sorted(codes):
+                documented.setdefault(
+                    code,
+                    ResponseSpec(
+                        data_container=ProblemDetails,
+                        description=_WHEN[code],
+                        media_type=PROBLEM_JSON,
+                        generate_examples=False,
+                    ),
+                )
+            handler.responses = documented

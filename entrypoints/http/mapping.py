@@ -1,0 +1,222 @@
+"""Translate between the wire schemas and domain objects, in both directions."""
+
+from __future__ import annotations
+
+from domain import booking as b
+from domain import fees as f
+from domain import ledger as lg
+from domain.cancellation import CancellationPolicy, CancellationWindow
+from domain.money import Money
+from domain.offering import Offering, Slot
+from domain.tenant import ConnectStatus, Tenant
+from entrypoints.http import schemas as s
+
+# --- requests → domain ---------------------------------------------------------------
+
+
+def money_in(value: s.Money) -> Money:
+    return Money(value.amount, value.currency)
+
+
+def _opt_money(value: s.Money | None) -> Money | None:
+    return money_in(value) if value is not None else None
+
+
+def fee_policy_in(policy: s.FeePolicy) -> f.FeePolicy:
+    if isinstance(policy.bearer, s.BearerSplit):
+        bearer = f.FeeBearer.split(policy.bearer.customer_share_bps)
+    elif policy.bearer == "tenant":
+        bearer = f.FeeBearer.tenant()
+    else:
+        bearer = f.FeeBearer.customer()
+    return f.FeePolicy(
+        percent_bps=policy.percent_bps or 0,
+        fixed=_opt_money(policy.fixed),
+        per_seat_fixed=_opt_money(policy.per_seat_fixed),
+        tiers=tuple(
+            f.Tier(_opt_money(t.up_to), t.percent_bps, _opt_money(t.fixed))
+            for t in policy.tiers or ()
+        ),
+        tier_mode=f.TierMode(policy.tier_mode),
+        minimum=_opt_money(policy.min),
+        maximum=_opt_money(policy.max),
+        bearer=bearer,
+        refund_on_cancel=f.RefundOnCancel(policy.refund_on_cancel),
+    )
+
+
+def cancellation_policy_in(policy: s.CancellationPolicy) -> CancellationPolicy:
+    return CancellationPolicy(
+        tuple(CancellationWindow(w.hours_before, w.refund_percent) for w in policy.windows)
+    )
+
+
+# --- domain → responses --------------------------------------------------------------
+
+
+def money_out(value: Money) -> s.Money:
+    return s.Money(amount=value.amount, currency=value.currency)
+
+
+def _opt_money_out(value: Money | None) -> s.Money | None:
+    return money_out(value) if value is not None else None
+
+
+def fee_policy_out(policy: f.FeePolicy) -> s.FeePolicy:
+    bearer: str | s.BearerSplit
+    kind = policy.bearer.kind
+    if kind is f.BearerKind.SPLIT:
+        bearer = s.BearerSplit(customer_share_bps=policy.bearer.customer_share_bps)
+    else:
+        bearer = kind.value
+    return s.FeePolicy(
+        percent_bps=policy.percent_bps,
+        fixed=_opt_money_out(policy.fixed),
+        per_seat_fixed=_opt_money_out(policy.per_seat_fixed),
+        tiers=[
+            s.Tier(
+                up_to=_opt_money_out(t.up_to),
+                percent_bps=t.percent_bps,
+                fixed=_opt_money_out(t.fixed),
+            )
+            for t in policy.tiers
+        ]
+        or None,
+        tier_mode=policy.tier_mode.value,  # type: ignore[arg-type]
+        min=_opt_money_out(policy.minimum),
+        max=_opt_money_out(policy.maximum),
+        bearer=bearer,  # type: ignore[arg-type]
+        refund_on_cancel=policy.refund_on_cancel.value,  # type: ignore[arg-type]
+    )
+
+
+def versioned_policy_out(policy: f.FeePolicy | None) -> s.VersionedFeePolicy | None:
+    if policy is None:
+        return None
+    return s.VersionedFeePolicy(version=policy.version, policy=fee_policy_out(policy))
+
+
+def connect_out(status: ConnectStatus) -> s.ConnectStatus:
+    return s.ConnectStatus(
+        account_id=status.account_id,
+        charges_enabled=status.charges_enabled,
+        payouts_enabled=status.payouts_enabled,
+        details_submitted=status.details_submitted,
+        requirements_due=list(status.requirements_due),
+    )
+
+
+def tenant_out(tenant: Tenant, policy: f.FeePolicy | None) -> s.Tenant:
+    return s.Tenant(
+        id=tenant.id,
+        name=tenant.name,
+        slug=tenant.slug,
+        country=tenant.country,
+        default_currency=tenant.default_currency,
+        timezone=tenant.timezone,
+        charge_model=tenant.charge_model.value,
+        can_sell=tenant.can_sell,
+        connect=connect_out(tenant.connect),
+        fee_policy=versioned_policy_out(policy),
+    )
+
+
+def cancellation_policy_out(policy: CancellationPolicy | None) -> s.CancellationPolicy | None:
+    if policy is None:
+        return None
+    return s.CancellationPolicy(
+        windows=[
+            s.CancellationWindow(hours_before=w.hours_before, refund_percent=w.refund_percent)
+            for w in policy.windows
+        ]
+    )
+
+
+def offering_out(offering: Offering) -> s.Offering:
+    return s.Offering(
+        id=offering.id,
+        name=offering.name,
+        description=offering.description or None,
+        price=money_out(offering.price),
+        duration_minutes=offering.duration_minutes,
+        capacity=offering.capacity,
+        cancellation_policy=cancellation_policy_out(offering.cancellation_policy),
+        fee_policy=fee_policy_out(offering.fee_policy) if offering.fee_policy else None,
+        archived=offering.archived,
+    )
+
+
+def slot_out(slot: Slot) -> s.Slot:
+    return s.Slot(
+        id=slot.id,
+        offering_id=slot.offering_id,
+        starts_at=slot.starts_at,
+        capacity=slot.capacity,
+        seats_available=slot.seats_available,
+    )
+
+
+def quote_out(quote: f.FeeQuote) -> s.Quote:
+    return s.Quote(
+        subtotal=money_out(quote.subtotal),
+        service_fee=money_out(quote.service_fee),
+        customer_total=money_out(quote.customer_total),
+        application_fee=money_out(quote.application_fee),
+        tenant_receives=money_out(quote.tenant_receives),
+        fee_bearer=quote.fee_bearer.value,
+        fee_policy_version=quote.fee_policy_version,
+    )
+
+
+def booking_out(booking: b.Booking) -> s.Booking:
+    return s.Booking(
+        id=booking.id,
+        status=booking.status.value,
+        offering_id=booking.offering_id,
+        slot_id=booking.slot_id,
+        seats=booking.seats,
+        starts_at=booking.starts_at,
+        customer=s.Customer(email=booking.customer.email, name=booking.customer.name),
+        quote=quote_out(booking.quote),
+        hold_expires_at=booking.hold_expires_at,
+        created_at=booking.created_at,
+        refunded=money_out(booking.refunded.customer_refund),
+    )
+
+
+def tenant_booking_out(booking: b.Booking, ledger: list[lg.LedgerEntry]) -> s.TenantBooking:
+    public = booking_out(booking)
+    return s.TenantBooking(
+        id=public.id,
+        status=public.status,
+        offering_id=public.offering_id,
+        slot_id=public.slot_id,
+        seats=public.seats,
+        starts_at=public.starts_at,
+        customer=public.customer,
+        quote=public.quote,
+        hold_expires_at=public.hold_expires_at,
+        created_at=public.created_at,
+        refunded=public.refunded,
+        ledger=[
+            s.LedgerEntry(
+                kind=e.kind.value,
+                amount=money_out(e.amount),
+                gateway_ref=e.gateway_ref,
+                created_at=e.created_at,
+            )
+            for e in ledger
+        ],
+    )
+
+
+def statement_line_out(line: lg.StatementLine) -> s.StatementLine:
+    return s.StatementLine(
+        currency=line.currency,
+        bookings=line.bookings,
+        gross=money_out(line.gross),
+        refunds=money_out(line.refunds),
+        fees=money_out(line.fees),
+        fee_refunds=money_out(line.fee_refunds),
+        net=money_out(line.net),
+    )

@@ -1,0 +1,105 @@
+"""Health probes and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from application.uow import UnitOfWorkFactory
+from entrypoints.http import schemas as s
+
+log = logging.getLogger("bookpay.http")
+
+
+class RequestMetrics:
+    """Request counts and latency per route template, for this process."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str, int]] = Counter()
+        self.seconds: Counter[tuple[str, str]] = Counter()
+        self.started = time.time()
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests[(method, route, status)] += 1
+        self.seconds[(method, route)] += seconds
+
+    def render(self) -> str:
+        lines = [
+            "# HELP bookpay_http_requests_total HTTP requests answered.",
+            "# TYPE bookpay_http_requests_total counter",
+        ]
+        for (method, route, status), count in sorted(self.requests.items()):
+            lines.append(
+                f'bookpay_http_requests_total{{method="{method}",route="{route}",'
+                f'status="{status}"}} {count}'
+            )
+        lines += [
+            "# HELP bookpay_http_request_seconds_total Time spent answering HTTP requests.",
+            "# TYPE bookpay_http_request_seconds_total counter",
+        ]
+        for (method, route), total in sorted(self.seconds.items()):
+            lines.append(
+                f'bookpay_http_request_seconds_total{{method="{method}",route="{route}"}} '
+                f"{total:.6f}"
+            )
+        lines += [
+            "# HELP bookpay_process_start_time_seconds Start time of the process.",
+            "# TYPE bookpay_process_start_time_seconds gauge",
+            f"bookpay_process_start_time_seconds {self.started:.3f}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def metrics_middleware(metrics: RequestMetrics) -> Any:
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def capture(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, capture)
+            finally:
+                route = scope.get("path_template") or "unmatched"
+                metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+
+        return wrapped
+
+    return middleware
+
+
+class OperationsController(Controller):
+    path = "/"
+    tags = ["operations"]  # noqa: RUF012 - Litestar reads these as class attributes
+    include_in_schema = True
+
+    @get("/health/live", summary="The process is up")
+    async def live(self) -> s.Health:
+        return s.Health(status="ok")
+
+    @get("/health/ready", summary="The database is reachable")
+    async def ready(self, unit_of_work: UnitOfWorkFactory) -> Response[s.Health]:
+        try:
+            async with unit_of_work() as uow:
+                await uow.tenants.list(limit=1)
+        except Exception:  # any failure means "not ready", whatever the driver raised
+            log.warning("readiness check failed", exc_info=True)
+            return Response(s.Health(status="unavailable"), status_code=503)
+        return Response(s.Health(status="ok"))
+
+    @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
+    async def metrics(self, request_metrics: RequestMetrics) -> str:
+        return request_metrics.render()

@@ -1,0 +1,112 @@
+"""/v1/public: customers browse offerings, check out, follow and cancel their booking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from application.booking_queries import BookingQueries
+from application.cancel_booking import CancelBooking, CancelCommand
+from application.manage_slots import ListAvailability, ListPublicOfferings
+from application.start_checkout import StartCheckout, StartCheckoutCommand
+from domain.booking import CancelledBy
+from entrypoints.http import mapping as m
+from entrypoints.http import schemas as s
+
+From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
+To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
+Token = Annotated[str, Parameter(query="token", min_length=8, max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=255,
+        description="a retry with the same key and body returns the first response",
+    ),
+]
+
+
+class PublicController(Controller):
+    path = "/v1/public"
+    tags = ["public"]  # noqa: RUF012 - Litestar reads these as class attributes
+
+    @get("/{tenant_slug:str}/offerings", summary="Active offerings with their price")
+    async def offerings(
+        self, tenant_slug: str, list_public_offerings: ListPublicOfferings
+    ) -> s.Page[s.Offering]:
+        offerings = await list_public_offerings(tenant_slug)
+        return s.Page(data=[m.offering_out(o) for o in offerings], next_cursor=None)
+
+    @get(
+        "/{tenant_slug:str}/offerings/{offering_id:str}/slots",
+        summary="Future slots with the seats still available",
+    )
+    async def slots(
+        self,
+        tenant_slug: str,
+        offering_id: str,
+        list_availability: ListAvailability,
+        since: From = None,
+        until: To = None,
+    ) -> s.Page[s.Slot]:
+        availability = await list_availability(
+            tenant_slug, offering_id, starts_from=since, starts_before=until
+        )
+        return s.Page(data=[m.slot_out(slot) for slot in availability.slots], next_cursor=None)
+
+    @post(
+        "/{tenant_slug:str}/checkout",
+        status_code=201,
+        summary="Hold seats and open a hosted checkout",
+        description="409 when the seats are not available; 422 when the tenant cannot take "
+        "charges yet or the total is below the currency's minimum charge.",
+    )
+    async def checkout(
+        self,
+        tenant_slug: str,
+        data: s.CheckoutCreate,
+        start_checkout: StartCheckout,
+        idempotency_key: IdempotencyKey = None,
+    ) -> s.CheckoutCreated:
+        started = await start_checkout(
+            StartCheckoutCommand(
+                tenant_slug=tenant_slug,
+                slot_id=data.slot_id,
+                seats=data.seats,
+                customer_email=data.customer.email,
+                customer_name=data.customer.name,
+                success_url=data.success_url,
+                cancel_url=data.cancel_url,
+                idempotency_key=idempotency_key,
+            )
+        )
+        return s.CheckoutCreated(
+            booking_id=started.booking_id,
+            booking_token=started.booking_token,
+            checkout_url=started.checkout_url,
+            expires_at=started.expires_at,
+            quote=m.quote_out(started.quote),
+        )
+
+    @get("/bookings/{booking_id:str}", summary="The booking's status, for its customer")
+    async def booking(
+        self, booking_id: str, token: Token, booking_queries: BookingQueries
+    ) -> s.Booking:
+        return m.booking_out(await booking_queries.for_customer(booking_id, token))
+
+    @post(
+        "/bookings/{booking_id:str}/cancel",
+        status_code=200,
+        summary="Cancel under the offering's cancellation policy",
+        description="409 outside every cancellation window.",
+    )
+    async def cancel(
+        self, booking_id: str, token: Token, cancel_booking: CancelBooking
+    ) -> s.Booking:
+        booking = await cancel_booking(
+            CancelCommand(booking_id=booking_id, by=CancelledBy.CUSTOMER, token=token)
+        )
+        return m.booking_out(booking)

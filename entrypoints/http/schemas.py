@@ -1,0 +1,302 @@
+"""Request and response bodies of the HTTP API (API.md), as msgspec Structs.
+
+Constraints here only describe the wire format (types, ranges, lengths); the rules about
+what may be sold or refunded live in the domain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+import msgspec
+from msgspec import Meta, Struct
+
+T = TypeVar("T")
+
+MAX_AMOUNT = 99_999_999_999  # Stripe's amount fields are 8-byte integers; stay well inside
+Amount = Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description="whole minor units")]
+Currency = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=3,
+        pattern="^[A-Za-z]{3}$",
+        description="ISO-4217 code, lowercase in responses",
+    ),
+]
+Bps = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 500 = 5 %")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[str, Meta(max_length=2000)]
+Slug = Annotated[str, Meta(min_length=2, max_length=63, pattern="^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
+Seats = Annotated[int, Meta(ge=1, le=1000)]
+Capacity = Annotated[int, Meta(ge=1, le=100_000)]
+Url = Annotated[str, Meta(max_length=2048, pattern="^https?://")]
+Email = Annotated[str, Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Money(Struct, forbid_unknown_fields=True):
+    amount: Amount
+    currency: Currency
+
+
+# --- fee policies --------------------------------------------------------------------
+
+
+class Tier(Struct, forbid_unknown_fields=True):
+    up_to: Money | None = None
+    percent_bps: Bps = 0
+    fixed: Money | None = None
+
+
+class BearerSplit(Struct, forbid_unknown_fields=True):
+    customer_share_bps: Bps
+
+
+class FeePolicy(Struct, forbid_unknown_fields=True):
+    percent_bps: Bps | None = None
+    fixed: Money | None = None
+    per_seat_fixed: Money | None = None
+    tiers: list[Tier] | None = None
+    tier_mode: Literal["volume", "marginal"] = "volume"
+    min: Money | None = None
+    max: Money | None = None
+    bearer: Literal["customer", "tenant"] | BearerSplit = "customer"
+    refund_on_cancel: Literal["proportional", "never"] = "proportional"
+
+
+class VersionedFeePolicy(Struct):
+    version: int
+    policy: FeePolicy
+
+
+# --- tenants -------------------------------------------------------------------------
+
+
+class TenantCreate(Struct, forbid_unknown_fields=True):
+    name: Name
+    slug: Slug
+    country: Annotated[str, Meta(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")]
+    default_currency: Currency
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)]
+    fee_policy: FeePolicy | None = None
+    charge_model: Literal["destination", "direct"] = "destination"
+
+
+class ConnectStatus(Struct):
+    account_id: str | None
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: list[str]
+
+
+class Tenant(Struct):
+    id: str
+    name: str
+    slug: str
+    country: str
+    default_currency: str
+    timezone: str
+    charge_model: str
+    can_sell: bool
+    connect: ConnectStatus
+    fee_policy: VersionedFeePolicy | None
+
+
+class TenantCreated(Struct):
+    tenant: Tenant
+    api_key: str
+
+
+class OnboardingLink(Struct):
+    url: str
+    expires_at: datetime
+
+
+# --- offerings and slots -------------------------------------------------------------
+
+
+class CancellationWindow(Struct, forbid_unknown_fields=True):
+    hours_before: Annotated[int, Meta(ge=0, le=24 * 366)]
+    refund_percent: Annotated[int, Meta(ge=0, le=100)]
+
+
+class CancellationPolicy(Struct, forbid_unknown_fields=True):
+    windows: list[CancellationWindow]
+
+
+class OfferingCreate(Struct, forbid_unknown_fields=True):
+    name: Name
+    price: Money
+    duration_minutes: Annotated[int, Meta(ge=1, le=44_640)]
+    capacity: Capacity
+    description: Text | None = None
+    cancellation_policy: CancellationPolicy | None = None
+    fee_policy: FeePolicy | None = None
+
+
+class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    description: Text | msgspec.UnsetType | None = msgspec.UNSET
+    price: Money | msgspec.UnsetType = msgspec.UNSET
+    duration_minutes: Annotated[int, Meta(ge=1, le=44_640)] | msgspec.UnsetType = msgspec.UNSET
+    capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+    cancellation_policy: CancellationPolicy | msgspec.UnsetType | None = msgspec.UNSET
+    fee_policy: FeePolicy | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class Offering(Struct):
+    id: str
+    name: str
+    description: str | None
+    price: Money
+    duration_minutes: int
+    capacity: int
+    cancellation_policy: CancellationPolicy | None
+    fee_policy: FeePolicy | None
+    archived: bool
+
+
+class SlotSpec(Struct, forbid_unknown_fields=True):
+    starts_at: datetime
+    capacity: Capacity | None = None
+
+
+class SlotsCreate(Struct, forbid_unknown_fields=True):
+    """Either one `starts_at`, or a list of `slots`."""
+
+    starts_at: datetime | None = None
+    capacity: Capacity | None = None
+    slots: Annotated[list[SlotSpec], Meta(max_length=500)] | None = None
+
+
+class Slot(Struct):
+    id: str
+    offering_id: str
+    starts_at: datetime
+    capacity: int
+    seats_available: int
+
+
+# --- quotes, checkout, bookings ------------------------------------------------------
+
+
+class Quote(Struct):
+    subtotal: Money
+    service_fee: Money
+    customer_total: Money
+    application_fee: Money
+    tenant_receives: Money
+    fee_bearer: str
+    fee_policy_version: int
+
+
+class CustomerIn(Struct, forbid_unknown_fields=True):
+    email: Email
+    name: Name | None = None
+
+
+class CheckoutCreate(Struct, forbid_unknown_fields=True):
+    slot_id: Annotated[str, Meta(min_length=1, max_length=100)]
+    seats: Seats
+    customer: CustomerIn
+    success_url: Url | None = None
+    cancel_url: Url | None = None
+
+
+class CheckoutCreated(Struct):
+    booking_id: str
+    booking_token: str
+    checkout_url: str
+    expires_at: datetime
+    quote: Quote
+
+
+class Customer(Struct):
+    email: str
+    name: str | None
+
+
+class LedgerEntry(Struct):
+    kind: str
+    amount: Money
+    gateway_ref: str
+    created_at: datetime
+
+
+class Booking(Struct):
+    id: str
+    status: str
+    offering_id: str
+    slot_id: str
+    seats: int
+    starts_at: datetime
+    customer: Customer
+    quote: Quote
+    hold_expires_at: datetime
+    created_at: datetime
+    refunded: Money
+
+
+class TenantBooking(Struct):
+    id: str
+    status: str
+    offering_id: str
+    slot_id: str
+    seats: int
+    starts_at: datetime
+    customer: Customer
+    quote: Quote
+    hold_expires_at: datetime
+    created_at: datetime
+    refunded: Money
+    ledger: list[LedgerEntry]
+
+
+class CancelRequest(Struct, forbid_unknown_fields=True):
+    reason: Text | None = None
+
+
+class RefundCreate(Struct, forbid_unknown_fields=True):
+    amount: Money | None = None
+
+
+# --- statements and reports ----------------------------------------------------------
+
+
+class StatementLine(Struct):
+    currency: str
+    bookings: int
+    gross: Money
+    refunds: Money
+    fees: Money
+    fee_refunds: Money
+    net: Money
+
+
+class Statement(Struct):
+    data: list[StatementLine]
+
+
+class FeeReportLine(Struct):
+    tenant_id: str
+    tenant_slug: str
+    currency: str
+    bookings: int
+    fees: Money
+    fee_refunds: Money
+    net_fees: Money
+
+
+class FeeReport(Struct):
+    data: list[FeeReportLine]
+
+
+class Page(Struct, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+class Health(Struct):
+    status: str

@@ -1,0 +1,51 @@
+"""/v1/webhooks: Stripe's events, verified over the raw body and applied exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+
+from application.ports import WebhookEndpoint
+from application.receive_webhook import ReceiveWebhook
+from entrypoints.http import schemas as s
+
+
+class WebhookReceived(s.Struct):
+    received: bool
+    outcome: str
+
+
+class WebhookController(Controller):
+    path = "/v1/webhooks"
+    tags = ["webhooks"]  # noqa: RUF012 - Litestar reads these as class attributes
+
+    @post(
+        "/stripe",
+        status_code=200,
+        summary="Platform events (STRIPE_WEBHOOK_SECRET)",
+        description="400 on a bad or stale signature; 200 for duplicates and ignored types.",
+    )
+    async def platform(
+        self, request: Request[Any, Any, Any], receive_webhook: ReceiveWebhook
+    ) -> WebhookReceived:
+        return await _receive(request, receive_webhook, WebhookEndpoint.PLATFORM)
+
+    @post(
+        "/stripe/connect",
+        status_code=200,
+        summary="Connected-account events (STRIPE_CONNECT_WEBHOOK_SECRET)",
+    )
+    async def connect(
+        self, request: Request[Any, Any, Any], receive_webhook: ReceiveWebhook
+    ) -> WebhookReceived:
+        return await _receive(request, receive_webhook, WebhookEndpoint.CONNECT)
+
+
+async def _receive(
+    request: Request[Any, Any, Any], receive_webhook: ReceiveWebhook, endpoint: WebhookEndpoint
+) -> WebhookReceived:
+    payload = await request.body()
+    signature = request.headers.get("stripe-signature", "")
+    applied = await receive_webhook(payload, signature, endpoint)
+    return WebhookReceived(received=True, outcome=applied.outcome.value)

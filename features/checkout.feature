@@ -1,0 +1,43 @@
+@checkout
+Feature: Checkout through the HTTP API
+  As a customer of a business on the platform
+  I want to hold seats and pay for them on a hosted checkout page
+  So that I get my seats and nobody else can take them while I pay
+
+  Background:
+    Given a tenant "river-yoga" that can take charges, with fee policy "5% + 0.30 USD" borne by the customer
+
+  Scenario Outline: A customer checks out seats of a slot
+    Given an offering priced at <price> with a slot of <capacity> seats
+    And <taken> seats of the slot are already held by other customers
+    When a customer checks out <seats> seats
+    Then the checkout answers <status>
+    And the customer total is <total>
+    And the slot has <left> seats available
+
+    Examples:
+      | price     | capacity | taken | seats | status | total     | left |
+      | 20.00 USD | 10       | 0     | 2     | 201    | 42.30 USD | 8    |
+      | 20.00 USD | 3        | 1     | 2     | 201    | 42.30 USD | 0    |
+      | 20.00 USD | 3        | 2     | 2     | 409    | none      | 1    |
+      | 20.00 USD | 1        | 1     | 1     | 409    | none      | 0    |
+      | 0.10 USD  | 5        | 0     | 1     | 422    | none      | 5    |
+
+  Scenario: A retried checkout with the same Idempotency-Key is answered once
+    Given an offering priced at 20.00 USD with a slot of 5 seats
+    When a customer checks out 2 seats with Idempotency-Key "order-42"
+    And the customer checks out 2 seats again with Idempotency-Key "order-42"
+    Then both answers name the same booking
+    And the slot has 3 seats available
+
+  Scenario: The same Idempotency-Key with another request is a conflict
+    Given an offering priced at 20.00 USD with a slot of 5 seats
+    When a customer checks out 2 seats with Idempotency-Key "order-43"
+    And the customer checks out 1 seats again with Idempotency-Key "order-43"
+    Then the last checkout answers 409
+    And the slot has 3 seats available
+
+  Scenario: A tenant that has not finished Stripe onboarding cannot sell
+    Given a tenant "new-studio" that has not onboarded, with an offering and a slot
+    When a customer checks out 1 seats at "new-studio"
+    Then the checkout answers 422

@@ -1,0 +1,51 @@
+@webhooks
+Feature: Stripe webhooks through the HTTP API
+  As a tenant
+  I want every payment Stripe reports to be applied exactly once
+  So that a booking is never confirmed twice, charged twice, or lost
+
+  Background:
+    Given a tenant "harbour-tours" that can take charges, with fee policy "5% + 0.30 USD" borne by the customer
+    And an offering priced at 20.00 USD with a slot of 4 seats
+    And a customer has checked out 2 seats
+
+  Scenario Outline: Paying on the hosted page confirms the booking once, however often Stripe delivers
+    When the customer pays on the hosted checkout page
+    And Stripe delivers the completion event <extra> more times
+    Then the booking is "confirmed"
+    And the booking's ledger has a charge of 42.30 USD and an application fee of 2.30 USD, once each
+    And the slot has 2 seats available
+
+    Examples:
+      | extra |
+      | 0     |
+      | 1     |
+      | 5     |
+
+  Scenario: A delayed payment that fails gives the seats back
+    When the customer chooses a delayed payment method on the hosted checkout page
+    Then the booking is "awaiting_async_payment"
+    And the slot has 2 seats available
+    When the delayed payment fails
+    Then the booking is "payment_failed"
+    And the slot has 4 seats available
+
+  Scenario: A delayed payment that succeeds confirms the booking
+    When the customer chooses a delayed payment method on the hosted checkout page
+    And the delayed payment succeeds
+    Then the booking is "confirmed"
+    And the slot has 2 seats available
+
+  Scenario Outline: A webhook that Stripe did not sign is refused
+    When a webhook arrives at "<endpoint>" signed with "<secret>"
+    Then the webhook answers <status>
+
+    Examples:
+      | endpoint                    | secret              | status |
+      | /v1/webhooks/stripe         | the platform secret | 200    |
+      | /v1/webhooks/stripe         | the connect secret  | 400    |
+      | /v1/webhooks/stripe         | a wrong secret      | 400    |
+      | /v1/webhooks/stripe/connect | the connect secret  | 200    |
+      | /v1/webhooks/stripe/connect | the platform secret | 400    |
+      | /v1/webhooks/stripe         | a stale signature   | 400    |
+      | /v1/webhooks/stripe         | no signature        | 400    |

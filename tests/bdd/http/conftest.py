@@ -1,0 +1,322 @@
+"""Steps that drive the HTTP API in-process, with the fake gateway's hosted pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+from pytest_bdd import given, parsers, then, when
+
+from adapters.stripe_signature import sign
+from tests.bdd.conftest import parse_money
+from tests.support.http_app import (
+    ADMIN_KEY,
+    BASE_URL,
+    CONNECT_WEBHOOK_SECRET,
+    WEBHOOK_SECRET,
+    build_test_app,
+)
+
+
+@dataclass
+class World:
+    client: TestClient[Any]
+    tenant_slug: str = ""
+    tenant_key: str = ""
+    offering_id: str = ""
+    slot_id: str = ""
+    responses: list[httpx.Response] = field(default_factory=list)
+    checkout: dict[str, Any] = field(default_factory=dict)
+    webhook_status: int = 0
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    def tenant(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tenant_key}"}
+
+    @property
+    def last(self) -> httpx.Response:
+        return self.responses[-1]
+
+    def booking(self) -> dict[str, Any]:
+        response = self.client.get(
+            f"/v1/public/bookings/{self.checkout['booking_id']}",
+            params={"token": self.checkout["booking_token"]},
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def seats_available(self) -> int:
+        response = self.client.get(
+            f"/v1/public/{self.tenant_slug}/offerings/{self.offering_id}/slots"
+        )
+        assert response.status_code == 200, response.text
+        (slot,) = [s for s in response.json()["data"] if s["id"] == self.slot_id]
+        return int(slot["seats_available"])
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    app, _ = build_test_app(tmp_path)
+    with TestClient(app=app, base_url=BASE_URL) as client:
+        yield World(client)
+
+
+def _money_json(text: str) -> dict[str, Any]:
+    money = parse_money(text)
+    return {"amount": money.amount, "currency": money.currency}
+
+
+def _fee_policy(text: str, bearer: str) -> dict[str, Any]:
+    match = re.fullmatch(r"(?P<pct>\d+(?:\.\d+)?)% \+ (?P<fixed>.+)", text)
+    assert match, f"write the fee policy like '5% + 0.30 USD', not {text!r}"
+    bps = round(float(match["pct"]) * 100)  # a percentage written by a person, not money
+    return {"percent_bps": bps, "fixed": _money_json(match["fixed"]), "bearer": bearer}
+
+
+def _create_tenant(world: World, slug: str, policy: dict[str, Any] | None) -> str:
+    body: dict[str, Any] = {
+        "name": slug.replace("-", " ").title(),
+        "slug": slug,
+        "country": "US",
+        "default_currency": "usd",
+        "timezone": "UTC",
+    }
+    if policy:
+        body["fee_policy"] = policy
+    response = world.client.post("/v1/admin/tenants", json=body, headers=world.admin())
+    assert response.status_code == 201, response.text
+    return str(response.json()["api_key"])
+
+
+@given(
+    parsers.re(
+        r'a tenant "(?P<slug>[\w-]+)" that can take charges, with fee policy "(?P<policy>[^"]+)" '
+        r"borne by the (?P<bearer>customer|tenant)"
+    )
+)
+def tenant_that_can_sell(world: World, slug: str, policy: str, bearer: str) -> None:
+    world.tenant_slug = slug
+    world.tenant_key = _create_tenant(world, slug, _fee_policy(policy, bearer))
+    link = world.client.post("/v1/tenant/connect/onboarding-link", headers=world.tenant())
+    assert link.status_code == 200, link.text
+    done = world.client.post(link.json()["url"], follow_redirects=False)
+    assert done.status_code == 303, done.text
+    status = world.client.get("/v1/tenant/connect/status", headers=world.tenant()).json()
+    assert status["charges_enabled"] is True, status
+
+
+def _add_offering_and_slot(world: World, price: str, capacity: int) -> None:
+    offering = world.client.post(
+        "/v1/tenant/offerings",
+        json={
+            "name": "Session",
+            "price": _money_json(price),
+            "duration_minutes": 60,
+            "capacity": capacity,
+        },
+        headers=world.tenant(),
+    )
+    assert offering.status_code == 201, offering.text
+    world.offering_id = offering.json()["id"]
+    starts_at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    slots = world.client.post(
+        f"/v1/tenant/offerings/{world.offering_id}/slots",
+        json={"starts_at": starts_at.isoformat()},
+        headers=world.tenant(),
+    )
+    assert slots.status_code == 201, slots.text
+    world.slot_id = slots.json()["data"][0]["id"]
+
+
+@given(parsers.re(r"an offering priced at (?P<price>.+) with a slot of (?P<capacity>\d+) seats"))
+def offering_with_slot(world: World, price: str, capacity: str) -> None:
+    _add_offering_and_slot(world, price, int(capacity))
+
+
+@given(
+    parsers.re(r'a tenant "(?P<slug>[\w-]+)" that has not onboarded, with an offering and a slot')
+)
+def tenant_not_onboarded(world: World, slug: str) -> None:
+    world.tenant_slug = slug
+    world.tenant_key = _create_tenant(world, slug, None)
+    _add_offering_and_slot(world, "20.00 USD", 5)
+
+
+def _checkout(world: World, seats: int, key: str | None = None, slug: str | None = None) -> None:
+    headers = {"Idempotency-Key": key} if key else {}
+    response = world.client.post(
+        f"/v1/public/{slug or world.tenant_slug}/checkout",
+        json={
+            "slot_id": world.slot_id,
+            "seats": seats,
+            "customer": {"email": "customer@example.com", "name": "Customer"},
+        },
+        headers=headers,
+    )
+    world.responses.append(response)
+    if response.status_code == 201 and not world.checkout:
+        world.checkout = response.json()
+
+
+@given(parsers.re(r"(?P<taken>\d+) seats of the slot are already held by other customers"))
+def seats_already_held(world: World, taken: str) -> None:
+    if int(taken):
+        _checkout(world, int(taken))
+        assert world.last.status_code == 201, world.last.text
+        world.checkout = {}
+        world.responses.clear()
+
+
+@given(parsers.re(r"a customer has checked out (?P<seats>\d+) seats"))
+@when(parsers.re(r"a customer checks out (?P<seats>\d+) seats$"))
+def customer_checks_out(world: World, seats: str) -> None:
+    _checkout(world, int(seats))
+
+
+@when(parsers.re(r'a customer checks out (?P<seats>\d+) seats at "(?P<slug>[\w-]+)"'))
+def customer_checks_out_at(world: World, seats: str, slug: str) -> None:
+    _checkout(world, int(seats), slug=slug)
+
+
+@when(
+    parsers.re(
+        r"(?:a|the) customer checks out (?P<seats>\d+) seats(?: again)? with Idempotency-Key "
+        r'"(?P<key>[^"]+)"'
+    )
+)
+def customer_checks_out_with_key(world: World, seats: str, key: str) -> None:
+    _checkout(world, int(seats), key=key)
+
+
+@then(parsers.re(r"the (?:last )?checkout answers (?P<status>\d+)"))
+def checkout_answers(world: World, status: str) -> None:
+    assert world.last.status_code == int(status), world.last.text
+    if world.last.status_code >= 400:
+        assert world.last.headers["content-type"].startswith("application/problem+json")
+
+
+@then(parsers.re(r"the customer total is (?P<total>.+)"))
+def customer_total_is(world: World, total: str) -> None:
+    if total == "none":
+        assert world.last.status_code != 201
+        return
+    assert world.last.json()["quote"]["customer_total"] == _money_json(total)
+
+
+@then(parsers.re(r"the slot has (?P<left>\d+) seats available"))
+def slot_has_seats(world: World, left: str) -> None:
+    assert world.seats_available() == int(left)
+
+
+@then("both answers name the same booking")
+def same_booking(world: World) -> None:
+    first, second = world.responses[-2:]
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    assert first.json()["booking_id"] == second.json()["booking_id"]
+    assert first.json()["booking_token"] == second.json()["booking_token"]
+
+
+# --- paying on the hosted pages, and webhooks --------------------------------------------
+
+
+@when("the customer pays on the hosted checkout page")
+def pay_on_hosted_page(world: World) -> None:
+    page = world.client.get(world.checkout["checkout_url"])
+    assert page.status_code == 200
+    assert "Pay" in page.text
+    paid = world.client.post(
+        world.checkout["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert paid.status_code == 303, paid.text
+
+
+@when("the customer chooses a delayed payment method on the hosted checkout page")
+def pay_with_delayed_method(world: World) -> None:
+    response = world.client.post(
+        world.checkout["checkout_url"] + "/pay", data={"method": "delayed"}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+@when(parsers.re(r"the delayed payment (?P<outcome>succeeds|fails)"))
+def delayed_payment_outcome(world: World, outcome: str) -> None:
+    action = "pay" if outcome == "succeeds" else "decline"
+    response = world.client.post(
+        f"{world.checkout['checkout_url']}/{action}", follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+@when(parsers.re(r"Stripe delivers the completion event (?P<extra>\d+) more times"))
+def redeliver_completion(world: World, extra: str) -> None:
+    events = world.client.get("/fake-stripe/events").json()["data"]
+    completed = next(e for e in events if e["type"] == "checkout.session.completed")
+    for _ in range(int(extra)):
+        resent = world.client.post(f"/fake-stripe/events/{completed['id']}/resend")
+        assert resent.status_code == 200, resent.text
+        assert resent.json()["delivered"] is True
+
+
+@then(parsers.re(r'the booking is "(?P<status>\w+)"'))
+def booking_is(world: World, status: str) -> None:
+    assert world.booking()["status"] == status
+
+
+@then(
+    parsers.re(
+        r"the booking's ledger has a charge of (?P<charge>.+) and an application fee of "
+        r"(?P<fee>.+), once each"
+    )
+)
+def ledger_once(world: World, charge: str, fee: str) -> None:
+    detail = world.client.get(
+        f"/v1/tenant/bookings/{world.checkout['booking_id']}", headers=world.tenant()
+    ).json()
+    ledger = detail["ledger"]
+    assert [e["amount"] for e in ledger if e["kind"] == "charge"] == [_money_json(charge)]
+    assert [e["amount"] for e in ledger if e["kind"] == "application_fee"] == [_money_json(fee)]
+    assert len(ledger) == 2
+
+
+@when(parsers.re(r'a webhook arrives at "(?P<endpoint>[^"]+)" signed with "(?P<secret>[^"]+)"'))
+def webhook_arrives(world: World, endpoint: str, secret: str) -> None:
+    now = datetime.now(UTC)
+    payload = json.dumps(
+        {
+            "id": "evt_bdd_ignored",
+            "object": "event",
+            "api_version": "2023-08-16",
+            "created": int(now.timestamp()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "type": "customer.created",
+            "data": {"object": {"id": "cus_bdd", "object": "customer"}},
+        }
+    ).encode()
+    secrets = {
+        "the platform secret": (WEBHOOK_SECRET, now),
+        "the connect secret": (CONNECT_WEBHOOK_SECRET, now),
+        "a wrong secret": ("whsec_wrong", now),
+        "a stale signature": (WEBHOOK_SECRET, now - timedelta(minutes=10)),
+    }
+    headers = {"Content-Type": "application/json"}
+    if secret != "no signature":
+        key, moment = secrets[secret]
+        headers["Stripe-Signature"] = sign(payload, key, moment)
+    response = world.client.post(endpoint, content=payload, headers=headers)
+    world.webhook_status = response.status_code
+
+
+@then(parsers.re(r"the webhook answers (?P<status>\d+)"))
+def webhook_answers(world: World, status: str) -> None:
+    assert world.webhook_status == int(status)

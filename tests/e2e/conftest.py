@@ -1,0 +1,96 @@
+"""The real `bookpay serve` process, on SQLite and on PostgreSQL, driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import create_postgres_database, drop_postgres_database
+
+BOOKPAY = Path(sys.executable).with_name("bookpay")
+ADMIN_KEY = "bp_admin_e2e_" + "x" * 24
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    admin_key: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0)
+
+
+def start_server(database_url: str, log: Path, *, workers: int = 1) -> Server:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "BOOKPAY_DATABASE_URL": database_url,
+        "BOOKPAY_GATEWAY": "fake",
+        "BOOKPAY_ADMIN_API_KEY": ADMIN_KEY,
+        "BOOKPAY_PUBLIC_BASE_URL": base_url,
+        "BOOKPAY_STRIPE_WEBHOOK_SECRET": "whsec_e2e_platform",
+        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_e2e_connect",
+    }
+    if "sqlite" not in database_url:
+        subprocess.run([str(BOOKPAY), "migrate"], env=env, check=True, capture_output=True)
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [str(BOOKPAY), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bookpay serve exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                return Server(base_url, ADMIN_KEY, process, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"bookpay serve did not become ready:\n{log.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'bookpay.db'}"
+    else:
+        url = create_postgres_database("bookpay_e2e")
+    running = start_server(url, tmp_path / "server.log")
+    try:
+        yield running
+    finally:
+        stop_server(running)
+        if request.param == "postgres":
+            drop_postgres_database(url)
