@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from application.errors import GatewayError
 from application.ports import (
     AccountUpdated,
     AsyncPaymentFailed,
@@ -45,6 +46,8 @@ class EventApplied:
     outcome: Outcome
     booking_id: str | None = None
     detail: str = ""
+    # A payment that must go back in full, sent once the event's transaction committed.
+    refund_due: Booking | None = None
 
 
 class ApplyPaymentEvent:
@@ -59,6 +62,8 @@ class ApplyPaymentEvent:
                 return EventApplied(Outcome.DUPLICATE)
             result = await self._apply(uow, event)
             await uow.commit()
+        if result.refund_due is not None:
+            await self._refund_late_payment(result.refund_due)
         return result
 
     async def _apply(self, uow: UnitOfWork, event: PaymentEvent) -> EventApplied:
@@ -78,7 +83,10 @@ class ApplyPaymentEvent:
             return EventApplied(Outcome.IGNORED, booking.id, str(stale))
         if updated is not booking:
             await uow.bookings.update(updated)
-        return EventApplied(Outcome.APPLIED, booking.id)
+        refund_due = updated if updated.cancelled_by is CancelledBy.SYSTEM else None
+        if refund_due is not None and refund_due is booking:
+            refund_due = None
+        return EventApplied(Outcome.APPLIED, booking.id, refund_due=refund_due)
 
     async def _apply_to_booking(
         self, uow: UnitOfWork, booking: Booking, event: PaymentEvent
@@ -106,7 +114,7 @@ class ApplyPaymentEvent:
             return booking
         if booking.status is BookingStatus.EXPIRED:
             if not await uow.slots.try_book(booking.tenant_id, booking.slot_id, booking.seats):
-                return await self._refund_late_payment(uow, booking, payment_ref)
+                return await self._take_late_payment(uow, booking, payment_ref)
         elif booking.status is not BookingStatus.PAYMENT_FAILED:
             await uow.slots.confirm_hold(booking.tenant_id, booking.slot_id, booking.seats)
         confirmed = booking.confirm(payment_ref)
@@ -114,29 +122,54 @@ class ApplyPaymentEvent:
             await uow.ledger.add(entry)
         return confirmed
 
-    async def _refund_late_payment(
+    async def _take_late_payment(
         self, uow: UnitOfWork, booking: Booking, payment_ref: str
     ) -> Booking:
-        """Paid after the hold lapsed and the seats were sold again: give everything back."""
-        now = self._clock.now()
+        """Paid after the hold lapsed and the seats were sold again: the money goes back.
+
+        The booking is recorded as paid and cancelled by the system here; the refund itself
+        is sent after this transaction commits, never while it holds the database.
+        """
         paid = booking.confirm(payment_ref)
-        for entry in payment_entries(paid, payment_ref, now):
+        for entry in payment_entries(paid, payment_ref, self._clock.now()):
             await uow.ledger.add(entry)
-        tenant = await uow.tenants.get(booking.tenant_id)
-        if tenant is None:
-            raise IllegalTransition(booking.id, booking.status, "refund without its tenant")
-        split = tenant_cancellation_refund(paid.quote, RefundOnCancel.PROPORTIONAL)
-        result = await issue_refund(
-            self._gateway, tenant, paid, split, "paid after the hold lapsed; seats were gone"
-        )
-        cancelled = paid.cancel(
+        return paid.cancel(
             CancelledBy.SYSTEM, "paid after the hold lapsed and the seats were no longer free"
         )
-        refunded = cancelled.record_refund(result.refund_id, split)
-        for entry in refund_entries(refunded, Refund(result.refund_id, split), now):
-            await uow.ledger.add(entry)
+
+    async def _refund_late_payment(self, booking: Booking) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get(booking.tenant_id)
+        if tenant is None:
+            raise IllegalTransition(booking.id, booking.status, "refund without its tenant")
+        split = tenant_cancellation_refund(
+            booking.quote, RefundOnCancel.PROPORTIONAL, booking.refunded
+        )
+        if split.is_empty:
+            return
+        try:
+            result = await issue_refund(
+                self._gateway, tenant, booking, split, "paid after the hold lapsed"
+            )
+        except GatewayError:
+            log.exception(
+                "booking %s was paid late with no seats left; its refund failed and is left "
+                "for reconciliation",
+                booking.id,
+            )
+            return
+        async with self._uow() as uow:
+            current = await uow.bookings.get(booking.tenant_id, booking.id)
+            if current is None:
+                return
+            refunded = current.record_refund(result.refund_id, split)
+            if refunded is not current:
+                for entry in refund_entries(refunded, Refund(result.refund_id, split), now):
+                    await uow.ledger.add(entry)
+                await uow.bookings.update(refunded)
+                await uow.commit()
         log.warning("booking %s paid late with no seats left: refunded in full", booking.id)
-        return refunded
 
     async def _account_updated(self, uow: UnitOfWork, event: AccountUpdated) -> EventApplied:
         account_id = event.status.account_id or event.account_id

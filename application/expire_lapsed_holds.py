@@ -97,12 +97,14 @@ class ExpireLapsedHolds:
                 return
         async with self._uow() as uow:
             current = await uow.bookings.get(booking.tenant_id, booking.id)
-            if current is None or current.status is not BookingStatus.PENDING_PAYMENT:
-                return
-            await uow.slots.release_hold(current.tenant_id, current.slot_id, current.seats)
-            await uow.bookings.update(current.expire())
-            await uow.commit()
-        report.expired.append(booking.id)
+            if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
+                await uow.bookings.update(current.expire())
+                await uow.slots.release_hold(current.tenant_id, current.slot_id, current.seats)
+                await uow.commit()
+                current = current.expire()
+        # The gateway's own "expired" event may have got there first; either way it lapsed.
+        if current is not None and current.status is BookingStatus.EXPIRED:
+            report.expired.append(booking.id)
 
     async def _expire_session(self, session_id: str, account_id: str | None) -> CheckoutSession:
         try:

@@ -1,0 +1,172 @@
+"""Use cases over the in-memory repositories and the fake gateway: no database, no network.
+
+The fake gateway delivers its signed events straight to the ReceiveWebhook use case, as
+Stripe would deliver them to the HTTP endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe_store import InMemoryFakeStripeStore
+from adapters.in_memory_repositories import InMemoryDatabase
+from adapters.random_ids import RandomIds
+from adapters.system_clock import ManualClock
+from application.apply_payment_event import ApplyPaymentEvent
+from application.cancel_booking import CancelBooking
+from application.create_tenant import CreateTenant, NewTenant
+from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.manage_offerings import CreateOffering, NewOffering
+from application.manage_slots import AddSlots, NewSlots, SlotSpec
+from application.ports import WebhookEndpoint
+from application.receive_webhook import ReceiveWebhook
+from application.refund_booking import RefundBooking
+from application.start_checkout import StartCheckout, StartCheckoutCommand
+from application.start_onboarding import StartOnboarding, StartOnboardingCommand
+from domain.booking import Booking
+from domain.fees import FeePolicy
+from domain.money import Money
+
+START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+BASE = "http://bookpay.test"
+
+
+@dataclass
+class App:
+    db: InMemoryDatabase
+    clock: ManualClock
+    gateway: FakeGateway
+    start_checkout: StartCheckout
+    apply_event: ApplyPaymentEvent
+    sweep: ExpireLapsedHolds
+    cancel: CancelBooking
+    refund: RefundBooking
+    create_tenant: CreateTenant
+    create_offering: CreateOffering
+    add_slots: AddSlots
+    onboarding: StartOnboarding
+    delivered: list[int]
+    dropping: list[bool]
+
+    def drop_deliveries(self, drop: bool = True) -> None:
+        """Stripe's webhooks stop arriving (or start again)."""
+        self.dropping[0] = drop
+
+    async def booking(self, booking_id: str) -> Booking:
+        async with self.db.unit_of_work() as uow:
+            booking = await uow.bookings.find_by_id(booking_id)
+        assert booking is not None
+        return booking
+
+    async def seats_available(self, tenant_id: str, slot_id: str) -> int:
+        async with self.db.unit_of_work() as uow:
+            slot = await uow.slots.get(tenant_id, slot_id)
+        assert slot is not None
+        return slot.seats_available
+
+
+@dataclass
+class Shop:
+    tenant_id: str
+    slug: str
+    slot_id: str
+
+
+def build_app(gateway_wrapper: object = None) -> App:
+    db = InMemoryDatabase()
+    clock = ManualClock(START)
+    ids = RandomIds()
+    delivered: list[int] = []
+    dropping = [False]
+    holder: dict[str, ReceiveWebhook] = {}
+
+    async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
+        if dropping[0]:
+            return 503
+        await holder["receive"](body, headers["Stripe-Signature"], endpoint)
+        delivered.append(200)
+        return 200
+
+    fake = FakeGateway(
+        store=InMemoryFakeStripeStore(),
+        public_base_url=BASE,
+        webhook_secret="whsec_platform",
+        connect_webhook_secret="whsec_connect",
+        deliver=deliver,
+        clock=clock.now,
+        retry_delays=(),
+    )
+    gateway = gateway_wrapper(fake) if callable(gateway_wrapper) else fake  # type: ignore[operator]
+    uow = db.unit_of_work
+    apply_event = ApplyPaymentEvent(uow, gateway, clock)
+    holder["receive"] = ReceiveWebhook(gateway, apply_event)
+    return App(
+        db=db,
+        clock=clock,
+        gateway=fake,
+        start_checkout=StartCheckout(
+            uow, gateway, ids, clock, hold=timedelta(minutes=30), public_base_url=BASE
+        ),
+        apply_event=apply_event,
+        sweep=ExpireLapsedHolds(uow, gateway, apply_event, clock),
+        cancel=CancelBooking(uow, gateway, clock),
+        refund=RefundBooking(uow, gateway, clock),
+        create_tenant=CreateTenant(uow, ids, clock),
+        create_offering=CreateOffering(uow, ids),
+        add_slots=AddSlots(uow, ids, clock),
+        onboarding=StartOnboarding(uow, gateway),
+        delivered=delivered,
+        dropping=dropping,
+    )
+
+
+async def open_shop(app: App, *, capacity: int = 3, slug: str = "studio") -> Shop:
+    created = await app.create_tenant(
+        NewTenant(
+            name="Studio",
+            slug=slug,
+            country="US",
+            default_currency="usd",
+            timezone="UTC",
+            fee_policy=FeePolicy(percent_bps=500, fixed=Money(30, "usd")),
+        )
+    )
+    tenant_id = created.tenant.id
+    await app.onboarding(StartOnboardingCommand(tenant_id, f"{BASE}/r", f"{BASE}/r"))
+    async with app.db.unit_of_work() as uow:
+        tenant = await uow.tenants.get(tenant_id)
+    assert tenant is not None
+    assert tenant.connect.account_id is not None
+    await app.gateway.complete_onboarding(tenant.connect.account_id)
+    offering = await app.create_offering(
+        NewOffering(
+            tenant_id=tenant_id,
+            name="Class",
+            price=Money(2000, "usd"),
+            duration_minutes=60,
+            capacity=capacity,
+        )
+    )
+    (slot,) = await app.add_slots(
+        NewSlots(tenant_id, offering.id, (SlotSpec(START + timedelta(days=3)),))
+    )
+    return Shop(tenant_id, slug, slot.id)
+
+
+def checkout(shop: Shop, seats: int = 2, key: str | None = None) -> StartCheckoutCommand:
+    return StartCheckoutCommand(
+        tenant_slug=shop.slug,
+        slot_id=shop.slot_id,
+        seats=seats,
+        customer_email="ada@example.com",
+        idempotency_key=key,
+    )
+
+
+@pytest.fixture
+def app() -> App:
+    return build_app()
