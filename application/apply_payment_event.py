@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from application.errors import GatewayError
+from application.payments_made_elsewhere import record_payment_made_elsewhere
 from application.ports import (
     AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
+    ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
     Clock,
+    DisputeCreated,
     PaymentEvent,
     PaymentGateway,
     UnitOfWork,
@@ -69,6 +72,10 @@ class ApplyPaymentEvent:
     async def _apply(self, uow: UnitOfWork, event: PaymentEvent) -> EventApplied:
         if isinstance(event, AccountUpdated):
             return await self._account_updated(uow, event)
+        if isinstance(event, ChargeRefunded | DisputeCreated):
+            booking_id = await record_payment_made_elsewhere(uow, event)
+            outcome = Outcome.APPLIED if booking_id else Outcome.IGNORED
+            return EventApplied(outcome, booking_id)
         session_id = getattr(event, "session_id", None)
         if session_id is None:
             return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
