@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.apply_payment_event import ApplyPaymentEvent
 from application.errors import GatewayError
@@ -53,9 +54,10 @@ class ExpireLapsedHolds:
         self._clock = clock
         self._batch = batch
 
-    async def __call__(self) -> SweepReport:
+    async def __call__(self, before: datetime | None = None) -> SweepReport:
+        """Sweep the holds that ended before `before` (default: now)."""
         report = SweepReport()
-        now = self._clock.now()
+        now = before or self._clock.now()
         async with self._uow() as uow:
             tenant_ids = await uow.bookings.tenants_with_lapsed_holds(now)
         for tenant_id in tenant_ids:

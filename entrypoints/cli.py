@@ -105,6 +105,33 @@ def cmd_sweep(_: argparse.Namespace) -> None:
     asyncio.run(sweep())
 
 
+def cmd_reconcile(_: argparse.Namespace) -> None:
+    """Ask the gateway about what its events should have said, apply it, and report."""
+    from entrypoints.container import build_container
+
+    async def reconcile() -> None:
+        container = build_container(_settings().with_generated_secrets()[0])
+        try:
+            report = await container.reconcile()()
+        finally:
+            await container.engine().dispose()
+        print(
+            f"bookpay reconcile: {report.changes} change(s): "
+            f"{len(report.confirmed)} confirmed, {len(report.expired)} expired, "
+            f"{len(report.tenants_updated)} tenant(s) updated; "
+            f"{len(report.unreachable)} left for later"
+        )
+        for label, ids in (
+            ("confirmed", report.confirmed),
+            ("expired", report.expired),
+            ("tenant updated", report.tenants_updated),
+        ):
+            for ident in ids:
+                print(f"  {label}: {ident}")
+
+    asyncio.run(reconcile())
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """migrate + demo + serve: what `make run` does on a fresh machine."""
     os.environ.setdefault("BOOKPAY_GATEWAY", GatewayKind.FAKE.value)
@@ -135,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve.add_argument("--access-log", action="store_true")
         serve.set_defaults(func=func, base_url=None)
     commands.add_parser("sweep", help="expire lapsed seat holds once").set_defaults(func=cmd_sweep)
+    commands.add_parser(
+        "reconcile", help="ask the gateway about pending payments and accounts"
+    ).set_defaults(func=cmd_reconcile)
     demo = commands.add_parser("demo", help="seed a demo tenant when the database is empty")
     demo.add_argument("--base-url", default=None)
     demo.set_defaults(func=cmd_demo)

@@ -30,6 +30,7 @@ from application.manage_slots import AddSlots, ListAvailability, ListPublicOffer
 from application.ports import WebhookEndpoint
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
+from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
 from application.set_fee_policy import SetFeePolicy
 from application.start_checkout import StartCheckout
@@ -132,6 +133,9 @@ class Container(containers.DeclarativeContainer):
     idempotent_requests = providers.Singleton(IdempotentRequests, uow)
     expire_lapsed_holds = providers.Singleton(
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
+    )
+    reconcile = providers.Singleton(
+        Reconcile, uow, gateway, apply_payment_event, expire_lapsed_holds, clock
     )
 
 

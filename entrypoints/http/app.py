@@ -53,9 +53,11 @@ def create_app(container: Container) -> Litestar:
         dependencies["fake_gateway"] = _provide(container.fake_gateway)
 
     sweeper = PeriodicTask("hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds)
+    reconciler = PeriodicTask("reconciliation", container.reconcile, settings.sweep_seconds * 10)
 
     async def close_resources() -> None:
         await sweeper.stop()
+        await reconciler.stop()
         close = getattr(container.webhook_delivery(), "aclose", None)
         if close is not None:
             await close()
@@ -71,7 +73,7 @@ def create_app(container: Container) -> Litestar:
             idempotency_middleware(container.idempotent_requests),
         ],
         request_max_body_size=MAX_BODY_BYTES,
-        on_startup=[sweeper.start],
+        on_startup=[sweeper.start, reconciler.start],
         on_shutdown=[close_resources],
         state=State(
             {

@@ -201,3 +201,49 @@ async def test_an_idempotency_key_replays_the_first_creation(api: Api) -> None:
         "/v1/admin/tenants", json={**TENANT, "slug": "other"}, headers=headers
     )
     _assert_problem(other, 409)
+
+
+async def test_bad_fee_policies_and_offering_changes(api: Api) -> None:
+    created = await api.client.post("/v1/admin/tenants", json=TENANT, headers=api.admin())
+    tenant_id = created.json()["tenant"]["id"]
+    auth = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    path = f"/v1/admin/tenants/{tenant_id}/fee-policy"
+    for body, status in [
+        (b"{", 400),
+        ({"percent_bps": "5%"}, 400),
+        ({"percent_bps": 10_001}, 400),
+        (
+            {"min": {"amount": 500, "currency": "usd"}, "max": {"amount": 100, "currency": "usd"}},
+            422,
+        ),
+        (
+            {"fixed": {"amount": 30, "currency": "usd"}, "max": {"amount": 100, "currency": "eur"}},
+            422,
+        ),
+        ({"tiers": [{"up_to": None, "percent_bps": 100}, {"up_to": None}]}, 422),
+        ({"bearer": {"customer_share_bps": 20_000}}, 400),
+        ({"refund_on_cancel": "sometimes"}, 400),
+    ]:
+        kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+        response = await api.client.put(
+            path, headers={**api.admin(), "content-type": "application/json"}, **kwargs
+        )
+        _assert_problem(response, status)
+    good = await api.client.put(path, json={"percent_bps": 250}, headers=api.admin())
+    assert good.status_code == 200
+    assert good.json()["version"] == 2
+
+    offering = (await api.client.post("/v1/tenant/offerings", json=OFFERING, headers=auth)).json()
+    patch = f"/v1/tenant/offerings/{offering['id']}"
+    for body, status in [
+        ({"price": {"amount": -1, "currency": "usd"}}, 400),
+        ({"capacity": "many"}, 400),
+        ({"name": ""}, 400),
+        ({"archived": True}, 400),
+        ({"price": {"amount": 100, "currency": "zzz"}}, 422),
+    ]:
+        _assert_problem(await api.client.patch(patch, json=body, headers=auth), status)
+    renamed = await api.client.patch(patch, json={"name": "Evening class"}, headers=auth)
+    assert renamed.status_code == 200
+    assert renamed.json()["name"] == "Evening class"
+    assert renamed.json()["price"] == OFFERING["price"]

@@ -24,6 +24,7 @@ from application.manage_offerings import CreateOffering, NewOffering
 from application.manage_slots import AddSlots, NewSlots, SlotSpec
 from application.ports import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
+from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from application.start_onboarding import StartOnboarding, StartOnboardingCommand
@@ -43,6 +44,7 @@ class App:
     start_checkout: StartCheckout
     apply_event: ApplyPaymentEvent
     sweep: ExpireLapsedHolds
+    reconcile: Reconcile
     cancel: CancelBooking
     refund: RefundBooking
     create_tenant: CreateTenant
@@ -104,6 +106,7 @@ def build_app(gateway_wrapper: object = None) -> App:
     uow = db.unit_of_work
     apply_event = ApplyPaymentEvent(uow, gateway, clock)
     holder["receive"] = ReceiveWebhook(gateway, apply_event)
+    sweep = ExpireLapsedHolds(uow, gateway, apply_event, clock)
     return App(
         db=db,
         clock=clock,
@@ -112,7 +115,8 @@ def build_app(gateway_wrapper: object = None) -> App:
             uow, gateway, ids, clock, hold=timedelta(minutes=30), public_base_url=BASE
         ),
         apply_event=apply_event,
-        sweep=ExpireLapsedHolds(uow, gateway, apply_event, clock),
+        sweep=sweep,
+        reconcile=Reconcile(uow, gateway, apply_event, sweep, clock),
         cancel=CancelBooking(uow, gateway, clock),
         refund=RefundBooking(uow, gateway, clock),
         create_tenant=CreateTenant(uow, ids, clock),

@@ -1,0 +1,152 @@
+"""Reconciliation: ask the gateway about what its events should have told us, and apply it.
+
+Webhooks can arrive late or never. Periodically (and with `bookpay reconcile`) Bookpay
+asks the gateway about bookings still pending past their hold plus a grace period,
+bookings waiting for a delayed payment, and tenants whose account cannot take charges yet,
+and applies what it learns through the same code paths as the events — so whatever the
+real event later says is already reflected and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from application.apply_payment_event import ApplyPaymentEvent, Outcome
+from application.errors import GatewayError
+from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.ports import (
+    AccountUpdated,
+    AsyncPaymentSucceeded,
+    Clock,
+    PaymentGateway,
+    PaymentStatus,
+)
+from application.uow import UnitOfWorkFactory
+from domain.booking import Booking, BookingStatus
+from domain.tenant import ChargeModel, Tenant
+
+log = logging.getLogger("bookpay.reconcile")
+
+
+@dataclass
+class ReconcileReport:
+    expired: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    tenants_updated: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return len(self.expired) + len(self.confirmed) + len(self.tenants_updated)
+
+
+class Reconcile:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        apply_event: ApplyPaymentEvent,
+        sweeper: ExpireLapsedHolds,
+        clock: Clock,
+        *,
+        grace: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._apply = apply_event
+        self._sweeper = sweeper
+        self._clock = clock
+        self._grace = grace
+
+    async def __call__(self) -> ReconcileReport:
+        report = ReconcileReport()
+        swept = await self._sweeper(before=self._clock.now() - self._grace)
+        report.expired += swept.expired
+        report.confirmed += swept.completed
+        report.unreachable += swept.skipped
+        async for tenant in self._tenants():
+            await self._reconcile_account(tenant, report)
+            await self._reconcile_delayed_payments(tenant, report)
+        return report
+
+    async def _tenants(self) -> AsyncIterator[Tenant]:
+        after: str | None = None
+        while True:
+            async with self._uow() as uow:
+                tenants = await uow.tenants.list(after=after, limit=200)
+            if not tenants:
+                return
+            for tenant in tenants:
+                yield tenant
+            after = tenants[-1].id
+
+    async def _reconcile_account(self, tenant: Tenant, report: ReconcileReport) -> None:
+        account_id = tenant.connect.account_id
+        if account_id is None or tenant.connect.charges_enabled:
+            return
+        try:
+            status = await self._gateway.retrieve_account(account_id)
+        except GatewayError as error:
+            log.info("account %s not reconciled: %s", account_id, error)
+            report.unreachable.append(tenant.id)
+            return
+        if status == tenant.connect:
+            return
+        await self._apply(
+            AccountUpdated(
+                event_id=f"reconcile:{account_id}:{self._clock.now().isoformat()}",
+                created_at=self._clock.now(),
+                account_id=account_id,
+                status=status,
+            )
+        )
+        report.tenants_updated.append(tenant.id)
+
+    async def _reconcile_delayed_payments(self, tenant: Tenant, report: ReconcileReport) -> None:
+        account_id = (
+            tenant.connect.account_id if tenant.charge_model is ChargeModel.DIRECT else None
+        )
+        for booking in await self._awaiting(tenant.id):
+            if booking.gateway_session_id is None:
+                continue
+            try:
+                session = await self._gateway.retrieve_checkout_session(
+                    booking.gateway_session_id, account_id=account_id
+                )
+            except GatewayError as error:
+                log.info("booking %s not reconciled: %s", booking.id, error)
+                report.unreachable.append(booking.id)
+                continue
+            if session.payment_status is not PaymentStatus.PAID:
+                continue
+            applied = await self._apply(
+                AsyncPaymentSucceeded(
+                    event_id=f"reconcile:{session.session_id}:paid",
+                    created_at=self._clock.now(),
+                    account_id=account_id,
+                    session_id=session.session_id,
+                    booking_id=booking.id,
+                    payment_intent_id=session.payment_intent_id,
+                )
+            )
+            if applied.outcome is Outcome.APPLIED:
+                report.confirmed.append(booking.id)
+
+    async def _awaiting(self, tenant_id: str) -> list[Booking]:
+        waiting: list[Booking] = []
+        cursor: str | None = None
+        while True:
+            async with self._uow() as uow:
+                page = await uow.bookings.list(
+                    tenant_id,
+                    statuses=(BookingStatus.AWAITING_ASYNC_PAYMENT,),
+                    limit=200,
+                    cursor=cursor,
+                )
+            waiting += page.items
+            if page.next_cursor is None:
+                return waiting
+            cursor = page.next_cursor

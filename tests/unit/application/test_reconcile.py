@@ -1,0 +1,67 @@
+"""Reconciliation applies what lost webhooks should have said, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from application.create_tenant import NewTenant
+from application.start_onboarding import StartOnboardingCommand
+from domain.booking import BookingStatus
+from tests.unit.application.conftest import BASE, App, checkout, open_shop
+
+
+async def test_a_delayed_payment_whose_success_event_was_lost_is_confirmed(app: App) -> None:
+    shop = await open_shop(app)
+    started = await app.start_checkout(checkout(shop))
+    booking = await app.booking(started.booking_id)
+    assert booking.gateway_session_id is not None
+    await app.gateway.pay(booking.gateway_session_id, "delayed")
+    app.drop_deliveries()
+    await app.gateway.succeed_delayed_payment(booking.gateway_session_id)
+    assert (await app.booking(booking.id)).status is BookingStatus.AWAITING_ASYNC_PAYMENT
+
+    report = await app.reconcile()
+
+    assert report.confirmed == [booking.id]
+    assert (await app.booking(booking.id)).status is BookingStatus.CONFIRMED
+    again = await app.reconcile()
+    assert again.changes == 0
+
+
+async def test_an_onboarding_whose_account_event_was_lost_is_picked_up(app: App) -> None:
+    created = await app.create_tenant(
+        NewTenant(name="Late", slug="late", country="US", default_currency="usd", timezone="UTC")
+    )
+    await app.onboarding(StartOnboardingCommand(created.tenant.id, BASE, BASE))
+    async with app.db.unit_of_work() as uow:
+        tenant = await uow.tenants.get(created.tenant.id)
+    assert tenant is not None
+    assert tenant.connect.account_id is not None
+    app.drop_deliveries()
+    await app.gateway.complete_onboarding(tenant.connect.account_id)
+
+    report = await app.reconcile()
+
+    assert report.tenants_updated == [tenant.id]
+    async with app.db.unit_of_work() as uow:
+        updated = await uow.tenants.get(tenant.id)
+    assert updated is not None
+    assert updated.can_sell
+
+
+async def test_a_payment_lost_past_the_grace_period_is_applied(app: App) -> None:
+    shop = await open_shop(app)
+    started = await app.start_checkout(checkout(shop))
+    booking = await app.booking(started.booking_id)
+    assert booking.gateway_session_id is not None
+    app.drop_deliveries()
+    await app.gateway.pay(booking.gateway_session_id)
+
+    app.clock.advance(timedelta(minutes=35))  # past the hold, not past the grace period
+    assert (await app.reconcile()).changes == 0
+    app.clock.advance(timedelta(minutes=10))
+    report = await app.reconcile()
+
+    assert report.confirmed == [booking.id]
+    assert (await app.booking(booking.id)).status is BookingStatus.CONFIRMED
+    assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
