@@ -94,6 +94,7 @@ class Container(containers.DeclarativeContainer):
         webhook_secret=config.stripe_webhook_secret,
         connect_webhook_secret=config.stripe_connect_webhook_secret,
         deliver=webhook_delivery,
+        clock=clock.provided.now,
     )
     gateway = providers.Selector(
         config.gateway,
