@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -9,6 +10,7 @@ from application.errors import InvalidRequest, NotFound
 from application.ports import IdGenerator, OfferingRepository
 from application.uow import UnitOfWorkFactory
 from domain.cancellation import CancellationPolicy
+from domain.errors import BelowMinimumCharge
 from domain.fees import FeePolicy
 from domain.money import Money
 from domain.offering import Offering
@@ -44,6 +46,13 @@ class CreateOffering:
             fee_policy=command.fee_policy,
         )
         async with self._uow() as uow:
+            tenant_policy = await uow.tenants.active_fee_policy(command.tenant_id)
+            # Refuse now what every checkout would refuse later: a fee policy with fixed
+            # amounts in another currency than the price. (One seat below Stripe's minimum
+            # charge is fine: several seats may well reach it.)
+            with contextlib.suppress(BelowMinimumCharge):
+                policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
+                policy.quote(offering.price, 1)
             await uow.offerings.add(offering)
             await uow.commit()
         return offering

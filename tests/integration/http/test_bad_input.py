@@ -247,3 +247,14 @@ async def test_bad_fee_policies_and_offering_changes(api: Api) -> None:
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Evening class"
     assert renamed.json()["price"] == OFFERING["price"]
+
+
+async def test_an_offering_its_fee_policy_cannot_price_is_refused_up_front(api: Api) -> None:
+    body = {**TENANT, "fee_policy": {"fixed": {"amount": 30, "currency": "usd"}}}
+    created = await api.client.post("/v1/admin/tenants", json=body, headers=api.admin())
+    auth = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    in_euros = {**OFFERING, "price": {"amount": 2000, "currency": "eur"}}
+    problem = _assert_problem(
+        await api.client.post("/v1/tenant/offerings", json=in_euros, headers=auth), 422
+    )
+    assert problem["type"].endswith("currency-mismatch")
