@@ -84,7 +84,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings, generated = settings.with_generated_secrets()
     os.environ.update(generated)
     base = args.base_url or settings.public_base_url
-    asyncio.run(seed_demo(settings, base))
+    try:
+        asyncio.run(seed_demo(settings, base))
+    except ConfigurationError as error:
+        sys.exit(f"bookpay: {error}")
 
 
 def cmd_sweep(_: argparse.Namespace) -> None:

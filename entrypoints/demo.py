@@ -4,24 +4,34 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from dependency_injector import providers
+
 from application.create_tenant import NewTenant
 from application.manage_offerings import NewOffering
 from application.manage_slots import NewSlots, SlotSpec
-from application.ports import AccountUpdated
+from application.ports import WebhookEndpoint
 from application.start_checkout import StartCheckoutCommand
 from application.start_onboarding import StartOnboardingCommand
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.fees import FeePolicy
 from domain.money import Money
-from domain.tenant import ConnectStatus
-from entrypoints.config import Settings
+from entrypoints.config import ConfigurationError, GatewayKind, Settings
 from entrypoints.container import Container, build_container
 
 DEMO_SLUG = "demo-studio"
 
 
 async def seed_demo(settings: Settings, base_url: str) -> None:
+    if settings.gateway is not GatewayKind.FAKE:
+        raise ConfigurationError("bookpay demo runs with the fake gateway only")
     container = build_container(settings)
+
+    async def deliver_here(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
+        """The server is not running yet: the fake's events are applied in this process."""
+        await container.receive_webhook()(body, headers["Stripe-Signature"], endpoint)
+        return 200
+
+    container.webhook_delivery.override(providers.Object(deliver_here))
     try:
         await _seed(container, settings, base_url)
     finally:
@@ -45,21 +55,15 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
         )
         tenant = created.tenant
         tenant_key = created.api_key
-        # Onboard through the gateway, then apply what a finished onboarding reports.
+        # Onboard through the fake gateway's own pages, as a tenant would in a browser.
         await container.start_onboarding()(
             StartOnboardingCommand(tenant.id, f"{base_url}/schema", f"{base_url}/schema")
         )
         async with container.uow()() as uow:
             onboarded = await uow.tenants.get(tenant.id)
-        account_id = onboarded.connect.account_id if onboarded else None
-        await container.apply_payment_event()(
-            AccountUpdated(
-                event_id=f"evt_demo_onboarding_{tenant.id}",
-                created_at=datetime.now(UTC),
-                account_id=account_id,
-                status=ConnectStatus(account_id, True, True, True, ()),
-            )
-        )
+        if onboarded is None or onboarded.connect.account_id is None:
+            raise ConfigurationError("the demo tenant could not be onboarded")
+        await container.fake_gateway().complete_onboarding(onboarded.connect.account_id)
         yoga = await container.create_offering()(
             NewOffering(
                 tenant_id=tenant.id,
@@ -80,6 +84,8 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 price=Money(3500, "jpy"),
                 duration_minutes=120,
                 capacity=8,
+                # Its own policy: the studio's fixed fee is in dollars, this tour in yen.
+                fee_policy=FeePolicy(percent_bps=750),
             )
         )
         tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(

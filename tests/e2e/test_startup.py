@@ -65,3 +65,20 @@ def test_fake_mode_generates_and_prints_an_admin_key_that_works(tmp_path: Path) 
             assert stranger.get("/v1/admin/tenants").status_code == 401
     finally:
         stop_server(server)
+
+
+def test_the_demo_seeds_once_and_prints_a_checkout_to_click(tmp_path: Path) -> None:
+    env = _env(tmp_path, BOOKPAY_PUBLIC_BASE_URL="http://127.0.0.1:8123")
+    first = subprocess.run(
+        [str(BOOKPAY), "demo"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    assert "seeded tenant 'demo-studio'" in first.stdout
+    assert "http://127.0.0.1:8123/fake-stripe/checkout/cs_" in first.stdout
+    assert "Tenant key:      bp_tenant_" in first.stdout
+    second = subprocess.run(
+        [str(BOOKPAY), "demo"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    assert "already exists" in second.stdout
+    assert "/fake-stripe/checkout/cs_" in second.stdout
