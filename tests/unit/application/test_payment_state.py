@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 from adapters.fake_gateway import FakeGateway
+from adapters.random_ids import RandomIds
 from application.errors import GatewayError, GatewayUnavailable
 from application.ports import CheckoutRequest, CheckoutSession
+from application.start_checkout import StartCheckout
 from domain.booking import BookingStatus, CancelledBy
 from domain.ledger import EntryKind
-from tests.unit.application.conftest import App, build_app, checkout, open_shop
+from tests.unit.application.conftest import BASE, App, build_app, checkout, open_shop
 
 
 async def _ledger(app: App, booking_id: str, tenant_id: str) -> list[tuple[str, int]]:
@@ -217,3 +219,55 @@ async def test_a_delayed_payment_keeps_the_seats_past_the_hold_until_it_settles(
     await app.gateway.fail_delayed_payment(booking.gateway_session_id)
     assert (await app.booking(started.booking_id)).status is BookingStatus.PAYMENT_FAILED
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 3
+
+
+class FailingCommits:
+    """A unit-of-work factory whose chosen commits fail, as if the database went away."""
+
+    def __init__(self, factory: Any, failing: set[int]) -> None:
+        self._factory = factory
+        self._failing = failing
+        self.commits = 0
+
+    def __call__(self) -> Any:
+        outer = self
+        inner = self._factory()
+
+        class Unit:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            async def __aenter__(self) -> Any:
+                await inner.__aenter__()
+                return self
+
+            async def __aexit__(self, *exc: object) -> None:
+                await inner.__aexit__(*exc)
+
+            async def commit(self) -> None:
+                outer.commits += 1
+                if outer.commits in outer._failing:
+                    raise ConnectionResetError("the database went away")
+                await inner.commit()
+
+        return Unit()
+
+
+async def test_a_database_failure_after_the_gateway_call_reuses_the_same_session() -> None:
+    flaky: list[FlakyGateway] = []
+    app = build_app(lambda inner: flaky.append(FlakyGateway(inner)) or flaky[0])
+    shop = await open_shop(app)
+    commits = FailingCommits(app.db.unit_of_work, failing={2})  # the commit after the gateway
+    start = StartCheckout(
+        commits, flaky[0], RandomIds(), app.clock, hold=timedelta(minutes=30), public_base_url=BASE
+    )
+
+    with pytest.raises(ConnectionResetError):
+        await start(checkout(shop, key="order-9"))
+    retried = await start(checkout(shop, key="order-9"))
+
+    assert len(flaky[0].sessions) == 2  # the gateway was asked twice ...
+    assert len(set(flaky[0].sessions)) == 1  # ... and answered with one session
+    booking = await app.booking(retried.booking_id)
+    assert booking.gateway_session_id == flaky[0].sessions[0]
+    assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
