@@ -41,6 +41,7 @@ from adapters.fake_stripe_webhooks import (
 )
 from adapters.stripe_events import (
     REFUND_REASONS,
+    REFUND_REFERENCE,
     checkout_session_from_stripe,
     connect_status_from_stripe,
     parse_event,
@@ -107,6 +108,12 @@ def _refund_result(stored: FakeObject | None) -> RefundResult:
 def _session_for_event(body: dict[str, Any]) -> dict[str, Any]:
     # Stripe leaves `line_items` out unless expanded, and events are never expanded.
     return {key: value for key, value in _public(body).items() if key != "line_items"}
+
+
+def _charge_for_event(body: dict[str, Any]) -> dict[str, Any]:
+    # Since API version 2022-11-15 a charge's `refunds` list is left out unless expanded,
+    # and events are never expanded: the event tells only `amount_refunded`.
+    return {key: value for key, value in _public(body).items() if key != "refunds"}
 
 
 class FakeGateway:
@@ -584,7 +591,10 @@ class FakeGateway:
             charge=charge.id,
             created=self._now(),
             currency=body["currency"],
-            metadata={"booking_id": request.booking_id},
+            metadata={
+                "booking_id": request.booking_id,
+                REFUND_REFERENCE: request.idempotency_key,
+            },
             payment_intent=request.payment_intent_id,
             reason=request.reason if request.reason in REFUND_REASONS else None,
             status="succeeded",
@@ -596,8 +606,18 @@ class FakeGateway:
         body["refunded"] = body["amount_refunded"] == body["amount"]
         body["refunds"]["data"].insert(0, _public(refund))
         await self._store.put_object(charge)
-        await self._emit("charge.refunded", _public(body), account)
+        await self._emit("charge.refunded", _charge_for_event(body), account)
         return refund_result_from_stripe(_public(refund))
+
+    async def list_refunds(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> list[RefundResult]:
+        intent = await self._load(payment_intent_id, "payment_intent", account_id)
+        charge_id = intent.body.get("latest_charge")
+        if not charge_id:
+            return []
+        charge = await self._load(charge_id, "charge", account_id)
+        return [refund_result_from_stripe(refund) for refund in charge.body["refunds"]["data"]]
 
     async def open_dispute(
         self, payment_intent_id: str, *, account_id: str | None = None, reason: str = "general"

@@ -30,6 +30,7 @@ from application.ports import (
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus
+from domain.dispute import Dispute
 from domain.fees import FeePolicy
 from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
 from domain.offering import Offering, Slot, require_seats
@@ -61,6 +62,7 @@ class _Tables:
     slots: dict[tuple[str, str], Slot] = field(default_factory=dict)
     bookings: dict[tuple[str, str], tuple[Booking, int]] = field(default_factory=dict)
     ledger: dict[tuple[str, str, EntryKind], LedgerEntry] = field(default_factory=dict)
+    disputes: dict[str, Dispute] = field(default_factory=dict)
     inbox: set[str] = field(default_factory=set)
     claims: dict[tuple[str, str], _Claim] = field(default_factory=dict)
 
@@ -73,6 +75,7 @@ class _Tables:
             slots=dict(self.slots),
             bookings=dict(self.bookings),
             ledger=dict(self.ledger),
+            disputes=dict(self.disputes),
             inbox=set(self.inbox),
             claims=dict(self.claims),
         )
@@ -346,6 +349,14 @@ class InMemoryBookingRepository:
         )
         return [self._seen(b, v) for b, v in found[:limit]]
 
+    async def with_reserved_refunds(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
+        found = sorted(
+            key
+            for key, (booking, _) in self._t.bookings.items()
+            if any(refund.pending for refund in booking.refunds)
+        )
+        return found[:limit]
+
     async def tenants_with_lapsed_holds(self, before: datetime) -> builtins.list[str]:
         return sorted({b.tenant_id for b, _ in self._lapsed(before)})
 
@@ -425,6 +436,27 @@ class InMemoryLedgerRepository:
         )
 
 
+class InMemoryDisputeRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def add(self, dispute: Dispute) -> bool:
+        if dispute.dispute_id in self._t.disputes:
+            return False
+        if (dispute.tenant_id, dispute.booking_id) not in self._t.bookings:
+            raise NotFound("booking", dispute.booking_id)
+        self._t.disputes[dispute.dispute_id] = dispute
+        return True
+
+    async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
+        found = [
+            d
+            for d in self._t.disputes.values()
+            if d.tenant_id == tenant_id and d.booking_id == booking_id
+        ]
+        return sorted(found, key=lambda d: (d.created_at, d.dispute_id))
+
+
 class InMemoryWebhookInbox:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
@@ -478,6 +510,7 @@ class InMemoryUnitOfWork:
         self._slots = InMemorySlotRepository(tables)
         self._bookings = InMemoryBookingRepository(tables)
         self._ledger = InMemoryLedgerRepository(tables)
+        self._disputes = InMemoryDisputeRepository(tables)
         self._inbox = InMemoryWebhookInbox(tables)
         self._idempotency = InMemoryIdempotencyStore(tables)
 
@@ -538,6 +571,11 @@ class InMemoryUnitOfWork:
     def ledger(self) -> InMemoryLedgerRepository:
         self._active()
         return self._ledger
+
+    @property
+    def disputes(self) -> InMemoryDisputeRepository:
+        self._active()
+        return self._disputes
 
     @property
     def webhook_inbox(self) -> InMemoryWebhookInbox:

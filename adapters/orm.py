@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from adapters.database import UTCDateTime
@@ -171,8 +172,27 @@ booking_refunds = Table(
     Column("currency", CURRENCY, nullable=False),
     Column("customer_refund", BigInteger, nullable=False),
     Column("application_fee_refund", BigInteger, nullable=False),
+    # Reserved before the gateway was asked, not yet settled under the gateway's refund id.
+    Column("pending", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("tenant_id", "booking_id", "refund_id"),
     ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
+)
+
+# Disputes (chargebacks) of bookings' payments, one row per gateway dispute id.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("dispute_id", String(255), nullable=False),
+    Column("booking_id", ID, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CURRENCY, nullable=False),
+    Column("reason", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "dispute_id"),
+    ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+    Index("ix_disputes_tenant_booking", "tenant_id", "booking_id"),
 )
 
 ledger_entries = Table(
@@ -261,6 +281,7 @@ fake_counters = Table(
 __all__ = [
     "booking_refunds",
     "bookings",
+    "disputes",
     "fake_counters",
     "fake_events",
     "fake_idempotency_keys",

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, and_, case, func, or_, select, update
+from sqlalchemy import Row, Select, Table, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
@@ -30,6 +30,7 @@ from application.ports import (
 )
 from domain.booking import Booking, BookingStatus, CancelledBy, Customer, Refund
 from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
+from domain.dispute import Dispute
 from domain.fees import (
     BearerKind,
     FeeBearer,
@@ -299,6 +300,7 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
                     customer_refund=Money(r.customer_refund, r.currency),
                     application_fee_refund=Money(r.application_fee_refund, r.currency),
                 ),
+                pending=r.pending,
             )
             for r in refunds
         ),
@@ -564,19 +566,34 @@ class SqlAlchemyBookingRepository:
 
     async def _add_refunds(self, booking: Booking) -> None:
         for position, refund in enumerate(booking.refunds):
-            await _insert_once(
-                self._connection,
-                orm.booking_refunds,
-                {
-                    "tenant_id": booking.tenant_id,
-                    "booking_id": booking.id,
-                    "refund_id": refund.refund_id,
-                    "position": position,
-                    "currency": refund.split.customer_refund.currency,
-                    "customer_refund": refund.split.customer_refund.amount,
-                    "application_fee_refund": refund.split.application_fee_refund.amount,
-                },
+            await self._insert_refund(booking, position, refund)
+
+    async def _replace_refunds(self, booking: Booking) -> None:
+        """Store the booking's refunds as they are now: a reserved refund may have been
+        settled under the gateway's id, or released; the booking's version guards it."""
+        table = orm.booking_refunds
+        await self._connection.execute(
+            delete(table).where(
+                table.c.tenant_id == booking.tenant_id, table.c.booking_id == booking.id
             )
+        )
+        await self._add_refunds(booking)
+
+    async def _insert_refund(self, booking: Booking, position: int, refund: Refund) -> None:
+        await _insert_once(
+            self._connection,
+            orm.booking_refunds,
+            {
+                "tenant_id": booking.tenant_id,
+                "booking_id": booking.id,
+                "refund_id": refund.refund_id,
+                "position": position,
+                "currency": refund.split.customer_refund.currency,
+                "customer_refund": refund.split.customer_refund.amount,
+                "application_fee_refund": refund.split.application_fee_refund.amount,
+                "pending": refund.pending,
+            },
+        )
 
     async def _load(self, query: Select[Any]) -> builtins.list[Booking]:
         rows = (await self._connection.execute(query)).all()
@@ -637,7 +654,7 @@ class SqlAlchemyBookingRepository:
                 raise NotFound("booking", booking.id)
             raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
         self._versions[booking.tenant_id, booking.id] = version
-        await self._add_refunds(booking)
+        await self._replace_refunds(booking)
 
     async def list_lapsed_holds(
         self, tenant_id: str, before: datetime, *, limit: int = 100
@@ -654,6 +671,17 @@ class SqlAlchemyBookingRepository:
             .limit(limit)
         )
         return await self._load(query)
+
+    async def with_reserved_refunds(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
+        c = orm.booking_refunds.c
+        query = (
+            select(c.tenant_id, c.booking_id)
+            .where(c.pending.is_(True))
+            .distinct()
+            .order_by(c.tenant_id, c.booking_id)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.booking_id) for row in await self._connection.execute(query)]
 
     async def tenants_with_lapsed_holds(self, before: datetime) -> builtins.list[str]:
         c = orm.bookings.c
@@ -783,6 +811,42 @@ class SqlAlchemyLedgerRepository:
                 fee_refunds=Money(totals[EntryKind.APPLICATION_FEE_REFUND], code),
             )
             for code, totals in sorted(sums.items())
+        ]
+
+
+class SqlAlchemyDisputeRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, dispute: Dispute) -> bool:
+        values = {
+            "tenant_id": dispute.tenant_id,
+            "dispute_id": dispute.dispute_id,
+            "booking_id": dispute.booking_id,
+            "amount": dispute.amount.amount,
+            "currency": dispute.amount.currency,
+            "reason": dispute.reason,
+            "created_at": dispute.created_at,
+        }
+        return await _insert_once(self._connection, orm.disputes, values)
+
+    async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
+        c = orm.disputes.c
+        query = (
+            select(orm.disputes)
+            .where(c.tenant_id == tenant_id, c.booking_id == booking_id)
+            .order_by(c.created_at, c.dispute_id)
+        )
+        return [
+            Dispute(
+                tenant_id=row.tenant_id,
+                booking_id=row.booking_id,
+                dispute_id=row.dispute_id,
+                amount=Money(row.amount, row.currency),
+                reason=row.reason,
+                created_at=row.created_at,
+            )
+            for row in await self._connection.execute(query)
         ]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sqlalchemy_repositories import (
     SqlAlchemyBookingRepository,
+    SqlAlchemyDisputeRepository,
     SqlAlchemyIdempotencyStore,
     SqlAlchemyLedgerRepository,
     SqlAlchemyOfferingRepository,
@@ -112,6 +113,10 @@ class SqlAlchemyUnitOfWork:
         return self._active().ledger
 
     @property
+    def disputes(self) -> SqlAlchemyDisputeRepository:
+        return self._active().disputes
+
+    @property
     def webhook_inbox(self) -> SqlAlchemyWebhookInbox:
         return self._active().webhook_inbox
 
@@ -136,5 +141,6 @@ class _Repositories:
         self.slots = SqlAlchemySlotRepository(connection)
         self.bookings = SqlAlchemyBookingRepository(connection)
         self.ledger = SqlAlchemyLedgerRepository(connection)
+        self.disputes = SqlAlchemyDisputeRepository(connection)
         self.webhook_inbox = SqlAlchemyWebhookInbox(connection)
         self.idempotency = SqlAlchemyIdempotencyStore(connection)

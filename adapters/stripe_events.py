@@ -116,11 +116,18 @@ def connect_status_from_stripe(account: StripeObject) -> ConnectStatus:
     )
 
 
+# The refund metadata key that carries Bookpay's reference (the refund's reservation id).
+REFUND_REFERENCE = "bookpay_refund"
+
+
 def refund_result_from_stripe(refund: StripeObject) -> RefundResult:
+    metadata = refund.get("metadata") or {}
+    reference = metadata.get(REFUND_REFERENCE)
     return RefundResult(
         refund_id=_field(refund, "id", str),
         amount=_money(refund, "amount"),
         status=_field(refund, "status", str),
+        reference=reference if isinstance(reference, str) else None,
     )
 
 

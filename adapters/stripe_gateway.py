@@ -20,6 +20,7 @@ import stripe
 from adapters import stripe_signature
 from adapters.stripe_events import (
     REFUND_REASONS,
+    REFUND_REFERENCE,
     MalformedStripeObject,
     checkout_session_from_stripe,
     connect_status_from_stripe,
@@ -130,7 +131,7 @@ def checkout_session_params(request: CheckoutRequest) -> dict[str, Any]:
 
 
 def refund_params(request: RefundRequest) -> dict[str, Any]:
-    metadata = {"booking_id": request.booking_id}
+    metadata = {"booking_id": request.booking_id, REFUND_REFERENCE: request.idempotency_key}
     params: dict[str, Any] = {
         "payment_intent": request.payment_intent_id,
         "amount": request.amount.amount,
@@ -359,6 +360,20 @@ class StripeGateway:
         )
         try:
             return refund_result_from_stripe(self._plain(refund))
+        except MalformedStripeObject as error:
+            raise GatewayUnavailable(f"unexpected refund from Stripe: {error}") from error
+
+    async def list_refunds(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> list[RefundResult]:
+        params = {"payment_intent": payment_intent_id, "limit": 100}
+        options = self._options(stripe_account=account_id)
+        page = await self._call(
+            "list refunds",
+            lambda: self._client.v1.refunds.list_async(params, options),  # type: ignore[arg-type]
+        )
+        try:
+            return [refund_result_from_stripe(self._plain(r)) for r in page.data]
         except MalformedStripeObject as error:
             raise GatewayUnavailable(f"unexpected refund from Stripe: {error}") from error
 

@@ -27,13 +27,13 @@ from application.ports import (
     PaymentGateway,
     UnitOfWork,
 )
-from application.refunds import issue_refund
+from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, BookingStatus, CancelledBy, Refund
-from domain.cancellation import tenant_cancellation_refund
+from domain.booking import Booking, BookingStatus, CancelledBy
+from domain.cancellation import RefundSplit, tenant_cancellation_refund
 from domain.errors import IllegalTransition
 from domain.fees import RefundOnCancel
-from domain.ledger import payment_entries, refund_entries
+from domain.ledger import payment_entries
 
 log = logging.getLogger("bookpay.payments")
 
@@ -145,19 +145,16 @@ class ApplyPaymentEvent:
         )
 
     async def _refund_late_payment(self, booking: Booking) -> None:
-        now = self._clock.now()
-        async with self._uow() as uow:
-            tenant = await uow.tenants.get(booking.tenant_id)
-        if tenant is None:
-            raise IllegalTransition(booking.id, booking.status, "refund without its tenant")
-        split = tenant_cancellation_refund(
-            booking.quote, RefundOnCancel.PROPORTIONAL, booking.refunded
-        )
-        if split.is_empty:
-            return
+        async def everything_back(uow: UnitOfWork, current: Booking) -> RefundSplit:
+            return tenant_cancellation_refund(
+                current.quote, RefundOnCancel.PROPORTIONAL, current.refunded
+            )
+
+        # Reserved before it is sent (application/refunds.py), so the refund's own
+        # charge.refunded event, which may arrive first, does not count it twice.
         try:
-            result = await issue_refund(
-                self._gateway, tenant, booking, split, "paid after the hold lapsed"
+            await RefundFlow(self._uow, self._gateway, self._clock)(
+                booking.tenant_id, booking.id, everything_back, "paid after the hold lapsed"
             )
         except GatewayError:
             log.exception(
@@ -166,16 +163,6 @@ class ApplyPaymentEvent:
                 booking.id,
             )
             return
-        async with self._uow() as uow:
-            current = await uow.bookings.get(booking.tenant_id, booking.id)
-            if current is None:
-                return
-            refunded = current.record_refund(result.refund_id, split)
-            if refunded is not current:
-                for entry in refund_entries(refunded, Refund(result.refund_id, split), now):
-                    await uow.ledger.add(entry)
-                await uow.bookings.update(refunded)
-                await uow.commit()
         log.warning("booking %s paid late with no seats left: refunded in full", booking.id)
 
     async def _account_updated(self, uow: UnitOfWork, event: AccountUpdated) -> EventApplied:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from application.credentials import matches
@@ -11,6 +11,7 @@ from application.errors import NotFound
 from application.ports import BookingPage
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
+from domain.dispute import Dispute
 from domain.ledger import LedgerEntry
 
 
@@ -18,6 +19,7 @@ from domain.ledger import LedgerEntry
 class BookingDetail:
     booking: Booking
     ledger: list[LedgerEntry]
+    disputes: list[Dispute] = field(default_factory=list)
 
 
 class BookingQueries:
@@ -29,7 +31,11 @@ class BookingQueries:
             booking = await uow.bookings.get(tenant_id, booking_id)
             if booking is None:
                 raise NotFound("booking", booking_id)
-            return BookingDetail(booking, await uow.ledger.list_for_booking(tenant_id, booking_id))
+            return BookingDetail(
+                booking,
+                await uow.ledger.list_for_booking(tenant_id, booking_id),
+                await uow.disputes.list_for_booking(tenant_id, booking_id),
+            )
 
     async def list_for_tenant(
         self,

@@ -11,6 +11,7 @@ from typing import Protocol, Self
 
 from application.errors import ApplicationError, Conflict
 from domain.booking import Booking, BookingStatus
+from domain.dispute import Dispute
 from domain.fees import FeePolicy
 from domain.ledger import LedgerEntry, StatementLine
 from domain.money import Money
@@ -111,6 +112,9 @@ class RefundResult:
     refund_id: str
     amount: Money
     status: str
+    # The idempotency key Bookpay sent it with (its reservation id); None for a refund
+    # made elsewhere, e.g. in Stripe's dashboard.
+    reference: str | None = None
 
 
 # Gateway-neutral payment events, parsed from verified webhooks.
@@ -218,6 +222,12 @@ class PaymentGateway(Protocol):
         ...
 
     async def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    async def list_refunds(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> list[RefundResult]:
+        """The refunds of a payment, newest first, each with the reference Bookpay gave it."""
+        ...
 
     def parse_webhook(
         self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
@@ -410,6 +420,10 @@ class BookingRepository(Protocol):
         """Ids of the tenants that have pending bookings whose hold ended before `before`."""
         ...
 
+    async def with_reserved_refunds(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """(tenant id, booking id) of bookings with a refund reserved but not yet settled."""
+        ...
+
     # `list` comes last: in the class body below it, `list[...]` would name this method.
     async def list(
         self,
@@ -447,6 +461,18 @@ class LedgerRepository(Protocol):
         currency: str | None = None,
     ) -> list[StatementLine]:
         """The tenant's entries created in [since, until) summed per currency."""
+        ...
+
+
+class DisputeRepository(Protocol):
+    """Disputes of bookings' payments, each recorded once by its gateway id."""
+
+    async def add(self, dispute: Dispute) -> bool:
+        """Record a dispute; False (and nothing stored) when its id already is."""
+        ...
+
+    async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
+        """The booking's disputes, oldest first."""
         ...
 
 
@@ -514,6 +540,9 @@ class UnitOfWork(Protocol):
 
     @property
     def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def disputes(self) -> DisputeRepository: ...
 
     @property
     def webhook_inbox(self) -> WebhookInbox: ...

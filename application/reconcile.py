@@ -2,9 +2,10 @@
 
 Webhooks can arrive late or never. Periodically (and with `bookpay reconcile`) Bookpay
 asks the gateway about bookings still pending past their hold plus a grace period,
-bookings waiting for a delayed payment, and tenants whose account cannot take charges yet,
-and applies what it learns through the same code paths as the events — so whatever the
-real event later says is already reflected and changes nothing.
+bookings waiting for a delayed payment, tenants whose account cannot take charges yet, and
+refunds whose answer from the gateway was lost, and applies what it learns through the
+same code paths as the events — so whatever the real event later says is already
+reflected and changes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from application.ports import (
     PaymentGateway,
     PaymentStatus,
 )
+from application.settle_reserved_refunds import SettleReservedRefunds
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
 from domain.tenant import ChargeModel, Tenant
@@ -36,11 +38,17 @@ class ReconcileReport:
     expired: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
     tenants_updated: list[str] = field(default_factory=list)
+    refunds_settled: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
-        return len(self.expired) + len(self.confirmed) + len(self.tenants_updated)
+        return (
+            len(self.expired)
+            + len(self.confirmed)
+            + len(self.tenants_updated)
+            + len(self.refunds_settled)
+        )
 
 
 class Reconcile:
@@ -50,6 +58,7 @@ class Reconcile:
         gateway: PaymentGateway,
         apply_event: ApplyPaymentEvent,
         sweeper: ExpireLapsedHolds,
+        settle_refunds: SettleReservedRefunds,
         clock: Clock,
         *,
         grace: timedelta = timedelta(minutes=10),
@@ -58,6 +67,7 @@ class Reconcile:
         self._gateway = gateway
         self._apply = apply_event
         self._sweeper = sweeper
+        self._settle_refunds = settle_refunds
         self._clock = clock
         self._grace = grace
 
@@ -70,6 +80,9 @@ class Reconcile:
         async for tenant in self._tenants():
             await self._reconcile_account(tenant, report)
             await self._reconcile_delayed_payments(tenant, report)
+        settled = await self._settle_refunds()
+        report.refunds_settled += settled.settled
+        report.unreachable += settled.still_reserved
         return report
 
     async def _tenants(self) -> AsyncIterator[Tenant]:

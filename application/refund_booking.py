@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import NotFound
-from application.ports import Clock, PaymentGateway
-from application.refunds import issue_refund
+from application.ports import Clock, PaymentGateway, UnitOfWork
+from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, Refund
-from domain.cancellation import partial_refund
+from domain.booking import Booking
+from domain.cancellation import RefundSplit, partial_refund
 from domain.errors import IllegalTransition, RefundExceedsPaid
-from domain.ledger import refund_entries
 from domain.money import Money
 
 
@@ -23,33 +21,22 @@ class RefundCommand:
 
 
 class RefundBooking:
+    """Refund an amount (or all that is left); never more than was paid, even concurrently."""
+
     def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
-        self._uow = uow
-        self._gateway = gateway
-        self._clock = clock
+        self._refund = RefundFlow(uow, gateway, clock)
 
     async def __call__(self, command: RefundCommand) -> Booking:
-        async with self._uow() as uow:
-            booking = await uow.bookings.get(command.tenant_id, command.booking_id)
-            tenant = await uow.tenants.get(command.tenant_id)
-            if booking is None or tenant is None:
-                raise NotFound("booking", command.booking_id)
-        if not booking.is_paid:
-            raise IllegalTransition(booking.id, booking.status, "refund an unpaid booking")
-        amount = command.amount or booking.refundable
-        if amount.is_zero:
-            raise RefundExceedsPaid(0, 0, booking.currency)
-        split = partial_refund(booking.quote, amount, booking.refund_on_cancel, booking.refunded)
-        result = await issue_refund(self._gateway, tenant, booking, split, "refund by the tenant")
-        now = self._clock.now()
-        async with self._uow() as uow:
-            current = await uow.bookings.get(booking.tenant_id, booking.id)
-            if current is None:
-                raise NotFound("booking", booking.id)
-            refunded = current.record_refund(result.refund_id, split)
-            if refunded is not current:
-                for entry in refund_entries(refunded, Refund(result.refund_id, split), now):
-                    await uow.ledger.add(entry)
-                await uow.bookings.update(refunded)
-            await uow.commit()
-        return refunded
+        async def decide(uow: UnitOfWork, booking: Booking) -> RefundSplit:
+            if not booking.is_paid:
+                raise IllegalTransition(booking.id, booking.status, "refund an unpaid booking")
+            amount = command.amount
+            if amount is None:  # everything still refundable
+                amount = booking.refundable
+                if amount.is_zero:
+                    raise RefundExceedsPaid(0, 0, booking.currency)
+            return partial_refund(booking.quote, amount, booking.refund_on_cancel, booking.refunded)
+
+        return await self._refund(
+            command.tenant_id, command.booking_id, decide, "refund by the tenant"
+        )

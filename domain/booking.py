@@ -83,10 +83,16 @@ class Customer:
 
 @dataclass(frozen=True, slots=True)
 class Refund:
-    """One refund of a booking's payment, as recorded with the gateway."""
+    """One refund of a booking's payment, as recorded with the gateway.
+
+    A pending refund is reserved before the gateway is asked, under Bookpay's own id, so
+    that concurrent refunds cannot together pass what was paid; it is settled under the
+    gateway's refund id once the gateway answered.
+    """
 
     refund_id: str
     split: RefundSplit
+    pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +214,53 @@ class Booking:
 
     def record_refund(self, refund_id: str, split: RefundSplit) -> Booking:
         """Record a refund once (by its gateway id); the sum never exceeds what was paid."""
-        if any(existing.refund_id == refund_id for existing in self.refunds):
+        if self._refund(refund_id) is not None:
             return self
+        self._check_refund(split)
+        return replace(
+            self,
+            status=self._status_after_refund,
+            refunds=(*self.refunds, Refund(refund_id, split)),
+        )
+
+    def reserve_refund(self, reservation_id: str, split: RefundSplit) -> Booking:
+        """Hold a refund against what is still refundable, before the gateway is asked."""
+        if self._refund(reservation_id) is not None:
+            return self
+        self._check_refund(split)
+        reserved = Refund(reservation_id, split, pending=True)
+        return replace(self, refunds=(*self.refunds, reserved))
+
+    def settle_refund(self, reservation_id: str, refund_id: str) -> Booking:
+        """The gateway made the reserved refund: it is now known by the gateway's id."""
+        reserved = self._refund(reservation_id)
+        if reserved is None or not reserved.pending:
+            if self._refund(refund_id) is not None:
+                return self
+            raise InvalidRefund(f"no refund of booking {self.id} is reserved as {reservation_id}")
+        if self._refund(refund_id) is not None:  # already recorded under the gateway's id
+            kept = tuple(r for r in self.refunds if r is not reserved)
+        else:
+            kept = tuple(Refund(refund_id, r.split) if r is reserved else r for r in self.refunds)
+        return replace(self, status=self._status_after_refund, refunds=kept)
+
+    def release_refund(self, reservation_id: str) -> Booking:
+        """The gateway refused the reserved refund: nothing went back, nothing is held."""
+        reserved = self._refund(reservation_id)
+        if reserved is None or not reserved.pending:
+            return self
+        return replace(self, refunds=tuple(r for r in self.refunds if r is not reserved))
+
+    def _refund(self, refund_id: str) -> Refund | None:
+        return next((r for r in self.refunds if r.refund_id == refund_id), None)
+
+    @property
+    def _status_after_refund(self) -> BookingStatus:
+        if self.status is BookingStatus.CANCELLED:
+            return BookingStatus.CANCELLED
+        return BookingStatus.REFUNDED
+
+    def _check_refund(self, split: RefundSplit) -> None:
         if not self.is_paid:
             raise IllegalTransition(self.id, self.status, "refund an unpaid booking")
         if split.customer_refund.currency != self.currency:
@@ -223,9 +274,3 @@ class Booking:
         fee_left = self.quote.application_fee - self.refunded.application_fee_refund
         if split.application_fee_refund > fee_left or split.application_fee_refund.is_negative:
             raise InvalidRefund("the fee refund exceeds the fee still held by the platform")
-        status = (
-            BookingStatus.CANCELLED
-            if self.status is BookingStatus.CANCELLED
-            else BookingStatus.REFUNDED
-        )
-        return replace(self, status=status, refunds=(*self.refunds, Refund(refund_id, split)))

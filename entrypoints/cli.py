@@ -121,13 +121,15 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
         print(
             f"bookpay reconcile: {report.changes} change(s): "
             f"{len(report.confirmed)} confirmed, {len(report.expired)} expired, "
-            f"{len(report.tenants_updated)} tenant(s) updated; "
+            f"{len(report.tenants_updated)} tenant(s) updated, "
+            f"{len(report.refunds_settled)} refund(s) settled; "
             f"{len(report.unreachable)} left for later"
         )
         for label, ids in (
             ("confirmed", report.confirmed),
             ("expired", report.expired),
             ("tenant updated", report.tenants_updated),
+            ("refund settled", report.refunds_settled),
         ):
             for ident in ids:
                 print(f"  {label}: {ident}")

@@ -33,6 +33,7 @@ from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
 from application.set_fee_policy import SetFeePolicy
+from application.settle_reserved_refunds import SettleReservedRefunds
 from application.start_checkout import StartCheckout
 from application.start_onboarding import StartOnboarding
 from application.statements import PlatformFeeReport, TenantStatement
@@ -135,8 +136,15 @@ class Container(containers.DeclarativeContainer):
     expire_lapsed_holds = providers.Singleton(
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
     )
+    settle_reserved_refunds = providers.Singleton(SettleReservedRefunds, uow, gateway, clock)
     reconcile = providers.Singleton(
-        Reconcile, uow, gateway, apply_payment_event, expire_lapsed_holds, clock
+        Reconcile,
+        uow,
+        gateway,
+        apply_payment_event,
+        expire_lapsed_holds,
+        settle_reserved_refunds,
+        clock,
     )
 
 

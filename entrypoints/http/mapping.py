@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from domain import booking as b
 from domain import fees as f
 from domain import ledger as lg
 from domain.cancellation import CancellationPolicy, CancellationWindow
+from domain.dispute import Dispute
 from domain.money import Money
 from domain.offering import Offering, Slot
 from domain.tenant import ConnectStatus, Tenant
@@ -184,20 +187,12 @@ def booking_out(booking: b.Booking) -> s.Booking:
     )
 
 
-def tenant_booking_out(booking: b.Booking, ledger: list[lg.LedgerEntry]) -> s.TenantBooking:
+def tenant_booking_out(
+    booking: b.Booking, ledger: list[lg.LedgerEntry], disputes: Sequence[Dispute] = ()
+) -> s.TenantBooking:
     public = booking_out(booking)
     return s.TenantBooking(
-        id=public.id,
-        status=public.status,
-        offering_id=public.offering_id,
-        slot_id=public.slot_id,
-        seats=public.seats,
-        starts_at=public.starts_at,
-        customer=public.customer,
-        quote=public.quote,
-        hold_expires_at=public.hold_expires_at,
-        created_at=public.created_at,
-        refunded=public.refunded,
+        **{field: getattr(public, field) for field in public.__struct_fields__},
         ledger=[
             s.LedgerEntry(
                 kind=e.kind.value,
@@ -206,6 +201,15 @@ def tenant_booking_out(booking: b.Booking, ledger: list[lg.LedgerEntry]) -> s.Te
                 created_at=e.created_at,
             )
             for e in ledger
+        ],
+        disputes=[
+            s.Dispute(
+                id=d.dispute_id,
+                amount=money_out(d.amount),
+                reason=d.reason,
+                created_at=d.created_at,
+            )
+            for d in disputes
         ],
     )
 

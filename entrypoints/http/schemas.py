@@ -225,6 +225,13 @@ class LedgerEntry(Struct):
     created_at: datetime
 
 
+class Dispute(Struct):
+    id: str
+    amount: Money
+    reason: str
+    created_at: datetime
+
+
 class Booking(Struct):
     id: str
     status: str
@@ -239,19 +246,11 @@ class Booking(Struct):
     refunded: Money
 
 
-class TenantBooking(Struct):
-    id: str
-    status: str
-    offering_id: str
-    slot_id: str
-    seats: int
-    starts_at: datetime
-    customer: Customer
-    quote: Quote
-    hold_expires_at: datetime
-    created_at: datetime
-    refunded: Money
+class TenantBooking(Booking):
+    """The tenant's view adds the booking's ledger entries and disputes."""
+
     ledger: list[LedgerEntry]
+    disputes: list[Dispute] = msgspec.field(default_factory=list)
 
 
 class CancelRequest(Struct, forbid_unknown_fields=True):

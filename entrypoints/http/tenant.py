@@ -179,7 +179,7 @@ class TenantController(Controller):
         self, tenant: Tenant, booking_id: str, booking_queries: BookingQueries
     ) -> s.TenantBooking:
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
-        return m.tenant_booking_out(detail.booking, detail.ledger)
+        return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 
     @post("/bookings/{booking_id:str}/cancel", status_code=200, summary="Cancel; full refund")
     async def cancel_booking(
@@ -199,7 +199,7 @@ class TenantController(Controller):
             )
         )
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
-        return m.tenant_booking_out(detail.booking, detail.ledger)
+        return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 
     @post("/bookings/{booking_id:str}/refunds", status_code=201, summary="Partial or full refund")
     async def refund_booking(
@@ -213,7 +213,7 @@ class TenantController(Controller):
         amount = m.money_in(data.amount) if data and data.amount else None
         await refund_booking(RefundCommand(tenant.id, booking_id, amount))
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
-        return m.tenant_booking_out(detail.booking, detail.ledger)
+        return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 
     @get("/fee-quote", summary="The fee breakdown a customer would see")
     async def fee_quote(

@@ -22,8 +22,9 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
-def build_test_app(tmp_path: Path) -> tuple[Litestar, Container]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
+def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Litestar, Container]:
+    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be)."""
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
     migrate(url)
     settings = Settings(
         database_url=url,

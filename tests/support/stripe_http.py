@@ -176,6 +176,9 @@ class StripeStandIn:
         self.sessions: dict[str, _Scoped] = {}
         self.payment_intents: dict[str, _Scoped] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        # Who gave back what for each refund, per Stripe's documented semantics.
+        self.refund_effects: dict[str, RefundEffect] = {}
+        self._terms: dict[str, _PaymentTerms] = {}  # by session id, then by intent id
         self._replays: dict[tuple[str | None, str], tuple[str, Answer]] = {}
 
     def _id(self, prefix: str) -> str:
@@ -231,6 +234,8 @@ class StripeStandIn:
                 return self._expire_session(session_id, account)
             case "POST", ["refunds"]:
                 return self._create_refund(params, account)
+            case "GET", ["refunds"]:
+                return self._list_refunds(params, account)
         return _error(404, f"Unrecognized request URL ({request.path})", code="url_invalid")
 
     # --- accounts ---------------------------------------------------------------------------
@@ -320,6 +325,11 @@ class StripeStandIn:
             url=f"https://checkout.stripe.com/c/pay/{session_id}",
         )
         self.sessions[session_id] = _Scoped(session, account)
+        intent_data = params.get("payment_intent_data", {})
+        self._terms[session_id] = _PaymentTerms(
+            application_fee=int(intent_data.get("application_fee_amount", 0)),
+            destination=destination.get("destination"),
+        )
         return 200, session
 
     def _expire_session(self, session_id: str, account: str | None) -> Answer:
@@ -353,6 +363,7 @@ class StripeStandIn:
             amount_refunded=0,
         )
         self.payment_intents[intent_id] = _Scoped(intent, session.account)
+        self._terms[intent_id] = self._terms[session_id]
         return intent_id
 
     # --- refunds ----------------------------------------------------------------------------
@@ -381,6 +392,7 @@ class StripeStandIn:
                 code="amount_too_large",
                 param="amount",
             )
+        effect = self._effect(intent_id, amount, params)
         intent.body["amount_refunded"] += amount
         refund = stripe_fixture("refund")
         refund.update(
@@ -394,4 +406,63 @@ class StripeStandIn:
             status="succeeded",
         )
         self.refunds[refund["id"]] = refund
+        self.refund_effects[refund["id"]] = effect
         return 200, refund
+
+    def _list_refunds(self, params: dict[str, Any], account: str | None) -> Answer:
+        intent_id = params.get("payment_intent", "")
+        intent = self.payment_intents.get(intent_id)
+        if intent is None or intent.account != account:
+            return _missing("payment_intent", intent_id, "payment_intent")
+        found = [r for r in self.refunds.values() if r["payment_intent"] == intent_id]
+        found.sort(key=lambda r: (r["created"], r["id"]), reverse=True)
+        limit = int(params.get("limit", 10))
+        return 200, {
+            "object": "list",
+            "data": found[:limit],
+            "has_more": len(found) > limit,
+            "url": "/v1/refunds",
+        }
+
+    def _effect(self, intent_id: str, amount: int, params: dict[str, Any]) -> RefundEffect:
+        """Who pays for a refund, as Stripe documents it (API version 2023-08-16).
+
+        Destination charge with `application_fee_amount`: the whole charge was transferred
+        to the connected account and the fee collected back from it. `reverse_transfer`
+        reverses the transfer in proportion to the amount refunded (here: the amount itself);
+        `refund_application_fee` gives back the fee in proportion to the amount refunded.
+        Direct charge: the connected account pays the refund; the platform gives back the
+        proportional fee when asked. The fee refunds are rounded on running totals, so a
+        full refund returns exactly the whole fee.
+        """
+        intent = self.payment_intents[intent_id].body
+        terms = self._terms[intent_id]
+        total, before = intent["amount_received"], intent["amount_refunded"]
+        fee_back = 0
+        if params.get("refund_application_fee") == "true" and total:
+            fee_back = _proportion(terms.application_fee, before + amount, total) - _proportion(
+                terms.application_fee, before, total
+            )
+        if terms.destination is None:
+            return RefundEffect(platform=-fee_back, connected=-amount + fee_back)
+        reversal = amount if params.get("reverse_transfer") == "true" else 0
+        return RefundEffect(platform=-amount + reversal - fee_back, connected=-reversal + fee_back)
+
+
+@dataclass(frozen=True)
+class _PaymentTerms:
+    application_fee: int
+    destination: str | None
+
+
+@dataclass(frozen=True)
+class RefundEffect:
+    """How a refund changed the platform's and the connected account's balances."""
+
+    platform: int
+    connected: int
+
+
+def _proportion(amount: int, part: int, whole: int) -> int:
+    """amount × part / whole, rounded half up."""
+    return (2 * amount * part + whole) // (2 * whole)

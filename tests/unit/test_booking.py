@@ -246,3 +246,44 @@ def test_any_sequence_of_facts_keeps_the_booking_consistent(facts: list[str]) ->
         assert after.refunded.customer_refund <= after.quote.customer_total
         assert after.is_paid or not after.refunds
         booking = after
+
+
+def test_a_reserved_refund_counts_before_the_gateway_answers() -> None:
+    paid = in_status(S.CONFIRMED)
+    split = RefundSplit(usd(3000), usd(300))
+
+    reserved = paid.reserve_refund("bookpay-refund-1", split)
+
+    assert reserved.status is S.CONFIRMED  # nothing went back yet
+    assert reserved.refundable == usd(1400)
+    assert reserved.reserve_refund("bookpay-refund-1", split) is reserved
+    with pytest.raises(RefundExceedsPaid):
+        reserved.reserve_refund("bookpay-refund-2", RefundSplit(usd(1401), usd(0)))
+
+
+def test_a_reserved_refund_is_settled_under_the_gateways_id_once() -> None:
+    split = RefundSplit(usd(3000), usd(300))
+    reserved = in_status(S.CONFIRMED).reserve_refund("bookpay-refund-1", split)
+
+    settled = reserved.settle_refund("bookpay-refund-1", "re_1")
+
+    assert settled.status is S.REFUNDED
+    assert [(r.refund_id, r.pending) for r in settled.refunds] == [("re_1", False)]
+    assert settled.settle_refund("bookpay-refund-1", "re_1") is settled
+    assert settled.refundable == usd(1400)
+
+
+def test_a_released_reservation_gives_the_amount_back_to_refund() -> None:
+    paid = in_status(S.CONFIRMED)
+    reserved = paid.reserve_refund("bookpay-refund-1", RefundSplit(usd(3000), usd(300)))
+
+    released = reserved.release_refund("bookpay-refund-1")
+
+    assert released.refunds == ()
+    assert released.refundable == paid.refundable
+    assert released.release_refund("bookpay-refund-1") is released
+
+
+def test_settling_a_refund_never_reserved_is_refused() -> None:
+    with pytest.raises(InvalidRefund):
+        in_status(S.CONFIRMED).settle_refund("bookpay-refund-9", "re_9")

@@ -297,6 +297,34 @@ async def test_a_refund_gives_back_part_of_a_payment(
     assert refund.status == "succeeded"
 
 
+@pytest.mark.parametrize("charge_model", list(ChargeModel))
+async def test_a_payments_refunds_are_listed_with_bookpays_reference(
+    harness: GatewayHarness, charge_model: ChargeModel
+) -> None:
+    account_id = await _account(harness)
+    session = await harness.gateway.create_checkout_session(
+        checkout_request(account_id, harness.clock(), charge_model=charge_model)
+    )
+    payment_intent_id = await harness.pay(session)
+    lives_on = account_id if charge_model is ChargeModel.DIRECT else None
+    assert await harness.gateway.list_refunds(payment_intent_id, account_id=lives_on) == []
+
+    first = await harness.gateway.refund(
+        refund_request(
+            payment_intent_id,
+            1000,
+            charge_model=charge_model,
+            account_id=account_id,
+            idempotency_key="bookpay-refund-bk_0001-1-1000",
+        )
+    )
+
+    (listed,) = await harness.gateway.list_refunds(payment_intent_id, account_id=lives_on)
+    assert listed == first
+    assert listed.reference == "bookpay-refund-bk_0001-1-1000"
+    assert listed.amount == Money(1000, "eur")
+
+
 async def test_a_retried_refund_with_the_same_key_refunds_once(harness: GatewayHarness) -> None:
     account_id = await _account(harness)
     session = await harness.gateway.create_checkout_session(

@@ -261,7 +261,7 @@ async def test_a_destination_refund_says_who_gives_back_what(
         "refund_application_fee": str(refund_application_fee).lower(),
         "reverse_transfer": str(reverse_transfer).lower(),
         "reason": "requested_by_customer",
-        "metadata": {"booking_id": "bk_0001"},
+        "metadata": {"booking_id": "bk_0001", "bookpay_refund": "bookpay-refund-bk_0001-1"},
     }
 
 
@@ -296,7 +296,11 @@ async def test_a_direct_refund_never_reverses_a_transfer(
     assert "reverse_transfer" not in refund.params
     assert refund.params["refund_application_fee"] == str(refund_application_fee).lower()
     assert "reason" not in refund.params
-    assert refund.params["metadata"] == {"booking_id": "bk_0001", "reason": "the teacher was ill"}
+    assert refund.params["metadata"] == {
+        "booking_id": "bk_0001",
+        "bookpay_refund": "bookpay-refund-bk_0001-1",
+        "reason": "the teacher was ill",
+    }
 
 
 async def test_secrets_are_never_logged(

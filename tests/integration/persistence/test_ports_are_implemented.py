@@ -28,6 +28,7 @@ PAIRS = [
         [sql.SqlAlchemyBookingRepository, memory.InMemoryBookingRepository],
     ),
     (ports.LedgerRepository, [sql.SqlAlchemyLedgerRepository, memory.InMemoryLedgerRepository]),
+    (ports.DisputeRepository, [sql.SqlAlchemyDisputeRepository, memory.InMemoryDisputeRepository]),
     (ports.WebhookInbox, [sql.SqlAlchemyWebhookInbox, memory.InMemoryWebhookInbox]),
     (ports.IdempotencyStore, [sql.SqlAlchemyIdempotencyStore, memory.InMemoryIdempotencyStore]),
     (ports.UnitOfWork, [SqlAlchemyUnitOfWork, memory.InMemoryUnitOfWork]),

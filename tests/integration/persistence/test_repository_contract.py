@@ -12,8 +12,9 @@ import pytest
 
 from application.errors import NotFound
 from application.ports import AlreadyExists, ClaimOutcome, InvalidCursor, StoredResponse
-from domain.booking import Booking, BookingStatus, CancelledBy
+from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
+from domain.dispute import Dispute
 from domain.errors import InvalidSeatCount
 from domain.fees import FeePolicy, FeeQuote
 from domain.ledger import EntryKind, LedgerEntry, StatementLine
@@ -376,6 +377,59 @@ async def test_a_booking_round_trips_through_its_life(backend: Backend) -> None:
         assert await uow.bookings.find_by_payment_intent(new_id("pi")) is None
 
 
+async def _paid_booking(backend: Backend) -> Booking:
+    _, _, slot = await _bookable(backend)
+    booking = a_booking(slot).attach_session(new_id("cs")).confirm(new_id("pi"))
+    await _seed(backend, booking)
+    return booking
+
+
+async def test_a_reserved_refund_is_settled_or_released(backend: Backend) -> None:
+    booking = await _paid_booking(backend)
+    split = RefundSplit(Money(1_000, "usd"), Money(50, "usd"))
+    async with backend.uow() as uow:
+        stored = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert stored is not None
+        reserved = stored.reserve_refund("bookpay-refund-1", split).reserve_refund(
+            "bookpay-refund-2", split
+        )
+        await uow.bookings.update(reserved)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert found == reserved
+        assert [r.pending for r in found.refunds] == [True, True]
+        assert (booking.tenant_id, booking.id) in await uow.bookings.with_reserved_refunds()
+        settled = found.settle_refund("bookpay-refund-1", "re_1").release_refund("bookpay-refund-2")
+        await uow.bookings.update(settled)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert found == settled
+        assert found.refunds == (Refund("re_1", split),)
+        assert found.status is BookingStatus.REFUNDED
+        assert (booking.tenant_id, booking.id) not in await uow.bookings.with_reserved_refunds()
+
+
+async def test_a_dispute_is_recorded_once_and_listed_with_its_booking(backend: Backend) -> None:
+    booking = await _paid_booking(backend)
+    dispute = Dispute(
+        booking.tenant_id, booking.id, new_id("dp"), Money(4230, "usd"), "fraudulent", NOW
+    )
+    later = replace(dispute, dispute_id=new_id("dp"), created_at=NOW + timedelta(hours=1))
+    async with backend.uow() as uow:
+        assert await uow.disputes.add(later)
+        assert await uow.disputes.add(dispute)
+        assert not await uow.disputes.add(replace(dispute, reason="general"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.disputes.list_for_booking(booking.tenant_id, booking.id) == [
+            dispute,
+            later,
+        ]
+        assert await uow.disputes.list_for_booking(new_id("tn"), booking.id) == []
+
+
 async def test_a_booking_update_inside_one_unit_of_work_can_repeat(backend: Backend) -> None:
     tenant, _, slot = await _bookable(backend)
     booking = a_booking(slot)
@@ -613,6 +667,8 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
             "refund_on_cancel version",
         ),
         (LedgerEntry, "tenant_id booking_id kind amount gateway_ref created_at"),
+        (Refund, "refund_id split pending"),
+        (Dispute, "tenant_id booking_id dispute_id amount reason created_at"),
     ],
 )
 def test_the_repositories_know_every_field_of_the_domain(cls: type, names: str) -> None:

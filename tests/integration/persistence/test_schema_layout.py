@@ -40,6 +40,7 @@ def test_the_tenant_owned_tables_are_the_expected_ones() -> None:
     assert [t.name for t in TENANT_OWNED] == [
         "booking_refunds",
         "bookings",
+        "disputes",
         "fee_policies",
         "idempotency_keys",
         "ledger_entries",

@@ -26,6 +26,7 @@ from application.ports import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
+from application.settle_reserved_refunds import SettleReservedRefunds
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from application.start_onboarding import StartOnboarding, StartOnboardingCommand
 from domain.booking import Booking
@@ -116,7 +117,9 @@ def build_app(gateway_wrapper: object = None) -> App:
         ),
         apply_event=apply_event,
         sweep=sweep,
-        reconcile=Reconcile(uow, gateway, apply_event, sweep, clock),
+        reconcile=Reconcile(
+            uow, gateway, apply_event, sweep, SettleReservedRefunds(uow, gateway, clock), clock
+        ),
         cancel=CancelBooking(uow, gateway, clock),
         refund=RefundBooking(uow, gateway, clock),
         create_tenant=CreateTenant(uow, ids, clock),

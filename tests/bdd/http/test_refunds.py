@@ -1,0 +1,309 @@
+"""Steps for features/customer_cancellations.feature and features/refunds.feature, driven
+through the HTTP API in-process with the fake gateway (which sends charge.refunded back to
+the app while the refund is still being made)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from domain.money import Money
+from tests.bdd.conftest import NONE_WORDS, parse_duration, parse_money
+from tests.bdd.http.conftest import World, _checkout, _create_tenant, _fee_policy, _money_json
+
+pytestmark = pytest.mark.refunds
+
+scenarios("customer_cancellations.feature", "refunds.feature")
+
+_WINDOW = re.compile(r"(?P<hours>\d+)\s*h:\s*(?P<percent>\d+)\s*%")
+# The slot starts this much later than the table says, so that the seconds the scenario
+# takes to run never carry the cancellation across a window's boundary.
+MARGIN = timedelta(seconds=30)
+
+
+def _windows(text: str) -> dict[str, Any] | None:
+    if text.strip().lower() in NONE_WORDS:
+        return None
+    windows = []
+    for part in text.split(";"):
+        match = _WINDOW.fullmatch(part.strip())
+        assert match, f"a window reads '48 h: 100%', not {part!r}"
+        windows.append(
+            {"hours_before": int(match["hours"]), "refund_percent": int(match["percent"])}
+        )
+    return {"windows": windows}
+
+
+def _signed_money(text: str) -> Money:
+    text = text.strip()
+    if text.startswith("-"):
+        money = parse_money(text[1:])
+        return Money(-money.amount, money.currency)
+    return parse_money(text)
+
+
+def _detail(world: World) -> dict[str, Any]:
+    response = world.client.get(
+        f"/v1/tenant/bookings/{world.checkout['booking_id']}", headers=world.tenant()
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+@given(
+    parsers.re(
+        r'a tenant that can take charges, with fee policy "(?P<policy>[^"]+)" borne by the '
+        r'(?P<bearer>customer|tenant) and fee refund "(?P<mode>proportional|never)"'
+    )
+)
+def tenant_with_refund_mode(world: World, policy: str, bearer: str, mode: str) -> None:
+    world.tenant_slug = f"studio-{uuid.uuid4().hex[:8]}"
+    fee_policy = _fee_policy(policy, bearer) | {"refund_on_cancel": mode}
+    world.tenant_key = _create_tenant(world, world.tenant_slug, fee_policy)
+    link = world.client.post("/v1/tenant/connect/onboarding-link", headers=world.tenant())
+    assert link.status_code == 200, link.text
+    done = world.client.post(link.json()["url"], follow_redirects=False)
+    assert done.status_code == 303, done.text
+
+
+@given(
+    parsers.re(
+        r'an offering priced at (?P<price>.+) with cancellation policy "(?P<windows>[^"]*)" '
+        r"and a slot that starts in (?P<starts_in>.+)"
+    )
+)
+def offering_with_policy(world: World, price: str, windows: str, starts_in: str) -> None:
+    body: dict[str, Any] = {
+        "name": "Session",
+        "price": _money_json(price),
+        "duration_minutes": 60,
+        "capacity": 4,
+    }
+    if policy := _windows(windows):
+        body["cancellation_policy"] = policy
+    offering = world.client.post("/v1/tenant/offerings", json=body, headers=world.tenant())
+    assert offering.status_code == 201, offering.text
+    world.offering_id = offering.json()["id"]
+    starts_at = datetime.now(UTC) + parse_duration(starts_in) + MARGIN
+    slots = world.client.post(
+        f"/v1/tenant/offerings/{world.offering_id}/slots",
+        json={"starts_at": starts_at.isoformat()},
+        headers=world.tenant(),
+    )
+    assert slots.status_code == 201, slots.text
+    world.slot_id = slots.json()["data"][0]["id"]
+
+
+@given(parsers.re(r"a customer has paid for (?P<seats>\d+) seats, (?P<paid>.+) in all"))
+def customer_has_paid(world: World, seats: str, paid: str) -> None:
+    _checkout(world, int(seats))
+    assert world.last.status_code == 201, world.last.text
+    assert world.checkout["quote"]["customer_total"] == _money_json(paid)
+    response = world.client.post(
+        world.checkout["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    assert world.booking()["status"] == "confirmed"
+    world.responses.clear()
+
+
+@when("the customer cancels with their booking link")
+def customer_cancels(world: World) -> None:
+    world.responses.append(
+        world.client.post(
+            f"/v1/public/bookings/{world.checkout['booking_id']}/cancel",
+            params={"token": world.checkout["booking_token"]},
+        )
+    )
+
+
+@when("the tenant cancels the booking")
+def tenant_cancels(world: World) -> None:
+    world.responses.append(
+        world.client.post(
+            f"/v1/tenant/bookings/{world.checkout['booking_id']}/cancel",
+            json={"reason": "the teacher is ill"},
+            headers=world.tenant(),
+        )
+    )
+
+
+@when(parsers.re(r'the tenant refunds (?P<amount>.+) with Idempotency-Key "(?P<key>[^"]+)" twice'))
+def tenant_refunds_twice(world: World, amount: str, key: str) -> None:
+    for _ in range(2):
+        world.responses.append(
+            world.client.post(
+                f"/v1/tenant/bookings/{world.checkout['booking_id']}/refunds",
+                json={"amount": _money_json(amount)},
+                headers=world.tenant() | {"Idempotency-Key": key},
+            )
+        )
+
+
+@then("both refund answers are the same")
+def same_refund_answers(world: World) -> None:
+    first, second = world.responses[-2:]
+    assert first.content == second.content
+
+
+@when(parsers.re(r"the tenant refunds (?P<refunds>(?:(?!Idempotency-Key).)+)$"))
+def tenant_refunds(world: World, refunds: str) -> None:
+    for part in refunds.split(","):
+        body = {} if part.strip() == "the rest" else {"amount": _money_json(part)}
+        world.responses.append(
+            world.client.post(
+                f"/v1/tenant/bookings/{world.checkout['booking_id']}/refunds",
+                json=body,
+                headers=world.tenant(),
+            )
+        )
+
+
+@then(parsers.re(r"the cancellation answers (?P<status>\d+)"))
+def cancellation_answers(world: World, status: str) -> None:
+    assert world.last.status_code == int(status), world.last.text
+    if world.last.status_code >= 400:
+        assert world.last.headers["content-type"].startswith("application/problem+json")
+
+
+@then("every refund answers 201")
+def every_refund_created(world: World) -> None:
+    assert [r.status_code for r in world.responses] == [201] * len(world.responses), [
+        r.text for r in world.responses
+    ]
+
+
+@then(parsers.re(r"the last refund answers (?P<status>\d+)"))
+def last_refund_answers(world: World, status: str) -> None:
+    assert world.last.status_code == int(status), world.last.text
+    assert world.last.headers["content-type"].startswith("application/problem+json")
+    assert all(r.status_code == 201 for r in world.responses[:-1])
+
+
+@then(
+    parsers.re(
+        r"the customer got back (?P<refund>.+) and the platform gave back (?P<fee>.+) of its fee"
+    )
+)
+def customer_got_back(world: World, refund: str, fee: str) -> None:
+    detail = _detail(world)
+    assert detail["refunded"] == _money_json(refund)
+    ledger = detail["ledger"]
+    refunds = sum(e["amount"]["amount"] for e in ledger if e["kind"] == "refund")
+    fee_back = sum(e["amount"]["amount"] for e in ledger if e["kind"] == "application_fee_refund")
+    assert refunds == parse_money(refund).amount
+    assert fee_back == parse_money(fee).amount
+
+
+@then("the booking's ledger has each refund once")
+def each_refund_once(world: World) -> None:
+    ledger = _detail(world)["ledger"]
+    keys = [(e["kind"], e["gateway_ref"]) for e in ledger]
+    assert len(keys) == len(set(keys))
+    refund_refs = [e["gateway_ref"] for e in ledger if e["kind"] == "refund"]
+    assert all(ref.startswith("re_") for ref in refund_refs), refund_refs
+    events = world.client.get("/fake-stripe/events").json()["data"]
+    assert len([e for e in events if e["type"] == "charge.refunded"]) == len(refund_refs)
+
+
+@then("the slot has all its seats available again")
+def all_seats_free(world: World) -> None:
+    assert world.seats_available() == 4
+
+
+def _statement_line(world: World, currency: str, **params: str) -> dict[str, Any] | None:
+    response = world.client.get("/v1/tenant/statement", params=params, headers=world.tenant())
+    assert response.status_code == 200, response.text
+    lines = [line for line in response.json()["data"] if line["currency"] == currency.lower()]
+    return lines[0] if lines else None
+
+
+@then(
+    parsers.re(
+        r"the tenant's statement in (?P<currency>[A-Z]{3}) shows gross (?P<gross>.+), refunds "
+        r"(?P<refunds>.+), fees (?P<fees>.+), fee refunds (?P<fee_refunds>.+) and net (?P<net>.+)"
+    )
+)
+def statement_shows(
+    world: World, currency: str, gross: str, refunds: str, fees: str, fee_refunds: str, net: str
+) -> None:
+    line = _statement_line(world, currency)
+    assert line is not None
+    expected = {
+        "gross": parse_money(gross),
+        "refunds": parse_money(refunds),
+        "fees": parse_money(fees),
+        "fee_refunds": parse_money(fee_refunds),
+        "net": _signed_money(net),
+    }
+    for name, money in expected.items():
+        assert line[name] == {"amount": money.amount, "currency": money.currency}, name
+    assert line["bookings"] == 1
+    amounts = {name: line[name]["amount"] for name in expected}
+    assert amounts["net"] == (
+        amounts["gross"] - amounts["refunds"] - amounts["fees"] + amounts["fee_refunds"]
+    )
+    world.checkout["statement"] = line
+
+
+@then("the same statement as CSV has the same numbers")
+def statement_as_csv(world: World) -> None:
+    response = world.client.get(
+        "/v1/tenant/statement", headers=world.tenant() | {"Accept": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    line = world.checkout["statement"]
+    (row,) = [r for r in rows if r["currency"] == line["currency"]]
+    for name in ("gross", "refunds", "fees", "fee_refunds", "net"):
+        assert int(row[name]) == line[name]["amount"], name
+    assert int(row["bookings"]) == line["bookings"]
+
+
+@then(
+    parsers.re(
+        r"the platform's fee report shows fees (?P<fees>.+) and fee refunds (?P<fee_refunds>.+) "
+        r"for the tenant"
+    )
+)
+def fee_report_shows(world: World, fees: str, fee_refunds: str) -> None:
+    response = world.client.get("/v1/admin/reports/fees", headers=world.admin())
+    assert response.status_code == 200, response.text
+    currency = parse_money(fees).currency
+    lines = [
+        line
+        for line in response.json()["data"]
+        if line["tenant_slug"] == world.tenant_slug and line["currency"] == currency
+    ]
+    assert len(lines) == 1, response.json()
+    (line,) = lines
+    assert line["fees"] == _money_json(fees)
+    assert line["fee_refunds"] == _money_json(fee_refunds)
+    earlier = world.client.get(
+        "/v1/admin/reports/fees",
+        params={"to": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+        headers=world.admin(),
+    )
+    assert earlier.status_code == 200, earlier.text
+    assert not [x for x in earlier.json()["data"] if x["tenant_slug"] == world.tenant_slug]
+
+
+@then("a statement of a period before the booking is empty")
+def earlier_statement_is_empty(world: World) -> None:
+    currency = world.checkout["statement"]["currency"]
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert _statement_line(world, currency, to=an_hour_ago) is None
+    assert _statement_line(world, currency, **{"from": in_an_hour}) is None
+    assert (
+        _statement_line(world, currency, **{"from": an_hour_ago, "to": in_an_hour})
+        == (world.checkout["statement"])
+    )

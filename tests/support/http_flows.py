@@ -1,0 +1,67 @@
+"""Journeys through the HTTP API that several tests start from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.support.http_app import ADMIN_KEY
+
+
+async def paid_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], str]:
+    """A tenant (5 % + 0.30 USD borne by the customer) and a paid booking of 42.30 USD."""
+    slug = f"studio-{uuid.uuid4().hex[:8]}"
+    created = await client.post(
+        "/v1/admin/tenants",
+        json={
+            "name": "Studio",
+            "slug": slug,
+            "country": "US",
+            "default_currency": "usd",
+            "timezone": "UTC",
+            "fee_policy": {"percent_bps": 500, "fixed": {"amount": 30, "currency": "usd"}},
+        },
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert created.status_code == 201, created.text
+    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
+    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
+    offering = await client.post(
+        "/v1/tenant/offerings",
+        json={
+            "name": "Class",
+            "price": {"amount": 2000, "currency": "usd"},
+            "duration_minutes": 60,
+            "capacity": 5,
+        },
+        headers=tenant,
+    )
+    assert offering.status_code == 201, offering.text
+    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    slots = await client.post(
+        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
+        json={"starts_at": starts_at.isoformat()},
+        headers=tenant,
+    )
+    checkout = await client.post(
+        f"/v1/public/{slug}/checkout",
+        json={
+            "slot_id": slots.json()["data"][0]["id"],
+            "seats": 2,
+            "customer": {"email": "ada@example.com"},
+        },
+    )
+    assert checkout.status_code == 201, checkout.text
+    paid = await client.post(
+        checkout.json()["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert paid.status_code == 303, paid.text
+    booking_id = checkout.json()["booking_id"]
+    booking = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
+    assert booking.json()["status"] == "confirmed"
+    assert booking.json()["quote"]["customer_total"]["amount"] == 4230
+    return tenant, booking_id
