@@ -6,57 +6,43 @@ app's units of work, just as Stripe's are.
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import Executable
 
 from adapters.fake_stripe_store import FakeEvent, FakeObject
-from adapters.orm import fake_counters, fake_events, fake_idempotency_keys, fake_objects
+from adapters.orm import fake_events, fake_idempotency_keys, fake_objects
 from application.ports import WebhookEndpoint
-
-_COUNTER = "ids"
 
 
 class SqlAlchemyFakeStripeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._last = 0
 
     async def next_number(self) -> int:
-        async with self._engine.begin() as conn:
-            value = await self._advance(conn)
-            if value is None:
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(insert(fake_counters).values(name=_COUNTER, value=0))
-                except IntegrityError:
-                    pass  # another process created the counter first
-                value = await self._advance(conn)
-        if value is None:
-            raise RuntimeError("the fake gateway's id counter could not be advanced")
-        return value
+        """Microseconds since the epoch, times 4096, plus 12 random bits.
 
-    @staticmethod
-    async def _advance(conn: AsyncConnection) -> int | None:
-        result = await conn.execute(
-            update(fake_counters)
-            .where(fake_counters.c.name == _COUNTER)
-            .values(value=fake_counters.c.value + 1)
-            .returning(fake_counters.c.value)
-        )
-        row = result.first()
-        return int(row[0]) if row else None
+        Unique across processes without a shared counter row (which every checkout on every
+        worker would queue on), and increasing, so the newest event sorts first. Within a
+        process the numbers strictly increase even when the clock does not move.
+        """
+        number = (time.time_ns() // 1000) << 12 | secrets.randbits(12)
+        self._last = max(number, self._last + 1)
+        return self._last
 
     async def put_object(self, obj: FakeObject) -> None:
         values = {"kind": obj.kind, "account_id": obj.account_id, "body": obj.body}
         async with self._engine.begin() as conn:
-            changed = await conn.execute(
-                update(fake_objects).where(fake_objects.c.id == obj.id).values(**values)
-            )
-            if changed.rowcount == 0:
-                await conn.execute(insert(fake_objects).values(id=obj.id, **values))
+            await conn.execute(self._upsert(fake_objects, {"id": obj.id, **values}, values))
 
     async def get_object(self, object_id: str) -> FakeObject | None:
         async with self._engine.connect() as conn:
@@ -94,11 +80,13 @@ class SqlAlchemyFakeStripeStore:
             "attempts": event.attempts,
         }
         async with self._engine.begin() as conn:
-            changed = await conn.execute(
-                update(fake_events).where(fake_events.c.id == event.id).values(**values)
-            )
-            if changed.rowcount == 0:
-                await conn.execute(insert(fake_events).values(id=event.id, **values))
+            await conn.execute(self._upsert(fake_events, {"id": event.id, **values}, values))
+
+    def _upsert(self, table: Table, row: dict[str, Any], changes: dict[str, Any]) -> Executable:
+        """One INSERT … ON CONFLICT (id) DO UPDATE, in the engine's own dialect."""
+        insert_into = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
+        statement = insert_into(table).values(**row)
+        return statement.on_conflict_do_update(index_elements=[table.c.id], set_=changes)
 
     async def get_event(self, event_id: str) -> FakeEvent | None:
         async with self._engine.connect() as conn:

@@ -551,11 +551,14 @@ class SqlAlchemySlotRepository:
 class SqlAlchemyBookingRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
-        # The version each booking was read at in this unit of work (optimistic locking).
+        # The version each booking was read at in this unit of work (optimistic locking),
+        # and its refunds as stored then, so an update writes only refunds that changed.
         self._versions: dict[tuple[str, str], int] = {}
+        self._stored_refunds: dict[tuple[str, str], tuple[Refund, ...]] = {}
 
     def forget_versions(self) -> None:
         self._versions.clear()
+        self._stored_refunds.clear()
 
     async def add(self, booking: Booking) -> None:
         values = _booking_values(booking) | {"version": 1}
@@ -564,13 +567,22 @@ class SqlAlchemyBookingRepository:
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)
 
-    async def _add_refunds(self, booking: Booking) -> None:
-        for position, refund in enumerate(booking.refunds):
+    async def _add_refunds(self, booking: Booking, start: int = 0) -> None:
+        for position, refund in enumerate(booking.refunds[start:], start=start):
             await self._insert_refund(booking, position, refund)
+        self._stored_refunds[booking.tenant_id, booking.id] = booking.refunds
 
     async def _replace_refunds(self, booking: Booking) -> None:
         """Store the booking's refunds as they are now: a reserved refund may have been
-        settled under the gateway's id, or released; the booking's version guards it."""
+        settled under the gateway's id, or released; the booking's version guards it.
+
+        Most updates leave the refunds alone or append one: only then is nothing deleted.
+        """
+        stored = self._stored_refunds.get((booking.tenant_id, booking.id))
+        if stored is not None and booking.refunds[: len(stored)] == stored:
+            if len(booking.refunds) > len(stored):
+                await self._add_refunds(booking, start=len(stored))
+            return
         table = orm.booking_refunds
         await self._connection.execute(
             delete(table).where(
@@ -614,8 +626,10 @@ class SqlAlchemyBookingRepository:
                 refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(refund)
         bookings = []
         for row in rows:
+            booking = _booking_from_row(row, refunds.get((row.tenant_id, row.id), ()))
             self._versions[row.tenant_id, row.id] = row.version
-            bookings.append(_booking_from_row(row, refunds.get((row.tenant_id, row.id), ())))
+            self._stored_refunds[row.tenant_id, row.id] = booking.refunds
+            bookings.append(booking)
         return bookings
 
     async def _first(self, *criteria: Any) -> Booking | None:
