@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from adapters.database import is_sqlite
 from adapters.migrations import migrate
@@ -53,15 +55,35 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"bookpay: gateway={settings.gateway.value} database={_safe_url(settings)}")
     print(f"bookpay: API docs at http://{args.host}:{args.port}/schema")
     sys.stdout.flush()
-    uvicorn.run(
-        ASGI_FACTORY,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=args.access_log,
-    )
+    options = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+        "access_log": args.access_log,
+    }
+    if args.workers <= 1:
+        uvicorn.run(ASGI_FACTORY, **options)
+        return
+    _serve_workers(uvicorn.Config(ASGI_FACTORY, **options))
+
+
+def _serve_workers(config: Any) -> None:
+    """Several workers sharing one listening socket, with TCP_NODELAY kept on.
+
+    uvicorn binds a multi-worker socket with `socket.socket(family)` (proto 0); accepted
+    connections inherit it, and asyncio only disables Nagle's algorithm on sockets whose
+    proto is TCP. Every keep-alive response then waited ~40 ms for the client's delayed
+    ACK (measured in docs/benchmarks.md). The socket is re-made with IPPROTO_TCP before
+    the workers inherit it; otherwise this is what uvicorn.run does.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    bound = config.bind_socket()
+    sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _safe_url(settings: Settings) -> str:
