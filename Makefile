@@ -43,5 +43,10 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 		--generate-hashes --universal -o requirements.lock
 
+# Benchmarks (bench/run.py): real servers on PostgreSQL and SQLite, 1 and 2 workers, loaded
+# from a separate process; writes docs/benchmarks.md. Needs PostgreSQL on 127.0.0.1:5432.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db*

@@ -1,0 +1,305 @@
+"""Rows written straight into Bookpay's real tables, for what the API cannot make fast.
+
+- Pending bookings for the webhook load (each with its Checkout Session id and its seat held
+  on a slot), inserted with one executemany.
+- A tenant's booking history for the growth measurement: past slots spread over ten
+  offerings and bookings on them, made inside PostgreSQL with `INSERT … SELECT` over
+  `generate_series`, so a million rows never cross the socket. Keys lead with tenant_id
+  and every foreign key points at a real row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters import orm
+from domain.fees import FeePolicy
+from domain.money import Money
+
+HISTORY_SLOT_SIZE = 20  # bookings per past slot
+HISTORY_OFFERINGS = 10
+
+
+@dataclass(frozen=True)
+class BenchTenant:
+    tenant_id: str
+    slug: str
+    offering_id: str
+    slot_ids: list[str]
+    price: Money
+    policy: FeePolicy
+
+
+async def seed_pending_bookings(
+    engine: AsyncEngine, tenant: BenchTenant, count: int
+) -> list[dict[str, Any]]:
+    """`count` bookings awaiting payment, round robin over the tenant's slots."""
+    now = datetime.now(UTC)
+    quote = tenant.policy.quote(tenant.price, 1)
+    slots = await _slot_starts(engine, tenant)
+    rows: list[dict[str, Any]] = []
+    for index in range(count):
+        slot_id = tenant.slot_ids[index % len(tenant.slot_ids)]
+        booking_id = f"bk_whbench_{index:07d}"
+        rows.append(
+            {
+                "tenant_id": tenant.tenant_id,
+                "id": booking_id,
+                "offering_id": tenant.offering_id,
+                "slot_id": slot_id,
+                "seats": 1,
+                "starts_at": slots[slot_id],
+                "customer_email": f"wh{index}@example.com",
+                "customer_name": None,
+                "currency": quote.currency,
+                "unit_price": quote.unit_price.amount,
+                "quote_seats": 1,
+                "subtotal": quote.subtotal.amount,
+                "service_fee": quote.service_fee.amount,
+                "customer_fee": quote.customer_fee.amount,
+                "customer_total": quote.customer_total.amount,
+                "application_fee": quote.application_fee.amount,
+                "tenant_receives": quote.tenant_receives.amount,
+                "fee_bearer": quote.fee_bearer.value,
+                "fee_policy_version": quote.fee_policy_version,
+                "refund_on_cancel": tenant.policy.refund_on_cancel.value,
+                "status": "pending_payment",
+                "hold_expires_at": now + timedelta(minutes=30),
+                "created_at": now,
+                "gateway_session_id": f"cs_bench_{booking_id}",
+                "payment_intent_id": None,
+                "cancelled_by": None,
+                "cancellation_reason": None,
+                "access_token_hash": None,
+                "version": 1,
+            }
+        )
+    held: dict[str, int] = {}
+    for row in rows:
+        held[row["slot_id"]] = held.get(row["slot_id"], 0) + 1
+    async with engine.begin() as connection:
+        await connection.execute(orm.bookings.insert(), rows)
+        for slot_id, seats in held.items():
+            await connection.execute(
+                update(orm.slots)
+                .where(orm.slots.c.tenant_id == tenant.tenant_id, orm.slots.c.id == slot_id)
+                .values(held=orm.slots.c.held + seats)
+            )
+    return [
+        {
+            "tenant_id": tenant.tenant_id,
+            "booking_id": row["id"],
+            "session_id": row["gateway_session_id"],
+            "amount": row["customer_total"],
+            "currency": row["currency"],
+        }
+        for row in rows
+    ]
+
+
+async def _slot_starts(engine: AsyncEngine, tenant: BenchTenant) -> dict[str, datetime]:
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            select(orm.slots.c.id, orm.slots.c.starts_at).where(
+                orm.slots.c.tenant_id == tenant.tenant_id,
+                orm.slots.c.offering_id == tenant.offering_id,
+            )
+        )
+        return {row.id: row.starts_at for row in result}
+
+
+@dataclass(frozen=True)
+class WebhookCheck:
+    seeded: int
+    sent: int
+    confirmed: int
+    confirmed_but_not_sent: int
+    charge_entries: int
+    bookings_with_a_charge: int
+    inbox_records: int
+    still_pending: int
+    seats_booked: int
+
+    @property
+    def exactly_once(self) -> bool:
+        return (
+            self.confirmed
+            == self.charge_entries
+            == self.bookings_with_a_charge
+            == self.inbox_records
+            == self.seats_booked
+            == self.sent
+            and self.confirmed_but_not_sent == 0
+            and self.still_pending == self.seeded - self.sent
+        )
+
+
+async def check_webhooks_applied(
+    engine: AsyncEngine, tenant: BenchTenant, sent_ids: list[str], seeded: int
+) -> WebhookCheck:
+    """Every event sent was applied exactly once; the bookings not sent were not touched."""
+    b, ledger, slots = orm.bookings, orm.ledger_entries, orm.slots
+    tid = tenant.tenant_id
+    async with engine.connect() as connection:
+        confirmed_ids = set(
+            (
+                await connection.execute(
+                    select(b.c.id).where(b.c.tenant_id == tid, b.c.status == "confirmed")
+                )
+            ).scalars()
+        )
+        charges = (
+            await connection.execute(
+                select(func.count(), func.count(ledger.c.booking_id.distinct())).where(
+                    ledger.c.tenant_id == tid, ledger.c.kind == "charge"
+                )
+            )
+        ).one()
+        inbox = (
+            await connection.execute(
+                select(func.count()).where(orm.webhook_inbox.c.event_id.like("evt_bk_whbench_%"))
+            )
+        ).scalar_one()
+        pending = (
+            await connection.execute(
+                select(func.count()).where(
+                    b.c.tenant_id == tid,
+                    b.c.id.like("bk_whbench_%"),
+                    b.c.status == "pending_payment",
+                )
+            )
+        ).scalar_one()
+        booked = (
+            await connection.execute(
+                select(func.coalesce(func.sum(slots.c.booked), 0)).where(
+                    slots.c.tenant_id == tid, slots.c.offering_id == tenant.offering_id
+                )
+            )
+        ).scalar_one()
+    sent = set(sent_ids)
+    return WebhookCheck(
+        seeded=seeded,
+        sent=len(sent),
+        confirmed=len(confirmed_ids & sent),
+        confirmed_but_not_sent=len(confirmed_ids - sent),
+        charge_entries=int(charges[0]),
+        bookings_with_a_charge=int(charges[1]),
+        inbox_records=int(inbox),
+        still_pending=int(pending),
+        seats_booked=int(booked),
+    )
+
+
+# Shape constants ({...}) are formatted in from this module's own integers and the
+# domain's quote; the tenant, offering, instant and range are bound parameters.
+_HISTORY_SQL = """
+INSERT INTO bookings (
+    tenant_id, id, offering_id, slot_id, seats, starts_at, customer_email, customer_name,
+    currency, unit_price, quote_seats, subtotal, service_fee, customer_fee, customer_total,
+    application_fee, tenant_receives, fee_bearer, fee_policy_version, refund_on_cancel,
+    status, hold_expires_at, created_at, gateway_session_id, payment_intent_id,
+    cancelled_by, cancellation_reason, access_token_hash, version
+)
+SELECT
+    CAST(:tenant_id AS text),
+    'bk_hist_' || lpad(i::text, 8, '0'),
+    CASE WHEN (i / {slot_size}) % {offerings} = 0 THEN CAST(:offering_id AS text)
+         ELSE 'of_hist_' || ((i / {slot_size}) % {offerings}) END,
+    'sl_hist_' || lpad((i / {slot_size})::text, 7, '0'),
+    1,
+    CAST(:anchor AS timestamptz) - make_interval(hours => (i / {slot_size}) + 1),
+    'customer' || i || '@example.com',
+    'Customer ' || i,
+    '{currency}', {unit_price}, 1, {subtotal}, {service_fee}, {customer_fee}, {customer_total},
+    {application_fee}, {tenant_receives}, '{fee_bearer}', {fee_policy_version},
+    '{refund_on_cancel}',
+    CASE WHEN i % 10 = 9 THEN 'expired' ELSE 'confirmed' END,
+    CAST(:anchor AS timestamptz) - make_interval(hours => (i / {slot_size}) + 1, days => 2)
+        + interval '30 minutes',
+    CAST(:anchor AS timestamptz) - make_interval(hours => (i / {slot_size}) + 1, days => 2),
+    'cs_hist_' || i,
+    CASE WHEN i % 10 = 9 THEN NULL ELSE 'pi_hist_' || i END,
+    NULL, NULL, md5(i::text), 1
+FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i
+"""
+
+_HISTORY_SLOTS_SQL = """
+INSERT INTO slots (tenant_id, id, offering_id, starts_at, capacity, held, booked)
+SELECT
+    CAST(:tenant_id AS text),
+    'sl_hist_' || lpad(s::text, 7, '0'),
+    CASE WHEN s % {offerings} = 0 THEN CAST(:offering_id AS text)
+         ELSE 'of_hist_' || (s % {offerings}) END,
+    CAST(:anchor AS timestamptz) - make_interval(hours => s + 1),
+    {slot_size}, 0, {booked}
+FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS s
+"""
+
+_HISTORY_OFFERINGS_SQL = """
+INSERT INTO offerings (tenant_id, id, name, description, price_amount, currency,
+                       duration_minutes, capacity, cancellation_policy, fee_policy, archived)
+SELECT CAST(:tenant_id AS text), 'of_hist_' || o, 'Past class ' || o, '', {unit_price},
+       '{currency}', 60, {slot_size}, NULL, NULL, false
+FROM generate_series(1, {offerings} - 1) AS o
+ON CONFLICT DO NOTHING
+"""
+
+
+async def seed_history(
+    engine: AsyncEngine, tenant: BenchTenant, first: int, last: int, anchor: datetime
+) -> None:
+    """Bookings number `first`..`last` of the tenant's past (PostgreSQL only).
+
+    Every slot takes HISTORY_SLOT_SIZE bookings (one in ten expired, the rest confirmed),
+    one slot an hour back from `anchor`, spread over HISTORY_OFFERINGS offerings, one of
+    them the offering under test.
+    """
+    if first % HISTORY_SLOT_SIZE or (last + 1) % HISTORY_SLOT_SIZE:
+        raise ValueError("history is seeded in whole slots")
+    quote = tenant.policy.quote(tenant.price, 1)
+    shape: dict[str, Any] = {
+        "slot_size": HISTORY_SLOT_SIZE,
+        "offerings": HISTORY_OFFERINGS,
+        "booked": HISTORY_SLOT_SIZE - HISTORY_SLOT_SIZE // 10,
+        "currency": quote.currency,
+        "unit_price": quote.unit_price.amount,
+        "subtotal": quote.subtotal.amount,
+        "service_fee": quote.service_fee.amount,
+        "customer_fee": quote.customer_fee.amount,
+        "customer_total": quote.customer_total.amount,
+        "application_fee": quote.application_fee.amount,
+        "tenant_receives": quote.tenant_receives.amount,
+        "fee_bearer": quote.fee_bearer.value,
+        "fee_policy_version": quote.fee_policy_version,
+        "refund_on_cancel": tenant.policy.refund_on_cancel.value,
+    }
+    params = {"tenant_id": tenant.tenant_id, "offering_id": tenant.offering_id, "anchor": anchor}
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL synchronous_commit = off"))
+        await connection.execute(
+            text(_HISTORY_OFFERINGS_SQL.format(**shape)), {"tenant_id": tenant.tenant_id}
+        )
+        slot_range = {"first": first // HISTORY_SLOT_SIZE, "last": last // HISTORY_SLOT_SIZE}
+        await connection.execute(text(_HISTORY_SLOTS_SQL.format(**shape)), params | slot_range)
+        await connection.execute(
+            text(_HISTORY_SQL.format(**shape)), params | {"first": first, "last": last}
+        )
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("ANALYZE bookings"))
+        await autocommit.execute(text("ANALYZE slots"))
+        # Write the bulk load's dirty pages out now, not during the measurement after it.
+        await autocommit.execute(text("CHECKPOINT"))
+
+
+async def count_bookings(engine: AsyncEngine, tenant_id: str) -> int:
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            select(func.count()).where(orm.bookings.c.tenant_id == tenant_id)
+        )
+        return int(result.scalar_one())
