@@ -82,4 +82,3 @@ def test_the_demo_seeds_once_and_prints_a_checkout_to_click(tmp_path: Path) -> N
     assert second.returncode == 0, second.stderr
     assert "already exists" in second.stdout
     assert "/fake-stripe/checkout/cs_" in second.stdout
-
