@@ -148,8 +148,7 @@ class StartCheckout:
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
-        if slot.starts_at <= now:
-            raise Conflict(f"slot {slot.id} has already started")
+        slot.ensure_bookable_at(now)
         policy = offering.effective_fee_policy(
             await uow.tenants.active_fee_policy(tenant.id) or FeePolicy()
         )

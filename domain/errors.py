@@ -118,3 +118,9 @@ class NaiveDatetime(DomainError):
 
 class InvalidHold(DomainError):
     """A seat hold that Stripe's Checkout Session lifetime could not match."""
+
+
+class SlotAlreadyStarted(DomainError):
+    def __init__(self, slot_id: str) -> None:
+        super().__init__(f"slot {slot_id} has already started and can no longer be booked")
+        self.slot_id = slot_id

@@ -12,6 +12,7 @@ from domain.errors import (
     InvalidSeatCount,
     OfferingArchived,
     SeatsUnavailable,
+    SlotAlreadyStarted,
     SlotCapacityError,
 )
 from domain.fees import FeePolicy
@@ -110,6 +111,11 @@ class Slot:
     @property
     def seats_available(self) -> int:
         return self.capacity - self.held - self.booked
+
+    def ensure_bookable_at(self, now: datetime) -> None:
+        """A slot is sold until it starts, never after."""
+        if self.starts_at <= as_utc(now):
+            raise SlotAlreadyStarted(self.id)
 
     def hold(self, seats: int) -> Slot:
         """Hold seats for a customer who is paying; refused when not enough are free."""

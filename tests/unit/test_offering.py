@@ -161,3 +161,17 @@ def test_no_sequence_of_moves_overbooks_a_slot(capacity: int, moves: list[tuple[
             continue
         assert 0 <= current.held + current.booked <= current.capacity == capacity
         assert current.seats_available == capacity - current.held - current.booked
+
+
+def test_a_slot_is_sold_until_it_starts_never_after() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.errors import SlotAlreadyStarted
+    from domain.offering import Slot
+
+    starts = datetime(2030, 1, 1, 10, tzinfo=UTC)
+    slot = Slot("sl_1", "tn_1", "of_1", starts, capacity=2)
+    slot.ensure_bookable_at(starts - timedelta(seconds=1))
+    for moment in (starts, starts + timedelta(hours=1)):
+        with pytest.raises(SlotAlreadyStarted):
+            slot.ensure_bookable_at(moment)
