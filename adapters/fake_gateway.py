@@ -44,8 +44,8 @@ from adapters.stripe_events import (
     REFUND_REFERENCE,
     checkout_session_from_stripe,
     connect_status_from_stripe,
-    parse_event,
     refund_result_from_stripe,
+    verified_event,
 )
 from application.errors import GatewayInvalidRequest, NotFound
 from application.ports import (
@@ -653,14 +653,13 @@ class FakeGateway:
     def parse_webhook(
         self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
     ) -> PaymentEvent:
-        stripe_signature.verify(
+        return verified_event(
             payload,
             signature_header,
             self._secrets[endpoint],
             now=self._clock(),
             tolerance_seconds=self._tolerance,
         )
-        return parse_event(payload)
 
     async def _emit(self, event_type: str, obj: dict[str, Any], account_id: str | None) -> None:
         await self._webhooks.send(event_type, obj, account_id)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters import stripe_signature
 from application.errors import InvalidWebhookPayload
 from application.ports import (
     AccountUpdated,
@@ -226,6 +227,16 @@ def translate_event(event: StripeObject) -> PaymentEvent:
         return translator(base, _field(data, "object", Mapping))
     except (MalformedStripeObject, ValueError) as error:
         raise InvalidWebhookPayload(f"unreadable Stripe event: {error}") from error
+
+
+def verified_event(
+    payload: bytes, signature_header: str, secret: str, *, now: datetime, tolerance_seconds: int
+) -> PaymentEvent:
+    """Check Stripe's signature over the raw body, then translate the event."""
+    stripe_signature.verify(
+        payload, signature_header, secret, now=now, tolerance_seconds=tolerance_seconds
+    )
+    return parse_event(payload)
 
 
 def parse_event(payload: bytes) -> PaymentEvent:

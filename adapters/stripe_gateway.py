@@ -24,8 +24,8 @@ from adapters.stripe_events import (
     MalformedStripeObject,
     checkout_session_from_stripe,
     connect_status_from_stripe,
-    parse_event,
     refund_result_from_stripe,
+    verified_event,
 )
 from application.errors import (
     CardDeclined,
@@ -382,11 +382,10 @@ class StripeGateway:
     def parse_webhook(
         self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
     ) -> PaymentEvent:
-        stripe_signature.verify(
+        return verified_event(
             payload,
             signature_header,
             self._webhook_secrets[endpoint],
             now=self._clock(),
             tolerance_seconds=self._tolerance,
         )
-        return parse_event(payload)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from application.errors import GatewayError
+from application.holds import release_seats_if_hold_ended
 from application.payments_made_elsewhere import record_payment_made_elsewhere
 from application.ports import (
     AccountUpdated,
@@ -105,15 +106,9 @@ class ApplyPaymentEvent:
         if isinstance(event, AsyncPaymentSucceeded):
             return await self._paid(uow, booking, event.payment_intent_id or event.session_id)
         if isinstance(event, AsyncPaymentFailed):
-            failed = booking.fail_payment()
-            if failed is not booking:
-                await uow.slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
-            return failed
+            return await release_seats_if_hold_ended(uow, booking, booking.fail_payment())
         if isinstance(event, CheckoutExpired):
-            expired = booking.expire()
-            if expired is not booking:
-                await uow.slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
-            return expired
+            return await release_seats_if_hold_ended(uow, booking, booking.expire())
         return booking
 
     async def _paid(self, uow: UnitOfWork, booking: Booking, payment_ref: str) -> Booking:

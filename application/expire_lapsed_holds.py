@@ -15,6 +15,7 @@ from datetime import datetime
 
 from application.apply_payment_event import ApplyPaymentEvent
 from application.errors import GatewayError
+from application.holds import release_seats_if_hold_ended
 from application.ports import (
     CheckoutCompleted,
     CheckoutSession,
@@ -100,10 +101,10 @@ class ExpireLapsedHolds:
         async with self._uow() as uow:
             current = await uow.bookings.get(booking.tenant_id, booking.id)
             if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
-                await uow.bookings.update(current.expire())
-                await uow.slots.release_hold(current.tenant_id, current.slot_id, current.seats)
+                expired = await release_seats_if_hold_ended(uow, current, current.expire())
+                await uow.bookings.update(expired)
                 await uow.commit()
-                current = current.expire()
+                current = expired
         # The gateway's own "expired" event may have got there first; either way it lapsed.
         if current is not None and current.status is BookingStatus.EXPIRED:
             report.expired.append(booking.id)

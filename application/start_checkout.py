@@ -22,6 +22,7 @@ from typing import Any
 
 from application.credentials import hash_secret, new_booking_token
 from application.errors import Conflict, GatewayError, IdempotencyKeyReused, NotFound
+from application.holds import release_seats_if_hold_ended
 from application.ports import (
     CheckoutRequest,
     ClaimOutcome,
@@ -245,8 +246,9 @@ class StartCheckout:
             current = await uow.bookings.get(booking.tenant_id, booking.id)
             if current is None or current.status is not BookingStatus.PENDING_PAYMENT:
                 return
-            await uow.slots.release_hold(current.tenant_id, current.slot_id, current.seats)
-            await uow.bookings.update(current.expire())
+            await uow.bookings.update(
+                await release_seats_if_hold_ended(uow, current, current.expire())
+            )
             await uow.commit()
 
 
