@@ -27,6 +27,7 @@ from application.ports import (
     ClaimOutcome,
     ConcurrentUpdate,
     IdempotencyClaim,
+    PaymentAftermath,
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus
@@ -64,6 +65,7 @@ class _Tables:
     ledger: dict[tuple[str, str, EntryKind], LedgerEntry] = field(default_factory=dict)
     disputes: dict[str, Dispute] = field(default_factory=dict)
     inbox: set[str] = field(default_factory=set)
+    parked: dict[str, tuple[str, PaymentAftermath]] = field(default_factory=dict)
     claims: dict[tuple[str, str], _Claim] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
@@ -77,6 +79,7 @@ class _Tables:
             ledger=dict(self.ledger),
             disputes=dict(self.disputes),
             inbox=set(self.inbox),
+            parked=dict(self.parked),
             claims=dict(self.claims),
         )
 
@@ -468,6 +471,23 @@ class InMemoryWebhookInbox:
         return True
 
 
+class InMemoryParkedEvents:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def park(self, payment_intent_id: str, event: PaymentAftermath) -> bool:
+        if event.event_id in self._t.parked:
+            return False
+        self._t.parked[event.event_id] = (payment_intent_id, event)
+        return True
+
+    async def take(self, payment_intent_id: str) -> list[PaymentAftermath]:
+        taken = [e for pi, e in self._t.parked.values() if pi == payment_intent_id]
+        for event in taken:
+            del self._t.parked[event.event_id]
+        return sorted(taken, key=lambda e: (e.created_at, e.event_id))
+
+
 class InMemoryIdempotencyStore:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
@@ -512,6 +532,7 @@ class InMemoryUnitOfWork:
         self._ledger = InMemoryLedgerRepository(tables)
         self._disputes = InMemoryDisputeRepository(tables)
         self._inbox = InMemoryWebhookInbox(tables)
+        self._parked = InMemoryParkedEvents(tables)
         self._idempotency = InMemoryIdempotencyStore(tables)
 
     def _active(self) -> _Tables:
@@ -581,6 +602,11 @@ class InMemoryUnitOfWork:
     def webhook_inbox(self) -> InMemoryWebhookInbox:
         self._active()
         return self._inbox
+
+    @property
+    def parked_events(self) -> InMemoryParkedEvents:
+        self._active()
+        return self._parked
 
     @property
     def idempotency(self) -> InMemoryIdempotencyStore:

@@ -6,7 +6,8 @@ distributed by tenant (e.g. Citus) as it stands. Money is a BIGINT of minor unit
 a currency column. The few indexes that do not lead with `tenant_id` serve the lookups by
 globally unique outside identifiers (API-key hash, gateway session and payment ids) that
 tell a request or a webhook which tenant it belongs to, and the booking id alone, which a
-customer's link carries.
+customer's link carries. `parked_events` has no tenant at all: it keeps events whose
+payment no booking has yet, so their tenant is not known.
 """
 
 from __future__ import annotations
@@ -220,6 +221,19 @@ webhook_inbox = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
+# Refund and dispute events that named a payment no booking had yet (application/ports.py,
+# ParkedEvents). Not tenant-owned: which tenant the payment belongs to is not known yet.
+parked_events = Table(
+    "parked_events",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("payment_intent_id", String(255), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("parked_at", UTCDateTime, nullable=False),
+    Index("ix_parked_events_payment_intent", "payment_intent_id"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -270,19 +284,10 @@ fake_events = Table(
     Index("ix_fake_events_delivered_sequence", "delivered", "sequence"),
 )
 
-# Named counters, advanced with one atomic `UPDATE … SET value = value + 1 RETURNING value`.
-fake_counters = Table(
-    "fake_counters",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", BigInteger, nullable=False),
-)
-
 __all__ = [
     "booking_refunds",
     "bookings",
     "disputes",
-    "fake_counters",
     "fake_events",
     "fake_idempotency_keys",
     "fake_objects",
@@ -291,6 +296,7 @@ __all__ = [
     "ledger_entries",
     "metadata",
     "offerings",
+    "parked_events",
     "slots",
     "tenant_api_keys",
     "tenants",

@@ -23,9 +23,13 @@ from application.errors import NotFound
 from application.ports import (
     AlreadyExists,
     BookingPage,
+    ChargeRefunded,
     ClaimOutcome,
     ConcurrentUpdate,
+    DisputeCreated,
     IdempotencyClaim,
+    PaymentAftermath,
+    RefundRecord,
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus, CancelledBy, Customer, Refund
@@ -871,6 +875,86 @@ class SqlAlchemyWebhookInbox:
     async def record(self, event_id: str) -> bool:
         values = {"event_id": event_id, "received_at": _now()}
         return await _insert_once(self._connection, orm.webhook_inbox, values)
+
+
+class SqlAlchemyParkedEvents:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def park(self, payment_intent_id: str, event: PaymentAftermath) -> bool:
+        values = {
+            "event_id": event.event_id,
+            "payment_intent_id": payment_intent_id,
+            "payload": _aftermath_json(event),
+            "created_at": event.created_at,
+            "parked_at": _now(),
+        }
+        return await _insert_once(self._connection, orm.parked_events, values)
+
+    async def take(self, payment_intent_id: str) -> list[PaymentAftermath]:
+        # One DELETE … RETURNING: of two transactions taking the same events, one gets them.
+        c = orm.parked_events.c
+        statement = (
+            delete(orm.parked_events)
+            .where(c.payment_intent_id == payment_intent_id)
+            .returning(c.payload)
+        )
+        events = [
+            _aftermath_from_json(row.payload) for row in await self._connection.execute(statement)
+        ]
+        return sorted(events, key=lambda event: (event.created_at, event.event_id))
+
+
+def _aftermath_json(event: PaymentAftermath) -> dict[str, Any]:
+    common = {
+        "event_id": event.event_id,
+        "created_at": event.created_at.isoformat(),
+        "account_id": event.account_id,
+        "charge_id": event.charge_id,
+        "payment_intent_id": event.payment_intent_id,
+    }
+    if isinstance(event, DisputeCreated):
+        return {
+            **common,
+            "type": "dispute",
+            "dispute_id": event.dispute_id,
+            "amount": _money_json(event.amount),
+            "reason": event.reason,
+        }
+    return {
+        **common,
+        "type": "refund",
+        "amount_refunded": _money_json(event.amount_refunded),
+        "refunds": [
+            {"refund_id": r.refund_id, "amount": _money_json(r.amount)} for r in event.refunds
+        ],
+    }
+
+
+def _aftermath_from_json(data: Mapping[str, Any]) -> PaymentAftermath:
+    common = {
+        "event_id": data["event_id"],
+        "created_at": datetime.fromisoformat(data["created_at"]),
+        "account_id": data["account_id"],
+        "charge_id": data["charge_id"],
+        "payment_intent_id": data["payment_intent_id"],
+    }
+    if data["type"] == "dispute":
+        return DisputeCreated(
+            **common,
+            dispute_id=data["dispute_id"],
+            amount=_money(data["amount"]),
+            reason=data["reason"],
+        )
+    return ChargeRefunded(
+        **common,
+        amount_refunded=_money(data["amount_refunded"]),
+        refunds=tuple(RefundRecord(r["refund_id"], _money(r["amount"])) for r in data["refunds"]),
+    )
+
+
+def _money(data: Mapping[str, Any]) -> Money:
+    return Money(int(data["amount"]), str(data["currency"]))
 
 
 class SqlAlchemyIdempotencyStore:

@@ -14,6 +14,7 @@ from adapters.sqlalchemy_repositories import (
     SqlAlchemyIdempotencyStore,
     SqlAlchemyLedgerRepository,
     SqlAlchemyOfferingRepository,
+    SqlAlchemyParkedEvents,
     SqlAlchemySlotRepository,
     SqlAlchemyTenantRepository,
     SqlAlchemyWebhookInbox,
@@ -121,6 +122,10 @@ class SqlAlchemyUnitOfWork:
         return self._active().webhook_inbox
 
     @property
+    def parked_events(self) -> SqlAlchemyParkedEvents:
+        return self._active().parked_events
+
+    @property
     def idempotency(self) -> SqlAlchemyIdempotencyStore:
         return self._active().idempotency
 
@@ -143,4 +148,5 @@ class _Repositories:
         self.ledger = SqlAlchemyLedgerRepository(connection)
         self.disputes = SqlAlchemyDisputeRepository(connection)
         self.webhook_inbox = SqlAlchemyWebhookInbox(connection)
+        self.parked_events = SqlAlchemyParkedEvents(connection)
         self.idempotency = SqlAlchemyIdempotencyStore(connection)

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from application.errors import GatewayError
 from application.holds import release_seats_if_hold_ended
-from application.payments_made_elsewhere import record_payment_made_elsewhere
+from application.payments_made_elsewhere import catch_up, record_payment_made_elsewhere
 from application.ports import (
     AccountUpdated,
     AsyncPaymentFailed,
@@ -24,6 +24,7 @@ from application.ports import (
     CheckoutExpired,
     Clock,
     DisputeCreated,
+    PaymentAftermath,
     PaymentEvent,
     PaymentGateway,
     UnitOfWork,
@@ -43,6 +44,8 @@ class Outcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
+    # Kept until the payment it names is known (a refund reported before the completion).
+    PARKED = "parked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,7 @@ class ApplyPaymentEvent:
         if isinstance(event, AccountUpdated):
             return await self._account_updated(uow, event)
         if isinstance(event, ChargeRefunded | DisputeCreated):
-            booking_id = await record_payment_made_elsewhere(uow, event)
-            outcome = Outcome.APPLIED if booking_id else Outcome.IGNORED
-            return EventApplied(outcome, booking_id)
+            return await self._aftermath(uow, event)
         session_id = getattr(event, "session_id", None)
         if session_id is None:
             return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
@@ -95,6 +96,18 @@ class ApplyPaymentEvent:
         if refund_due is not None and refund_due is booking:
             refund_due = None
         return EventApplied(Outcome.APPLIED, booking.id, refund_due=refund_due)
+
+    async def _aftermath(self, uow: UnitOfWork, event: PaymentAftermath) -> EventApplied:
+        payment = event.payment_intent_id
+        if payment is None:
+            return EventApplied(Outcome.IGNORED, detail="no payment named")
+        booking = await uow.bookings.find_by_payment_intent(payment)
+        if booking is None:
+            # Its checkout's completion has not arrived yet: applied when it does (_paid).
+            await uow.parked_events.park(payment, event)
+            return EventApplied(Outcome.PARKED, detail=f"no booking is paid with {payment} yet")
+        changed = await record_payment_made_elsewhere(uow, booking, event)
+        return EventApplied(Outcome.APPLIED if changed else Outcome.IGNORED, booking.id)
 
     async def _apply_to_booking(
         self, uow: UnitOfWork, booking: Booking, event: PaymentEvent
@@ -122,7 +135,7 @@ class ApplyPaymentEvent:
         confirmed = booking.confirm(payment_ref)
         for entry in payment_entries(confirmed, payment_ref, self._clock.now()):
             await uow.ledger.add(entry)
-        return confirmed
+        return await catch_up(uow, confirmed)
 
     async def _take_late_payment(
         self, uow: UnitOfWork, booking: Booking, payment_ref: str
@@ -135,6 +148,7 @@ class ApplyPaymentEvent:
         paid = booking.confirm(payment_ref)
         for entry in payment_entries(paid, payment_ref, self._clock.now()):
             await uow.ledger.add(entry)
+        paid = await catch_up(uow, paid)
         return paid.cancel(
             CancelledBy.SYSTEM, "paid after the hold lapsed and the seats were no longer free"
         )

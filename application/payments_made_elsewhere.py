@@ -8,11 +8,16 @@ not confirmed yet. That makes Bookpay's own refunds, whose events may arrive bef
 refund is settled, count once; and a replayed or stale event finds no difference. The
 difference is recorded as one refund, under the gateway's refund id when the event names
 exactly that refund, else under "<charge id>@<cumulative amount>", which is unique too.
+
+Stripe does not keep order, so such an event can name a payment no booking has yet (its
+checkout's completion is still on its way). It is parked under the payment and applied
+when a booking is paid with it (`catch_up`), in the same transaction as that payment
+(application/apply_payment_event.py parks it).
 """
 
 from __future__ import annotations
 
-from application.ports import ChargeRefunded, DisputeCreated, UnitOfWork
+from application.ports import ChargeRefunded, DisputeCreated, PaymentAftermath, UnitOfWork
 from domain.booking import Booking, Refund
 from domain.cancellation import partial_refund
 from domain.dispute import Dispute
@@ -22,20 +27,41 @@ from domain.money import Money
 
 
 async def record_payment_made_elsewhere(
-    uow: UnitOfWork, event: ChargeRefunded | DisputeCreated
-) -> str | None:
-    """Record what the event tells; the booking id it touched, or None when it changes nothing."""
-    if event.payment_intent_id is None:
-        return None
-    booking = await uow.bookings.find_by_payment_intent(event.payment_intent_id)
-    if booking is None:
-        return None
+    uow: UnitOfWork, booking: Booking, event: PaymentAftermath
+) -> bool:
+    """Record on the booking paid with the event's payment what the event tells.
+
+    True when it changed something; a replayed or stale event changes nothing.
+    """
+    updated, changed = await _apply(uow, booking, event)
+    if updated is not booking:
+        await uow.bookings.update(updated)
+    return changed
+
+
+async def catch_up(uow: UnitOfWork, booking: Booking) -> Booking:
+    """Apply the events parked for the payment the booking was just paid with.
+
+    The caller saves the booking it gets back; the parked events leave their table in the
+    same transaction, so they are applied exactly once.
+    """
+    if booking.payment_intent_id is None:
+        return booking
+    for event in await uow.parked_events.take(booking.payment_intent_id):
+        booking, _ = await _apply(uow, booking, event)
+    return booking
+
+
+async def _apply(
+    uow: UnitOfWork, booking: Booking, event: PaymentAftermath
+) -> tuple[Booking, bool]:
     if isinstance(event, DisputeCreated):
-        return await _record_dispute(uow, booking, event)
-    return await _record_refund(uow, booking, event)
+        return booking, await _record_dispute(uow, booking, event)
+    refunded = await _record_refund(uow, booking, event)
+    return refunded, refunded is not booking
 
 
-async def _record_dispute(uow: UnitOfWork, booking: Booking, event: DisputeCreated) -> str | None:
+async def _record_dispute(uow: UnitOfWork, booking: Booking, event: DisputeCreated) -> bool:
     dispute = Dispute(
         tenant_id=booking.tenant_id,
         booking_id=booking.id,
@@ -44,16 +70,16 @@ async def _record_dispute(uow: UnitOfWork, booking: Booking, event: DisputeCreat
         reason=event.reason,
         created_at=event.created_at,
     )
-    return booking.id if await uow.disputes.add(dispute) else None
+    return await uow.disputes.add(dispute)
 
 
-async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunded) -> str | None:
+async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunded) -> Booking:
     if not booking.is_paid or event.amount_refunded.currency != booking.currency:
-        return None
+        return booking
     counted = booking.refunded.customer_refund.amount
     difference = event.amount_refunded.amount - counted
     if difference <= 0:
-        return None
+        return booking
     amount = Money(difference, booking.currency)
     try:
         split = partial_refund(booking.quote, amount, booking.refund_on_cancel, booking.refunded)
@@ -61,12 +87,11 @@ async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunde
     except DomainError:
         # More than the booking can still give back (e.g. a reservation Bookpay released
         # after the gateway refunded anyway): left to reconciliation, never guessed.
-        return None
+        return booking
     (refund,) = (r for r in refunded.refunds if r not in booking.refunds)
     for entry in refund_entries(refunded, Refund(refund.refund_id, split), event.created_at):
         await uow.ledger.add(entry)
-    await uow.bookings.update(refunded)
-    return booking.id
+    return refunded
 
 
 def _refund_id(booking: Booking, event: ChargeRefunded, amount: Money) -> str:

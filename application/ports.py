@@ -178,6 +178,11 @@ class DisputeCreated(PaymentEvent):
     reason: str
 
 
+# What happened to a payment after it was made, possibly outside Bookpay (a refund or a
+# dispute in Stripe's dashboard): it names the payment, not the checkout.
+PaymentAftermath = ChargeRefunded | DisputeCreated
+
+
 @dataclass(frozen=True, slots=True)
 class AccountUpdated(PaymentEvent):
     status: ConnectStatus
@@ -484,6 +489,23 @@ class WebhookInbox(Protocol):
         ...
 
 
+class ParkedEvents(Protocol):
+    """Refund and dispute events that named a payment no booking had yet.
+
+    Stripe does not keep order: a charge's refund can be reported before the completion of
+    the checkout that made the charge. Such an event waits here, keyed by its payment, and
+    is applied when a booking is paid with that payment.
+    """
+
+    async def park(self, payment_intent_id: str, event: PaymentAftermath) -> bool:
+        """Keep the event for the payment; False when this event id is already parked."""
+        ...
+
+    async def take(self, payment_intent_id: str) -> list[PaymentAftermath]:
+        """Remove and return the payment's parked events, oldest first (by `created_at`)."""
+        ...
+
+
 class ClaimOutcome(StrEnum):
     CLAIMED = "claimed"  # first use of the key: go ahead, then store the response
     REPLAY = "replay"  # the same request already finished: answer its stored response
@@ -546,6 +568,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_inbox(self) -> WebhookInbox: ...
+
+    @property
+    def parked_events(self) -> ParkedEvents: ...
 
     @property
     def idempotency(self) -> IdempotencyStore: ...

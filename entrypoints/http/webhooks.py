@@ -6,14 +6,20 @@ from typing import Any
 
 from litestar import Controller, Request, post
 
+from application.apply_payment_event import Outcome
 from application.ports import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from entrypoints.http import schemas as s
 
 
 class WebhookReceived(s.Struct):
+    """`outcome`: `applied` (it changed something), `duplicate` (this event id was applied
+    before), `ignored` (nothing to change, or a type Bookpay does not act on), or `parked`
+    (a refund or dispute of a payment no booking has yet: applied when its checkout's
+    completion arrives)."""
+
     received: bool
-    outcome: str
+    outcome: Outcome
 
 
 class WebhookController(Controller):
@@ -48,4 +54,4 @@ async def _receive(
     payload = await request.body()
     signature = request.headers.get("stripe-signature", "")
     applied = await receive_webhook(payload, signature, endpoint)
-    return WebhookReceived(received=True, outcome=applied.outcome.value)
+    return WebhookReceived(received=True, outcome=applied.outcome)

@@ -11,7 +11,15 @@ from datetime import UTC, timedelta, timezone
 import pytest
 
 from application.errors import NotFound
-from application.ports import AlreadyExists, ClaimOutcome, InvalidCursor, StoredResponse
+from application.ports import (
+    AlreadyExists,
+    ChargeRefunded,
+    ClaimOutcome,
+    DisputeCreated,
+    InvalidCursor,
+    RefundRecord,
+    StoredResponse,
+)
 from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
 from domain.dispute import Dispute
@@ -597,6 +605,67 @@ async def test_a_webhook_event_is_recorded_only_the_first_time(backend: Backend)
         assert await uow.webhook_inbox.record(rolled_back)
     async with backend.uow() as uow:
         assert await uow.webhook_inbox.record(rolled_back)
+
+
+def _refunded(payment: str, at_minutes: int, cumulative: int) -> ChargeRefunded:
+    return ChargeRefunded(
+        event_id=new_id("evt"),
+        created_at=NOW + timedelta(minutes=at_minutes),
+        account_id="acct_1",
+        charge_id="ch_1",
+        payment_intent_id=payment,
+        amount_refunded=Money(cumulative, "JPY"),
+        refunds=(RefundRecord("re_1", Money(300, "JPY")), RefundRecord("re_2", Money(700, "JPY"))),
+    )
+
+
+def _disputed(payment: str, at_minutes: int) -> DisputeCreated:
+    return DisputeCreated(
+        event_id=new_id("evt"),
+        created_at=NOW + timedelta(minutes=at_minutes),
+        account_id=None,
+        dispute_id=new_id("dp"),
+        charge_id="ch_1",
+        payment_intent_id=payment,
+        amount=Money(4230, "USD"),
+        reason="fraudulent",
+    )
+
+
+async def test_parked_events_come_back_whole_once_and_oldest_first(backend: Backend) -> None:
+    payment, other = new_id("pi"), new_id("pi")
+    late, early, dispute = (
+        _refunded(payment, 5, 1000),
+        _refunded(payment, 1, 300),
+        _disputed(payment, 3),
+    )
+    elsewhere = _disputed(other, 0)
+    async with backend.uow() as uow:
+        for event in (late, early, dispute, elsewhere):
+            assert await uow.parked_events.park(event.payment_intent_id or "", event)
+        assert not await uow.parked_events.park(payment, late)
+        await uow.commit()
+    async with backend.uow() as uow:
+        taken = await uow.parked_events.take(payment)
+        assert taken == [early, dispute, late]
+        assert all(event.created_at.tzinfo is not None for event in taken)
+        assert await uow.parked_events.take(payment) == []
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.parked_events.take(payment) == []
+        assert await uow.parked_events.take(other) == [elsewhere]
+
+
+async def test_taking_parked_events_rolls_back_with_its_unit_of_work(backend: Backend) -> None:
+    payment = new_id("pi")
+    event = _refunded(payment, 0, 1000)
+    async with backend.uow() as uow:
+        await uow.parked_events.park(payment, event)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.parked_events.take(payment) == [event]
+    async with backend.uow() as uow:
+        assert await uow.parked_events.take(payment) == [event]
 
 
 async def test_an_idempotency_key_is_claimed_then_replayed(backend: Backend) -> None:

@@ -10,10 +10,12 @@ import pytest
 from adapters.fake_gateway import FakeGateway
 from adapters.random_ids import RandomIds
 from application.errors import GatewayError, GatewayUnavailable
-from application.ports import CheckoutRequest, CheckoutSession
+from application.ports import CheckoutRequest, CheckoutSession, RefundRequest
 from application.start_checkout import StartCheckout
 from domain.booking import BookingStatus, CancelledBy
 from domain.ledger import EntryKind
+from domain.money import Money
+from domain.tenant import ChargeModel
 from tests.unit.application.conftest import BASE, App, build_app, checkout, open_shop
 
 
@@ -143,6 +145,46 @@ async def test_a_late_payment_for_seats_sold_again_is_refunded_in_full(app: App)
         (EntryKind.APPLICATION_FEE_REFUND.value, 230),
         (EntryKind.CHARGE.value, 4230),
         (EntryKind.REFUND.value, 4230),
+    ]
+
+
+async def test_a_late_payment_refunded_in_part_first_gets_back_only_the_rest(app: App) -> None:
+    """The dashboard refund's event came before the late completion: it waited for it, and
+    the automatic refund then gives back only what the customer has not had back yet."""
+    shop = await open_shop(app)
+    started = await app.start_checkout(checkout(shop))
+    event_id = await _pay_while_webhooks_are_lost(app, started.booking_id)
+    await _expire_without_the_gateway(app, started.booking_id)
+    await app.start_checkout(checkout(shop, seats=3))
+    session_id = (await app.booking(started.booking_id)).gateway_session_id
+    assert session_id is not None
+    session = await app.gateway.retrieve_checkout_session(session_id)
+    assert session.payment_intent_id is not None
+    await app.gateway.refund(
+        RefundRequest(
+            booking_id=started.booking_id,
+            payment_intent_id=session.payment_intent_id,
+            amount=Money(1000, "usd"),
+            charge_model=ChargeModel.DESTINATION,
+            refund_application_fee=True,
+            reverse_transfer=True,
+            idempotency_key="dashboard-before-the-completion",
+        )
+    )  # delivered at once: parked, no booking is paid with it yet
+
+    await app.gateway.resend_event(event_id)
+
+    booking = await app.booking(started.booking_id)
+    assert booking.status is BookingStatus.CANCELLED
+    assert booking.refundable.is_zero
+    assert sorted(r.split.customer_refund.amount for r in booking.refunds) == [1000, 3230]
+    assert await _ledger(app, started.booking_id, shop.tenant_id) == [
+        (EntryKind.APPLICATION_FEE.value, 230),
+        (EntryKind.APPLICATION_FEE_REFUND.value, 54),
+        (EntryKind.APPLICATION_FEE_REFUND.value, 176),
+        (EntryKind.CHARGE.value, 4230),
+        (EntryKind.REFUND.value, 1000),
+        (EntryKind.REFUND.value, 3230),
     ]
 
 

@@ -174,6 +174,75 @@ async def test_a_dispute_is_recorded_once(app: App) -> None:
     ]
 
 
+async def _resend(app: App, event_type: str) -> None:
+    (event,) = [e for e in await app.gateway.list_events() if e.type == event_type]
+    await app.gateway.resend_event(event.id)
+
+
+async def _paid_unheard(app: App, shop: Shop) -> tuple[str, str]:
+    """A checkout paid while its completion event is lost: (booking id, payment intent)."""
+    started = await app.start_checkout(checkout(shop))
+    booking = await app.booking(started.booking_id)
+    assert booking.gateway_session_id is not None
+    app.drop_deliveries()
+    paid = await app.gateway.pay(booking.gateway_session_id)
+    assert paid.session.payment_intent_id is not None
+    return booking.id, paid.session.payment_intent_id
+
+
+async def test_a_refund_reported_before_its_payment_waits_for_the_payment(app: App) -> None:
+    shop = await open_shop(app)
+    booking_id, payment = await _paid_unheard(app, shop)
+    await app.gateway.refund(
+        RefundRequest(
+            booking_id=booking_id,
+            payment_intent_id=payment,
+            amount=Money(1000, "usd"),
+            charge_model=ChargeModel.DESTINATION,
+            refund_application_fee=True,
+            reverse_transfer=True,
+            idempotency_key="dashboard-early",
+        )
+    )
+    app.drop_deliveries(False)
+
+    await _resend(app, "charge.refunded")  # before the completion: parked
+    assert (await app.booking(booking_id)).status is BookingStatus.PENDING_PAYMENT
+    await _resend(app, "checkout.session.completed")
+    await _resend(app, "charge.refunded")  # a repeat changes nothing
+    await _resend(app, "checkout.session.completed")
+
+    refunded = await app.booking(booking_id)
+    assert refunded.status is BookingStatus.REFUNDED
+    assert refunded.payment_intent_id == payment
+    (refund,) = refunded.refunds
+    assert refund.split.customer_refund == Money(1000, "usd")
+    assert [(k, a) for k, a, _ in await _ledger(app, refunded)] == [
+        ("application_fee", 230),
+        ("application_fee_refund", 54),  # 230 × 1000 / 4230, rounded
+        ("charge", 4230),
+        ("refund", 1000),
+    ]
+    async with app.db.unit_of_work() as uow:
+        assert await uow.parked_events.take(payment) == []
+
+
+async def test_a_dispute_reported_before_its_payment_waits_for_the_payment(app: App) -> None:
+    shop = await open_shop(app)
+    booking_id, payment = await _paid_unheard(app, shop)
+    dispute_id = await app.gateway.open_dispute(payment, reason="fraudulent")
+    app.drop_deliveries(False)
+
+    await _resend(app, "charge.dispute.created")
+    await _resend(app, "checkout.session.completed")
+
+    booking = await app.booking(booking_id)
+    assert booking.status is BookingStatus.CONFIRMED
+    async with app.db.unit_of_work() as uow:
+        disputes = await uow.disputes.list_for_booking(shop.tenant_id, booking_id)
+    assert [(d.dispute_id, d.amount) for d in disputes] == [(dispute_id, Money(4230, "usd"))]
+
+
 class _RefundFails:
     """The fake gateway, but its refunds fail with `error`, before or after Stripe acted."""
 
