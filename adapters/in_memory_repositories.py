@@ -66,6 +66,7 @@ class _Tables:
     disputes: dict[str, Dispute] = field(default_factory=dict)
     inbox: set[str] = field(default_factory=set)
     parked: dict[str, tuple[str, PaymentAftermath]] = field(default_factory=dict)
+    sweep_claims: dict[tuple[str, str], datetime] = field(default_factory=dict)
     claims: dict[tuple[str, str], _Claim] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
@@ -80,6 +81,7 @@ class _Tables:
             disputes=dict(self.disputes),
             inbox=set(self.inbox),
             parked=dict(self.parked),
+            sweep_claims=dict(self.sweep_claims),
             claims=dict(self.claims),
         )
 
@@ -343,14 +345,27 @@ class InMemoryBookingRepository:
             if b.status is BookingStatus.PENDING_PAYMENT and b.hold_expires_at < before
         ]
 
-    async def list_lapsed_holds(
-        self, tenant_id: str, before: datetime, *, limit: int = 100
+    async def claim_lapsed_holds(
+        self,
+        tenant_id: str,
+        before: datetime,
+        *,
+        now: datetime,
+        claim_until: datetime,
+        limit: int = 100,
     ) -> builtins.list[Booking]:
+        claims = self._t.sweep_claims
         found = sorted(
-            ((b, v) for b, v in self._lapsed(before) if b.tenant_id == tenant_id),
+            (
+                (b, v)
+                for b, v in self._lapsed(before)
+                if b.tenant_id == tenant_id and claims.get((b.tenant_id, b.id), now) <= now
+            ),
             key=lambda bv: (bv[0].hold_expires_at, bv[0].id),
-        )
-        return [self._seen(b, v) for b, v in found[:limit]]
+        )[:limit]
+        for booking, _ in found:
+            claims[booking.tenant_id, booking.id] = claim_until
+        return [self._seen(b, v) for b, v in found]
 
     async def with_reserved_refunds(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
         found = sorted(

@@ -144,6 +144,8 @@ bookings = Table(
     Column("refund_on_cancel", String(20), nullable=False),
     Column("status", String(32), nullable=False),
     Column("hold_expires_at", UTCDateTime, nullable=False),
+    # Until when a hold sweeper has claimed this booking (not part of the domain booking).
+    Column("sweep_claimed_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("gateway_session_id", String(255), nullable=True),
     Column("payment_intent_id", String(255), nullable=True),

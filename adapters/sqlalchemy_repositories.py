@@ -674,19 +674,49 @@ class SqlAlchemyBookingRepository:
         self._versions[booking.tenant_id, booking.id] = version
         await self._replace_refunds(booking)
 
-    async def list_lapsed_holds(
-        self, tenant_id: str, before: datetime, *, limit: int = 100
+    async def claim_lapsed_holds(
+        self,
+        tenant_id: str,
+        before: datetime,
+        *,
+        now: datetime,
+        claim_until: datetime,
+        limit: int = 100,
     ) -> builtins.list[Booking]:
+        # One UPDATE over the rows a CTE picks: on PostgreSQL the CTE locks them and skips
+        # rows another sweeper is claiming right now (SKIP LOCKED), and once that sweeper
+        # commits, its claim excludes them; on SQLite every write is serialised. (A CTE,
+        # not `IN (subquery)`: with the subquery, PostgreSQL updated more rows than its
+        # LIMIT in the repository contract test, as a plan may scan it again per row; a
+        # CTE with FOR UPDATE is evaluated once.)
         c = orm.bookings.c
+        lapsed = orm.bookings.alias("lapsed").c
+        picked = (
+            select(lapsed.tenant_id, lapsed.id)
+            .where(
+                lapsed.tenant_id == tenant_id,
+                lapsed.status == BookingStatus.PENDING_PAYMENT.value,
+                lapsed.hold_expires_at < before,
+                or_(lapsed.sweep_claimed_until.is_(None), lapsed.sweep_claimed_until <= now),
+            )
+            .order_by(lapsed.hold_expires_at, lapsed.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+        )
+        claimed = await self._connection.execute(
+            update(orm.bookings)
+            .where(c.tenant_id == picked.c.tenant_id, c.id == picked.c.id)
+            .values(sweep_claimed_until=claim_until)
+            .returning(c.id)
+        )
+        ids = list(claimed.scalars())
+        if not ids:
+            return []
         query = (
             select(orm.bookings)
-            .where(
-                c.tenant_id == tenant_id,
-                c.status == BookingStatus.PENDING_PAYMENT.value,
-                c.hold_expires_at < before,
-            )
+            .where(c.tenant_id == tenant_id, c.id.in_(ids))
             .order_by(c.hold_expires_at, c.id)
-            .limit(limit)
         )
         return await self._load(query)
 

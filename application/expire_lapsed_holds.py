@@ -3,15 +3,18 @@
 For each lapsed hold the gateway session is expired first, so the customer can no longer
 pay; then the seats are released and the booking marked expired. If the gateway says the
 session completed meanwhile, that completion is applied instead. Several sweepers may run
-at once (one per server process, plus `bookpay sweep`): each booking changes in one
-transaction guarded by the booking's version, and the gateway calls are idempotent.
+at once (one per server process, plus `bookpay sweep`): each claims the holds it sweeps for
+a while (`CLAIM`), so the others skip them instead of asking the gateway too; a sweeper
+that dies leaves its claims to end by themselves. Each booking still changes in one
+transaction guarded by its version, and the gateway calls are idempotent, so even two
+sweepers on one booking (a claim that ran out) give its seats back once.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from application.apply_payment_event import ApplyPaymentEvent
 from application.errors import GatewayError
@@ -30,6 +33,10 @@ from domain.booking import Booking, BookingStatus
 from domain.tenant import ChargeModel
 
 log = logging.getLogger("bookpay.sweeper")
+
+# How long a sweeper keeps the holds it claimed: time enough to ask the gateway about a
+# batch of them (each call is bounded by the gateway's timeout).
+CLAIM = timedelta(minutes=5)
 
 
 @dataclass
@@ -58,13 +65,17 @@ class ExpireLapsedHolds:
     async def __call__(self, before: datetime | None = None) -> SweepReport:
         """Sweep the holds that ended before `before` (default: now)."""
         report = SweepReport()
-        now = before or self._clock.now()
+        now = self._clock.now()
+        before = before or now
         async with self._uow() as uow:
-            tenant_ids = await uow.bookings.tenants_with_lapsed_holds(now)
+            tenant_ids = await uow.bookings.tenants_with_lapsed_holds(before)
         for tenant_id in tenant_ids:
             async with self._uow() as uow:
-                lapsed = await uow.bookings.list_lapsed_holds(tenant_id, now, limit=self._batch)
+                lapsed = await uow.bookings.claim_lapsed_holds(
+                    tenant_id, before, now=now, claim_until=now + CLAIM, limit=self._batch
+                )
                 tenant = await uow.tenants.get(tenant_id)
+                await uow.commit()
             direct_account = (
                 tenant.connect.account_id
                 if tenant is not None and tenant.charge_model is ChargeModel.DIRECT

@@ -415,10 +415,22 @@ class BookingRepository(Protocol):
         """The booking a payment belongs to (payment ids are global)."""
         ...
 
-    async def list_lapsed_holds(
-        self, tenant_id: str, before: datetime, *, limit: int = 100
+    async def claim_lapsed_holds(
+        self,
+        tenant_id: str,
+        before: datetime,
+        *,
+        now: datetime,
+        claim_until: datetime,
+        limit: int = 100,
     ) -> list[Booking]:
-        """The tenant's pending bookings whose hold ended before `before`, oldest first."""
+        """Claim the tenant's pending bookings whose hold ended before `before`, oldest first.
+
+        Each booking returned is claimed for the caller until `claim_until`; bookings that
+        another caller's claim covers at `now` are skipped, not waited for. So sweepers in
+        several processes share the work instead of each asking the gateway about every
+        hold. A claim is not a lock: it never blocks a webhook, and it ends by itself.
+        """
         ...
 
     async def tenants_with_lapsed_holds(self, before: datetime) -> list[str]:

@@ -1,4 +1,5 @@
-"""Refund and dispute events parked until their payment is known; the unused fake counter goes.
+"""Refund and dispute events parked until their payment is known; hold sweepers' claims on
+bookings; the unused fake counter goes.
 
 Revision ID: 0003
 Revises: 0002
@@ -27,6 +28,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_parked_events")),
     )
     op.create_index("ix_parked_events_payment_intent", "parked_events", ["payment_intent_id"])
+    op.add_column(
+        "bookings", sa.Column("sweep_claimed_until", sa.DateTime(timezone=True), nullable=True)
+    )
     # The fake gateway no longer numbers its ids with a shared counter.
     op.drop_table("fake_counters")
 
@@ -38,5 +42,7 @@ def downgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_fake_counters")),
     )
+    with op.batch_alter_table("bookings") as batch:
+        batch.drop_column("sweep_claimed_until")
     op.drop_index("ix_parked_events_payment_intent", table_name="parked_events")
     op.drop_table("parked_events")

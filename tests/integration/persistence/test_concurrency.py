@@ -1,7 +1,8 @@
 """Races: many truly concurrent transactions, each on a connection of its own.
 
 50 attempts to take the last 3 seats of a slot → exactly 3 succeed; 50 claims of one
-idempotency key → exactly one winner; 50 inserts of one webhook event id → recorded once.
+idempotency key → exactly one winner; 50 inserts of one webhook event id → recorded once;
+hold sweepers running at once share the lapsed holds instead of each taking all of them.
 The seat race is also run from several OS processes at once, as several server workers
 would.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,9 +23,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters import orm
 from adapters.database import create_engine
 from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
-from application.ports import ClaimOutcome, ConcurrentUpdate, StoredResponse
+from adapters.system_clock import ManualClock
+from application.apply_payment_event import ApplyPaymentEvent
+from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.ports import (
+    CheckoutSession,
+    ClaimOutcome,
+    ConcurrentUpdate,
+    PaymentStatus,
+    SessionStatus,
+    StoredResponse,
+)
 from domain.offering import Slot
-from tests.integration.persistence.builders import a_booking, a_slot, a_tenant, an_offering, new_id
+from tests.integration.persistence.builders import (
+    NOW,
+    a_booking,
+    a_slot,
+    a_tenant,
+    an_offering,
+    new_id,
+)
 
 RACERS = 50
 PROCESSES = 5
@@ -147,6 +166,58 @@ async def test_fifty_deliveries_of_one_webhook_event_record_it_once(engine: Asyn
             select(func.count()).select_from(inbox).where(inbox.c.event_id == event_id)
         )
     assert rows == 1
+
+
+class _SessionsExpire:
+    """A gateway whose every open session expires when asked; it counts the asks."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def expire_checkout_session(
+        self, session_id: str, *, account_id: str | None = None
+    ) -> CheckoutSession:
+        self.asked.append(session_id)
+        await asyncio.sleep(0.01)  # a network call: the other sweeper runs meanwhile
+        return CheckoutSession(
+            session_id, None, SessionStatus.EXPIRED, PaymentStatus.UNPAID, None, None, None
+        )
+
+
+async def test_sweepers_running_at_once_share_the_lapsed_holds(engine: AsyncEngine) -> None:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id, capacity=10)
+    slot = a_slot(offering, held=10)
+    lapsed = [
+        a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=m + 1)).attach_session(
+            f"cs_{m}"
+        )
+        for m in range(10)
+    ]
+    async with SqlAlchemyUnitOfWork(engine) as uow:
+        await uow.tenants.add(tenant)
+        await uow.offerings.add(offering)
+        await uow.slots.add(slot)
+        for booking in lapsed:
+            await uow.bookings.add(booking)
+        await uow.commit()
+    gateway, clock = _SessionsExpire(), ManualClock(NOW)
+
+    def unit_of_work() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine)
+
+    apply_event = ApplyPaymentEvent(unit_of_work, gateway, clock)  # type: ignore[arg-type]
+    sweepers = [
+        ExpireLapsedHolds(unit_of_work, gateway, apply_event, clock, batch=5)  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+
+    first, second = await asyncio.gather(*(sweep() for sweep in sweepers))
+
+    assert len(first.expired) == len(second.expired) == 5
+    assert set(first.expired) | set(second.expired) == {b.id for b in lapsed}
+    assert sorted(gateway.asked) == sorted(f"cs_{m}" for m in range(10))  # each asked once
+    assert (await _stored_slot(engine, slot)).held == 0
 
 
 @pytest.mark.postgres

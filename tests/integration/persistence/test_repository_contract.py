@@ -512,7 +512,16 @@ async def test_a_forged_cursor_is_refused(backend: Backend) -> None:
             await uow.bookings.list(tenant.id, cursor="not-a-cursor")
 
 
-async def test_lapsed_holds_are_found_per_tenant(backend: Backend) -> None:
+async def _claim(backend: Backend, tenant_id: str, now: object = NOW, **kw: object) -> list[str]:
+    async with backend.uow() as uow:
+        claimed = await uow.bookings.claim_lapsed_holds(
+            tenant_id, NOW, now=now, claim_until=NOW + timedelta(minutes=5), **kw
+        )
+        await uow.commit()
+    return [b.id for b in claimed]
+
+
+async def test_lapsed_holds_are_claimed_per_tenant_oldest_first(backend: Backend) -> None:
     tenant, _, slot = await _bookable(backend)
     lapsed = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=5))
     lapsed_earlier = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=9))
@@ -520,13 +529,43 @@ async def test_lapsed_holds_are_found_per_tenant(backend: Backend) -> None:
     paid = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=5)).confirm("pi")
     await _seed(backend, lapsed, lapsed_earlier, current, paid)
     async with backend.uow() as uow:
-        found = await uow.bookings.list_lapsed_holds(tenant.id, NOW)
-        assert found == [lapsed_earlier, lapsed]
-        assert await uow.bookings.list_lapsed_holds(tenant.id, NOW, limit=1) == [lapsed_earlier]
         assert tenant.id in await uow.bookings.tenants_with_lapsed_holds(NOW)
         assert tenant.id not in await uow.bookings.tenants_with_lapsed_holds(
             NOW - timedelta(minutes=10)
         )
+    assert await _claim(backend, tenant.id, limit=1) == [lapsed_earlier.id]
+    assert await _claim(backend, tenant.id) == [lapsed.id]
+    assert await _claim(backend, tenant.id) == []  # both claimed by the calls before
+
+
+async def test_a_claim_on_a_lapsed_hold_ends_by_itself_and_with_its_transaction(
+    backend: Backend,
+) -> None:
+    tenant, _, slot = await _bookable(backend)
+    lapsed = a_booking(slot, seats=1, hold_expires_at=NOW - timedelta(minutes=5))
+    await _seed(backend, lapsed)
+    async with backend.uow() as uow:
+        claimed = await uow.bookings.claim_lapsed_holds(
+            tenant.id, NOW, now=NOW, claim_until=NOW + timedelta(minutes=5)
+        )
+        assert claimed == [lapsed]
+    # Not committed: nobody holds a claim.
+    assert await _claim(backend, tenant.id) == [lapsed.id]
+    assert await _claim(backend, tenant.id, now=NOW + timedelta(minutes=4)) == []
+    assert await _claim(backend, tenant.id, now=NOW + timedelta(minutes=5)) == [lapsed.id]
+    # A claim changes nothing a webhook could trip over: the booking's version stays.
+    async with backend.uow() as uow:
+        seen = await uow.bookings.get(tenant.id, lapsed.id)
+        assert seen == lapsed
+        await _claim_in(uow, tenant.id)
+        await uow.bookings.update(lapsed.expire())
+        await uow.commit()
+
+
+async def _claim_in(uow: object, tenant_id: str) -> None:
+    await uow.bookings.claim_lapsed_holds(  # type: ignore[attr-defined]
+        tenant_id, NOW, now=NOW + timedelta(hours=1), claim_until=NOW + timedelta(hours=2)
+    )
 
 
 # --- ledger ---------------------------------------------------------------------------------
