@@ -33,6 +33,8 @@ _GRANULARITY = dict.fromkeys(THREE_DECIMAL, 10) | {"isk": 100}
 # Stripe's minimum charge amount, in minor units, for the currencies it lists. For the
 # others Stripe checks the equivalent of 0.50 USD in the settlement currency at charge
 # time, which depends on an exchange rate; Bookpay then only refuses empty charges.
+# The table of docs.stripe.com/currencies ("Minimum and maximum charge amounts"), checked
+# on 2026-11-26 against several independent integrations that carry the same 24 rows.
 MINIMUM_CHARGE = {
     "usd": 50,
     "aed": 200,
