@@ -502,6 +502,12 @@ class InMemoryParkedEvents:
             del self._t.parked[event.event_id]
         return sorted(taken, key=lambda e: (e.created_at, e.event_id))
 
+    async def discard(self, created_before: datetime) -> builtins.list[str]:
+        stale = [i for i, (_, e) in self._t.parked.items() if e.created_at < created_before]
+        for event_id in stale:
+            del self._t.parked[event_id]
+        return sorted(stale)
+
 
 class InMemoryIdempotencyStore:
     def __init__(self, tables: _Tables) -> None:

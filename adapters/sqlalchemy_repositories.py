@@ -934,6 +934,13 @@ class SqlAlchemyParkedEvents:
         ]
         return sorted(events, key=lambda event: (event.created_at, event.event_id))
 
+    async def discard(self, created_before: datetime) -> builtins.list[str]:
+        c = orm.parked_events.c
+        statement = (
+            delete(orm.parked_events).where(c.created_at < created_before).returning(c.event_id)
+        )
+        return sorted((await self._connection.execute(statement)).scalars())
+
 
 def _aftermath_json(event: PaymentAftermath) -> dict[str, Any]:
     common = {

@@ -517,6 +517,10 @@ class ParkedEvents(Protocol):
         """Remove and return the payment's parked events, oldest first (by `created_at`)."""
         ...
 
+    async def discard(self, created_before: datetime) -> list[str]:
+        """Drop the events created before then, whose payment never came; their ids."""
+        ...
+
 
 class ClaimOutcome(StrEnum):
     CLAIMED = "claimed"  # first use of the key: go ahead, then store the response

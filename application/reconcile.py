@@ -5,7 +5,9 @@ asks the gateway about bookings still pending past their hold plus a grace perio
 bookings waiting for a delayed payment, tenants whose account cannot take charges yet, and
 refunds whose answer from the gateway was lost, and applies what it learns through the
 same code paths as the events — so whatever the real event later says is already
-reflected and changes nothing.
+reflected and changes nothing. It also drops refund and dispute events parked for a
+payment that no booking was paid with in `PARKED_FOR` (a payment the platform took outside
+Bookpay), and reports them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from domain.tenant import ChargeModel, Tenant
 
 log = logging.getLogger("bookpay.reconcile")
 
+# Far longer than any checkout can take to complete (24 hours, then a delayed payment of a
+# few business days) and than Stripe retries a webhook (3 days).
+PARKED_FOR = timedelta(days=30)
+
 
 @dataclass
 class ReconcileReport:
@@ -39,6 +45,7 @@ class ReconcileReport:
     confirmed: list[str] = field(default_factory=list)
     tenants_updated: list[str] = field(default_factory=list)
     refunds_settled: list[str] = field(default_factory=list)
+    parked_dropped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
     @property
@@ -48,6 +55,7 @@ class ReconcileReport:
             + len(self.confirmed)
             + len(self.tenants_updated)
             + len(self.refunds_settled)
+            + len(self.parked_dropped)
         )
 
 
@@ -83,7 +91,20 @@ class Reconcile:
         settled = await self._settle_refunds()
         report.refunds_settled += settled.settled
         report.unreachable += settled.still_reserved
+        report.parked_dropped += await self._drop_stale_parked_events()
         return report
+
+    async def _drop_stale_parked_events(self) -> list[str]:
+        async with self._uow() as uow:
+            dropped = await uow.parked_events.discard(self._clock.now() - PARKED_FOR)
+            await uow.commit()
+        for event_id in dropped:
+            log.warning(
+                "event %s named a payment no booking was paid with in %s: dropped",
+                event_id,
+                PARKED_FOR,
+            )
+        return dropped
 
     async def _tenants(self) -> AsyncIterator[Tenant]:
         after: str | None = None

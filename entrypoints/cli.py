@@ -144,7 +144,8 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             f"bookpay reconcile: {report.changes} change(s): "
             f"{len(report.confirmed)} confirmed, {len(report.expired)} expired, "
             f"{len(report.tenants_updated)} tenant(s) updated, "
-            f"{len(report.refunds_settled)} refund(s) settled; "
+            f"{len(report.refunds_settled)} refund(s) settled, "
+            f"{len(report.parked_dropped)} stale parked event(s) dropped; "
             f"{len(report.unreachable)} left for later"
         )
         for label, ids in (
@@ -152,6 +153,7 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             ("expired", report.expired),
             ("tenant updated", report.tenants_updated),
             ("refund settled", report.refunds_settled),
+            ("parked event dropped", report.parked_dropped),
         ):
             for ident in ids:
                 print(f"  {label}: {ident}")

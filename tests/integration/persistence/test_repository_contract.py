@@ -695,6 +695,20 @@ async def test_parked_events_come_back_whole_once_and_oldest_first(backend: Back
         assert await uow.parked_events.take(other) == [elsewhere]
 
 
+async def test_parked_events_older_than_a_time_are_discarded(backend: Backend) -> None:
+    stale, fresh = _refunded(new_id("pi"), -60, 1000), _disputed(new_id("pi"), 0)
+    async with backend.uow() as uow:
+        for event in (stale, fresh):
+            await uow.parked_events.park(event.payment_intent_id or "", event)
+        await uow.commit()
+    async with backend.uow() as uow:
+        dropped = await uow.parked_events.discard(NOW - timedelta(minutes=30))
+        assert stale.event_id in dropped
+        assert fresh.event_id not in dropped
+        assert await uow.parked_events.take(stale.payment_intent_id or "") == []
+        assert await uow.parked_events.take(fresh.payment_intent_id or "") == [fresh]
+
+
 async def test_taking_parked_events_rolls_back_with_its_unit_of_work(backend: Backend) -> None:
     payment = new_id("pi")
     event = _refunded(payment, 0, 1000)

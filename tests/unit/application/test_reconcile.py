@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from application.create_tenant import NewTenant
+from application.ports import ChargeRefunded, RefundRecord
 from application.start_onboarding import StartOnboardingCommand
 from domain.booking import BookingStatus
+from domain.money import Money
 from tests.unit.application.conftest import BASE, App, checkout, open_shop
 
 
@@ -65,3 +67,28 @@ async def test_a_payment_lost_past_the_grace_period_is_applied(app: App) -> None
     assert report.confirmed == [booking.id]
     assert (await app.booking(booking.id)).status is BookingStatus.CONFIRMED
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
+
+
+async def test_a_refund_parked_for_a_payment_that_never_came_is_dropped_in_time(app: App) -> None:
+    """A refund of a payment the platform took outside Bookpay is never anybody's booking."""
+    refund = ChargeRefunded(
+        event_id="evt_elsewhere",
+        created_at=app.clock.now(),
+        account_id=None,
+        charge_id="ch_elsewhere",
+        payment_intent_id="pi_elsewhere",
+        amount_refunded=Money(500, "usd"),
+        refunds=(RefundRecord("re_elsewhere", Money(500, "usd")),),
+    )
+    applied = await app.apply_event(refund)
+    assert applied.outcome.value == "parked"
+
+    app.clock.advance(timedelta(days=29))
+    assert (await app.reconcile()).parked_dropped == []
+    app.clock.advance(timedelta(days=2))
+    report = await app.reconcile()
+
+    assert report.parked_dropped == ["evt_elsewhere"]
+    assert report.changes == 1
+    async with app.db.unit_of_work() as uow:
+        assert await uow.parked_events.take("pi_elsewhere") == []
