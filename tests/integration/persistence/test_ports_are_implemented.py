@@ -30,6 +30,7 @@ PAIRS = [
     (ports.LedgerRepository, [sql.SqlAlchemyLedgerRepository, memory.InMemoryLedgerRepository]),
     (ports.DisputeRepository, [sql.SqlAlchemyDisputeRepository, memory.InMemoryDisputeRepository]),
     (ports.WebhookInbox, [sql.SqlAlchemyWebhookInbox, memory.InMemoryWebhookInbox]),
+    (ports.ParkedEvents, [sql.SqlAlchemyParkedEvents, memory.InMemoryParkedEvents]),
     (ports.IdempotencyStore, [sql.SqlAlchemyIdempotencyStore, memory.InMemoryIdempotencyStore]),
     (ports.UnitOfWork, [SqlAlchemyUnitOfWork, memory.InMemoryUnitOfWork]),
 ]
