@@ -27,6 +27,13 @@ def _run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
+        # Alembic assumes SQLite cannot roll DDL back because of the Python driver's own
+        # transaction handling; adapters/database.py turns that off and begins every
+        # transaction IMMEDIATE. So on SQLite too the whole run is one transaction, which
+        # holds the write lock from reading the version to the last step: processes
+        # starting together migrate one after the other, as the advisory lock makes them
+        # on PostgreSQL, instead of two running the same step.
+        transactional_ddl=True,
         compare_type=True,
     )
     with context.begin_transaction():
