@@ -23,12 +23,28 @@ from application.ports import WebhookEndpoint
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["in-memory", "sqlalchemy-sqlite"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[FakeStripeStore]:
+@pytest.fixture(
+    params=[
+        "in-memory",
+        "sqlalchemy-sqlite",
+        pytest.param("sqlalchemy-postgres", marks=pytest.mark.postgres),
+    ]
+)
+def store_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "in-memory":
+        return None
+    if request.param == "sqlalchemy-postgres":
+        # A database of this test's own: the ids and keys below are the same in every test.
+        return str(request.getfixturevalue("fresh_postgres_url"))
+    return "sqlite+aiosqlite://"
+
+
+@pytest.fixture
+async def store(store_url: str | None) -> AsyncIterator[FakeStripeStore]:
+    if store_url is None:
         yield InMemoryFakeStripeStore()
         return
-    engine = create_engine("sqlite+aiosqlite://")
+    engine = create_engine(store_url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     yield SqlAlchemyFakeStripeStore(engine)
