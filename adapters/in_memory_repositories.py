@@ -315,6 +315,17 @@ class InMemoryBookingRepository:
         self._t.bookings[key] = (booking, stored[1] + 1)
         self._seen(booking, stored[1] + 1)
 
+    async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
+        stored = self._t.bookings.get((tenant_id, booking_id))
+        if stored is None:
+            return False
+        booking, version = stored
+        pending = booking.status is BookingStatus.PENDING_PAYMENT
+        if not pending or booking.gateway_session_id is not None:
+            return False
+        self._t.bookings[tenant_id, booking_id] = (booking.attach_session(session_id), version + 1)
+        return True
+
     async def find_by_id(self, booking_id: str) -> Booking | None:
         for booking, version in self._t.bookings.values():
             if booking.id == booking_id:

@@ -12,7 +12,19 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, and_, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
@@ -548,6 +560,20 @@ class SqlAlchemySlotRepository:
         )
 
 
+# The checkout's last write, built once: a conditional UPDATE instead of read-then-update.
+_ATTACH_SESSION = (
+    update(orm.bookings)
+    .where(
+        orm.bookings.c.tenant_id == bindparam("b_tenant_id"),
+        orm.bookings.c.id == bindparam("b_id"),
+        orm.bookings.c.status == BookingStatus.PENDING_PAYMENT.value,
+        orm.bookings.c.gateway_session_id.is_(None),
+    )
+    .values(gateway_session_id=bindparam("b_session_id"), version=orm.bookings.c.version + 1)
+    .returning(orm.bookings.c.version)
+)
+
+
 class SqlAlchemyBookingRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -669,6 +695,16 @@ class SqlAlchemyBookingRepository:
             raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
         self._versions[booking.tenant_id, booking.id] = version
         await self._replace_refunds(booking)
+
+    async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
+        # The version goes up, but the one this unit of work may have read stays recorded:
+        # a copy read before this write is stale (it lacks the session), and saving it
+        # must be a ConcurrentUpdate.
+        result = await self._connection.execute(
+            _ATTACH_SESSION,
+            {"b_tenant_id": tenant_id, "b_id": booking_id, "b_session_id": session_id},
+        )
+        return result.first() is not None
 
     async def list_lapsed_holds(
         self, tenant_id: str, before: datetime, *, limit: int = 100

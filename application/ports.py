@@ -398,6 +398,15 @@ class BookingRepository(Protocol):
         """Save a changed booking; ConcurrentUpdate when it changed since it was read."""
         ...
 
+    async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
+        """Give a pending booking that has no checkout session this one, in one step.
+
+        One conditional write that also counts as a change of the booking: a copy read
+        before it is then a ConcurrentUpdate. False, changing nothing, when the booking is
+        missing, no longer pending payment, or already has a session (this one or another).
+        """
+        ...
+
     async def find_by_id(self, booking_id: str) -> Booking | None:
         """A booking by its id alone (ids are global), for its customer's token link."""
         ...

@@ -211,11 +211,12 @@ class StartCheckout:
             quote=booking.quote,
         )
         async with self._uow() as uow:
-            current = await uow.bookings.get(tenant.id, booking.id)
-            if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
-                attached = current.attach_session(session.session_id)
-                if attached is not current:
-                    await uow.bookings.update(attached)
+            # One conditional write; only when it changes nothing is the booking read, so
+            # that a different session already attached is still refused by the domain.
+            if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):
+                current = await uow.bookings.get(tenant.id, booking.id)
+                if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
+                    current.attach_session(session.session_id)
             if command.idempotency_key is not None:
                 await uow.idempotency.store_response(
                     f"checkout:{tenant.id}",

@@ -11,7 +11,13 @@ from datetime import UTC, timedelta, timezone
 import pytest
 
 from application.errors import NotFound
-from application.ports import AlreadyExists, ClaimOutcome, InvalidCursor, StoredResponse
+from application.ports import (
+    AlreadyExists,
+    ClaimOutcome,
+    ConcurrentUpdate,
+    InvalidCursor,
+    StoredResponse,
+)
 from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
 from domain.dispute import Dispute
@@ -443,6 +449,41 @@ async def test_a_booking_update_inside_one_unit_of_work_can_repeat(backend: Back
         stored = await uow.bookings.get(tenant.id, booking.id)
     assert stored is not None
     assert stored.status is BookingStatus.CONFIRMED
+
+
+async def test_a_session_is_attached_once_to_a_pending_booking(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=20)
+    booking = a_booking(slot)
+    paid = a_booking(slot).confirm(new_id("pi"))
+    await _seed(backend, booking, paid)
+    session_id = new_id("cs")
+    async with backend.uow() as uow:
+        assert await uow.bookings.attach_session(tenant.id, booking.id, session_id)
+        # Attached now, to this session or any other: nothing more changes.
+        assert not await uow.bookings.attach_session(tenant.id, booking.id, session_id)
+        assert not await uow.bookings.attach_session(tenant.id, booking.id, new_id("cs"))
+        assert not await uow.bookings.attach_session(tenant.id, paid.id, new_id("cs"))
+        assert not await uow.bookings.attach_session(tenant.id, new_id("bk"), new_id("cs"))
+        assert not await uow.bookings.attach_session(new_id("tn"), booking.id, new_id("cs"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.bookings.get(tenant.id, booking.id) == booking.attach_session(session_id)
+        assert await uow.bookings.get(tenant.id, paid.id) == paid
+        assert await uow.bookings.find_by_gateway_session(session_id) == booking.attach_session(
+            session_id
+        )
+
+
+async def test_attaching_a_session_makes_an_earlier_copy_stale(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    await _seed(backend, booking)
+    async with backend.uow() as uow:
+        before = await uow.bookings.get(tenant.id, booking.id)
+        assert before is not None
+        assert await uow.bookings.attach_session(tenant.id, booking.id, new_id("cs"))
+        with pytest.raises(ConcurrentUpdate):
+            await uow.bookings.update(before.expire())
 
 
 async def test_updating_an_unknown_booking_is_not_found(backend: Backend) -> None:
