@@ -27,6 +27,7 @@ from application.ports import (
     ClaimOutcome,
     ConcurrentUpdate,
     IdempotencyClaim,
+    SlotForSale,
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus
@@ -220,6 +221,17 @@ class InMemorySlotRepository:
 
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
         return self._t.slots.get((tenant_id, slot_id))
+
+    async def get_for_sale(self, tenant_id: str, slot_id: str) -> SlotForSale | None:
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None:
+            return None
+        versions = [v for (t, v) in self._t.fee_policies if t == tenant_id]
+        return SlotForSale(
+            slot,
+            self._t.offerings.get((tenant_id, slot.offering_id)),
+            self._t.fee_policies[tenant_id, max(versions)] if versions else None,
+        )
 
     async def list_for_offering(
         self,

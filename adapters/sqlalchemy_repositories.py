@@ -38,6 +38,7 @@ from application.ports import (
     ClaimOutcome,
     ConcurrentUpdate,
     IdempotencyClaim,
+    SlotForSale,
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus, CancelledBy, Customer, Refund
@@ -211,7 +212,7 @@ def _offering_values(offering: Offering) -> dict[str, Any]:
     }
 
 
-def _offering_from_row(row: Row[Any]) -> Offering:
+def _offering_from_row(row: Any) -> Offering:
     return Offering(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -226,7 +227,7 @@ def _offering_from_row(row: Row[Any]) -> Offering:
     )
 
 
-def _slot_from_row(row: Row[Any]) -> Slot:
+def _slot_from_row(row: Any) -> Slot:
     return Slot(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -469,6 +470,51 @@ class SqlAlchemyOfferingRepository:
         return [_offering_from_row(row) for row in result]
 
 
+class _Prefixed:
+    """Attribute access to the columns of a joined row that carry one label prefix."""
+
+    __slots__ = ("_prefix", "_values")
+
+    def __init__(self, values: Mapping[str, Any], prefix: str) -> None:
+        self._values = values
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._values[self._prefix + name]
+
+
+def _slot_for_sale_statement() -> Select[Any]:
+    slots, offerings, policies = orm.slots, orm.offerings, orm.fee_policies
+    active_policy = (
+        select(policies.c.policy)
+        .where(policies.c.tenant_id == slots.c.tenant_id)
+        .order_by(policies.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *(column.label(f"s_{column.name}") for column in slots.c),
+            *(column.label(f"o_{column.name}") for column in offerings.c),
+            active_policy.label("active_fee_policy"),
+        )
+        .select_from(
+            slots.outerjoin(
+                offerings,
+                and_(
+                    offerings.c.tenant_id == slots.c.tenant_id,
+                    offerings.c.id == slots.c.offering_id,
+                ),
+            )
+        )
+        .where(slots.c.tenant_id == bindparam("s_tenant_id"), slots.c.id == bindparam("s_id"))
+    )
+
+
+# The checkout's first read: slot, offering and active fee policy in one round trip.
+_SLOT_FOR_SALE = _slot_for_sale_statement()
+
+
 class SqlAlchemySlotRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -492,6 +538,20 @@ class SqlAlchemySlotRepository:
         )
         row = (await self._connection.execute(query)).first()
         return None if row is None else _slot_from_row(row)
+
+    async def get_for_sale(self, tenant_id: str, slot_id: str) -> SlotForSale | None:
+        row = (
+            await self._connection.execute(
+                _SLOT_FOR_SALE, {"s_tenant_id": tenant_id, "s_id": slot_id}
+            )
+        ).first()
+        if row is None:
+            return None
+        values = row._mapping
+        slot = _slot_from_row(_Prefixed(values, "s_"))
+        offering = None if row.o_id is None else _offering_from_row(_Prefixed(values, "o_"))
+        policy = row.active_fee_policy
+        return SlotForSale(slot, offering, None if policy is None else fee_policy_from_json(policy))
 
     async def list_for_offering(
         self,

@@ -332,6 +332,15 @@ class OfferingRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SlotForSale:
+    """A slot read together with what selling a seat of it needs."""
+
+    slot: Slot
+    offering: Offering | None  # None only if the slot's offering is missing
+    active_fee_policy: FeePolicy | None  # the tenant's newest version, None if it has none
+
+
 class SlotRepository(Protocol):
     """Slots and their seats; every seat change is one atomic conditional statement."""
 
@@ -352,6 +361,14 @@ class SlotRepository(Protocol):
         starts_before: datetime | None = None,
     ) -> list[Slot]:
         """The offering's slots starting in [starts_from, starts_before), by start time."""
+        ...
+
+    async def get_for_sale(self, tenant_id: str, slot_id: str) -> SlotForSale | None:
+        """The slot, its offering and the tenant's active fee policy in one read, or None.
+
+        The same as `get`, `OfferingRepository.get` and `TenantRepository.active_fee_policy`
+        together, for the checkout, which needs all three on every request.
+        """
         ...
 
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:

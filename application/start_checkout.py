@@ -142,17 +142,15 @@ class StartCheckout:
         command: StartCheckoutCommand,
     ) -> tuple[Booking, Offering]:
         now = self._clock.now()
-        slot = await uow.slots.get(tenant.id, command.slot_id)
-        if slot is None:
+        for_sale = await uow.slots.get_for_sale(tenant.id, command.slot_id)
+        if for_sale is None:
             raise NotFound("slot", command.slot_id)
-        offering = await uow.offerings.get(tenant.id, slot.offering_id)
+        slot, offering = for_sale.slot, for_sale.offering
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
         slot.ensure_bookable_at(now)
-        policy = offering.effective_fee_policy(
-            await uow.tenants.active_fee_policy(tenant.id) or FeePolicy()
-        )
+        policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
         quote = policy.quote(offering.price, command.seats)
         if not await uow.slots.try_hold(tenant.id, slot.id, command.seats):
             current = await uow.slots.get(tenant.id, slot.id)
