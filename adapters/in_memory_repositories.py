@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -431,6 +431,9 @@ class InMemoryLedgerRepository:
             raise NotFound("booking", entry.booking_id)
         self._t.ledger[key] = entry
         return True
+
+    async def add_all(self, entries: Iterable[LedgerEntry]) -> builtins.list[bool]:
+        return [await self.add(entry) for entry in entries]
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
         found = [

@@ -58,21 +58,31 @@ from domain.money import Money
 from domain.offering import Offering, Slot, require_seats
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
 
+# Hot statements are built once and executed with their values as parameters: building
+# one per call (`insert(table).values(**values)`, `select(...).where(column == value)`)
+# cost more CPU than its round trip (coercions, bind parameters, cache keys; see
+# bench/findings.md), while a prebuilt statement only looks its compiled form up.
+_INSERTS_IGNORING_DUPLICATES: dict[tuple[str, str], Insert] = {}
+
 
 def _insert_ignoring_duplicates(connection: AsyncConnection, table: Table) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    """INSERT … ON CONFLICT DO NOTHING RETURNING <first key column>, in the connection's
+    dialect, built once per table; execute it with the row's values as parameters."""
+    dialect = connection.dialect.name
+    statement = _INSERTS_IGNORING_DUPLICATES.get((dialect, table.name))
+    if statement is None:
+        first_key = next(iter(table.primary_key.columns))
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table).on_conflict_do_nothing().returning(first_key)
+        _INSERTS_IGNORING_DUPLICATES[dialect, table.name] = statement
+    return statement
 
 
 async def _insert_once(
     connection: AsyncConnection, table: Table, values: Mapping[str, Any]
 ) -> bool:
     """Insert a row unless one with the same key exists; True when this call inserted it."""
-    first_key = next(iter(table.primary_key.columns))
-    statement = _insert_ignoring_duplicates(connection, table).values(**values)
-    result = await connection.execute(statement.returning(first_key))
+    result = await connection.execute(_insert_ignoring_duplicates(connection, table), values)
     return result.first() is not None
 
 
@@ -273,7 +283,18 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
     }
 
 
-def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
+def _refund_from_row(row: Any) -> Refund:
+    return Refund(
+        row.refund_id,
+        RefundSplit(
+            customer_refund=Money(row.customer_refund, row.currency),
+            application_fee_refund=Money(row.application_fee_refund, row.currency),
+        ),
+        pending=row.pending,
+    )
+
+
+def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
     currency = row.currency
 
     def money(amount: int) -> Money:
@@ -306,17 +327,7 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
         status=BookingStatus(row.status),
         gateway_session_id=row.gateway_session_id,
         payment_intent_id=row.payment_intent_id,
-        refunds=tuple(
-            Refund(
-                r.refund_id,
-                RefundSplit(
-                    customer_refund=Money(r.customer_refund, r.currency),
-                    application_fee_refund=Money(r.application_fee_refund, r.currency),
-                ),
-                pending=r.pending,
-            )
-            for r in refunds
-        ),
+        refunds=tuple(refunds),
         cancelled_by=None if row.cancelled_by is None else CancelledBy(row.cancelled_by),
         cancellation_reason=row.cancellation_reason,
         access_token_hash=row.access_token_hash,
@@ -620,6 +631,46 @@ class SqlAlchemySlotRepository:
         )
 
 
+def _booking_with_refunds(*criteria: Any) -> Select[Any]:
+    """The first booking matching `criteria`, one row per refund (or one row without).
+
+    The refunds come in the same round trip as their booking, in the order they were
+    recorded; their columns are labelled r_….
+    """
+    booking = select(orm.bookings).where(*criteria).limit(1).subquery("b")
+    refunds = orm.booking_refunds
+    return (
+        select(
+            booking,
+            *(
+                column.label(f"r_{column.name}")
+                for column in refunds.c
+                if column.name not in ("tenant_id", "booking_id")
+            ),
+        )
+        .select_from(
+            booking.outerjoin(
+                refunds,
+                and_(
+                    refunds.c.tenant_id == booking.c.tenant_id,
+                    refunds.c.booking_id == booking.c.id,
+                ),
+            )
+        )
+        .order_by(refunds.c.position)
+    )
+
+
+_b = orm.bookings.c
+_BOOKING_BY_KEY = _booking_with_refunds(
+    _b.tenant_id == bindparam("b_tenant_id"), _b.id == bindparam("b_id")
+)
+_BOOKING_BY_ID = _booking_with_refunds(_b.id == bindparam("b_id"))
+_BOOKING_BY_SESSION = _booking_with_refunds(_b.gateway_session_id == bindparam("b_session_id"))
+_BOOKING_BY_PAYMENT = _booking_with_refunds(
+    _b.payment_intent_id == bindparam("b_payment_intent_id")
+)
+
 # The checkout's last write, built once: a conditional UPDATE instead of read-then-update.
 _ATTACH_SESSION = (
     update(orm.bookings)
@@ -697,7 +748,7 @@ class SqlAlchemyBookingRepository:
         rows = (await self._connection.execute(query)).all()
         if not rows:
             return []
-        refunds: dict[tuple[str, str], builtins.list[Row[Any]]] = {}
+        refunds: dict[tuple[str, str], builtins.list[Refund]] = {}
         table = orm.booking_refunds
         by_tenant: dict[str, builtins.list[str]] = {}
         for row in rows:
@@ -709,31 +760,40 @@ class SqlAlchemyBookingRepository:
                 .order_by(table.c.position)
             )
             for refund in result:
-                refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(refund)
-        bookings = []
-        for row in rows:
-            booking = _booking_from_row(row, refunds.get((row.tenant_id, row.id), ()))
-            self._versions[row.tenant_id, row.id] = row.version
-            self._stored_refunds[row.tenant_id, row.id] = booking.refunds
-            bookings.append(booking)
-        return bookings
+                refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(
+                    _refund_from_row(refund)
+                )
+        return [self._seen(row, refunds.get((row.tenant_id, row.id), ())) for row in rows]
 
-    async def _first(self, *criteria: Any) -> Booking | None:
-        found = await self._load(select(orm.bookings).where(*criteria).limit(1))
-        return found[0] if found else None
+    def _seen(self, row: Row[Any], refunds: Iterable[Refund]) -> Booking:
+        booking = _booking_from_row(row, refunds)
+        self._versions[row.tenant_id, row.id] = row.version
+        self._stored_refunds[row.tenant_id, row.id] = booking.refunds
+        return booking
+
+    async def _first(self, statement: Select[Any], **parameters: str) -> Booking | None:
+        """One booking and its refunds, read by one of the _BOOKING_BY_* statements."""
+        rows = (await self._connection.execute(statement, parameters)).all()
+        if not rows:
+            return None
+        refunds = [
+            _refund_from_row(_Prefixed(row._mapping, "r_"))
+            for row in rows
+            if row.r_refund_id is not None
+        ]
+        return self._seen(rows[0], refunds)
 
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
-        c = orm.bookings.c
-        return await self._first(c.tenant_id == tenant_id, c.id == booking_id)
+        return await self._first(_BOOKING_BY_KEY, b_tenant_id=tenant_id, b_id=booking_id)
 
     async def find_by_id(self, booking_id: str) -> Booking | None:
-        return await self._first(orm.bookings.c.id == booking_id)
+        return await self._first(_BOOKING_BY_ID, b_id=booking_id)
 
     async def find_by_gateway_session(self, session_id: str) -> Booking | None:
-        return await self._first(orm.bookings.c.gateway_session_id == session_id)
+        return await self._first(_BOOKING_BY_SESSION, b_session_id=session_id)
 
     async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
-        return await self._first(orm.bookings.c.payment_intent_id == payment_intent_id)
+        return await self._first(_BOOKING_BY_PAYMENT, b_payment_intent_id=payment_intent_id)
 
     async def update(self, booking: Booking) -> None:
         table = orm.bookings
@@ -847,6 +907,19 @@ class SqlAlchemyBookingRepository:
 
 
 _KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
+_LEDGER_INSERTS: dict[str, Insert] = {}
+
+
+def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "tenant_id": entry.tenant_id,
+        "gateway_ref": entry.gateway_ref,
+        "kind": entry.kind.value,
+        "booking_id": entry.booking_id,
+        "amount": entry.amount.amount,
+        "currency": entry.amount.currency,
+        "created_at": entry.created_at,
+    }
 
 
 class SqlAlchemyLedgerRepository:
@@ -854,16 +927,32 @@ class SqlAlchemyLedgerRepository:
         self._connection = connection
 
     async def add(self, entry: LedgerEntry) -> bool:
-        values = {
-            "tenant_id": entry.tenant_id,
-            "gateway_ref": entry.gateway_ref,
-            "kind": entry.kind.value,
-            "booking_id": entry.booking_id,
-            "amount": entry.amount.amount,
-            "currency": entry.amount.currency,
-            "created_at": entry.created_at,
-        }
-        return await _insert_once(self._connection, orm.ledger_entries, values)
+        return await _insert_once(self._connection, orm.ledger_entries, _ledger_values(entry))
+
+    async def add_all(self, entries: Iterable[LedgerEntry]) -> builtins.list[bool]:
+        rows = [_ledger_values(entry) for entry in entries]
+        if not rows:
+            return []
+        dialect = self._connection.dialect.name
+        statement = _LEDGER_INSERTS.get(dialect)
+        if statement is None:
+            c = orm.ledger_entries.c
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = (
+                insert(orm.ledger_entries)
+                .on_conflict_do_nothing()
+                .returning(c.tenant_id, c.gateway_ref, c.kind)
+            )
+            _LEDGER_INSERTS[dialect] = statement
+        # Several parameter sets with RETURNING: SQLAlchemy sends one multi-row INSERT
+        # ("insertmanyvalues"), and the conflicting rows return nothing.
+        inserted = {tuple(row) for row in await self._connection.execute(statement, rows)}
+        flags = []
+        for row in rows:
+            key = (row["tenant_id"], row["gateway_ref"], row["kind"])
+            flags.append(key in inserted)
+            inserted.discard(key)
+        return flags
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
         c = orm.ledger_entries.c

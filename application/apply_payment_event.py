@@ -120,8 +120,7 @@ class ApplyPaymentEvent:
         elif booking.status is not BookingStatus.PAYMENT_FAILED:
             await uow.slots.confirm_hold(booking.tenant_id, booking.slot_id, booking.seats)
         confirmed = booking.confirm(payment_ref)
-        for entry in payment_entries(confirmed, payment_ref, self._clock.now()):
-            await uow.ledger.add(entry)
+        await uow.ledger.add_all(payment_entries(confirmed, payment_ref, self._clock.now()))
         return confirmed
 
     async def _take_late_payment(
@@ -133,8 +132,7 @@ class ApplyPaymentEvent:
         is sent after this transaction commits, never while it holds the database.
         """
         paid = booking.confirm(payment_ref)
-        for entry in payment_entries(paid, payment_ref, self._clock.now()):
-            await uow.ledger.add(entry)
+        await uow.ledger.add_all(payment_entries(paid, payment_ref, self._clock.now()))
         return paid.cancel(
             CancelledBy.SYSTEM, "paid after the hold lapsed and the seats were no longer free"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -472,6 +472,14 @@ class LedgerRepository(Protocol):
 
     async def add(self, entry: LedgerEntry) -> bool:
         """Record an entry; False (and nothing stored) when its gateway_ref+kind already is."""
+        ...
+
+    async def add_all(self, entries: Iterable[LedgerEntry]) -> list[bool]:
+        """Record several entries with one write, each as `add` would; one flag per entry.
+
+        False (and nothing stored for it) where the entry's gateway_ref+kind already is
+        recorded, or appears earlier in the same call.
+        """
         ...
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:

@@ -618,6 +618,29 @@ async def test_a_ledger_entry_is_recorded_once_per_reference_and_kind(backend: B
         assert await uow.ledger.list_for_booking(tenant.id, booking.id) == [charge, fee]
 
 
+async def test_ledger_entries_are_added_together_each_at_most_once(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    await _seed(backend, booking)
+    charge = _entry(booking, EntryKind.CHARGE, 5_280, "pi_1")
+    fee = _entry(booking, EntryKind.APPLICATION_FEE, 280, "pi_1")
+    refund = _entry(booking, EntryKind.REFUND, 1_000, "re_1")
+    async with backend.uow() as uow:
+        assert await uow.ledger.add_all([]) == []
+        assert await uow.ledger.add(fee)
+        assert await uow.ledger.add_all([charge, fee, replace(charge, amount=Money(1, "usd"))]) == [
+            True,
+            False,
+            False,
+        ]
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.ledger.add_all([charge, refund]) == [False, True]
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.ledger.list_for_booking(tenant.id, booking.id) == [charge, fee, refund]
+
+
 async def test_a_statement_sums_entries_per_currency_in_a_time_range(backend: Backend) -> None:
     tenant, _, slot = await _bookable(backend, capacity=20)
     first, second = a_booking(slot), a_booking(slot)
