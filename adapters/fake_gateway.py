@@ -169,13 +169,7 @@ class FakeGateway:
 
     async def _create_once(self, key: str, obj: FakeObject) -> FakeObject:
         """Stripe's idempotency: the first object made with this key answers every retry."""
-        await self._store.put_object(obj)
-        winner = await self._store.bind_idempotency_key(key, obj.id)
-        if winner == obj.id:
-            return obj
-        existing = await self._store.get_object(winner)
-        assert existing is not None, "an idempotency key is bound to a stored object"
-        return existing
+        return await self._store.create_once(key, obj)
 
     # --- Connect -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Row,
     Select,
     Table,
@@ -337,6 +338,12 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
 # --- Repositories -----------------------------------------------------------------------
 
 
+_TENANT_BY_ID, _TENANT_BY_SLUG, _TENANT_BY_ACCOUNT = (
+    select(orm.tenants).where(column == bindparam("t_value"))
+    for column in (orm.tenants.c.id, orm.tenants.c.slug, orm.tenants.c.account_id)
+)
+
+
 class SqlAlchemyTenantRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -345,19 +352,19 @@ class SqlAlchemyTenantRepository:
         if not await _insert_once(self._connection, orm.tenants, _tenant_values(tenant)):
             raise AlreadyExists(f"a tenant with id {tenant.id!r} or slug {tenant.slug!r} exists")
 
-    async def _one(self, *criteria: Any) -> Tenant | None:
-        result = await self._connection.execute(select(orm.tenants).where(*criteria))
+    async def _one(self, statement: Select[Any], value: str) -> Tenant | None:
+        result = await self._connection.execute(statement, {"t_value": value})
         row = result.first()
         return None if row is None else _tenant_from_row(row)
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        return await self._one(orm.tenants.c.id == tenant_id)
+        return await self._one(_TENANT_BY_ID, tenant_id)
 
     async def get_by_slug(self, slug: str) -> Tenant | None:
-        return await self._one(orm.tenants.c.slug == slug)
+        return await self._one(_TENANT_BY_SLUG, slug)
 
     async def find_by_account_id(self, account_id: str) -> Tenant | None:
-        return await self._one(orm.tenants.c.account_id == account_id)
+        return await self._one(_TENANT_BY_ACCOUNT, account_id)
 
     async def update(self, tenant: Tenant) -> None:
         values = _tenant_values(tenant)
@@ -526,6 +533,30 @@ def _slot_for_sale_statement() -> Select[Any]:
 _SLOT_FOR_SALE = _slot_for_sale_statement()
 
 
+def _seat_change(condition: Any, **changes: Any) -> Any:
+    """UPDATE slots SET <changes> WHERE <the slot> AND <condition> RETURNING id."""
+    slots = orm.slots
+    return (
+        update(slots)
+        .where(
+            slots.c.tenant_id == bindparam("s_tenant_id"),
+            slots.c.id == bindparam("s_id"),
+            condition,
+        )
+        .values(**changes)
+        .returning(slots.c.id)
+    )
+
+
+_s = orm.slots.c
+_seats = bindparam("s_seats", type_=Integer)
+_TRY_HOLD = _seat_change(_s.held + _s.booked + _seats <= _s.capacity, held=_s.held + _seats)
+_RELEASE_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats)
+_CONFIRM_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats, booked=_s.booked + _seats)
+_TRY_BOOK = _seat_change(_s.held + _s.booked + _seats <= _s.capacity, booked=_s.booked + _seats)
+_RELEASE_BOOKED = _seat_change(_s.booked >= _seats, booked=_s.booked - _seats)
+
+
 class SqlAlchemySlotRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -583,52 +614,29 @@ class SqlAlchemySlotRepository:
         result = await self._connection.execute(query.order_by(table.c.starts_at, table.c.id))
         return [_slot_from_row(row) for row in result]
 
-    async def _change_seats(
-        self, tenant_id: str, slot_id: str, condition: Any, **changes: Any
-    ) -> bool:
+    async def _change_seats(self, statement: Any, tenant_id: str, slot_id: str, seats: int) -> bool:
         # One conditional statement: the check and the change cannot be separated by
         # another transaction, whatever the isolation level.
-        table = orm.slots
         result = await self._connection.execute(
-            update(table)
-            .where(table.c.tenant_id == tenant_id, table.c.id == slot_id, condition)
-            .values(**changes)
-            .returning(table.c.id)
+            statement,
+            {"s_tenant_id": tenant_id, "s_id": slot_id, "s_seats": require_seats(seats)},
         )
         return result.first() is not None
 
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.held + c.booked + seats <= c.capacity, held=c.held + seats
-        )
+        return await self._change_seats(_TRY_HOLD, tenant_id, slot_id, seats)
 
     async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(tenant_id, slot_id, c.held >= seats, held=c.held - seats)
+        return await self._change_seats(_RELEASE_HOLD, tenant_id, slot_id, seats)
 
     async def confirm_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.held >= seats, held=c.held - seats, booked=c.booked + seats
-        )
+        return await self._change_seats(_CONFIRM_HOLD, tenant_id, slot_id, seats)
 
     async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.held + c.booked + seats <= c.capacity, booked=c.booked + seats
-        )
+        return await self._change_seats(_TRY_BOOK, tenant_id, slot_id, seats)
 
     async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.booked >= seats, booked=c.booked - seats
-        )
+        return await self._change_seats(_RELEASE_BOOKED, tenant_id, slot_id, seats)
 
 
 def _booking_with_refunds(*criteria: Any) -> Select[Any]:
@@ -670,6 +678,17 @@ _BOOKING_BY_SESSION = _booking_with_refunds(_b.gateway_session_id == bindparam("
 _BOOKING_BY_PAYMENT = _booking_with_refunds(
     _b.payment_intent_id == bindparam("b_payment_intent_id")
 )
+
+# A booking's columns come as parameters of the execution (all but its key, so SET names
+# every one of them); the version goes up by one.
+_UPDATE_BOOKING = (
+    update(orm.bookings)
+    .where(_b.tenant_id == bindparam("b_tenant_id"), _b.id == bindparam("b_id"))
+    .values(version=_b.version + 1)
+    .returning(_b.version)
+)
+# … only while it is still the version this unit of work read (optimistic locking).
+_UPDATE_BOOKING_AT_VERSION = _UPDATE_BOOKING.where(_b.version == bindparam("b_version"))
 
 # The checkout's last write, built once: a conditional UPDATE instead of read-then-update.
 _ATTACH_SESSION = (
@@ -796,18 +815,16 @@ class SqlAlchemyBookingRepository:
         return await self._first(_BOOKING_BY_PAYMENT, b_payment_intent_id=payment_intent_id)
 
     async def update(self, booking: Booking) -> None:
-        table = orm.bookings
         values = _booking_values(booking)
         del values["tenant_id"], values["id"]
-        statement = update(table).where(
-            table.c.tenant_id == booking.tenant_id, table.c.id == booking.id
-        )
+        values["b_tenant_id"], values["b_id"] = booking.tenant_id, booking.id
         read_at = self._versions.get((booking.tenant_id, booking.id))
-        if read_at is not None:
-            statement = statement.where(table.c.version == read_at)
-        result = await self._connection.execute(
-            statement.values(**values, version=table.c.version + 1).returning(table.c.version)
-        )
+        if read_at is None:
+            statement = _UPDATE_BOOKING
+        else:
+            statement = _UPDATE_BOOKING_AT_VERSION
+            values["b_version"] = read_at
+        result = await self._connection.execute(statement, values)
         version = result.scalar_one_or_none()
         if version is None:
             if read_at is None:

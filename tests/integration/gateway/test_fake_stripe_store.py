@@ -124,6 +124,23 @@ async def test_an_idempotency_key_binds_to_its_first_object(store: FakeStripeSto
     assert await store.bind_idempotency_key("key-2", "cs_2") == "cs_2"
 
 
+async def test_an_object_created_once_answers_every_retry_with_its_key(
+    store: FakeStripeStore,
+) -> None:
+    first = FakeObject("cs_1", {"object": "checkout.session", "n": 1}, "acct_1")
+    retry = FakeObject("cs_2", {"object": "checkout.session", "n": 2}, "acct_1")
+    other = FakeObject("cs_3", {"object": "checkout.session", "n": 3})
+
+    assert (await store.create_once("key-1", first)).id == "cs_1"
+    again = await store.create_once("key-1", retry)
+    assert (again.id, again.body, again.account_id) == ("cs_1", first.body, "acct_1")
+    assert (await store.create_once("key-2", other)).body == other.body
+    stored = await store.get_object("cs_1")
+    assert stored is not None
+    assert stored.body == first.body
+    assert await store.bind_idempotency_key("key-1", "cs_9") == "cs_1"
+
+
 async def test_events_are_stored_and_replaced_by_id(store: FakeStripeStore) -> None:
     await store.put_event(_event(1))
     delivered = replace(_event(1), attempts=2, delivered=True)
