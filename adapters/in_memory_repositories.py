@@ -222,16 +222,15 @@ class InMemorySlotRepository:
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
         return self._t.slots.get((tenant_id, slot_id))
 
-    async def get_for_sale(self, tenant_id: str, slot_id: str) -> SlotForSale | None:
-        slot = self._t.slots.get((tenant_id, slot_id))
-        if slot is None:
+    async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
+        tenant = next((t for t in self._t.tenants.values() if t.slug == tenant_slug), None)
+        if tenant is None:
             return None
-        versions = [v for (t, v) in self._t.fee_policies if t == tenant_id]
-        return SlotForSale(
-            slot,
-            self._t.offerings.get((tenant_id, slot.offering_id)),
-            self._t.fee_policies[tenant_id, max(versions)] if versions else None,
-        )
+        slot = self._t.slots.get((tenant.id, slot_id))
+        offering = None if slot is None else self._t.offerings.get((tenant.id, slot.offering_id))
+        versions = [v for (t, v) in self._t.fee_policies if t == tenant.id]
+        policy = self._t.fee_policies[tenant.id, max(versions)] if versions else None
+        return SlotForSale(tenant, slot, offering, policy)
 
     async def list_for_offering(
         self,

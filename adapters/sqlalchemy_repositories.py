@@ -502,22 +502,25 @@ class _Prefixed:
 
 
 def _slot_for_sale_statement() -> Select[Any]:
-    slots, offerings, policies = orm.slots, orm.offerings, orm.fee_policies
+    tenants, slots, offerings, policies = orm.tenants, orm.slots, orm.offerings, orm.fee_policies
     active_policy = (
         select(policies.c.policy)
-        .where(policies.c.tenant_id == slots.c.tenant_id)
+        .where(policies.c.tenant_id == tenants.c.id)
         .order_by(policies.c.version.desc())
         .limit(1)
         .scalar_subquery()
     )
     return (
         select(
+            *(column.label(f"t_{column.name}") for column in tenants.c),
             *(column.label(f"s_{column.name}") for column in slots.c),
             *(column.label(f"o_{column.name}") for column in offerings.c),
             active_policy.label("active_fee_policy"),
         )
         .select_from(
-            slots.outerjoin(
+            tenants.outerjoin(
+                slots, and_(slots.c.tenant_id == tenants.c.id, slots.c.id == bindparam("s_id"))
+            ).outerjoin(
                 offerings,
                 and_(
                     offerings.c.tenant_id == slots.c.tenant_id,
@@ -525,11 +528,11 @@ def _slot_for_sale_statement() -> Select[Any]:
                 ),
             )
         )
-        .where(slots.c.tenant_id == bindparam("s_tenant_id"), slots.c.id == bindparam("s_id"))
+        .where(tenants.c.slug == bindparam("t_slug"))
     )
 
 
-# The checkout's first read: slot, offering and active fee policy in one round trip.
+# The checkout's first read: tenant, slot, offering and active fee policy in one round trip.
 _SLOT_FOR_SALE = _slot_for_sale_statement()
 
 
@@ -581,19 +584,20 @@ class SqlAlchemySlotRepository:
         row = (await self._connection.execute(query)).first()
         return None if row is None else _slot_from_row(row)
 
-    async def get_for_sale(self, tenant_id: str, slot_id: str) -> SlotForSale | None:
+    async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
         row = (
-            await self._connection.execute(
-                _SLOT_FOR_SALE, {"s_tenant_id": tenant_id, "s_id": slot_id}
-            )
+            await self._connection.execute(_SLOT_FOR_SALE, {"t_slug": tenant_slug, "s_id": slot_id})
         ).first()
         if row is None:
             return None
         values = row._mapping
-        slot = _slot_from_row(_Prefixed(values, "s_"))
+        tenant = _tenant_from_row(_Prefixed(values, "t_"))
+        slot = None if row.s_id is None else _slot_from_row(_Prefixed(values, "s_"))
         offering = None if row.o_id is None else _offering_from_row(_Prefixed(values, "o_"))
         policy = row.active_fee_policy
-        return SlotForSale(slot, offering, None if policy is None else fee_policy_from_json(policy))
+        return SlotForSale(
+            tenant, slot, offering, None if policy is None else fee_policy_from_json(policy)
+        )
 
     async def list_for_offering(
         self,

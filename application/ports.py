@@ -334,10 +334,11 @@ class OfferingRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SlotForSale:
-    """A slot read together with what selling a seat of it needs."""
+    """A tenant and one of its slots, read together with what selling a seat needs."""
 
-    slot: Slot
-    offering: Offering | None  # None only if the slot's offering is missing
+    tenant: Tenant
+    slot: Slot | None  # None when the tenant has no slot with this id
+    offering: Offering | None  # the slot's offering; None without a slot (or offering)
     active_fee_policy: FeePolicy | None  # the tenant's newest version, None if it has none
 
 
@@ -363,11 +364,13 @@ class SlotRepository(Protocol):
         """The offering's slots starting in [starts_from, starts_before), by start time."""
         ...
 
-    async def get_for_sale(self, tenant_id: str, slot_id: str) -> SlotForSale | None:
-        """The slot, its offering and the tenant's active fee policy in one read, or None.
+    async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
+        """The tenant with this slug, its slot, the slot's offering and the tenant's active
+        fee policy, in one read; None when no tenant has this slug.
 
-        The same as `get`, `OfferingRepository.get` and `TenantRepository.active_fee_policy`
-        together, for the checkout, which needs all three on every request.
+        The same as `TenantRepository.get_by_slug`, `get`, `OfferingRepository.get` and
+        `TenantRepository.active_fee_policy` together, for the checkout, which needs all
+        four on every request.
         """
         ...
 

@@ -30,6 +30,7 @@ from application.ports import (
     IdGenerator,
     LineItem,
     PaymentGateway,
+    SlotForSale,
     StoredResponse,
     UnitOfWork,
 )
@@ -91,9 +92,11 @@ class StartCheckout:
         require_seats(command.seats)
         key = command.idempotency_key
         async with self._uow() as uow:
-            tenant = await uow.tenants.get_by_slug(command.tenant_slug)
-            if tenant is None:
+            # One read for the tenant and everything selling a seat of the slot needs.
+            for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
+            if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
+            tenant = for_sale.tenant
             tenant.ensure_can_sell()
             scope = f"checkout:{tenant.id}"
             token = new_booking_token()
@@ -121,7 +124,7 @@ class StartCheckout:
                         StoredResponse(PROVISIONAL, _provisional_body(booking_id, token)),
                     )
             if resumed is None:
-                resumed = await self._hold_seats(uow, tenant, booking_id, token, command)
+                resumed = await self._hold_seats(uow, for_sale, booking_id, token, command)
                 await uow.commit()
         # The unit of work is closed before the gateway is called: no transaction waits on it.
         booking, offering = resumed
@@ -136,16 +139,15 @@ class StartCheckout:
     async def _hold_seats(
         self,
         uow: UnitOfWork,
-        tenant: Tenant,
+        for_sale: SlotForSale,
         booking_id: str,
         token: str,
         command: StartCheckoutCommand,
     ) -> tuple[Booking, Offering]:
         now = self._clock.now()
-        for_sale = await uow.slots.get_for_sale(tenant.id, command.slot_id)
-        if for_sale is None:
+        tenant, slot, offering = for_sale.tenant, for_sale.slot, for_sale.offering
+        if slot is None:
             raise NotFound("slot", command.slot_id)
-        slot, offering = for_sale.slot, for_sale.offering
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()

@@ -285,32 +285,41 @@ async def test_slot_times_come_back_as_aware_utc(backend: Backend) -> None:
     assert stored.starts_at.tzinfo is not None
 
 
-async def test_a_slot_for_sale_comes_with_its_offering_and_the_active_policy(
+async def test_a_slot_for_sale_comes_with_its_tenant_offering_and_active_policy(
     backend: Backend,
 ) -> None:
     tenant, offering, slot = await _bookable(backend)
     other_tenant, other_offering, other_slot = await _bookable(backend)
     async with backend.uow() as uow:
-        found = await uow.slots.get_for_sale(tenant.id, slot.id)
+        found = await uow.slots.get_for_sale(tenant.slug, slot.id)
         assert found is not None
-        assert (found.slot, found.offering, found.active_fee_policy) == (slot, offering, None)
+        assert (found.tenant, found.slot, found.offering) == (tenant, slot, offering)
+        assert found.active_fee_policy is None
         await uow.tenants.add_fee_policy(tenant.id, FeePolicy(percent_bps=300))
         await uow.tenants.add_fee_policy(tenant.id, a_fee_policy(version=2))
         await uow.tenants.add_fee_policy(other_tenant.id, a_fee_policy(version=7))
         await uow.commit()
     async with backend.uow() as uow:
         assert await uow.slots.try_hold(tenant.id, slot.id, 2)
-        found = await uow.slots.get_for_sale(tenant.id, slot.id)
+        found = await uow.slots.get_for_sale(tenant.slug, slot.id)
         assert found is not None
+        assert found.tenant == tenant
         assert found.slot == await uow.slots.get(tenant.id, slot.id)
+        assert found.slot is not None
         assert found.slot.held == 2
         assert found.offering == offering
         assert found.active_fee_policy == a_fee_policy(version=2)
-        other = await uow.slots.get_for_sale(other_tenant.id, other_slot.id)
+        other = await uow.slots.get_for_sale(other_tenant.slug, other_slot.id)
         assert other is not None
-        assert (other.offering, other.active_fee_policy) == (other_offering, a_fee_policy(7))
-        assert await uow.slots.get_for_sale(other_tenant.id, slot.id) is None
-        assert await uow.slots.get_for_sale(tenant.id, new_id("sl")) is None
+        assert (other.tenant, other.offering) == (other_tenant, other_offering)
+        assert other.active_fee_policy == a_fee_policy(7)
+        # Another tenant's slot, or none at all: the tenant alone.
+        for missing in (slot.id, new_id("sl")):
+            alone = await uow.slots.get_for_sale(other_tenant.slug, missing)
+            assert alone is not None
+            assert (alone.tenant, alone.slot, alone.offering) == (other_tenant, None, None)
+            assert alone.active_fee_policy == a_fee_policy(7)
+        assert await uow.slots.get_for_sale("no-such-tenant", slot.id) is None
 
 
 async def test_seats_are_held_only_while_they_fit(backend: Backend) -> None:
