@@ -943,7 +943,42 @@ class SqlAlchemyBookingRepository:
 
 
 _KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
-_LEDGER_INSERTS: dict[str, Insert] = {}
+_LEDGER_INSERTS: dict[tuple[str, int], Insert] = {}
+_LEDGER_COLUMNS = (
+    "tenant_id",
+    "gateway_ref",
+    "kind",
+    "booking_id",
+    "amount",
+    "currency",
+    "created_at",
+)
+
+
+def _ledger_insert(dialect: str, rows: int) -> Insert:
+    """A multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the key, built once per row
+    count: row n's values are the parameters <column>_<n>. (SQLAlchemy's executemany with
+    RETURNING sends the same SQL, but re-renders it on every call.)"""
+    statement = _LEDGER_INSERTS.get((dialect, rows))
+    if statement is None:
+        table = orm.ledger_entries
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(table)
+            .values(
+                [
+                    {
+                        name: bindparam(f"{name}_{n}", type_=table.c[name].type)
+                        for name in _LEDGER_COLUMNS
+                    }
+                    for n in range(rows)
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(table.c.tenant_id, table.c.gateway_ref, table.c.kind)
+        )
+        _LEDGER_INSERTS[dialect, rows] = statement
+    return statement
 
 
 def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
@@ -969,20 +1004,12 @@ class SqlAlchemyLedgerRepository:
         rows = [_ledger_values(entry) for entry in entries]
         if not rows:
             return []
-        dialect = self._connection.dialect.name
-        statement = _LEDGER_INSERTS.get(dialect)
-        if statement is None:
-            c = orm.ledger_entries.c
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement = (
-                insert(orm.ledger_entries)
-                .on_conflict_do_nothing()
-                .returning(c.tenant_id, c.gateway_ref, c.kind)
-            )
-            _LEDGER_INSERTS[dialect] = statement
-        # Several parameter sets with RETURNING: SQLAlchemy sends one multi-row INSERT
-        # ("insertmanyvalues"), and the conflicting rows return nothing.
-        inserted = {tuple(row) for row in await self._connection.execute(statement, rows)}
+        statement = _ledger_insert(self._connection.dialect.name, len(rows))
+        parameters = {
+            f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()
+        }
+        # One INSERT … VALUES (…), (…) … ON CONFLICT DO NOTHING: conflicting rows return nothing.
+        inserted = {tuple(row) for row in await self._connection.execute(statement, parameters)}
         flags = []
         for row in rows:
             key = (row["tenant_id"], row["gateway_ref"], row["kind"])
