@@ -587,6 +587,13 @@ class UnitOfWork(Protocol):
     @property
     def idempotency(self) -> IdempotencyStore: ...
 
+    def single_write(self) -> Self:
+        """Before `async with`: this unit of work makes at most one write, a single atomic
+        statement, so it needs no transaction around it; an adapter may then save the round
+        trips of BEGIN and COMMIT. Call `commit()` as usual; after the write, `rollback()`
+        may not undo it. Applies to the next `async with` only."""
+        ...
+
     async def __aenter__(self) -> Self:
         """Begin a transaction."""
         ...

@@ -210,7 +210,11 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        async with self._uow() as uow:
+        unit = self._uow()
+        if command.idempotency_key is None:
+            # The conditional attach is the only write: it needs no transaction around it.
+            unit = unit.single_write()
+        async with unit as uow:
             # One conditional write; only when it changes nothing is the booking read, so
             # that a different session already attached is still refused by the domain.
             if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):
