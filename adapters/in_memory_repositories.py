@@ -311,6 +311,13 @@ class InMemoryBookingRepository:
         self._t.bookings[key] = (booking, 1)
         self._seen(booking, 1)
 
+    async def add_holding_seats(self, booking: Booking) -> bool:
+        slots = InMemorySlotRepository(self._t)
+        if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
+            return False
+        await self.add(booking)
+        return True
+
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
         stored = self._t.bookings.get((tenant_id, booking_id))
         return None if stored is None else self._seen(*stored)

@@ -696,6 +696,34 @@ _UPDATE_BOOKING = (
 # … only while it is still the version this unit of work read (optimistic locking).
 _UPDATE_BOOKING_AT_VERSION = _UPDATE_BOOKING.where(_b.version == bindparam("b_version"))
 
+
+def _hold_and_add_statement() -> Select[Any]:
+    """PostgreSQL: the seat hold (_TRY_HOLD) and the booking's INSERT in one statement.
+
+    The conditional UPDATE runs in a CTE, and the INSERT takes its row from that CTE's
+    RETURNING, so the booking is stored only if the seats were held; the result tells
+    how many rows each wrote (held 0: no seats; held 1, added 0: the id is taken).
+    """
+    held = _TRY_HOLD.cte("held")
+    bookings = orm.bookings
+    row = select(
+        *(bindparam(f"bk_{column.name}", type_=column.type) for column in bookings.c)
+    ).select_from(held)
+    added = (
+        postgresql.insert(bookings)
+        .from_select([column.name for column in bookings.c], row)
+        .on_conflict_do_nothing()
+        .returning(bookings.c.id)
+        .cte("added")
+    )
+    return select(
+        select(func.count()).select_from(held).scalar_subquery().label("held"),
+        select(func.count()).select_from(added).scalar_subquery().label("added"),
+    )
+
+
+_HOLD_AND_ADD = _hold_and_add_statement()
+
 # The checkout's last write, built once: a conditional UPDATE instead of read-then-update.
 # The condition is wrapped in a CASE so that no index can serve it and PostgreSQL always
 # finds the row by its primary key: as `status = … AND gateway_session_id IS NULL`, the
@@ -741,6 +769,29 @@ class SqlAlchemyBookingRepository:
             raise AlreadyExists(f"booking {booking.id} exists")
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)
+
+    async def add_holding_seats(self, booking: Booking) -> bool:
+        if self._connection.dialect.name != "postgresql":
+            slots = SqlAlchemySlotRepository(self._connection)
+            if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
+                return False
+            await self.add(booking)
+            return True
+        parameters = {f"bk_{name}": value for name, value in _booking_values(booking).items()}
+        parameters |= {
+            "bk_version": 1,
+            "s_tenant_id": booking.tenant_id,
+            "s_id": booking.slot_id,
+            "s_seats": require_seats(booking.seats),
+        }
+        counts = (await self._connection.execute(_HOLD_AND_ADD, parameters)).one()
+        if not counts.held:
+            return False
+        if not counts.added:
+            raise AlreadyExists(f"booking {booking.id} exists")
+        self._versions[booking.tenant_id, booking.id] = 1
+        await self._add_refunds(booking)
+        return True
 
     async def _add_refunds(self, booking: Booking, start: int = 0) -> None:
         for position, refund in enumerate(booking.refunds[start:], start=start):

@@ -410,6 +410,15 @@ class BookingRepository(Protocol):
         """Store a new booking; AlreadyExists when its id is taken."""
         ...
 
+    async def add_holding_seats(self, booking: Booking) -> bool:
+        """Hold the booking's seats on its slot and store the booking, in one step.
+
+        The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
+        the seats do not fit. AlreadyExists when the booking's id is taken (its seats may
+        be held by then: let the unit of work roll back).
+        """
+        ...
+
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
         """The tenant's booking with this id, or None."""
         ...

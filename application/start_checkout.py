@@ -154,10 +154,6 @@ class StartCheckout:
         slot.ensure_bookable_at(now)
         policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
         quote = policy.quote(offering.price, command.seats)
-        if not await uow.slots.try_hold(tenant.id, slot.id, command.seats):
-            current = await uow.slots.get(tenant.id, slot.id)
-            available = current.seats_available if current else 0
-            raise SeatsUnavailable(slot.id, command.seats, available)
         booking = Booking(
             id=booking_id,
             tenant_id=tenant.id,
@@ -172,7 +168,11 @@ class StartCheckout:
             created_at=now,
             access_token_hash=hash_secret(token),
         )
-        await uow.bookings.add(booking)
+        # The seats are taken by one conditional statement, in the same step as the booking.
+        if not await uow.bookings.add_holding_seats(booking):
+            current = await uow.slots.get(tenant.id, slot.id)
+            available = current.seats_available if current else 0
+            raise SeatsUnavailable(slot.id, command.seats, available)
         return booking, offering
 
     async def _open_session(

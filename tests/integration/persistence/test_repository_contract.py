@@ -510,6 +510,36 @@ async def test_a_booking_update_inside_one_unit_of_work_can_repeat(backend: Back
     assert stored.status is BookingStatus.CONFIRMED
 
 
+async def test_a_booking_is_added_holding_its_seats_only_while_they_fit(
+    backend: Backend,
+) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=5)
+    first, too_many = a_booking(slot, seats=3), a_booking(slot, seats=3)
+    async with backend.uow() as uow:
+        assert await uow.bookings.add_holding_seats(first)
+        assert not await uow.bookings.add_holding_seats(too_many)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.bookings.get(tenant.id, first.id) == first
+        assert await uow.bookings.get(tenant.id, too_many.id) is None
+        stored = await uow.slots.get(tenant.id, slot.id)
+        assert stored is not None
+        assert (stored.held, stored.booked) == (3, 0)
+        # Its id taken: AlreadyExists, and the unit of work is left to roll back.
+        with pytest.raises(AlreadyExists):
+            await uow.bookings.add_holding_seats(replace(first, seats=1))
+    async with backend.uow() as uow:
+        stored = await uow.slots.get(tenant.id, slot.id)
+        assert stored is not None
+        assert stored.held == 3
+        # A booking added so can be updated at the version it was stored with.
+        last = a_booking(slot, seats=2)
+        assert await uow.bookings.add_holding_seats(last)
+        added = await uow.bookings.get(tenant.id, last.id)
+        assert added is not None
+        await uow.bookings.update(added.expire())
+
+
 async def test_a_session_is_attached_once_to_a_pending_booking(backend: Backend) -> None:
     tenant, _, slot = await _bookable(backend, capacity=20)
     booking = a_booking(slot)
