@@ -697,32 +697,40 @@ _UPDATE_BOOKING = (
 _UPDATE_BOOKING_AT_VERSION = _UPDATE_BOOKING.where(_b.version == bindparam("b_version"))
 
 
-def _hold_and_add_statement() -> Select[Any]:
+_HOLD_AND_ADD: dict[tuple[str, ...], Select[Any]] = {}
+
+
+def _hold_and_add_statement(columns: tuple[str, ...]) -> Select[Any]:
     """PostgreSQL: the seat hold (_TRY_HOLD) and the booking's INSERT in one statement.
 
     The conditional UPDATE runs in a CTE, and the INSERT takes its row from that CTE's
     RETURNING, so the booking is stored only if the seats were held; the result tells
-    how many rows each wrote (held 0: no seats; held 1, added 0: the id is taken).
+    how many rows each wrote (held 0: no seats; held 1, added 0: the id is taken). Built
+    once per set of columns given (like a plain INSERT, the others get their defaults);
+    the value of column c is the parameter bk_c.
     """
+    statement = _HOLD_AND_ADD.get(columns)
+    if statement is not None:
+        return statement
     held = _TRY_HOLD.cte("held")
     bookings = orm.bookings
     row = select(
-        *(bindparam(f"bk_{column.name}", type_=column.type) for column in bookings.c)
+        *(bindparam(f"bk_{name}", type_=bookings.c[name].type) for name in columns)
     ).select_from(held)
     added = (
         postgresql.insert(bookings)
-        .from_select([column.name for column in bookings.c], row)
+        .from_select(list(columns), row)
         .on_conflict_do_nothing()
         .returning(bookings.c.id)
         .cte("added")
     )
-    return select(
+    statement = select(
         select(func.count()).select_from(held).scalar_subquery().label("held"),
         select(func.count()).select_from(added).scalar_subquery().label("added"),
     )
+    _HOLD_AND_ADD[columns] = statement
+    return statement
 
-
-_HOLD_AND_ADD = _hold_and_add_statement()
 
 # The checkout's last write, built once: a conditional UPDATE instead of read-then-update.
 # The condition is wrapped in a CASE so that no index can serve it and PostgreSQL always
@@ -777,14 +785,15 @@ class SqlAlchemyBookingRepository:
                 return False
             await self.add(booking)
             return True
-        parameters = {f"bk_{name}": value for name, value in _booking_values(booking).items()}
+        values = _booking_values(booking) | {"version": 1}
+        statement = _hold_and_add_statement(tuple(values))
+        parameters = {f"bk_{name}": value for name, value in values.items()}
         parameters |= {
-            "bk_version": 1,
             "s_tenant_id": booking.tenant_id,
             "s_id": booking.slot_id,
             "s_seats": require_seats(booking.seats),
         }
-        counts = (await self._connection.execute(_HOLD_AND_ADD, parameters)).one()
+        counts = (await self._connection.execute(statement, parameters)).one()
         if not counts.held:
             return False
         if not counts.added:
