@@ -19,6 +19,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_POSTGRES_POOL_SIZE = 20
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -62,7 +63,8 @@ def create_engine(url: str, *, pool_size: int | None = None, echo: bool = False)
     """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
 
     `pool_size` bounds the connections a process keeps open (one by default on a SQLite
-    file); tests that need many truly concurrent transactions raise it.
+    file, DEFAULT_POSTGRES_POOL_SIZE on PostgreSQL); tests that need many truly concurrent
+    transactions raise it.
     """
     options: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -80,9 +82,15 @@ def create_engine(url: str, *, pool_size: int | None = None, echo: bool = False)
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine, wal=not _is_sqlite_memory(url))
         return engine
-    if pool_size is not None:
-        options["pool_size"] = pool_size
-        options["max_overflow"] = 0
+    # PostgreSQL: a pool large enough for the requests one process serves at once, and no
+    # overflow. SQLAlchemy's default (5 kept + 10 overflow) closes an overflow connection as
+    # soon as it is returned, so beyond 5 concurrent units of work nearly every checkout of
+    # the pool opened a new connection (TCP, SSL negotiation, startup, a PostgreSQL backend):
+    # under 16 concurrent requests, one new connection per 5 one-row inserts and per 6
+    # checkouts (docs/benchmarks.md). A bounded pool makes the 21st unit of work wait for
+    # a connection instead, and bounds the connections per worker process.
+    options["pool_size"] = pool_size or DEFAULT_POSTGRES_POOL_SIZE
+    options["max_overflow"] = 0
     return create_async_engine(url, **options)
 
 

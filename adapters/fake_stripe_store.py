@@ -78,6 +78,12 @@ class FakeStripeStore(Protocol):
         """
         ...
 
+    async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
+        """Stripe's idempotency for a new object: store it and bind `key` to it, unless
+        `key` is bound already; then the object it is bound to (the new one may remain
+        stored, unreferenced). The same as `put_object` then `bind_idempotency_key`."""
+        ...
+
     async def put_event(self, event: FakeEvent) -> None:
         """Insert or replace the event with this id."""
         ...
@@ -115,6 +121,15 @@ class InMemoryFakeStripeStore:
 
     async def bind_idempotency_key(self, key: str, object_id: str) -> str:
         return self._keys.setdefault(key, object_id)
+
+    async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
+        await self.put_object(obj)
+        winner = self._keys.setdefault(key, obj.id)
+        if winner == obj.id:
+            return obj
+        stored = await self.get_object(winner)
+        assert stored is not None, "an idempotency key is bound to a stored object"
+        return stored
 
     async def put_event(self, event: FakeEvent) -> None:
         self._events[event.id] = event

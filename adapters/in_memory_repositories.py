@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -28,6 +28,7 @@ from application.ports import (
     ConcurrentUpdate,
     IdempotencyClaim,
     PaymentAftermath,
+    SlotForSale,
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus
@@ -226,6 +227,16 @@ class InMemorySlotRepository:
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
         return self._t.slots.get((tenant_id, slot_id))
 
+    async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
+        tenant = next((t for t in self._t.tenants.values() if t.slug == tenant_slug), None)
+        if tenant is None:
+            return None
+        slot = self._t.slots.get((tenant.id, slot_id))
+        offering = None if slot is None else self._t.offerings.get((tenant.id, slot.offering_id))
+        versions = [v for (t, v) in self._t.fee_policies if t == tenant.id]
+        policy = self._t.fee_policies[tenant.id, max(versions)] if versions else None
+        return SlotForSale(tenant, slot, offering, policy)
+
     async def list_for_offering(
         self,
         tenant_id: str,
@@ -305,6 +316,13 @@ class InMemoryBookingRepository:
         self._t.bookings[key] = (booking, 1)
         self._seen(booking, 1)
 
+    async def add_holding_seats(self, booking: Booking) -> bool:
+        slots = InMemorySlotRepository(self._t)
+        if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
+            return False
+        await self.add(booking)
+        return True
+
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
         stored = self._t.bookings.get((tenant_id, booking_id))
         return None if stored is None else self._seen(*stored)
@@ -319,6 +337,17 @@ class InMemoryBookingRepository:
             raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
         self._t.bookings[key] = (booking, stored[1] + 1)
         self._seen(booking, stored[1] + 1)
+
+    async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
+        stored = self._t.bookings.get((tenant_id, booking_id))
+        if stored is None:
+            return False
+        booking, version = stored
+        pending = booking.status is BookingStatus.PENDING_PAYMENT
+        if not pending or booking.gateway_session_id is not None:
+            return False
+        self._t.bookings[tenant_id, booking_id] = (booking.attach_session(session_id), version + 1)
+        return True
 
     async def find_by_id(self, booking_id: str) -> Booking | None:
         for booking, version in self._t.bookings.values():
@@ -426,6 +455,9 @@ class InMemoryLedgerRepository:
             raise NotFound("booking", entry.booking_id)
         self._t.ledger[key] = entry
         return True
+
+    async def add_all(self, entries: Iterable[LedgerEntry]) -> builtins.list[bool]:
+        return [await self.add(entry) for entry in entries]
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
         found = [
@@ -560,6 +592,13 @@ class InMemoryUnitOfWork:
         if self._working is None:
             raise RuntimeError("use the unit of work inside `async with uow:`")
         return self._working
+
+    def single_write(self) -> Self:
+        """Nothing to save here: the unit of work stays a transaction (which keeps the
+        promise: one write, committed by `commit()`)."""
+        if self._working is not None:
+            raise RuntimeError("single_write() comes before `async with`")
+        return self
 
     async def __aenter__(self) -> Self:
         if self._working is not None:

@@ -12,7 +12,22 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, and_, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
@@ -30,6 +45,7 @@ from application.ports import (
     IdempotencyClaim,
     PaymentAftermath,
     RefundRecord,
+    SlotForSale,
     StoredResponse,
 )
 from domain.booking import Booking, BookingStatus, CancelledBy, Customer, Refund
@@ -49,21 +65,31 @@ from domain.money import Money
 from domain.offering import Offering, Slot, require_seats
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
 
+# Hot statements are built once and executed with their values as parameters: building
+# one per call (`insert(table).values(**values)`, `select(...).where(column == value)`)
+# cost more CPU than its round trip (coercions, bind parameters, cache keys; see
+# bench/findings.md), while a prebuilt statement only looks its compiled form up.
+_INSERTS_IGNORING_DUPLICATES: dict[tuple[str, str], Insert] = {}
+
 
 def _insert_ignoring_duplicates(connection: AsyncConnection, table: Table) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    """INSERT … ON CONFLICT DO NOTHING RETURNING <first key column>, in the connection's
+    dialect, built once per table; execute it with the row's values as parameters."""
+    dialect = connection.dialect.name
+    statement = _INSERTS_IGNORING_DUPLICATES.get((dialect, table.name))
+    if statement is None:
+        first_key = next(iter(table.primary_key.columns))
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table).on_conflict_do_nothing().returning(first_key)
+        _INSERTS_IGNORING_DUPLICATES[dialect, table.name] = statement
+    return statement
 
 
 async def _insert_once(
     connection: AsyncConnection, table: Table, values: Mapping[str, Any]
 ) -> bool:
     """Insert a row unless one with the same key exists; True when this call inserted it."""
-    first_key = next(iter(table.primary_key.columns))
-    statement = _insert_ignoring_duplicates(connection, table).values(**values)
-    result = await connection.execute(statement.returning(first_key))
+    result = await connection.execute(_insert_ignoring_duplicates(connection, table), values)
     return result.first() is not None
 
 
@@ -203,7 +229,7 @@ def _offering_values(offering: Offering) -> dict[str, Any]:
     }
 
 
-def _offering_from_row(row: Row[Any]) -> Offering:
+def _offering_from_row(row: Any) -> Offering:
     return Offering(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -218,7 +244,7 @@ def _offering_from_row(row: Row[Any]) -> Offering:
     )
 
 
-def _slot_from_row(row: Row[Any]) -> Slot:
+def _slot_from_row(row: Any) -> Slot:
     return Slot(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -264,7 +290,18 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
     }
 
 
-def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
+def _refund_from_row(row: Any) -> Refund:
+    return Refund(
+        row.refund_id,
+        RefundSplit(
+            customer_refund=Money(row.customer_refund, row.currency),
+            application_fee_refund=Money(row.application_fee_refund, row.currency),
+        ),
+        pending=row.pending,
+    )
+
+
+def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
     currency = row.currency
 
     def money(amount: int) -> Money:
@@ -297,17 +334,7 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
         status=BookingStatus(row.status),
         gateway_session_id=row.gateway_session_id,
         payment_intent_id=row.payment_intent_id,
-        refunds=tuple(
-            Refund(
-                r.refund_id,
-                RefundSplit(
-                    customer_refund=Money(r.customer_refund, r.currency),
-                    application_fee_refund=Money(r.application_fee_refund, r.currency),
-                ),
-                pending=r.pending,
-            )
-            for r in refunds
-        ),
+        refunds=tuple(refunds),
         cancelled_by=None if row.cancelled_by is None else CancelledBy(row.cancelled_by),
         cancellation_reason=row.cancellation_reason,
         access_token_hash=row.access_token_hash,
@@ -315,6 +342,12 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Row[Any]]) -> Booking:
 
 
 # --- Repositories -----------------------------------------------------------------------
+
+
+_TENANT_BY_ID, _TENANT_BY_SLUG, _TENANT_BY_ACCOUNT = (
+    select(orm.tenants).where(column == bindparam("t_value"))
+    for column in (orm.tenants.c.id, orm.tenants.c.slug, orm.tenants.c.account_id)
+)
 
 
 class SqlAlchemyTenantRepository:
@@ -325,19 +358,19 @@ class SqlAlchemyTenantRepository:
         if not await _insert_once(self._connection, orm.tenants, _tenant_values(tenant)):
             raise AlreadyExists(f"a tenant with id {tenant.id!r} or slug {tenant.slug!r} exists")
 
-    async def _one(self, *criteria: Any) -> Tenant | None:
-        result = await self._connection.execute(select(orm.tenants).where(*criteria))
+    async def _one(self, statement: Select[Any], value: str) -> Tenant | None:
+        result = await self._connection.execute(statement, {"t_value": value})
         row = result.first()
         return None if row is None else _tenant_from_row(row)
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        return await self._one(orm.tenants.c.id == tenant_id)
+        return await self._one(_TENANT_BY_ID, tenant_id)
 
     async def get_by_slug(self, slug: str) -> Tenant | None:
-        return await self._one(orm.tenants.c.slug == slug)
+        return await self._one(_TENANT_BY_SLUG, slug)
 
     async def find_by_account_id(self, account_id: str) -> Tenant | None:
-        return await self._one(orm.tenants.c.account_id == account_id)
+        return await self._one(_TENANT_BY_ACCOUNT, account_id)
 
     async def update(self, tenant: Tenant) -> None:
         values = _tenant_values(tenant)
@@ -461,6 +494,78 @@ class SqlAlchemyOfferingRepository:
         return [_offering_from_row(row) for row in result]
 
 
+class _Prefixed:
+    """Attribute access to the columns of a joined row that carry one label prefix."""
+
+    __slots__ = ("_prefix", "_values")
+
+    def __init__(self, values: Mapping[str, Any], prefix: str) -> None:
+        self._values = values
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._values[self._prefix + name]
+
+
+def _slot_for_sale_statement() -> Select[Any]:
+    tenants, slots, offerings, policies = orm.tenants, orm.slots, orm.offerings, orm.fee_policies
+    active_policy = (
+        select(policies.c.policy)
+        .where(policies.c.tenant_id == tenants.c.id)
+        .order_by(policies.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *(column.label(f"t_{column.name}") for column in tenants.c),
+            *(column.label(f"s_{column.name}") for column in slots.c),
+            *(column.label(f"o_{column.name}") for column in offerings.c),
+            active_policy.label("active_fee_policy"),
+        )
+        .select_from(
+            tenants.outerjoin(
+                slots, and_(slots.c.tenant_id == tenants.c.id, slots.c.id == bindparam("s_id"))
+            ).outerjoin(
+                offerings,
+                and_(
+                    offerings.c.tenant_id == slots.c.tenant_id,
+                    offerings.c.id == slots.c.offering_id,
+                ),
+            )
+        )
+        .where(tenants.c.slug == bindparam("t_slug"))
+    )
+
+
+# The checkout's first read: tenant, slot, offering and active fee policy in one round trip.
+_SLOT_FOR_SALE = _slot_for_sale_statement()
+
+
+def _seat_change(condition: Any, **changes: Any) -> Any:
+    """UPDATE slots SET <changes> WHERE <the slot> AND <condition> RETURNING id."""
+    slots = orm.slots
+    return (
+        update(slots)
+        .where(
+            slots.c.tenant_id == bindparam("s_tenant_id"),
+            slots.c.id == bindparam("s_id"),
+            condition,
+        )
+        .values(**changes)
+        .returning(slots.c.id)
+    )
+
+
+_s = orm.slots.c
+_seats = bindparam("s_seats", type_=Integer)
+_TRY_HOLD = _seat_change(_s.held + _s.booked + _seats <= _s.capacity, held=_s.held + _seats)
+_RELEASE_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats)
+_CONFIRM_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats, booked=_s.booked + _seats)
+_TRY_BOOK = _seat_change(_s.held + _s.booked + _seats <= _s.capacity, booked=_s.booked + _seats)
+_RELEASE_BOOKED = _seat_change(_s.booked >= _seats, booked=_s.booked - _seats)
+
+
 class SqlAlchemySlotRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -485,6 +590,21 @@ class SqlAlchemySlotRepository:
         row = (await self._connection.execute(query)).first()
         return None if row is None else _slot_from_row(row)
 
+    async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
+        row = (
+            await self._connection.execute(_SLOT_FOR_SALE, {"t_slug": tenant_slug, "s_id": slot_id})
+        ).first()
+        if row is None:
+            return None
+        values = row._mapping
+        tenant = _tenant_from_row(_Prefixed(values, "t_"))
+        slot = None if row.s_id is None else _slot_from_row(_Prefixed(values, "s_"))
+        offering = None if row.o_id is None else _offering_from_row(_Prefixed(values, "o_"))
+        policy = row.active_fee_policy
+        return SlotForSale(
+            tenant, slot, offering, None if policy is None else fee_policy_from_json(policy)
+        )
+
     async def list_for_offering(
         self,
         tenant_id: str,
@@ -504,52 +624,143 @@ class SqlAlchemySlotRepository:
         result = await self._connection.execute(query.order_by(table.c.starts_at, table.c.id))
         return [_slot_from_row(row) for row in result]
 
-    async def _change_seats(
-        self, tenant_id: str, slot_id: str, condition: Any, **changes: Any
-    ) -> bool:
+    async def _change_seats(self, statement: Any, tenant_id: str, slot_id: str, seats: int) -> bool:
         # One conditional statement: the check and the change cannot be separated by
         # another transaction, whatever the isolation level.
-        table = orm.slots
         result = await self._connection.execute(
-            update(table)
-            .where(table.c.tenant_id == tenant_id, table.c.id == slot_id, condition)
-            .values(**changes)
-            .returning(table.c.id)
+            statement,
+            {"s_tenant_id": tenant_id, "s_id": slot_id, "s_seats": require_seats(seats)},
         )
         return result.first() is not None
 
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.held + c.booked + seats <= c.capacity, held=c.held + seats
-        )
+        return await self._change_seats(_TRY_HOLD, tenant_id, slot_id, seats)
 
     async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(tenant_id, slot_id, c.held >= seats, held=c.held - seats)
+        return await self._change_seats(_RELEASE_HOLD, tenant_id, slot_id, seats)
 
     async def confirm_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.held >= seats, held=c.held - seats, booked=c.booked + seats
-        )
+        return await self._change_seats(_CONFIRM_HOLD, tenant_id, slot_id, seats)
 
     async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.held + c.booked + seats <= c.capacity, booked=c.booked + seats
-        )
+        return await self._change_seats(_TRY_BOOK, tenant_id, slot_id, seats)
 
     async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        seats = require_seats(seats)
-        c = orm.slots.c
-        return await self._change_seats(
-            tenant_id, slot_id, c.booked >= seats, booked=c.booked - seats
+        return await self._change_seats(_RELEASE_BOOKED, tenant_id, slot_id, seats)
+
+
+def _booking_with_refunds(*criteria: Any) -> Select[Any]:
+    """The first booking matching `criteria`, one row per refund (or one row without).
+
+    The refunds come in the same round trip as their booking, in the order they were
+    recorded; their columns are labelled r_….
+    """
+    booking = select(orm.bookings).where(*criteria).limit(1).subquery("b")
+    refunds = orm.booking_refunds
+    return (
+        select(
+            booking,
+            *(
+                column.label(f"r_{column.name}")
+                for column in refunds.c
+                if column.name not in ("tenant_id", "booking_id")
+            ),
         )
+        .select_from(
+            booking.outerjoin(
+                refunds,
+                and_(
+                    refunds.c.tenant_id == booking.c.tenant_id,
+                    refunds.c.booking_id == booking.c.id,
+                ),
+            )
+        )
+        .order_by(refunds.c.position)
+    )
+
+
+_b = orm.bookings.c
+_BOOKING_BY_KEY = _booking_with_refunds(
+    _b.tenant_id == bindparam("b_tenant_id"), _b.id == bindparam("b_id")
+)
+_BOOKING_BY_ID = _booking_with_refunds(_b.id == bindparam("b_id"))
+_BOOKING_BY_SESSION = _booking_with_refunds(_b.gateway_session_id == bindparam("b_session_id"))
+_BOOKING_BY_PAYMENT = _booking_with_refunds(
+    _b.payment_intent_id == bindparam("b_payment_intent_id")
+)
+
+# A booking's columns come as parameters of the execution (all but its key, so SET names
+# every one of them); the version goes up by one.
+_UPDATE_BOOKING = (
+    update(orm.bookings)
+    .where(_b.tenant_id == bindparam("b_tenant_id"), _b.id == bindparam("b_id"))
+    .values(version=_b.version + 1)
+    .returning(_b.version)
+)
+# … only while it is still the version this unit of work read (optimistic locking).
+_UPDATE_BOOKING_AT_VERSION = _UPDATE_BOOKING.where(_b.version == bindparam("b_version"))
+
+
+_HOLD_AND_ADD: dict[tuple[str, ...], Select[Any]] = {}
+
+
+def _hold_and_add_statement(columns: tuple[str, ...]) -> Select[Any]:
+    """PostgreSQL: the seat hold (_TRY_HOLD) and the booking's INSERT in one statement.
+
+    The conditional UPDATE runs in a CTE, and the INSERT takes its row from that CTE's
+    RETURNING, so the booking is stored only if the seats were held; the result tells
+    how many rows each wrote (held 0: no seats; held 1, added 0: the id is taken). Built
+    once per set of columns given (like a plain INSERT, the others get their defaults);
+    the value of column c is the parameter bk_c.
+    """
+    statement = _HOLD_AND_ADD.get(columns)
+    if statement is not None:
+        return statement
+    held = _TRY_HOLD.cte("held")
+    bookings = orm.bookings
+    row = select(
+        *(bindparam(f"bk_{name}", type_=bookings.c[name].type) for name in columns)
+    ).select_from(held)
+    added = (
+        postgresql.insert(bookings)
+        .from_select(list(columns), row)
+        .on_conflict_do_nothing()
+        .returning(bookings.c.id)
+        .cte("added")
+    )
+    statement = select(
+        select(func.count()).select_from(held).scalar_subquery().label("held"),
+        select(func.count()).select_from(added).scalar_subquery().label("added"),
+    )
+    _HOLD_AND_ADD[columns] = statement
+    return statement
+
+
+# The checkout's last write, built once: a conditional UPDATE instead of read-then-update.
+# The condition is wrapped in a CASE so that no index can serve it and PostgreSQL always
+# finds the row by its primary key: as `status = … AND gateway_session_id IS NULL`, the
+# generic plan of the prepared statement (a pooled connection keeps it) used the index on
+# (tenant_id, status) when the statistics were stale, and filtered every pending booking
+# of the tenant: 4.4 ms of database CPU per checkout with 15,000 of them (bench/findings.md).
+_ATTACH_SESSION = (
+    update(orm.bookings)
+    .where(
+        orm.bookings.c.tenant_id == bindparam("b_tenant_id"),
+        orm.bookings.c.id == bindparam("b_id"),
+        case(
+            (
+                and_(
+                    orm.bookings.c.status == BookingStatus.PENDING_PAYMENT.value,
+                    orm.bookings.c.gateway_session_id.is_(None),
+                ),
+                true(),
+            ),
+            else_=false(),
+        ),
+    )
+    .values(gateway_session_id=bindparam("b_session_id"), version=orm.bookings.c.version + 1)
+    .returning(orm.bookings.c.version)
+)
 
 
 class SqlAlchemyBookingRepository:
@@ -570,6 +781,30 @@ class SqlAlchemyBookingRepository:
             raise AlreadyExists(f"booking {booking.id} exists")
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)
+
+    async def add_holding_seats(self, booking: Booking) -> bool:
+        if self._connection.dialect.name != "postgresql":
+            slots = SqlAlchemySlotRepository(self._connection)
+            if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
+                return False
+            await self.add(booking)
+            return True
+        values = _booking_values(booking) | {"version": 1}
+        statement = _hold_and_add_statement(tuple(values))
+        parameters = {f"bk_{name}": value for name, value in values.items()}
+        parameters |= {
+            "s_tenant_id": booking.tenant_id,
+            "s_id": booking.slot_id,
+            "s_seats": require_seats(booking.seats),
+        }
+        counts = (await self._connection.execute(statement, parameters)).one()
+        if not counts.held:
+            return False
+        if not counts.added:
+            raise AlreadyExists(f"booking {booking.id} exists")
+        self._versions[booking.tenant_id, booking.id] = 1
+        await self._add_refunds(booking)
+        return True
 
     async def _add_refunds(self, booking: Booking, start: int = 0) -> None:
         for position, refund in enumerate(booking.refunds[start:], start=start):
@@ -615,7 +850,7 @@ class SqlAlchemyBookingRepository:
         rows = (await self._connection.execute(query)).all()
         if not rows:
             return []
-        refunds: dict[tuple[str, str], builtins.list[Row[Any]]] = {}
+        refunds: dict[tuple[str, str], builtins.list[Refund]] = {}
         table = orm.booking_refunds
         by_tenant: dict[str, builtins.list[str]] = {}
         for row in rows:
@@ -627,45 +862,52 @@ class SqlAlchemyBookingRepository:
                 .order_by(table.c.position)
             )
             for refund in result:
-                refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(refund)
-        bookings = []
-        for row in rows:
-            booking = _booking_from_row(row, refunds.get((row.tenant_id, row.id), ()))
-            self._versions[row.tenant_id, row.id] = row.version
-            self._stored_refunds[row.tenant_id, row.id] = booking.refunds
-            bookings.append(booking)
-        return bookings
+                refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(
+                    _refund_from_row(refund)
+                )
+        return [self._seen(row, refunds.get((row.tenant_id, row.id), ())) for row in rows]
 
-    async def _first(self, *criteria: Any) -> Booking | None:
-        found = await self._load(select(orm.bookings).where(*criteria).limit(1))
-        return found[0] if found else None
+    def _seen(self, row: Row[Any], refunds: Iterable[Refund]) -> Booking:
+        booking = _booking_from_row(row, refunds)
+        self._versions[row.tenant_id, row.id] = row.version
+        self._stored_refunds[row.tenant_id, row.id] = booking.refunds
+        return booking
+
+    async def _first(self, statement: Select[Any], **parameters: str) -> Booking | None:
+        """One booking and its refunds, read by one of the _BOOKING_BY_* statements."""
+        rows = (await self._connection.execute(statement, parameters)).all()
+        if not rows:
+            return None
+        refunds = [
+            _refund_from_row(_Prefixed(row._mapping, "r_"))
+            for row in rows
+            if row.r_refund_id is not None
+        ]
+        return self._seen(rows[0], refunds)
 
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
-        c = orm.bookings.c
-        return await self._first(c.tenant_id == tenant_id, c.id == booking_id)
+        return await self._first(_BOOKING_BY_KEY, b_tenant_id=tenant_id, b_id=booking_id)
 
     async def find_by_id(self, booking_id: str) -> Booking | None:
-        return await self._first(orm.bookings.c.id == booking_id)
+        return await self._first(_BOOKING_BY_ID, b_id=booking_id)
 
     async def find_by_gateway_session(self, session_id: str) -> Booking | None:
-        return await self._first(orm.bookings.c.gateway_session_id == session_id)
+        return await self._first(_BOOKING_BY_SESSION, b_session_id=session_id)
 
     async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
-        return await self._first(orm.bookings.c.payment_intent_id == payment_intent_id)
+        return await self._first(_BOOKING_BY_PAYMENT, b_payment_intent_id=payment_intent_id)
 
     async def update(self, booking: Booking) -> None:
-        table = orm.bookings
         values = _booking_values(booking)
         del values["tenant_id"], values["id"]
-        statement = update(table).where(
-            table.c.tenant_id == booking.tenant_id, table.c.id == booking.id
-        )
+        values["b_tenant_id"], values["b_id"] = booking.tenant_id, booking.id
         read_at = self._versions.get((booking.tenant_id, booking.id))
-        if read_at is not None:
-            statement = statement.where(table.c.version == read_at)
-        result = await self._connection.execute(
-            statement.values(**values, version=table.c.version + 1).returning(table.c.version)
-        )
+        if read_at is None:
+            statement = _UPDATE_BOOKING
+        else:
+            statement = _UPDATE_BOOKING_AT_VERSION
+            values["b_version"] = read_at
+        result = await self._connection.execute(statement, values)
         version = result.scalar_one_or_none()
         if version is None:
             if read_at is None:
@@ -673,6 +915,16 @@ class SqlAlchemyBookingRepository:
             raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
         self._versions[booking.tenant_id, booking.id] = version
         await self._replace_refunds(booking)
+
+    async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
+        # The version goes up, but the one this unit of work may have read stays recorded:
+        # a copy read before this write is stale (it lacks the session), and saving it
+        # must be a ConcurrentUpdate.
+        result = await self._connection.execute(
+            _ATTACH_SESSION,
+            {"b_tenant_id": tenant_id, "b_id": booking_id, "b_session_id": session_id},
+        )
+        return result.first() is not None
 
     async def claim_lapsed_holds(
         self,
@@ -785,6 +1037,54 @@ class SqlAlchemyBookingRepository:
 
 
 _KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
+_LEDGER_INSERTS: dict[tuple[str, int], Insert] = {}
+_LEDGER_COLUMNS = (
+    "tenant_id",
+    "gateway_ref",
+    "kind",
+    "booking_id",
+    "amount",
+    "currency",
+    "created_at",
+)
+
+
+def _ledger_insert(dialect: str, rows: int) -> Insert:
+    """A multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the key, built once per row
+    count: row n's values are the parameters <column>_<n>. (SQLAlchemy's executemany with
+    RETURNING sends the same SQL, but re-renders it on every call.)"""
+    statement = _LEDGER_INSERTS.get((dialect, rows))
+    if statement is None:
+        table = orm.ledger_entries
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(table)
+            .values(
+                [
+                    {
+                        name: bindparam(f"{name}_{n}", type_=table.c[name].type)
+                        for name in _LEDGER_COLUMNS
+                    }
+                    for n in range(rows)
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(table.c.tenant_id, table.c.gateway_ref, table.c.kind)
+        )
+        _LEDGER_INSERTS[dialect, rows] = statement
+    return statement
+
+
+def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "tenant_id": entry.tenant_id,
+        "gateway_ref": entry.gateway_ref,
+        "kind": entry.kind.value,
+        "booking_id": entry.booking_id,
+        "amount": entry.amount.amount,
+        "currency": entry.amount.currency,
+        "created_at": entry.created_at,
+    }
 
 
 class SqlAlchemyLedgerRepository:
@@ -792,16 +1092,24 @@ class SqlAlchemyLedgerRepository:
         self._connection = connection
 
     async def add(self, entry: LedgerEntry) -> bool:
-        values = {
-            "tenant_id": entry.tenant_id,
-            "gateway_ref": entry.gateway_ref,
-            "kind": entry.kind.value,
-            "booking_id": entry.booking_id,
-            "amount": entry.amount.amount,
-            "currency": entry.amount.currency,
-            "created_at": entry.created_at,
+        return await _insert_once(self._connection, orm.ledger_entries, _ledger_values(entry))
+
+    async def add_all(self, entries: Iterable[LedgerEntry]) -> builtins.list[bool]:
+        rows = [_ledger_values(entry) for entry in entries]
+        if not rows:
+            return []
+        statement = _ledger_insert(self._connection.dialect.name, len(rows))
+        parameters = {
+            f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()
         }
-        return await _insert_once(self._connection, orm.ledger_entries, values)
+        # One INSERT … VALUES (…), (…) … ON CONFLICT DO NOTHING: conflicting rows return nothing.
+        inserted = {tuple(row) for row in await self._connection.execute(statement, parameters)}
+        flags = []
+        for row in rows:
+            key = (row["tenant_id"], row["gateway_ref"], row["kind"])
+            flags.append(key in inserted)
+            inserted.discard(key)
+        return flags
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
         c = orm.ledger_entries.c

@@ -133,8 +133,7 @@ class ApplyPaymentEvent:
         elif booking.status is not BookingStatus.PAYMENT_FAILED:
             await uow.slots.confirm_hold(booking.tenant_id, booking.slot_id, booking.seats)
         confirmed = booking.confirm(payment_ref)
-        for entry in payment_entries(confirmed, payment_ref, self._clock.now()):
-            await uow.ledger.add(entry)
+        await uow.ledger.add_all(payment_entries(confirmed, payment_ref, self._clock.now()))
         return await catch_up(uow, confirmed)
 
     async def _take_late_payment(
@@ -146,8 +145,7 @@ class ApplyPaymentEvent:
         is sent after this transaction commits, never while it holds the database.
         """
         paid = booking.confirm(payment_ref)
-        for entry in payment_entries(paid, payment_ref, self._clock.now()):
-            await uow.ledger.add(entry)
+        await uow.ledger.add_all(payment_entries(paid, payment_ref, self._clock.now()))
         paid = await catch_up(uow, paid)
         return paid.cancel(
             CancelledBy.SYSTEM, "paid after the hold lapsed and the seats were no longer free"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -337,6 +337,16 @@ class OfferingRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SlotForSale:
+    """A tenant and one of its slots, read together with what selling a seat needs."""
+
+    tenant: Tenant
+    slot: Slot | None  # None when the tenant has no slot with this id
+    offering: Offering | None  # the slot's offering; None without a slot (or offering)
+    active_fee_policy: FeePolicy | None  # the tenant's newest version, None if it has none
+
+
 class SlotRepository(Protocol):
     """Slots and their seats; every seat change is one atomic conditional statement."""
 
@@ -357,6 +367,16 @@ class SlotRepository(Protocol):
         starts_before: datetime | None = None,
     ) -> list[Slot]:
         """The offering's slots starting in [starts_from, starts_before), by start time."""
+        ...
+
+    async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
+        """The tenant with this slug, its slot, the slot's offering and the tenant's active
+        fee policy, in one read; None when no tenant has this slug.
+
+        The same as `TenantRepository.get_by_slug`, `get`, `OfferingRepository.get` and
+        `TenantRepository.active_fee_policy` together, for the checkout, which needs all
+        four on every request.
+        """
         ...
 
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
@@ -395,12 +415,30 @@ class BookingRepository(Protocol):
         """Store a new booking; AlreadyExists when its id is taken."""
         ...
 
+    async def add_holding_seats(self, booking: Booking) -> bool:
+        """Hold the booking's seats on its slot and store the booking, in one step.
+
+        The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
+        the seats do not fit. AlreadyExists when the booking's id is taken (its seats may
+        be held by then: let the unit of work roll back).
+        """
+        ...
+
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
         """The tenant's booking with this id, or None."""
         ...
 
     async def update(self, booking: Booking) -> None:
         """Save a changed booking; ConcurrentUpdate when it changed since it was read."""
+        ...
+
+    async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
+        """Give a pending booking that has no checkout session this one, in one step.
+
+        One conditional write that also counts as a change of the booking: a copy read
+        before it is then a ConcurrentUpdate. False, changing nothing, when the booking is
+        missing, no longer pending payment, or already has a session (this one or another).
+        """
         ...
 
     async def find_by_id(self, booking_id: str) -> Booking | None:
@@ -463,6 +501,14 @@ class LedgerRepository(Protocol):
 
     async def add(self, entry: LedgerEntry) -> bool:
         """Record an entry; False (and nothing stored) when its gateway_ref+kind already is."""
+        ...
+
+    async def add_all(self, entries: Iterable[LedgerEntry]) -> list[bool]:
+        """Record several entries with one write, each as `add` would; one flag per entry.
+
+        False (and nothing stored for it) where the entry's gateway_ref+kind already is
+        recorded, or appears earlier in the same call.
+        """
         ...
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
@@ -590,6 +636,13 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyStore: ...
+
+    def single_write(self) -> Self:
+        """Before `async with`: this unit of work makes at most one write, a single atomic
+        statement, so it needs no transaction around it; an adapter may then save the round
+        trips of BEGIN and COMMIT. Call `commit()` as usual; after the write, `rollback()`
+        may not undo it. Applies to the next `async with` only."""
+        ...
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

@@ -30,6 +30,7 @@ from application.ports import (
     IdGenerator,
     LineItem,
     PaymentGateway,
+    SlotForSale,
     StoredResponse,
     UnitOfWork,
 )
@@ -91,9 +92,11 @@ class StartCheckout:
         require_seats(command.seats)
         key = command.idempotency_key
         async with self._uow() as uow:
-            tenant = await uow.tenants.get_by_slug(command.tenant_slug)
-            if tenant is None:
+            # One read for the tenant and everything selling a seat of the slot needs.
+            for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
+            if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
+            tenant = for_sale.tenant
             tenant.ensure_can_sell()
             scope = f"checkout:{tenant.id}"
             token = new_booking_token()
@@ -121,7 +124,7 @@ class StartCheckout:
                         StoredResponse(PROVISIONAL, _provisional_body(booking_id, token)),
                     )
             if resumed is None:
-                resumed = await self._hold_seats(uow, tenant, booking_id, token, command)
+                resumed = await self._hold_seats(uow, for_sale, booking_id, token, command)
                 await uow.commit()
         # The unit of work is closed before the gateway is called: no transaction waits on it.
         booking, offering = resumed
@@ -136,28 +139,21 @@ class StartCheckout:
     async def _hold_seats(
         self,
         uow: UnitOfWork,
-        tenant: Tenant,
+        for_sale: SlotForSale,
         booking_id: str,
         token: str,
         command: StartCheckoutCommand,
     ) -> tuple[Booking, Offering]:
         now = self._clock.now()
-        slot = await uow.slots.get(tenant.id, command.slot_id)
+        tenant, slot, offering = for_sale.tenant, for_sale.slot, for_sale.offering
         if slot is None:
             raise NotFound("slot", command.slot_id)
-        offering = await uow.offerings.get(tenant.id, slot.offering_id)
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
         slot.ensure_bookable_at(now)
-        policy = offering.effective_fee_policy(
-            await uow.tenants.active_fee_policy(tenant.id) or FeePolicy()
-        )
+        policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
         quote = policy.quote(offering.price, command.seats)
-        if not await uow.slots.try_hold(tenant.id, slot.id, command.seats):
-            current = await uow.slots.get(tenant.id, slot.id)
-            available = current.seats_available if current else 0
-            raise SeatsUnavailable(slot.id, command.seats, available)
         booking = Booking(
             id=booking_id,
             tenant_id=tenant.id,
@@ -172,7 +168,11 @@ class StartCheckout:
             created_at=now,
             access_token_hash=hash_secret(token),
         )
-        await uow.bookings.add(booking)
+        # The seats are taken by one conditional statement, in the same step as the booking.
+        if not await uow.bookings.add_holding_seats(booking):
+            current = await uow.slots.get(tenant.id, slot.id)
+            available = current.seats_available if current else 0
+            raise SeatsUnavailable(slot.id, command.seats, available)
         return booking, offering
 
     async def _open_session(
@@ -210,12 +210,17 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        async with self._uow() as uow:
-            current = await uow.bookings.get(tenant.id, booking.id)
-            if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
-                attached = current.attach_session(session.session_id)
-                if attached is not current:
-                    await uow.bookings.update(attached)
+        unit = self._uow()
+        if command.idempotency_key is None:
+            # The conditional attach is the only write: it needs no transaction around it.
+            unit = unit.single_write()
+        async with unit as uow:
+            # One conditional write; only when it changes nothing is the booking read, so
+            # that a different session already attached is still refused by the domain.
+            if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):
+                current = await uow.bookings.get(tenant.id, booking.id)
+                if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
+                    current.attach_session(session.session_id)
             if command.idempotency_key is not None:
                 await uow.idempotency.store_response(
                     f"checkout:{tenant.id}",

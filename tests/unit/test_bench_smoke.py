@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 
 from adapters.stripe_signature import verify
-from bench import calibration, loadgen, nodelay, run, seed
+from bench import calibration, loadgen, nodelay, roundtrips, run, seed
 
 
 def test_the_bench_modules_import() -> None:
@@ -17,6 +17,7 @@ def test_the_bench_modules_import() -> None:
     assert callable(calibration.create_app)
     assert callable(nodelay.main)
     assert callable(seed.seed_history)
+    assert callable(roundtrips.main)
 
 
 def test_webhook_events_are_signed_and_duplicates_reuse_an_event_id() -> None:

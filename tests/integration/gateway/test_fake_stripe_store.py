@@ -23,12 +23,28 @@ from application.ports import WebhookEndpoint
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["in-memory", "sqlalchemy-sqlite"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[FakeStripeStore]:
+@pytest.fixture(
+    params=[
+        "in-memory",
+        "sqlalchemy-sqlite",
+        pytest.param("sqlalchemy-postgres", marks=pytest.mark.postgres),
+    ]
+)
+def store_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "in-memory":
+        return None
+    if request.param == "sqlalchemy-postgres":
+        # A database of this test's own: the ids and keys below are the same in every test.
+        return str(request.getfixturevalue("fresh_postgres_url"))
+    return "sqlite+aiosqlite://"
+
+
+@pytest.fixture
+async def store(store_url: str | None) -> AsyncIterator[FakeStripeStore]:
+    if store_url is None:
         yield InMemoryFakeStripeStore()
         return
-    engine = create_engine("sqlite+aiosqlite://")
+    engine = create_engine(store_url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     yield SqlAlchemyFakeStripeStore(engine)
@@ -106,6 +122,23 @@ async def test_an_idempotency_key_binds_to_its_first_object(store: FakeStripeSto
     assert await store.bind_idempotency_key("key-1", "cs_1") == "cs_1"
     assert await store.bind_idempotency_key("key-1", "cs_2") == "cs_1"
     assert await store.bind_idempotency_key("key-2", "cs_2") == "cs_2"
+
+
+async def test_an_object_created_once_answers_every_retry_with_its_key(
+    store: FakeStripeStore,
+) -> None:
+    first = FakeObject("cs_1", {"object": "checkout.session", "n": 1}, "acct_1")
+    retry = FakeObject("cs_2", {"object": "checkout.session", "n": 2}, "acct_1")
+    other = FakeObject("cs_3", {"object": "checkout.session", "n": 3})
+
+    assert (await store.create_once("key-1", first)).id == "cs_1"
+    again = await store.create_once("key-1", retry)
+    assert (again.id, again.body, again.account_id) == ("cs_1", first.body, "acct_1")
+    assert (await store.create_once("key-2", other)).body == other.body
+    stored = await store.get_object("cs_1")
+    assert stored is not None
+    assert stored.body == first.body
+    assert await store.bind_idempotency_key("key-1", "cs_9") == "cs_1"
 
 
 async def test_events_are_stored_and_replaced_by_id(store: FakeStripeStore) -> None:

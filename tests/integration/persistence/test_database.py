@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -27,6 +28,30 @@ def database_url(request: pytest.FixtureRequest) -> str:
 def test_the_engine_is_chosen_by_the_url() -> None:
     assert is_sqlite("sqlite+aiosqlite:///bookpay.db")
     assert not is_sqlite("postgresql+asyncpg://postgres@127.0.0.1/bookpay")
+
+
+@pytest.mark.postgres
+async def test_postgres_connections_are_kept_not_reopened_per_unit_of_work(
+    postgres_url: str,
+) -> None:
+    """More concurrent units of work than SQLAlchemy's default pool keeps (5): none of
+    their connections is closed on return, so the next ones reuse them."""
+    engine = create_engine(postgres_url)
+    concurrent = 12
+    try:
+
+        async def backend_pid() -> int:
+            async with engine.connect() as connection:
+                pid = (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
+                await asyncio.sleep(0.05)
+                return int(pid)
+
+        first = set(await asyncio.gather(*(backend_pid() for _ in range(concurrent))))
+        second = set(await asyncio.gather(*(backend_pid() for _ in range(concurrent))))
+    finally:
+        await engine.dispose()
+    assert len(first) == concurrent
+    assert second == first
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(sqlite_url: str) -> None:

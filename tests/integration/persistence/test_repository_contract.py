@@ -15,6 +15,7 @@ from application.ports import (
     AlreadyExists,
     ChargeRefunded,
     ClaimOutcome,
+    ConcurrentUpdate,
     DisputeCreated,
     InvalidCursor,
     RefundRecord,
@@ -114,6 +115,28 @@ async def test_a_unit_of_work_can_be_used_again_after_it_ended(backend: Backend)
         await uow.commit()
     async with uow:
         assert await uow.tenants.get(tenant.id) == tenant
+
+
+async def test_a_single_write_unit_of_work_keeps_its_write_then_is_a_transaction_again(
+    backend: Backend,
+) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    await _seed(backend, booking)
+    session_id = new_id("cs")
+    uow = backend.uow()
+    async with uow.single_write() as unit:
+        assert await unit.bookings.attach_session(tenant.id, booking.id, session_id)
+        await unit.commit()
+    async with backend.uow() as check:
+        assert await check.bookings.find_by_gateway_session(session_id) == booking.attach_session(
+            session_id
+        )
+    dropped = a_tenant()
+    async with uow:  # the same unit of work, used again: a transaction as before
+        await uow.tenants.add(dropped)
+    async with backend.uow() as check:
+        assert await check.tenants.get(dropped.id) is None
 
 
 # --- tenants --------------------------------------------------------------------------------
@@ -287,6 +310,43 @@ async def test_slot_times_come_back_as_aware_utc(backend: Backend) -> None:
     assert stored.starts_at.tzinfo is not None
 
 
+async def test_a_slot_for_sale_comes_with_its_tenant_offering_and_active_policy(
+    backend: Backend,
+) -> None:
+    tenant, offering, slot = await _bookable(backend)
+    other_tenant, other_offering, other_slot = await _bookable(backend)
+    async with backend.uow() as uow:
+        found = await uow.slots.get_for_sale(tenant.slug, slot.id)
+        assert found is not None
+        assert (found.tenant, found.slot, found.offering) == (tenant, slot, offering)
+        assert found.active_fee_policy is None
+        await uow.tenants.add_fee_policy(tenant.id, FeePolicy(percent_bps=300))
+        await uow.tenants.add_fee_policy(tenant.id, a_fee_policy(version=2))
+        await uow.tenants.add_fee_policy(other_tenant.id, a_fee_policy(version=7))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.slots.try_hold(tenant.id, slot.id, 2)
+        found = await uow.slots.get_for_sale(tenant.slug, slot.id)
+        assert found is not None
+        assert found.tenant == tenant
+        assert found.slot == await uow.slots.get(tenant.id, slot.id)
+        assert found.slot is not None
+        assert found.slot.held == 2
+        assert found.offering == offering
+        assert found.active_fee_policy == a_fee_policy(version=2)
+        other = await uow.slots.get_for_sale(other_tenant.slug, other_slot.id)
+        assert other is not None
+        assert (other.tenant, other.offering) == (other_tenant, other_offering)
+        assert other.active_fee_policy == a_fee_policy(7)
+        # Another tenant's slot, or none at all: the tenant alone.
+        for missing in (slot.id, new_id("sl")):
+            alone = await uow.slots.get_for_sale(other_tenant.slug, missing)
+            assert alone is not None
+            assert (alone.tenant, alone.slot, alone.offering) == (other_tenant, None, None)
+            assert alone.active_fee_policy == a_fee_policy(7)
+        assert await uow.slots.get_for_sale("no-such-tenant", slot.id) is None
+
+
 async def test_seats_are_held_only_while_they_fit(backend: Backend) -> None:
     tenant, _, slot = await _bookable(backend, capacity=5)
     async with backend.uow() as uow:
@@ -453,6 +513,71 @@ async def test_a_booking_update_inside_one_unit_of_work_can_repeat(backend: Back
     assert stored.status is BookingStatus.CONFIRMED
 
 
+async def test_a_booking_is_added_holding_its_seats_only_while_they_fit(
+    backend: Backend,
+) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=5)
+    first, too_many = a_booking(slot, seats=3), a_booking(slot, seats=3)
+    async with backend.uow() as uow:
+        assert await uow.bookings.add_holding_seats(first)
+        assert not await uow.bookings.add_holding_seats(too_many)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.bookings.get(tenant.id, first.id) == first
+        assert await uow.bookings.get(tenant.id, too_many.id) is None
+        stored = await uow.slots.get(tenant.id, slot.id)
+        assert stored is not None
+        assert (stored.held, stored.booked) == (3, 0)
+        # Its id taken: AlreadyExists, and the unit of work is left to roll back.
+        with pytest.raises(AlreadyExists):
+            await uow.bookings.add_holding_seats(replace(first, seats=1))
+    async with backend.uow() as uow:
+        stored = await uow.slots.get(tenant.id, slot.id)
+        assert stored is not None
+        assert stored.held == 3
+        # A booking added so can be updated at the version it was stored with.
+        last = a_booking(slot, seats=2)
+        assert await uow.bookings.add_holding_seats(last)
+        added = await uow.bookings.get(tenant.id, last.id)
+        assert added is not None
+        await uow.bookings.update(added.expire())
+
+
+async def test_a_session_is_attached_once_to_a_pending_booking(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=20)
+    booking = a_booking(slot)
+    paid = a_booking(slot).confirm(new_id("pi"))
+    await _seed(backend, booking, paid)
+    session_id = new_id("cs")
+    async with backend.uow() as uow:
+        assert await uow.bookings.attach_session(tenant.id, booking.id, session_id)
+        # Attached now, to this session or any other: nothing more changes.
+        assert not await uow.bookings.attach_session(tenant.id, booking.id, session_id)
+        assert not await uow.bookings.attach_session(tenant.id, booking.id, new_id("cs"))
+        assert not await uow.bookings.attach_session(tenant.id, paid.id, new_id("cs"))
+        assert not await uow.bookings.attach_session(tenant.id, new_id("bk"), new_id("cs"))
+        assert not await uow.bookings.attach_session(new_id("tn"), booking.id, new_id("cs"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.bookings.get(tenant.id, booking.id) == booking.attach_session(session_id)
+        assert await uow.bookings.get(tenant.id, paid.id) == paid
+        assert await uow.bookings.find_by_gateway_session(session_id) == booking.attach_session(
+            session_id
+        )
+
+
+async def test_attaching_a_session_makes_an_earlier_copy_stale(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    await _seed(backend, booking)
+    async with backend.uow() as uow:
+        before = await uow.bookings.get(tenant.id, booking.id)
+        assert before is not None
+        assert await uow.bookings.attach_session(tenant.id, booking.id, new_id("cs"))
+        with pytest.raises(ConcurrentUpdate):
+            await uow.bookings.update(before.expire())
+
+
 async def test_updating_an_unknown_booking_is_not_found(backend: Backend) -> None:
     _, _, slot = await _bookable(backend)
     async with backend.uow() as uow:
@@ -594,6 +719,29 @@ async def test_a_ledger_entry_is_recorded_once_per_reference_and_kind(backend: B
     async with backend.uow() as uow:
         assert not await uow.ledger.add(charge)
         assert await uow.ledger.list_for_booking(tenant.id, booking.id) == [charge, fee]
+
+
+async def test_ledger_entries_are_added_together_each_at_most_once(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend)
+    booking = a_booking(slot)
+    await _seed(backend, booking)
+    charge = _entry(booking, EntryKind.CHARGE, 5_280, "pi_1")
+    fee = _entry(booking, EntryKind.APPLICATION_FEE, 280, "pi_1")
+    refund = _entry(booking, EntryKind.REFUND, 1_000, "re_1")
+    async with backend.uow() as uow:
+        assert await uow.ledger.add_all([]) == []
+        assert await uow.ledger.add(fee)
+        assert await uow.ledger.add_all([charge, fee, replace(charge, amount=Money(1, "usd"))]) == [
+            True,
+            False,
+            False,
+        ]
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.ledger.add_all([charge, refund]) == [False, True]
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.ledger.list_for_booking(tenant.id, booking.id) == [charge, fee, refund]
 
 
 async def test_a_statement_sums_entries_per_currency_in_a_time_range(backend: Backend) -> None:

@@ -1,0 +1,329 @@
+"""Count the database work per request: `python -m bench.roundtrips [--database postgres]`.
+
+Serves Bookpay (fake gateway) with uvicorn in a thread of this process on a throwaway
+database, sets up the bench tenant over HTTP as `bench.run` does, then sends requests one
+at a time and counts, per request:
+
+- statements: every statement SQLAlchemy sends (a `before_cursor_execute` listener);
+- round trips (PostgreSQL): every message exchange asyncpg has with the server, i.e. each
+  prepared-statement execution, each PREPARE the statement cache missed, and each simple
+  query (the BEGIN, COMMIT and ROLLBACK the asyncpg dialect sends on their own).
+
+Nothing else runs in the process while a request is counted, so the deltas are exact.
+The figures in bench/findings.md come from this tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import os
+import pstats
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from adapters.stripe_signature import sign
+from bench.run import (
+    WEBHOOK_SECRET,
+    free_port,
+    server_env,
+    set_up_tenant,
+    throwaway_database,
+    with_engine,
+)
+from bench.seed import seed_pending_bookings
+
+COUNTS: Counter[str] = Counter()
+STATEMENTS: list[str] = []
+
+
+def _install_counters() -> None:
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _statement(*args: Any) -> None:
+        COUNTS["statements"] += 1
+        STATEMENTS.append(" ".join(str(args[2]).split())[:110])
+
+    import asyncpg.connection
+    import asyncpg.prepared_stmt
+
+    def counted(owner: Any, name: str, key: str, label: Callable[..., str] | None) -> None:
+        original = getattr(owner, name)
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            COUNTS["round_trips"] += 1
+            COUNTS[key] += 1
+            if label is not None:
+                STATEMENTS.append("  [" + label(*args, **kwargs) + "]")
+            return await original(*args, **kwargs)
+
+        setattr(owner, name, wrapper)
+
+    # Simple queries (BEGIN / COMMIT / ROLLBACK and anything sent as plain text).
+    counted(
+        asyncpg.connection.Connection,
+        "execute",
+        "simple_queries",
+        lambda self, query, *a, **k: str(query).strip(),
+    )
+    # PREPARE of a statement the dialect's prepared-statement cache did not have.
+    counted(asyncpg.connection.Connection, "_get_statement", "prepares", lambda *a, **k: "PREPARE")
+    # Bind + execute of a prepared statement.
+    counted(
+        asyncpg.prepared_stmt.PreparedStatement, "_PreparedStatement__do_execute", "executes", None
+    )
+
+
+class ThreadServer:
+    """uvicorn serving an ASGI factory in a daemon thread with its own event loop."""
+
+    def __init__(
+        self, url: str, factory: str = "entrypoints.asgi:create_asgi_app", ready: str = ""
+    ) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        os.environ.update(server_env(url, self.port))
+        config = uvicorn.Config(
+            factory,
+            factory=True,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+        )
+        self._ready = ready or "/health/ready"
+        self._server = uvicorn.Server(config)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.profiler: cProfile.Profile | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._server.serve())
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server's thread has used so far (the client runs in another)."""
+
+        async def now() -> float:
+            return time.thread_time()
+
+        return asyncio.run_coroutine_threadsafe(now(), self._loop).result()
+
+    def profile(self, on: bool) -> None:
+        """Start or stop cProfile in the server's thread."""
+
+        async def switch() -> None:
+            if on:
+                self.profiler = cProfile.Profile(time.thread_time)
+                self.profiler.enable()
+            elif self.profiler is not None:
+                self.profiler.disable()
+
+        asyncio.run_coroutine_threadsafe(switch(), self._loop).result()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + self._ready, timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the server did not become ready")
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+
+@contextmanager
+def counting(
+    label: str, requests: int, results: dict[str, dict[str, float]], server: ThreadServer
+) -> Iterator[None]:
+    before = Counter(COUNTS)
+    STATEMENTS.clear()
+    cpu = server.cpu_seconds()
+    yield
+    cpu = server.cpu_seconds() - cpu
+    delta = Counter(COUNTS)
+    delta.subtract(before)
+    results[label] = {key: delta[key] / requests for key in sorted(delta)}
+    results[label]["cpu_ms"] = 1000 * cpu / requests
+
+
+def _webhook(booking: dict[str, Any]) -> bytes:
+    session = {
+        "id": booking["session_id"],
+        "object": "checkout.session",
+        "amount_subtotal": booking["amount"],
+        "amount_total": booking["amount"],
+        "client_reference_id": booking["booking_id"],
+        "currency": booking["currency"],
+        "metadata": {"tenant_id": booking["tenant_id"], "booking_id": booking["booking_id"]},
+        "mode": "payment",
+        "payment_intent": f"pi_{booking['booking_id']}",
+        "payment_status": "paid",
+        "status": "complete",
+    }
+    event_body = {
+        "id": f"evt_{booking['booking_id']}",
+        "object": "event",
+        "api_version": "2023-08-16",
+        "created": int(time.time()),
+        "type": "checkout.session.completed",
+        "livemode": False,
+        "data": {"object": session},
+    }
+    return json.dumps(event_body).encode()
+
+
+def measure(
+    database: str, requests: int, show: bool, profile: str | None
+) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    with throwaway_database(database) as url:
+        with ThreadServer(url, "bench.calibration:create_app", "/json") as ceiling:
+            client = httpx.Client(base_url=ceiling.base_url, timeout=30)
+            for _ in range(20):
+                client.post("/insert", json={"note": "warm-up"}).raise_for_status()
+            with counting("ceiling: one-row insert", requests, results, ceiling):
+                for _ in range(requests):
+                    client.post("/insert", json={"note": "calibration"}).raise_for_status()
+            client.close()
+        _measure_bookpay(url, requests, show, profile, results)
+    return results
+
+
+def _measure_bookpay(
+    url: str, requests: int, show: bool, profile: str | None, results: dict[str, dict[str, float]]
+) -> None:
+    with ThreadServer(url) as server:
+        tenant = set_up_tenant(server, "bench-studio")  # type: ignore[arg-type]
+        pending = with_engine(
+            url, lambda engine: seed_pending_bookings(engine, tenant, requests + 10)
+        )
+        client = httpx.Client(base_url=server.base_url, timeout=30)
+
+        def checkout(n: int) -> None:
+            response = client.post(
+                f"/v1/public/{tenant.slug}/checkout",
+                json={
+                    "slot_id": tenant.slot_ids[n % len(tenant.slot_ids)],
+                    "seats": 1,
+                    "customer": {"email": f"c{n}@example.com", "name": "Bench Customer"},
+                },
+            )
+            assert response.status_code == 201, response.text
+
+        def webhook(payload: bytes) -> str:
+            signature = sign(payload, WEBHOOK_SECRET, datetime.now(UTC))
+            response = client.post(
+                "/v1/webhooks/stripe",
+                content=payload,
+                headers={"content-type": "application/json", "stripe-signature": signature},
+            )
+            assert response.status_code == 200, response.text
+            return str(response.json()["outcome"])
+
+        # Warm the caches (statement compilation, prepared statements) first.
+        for n in range(5):
+            checkout(n)
+        payloads = [_webhook(booking) for booking in pending]
+        for payload in payloads[:5]:
+            webhook(payload)
+
+        server.profile(profile == "checkout")
+        with counting("checkout", requests, results, server):
+            for n in range(requests):
+                checkout(1000 + n)
+        server.profile(False)
+        checkout_statements = list(STATEMENTS)
+        server.profile(profile == "webhook")
+        with counting("webhook, new event", requests, results, server):
+            for payload in payloads[5 : 5 + requests]:
+                assert webhook(payload) == "applied"
+        server.profile(False)
+        webhook_statements = list(STATEMENTS)
+        with counting("webhook, duplicate", requests, results, server):
+            for payload in payloads[5 : 5 + requests]:
+                assert webhook(payload) == "duplicate"
+        client.close()
+    if show:
+        per = len(checkout_statements) // requests
+        print("one checkout:\n  " + "\n  ".join(checkout_statements[:per]))
+        per = len(webhook_statements) // requests
+        print("one webhook:\n  " + "\n  ".join(webhook_statements[:per]))
+    if profile and server.profiler is not None:
+        _print_profile(pstats.Stats(server.profiler), requests)
+
+
+def _package(filename: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    for package in ("domain", "application", "adapters", "entrypoints", "bench"):
+        if f"/{package}/" in filename:
+            return f"bookpay: {package}"
+    if filename.startswith("~") or filename.startswith("<"):
+        return "built-ins"
+    return "stdlib: " + filename.rsplit("/", 1)[-1]
+
+
+def _print_profile(stats: pstats.Stats, requests: int) -> None:
+    """Own CPU time (cProfile tottime, CPU clock) per package, and the top functions."""
+    by_package: Counter[str] = Counter()
+    by_function: Counter[str] = Counter()
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, name), (_, _, tottime, _, _) in raw.items():
+        by_package[_package(filename)] += tottime
+        by_function[f"{name} ({filename.rsplit('/', 1)[-1]}:{line})"] += tottime
+    total = sum(by_package.values())
+    print(f"profile: {1000 * total / requests:.2f} ms of CPU per request (with cProfile's cost)")
+    for package, seconds in by_package.most_common(16):
+        print(f"  {100 * seconds / total:5.1f} %  {package}")
+    for function, seconds in by_function.most_common(30):
+        print(f"  {100 * seconds / total:5.1f} %  {function}")
+
+
+def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="bench.roundtrips", description=__doc__)
+    parser.add_argument("--database", default="postgres", choices=["postgres", "sqlite"])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--show", action="store_true", help="print one request's statements")
+    parser.add_argument(
+        "--profile", choices=["checkout", "webhook"], help="print cProfile stats of one scenario"
+    )
+    args = parser.parse_args()
+    _install_counters()
+    results = measure(args.database, args.requests, args.show, args.profile)
+    print(f"per request ({args.database}, averaged over {args.requests}):")
+    ceiling = results["ceiling: one-row insert"]["cpu_ms"]
+    for label, counts in results.items():
+        figures = ", ".join(f"{k} {v:.1f}" for k, v in counts.items() if k != "cpu_ms")
+        cpu = counts["cpu_ms"]
+        print(
+            f"  {label:24} {figures}; server CPU {cpu:.2f} ms"
+            f" ({100 * ceiling / cpu:.0f} % of the insert ceiling's rate if CPU-bound)"
+        )
+
+
+if __name__ == "__main__":
+    main()
