@@ -95,6 +95,34 @@ class CheckoutSource:
         )
 
 
+def completed_event(booking: dict[str, Any]) -> bytes:
+    """The body of a paid `checkout.session.completed` for one seeded pending booking."""
+    session = {
+        "id": booking["session_id"],
+        "object": "checkout.session",
+        "amount_subtotal": booking["amount"],
+        "amount_total": booking["amount"],
+        "client_reference_id": booking["booking_id"],
+        "currency": booking["currency"],
+        "customer_email": "bench@example.com",
+        "metadata": {"tenant_id": booking["tenant_id"], "booking_id": booking["booking_id"]},
+        "mode": "payment",
+        "payment_intent": f"pi_{booking['booking_id']}",
+        "payment_status": "paid",
+        "status": "complete",
+    }
+    event = {
+        "id": f"evt_{booking['booking_id']}",
+        "object": "event",
+        "api_version": "2023-08-16",
+        "created": int(time.time()),
+        "type": "checkout.session.completed",
+        "livemode": False,
+        "data": {"object": session},
+    }
+    return json.dumps(event).encode()
+
+
 @dataclass
 class WebhookSource:
     """Signed checkout.session.completed events, one per pending booking, with duplicates.
@@ -113,30 +141,7 @@ class WebhookSource:
     duplicates: int = 0
 
     def _event(self, booking: dict[str, Any]) -> bytes:
-        session = {
-            "id": booking["session_id"],
-            "object": "checkout.session",
-            "amount_subtotal": booking["amount"],
-            "amount_total": booking["amount"],
-            "client_reference_id": booking["booking_id"],
-            "currency": booking["currency"],
-            "customer_email": "bench@example.com",
-            "metadata": {"tenant_id": booking["tenant_id"], "booking_id": booking["booking_id"]},
-            "mode": "payment",
-            "payment_intent": f"pi_{booking['booking_id']}",
-            "payment_status": "paid",
-            "status": "complete",
-        }
-        event = {
-            "id": f"evt_{booking['booking_id']}",
-            "object": "event",
-            "api_version": "2023-08-16",
-            "created": int(time.time()),
-            "type": "checkout.session.completed",
-            "livemode": False,
-            "data": {"object": session},
-        }
-        return json.dumps(event).encode()
+        return completed_event(booking)
 
     def next_request(self) -> bytes | None:
         duplicate = self.sent and self.rng.random() < self.duplicate_share

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import logging
 import os
 import pstats
@@ -35,6 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from adapters.stripe_signature import sign
+from bench.loadgen import completed_event
 from bench.run import (
     WEBHOOK_SECRET,
     free_port,
@@ -170,29 +170,7 @@ def counting(
 
 
 def _webhook(booking: dict[str, Any]) -> bytes:
-    session = {
-        "id": booking["session_id"],
-        "object": "checkout.session",
-        "amount_subtotal": booking["amount"],
-        "amount_total": booking["amount"],
-        "client_reference_id": booking["booking_id"],
-        "currency": booking["currency"],
-        "metadata": {"tenant_id": booking["tenant_id"], "booking_id": booking["booking_id"]},
-        "mode": "payment",
-        "payment_intent": f"pi_{booking['booking_id']}",
-        "payment_status": "paid",
-        "status": "complete",
-    }
-    event_body = {
-        "id": f"evt_{booking['booking_id']}",
-        "object": "event",
-        "api_version": "2023-08-16",
-        "created": int(time.time()),
-        "type": "checkout.session.completed",
-        "livemode": False,
-        "data": {"object": session},
-    }
-    return json.dumps(event_body).encode()
+    return completed_event(booking)
 
 
 def measure(

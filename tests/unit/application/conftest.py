@@ -22,7 +22,7 @@ from application.create_tenant import CreateTenant, NewTenant
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.manage_offerings import CreateOffering, NewOffering
 from application.manage_slots import AddSlots, NewSlots, SlotSpec
-from application.ports import WebhookEndpoint
+from application.ports import RefundRequest, WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
@@ -32,6 +32,7 @@ from application.start_onboarding import StartOnboarding, StartOnboardingCommand
 from domain.booking import Booking
 from domain.fees import FeePolicy
 from domain.money import Money
+from domain.tenant import ChargeModel
 
 START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 BASE = "http://bookpay.test"
@@ -64,6 +65,22 @@ class App:
             booking = await uow.bookings.find_by_id(booking_id)
         assert booking is not None
         return booking
+
+    async def refund_in_dashboard(
+        self, booking_id: str, payment_intent_id: str, amount: int, key: str
+    ) -> None:
+        """Someone refunds part of a payment in Stripe's dashboard, outside Bookpay."""
+        await self.gateway.refund(
+            RefundRequest(
+                booking_id=booking_id,
+                payment_intent_id=payment_intent_id,
+                amount=Money(amount, "usd"),
+                charge_model=ChargeModel.DESTINATION,
+                refund_application_fee=True,
+                reverse_transfer=True,
+                idempotency_key=key,
+            )
+        )
 
     async def seats_available(self, tenant_id: str, slot_id: str) -> int:
         async with self.db.unit_of_work() as uow:

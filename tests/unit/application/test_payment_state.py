@@ -10,12 +10,10 @@ import pytest
 from adapters.fake_gateway import FakeGateway
 from adapters.random_ids import RandomIds
 from application.errors import GatewayError, GatewayUnavailable
-from application.ports import CheckoutRequest, CheckoutSession, RefundRequest
+from application.ports import CheckoutRequest, CheckoutSession
 from application.start_checkout import StartCheckout
 from domain.booking import BookingStatus, CancelledBy
 from domain.ledger import EntryKind
-from domain.money import Money
-from domain.tenant import ChargeModel
 from tests.unit.application.conftest import BASE, App, build_app, checkout, open_shop
 
 
@@ -160,17 +158,10 @@ async def test_a_late_payment_refunded_in_part_first_gets_back_only_the_rest(app
     assert session_id is not None
     session = await app.gateway.retrieve_checkout_session(session_id)
     assert session.payment_intent_id is not None
-    await app.gateway.refund(
-        RefundRequest(
-            booking_id=started.booking_id,
-            payment_intent_id=session.payment_intent_id,
-            amount=Money(1000, "usd"),
-            charge_model=ChargeModel.DESTINATION,
-            refund_application_fee=True,
-            reverse_transfer=True,
-            idempotency_key="dashboard-before-the-completion",
-        )
-    )  # delivered at once: parked, no booking is paid with it yet
+    # Delivered at once: parked, no booking is paid with this payment yet.
+    await app.refund_in_dashboard(
+        started.booking_id, session.payment_intent_id, 1000, "dashboard-before-the-completion"
+    )
 
     await app.gateway.resend_event(event_id)
 

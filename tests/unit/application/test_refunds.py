@@ -17,7 +17,6 @@ from application.settle_reserved_refunds import SettleReservedRefunds
 from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.errors import RefundExceedsPaid
 from domain.money import Money
-from domain.tenant import ChargeModel
 from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
 
 pytestmark = pytest.mark.refunds
@@ -120,17 +119,7 @@ async def test_a_refund_made_in_the_dashboard_is_recorded_once(app: App) -> None
     booking = await _paid(app, shop)
     assert booking.payment_intent_id is not None
 
-    await app.gateway.refund(
-        RefundRequest(
-            booking_id=booking.id,
-            payment_intent_id=booking.payment_intent_id,
-            amount=Money(2115, "usd"),
-            charge_model=ChargeModel.DESTINATION,
-            refund_application_fee=True,
-            reverse_transfer=True,
-            idempotency_key="dashboard-1",
-        )
-    )
+    await app.refund_in_dashboard(booking.id, booking.payment_intent_id, 2115, "dashboard-1")
     for event_id in await _refund_events(app):
         await app.gateway.resend_event(event_id)
 
@@ -193,17 +182,7 @@ async def _paid_unheard(app: App, shop: Shop) -> tuple[str, str]:
 async def test_a_refund_reported_before_its_payment_waits_for_the_payment(app: App) -> None:
     shop = await open_shop(app)
     booking_id, payment = await _paid_unheard(app, shop)
-    await app.gateway.refund(
-        RefundRequest(
-            booking_id=booking_id,
-            payment_intent_id=payment,
-            amount=Money(1000, "usd"),
-            charge_model=ChargeModel.DESTINATION,
-            refund_application_fee=True,
-            reverse_transfer=True,
-            idempotency_key="dashboard-early",
-        )
-    )
+    await app.refund_in_dashboard(booking_id, payment, 1000, "dashboard-early")
     app.drop_deliveries(False)
 
     await _resend(app, "charge.refunded")  # before the completion: parked
