@@ -1215,6 +1215,13 @@ class SqlAlchemyWebhookInbox:
         return await _insert_once(self._connection, orm.webhook_inbox, values)
 
 
+_TAKE_PARKED = (
+    delete(orm.parked_events)
+    .where(orm.parked_events.c.payment_intent_id == bindparam("p_payment"))
+    .returning(orm.parked_events.c.payload)
+)
+
+
 class SqlAlchemyParkedEvents:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -1231,15 +1238,9 @@ class SqlAlchemyParkedEvents:
 
     async def take(self, payment_intent_id: str) -> list[PaymentAftermath]:
         # One DELETE … RETURNING: of two transactions taking the same events, one gets them.
-        c = orm.parked_events.c
-        statement = (
-            delete(orm.parked_events)
-            .where(c.payment_intent_id == payment_intent_id)
-            .returning(c.payload)
-        )
-        events = [
-            _aftermath_from_json(row.payload) for row in await self._connection.execute(statement)
-        ]
+        # It runs for every newly paid booking and usually deletes nothing: built once.
+        rows = await self._connection.execute(_TAKE_PARKED, {"p_payment": payment_intent_id})
+        events = [_aftermath_from_json(row.payload) for row in rows]
         return sorted(events, key=lambda event: (event.created_at, event.event_id))
 
     async def discard(self, created_before: datetime) -> builtins.list[str]:
