@@ -801,6 +801,10 @@ class SqlAlchemyBookingRepository:
         if not counts.held:
             return False
         if not counts.added:
+            # The statement held the seats all the same: give them back before refusing,
+            # which matters when no transaction would roll the hold back (single_write).
+            slots = SqlAlchemySlotRepository(self._connection)
+            await slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
             raise AlreadyExists(f"booking {booking.id} exists")
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)

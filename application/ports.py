@@ -419,8 +419,9 @@ class BookingRepository(Protocol):
         """Hold the booking's seats on its slot and store the booking, in one step.
 
         The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
-        the seats do not fit. AlreadyExists when the booking's id is taken (its seats may
-        be held by then: let the unit of work roll back).
+        the seats do not fit. AlreadyExists, holding nothing, when the booking's id is
+        taken. One write in the sense of `UnitOfWork.single_write`: either both happen or
+        neither, even without a transaction around it.
         """
         ...
 
@@ -638,10 +639,11 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyStore: ...
 
     def single_write(self) -> Self:
-        """Before `async with`: this unit of work makes at most one write, a single atomic
-        statement, so it needs no transaction around it; an adapter may then save the round
-        trips of BEGIN and COMMIT. Call `commit()` as usual; after the write, `rollback()`
-        may not undo it. Applies to the next `async with` only."""
+        """Before `async with`: this unit of work makes at most one write, one repository
+        call that is atomic by itself (e.g. `add_holding_seats`, `attach_session`), after
+        any number of reads, so it needs no transaction around it; an adapter may then save
+        the round trips of BEGIN and COMMIT. Call `commit()` as usual; after the write,
+        `rollback()` may not undo it. Applies to the next `async with` only."""
         ...
 
     async def __aenter__(self) -> Self:

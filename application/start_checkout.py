@@ -91,7 +91,14 @@ class StartCheckout:
     async def __call__(self, command: StartCheckoutCommand) -> CheckoutStarted:
         require_seats(command.seats)
         key = command.idempotency_key
-        async with self._uow() as uow:
+        unit = self._uow()
+        if key is None:
+            # One read, then one write: the seats held and the booking stored by a single
+            # atomic statement. Its condition on the free seats is checked by the statement
+            # itself, so a transaction around the two adds nothing but its BEGIN and COMMIT
+            # (with an Idempotency-Key the claim and the booking must commit together).
+            unit = unit.single_write()
+        async with unit as uow:
             # One read for the tenant and everything selling a seat of the slot needs.
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:

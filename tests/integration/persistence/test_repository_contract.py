@@ -543,6 +543,26 @@ async def test_a_booking_is_added_holding_its_seats_only_while_they_fit(
         await uow.bookings.update(added.expire())
 
 
+async def test_a_single_write_checkout_keeps_no_seats_for_a_booking_it_could_not_add(
+    backend: Backend,
+) -> None:
+    """Without a transaction to roll back, a refused add must not leave its seats held."""
+    tenant, _, slot = await _bookable(backend, capacity=5)
+    first = a_booking(slot, seats=2)
+    async with backend.uow().single_write() as uow:
+        assert await uow.bookings.get(tenant.id, first.id) is None  # a read first, as checkout
+        assert await uow.bookings.add_holding_seats(first)
+        await uow.commit()
+    async with backend.uow().single_write() as uow:
+        with pytest.raises(AlreadyExists):
+            await uow.bookings.add_holding_seats(replace(first, seats=3))
+    async with backend.uow() as uow:
+        stored = await uow.slots.get(tenant.id, slot.id)
+        assert stored is not None
+        assert (stored.held, stored.booked) == (2, 0)
+        assert await uow.bookings.get(tenant.id, first.id) == first
+
+
 async def test_a_session_is_attached_once_to_a_pending_booking(backend: Backend) -> None:
     tenant, _, slot = await _bookable(backend, capacity=20)
     booking = a_booking(slot)
