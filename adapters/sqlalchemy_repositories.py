@@ -256,7 +256,7 @@ def _slot_from_row(row: Any) -> Slot:
     )
 
 
-def _booking_values(booking: Booking) -> dict[str, Any]:
+def booking_row(booking: Booking) -> dict[str, Any]:
     quote = booking.quote
     return {
         "tenant_id": booking.tenant_id,
@@ -776,7 +776,7 @@ class SqlAlchemyBookingRepository:
         self._stored_refunds.clear()
 
     async def add(self, booking: Booking) -> None:
-        values = _booking_values(booking) | {"version": 1}
+        values = booking_row(booking) | {"version": 1}
         if not await _insert_once(self._connection, orm.bookings, values):
             raise AlreadyExists(f"booking {booking.id} exists")
         self._versions[booking.tenant_id, booking.id] = 1
@@ -789,7 +789,7 @@ class SqlAlchemyBookingRepository:
                 return False
             await self.add(booking)
             return True
-        values = _booking_values(booking) | {"version": 1}
+        values = booking_row(booking) | {"version": 1}
         statement = _hold_and_add_statement(tuple(values))
         parameters = {f"bk_{name}": value for name, value in values.items()}
         parameters |= {
@@ -902,7 +902,7 @@ class SqlAlchemyBookingRepository:
         return await self._first(_BOOKING_BY_PAYMENT, b_payment_intent_id=payment_intent_id)
 
     async def update(self, booking: Booking) -> None:
-        values = _booking_values(booking)
+        values = booking_row(booking)
         del values["tenant_id"], values["id"]
         values["b_tenant_id"], values["b_id"] = booking.tenant_id, booking.id
         read_at = self._versions.get((booking.tenant_id, booking.id))

@@ -18,6 +18,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import orm
+from adapters.sqlalchemy_repositories import booking_row
+from domain.booking import Booking, Customer
 from domain.fees import FeePolicy
 from domain.money import Money
 
@@ -46,39 +48,21 @@ async def seed_pending_bookings(
     for index in range(count):
         slot_id = tenant.slot_ids[index % len(tenant.slot_ids)]
         booking_id = f"bk_whbench_{index:07d}"
-        rows.append(
-            {
-                "tenant_id": tenant.tenant_id,
-                "id": booking_id,
-                "offering_id": tenant.offering_id,
-                "slot_id": slot_id,
-                "seats": 1,
-                "starts_at": slots[slot_id],
-                "customer_email": f"wh{index}@example.com",
-                "customer_name": None,
-                "currency": quote.currency,
-                "unit_price": quote.unit_price.amount,
-                "quote_seats": 1,
-                "subtotal": quote.subtotal.amount,
-                "service_fee": quote.service_fee.amount,
-                "customer_fee": quote.customer_fee.amount,
-                "customer_total": quote.customer_total.amount,
-                "application_fee": quote.application_fee.amount,
-                "tenant_receives": quote.tenant_receives.amount,
-                "fee_bearer": quote.fee_bearer.value,
-                "fee_policy_version": quote.fee_policy_version,
-                "refund_on_cancel": tenant.policy.refund_on_cancel.value,
-                "status": "pending_payment",
-                "hold_expires_at": now + timedelta(minutes=30),
-                "created_at": now,
-                "gateway_session_id": f"cs_bench_{booking_id}",
-                "payment_intent_id": None,
-                "cancelled_by": None,
-                "cancellation_reason": None,
-                "access_token_hash": None,
-                "version": 1,
-            }
+        booking = Booking(
+            id=booking_id,
+            tenant_id=tenant.tenant_id,
+            offering_id=tenant.offering_id,
+            slot_id=slot_id,
+            seats=1,
+            starts_at=slots[slot_id],
+            customer=Customer(f"wh{index}@example.com"),
+            quote=quote,
+            refund_on_cancel=tenant.policy.refund_on_cancel,
+            hold_expires_at=now + timedelta(minutes=30),
+            created_at=now,
+            gateway_session_id=f"cs_bench_{booking_id}",
         )
+        rows.append(booking_row(booking) | {"version": 1})
     held: dict[str, int] = {}
     for row in rows:
         held[row["slot_id"]] = held.get(row["slot_id"], 0) + 1

@@ -7,7 +7,7 @@ directory, from the CLI, from tests and from a server's start-up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,34 +30,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
-
-
-def _downgrade(connection: Connection, revision: str) -> None:
-    command.downgrade(alembic_config(connection), revision)
+async def run_on(url: str, work: Callable[[Connection], None]) -> None:
+    """Run `work` on a connection to the database at `url`, then commit."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(work)
+            await connection.commit()
+    finally:
+        await engine.dispose()
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:
     """Migrate the database at `url` up to `revision` (head by default)."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(_upgrade, revision)
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    await run_on(url, lambda connection: command.upgrade(alembic_config(connection), revision))
 
 
 async def downgrade_async(url: str, revision: str = "base") -> None:
     """Migrate the database at `url` down to `revision` (base, i.e. empty, by default)."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(_downgrade, revision)
-            await connection.commit()
-    finally:
-        await engine.dispose()
+    await run_on(url, lambda connection: command.downgrade(alembic_config(connection), revision))
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:

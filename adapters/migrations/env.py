@@ -11,7 +11,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from adapters.database import create_engine
+from adapters.migrations import run_on
 from adapters.orm import metadata
 
 # Any number of processes may start at once and each migrate: the first one to take this
@@ -40,16 +40,6 @@ def _run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_on_url(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(_run_migrations)
-            await connection.commit()
-    finally:
-        await engine.dispose()
-
-
 def _main() -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
@@ -62,7 +52,7 @@ def _main() -> None:
     if connection is not None:
         _run_migrations(connection)
     elif url:
-        asyncio.run(_run_on_url(url))
+        asyncio.run(run_on(url, _run_migrations))
     else:
         raise RuntimeError("no database: pass a connection or set sqlalchemy.url")
 
