@@ -9,7 +9,7 @@ from typing import Any
 from application.ports import CheckoutRequest, LineItem, RefundRequest
 from domain.money import Money
 from domain.tenant import ChargeModel
-from tests.support.shared_files import stripe_fixture
+from tests.support.stripe_reference import stripe_fixture
 
 WEBHOOK_SECRET = "whsec_platform_test"
 CONNECT_WEBHOOK_SECRET = "whsec_connect_test"

@@ -3,7 +3,7 @@
 `RecordingStripeHTTPClient` is given to `StripeClient(http_client=...)`: it records every
 request the SDK sends (method, path, headers, decoded form) and answers from a
 `StripeStandIn`, which keeps just enough state to behave like Stripe for Bookpay's calls —
-built from the objects of `shared/stripe/fixtures3.json`, refusing any request Stripe's
+built from the objects of `tests/support/stripe/fixtures3.json`, refusing any request Stripe's
 OpenAPI spec would refuse, and replaying answers for a repeated Idempotency-Key. Faults
 (timeouts, 5xx, 429, card errors…) can be queued in front of it.
 """
@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from tests.support.shared_files import stripe_fixture
 from tests.support.stripe_openapi import StripeOpenAPIValidator, parse_form, stripe_openapi
+from tests.support.stripe_reference import stripe_fixture
 
 Answer = tuple[int, dict[str, Any]]
 

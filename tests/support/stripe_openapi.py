@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.support.shared_files import STRIPE_OPENAPI_SPEC
+from tests.support.stripe_reference import STRIPE_OPENAPI_SPEC
 
 FORM = "application/x-www-form-urlencoded"
 _INTEGER = re.compile(r"-?\d+")
@@ -232,5 +232,5 @@ class StripeOpenAPIValidator:
 
 @cache
 def stripe_openapi() -> StripeOpenAPIValidator:
-    """The validator for the spec in shared/, loaded once per test run."""
+    """The validator for the spec kept in tests/support/stripe/, loaded once per test run."""
     return StripeOpenAPIValidator.from_file()

@@ -24,7 +24,7 @@ from application.ports import (
 from domain.money import Money
 from domain.tenant import ConnectStatus
 from tests.support.gateway_requests import stripe_event
-from tests.support.shared_files import stripe_fixture
+from tests.support.stripe_reference import stripe_fixture
 
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 BASE: dict[str, Any] = {"event_id": "evt_test_0001", "created_at": CREATED}

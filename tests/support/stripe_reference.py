@@ -1,4 +1,4 @@
-"""Where the shared reference files live: `shared/` beside the repository's root folder."""
+"""Stripe's reference files kept in the repository (see tests/support/stripe/README.md)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
-STRIPE_OPENAPI_SPEC = SHARED / "stripe" / "openapi-spec3.json"
-STRIPE_FIXTURES = SHARED / "stripe" / "fixtures3.json"
+STRIPE_REFERENCE = Path(__file__).resolve().parent / "stripe"
+STRIPE_OPENAPI_SPEC = STRIPE_REFERENCE / "openapi-spec3.json"
+STRIPE_FIXTURES = STRIPE_REFERENCE / "fixtures3.json"
 
 
 @cache
