@@ -396,11 +396,11 @@ class InMemoryBookingRepository:
             claims[booking.tenant_id, booking.id] = claim_until
         return [self._seen(b, v) for b, v in found]
 
-    async def with_reserved_refunds(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
+    async def with_refunds_due(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
         found = sorted(
             key
             for key, (booking, _) in self._t.bookings.items()
-            if any(refund.pending for refund in booking.refunds)
+            if booking.unknown_refunds or booking.owes_system_refund
         )
         return found[:limit]
 

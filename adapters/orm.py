@@ -177,6 +177,10 @@ booking_refunds = Table(
     Column("application_fee_refund", BigInteger, nullable=False),
     # Reserved before the gateway was asked, not yet settled under the gateway's refund id.
     Column("pending", Boolean, nullable=False, server_default=false()),
+    # What the gateway was told, so a reservation can be re-sent unchanged.
+    Column("reason", Text, nullable=True),
+    # Who cancelled, when the refund was reserved for a cancellation.
+    Column("cancels", String(20), nullable=True),
     PrimaryKeyConstraint("tenant_id", "booking_id", "refund_id"),
     ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
 )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -298,6 +299,8 @@ def _refund_from_row(row: Any) -> Refund:
             application_fee_refund=Money(row.application_fee_refund, row.currency),
         ),
         pending=row.pending,
+        reason=row.reason,
+        cancels=None if row.cancels is None else CancelledBy(row.cancels),
     )
 
 
@@ -847,6 +850,8 @@ class SqlAlchemyBookingRepository:
                 "customer_refund": refund.split.customer_refund.amount,
                 "application_fee_refund": refund.split.application_fee_refund.amount,
                 "pending": refund.pending,
+                "reason": refund.reason,
+                "cancels": None if refund.cancels is None else refund.cancels.value,
             },
         )
 
@@ -976,16 +981,24 @@ class SqlAlchemyBookingRepository:
         )
         return await self._load(query)
 
-    async def with_reserved_refunds(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
-        c = orm.booking_refunds.c
-        query = (
-            select(c.tenant_id, c.booking_id)
-            .where(c.pending.is_(True))
-            .distinct()
-            .order_by(c.tenant_id, c.booking_id)
-            .limit(limit)
+    async def with_refunds_due(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
+        r, b = orm.booking_refunds.c, orm.bookings.c
+        unknown = select(r.tenant_id, r.booking_id).where(r.pending.is_(True))
+        refunded_or_reserved = (
+            select(func.coalesce(func.sum(r.customer_refund), 0))
+            .where(r.tenant_id == b.tenant_id, r.booking_id == b.id)
+            .scalar_subquery()
         )
-        return [(row.tenant_id, row.booking_id) for row in await self._connection.execute(query)]
+        owed = select(b.tenant_id, b.id.label("booking_id")).where(
+            b.cancelled_by == CancelledBy.SYSTEM.value,
+            b.customer_total > refunded_or_reserved,
+        )
+        due = union(unknown, owed).subquery()
+        query = select(due.c.tenant_id, due.c.booking_id).order_by(
+            due.c.tenant_id, due.c.booking_id
+        )
+        rows = await self._connection.execute(query.limit(limit))
+        return [(row.tenant_id, row.booking_id) for row in rows]
 
     async def tenants_with_lapsed_holds(self, before: datetime) -> builtins.list[str]:
         c = orm.bookings.c

@@ -32,6 +32,7 @@ from application.errors import (
     GatewayAuthenticationFailed,
     GatewayError,
     GatewayInvalidRequest,
+    GatewayOutcomeUnknown,
     GatewayRateLimited,
     GatewayUnavailable,
 )
@@ -176,7 +177,11 @@ def _application_error(error: stripe.StripeError) -> GatewayError:
         return CardDeclined(message)
     if isinstance(error, stripe.RateLimitError):
         return GatewayRateLimited(message)
-    if isinstance(error, stripe.InvalidRequestError | stripe.IdempotencyError):
+    if isinstance(error, stripe.IdempotencyError):
+        # The key is in flight in another request, or was used with other parameters:
+        # either way the first request may have been acted on; it is not a refusal.
+        return GatewayOutcomeUnknown(message)
+    if isinstance(error, stripe.InvalidRequestError):
         return GatewayInvalidRequest(message)
     if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
         return GatewayAuthenticationFailed(message)

@@ -1,8 +1,13 @@
 """Cancel a paid booking: the tenant refunds in full, a customer under the policy windows.
 
-The refund is reserved on the booking first, then sent to the gateway, then one
-transaction settles it, cancels the booking, frees the seats and writes the ledger (see
-application/refunds.py). A cancellation with nothing to refund only does the last step.
+A refund of the booking whose outcome is still unknown (an earlier attempt got no answer)
+is settled or released first, from the gateway's answer to re-sending it; only then is the
+refund decided, on what the gateway confirmed. The refund is reserved on the booking (for
+this cancellation), sent to the gateway, then one transaction settles it, cancels the
+booking, frees the seats and writes the ledger (see application/refunds.py). Until the
+gateway confirms the refund the booking is not cancelled: GatewayOutcomeUnknown means
+"retry", and a retry or reconciliation finishes the cancellation. A cancellation with
+nothing to refund only does the last step.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from datetime import datetime
 from application.credentials import matches
 from application.errors import NotFound
 from application.ports import Clock, PaymentGateway, UnitOfWork
-from application.refunds import RefundFlow
+from application.refunds import RefundFlow, cancel_and_free_seats
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.cancellation import (
@@ -56,13 +61,15 @@ class CancelBooking:
             return _refund_for(booking, offering.cancellation_policy, command.by, now)
 
         async def cancel(uow: UnitOfWork, booking: Booking) -> Booking:
-            cancelled = booking.cancel(command.by, command.reason)
-            if cancelled.status is not booking.status:
-                await uow.slots.release_booked(booking.tenant_id, booking.slot_id, booking.seats)
-            return cancelled
+            return await cancel_and_free_seats(uow, booking, command.by, command.reason)
 
         return await self._refund(
-            found.tenant_id, found.id, decide, f"cancelled by the {command.by.value}", cancel
+            found.tenant_id,
+            found.id,
+            decide,
+            f"cancelled by the {command.by.value}",
+            cancel,
+            cancels=command.by,
         )
 
 

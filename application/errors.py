@@ -46,6 +46,12 @@ class GatewayUnavailable(GatewayError):
     """The gateway could not be reached or kept failing after bounded retries."""
 
 
+class GatewayOutcomeUnknown(GatewayUnavailable):
+    """The gateway may or may not have acted on a write: no usable answer came back, or a
+    request with the same idempotency key was still in flight. Sending the same request
+    again (same key, same parameters) tells; nothing is known to be done until then."""
+
+
 class InvalidWebhookSignature(ApplicationError):
     """A webhook whose signature is missing, does not match, or is too old."""
 

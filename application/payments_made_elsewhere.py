@@ -76,13 +76,15 @@ async def _record_dispute(uow: UnitOfWork, booking: Booking, event: DisputeCreat
 async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunded) -> Booking:
     if not booking.is_paid or event.amount_refunded.currency != booking.currency:
         return booking
-    counted = booking.refunded.customer_refund.amount
+    counted = booking.refunded_or_reserved.customer_refund.amount
     difference = event.amount_refunded.amount - counted
     if difference <= 0:
         return booking
     amount = Money(difference, booking.currency)
     try:
-        split = partial_refund(booking.quote, amount, booking.refund_on_cancel, booking.refunded)
+        split = partial_refund(
+            booking.quote, amount, booking.refund_on_cancel, booking.refunded_or_reserved
+        )
         refunded = booking.record_refund(_refund_id(booking, event, amount), split)
     except DomainError:
         # More than the booking can still give back (e.g. a reservation Bookpay released

@@ -476,8 +476,13 @@ class BookingRepository(Protocol):
         """Ids of the tenants that have pending bookings whose hold ended before `before`."""
         ...
 
-    async def with_reserved_refunds(self, *, limit: int = 100) -> list[tuple[str, str]]:
-        """(tenant id, booking id) of bookings with a refund reserved but not yet settled."""
+    async def with_refunds_due(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """(tenant id, booking id) of bookings whose refunds have not converged yet.
+
+        Those with a refund reserved but not confirmed by the gateway (Booking.unknown_refunds),
+        and those the system cancelled that are not refunded in full yet, not even by a
+        reservation (Booking.owes_system_refund). Ordered by the pair; across tenants.
+        """
         ...
 
     # `list` comes last: in the class body below it, `list[...]` would name this method.

@@ -2,12 +2,14 @@
 
 Webhooks can arrive late or never. Periodically (and with `bookpay reconcile`) Bookpay
 asks the gateway about bookings still pending past their hold plus a grace period,
-bookings waiting for a delayed payment, tenants whose account cannot take charges yet, and
-refunds whose answer from the gateway was lost, and applies what it learns through the
-same code paths as the events — so whatever the real event later says is already
-reflected and changes nothing. It also drops refund and dispute events parked for a
-payment that no booking was paid with in `PARKED_FOR` (a payment the platform took outside
-Bookpay), and reports them.
+bookings waiting for a delayed payment, and tenants whose account cannot take charges
+yet, and applies what it learns through the same code paths as the events — so whatever
+the real event later says is already reflected and changes nothing. Refunds whose answer
+from the gateway was lost are re-sent with their own idempotency keys and settled or
+released, and a payment the system must give back is refunded
+(application/settle_reserved_refunds.py). It also drops refund and dispute events parked
+for a payment that no booking was paid with in `PARKED_FOR` (a payment the platform took
+outside Bookpay), and reports them.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class ReconcileReport:
     expired: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
     tenants_updated: list[str] = field(default_factory=list)
-    refunds_settled: list[str] = field(default_factory=list)
+    refunds_settled: list[str] = field(default_factory=list)  # the gateway's refund ids
+    refunds_released: list[str] = field(default_factory=list)  # reservations it refused
     parked_dropped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
@@ -55,6 +58,7 @@ class ReconcileReport:
             + len(self.confirmed)
             + len(self.tenants_updated)
             + len(self.refunds_settled)
+            + len(self.refunds_released)
             + len(self.parked_dropped)
         )
 
@@ -90,7 +94,8 @@ class Reconcile:
             await self._reconcile_delayed_payments(tenant, report)
         settled = await self._settle_refunds()
         report.refunds_settled += settled.settled
-        report.unreachable += settled.still_reserved
+        report.refunds_released += settled.released
+        report.unreachable += settled.still_unknown
         report.parked_dropped += await self._drop_stale_parked_events()
         return report
 

@@ -1,15 +1,32 @@
-"""Refund a booking's payment: reserve it, send it to the gateway, settle it.
+"""Refund a booking's payment so that what Bookpay shows converges to what the gateway did.
 
-1. One transaction reserves the refund on the booking (a pending refund under Bookpay's
-   own id). The booking's optimistic version makes this the atomic guard: of concurrent
-   refunds, each is decided on the state the others left, so together they never exceed
-   what was paid; a refund that no longer fits is refused before the gateway is asked.
-2. The gateway refunds, outside any transaction, with the reservation's id as its
-   idempotency key. If the gateway refuses, the reservation is released; if the outcome
-   is unknown (timeout, 5xx), it stays reserved, so nothing can refund that money twice.
-3. A second transaction settles the reservation under the gateway's refund id and writes
-   the ledger entries. The gateway's charge.refunded event may arrive before this: it
-   sees the reservation counted in the booking's refunded total and records nothing.
+A refund is reserved before the gateway is asked; its outcome is *unknown* until the
+gateway confirms it. Every use case that gives money back goes through RefundFlow:
+
+1. Converge. Each unknown reservation of the booking is asked of the gateway again before
+   anything new is decided: looked up by its reference among the payment's refunds, else
+   re-sent unchanged with its own idempotency key (the gateway answers with the refund it
+   made, or makes it once). Then it is settled — ledger entries, and the cancellation it
+   was reserved for — or released if the gateway refused it. When the gateway cannot be
+   reached, GatewayOutcomeUnknown goes up ("retry"): nothing is decided on unknown money.
+2. Reserve. One transaction decides the refund on the booking as it is now and reserves
+   it (a pending Refund under Bookpay's own id, which is also its idempotency key). The
+   booking's optimistic version is the atomic guard: of concurrent writers, each decides
+   on the state the others left. An unknown reservation holds its money back (so refunds
+   never together pass what was paid) but never counts as refunded when deciding (e.g.
+   "a full refund was already made"): a writer that finds one goes back to 1.
+3. Send, outside any transaction. Refused: the reservation is released and the error
+   goes up. No answer (timeout, outage, 5xx, a crash before the next step): it stays
+   unknown and GatewayOutcomeUnknown goes up.
+4. Settle, in one transaction: under the gateway's refund id, with its ledger entries,
+   and the caller's finish (e.g. cancel and free the seats). Settling is idempotent: of
+   two writers settling one reservation (a retry and reconciliation re-sending it at
+   once), the first commits and the other, retried on the new version, finds it settled
+   and changes nothing; ledger entries are keyed by the gateway's refund id.
+
+Nothing is reported refunded before step 4. The gateway's charge.refunded event may arrive
+before it: it counts reservations too (Booking.refunded_or_reserved), so it records
+nothing for them.
 """
 
 from __future__ import annotations
@@ -21,8 +38,9 @@ from datetime import datetime
 from application.errors import (
     CardDeclined,
     GatewayAuthenticationFailed,
+    GatewayError,
     GatewayInvalidRequest,
-    GatewayRateLimited,
+    GatewayOutcomeUnknown,
     NotFound,
 )
 from application.ports import (
@@ -34,7 +52,7 @@ from application.ports import (
     UnitOfWork,
 )
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, Refund
+from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
 from domain.errors import IllegalTransition
 from domain.ledger import refund_entries
@@ -45,9 +63,14 @@ from domain.tenant import ChargeModel, Tenant
 MAX_ATTEMPTS = 50
 
 
-# The gateway refused the request, so nothing went back: the reservation can be released.
-# Any other failure (timeout, 5xx) leaves the outcome unknown, and the money reserved.
-_REFUSED = (CardDeclined, GatewayAuthenticationFailed, GatewayInvalidRequest, GatewayRateLimited)
+# The gateway answered this very request with a refusal: with the reservation's own key it
+# would have answered with the refund instead, had it made one. So the reservation can be
+# released. Anything else (no answer, 5xx, 429 after retries, a request with the same key
+# still in flight) leaves the outcome unknown and the money reserved.
+_REFUSED = (CardDeclined, GatewayAuthenticationFailed, GatewayInvalidRequest)
+
+# A refund the gateway made but that did not give the money back.
+_FAILED = frozenset({"failed", "canceled"})
 
 # Decides the refund on the booking as it is now: None when there is nothing to do at all.
 Decide = Callable[[UnitOfWork, Booking], Awaitable[RefundSplit | None]]
@@ -60,7 +83,11 @@ async def _unchanged(uow: UnitOfWork, booking: Booking) -> Booking:
 
 
 def refund_request(
-    tenant: Tenant, booking: Booking, split: RefundSplit, idempotency_key: str, reason: str
+    tenant: Tenant,
+    booking: Booking,
+    split: RefundSplit,
+    idempotency_key: str,
+    reason: str | None,
 ) -> RefundRequest:
     """How a refund is asked of the gateway, per charge model and fee policy.
 
@@ -94,7 +121,7 @@ async def issue_refund(
     tenant: Tenant,
     booking: Booking,
     split: RefundSplit,
-    reason: str,
+    reason: str | None,
     idempotency_key: str | None = None,
 ) -> RefundResult:
     """Send a refund of `split` to the gateway (see refund_request for the parameters).
@@ -112,9 +139,33 @@ def reservation_id(booking: Booking, split: RefundSplit) -> str:
     Positions count every refund reserved so far. A refund reserved in the place of a
     released one gets the same position; with the amount in the id, only the very same
     request (which the gateway refused before) gets the gateway's earlier answer again.
+    An id still held by another refund of the booking is never reused.
     """
     amount = split.customer_refund.amount
-    return f"bookpay-refund-{booking.id}-{len(booking.refunds) + 1}-{amount}"
+    taken = {refund.refund_id for refund in booking.refunds}
+    position = len(booking.refunds) + 1
+    while f"bookpay-refund-{booking.id}-{position}-{amount}" in taken:
+        position += 1
+    return f"bookpay-refund-{booking.id}-{position}-{amount}"
+
+
+async def cancel_and_free_seats(
+    uow: UnitOfWork, booking: Booking, by: CancelledBy, reason: str | None
+) -> Booking:
+    """Cancel a paid booking and give its seats back to the slot, once."""
+    cancelled = booking.cancel(by, reason)
+    if cancelled.status is not booking.status:
+        await uow.slots.release_booked(booking.tenant_id, booking.slot_id, booking.seats)
+    return cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class Converged:
+    """A booking after its unknown refunds were asked of the gateway again."""
+
+    booking: Booking
+    settled: tuple[str, ...] = ()  # the gateway's refund ids
+    released: tuple[str, ...] = ()  # reservation ids the gateway refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +175,12 @@ class _Reserved:
     refund: Refund | None
 
 
+# _reserve found a refund of unknown outcome (reserved meanwhile): converge first.
+_CONVERGE_FIRST = "converge first"
+
+
 class RefundFlow:
-    """Reserve → gateway → settle, for every use case that gives money back."""
+    """Converge → reserve → gateway → settle, for every use case that gives money back."""
 
     def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
         self._uow = uow
@@ -139,26 +194,66 @@ class RefundFlow:
         decide: Decide,
         reason: str,
         finish: Finish = _unchanged,
+        *,
+        cancels: CancelledBy | None = None,
     ) -> Booking:
-        reserved = await self._reserve(tenant_id, booking_id, decide)
-        if reserved is None:
-            return await self._current(tenant_id, booking_id)
-        refund_id = None
-        if reserved.refund is not None:
-            result = await self._send(reserved, reason)
-            refund_id = result.refund_id
-        return await self._settle(reserved, refund_id, finish)
+        """Decide a refund on the booking, have the gateway make it, and `finish`.
 
-    async def settle(self, booking: Booking, reservation_id: str, refund_id: str) -> Booking:
-        """Settle a reserved refund the gateway made (e.g. found by reconciliation)."""
-        now = self._clock.now()
+        `decide` sees the booking with no refund of unknown outcome; it returns None for
+        "nothing to do" (the booking is returned as it is) or the split to refund (an empty
+        one only runs `finish`). `cancels` marks the refund as reserved for a cancellation,
+        so that whoever settles it cancels the booking too. Raises what `decide` raises,
+        the gateway's refusal (CardDeclined, GatewayInvalidRequest, …; nothing reserved is
+        left), GatewayOutcomeUnknown (retry: a retry settles what the gateway made), or
+        ConcurrentUpdate.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            await self.converge(tenant_id, booking_id)
+            reserved = await self._reserve(tenant_id, booking_id, decide, reason, cancels)
+            if reserved == _CONVERGE_FIRST:
+                continue
+            if reserved is None:
+                return await self._current(tenant_id, booking_id)
+            assert isinstance(reserved, _Reserved)
+            refund_id = None
+            if reserved.refund is not None:
+                refund_id = await self._send(reserved)
+            return await self._settle(reserved, refund_id, finish)
+        raise ConcurrentUpdate(f"booking {booking_id} kept changing; try again")
 
-        async def settle(uow: UnitOfWork, current: Booking) -> Booking:
-            settled = current.settle_refund(reservation_id, refund_id)
-            await _write_ledger(uow, settled, refund_id, now)
-            return settled
+    async def converge(self, tenant_id: str, booking_id: str) -> Converged:
+        """Settle or release each refund of the booking whose outcome is unknown.
 
-        return await self._change(booking, settle)
+        Each is looked up among the payment's refunds by its reference, else re-sent with
+        its own idempotency key and the very same parameters. Raises GatewayOutcomeUnknown
+        (or another GatewayError from listing) when the gateway gives no answer: the
+        reservations stay unknown, holding their money.
+        """
+        async with self._uow() as uow:
+            booking = await uow.bookings.get(tenant_id, booking_id)
+            tenant = await uow.tenants.get(tenant_id)
+        if booking is None or tenant is None:
+            raise NotFound("booking", booking_id)
+        unknown = booking.unknown_refunds
+        if not unknown or booking.payment_intent_id is None:
+            return Converged(booking)
+        made = await self._made_by_reference(tenant, booking.payment_intent_id)
+        settled: list[str] = []
+        released: list[str] = []
+        for refund in unknown:
+            answer = made.get(refund.refund_id)
+            if answer is None:
+                try:
+                    answer = await self._ask(tenant, booking, refund)
+                except _REFUSED:
+                    answer = None
+            if answer is None or answer.status in _FAILED:
+                booking = await self.release(booking, refund.refund_id)
+                released.append(refund.refund_id)
+                continue
+            booking = await self._settle_one(booking, refund, answer.refund_id, cancel=True)
+            settled.append(answer.refund_id)
+        return Converged(booking, tuple(settled), tuple(released))
 
     async def release(self, booking: Booking, reservation_id: str) -> Booking:
         """Release a reserved refund the gateway refused."""
@@ -171,43 +266,80 @@ class RefundFlow:
             raise NotFound("booking", booking_id)
         return booking
 
-    async def _reserve(self, tenant_id: str, booking_id: str, decide: Decide) -> _Reserved | None:
+    async def _made_by_reference(
+        self, tenant: Tenant, payment_intent_id: str
+    ) -> dict[str, RefundResult]:
+        direct = tenant.charge_model is ChargeModel.DIRECT
+        try:
+            made = await self._gateway.list_refunds(
+                payment_intent_id, account_id=tenant.connect.account_id if direct else None
+            )
+        except GatewayError as error:
+            raise _unknown(f"refunds of {payment_intent_id} could not be listed", error) from error
+        return {r.reference: r for r in made if r.reference}
+
+    async def _reserve(
+        self,
+        tenant_id: str,
+        booking_id: str,
+        decide: Decide,
+        reason: str,
+        cancels: CancelledBy | None,
+    ) -> _Reserved | str | None:
         for _ in range(MAX_ATTEMPTS):
             async with self._uow() as uow:
                 booking = await uow.bookings.get(tenant_id, booking_id)
                 tenant = await uow.tenants.get(tenant_id)
                 if booking is None or tenant is None:
                     raise NotFound("booking", booking_id)
+                if booking.unknown_refunds:
+                    return _CONVERGE_FIRST
                 split = await decide(uow, booking)
                 if split is None:
                     return None
                 if split.is_empty:
                     return _Reserved(booking, tenant, None)
-                refund = Refund(reservation_id(booking, split), split, pending=True)
-                reserved = booking.reserve_refund(refund.refund_id, split)
+                refund_id = reservation_id(booking, split)
+                reserved = booking.reserve_refund(refund_id, split, reason=reason, cancels=cancels)
                 try:
                     await uow.bookings.update(reserved)
                     await uow.commit()
                 except ConcurrentUpdate:
                     continue
-                return _Reserved(reserved, tenant, refund)
+                return _Reserved(reserved, tenant, reserved.unknown_refunds[-1])
         raise ConcurrentUpdate(f"booking {booking_id} kept changing; try again")
 
-    async def _send(self, reserved: _Reserved, reason: str) -> RefundResult:
-        assert reserved.refund is not None
-        refund = reserved.refund
+    async def _ask(self, tenant: Tenant, booking: Booking, refund: Refund) -> RefundResult:
+        """Send a reserved refund, unchanged, under its own idempotency key.
+
+        Raises one of _REFUSED when the gateway refused it, else GatewayOutcomeUnknown.
+        """
         try:
             return await issue_refund(
                 self._gateway,
-                reserved.tenant,
-                reserved.booking,
+                tenant,
+                booking,
                 refund.split,
-                reason,
+                refund.reason,
                 idempotency_key=refund.refund_id,
             )
         except _REFUSED:
+            raise
+        except GatewayError as error:
+            raise _unknown(f"refund {refund.refund_id} was not confirmed", error) from error
+
+    async def _send(self, reserved: _Reserved) -> str:
+        assert reserved.refund is not None
+        refund = reserved.refund
+        try:
+            answer = await self._ask(reserved.tenant, reserved.booking, refund)
+        except _REFUSED:
             await self.release(reserved.booking, refund.refund_id)
             raise
+        if answer.status in _FAILED:
+            await self.release(reserved.booking, refund.refund_id)
+            raise GatewayError(f"the gateway could not make refund {answer.refund_id}")
+        return answer.refund_id
 
     async def _settle(self, reserved: _Reserved, refund_id: str | None, finish: Finish) -> Booking:
         now = self._clock.now()
@@ -215,12 +347,24 @@ class RefundFlow:
 
         async def settle(uow: UnitOfWork, booking: Booking) -> Booking:
             if reservation is not None and refund_id is not None:
-                settled = booking.settle_refund(reservation.refund_id, refund_id)
-                await _write_ledger(uow, settled, refund_id, now)
-                booking = settled
+                booking = await _settled(uow, booking, reservation.refund_id, refund_id, now)
             return await finish(uow, booking)
 
         return await self._change(reserved.booking, settle)
+
+    async def _settle_one(
+        self, booking: Booking, refund: Refund, refund_id: str, *, cancel: bool
+    ) -> Booking:
+        """Settle a reservation the gateway made, and the cancellation it was reserved for."""
+        now = self._clock.now()
+
+        async def settle(uow: UnitOfWork, current: Booking) -> Booking:
+            settled = await _settled(uow, current, refund.refund_id, refund_id, now)
+            if cancel and refund.cancels is not None and _cancellable(settled):
+                settled = await cancel_and_free_seats(uow, settled, refund.cancels, refund.reason)
+            return settled
+
+        return await self._change(booking, settle)
 
     async def _change(self, booking: Booking, change: Finish) -> Booking:
         for _ in range(MAX_ATTEMPTS):
@@ -239,12 +383,29 @@ class RefundFlow:
         raise ConcurrentUpdate(f"booking {booking.id} kept changing; try again")
 
 
+def _unknown(what: str, error: GatewayError) -> GatewayOutcomeUnknown:
+    if isinstance(error, GatewayOutcomeUnknown):
+        return error
+    return GatewayOutcomeUnknown(f"{what}; nothing is confirmed, try again ({error})")
+
+
+def _cancellable(booking: Booking) -> bool:
+    return booking.status in (BookingStatus.CONFIRMED, BookingStatus.REFUNDED)
+
+
 async def _released(booking: Booking, reservation: str) -> Booking:
     return booking.release_refund(reservation)
 
 
-async def _write_ledger(uow: UnitOfWork, booking: Booking, refund_id: str, at: datetime) -> None:
-    refund = next((r for r in booking.refunds if r.refund_id == refund_id), None)
+async def _settled(
+    uow: UnitOfWork, booking: Booking, reservation_id: str, refund_id: str, at: datetime
+) -> Booking:
+    """The reservation settled under the gateway's id; its ledger entries written once."""
+    settled = booking.settle_refund(reservation_id, refund_id)
+    if settled is booking:  # another writer settled it first
+        return booking
+    refund = next((r for r in settled.refunds if r.refund_id == refund_id), None)
     if refund is not None and not refund.pending:
-        for entry in refund_entries(booking, refund, at):
+        for entry in refund_entries(settled, refund, at):
             await uow.ledger.add(entry)
+    return settled

@@ -1,39 +1,53 @@
-"""Settle refunds left reserved when the gateway's answer was lost (timeout, 5xx, crash).
+"""Converge every refund whose answer from the gateway was lost (timeout, outage, crash).
 
-A reserved refund carries its reservation id to the gateway twice: as the idempotency key
-and as the refund's reference. When the gateway lists a refund with that reference, it was
-made: it is settled under the gateway's id and written to the ledger. One the gateway does
-not list may still be on its way, so it stays reserved (and reported): its money is never
-refunded twice.
+Run by reconciliation (`bookpay reconcile` and the periodic job). For each booking whose
+refunds have not converged (BookingRepository.with_refunds_due):
+
+- each reservation of unknown outcome is looked up among the payment's refunds by its
+  reference, else re-sent unchanged with its own idempotency key — the gateway answers
+  with the refund it made, or makes it once — and is settled (ledger entries, and the
+  cancellation it was reserved for) or, if refused, released (RefundFlow.converge);
+- a booking the system cancelled (paid after its seats were sold again) that is not
+  refunded in full yet — its automatic refund was never reserved because the process
+  stopped first, or was released — is refunded in full (Booking.system_refund).
+
+A booking the gateway cannot answer for stays as it is, reported as still unknown, and is
+tried again on the next run; its reservations keep holding their money.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
-from application.errors import NotFound
-from application.ports import Clock, PaymentGateway
+from application.errors import GatewayError
+from application.ports import Clock, PaymentGateway, UnitOfWork
 from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
-from domain.tenant import ChargeModel
+from domain.booking import Booking
+from domain.cancellation import RefundSplit
+
+log = logging.getLogger("bookpay.refunds")
+
+SYSTEM_REFUND_REASON = "paid after the hold lapsed"
 
 
 @dataclass(slots=True)
 class SettlementReport:
-    settled: list[str] = field(default_factory=list)  # gateway refund ids
-    still_reserved: list[str] = field(default_factory=list)  # reservation ids
+    settled: list[str] = field(default_factory=list)  # the gateway's refund ids
+    released: list[str] = field(default_factory=list)  # reservation ids the gateway refused
+    still_unknown: list[str] = field(default_factory=list)  # booking ids, tried next time
 
 
 class SettleReservedRefunds:
     def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
         self._uow = uow
-        self._gateway = gateway
         self._flow = RefundFlow(uow, gateway, clock)
 
     async def __call__(self, *, limit: int = 100) -> SettlementReport:
-        """Every booking with a reserved refund, up to `limit` of them."""
+        """Every booking with refunds due, up to `limit` of them."""
         async with self._uow() as uow:
-            found = await uow.bookings.with_reserved_refunds(limit=limit)
+            found = await uow.bookings.with_refunds_due(limit=limit)
         report = SettlementReport()
         for tenant_id, booking_id in found:
             await self.booking(tenant_id, booking_id, report)
@@ -42,25 +56,25 @@ class SettleReservedRefunds:
     async def booking(
         self, tenant_id: str, booking_id: str, report: SettlementReport | None = None
     ) -> SettlementReport:
+        """Converge one booking's refunds; gateway failures are reported, never raised."""
         report = report if report is not None else SettlementReport()
-        async with self._uow() as uow:
-            booking = await uow.bookings.get(tenant_id, booking_id)
-            tenant = await uow.tenants.get(tenant_id)
-        if booking is None or tenant is None:
-            raise NotFound("booking", booking_id)
-        reserved = [refund for refund in booking.refunds if refund.pending]
-        if not reserved or booking.payment_intent_id is None:
-            return report
-        direct = tenant.charge_model is ChargeModel.DIRECT
-        made = await self._gateway.list_refunds(
-            booking.payment_intent_id, account_id=tenant.connect.account_id if direct else None
-        )
-        by_reference = {r.reference: r for r in made if r.reference and r.status != "failed"}
-        for refund in reserved:
-            gateway_refund = by_reference.get(refund.refund_id)
-            if gateway_refund is None:
-                report.still_reserved.append(refund.refund_id)
-                continue
-            booking = await self._flow.settle(booking, refund.refund_id, gateway_refund.refund_id)
-            report.settled.append(gateway_refund.refund_id)
+        try:
+            converged = await self._flow.converge(tenant_id, booking_id)
+            report.settled += converged.settled
+            report.released += converged.released
+            if converged.booking.owes_system_refund:
+                before = {r.refund_id for r in converged.booking.refunds}
+                refunded = await self._flow(
+                    tenant_id, booking_id, _system_refund, SYSTEM_REFUND_REASON
+                )
+                report.settled += [
+                    r.refund_id for r in refunded.refunds if r.refund_id not in before
+                ]
+        except GatewayError as error:
+            log.info("refunds of booking %s left for later: %s", booking_id, error)
+            report.still_unknown.append(booking_id)
         return report
+
+
+async def _system_refund(uow: UnitOfWork, booking: Booking) -> RefundSplit | None:
+    return booking.system_refund() if booking.owes_system_refund else None

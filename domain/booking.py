@@ -14,11 +14,12 @@ IllegalTransition.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.cancellation import RefundSplit
+from domain.cancellation import RefundSplit, tenant_cancellation_refund
 from domain.clock import as_utc
 from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
 from domain.fees import FeeQuote, RefundOnCancel
@@ -85,14 +86,22 @@ class Customer:
 class Refund:
     """One refund of a booking's payment, as recorded with the gateway.
 
-    A pending refund is reserved before the gateway is asked, under Bookpay's own id, so
-    that concurrent refunds cannot together pass what was paid; it is settled under the
-    gateway's refund id once the gateway answered.
+    A pending refund is reserved before the gateway is asked, under Bookpay's own id (also
+    its idempotency key), so that concurrent refunds cannot together pass what was paid.
+    Until the gateway confirms it, its outcome is *unknown*: it holds its money back from
+    other refunds, but it is not refunded money. It is settled under the gateway's refund
+    id once the gateway confirmed it, or released when the gateway refused it.
+
+    `reason` is what the gateway was told (a re-send must repeat the request exactly);
+    `cancels` says the refund was reserved for a cancellation by that party, so whoever
+    settles it (a retry, another request, reconciliation) cancels the booking too.
     """
 
     refund_id: str
     split: RefundSplit
     pending: bool = False
+    reason: str | None = None
+    cancels: CancelledBy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +148,46 @@ class Booking:
 
     @property
     def refunded(self) -> RefundSplit:
-        total = RefundSplit.nothing(self.currency)
-        for refund in self.refunds:
-            total = total + refund.split
-        return total
+        """What the gateway confirmed it refunded; unknown reservations are not counted."""
+        return self._sum(r for r in self.refunds if not r.pending)
+
+    @property
+    def unknown_refunds(self) -> tuple[Refund, ...]:
+        """Refunds reserved but not confirmed by the gateway: maybe made, maybe not."""
+        return tuple(r for r in self.refunds if r.pending)
+
+    @property
+    def refunded_or_reserved(self) -> RefundSplit:
+        """Confirmed refunds plus unknown reservations: money no other refund may take."""
+        return self._sum(self.refunds)
 
     @property
     def refundable(self) -> Money:
-        """What can still be refunded: never more than the customer paid."""
+        """What a new refund may still reserve: never more than the customer paid.
+
+        An unknown reservation is subtracted too: it may have been made.
+        """
         if not self.is_paid:
             return Money.zero(self.currency)
-        return self.quote.customer_total - self.refunded.customer_refund
+        return self.quote.customer_total - self.refunded_or_reserved.customer_refund
+
+    @property
+    def owes_system_refund(self) -> bool:
+        """Cancelled by the system (paid after its seats were sold again), and some of the
+        payment has not even been reserved for refunding yet."""
+        return self.cancelled_by is CancelledBy.SYSTEM and not self.refundable.is_zero
+
+    def system_refund(self) -> RefundSplit:
+        """What a booking the system cancelled still gives back: everything the customer
+        paid that is not confirmed refunded, the platform's fee included (they never had
+        the seats). Decide it only once no refund of the booking is unknown."""
+        return tenant_cancellation_refund(self.quote, RefundOnCancel.PROPORTIONAL, self.refunded)
+
+    def _sum(self, refunds: Iterable[Refund]) -> RefundSplit:
+        total = RefundSplit.nothing(self.currency)
+        for refund in refunds:
+            total = total + refund.split
+        return total
 
     def hold_lapsed(self, now: datetime) -> bool:
         return as_utc(now) >= self.hold_expires_at
@@ -223,12 +261,19 @@ class Booking:
             refunds=(*self.refunds, Refund(refund_id, split)),
         )
 
-    def reserve_refund(self, reservation_id: str, split: RefundSplit) -> Booking:
+    def reserve_refund(
+        self,
+        reservation_id: str,
+        split: RefundSplit,
+        *,
+        reason: str | None = None,
+        cancels: CancelledBy | None = None,
+    ) -> Booking:
         """Hold a refund against what is still refundable, before the gateway is asked."""
         if self._refund(reservation_id) is not None:
             return self
         self._check_refund(split)
-        reserved = Refund(reservation_id, split, pending=True)
+        reserved = Refund(reservation_id, split, pending=True, reason=reason, cancels=cancels)
         return replace(self, refunds=(*self.refunds, reserved))
 
     def settle_refund(self, reservation_id: str, refund_id: str) -> Booking:
@@ -241,7 +286,8 @@ class Booking:
         if self._refund(refund_id) is not None:  # already recorded under the gateway's id
             kept = tuple(r for r in self.refunds if r is not reserved)
         else:
-            kept = tuple(Refund(refund_id, r.split) if r is reserved else r for r in self.refunds)
+            settled = replace(reserved, refund_id=refund_id, pending=False)
+            kept = tuple(settled if r is reserved else r for r in self.refunds)
         return replace(self, status=self._status_after_refund, refunds=kept)
 
     def release_refund(self, reservation_id: str) -> Booking:
@@ -271,6 +317,6 @@ class Booking:
             raise RefundExceedsPaid(
                 split.customer_refund.amount, self.refundable.amount, self.currency
             )
-        fee_left = self.quote.application_fee - self.refunded.application_fee_refund
+        fee_left = self.quote.application_fee - self.refunded_or_reserved.application_fee_refund
         if split.application_fee_refund > fee_left or split.application_fee_refund.is_negative:
             raise InvalidRefund("the fee refund exceeds the fee still held by the platform")

@@ -145,6 +145,7 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             f"{len(report.confirmed)} confirmed, {len(report.expired)} expired, "
             f"{len(report.tenants_updated)} tenant(s) updated, "
             f"{len(report.refunds_settled)} refund(s) settled, "
+            f"{len(report.refunds_released)} refund reservation(s) released, "
             f"{len(report.parked_dropped)} stale parked event(s) dropped; "
             f"{len(report.unreachable)} left for later"
         )
@@ -153,7 +154,9 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             ("expired", report.expired),
             ("tenant updated", report.tenants_updated),
             ("refund settled", report.refunds_settled),
+            ("refund released (the gateway refused it)", report.refunds_released),
             ("parked event dropped", report.parked_dropped),
+            ("left for later (the gateway did not answer)", report.unreachable),
         ):
             for ident in ids:
                 print(f"  {label}: {ident}")

@@ -1,4 +1,5 @@
-"""Small hand-written doubles for gateway tests: a settable clock, a webhook inbox."""
+"""Small hand-written doubles for gateway tests: a settable clock, a webhook inbox, a link
+to the gateway that can go down."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from application.ports import WebhookEndpoint
+from application.errors import GatewayInvalidRequest, GatewayUnavailable
+from application.ports import PaymentGateway, RefundRequest, RefundResult, WebhookEndpoint
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -67,3 +70,38 @@ class RecordedSleeps:
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+
+
+class GatewayLink:
+    """A gateway behind a network link that can go down, for its refunds.
+
+    While `down`, refunds and their listing get no answer (GatewayUnavailable). With
+    `lands`, a refund still reaches the gateway and only its answer is lost (a timeout, or
+    the process killed before it read the answer). `refused` makes the gateway refuse
+    refunds outright. Everything else goes straight through.
+    """
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+        self.down = False
+        self.lands = False
+        self.refused = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        if self.down:
+            if self.lands:
+                await self._gateway.refund(request)
+            raise GatewayUnavailable("connection refused")
+        if self.refused:
+            raise GatewayInvalidRequest("the charge cannot be refunded")
+        return await self._gateway.refund(request)
+
+    async def list_refunds(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> list[RefundResult]:
+        if self.down:
+            raise GatewayUnavailable("connection refused")
+        return await self._gateway.list_refunds(payment_intent_id, account_id=account_id)

@@ -3,6 +3,7 @@ signed webhooks straight into the same app (no network, no server process)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ from litestar import Litestar
 
 from adapters.fake_stripe_store import InMemoryFakeStripeStore
 from adapters.migrations import migrate
-from application.ports import WebhookEndpoint
+from application.ports import PaymentGateway, WebhookEndpoint
 from entrypoints.config import GatewayKind, Settings
 from entrypoints.container import WEBHOOK_PATHS, Container, build_container
 from entrypoints.http.app import create_app
@@ -22,8 +23,17 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
-def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Litestar, Container]:
-    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be)."""
+def build_test_app(
+    tmp_path: Path,
+    database_url: str | None = None,
+    *,
+    gateway_wrapper: Callable[[PaymentGateway], PaymentGateway] | None = None,
+) -> tuple[Litestar, Container]:
+    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be).
+
+    `gateway_wrapper` puts something between the use cases and the fake gateway (e.g. a
+    link that can go down); the hosted test pages keep using the fake itself.
+    """
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
     migrate(url)
     settings = Settings(
@@ -45,4 +55,6 @@ def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Lit
         return response.status_code
 
     container.webhook_delivery.override(providers.Object(deliver))
+    if gateway_wrapper is not None:
+        container.gateway.override(providers.Singleton(gateway_wrapper, container.fake_gateway))
     return app, container

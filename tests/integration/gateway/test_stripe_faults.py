@@ -14,6 +14,7 @@ from application.errors import (
     GatewayAuthenticationFailed,
     GatewayError,
     GatewayInvalidRequest,
+    GatewayOutcomeUnknown,
     GatewayRateLimited,
     GatewayUnavailable,
 )
@@ -129,12 +130,21 @@ async def test_a_lasting_fault_gives_up_after_bounded_retries(
         (CARD_DECLINED, CardDeclined),
         (BAD_REQUEST, GatewayInvalidRequest),
         (HTTPFault(404, "invalid_request_error", "resource_missing"), GatewayInvalidRequest),
-        (HTTPFault(400, "idempotency_error"), GatewayInvalidRequest),
+        # Not a refusal: the key's first request may have been acted on.
+        (HTTPFault(400, "idempotency_error"), GatewayOutcomeUnknown),
         (UNAUTHORIZED, GatewayAuthenticationFailed),
         (FORBIDDEN, GatewayAuthenticationFailed),
         (HTTPFault(500, headers={"Stripe-Should-Retry": "false"}), GatewayUnavailable),
     ],
-    ids=["402", "400", "404", "idempotency", "401", "403", "500-do-not-retry"],
+    ids=[
+        "402",
+        "400",
+        "404",
+        "idempotency-other-parameters",
+        "401",
+        "403",
+        "500-do-not-retry",
+    ],
 )
 async def test_a_refusal_is_mapped_and_not_retried(
     recorder_after_setup: RecordingStripeHTTPClient,

@@ -458,25 +458,61 @@ async def test_a_reserved_refund_is_settled_or_released(backend: Backend) -> Non
     async with backend.uow() as uow:
         stored = await uow.bookings.get(booking.tenant_id, booking.id)
         assert stored is not None
-        reserved = stored.reserve_refund("bookpay-refund-1", split).reserve_refund(
-            "bookpay-refund-2", split
-        )
+        reserved = stored.reserve_refund(
+            "bookpay-refund-1", split, reason="cancelled by the tenant", cancels=CancelledBy.TENANT
+        ).reserve_refund("bookpay-refund-2", split)
         await uow.bookings.update(reserved)
         await uow.commit()
     async with backend.uow() as uow:
         found = await uow.bookings.get(booking.tenant_id, booking.id)
         assert found == reserved
         assert [r.pending for r in found.refunds] == [True, True]
-        assert (booking.tenant_id, booking.id) in await uow.bookings.with_reserved_refunds()
+        assert (found.refunds[0].reason, found.refunds[0].cancels) == (
+            "cancelled by the tenant",
+            CancelledBy.TENANT,
+        )
+        assert (booking.tenant_id, booking.id) in await uow.bookings.with_refunds_due()
         settled = found.settle_refund("bookpay-refund-1", "re_1").release_refund("bookpay-refund-2")
         await uow.bookings.update(settled)
         await uow.commit()
     async with backend.uow() as uow:
         found = await uow.bookings.get(booking.tenant_id, booking.id)
         assert found == settled
-        assert found.refunds == (Refund("re_1", split),)
+        assert found.refunds == (
+            Refund("re_1", split, reason="cancelled by the tenant", cancels=CancelledBy.TENANT),
+        )
         assert found.status is BookingStatus.REFUNDED
-        assert (booking.tenant_id, booking.id) not in await uow.bookings.with_reserved_refunds()
+        assert (booking.tenant_id, booking.id) not in await uow.bookings.with_refunds_due()
+
+
+async def test_a_booking_the_system_cancelled_is_due_a_refund_until_refunded_in_full(
+    backend: Backend,
+) -> None:
+    booking = await _paid_booking(backend)
+    async with backend.uow() as uow:
+        stored = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert stored is not None
+        cancelled = stored.cancel(CancelledBy.SYSTEM, "paid late")
+        await uow.bookings.update(cancelled)
+        await uow.commit()
+    key = (booking.tenant_id, booking.id)
+    async with backend.uow() as uow:
+        assert key in await uow.bookings.with_refunds_due()
+        found = await uow.bookings.get(*key)
+        assert found is not None
+        half = RefundSplit(Money(2_000, "usd"), Money(0, "usd"))
+        partly = found.record_refund("re_half", half)
+        await uow.bookings.update(partly)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert key in await uow.bookings.with_refunds_due()
+        found = await uow.bookings.get(*key)
+        assert found is not None
+        rest = RefundSplit(found.refundable, Money(0, "usd"))
+        await uow.bookings.update(found.record_refund("re_rest", rest))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert key not in await uow.bookings.with_refunds_due()
 
 
 async def test_a_dispute_is_recorded_once_and_listed_with_its_booking(backend: Backend) -> None:

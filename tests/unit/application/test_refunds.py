@@ -10,10 +10,9 @@ import pytest
 
 from adapters.fake_gateway import FakeGateway
 from application.cancel_booking import CancelCommand
-from application.errors import GatewayInvalidRequest, GatewayUnavailable
+from application.errors import GatewayInvalidRequest
 from application.ports import RefundRequest
 from application.refund_booking import RefundCommand
-from application.settle_reserved_refunds import SettleReservedRefunds
 from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.errors import RefundExceedsPaid
 from domain.money import Money
@@ -250,47 +249,3 @@ async def test_a_refused_refund_releases_what_it_reserved() -> None:
     after = await app.booking(booking.id)
     assert after.refunds == ()
     assert after.status is BookingStatus.CONFIRMED
-
-
-async def test_a_refund_of_unknown_outcome_stays_reserved_and_counts_once() -> None:
-    app = build_app(lambda fake: _RefundFails(fake, GatewayUnavailable("timeout"), after=True))
-    shop = await open_shop(app)
-    booking = await _paid(app, shop)
-
-    with pytest.raises(GatewayUnavailable):
-        await app.refund(RefundCommand(shop.tenant_id, booking.id, Money(1000, "usd")))
-
-    after = await app.booking(booking.id)
-    (reserved,) = after.refunds
-    assert reserved.pending  # never refunded twice while its outcome is unknown
-    assert after.refundable == Money(3230, "usd")
-    assert [k for k, _, _ in await _ledger(app, booking)] == ["application_fee", "charge"]
-
-    # Reconciliation finds the refund the gateway made under the reservation's reference.
-    settle = SettleReservedRefunds(app.db.unit_of_work, app.gateway, app.clock)
-    report = await settle()
-    (refund_id,) = report.settled
-    assert report.still_reserved == []
-    settled = await app.booking(booking.id)
-    assert [(r.refund_id, r.pending) for r in settled.refunds] == [(refund_id, False)]
-    assert settled.status is BookingStatus.REFUNDED
-    assert [(k, a, ref) for k, a, ref in await _ledger(app, booking) if k == "refund"] == [
-        ("refund", 1000, refund_id)
-    ]
-    assert (await settle()).settled == []
-
-
-async def test_a_reservation_the_gateway_never_saw_stays_reserved() -> None:
-    app = build_app(lambda fake: _RefundFails(fake, GatewayUnavailable("timeout")))
-    shop = await open_shop(app)
-    booking = await _paid(app, shop)
-    with pytest.raises(GatewayUnavailable):
-        await app.refund(RefundCommand(shop.tenant_id, booking.id, Money(1000, "usd")))
-
-    report = await SettleReservedRefunds(app.db.unit_of_work, app.gateway, app.clock)()
-
-    (reservation,) = report.still_reserved
-    assert report.settled == []
-    assert [(r.refund_id, r.pending) for r in (await app.booking(booking.id)).refunds] == [
-        (reservation, True)
-    ]
