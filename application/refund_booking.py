@@ -21,7 +21,13 @@ class RefundCommand:
 
 
 class RefundBooking:
-    """Refund an amount (or all that is left); never more than was paid, even concurrently."""
+    """Refund an amount (or all that is left); never more than was paid, even concurrently.
+
+    Returns the booking once the gateway confirmed the refund. Raises RefundExceedsPaid
+    (nothing left to refund, counting refunds of unknown outcome), IllegalTransition
+    (unpaid), InvalidRefund, a gateway refusal, or GatewayOutcomeUnknown (retry: nothing
+    was confirmed; the retry settles what the gateway made).
+    """
 
     def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
         self._refund = RefundFlow(uow, gateway, clock)

@@ -16,6 +16,10 @@ Feature: Refunds and statements through the HTTP API
     running totals, so the fee given back over many refunds is never more than the fee);
     with "never" the tenant's share pays for every refund.
   - Amounts are in the currency's own units (JPY: none; KWD: three, multiples of 0.010).
+  - When Stripe cannot be reached, it either "never hears of the refund" (the request was
+    lost on the way) or "makes the refund but its answer is lost" (a timeout, or Bookpay
+    stopped before reading the answer). "who tries again" is the tenant asking again, the
+    tenant asking for something else, or Bookpay's reconciliation.
 
   Scenario Outline: A tenant refunds part of a booking, then more
     Given a tenant that can take charges, with fee policy "<fee policy>" borne by the customer and fee refund "<fee refund>"
@@ -80,3 +84,27 @@ Feature: Refunds and statements through the HTTP API
       | 5% + 0.30 USD | never        | 20.00 USD  | 2     | 42.30 USD  | the rest  | USD      | 42.30 USD       | 2.30 USD  | 0.00 USD  | -2.30 USD  |
       | 10% + 0 JPY   | proportional | 1500 JPY   | 2     | 3300 JPY   | 1650 JPY  | JPY      | 1650 JPY        | 300 JPY   | 150 JPY   | 1500 JPY   |
       | 7.5% + 0 KWD  | proportional | 12.340 KWD | 1     | 13.270 KWD | the rest  | KWD      | 13.270 KWD      | 0.930 KWD | 0.930 KWD | 0.000 KWD  |
+
+  @outage
+  Scenario Outline: Money goes back when Stripe confirms it, never before, and only once
+    Given a tenant that can take charges, with fee policy "5% + 0.30 USD" borne by the customer and fee refund "proportional"
+    And an offering priced at 20.00 USD with cancellation policy "none" and a slot that starts in 72 hours
+    And a customer has paid for 2 seats, 42.30 USD in all
+    And Stripe cannot be reached, and <outage>
+    When the tenant <asks>
+    Then the tenant is told nothing was confirmed yet and to try again
+    And the booking is "confirmed"
+    And the customer got back 0.00 USD and the platform gave back 0.00 USD of its fee
+    When Stripe can be reached again and <who tries again>
+    Then the booking is "<status>"
+    And the customer got back <customer refund> and the platform gave back <fee back> of its fee
+    And Stripe made each refund the booking shows, once
+
+    Examples:
+      | outage                                       | asks                | who tries again                   | status    | customer refund | fee back |
+      | never hears of the refund                    | cancels the booking | the tenant asks again             | cancelled | 42.30 USD       | 2.30 USD |
+      | makes the refund but its answer is lost      | cancels the booking | the tenant asks again             | cancelled | 42.30 USD       | 2.30 USD |
+      | never hears of the refund                    | cancels the booking | reconciliation runs               | cancelled | 42.30 USD       | 2.30 USD |
+      | makes the refund but its answer is lost      | refunds 10.00 USD   | reconciliation runs               | refunded  | 10.00 USD       | 0.54 USD |
+      | makes the refund but its answer is lost      | refunds 10.00 USD   | the tenant refunds the rest       | refunded  | 42.30 USD       | 2.30 USD |
+      | never hears of the refund                    | refunds 10.00 USD   | the tenant cancels the booking    | cancelled | 42.30 USD       | 2.30 USD |

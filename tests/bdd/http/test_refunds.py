@@ -8,19 +8,40 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from domain.money import Money
 from tests.bdd.conftest import NONE_WORDS, parse_duration, parse_money
 from tests.bdd.http.conftest import World, _checkout, _create_tenant, _fee_policy, _money_json
+from tests.support.gateway_doubles import GatewayLink
+from tests.support.http_app import BASE_URL, build_test_app
 
 pytestmark = pytest.mark.refunds
 
 scenarios("customer_cancellations.feature", "refunds.feature")
+
+
+@dataclass
+class OutageWorld(World):
+    container: Any = None
+    link: GatewayLink | None = None
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """The app with the fake gateway behind a link that a scenario can take down."""
+    app, container = build_test_app(tmp_path, gateway_wrapper=GatewayLink)
+    with TestClient(app=app, base_url=BASE_URL) as client:
+        yield OutageWorld(client, container=container, link=container.gateway())
+
 
 _WINDOW = re.compile(r"(?P<hours>\d+)\s*h:\s*(?P<percent>\d+)\s*%")
 # The slot starts this much later than the table says, so that the seconds the scenario
@@ -307,3 +328,77 @@ def earlier_statement_is_empty(world: World) -> None:
         _statement_line(world, currency, **{"from": an_hour_ago, "to": in_an_hour})
         == (world.checkout["statement"])
     )
+
+
+def _link(world: World) -> GatewayLink:
+    assert isinstance(world, OutageWorld)
+    assert world.link is not None
+    return world.link
+
+
+@given(
+    parsers.re(
+        r"Stripe cannot be reached, and (?P<outage>never hears of the refund|"
+        r"makes the refund but its answer is lost)"
+    )
+)
+def stripe_unreachable(world: World, outage: str) -> None:
+    link = _link(world)
+    link.down, link.lands = True, outage.startswith("makes")
+
+
+@then("the tenant is told nothing was confirmed yet and to try again")
+def told_to_retry(world: World) -> None:
+    assert world.last.status_code == 503, world.last.text
+    assert world.last.headers["content-type"].startswith("application/problem+json")
+    assert world.last.json()["type"] == "urn:bookpay:problem:gateway-outcome-unknown"
+    assert "retry-after" in world.last.headers
+
+
+@when(parsers.re(r"Stripe can be reached again and (?P<who>.+)"))
+def stripe_back(world: World, who: str) -> None:
+    assert isinstance(world, OutageWorld)
+    _link(world).down = False
+    booking_path = f"/v1/tenant/bookings/{world.checkout['booking_id']}"
+    if who == "the tenant asks again":
+        request = world.last.request
+        body = request.content.decode() or "{}"
+        world.responses.append(
+            world.client.post(
+                str(request.url.path),
+                content=body,
+                headers=world.tenant() | {"Content-Type": "application/json"},
+            )
+        )
+    elif who == "the tenant refunds the rest":
+        world.responses.append(
+            world.client.post(f"{booking_path}/refunds", json={}, headers=world.tenant())
+        )
+    elif who == "the tenant cancels the booking":
+        world.responses.append(
+            world.client.post(f"{booking_path}/cancel", json={}, headers=world.tenant())
+        )
+    elif who == "reconciliation runs":
+        world.client.blocking_portal.call(world.container.reconcile())  # type: ignore[union-attr]
+        return
+    else:
+        raise AssertionError(f"who tries again: {who!r}")
+    assert world.last.status_code in (200, 201), world.last.text
+
+
+@then("Stripe made each refund the booking shows, once")
+def stripe_made_each_refund_once(world: World) -> None:
+    assert isinstance(world, OutageWorld)
+    container = world.container
+
+    async def made_at_stripe() -> list[int]:
+        async with container.uow()() as uow:
+            booking = await uow.bookings.find_by_id(world.checkout["booking_id"])
+        refunds = await container.fake_gateway().list_refunds(booking.payment_intent_id)
+        return sorted(r.amount.amount for r in refunds)
+
+    made = world.client.blocking_portal.call(made_at_stripe)  # type: ignore[union-attr]
+    ledger = _detail(world)["ledger"]
+    shown = sorted(e["amount"]["amount"] for e in ledger if e["kind"] == "refund")
+    assert made == shown
+    assert sum(made) == _detail(world)["refunded"]["amount"]
