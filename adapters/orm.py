@@ -181,6 +181,8 @@ booking_refunds = Table(
     Column("reason", Text, nullable=True),
     # Who cancelled, when the refund was reserved for a cancellation.
     Column("cancels", String(20), nullable=True),
+    # On a settled refund: the reservation id it was reserved under.
+    Column("reference", String(255), nullable=True),
     PrimaryKeyConstraint("tenant_id", "booking_id", "refund_id"),
     ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
 )

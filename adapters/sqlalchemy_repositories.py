@@ -301,6 +301,7 @@ def _refund_from_row(row: Any) -> Refund:
         pending=row.pending,
         reason=row.reason,
         cancels=None if row.cancels is None else CancelledBy(row.cancels),
+        reference=row.reference,
     )
 
 
@@ -852,6 +853,7 @@ class SqlAlchemyBookingRepository:
                 "pending": refund.pending,
                 "reason": refund.reason,
                 "cancels": None if refund.cancels is None else refund.cancels.value,
+                "reference": refund.reference,
             },
         )
 

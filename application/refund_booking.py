@@ -18,6 +18,9 @@ class RefundCommand:
     tenant_id: str
     booking_id: str
     amount: Money | None = None  # None: everything still refundable
+    # The client's idempotency key: a retry with it (e.g. after "try again") answers with
+    # the refund its first attempt reserved, never a second one.
+    idempotency_key: str | None = None
 
 
 class RefundBooking:
@@ -44,5 +47,9 @@ class RefundBooking:
             return partial_refund(booking.quote, amount, booking.refund_on_cancel, booking.refunded)
 
         return await self._refund(
-            command.tenant_id, command.booking_id, decide, "refund by the tenant"
+            command.tenant_id,
+            command.booking_id,
+            decide,
+            "refund by the tenant",
+            request_key=command.idempotency_key,
         )

@@ -31,6 +31,7 @@ nothing for them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,16 +134,23 @@ async def issue_refund(
     return await gateway.refund(refund_request(tenant, booking, split, key, reason))
 
 
-def reservation_id(booking: Booking, split: RefundSplit) -> str:
+def reservation_id(booking: Booking, split: RefundSplit, request_key: str | None = None) -> str:
     """Bookpay's id of a refund before the gateway knows it; also its idempotency key.
 
-    Positions count every refund reserved so far. A refund reserved in the place of a
-    released one gets the same position; with the amount in the id, only the very same
-    request (which the gateway refused before) gets the gateway's earlier answer again.
-    An id still held by another refund of the booking is never reused.
+    A request that carries its own idempotency key (`request_key`, e.g. the client's
+    Idempotency-Key) reserves under an id derived from it: a retry of that request finds
+    its refund (Booking.reserve_refund changes nothing) and reserves no second one.
+    Otherwise positions count every refund reserved so far. A refund reserved in the place
+    of a released one gets the same position; with the amount in the id, only the very
+    same request (which the gateway refused before) gets the gateway's earlier answer
+    again. An id another refund of the booking holds or was reserved under is never reused.
     """
+    if request_key is not None:
+        digest = hashlib.sha256(request_key.encode()).hexdigest()[:32]
+        return f"bookpay-refund-{booking.id}-key-{digest}"
     amount = split.customer_refund.amount
     taken = {refund.refund_id for refund in booking.refunds}
+    taken |= {refund.reference for refund in booking.refunds if refund.reference}
     position = len(booking.refunds) + 1
     while f"bookpay-refund-{booking.id}-{position}-{amount}" in taken:
         position += 1
@@ -196,20 +204,27 @@ class RefundFlow:
         finish: Finish = _unchanged,
         *,
         cancels: CancelledBy | None = None,
+        request_key: str | None = None,
     ) -> Booking:
         """Decide a refund on the booking, have the gateway make it, and `finish`.
 
         `decide` sees the booking with no refund of unknown outcome; it returns None for
         "nothing to do" (the booking is returned as it is) or the split to refund (an empty
         one only runs `finish`). `cancels` marks the refund as reserved for a cancellation,
-        so that whoever settles it cancels the booking too. Raises what `decide` raises,
-        the gateway's refusal (CardDeclined, GatewayInvalidRequest, …; nothing reserved is
-        left), GatewayOutcomeUnknown (retry: a retry settles what the gateway made), or
-        ConcurrentUpdate.
+        so that whoever settles it cancels the booking too. With `request_key` (the
+        client's idempotency key) a retry of a request whose refund was already reserved
+        reserves nothing new and returns the booking with that refund (settled first, if
+        the gateway made it; released and asked again, if it refused).
+
+        Raises what `decide` raises, the gateway's refusal (CardDeclined,
+        GatewayInvalidRequest, …; nothing reserved is left), GatewayOutcomeUnknown (retry:
+        a retry settles what the gateway made), or ConcurrentUpdate.
         """
         for _ in range(MAX_ATTEMPTS):
             await self.converge(tenant_id, booking_id)
-            reserved = await self._reserve(tenant_id, booking_id, decide, reason, cancels)
+            reserved = await self._reserve(
+                tenant_id, booking_id, decide, reason, cancels, request_key
+            )
             if reserved == _CONVERGE_FIRST:
                 continue
             if reserved is None:
@@ -285,6 +300,7 @@ class RefundFlow:
         decide: Decide,
         reason: str,
         cancels: CancelledBy | None,
+        request_key: str | None,
     ) -> _Reserved | str | None:
         for _ in range(MAX_ATTEMPTS):
             async with self._uow() as uow:
@@ -294,12 +310,16 @@ class RefundFlow:
                     raise NotFound("booking", booking_id)
                 if booking.unknown_refunds:
                     return _CONVERGE_FIRST
+                if request_key is not None and booking.refund_by_id(
+                    reservation_id(booking, RefundSplit.nothing(booking.currency), request_key)
+                ):
+                    return None  # this request's refund is made: a retry only reads it
                 split = await decide(uow, booking)
                 if split is None:
                     return None
                 if split.is_empty:
                     return _Reserved(booking, tenant, None)
-                refund_id = reservation_id(booking, split)
+                refund_id = reservation_id(booking, split, request_key)
                 reserved = booking.reserve_refund(refund_id, split, reason=reason, cancels=cancels)
                 try:
                     await uow.bookings.update(reserved)

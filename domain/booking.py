@@ -94,7 +94,9 @@ class Refund:
 
     `reason` is what the gateway was told (a re-send must repeat the request exactly);
     `cancels` says the refund was reserved for a cancellation by that party, so whoever
-    settles it (a retry, another request, reconciliation) cancels the booking too.
+    settles it (a retry, another request, reconciliation) cancels the booking too;
+    `reference` is the reservation id a settled refund was reserved under, so a retry of
+    the request that reserved it finds it.
     """
 
     refund_id: str
@@ -102,6 +104,7 @@ class Refund:
     pending: bool = False
     reason: str | None = None
     cancels: CancelledBy | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +272,11 @@ class Booking:
         reason: str | None = None,
         cancels: CancelledBy | None = None,
     ) -> Booking:
-        """Hold a refund against what is still refundable, before the gateway is asked."""
+        """Hold a refund against what is still refundable, before the gateway is asked.
+
+        A reservation id already known (reserved, or settled under the gateway's id)
+        changes nothing: it is the same request again.
+        """
         if self._refund(reservation_id) is not None:
             return self
         self._check_refund(split)
@@ -286,7 +293,9 @@ class Booking:
         if self._refund(refund_id) is not None:  # already recorded under the gateway's id
             kept = tuple(r for r in self.refunds if r is not reserved)
         else:
-            settled = replace(reserved, refund_id=refund_id, pending=False)
+            settled = replace(
+                reserved, refund_id=refund_id, pending=False, reference=reservation_id
+            )
             kept = tuple(settled if r is reserved else r for r in self.refunds)
         return replace(self, status=self._status_after_refund, refunds=kept)
 
@@ -297,8 +306,12 @@ class Booking:
             return self
         return replace(self, refunds=tuple(r for r in self.refunds if r is not reserved))
 
+    def refund_by_id(self, refund_id: str) -> Refund | None:
+        """The refund known by this id: the gateway's, or the reservation's it settled."""
+        return next((r for r in self.refunds if refund_id in (r.refund_id, r.reference)), None)
+
     def _refund(self, refund_id: str) -> Refund | None:
-        return next((r for r in self.refunds if r.refund_id == refund_id), None)
+        return self.refund_by_id(refund_id)
 
     @property
     def _status_after_refund(self) -> BookingStatus:

@@ -40,6 +40,17 @@ From = Annotated[datetime | None, Parameter(query="from", description="inclusive
 To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
 
 
+RefundIdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=255,
+        description="a retry with the same key and body returns the first response; after "
+        "a 503 it makes the refund at most once",
+    ),
+]
+
+
 class TenantController(Controller):
     path = "/v1/tenant"
     tags = ["tenant"]  # noqa: RUF012 - Litestar reads these as class attributes
@@ -209,9 +220,10 @@ class TenantController(Controller):
         refund_booking: RefundBooking,
         booking_queries: BookingQueries,
         data: s.RefundCreate | None = None,
+        idempotency_key: RefundIdempotencyKey = None,
     ) -> s.TenantBooking:
         amount = m.money_in(data.amount) if data and data.amount else None
-        await refund_booking(RefundCommand(tenant.id, booking_id, amount))
+        await refund_booking(RefundCommand(tenant.id, booking_id, amount, idempotency_key))
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
         return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 

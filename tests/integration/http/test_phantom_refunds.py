@@ -213,3 +213,25 @@ async def test_a_late_payment_whose_seats_were_sold_loses_no_refund(shop: Shop) 
     assert [e["amount"]["amount"] for e in refunded["ledger"] if e["kind"] == "refund"] == [4230]
     await shop.reconcile()
     assert await shop.refunds_at_gateway(tenant, late_id) == [4230]
+
+
+async def test_a_refund_retried_with_its_idempotency_key_after_a_503_is_made_once(
+    shop: Shop,
+) -> None:
+    tenant, booking_id = await paid_booking(shop.client)
+    refund = f"/v1/tenant/bookings/{booking_id}/refunds"
+    body = {"amount": {"amount": 1000, "currency": "usd"}}
+    headers = tenant | {"Idempotency-Key": "refund-during-outage"}
+    shop.link.down, shop.link.lands = True, True
+
+    first = await shop.client.post(refund, json=body, headers=headers)
+    assert first.status_code == 503, first.text  # no answer kept for the key: retry is safe
+
+    shop.link.down = False
+    retried = await shop.client.post(refund, json=body, headers=headers)
+    replayed = await shop.client.post(refund, json=body, headers=headers)
+
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["refunded"] == {"amount": 1000, "currency": "usd"}
+    assert replayed.content == retried.content
+    assert await shop.refunds_at_gateway(tenant, booking_id) == [1000]

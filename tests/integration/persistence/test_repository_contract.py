@@ -479,7 +479,13 @@ async def test_a_reserved_refund_is_settled_or_released(backend: Backend) -> Non
         found = await uow.bookings.get(booking.tenant_id, booking.id)
         assert found == settled
         assert found.refunds == (
-            Refund("re_1", split, reason="cancelled by the tenant", cancels=CancelledBy.TENANT),
+            Refund(
+                "re_1",
+                split,
+                reason="cancelled by the tenant",
+                cancels=CancelledBy.TENANT,
+                reference="bookpay-refund-1",
+            ),
         )
         assert found.status is BookingStatus.REFUNDED
         assert (booking.tenant_id, booking.id) not in await uow.bookings.with_refunds_due()
@@ -993,7 +999,7 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
             "refund_on_cancel version",
         ),
         (LedgerEntry, "tenant_id booking_id kind amount gateway_ref created_at"),
-        (Refund, "refund_id split pending"),
+        (Refund, "refund_id split pending reason cancels reference"),
         (Dispute, "tenant_id booking_id dispute_id amount reason created_at"),
     ],
 )
