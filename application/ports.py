@@ -226,7 +226,16 @@ class PaymentGateway(Protocol):
         """Close an open session so it can no longer be paid; returns its final state."""
         ...
 
-    async def refund(self, request: RefundRequest) -> RefundResult: ...
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund `request.amount` of a payment under `request.idempotency_key`.
+
+        The same key and parameters again answer with the refund made the first time (or
+        make it once). Refused, nothing made under this key: CardDeclined,
+        GatewayInvalidRequest, GatewayAuthenticationFailed. Outcome unknown (the refund
+        may have been made; send the same request again to learn): GatewayUnavailable
+        (GatewayOutcomeUnknown among them), GatewayRateLimited, any other GatewayError.
+        """
+        ...
 
     async def list_refunds(
         self, payment_intent_id: str, *, account_id: str | None = None

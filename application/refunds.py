@@ -9,6 +9,9 @@ gateway confirms it. Every use case that gives money back goes through RefundFlo
    made, or makes it once). Then it is settled — ledger entries, and the cancellation it
    was reserved for — or released if the gateway refused it. When the gateway cannot be
    reached, GatewayOutcomeUnknown goes up ("retry"): nothing is decided on unknown money.
+   Two writers may re-send the same reservation at once (a retry and reconciliation):
+   with one key the gateway makes one refund (or refuses the second while the first is
+   in flight, which leaves it unknown for a later retry), and step 4 settles it once.
 2. Reserve. One transaction decides the refund on the booking as it is now and reserves
    it (a pending Refund under Bookpay's own id, which is also its idempotency key). The
    booking's optimistic version is the atomic guard: of concurrent writers, each decides

@@ -248,14 +248,17 @@ def test_any_sequence_of_facts_keeps_the_booking_consistent(facts: list[str]) ->
         booking = after
 
 
-def test_a_reserved_refund_counts_before_the_gateway_answers() -> None:
+def test_a_reserved_refund_holds_its_money_but_is_not_refunded_until_settled() -> None:
     paid = in_status(S.CONFIRMED)
     split = RefundSplit(usd(3000), usd(300))
 
     reserved = paid.reserve_refund("bookpay-refund-1", split)
 
     assert reserved.status is S.CONFIRMED  # nothing went back yet
-    assert reserved.refundable == usd(1400)
+    assert reserved.refundable == usd(1400)  # its money is held back from other refunds
+    assert reserved.refunded.customer_refund == usd(0)  # but it is not refunded money
+    assert reserved.refunded_or_reserved == split
+    assert [r.refund_id for r in reserved.unknown_refunds] == ["bookpay-refund-1"]
     assert reserved.reserve_refund("bookpay-refund-1", split) is reserved
     with pytest.raises(RefundExceedsPaid):
         reserved.reserve_refund("bookpay-refund-2", RefundSplit(usd(1401), usd(0)))
@@ -271,6 +274,11 @@ def test_a_reserved_refund_is_settled_under_the_gateways_id_once() -> None:
     assert [(r.refund_id, r.pending) for r in settled.refunds] == [("re_1", False)]
     assert settled.settle_refund("bookpay-refund-1", "re_1") is settled
     assert settled.refundable == usd(1400)
+    assert settled.refunded == split
+    assert settled.unknown_refunds == ()
+    # The request that reserved it, asked again, finds it under its reservation id.
+    assert settled.refund_by_id("bookpay-refund-1") == settled.refunds[0]
+    assert settled.reserve_refund("bookpay-refund-1", split) is settled
 
 
 def test_a_released_reservation_gives_the_amount_back_to_refund() -> None:
@@ -287,3 +295,19 @@ def test_a_released_reservation_gives_the_amount_back_to_refund() -> None:
 def test_settling_a_refund_never_reserved_is_refused() -> None:
     with pytest.raises(InvalidRefund):
         in_status(S.CONFIRMED).settle_refund("bookpay-refund-9", "re_9")
+
+
+def test_a_booking_the_system_cancelled_owes_everything_until_refunded_in_full() -> None:
+    paid = in_status(S.CONFIRMED)
+    cancelled = paid.cancel(CancelledBy.SYSTEM, "paid after the hold lapsed")
+    assert cancelled.owes_system_refund
+    assert cancelled.system_refund().customer_refund == paid.quote.customer_total
+    assert cancelled.system_refund().application_fee_refund == paid.quote.application_fee
+    assert not paid.cancel(CancelledBy.TENANT).owes_system_refund
+
+    reserved = cancelled.reserve_refund("bookpay-refund-1", cancelled.system_refund())
+
+    assert not reserved.owes_system_refund  # reserved: converging is up to the reservation
+    refunded = reserved.settle_refund("bookpay-refund-1", "re_1")
+    assert not refunded.owes_system_refund
+    assert refunded.refunded.customer_refund == paid.quote.customer_total
