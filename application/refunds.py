@@ -224,11 +224,11 @@ class RefundFlow:
         a retry settles what the gateway made), or ConcurrentUpdate.
         """
         for _ in range(MAX_ATTEMPTS):
-            await self.converge(tenant_id, booking_id)
             reserved = await self._reserve(
                 tenant_id, booking_id, decide, reason, cancels, request_key
             )
-            if reserved == _CONVERGE_FIRST:
+            if reserved == _CONVERGE_FIRST:  # read in the same transaction as the decision
+                await self.converge(tenant_id, booking_id)
                 continue
             if reserved is None:
                 return await self._current(tenant_id, booking_id)
