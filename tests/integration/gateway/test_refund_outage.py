@@ -3,7 +3,8 @@ with Stripe back, a retry or reconciliation makes each refund exactly once.
 
 The real StripeGateway, through the SDK's own HTTP client over a real socket, talks to the
 Stripe stand-in (tests/support/stripe_http.py) served on a local port — or to nothing at
-all on that port while Stripe is "down". Bookings live in the in-memory repositories.
+all on that port while Stripe is "down". Bookings live in the in-memory repositories, or
+in a database of the test's own on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from adapters.database import create_engine
 from adapters.in_memory_repositories import InMemoryDatabase
+from adapters.migrations import upgrade_async
+from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe_gateway import StripeGateway
 from adapters.system_clock import ManualClock
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.errors import GatewayUnavailable
+from application.ports import UnitOfWork
 from application.refund_booking import RefundBooking, RefundCommand
 from application.settle_reserved_refunds import SettleReservedRefunds
 from domain.booking import Booking, BookingStatus, CancelledBy
@@ -108,7 +113,7 @@ class StripeOnAPort:
 
 @dataclass
 class Shop:
-    db: InMemoryDatabase
+    uow: Callable[[], UnitOfWork]
     stripe: StripeOnAPort
     stripe_clock: FixedClock
     gateway: StripeGateway
@@ -117,13 +122,13 @@ class Shop:
     reconcile_refunds: SettleReservedRefunds
 
     async def booking(self, booking: Booking) -> Booking:
-        async with self.db.unit_of_work() as uow:
+        async with self.uow() as uow:
             found = await uow.bookings.get(booking.tenant_id, booking.id)
         assert found is not None
         return found
 
     async def ledger_refunds(self, booking: Booking) -> list[int]:
-        async with self.db.unit_of_work() as uow:
+        async with self.uow() as uow:
             entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
         return sorted(e.amount.amount for e in entries if e.kind.value == "refund")
 
@@ -145,8 +150,34 @@ def stripe_on_a_port(stripe_clock: FixedClock) -> Iterator[StripeOnAPort]:
     served.down()
 
 
+STORES = [
+    pytest.param(None, id="memory"),
+    pytest.param("fresh_sqlite_url", id="sqlite"),
+    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
 @pytest.fixture
-async def shop(stripe_on_a_port: StripeOnAPort, stripe_clock: FixedClock) -> Any:
+async def unit_of_work(store_url: str | None) -> Any:
+    if store_url is None:
+        yield InMemoryDatabase().unit_of_work
+        return
+    url = store_url
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        yield lambda: SqlAlchemyUnitOfWork(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def shop(stripe_on_a_port: StripeOnAPort, stripe_clock: FixedClock, unit_of_work: Any) -> Any:
     gateway = StripeGateway(
         "sk_test_outage",
         webhook_secret=WEBHOOK_SECRET,
@@ -156,11 +187,10 @@ async def shop(stripe_on_a_port: StripeOnAPort, stripe_clock: FixedClock) -> Any
         sleep=_no_sleep,
         timeout_seconds=5,
     )
-    db = InMemoryDatabase()
     clock = ManualClock(NOW)
-    uow = db.unit_of_work
+    uow = unit_of_work
     yield Shop(
-        db,
+        uow,
         stripe_on_a_port,
         stripe_clock,
         gateway,
@@ -195,7 +225,7 @@ async def _paid_bookings(shop: Shop, count: int) -> list[Booking]:
         )
         payment_intent_id = stand_in.complete_session(session.session_id)
         bookings.append(a_booking(slot, quote=QUOTE).confirm(payment_intent_id))
-    async with shop.db.unit_of_work() as uow:
+    async with shop.uow() as uow:
         await uow.tenants.add(tenant)
         await uow.offerings.add(offering)
         await uow.slots.add(slot)
