@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.apply_payment_event import ApplyPaymentEvent, EventApplied, Outcome
+from application.payment_events import ApplyPaymentEvent, EventApplied, Outcome
 from application.ports import IgnoredEvent, PaymentGateway, WebhookEndpoint
 
 

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from application.apply_payment_event import ApplyPaymentEvent, Outcome
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports import (
     AccountUpdated,
     AsyncPaymentSucceeded,

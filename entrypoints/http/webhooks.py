@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, post
 
-from application.apply_payment_event import Outcome
+from application.payment_events import Outcome
 from application.ports import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from entrypoints.http import schemas as s
