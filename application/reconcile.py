@@ -164,6 +164,7 @@ class Reconcile:
                     session_id=session.session_id,
                     booking_id=booking.id,
                     payment_intent_id=session.payment_intent_id,
+                    amount_total=session.amount_total,
                 )
             )
             if applied.outcome is Outcome.APPLIED:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.booking import Booking, CancelledBy, SeatState
+from domain.money import Money
+from domain.tenant import Tenant
 
 
 class SeatMove(StrEnum):
@@ -83,3 +85,25 @@ def payment_failed(booking: Booking) -> Decision:
 def checkout_expired(booking: Booking) -> Decision:
     """The checkout lapsed unpaid: the held seats go back on sale."""
     return _decide(booking, booking.expire())
+
+
+def contradiction(
+    booking: Booking, tenant: Tenant, account_id: str | None, amount_total: Money | None
+) -> str | None:
+    """Why a report about the booking's checkout cannot be taken on its word, or None.
+
+    A signature proves who sent it, not what it says: the report must come from the account
+    the booking's charge lives on (`account_id`, None for the platform) and charge exactly
+    what the booking costs (`amount_total`, its currency included).
+    """
+    if account_id != tenant.charge_account_id:
+        expected = tenant.charge_account_id or "the platform"
+        return f"it is about account {account_id or 'the platform'}, not {expected}"
+    if amount_total != booking.quote.customer_total:
+        charged = "no amount" if amount_total is None else _shown(amount_total)
+        return f"it charges {charged}, not {_shown(booking.quote.customer_total)}"
+    return None
+
+
+def _shown(money: Money) -> str:
+    return f"{money.amount} {money.currency} (minor units)"

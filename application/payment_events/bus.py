@@ -8,7 +8,7 @@ the current state of what the event names, and facts already reflected are no-op
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from application.payment_events.account_updated import account_updated
@@ -21,6 +21,7 @@ from application.payment_events.context import EventContext, Handler
 from application.payment_events.dispute_created import dispute_created
 from application.payment_events.follow_ups import refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
+from application.payment_events.session_facts import Refuted, checked_session_event
 from application.ports import (
     AccountUpdated,
     AsyncPaymentFailed,
@@ -46,6 +47,16 @@ HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
     AccountUpdated: account_updated,
 }
 
+# Checks made before an event is applied, outside its transaction (they may ask the gateway);
+# each gives the event to apply, which may be another one (the gateway's own account of it).
+Check = Callable[[Any, UnitOfWorkFactory, PaymentGateway], Awaitable[PaymentEvent]]
+CHECKS: Mapping[type[PaymentEvent], Check] = {
+    CheckoutCompleted: checked_session_event,
+    AsyncPaymentSucceeded: checked_session_event,
+    AsyncPaymentFailed: checked_session_event,
+    CheckoutExpired: checked_session_event,
+}
+
 
 class ApplyPaymentEvent:
     def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
@@ -55,7 +66,15 @@ class ApplyPaymentEvent:
 
     async def __call__(self, event: PaymentEvent) -> EventApplied:
         """`duplicate` when the event id was applied before; `ignored` for a type without
-        a handler. Gateway errors of a follow-up are logged and left to reconciliation."""
+        a handler or one its facts refute. GatewayUnavailable when a check could not ask
+        the gateway (nothing applied: retry). Gateway errors of a follow-up are logged and
+        left to reconciliation."""
+        check = CHECKS.get(type(event))
+        if check is not None:
+            try:
+                event = await check(event, self._uow, self._gateway)
+            except Refuted as refuted:
+                return EventApplied(Outcome.IGNORED, detail=str(refuted))
         handler = HANDLERS.get(type(event))
         if handler is None:
             return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
