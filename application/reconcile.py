@@ -118,8 +118,10 @@ class Reconcile:
             after = tenants[-1].id
 
     async def _reconcile_account(self, tenant: Tenant, report: ReconcileReport) -> None:
+        # Both directions: a lost "enabled" keeps a tenant from selling, a lost "disabled"
+        # lets one sell that Stripe stopped.
         account_id = tenant.connect.account_id
-        if account_id is None or tenant.connect.charges_enabled:
+        if account_id is None:
             return
         try:
             status = await self._gateway.retrieve_account(account_id)
@@ -129,7 +131,7 @@ class Reconcile:
             return
         if status == tenant.connect:
             return
-        await self._apply(
+        applied = await self._apply(
             AccountUpdated(
                 event_id=f"reconcile:{account_id}:{self._clock.now().isoformat()}",
                 created_at=self._clock.now(),
@@ -137,7 +139,8 @@ class Reconcile:
                 status=status,
             )
         )
-        report.tenants_updated.append(tenant.id)
+        if applied.outcome is Outcome.APPLIED:
+            report.tenants_updated.append(tenant.id)
 
     async def _reconcile_delayed_payments(self, tenant: Tenant, report: ReconcileReport) -> None:
         account_id = (

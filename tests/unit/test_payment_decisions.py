@@ -1,19 +1,25 @@
 """What a payment fact decides: the booking's state, the seat move, and the follow-up."""
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
 from domain.booking import BookingStatus, CancelledBy
 from domain.errors import IllegalTransition
+from domain.money import Money
 from domain.payment import (
     FollowUp,
     SeatMove,
     checkout_expired,
+    contradiction,
     payment_delayed,
     payment_failed,
     payment_succeeded,
     seats_sold_meanwhile,
 )
-from tests.unit.test_booking import in_status, pending
+from domain.tenant import ChargeModel, ConnectStatus, Tenant
+from tests.unit.test_booking import NOW, QUOTE, in_status, pending
 
 S = BookingStatus
 
@@ -69,3 +75,47 @@ def test_unpaid_outcomes_keep_or_release_the_hold(
     again = decide(decision.booking)  # type: ignore[operator]
     assert not again.changed
     assert again.seats is SeatMove.NONE
+
+
+# --- A report checked against the booking ----------------------------------------------
+
+SHOP = Tenant(
+    id="tn_1",
+    name="Studio",
+    slug="studio",
+    country="US",
+    default_currency="usd",
+    timezone="UTC",
+    connect=ConnectStatus("acct_1", charges_enabled=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("charge_model", "account_id", "amount", "matches"),
+    [
+        (ChargeModel.DESTINATION, None, QUOTE.customer_total, True),
+        (ChargeModel.DIRECT, "acct_1", QUOTE.customer_total, True),
+        (ChargeModel.DESTINATION, "acct_1", QUOTE.customer_total, False),
+        (ChargeModel.DIRECT, None, QUOTE.customer_total, False),
+        (ChargeModel.DIRECT, "acct_2", QUOTE.customer_total, False),
+        (ChargeModel.DESTINATION, None, Money(1, "usd"), False),
+        (ChargeModel.DESTINATION, None, Money(QUOTE.customer_total.amount, "jpy"), False),
+        (ChargeModel.DESTINATION, None, None, False),
+    ],
+)
+def test_a_report_must_come_from_the_charges_account_and_charge_the_booking(
+    charge_model: ChargeModel, account_id: str | None, amount: Money | None, matches: bool
+) -> None:
+    tenant = replace(SHOP, charge_model=charge_model)
+
+    assert (contradiction(pending(), tenant, account_id, amount) is None) is matches
+
+
+def test_an_older_connect_snapshot_changes_nothing_either_way() -> None:
+    disabled = ConnectStatus("acct_1", charges_enabled=False)
+    newer = SHOP.with_connect_snapshot(disabled, NOW)
+
+    assert SHOP.with_connect_snapshot(disabled, NOW).connect_as_of == NOW
+    assert newer.with_connect_snapshot(SHOP.connect, NOW - timedelta(seconds=120)) is newer
+    assert newer.with_connect_snapshot(disabled, NOW) is newer
+    assert newer.with_connect_snapshot(SHOP.connect, NOW + timedelta(seconds=1)).can_sell
