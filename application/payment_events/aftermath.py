@@ -1,0 +1,24 @@
+"""A refund or dispute of a payment: recorded on the booking paid with it, or parked until
+that booking's payment is known (application/payments_made_elsewhere.py)."""
+
+from __future__ import annotations
+
+from application.payment_events.context import EventContext
+from application.payment_events.outcome import EventApplied, Outcome
+from application.payments_made_elsewhere import record_payment_made_elsewhere
+from application.ports import PaymentAftermath
+
+
+async def record_or_park(ctx: EventContext, event: PaymentAftermath) -> EventApplied:
+    payment = event.payment_intent_id
+    if payment is None:
+        return EventApplied(Outcome.IGNORED, detail="no payment named")
+    booking = await ctx.uow.bookings.find_by_payment_intent(payment)
+    if booking is None:
+        # Its checkout's completion has not arrived yet: applied when it does (catch_up).
+        await ctx.uow.parked_events.park(payment, event)
+        return EventApplied(Outcome.PARKED, detail=f"no booking is paid with {payment} yet")
+    changed = await record_payment_made_elsewhere(ctx.uow, booking, event)
+    return EventApplied(
+        Outcome.APPLIED if changed else Outcome.IGNORED, booking.id, tenant_id=booking.tenant_id
+    )
