@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.holds import release_seats_if_hold_ended
 from application.payments_made_elsewhere import catch_up, record_payment_made_elsewhere
@@ -23,7 +24,7 @@ from application.ports import (
     CheckoutCompleted,
     CheckoutExpired,
     Clock,
-    DisputeCreated,
+    DisputeEvent,
     PaymentAftermath,
     PaymentEvent,
     PaymentGateway,
@@ -33,6 +34,7 @@ from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.cancellation import RefundSplit, tenant_cancellation_refund
+from domain.dispute import DisputeBearer
 from domain.errors import IllegalTransition
 from domain.fees import RefundOnCancel
 from domain.ledger import payment_entries
@@ -55,13 +57,27 @@ class EventApplied:
     detail: str = ""
     # A payment that must go back in full, sent once the event's transaction committed.
     refund_due: Booking | None = None
+    # A booking with a lost dispute's recovery reserved, sent once the transaction committed.
+    recovery_due: Booking | None = None
+
+
+def _recovery_due(booking: Booking) -> Booking | None:
+    pending = any(d.recovery is not None and d.recovery.pending for d in booking.disputes)
+    return booking if pending else None
 
 
 class ApplyPaymentEvent:
-    def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        clock: Clock,
+        dispute_bearer: DisputeBearer = DisputeBearer.TENANT,
+    ) -> None:
         self._uow = uow
         self._gateway = gateway
         self._clock = clock
+        self._bearer = dispute_bearer
 
     async def __call__(self, event: PaymentEvent) -> EventApplied:
         async with self._uow() as uow:
@@ -71,12 +87,15 @@ class ApplyPaymentEvent:
             await uow.commit()
         if result.refund_due is not None:
             await self._refund_late_payment(result.refund_due)
+        if result.recovery_due is not None:
+            due = result.recovery_due
+            await DisputeRecoveries(self._uow, self._gateway, self._clock)(due.tenant_id, due.id)
         return result
 
     async def _apply(self, uow: UnitOfWork, event: PaymentEvent) -> EventApplied:
         if isinstance(event, AccountUpdated):
             return await self._account_updated(uow, event)
-        if isinstance(event, ChargeRefunded | DisputeCreated):
+        if isinstance(event, ChargeRefunded | DisputeEvent):
             return await self._aftermath(uow, event)
         session_id = getattr(event, "session_id", None)
         if session_id is None:
@@ -95,7 +114,9 @@ class ApplyPaymentEvent:
         refund_due = updated if updated.cancelled_by is CancelledBy.SYSTEM else None
         if refund_due is not None and refund_due is booking:
             refund_due = None
-        return EventApplied(Outcome.APPLIED, booking.id, refund_due=refund_due)
+        return EventApplied(
+            Outcome.APPLIED, booking.id, refund_due=refund_due, recovery_due=_recovery_due(updated)
+        )
 
     async def _aftermath(self, uow: UnitOfWork, event: PaymentAftermath) -> EventApplied:
         payment = event.payment_intent_id
@@ -106,8 +127,12 @@ class ApplyPaymentEvent:
             # Its checkout's completion has not arrived yet: applied when it does (_paid).
             await uow.parked_events.park(payment, event)
             return EventApplied(Outcome.PARKED, detail=f"no booking is paid with {payment} yet")
-        changed = await record_payment_made_elsewhere(uow, booking, event)
-        return EventApplied(Outcome.APPLIED if changed else Outcome.IGNORED, booking.id)
+        updated, changed = await record_payment_made_elsewhere(uow, booking, event, self._bearer)
+        return EventApplied(
+            Outcome.APPLIED if changed else Outcome.IGNORED,
+            booking.id,
+            recovery_due=_recovery_due(updated) if changed else None,
+        )
 
     async def _apply_to_booking(
         self, uow: UnitOfWork, booking: Booking, event: PaymentEvent
@@ -134,7 +159,7 @@ class ApplyPaymentEvent:
             await uow.slots.confirm_hold(booking.tenant_id, booking.slot_id, booking.seats)
         confirmed = booking.confirm(payment_ref)
         await uow.ledger.add_all(payment_entries(confirmed, payment_ref, self._clock.now()))
-        return await catch_up(uow, confirmed)
+        return await catch_up(uow, confirmed, self._bearer)
 
     async def _take_late_payment(
         self, uow: UnitOfWork, booking: Booking, payment_ref: str
@@ -146,7 +171,7 @@ class ApplyPaymentEvent:
         """
         paid = booking.confirm(payment_ref)
         await uow.ledger.add_all(payment_entries(paid, payment_ref, self._clock.now()))
-        paid = await catch_up(uow, paid)
+        paid = await catch_up(uow, paid, self._bearer)
         return paid.cancel(
             CancelledBy.SYSTEM, "paid after the hold lapsed and the seats were no longer free"
         )

@@ -5,7 +5,9 @@ asks the gateway about bookings still pending past their hold plus a grace perio
 bookings waiting for a delayed payment, tenants whose account cannot take charges yet, and
 refunds whose answer from the gateway was lost, and applies what it learns through the
 same code paths as the events — so whatever the real event later says is already
-reflected and changes nothing. It also drops refund and dispute events parked for a
+reflected and changes nothing. Lost disputes whose recovery from the tenant was reserved
+but not confirmed are sent again with their own idempotency key
+(application/dispute_recoveries.py). It also drops refund and dispute events parked for a
 payment that no booking was paid with in `PARKED_FOR` (a payment the platform took outside
 Bookpay), and reports them.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from application.apply_payment_event import ApplyPaymentEvent, Outcome
+from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.ports import (
@@ -45,6 +48,7 @@ class ReconcileReport:
     confirmed: list[str] = field(default_factory=list)
     tenants_updated: list[str] = field(default_factory=list)
     refunds_settled: list[str] = field(default_factory=list)
+    disputes_recovered: list[str] = field(default_factory=list)
     parked_dropped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
@@ -55,6 +59,7 @@ class ReconcileReport:
             + len(self.confirmed)
             + len(self.tenants_updated)
             + len(self.refunds_settled)
+            + len(self.disputes_recovered)
             + len(self.parked_dropped)
         )
 
@@ -78,6 +83,7 @@ class Reconcile:
         self._settle_refunds = settle_refunds
         self._clock = clock
         self._grace = grace
+        self._recoveries = DisputeRecoveries(uow, gateway, clock)
 
     async def __call__(self) -> ReconcileReport:
         report = ReconcileReport()
@@ -91,8 +97,15 @@ class Reconcile:
         settled = await self._settle_refunds()
         report.refunds_settled += settled.settled
         report.unreachable += settled.still_reserved
+        await self._recover_lost_disputes(report)
         report.parked_dropped += await self._drop_stale_parked_events()
         return report
+
+    async def _recover_lost_disputes(self, report: ReconcileReport) -> None:
+        for tenant_id, booking_id in await self._recoveries.pending():
+            outcome = await self._recoveries(tenant_id, booking_id)
+            report.disputes_recovered += outcome.recovered
+            report.unreachable += outcome.left
 
     async def _drop_stale_parked_events(self) -> list[str]:
         async with self._uow() as uow:

@@ -145,6 +145,7 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             f"{len(report.confirmed)} confirmed, {len(report.expired)} expired, "
             f"{len(report.tenants_updated)} tenant(s) updated, "
             f"{len(report.refunds_settled)} refund(s) settled, "
+            f"{len(report.disputes_recovered)} lost dispute(s) recovered, "
             f"{len(report.parked_dropped)} stale parked event(s) dropped; "
             f"{len(report.unreachable)} left for later"
         )
@@ -153,6 +154,7 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             ("expired", report.expired),
             ("tenant updated", report.tenants_updated),
             ("refund settled", report.refunds_settled),
+            ("lost dispute recovered", report.disputes_recovered),
             ("parked event dropped", report.parked_dropped),
         ):
             for ident in ids:

@@ -22,7 +22,9 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
-def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Litestar, Container]:
+def build_test_app(
+    tmp_path: Path, database_url: str | None = None, *, dispute_bearer: str = "tenant"
+) -> tuple[Litestar, Container]:
     """The app on a fresh SQLite file, or on `database_url` (migrated here if need be)."""
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
     migrate(url)
@@ -33,6 +35,7 @@ def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Lit
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         public_base_url=BASE_URL,
+        dispute_bearer=dispute_bearer,
     )
     container = build_container(settings)
     container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))

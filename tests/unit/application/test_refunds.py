@@ -14,7 +14,7 @@ from application.errors import GatewayInvalidRequest, GatewayUnavailable
 from application.ports import RefundRequest
 from application.refund_booking import RefundCommand
 from application.settle_reserved_refunds import SettleReservedRefunds
-from domain.booking import Booking, BookingStatus, CancelledBy
+from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.errors import RefundExceedsPaid
 from domain.money import Money
 from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
@@ -86,7 +86,10 @@ async def test_partial_refunds_add_up_and_never_pass_what_was_paid(app: App) -> 
     first = await app.refund(RefundCommand(shop.tenant_id, booking.id, Money(1000, "usd")))
     rest = await app.refund(RefundCommand(shop.tenant_id, booking.id))
 
-    assert first.status is BookingStatus.REFUNDED
+    assert (first.status, first.payment_status) == (
+        BookingStatus.CONFIRMED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+    )
     assert rest.refunded.customer_refund == Money(4230, "usd")
     assert rest.refunded.application_fee_refund == Money(230, "usd")
     assert rest.refundable.is_zero
@@ -124,7 +127,8 @@ async def test_a_refund_made_in_the_dashboard_is_recorded_once(app: App) -> None
         await app.gateway.resend_event(event_id)
 
     refunded = await app.booking(booking.id)
-    assert refunded.status is BookingStatus.REFUNDED
+    assert refunded.status is BookingStatus.CONFIRMED
+    assert refunded.payment_status is PaymentStatus.PARTIALLY_REFUNDED
     (refund,) = refunded.refunds
     assert refund.split.customer_refund == Money(2115, "usd")
     assert refund.split.application_fee_refund == Money(115, "usd")  # proportional policy
@@ -192,7 +196,8 @@ async def test_a_refund_reported_before_its_payment_waits_for_the_payment(app: A
     await _resend(app, "checkout.session.completed")
 
     refunded = await app.booking(booking_id)
-    assert refunded.status is BookingStatus.REFUNDED
+    assert refunded.status is BookingStatus.CONFIRMED
+    assert refunded.payment_status is not PaymentStatus.PAID
     assert refunded.payment_intent_id == payment
     (refund,) = refunded.refunds
     assert refund.split.customer_refund == Money(1000, "usd")
@@ -273,7 +278,8 @@ async def test_a_refund_of_unknown_outcome_stays_reserved_and_counts_once() -> N
     assert report.still_reserved == []
     settled = await app.booking(booking.id)
     assert [(r.refund_id, r.pending) for r in settled.refunds] == [(refund_id, False)]
-    assert settled.status is BookingStatus.REFUNDED
+    assert settled.status is BookingStatus.CONFIRMED
+    assert settled.payment_status is not PaymentStatus.PAID
     assert [(k, a, ref) for k, a, ref in await _ledger(app, booking) if k == "refund"] == [
         ("refund", 1000, refund_id)
     ]
