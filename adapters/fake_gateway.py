@@ -698,6 +698,7 @@ class FakeGateway:
             self._secrets[endpoint],
             now=self._clock(),
             tolerance_seconds=self._tolerance,
+            livemode=False,  # the fake is Stripe in test mode
         )
 
     async def _emit(self, event_type: str, obj: dict[str, Any], account_id: str | None) -> None:

@@ -130,8 +130,12 @@ class InMemoryTenantRepository:
         return next((t for t in self._t.tenants.values() if t.slug == slug), None)
 
     async def update(self, tenant: Tenant) -> None:
-        if tenant.id not in self._t.tenants:
+        stored = self._t.tenants.get(tenant.id)
+        if stored is None:
             raise NotFound("tenant", tenant.id)
+        kept = stored.connect_as_of
+        if kept is not None and (tenant.connect_as_of is None or kept > tenant.connect_as_of):
+            raise ConcurrentUpdate(f"tenant {tenant.id} has a newer Connect snapshot")
         self._t.tenants[tenant.id] = tenant
 
     async def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Tenant]:

@@ -61,6 +61,7 @@ tenants = Table(
     Column("payouts_enabled", Boolean, nullable=False),
     Column("details_submitted", Boolean, nullable=False),
     Column("requirements_due", JSON, nullable=False),
+    Column("connect_as_of", UTCDateTime, nullable=True),
 )
 
 tenant_api_keys = Table(

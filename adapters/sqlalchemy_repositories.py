@@ -197,6 +197,7 @@ def _tenant_values(tenant: Tenant) -> dict[str, Any]:
         "payouts_enabled": tenant.connect.payouts_enabled,
         "details_submitted": tenant.connect.details_submitted,
         "requirements_due": list(tenant.connect.requirements_due),
+        "connect_as_of": tenant.connect_as_of,
     }
 
 
@@ -216,6 +217,7 @@ def _tenant_from_row(row: Row[Any]) -> Tenant:
             details_submitted=bool(row.details_submitted),
             requirements_due=tuple(row.requirements_due),
         ),
+        connect_as_of=row.connect_as_of,
     )
 
 
@@ -431,14 +433,21 @@ class SqlAlchemyTenantRepository:
     async def update(self, tenant: Tenant) -> None:
         values = _tenant_values(tenant)
         del values["id"]
+        # Never over a newer Connect snapshot stored meanwhile by another transaction.
+        kept = orm.tenants.c.connect_as_of
+        not_newer = (
+            kept.is_(None)
+            if tenant.connect_as_of is None
+            else or_(kept.is_(None), kept <= tenant.connect_as_of)
+        )
+        statement = update(orm.tenants).where(orm.tenants.c.id == tenant.id, not_newer)
         result = await self._connection.execute(
-            update(orm.tenants)
-            .where(orm.tenants.c.id == tenant.id)
-            .values(**values)
-            .returning(orm.tenants.c.id)
+            statement.values(**values).returning(orm.tenants.c.id)
         )
         if result.first() is None:
-            raise NotFound("tenant", tenant.id)
+            if await self.get(tenant.id) is None:
+                raise NotFound("tenant", tenant.id)
+            raise ConcurrentUpdate(f"tenant {tenant.id} has a newer Connect snapshot")
 
     async def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Tenant]:
         query = select(orm.tenants).order_by(orm.tenants.c.id).limit(limit)

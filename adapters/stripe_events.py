@@ -162,18 +162,25 @@ def _async_succeeded(base: dict[str, Any], session: StripeObject) -> PaymentEven
         session_id=_field(session, "id", str),
         booking_id=_booking_id(session),
         payment_intent_id=_optional_str(session, "payment_intent"),
+        amount_total=_optional_money(session, "amount_total"),
     )
 
 
 def _async_failed(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
     return AsyncPaymentFailed(
-        **base, session_id=_field(session, "id", str), booking_id=_booking_id(session)
+        **base,
+        session_id=_field(session, "id", str),
+        booking_id=_booking_id(session),
+        amount_total=_optional_money(session, "amount_total"),
     )
 
 
 def _expired(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
     return CheckoutExpired(
-        **base, session_id=_field(session, "id", str), booking_id=_booking_id(session)
+        **base,
+        session_id=_field(session, "id", str),
+        booking_id=_booking_id(session),
+        amount_total=_optional_money(session, "amount_total"),
     )
 
 
@@ -226,8 +233,8 @@ def _dispute(kind: type[DisputeEvent]) -> Callable[[dict[str, Any], StripeObject
 
 
 def _account_updated(base: dict[str, Any], account: StripeObject) -> PaymentEvent:
-    status = connect_status_from_stripe(account)
-    return AccountUpdated(**{**base, "account_id": status.account_id}, status=status)
+    # `account_id` stays the event's `account`: the snapshot is applied to that account only.
+    return AccountUpdated(**base, status=connect_status_from_stripe(account))
 
 
 _TRANSLATORS: dict[str, Callable[[dict[str, Any], StripeObject], PaymentEvent]] = {
@@ -245,8 +252,13 @@ _TRANSLATORS: dict[str, Callable[[dict[str, Any], StripeObject], PaymentEvent]] 
 }
 
 
-def translate_event(event: StripeObject) -> PaymentEvent:
-    """A decoded Stripe `event` object → the port's event; unknown types are IgnoredEvent."""
+def translate_event(event: StripeObject, *, livemode: bool = False) -> PaymentEvent:
+    """A decoded Stripe `event` object → the port's event.
+
+    `livemode` is the mode of the key Bookpay runs with: an event of the other mode (a test
+    event reaching a live integration, or the reverse) is an IgnoredEvent, as is an
+    unknown type.
+    """
     try:
         event_type = _field(event, "type", str)
         base: dict[str, Any] = {
@@ -254,6 +266,9 @@ def translate_event(event: StripeObject) -> PaymentEvent:
             "created_at": _timestamp(_field(event, "created", int)),
             "account_id": _optional_str(event, "account"),
         }
+        if _field(event, "livemode", bool) is not livemode:
+            mode = "live" if livemode else "test"
+            return IgnoredEvent(**base, type=event_type, reason=f"not a {mode}-mode event")
         translator = _TRANSLATORS.get(event_type)
         if translator is None:
             return IgnoredEvent(**base, type=event_type)
@@ -264,16 +279,23 @@ def translate_event(event: StripeObject) -> PaymentEvent:
 
 
 def verified_event(
-    payload: bytes, signature_header: str, secret: str, *, now: datetime, tolerance_seconds: int
+    payload: bytes,
+    signature_header: str,
+    secret: str,
+    *,
+    now: datetime,
+    tolerance_seconds: int,
+    livemode: bool,
 ) -> PaymentEvent:
-    """Check Stripe's signature over the raw body, then translate the event."""
+    """Check Stripe's signature over the raw body, then translate the event (see
+    translate_event for `livemode`)."""
     stripe_signature.verify(
         payload, signature_header, secret, now=now, tolerance_seconds=tolerance_seconds
     )
-    return parse_event(payload)
+    return parse_event(payload, livemode=livemode)
 
 
-def parse_event(payload: bytes) -> PaymentEvent:
+def parse_event(payload: bytes, *, livemode: bool = False) -> PaymentEvent:
     """The raw (already verified) webhook body → the port's event."""
     try:
         event = json.loads(payload)
@@ -281,4 +303,4 @@ def parse_event(payload: bytes) -> PaymentEvent:
         raise InvalidWebhookPayload("the webhook body is not JSON") from error
     if not isinstance(event, dict) or event.get("object") != "event":
         raise InvalidWebhookPayload("the webhook body is not a Stripe event")
-    return translate_event(event)
+    return translate_event(event, livemode=livemode)

@@ -225,6 +225,8 @@ class StripeGateway:
         self._clock = clock
         self._new_key = new_key
         self._tolerance = webhook_tolerance_seconds
+        # Live keys (secret or restricted) act on live-mode events only, test keys on test ones.
+        self._livemode = api_key.startswith(("sk_live_", "rk_live_"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_key=<hidden>, webhook secrets=<hidden>)"
@@ -439,4 +441,5 @@ class StripeGateway:
             self._webhook_secrets[endpoint],
             now=self._clock(),
             tolerance_seconds=self._tolerance,
+            livemode=self._livemode,
         )

@@ -16,9 +16,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from application.apply_payment_event import ApplyPaymentEvent
 from application.errors import GatewayError
 from application.holds import release_seats_if_hold_ended
+from application.payment_events import ApplyPaymentEvent
 from application.ports import (
     CheckoutCompleted,
     CheckoutSession,

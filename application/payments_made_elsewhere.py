@@ -12,7 +12,7 @@ exactly that refund, else under "<charge id>@<cumulative amount>", which is uniq
 Stripe does not keep order, so such an event can name a payment no booking has yet (its
 checkout's completion is still on its way). It is parked under the payment and applied
 when a booking is paid with it (`catch_up`), in the same transaction as that payment
-(application/apply_payment_event.py parks it).
+(application/payment_events/aftermath.py parks it).
 """
 
 from __future__ import annotations

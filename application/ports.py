@@ -150,31 +150,34 @@ class PaymentEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckoutCompleted(PaymentEvent):
+class CheckoutSessionEvent(PaymentEvent):
+    """An event about one checkout session, with the session as it was when sent:
+    `amount_total` is what it charges (None when the event leaves it out)."""
+
     session_id: str
     booking_id: str | None
-    paid: bool
-    payment_intent_id: str | None
     amount_total: Money | None
 
 
 @dataclass(frozen=True, slots=True)
-class AsyncPaymentSucceeded(PaymentEvent):
-    session_id: str
-    booking_id: str | None
+class CheckoutCompleted(CheckoutSessionEvent):
+    paid: bool
     payment_intent_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
-class AsyncPaymentFailed(PaymentEvent):
-    session_id: str
-    booking_id: str | None
+class AsyncPaymentSucceeded(CheckoutSessionEvent):
+    payment_intent_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
-class CheckoutExpired(PaymentEvent):
-    session_id: str
-    booking_id: str | None
+class AsyncPaymentFailed(CheckoutSessionEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutExpired(CheckoutSessionEvent):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,14 +264,19 @@ PaymentAftermath = ChargeRefunded | DisputeEvent
 
 @dataclass(frozen=True, slots=True)
 class AccountUpdated(PaymentEvent):
+    """A snapshot of a connected account (`account_id`, the event's account) as of
+    `created_at`; `status.account_id` is the account the snapshot describes."""
+
     status: ConnectStatus
 
 
 @dataclass(frozen=True, slots=True)
 class IgnoredEvent(PaymentEvent):
-    """A verified event of a type Bookpay does not act on; acknowledged with 2xx."""
+    """A verified event Bookpay does not act on (a type it does not handle, or an event of
+    the other mode, live or test); acknowledged with 2xx."""
 
     type: str
+    reason: str = ""
 
 
 class PaymentGateway(Protocol):
@@ -365,7 +373,8 @@ class TenantRepository(Protocol):
         ...
 
     async def update(self, tenant: Tenant) -> None:
-        """Save a changed tenant; NotFound when it was never added."""
+        """Save a changed tenant; NotFound when it was never added; ConcurrentUpdate when a
+        newer Connect snapshot (`connect_as_of`) was stored since the tenant was read."""
         ...
 
     async def list(self, *, after: str | None = None, limit: int = 100) -> list[Tenant]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.apply_payment_event import ApplyPaymentEvent, EventApplied, Outcome
+from application.payment_events import ApplyPaymentEvent, EventApplied, Outcome
 from application.ports import IgnoredEvent, PaymentGateway, WebhookEndpoint
 
 
@@ -14,8 +14,11 @@ class ReceiveWebhook:
     async def __call__(
         self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
     ) -> EventApplied:
-        """InvalidWebhookSignature when the signature does not verify; nothing is applied."""
+        """InvalidWebhookSignature when the signature does not verify or its timestamp is
+        more than the tolerance away from our clock; nothing is applied. GatewayUnavailable
+        when the event's facts needed the gateway and it could not be asked (retry)."""
         event = self._gateway.parse_webhook(payload, signature_header, endpoint)
         if isinstance(event, IgnoredEvent):
-            return EventApplied(Outcome.IGNORED, detail=f"{event.type} is not acted on")
+            why = event.reason or "it is not acted on"
+            return EventApplied(Outcome.IGNORED, detail=f"{event.type}: {why}")
         return await self._apply(event)

@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from application.apply_payment_event import ApplyPaymentEvent, Outcome
 from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports import (
     AccountUpdated,
     AsyncPaymentSucceeded,
@@ -131,8 +131,10 @@ class Reconcile:
             after = tenants[-1].id
 
     async def _reconcile_account(self, tenant: Tenant, report: ReconcileReport) -> None:
+        # Both directions: a lost "enabled" keeps a tenant from selling, a lost "disabled"
+        # lets one sell that Stripe stopped.
         account_id = tenant.connect.account_id
-        if account_id is None or tenant.connect.charges_enabled:
+        if account_id is None:
             return
         try:
             status = await self._gateway.retrieve_account(account_id)
@@ -142,7 +144,7 @@ class Reconcile:
             return
         if status == tenant.connect:
             return
-        await self._apply(
+        applied = await self._apply(
             AccountUpdated(
                 event_id=f"reconcile:{account_id}:{self._clock.now().isoformat()}",
                 created_at=self._clock.now(),
@@ -150,7 +152,8 @@ class Reconcile:
                 status=status,
             )
         )
-        report.tenants_updated.append(tenant.id)
+        if applied.outcome is Outcome.APPLIED:
+            report.tenants_updated.append(tenant.id)
 
     async def _reconcile_delayed_payments(self, tenant: Tenant, report: ReconcileReport) -> None:
         account_id = (
@@ -177,6 +180,7 @@ class Reconcile:
                     session_id=session.session_id,
                     booking_id=booking.id,
                     payment_intent_id=session.payment_intent_id,
+                    amount_total=session.amount_total,
                 )
             )
             if applied.outcome is Outcome.APPLIED:

@@ -316,6 +316,11 @@ class Booking:
         left = self.quote.tenant_receives - taken_back
         return Money.zero(self.currency) if left.is_negative else left
 
+    @property
+    def has_recovery_due(self) -> bool:
+        """A lost dispute's recovery from the tenant is reserved, not yet confirmed."""
+        return any(d.recovery is not None and d.recovery.pending for d in self.disputes)
+
     def dispute(self, dispute_id: str) -> Dispute | None:
         return next((d for d in self.disputes if d.dispute_id == dispute_id), None)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
+from domain.clock import as_utc
 from domain.errors import TenantCannotSell
 
 
@@ -44,10 +46,24 @@ class Tenant:
     timezone: str
     charge_model: ChargeModel = ChargeModel.DESTINATION
     connect: ConnectStatus = ConnectStatus()
+    # When Stripe took the snapshot in `connect` (its event's `created`); None before any.
+    connect_as_of: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.connect_as_of is not None:
+            object.__setattr__(self, "connect_as_of", as_utc(self.connect_as_of))
 
     @property
     def can_sell(self) -> bool:
         return self.connect.can_take_charges
+
+    @property
+    def charge_account_id(self) -> str | None:
+        """The account its customers' charges live on: its own connected account for
+        direct charges, None (the platform's) for destination charges."""
+        if self.charge_model is ChargeModel.DIRECT:
+            return self.connect.account_id
+        return None
 
     def ensure_can_sell(self) -> None:
         if not self.can_sell:
@@ -55,3 +71,17 @@ class Tenant:
 
     def with_connect_status(self, status: ConnectStatus) -> Tenant:
         return replace(self, connect=status)
+
+    def with_connect_snapshot(self, status: ConnectStatus, as_of: datetime) -> Tenant:
+        """Stripe's snapshot of the account taken at `as_of`, unless a newer one is kept.
+
+        Stripe does not keep order, so an older snapshot delivered late changes nothing, in
+        either direction; of two taken in the same second the later delivered wins. The
+        same tenant (the same object) comes back when nothing changes.
+        """
+        as_of = as_utc(as_of)
+        if self.connect_as_of is not None and as_of < self.connect_as_of:
+            return self
+        if status == self.connect and as_of == self.connect_as_of:
+            return self
+        return replace(self, connect=status, connect_as_of=as_of)

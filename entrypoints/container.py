@@ -14,7 +14,6 @@ from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
 from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe_gateway import StripeGateway
 from adapters.system_clock import SystemClock
-from application.apply_payment_event import ApplyPaymentEvent
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant
@@ -27,6 +26,7 @@ from application.manage_offerings import (
     UpdateOffering,
 )
 from application.manage_slots import AddSlots, ListAvailability, ListPublicOfferings
+from application.payment_events import ApplyPaymentEvent
 from application.ports import WebhookEndpoint
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook

@@ -49,3 +49,39 @@ Feature: Stripe webhooks through the HTTP API
       | /v1/webhooks/stripe/connect | the platform secret | 400    |
       | /v1/webhooks/stripe         | a stale signature   | 400    |
       | /v1/webhooks/stripe         | no signature        | 400    |
+
+  Scenario Outline: A signed payment report that contradicts the booking is checked with Stripe first
+    Given the customer <payment>
+    When a correctly signed report says <claim>
+    Then the booking is "<status>"
+    And the booking's ledger holds <ledger>
+
+    Examples:
+      | payment                                 | claim                                        | status          | ledger                                       |
+      | has not paid                            | 0.01 USD was paid                            | pending_payment | nothing                                      |
+      | has not paid                            | 4230 JPY was paid                            | pending_payment | nothing                                      |
+      | has not paid                            | the payment was made to another account      | pending_payment | nothing                                      |
+      | has paid, but Stripe's report is late   | 0.01 USD was paid                            | confirmed       | a charge of 42.30 USD and a fee of 2.30 USD  |
+      | has paid, but Stripe's report is late   | 4230 JPY was paid                            | confirmed       | a charge of 42.30 USD and a fee of 2.30 USD  |
+      | has paid, but Stripe's report is late   | the payment was made to another account      | confirmed       | a charge of 42.30 USD and a fee of 2.30 USD  |
+      | has paid, but Stripe's report is late   | 42.30 USD was paid                           | confirmed       | a charge of 42.30 USD and a fee of 2.30 USD  |
+
+  Scenario Outline: An account report delivered late never overrides a newer one
+    When Stripe reports the tenant's account <newer>
+    And Stripe's report from 2 minutes earlier arrives, saying the account <older>
+    Then the tenant <outcome>
+
+    Examples:
+      | newer                   | older                   | outcome         |
+      | can take charges        | cannot take charges     | can sell        |
+      | cannot take charges     | can take charges        | cannot sell     |
+      | cannot take charges     | cannot take charges     | cannot sell     |
+
+  Scenario Outline: A report from the other mode changes nothing
+    When Stripe's <mode> mode reports the tenant's account cannot take charges
+    Then the tenant <outcome>
+
+    Examples:
+      | mode | outcome     |
+      | live | can sell    |
+      | test | cannot sell |

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, post
 
-from application.apply_payment_event import Outcome
+from application.payment_events import Outcome
 from application.ports import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from entrypoints.http import schemas as s
@@ -14,9 +14,10 @@ from entrypoints.http import schemas as s
 
 class WebhookReceived(s.Struct):
     """`outcome`: `applied` (it changed something), `duplicate` (this event id was applied
-    before), `ignored` (nothing to change, or a type Bookpay does not act on), or `parked`
-    (a refund or dispute of a payment no booking has yet: applied when its checkout's
-    completion arrives)."""
+    before), `ignored` (nothing to change, a type Bookpay does not act on, an event of the
+    other mode (live/test), a payment event its booking and Stripe's own session contradict,
+    or an account snapshot older than the one kept), or `parked` (a refund or dispute of a
+    payment no booking has yet: applied when its checkout's completion arrives)."""
 
     received: bool
     outcome: Outcome
@@ -30,7 +31,11 @@ class WebhookController(Controller):
         "/stripe",
         status_code=200,
         summary="Platform events (STRIPE_WEBHOOK_SECRET)",
-        description="400 on a bad or stale signature; 200 for duplicates and ignored types.",
+        description=(
+            "400 on a bad signature or one more than 300 s away from our clock either way; "
+            "200 for duplicates and ignored events; 503 when Stripe could not be asked to "
+            "confirm a payment event that contradicts its booking (Stripe redelivers)."
+        ),
     )
     async def platform(
         self, request: Request[Any, Any, Any], receive_webhook: ReceiveWebhook

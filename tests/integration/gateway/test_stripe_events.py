@@ -90,17 +90,21 @@ def test_the_booking_falls_back_to_metadata_and_expanded_ids_are_read() -> None:
 def test_async_payment_outcomes_and_expiry() -> None:
     session = _session()
 
+    common = {
+        **BASE,
+        "account_id": None,
+        "session_id": "cs_test_1",
+        "booking_id": "bk_1",
+        "amount_total": Money(session["amount_total"], session["currency"]),
+    }
+
     assert translate_event(
         _event("checkout.session.async_payment_succeeded", session)
-    ) == AsyncPaymentSucceeded(
-        **BASE, account_id=None, session_id="cs_test_1", booking_id="bk_1", payment_intent_id="pi_1"
-    )
+    ) == AsyncPaymentSucceeded(**common, payment_intent_id="pi_1")
     assert translate_event(
         _event("checkout.session.async_payment_failed", session)
-    ) == AsyncPaymentFailed(**BASE, account_id=None, session_id="cs_test_1", booking_id="bk_1")
-    assert translate_event(_event("checkout.session.expired", session)) == CheckoutExpired(
-        **BASE, account_id=None, session_id="cs_test_1", booking_id="bk_1"
-    )
+    ) == AsyncPaymentFailed(**common)
+    assert translate_event(_event("checkout.session.expired", session)) == CheckoutExpired(**common)
 
 
 def test_charge_refunded_with_and_without_the_refunds_list() -> None:
@@ -209,6 +213,33 @@ def test_account_updated_carries_the_connect_status() -> None:
         details_submitted=False,
         requirements_due=tuple(account["requirements"]["currently_due"]),
     )
+
+
+def test_account_updated_names_the_events_account_not_the_objects() -> None:
+    account = {**stripe_fixture("account"), "id": "acct_described"}
+
+    event = translate_event(_event("account.updated", account, account="acct_sent_for"))
+
+    assert isinstance(event, AccountUpdated)
+    assert event.account_id == "acct_sent_for"
+    assert event.status.account_id == "acct_described"
+
+
+@pytest.mark.parametrize(("event_mode", "key_mode"), [(True, False), (False, True)])
+def test_an_event_of_the_other_mode_is_ignored(event_mode: bool, key_mode: bool) -> None:
+    event = {**_event("checkout.session.completed", _session()), "livemode": event_mode}
+
+    translated = translate_event(event, livemode=key_mode)
+
+    assert isinstance(translated, IgnoredEvent)
+    assert translated.type == "checkout.session.completed"
+    assert "mode" in translated.reason
+
+
+def test_an_event_of_the_keys_mode_is_translated() -> None:
+    event = {**_event("checkout.session.completed", _session()), "livemode": True}
+
+    assert isinstance(translate_event(event, livemode=True), CheckoutCompleted)
 
 
 def test_other_types_are_ignored() -> None:

@@ -60,3 +60,19 @@ def test_no_configured_secret_never_verifies() -> None:
 
     with pytest.raises(InvalidWebhookSignature):
         stripe_signature.verify(BODY, header, "", NOW)
+
+
+@pytest.mark.parametrize("ahead", [timedelta(seconds=301), timedelta(days=3 * 365)])
+def test_a_timestamp_beyond_the_tolerance_ahead_of_our_clock_is_refused(ahead: timedelta) -> None:
+    header = stripe_signature.sign(BODY, SECRET, NOW + ahead)
+
+    with pytest.raises(InvalidWebhookSignature):
+        stripe_signature.verify(BODY, header, SECRET, NOW)
+
+
+def test_a_body_that_is_not_text_is_refused_not_crashed_on() -> None:
+    body = b"\xff\xfe not utf-8"
+    header = f"t={int(NOW.timestamp())},v1={stripe_signature.compute_signature(body, 1, SECRET)}"
+
+    with pytest.raises(InvalidWebhookSignature):
+        stripe_signature.verify(body, header, SECRET, NOW)

@@ -9,7 +9,7 @@ from typing import Any
 from dependency_injector import providers
 from litestar.testing import TestClient
 
-from application.apply_payment_event import ApplyPaymentEvent
+from application.payment_events import ApplyPaymentEvent
 from tests.bdd.http.conftest import (
     World,
     customer_checks_out,

@@ -24,8 +24,8 @@ from adapters import orm
 from adapters.database import create_engine
 from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
 from adapters.system_clock import ManualClock
-from application.apply_payment_event import ApplyPaymentEvent
 from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.payment_events import ApplyPaymentEvent
 from application.ports import (
     CheckoutSession,
     ClaimOutcome,

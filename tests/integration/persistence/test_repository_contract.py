@@ -174,6 +174,41 @@ async def test_a_tenant_update_is_saved(backend: Backend) -> None:
         assert await uow.tenants.get(tenant.id) == connected
 
 
+async def test_a_tenant_keeps_when_its_connect_snapshot_was_taken(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    snapshot = tenant.with_connect_snapshot(
+        replace(tenant.connect, charges_enabled=False), NOW + timedelta(minutes=1)
+    )
+    async with backend.uow() as uow:
+        await uow.tenants.update(snapshot)
+        await uow.commit()
+    async with backend.uow() as uow:
+        stored = await uow.tenants.get(tenant.id)
+    assert stored == snapshot
+    assert stored.connect_as_of == NOW + timedelta(minutes=1)
+
+
+async def test_a_tenant_read_before_a_newer_snapshot_was_stored_is_not_saved_over_it(
+    backend: Backend,
+) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    older = tenant.with_connect_snapshot(tenant.connect, NOW)
+    newer = tenant.with_connect_snapshot(
+        replace(tenant.connect, charges_enabled=False), NOW + timedelta(seconds=1)
+    )
+    async with backend.uow() as uow:
+        await uow.tenants.update(newer)
+        await uow.commit()
+    for stale in (older, tenant):  # an older snapshot, and a copy read before any
+        async with backend.uow() as uow:
+            with pytest.raises(ConcurrentUpdate):
+                await uow.tenants.update(stale)
+    async with backend.uow() as uow:
+        assert await uow.tenants.get(tenant.id) == newer
+
+
 async def test_updating_an_unknown_tenant_is_not_found(backend: Backend) -> None:
     async with backend.uow() as uow:
         with pytest.raises(NotFound):
@@ -1007,7 +1042,10 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
 @pytest.mark.parametrize(
     ("cls", "names"),
     [
-        (Tenant, "id name slug country default_currency timezone charge_model connect"),
+        (
+            Tenant,
+            "id name slug country default_currency timezone charge_model connect connect_as_of",
+        ),
         (
             ConnectStatus,
             "account_id charges_enabled payouts_enabled details_submitted requirements_due",

@@ -16,12 +16,12 @@ from adapters.fake_stripe_store import InMemoryFakeStripeStore
 from adapters.in_memory_repositories import InMemoryDatabase
 from adapters.random_ids import RandomIds
 from adapters.system_clock import ManualClock
-from application.apply_payment_event import ApplyPaymentEvent
 from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant, NewTenant
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.manage_offerings import CreateOffering, NewOffering
 from application.manage_slots import AddSlots, NewSlots, SlotSpec
+from application.payment_events import ApplyPaymentEvent
 from application.ports import RefundRequest, WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from adapters.fake_gateway import FakeGateway
-from application.apply_payment_event import ApplyPaymentEvent
 from application.errors import GatewayUnavailable
+from application.payment_events import ApplyPaymentEvent
 from application.ports import (
     DisputeClosed,
     DisputeCreated,

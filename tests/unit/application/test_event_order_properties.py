@@ -1,7 +1,9 @@
 """Whatever order and however often Stripe delivers a booking's events, the booking ends in
 the same state with the same seats, the same ledger totals and the same disputes
 (property-based). Refunds and disputes made in Stripe's dashboard are among the events, and
-may come before the completion of the payment they belong to."""
+may come before the completion of the payment they belong to. Likewise a tenant's account
+snapshots (`account.updated`): in any order and repetition, the tenant ends as after
+in-order delivery once."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from application.ports import (
+    AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
@@ -30,6 +33,7 @@ from application.ports import (
 from domain.booking import BookingStatus, PaymentStatus
 from domain.dispute import DisputeStatus
 from domain.money import Money
+from domain.tenant import ConnectStatus, Tenant
 from tests.unit.application.conftest import build_app, checkout, open_shop
 
 AT = datetime(2030, 5, 1, 9, 5, tzinfo=UTC)
@@ -168,23 +172,20 @@ REFUNDS = {
 }
 
 
+TOTAL = Money(4230, "usd")
+
+
 def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
     common = {"event_id": f"evt_{kind}", "created_at": AT, "account_id": None}
+    session = {"session_id": session_id, "booking_id": booking_id, "amount_total": TOTAL}
     if kind in ("completed_paid", "completed_unpaid"):
         return CheckoutCompleted(
-            **common,
-            session_id=session_id,
-            booking_id=booking_id,
-            paid=kind == "completed_paid",
-            payment_intent_id="pi_1",
-            amount_total=None,
+            **common, **session, paid=kind == "completed_paid", payment_intent_id="pi_1"
         )
     if kind == "async_succeeded":
-        return AsyncPaymentSucceeded(
-            **common, session_id=session_id, booking_id=booking_id, payment_intent_id="pi_1"
-        )
+        return AsyncPaymentSucceeded(**common, **session, payment_intent_id="pi_1")
     if kind == "async_failed":
-        return AsyncPaymentFailed(**common, session_id=session_id, booking_id=booking_id)
+        return AsyncPaymentFailed(**common, **session)
     if kind in REFUNDS:
         cumulative, refunds = REFUNDS[kind]
         return ChargeRefunded(
@@ -208,7 +209,7 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
             opened_at=AT,
             balance_transactions=funds,
         )
-    return CheckoutExpired(**common, session_id=session_id, booking_id=booking_id)
+    return CheckoutExpired(**common, **session)
 
 
 @st.composite
@@ -256,3 +257,59 @@ def test_any_order_and_repetition_of_events_ends_the_same(
 ) -> None:
     story, order = delivery
     asyncio.run(_replay(story, order))
+
+
+# --- Account snapshots -----------------------------------------------------------------
+
+
+def _snapshot(account_id: str, number: int, enabled: bool) -> AccountUpdated:
+    """The number-th snapshot Stripe took of the account, a second after the one before."""
+    return AccountUpdated(
+        event_id=f"evt_account_{number}",
+        created_at=AT + timedelta(seconds=number),
+        account_id=account_id,
+        status=ConnectStatus(
+            account_id=account_id,
+            charges_enabled=enabled,
+            payouts_enabled=enabled,
+            details_submitted=True,
+            requirements_due=() if enabled else ("external_account",),
+        ),
+    )
+
+
+async def _tenant_after(snapshots: list[tuple[int, bool]]) -> Tenant:
+    app = build_app()
+    shop = await open_shop(app)
+    async with app.db.unit_of_work() as uow:
+        tenant = await uow.tenants.get(shop.tenant_id)
+    assert tenant is not None
+    assert tenant.connect.account_id is not None
+    for number, enabled in snapshots:
+        await app.apply_event(_snapshot(tenant.connect.account_id, number, enabled))
+    async with app.db.unit_of_work() as uow:
+        final = await uow.tenants.get(shop.tenant_id)
+    assert final is not None
+    return final
+
+
+@st.composite
+def snapshot_deliveries(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[int, bool]], list[tuple[int, bool]]]:
+    """Stripe's snapshots in the order it took them, and a delivery: each 1–3 times, any order."""
+    taken = [(n, draw(st.booleans())) for n in range(1, draw(st.integers(1, 5)) + 1)]
+    sent = [snapshot for snapshot in taken for _ in range(draw(st.integers(1, 3)))]
+    return taken, draw(st.permutations(sent))
+
+
+@settings(max_examples=100, deadline=None)
+@given(snapshot_deliveries())
+def test_any_order_and_repetition_of_account_snapshots_ends_the_same(
+    delivery: tuple[list[tuple[int, bool]], list[tuple[int, bool]]],
+) -> None:
+    in_order, delivered = delivery
+    expected = asyncio.run(_tenant_after(in_order))
+    final = asyncio.run(_tenant_after(delivered))
+    assert final.connect == expected.connect, (in_order, delivered)
+    assert final.can_sell is in_order[-1][1], (in_order, delivered)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
+from adapters.fake_gateway import FakeGateway
 from application.create_tenant import NewTenant
 from application.ports import ChargeRefunded, RefundRecord
 from application.start_onboarding import StartOnboardingCommand
 from domain.booking import BookingStatus
 from domain.money import Money
-from tests.unit.application.conftest import BASE, App, checkout, open_shop
+from domain.tenant import ConnectStatus
+from tests.unit.application.conftest import BASE, App, build_app, checkout, open_shop
 
 
 async def test_a_delayed_payment_whose_success_event_was_lost_is_confirmed(app: App) -> None:
@@ -92,3 +96,36 @@ async def test_a_refund_parked_for_a_payment_that_never_came_is_dropped_in_time(
     assert report.changes == 1
     async with app.db.unit_of_work() as uow:
         assert await uow.parked_events.take("pi_elsewhere") == []
+
+
+class StripeDisablesEveryAccount:
+    """The fake gateway, except that Stripe has since disabled every connected account and
+    its account.updated event never arrived."""
+
+    def __init__(self, fake: FakeGateway) -> None:
+        self._fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fake, name)
+
+    async def retrieve_account(self, account_id: str) -> ConnectStatus:
+        status = await self._fake.retrieve_account(account_id)
+        return replace(status, charges_enabled=False, requirements_due=("external_account",))
+
+
+async def test_an_account_stripe_disabled_whose_event_was_lost_stops_selling() -> None:
+    app = build_app(StripeDisablesEveryAccount)
+    shop = await open_shop(app)
+    async with app.db.unit_of_work() as uow:
+        tenant = await uow.tenants.get(shop.tenant_id)
+    assert tenant is not None
+    assert tenant.can_sell
+
+    report = await app.reconcile()
+
+    assert report.tenants_updated == [shop.tenant_id]
+    async with app.db.unit_of_work() as uow:
+        updated = await uow.tenants.get(shop.tenant_id)
+    assert updated is not None
+    assert not updated.can_sell
+    assert (await app.reconcile()).tenants_updated == []

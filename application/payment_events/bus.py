@@ -1,0 +1,119 @@
+"""Apply a verified gateway event exactly once, by the handler its type names.
+
+The event id goes into the inbox in the same transaction as the event's effect: a
+duplicate finds its id there and changes nothing; a failure rolls both back, so the
+gateway's redelivery applies it once. Order is never trusted: each handler decides from
+the current state of what the event names, and facts already reflected are no-ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from application.payment_events.account_updated import account_updated
+from application.payment_events.async_payment_failed import async_payment_failed
+from application.payment_events.async_payment_succeeded import async_payment_succeeded
+from application.payment_events.charge_refunded import charge_refunded
+from application.payment_events.checkout_completed import checkout_completed
+from application.payment_events.checkout_expired import checkout_session_expired
+from application.payment_events.context import EventContext, Handler
+from application.payment_events.dispute_closed import dispute_closed
+from application.payment_events.dispute_created import dispute_created
+from application.payment_events.dispute_funds_reinstated import dispute_funds_reinstated
+from application.payment_events.dispute_funds_withdrawn import dispute_funds_withdrawn
+from application.payment_events.dispute_updated import dispute_updated
+from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
+from application.payment_events.outcome import EventApplied, Outcome
+from application.payment_events.session_facts import Refuted, checked_session_event
+from application.ports import (
+    AccountUpdated,
+    AsyncPaymentFailed,
+    AsyncPaymentSucceeded,
+    ChargeRefunded,
+    CheckoutCompleted,
+    CheckoutExpired,
+    Clock,
+    DisputeClosed,
+    DisputeCreated,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeUpdated,
+    PaymentEvent,
+    PaymentGateway,
+)
+from application.uow import UnitOfWorkFactory
+from domain.dispute import DisputeBearer
+from domain.payment import FollowUp
+
+HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
+    CheckoutCompleted: checkout_completed,
+    AsyncPaymentSucceeded: async_payment_succeeded,
+    AsyncPaymentFailed: async_payment_failed,
+    CheckoutExpired: checkout_session_expired,
+    ChargeRefunded: charge_refunded,
+    DisputeCreated: dispute_created,
+    DisputeUpdated: dispute_updated,
+    DisputeClosed: dispute_closed,
+    DisputeFundsWithdrawn: dispute_funds_withdrawn,
+    DisputeFundsReinstated: dispute_funds_reinstated,
+    AccountUpdated: account_updated,
+}
+
+# Checks made before an event is applied, outside its transaction (they may ask the gateway);
+# each gives the event to apply, which may be another one (the gateway's own account of it).
+Check = Callable[[Any, UnitOfWorkFactory, PaymentGateway], Awaitable[PaymentEvent]]
+CHECKS: Mapping[type[PaymentEvent], Check] = {
+    CheckoutCompleted: checked_session_event,
+    AsyncPaymentSucceeded: checked_session_event,
+    AsyncPaymentFailed: checked_session_event,
+    CheckoutExpired: checked_session_event,
+}
+
+
+class ApplyPaymentEvent:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        clock: Clock,
+        dispute_bearer: DisputeBearer = DisputeBearer.TENANT,
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._clock = clock
+        self._bearer = dispute_bearer
+
+    async def __call__(self, event: PaymentEvent) -> EventApplied:
+        """`duplicate` when the event id was applied before; `ignored` for a type without
+        a handler or one its facts refute. GatewayUnavailable when a check could not ask
+        the gateway (nothing applied: retry). Gateway errors of a follow-up are logged and
+        left to reconciliation."""
+        check = CHECKS.get(type(event))
+        if check is not None:
+            try:
+                event = await check(event, self._uow, self._gateway)
+            except Refuted as refuted:
+                return EventApplied(Outcome.IGNORED, detail=str(refuted))
+        handler = HANDLERS.get(type(event))
+        if handler is None:
+            return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
+        async with self._uow() as uow:
+            if not await uow.webhook_inbox.record(event.event_id):
+                return EventApplied(Outcome.DUPLICATE)
+            applied = await handler(EventContext(uow, self._clock, self._bearer), event)
+            await uow.commit()
+        await self._follow_up(applied)
+        return applied
+
+    async def _follow_up(self, applied: EventApplied) -> None:
+        if applied.tenant_id is None or applied.booking_id is None:
+            return
+        if applied.follow_up is FollowUp.REFUND_IN_FULL:
+            await refund_in_full(
+                self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
+            )
+        elif applied.follow_up is FollowUp.RECOVER_LOST_DISPUTE:
+            await recover_lost_disputes(
+                self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
+            )

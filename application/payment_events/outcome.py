@@ -1,0 +1,26 @@
+"""What applying a gateway event came to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.payment import FollowUp
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    # Kept until the payment it names is known (a refund reported before the completion).
+    PARKED = "parked"
+
+
+@dataclass(frozen=True, slots=True)
+class EventApplied:
+    outcome: Outcome
+    booking_id: str | None = None
+    detail: str = ""
+    tenant_id: str | None = None
+    # Done once the event's transaction committed, never while it holds the database.
+    follow_up: FollowUp = FollowUp.NONE

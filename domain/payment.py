@@ -1,0 +1,111 @@
+"""What a gateway's report about a booking's payment does: the booking's new state, the
+move of its seats, and what must happen next.
+
+The application executes a `Decision`; it never works any of it out itself. Every decision
+is idempotent like the transitions it is made of: a fact the booking already reflects
+decides "no change".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.booking import Booking, CancelledBy, SeatState
+from domain.money import Money
+from domain.tenant import Tenant
+
+
+class SeatMove(StrEnum):
+    NONE = "none"
+    CONFIRM_HOLD = "confirm_hold"  # held → booked
+    BOOK_AGAIN = "book_again"  # released → booked, only if they still fit (a late payment)
+    RELEASE_HOLD = "release_hold"  # held → back on sale
+
+
+class FollowUp(StrEnum):
+    """What must happen after the decision is saved, outside its transaction."""
+
+    NONE = "none"
+    REFUND_IN_FULL = "refund_in_full"
+    # A lost dispute's recovery from the tenant was reserved: send it (domain/dispute.py).
+    RECOVER_LOST_DISPUTE = "recover_lost_dispute"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    before: Booking
+    booking: Booking
+    seats: SeatMove = SeatMove.NONE
+    follow_up: FollowUp = FollowUp.NONE
+
+    @property
+    def changed(self) -> bool:
+        return self.booking is not self.before
+
+
+_SEAT_MOVES = {
+    (SeatState.HELD, SeatState.BOOKED): SeatMove.CONFIRM_HOLD,
+    (SeatState.RELEASED, SeatState.BOOKED): SeatMove.BOOK_AGAIN,
+    (SeatState.HELD, SeatState.RELEASED): SeatMove.RELEASE_HOLD,
+}
+
+PAID_TOO_LATE = "paid after the hold lapsed and the seats were no longer free"
+
+
+def _decide(before: Booking, after: Booking) -> Decision:
+    return Decision(
+        before, after, _SEAT_MOVES.get((before.seat_state, after.seat_state), SeatMove.NONE)
+    )
+
+
+def payment_succeeded(booking: Booking, payment_intent_id: str) -> Decision:
+    """The customer paid. After the hold lapsed (`expired`) the seats must be booked
+    again; when they no longer fit, `seats_sold_meanwhile` decides instead.
+
+    IllegalTransition when the booking's payment already failed."""
+    return _decide(booking, booking.confirm(payment_intent_id))
+
+
+def seats_sold_meanwhile(paid: Booking) -> Decision:
+    """A late payment whose seats were sold again: the booking stays paid, is cancelled by
+    the system, and its money goes back in full."""
+    cancelled = paid.cancel(CancelledBy.SYSTEM, PAID_TOO_LATE)
+    return Decision(paid, cancelled, SeatMove.NONE, FollowUp.REFUND_IN_FULL)
+
+
+def payment_delayed(booking: Booking) -> Decision:
+    """Checkout completed with a delayed method: the seats stay held until it settles."""
+    return _decide(booking, booking.await_async_payment())
+
+
+def payment_failed(booking: Booking) -> Decision:
+    """The delayed payment failed: the held seats go back on sale."""
+    return _decide(booking, booking.fail_payment())
+
+
+def checkout_expired(booking: Booking) -> Decision:
+    """The checkout lapsed unpaid: the held seats go back on sale."""
+    return _decide(booking, booking.expire())
+
+
+def contradiction(
+    booking: Booking, tenant: Tenant, account_id: str | None, amount_total: Money | None
+) -> str | None:
+    """Why a report about the booking's checkout cannot be taken on its word, or None.
+
+    A signature proves who sent it, not what it says: the report must come from the account
+    the booking's charge lives on (`account_id`, None for the platform) and charge exactly
+    what the booking costs (`amount_total`, its currency included).
+    """
+    if account_id != tenant.charge_account_id:
+        expected = tenant.charge_account_id or "the platform"
+        return f"it is about account {account_id or 'the platform'}, not {expected}"
+    if amount_total != booking.quote.customer_total:
+        charged = "no amount" if amount_total is None else _shown(amount_total)
+        return f"it charges {charged}, not {_shown(booking.quote.customer_total)}"
+    return None
+
+
+def _shown(money: Money) -> str:
+    return f"{money.amount} {money.currency} (minor units)"

@@ -1,0 +1,121 @@
+"""What a payment fact decides: the booking's state, the seat move, and the follow-up."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from domain.booking import BookingStatus, CancelledBy
+from domain.errors import IllegalTransition
+from domain.money import Money
+from domain.payment import (
+    FollowUp,
+    SeatMove,
+    checkout_expired,
+    contradiction,
+    payment_delayed,
+    payment_failed,
+    payment_succeeded,
+    seats_sold_meanwhile,
+)
+from domain.tenant import ChargeModel, ConnectStatus, Tenant
+from tests.unit.test_booking import NOW, QUOTE, in_status, pending
+
+S = BookingStatus
+
+
+@pytest.mark.parametrize(
+    ("status", "seats"),
+    [
+        (S.PENDING_PAYMENT, SeatMove.CONFIRM_HOLD),
+        (S.AWAITING_ASYNC_PAYMENT, SeatMove.CONFIRM_HOLD),
+        (S.EXPIRED, SeatMove.BOOK_AGAIN),
+    ],
+)
+def test_a_payment_confirms_and_books_the_seats(status: BookingStatus, seats: SeatMove) -> None:
+    decision = payment_succeeded(in_status(status), "pi_9")
+    assert decision.booking.status is S.CONFIRMED
+    assert decision.booking.payment_intent_id is not None
+    assert (decision.seats, decision.follow_up) == (seats, FollowUp.NONE)
+
+
+@pytest.mark.parametrize("status", [S.CONFIRMED, S.CANCELLED])
+def test_a_payment_already_recorded_changes_nothing(status: BookingStatus) -> None:
+    decision = payment_succeeded(in_status(status), "pi_1")
+    assert not decision.changed
+    assert decision.seats is SeatMove.NONE
+
+
+def test_a_payment_after_it_failed_is_refused() -> None:
+    with pytest.raises(IllegalTransition):
+        payment_succeeded(in_status(S.PAYMENT_FAILED), "pi_1")
+
+
+def test_a_late_payment_whose_seats_were_sold_goes_back_in_full() -> None:
+    paid = payment_succeeded(in_status(S.EXPIRED), "pi_1").booking
+    decision = seats_sold_meanwhile(paid)
+    assert decision.booking.status is S.CANCELLED
+    assert decision.booking.cancelled_by is CancelledBy.SYSTEM
+    assert (decision.seats, decision.follow_up) == (SeatMove.NONE, FollowUp.REFUND_IN_FULL)
+
+
+@pytest.mark.parametrize(
+    ("decide", "status", "seats"),
+    [
+        (payment_delayed, S.AWAITING_ASYNC_PAYMENT, SeatMove.NONE),
+        (payment_failed, S.PAYMENT_FAILED, SeatMove.RELEASE_HOLD),
+        (checkout_expired, S.EXPIRED, SeatMove.RELEASE_HOLD),
+    ],
+)
+def test_unpaid_outcomes_keep_or_release_the_hold(
+    decide: object, status: BookingStatus, seats: SeatMove
+) -> None:
+    decision = decide(pending())  # type: ignore[operator]
+    assert (decision.booking.status, decision.seats) == (status, seats)
+    again = decide(decision.booking)  # type: ignore[operator]
+    assert not again.changed
+    assert again.seats is SeatMove.NONE
+
+
+# --- A report checked against the booking ----------------------------------------------
+
+SHOP = Tenant(
+    id="tn_1",
+    name="Studio",
+    slug="studio",
+    country="US",
+    default_currency="usd",
+    timezone="UTC",
+    connect=ConnectStatus("acct_1", charges_enabled=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("charge_model", "account_id", "amount", "matches"),
+    [
+        (ChargeModel.DESTINATION, None, QUOTE.customer_total, True),
+        (ChargeModel.DIRECT, "acct_1", QUOTE.customer_total, True),
+        (ChargeModel.DESTINATION, "acct_1", QUOTE.customer_total, False),
+        (ChargeModel.DIRECT, None, QUOTE.customer_total, False),
+        (ChargeModel.DIRECT, "acct_2", QUOTE.customer_total, False),
+        (ChargeModel.DESTINATION, None, Money(1, "usd"), False),
+        (ChargeModel.DESTINATION, None, Money(QUOTE.customer_total.amount, "jpy"), False),
+        (ChargeModel.DESTINATION, None, None, False),
+    ],
+)
+def test_a_report_must_come_from_the_charges_account_and_charge_the_booking(
+    charge_model: ChargeModel, account_id: str | None, amount: Money | None, matches: bool
+) -> None:
+    tenant = replace(SHOP, charge_model=charge_model)
+
+    assert (contradiction(pending(), tenant, account_id, amount) is None) is matches
+
+
+def test_an_older_connect_snapshot_changes_nothing_either_way() -> None:
+    disabled = ConnectStatus("acct_1", charges_enabled=False)
+    newer = SHOP.with_connect_snapshot(disabled, NOW)
+
+    assert SHOP.with_connect_snapshot(disabled, NOW).connect_as_of == NOW
+    assert newer.with_connect_snapshot(SHOP.connect, NOW - timedelta(seconds=120)) is newer
+    assert newer.with_connect_snapshot(disabled, NOW) is newer
+    assert newer.with_connect_snapshot(SHOP.connect, NOW + timedelta(seconds=1)).can_sell
