@@ -31,7 +31,7 @@ from application.ports import (
     SlotForSale,
     StoredResponse,
 )
-from domain.booking import Booking, BookingStatus
+from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.dispute import Dispute
 from domain.fees import FeePolicy
 from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
@@ -64,7 +64,6 @@ class _Tables:
     slots: dict[tuple[str, str], Slot] = field(default_factory=dict)
     bookings: dict[tuple[str, str], tuple[Booking, int]] = field(default_factory=dict)
     ledger: dict[tuple[str, str, EntryKind], LedgerEntry] = field(default_factory=dict)
-    disputes: dict[str, Dispute] = field(default_factory=dict)
     inbox: set[str] = field(default_factory=set)
     parked: dict[str, tuple[str, PaymentAftermath]] = field(default_factory=dict)
     sweep_claims: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -79,7 +78,6 @@ class _Tables:
             slots=dict(self.slots),
             bookings=dict(self.bookings),
             ledger=dict(self.ledger),
-            disputes=dict(self.disputes),
             inbox=set(self.inbox),
             parked=dict(self.parked),
             sweep_claims=dict(self.sweep_claims),
@@ -416,6 +414,7 @@ class InMemoryBookingRepository:
         tenant_id: str,
         *,
         statuses: Collection[BookingStatus] = (),
+        payment_statuses: Collection[PaymentStatus] = (),
         created_from: datetime | None = None,
         created_before: datetime | None = None,
         starts_from: datetime | None = None,
@@ -425,12 +424,14 @@ class InMemoryBookingRepository:
     ) -> BookingPage:
         after = decode_cursor(cursor) if cursor is not None else None
         wanted = {BookingStatus(s) for s in statuses}
+        paid_as = {PaymentStatus(s) for s in payment_statuses}
         found = sorted(
             (
                 (b, v)
                 for b, v in self._t.bookings.values()
                 if b.tenant_id == tenant_id
                 and (not wanted or b.status in wanted)
+                and (not paid_as or b.payment_status in paid_as)
                 and (created_from is None or b.created_at >= created_from)
                 and (created_before is None or b.created_at < created_before)
                 and (starts_from is None or b.starts_at >= starts_from)
@@ -491,24 +492,25 @@ class InMemoryLedgerRepository:
 
 
 class InMemoryDisputeRepository:
+    """Reads the disputes stored with their bookings."""
+
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
 
-    async def add(self, dispute: Dispute) -> bool:
-        if dispute.dispute_id in self._t.disputes:
-            return False
-        if (dispute.tenant_id, dispute.booking_id) not in self._t.bookings:
-            raise NotFound("booking", dispute.booking_id)
-        self._t.disputes[dispute.dispute_id] = dispute
-        return True
+    def _all(self) -> builtins.list[Dispute]:
+        return [d for booking, _ in self._t.bookings.values() for d in booking.disputes]
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
-        found = [
-            d
-            for d in self._t.disputes.values()
-            if d.tenant_id == tenant_id and d.booking_id == booking_id
-        ]
+        found = [d for d in self._all() if d.tenant_id == tenant_id and d.booking_id == booking_id]
         return sorted(found, key=lambda d: (d.created_at, d.dispute_id))
+
+    async def with_pending_recoveries(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        found = {
+            (d.tenant_id, d.booking_id)
+            for d in self._all()
+            if d.recovery is not None and d.recovery.pending
+        }
+        return sorted(found)[:limit]
 
 
 class InMemoryWebhookInbox:

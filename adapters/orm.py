@@ -144,6 +144,8 @@ bookings = Table(
     Column("fee_policy_version", Integer, nullable=False),
     Column("refund_on_cancel", String(20), nullable=False),
     Column("status", String(32), nullable=False),
+    # Derived by the domain (Booking.payment_status) and stored for the list filter.
+    Column("payment_status", String(32), nullable=False, server_default="unpaid"),
     Column("hold_expires_at", UTCDateTime, nullable=False),
     # Until when a hold sweeper has claimed this booking (not part of the domain booking).
     Column("sweep_claimed_until", UTCDateTime, nullable=True),
@@ -161,6 +163,7 @@ bookings = Table(
     Index("ix_bookings_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_bookings_tenant_status_hold", "tenant_id", "status", "hold_expires_at"),
     Index("ix_bookings_tenant_starts", "tenant_id", "starts_at"),
+    Index("ix_bookings_tenant_payment_status", "tenant_id", "payment_status", "created_at"),
     Index("ix_bookings_id", "id"),
     Index("ix_bookings_gateway_session", "gateway_session_id"),
     Index("ix_bookings_payment_intent", "payment_intent_id"),
@@ -199,6 +202,16 @@ disputes = Table(
     Column("currency", CURRENCY, nullable=False),
     Column("reason", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(32), nullable=False, server_default="needs_response"),
+    Column("is_charge_refundable", Boolean, nullable=False, server_default=false()),
+    Column("closed_at", UTCDateTime, nullable=True),
+    # The time of the newest gateway snapshot applied (older ones change nothing).
+    Column("as_of", UTCDateTime, nullable=True),
+    # A lost dispute recovered from the tenant's transfer: Bookpay's reference (the
+    # idempotency key), the amount, and the gateway's reversal id once it confirmed it.
+    Column("recovery_reference", String(255), nullable=True),
+    Column("recovery_amount", BigInteger, nullable=True),
+    Column("recovery_reversal_id", String(255), nullable=True),
     PrimaryKeyConstraint("tenant_id", "dispute_id"),
     ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),
     CheckConstraint("amount >= 0", name="amount_not_negative"),
@@ -215,6 +228,8 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("currency", CURRENCY, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Whose balance moved: "platform" only for a destination charge's dispute funds.
+    Column("borne_by", String(20), nullable=False, server_default="tenant"),
     # One entry per (gateway_ref, kind): a replayed webhook cannot count money twice.
     PrimaryKeyConstraint("tenant_id", "gateway_ref", "kind"),
     ForeignKeyConstraint(["tenant_id", "booking_id"], ["bookings.tenant_id", "bookings.id"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    insert,
     or_,
     select,
     true,
@@ -42,16 +44,22 @@ from application.ports import (
     ChargeRefunded,
     ClaimOutcome,
     ConcurrentUpdate,
+    DisputeClosed,
     DisputeCreated,
+    DisputeEvent,
+    DisputeFunds,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeUpdated,
     IdempotencyClaim,
     PaymentAftermath,
     RefundRecord,
     SlotForSale,
     StoredResponse,
 )
-from domain.booking import Booking, BookingStatus, CancelledBy, Customer, Refund
+from domain.booking import Booking, BookingStatus, CancelledBy, Customer, PaymentStatus, Refund
 from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
-from domain.dispute import Dispute
+from domain.dispute import Dispute, DisputeStatus, Party, Recovery
 from domain.fees import (
     BearerKind,
     FeeBearer,
@@ -61,7 +69,7 @@ from domain.fees import (
     Tier,
     TierMode,
 )
-from domain.ledger import EntryKind, LedgerEntry, StatementLine
+from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement_line, tenant_bears
 from domain.money import Money
 from domain.offering import Offering, Slot, require_seats
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
@@ -283,6 +291,7 @@ def booking_row(booking: Booking) -> dict[str, Any]:
         "fee_policy_version": quote.fee_policy_version,
         "refund_on_cancel": booking.refund_on_cancel.value,
         "status": booking.status.value,
+        "payment_status": booking.payment_status.value,
         "hold_expires_at": booking.hold_expires_at,
         "created_at": booking.created_at,
         "gateway_session_id": booking.gateway_session_id,
@@ -305,6 +314,53 @@ def _refund_from_row(row: Any) -> Refund:
         cancels=None if row.cancels is None else CancelledBy(row.cancels),
         reference=row.reference,
     )
+
+
+def _dispute_values(dispute: Dispute) -> dict[str, Any]:
+    recovery = dispute.recovery
+    return {
+        "tenant_id": dispute.tenant_id,
+        "dispute_id": dispute.dispute_id,
+        "booking_id": dispute.booking_id,
+        "amount": dispute.amount.amount,
+        "currency": dispute.amount.currency,
+        "reason": dispute.reason,
+        "created_at": dispute.created_at,
+        "status": dispute.status.value,
+        "is_charge_refundable": dispute.is_charge_refundable,
+        "closed_at": dispute.closed_at,
+        "as_of": dispute.as_of,
+        "recovery_reference": None if recovery is None else recovery.reference,
+        "recovery_amount": None if recovery is None else recovery.amount.amount,
+        "recovery_reversal_id": None if recovery is None else recovery.reversal_id,
+    }
+
+
+def _dispute_from_row(row: Any) -> Dispute:
+    recovery = None
+    if row.recovery_reference is not None:
+        recovery = Recovery(
+            row.recovery_reference,
+            Money(row.recovery_amount, row.currency),
+            row.recovery_reversal_id,
+        )
+    return Dispute(
+        tenant_id=row.tenant_id,
+        booking_id=row.booking_id,
+        dispute_id=row.dispute_id,
+        amount=Money(row.amount, row.currency),
+        reason=row.reason,
+        created_at=row.created_at,
+        status=DisputeStatus(row.status),
+        is_charge_refundable=row.is_charge_refundable,
+        closed_at=row.closed_at,
+        as_of=row.as_of,
+        recovery=recovery,
+    )
+
+
+# Disputes exist only on paid bookings: only their reads look for them.
+_PAID_STATUSES = frozenset({BookingStatus.CONFIRMED.value, BookingStatus.CANCELLED.value})
 
 
 def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
@@ -783,10 +839,54 @@ class SqlAlchemyBookingRepository:
         # and its refunds as stored then, so an update writes only refunds that changed.
         self._versions: dict[tuple[str, str], int] = {}
         self._stored_refunds: dict[tuple[str, str], tuple[Refund, ...]] = {}
+        self._stored_disputes: dict[tuple[str, str], tuple[Dispute, ...]] = {}
 
     def forget_versions(self) -> None:
         self._versions.clear()
         self._stored_refunds.clear()
+        self._stored_disputes.clear()
+
+    async def _save_disputes(self, booking: Booking) -> None:
+        """Store the booking's disputes as they are now (few per booking: each changed
+        one is written again whole; the booking's version guards them)."""
+        key = (booking.tenant_id, booking.id)
+        stored = {d.dispute_id: d for d in self._stored_disputes.get(key, ())}
+        table = orm.disputes
+        for dispute in booking.disputes:
+            if stored.get(dispute.dispute_id) == dispute:
+                continue
+            await self._connection.execute(
+                delete(table).where(
+                    table.c.tenant_id == dispute.tenant_id,
+                    table.c.dispute_id == dispute.dispute_id,
+                )
+            )
+            await self._connection.execute(insert(table).values(_dispute_values(dispute)))
+        self._stored_disputes[key] = booking.disputes
+
+    async def _with_disputes(self, bookings: builtins.list[Booking]) -> builtins.list[Booking]:
+        paid = [b for b in bookings if b.status.value in _PAID_STATUSES]
+        if not paid:
+            return bookings
+        table = orm.disputes
+        found: dict[tuple[str, str], builtins.list[Dispute]] = {}
+        by_tenant: dict[str, builtins.list[str]] = {}
+        for booking in paid:
+            by_tenant.setdefault(booking.tenant_id, []).append(booking.id)
+        for tenant_id, ids in by_tenant.items():
+            result = await self._connection.execute(
+                select(table)
+                .where(table.c.tenant_id == tenant_id, table.c.booking_id.in_(ids))
+                .order_by(table.c.created_at, table.c.dispute_id)
+            )
+            for row in result:
+                found.setdefault((row.tenant_id, row.booking_id), []).append(_dispute_from_row(row))
+        loaded = []
+        for booking in bookings:
+            disputes = tuple(found.get((booking.tenant_id, booking.id), ()))
+            self._stored_disputes[booking.tenant_id, booking.id] = disputes
+            loaded.append(replace(booking, disputes=disputes) if disputes else booking)
+        return loaded
 
     async def add(self, booking: Booking) -> None:
         values = booking_row(booking) | {"version": 1}
@@ -794,6 +894,7 @@ class SqlAlchemyBookingRepository:
             raise AlreadyExists(f"booking {booking.id} exists")
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)
+        await self._save_disputes(booking)
 
     async def add_holding_seats(self, booking: Booking) -> bool:
         if self._connection.dialect.name != "postgresql":
@@ -885,7 +986,9 @@ class SqlAlchemyBookingRepository:
                 refunds.setdefault((refund.tenant_id, refund.booking_id), []).append(
                     _refund_from_row(refund)
                 )
-        return [self._seen(row, refunds.get((row.tenant_id, row.id), ())) for row in rows]
+        return await self._with_disputes(
+            [self._seen(row, refunds.get((row.tenant_id, row.id), ())) for row in rows]
+        )
 
     def _seen(self, row: Row[Any], refunds: Iterable[Refund]) -> Booking:
         booking = _booking_from_row(row, refunds)
@@ -903,7 +1006,8 @@ class SqlAlchemyBookingRepository:
             for row in rows
             if row.r_refund_id is not None
         ]
-        return self._seen(rows[0], refunds)
+        (booking,) = await self._with_disputes([self._seen(rows[0], refunds)])
+        return booking
 
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
         return await self._first(_BOOKING_BY_KEY, b_tenant_id=tenant_id, b_id=booking_id)
@@ -935,6 +1039,7 @@ class SqlAlchemyBookingRepository:
             raise ConcurrentUpdate(f"booking {booking.id} changed since it was read")
         self._versions[booking.tenant_id, booking.id] = version
         await self._replace_refunds(booking)
+        await self._save_disputes(booking)
 
     async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
         # The version goes up, but the one this unit of work may have read stays recorded:
@@ -1026,6 +1131,7 @@ class SqlAlchemyBookingRepository:
         tenant_id: str,
         *,
         statuses: Collection[BookingStatus] = (),
+        payment_statuses: Collection[PaymentStatus] = (),
         created_from: datetime | None = None,
         created_before: datetime | None = None,
         starts_from: datetime | None = None,
@@ -1037,6 +1143,10 @@ class SqlAlchemyBookingRepository:
         criteria: builtins.list[Any] = [c.tenant_id == tenant_id]
         if statuses:
             criteria.append(c.status.in_([BookingStatus(s).value for s in statuses]))
+        if payment_statuses:
+            criteria.append(
+                c.payment_status.in_([PaymentStatus(s).value for s in payment_statuses])
+            )
         if created_from is not None:
             criteria.append(c.created_at >= created_from)
         if created_before is not None:
@@ -1074,6 +1184,7 @@ _LEDGER_COLUMNS = (
     "amount",
     "currency",
     "created_at",
+    "borne_by",
 )
 
 
@@ -1112,6 +1223,7 @@ def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
         "amount": entry.amount.amount,
         "currency": entry.amount.currency,
         "created_at": entry.created_at,
+        "borne_by": entry.borne_by.value,
     }
 
 
@@ -1154,6 +1266,7 @@ class SqlAlchemyLedgerRepository:
                 amount=Money(row.amount, row.currency),
                 gateway_ref=row.gateway_ref,
                 created_at=row.created_at,
+                borne_by=Party(row.borne_by),
             )
             for row in await self._connection.execute(query)
         ]
@@ -1175,25 +1288,26 @@ class SqlAlchemyLedgerRepository:
         if currency is not None:
             criteria.append(c.currency == currency)
         query = (
-            select(c.currency, c.kind, func.sum(c.amount), func.count(c.booking_id.distinct()))
+            select(
+                c.currency,
+                c.kind,
+                c.borne_by,
+                func.sum(c.amount),
+                func.count(c.booking_id.distinct()),
+            )
             .where(*criteria)
-            .group_by(c.currency, c.kind)
+            .group_by(c.currency, c.kind, c.borne_by)
         )
         sums: dict[str, dict[EntryKind, int]] = {}
         bookings: dict[str, int] = {}
-        for code, kind, total, distinct_bookings in await self._connection.execute(query):
-            sums.setdefault(code, dict.fromkeys(EntryKind, 0))[EntryKind(kind)] = int(total)
+        for code, kind, borne_by, total, distinct in await self._connection.execute(query):
+            totals = sums.setdefault(code, dict.fromkeys(EntryKind, 0))
+            if tenant_bears(EntryKind(kind), Party(borne_by)):
+                totals[EntryKind(kind)] += int(total)
             if kind == EntryKind.CHARGE.value:
-                bookings[code] = int(distinct_bookings)
+                bookings[code] = int(distinct)
         return [
-            StatementLine(
-                currency=code,
-                bookings=bookings.get(code, 0),
-                gross=Money(totals[EntryKind.CHARGE], code),
-                refunds=Money(totals[EntryKind.REFUND], code),
-                fees=Money(totals[EntryKind.APPLICATION_FEE], code),
-                fee_refunds=Money(totals[EntryKind.APPLICATION_FEE_REFUND], code),
-            )
+            statement_line(code, bookings.get(code, 0), totals)
             for code, totals in sorted(sums.items())
         ]
 
@@ -1202,18 +1316,6 @@ class SqlAlchemyDisputeRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def add(self, dispute: Dispute) -> bool:
-        values = {
-            "tenant_id": dispute.tenant_id,
-            "dispute_id": dispute.dispute_id,
-            "booking_id": dispute.booking_id,
-            "amount": dispute.amount.amount,
-            "currency": dispute.amount.currency,
-            "reason": dispute.reason,
-            "created_at": dispute.created_at,
-        }
-        return await _insert_once(self._connection, orm.disputes, values)
-
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
         c = orm.disputes.c
         query = (
@@ -1221,17 +1323,18 @@ class SqlAlchemyDisputeRepository:
             .where(c.tenant_id == tenant_id, c.booking_id == booking_id)
             .order_by(c.created_at, c.dispute_id)
         )
-        return [
-            Dispute(
-                tenant_id=row.tenant_id,
-                booking_id=row.booking_id,
-                dispute_id=row.dispute_id,
-                amount=Money(row.amount, row.currency),
-                reason=row.reason,
-                created_at=row.created_at,
-            )
-            for row in await self._connection.execute(query)
-        ]
+        return [_dispute_from_row(row) for row in await self._connection.execute(query)]
+
+    async def with_pending_recoveries(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        c = orm.disputes.c
+        query = (
+            select(c.tenant_id, c.booking_id)
+            .where(c.recovery_reference.is_not(None), c.recovery_reversal_id.is_(None))
+            .distinct()
+            .order_by(c.tenant_id, c.booking_id)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.booking_id) for row in await self._connection.execute(query)]
 
 
 class SqlAlchemyWebhookInbox:
@@ -1279,6 +1382,16 @@ class SqlAlchemyParkedEvents:
         return sorted((await self._connection.execute(statement)).scalars())
 
 
+_DISPUTE_EVENTS: dict[str, type[DisputeEvent]] = {
+    "created": DisputeCreated,
+    "updated": DisputeUpdated,
+    "closed": DisputeClosed,
+    "funds_withdrawn": DisputeFundsWithdrawn,
+    "funds_reinstated": DisputeFundsReinstated,
+}
+_DISPUTE_EVENT_NAMES = {kind: name for name, kind in _DISPUTE_EVENTS.items()}
+
+
 def _aftermath_json(event: PaymentAftermath) -> dict[str, Any]:
     common = {
         "event_id": event.event_id,
@@ -1287,13 +1400,25 @@ def _aftermath_json(event: PaymentAftermath) -> dict[str, Any]:
         "charge_id": event.charge_id,
         "payment_intent_id": event.payment_intent_id,
     }
-    if isinstance(event, DisputeCreated):
+    if isinstance(event, DisputeEvent):
         return {
             **common,
             "type": "dispute",
+            "event_type": _DISPUTE_EVENT_NAMES[type(event)],
             "dispute_id": event.dispute_id,
             "amount": _money_json(event.amount),
             "reason": event.reason,
+            "status": event.status.value,
+            "is_charge_refundable": event.is_charge_refundable,
+            "opened_at": None if event.opened_at is None else event.opened_at.isoformat(),
+            "balance_transactions": [
+                {
+                    "id": funds.balance_transaction_id,
+                    "amount": _money_json(funds.amount),
+                    "fee": _money_json(funds.fee),
+                }
+                for funds in event.balance_transactions
+            ],
         }
     return {
         **common,
@@ -1314,11 +1439,21 @@ def _aftermath_from_json(data: Mapping[str, Any]) -> PaymentAftermath:
         "payment_intent_id": data["payment_intent_id"],
     }
     if data["type"] == "dispute":
-        return DisputeCreated(
+        # Rows parked before disputes had a lifecycle hold only what `created` told.
+        kind = _DISPUTE_EVENTS[data.get("event_type", "created")]
+        opened_at = data.get("opened_at")
+        return kind(
             **common,
             dispute_id=data["dispute_id"],
             amount=_money(data["amount"]),
             reason=data["reason"],
+            status=DisputeStatus(data.get("status", DisputeStatus.NEEDS_RESPONSE.value)),
+            is_charge_refundable=bool(data.get("is_charge_refundable", False)),
+            opened_at=None if opened_at is None else datetime.fromisoformat(opened_at),
+            balance_transactions=tuple(
+                DisputeFunds(funds["id"], _money(funds["amount"]), _money(funds["fee"]))
+                for funds in data.get("balance_transactions", ())
+            ),
         )
     return ChargeRefunded(
         **common,

@@ -21,7 +21,13 @@ from application.ports import (
     CheckoutCompleted,
     CheckoutExpired,
     CheckoutSession,
+    DisputeClosed,
     DisputeCreated,
+    DisputeEvent,
+    DisputeFunds,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeUpdated,
     IgnoredEvent,
     PaymentEvent,
     PaymentStatus,
@@ -29,6 +35,7 @@ from application.ports import (
     RefundResult,
     SessionStatus,
 )
+from domain.dispute import DisputeStatus
 from domain.errors import DomainError
 from domain.money import Money
 from domain.tenant import ConnectStatus
@@ -119,6 +126,8 @@ def connect_status_from_stripe(account: StripeObject) -> ConnectStatus:
 
 # The refund metadata key that carries Bookpay's reference (the refund's reservation id).
 REFUND_REFERENCE = "bookpay_refund"
+# The transfer reversal metadata key that carries Bookpay's reference (e.g. a lost dispute's).
+REVERSAL_REFERENCE = "bookpay_reversal"
 
 
 def refund_result_from_stripe(refund: StripeObject) -> RefundResult:
@@ -191,15 +200,36 @@ def _charge_refunded(base: dict[str, Any], charge: StripeObject) -> PaymentEvent
     )
 
 
-def _dispute_created(base: dict[str, Any], dispute: StripeObject) -> PaymentEvent:
-    return DisputeCreated(
-        **base,
-        dispute_id=_field(dispute, "id", str),
-        charge_id=_optional_str(dispute, "charge") or "",
-        payment_intent_id=_optional_str(dispute, "payment_intent"),
-        amount=_money(dispute, "amount"),
-        reason=str(dispute.get("reason") or ""),
+def _dispute_funds(transaction: StripeObject) -> DisputeFunds:
+    """A balance transaction of a dispute (listed in full on the dispute object)."""
+    return DisputeFunds(
+        balance_transaction_id=_field(transaction, "id", str),
+        amount=_money(transaction, "amount"),
+        fee=_money(transaction, "fee"),
     )
+
+
+def _dispute(kind: type[DisputeEvent]) -> Callable[[dict[str, Any], StripeObject], PaymentEvent]:
+    def translate(base: dict[str, Any], dispute: StripeObject) -> PaymentEvent:
+        created = dispute.get("created")
+        return kind(
+            **base,
+            dispute_id=_field(dispute, "id", str),
+            charge_id=_optional_str(dispute, "charge") or "",
+            payment_intent_id=_optional_str(dispute, "payment_intent"),
+            amount=_money(dispute, "amount"),
+            reason=str(dispute.get("reason") or ""),
+            status=DisputeStatus(_field(dispute, "status", str)),
+            is_charge_refundable=_field(dispute, "is_charge_refundable", bool),
+            opened_at=_timestamp(created) if isinstance(created, int) else None,
+            balance_transactions=tuple(
+                _dispute_funds(transaction)
+                for transaction in dispute.get("balance_transactions") or ()
+                if isinstance(transaction, Mapping)
+            ),
+        )
+
+    return translate
 
 
 def _account_updated(base: dict[str, Any], account: StripeObject) -> PaymentEvent:
@@ -213,7 +243,11 @@ _TRANSLATORS: dict[str, Callable[[dict[str, Any], StripeObject], PaymentEvent]] 
     "checkout.session.async_payment_failed": _async_failed,
     "checkout.session.expired": _expired,
     "charge.refunded": _charge_refunded,
-    "charge.dispute.created": _dispute_created,
+    "charge.dispute.created": _dispute(DisputeCreated),
+    "charge.dispute.updated": _dispute(DisputeUpdated),
+    "charge.dispute.closed": _dispute(DisputeClosed),
+    "charge.dispute.funds_withdrawn": _dispute(DisputeFundsWithdrawn),
+    "charge.dispute.funds_reinstated": _dispute(DisputeFundsReinstated),
     "account.updated": _account_updated,
 }
 

@@ -21,6 +21,7 @@ from adapters import stripe_signature
 from adapters.stripe_events import (
     REFUND_REASONS,
     REFUND_REFERENCE,
+    REVERSAL_REFERENCE,
     MalformedStripeObject,
     checkout_session_from_stripe,
     connect_status_from_stripe,
@@ -43,8 +44,12 @@ from application.ports import (
     PaymentEvent,
     RefundRequest,
     RefundResult,
+    TransferReversalRequest,
+    TransferReversalResult,
     WebhookEndpoint,
 )
+from domain.errors import DomainError
+from domain.money import Money
 from domain.tenant import ChargeModel, ConnectStatus
 
 STRIPE_API_VERSION = "2023-08-16"
@@ -383,6 +388,52 @@ class StripeGateway:
             return [refund_result_from_stripe(self._plain(r)) for r in page.data]
         except MalformedStripeObject as error:
             raise GatewayUnavailable(f"unexpected refund from Stripe: {error}") from error
+
+    async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
+        # The transfer a destination charge made is on its charge (`transfer`).
+        intent = await self._call(
+            "retrieve payment intent",
+            lambda: self._client.v1.payment_intents.retrieve_async(
+                request.payment_intent_id,
+                {"expand": ["latest_charge"]},  # type: ignore[arg-type]
+            ),
+        )
+        charge = self._plain(intent).get("latest_charge") or {}
+        transfer = charge.get("transfer") if isinstance(charge, dict) else None
+        if isinstance(transfer, dict):
+            transfer = transfer.get("id")
+        if not isinstance(transfer, str):
+            raise GatewayInvalidRequest(
+                f"payment {request.payment_intent_id} made no transfer to reverse"
+            )
+        params = {
+            "amount": request.amount.amount,
+            "description": request.description,
+            "metadata": {
+                "booking_id": request.booking_id,
+                REVERSAL_REFERENCE: request.idempotency_key,
+            },
+        }
+        options = self._options(idempotency_key=request.idempotency_key)
+        reversal = self._plain(
+            await self._call(
+                "reverse transfer",
+                lambda: self._client.v1.transfers.reversals.create_async(
+                    transfer,
+                    params,  # type: ignore[arg-type]
+                    options,
+                ),
+            )
+        )
+        try:
+            return TransferReversalResult(
+                reversal_id=str(reversal["id"]),
+                amount=Money(int(reversal["amount"]), str(reversal["currency"])),
+            )
+        except (KeyError, TypeError, ValueError, DomainError) as error:
+            raise GatewayUnavailable(
+                f"unexpected transfer reversal from Stripe: {error}"
+            ) from error
 
     # --- Webhooks --------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from application.credentials import matches
 from application.errors import NotFound
 from application.ports import BookingPage
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, BookingStatus
+from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.dispute import Dispute
 from domain.ledger import LedgerEntry
 
@@ -34,7 +34,7 @@ class BookingQueries:
             return BookingDetail(
                 booking,
                 await uow.ledger.list_for_booking(tenant_id, booking_id),
-                await uow.disputes.list_for_booking(tenant_id, booking_id),
+                list(booking.disputes),
             )
 
     async def list_for_tenant(
@@ -42,6 +42,7 @@ class BookingQueries:
         tenant_id: str,
         *,
         statuses: Collection[BookingStatus],
+        payment_statuses: Collection[PaymentStatus] = (),
         starts_from: datetime | None,
         starts_before: datetime | None,
         limit: int,
@@ -51,6 +52,7 @@ class BookingQueries:
             return await uow.bookings.list(
                 tenant_id,
                 statuses=statuses,
+                payment_statuses=payment_statuses,
                 starts_from=starts_from,
                 starts_before=starts_before,
                 limit=limit,

@@ -53,7 +53,7 @@ class CancelBooking:
         async def decide(uow: UnitOfWork, booking: Booking) -> RefundSplit | None:
             if booking.status is BookingStatus.CANCELLED:
                 return None
-            if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.REFUNDED):
+            if booking.status is not BookingStatus.CONFIRMED:
                 raise IllegalTransition(booking.id, booking.status, "cancel")
             offering = await uow.offerings.get(booking.tenant_id, booking.offering_id)
             if offering is None:

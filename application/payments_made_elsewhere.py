@@ -17,29 +17,36 @@ when a booking is paid with it (`catch_up`), in the same transaction as that pay
 
 from __future__ import annotations
 
-from application.ports import ChargeRefunded, DisputeCreated, PaymentAftermath, UnitOfWork
+from application.disputes import record_dispute_event
+from application.ports import ChargeRefunded, DisputeEvent, PaymentAftermath, UnitOfWork
 from domain.booking import Booking, Refund
 from domain.cancellation import partial_refund
-from domain.dispute import Dispute
+from domain.dispute import DisputeBearer
 from domain.errors import DomainError
 from domain.ledger import refund_entries
 from domain.money import Money
 
 
 async def record_payment_made_elsewhere(
-    uow: UnitOfWork, booking: Booking, event: PaymentAftermath
-) -> bool:
+    uow: UnitOfWork,
+    booking: Booking,
+    event: PaymentAftermath,
+    bearer: DisputeBearer = DisputeBearer.TENANT,
+) -> tuple[Booking, bool]:
     """Record on the booking paid with the event's payment what the event tells.
 
-    True when it changed something; a replayed or stale event changes nothing.
+    The booking as saved, and True when it changed something; a replayed or stale event
+    changes nothing.
     """
-    updated, changed = await _apply(uow, booking, event)
+    updated, changed = await _apply(uow, booking, event, bearer)
     if updated is not booking:
         await uow.bookings.update(updated)
-    return changed
+    return updated, changed
 
 
-async def catch_up(uow: UnitOfWork, booking: Booking) -> Booking:
+async def catch_up(
+    uow: UnitOfWork, booking: Booking, bearer: DisputeBearer = DisputeBearer.TENANT
+) -> Booking:
     """Apply the events parked for the payment the booking was just paid with.
 
     The caller saves the booking it gets back; the parked events leave their table in the
@@ -48,29 +55,18 @@ async def catch_up(uow: UnitOfWork, booking: Booking) -> Booking:
     if booking.payment_intent_id is None:
         return booking
     for event in await uow.parked_events.take(booking.payment_intent_id):
-        booking, _ = await _apply(uow, booking, event)
+        booking, _ = await _apply(uow, booking, event, bearer)
     return booking
 
 
 async def _apply(
-    uow: UnitOfWork, booking: Booking, event: PaymentAftermath
+    uow: UnitOfWork, booking: Booking, event: PaymentAftermath, bearer: DisputeBearer
 ) -> tuple[Booking, bool]:
-    if isinstance(event, DisputeCreated):
-        return booking, await _record_dispute(uow, booking, event)
+    if isinstance(event, DisputeEvent):
+        recorded = await record_dispute_event(uow, booking, event, bearer)
+        return recorded.booking, recorded.changed
     refunded = await _record_refund(uow, booking, event)
     return refunded, refunded is not booking
-
-
-async def _record_dispute(uow: UnitOfWork, booking: Booking, event: DisputeCreated) -> bool:
-    dispute = Dispute(
-        tenant_id=booking.tenant_id,
-        booking_id=booking.id,
-        dispute_id=event.dispute_id,
-        amount=event.amount,
-        reason=event.reason,
-        created_at=event.created_at,
-    )
-    return await uow.disputes.add(dispute)
 
 
 async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunded) -> Booking:

@@ -11,7 +11,8 @@ from typing import Protocol, Self
 
 from application.errors import ApplicationError, Conflict
 from domain.booking import Booking, BookingStatus
-from domain.dispute import Dispute
+from domain.booking import PaymentStatus as BookingPaymentStatus
+from domain.dispute import Dispute, DisputeSnapshot, DisputeStatus
 from domain.fees import FeePolicy
 from domain.ledger import LedgerEntry, StatementLine
 from domain.money import Money
@@ -117,6 +118,27 @@ class RefundResult:
     reference: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TransferReversalRequest:
+    """Take `amount` back from the transfer a destination charge made to the tenant.
+
+    `idempotency_key` is Bookpay's reference of the reversal (derived from what it is
+    for, e.g. a lost dispute), so a retry after an unknown outcome never reverses twice.
+    """
+
+    booking_id: str
+    payment_intent_id: str
+    amount: Money
+    idempotency_key: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReversalResult:
+    reversal_id: str
+    amount: Money
+
+
 # Gateway-neutral payment events, parsed from verified webhooks.
 
 
@@ -173,17 +195,71 @@ class ChargeRefunded(PaymentEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class DisputeCreated(PaymentEvent):
+class DisputeFunds:
+    """One balance transaction of a dispute: `amount` is negative when funds were
+    withdrawn, positive when reinstated; `fee` is Stripe's dispute fee on it (minor units,
+    in the amount's currency)."""
+
+    balance_transaction_id: str
+    amount: Money
+    fee: Money
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeEvent(PaymentEvent):
+    """A `charge.dispute.*` event: the dispute as Stripe saw it when it sent the event."""
+
     dispute_id: str
     charge_id: str
     payment_intent_id: str | None
     amount: Money
     reason: str
+    status: DisputeStatus = DisputeStatus.NEEDS_RESPONSE
+    is_charge_refundable: bool = False
+    # When the customer opened it (Stripe's dispute `created`); None: the event's time.
+    opened_at: datetime | None = None
+    balance_transactions: tuple[DisputeFunds, ...] = ()
+
+    def snapshot(self) -> DisputeSnapshot:
+        return DisputeSnapshot(
+            dispute_id=self.dispute_id,
+            amount=self.amount,
+            reason=self.reason,
+            status=self.status,
+            is_charge_refundable=self.is_charge_refundable,
+            opened_at=self.opened_at or self.created_at,
+            as_of=self.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeCreated(DisputeEvent):
+    """`charge.dispute.created`."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeUpdated(DisputeEvent):
+    """`charge.dispute.updated` (e.g. evidence submitted: under review)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeClosed(DisputeEvent):
+    """`charge.dispute.closed`: won, lost or warning_closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeFundsWithdrawn(DisputeEvent):
+    """`charge.dispute.funds_withdrawn`: the disputed amount (and fee) left the balance."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeFundsReinstated(DisputeEvent):
+    """`charge.dispute.funds_reinstated`: a won dispute gave the funds back."""
 
 
 # What happened to a payment after it was made, possibly outside Bookpay (a refund or a
 # dispute in Stripe's dashboard): it names the payment, not the checkout.
-PaymentAftermath = ChargeRefunded | DisputeCreated
+PaymentAftermath = ChargeRefunded | DisputeEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +325,16 @@ class PaymentGateway(Protocol):
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> list[RefundResult]:
         """The refunds of a payment, newest first, each with the reference Bookpay gave it."""
+        ...
+
+    async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
+        """Reverse part of the transfer of a destination charge, once per idempotency key.
+
+        Refused, nothing moved: GatewayInvalidRequest (e.g. no transfer, or less left than
+        asked), GatewayAuthenticationFailed, GatewayRateLimited. Outcome unknown:
+        GatewayUnavailable (re-send with the same key: the gateway answers with the
+        reversal it made, or makes it once).
+        """
         ...
 
     def parse_webhook(
@@ -509,6 +595,7 @@ class BookingRepository(Protocol):
         tenant_id: str,
         *,
         statuses: Collection[BookingStatus] = (),
+        payment_statuses: Collection[BookingPaymentStatus] = (),
         created_from: datetime | None = None,
         created_before: datetime | None = None,
         starts_from: datetime | None = None,
@@ -552,14 +639,19 @@ class LedgerRepository(Protocol):
 
 
 class DisputeRepository(Protocol):
-    """Disputes of bookings' payments, each recorded once by its gateway id."""
+    """Disputes of bookings' payments, each recorded once by its gateway id.
 
-    async def add(self, dispute: Dispute) -> bool:
-        """Record a dispute; False (and nothing stored) when its id already is."""
-        ...
+    They are written with their booking (`BookingRepository.update` stores the booking's
+    disputes); this port reads them across bookings.
+    """
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
         """The booking's disputes, oldest first."""
+        ...
+
+    async def with_pending_recoveries(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """(tenant id, booking id) of bookings with a lost dispute's recovery reserved but
+        not yet confirmed by the gateway."""
         ...
 
 

@@ -7,9 +7,11 @@ yet, and applies what it learns through the same code paths as the events — so
 the real event later says is already reflected and changes nothing. Refunds whose answer
 from the gateway was lost are re-sent with their own idempotency keys and settled or
 released, and a payment the system must give back is refunded
-(application/settle_reserved_refunds.py). It also drops refund and dispute events parked
-for a payment that no booking was paid with in `PARKED_FOR` (a payment the platform took
-outside Bookpay), and reports them.
+(application/settle_reserved_refunds.py). Lost disputes whose recovery from the tenant was
+reserved but not confirmed are sent again with their own idempotency key
+(application/dispute_recoveries.py). It also drops refund and dispute events parked for a
+payment that no booking was paid with in `PARKED_FOR` (a payment the platform took outside
+Bookpay), and reports them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.payment_events import ApplyPaymentEvent, Outcome
@@ -48,6 +51,7 @@ class ReconcileReport:
     tenants_updated: list[str] = field(default_factory=list)
     refunds_settled: list[str] = field(default_factory=list)  # the gateway's refund ids
     refunds_released: list[str] = field(default_factory=list)  # reservations it refused
+    disputes_recovered: list[str] = field(default_factory=list)
     parked_dropped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
@@ -59,6 +63,7 @@ class ReconcileReport:
             + len(self.tenants_updated)
             + len(self.refunds_settled)
             + len(self.refunds_released)
+            + len(self.disputes_recovered)
             + len(self.parked_dropped)
         )
 
@@ -82,6 +87,7 @@ class Reconcile:
         self._settle_refunds = settle_refunds
         self._clock = clock
         self._grace = grace
+        self._recoveries = DisputeRecoveries(uow, gateway, clock)
 
     async def __call__(self) -> ReconcileReport:
         report = ReconcileReport()
@@ -96,8 +102,15 @@ class Reconcile:
         report.refunds_settled += settled.settled
         report.refunds_released += settled.released
         report.unreachable += settled.still_unknown
+        await self._recover_lost_disputes(report)
         report.parked_dropped += await self._drop_stale_parked_events()
         return report
+
+    async def _recover_lost_disputes(self, report: ReconcileReport) -> None:
+        for tenant_id, booking_id in await self._recoveries.pending():
+            outcome = await self._recoveries(tenant_id, booking_id)
+            report.disputes_recovered += outcome.recovered
+            report.unreachable += outcome.left
 
     async def _drop_stale_parked_events(self) -> list[str]:
         async with self._uow() as uow:

@@ -413,7 +413,7 @@ def _unknown(what: str, error: GatewayError) -> GatewayOutcomeUnknown:
 
 
 def _cancellable(booking: Booking) -> bool:
-    return booking.status in (BookingStatus.CONFIRMED, BookingStatus.REFUNDED)
+    return booking.status is BookingStatus.CONFIRMED
 
 
 async def _released(booking: Booking, reservation: str) -> Booking:

@@ -5,7 +5,11 @@
       │   │                 └──failed──▶ payment_failed
       │   └─failed──▶ payment_failed
       └─hold lapsed─▶ expired ──paid late (seats free again)──▶ confirmed
-    confirmed ──refund──▶ refunded (partially or fully; more refunds may follow)
+
+That is the seat lifecycle (`status`). The money is `payment_status`, derived from the
+payment, the refunds the gateway confirmed and the disputes: unpaid → paid →
+partially_refunded → refunded, or disputed while a dispute is open or was lost. A refund
+never changes `status` and never moves seats.
 
 Every transition is idempotent: applying a fact the booking already reflects returns the
 booking unchanged (the same object). A fact that contradicts the booking's state raises
@@ -21,10 +25,12 @@ from enum import StrEnum
 
 from domain.cancellation import RefundSplit, tenant_cancellation_refund
 from domain.clock import as_utc
+from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot
 from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money
 from domain.offering import require_seats
+from domain.tenant import ChargeModel
 
 
 class BookingStatus(StrEnum):
@@ -34,7 +40,16 @@ class BookingStatus(StrEnum):
     EXPIRED = "expired"
     PAYMENT_FAILED = "payment_failed"
     CANCELLED = "cancelled"
+
+
+class PaymentStatus(StrEnum):
+    """The money of a booking, orthogonal to its seats."""
+
+    UNPAID = "unpaid"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
 
 
 # Stripe lets a Checkout Session live between 30 minutes and 24 hours; the hold matches it.
@@ -61,13 +76,12 @@ _SEATS = {
     BookingStatus.PENDING_PAYMENT: SeatState.HELD,
     BookingStatus.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
     BookingStatus.CONFIRMED: SeatState.BOOKED,
-    BookingStatus.REFUNDED: SeatState.BOOKED,
     BookingStatus.EXPIRED: SeatState.RELEASED,
     BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
     BookingStatus.CANCELLED: SeatState.RELEASED,
 }
 
-_PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.REFUNDED})
+_PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED})
 
 
 class CancelledBy(StrEnum):
@@ -128,6 +142,7 @@ class Booking:
     cancellation_reason: str | None = None
     # The customer's link to the booking carries a secret token; only its hash is kept.
     access_token_hash: str | None = None
+    disputes: tuple[Dispute, ...] = ()
 
     def __post_init__(self) -> None:
         require_seats(self.seats)
@@ -247,7 +262,8 @@ class Booking:
     def cancel(self, by: CancelledBy, reason: str | None = None) -> Booking:
         if self.status is BookingStatus.CANCELLED:
             return self
-        if self.status in (BookingStatus.CONFIRMED, BookingStatus.REFUNDED):
+        if self.status is BookingStatus.CONFIRMED:
+            self.require_no_blocking_dispute()
             return replace(
                 self, status=BookingStatus.CANCELLED, cancelled_by=by, cancellation_reason=reason
             )
@@ -279,6 +295,7 @@ class Booking:
         """
         if self._refund(reservation_id) is not None:
             return self
+        self.require_no_blocking_dispute()  # a refund the gateway made is still recorded
         self._check_refund(split)
         reserved = Refund(reservation_id, split, pending=True, reason=reason, cancels=cancels)
         return replace(self, refunds=(*self.refunds, reserved))
@@ -315,9 +332,7 @@ class Booking:
 
     @property
     def _status_after_refund(self) -> BookingStatus:
-        if self.status is BookingStatus.CANCELLED:
-            return BookingStatus.CANCELLED
-        return BookingStatus.REFUNDED
+        return self.status  # a refund gives money back, never seats
 
     def _check_refund(self, split: RefundSplit) -> None:
         if not self.is_paid:
@@ -333,3 +348,80 @@ class Booking:
         fee_left = self.quote.application_fee - self.refunded_or_reserved.application_fee_refund
         if split.application_fee_refund > fee_left or split.application_fee_refund.is_negative:
             raise InvalidRefund("the fee refund exceeds the fee still held by the platform")
+
+    # --- money and disputes ------------------------------------------------------------
+
+    @property
+    def payment_status(self) -> PaymentStatus:
+        """The money: disputed while a dispute is open or was lost; otherwise what the
+        refunds the gateway confirmed gave back (a reserved refund is not yet refunded)."""
+        if not self.is_paid:
+            return PaymentStatus.UNPAID
+        if any(d.is_open or d.is_lost for d in self.disputes):
+            return PaymentStatus.DISPUTED
+        confirmed = sum(r.split.customer_refund.amount for r in self.refunds if not r.pending)
+        if confirmed <= 0:
+            return PaymentStatus.PAID
+        if confirmed >= self.quote.customer_total.amount:
+            return PaymentStatus.REFUNDED
+        return PaymentStatus.PARTIALLY_REFUNDED
+
+    @property
+    def transfer_left(self) -> Money:
+        """What the tenant still holds of the payment: what it received, less what refunds
+        took back from it (each refund's part not covered by the platform's fee)."""
+        refunded = self.refunded
+        taken_back = refunded.customer_refund - refunded.application_fee_refund
+        left = self.quote.tenant_receives - taken_back
+        return Money.zero(self.currency) if left.is_negative else left
+
+    @property
+    def has_recovery_due(self) -> bool:
+        """A lost dispute's recovery from the tenant is reserved, not yet confirmed."""
+        return any(d.recovery is not None and d.recovery.pending for d in self.disputes)
+
+    def dispute(self, dispute_id: str) -> Dispute | None:
+        return next((d for d in self.disputes if d.dispute_id == dispute_id), None)
+
+    def require_no_blocking_dispute(self) -> None:
+        """Refuse to give money back while a dispute makes the charge not refundable."""
+        blocking = next((d for d in self.disputes if d.blocks_refunds), None)
+        if blocking is not None:
+            raise DisputeOpen(self.id, blocking.dispute_id)
+
+    def record_dispute(self, snapshot: DisputeSnapshot) -> Booking:
+        """Record what the gateway says of one of the payment's disputes; a snapshot older
+        than the one recorded changes nothing (the same object comes back)."""
+        if not self.is_paid:
+            raise IllegalTransition(self.id, self.status, "record a dispute of an unpaid booking")
+        if snapshot.amount.currency != self.currency:
+            raise InvalidRefund(f"dispute in {snapshot.amount.currency} for {self.currency}")
+        known = self.dispute(snapshot.dispute_id)
+        if known is None:
+            return self._with_dispute(Dispute.opened(self.tenant_id, self.id, snapshot))
+        return self._with_dispute(known.updated(snapshot))
+
+    def reserve_dispute_recovery(
+        self, dispute_id: str, charge_model: ChargeModel, bearer: DisputeBearer
+    ) -> Booking:
+        """Reserve taking a lost dispute back from the tenant's transfer, when due."""
+        known = self.dispute(dispute_id)
+        if known is None:
+            return self
+        return self._with_dispute(known.recovery_due(charge_model, bearer, self.transfer_left))
+
+    def settle_dispute_recovery(self, dispute_id: str, reversal_id: str) -> Booking:
+        """The gateway made the reserved recovery as `reversal_id`."""
+        known = self.dispute(dispute_id)
+        if known is None:
+            raise InvalidRefund(f"booking {self.id} has no dispute {dispute_id}")
+        return self._with_dispute(known.recovered(reversal_id))
+
+    def _with_dispute(self, dispute: Dispute) -> Booking:
+        known = self.dispute(dispute.dispute_id)
+        if known is dispute:
+            return self
+        if known is None:  # kept in the order the customers opened them
+            opened = sorted((*self.disputes, dispute), key=lambda d: (d.created_at, d.dispute_id))
+            return replace(self, disputes=tuple(opened))
+        return replace(self, disputes=tuple(dispute if d is known else d for d in self.disputes))

@@ -124,3 +124,16 @@ class SlotAlreadyStarted(DomainError):
     def __init__(self, slot_id: str) -> None:
         super().__init__(f"slot {slot_id} has already started and can no longer be booked")
         self.slot_id = slot_id
+
+
+class DisputeOpen(DomainError):
+    """A dispute makes the booking's payment not refundable (Stripe would refuse, and the
+    customer would be paid twice): no refund or cancellation until it is closed."""
+
+    def __init__(self, booking_id: str, dispute_id: str) -> None:
+        super().__init__(
+            f"booking {booking_id} has an open dispute ({dispute_id}) that makes its payment "
+            "not refundable: it cannot be refunded or cancelled until the dispute is closed"
+        )
+        self.booking_id = booking_id
+        self.dispute_id = dispute_id

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from domain.booking import Booking, Refund
 from domain.clock import as_utc
+from domain.dispute import Dispute, Party
 from domain.errors import InvalidAmount
 from domain.money import Money
 
@@ -18,11 +19,22 @@ class EntryKind(StrEnum):
     APPLICATION_FEE = "application_fee"  # the platform's fee taken from it
     REFUND = "refund"  # what went back to the customer
     APPLICATION_FEE_REFUND = "application_fee_refund"  # the part of the fee given back
+    DISPUTE = "dispute"  # funds a dispute withdrew (or a lost one took from the tenant)
+    DISPUTE_REVERSAL = "dispute_reversal"  # funds a won dispute reinstated
+    DISPUTE_FEE = "dispute_fee"  # Stripe's fee for handling the dispute
+
+
+_DISPUTE_KINDS = frozenset({EntryKind.DISPUTE, EntryKind.DISPUTE_REVERSAL, EntryKind.DISPUTE_FEE})
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One movement, in minor units, recorded once per (gateway_ref, kind)."""
+    """One movement, in minor units, recorded once per (gateway_ref, kind).
+
+    `borne_by` tells whose balance a dispute's money moved on (the platform's with a
+    destination charge, until it recovers a lost dispute from the tenant); every other
+    kind is the tenant's.
+    """
 
     tenant_id: str
     booking_id: str
@@ -30,6 +42,7 @@ class LedgerEntry:
     amount: Money
     gateway_ref: str
     created_at: datetime
+    borne_by: Party = Party.TENANT
 
     def __post_init__(self) -> None:
         if self.amount.amount < 0:
@@ -75,9 +88,59 @@ def refund_entries(booking: Booking, refund: Refund, at: datetime) -> list[Ledge
     return entries
 
 
+def dispute_funds_entries(
+    booking: Booking,
+    dispute_id: str,
+    *,
+    debits: Party,
+    at: datetime,
+    withdrawn: Money | None = None,
+    reinstated: Money | None = None,
+    fee: Money | None = None,
+) -> list[LedgerEntry]:
+    """What the gateway reports a dispute moved, on the balance it debits (`debits`).
+
+    One entry of each kind per dispute (its id is the gateway_ref), so a replayed event
+    counts nothing twice; a zero or missing amount makes no entry.
+    """
+    moved = (
+        (EntryKind.DISPUTE, withdrawn),
+        (EntryKind.DISPUTE_REVERSAL, reinstated),
+        (EntryKind.DISPUTE_FEE, fee),
+    )
+    return [
+        LedgerEntry(booking.tenant_id, booking.id, kind, amount, dispute_id, at, debits)
+        for kind, amount in moved
+        if amount is not None and amount.amount > 0
+    ]
+
+
+def recovery_entries(booking: Booking, dispute: Dispute, at: datetime) -> list[LedgerEntry]:
+    """A lost dispute taken back from the tenant's transfer, once the gateway made it."""
+    recovery = dispute.recovery
+    if recovery is None or recovery.reversal_id is None:
+        return []
+    return [
+        LedgerEntry(
+            booking.tenant_id,
+            booking.id,
+            EntryKind.DISPUTE,
+            recovery.amount,
+            recovery.reversal_id,
+            at,
+            Party.TENANT,
+        )
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class StatementLine:
-    """A tenant's money in one currency: net = gross − refunds − fees + fee_refunds."""
+    """A tenant's money in one currency:
+    net = gross − refunds − fees + fee_refunds − disputes.
+
+    `disputes` is what the tenant bore: disputed funds and dispute fees taken from its
+    balance, less funds reinstated to it.
+    """
 
     currency: str
     bookings: int
@@ -85,10 +148,36 @@ class StatementLine:
     refunds: Money
     fees: Money
     fee_refunds: Money
+    disputes: Money
 
     @property
     def net(self) -> Money:
-        return self.gross - self.refunds - self.fees + self.fee_refunds
+        return self.gross - self.refunds - self.fees + self.fee_refunds - self.disputes
+
+
+def tenant_bears(kind: EntryKind, borne_by: Party) -> bool:
+    """Whether an entry counts in the tenant's statement: all but the platform's disputes."""
+    return kind not in _DISPUTE_KINDS or borne_by is Party.TENANT
+
+
+def statement_line(currency: str, bookings: int, sums: dict[EntryKind, int]) -> StatementLine:
+    """The line of one currency from the sums per kind of the entries the tenant bears."""
+
+    def total(kind: EntryKind) -> Money:
+        return Money(sums.get(kind, 0), currency)
+
+    disputes = (
+        total(EntryKind.DISPUTE) + total(EntryKind.DISPUTE_FEE) - total(EntryKind.DISPUTE_REVERSAL)
+    )
+    return StatementLine(
+        currency=currency,
+        bookings=bookings,
+        gross=total(EntryKind.CHARGE),
+        refunds=total(EntryKind.REFUND),
+        fees=total(EntryKind.APPLICATION_FEE),
+        fee_refunds=total(EntryKind.APPLICATION_FEE_REFUND),
+        disputes=disputes,
+    )
 
 
 def statement(entries: Iterable[LedgerEntry]) -> list[StatementLine]:
@@ -98,17 +187,11 @@ def statement(entries: Iterable[LedgerEntry]) -> list[StatementLine]:
     for entry in entries:
         currency = entry.amount.currency
         sums = totals.setdefault(currency, dict.fromkeys(EntryKind, 0))
-        sums[entry.kind] += entry.amount.amount
+        if tenant_bears(entry.kind, entry.borne_by):
+            sums[entry.kind] += entry.amount.amount
         if entry.kind is EntryKind.CHARGE:
             booked.setdefault(currency, set()).add(entry.booking_id)
     return [
-        StatementLine(
-            currency=currency,
-            bookings=len(booked.get(currency, ())),
-            gross=Money(sums[EntryKind.CHARGE], currency),
-            refunds=Money(sums[EntryKind.REFUND], currency),
-            fees=Money(sums[EntryKind.APPLICATION_FEE], currency),
-            fee_refunds=Money(sums[EntryKind.APPLICATION_FEE_REFUND], currency),
-        )
+        statement_line(currency, len(booked.get(currency, ())), sums)
         for currency, sums in sorted(totals.items())
     ]

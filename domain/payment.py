@@ -28,6 +28,8 @@ class FollowUp(StrEnum):
 
     NONE = "none"
     REFUND_IN_FULL = "refund_in_full"
+    # A lost dispute's recovery from the tenant was reserved: send it (domain/dispute.py).
+    RECOVER_LOST_DISPUTE = "recover_lost_dispute"
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,7 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             f"{len(report.tenants_updated)} tenant(s) updated, "
             f"{len(report.refunds_settled)} refund(s) settled, "
             f"{len(report.refunds_released)} refund reservation(s) released, "
+            f"{len(report.disputes_recovered)} lost dispute(s) recovered, "
             f"{len(report.parked_dropped)} stale parked event(s) dropped; "
             f"{len(report.unreachable)} left for later"
         )
@@ -155,6 +156,7 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             ("tenant updated", report.tenants_updated),
             ("refund settled", report.refunds_settled),
             ("refund released (the gateway refused it)", report.refunds_released),
+            ("lost dispute recovered", report.disputes_recovered),
             ("parked event dropped", report.parked_dropped),
             ("left for later (the gateway did not answer)", report.unreachable),
         ):

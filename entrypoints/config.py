@@ -41,6 +41,9 @@ class Settings:
     webhook_base_url: str | None = None
     # How often each server process sweeps lapsed holds; 0 turns the sweeper off.
     sweep_seconds: int = 60
+    # Who bears a lost dispute of a destination charge: "tenant" (recovered with a
+    # transfer reversal) or "platform".
+    dispute_bearer: str = "tenant"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -62,6 +65,11 @@ class Settings:
                 "BOOKPAY_HOLD_MINUTES must be a whole number of minutes from 30 to 1440 "
                 "(the lifetime Stripe allows a Checkout Session)"
             )
+        bearer = (get("DISPUTE_BEARER") or "tenant").lower()
+        if bearer not in ("tenant", "platform"):
+            raise ConfigurationError(
+                f"BOOKPAY_DISPUTE_BEARER must be 'tenant' or 'platform', not {bearer!r}"
+            )
         settings = cls(
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             gateway=gateway,
@@ -74,6 +82,7 @@ class Settings:
             hold_minutes=int(hold),
             webhook_base_url=get("INTERNAL_BASE_URL"),
             sweep_seconds=_whole_number(get("SWEEP_SECONDS") or "60", "BOOKPAY_SWEEP_SECONDS"),
+            dispute_bearer=bearer,
         )
         settings.validate()
         return settings

@@ -38,6 +38,7 @@ from application.start_checkout import StartCheckout
 from application.start_onboarding import StartOnboarding
 from application.statements import PlatformFeeReport, TenantStatement
 from application.tenant_queries import TenantQueries
+from domain.dispute import DisputeBearer
 from entrypoints.config import Settings
 
 WEBHOOK_PATHS = {
@@ -126,7 +127,13 @@ class Container(containers.DeclarativeContainer):
         hold=providers.Factory(timedelta, minutes=config.hold_minutes.as_int()),
         public_base_url=config.public_base_url,
     )
-    apply_payment_event = providers.Singleton(ApplyPaymentEvent, uow, gateway, clock)
+    apply_payment_event = providers.Singleton(
+        ApplyPaymentEvent,
+        uow,
+        gateway,
+        clock,
+        dispute_bearer=providers.Factory(DisputeBearer, config.dispute_bearer),
+    )
     receive_webhook = providers.Singleton(ReceiveWebhook, gateway, apply_payment_event)
     cancel_booking = providers.Singleton(CancelBooking, uow, gateway, clock)
     refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
@@ -183,6 +190,7 @@ def build_container(settings: Settings) -> Container:
             "stripe_webhook_secret": settings.stripe_webhook_secret or "",
             "stripe_connect_webhook_secret": settings.stripe_connect_webhook_secret or "",
             "hold_minutes": settings.hold_minutes,
+            "dispute_bearer": settings.dispute_bearer,
         }
     )
     return container

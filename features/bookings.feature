@@ -13,8 +13,10 @@ Feature: Seat holds and the booking lifecycle
   So that a payment event delivered twice, late or out of order never corrupts a booking
 
   How to read and extend the tables:
-  - Statuses: pending payment, awaiting async payment, confirmed, expired,
-    payment failed, cancelled, refunded.
+  - Statuses (the seats): pending payment, awaiting async payment, confirmed, expired,
+    payment failed, cancelled. "partly refunded" is a confirmed booking of which 5.00 USD
+    went back: a refund never changes the status, only the payment (unpaid, paid,
+    partially refunded, refunded, disputed).
   - Facts a booking can receive: "the payment succeeds", "the payment fails",
     "checkout completes with a delayed payment method", "the hold lapses",
     "the customer cancels", "the tenant cancels", "refund re_1 of 5.00 USD is recorded",
@@ -62,24 +64,25 @@ Feature: Seat holds and the booking lifecycle
     When <fact>
     Then the booking is <to>
     And its seats are <seats>
+    And its payment is <payment>
 
     Examples:
-      | from                   | fact                                             | to                     | seats    |
-      | pending payment        | checkout session cs_1 is attached                | pending payment        | held     |
-      | pending payment        | the payment succeeds                             | confirmed              | booked   |
-      | pending payment        | checkout completes with a delayed payment method | awaiting async payment | held     |
-      | pending payment        | the payment fails                                | payment failed         | released |
-      | pending payment        | the hold lapses                                  | expired                | released |
-      | awaiting async payment | the payment succeeds                             | confirmed              | booked   |
-      | awaiting async payment | the payment fails                                | payment failed         | released |
-      | expired                | the payment succeeds                             | confirmed              | booked   |
-      | confirmed              | the customer cancels                             | cancelled              | released |
-      | confirmed              | the tenant cancels                               | cancelled              | released |
-      | confirmed              | refund re_1 of 5.00 USD is recorded              | refunded               | booked   |
-      | confirmed              | refund re_1 of 44.00 USD is recorded             | refunded               | booked   |
-      | refunded               | refund re_1 of 5.00 USD is recorded              | refunded               | booked   |
-      | refunded               | the tenant cancels                               | cancelled              | released |
-      | cancelled              | refund re_1 of 44.00 USD is recorded             | cancelled              | released |
+      | from                   | fact                                             | to                     | seats    | payment            |
+      | pending payment        | checkout session cs_1 is attached                | pending payment        | held     | unpaid             |
+      | pending payment        | the payment succeeds                             | confirmed              | booked   | paid               |
+      | pending payment        | checkout completes with a delayed payment method | awaiting async payment | held     | unpaid             |
+      | pending payment        | the payment fails                                | payment failed         | released | unpaid             |
+      | pending payment        | the hold lapses                                  | expired                | released | unpaid             |
+      | awaiting async payment | the payment succeeds                             | confirmed              | booked   | paid               |
+      | awaiting async payment | the payment fails                                | payment failed         | released | unpaid             |
+      | expired                | the payment succeeds                             | confirmed              | booked   | paid               |
+      | confirmed              | the customer cancels                             | cancelled              | released | paid               |
+      | confirmed              | the tenant cancels                               | cancelled              | released | paid               |
+      | confirmed              | refund re_1 of 5.00 USD is recorded              | confirmed              | booked   | partially refunded |
+      | confirmed              | refund re_1 of 44.00 USD is recorded             | confirmed              | booked   | refunded           |
+      | partly refunded        | refund re_1 of 5.00 USD is recorded              | confirmed              | booked   | partially refunded |
+      | partly refunded        | the tenant cancels                               | cancelled              | released | partially refunded |
+      | cancelled              | refund re_1 of 44.00 USD is recorded             | cancelled              | released | refunded           |
 
   Scenario Outline: Applying the same fact twice changes nothing
     Given a booking that is <from>
@@ -98,7 +101,7 @@ Feature: Seat holds and the booking lifecycle
       | awaiting async payment | the payment succeeds                             | confirmed              |
       | confirmed              | the customer cancels                             | cancelled              |
       | confirmed              | the tenant cancels                               | cancelled              |
-      | confirmed              | refund re_1 of 5.00 USD is recorded              | refunded               |
+      | confirmed              | refund re_1 of 5.00 USD is recorded              | partly refunded        |
 
   Scenario Outline: A fact the booking already reflects changes nothing
     Given a booking that is <from>
@@ -111,10 +114,10 @@ Feature: Seat holds and the booking lifecycle
       | confirmed              | the payment succeeds                             |
       | confirmed              | checkout completes with a delayed payment method |
       | awaiting async payment | checkout completes with a delayed payment method |
-      | refunded               | the payment succeeds                             |
+      | partly refunded        | the payment succeeds                             |
       | cancelled              | the payment succeeds                             |
       | cancelled              | the customer cancels                             |
-      | refunded               | refund re_0 of 5.00 USD is recorded              |
+      | partly refunded        | refund re_0 of 5.00 USD is recorded              |
 
   @refusal
   Scenario Outline: A fact that contradicts the booking's status is refused
@@ -143,8 +146,8 @@ Feature: Seat holds and the booking lifecycle
       | confirmed              | the payment fails                                |
       | confirmed              | the hold lapses                                  |
       | confirmed              | checkout session cs_2 is attached                |
-      | refunded               | the payment fails                                |
-      | refunded               | the hold lapses                                  |
+      | partly refunded        | the payment fails                                |
+      | partly refunded        | the hold lapses                                  |
       | cancelled              | the payment fails                                |
       | cancelled              | the hold lapses                                  |
 
@@ -155,10 +158,10 @@ Feature: Seat holds and the booking lifecycle
     Then it is refused with <error>
 
     Examples:
-      | from      | fact                                 | error             |
-      | confirmed | refund re_1 of 44.01 USD is recorded | RefundExceedsPaid |
-      | refunded  | refund re_1 of 39.01 USD is recorded | RefundExceedsPaid |
-      | confirmed | refund re_1 of 5.00 EUR is recorded  | InvalidRefund     |
+      | from            | fact                                 | error             |
+      | confirmed       | refund re_1 of 44.01 USD is recorded | RefundExceedsPaid |
+      | partly refunded | refund re_1 of 39.01 USD is recorded | RefundExceedsPaid |
+      | confirmed       | refund re_1 of 5.00 EUR is recorded  | InvalidRefund     |
 
   Scenario Outline: A hold lasts as long as a Stripe Checkout Session can
     Given the time is 2026-03-01 10:00 UTC

@@ -27,20 +27,20 @@ Feature: Refunds and statements through the HTTP API
     And a customer has paid for <seats> seats, <paid> in all
     When the tenant refunds <refunds>
     Then every refund answers 201
-    And the booking is "refunded"
+    And the booking is still "confirmed", its payment <payment>
     And the customer got back <customer refund> and the platform gave back <fee back> of its fee
     And the booking's ledger has each refund once
 
     Examples:
-      | fee policy    | fee refund   | price      | seats | paid       | refunds                        | customer refund | fee back  |
-      | 5% + 0.30 USD | proportional | 20.00 USD  | 2     | 42.30 USD  | 10.00 USD                      | 10.00 USD       | 0.54 USD  |
-      | 5% + 0.30 USD | proportional | 20.00 USD  | 2     | 42.30 USD  | 10.00 USD, 5.00 USD, the rest  | 42.30 USD       | 2.30 USD  |
-      | 5% + 0.30 USD | never        | 20.00 USD  | 2     | 42.30 USD  | 10.00 USD, the rest            | 42.30 USD       | 0.00 USD  |
-      | 5% + 0.30 USD | proportional | 20.00 USD  | 2     | 42.30 USD  | 0.01 USD, 0.01 USD, 0.01 USD   | 0.03 USD        | 0.00 USD  |
-      | 10% + 0 JPY   | proportional | 1500 JPY   | 2     | 3300 JPY   | 1000 JPY, the rest             | 3300 JPY        | 300 JPY   |
-      | 10% + 0 JPY   | proportional | 1500 JPY   | 2     | 3300 JPY   | 333 JPY                        | 333 JPY         | 30 JPY    |
-      | 7.5% + 0 KWD  | proportional | 12.340 KWD | 1     | 13.270 KWD | 5.000 KWD, the rest            | 13.270 KWD      | 0.930 KWD |
-      | 7.5% + 0 KWD  | never        | 12.340 KWD | 1     | 13.270 KWD | 1.230 KWD                      | 1.230 KWD       | 0.000 KWD |
+      | fee policy    | fee refund   | price      | seats | paid       | refunds                       | customer refund | fee back  | payment            |
+      | 5% + 0.30 USD | proportional | 20.00 USD  | 2     | 42.30 USD  | 10.00 USD                     | 10.00 USD       | 0.54 USD  | partially refunded |
+      | 5% + 0.30 USD | proportional | 20.00 USD  | 2     | 42.30 USD  | 10.00 USD, 5.00 USD, the rest | 42.30 USD       | 2.30 USD  | refunded           |
+      | 5% + 0.30 USD | never        | 20.00 USD  | 2     | 42.30 USD  | 10.00 USD, the rest           | 42.30 USD       | 0.00 USD  | refunded           |
+      | 5% + 0.30 USD | proportional | 20.00 USD  | 2     | 42.30 USD  | 0.01 USD, 0.01 USD, 0.01 USD  | 0.03 USD        | 0.00 USD  | partially refunded |
+      | 10% + 0 JPY   | proportional | 1500 JPY   | 2     | 3300 JPY   | 1000 JPY, the rest            | 3300 JPY        | 300 JPY   | refunded           |
+      | 10% + 0 JPY   | proportional | 1500 JPY   | 2     | 3300 JPY   | 333 JPY                       | 333 JPY         | 30 JPY    | partially refunded |
+      | 7.5% + 0 KWD  | proportional | 12.340 KWD | 1     | 13.270 KWD | 5.000 KWD, the rest           | 13.270 KWD      | 0.930 KWD | refunded           |
+      | 7.5% + 0 KWD  | never        | 12.340 KWD | 1     | 13.270 KWD | 1.230 KWD                     | 1.230 KWD       | 0.000 KWD | partially refunded |
 
   @refusal
   Scenario Outline: A refund of more than is left is refused

@@ -7,6 +7,7 @@ from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payments_made_elsewhere import record_payment_made_elsewhere
 from application.ports import PaymentAftermath
+from domain.payment import FollowUp
 
 
 async def record_or_park(ctx: EventContext, event: PaymentAftermath) -> EventApplied:
@@ -18,7 +19,13 @@ async def record_or_park(ctx: EventContext, event: PaymentAftermath) -> EventApp
         # Its checkout's completion has not arrived yet: applied when it does (catch_up).
         await ctx.uow.parked_events.park(payment, event)
         return EventApplied(Outcome.PARKED, detail=f"no booking is paid with {payment} yet")
-    changed = await record_payment_made_elsewhere(ctx.uow, booking, event)
+    updated, changed = await record_payment_made_elsewhere(
+        ctx.uow, booking, event, ctx.dispute_bearer
+    )
+    recover = changed and updated.has_recovery_due
     return EventApplied(
-        Outcome.APPLIED if changed else Outcome.IGNORED, booking.id, tenant_id=booking.tenant_id
+        Outcome.APPLIED if changed else Outcome.IGNORED,
+        booking.id,
+        tenant_id=booking.tenant_id,
+        follow_up=FollowUp.RECOVER_LOST_DISPUTE if recover else FollowUp.NONE,
     )

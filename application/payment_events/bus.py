@@ -18,8 +18,12 @@ from application.payment_events.charge_refunded import charge_refunded
 from application.payment_events.checkout_completed import checkout_completed
 from application.payment_events.checkout_expired import checkout_session_expired
 from application.payment_events.context import EventContext, Handler
+from application.payment_events.dispute_closed import dispute_closed
 from application.payment_events.dispute_created import dispute_created
-from application.payment_events.follow_ups import refund_in_full
+from application.payment_events.dispute_funds_reinstated import dispute_funds_reinstated
+from application.payment_events.dispute_funds_withdrawn import dispute_funds_withdrawn
+from application.payment_events.dispute_updated import dispute_updated
+from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payment_events.session_facts import Refuted, checked_session_event
 from application.ports import (
@@ -30,11 +34,16 @@ from application.ports import (
     CheckoutCompleted,
     CheckoutExpired,
     Clock,
+    DisputeClosed,
     DisputeCreated,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeUpdated,
     PaymentEvent,
     PaymentGateway,
 )
 from application.uow import UnitOfWorkFactory
+from domain.dispute import DisputeBearer
 from domain.payment import FollowUp
 
 HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
@@ -44,6 +53,10 @@ HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
     CheckoutExpired: checkout_session_expired,
     ChargeRefunded: charge_refunded,
     DisputeCreated: dispute_created,
+    DisputeUpdated: dispute_updated,
+    DisputeClosed: dispute_closed,
+    DisputeFundsWithdrawn: dispute_funds_withdrawn,
+    DisputeFundsReinstated: dispute_funds_reinstated,
     AccountUpdated: account_updated,
 }
 
@@ -59,10 +72,17 @@ CHECKS: Mapping[type[PaymentEvent], Check] = {
 
 
 class ApplyPaymentEvent:
-    def __init__(self, uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        clock: Clock,
+        dispute_bearer: DisputeBearer = DisputeBearer.TENANT,
+    ) -> None:
         self._uow = uow
         self._gateway = gateway
         self._clock = clock
+        self._bearer = dispute_bearer
 
     async def __call__(self, event: PaymentEvent) -> EventApplied:
         """`duplicate` when the event id was applied before; `ignored` for a type without
@@ -81,7 +101,7 @@ class ApplyPaymentEvent:
         async with self._uow() as uow:
             if not await uow.webhook_inbox.record(event.event_id):
                 return EventApplied(Outcome.DUPLICATE)
-            applied = await handler(EventContext(uow, self._clock), event)
+            applied = await handler(EventContext(uow, self._clock, self._bearer), event)
             await uow.commit()
         await self._follow_up(applied)
         return applied
@@ -91,5 +111,9 @@ class ApplyPaymentEvent:
             return
         if applied.follow_up is FollowUp.REFUND_IN_FULL:
             await refund_in_full(
+                self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
+            )
+        elif applied.follow_up is FollowUp.RECOVER_LOST_DISPUTE:
+            await recover_lost_disputes(
                 self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
             )

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from application.payment_events.outcome import EventApplied
 from application.ports import Clock, PaymentEvent, UnitOfWork
+from domain.dispute import DisputeBearer
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,8 @@ class EventContext:
 
     uow: UnitOfWork
     clock: Clock
+    # Who bears a lost dispute of a destination charge (the platform's setting).
+    dispute_bearer: DisputeBearer = DisputeBearer.TENANT
 
 
 E_contra = TypeVar("E_contra", bound=PaymentEvent, contravariant=True)

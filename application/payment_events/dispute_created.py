@@ -1,4 +1,5 @@
-"""`charge.dispute.created`: the cardholder disputes the charge with their bank."""
+"""`charge.dispute.created`: the cardholder disputes the charge with their bank; while
+Stripe says the charge is not refundable, the booking refuses refunds and cancels."""
 
 from __future__ import annotations
 

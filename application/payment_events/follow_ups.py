@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.ports import Clock, PaymentGateway, UnitOfWork
 from application.refunds import RefundFlow
@@ -41,3 +42,14 @@ async def refund_in_full(
         )
         return
     log.warning("booking %s paid late with no seats left: refunded in full", booking_id)
+
+
+async def recover_lost_disputes(
+    uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock, tenant_id: str, booking_id: str
+) -> None:
+    """Take the booking's lost disputes back from the tenant's transfer, as reserved.
+
+    An outcome left unknown stays reserved and is re-sent by reconciliation with the same
+    idempotency key (application/dispute_recoveries.py).
+    """
+    await DisputeRecoveries(uow, gateway, clock)(tenant_id, booking_id)

@@ -9,7 +9,7 @@ from application.payment_events.context import EventContext
 from application.payments_made_elsewhere import catch_up
 from domain.booking import Booking
 from domain.ledger import payment_entries
-from domain.payment import Decision, payment_succeeded, seats_sold_meanwhile
+from domain.payment import Decision, FollowUp, payment_succeeded, seats_sold_meanwhile
 
 
 async def take_payment(ctx: EventContext, booking: Booking, payment_ref: str) -> Decision:
@@ -23,7 +23,9 @@ async def take_payment(ctx: EventContext, booking: Booking, payment_ref: str) ->
         return decision
     seats_taken = await move_seats(ctx.uow, decision)
     await ctx.uow.ledger.add_all(payment_entries(decision.booking, payment_ref, ctx.clock.now()))
-    paid = await catch_up(ctx.uow, decision.booking)
+    paid = await catch_up(ctx.uow, decision.booking, ctx.dispute_bearer)
     if seats_taken:
+        if paid.has_recovery_due:  # a lost dispute was parked for this payment
+            return replace(decision, booking=paid, follow_up=FollowUp.RECOVER_LOST_DISPUTE)
         return replace(decision, booking=paid)
     return replace(seats_sold_meanwhile(paid), before=booking)

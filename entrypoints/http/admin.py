@@ -11,10 +11,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
 
+from application.booking_queries import BookingQueries
 from application.create_tenant import CreateTenant, NewTenant
 from application.set_fee_policy import NewFeePolicy, SetFeePolicy
 from application.statements import PlatformFeeReport
 from application.tenant_queries import TenantQueries
+from domain.booking import BookingStatus, PaymentStatus
 from domain.tenant import ChargeModel
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
@@ -47,6 +49,27 @@ class AdminController(Controller):
     tags = ["platform admin"]  # noqa: RUF012 - Litestar reads these as class attributes
     guards = [admin_guard]  # noqa: RUF012
     security = [{"bearer": []}]  # noqa: RUF012
+
+    @get("/bookings", summary="A tenant's bookings, newest first (support work)")
+    async def list_bookings(
+        self,
+        booking_queries: BookingQueries,
+        tenant_id: str,
+        status: BookingStatus | None = None,
+        payment_status: PaymentStatus | None = None,
+        limit: Limit = 50,
+        cursor: str | None = None,
+    ) -> s.Page[s.Booking]:
+        page = await booking_queries.list_for_tenant(
+            tenant_id,
+            statuses=(status,) if status else (),
+            payment_statuses=(payment_status,) if payment_status else (),
+            starts_from=None,
+            starts_before=None,
+            limit=limit,
+            cursor=cursor,
+        )
+        return s.Page(data=[m.booking_out(b) for b in page.items], next_cursor=page.next_cursor)
 
     @post("/tenants", status_code=201, summary="Create a tenant; its API key is shown once")
     async def create_tenant(

@@ -36,6 +36,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (dom.IllegalTransition, 409),
     (dom.CancellationWindowClosed, 409),
     (dom.RefundExceedsPaid, 409),
+    (dom.DisputeOpen, 409),
     (dom.OfferingArchived, 409),
     (dom.TenantCannotSell, 422),
     (dom.BelowMinimumCharge, 422),

@@ -175,6 +175,7 @@ def booking_out(booking: b.Booking) -> s.Booking:
     return s.Booking(
         id=booking.id,
         status=booking.status.value,
+        payment_status=booking.payment_status.value,  # type: ignore[arg-type]
         offering_id=booking.offering_id,
         slot_id=booking.slot_id,
         seats=booking.seats,
@@ -199,6 +200,7 @@ def tenant_booking_out(
                 amount=money_out(e.amount),
                 gateway_ref=e.gateway_ref,
                 created_at=e.created_at,
+                borne_by=e.borne_by.value,  # type: ignore[arg-type]
             )
             for e in ledger
         ],
@@ -207,9 +209,12 @@ def tenant_booking_out(
                 id=d.dispute_id,
                 amount=money_out(d.amount),
                 reason=d.reason,
-                created_at=d.created_at,
+                status=d.status.value,  # type: ignore[arg-type]
+                is_charge_refundable=d.is_charge_refundable,
+                opened_at=d.created_at,
+                closed_at=d.closed_at,
             )
-            for d in disputes
+            for d in disputes or booking.disputes
         ],
     )
 
@@ -222,5 +227,6 @@ def statement_line_out(line: lg.StatementLine) -> s.StatementLine:
         refunds=money_out(line.refunds),
         fees=money_out(line.fees),
         fee_refunds=money_out(line.fee_refunds),
+        disputes=money_out(line.disputes),
         net=money_out(line.net),
     )

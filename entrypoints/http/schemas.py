@@ -223,18 +223,33 @@ class LedgerEntry(Struct):
     amount: Money
     gateway_ref: str
     created_at: datetime
+    # Whose balance the money moved on: "platform" only for a destination charge's
+    # dispute funds, which the platform bears until it recovers them from the tenant.
+    borne_by: Literal["tenant", "platform"] = "tenant"
 
 
 class Dispute(Struct):
     id: str
     amount: Money
     reason: str
-    created_at: datetime
+    status: Literal[
+        "warning_needs_response",
+        "warning_under_review",
+        "warning_closed",
+        "needs_response",
+        "under_review",
+        "won",
+        "lost",
+    ]
+    is_charge_refundable: bool
+    opened_at: datetime
+    closed_at: datetime | None
 
 
 class Booking(Struct):
     id: str
     status: str
+    payment_status: Literal["unpaid", "paid", "partially_refunded", "refunded", "disputed"]
     offering_id: str
     slot_id: str
     seats: int
@@ -271,6 +286,7 @@ class StatementLine(Struct):
     refunds: Money
     fees: Money
     fee_refunds: Money
+    disputes: Money
     net: Money
 
 

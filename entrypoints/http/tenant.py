@@ -29,7 +29,7 @@ from application.refund_booking import RefundBooking, RefundCommand
 from application.start_onboarding import StartOnboarding, StartOnboardingCommand
 from application.statements import TenantStatement
 from application.tenant_queries import TenantQueries
-from domain.booking import BookingStatus, CancelledBy
+from domain.booking import BookingStatus, CancelledBy, PaymentStatus
 from domain.tenant import Tenant
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
@@ -170,6 +170,7 @@ class TenantController(Controller):
         tenant: Tenant,
         booking_queries: BookingQueries,
         status: BookingStatus | None = None,
+        payment_status: PaymentStatus | None = None,
         since: From = None,
         until: To = None,
         limit: Limit = 50,
@@ -178,6 +179,7 @@ class TenantController(Controller):
         page = await booking_queries.list_for_tenant(
             tenant.id,
             statuses=(status,) if status else (),
+            payment_statuses=(payment_status,) if payment_status else (),
             starts_from=since,
             starts_before=until,
             limit=limit,
@@ -262,7 +264,9 @@ class TenantController(Controller):
 def _csv(lines: list[s.StatementLine]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["currency", "bookings", "gross", "refunds", "fees", "fee_refunds", "net"])
+    writer.writerow(
+        ["currency", "bookings", "gross", "refunds", "fees", "fee_refunds", "disputes", "net"]
+    )
     for line in lines:
         writer.writerow(
             [
@@ -272,6 +276,7 @@ def _csv(lines: list[s.StatementLine]) -> str:
                 line.refunds.amount,
                 line.fees.amount,
                 line.fee_refunds.amount,
+                line.disputes.amount,
                 line.net.amount,
             ]
         )

@@ -176,11 +176,13 @@ def test_a_customer_books_and_pays_and_the_tenant_refunds(server: Server) -> Non
             - usd["refunds"]["amount"]
             - usd["fees"]["amount"]
             + usd["fee_refunds"]["amount"]
+            - usd["disputes"]["amount"]
         )
         assert usd["net"]["amount"] == 0
         csv = tenant.get("/v1/tenant/statement", headers={"Accept": "text/csv"})
         assert csv.headers["content-type"].startswith("text/csv")
-        assert csv.text.splitlines()[1] == "usd,1,4230,4230,230,230,0"
+        assert csv.text.splitlines()[0].endswith(",fee_refunds,disputes,net")
+        assert csv.text.splitlines()[1] == "usd,1,4230,4230,230,230,0,0"
 
         availability = public.get(f"/v1/public/sunrise-yoga/offerings/{offering_id}/slots")
         assert availability.json()["data"][0]["seats_available"] == 3

@@ -28,6 +28,7 @@ def build_test_app(
     database_url: str | None = None,
     *,
     gateway_wrapper: Callable[[PaymentGateway], PaymentGateway] | None = None,
+    dispute_bearer: str = "tenant",
 ) -> tuple[Litestar, Container]:
     """The app on a fresh SQLite file, or on `database_url` (migrated here if need be).
 
@@ -43,6 +44,7 @@ def build_test_app(
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         public_base_url=BASE_URL,
+        dispute_bearer=dispute_bearer,
     )
     container = build_container(settings)
     container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))

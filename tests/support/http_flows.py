@@ -13,6 +13,14 @@ from tests.support.http_app import ADMIN_KEY
 
 async def paid_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], str]:
     """A tenant (5 % + 0.30 USD borne by the customer) and a paid booking of 42.30 USD."""
+    tenant, booking_id, _ = await paid_booking_with_token(client)
+    return tenant, booking_id
+
+
+async def paid_booking_with_token(
+    client: AsyncTestClient[Any],
+) -> tuple[dict[str, str], str, str]:
+    """As `paid_booking`, with the customer's booking token too."""
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     created = await client.post(
         "/v1/admin/tenants",
@@ -64,4 +72,4 @@ async def paid_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], st
     booking = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
     assert booking.json()["status"] == "confirmed"
     assert booking.json()["quote"]["customer_total"]["amount"] == 4230
-    return tenant, booking_id
+    return tenant, booking_id, str(checkout.json()["booking_token"])

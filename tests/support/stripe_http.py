@@ -178,6 +178,8 @@ class StripeStandIn:
         self.refunds: dict[str, dict[str, Any]] = {}
         # Who gave back what for each refund, per Stripe's documented semantics.
         self.refund_effects: dict[str, RefundEffect] = {}
+        # A destination charge's transfer to the connected account: what is left of it.
+        self.transfers: dict[str, dict[str, Any]] = {}
         self._terms: dict[str, _PaymentTerms] = {}  # by session id, then by intent id
         self._replays: dict[tuple[str | None, str], tuple[str, Answer]] = {}
 
@@ -236,6 +238,10 @@ class StripeStandIn:
                 return self._create_refund(params, account)
             case "GET", ["refunds"]:
                 return self._list_refunds(params, account)
+            case "GET", ["payment_intents", intent_id]:
+                return self._retrieve_intent(intent_id, params, account)
+            case "POST", ["transfers", transfer_id, "reversals"]:
+                return self._reverse_transfer(transfer_id, params, account)
         return _error(404, f"Unrecognized request URL ({request.path})", code="url_invalid")
 
     # --- accounts ---------------------------------------------------------------------------
@@ -364,7 +370,69 @@ class StripeStandIn:
         )
         self.payment_intents[intent_id] = _Scoped(intent, session.account)
         self._terms[intent_id] = self._terms[session_id]
+        charge_id = self._id("ch")
+        intent["latest_charge"] = charge_id
+        terms = self._terms[intent_id]
+        if paid and terms.destination is not None:
+            # The whole charge is transferred, the application fee collected back from it.
+            self.transfers[f"tr_{charge_id}"] = {
+                "amount": intent["amount_received"] - terms.application_fee,
+                "reversed": 0,
+                "currency": intent["currency"],
+                "destination": terms.destination,
+            }
         return intent_id
+
+    # --- payment intents and transfers ------------------------------------------------------
+
+    def _retrieve_intent(
+        self, intent_id: str, params: dict[str, Any], account: str | None
+    ) -> Answer:
+        intent = self.payment_intents.get(intent_id)
+        if intent is None or intent.account != account:
+            return _missing("payment_intent", intent_id)
+        body = dict(intent.body)
+        expand = params.get("expand") or {}
+        expanded = expand.values() if isinstance(expand, dict) else expand
+        if "latest_charge" in expanded and body.get("latest_charge"):
+            charge = stripe_fixture("charge")
+            transfer = f"tr_{body['latest_charge']}"
+            charge.update(
+                id=body["latest_charge"],
+                amount=body["amount"],
+                currency=body["currency"],
+                payment_intent=intent_id,
+                transfer=transfer if transfer in self.transfers else None,
+            )
+            body["latest_charge"] = charge
+        return 200, body
+
+    def _reverse_transfer(
+        self, transfer_id: str, params: dict[str, Any], account: str | None
+    ) -> Answer:
+        transfer = self.transfers.get(transfer_id)
+        if transfer is None or account is not None:
+            return _missing("transfer", transfer_id)
+        left = transfer["amount"] - transfer["reversed"]
+        amount = int(params.get("amount", left))
+        if amount > left:
+            return _error(
+                400,
+                "The transfer has insufficient funds to reverse this amount.",
+                code="parameter_invalid",
+                param="amount",
+            )
+        transfer["reversed"] += amount
+        reversal = stripe_fixture("transfer_reversal")
+        reversal.update(
+            id=self._id("trr"),
+            amount=amount,
+            currency=transfer["currency"],
+            transfer=transfer_id,
+            created=self._now(),
+            metadata=params.get("metadata", {}),
+        )
+        return 200, reversal
 
     # --- refunds ----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from domain.booking import (
     BookingStatus,
     CancelledBy,
     Customer,
+    PaymentStatus,
     SeatState,
     hold_expiry,
 )
@@ -64,7 +65,6 @@ def in_status(status: BookingStatus) -> Booking:
         S.EXPIRED: lambda: pending().expire(),
         S.PAYMENT_FAILED: lambda: pending().fail_payment(),
         S.CANCELLED: lambda: confirmed.cancel(CancelledBy.CUSTOMER),
-        S.REFUNDED: lambda: confirmed.record_refund("re_0", RefundSplit(usd(500), usd(45))),
     }[status]()
 
 
@@ -85,11 +85,10 @@ MATRIX = {
                         ILLEGAL, ILLEGAL, "attached"],
     S.AWAITING_ASYNC_PAYMENT: [S.CONFIRMED, SAME, S.PAYMENT_FAILED, ILLEGAL,
                                ILLEGAL, ILLEGAL, ILLEGAL],
-    S.CONFIRMED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.REFUNDED, ILLEGAL],
+    S.CONFIRMED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.CONFIRMED, ILLEGAL],
     S.EXPIRED: [S.CONFIRMED, ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL],
     S.PAYMENT_FAILED: [ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL, ILLEGAL],
     S.CANCELLED: [SAME, SAME, ILLEGAL, ILLEGAL, SAME, S.CANCELLED, ILLEGAL],
-    S.REFUNDED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.REFUNDED, ILLEGAL],
 }  # fmt: skip
 CASES = [
     pytest.param(status, fact, outcome, id=f"{status}-{fact}")
@@ -128,13 +127,12 @@ def test_seats_follow_the_status() -> None:
         S.PENDING_PAYMENT: SeatState.HELD,
         S.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
         S.CONFIRMED: SeatState.BOOKED,
-        S.REFUNDED: SeatState.BOOKED,
         S.EXPIRED: SeatState.RELEASED,
         S.PAYMENT_FAILED: SeatState.RELEASED,
         S.CANCELLED: SeatState.RELEASED,
     }
     assert {status: in_status(status).seat_state for status in S} == expected
-    assert {s for s in S if in_status(s).is_paid} == {S.CONFIRMED, S.CANCELLED, S.REFUNDED}
+    assert {s for s in S if in_status(s).is_paid} == {S.CONFIRMED, S.CANCELLED}
 
 
 def test_confirming_keeps_the_first_payment_intent() -> None:
@@ -168,7 +166,8 @@ class TestRefunds:
         booking = booking.record_refund("re_2", RefundSplit(usd(3400), usd(309)))
         assert booking.refunded == RefundSplit(usd(4400), usd(400))
         assert booking.refundable == usd(0)
-        assert booking.status is S.REFUNDED
+        assert booking.status is S.CONFIRMED  # a refund never gives the seats back
+        assert booking.payment_status is PaymentStatus.REFUNDED
 
     def test_a_refund_is_recorded_once_by_its_gateway_id(self) -> None:
         booking = in_status(S.CONFIRMED).record_refund("re_1", RefundSplit(usd(1000), usd(0)))
@@ -176,7 +175,7 @@ class TestRefunds:
         assert len(booking.refunds) == 1
 
     def test_a_refund_beyond_what_was_paid_is_refused(self) -> None:
-        booking = in_status(S.REFUNDED)  # 5.00 of 44.00 back already
+        booking = in_status(S.CONFIRMED).record_refund("re_0", RefundSplit(usd(500), usd(45)))
         with pytest.raises(RefundExceedsPaid) as refused:
             booking.record_refund("re_1", RefundSplit(usd(3901), usd(0)))
         assert (refused.value.requested, refused.value.refundable) == (3901, 3900)
@@ -270,7 +269,8 @@ def test_a_reserved_refund_is_settled_under_the_gateways_id_once() -> None:
 
     settled = reserved.settle_refund("bookpay-refund-1", "re_1")
 
-    assert settled.status is S.REFUNDED
+    assert settled.status is S.CONFIRMED
+    assert settled.payment_status is PaymentStatus.PARTIALLY_REFUNDED
     assert [(r.refund_id, r.pending) for r in settled.refunds] == [("re_1", False)]
     assert settled.settle_refund("bookpay-refund-1", "re_1") is settled
     assert settled.refundable == usd(1400)

@@ -39,7 +39,7 @@ def test_a_payment_confirms_and_books_the_seats(status: BookingStatus, seats: Se
     assert (decision.seats, decision.follow_up) == (seats, FollowUp.NONE)
 
 
-@pytest.mark.parametrize("status", [S.CONFIRMED, S.REFUNDED, S.CANCELLED])
+@pytest.mark.parametrize("status", [S.CONFIRMED, S.CANCELLED])
 def test_a_payment_already_recorded_changes_nothing(status: BookingStatus) -> None:
     decision = payment_succeeded(in_status(status), "pi_1")
     assert not decision.changed

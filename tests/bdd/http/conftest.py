@@ -272,6 +272,12 @@ def booking_is(world: World, status: str) -> None:
     assert world.booking()["status"] == status
 
 
+@then(parsers.re(r'the booking is still "(?P<status>\w+)", its payment (?P<payment>[a-z ]+)'))
+def booking_and_payment_are(world: World, status: str, payment: str) -> None:
+    booking = world.booking()
+    assert (booking["status"], booking["payment_status"]) == (status, payment.replace(" ", "_"))
+
+
 @then(
     parsers.re(
         r"the booking's ledger has a charge of (?P<charge>.+) and an application fee of "

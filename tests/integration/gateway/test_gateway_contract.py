@@ -15,6 +15,7 @@ from application.ports import (
     IgnoredEvent,
     PaymentStatus,
     SessionStatus,
+    TransferReversalRequest,
     WebhookEndpoint,
 )
 from domain.money import Money
@@ -464,3 +465,52 @@ async def test_an_event_type_bookpay_ignores_is_acknowledged(harness: GatewayHar
         account_id=None,
         type="customer.created",
     )
+
+
+# --- Transfer reversals (a lost dispute recovered from the tenant) ------------------------
+
+
+def _reversal(payment_intent_id: str, amount: int, key: str) -> TransferReversalRequest:
+    return TransferReversalRequest(
+        booking_id="bk_0001",
+        payment_intent_id=payment_intent_id,
+        amount=Money(amount, "eur"),
+        idempotency_key=key,
+        description="lost dispute dp_0001",
+    )
+
+
+async def test_a_destination_transfer_is_reversed_once_per_key(harness: GatewayHarness) -> None:
+    account_id = await _account(harness)
+    session = await harness.gateway.create_checkout_session(
+        checkout_request(account_id, harness.clock(), charge_model=ChargeModel.DESTINATION)
+    )
+    payment_intent_id = await harness.pay(session)
+
+    first = await harness.gateway.reverse_transfer(
+        _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0001")
+    )
+    again = await harness.gateway.reverse_transfer(
+        _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0001")
+    )
+
+    assert first == again  # the same reversal, not a second one
+    assert first.reversal_id.startswith("trr_")
+    assert first.amount == Money(1000, "eur")
+    with pytest.raises(GatewayInvalidRequest):  # never more than is left of the transfer
+        await harness.gateway.reverse_transfer(
+            _reversal(payment_intent_id, 1_000_000, "bookpay-dispute-dp_0002")
+        )
+
+
+async def test_a_direct_charge_has_no_transfer_to_reverse(harness: GatewayHarness) -> None:
+    account_id = await _account(harness)
+    session = await harness.gateway.create_checkout_session(
+        checkout_request(account_id, harness.clock(), charge_model=ChargeModel.DIRECT)
+    )
+    payment_intent_id = await harness.pay(session)
+
+    with pytest.raises(GatewayInvalidRequest):
+        await harness.gateway.reverse_transfer(
+            _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0003")
+        )

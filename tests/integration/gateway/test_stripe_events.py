@@ -17,10 +17,17 @@ from application.ports import (
     ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
+    DisputeClosed,
     DisputeCreated,
+    DisputeEvent,
+    DisputeFunds,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeUpdated,
     IgnoredEvent,
     RefundRecord,
 )
+from domain.dispute import DisputeStatus
 from domain.money import Money
 from domain.tenant import ConnectStatus
 from tests.support.gateway_requests import stripe_event
@@ -136,7 +143,60 @@ def test_dispute_created() -> None:
         payment_intent_id=None,
         amount=Money(1000, "usd"),
         reason="general",
+        status=DisputeStatus.WARNING_NEEDS_RESPONSE,
+        is_charge_refundable=True,
+        opened_at=datetime.fromtimestamp(1234567890, UTC),
+        balance_transactions=(),
     )
+
+
+@pytest.mark.parametrize(
+    ("event_type", "kind"),
+    [
+        ("charge.dispute.created", DisputeCreated),
+        ("charge.dispute.updated", DisputeUpdated),
+        ("charge.dispute.closed", DisputeClosed),
+        ("charge.dispute.funds_withdrawn", DisputeFundsWithdrawn),
+        ("charge.dispute.funds_reinstated", DisputeFundsReinstated),
+    ],
+)
+def test_every_dispute_event_carries_the_dispute_as_stripe_saw_it(
+    event_type: str, kind: type[DisputeEvent]
+) -> None:
+    dispute = {
+        **stripe_fixture("dispute"),
+        "status": "lost",
+        "is_charge_refundable": False,
+        "payment_intent": "pi_1",
+        "balance_transactions": [
+            {
+                **stripe_fixture("balance_transaction"),
+                "id": "txn_1",
+                "amount": -1000,
+                "fee": 1500,
+                "currency": "usd",
+            }
+        ],
+    }
+
+    event = translate_event(_event(event_type, dispute))
+
+    assert type(event) is kind
+    assert isinstance(event, DisputeEvent)
+    assert (event.status, event.is_charge_refundable, event.payment_intent_id) == (
+        DisputeStatus.LOST,
+        False,
+        "pi_1",
+    )
+    assert event.balance_transactions == (
+        DisputeFunds("txn_1", Money(-1000, "usd"), Money(1500, "usd")),
+    )
+
+
+def test_a_dispute_in_a_status_stripe_does_not_have_is_refused() -> None:
+    dispute = {**stripe_fixture("dispute"), "status": "pending_forever"}
+    with pytest.raises(InvalidWebhookPayload):
+        translate_event(_event("charge.dispute.updated", dispute))
 
 
 def test_account_updated_carries_the_connect_status() -> None:

@@ -71,7 +71,8 @@ async def test_a_dashboard_refund_and_a_dispute_show_on_the_booking_once(
     await _resend_all(harness, "charge.dispute.created")
 
     detail = (await harness.client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)).json()
-    assert detail["status"] == "refunded"
+    # A refund gives money back, never seats; the open dispute is what the money is now.
+    assert (detail["status"], detail["payment_status"]) == ("confirmed", "disputed")
     assert detail["refunded"] == {"amount": 2115, "currency": "usd"}
     kinds = sorted((e["kind"], e["amount"]["amount"]) for e in detail["ledger"])
     assert kinds == [
@@ -80,19 +81,17 @@ async def test_a_dashboard_refund_and_a_dispute_show_on_the_booking_once(
         ("charge", 4230),
         ("refund", 2115),
     ]
-    assert [(d["id"], d["amount"]["amount"], d["reason"]) for d in detail["disputes"]] == [
-        (dispute_id, 2115, "fraudulent")
-    ]
+    assert [
+        (d["id"], d["amount"]["amount"], d["reason"], d["status"], d["is_charge_refundable"])
+        for d in detail["disputes"]
+    ] == [(dispute_id, 2115, "fraudulent", "needs_response", False)]
 
-    # The tenant can still refund what is left, and no more.
+    # While the dispute makes the charge not refundable, the tenant cannot refund what is
+    # left: Stripe would refuse, and the customer would be paid twice.
     rest = await harness.client.post(
         f"/v1/tenant/bookings/{booking_id}/refunds", json={}, headers=tenant
     )
-    assert rest.status_code == 201, rest.text
-    assert rest.json()["refunded"] == {"amount": 4230, "currency": "usd"}
-    more = await harness.client.post(
-        f"/v1/tenant/bookings/{booking_id}/refunds",
-        json={"amount": {"amount": 1, "currency": "usd"}},
-        headers=tenant,
-    )
-    assert more.status_code == 409
+    assert rest.status_code == 409, rest.text
+    assert rest.json()["type"] == "urn:bookpay:problem:dispute-open"
+    after = (await harness.client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)).json()
+    assert after["refunded"] == {"amount": 2115, "currency": "usd"}

@@ -21,15 +21,22 @@ from application.ports import (
     RefundRecord,
     StoredResponse,
 )
-from domain.booking import Booking, BookingStatus, CancelledBy, Refund
+from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus, Refund
 from domain.cancellation import RefundSplit
-from domain.dispute import Dispute
+from domain.dispute import (
+    Dispute,
+    DisputeBearer,
+    DisputeSnapshot,
+    DisputeStatus,
+    Party,
+    Recovery,
+)
 from domain.errors import InvalidSeatCount
 from domain.fees import FeePolicy, FeeQuote
 from domain.ledger import EntryKind, LedgerEntry, StatementLine
 from domain.money import Money
 from domain.offering import Offering, Slot
-from domain.tenant import ConnectStatus, Tenant
+from domain.tenant import ChargeModel, ConnectStatus, Tenant
 from tests.integration.persistence.builders import (
     NOW,
     a_booking,
@@ -522,7 +529,7 @@ async def test_a_reserved_refund_is_settled_or_released(backend: Backend) -> Non
                 reference="bookpay-refund-1",
             ),
         )
-        assert found.status is BookingStatus.REFUNDED
+        assert found.status is BookingStatus.CONFIRMED
         assert (booking.tenant_id, booking.id) not in await uow.bookings.with_refunds_due()
 
 
@@ -556,23 +563,84 @@ async def test_a_booking_the_system_cancelled_is_due_a_refund_until_refunded_in_
         assert key not in await uow.bookings.with_refunds_due()
 
 
-async def test_a_dispute_is_recorded_once_and_listed_with_its_booking(backend: Backend) -> None:
-    booking = await _paid_booking(backend)
-    dispute = Dispute(
-        booking.tenant_id, booking.id, new_id("dp"), Money(4230, "usd"), "fraudulent", NOW
+def _snapshot(
+    dispute_id: str, status: DisputeStatus, minutes: int, refundable: bool = False
+) -> DisputeSnapshot:
+    return DisputeSnapshot(
+        dispute_id=dispute_id,
+        amount=Money(4230, "usd"),
+        reason="fraudulent",
+        status=status,
+        is_charge_refundable=refundable,
+        opened_at=NOW,
+        as_of=NOW + timedelta(minutes=minutes),
     )
-    later = replace(dispute, dispute_id=new_id("dp"), created_at=NOW + timedelta(hours=1))
+
+
+async def test_disputes_are_stored_with_their_booking_and_follow_its_changes(
+    backend: Backend,
+) -> None:
+    booking = await _paid_booking(backend)
+    first, second = new_id("dp"), new_id("dp")
     async with backend.uow() as uow:
-        assert await uow.disputes.add(later)
-        assert await uow.disputes.add(dispute)
-        assert not await uow.disputes.add(replace(dispute, reason="general"))
+        stored = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert stored is not None
+        disputed = stored.record_dispute(
+            _snapshot(first, DisputeStatus.NEEDS_RESPONSE, 0)
+        ).record_dispute(_snapshot(second, DisputeStatus.WARNING_NEEDS_RESPONSE, 1, True))
+        await uow.bookings.update(disputed)
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.disputes.list_for_booking(booking.tenant_id, booking.id) == [
-            dispute,
-            later,
-        ]
+        found = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert found == disputed
+        assert found.payment_status is PaymentStatus.DISPUTED
+        lost = found.record_dispute(_snapshot(first, DisputeStatus.LOST, 5))
+        recovering = lost.reserve_dispute_recovery(
+            first, ChargeModel.DESTINATION, DisputeBearer.TENANT
+        )
+        await uow.bookings.update(recovering)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.bookings.get(booking.tenant_id, booking.id)
+        assert found == recovering
+        assert await uow.disputes.list_for_booking(booking.tenant_id, booking.id) == list(
+            recovering.disputes
+        )
+        assert await uow.disputes.with_pending_recoveries() == [(booking.tenant_id, booking.id)]
+        recovered = found.settle_dispute_recovery(first, "trr_1")
+        await uow.bookings.update(recovered)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.bookings.find_by_payment_intent(booking.payment_intent_id or "")
+        assert found == recovered
+        assert await uow.disputes.with_pending_recoveries() == []
         assert await uow.disputes.list_for_booking(new_id("tn"), booking.id) == []
+
+
+async def test_bookings_are_listed_by_their_payment_status(backend: Backend) -> None:
+    tenant, _, slot = await _bookable(backend, capacity=20)
+    unpaid = a_booking(slot)
+    paid = a_booking(slot).confirm(new_id("pi"))
+    split = RefundSplit(Money(1_000, "usd"), Money(0, "usd"))
+    part_refunded = a_booking(slot).confirm(new_id("pi")).record_refund(new_id("re"), split)
+    await _seed(backend, unpaid, paid, part_refunded)
+
+    async def listed(*statuses: PaymentStatus) -> set[str]:
+        async with backend.uow() as uow:
+            page = await uow.bookings.list(tenant.id, payment_statuses=statuses)
+        return {b.id for b in page.items}
+
+    assert await listed(PaymentStatus.UNPAID) == {unpaid.id}
+    assert await listed(PaymentStatus.PARTIALLY_REFUNDED) == {part_refunded.id}
+    assert await listed(PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED) == {
+        paid.id,
+        part_refunded.id,
+    }
+    async with backend.uow() as uow:
+        page = await uow.bookings.list(
+            tenant.id, statuses=[BookingStatus.CONFIRMED], payment_statuses=[PaymentStatus.PAID]
+        )
+    assert [b.id for b in page.items] == [paid.id]
 
 
 async def test_a_booking_update_inside_one_unit_of_work_can_repeat(backend: Backend) -> None:
@@ -853,6 +921,16 @@ async def test_a_statement_sums_entries_per_currency_in_a_time_range(backend: Ba
         _entry(first, EntryKind.APPLICATION_FEE_REFUND, 120, "re_1"),
         _entry(second, EntryKind.CHARGE, 7_000, "pi_2", created_at=later),
         _entry(second, EntryKind.APPLICATION_FEE, 400, "pi_2", created_at=later),
+        # A direct charge's lost dispute is the tenant's; a destination charge's withdrawal
+        # is the platform's until recovered from the tenant.
+        _entry(second, EntryKind.DISPUTE, 7_000, "dp_1", created_at=later),
+        _entry(second, EntryKind.DISPUTE_FEE, 1_500, "dp_1", created_at=later),
+        _entry(second, EntryKind.DISPUTE_REVERSAL, 7_000, "dp_1", created_at=later),
+        replace(
+            _entry(second, EntryKind.DISPUTE, 9_000, "dp_2", created_at=later),
+            borne_by=Party.PLATFORM,
+        ),
+        _entry(second, EntryKind.DISPUTE, 100, "trr_1", created_at=later),
     ]
     async with backend.uow() as uow:
         for entry in entries:
@@ -861,13 +939,13 @@ async def test_a_statement_sums_entries_per_currency_in_a_time_range(backend: Ba
     usd = lambda amount: Money(amount, "usd")  # noqa: E731
     async with backend.uow() as uow:
         assert await uow.ledger.statement(tenant.id) == [
-            StatementLine("usd", 2, usd(12_000), usd(2_000), usd(700), usd(120))
+            StatementLine("usd", 2, usd(12_000), usd(2_000), usd(700), usd(120), usd(1_600))
         ]
         assert await uow.ledger.statement(tenant.id, since=NOW, until=later) == [
-            StatementLine("usd", 1, usd(5_000), usd(2_000), usd(300), usd(120))
+            StatementLine("usd", 1, usd(5_000), usd(2_000), usd(300), usd(120), usd(0))
         ]
         assert await uow.ledger.statement(tenant.id, since=later) == [
-            StatementLine("usd", 1, usd(7_000), usd(0), usd(400), usd(0))
+            StatementLine("usd", 1, usd(7_000), usd(0), usd(400), usd(0), usd(1_600))
         ]
         assert await uow.ledger.statement(tenant.id, currency="eur") == []
         assert await uow.ledger.statement(tenant.id, until=NOW) == []
@@ -1024,7 +1102,8 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
             Booking,
             "id tenant_id offering_id slot_id seats starts_at customer quote "
             "refund_on_cancel hold_expires_at created_at status gateway_session_id "
-            "payment_intent_id refunds cancelled_by cancellation_reason access_token_hash",
+            "payment_intent_id refunds cancelled_by cancellation_reason access_token_hash "
+            "disputes",
         ),
         (
             FeeQuote,
@@ -1036,9 +1115,14 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
             "percent_bps fixed per_seat_fixed tiers tier_mode minimum maximum bearer "
             "refund_on_cancel version",
         ),
-        (LedgerEntry, "tenant_id booking_id kind amount gateway_ref created_at"),
+        (LedgerEntry, "tenant_id booking_id kind amount gateway_ref created_at borne_by"),
         (Refund, "refund_id split pending reason cancels reference"),
-        (Dispute, "tenant_id booking_id dispute_id amount reason created_at"),
+        (
+            Dispute,
+            "tenant_id booking_id dispute_id amount reason created_at status "
+            "is_charge_refundable closed_at as_of recovery",
+        ),
+        (Recovery, "reference amount reversal_id"),
     ],
 )
 def test_the_repositories_know_every_field_of_the_domain(cls: type, names: str) -> None:

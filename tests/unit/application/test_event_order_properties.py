@@ -22,11 +22,16 @@ from application.ports import (
     ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
+    DisputeClosed,
     DisputeCreated,
+    DisputeFunds,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
     PaymentEvent,
     RefundRecord,
 )
-from domain.booking import BookingStatus
+from domain.booking import BookingStatus, PaymentStatus
+from domain.dispute import DisputeStatus
 from domain.money import Money
 from domain.tenant import ConnectStatus, Tenant
 from tests.unit.application.conftest import build_app, checkout, open_shop
@@ -45,12 +50,23 @@ class Story:
     seats_held: int
     ledger: tuple[tuple[str, int], ...]
     disputes: int = 0
+    payment_status: PaymentStatus | None = None  # None: paid when confirmed, else unpaid
+
+    @property
+    def money(self) -> PaymentStatus:
+        if self.payment_status is not None:
+            return self.payment_status
+        paid = self.status is BookingStatus.CONFIRMED
+        return PaymentStatus.PAID if paid else PaymentStatus.UNPAID
 
 
 PAID_LEDGER = (("application_fee", 230), ("charge", 4230))
 # 10.00 back: the fee comes back pro rata, 230 × 1000 / 4230 rounded = 54.
 PART_REFUNDED = (*PAID_LEDGER, ("application_fee_refund", 54), ("refund", 1000))
 ALL_REFUNDED = (*PAID_LEDGER, ("application_fee_refund", 230), ("refund", 4230))
+# A dispute of the whole 42.30 withdraws it with Stripe's 15.00 fee; winning reinstates it.
+WITHDRAWN = (*PAID_LEDGER, ("dispute", 4230), ("dispute_fee", 1500))
+REINSTATED = (*WITHDRAWN, ("dispute_reversal", 4230))
 STORIES = (
     Story("card", ("completed_paid",), BookingStatus.CONFIRMED, 2, 0, PAID_LEDGER),
     Story(
@@ -73,37 +89,78 @@ STORIES = (
     Story(
         "card, part refunded in the dashboard",
         ("completed_paid", "refunded_1000"),
-        BookingStatus.REFUNDED,
+        BookingStatus.CONFIRMED,
         2,
         0,
         PART_REFUNDED,
+        payment_status=PaymentStatus.PARTIALLY_REFUNDED,
     ),
     Story(
         "card, refunded in two steps",
         ("completed_paid", "refunded_1000", "refunded_4230"),
-        BookingStatus.REFUNDED,
+        BookingStatus.CONFIRMED,
         2,
         0,
         ALL_REFUNDED,
+        payment_status=PaymentStatus.REFUNDED,
     ),
     Story(
         "delayed succeeds, then refunded",
         ("completed_unpaid", "async_succeeded", "refunded_4230"),
-        BookingStatus.REFUNDED,
+        BookingStatus.CONFIRMED,
         2,
         0,
         ALL_REFUNDED,
+        payment_status=PaymentStatus.REFUNDED,
     ),
     Story(
         "card, disputed and part refunded",
         ("completed_paid", "disputed", "refunded_1000"),
-        BookingStatus.REFUNDED,
+        BookingStatus.CONFIRMED,
         2,
         0,
         PART_REFUNDED,
         disputes=1,
+        payment_status=PaymentStatus.DISPUTED,
+    ),
+    Story(
+        "card, dispute won",
+        ("completed_paid", "disputed", "funds_withdrawn", "closed_won", "funds_reinstated"),
+        BookingStatus.CONFIRMED,
+        2,
+        0,
+        REINSTATED,
+        disputes=1,
+        payment_status=PaymentStatus.PAID,
+    ),
+    Story(
+        "card, dispute lost",
+        ("completed_paid", "disputed", "funds_withdrawn", "closed_lost"),
+        BookingStatus.CONFIRMED,
+        2,
+        0,
+        WITHDRAWN,
+        disputes=1,
+        payment_status=PaymentStatus.DISPUTED,
     ),
 )
+
+WITHDRAWAL = DisputeFunds("txn_withdrawn", Money(-4230, "usd"), Money(1500, "usd"))
+REINSTATEMENT = DisputeFunds("txn_reinstated", Money(4230, "usd"), Money(0, "usd"))
+# Each dispute event: its class, minutes after the first, the dispute's status then, and
+# the balance transactions the dispute lists then.
+DISPUTE_EVENTS = {
+    "disputed": (DisputeCreated, 0, DisputeStatus.NEEDS_RESPONSE, ()),
+    "funds_withdrawn": (DisputeFundsWithdrawn, 1, DisputeStatus.NEEDS_RESPONSE, (WITHDRAWAL,)),
+    "closed_won": (DisputeClosed, 5, DisputeStatus.WON, (WITHDRAWAL, REINSTATEMENT)),
+    "closed_lost": (DisputeClosed, 5, DisputeStatus.LOST, (WITHDRAWAL,)),
+    "funds_reinstated": (
+        DisputeFundsReinstated,
+        6,
+        DisputeStatus.WON,
+        (WITHDRAWAL, REINSTATEMENT),
+    ),
+}
 
 # What Stripe reports of the charge as a whole: the cumulative amount refunded so far.
 REFUNDS = {
@@ -138,14 +195,19 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
             amount_refunded=Money(cumulative, "usd"),
             refunds=refunds,
         )
-    if kind == "disputed":
-        return DisputeCreated(
-            **common,
+    if kind in DISPUTE_EVENTS:
+        event_type, minutes, status, funds = DISPUTE_EVENTS[kind]
+        return event_type(
+            **{**common, "created_at": AT + timedelta(minutes=minutes)},
             dispute_id="dp_1",
             charge_id="ch_1",
             payment_intent_id="pi_1",
             amount=Money(4230, "usd"),
             reason="fraudulent",
+            status=status,
+            is_charge_refundable=False,
+            opened_at=AT,
+            balance_transactions=funds,
         )
     return CheckoutExpired(**common, **session)
 
@@ -170,6 +232,7 @@ async def _replay(story: Story, order: list[str]) -> None:
 
     final = await app.booking(started.booking_id)
     assert final.status is story.status, (story.name, order)
+    assert final.payment_status is story.money, (story.name, order)
     async with app.db.unit_of_work() as uow:
         slot = await uow.slots.get(shop.tenant_id, shop.slot_id)
         entries = await uow.ledger.list_for_booking(shop.tenant_id, booking.id)

@@ -13,7 +13,7 @@ from application.cancel_booking import CancelCommand
 from application.errors import GatewayInvalidRequest
 from application.ports import RefundRequest
 from application.refund_booking import RefundCommand
-from domain.booking import Booking, BookingStatus, CancelledBy
+from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.errors import RefundExceedsPaid
 from domain.money import Money
 from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
@@ -85,7 +85,10 @@ async def test_partial_refunds_add_up_and_never_pass_what_was_paid(app: App) -> 
     first = await app.refund(RefundCommand(shop.tenant_id, booking.id, Money(1000, "usd")))
     rest = await app.refund(RefundCommand(shop.tenant_id, booking.id))
 
-    assert first.status is BookingStatus.REFUNDED
+    assert (first.status, first.payment_status) == (
+        BookingStatus.CONFIRMED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+    )
     assert rest.refunded.customer_refund == Money(4230, "usd")
     assert rest.refunded.application_fee_refund == Money(230, "usd")
     assert rest.refundable.is_zero
@@ -123,7 +126,8 @@ async def test_a_refund_made_in_the_dashboard_is_recorded_once(app: App) -> None
         await app.gateway.resend_event(event_id)
 
     refunded = await app.booking(booking.id)
-    assert refunded.status is BookingStatus.REFUNDED
+    assert refunded.status is BookingStatus.CONFIRMED
+    assert refunded.payment_status is PaymentStatus.PARTIALLY_REFUNDED
     (refund,) = refunded.refunds
     assert refund.split.customer_refund == Money(2115, "usd")
     assert refund.split.application_fee_refund == Money(115, "usd")  # proportional policy
@@ -191,7 +195,8 @@ async def test_a_refund_reported_before_its_payment_waits_for_the_payment(app: A
     await _resend(app, "checkout.session.completed")
 
     refunded = await app.booking(booking_id)
-    assert refunded.status is BookingStatus.REFUNDED
+    assert refunded.status is BookingStatus.CONFIRMED
+    assert refunded.payment_status is not PaymentStatus.PAID
     assert refunded.payment_intent_id == payment
     (refund,) = refunded.refunds
     assert refund.split.customer_refund == Money(1000, "usd")

@@ -1,0 +1,85 @@
+"""Record what a `charge.dispute.*` event tells on the booking paid with the disputed charge.
+
+The booking (domain) applies the dispute's snapshot: newer than the one it has, or
+nothing. The ledger gets what the gateway reports the dispute moved — the funds withdrawn
+or reinstated (from the dispute's balance transactions, or its amount when the event
+says funds moved without listing them) and Stripe's dispute fee when reported — each once
+per dispute, on the balance of whoever owns the charge. A lost dispute that the tenant
+bears (destination charges, `dispute_bearer` tenant) reserves its recovery on the
+booking; `DisputeRecoveries` sends it once this transaction committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.ports import (
+    DisputeEvent,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    UnitOfWork,
+)
+from domain.booking import Booking
+from domain.dispute import DisputeBearer, dispute_debits
+from domain.errors import DomainError
+from domain.ledger import LedgerEntry, dispute_funds_entries
+from domain.money import Money
+from domain.tenant import ChargeModel
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeRecorded:
+    booking: Booking
+    changed: bool
+    # True when a lost dispute's recovery from the tenant was reserved and is to be sent.
+    recovery_due: bool = False
+
+
+async def record_dispute_event(
+    uow: UnitOfWork, booking: Booking, event: DisputeEvent, bearer: DisputeBearer
+) -> DisputeRecorded:
+    """Apply the event to the booking (the caller saves the booking it gets back)."""
+    tenant = await uow.tenants.get(booking.tenant_id)
+    charge_model = tenant.charge_model if tenant is not None else ChargeModel.DESTINATION
+    try:
+        updated = booking.record_dispute(event.snapshot())
+    except DomainError:
+        return DisputeRecorded(booking, changed=False)  # an unpaid booking or a foreign currency
+    added = await uow.ledger.add_all(_funds_entries(updated, event, charge_model))
+    recovering = updated.reserve_dispute_recovery(event.dispute_id, charge_model, bearer)
+    return DisputeRecorded(
+        recovering,
+        changed=recovering is not booking or any(added),
+        recovery_due=recovering is not updated,
+    )
+
+
+def _funds_entries(
+    booking: Booking, event: DisputeEvent, charge_model: ChargeModel
+) -> list[LedgerEntry]:
+    currency = booking.currency
+    withdrawn = reinstated = fee = Money.zero(currency)
+    for funds in event.balance_transactions:
+        if funds.amount.currency != currency:
+            continue
+        if funds.amount.is_negative:
+            withdrawn = withdrawn - funds.amount
+        else:
+            reinstated = reinstated + funds.amount
+        if funds.fee.currency == currency and funds.fee.amount > 0:
+            fee = fee + funds.fee
+    if not event.balance_transactions:
+        # Funds moved, but the event does not list them: the dispute's amount moved.
+        if isinstance(event, DisputeFundsWithdrawn):
+            withdrawn = event.amount
+        elif isinstance(event, DisputeFundsReinstated):
+            reinstated = event.amount
+    return dispute_funds_entries(
+        booking,
+        event.dispute_id,
+        debits=dispute_debits(charge_model),
+        at=event.created_at,
+        withdrawn=withdrawn,
+        reinstated=reinstated,
+        fee=fee,
+    )

@@ -1,0 +1,441 @@
+"""Steps for features/disputes.feature, through the HTTP API in-process with the fake gateway.
+
+The customer pays on the fake's hosted page; Stripe's dispute events are built here from
+Stripe's own dispute fixture and delivered signed to the webhook endpoint the charge model
+uses (the platform's for destination charges, Connect's for direct ones), as Stripe would.
+A lost destination-charge dispute is recovered through the fake gateway's transfer
+reversal.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from adapters.fake_gateway import FakeGateway
+from adapters.stripe_signature import sign
+from application.ports import WebhookEndpoint
+from entrypoints.container import WEBHOOK_PATHS
+from tests.bdd.http.conftest import _fee_policy, _money_json
+from tests.support.gateway_requests import stripe_event
+from tests.support.http_app import (
+    ADMIN_KEY,
+    BASE_URL,
+    CONNECT_WEBHOOK_SECRET,
+    WEBHOOK_SECRET,
+    build_test_app,
+)
+from tests.support.stripe_reference import stripe_fixture
+
+pytestmark = pytest.mark.disputes
+
+scenarios("disputes.feature")
+
+DISPUTE_FEE = 1500
+
+
+@dataclass
+class Dispute:
+    """The dispute as the tests' Stripe sees it, and the events it has sent of it."""
+
+    id: str
+    amount: int
+    reason: str
+    opened: datetime
+
+
+@dataclass
+class DisputeWorld:
+    tmp_path: Path
+    client: TestClient[Any] | None = None
+    fake: FakeGateway | None = None
+    tenant_key: str = ""
+    charge_model: str = "destination"
+    account_id: str | None = None
+    booking_id: str = ""
+    booking_token: str = ""
+    payment_intent: str = ""
+    charge: str = ""
+    dispute: Dispute | None = None
+    responses: list[httpx.Response] = field(default_factory=list)
+
+    @property
+    def http(self) -> TestClient[Any]:
+        assert self.client is not None, "the platform's dispute setting comes first"
+        return self.client
+
+    def tenant(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tenant_key}"}
+
+    def detail(self) -> dict[str, Any]:
+        response = self.http.get(f"/v1/tenant/bookings/{self.booking_id}", headers=self.tenant())
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
+@pytest.fixture
+def dispute_world(tmp_path: Path) -> Iterator[DisputeWorld]:
+    world = DisputeWorld(tmp_path)
+    yield world
+    if world.client is not None:
+        world.client.__exit__(None, None, None)
+
+
+@given(
+    parsers.re(
+        r"the platform's setting for lost disputes of destination charges is "
+        r'"(?P<bearer>tenant|platform)"'
+    )
+)
+def dispute_setting(dispute_world: DisputeWorld, bearer: str) -> None:
+    app, container = build_test_app(dispute_world.tmp_path, dispute_bearer=bearer)
+    dispute_world.client = TestClient(app=app, base_url=BASE_URL).__enter__()
+    dispute_world.fake = container.fake_gateway()
+
+
+@given(
+    parsers.re(
+        r"a tenant selling with (?P<model>destination|direct) charges, and a customer who paid "
+        r"42.30 USD"
+    )
+)
+def tenant_and_paid_booking(dispute_world: DisputeWorld, model: str) -> None:
+    world, http = dispute_world, dispute_world.http
+    slug = f"studio-{uuid.uuid4().hex[:8]}"
+    created = http.post(
+        "/v1/admin/tenants",
+        json={
+            "name": "Studio",
+            "slug": slug,
+            "country": "US",
+            "default_currency": "usd",
+            "timezone": "UTC",
+            "charge_model": model,
+            "fee_policy": _fee_policy("5% + 0.30 USD", "customer"),
+        },
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert created.status_code == 201, created.text
+    world.tenant_key, world.charge_model = created.json()["api_key"], model
+    link = http.post("/v1/tenant/connect/onboarding-link", headers=world.tenant())
+    assert http.post(link.json()["url"], follow_redirects=False).status_code == 303
+    world.account_id = http.get("/v1/tenant/connect/status", headers=world.tenant()).json()[
+        "account_id"
+    ]
+    offering = http.post(
+        "/v1/tenant/offerings",
+        json={
+            "name": "Class",
+            "price": _money_json("20.00 USD"),
+            "duration_minutes": 60,
+            "capacity": 4,
+        },
+        headers=world.tenant(),
+    )
+    assert offering.status_code == 201, offering.text
+    starts_at = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
+    slots = http.post(
+        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
+        json={"starts_at": starts_at.isoformat()},
+        headers=world.tenant(),
+    )
+    assert slots.status_code == 201, slots.text
+    checkout = http.post(
+        f"/v1/public/{slug}/checkout",
+        json={
+            "slot_id": slots.json()["data"][0]["id"],
+            "seats": 2,
+            "customer": {"email": "customer@example.com"},
+        },
+    )
+    assert checkout.status_code == 201, checkout.text
+    assert checkout.json()["quote"]["customer_total"] == _money_json("42.30 USD")
+    world.booking_id = checkout.json()["booking_id"]
+    world.booking_token = checkout.json()["booking_token"]
+    paid = http.post(
+        checkout.json()["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert paid.status_code == 303, paid.text
+    assert world.detail()["status"] == "confirmed"
+    world.payment_intent, world.charge = _payment_of(world)
+
+
+def _payment_of(world: DisputeWorld) -> tuple[str, str]:
+    """The payment intent and charge Stripe made for the booking (from its own events)."""
+    assert world.fake is not None
+    events = world.http.blocking_portal.call(world.fake.list_events)
+    for event in events:
+        if event.type == "checkout.session.completed" and world.booking_id.encode() in (
+            event.payload
+        ):
+            intent = str(json.loads(event.payload)["data"]["object"]["payment_intent"])
+            found = world.http.blocking_portal.call(world.fake._store.get_object, intent)
+            assert found is not None
+            return intent, str(found.body["latest_charge"])
+    raise AssertionError("the fake never completed the booking's checkout")
+
+
+# --- Stripe's dispute events ------------------------------------------------------------
+
+
+def _dispute_object(
+    world: DisputeWorld, dispute: Dispute, status: str, moved: tuple[str, ...]
+) -> dict[str, Any]:
+    """The dispute object as Stripe shows it in an event: `moved` names the balance
+    transactions it lists by then ("withdrawn", "reinstated")."""
+    withdrawal = {
+        **stripe_fixture("balance_transaction"),
+        "id": f"txn_{dispute.id}_withdrawn",
+        "amount": -dispute.amount,
+        "fee": DISPUTE_FEE,
+        "net": -dispute.amount - DISPUTE_FEE,
+        "currency": "usd",
+        "type": "adjustment",
+        "reporting_category": "dispute",
+    }
+    reinstatement = {
+        **withdrawal,
+        "id": f"txn_{dispute.id}_reinstated",
+        "amount": dispute.amount,
+        "fee": 0,
+        "net": dispute.amount,
+        "reporting_category": "dispute_reversal",
+    }
+    funds = {"withdrawn": withdrawal, "reinstated": reinstatement}
+    return {
+        **stripe_fixture("dispute"),
+        "id": dispute.id,
+        "amount": dispute.amount,
+        "currency": "usd",
+        "charge": world.charge,
+        "payment_intent": world.payment_intent,
+        "created": int(dispute.opened.timestamp()),
+        "reason": dispute.reason,
+        "status": status,
+        "is_charge_refundable": False,
+        "balance_transactions": [funds[name] for name in moved],
+    }
+
+
+def _send(
+    world: DisputeWorld, event_type: str, status: str, moved: tuple[str, ...], at: datetime
+) -> None:
+    dispute = world.dispute
+    assert dispute is not None
+    direct = world.charge_model == "direct"
+    event = stripe_event(
+        event_type,
+        _dispute_object(world, dispute, status, moved),
+        at,
+        event_id=f"evt_{dispute.id}_{event_type.rsplit('.', 1)[-1]}",
+        account=world.account_id if direct else None,
+    )
+    payload = json.dumps(event).encode()
+    endpoint = WebhookEndpoint.CONNECT if direct else WebhookEndpoint.PLATFORM
+    secret = CONNECT_WEBHOOK_SECRET if direct else WEBHOOK_SECRET
+    response = world.http.post(
+        WEBHOOK_PATHS[endpoint],
+        content=payload,
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign(payload, secret, datetime.now(UTC)),
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+def _open(world: DisputeWorld, reason: str = "fraudulent") -> Dispute:
+    if world.dispute is None:
+        world.dispute = Dispute(f"dp_{uuid.uuid4().hex[:14]}", 4230, reason, datetime.now(UTC))
+    return world.dispute
+
+
+# Each event Stripe sends of a dispute: its type, the minutes after the dispute opened at
+# which it is sent, the dispute's status then and the balance transactions it lists then.
+EVENTS: dict[str, tuple[str, int, str, tuple[str, ...]]] = {
+    "opened": ("charge.dispute.created", 0, "needs_response", ()),
+    "funds withdrawn": ("charge.dispute.funds_withdrawn", 1, "needs_response", ("withdrawn",)),
+    "closed as won": ("charge.dispute.closed", 10, "won", ("withdrawn", "reinstated")),
+    "closed as lost": ("charge.dispute.closed", 10, "lost", ("withdrawn",)),
+    "funds reinstated": (
+        "charge.dispute.funds_reinstated",
+        11,
+        "won",
+        ("withdrawn", "reinstated"),
+    ),
+}
+
+
+def _deliver(world: DisputeWorld, name: str) -> None:
+    dispute = _open(world)
+    event_type, minutes, status, moved = EVENTS[name]
+    _send(world, event_type, status, moved, dispute.opened + timedelta(minutes=minutes))
+
+
+@when(parsers.re(r'the customer\'s bank disputes the whole payment as "(?P<reason>\w+)"'))
+def bank_disputes(dispute_world: DisputeWorld, reason: str) -> None:
+    _open(dispute_world, reason)
+    _deliver(dispute_world, "opened")
+
+
+@when("Stripe withdraws the disputed 42.30 USD and its dispute fee")
+def funds_withdrawn(dispute_world: DisputeWorld) -> None:
+    _deliver(dispute_world, "funds withdrawn")
+
+
+@when(parsers.re(r"the dispute is (?P<outcome>won|lost)"))
+def dispute_closed(dispute_world: DisputeWorld, outcome: str) -> None:
+    _deliver(dispute_world, f"closed as {outcome}")
+    if outcome == "won":
+        _deliver(dispute_world, "funds reinstated")
+
+
+@when(
+    parsers.re(
+        r"Stripe sends the dispute's events in the order (?P<order>.+), each (?P<times>\d+) times"
+    )
+)
+def events_in_order(dispute_world: DisputeWorld, order: str, times: str) -> None:
+    names = [name.strip() for name in order.split(",")]
+    for _ in range(int(times)):
+        for name in names:
+            _deliver(dispute_world, name)
+
+
+# --- what customers and tenants try, and what they see ----------------------------------
+
+
+@when(parsers.re(r"(?P<who>the customer|the tenant) tries to (?P<action>.+)"))
+def tries(dispute_world: DisputeWorld, who: str, action: str) -> None:
+    world, http = dispute_world, dispute_world.http
+    if who == "the customer":
+        assert action == "cancel"
+        response = http.post(
+            f"/v1/public/bookings/{world.booking_id}/cancel",
+            params={"token": world.booking_token},
+        )
+    elif action == "cancel":
+        response = http.post(
+            f"/v1/tenant/bookings/{world.booking_id}/cancel", json={}, headers=world.tenant()
+        )
+    else:
+        amount = action.removeprefix("refund ")
+        body = {} if amount == "all that is left" else {"amount": _money_json(amount)}
+        response = http.post(
+            f"/v1/tenant/bookings/{world.booking_id}/refunds", json=body, headers=world.tenant()
+        )
+    world.responses.append(response)
+
+
+@then("it is refused: the dispute is open")
+def refused_dispute_open(dispute_world: DisputeWorld) -> None:
+    response = dispute_world.responses[-1]
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "urn:bookpay:problem:dispute-open"
+
+
+@then(
+    parsers.re(
+        r"the booking stays confirmed, its payment (?P<payment>[a-z ]+?)"
+        r"(?P<nothing>, with nothing refunded)?$"
+    )
+)
+def booking_stays_confirmed(dispute_world: DisputeWorld, payment: str, nothing: str) -> None:
+    detail = dispute_world.detail()
+    assert (detail["status"], detail["payment_status"]) == ("confirmed", payment)
+    if nothing:
+        assert detail["refunded"] == _money_json("0.00 USD")
+        assert not [e for e in detail["ledger"] if e["kind"] == "refund"]
+        seats = dispute_world.http.get(
+            f"/v1/public/bookings/{dispute_world.booking_id}",
+            params={"token": dispute_world.booking_token},
+        ).json()
+        assert seats["status"] == "confirmed"
+
+
+@then(
+    parsers.re(
+        r'the booking shows the dispute of (?P<amount>.+) for "(?P<reason>\w+)", '
+        r"needing a response"
+    )
+)
+def booking_shows_dispute(dispute_world: DisputeWorld, amount: str, reason: str) -> None:
+    assert dispute_world.dispute is not None
+    (shown,) = dispute_world.detail()["disputes"]
+    assert shown["id"] == dispute_world.dispute.id
+    assert (shown["amount"], shown["reason"]) == (_money_json(amount), reason)
+    assert (shown["status"], shown["is_charge_refundable"]) == ("needs_response", False)
+    assert shown["opened_at"] is not None
+    assert shown["closed_at"] is None
+
+
+@then(
+    parsers.re(
+        r"the ledger shows (?P<withdrawn>.+) withdrawn and (?P<fee>.+) of dispute fee from the "
+        r"(?P<debited>tenant|platform)'s balance, (?P<reinstated>.+) reinstated"
+    )
+)
+def ledger_shows_funds(
+    dispute_world: DisputeWorld, withdrawn: str, fee: str, debited: str, reinstated: str
+) -> None:
+    assert dispute_world.dispute is not None
+    entries = [
+        e for e in dispute_world.detail()["ledger"] if e["gateway_ref"] == dispute_world.dispute.id
+    ]
+    assert {e["borne_by"] for e in entries} == {debited}
+    amounts = {e["kind"]: e["amount"] for e in entries}
+    assert amounts["dispute"] == _money_json(withdrawn)
+    assert amounts["dispute_fee"] == _money_json(fee)
+    expected = _money_json(reinstated)
+    assert amounts.get("dispute_reversal", {**expected, "amount": 0}) == expected
+    assert len(entries) == len(amounts)  # each kind once
+
+
+@then(parsers.re(r"the ledger shows (?P<recovered>.+) taken back from the tenant"))
+def ledger_shows_recovery(dispute_world: DisputeWorld, recovered: str) -> None:
+    assert dispute_world.dispute is not None
+    taken_back = [
+        e
+        for e in dispute_world.detail()["ledger"]
+        if e["kind"] == "dispute" and e["gateway_ref"] != dispute_world.dispute.id
+    ]
+    assert sum(e["amount"]["amount"] for e in taken_back) == _money_json(recovered)["amount"]
+    assert all(e["borne_by"] == "tenant" for e in taken_back)
+    assert len(taken_back) <= 1  # one transfer reversal, however often the events came
+
+
+@then(
+    parsers.re(
+        r"the tenant's statement shows (?P<disputes>.+) of disputes and a net of (?P<net>.+)"
+    )
+)
+def statement_shows(dispute_world: DisputeWorld, disputes: str, net: str) -> None:
+    response = dispute_world.http.get("/v1/tenant/statement", headers=dispute_world.tenant())
+    assert response.status_code == 200, response.text
+    (line,) = response.json()["data"]
+    assert line["disputes"] == _money_json(disputes)
+    assert line["net"] == _signed_money_json(net)
+    gross, refunds, fees, fee_refunds = (
+        line[k]["amount"] for k in ("gross", "refunds", "fees", "fee_refunds")
+    )
+    assert line["net"]["amount"] == (
+        gross - refunds - fees + fee_refunds - line["disputes"]["amount"]
+    )
+
+
+def _signed_money_json(text: str) -> dict[str, Any]:
+    if text.startswith("-"):
+        money = _money_json(text[1:])
+        return {**money, "amount": -money["amount"]}
+    return _money_json(text)

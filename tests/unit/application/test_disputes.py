@@ -1,0 +1,158 @@
+"""Disputes through the use cases: refunds refused while a dispute stands, and a lost
+dispute recovered from the tenant once, converging like a refund when the gateway's
+answer is lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from adapters.fake_gateway import FakeGateway
+from application.errors import GatewayUnavailable
+from application.payment_events import ApplyPaymentEvent
+from application.ports import (
+    DisputeClosed,
+    DisputeCreated,
+    DisputeEvent,
+    DisputeFunds,
+    TransferReversalRequest,
+    TransferReversalResult,
+)
+from application.refund_booking import RefundCommand
+from domain.booking import Booking, BookingStatus, PaymentStatus
+from domain.dispute import DisputeBearer, DisputeStatus
+from domain.errors import DisputeOpen
+from domain.money import Money
+from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
+
+WITHDRAWAL = DisputeFunds("txn_1", Money(-4230, "usd"), Money(1500, "usd"))
+
+
+class FlakyReversals:
+    """The fake gateway, whose transfer reversals can succeed and then time out."""
+
+    def __init__(self, inner: FakeGateway) -> None:
+        self._inner = inner
+        self.lost_answers = 0
+        self.keys: list[str] = []
+        self.reversals: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
+        self.keys.append(request.idempotency_key)
+        result = await self._inner.reverse_transfer(request)
+        self.reversals.add(result.reversal_id)
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise GatewayUnavailable("the answer was lost on the way back")
+        return result
+
+
+async def _paid(app: App, shop: Shop) -> Booking:
+    started = await app.start_checkout(checkout(shop))
+    booking = await app.booking(started.booking_id)
+    assert booking.gateway_session_id is not None
+    await app.gateway.pay(booking.gateway_session_id)
+    paid = await app.booking(started.booking_id)
+    assert paid.status is BookingStatus.CONFIRMED
+    return paid
+
+
+def _dispute(
+    kind: type[DisputeEvent], booking: Booking, status: DisputeStatus, minutes: int
+) -> DisputeEvent:
+    assert booking.payment_intent_id is not None
+    return kind(
+        event_id=f"evt_dp_{kind.__name__}",
+        created_at=booking.created_at + timedelta(minutes=minutes),
+        account_id=None,
+        dispute_id="dp_1",
+        charge_id="ch_1",
+        payment_intent_id=booking.payment_intent_id,
+        amount=Money(4230, "usd"),
+        reason="fraudulent",
+        status=status,
+        is_charge_refundable=False,
+        balance_transactions=(WITHDRAWAL,) if status is DisputeStatus.LOST else (),
+    )
+
+
+async def _recovered(app: App, booking: Booking) -> list[tuple[int, str]]:
+    async with app.db.unit_of_work() as uow:
+        entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
+    return [
+        (e.amount.amount, e.borne_by.value)
+        for e in entries
+        if e.kind.value == "dispute" and e.gateway_ref != "dp_1"
+    ]
+
+
+async def test_no_refund_is_reserved_while_a_dispute_makes_the_charge_unrefundable(
+    app: App,
+) -> None:
+    shop = await open_shop(app)
+    booking = await _paid(app, shop)
+    await app.apply_event(_dispute(DisputeCreated, booking, DisputeStatus.NEEDS_RESPONSE, 1))
+
+    with pytest.raises(DisputeOpen):
+        await app.refund(RefundCommand(shop.tenant_id, booking.id, Money(1000, "usd")))
+
+    disputed = await app.booking(booking.id)
+    assert disputed.refunds == ()
+    assert disputed.payment_status is PaymentStatus.DISPUTED
+
+
+async def test_a_lost_dispute_is_recovered_once_even_when_the_answer_is_lost() -> None:
+    flaky: list[FlakyReversals] = []
+    app = build_app(lambda inner: flaky.append(FlakyReversals(inner)) or flaky[0])
+    shop = await open_shop(app)
+    booking = await _paid(app, shop)
+    flaky[0].lost_answers = 1
+
+    await app.apply_event(_dispute(DisputeClosed, booking, DisputeStatus.LOST, 30))
+
+    # The gateway reversed the transfer, but Bookpay never heard: unknown, never "done".
+    unknown = await app.booking(booking.id)
+    (dispute,) = unknown.disputes
+    assert dispute.recovery is not None
+    assert dispute.recovery.pending
+    assert await _recovered(app, booking) == []
+
+    report = await app.reconcile()
+    again = await app.reconcile()
+
+    assert report.disputes_recovered == ["dp_1"]
+    assert again.disputes_recovered == []
+    # Re-sent with the same key: the gateway answered with the reversal it had made.
+    assert flaky[0].keys == ["bookpay-dispute-dp_1", "bookpay-dispute-dp_1"]
+    assert len(flaky[0].reversals) == 1
+    settled = await app.booking(booking.id)
+    (dispute,) = settled.disputes
+    assert dispute.recovery is not None
+    assert dispute.recovery.reversal_id in flaky[0].reversals
+    # Never more than the tenant received of the payment (42.30 less the 2.30 fee).
+    assert await _recovered(app, booking) == [(4000, "tenant")]
+
+
+async def test_the_platform_bears_a_lost_dispute_when_its_setting_says_so() -> None:
+    flaky: list[FlakyReversals] = []
+    app = build_app(lambda inner: flaky.append(FlakyReversals(inner)) or flaky[0])
+    app.apply_event = ApplyPaymentEvent(
+        app.db.unit_of_work, flaky[0], app.clock, dispute_bearer=DisputeBearer.PLATFORM
+    )
+    shop = await open_shop(app)
+    booking = await _paid(app, shop)
+
+    await app.apply_event(_dispute(DisputeClosed, booking, DisputeStatus.LOST, 30))
+
+    lost = await app.booking(booking.id)
+    assert lost.payment_status is PaymentStatus.DISPUTED
+    assert [d.recovery for d in lost.disputes] == [None]
+    assert flaky[0].keys == []
+    async with app.db.unit_of_work() as uow:
+        (line,) = await uow.ledger.statement(shop.tenant_id)
+    assert line.disputes == Money(0, "usd")
