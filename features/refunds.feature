@@ -105,6 +105,6 @@ Feature: Refunds and statements through the HTTP API
       | never hears of the refund                    | cancels the booking | the tenant asks again             | cancelled | 42.30 USD       | 2.30 USD |
       | makes the refund but its answer is lost      | cancels the booking | the tenant asks again             | cancelled | 42.30 USD       | 2.30 USD |
       | never hears of the refund                    | cancels the booking | reconciliation runs               | cancelled | 42.30 USD       | 2.30 USD |
-      | makes the refund but its answer is lost      | refunds 10.00 USD   | reconciliation runs               | refunded  | 10.00 USD       | 0.54 USD |
-      | makes the refund but its answer is lost      | refunds 10.00 USD   | the tenant refunds the rest       | refunded  | 42.30 USD       | 2.30 USD |
+      | makes the refund but its answer is lost      | refunds 10.00 USD   | reconciliation runs               | confirmed | 10.00 USD       | 0.54 USD |
+      | makes the refund but its answer is lost      | refunds 10.00 USD   | the tenant refunds the rest       | confirmed | 42.30 USD       | 2.30 USD |
       | never hears of the refund                    | refunds 10.00 USD   | the tenant cancels the booking    | cancelled | 42.30 USD       | 2.30 USD |

@@ -10,8 +10,7 @@ from application.ports import Clock, PaymentGateway, UnitOfWork
 from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking
-from domain.cancellation import RefundSplit, tenant_cancellation_refund
-from domain.fees import RefundOnCancel
+from domain.cancellation import RefundSplit
 
 log = logging.getLogger("bookpay.payments")
 
@@ -26,9 +25,7 @@ async def refund_in_full(
     """
 
     async def everything_back(uow: UnitOfWork, current: Booking) -> RefundSplit:
-        return tenant_cancellation_refund(
-            current.quote, RefundOnCancel.PROPORTIONAL, current.refunded
-        )
+        return current.system_refund()
 
     try:
         await RefundFlow(uow, gateway, clock)(
