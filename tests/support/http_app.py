@@ -22,8 +22,11 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
-def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Litestar, Container]:
-    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be)."""
+def build_test_app(
+    tmp_path: Path, database_url: str | None = None, *, fake_stripe_in_database: bool = False
+) -> tuple[Litestar, Container]:
+    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be); the
+    fake Stripe keeps its state in memory, or in the database as in production."""
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
     migrate(url)
     settings = Settings(
@@ -35,7 +38,8 @@ def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Lit
         public_base_url=BASE_URL,
     )
     container = build_container(settings)
-    container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
+    if not fake_stripe_in_database:
+        container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
     app = create_app(container)
 
     async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:

@@ -84,7 +84,9 @@ async def test_a_dashboard_refund_and_a_dispute_show_on_the_booking_once(
         (dispute_id, 2115, "fraudulent")
     ]
 
-    # The tenant can still refund what is left, and no more.
+    # Once the dispute is won the charge is refundable again (Stripe refuses refunds while
+    # it is not): the tenant can refund what is left, and no more.
+    await harness.fake.close_dispute(dispute_id, won=True)
     rest = await harness.client.post(
         f"/v1/tenant/bookings/{booking_id}/refunds", json={}, headers=tenant
     )
