@@ -30,12 +30,13 @@ killed halfway leaves nothing half-done, and events are delivered from the store
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from adapters import stripe_signature
+from adapters.fake_stripe_money import FakeStripeMoney
 from adapters.fake_stripe_objects import template
 from adapters.fake_stripe_pages import (
     CheckoutPage,
@@ -44,26 +45,9 @@ from adapters.fake_stripe_pages import (
     render_checkout_page,
     render_onboarding_page,
 )
-from adapters.fake_stripe_payments import (
-    apply_fee_refund,
-    apply_refund,
-    charge_for_event,
-    fee_refund_amount,
-    move_dispute_funds,
-    new_application_fee,
-    new_charge,
-    new_dispute,
-    public,
-    refund_refusal,
-    refundable,
-)
-from adapters.fake_stripe_store import (
-    FakeEvent,
-    FakeObject,
-    FakeStripeStore,
-    FakeWrite,
-    StaleFakeObject,
-)
+from adapters.fake_stripe_payments import new_application_fee, new_charge, public
+from adapters.fake_stripe_state import Clock, FakeStripeState, until_not_stale
+from adapters.fake_stripe_store import FakeEvent, FakeObject, FakeStripeStore
 from adapters.fake_stripe_webhooks import (
     DEFAULT_RETRY_DELAYS,
     Deliver,
@@ -71,13 +55,11 @@ from adapters.fake_stripe_webhooks import (
     Sleep,
 )
 from adapters.stripe_events import (
-    REFUND_REFERENCE,
     checkout_session_from_stripe,
     connect_status_from_stripe,
-    refund_result_from_stripe,
     verified_event,
 )
-from application.errors import Conflict, GatewayInvalidRequest, InvalidRequest, NotFound
+from application.errors import GatewayInvalidRequest
 from application.ports import (
     CheckoutRequest,
     CheckoutSession,
@@ -104,14 +86,6 @@ ONBOARDING_REQUIREMENTS = (
 MIN_SESSION_LIFETIME = timedelta(minutes=30)
 MAX_SESSION_LIFETIME = timedelta(hours=24)
 
-# How often one change is decided again after losing a race to a concurrent one: each
-# round one of the racers wins, so this bounds how many may race on one object.
-RACE_ROUNDS = 64
-
-Clock = Callable[[], datetime]
-T = TypeVar("T")
-Event = tuple[str, dict[str, Any], str | None]  # type, object, connected account
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -125,38 +99,9 @@ class CheckoutOutcome:
     redirect_url: str
 
 
-def _no_such(kind: str, ident: str) -> GatewayInvalidRequest:
-    return GatewayInvalidRequest(f"No such {kind}: '{ident}'")
-
-
-class DashboardActionRefused(Conflict):
-    """Stripe would refuse this dashboard action in the object's current state."""
-
-
-_public = public
-
-
-def _refund_result(stored: FakeObject | None) -> RefundResult:
-    if stored is None or stored.kind != "refund":
-        message = stored.body.get("message") if stored else "the first request is in flight"
-        raise GatewayInvalidRequest(str(message))
-    return refund_result_from_stripe(_public(stored.body))
-
-
 def _session_for_event(body: dict[str, Any]) -> dict[str, Any]:
     # Stripe leaves `line_items` out unless expanded, and events are never expanded.
-    return {key: value for key, value in _public(body).items() if key != "line_items"}
-
-
-async def _until_not_stale(decide: Callable[[], Awaitable[T]]) -> T:
-    """Run `decide` (read, decide, commit) again whenever a racing change made its read
-    stale, as a database retries a serialization failure."""
-    for _ in range(RACE_ROUNDS - 1):
-        try:
-            return await decide()
-        except StaleFakeObject:
-            continue
-    return await decide()
+    return {key: value for key, value in public(body).items() if key != "line_items"}
 
 
 class FakeGateway:
@@ -175,7 +120,6 @@ class FakeGateway:
         sleep: Sleep = asyncio.sleep,
         webhook_tolerance_seconds: int = stripe_signature.DEFAULT_TOLERANCE_SECONDS,
     ) -> None:
-        self._store = store
         self._base_url = public_base_url.rstrip("/")
         self._secrets = {
             WebhookEndpoint.PLATFORM: webhook_secret,
@@ -191,66 +135,25 @@ class FakeGateway:
             retry_delays=retry_delays,
             sleep=sleep,
         )
+        self._state = FakeStripeState(store=store, webhooks=self._webhooks, clock=clock)
+        self._money = FakeStripeMoney(self._state)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(public_base_url={self._base_url!r}, secrets=<hidden>)"
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def _now(self) -> int:
-        return int(self._clock().timestamp())
-
-    async def _new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{await self._store.next_number():08d}"
-
-    async def _load(self, object_id: str, kind: str, account_id: str | None) -> FakeObject:
-        """The object, seen from the platform or (Stripe-Account) a connected account."""
-        obj = await self._store.get_object(object_id)
-        if obj is None or obj.kind != kind or obj.account_id != account_id:
-            raise _no_such(kind, object_id)
-        return obj
-
-    async def _create_once(self, key: str, obj: FakeObject) -> FakeObject:
-        """Stripe's idempotency: the first object made with this key answers every retry."""
-        return await self._store.create_once(key, obj)
-
-    async def _find(self, object_id: str, kind: str) -> FakeObject:
-        """An object by id alone, as the hosted pages and the dashboard (which act for any
-        account) look it up."""
-        obj = await self._store.get_object(object_id)
-        if obj is None or obj.kind != kind:
-            raise NotFound(kind.replace("_", " "), object_id)
-        return obj
-
-    async def _commit(
-        self,
-        objects: Sequence[FakeObject],
-        events: Sequence[Event] = (),
-        *,
-        idempotency_key: str | None = None,
-    ) -> str | None:
-        """Store the objects and their events in one atomic write, then deliver the events
-        (first attempt). None when written; the id the idempotency key already binds when
-        not. StaleFakeObject when an object changed since it was read (nothing written)."""
-        made = [await self._webhooks.event(kind, obj, account) for kind, obj, account in events]
-        bound = await self._store.commit(FakeWrite(tuple(objects), tuple(made), idempotency_key))
-        if bound is None:
-            await self._webhooks.deliver(made)
-        return bound
 
     # --- Connect -------------------------------------------------------------------------
 
     async def create_connected_account(
         self, *, tenant_id: str, country: str, email: str | None, idempotency_key: str
     ) -> ConnectStatus:
-        account_id = await self._new_id("acct")
+        account_id = await self._state.new_id("acct")
         body = template(
             "account",
             id=account_id,
             type="express",
             country=country.upper(),
             email=email,
-            created=self._now(),
+            created=self._state.now(),
             charges_enabled=False,
             payouts_enabled=False,
             details_submitted=False,
@@ -264,7 +167,7 @@ class FakeGateway:
             past_due=[],
             disabled_reason="requirements.past_due",
         )
-        account = await self._create_once(
+        account = await self._state.create_once(
             f"account:{idempotency_key}", FakeObject(account_id, body)
         )
         return connect_status_from_stripe(account.body)
@@ -272,22 +175,22 @@ class FakeGateway:
     async def create_onboarding_link(
         self, *, account_id: str, refresh_url: str, return_url: str
     ) -> OnboardingLink:
-        await self._load(account_id, "account", None)
+        await self._state.load(account_id, "account", None)
         expires_at = self._clock() + timedelta(minutes=5)
         url = onboarding_path(self._base_url, account_id)
         link = {
             "object": "account_link",
-            "created": self._now(),
+            "created": self._state.now(),
             "expires_at": int(expires_at.timestamp()),
             "url": url,
             "_refresh_url": refresh_url,
             "_return_url": return_url,
         }
-        await self._store.put_object(FakeObject(f"link_{account_id}", link))
+        await self._state.store.put_object(FakeObject(f"link_{account_id}", link))
         return OnboardingLink(url=url, expires_at=expires_at.astimezone(UTC))
 
     async def retrieve_account(self, account_id: str) -> ConnectStatus:
-        account = await self._load(account_id, "account", None)
+        account = await self._state.load(account_id, "account", None)
         return connect_status_from_stripe(account.body)
 
     async def complete_onboarding(self, account_id: str) -> str:
@@ -299,7 +202,7 @@ class FakeGateway:
             requirements_due=(),
             details_submitted=True,
         )
-        link = await self._store.get_object(f"link_{account_id}")
+        link = await self._state.store.get_object(f"link_{account_id}")
         return str(link.body["_return_url"]) if link else self._base_url + "/"
 
     async def update_account(
@@ -318,7 +221,7 @@ class FakeGateway:
         """
 
         async def decide() -> ConnectStatus:
-            account = await self._find(account_id, "account")
+            account = await self._state.find(account_id, "account")
             body = account.body
             for field, value in (
                 ("charges_enabled", charges_enabled),
@@ -342,13 +245,13 @@ class FakeGateway:
                 if requirements["currently_due"]
                 else "under_review"
             )
-            await self._commit([account], [("account.updated", body, account_id)])
+            await self._state.commit([account], [("account.updated", body, account_id)])
             return connect_status_from_stripe(body)
 
-        return await _until_not_stale(decide)
+        return await until_not_stale(decide)
 
     async def onboarding_page(self, account_id: str) -> str:
-        account = await self._load(account_id, "account", None)
+        account = await self._state.load(account_id, "account", None)
         return render_onboarding_page(
             account_id=account_id,
             charges_enabled=bool(account.body["charges_enabled"]),
@@ -374,14 +277,14 @@ class FakeGateway:
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         currency = self._check_request(request)
         # Read every time: the dashboard can take charges_enabled back (update_account).
-        account = await self._load(request.account_id, "account", None)
+        account = await self._state.load(request.account_id, "account", None)
         if not account.body["charges_enabled"]:
             raise GatewayInvalidRequest(
                 f"The connected account {request.account_id} cannot take charges now: "
                 "its onboarding is not complete or Stripe disabled it."
             )
         direct = request.charge_model is ChargeModel.DIRECT
-        session_id = await self._new_id("cs_test")
+        session_id = await self._state.new_id("cs_test")
         total = sum(line.unit_amount.amount * line.quantity for line in request.line_items)
         body = template(
             "checkout.session",
@@ -390,7 +293,7 @@ class FakeGateway:
             amount_total=total,
             cancel_url=request.cancel_url,
             client_reference_id=request.booking_id,
-            created=self._now(),
+            created=self._state.now(),
             currency=currency,
             customer_email=request.customer_email,
             expires_at=int(request.expires_at.timestamp()),
@@ -434,26 +337,26 @@ class FakeGateway:
             "_on_behalf_of": request.account_id if request.on_behalf_of and not direct else None,
         }
         lives_on = request.account_id if direct else None
-        session = await self._create_once(
+        session = await self._state.create_once(
             f"session:{request.idempotency_key}", FakeObject(session_id, body, lives_on)
         )
-        return checkout_session_from_stripe(_public(session.body), session.account_id)
+        return checkout_session_from_stripe(public(session.body), session.account_id)
 
     async def _find_session(self, session_id: str) -> FakeObject:
         """A session by id alone, as the hosted pages (which know no account) look it up."""
-        return await self._find(session_id, "checkout.session")
+        return await self._state.find(session_id, "checkout.session")
 
     async def retrieve_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
-        session = await self._load(session_id, "checkout.session", account_id)
-        return checkout_session_from_stripe(_public(session.body), account_id)
+        session = await self._state.load(session_id, "checkout.session", account_id)
+        return checkout_session_from_stripe(public(session.body), account_id)
 
     async def expire_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
         async def decide() -> CheckoutSession:
-            session = await self._load(session_id, "checkout.session", account_id)
+            session = await self._state.load(session_id, "checkout.session", account_id)
             status = session.body["status"]
             if status == "open":
                 await self._expire(session)
@@ -462,19 +365,19 @@ class FakeGateway:
                     'Only Checkout Sessions with a status in ["open"] can be expired. '
                     f'This Checkout Session has a status of "{status}".'
                 )
-            return checkout_session_from_stripe(_public(session.body), account_id)
+            return checkout_session_from_stripe(public(session.body), account_id)
 
-        return await _until_not_stale(decide)
+        return await until_not_stale(decide)
 
     async def _expire(self, session: FakeObject) -> None:
         session.body.update(status="expired", url=None)
         event = ("checkout.session.expired", _session_for_event(session.body), session.account_id)
-        await self._commit([session], [event])
+        await self._state.commit([session], [event])
 
     async def _ensure_open(self, session: FakeObject) -> None:
         """GatewayInvalidRequest unless the session (as read) is open; one whose time ran
         out is expired first, as Stripe does at `expires_at`."""
-        if session.body["status"] == "open" and session.body["expires_at"] <= self._now():
+        if session.body["status"] == "open" and session.body["expires_at"] <= self._state.now():
             await self._expire(session)
         if session.body["status"] != "open":
             raise GatewayInvalidRequest(f"checkout session {session.id} is not open")
@@ -483,15 +386,15 @@ class FakeGateway:
         """The session's payment intent and, once the money has arrived, its charge and
         application fee; sets the session's `payment_intent`. Nothing is stored here."""
         body = session.body
-        stored = await self._store.get_object(body["payment_intent"] or "")
+        stored = await self._state.store.get_object(body["payment_intent"] or "")
         intent = stored or FakeObject(
-            await self._new_id("pi"),
+            await self._state.new_id("pi"),
             template(
                 "payment_intent",
                 amount=body["amount_total"],
                 amount_received=0,
                 application_fee_amount=body["_application_fee_amount"] or None,
-                created=self._now(),
+                created=self._state.now(),
                 currency=body["currency"],
                 latest_charge=None,
                 metadata=dict(body["metadata"]),
@@ -507,22 +410,22 @@ class FakeGateway:
         body["payment_intent"] = intent.id
         if not succeeded:
             return (intent,)
-        fee_id = await self._new_id("fee") if intent.body["application_fee_amount"] else None
-        charge_id = await self._new_id("ch")
-        charge = new_charge(charge_id, intent.body, created=self._now(), fee_id=fee_id)
+        fee_id = await self._state.new_id("fee") if intent.body["application_fee_amount"] else None
+        charge_id = await self._state.new_id("ch")
+        charge = new_charge(charge_id, intent.body, created=self._state.now(), fee_id=fee_id)
         intent.body.update(
             status="succeeded", latest_charge=charge_id, amount_received=body["amount_total"]
         )
         made = [intent, FakeObject(charge_id, charge, session.account_id)]
         if fee_id is not None:
             payer = session.account_id or body["_destination"]
-            fee = new_application_fee(fee_id, charge, account_id=payer, created=self._now())
+            fee = new_application_fee(fee_id, charge, account_id=payer, created=self._state.now())
             made.append(FakeObject(fee_id, fee))  # the platform's, whatever the charge model
         return tuple(made)
 
     def _outcome(self, session: FakeObject, redirect_url: str) -> CheckoutOutcome:
         return CheckoutOutcome(
-            checkout_session_from_stripe(_public(session.body), session.account_id),
+            checkout_session_from_stripe(public(session.body), session.account_id),
             redirect_url,
         )
 
@@ -549,7 +452,7 @@ class FakeGateway:
             await self._complete(session, paid=method == "card")
             return self._outcome(session, session.body["success_url"])
 
-        return await _until_not_stale(decide)
+        return await until_not_stale(decide)
 
     async def _complete(self, session: FakeObject, *, paid: bool) -> None:
         payment = await self._payment(session, succeeded=paid)
@@ -570,7 +473,7 @@ class FakeGateway:
             },
         )
         event = ("checkout.session.completed", _session_for_event(body), session.account_id)
-        await self._commit([session, *payment], [event])
+        await self._state.commit([session, *payment], [event])
 
     async def _settle_delayed_payment(
         self, session: FakeObject, *, succeeded: bool
@@ -582,14 +485,14 @@ class FakeGateway:
             body.update(payment_status="paid", _delayed_payment="succeeded")
             kind = "checkout.session.async_payment_succeeded"
         else:
-            intent = await self._store.get_object(body["payment_intent"])
+            intent = await self._state.store.get_object(body["payment_intent"])
             changed = ()
             if intent is not None:
                 intent.body["status"] = "requires_payment_method"
                 changed = (intent,)
             body["_delayed_payment"] = "failed"
             kind = "checkout.session.async_payment_failed"
-        await self._commit(
+        await self._state.commit(
             [session, *changed], [(kind, _session_for_event(body), session.account_id)]
         )
         return self._outcome(session, checkout_path(self._base_url, session.id))
@@ -606,7 +509,7 @@ class FakeGateway:
                 raise GatewayInvalidRequest(f"checkout session {session_id} awaits no payment")
             return await self._settle_delayed_payment(session, succeeded=succeeded)
 
-        return await _until_not_stale(decide)
+        return await until_not_stale(decide)
 
     async def succeed_delayed_payment(self, session_id: str) -> CheckoutOutcome:
         return await self._delayed_payment_outcome(session_id, succeeded=True)
@@ -654,116 +557,23 @@ class FakeGateway:
         )
         return render_checkout_page(page, base_url=self._base_url)
 
-    # --- Refunds and disputes ------------------------------------------------------------
-
-    async def _paid_charge(self, intent: FakeObject) -> FakeObject:
-        charge_id = intent.body.get("latest_charge")
-        if intent.body["status"] != "succeeded" or not charge_id:
-            raise GatewayInvalidRequest(f"payment intent {intent.id} has no charge")
-        return await self._load(charge_id, "charge", intent.account_id)
-
-    async def _refund(
-        self,
-        intent: FakeObject,
-        *,
-        amount: int | None,
-        refund_application_fee: bool,
-        idempotency_key: str | None,
-        metadata: dict[str, str],
-        reason: str | None = None,
-        currency: str | None = None,
-    ) -> RefundResult:
-        """Refund `amount` (None: all that is left) of the intent's charge, and its share
-        of the application fee when asked: charge.refunded (+ application_fee.refunded).
-
-        Read, decided and committed whole: a racing refund makes this one decide again,
-        so none is lost and together they never exceed the charge. With a key, Stripe's
-        idempotency: the first answer (refund or refusal) answers every retry.
-        """
-        charge = await self._paid_charge(intent)
-        refund_id = await self._new_id("re")
-        key = f"refund:{idempotency_key}" if idempotency_key else None
-        if currency is not None and currency != charge.body["currency"]:
-            raise GatewayInvalidRequest("the refund currency differs from the charge's")
-
-        async def decide() -> str:
-            charge = await self._paid_charge(intent)
-            body = charge.body
-            wanted = refundable(body) if amount is None else amount
-            refusal = refund_refusal(body, wanted)
-            if refusal is not None and key is None:
-                raise GatewayInvalidRequest(refusal)
-            if refusal is not None:
-                error = FakeObject(refund_id, {"object": "error", "message": refusal})
-                return await self._commit([error], idempotency_key=key) or refund_id
-            fee = await self._store.get_object(body["application_fee"] or "")
-            fee_back = (
-                fee_refund_amount(fee.body, body, wanted)
-                if fee is not None and refund_application_fee
-                else 0
-            )
-            refund = apply_refund(
-                body,
-                refund_id=refund_id,
-                amount=wanted,
-                created=self._now(),
-                metadata=metadata,
-                reason=reason,
-            )
-            changed = [FakeObject(refund_id, refund, charge.account_id), charge]
-            events: list[Event] = [("charge.refunded", charge_for_event(body), charge.account_id)]
-            if fee is not None and fee_back > 0:
-                apply_fee_refund(
-                    fee.body,
-                    fee_refund_id=await self._new_id("fr"),
-                    amount=fee_back,
-                    created=self._now(),
-                )
-                changed.append(fee)
-                events.append(("application_fee.refunded", fee.body, None))
-            return await self._commit(changed, events, idempotency_key=key) or refund_id
-
-        return _refund_result(await self._store.get_object(await _until_not_stale(decide)))
+    # --- Refunds and disputes (FakeStripeMoney) ------------------------------------------
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        account = request.account_id if request.charge_model is ChargeModel.DIRECT else None
-        intent = await self._load(request.payment_intent_id, "payment_intent", account)
-        if request.amount.amount <= 0:
-            raise GatewayInvalidRequest("the refund amount must be positive")
-        return await self._refund(
-            intent,
-            amount=request.amount.amount,
-            refund_application_fee=request.refund_application_fee,
-            idempotency_key=request.idempotency_key,
-            metadata={"booking_id": request.booking_id, REFUND_REFERENCE: request.idempotency_key},
-            reason=request.reason,
-            currency=request.amount.currency,
-        )
+        return await self._money.refund(request)
 
     async def list_refunds(
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> list[RefundResult]:
-        intent = await self._load(payment_intent_id, "payment_intent", account_id)
-        charge_id = intent.body.get("latest_charge")
-        if not charge_id:
-            return []
-        charge = await self._load(charge_id, "charge", account_id)
-        return [refund_result_from_stripe(refund) for refund in charge.body["refunds"]["data"]]
+        return await self._money.list_refunds(payment_intent_id, account_id=account_id)
 
     async def retrieve_charge(
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> dict[str, Any]:
-        """The payment's charge as Stripe shows it, refunds expanded (`amount_refunded`,
-        `disputed`, `application_fee` id). GatewayInvalidRequest when it has none."""
-        intent = await self._load(payment_intent_id, "payment_intent", account_id)
-        return _public((await self._paid_charge(intent)).body)
+        return await self._money.retrieve_charge(payment_intent_id, account_id=account_id)
 
     async def retrieve_application_fee(self, fee_id: str) -> dict[str, Any]:
-        """The platform's application fee as Stripe shows it: `amount`, `amount_refunded`
-        (what Stripe gave back, with every refund) and its fee refunds."""
-        return _public((await self._load(fee_id, "application_fee", None)).body)
-
-    # --- The dashboard: what happens in Stripe, not through Bookpay ----------------------
+        return await self._money.retrieve_application_fee(fee_id)
 
     async def refund_payment(
         self,
@@ -772,21 +582,9 @@ class FakeGateway:
         amount: int | None = None,
         refund_application_fee: bool = False,
     ) -> RefundResult:
-        """A refund made in Stripe's dashboard: `amount` minor units of the charge's
-        currency (None: all that is left), the application fee in proportion when asked.
-        NotFound for an unknown payment; DashboardActionRefused when Stripe would refuse
-        (nothing charged, more than is left, a dispute that blocks refunds)."""
-        intent = await self._find(payment_intent_id, "payment_intent")
-        try:
-            return await self._refund(
-                intent,
-                amount=amount,
-                refund_application_fee=refund_application_fee,
-                idempotency_key=None,
-                metadata={},
-            )
-        except GatewayInvalidRequest as refused:
-            raise DashboardActionRefused(str(refused)) from refused
+        return await self._money.refund_payment(
+            payment_intent_id, amount=amount, refund_application_fee=refund_application_fee
+        )
 
     async def open_dispute(
         self,
@@ -796,70 +594,12 @@ class FakeGateway:
         reason: str = "general",
         amount: int | None = None,
     ) -> str:
-        """The cardholder disputes `amount` (None: all that is not refunded) of the charge:
-        charge.dispute.created (needs a response, the charge no longer refundable), then
-        charge.dispute.funds_withdrawn (with Stripe's dispute fee). The dispute's id.
-        NotFound for an unknown payment; DashboardActionRefused when there is nothing to
-        dispute; InvalidRequest for an amount above what is not refunded."""
-        intent = await self._find(payment_intent_id, "payment_intent")
-        if account_id is not None and intent.account_id != account_id:
-            raise NotFound("payment intent", payment_intent_id)
-        dispute_id = await self._new_id("dp")
-        transaction_id = await self._new_id("txn")
-
-        async def decide() -> str:
-            try:
-                charge = await self._paid_charge(intent)
-            except GatewayInvalidRequest as refused:
-                raise DashboardActionRefused(str(refused)) from refused
-            disputed = refundable(charge.body) if amount is None else amount
-            if charge.body.get("_dispute_blocks_refunds") or refundable(charge.body) == 0:
-                raise DashboardActionRefused(f"charge {charge.id} cannot be disputed now")
-            if not 0 < disputed <= refundable(charge.body):
-                raise InvalidRequest(
-                    f"a dispute's amount must be between 1 and {refundable(charge.body)}"
-                )
-            dispute = new_dispute(
-                dispute_id, charge.body, amount=disputed, reason=reason, created=self._now()
-            )
-            created = ("charge.dispute.created", dict(dispute), charge.account_id)
-            dispute = {**dispute, "balance_transactions": []}
-            move_dispute_funds(
-                dispute, transaction_id=transaction_id, withdrawn=True, created=self._now()
-            )
-            charge.body.update(disputed=True, _dispute_blocks_refunds=True)
-            withdrawn = ("charge.dispute.funds_withdrawn", dispute, charge.account_id)
-            stored = FakeObject(dispute_id, dispute, charge.account_id)
-            await self._commit([stored, charge], [created, withdrawn])
-            return dispute_id
-
-        return await _until_not_stale(decide)
+        return await self._money.open_dispute(
+            payment_intent_id, account_id=account_id, reason=reason, amount=amount
+        )
 
     async def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
-        """The dispute is decided: charge.dispute.closed, and when won the funds come back
-        (charge.dispute.funds_reinstated) and the charge can be refunded again. The closed
-        dispute. NotFound for an unknown dispute; DashboardActionRefused when closed."""
-        transaction_id = await self._new_id("txn")
-
-        async def decide() -> dict[str, Any]:
-            dispute = await self._find(dispute_id, "dispute")
-            body = dispute.body
-            if body["status"] in ("won", "lost"):
-                raise DashboardActionRefused(f"dispute {dispute_id} is already {body['status']}")
-            charge = await self._load(body["charge"], "charge", dispute.account_id)
-            body.update(status="won" if won else "lost", is_charge_refundable=won)
-            events: list[Event] = [("charge.dispute.closed", dict(body), dispute.account_id)]
-            if won:
-                body["balance_transactions"] = [*body["balance_transactions"]]
-                move_dispute_funds(
-                    body, transaction_id=transaction_id, withdrawn=False, created=self._now()
-                )
-                events.append(("charge.dispute.funds_reinstated", body, dispute.account_id))
-                charge.body["_dispute_blocks_refunds"] = False
-            await self._commit([dispute, charge], events)
-            return _public(body)
-
-        return await _until_not_stale(decide)
+        return await self._money.close_dispute(dispute_id, won=won)
 
     # --- Webhooks ------------------------------------------------------------------------
 
@@ -885,7 +625,7 @@ class FakeGateway:
 
     async def list_events(self, limit: int = 100) -> list[FakeEvent]:
         """The events sent so far, newest first, with their delivery state."""
-        return await self._store.list_events(limit)
+        return await self._state.store.list_events(limit)
 
     async def resend_event(self, event_id: str) -> FakeEvent:
         """Deliver the same event (same id, fresh signature) once more, as Stripe's resend."""
