@@ -186,6 +186,29 @@ async def test_a_dashboard_refund_with_the_fee_is_booked_as_stripe_made_it(
     assert detail["refunded"] == {"amount": 1000, "currency": "usd"}
 
 
+async def test_concurrent_dashboard_refunds_never_exceed_the_charge(
+    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+) -> None:
+    client, store = app
+    tenant, booking_id = await paid_booking(client)
+    intent = await _intent(client, tenant, booking_id)
+
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/fake-stripe/payments/{intent}/refund", json={"amount": 1000})
+            for _ in range(8)
+        )
+    )
+
+    assert sorted(a.status_code for a in answers) == [200] * 4 + [409] * 4
+    refunds = [r for r in await store.list_objects("refund") if r.body["payment_intent"] == intent]
+    assert sorted(r.body["amount"] for r in refunds) == [1000] * 4
+    [charge] = [c for c in await store.list_objects("charge") if c.body["payment_intent"] == intent]
+    assert charge.body["amount_refunded"] == 4000
+    detail = (await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)).json()
+    assert detail["refunded"] == {"amount": 4000, "currency": "usd"}
+
+
 async def test_a_dashboard_refund_without_the_fee_leaves_the_fee_alone(
     app: tuple[AsyncTestClient[Any], FakeStripeStore],
 ) -> None:
