@@ -11,19 +11,32 @@ Which events a test action sends (the checkout page's buttons map onto these):
   checkout.session.async_payment_succeeded, or decline(): …async_payment_failed
 - decline() on an open session: completed (unpaid) then async_payment_failed
 - cancel(): nothing, the session stays open; expire: checkout.session.expired
-- complete_onboarding(): account.updated; refund(): charge.refunded;
-  open_dispute(): charge.dispute.created
+- complete_onboarding(): account.updated; refund(): charge.refunded (and
+  application_fee.refunded when the fee is refunded)
+
+The dashboard of API.md ("Fake gateway") acts as Stripe's own dashboard and Stripe itself:
+- refund_payment(): a refund made in the dashboard: charge.refunded (+ application_fee.refunded)
+- open_dispute(): charge.dispute.created, then charge.dispute.funds_withdrawn
+- close_dispute(): charge.dispute.closed (+ charge.dispute.funds_reinstated when won)
+- update_account(): account.updated
+
+Stripe's guarantees hold across server processes: every change is read, decided and
+committed whole with its events (FakeStripeStore.commit), and a commit based on a stale
+read is refused and decided again. So a session is charged once however often and however
+concurrently Pay is pressed, refunds never lose an update nor exceed the charge, a process
+killed halfway leaves nothing half-done, and events are delivered from the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters import stripe_signature
+from adapters.fake_stripe_money import FakeStripeMoney
 from adapters.fake_stripe_objects import template
 from adapters.fake_stripe_pages import (
     CheckoutPage,
@@ -32,6 +45,8 @@ from adapters.fake_stripe_pages import (
     render_checkout_page,
     render_onboarding_page,
 )
+from adapters.fake_stripe_payments import new_application_fee, new_charge, public
+from adapters.fake_stripe_state import Clock, FakeStripeState, until_not_stale
 from adapters.fake_stripe_store import FakeEvent, FakeObject, FakeStripeStore
 from adapters.fake_stripe_webhooks import (
     DEFAULT_RETRY_DELAYS,
@@ -40,14 +55,11 @@ from adapters.fake_stripe_webhooks import (
     Sleep,
 )
 from adapters.stripe_events import (
-    REFUND_REASONS,
-    REFUND_REFERENCE,
     checkout_session_from_stripe,
     connect_status_from_stripe,
-    refund_result_from_stripe,
     verified_event,
 )
-from application.errors import GatewayInvalidRequest, NotFound
+from application.errors import GatewayInvalidRequest
 from application.ports import (
     CheckoutRequest,
     CheckoutSession,
@@ -76,8 +88,6 @@ ONBOARDING_REQUIREMENTS = (
 MIN_SESSION_LIFETIME = timedelta(minutes=30)
 MAX_SESSION_LIFETIME = timedelta(hours=24)
 
-Clock = Callable[[], datetime]
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -91,31 +101,9 @@ class CheckoutOutcome:
     redirect_url: str
 
 
-def _no_such(kind: str, ident: str) -> GatewayInvalidRequest:
-    return GatewayInvalidRequest(f"No such {kind}: '{ident}'")
-
-
-def _public(body: dict[str, Any]) -> dict[str, Any]:
-    """The object as Stripe shows it: without the fake's private bookkeeping."""
-    return {key: value for key, value in body.items() if not key.startswith("_")}
-
-
-def _refund_result(stored: FakeObject | None) -> RefundResult:
-    if stored is None or stored.kind != "refund":
-        message = stored.body.get("message") if stored else "the first request is in flight"
-        raise GatewayInvalidRequest(str(message))
-    return refund_result_from_stripe(_public(stored.body))
-
-
 def _session_for_event(body: dict[str, Any]) -> dict[str, Any]:
     # Stripe leaves `line_items` out unless expanded, and events are never expanded.
-    return {key: value for key, value in _public(body).items() if key != "line_items"}
-
-
-def _charge_for_event(body: dict[str, Any]) -> dict[str, Any]:
-    # Since API version 2022-11-15 a charge's `refunds` list is left out unless expanded,
-    # and events are never expanded: the event tells only `amount_refunded`.
-    return {key: value for key, value in _public(body).items() if key != "refunds"}
+    return {key: value for key, value in public(body).items() if key != "line_items"}
 
 
 class FakeGateway:
@@ -134,7 +122,6 @@ class FakeGateway:
         sleep: Sleep = asyncio.sleep,
         webhook_tolerance_seconds: int = stripe_signature.DEFAULT_TOLERANCE_SECONDS,
     ) -> None:
-        self._store = store
         self._base_url = public_base_url.rstrip("/")
         self._secrets = {
             WebhookEndpoint.PLATFORM: webhook_secret,
@@ -142,7 +129,6 @@ class FakeGateway:
         }
         self._clock = clock
         self._tolerance = webhook_tolerance_seconds
-        self._can_charge: set[str] = set()  # accounts seen with charges_enabled
         self._webhooks = FakeWebhookSender(
             store=store,
             secrets=self._secrets,
@@ -151,42 +137,25 @@ class FakeGateway:
             retry_delays=retry_delays,
             sleep=sleep,
         )
+        self._state = FakeStripeState(store=store, webhooks=self._webhooks, clock=clock)
+        self._money = FakeStripeMoney(self._state)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(public_base_url={self._base_url!r}, secrets=<hidden>)"
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def _now(self) -> int:
-        return int(self._clock().timestamp())
-
-    async def _new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{await self._store.next_number():08d}"
-
-    async def _load(self, object_id: str, kind: str, account_id: str | None) -> FakeObject:
-        """The object, seen from the platform or (Stripe-Account) a connected account."""
-        obj = await self._store.get_object(object_id)
-        if obj is None or obj.kind != kind or obj.account_id != account_id:
-            raise _no_such(kind, object_id)
-        return obj
-
-    async def _create_once(self, key: str, obj: FakeObject) -> FakeObject:
-        """Stripe's idempotency: the first object made with this key answers every retry."""
-        return await self._store.create_once(key, obj)
 
     # --- Connect -------------------------------------------------------------------------
 
     async def create_connected_account(
         self, *, tenant_id: str, country: str, email: str | None, idempotency_key: str
     ) -> ConnectStatus:
-        account_id = await self._new_id("acct")
+        account_id = await self._state.new_id("acct")
         body = template(
             "account",
             id=account_id,
             type="express",
             country=country.upper(),
             email=email,
-            created=self._now(),
+            created=self._state.now(),
             charges_enabled=False,
             payouts_enabled=False,
             details_submitted=False,
@@ -200,7 +169,7 @@ class FakeGateway:
             past_due=[],
             disabled_reason="requirements.past_due",
         )
-        account = await self._create_once(
+        account = await self._state.create_once(
             f"account:{idempotency_key}", FakeObject(account_id, body)
         )
         return connect_status_from_stripe(account.body)
@@ -208,40 +177,83 @@ class FakeGateway:
     async def create_onboarding_link(
         self, *, account_id: str, refresh_url: str, return_url: str
     ) -> OnboardingLink:
-        await self._load(account_id, "account", None)
+        await self._state.load(account_id, "account", None)
         expires_at = self._clock() + timedelta(minutes=5)
         url = onboarding_path(self._base_url, account_id)
         link = {
             "object": "account_link",
-            "created": self._now(),
+            "created": self._state.now(),
             "expires_at": int(expires_at.timestamp()),
             "url": url,
             "_refresh_url": refresh_url,
             "_return_url": return_url,
         }
-        await self._store.put_object(FakeObject(f"link_{account_id}", link))
+        await self._state.store.put_object(FakeObject(f"link_{account_id}", link))
         return OnboardingLink(url=url, expires_at=expires_at.astimezone(UTC))
 
     async def retrieve_account(self, account_id: str) -> ConnectStatus:
-        account = await self._load(account_id, "account", None)
+        account = await self._state.load(account_id, "account", None)
         return connect_status_from_stripe(account.body)
 
     async def complete_onboarding(self, account_id: str) -> str:
         """The account is fully onboarded: account.updated; returns the return URL."""
-        account = await self._load(account_id, "account", None)
-        body = account.body
-        body.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
-        body["capabilities"] = {"card_payments": "active", "transfers": "active"}
-        body["requirements"].update(
-            currently_due=[], eventually_due=[], past_due=[], disabled_reason=None
+        await self.update_account(
+            account_id,
+            charges_enabled=True,
+            payouts_enabled=True,
+            requirements_due=(),
+            details_submitted=True,
         )
-        await self._store.put_object(account)
-        await self._emit("account.updated", body, account_id)
-        link = await self._store.get_object(f"link_{account_id}")
+        link = await self._state.store.get_object(f"link_{account_id}")
         return str(link.body["_return_url"]) if link else self._base_url + "/"
 
+    async def update_account(
+        self,
+        account_id: str,
+        *,
+        charges_enabled: bool | None = None,
+        payouts_enabled: bool | None = None,
+        requirements_due: Sequence[str] | None = None,
+        details_submitted: bool | None = None,
+    ) -> ConnectStatus:
+        """Stripe changes a connected account (what is not given stays): account.updated.
+
+        A disabled capability says why, as Stripe does (`requirements.disabled_reason`).
+        NotFound for an unknown account.
+        """
+
+        async def decide() -> ConnectStatus:
+            account = await self._state.find(account_id, "account")
+            body = account.body
+            for field, value in (
+                ("charges_enabled", charges_enabled),
+                ("payouts_enabled", payouts_enabled),
+                ("details_submitted", details_submitted),
+            ):
+                if value is not None:
+                    body[field] = value
+            requirements = body["requirements"]
+            if requirements_due is not None:
+                due = list(requirements_due)
+                requirements.update(currently_due=due, eventually_due=due, past_due=[])
+            body["capabilities"] = {
+                "card_payments": "active" if body["charges_enabled"] else "inactive",
+                "transfers": "active" if body["payouts_enabled"] else "inactive",
+            }
+            requirements["disabled_reason"] = (
+                None
+                if body["charges_enabled"]
+                else "requirements.past_due"
+                if requirements["currently_due"]
+                else "under_review"
+            )
+            await self._state.commit([account], [("account.updated", body, account_id)])
+            return connect_status_from_stripe(body)
+
+        return await until_not_stale(decide)
+
     async def onboarding_page(self, account_id: str) -> str:
-        account = await self._load(account_id, "account", None)
+        account = await self._state.load(account_id, "account", None)
         return render_onboarding_page(
             account_id=account_id,
             charges_enabled=bool(account.body["charges_enabled"]),
@@ -266,18 +278,15 @@ class FakeGateway:
 
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         currency = self._check_request(request)
-        if request.account_id not in self._can_charge:
-            account = await self._load(request.account_id, "account", None)
-            if not account.body["charges_enabled"]:
-                raise GatewayInvalidRequest(
-                    f"The connected account {request.account_id} cannot take charges yet: "
-                    "its onboarding is not complete."
-                )
-            # The fake never takes charges_enabled back, so once seen it is remembered:
-            # every later checkout of the account skips a read of the store.
-            self._can_charge.add(request.account_id)
+        # Read every time: the dashboard can take charges_enabled back (update_account).
+        account = await self._state.load(request.account_id, "account", None)
+        if not account.body["charges_enabled"]:
+            raise GatewayInvalidRequest(
+                f"The connected account {request.account_id} cannot take charges now: "
+                "its onboarding is not complete or Stripe disabled it."
+            )
         direct = request.charge_model is ChargeModel.DIRECT
-        session_id = await self._new_id("cs_test")
+        session_id = await self._state.new_id("cs_test")
         total = sum(line.unit_amount.amount * line.quantity for line in request.line_items)
         body = template(
             "checkout.session",
@@ -286,7 +295,7 @@ class FakeGateway:
             amount_total=total,
             cancel_url=request.cancel_url,
             client_reference_id=request.booking_id,
-            created=self._now(),
+            created=self._state.now(),
             currency=currency,
             customer_email=request.customer_email,
             expires_at=int(request.expires_at.timestamp()),
@@ -330,68 +339,64 @@ class FakeGateway:
             "_on_behalf_of": request.account_id if request.on_behalf_of and not direct else None,
         }
         lives_on = request.account_id if direct else None
-        session = await self._create_once(
+        session = await self._state.create_once(
             f"session:{request.idempotency_key}", FakeObject(session_id, body, lives_on)
         )
-        return checkout_session_from_stripe(_public(session.body), session.account_id)
+        return checkout_session_from_stripe(public(session.body), session.account_id)
 
     async def _find_session(self, session_id: str) -> FakeObject:
         """A session by id alone, as the hosted pages (which know no account) look it up."""
-        obj = await self._store.get_object(session_id)
-        if obj is None or obj.kind != "checkout.session":
-            raise NotFound("checkout session", session_id)
-        return obj
+        return await self._state.find(session_id, "checkout.session")
 
     async def retrieve_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
-        session = await self._load(session_id, "checkout.session", account_id)
-        return checkout_session_from_stripe(_public(session.body), account_id)
+        session = await self._state.load(session_id, "checkout.session", account_id)
+        return checkout_session_from_stripe(public(session.body), account_id)
 
     async def expire_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
-        session = await self._load(session_id, "checkout.session", account_id)
-        if session.body["status"] == "expired":
-            return checkout_session_from_stripe(_public(session.body), account_id)
-        if session.body["status"] != "open":
-            raise GatewayInvalidRequest(
-                f'Only Checkout Sessions with a status in ["open"] can be expired. '
-                f'This Checkout Session has a status of "{session.body["status"]}".'
-            )
-        await self._expire(session)
-        return checkout_session_from_stripe(_public(session.body), account_id)
+        async def decide() -> CheckoutSession:
+            session = await self._state.load(session_id, "checkout.session", account_id)
+            status = session.body["status"]
+            if status == "open":
+                await self._expire(session)
+            elif status != "expired":
+                raise GatewayInvalidRequest(
+                    'Only Checkout Sessions with a status in ["open"] can be expired. '
+                    f'This Checkout Session has a status of "{status}".'
+                )
+            return checkout_session_from_stripe(public(session.body), account_id)
+
+        return await until_not_stale(decide)
 
     async def _expire(self, session: FakeObject) -> None:
         session.body.update(status="expired", url=None)
-        await self._store.put_object(session)
-        await self._emit(
-            "checkout.session.expired", _session_for_event(session.body), session.account_id
-        )
+        event = ("checkout.session.expired", _session_for_event(session.body), session.account_id)
+        await self._state.commit([session], [event])
 
-    async def _open_session(self, session_id: str) -> FakeObject:
-        session = await self._find_session(session_id)
-        if session.body["status"] == "open" and session.body["expires_at"] <= self._now():
+    async def _ensure_open(self, session: FakeObject) -> None:
+        """GatewayInvalidRequest unless the session (as read) is open; one whose time ran
+        out is expired first, as Stripe does at `expires_at`."""
+        if session.body["status"] == "open" and session.body["expires_at"] <= self._state.now():
             await self._expire(session)
         if session.body["status"] != "open":
-            raise GatewayInvalidRequest(f"checkout session {session_id} is not open")
-        return session
+            raise GatewayInvalidRequest(f"checkout session {session.id} is not open")
 
-    async def _create_payment(self, session: FakeObject, *, succeeded: bool) -> None:
-        """The session's payment intent, and its charge once the money has arrived."""
+    async def _payment(self, session: FakeObject, *, succeeded: bool) -> tuple[FakeObject, ...]:
+        """The session's payment intent and, once the money has arrived, its charge and
+        application fee; sets the session's `payment_intent`. Nothing is stored here."""
         body = session.body
-        intent_id = body["payment_intent"] or await self._new_id("pi")
-        intent = await self._store.get_object(intent_id)
-        intent_body: dict[str, Any] = (
-            intent.body
-            if intent
-            else template(
+        stored = await self._state.store.get_object(body["payment_intent"] or "")
+        intent = stored or FakeObject(
+            await self._state.new_id("pi"),
+            template(
                 "payment_intent",
-                id=intent_id,
                 amount=body["amount_total"],
                 amount_received=0,
                 application_fee_amount=body["_application_fee_amount"] or None,
-                created=self._now(),
+                created=self._state.now(),
                 currency=body["currency"],
                 latest_charge=None,
                 metadata=dict(body["metadata"]),
@@ -400,61 +405,29 @@ class FakeGateway:
                 transfer_data=(
                     {"destination": body["_destination"]} if body["_destination"] else None
                 ),
-            )
+            ),
+            session.account_id,
         )
-        if succeeded:
-            charge_id = await self._new_id("ch")
-            charge = template(
-                "charge",
-                id=charge_id,
-                amount=body["amount_total"],
-                amount_captured=body["amount_total"],
-                amount_refunded=0,
-                application_fee_amount=intent_body["application_fee_amount"],
-                captured=True,
-                created=self._now(),
-                currency=body["currency"],
-                metadata=dict(body["metadata"]),
-                on_behalf_of=intent_body["on_behalf_of"],
-                paid=True,
-                payment_intent=intent_id,
-                refunded=False,
-                status="succeeded",
-                transfer_data=intent_body["transfer_data"],
-            )
-            charge["refunds"]["url"] = f"/v1/charges/{charge_id}/refunds"
-            await self._store.put_object(FakeObject(charge_id, charge, session.account_id))
-            intent_body.update(
-                status="succeeded", latest_charge=charge_id, amount_received=body["amount_total"]
-            )
-        await self._store.put_object(FakeObject(intent_id, intent_body, session.account_id))
-        body["payment_intent"] = intent_id
-
-    async def _complete(self, session: FakeObject, *, paid: bool) -> None:
-        await self._create_payment(session, succeeded=paid)
-        if not paid:
-            session.body["_delayed_payment"] = "pending"
-        session.body.update(
-            status="complete",
-            payment_status="paid" if paid else "unpaid",
-            url=None,
-            customer_details={
-                "address": None,
-                "email": session.body["customer_email"],
-                "name": None,
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
+        intent.body["id"] = intent.id
+        body["payment_intent"] = intent.id
+        if not succeeded:
+            return (intent,)
+        fee_id = await self._state.new_id("fee") if intent.body["application_fee_amount"] else None
+        charge_id = await self._state.new_id("ch")
+        charge = new_charge(charge_id, intent.body, created=self._state.now(), fee_id=fee_id)
+        intent.body.update(
+            status="succeeded", latest_charge=charge_id, amount_received=body["amount_total"]
         )
-        await self._store.put_object(session)
-        await self._emit(
-            "checkout.session.completed", _session_for_event(session.body), session.account_id
-        )
+        made = [intent, FakeObject(charge_id, charge, session.account_id)]
+        if fee_id is not None:
+            payer = session.account_id or body["_destination"]
+            fee = new_application_fee(fee_id, charge, account_id=payer, created=self._state.now())
+            made.append(FakeObject(fee_id, fee))  # the platform's, whatever the charge model
+        return tuple(made)
 
     def _outcome(self, session: FakeObject, redirect_url: str) -> CheckoutOutcome:
         return CheckoutOutcome(
-            checkout_session_from_stripe(_public(session.body), session.account_id),
+            checkout_session_from_stripe(public(session.body), session.account_id),
             redirect_url,
         )
 
@@ -463,53 +436,88 @@ class FakeGateway:
 
     async def pay(self, session_id: str, method: str = "card") -> CheckoutOutcome:
         """The Pay button: `card` pays at once, `delayed` starts a delayed payment; on a
-        session awaiting its delayed payment, the payment succeeds."""
-        session = await self._find_session(session_id)
-        if self._awaiting_delayed_payment(session):
-            return await self.succeed_delayed_payment(session_id)
-        if method == "delayed":
-            return await self.start_delayed_payment(session_id)
-        if method != "card":
+        session awaiting its delayed payment, the payment succeeds.
+
+        A session is paid once: pressing Pay again (concurrently too, or after a crash)
+        on a paid session charges nothing and sends the customer to `success_url`.
+        """
+        if method not in ("card", "delayed"):
             raise GatewayInvalidRequest(f"unknown test payment method {method!r}")
-        session = await self._open_session(session_id)
-        await self._complete(session, paid=True)
-        return self._outcome(session, session.body["success_url"])
+
+        async def decide() -> CheckoutOutcome:
+            session = await self._find_session(session_id)
+            if session.body["payment_status"] == "paid":
+                return self._outcome(session, session.body["success_url"])
+            if self._awaiting_delayed_payment(session):
+                return await self._settle_delayed_payment(session, succeeded=True)
+            await self._ensure_open(session)
+            await self._complete(session, paid=method == "card")
+            return self._outcome(session, session.body["success_url"])
+
+        return await until_not_stale(decide)
+
+    async def _complete(self, session: FakeObject, *, paid: bool) -> None:
+        payment = await self._payment(session, succeeded=paid)
+        body = session.body
+        if not paid:
+            body["_delayed_payment"] = "pending"
+        body.update(
+            status="complete",
+            payment_status="paid" if paid else "unpaid",
+            url=None,
+            customer_details={
+                "address": None,
+                "email": body["customer_email"],
+                "name": None,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        )
+        event = ("checkout.session.completed", _session_for_event(body), session.account_id)
+        await self._state.commit([session, *payment], [event])
+
+    async def _settle_delayed_payment(
+        self, session: FakeObject, *, succeeded: bool
+    ) -> CheckoutOutcome:
+        """The delayed payment the session awaits succeeds (charged) or fails."""
+        body = session.body
+        if succeeded:
+            changed = await self._payment(session, succeeded=True)
+            body.update(payment_status="paid", _delayed_payment="succeeded")
+            kind = "checkout.session.async_payment_succeeded"
+        else:
+            intent = await self._state.store.get_object(body["payment_intent"])
+            changed = ()
+            if intent is not None:
+                intent.body["status"] = "requires_payment_method"
+                changed = (intent,)
+            body["_delayed_payment"] = "failed"
+            kind = "checkout.session.async_payment_failed"
+        await self._state.commit(
+            [session, *changed], [(kind, _session_for_event(body), session.account_id)]
+        )
+        return self._outcome(session, checkout_path(self._base_url, session.id))
 
     async def start_delayed_payment(self, session_id: str) -> CheckoutOutcome:
-        session = await self._open_session(session_id)
-        await self._complete(session, paid=False)
-        return self._outcome(session, session.body["success_url"])
+        return await self.pay(session_id, method="delayed")
+
+    async def _delayed_payment_outcome(
+        self, session_id: str, *, succeeded: bool
+    ) -> CheckoutOutcome:
+        async def decide() -> CheckoutOutcome:
+            session = await self._find_session(session_id)
+            if not self._awaiting_delayed_payment(session):
+                raise GatewayInvalidRequest(f"checkout session {session_id} awaits no payment")
+            return await self._settle_delayed_payment(session, succeeded=succeeded)
+
+        return await until_not_stale(decide)
 
     async def succeed_delayed_payment(self, session_id: str) -> CheckoutOutcome:
-        session = await self._find_session(session_id)
-        if not self._awaiting_delayed_payment(session):
-            raise GatewayInvalidRequest(f"checkout session {session_id} awaits no payment")
-        await self._create_payment(session, succeeded=True)
-        session.body.update(payment_status="paid", _delayed_payment="succeeded")
-        await self._store.put_object(session)
-        await self._emit(
-            "checkout.session.async_payment_succeeded",
-            _session_for_event(session.body),
-            session.account_id,
-        )
-        return self._outcome(session, checkout_path(self._base_url, session_id))
+        return await self._delayed_payment_outcome(session_id, succeeded=True)
 
     async def fail_delayed_payment(self, session_id: str) -> CheckoutOutcome:
-        session = await self._find_session(session_id)
-        if not self._awaiting_delayed_payment(session):
-            raise GatewayInvalidRequest(f"checkout session {session_id} awaits no payment")
-        intent = await self._store.get_object(session.body["payment_intent"])
-        if intent is not None:
-            intent.body["status"] = "requires_payment_method"
-            await self._store.put_object(intent)
-        session.body["_delayed_payment"] = "failed"
-        await self._store.put_object(session)
-        await self._emit(
-            "checkout.session.async_payment_failed",
-            _session_for_event(session.body),
-            session.account_id,
-        )
-        return self._outcome(session, checkout_path(self._base_url, session_id))
+        return await self._delayed_payment_outcome(session_id, succeeded=False)
 
     async def decline(self, session_id: str) -> CheckoutOutcome:
         """The Decline button: the async-payment failure path of API.md."""
@@ -551,74 +559,34 @@ class FakeGateway:
         )
         return render_checkout_page(page, base_url=self._base_url)
 
-    # --- Refunds and disputes ------------------------------------------------------------
-
-    async def _paid_charge(self, payment_intent_id: str, account_id: str | None) -> FakeObject:
-        intent = await self._load(payment_intent_id, "payment_intent", account_id)
-        charge_id = intent.body.get("latest_charge")
-        if intent.body["status"] != "succeeded" or not charge_id:
-            raise GatewayInvalidRequest(f"payment intent {payment_intent_id} has no charge")
-        return await self._load(charge_id, "charge", account_id)
+    # --- Refunds and disputes (FakeStripeMoney) ------------------------------------------
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        account = request.account_id if request.charge_model is ChargeModel.DIRECT else None
-        charge = await self._paid_charge(request.payment_intent_id, account)
-        body = charge.body
-        if request.amount.currency != body["currency"]:
-            raise GatewayInvalidRequest("the refund currency differs from the charge's")
-        if request.amount.amount <= 0:
-            raise GatewayInvalidRequest("the refund amount must be positive")
-        refund_id = await self._new_id("re")
-        # Like Stripe, a retry with the same key replays the first answer, error included.
-        winner = await self._store.bind_idempotency_key(
-            f"refund:{request.idempotency_key}", refund_id
-        )
-        if winner != refund_id:
-            return _refund_result(await self._store.get_object(winner))
-        remaining = body["amount"] - body["amount_refunded"]
-        if request.amount.amount > remaining:
-            message = (
-                f"Refund amount ({request.amount.amount}) is greater than the unrefunded "
-                f"amount on the charge ({remaining})"
-            )
-            await self._store.put_object(
-                FakeObject(refund_id, {"object": "error", "message": message}, account)
-            )
-            raise GatewayInvalidRequest(message)
-        refund = template(
-            "refund",
-            id=refund_id,
-            amount=request.amount.amount,
-            charge=charge.id,
-            created=self._now(),
-            currency=body["currency"],
-            metadata={
-                "booking_id": request.booking_id,
-                REFUND_REFERENCE: request.idempotency_key,
-            },
-            payment_intent=request.payment_intent_id,
-            reason=request.reason if request.reason in REFUND_REASONS else None,
-            status="succeeded",
-            _refund_application_fee=request.refund_application_fee,
-            _reverse_transfer=request.reverse_transfer and account is None,
-        )
-        await self._store.put_object(FakeObject(refund_id, refund, account))
-        body["amount_refunded"] += request.amount.amount
-        body["refunded"] = body["amount_refunded"] == body["amount"]
-        body["refunds"]["data"].insert(0, _public(refund))
-        await self._store.put_object(charge)
-        await self._emit("charge.refunded", _charge_for_event(body), account)
-        return refund_result_from_stripe(_public(refund))
+        return await self._money.refund(request)
 
     async def list_refunds(
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> list[RefundResult]:
-        intent = await self._load(payment_intent_id, "payment_intent", account_id)
-        charge_id = intent.body.get("latest_charge")
-        if not charge_id:
-            return []
-        charge = await self._load(charge_id, "charge", account_id)
-        return [refund_result_from_stripe(refund) for refund in charge.body["refunds"]["data"]]
+        return await self._money.list_refunds(payment_intent_id, account_id=account_id)
+
+    async def retrieve_charge(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> dict[str, Any]:
+        return await self._money.retrieve_charge(payment_intent_id, account_id=account_id)
+
+    async def retrieve_application_fee(self, fee_id: str) -> dict[str, Any]:
+        return await self._money.retrieve_application_fee(fee_id)
+
+    async def refund_payment(
+        self,
+        payment_intent_id: str,
+        *,
+        amount: int | None = None,
+        refund_application_fee: bool = False,
+    ) -> RefundResult:
+        return await self._money.refund_payment(
+            payment_intent_id, amount=amount, refund_application_fee=refund_application_fee
+        )
 
     async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
         """Take money back from a destination charge's transfer (the charge's amount less
@@ -659,33 +627,19 @@ class FakeGateway:
         return TransferReversalResult(reversal_id, request.amount)
 
     async def open_dispute(
-        self, payment_intent_id: str, *, account_id: str | None = None, reason: str = "general"
+        self,
+        payment_intent_id: str,
+        *,
+        account_id: str | None = None,
+        reason: str = "general",
+        amount: int | None = None,
     ) -> str:
-        """The customer disputes the charge: charge.dispute.created; returns the dispute id."""
-        charge = await self._paid_charge(payment_intent_id, account_id)
-        dispute_id = await self._new_id("dp")
-        dispute = template(
-            "dispute",
-            id=dispute_id,
-            amount=charge.body["amount"] - charge.body["amount_refunded"],
-            charge=charge.id,
-            created=self._now(),
-            currency=charge.body["currency"],
-            is_charge_refundable=False,
-            payment_intent=payment_intent_id,
-            payment_method_details={
-                "card": {"brand": "visa", "network_reason_code": "10.4"},
-                "type": "card",
-            },
-            reason=reason,
-            status="needs_response",
+        return await self._money.open_dispute(
+            payment_intent_id, account_id=account_id, reason=reason, amount=amount
         )
-        dispute["evidence_details"]["due_by"] = self._now() + 7 * 24 * 3600
-        await self._store.put_object(FakeObject(dispute_id, dispute, account_id))
-        charge.body["disputed"] = True
-        await self._store.put_object(charge)
-        await self._emit("charge.dispute.created", dispute, account_id)
-        return dispute_id
+
+    async def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
+        return await self._money.close_dispute(dispute_id, won=won)
 
     # --- Webhooks ------------------------------------------------------------------------
 
@@ -701,16 +655,18 @@ class FakeGateway:
             livemode=False,  # the fake is Stripe in test mode
         )
 
-    async def _emit(self, event_type: str, obj: dict[str, Any], account_id: str | None) -> None:
-        await self._webhooks.send(event_type, obj, account_id)
+    async def deliver_due(self) -> int:
+        """Attempt every event whose next delivery is due (every server process runs this
+        periodically); how many were acknowledged."""
+        return await self._webhooks.deliver_due()
 
     async def wait_for_deliveries(self) -> None:
-        """Wait until every pending retry has succeeded or given up (for tests, shutdown)."""
+        """Deliver until no event awaits another attempt (for tests, shutdown)."""
         await self._webhooks.wait_for_deliveries()
 
     async def list_events(self, limit: int = 100) -> list[FakeEvent]:
         """The events sent so far, newest first, with their delivery state."""
-        return await self._store.list_events(limit)
+        return await self._state.store.list_events(limit)
 
     async def resend_event(self, event_id: str) -> FakeEvent:
         """Deliver the same event (same id, fresh signature) once more, as Stripe's resend."""

@@ -4,6 +4,12 @@ Several server processes must see the same fake (a customer's Pay click may reac
 them), so the production store is a database; the in-memory store here serves tests and a
 single process. Objects are kept as the Stripe-shaped JSON the fake serves, keyed by their
 Stripe-style id, which is unique across kinds (`acct_…`, `cs_test_…`, `pi_…`, `ch_…`, `re_…`).
+
+Stripe's guarantees rest on two things every store keeps: a version on each object (a
+write based on a stale read is refused, so two racing clicks cannot both charge or both
+refund), and `commit`, which writes several objects, their events and an idempotency key
+all at once or not at all (so a process killed halfway leaves nothing half-done, and an
+event is stored with the change it describes, to be delivered from the store).
 """
 
 from __future__ import annotations
@@ -51,6 +57,22 @@ class FakeEvent:
     sequence: int
     delivered: bool = False
     attempts: int = 0
+    # When the next delivery attempt is due; None once delivered or given up.
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FakeWrite:
+    """One change of the fake's state, applied whole or not at all by `commit`.
+
+    `objects` are written like `put_object` (an object read at version n only while the
+    stored one is still at n); `events` are inserted; `idempotency_key`, when given, is
+    bound to the first object, and when it is bound already nothing is written.
+    """
+
+    objects: tuple[FakeObject, ...] = ()
+    events: tuple[FakeEvent, ...] = ()
+    idempotency_key: str | None = None
 
 
 class FakeStripeStore(Protocol):
@@ -71,6 +93,10 @@ class FakeStripeStore(Protocol):
 
     async def get_object(self, object_id: str) -> FakeObject | None: ...
 
+    async def list_objects(self, kind: str) -> list[FakeObject]:
+        """Every stored object of one kind (`charge`, `refund`, …), in no particular order."""
+        ...
+
     async def bind_idempotency_key(self, key: str, object_id: str) -> str:
         """Bind `key` to `object_id` unless it is bound already; the id it is bound to.
 
@@ -84,8 +110,40 @@ class FakeStripeStore(Protocol):
         stored, unreferenced). The same as `put_object` then `bind_idempotency_key`."""
         ...
 
+    async def commit(self, write: FakeWrite) -> str | None:
+        """Apply the whole write atomically.
+
+        Returns None when it was written; the id of the object the write's idempotency key
+        was already bound to, when it was not (then nothing was written). Raises
+        StaleFakeObject, writing nothing, when an object changed since it was read.
+        """
+        ...
+
     async def put_event(self, event: FakeEvent) -> None:
         """Insert or replace the event with this id."""
+        ...
+
+    async def due_events(self, as_of: datetime, limit: int = 100) -> list[FakeEvent]:
+        """Undelivered events whose next attempt is due at `as_of`, oldest first."""
+        ...
+
+    async def next_attempt(self) -> datetime | None:
+        """When the earliest pending delivery attempt is due; None when none is pending."""
+        ...
+
+    async def claim_event(
+        self, event_id: str, as_of: datetime, retry_at: datetime | None
+    ) -> FakeEvent | None:
+        """Take the event's due attempt: only while it is undelivered and due at `as_of`,
+        and then its next attempt moves to `retry_at` (should this attempt be lost with its
+        process). None when it is not due (delivered, given up, or taken by another)."""
+        ...
+
+    async def record_attempt(
+        self, event_id: str, *, acknowledged: bool, retry_at: datetime | None
+    ) -> FakeEvent:
+        """Count one delivery attempt: delivered when acknowledged (no next attempt then),
+        else the next attempt is due at `retry_at` (None: given up)."""
         ...
 
     async def get_event(self, event_id: str) -> FakeEvent | None: ...
@@ -119,6 +177,13 @@ class InMemoryFakeStripeStore:
         obj = self._objects.get(object_id)
         return replace(obj, body=copy.deepcopy(obj.body)) if obj else None
 
+    async def list_objects(self, kind: str) -> list[FakeObject]:
+        return [
+            replace(obj, body=copy.deepcopy(obj.body))
+            for obj in self._objects.values()
+            if obj.kind == kind
+        ]
+
     async def bind_idempotency_key(self, key: str, object_id: str) -> str:
         return self._keys.setdefault(key, object_id)
 
@@ -131,8 +196,58 @@ class InMemoryFakeStripeStore:
         assert stored is not None, "an idempotency key is bound to a stored object"
         return stored
 
+    async def commit(self, write: FakeWrite) -> str | None:
+        key = write.idempotency_key
+        if key is not None and key in self._keys:
+            return self._keys[key]
+        for obj in write.objects:
+            stored = self._objects.get(obj.id)
+            if obj.version and obj.version != (stored.version if stored else 0):
+                raise StaleFakeObject(f"{obj.id} changed since it was read")
+        for obj in write.objects:
+            await self.put_object(obj)
+        for event in write.events:
+            self._events[event.id] = event
+        if key is not None and write.objects:
+            self._keys[key] = write.objects[0].id
+        return None
+
     async def put_event(self, event: FakeEvent) -> None:
         self._events[event.id] = event
+
+    def _pending(self) -> list[FakeEvent]:
+        return [e for e in self._events.values() if not e.delivered and e.next_attempt_at]
+
+    async def due_events(self, as_of: datetime, limit: int = 100) -> list[FakeEvent]:
+        due = [e for e in self._pending() if e.next_attempt_at and e.next_attempt_at <= as_of]
+        return sorted(due, key=lambda e: e.sequence)[:limit]
+
+    async def next_attempt(self) -> datetime | None:
+        return min((e.next_attempt_at for e in self._pending() if e.next_attempt_at), default=None)
+
+    async def claim_event(
+        self, event_id: str, as_of: datetime, retry_at: datetime | None
+    ) -> FakeEvent | None:
+        event = self._events.get(event_id)
+        if event is None or event.delivered or not event.next_attempt_at:
+            return None
+        if event.next_attempt_at > as_of:
+            return None
+        self._events[event_id] = replace(event, next_attempt_at=retry_at)
+        return self._events[event_id]
+
+    async def record_attempt(
+        self, event_id: str, *, acknowledged: bool, retry_at: datetime | None
+    ) -> FakeEvent:
+        event = self._events[event_id]
+        delivered = event.delivered or acknowledged
+        self._events[event_id] = replace(
+            event,
+            attempts=event.attempts + 1,
+            delivered=delivered,
+            next_attempt_at=None if delivered else retry_at,
+        )
+        return self._events[event_id]
 
     async def get_event(self, event_id: str) -> FakeEvent | None:
         return self._events.get(event_id)

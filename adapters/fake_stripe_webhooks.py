@@ -1,9 +1,14 @@
 """How the fake Stripe sends its events: as Stripe does, so the webhook code cannot tell.
 
-Each event is Stripe `event` JSON, stored, then POSTed through `deliver` with a
-`Stripe-Signature` made with the endpoint's secret at the moment of sending. The first
-attempt happens before `send` returns; when it is not acknowledged with a 2xx, retries
-follow in the background after each of `retry_delays`, until one succeeds or they run out.
+Each event is Stripe `event` JSON, made by `event()` and stored by the caller in the same
+commit as the change it describes, due at once. `deliver()` then makes the first attempt
+before the caller answers; an attempt POSTs the event through `deliver` with a
+`Stripe-Signature` made with the endpoint's secret at the moment of sending. An attempt
+that is not acknowledged with a 2xx is due again after the next of `retry_delays`, until
+one succeeds or they run out. Retries are read from the store (`deliver_due`, run
+periodically by every server process), never kept in a process's memory, so an event not
+yet delivered survives a restart; taking an attempt is atomic (`claim_event`), so two
+processes do not send the same attempt twice.
 """
 
 from __future__ import annotations
@@ -12,8 +17,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters import stripe_signature
@@ -49,12 +53,14 @@ class FakeWebhookSender:
         self._clock = clock
         self._retry_delays = tuple(retry_delays)
         self._sleep = sleep
-        self._retries: set[asyncio.Task[None]] = set()
 
-    async def send(self, event_type: str, obj: dict[str, Any], account_id: str | None) -> FakeEvent:
-        """An event about `obj`; from a connected account, it goes to the Connect endpoint."""
+    async def event(
+        self, event_type: str, obj: dict[str, Any], account_id: str | None
+    ) -> FakeEvent:
+        """An event about `obj`, due for delivery now (not yet stored); from a connected
+        account, it goes to the Connect endpoint."""
         number = await self._store.next_number()
-        created = self._clock()
+        created = self._clock().astimezone(UTC)
         body = template(
             "event",
             id=f"evt_fake{number:08d}",
@@ -66,36 +72,70 @@ class FakeWebhookSender:
         )
         if account_id:
             body["account"] = account_id
-        event = FakeEvent(
+        return FakeEvent(
             id=body["id"],
             type=event_type,
-            created=created.astimezone(UTC),
+            created=created,
             endpoint=WebhookEndpoint.CONNECT if account_id else WebhookEndpoint.PLATFORM,
             payload=json.dumps(body, indent=2).encode(),
             sequence=number,
+            next_attempt_at=created,
         )
-        await self._store.put_event(event)
-        if not await self._attempt(event.id):
-            self._schedule_retries(event.id)
-        return event
+
+    async def deliver(self, events: Sequence[FakeEvent]) -> None:
+        """The first attempt of freshly stored events, in order."""
+        now = self._clock()
+        for event in events:
+            await self._attempt_due(event, now)
+
+    async def deliver_due(self, as_of: datetime | None = None) -> int:
+        """Attempt every event due (now, or at `as_of`); how many were acknowledged."""
+        now = as_of or self._clock()
+        acknowledged = 0
+        for event in await self._store.due_events(now):
+            acknowledged += await self._attempt_due(event, now)
+        return acknowledged
 
     async def resend(self, event_id: str) -> FakeEvent:
         """The same event (same id, fresh signature) once more, as Stripe's resend does."""
-        await self._attempt(event_id)
-        event = await self._store.get_event(event_id)
-        assert event is not None, "an event that was just delivered is stored"
-        return event
-
-    async def wait_for_deliveries(self) -> None:
-        """Wait until every pending retry has succeeded or given up."""
-        while self._retries:
-            await asyncio.gather(*list(self._retries))
-
-    async def _attempt(self, event_id: str) -> bool:
-        """One delivery, freshly signed, counted on the event; True when acknowledged."""
         event = await self._store.get_event(event_id)
         if event is None:
             raise NotFound("event", event_id)
+        acknowledged = await self._post(event)
+        return await self._store.record_attempt(
+            event_id, acknowledged=acknowledged, retry_at=event.next_attempt_at
+        )
+
+    async def wait_for_deliveries(self) -> None:
+        """Deliver until no event awaits another attempt (each delivered or given up),
+        sleeping until each next attempt is due (for tests, shutdown)."""
+        while (due := await self._store.next_attempt()) is not None:
+            wait = (due - self._clock()).total_seconds()
+            if wait > 0:
+                await self._sleep(wait)
+            # A sleep that does not move the clock (a test's) still reaches the due time.
+            await self.deliver_due(max(due, self._clock()))
+
+    def _retry_at(self, attempts_before: int, now: datetime) -> datetime | None:
+        """When to try again should attempt number `attempts_before + 1` fail."""
+        if attempts_before >= len(self._retry_delays):
+            return None
+        return now + timedelta(seconds=self._retry_delays[attempts_before])
+
+    async def _attempt_due(self, event: FakeEvent, now: datetime) -> bool:
+        event_id = event.id
+        retry_at = self._retry_at(event.attempts, now)
+        claimed = await self._store.claim_event(event_id, now, retry_at)
+        if claimed is None:  # delivered, given up, or being attempted by another process
+            return False
+        acknowledged = await self._post(claimed)
+        await self._store.record_attempt(event_id, acknowledged=acknowledged, retry_at=retry_at)
+        if not acknowledged and retry_at is None:
+            logger.warning("fake stripe: gave up delivering %s", event_id)
+        return acknowledged
+
+    async def _post(self, event: FakeEvent) -> bool:
+        """One delivery, freshly signed; True when acknowledged with a 2xx."""
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
@@ -106,25 +146,6 @@ class FakeWebhookSender:
         try:
             status = await self._deliver(event.endpoint, event.payload, headers)
         except Exception as error:  # an endpoint that cannot be reached fails this attempt
-            logger.warning("fake stripe: delivering %s failed: %s", event_id, type(error).__name__)
+            logger.warning("fake stripe: delivering %s failed: %s", event.id, type(error).__name__)
             status = 0
-        acknowledged = 200 <= status < 300
-        current = await self._store.get_event(event_id) or event
-        await self._store.put_event(
-            replace(
-                current, attempts=current.attempts + 1, delivered=current.delivered or acknowledged
-            )
-        )
-        return acknowledged
-
-    def _schedule_retries(self, event_id: str) -> None:
-        task = asyncio.create_task(self._retry(event_id))
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
-
-    async def _retry(self, event_id: str) -> None:
-        for delay in self._retry_delays:
-            await self._sleep(delay)
-            if await self._attempt(event_id):
-                return
-        logger.warning("fake stripe: gave up delivering %s", event_id)
+        return 200 <= status < 300

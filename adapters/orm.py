@@ -284,6 +284,8 @@ fake_objects = Table(
     Column("kind", String(64), nullable=False),
     Column("account_id", String(255), nullable=True),
     Column("body", JSON, nullable=False),
+    # Bumped by every write: a write based on an older read is refused (StaleFakeObject).
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 fake_idempotency_keys = Table(
@@ -305,7 +307,10 @@ fake_events = Table(
     Column("sequence", BigInteger, nullable=False, unique=True),
     Column("delivered", Boolean, nullable=False),
     Column("attempts", Integer, nullable=False),
+    # When the next delivery attempt is due; NULL once delivered or given up.
+    Column("next_attempt_at", UTCDateTime, nullable=True),
     Index("ix_fake_events_delivered_sequence", "delivered", "sequence"),
+    Index("ix_fake_events_next_attempt_at", "next_attempt_at"),
 )
 
 __all__ = [

@@ -7,7 +7,7 @@ without the BEGIN and COMMIT (or ROLLBACK) round trips the asyncpg dialect sends
 own, and `create_once` is one statement. With the gateway's own cache of accounts that can
 charge, a fake-mode checkout costs the store 1 round trip, down from 9 (bench/roundtrips.py).
 SQLite keeps explicit transactions, whose BEGIN IMMEDIATE (adapters/database.py) takes the
-write lock.
+write lock. `commit` is one transaction on both.
 """
 
 from __future__ import annotations
@@ -16,25 +16,30 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from adapters.fake_stripe_store import FakeEvent, FakeObject
+from adapters.fake_stripe_store import FakeEvent, FakeObject, FakeWrite, StaleFakeObject
 from adapters.orm import fake_events, fake_idempotency_keys, fake_objects
 from application.ports import WebhookEndpoint
 
+_WHEN = fake_events.c.next_attempt_at.type
+
 
 def _upsert(insert_into: Any, table: Table) -> Executable:
-    """INSERT … ON CONFLICT (id) DO UPDATE SET <every other column> = the new row's value;
-    execute it with the row as parameters."""
+    """INSERT … ON CONFLICT (id) DO UPDATE SET <every other column> = the new row's value
+    (a `version` column is bumped instead); execute it with the row as parameters."""
     statement = insert_into(table)
     changes = {c.name: statement.excluded[c.name] for c in table.c if c.name != "id"}
+    if "version" in table.c:
+        changes["version"] = table.c.version + 1
     return statement.on_conflict_do_update(index_elements=[table.c.id], set_=changes)
 
 
@@ -44,9 +49,54 @@ class _Statements:
 
     def __init__(self, dialect: str) -> None:
         insert_into = sqlite_insert if dialect == "sqlite" else pg_insert
-        keys = fake_idempotency_keys
-        self.put_object = _upsert(insert_into, fake_objects)
-        self.put_event = _upsert(insert_into, fake_events)
+        keys, objects, events = fake_idempotency_keys, fake_objects, fake_events
+        self.put_object = _upsert(insert_into, objects)
+        self.update_object = (
+            update(objects)
+            .where(objects.c.id == bindparam("f_id"), objects.c.version == bindparam("f_version"))
+            .values(
+                kind=bindparam("f_kind"),
+                account_id=bindparam("f_account_id"),
+                body=bindparam("f_body", type_=objects.c.body.type),
+                version=objects.c.version + 1,
+            )
+        )
+        self.put_event = _upsert(insert_into, events)
+        self.claim_event = (
+            update(events)
+            .where(
+                events.c.id == bindparam("f_id"),
+                events.c.delivered.is_(False),
+                events.c.next_attempt_at <= bindparam("f_as_of", type_=_WHEN),
+            )
+            .values(next_attempt_at=bindparam("f_retry_at", type_=_WHEN))
+            .returning(*events.c)
+        )
+        self.record_delivered = (
+            update(events)
+            .where(events.c.id == bindparam("f_id"))
+            .values(attempts=events.c.attempts + 1, delivered=True, next_attempt_at=None)
+            .returning(*events.c)
+        )
+        self.record_failed = (
+            update(events)
+            .where(events.c.id == bindparam("f_id"))
+            .values(
+                attempts=events.c.attempts + 1,
+                next_attempt_at=case(
+                    (events.c.delivered, None), else_=bindparam("f_retry_at", type_=_WHEN)
+                ),
+            )
+            .returning(*events.c)
+        )
+        pending = events.c.delivered.is_(False) & events.c.next_attempt_at.is_not(None)
+        self.due_events = (
+            select(events)
+            .where(pending, events.c.next_attempt_at <= bindparam("f_as_of", type_=_WHEN))
+            .order_by(events.c.sequence)
+            .limit(bindparam("f_limit"))
+        )
+        self.next_attempt = select(func.min(events.c.next_attempt_at)).where(pending)
         self.get_object = select(fake_objects).where(fake_objects.c.id == bindparam("f_id"))
         self.get_event = select(fake_events).where(fake_events.c.id == bindparam("f_id"))
         self.bind_key = insert_into(keys).on_conflict_do_nothing().returning(keys.c.object_id)
@@ -69,6 +119,7 @@ def _create_once(insert_into: Any, dialect: str) -> Executable | None:
             kind=bindparam("f_kind"),
             account_id=bindparam("f_account_id"),
             body=bindparam("f_body", type_=objects.c.body.type),
+            version=1,
         )
         .on_conflict_do_update(
             index_elements=[objects.c.id],
@@ -76,6 +127,7 @@ def _create_once(insert_into: Any, dialect: str) -> Executable | None:
                 "kind": bindparam("f_kind"),
                 "account_id": bindparam("f_account_id"),
                 "body": bindparam("f_body", type_=objects.c.body.type),
+                "version": objects.c.version + 1,
             },
         )
         .returning(objects.c.id)
@@ -120,21 +172,54 @@ class SqlAlchemyFakeStripeStore:
 
     @staticmethod
     def _object_row(obj: FakeObject) -> dict[str, Any]:
-        return {"id": obj.id, "kind": obj.kind, "account_id": obj.account_id, "body": obj.body}
+        return {
+            "id": obj.id,
+            "kind": obj.kind,
+            "account_id": obj.account_id,
+            "body": obj.body,
+            "version": 1,
+        }
+
+    async def _put_object(self, conn: AsyncConnection, obj: FakeObject) -> None:
+        if not obj.version:
+            await conn.execute(self._sql.put_object, self._object_row(obj))
+            return
+        row = {f"f_{name}": value for name, value in self._object_row(obj).items()}
+        updated = await conn.execute(self._sql.update_object, {**row, "f_version": obj.version})
+        if updated.rowcount != 1:
+            raise StaleFakeObject(f"{obj.id} changed since it was read")
 
     async def put_object(self, obj: FakeObject) -> None:
         async with self._statement() as conn:
-            await conn.execute(self._sql.put_object, self._object_row(obj))
+            await self._put_object(conn, obj)
+
+    async def commit(self, write: FakeWrite) -> str | None:
+        async with self._engine.begin() as conn:
+            if write.idempotency_key is not None and write.objects:
+                key, first = write.idempotency_key, write.objects[0].id
+                bound = await self._bind(conn, key, first)
+                if bound != first:
+                    return bound
+            for obj in write.objects:
+                await self._put_object(conn, obj)
+            for event in write.events:
+                await conn.execute(self._sql.put_event, _event_row(event))
+        return None
 
     async def get_object(self, object_id: str) -> FakeObject | None:
         async with self._statement() as conn:
             return await self._get_object(conn, object_id)
 
+    async def list_objects(self, kind: str) -> list[FakeObject]:
+        async with self._statement() as conn:
+            rows = await conn.execute(select(fake_objects).where(fake_objects.c.kind == kind))
+            return [FakeObject(row.id, dict(row.body), row.account_id, row.version) for row in rows]
+
     async def _get_object(self, conn: AsyncConnection, object_id: str) -> FakeObject | None:
         row = (await conn.execute(self._sql.get_object, {"f_id": object_id})).first()
         if row is None:
             return None
-        return FakeObject(row.id, dict(row.body), row.account_id)
+        return FakeObject(row.id, dict(row.body), row.account_id, row.version)
 
     async def _bind(self, conn: AsyncConnection, key: str, object_id: str) -> str:
         # The key is bound to the first object: ON CONFLICT DO NOTHING returns no row when
@@ -168,18 +253,8 @@ class SqlAlchemyFakeStripeStore:
         return existing
 
     async def put_event(self, event: FakeEvent) -> None:
-        row = {
-            "id": event.id,
-            "type": event.type,
-            "endpoint": event.endpoint.value,
-            "created_at": event.created,
-            "payload": event.payload,
-            "sequence": event.sequence,
-            "delivered": event.delivered,
-            "attempts": event.attempts,
-        }
         async with self._statement() as conn:
-            await conn.execute(self._sql.put_event, row)
+            await conn.execute(self._sql.put_event, _event_row(event))
 
     async def get_event(self, event_id: str) -> FakeEvent | None:
         async with self._statement() as conn:
@@ -193,6 +268,50 @@ class SqlAlchemyFakeStripeStore:
             )
             return [_event(row) for row in rows]
 
+    async def due_events(self, as_of: datetime, limit: int = 100) -> list[FakeEvent]:
+        async with self._statement() as conn:
+            rows = await conn.execute(self._sql.due_events, {"f_as_of": as_of, "f_limit": limit})
+            return [_event(row) for row in rows]
+
+    async def next_attempt(self) -> datetime | None:
+        async with self._statement() as conn:
+            when: datetime | None = await conn.scalar(self._sql.next_attempt)
+        return when
+
+    async def claim_event(
+        self, event_id: str, as_of: datetime, retry_at: datetime | None
+    ) -> FakeEvent | None:
+        parameters = {"f_id": event_id, "f_as_of": as_of, "f_retry_at": retry_at}
+        async with self._statement() as conn:
+            row = (await conn.execute(self._sql.claim_event, parameters)).first()
+        return _event(row) if row is not None else None
+
+    async def record_attempt(
+        self, event_id: str, *, acknowledged: bool, retry_at: datetime | None
+    ) -> FakeEvent:
+        if acknowledged:
+            statement, parameters = self._sql.record_delivered, {"f_id": event_id}
+        else:
+            statement = self._sql.record_failed
+            parameters = {"f_id": event_id, "f_retry_at": retry_at}
+        async with self._statement() as conn:
+            row = (await conn.execute(statement, parameters)).one()
+        return _event(row)
+
+
+def _event_row(event: FakeEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "endpoint": event.endpoint.value,
+        "created_at": event.created,
+        "payload": event.payload,
+        "sequence": event.sequence,
+        "delivered": event.delivered,
+        "attempts": event.attempts,
+        "next_attempt_at": event.next_attempt_at,
+    }
+
 
 def _event(row: Row[Any]) -> FakeEvent:
     return FakeEvent(
@@ -204,4 +323,5 @@ def _event(row: Row[Any]) -> FakeEvent:
         sequence=row.sequence,
         delivered=row.delivered,
         attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
     )

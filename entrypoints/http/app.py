@@ -54,10 +54,16 @@ def create_app(container: Container) -> Litestar:
 
     sweeper = PeriodicTask("hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds)
     reconciler = PeriodicTask("reconciliation", container.reconcile, settings.sweep_seconds * 10)
+    periodic = [sweeper, reconciler]
+    if settings.gateway is GatewayKind.FAKE:
+        # The fake Stripe's retries live in its tables: any process delivers what is due.
+        periodic.append(
+            PeriodicTask("fake stripe deliveries", lambda: container.fake_gateway().deliver_due, 1)
+        )
 
     async def close_resources() -> None:
-        await sweeper.stop()
-        await reconciler.stop()
+        for task in periodic:
+            await task.stop()
         close = getattr(container.webhook_delivery(), "aclose", None)
         if close is not None:
             await close()
@@ -73,7 +79,7 @@ def create_app(container: Container) -> Litestar:
             idempotency_middleware(container.idempotent_requests),
         ],
         request_max_body_size=MAX_BODY_BYTES,
-        on_startup=[sweeper.start, reconciler.start],
+        on_startup=[task.start for task in periodic],
         on_shutdown=[close_resources],
         state=State(
             {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.response import Redirect
+from msgspec import Meta
 
 from adapters.fake_gateway import FakeGateway
 from entrypoints.http import schemas as s
@@ -22,6 +23,66 @@ class FakeEventOut(s.Struct):
 
 class FakeEvents(s.Struct):
     data: list[FakeEventOut]
+
+
+# Like Stripe's API: whole minor units of the charge's currency.
+PositiveAmount = Annotated[int, Meta(ge=1, le=s.MAX_AMOUNT, description="whole minor units")]
+Reason = Literal[
+    "bank_cannot_process",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+]
+Requirement = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class DashboardRefund(s.Struct, forbid_unknown_fields=True):
+    amount: PositiveAmount | None = None
+    refund_application_fee: bool = False
+
+
+class DashboardRefundOut(s.Struct):
+    refund_id: str
+
+
+class DashboardDispute(s.Struct, forbid_unknown_fields=True):
+    amount: PositiveAmount | None = None
+    reason: Reason = "general"
+
+
+class DashboardDisputeOut(s.Struct):
+    dispute_id: str
+
+
+class DisputeClose(s.Struct, forbid_unknown_fields=True):
+    outcome: Literal["won", "lost"]
+
+
+class DisputeClosed(s.Struct):
+    dispute_id: str
+    status: str
+
+
+class AccountChange(s.Struct, forbid_unknown_fields=True):
+    charges_enabled: bool | None = None
+    payouts_enabled: bool | None = None
+    requirements_due: Annotated[list[Requirement], Meta(max_length=100)] | None = None
+
+
+class AccountOut(s.Struct):
+    account_id: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    requirements_due: list[str]
 
 
 def _event_out(event: Any) -> FakeEventOut:
@@ -89,3 +150,65 @@ class FakeStripeController(Controller):
     @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver an event again")
     async def resend(self, event_id: str, fake_gateway: FakeGateway) -> FakeEventOut:
         return _event_out(await fake_gateway.resend_event(event_id))
+
+    # --- The dashboard: Stripe-side actions, each delivering Stripe's events ---------------
+
+    @post(
+        "/payments/{payment_intent_id:str}/refund",
+        status_code=200,
+        summary="A refund made in Stripe's dashboard: charge.refunded (+ application_fee.refunded)",
+    )
+    async def refund_payment(
+        self, payment_intent_id: str, data: DashboardRefund, fake_gateway: FakeGateway
+    ) -> DashboardRefundOut:
+        refund = await fake_gateway.refund_payment(
+            payment_intent_id,
+            amount=data.amount,
+            refund_application_fee=data.refund_application_fee,
+        )
+        return DashboardRefundOut(refund_id=refund.refund_id)
+
+    @post(
+        "/payments/{payment_intent_id:str}/dispute",
+        status_code=200,
+        summary="The cardholder disputes: charge.dispute.created and ….funds_withdrawn",
+    )
+    async def dispute_payment(
+        self, payment_intent_id: str, data: DashboardDispute, fake_gateway: FakeGateway
+    ) -> DashboardDisputeOut:
+        dispute_id = await fake_gateway.open_dispute(
+            payment_intent_id, amount=data.amount, reason=data.reason
+        )
+        return DashboardDisputeOut(dispute_id=dispute_id)
+
+    @post(
+        "/disputes/{dispute_id:str}/close",
+        status_code=200,
+        summary="The dispute is decided: charge.dispute.closed (+ ….funds_reinstated when won)",
+    )
+    async def close_dispute(
+        self, dispute_id: str, data: DisputeClose, fake_gateway: FakeGateway
+    ) -> DisputeClosed:
+        closed = await fake_gateway.close_dispute(dispute_id, won=data.outcome == "won")
+        return DisputeClosed(dispute_id=dispute_id, status=closed["status"])
+
+    @post(
+        "/accounts/{account_id:str}",
+        status_code=200,
+        summary="Stripe changes a connected account: account.updated",
+    )
+    async def update_account(
+        self, account_id: str, data: AccountChange, fake_gateway: FakeGateway
+    ) -> AccountOut:
+        status = await fake_gateway.update_account(
+            account_id,
+            charges_enabled=data.charges_enabled,
+            payouts_enabled=data.payouts_enabled,
+            requirements_due=data.requirements_due,
+        )
+        return AccountOut(
+            account_id=account_id,
+            charges_enabled=status.charges_enabled,
+            payouts_enabled=status.payouts_enabled,
+            requirements_due=list(status.requirements_due),
+        )

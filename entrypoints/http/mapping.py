@@ -194,6 +194,7 @@ def tenant_booking_out(
     public = booking_out(booking)
     return s.TenantBooking(
         **{field: getattr(public, field) for field in public.__struct_fields__},
+        payment_intent=booking.payment_intent_id,
         ledger=[
             s.LedgerEntry(
                 kind=e.kind.value,

@@ -262,9 +262,10 @@ class Booking(Struct):
 
 
 class TenantBooking(Booking):
-    """The tenant's view adds the booking's ledger entries and disputes."""
+    """The tenant's view adds the booking's payment intent, ledger entries and disputes."""
 
     ledger: list[LedgerEntry]
+    payment_intent: str | None = None
     disputes: list[Dispute] = msgspec.field(default_factory=list)
 
 

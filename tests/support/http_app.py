@@ -29,11 +29,13 @@ def build_test_app(
     *,
     gateway_wrapper: Callable[[PaymentGateway], PaymentGateway] | None = None,
     dispute_bearer: str = "tenant",
+    fake_stripe_in_database: bool = False,
 ) -> tuple[Litestar, Container]:
     """The app on a fresh SQLite file, or on `database_url` (migrated here if need be).
 
     `gateway_wrapper` puts something between the use cases and the fake gateway (e.g. a
-    link that can go down); the hosted test pages keep using the fake itself.
+    link that can go down); the hosted test pages keep using the fake itself. The fake
+    Stripe keeps its state in memory, or in the database as in production.
     """
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
     migrate(url)
@@ -47,7 +49,8 @@ def build_test_app(
         dispute_bearer=dispute_bearer,
     )
     container = build_container(settings)
-    container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
+    if not fake_stripe_in_database:
+        container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
     app = create_app(container)
 
     async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:

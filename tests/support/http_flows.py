@@ -21,6 +21,21 @@ async def paid_booking_with_token(
     client: AsyncTestClient[Any],
 ) -> tuple[dict[str, str], str, str]:
     """As `paid_booking`, with the customer's booking token too."""
+    tenant, checkout = await open_checkout(client)
+    paid = await client.post(
+        checkout["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert paid.status_code == 303, paid.text
+    booking_id = checkout["booking_id"]
+    booking = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
+    assert booking.json()["status"] == "confirmed"
+    assert booking.json()["quote"]["customer_total"]["amount"] == 4230
+    return tenant, booking_id, str(checkout["booking_token"])
+
+
+async def open_checkout(client: AsyncTestClient[Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """A tenant (5 % + 0.30 USD borne by the customer) and a checkout of 42.30 USD not yet
+    paid: the tenant's headers and the checkout's answer."""
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     created = await client.post(
         "/v1/admin/tenants",
@@ -64,12 +79,5 @@ async def paid_booking_with_token(
         },
     )
     assert checkout.status_code == 201, checkout.text
-    paid = await client.post(
-        checkout.json()["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
-    )
-    assert paid.status_code == 303, paid.text
-    booking_id = checkout.json()["booking_id"]
-    booking = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
-    assert booking.json()["status"] == "confirmed"
-    assert booking.json()["quote"]["customer_total"]["amount"] == 4230
-    return tenant, booking_id, str(checkout.json()["booking_token"])
+    answer: dict[str, Any] = checkout.json()
+    return tenant, answer

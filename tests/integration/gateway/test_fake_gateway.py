@@ -356,7 +356,7 @@ async def test_refunds_send_charge_refunded_with_the_amount_refunded_so_far(
     first = await fake_gateway.refund(refund_request(intent, 2000))
     second = await fake_gateway.refund(refund_request(intent, 3250, idempotency_key="r-2"))
 
-    *_, partly, fully = _translated(fake_gateway, inbox)
+    partly, fully = [e for e in _translated(fake_gateway, inbox) if isinstance(e, ChargeRefunded)]
     assert isinstance(partly, ChargeRefunded)
     assert partly.amount_refunded == Money(2000, "eur")
     assert isinstance(fully, ChargeRefunded)
@@ -376,7 +376,7 @@ async def test_a_dispute_sends_charge_dispute_created(
 
     dispute_id = await fake_gateway.open_dispute(intent, reason="fraudulent")
 
-    *_, event = _translated(fake_gateway, inbox)
+    [event] = [e for e in _translated(fake_gateway, inbox) if isinstance(e, DisputeCreated)]
     assert isinstance(event, DisputeCreated)
     assert event.dispute_id == dispute_id
     assert event.payment_intent_id == intent
@@ -394,6 +394,10 @@ SCHEMAS = {
     "account.updated": "account",
     "charge.refunded": "charge",
     "charge.dispute.created": "dispute",
+    "charge.dispute.funds_withdrawn": "dispute",
+    "charge.dispute.closed": "dispute",
+    "charge.dispute.funds_reinstated": "dispute",
+    "application_fee.refunded": "application_fee",
 }
 
 
@@ -408,7 +412,8 @@ async def test_every_event_is_shaped_like_stripes(
     await fake_gateway.refund(
         refund_request(intent, 100, charge_model=ChargeModel.DIRECT, account_id=session.account_id)
     )
-    await fake_gateway.open_dispute(intent, account_id=session.account_id)
+    dispute_id = await fake_gateway.open_dispute(intent, account_id=session.account_id)
+    await fake_gateway.close_dispute(dispute_id, won=True)
     other = await _session(fake_gateway, inbox, clock, booking_id="bk_0002")
     await fake_gateway.decline(other.session_id)
     third = await _session(fake_gateway, inbox, clock, booking_id="bk_0003")
@@ -551,6 +556,8 @@ async def test_processes_sharing_a_store_share_the_fake(
         first.pay(session.session_id), second.pay(session.session_id), return_exceptions=True
     )
 
-    assert sum(isinstance(result, Exception) for result in results) == 1
+    first_answer, second_answer = results
+    assert not isinstance(first_answer, BaseException)
+    assert second_answer == first_answer
     assert inbox.event_types() == ["checkout.session.completed"]
     assert [event.id for event in await second.list_events(limit=1)] == inbox.event_ids()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from adapters.fake_stripe_store import (
     FakeEvent,
     FakeObject,
     FakeStripeStore,
+    FakeWrite,
     InMemoryFakeStripeStore,
     StaleFakeObject,
 )
@@ -49,12 +50,6 @@ async def store(store_url: str | None) -> AsyncIterator[FakeStripeStore]:
         await conn.run_sync(metadata.create_all)
     yield SqlAlchemyFakeStripeStore(engine)
     await engine.dispose()
-
-
-@pytest.fixture(params=["in-memory"])
-def versioned_store(request: pytest.FixtureRequest) -> FakeStripeStore:
-    """The stores that keep object versions and so refuse a stale write."""
-    return InMemoryFakeStripeStore()
 
 
 def _event(number: int) -> FakeEvent:
@@ -98,8 +93,7 @@ async def test_objects_are_stored_by_id_and_replaced_whole(store: FakeStripeStor
     assert await store.get_object("cs_404") is None
 
 
-async def test_writing_back_a_stale_read_fails(versioned_store: FakeStripeStore) -> None:
-    store = versioned_store
+async def test_writing_back_a_stale_read_fails(store: FakeStripeStore) -> None:
     await store.put_object(FakeObject("cs_1", {"object": "checkout.session", "n": 1}))
     first = await store.get_object("cs_1")
     second = await store.get_object("cs_1")
@@ -157,3 +151,78 @@ async def test_events_are_listed_newest_first(store: FakeStripeStore) -> None:
 
     assert [event.id for event in await store.list_events()] == ["evt_7", "evt_4", "evt_2"]
     assert [event.id for event in await store.list_events(limit=1)] == ["evt_7"]
+
+
+async def test_a_commit_writes_objects_events_and_key_whole(store: FakeStripeStore) -> None:
+    await store.put_object(FakeObject("ch_1", {"object": "charge", "amount_refunded": 0}))
+    charge = await store.get_object("ch_1")
+    assert charge is not None
+    charge.body["amount_refunded"] = 100
+    refund = FakeObject("re_1", {"object": "refund", "amount": 100})
+
+    written = await store.commit(FakeWrite((refund, charge), (_event(1),), "key-1"))
+
+    assert written is None
+    assert (await store.get_object("re_1")) is not None
+    stored = await store.get_object("ch_1")
+    assert stored is not None
+    assert (stored.body["amount_refunded"], stored.version) == (100, 2)
+    assert await store.get_event("evt_1") == _event(1)
+    assert await store.bind_idempotency_key("key-1", "re_9") == "re_1"
+
+
+async def test_a_commit_on_a_stale_read_writes_nothing(store: FakeStripeStore) -> None:
+    await store.put_object(FakeObject("ch_1", {"object": "charge", "amount_refunded": 0}))
+    first = await store.get_object("ch_1")
+    second = await store.get_object("ch_1")
+    assert first is not None
+    assert second is not None
+    first.body["amount_refunded"] = 100
+    await store.commit(FakeWrite((first,)))
+    second.body["amount_refunded"] = 200
+    refund = FakeObject("re_2", {"object": "refund", "amount": 200})
+
+    with pytest.raises(StaleFakeObject):
+        await store.commit(FakeWrite((refund, second), (_event(2),), "key-2"))
+
+    stored = await store.get_object("ch_1")
+    assert stored is not None
+    assert stored.body["amount_refunded"] == 100
+    assert await store.get_object("re_2") is None
+    assert await store.get_event("evt_2") is None
+    assert await store.bind_idempotency_key("key-2", "re_3") == "re_3"
+
+
+async def test_a_commit_whose_key_is_bound_writes_nothing(store: FakeStripeStore) -> None:
+    first = FakeObject("re_1", {"object": "refund", "amount": 100})
+    again = FakeObject("re_2", {"object": "refund", "amount": 100})
+    await store.commit(FakeWrite((first,), idempotency_key="key-1"))
+
+    bound = await store.commit(FakeWrite((again,), (_event(2),), "key-1"))
+
+    assert bound == "re_1"
+    assert await store.get_object("re_2") is None
+    assert await store.get_event("evt_2") is None
+
+
+async def test_an_event_attempt_is_taken_once_and_recorded(store: FakeStripeStore) -> None:
+    due = replace(_event(1), next_attempt_at=CREATED)
+    later = replace(_event(2), next_attempt_at=CREATED + timedelta(minutes=5))
+    await store.commit(FakeWrite(events=(due, later)))
+    retry_at = CREATED + timedelta(seconds=5)
+
+    assert [e.id for e in await store.due_events(CREATED)] == ["evt_1"]
+    assert await store.next_attempt() == CREATED
+    claimed = await store.claim_event("evt_1", CREATED, retry_at)
+    assert claimed is not None
+    assert await store.claim_event("evt_1", CREATED, retry_at) is None
+    failed = await store.record_attempt("evt_1", acknowledged=False, retry_at=retry_at)
+    assert (failed.attempts, failed.delivered, failed.next_attempt_at) == (1, False, retry_at)
+    assert [e.id for e in await store.due_events(retry_at)] == ["evt_1"]
+    assert await store.claim_event("evt_1", retry_at, None) is not None
+    done = await store.record_attempt("evt_1", acknowledged=True, retry_at=None)
+    assert (done.attempts, done.delivered, done.next_attempt_at) == (2, True, None)
+    assert await store.next_attempt() == later.next_attempt_at
+    given_up = await store.record_attempt("evt_2", acknowledged=False, retry_at=None)
+    assert (given_up.delivered, given_up.next_attempt_at) == (False, None)
+    assert await store.next_attempt() is None
