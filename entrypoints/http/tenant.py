@@ -88,7 +88,7 @@ class TenantController(Controller):
                     if data.cancellation_policy
                     else None
                 ),
-                fee_policy=m.fee_policy_in(data.fee_policy) if data.fee_policy else None,
+                sets_fee_policy=data.fee_policy is not msgspec.UNSET,
             )
         )
         return m.offering_out(offering)
@@ -123,8 +123,6 @@ class TenantController(Controller):
                 value = m.money_in(value)
             elif field == "cancellation_policy" and value is not None:
                 value = m.cancellation_policy_in(value)
-            elif field == "fee_policy" and value is not None:
-                value = m.fee_policy_in(value)
             elif field == "description":
                 value = value or ""
             changes[field] = value
