@@ -664,7 +664,10 @@ class SqlAlchemySlotRepository:
             "booked": slot.booked,
         }
         if not await _insert_once(self._connection, orm.slots, values):
-            raise AlreadyExists(f"slot {slot.id} exists")
+            raise AlreadyExists(
+                f"slot {slot.id} exists, or offering {slot.offering_id} already has a slot "
+                f"starting at {slot.starts_at.isoformat()}"
+            )
 
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
         query = select(orm.slots).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,8 +50,8 @@ class AddSlots:
             ]
             if any(slot.starts_at <= now for slot in slots):
                 raise InvalidRequest("slots must start in the future")
-            starts = [slot.starts_at for slot in slots]
-            repeated = {start for start in starts if starts.count(start) > 1}
+            starts = Counter(slot.starts_at for slot in slots)
+            repeated = {start for start, count in starts.items() if count > 1}
             taken = repeated or await uow.slots.taken_starts(
                 offering.tenant_id, offering.id, starts
             )
