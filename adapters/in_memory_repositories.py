@@ -160,6 +160,10 @@ class InMemoryTenantRepository:
     async def get_by_slug(self, slug: str) -> Tenant | None:
         return next((t for t in self._t.tenants.values() if t.slug == slug), None)
 
+    async def lock_pricing(self, tenant_id: str) -> bool:
+        # Units of work on this database run one at a time: the lock is already held.
+        return tenant_id in self._t.tenants
+
     async def update(self, tenant: Tenant) -> None:
         if tenant.id not in self._t.tenants:
             raise NotFound("tenant", tenant.id)

@@ -409,6 +409,13 @@ class SqlAlchemyTenantRepository:
     async def get_by_slug(self, slug: str) -> Tenant | None:
         return await self._one(_TENANT_BY_SLUG, slug)
 
+    async def lock_pricing(self, tenant_id: str) -> bool:
+        # A row lock on PostgreSQL; SQLite has no FOR UPDATE and needs none, since every
+        # transaction there begins with BEGIN IMMEDIATE and so runs alone.
+        tenants = orm.tenants
+        query = select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update()
+        return (await self._connection.execute(query)).first() is not None
+
     async def find_by_account_id(self, account_id: str) -> Tenant | None:
         return await self._one(_TENANT_BY_ACCOUNT, account_id)
 

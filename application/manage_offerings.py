@@ -58,6 +58,7 @@ class CreateOffering:
         )
         async with self._uow() as uow:
             # Refuse now what every checkout would refuse later.
+            await uow.tenants.lock_pricing(command.tenant_id)
             ensure_quotable([offering], await _tenant_policy(uow, command.tenant_id))
             await uow.offerings.add(offering)
             await uow.commit()
@@ -100,6 +101,7 @@ class UpdateOffering:
             raise InvalidRequest(f"cannot change {sorted(unknown)}")
         changes = dict(command.changes)
         async with self._uow() as uow:
+            await uow.tenants.lock_pricing(command.tenant_id)
             offering = await _get(uow.offerings, command.tenant_id, command.offering_id)
             if "price" in changes:
                 price: Money = changes.pop("price")

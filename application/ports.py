@@ -278,6 +278,13 @@ class TenantRepository(Protocol):
         """The tenant with this slug, or None."""
         ...
 
+    async def lock_pricing(self, tenant_id: str) -> bool:
+        """Take the tenant's pricing lock until this unit of work ends; False when there is
+        no such tenant. Writes that decide how its offerings are priced (fee policies,
+        overrides, offering prices) take it first, so each checks what the others committed
+        and two of them can never together leave an offering unquotable."""
+        ...
+
     async def update(self, tenant: Tenant) -> None:
         """Save a changed tenant; NotFound when it was never added."""
         ...

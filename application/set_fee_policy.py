@@ -26,7 +26,7 @@ class SetFeePolicy:
         OfferingsNotQuotable, storing nothing, when an active offering without an
         override could not be priced by it."""
         async with self._uow() as uow:
-            if await uow.tenants.get(command.tenant_id) is None:
+            if not await uow.tenants.lock_pricing(command.tenant_id):
                 raise NotFound("tenant", command.tenant_id)
             current = await uow.tenants.active_fee_policy(command.tenant_id)
             policy = command.policy.with_version(current.version + 1 if current else 1)
@@ -58,7 +58,7 @@ class SetFeePolicyOverride:
         when the offering is active and the policy that would price it cannot.
         """
         async with self._uow() as uow:
-            if await uow.tenants.get(command.tenant_id) is None:
+            if not await uow.tenants.lock_pricing(command.tenant_id):
                 raise NotFound("tenant", command.tenant_id)
             offering = await uow.offerings.get(command.tenant_id, command.offering_id)
             if offering is None:

@@ -4,6 +4,7 @@ validates its timezone, country, slot start and currency."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -288,6 +289,30 @@ async def test_an_archived_offering_does_not_hold_back_a_new_policy(
     response = await shop.set_policy({"fixed": {"amount": 30, "currency": "eur"}})
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 2
+
+
+async def test_a_fee_change_and_a_price_change_at_once_never_leave_an_offering_unpriced(
+    client: AsyncTestClient[Any],
+) -> None:
+    both = {
+        "percent_bps": 500,
+        "fixed": usd(30),
+        "by_currency": {"eur": {"fixed": {"amount": 25, "currency": "eur"}}},
+    }
+    usd_only = {"percent_bps": 500, "fixed": usd(30)}
+    for _ in range(5):
+        shop = await open_shop(client, both)
+        offering_id = await shop.new_offering(usd(2000))
+        # Each alone is fine; together they would leave a euro offering without a euro fee.
+        policy, price = await asyncio.gather(
+            shop.set_policy(usd_only),
+            shop.patch(offering_id, {"price": {"amount": 1800, "currency": "eur"}}),
+        )
+        assert sorted([policy.status_code, price.status_code]) == [200, 422], (
+            policy.text,
+            price.text,
+        )
+        assert (await shop.quote(offering_id)).status_code == 200
 
 
 # --- What was seen 5: Stripe's maximum charge -------------------------------------------

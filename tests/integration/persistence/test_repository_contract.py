@@ -288,6 +288,15 @@ async def test_the_platforms_override_is_versioned_and_read_with_the_offering(
         assert await uow.offerings.last_fee_policy_override_version(tenant.id, offering.id) == 2
 
 
+async def test_the_pricing_lock_is_taken_on_a_tenant_that_exists(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    async with backend.uow() as uow:
+        assert await uow.tenants.lock_pricing(tenant.id)
+        assert await uow.tenants.lock_pricing(tenant.id)  # again, in the same unit of work
+        assert not await uow.tenants.lock_pricing(new_id("tn"))
+
+
 async def test_the_tenants_policy_is_named_as_the_tenants(backend: Backend) -> None:
     tenant = a_tenant()
     await _seed(backend, tenant)
