@@ -33,7 +33,7 @@ from application.ports import (
 )
 from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.dispute import Dispute
-from domain.fees import FeePolicy
+from domain.fees import FeePolicy, FeePolicyScope
 from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
 from domain.offering import Offering, Slot, require_seats
 from domain.tenant import Tenant
@@ -60,6 +60,8 @@ class _Tables:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     api_keys: dict[str, _ApiKey] = field(default_factory=dict)
     fee_policies: dict[tuple[str, int], FeePolicy] = field(default_factory=dict)
+    # (tenant, offering, version) → the override, None where one was ended.
+    fee_policy_overrides: dict[tuple[str, str, int], FeePolicy | None] = field(default_factory=dict)
     offerings: dict[tuple[str, str], Offering] = field(default_factory=dict)
     slots: dict[tuple[str, str], Slot] = field(default_factory=dict)
     bookings: dict[tuple[str, str], tuple[Booking, int]] = field(default_factory=dict)
@@ -69,11 +71,38 @@ class _Tables:
     sweep_claims: dict[tuple[str, str], datetime] = field(default_factory=dict)
     claims: dict[tuple[str, str], _Claim] = field(default_factory=dict)
 
+    def tenant_policy(self, tenant_id: str) -> FeePolicy | None:
+        versions = [v for (t, v) in self.fee_policies if t == tenant_id]
+        if not versions:
+            return None
+        return self.fee_policies[tenant_id, max(versions)].owned_by(
+            tenant_id, FeePolicyScope.TENANT
+        )
+
+    def with_override(self, offering: Offering | None) -> Offering | None:
+        """The stored offering as a repository returns it: with its current override."""
+        if offering is None:
+            return None
+        versions = [
+            v
+            for (t, o, v) in self.fee_policy_overrides
+            if (t, o) == (offering.tenant_id, offering.id)
+        ]
+        policy = (
+            self.fee_policy_overrides[offering.tenant_id, offering.id, max(versions)]
+            if versions
+            else None
+        )
+        if policy is not None:
+            policy = policy.owned_by(offering.id, FeePolicyScope.OFFERING)
+        return replace(offering, fee_policy=policy)
+
     def copy(self) -> _Tables:
         return _Tables(
             tenants=dict(self.tenants),
             api_keys=dict(self.api_keys),
             fee_policies=dict(self.fee_policies),
+            fee_policy_overrides=dict(self.fee_policy_overrides),
             offerings=dict(self.offerings),
             slots=dict(self.slots),
             bookings=dict(self.bookings),
@@ -129,6 +158,10 @@ class InMemoryTenantRepository:
     async def get_by_slug(self, slug: str) -> Tenant | None:
         return next((t for t in self._t.tenants.values() if t.slug == slug), None)
 
+    async def lock_pricing(self, tenant_id: str) -> bool:
+        # Units of work on this database run one at a time: the lock is already held.
+        return tenant_id in self._t.tenants
+
     async def update(self, tenant: Tenant) -> None:
         stored = self._t.tenants.get(tenant.id)
         if stored is None:
@@ -177,11 +210,11 @@ class InMemoryTenantRepository:
         self._t.fee_policies[tenant_id, policy.version] = policy
 
     async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
-        versions = [v for (t, v) in self._t.fee_policies if t == tenant_id]
-        return self._t.fee_policies[tenant_id, max(versions)] if versions else None
+        return self._t.tenant_policy(tenant_id)
 
     async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
-        return self._t.fee_policies.get((tenant_id, version))
+        policy = self._t.fee_policies.get((tenant_id, version))
+        return None if policy is None else policy.owned_by(tenant_id, FeePolicyScope.TENANT)
 
 
 class InMemoryOfferingRepository:
@@ -194,16 +227,16 @@ class InMemoryOfferingRepository:
             raise AlreadyExists(f"offering {offering.id} exists")
         if offering.tenant_id not in self._t.tenants:
             raise NotFound("tenant", offering.tenant_id)
-        self._t.offerings[key] = offering
+        self._t.offerings[key] = replace(offering, fee_policy=None)
 
     async def get(self, tenant_id: str, offering_id: str) -> Offering | None:
-        return self._t.offerings.get((tenant_id, offering_id))
+        return self._t.with_override(self._t.offerings.get((tenant_id, offering_id)))
 
     async def update(self, offering: Offering) -> None:
         key = (offering.tenant_id, offering.id)
         if key not in self._t.offerings:
             raise NotFound("offering", offering.id)
-        self._t.offerings[key] = offering
+        self._t.offerings[key] = replace(offering, fee_policy=None)
 
     async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
         found = [
@@ -211,7 +244,23 @@ class InMemoryOfferingRepository:
             for (t, _), o in self._t.offerings.items()
             if t == tenant_id and (include_archived or not o.archived)
         ]
-        return sorted(found, key=lambda o: (o.name, o.id))
+        listed = [self._t.with_override(o) for o in sorted(found, key=lambda o: (o.name, o.id))]
+        return [o for o in listed if o is not None]
+
+    async def last_fee_policy_override_version(self, tenant_id: str, offering_id: str) -> int:
+        versions = [
+            v for (t, o, v) in self._t.fee_policy_overrides if (t, o) == (tenant_id, offering_id)
+        ]
+        return max(versions, default=0)
+
+    async def add_fee_policy_override(
+        self, tenant_id: str, offering_id: str, version: int, policy: FeePolicy | None
+    ) -> None:
+        if (tenant_id, offering_id) not in self._t.offerings:
+            raise NotFound("offering", offering_id)
+        if (tenant_id, offering_id, version) in self._t.fee_policy_overrides:
+            raise AlreadyExists(f"fee policy version {version} of offering {offering_id}")
+        self._t.fee_policy_overrides[tenant_id, offering_id, version] = policy
 
 
 class InMemorySlotRepository:
@@ -224,7 +273,23 @@ class InMemorySlotRepository:
             raise AlreadyExists(f"slot {slot.id} exists")
         if (slot.tenant_id, slot.offering_id) not in self._t.offerings:
             raise NotFound("offering", slot.offering_id)
+        if await self.taken_starts(slot.tenant_id, slot.offering_id, [slot.starts_at]):
+            raise AlreadyExists(f"offering {slot.offering_id} has a slot at {slot.starts_at}")
         self._t.slots[key] = slot
+
+    async def taken_starts(
+        self, tenant_id: str, offering_id: str, starts: Collection[datetime]
+    ) -> set[datetime]:
+        return {
+            s.starts_at
+            for (t, _), s in self._t.slots.items()
+            if t == tenant_id and s.offering_id == offering_id and s.starts_at in starts
+        }
+
+    async def offering_has_slots(self, tenant_id: str, offering_id: str) -> bool:
+        return any(
+            t == tenant_id and s.offering_id == offering_id for (t, _), s in self._t.slots.items()
+        )
 
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
         return self._t.slots.get((tenant_id, slot_id))
@@ -234,10 +299,12 @@ class InMemorySlotRepository:
         if tenant is None:
             return None
         slot = self._t.slots.get((tenant.id, slot_id))
-        offering = None if slot is None else self._t.offerings.get((tenant.id, slot.offering_id))
-        versions = [v for (t, v) in self._t.fee_policies if t == tenant.id]
-        policy = self._t.fee_policies[tenant.id, max(versions)] if versions else None
-        return SlotForSale(tenant, slot, offering, policy)
+        offering = (
+            None
+            if slot is None
+            else self._t.with_override(self._t.offerings.get((tenant.id, slot.offering_id)))
+        )
+        return SlotForSale(tenant, slot, offering, self._t.tenant_policy(tenant.id))
 
     async def list_for_offering(
         self,

@@ -96,10 +96,22 @@ offerings = Table(
     Column("duration_minutes", Integer, nullable=False),
     Column("capacity", Integer, nullable=False),
     Column("cancellation_policy", JSON, nullable=True),
-    Column("fee_policy", JSON, nullable=True),
     Column("archived", Boolean, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),
     Index("ix_offerings_tenant_name", "tenant_id", "name"),
+)
+
+# The platform's fee-policy overrides for single offerings, every version kept; the newest
+# applies. A version whose policy is NULL ended the override (back to the tenant's policy).
+offering_fee_policies = Table(
+    "offering_fee_policies",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("offering_id", ID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("policy", JSON, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "offering_id", "version"),
+    ForeignKeyConstraint(["tenant_id", "offering_id"], ["offerings.tenant_id", "offerings.id"]),
 )
 
 slots = Table(
@@ -117,7 +129,8 @@ slots = Table(
     # The last line of defence: even a buggy statement cannot overbook a slot.
     CheckConstraint("held >= 0 AND booked >= 0", name="seats_not_negative"),
     CheckConstraint("held + booked <= capacity", name="within_capacity"),
-    Index("ix_slots_tenant_offering_start", "tenant_id", "offering_id", "starts_at"),
+    # One slot per start time per offering (it also serves the lookups by start).
+    Index("uq_slots_offering_start", "tenant_id", "offering_id", "starts_at", unique=True),
 )
 
 bookings = Table(
@@ -142,6 +155,9 @@ bookings = Table(
     Column("tenant_receives", BigInteger, nullable=False),
     Column("fee_bearer", String(20), nullable=False),
     Column("fee_policy_version", Integer, nullable=False),
+    # Which policy priced the booking: the tenant's (id = tenant id) or an offering's.
+    Column("fee_policy_id", ID, nullable=False, server_default=""),
+    Column("fee_policy_scope", String(20), nullable=False, server_default="tenant"),
     Column("refund_on_cancel", String(20), nullable=False),
     Column("status", String(32), nullable=False),
     # Derived by the domain (Booking.payment_status) and stored for the list filter.

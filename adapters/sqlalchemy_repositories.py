@@ -62,8 +62,10 @@ from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSp
 from domain.dispute import Dispute, DisputeStatus, Party, Recovery
 from domain.fees import (
     BearerKind,
+    CurrencyAmounts,
     FeeBearer,
     FeePolicy,
+    FeePolicyScope,
     FeeQuote,
     RefundOnCancel,
     Tier,
@@ -117,6 +119,28 @@ def _money_from_json(data: Mapping[str, Any] | None) -> Money | None:
     return None if data is None else Money(int(data["amount"]), str(data["currency"]))
 
 
+def _tiers_json(tiers: Iterable[Tier]) -> list[dict[str, Any]]:
+    return [
+        {
+            "up_to": _money_json(tier.up_to),
+            "percent_bps": tier.percent_bps,
+            "fixed": _money_json(tier.fixed),
+        }
+        for tier in tiers
+    ]
+
+
+def _tiers_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[Tier, ...]:
+    return tuple(
+        Tier(
+            up_to=_money_from_json(tier["up_to"]),
+            percent_bps=int(tier["percent_bps"]),
+            fixed=_money_from_json(tier["fixed"]),
+        )
+        for tier in data
+    )
+
+
 def fee_policy_to_json(policy: FeePolicy) -> dict[str, Any]:
     """A fee policy as JSON with amounts in integer minor units (never floats)."""
     return {
@@ -124,41 +148,54 @@ def fee_policy_to_json(policy: FeePolicy) -> dict[str, Any]:
         "percent_bps": policy.percent_bps,
         "fixed": _money_json(policy.fixed),
         "per_seat_fixed": _money_json(policy.per_seat_fixed),
-        "tiers": [
-            {
-                "up_to": _money_json(tier.up_to),
-                "percent_bps": tier.percent_bps,
-                "fixed": _money_json(tier.fixed),
-            }
-            for tier in policy.tiers
-        ],
+        "tiers": _tiers_json(policy.tiers),
         "tier_mode": policy.tier_mode.value,
         "minimum": _money_json(policy.minimum),
         "maximum": _money_json(policy.maximum),
         "customer_share_bps": policy.bearer.customer_share_bps,
         "refund_on_cancel": policy.refund_on_cancel.value,
+        "by_currency": [
+            {
+                "currency": amounts.currency,
+                "fixed": _money_json(amounts.fixed),
+                "per_seat_fixed": _money_json(amounts.per_seat_fixed),
+                "tiers": _tiers_json(amounts.tiers),
+                "minimum": _money_json(amounts.minimum),
+                "maximum": _money_json(amounts.maximum),
+            }
+            for amounts in policy.by_currency
+        ],
     }
 
 
-def fee_policy_from_json(data: Mapping[str, Any]) -> FeePolicy:
+def fee_policy_from_json(
+    data: Mapping[str, Any], owner_id: str = "", scope: FeePolicyScope = FeePolicyScope.TENANT
+) -> FeePolicy:
+    """The stored policy, named as the tenant's (owner: tenant id) or an offering's."""
     return FeePolicy(
         percent_bps=int(data["percent_bps"]),
         fixed=_money_from_json(data["fixed"]),
         per_seat_fixed=_money_from_json(data["per_seat_fixed"]),
-        tiers=tuple(
-            Tier(
-                up_to=_money_from_json(tier["up_to"]),
-                percent_bps=int(tier["percent_bps"]),
-                fixed=_money_from_json(tier["fixed"]),
-            )
-            for tier in data["tiers"]
-        ),
+        tiers=_tiers_from_json(data["tiers"]),
         tier_mode=TierMode(data["tier_mode"]),
         minimum=_money_from_json(data["minimum"]),
         maximum=_money_from_json(data["maximum"]),
         bearer=FeeBearer(int(data["customer_share_bps"])),
         refund_on_cancel=RefundOnCancel(data["refund_on_cancel"]),
         version=int(data["version"]),
+        by_currency=tuple(
+            CurrencyAmounts(
+                currency=str(amounts["currency"]),
+                fixed=_money_from_json(amounts["fixed"]),
+                per_seat_fixed=_money_from_json(amounts["per_seat_fixed"]),
+                tiers=_tiers_from_json(amounts["tiers"]),
+                minimum=_money_from_json(amounts["minimum"]),
+                maximum=_money_from_json(amounts["maximum"]),
+            )
+            for amounts in data.get("by_currency") or ()
+        ),
+        id=owner_id,
+        scope=scope,
     )
 
 
@@ -233,9 +270,6 @@ def _offering_values(offering: Offering) -> dict[str, Any]:
         "duration_minutes": offering.duration_minutes,
         "capacity": offering.capacity,
         "cancellation_policy": _cancellation_policy_json(offering.cancellation_policy),
-        "fee_policy": None
-        if offering.fee_policy is None
-        else fee_policy_to_json(offering.fee_policy),
         "archived": offering.archived,
     }
 
@@ -250,7 +284,9 @@ def _offering_from_row(row: Any) -> Offering:
         capacity=row.capacity,
         description=row.description,
         cancellation_policy=_cancellation_policy_from_json(row.cancellation_policy),
-        fee_policy=None if row.fee_policy is None else fee_policy_from_json(row.fee_policy),
+        fee_policy=None
+        if row.fee_policy is None
+        else fee_policy_from_json(row.fee_policy, row.id, FeePolicyScope.OFFERING),
         archived=bool(row.archived),
     )
 
@@ -289,6 +325,8 @@ def booking_row(booking: Booking) -> dict[str, Any]:
         "tenant_receives": quote.tenant_receives.amount,
         "fee_bearer": quote.fee_bearer.value,
         "fee_policy_version": quote.fee_policy_version,
+        "fee_policy_id": quote.fee_policy_id,
+        "fee_policy_scope": quote.fee_policy_scope.value,
         "refund_on_cancel": booking.refund_on_cancel.value,
         "status": booking.status.value,
         "payment_status": booking.payment_status.value,
@@ -380,6 +418,8 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
         fee_policy_version=row.fee_policy_version,
         seats=row.quote_seats,
         unit_price=money(row.unit_price),
+        fee_policy_id=row.fee_policy_id,
+        fee_policy_scope=FeePolicyScope(row.fee_policy_scope),
     )
     return Booking(
         id=row.id,
@@ -430,6 +470,13 @@ class SqlAlchemyTenantRepository:
 
     async def get_by_slug(self, slug: str) -> Tenant | None:
         return await self._one(_TENANT_BY_SLUG, slug)
+
+    async def lock_pricing(self, tenant_id: str) -> bool:
+        # A row lock on PostgreSQL; SQLite has no FOR UPDATE and needs none, since every
+        # transaction there begins with BEGIN IMMEDIATE and so runs alone.
+        tenants = orm.tenants
+        query = select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update()
+        return (await self._connection.execute(query)).first() is not None
 
     async def find_by_account_id(self, account_id: str) -> Tenant | None:
         return await self._one(_TENANT_BY_ACCOUNT, account_id)
@@ -515,7 +562,7 @@ class SqlAlchemyTenantRepository:
             .limit(1)
         )
         data = (await self._connection.execute(query)).scalar_one_or_none()
-        return None if data is None else fee_policy_from_json(data)
+        return None if data is None else fee_policy_from_json(data, tenant_id, TENANT)
 
     async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
         policies = orm.fee_policies
@@ -523,7 +570,29 @@ class SqlAlchemyTenantRepository:
             policies.c.tenant_id == tenant_id, policies.c.version == version
         )
         data = (await self._connection.execute(query)).scalar_one_or_none()
-        return None if data is None else fee_policy_from_json(data)
+        return None if data is None else fee_policy_from_json(data, tenant_id, TENANT)
+
+
+TENANT = FeePolicyScope.TENANT
+
+
+def _override_of(offerings: Any) -> Any:
+    """The offering's current override (NULL when it has none, or it was ended)."""
+    overrides = orm.offering_fee_policies
+    return (
+        select(overrides.c.policy)
+        .where(
+            overrides.c.tenant_id == offerings.c.tenant_id,
+            overrides.c.offering_id == offerings.c.id,
+        )
+        .order_by(overrides.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# An offering's row with its current override as `fee_policy`.
+_OFFERING_ROWS = select(orm.offerings, _override_of(orm.offerings).label("fee_policy"))
 
 
 class SqlAlchemyOfferingRepository:
@@ -535,7 +604,7 @@ class SqlAlchemyOfferingRepository:
             raise AlreadyExists(f"offering {offering.id} exists")
 
     async def get(self, tenant_id: str, offering_id: str) -> Offering | None:
-        query = select(orm.offerings).where(
+        query = _OFFERING_ROWS.where(
             orm.offerings.c.tenant_id == tenant_id, orm.offerings.c.id == offering_id
         )
         row = (await self._connection.execute(query)).first()
@@ -556,11 +625,31 @@ class SqlAlchemyOfferingRepository:
 
     async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
         table = orm.offerings
-        query = select(table).where(table.c.tenant_id == tenant_id)
+        query = _OFFERING_ROWS.where(table.c.tenant_id == tenant_id)
         if not include_archived:
             query = query.where(table.c.archived.is_(False))
         result = await self._connection.execute(query.order_by(table.c.name, table.c.id))
         return [_offering_from_row(row) for row in result]
+
+    async def last_fee_policy_override_version(self, tenant_id: str, offering_id: str) -> int:
+        overrides = orm.offering_fee_policies
+        query = select(func.max(overrides.c.version)).where(
+            overrides.c.tenant_id == tenant_id, overrides.c.offering_id == offering_id
+        )
+        version = (await self._connection.execute(query)).scalar_one_or_none()
+        return int(version or 0)
+
+    async def add_fee_policy_override(
+        self, tenant_id: str, offering_id: str, version: int, policy: FeePolicy | None
+    ) -> None:
+        values = {
+            "tenant_id": tenant_id,
+            "offering_id": offering_id,
+            "version": version,
+            "policy": None if policy is None else fee_policy_to_json(policy),
+        }
+        if not await _insert_once(self._connection, orm.offering_fee_policies, values):
+            raise AlreadyExists(f"fee policy version {version} of offering {offering_id}")
 
 
 class _Prefixed:
@@ -590,6 +679,7 @@ def _slot_for_sale_statement() -> Select[Any]:
             *(column.label(f"t_{column.name}") for column in tenants.c),
             *(column.label(f"s_{column.name}") for column in slots.c),
             *(column.label(f"o_{column.name}") for column in offerings.c),
+            _override_of(offerings).label("o_fee_policy"),
             active_policy.label("active_fee_policy"),
         )
         .select_from(
@@ -650,7 +740,10 @@ class SqlAlchemySlotRepository:
             "booked": slot.booked,
         }
         if not await _insert_once(self._connection, orm.slots, values):
-            raise AlreadyExists(f"slot {slot.id} exists")
+            raise AlreadyExists(
+                f"slot {slot.id} exists, or offering {slot.offering_id} already has a slot "
+                f"starting at {slot.starts_at.isoformat()}"
+            )
 
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:
         query = select(orm.slots).where(
@@ -671,7 +764,10 @@ class SqlAlchemySlotRepository:
         offering = None if row.o_id is None else _offering_from_row(_Prefixed(values, "o_"))
         policy = row.active_fee_policy
         return SlotForSale(
-            tenant, slot, offering, None if policy is None else fee_policy_from_json(policy)
+            tenant,
+            slot,
+            offering,
+            None if policy is None else fee_policy_from_json(policy, tenant.id, TENANT),
         )
 
     async def list_for_offering(
@@ -692,6 +788,26 @@ class SqlAlchemySlotRepository:
             query = query.where(table.c.starts_at < starts_before)
         result = await self._connection.execute(query.order_by(table.c.starts_at, table.c.id))
         return [_slot_from_row(row) for row in result]
+
+    async def taken_starts(
+        self, tenant_id: str, offering_id: str, starts: Collection[datetime]
+    ) -> set[datetime]:
+        table = orm.slots
+        query = select(table.c.starts_at).where(
+            table.c.tenant_id == tenant_id,
+            table.c.offering_id == offering_id,
+            table.c.starts_at.in_(list(starts)),
+        )
+        return set((await self._connection.execute(query)).scalars())
+
+    async def offering_has_slots(self, tenant_id: str, offering_id: str) -> bool:
+        table = orm.slots
+        query = (
+            select(table.c.id)
+            .where(table.c.tenant_id == tenant_id, table.c.offering_id == offering_id)
+            .limit(1)
+        )
+        return (await self._connection.execute(query)).first() is not None
 
     async def _change_seats(self, statement: Any, tenant_id: str, slot_id: str, seats: int) -> bool:
         # One conditional statement: the check and the change cannot be separated by

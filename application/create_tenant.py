@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from application.credentials import hash_secret, new_api_key
 from application.errors import Conflict
-from application.ports import Clock, IdGenerator
+from application.ports import Clock, CountryCodes, IdGenerator
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy
+from domain.fees import FeePolicy, FeePolicyScope
 from domain.money import normalize_currency
-from domain.tenant import ChargeModel, Tenant
+from domain.tenant import ChargeModel, Tenant, require_country, require_timezone
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,22 +32,34 @@ class TenantCreated:
 
 
 class CreateTenant:
-    def __init__(self, uow: UnitOfWorkFactory, ids: IdGenerator, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, ids: IdGenerator, clock: Clock, countries: CountryCodes
+    ) -> None:
         self._uow = uow
         self._ids = ids
         self._clock = clock
+        self._countries = countries
 
     async def __call__(self, command: NewTenant) -> TenantCreated:
+        """The tenant, its fee policy version 1 and its first API key.
+
+        InvalidTenant for a country outside ISO 3166-1 or a timezone outside IANA's list;
+        UnknownCurrency; Conflict when the slug is taken.
+        """
         tenant = Tenant(
             id=self._ids.new_id("tn"),
             name=command.name.strip(),
             slug=command.slug,
-            country=command.country.upper(),
+            country=require_country(command.country, self._countries.is_country),
             default_currency=normalize_currency(command.default_currency),
-            timezone=command.timezone,
+            timezone=require_timezone(command.timezone),
             charge_model=command.charge_model,
         )
-        policy = (command.fee_policy or FeePolicy()).with_version(1)
+        policy = (
+            (command.fee_policy or FeePolicy())
+            .with_version(1)
+            .owned_by(tenant.id, FeePolicyScope.TENANT)
+        )
         api_key = new_api_key()
         async with self._uow() as uow:
             if await uow.tenants.get_by_slug(tenant.slug) is not None:

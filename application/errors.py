@@ -12,6 +12,10 @@ class NotFound(ApplicationError):
         self.ident = ident
 
 
+class Forbidden(ApplicationError):
+    """The caller is known but may not do this (e.g. a tenant setting the platform's fee)."""
+
+
 class Conflict(ApplicationError):
     """The request cannot be applied to the current state (e.g. no seats left)."""
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from application.errors import InvalidRequest, NotFound
-from application.ports import IdGenerator, OfferingRepository
+from application.errors import Forbidden, InvalidRequest, NotFound
+from application.ports import IdGenerator, OfferingRepository, UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.cancellation import CancellationPolicy
-from domain.errors import BelowMinimumCharge
 from domain.fees import FeePolicy
 from domain.money import Money
-from domain.offering import Offering
+from domain.offering import Offering, ensure_quotable
+
+
+class FeePolicyIsThePlatforms(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "the service fee is the platform's: a tenant reads its fee policy but cannot "
+            "set it (the platform sets it per tenant or per offering)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +31,8 @@ class NewOffering:
     capacity: int
     description: str = ""
     cancellation_policy: CancellationPolicy | None = None
-    fee_policy: FeePolicy | None = None
+    # The request tried to set the fee policy, which only the platform may do.
+    sets_fee_policy: bool = False
 
 
 class CreateOffering:
@@ -34,6 +41,11 @@ class CreateOffering:
         self._ids = ids
 
     async def __call__(self, command: NewOffering) -> Offering:
+        """The new offering, priced by the tenant's policy. FeePolicyIsThePlatforms when the
+        request sets a fee policy; InvalidOffering; OfferingsNotQuotable when the tenant's
+        policy cannot price it (e.g. its fixed fee is in another currency)."""
+        if command.sets_fee_policy:
+            raise FeePolicyIsThePlatforms
         offering = Offering(
             id=self._ids.new_id("of"),
             tenant_id=command.tenant_id,
@@ -43,16 +55,11 @@ class CreateOffering:
             duration_minutes=command.duration_minutes,
             capacity=command.capacity,
             cancellation_policy=command.cancellation_policy,
-            fee_policy=command.fee_policy,
         )
         async with self._uow() as uow:
-            tenant_policy = await uow.tenants.active_fee_policy(command.tenant_id)
-            # Refuse now what every checkout would refuse later: a fee policy with fixed
-            # amounts in another currency than the price. (One seat below Stripe's minimum
-            # charge is fine: several seats may well reach it.)
-            with contextlib.suppress(BelowMinimumCharge):
-                policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
-                policy.quote(offering.price, 1)
+            # Refuse now what every checkout would refuse later.
+            await uow.tenants.lock_pricing(command.tenant_id)
+            ensure_quotable([offering], await _tenant_policy(uow, command.tenant_id))
             await uow.offerings.add(offering)
             await uow.commit()
         return offering
@@ -60,7 +67,7 @@ class CreateOffering:
 
 @dataclass(frozen=True, slots=True)
 class OfferingChanges:
-    """Only the fields given change; fee and cancellation policies may be cleared (None)."""
+    """Only the fields given change; the cancellation policy may be cleared (None)."""
 
     tenant_id: str
     offering_id: str
@@ -75,7 +82,6 @@ UPDATABLE = frozenset(
         "duration_minutes",
         "capacity",
         "cancellation_policy",
-        "fee_policy",
     }
 )
 
@@ -85,12 +91,26 @@ class UpdateOffering:
         self._uow = uow
 
     async def __call__(self, command: OfferingChanges) -> Offering:
+        """The changed offering. FeePolicyIsThePlatforms for a fee policy; InvalidRequest for
+        an unknown field; OfferingCurrencyFixed for a new currency once it has slots;
+        OfferingsNotQuotable when the policy pricing it could no longer price it."""
+        if "fee_policy" in command.changes:
+            raise FeePolicyIsThePlatforms
         unknown = set(command.changes) - UPDATABLE
         if unknown:
             raise InvalidRequest(f"cannot change {sorted(unknown)}")
+        changes = dict(command.changes)
         async with self._uow() as uow:
+            await uow.tenants.lock_pricing(command.tenant_id)
             offering = await _get(uow.offerings, command.tenant_id, command.offering_id)
-            changed = replace(offering, **command.changes)
+            if "price" in changes:
+                price: Money = changes.pop("price")
+                has_slots = price.currency != offering.price.currency and (
+                    await uow.slots.offering_has_slots(offering.tenant_id, offering.id)
+                )
+                offering = offering.with_price(price, has_slots=has_slots)
+            changed = replace(offering, **changes)
+            ensure_quotable([changed], await _tenant_policy(uow, command.tenant_id))
             await uow.offerings.update(changed)
             await uow.commit()
         return changed
@@ -123,6 +143,10 @@ class OfferingQueries:
     async def list(self, tenant_id: str, *, include_archived: bool) -> list[Offering]:
         async with self._uow() as uow:
             return await uow.offerings.list(tenant_id, include_archived=include_archived)
+
+
+async def _tenant_policy(uow: UnitOfWork, tenant_id: str) -> FeePolicy:
+    return await uow.tenants.active_fee_policy(tenant_id) or FeePolicy()
 
 
 async def _get(offerings: OfferingRepository, tenant_id: str, offering_id: str) -> Offering:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import InvalidRequest, NotFound
 from application.ports import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
+from domain.errors import SlotStartTaken
 from domain.offering import Offering, Slot
 
 MAX_SLOTS_PER_REQUEST = 500
@@ -33,6 +35,8 @@ class AddSlots:
         self._clock = clock
 
     async def __call__(self, command: NewSlots) -> list[Slot]:
+        """The new slots. SlotStartTaken when a start repeats in the request or the offering
+        already has a slot then (one slot per start time per offering)."""
         if not 1 <= len(command.slots) <= MAX_SLOTS_PER_REQUEST:
             raise InvalidRequest(f"give between 1 and {MAX_SLOTS_PER_REQUEST} slots")
         now = self._clock.now()
@@ -46,6 +50,13 @@ class AddSlots:
             ]
             if any(slot.starts_at <= now for slot in slots):
                 raise InvalidRequest("slots must start in the future")
+            starts = Counter(slot.starts_at for slot in slots)
+            repeated = {start for start, count in starts.items() if count > 1}
+            taken = repeated or await uow.slots.taken_starts(
+                offering.tenant_id, offering.id, starts
+            )
+            if taken:
+                raise SlotStartTaken(offering.id, min(taken).isoformat())
             for slot in slots:
                 await uow.slots.add(slot)
             await uow.commit()

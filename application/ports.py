@@ -381,6 +381,13 @@ class TenantRepository(Protocol):
         """The tenant with this slug, or None."""
         ...
 
+    async def lock_pricing(self, tenant_id: str) -> bool:
+        """Take the tenant's pricing lock until this unit of work ends; False when there is
+        no such tenant. Writes that decide how its offerings are priced (fee policies,
+        overrides, offering prices) take it first, so each checks what the others committed
+        and two of them can never together leave an offering unquotable."""
+        ...
+
     async def update(self, tenant: Tenant) -> None:
         """Save a changed tenant; NotFound when it was never added; ConcurrentUpdate when a
         newer Connect snapshot (`connect_as_of`) was stored since the tenant was read."""
@@ -421,6 +428,14 @@ class TenantRepository(Protocol):
         ...
 
 
+class CountryCodes(Protocol):
+    """The ISO 3166-1 list of countries."""
+
+    def is_country(self, alpha_2: str) -> bool:
+        """Whether `alpha_2` (upper case) is an assigned ISO 3166-1 alpha-2 code."""
+        ...
+
+
 class OfferingRepository(Protocol):
     """A tenant's offerings."""
 
@@ -440,6 +455,19 @@ class OfferingRepository(Protocol):
         """The tenant's offerings ordered by name, then id."""
         ...
 
+    async def last_fee_policy_override_version(self, tenant_id: str, offering_id: str) -> int:
+        """The newest version of the platform's override for this offering (one ended by
+        a removal included); 0 when it never had one."""
+        ...
+
+    async def add_fee_policy_override(
+        self, tenant_id: str, offering_id: str, version: int, policy: FeePolicy | None
+    ) -> None:
+        """Store version `version` of the offering's override: `policy`, or None to go
+        back to the tenant's policy. The offering reads it as `fee_policy` from then on;
+        `update` never changes it. AlreadyExists when the version is taken."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SlotForSale:
@@ -455,7 +483,18 @@ class SlotRepository(Protocol):
     """Slots and their seats; every seat change is one atomic conditional statement."""
 
     async def add(self, slot: Slot) -> None:
-        """Store a new slot; AlreadyExists when its id is taken."""
+        """Store a new slot; AlreadyExists when its id, or its offering's start time, is
+        taken (one slot per start time per offering)."""
+        ...
+
+    async def taken_starts(
+        self, tenant_id: str, offering_id: str, starts: Collection[datetime]
+    ) -> set[datetime]:
+        """Those of `starts` at which the offering already has a slot (UTC)."""
+        ...
+
+    async def offering_has_slots(self, tenant_id: str, offering_id: str) -> bool:
+        """Whether the offering has any slot, past or future."""
         ...
 
     async def get(self, tenant_id: str, slot_id: str) -> Slot | None:

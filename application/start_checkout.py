@@ -9,7 +9,8 @@ With an Idempotency-Key, the booking id derives from the key and step 1 leaves a
 provisional record (booking id and token), so a retry after a failure at 2 or 3 resumes the
 same booking: the gateway sees the same idempotency key and returns the same session
 instead of opening a second one, and no second hold is taken. Without a key, a failed
-gateway call gives the seats back at once.
+gateway call gives the seats back at once; so does a call the gateway refused as invalid,
+key or not, since retrying the same request cannot succeed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from application.credentials import hash_secret, new_booking_token
-from application.errors import Conflict, GatewayError, IdempotencyKeyReused, NotFound
+from application.errors import (
+    Conflict,
+    GatewayError,
+    GatewayInvalidRequest,
+    IdempotencyKeyReused,
+    NotFound,
+)
 from application.holds import release_seats_if_hold_ended
 from application.ports import (
     CheckoutRequest,
@@ -37,7 +44,7 @@ from application.ports import (
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, Customer, hold_expiry
 from domain.errors import SeatsUnavailable
-from domain.fees import BearerKind, FeePolicy, FeeQuote
+from domain.fees import BearerKind, FeePolicy, FeePolicyScope, FeeQuote
 from domain.money import Money
 from domain.offering import Offering, require_seats
 from domain.tenant import Tenant
@@ -138,8 +145,8 @@ class StartCheckout:
 
         try:
             return await self._open_session(tenant, booking, offering, token, command)
-        except GatewayError:
-            if key is None:
+        except GatewayError as error:
+            if key is None or isinstance(error, GatewayInvalidRequest):
                 await self._give_back(booking)
             raise
 
@@ -326,6 +333,8 @@ def encode_result(result: CheckoutStarted) -> bytes:
                 "tenant_receives": _money(quote.tenant_receives),
                 "fee_bearer": quote.fee_bearer.value,
                 "fee_policy_version": quote.fee_policy_version,
+                "fee_policy_id": quote.fee_policy_id,
+                "fee_policy_scope": quote.fee_policy_scope.value,
                 "seats": quote.seats,
                 "unit_price": _money(quote.unit_price),
             },
@@ -352,5 +361,7 @@ def decode_result(body: bytes) -> CheckoutStarted:
             fee_policy_version=int(q["fee_policy_version"]),
             seats=int(q["seats"]),
             unit_price=_from_money(q["unit_price"]),
+            fee_policy_id=str(q.get("fee_policy_id", "")),
+            fee_policy_scope=FeePolicyScope(q.get("fee_policy_scope", "tenant")),
         ),
     )

@@ -226,9 +226,9 @@ FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS s
 
 _HISTORY_OFFERINGS_SQL = """
 INSERT INTO offerings (tenant_id, id, name, description, price_amount, currency,
-                       duration_minutes, capacity, cancellation_policy, fee_policy, archived)
+                       duration_minutes, capacity, cancellation_policy, archived)
 SELECT CAST(:tenant_id AS text), 'of_hist_' || o, 'Past class ' || o, '', {unit_price},
-       '{currency}', 60, {slot_size}, NULL, NULL, false
+       '{currency}', 60, {slot_size}, NULL, false
 FROM generate_series(1, {offerings} - 1) AS o
 ON CONFLICT DO NOTHING
 """

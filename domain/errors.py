@@ -35,6 +35,16 @@ class BelowMinimumCharge(DomainError):
         self.currency = currency
 
 
+class AboveMaximumCharge(DomainError):
+    """A charge above the largest amount Stripe accepts (eight digits in minor units)."""
+
+    def __init__(self, amount: int, maximum: int, currency: str, *, readable: str) -> None:
+        super().__init__(readable)
+        self.amount = amount  # minor units, like `maximum`
+        self.maximum = maximum
+        self.currency = currency
+
+
 class InvalidFeePolicy(DomainError):
     """A fee policy whose components contradict each other or Stripe's rules."""
 
@@ -137,3 +147,37 @@ class DisputeOpen(DomainError):
         )
         self.booking_id = booking_id
         self.dispute_id = dispute_id
+
+
+class OfferingsNotQuotable(DomainError):
+    """A change that would leave active offerings that no fee policy can price."""
+
+    def __init__(self, offering_ids: list[str], reasons: list[str]) -> None:
+        named = "; ".join(f"{o}: {r}" for o, r in zip(offering_ids, reasons, strict=True))
+        super().__init__(
+            "this change would leave active offerings that cannot be quoted, so every "
+            f"checkout of them would be refused: {named}"
+        )
+        self.offering_ids = offering_ids
+        self.reasons = reasons
+
+
+class InvalidTenant(DomainError):
+    """A tenant whose country, timezone or currency does not exist."""
+
+
+class SlotStartTaken(DomainError):
+    def __init__(self, offering_id: str, starts_at: str) -> None:
+        super().__init__(f"offering {offering_id} already has a slot starting at {starts_at}")
+        self.offering_id = offering_id
+        self.starts_at = starts_at
+
+
+class OfferingCurrencyFixed(DomainError):
+    def __init__(self, offering_id: str, currency: str) -> None:
+        super().__init__(
+            f"offering {offering_id} has slots priced in {currency}: its currency can no "
+            "longer change (create a new offering to sell in another currency)"
+        )
+        self.offering_id = offering_id
+        self.currency = currency

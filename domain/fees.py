@@ -1,4 +1,9 @@
-"""The platform's service fee: a versioned policy per tenant and the quote it produces.
+"""The platform's service fee: a versioned policy per tenant (optionally overridden per
+offering by the platform) and the quote it produces.
+
+A policy's fixed amounts (fixed, per seat, tier bounds and fees, minimum, maximum) are in
+one currency; `by_currency` gives them again in each further currency the tenant sells in,
+so one policy can price offerings in several currencies.
 
 A fee is computed exactly (fractions of a minor unit) from every component, then rounded
 once, half-up, to whole minor units and then to Stripe's granularity for the currency.
@@ -12,7 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from domain.errors import CurrencyMismatch, InvalidFeePolicy
-from domain.money import Money, granularity, round_half_up
+from domain.money import Money, granularity, normalize_currency, round_half_up
 
 BPS = 10_000  # basis points in 100 %
 
@@ -31,6 +36,24 @@ class RefundOnCancel(StrEnum):
 
     PROPORTIONAL = "proportional"
     NEVER = "never"
+
+
+class FeePolicyScope(StrEnum):
+    """TENANT: the platform's policy for all of a tenant's offerings.
+    OFFERING: the platform's override for one offering."""
+
+    TENANT = "tenant"
+    OFFERING = "offering"
+
+
+@dataclass(frozen=True, slots=True)
+class FeePolicyRef:
+    """Names one policy exactly: whose it is (`id`: the tenant's id for scope TENANT, the
+    offering's id for scope OFFERING), which version, and its scope."""
+
+    id: str
+    version: int
+    scope: FeePolicyScope
 
 
 class BearerKind(StrEnum):
@@ -83,8 +106,27 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
+class CurrencyAmounts:
+    """A policy's fixed amounts in one further currency: all of them in `currency`."""
+
+    currency: str
+    fixed: Money | None = None
+    per_seat_fixed: Money | None = None
+    tiers: tuple[Tier, ...] = ()
+    minimum: Money | None = None
+    maximum: Money | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", normalize_currency(self.currency))
+
+
+@dataclass(frozen=True, slots=True)
 class FeePolicy:
-    """How the platform's fee is computed for a tenant's bookings. Components add up."""
+    """How the platform's fee is computed for a tenant's bookings. Components add up.
+
+    `id` and `scope` say whose policy it is (see FeePolicyRef); the repository that stores
+    it sets them. `by_currency` holds the fixed amounts for further currencies.
+    """
 
     percent_bps: int = 0
     fixed: Money | None = None
@@ -96,6 +138,10 @@ class FeePolicy:
     bearer: FeeBearer = field(default_factory=FeeBearer.customer)
     refund_on_cancel: RefundOnCancel = RefundOnCancel.PROPORTIONAL
     version: int = 1
+    by_currency: tuple[CurrencyAmounts, ...] = ()
+    # Whose policy it is names it; it is not part of what it charges.
+    id: str = field(default="", compare=False)
+    scope: FeePolicyScope = field(default=FeePolicyScope.TENANT, compare=False)
 
     def __post_init__(self) -> None:
         _require_bps(self.percent_bps, "percent")
@@ -111,6 +157,32 @@ class FeePolicy:
         currencies = {m.currency for m in self._amounts()}
         if len(currencies) > 1:
             raise InvalidFeePolicy(f"fee policy mixes currencies: {sorted(currencies)}")
+        self._check_by_currency()
+
+    def _check_by_currency(self) -> None:
+        seen = set() if self.currency is None else {self.currency}
+        for amounts in self.by_currency:
+            # Each currency's amounts obey every rule the main ones do (checked on building).
+            priced = self._with_amounts(amounts)
+            if priced.currency not in (None, amounts.currency):
+                raise InvalidFeePolicy(
+                    f"the amounts given for {amounts.currency} must all be in "
+                    f"{amounts.currency}, not {priced.currency}"
+                )
+            if amounts.currency in seen:
+                raise InvalidFeePolicy(f"fixed amounts are given twice for {amounts.currency}")
+            seen.add(amounts.currency)
+
+    def _with_amounts(self, amounts: CurrencyAmounts) -> FeePolicy:
+        return replace(
+            self,
+            fixed=amounts.fixed,
+            per_seat_fixed=amounts.per_seat_fixed,
+            tiers=amounts.tiers,
+            minimum=amounts.minimum,
+            maximum=amounts.maximum,
+            by_currency=(),
+        )
 
     def _check_tiers(self) -> None:
         previous: Money | None = None
@@ -140,16 +212,53 @@ class FeePolicy:
         amounts = self._amounts()
         return amounts[0].currency if amounts else None
 
+    @property
+    def currencies(self) -> frozenset[str]:
+        """Every currency the policy gives fixed amounts in (empty: purely relative)."""
+        found = {a.currency for a in self.by_currency}
+        if self.currency is not None:
+            found.add(self.currency)
+        return frozenset(found)
+
+    @property
+    def ref(self) -> FeePolicyRef:
+        return FeePolicyRef(self.id, self.version, self.scope)
+
     def with_version(self, version: int) -> FeePolicy:
         return replace(self, version=version)
 
-    def quote(self, unit_price: Money, seats: int) -> FeeQuote:
-        """The fee breakdown for `seats` seats at `unit_price` each."""
-        if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
-            raise InvalidFeePolicy(f"a quote needs at least one seat, got {seats!r}")
-        currency = unit_price.currency
+    def owned_by(self, owner_id: str, scope: FeePolicyScope) -> FeePolicy:
+        """The same policy, named as the tenant's (owner: tenant id) or an offering's."""
+        return replace(self, id=owner_id, scope=scope)
+
+    def can_price(self, currency: str) -> bool:
+        """Whether the policy has what it needs to price a sale in this currency."""
+        return self.currency in (None, currency) or any(
+            a.currency == currency for a in self.by_currency
+        )
+
+    def priced_in(self, currency: str) -> FeePolicy:
+        """The policy with its fixed amounts in `currency`; CurrencyMismatch when it has
+        fixed amounts, but none in that currency."""
+        for amounts in self.by_currency:
+            if amounts.currency == currency:
+                return self._with_amounts(amounts)
         if self.currency is not None and self.currency != currency:
             raise CurrencyMismatch(self.currency, currency)
+        return self
+
+    def quote(self, unit_price: Money, seats: int) -> FeeQuote:
+        """The fee breakdown for `seats` seats at `unit_price` each.
+
+        Raises CurrencyMismatch when the policy cannot price the price's currency, and
+        BelowMinimumCharge / AboveMaximumCharge when Stripe would refuse the total.
+        """
+        if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
+            raise InvalidFeePolicy(f"a quote needs at least one seat, got {seats!r}")
+        return self.priced_in(unit_price.currency)._quote(unit_price, seats).named(self.ref)
+
+    def _quote(self, unit_price: Money, seats: int) -> FeeQuote:
+        currency = unit_price.currency
         step = granularity(currency)
         subtotal = unit_price.times(seats).require_chargeable_step()
 
@@ -166,7 +275,7 @@ class FeePolicy:
         customer_total = subtotal.amount + customer_share
         # The fee is taken out of the charge: it can never be more than the charge itself.
         fee = min(fee, customer_total)
-        Money(customer_total, currency).require_minimum_charge()
+        Money(customer_total, currency).require_chargeable()
         return FeeQuote(
             subtotal=subtotal,
             service_fee=Money(fee, currency),
@@ -231,10 +340,25 @@ class FeeQuote:
     fee_policy_version: int
     seats: int
     unit_price: Money
+    fee_policy_id: str = ""
+    fee_policy_scope: FeePolicyScope = FeePolicyScope.TENANT
 
     @property
     def currency(self) -> str:
         return self.subtotal.currency
+
+    @property
+    def fee_policy(self) -> FeePolicyRef:
+        """The policy that produced this quote."""
+        return FeePolicyRef(self.fee_policy_id, self.fee_policy_version, self.fee_policy_scope)
+
+    def named(self, policy: FeePolicyRef) -> FeeQuote:
+        return replace(
+            self,
+            fee_policy_id=policy.id,
+            fee_policy_version=policy.version,
+            fee_policy_scope=policy.scope,
+        )
 
 
 def _tier_amount(tier: Tier, amount: int) -> Fraction:

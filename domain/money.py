@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from domain.errors import BelowMinimumCharge, CurrencyMismatch, InvalidAmount, UnknownCurrency
+from domain.errors import (
+    AboveMaximumCharge,
+    BelowMinimumCharge,
+    CurrencyMismatch,
+    InvalidAmount,
+    UnknownCurrency,
+)
 
 ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
@@ -62,6 +68,10 @@ MINIMUM_CHARGE = {
     "thb": 1000,
 }
 
+# Stripe's amount fields take at most eight digits in minor units, whatever the currency
+# (the same page, "Minimum and maximum charge amounts"): 999,999.99 USD, 99,999,999 JPY.
+MAXIMUM_CHARGE_DIGITS = 8
+
 
 def normalize_currency(code: str) -> str:
     """The lowercase ISO-4217 code, or UnknownCurrency when Stripe does not support it."""
@@ -90,6 +100,16 @@ def minimum_charge(currency: str) -> int:
     """Stripe's minimum charge in minor units (1 where Stripe names no fixed minimum)."""
     code = normalize_currency(currency)
     return MINIMUM_CHARGE.get(code, granularity(code))
+
+
+def maximum_charge(currency: str) -> int:
+    """Stripe's maximum charge in minor units: eight digits, down to the currency's step.
+
+    99_999_999 for USD (999,999.99) and JPY; 99_999_990 for KWD (99,999.990).
+    """
+    step = granularity(currency)
+    largest: int = 10**MAXIMUM_CHARGE_DIGITS - 1
+    return largest // step * step
 
 
 def round_half_up(value: Fraction | int, step: int = 1) -> int:
@@ -186,6 +206,24 @@ class Money:
         if self.amount < minimum:
             raise BelowMinimumCharge(self.amount, minimum, self.currency)
         return self
+
+    def require_maximum_charge(self) -> Money:
+        """Refuse a charge Stripe would refuse for being too large (AboveMaximumCharge)."""
+        maximum = maximum_charge(self.currency)
+        if self.amount > maximum:
+            raise AboveMaximumCharge(
+                self.amount,
+                maximum,
+                self.currency,
+                readable=f"a charge of {self} is above the maximum of "
+                f"{Money(maximum, self.currency)} that Stripe accepts in one payment",
+            )
+        return self
+
+    def require_chargeable(self) -> Money:
+        """Refuse a charge Stripe would refuse for its size: below its minimum or above
+        its maximum for the currency (BelowMinimumCharge, AboveMaximumCharge)."""
+        return self.require_minimum_charge().require_maximum_charge()
 
     def format(self) -> str:
         """Human-readable major units without floats: Money(1999, "usd") → "19.99 USD"."""

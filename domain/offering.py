@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.cancellation import CancellationPolicy
 from domain.clock import as_utc
 from domain.errors import (
+    AboveMaximumCharge,
+    BelowMinimumCharge,
+    CurrencyMismatch,
     InvalidOffering,
     InvalidSeatCount,
     OfferingArchived,
+    OfferingCurrencyFixed,
+    OfferingsNotQuotable,
     SeatsUnavailable,
     SlotAlreadyStarted,
     SlotCapacityError,
 )
 from domain.fees import FeePolicy
-from domain.money import Money
+from domain.money import Money, maximum_charge
 
 MAX_CAPACITY = 100_000
 MAX_DURATION_MINUTES = 60 * 24 * 31
@@ -38,7 +44,11 @@ def _require_capacity(capacity: object) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Offering:
-    """A bookable service: price per seat, duration, capacity per slot, policies."""
+    """A bookable service: price per seat, duration, capacity per slot, policies.
+
+    `fee_policy` is the platform's override for this offering (scope OFFERING), None when
+    the tenant's policy applies; only the platform sets it, never the tenant.
+    """
 
     id: str
     tenant_id: str
@@ -61,6 +71,9 @@ class Offering:
                 f"{self.price.currency} prices must be multiples of "
                 f"{self.price.granularity} minor units"
             )
+        most = Money(maximum_charge(self.price.currency), self.price.currency)
+        if self.price > most:
+            raise InvalidOffering(f"the price per seat is above the {most} Stripe accepts at once")
         if not 1 <= self.duration_minutes <= MAX_DURATION_MINUTES:
             raise InvalidOffering("duration_minutes must be between 1 and 44640")
         _require_capacity(self.capacity)
@@ -73,8 +86,30 @@ class Offering:
         return replace(self, archived=True)
 
     def effective_fee_policy(self, tenant_policy: FeePolicy) -> FeePolicy:
-        """The offering's own fee policy when it has one, else the tenant's."""
+        """The platform's override for this offering when it has one, else the tenant's."""
         return self.fee_policy or tenant_policy
+
+    def why_not_quotable(self, policy: FeePolicy) -> str | None:
+        """Why `policy` cannot price a seat of this offering, or None when it can.
+
+        One seat below Stripe's minimum charge is fine (several seats may reach it); a
+        currency the policy has no fixed amounts in, or one seat above Stripe's maximum
+        charge, would refuse every checkout.
+        """
+        try:
+            policy.quote(self.price, 1)
+        except BelowMinimumCharge:
+            return None
+        except (CurrencyMismatch, AboveMaximumCharge) as error:
+            return str(error)
+        return None
+
+    def with_price(self, price: Money, *, has_slots: bool) -> Offering:
+        """The offering at a new price; its currency is fixed once it has slots
+        (OfferingCurrencyFixed), since slots are sold and reported in it."""
+        if has_slots and price.currency != self.price.currency:
+            raise OfferingCurrencyFixed(self.id, self.price.currency)
+        return replace(self, price=price)
 
     def new_slot(self, slot_id: str, starts_at: datetime, capacity: int | None = None) -> Slot:
         self.ensure_bookable()
@@ -146,3 +181,17 @@ class Slot:
         if seats > self.booked:
             raise SlotCapacityError(f"slot {self.id} has {self.booked} booked, not {seats}")
         return replace(self, booked=self.booked - seats)
+
+
+def ensure_quotable(offerings: Iterable[Offering], tenant_policy: FeePolicy) -> None:
+    """Every active offering must stay quotable under the policy that applies to it (its
+    override, else `tenant_policy`); OfferingsNotQuotable names those that would not."""
+    refused: list[tuple[str, str]] = []
+    for offering in offerings:
+        if offering.archived:
+            continue
+        reason = offering.why_not_quotable(offering.effective_fee_policy(tenant_policy))
+        if reason is not None:
+            refused.append((offering.id, reason))
+    if refused:
+        raise OfferingsNotQuotable([o for o, _ in refused], [r for _, r in refused])

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 
 from domain.clock import as_utc
-from domain.errors import TenantCannotSell
+from domain.errors import InvalidTenant, TenantCannotSell
+
+
+@cache
+def _iana_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def require_timezone(name: str) -> str:
+    """`name` when it is an IANA timezone (e.g. "Europe/Berlin"), else InvalidTenant."""
+    if name not in _iana_timezones():
+        raise InvalidTenant(f"unknown timezone {name!r}: use an IANA name such as Europe/Berlin")
+    return name
+
+
+def require_country(code: str, is_country: Callable[[str], bool]) -> str:
+    """The upper-case ISO 3166-1 alpha-2 code, else InvalidTenant. `is_country` answers
+    from the ISO list, which the domain does not carry."""
+    normalized = code.strip().upper()
+    if len(normalized) != 2 or not normalized.isascii() or not is_country(normalized):
+        raise InvalidTenant(f"unknown country {code!r}: use an ISO 3166-1 alpha-2 code")
+    return normalized
 
 
 class ChargeModel(StrEnum):

@@ -9,6 +9,7 @@ from dependency_injector import containers, providers
 
 from adapters.database import create_engine
 from adapters.fake_gateway import FakeGateway
+from adapters.iso_countries import IsoCountries
 from adapters.random_ids import RandomIds
 from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
 from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
@@ -32,7 +33,7 @@ from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
-from application.set_fee_policy import SetFeePolicy
+from application.set_fee_policy import SetFeePolicy, SetFeePolicyOverride
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.start_checkout import StartCheckout
 from application.start_onboarding import StartOnboarding
@@ -105,8 +106,9 @@ class Container(containers.DeclarativeContainer):
     )
 
     uow = unit_of_work.provider
-    create_tenant = providers.Singleton(CreateTenant, uow, ids, clock)
+    create_tenant = providers.Singleton(CreateTenant, uow, ids, clock, IsoCountries())
     set_fee_policy = providers.Singleton(SetFeePolicy, uow)
+    set_fee_policy_override = providers.Singleton(SetFeePolicyOverride, uow)
     tenant_queries = providers.Singleton(TenantQueries, uow)
     platform_fee_report = providers.Singleton(PlatformFeeReport, uow)
     start_onboarding = providers.Singleton(StartOnboarding, uow, gateway)
@@ -159,6 +161,7 @@ class Container(containers.DeclarativeContainer):
 USE_CASES = (
     "create_tenant",
     "set_fee_policy",
+    "set_fee_policy_override",
     "tenant_queries",
     "platform_fee_report",
     "start_onboarding",

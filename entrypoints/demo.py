@@ -13,7 +13,7 @@ from application.ports import WebhookEndpoint
 from application.start_checkout import StartCheckoutCommand
 from application.start_onboarding import StartOnboardingCommand
 from domain.cancellation import CancellationPolicy, CancellationWindow
-from domain.fees import FeePolicy
+from domain.fees import CurrencyAmounts, FeePolicy
 from domain.money import Money
 from entrypoints.config import ConfigurationError, GatewayKind, Settings
 from entrypoints.container import Container, build_container
@@ -50,7 +50,12 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 country="US",
                 default_currency="usd",
                 timezone="America/New_York",
-                fee_policy=FeePolicy(percent_bps=500, fixed=Money(30, "usd")),
+                # The platform's fee: 5 % plus 0.30 USD, or plus 50 JPY on sales in yen.
+                fee_policy=FeePolicy(
+                    percent_bps=500,
+                    fixed=Money(30, "usd"),
+                    by_currency=(CurrencyAmounts("jpy", fixed=Money(50, "jpy")),),
+                ),
             )
         )
         tenant = created.tenant
@@ -84,8 +89,6 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 price=Money(3500, "jpy"),
                 duration_minutes=120,
                 capacity=8,
-                # Its own policy: the studio's fixed fee is in dollars, this tour in yen.
-                fee_policy=FeePolicy(percent_bps=750),
             )
         )
         tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(

@@ -193,6 +193,40 @@ Feature: Service fee policies
       | 5%         | tenant   | 1     | 49 JPY    | 50 JPY    |
       | 10%        | tenant   | 2     | 0.000 KWD | 0.010 KWD |
 
+  Scenario Outline: A total at Stripe's maximum charge goes through
+    Stripe takes at most eight digits in minor units in one payment, whatever the currency.
+
+    Given the platform charges <percentage> of the subtotal
+    And the fee bearer is <bearer>
+    When a customer books <seats> seats at <price> each
+    Then the customer pays <customer total>
+    And the quote balances
+
+    Examples:
+      | percentage | bearer   | seats | price         | customer total |
+      | 5%         | tenant   | 1     | 999999.99 USD | 999999.99 USD  |
+      | 0%         | customer | 3     | 333333.33 USD | 999999.99 USD  |
+      | 5%         | tenant   | 1     | 99999999 JPY  | 99999999 JPY   |
+      | 1%         | customer | 1     | 99009900 JPY  | 99999999 JPY   |
+      | 5%         | tenant   | 1     | 99999.990 KWD | 99999.990 KWD  |
+
+  @refusal
+  Scenario Outline: A total above Stripe's maximum charge is refused before any payment starts
+    Given the platform charges <percentage> of the subtotal
+    And the fee bearer is <bearer>
+    When a customer books <seats> seats at <price> each
+    Then it is refused as more than Stripe takes in one payment: at most <maximum>
+
+    Examples:
+      | percentage | bearer   | seats | price          | maximum       |
+      | 5%         | tenant   | 30    | 50000.00 USD   | 999999.99 USD |
+      | 0%         | tenant   | 2     | 500000.00 USD  | 999999.99 USD |
+      | 1%         | customer | 1     | 999999.00 USD  | 999999.99 USD |
+      | 5%         | tenant   | 2     | 50000000 JPY   | 99999999 JPY  |
+      | 1%         | customer | 1     | 99999999 JPY   | 99999999 JPY  |
+      | 5%         | tenant   | 2     | 50000.000 KWD  | 99999.990 KWD |
+      | 10%        | customer | 1     | 99999.990 KWD  | 99999.990 KWD |
+
   @refusal
   Scenario Outline: A fee policy that contradicts itself or the price is refused
     Given the platform charges <percentage> of the subtotal

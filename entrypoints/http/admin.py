@@ -6,14 +6,19 @@ import base64
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
 
 from application.booking_queries import BookingQueries
 from application.create_tenant import CreateTenant, NewTenant
-from application.set_fee_policy import NewFeePolicy, SetFeePolicy
+from application.set_fee_policy import (
+    NewFeePolicy,
+    NewFeePolicyOverride,
+    SetFeePolicy,
+    SetFeePolicyOverride,
+)
 from application.statements import PlatformFeeReport
 from application.tenant_queries import TenantQueries
 from domain.booking import BookingStatus, PaymentStatus
@@ -112,6 +117,33 @@ class AdminController(Controller):
     ) -> s.VersionedFeePolicy:
         policy = await set_fee_policy(NewFeePolicy(tenant_id, m.fee_policy_in(data)))
         return s.VersionedFeePolicy(version=policy.version, policy=m.fee_policy_out(policy))
+
+    @put(
+        "/tenants/{tenant_id:str}/offerings/{offering_id:str}/fee-policy",
+        summary="Set the platform's fee policy for one offering (a new override version)",
+    )
+    async def set_offering_fee_policy(
+        self,
+        tenant_id: str,
+        offering_id: str,
+        data: s.FeePolicy,
+        set_fee_policy_override: SetFeePolicyOverride,
+    ) -> s.AppliedFeePolicy:
+        policy = await set_fee_policy_override(
+            NewFeePolicyOverride(tenant_id, offering_id, m.fee_policy_in(data))
+        )
+        return m.applied_policy_out(policy)
+
+    @delete(
+        "/tenants/{tenant_id:str}/offerings/{offering_id:str}/fee-policy",
+        status_code=200,
+        summary="End the offering's override: the tenant's fee policy prices it again",
+    )
+    async def end_offering_fee_policy(
+        self, tenant_id: str, offering_id: str, set_fee_policy_override: SetFeePolicyOverride
+    ) -> s.AppliedFeePolicy:
+        policy = await set_fee_policy_override(NewFeePolicyOverride(tenant_id, offering_id, None))
+        return m.applied_policy_out(policy)
 
     @get("/reports/fees", summary="Platform fee revenue per tenant and currency")
     async def fee_report(

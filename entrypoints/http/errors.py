@@ -22,6 +22,7 @@ log = logging.getLogger("bookpay.http")
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.NotFound, 404),
     (app.Unauthorized, 401),
+    (app.Forbidden, 403),
     (app.IdempotencyKeyReused, 409),
     (app.Conflict, 409),
     (app.InvalidWebhookSignature, 400),
@@ -38,6 +39,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (dom.RefundExceedsPaid, 409),
     (dom.DisputeOpen, 409),
     (dom.OfferingArchived, 409),
+    (dom.SlotStartTaken, 409),
+    (dom.OfferingCurrencyFixed, 409),
     (dom.TenantCannotSell, 422),
     (dom.BelowMinimumCharge, 422),
     (dom.DomainError, 422),
@@ -151,6 +154,7 @@ class ProblemDetails(msgspec.Struct):
 _WHEN = {
     400: "Malformed JSON, a wrong type, or a value out of range (see `errors`)",
     401: "Missing or wrong API key",
+    403: "The fee policy is the platform's: a tenant request may not carry `fee_policy`",
     404: "No such resource (another tenant's ids are 404 too)",
     409: "Conflicts with the current state: no seats left, an Idempotency-Key reused with "
     "another body, a booking that cannot change this way",
@@ -174,6 +178,12 @@ def document_problems(app: Litestar) -> None:
                 codes.add(404)
             if methods & {"POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/"):
                 codes |= {409, 422}
+            if (
+                methods & {"POST", "PATCH"}
+                and path.startswith("/v1/tenant/offerings")
+                and not path.endswith("/slots")
+            ):
+                codes.add(403)
             if path.startswith("/v1/") and (
                 "checkout" in path or "cancel" in path or "refunds" in path or "connect" in path
             ):

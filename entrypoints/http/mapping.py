@@ -33,18 +33,32 @@ def fee_policy_in(policy: s.FeePolicy) -> f.FeePolicy:
     else:
         bearer = f.FeeBearer.customer()
     return f.FeePolicy(
+        by_currency=tuple(
+            f.CurrencyAmounts(
+                currency=currency,
+                fixed=_opt_money(amounts.fixed),
+                per_seat_fixed=_opt_money(amounts.per_seat_fixed),
+                tiers=_tiers_in(amounts.tiers),
+                minimum=_opt_money(amounts.min),
+                maximum=_opt_money(amounts.max),
+            )
+            for currency, amounts in (policy.by_currency or {}).items()
+        ),
         percent_bps=policy.percent_bps or 0,
         fixed=_opt_money(policy.fixed),
         per_seat_fixed=_opt_money(policy.per_seat_fixed),
-        tiers=tuple(
-            f.Tier(_opt_money(t.up_to), t.percent_bps, _opt_money(t.fixed))
-            for t in policy.tiers or ()
-        ),
+        tiers=_tiers_in(policy.tiers),
         tier_mode=f.TierMode(policy.tier_mode),
         minimum=_opt_money(policy.min),
         maximum=_opt_money(policy.max),
         bearer=bearer,
         refund_on_cancel=f.RefundOnCancel(policy.refund_on_cancel),
+    )
+
+
+def _tiers_in(tiers: list[s.Tier] | None) -> tuple[f.Tier, ...]:
+    return tuple(
+        f.Tier(_opt_money(t.up_to), t.percent_bps, _opt_money(t.fixed)) for t in tiers or ()
     )
 
 
@@ -76,20 +90,46 @@ def fee_policy_out(policy: f.FeePolicy) -> s.FeePolicy:
         percent_bps=policy.percent_bps,
         fixed=_opt_money_out(policy.fixed),
         per_seat_fixed=_opt_money_out(policy.per_seat_fixed),
-        tiers=[
-            s.Tier(
-                up_to=_opt_money_out(t.up_to),
-                percent_bps=t.percent_bps,
-                fixed=_opt_money_out(t.fixed),
-            )
-            for t in policy.tiers
-        ]
-        or None,
+        tiers=_tiers_out(policy.tiers),
         tier_mode=policy.tier_mode.value,  # type: ignore[arg-type]
         min=_opt_money_out(policy.minimum),
         max=_opt_money_out(policy.maximum),
         bearer=bearer,  # type: ignore[arg-type]
         refund_on_cancel=policy.refund_on_cancel.value,  # type: ignore[arg-type]
+        by_currency={
+            amounts.currency: s.CurrencyAmounts(
+                fixed=_opt_money_out(amounts.fixed),
+                per_seat_fixed=_opt_money_out(amounts.per_seat_fixed),
+                tiers=_tiers_out(amounts.tiers),
+                min=_opt_money_out(amounts.minimum),
+                max=_opt_money_out(amounts.maximum),
+            )
+            for amounts in policy.by_currency
+        }
+        or None,
+    )
+
+
+def _tiers_out(tiers: Sequence[f.Tier]) -> list[s.Tier] | None:
+    listed = [
+        s.Tier(
+            up_to=_opt_money_out(t.up_to), percent_bps=t.percent_bps, fixed=_opt_money_out(t.fixed)
+        )
+        for t in tiers
+    ]
+    return listed or None
+
+
+def fee_policy_ref_out(ref: f.FeePolicyRef) -> s.FeePolicyRef:
+    return s.FeePolicyRef(id=ref.id, version=ref.version, scope=ref.scope.value)  # type: ignore[arg-type]
+
+
+def applied_policy_out(policy: f.FeePolicy) -> s.AppliedFeePolicy:
+    return s.AppliedFeePolicy(
+        id=policy.id,
+        version=policy.version,
+        scope=policy.scope.value,  # type: ignore[arg-type]
+        policy=fee_policy_out(policy),
     )
 
 
@@ -168,6 +208,7 @@ def quote_out(quote: f.FeeQuote) -> s.Quote:
         tenant_receives=money_out(quote.tenant_receives),
         fee_bearer=quote.fee_bearer.value,
         fee_policy_version=quote.fee_policy_version,
+        fee_policy=fee_policy_ref_out(quote.fee_policy),
     )
 
 

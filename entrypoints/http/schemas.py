@@ -53,7 +53,21 @@ class BearerSplit(Struct, forbid_unknown_fields=True):
     customer_share_bps: Bps
 
 
+class CurrencyAmounts(Struct, forbid_unknown_fields=True):
+    """The policy's fixed amounts in one more currency (all of them in that currency)."""
+
+    fixed: Money | None = None
+    per_seat_fixed: Money | None = None
+    tiers: list[Tier] | None = None
+    min: Money | None = None
+    max: Money | None = None
+
+
 class FeePolicy(Struct, forbid_unknown_fields=True):
+    """The platform's fee. Fixed amounts (fixed, per_seat_fixed, tiers, min, max) are in
+    one currency; `by_currency` gives them for further currencies, keyed by ISO-4217 code,
+    e.g. {"eur": {"fixed": {"amount": 25, "currency": "eur"}}}."""
+
     percent_bps: Bps | None = None
     fixed: Money | None = None
     per_seat_fixed: Money | None = None
@@ -63,10 +77,30 @@ class FeePolicy(Struct, forbid_unknown_fields=True):
     max: Money | None = None
     bearer: Literal["customer", "tenant"] | BearerSplit = "customer"
     refund_on_cancel: Literal["proportional", "never"] = "proportional"
+    by_currency: Annotated[dict[Currency, CurrencyAmounts], Meta(max_length=50)] | None = None
 
 
 class VersionedFeePolicy(Struct):
     version: int
+    policy: FeePolicy
+
+
+class FeePolicyRef(Struct):
+    """Names one fee policy exactly: `id` is the tenant's id for scope "tenant", the
+    offering's id for scope "offering"."""
+
+    id: str
+    version: int
+    scope: Literal["tenant", "offering"]
+
+
+class AppliedFeePolicy(Struct):
+    """The fee policy that now prices an offering: the platform's override for it (scope
+    "offering") or, without one, the tenant's (scope "tenant")."""
+
+    id: str
+    version: int
+    scope: Literal["tenant", "offering"]
     policy: FeePolicy
 
 
@@ -133,7 +167,8 @@ class OfferingCreate(Struct, forbid_unknown_fields=True):
     capacity: Capacity
     description: Text | None = None
     cancellation_policy: CancellationPolicy | None = None
-    fee_policy: FeePolicy | None = None
+    # Only so that a tenant setting it is told 403 (the fee is the platform's).
+    fee_policy: FeePolicy | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -190,6 +225,7 @@ class Quote(Struct):
     tenant_receives: Money
     fee_bearer: str
     fee_policy_version: int
+    fee_policy: FeePolicyRef
 
 
 class CustomerIn(Struct, forbid_unknown_fields=True):

@@ -99,7 +99,7 @@ class TenantController(Controller):
                     if data.cancellation_policy
                     else None
                 ),
-                fee_policy=m.fee_policy_in(data.fee_policy) if data.fee_policy else None,
+                sets_fee_policy=data.fee_policy is not msgspec.UNSET,
             )
         )
         return m.offering_out(offering)
@@ -134,8 +134,6 @@ class TenantController(Controller):
                 value = m.money_in(value)
             elif field == "cancellation_policy" and value is not None:
                 value = m.cancellation_policy_in(value)
-            elif field == "fee_policy" and value is not None:
-                value = m.fee_policy_in(value)
             elif field == "description":
                 value = value or ""
             changes[field] = value

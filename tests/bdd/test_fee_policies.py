@@ -2,6 +2,7 @@
 
 from pytest_bdd import parsers, scenarios, then, when
 
+from domain.errors import AboveMaximumCharge
 from domain.fees import FeeQuote
 from tests.bdd.conftest import (
     Outcome,
@@ -82,6 +83,15 @@ def refusal_names_minimum(outcome: Outcome, amount: str) -> None:
         minimum.amount,
         minimum.currency,
     )
+
+
+@then(parsers.re(r"it is refused as more than Stripe takes in one payment: at most (?P<amount>.+)"))
+def refused_above_maximum(outcome: Outcome, amount: str) -> None:
+    maximum = parse_money(amount)
+    assert isinstance(outcome.error, AboveMaximumCharge), outcome
+    assert (outcome.error.maximum, outcome.error.currency) == (maximum.amount, maximum.currency)
+    assert outcome.error.amount > outcome.error.maximum
+    assert str(maximum) in str(outcome.error)
 
 
 @then(parsers.re(r"the quote records fee policy version (?P<version>\d+)"))

@@ -257,4 +257,5 @@ async def test_an_offering_its_fee_policy_cannot_price_is_refused_up_front(api: 
     problem = _assert_problem(
         await api.client.post("/v1/tenant/offerings", json=in_euros, headers=auth), 422
     )
-    assert problem["type"].endswith("currency-mismatch")
+    assert problem["type"].endswith("offerings-not-quotable")
+    assert "eur" in problem["detail"]

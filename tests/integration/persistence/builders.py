@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.booking import Booking, Customer
 from domain.cancellation import CancellationPolicy, CancellationWindow
-from domain.fees import FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
+from domain.fees import CurrencyAmounts, FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
 from domain.money import Money
 from domain.offering import Offering, Slot
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
@@ -53,6 +53,14 @@ def a_fee_policy(version: int = 1) -> FeePolicy:
         bearer=FeeBearer.split(4_000),
         refund_on_cancel=RefundOnCancel.NEVER,
         version=version,
+        by_currency=(
+            CurrencyAmounts(
+                "eur",
+                fixed=Money(25, "eur"),
+                tiers=(Tier(Money(9_000, "eur"), 100), Tier(None, 50)),
+                minimum=Money(40, "eur"),
+            ),
+        ),
     )
 
 
@@ -68,7 +76,8 @@ def an_offering(tenant_id: str, **changes: object) -> Offering:
         "cancellation_policy": CancellationPolicy(
             (CancellationWindow(48, 100), CancellationWindow(24, 50))
         ),
-        "fee_policy": a_fee_policy(3),
+        # The platform's override is stored on its own (add_fee_policy_override).
+        "fee_policy": None,
     }
     values.update(changes)
     return Offering(**values)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from adapters.sqlalchemy_repositories import fee_policy_from_json, fee_policy_to_json
 from domain.errors import DomainError
-from domain.fees import BPS, FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
+from domain.fees import BPS, CurrencyAmounts, FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
 from domain.money import Money
 
 CURRENCY = st.sampled_from(["usd", "jpy", "kwd"])
@@ -31,6 +31,17 @@ def fee_policies(draw: st.DrawFn) -> FeePolicy:
     if tiers and draw(st.booleans()):
         tiers = (*tiers, Tier(None, draw(st.integers(0, BPS)), draw(st.none() | amount)))
     low, high = sorted([draw(amount), draw(amount)], key=lambda m: m.amount)
+    # Fixed amounts in one further currency, sometimes (the policy's currency may be free).
+    other = draw(CURRENCY.filter(lambda c: c != currency))
+    by_currency = draw(
+        st.none()
+        | st.builds(
+            CurrencyAmounts,
+            st.just(other),
+            fixed=st.none() | _amounts(other),
+            per_seat_fixed=st.none() | _amounts(other),
+        )
+    )
     try:
         return FeePolicy(
             percent_bps=draw(st.integers(0, BPS)),
@@ -43,6 +54,7 @@ def fee_policies(draw: st.DrawFn) -> FeePolicy:
             bearer=FeeBearer(draw(st.integers(0, BPS))),
             refund_on_cancel=draw(st.sampled_from(RefundOnCancel)),
             version=draw(st.integers(1, 10_000)),
+            by_currency=() if by_currency is None else (by_currency,),
         )
     except DomainError:
         return FeePolicy()

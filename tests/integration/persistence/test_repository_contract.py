@@ -32,7 +32,7 @@ from domain.dispute import (
     Recovery,
 )
 from domain.errors import InvalidSeatCount
-from domain.fees import FeePolicy, FeeQuote
+from domain.fees import FeePolicy, FeePolicyRef, FeePolicyScope, FeeQuote
 from domain.ledger import EntryKind, LedgerEntry, StatementLine
 from domain.money import Money
 from domain.offering import Offering, Slot
@@ -295,6 +295,62 @@ async def test_an_offering_round_trips_with_its_policies(backend: Backend) -> No
             await uow.offerings.add(offering)
 
 
+async def test_the_platforms_override_is_versioned_and_read_with_the_offering(
+    backend: Backend,
+) -> None:
+    tenant = a_tenant()
+    offering = an_offering(tenant.id)
+    await _seed(backend, tenant, offering)
+    override = a_fee_policy(4).with_version(1)
+    async with backend.uow() as uow:
+        assert await uow.offerings.last_fee_policy_override_version(tenant.id, offering.id) == 0
+        await uow.offerings.add_fee_policy_override(tenant.id, offering.id, 1, override)
+        with pytest.raises(AlreadyExists):
+            await uow.offerings.add_fee_policy_override(tenant.id, offering.id, 1, None)
+        await uow.commit()
+    async with backend.uow() as uow:
+        read = await uow.offerings.get(tenant.id, offering.id)
+        assert read is not None
+        assert read.fee_policy == override
+        assert read.fee_policy.ref == FeePolicyRef(offering.id, 1, FeePolicyScope.OFFERING)
+        assert await uow.offerings.list(tenant.id) == [read]
+        # A tenant's change to the offering never touches the platform's override.
+        await uow.offerings.update(replace(read, name="Renamed", fee_policy=None))
+        await uow.commit()
+    async with backend.uow() as uow:
+        renamed = await uow.offerings.get(tenant.id, offering.id)
+        assert renamed is not None
+        assert renamed.fee_policy == override
+        await uow.offerings.add_fee_policy_override(tenant.id, offering.id, 2, None)
+        await uow.commit()
+    async with backend.uow() as uow:
+        ended = await uow.offerings.get(tenant.id, offering.id)
+        assert ended is not None
+        assert ended.fee_policy is None
+        assert await uow.offerings.last_fee_policy_override_version(tenant.id, offering.id) == 2
+
+
+async def test_the_pricing_lock_is_taken_on_a_tenant_that_exists(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    async with backend.uow() as uow:
+        assert await uow.tenants.lock_pricing(tenant.id)
+        assert await uow.tenants.lock_pricing(tenant.id)  # again, in the same unit of work
+        assert not await uow.tenants.lock_pricing(new_id("tn"))
+
+
+async def test_the_tenants_policy_is_named_as_the_tenants(backend: Backend) -> None:
+    tenant = a_tenant()
+    await _seed(backend, tenant)
+    async with backend.uow() as uow:
+        await uow.tenants.add_fee_policy(tenant.id, a_fee_policy(1).with_version(1))
+        await uow.commit()
+    async with backend.uow() as uow:
+        active = await uow.tenants.active_fee_policy(tenant.id)
+        assert active is not None
+        assert active.ref == FeePolicyRef(tenant.id, 1, FeePolicyScope.TENANT)
+
+
 async def test_archived_offerings_are_listed_only_on_request(backend: Backend) -> None:
     tenant = a_tenant()
     kayak = an_offering(tenant.id, name="Kayak")
@@ -336,6 +392,23 @@ async def test_a_slot_round_trips_and_is_listed_by_start_time(backend: Backend) 
         assert len(await uow.slots.list_for_offering(tenant.id, offering.id)) == 3
         with pytest.raises(AlreadyExists):
             await uow.slots.add(earlier)
+
+
+async def test_an_offering_has_one_slot_per_start_time(backend: Backend) -> None:
+    tenant = a_tenant()
+    offering, other = an_offering(tenant.id), an_offering(tenant.id)
+    first = a_slot(offering, starts_at=NOW + timedelta(days=1))
+    await _seed(backend, tenant, offering, other, first)
+    async with backend.uow() as uow:
+        assert await uow.slots.offering_has_slots(tenant.id, offering.id)
+        assert not await uow.slots.offering_has_slots(tenant.id, other.id)
+        starts = [NOW + timedelta(days=1), NOW + timedelta(days=2)]
+        assert await uow.slots.taken_starts(tenant.id, offering.id, starts) == {starts[0]}
+        assert await uow.slots.taken_starts(tenant.id, other.id, starts) == set()
+        # Another offering may start then; the same offering may not, whatever the id.
+        await uow.slots.add(a_slot(other, starts_at=first.starts_at))
+        with pytest.raises(AlreadyExists):
+            await uow.slots.add(a_slot(offering, starts_at=first.starts_at))
 
 
 async def test_slot_times_come_back_as_aware_utc(backend: Backend) -> None:
@@ -1108,12 +1181,13 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
         (
             FeeQuote,
             "subtotal service_fee customer_fee customer_total application_fee "
-            "tenant_receives fee_bearer fee_policy_version seats unit_price",
+            "tenant_receives fee_bearer fee_policy_version seats unit_price "
+            "fee_policy_id fee_policy_scope",
         ),
         (
             FeePolicy,
             "percent_bps fixed per_seat_fixed tiers tier_mode minimum maximum bearer "
-            "refund_on_cancel version",
+            "refund_on_cancel version by_currency id scope",
         ),
         (LedgerEntry, "tenant_id booking_id kind amount gateway_ref created_at borne_by"),
         (Refund, "refund_id split pending reason cancels reference"),

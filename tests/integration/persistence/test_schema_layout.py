@@ -44,6 +44,7 @@ def test_the_tenant_owned_tables_are_the_expected_ones() -> None:
         "fee_policies",
         "idempotency_keys",
         "ledger_entries",
+        "offering_fee_policies",
         "offerings",
         "slots",
         "tenant_api_keys",

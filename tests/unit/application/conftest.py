@@ -14,6 +14,7 @@ import pytest
 from adapters.fake_gateway import FakeGateway
 from adapters.fake_stripe_store import InMemoryFakeStripeStore
 from adapters.in_memory_repositories import InMemoryDatabase
+from adapters.iso_countries import IsoCountries
 from adapters.random_ids import RandomIds
 from adapters.system_clock import ManualClock
 from application.cancel_booking import CancelBooking
@@ -139,7 +140,7 @@ def build_app(gateway_wrapper: object = None) -> App:
         ),
         cancel=CancelBooking(uow, gateway, clock),
         refund=RefundBooking(uow, gateway, clock),
-        create_tenant=CreateTenant(uow, ids, clock),
+        create_tenant=CreateTenant(uow, ids, clock, IsoCountries()),
         create_offering=CreateOffering(uow, ids),
         add_slots=AddSlots(uow, ids, clock),
         onboarding=StartOnboarding(uow, gateway),
