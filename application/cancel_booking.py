@@ -1,8 +1,14 @@
-"""Cancel a paid booking: the tenant refunds in full, a customer under the policy windows.
+"""Cancel a booking: the tenant refunds in full, a customer under the booking's own terms.
 
-The refund is reserved on the booking first, then sent to the gateway, then one
+Paid: the refund is reserved on the booking first, then sent to the gateway, then one
 transaction settles it, cancels the booking, frees the seats and writes the ledger (see
 application/refunds.py). A cancellation with nothing to refund only does the last step.
+The refund follows the terms the booking was sold under, never the offering's policy now.
+
+Unpaid (still in checkout): the booking is abandoned. Its Checkout Session is expired at
+the gateway first, so it can no longer be paid, then its seats go back on sale and it is
+`expired` (see application/holds.py). A session paid meanwhile is recorded as paid, and
+the cancellation is refused: the customer then has a paid booking to cancel instead.
 """
 
 from __future__ import annotations
@@ -10,19 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.apply_payment_event import ApplyPaymentEvent
 from application.credentials import matches
 from application.errors import NotFound
+from application.holds import EndHold, Ending
 from application.ports import Clock, PaymentGateway, UnitOfWork
 from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy
-from domain.cancellation import (
-    CancellationPolicy,
-    RefundSplit,
-    customer_cancellation_refund,
-    tenant_cancellation_refund,
-)
+from domain.cancellation import RefundSplit
 from domain.errors import IllegalTransition
+from domain.tenant import ChargeModel, Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +43,20 @@ class CancelBooking:
         self._uow = uow
         self._clock = clock
         self._refund = RefundFlow(uow, gateway, clock)
+        self._end_hold = EndHold(uow, gateway, ApplyPaymentEvent(uow, gateway, clock), clock)
 
     async def __call__(self, command: CancelCommand) -> Booking:
         async with self._uow() as uow:
             found = await _find(uow, command)
+            tenant = await uow.tenants.get(found.tenant_id)
+        if found.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
+            return await self._release_unpaid(found, tenant, Booking.abandon)
+        if found.status is BookingStatus.AWAITING_ASYNC_PAYMENT and command.by is not (
+            CancelledBy.CUSTOMER
+        ):
+            # The tenant ends the hold of a payment still on its way; should it succeed
+            # after all, it is a late payment (confirmed while seats are free, else refunded).
+            return await self._release_unpaid(found, tenant, Booking.expire)
         now = self._clock.now()
 
         async def decide(uow: UnitOfWork, booking: Booking) -> RefundSplit | None:
@@ -50,10 +64,7 @@ class CancelBooking:
                 return None
             if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.REFUNDED):
                 raise IllegalTransition(booking.id, booking.status, "cancel")
-            offering = await uow.offerings.get(booking.tenant_id, booking.offering_id)
-            if offering is None:
-                raise NotFound("booking", booking.id)
-            return _refund_for(booking, offering.cancellation_policy, command.by, now)
+            return _refund_for(booking, command.by, now)
 
         async def cancel(uow: UnitOfWork, booking: Booking) -> Booking:
             cancelled = booking.cancel(command.by, command.reason)
@@ -65,16 +76,28 @@ class CancelBooking:
             found.tenant_id, found.id, decide, f"cancelled by the {command.by.value}", cancel
         )
 
+    async def _release_unpaid(
+        self, booking: Booking, tenant: Tenant | None, ending: Ending
+    ) -> Booking:
+        if booking.status is BookingStatus.EXPIRED:
+            return booking  # abandoned (or lapsed) already: a repeat changes nothing
+        direct = tenant is not None and tenant.charge_model is ChargeModel.DIRECT
+        account_id = tenant.connect.account_id if tenant is not None and direct else None
+        outcome = await self._end_hold(booking, account_id, ending)
+        if outcome.booking is None:
+            raise NotFound("booking", booking.id)
+        if outcome.booking.status is not BookingStatus.EXPIRED:
+            # Paid (or failed) meanwhile: nothing was abandoned.
+            raise IllegalTransition(booking.id, outcome.booking.status, "abandon")
+        return outcome.booking
 
-def _refund_for(
-    booking: Booking, policy: CancellationPolicy | None, by: CancelledBy, now: datetime
-) -> RefundSplit:
+
+def _refund_for(booking: Booking, by: CancelledBy, now: datetime) -> RefundSplit:
+    """The refund under the booking's own terms, less what went back already."""
     if by is CancelledBy.CUSTOMER:
-        percent = (policy or CancellationPolicy()).refund_percent(booking.starts_at, now)
-        return customer_cancellation_refund(
-            booking.quote, percent, booking.refund_on_cancel, booking.refunded
-        )
-    return tenant_cancellation_refund(booking.quote, booking.refund_on_cancel, booking.refunded)
+        terms = booking.terms
+        return terms.customer_refund(booking.quote, booking.starts_at, now, booking.refunded)
+    return booking.terms.tenant_refund(booking.quote, booking.refunded)
 
 
 async def _find(uow: UnitOfWork, command: CancelCommand) -> Booking:

@@ -26,6 +26,7 @@ class NewOffering:
     description: str = ""
     cancellation_policy: CancellationPolicy | None = None
     fee_policy: FeePolicy | None = None
+    max_seats_per_booking: int | None = None
 
 
 class CreateOffering:
@@ -44,6 +45,7 @@ class CreateOffering:
             capacity=command.capacity,
             cancellation_policy=command.cancellation_policy,
             fee_policy=command.fee_policy,
+            max_seats_per_booking=command.max_seats_per_booking,
         )
         async with self._uow() as uow:
             tenant_policy = await uow.tenants.active_fee_policy(command.tenant_id)
@@ -76,6 +78,7 @@ UPDATABLE = frozenset(
         "capacity",
         "cancellation_policy",
         "fee_policy",
+        "max_seats_per_booking",
     }
 )
 

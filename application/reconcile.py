@@ -20,6 +20,7 @@ from datetime import timedelta
 from application.apply_payment_event import ApplyPaymentEvent, Outcome
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.manage_slots import FinishSlotCancellations
 from application.ports import (
     AccountUpdated,
     AsyncPaymentSucceeded,
@@ -47,6 +48,8 @@ class ReconcileReport:
     refunds_settled: list[str] = field(default_factory=list)
     parked_dropped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    # Bookings of cancelled slots ended now (a slot cancellation that was interrupted).
+    slot_bookings_ended: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
@@ -56,6 +59,7 @@ class ReconcileReport:
             + len(self.tenants_updated)
             + len(self.refunds_settled)
             + len(self.parked_dropped)
+            + len(self.slot_bookings_ended)
         )
 
 
@@ -70,6 +74,7 @@ class Reconcile:
         clock: Clock,
         *,
         grace: timedelta = timedelta(minutes=10),
+        finish_slot_cancellations: FinishSlotCancellations | None = None,
     ) -> None:
         self._uow = uow
         self._gateway = gateway
@@ -78,6 +83,7 @@ class Reconcile:
         self._settle_refunds = settle_refunds
         self._clock = clock
         self._grace = grace
+        self._finish_slot_cancellations = finish_slot_cancellations
 
     async def __call__(self) -> ReconcileReport:
         report = ReconcileReport()
@@ -92,6 +98,10 @@ class Reconcile:
         report.refunds_settled += settled.settled
         report.unreachable += settled.still_reserved
         report.parked_dropped += await self._drop_stale_parked_events()
+        if self._finish_slot_cancellations is not None:
+            for finished in await self._finish_slot_cancellations():
+                report.slot_bookings_ended += finished.ended
+                report.unreachable += finished.unfinished
         return report
 
     async def _drop_stale_parked_events(self) -> list[str]:

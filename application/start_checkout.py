@@ -41,6 +41,7 @@ from domain.fees import BearerKind, FeePolicy, FeeQuote
 from domain.money import Money
 from domain.offering import Offering, require_seats
 from domain.tenant import Tenant
+from domain.terms import fee_policy_scope
 
 PROVISIONAL = 202  # status of the record a claimed key carries until the session exists
 # Stripe refuses a session that expires sooner than 30 minutes after it is created, by its
@@ -158,6 +159,7 @@ class StartCheckout:
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
+        offering.ensure_seats_per_booking(command.seats)
         slot.ensure_bookable_at(now)
         policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
         quote = policy.quote(offering.price, command.seats)
@@ -174,10 +176,15 @@ class StartCheckout:
             hold_expires_at=hold_expiry(now, self._hold),
             created_at=now,
             access_token_hash=hash_secret(token),
+            # The terms of sale are frozen now: later edits apply to new bookings only.
+            cancellation_policy=offering.cancellation_policy,
+            fee_policy_scope=fee_policy_scope(offering),
         )
         # The seats are taken by one conditional statement, in the same step as the booking.
         if not await uow.bookings.add_holding_seats(booking):
             current = await uow.slots.get(tenant.id, slot.id)
+            if current is not None:
+                current.ensure_bookable_at(now)  # cancelled meanwhile: say so
             available = current.seats_available if current else 0
             raise SeatsUnavailable(slot.id, command.seats, available)
         return booking, offering

@@ -2,9 +2,10 @@
 
     pending_payment ──paid──▶ confirmed ──cancel──▶ cancelled
       │   │  └─unpaid─▶ awaiting_async_payment ──paid──▶ confirmed
-      │   │                 └──failed──▶ payment_failed
+      │   │                 ├──failed──▶ payment_failed
+      │   │                 └──deadline passed──▶ expired
       │   └─failed──▶ payment_failed
-      └─hold lapsed─▶ expired ──paid late (seats free again)──▶ confirmed
+      └─hold lapsed, or abandoned─▶ expired ──paid late (seats free again)──▶ confirmed
     confirmed ──refund──▶ refunded (partially or fully; more refunds may follow)
 
 Every transition is idempotent: applying a fact the booking already reflects returns the
@@ -18,12 +19,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.cancellation import RefundSplit
+from domain.cancellation import CancellationPolicy, RefundSplit
 from domain.clock import as_utc
 from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money
 from domain.offering import require_seats
+from domain.terms import FeePolicyIdentity, FeePolicyScope, Terms
 
 
 class BookingStatus(StrEnum):
@@ -65,6 +67,12 @@ _SEATS = {
     BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
     BookingStatus.CANCELLED: SeatState.RELEASED,
 }
+
+
+def statuses_taking_seats() -> frozenset[BookingStatus]:
+    """The statuses in which a booking still holds or books its seats."""
+    return frozenset(s for s, seats in _SEATS.items() if seats is not SeatState.RELEASED)
+
 
 _PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.REFUNDED})
 
@@ -116,6 +124,10 @@ class Booking:
     cancellation_reason: str | None = None
     # The customer's link to the booking carries a secret token; only its hash is kept.
     access_token_hash: str | None = None
+    # Terms of sale frozen at the sale (with refund_on_cancel and the quote's fee policy
+    # version): None is the default policy, a full refund up to the start.
+    cancellation_policy: CancellationPolicy | None = None
+    fee_policy_scope: FeePolicyScope = FeePolicyScope.TENANT
 
     def __post_init__(self) -> None:
         require_seats(self.seats)
@@ -150,6 +162,20 @@ class Booking:
         if not self.is_paid:
             return Money.zero(self.currency)
         return self.quote.customer_total - self.refunded.customer_refund
+
+    @property
+    def terms(self) -> Terms:
+        """The terms the booking was sold under; cancels and refunds follow them."""
+        return Terms(
+            cancellation_policy=self.cancellation_policy,
+            refund_on_cancel=self.refund_on_cancel,
+            fee_policy=FeePolicyIdentity.of(
+                self.fee_policy_scope,
+                self.tenant_id,
+                self.offering_id,
+                self.quote.fee_policy_version,
+            ),
+        )
 
     def hold_lapsed(self, now: datetime) -> bool:
         return as_utc(now) >= self.hold_expires_at
@@ -196,12 +222,23 @@ class Booking:
         raise IllegalTransition(self.id, self.status, "fail a payment")
 
     def expire(self) -> Booking:
-        """The hold lapsed unpaid: the seats go back on sale."""
+        """The hold lapsed unpaid (for a delayed method: its deadline passed): the seats
+        go back on sale. A payment that still arrives is a late one (see confirm)."""
+        if self.status is BookingStatus.EXPIRED:
+            return self
+        if self.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_ASYNC_PAYMENT):
+            return replace(self, status=BookingStatus.EXPIRED)
+        raise IllegalTransition(self.id, self.status, "expire")
+
+    def abandon(self) -> Booking:
+        """The customer (or the tenant) gives up an unpaid checkout before its hold ends:
+        the seats go back on sale at once. Only a checkout still open can be abandoned;
+        the caller expires its gateway session first, so it can no longer be paid."""
         if self.status is BookingStatus.EXPIRED:
             return self
         if self.status is BookingStatus.PENDING_PAYMENT:
             return replace(self, status=BookingStatus.EXPIRED)
-        raise IllegalTransition(self.id, self.status, "expire")
+        raise IllegalTransition(self.id, self.status, "abandon")
 
     def cancel(self, by: CancelledBy, reason: str | None = None) -> Booking:
         if self.status is BookingStatus.CANCELLED:

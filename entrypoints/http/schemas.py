@@ -134,6 +134,7 @@ class OfferingCreate(Struct, forbid_unknown_fields=True):
     description: Text | None = None
     cancellation_policy: CancellationPolicy | None = None
     fee_policy: FeePolicy | None = None
+    max_seats_per_booking: Capacity | None = None
 
 
 class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -144,6 +145,7 @@ class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
     cancellation_policy: CancellationPolicy | msgspec.UnsetType | None = msgspec.UNSET
     fee_policy: FeePolicy | msgspec.UnsetType | None = msgspec.UNSET
+    max_seats_per_booking: Capacity | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Offering(Struct):
@@ -156,6 +158,7 @@ class Offering(Struct):
     cancellation_policy: CancellationPolicy | None
     fee_policy: FeePolicy | None
     archived: bool
+    max_seats_per_booking: int | None = None
 
 
 class SlotSpec(Struct, forbid_unknown_fields=True):
@@ -177,6 +180,15 @@ class Slot(Struct):
     starts_at: datetime
     capacity: int
     seats_available: int
+    status: Literal["open", "cancelled"] = "open"
+
+
+class SlotPatch(Struct, forbid_unknown_fields=True):
+    capacity: Capacity
+
+
+class SlotCancel(Struct, forbid_unknown_fields=True):
+    reason: Text | None = None
 
 
 # --- quotes, checkout, bookings ------------------------------------------------------
@@ -232,6 +244,21 @@ class Dispute(Struct):
     created_at: datetime
 
 
+class FeePolicyIdentity(Struct):
+    id: str
+    version: int
+    scope: Literal["tenant", "offering"]
+
+
+class Terms(Struct, omit_defaults=True):
+    """The terms the booking was sold under, kept for life. `fee_policy` only in the
+    tenant's view."""
+
+    cancellation_policy: CancellationPolicy | None
+    refund_on_cancel: Literal["proportional", "never"]
+    fee_policy: FeePolicyIdentity | msgspec.UnsetType = msgspec.UNSET
+
+
 class Booking(Struct):
     id: str
     status: str
@@ -244,6 +271,7 @@ class Booking(Struct):
     hold_expires_at: datetime
     created_at: datetime
     refunded: Money
+    terms: Terms
 
 
 class TenantBooking(Booking):

@@ -11,6 +11,7 @@ from domain.fees import FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
 from domain.money import Money
 from domain.offering import Offering, Slot
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
+from domain.terms import FeePolicyScope
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -69,6 +70,7 @@ def an_offering(tenant_id: str, **changes: object) -> Offering:
             (CancellationWindow(48, 100), CancellationWindow(24, 50))
         ),
         "fee_policy": a_fee_policy(3),
+        "max_seats_per_booking": 6,
     }
     values.update(changes)
     return Offering(**values)  # type: ignore[arg-type]
@@ -100,6 +102,10 @@ def a_booking(slot: Slot, seats: int = 2, **changes: object) -> Booking:
         "refund_on_cancel": RefundOnCancel.PROPORTIONAL,
         "hold_expires_at": NOW + timedelta(minutes=30),
         "created_at": NOW,
+        "cancellation_policy": CancellationPolicy(
+            (CancellationWindow(72, 100), CancellationWindow(12, 25))
+        ),
+        "fee_policy_scope": FeePolicyScope.OFFERING,
     }
     values.update(changes)
     return Booking(**values)  # type: ignore[arg-type]
