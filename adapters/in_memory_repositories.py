@@ -31,7 +31,12 @@ from application.ports import (
     SlotForSale,
     StoredResponse,
 )
-from domain.booking import Booking, BookingStatus, statuses_taking_seats
+from domain.booking import (
+    Booking,
+    BookingStatus,
+    statuses_holding_seats,
+    statuses_taking_seats,
+)
 from domain.dispute import Dispute
 from domain.fees import FeePolicy
 from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
@@ -408,7 +413,7 @@ class InMemoryBookingRepository:
         return [
             (b, v)
             for b, v in self._t.bookings.values()
-            if b.status is BookingStatus.PENDING_PAYMENT and b.hold_expires_at < before
+            if b.status in statuses_holding_seats() and b.hold_expires_at < before
         ]
 
     async def claim_lapsed_holds(

@@ -159,6 +159,7 @@ bookings = Table(
     # The terms of sale frozen at the sale (with refund_on_cancel and fee_policy_version).
     Column("cancellation_policy", JSON, nullable=True),
     Column("fee_policy_scope", String(20), nullable=False, server_default="tenant"),
+    Column("cancel_url", String(2048), nullable=True),
     # Optimistic concurrency: an update only applies to the version it was read at.
     Column("version", Integer, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),

@@ -55,6 +55,7 @@ from domain.booking import (
     CancelledBy,
     Customer,
     Refund,
+    statuses_holding_seats,
     statuses_taking_seats,
 )
 from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
@@ -302,6 +303,7 @@ def booking_row(booking: Booking) -> dict[str, Any]:
         "access_token_hash": booking.access_token_hash,
         "cancellation_policy": _cancellation_policy_json(booking.cancellation_policy),
         "fee_policy_scope": booking.fee_policy_scope.value,
+        "cancel_url": booking.cancel_url,
     }
 
 
@@ -355,6 +357,7 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
         access_token_hash=row.access_token_hash,
         cancellation_policy=_cancellation_policy_from_json(row.cancellation_policy),
         fee_policy_scope=FeePolicyScope(row.fee_policy_scope),
+        cancel_url=row.cancel_url,
     )
 
 
@@ -1027,7 +1030,7 @@ class SqlAlchemyBookingRepository:
             select(lapsed.tenant_id, lapsed.id)
             .where(
                 lapsed.tenant_id == tenant_id,
-                lapsed.status == BookingStatus.PENDING_PAYMENT.value,
+                lapsed.status.in_([s.value for s in statuses_holding_seats()]),
                 lapsed.hold_expires_at < before,
                 or_(lapsed.sweep_claimed_until.is_(None), lapsed.sweep_claimed_until <= now),
             )
@@ -1067,7 +1070,10 @@ class SqlAlchemyBookingRepository:
         c = orm.bookings.c
         query = (
             select(c.tenant_id)
-            .where(c.status == BookingStatus.PENDING_PAYMENT.value, c.hold_expires_at < before)
+            .where(
+                c.status.in_([s.value for s in statuses_holding_seats()]),
+                c.hold_expires_at < before,
+            )
             .distinct()
             .order_by(c.tenant_id)
         )

@@ -76,6 +76,24 @@ class CancelBooking:
             found.tenant_id, found.id, decide, f"cancelled by the {command.by.value}", cancel
         )
 
+    async def leave_checkout(self, booking_id: str, token: str) -> Booking:
+        """The customer left the hosted checkout unpaid: end the hold now (as `abandon`).
+
+        A booking no longer in checkout (paid meanwhile, already expired) is left as it is:
+        leaving a checkout never cancels a payment. Raises NotFound for a wrong token.
+        """
+        command = CancelCommand(booking_id=booking_id, by=CancelledBy.CUSTOMER, token=token)
+        async with self._uow() as uow:
+            found = await _find(uow, command)
+            tenant = await uow.tenants.get(found.tenant_id)
+        if found.status is not BookingStatus.PENDING_PAYMENT:
+            return found
+        try:
+            return await self._release_unpaid(found, tenant, Booking.abandon)
+        except IllegalTransition:  # paid meanwhile
+            async with self._uow() as uow:
+                return await _find(uow, command)
+
     async def _release_unpaid(
         self, booking: Booking, tenant: Tenant | None, ending: Ending
     ) -> Booking:

@@ -74,17 +74,19 @@ class EndHold:
     ) -> HoldOutcome:
         if booking.gateway_session_id is not None:
             session = await self._expire_session(booking.gateway_session_id, account_id)
+            paid = session.payment_status is not PaymentStatus.UNPAID
             if session.status is SessionStatus.COMPLETE and (
-                booking.status is BookingStatus.PENDING_PAYMENT
+                booking.status is BookingStatus.PENDING_PAYMENT or paid
             ):
+                # Completed (or, for a delayed method, paid) meanwhile: record that instead.
                 await self._apply(
                     CheckoutCompleted(
-                        event_id=f"sweep:{session.session_id}:completed",
+                        event_id=f"sweep:{session.session_id}:{session.payment_status.value}",
                         created_at=self._clock.now(),
                         account_id=account_id,
                         session_id=session.session_id,
                         booking_id=booking.id,
-                        paid=session.payment_status is not PaymentStatus.UNPAID,
+                        paid=paid,
                         payment_intent_id=session.payment_intent_id,
                         amount_total=session.amount_total,
                     )

@@ -179,6 +179,7 @@ class StartCheckout:
             # The terms of sale are frozen now: later edits apply to new bookings only.
             cancellation_policy=offering.cancellation_policy,
             fee_policy_scope=fee_policy_scope(offering),
+            cancel_url=command.cancel_url,
         )
         # The seats are taken by one conditional statement, in the same step as the booking.
         if not await uow.bookings.add_holding_seats(booking):
@@ -198,6 +199,9 @@ class StartCheckout:
         command: StartCheckoutCommand,
     ) -> CheckoutStarted:
         status_url = f"{self._base_url}/v1/public/bookings/{booking.id}?token={token}"
+        # Leaving the checkout comes back to Bookpay, which ends the hold at once and then
+        # sends the customer on to the platform's cancel_url.
+        left_url = f"{self._base_url}/v1/public/bookings/{booking.id}/checkout-left?token={token}"
         account_id = tenant.connect.account_id
         if account_id is None:  # ensure_can_sell() said it has one; keep mypy honest
             raise Conflict(f"tenant {tenant.id} has no connected account")
@@ -212,7 +216,7 @@ class StartCheckout:
                 expires_at=max(booking.hold_expires_at, self._clock.now() + SESSION_MINIMUM),
                 customer_email=booking.customer.email,
                 success_url=command.success_url or status_url,
-                cancel_url=command.cancel_url or status_url,
+                cancel_url=left_url,
                 fee_policy_version=booking.quote.fee_policy_version,
                 idempotency_key=f"bookpay-checkout-{booking.id}",
             )

@@ -43,6 +43,19 @@ MIN_HOLD = timedelta(minutes=30)
 MAX_HOLD = timedelta(hours=24)
 
 
+# Vouchers (Boleto, Konbini, OXXO) can be paid for this many days after checkout: the
+# Checkout Session says so in its payment method options.
+VOUCHER_DAYS = 3
+# A delayed payment holds its seats until the voucher's last day has ended everywhere.
+ASYNC_PAYMENT_HOLD = timedelta(days=VOUCHER_DAYS + 1)
+
+
+def async_payment_deadline(session_ends: datetime, starts_at: datetime) -> datetime:
+    """When the hold of a delayed payment ends: a voucher's days after its checkout (which
+    completed before `session_ends`), and never after the slot starts."""
+    return min(as_utc(session_ends) + ASYNC_PAYMENT_HOLD, as_utc(starts_at))
+
+
 def hold_expiry(now: datetime, hold: timedelta) -> datetime:
     """When a hold taken at `now` ends; refused outside Stripe's session lifetime."""
     if not MIN_HOLD <= hold <= MAX_HOLD:
@@ -67,6 +80,11 @@ _SEATS = {
     BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
     BookingStatus.CANCELLED: SeatState.RELEASED,
 }
+
+
+def statuses_holding_seats() -> frozenset[BookingStatus]:
+    """The statuses in which a booking holds seats until its hold ends."""
+    return frozenset(s for s, seats in _SEATS.items() if seats is SeatState.HELD)
 
 
 def statuses_taking_seats() -> frozenset[BookingStatus]:
@@ -128,6 +146,8 @@ class Booking:
     # version): None is the default policy, a full refund up to the start.
     cancellation_policy: CancellationPolicy | None = None
     fee_policy_scope: FeePolicyScope = FeePolicyScope.TENANT
+    # Where the customer goes after leaving the checkout unpaid (the platform's page).
+    cancel_url: str | None = None
 
     def __post_init__(self) -> None:
         require_seats(self.seats)
@@ -190,9 +210,14 @@ class Booking:
         return replace(self, gateway_session_id=session_id)
 
     def await_async_payment(self) -> Booking:
-        """The customer completed checkout with a delayed method; seats stay held."""
+        """The customer completed checkout with a delayed method; seats stay held until
+        the payment method's deadline (async_payment_deadline)."""
         if self.status is BookingStatus.PENDING_PAYMENT:
-            return replace(self, status=BookingStatus.AWAITING_ASYNC_PAYMENT)
+            return replace(
+                self,
+                status=BookingStatus.AWAITING_ASYNC_PAYMENT,
+                hold_expires_at=async_payment_deadline(self.hold_expires_at, self.starts_at),
+            )
         if self.status is BookingStatus.AWAITING_ASYNC_PAYMENT or self.is_paid:
             return self
         raise IllegalTransition(self.id, self.status, "wait for a delayed payment")

@@ -1,5 +1,5 @@
-"""Terms of sale frozen on each booking; slots that can be cancelled; a per-offering limit
-of seats per booking.
+"""Terms of sale frozen on each booking; where a customer leaving checkout returns to;
+slots that can be cancelled; a per-offering limit of seats per booking.
 
 Existing bookings get the terms in force now: their offering's cancellation policy, and
 the scope of the fee policy that prices the offering today (its own, or the tenant's).
@@ -29,6 +29,7 @@ def upgrade() -> None:
             "fee_policy_scope", sa.String(length=20), server_default="tenant", nullable=False
         ),
     )
+    op.add_column("bookings", sa.Column("cancel_url", sa.String(length=2048), nullable=True))
     op.add_column("offerings", sa.Column("max_seats_per_booking", sa.Integer(), nullable=True))
     op.add_column("slots", sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("slots", sa.Column("cancellation_reason", sa.Text(), nullable=True))
@@ -70,5 +71,6 @@ def downgrade() -> None:
     with op.batch_alter_table("offerings") as batch:
         batch.drop_column("max_seats_per_booking")
     with op.batch_alter_table("bookings") as batch:
+        batch.drop_column("cancel_url")
         batch.drop_column("fee_policy_scope")
         batch.drop_column("cancellation_policy")

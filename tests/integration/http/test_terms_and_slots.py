@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
+from adapters.system_clock import ManualClock
 from entrypoints.container import Container
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
@@ -132,8 +134,14 @@ class Shop:
 
 
 @pytest.fixture
-async def shop(database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def shop(database_url: str | None, tmp_path: Path, clock: ManualClock) -> AsyncIterator[Shop]:
     app, container = build_test_app(tmp_path, database_url)
+    container.clock.override(providers.Object(clock))
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         yield Shop(client, container)
 
@@ -240,6 +248,98 @@ async def test_an_unpaid_booking_paid_meanwhile_is_not_abandoned(shop: Shop) -> 
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["refunded"] == {"amount": 4230, "currency": "usd"}
+
+
+async def test_the_cancel_button_of_the_checkout_page_ends_the_hold_and_returns_to_the_platform(
+    shop: Shop,
+) -> None:
+    await shop.open()
+    response = await shop.client.post(
+        f"/v1/public/{shop.slug}/checkout",
+        json={
+            "slot_id": shop.slot_id,
+            "seats": 3,
+            "customer": {"email": "a@b.example"},
+            "cancel_url": "http://localhost/classes?left=1",
+        },
+    )
+    assert response.status_code == 201, response.text
+    checkout = response.json()
+
+    back = await shop.client.post(checkout["checkout_url"] + "/cancel", follow_redirects=False)
+    assert back.status_code == 303, back.text
+    assert back.headers["location"].startswith(f"{BASE_URL}/v1/public/bookings/")
+    left = await shop.client.get(back.headers["location"], follow_redirects=False)
+
+    assert left.status_code == 303, left.text
+    assert left.headers["location"] == "http://localhost/classes?left=1"
+    assert (await shop.booking(checkout))["status"] == "expired"
+    assert await shop.seats_available() == 4
+
+
+async def test_leaving_checkout_without_a_platform_page_shows_a_plain_page_and_spares_a_payment(
+    shop: Shop,
+) -> None:
+    await shop.open()
+    left_unpaid = await shop.checkout()
+    paid = await shop.checkout(1)
+    await shop.pay(paid)
+
+    back = await shop.client.post(left_unpaid["checkout_url"] + "/cancel", follow_redirects=False)
+    page = await shop.client.get(back.headers["location"], follow_redirects=False)
+    again = await shop.client.get(back.headers["location"], follow_redirects=False)
+    paid_page = await shop.client.get(
+        f"/v1/public/bookings/{paid['booking_id']}/checkout-left",
+        params={"token": paid["booking_token"]},
+        follow_redirects=False,
+    )
+    forged = await shop.client.get(
+        f"/v1/public/bookings/{paid['booking_id']}/checkout-left",
+        params={"token": "not-the-token"},
+    )
+
+    assert page.status_code == 200, page.text
+    assert "not completed" in page.text
+    assert again.status_code == 200
+    assert (await shop.booking(left_unpaid))["status"] == "expired"
+    assert paid_page.status_code == 200
+    assert (await shop.booking(paid))["status"] == "confirmed"
+    assert forged.status_code == 404
+    assert await shop.seats_available() == 3
+
+
+async def test_a_delayed_payment_holds_its_seats_until_its_deadline_then_gives_them_back(
+    shop: Shop, clock: ManualClock
+) -> None:
+    await shop.open()
+    checkout = await shop.checkout()
+    delayed = await shop.client.post(
+        checkout["checkout_url"] + "/pay", data={"method": "delayed"}, follow_redirects=False
+    )
+    assert delayed.status_code == 303, delayed.text
+    waiting = await shop.booking(checkout)
+    assert waiting["status"] == "awaiting_async_payment"
+    deadline = datetime.fromisoformat(waiting["hold_expires_at"])
+    assert deadline - datetime.fromisoformat(checkout["expires_at"]) == timedelta(days=4)
+
+    clock.set(deadline - timedelta(minutes=1))
+    shop.in_app(shop.container.expire_lapsed_holds())
+    assert (await shop.booking(checkout))["status"] == "awaiting_async_payment"
+    assert await shop.seats_available() == 2
+
+    clock.set(deadline + timedelta(minutes=1))
+    swept = shop.in_app(shop.container.expire_lapsed_holds())
+
+    assert swept.expired == [checkout["booking_id"]]
+    assert (await shop.booking(checkout))["status"] == "expired"
+    assert await shop.seats_available() == 4
+    # Paid after all, while the seats are still free: a late payment, confirmed.
+    paid = await shop.client.post(
+        checkout["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert paid.status_code == 303, paid.text
+    assert (await shop.booking(checkout))["status"] == "confirmed"
+    assert await shop.seats_available() == 2
 
 
 async def test_an_offering_limits_the_seats_of_one_booking(shop: Shop) -> None:

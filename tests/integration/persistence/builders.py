@@ -106,6 +106,7 @@ def a_booking(slot: Slot, seats: int = 2, **changes: object) -> Booking:
             (CancellationWindow(72, 100), CancellationWindow(12, 25))
         ),
         "fee_policy_scope": FeePolicyScope.OFFERING,
+        "cancel_url": "https://shop.example/classes?left=1",
     }
     values.update(changes)
     return Booking(**values)  # type: ignore[arg-type]

@@ -949,7 +949,7 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
             "id tenant_id offering_id slot_id seats starts_at customer quote "
             "refund_on_cancel hold_expires_at created_at status gateway_session_id "
             "payment_intent_id refunds cancelled_by cancellation_reason access_token_hash "
-            "cancellation_policy fee_policy_scope",
+            "cancellation_policy fee_policy_scope cancel_url",
         ),
         (
             FeeQuote,
