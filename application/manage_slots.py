@@ -10,11 +10,14 @@ from application.cancel_booking import CancelBooking, CancelCommand
 from application.errors import ApplicationError, InvalidRequest, NotFound
 from application.ports import Clock, IdGenerator, SlotRepository
 from application.uow import UnitOfWorkFactory
-from domain.booking import CancelledBy
+from domain.booking import CancelledBy, SeatState
 from domain.errors import CapacityBelowSeatsTaken, DomainError
 from domain.offering import Offering, Slot
 
 log = logging.getLogger("bookpay.slots")
+
+# Passes over a cancelled slot's open bookings in one go; reconciliation does the rest.
+PASSES = 2
 
 MAX_SLOTS_PER_REQUEST = 500
 
@@ -186,30 +189,42 @@ class CancelSlot:
         """End every booking still open on the cancelled slot."""
         async with self._uow() as uow:
             slot = await _get_slot(uow.slots, tenant_id, slot_id)
-            bookings = await uow.bookings.on_slot(tenant_id, slot_id) if slot.is_cancelled else []
         result = SlotCancelled(slot)
-        for booking in bookings:
-            try:
-                await self._cancel_booking(
-                    CancelCommand(
-                        booking_id=booking.id,
-                        by=CancelledBy.TENANT,
-                        tenant_id=tenant_id,
-                        reason=slot.cancellation_reason,
-                    )
-                )
-            except (ApplicationError, DomainError) as error:
-                # The gateway is down, a dispute blocks the refund, or a webhook changed the
-                # booking meanwhile: reconciliation tries again.
-                log.info(
-                    "booking %s of cancelled slot %s left for later: %s", booking.id, slot_id, error
-                )
-                result.unfinished.append(booking.id)
-            else:
-                result.ended.append(booking.id)
+        if not slot.is_cancelled:
+            return result
+        # A checkout paid while its hold was being released turns into a paid booking: a
+        # second pass cancels and refunds it too.
+        for _ in range(PASSES):
+            async with self._uow() as uow:
+                still_open = await uow.bookings.on_slot(tenant_id, slot_id)
+            if not still_open:
+                break
+            for booking in still_open:
+                if await self._end(booking.id, slot):
+                    result.ended.append(booking.id)
         async with self._uow() as uow:
             result.slot = await _get_slot(uow.slots, tenant_id, slot_id)
+            result.unfinished = [b.id for b in await uow.bookings.on_slot(tenant_id, slot_id)]
         return result
+
+    async def _end(self, booking_id: str, slot: Slot) -> bool:
+        try:
+            ended = await self._cancel_booking(
+                CancelCommand(
+                    booking_id=booking_id,
+                    by=CancelledBy.TENANT,
+                    tenant_id=slot.tenant_id,
+                    reason=slot.cancellation_reason,
+                )
+            )
+        except (ApplicationError, DomainError) as error:
+            # The gateway is down, a dispute blocks the refund, or the booking was paid
+            # meanwhile: the next pass or reconciliation tries again.
+            log.info(
+                "booking %s of cancelled slot %s left for later: %s", booking_id, slot.id, error
+            )
+            return False
+        return ended.seat_state is SeatState.RELEASED
 
 
 class FinishSlotCancellations:

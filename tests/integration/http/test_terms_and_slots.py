@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +16,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from adapters.system_clock import ManualClock
+from application.ports import WebhookEndpoint
 from entrypoints.container import Container
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
@@ -48,6 +49,7 @@ class Shop:
     tenant: dict[str, str] | None = None
     offering_id: str = ""
     slot_id: str = ""
+    webhooks: dict[str, bool] = field(default_factory=dict)
 
     def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
         """Run `job` on the app's own event loop (its database pool lives there)."""
@@ -142,8 +144,17 @@ def clock() -> ManualClock:
 async def shop(database_url: str | None, tmp_path: Path, clock: ManualClock) -> AsyncIterator[Shop]:
     app, container = build_test_app(tmp_path, database_url)
     container.clock.override(providers.Object(clock))
+    deliver = container.webhook_delivery()
+    webhooks = {"arriving": True}
+
+    async def maybe_deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
+        if not webhooks["arriving"]:
+            return 503
+        return int(await deliver(endpoint, body, headers))
+
+    container.webhook_delivery.override(providers.Object(maybe_deliver))
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
-        yield Shop(client, container)
+        yield Shop(client, container, webhooks=webhooks)
 
 
 # --- What was seen 3: a stricter policy after the sale ----------------------------------
@@ -434,6 +445,26 @@ async def test_cancelling_a_slot_refunds_every_paid_booking_and_releases_every_h
     assert again.status_code == 200, again.text
     refunds = [e for e in (await shop.booking(paid))["ledger"] if e["kind"] == "refund"]
     assert len(refunds) == 1
+
+
+async def test_a_checkout_paid_while_its_slot_is_cancelled_is_refunded_in_full(
+    shop: Shop,
+) -> None:
+    await shop.open()
+    checkout = await shop.checkout(2)
+    shop.webhooks["arriving"] = False  # Bookpay has not heard of the payment yet
+    await shop.pay(checkout)
+    assert (await shop.booking(checkout))["status"] == "pending_payment"
+
+    cancelled = await shop.client.post(
+        f"/v1/tenant/slots/{shop.slot_id}/cancel", json={}, headers=shop.auth
+    )
+
+    assert cancelled.status_code == 200, cancelled.text
+    after = await shop.booking(checkout)
+    assert after["status"] == "cancelled"
+    assert after["refunded"] == {"amount": 4230, "currency": "usd"}
+    assert [e["amount"]["amount"] for e in after["ledger"] if e["kind"] == "refund"] == [4230]
 
 
 async def test_an_interrupted_slot_cancellation_is_finished_by_reconciliation(
