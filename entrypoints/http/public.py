@@ -62,8 +62,9 @@ class PublicController(Controller):
         "/{tenant_slug:str}/checkout",
         status_code=201,
         summary="Hold seats and open a hosted checkout",
-        description="409 when the seats are not available; 422 when the tenant cannot take "
-        "charges yet or the total is below the currency's minimum charge.",
+        description="409 when the seats are not available or the slot is cancelled; 422 when "
+        "the tenant cannot take charges yet, the total is below the currency's minimum charge, "
+        "or the seats exceed the offering's max_seats_per_booking.",
     )
     async def checkout(
         self,

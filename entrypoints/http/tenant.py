@@ -216,7 +216,14 @@ class TenantController(Controller):
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
         return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 
-    @post("/bookings/{booking_id:str}/cancel", status_code=200, summary="Cancel; full refund")
+    @post(
+        "/bookings/{booking_id:str}/cancel",
+        status_code=200,
+        summary="Cancel: a full refund, or an unpaid booking's seats released",
+        description="Paid: cancelled with a full refund. Unpaid (in checkout, or awaiting a "
+        "delayed payment): its Checkout Session is expired first, then its seats are released "
+        "(status expired).",
+    )
     async def cancel_booking(
         self,
         tenant: Tenant,
