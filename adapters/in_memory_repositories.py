@@ -31,7 +31,13 @@ from application.ports import (
     SlotForSale,
     StoredResponse,
 )
-from domain.booking import Booking, BookingStatus, PaymentStatus
+from domain.booking import (
+    Booking,
+    BookingStatus,
+    PaymentStatus,
+    statuses_holding_seats,
+    statuses_taking_seats,
+)
 from domain.dispute import Dispute
 from domain.fees import FeePolicy, FeePolicyScope
 from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
@@ -333,7 +339,7 @@ class InMemorySlotRepository:
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
         seats = require_seats(seats)
         slot = self._t.slots.get((tenant_id, slot_id))
-        if slot is None or seats > slot.seats_available:
+        if slot is None or slot.is_cancelled or seats > slot.seats_available:
             return False
         return self._change(tenant_id, slot_id, True, replace(slot, held=slot.held + seats))
 
@@ -355,7 +361,7 @@ class InMemorySlotRepository:
     async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
         seats = require_seats(seats)
         slot = self._t.slots.get((tenant_id, slot_id))
-        if slot is None or seats > slot.seats_available:
+        if slot is None or slot.is_cancelled or seats > slot.seats_available:
             return False
         return self._change(tenant_id, slot_id, True, replace(slot, booked=slot.booked + seats))
 
@@ -365,6 +371,31 @@ class InMemorySlotRepository:
         if slot is None or slot.booked < seats:
             return False
         return self._change(tenant_id, slot_id, True, replace(slot, booked=slot.booked - seats))
+
+    async def resize(self, tenant_id: str, slot_id: str, capacity: int) -> bool:
+        slot = self._t.slots.get((tenant_id, slot_id))
+        if slot is None or slot.seats_taken > capacity:
+            return False
+        return self._change(tenant_id, slot_id, True, replace(slot, capacity=capacity))
+
+    async def cancel(self, slot: Slot) -> bool:
+        stored = self._t.slots.get((slot.tenant_id, slot.id))
+        if stored is None or stored.is_cancelled:
+            return False
+        cancelled = replace(
+            stored, cancelled_at=slot.cancelled_at, cancellation_reason=slot.cancellation_reason
+        )
+        return self._change(slot.tenant_id, slot.id, True, cancelled)
+
+    async def cancelled_with_bookings(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
+        taking = statuses_taking_seats()
+        open_slots = {
+            (b.tenant_id, b.slot_id) for b, _ in self._t.bookings.values() if b.status in taking
+        }
+        found = sorted(
+            key for key, slot in self._t.slots.items() if slot.is_cancelled and key in open_slots
+        )
+        return found[:limit]
 
 
 class InMemoryBookingRepository:
@@ -395,6 +426,18 @@ class InMemoryBookingRepository:
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
         stored = self._t.bookings.get((tenant_id, booking_id))
         return None if stored is None else self._seen(*stored)
+
+    async def on_slot(self, tenant_id: str, slot_id: str) -> builtins.list[Booking]:
+        taking = statuses_taking_seats()
+        found = sorted(
+            (
+                (b, v)
+                for b, v in self._t.bookings.values()
+                if b.tenant_id == tenant_id and b.slot_id == slot_id and b.status in taking
+            ),
+            key=lambda bv: (bv[0].created_at, bv[0].id),
+        )
+        return [self._seen(b, v) for b, v in found]
 
     async def update(self, booking: Booking) -> None:
         key = (booking.tenant_id, booking.id)
@@ -440,7 +483,7 @@ class InMemoryBookingRepository:
         return [
             (b, v)
             for b, v in self._t.bookings.values()
-            if b.status is BookingStatus.PENDING_PAYMENT and b.hold_expires_at < before
+            if b.status in statuses_holding_seats() and b.hold_expires_at < before
         ]
 
     async def claim_lapsed_holds(

@@ -97,6 +97,7 @@ offerings = Table(
     Column("capacity", Integer, nullable=False),
     Column("cancellation_policy", JSON, nullable=True),
     Column("archived", Boolean, nullable=False),
+    Column("max_seats_per_booking", Integer, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     Index("ix_offerings_tenant_name", "tenant_id", "name"),
 )
@@ -124,6 +125,9 @@ slots = Table(
     Column("capacity", Integer, nullable=False),
     Column("held", Integer, nullable=False),
     Column("booked", Integer, nullable=False),
+    # A cancelled slot sells nothing more; its bookings are ended (see manage_slots.py).
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("cancellation_reason", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "offering_id"], ["offerings.tenant_id", "offerings.id"]),
     # The last line of defence: even a buggy statement cannot overbook a slot.
@@ -171,6 +175,9 @@ bookings = Table(
     Column("cancelled_by", String(20), nullable=True),
     Column("cancellation_reason", Text, nullable=True),
     Column("access_token_hash", String(128), nullable=True),
+    # The terms of sale frozen at the sale (with refund_on_cancel and the fee policy's name).
+    Column("cancellation_policy", JSON, nullable=True),
+    Column("cancel_url", String(2048), nullable=True),
     # Optimistic concurrency: an update only applies to the version it was read at.
     Column("version", Integer, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -57,7 +58,16 @@ from application.ports import (
     SlotForSale,
     StoredResponse,
 )
-from domain.booking import Booking, BookingStatus, CancelledBy, Customer, PaymentStatus, Refund
+from domain.booking import (
+    Booking,
+    BookingStatus,
+    CancelledBy,
+    Customer,
+    PaymentStatus,
+    Refund,
+    statuses_holding_seats,
+    statuses_taking_seats,
+)
 from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
 from domain.dispute import Dispute, DisputeStatus, Party, Recovery
 from domain.fees import (
@@ -271,6 +281,7 @@ def _offering_values(offering: Offering) -> dict[str, Any]:
         "capacity": offering.capacity,
         "cancellation_policy": _cancellation_policy_json(offering.cancellation_policy),
         "archived": offering.archived,
+        "max_seats_per_booking": offering.max_seats_per_booking,
     }
 
 
@@ -288,6 +299,7 @@ def _offering_from_row(row: Any) -> Offering:
         if row.fee_policy is None
         else fee_policy_from_json(row.fee_policy, row.id, FeePolicyScope.OFFERING),
         archived=bool(row.archived),
+        max_seats_per_booking=row.max_seats_per_booking,
     )
 
 
@@ -300,6 +312,8 @@ def _slot_from_row(row: Any) -> Slot:
         capacity=row.capacity,
         held=row.held,
         booked=row.booked,
+        cancelled_at=row.cancelled_at,
+        cancellation_reason=row.cancellation_reason,
     )
 
 
@@ -337,6 +351,8 @@ def booking_row(booking: Booking) -> dict[str, Any]:
         "cancelled_by": None if booking.cancelled_by is None else booking.cancelled_by.value,
         "cancellation_reason": booking.cancellation_reason,
         "access_token_hash": booking.access_token_hash,
+        "cancellation_policy": _cancellation_policy_json(booking.cancellation_policy),
+        "cancel_url": booking.cancel_url,
     }
 
 
@@ -440,6 +456,8 @@ def _booking_from_row(row: Row[Any], refunds: Iterable[Refund]) -> Booking:
         cancelled_by=None if row.cancelled_by is None else CancelledBy(row.cancelled_by),
         cancellation_reason=row.cancellation_reason,
         access_token_hash=row.access_token_hash,
+        cancellation_policy=_cancellation_policy_from_json(row.cancellation_policy),
+        cancel_url=row.cancel_url,
     )
 
 
@@ -718,10 +736,19 @@ def _seat_change(condition: Any, **changes: Any) -> Any:
 
 _s = orm.slots.c
 _seats = bindparam("s_seats", type_=Integer)
-_TRY_HOLD = _seat_change(_s.held + _s.booked + _seats <= _s.capacity, held=_s.held + _seats)
+# A cancelled slot takes no seats: its cancellation and a hold cannot cross.
+_TRY_HOLD = _seat_change(
+    and_(_s.held + _s.booked + _seats <= _s.capacity, _s.cancelled_at.is_(None)),
+    held=_s.held + _seats,
+)
 _RELEASE_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats)
 _CONFIRM_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats, booked=_s.booked + _seats)
-_TRY_BOOK = _seat_change(_s.held + _s.booked + _seats <= _s.capacity, booked=_s.booked + _seats)
+_TRY_BOOK = _seat_change(
+    and_(_s.held + _s.booked + _seats <= _s.capacity, _s.cancelled_at.is_(None)),
+    booked=_s.booked + _seats,
+)
+_capacity = bindparam("s_capacity", type_=Integer)
+_RESIZE = _seat_change(_s.held + _s.booked <= _capacity, capacity=_capacity)
 _RELEASE_BOOKED = _seat_change(_s.booked >= _seats, booked=_s.booked - _seats)
 
 
@@ -738,6 +765,8 @@ class SqlAlchemySlotRepository:
             "capacity": slot.capacity,
             "held": slot.held,
             "booked": slot.booked,
+            "cancelled_at": slot.cancelled_at,
+            "cancellation_reason": slot.cancellation_reason,
         }
         if not await _insert_once(self._connection, orm.slots, values):
             raise AlreadyExists(
@@ -832,6 +861,42 @@ class SqlAlchemySlotRepository:
 
     async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
         return await self._change_seats(_RELEASE_BOOKED, tenant_id, slot_id, seats)
+
+    async def resize(self, tenant_id: str, slot_id: str, capacity: int) -> bool:
+        result = await self._connection.execute(
+            _RESIZE, {"s_tenant_id": tenant_id, "s_id": slot_id, "s_capacity": capacity}
+        )
+        return result.first() is not None
+
+    async def cancel(self, slot: Slot) -> bool:
+        result = await self._connection.execute(
+            update(orm.slots)
+            .where(
+                _s.tenant_id == slot.tenant_id,
+                _s.id == slot.id,
+                _s.cancelled_at.is_(None),
+            )
+            .values(cancelled_at=slot.cancelled_at, cancellation_reason=slot.cancellation_reason)
+            .returning(_s.id)
+        )
+        return result.first() is not None
+
+    async def cancelled_with_bookings(self, *, limit: int = 100) -> builtins.list[tuple[str, str]]:
+        b = orm.bookings.c
+        query = (
+            select(_s.tenant_id, _s.id)
+            .where(
+                _s.cancelled_at.is_not(None),
+                exists().where(
+                    b.tenant_id == _s.tenant_id,
+                    b.slot_id == _s.id,
+                    b.status.in_([s.value for s in statuses_taking_seats()]),
+                ),
+            )
+            .order_by(_s.tenant_id, _s.id)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.id) for row in await self._connection.execute(query)]
 
 
 def _booking_with_refunds(*criteria: Any) -> Select[Any]:
@@ -1131,6 +1196,18 @@ class SqlAlchemyBookingRepository:
     async def find_by_id(self, booking_id: str) -> Booking | None:
         return await self._first(_BOOKING_BY_ID, b_id=booking_id)
 
+    async def on_slot(self, tenant_id: str, slot_id: str) -> builtins.list[Booking]:
+        query = (
+            select(orm.bookings)
+            .where(
+                _b.tenant_id == tenant_id,
+                _b.slot_id == slot_id,
+                _b.status.in_([s.value for s in statuses_taking_seats()]),
+            )
+            .order_by(_b.created_at, _b.id)
+        )
+        return await self._load(query)
+
     async def find_by_gateway_session(self, session_id: str) -> Booking | None:
         return await self._first(_BOOKING_BY_SESSION, b_session_id=session_id)
 
@@ -1188,7 +1265,7 @@ class SqlAlchemyBookingRepository:
             select(lapsed.tenant_id, lapsed.id)
             .where(
                 lapsed.tenant_id == tenant_id,
-                lapsed.status == BookingStatus.PENDING_PAYMENT.value,
+                lapsed.status.in_([s.value for s in statuses_holding_seats()]),
                 lapsed.hold_expires_at < before,
                 or_(lapsed.sweep_claimed_until.is_(None), lapsed.sweep_claimed_until <= now),
             )
@@ -1236,7 +1313,10 @@ class SqlAlchemyBookingRepository:
         c = orm.bookings.c
         query = (
             select(c.tenant_id)
-            .where(c.status == BookingStatus.PENDING_PAYMENT.value, c.hold_expires_at < before)
+            .where(
+                c.status.in_([s.value for s in statuses_holding_seats()]),
+                c.hold_expires_at < before,
+            )
             .distinct()
             .order_by(c.tenant_id)
         )

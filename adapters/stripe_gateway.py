@@ -48,6 +48,7 @@ from application.ports import (
     TransferReversalResult,
     WebhookEndpoint,
 )
+from domain.booking import VOUCHER_DAYS
 from domain.errors import DomainError
 from domain.money import Money
 from domain.tenant import ChargeModel, ConnectStatus
@@ -133,6 +134,11 @@ def checkout_session_params(request: CheckoutRequest) -> dict[str, Any]:
         "success_url": request.success_url,
         "cancel_url": request.cancel_url,
         "payment_intent_data": payment_intent_data,
+        # Vouchers can be paid for VOUCHER_DAYS days; the seats stay held that long (plus a
+        # day), then Bookpay's sweeper ends the hold (domain/booking.py).
+        "payment_method_options": {
+            method: {"expires_after_days": VOUCHER_DAYS} for method in ("boleto", "konbini", "oxxo")
+        },
     }
 
 

@@ -17,16 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from application.errors import GatewayError
-from application.holds import release_seats_if_hold_ended
+from application.holds import EndHold
 from application.payment_events import ApplyPaymentEvent
 from application.ports import (
-    CheckoutCompleted,
-    CheckoutSession,
     Clock,
     ConcurrentUpdate,
     PaymentGateway,
-    PaymentStatus,
-    SessionStatus,
 )
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
@@ -57,10 +53,9 @@ class ExpireLapsedHolds:
         batch: int = 100,
     ) -> None:
         self._uow = uow
-        self._gateway = gateway
-        self._apply = apply_event
         self._clock = clock
         self._batch = batch
+        self._end_hold = EndHold(uow, gateway, apply_event, clock)
 
     async def __call__(self, before: datetime | None = None) -> SweepReport:
         """Sweep the holds that ended before `before` (default: now)."""
@@ -92,37 +87,9 @@ class ExpireLapsedHolds:
         return report
 
     async def _sweep(self, booking: Booking, account_id: str | None, report: SweepReport) -> None:
-        if booking.gateway_session_id is not None:
-            session = await self._expire_session(booking.gateway_session_id, account_id)
-            if session.status is SessionStatus.COMPLETE:
-                await self._apply(
-                    CheckoutCompleted(
-                        event_id=f"sweep:{session.session_id}:completed",
-                        created_at=self._clock.now(),
-                        account_id=account_id,
-                        session_id=session.session_id,
-                        booking_id=booking.id,
-                        paid=session.payment_status is not PaymentStatus.UNPAID,
-                        payment_intent_id=session.payment_intent_id,
-                        amount_total=session.amount_total,
-                    )
-                )
-                report.completed.append(booking.id)
-                return
-        async with self._uow() as uow:
-            current = await uow.bookings.get(booking.tenant_id, booking.id)
-            if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
-                expired = await release_seats_if_hold_ended(uow, current, current.expire())
-                await uow.bookings.update(expired)
-                await uow.commit()
-                current = expired
+        outcome = await self._end_hold(booking, account_id, Booking.expire)
+        if outcome.completed:
+            report.completed.append(booking.id)
         # The gateway's own "expired" event may have got there first; either way it lapsed.
-        if current is not None and current.status is BookingStatus.EXPIRED:
+        elif outcome.booking is not None and outcome.booking.status is BookingStatus.EXPIRED:
             report.expired.append(booking.id)
-
-    async def _expire_session(self, session_id: str, account_id: str | None) -> CheckoutSession:
-        try:
-            return await self._gateway.expire_checkout_session(session_id, account_id=account_id)
-        except GatewayError:
-            # Stripe refuses to expire a session that is no longer open: ask what it is.
-            return await self._gateway.retrieve_checkout_session(session_id, account_id=account_id)

@@ -1,9 +1,33 @@
-"""Seats follow the booking: a transition that ends a hold gives the held seats back."""
+"""Seats follow the booking: a transition that ends a hold gives the held seats back.
+
+A hold ends before it is paid in three ways: it lapses (the sweeper), its delayed payment
+misses its deadline (the sweeper too), or the customer or the tenant abandons it. Each time
+the gateway session is expired first, so the customer can no longer pay; only then are
+the seats released. If the gateway says the session completed meanwhile, that completion
+is applied instead and the hold does not end.
+"""
 
 from __future__ import annotations
 
-from application.ports import UnitOfWork
-from domain.booking import Booking, SeatState
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from application.errors import GatewayError
+from application.ports import (
+    CheckoutCompleted,
+    CheckoutSession,
+    Clock,
+    PaymentGateway,
+    PaymentStatus,
+    SessionStatus,
+    UnitOfWork,
+)
+from application.uow import UnitOfWorkFactory
+from domain.booking import Booking, BookingStatus, SeatState
+
+if TYPE_CHECKING:
+    from application.payment_events import ApplyPaymentEvent
 
 
 async def release_seats_if_hold_ended(uow: UnitOfWork, before: Booking, after: Booking) -> Booking:
@@ -12,3 +36,77 @@ async def release_seats_if_hold_ended(uow: UnitOfWork, before: Booking, after: B
     if before.seat_state is SeatState.HELD and after.seat_state is SeatState.RELEASED:
         await uow.slots.release_hold(before.tenant_id, before.slot_id, before.seats)
     return after
+
+
+# The transition that ends the hold: Booking.expire (lapsed) or Booking.abandon.
+Ending = Callable[[Booking], Booking]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldOutcome:
+    """`booking` as it is now; `completed` when the gateway said it was paid meanwhile."""
+
+    booking: Booking | None
+    completed: bool = False
+
+
+class EndHold:
+    """End one booking's hold: expire its gateway session, then release its seats.
+
+    Raises GatewayError when the gateway can neither expire nor describe the session (the
+    hold stays, nothing moved), and ConcurrentUpdate when the booking changed meanwhile.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        apply_event: ApplyPaymentEvent,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._apply = apply_event
+        self._clock = clock
+
+    async def __call__(
+        self, booking: Booking, account_id: str | None, ending: Ending
+    ) -> HoldOutcome:
+        if booking.gateway_session_id is not None:
+            session = await self._expire_session(booking.gateway_session_id, account_id)
+            paid = session.payment_status is not PaymentStatus.UNPAID
+            if session.status is SessionStatus.COMPLETE and (
+                booking.status is BookingStatus.PENDING_PAYMENT or paid
+            ):
+                # Completed (or, for a delayed method, paid) meanwhile: record that instead.
+                await self._apply(
+                    CheckoutCompleted(
+                        event_id=f"sweep:{session.session_id}:{session.payment_status.value}",
+                        created_at=self._clock.now(),
+                        account_id=account_id,
+                        session_id=session.session_id,
+                        booking_id=booking.id,
+                        paid=paid,
+                        payment_intent_id=session.payment_intent_id,
+                        amount_total=session.amount_total,
+                    )
+                )
+                async with self._uow() as uow:
+                    current = await uow.bookings.get(booking.tenant_id, booking.id)
+                return HoldOutcome(current, completed=True)
+        async with self._uow() as uow:
+            current = await uow.bookings.get(booking.tenant_id, booking.id)
+            if current is not None and current.status is booking.status:
+                ended = await release_seats_if_hold_ended(uow, current, ending(current))
+                if ended is not current:
+                    await uow.bookings.update(ended)
+                    await uow.commit()
+                current = ended
+        return HoldOutcome(current)
+
+    async def _expire_session(self, session_id: str, account_id: str | None) -> CheckoutSession:
+        try:
+            return await self._gateway.expire_checkout_session(session_id, account_id=account_id)
+        except GatewayError:
+            # Stripe refuses to expire a session that is no longer open: ask what it is.
+            return await self._gateway.retrieve_checkout_session(session_id, account_id=account_id)

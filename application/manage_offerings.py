@@ -33,6 +33,7 @@ class NewOffering:
     cancellation_policy: CancellationPolicy | None = None
     # The request tried to set the fee policy, which only the platform may do.
     sets_fee_policy: bool = False
+    max_seats_per_booking: int | None = None
 
 
 class CreateOffering:
@@ -55,6 +56,7 @@ class CreateOffering:
             duration_minutes=command.duration_minutes,
             capacity=command.capacity,
             cancellation_policy=command.cancellation_policy,
+            max_seats_per_booking=command.max_seats_per_booking,
         )
         async with self._uow() as uow:
             # Refuse now what every checkout would refuse later.
@@ -82,6 +84,7 @@ UPDATABLE = frozenset(
         "duration_minutes",
         "capacity",
         "cancellation_policy",
+        "max_seats_per_booking",
     }
 )
 

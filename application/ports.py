@@ -542,6 +542,21 @@ class SlotRepository(Protocol):
         """Give booked seats back; False when fewer than `seats` are booked."""
         ...
 
+    async def resize(self, tenant_id: str, slot_id: str, capacity: int) -> bool:
+        """Set the slot's capacity in one conditional statement, only while the seats held
+        and booked fit in it; False otherwise, or when there is no such slot."""
+        ...
+
+    async def cancel(self, slot: Slot) -> bool:
+        """Store that `slot` (with its cancelled_at and reason) is cancelled, once: False
+        when it already was, or there is no such slot. Holds are refused from then on."""
+        ...
+
+    async def cancelled_with_bookings(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """(tenant_id, slot_id) of cancelled slots that still have bookings holding or
+        booking seats: a cancellation that did not finish."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class BookingPage:
@@ -583,6 +598,10 @@ class BookingRepository(Protocol):
         before it is then a ConcurrentUpdate. False, changing nothing, when the booking is
         missing, no longer pending payment, or already has a session (this one or another).
         """
+        ...
+
+    async def on_slot(self, tenant_id: str, slot_id: str) -> list[Booking]:
+        """The slot's bookings that still hold or book seats, oldest first."""
         ...
 
     async def find_by_id(self, booking_id: str) -> Booking | None:

@@ -24,6 +24,7 @@ from datetime import timedelta
 from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
+from application.manage_slots import FinishSlotCancellations
 from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports import (
     AccountUpdated,
@@ -54,6 +55,8 @@ class ReconcileReport:
     disputes_recovered: list[str] = field(default_factory=list)
     parked_dropped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    # Bookings of cancelled slots ended now (a slot cancellation that was interrupted).
+    slot_bookings_ended: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
@@ -65,6 +68,7 @@ class ReconcileReport:
             + len(self.refunds_released)
             + len(self.disputes_recovered)
             + len(self.parked_dropped)
+            + len(self.slot_bookings_ended)
         )
 
 
@@ -79,6 +83,7 @@ class Reconcile:
         clock: Clock,
         *,
         grace: timedelta = timedelta(minutes=10),
+        finish_slot_cancellations: FinishSlotCancellations | None = None,
     ) -> None:
         self._uow = uow
         self._gateway = gateway
@@ -88,6 +93,7 @@ class Reconcile:
         self._clock = clock
         self._grace = grace
         self._recoveries = DisputeRecoveries(uow, gateway, clock)
+        self._finish_slot_cancellations = finish_slot_cancellations
 
     async def __call__(self) -> ReconcileReport:
         report = ReconcileReport()
@@ -104,6 +110,10 @@ class Reconcile:
         report.unreachable += settled.still_unknown
         await self._recover_lost_disputes(report)
         report.parked_dropped += await self._drop_stale_parked_events()
+        if self._finish_slot_cancellations is not None:
+            for finished in await self._finish_slot_cancellations():
+                report.slot_bookings_ended += finished.ended
+                report.unreachable += finished.unfinished
         return report
 
     async def _recover_lost_disputes(self, report: ReconcileReport) -> None:

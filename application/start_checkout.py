@@ -165,6 +165,7 @@ class StartCheckout:
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
+        offering.ensure_seats_per_booking(command.seats)
         slot.ensure_bookable_at(now)
         policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
         quote = policy.quote(offering.price, command.seats)
@@ -181,10 +182,15 @@ class StartCheckout:
             hold_expires_at=hold_expiry(now, self._hold),
             created_at=now,
             access_token_hash=hash_secret(token),
+            # The terms of sale are frozen now: later edits apply to new bookings only.
+            cancellation_policy=offering.cancellation_policy,
+            cancel_url=command.cancel_url,
         )
         # The seats are taken by one conditional statement, in the same step as the booking.
         if not await uow.bookings.add_holding_seats(booking):
             current = await uow.slots.get(tenant.id, slot.id)
+            if current is not None:
+                current.ensure_bookable_at(now)  # cancelled meanwhile: say so
             available = current.seats_available if current else 0
             raise SeatsUnavailable(slot.id, command.seats, available)
         return booking, offering
@@ -198,6 +204,9 @@ class StartCheckout:
         command: StartCheckoutCommand,
     ) -> CheckoutStarted:
         status_url = f"{self._base_url}/v1/public/bookings/{booking.id}?token={token}"
+        # Leaving the checkout comes back to Bookpay, which ends the hold at once and then
+        # sends the customer on to the platform's cancel_url.
+        left_url = f"{self._base_url}/v1/public/bookings/{booking.id}/checkout-left?token={token}"
         account_id = tenant.connect.account_id
         if account_id is None:  # ensure_can_sell() said it has one; keep mypy honest
             raise Conflict(f"tenant {tenant.id} has no connected account")
@@ -212,7 +221,7 @@ class StartCheckout:
                 expires_at=max(booking.hold_expires_at, self._clock.now() + SESSION_MINIMUM),
                 customer_email=booking.customer.email,
                 success_url=command.success_url or status_url,
-                cancel_url=command.cancel_url or status_url,
+                cancel_url=left_url,
                 fee_policy_version=booking.quote.fee_policy_version,
                 idempotency_key=f"bookpay-checkout-{booking.id}",
             )

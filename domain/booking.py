@@ -2,9 +2,10 @@
 
     pending_payment ──paid──▶ confirmed ──cancel──▶ cancelled
       │   │  └─unpaid─▶ awaiting_async_payment ──paid──▶ confirmed
-      │   │                 └──failed──▶ payment_failed
+      │   │                 ├──failed──▶ payment_failed
+      │   │                 └──deadline passed──▶ expired
       │   └─failed──▶ payment_failed
-      └─hold lapsed─▶ expired ──paid late (seats free again)──▶ confirmed
+      └─hold lapsed, or abandoned─▶ expired ──paid late (seats free again)──▶ confirmed
 
 That is the seat lifecycle (`status`). The money is `payment_status`, derived from the
 payment, the refunds the gateway confirmed and the disputes: unpaid → paid →
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.cancellation import RefundSplit, tenant_cancellation_refund
+from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancellation_refund
 from domain.clock import as_utc
 from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot
 from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
@@ -31,6 +32,7 @@ from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money
 from domain.offering import require_seats
 from domain.tenant import ChargeModel
+from domain.terms import Terms
 
 
 class BookingStatus(StrEnum):
@@ -57,6 +59,19 @@ MIN_HOLD = timedelta(minutes=30)
 MAX_HOLD = timedelta(hours=24)
 
 
+# Vouchers (Boleto, Konbini, OXXO) can be paid for this many days after checkout: the
+# Checkout Session says so in its payment method options.
+VOUCHER_DAYS = 3
+# A delayed payment holds its seats until the voucher's last day has ended everywhere.
+ASYNC_PAYMENT_HOLD = timedelta(days=VOUCHER_DAYS + 1)
+
+
+def async_payment_deadline(session_ends: datetime, starts_at: datetime) -> datetime:
+    """When the hold of a delayed payment ends: a voucher's days after its checkout (which
+    completed before `session_ends`), and never after the slot starts."""
+    return min(as_utc(session_ends) + ASYNC_PAYMENT_HOLD, as_utc(starts_at))
+
+
 def hold_expiry(now: datetime, hold: timedelta) -> datetime:
     """When a hold taken at `now` ends; refused outside Stripe's session lifetime."""
     if not MIN_HOLD <= hold <= MAX_HOLD:
@@ -80,6 +95,17 @@ _SEATS = {
     BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
     BookingStatus.CANCELLED: SeatState.RELEASED,
 }
+
+
+def statuses_holding_seats() -> frozenset[BookingStatus]:
+    """The statuses in which a booking holds seats until its hold ends."""
+    return frozenset(s for s, seats in _SEATS.items() if seats is SeatState.HELD)
+
+
+def statuses_taking_seats() -> frozenset[BookingStatus]:
+    """The statuses in which a booking still holds or books its seats."""
+    return frozenset(s for s, seats in _SEATS.items() if seats is not SeatState.RELEASED)
+
 
 _PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED})
 
@@ -143,6 +169,11 @@ class Booking:
     # The customer's link to the booking carries a secret token; only its hash is kept.
     access_token_hash: str | None = None
     disputes: tuple[Dispute, ...] = ()
+    # Terms of sale frozen at the sale (with refund_on_cancel and the quote's fee policy
+    # version and identity): None is the default policy, a full refund up to the start.
+    cancellation_policy: CancellationPolicy | None = None
+    # Where the customer goes after leaving the checkout unpaid (the platform's page).
+    cancel_url: str | None = None
 
     def __post_init__(self) -> None:
         require_seats(self.seats)
@@ -207,6 +238,15 @@ class Booking:
             total = total + refund.split
         return total
 
+    @property
+    def terms(self) -> Terms:
+        """The terms the booking was sold under; cancels and refunds follow them."""
+        return Terms(
+            cancellation_policy=self.cancellation_policy,
+            refund_on_cancel=self.refund_on_cancel,
+            fee_policy=self.quote.fee_policy,
+        )
+
     def hold_lapsed(self, now: datetime) -> bool:
         return as_utc(now) >= self.hold_expires_at
 
@@ -220,9 +260,14 @@ class Booking:
         return replace(self, gateway_session_id=session_id)
 
     def await_async_payment(self) -> Booking:
-        """The customer completed checkout with a delayed method; seats stay held."""
+        """The customer completed checkout with a delayed method; seats stay held until
+        the payment method's deadline (async_payment_deadline)."""
         if self.status is BookingStatus.PENDING_PAYMENT:
-            return replace(self, status=BookingStatus.AWAITING_ASYNC_PAYMENT)
+            return replace(
+                self,
+                status=BookingStatus.AWAITING_ASYNC_PAYMENT,
+                hold_expires_at=async_payment_deadline(self.hold_expires_at, self.starts_at),
+            )
         if self.status is BookingStatus.AWAITING_ASYNC_PAYMENT or self.is_paid:
             return self
         raise IllegalTransition(self.id, self.status, "wait for a delayed payment")
@@ -252,12 +297,23 @@ class Booking:
         raise IllegalTransition(self.id, self.status, "fail a payment")
 
     def expire(self) -> Booking:
-        """The hold lapsed unpaid: the seats go back on sale."""
+        """The hold lapsed unpaid (for a delayed method: its deadline passed): the seats
+        go back on sale. A payment that still arrives is a late one (see confirm)."""
+        if self.status is BookingStatus.EXPIRED:
+            return self
+        if self.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_ASYNC_PAYMENT):
+            return replace(self, status=BookingStatus.EXPIRED)
+        raise IllegalTransition(self.id, self.status, "expire")
+
+    def abandon(self) -> Booking:
+        """The customer (or the tenant) gives up an unpaid checkout before its hold ends:
+        the seats go back on sale at once. Only a checkout still open can be abandoned;
+        the caller expires its gateway session first, so it can no longer be paid."""
         if self.status is BookingStatus.EXPIRED:
             return self
         if self.status is BookingStatus.PENDING_PAYMENT:
             return replace(self, status=BookingStatus.EXPIRED)
-        raise IllegalTransition(self.id, self.status, "expire")
+        raise IllegalTransition(self.id, self.status, "abandon")
 
     def cancel(self, by: CancelledBy, reason: str | None = None) -> Booking:
         if self.status is BookingStatus.CANCELLED:

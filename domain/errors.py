@@ -181,3 +181,30 @@ class OfferingCurrencyFixed(DomainError):
         )
         self.offering_id = offering_id
         self.currency = currency
+
+
+class TooManySeatsPerBooking(DomainError):
+    def __init__(self, offering_id: str, requested: int, maximum: int) -> None:
+        super().__init__(
+            f"offering {offering_id} sells at most {maximum} seat(s) per booking; "
+            f"{requested} requested"
+        )
+        self.offering_id = offering_id
+        self.requested = requested
+        self.maximum = maximum
+
+
+class CapacityBelowSeatsTaken(DomainError):
+    def __init__(self, slot_id: str, capacity: int, taken: int) -> None:
+        super().__init__(
+            f"slot {slot_id} has {taken} seat(s) held or booked; its capacity cannot be {capacity}"
+        )
+        self.slot_id = slot_id
+        self.capacity = capacity
+        self.taken = taken
+
+
+class SlotCancelled(DomainError):
+    def __init__(self, slot_id: str) -> None:
+        super().__init__(f"slot {slot_id} is cancelled and can no longer be booked")
+        self.slot_id = slot_id

@@ -11,6 +11,7 @@ from domain.clock import as_utc
 from domain.errors import (
     AboveMaximumCharge,
     BelowMinimumCharge,
+    CapacityBelowSeatsTaken,
     CurrencyMismatch,
     InvalidOffering,
     InvalidSeatCount,
@@ -19,7 +20,9 @@ from domain.errors import (
     OfferingsNotQuotable,
     SeatsUnavailable,
     SlotAlreadyStarted,
+    SlotCancelled,
     SlotCapacityError,
+    TooManySeatsPerBooking,
 )
 from domain.fees import FeePolicy
 from domain.money import Money, maximum_charge
@@ -60,6 +63,8 @@ class Offering:
     cancellation_policy: CancellationPolicy | None = None
     fee_policy: FeePolicy | None = None
     archived: bool = False
+    # At most this many seats in one booking (None: up to the slot's capacity).
+    max_seats_per_booking: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -77,10 +82,18 @@ class Offering:
         if not 1 <= self.duration_minutes <= MAX_DURATION_MINUTES:
             raise InvalidOffering("duration_minutes must be between 1 and 44640")
         _require_capacity(self.capacity)
+        if self.max_seats_per_booking is not None:
+            _require_capacity(self.max_seats_per_booking)
 
     def ensure_bookable(self) -> None:
         if self.archived:
             raise OfferingArchived(self.id)
+
+    def ensure_seats_per_booking(self, seats: int) -> None:
+        """Refuse a booking of more seats than the offering sells at once."""
+        require_seats(seats)
+        if self.max_seats_per_booking is not None and seats > self.max_seats_per_booking:
+            raise TooManySeatsPerBooking(self.id, seats, self.max_seats_per_booking)
 
     def archive(self) -> Offering:
         return replace(self, archived=True)
@@ -136,9 +149,14 @@ class Slot:
     capacity: int
     held: int = 0
     booked: int = 0
+    # When the tenant cancelled the slot: no more sales, every booking on it ends.
+    cancelled_at: datetime | None = None
+    cancellation_reason: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "starts_at", as_utc(self.starts_at))
+        if self.cancelled_at is not None:
+            object.__setattr__(self, "cancelled_at", as_utc(self.cancelled_at))
         _require_capacity(self.capacity)
         if self.held < 0 or self.booked < 0 or self.held + self.booked > self.capacity:
             raise SlotCapacityError(f"slot {self.id} would be overbooked")
@@ -147,10 +165,35 @@ class Slot:
     def seats_available(self) -> int:
         return self.capacity - self.held - self.booked
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def seats_taken(self) -> int:
+        return self.held + self.booked
+
     def ensure_bookable_at(self, now: datetime) -> None:
-        """A slot is sold until it starts, never after."""
+        """A slot is sold until it starts, never after, and never once cancelled."""
+        if self.is_cancelled:
+            raise SlotCancelled(self.id)
         if self.starts_at <= as_utc(now):
             raise SlotAlreadyStarted(self.id)
+
+    def resize(self, capacity: int) -> Slot:
+        """A new capacity, never below the seats held and booked now."""
+        if self.is_cancelled:
+            raise SlotCancelled(self.id)
+        _require_capacity(capacity)
+        if capacity < self.seats_taken:
+            raise CapacityBelowSeatsTaken(self.id, capacity, self.seats_taken)
+        return replace(self, capacity=capacity)
+
+    def cancel(self, at: datetime, reason: str | None = None) -> Slot:
+        """No more sales; cancelling again keeps the first time and reason."""
+        if self.is_cancelled:
+            return self
+        return replace(self, cancelled_at=as_utc(at), cancellation_reason=reason)
 
     def hold(self, seats: int) -> Slot:
         """Hold seats for a customer who is paying; refused when not enough are free."""

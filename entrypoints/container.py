@@ -26,7 +26,14 @@ from application.manage_offerings import (
     OfferingQueries,
     UpdateOffering,
 )
-from application.manage_slots import AddSlots, ListAvailability, ListPublicOfferings
+from application.manage_slots import (
+    AddSlots,
+    CancelSlot,
+    FinishSlotCancellations,
+    ListAvailability,
+    ListPublicOfferings,
+    ResizeSlot,
+)
 from application.payment_events import ApplyPaymentEvent
 from application.ports import WebhookEndpoint
 from application.quote_fee import QuoteFee
@@ -146,6 +153,9 @@ class Container(containers.DeclarativeContainer):
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
     )
     settle_reserved_refunds = providers.Singleton(SettleReservedRefunds, uow, gateway, clock)
+    resize_slot = providers.Singleton(ResizeSlot, uow)
+    cancel_slot = providers.Singleton(CancelSlot, uow, cancel_booking, clock)
+    finish_slot_cancellations = providers.Singleton(FinishSlotCancellations, uow, cancel_slot)
     reconcile = providers.Singleton(
         Reconcile,
         uow,
@@ -154,6 +164,7 @@ class Container(containers.DeclarativeContainer):
         expire_lapsed_holds,
         settle_reserved_refunds,
         clock,
+        finish_slot_cancellations=finish_slot_cancellations,
     )
 
 
@@ -170,6 +181,8 @@ USE_CASES = (
     "archive_offering",
     "offering_queries",
     "add_slots",
+    "resize_slot",
+    "cancel_slot",
     "list_availability",
     "list_public_offerings",
     "quote_fee",

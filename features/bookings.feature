@@ -73,6 +73,7 @@ Feature: Seat holds and the booking lifecycle
       | pending payment        | checkout completes with a delayed payment method | awaiting async payment | held     | unpaid             |
       | pending payment        | the payment fails                                | payment failed         | released | unpaid             |
       | pending payment        | the hold lapses                                  | expired                | released | unpaid             |
+      | awaiting async payment | the hold lapses                                  | expired                | released | unpaid             |
       | awaiting async payment | the payment succeeds                             | confirmed              | booked   | paid               |
       | awaiting async payment | the payment fails                                | payment failed         | released | unpaid             |
       | expired                | the payment succeeds                             | confirmed              | booked   | paid               |
@@ -98,6 +99,7 @@ Feature: Seat holds and the booking lifecycle
       | pending payment        | checkout completes with a delayed payment method | awaiting async payment |
       | pending payment        | the payment fails                                | payment failed         |
       | pending payment        | the hold lapses                                  | expired                |
+      | awaiting async payment | the hold lapses                                  | expired                |
       | awaiting async payment | the payment succeeds                             | confirmed              |
       | confirmed              | the customer cancels                             | cancelled              |
       | confirmed              | the tenant cancels                               | cancelled              |
@@ -131,7 +133,6 @@ Feature: Seat holds and the booking lifecycle
       | pending payment        | the customer cancels                             |
       | pending payment        | the tenant cancels                               |
       | pending payment        | refund re_1 of 5.00 USD is recorded              |
-      | awaiting async payment | the hold lapses                                  |
       | awaiting async payment | the customer cancels                             |
       | awaiting async payment | refund re_1 of 5.00 USD is recorded              |
       | awaiting async payment | checkout session cs_2 is attached                |

@@ -34,6 +34,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.GatewayError, 502),
     (dom.SeatsUnavailable, 409),
     (dom.SlotAlreadyStarted, 409),
+    (dom.SlotCancelled, 409),
+    (dom.CapacityBelowSeatsTaken, 409),
     (dom.IllegalTransition, 409),
     (dom.CancellationWindowClosed, 409),
     (dom.RefundExceedsPaid, 409),

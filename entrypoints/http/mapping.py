@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
+
 from domain import booking as b
 from domain import fees as f
 from domain import ledger as lg
+from domain import terms as t
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.dispute import Dispute
 from domain.money import Money
@@ -186,6 +189,7 @@ def offering_out(offering: Offering) -> s.Offering:
         cancellation_policy=cancellation_policy_out(offering.cancellation_policy),
         fee_policy=fee_policy_out(offering.fee_policy) if offering.fee_policy else None,
         archived=offering.archived,
+        max_seats_per_booking=offering.max_seats_per_booking,
     )
 
 
@@ -195,7 +199,8 @@ def slot_out(slot: Slot) -> s.Slot:
         offering_id=slot.offering_id,
         starts_at=slot.starts_at,
         capacity=slot.capacity,
-        seats_available=slot.seats_available,
+        seats_available=0 if slot.is_cancelled else slot.seats_available,
+        status="cancelled" if slot.is_cancelled else "open",
     )
 
 
@@ -212,7 +217,7 @@ def quote_out(quote: f.FeeQuote) -> s.Quote:
     )
 
 
-def booking_out(booking: b.Booking) -> s.Booking:
+def booking_out(booking: b.Booking, *, for_tenant: bool = False) -> s.Booking:
     return s.Booking(
         id=booking.id,
         status=booking.status.value,
@@ -226,15 +231,26 @@ def booking_out(booking: b.Booking) -> s.Booking:
         hold_expires_at=booking.hold_expires_at,
         created_at=booking.created_at,
         refunded=money_out(booking.refunded.customer_refund),
+        terms=terms_out(booking.terms, for_tenant=for_tenant),
+    )
+
+
+def terms_out(terms: t.Terms, *, for_tenant: bool) -> s.Terms:
+    """The terms of sale; the fee policy's identity only for the tenant."""
+    identity = terms.fee_policy
+    return s.Terms(
+        cancellation_policy=cancellation_policy_out(terms.cancellation_policy),
+        refund_on_cancel=terms.refund_on_cancel.value,  # type: ignore[arg-type]
+        fee_policy=fee_policy_ref_out(identity) if for_tenant else msgspec.UNSET,
     )
 
 
 def tenant_booking_out(
     booking: b.Booking, ledger: list[lg.LedgerEntry], disputes: Sequence[Dispute] = ()
 ) -> s.TenantBooking:
-    public = booking_out(booking)
+    view = booking_out(booking, for_tenant=True)
     return s.TenantBooking(
-        **{field: getattr(public, field) for field in public.__struct_fields__},
+        **{field: getattr(view, field) for field in view.__struct_fields__},
         payment_intent=booking.payment_intent_id,
         ledger=[
             s.LedgerEntry(

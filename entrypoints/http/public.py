@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, MediaType, Response, get, post
 from litestar.params import Parameter
+from litestar.response import Redirect
 
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
@@ -61,8 +62,9 @@ class PublicController(Controller):
         "/{tenant_slug:str}/checkout",
         status_code=201,
         summary="Hold seats and open a hosted checkout",
-        description="409 when the seats are not available; 422 when the tenant cannot take "
-        "charges yet or the total is below the currency's minimum charge.",
+        description="409 when the seats are not available or the slot is cancelled; 422 when "
+        "the tenant cannot take charges yet, the total is below the currency's minimum charge, "
+        "or the seats exceed the offering's max_seats_per_booking.",
     )
     async def checkout(
         self,
@@ -97,11 +99,30 @@ class PublicController(Controller):
     ) -> s.Booking:
         return m.booking_out(await booking_queries.for_customer(booking_id, token))
 
+    @get(
+        "/bookings/{booking_id:str}/checkout-left",
+        status_code=303,
+        summary="Where the hosted checkout's Cancel button leads",
+        description="Ends the unpaid booking's hold at once (its Checkout Session expired "
+        "first), then redirects to the platform's cancel_url, or shows a plain page without "
+        "one. A paid booking is left as it is.",
+        response_class=Response,
+    )
+    async def checkout_left(
+        self, booking_id: str, token: Token, cancel_booking: CancelBooking
+    ) -> Response[Any]:
+        booking = await cancel_booking.leave_checkout(booking_id, token)
+        if booking.cancel_url:
+            return Redirect(booking.cancel_url, status_code=303)
+        return Response(content=_LEFT_PAGE, media_type=MediaType.HTML, status_code=200)
+
     @post(
         "/bookings/{booking_id:str}/cancel",
         status_code=200,
-        summary="Cancel under the offering's cancellation policy",
-        description="409 outside every cancellation window.",
+        summary="Cancel under the booking's own terms, or abandon an unpaid booking",
+        description="Paid: refunded under the terms it was sold under; 409 outside every "
+        "cancellation window. Unpaid: its Checkout Session is expired and its seats released "
+        "at once (status expired).",
     )
     async def cancel(
         self, booking_id: str, token: Token, cancel_booking: CancelBooking
@@ -110,3 +131,10 @@ class PublicController(Controller):
             CancelCommand(booking_id=booking_id, by=CancelledBy.CUSTOMER, token=token)
         )
         return m.booking_out(booking)
+
+
+_LEFT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Booking not completed</title></head>
+<body><main><h1>Your booking was not completed</h1>
+<p>Nothing was charged, and the seats you picked are free again.</p></main></body></html>
+"""

@@ -169,6 +169,7 @@ class OfferingCreate(Struct, forbid_unknown_fields=True):
     cancellation_policy: CancellationPolicy | None = None
     # Only so that a tenant setting it is told 403 (the fee is the platform's).
     fee_policy: FeePolicy | msgspec.UnsetType | None = msgspec.UNSET
+    max_seats_per_booking: Capacity | None = None
 
 
 class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -179,6 +180,7 @@ class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
     cancellation_policy: CancellationPolicy | msgspec.UnsetType | None = msgspec.UNSET
     fee_policy: FeePolicy | msgspec.UnsetType | None = msgspec.UNSET
+    max_seats_per_booking: Capacity | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Offering(Struct):
@@ -191,6 +193,7 @@ class Offering(Struct):
     cancellation_policy: CancellationPolicy | None
     fee_policy: FeePolicy | None
     archived: bool
+    max_seats_per_booking: int | None = None
 
 
 class SlotSpec(Struct, forbid_unknown_fields=True):
@@ -212,6 +215,15 @@ class Slot(Struct):
     starts_at: datetime
     capacity: int
     seats_available: int
+    status: Literal["open", "cancelled"] = "open"
+
+
+class SlotPatch(Struct, forbid_unknown_fields=True):
+    capacity: Capacity
+
+
+class SlotCancel(Struct, forbid_unknown_fields=True):
+    reason: Text | None = None
 
 
 # --- quotes, checkout, bookings ------------------------------------------------------
@@ -282,6 +294,15 @@ class Dispute(Struct):
     closed_at: datetime | None
 
 
+class Terms(Struct, omit_defaults=True):
+    """The terms the booking was sold under, kept for life. `fee_policy` only in the
+    tenant's view."""
+
+    cancellation_policy: CancellationPolicy | None
+    refund_on_cancel: Literal["proportional", "never"]
+    fee_policy: FeePolicyRef | msgspec.UnsetType = msgspec.UNSET
+
+
 class Booking(Struct):
     id: str
     status: str
@@ -295,6 +316,7 @@ class Booking(Struct):
     hold_expires_at: datetime
     created_at: datetime
     refunded: Money
+    terms: Terms
 
 
 class TenantBooking(Booking):

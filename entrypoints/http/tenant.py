@@ -23,7 +23,15 @@ from application.manage_offerings import (
     OfferingQueries,
     UpdateOffering,
 )
-from application.manage_slots import AddSlots, NewSlots, SlotSpec
+from application.manage_slots import (
+    AddSlots,
+    CancelSlot,
+    NewSlots,
+    ResizeSlot,
+    SlotCancellation,
+    SlotResize,
+    SlotSpec,
+)
 from application.quote_fee import QuoteFee
 from application.refund_booking import RefundBooking, RefundCommand
 from application.start_onboarding import StartOnboarding, StartOnboardingCommand
@@ -100,6 +108,7 @@ class TenantController(Controller):
                     else None
                 ),
                 sets_fee_policy=data.fee_policy is not msgspec.UNSET,
+                max_seats_per_booking=data.max_seats_per_booking,
             )
         )
         return m.offering_out(offering)
@@ -160,6 +169,29 @@ class TenantController(Controller):
         slots = await add_slots(NewSlots(tenant.id, offering_id, tuple(specs)))
         return s.Page(data=[m.slot_out(slot) for slot in slots], next_cursor=None)
 
+    @patch("/slots/{slot_id:str}", summary="Change a slot's capacity")
+    async def resize_slot(
+        self, tenant: Tenant, slot_id: str, data: s.SlotPatch, resize_slot: ResizeSlot
+    ) -> s.Slot:
+        return m.slot_out(await resize_slot(SlotResize(tenant.id, slot_id, data.capacity)))
+
+    @post(
+        "/slots/{slot_id:str}/cancel",
+        status_code=200,
+        summary="Cancel a slot: no more sales, every booking on it ended and refunded",
+    )
+    async def cancel_slot(
+        self,
+        tenant: Tenant,
+        slot_id: str,
+        cancel_slot: CancelSlot,
+        data: s.SlotCancel | None = None,
+    ) -> s.Slot:
+        cancelled = await cancel_slot(
+            SlotCancellation(tenant.id, slot_id, data.reason if data else None)
+        )
+        return m.slot_out(cancelled.slot)
+
     # --- bookings and money --------------------------------------------------------
 
     @get("/bookings", summary="List bookings, newest first")
@@ -183,7 +215,10 @@ class TenantController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return s.Page(data=[m.booking_out(b) for b in page.items], next_cursor=page.next_cursor)
+        return s.Page(
+            data=[m.booking_out(b, for_tenant=True) for b in page.items],
+            next_cursor=page.next_cursor,
+        )
 
     @get("/bookings/{booking_id:str}", summary="One booking with its fee quote and ledger")
     async def get_booking(
@@ -192,7 +227,14 @@ class TenantController(Controller):
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
         return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 
-    @post("/bookings/{booking_id:str}/cancel", status_code=200, summary="Cancel; full refund")
+    @post(
+        "/bookings/{booking_id:str}/cancel",
+        status_code=200,
+        summary="Cancel: a full refund, or an unpaid booking's seats released",
+        description="Paid: cancelled with a full refund. Unpaid (in checkout, or awaiting a "
+        "delayed payment): its Checkout Session is expired first, then its seats are released "
+        "(status expired).",
+    )
     async def cancel_booking(
         self,
         tenant: Tenant,

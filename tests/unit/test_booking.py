@@ -76,19 +76,20 @@ FACTS: dict[str, Callable[[Booking], Booking]] = {
     "cancel": lambda b: b.cancel(CancelledBy.TENANT),
     "refund": lambda b: b.record_refund("re_1", RefundSplit(usd(1000), usd(91))),
     "attach": lambda b: b.attach_session("cs_1"),
+    "abandon": lambda b: b.abandon(),
 }
 
 SAME, ILLEGAL = "same", "illegal"
 # Rows: from status; columns: the facts above, in order.
 MATRIX = {
     S.PENDING_PAYMENT: [S.CONFIRMED, S.AWAITING_ASYNC_PAYMENT, S.PAYMENT_FAILED, S.EXPIRED,
-                        ILLEGAL, ILLEGAL, "attached"],
-    S.AWAITING_ASYNC_PAYMENT: [S.CONFIRMED, SAME, S.PAYMENT_FAILED, ILLEGAL,
-                               ILLEGAL, ILLEGAL, ILLEGAL],
-    S.CONFIRMED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.CONFIRMED, ILLEGAL],
-    S.EXPIRED: [S.CONFIRMED, ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL],
-    S.PAYMENT_FAILED: [ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL, ILLEGAL],
-    S.CANCELLED: [SAME, SAME, ILLEGAL, ILLEGAL, SAME, S.CANCELLED, ILLEGAL],
+                        ILLEGAL, ILLEGAL, "attached", S.EXPIRED],
+    S.AWAITING_ASYNC_PAYMENT: [S.CONFIRMED, SAME, S.PAYMENT_FAILED, S.EXPIRED,
+                               ILLEGAL, ILLEGAL, ILLEGAL, ILLEGAL],
+    S.CONFIRMED: [SAME, SAME, ILLEGAL, ILLEGAL, S.CANCELLED, S.CONFIRMED, ILLEGAL, ILLEGAL],
+    S.EXPIRED: [S.CONFIRMED, ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL, SAME],
+    S.PAYMENT_FAILED: [ILLEGAL, ILLEGAL, SAME, ILLEGAL, ILLEGAL, ILLEGAL, ILLEGAL, ILLEGAL],
+    S.CANCELLED: [SAME, SAME, ILLEGAL, ILLEGAL, SAME, S.CANCELLED, ILLEGAL, ILLEGAL],
 }  # fmt: skip
 CASES = [
     pytest.param(status, fact, outcome, id=f"{status}-{fact}")

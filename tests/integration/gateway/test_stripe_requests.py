@@ -131,6 +131,12 @@ async def test_a_destination_checkout_transfers_to_the_tenant_minus_the_fee(
             "transfer_data": {"destination": account_id},
             "metadata": {"tenant_id": "tn_0001", "booking_id": "bk_0001"},
         },
+        # Vouchers expire when the hold of a delayed payment is about to end.
+        "payment_method_options": {
+            "boleto": {"expires_after_days": "3"},
+            "konbini": {"expires_after_days": "3"},
+            "oxxo": {"expires_after_days": "3"},
+        },
     }
 
 

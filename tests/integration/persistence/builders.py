@@ -78,6 +78,7 @@ def an_offering(tenant_id: str, **changes: object) -> Offering:
         ),
         # The platform's override is stored on its own (add_fee_policy_override).
         "fee_policy": None,
+        "max_seats_per_booking": 6,
     }
     values.update(changes)
     return Offering(**values)  # type: ignore[arg-type]
@@ -109,6 +110,10 @@ def a_booking(slot: Slot, seats: int = 2, **changes: object) -> Booking:
         "refund_on_cancel": RefundOnCancel.PROPORTIONAL,
         "hold_expires_at": NOW + timedelta(minutes=30),
         "created_at": NOW,
+        "cancellation_policy": CancellationPolicy(
+            (CancellationWindow(72, 100), CancellationWindow(12, 25))
+        ),
+        "cancel_url": "https://shop.example/classes?left=1",
     }
     values.update(changes)
     return Booking(**values)  # type: ignore[arg-type]

@@ -1168,15 +1168,19 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
         (
             Offering,
             "id tenant_id name price duration_minutes capacity description "
-            "cancellation_policy fee_policy archived",
+            "cancellation_policy fee_policy archived max_seats_per_booking",
         ),
-        (Slot, "id tenant_id offering_id starts_at capacity held booked"),
+        (
+            Slot,
+            "id tenant_id offering_id starts_at capacity held booked cancelled_at "
+            "cancellation_reason",
+        ),
         (
             Booking,
             "id tenant_id offering_id slot_id seats starts_at customer quote "
             "refund_on_cancel hold_expires_at created_at status gateway_session_id "
             "payment_intent_id refunds cancelled_by cancellation_reason access_token_hash "
-            "disputes",
+            "disputes cancellation_policy cancel_url",
         ),
         (
             FeeQuote,
