@@ -589,42 +589,7 @@ class FakeGateway:
         )
 
     async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
-        """Take money back from a destination charge's transfer (the charge's amount less
-        its application fee), never more than is left of it; once per idempotency key."""
-        charge = await self._paid_charge(request.payment_intent_id, None)
-        body = charge.body
-        if not body.get("transfer_data"):
-            raise GatewayInvalidRequest(f"charge {charge.id} made no transfer to reverse")
-        if request.amount.currency != body["currency"] or request.amount.amount <= 0:
-            raise GatewayInvalidRequest("a reversal is a positive amount in the charge's currency")
-        reversal_id = await self._new_id("trr")
-        winner = await self._store.bind_idempotency_key(
-            f"transfer_reversal:{request.idempotency_key}", reversal_id
-        )
-        if winner != reversal_id:
-            kept = (await self._store.get_object(winner)).body
-            return TransferReversalResult(kept["id"], Money(kept["amount"], kept["currency"]))
-        # What refunds already took back from the transfer (reverse_transfer) counts too.
-        transferred = body["amount"] - (body.get("application_fee_amount") or 0)
-        left = transferred - body.get("_transfer_reversed", 0)
-        if request.amount.amount > left:
-            raise GatewayInvalidRequest(
-                f"the reversal ({request.amount.amount}) exceeds what is left of the transfer "
-                f"({left})"
-            )
-        reversal = {
-            "id": reversal_id,
-            "object": "transfer_reversal",
-            "amount": request.amount.amount,
-            "currency": body["currency"],
-            "created": self._now(),
-            "metadata": {"booking_id": request.booking_id},
-            "transfer": f"tr_{charge.id}",
-        }
-        await self._store.put_object(FakeObject(reversal_id, reversal, None))
-        body["_transfer_reversed"] = body.get("_transfer_reversed", 0) + request.amount.amount
-        await self._store.put_object(charge)
-        return TransferReversalResult(reversal_id, request.amount)
+        return await self._money.reverse_transfer(request)
 
     async def open_dispute(
         self,

@@ -26,7 +26,13 @@ from adapters.fake_stripe_state import Event, FakeStripeState, until_not_stale
 from adapters.fake_stripe_store import FakeObject
 from adapters.stripe_events import REFUND_REFERENCE, refund_result_from_stripe
 from application.errors import Conflict, GatewayInvalidRequest, InvalidRequest, NotFound
-from application.ports import RefundRequest, RefundResult
+from application.ports import (
+    RefundRequest,
+    RefundResult,
+    TransferReversalRequest,
+    TransferReversalResult,
+)
+from domain.money import Money
 from domain.tenant import ChargeModel
 
 
@@ -129,6 +135,59 @@ class FakeStripeMoney:
             metadata={"booking_id": request.booking_id, REFUND_REFERENCE: request.idempotency_key},
             reason=request.reason,
             currency=request.amount.currency,
+        )
+
+    async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
+        """Take money back from a destination charge's transfer (the charge's amount less
+        its application fee), never more than is left of it; once per idempotency key.
+
+        Read, decided and committed whole like a refund, so racing reversals never take
+        back more than the transfer holds."""
+        intent = await self._state.load(request.payment_intent_id, "payment_intent", None)
+        if request.amount.amount <= 0:
+            raise GatewayInvalidRequest("a reversal is a positive amount")
+        reversal_id = await self._state.new_id("trr")
+        key = f"transfer_reversal:{request.idempotency_key}"
+
+        async def decide() -> str:
+            charge = await self._paid_charge(intent)
+            body = charge.body
+            # What refunds already took back from the transfer (reverse_transfer) counts too.
+            left = body["amount"] - (body.get("application_fee_amount") or 0)
+            left -= body.get("_transfer_reversed", 0)
+            refusal = None
+            if not body.get("transfer_data"):
+                refusal = f"charge {charge.id} made no transfer to reverse"
+            elif request.amount.currency != body["currency"]:
+                refusal = "a reversal is in the charge's currency"
+            elif request.amount.amount > left:
+                refusal = (
+                    f"the reversal ({request.amount.amount}) exceeds what is left of the "
+                    f"transfer ({left})"
+                )
+            if refusal is not None:
+                # Stripe's idempotency: a retry gets the first answer, the refusal included.
+                error = FakeObject(reversal_id, {"object": "error", "message": refusal})
+                return await self._state.commit([error], idempotency_key=key) or reversal_id
+            reversal = {
+                "id": reversal_id,
+                "object": "transfer_reversal",
+                "amount": request.amount.amount,
+                "currency": body["currency"],
+                "created": self._state.now(),
+                "metadata": {"booking_id": request.booking_id},
+                "transfer": f"tr_{charge.id}",
+            }
+            body["_transfer_reversed"] = body.get("_transfer_reversed", 0) + request.amount.amount
+            made = [FakeObject(reversal_id, reversal, None), charge]
+            return await self._state.commit(made, idempotency_key=key) or reversal_id
+
+        kept = await self._state.store.get_object(await until_not_stale(decide))
+        if kept is None or kept.kind != "transfer_reversal":
+            message = kept.body.get("message") if kept else "the first request is in flight"
+            raise GatewayInvalidRequest(str(message))
+        return TransferReversalResult(
+            kept.body["id"], Money(kept.body["amount"], kept.body["currency"])
         )
 
     async def list_refunds(

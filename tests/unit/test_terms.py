@@ -20,10 +20,10 @@ from domain.errors import (
     SlotCancelled,
     TooManySeatsPerBooking,
 )
-from domain.fees import FeePolicy, RefundOnCancel
+from domain.fees import FeePolicy, FeePolicyRef, FeePolicyScope, RefundOnCancel
 from domain.money import Money
 from domain.offering import Offering, Slot
-from domain.terms import FeePolicyIdentity, FeePolicyScope, Terms, fee_policy_scope
+from domain.terms import Terms
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 QUOTE = FeePolicy(percent_bps=1000).quote(Money(2000, "usd"), 2)  # pays 44.00, fee 4.00
@@ -50,14 +50,12 @@ def booking(**changes: object) -> Booking:
 
 
 def test_a_booking_names_the_terms_it_was_sold_under() -> None:
-    sold = booking(cancellation_policy=HALF_AFTER_48, fee_policy_scope=FeePolicyScope.OFFERING)
+    offerings_own = FeePolicyRef("of_1", 3, FeePolicyScope.OFFERING)
+    sold = booking(cancellation_policy=HALF_AFTER_48, quote=QUOTE.named(offerings_own))
 
-    assert sold.terms == Terms(
-        HALF_AFTER_48,
-        RefundOnCancel.PROPORTIONAL,
-        FeePolicyIdentity("fp_tn_1_of_1", QUOTE.fee_policy_version, FeePolicyScope.OFFERING),
-    )
-    assert booking().terms.fee_policy == FeePolicyIdentity("fp_tn_1", 1, FeePolicyScope.TENANT)
+    assert sold.terms == Terms(HALF_AFTER_48, RefundOnCancel.PROPORTIONAL, offerings_own)
+    tenants = FeePolicyRef("tn_1", 1, FeePolicyScope.TENANT)
+    assert booking(quote=QUOTE.named(tenants)).terms.fee_policy == tenants
 
 
 @pytest.mark.parametrize(
@@ -85,13 +83,6 @@ def test_without_a_policy_the_customer_gets_everything_back_up_to_the_start() ->
         Money(4400, "usd")
     )
     assert terms.tenant_refund(QUOTE, NOTHING).customer_refund == Money(4400, "usd")
-
-
-def test_the_fee_policy_scope_is_the_offerings_own_when_it_has_one() -> None:
-    plain = Offering("of_1", "tn_1", "Class", Money(2000, "usd"), 60, 4)
-    own = Offering("of_2", "tn_1", "Class", Money(2000, "usd"), 60, 4, fee_policy=FeePolicy())
-    assert fee_policy_scope(plain) is FeePolicyScope.TENANT
-    assert fee_policy_scope(own) is FeePolicyScope.OFFERING
 
 
 def test_a_delayed_payment_holds_its_seats_for_the_vouchers_days_never_past_the_start() -> None:
