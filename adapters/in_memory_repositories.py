@@ -15,7 +15,7 @@ import asyncio
 import builtins
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -50,6 +50,7 @@ class _ApiKey:
 @dataclass(frozen=True, slots=True)
 class _Claim:
     fingerprint: str
+    claimed_at: datetime
     response: StoredResponse | None = None
 
 
@@ -545,14 +546,26 @@ class InMemoryIdempotencyStore:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
+        now = now or datetime.now(UTC)
         existing = self._t.claims.get((scope, key))
         if existing is None:
-            self._t.claims[scope, key] = _Claim(fingerprint)
+            self._t.claims[scope, key] = _Claim(fingerprint, claimed_at=now)
             return IdempotencyClaim(ClaimOutcome.CLAIMED)
         if existing.fingerprint != fingerprint:
             return IdempotencyClaim(ClaimOutcome.MISMATCH)
         if existing.response is None:
+            if stale_before is not None and existing.claimed_at < stale_before:
+                self._t.claims[scope, key] = replace(existing, claimed_at=now)
+                return IdempotencyClaim(ClaimOutcome.CLAIMED)
             return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
         return IdempotencyClaim(ClaimOutcome.REPLAY, existing.response)
 
@@ -560,12 +573,19 @@ class InMemoryIdempotencyStore:
         existing = self._t.claims.get((scope, key))
         if existing is None:
             raise NotFound("idempotency key", key)
-        self._t.claims[scope, key] = replace(existing, response=response)
+        if existing.response is None:
+            self._t.claims[scope, key] = replace(existing, response=response)
 
     async def release(self, scope: str, key: str) -> None:
         existing = self._t.claims.get((scope, key))
         if existing is not None and existing.response is None:
             del self._t.claims[scope, key]
+
+    async def purge(self, created_before: datetime) -> int:
+        old = [k for k, claim in self._t.claims.items() if claim.claimed_at < created_before]
+        for k in old:
+            del self._t.claims[k]
+        return len(old)
 
 
 class InMemoryUnitOfWork:

@@ -1311,14 +1311,18 @@ class SqlAlchemyIdempotencyStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
         table = orm.idempotency_keys
-        values = {
-            "tenant_id": scope,
-            "key": key,
-            "fingerprint": fingerprint,
-            "created_at": _now(),
-        }
+        now = now or _now()
+        values = {"tenant_id": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
         # A claim released between our insert and our read leaves nothing to read: retry.
         for _ in range(3):
             if await _insert_once(self._connection, table, values):
@@ -1332,20 +1336,49 @@ class SqlAlchemyIdempotencyStore:
             if row.fingerprint != fingerprint:
                 return IdempotencyClaim(ClaimOutcome.MISMATCH)
             if row.response_status is None:
+                if stale_before is not None and await self._take_over(
+                    scope, key, now, stale_before
+                ):
+                    return IdempotencyClaim(ClaimOutcome.CLAIMED)
                 return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
             response = StoredResponse(row.response_status, bytes(row.response_body or b""))
             return IdempotencyClaim(ClaimOutcome.REPLAY, response)
         return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
 
+    async def _take_over(self, scope: str, key: str, now: datetime, stale_before: datetime) -> bool:
+        """One conditional statement: of several retries, exactly one takes a dead claim."""
+        table = orm.idempotency_keys
+        result = await self._connection.execute(
+            update(table)
+            .where(
+                table.c.tenant_id == scope,
+                table.c.key == key,
+                table.c.response_status.is_(None),
+                table.c.created_at < stale_before,
+            )
+            .values(created_at=now)
+            .returning(table.c.key)
+        )
+        return result.first() is not None
+
     async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
         table = orm.idempotency_keys
         result = await self._connection.execute(
             update(table)
-            .where(table.c.tenant_id == scope, table.c.key == key)
+            .where(
+                table.c.tenant_id == scope,
+                table.c.key == key,
+                table.c.response_status.is_(None),
+            )
             .values(response_status=response.status, response_body=response.body)
             .returning(table.c.key)
         )
-        if result.first() is None:
+        if result.first() is not None:
+            return
+        exists = await self._connection.execute(
+            select(table.c.key).where(table.c.tenant_id == scope, table.c.key == key)
+        )
+        if exists.first() is None:
             raise NotFound("idempotency key", key)
 
     async def release(self, scope: str, key: str) -> None:
@@ -1355,3 +1388,10 @@ class SqlAlchemyIdempotencyStore:
                 table.c.tenant_id == scope, table.c.key == key, table.c.response_status.is_(None)
             )
         )
+
+    async def purge(self, created_before: datetime) -> int:
+        table = orm.idempotency_keys
+        result = await self._connection.execute(
+            table.delete().where(table.c.created_at < created_before).returning(table.c.key)
+        )
+        return len(result.all())

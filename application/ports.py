@@ -593,12 +593,29 @@ class IdempotencyClaim:
 class IdempotencyStore(Protocol):
     """Idempotency keys per scope (a tenant id, or a platform scope such as "admin")."""
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
-        """Claim a key for a request with this fingerprint; exactly one claimant wins."""
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
+        """Claim a key for a request with this fingerprint; exactly one claimant wins.
+
+        A claim still in progress that was made before `stale_before` belongs to a request
+        that died: it is taken over (CLAIMED, its time set to `now`) by exactly one caller.
+        """
         ...
 
     async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
-        """Store the response of a claimed key, to be replayed on retries."""
+        """Store the response of a claimed key, to be replayed on retries; the first
+        response stored stays."""
+        ...
+
+    async def purge(self, created_before: datetime) -> int:
+        """Delete the keys claimed before then; how many were deleted."""
         ...
 
     async def release(self, scope: str, key: str) -> None:

@@ -124,3 +124,8 @@ class SlotAlreadyStarted(DomainError):
     def __init__(self, slot_id: str) -> None:
         super().__init__(f"slot {slot_id} has already started and can no longer be booked")
         self.slot_id = slot_id
+
+
+class ReturnUrlNotAllowed(DomainError):
+    """A URL a customer or tenant would be sent back to that is not on the allow-list:
+    another host, not https (http only for localhost), credentials or control characters."""

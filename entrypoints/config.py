@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
@@ -41,6 +42,20 @@ class Settings:
     webhook_base_url: str | None = None
     # How often each server process sweeps lapsed holds; 0 turns the sweeper off.
     sweep_seconds: int = 60
+    # Hosts a customer or tenant may be sent back to; empty means the host of public_base_url.
+    allowed_return_hosts: tuple[str, ...] = ()
+    checkout_limit_per_minute: int = 20
+    auth_failures_per_minute: int = 10
+    db_statement_timeout_ms: int = 5000
+    # Shared storage for the rate limits, so they hold across processes and hosts.
+    redis_url: str | None = field(default=None, repr=False)
+
+    @property
+    def return_hosts(self) -> frozenset[str]:
+        """The allow-list of return URL hosts, lower case."""
+        if self.allowed_return_hosts:
+            return frozenset(host.lower() for host in self.allowed_return_hosts)
+        return frozenset({(urlsplit(self.public_base_url).hostname or "").lower()})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -74,6 +89,21 @@ class Settings:
             hold_minutes=int(hold),
             webhook_base_url=get("INTERNAL_BASE_URL"),
             sweep_seconds=_whole_number(get("SWEEP_SECONDS") or "60", "BOOKPAY_SWEEP_SECONDS"),
+            allowed_return_hosts=tuple(
+                host.strip()
+                for host in (get("ALLOWED_RETURN_HOSTS") or "").split(",")
+                if host.strip()
+            ),
+            checkout_limit_per_minute=_whole_number(
+                get("CHECKOUT_LIMIT_PER_MINUTE") or "20", "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE"
+            ),
+            auth_failures_per_minute=_whole_number(
+                get("AUTH_FAILURES_PER_MINUTE") or "10", "BOOKPAY_AUTH_FAILURES_PER_MINUTE"
+            ),
+            db_statement_timeout_ms=_whole_number(
+                get("DB_STATEMENT_TIMEOUT_MS") or "5000", "BOOKPAY_DB_STATEMENT_TIMEOUT_MS"
+            ),
+            redis_url=get("REDIS_URL"),
         )
         settings.validate()
         return settings

@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 from dependency_injector import containers, providers
 
-from adapters.database import create_engine
+from adapters.database import DatabaseProbe, create_engine
 from adapters.fake_gateway import FakeGateway
 from adapters.random_ids import RandomIds
 from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
@@ -83,7 +83,12 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
-    engine = providers.Singleton(create_engine, config.database_url)
+    engine = providers.Singleton(
+        create_engine,
+        config.database_url,
+        statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
+    )
+    database_probe = providers.Singleton(DatabaseProbe, config.database_url)
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
@@ -125,6 +130,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         hold=providers.Factory(timedelta, minutes=config.hold_minutes.as_int()),
         public_base_url=config.public_base_url,
+        return_hosts=settings.provided.return_hosts,
     )
     apply_payment_event = providers.Singleton(ApplyPaymentEvent, uow, gateway, clock)
     receive_webhook = providers.Singleton(ReceiveWebhook, gateway, apply_payment_event)
@@ -132,7 +138,7 @@ class Container(containers.DeclarativeContainer):
     refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
     booking_queries = providers.Singleton(BookingQueries, uow)
     tenant_statement = providers.Singleton(TenantStatement, uow)
-    idempotent_requests = providers.Singleton(IdempotentRequests, uow)
+    idempotent_requests = providers.Singleton(IdempotentRequests, uow, clock)
     expire_lapsed_holds = providers.Singleton(
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
     )
@@ -183,6 +189,7 @@ def build_container(settings: Settings) -> Container:
             "stripe_webhook_secret": settings.stripe_webhook_secret or "",
             "stripe_connect_webhook_secret": settings.stripe_connect_webhook_secret or "",
             "hold_minutes": settings.hold_minutes,
+            "db_statement_timeout_ms": settings.db_statement_timeout_ms,
         }
     )
     return container

@@ -12,6 +12,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
 
 from application.create_tenant import CreateTenant, NewTenant
+from application.ports import InvalidCursor
 from application.set_fee_policy import NewFeePolicy, SetFeePolicy
 from application.statements import PlatformFeeReport
 from application.tenant_queries import TenantQueries
@@ -34,12 +35,15 @@ def _encode_cursor(tenant_id: str) -> str:
 
 
 def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
+    if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        tenant_id = base64.urlsafe_b64decode(cursor.encode()).decode()
     except ValueError:
-        return None
+        tenant_id = ""
+    if not tenant_id.startswith("tn_") or not tenant_id.isprintable():
+        raise InvalidCursor(f"invalid page cursor {cursor!r}")
+    return tenant_id
 
 
 class AdminController(Controller):

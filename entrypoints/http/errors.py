@@ -7,12 +7,15 @@ import re
 from typing import Any
 
 import msgspec
+import sqlalchemy.exc
 from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from adapters.database import is_database_unavailable
 from application import errors as app
+from application.ports import InvalidCursor
 from domain import errors as dom
 
 PROBLEM_JSON = "application/problem+json"
@@ -22,6 +25,9 @@ log = logging.getLogger("bookpay.http")
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.NotFound, 404),
     (app.Unauthorized, 401),
+    (app.MalformedRequest, 400),
+    (InvalidCursor, 400),
+    (app.ServiceUnavailable, 503),
     (app.IdempotencyKeyReused, 409),
     (app.Conflict, 409),
     (app.InvalidWebhookSignature, 400),
@@ -38,6 +44,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (dom.RefundExceedsPaid, 409),
     (dom.OfferingArchived, 409),
     (dom.TenantCannotSell, 422),
+    (dom.ReturnUrlNotAllowed, 422),
     (dom.BelowMinimumCharge, 422),
     (dom.DomainError, 422),
 )
@@ -59,6 +66,25 @@ HTTP_TITLES = {
 }
 
 
+# The problem type of a refusal by the HTTP layer itself, by status.
+SLUG_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    422: "unprocessable",
+    429: "too-many-requests",
+    500: "internal-error",
+    502: "bad-gateway",
+    503: "service-unavailable",
+}
+RETRY_AFTER_SECONDS = "2"
+
+
 def _slug(error: Exception) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
 
@@ -73,7 +99,7 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
-        "type": f"urn:bookpay:problem:{slug}" if slug else "about:blank",
+        "type": f"urn:bookpay:problem:{slug or SLUG_BY_STATUS.get(status, 'error')}",
         "title": title or HTTP_TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
@@ -92,7 +118,7 @@ def handle_known_error(_: Request[Any, Any, Any], error: Exception) -> Response[
     slug = _slug(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
-        headers = {"Retry-After": "2"}
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     return problem(status, str(error), slug=slug, title=_title(slug), headers=headers)
 
 
@@ -101,10 +127,13 @@ def handle_http_exception(
 ) -> Response[dict[str, Any]]:
     status = error.status_code
     errors = None
-    if isinstance(error, ValidationException) and isinstance(error.extra, list):
-        errors = [_field_error(item) for item in error.extra]
+    slug = None
+    if isinstance(error, ValidationException):
+        slug = "validation-failed"
+        if isinstance(error.extra, list):
+            errors = [_field_error(item) for item in error.extra]
     detail = error.detail if error.detail and status != 500 else HTTP_TITLES.get(status, "Error")
-    return problem(status, detail, errors=errors, headers=error.headers)
+    return problem(status, detail, slug=slug, errors=errors, headers=error.headers)
 
 
 def _field_error(item: Any) -> dict[str, Any]:
@@ -113,7 +142,24 @@ def _field_error(item: Any) -> dict[str, Any]:
     return {"message": str(item)}
 
 
+def handle_database_unavailable(
+    request: Request[Any, Any, Any], error: Exception
+) -> Response[dict[str, Any]]:
+    """The database refused, dropped or timed out the work: nothing was committed."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__
+    )
+    return problem(
+        503,
+        "The database is unavailable or busy; nothing was done. Retry shortly.",
+        slug="database-unavailable",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if is_database_unavailable(error):
+        return handle_database_unavailable(request, error)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -122,6 +168,9 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    sqlalchemy.exc.OperationalError: handle_database_unavailable,
+    sqlalchemy.exc.InterfaceError: handle_database_unavailable,
+    sqlalchemy.exc.TimeoutError: handle_database_unavailable,
     app.ApplicationError: handle_known_error,
     dom.DomainError: handle_known_error,
     HTTPException: handle_http_exception,
@@ -155,8 +204,12 @@ _WHEN = {
     "another body, a booking that cannot change this way",
     422: "Well-formed but not acceptable: unknown currency, below Stripe's minimum charge, "
     "a tenant that cannot take charges yet, …",
+    413: "The request body is larger than 1 MiB",
+    415: "A JSON body without `Content-Type: application/json`",
+    429: "Too many requests from this client; see `Retry-After`",
     502: "The payment gateway refused the request",
-    503: "The payment gateway is unavailable; retry with the same Idempotency-Key",
+    503: "The payment gateway or the database is unavailable; retry (see `Retry-After`) "
+    "with the same Idempotency-Key",
 }
 
 

@@ -23,8 +23,10 @@ IdempotencyKey = Annotated[
     str | None,
     Parameter(
         header="Idempotency-Key",
+        min_length=22,
         max_length=255,
-        description="a retry with the same key and body returns the first response",
+        description="a retry with the same key and body returns the first response; "
+        "at least 22 characters (e.g. a UUID), so that nobody can guess it",
     ),
 ]
 

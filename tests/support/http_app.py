@@ -3,7 +3,9 @@ signed webhooks straight into the same app (no network, no server process)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from dependency_injector import providers
@@ -22,10 +24,18 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
-def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Litestar, Container]:
-    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be)."""
+def build_test_app(
+    tmp_path: Path,
+    database_url: str | None = None,
+    *,
+    migrate_first: bool = True,
+    **settings_changes: Any,
+) -> tuple[Litestar, Container]:
+    """The app on a fresh SQLite file, or on `database_url` (migrated here unless
+    `migrate_first` is False); `settings_changes` override the test settings."""
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
-    migrate(url)
+    if migrate_first:
+        migrate(url)
     settings = Settings(
         database_url=url,
         gateway=GatewayKind.FAKE,
@@ -34,6 +44,7 @@ def build_test_app(tmp_path: Path, database_url: str | None = None) -> tuple[Lit
         stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         public_base_url=BASE_URL,
     )
+    settings = replace(settings, **settings_changes)
     container = build_container(settings)
     container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
     app = create_app(container)
