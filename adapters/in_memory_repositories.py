@@ -317,6 +317,15 @@ class InMemoryBookingRepository:
         self._t.bookings[key] = (booking, 1)
         self._seen(booking, 1)
 
+    async def count_pending_for_customer(self, tenant_id: str, email: str) -> int:
+        return sum(
+            1
+            for (tenant, _), (booking, _) in self._t.bookings.items()
+            if tenant == tenant_id
+            and booking.status is BookingStatus.PENDING_PAYMENT
+            and booking.customer.email.lower() == email.lower()
+        )
+
     async def add_holding_seats(self, booking: Booking) -> bool:
         slots = InMemorySlotRepository(self._t)
         if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):

@@ -782,6 +782,19 @@ class SqlAlchemyBookingRepository:
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)
 
+    async def count_pending_for_customer(self, tenant_id: str, email: str) -> int:
+        table = orm.bookings
+        count = await self._connection.scalar(
+            select(func.count())
+            .select_from(table)
+            .where(
+                table.c.tenant_id == tenant_id,
+                table.c.status == BookingStatus.PENDING_PAYMENT.value,
+                func.lower(table.c.customer_email) == email.lower(),
+            )
+        )
+        return int(count or 0)
+
     async def add_holding_seats(self, booking: Booking) -> bool:
         if self._connection.dialect.name != "postgresql":
             slots = SqlAlchemySlotRepository(self._connection)

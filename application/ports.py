@@ -415,6 +415,11 @@ class BookingRepository(Protocol):
         """Store a new booking; AlreadyExists when its id is taken."""
         ...
 
+    async def count_pending_for_customer(self, tenant_id: str, email: str) -> int:
+        """How many of the tenant's bookings still hold seats unpaid (pending_payment) for
+        this customer email, compared without regard to case."""
+        ...
+
     async def add_holding_seats(self, booking: Booking) -> bool:
         """Hold the booking's seats on its slot and store the booking, in one step.
 

@@ -32,7 +32,13 @@ from application.ports import (
     UnitOfWork,
 )
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, BookingStatus, Customer, hold_expiry
+from domain.booking import (
+    Booking,
+    BookingStatus,
+    Customer,
+    ensure_customer_may_hold_more,
+    hold_expiry,
+)
 from domain.errors import SeatsUnavailable
 from domain.fees import BearerKind, FeePolicy, FeeQuote
 from domain.offering import Offering, require_seats
@@ -116,6 +122,11 @@ class StartCheckout:
                     await uow.bookings.update(booking)
                     resumed = (booking, resumed[1])
             if resumed is None:
+                ensure_customer_may_hold_more(
+                    await uow.bookings.count_pending_for_customer(
+                        tenant.id, command.customer_email
+                    )
+                )
                 resumed = await self._hold_seats(uow, for_sale, booking_id, token, command)
             await uow.commit()
         # The unit of work is closed before the gateway is called: no transaction waits on it.

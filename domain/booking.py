@@ -20,7 +20,13 @@ from enum import StrEnum
 
 from domain.cancellation import RefundSplit
 from domain.clock import as_utc
-from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
+from domain.errors import (
+    IllegalTransition,
+    InvalidHold,
+    InvalidRefund,
+    RefundExceedsPaid,
+    TooManyPendingHolds,
+)
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money
 from domain.offering import require_seats
@@ -274,3 +280,14 @@ class Booking:
         fee_left = self.quote.application_fee - self.refunded.application_fee_refund
         if split.application_fee_refund > fee_left or split.application_fee_refund.is_negative:
             raise InvalidRefund("the fee refund exceeds the fee still held by the platform")
+
+
+# Unpaid holds one customer (by email) may keep at one tenant at once, so that nobody ties
+# up a tenant's slots with checkouts they never pay.
+MAX_PENDING_HOLDS_PER_CUSTOMER = 5
+
+
+def ensure_customer_may_hold_more(pending_holds: int) -> None:
+    """TooManyPendingHolds when `pending_holds` already reaches the cap."""
+    if pending_holds >= MAX_PENDING_HOLDS_PER_CUSTOMER:
+        raise TooManyPendingHolds(pending_holds, MAX_PENDING_HOLDS_PER_CUSTOMER)

@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 from adapters.database import DatabaseProbe, create_engine
 from adapters.fake_gateway import FakeGateway
 from adapters.random_ids import RandomIds
+from adapters.rate_limits import RateLimits
 from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
 from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe_gateway import StripeGateway
@@ -89,6 +90,12 @@ class Container(containers.DeclarativeContainer):
         statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
     )
     database_probe = providers.Singleton(DatabaseProbe, config.database_url)
+    rate_limits = providers.Singleton(
+        RateLimits,
+        checkouts_per_minute=settings.provided.checkout_limit_per_minute,
+        auth_failures_per_minute=settings.provided.auth_failures_per_minute,
+        redis_url=settings.provided.redis_url,
+    )
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)

@@ -23,6 +23,7 @@ from entrypoints.http.operations import OperationsController, RequestMetrics, me
 from entrypoints.http.public import PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
+from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
 from entrypoints.http.webhooks import WebhookController
 from entrypoints.periodic import PeriodicTask
 
@@ -54,6 +55,7 @@ def create_app(container: Container) -> Litestar:
         handlers.append(FakeStripeController)
         dependencies["fake_gateway"] = _provide(container.fake_gateway)
 
+    auth_before, auth_failed = auth_failure_hooks(container.rate_limits)
     sweeper = PeriodicTask("hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds)
     reconciler = PeriodicTask("reconciliation", container.reconcile, settings.sweep_seconds * 10)
     purger = PeriodicTask(
@@ -78,7 +80,13 @@ def create_app(container: Container) -> Litestar:
         middleware=[
             metrics_middleware(metrics),
             refuse_nul_middleware(),
-            authentication_middleware(container.tenant_queries, settings.admin_api_key),
+            authentication_middleware(
+                container.tenant_queries,
+                settings.admin_api_key,
+                before=auth_before,
+                on_failure=auth_failed,
+            ),
+            checkout_limit_middleware(container.rate_limits),
             idempotency_middleware(container.idempotent_requests, max_body_bytes=MAX_BODY_BYTES),
         ],
         request_max_body_size=MAX_BODY_BYTES,

@@ -38,6 +38,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.GatewayUnavailable, 503),
     (app.GatewayError, 502),
     (dom.SeatsUnavailable, 409),
+    (dom.TooManyPendingHolds, 409),
     (dom.SlotAlreadyStarted, 409),
     (dom.IllegalTransition, 409),
     (dom.CancellationWindowClosed, 409),

@@ -43,6 +43,9 @@ def build_test_app(
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         public_base_url=BASE_URL,
+        # Off unless a test sets them: the limits have tests of their own.
+        checkout_limit_per_minute=0,
+        auth_failures_per_minute=0,
     )
     settings = replace(settings, **settings_changes)
     container = build_container(settings)
