@@ -155,11 +155,26 @@ class InMemoryTenantRepository:
             raise NotFound("tenant", tenant_id)
         self._t.api_keys[key_hash] = _ApiKey(tenant_id, label, created_at)
 
-    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+    async def find_by_api_key_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> Tenant | None:
         key = self._t.api_keys.get(key_hash)
-        if key is None or key.revoked_at is not None:
+        moment = now or datetime.now(UTC)
+        if key is None or (key.revoked_at is not None and key.revoked_at <= moment):
             return None
         return self._t.tenants.get(key.tenant_id)
+
+    async def revoke_other_api_keys(
+        self, tenant_id: str, keep_hash: str, *, revoked_at: datetime
+    ) -> int:
+        shortened = 0
+        for key_hash, key in list(self._t.api_keys.items()):
+            if key.tenant_id != tenant_id or key_hash == keep_hash:
+                continue
+            if key.revoked_at is None or key.revoked_at > revoked_at:
+                self._t.api_keys[key_hash] = replace(key, revoked_at=revoked_at)
+                shortened += 1
+        return shortened
 
     async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
         key = self._t.api_keys.get(key_hash)

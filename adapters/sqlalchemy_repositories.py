@@ -404,15 +404,36 @@ class SqlAlchemyTenantRepository:
         if not await _insert_once(self._connection, orm.tenant_api_keys, values):
             raise AlreadyExists("an API key with this hash exists")
 
-    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+    async def find_by_api_key_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> Tenant | None:
         keys = orm.tenant_api_keys
         query = (
             select(orm.tenants)
             .join(keys, keys.c.tenant_id == orm.tenants.c.id)
-            .where(keys.c.key_hash == key_hash, keys.c.revoked_at.is_(None))
+            .where(
+                keys.c.key_hash == key_hash,
+                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > (now or _now())),
+            )
         )
         row = (await self._connection.execute(query)).first()
         return None if row is None else _tenant_from_row(row)
+
+    async def revoke_other_api_keys(
+        self, tenant_id: str, keep_hash: str, *, revoked_at: datetime
+    ) -> int:
+        keys = orm.tenant_api_keys
+        result = await self._connection.execute(
+            update(keys)
+            .where(
+                keys.c.tenant_id == tenant_id,
+                keys.c.key_hash != keep_hash,
+                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > revoked_at),
+            )
+            .values(revoked_at=revoked_at)
+            .returning(keys.c.key_hash)
+        )
+        return len(result.all())
 
     async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
         keys = orm.tenant_api_keys

@@ -296,8 +296,18 @@ class TenantRepository(Protocol):
         """Store the hash of a new API key of the tenant; AlreadyExists on a duplicate hash."""
         ...
 
-    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
-        """The tenant owning an unrevoked API key with this hash, or None."""
+    async def find_by_api_key_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> Tenant | None:
+        """The tenant owning an API key with this hash that is not revoked at `now` (a key
+        may be revoked from a moment in the future on: a grace period), or None."""
+        ...
+
+    async def revoke_other_api_keys(
+        self, tenant_id: str, keep_hash: str, *, revoked_at: datetime
+    ) -> int:
+        """End every key of the tenant but `keep_hash` at `revoked_at` (or earlier, when it
+        already ends earlier); how many keys this shortened."""
         ...
 
     async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:

@@ -123,9 +123,7 @@ class StartCheckout:
                     resumed = (booking, resumed[1])
             if resumed is None:
                 ensure_customer_may_hold_more(
-                    await uow.bookings.count_pending_for_customer(
-                        tenant.id, command.customer_email
-                    )
+                    await uow.bookings.count_pending_for_customer(tenant.id, command.customer_email)
                 )
                 resumed = await self._hold_seats(uow, for_sale, booking_id, token, command)
             await uow.commit()

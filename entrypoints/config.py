@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+MIN_ADMIN_KEY_LENGTH = 32
 
 
 class GatewayKind(StrEnum):
@@ -127,6 +128,33 @@ class Settings:
                 "BOOKPAY_GATEWAY=stripe needs these settings, which are missing: "
                 + ", ".join(missing)
             )
+        weak = self._weak_secrets()
+        if weak:
+            raise ConfigurationError(
+                "BOOKPAY_GATEWAY=stripe refuses weak secrets: " + "; ".join(weak)
+            )
+
+    def _weak_secrets(self) -> list[str]:
+        """What is wrong with each secret, naming the variable, never showing the value."""
+        problems = []
+        if not (self.stripe_secret_key or "").startswith(("sk_", "rk_")):
+            problems.append("BOOKPAY_STRIPE_SECRET_KEY must be a secret key (sk_… or rk_…)")
+        if len(self.admin_api_key or "") < MIN_ADMIN_KEY_LENGTH:
+            problems.append(
+                f"BOOKPAY_ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters"
+            )
+        for name, value in (
+            ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+        ):
+            if not (value or "").startswith("whsec_"):
+                problems.append(f"BOOKPAY_{name} must be a webhook signing secret (whsec_…)")
+        if self.stripe_webhook_secret == self.stripe_connect_webhook_secret:
+            problems.append(
+                "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET must differ from "
+                "BOOKPAY_STRIPE_WEBHOOK_SECRET (each endpoint has its own)"
+            )
+        return problems
 
     def with_generated_secrets(self) -> tuple[Settings, dict[str, str]]:
         """Fake mode only: fill in a random admin key and webhook secrets.

@@ -33,6 +33,7 @@ from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
+from application.rotate_api_key import RotateApiKey
 from application.set_fee_policy import SetFeePolicy
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.start_checkout import StartCheckout
@@ -118,7 +119,8 @@ class Container(containers.DeclarativeContainer):
     uow = unit_of_work.provider
     create_tenant = providers.Singleton(CreateTenant, uow, ids, clock)
     set_fee_policy = providers.Singleton(SetFeePolicy, uow)
-    tenant_queries = providers.Singleton(TenantQueries, uow)
+    tenant_queries = providers.Singleton(TenantQueries, uow, clock)
+    rotate_api_key = providers.Singleton(RotateApiKey, uow, clock)
     platform_fee_report = providers.Singleton(PlatformFeeReport, uow)
     start_onboarding = providers.Singleton(StartOnboarding, uow, gateway)
     create_offering = providers.Singleton(CreateOffering, uow, ids)
@@ -166,6 +168,7 @@ USE_CASES = (
     "create_tenant",
     "set_fee_policy",
     "tenant_queries",
+    "rotate_api_key",
     "platform_fee_report",
     "start_onboarding",
     "create_offering",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, get, post, put
@@ -13,6 +13,7 @@ from litestar.params import Parameter
 
 from application.create_tenant import CreateTenant, NewTenant
 from application.ports import InvalidCursor
+from application.rotate_api_key import RotateApiKey, RotateApiKeyCommand
 from application.set_fee_policy import NewFeePolicy, SetFeePolicy
 from application.statements import PlatformFeeReport
 from application.tenant_queries import TenantQueries
@@ -93,6 +94,24 @@ class AdminController(Controller):
     ) -> s.VersionedFeePolicy:
         policy = await set_fee_policy(NewFeePolicy(tenant_id, m.fee_policy_in(data)))
         return s.VersionedFeePolicy(version=policy.version, policy=m.fee_policy_out(policy))
+
+    @post(
+        "/tenants/{tenant_id:str}/api-keys",
+        status_code=201,
+        summary="A new API key for the tenant (shown once); its other keys end after a grace",
+    )
+    async def rotate_api_key(
+        self, tenant_id: str, rotate_api_key: RotateApiKey, data: s.ApiKeyRotation | None = None
+    ) -> s.ApiKeyIssued:
+        grace = (data or s.ApiKeyRotation()).revoke_others_after_seconds
+        issued = await rotate_api_key(
+            RotateApiKeyCommand(tenant_id, revoke_others_after=timedelta(seconds=grace))
+        )
+        return s.ApiKeyIssued(
+            api_key=issued.api_key,
+            others_revoked_at=issued.others_revoked_at,
+            others_revoked=issued.others_revoked,
+        )
 
     @get("/reports/fees", summary="Platform fee revenue per tenant and currency")
     async def fee_report(

@@ -108,3 +108,44 @@ async def test_a_limit_of_zero_is_off(limit: int) -> None:
         assert await limits.take_checkout("203.0.113.7") is None
         await limits.count_auth_failure("203.0.113.7")
     assert await limits.auth_refused("203.0.113.7") is None
+
+
+# --- tenant key rotation -----------------------------------------------------------------
+
+
+async def test_a_rotated_tenant_key_keeps_the_old_one_for_its_grace_then_ends_it(
+    tmp_path: Path,
+) -> None:
+    app, container = build_test_app(tmp_path)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        shop = await _shop(client)
+        tenant_id = (await client.get("/v1/tenant", headers=shop.tenant)).json()["id"]
+        rotate = f"/v1/admin/tenants/{tenant_id}/api-keys"
+
+        rotated = await client.post(
+            rotate, json={"revoke_others_after_seconds": 3600}, headers=admin
+        )
+        assert rotated.status_code == 201, rotated.text
+        new = {"Authorization": f"Bearer {rotated.json()['api_key']}"}
+        assert rotated.json()["others_revoked"] == 1
+        # Within the grace period both keys work.
+        assert (await client.get("/v1/tenant", headers=shop.tenant)).status_code == 200
+        assert (await client.get("/v1/tenant", headers=new)).status_code == 200
+
+        # A leaked key: revoke every other key now.
+        now = await client.post(rotate, json={"revoke_others_after_seconds": 0}, headers=admin)
+        assert now.status_code == 201, now.text
+        newest = {"Authorization": f"Bearer {now.json()['api_key']}"}
+        _problem(await client.get("/v1/tenant", headers=shop.tenant), 401)
+        _problem(await client.get("/v1/tenant", headers=new), 401)
+        assert (await client.get("/v1/tenant", headers=newest)).status_code == 200
+
+        default = await client.post(rotate, headers=admin)
+        assert default.status_code == 201, default.text
+        _problem(
+            await client.post(rotate, json={"revoke_others_after_seconds": -1}, headers=admin), 400
+        )
+        _problem(await client.post("/v1/admin/tenants/tn_nope/api-keys", headers=admin), 404)
+        _problem(await client.post(rotate, headers=shop.tenant), 401)
+    assert container is not None

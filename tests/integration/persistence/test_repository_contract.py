@@ -216,7 +216,30 @@ async def test_api_keys_find_their_tenant_until_revoked(backend: Backend) -> Non
         assert not await uow.tenants.revoke_api_key(tenant.id, key_hash, revoked_at=NOW)
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.tenants.find_by_api_key_hash(key_hash) is None
+        # A key revoked at a moment works until then (a grace period), never after.
+        before = NOW - timedelta(seconds=1)
+        assert await uow.tenants.find_by_api_key_hash(key_hash, now=before) == tenant
+        assert await uow.tenants.find_by_api_key_hash(key_hash, now=NOW) is None
+
+
+async def test_rotation_ends_every_other_key_of_the_tenant_only(backend: Backend) -> None:
+    tenant, other = a_tenant(), a_tenant()
+    await _seed(backend, tenant, other)
+    old, new, others = new_id("hash"), new_id("hash"), new_id("hash")
+    async with backend.uow() as uow:
+        await uow.tenants.add_api_key(tenant.id, old, label="old", created_at=NOW)
+        await uow.tenants.add_api_key(tenant.id, new, label="new", created_at=NOW)
+        await uow.tenants.add_api_key(other.id, others, label="other", created_at=NOW)
+        later = NOW + timedelta(days=1)
+        assert await uow.tenants.revoke_other_api_keys(tenant.id, new, revoked_at=later) == 1
+        # An end already set is only ever brought forward.
+        assert await uow.tenants.revoke_other_api_keys(tenant.id, new, revoked_at=later) == 0
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.find_by_api_key_hash(old, now=later - timedelta(seconds=1))
+        assert await uow.tenants.find_by_api_key_hash(old, now=later) is None
+        assert await uow.tenants.find_by_api_key_hash(new, now=later) == tenant
+        assert await uow.tenants.find_by_api_key_hash(others, now=later) == other
 
 
 async def test_fee_policy_versions_are_kept_and_the_newest_is_active(backend: Backend) -> None:
