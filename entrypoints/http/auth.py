@@ -114,6 +114,20 @@ def authentication_middleware(
     return middleware
 
 
+def booking_token(request: Request[Any, Any, Any], query_token: str | None) -> str:
+    """A customer's booking token: `Authorization: Bearer <token>` (recommended: it stays
+    out of access logs and Referer headers) or the `token` query parameter."""
+    if query_token:
+        return query_token
+    header = request.headers.get("authorization")
+    if header is None:
+        raise Unauthorized("send the booking token as 'Authorization: Bearer <token>'")
+    token = _token(header)
+    if not 8 <= len(token) <= 200:
+        raise Unauthorized("the booking token is not valid")
+    return token
+
+
 async def authenticated_tenant(
     request: Request[Any, Any, Any], tenant_queries: TenantQueries
 ) -> Tenant:

@@ -378,3 +378,27 @@ async def test_a_return_url_on_the_allow_list_is_used(tmp_path: Path) -> None:
             json=_checkout_body(shop, success_url="https://shop.example/thanks"),
         )
         assert response.status_code == 201, response.text
+
+
+# --- 7. The booking token ----------------------------------------------------------------
+
+
+async def test_the_booking_token_may_travel_as_a_bearer_header(edge: Edge) -> None:
+    shop = await _shop(edge.client)
+    started = (
+        await edge.client.post(f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop))
+    ).json()
+    path = f"/v1/public/bookings/{started['booking_id']}"
+    bearer = {"Authorization": f"Bearer {started['booking_token']}"}
+    seen = await edge.client.get(path, headers=bearer)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["status"] == "pending_payment"
+    _problem(await edge.client.get(path, headers={"Authorization": "Bearer wrong-token"}), 404)
+    _problem(await edge.client.get(path), 401)
+    _problem(await edge.client.post(f"{path}/cancel"), 401)
+    _problem(
+        await edge.client.post(f"{path}/cancel", headers={"Authorization": "Bearer x" * 3}), 404
+    )
+    # The right token is accepted: what follows is the booking's own rule for cancelling.
+    cancelled = await edge.client.post(f"{path}/cancel", headers=bearer)
+    assert cancelled.status_code not in (400, 401, 404), cancelled.text
