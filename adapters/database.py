@@ -24,7 +24,9 @@ from sqlalchemy.types import TypeDecorator
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_POSTGRES_POOL_SIZE = 20
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
-CONNECT_TIMEOUT_SECONDS = 2.0
+# Generous: a busy server may take seconds to accept fifty connections at once, and a refused
+# connection fails at once anyway; only a silent host waits this long.
+CONNECT_TIMEOUT_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 2.0
 # PostgreSQL's codes for "not now": a statement or lock wait cut off, too many connections,
 # a server starting or shutting down, and every connection exception (class 08).
