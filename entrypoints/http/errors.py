@@ -199,7 +199,7 @@ class ProblemDetails(msgspec.Struct):
 
 _WHEN = {
     400: "Malformed JSON, a wrong type, or a value out of range (see `errors`)",
-    401: "Missing or wrong API key",
+    401: "Missing or wrong API key (or booking token)",
     404: "No such resource (another tenant's ids are 404 too)",
     409: "Conflicts with the current state: no seats left, an Idempotency-Key reused with "
     "another body, a booking that cannot change this way",
@@ -221,10 +221,18 @@ def document_problems(app: Litestar) -> None:
         for handler in getattr(route, "route_handlers", []):
             methods = getattr(handler, "http_methods", set())
             codes = {400}
-            if path.startswith(("/v1/admin", "/v1/tenant")):
+            if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):
                 codes.add(401)
-            if "{" in path:
+            if path.startswith(("/v1/admin", "/v1/tenant")):
+                codes.add(429)  # failed authentications past the limit
+            if "{" in path or path.startswith("/v1/tenant/fee-quote"):
                 codes.add(404)
+            if path.startswith("/v1/") and not path.startswith("/v1/webhooks"):
+                codes.add(503)  # the database unavailable or busy
+            if methods & {"POST", "PUT", "PATCH"} and path.startswith("/v1/"):
+                codes |= {413, 415}
+            if path.startswith("/v1/public/") and path.endswith("/checkout"):
+                codes.add(429)
             if methods & {"POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/"):
                 codes |= {409, 422}
             if path.startswith("/v1/") and (
