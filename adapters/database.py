@@ -8,18 +8,31 @@ half-way because another writer got in between.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+import sqlalchemy.exc
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_POSTGRES_POOL_SIZE = 20
+DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
+# Generous: a busy server may take seconds to accept fifty connections at once, and a refused
+# connection fails at once anyway; only a silent host waits this long.
+CONNECT_TIMEOUT_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 2.0
+# PostgreSQL's codes for "not now": a statement or lock wait cut off, too many connections,
+# a server starting or shutting down, and every connection exception (class 08).
+_UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "53400", "57P01", "57P02", "57P03"})
+
+log = logging.getLogger("bookpay.database")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -59,12 +72,39 @@ def _is_sqlite_memory(url: str) -> bool:
     return database in (None, "", ":memory:")
 
 
-def create_engine(url: str, *, pool_size: int | None = None, echo: bool = False) -> AsyncEngine:
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database could not do the work now (down, saturated, a
+    statement or lock wait cut off by its timeout), as opposed to a bug or bad data."""
+    if isinstance(
+        error,
+        sqlalchemy.exc.OperationalError
+        | sqlalchemy.exc.InterfaceError
+        | sqlalchemy.exc.TimeoutError
+        | ConnectionError
+        | TimeoutError,
+    ):
+        return True
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        code = getattr(error.orig, "sqlstate", None) or ""
+        return code in _UNAVAILABLE_SQLSTATES or code.startswith("08")
+    return isinstance(error, OSError) and error.errno is not None
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int | None = None,
+    echo: bool = False,
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+) -> AsyncEngine:
     """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
 
     `pool_size` bounds the connections a process keeps open (one by default on a SQLite
     file, DEFAULT_POSTGRES_POOL_SIZE on PostgreSQL); tests that need many truly concurrent
-    transactions raise it.
+    transactions raise it. On PostgreSQL every statement and every lock wait is cut off
+    after `statement_timeout_ms`, and a request waits at most as long for a connection of
+    the pool: a held lock or a saturated database turns into an error the API answers
+    with 503, never into a stalled server.
     """
     options: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -91,7 +131,47 @@ def create_engine(url: str, *, pool_size: int | None = None, echo: bool = False)
     # a connection instead, and bounds the connections per worker process.
     options["pool_size"] = pool_size or DEFAULT_POSTGRES_POOL_SIZE
     options["max_overflow"] = 0
+    options["pool_timeout"] = statement_timeout_ms / 1000
+    # A connection the server closed (restart, failover, idle timeout) is replaced before use.
+    options["pool_pre_ping"] = True
+    options["connect_args"] = _postgres_connect_args(statement_timeout_ms)
     return create_async_engine(url, **options)
+
+
+def _postgres_connect_args(statement_timeout_ms: int) -> dict[str, Any]:
+    return {
+        "timeout": CONNECT_TIMEOUT_SECONDS,
+        "server_settings": {
+            "statement_timeout": str(statement_timeout_ms),
+            "lock_timeout": str(statement_timeout_ms),
+        },
+    }
+
+
+class DatabaseProbe:
+    """Answers "is the database ready?" on a connection of its own, never one of the pool
+    (so it is not queued behind the API), within READY_TIMEOUT_SECONDS."""
+
+    def __init__(self, url: str) -> None:
+        options: dict[str, Any] = {"poolclass": NullPool}
+        bound_ms = int(READY_TIMEOUT_SECONDS * 1000 * 3 / 4)
+        if not is_sqlite(url):
+            options["connect_args"] = _postgres_connect_args(bound_ms)
+        self._engine = create_async_engine(url, **options)
+
+    async def ready(self) -> bool:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                async with self._engine.connect() as connection:
+                    # A table every request reads: a lock held on it makes the API wait too.
+                    await connection.execute(text("SELECT 1 FROM tenants LIMIT 1"))
+        except Exception:  # any failure means "not ready", whatever the driver raised
+            log.warning("readiness check failed", exc_info=True)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        await self._engine.dispose()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:

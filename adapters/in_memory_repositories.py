@@ -15,7 +15,7 @@ import asyncio
 import builtins
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -56,6 +56,7 @@ class _ApiKey:
 @dataclass(frozen=True, slots=True)
 class _Claim:
     fingerprint: str
+    claimed_at: datetime
     response: StoredResponse | None = None
 
 
@@ -195,11 +196,26 @@ class InMemoryTenantRepository:
             raise NotFound("tenant", tenant_id)
         self._t.api_keys[key_hash] = _ApiKey(tenant_id, label, created_at)
 
-    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+    async def find_by_api_key_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> Tenant | None:
         key = self._t.api_keys.get(key_hash)
-        if key is None or key.revoked_at is not None:
+        moment = now or datetime.now(UTC)
+        if key is None or (key.revoked_at is not None and key.revoked_at <= moment):
             return None
         return self._t.tenants.get(key.tenant_id)
+
+    async def revoke_other_api_keys(
+        self, tenant_id: str, keep_hash: str, *, revoked_at: datetime
+    ) -> int:
+        shortened = 0
+        for key_hash, key in list(self._t.api_keys.items()):
+            if key.tenant_id != tenant_id or key_hash == keep_hash:
+                continue
+            if key.revoked_at is None or key.revoked_at > revoked_at:
+                self._t.api_keys[key_hash] = replace(key, revoked_at=revoked_at)
+                shortened += 1
+        return shortened
 
     async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
         key = self._t.api_keys.get(key_hash)
@@ -415,6 +431,15 @@ class InMemoryBookingRepository:
             raise NotFound("slot", booking.slot_id)
         self._t.bookings[key] = (booking, 1)
         self._seen(booking, 1)
+
+    async def count_pending_for_customer(self, tenant_id: str, email: str) -> int:
+        return sum(
+            1
+            for (tenant, _), (booking, _) in self._t.bookings.items()
+            if tenant == tenant_id
+            and booking.status is BookingStatus.PENDING_PAYMENT
+            and booking.customer.email.lower() == email.lower()
+        )
 
     async def add_holding_seats(self, booking: Booking) -> bool:
         slots = InMemorySlotRepository(self._t)
@@ -661,14 +686,26 @@ class InMemoryIdempotencyStore:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
+        now = now or datetime.now(UTC)
         existing = self._t.claims.get((scope, key))
         if existing is None:
-            self._t.claims[scope, key] = _Claim(fingerprint)
+            self._t.claims[scope, key] = _Claim(fingerprint, claimed_at=now)
             return IdempotencyClaim(ClaimOutcome.CLAIMED)
         if existing.fingerprint != fingerprint:
             return IdempotencyClaim(ClaimOutcome.MISMATCH)
         if existing.response is None:
+            if stale_before is not None and existing.claimed_at < stale_before:
+                self._t.claims[scope, key] = replace(existing, claimed_at=now)
+                return IdempotencyClaim(ClaimOutcome.CLAIMED)
             return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
         return IdempotencyClaim(ClaimOutcome.REPLAY, existing.response)
 
@@ -676,12 +713,19 @@ class InMemoryIdempotencyStore:
         existing = self._t.claims.get((scope, key))
         if existing is None:
             raise NotFound("idempotency key", key)
-        self._t.claims[scope, key] = replace(existing, response=response)
+        if existing.response is None:
+            self._t.claims[scope, key] = replace(existing, response=response)
 
     async def release(self, scope: str, key: str) -> None:
         existing = self._t.claims.get((scope, key))
         if existing is not None and existing.response is None:
             del self._t.claims[scope, key]
+
+    async def purge(self, created_before: datetime) -> int:
+        old = [k for k, claim in self._t.claims.items() if claim.claimed_at < created_before]
+        for k in old:
+            del self._t.claims[k]
+        return len(old)
 
 
 class InMemoryUnitOfWork:

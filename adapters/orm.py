@@ -293,6 +293,8 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "key"),
     Index("ix_idempotency_keys_tenant_created", "tenant_id", "created_at"),
+    # Keys are purged by age across every scope (RETENTION in idempotent_requests).
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 # --- The fake payment gateway's state ---------------------------------------------------

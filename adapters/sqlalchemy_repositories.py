@@ -538,15 +538,36 @@ class SqlAlchemyTenantRepository:
         if not await _insert_once(self._connection, orm.tenant_api_keys, values):
             raise AlreadyExists("an API key with this hash exists")
 
-    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
+    async def find_by_api_key_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> Tenant | None:
         keys = orm.tenant_api_keys
         query = (
             select(orm.tenants)
             .join(keys, keys.c.tenant_id == orm.tenants.c.id)
-            .where(keys.c.key_hash == key_hash, keys.c.revoked_at.is_(None))
+            .where(
+                keys.c.key_hash == key_hash,
+                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > (now or _now())),
+            )
         )
         row = (await self._connection.execute(query)).first()
         return None if row is None else _tenant_from_row(row)
+
+    async def revoke_other_api_keys(
+        self, tenant_id: str, keep_hash: str, *, revoked_at: datetime
+    ) -> int:
+        keys = orm.tenant_api_keys
+        result = await self._connection.execute(
+            update(keys)
+            .where(
+                keys.c.tenant_id == tenant_id,
+                keys.c.key_hash != keep_hash,
+                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > revoked_at),
+            )
+            .values(revoked_at=revoked_at)
+            .returning(keys.c.key_hash)
+        )
+        return len(result.all())
 
     async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
         keys = orm.tenant_api_keys
@@ -1076,6 +1097,19 @@ class SqlAlchemyBookingRepository:
         self._versions[booking.tenant_id, booking.id] = 1
         await self._add_refunds(booking)
         await self._save_disputes(booking)
+
+    async def count_pending_for_customer(self, tenant_id: str, email: str) -> int:
+        table = orm.bookings
+        count = await self._connection.scalar(
+            select(func.count())
+            .select_from(table)
+            .where(
+                table.c.tenant_id == tenant_id,
+                table.c.status == BookingStatus.PENDING_PAYMENT.value,
+                func.lower(table.c.customer_email) == email.lower(),
+            )
+        )
+        return int(count or 0)
 
     async def add_holding_seats(self, booking: Booking) -> bool:
         if self._connection.dialect.name != "postgresql":
@@ -1666,14 +1700,18 @@ class SqlAlchemyIdempotencyStore:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
         table = orm.idempotency_keys
-        values = {
-            "tenant_id": scope,
-            "key": key,
-            "fingerprint": fingerprint,
-            "created_at": _now(),
-        }
+        now = now or _now()
+        values = {"tenant_id": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
         # A claim released between our insert and our read leaves nothing to read: retry.
         for _ in range(3):
             if await _insert_once(self._connection, table, values):
@@ -1687,20 +1725,49 @@ class SqlAlchemyIdempotencyStore:
             if row.fingerprint != fingerprint:
                 return IdempotencyClaim(ClaimOutcome.MISMATCH)
             if row.response_status is None:
+                if stale_before is not None and await self._take_over(
+                    scope, key, now, stale_before
+                ):
+                    return IdempotencyClaim(ClaimOutcome.CLAIMED)
                 return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
             response = StoredResponse(row.response_status, bytes(row.response_body or b""))
             return IdempotencyClaim(ClaimOutcome.REPLAY, response)
         return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
 
+    async def _take_over(self, scope: str, key: str, now: datetime, stale_before: datetime) -> bool:
+        """One conditional statement: of several retries, exactly one takes a dead claim."""
+        table = orm.idempotency_keys
+        result = await self._connection.execute(
+            update(table)
+            .where(
+                table.c.tenant_id == scope,
+                table.c.key == key,
+                table.c.response_status.is_(None),
+                table.c.created_at < stale_before,
+            )
+            .values(created_at=now)
+            .returning(table.c.key)
+        )
+        return result.first() is not None
+
     async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
         table = orm.idempotency_keys
         result = await self._connection.execute(
             update(table)
-            .where(table.c.tenant_id == scope, table.c.key == key)
+            .where(
+                table.c.tenant_id == scope,
+                table.c.key == key,
+                table.c.response_status.is_(None),
+            )
             .values(response_status=response.status, response_body=response.body)
             .returning(table.c.key)
         )
-        if result.first() is None:
+        if result.first() is not None:
+            return
+        exists = await self._connection.execute(
+            select(table.c.key).where(table.c.tenant_id == scope, table.c.key == key)
+        )
+        if exists.first() is None:
             raise NotFound("idempotency key", key)
 
     async def release(self, scope: str, key: str) -> None:
@@ -1710,3 +1777,10 @@ class SqlAlchemyIdempotencyStore:
                 table.c.tenant_id == scope, table.c.key == key, table.c.response_status.is_(None)
             )
         )
+
+    async def purge(self, created_before: datetime) -> int:
+        table = orm.idempotency_keys
+        result = await self._connection.execute(
+            table.delete().where(table.c.created_at < created_before).returning(table.c.key)
+        )
+        return len(result.all())

@@ -301,6 +301,8 @@ def parse_event(payload: bytes, *, livemode: bool = False) -> PaymentEvent:
         event = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidWebhookPayload("the webhook body is not JSON") from error
+    except RecursionError as error:  # nested deeper than any Stripe event is
+        raise InvalidWebhookPayload("the webhook body is nested too deeply") from error
     if not isinstance(event, dict) or event.get("object") != "event":
         raise InvalidWebhookPayload("the webhook body is not a Stripe event")
     return translate_event(event, livemode=livemode)

@@ -70,3 +70,12 @@ class Unauthorized(ApplicationError):
 
 class InvalidRequest(ApplicationError):
     """Input that is well-formed but cannot be acted on (e.g. both or neither of two fields)."""
+
+
+class MalformedRequest(ApplicationError):
+    """Input refused before any use case runs: e.g. an Idempotency-Key that is empty, too
+    long or not printable ASCII."""
+
+
+class ServiceUnavailable(ApplicationError):
+    """A dependency (the database) is down, saturated or too slow; nothing was done, retry."""

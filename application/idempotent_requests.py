@@ -1,13 +1,35 @@
-"""Idempotency-Key for any request that creates something: the first response is kept and
-replayed to a retry with the same key and body; another body with the key is a conflict."""
+"""Idempotency-Key for every POST: the first response is kept and replayed to a retry with
+the same key and body; another body with the key is a conflict.
+
+A claim whose request died (process killed, connection lost) is taken over by a retry
+after CLAIM_TIMEOUT; records are purged after RETENTION, the time Stripe keeps its own keys.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from application.errors import Conflict, IdempotencyKeyReused
-from application.ports import ClaimOutcome, StoredResponse
+from application.errors import Conflict, IdempotencyKeyReused, MalformedRequest
+from application.ports import ClaimOutcome, Clock, StoredResponse
 from application.uow import UnitOfWorkFactory
+
+MAX_KEY_LENGTH = 255
+# Longer than any request may run (database timeouts, gateway retries), so only a claim
+# whose request is gone is taken over.
+CLAIM_TIMEOUT = timedelta(minutes=5)
+RETENTION = timedelta(hours=24)
+
+
+def require_valid_key(key: str, *, minimum: int = 1) -> str:
+    """The key as sent: `minimum`–255 printable ASCII characters, or MalformedRequest."""
+    if not minimum <= len(key) <= MAX_KEY_LENGTH:
+        raise MalformedRequest(
+            f"an Idempotency-Key must be {minimum} to {MAX_KEY_LENGTH} characters long"
+        )
+    if not all(" " <= char <= "~" for char in key):
+        raise MalformedRequest("an Idempotency-Key must be printable ASCII characters")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +40,21 @@ class Claimed:
 
 
 class IdempotentRequests:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def begin(self, scope: str, key: str, fingerprint: str) -> Claimed:
+        """Claim `key` in `scope` (who is calling) for the request `fingerprint` hashes.
+
+        Raises IdempotencyKeyReused (another request used the key) or Conflict (the same
+        request is still running); returns the stored response when it already finished.
+        """
+        now = self._clock.now()
         async with self._uow() as uow:
-            claim = await uow.idempotency.claim(scope, key, fingerprint)
+            claim = await uow.idempotency.claim(
+                scope, key, fingerprint, now=now, stale_before=now - CLAIM_TIMEOUT
+            )
             await uow.commit()
         if claim.outcome is ClaimOutcome.MISMATCH:
             raise IdempotencyKeyReused(key)
@@ -41,3 +72,13 @@ class IdempotentRequests:
             else:
                 await uow.idempotency.store_response(scope, key, response)
             await uow.commit()
+
+    async def purge(self) -> int:
+        """Forget the keys claimed more than RETENTION ago; how many were forgotten."""
+        async with self._uow() as uow:
+            purged = await uow.idempotency.purge(self._clock.now() - RETENTION)
+            await uow.commit()
+        return purged
+
+    async def __call__(self) -> int:
+        return await self.purge()

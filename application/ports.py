@@ -407,8 +407,18 @@ class TenantRepository(Protocol):
         """Store the hash of a new API key of the tenant; AlreadyExists on a duplicate hash."""
         ...
 
-    async def find_by_api_key_hash(self, key_hash: str) -> Tenant | None:
-        """The tenant owning an unrevoked API key with this hash, or None."""
+    async def find_by_api_key_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> Tenant | None:
+        """The tenant owning an API key with this hash that is not revoked at `now` (a key
+        may be revoked from a moment in the future on: a grace period), or None."""
+        ...
+
+    async def revoke_other_api_keys(
+        self, tenant_id: str, keep_hash: str, *, revoked_at: datetime
+    ) -> int:
+        """End every key of the tenant but `keep_hash` at `revoked_at` (or earlier, when it
+        already ends earlier); how many keys this shortened."""
         ...
 
     async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
@@ -571,6 +581,11 @@ class BookingRepository(Protocol):
 
     async def add(self, booking: Booking) -> None:
         """Store a new booking; AlreadyExists when its id is taken."""
+        ...
+
+    async def count_pending_for_customer(self, tenant_id: str, email: str) -> int:
+        """How many of the tenant's bookings still hold seats unpaid (pending_payment) for
+        this customer email, compared without regard to case."""
         ...
 
     async def add_holding_seats(self, booking: Booking) -> bool:
@@ -766,12 +781,29 @@ class IdempotencyClaim:
 class IdempotencyStore(Protocol):
     """Idempotency keys per scope (a tenant id, or a platform scope such as "admin")."""
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> IdempotencyClaim:
-        """Claim a key for a request with this fingerprint; exactly one claimant wins."""
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
+        """Claim a key for a request with this fingerprint; exactly one claimant wins.
+
+        A claim still in progress that was made before `stale_before` belongs to a request
+        that died: it is taken over (CLAIMED, its time set to `now`) by exactly one caller.
+        """
         ...
 
     async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
-        """Store the response of a claimed key, to be replayed on retries."""
+        """Store the response of a claimed key, to be replayed on retries; the first
+        response stored stays."""
+        ...
+
+    async def purge(self, created_before: datetime) -> int:
+        """Delete the keys claimed before then; how many were deleted."""
         ...
 
     async def release(self, scope: str, key: str) -> None:

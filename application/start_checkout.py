@@ -1,55 +1,56 @@
 """A customer picks a slot: hold the seats, then open a hosted checkout that ends the hold.
 
 Two short transactions around one gateway call, so no transaction waits on the network:
-1. claim the Idempotency-Key, hold the seats atomically and store the pending booking;
+1. hold the seats atomically and store the pending booking;
 2. open the Checkout Session (its idempotency key derives from the booking id);
-3. attach the session to the booking and store the response for replays.
+3. attach the session to the booking.
 
-With an Idempotency-Key, the booking id derives from the key and step 1 leaves a
-provisional record (booking id and token), so a retry after a failure at 2 or 3 resumes the
-same booking: the gateway sees the same idempotency key and returns the same session
-instead of opening a second one, and no second hold is taken. Without a key, a failed
-gateway call gives the seats back at once; so does a call the gateway refused as invalid,
-key or not, since retrying the same request cannot succeed.
+With an Idempotency-Key (claimed and replayed at the HTTP edge), the booking id derives
+from the key, so a retry after a failure at 2 or 3 resumes the same booking with a new
+token: the gateway sees the same idempotency key and returns the same session instead of
+opening a second one, and no second hold is taken. Without a key, a failed gateway call
+gives the seats back at once; so does a call the gateway refused as invalid, key or
+not, since retrying the same request cannot succeed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from application.credentials import hash_secret, new_booking_token
 from application.errors import (
     Conflict,
     GatewayError,
     GatewayInvalidRequest,
-    IdempotencyKeyReused,
     NotFound,
 )
 from application.holds import release_seats_if_hold_ended
 from application.ports import (
     CheckoutRequest,
-    ClaimOutcome,
     Clock,
     IdGenerator,
     LineItem,
     PaymentGateway,
     SlotForSale,
-    StoredResponse,
     UnitOfWork,
 )
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, BookingStatus, Customer, hold_expiry
+from domain.booking import (
+    Booking,
+    BookingStatus,
+    Customer,
+    ensure_customer_may_hold_more,
+    hold_expiry,
+)
 from domain.errors import SeatsUnavailable
-from domain.fees import BearerKind, FeePolicy, FeePolicyScope, FeeQuote
-from domain.money import Money
+from domain.fees import BearerKind, FeePolicy, FeeQuote
 from domain.offering import Offering, require_seats
+from domain.return_urls import host_of, require_allowed_return_url
 from domain.tenant import Tenant
 
-PROVISIONAL = 202  # status of the record a claimed key carries until the session exists
 # Stripe refuses a session that expires sooner than 30 minutes after it is created, by its
 # own clock: a hold of exactly 30 minutes gets a minute of slack on the session. A payment
 # in that minute is a late completion, which is confirmed or refunded like any other.
@@ -87,59 +88,51 @@ class StartCheckout:
         *,
         hold: timedelta,
         public_base_url: str,
+        return_hosts: Collection[str] = (),
     ) -> None:
+        """`return_hosts`: where success and cancel URLs may lead, besides Bookpay itself."""
         self._uow = uow
         self._gateway = gateway
         self._ids = ids
         self._clock = clock
         self._hold = hold
         self._base_url = public_base_url.rstrip("/")
+        self._return_hosts = frozenset({*return_hosts, host_of(public_base_url)})
 
     async def __call__(self, command: StartCheckoutCommand) -> CheckoutStarted:
         require_seats(command.seats)
+        for url in (command.success_url, command.cancel_url):
+            if url is not None:
+                require_allowed_return_url(url, self._return_hosts)
         key = command.idempotency_key
-        unit = self._uow()
-        if key is None:
-            # One read, then one write: the seats held and the booking stored by a single
-            # atomic statement. Its condition on the free seats is checked by the statement
-            # itself, so a transaction around the two adds nothing but its BEGIN and COMMIT
-            # (with an Idempotency-Key the claim and the booking must commit together).
-            unit = unit.single_write()
-        async with unit as uow:
+        # One read, then one write: the seats held and the booking stored by a single atomic
+        # statement whose condition on the free seats is checked by the statement itself, so
+        # a transaction around the two adds nothing but its BEGIN and COMMIT.
+        async with self._uow().single_write() as uow:
             # One read for the tenant and everything selling a seat of the slot needs.
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
             tenant = for_sale.tenant
             tenant.ensure_can_sell()
-            scope = f"checkout:{tenant.id}"
             token = new_booking_token()
             resumed: tuple[Booking, Offering] | None = None
             booking_id = self._ids.new_id("bk")
             if key is not None:
-                claim = await uow.idempotency.claim(scope, key, _fingerprint(command))
-                if claim.outcome is ClaimOutcome.MISMATCH:
-                    raise IdempotencyKeyReused(key)
-                if claim.outcome is ClaimOutcome.IN_PROGRESS:
-                    raise Conflict("a request with this Idempotency-Key is still in progress")
-                if claim.outcome is ClaimOutcome.REPLAY and claim.response is not None:
-                    if claim.response.status != PROVISIONAL:
-                        return decode_result(claim.response.body)
-                    booking_id, token = _provisional(claim.response.body)
-                    existing = await uow.bookings.get(tenant.id, booking_id)
-                    if existing is not None:
-                        resumed = await self._resumable(uow, tenant, existing)
-                if resumed is None and claim.outcome is ClaimOutcome.CLAIMED:
-                    booking_id = _booking_id_for_key(tenant.id, key)
-                if resumed is None:
-                    await uow.idempotency.store_response(
-                        scope,
-                        key,
-                        StoredResponse(PROVISIONAL, _provisional_body(booking_id, token)),
-                    )
+                booking_id = booking_id_for_key(tenant.id, key)
+                existing = await uow.bookings.get(tenant.id, booking_id)
+                if existing is not None:
+                    resumed = await self._resumable(uow, tenant, existing)
+                    # The first attempt's token never reached the customer: issue a new one.
+                    booking = replace(resumed[0], access_token_hash=hash_secret(token))
+                    await uow.bookings.update(booking)
+                    resumed = (booking, resumed[1])
             if resumed is None:
+                ensure_customer_may_hold_more(
+                    await uow.bookings.count_pending_for_customer(tenant.id, command.customer_email)
+                )
                 resumed = await self._hold_seats(uow, for_sale, booking_id, token, command)
-                await uow.commit()
+            await uow.commit()
         # The unit of work is closed before the gateway is called: no transaction waits on it.
         booking, offering = resumed
 
@@ -233,23 +226,14 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        unit = self._uow()
-        if command.idempotency_key is None:
-            # The conditional attach is the only write: it needs no transaction around it.
-            unit = unit.single_write()
-        async with unit as uow:
+        # The conditional attach is the only write: it needs no transaction around it.
+        async with self._uow().single_write() as uow:
             # One conditional write; only when it changes nothing is the booking read, so
             # that a different session already attached is still refused by the domain.
             if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):
                 current = await uow.bookings.get(tenant.id, booking.id)
                 if current is not None and current.status is BookingStatus.PENDING_PAYMENT:
                     current.attach_session(session.session_id)
-            if command.idempotency_key is not None:
-                await uow.idempotency.store_response(
-                    f"checkout:{tenant.id}",
-                    command.idempotency_key,
-                    StoredResponse(201, encode_result(result)),
-                )
             await uow.commit()
         return result
 
@@ -288,89 +272,7 @@ def line_items(offering: Offering, quote: FeeQuote) -> tuple[LineItem, ...]:
     return tuple(items)
 
 
-def _fingerprint(command: StartCheckoutCommand) -> str:
-    fields = {
-        "slot_id": command.slot_id,
-        "seats": command.seats,
-        "email": command.customer_email,
-        "name": command.customer_name,
-        "success_url": command.success_url,
-        "cancel_url": command.cancel_url,
-    }
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
-def _booking_id_for_key(tenant_id: str, key: str) -> str:
+def booking_id_for_key(tenant_id: str, key: str) -> str:
+    """The booking a checkout with this Idempotency-Key makes, so that a retry resumes it."""
     digest = hashlib.sha256(f"{tenant_id}\0{key}".encode()).hexdigest()
     return f"bk_{digest[:24]}"
-
-
-def _provisional_body(booking_id: str, token: str) -> bytes:
-    return json.dumps({"booking_id": booking_id, "booking_token": token}).encode()
-
-
-def _provisional(body: bytes) -> tuple[str, str]:
-    data = json.loads(body)
-    return str(data["booking_id"]), str(data["booking_token"])
-
-
-# Stored responses are replayed verbatim, so results round-trip through plain JSON.
-
-
-def _money(value: Money) -> dict[str, Any]:
-    return {"amount": value.amount, "currency": value.currency}
-
-
-def _from_money(data: dict[str, Any]) -> Money:
-    return Money(int(data["amount"]), str(data["currency"]))
-
-
-def encode_result(result: CheckoutStarted) -> bytes:
-    quote = result.quote
-    return json.dumps(
-        {
-            "booking_id": result.booking_id,
-            "booking_token": result.booking_token,
-            "checkout_url": result.checkout_url,
-            "expires_at": result.expires_at.isoformat(),
-            "quote": {
-                "subtotal": _money(quote.subtotal),
-                "service_fee": _money(quote.service_fee),
-                "customer_fee": _money(quote.customer_fee),
-                "customer_total": _money(quote.customer_total),
-                "application_fee": _money(quote.application_fee),
-                "tenant_receives": _money(quote.tenant_receives),
-                "fee_bearer": quote.fee_bearer.value,
-                "fee_policy_version": quote.fee_policy_version,
-                "fee_policy_id": quote.fee_policy_id,
-                "fee_policy_scope": quote.fee_policy_scope.value,
-                "seats": quote.seats,
-                "unit_price": _money(quote.unit_price),
-            },
-        }
-    ).encode()
-
-
-def decode_result(body: bytes) -> CheckoutStarted:
-    data = json.loads(body)
-    q = data["quote"]
-    return CheckoutStarted(
-        booking_id=data["booking_id"],
-        booking_token=data["booking_token"],
-        checkout_url=data["checkout_url"],
-        expires_at=datetime.fromisoformat(data["expires_at"]),
-        quote=FeeQuote(
-            subtotal=_from_money(q["subtotal"]),
-            service_fee=_from_money(q["service_fee"]),
-            customer_fee=_from_money(q["customer_fee"]),
-            customer_total=_from_money(q["customer_total"]),
-            application_fee=_from_money(q["application_fee"]),
-            tenant_receives=_from_money(q["tenant_receives"]),
-            fee_bearer=BearerKind(q["fee_bearer"]),
-            fee_policy_version=int(q["fee_policy_version"]),
-            seats=int(q["seats"]),
-            unit_price=_from_money(q["unit_price"]),
-            fee_policy_id=str(q.get("fee_policy_id", "")),
-            fee_policy_scope=FeePolicyScope(q.get("fee_policy_scope", "tenant")),
-        ),
-    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from application.credentials import hash_secret
 from application.errors import NotFound, Unauthorized
+from application.ports import Clock
 from application.uow import UnitOfWorkFactory
 from domain.fees import FeePolicy
 from domain.tenant import Tenant
@@ -18,13 +19,15 @@ class TenantView:
 
 
 class TenantQueries:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock | None = None) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def authenticate(self, api_key: str) -> Tenant:
         """The tenant owning a live API key; Unauthorized for any other key."""
+        now = self._clock.now() if self._clock else None
         async with self._uow() as uow:
-            tenant = await uow.tenants.find_by_api_key_hash(hash_secret(api_key))
+            tenant = await uow.tenants.find_by_api_key_hash(hash_secret(api_key), now=now)
         if tenant is None:
             raise Unauthorized("the API key is not valid")
         return tenant

@@ -27,7 +27,13 @@ from enum import StrEnum
 from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancellation_refund
 from domain.clock import as_utc
 from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot
-from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
+from domain.errors import (
+    IllegalTransition,
+    InvalidHold,
+    InvalidRefund,
+    RefundExceedsPaid,
+    TooManyPendingHolds,
+)
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money
 from domain.offering import require_seats
@@ -481,3 +487,14 @@ class Booking:
             opened = sorted((*self.disputes, dispute), key=lambda d: (d.created_at, d.dispute_id))
             return replace(self, disputes=tuple(opened))
         return replace(self, disputes=tuple(dispute if d is known else d for d in self.disputes))
+
+
+# Unpaid holds one customer (by email) may keep at one tenant at once, so that nobody ties
+# up a tenant's slots with checkouts they never pay.
+MAX_PENDING_HOLDS_PER_CUSTOMER = 5
+
+
+def ensure_customer_may_hold_more(pending_holds: int) -> None:
+    """TooManyPendingHolds when `pending_holds` already reaches the cap."""
+    if pending_holds >= MAX_PENDING_HOLDS_PER_CUSTOMER:
+        raise TooManyPendingHolds(pending_holds, MAX_PENDING_HOLDS_PER_CUSTOMER)

@@ -208,3 +208,20 @@ class SlotCancelled(DomainError):
     def __init__(self, slot_id: str) -> None:
         super().__init__(f"slot {slot_id} is cancelled and can no longer be booked")
         self.slot_id = slot_id
+
+
+class ReturnUrlNotAllowed(DomainError):
+    """A URL a customer or tenant would be sent back to that is not on the allow-list:
+    another host, not https (http only for localhost), credentials or control characters."""
+
+
+class TooManyPendingHolds(DomainError):
+    """A customer already holds as many unpaid checkouts at a tenant as one person may."""
+
+    def __init__(self, pending: int, cap: int) -> None:
+        super().__init__(
+            f"this customer already has {pending} unpaid checkouts here (at most {cap}): "
+            "pay or abandon one first"
+        )
+        self.pending = pending
+        self.cap = cap

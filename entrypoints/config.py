@@ -6,9 +6,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+MIN_ADMIN_KEY_LENGTH = 32
 
 
 class GatewayKind(StrEnum):
@@ -44,6 +46,20 @@ class Settings:
     # Who bears a lost dispute of a destination charge: "tenant" (recovered with a
     # transfer reversal) or "platform".
     dispute_bearer: str = "tenant"
+    # Hosts a customer or tenant may be sent back to; empty means the host of public_base_url.
+    allowed_return_hosts: tuple[str, ...] = ()
+    checkout_limit_per_minute: int = 20
+    auth_failures_per_minute: int = 10
+    db_statement_timeout_ms: int = 5000
+    # Shared storage for the rate limits, so they hold across processes and hosts.
+    redis_url: str | None = field(default=None, repr=False)
+
+    @property
+    def return_hosts(self) -> frozenset[str]:
+        """The allow-list of return URL hosts, lower case."""
+        if self.allowed_return_hosts:
+            return frozenset(host.lower() for host in self.allowed_return_hosts)
+        return frozenset({(urlsplit(self.public_base_url).hostname or "").lower()})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -83,6 +99,21 @@ class Settings:
             webhook_base_url=get("INTERNAL_BASE_URL"),
             sweep_seconds=_whole_number(get("SWEEP_SECONDS") or "60", "BOOKPAY_SWEEP_SECONDS"),
             dispute_bearer=bearer,
+            allowed_return_hosts=tuple(
+                host.strip()
+                for host in (get("ALLOWED_RETURN_HOSTS") or "").split(",")
+                if host.strip()
+            ),
+            checkout_limit_per_minute=_whole_number(
+                get("CHECKOUT_LIMIT_PER_MINUTE") or "20", "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE"
+            ),
+            auth_failures_per_minute=_whole_number(
+                get("AUTH_FAILURES_PER_MINUTE") or "10", "BOOKPAY_AUTH_FAILURES_PER_MINUTE"
+            ),
+            db_statement_timeout_ms=_whole_number(
+                get("DB_STATEMENT_TIMEOUT_MS") or "5000", "BOOKPAY_DB_STATEMENT_TIMEOUT_MS"
+            ),
+            redis_url=get("REDIS_URL"),
         )
         settings.validate()
         return settings
@@ -106,6 +137,33 @@ class Settings:
                 "BOOKPAY_GATEWAY=stripe needs these settings, which are missing: "
                 + ", ".join(missing)
             )
+        weak = self._weak_secrets()
+        if weak:
+            raise ConfigurationError(
+                "BOOKPAY_GATEWAY=stripe refuses weak secrets: " + "; ".join(weak)
+            )
+
+    def _weak_secrets(self) -> list[str]:
+        """What is wrong with each secret, naming the variable, never showing the value."""
+        problems = []
+        if not (self.stripe_secret_key or "").startswith(("sk_", "rk_")):
+            problems.append("BOOKPAY_STRIPE_SECRET_KEY must be a secret key (sk_… or rk_…)")
+        if len(self.admin_api_key or "") < MIN_ADMIN_KEY_LENGTH:
+            problems.append(
+                f"BOOKPAY_ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters"
+            )
+        for name, value in (
+            ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+        ):
+            if not (value or "").startswith("whsec_"):
+                problems.append(f"BOOKPAY_{name} must be a webhook signing secret (whsec_…)")
+        if self.stripe_webhook_secret == self.stripe_connect_webhook_secret:
+            problems.append(
+                "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET must differ from "
+                "BOOKPAY_STRIPE_WEBHOOK_SECRET (each endpoint has its own)"
+            )
+        return problems
 
     def with_generated_secrets(self) -> tuple[Settings, dict[str, str]]:
         """Fake mode only: fill in a random admin key and webhook secrets.

@@ -7,10 +7,11 @@ from datetime import timedelta
 import httpx
 from dependency_injector import containers, providers
 
-from adapters.database import create_engine
+from adapters.database import DatabaseProbe, create_engine
 from adapters.fake_gateway import FakeGateway
 from adapters.iso_countries import IsoCountries
 from adapters.random_ids import RandomIds
+from adapters.rate_limits import RateLimits
 from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
 from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe_gateway import StripeGateway
@@ -40,6 +41,7 @@ from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
+from application.rotate_api_key import RotateApiKey
 from application.set_fee_policy import SetFeePolicy, SetFeePolicyOverride
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.start_checkout import StartCheckout
@@ -92,7 +94,18 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
-    engine = providers.Singleton(create_engine, config.database_url)
+    engine = providers.Singleton(
+        create_engine,
+        config.database_url,
+        statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
+    )
+    database_probe = providers.Singleton(DatabaseProbe, config.database_url)
+    rate_limits = providers.Singleton(
+        RateLimits,
+        checkouts_per_minute=settings.provided.checkout_limit_per_minute,
+        auth_failures_per_minute=settings.provided.auth_failures_per_minute,
+        redis_url=settings.provided.redis_url,
+    )
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
@@ -116,7 +129,8 @@ class Container(containers.DeclarativeContainer):
     create_tenant = providers.Singleton(CreateTenant, uow, ids, clock, IsoCountries())
     set_fee_policy = providers.Singleton(SetFeePolicy, uow)
     set_fee_policy_override = providers.Singleton(SetFeePolicyOverride, uow)
-    tenant_queries = providers.Singleton(TenantQueries, uow)
+    tenant_queries = providers.Singleton(TenantQueries, uow, clock)
+    rotate_api_key = providers.Singleton(RotateApiKey, uow, clock)
     platform_fee_report = providers.Singleton(PlatformFeeReport, uow)
     start_onboarding = providers.Singleton(StartOnboarding, uow, gateway)
     create_offering = providers.Singleton(CreateOffering, uow, ids)
@@ -135,6 +149,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         hold=providers.Factory(timedelta, minutes=config.hold_minutes.as_int()),
         public_base_url=config.public_base_url,
+        return_hosts=settings.provided.return_hosts,
     )
     apply_payment_event = providers.Singleton(
         ApplyPaymentEvent,
@@ -148,7 +163,7 @@ class Container(containers.DeclarativeContainer):
     refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
     booking_queries = providers.Singleton(BookingQueries, uow)
     tenant_statement = providers.Singleton(TenantStatement, uow)
-    idempotent_requests = providers.Singleton(IdempotentRequests, uow)
+    idempotent_requests = providers.Singleton(IdempotentRequests, uow, clock)
     expire_lapsed_holds = providers.Singleton(
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
     )
@@ -174,6 +189,7 @@ USE_CASES = (
     "set_fee_policy",
     "set_fee_policy_override",
     "tenant_queries",
+    "rotate_api_key",
     "platform_fee_report",
     "start_onboarding",
     "create_offering",
@@ -207,6 +223,7 @@ def build_container(settings: Settings) -> Container:
             "stripe_connect_webhook_secret": settings.stripe_connect_webhook_secret or "",
             "hold_minutes": settings.hold_minutes,
             "dispute_bearer": settings.dispute_bearer,
+            "db_statement_timeout_ms": settings.db_statement_timeout_ms,
         }
     )
     return container

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post, put
@@ -13,6 +13,8 @@ from litestar.params import Parameter
 
 from application.booking_queries import BookingQueries
 from application.create_tenant import CreateTenant, NewTenant
+from application.ports import InvalidCursor
+from application.rotate_api_key import RotateApiKey, RotateApiKeyCommand
 from application.set_fee_policy import (
     NewFeePolicy,
     NewFeePolicyOverride,
@@ -41,12 +43,15 @@ def _encode_cursor(tenant_id: str) -> str:
 
 
 def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
+    if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        tenant_id = base64.urlsafe_b64decode(cursor.encode()).decode()
     except ValueError:
-        return None
+        tenant_id = ""
+    if not tenant_id.startswith("tn_") or not tenant_id.isprintable():
+        raise InvalidCursor(f"invalid page cursor {cursor!r}")
+    return tenant_id
 
 
 class AdminController(Controller):
@@ -144,6 +149,24 @@ class AdminController(Controller):
     ) -> s.AppliedFeePolicy:
         policy = await set_fee_policy_override(NewFeePolicyOverride(tenant_id, offering_id, None))
         return m.applied_policy_out(policy)
+
+    @post(
+        "/tenants/{tenant_id:str}/api-keys",
+        status_code=201,
+        summary="A new API key for the tenant (shown once); its other keys end after a grace",
+    )
+    async def rotate_api_key(
+        self, tenant_id: str, rotate_api_key: RotateApiKey, data: s.ApiKeyRotation | None = None
+    ) -> s.ApiKeyIssued:
+        grace = (data or s.ApiKeyRotation()).revoke_others_after_seconds
+        issued = await rotate_api_key(
+            RotateApiKeyCommand(tenant_id, revoke_others_after=timedelta(seconds=grace))
+        )
+        return s.ApiKeyIssued(
+            api_key=issued.api_key,
+            others_revoked_at=issued.others_revoked_at,
+            others_revoked=issued.others_revoked,
+        )
 
     @get("/reports/fees", summary="Platform fee revenue per tenant and currency")
     async def fee_report(

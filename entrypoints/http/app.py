@@ -15,13 +15,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.config import GatewayKind
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
+from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems
 from entrypoints.http.fake_stripe import FakeStripeController
-from entrypoints.http.idempotency import idempotency_middleware
+from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
 from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
 from entrypoints.http.public import PublicController
-from entrypoints.http.strict_json import check_json_body_strictly
+from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
+from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
 from entrypoints.http.webhooks import WebhookController
 from entrypoints.periodic import PeriodicTask
 
@@ -41,6 +43,7 @@ def create_app(container: Container) -> Litestar:
     dependencies = {name: _provide(getattr(container, name)) for name in USE_CASES}
     dependencies["unit_of_work"] = _provide(lambda: container.uow())
     dependencies["request_metrics"] = _provide(lambda: metrics)
+    dependencies["database_probe"] = _provide(container.database_probe)
     handlers: list[Any] = [
         AdminController,
         TenantController,
@@ -52,9 +55,13 @@ def create_app(container: Container) -> Litestar:
         handlers.append(FakeStripeController)
         dependencies["fake_gateway"] = _provide(container.fake_gateway)
 
+    auth_before, auth_failed = auth_failure_hooks(container.rate_limits)
     sweeper = PeriodicTask("hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds)
     reconciler = PeriodicTask("reconciliation", container.reconcile, settings.sweep_seconds * 10)
-    periodic = [sweeper, reconciler]
+    purger = PeriodicTask(
+        "idempotency purge", container.idempotent_requests, settings.sweep_seconds * 10
+    )
+    periodic = [sweeper, reconciler, purger]
     if settings.gateway is GatewayKind.FAKE:
         # The fake Stripe's retries live in its tables: any process delivers what is due.
         periodic.append(
@@ -68,15 +75,24 @@ def create_app(container: Container) -> Litestar:
         if close is not None:
             await close()
         await container.engine().dispose()
+        await container.database_probe().aclose()
 
     app = Litestar(
         route_handlers=handlers,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=check_json_body_strictly,
+        before_request=check_request_strictly,
         middleware=[
             metrics_middleware(metrics),
-            idempotency_middleware(container.idempotent_requests),
+            refuse_nul_middleware(),
+            authentication_middleware(
+                container.tenant_queries,
+                settings.admin_api_key,
+                before=auth_before,
+                on_failure=auth_failed,
+            ),
+            checkout_limit_middleware(container.rate_limits),
+            idempotency_middleware(container.idempotent_requests, max_body_bytes=MAX_BODY_BYTES),
         ],
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[task.start for task in periodic],
@@ -106,4 +122,5 @@ def create_app(container: Container) -> Litestar:
         debug=False,
     )
     document_problems(app)
+    declare_idempotency_key(app)
     return app

@@ -7,12 +7,15 @@ import re
 from typing import Any
 
 import msgspec
+import sqlalchemy.exc
 from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from adapters.database import is_database_unavailable
 from application import errors as app
+from application.ports import InvalidCursor
 from domain import errors as dom
 
 PROBLEM_JSON = "application/problem+json"
@@ -23,6 +26,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.NotFound, 404),
     (app.Unauthorized, 401),
     (app.Forbidden, 403),
+    (app.MalformedRequest, 400),
+    (InvalidCursor, 400),
+    (app.ServiceUnavailable, 503),
     (app.IdempotencyKeyReused, 409),
     (app.Conflict, 409),
     (app.InvalidWebhookSignature, 400),
@@ -33,6 +39,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.GatewayUnavailable, 503),
     (app.GatewayError, 502),
     (dom.SeatsUnavailable, 409),
+    (dom.TooManyPendingHolds, 409),
     (dom.SlotAlreadyStarted, 409),
     (dom.SlotCancelled, 409),
     (dom.CapacityBelowSeatsTaken, 409),
@@ -44,6 +51,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (dom.SlotStartTaken, 409),
     (dom.OfferingCurrencyFixed, 409),
     (dom.TenantCannotSell, 422),
+    (dom.ReturnUrlNotAllowed, 422),
     (dom.BelowMinimumCharge, 422),
     (dom.DomainError, 422),
 )
@@ -65,6 +73,25 @@ HTTP_TITLES = {
 }
 
 
+# The problem type of a refusal by the HTTP layer itself, by status.
+SLUG_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    422: "unprocessable",
+    429: "too-many-requests",
+    500: "internal-error",
+    502: "bad-gateway",
+    503: "service-unavailable",
+}
+RETRY_AFTER_SECONDS = "2"
+
+
 def _slug(error: Exception) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
 
@@ -79,7 +106,7 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
-        "type": f"urn:bookpay:problem:{slug}" if slug else "about:blank",
+        "type": f"urn:bookpay:problem:{slug or SLUG_BY_STATUS.get(status, 'error')}",
         "title": title or HTTP_TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
@@ -98,7 +125,7 @@ def handle_known_error(_: Request[Any, Any, Any], error: Exception) -> Response[
     slug = _slug(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
-        headers = {"Retry-After": "2"}
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     return problem(status, str(error), slug=slug, title=_title(slug), headers=headers)
 
 
@@ -107,10 +134,13 @@ def handle_http_exception(
 ) -> Response[dict[str, Any]]:
     status = error.status_code
     errors = None
-    if isinstance(error, ValidationException) and isinstance(error.extra, list):
-        errors = [_field_error(item) for item in error.extra]
+    slug = None
+    if isinstance(error, ValidationException):
+        slug = "validation-failed"
+        if isinstance(error.extra, list):
+            errors = [_field_error(item) for item in error.extra]
     detail = error.detail if error.detail and status != 500 else HTTP_TITLES.get(status, "Error")
-    return problem(status, detail, errors=errors, headers=error.headers)
+    return problem(status, detail, slug=slug, errors=errors, headers=error.headers)
 
 
 def _field_error(item: Any) -> dict[str, Any]:
@@ -119,7 +149,24 @@ def _field_error(item: Any) -> dict[str, Any]:
     return {"message": str(item)}
 
 
+def handle_database_unavailable(
+    request: Request[Any, Any, Any], error: Exception
+) -> Response[dict[str, Any]]:
+    """The database refused, dropped or timed out the work: nothing was committed."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__
+    )
+    return problem(
+        503,
+        "The database is unavailable or busy; nothing was done. Retry shortly.",
+        slug="database-unavailable",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if is_database_unavailable(error):
+        return handle_database_unavailable(request, error)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -128,6 +175,9 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    sqlalchemy.exc.OperationalError: handle_database_unavailable,
+    sqlalchemy.exc.InterfaceError: handle_database_unavailable,
+    sqlalchemy.exc.TimeoutError: handle_database_unavailable,
     app.ApplicationError: handle_known_error,
     dom.DomainError: handle_known_error,
     HTTPException: handle_http_exception,
@@ -155,15 +205,19 @@ class ProblemDetails(msgspec.Struct):
 
 _WHEN = {
     400: "Malformed JSON, a wrong type, or a value out of range (see `errors`)",
-    401: "Missing or wrong API key",
+    401: "Missing or wrong API key (or booking token)",
     403: "The fee policy is the platform's: a tenant request may not carry `fee_policy`",
     404: "No such resource (another tenant's ids are 404 too)",
     409: "Conflicts with the current state: no seats left, an Idempotency-Key reused with "
     "another body, a booking that cannot change this way",
     422: "Well-formed but not acceptable: unknown currency, below Stripe's minimum charge, "
     "a tenant that cannot take charges yet, …",
+    413: "The request body is larger than 1 MiB",
+    415: "A JSON body without `Content-Type: application/json`",
+    429: "Too many requests from this client; see `Retry-After`",
     502: "The payment gateway refused the request",
-    503: "The payment gateway is unavailable; retry with the same Idempotency-Key",
+    503: "The payment gateway or the database is unavailable; retry (see `Retry-After`) "
+    "with the same Idempotency-Key",
 }
 
 
@@ -174,10 +228,18 @@ def document_problems(app: Litestar) -> None:
         for handler in getattr(route, "route_handlers", []):
             methods = getattr(handler, "http_methods", set())
             codes = {400}
-            if path.startswith(("/v1/admin", "/v1/tenant")):
+            if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):
                 codes.add(401)
-            if "{" in path:
+            if path.startswith(("/v1/admin", "/v1/tenant")):
+                codes.add(429)  # failed authentications past the limit
+            if "{" in path or path.startswith("/v1/tenant/fee-quote"):
                 codes.add(404)
+            if path.startswith("/v1/") and not path.startswith("/v1/webhooks"):
+                codes.add(503)  # the database unavailable or busy
+            if methods & {"POST", "PUT", "PATCH"} and path.startswith("/v1/"):
+                codes |= {413, 415}
+            if path.startswith("/v1/public/") and path.endswith("/checkout"):
+                codes.add(429)
             if methods & {"POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/"):
                 codes |= {409, 422}
             if (

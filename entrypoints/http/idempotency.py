@@ -1,8 +1,15 @@
-"""Idempotency-Key on the POST routes that create something (API.md).
+"""Idempotency-Key on every POST of the API (API.md), public checkout included.
 
+Runs after authentication, so junk credentials never reach it and keys are scoped to the
+caller (the admin, a tenant, or the public). The key must be 1–255 printable ASCII
+characters (anonymous callers: at least 22, so it cannot be guessed) or the request is 400.
 A retry with the same key and body gets the first response again, byte for byte; the same
-key with another body is a 409. Keys are scoped to the credential that sent them. Checkout
-keeps its own, stronger handling inside its use case (it resumes a half-done checkout).
+key with another body is a 409. The body is read once, bounded by the same limit as every
+request body, and handed on to the route.
+
+Responses kept: what the route decided (2xx, and 4xx about the state of things such as
+409 or 422). Not kept, so a corrected or later retry may run: server errors, and refusals
+of the request itself (malformed, unauthorised, too large, throttled).
 """
 
 from __future__ import annotations
@@ -10,59 +17,88 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from litestar import Litestar
+from litestar.datastructures import Headers
+from litestar.enums import ParamType
+from litestar.exceptions import HTTPException
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from application.idempotent_requests import IdempotentRequests
+from application.idempotent_requests import MAX_KEY_LENGTH, IdempotentRequests, require_valid_key
 from application.ports import StoredResponse
+from entrypoints.http.auth import caller_of
 
-HEADER = b"idempotency-key"
-MAX_KEY_LENGTH = 255
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value)
-    return None
+HEADER = "idempotency-key"
+# Long enough that a key sent by an anonymous caller cannot be guessed (a UUID has 36).
+ANONYMOUS_KEY_MINIMUM = 22
+NOT_KEPT = frozenset({400, 401, 403, 408, 413, 415, 429})
+EXEMPT_PREFIXES = ("/v1/webhooks/",)
 
 
-def _applies(scope: Scope) -> bool:
-    path: str = scope.get("path", "")
-    return (
-        scope["type"] == "http"
-        and scope["method"] == "POST"
-        and (path.startswith("/v1/admin/") or path.startswith("/v1/tenant/"))
-    )
+def applies(method: str, path: str) -> bool:
+    """Whether a request takes part: a POST to the API, except Stripe's webhooks (those
+    are applied exactly once by their event id)."""
+    return method == "POST" and path.startswith("/v1/") and not path.startswith(EXEMPT_PREFIXES)
+
+
+class BodyTooLarge(HTTPException):
+    status_code = 413
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body, refused (413) as soon as it passes `limit` bytes."""
+    declared = Headers.from_scope(scope).get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(detail=f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(detail=f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def idempotency_middleware(
-    requests: Callable[[], IdempotentRequests],
+    requests: Callable[[], IdempotentRequests], *, max_body_bytes: int
 ) -> Callable[[ASGIApp], ASGIApp]:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            raw_key = _header(scope, HEADER) if _applies(scope) else None
-            if raw_key is None or not raw_key.strip() or len(raw_key) > MAX_KEY_LENGTH:
+            raw_key = None
+            if scope["type"] == "http" and applies(scope["method"], scope.get("path", "")):
+                raw_key = Headers.from_scope(scope).get(HEADER)
+            if raw_key is None:
                 await app(scope, receive, send)
                 return
-            key = raw_key.decode("latin-1").strip()
-            body = b""
-            more = True
-            while more:
-                message = await receive()
-                body += message.get("body", b"")
-                more = message.get("more_body", False)
-            credential = _header(scope, b"authorization") or b""
-            idempotency_scope = "http:" + hashlib.sha256(credential).hexdigest()[:32]
+            caller = caller_of(scope)
+            minimum = 1 if caller.admin or caller.tenant is not None else ANONYMOUS_KEY_MINIMUM
+            key = require_valid_key(raw_key, minimum=minimum)
+            body = await read_body(scope, receive, max_body_bytes)
             fingerprint = hashlib.sha256(
-                b"\0".join([scope["path"].encode(), scope.get("query_string", b""), body])
+                b"\0".join(
+                    [scope["method"].encode(), scope["path"].encode(), scope["query_string"], body]
+                )
             ).hexdigest()
             service = requests()
-            claimed = await service.begin(idempotency_scope, key, fingerprint)
+            claimed = await service.begin(caller.scope, key, fingerprint)
             if claimed.replay is not None:
                 await _send_stored(send, claimed.replay)
                 return
 
+            sent = False
+
             async def replay_body() -> Message:
+                nonlocal sent
+                if sent:
+                    return {"type": "http.disconnect"}
+                sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
 
             status = 500
@@ -79,9 +115,9 @@ def idempotency_middleware(
             try:
                 await app(scope, replay_body, capture)
             finally:
-                # Server errors are not kept: the client should be able to try again.
-                stored = StoredResponse(status, b"".join(chunks)) if status < 500 else None
-                await service.finish(idempotency_scope, key, stored)
+                kept = status < 500 and status not in NOT_KEPT
+                stored = StoredResponse(status, b"".join(chunks)) if kept else None
+                await service.finish(caller.scope, key, stored)
 
         return wrapped
 
@@ -102,3 +138,34 @@ async def _send_stored(send: Send, stored: StoredResponse) -> None:
         }
     )
     await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+
+
+def declare_idempotency_key(app: Litestar) -> None:
+    """Declare the Idempotency-Key header on every POST the mechanism applies to, in the
+    app's OpenAPI document (one place, whatever the routes declare themselves)."""
+    for path, item in (app.openapi_schema.paths or {}).items():
+        operation = item.post
+        if operation is None or not applies("POST", path):
+            continue
+        parameters = list(operation.parameters or [])
+        if any(
+            isinstance(p, Parameter) and p.param_in is ParamType.HEADER and p.name.lower() == HEADER
+            for p in parameters
+        ):
+            continue
+        parameters.append(
+            Parameter(
+                name="Idempotency-Key",
+                param_in=ParamType.HEADER,
+                required=False,
+                description="A retry with the same key and body returns the first response; "
+                "the same key with another body is 409. 1–255 printable ASCII characters.",
+                schema=Schema(
+                    type=OpenAPIType.STRING,
+                    min_length=1,
+                    max_length=MAX_KEY_LENGTH,
+                    pattern="^[\\x20-\\x7e]+$",
+                ),
+            )
+        )
+        operation.parameters = parameters

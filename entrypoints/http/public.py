@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect
 
@@ -16,16 +16,28 @@ from application.start_checkout import StartCheckout, StartCheckoutCommand
 from domain.booking import CancelledBy
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
+from entrypoints.http.auth import booking_token
 
 From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
 To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
-Token = Annotated[str, Parameter(query="token", min_length=8, max_length=200)]
+Token = Annotated[
+    str | None,
+    Parameter(
+        query="token",
+        min_length=8,
+        max_length=200,
+        description="the booking token; better sent as `Authorization: Bearer <token>`, "
+        "which stays out of access logs and Referer headers",
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     Parameter(
         header="Idempotency-Key",
+        min_length=22,
         max_length=255,
-        description="a retry with the same key and body returns the first response",
+        description="a retry with the same key and body returns the first response; "
+        "at least 22 characters (e.g. a UUID), so that nobody can guess it",
     ),
 ]
 
@@ -95,9 +107,15 @@ class PublicController(Controller):
 
     @get("/bookings/{booking_id:str}", summary="The booking's status, for its customer")
     async def booking(
-        self, booking_id: str, token: Token, booking_queries: BookingQueries
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: str,
+        booking_queries: BookingQueries,
+        token: Token = None,
     ) -> s.Booking:
-        return m.booking_out(await booking_queries.for_customer(booking_id, token))
+        return m.booking_out(
+            await booking_queries.for_customer(booking_id, booking_token(request, token))
+        )
 
     @get(
         "/bookings/{booking_id:str}/checkout-left",
@@ -125,10 +143,18 @@ class PublicController(Controller):
         "at once (status expired).",
     )
     async def cancel(
-        self, booking_id: str, token: Token, cancel_booking: CancelBooking
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: str,
+        cancel_booking: CancelBooking,
+        token: Token = None,
     ) -> s.Booking:
         booking = await cancel_booking(
-            CancelCommand(booking_id=booking_id, by=CancelledBy.CUSTOMER, token=token)
+            CancelCommand(
+                booking_id=booking_id,
+                by=CancelledBy.CUSTOMER,
+                token=booking_token(request, token),
+            )
         )
         return m.booking_out(booking)
 

@@ -143,6 +143,17 @@ class TenantCreated(Struct):
     api_key: str
 
 
+class ApiKeyRotation(Struct, forbid_unknown_fields=True):
+    # How long the tenant's other keys keep working: 0 (revoke now) to 30 days.
+    revoke_others_after_seconds: Annotated[int, Meta(ge=0, le=30 * 24 * 3600)] = 24 * 3600
+
+
+class ApiKeyIssued(Struct):
+    api_key: str  # shown once
+    others_revoked_at: datetime
+    others_revoked: int
+
+
 class OnboardingLink(Struct):
     url: str
     expires_at: datetime

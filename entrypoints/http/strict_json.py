@@ -1,20 +1,90 @@
-"""Decode JSON request bodies strictly before Litestar's lenient conversion sees them.
+"""Refuse what the API cannot read before Litestar's lenient conversion sees it.
 
-Litestar converts request data with msgspec's lax mode, which would read the string
-"20.00" as the integer 20: a price meant in dollars charged in cents. Money must never be
-guessed, so every JSON body is first checked against its schema in strict mode.
+- A JSON body must say so: `Content-Type: application/json` (or a `+json` type), else 415.
+- It is decoded strictly against its schema: msgspec's lax mode, which Litestar uses,
+  would read the string "20.00" as the integer 20, a price meant in dollars charged in
+  cents. Money must never be guessed.
+- Invalid UTF-8 is 400, and so is a NUL character anywhere in a string, in the body, the
+  path or the query: PostgreSQL cannot store it, and nothing legitimate contains it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, get_args
+from urllib.parse import unquote_to_bytes
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 _PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+class UnsupportedMediaType(HTTPException):
+    status_code = 415
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _datetime_query_names(request: Request[Any, Any, Any]) -> list[str]:
+    names = []
+    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        if datetime in _types_of(field.annotation):
+            query = getattr(field.kwarg_definition, "query", None)
+            names.append(query or name)
+    return names
+
+
+def _types_of(annotation: Any) -> set[Any]:
+    return {annotation, *get_args(annotation)}
+
+
+def check_query_strictly(request: Request[Any, Any, Any]) -> None:
+    """Datetimes in the query need an offset and must stay within the calendar in UTC."""
+    for name in _datetime_query_names(request):
+        for text in request.query_params.getall(name, []):
+            try:
+                moment = datetime.fromisoformat(text)
+                if moment.tzinfo is None or moment.utcoffset() is None:
+                    raise ValueError("no offset")
+                moment.astimezone(UTC)
+            except (ValueError, OverflowError) as error:
+                raise ValidationException(
+                    detail=f"Validation failed for {request.method} {request.url.path}",
+                    extra=[
+                        {
+                            "key": name,
+                            "message": "an RFC 3339 time with an offset, within years 1–9999 "
+                            "in UTC",
+                            "source": "query",
+                        }
+                    ],
+                ) from error
+
+
+async def check_request_strictly(request: Request[Any, Any, Any]) -> None:
+    """The `before_request` hook: the query, then the JSON body."""
+    check_query_strictly(request)
+    await check_json_body_strictly(request)
 
 
 async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
@@ -24,7 +94,12 @@ async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
     body = await request.body()
     if not body.strip():
         return
+    if not _is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType(
+            detail="send the body as JSON, with Content-Type: application/json"
+        )
     try:
+        raw = msgspec.json.decode(body)
         msgspec.json.decode(body, type=field.annotation, strict=True)
     except msgspec.ValidationError as error:
         message = str(error)
@@ -36,3 +111,24 @@ async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
         ) from error
     except msgspec.DecodeError as error:
         raise ClientException(detail=f"The request body is not valid JSON: {error}") from error
+    except UnicodeDecodeError as error:
+        raise ClientException(detail="The request body is not valid UTF-8") from error
+    if _has_nul(raw):
+        raise ClientException(detail="strings must not contain NUL characters")
+
+
+def refuse_nul_middleware() -> Callable[[ASGIApp], ASGIApp]:
+    """400 for a NUL character in the path or the query string, before any route runs."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and (
+                "\x00" in scope.get("path", "")
+                or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
+            ):
+                raise ClientException(detail="the path or query must not contain NUL characters")
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return middleware

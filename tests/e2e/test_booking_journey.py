@@ -100,7 +100,7 @@ def test_a_customer_books_and_pays_and_the_tenant_refunds(server: Server) -> Non
         checkout = public.post(
             "/v1/public/sunrise-yoga/checkout",
             json=checkout_body,
-            headers={"Idempotency-Key": "order-1"},
+            headers={"Idempotency-Key": "order-1-6f1c0b8e-2a4d-4c1b-9e3a"},
         )
         assert checkout.status_code == 201, checkout.text
         started = checkout.json()
@@ -108,14 +108,14 @@ def test_a_customer_books_and_pays_and_the_tenant_refunds(server: Server) -> Non
         replay = public.post(
             "/v1/public/sunrise-yoga/checkout",
             json=checkout_body,
-            headers={"Idempotency-Key": "order-1"},
+            headers={"Idempotency-Key": "order-1-6f1c0b8e-2a4d-4c1b-9e3a"},
         )
         assert replay.status_code == 201
         assert replay.json()["booking_id"] == started["booking_id"]
         other_body = public.post(
             "/v1/public/sunrise-yoga/checkout",
             json={**checkout_body, "seats": 1},
-            headers={"Idempotency-Key": "order-1"},
+            headers={"Idempotency-Key": "order-1-6f1c0b8e-2a4d-4c1b-9e3a"},
         )
         assert other_body.status_code == 409
         assert other_body.headers["content-type"].startswith("application/problem+json")

@@ -4,7 +4,9 @@ signed webhooks straight into the same app (no network, no server process)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from dependency_injector import providers
@@ -30,15 +32,19 @@ def build_test_app(
     gateway_wrapper: Callable[[PaymentGateway], PaymentGateway] | None = None,
     dispute_bearer: str = "tenant",
     fake_stripe_in_database: bool = False,
+    migrate_first: bool = True,
+    **settings_changes: Any,
 ) -> tuple[Litestar, Container]:
-    """The app on a fresh SQLite file, or on `database_url` (migrated here if need be).
+    """The app on a fresh SQLite file, or on `database_url` (migrated here unless
+    `migrate_first` is False); `settings_changes` override the test settings.
 
     `gateway_wrapper` puts something between the use cases and the fake gateway (e.g. a
     link that can go down); the hosted test pages keep using the fake itself. The fake
     Stripe keeps its state in memory, or in the database as in production.
     """
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
-    migrate(url)
+    if migrate_first:
+        migrate(url)
     settings = Settings(
         database_url=url,
         gateway=GatewayKind.FAKE,
@@ -47,7 +53,11 @@ def build_test_app(
         stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         public_base_url=BASE_URL,
         dispute_bearer=dispute_bearer,
+        # Off unless a test sets them: the limits have tests of their own.
+        checkout_limit_per_minute=0,
+        auth_failures_per_minute=0,
     )
+    settings = replace(settings, **settings_changes)
     container = build_container(settings)
     if not fake_stripe_in_database:
         container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))

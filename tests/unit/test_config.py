@@ -9,7 +9,7 @@ STRIPE = {
     "BOOKPAY_STRIPE_SECRET_KEY": "sk_test_123",
     "BOOKPAY_STRIPE_WEBHOOK_SECRET": "whsec_platform",
     "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect",
-    "BOOKPAY_ADMIN_API_KEY": "admin-key",
+    "BOOKPAY_ADMIN_API_KEY": "admin-key-" + "k" * 32,
 }
 
 
@@ -57,7 +57,12 @@ def test_fake_mode_generates_an_admin_key_and_secrets_never_a_fixed_default() ->
 
 def test_secrets_are_not_in_the_settings_repr() -> None:
     text = repr(Settings.from_env(STRIPE))
-    for secret in ("sk_test_123", "whsec_platform", "whsec_connect", "admin-key"):
+    for secret in (
+        "sk_test_123",
+        "whsec_platform",
+        "whsec_connect",
+        STRIPE["BOOKPAY_ADMIN_API_KEY"],
+    ):
         assert secret not in text
 
 
@@ -73,3 +78,49 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
 def test_bad_values_are_refused_with_a_clear_message(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"BOOKPAY_ADMIN_API_KEY": "x"}, "BOOKPAY_ADMIN_API_KEY"),
+        ({"BOOKPAY_ADMIN_API_KEY": "k" * 31}, "BOOKPAY_ADMIN_API_KEY"),
+        ({"BOOKPAY_STRIPE_WEBHOOK_SECRET": "platform"}, "BOOKPAY_STRIPE_WEBHOOK_SECRET"),
+        (
+            {"BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "connect-plain"},
+            "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET",
+        ),
+        (
+            {"BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_platform"},
+            "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET",
+        ),
+        ({"BOOKPAY_STRIPE_SECRET_KEY": "pk_test_123"}, "BOOKPAY_STRIPE_SECRET_KEY"),
+    ],
+)
+def test_stripe_refuses_to_start_with_a_weak_secret(changes: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named) as refused:
+        Settings.from_env(STRIPE | changes)
+    for value in changes.values():
+        assert value not in str(refused.value)  # the message never shows the secret
+
+
+def test_the_new_settings_are_read_with_their_defaults() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.checkout_limit_per_minute == 20
+    assert defaults.auth_failures_per_minute == 10
+    assert defaults.db_statement_timeout_ms == 5000
+    assert defaults.redis_url is None
+    assert defaults.return_hosts == frozenset({"127.0.0.1"})
+    custom = Settings.from_env(
+        {
+            "BOOKPAY_ALLOWED_RETURN_HOSTS": "Shop.example, www.shop.example",
+            "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "5",
+            "BOOKPAY_AUTH_FAILURES_PER_MINUTE": "3",
+            "BOOKPAY_DB_STATEMENT_TIMEOUT_MS": "1500",
+            "BOOKPAY_REDIS_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert custom.return_hosts == frozenset({"shop.example", "www.shop.example"})
+    assert (custom.checkout_limit_per_minute, custom.auth_failures_per_minute) == (5, 3)
+    assert custom.db_statement_timeout_ms == 1500
+    assert custom.redis_url == "redis://127.0.0.1:6379/0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -152,8 +153,13 @@ def tenant_not_onboarded(world: World, slug: str) -> None:
     _add_offering_and_slot(world, "20.00 USD", 5)
 
 
+def _public_key(label: str) -> str:
+    """A public checkout's key must be unguessable (API.md): the label names a UUID."""
+    return f"{label}-{uuid.uuid5(uuid.NAMESPACE_URL, label)}"
+
+
 def _checkout(world: World, seats: int, key: str | None = None, slug: str | None = None) -> None:
-    headers = {"Idempotency-Key": key} if key else {}
+    headers = {"Idempotency-Key": _public_key(key)} if key else {}
     response = world.client.post(
         f"/v1/public/{slug or world.tenant_slug}/checkout",
         json={

@@ -6,7 +6,7 @@ Each test runs on the in-memory fakes, on SQLite and on PostgreSQL (see `backend
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -258,7 +258,30 @@ async def test_api_keys_find_their_tenant_until_revoked(backend: Backend) -> Non
         assert not await uow.tenants.revoke_api_key(tenant.id, key_hash, revoked_at=NOW)
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.tenants.find_by_api_key_hash(key_hash) is None
+        # A key revoked at a moment works until then (a grace period), never after.
+        before = NOW - timedelta(seconds=1)
+        assert await uow.tenants.find_by_api_key_hash(key_hash, now=before) == tenant
+        assert await uow.tenants.find_by_api_key_hash(key_hash, now=NOW) is None
+
+
+async def test_rotation_ends_every_other_key_of_the_tenant_only(backend: Backend) -> None:
+    tenant, other = a_tenant(), a_tenant()
+    await _seed(backend, tenant, other)
+    old, new, others = new_id("hash"), new_id("hash"), new_id("hash")
+    async with backend.uow() as uow:
+        await uow.tenants.add_api_key(tenant.id, old, label="old", created_at=NOW)
+        await uow.tenants.add_api_key(tenant.id, new, label="new", created_at=NOW)
+        await uow.tenants.add_api_key(other.id, others, label="other", created_at=NOW)
+        later = NOW + timedelta(days=1)
+        assert await uow.tenants.revoke_other_api_keys(tenant.id, new, revoked_at=later) == 1
+        # An end already set is only ever brought forward.
+        assert await uow.tenants.revoke_other_api_keys(tenant.id, new, revoked_at=later) == 0
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.tenants.find_by_api_key_hash(old, now=later - timedelta(seconds=1))
+        assert await uow.tenants.find_by_api_key_hash(old, now=later) is None
+        assert await uow.tenants.find_by_api_key_hash(new, now=later) == tenant
+        assert await uow.tenants.find_by_api_key_hash(others, now=later) == other
 
 
 async def test_fee_policy_versions_are_kept_and_the_newest_is_active(backend: Backend) -> None:
@@ -1149,6 +1172,54 @@ async def test_a_released_claim_can_be_claimed_again(backend: Backend) -> None:
         await uow.commit()
     async with backend.uow() as uow:
         assert (await uow.idempotency.claim(scope, key, "fp")).outcome is ClaimOutcome.CLAIMED
+
+
+async def test_a_dead_claim_is_taken_over_once_after_its_timeout(backend: Backend) -> None:
+    scope, key = new_id("tn"), new_id("key")
+    claimed_at = datetime(2001, 1, 1, 12, 0, tzinfo=UTC)
+    later = claimed_at + timedelta(minutes=10)
+    async with backend.uow() as uow:
+        await uow.idempotency.claim(scope, key, "fp", now=claimed_at)
+        await uow.commit()
+    async with backend.uow() as uow:
+        young = await uow.idempotency.claim(
+            scope, key, "fp", now=later, stale_before=claimed_at - timedelta(seconds=1)
+        )
+        assert young.outcome is ClaimOutcome.IN_PROGRESS
+        taken = await uow.idempotency.claim(
+            scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
+        )
+        assert taken.outcome is ClaimOutcome.CLAIMED
+        await uow.commit()
+    async with backend.uow() as uow:
+        # The claim is the taker-over's now: a second retry at the same moment waits.
+        again = await uow.idempotency.claim(
+            scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
+        )
+        assert again.outcome is ClaimOutcome.IN_PROGRESS
+        await uow.idempotency.store_response(scope, key, StoredResponse(201, b"first"))
+        await uow.idempotency.store_response(scope, key, StoredResponse(201, b"second"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        replay = await uow.idempotency.claim(scope, key, "fp")
+        assert replay.response == StoredResponse(201, b"first")
+
+
+async def test_old_idempotency_keys_are_purged(backend: Backend) -> None:
+    scope, old, young = new_id("tn"), new_id("key"), new_id("key")
+    day = datetime(2000, 6, 1, tzinfo=UTC)
+    async with backend.uow() as uow:
+        await uow.idempotency.claim(scope, old, "fp", now=day)
+        await uow.idempotency.claim(scope, young, "fp", now=day + timedelta(hours=2))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.idempotency.purge(day + timedelta(hours=1)) >= 1
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert (await uow.idempotency.claim(scope, old, "other")).outcome is ClaimOutcome.CLAIMED
+        assert (await uow.idempotency.claim(scope, young, "other")).outcome is (
+            ClaimOutcome.MISMATCH
+        )
 
 
 # --- the adapters map every field ---------------------------------------------------------

@@ -18,6 +18,7 @@ GLOBAL_LOOKUPS = {
     "ix_bookings_id",
     "ix_bookings_gateway_session",
     "ix_bookings_payment_intent",
+    "ix_idempotency_keys_created_at",  # the purge of keys older than a day, every tenant
 }
 KEYED_BY_A_GLOBAL_SECRET = {"tenant_api_keys"}  # found by the hash of an API key
 

@@ -227,9 +227,10 @@ async def test_a_retry_with_the_same_key_resumes_instead_of_holding_twice(failur
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1  # held for the retry
 
     first = await app.start_checkout(checkout(shop, key="order-7"))
+    # A retry whose first answer was lost (the HTTP edge replays a stored answer itself).
     again = await app.start_checkout(checkout(shop, key="order-7"))
 
-    assert first == again
+    assert (first.booking_id, first.checkout_url) == (again.booking_id, again.checkout_url)
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
     assert len(set(flaky[0].sessions)) == 1  # one Checkout Session, however many calls
     booking = await app.booking(first.booking_id)
@@ -269,6 +270,11 @@ class FailingCommits:
         class Unit:
             def __getattr__(self, name: str) -> Any:
                 return getattr(inner, name)
+
+            def single_write(self) -> Any:
+                nonlocal inner
+                inner = inner.single_write()
+                return self
 
             async def __aenter__(self) -> Any:
                 await inner.__aenter__()

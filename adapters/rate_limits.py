@@ -1,0 +1,84 @@
+"""Rate limits per client address, with the `limits` library: in this process's memory, or
+in Redis when a URL is given, so that every worker and host counts against one limit.
+
+A limit of 0 is off. When Redis cannot be reached the request is let through and a warning
+logged: the limits guard against abuse, they must not take the API down with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+log = logging.getLogger("bookpay.rate_limits")
+
+
+def _storage(redis_url: str | None) -> Storage:
+    if not redis_url:
+        return storage_from_string("async+memory://")
+    # `limits` names its async Redis backends "async+redis://…"; redis-py does the talking.
+    return storage_from_string(f"async+{redis_url}", implementation="redispy")
+
+
+class RateLimits:
+    """Checkouts and failed authentications, each per client address per minute."""
+
+    def __init__(
+        self,
+        *,
+        checkouts_per_minute: int,
+        auth_failures_per_minute: int,
+        redis_url: str | None = None,
+        namespace: str = "bookpay",
+    ) -> None:
+        self._limiter = MovingWindowRateLimiter(_storage(redis_url))
+        self._checkouts = _per_minute(checkouts_per_minute)
+        self._auth_failures = _per_minute(auth_failures_per_minute)
+        self._namespace = namespace
+
+    async def take_checkout(self, client: str) -> int | None:
+        """Count one checkout; None when allowed, else the seconds to wait before another."""
+        if self._checkouts is None:
+            return None
+        return await self._hit(self._checkouts, "checkout", client)
+
+    async def auth_refused(self, client: str) -> int | None:
+        """None while this client may still try to authenticate, else seconds to wait."""
+        if self._auth_failures is None:
+            return None
+        ids = (self._namespace, "auth-failure", client)
+        try:
+            if await self._limiter.test(self._auth_failures, *ids):
+                return None
+            return await self._retry_after(self._auth_failures, ids)
+        except Exception:  # an unreachable store must not refuse everyone
+            log.warning("rate limit store unavailable; letting the request through", exc_info=True)
+            return None
+
+    async def count_auth_failure(self, client: str) -> None:
+        if self._auth_failures is not None:
+            await self._hit(self._auth_failures, "auth-failure", client)
+
+    async def _hit(self, item: RateLimitItem, kind: str, client: str) -> int | None:
+        ids = (self._namespace, kind, client)
+        try:
+            if await self._limiter.hit(item, *ids):
+                return None
+            return await self._retry_after(item, ids)
+        except Exception:  # an unreachable store must not refuse everyone
+            log.warning("rate limit store unavailable; letting the request through", exc_info=True)
+            return None
+
+    async def _retry_after(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
+        stats = await self._limiter.get_window_stats(item, *ids)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _per_minute(limit: int) -> RateLimitItem | None:
+    return RateLimitItemPerMinute(limit) if limit > 0 else None

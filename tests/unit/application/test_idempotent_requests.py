@@ -1,0 +1,91 @@
+"""One Idempotency-Key mechanism: claim, replay, conflict, take-over of a dead claim, purge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.in_memory_repositories import InMemoryDatabase
+from adapters.system_clock import ManualClock
+from application.errors import Conflict, IdempotencyKeyReused, MalformedRequest
+from application.idempotent_requests import (
+    CLAIM_TIMEOUT,
+    RETENTION,
+    IdempotentRequests,
+    require_valid_key,
+)
+from application.ports import StoredResponse
+
+START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def requests(clock: ManualClock) -> IdempotentRequests:
+    return IdempotentRequests(InMemoryDatabase().unit_of_work, clock)
+
+
+async def test_a_finished_request_is_replayed_and_another_body_is_refused(
+    requests: IdempotentRequests,
+) -> None:
+    assert (await requests.begin("tenant:a", "k1", "fp")).replay is None
+    await requests.finish("tenant:a", "k1", StoredResponse(201, b'{"id": 1}'))
+    assert (await requests.begin("tenant:a", "k1", "fp")).replay == StoredResponse(
+        201, b'{"id": 1}'
+    )
+    with pytest.raises(IdempotencyKeyReused):
+        await requests.begin("tenant:a", "k1", "other")
+    assert (await requests.begin("tenant:b", "k1", "other")).replay is None
+
+
+async def test_a_claim_whose_request_died_is_taken_over_after_the_timeout(
+    requests: IdempotentRequests, clock: ManualClock
+) -> None:
+    await requests.begin("admin", "refund-1", "fp")
+    # The process serving it is killed: no finish() ever comes.
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "refund-1", "fp")
+    clock.advance(CLAIM_TIMEOUT - timedelta(seconds=1))
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "refund-1", "fp")
+    clock.advance(timedelta(seconds=2))
+    assert (await requests.begin("admin", "refund-1", "fp")).replay is None
+    # The taker-over holds the claim now: a concurrent retry still waits for it.
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "refund-1", "fp")
+    await requests.finish("admin", "refund-1", StoredResponse(200, b"done"))
+    assert (await requests.begin("admin", "refund-1", "fp")).replay == StoredResponse(200, b"done")
+
+
+async def test_keys_are_purged_after_a_day(
+    requests: IdempotentRequests, clock: ManualClock
+) -> None:
+    await requests.begin("admin", "old", "fp")
+    await requests.finish("admin", "old", StoredResponse(201, b"old"))
+    clock.advance(RETENTION - timedelta(minutes=1))
+    await requests.begin("admin", "young", "fp")
+    assert await requests.purge() == 0
+    clock.advance(timedelta(minutes=2))
+    assert await requests.purge() == 1
+    assert (await requests.begin("admin", "old", "another body")).replay is None
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "young", "fp")
+
+
+@pytest.mark.parametrize(
+    ("key", "minimum"),
+    [("", 1), ("x" * 256, 1), ("tab\there", 1), ("naïve", 1), ("short-key", 22)],
+)
+def test_a_key_out_of_bounds_is_refused(key: str, minimum: int) -> None:
+    with pytest.raises(MalformedRequest):
+        require_valid_key(key, minimum=minimum)
+
+
+@pytest.mark.parametrize(("key", "minimum"), [("k", 1), ("~" * 255, 1), ("a b" * 8, 22)])
+def test_a_key_within_bounds_is_kept_as_sent(key: str, minimum: int) -> None:
+    assert require_valid_key(key, minimum=minimum) == key
