@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.in_memory_repositories import InMemoryDatabase
+from adapters.iso_countries import IsoCountries
 from adapters.random_ids import RandomIds
 from adapters.system_clock import ManualClock
 from application.create_tenant import CreateTenant, NewTenant
@@ -17,7 +18,7 @@ from application.tenant_queries import TenantQueries
 
 async def test_the_old_key_ends_when_its_grace_period_does() -> None:
     db, clock = InMemoryDatabase(), ManualClock(datetime(2030, 5, 1, 9, 0, tzinfo=UTC))
-    created = await CreateTenant(db.unit_of_work, RandomIds(), clock)(
+    created = await CreateTenant(db.unit_of_work, RandomIds(), clock, IsoCountries())(
         NewTenant("Studio", "studio", "US", "usd", "UTC")
     )
     rotate, queries = RotateApiKey(db.unit_of_work, clock), TenantQueries(db.unit_of_work, clock)
