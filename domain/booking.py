@@ -25,7 +25,14 @@ from enum import StrEnum
 from domain.cancellation import RefundSplit
 from domain.clock import as_utc
 from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot
-from domain.errors import IllegalTransition, InvalidHold, InvalidRefund, RefundExceedsPaid
+from domain.errors import (
+    CurrencyMismatch,
+    DomainError,
+    IllegalTransition,
+    InvalidHold,
+    InvalidRefund,
+    RefundExceedsPaid,
+)
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money
 from domain.offering import require_seats
@@ -336,7 +343,7 @@ class Booking:
         if not self.is_paid:
             raise IllegalTransition(self.id, self.status, "record a dispute of an unpaid booking")
         if snapshot.amount.currency != self.currency:
-            raise InvalidRefund(f"dispute in {snapshot.amount.currency} for {self.currency}")
+            raise CurrencyMismatch(snapshot.amount.currency, self.currency)
         known = self.dispute(snapshot.dispute_id)
         if known is None:
             return self._with_dispute(Dispute.opened(self.tenant_id, self.id, snapshot))
@@ -355,7 +362,7 @@ class Booking:
         """The gateway made the reserved recovery as `reversal_id`."""
         known = self.dispute(dispute_id)
         if known is None:
-            raise InvalidRefund(f"booking {self.id} has no dispute {dispute_id}")
+            raise DomainError(f"booking {self.id} has no dispute {dispute_id}")
         return self._with_dispute(known.recovered(reversal_id))
 
     def _with_dispute(self, dispute: Dispute) -> Booking:
