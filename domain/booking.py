@@ -28,6 +28,8 @@ from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancella
 from domain.clock import as_utc
 from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot
 from domain.errors import (
+    CurrencyMismatch,
+    DomainError,
     IllegalTransition,
     InvalidHold,
     InvalidRefund,
@@ -457,7 +459,7 @@ class Booking:
         if not self.is_paid:
             raise IllegalTransition(self.id, self.status, "record a dispute of an unpaid booking")
         if snapshot.amount.currency != self.currency:
-            raise InvalidRefund(f"dispute in {snapshot.amount.currency} for {self.currency}")
+            raise CurrencyMismatch(snapshot.amount.currency, self.currency)
         known = self.dispute(snapshot.dispute_id)
         if known is None:
             return self._with_dispute(Dispute.opened(self.tenant_id, self.id, snapshot))
@@ -476,7 +478,7 @@ class Booking:
         """The gateway made the reserved recovery as `reversal_id`."""
         known = self.dispute(dispute_id)
         if known is None:
-            raise InvalidRefund(f"booking {self.id} has no dispute {dispute_id}")
+            raise DomainError(f"booking {self.id} has no dispute {dispute_id}")
         return self._with_dispute(known.recovered(reversal_id))
 
     def _with_dispute(self, dispute: Dispute) -> Booking:

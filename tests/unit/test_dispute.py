@@ -135,3 +135,12 @@ def test_what_refunds_took_back_is_not_taken_again() -> None:
 def test_a_charges_owner_bears_the_funds_stripe_withdraws() -> None:
     assert dispute_debits(ChargeModel.DIRECT) is Party.TENANT
     assert dispute_debits(ChargeModel.DESTINATION) is Party.PLATFORM
+
+
+def test_a_dispute_in_another_currency_than_the_payment_is_refused() -> None:
+    from dataclasses import replace
+
+    from domain.errors import CurrencyMismatch
+
+    with pytest.raises(CurrencyMismatch):
+        paid().record_dispute(replace(snapshot(S.NEEDS_RESPONSE, 0), amount=Money(4400, "eur")))

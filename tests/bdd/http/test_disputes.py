@@ -27,6 +27,7 @@ from adapters.stripe_signature import sign
 from application.ports import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
 from tests.bdd.http.conftest import _fee_policy, _money_json
+from tests.integration.conftest import create_postgres_database, drop_postgres_database
 from tests.support.gateway_requests import stripe_event
 from tests.support.http_app import (
     ADMIN_KEY,
@@ -57,6 +58,7 @@ class Dispute:
 @dataclass
 class DisputeWorld:
     tmp_path: Path
+    database_url: str | None = None  # None: a fresh SQLite file
     client: TestClient[Any] | None = None
     fake: FakeGateway | None = None
     tenant_key: str = ""
@@ -83,9 +85,32 @@ class DisputeWorld:
         return dict(response.json())
 
 
+ENGINES = [
+    pytest.param(None, id="sqlite"),
+    pytest.param("dispute_postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
 @pytest.fixture
-def dispute_world(tmp_path: Path) -> Iterator[DisputeWorld]:
-    world = DisputeWorld(tmp_path)
+def dispute_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this scenario's own, dropped afterwards."""
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+# Autouse, so that every scenario runs on each engine (pytest-bdd asks for its step
+# fixtures at run time, too late to parametrize them).
+@pytest.fixture(params=ENGINES, autouse=True)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
+@pytest.fixture
+def dispute_world(database_url: str | None, tmp_path: Path) -> Iterator[DisputeWorld]:
+    world = DisputeWorld(tmp_path, database_url)
     yield world
     if world.client is not None:
         world.client.__exit__(None, None, None)
@@ -98,7 +123,9 @@ def dispute_world(tmp_path: Path) -> Iterator[DisputeWorld]:
     )
 )
 def dispute_setting(dispute_world: DisputeWorld, bearer: str) -> None:
-    app, container = build_test_app(dispute_world.tmp_path, dispute_bearer=bearer)
+    app, container = build_test_app(
+        dispute_world.tmp_path, dispute_world.database_url, dispute_bearer=bearer
+    )
     dispute_world.client = TestClient(app=app, base_url=BASE_URL).__enter__()
     dispute_world.fake = container.fake_gateway()
 

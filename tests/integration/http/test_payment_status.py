@@ -16,9 +16,20 @@ from tests.support.http_flows import paid_booking_with_token
 pytestmark = pytest.mark.refunds
 
 
+ENGINES = [
+    pytest.param(None, id="sqlite"),
+    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
-    app, _ = build_test_app(tmp_path)
+async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+    app, _ = build_test_app(tmp_path, database_url)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         yield client
 
