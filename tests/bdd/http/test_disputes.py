@@ -206,7 +206,7 @@ def _payment_of(world: DisputeWorld) -> tuple[str, str]:
             event.payload
         ):
             intent = str(json.loads(event.payload)["data"]["object"]["payment_intent"])
-            found = world.http.blocking_portal.call(world.fake._store.get_object, intent)
+            found = world.http.blocking_portal.call(world.fake._state.store.get_object, intent)
             assert found is not None
             return intent, str(found.body["latest_charge"])
     raise AssertionError("the fake never completed the booking's checkout")

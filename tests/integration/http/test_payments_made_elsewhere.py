@@ -79,6 +79,9 @@ async def test_a_dashboard_refund_and_a_dispute_show_on_the_booking_once(
         ("application_fee", 230),
         ("application_fee_refund", 115),
         ("charge", 4230),
+        # The fake withdraws a dispute's funds (and Stripe's dispute fee) as it opens it.
+        ("dispute", 2115),
+        ("dispute_fee", 1500),
         ("refund", 2115),
     ]
     assert [
