@@ -332,8 +332,16 @@ class OfferingRepository(Protocol):
         """Save a changed offering; NotFound when it was never added."""
         ...
 
-    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
-        """The tenant's offerings ordered by name, then id."""
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        include_archived: bool = False,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Offering]:
+        """The tenant's offerings ordered by name, then id: at most `limit` of them (all
+        when None), those after the (name, id) `after` (a page's last offering)."""
         ...
 
 
@@ -365,8 +373,11 @@ class SlotRepository(Protocol):
         *,
         starts_from: datetime | None = None,
         starts_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
     ) -> list[Slot]:
-        """The offering's slots starting in [starts_from, starts_before), by start time."""
+        """The offering's slots starting in [starts_from, starts_before), by start time,
+        then id: at most `limit` (all when None), those after the (starts_at, id) `after`."""
         ...
 
     async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
