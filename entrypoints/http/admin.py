@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Parameter
 
 from application.create_tenant import CreateTenant, NewTenant
 from application.set_fee_policy import NewFeePolicy, SetFeePolicy
@@ -19,27 +16,21 @@ from domain.tenant import ChargeModel
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import bearer_token, check_admin_key
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
-To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
+from entrypoints.http.openapi import location, problems
+from entrypoints.http.params import (
+    DEFAULT_LIMIT,
+    Cursor,
+    From,
+    Limit,
+    To,
+    after_text,
+    moment,
+    page,
+)
 
 
 async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     check_admin_key(bearer_token(connection), connection.app.state.admin_api_key)
-
-
-def _encode_cursor(tenant_id: str) -> str:
-    return base64.urlsafe_b64encode(tenant_id.encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except ValueError:
-        return None
 
 
 class AdminController(Controller):
@@ -48,10 +39,18 @@ class AdminController(Controller):
     guards = [admin_guard]  # noqa: RUF012
     security = [{"bearer": []}]  # noqa: RUF012
 
-    @post("/tenants", status_code=201, summary="Create a tenant; its API key is shown once")
+    @post(
+        "/tenants",
+        operation_id="createTenant",
+        status_code=201,
+        summary="Create a tenant; its API key is shown once",
+        response_description="The tenant and its API key (shown only here)",
+        response_headers=location("the tenant"),
+        responses=problems(401, 409, 422, why_409="The slug is taken"),
+    )
     async def create_tenant(
         self, data: s.TenantCreate, create_tenant: CreateTenant
-    ) -> s.TenantCreated:
+    ) -> Response[s.TenantCreated]:
         created = await create_tenant(
             NewTenant(
                 name=data.name,
@@ -63,38 +62,66 @@ class AdminController(Controller):
                 charge_model=ChargeModel(data.charge_model),
             )
         )
-        return s.TenantCreated(
-            tenant=m.tenant_out(created.tenant, created.fee_policy), api_key=created.api_key
+        return Response(
+            s.TenantCreated(
+                tenant=m.tenant_out(created.tenant, created.fee_policy), api_key=created.api_key
+            ),
+            status_code=201,
+            headers={"Location": f"/v1/admin/tenants/{created.tenant.id}"},
         )
 
-    @get("/tenants", summary="List tenants")
+    @get(
+        "/tenants",
+        operation_id="listTenants",
+        summary="List tenants",
+        description="By id; paginated with `limit` and `cursor`.",
+        responses=problems(401),
+    )
     async def list_tenants(
-        self, tenant_queries: TenantQueries, limit: Limit = 50, cursor: str | None = None
-    ) -> s.Page[s.Tenant]:
-        views = await tenant_queries.list(after=_decode_cursor(cursor), limit=limit + 1)
-        page, more = views[:limit], len(views) > limit
-        return s.Page(
-            data=[m.tenant_out(v.tenant, v.fee_policy) for v in page],
-            next_cursor=_encode_cursor(page[-1].tenant.id) if more and page else None,
+        self, tenant_queries: TenantQueries, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> s.TenantPage:
+        after = after_text(cursor)
+        views = await tenant_queries.list(after=after[1] if after else None, limit=limit + 1)
+        shown, next_cursor = page(views, limit, lambda v: (v.tenant.id, v.tenant.id))
+        return s.TenantPage(
+            data=[m.tenant_out(v.tenant, v.fee_policy) for v in shown], next_cursor=next_cursor
         )
 
-    @get("/tenants/{tenant_id:str}", summary="One tenant with Connect status and fee policy")
+    @get(
+        "/tenants/{tenant_id:str}",
+        operation_id="getTenant",
+        summary="One tenant with Connect status and fee policy",
+        responses=problems(401, 404),
+    )
     async def get_tenant(self, tenant_id: str, tenant_queries: TenantQueries) -> s.Tenant:
         view = await tenant_queries.get(tenant_id)
         return m.tenant_out(view.tenant, view.fee_policy)
 
-    @put("/tenants/{tenant_id:str}/fee-policy", summary="Set a new fee policy version")
+    @put(
+        "/tenants/{tenant_id:str}/fee-policy",
+        operation_id="setFeePolicy",
+        summary="Set a new fee policy version",
+        responses=problems(
+            401, 404, 422, why_422="The policy could not price every active offering"
+        ),
+    )
     async def set_fee_policy(
         self, tenant_id: str, data: s.FeePolicy, set_fee_policy: SetFeePolicy
     ) -> s.VersionedFeePolicy:
         policy = await set_fee_policy(NewFeePolicy(tenant_id, m.fee_policy_in(data)))
         return s.VersionedFeePolicy(version=policy.version, policy=m.fee_policy_out(policy))
 
-    @get("/reports/fees", summary="Platform fee revenue per tenant and currency")
+    @get(
+        "/reports/fees",
+        operation_id="getFeeReport",
+        summary="Platform fee revenue per tenant and currency",
+        description="`from`/`to` bound when the money moved (the ledger entry's time).",
+        responses=problems(401),
+    )
     async def fee_report(
         self, platform_fee_report: PlatformFeeReport, since: From = None, until: To = None
     ) -> s.FeeReport:
-        lines = await platform_fee_report(since=since, until=until)
+        lines = await platform_fee_report(since=moment(since, "from"), until=moment(until, "to"))
         return s.FeeReport(
             data=[
                 s.FeeReportLine(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from domain import booking as b
 from domain import fees as f
 from domain import ledger as lg
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.dispute import Dispute
-from domain.money import Money
+from domain.money import Money, exponent
 from domain.offering import Offering, Slot
 from domain.tenant import ConnectStatus, Tenant
 from entrypoints.http import schemas as s
@@ -66,12 +67,12 @@ def _opt_money_out(value: Money | None) -> s.Money | None:
 
 
 def fee_policy_out(policy: f.FeePolicy) -> s.FeePolicy:
-    bearer: str | s.BearerSplit
+    bearer: s.FeeBearer | s.BearerSplit
     kind = policy.bearer.kind
     if kind is f.BearerKind.SPLIT:
         bearer = s.BearerSplit(customer_share_bps=policy.bearer.customer_share_bps)
     else:
-        bearer = kind.value
+        bearer = s.FeeBearer(kind.value)
     return s.FeePolicy(
         percent_bps=policy.percent_bps,
         fixed=_opt_money_out(policy.fixed),
@@ -85,11 +86,11 @@ def fee_policy_out(policy: f.FeePolicy) -> s.FeePolicy:
             for t in policy.tiers
         ]
         or None,
-        tier_mode=policy.tier_mode.value,  # type: ignore[arg-type]
+        tier_mode=policy.tier_mode,
         min=_opt_money_out(policy.minimum),
         max=_opt_money_out(policy.maximum),
-        bearer=bearer,  # type: ignore[arg-type]
-        refund_on_cancel=policy.refund_on_cancel.value,  # type: ignore[arg-type]
+        bearer=bearer,
+        refund_on_cancel=policy.refund_on_cancel,
     )
 
 
@@ -117,7 +118,7 @@ def tenant_out(tenant: Tenant, policy: f.FeePolicy | None) -> s.Tenant:
         country=tenant.country,
         default_currency=tenant.default_currency,
         timezone=tenant.timezone,
-        charge_model=tenant.charge_model.value,
+        charge_model=tenant.charge_model,
         can_sell=tenant.can_sell,
         connect=connect_out(tenant.connect),
         fee_policy=versioned_policy_out(policy),
@@ -149,6 +150,18 @@ def offering_out(offering: Offering) -> s.Offering:
     )
 
 
+def public_offering_out(offering: Offering) -> s.PublicOffering:
+    return s.PublicOffering(
+        id=offering.id,
+        name=offering.name,
+        description=offering.description or None,
+        price=money_out(offering.price),
+        duration_minutes=offering.duration_minutes,
+        capacity=offering.capacity,
+        cancellation_policy=cancellation_policy_out(offering.cancellation_policy),
+    )
+
+
 def slot_out(slot: Slot) -> s.Slot:
     return s.Slot(
         id=slot.id,
@@ -166,15 +179,39 @@ def quote_out(quote: f.FeeQuote) -> s.Quote:
         customer_total=money_out(quote.customer_total),
         application_fee=money_out(quote.application_fee),
         tenant_receives=money_out(quote.tenant_receives),
-        fee_bearer=quote.fee_bearer.value,
+        fee_bearer=quote.fee_bearer,
         fee_policy_version=quote.fee_policy_version,
+    )
+
+
+def public_quote_out(quote: f.FeeQuote) -> s.PublicQuote:
+    return s.PublicQuote(
+        subtotal=money_out(quote.subtotal),
+        service_fee=money_out(quote.customer_fee),
+        customer_total=money_out(quote.customer_total),
+    )
+
+
+def public_booking_out(booking: b.Booking) -> s.PublicBooking:
+    return s.PublicBooking(
+        id=booking.id,
+        status=booking.status,
+        offering_id=booking.offering_id,
+        slot_id=booking.slot_id,
+        seats=booking.seats,
+        starts_at=booking.starts_at,
+        customer=s.Customer(email=booking.customer.email, name=booking.customer.name),
+        quote=public_quote_out(booking.quote),
+        hold_expires_at=booking.hold_expires_at,
+        created_at=booking.created_at,
+        refunded=money_out(booking.refunded.customer_refund),
     )
 
 
 def booking_out(booking: b.Booking) -> s.Booking:
     return s.Booking(
         id=booking.id,
-        status=booking.status.value,
+        status=booking.status,
         offering_id=booking.offering_id,
         slot_id=booking.slot_id,
         seats=booking.seats,
@@ -195,7 +232,7 @@ def tenant_booking_out(
         **{field: getattr(public, field) for field in public.__struct_fields__},
         ledger=[
             s.LedgerEntry(
-                kind=e.kind.value,
+                kind=e.kind,
                 amount=money_out(e.amount),
                 gateway_ref=e.gateway_ref,
                 created_at=e.created_at,
@@ -222,5 +259,12 @@ def statement_line_out(line: lg.StatementLine) -> s.StatementLine:
         refunds=money_out(line.refunds),
         fees=money_out(line.fees),
         fee_refunds=money_out(line.fee_refunds),
-        net=money_out(line.net),
+        net=s.SignedMoney(amount=line.net.amount, currency=line.net.currency),
     )
+
+
+def major_units(money: s.Money | s.SignedMoney) -> str:
+    """The amount as people write it, with the currency's own decimals: 4230 cents →
+    `42.30`, 1500 yen → `1500`, 1250 fils → `1.250`, −230 cents → `-2.30`."""
+    places = exponent(money.currency)
+    return f"{Decimal(money.amount).scaleb(-places):.{places}f}"
