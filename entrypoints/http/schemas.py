@@ -368,24 +368,36 @@ class Page(Struct, Generic[T]):
     next_cursor: str | None
 
 
-class TenantPage(Page[Tenant]):
-    pass
+# One named page type per list, so generated clients get typed items (a subclass of the
+# generic Page loses its item type in the document).
+class TenantPage(Struct):
+    data: list[Tenant]
+    next_cursor: str | None
 
 
-class OfferingPage(Page[Offering]):
-    pass
+class OfferingPage(Struct):
+    data: list[Offering]
+    next_cursor: str | None
 
 
-class PublicOfferingPage(Page[PublicOffering]):
-    pass
+class PublicOfferingPage(Struct):
+    data: list[PublicOffering]
+    next_cursor: str | None
 
 
-class SlotPage(Page[Slot]):
-    pass
+class SlotPage(Struct):
+    data: list[Slot]
+    next_cursor: str | None
 
 
-class BookingPage(Page[Booking]):
-    pass
+class BookingPage(Struct):
+    data: list[Booking]
+    next_cursor: str | None
+
+
+class StatementFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
 
 
 class Health(Struct):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -47,7 +47,7 @@ from entrypoints.http.params import (
 )
 
 StatementFormat = Annotated[
-    Literal["json", "csv"] | None,
+    s.StatementFormat | None,
     Parameter(
         query="format",
         description="`csv` is the same as `Accept: text/csv`; without it the Accept header "
@@ -380,7 +380,7 @@ class TenantController(Controller):
                 tenant.id, since=moment(since, "from"), until=moment(until, "to")
             )
         ]
-        as_csv = statement_format == "csv" or (
+        as_csv = statement_format is s.StatementFormat.CSV or (
             statement_format is None and "text/csv" in request.headers.get("accept", "")
         )
         if as_csv:
