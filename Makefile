@@ -49,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db* var
