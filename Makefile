@@ -54,4 +54,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tools.fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db* var

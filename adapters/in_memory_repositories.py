@@ -260,13 +260,23 @@ class InMemoryOfferingRepository:
             raise NotFound("offering", offering.id)
         self._t.offerings[key] = replace(offering, fee_policy=None)
 
-    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        include_archived: bool = False,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Offering]:
         found = [
             o
             for (t, _), o in self._t.offerings.items()
-            if t == tenant_id and (include_archived or not o.archived)
+            if t == tenant_id
+            and (include_archived or not o.archived)
+            and (after is None or (o.name, o.id) > after)
         ]
-        listed = [self._t.with_override(o) for o in sorted(found, key=lambda o: (o.name, o.id))]
+        ordered = sorted(found, key=lambda o: (o.name, o.id))[:limit]
+        listed = [self._t.with_override(o) for o in ordered]
         return [o for o in listed if o is not None]
 
     async def last_fee_policy_override_version(self, tenant_id: str, offering_id: str) -> int:
@@ -335,6 +345,8 @@ class InMemorySlotRepository:
         *,
         starts_from: datetime | None = None,
         starts_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
     ) -> list[Slot]:
         found = [
             s
@@ -343,8 +355,9 @@ class InMemorySlotRepository:
             and s.offering_id == offering_id
             and (starts_from is None or s.starts_at >= starts_from)
             and (starts_before is None or s.starts_at < starts_before)
+            and (after is None or (s.starts_at, s.id) > after)
         ]
-        return sorted(found, key=lambda s: (s.starts_at, s.id))
+        return sorted(found, key=lambda s: (s.starts_at, s.id))[:limit]
 
     def _change(self, tenant_id: str, slot_id: str, allowed: bool, changed: Slot | None) -> bool:
         if not allowed or changed is None:

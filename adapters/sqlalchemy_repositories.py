@@ -662,12 +662,27 @@ class SqlAlchemyOfferingRepository:
         if result.first() is None:
             raise NotFound("offering", offering.id)
 
-    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        include_archived: bool = False,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Offering]:
         table = orm.offerings
         query = _OFFERING_ROWS.where(table.c.tenant_id == tenant_id)
         if not include_archived:
             query = query.where(table.c.archived.is_(False))
-        result = await self._connection.execute(query.order_by(table.c.name, table.c.id))
+        if after is not None:
+            name, ident = after
+            query = query.where(
+                or_(table.c.name > name, and_(table.c.name == name, table.c.id > ident))
+            )
+        query = query.order_by(table.c.name, table.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        result = await self._connection.execute(query)
         return [_offering_from_row(row) for row in result]
 
     async def last_fee_policy_override_version(self, tenant_id: str, offering_id: str) -> int:
@@ -827,6 +842,8 @@ class SqlAlchemySlotRepository:
         *,
         starts_from: datetime | None = None,
         starts_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
     ) -> list[Slot]:
         table = orm.slots
         query = select(table).where(
@@ -836,7 +853,18 @@ class SqlAlchemySlotRepository:
             query = query.where(table.c.starts_at >= starts_from)
         if starts_before is not None:
             query = query.where(table.c.starts_at < starts_before)
-        result = await self._connection.execute(query.order_by(table.c.starts_at, table.c.id))
+        if after is not None:
+            last_start, last_id = after
+            query = query.where(
+                or_(
+                    table.c.starts_at > last_start,
+                    and_(table.c.starts_at == last_start, table.c.id > last_id),
+                )
+            )
+        query = query.order_by(table.c.starts_at, table.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        result = await self._connection.execute(query)
         return [_slot_from_row(row) for row in result]
 
     async def taken_starts(

@@ -143,9 +143,19 @@ class OfferingQueries:
         async with self._uow() as uow:
             return await _get(uow.offerings, tenant_id, offering_id)
 
-    async def list(self, tenant_id: str, *, include_archived: bool) -> list[Offering]:
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        include_archived: bool,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Offering]:
+        """The tenant's offerings by name, then id; a page of `limit` after (name, id)."""
         async with self._uow() as uow:
-            return await uow.offerings.list(tenant_id, include_archived=include_archived)
+            return await uow.offerings.list(
+                tenant_id, include_archived=include_archived, after=after, limit=limit
+            )
 
 
 async def _tenant_policy(uow: UnitOfWork, tenant_id: str) -> FeePolicy:

@@ -91,7 +91,10 @@ class ListAvailability:
         *,
         starts_from: datetime | None = None,
         starts_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
     ) -> Availability:
+        """Future slots by start, then id; a page of `limit` after (starts_at, id)."""
         now = self._clock.now()
         async with self._uow() as uow:
             tenant = await uow.tenants.get_by_slug(tenant_slug)
@@ -105,6 +108,8 @@ class ListAvailability:
                 offering_id,
                 starts_from=max(starts_from, now) if starts_from else now,
                 starts_before=starts_before,
+                after=after,
+                limit=limit,
             )
         return Availability(offering, slots)
 
@@ -113,12 +118,19 @@ class ListPublicOfferings:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def __call__(self, tenant_slug: str) -> list[Offering]:
+    async def __call__(
+        self,
+        tenant_slug: str,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Offering]:
+        """The tenant's active offerings by name, then id; a page of `limit` after (name, id)."""
         async with self._uow() as uow:
             tenant = await uow.tenants.get_by_slug(tenant_slug)
             if tenant is None:
                 raise NotFound("tenant", tenant_slug)
-            return await uow.offerings.list(tenant.id)
+            return await uow.offerings.list(tenant.id, after=after, limit=limit)
 
 
 @dataclass(frozen=True, slots=True)

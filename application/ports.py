@@ -461,8 +461,16 @@ class OfferingRepository(Protocol):
         """Save a changed offering; NotFound when it was never added."""
         ...
 
-    async def list(self, tenant_id: str, *, include_archived: bool = False) -> list[Offering]:
-        """The tenant's offerings ordered by name, then id."""
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        include_archived: bool = False,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Offering]:
+        """The tenant's offerings ordered by name, then id: at most `limit` of them (all
+        when None), those after the (name, id) `after` (a page's last offering)."""
         ...
 
     async def last_fee_policy_override_version(self, tenant_id: str, offering_id: str) -> int:
@@ -518,8 +526,11 @@ class SlotRepository(Protocol):
         *,
         starts_from: datetime | None = None,
         starts_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
     ) -> list[Slot]:
-        """The offering's slots starting in [starts_from, starts_before), by start time."""
+        """The offering's slots starting in [starts_from, starts_before), by start time,
+        then id: at most `limit` (all when None), those after the (starts_at, id) `after`."""
         ...
 
     async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:

@@ -19,3 +19,17 @@ class QuoteFee:
             tenant_policy = await uow.tenants.active_fee_policy(tenant_id)
         policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
         return policy.quote(offering.price, seats)
+
+    async def for_customer(self, tenant_slug: str, offering_id: str, seats: int) -> FeeQuote:
+        """What a customer would pay for `seats` of a tenant's (by slug) active offering;
+        NotFound for an unknown tenant and for an unknown or archived offering."""
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get_by_slug(tenant_slug)
+            if tenant is None:
+                raise NotFound("tenant", tenant_slug)
+            offering = await uow.offerings.get(tenant.id, offering_id)
+            if offering is None or offering.archived:
+                raise NotFound("offering", offering_id)
+            tenant_policy = await uow.tenants.active_fee_policy(tenant.id)
+        policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
+        return policy.quote(offering.price, seats)

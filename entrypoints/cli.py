@@ -1,10 +1,12 @@
-"""The `bookpay` command: migrate, serve, demo, run (all three), sweep later."""
+"""The `bookpay` command: migrate, serve, demo, run (all three), sweep, reconcile,
+tenant-key."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Sequence
@@ -16,13 +18,35 @@ from adapters.migrations import migrate
 from entrypoints.config import ConfigurationError, GatewayKind, Settings
 
 ASGI_FACTORY = "entrypoints.asgi:create_asgi_app"
+STATE_DIR = Path("var")
+ADMIN_KEY_FILE = STATE_DIR / "admin-key"
 
 
 def _settings() -> Settings:
     try:
-        return Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ)
     except ConfigurationError as error:
         sys.exit(f"bookpay: {error}")
+    if settings.gateway is GatewayKind.FAKE and settings.admin_api_key is None:
+        os.environ["BOOKPAY_ADMIN_API_KEY"] = stable_admin_key(ADMIN_KEY_FILE)
+        return Settings.from_env(os.environ)
+    return settings
+
+
+def stable_admin_key(path: Path) -> str:
+    """Fake gateway only: the admin key kept in `path` (mode 0600), made on first use, so
+    it stays the same across restarts until `make clean`."""
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = "bp_admin_" + secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key + "\n")
+    path.chmod(0o600)
+    return key
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -52,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     os.environ.setdefault("BOOKPAY_INTERNAL_BASE_URL", f"http://{args.host}:{args.port}")
     if "BOOKPAY_ADMIN_API_KEY" in generated:
         print(f"bookpay: generated admin key (fake gateway only): {settings.admin_api_key}")
+    elif settings.gateway is GatewayKind.FAKE and ADMIN_KEY_FILE.exists():
+        print(f"bookpay: the admin key (fake gateway only) is in {ADMIN_KEY_FILE}")
     print(f"bookpay: gateway={settings.gateway.value} database={_safe_url(settings)}")
     print(f"bookpay: API docs at http://{args.host}:{args.port}/schema")
     sys.stdout.flush()
@@ -166,6 +192,26 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
     asyncio.run(reconcile())
 
 
+def cmd_tenant_key(args: argparse.Namespace) -> None:
+    """Issue a new API key for the tenant with this slug; its other keys keep working."""
+    from application.errors import NotFound
+    from entrypoints.container import build_container
+
+    async def issue() -> str:
+        container = build_container(_settings().with_generated_secrets()[0])
+        try:
+            issued = await container.issue_tenant_api_key().by_slug(args.slug, label=args.label)
+        finally:
+            await container.engine().dispose()
+        return issued.api_key
+
+    try:
+        api_key = asyncio.run(issue())
+    except NotFound:
+        sys.exit(f"bookpay: no tenant has the slug {args.slug!r}")
+    print(api_key)
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """migrate + demo + serve: what `make run` does on a fresh machine."""
     os.environ.setdefault("BOOKPAY_GATEWAY", GatewayKind.FAKE.value)
@@ -199,6 +245,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser(
         "reconcile", help="ask the gateway about pending payments and accounts"
     ).set_defaults(func=cmd_reconcile)
+    tenant_key = commands.add_parser(
+        "tenant-key", help="issue a new API key for a tenant (printed once)"
+    )
+    tenant_key.add_argument("slug", help="the tenant's slug, e.g. demo-studio")
+    tenant_key.add_argument("--label", default="cli", help="a note stored with the key")
+    tenant_key.set_defaults(func=cmd_tenant_key)
     demo = commands.add_parser("demo", help="seed a demo tenant when the database is empty")
     demo.add_argument("--base-url", default=None)
     demo.set_defaults(func=cmd_demo)

@@ -21,6 +21,7 @@ from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.idempotent_requests import IdempotentRequests
+from application.issue_api_key import IssueTenantApiKey
 from application.manage_offerings import (
     ArchiveOffering,
     CreateOffering,
@@ -127,6 +128,7 @@ class Container(containers.DeclarativeContainer):
 
     uow = unit_of_work.provider
     create_tenant = providers.Singleton(CreateTenant, uow, ids, clock, IsoCountries())
+    issue_tenant_api_key = providers.Singleton(IssueTenantApiKey, uow, clock)
     set_fee_policy = providers.Singleton(SetFeePolicy, uow)
     set_fee_policy_override = providers.Singleton(SetFeePolicyOverride, uow)
     tenant_queries = providers.Singleton(TenantQueries, uow, clock)

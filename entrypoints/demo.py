@@ -1,4 +1,8 @@
-"""`bookpay demo`: a demo tenant with offerings and slots, and a checkout to click through."""
+"""`bookpay demo`: a demo tenant with offerings and slots, and a checkout to click through.
+
+Safe to run at every start (`make run` does): the tenant is seeded once, and the demo
+checkout still open from an earlier run is shown again instead of holding more seats.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 from dependency_injector import providers
 
+from adapters.fake_stripe_pages import checkout_path
 from application.create_tenant import NewTenant
 from application.manage_offerings import NewOffering
 from application.manage_slots import NewSlots, SlotSpec
 from application.ports import WebhookEndpoint
 from application.start_checkout import StartCheckoutCommand
 from application.start_onboarding import StartOnboardingCommand
+from domain.booking import BookingStatus
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.fees import CurrencyAmounts, FeePolicy
 from domain.money import Money
@@ -19,6 +25,7 @@ from entrypoints.config import ConfigurationError, GatewayKind, Settings
 from entrypoints.container import Container, build_container
 
 DEMO_SLUG = "demo-studio"
+DEMO_CUSTOMER = "customer@example.com"
 
 
 async def seed_demo(settings: Settings, base_url: str) -> None:
@@ -41,7 +48,7 @@ async def seed_demo(settings: Settings, base_url: str) -> None:
 async def _seed(container: Container, settings: Settings, base_url: str) -> None:
     async with container.uow()() as uow:
         existing = await uow.tenants.get_by_slug(DEMO_SLUG)
-    tenant_key = "(shown when the demo was first seeded)"
+    tenant_key = f"(shown when first seeded; a new one: bookpay tenant-key {DEMO_SLUG})"
     if existing is None:
         created = await container.create_tenant()(
             NewTenant(
@@ -82,7 +89,7 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 ),
             )
         )
-        await container.create_offering()(
+        tour = await container.create_offering()(
             NewOffering(
                 tenant_id=tenant.id,
                 name="Tokyo walking tour",
@@ -94,33 +101,21 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
         tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
             hour=9, minute=0, second=0, microsecond=0
         )
-        await container.add_slots()(
-            NewSlots(
-                tenant.id,
-                yoga.id,
-                tuple(SlotSpec(tomorrow + timedelta(days=day)) for day in range(7)),
+        for offering in (yoga, tour):
+            await container.add_slots()(
+                NewSlots(
+                    tenant.id,
+                    offering.id,
+                    tuple(SlotSpec(tomorrow + timedelta(days=day)) for day in range(7)),
+                )
             )
-        )
         print(f"bookpay demo: seeded tenant {DEMO_SLUG!r}")
     else:
         print(f"bookpay demo: tenant {DEMO_SLUG!r} already exists; not seeding again")
 
-    offerings = await container.list_public_offerings()(DEMO_SLUG)
-    yoga_offering = next(o for o in offerings if o.price.currency == "usd")
-    availability = await container.list_availability()(DEMO_SLUG, yoga_offering.id)
-    slot = next((s for s in availability.slots if s.seats_available >= 2), None)
-    checkout_url = "(no free slot left)"
-    if slot is not None:
-        started = await container.start_checkout()(
-            StartCheckoutCommand(
-                tenant_slug=DEMO_SLUG,
-                slot_id=slot.id,
-                seats=2,
-                customer_email="customer@example.com",
-                customer_name="Demo Customer",
-            )
-        )
-        checkout_url = started.checkout_url
+    checkout_url = await _open_demo_checkout(container, base_url) or await _new_demo_checkout(
+        container
+    )
     print(
         "\n".join(
             [
@@ -137,3 +132,47 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
             ]
         )
     )
+
+
+async def _open_demo_checkout(container: Container, base_url: str) -> str | None:
+    """The checkout URL of the demo customer's booking still waiting for payment, if any."""
+    async with container.uow()() as uow:
+        tenant = await uow.tenants.get_by_slug(DEMO_SLUG)
+    if tenant is None:
+        return None
+    pending = await container.booking_queries().list_for_tenant(
+        tenant.id,
+        statuses=(BookingStatus.PENDING_PAYMENT,),
+        starts_from=None,
+        starts_before=None,
+        limit=50,
+        cursor=None,
+    )
+    now = datetime.now(UTC)
+    for booking in pending.items:
+        if (
+            booking.customer.email == DEMO_CUSTOMER
+            and booking.gateway_session_id is not None
+            and booking.hold_expires_at > now
+        ):
+            return checkout_path(base_url, booking.gateway_session_id)
+    return None
+
+
+async def _new_demo_checkout(container: Container) -> str:
+    offerings = await container.list_public_offerings()(DEMO_SLUG)
+    yoga_offering = next(o for o in offerings if o.price.currency == "usd")
+    availability = await container.list_availability()(DEMO_SLUG, yoga_offering.id)
+    slot = next((s for s in availability.slots if s.seats_available >= 2), None)
+    if slot is None:
+        return "(no free slot left)"
+    started = await container.start_checkout()(
+        StartCheckoutCommand(
+            tenant_slug=DEMO_SLUG,
+            slot_id=slot.id,
+            seats=2,
+            customer_email=DEMO_CUSTOMER,
+            customer_name="Demo Customer",
+        )
+    )
+    return started.checkout_url

@@ -74,7 +74,7 @@ Feature: Refunds and statements through the HTTP API
     And a customer has paid for <seats> seats, <paid> in all
     When the tenant refunds <refunds>
     Then the tenant's statement in <currency> shows gross <paid>, refunds <customer refund>, fees <fees>, fee refunds <fee back> and net <net>
-    And the same statement as CSV has the same numbers
+    And the same statement as CSV has the same numbers, written as people read them
     And the platform's fee report shows fees <fees> and fee refunds <fee back> for the tenant
     And a statement of a period before the booking is empty
 

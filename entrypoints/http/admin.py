@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Any
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Parameter
 
 from application.booking_queries import BookingQueries
 from application.create_tenant import CreateTenant, NewTenant
-from application.ports import InvalidCursor
 from application.rotate_api_key import RotateApiKey, RotateApiKeyCommand
 from application.set_fee_policy import (
     NewFeePolicy,
@@ -28,30 +25,21 @@ from domain.tenant import ChargeModel
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import bearer_token, check_admin_key
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
-To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
+from entrypoints.http.openapi import location, problems
+from entrypoints.http.params import (
+    DEFAULT_LIMIT,
+    Cursor,
+    From,
+    Limit,
+    To,
+    after_text,
+    moment,
+    page,
+)
 
 
 async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     check_admin_key(bearer_token(connection), connection.app.state.admin_api_key)
-
-
-def _encode_cursor(tenant_id: str) -> str:
-    return base64.urlsafe_b64encode(tenant_id.encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        tenant_id = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except ValueError:
-        tenant_id = ""
-    if not tenant_id.startswith("tn_") or not tenant_id.isprintable():
-        raise InvalidCursor(f"invalid page cursor {cursor!r}")
-    return tenant_id
 
 
 class AdminController(Controller):
@@ -60,17 +48,23 @@ class AdminController(Controller):
     guards = [admin_guard]  # noqa: RUF012
     security = [{"bearer": []}]  # noqa: RUF012
 
-    @get("/bookings", summary="A tenant's bookings, newest first (support work)")
+    @get(
+        "/bookings",
+        operation_id="listTenantBookingsAsAdmin",
+        summary="A tenant's bookings, newest first (support work)",
+        description="Filtered by `status` (seats) and `payment_status` (money); paginated.",
+        responses=problems(401),
+    )
     async def list_bookings(
         self,
         booking_queries: BookingQueries,
         tenant_id: str,
         status: BookingStatus | None = None,
         payment_status: PaymentStatus | None = None,
-        limit: Limit = 50,
-        cursor: str | None = None,
-    ) -> s.Page[s.Booking]:
-        page = await booking_queries.list_for_tenant(
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> s.BookingPage:
+        found = await booking_queries.list_for_tenant(
             tenant_id,
             statuses=(status,) if status else (),
             payment_statuses=(payment_status,) if payment_status else (),
@@ -79,12 +73,22 @@ class AdminController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return s.Page(data=[m.booking_out(b) for b in page.items], next_cursor=page.next_cursor)
+        return s.BookingPage(
+            data=[m.booking_out(b) for b in found.items], next_cursor=found.next_cursor
+        )
 
-    @post("/tenants", status_code=201, summary="Create a tenant; its API key is shown once")
+    @post(
+        "/tenants",
+        operation_id="createTenant",
+        status_code=201,
+        summary="Create a tenant; its API key is shown once",
+        response_description="The tenant and its API key (shown only here)",
+        response_headers=location("the tenant"),
+        responses=problems(401, 409, 422, why_409="The slug is taken"),
+    )
     async def create_tenant(
         self, data: s.TenantCreate, create_tenant: CreateTenant
-    ) -> s.TenantCreated:
+    ) -> Response[s.TenantCreated]:
         created = await create_tenant(
             NewTenant(
                 name=data.name,
@@ -96,27 +100,49 @@ class AdminController(Controller):
                 charge_model=ChargeModel(data.charge_model),
             )
         )
-        return s.TenantCreated(
-            tenant=m.tenant_out(created.tenant, created.fee_policy), api_key=created.api_key
+        return Response(
+            s.TenantCreated(
+                tenant=m.tenant_out(created.tenant, created.fee_policy), api_key=created.api_key
+            ),
+            status_code=201,
+            headers={"Location": f"/v1/admin/tenants/{created.tenant.id}"},
         )
 
-    @get("/tenants", summary="List tenants")
+    @get(
+        "/tenants",
+        operation_id="listTenants",
+        summary="List tenants",
+        description="By id; paginated with `limit` and `cursor`.",
+        responses=problems(401),
+    )
     async def list_tenants(
-        self, tenant_queries: TenantQueries, limit: Limit = 50, cursor: str | None = None
-    ) -> s.Page[s.Tenant]:
-        views = await tenant_queries.list(after=_decode_cursor(cursor), limit=limit + 1)
-        page, more = views[:limit], len(views) > limit
-        return s.Page(
-            data=[m.tenant_out(v.tenant, v.fee_policy) for v in page],
-            next_cursor=_encode_cursor(page[-1].tenant.id) if more and page else None,
+        self, tenant_queries: TenantQueries, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> s.TenantPage:
+        after = after_text(cursor)
+        views = await tenant_queries.list(after=after[1] if after else None, limit=limit + 1)
+        shown, next_cursor = page(views, limit, lambda v: (v.tenant.id, v.tenant.id))
+        return s.TenantPage(
+            data=[m.tenant_out(v.tenant, v.fee_policy) for v in shown], next_cursor=next_cursor
         )
 
-    @get("/tenants/{tenant_id:str}", summary="One tenant with Connect status and fee policy")
+    @get(
+        "/tenants/{tenant_id:str}",
+        operation_id="getTenant",
+        summary="One tenant with Connect status and fee policy",
+        responses=problems(401, 404),
+    )
     async def get_tenant(self, tenant_id: str, tenant_queries: TenantQueries) -> s.Tenant:
         view = await tenant_queries.get(tenant_id)
         return m.tenant_out(view.tenant, view.fee_policy)
 
-    @put("/tenants/{tenant_id:str}/fee-policy", summary="Set a new fee policy version")
+    @put(
+        "/tenants/{tenant_id:str}/fee-policy",
+        operation_id="setFeePolicy",
+        summary="Set a new fee policy version",
+        responses=problems(
+            401, 404, 422, why_422="The policy could not price every active offering"
+        ),
+    )
     async def set_fee_policy(
         self, tenant_id: str, data: s.FeePolicy, set_fee_policy: SetFeePolicy
     ) -> s.VersionedFeePolicy:
@@ -125,7 +151,9 @@ class AdminController(Controller):
 
     @put(
         "/tenants/{tenant_id:str}/offerings/{offering_id:str}/fee-policy",
+        operation_id="setOfferingFeePolicy",
         summary="Set the platform's fee policy for one offering (a new override version)",
+        responses=problems(401, 404, 422, why_422="The policy could not price the offering"),
     )
     async def set_offering_fee_policy(
         self,
@@ -142,7 +170,11 @@ class AdminController(Controller):
     @delete(
         "/tenants/{tenant_id:str}/offerings/{offering_id:str}/fee-policy",
         status_code=200,
+        operation_id="endOfferingFeePolicy",
         summary="End the offering's override: the tenant's fee policy prices it again",
+        responses=problems(
+            401, 404, 422, why_422="The tenant's policy could not price the offering"
+        ),
     )
     async def end_offering_fee_policy(
         self, tenant_id: str, offering_id: str, set_fee_policy_override: SetFeePolicyOverride
@@ -152,8 +184,10 @@ class AdminController(Controller):
 
     @post(
         "/tenants/{tenant_id:str}/api-keys",
+        operation_id="issueTenantApiKey",
         status_code=201,
         summary="A new API key for the tenant (shown once); its other keys end after a grace",
+        responses=problems(401, 404),
     )
     async def rotate_api_key(
         self, tenant_id: str, rotate_api_key: RotateApiKey, data: s.ApiKeyRotation | None = None
@@ -168,11 +202,17 @@ class AdminController(Controller):
             others_revoked=issued.others_revoked,
         )
 
-    @get("/reports/fees", summary="Platform fee revenue per tenant and currency")
+    @get(
+        "/reports/fees",
+        operation_id="getFeeReport",
+        summary="Platform fee revenue per tenant and currency",
+        description="`from`/`to` bound when the money moved (the ledger entry's time).",
+        responses=problems(401),
+    )
     async def fee_report(
         self, platform_fee_report: PlatformFeeReport, since: From = None, until: To = None
     ) -> s.FeeReport:
-        lines = await platform_fee_report(since=since, until=until)
+        lines = await platform_fee_report(since=moment(since, "from"), until=moment(until, "to"))
         return s.FeeReport(
             data=[
                 s.FeeReportLine(

@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.config import GatewayKind
@@ -19,6 +19,7 @@ from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
+from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
 from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
 from entrypoints.http.public import PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
@@ -50,6 +51,7 @@ def create_app(container: Container) -> Litestar:
         PublicController,
         WebhookController,
         OperationsController,
+        docs_assets_router(),
     ]
     if settings.gateway is GatewayKind.FAKE:
         handlers.append(FakeStripeController)
@@ -108,7 +110,16 @@ def create_app(container: Container) -> Litestar:
             version="1.0.0",
             description="Payments core for multi-tenant booking platforms (see API.md).",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            operation_id_creator=operation_id_for,
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path=["/", "/swagger"],
+                    js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+                )
+            ],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(

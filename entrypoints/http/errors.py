@@ -226,6 +226,8 @@ def document_problems(app: Litestar) -> None:
     for route in app.routes:
         path = route.path
         for handler in getattr(route, "route_handlers", []):
+            if any(int(code) >= 400 for code in handler.responses or {}):
+                continue  # the route declares its own problems (entrypoints/http/openapi.py)
             methods = getattr(handler, "http_methods", set())
             codes = {400}
             if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import msgspec
 
@@ -12,7 +13,7 @@ from domain import ledger as lg
 from domain import terms as t
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.dispute import Dispute
-from domain.money import Money
+from domain.money import Money, exponent
 from domain.offering import Offering, Slot
 from domain.tenant import ConnectStatus, Tenant
 from entrypoints.http import schemas as s
@@ -83,22 +84,22 @@ def _opt_money_out(value: Money | None) -> s.Money | None:
 
 
 def fee_policy_out(policy: f.FeePolicy) -> s.FeePolicy:
-    bearer: str | s.BearerSplit
+    bearer: s.FeeBearer | s.BearerSplit
     kind = policy.bearer.kind
     if kind is f.BearerKind.SPLIT:
         bearer = s.BearerSplit(customer_share_bps=policy.bearer.customer_share_bps)
     else:
-        bearer = kind.value
+        bearer = s.FeeBearer(kind.value)
     return s.FeePolicy(
         percent_bps=policy.percent_bps,
         fixed=_opt_money_out(policy.fixed),
         per_seat_fixed=_opt_money_out(policy.per_seat_fixed),
         tiers=_tiers_out(policy.tiers),
-        tier_mode=policy.tier_mode.value,  # type: ignore[arg-type]
+        tier_mode=policy.tier_mode,
         min=_opt_money_out(policy.minimum),
         max=_opt_money_out(policy.maximum),
-        bearer=bearer,  # type: ignore[arg-type]
-        refund_on_cancel=policy.refund_on_cancel.value,  # type: ignore[arg-type]
+        bearer=bearer,
+        refund_on_cancel=policy.refund_on_cancel,
         by_currency={
             amounts.currency: s.CurrencyAmounts(
                 fixed=_opt_money_out(amounts.fixed),
@@ -160,7 +161,7 @@ def tenant_out(tenant: Tenant, policy: f.FeePolicy | None) -> s.Tenant:
         country=tenant.country,
         default_currency=tenant.default_currency,
         timezone=tenant.timezone,
-        charge_model=tenant.charge_model.value,
+        charge_model=tenant.charge_model,
         can_sell=tenant.can_sell,
         connect=connect_out(tenant.connect),
         fee_policy=versioned_policy_out(policy),
@@ -193,6 +194,18 @@ def offering_out(offering: Offering) -> s.Offering:
     )
 
 
+def public_offering_out(offering: Offering) -> s.PublicOffering:
+    return s.PublicOffering(
+        id=offering.id,
+        name=offering.name,
+        description=offering.description or None,
+        price=money_out(offering.price),
+        duration_minutes=offering.duration_minutes,
+        capacity=offering.capacity,
+        cancellation_policy=cancellation_policy_out(offering.cancellation_policy),
+    )
+
+
 def slot_out(slot: Slot) -> s.Slot:
     return s.Slot(
         id=slot.id,
@@ -211,17 +224,43 @@ def quote_out(quote: f.FeeQuote) -> s.Quote:
         customer_total=money_out(quote.customer_total),
         application_fee=money_out(quote.application_fee),
         tenant_receives=money_out(quote.tenant_receives),
-        fee_bearer=quote.fee_bearer.value,
+        fee_bearer=quote.fee_bearer,
         fee_policy_version=quote.fee_policy_version,
         fee_policy=fee_policy_ref_out(quote.fee_policy),
+    )
+
+
+def public_quote_out(quote: f.FeeQuote) -> s.PublicQuote:
+    return s.PublicQuote(
+        subtotal=money_out(quote.subtotal),
+        service_fee=money_out(quote.customer_fee),
+        customer_total=money_out(quote.customer_total),
+    )
+
+
+def public_booking_out(booking: b.Booking) -> s.PublicBooking:
+    return s.PublicBooking(
+        id=booking.id,
+        status=booking.status,
+        offering_id=booking.offering_id,
+        slot_id=booking.slot_id,
+        seats=booking.seats,
+        starts_at=booking.starts_at,
+        customer=s.Customer(email=booking.customer.email, name=booking.customer.name),
+        quote=public_quote_out(booking.quote),
+        hold_expires_at=booking.hold_expires_at,
+        created_at=booking.created_at,
+        refunded=money_out(booking.refunded.customer_refund),
+        payment_status=booking.payment_status,
+        terms=terms_out(booking.terms, for_tenant=False),
     )
 
 
 def booking_out(booking: b.Booking, *, for_tenant: bool = False) -> s.Booking:
     return s.Booking(
         id=booking.id,
-        status=booking.status.value,
-        payment_status=booking.payment_status.value,  # type: ignore[arg-type]
+        status=booking.status,
+        payment_status=booking.payment_status,
         offering_id=booking.offering_id,
         slot_id=booking.slot_id,
         seats=booking.seats,
@@ -240,7 +279,7 @@ def terms_out(terms: t.Terms, *, for_tenant: bool) -> s.Terms:
     identity = terms.fee_policy
     return s.Terms(
         cancellation_policy=cancellation_policy_out(terms.cancellation_policy),
-        refund_on_cancel=terms.refund_on_cancel.value,  # type: ignore[arg-type]
+        refund_on_cancel=terms.refund_on_cancel,
         fee_policy=fee_policy_ref_out(identity) if for_tenant else msgspec.UNSET,
     )
 
@@ -254,7 +293,7 @@ def tenant_booking_out(
         payment_intent=booking.payment_intent_id,
         ledger=[
             s.LedgerEntry(
-                kind=e.kind.value,
+                kind=e.kind,
                 amount=money_out(e.amount),
                 gateway_ref=e.gateway_ref,
                 created_at=e.created_at,
@@ -286,5 +325,12 @@ def statement_line_out(line: lg.StatementLine) -> s.StatementLine:
         fees=money_out(line.fees),
         fee_refunds=money_out(line.fee_refunds),
         disputes=money_out(line.disputes),
-        net=money_out(line.net),
+        net=s.SignedMoney(amount=line.net.amount, currency=line.net.currency),
     )
+
+
+def major_units(money: s.Money | s.SignedMoney) -> str:
+    """The amount as people write it, with the currency's own decimals: 4230 cents →
+    `42.30`, 1500 yen → `1500`, 1250 fils → `1.250`, −230 cents → `-2.30`."""
+    places = exponent(money.currency)
+    return f"{Decimal(money.amount).scaleb(-places):.{places}f}"

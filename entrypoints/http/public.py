@@ -1,8 +1,11 @@
-"""/v1/public: customers browse offerings, check out, follow and cancel their booking."""
+"""/v1/public: customers browse offerings, check out, follow and cancel their booking.
+
+Everything here shows the customer's side only (API.md): prices, what they pay and what
+they got back; never the fee policy, the application fee or what the tenant receives.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -12,14 +15,25 @@ from litestar.response import Redirect
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.manage_slots import ListAvailability, ListPublicOfferings
+from application.quote_fee import QuoteFee
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from domain.booking import CancelledBy
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import booking_token
+from entrypoints.http.openapi import location, problems
+from entrypoints.http.params import (
+    DEFAULT_LIMIT,
+    Cursor,
+    From,
+    Limit,
+    To,
+    after_moment,
+    after_text,
+    moment,
+    page,
+)
 
-From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
-To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
 Token = Annotated[
     str | None,
     Parameter(
@@ -30,6 +44,7 @@ Token = Annotated[
         "which stays out of access logs and Referer headers",
     ),
 ]
+Seats = Annotated[int, Parameter(ge=1, le=1000, description="number of seats")]
 IdempotencyKey = Annotated[
     str | None,
     Parameter(
@@ -46,16 +61,33 @@ class PublicController(Controller):
     path = "/v1/public"
     tags = ["public"]  # noqa: RUF012 - Litestar reads these as class attributes
 
-    @get("/{tenant_slug:str}/offerings", summary="Active offerings with their price")
+    @get(
+        "/{tenant_slug:str}/offerings",
+        operation_id="listPublicOfferings",
+        summary="Active offerings with their price",
+        description="By name; paginated with `limit` and `cursor`.",
+        responses=problems(404),
+    )
     async def offerings(
-        self, tenant_slug: str, list_public_offerings: ListPublicOfferings
-    ) -> s.Page[s.Offering]:
-        offerings = await list_public_offerings(tenant_slug)
-        return s.Page(data=[m.offering_out(o) for o in offerings], next_cursor=None)
+        self,
+        tenant_slug: str,
+        list_public_offerings: ListPublicOfferings,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> s.PublicOfferingPage:
+        found = await list_public_offerings(tenant_slug, after=after_text(cursor), limit=limit + 1)
+        shown, next_cursor = page(found, limit, lambda o: (o.name, o.id))
+        return s.PublicOfferingPage(
+            data=[m.public_offering_out(o) for o in shown], next_cursor=next_cursor
+        )
 
     @get(
         "/{tenant_slug:str}/offerings/{offering_id:str}/slots",
+        operation_id="listPublicSlots",
         summary="Future slots with the seats still available",
+        description="By start time; `from`/`to` bound the slot's start. Paginated with "
+        "`limit` and `cursor`.",
+        responses=problems(404),
     )
     async def slots(
         self,
@@ -64,19 +96,52 @@ class PublicController(Controller):
         list_availability: ListAvailability,
         since: From = None,
         until: To = None,
-    ) -> s.Page[s.Slot]:
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> s.SlotPage:
         availability = await list_availability(
-            tenant_slug, offering_id, starts_from=since, starts_before=until
+            tenant_slug,
+            offering_id,
+            starts_from=moment(since, "from"),
+            starts_before=moment(until, "to"),
+            after=after_moment(cursor),
+            limit=limit + 1,
         )
-        return s.Page(data=[m.slot_out(slot) for slot in availability.slots], next_cursor=None)
+        shown, next_cursor = page(availability.slots, limit, lambda sl: (sl.starts_at, sl.id))
+        return s.SlotPage(data=[m.slot_out(slot) for slot in shown], next_cursor=next_cursor)
+
+    @get(
+        "/{tenant_slug:str}/fee-quote",
+        operation_id="getPublicFeeQuote",
+        summary="What the customer would pay, before checkout",
+        description="The customer's side only: subtotal, the service fee they pay on top "
+        "(zero when the tenant bears the fee) and the total.",
+        responses=problems(404, 422, why_422="The amount cannot be charged"),
+    )
+    async def fee_quote(
+        self, tenant_slug: str, quote_fee: QuoteFee, offering_id: str, seats: Seats = 1
+    ) -> s.PublicQuote:
+        return m.public_quote_out(await quote_fee.for_customer(tenant_slug, offering_id, seats))
 
     @post(
         "/{tenant_slug:str}/checkout",
+        operation_id="createCheckout",
         status_code=201,
         summary="Hold seats and open a hosted checkout",
-        description="409 when the seats are not available or the slot is cancelled; 422 when "
-        "the tenant cannot take charges yet, the total is below the currency's minimum charge, "
-        "or the seats exceed the offering's max_seats_per_booking.",
+        response_description="The seats are held; pay at `checkout_url` before `expires_at`",
+        response_headers=location("the booking (GET it with the booking token)"),
+        responses=problems(
+            404,
+            409,
+            422,
+            502,
+            503,
+            why_409="The seats are not available or the slot is cancelled, or an "
+            "Idempotency-Key reused with another body",
+            why_422="The tenant cannot take charges yet, the total is below the currency's "
+            "minimum or above Stripe's maximum, the seats exceed the offering's "
+            "max_seats_per_booking, or a return URL's host is not allowed",
+        ),
     )
     async def checkout(
         self,
@@ -84,7 +149,7 @@ class PublicController(Controller):
         data: s.CheckoutCreate,
         start_checkout: StartCheckout,
         idempotency_key: IdempotencyKey = None,
-    ) -> s.CheckoutCreated:
+    ) -> Response[s.CheckoutCreated]:
         started = await start_checkout(
             StartCheckoutCommand(
                 tenant_slug=tenant_slug,
@@ -97,34 +162,46 @@ class PublicController(Controller):
                 idempotency_key=idempotency_key,
             )
         )
-        return s.CheckoutCreated(
+        created = s.CheckoutCreated(
             booking_id=started.booking_id,
             booking_token=started.booking_token,
             checkout_url=started.checkout_url,
             expires_at=started.expires_at,
-            quote=m.quote_out(started.quote),
+            quote=m.public_quote_out(started.quote),
+        )
+        return Response(
+            created,
+            status_code=201,
+            headers={"Location": f"/v1/public/bookings/{started.booking_id}"},
         )
 
-    @get("/bookings/{booking_id:str}", summary="The booking's status, for its customer")
+    @get(
+        "/bookings/{booking_id:str}",
+        operation_id="getPublicBooking",
+        summary="The booking's status, for its customer",
+        responses=problems(404, why_404="No such booking, or a wrong token"),
+    )
     async def booking(
         self,
         request: Request[Any, Any, Any],
         booking_id: str,
         booking_queries: BookingQueries,
         token: Token = None,
-    ) -> s.Booking:
-        return m.booking_out(
+    ) -> s.PublicBooking:
+        return m.public_booking_out(
             await booking_queries.for_customer(booking_id, booking_token(request, token))
         )
 
     @get(
         "/bookings/{booking_id:str}/checkout-left",
+        operation_id="leaveCheckout",
         status_code=303,
         summary="Where the hosted checkout's Cancel button leads",
         description="Ends the unpaid booking's hold at once (its Checkout Session expired "
         "first), then redirects to the platform's cancel_url, or shows a plain page without "
         "one. A paid booking is left as it is.",
         response_class=Response,
+        responses=problems(404, 502, 503, why_404="No such booking, or a wrong token"),
     )
     async def checkout_left(
         self, booking_id: str, token: Token, cancel_booking: CancelBooking
@@ -136,11 +213,19 @@ class PublicController(Controller):
 
     @post(
         "/bookings/{booking_id:str}/cancel",
+        operation_id="cancelPublicBooking",
         status_code=200,
         summary="Cancel under the booking's own terms, or abandon an unpaid booking",
         description="Paid: refunded under the terms it was sold under; 409 outside every "
         "cancellation window. Unpaid: its Checkout Session is expired and its seats released "
         "at once (status expired).",
+        responses=problems(
+            404,
+            409,
+            502,
+            503,
+            why_409="Outside every cancellation window, or while a dispute is open",
+        ),
     )
     async def cancel(
         self,
@@ -148,7 +233,7 @@ class PublicController(Controller):
         booking_id: str,
         cancel_booking: CancelBooking,
         token: Token = None,
-    ) -> s.Booking:
+    ) -> s.PublicBooking:
         booking = await cancel_booking(
             CancelCommand(
                 booking_id=booking_id,
@@ -156,7 +241,7 @@ class PublicController(Controller):
                 token=booking_token(request, token),
             )
         )
-        return m.booking_out(booking)
+        return m.public_booking_out(booking)
 
 
 _LEFT_PAGE = """<!doctype html>

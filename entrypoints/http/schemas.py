@@ -7,10 +7,26 @@ what may be sold or refunded live in the domain.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
+
+from domain.booking import BookingStatus, PaymentStatus
+from domain.fees import BearerKind, RefundOnCancel, TierMode
+from domain.ledger import EntryKind
+from domain.tenant import ChargeModel
+
+__all__ = [
+    "BearerKind",
+    "BookingStatus",
+    "ChargeModel",
+    "EntryKind",
+    "PaymentStatus",
+    "RefundOnCancel",
+    "TierMode",
+]
 
 T = TypeVar("T")
 
@@ -35,8 +51,22 @@ Url = Annotated[str, Meta(max_length=2048, pattern="^https?://")]
 Email = Annotated[str, Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
+SignedAmount = Annotated[
+    int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="whole minor units; may be negative")
+]
+
+
 class Money(Struct, forbid_unknown_fields=True):
+    """An amount in the currency's minor unit (cents; yen for JPY), never negative."""
+
     amount: Amount
+    currency: Currency
+
+
+class SignedMoney(Struct):
+    """Money that can be negative, such as a statement's net (minor units)."""
+
+    amount: SignedAmount
     currency: Currency
 
 
@@ -51,6 +81,14 @@ class Tier(Struct, forbid_unknown_fields=True):
 
 class BearerSplit(Struct, forbid_unknown_fields=True):
     customer_share_bps: Bps
+
+
+class FeeBearer(StrEnum):
+    """Who bears the whole fee: `customer` (added as a "Service fee" line) or `tenant`
+    (taken out of the price); a split is given as `BearerSplit`."""
+
+    CUSTOMER = "customer"
+    TENANT = "tenant"
 
 
 class CurrencyAmounts(Struct, forbid_unknown_fields=True):
@@ -72,11 +110,11 @@ class FeePolicy(Struct, forbid_unknown_fields=True):
     fixed: Money | None = None
     per_seat_fixed: Money | None = None
     tiers: list[Tier] | None = None
-    tier_mode: Literal["volume", "marginal"] = "volume"
+    tier_mode: TierMode = TierMode.VOLUME
     min: Money | None = None
     max: Money | None = None
-    bearer: Literal["customer", "tenant"] | BearerSplit = "customer"
-    refund_on_cancel: Literal["proportional", "never"] = "proportional"
+    bearer: FeeBearer | BearerSplit = FeeBearer.CUSTOMER
+    refund_on_cancel: RefundOnCancel = RefundOnCancel.PROPORTIONAL
     by_currency: Annotated[dict[Currency, CurrencyAmounts], Meta(max_length=50)] | None = None
 
 
@@ -114,7 +152,7 @@ class TenantCreate(Struct, forbid_unknown_fields=True):
     default_currency: Currency
     timezone: Annotated[str, Meta(min_length=1, max_length=64)]
     fee_policy: FeePolicy | None = None
-    charge_model: Literal["destination", "direct"] = "destination"
+    charge_model: ChargeModel = ChargeModel.DESTINATION
 
 
 class ConnectStatus(Struct):
@@ -132,7 +170,7 @@ class Tenant(Struct):
     country: str
     default_currency: str
     timezone: str
-    charge_model: str
+    charge_model: ChargeModel
     can_sell: bool
     connect: ConnectStatus
     fee_policy: VersionedFeePolicy | None
@@ -207,6 +245,18 @@ class Offering(Struct):
     max_seats_per_booking: int | None = None
 
 
+class PublicOffering(Struct):
+    """An offering as customers see it: no fee policy."""
+
+    id: str
+    name: str
+    description: str | None
+    price: Money
+    duration_minutes: int
+    capacity: int
+    cancellation_policy: CancellationPolicy | None
+
+
 class SlotSpec(Struct, forbid_unknown_fields=True):
     starts_at: datetime
     capacity: Capacity | None = None
@@ -246,9 +296,19 @@ class Quote(Struct):
     customer_total: Money
     application_fee: Money
     tenant_receives: Money
-    fee_bearer: str
+    fee_bearer: BearerKind
     fee_policy_version: int
     fee_policy: FeePolicyRef
+
+
+class PublicQuote(Struct):
+    """The customer's side of a quote: `service_fee` is the part of the fee the customer
+    pays on top of the price (zero when the tenant bears it); customer_total = subtotal +
+    service_fee."""
+
+    subtotal: Money
+    service_fee: Money
+    customer_total: Money
 
 
 class CustomerIn(Struct, forbid_unknown_fields=True):
@@ -269,7 +329,7 @@ class CheckoutCreated(Struct):
     booking_token: str
     checkout_url: str
     expires_at: datetime
-    quote: Quote
+    quote: PublicQuote
 
 
 class Customer(Struct):
@@ -278,7 +338,7 @@ class Customer(Struct):
 
 
 class LedgerEntry(Struct):
-    kind: str
+    kind: EntryKind
     amount: Money
     gateway_ref: str
     created_at: datetime
@@ -310,14 +370,34 @@ class Terms(Struct, omit_defaults=True):
     tenant's view."""
 
     cancellation_policy: CancellationPolicy | None
-    refund_on_cancel: Literal["proportional", "never"]
+    refund_on_cancel: RefundOnCancel
     fee_policy: FeePolicyRef | msgspec.UnsetType = msgspec.UNSET
+
+
+class PublicBooking(Struct):
+    """A booking as its customer sees it: what they pay and got back, never the
+    application fee or what the tenant receives."""
+
+    id: str
+    status: BookingStatus
+    offering_id: str
+    slot_id: str
+    seats: int
+    starts_at: datetime
+    customer: Customer
+    quote: PublicQuote
+    hold_expires_at: datetime
+    created_at: datetime
+    refunded: Money
+    payment_status: PaymentStatus
+    # The terms the booking was sold under (without the fee policy's identity).
+    terms: Terms
 
 
 class Booking(Struct):
     id: str
-    status: str
-    payment_status: Literal["unpaid", "paid", "partially_refunded", "refunded", "disputed"]
+    status: BookingStatus
+    payment_status: PaymentStatus
     offering_id: str
     slot_id: str
     seats: int
@@ -357,7 +437,7 @@ class StatementLine(Struct):
     fees: Money
     fee_refunds: Money
     disputes: Money
-    net: Money
+    net: SignedMoney
 
 
 class Statement(Struct):
@@ -379,8 +459,42 @@ class FeeReport(Struct):
 
 
 class Page(Struct, Generic[T]):
+    """One page of a list: pass `next_cursor` as `cursor` for the next; None on the last."""
+
     data: list[T]
     next_cursor: str | None
+
+
+# One named page type per list, so generated clients get typed items (a subclass of the
+# generic Page loses its item type in the document).
+class TenantPage(Struct):
+    data: list[Tenant]
+    next_cursor: str | None
+
+
+class OfferingPage(Struct):
+    data: list[Offering]
+    next_cursor: str | None
+
+
+class PublicOfferingPage(Struct):
+    data: list[PublicOffering]
+    next_cursor: str | None
+
+
+class SlotPage(Struct):
+    data: list[Slot]
+    next_cursor: str | None
+
+
+class BookingPage(Struct):
+    data: list[Booking]
+    next_cursor: str | None
+
+
+class StatementFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
 
 
 class Health(Struct):

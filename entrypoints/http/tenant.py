@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -42,10 +41,29 @@ from domain.tenant import Tenant
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import authenticated_tenant
+from entrypoints.http.openapi import CSV_STATEMENT, documented, location, problems
+from entrypoints.http.params import (
+    DEFAULT_LIMIT,
+    Cursor,
+    From,
+    Limit,
+    To,
+    after_moment,
+    after_text,
+    moment,
+    page,
+)
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-From = Annotated[datetime | None, Parameter(query="from", description="inclusive, RFC 3339")]
-To = Annotated[datetime | None, Parameter(query="to", description="exclusive, RFC 3339")]
+StatementFormat = Annotated[
+    s.StatementFormat | None,
+    Parameter(
+        query="format",
+        description="`csv` is the same as `Accept: text/csv`; without it the Accept header "
+        "decides (JSON by default)",
+    ),
+]
+_REFUSED = "The booking cannot change this way (e.g. a dispute is open, or nothing is left "
+_REFUSED += "to refund); an Idempotency-Key reused with another body"
 
 
 RefundIdempotencyKey = Annotated[
@@ -65,12 +83,23 @@ class TenantController(Controller):
     dependencies = {"tenant": Provide(authenticated_tenant)}  # noqa: RUF012
     security = [{"bearer": []}]  # noqa: RUF012
 
-    @get("/", summary="Own profile, Connect status and active fee policy")
+    @get(
+        "/",
+        operation_id="getTenantProfile",
+        summary="Own profile, Connect status and active fee policy",
+        responses=problems(401),
+    )
     async def profile(self, tenant: Tenant, tenant_queries: TenantQueries) -> s.Tenant:
         view = await tenant_queries.get(tenant.id)
         return m.tenant_out(view.tenant, view.fee_policy)
 
-    @post("/connect/onboarding-link", status_code=200, summary="Stripe onboarding link")
+    @post(
+        "/connect/onboarding-link",
+        operation_id="createOnboardingLink",
+        status_code=200,
+        summary="Stripe onboarding link",
+        responses=problems(401, 502, 503),
+    )
     async def onboarding_link(
         self, request: Request[Any, Any, Any], tenant: Tenant, start_onboarding: StartOnboarding
     ) -> s.OnboardingLink:
@@ -84,16 +113,29 @@ class TenantController(Controller):
         )
         return s.OnboardingLink(url=link.url, expires_at=link.expires_at)
 
-    @get("/connect/status", summary="Connect account status")
+    @get(
+        "/connect/status",
+        operation_id="getConnectStatus",
+        summary="Connect account status",
+        responses=problems(401),
+    )
     async def connect_status(self, tenant: Tenant) -> s.ConnectStatus:
         return m.connect_out(tenant.connect)
 
     # --- offerings -----------------------------------------------------------------
 
-    @post("/offerings", status_code=201, summary="Create an offering")
+    @post(
+        "/offerings",
+        operation_id="createOffering",
+        status_code=201,
+        summary="Create an offering",
+        response_description="The offering created",
+        response_headers=location("the offering"),
+        responses=problems(401, 403, 422),
+    )
     async def create_offering(
         self, tenant: Tenant, data: s.OfferingCreate, create_offering: CreateOffering
-    ) -> s.Offering:
+    ) -> Response[s.Offering]:
         offering = await create_offering(
             NewOffering(
                 tenant_id=tenant.id,
@@ -111,22 +153,49 @@ class TenantController(Controller):
                 max_seats_per_booking=data.max_seats_per_booking,
             )
         )
-        return m.offering_out(offering)
+        return Response(
+            m.offering_out(offering),
+            status_code=201,
+            headers={"Location": f"/v1/tenant/offerings/{offering.id}"},
+        )
 
-    @get("/offerings", summary="List offerings, archived ones included")
+    @get(
+        "/offerings",
+        operation_id="listOfferings",
+        summary="List offerings, archived ones included",
+        description="By name; paginated with `limit` and `cursor`.",
+        responses=problems(401),
+    )
     async def list_offerings(
-        self, tenant: Tenant, offering_queries: OfferingQueries
-    ) -> s.Page[s.Offering]:
-        offerings = await offering_queries.list(tenant.id, include_archived=True)
-        return s.Page(data=[m.offering_out(o) for o in offerings], next_cursor=None)
+        self,
+        tenant: Tenant,
+        offering_queries: OfferingQueries,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> s.OfferingPage:
+        found = await offering_queries.list(
+            tenant.id, include_archived=True, after=after_text(cursor), limit=limit + 1
+        )
+        shown, next_cursor = page(found, limit, lambda o: (o.name, o.id))
+        return s.OfferingPage(data=[m.offering_out(o) for o in shown], next_cursor=next_cursor)
 
-    @get("/offerings/{offering_id:str}", summary="One offering")
+    @get(
+        "/offerings/{offering_id:str}",
+        operation_id="getOffering",
+        summary="One offering",
+        responses=problems(401, 404),
+    )
     async def get_offering(
         self, tenant: Tenant, offering_id: str, offering_queries: OfferingQueries
     ) -> s.Offering:
         return m.offering_out(await offering_queries.get(tenant.id, offering_id))
 
-    @patch("/offerings/{offering_id:str}", summary="Change an offering")
+    @patch(
+        "/offerings/{offering_id:str}",
+        operation_id="updateOffering",
+        summary="Change an offering",
+        responses=problems(401, 403, 404, 409, 422),
+    )
     async def update_offering(
         self,
         tenant: Tenant,
@@ -149,16 +218,31 @@ class TenantController(Controller):
         offering = await update_offering(OfferingChanges(tenant.id, offering_id, changes))
         return m.offering_out(offering)
 
-    @delete("/offerings/{offering_id:str}", status_code=200, summary="Archive an offering")
+    @delete(
+        "/offerings/{offering_id:str}",
+        operation_id="archiveOffering",
+        status_code=200,
+        summary="Archive an offering",
+        responses=problems(401, 404),
+    )
     async def archive_offering(
         self, tenant: Tenant, offering_id: str, archive_offering: ArchiveOffering
     ) -> s.Offering:
         return m.offering_out(await archive_offering(tenant.id, offering_id))
 
-    @post("/offerings/{offering_id:str}/slots", status_code=201, summary="Add slots")
+    @post(
+        "/offerings/{offering_id:str}/slots",
+        operation_id="addSlots",
+        status_code=201,
+        summary="Add slots",
+        response_description="The slots created, by start time (all of them: no next page)",
+        responses=problems(
+            401, 404, 409, 422, why_409="The offering already has a slot at one of these starts"
+        ),
+    )
     async def add_slots(
         self, tenant: Tenant, offering_id: str, data: s.SlotsCreate, add_slots: AddSlots
-    ) -> s.Page[s.Slot]:
+    ) -> s.SlotPage:
         if (data.starts_at is None) == (data.slots is None):
             raise InvalidRequest("give either 'starts_at' or 'slots', not both or neither")
         specs = (
@@ -167,7 +251,7 @@ class TenantController(Controller):
             else [SlotSpec(spec.starts_at, spec.capacity) for spec in data.slots or ()]
         )
         slots = await add_slots(NewSlots(tenant.id, offering_id, tuple(specs)))
-        return s.Page(data=[m.slot_out(slot) for slot in slots], next_cursor=None)
+        return s.SlotPage(data=[m.slot_out(slot) for slot in slots], next_cursor=None)
 
     @patch("/slots/{slot_id:str}", summary="Change a slot's capacity")
     async def resize_slot(
@@ -194,7 +278,14 @@ class TenantController(Controller):
 
     # --- bookings and money --------------------------------------------------------
 
-    @get("/bookings", summary="List bookings, newest first")
+    @get(
+        "/bookings",
+        operation_id="listBookings",
+        summary="List bookings, newest first",
+        description="`from`/`to` bound the booked slot's start (not when it was booked). "
+        "Paginated with `limit` and `cursor`.",
+        responses=problems(401),
+    )
     async def list_bookings(
         self,
         tenant: Tenant,
@@ -203,24 +294,30 @@ class TenantController(Controller):
         payment_status: PaymentStatus | None = None,
         since: From = None,
         until: To = None,
-        limit: Limit = 50,
-        cursor: str | None = None,
-    ) -> s.Page[s.Booking]:
-        page = await booking_queries.list_for_tenant(
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> s.BookingPage:
+        after_moment(cursor)  # a forged cursor is the client's mistake: 400 under `cursor`
+        found = await booking_queries.list_for_tenant(
             tenant.id,
             statuses=(status,) if status else (),
             payment_statuses=(payment_status,) if payment_status else (),
-            starts_from=since,
-            starts_before=until,
+            starts_from=moment(since, "from"),
+            starts_before=moment(until, "to"),
             limit=limit,
             cursor=cursor,
         )
-        return s.Page(
-            data=[m.booking_out(b, for_tenant=True) for b in page.items],
-            next_cursor=page.next_cursor,
+        return s.BookingPage(
+            data=[m.booking_out(b, for_tenant=True) for b in found.items],
+            next_cursor=found.next_cursor,
         )
 
-    @get("/bookings/{booking_id:str}", summary="One booking with its fee quote and ledger")
+    @get(
+        "/bookings/{booking_id:str}",
+        operation_id="getBooking",
+        summary="One booking with its fee quote and ledger",
+        responses=problems(401, 404),
+    )
     async def get_booking(
         self, tenant: Tenant, booking_id: str, booking_queries: BookingQueries
     ) -> s.TenantBooking:
@@ -229,11 +326,14 @@ class TenantController(Controller):
 
     @post(
         "/bookings/{booking_id:str}/cancel",
+        operation_id="cancelBooking",
         status_code=200,
         summary="Cancel: a full refund, or an unpaid booking's seats released",
-        description="Paid: cancelled with a full refund. Unpaid (in checkout, or awaiting a "
-        "delayed payment): its Checkout Session is expired first, then its seats are released "
-        "(status expired).",
+        description="The body is optional. Paid: cancelled with a full refund. Unpaid (in "
+        "checkout, or awaiting a delayed payment): its Checkout Session is expired first, then "
+        "its seats are released (status expired).",
+        responses=problems(401, 404, 409, 502, 503, why_409=_REFUSED),
+        operation_class=documented(optional_body=True),
     )
     async def cancel_booking(
         self,
@@ -254,7 +354,18 @@ class TenantController(Controller):
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
         return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
 
-    @post("/bookings/{booking_id:str}/refunds", status_code=201, summary="Partial or full refund")
+    @post(
+        "/bookings/{booking_id:str}/refunds",
+        operation_id="refundBooking",
+        status_code=201,
+        summary="Partial or full refund",
+        description="The body is optional: without `amount`, everything not yet refunded "
+        "goes back. Send an Idempotency-Key: a retry with it never refunds twice.",
+        response_description="The refund was made; the booking with its ledger",
+        response_headers=location("the booking refunded"),
+        responses=problems(401, 404, 409, 422, 502, 503, why_409=_REFUSED),
+        operation_class=documented(optional_body=True),
+    )
     async def refund_booking(
         self,
         tenant: Tenant,
@@ -263,13 +374,22 @@ class TenantController(Controller):
         booking_queries: BookingQueries,
         data: s.RefundCreate | None = None,
         idempotency_key: RefundIdempotencyKey = None,
-    ) -> s.TenantBooking:
+    ) -> Response[s.TenantBooking]:
         amount = m.money_in(data.amount) if data and data.amount else None
         await refund_booking(RefundCommand(tenant.id, booking_id, amount, idempotency_key))
         detail = await booking_queries.for_tenant(tenant.id, booking_id)
-        return m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes)
+        return Response(
+            m.tenant_booking_out(detail.booking, detail.ledger, detail.disputes),
+            status_code=201,
+            headers={"Location": f"/v1/tenant/bookings/{booking_id}"},
+        )
 
-    @get("/fee-quote", summary="The fee breakdown a customer would see")
+    @get(
+        "/fee-quote",
+        operation_id="getFeeQuote",
+        summary="The fee breakdown a customer would see",
+        responses=problems(401, 404, 422, why_422="The amount cannot be charged"),
+    )
     async def fee_quote(
         self,
         tenant: Tenant,
@@ -281,8 +401,15 @@ class TenantController(Controller):
 
     @get(
         "/statement",
+        operation_id="getStatement",
         summary="Gross, refunds, fees, fee refunds and net per currency (JSON or CSV)",
+        description="`from`/`to` bound when the money moved (the ledger entry's time), not "
+        "the slot's start. JSON amounts are Money in minor units; `Accept: text/csv` (or "
+        "`format=csv`) gives the same lines as CSV with amounts in major units (`42.30`) "
+        "and the currency in its own column.",
         media_type="application/json",
+        responses=problems(401),
+        operation_class=documented(extra_content=CSV_STATEMENT),
     )
     async def statement(
         self,
@@ -291,33 +418,44 @@ class TenantController(Controller):
         tenant_statement: TenantStatement,
         since: From = None,
         until: To = None,
-    ) -> Response[Any]:
+        statement_format: StatementFormat = None,
+    ) -> Response[s.Statement]:
         lines = [
             m.statement_line_out(line)
-            for line in await tenant_statement(tenant.id, since=since, until=until)
+            for line in await tenant_statement(
+                tenant.id, since=moment(since, "from"), until=moment(until, "to")
+            )
         ]
-        if "text/csv" in request.headers.get("accept", ""):
-            return Response(content=_csv(lines), media_type="text/csv")
+        as_csv = statement_format is s.StatementFormat.CSV or (
+            statement_format is None and "text/csv" in request.headers.get("accept", "")
+        )
+        if as_csv:
+            return Response(content=_csv(lines), media_type="text/csv; charset=utf-8")  # type: ignore[arg-type]
         return Response(content=s.Statement(data=lines))
 
 
 def _csv(lines: list[s.StatementLine]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
         ["currency", "bookings", "gross", "refunds", "fees", "fee_refunds", "disputes", "net"]
     )
     for line in lines:
         writer.writerow(
             [
-                line.currency,
+                line.currency.upper(),
                 line.bookings,
-                line.gross.amount,
-                line.refunds.amount,
-                line.fees.amount,
-                line.fee_refunds.amount,
-                line.disputes.amount,
-                line.net.amount,
+                *(
+                    m.major_units(amount)
+                    for amount in (
+                        line.gross,
+                        line.refunds,
+                        line.fees,
+                        line.fee_refunds,
+                        line.disputes,
+                        line.net,
+                    )
+                ),
             ]
         )
     return out.getvalue()

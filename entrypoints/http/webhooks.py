@@ -10,6 +10,12 @@ from application.payment_events import Outcome
 from application.ports import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from entrypoints.http import schemas as s
+from entrypoints.http.openapi import STRIPE_EVENT_BODY, STRIPE_SIGNATURE, documented, problems
+
+_SIGNED = documented(raw_body=STRIPE_EVENT_BODY, headers=[STRIPE_SIGNATURE])
+_BAD_SIGNATURE = problems(
+    400, 503, why_400="A bad or stale signature, or a body that is not an event"
+)
 
 
 class WebhookReceived(s.Struct):
@@ -29,6 +35,9 @@ class WebhookController(Controller):
 
     @post(
         "/stripe",
+        operation_id="receiveStripeEvent",
+        operation_class=_SIGNED,
+        responses=_BAD_SIGNATURE,
         status_code=200,
         summary="Platform events (STRIPE_WEBHOOK_SECRET)",
         description=(
@@ -44,6 +53,9 @@ class WebhookController(Controller):
 
     @post(
         "/stripe/connect",
+        operation_id="receiveStripeConnectEvent",
+        operation_class=_SIGNED,
+        responses=_BAD_SIGNATURE,
         status_code=200,
         summary="Connected-account events (STRIPE_CONNECT_WEBHOOK_SECRET)",
     )

@@ -104,7 +104,12 @@ def test_a_customer_books_and_pays_and_the_tenant_refunds(server: Server) -> Non
         )
         assert checkout.status_code == 201, checkout.text
         started = checkout.json()
-        assert started["quote"]["application_fee"] == {"amount": 230, "currency": "usd"}
+        # The customer's side only: what they pay, never what the platform keeps.
+        assert started["quote"] == {
+            "subtotal": {"amount": 4000, "currency": "usd"},
+            "service_fee": {"amount": 230, "currency": "usd"},
+            "customer_total": {"amount": 4230, "currency": "usd"},
+        }
         replay = public.post(
             "/v1/public/sunrise-yoga/checkout",
             json=checkout_body,
@@ -182,7 +187,7 @@ def test_a_customer_books_and_pays_and_the_tenant_refunds(server: Server) -> Non
         csv = tenant.get("/v1/tenant/statement", headers={"Accept": "text/csv"})
         assert csv.headers["content-type"].startswith("text/csv")
         assert csv.text.splitlines()[0].endswith(",fee_refunds,disputes,net")
-        assert csv.text.splitlines()[1] == "usd,1,4230,4230,230,230,0,0"
+        assert csv.text.splitlines()[1] == "USD,1,42.30,42.30,2.30,2.30,0.00,0.00"  # major units
 
         availability = public.get(f"/v1/public/sunrise-yoga/offerings/{offering_id}/slots")
         assert availability.json()["data"][0]["seats_available"] == 3

@@ -18,7 +18,7 @@ import pytest
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from domain.money import Money
+from domain.money import Money, exponent
 from tests.bdd.conftest import NONE_WORDS, parse_duration, parse_money
 from tests.bdd.http.conftest import World, _checkout, _create_tenant, _fee_policy, _money_json
 from tests.support.gateway_doubles import GatewayLink
@@ -274,7 +274,7 @@ def statement_shows(
     world.checkout["statement"] = line
 
 
-@then("the same statement as CSV has the same numbers")
+@then("the same statement as CSV has the same numbers, written as people read them")
 def statement_as_csv(world: World) -> None:
     response = world.client.get(
         "/v1/tenant/statement", headers=world.tenant() | {"Accept": "text/csv"}
@@ -283,9 +283,12 @@ def statement_as_csv(world: World) -> None:
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     line = world.checkout["statement"]
-    (row,) = [r for r in rows if r["currency"] == line["currency"]]
+    (row,) = [r for r in rows if r["currency"] == line["currency"].upper()]
     for name in ("gross", "refunds", "fees", "fee_refunds", "net"):
-        assert int(row[name]) == line[name]["amount"], name
+        # Major units with the currency's own decimals ("42.30"), never minor units.
+        written = _signed_money(f"{row[name]} {row['currency']}")
+        assert written.amount == line[name]["amount"], name
+        assert len(row[name].partition(".")[2]) == exponent(row["currency"]), row[name]
     assert int(row["bookings"]) == line["bookings"]
 
 

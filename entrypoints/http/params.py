@@ -1,0 +1,98 @@
+"""Query parameters shared by the routes: time windows and keyset pages (API.md).
+
+`from`/`to` arrive as text and are parsed here, so a bad value is reported under the
+parameter's own name (`from`, `to`) and a moment without an offset is refused. Cursors are
+decoded with the one codec of adapters/pagination.py; a cursor this server did not make is
+a 400 under `cursor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+from litestar.exceptions import ValidationException
+from litestar.params import Parameter
+
+from adapters.pagination import decode_cursor, decode_text_cursor, encode_cursor
+from application.ports import InvalidCursor
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+_MOMENT = {"format": "date-time"}
+From = Annotated[
+    str | None,
+    Parameter(
+        query="from",
+        max_length=64,
+        schema_extra=_MOMENT,
+        description="inclusive; RFC 3339 with an offset",
+    ),
+]
+To = Annotated[
+    str | None,
+    Parameter(
+        query="to",
+        max_length=64,
+        schema_extra=_MOMENT,
+        description="exclusive; RFC 3339 with an offset",
+    ),
+]
+Limit = Annotated[
+    int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size (default {DEFAULT_LIMIT})")
+]
+Cursor = Annotated[
+    str | None,
+    Parameter(max_length=512, description="`next_cursor` of the previous page; omit for the first"),
+]
+
+
+def _invalid(key: str, message: str) -> ValidationException:
+    return ValidationException(
+        detail=f"Invalid query parameter {key!r}",
+        extra=[{"key": key, "message": message, "source": "query"}],
+    )
+
+
+def moment(value: str | None, key: str) -> datetime | None:
+    """The query parameter `key` as an aware datetime; 400 under `key` when it is not one."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise _invalid(key, "not an RFC 3339 date-time") from error
+    if parsed.tzinfo is None:
+        raise _invalid(key, "needs an offset, e.g. 2026-01-01T00:00:00Z")
+    return parsed
+
+
+def after_moment(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (moment, id) a page of a time-ordered list starts after."""
+    try:
+        return decode_cursor(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise _invalid("cursor", "not a cursor this server handed out") from error
+
+
+def after_text(cursor: str | None) -> tuple[str, str] | None:
+    """The (text, id) a page of a list ordered by a text starts after."""
+    try:
+        return decode_text_cursor(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise _invalid("cursor", "not a cursor this server handed out") from error
+
+
+def page(
+    items: Sequence[T], limit: int, key: Callable[[T], tuple[datetime | str, str]]
+) -> tuple[list[T], str | None]:
+    """The first `limit` items of `limit + 1` fetched, and the cursor after them (None on
+    the last page)."""
+    shown = list(items[:limit])
+    if len(items) <= limit or not shown:
+        return shown, None
+    return shown, encode_cursor(*key(shown[-1]))

@@ -1,0 +1,88 @@
+"""The demo of `make run`: every offering has slots, a restart shows the open checkout
+again instead of holding more seats, and a new tenant key can be issued (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from adapters.migrations import migrate
+from application.credentials import hash_secret
+from application.errors import NotFound
+from domain.booking import BookingStatus
+from entrypoints.cli import stable_admin_key
+from entrypoints.config import GatewayKind, Settings
+from entrypoints.container import build_container
+from entrypoints.demo import DEMO_SLUG, seed_demo
+from tests.support.http_app import ADMIN_KEY, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET
+
+BASE = "http://127.0.0.1:8123"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    migrate(url)
+    return Settings(
+        database_url=url,
+        gateway=GatewayKind.FAKE,
+        admin_api_key=ADMIN_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        public_base_url=BASE,
+    )
+
+
+async def test_a_second_run_shows_the_same_checkout_and_every_offering_has_slots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(tmp_path)
+    await seed_demo(settings, BASE)
+    first = capsys.readouterr().out
+    await seed_demo(settings, BASE)
+    second = capsys.readouterr().out
+    (url,) = {line.split()[-1] for line in first.splitlines() if "/fake-stripe/checkout/" in line}
+    assert url in second
+
+    container = build_container(settings)
+    try:
+        async with container.uow()() as uow:
+            tenant = await uow.tenants.get_by_slug(DEMO_SLUG)
+        assert tenant is not None
+        pending = await container.booking_queries().list_for_tenant(
+            tenant.id,
+            statuses=(BookingStatus.PENDING_PAYMENT,),
+            starts_from=None,
+            starts_before=None,
+            limit=50,
+            cursor=None,
+        )
+        assert len(pending.items) == 1
+        offerings = await container.list_public_offerings()(DEMO_SLUG)
+        assert {o.price.currency for o in offerings} == {"usd", "jpy"}
+        for offering in offerings:
+            availability = await container.list_availability()(DEMO_SLUG, offering.id)
+            assert len(availability.slots) == 7, offering.name
+
+        issued = await container.issue_tenant_api_key().by_slug(DEMO_SLUG, label="test")
+        async with container.uow()() as uow:
+            owner = await uow.tenants.find_by_api_key_hash(hash_secret(issued.api_key))
+        assert owner is not None
+        assert owner.id == tenant.id
+        with pytest.raises(NotFound):
+            await container.issue_tenant_api_key().by_slug("no-such-studio", label="test")
+    finally:
+        await container.engine().dispose()
+
+
+def test_the_admin_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "admin-key"
+    key = stable_admin_key(path)
+    assert key.startswith("bp_admin_")
+    assert len(key) >= 32
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stable_admin_key(path) == key
+    path.unlink()
+    assert stable_admin_key(path) != key
