@@ -222,40 +222,21 @@ _WHEN = {
 
 
 def document_problems(app: Litestar) -> None:
-    """Add the problem responses each route can give to the OpenAPI document."""
+    """Add the problem responses each route can give to the OpenAPI document.
+
+    The edge's answers (authentication, limits, body checks, Idempotency-Key reuse, a
+    database unavailable) apply to every route; a route that declares its own problems
+    (entrypoints/http/openapi.py) keeps them, and gets only those added.
+    """
     for route in app.routes:
         path = route.path
+        if path.startswith(("/health", "/metrics", "/schema")):
+            continue
         for handler in getattr(route, "route_handlers", []):
-            if any(int(code) >= 400 for code in handler.responses or {}):
-                continue  # the route declares its own problems (entrypoints/http/openapi.py)
             methods = getattr(handler, "http_methods", set())
-            codes = {400}
-            if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):
-                codes.add(401)
-            if path.startswith(("/v1/admin", "/v1/tenant")):
-                codes.add(429)  # failed authentications past the limit
-            if "{" in path or path.startswith("/v1/tenant/fee-quote"):
-                codes.add(404)
-            if path.startswith("/v1/") and not path.startswith("/v1/webhooks"):
-                codes.add(503)  # the database unavailable or busy
-            if methods & {"POST", "PUT", "PATCH"} and path.startswith("/v1/"):
-                codes |= {413, 415}
-            if path.startswith("/v1/public/") and path.endswith("/checkout"):
-                codes.add(429)
-            if methods & {"POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/"):
-                codes |= {409, 422}
-            if (
-                methods & {"POST", "PATCH"}
-                and path.startswith("/v1/tenant/offerings")
-                and not path.endswith("/slots")
-            ):
-                codes.add(403)
-            if path.startswith("/v1/") and (
-                "checkout" in path or "cancel" in path or "refunds" in path or "connect" in path
-            ):
-                codes |= {502, 503}
-            if path.startswith(("/health", "/metrics", "/schema")):
-                continue
+            codes = {400} | _edge_problems(path, methods)
+            if not any(int(code) >= 400 for code in handler.responses or {}):
+                codes |= _likely_problems(path, methods)
             documented = dict(handler.responses or {})
             for code in sorted(codes):
                 documented.setdefault(
@@ -268,3 +249,41 @@ def document_problems(app: Litestar) -> None:
                     ),
                 )
             handler.responses = documented
+
+
+def _edge_problems(path: str, methods: set[str]) -> set[int]:
+    """What the edge may answer before or around any handler."""
+    codes: set[int] = set()
+    if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):
+        codes.add(401)
+    if path.startswith(("/v1/admin", "/v1/tenant")):
+        codes.add(429)  # failed authentications past the limit
+    if path.startswith("/v1/public/") and path.endswith("/checkout"):
+        codes.add(429)
+    if path.startswith("/v1/") and not path.startswith("/v1/webhooks"):
+        codes.add(503)  # the database unavailable or busy
+        if "POST" in methods:
+            codes.add(409)  # an Idempotency-Key reused with another request
+    if methods & {"POST", "PUT", "PATCH"} and path.startswith("/v1/"):
+        codes |= {413, 415}
+    return codes
+
+
+def _likely_problems(path: str, methods: set[str]) -> set[int]:
+    """What a route that does not declare its own problems may answer."""
+    codes: set[int] = set()
+    if "{" in path or path.startswith("/v1/tenant/fee-quote"):
+        codes.add(404)
+    if methods & {"POST", "PUT", "PATCH", "DELETE"} and path.startswith("/v1/"):
+        codes |= {409, 422}
+    if (
+        methods & {"POST", "PATCH"}
+        and path.startswith("/v1/tenant/offerings")
+        and not path.endswith("/slots")
+    ):
+        codes.add(403)
+    if path.startswith("/v1/") and (
+        "checkout" in path or "cancel" in path or "refunds" in path or "connect" in path
+    ):
+        codes |= {502, 503}
+    return codes
