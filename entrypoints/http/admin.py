@@ -25,7 +25,7 @@ from domain.tenant import ChargeModel
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import bearer_token, check_admin_key
-from entrypoints.http.openapi import location, problems
+from entrypoints.http.openapi import documented, location, problems
 from entrypoints.http.params import (
     DEFAULT_LIMIT,
     Cursor,
@@ -187,7 +187,9 @@ class AdminController(Controller):
         operation_id="issueTenantApiKey",
         status_code=201,
         summary="A new API key for the tenant (shown once); its other keys end after a grace",
+        description="The body is optional: without it the other keys end after a day.",
         responses=problems(401, 404),
+        operation_class=documented(optional_body=True),
     )
     async def rotate_api_key(
         self, tenant_id: str, rotate_api_key: RotateApiKey, data: s.ApiKeyRotation | None = None

@@ -9,7 +9,7 @@ a 400 under `cursor`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from litestar.exceptions import ValidationException
@@ -68,21 +68,28 @@ def moment(value: str | None, key: str) -> datetime | None:
         raise _invalid(key, "not an RFC 3339 date-time") from error
     if parsed.tzinfo is None:
         raise _invalid(key, "needs an offset, e.g. 2026-01-01T00:00:00Z")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as error:  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise _invalid(key, "out of range") from error
 
 
 def after_moment(cursor: str | None) -> tuple[datetime, str] | None:
     """The (moment, id) a page of a time-ordered list starts after."""
+    if cursor is None:
+        return None
     try:
-        return decode_cursor(cursor) if cursor else None
+        return decode_cursor(cursor)
     except InvalidCursor as error:
         raise _invalid("cursor", "not a cursor this server handed out") from error
 
 
 def after_text(cursor: str | None) -> tuple[str, str] | None:
     """The (text, id) a page of a list ordered by a text starts after."""
+    if cursor is None:
+        return None
     try:
-        return decode_text_cursor(cursor) if cursor else None
+        return decode_text_cursor(cursor)
     except InvalidCursor as error:
         raise _invalid("cursor", "not a cursor this server handed out") from error
 

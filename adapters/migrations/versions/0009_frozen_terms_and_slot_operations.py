@@ -54,11 +54,10 @@ def _freeze_the_terms_in_force_now() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("slots") as batch:
-        batch.drop_column("cancellation_reason")
-        batch.drop_column("cancelled_at")
-    with op.batch_alter_table("offerings") as batch:
-        batch.drop_column("max_seats_per_booking")
-    with op.batch_alter_table("bookings") as batch:
-        batch.drop_column("cancel_url")
-        batch.drop_column("cancellation_policy")
+    # Plain ALTER TABLE, not batch rebuilds: rebuilding a table other tables point at fails
+    # SQLite's foreign-key checks once it has rows (see 0008).
+    op.drop_column("slots", "cancellation_reason")
+    op.drop_column("slots", "cancelled_at")
+    op.drop_column("offerings", "max_seats_per_booking")
+    op.drop_column("bookings", "cancel_url")
+    op.drop_column("bookings", "cancellation_policy")

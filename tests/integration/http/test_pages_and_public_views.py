@@ -240,6 +240,7 @@ async def test_a_csv_statement_has_major_units_and_a_currency_column(api: Api) -
             "refunds": "0.00",
             "fees": "2.30",
             "fee_refunds": "0.00",
+            "disputes": "0.00",
             "net": "40.00",
         }
 

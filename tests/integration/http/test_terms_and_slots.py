@@ -271,7 +271,7 @@ async def test_the_cancel_button_of_the_checkout_page_ends_the_hold_and_returns_
             "slot_id": shop.slot_id,
             "seats": 3,
             "customer": {"email": "a@b.example"},
-            "cancel_url": "http://localhost/classes?left=1",
+            "cancel_url": "https://testserver.local/classes?left=1",
         },
     )
     assert response.status_code == 201, response.text
@@ -283,7 +283,7 @@ async def test_the_cancel_button_of_the_checkout_page_ends_the_hold_and_returns_
     left = await shop.client.get(back.headers["location"], follow_redirects=False)
 
     assert left.status_code == 303, left.text
-    assert left.headers["location"] == "http://localhost/classes?left=1"
+    assert left.headers["location"] == "https://testserver.local/classes?left=1"
     assert (await shop.booking(checkout))["status"] == "expired"
     assert await shop.seats_available() == 4
 

@@ -66,7 +66,7 @@ SLOT = (
 
 
 async def test_offering_policies_become_the_platforms_overrides(url: str) -> None:
-    await upgrade_async(url, "0003")
+    await upgrade_async(url, "0007")
     await _execute(
         url,
         (TENANT, {}),
@@ -91,7 +91,7 @@ async def test_offering_policies_become_the_platforms_overrides(url: str) -> Non
         await engine.dispose()
 
     # And back: the override is the offering's own policy again.
-    await downgrade_async(url, "0003")
+    await downgrade_async(url, "0007")
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -107,7 +107,7 @@ async def test_offering_policies_become_the_platforms_overrides(url: str) -> Non
 
 
 async def test_slots_sharing_a_start_stop_the_migration_with_a_clear_message(url: str) -> None:
-    await upgrade_async(url, "0003")
+    await upgrade_async(url, "0007")
     await _execute(
         url,
         (TENANT, {}),

@@ -1,6 +1,6 @@
 """Migration 0009 freezes on every existing booking the terms in force when it runs: its
-offering's cancellation policy, and whether the offering's own fee policy or the tenant's
-priced it."""
+offering's cancellation policy (migration 0008 already named the fee policy that priced
+it)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ ENGINES = [
     pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 
-NEW_BOOKING_COLUMNS = ("cancellation_policy", "fee_policy_scope", "cancel_url")
+NEW_BOOKING_COLUMNS = ("cancellation_policy", "cancel_url")
 NEW_OFFERING_COLUMNS = ("max_seats_per_booking",)
 NEW_SLOT_COLUMNS = ("cancelled_at", "cancellation_reason")
 
@@ -50,7 +50,7 @@ async def _run(url: str, work: Any) -> Any:
 
 
 async def test_existing_bookings_get_the_terms_in_force_when_it_runs(empty_database: str) -> None:
-    await upgrade_async(empty_database, "0003")
+    await upgrade_async(empty_database, "0008")
     tenant = a_tenant()
     strict = CancellationPolicy((CancellationWindow(48, 100), CancellationWindow(24, 50)))
     own_fee = an_offering(tenant.id, cancellation_policy=strict, max_seats_per_booking=None)
@@ -85,17 +85,14 @@ async def test_existing_bookings_get_the_terms_in_force_when_it_runs(empty_datab
 
     def read(connection: Connection) -> dict[str, Any]:
         b = orm.bookings.c
-        rows = connection.execute(select(b.id, b.cancellation_policy, b.fee_policy_scope))
-        return {row.id: (row.cancellation_policy, row.fee_policy_scope) for row in rows}
+        rows = connection.execute(select(b.id, b.cancellation_policy))
+        return {row.id: row.cancellation_policy for row in rows}
 
     frozen = await _run(empty_database, read)
-    assert frozen[sold_own.id] == (
-        {
-            "windows": [
-                {"hours_before": 48, "refund_percent": 100},
-                {"hours_before": 24, "refund_percent": 50},
-            ]
-        },
-        "offering",
-    )
-    assert frozen[sold_plain.id] == (None, "tenant")
+    assert frozen[sold_own.id] == {
+        "windows": [
+            {"hours_before": 48, "refund_percent": 100},
+            {"hours_before": 24, "refund_percent": 50},
+        ]
+    }
+    assert frozen[sold_plain.id] is None
