@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from application.errors import GatewayError
+from application.errors import GatewayError, GatewayUnavailable
 from application.ports import (
     CheckoutCompleted,
     CheckoutSession,
@@ -105,8 +105,21 @@ class EndHold:
         return HoldOutcome(current)
 
     async def _expire_session(self, session_id: str, account_id: str | None) -> CheckoutSession:
+        """The session, expired or finished: never one the customer can still pay.
+
+        Raises GatewayUnavailable when the session could not be expired and is still open
+        (the hold must stay until it is), or when the gateway cannot be asked at all.
+        """
         try:
             return await self._gateway.expire_checkout_session(session_id, account_id=account_id)
-        except GatewayError:
+        except GatewayError as refused:
             # Stripe refuses to expire a session that is no longer open: ask what it is.
-            return await self._gateway.retrieve_checkout_session(session_id, account_id=account_id)
+            session = await self._gateway.retrieve_checkout_session(
+                session_id, account_id=account_id
+            )
+            if session.status is SessionStatus.OPEN:
+                raise GatewayUnavailable(
+                    f"checkout session {session_id} could not be expired and can still be "
+                    f"paid; the hold stays ({refused})"
+                ) from refused
+            return session

@@ -22,12 +22,14 @@ class UnreachableSessions:
     def __init__(self, fake: FakeGateway) -> None:
         self._fake = fake
         self.down = False
+        # Stripe answers reads but fails every expire (a 500 each time).
+        self.expire_fails = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fake, name)
 
     async def expire_checkout_session(self, session_id: str, **kwargs: Any) -> Any:
-        if self.down:
+        if self.down or self.expire_fails:
             raise GatewayUnavailable("Stripe did not answer")
         return await self._fake.expire_checkout_session(session_id, **kwargs)
 
@@ -62,6 +64,29 @@ async def test_an_abandon_the_gateway_cannot_confirm_keeps_the_hold_until_it_can
 
     assert abandoned.status is BookingStatus.EXPIRED
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 3
+
+
+async def test_a_session_that_could_not_be_expired_and_is_still_open_keeps_the_hold() -> None:
+    wrappers: list[UnreachableSessions] = []
+
+    def wrap(fake: FakeGateway) -> UnreachableSessions:
+        wrappers.append(UnreachableSessions(fake))
+        return wrappers[0]
+
+    app = build_app(gateway_wrapper=wrap)
+    shop = await open_shop(app, capacity=3)
+    started = await app.start_checkout(checkout(shop, seats=2))
+    command = CancelCommand(
+        booking_id=started.booking_id, by=CancelledBy.CUSTOMER, token=started.booking_token
+    )
+
+    wrappers[0].expire_fails = True
+    with pytest.raises(GatewayUnavailable):
+        await app.cancel(command)
+
+    # The customer could still pay that session: its seats must stay theirs.
+    assert (await app.booking(started.booking_id)).status is BookingStatus.PENDING_PAYMENT
+    assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
 
 
 async def test_cancelling_a_slot_twice_refunds_each_payment_once() -> None:
