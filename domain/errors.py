@@ -126,6 +126,10 @@ class NaiveDatetime(DomainError):
     """A time without a timezone: every time in Bookpay is timezone-aware UTC."""
 
 
+class MomentOutOfRange(DomainError):
+    """A time that cannot be written in UTC (before year 1 or after year 9999 there)."""
+
+
 class InvalidHold(DomainError):
     """A seat hold that Stripe's Checkout Session lifetime could not match."""
 
