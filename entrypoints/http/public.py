@@ -17,7 +17,7 @@ from application.cancel_booking import CancelBooking, CancelCommand
 from application.manage_slots import ListAvailability, ListPublicOfferings
 from application.quote_fee import QuoteFee
 from application.start_checkout import StartCheckout, StartCheckoutCommand
-from domain.booking import CancelledBy
+from domain.booking import BookingStatus, CancelledBy
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import booking_token
@@ -207,9 +207,12 @@ class PublicController(Controller):
         self, booking_id: str, token: Token, cancel_booking: CancelBooking
     ) -> Response[Any]:
         booking = await cancel_booking.leave_checkout(booking_id, token)
-        if booking.cancel_url:
+        if booking.status is BookingStatus.EXPIRED and booking.cancel_url:
             return Redirect(booking.cancel_url, status_code=303)
-        return Response(content=_LEFT_PAGE, media_type=MediaType.HTML, status_code=200)
+        # Paid (or paying) meanwhile: the page says so, never "nothing was charged".
+        title, text = _LEFT_PAGES.get(booking.status, _LEFT_PAGES[BookingStatus.EXPIRED])
+        page = _LEFT_PAGE.format(title=title, text=text)
+        return Response(content=page, media_type=MediaType.HTML, status_code=200)
 
     @post(
         "/bookings/{booking_id:str}/cancel",
@@ -245,7 +248,26 @@ class PublicController(Controller):
 
 
 _LEFT_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Booking not completed</title></head>
-<body><main><h1>Your booking was not completed</h1>
-<p>Nothing was charged, and the seats you picked are free again.</p></main></body></html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><main><h1>{title}</h1>
+<p>{text}</p></main></body></html>
 """
+_LEFT_PAGES = {
+    BookingStatus.EXPIRED: (
+        "Your booking was not completed",
+        "Nothing was charged, and the seats you picked are free again.",
+    ),
+    BookingStatus.CONFIRMED: (
+        "Your booking is paid",
+        "Your payment went through before you left the checkout: the booking is confirmed.",
+    ),
+    BookingStatus.AWAITING_ASYNC_PAYMENT: (
+        "Your payment is on its way",
+        "Your seats stay held until the payment arrives or its deadline passes.",
+    ),
+    BookingStatus.PAYMENT_FAILED: (
+        "Your payment did not go through",
+        "Nothing was charged, and the seats you picked are free again.",
+    ),
+    BookingStatus.CANCELLED: ("This booking is cancelled", "It was cancelled earlier."),
+}

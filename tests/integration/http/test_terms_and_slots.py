@@ -314,6 +314,9 @@ async def test_leaving_checkout_without_a_platform_page_shows_a_plain_page_and_s
     assert again.status_code == 200
     assert (await shop.booking(left_unpaid))["status"] == "expired"
     assert paid_page.status_code == 200
+    # A paid customer is never told that nothing was charged.
+    assert "is paid" in paid_page.text
+    assert "Nothing was charged" not in paid_page.text
     assert (await shop.booking(paid))["status"] == "confirmed"
     assert forged.status_code == 404
     assert await shop.seats_available() == 3
