@@ -125,13 +125,7 @@ class Offering:
         return replace(self, price=price)
 
     def new_slot(self, slot_id: str, starts_at: datetime, capacity: int | None = None) -> Slot:
-        """A new slot of this offering. InvalidOffering for a start with a fraction of a
-        second: two starts a customer reads as the same time must be the same start."""
         self.ensure_bookable()
-        if starts_at.microsecond:
-            raise InvalidOffering(
-                f"a slot starts on a whole second, not at {starts_at.isoformat()}"
-            )
         return Slot(
             id=slot_id,
             tenant_id=self.tenant_id,

@@ -15,7 +15,8 @@ from domain.errors import InvalidTenant, TenantCannotSell
 
 @cache
 def _iana_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    # zoneinfo also lists files that are not zones: the host's own, and tzdata's filler.
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory", "posixrules"}
 
 
 def require_timezone(name: str) -> str:

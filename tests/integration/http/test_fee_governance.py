@@ -433,19 +433,6 @@ async def test_an_offering_has_one_slot_per_start(client: AsyncTestClient[Any]) 
     await shop.new_slot(other, STARTS)
 
 
-async def test_a_start_a_fraction_of_a_second_apart_is_not_another_start(
-    client: AsyncTestClient[Any],
-) -> None:
-    shop = await open_shop(client)
-    offering_id = await shop.new_offering(usd(2000))
-    await shop.new_slot(offering_id, STARTS)
-
-    problem(await shop.slots(offering_id, STARTS + timedelta(microseconds=500_000)), 422)
-    problem(await shop.slots(offering_id, STARTS + timedelta(hours=1, microseconds=1)), 422)
-    listed = await client.get(f"/v1/public/{shop.slug}/offerings/{offering_id}/slots")
-    assert len(listed.json()["data"]) == 1
-
-
 @pytest.mark.parametrize("starts_at", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"])
 async def test_a_start_outside_what_utc_can_write_is_refused_not_a_server_error(
     client: AsyncTestClient[Any], starts_at: str
