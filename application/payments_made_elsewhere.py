@@ -8,6 +8,9 @@ not confirmed yet. That makes Bookpay's own refunds, whose events may arrive bef
 refund is settled, count once; and a replayed or stale event finds no difference. The
 difference is recorded as one refund, under the gateway's refund id when the event names
 exactly that refund, else under "<charge id>@<cumulative amount>", which is unique too.
+Its fee refund is the one the gateway made: the application fee's `amount_refunded`, read
+when the event was checked (application/payment_events/fee_facts.py), less what the booking
+already counts; a refund that kept the fee gives none back.
 
 Stripe does not keep order, so such an event can name a payment no booking has yet (its
 checkout's completion is still on its way). It is parked under the payment and applied
@@ -20,10 +23,10 @@ from __future__ import annotations
 from application.disputes import record_dispute_event
 from application.ports import ChargeRefunded, DisputeEvent, PaymentAftermath, UnitOfWork
 from domain.booking import Booking, Refund
-from domain.cancellation import partial_refund
+from domain.cancellation import RefundSplit, partial_refund
 from domain.dispute import DisputeBearer
 from domain.errors import DomainError
-from domain.ledger import refund_entries
+from domain.ledger import refund_entries, reported_fee_refund
 from domain.money import Money
 
 
@@ -77,10 +80,15 @@ async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunde
     if difference <= 0:
         return booking
     amount = Money(difference, booking.currency)
+    already = booking.refunded_or_reserved
     try:
-        split = partial_refund(
-            booking.quote, amount, booking.refund_on_cancel, booking.refunded_or_reserved
+        partial_refund(booking.quote, amount, booking.refund_on_cancel, already)
+        # The fee refund is the one the gateway made (none when the refund kept the fee),
+        # never the policy's share of the amount.
+        fee_back = reported_fee_refund(
+            booking.quote.application_fee, already.application_fee_refund, event.fee_refunded
         )
+        split = RefundSplit(amount, min(fee_back, amount))
         refunded = booking.record_refund(_refund_id(booking, event, amount), split)
     except DomainError:
         # More than the booking can still give back (e.g. a reservation Bookpay released

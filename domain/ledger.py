@@ -62,6 +62,25 @@ def payment_entries(booking: Booking, gateway_ref: str, at: datetime) -> list[Le
     ]
 
 
+def reported_fee_refund(fee: Money, counted: Money, reported: Money | None) -> Money:
+    """The part of a refund that gives back the platform's fee, from what the gateway
+    reports: the fee's `amount_refunded` in all (`reported`) less what the booking already
+    counts as given back of it (`counted`), never below zero nor beyond what is left of the
+    fee. Nothing reported (None) gives nothing back: a fee refund is never guessed.
+
+    Minor units of the fee's currency; InvalidAmount for a mix of currencies.
+    """
+    if reported is None:
+        return Money.zero(fee.currency)
+    if reported.currency != fee.currency or counted.currency != fee.currency:
+        raise InvalidAmount("a fee refund is in the fee's currency")
+    left = fee - counted
+    given = reported - counted
+    if given.is_negative or left.is_negative:
+        return Money.zero(fee.currency)
+    return min(given, left)
+
+
 def refund_entries(booking: Booking, refund: Refund, at: datetime) -> list[LedgerEntry]:
     """The refund, and the fee refund when the platform gives part of its fee back."""
     entries = [
