@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from application.disputes import record_dispute_event
 from application.ports import ChargeRefunded, DisputeEvent, PaymentAftermath, UnitOfWork
-from domain.booking import Booking, Refund
+from domain.booking import Booking
 from domain.cancellation import RefundSplit, partial_refund
 from domain.dispute import DisputeBearer
 from domain.errors import DomainError
-from domain.ledger import refund_entries, reported_fee_refund
+from domain.ledger import customer_refund_entry, fee_refund_entries, reported_fee_refund
 from domain.money import Money
 
 
@@ -75,6 +75,27 @@ async def _apply(
 async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunded) -> Booking:
     if not booking.is_paid or event.amount_refunded.currency != booking.currency:
         return booking
+    refunded = _with_refund_made_elsewhere(booking, event)
+    at = event.created_at
+    if refunded is not booking:
+        (refund,) = (r for r in refunded.refunds if r not in booking.refunds)
+        await uow.ledger.add(
+            customer_refund_entry(refunded, refund.refund_id, refund.split.customer_refund, at)
+        )
+    # The fee refunds Stripe made, Bookpay's own refunds' included, up to what it reports;
+    # while a refund of Bookpay's is unconfirmed its settlement books them (nothing shows
+    # as given back before the refund does).
+    if refunded.unknown_refunds:
+        return refunded
+    entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
+    payment = booking.payment_intent_id or event.charge_id
+    for entry in fee_refund_entries(refunded, payment, event.fee_refunded, entries, at):
+        await uow.ledger.add(entry)
+    return refunded
+
+
+def _with_refund_made_elsewhere(booking: Booking, event: ChargeRefunded) -> Booking:
+    """The booking with the refund the event reports beyond what the booking counts."""
     counted = booking.refunded_or_reserved.customer_refund.amount
     difference = event.amount_refunded.amount - counted
     if difference <= 0:
@@ -89,15 +110,11 @@ async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunde
             booking.quote.application_fee, already.application_fee_refund, event.fee_refunded
         )
         split = RefundSplit(amount, min(fee_back, amount))
-        refunded = booking.record_refund(_refund_id(booking, event, amount), split)
+        return booking.record_refund(_refund_id(booking, event, amount), split)
     except DomainError:
         # More than the booking can still give back (e.g. a reservation Bookpay released
         # after the gateway refunded anyway): left to reconciliation, never guessed.
         return booking
-    (refund,) = (r for r in refunded.refunds if r not in booking.refunds)
-    for entry in refund_entries(refunded, Refund(refund.refund_id, split), event.created_at):
-        await uow.ledger.add(entry)
-    return refunded
 
 
 def _refund_id(booking: Booking, event: ChargeRefunded, amount: Money) -> str:

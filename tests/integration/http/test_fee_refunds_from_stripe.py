@@ -122,3 +122,27 @@ async def test_replayed_refund_events_book_the_fee_refund_once(harness: Harness)
         ("application_fee_refund", 54)
     ]
     assert sorted(e[1] for e in ledger if e[0] == "refund") == [1000, 1000]
+
+
+async def test_bookpays_own_partial_refunds_book_the_fee_refunds_stripe_made(
+    harness: Harness,
+) -> None:
+    # Stripe gives back 230 × 1000 / 4230 = 54.4 → 54 of the fee with each 10.00 refund;
+    # the policy's running total would have said 109 after the second one.
+    tenant, booking_id = await paid_booking(harness.client)
+    for _ in range(2):
+        refunded = await harness.client.post(
+            f"/v1/tenant/bookings/{booking_id}/refunds",
+            json={"amount": {"amount": 1000, "currency": "usd"}},
+            headers=tenant,
+        )
+        assert refunded.status_code == 201, refunded.text
+
+    ledger = await _ledger(harness, tenant, booking_id)
+    payment_intent_id = await _payment_intent(harness, booking_id)
+    reported = await harness.fake.application_fee_refunded(payment_intent_id)
+    assert reported is not None
+    assert reported.amount == 108
+    assert sum(a for k, a in ledger if k == "application_fee_refund") == 108
+    assert sorted(a for k, a in ledger if k == "refund") == [1000, 1000]
+    assert await _net(harness, tenant) == 4230 - 2000 - 230 + 108
