@@ -577,6 +577,16 @@ class FakeGateway:
     async def retrieve_application_fee(self, fee_id: str) -> dict[str, Any]:
         return await self._money.retrieve_application_fee(fee_id)
 
+    async def application_fee_refunded(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> Money | None:
+        charge = await self._money.retrieve_charge(payment_intent_id, account_id=account_id)
+        fee_id = charge.get("application_fee")
+        if not fee_id:
+            return None
+        fee = await self._money.retrieve_application_fee(str(fee_id))
+        return Money(int(fee["amount_refunded"]), str(fee["currency"]))
+
     async def refund_payment(
         self,
         payment_intent_id: str,

@@ -1685,6 +1685,7 @@ def _aftermath_json(event: PaymentAftermath) -> dict[str, Any]:
         "refunds": [
             {"refund_id": r.refund_id, "amount": _money_json(r.amount)} for r in event.refunds
         ],
+        "fee_refunded": None if event.fee_refunded is None else _money_json(event.fee_refunded),
     }
 
 
@@ -1717,6 +1718,7 @@ def _aftermath_from_json(data: Mapping[str, Any]) -> PaymentAftermath:
         **common,
         amount_refunded=_money(data["amount_refunded"]),
         refunds=tuple(RefundRecord(r["refund_id"], _money(r["amount"])) for r in data["refunds"]),
+        fee_refunded=None if data.get("fee_refunded") is None else _money(data["fee_refunded"]),
     )
 
 

@@ -395,6 +395,38 @@ class StripeGateway:
         except MalformedStripeObject as error:
             raise GatewayUnavailable(f"unexpected refund from Stripe: {error}") from error
 
+    async def application_fee_refunded(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> Money | None:
+        # The charge (on the connected account for a direct charge) names its application
+        # fee; the fee is always the platform's, read without Stripe-Account.
+        intent = await self._call(
+            "retrieve payment intent",
+            lambda: self._client.v1.payment_intents.retrieve_async(
+                payment_intent_id,
+                {"expand": ["latest_charge"]},  # type: ignore[arg-type]
+                self._options(stripe_account=account_id),
+            ),
+        )
+        charge = self._plain(intent).get("latest_charge")
+        if not isinstance(charge, dict):
+            raise GatewayInvalidRequest(f"payment {payment_intent_id} has no charge")
+        fee_id = charge.get("application_fee")
+        if isinstance(fee_id, dict):
+            fee_id = fee_id.get("id")
+        if fee_id is None:
+            return None
+        fee = self._plain(
+            await self._call(
+                "retrieve application fee",
+                lambda: self._client.v1.application_fees.retrieve_async(str(fee_id)),
+            )
+        )
+        try:
+            return Money(int(fee["amount_refunded"]), str(fee["currency"]))
+        except (KeyError, TypeError, ValueError, DomainError) as error:
+            raise GatewayUnavailable(f"unexpected application fee from Stripe: {error}") from error
+
     async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
         # The transfer a destination charge made is on its charge (`transfer`).
         intent = await self._call(

@@ -8,6 +8,9 @@ not confirmed yet. That makes Bookpay's own refunds, whose events may arrive bef
 refund is settled, count once; and a replayed or stale event finds no difference. The
 difference is recorded as one refund, under the gateway's refund id when the event names
 exactly that refund, else under "<charge id>@<cumulative amount>", which is unique too.
+Its fee refund is the one the gateway made: the application fee's `amount_refunded`, read
+when the event was checked (application/payment_events/fee_facts.py), less what the booking
+already counts; a refund that kept the fee gives none back.
 
 Stripe does not keep order, so such an event can name a payment no booking has yet (its
 checkout's completion is still on its way). It is parked under the payment and applied
@@ -19,11 +22,11 @@ from __future__ import annotations
 
 from application.disputes import record_dispute_event
 from application.ports import ChargeRefunded, DisputeEvent, PaymentAftermath, UnitOfWork
-from domain.booking import Booking, Refund
-from domain.cancellation import partial_refund
+from domain.booking import Booking
+from domain.cancellation import RefundSplit, partial_refund
 from domain.dispute import DisputeBearer
 from domain.errors import DomainError
-from domain.ledger import refund_entries
+from domain.ledger import customer_refund_entry, fee_refund_entries, reported_fee_refund
 from domain.money import Money
 
 
@@ -72,24 +75,46 @@ async def _apply(
 async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunded) -> Booking:
     if not booking.is_paid or event.amount_refunded.currency != booking.currency:
         return booking
+    refunded = _with_refund_made_elsewhere(booking, event)
+    at = event.created_at
+    if refunded is not booking:
+        (refund,) = (r for r in refunded.refunds if r not in booking.refunds)
+        await uow.ledger.add(
+            customer_refund_entry(refunded, refund.refund_id, refund.split.customer_refund, at)
+        )
+    # The fee refunds Stripe made, Bookpay's own refunds' included, up to what it reports;
+    # while a refund of Bookpay's is unconfirmed its settlement books them (nothing shows
+    # as given back before the refund does).
+    if refunded.unknown_refunds:
+        return refunded
+    entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
+    payment = booking.payment_intent_id or event.charge_id
+    for entry in fee_refund_entries(refunded, payment, event.fee_refunded, entries, at):
+        await uow.ledger.add(entry)
+    return refunded
+
+
+def _with_refund_made_elsewhere(booking: Booking, event: ChargeRefunded) -> Booking:
+    """The booking with the refund the event reports beyond what the booking counts."""
     counted = booking.refunded_or_reserved.customer_refund.amount
     difference = event.amount_refunded.amount - counted
     if difference <= 0:
         return booking
     amount = Money(difference, booking.currency)
+    already = booking.refunded_or_reserved
     try:
-        split = partial_refund(
-            booking.quote, amount, booking.refund_on_cancel, booking.refunded_or_reserved
+        partial_refund(booking.quote, amount, booking.refund_on_cancel, already)
+        # The fee refund is the one the gateway made (none when the refund kept the fee),
+        # never the policy's share of the amount.
+        fee_back = reported_fee_refund(
+            booking.quote.application_fee, already.application_fee_refund, event.fee_refunded
         )
-        refunded = booking.record_refund(_refund_id(booking, event, amount), split)
+        split = RefundSplit(amount, min(fee_back, amount))
+        return booking.record_refund(_refund_id(booking, event, amount), split)
     except DomainError:
         # More than the booking can still give back (e.g. a reservation Bookpay released
         # after the gateway refunded anyway): left to reconciliation, never guessed.
         return booking
-    (refund,) = (r for r in refunded.refunds if r not in booking.refunds)
-    for entry in refund_entries(refunded, Refund(refund.refund_id, split), event.created_at):
-        await uow.ledger.add(entry)
-    return refunded
 
 
 def _refund_id(booking: Booking, event: ChargeRefunded, amount: Money) -> str:

@@ -192,6 +192,9 @@ class ChargeRefunded(PaymentEvent):
     payment_intent_id: str | None
     amount_refunded: Money
     refunds: tuple[RefundRecord, ...]
+    # What the payment's application fee has given back in all, as the gateway reports it
+    # (read when the event is checked); None when not read or the payment has no fee.
+    fee_refunded: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +328,19 @@ class PaymentGateway(Protocol):
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> list[RefundResult]:
         """The refunds of a payment, newest first, each with the reference Bookpay gave it."""
+        ...
+
+    async def application_fee_refunded(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> Money | None:
+        """What the platform's application fee on the payment's charge has given back in
+        all (the fee's `amount_refunded`, minor units of the charge's currency); None when
+        the charge took no application fee. `account_id` is the connected account a direct
+        charge lives on.
+
+        GatewayInvalidRequest when the payment has no charge; GatewayUnavailable or
+        GatewayRateLimited when the gateway could not be asked (nothing changed: retry).
+        """
         ...
 
     async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:

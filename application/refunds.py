@@ -35,6 +35,7 @@ nothing for them.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,8 +60,11 @@ from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
 from domain.errors import IllegalTransition
-from domain.ledger import refund_entries
+from domain.ledger import customer_refund_entry, fee_refund_entries
+from domain.money import Money
 from domain.tenant import ChargeModel, Tenant
+
+log = logging.getLogger("bookpay.payments")
 
 # Concurrent writers to one booking each retry on the state the others left; every
 # conflict means another writer made progress, so this bound is never reached in practice.
@@ -367,10 +371,15 @@ class RefundFlow:
     async def _settle(self, reserved: _Reserved, refund_id: str | None, finish: Finish) -> Booking:
         now = self._clock.now()
         reservation = reserved.refund
+        fee_refunded = None
+        if reservation is not None and refund_id is not None:
+            fee_refunded = await self._fee_refunded(reserved.tenant, reserved.booking)
 
         async def settle(uow: UnitOfWork, booking: Booking) -> Booking:
             if reservation is not None and refund_id is not None:
-                booking = await _settled(uow, booking, reservation.refund_id, refund_id, now)
+                booking = await _settled(
+                    uow, booking, reservation.refund_id, refund_id, now, fee_refunded
+                )
             return await finish(uow, booking)
 
         return await self._change(reserved.booking, settle)
@@ -380,14 +389,36 @@ class RefundFlow:
     ) -> Booking:
         """Settle a reservation the gateway made, and the cancellation it was reserved for."""
         now = self._clock.now()
+        fee_refunded = None
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get(booking.tenant_id)
+        if tenant is not None:
+            fee_refunded = await self._fee_refunded(tenant, booking)
 
         async def settle(uow: UnitOfWork, current: Booking) -> Booking:
-            settled = await _settled(uow, current, refund.refund_id, refund_id, now)
+            settled = await _settled(uow, current, refund.refund_id, refund_id, now, fee_refunded)
             if cancel and refund.cancels is not None and _cancellable(settled):
                 settled = await cancel_and_free_seats(uow, settled, refund.cancels, refund.reason)
             return settled
 
         return await self._change(booking, settle)
+
+    async def _fee_refunded(self, tenant: Tenant, booking: Booking) -> Money | None:
+        """What the payment's application fee has given back in all, as the gateway reports
+        it after a refund; None when it cannot tell now (no fee refund is booked then: the
+        refund's charge.refunded event or reconciliation books the one Stripe made)."""
+        if booking.payment_intent_id is None:
+            return None
+        direct = tenant.charge_model is ChargeModel.DIRECT
+        try:
+            return await self._gateway.application_fee_refunded(
+                booking.payment_intent_id, account_id=tenant.connect.account_id if direct else None
+            )
+        except GatewayError as error:
+            log.warning(
+                "the application fee of booking %s could not be read: %s", booking.id, error
+            )
+            return None
 
     async def _change(self, booking: Booking, change: Finish) -> Booking:
         for _ in range(MAX_ATTEMPTS):
@@ -421,14 +452,27 @@ async def _released(booking: Booking, reservation: str) -> Booking:
 
 
 async def _settled(
-    uow: UnitOfWork, booking: Booking, reservation_id: str, refund_id: str, at: datetime
+    uow: UnitOfWork,
+    booking: Booking,
+    reservation_id: str,
+    refund_id: str,
+    at: datetime,
+    fee_refunded: Money | None,
 ) -> Booking:
-    """The reservation settled under the gateway's id; its ledger entries written once."""
+    """The reservation settled under the gateway's id; its ledger entries written once.
+
+    The fee refund booked is the one the gateway reports (`fee_refunded`, the application
+    fee's `amount_refunded` in all), not the split's computed share."""
     settled = booking.settle_refund(reservation_id, refund_id)
     if settled is booking:  # another writer settled it first
         return booking
     refund = next((r for r in settled.refunds if r.refund_id == refund_id), None)
     if refund is not None and not refund.pending:
-        for entry in refund_entries(settled, refund, at):
+        await uow.ledger.add(
+            customer_refund_entry(settled, refund_id, refund.split.customer_refund, at)
+        )
+        entries = await uow.ledger.list_for_booking(settled.tenant_id, settled.id)
+        payment = settled.payment_intent_id or refund_id
+        for entry in fee_refund_entries(settled, payment, fee_refunded, entries, at):
             await uow.ledger.add(entry)
     return settled

@@ -62,6 +62,62 @@ def payment_entries(booking: Booking, gateway_ref: str, at: datetime) -> list[Le
     ]
 
 
+def reported_fee_refund(fee: Money, counted: Money, reported: Money | None) -> Money:
+    """The part of a refund that gives back the platform's fee, from what the gateway
+    reports: the fee's `amount_refunded` in all (`reported`) less what the booking already
+    counts as given back of it (`counted`), never below zero nor beyond what is left of the
+    fee. Nothing reported (None) gives nothing back: a fee refund is never guessed.
+
+    Minor units of the fee's currency; InvalidAmount for a mix of currencies.
+    """
+    if reported is None:
+        return Money.zero(fee.currency)
+    if reported.currency != fee.currency or counted.currency != fee.currency:
+        raise InvalidAmount("a fee refund is in the fee's currency")
+    left = fee - counted
+    given = reported - counted
+    if given.is_negative or left.is_negative:
+        return Money.zero(fee.currency)
+    return min(given, left)
+
+
+def customer_refund_entry(
+    booking: Booking, refund_id: str, amount: Money, at: datetime
+) -> LedgerEntry:
+    """What went back to the customer with one refund (its fee refund is booked apart,
+    from what the gateway reports: `fee_refund_entries`)."""
+    return LedgerEntry(booking.tenant_id, booking.id, EntryKind.REFUND, amount, refund_id, at)
+
+
+def fee_refund_entries(
+    booking: Booking,
+    payment_ref: str,
+    reported: Money | None,
+    entries: Iterable[LedgerEntry],
+    at: datetime,
+) -> list[LedgerEntry]:
+    """The fee refund that brings the booking's fee refunds up to what the gateway reports
+    its application fee has given back in all (`reported`, the fee's `amount_refunded`).
+
+    `entries` are the booking's entries so far. The entry is keyed by the payment
+    (`payment_ref`) and the reported total, so whoever books the same report first books
+    it, once; a report no higher than what is booked (or None) books nothing, and the fee
+    refunds never exceed the fee.
+    """
+    fee = booking.quote.application_fee
+    booked = Money.zero(fee.currency)
+    for entry in entries:
+        if entry.kind is EntryKind.APPLICATION_FEE_REFUND and entry.amount.currency == fee.currency:
+            booked += entry.amount
+    step = reported_fee_refund(fee, booked, reported)
+    if step.is_zero or reported is None:
+        return []
+    ref = f"{payment_ref}@application_fee_refunded:{reported.amount}"
+    return [
+        LedgerEntry(booking.tenant_id, booking.id, EntryKind.APPLICATION_FEE_REFUND, step, ref, at)
+    ]
+
+
 def refund_entries(booking: Booking, refund: Refund, at: datetime) -> list[LedgerEntry]:
     """The refund, and the fee refund when the platform gives part of its fee back."""
     entries = [

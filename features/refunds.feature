@@ -108,3 +108,22 @@ Feature: Refunds and statements through the HTTP API
       | makes the refund but its answer is lost      | refunds 10.00 USD   | reconciliation runs               | confirmed | 10.00 USD       | 0.54 USD |
       | makes the refund but its answer is lost      | refunds 10.00 USD   | the tenant refunds the rest       | confirmed | 42.30 USD       | 2.30 USD |
       | never hears of the refund                    | refunds 10.00 USD   | the tenant cancels the booking    | cancelled | 42.30 USD       | 2.30 USD |
+
+  Scenario Outline: A refund made in Stripe's dashboard books the fee refund Stripe made
+    A refund can be made in Stripe's dashboard instead of through Bookpay, with or without
+    giving back the platform's fee. The ledger books what Stripe did, not what the fee
+    policy would have done: a refund made in Stripe's dashboard without the fee keeps the
+    platform's fee, and the tenant gives back the whole amount.
+    Given a tenant that can take charges, with fee policy "5% + 0.30 USD" borne by the customer and fee refund "proportional"
+    And an offering priced at 20.00 USD with cancellation policy "none" and a slot that starts in 72 hours
+    And a customer has paid for 2 seats, 42.30 USD in all
+    When <amount> is refunded in Stripe's dashboard <with or without> the platform's fee
+    Then the customer got back <amount> and the platform gave back <fee back> of its fee
+    And the tenant's statement in USD shows gross 42.30 USD, refunds <amount>, fees 2.30 USD, fee refunds <fee back> and net <net>
+
+    Examples:
+      | amount    | with or without | fee back | net       |
+      | 21.15 USD | without         | 0.00 USD | 18.85 USD |
+      | 21.15 USD | with            | 1.15 USD | 20.00 USD |
+      | 42.30 USD | without         | 0.00 USD | -2.30 USD |
+      | 42.30 USD | with            | 2.30 USD | 0.00 USD  |

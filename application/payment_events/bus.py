@@ -23,6 +23,7 @@ from application.payment_events.dispute_created import dispute_created
 from application.payment_events.dispute_funds_reinstated import dispute_funds_reinstated
 from application.payment_events.dispute_funds_withdrawn import dispute_funds_withdrawn
 from application.payment_events.dispute_updated import dispute_updated
+from application.payment_events.fee_facts import with_fee_refunded
 from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payment_events.session_facts import Refuted, checked_session_event
@@ -68,6 +69,7 @@ CHECKS: Mapping[type[PaymentEvent], Check] = {
     AsyncPaymentSucceeded: checked_session_event,
     AsyncPaymentFailed: checked_session_event,
     CheckoutExpired: checked_session_event,
+    ChargeRefunded: with_fee_refunded,
 }
 
 

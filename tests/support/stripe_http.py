@@ -180,6 +180,8 @@ class StripeStandIn:
         self.refund_effects: dict[str, RefundEffect] = {}
         # A destination charge's transfer to the connected account: what is left of it.
         self.transfers: dict[str, dict[str, Any]] = {}
+        # The platform's application fee of each charge that took one, by charge id.
+        self.application_fees: dict[str, dict[str, Any]] = {}
         self._terms: dict[str, _PaymentTerms] = {}  # by session id, then by intent id
         self._replays: dict[tuple[str | None, str], tuple[str, Answer]] = {}
 
@@ -240,6 +242,11 @@ class StripeStandIn:
                 return self._list_refunds(params, account)
             case "GET", ["payment_intents", intent_id]:
                 return self._retrieve_intent(intent_id, params, account)
+            case "GET", ["application_fees", fee_id]:
+                found = next((f for f in self.application_fees.values() if f["id"] == fee_id), None)
+                if found is None or account is not None:
+                    return _missing("application_fee", fee_id)
+                return 200, found
             case "POST", ["transfers", transfer_id, "reversals"]:
                 return self._reverse_transfer(transfer_id, params, account)
         return _error(404, f"Unrecognized request URL ({request.path})", code="url_invalid")
@@ -373,6 +380,17 @@ class StripeStandIn:
         charge_id = self._id("ch")
         intent["latest_charge"] = charge_id
         terms = self._terms[intent_id]
+        if paid and terms.application_fee:
+            fee = stripe_fixture("application_fee")
+            fee.update(
+                id=self._id("fee"),
+                amount=terms.application_fee,
+                amount_refunded=0,
+                charge=charge_id,
+                currency=intent["currency"],
+                refunded=False,
+            )
+            self.application_fees[charge_id] = fee
         if paid and terms.destination is not None:
             # The whole charge is transferred, the application fee collected back from it.
             self.transfers[f"tr_{charge_id}"] = {
@@ -404,6 +422,8 @@ class StripeStandIn:
                 payment_intent=intent_id,
                 transfer=transfer if transfer in self.transfers else None,
             )
+            fee = self.application_fees.get(body["latest_charge"])
+            charge["application_fee"] = None if fee is None else fee["id"]
             body["latest_charge"] = charge
         return 200, body
 
@@ -461,6 +481,10 @@ class StripeStandIn:
                 param="amount",
             )
         effect = self._effect(intent_id, amount, params)
+        fee = self.application_fees.get(intent.body["latest_charge"])
+        if fee is not None:
+            fee["amount_refunded"] += effect.fee_back
+            fee["refunded"] = fee["amount_refunded"] == fee["amount"]
         intent.body["amount_refunded"] += amount
         refund = stripe_fixture("refund")
         refund.update(
@@ -512,9 +536,13 @@ class StripeStandIn:
                 terms.application_fee, before, total
             )
         if terms.destination is None:
-            return RefundEffect(platform=-fee_back, connected=-amount + fee_back)
+            return RefundEffect(platform=-fee_back, connected=-amount + fee_back, fee_back=fee_back)
         reversal = amount if params.get("reverse_transfer") == "true" else 0
-        return RefundEffect(platform=-amount + reversal - fee_back, connected=-reversal + fee_back)
+        return RefundEffect(
+            platform=-amount + reversal - fee_back,
+            connected=-reversal + fee_back,
+            fee_back=fee_back,
+        )
 
 
 @dataclass(frozen=True)
@@ -529,6 +557,7 @@ class RefundEffect:
 
     platform: int
     connected: int
+    fee_back: int = field(default=0, compare=False)  # what the fee gave back with it
 
 
 def _proportion(amount: int, part: int, whole: int) -> int:

@@ -187,6 +187,21 @@ def tenant_refunds(world: World, refunds: str) -> None:
         )
 
 
+@when(
+    parsers.re(
+        r"(?P<amount>.+) is refunded in Stripe's dashboard (?P<fee>with|without) the "
+        r"platform's fee"
+    )
+)
+def dashboard_refund(world: World, amount: str, fee: str) -> None:
+    payment_intent_id = _detail(world)["payment_intent"]
+    response = world.client.post(
+        f"/fake-stripe/payments/{payment_intent_id}/refund",
+        json={"amount": parse_money(amount).amount, "refund_application_fee": fee == "with"},
+    )
+    assert response.status_code in (200, 201), response.text
+
+
 @then(parsers.re(r"the cancellation answers (?P<status>\d+)"))
 def cancellation_answers(world: World, status: str) -> None:
     assert world.last.status_code == int(status), world.last.text

@@ -326,3 +326,45 @@ async def test_secrets_are_never_logged(
     assert "sk_test_bookpay_secret" not in caplog.text
     assert "whsec_" not in caplog.text
     assert "sk_test_bookpay_secret" not in repr(stripe_gateway)
+
+
+@pytest.mark.parametrize("charge_model", [ChargeModel.DESTINATION, ChargeModel.DIRECT])
+@pytest.mark.parametrize("refund_application_fee", [True, False])
+async def test_the_fee_refund_is_read_from_the_application_fee(
+    stripe_gateway: StripeGateway,
+    recorder: RecordingStripeHTTPClient,
+    stand_in: StripeStandIn,
+    clock: FixedClock,
+    charge_model: ChargeModel,
+    refund_application_fee: bool,
+) -> None:
+    account_id = await _onboarded_account(stripe_gateway, stand_in)
+    session = await stripe_gateway.create_checkout_session(
+        checkout_request(account_id, clock(), charge_model=charge_model)
+    )
+    payment_intent_id = stand_in.complete_session(session.session_id)
+    on_account = account_id if charge_model is ChargeModel.DIRECT else None
+    refund = await stripe_gateway.refund(
+        refund_request(
+            payment_intent_id,
+            1250,
+            charge_model=charge_model,
+            account_id=on_account,
+            refund_application_fee=refund_application_fee,
+            reverse_transfer=charge_model is ChargeModel.DESTINATION,
+        )
+    )
+
+    fee_refunded = await stripe_gateway.application_fee_refunded(
+        payment_intent_id, account_id=on_account
+    )
+
+    effect = stand_in.refund_effects[refund.refund_id]
+    assert fee_refunded is not None
+    assert fee_refunded.amount == effect.fee_back
+    assert (fee_refunded.amount > 0) is refund_application_fee
+    intent, fee = recorder.requests[-2:]
+    assert (intent.method, intent.path) == ("GET", f"/v1/payment_intents/{payment_intent_id}")
+    assert intent.stripe_account == on_account
+    assert (fee.method, fee.path.rsplit("/", 1)[0]) == ("GET", "/v1/application_fees")
+    assert fee.stripe_account is None

@@ -170,6 +170,8 @@ REFUNDS = {
         (RefundRecord("re_1", Money(1000, "usd")), RefundRecord("re_2", Money(3230, "usd"))),
     ),
 }
+# What the application fee had given back in all when each was sent (the fee was refunded).
+FEE_REFUNDED = {"refunded_1000": 54, "refunded_4230": 230}
 
 
 TOTAL = Money(4230, "usd")
@@ -194,6 +196,7 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
             payment_intent_id="pi_1",
             amount_refunded=Money(cumulative, "usd"),
             refunds=refunds,
+            fee_refunded=Money(FEE_REFUNDED[kind], "usd"),
         )
     if kind in DISPUTE_EVENTS:
         event_type, minutes, status, funds = DISPUTE_EVENTS[kind]

@@ -138,7 +138,9 @@ async def test_a_refund_made_in_the_dashboard_is_recorded_once(app: App) -> None
         ("charge", 4230),
         ("refund", 2115),
     ]
-    assert ledger[1][2].endswith("@2115")  # charge id + cumulative amount refunded
+    assert ledger[3][2].endswith("@2115")  # charge id + cumulative amount refunded
+    # The fee refund Stripe reported, keyed by the payment and the fee's amount_refunded.
+    assert ledger[1][2] == f"{booking.payment_intent_id}@application_fee_refunded:115"
 
     # A later tenant cancellation gives back only what is left.
     cancelled = await app.cancel(
