@@ -344,17 +344,21 @@ def _assert_consistent(url: str) -> None:
     for refund in refunds:
         refunded[refund.booking_id] += refund.customer_refund
     by_session = {b.gateway_session_id: b for b in bookings.values()}
+    paid = set()
     for session in sessions:
         booking = by_session[session["id"]]
         if session["payment_status"] == "paid":
+            paid.add(booking.id)
             assert charges[booking.id] == 1, booking
             assert booking.status in ("confirmed", "cancelled"), booking
-            if booking.status == "cancelled":
+            assert refunded[booking.id] <= booking.customer_total, booking
+            if booking.status == "cancelled":  # refunded once, in full
                 assert refunded[booking.id] == booking.customer_total, booking
         else:
             assert charges[booking.id] == 0, booking
-            assert booking.status not in ("confirmed", "cancelled") or refunded[booking.id] == 0
+            assert refunded[booking.id] == 0, booking
             assert booking.status != "confirmed", booking
+    assert set(charges) <= paid  # no charge without a paid session
 
     # No seat is held by a finished booking.
     held: Counter[str] = Counter()
