@@ -40,9 +40,15 @@ class Claimed:
 
 
 class IdempotentRequests:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """`claim_timeout`: after how long a claim whose response never came is taken over by a
+    retry (default CLAIM_TIMEOUT); keep it above the longest a request may run."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, claim_timeout: timedelta = CLAIM_TIMEOUT
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._claim_timeout = claim_timeout
 
     async def begin(self, scope: str, key: str, fingerprint: str) -> Claimed:
         """Claim `key` in `scope` (who is calling) for the request `fingerprint` hashes.
@@ -53,7 +59,7 @@ class IdempotentRequests:
         now = self._clock.now()
         async with self._uow() as uow:
             claim = await uow.idempotency.claim(
-                scope, key, fingerprint, now=now, stale_before=now - CLAIM_TIMEOUT
+                scope, key, fingerprint, now=now, stale_before=now - self._claim_timeout
             )
             await uow.commit()
         if claim.outcome is ClaimOutcome.MISMATCH:

@@ -51,6 +51,9 @@ class Settings:
     checkout_limit_per_minute: int = 20
     auth_failures_per_minute: int = 10
     db_statement_timeout_ms: int = 5000
+    # After how long a retry takes over an Idempotency-Key whose request died (its process
+    # was killed) without an answer; longer than any request may run.
+    idempotency_claim_timeout_seconds: int = 300
     # Shared storage for the rate limits, so they hold across processes and hosts.
     redis_url: str | None = field(default=None, repr=False)
 
@@ -114,6 +117,10 @@ class Settings:
                 get("DB_STATEMENT_TIMEOUT_MS") or "5000", "BOOKPAY_DB_STATEMENT_TIMEOUT_MS"
             ),
             redis_url=get("REDIS_URL"),
+            idempotency_claim_timeout_seconds=_whole_number(
+                get("IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS") or "300",
+                "BOOKPAY_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS",
+            ),
         )
         settings.validate()
         return settings

@@ -165,7 +165,14 @@ class Container(containers.DeclarativeContainer):
     refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
     booking_queries = providers.Singleton(BookingQueries, uow)
     tenant_statement = providers.Singleton(TenantStatement, uow)
-    idempotent_requests = providers.Singleton(IdempotentRequests, uow, clock)
+    idempotent_requests = providers.Singleton(
+        IdempotentRequests,
+        uow,
+        clock,
+        claim_timeout=providers.Factory(
+            timedelta, seconds=settings.provided.idempotency_claim_timeout_seconds
+        ),
+    )
     expire_lapsed_holds = providers.Singleton(
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
     )

@@ -103,6 +103,7 @@ def idempotency_middleware(
 
             status = 500
             chunks: list[bytes] = []
+            held: list[Message] = []
 
             async def capture(message: Message) -> None:
                 nonlocal status
@@ -110,14 +111,21 @@ def idempotency_middleware(
                     status = message["status"]
                 elif message["type"] == "http.response.body":
                     chunks.append(message.get("body", b""))
-                await send(message)
+                held.append(message)
 
+            # The response is kept before the client sees any of it: a process killed in
+            # between leaves a claim its retry takes over, never an answered request whose
+            # key stays in progress (and would run again after the claim timeout).
             try:
                 await app(scope, replay_body, capture)
-            finally:
-                kept = status < 500 and status not in NOT_KEPT
-                stored = StoredResponse(status, b"".join(chunks)) if kept else None
-                await service.finish(caller.scope, key, stored)
+            except BaseException:
+                await service.finish(caller.scope, key, None)
+                raise
+            kept = status < 500 and status not in NOT_KEPT
+            stored = StoredResponse(status, b"".join(chunks)) if kept else None
+            await service.finish(caller.scope, key, stored)
+            for message in held:
+                await send(message)
 
         return wrapped
 

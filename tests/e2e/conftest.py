@@ -38,10 +38,14 @@ class Server:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0)
 
 
-def start_server(database_url: str, log: Path, *, workers: int = 1) -> Server:
+def start_server(
+    database_url: str, log: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Server:
+    """A `bookpay serve` on a free port of 127.0.0.1, once it answers ready; `env` adds to
+    (or overrides) its settings."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {
+    settings = {
         **os.environ,
         "BOOKPAY_DATABASE_URL": database_url,
         "BOOKPAY_GATEWAY": "fake",
@@ -52,12 +56,13 @@ def start_server(database_url: str, log: Path, *, workers: int = 1) -> Server:
         # Every request comes from 127.0.0.1 here: the per-client limits have their own tests.
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
     }
+    settings = {**settings, **(env or {})}
     if "sqlite" not in database_url:
-        subprocess.run([str(BOOKPAY), "migrate"], env=env, check=True, capture_output=True)
+        subprocess.run([str(BOOKPAY), "migrate"], env=settings, check=True, capture_output=True)
     handle = log.open("wb")
     process = subprocess.Popen(
         [str(BOOKPAY), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
+        env=settings,
         stdout=handle,
         stderr=subprocess.STDOUT,
     )

@@ -110,6 +110,7 @@ def test_the_new_settings_are_read_with_their_defaults() -> None:
     assert defaults.auth_failures_per_minute == 10
     assert defaults.db_statement_timeout_ms == 5000
     assert defaults.redis_url is None
+    assert defaults.idempotency_claim_timeout_seconds == 300
     assert defaults.return_hosts == frozenset({"127.0.0.1"})
     custom = Settings.from_env(
         {
@@ -118,9 +119,11 @@ def test_the_new_settings_are_read_with_their_defaults() -> None:
             "BOOKPAY_AUTH_FAILURES_PER_MINUTE": "3",
             "BOOKPAY_DB_STATEMENT_TIMEOUT_MS": "1500",
             "BOOKPAY_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "BOOKPAY_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS": "20",
         }
     )
     assert custom.return_hosts == frozenset({"shop.example", "www.shop.example"})
     assert (custom.checkout_limit_per_minute, custom.auth_failures_per_minute) == (5, 3)
     assert custom.db_statement_timeout_ms == 1500
     assert custom.redis_url == "redis://127.0.0.1:6379/0"
+    assert custom.idempotency_claim_timeout_seconds == 20

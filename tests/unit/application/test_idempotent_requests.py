@@ -62,6 +62,18 @@ async def test_a_claim_whose_request_died_is_taken_over_after_the_timeout(
     assert (await requests.begin("admin", "refund-1", "fp")).replay == StoredResponse(200, b"done")
 
 
+async def test_the_take_over_timeout_is_configurable(clock: ManualClock) -> None:
+    requests = IdempotentRequests(
+        InMemoryDatabase().unit_of_work, clock, claim_timeout=timedelta(seconds=4)
+    )
+    await requests.begin("admin", "refund-1", "fp")  # its process is killed
+    clock.advance(timedelta(seconds=3))
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "refund-1", "fp")
+    clock.advance(timedelta(seconds=2))
+    assert (await requests.begin("admin", "refund-1", "fp")).replay is None
+
+
 async def test_keys_are_purged_after_a_day(
     requests: IdempotentRequests, clock: ManualClock
 ) -> None:

@@ -1,0 +1,66 @@
+"""An answer with an Idempotency-Key is kept before the client sees any of it.
+
+Found by the chaos test (tests/e2e/test_chaos.py): a process killed after sending a
+checkout's 201 but before keeping it left the key in progress although the client had its
+answer, so the key stayed in progress (and a late retry would have run the request again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from adapters.in_memory_repositories import InMemoryDatabase
+from adapters.system_clock import SystemClock
+from application.errors import Conflict
+from application.idempotent_requests import IdempotentRequests
+from entrypoints.http.auth import AUTH_SCOPE_KEY, Caller
+from entrypoints.http.idempotency import idempotency_middleware
+
+KEY = "refund-7f3c2b1a-9d8e-4c6b-a5f4"
+
+
+async def _route(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 201, "headers": []})
+    await send({"type": "http.response.body", "body": b'{"id": "re_1"}', "more_body": False})
+
+
+async def test_the_response_is_kept_before_its_first_byte_is_sent() -> None:
+    requests = IdempotentRequests(InMemoryDatabase().unit_of_work, SystemClock())
+    app = idempotency_middleware(lambda: requests, max_body_bytes=1024)(_route)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/tenant/bookings/bk_1/refunds",
+        "query_string": b"",
+        "headers": [(b"idempotency-key", KEY.encode())],
+        AUTH_SCOPE_KEY: Caller(admin=True),
+    }
+    kept_when_sent: list[object] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            # The process may die right here: is the answer already kept for a retry?
+            try:
+                fingerprint = _fingerprint()
+                claimed = await requests.begin("admin", KEY, fingerprint)
+                kept_when_sent.append(claimed.replay)
+            except Conflict as still_in_progress:
+                kept_when_sent.append(still_in_progress)
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+
+    (kept,) = kept_when_sent
+    assert not isinstance(kept, Conflict), "the key was still in progress when answered"
+    assert kept is not None
+    assert (kept.status, kept.body) == (201, b'{"id": "re_1"}')  # type: ignore[attr-defined]
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256(
+        b"\0".join([b"POST", b"/v1/tenant/bookings/bk_1/refunds", b"", b"{}"])
+    ).hexdigest()
