@@ -6,6 +6,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sqlalchemy_repositories import (
@@ -33,6 +34,11 @@ class NestedUnitOfWork(RuntimeError):
 # inside another one in the same task would wait for a lock that its own caller holds.
 _sqlite_unit_open: ContextVar[bool] = ContextVar("sqlite_unit_open", default=False)
 
+# The transaction-local setting PostgreSQL's row-level security policies read (migration
+# 0012): a tenant's id limits every tenant-owned table to that tenant's rows.
+TENANT_SETTING = "bookpay.tenant_id"
+_ACT_FOR_TENANT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
+
 
 class SqlAlchemyUnitOfWork:
     """`async with uow:` checks out a connection; leaving rolls back what was not committed.
@@ -46,6 +52,7 @@ class SqlAlchemyUnitOfWork:
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
         self._single_write = False
+        self._autocommit = False
 
     def single_write(self) -> Self:
         """On PostgreSQL the next `async with` runs in autocommit mode: its one write is a
@@ -73,6 +80,7 @@ class SqlAlchemyUnitOfWork:
             self._connection = await self._engine.connect()
             if self._single_write:
                 self._single_write = False
+                self._autocommit = True
                 await self._connection.execution_options(isolation_level="AUTOCOMMIT")
         except BaseException:
             if self._connection is not None:
@@ -90,6 +98,7 @@ class SqlAlchemyUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._autocommit = False
         if connection is None:
             return
         try:
@@ -145,6 +154,23 @@ class SqlAlchemyUnitOfWork:
     @property
     def idempotency(self) -> SqlAlchemyIdempotencyStore:
         return self._active().idempotency
+
+    async def act_for_tenant(self, tenant_id: str) -> None:
+        """Row-level security (PostgreSQL): for the rest of this transaction, every
+        tenant-owned table shows, and lets insert, update or delete, only `tenant_id`'s
+        rows, whatever a query's own filter says — when the database role is not the
+        tables' owner (migration 0012). The setting is transaction-local (safe behind
+        PgBouncer's transaction pooling) and costs one statement per transaction, not per
+        query; after commit or rollback the unit of work is platform-wide again. Nothing
+        on SQLite. RuntimeError in a `single_write()` unit, where every statement is a
+        transaction of its own and the setting would not outlive its statement.
+        """
+        repositories = self._active()
+        if self._engine.dialect.name != "postgresql":
+            return
+        if self._autocommit:
+            raise RuntimeError("act_for_tenant() needs a transaction; not in single_write()")
+        await repositories.connection.execute(_ACT_FOR_TENANT, {"tenant_id": tenant_id})
 
     async def commit(self) -> None:
         await self._active().connection.commit()

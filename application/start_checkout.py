@@ -47,7 +47,7 @@ from domain.booking import (
 )
 from domain.errors import SeatsUnavailable
 from domain.fees import BearerKind, FeePolicy, FeeQuote
-from domain.offering import Offering, require_seats
+from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url
 from domain.tenant import Tenant
 
@@ -89,13 +89,17 @@ class StartCheckout:
         hold: timedelta,
         public_base_url: str,
         return_hosts: Collection[str] = (),
+        default_max_seats_per_booking: int = DEFAULT_MAX_SEATS_PER_BOOKING,
     ) -> None:
-        """`return_hosts`: where success and cancel URLs may lead, besides Bookpay itself."""
+        """`return_hosts`: where success and cancel URLs may lead, besides Bookpay itself;
+        `default_max_seats_per_booking`: the seats one booking may take of an offering that
+        sets no max_seats_per_booking of its own."""
         self._uow = uow
         self._gateway = gateway
         self._ids = ids
         self._clock = clock
         self._hold = hold
+        self._default_max_seats = require_seats(default_max_seats_per_booking)
         self._base_url = public_base_url.rstrip("/")
         self._return_hosts = frozenset({*return_hosts, host_of(public_base_url)})
 
@@ -158,7 +162,7 @@ class StartCheckout:
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
-        offering.ensure_seats_per_booking(command.seats)
+        offering.ensure_seats_per_booking(command.seats, self._default_max_seats)
         slot.ensure_bookable_at(now)
         policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
         quote = policy.quote(offering.price, command.seats)

@@ -29,6 +29,11 @@ from domain.money import Money, maximum_charge
 
 MAX_CAPACITY = 100_000
 MAX_DURATION_MINUTES = 60 * 24 * 31
+# Seats one booking may take when the offering names no maximum of its own, so that one
+# anonymous checkout cannot hold every seat of a large slot. A tenant who sells whole slots
+# at once sets the offering's max_seats_per_booking (up to its capacity); the platform may
+# change this default (BOOKPAY_DEFAULT_MAX_SEATS_PER_BOOKING).
+DEFAULT_MAX_SEATS_PER_BOOKING = 10
 
 
 def require_seats(seats: object) -> int:
@@ -63,7 +68,7 @@ class Offering:
     cancellation_policy: CancellationPolicy | None = None
     fee_policy: FeePolicy | None = None
     archived: bool = False
-    # At most this many seats in one booking (None: up to the slot's capacity).
+    # At most this many seats in one booking (None: the platform's default cap).
     max_seats_per_booking: int | None = None
 
     def __post_init__(self) -> None:
@@ -89,11 +94,23 @@ class Offering:
         if self.archived:
             raise OfferingArchived(self.id)
 
-    def ensure_seats_per_booking(self, seats: int) -> None:
-        """Refuse a booking of more seats than the offering sells at once."""
+    def seats_per_booking_limit(self, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING) -> int:
+        """The most seats one booking may take: the offering's own maximum when it sets one,
+        else `platform_default` (a whole number >= 1)."""
+        if self.max_seats_per_booking is not None:
+            return self.max_seats_per_booking
+        return platform_default
+
+    def ensure_seats_per_booking(
+        self, seats: int, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING
+    ) -> None:
+        """Refuse a booking of more seats than the offering sells at once
+        (TooManySeatsPerBooking), so no single checkout holds every seat of a large slot;
+        InvalidSeatCount when `seats` is not a whole number >= 1."""
         require_seats(seats)
-        if self.max_seats_per_booking is not None and seats > self.max_seats_per_booking:
-            raise TooManySeatsPerBooking(self.id, seats, self.max_seats_per_booking)
+        limit = self.seats_per_booking_limit(platform_default)
+        if seats > limit:
+            raise TooManySeatsPerBooking(self.id, seats, limit)
 
     def archive(self) -> Offering:
         return replace(self, archived=True)

@@ -28,6 +28,14 @@ def _whole_number(text: str, name: str) -> int:
     return int(text)
 
 
+def _seat_cap(text: str | None) -> int:
+    name = "BOOKPAY_DEFAULT_MAX_SEATS_PER_BOOKING"
+    cap = _whole_number(text or "10", name)
+    if cap < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
+    return cap
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -54,6 +62,8 @@ class Settings:
     # After how long a retry takes over an Idempotency-Key whose request died (its process
     # was killed) without an answer; longer than any request may run.
     idempotency_claim_timeout_seconds: int = 300
+    # Seats one booking may take of an offering that sets no max_seats_per_booking.
+    default_max_seats_per_booking: int = 10
     # Shared storage for the rate limits, so they hold across processes and hosts.
     redis_url: str | None = field(default=None, repr=False)
 
@@ -116,6 +126,7 @@ class Settings:
             db_statement_timeout_ms=_whole_number(
                 get("DB_STATEMENT_TIMEOUT_MS") or "5000", "BOOKPAY_DB_STATEMENT_TIMEOUT_MS"
             ),
+            default_max_seats_per_booking=_seat_cap(get("DEFAULT_MAX_SEATS_PER_BOOKING")),
             redis_url=get("REDIS_URL"),
             idempotency_claim_timeout_seconds=_whole_number(
                 get("IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS") or "300",

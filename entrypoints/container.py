@@ -152,6 +152,7 @@ class Container(containers.DeclarativeContainer):
         hold=providers.Factory(timedelta, minutes=config.hold_minutes.as_int()),
         public_base_url=config.public_base_url,
         return_hosts=settings.provided.return_hosts,
+        default_max_seats_per_booking=settings.provided.default_max_seats_per_booking,
     )
     apply_payment_event = providers.Singleton(
         ApplyPaymentEvent,

@@ -23,6 +23,26 @@ Feature: Checkout through the HTTP API
       | 20.00 USD | 1        | 1     | 1     | 409    | none      | 0    |
       | 0.10 USD  | 5        | 0     | 1     | 422    | none      | 5    |
 
+  Scenario Outline: One checkout takes at most 10 seats, unless the offering allows more
+    Nobody holds every seat of a large slot with one anonymous checkout. An offering with no
+    limit of its own sells at most the platform's default of 10 seats per booking; a business
+    that sells whole slots at once sets its own limit on the offering.
+
+    Given an offering priced at 20.00 USD with a slot of <capacity> seats
+    And the offering sells at most <limit> seats per booking
+    When a customer checks out <seats> seats
+    Then the checkout is <outcome>
+    And the slot has <left> seats available
+
+    Examples:
+      | capacity | limit         | seats | outcome                   | left |
+      | 30       | no own number | 30    | refused as too many seats | 30   |
+      | 30       | no own number | 11    | refused as too many seats | 30   |
+      | 30       | no own number | 10    | accepted                  | 20   |
+      | 8        | no own number | 8     | accepted                  | 0    |
+      | 30       | 30            | 30    | accepted                  | 0    |
+      | 30       | 4             | 5     | refused as too many seats | 30   |
+
   Scenario: A retried checkout with the same Idempotency-Key is answered once
     Given an offering priced at 20.00 USD with a slot of 5 seats
     When a customer checks out 2 seats with Idempotency-Key "order-42"

@@ -73,6 +73,8 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
         ("BOOKPAY_HOLD_MINUTES", "5"),
         ("BOOKPAY_HOLD_MINUTES", "thirty"),
         ("BOOKPAY_SWEEP_SECONDS", "-1"),
+        ("BOOKPAY_DEFAULT_MAX_SEATS_PER_BOOKING", "0"),
+        ("BOOKPAY_DEFAULT_MAX_SEATS_PER_BOOKING", "ten"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(name: str, value: str) -> None:
@@ -111,6 +113,7 @@ def test_the_new_settings_are_read_with_their_defaults() -> None:
     assert defaults.db_statement_timeout_ms == 5000
     assert defaults.redis_url is None
     assert defaults.idempotency_claim_timeout_seconds == 300
+    assert defaults.default_max_seats_per_booking == 10
     assert defaults.return_hosts == frozenset({"127.0.0.1"})
     custom = Settings.from_env(
         {
@@ -120,6 +123,7 @@ def test_the_new_settings_are_read_with_their_defaults() -> None:
             "BOOKPAY_DB_STATEMENT_TIMEOUT_MS": "1500",
             "BOOKPAY_REDIS_URL": "redis://127.0.0.1:6379/0",
             "BOOKPAY_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS": "20",
+            "BOOKPAY_DEFAULT_MAX_SEATS_PER_BOOKING": "4",
         }
     )
     assert custom.return_hosts == frozenset({"shop.example", "www.shop.example"})
@@ -127,3 +131,4 @@ def test_the_new_settings_are_read_with_their_defaults() -> None:
     assert custom.db_statement_timeout_ms == 1500
     assert custom.redis_url == "redis://127.0.0.1:6379/0"
     assert custom.idempotency_claim_timeout_seconds == 20
+    assert custom.default_max_seats_per_booking == 4

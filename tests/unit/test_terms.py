@@ -1,6 +1,7 @@
 """Terms of sale frozen on a booking; slot resizing and cancellation; delayed payment
 deadlines; the seats one booking may take."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from domain.errors import (
 )
 from domain.fees import FeePolicy, FeePolicyRef, FeePolicyScope, RefundOnCancel
 from domain.money import Money
-from domain.offering import Offering, Slot
+from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, Slot
 from domain.terms import Terms
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -127,3 +128,20 @@ def test_an_offering_limits_the_seats_of_one_booking() -> None:
         offering.ensure_seats_per_booking(4)
     with pytest.raises(InvalidOffering):
         Offering("of_1", "tn_1", "Class", Money(2000, "usd"), 60, 10, max_seats_per_booking=0)
+
+
+def test_an_offering_without_a_cap_of_its_own_sells_the_platforms_default_at_most() -> None:
+    offering = Offering("of_1", "tn_1", "Class", Money(2000, "usd"), 60, 100)
+    assert offering.seats_per_booking_limit() == DEFAULT_MAX_SEATS_PER_BOOKING == 10
+
+    offering.ensure_seats_per_booking(10)
+    with pytest.raises(TooManySeatsPerBooking) as refused:
+        offering.ensure_seats_per_booking(11)
+    assert refused.value.maximum == 10
+    offering.ensure_seats_per_booking(25, platform_default=25)
+    with pytest.raises(TooManySeatsPerBooking):
+        offering.ensure_seats_per_booking(26, platform_default=25)
+    # The offering's own cap wins over the platform's, above or below it.
+    replace(offering, max_seats_per_booking=100).ensure_seats_per_booking(100)
+    with pytest.raises(TooManySeatsPerBooking):
+        replace(offering, max_seats_per_booking=2).ensure_seats_per_booking(3, 25)

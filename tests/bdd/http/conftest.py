@@ -144,6 +144,18 @@ def offering_with_slot(world: World, price: str, capacity: str) -> None:
     _add_offering_and_slot(world, price, int(capacity))
 
 
+@given(parsers.re(r"the offering sells at most (?P<limit>\d+|no own number) seats per booking"))
+def offering_seats_per_booking(world: World, limit: str) -> None:
+    if limit == "no own number":
+        return
+    changed = world.client.patch(
+        f"/v1/tenant/offerings/{world.offering_id}",
+        json={"max_seats_per_booking": int(limit)},
+        headers=world.tenant(),
+    )
+    assert changed.status_code == 200, changed.text
+
+
 @given(
     parsers.re(r'a tenant "(?P<slug>[\w-]+)" that has not onboarded, with an offering and a slot')
 )
@@ -209,6 +221,16 @@ def checkout_answers(world: World, status: str) -> None:
     assert world.last.status_code == int(status), world.last.text
     if world.last.status_code >= 400:
         assert world.last.headers["content-type"].startswith("application/problem+json")
+
+
+@then(parsers.re(r"the checkout is (?P<outcome>accepted|refused as too many seats)$"))
+def checkout_outcome(world: World, outcome: str) -> None:
+    if outcome == "accepted":
+        assert world.last.status_code == 201, world.last.text
+        return
+    assert world.last.status_code == 422, world.last.text
+    assert world.last.headers["content-type"].startswith("application/problem+json")
+    assert "seat(s) per booking" in world.last.json()["detail"]
 
 
 @then(parsers.re(r"the customer total is (?P<total>.+)"))

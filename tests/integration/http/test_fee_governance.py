@@ -321,7 +321,7 @@ async def test_a_fee_change_and_a_price_change_at_once_never_leave_an_offering_u
 @pytest.mark.parametrize(
     ("price", "capacity", "seats"),
     [
-        pytest.param(usd(5_000_000), 30, 30, id="1,500,000.00 USD"),
+        pytest.param(usd(15_000_000), 10, 10, id="1,500,000.00 USD"),
         pytest.param({"amount": 50_000_000, "currency": "jpy"}, 2, 2, id="100,000,000 JPY"),
     ],
 )

@@ -377,6 +377,37 @@ async def test_an_offering_limits_the_seats_of_one_booking(shop: Shop) -> None:
     await shop.checkout(2)
 
 
+async def test_one_anonymous_checkout_cannot_hold_every_seat_of_a_slot(shop: Shop) -> None:
+    """Issue 14, What was seen 4: an offering with no cap of its own sells at most the
+    platform's default (10 seats) in one booking; the tenant may raise it per offering."""
+    await shop.open()
+    bigger = await shop.client.patch(
+        f"/v1/tenant/slots/{shop.slot_id}", json={"capacity": 30}, headers=shop.auth
+    )
+    assert bigger.status_code == 200, bigger.text
+
+    every_seat = await shop.client.post(
+        f"/v1/public/{shop.slug}/checkout",
+        json={"slot_id": shop.slot_id, "seats": 30, "customer": {"email": "grab@b.example"}},
+    )
+
+    assert every_seat.status_code == 422, every_seat.text
+    assert every_seat.headers["content-type"].startswith("application/problem+json")
+    assert "at most 10 seat(s)" in every_seat.json()["detail"]
+    assert await shop.seats_available() == 30
+    await shop.checkout(10)
+    assert await shop.seats_available() == 20
+
+    whole_slots = await shop.client.patch(
+        f"/v1/tenant/offerings/{shop.offering_id}",
+        json={"max_seats_per_booking": 30},
+        headers=shop.auth,
+    )
+    assert whole_slots.status_code == 200, whole_slots.text
+    await shop.checkout(20)
+    assert await shop.seats_available() == 0
+
+
 # --- Slot operations --------------------------------------------------------------------
 
 
