@@ -211,7 +211,12 @@ REFUNDS = {
     ),
 }
 # What the application fee had given back in all when each was sent (the fee was refunded).
-FEE_REFUNDED = {"refunded_1000": 54, "refunded_4230": 230}
+FEE_REFUNDED = {
+    "refunded_1000": 54,
+    "refunded_4230": 230,
+    "own_refunded_1000": 54,
+    "rest_refunded_4230": 230,
+}
 
 
 # The events that report the tenant's refund, which cannot be sent before it was made.
