@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -238,39 +239,34 @@ def public_quote_out(quote: f.FeeQuote) -> s.PublicQuote:
     )
 
 
+def _booking_fields(booking: b.Booking, *, for_tenant: bool) -> dict[str, Any]:
+    """What every view of a booking shows; the quote is the view's own."""
+    return {
+        "id": booking.id,
+        "status": booking.status,
+        "payment_status": booking.payment_status,
+        "offering_id": booking.offering_id,
+        "slot_id": booking.slot_id,
+        "seats": booking.seats,
+        "starts_at": booking.starts_at,
+        "customer": s.Customer(email=booking.customer.email, name=booking.customer.name),
+        "hold_expires_at": booking.hold_expires_at,
+        "created_at": booking.created_at,
+        "refunded": money_out(booking.refunded.customer_refund),
+        "terms": terms_out(booking.terms, for_tenant=for_tenant),
+    }
+
+
 def public_booking_out(booking: b.Booking) -> s.PublicBooking:
+    """The customer's side only: never the application fee or the fee policy."""
     return s.PublicBooking(
-        id=booking.id,
-        status=booking.status,
-        offering_id=booking.offering_id,
-        slot_id=booking.slot_id,
-        seats=booking.seats,
-        starts_at=booking.starts_at,
-        customer=s.Customer(email=booking.customer.email, name=booking.customer.name),
-        quote=public_quote_out(booking.quote),
-        hold_expires_at=booking.hold_expires_at,
-        created_at=booking.created_at,
-        refunded=money_out(booking.refunded.customer_refund),
-        payment_status=booking.payment_status,
-        terms=terms_out(booking.terms, for_tenant=False),
+        **_booking_fields(booking, for_tenant=False), quote=public_quote_out(booking.quote)
     )
 
 
 def booking_out(booking: b.Booking, *, for_tenant: bool = False) -> s.Booking:
     return s.Booking(
-        id=booking.id,
-        status=booking.status,
-        payment_status=booking.payment_status,
-        offering_id=booking.offering_id,
-        slot_id=booking.slot_id,
-        seats=booking.seats,
-        starts_at=booking.starts_at,
-        customer=s.Customer(email=booking.customer.email, name=booking.customer.name),
-        quote=quote_out(booking.quote),
-        hold_expires_at=booking.hold_expires_at,
-        created_at=booking.created_at,
-        refunded=money_out(booking.refunded.customer_refund),
-        terms=terms_out(booking.terms, for_tenant=for_tenant),
+        **_booking_fields(booking, for_tenant=for_tenant), quote=quote_out(booking.quote)
     )
 
 
