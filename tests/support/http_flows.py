@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,9 +34,17 @@ async def paid_booking_with_token(
     return tenant, booking_id, str(checkout["booking_token"])
 
 
-async def open_checkout(client: AsyncTestClient[Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    """A tenant (5 % + 0.30 USD borne by the customer) and a checkout of 42.30 USD not yet
-    paid: the tenant's headers and the checkout's answer."""
+@dataclass(frozen=True)
+class OpenShop:
+    """An onboarded tenant (5 % + 0.30 USD borne by the customer) with one slot for sale:
+    a class of 20.00 USD for 5 people, three days ahead."""
+
+    slug: str
+    tenant: dict[str, str]
+    slot_id: str
+
+
+async def open_shop(client: AsyncTestClient[Any]) -> OpenShop:
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     created = await client.post(
         "/v1/admin/tenants",
@@ -70,10 +79,19 @@ async def open_checkout(client: AsyncTestClient[Any]) -> tuple[dict[str, str], d
         json={"starts_at": starts_at.isoformat()},
         headers=tenant,
     )
+    assert slots.status_code == 201, slots.text
+    return OpenShop(slug, tenant, slots.json()["data"][0]["id"])
+
+
+async def open_checkout(client: AsyncTestClient[Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """A tenant (5 % + 0.30 USD borne by the customer) and a checkout of 42.30 USD not yet
+    paid: the tenant's headers and the checkout's answer."""
+    shop = await open_shop(client)
+    slug, tenant = shop.slug, shop.tenant
     checkout = await client.post(
         f"/v1/public/{slug}/checkout",
         json={
-            "slot_id": slots.json()["data"][0]["id"],
+            "slot_id": shop.slot_id,
             "seats": 2,
             "customer": {"email": "ada@example.com"},
         },

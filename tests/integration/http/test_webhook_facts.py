@@ -25,12 +25,12 @@ from litestar.testing import AsyncTestClient
 from adapters import stripe_signature
 from application.ports import WebhookEndpoint
 from tests.support.http_app import (
-    ADMIN_KEY,
     BASE_URL,
     CONNECT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
     build_test_app,
 )
+from tests.support.http_flows import open_shop
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
@@ -92,43 +92,11 @@ class Shop:
 
 async def _shop(client: AsyncTestClient[Any]) -> Shop:
     """An onboarded tenant (5 % + 0.30 USD borne by the customer) with one slot for sale."""
-    slug = f"studio-{uuid.uuid4().hex[:8]}"
-    created = await client.post(
-        "/v1/admin/tenants",
-        json={
-            "name": "Studio",
-            "slug": slug,
-            "country": "US",
-            "default_currency": "usd",
-            "timezone": "UTC",
-            "fee_policy": {"percent_bps": 500, "fixed": {"amount": 30, "currency": "usd"}},
-        },
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    )
-    assert created.status_code == 201, created.text
-    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
-    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
-    offering = await client.post(
-        "/v1/tenant/offerings",
-        json={
-            "name": "Class",
-            "price": {"amount": 2000, "currency": "usd"},
-            "duration_minutes": 60,
-            "capacity": 5,
-        },
-        headers=tenant,
-    )
-    assert offering.status_code == 201, offering.text
-    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
-    slots = await client.post(
-        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
-        json={"starts_at": starts_at.isoformat()},
-        headers=tenant,
-    )
+    opened = await open_shop(client)
+    tenant = opened.tenant
     status = (await client.get("/v1/tenant/connect/status", headers=tenant)).json()
     assert status["charges_enabled"] is True
-    return Shop(tenant, slug, status["account_id"], slots.json()["data"][0]["id"])
+    return Shop(tenant, opened.slug, status["account_id"], opened.slot_id)
 
 
 @dataclass

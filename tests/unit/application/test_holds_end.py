@@ -13,7 +13,7 @@ from application.cancel_booking import CancelCommand
 from application.errors import GatewayUnavailable
 from application.manage_slots import CancelSlot, SlotCancellation
 from domain.booking import BookingStatus, CancelledBy
-from tests.unit.application.conftest import build_app, checkout, open_shop
+from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
 
 
 class UnreachableSessions:
@@ -39,7 +39,9 @@ class UnreachableSessions:
         return await self._fake.retrieve_checkout_session(session_id, **kwargs)
 
 
-async def test_an_abandon_the_gateway_cannot_confirm_keeps_the_hold_until_it_can() -> None:
+async def _holding_two_of_three() -> tuple[App, Shop, UnreachableSessions, str, CancelCommand]:
+    """A slot of 3 with 2 seats held in checkout, behind a gateway that can go down; the
+    customer's abandon of that checkout."""
     wrappers: list[UnreachableSessions] = []
 
     def wrap(fake: FakeGateway) -> UnreachableSessions:
@@ -52,14 +54,19 @@ async def test_an_abandon_the_gateway_cannot_confirm_keeps_the_hold_until_it_can
     command = CancelCommand(
         booking_id=started.booking_id, by=CancelledBy.CUSTOMER, token=started.booking_token
     )
+    return app, shop, wrappers[0], started.booking_id, command
 
-    wrappers[0].down = True
+
+async def test_an_abandon_the_gateway_cannot_confirm_keeps_the_hold_until_it_can() -> None:
+    app, shop, gateway, booking_id, command = await _holding_two_of_three()
+
+    gateway.down = True
     with pytest.raises(GatewayUnavailable):
         await app.cancel(command)
-    assert (await app.booking(started.booking_id)).status is BookingStatus.PENDING_PAYMENT
+    assert (await app.booking(booking_id)).status is BookingStatus.PENDING_PAYMENT
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
 
-    wrappers[0].down = False
+    gateway.down = False
     abandoned = await app.cancel(command)
 
     assert abandoned.status is BookingStatus.EXPIRED
@@ -67,25 +74,14 @@ async def test_an_abandon_the_gateway_cannot_confirm_keeps_the_hold_until_it_can
 
 
 async def test_a_session_that_could_not_be_expired_and_is_still_open_keeps_the_hold() -> None:
-    wrappers: list[UnreachableSessions] = []
+    app, shop, gateway, booking_id, command = await _holding_two_of_three()
 
-    def wrap(fake: FakeGateway) -> UnreachableSessions:
-        wrappers.append(UnreachableSessions(fake))
-        return wrappers[0]
-
-    app = build_app(gateway_wrapper=wrap)
-    shop = await open_shop(app, capacity=3)
-    started = await app.start_checkout(checkout(shop, seats=2))
-    command = CancelCommand(
-        booking_id=started.booking_id, by=CancelledBy.CUSTOMER, token=started.booking_token
-    )
-
-    wrappers[0].expire_fails = True
+    gateway.expire_fails = True
     with pytest.raises(GatewayUnavailable):
         await app.cancel(command)
 
     # The customer could still pay that session: its seats must stay theirs.
-    assert (await app.booking(started.booking_id)).status is BookingStatus.PENDING_PAYMENT
+    assert (await app.booking(booking_id)).status is BookingStatus.PENDING_PAYMENT
     assert await app.seats_available(shop.tenant_id, shop.slot_id) == 1
 
 
