@@ -2,7 +2,7 @@
 
 `GET /json` answers a constant JSON object: the cost of the HTTP stack alone.
 `POST /insert` inserts one row in one transaction through SQLAlchemy async, with the engine
-Bookpay itself builds (`adapters.database.create_engine`, so the same pool and, on SQLite,
+Bookpay itself builds (`adapters.sql.database.create_engine`, so the same pool and, on SQLite,
 the same WAL / BEGIN IMMEDIATE settings): the cost of one durable write.
 
 Run with `uvicorn bench.calibration:create_app --factory`; BOOKPAY_DATABASE_URL names the
@@ -19,7 +19,7 @@ from litestar import Litestar, get, post
 from sqlalchemy import Column, DateTime, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.database import create_engine
+from adapters.sql.database import create_engine
 
 metadata = MetaData()
 calibration_rows = Table(

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from adapters.stripe_signature import sign
+from adapters.stripe_wire.signature import sign
 
 HOST = "127.0.0.1"
 # Each connection is reopened after this many requests. With several uvicorn workers sharing

@@ -33,7 +33,7 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from adapters.stripe_signature import sign
+from adapters.stripe_wire.signature import sign
 from bench.loadgen import completed_event
 from bench.run import (
     WEBHOOK_SECRET,

@@ -41,7 +41,7 @@ import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.database import create_engine
+from adapters.sql.database import create_engine
 from bench import calibration
 from bench.seed import (
     BenchTenant,

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import orm
-from adapters.sqlalchemy_repositories import booking_row
+from adapters.sql import orm
+from adapters.sql.repositories import booking_row
 from domain.booking import Booking, Customer
 from domain.fees import FeePolicy
 from domain.money import Money

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.database import is_sqlite
-from adapters.migrations import migrate
+from adapters.sql.database import is_sqlite
+from adapters.sql.migrations import migrate
 from entrypoints.config import ConfigurationError, GatewayKind, Settings
 
 ASGI_FACTORY = "entrypoints.asgi:create_asgi_app"

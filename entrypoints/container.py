@@ -7,15 +7,15 @@ from datetime import timedelta
 import httpx
 from dependency_injector import containers, providers
 
-from adapters.database import DatabaseProbe, create_engine
-from adapters.fake_gateway import FakeGateway
-from adapters.iso_countries import IsoCountries
-from adapters.random_ids import RandomIds
-from adapters.rate_limits import RateLimits
-from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
-from adapters.stripe_gateway import StripeGateway
-from adapters.system_clock import SystemClock
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.rate_limits.limiter import RateLimits
+from adapters.reference_data.countries import IsoCountries
+from adapters.sql.database import DatabaseProbe, create_engine
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.stripe.gateway import StripeGateway
+from adapters.system.clock import SystemClock
+from adapters.system.ids import RandomIds
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant

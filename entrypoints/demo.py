@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from dependency_injector import providers
 
-from adapters.fake_stripe_pages import checkout_path
+from adapters.fake_stripe.pages import checkout_path
 from application.create_tenant import NewTenant
 from application.manage_offerings import NewOffering
 from application.manage_slots import NewSlots, SlotSpec

@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from adapters.database import is_database_unavailable
+from adapters.sql.database import is_database_unavailable
 from application import errors as app
 from application.ports import InvalidCursor
 from domain import errors as dom

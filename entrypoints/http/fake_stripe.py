@@ -9,7 +9,7 @@ from litestar import Controller, MediaType, Request, get, post
 from litestar.response import Redirect
 from msgspec import Meta
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from entrypoints.http import schemas as s
 
 

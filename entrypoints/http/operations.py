@@ -11,7 +11,7 @@ from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.database import DatabaseProbe
+from adapters.sql.database import DatabaseProbe
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import RETRY_AFTER_SECONDS
 

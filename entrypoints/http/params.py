@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 
-from adapters.pagination import decode_cursor, decode_text_cursor, encode_cursor
+from adapters.sql.pagination import decode_cursor, decode_text_cursor, encode_cursor
 from application.ports import InvalidCursor
 
 T = TypeVar("T")

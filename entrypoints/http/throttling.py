@@ -7,7 +7,7 @@ from collections.abc import Callable
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from adapters.rate_limits import RateLimits
+from adapters.rate_limits.limiter import RateLimits
 from entrypoints.http.auth import FailureHook
 
 

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from adapters.migrations import migrate
+from adapters.sql.migrations import migrate
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

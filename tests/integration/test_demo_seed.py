@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.migrations import migrate
+from adapters.sql.migrations import migrate
 from application.credentials import hash_secret
 from application.errors import NotFound
 from domain.booking import BookingStatus

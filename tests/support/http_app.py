@@ -12,8 +12,8 @@ import httpx
 from dependency_injector import providers
 from litestar import Litestar
 
-from adapters.fake_stripe_store import InMemoryFakeStripeStore
-from adapters.migrations import migrate
+from adapters.fake_stripe.store import InMemoryFakeStripeStore
+from adapters.sql.migrations import migrate
 from application.ports import PaymentGateway, WebhookEndpoint
 from entrypoints.config import GatewayKind, Settings
 from entrypoints.container import WEBHOOK_PATHS, Container, build_container

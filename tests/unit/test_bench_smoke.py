@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from adapters.stripe_signature import verify
+from adapters.stripe_wire.signature import verify
 from bench import calibration, loadgen, nodelay, roundtrips, run, seed
 
 

@@ -16,7 +16,7 @@ import pytest
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, then, when
 
-from adapters.stripe_signature import sign
+from adapters.stripe_wire.signature import sign
 from tests.bdd.conftest import parse_money
 from tests.support.http_app import (
     ADMIN_KEY,

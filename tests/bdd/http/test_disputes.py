@@ -22,8 +22,8 @@ import pytest
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.fake_gateway import FakeGateway
-from adapters.stripe_signature import sign
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.stripe_wire.signature import sign
 from application.ports import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
 from tests.bdd.http.conftest import _fee_policy, _money_json

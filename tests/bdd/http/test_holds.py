@@ -12,10 +12,10 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.system_clock import ManualClock
 from application.ports import WebhookEndpoint
 from tests.bdd.conftest import parse_money
 from tests.bdd.http.conftest import World
+from tests.fakes.clock import ManualClock
 from tests.support.http_app import BASE_URL, build_test_app
 
 scenarios("holds.feature")

@@ -15,7 +15,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.stripe_signature import sign
+from adapters.stripe_wire.signature import sign
 from application.ports import WebhookEndpoint
 from tests.bdd.conftest import parse_money
 from tests.bdd.http.conftest import World

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters.fake_gateway import FakeGateway
-from adapters.fake_stripe_store import InMemoryFakeStripeStore
-from adapters.stripe_gateway import StripeGateway
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.store import InMemoryFakeStripeStore
+from adapters.stripe.gateway import StripeGateway
 from application.ports import CheckoutSession, PaymentGateway
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET

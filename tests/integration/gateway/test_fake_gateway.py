@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from adapters import stripe_signature
-from adapters.fake_gateway import FakeGateway
-from adapters.fake_stripe_pages import CheckoutPage, render_checkout_page
-from adapters.fake_stripe_store import InMemoryFakeStripeStore
-from adapters.stripe_gateway import StripeGateway
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.pages import CheckoutPage, render_checkout_page
+from adapters.fake_stripe.store import InMemoryFakeStripeStore
+from adapters.stripe.gateway import StripeGateway
+from adapters.stripe_wire import signature as stripe_signature
 from application.errors import GatewayInvalidRequest, NotFound
 from application.ports import (
     AccountUpdated,

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from adapters.database import create_engine
-from adapters.fake_gateway import FakeGateway
-from adapters.fake_stripe_store import FakeObject, FakeStripeStore, InMemoryFakeStripeStore
-from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.store import FakeObject, FakeStripeStore, InMemoryFakeStripeStore
+from adapters.sql.database import create_engine
 from application.errors import GatewayInvalidRequest
 from application.ports import CheckoutSession, PaymentStatus, SessionStatus
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.database import create_engine
-from adapters.fake_stripe_store import (
+from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.store import (
     FakeEvent,
     FakeObject,
     FakeStripeStore,
@@ -17,8 +17,8 @@ from adapters.fake_stripe_store import (
     InMemoryFakeStripeStore,
     StaleFakeObject,
 )
-from adapters.orm import metadata
-from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
+from adapters.sql.database import create_engine
+from adapters.sql.orm import metadata
 from application.ports import WebhookEndpoint
 
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters import stripe_signature
+from adapters.stripe_wire import signature as stripe_signature
 from application.errors import GatewayInvalidRequest, InvalidWebhookPayload, InvalidWebhookSignature
 from application.ports import (
     CheckoutCompleted,

@@ -19,12 +19,10 @@ from typing import Any
 
 import pytest
 
-from adapters.database import create_engine
-from adapters.in_memory_repositories import InMemoryDatabase
-from adapters.migrations import upgrade_async
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
-from adapters.stripe_gateway import StripeGateway
-from adapters.system_clock import ManualClock
+from adapters.sql.database import create_engine
+from adapters.sql.migrations import upgrade_async
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.stripe.gateway import StripeGateway
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.errors import GatewayUnavailable
 from application.ports import UnitOfWork
@@ -34,6 +32,8 @@ from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.fees import FeePolicy
 from domain.money import Money
 from domain.tenant import Tenant
+from tests.fakes.clock import ManualClock
+from tests.fakes.repositories import InMemoryDatabase
 from tests.integration.persistence.builders import NOW, a_booking, a_slot, a_tenant, an_offering
 from tests.support.gateway_doubles import FixedClock
 from tests.support.gateway_requests import (

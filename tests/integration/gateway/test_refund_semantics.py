@@ -22,7 +22,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.stripe_gateway import StripeGateway
+from adapters.stripe.gateway import StripeGateway
 from application.refunds import issue_refund
 from domain.booking import Booking, BookingStatus, Customer
 from domain.cancellation import (

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.stripe_events import parse_event, translate_event
+from adapters.stripe_wire.events import parse_event, translate_event
 from application.errors import InvalidWebhookPayload
 from application.ports import (
     AccountUpdated,

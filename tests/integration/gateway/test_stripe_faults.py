@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import stripe
 
-from adapters.stripe_gateway import StripeGateway
+from adapters.stripe.gateway import StripeGateway
 from application.errors import (
     CardDeclined,
     GatewayAuthenticationFailed,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import stripe
 
-from adapters.stripe_gateway import STRIPE_API_VERSION, StripeGateway
+from adapters.stripe.gateway import STRIPE_API_VERSION, StripeGateway
 from application.errors import GatewayUnavailable
 from tests.integration.gateway.conftest import STRIPE_API_BASE
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps

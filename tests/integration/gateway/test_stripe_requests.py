@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from adapters.stripe_gateway import STRIPE_API_VERSION, StripeGateway
+from adapters.stripe.gateway import STRIPE_API_VERSION, StripeGateway
 from domain.tenant import ChargeModel
 from tests.integration.gateway.conftest import STRIPE_API_BASE
 from tests.support.gateway_doubles import FixedClock

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters import stripe_signature
+from adapters.stripe_wire import signature as stripe_signature
 from application.errors import InvalidWebhookSignature
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from adapters.rate_limits import RateLimits
+from adapters.rate_limits.limiter import RateLimits
 from domain.booking import MAX_PENDING_HOLDS_PER_CUSTOMER
 from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app

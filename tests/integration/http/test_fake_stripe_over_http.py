@@ -14,10 +14,10 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from adapters.database import create_engine
-from adapters.fake_gateway import FakeGateway
-from adapters.fake_stripe_store import FakeStripeStore
-from adapters.sqlalchemy_fake_stripe_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.store import FakeStripeStore
+from adapters.sql.database import create_engine
 from application.ports import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
 from tests.support.http_app import (

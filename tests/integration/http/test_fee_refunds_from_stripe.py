@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
 

@@ -15,8 +15,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from adapters import orm
-from adapters.stripe_signature import sign
+from adapters.sql import orm
+from adapters.stripe_wire.signature import sign
 from entrypoints.container import Container
 from tests.support.http_app import ADMIN_KEY, BASE_URL, WEBHOOK_SECRET, build_test_app
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from adapters.in_memory_repositories import InMemoryDatabase
-from adapters.system_clock import SystemClock
+from adapters.system.clock import SystemClock
 from application.errors import Conflict
 from application.idempotent_requests import IdempotentRequests
 from entrypoints.http.auth import AUTH_SCOPE_KEY, Caller
 from entrypoints.http.idempotency import idempotency_middleware
+from tests.fakes.repositories import InMemoryDatabase
 
 KEY = "refund-7f3c2b1a-9d8e-4c6b-a5f4"
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from application.ports import RefundRequest
 from domain.money import Money
 from domain.tenant import ChargeModel

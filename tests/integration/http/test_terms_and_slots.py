@@ -15,9 +15,9 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from adapters.system_clock import ManualClock
 from application.ports import WebhookEndpoint
 from entrypoints.container import Container
+from tests.fakes.clock import ManualClock
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
 pytestmark = pytest.mark.holds

@@ -22,7 +22,7 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from adapters import stripe_signature
+from adapters.stripe_wire import signature as stripe_signature
 from application.ports import WebhookEndpoint
 from tests.support.http_app import (
     BASE_URL,

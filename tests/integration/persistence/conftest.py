@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters.database import create_engine
-from adapters.in_memory_repositories import InMemoryDatabase
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.database import create_engine
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application.ports import UnitOfWork
+from tests.fakes.repositories import InMemoryDatabase
 
 BACKENDS = [
     pytest.param("memory"),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from adapters.database import create_engine
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.database import create_engine
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 
 
 async def _grab(url: str, tenant_id: str, slot_id: str, attempts: int) -> int:

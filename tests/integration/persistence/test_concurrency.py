@@ -20,10 +20,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import orm
-from adapters.database import create_engine
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
-from adapters.system_clock import ManualClock
+from adapters.sql import orm
+from adapters.sql.database import create_engine
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.payment_events import ApplyPaymentEvent
 from application.ports import (
@@ -35,6 +34,7 @@ from application.ports import (
     StoredResponse,
 )
 from domain.offering import Slot
+from tests.fakes.clock import ManualClock
 from tests.integration.persistence.builders import (
     NOW,
     a_booking,

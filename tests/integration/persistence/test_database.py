@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from adapters import orm
-from adapters.database import create_engine, is_sqlite
+from adapters.sql import orm
+from adapters.sql.database import create_engine, is_sqlite
 from tests.integration.persistence.builders import NOW, a_slot, a_tenant, an_offering, new_id
 
 ENGINES = [
@@ -200,16 +200,16 @@ async def test_a_slot_of_an_unknown_offering_is_refused(database_url: str) -> No
 
 
 def test_importing_the_adapters_creates_no_engine() -> None:
-    import adapters.database
-    import adapters.orm
-    import adapters.sqlalchemy_repositories
-    import adapters.sqlalchemy_unit_of_work
+    import adapters.sql.database
+    import adapters.sql.orm
+    import adapters.sql.repositories
+    import adapters.sql.unit_of_work
 
     modules = (
-        adapters.database,
-        adapters.orm,
-        adapters.sqlalchemy_repositories,
-        adapters.sqlalchemy_unit_of_work,
+        adapters.sql.database,
+        adapters.sql.orm,
+        adapters.sql.repositories,
+        adapters.sql.unit_of_work,
     )
     engines = [
         f"{module.__name__}.{name}"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from adapters.database import create_engine
-from adapters.migrations import downgrade_async, upgrade_async
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.database import create_engine
+from adapters.sql.migrations import downgrade_async, upgrade_async
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from domain.fees import FeePolicyRef, FeePolicyScope
 
 ENGINES = [

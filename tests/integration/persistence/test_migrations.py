@@ -12,9 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
-from adapters.database import create_engine
-from adapters.migrations import downgrade_async, downgrade_to_base, migrate, upgrade_async
-from adapters.orm import metadata
+from adapters.sql.database import create_engine
+from adapters.sql.migrations import downgrade_async, downgrade_to_base, migrate, upgrade_async
+from adapters.sql.orm import metadata
 
 ENGINES = [
     pytest.param("fresh_sqlite_url", id="sqlite"),
@@ -84,7 +84,7 @@ async def test_the_blocking_call_also_works_from_async_code(empty_database: str)
 
 async def test_processes_starting_together_may_all_migrate(empty_database: str) -> None:
     # Separate processes: Alembic keeps its migration context in module globals.
-    script = "import sys; from adapters.migrations import migrate; migrate(sys.argv[1])"
+    script = "import sys; from adapters.sql.migrations import migrate; migrate(sys.argv[1])"
     processes = [
         await asyncio.create_subprocess_exec(sys.executable, "-c", script, empty_database)
         for _ in range(4)

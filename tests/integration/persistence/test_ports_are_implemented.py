@@ -11,10 +11,10 @@ import inspect
 
 import pytest
 
-from adapters import in_memory_repositories as memory
-from adapters import sqlalchemy_repositories as sql
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql import repositories as sql
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application import ports
+from tests.fakes import repositories as memory
 
 PAIRS = [
     (ports.TenantRepository, [sql.SqlAlchemyTenantRepository, memory.InMemoryTenantRepository]),

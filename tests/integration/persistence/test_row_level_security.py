@@ -14,9 +14,9 @@ import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.database import create_engine
-from adapters.migrations import upgrade_async
-from adapters.sqlalchemy_unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.database import create_engine
+from adapters.sql.migrations import upgrade_async
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from domain.booking import Booking
 from domain.offering import Slot
 from tests.integration.persistence.builders import a_booking, a_slot, a_tenant, an_offering

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import BigInteger, DateTime, Float, Numeric, Table
 
-from adapters.database import UTCDateTime
-from adapters.orm import metadata
+from adapters.sql.database import UTCDateTime
+from adapters.sql.orm import metadata
 
 TENANT_OWNED = sorted(
     (table for table in metadata.tables.values() if "tenant_id" in table.columns),

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert, select
 
-from adapters import orm
-from adapters.database import create_engine
-from adapters.migrations import upgrade_async
-from adapters.sqlalchemy_repositories import (
+from adapters.sql import orm
+from adapters.sql.database import create_engine
+from adapters.sql.migrations import upgrade_async
+from adapters.sql.repositories import (
     _offering_values,
     _tenant_values,
     booking_row,

@@ -11,12 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.fake_gateway import FakeGateway
-from adapters.fake_stripe_store import InMemoryFakeStripeStore
-from adapters.in_memory_repositories import InMemoryDatabase
-from adapters.iso_countries import IsoCountries
-from adapters.random_ids import RandomIds
-from adapters.system_clock import ManualClock
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.store import InMemoryFakeStripeStore
+from adapters.reference_data.countries import IsoCountries
+from adapters.system.ids import RandomIds
 from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant, NewTenant
 from application.expire_lapsed_holds import ExpireLapsedHolds
@@ -34,6 +32,8 @@ from domain.booking import Booking
 from domain.fees import FeePolicy
 from domain.money import Money
 from domain.tenant import ChargeModel
+from tests.fakes.clock import ManualClock
+from tests.fakes.repositories import InMemoryDatabase
 
 START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 BASE = "http://bookpay.test"

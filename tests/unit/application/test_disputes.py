@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from application.errors import GatewayUnavailable
 from application.payment_events import ApplyPaymentEvent
 from application.ports import (

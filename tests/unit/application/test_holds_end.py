@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from application.cancel_booking import CancelCommand
 from application.errors import GatewayUnavailable
 from application.manage_slots import CancelSlot, SlotCancellation

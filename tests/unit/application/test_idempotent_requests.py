@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.in_memory_repositories import InMemoryDatabase
-from adapters.system_clock import ManualClock
 from application.errors import Conflict, IdempotencyKeyReused, MalformedRequest
 from application.idempotent_requests import (
     CLAIM_TIMEOUT,
@@ -16,6 +14,8 @@ from application.idempotent_requests import (
     require_valid_key,
 )
 from application.ports import StoredResponse
+from tests.fakes.clock import ManualClock
+from tests.fakes.repositories import InMemoryDatabase
 
 START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.fake_gateway import FakeGateway
-from adapters.random_ids import RandomIds
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.system.ids import RandomIds
 from application.errors import GatewayError, GatewayUnavailable
 from application.ports import CheckoutRequest, CheckoutSession
 from application.start_checkout import StartCheckout

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from application.create_tenant import NewTenant
 from application.ports import ChargeRefunded, RefundRecord
 from application.start_onboarding import StartOnboardingCommand

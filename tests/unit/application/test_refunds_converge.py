@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.fake_gateway import FakeGateway
+from adapters.fake_stripe.gateway import FakeGateway
 from application.cancel_booking import CancelCommand
 from application.errors import GatewayUnavailable
 from application.refund_booking import RefundCommand

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.in_memory_repositories import InMemoryDatabase
-from adapters.iso_countries import IsoCountries
-from adapters.random_ids import RandomIds
-from adapters.system_clock import ManualClock
+from adapters.reference_data.countries import IsoCountries
+from adapters.system.ids import RandomIds
 from application.create_tenant import CreateTenant, NewTenant
 from application.errors import InvalidRequest, NotFound, Unauthorized
 from application.rotate_api_key import RotateApiKey, RotateApiKeyCommand
 from application.tenant_queries import TenantQueries
+from tests.fakes.clock import ManualClock
+from tests.fakes.repositories import InMemoryDatabase
 
 
 async def test_the_old_key_ends_when_its_grace_period_does() -> None:

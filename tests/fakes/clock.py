@@ -1,11 +1,6 @@
-"""Clocks: the real one, and one tests can move by hand."""
+"""A clock tests move by hand."""
 
-from datetime import UTC, datetime, timedelta
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+from datetime import datetime, timedelta
 
 
 class ManualClock:

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
-from adapters.database import create_engine
+from adapters.sql.database import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from adapters.fake_stripe_objects import template
-from adapters.stripe_events import REFUND_REASONS
+from adapters.fake_stripe.objects import template
+from adapters.stripe_wire.events import REFUND_REASONS
 from domain.money import exponent, granularity, round_half_up
 
 # What Stripe charges for a dispute, in major units of the charge's currency.

@@ -35,26 +35,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters import stripe_signature
-from adapters.fake_stripe_money import FakeStripeMoney
-from adapters.fake_stripe_objects import template
-from adapters.fake_stripe_pages import (
+from adapters.fake_stripe.money import FakeStripeMoney
+from adapters.fake_stripe.objects import template
+from adapters.fake_stripe.pages import (
     CheckoutPage,
     checkout_path,
     onboarding_path,
     render_checkout_page,
     render_onboarding_page,
 )
-from adapters.fake_stripe_payments import new_application_fee, new_charge, public
-from adapters.fake_stripe_state import Clock, FakeStripeState, until_not_stale
-from adapters.fake_stripe_store import FakeEvent, FakeObject, FakeStripeStore
-from adapters.fake_stripe_webhooks import (
+from adapters.fake_stripe.payments import new_application_fee, new_charge, public
+from adapters.fake_stripe.state import Clock, FakeStripeState, until_not_stale
+from adapters.fake_stripe.store import FakeEvent, FakeObject, FakeStripeStore
+from adapters.fake_stripe.webhooks import (
     DEFAULT_RETRY_DELAYS,
     Deliver,
     FakeWebhookSender,
     Sleep,
 )
-from adapters.stripe_events import (
+from adapters.stripe_wire import signature as stripe_signature
+from adapters.stripe_wire.events import (
     checkout_session_from_stripe,
     connect_status_from_stripe,
     verified_event,

@@ -9,7 +9,7 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sqlalchemy_repositories import (
+from adapters.sql.repositories import (
     SqlAlchemyBookingRepository,
     SqlAlchemyDisputeRepository,
     SqlAlchemyIdempotencyStore,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from adapters.pagination import decode_cursor, encode_cursor
+from adapters.sql.pagination import decode_cursor, encode_cursor
 from application.errors import NotFound
 from application.ports import (
     AlreadyExists,

@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters import stripe_signature
-from adapters.fake_stripe_objects import template
-from adapters.fake_stripe_store import FakeEvent, FakeStripeStore
+from adapters.fake_stripe.objects import template
+from adapters.fake_stripe.store import FakeEvent, FakeStripeStore
+from adapters.stripe_wire import signature as stripe_signature
 from application.errors import NotFound
 from application.ports import WebhookEndpoint
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters import stripe_signature
+from adapters.stripe_wire import signature as stripe_signature
 from application.errors import InvalidWebhookPayload
 from application.ports import (
     AccountUpdated,

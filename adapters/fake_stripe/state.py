@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from adapters.fake_stripe_store import FakeObject, FakeStripeStore, FakeWrite, StaleFakeObject
-from adapters.fake_stripe_webhooks import FakeWebhookSender
+from adapters.fake_stripe.store import FakeObject, FakeStripeStore, FakeWrite, StaleFakeObject
+from adapters.fake_stripe.webhooks import FakeWebhookSender
 from application.errors import GatewayInvalidRequest, NotFound
 
 # How often one change is decided again after losing a race to a concurrent one: each

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.fake_stripe_payments import (
+from adapters.fake_stripe.payments import (
     apply_fee_refund,
     apply_refund,
     charge_for_event,
@@ -22,9 +22,9 @@ from adapters.fake_stripe_payments import (
     refund_refusal,
     refundable,
 )
-from adapters.fake_stripe_state import Event, FakeStripeState, until_not_stale
-from adapters.fake_stripe_store import FakeObject
-from adapters.stripe_events import REFUND_REFERENCE, refund_result_from_stripe
+from adapters.fake_stripe.state import Event, FakeStripeState, until_not_stale
+from adapters.fake_stripe.store import FakeObject
+from adapters.stripe_wire.events import REFUND_REFERENCE, refund_result_from_stripe
 from application.errors import Conflict, GatewayInvalidRequest, InvalidRequest, NotFound
 from application.ports import (
     RefundRequest,

@@ -36,8 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
-from adapters import orm
-from adapters.pagination import decode_cursor, encode_cursor
+from adapters.sql import orm
+from adapters.sql.pagination import decode_cursor, encode_cursor
 from application.errors import NotFound
 from application.ports import (
     AlreadyExists,

@@ -1,6 +1,6 @@
 """Alembic's entry point: runs the migrations on the connection handed over in the config.
 
-`adapters.migrations.migrate(url)` hands over a connection; run by the `alembic` command
+`adapters.sql.migrations.migrate(url)` hands over a connection; run by the `alembic` command
 line instead, the `sqlalchemy.url` option names the database.
 """
 
@@ -11,8 +11,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from adapters.migrations import run_on
-from adapters.orm import metadata
+from adapters.sql.migrations import run_on
+from adapters.sql.orm import metadata
 
 # Any number of processes may start at once and each migrate: the first one to take this
 # lock migrates, the others then find the database at head.

@@ -26,8 +26,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from adapters.fake_stripe_store import FakeEvent, FakeObject, FakeWrite, StaleFakeObject
-from adapters.orm import fake_events, fake_idempotency_keys, fake_objects
+from adapters.fake_stripe.store import FakeEvent, FakeObject, FakeWrite, StaleFakeObject
+from adapters.sql.orm import fake_events, fake_idempotency_keys, fake_objects
 from application.ports import WebhookEndpoint
 
 _WHEN = fake_events.c.next_attempt_at.type

@@ -31,7 +31,7 @@ from sqlalchemy import (
     false,
 )
 
-from adapters.database import UTCDateTime
+from adapters.sql.database import UTCDateTime
 
 ID = String(64)
 CURRENCY = String(3)

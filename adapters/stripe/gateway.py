@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import stripe
 
-from adapters import stripe_signature
-from adapters.stripe_events import (
+from adapters.stripe_wire import signature as stripe_signature
+from adapters.stripe_wire.events import (
     REFUND_REASONS,
     REFUND_REFERENCE,
     REVERSAL_REFERENCE,
