@@ -8,7 +8,7 @@ from datetime import datetime
 
 from application.credentials import matches
 from application.errors import NotFound
-from application.ports import BookingPage
+from application.ports.repositories import BookingPage
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.dispute import Dispute

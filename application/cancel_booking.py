@@ -25,7 +25,9 @@ from application.credentials import matches
 from application.errors import NotFound
 from application.holds import EndHold, Ending
 from application.payment_events import ApplyPaymentEvent
-from application.ports import Clock, PaymentGateway, UnitOfWork
+from application.ports.gateway import PaymentGateway
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import UnitOfWork
 from application.refunds import RefundFlow, cancel_and_free_seats
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy

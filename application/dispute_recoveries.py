@@ -16,12 +16,9 @@ import logging
 from dataclasses import dataclass
 
 from application.errors import GatewayError, NotFound
-from application.ports import (
-    Clock,
-    ConcurrentUpdate,
-    PaymentGateway,
-    TransferReversalRequest,
-)
+from application.ports.gateway import PaymentGateway, TransferReversalRequest
+from application.ports.repositories import ConcurrentUpdate
+from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking
 from domain.dispute import Dispute

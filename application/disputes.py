@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.ports import (
+from application.ports.gateway_events import (
     DisputeEvent,
     DisputeFundsReinstated,
     DisputeFundsWithdrawn,
-    UnitOfWork,
 )
+from application.ports.unit_of_work import UnitOfWork
 from domain.booking import Booking
 from domain.dispute import DisputeBearer, dispute_debits
 from domain.errors import DomainError

@@ -19,11 +19,9 @@ from datetime import datetime, timedelta
 from application.errors import GatewayError
 from application.holds import EndHold
 from application.payment_events import ApplyPaymentEvent
-from application.ports import (
-    Clock,
-    ConcurrentUpdate,
-    PaymentGateway,
-)
+from application.ports.gateway import PaymentGateway
+from application.ports.repositories import ConcurrentUpdate
+from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
 from domain.tenant import ChargeModel

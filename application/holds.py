@@ -14,15 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from application.errors import GatewayError, GatewayUnavailable
-from application.ports import (
-    CheckoutCompleted,
-    CheckoutSession,
-    Clock,
-    PaymentGateway,
-    PaymentStatus,
-    SessionStatus,
-    UnitOfWork,
-)
+from application.ports.gateway import CheckoutSession, PaymentGateway, PaymentStatus, SessionStatus
+from application.ports.gateway_events import CheckoutCompleted
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, SeatState
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from application.errors import Conflict, IdempotencyKeyReused, MalformedRequest
-from application.ports import ClaimOutcome, Clock, StoredResponse
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import ClaimOutcome, StoredResponse
 from application.uow import UnitOfWorkFactory
 
 MAX_KEY_LENGTH = 255

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.credentials import hash_secret, new_api_key
 from application.errors import NotFound
-from application.ports import Clock
+from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 
 

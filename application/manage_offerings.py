@@ -6,7 +6,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from application.errors import Forbidden, InvalidRequest, NotFound
-from application.ports import IdGenerator, OfferingRepository, UnitOfWork
+from application.ports.repositories import OfferingRepository
+from application.ports.time_and_identity import IdGenerator
+from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.cancellation import CancellationPolicy
 from domain.fees import FeePolicy

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.errors import ApplicationError, InvalidRequest, NotFound
-from application.ports import Clock, IdGenerator, SlotRepository
+from application.ports.repositories import SlotRepository
+from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
 from domain.booking import CancelledBy, SeatState
 from domain.errors import CapacityBelowSeatsTaken, DomainError, SlotStartTaken

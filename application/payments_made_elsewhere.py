@@ -21,7 +21,8 @@ when a booking is paid with it (`catch_up`), in the same transaction as that pay
 from __future__ import annotations
 
 from application.disputes import record_dispute_event
-from application.ports import ChargeRefunded, DisputeEvent, PaymentAftermath, UnitOfWork
+from application.ports.gateway_events import ChargeRefunded, DisputeEvent, PaymentAftermath
+from application.ports.unit_of_work import UnitOfWork
 from domain.booking import Booking
 from domain.cancellation import RefundSplit, partial_refund
 from domain.dispute import DisputeBearer

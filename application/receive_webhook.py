@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from application.payment_events import ApplyPaymentEvent, EventApplied, Outcome
-from application.ports import IgnoredEvent, PaymentGateway, WebhookEndpoint
+from application.ports.gateway import PaymentGateway, WebhookEndpoint
+from application.ports.gateway_events import IgnoredEvent
 
 
 class ReceiveWebhook:

@@ -26,13 +26,9 @@ from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.manage_slots import FinishSlotCancellations
 from application.payment_events import ApplyPaymentEvent, Outcome
-from application.ports import (
-    AccountUpdated,
-    AsyncPaymentSucceeded,
-    Clock,
-    PaymentGateway,
-    PaymentStatus,
-)
+from application.ports.gateway import PaymentGateway, PaymentStatus
+from application.ports.gateway_events import AccountUpdated, AsyncPaymentSucceeded
+from application.ports.time_and_identity import Clock
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus

@@ -48,14 +48,10 @@ from application.errors import (
     GatewayOutcomeUnknown,
     NotFound,
 )
-from application.ports import (
-    Clock,
-    ConcurrentUpdate,
-    PaymentGateway,
-    RefundRequest,
-    RefundResult,
-    UnitOfWork,
-)
+from application.ports.gateway import PaymentGateway, RefundRequest, RefundResult
+from application.ports.repositories import ConcurrentUpdate
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit

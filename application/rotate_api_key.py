@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from application.credentials import hash_secret, new_api_key
 from application.errors import InvalidRequest, NotFound
-from application.ports import Clock
+from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 
 DEFAULT_GRACE = timedelta(days=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import GatewayInvalidRequest, NotFound
-from application.ports import OnboardingLink, PaymentGateway
+from application.ports.gateway import OnboardingLink, PaymentGateway
 from application.uow import UnitOfWorkFactory
 
 

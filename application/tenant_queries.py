@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.credentials import hash_secret
 from application.errors import NotFound, Unauthorized
-from application.ports import Clock
+from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.fees import FeePolicy
 from domain.tenant import Tenant

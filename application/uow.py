@@ -2,6 +2,6 @@
 
 from collections.abc import Callable
 
-from application.ports import UnitOfWork
+from application.ports.unit_of_work import UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import orm
-from adapters.sql.repositories import booking_row
+from adapters.sql.codecs import booking_row
 from domain.booking import Booking, Customer
 from domain.fees import FeePolicy
 from domain.money import Money

@@ -37,7 +37,7 @@ from application.manage_slots import (
     ResizeSlot,
 )
 from application.payment_events import ApplyPaymentEvent
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile

@@ -14,7 +14,7 @@ from adapters.fake_stripe.pages import checkout_path
 from application.create_tenant import NewTenant
 from application.manage_offerings import NewOffering
 from application.manage_slots import NewSlots, SlotSpec
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from application.start_checkout import StartCheckoutCommand
 from application.start_onboarding import StartOnboardingCommand
 from domain.booking import BookingStatus

@@ -60,12 +60,11 @@ from adapters.stripe_wire.events import (
     verified_event,
 )
 from application.errors import GatewayInvalidRequest
-from application.ports import (
+from application.ports.gateway import (
     CheckoutRequest,
     CheckoutSession,
     LineItem,
     OnboardingLink,
-    PaymentEvent,
     PaymentStatus,
     RefundRequest,
     RefundResult,
@@ -74,6 +73,7 @@ from application.ports import (
     TransferReversalResult,
     WebhookEndpoint,
 )
+from application.ports.gateway_events import PaymentEvent
 from domain.money import Money
 from domain.tenant import ChargeModel, ConnectStatus
 

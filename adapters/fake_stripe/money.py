@@ -26,7 +26,7 @@ from adapters.fake_stripe.state import Event, FakeStripeState, until_not_stale
 from adapters.fake_stripe.store import FakeObject
 from adapters.stripe_wire.events import REFUND_REFERENCE, refund_result_from_stripe
 from application.errors import Conflict, GatewayInvalidRequest, InvalidRequest, NotFound
-from application.ports import (
+from application.ports.gateway import (
     RefundRequest,
     RefundResult,
     TransferReversalRequest,

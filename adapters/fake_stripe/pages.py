@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from application.ports import LineItem, PaymentStatus, SessionStatus
+from application.ports.gateway import LineItem, PaymentStatus, SessionStatus
 from domain.money import Money
 
 _STYLE = """

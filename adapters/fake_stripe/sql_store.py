@@ -28,7 +28,7 @@ from sqlalchemy.sql.expression import Executable
 
 from adapters.fake_stripe.store import FakeEvent, FakeObject, FakeWrite, StaleFakeObject
 from adapters.sql.orm import fake_events, fake_idempotency_keys, fake_objects
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 
 _WHEN = fake_events.c.next_attempt_at.type
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from application.errors import Conflict
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 
 
 class StaleFakeObject(Conflict):

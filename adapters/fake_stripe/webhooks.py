@@ -24,7 +24,7 @@ from adapters.fake_stripe.objects import template
 from adapters.fake_stripe.store import FakeEvent, FakeStripeStore
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import NotFound
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 
 API_VERSION = "2023-08-16"
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)

@@ -13,7 +13,7 @@ import binascii
 import json
 from datetime import datetime
 
-from application.ports import InvalidCursor
+from application.ports.repositories import InvalidCursor
 from domain.clock import as_utc
 
 

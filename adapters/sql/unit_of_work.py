@@ -9,17 +9,13 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.repositories import (
-    SqlAlchemyBookingRepository,
-    SqlAlchemyDisputeRepository,
-    SqlAlchemyIdempotencyStore,
-    SqlAlchemyLedgerRepository,
-    SqlAlchemyOfferingRepository,
-    SqlAlchemyParkedEvents,
-    SqlAlchemySlotRepository,
-    SqlAlchemyTenantRepository,
-    SqlAlchemyWebhookInbox,
-)
+from adapters.sql.bookings import SqlAlchemyBookingRepository
+from adapters.sql.idempotency import SqlAlchemyIdempotencyStore
+from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
+from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
+from adapters.sql.offerings import SqlAlchemyOfferingRepository
+from adapters.sql.slots import SqlAlchemySlotRepository
+from adapters.sql.tenants import SqlAlchemyTenantRepository
 
 
 class UnitOfWorkNotStarted(RuntimeError):

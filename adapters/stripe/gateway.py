@@ -37,17 +37,17 @@ from application.errors import (
     GatewayRateLimited,
     GatewayUnavailable,
 )
-from application.ports import (
+from application.ports.gateway import (
     CheckoutRequest,
     CheckoutSession,
     OnboardingLink,
-    PaymentEvent,
     RefundRequest,
     RefundResult,
     TransferReversalRequest,
     TransferReversalResult,
     WebhookEndpoint,
 )
+from application.ports.gateway_events import PaymentEvent
 from domain.booking import VOUCHER_DAYS
 from domain.errors import DomainError
 from domain.money import Money

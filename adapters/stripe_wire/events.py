@@ -13,14 +13,14 @@ from typing import Any
 
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import InvalidWebhookPayload
-from application.ports import (
+from application.ports.gateway import CheckoutSession, PaymentStatus, RefundResult, SessionStatus
+from application.ports.gateway_events import (
     AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
-    CheckoutSession,
     DisputeClosed,
     DisputeCreated,
     DisputeEvent,
@@ -30,10 +30,7 @@ from application.ports import (
     DisputeUpdated,
     IgnoredEvent,
     PaymentEvent,
-    PaymentStatus,
     RefundRecord,
-    RefundResult,
-    SessionStatus,
 )
 from domain.dispute import DisputeStatus
 from domain.errors import DomainError

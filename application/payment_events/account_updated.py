@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied, Outcome
-from application.ports import AccountUpdated
+from application.ports.gateway_events import AccountUpdated
 
 
 async def account_updated(ctx: EventContext, event: AccountUpdated) -> EventApplied:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payments_made_elsewhere import record_payment_made_elsewhere
-from application.ports import PaymentAftermath
+from application.ports.gateway_events import PaymentAftermath
 from domain.payment import FollowUp
 
 

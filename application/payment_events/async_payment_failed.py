@@ -5,7 +5,7 @@ from __future__ import annotations
 from application.payment_events.bookings import apply_to_session_booking, carry_out
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied
-from application.ports import AsyncPaymentFailed
+from application.ports.gateway_events import AsyncPaymentFailed
 from domain.booking import Booking
 from domain.payment import Decision, payment_failed
 

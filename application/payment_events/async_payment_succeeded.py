@@ -6,7 +6,7 @@ from application.payment_events.bookings import apply_to_session_booking
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied
 from application.payment_events.payment import take_payment
-from application.ports import AsyncPaymentSucceeded
+from application.ports.gateway_events import AsyncPaymentSucceeded
 from domain.booking import Booking
 from domain.payment import Decision
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied, Outcome
-from application.ports import UnitOfWork
+from application.ports.unit_of_work import UnitOfWork
 from domain.booking import Booking
 from domain.errors import IllegalTransition
 from domain.payment import Decision, SeatMove

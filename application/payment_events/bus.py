@@ -27,22 +27,22 @@ from application.payment_events.fee_facts import with_fee_refunded
 from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payment_events.session_facts import Refuted, checked_session_event
-from application.ports import (
+from application.ports.gateway import PaymentGateway
+from application.ports.gateway_events import (
     AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
-    Clock,
     DisputeClosed,
     DisputeCreated,
     DisputeFundsReinstated,
     DisputeFundsWithdrawn,
     DisputeUpdated,
     PaymentEvent,
-    PaymentGateway,
 )
+from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.dispute import DisputeBearer
 from domain.payment import FollowUp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from application.payment_events.aftermath import record_or_park
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied
-from application.ports import ChargeRefunded
+from application.ports.gateway_events import ChargeRefunded
 
 
 async def charge_refunded(ctx: EventContext, event: ChargeRefunded) -> EventApplied:

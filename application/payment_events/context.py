@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from application.payment_events.outcome import EventApplied
-from application.ports import Clock, PaymentEvent, UnitOfWork
+from application.ports.gateway_events import PaymentEvent
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import UnitOfWork
 from domain.dispute import DisputeBearer
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from application.payment_events.aftermath import record_or_park
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied
-from application.ports import DisputeCreated
+from application.ports.gateway_events import DisputeCreated
 
 
 async def dispute_created(ctx: EventContext, event: DisputeCreated) -> EventApplied:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from application.payment_events.aftermath import record_or_park
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied
-from application.ports import DisputeUpdated
+from application.ports.gateway_events import DisputeUpdated
 
 
 async def dispute_updated(ctx: EventContext, event: DisputeUpdated) -> EventApplied:

@@ -13,7 +13,8 @@ import logging
 from dataclasses import replace
 
 from application.errors import GatewayInvalidRequest
-from application.ports import ChargeRefunded, PaymentGateway
+from application.ports.gateway import PaymentGateway
+from application.ports.gateway_events import ChargeRefunded
 from application.uow import UnitOfWorkFactory
 
 log = logging.getLogger("bookpay.payments")

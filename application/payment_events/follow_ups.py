@@ -6,7 +6,9 @@ import logging
 
 from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
-from application.ports import Clock, PaymentGateway, UnitOfWork
+from application.ports.gateway import PaymentGateway
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import UnitOfWork
 from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking

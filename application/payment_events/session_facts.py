@@ -13,14 +13,11 @@ from __future__ import annotations
 import logging
 
 from application.errors import GatewayError, GatewayRateLimited, GatewayUnavailable
-from application.ports import (
+from application.ports.gateway import CheckoutSession, PaymentGateway, PaymentStatus, SessionStatus
+from application.ports.gateway_events import (
     CheckoutCompleted,
     CheckoutExpired,
-    CheckoutSession,
     CheckoutSessionEvent,
-    PaymentGateway,
-    PaymentStatus,
-    SessionStatus,
 )
 from application.uow import UnitOfWorkFactory
 from domain.payment import contradiction

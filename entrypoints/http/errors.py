@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from adapters.sql.database import is_database_unavailable
 from application import errors as app
-from application.ports import InvalidCursor
+from application.ports.repositories import InvalidCursor
 from domain import errors as dom
 
 PROBLEM_JSON = "application/problem+json"

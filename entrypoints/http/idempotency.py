@@ -25,7 +25,7 @@ from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.idempotent_requests import MAX_KEY_LENGTH, IdempotentRequests, require_valid_key
-from application.ports import StoredResponse
+from application.ports.unit_of_work import StoredResponse
 from entrypoints.http.auth import caller_of
 
 HEADER = "idempotency-key"

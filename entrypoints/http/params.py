@@ -16,7 +16,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 
 from adapters.sql.pagination import decode_cursor, decode_text_cursor, encode_cursor
-from application.ports import InvalidCursor
+from application.ports.repositories import InvalidCursor
 
 T = TypeVar("T")
 

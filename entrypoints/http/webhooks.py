@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, post
 
 from application.payment_events import Outcome
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from entrypoints.http import schemas as s
 from entrypoints.http.openapi import STRIPE_EVENT_BODY, STRIPE_SIGNATURE, documented, problems

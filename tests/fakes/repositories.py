@@ -21,16 +21,9 @@ from typing import Self
 
 from adapters.sql.pagination import decode_cursor, encode_cursor
 from application.errors import NotFound
-from application.ports import (
-    AlreadyExists,
-    BookingPage,
-    ClaimOutcome,
-    ConcurrentUpdate,
-    IdempotencyClaim,
-    PaymentAftermath,
-    SlotForSale,
-    StoredResponse,
-)
+from application.ports.gateway_events import PaymentAftermath
+from application.ports.repositories import AlreadyExists, BookingPage, ConcurrentUpdate, SlotForSale
+from application.ports.unit_of_work import ClaimOutcome, IdempotencyClaim, StoredResponse
 from domain.booking import (
     Booking,
     BookingStatus,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.errors import GatewayInvalidRequest, GatewayUnavailable
-from application.ports import PaymentGateway, RefundRequest, RefundResult, WebhookEndpoint
+from application.ports.gateway import PaymentGateway, RefundRequest, RefundResult, WebhookEndpoint
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.ports import CheckoutRequest, LineItem, RefundRequest
+from application.ports.gateway import CheckoutRequest, LineItem, RefundRequest
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.support.stripe_reference import stripe_fixture

@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.sql.migrations import migrate
-from application.ports import PaymentGateway, WebhookEndpoint
+from application.ports.gateway import PaymentGateway, WebhookEndpoint
 from entrypoints.config import GatewayKind, Settings
 from entrypoints.container import WEBHOOK_PATHS, Container, build_container
 from entrypoints.http.app import create_app

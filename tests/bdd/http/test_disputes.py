@@ -24,7 +24,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.stripe_wire.signature import sign
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
 from tests.bdd.http.conftest import _fee_policy, _money_json
 from tests.integration.conftest import create_postgres_database, drop_postgres_database

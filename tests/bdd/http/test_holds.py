@@ -12,7 +12,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from tests.bdd.conftest import parse_money
 from tests.bdd.http.conftest import World
 from tests.fakes.clock import ManualClock

@@ -16,19 +16,21 @@ from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.stripe.gateway import StripeGateway
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import GatewayInvalidRequest, NotFound
-from application.ports import (
+from application.ports.gateway import (
+    CheckoutSession,
+    LineItem,
+    PaymentStatus,
+    SessionStatus,
+    WebhookEndpoint,
+)
+from application.ports.gateway_events import (
     AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
-    CheckoutSession,
     DisputeCreated,
-    LineItem,
-    PaymentStatus,
-    SessionStatus,
-    WebhookEndpoint,
 )
 from domain.money import Money
 from domain.tenant import ChargeModel

@@ -17,7 +17,7 @@ from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.fake_stripe.store import FakeObject, FakeStripeStore, InMemoryFakeStripeStore
 from adapters.sql.database import create_engine
 from application.errors import GatewayInvalidRequest
-from application.ports import CheckoutSession, PaymentStatus, SessionStatus
+from application.ports.gateway import CheckoutSession, PaymentStatus, SessionStatus
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import (

@@ -19,7 +19,7 @@ from adapters.fake_stripe.store import (
 )
 from adapters.sql.database import create_engine
 from adapters.sql.orm import metadata
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -10,14 +10,13 @@ import pytest
 
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import GatewayInvalidRequest, InvalidWebhookPayload, InvalidWebhookSignature
-from application.ports import (
-    CheckoutCompleted,
-    IgnoredEvent,
+from application.ports.gateway import (
     PaymentStatus,
     SessionStatus,
     TransferReversalRequest,
     WebhookEndpoint,
 )
+from application.ports.gateway_events import CheckoutCompleted, IgnoredEvent
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.integration.gateway.conftest import GatewayHarness

@@ -25,7 +25,7 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe.gateway import StripeGateway
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.errors import GatewayUnavailable
-from application.ports import UnitOfWork
+from application.ports.unit_of_work import UnitOfWork
 from application.refund_booking import RefundBooking, RefundCommand
 from application.settle_reserved_refunds import SettleReservedRefunds
 from domain.booking import Booking, BookingStatus, CancelledBy

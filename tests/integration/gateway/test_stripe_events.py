@@ -10,7 +10,7 @@ import pytest
 
 from adapters.stripe_wire.events import parse_event, translate_event
 from application.errors import InvalidWebhookPayload
-from application.ports import (
+from application.ports.gateway_events import (
     AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,

@@ -18,7 +18,7 @@ from application.errors import (
     GatewayRateLimited,
     GatewayUnavailable,
 )
-from application.ports import CheckoutSession
+from application.ports.gateway import CheckoutSession
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps
 from tests.support.gateway_requests import checkout_request, refund_request
 from tests.support.stripe_http import (

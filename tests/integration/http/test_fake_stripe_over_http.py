@@ -18,7 +18,7 @@ from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.fake_stripe.store import FakeStripeStore
 from adapters.sql.database import create_engine
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
 from tests.support.http_app import (
     BASE_URL,

@@ -16,7 +16,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from application.errors import GatewayInvalidRequest
-from application.ports import CheckoutRequest, CheckoutSession
+from application.ports.gateway import CheckoutRequest, CheckoutSession
 from entrypoints.container import Container
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 

@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from adapters.fake_stripe.gateway import FakeGateway
-from application.ports import RefundRequest
+from application.ports.gateway import RefundRequest
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.support.http_app import BASE_URL, build_test_app

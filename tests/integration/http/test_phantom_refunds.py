@@ -18,7 +18,7 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from tests.support.gateway_doubles import GatewayLink
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking

@@ -15,7 +15,7 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app

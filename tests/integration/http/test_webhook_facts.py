@@ -23,7 +23,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from adapters.stripe_wire import signature as stripe_signature
-from application.ports import WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from tests.support.http_app import (
     BASE_URL,
     CONNECT_WEBHOOK_SECRET,

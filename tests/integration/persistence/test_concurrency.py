@@ -25,14 +25,9 @@ from adapters.sql.database import create_engine
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.payment_events import ApplyPaymentEvent
-from application.ports import (
-    CheckoutSession,
-    ClaimOutcome,
-    ConcurrentUpdate,
-    PaymentStatus,
-    SessionStatus,
-    StoredResponse,
-)
+from application.ports.gateway import CheckoutSession, PaymentStatus, SessionStatus
+from application.ports.repositories import ConcurrentUpdate
+from application.ports.unit_of_work import ClaimOutcome, StoredResponse
 from domain.offering import Slot
 from tests.fakes.clock import ManualClock
 from tests.integration.persistence.builders import (

@@ -200,15 +200,31 @@ async def test_a_slot_of_an_unknown_offering_is_refused(database_url: str) -> No
 
 
 def test_importing_the_adapters_creates_no_engine() -> None:
+    import adapters.sql.bookings
+    import adapters.sql.codecs
     import adapters.sql.database
+    import adapters.sql.idempotency
+    import adapters.sql.inbox
+    import adapters.sql.ledger
+    import adapters.sql.offerings
     import adapters.sql.orm
-    import adapters.sql.repositories
+    import adapters.sql.slots
+    import adapters.sql.statements
+    import adapters.sql.tenants
     import adapters.sql.unit_of_work
 
     modules = (
         adapters.sql.database,
         adapters.sql.orm,
-        adapters.sql.repositories,
+        adapters.sql.statements,
+        adapters.sql.codecs,
+        adapters.sql.tenants,
+        adapters.sql.offerings,
+        adapters.sql.slots,
+        adapters.sql.bookings,
+        adapters.sql.ledger,
+        adapters.sql.inbox,
+        adapters.sql.idempotency,
         adapters.sql.unit_of_work,
     )
     engines = [

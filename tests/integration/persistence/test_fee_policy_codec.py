@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.sql.repositories import fee_policy_from_json, fee_policy_to_json
+from adapters.sql.codecs import fee_policy_from_json, fee_policy_to_json
 from domain.errors import DomainError
 from domain.fees import BPS, CurrencyAmounts, FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
 from domain.money import Money

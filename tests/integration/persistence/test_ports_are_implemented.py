@@ -11,28 +11,46 @@ import inspect
 
 import pytest
 
-from adapters.sql import repositories as sql
+from adapters.sql.bookings import SqlAlchemyBookingRepository
+from adapters.sql.idempotency import SqlAlchemyIdempotencyStore
+from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
+from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
+from adapters.sql.offerings import SqlAlchemyOfferingRepository
+from adapters.sql.slots import SqlAlchemySlotRepository
+from adapters.sql.tenants import SqlAlchemyTenantRepository
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-from application import ports
+from application.ports import repositories, unit_of_work
 from tests.fakes import repositories as memory
 
 PAIRS = [
-    (ports.TenantRepository, [sql.SqlAlchemyTenantRepository, memory.InMemoryTenantRepository]),
     (
-        ports.OfferingRepository,
-        [sql.SqlAlchemyOfferingRepository, memory.InMemoryOfferingRepository],
+        repositories.TenantRepository,
+        [SqlAlchemyTenantRepository, memory.InMemoryTenantRepository],
     ),
-    (ports.SlotRepository, [sql.SqlAlchemySlotRepository, memory.InMemorySlotRepository]),
     (
-        ports.BookingRepository,
-        [sql.SqlAlchemyBookingRepository, memory.InMemoryBookingRepository],
+        repositories.OfferingRepository,
+        [SqlAlchemyOfferingRepository, memory.InMemoryOfferingRepository],
     ),
-    (ports.LedgerRepository, [sql.SqlAlchemyLedgerRepository, memory.InMemoryLedgerRepository]),
-    (ports.DisputeRepository, [sql.SqlAlchemyDisputeRepository, memory.InMemoryDisputeRepository]),
-    (ports.WebhookInbox, [sql.SqlAlchemyWebhookInbox, memory.InMemoryWebhookInbox]),
-    (ports.ParkedEvents, [sql.SqlAlchemyParkedEvents, memory.InMemoryParkedEvents]),
-    (ports.IdempotencyStore, [sql.SqlAlchemyIdempotencyStore, memory.InMemoryIdempotencyStore]),
-    (ports.UnitOfWork, [SqlAlchemyUnitOfWork, memory.InMemoryUnitOfWork]),
+    (repositories.SlotRepository, [SqlAlchemySlotRepository, memory.InMemorySlotRepository]),
+    (
+        repositories.BookingRepository,
+        [SqlAlchemyBookingRepository, memory.InMemoryBookingRepository],
+    ),
+    (
+        repositories.LedgerRepository,
+        [SqlAlchemyLedgerRepository, memory.InMemoryLedgerRepository],
+    ),
+    (
+        repositories.DisputeRepository,
+        [SqlAlchemyDisputeRepository, memory.InMemoryDisputeRepository],
+    ),
+    (unit_of_work.WebhookInbox, [SqlAlchemyWebhookInbox, memory.InMemoryWebhookInbox]),
+    (unit_of_work.ParkedEvents, [SqlAlchemyParkedEvents, memory.InMemoryParkedEvents]),
+    (
+        unit_of_work.IdempotencyStore,
+        [SqlAlchemyIdempotencyStore, memory.InMemoryIdempotencyStore],
+    ),
+    (unit_of_work.UnitOfWork, [SqlAlchemyUnitOfWork, memory.InMemoryUnitOfWork]),
 ]
 
 

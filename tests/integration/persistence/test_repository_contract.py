@@ -11,16 +11,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from application.errors import NotFound
-from application.ports import (
-    AlreadyExists,
-    ChargeRefunded,
-    ClaimOutcome,
-    ConcurrentUpdate,
-    DisputeCreated,
-    InvalidCursor,
-    RefundRecord,
-    StoredResponse,
-)
+from application.ports.gateway_events import ChargeRefunded, DisputeCreated, RefundRecord
+from application.ports.repositories import AlreadyExists, ConcurrentUpdate, InvalidCursor
+from application.ports.unit_of_work import ClaimOutcome, StoredResponse
 from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus, Refund
 from domain.cancellation import RefundSplit
 from domain.dispute import (

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from application.errors import NotFound
-from application.ports import ClaimOutcome
+from application.ports.unit_of_work import ClaimOutcome
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import Money
 from tests.integration.persistence.builders import (

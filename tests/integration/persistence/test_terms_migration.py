@@ -10,13 +10,9 @@ import pytest
 from sqlalchemy import Connection, insert, select
 
 from adapters.sql import orm
+from adapters.sql.codecs import _offering_values, _tenant_values, booking_row
 from adapters.sql.database import create_engine
 from adapters.sql.migrations import upgrade_async
-from adapters.sql.repositories import (
-    _offering_values,
-    _tenant_values,
-    booking_row,
-)
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from tests.integration.persistence.builders import a_booking, a_slot, a_tenant, an_offering
 

@@ -21,7 +21,7 @@ from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.manage_offerings import CreateOffering, NewOffering
 from application.manage_slots import AddSlots, NewSlots, SlotSpec
 from application.payment_events import ApplyPaymentEvent
-from application.ports import RefundRequest, WebhookEndpoint
+from application.ports.gateway import RefundRequest, WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking

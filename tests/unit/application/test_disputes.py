@@ -12,13 +12,12 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from application.errors import GatewayUnavailable
 from application.payment_events import ApplyPaymentEvent
-from application.ports import (
+from application.ports.gateway import TransferReversalRequest, TransferReversalResult
+from application.ports.gateway_events import (
     DisputeClosed,
     DisputeCreated,
     DisputeEvent,
     DisputeFunds,
-    TransferReversalRequest,
-    TransferReversalResult,
 )
 from application.refund_booking import RefundCommand
 from domain.booking import Booking, BookingStatus, PaymentStatus

@@ -11,7 +11,8 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from application.errors import GatewayUnavailable
 from application.payment_events import Outcome
-from application.ports import CheckoutCompleted, CheckoutSession
+from application.ports.gateway import CheckoutSession
+from application.ports.gateway_events import CheckoutCompleted
 from domain.booking import BookingStatus
 from domain.money import Money
 from tests.unit.application.conftest import START, build_app, checkout, open_shop

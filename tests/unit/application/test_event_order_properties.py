@@ -23,7 +23,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from application.ports import (
+from application.ports.gateway import RefundRequest, RefundResult
+from application.ports.gateway_events import (
     AccountUpdated,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
@@ -37,8 +38,6 @@ from application.ports import (
     DisputeFundsWithdrawn,
     PaymentEvent,
     RefundRecord,
-    RefundRequest,
-    RefundResult,
 )
 from application.refund_booking import RefundCommand
 from domain.booking import BookingStatus, PaymentStatus

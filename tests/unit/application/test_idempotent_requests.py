@@ -13,7 +13,7 @@ from application.idempotent_requests import (
     IdempotentRequests,
     require_valid_key,
 )
-from application.ports import StoredResponse
+from application.ports.unit_of_work import StoredResponse
 from tests.fakes.clock import ManualClock
 from tests.fakes.repositories import InMemoryDatabase
 

@@ -10,7 +10,7 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.system.ids import RandomIds
 from application.errors import GatewayError, GatewayUnavailable
-from application.ports import CheckoutRequest, CheckoutSession
+from application.ports.gateway import CheckoutRequest, CheckoutSession
 from application.start_checkout import StartCheckout
 from domain.booking import BookingStatus, CancelledBy
 from domain.ledger import EntryKind

@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.fake_stripe.gateway import FakeGateway
 from application.create_tenant import NewTenant
-from application.ports import ChargeRefunded, RefundRecord
+from application.ports.gateway_events import ChargeRefunded, RefundRecord
 from application.start_onboarding import StartOnboardingCommand
 from domain.booking import BookingStatus
 from domain.money import Money

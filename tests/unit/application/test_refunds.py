@@ -11,7 +11,7 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from application.cancel_booking import CancelCommand
 from application.errors import GatewayInvalidRequest
-from application.ports import RefundRequest
+from application.ports.gateway import RefundRequest
 from application.refund_booking import RefundCommand
 from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.errors import RefundExceedsPaid

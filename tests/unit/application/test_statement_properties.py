@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from application.cancel_booking import CancelCommand
 from application.errors import ApplicationError
-from application.ports import RefundRequest
+from application.ports.gateway import RefundRequest
 from application.refund_booking import RefundCommand
 from application.statements import PlatformFeeReport, TenantStatement
 from domain.booking import Booking, CancelledBy

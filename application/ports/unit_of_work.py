@@ -1,0 +1,167 @@
+"""The unit of work, and the stores that live inside it: webhook inbox, parked events,
+idempotency claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol, Self
+
+from application.ports.gateway_events import (
+    PaymentAftermath,
+)
+from application.ports.repositories import (
+    BookingRepository,
+    DisputeRepository,
+    LedgerRepository,
+    OfferingRepository,
+    SlotRepository,
+    TenantRepository,
+)
+
+
+class WebhookInbox(Protocol):
+    """Ids of the gateway events already processed, recorded with their effect."""
+
+    async def record(self, event_id: str) -> bool:
+        """True the first time an event id is recorded, False ever after."""
+        ...
+
+
+class ParkedEvents(Protocol):
+    """Refund and dispute events that named a payment no booking had yet.
+
+    Stripe does not keep order: a charge's refund can be reported before the completion of
+    the checkout that made the charge. Such an event waits here, keyed by its payment, and
+    is applied when a booking is paid with that payment.
+    """
+
+    async def park(self, payment_intent_id: str, event: PaymentAftermath) -> bool:
+        """Keep the event for the payment; False when this event id is already parked."""
+        ...
+
+    async def take(self, payment_intent_id: str) -> list[PaymentAftermath]:
+        """Remove and return the payment's parked events, oldest first (by `created_at`)."""
+        ...
+
+    async def discard(self, created_before: datetime) -> list[str]:
+        """Drop the events created before then, whose payment never came; their ids."""
+        ...
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"  # first use of the key: go ahead, then store the response
+    REPLAY = "replay"  # the same request already finished: answer its stored response
+    IN_PROGRESS = "in_progress"  # the same request is still being processed
+    MISMATCH = "mismatch"  # the key was used for a different request
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The outcome of an idempotent request, replayed verbatim on a retry."""
+
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    outcome: ClaimOutcome
+    response: StoredResponse | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys per scope (a tenant id, or a platform scope such as "admin")."""
+
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime | None = None,
+        stale_before: datetime | None = None,
+    ) -> IdempotencyClaim:
+        """Claim a key for a request with this fingerprint; exactly one claimant wins.
+
+        A claim still in progress that was made before `stale_before` belongs to a request
+        that died: it is taken over (CLAIMED, its time set to `now`) by exactly one caller.
+        """
+        ...
+
+    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+        """Store the response of a claimed key, to be replayed on retries; the first
+        response stored stays."""
+        ...
+
+    async def purge(self, created_before: datetime) -> int:
+        """Delete the keys claimed before then; how many were deleted."""
+        ...
+
+    async def release(self, scope: str, key: str) -> None:
+        """Forget a claim whose request failed without effect, so a retry may run it."""
+        ...
+
+
+# Never open a second unit of work inside the first in the same task: SQLite serialises
+# writers, so the second would wait for the first (the adapters refuse it at once instead).
+class UnitOfWork(Protocol):
+    """One transaction: `async with uow:` rolls back on exit unless `await uow.commit()`."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def offerings(self) -> OfferingRepository: ...
+
+    @property
+    def slots(self) -> SlotRepository: ...
+
+    @property
+    def bookings(self) -> BookingRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def disputes(self) -> DisputeRepository: ...
+
+    @property
+    def webhook_inbox(self) -> WebhookInbox: ...
+
+    @property
+    def parked_events(self) -> ParkedEvents: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    def single_write(self) -> Self:
+        """Before `async with`: this unit of work makes at most one write, one repository
+        call that is atomic by itself (e.g. `add_holding_seats`, `attach_session`), after
+        any number of reads, so it needs no transaction around it; an adapter may then save
+        the round trips of BEGIN and COMMIT. Call `commit()` as usual; after the write,
+        `rollback()` may not undo it. Applies to the next `async with` only."""
+        ...
+
+    async def __aenter__(self) -> Self:
+        """Begin a transaction."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and end the transaction."""
+        ...
+
+    async def commit(self) -> None:
+        """Make the changes so far durable and visible; the unit of work stays usable."""
+        ...
+
+    async def rollback(self) -> None:
+        """Discard the changes since the last commit."""
+        ...
