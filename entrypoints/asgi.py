@@ -1,16 +1,15 @@
 """The ASGI factory each server worker calls: settings from the environment."""
 
 import logging
-import os
 
 from litestar import Litestar
 
-from entrypoints.config import Settings
+from entrypoints.config import load_settings
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 
 
 def create_asgi_app() -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings, _ = Settings.from_env(os.environ).with_generated_secrets()
+    settings, _ = load_settings().with_generated_secrets()
     return create_app(build_container(settings))

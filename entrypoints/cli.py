@@ -9,27 +9,33 @@ import os
 import secrets
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from adapters.sql.database import is_sqlite
 from adapters.sql.migrations import migrate
-from entrypoints.config import ConfigurationError, GatewayKind, Settings
+from entrypoints.config import ConfigurationError, GatewayKind, Settings, load_settings, reveal
 
 ASGI_FACTORY = "entrypoints.asgi:create_asgi_app"
+# prometheus_client's multiprocess mode: read by each worker process as it starts.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 STATE_DIR = Path("var")
 ADMIN_KEY_FILE = STATE_DIR / "admin-key"
 
 
 def _settings() -> Settings:
     try:
-        settings = Settings.from_env(os.environ)
+        settings = load_settings()
+        if settings.gateway is GatewayKind.FAKE and settings.admin_api_key is None:
+            os.environ["BOOKPAY_ADMIN_API_KEY"] = stable_admin_key(ADMIN_KEY_FILE)
+            settings = load_settings()
     except ConfigurationError as error:
         sys.exit(f"bookpay: {error}")
-    if settings.gateway is GatewayKind.FAKE and settings.admin_api_key is None:
-        os.environ["BOOKPAY_ADMIN_API_KEY"] = stable_admin_key(ADMIN_KEY_FILE)
-        return Settings.from_env(os.environ)
     return settings
 
 
@@ -51,7 +57,7 @@ def stable_admin_key(path: Path) -> str:
 
 def _ensure_sqlite_folder(url: str) -> None:
     if is_sqlite(url) and ":memory:" not in url:
-        path = url.split("///", 1)[-1].split("?", 1)[0]
+        path = make_url(url).database
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
@@ -75,10 +81,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     os.environ.update(generated)
     os.environ.setdefault("BOOKPAY_INTERNAL_BASE_URL", f"http://{args.host}:{args.port}")
     if "BOOKPAY_ADMIN_API_KEY" in generated:
-        print(f"bookpay: generated admin key (fake gateway only): {settings.admin_api_key}")
+        print(f"bookpay: generated admin key (fake gateway only): {reveal(settings.admin_api_key)}")
     elif settings.gateway is GatewayKind.FAKE and ADMIN_KEY_FILE.exists():
         print(f"bookpay: the admin key (fake gateway only) is in {ADMIN_KEY_FILE}")
-    print(f"bookpay: gateway={settings.gateway.value} database={_safe_url(settings)}")
+    print(f"bookpay: gateway={settings.gateway.value} database={safe_url(settings.database_url)}")
     print(f"bookpay: API docs at http://{args.host}:{args.port}/schema")
     sys.stdout.flush()
     options = {
@@ -92,7 +98,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers <= 1:
         uvicorn.run(ASGI_FACTORY, **options)
         return
+    prepare_shared_metrics()
     _serve_workers(uvicorn.Config(ASGI_FACTORY, **options))
+
+
+def prepare_shared_metrics() -> Path:
+    """An empty folder in PROMETHEUS_MULTIPROC_DIR (a new temporary one unless set), where
+    every worker process writes its metrics and from which `/metrics` adds them up.
+
+    Emptied at each start, as prometheus_client requires: samples of a previous run's
+    processes would otherwise count again.
+    """
+    folder = Path(os.environ.get(MULTIPROCESS_DIR) or tempfile.mkdtemp(prefix="bookpay-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR] = str(folder)
+    return folder
 
 
 def _serve_workers(config: Any) -> None:
@@ -112,15 +134,12 @@ def _serve_workers(config: Any) -> None:
     Multiprocess(config, sockets=[sock]).run()
 
 
-def _safe_url(settings: Settings) -> str:
-    """The database URL without its password."""
-    url = settings.database_url
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+def safe_url(url: str) -> str:
+    """The database URL without its password (`***` in its place)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

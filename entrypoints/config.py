@@ -1,16 +1,30 @@
-"""Configuration from `BOOKPAY_*` environment variables (DESIGN.md, "Configuration")."""
+"""Configuration from `BOOKPAY_*` environment variables (DESIGN.md, "Configuration").
+
+`load_settings()` reads the environment once with pydantic-settings; the container takes
+the result as it is (`Configuration.from_pydantic`). Secrets are `SecretStr`, so neither a
+repr, a log line nor an error message ever shows them.
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from pydantic import Field, SecretStr, ValidationError, computed_field, field_validator
+from pydantic import model_validator as _model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.dispute import DisputeBearer
+
+ENV_PREFIX = "BOOKPAY_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_OUTBOUND_RETRY_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 MIN_ADMIN_KEY_LENGTH = 32
+# The Checkout Session lifetime Stripe allows bounds how long seats may be held.
+MIN_HOLD_MINUTES, MAX_HOLD_MINUTES = 30, 24 * 60
 
 
 class GatewayKind(StrEnum):
@@ -22,151 +36,111 @@ class ConfigurationError(Exception):
     """The environment does not describe a server that may start."""
 
 
-def _whole_number(text: str, name: str) -> int:
-    if not text.isdigit():
-        raise ConfigurationError(f"{name} must be a whole number, not {text!r}")
-    return int(text)
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
 
 
-def _seat_cap(text: str | None) -> int:
-    name = "BOOKPAY_DEFAULT_MAX_SEATS_PER_BOOKING"
-    cap = _whole_number(text or "10", name)
-    if cap < 1:
-        raise ConfigurationError(f"{name} must be at least 1")
-    return cap
+CommaList = Annotated[tuple[str, ...], NoDecode]
+CommaNumbers = Annotated[tuple[Annotated[int, Field(ge=0)], ...], NoDecode]
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+class Settings(BaseSettings):
+    """Every `BOOKPAY_*` variable, typed; an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        str_strip_whitespace=True,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    # The URL may carry the database password: shown only through `safe_database_url`.
+    database_url: str = Field(DEFAULT_DATABASE_URL, repr=False)
+    # Default: `stripe` when a Stripe secret key is set, else `fake` (see _choose_gateway).
     gateway: GatewayKind = GatewayKind.FAKE
-    stripe_secret_key: str | None = field(default=None, repr=False)
-    stripe_webhook_secret: str | None = field(default=None, repr=False)
-    stripe_connect_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_connect_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
-    admin_api_key: str | None = field(default=None, repr=False)
-    hold_minutes: int = 30
+    admin_api_key: SecretStr | None = None
+    hold_minutes: int = Field(30, ge=MIN_HOLD_MINUTES, le=MAX_HOLD_MINUTES)
     # Where the fake gateway POSTs its webhooks: this server itself (set by `bookpay serve`).
-    webhook_base_url: str | None = None
-    # How often each server process sweeps lapsed holds; 0 turns the sweeper off.
-    sweep_seconds: int = 60
-    # Who bears a lost dispute of a destination charge: "tenant" (recovered with a
-    # transfer reversal) or "platform".
-    dispute_bearer: str = "tenant"
-    # Hosts a customer or tenant may be sent back to; empty means the host of public_base_url.
-    allowed_return_hosts: tuple[str, ...] = ()
-    checkout_limit_per_minute: int = 20
-    auth_failures_per_minute: int = 10
-    db_statement_timeout_ms: int = 5000
-    # After how long a retry takes over an Idempotency-Key whose request died (its process
-    # was killed) without an answer; longer than any request may run.
-    idempotency_claim_timeout_seconds: int = 300
-    # Seats one booking may take of an offering that sets no max_seats_per_booking.
-    default_max_seats_per_booking: int = 10
-    # Shared storage for the rate limits, so they hold across processes and hosts.
-    redis_url: str | None = field(default=None, repr=False)
+    internal_base_url: str | None = None
+    # 0 turns the sweeper off.
+    sweep_seconds: int = Field(60, ge=0)
+    dispute_bearer: DisputeBearer = DisputeBearer.TENANT
+    # Empty means the host of public_base_url (see `return_hosts`).
+    allowed_return_hosts: CommaList = ()
+    checkout_limit_per_minute: int = Field(20, ge=0)
+    auth_failures_per_minute: int = Field(10, ge=0)
+    db_statement_timeout_ms: int = Field(5000, ge=0)
+    # Longer than any request may run: a retry then takes over a key whose request died.
+    idempotency_claim_timeout_seconds: int = Field(300, ge=0)
+    default_max_seats_per_booking: int = Field(10, ge=1)
+    # A Redis URL may carry a password.
+    redis_url: SecretStr | None = None
+    # Events out (DESIGN.md, "Events out"): the delays between delivery attempts.
+    outbound_retry_seconds: CommaNumbers = DEFAULT_OUTBOUND_RETRY_SECONDS
+    outbound_allow_private: bool = False
 
-    @property
-    def return_hosts(self) -> frozenset[str]:
-        """The allow-list of return URL hosts, lower case."""
-        if self.allowed_return_hosts:
-            return frozenset(host.lower() for host in self.allowed_return_hosts)
-        return frozenset({(urlsplit(self.public_base_url).hostname or "").lower()})
-
+    @_model_validator(mode="before")
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        def get(name: str) -> str | None:
-            value = env.get(f"BOOKPAY_{name}", "").strip()
-            return value or None
+    def _choose_gateway(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("gateway"):
+            data = {**data, "gateway": "stripe" if data.get("stripe_secret_key") else "fake"}
+        return data
 
-        secret_key = get("STRIPE_SECRET_KEY")
-        gateway_name = get("GATEWAY") or (GatewayKind.STRIPE if secret_key else GatewayKind.FAKE)
-        try:
-            gateway = GatewayKind(gateway_name.lower())
-        except ValueError:
-            raise ConfigurationError(
-                f"BOOKPAY_GATEWAY must be 'fake' or 'stripe', not {gateway_name!r}"
-            ) from None
-        hold = get("HOLD_MINUTES") or "30"
-        if not hold.isdigit() or not 30 <= int(hold) <= 24 * 60:
-            raise ConfigurationError(
-                "BOOKPAY_HOLD_MINUTES must be a whole number of minutes from 30 to 1440 "
-                "(the lifetime Stripe allows a Checkout Session)"
-            )
-        bearer = (get("DISPUTE_BEARER") or "tenant").lower()
-        if bearer not in ("tenant", "platform"):
-            raise ConfigurationError(
-                f"BOOKPAY_DISPUTE_BEARER must be 'tenant' or 'platform', not {bearer!r}"
-            )
-        settings = cls(
-            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            gateway=gateway,
-            stripe_secret_key=secret_key,
-            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
-            stripe_connect_webhook_secret=get("STRIPE_CONNECT_WEBHOOK_SECRET"),
-            stripe_api_base=get("STRIPE_API_BASE"),
-            public_base_url=(get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL).rstrip("/"),
-            admin_api_key=get("ADMIN_API_KEY"),
-            hold_minutes=int(hold),
-            webhook_base_url=get("INTERNAL_BASE_URL"),
-            sweep_seconds=_whole_number(get("SWEEP_SECONDS") or "60", "BOOKPAY_SWEEP_SECONDS"),
-            dispute_bearer=bearer,
-            allowed_return_hosts=tuple(
-                host.strip()
-                for host in (get("ALLOWED_RETURN_HOSTS") or "").split(",")
-                if host.strip()
-            ),
-            checkout_limit_per_minute=_whole_number(
-                get("CHECKOUT_LIMIT_PER_MINUTE") or "20", "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE"
-            ),
-            auth_failures_per_minute=_whole_number(
-                get("AUTH_FAILURES_PER_MINUTE") or "10", "BOOKPAY_AUTH_FAILURES_PER_MINUTE"
-            ),
-            db_statement_timeout_ms=_whole_number(
-                get("DB_STATEMENT_TIMEOUT_MS") or "5000", "BOOKPAY_DB_STATEMENT_TIMEOUT_MS"
-            ),
-            default_max_seats_per_booking=_seat_cap(get("DEFAULT_MAX_SEATS_PER_BOOKING")),
-            redis_url=get("REDIS_URL"),
-            idempotency_claim_timeout_seconds=_whole_number(
-                get("IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS") or "300",
-                "BOOKPAY_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS",
-            ),
-        )
-        settings.validate()
-        return settings
+    @field_validator("gateway", "dispute_bearer", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
-    def validate(self) -> None:
+    @field_validator("allowed_return_hosts", "outbound_retry_seconds", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _without_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @_model_validator(mode="after")
+    def _stripe_needs_strong_secrets(self) -> Settings:
         """With real Stripe, refuse to start without every secret: no default ever works."""
         if self.gateway is not GatewayKind.STRIPE:
-            return
+            return self
         missing = [
-            f"BOOKPAY_{name}"
-            for name, value in (
-                ("STRIPE_SECRET_KEY", self.stripe_secret_key),
-                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-                ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
-                ("ADMIN_API_KEY", self.admin_api_key),
+            f"{ENV_PREFIX}{name.upper()}"
+            for name in (
+                "stripe_secret_key",
+                "stripe_webhook_secret",
+                "stripe_connect_webhook_secret",
+                "admin_api_key",
             )
-            if not value
+            if getattr(self, name) is None
         ]
         if missing:
-            raise ConfigurationError(
+            raise ValueError(
                 "BOOKPAY_GATEWAY=stripe needs these settings, which are missing: "
                 + ", ".join(missing)
             )
         weak = self._weak_secrets()
         if weak:
-            raise ConfigurationError(
-                "BOOKPAY_GATEWAY=stripe refuses weak secrets: " + "; ".join(weak)
-            )
+            raise ValueError("BOOKPAY_GATEWAY=stripe refuses weak secrets: " + "; ".join(weak))
+        return self
 
     def _weak_secrets(self) -> list[str]:
         """What is wrong with each secret, naming the variable, never showing the value."""
         problems = []
-        if not (self.stripe_secret_key or "").startswith(("sk_", "rk_")):
+        if not reveal(self.stripe_secret_key).startswith(("sk_", "rk_")):
             problems.append("BOOKPAY_STRIPE_SECRET_KEY must be a secret key (sk_… or rk_…)")
-        if len(self.admin_api_key or "") < MIN_ADMIN_KEY_LENGTH:
+        if len(reveal(self.admin_api_key)) < MIN_ADMIN_KEY_LENGTH:
             problems.append(
                 f"BOOKPAY_ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters"
             )
@@ -174,14 +148,28 @@ class Settings:
             ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
             ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
         ):
-            if not (value or "").startswith("whsec_"):
+            if not reveal(value).startswith("whsec_"):
                 problems.append(f"BOOKPAY_{name} must be a webhook signing secret (whsec_…)")
-        if self.stripe_webhook_secret == self.stripe_connect_webhook_secret:
+        if reveal(self.stripe_webhook_secret) == reveal(self.stripe_connect_webhook_secret):
             problems.append(
                 "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET must differ from "
                 "BOOKPAY_STRIPE_WEBHOOK_SECRET (each endpoint has its own)"
             )
         return problems
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def return_hosts(self) -> frozenset[str]:
+        """The allow-list of return URL hosts, lower case."""
+        if self.allowed_return_hosts:
+            return frozenset(host.lower() for host in self.allowed_return_hosts)
+        return frozenset({(urlsplit(self.public_base_url).hostname or "").lower()})
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def webhook_base_url(self) -> str:
+        """Where the fake gateway delivers its webhooks: this server."""
+        return self.internal_base_url or self.public_base_url
 
     def with_generated_secrets(self) -> tuple[Settings, dict[str, str]]:
         """Fake mode only: fill in a random admin key and webhook secrets.
@@ -192,14 +180,39 @@ class Settings:
         if self.gateway is not GatewayKind.FAKE:
             return self, {}
         generated: dict[str, str] = {}
-        changes: dict[str, str] = {}
-        for attribute, name, prefix in (
-            ("admin_api_key", "ADMIN_API_KEY", "bp_admin_"),
-            ("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET", "whsec_fake_"),
-            ("stripe_connect_webhook_secret", "STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_fake_"),
+        changes: dict[str, SecretStr] = {}
+        for attribute, prefix in (
+            ("admin_api_key", "bp_admin_"),
+            ("stripe_webhook_secret", "whsec_fake_"),
+            ("stripe_connect_webhook_secret", "whsec_fake_"),
         ):
             if getattr(self, attribute) is None:
                 value = prefix + secrets.token_urlsafe(24)
-                changes[attribute] = value
-                generated[f"BOOKPAY_{name}"] = value
-        return replace(self, **changes), generated
+                changes[attribute] = SecretStr(value)
+                generated[f"{ENV_PREFIX}{attribute.upper()}"] = value
+        return self.model_copy(update=changes), generated
+
+
+def reveal(secret: SecretStr | None) -> str:
+    """The secret's value, or "" when it is unset: for the adapters that need it."""
+    return "" if secret is None else secret.get_secret_value()
+
+
+def load_settings() -> Settings:
+    """The settings of the `BOOKPAY_*` environment variables.
+
+    Raises ConfigurationError naming each variable that is wrong, never its value.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(_explain(error)) from None
+
+
+def _explain(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field = next((part for part in item["loc"] if isinstance(part, str)), None)
+        problems.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
+    return "; ".join(problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from dependency_injector import containers, providers
@@ -50,7 +51,7 @@ from application.start_onboarding import StartOnboarding
 from application.statements import PlatformFeeReport, TenantStatement
 from application.tenant_queries import TenantQueries
 from domain.dispute import DisputeBearer
-from entrypoints.config import Settings
+from entrypoints.config import Settings, reveal
 
 WEBHOOK_PATHS = {
     WebhookEndpoint.PLATFORM: "/v1/webhooks/stripe",
@@ -80,18 +81,16 @@ class HttpWebhookDelivery:
             await self._client.aclose()
 
 
-def _stripe_gateway(settings: Settings) -> StripeGateway:
-    return StripeGateway(
-        settings.stripe_secret_key or "",
-        webhook_secret=settings.stripe_webhook_secret or "",
-        connect_webhook_secret=settings.stripe_connect_webhook_secret or "",
-        api_base=settings.stripe_api_base,
-    )
+def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
+    """A secret option's value, "" when unset, for the adapters that need it."""
+    return providers.Callable(reveal, option)
 
 
 class Container(containers.DeclarativeContainer):
+    """Built by `build_container(settings)`; `config` holds every setting by its name."""
+
     settings = providers.Dependency(instance_of=Settings)
-    config = providers.Configuration()
+    config = providers.Configuration(strict=True)
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
@@ -103,9 +102,9 @@ class Container(containers.DeclarativeContainer):
     database_probe = providers.Singleton(DatabaseProbe, config.database_url)
     rate_limits = providers.Singleton(
         RateLimits,
-        checkouts_per_minute=settings.provided.checkout_limit_per_minute,
-        auth_failures_per_minute=settings.provided.auth_failures_per_minute,
-        redis_url=settings.provided.redis_url,
+        checkouts_per_minute=config.checkout_limit_per_minute,
+        auth_failures_per_minute=config.auth_failures_per_minute,
+        redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
     )
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
 
@@ -115,15 +114,21 @@ class Container(containers.DeclarativeContainer):
         FakeGateway,
         store=fake_stripe_store,
         public_base_url=config.public_base_url,
-        webhook_secret=config.stripe_webhook_secret,
-        connect_webhook_secret=config.stripe_connect_webhook_secret,
+        webhook_secret=_secret(config.stripe_webhook_secret),
+        connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
         deliver=webhook_delivery,
         clock=clock.provided.now,
     )
     gateway = providers.Selector(
         config.gateway,
         fake=fake_gateway,
-        stripe=providers.Singleton(_stripe_gateway, settings),
+        stripe=providers.Singleton(
+            StripeGateway,
+            _secret(config.stripe_secret_key),
+            webhook_secret=_secret(config.stripe_webhook_secret),
+            connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
+            api_base=config.stripe_api_base,
+        ),
     )
 
     uow = unit_of_work.provider
@@ -151,8 +156,8 @@ class Container(containers.DeclarativeContainer):
         clock,
         hold=providers.Factory(timedelta, minutes=config.hold_minutes.as_int()),
         public_base_url=config.public_base_url,
-        return_hosts=settings.provided.return_hosts,
-        default_max_seats_per_booking=settings.provided.default_max_seats_per_booking,
+        return_hosts=config.return_hosts,
+        default_max_seats_per_booking=config.default_max_seats_per_booking,
     )
     apply_payment_event = providers.Singleton(
         ApplyPaymentEvent,
@@ -171,7 +176,7 @@ class Container(containers.DeclarativeContainer):
         uow,
         clock,
         claim_timeout=providers.Factory(
-            timedelta, seconds=settings.provided.idempotency_claim_timeout_seconds
+            timedelta, seconds=config.idempotency_claim_timeout_seconds
         ),
     )
     expire_lapsed_holds = providers.Singleton(
@@ -223,17 +228,5 @@ USE_CASES = (
 
 def build_container(settings: Settings) -> Container:
     container = Container(settings=settings)
-    container.config.from_dict(
-        {
-            "database_url": settings.database_url,
-            "gateway": settings.gateway.value,
-            "public_base_url": settings.public_base_url,
-            "webhook_base_url": settings.webhook_base_url or settings.public_base_url,
-            "stripe_webhook_secret": settings.stripe_webhook_secret or "",
-            "stripe_connect_webhook_secret": settings.stripe_connect_webhook_secret or "",
-            "hold_minutes": settings.hold_minutes,
-            "dispute_bearer": settings.dispute_bearer,
-            "db_statement_timeout_ms": settings.db_statement_timeout_ms,
-        }
-    )
+    container.config.from_pydantic(settings)
     return container

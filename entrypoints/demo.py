@@ -21,7 +21,7 @@ from domain.booking import BookingStatus
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.fees import CurrencyAmounts, FeePolicy
 from domain.money import Money
-from entrypoints.config import ConfigurationError, GatewayKind, Settings
+from entrypoints.config import ConfigurationError, GatewayKind, Settings, reveal
 from entrypoints.container import Container, build_container
 
 DEMO_SLUG = "demo-studio"
@@ -126,7 +126,7 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 f"  Pay a booking:   {checkout_url}",
                 f"  Fake events:     {base_url}/fake-stripe/events",
                 "",
-                f"  Admin key:       {settings.admin_api_key}",
+                f"  Admin key:       {reveal(settings.admin_api_key)}",
                 f"  Tenant key:      {tenant_key}",
                 "",
             ]

@@ -1,9 +1,9 @@
 """The payment gateway port on Stripe Connect, through the official SDK's async client.
 
 Requests are pinned to API version 2023-08-16, the version of the OpenAPI spec the tests
-validate every request against. Retries are ours, not the SDK's: the SDK does not retry a
-429, and our delays must be configurable so tests do not sleep; each retry sends the same
-Idempotency-Key, so Stripe applies a write at most once.
+validate every request against. Retries are tenacity's, not the SDK's: the SDK does not
+retry a 429, and our delays must be configurable so tests do not sleep; each retry sends the
+same Idempotency-Key, so Stripe applies a write at most once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import stripe
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from adapters.stripe_wire import signature as stripe_signature
 from adapters.stripe_wire.events import (
@@ -247,24 +248,33 @@ class StripeGateway:
 
     async def _call(self, name: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run one Stripe request with bounded retries; each retry repeats it unchanged."""
-        attempt = 0
-        while True:
-            try:
-                return await operation()
-            except stripe.StripeError as error:
-                if attempt >= len(self._retry_delays) or not _is_retryable(error):
-                    raise _application_error(error) from error
-                delay = self._retry_delays[attempt]
-                attempt += 1
-                logger.warning(
-                    "stripe %s failed (%s, HTTP %s); retry %d in %.2fs",
-                    name,
-                    type(error).__name__,
-                    error.http_status,
-                    attempt,
-                    delay,
-                )
-                await self._sleep(delay)
+        delays = self._retry_delays
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            logger.warning(
+                "stripe %s failed (%s, HTTP %s); retry %d in %.2fs",
+                name,
+                type(error).__name__,
+                getattr(error, "http_status", None),
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(
+                lambda error: isinstance(error, stripe.StripeError) and _is_retryable(error)
+            ),
+            stop=stop_after_attempt(len(delays) + 1),
+            wait=lambda state: delays[state.attempt_number - 1],
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            return await retrying(operation)
+        except stripe.StripeError as error:
+            raise _application_error(error) from error
 
     @staticmethod
     def _options(

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from entrypoints.config import GatewayKind
+from entrypoints.config import GatewayKind, reveal
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
@@ -40,6 +40,7 @@ def _provide(factory: Callable[[], Any]) -> Provide:
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
+    admin_api_key = reveal(settings.admin_api_key) or None
     metrics = RequestMetrics()
     dependencies = {name: _provide(getattr(container, name)) for name in USE_CASES}
     dependencies["unit_of_work"] = _provide(lambda: container.uow())
@@ -89,7 +90,7 @@ def create_app(container: Container) -> Litestar:
             refuse_nul_middleware(),
             authentication_middleware(
                 container.tenant_queries,
-                settings.admin_api_key,
+                admin_api_key,
                 before=auth_before,
                 on_failure=auth_failed,
             ),
@@ -101,7 +102,7 @@ def create_app(container: Container) -> Litestar:
         on_shutdown=[close_resources],
         state=State(
             {
-                "admin_api_key": settings.admin_api_key,
+                "admin_api_key": admin_api_key,
                 "public_base_url": settings.public_base_url,
             }
         ),

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections import Counter
 from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
@@ -16,45 +25,54 @@ from entrypoints.http import schemas as s
 from entrypoints.http.errors import RETRY_AFTER_SECONDS
 
 log = logging.getLogger("bookpay.http")
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# Our counters are as old as the process (bookpay_process_start_time_seconds); a `_created`
+# series per label set would only double the exposition.
+disable_created_metrics()
 
 
 class RequestMetrics:
-    """Request counts and latency per route template, for this process."""
+    """Request counts and latency per route template, with prometheus_client.
+
+    Under several worker processes (`PROMETHEUS_MULTIPROC_DIR` set, see `bookpay serve`)
+    every process writes its samples to that folder and `/metrics` answers the sum of all;
+    alone, a process answers its own. Each app has its own registry, so apps built side by
+    side (tests) do not count each other's requests.
+    """
 
     def __init__(self) -> None:
-        self.requests: Counter[tuple[str, str, int]] = Counter()
-        self.seconds: Counter[tuple[str, str]] = Counter()
-        self.started = time.time()
+        self._registry = CollectorRegistry()
+        self._requests = Counter(
+            "bookpay_http_requests",
+            "HTTP requests answered.",
+            ("method", "route", "status"),
+            registry=self._registry,
+        )
+        self._seconds = Counter(
+            "bookpay_http_request_seconds",
+            "Time spent answering HTTP requests.",
+            ("method", "route"),
+            registry=self._registry,
+        )
+        started = Gauge(
+            "bookpay_process_start_time_seconds",
+            "Start time of the process (of the oldest one, under several workers).",
+            registry=self._registry,
+            multiprocess_mode="min",
+        )
+        started.set(time.time())
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests[(method, route, status)] += 1
-        self.seconds[(method, route)] += seconds
+        self._requests.labels(method, route, str(status)).inc()
+        self._seconds.labels(method, route).inc(seconds)
 
     def render(self) -> str:
-        lines = [
-            "# HELP bookpay_http_requests_total HTTP requests answered.",
-            "# TYPE bookpay_http_requests_total counter",
-        ]
-        for (method, route, status), count in sorted(self.requests.items()):
-            lines.append(
-                f'bookpay_http_requests_total{{method="{method}",route="{route}",'
-                f'status="{status}"}} {count}'
-            )
-        lines += [
-            "# HELP bookpay_http_request_seconds_total Time spent answering HTTP requests.",
-            "# TYPE bookpay_http_request_seconds_total counter",
-        ]
-        for (method, route), total in sorted(self.seconds.items()):
-            lines.append(
-                f'bookpay_http_request_seconds_total{{method="{method}",route="{route}"}} '
-                f"{total:.6f}"
-            )
-        lines += [
-            "# HELP bookpay_process_start_time_seconds Start time of the process.",
-            "# TYPE bookpay_process_start_time_seconds gauge",
-            f"bookpay_process_start_time_seconds {self.started:.3f}",
-        ]
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition of every process of this server."""
+        if os.environ.get(MULTIPROCESS_DIR):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry).decode()
+        return generate_latest(self._registry).decode()
 
 
 def metrics_middleware(metrics: RequestMetrics) -> Any:

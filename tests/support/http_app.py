@@ -4,7 +4,6 @@ signed webhooks straight into the same app (no network, no server process)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +45,20 @@ def build_test_app(
     if migrate_first:
         migrate(url)
     settings = Settings(
-        database_url=url,
-        gateway=GatewayKind.FAKE,
-        admin_api_key=ADMIN_KEY,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
-        public_base_url=BASE_URL,
-        dispute_bearer=dispute_bearer,
-        # Off unless a test sets them: the limits have tests of their own.
-        checkout_limit_per_minute=0,
-        auth_failures_per_minute=0,
+        **{
+            "database_url": url,
+            "gateway": GatewayKind.FAKE,
+            "admin_api_key": ADMIN_KEY,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_connect_webhook_secret": CONNECT_WEBHOOK_SECRET,
+            "public_base_url": BASE_URL,
+            "dispute_bearer": dispute_bearer,
+            # Off unless a test sets them: the limits have tests of their own.
+            "checkout_limit_per_minute": 0,
+            "auth_failures_per_minute": 0,
+            **settings_changes,
+        }
     )
-    settings = replace(settings, **settings_changes)
     container = build_container(settings)
     if not fake_stripe_in_database:
         container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
