@@ -266,13 +266,17 @@ class StripeGateway:
                 lambda error: isinstance(error, stripe.StripeError) and _is_retryable(error)
             ),
             stop=stop_after_attempt(len(delays) + 1),
-            wait=lambda state: delays[state.attempt_number - 1],
+            # tenacity asks for the wait before it checks `stop`: past the last delay, none.
+            wait=lambda state: (delays[state.attempt_number - 1 :] or (0.0,))[0],
             sleep=self._sleep,
             before_sleep=log_retry,
             reraise=True,
         )
+        async def once() -> T:
+            return await operation()
+
         try:
-            return await retrying(operation)
+            return await retrying(once)
         except stripe.StripeError as error:
             raise _application_error(error) from error
 
