@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -628,7 +629,7 @@ def measure_growth(load: LoadSettings, history: int) -> GrowthResult:
                 servers[size] = (server, tenant)
                 started = time.perf_counter()
                 with_engine(
-                    url, lambda engine, t=tenant, n=last: seed_history(engine, t, 0, n, anchor)
+                    url, partial(seed_history, tenant=tenant, first=0, last=last, anchor=anchor)
                 )
                 if size == "large":
                     result.seed_seconds = time.perf_counter() - started

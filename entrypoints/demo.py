@@ -46,7 +46,7 @@ async def seed_demo(settings: Settings, base_url: str) -> None:
 
 
 async def _seed(container: Container, settings: Settings, base_url: str) -> None:
-    async with container.uow()() as uow:
+    async with container.unit_of_work() as uow:
         existing = await uow.tenants.get_by_slug(DEMO_SLUG)
     tenant_key = f"(shown when first seeded; a new one: bookpay tenant-key {DEMO_SLUG})"
     if existing is None:
@@ -71,7 +71,7 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
         await container.start_onboarding()(
             StartOnboardingCommand(tenant.id, f"{base_url}/schema", f"{base_url}/schema")
         )
-        async with container.uow()() as uow:
+        async with container.unit_of_work() as uow:
             onboarded = await uow.tenants.get(tenant.id)
         if onboarded is None or onboarded.connect.account_id is None:
             raise ConfigurationError("the demo tenant could not be onboarded")
@@ -136,7 +136,7 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
 
 async def _open_demo_checkout(container: Container, base_url: str) -> str | None:
     """The checkout URL of the demo customer's booking still waiting for payment, if any."""
-    async with container.uow()() as uow:
+    async with container.unit_of_work() as uow:
         tenant = await uow.tenants.get_by_slug(DEMO_SLUG)
     if tenant is None:
         return None

@@ -8,9 +8,11 @@ external import that is not part of the standard library breaks it.
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 import grimp
 from importlinter import Contract, ContractCheck, fields, output
+from importlinter.domain.imports import Module
 
 
 class StandardLibraryOnlyContract(Contract):
@@ -20,8 +22,8 @@ class StandardLibraryOnlyContract(Contract):
     allowed_modules = fields.ListField(subfield=fields.ModuleField(), required=False)
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
-        sources = [module.name for module in self.source_modules]  # type: ignore[attr-defined]
-        allowed = {module.name for module in self.allowed_modules or []}  # type: ignore[attr-defined]
+        sources = [module.name for module in cast(list[Module], self.source_modules)]
+        allowed = {module.name for module in cast(list[Module], self.allowed_modules or [])}
         allowed.update(sources)
         importers = set()
         for source in sources:
@@ -35,7 +37,7 @@ class StandardLibraryOnlyContract(Contract):
                 if top in sys.stdlib_module_names or top in allowed:
                     continue
                 details = graph.get_import_details(importer=importer, imported=imported)
-                lines = [d["line_number"] for d in details] or ["?"]
+                lines: list[int | str] = [d["line_number"] for d in details] or ["?"]
                 violations.append((importer, imported, lines))
 
         return ContractCheck(kept=not violations, metadata={"violations": violations})

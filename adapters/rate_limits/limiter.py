@@ -21,9 +21,13 @@ log = logging.getLogger("bookpay.rate_limits")
 
 def _storage(redis_url: str | None) -> Storage:
     if not redis_url:
-        return storage_from_string("async+memory://")
-    # `limits` names its async Redis backends "async+redis://…"; redis-py does the talking.
-    return storage_from_string(f"async+{redis_url}", implementation="redispy")
+        storage = storage_from_string("async+memory://")
+    else:
+        # `limits` names its async Redis backends "async+redis://…"; redis-py does the talking.
+        storage = storage_from_string(f"async+{redis_url}", implementation="redispy")
+    if not isinstance(storage, Storage):  # an "async+" scheme always gives an async storage
+        raise TypeError(f"not an asyncio rate-limit storage: {type(storage).__name__}")
+    return storage
 
 
 class RateLimits:

@@ -272,6 +272,7 @@ class StripeGateway:
             before_sleep=log_retry,
             reraise=True,
         )
+
         async def once() -> T:
             return await operation()
 
@@ -418,7 +419,7 @@ class StripeGateway:
             "retrieve payment intent",
             lambda: self._client.v1.payment_intents.retrieve_async(
                 payment_intent_id,
-                {"expand": ["latest_charge"]},  # type: ignore[arg-type]
+                {"expand": ["latest_charge"]},
                 self._options(stripe_account=account_id),
             ),
         )
@@ -447,7 +448,7 @@ class StripeGateway:
             "retrieve payment intent",
             lambda: self._client.v1.payment_intents.retrieve_async(
                 request.payment_intent_id,
-                {"expand": ["latest_charge"]},  # type: ignore[arg-type]
+                {"expand": ["latest_charge"]},
             ),
         )
         charge = self._plain(intent).get("latest_charge") or {}

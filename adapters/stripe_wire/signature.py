@@ -29,9 +29,10 @@ def compute_signature(payload: bytes, timestamp: int, secret: str) -> str:
 
 def sign(payload: bytes, secret: str, now: datetime) -> str:
     """The `Stripe-Signature` header value Stripe would send with this body at `now`."""
-    return stripe.WebhookSignature.generate_signature_header(
+    header: str = stripe.WebhookSignature.generate_signature_header(
         payload.decode(), secret, int(now.timestamp())
     )
+    return header
 
 
 def _timestamp(header: str) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from application.errors import Unauthorized
@@ -90,7 +91,7 @@ def authentication_middleware(
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             path: str = scope.get("path", "")
-            if scope["type"] != "http" or not (
+            if scope["type"] != ScopeType.HTTP or not (
                 _under(path, ADMIN_PATH) or _under(path, TENANT_PATH)
             ):
                 await app(scope, receive, send)

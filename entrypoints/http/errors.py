@@ -233,7 +233,7 @@ def document_problems(app: Litestar) -> None:
         if path.startswith(("/health", "/metrics", "/schema")):
             continue
         for handler in getattr(route, "route_handlers", []):
-            methods = getattr(handler, "http_methods", set())
+            methods: set[str] = getattr(handler, "http_methods", set())
             codes = {400} | _edge_problems(path, methods)
             if not any(int(code) >= 400 for code in handler.responses or {}):
                 codes |= _likely_problems(path, methods)

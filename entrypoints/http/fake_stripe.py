@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, MediaType, Request, get, post
 from litestar.response import Redirect
 from msgspec import Meta
@@ -13,7 +14,7 @@ from adapters.fake_stripe.gateway import FakeGateway
 from entrypoints.http import schemas as s
 
 
-class FakeEventOut(s.Struct):
+class FakeEventOut(msgspec.Struct):
     id: str
     type: str
     created: datetime
@@ -21,7 +22,7 @@ class FakeEventOut(s.Struct):
     attempts: int
 
 
-class FakeEvents(s.Struct):
+class FakeEvents(msgspec.Struct):
     data: list[FakeEventOut]
 
 
@@ -45,40 +46,40 @@ Reason = Literal[
 Requirement = Annotated[str, Meta(min_length=1, max_length=200)]
 
 
-class DashboardRefund(s.Struct, forbid_unknown_fields=True):
+class DashboardRefund(msgspec.Struct, forbid_unknown_fields=True):
     amount: PositiveAmount | None = None
     refund_application_fee: bool = False
 
 
-class DashboardRefundOut(s.Struct):
+class DashboardRefundOut(msgspec.Struct):
     refund_id: str
 
 
-class DashboardDispute(s.Struct, forbid_unknown_fields=True):
+class DashboardDispute(msgspec.Struct, forbid_unknown_fields=True):
     amount: PositiveAmount | None = None
     reason: Reason = "general"
 
 
-class DashboardDisputeOut(s.Struct):
+class DashboardDisputeOut(msgspec.Struct):
     dispute_id: str
 
 
-class DisputeClose(s.Struct, forbid_unknown_fields=True):
+class DisputeClose(msgspec.Struct, forbid_unknown_fields=True):
     outcome: Literal["won", "lost"]
 
 
-class DisputeClosed(s.Struct):
+class DisputeClosed(msgspec.Struct):
     dispute_id: str
     status: str
 
 
-class AccountChange(s.Struct, forbid_unknown_fields=True):
+class AccountChange(msgspec.Struct, forbid_unknown_fields=True):
     charges_enabled: bool | None = None
     payouts_enabled: bool | None = None
     requirements_due: Annotated[list[Requirement], Meta(max_length=100)] | None = None
 
 
-class AccountOut(s.Struct):
+class AccountOut(msgspec.Struct):
     account_id: str
     charges_enabled: bool
     payouts_enabled: bool

@@ -19,10 +19,18 @@ from collections.abc import Callable
 
 from litestar import Litestar
 from litestar.datastructures import Headers
-from litestar.enums import ParamType
+from litestar.enums import ParamType, ScopeType
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIType, Parameter, Schema
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPDisconnectEvent,
+    HTTPRequestEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from application.idempotent_requests import MAX_KEY_LENGTH, IdempotentRequests, require_valid_key
 from application.ports.unit_of_work import StoredResponse
@@ -72,7 +80,9 @@ def idempotency_middleware(
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             raw_key = None
-            if scope["type"] == "http" and applies(scope["method"], scope.get("path", "")):
+            method = ""
+            if scope["type"] == ScopeType.HTTP and applies(scope["method"], scope.get("path", "")):
+                method = scope["method"]
                 raw_key = Headers.from_scope(scope).get(HEADER)
             if raw_key is None:
                 await app(scope, receive, send)
@@ -82,9 +92,7 @@ def idempotency_middleware(
             key = require_valid_key(raw_key, minimum=minimum)
             body = await read_body(scope, receive, max_body_bytes)
             fingerprint = hashlib.sha256(
-                b"\0".join(
-                    [scope["method"].encode(), scope["path"].encode(), scope["query_string"], body]
-                )
+                b"\0".join([method.encode(), scope["path"].encode(), scope["query_string"], body])
             ).hexdigest()
             service = requests()
             claimed = await service.begin(caller.scope, key, fingerprint)
@@ -94,12 +102,12 @@ def idempotency_middleware(
 
             sent = False
 
-            async def replay_body() -> Message:
+            async def replay_body() -> HTTPRequestEvent | HTTPDisconnectEvent:
                 nonlocal sent
                 if sent:
-                    return {"type": "http.disconnect"}
+                    return HTTPDisconnectEvent(type="http.disconnect")
                 sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return HTTPRequestEvent(type="http.request", body=body, more_body=False)
 
             status = 500
             chunks: list[bytes] = []

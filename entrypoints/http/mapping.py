@@ -126,14 +126,14 @@ def _tiers_out(tiers: Sequence[f.Tier]) -> list[s.Tier] | None:
 
 
 def fee_policy_ref_out(ref: f.FeePolicyRef) -> s.FeePolicyRef:
-    return s.FeePolicyRef(id=ref.id, version=ref.version, scope=ref.scope.value)  # type: ignore[arg-type]
+    return s.FeePolicyRef(id=ref.id, version=ref.version, scope=ref.scope.value)
 
 
 def applied_policy_out(policy: f.FeePolicy) -> s.AppliedFeePolicy:
     return s.AppliedFeePolicy(
         id=policy.id,
         version=policy.version,
-        scope=policy.scope.value,  # type: ignore[arg-type]
+        scope=policy.scope.value,
         policy=fee_policy_out(policy),
     )
 
@@ -293,7 +293,7 @@ def tenant_booking_out(
                 amount=money_out(e.amount),
                 gateway_ref=e.gateway_ref,
                 created_at=e.created_at,
-                borne_by=e.borne_by.value,  # type: ignore[arg-type]
+                borne_by=e.borne_by.value,
             )
             for e in ledger
         ],
@@ -302,7 +302,7 @@ def tenant_booking_out(
                 id=d.dispute_id,
                 amount=money_out(d.amount),
                 reason=d.reason,
-                status=d.status.value,  # type: ignore[arg-type]
+                status=d.status.value,
                 is_charge_refundable=d.is_charge_refundable,
                 opened_at=d.created_at,
                 closed_at=d.closed_at,

@@ -70,7 +70,7 @@ def location(what: str) -> list[ResponseHeader]:
     ]
 
 
-def operation_id_for(handler: HTTPRouteHandler, _method: Any, _path: Sequence[str]) -> str:
+def operation_id_for(handler: HTTPRouteHandler, _method: Any, _path: list[Any]) -> str:
     """A lowerCamel id from the controller's tag and the handler's name, for routes that do
     not name their operation themselves (`fakeGatewayPay`, `operationsLive`)."""
     words = [*(handler.resolve_tags() or [])[:1], handler.handler_name]

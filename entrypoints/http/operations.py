@@ -7,6 +7,10 @@ import os
 import time
 from typing import Any
 
+from litestar import Controller, Response, get
+from litestar.enums import ScopeType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -16,10 +20,6 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from litestar import Controller, Response, get
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
 from adapters.sql.database import DatabaseProbe
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import RETRY_AFTER_SECONDS
@@ -28,7 +28,7 @@ log = logging.getLogger("bookpay.http")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Our counters are as old as the process (bookpay_process_start_time_seconds); a `_created`
 # series per label set would only double the exposition.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class RequestMetrics:
@@ -70,7 +70,7 @@ class RequestMetrics:
         """The Prometheus text exposition of every process of this server."""
         if os.environ.get(MULTIPROCESS_DIR):
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry).decode()
         return generate_latest(self._registry).decode()
 
@@ -78,7 +78,7 @@ class RequestMetrics:
 def metrics_middleware(metrics: RequestMetrics) -> Any:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             started = time.perf_counter()

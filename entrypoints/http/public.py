@@ -206,7 +206,7 @@ class PublicController(Controller):
     async def checkout_left(
         self, booking_id: str, token: Token, cancel_booking: CancelBooking
     ) -> Response[Any]:
-        booking = await cancel_booking.leave_checkout(booking_id, token)
+        booking = await cancel_booking.leave_checkout(booking_id, token or "")
         if booking.status is BookingStatus.EXPIRED and booking.cancel_url:
             return Redirect(booking.cancel_url, status_code=303)
         # Paid (or paying) meanwhile: the page says so, never "nothing was charged".

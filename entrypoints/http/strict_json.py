@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -122,7 +123,7 @@ def refuse_nul_middleware() -> Callable[[ASGIApp], ASGIApp]:
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and (
+            if scope["type"] == ScopeType.HTTP and (
                 "\x00" in scope.get("path", "")
                 or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
             ):

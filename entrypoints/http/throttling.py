@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -26,7 +27,7 @@ def client_address(scope: Scope) -> str:
 def _is_checkout(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     return (
-        scope["type"] == "http"
+        scope["type"] == ScopeType.HTTP
         and scope["method"] == "POST"
         and path.startswith("/v1/public/")
         and path.endswith("/checkout")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, post
 
 from application.payment_events import Outcome
 from application.ports.gateway import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
-from entrypoints.http import schemas as s
 from entrypoints.http.openapi import STRIPE_EVENT_BODY, STRIPE_SIGNATURE, documented, problems
 
 _SIGNED = documented(raw_body=STRIPE_EVENT_BODY, headers=[STRIPE_SIGNATURE])
@@ -18,7 +18,7 @@ _BAD_SIGNATURE = problems(
 )
 
 
-class WebhookReceived(s.Struct):
+class WebhookReceived(msgspec.Struct):
     """`outcome`: `applied` (it changed something), `duplicate` (this event id was applied
     before), `ignored` (nothing to change, a type Bookpay does not act on, an event of the
     other mode (live/test), a payment event its booking and Stripe's own session contradict,
