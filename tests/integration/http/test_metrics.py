@@ -1,0 +1,97 @@
+"""/metrics: prometheus_client's exposition, escaped by the library, summed over workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from entrypoints.cli import prepare_shared_metrics
+from entrypoints.http.operations import RequestMetrics
+from tests.support.http_app import build_test_app
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_requests_are_counted_per_route_template_and_status(tmp_path: Path) -> None:
+    app, _ = build_test_app(tmp_path)
+    async with AsyncTestClient(app) as client:
+        for _ in range(2):
+            assert (await client.get("/health/live")).status_code == 200
+        assert (await client.get("/v1/public/no-such-shop/offerings")).status_code == 404
+        answer = await client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    samples = _samples(answer.text)
+    live = (("method", "GET"), ("route", "/health/live"), ("status", "200"))
+    assert samples[("bookpay_http_requests_total", live)] == 2
+    offerings = (
+        ("method", "GET"),
+        ("route", "/v1/public/{tenant_slug}/offerings"),
+        ("status", "404"),
+    )
+    assert samples[("bookpay_http_requests_total", offerings)] == 1
+    seconds = (("method", "GET"), ("route", "/health/live"))
+    assert samples[("bookpay_http_request_seconds_total", seconds)] > 0
+    assert samples[("bookpay_process_start_time_seconds", ())] > 0
+
+
+def test_label_values_are_escaped() -> None:
+    """A quote, a backslash or a newline in a label cannot forge another sample."""
+    metrics = RequestMetrics()
+    route = '/odd"route\\with\nnewline} 99\nbookpay_http_requests_total{x="y"'
+    metrics.observe("GET", route, 200, 0.5)
+    samples = _samples(metrics.render())
+    key = (("method", "GET"), ("route", route), ("status", "200"))
+    assert samples[("bookpay_http_requests_total", key)] == 1
+    assert [name for name, _ in samples].count("bookpay_http_requests_total") == 1
+
+
+_WORKER = """
+from entrypoints.http.operations import RequestMetrics
+metrics = RequestMetrics()
+for _ in range({count}):
+    metrics.observe("GET", "/health/live", 200, 0.25)
+print(metrics.render())
+"""
+
+
+@pytest.mark.slow
+def test_several_worker_processes_answer_their_sum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As under `bookpay serve --workers N`: each process writes to the shared folder, and
+    any of them answers the sum of all of them."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_12345.db").write_bytes(b"left over by a previous run")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    assert prepare_shared_metrics() == folder
+    assert not list(folder.glob("*.db"))  # a previous run's samples never count again
+    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    answers = [
+        subprocess.run(
+            [sys.executable, "-c", _WORKER.format(count=count)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for count in (2, 3)
+    ]
+    live = (("method", "GET"), ("route", "/health/live"), ("status", "200"))
+    assert _samples(answers[0])[("bookpay_http_requests_total", live)] == 2
+    assert _samples(answers[1])[("bookpay_http_requests_total", live)] == 5
+    seconds = (("method", "GET"), ("route", "/health/live"))
+    assert _samples(answers[1])[("bookpay_http_request_seconds_total", seconds)] == 1.25
