@@ -16,7 +16,7 @@ from entrypoints.config import GatewayKind, reveal
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
-from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems
+from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, problem_details_plugin
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
 from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
@@ -84,6 +84,7 @@ def create_app(container: Container) -> Litestar:
         route_handlers=handlers,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[problem_details_plugin()],
         before_request=check_request_strictly,
         middleware=[
             metrics_middleware(metrics),

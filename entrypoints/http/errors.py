@@ -11,6 +11,11 @@ import sqlalchemy.exc
 from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from adapters.sql.database import is_database_unavailable
@@ -104,23 +109,25 @@ def problem(
     title: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
-        "type": f"urn:bookpay:problem:{slug or SLUG_BY_STATUS.get(status, 'error')}",
-        "title": title or HTTP_TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+) -> ProblemDetailsException:
+    """The problem (RFC 9457) Litestar's problem-details plugin renders: `type` is
+    `urn:bookpay:problem:<slug>`, `errors` lists the fields at fault."""
+    return ProblemDetailsException(
+        detail=detail,
+        status_code=status,
+        headers=headers,
+        extra={"errors": errors} if errors else None,
+        type_=f"urn:bookpay:problem:{slug or SLUG_BY_STATUS.get(status, 'error')}",
+        title=title or HTTP_TITLES.get(status, "Error"),
+    )
 
 
 def _title(slug: str) -> str:
     return slug.replace("-", " ").capitalize()
 
 
-def handle_known_error(_: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+def known_error_problem(error: Exception) -> ProblemDetailsException:
+    """An application or domain error, by the first matching row of STATUS_BY_ERROR."""
     status = next((s for kind, s in STATUS_BY_ERROR if isinstance(error, kind)), 500)
     slug = _slug(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -129,9 +136,8 @@ def handle_known_error(_: Request[Any, Any, Any], error: Exception) -> Response[
     return problem(status, str(error), slug=slug, title=_title(slug), headers=headers)
 
 
-def handle_http_exception(
-    _: Request[Any, Any, Any], error: HTTPException
-) -> Response[dict[str, Any]]:
+def http_exception_problem(error: HTTPException) -> ProblemDetailsException:
+    """A refusal by Litestar or our edge (validation, 404 route, 405, 413, 415, 429)."""
     status = error.status_code
     errors = None
     slug = None
@@ -161,7 +167,7 @@ def handle_database_unavailable(
         "The database is unavailable or busy; nothing was done. Retry shortly.",
         slug="database-unavailable",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
-    )
+    ).to_response(request)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -171,20 +177,32 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "Something went wrong on our side; nothing was charged twice. Try again.",
+    ).to_response(request)
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    """Litestar's problem-details plugin over our one error table: every application,
+    domain and HTTP error becomes a problem."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            exception_to_problem_detail_map={
+                app.ApplicationError: known_error_problem,
+                dom.DomainError: known_error_problem,
+                HTTPException: http_exception_problem,
+            }
+        )
     )
 
 
+# What the plugin does not map: these log the request they failed, with its traceback.
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     sqlalchemy.exc.OperationalError: handle_database_unavailable,
     sqlalchemy.exc.InterfaceError: handle_database_unavailable,
     sqlalchemy.exc.TimeoutError: handle_database_unavailable,
-    app.ApplicationError: handle_known_error,
-    dom.DomainError: handle_known_error,
-    HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem", "problem_details_plugin"]
 
 
 class FieldProblem(msgspec.Struct):
