@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
 import socket
 import sys
 import tempfile
@@ -95,10 +97,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "log_level": args.log_level,
         "access_log": args.access_log,
     }
+    if args.workers > 1 or os.environ.get(MULTIPROCESS_DIR):
+        prepare_shared_metrics()
     if args.workers <= 1:
         uvicorn.run(ASGI_FACTORY, **options)
         return
-    prepare_shared_metrics()
     _serve_workers(uvicorn.Config(ASGI_FACTORY, **options))
 
 
@@ -109,7 +112,10 @@ def prepare_shared_metrics() -> Path:
     Emptied at each start, as prometheus_client requires: samples of a previous run's
     processes would otherwise count again.
     """
-    folder = Path(os.environ.get(MULTIPROCESS_DIR) or tempfile.mkdtemp(prefix="bookpay-metrics-"))
+    given = os.environ.get(MULTIPROCESS_DIR)
+    folder = Path(given or tempfile.mkdtemp(prefix="bookpay-metrics-"))
+    if not given:
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
