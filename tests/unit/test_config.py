@@ -7,7 +7,7 @@ import pytest
 from dependency_injector import errors
 
 from domain.dispute import DisputeBearer
-from entrypoints.cli import safe_url
+from entrypoints.cli import main, safe_url
 from entrypoints.config import (
     ConfigurationError,
     GatewayKind,
@@ -221,3 +221,13 @@ def test_a_database_url_is_shown_without_its_password() -> None:
     assert shown == "postgresql+asyncpg://bookpay:***@db.example:5432/bookpay"
     assert safe_url("sqlite+aiosqlite:///var/bookpay.db") == "sqlite+aiosqlite:///var/bookpay.db"
     assert "secret" not in safe_url("not a url secret")
+
+
+def test_the_command_refuses_to_start_and_names_the_wrong_variable(
+    load: Load, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load({})  # every other BOOKPAY_* variable unset
+    monkeypatch.setenv("BOOKPAY_HOLD_MINUTES", "thirty")
+    with pytest.raises(SystemExit) as stopped:
+        main(["migrate"])
+    assert str(stopped.value).startswith("bookpay: BOOKPAY_HOLD_MINUTES: ")
