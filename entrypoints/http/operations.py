@@ -54,6 +54,7 @@ class RequestMetrics:
             ("method", "route"),
             registry=self._registry,
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Counter]] = {}
         started = Gauge(
             "bookpay_process_start_time_seconds",
             "Start time of the process (of the oldest one, under several workers).",
@@ -63,8 +64,18 @@ class RequestMetrics:
         started.set(time.time())
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(method, route, str(status)).inc()
-        self._seconds.labels(method, route).inc(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            # Looking a label set up costs more than counting; routes and statuses are few.
+            series = (
+                self._requests.labels(method, route, str(status)),
+                self._seconds.labels(method, route),
+            )
+            self._series[key] = series
+        requests, seconds_spent = series
+        requests.inc()
+        seconds_spent.inc(seconds)
 
     def render(self) -> str:
         """The Prometheus text exposition of every process of this server."""
