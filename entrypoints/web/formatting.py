@@ -6,18 +6,21 @@ currency's own exponent (¥3,000; KWD 26.530). Times are shown on the tenant's c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 from babel.numbers import format_currency
 
 from domain.money import Money, exponent
 
 DEFAULT_LOCALE = Locale("en", "US")
+_CODE_BEFORE_DIGIT = re.compile(r"([A-Za-z]{2,})(?=\d)")
+_DIGIT_BEFORE_CODE = re.compile(r"(?<=\d)([A-Za-z]{2,})")
 # A header longer than this many language ranges is read only this far.
 MAX_LANGUAGE_RANGES = 12
 
@@ -52,7 +55,10 @@ class Formats:
 
     def money(self, money: Money) -> str:
         major = Decimal(money.amount).scaleb(-exponent(money.currency))
-        return format_currency(major, money.currency.upper(), locale=self.locale)
+        text = format_currency(major, money.currency.upper(), locale=self.locale)
+        # CLDR's currency spacing, which Babel leaves out: a code of letters never touches
+        # the digits ("KWD 26.530", not "KWD26.530"); symbols such as ¥ and $ do.
+        return _CODE_BEFORE_DIGIT.sub("\\1\xa0", _DIGIT_BEFORE_CODE.sub("\xa0\\1", text))
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(ZoneInfo(self.timezone))
@@ -67,8 +73,9 @@ class Formats:
     def when(self, moment: datetime) -> str:
         """Day, time and the timezone's name, e.g. "Tuesday, December 1, 2026, 9:00 AM
         (Eastern Time)"."""
-        zone = get_timezone_name(ZoneInfo(self.timezone), width="long", locale=self.locale)
-        return f"{self.day(moment)}, {self.time(moment)} ({zone})"
+        # The locale's own way to join a date and a time ("{1}, {0}", "{1} 'at' {0}", …).
+        joined = get_datetime_format("full", locale=self.locale).replace("'", "")
+        return f"{joined.format(self.time(moment), self.day(moment))} ({self.zone_name()})"
 
     def zone_name(self) -> str:
         return get_timezone_name(ZoneInfo(self.timezone), width="long", locale=self.locale)
