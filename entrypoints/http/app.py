@@ -53,7 +53,7 @@ def create_app(container: Container) -> Litestar:
         WebhookController,
         OperationsController,
         docs_assets_router(),
-        pages_router(settings),
+        pages_router(settings, container.rate_limits),
     ]
     if settings.gateway is GatewayKind.FAKE:
         handlers.append(FakeStripeController)

@@ -49,6 +49,7 @@ _WORDS: tuple[tuple[type[Exception], str], ...] = (
     (app.GatewayError, "The payment service refused. Nothing was charged; please try again."),
     (app.ServiceUnavailable, "We are busy right now. Nothing was charged; please try again."),
 )
+_TOO_MANY = "Too many bookings were started from your connection. Please wait a minute."
 _DEFAULT = "Something went wrong on our side. Nothing was charged twice; please try again."
 
 
@@ -73,9 +74,13 @@ def error_page(request: Request[Any, Any, Any], error: Exception) -> Response[An
         text = _("This request could not be read. Please go back and try again.")
         if status == 404:
             text = refusal_text(app.NotFound("page", request.url.path))
+        if status == 429:
+            text = _(_TOO_MANY)
     else:
         text = refusal_text(error)
     headers = {"Retry-After": "2"} if status == 503 else None
+    if isinstance(error, HTTPException) and error.headers:
+        headers = dict(error.headers)
     return Template(
         template_name="error.html",
         context={

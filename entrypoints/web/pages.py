@@ -14,6 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
+from adapters.rate_limits.limiter import RateLimits
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.customer_pages import CustomerPages, OfferingSlots, SlotOnSale
 from application.errors import ApplicationError, NotFound
@@ -22,6 +23,7 @@ from application.quote_fee import QuoteFee
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from domain.booking import CancelledBy
 from domain.errors import DomainError
+from entrypoints.http.throttling import TooManyRequests, client_address
 from entrypoints.web import views
 from entrypoints.web.errors import refusal_text
 from entrypoints.web.formatting import Formats, customer_locale
@@ -124,11 +126,16 @@ class ShopPages(Controller):
         quote_fee: QuoteFee,
         start_checkout: StartCheckout,
         page_settings: PageSettings,
+        rate_limits: RateLimits,
     ) -> Template | Redirect:
         found = await customer_pages.offering_slots(tenant_slug, offering_id)
         form = {key: str(data.get(key, "")).strip() for key in ("name", "email", "seats")}
         errors = _form_errors(form, _seat_limit(found, page_settings, slot_id))
         if not errors and data.get("action") == "book":
+            # The same per-client limit as the API's checkout: a form holds seats too.
+            wait = await rate_limits.take_checkout(client_address(request.scope))
+            if wait is not None:
+                raise TooManyRequests("too many checkouts from this address", wait)
             try:
                 started = await start_checkout(
                     StartCheckoutCommand(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from adapters.rate_limits.limiter import RateLimits
 from entrypoints.config import Settings
 from entrypoints.http.strict_json import check_query_strictly
 from entrypoints.web.errors import PAGE_EXCEPTION_HANDLERS
@@ -37,13 +39,17 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
-def pages_router(settings: Settings) -> Router:
+def pages_router(settings: Settings, rate_limits: Callable[[], RateLimits]) -> Router:
+    """The pages, their stylesheet, and what they depend on besides the use cases."""
     secure = is_https(settings.public_base_url)
     page_settings = PageSettings(settings.default_max_seats_per_booking, secure)
     policy = content_security_policy(settings.return_hosts)
 
     def provide_page_settings() -> PageSettings:
         return page_settings
+
+    def provide_rate_limits() -> RateLimits:
+        return rate_limits()
 
     headers: Any = {
         "Content-Security-Policy": policy,
@@ -54,7 +60,10 @@ def pages_router(settings: Settings) -> Router:
     pages = Router(
         path="/",
         route_handlers=[ShopPages, BookingPages, OnboardingPages],
-        dependencies={"page_settings": Provide(provide_page_settings, sync_to_thread=False)},
+        dependencies={
+            "page_settings": Provide(provide_page_settings, sync_to_thread=False),
+            "rate_limits": Provide(provide_rate_limits, sync_to_thread=False),
+        },
         middleware=[
             DefineMiddleware(
                 CSRFMiddleware, config=csrf_config(settings.admin_api_key, secure=secure)

@@ -152,3 +152,19 @@ async def test_the_onboarding_return_and_refresh_pages_answer_a_browser(
     assert "your details are with Stripe" in done.text
     assert expired.status_code == 200
     assert "expired" in expired.text
+
+
+async def test_the_form_counts_against_the_per_client_checkout_limit(tmp_path: Path) -> None:
+    app, _ = build_test_app(tmp_path, checkout_limit_per_minute=1)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as limited:
+        shop = await open_shop(limited)
+        form_url = f"/book/{shop.slug}/{await offering_id(limited, shop)}/{shop.slot_id}"
+        fields = {"name": "Ada", "email": "ada@example.com", "seats": "1", "action": "book"}
+
+        first = await submit_form(limited, form_url, **fields)
+        second = await submit_form(limited, form_url, **fields)
+
+    assert first.status_code == 303
+    assert second.status_code == 429
+    assert "retry-after" in second.headers
+    assert "Please wait a minute" in second.text
