@@ -18,39 +18,39 @@ from application import errors as app
 from domain import errors as dom
 from entrypoints.http.errors import EXCEPTION_HANDLERS, STATUS_BY_ERROR
 from entrypoints.web.formatting import customer_locale
+from entrypoints.web.translation import N_
 from entrypoints.web.translation import gettext as _
 
 log = logging.getLogger("bookpay.pages")
 
 _WORDS: tuple[tuple[type[Exception], str], ...] = (
-    (app.NotFound, "We could not find this page. The link may be incomplete or out of date."),
+    (app.NotFound, N_("We could not find this page. The link may be incomplete or out of date.")),
     (
         dom.SeatsUnavailable,
-        "Not enough seats are left for this time. Please choose fewer seats or another time.",
+        N_("Not enough seats are left for this time. Please choose fewer seats or another time."),
     ),
-    (dom.SlotAlreadyStarted, "This time has already started and can no longer be booked."),
-    (dom.SlotCancelled, "This time was cancelled by the business and can no longer be booked."),
-    (dom.TooManySeatsPerBooking, "That is more seats than one booking may take."),
+    (dom.SlotAlreadyStarted, N_("This time has already started and can no longer be booked.")),
+    (dom.SlotCancelled, N_("This time was cancelled by the business and can no longer be booked.")),
+    (dom.TooManySeatsPerBooking, N_("That is more seats than one booking may take.")),
     (
         dom.TooManyPendingHolds,
-        "You have several bookings waiting for payment already. Finish "
-        "or cancel one of them first.",
+        N_("You have several bookings waiting for payment already. Finish or cancel one first."),
     ),
-    (dom.TenantCannotSell, "This business cannot take payments yet. Please try again later."),
-    (dom.BelowMinimumCharge, "This total is too small to be paid by card."),
-    (dom.AboveMaximumCharge, "This total is too large to be paid by card."),
-    (dom.CancellationWindowClosed, "It is too late to cancel this booking online."),
-    (dom.DisputeOpen, "This booking cannot be changed while a payment dispute is open."),
-    (dom.IllegalTransition, "This booking cannot be changed this way any more."),
+    (dom.TenantCannotSell, N_("This business cannot take payments yet. Please try again later.")),
+    (dom.BelowMinimumCharge, N_("This total is too small to be paid by card.")),
+    (dom.AboveMaximumCharge, N_("This total is too large to be paid by card.")),
+    (dom.CancellationWindowClosed, N_("It is too late to cancel this booking online.")),
+    (dom.DisputeOpen, N_("This booking cannot be changed while a payment dispute is open.")),
+    (dom.IllegalTransition, N_("This booking cannot be changed this way any more.")),
     (
         app.GatewayUnavailable,
-        "The payment service is not answering. Nothing was charged; please try again in a moment.",
+        N_("The payment service is not answering. Nothing was charged; please try again soon."),
     ),
-    (app.GatewayError, "The payment service refused. Nothing was charged; please try again."),
-    (app.ServiceUnavailable, "We are busy right now. Nothing was charged; please try again."),
+    (app.GatewayError, N_("The payment service refused. Nothing was charged; please try again.")),
+    (app.ServiceUnavailable, N_("We are busy right now. Nothing was charged; please try again.")),
 )
-_TOO_MANY = "Too many bookings were started from your connection. Please wait a minute."
-_DEFAULT = "Something went wrong on our side. Nothing was charged twice; please try again."
+_TOO_MANY = N_("Too many bookings were started from your connection. Please wait a minute.")
+_DEFAULT = N_("Something went wrong on our side. Nothing was charged twice; please try again.")
 
 
 def refusal_text(error: Exception) -> str:

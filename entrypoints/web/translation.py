@@ -15,3 +15,8 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, count: int) -> str:
     return _CATALOGUE.ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; it is translated where shown."""
+    return message

@@ -14,6 +14,7 @@ from domain.cancellation import CancellationPolicy
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.offering import Offering
 from entrypoints.web.formatting import Formats
+from entrypoints.web.translation import N_
 from entrypoints.web.translation import gettext as _
 
 # The status page follows a payment still on its way by reloading itself (no script).
@@ -93,29 +94,29 @@ def policy_lines(policy: CancellationPolicy | None, refund_on_cancel: RefundOnCa
 
 _HEADLINES = {
     BookingStatus.PENDING_PAYMENT: Headline(
-        "Waiting for your payment",
-        "We have not heard from the payment yet. This page updates by itself.",
+        N_("Waiting for your payment"),
+        N_("We have not heard from the payment yet. This page updates by itself."),
         "wait",
     ),
     BookingStatus.AWAITING_ASYNC_PAYMENT: Headline(
-        "Your payment is on its way",
-        "Your seats stay held until the payment arrives. This page updates by itself.",
+        N_("Your payment is on its way"),
+        N_("Your seats stay held until the payment arrives. This page updates by itself."),
         "wait",
     ),
     BookingStatus.CONFIRMED: Headline(
-        "Your booking is confirmed", "Your booking is paid. See you there!", "ok"
+        N_("Your booking is confirmed"), N_("Your booking is paid. See you there!"), "ok"
     ),
     BookingStatus.EXPIRED: Headline(
-        "Your booking was not completed",
-        "Nothing was charged, and the seats you picked are free again.",
+        N_("Your booking was not completed"),
+        N_("Nothing was charged, and the seats you picked are free again."),
         "stop",
     ),
     BookingStatus.PAYMENT_FAILED: Headline(
-        "Your payment did not go through",
-        "Nothing was charged, and the seats you picked are free again. You can try again.",
+        N_("Your payment did not go through"),
+        N_("Nothing was charged, and the seats you picked are free again. You can try again."),
         "stop",
     ),
-    BookingStatus.CANCELLED: Headline("This booking is cancelled", "", "stop"),
+    BookingStatus.CANCELLED: Headline(N_("This booking is cancelled"), "", "stop"),
 }
 
 
@@ -128,7 +129,7 @@ def booking_view(found: CustomerBooking, f: Formats) -> dict[str, Any]:
         "id": booking.id,
         "status": booking.status.value,
         "title": _(headline.title),
-        "text": _(headline.text),
+        "text": _(headline.text) if headline.text else "",
         "tone": headline.tone,
         "follows_payment": booking.status
         in (BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_ASYNC_PAYMENT),
