@@ -75,5 +75,7 @@ def csrf_config(secret_seed: str | None, *, secure: bool) -> CSRFConfig:
         cookie_path="/",
         cookie_secure=secure,
         cookie_httponly=True,
-        cookie_samesite="lax",
+        # Over https the forms work inside the platform's iframe too (a cross-site frame
+        # gets no Lax cookie); the token in the form still has to match it.
+        cookie_samesite="none" if secure else "lax",
     )
