@@ -3,13 +3,14 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: run test check lint format typecheck layers install lock bench fuzz clean
 
 run: $(STAMP)
 	$(BIN)/bookpay run
 
-test: check
+test: check $(AXE)
 	$(BIN)/pytest
 
 check: $(STAMP) lint typecheck layers
@@ -28,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-install: $(STAMP)
+install: $(STAMP) $(AXE)
 
 # The lock file pins every package with hashes, so every install is the same.
 $(STAMP): requirements.lock pyproject.toml
@@ -36,6 +37,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# axe-core (accessibility checks the browser tests inject into each page), from the npm
+# registry, pinned by package-lock.json.
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
@@ -54,4 +61,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tools.fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db* var
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis bookpay.db* var

@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from application.credentials import hash_secret, new_booking_token
 from application.errors import (
@@ -195,7 +196,9 @@ class StartCheckout:
         token: str,
         command: StartCheckoutCommand,
     ) -> CheckoutStarted:
-        status_url = f"{self._base_url}/v1/public/bookings/{booking.id}?token={token}"
+        # Back from the checkout, the customer lands on the hosted booking page, which
+        # exchanges the token for a cookie at once.
+        status_url = f"{self._base_url}/booking/{booking.id}?token={token}"
         # Leaving the checkout comes back to Bookpay, which ends the hold at once and then
         # sends the customer on to the platform's cancel_url.
         left_url = f"{self._base_url}/v1/public/bookings/{booking.id}/checkout-left?token={token}"
@@ -208,7 +211,7 @@ class StartCheckout:
                 booking_id=booking.id,
                 account_id=account_id,
                 charge_model=tenant.charge_model,
-                line_items=line_items(offering, booking.quote),
+                line_items=line_items(offering, booking.quote, tenant, booking.starts_at),
                 application_fee=booking.quote.application_fee,
                 expires_at=max(booking.hold_expires_at, self._clock.now() + SESSION_MINIMUM),
                 customer_email=booking.customer.email,
@@ -263,12 +266,26 @@ class StartCheckout:
             await uow.commit()
 
 
-def line_items(offering: Offering, quote: FeeQuote) -> tuple[LineItem, ...]:
-    """The offering × seats, plus a "Service fee" line for the customer's share of the fee."""
-    items = [LineItem(offering.name, quote.unit_price, quote.seats)]
+def line_items(
+    offering: Offering, quote: FeeQuote, tenant: Tenant, starts_at: datetime
+) -> tuple[LineItem, ...]:
+    """The offering × seats, plus a "Service fee" line for the customer's share of the fee.
+
+    The offering's line names the slot's start in the tenant's timezone and the business,
+    so the hosted checkout says what is being bought and from whom.
+    """
+    name = f"{offering.name} · {slot_label(starts_at, tenant.timezone)} · {tenant.name}"
+    items = [LineItem(name, quote.unit_price, quote.seats)]
     if quote.fee_bearer is not BearerKind.TENANT and not quote.customer_fee.is_zero:
         items.append(LineItem("Service fee", quote.customer_fee, 1))
     return tuple(items)
+
+
+def slot_label(starts_at: datetime, timezone: str) -> str:
+    """E.g. "Tue 1 Dec 2026, 09:00 EST": the start on the tenant's clock, in English (the
+    checkout page has no locale of ours; Stripe shows the name as given)."""
+    local = starts_at.astimezone(ZoneInfo(timezone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
 def booking_id_for_key(tenant_id: str, key: str) -> str:

@@ -20,6 +20,7 @@ from adapters.system.ids import RandomIds
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant
+from application.customer_pages import CustomerPages
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.idempotent_requests import IdempotentRequests
 from application.issue_api_key import IssueTenantApiKey
@@ -170,6 +171,9 @@ class Container(containers.DeclarativeContainer):
     cancel_booking = providers.Singleton(CancelBooking, uow, gateway, clock)
     refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
     booking_queries = providers.Singleton(BookingQueries, uow)
+    customer_pages = providers.Singleton(
+        CustomerPages, uow, clock, list_availability, booking_queries
+    )
     tenant_statement = providers.Singleton(TenantStatement, uow)
     idempotent_requests = providers.Singleton(
         IdempotentRequests,
@@ -223,6 +227,7 @@ USE_CASES = (
     "refund_booking",
     "booking_queries",
     "tenant_statement",
+    "customer_pages",
 )
 
 

@@ -23,6 +23,7 @@ from domain.fees import CurrencyAmounts, FeePolicy
 from domain.money import Money
 from entrypoints.config import ConfigurationError, GatewayKind, Settings, reveal
 from entrypoints.container import Container, build_container
+from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 DEMO_SLUG = "demo-studio"
 DEMO_CUSTOMER = "customer@example.com"
@@ -69,7 +70,9 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
         tenant_key = created.api_key
         # Onboard through the fake gateway's own pages, as a tenant would in a browser.
         await container.start_onboarding()(
-            StartOnboardingCommand(tenant.id, f"{base_url}/schema", f"{base_url}/schema")
+            StartOnboardingCommand(
+                tenant.id, f"{base_url}{REFRESH_PATH}", f"{base_url}{RETURN_PATH}"
+            )
         )
         async with container.unit_of_work() as uow:
             onboarded = await uow.tenants.get(tenant.id)
@@ -121,6 +124,7 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
             [
                 "",
                 "Bookpay is ready (fake Stripe gateway). Open in a browser:",
+                f"  Book and pay:    {booking_page_url(base_url)}",
                 f"  API docs:        {base_url}/schema",
                 f"  Offerings:       {base_url}/v1/public/{DEMO_SLUG}/offerings",
                 f"  Pay a booking:   {checkout_url}",
@@ -132,6 +136,11 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
             ]
         )
     )
+
+
+def booking_page_url(base_url: str) -> str:
+    """The demo tenant's hosted booking page: where a newcomer books, pays and manages."""
+    return f"{base_url.rstrip('/')}/book/{DEMO_SLUG}"
 
 
 async def _open_demo_checkout(container: Container, base_url: str) -> str | None:

@@ -556,6 +556,7 @@ class FakeGateway:
             amount_total=Money(body["amount_total"], currency),
             customer_email=body["customer_email"],
             payment_failed=body.get("_delayed_payment") == "failed",
+            return_url=body.get("success_url"),
         )
         return render_checkout_page(page, base_url=self._base_url)
 

@@ -37,6 +37,9 @@ class CheckoutPage:
     amount_total: Money
     customer_email: str | None
     payment_failed: bool = False
+    # Where the customer goes back to the shop (the session's success_url), once the
+    # payment has failed and nothing is left to do here.
+    return_url: str | None = None
 
 
 def _document(title: str, body: str) -> str:
@@ -97,7 +100,12 @@ def _checkout_actions(page: CheckoutPage, base_url: str) -> str:
             + "</div>"
         )
     if page.payment_failed:
-        return "<p>The payment failed. No money was taken.</p>"
+        back = (
+            f'<p><a href="{escape(page.return_url)}">Return to the shop</a></p>'
+            if page.return_url
+            else ""
+        )
+        return "<p>The payment failed. No money was taken.</p>" + back
     if page.status is SessionStatus.COMPLETE and page.payment_status is PaymentStatus.UNPAID:
         return (
             "<p>The delayed payment is processing.</p><div>"

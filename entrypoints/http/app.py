@@ -27,6 +27,7 @@ from entrypoints.http.tenant import TenantController
 from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
 from entrypoints.http.webhooks import WebhookController
 from entrypoints.periodic import PeriodicTask
+from entrypoints.web.router import pages_router, template_config
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -53,6 +54,7 @@ def create_app(container: Container) -> Litestar:
         WebhookController,
         OperationsController,
         docs_assets_router(),
+        pages_router(settings, container.rate_limits),
     ]
     if settings.gateway is GatewayKind.FAKE:
         handlers.append(FakeStripeController)
@@ -99,6 +101,7 @@ def create_app(container: Container) -> Litestar:
             idempotency_middleware(container.idempotent_requests, max_body_bytes=MAX_BODY_BYTES),
         ],
         request_max_body_size=MAX_BODY_BYTES,
+        template_config=template_config(),
         on_startup=[task.start for task in periodic],
         on_shutdown=[close_resources],
         state=State(

@@ -7,8 +7,9 @@ they got back; never the fee policy, the application fee or what the tenant rece
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect
 
@@ -198,8 +199,8 @@ class PublicController(Controller):
         status_code=303,
         summary="Where the hosted checkout's Cancel button leads",
         description="Ends the unpaid booking's hold at once (its Checkout Session expired "
-        "first), then redirects to the platform's cancel_url, or shows a plain page without "
-        "one. A paid booking is left as it is.",
+        "first), then redirects to the platform's cancel_url, or without one to the hosted "
+        "booking page (`/booking/{booking_id}`). A paid booking is left as it is.",
         response_class=Response,
         responses=problems(404, 502, 503, why_404="No such booking, or a wrong token"),
     )
@@ -209,10 +210,9 @@ class PublicController(Controller):
         booking = await cancel_booking.leave_checkout(booking_id, token or "")
         if booking.status is BookingStatus.EXPIRED and booking.cancel_url:
             return Redirect(booking.cancel_url, status_code=303)
-        # Paid (or paying) meanwhile: the page says so, never "nothing was charged".
-        title, text = _LEFT_PAGES.get(booking.status, _LEFT_PAGES[BookingStatus.EXPIRED])
-        page = _LEFT_PAGE.format(title=title, text=text)
-        return Response(content=page, media_type=MediaType.HTML, status_code=200)
+        # Without a platform page: the hosted booking page says what happened (paid
+        # meanwhile included: never "nothing was charged") and leads back to the slots.
+        return Redirect(f"/booking/{booking_id}?token={quote(token or '')}", status_code=303)
 
     @post(
         "/bookings/{booking_id:str}/cancel",
@@ -245,29 +245,3 @@ class PublicController(Controller):
             )
         )
         return m.public_booking_out(booking)
-
-
-_LEFT_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><main><h1>{title}</h1>
-<p>{text}</p></main></body></html>
-"""
-_LEFT_PAGES = {
-    BookingStatus.EXPIRED: (
-        "Your booking was not completed",
-        "Nothing was charged, and the seats you picked are free again.",
-    ),
-    BookingStatus.CONFIRMED: (
-        "Your booking is paid",
-        "Your payment went through before you left the checkout: the booking is confirmed.",
-    ),
-    BookingStatus.AWAITING_ASYNC_PAYMENT: (
-        "Your payment is on its way",
-        "Your seats stay held until the payment arrives or its deadline passes.",
-    ),
-    BookingStatus.PAYMENT_FAILED: (
-        "Your payment did not go through",
-        "Nothing was charged, and the seats you picked are free again.",
-    ),
-    BookingStatus.CANCELLED: ("This booking is cancelled", "It was cancelled earlier."),
-}

@@ -53,6 +53,7 @@ from entrypoints.http.params import (
     moment,
     page,
 )
+from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 StatementFormat = Annotated[
     s.StatementFormat | None,
@@ -107,8 +108,8 @@ class TenantController(Controller):
         link = await start_onboarding(
             StartOnboardingCommand(
                 tenant_id=tenant.id,
-                refresh_url=f"{base}/v1/tenant/connect/status",
-                return_url=f"{base}/v1/tenant/connect/status",
+                refresh_url=f"{base}{REFRESH_PATH}",
+                return_url=f"{base}{RETURN_PATH}",
             )
         )
         return s.OnboardingLink(url=link.url, expires_at=link.expires_at)

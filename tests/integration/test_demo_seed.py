@@ -45,6 +45,8 @@ async def test_a_second_run_shows_the_same_checkout_and_every_offering_has_slots
     second = capsys.readouterr().out
     (url,) = {line.split()[-1] for line in first.splitlines() if "/fake-stripe/checkout/" in line}
     assert url in second
+    # A newcomer books in a browser from the demo tenant's booking page (issue 16).
+    assert f"{BASE}/book/{DEMO_SLUG}" in first
 
     container = build_container(settings)
     try:

@@ -1,0 +1,1 @@
+"""The hosted booking pages: server-rendered HTML for customers (and tenants' onboarding)."""

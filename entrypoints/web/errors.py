@@ -1,0 +1,98 @@
+"""Refusals on the pages, in words: the same errors as the API, shown as an HTML page.
+
+The status comes from the API's one mapping (entrypoints/http/errors.py); only the words
+differ, because a customer reads them, not a program.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+
+from adapters.sql.database import is_database_unavailable
+from application import errors as app
+from domain import errors as dom
+from entrypoints.http.errors import EXCEPTION_HANDLERS, STATUS_BY_ERROR
+from entrypoints.web.formatting import customer_locale
+from entrypoints.web.translation import N_
+from entrypoints.web.translation import gettext as _
+
+log = logging.getLogger("bookpay.pages")
+
+_WORDS: tuple[tuple[type[Exception], str], ...] = (
+    (app.NotFound, N_("We could not find this page. The link may be incomplete or out of date.")),
+    (
+        dom.SeatsUnavailable,
+        N_("Not enough seats are left for this time. Please choose fewer seats or another time."),
+    ),
+    (dom.SlotAlreadyStarted, N_("This time has already started and can no longer be booked.")),
+    (dom.SlotCancelled, N_("This time was cancelled by the business and can no longer be booked.")),
+    (dom.TooManySeatsPerBooking, N_("That is more seats than one booking may take.")),
+    (
+        dom.TooManyPendingHolds,
+        N_("You have several bookings waiting for payment already. Finish or cancel one first."),
+    ),
+    (dom.TenantCannotSell, N_("This business cannot take payments yet. Please try again later.")),
+    (dom.BelowMinimumCharge, N_("This total is too small to be paid by card.")),
+    (dom.AboveMaximumCharge, N_("This total is too large to be paid by card.")),
+    (dom.CancellationWindowClosed, N_("It is too late to cancel this booking online.")),
+    (dom.DisputeOpen, N_("This booking cannot be changed while a payment dispute is open.")),
+    (dom.IllegalTransition, N_("This booking cannot be changed this way any more.")),
+    (
+        app.GatewayUnavailable,
+        N_("The payment service is not answering. Nothing was charged; please try again soon."),
+    ),
+    (app.GatewayError, N_("The payment service refused. Nothing was charged; please try again.")),
+    (app.ServiceUnavailable, N_("We are busy right now. Nothing was charged; please try again.")),
+)
+_TOO_MANY = N_("Too many bookings were started from your connection. Please wait a minute.")
+_DEFAULT = N_("Something went wrong on our side. Nothing was charged twice; please try again.")
+
+
+def refusal_text(error: Exception) -> str:
+    """What the customer reads for a refusal (translated)."""
+    return _(next((words for kind, words in _WORDS if isinstance(error, kind)), _DEFAULT))
+
+
+def _status(error: Exception) -> int:
+    if isinstance(error, HTTPException):
+        return error.status_code
+    if is_database_unavailable(error):
+        return 503
+    return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
+
+
+def error_page(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    status = _status(error)
+    if status >= 500 and not isinstance(error, (app.ApplicationError, HTTPException)):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if isinstance(error, HTTPException) and status < 500:
+        text = _("This request could not be read. Please go back and try again.")
+        if status == 404:
+            text = refusal_text(app.NotFound("page", request.url.path))
+        if status == 429:
+            text = _(_TOO_MANY)
+    else:
+        text = refusal_text(error)
+    headers = {"Retry-After": "2"} if status == 503 else None
+    if isinstance(error, HTTPException) and error.headers:
+        headers = dict(error.headers)
+    return Template(
+        template_name="error.html",
+        context={
+            "lang": customer_locale(request.headers.get("accept-language")).language,
+            "text": text,
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+# The same keys as the API's handlers, so that none of theirs is more specific than ours.
+PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = dict.fromkeys(
+    EXCEPTION_HANDLERS, error_page
+)
