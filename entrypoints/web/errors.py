@@ -92,7 +92,8 @@ def error_page(request: Request[Any, Any, Any], error: Exception) -> Response[An
     )
 
 
-# The same keys as the API's handlers, so that none of theirs is more specific than ours.
+# The same keys as the API's handlers and the errors its problem-details plugin maps, so that
+# none of theirs is more specific than ours.
 PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = dict.fromkeys(
-    EXCEPTION_HANDLERS, error_page
+    [*EXCEPTION_HANDLERS, app.ApplicationError, dom.DomainError, HTTPException], error_page
 )

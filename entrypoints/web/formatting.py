@@ -74,7 +74,7 @@ class Formats:
         """Day, time and the timezone's name, e.g. "Tuesday, December 1, 2026, 9:00 AM
         (Eastern Time)"."""
         # The locale's own way to join a date and a time ("{1}, {0}", "{1} 'at' {0}", …).
-        joined = get_datetime_format("full", locale=self.locale).replace("'", "")
+        joined = str(get_datetime_format("full", locale=self.locale)).replace("'", "")
         return f"{joined.format(self.time(moment), self.day(moment))} ({self.zone_name()})"
 
     def zone_name(self) -> str:

@@ -66,7 +66,11 @@ def pages_router(settings: Settings, rate_limits: Callable[[], RateLimits]) -> R
         },
         middleware=[
             DefineMiddleware(
-                CSRFMiddleware, config=csrf_config(settings.admin_api_key, secure=secure)
+                CSRFMiddleware,
+                config=csrf_config(
+                    settings.admin_api_key.get_secret_value() if settings.admin_api_key else None,
+                    secure=secure,
+                ),
             )
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
