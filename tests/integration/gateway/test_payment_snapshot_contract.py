@@ -83,11 +83,15 @@ async def test_refunds_and_the_fee_they_gave_back_are_shown_as_made(
     assert snapshot.application_fee_refunded == Money(100 if fee_back else 0, "eur")
 
 
-async def test_the_charge_names_the_same_payment(harness: GatewayHarness) -> None:
-    payment, _ = await _paid(harness, ChargeModel.DESTINATION)
-    by_payment = await harness.gateway.retrieve_payment(payment)
+@pytest.mark.parametrize("charge_model", list(ChargeModel))
+async def test_the_charge_names_the_same_payment(
+    harness: GatewayHarness, charge_model: ChargeModel
+) -> None:
+    payment, account_id = await _paid(harness, charge_model)
+    lives_on = _lives_on(charge_model, account_id)
+    by_payment = await harness.gateway.retrieve_payment(payment, account_id=lives_on)
 
-    by_charge = await harness.gateway.retrieve_payment(by_payment.charge_id)
+    by_charge = await harness.gateway.retrieve_payment(by_payment.charge_id, account_id=lives_on)
 
     assert by_charge == by_payment
 
