@@ -50,8 +50,10 @@ from domain.tenant import Tenant
 
 log = logging.getLogger("bookpay.reconcile")
 
-# Paid bookings created this many days back are compared by default.
-DEFAULT_DAYS = 7
+# Paid bookings created this many days back are compared by the periodic job: each costs
+# a few gateway requests, and a webhook Stripe could not deliver shows within a day
+# (`bookpay reconcile --days N` looks further back).
+DEFAULT_DAYS = 1
 PAGE = 200
 
 _REFUNDS_MADE = frozenset({"succeeded", "pending", "requires_action"})

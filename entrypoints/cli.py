@@ -254,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     reconcile.add_argument(
         "--days",
         type=int,
-        default=None,
+        default=7,
         help="compare the money of paid bookings created this many days back (default 7)",
     )
     reconcile.set_defaults(func=cmd_reconcile)
