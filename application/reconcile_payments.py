@@ -121,7 +121,9 @@ class ReconcilePayments:
             report.unreachable.append(booking.id)
             return
         report.compared += 1
-        for repair, what in self._repairs(tenant, booking, payment):
+        async with self._uow() as uow:
+            booked = _sums(await uow.ledger.list_for_booking(booking.tenant_id, booking.id))
+        for repair, what in self._repairs(tenant, booking, payment, booked):
             try:
                 applied = await self._apply(repair)
             except GatewayError as error:
@@ -133,8 +135,13 @@ class ReconcilePayments:
         report.for_a_human += await self._differences(booking, payment)
 
     def _repairs(
-        self, tenant: Tenant, booking: Booking, payment: PaymentSnapshot
+        self,
+        tenant: Tenant,
+        booking: Booking,
+        payment: PaymentSnapshot,
+        booked: Counter[EntryKind],
     ) -> list[tuple[PaymentEvent, str]]:
+        """The lost events the gateway's objects prove, each with what it repairs."""
         now = self._clock.now()
         account_id = tenant.charge_account_id
         repairs: list[tuple[PaymentEvent, str]] = []
@@ -165,18 +172,19 @@ class ReconcilePayments:
                     "made at the gateway recorded",
                 )
             )
-        if payment.application_fee_refunded is not None:
+        fee_refunded_in_all = payment.application_fee_refunded
+        fee_refunds_booked = booked[EntryKind.APPLICATION_FEE_REFUND]
+        if fee_refunded_in_all is not None and fee_refunded_in_all.amount > fee_refunds_booked:
             fee_refunded = ApplicationFeeRefunded(
                 event_id=(
-                    f"reconcile:{payment.charge_id}:fee_refunded:"
-                    f"{payment.application_fee_refunded.amount}"
+                    f"reconcile:{payment.charge_id}:fee_refunded:{fee_refunded_in_all.amount}"
                 ),
                 created_at=now,
                 account_id=account_id,
                 fee_id=f"{payment.charge_id}:application_fee",
                 charge_id=payment.charge_id,
                 payment_intent_id=booking.payment_intent_id,
-                amount_refunded=payment.application_fee_refunded,
+                amount_refunded=fee_refunded_in_all,
             )
             repairs.append((fee_refunded, "fee refund the gateway reports booked"))
         for dispute in payment.disputes:
