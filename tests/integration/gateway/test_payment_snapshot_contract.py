@@ -7,14 +7,16 @@ from __future__ import annotations
 import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
+from adapters.stripe.gateway import StripeGateway
 from application.errors import GatewayInvalidRequest
 from application.ports.gateway import PaymentGateway
 from domain.dispute import DisputeStatus
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.integration.gateway.conftest import GatewayHarness
+from tests.support.gateway_doubles import FixedClock
 from tests.support.gateway_requests import checkout_request, refund_request
-from tests.support.stripe_http import StripeStandIn
+from tests.support.stripe_http import RecordingStripeHTTPClient, StripeStandIn
 
 
 async def _paid(harness: GatewayHarness, charge_model: ChargeModel) -> tuple[str, str]:
@@ -130,3 +132,36 @@ async def test_a_dispute_of_the_charge_is_shown(
     assert dispute.status is DisputeStatus.NEEDS_RESPONSE
     assert not dispute.is_charge_refundable
     assert dispute.opened_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("charge_model", list(ChargeModel))
+async def test_stripe_is_asked_where_the_charge_lives_and_the_fee_on_the_platform(
+    stripe_gateway: StripeGateway,
+    stand_in: StripeStandIn,
+    recorder: RecordingStripeHTTPClient,
+    clock: FixedClock,
+    charge_model: ChargeModel,
+) -> None:
+    status = await stripe_gateway.create_connected_account(
+        tenant_id="tn_0001", country="de", email=None, idempotency_key="bookpay-account-tn_1"
+    )
+    assert status.account_id is not None
+    stand_in.complete_onboarding(status.account_id)
+    session = await stripe_gateway.create_checkout_session(
+        checkout_request(status.account_id, clock(), charge_model=charge_model)
+    )
+    payment = stand_in.complete_session(session.session_id)
+    lives_on = _lives_on(charge_model, status.account_id)
+    asked = len(recorder.requests)
+
+    await stripe_gateway.retrieve_payment(payment, account_id=lives_on)
+
+    sent = [(r.method, r.path, r.stripe_account) for r in recorder.requests[asked:]]
+    fee_id = stand_in.application_fees[next(iter(stand_in.application_fees))]["id"]
+    assert sent == [
+        ("GET", f"/v1/payment_intents/{payment}", lives_on),
+        ("GET", "/v1/refunds", lives_on),
+        ("GET", "/v1/disputes", lives_on),
+        ("GET", f"/v1/application_fees/{fee_id}", None),
+    ]
+    assert all(r.idempotency_key is None for r in recorder.requests[asked:])
