@@ -41,6 +41,7 @@ from application.ports.gateway_events import (
     PaymentEvent,
     RefundRecord,
 )
+from application.ports.repositories import ConcurrentUpdate
 from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
@@ -126,7 +127,7 @@ class ReconcilePayments:
         for repair, what in self._repairs(tenant, booking, payment, booked):
             try:
                 applied = await self._apply(repair)
-            except GatewayError as error:
+            except (GatewayError, ConcurrentUpdate) as error:  # another writer, or Stripe
                 log.info("booking %s not repaired: %s", booking.id, error)
                 report.unreachable.append(booking.id)
                 return
