@@ -33,7 +33,7 @@ from datetime import timedelta
 
 from application.errors import GatewayError
 from application.payment_events import ApplyPaymentEvent, Outcome
-from application.ports.gateway import PaymentGateway, PaymentSnapshot
+from application.ports.gateway import DisputeFacts, PaymentGateway, PaymentSnapshot
 from application.ports.gateway_events import (
     ApplicationFeeRefunded,
     ChargeRefunded,
@@ -123,8 +123,8 @@ class ReconcilePayments:
             return
         report.compared += 1
         async with self._uow() as uow:
-            booked = _sums(await uow.ledger.list_for_booking(booking.tenant_id, booking.id))
-        for repair, what in self._repairs(tenant, booking, payment, booked):
+            entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
+        for repair, what in self._repairs(tenant, booking, payment, entries):
             try:
                 applied = await self._apply(repair)
             except (GatewayError, ConcurrentUpdate) as error:  # another writer, or Stripe
@@ -140,9 +140,10 @@ class ReconcilePayments:
         tenant: Tenant,
         booking: Booking,
         payment: PaymentSnapshot,
-        booked: Counter[EntryKind],
+        entries: list[LedgerEntry],
     ) -> list[tuple[PaymentEvent, str]]:
         """The lost events the gateway's objects prove, each with what it repairs."""
+        booked = _sums(entries)
         now = self._clock.now()
         account_id = tenant.charge_account_id
         repairs: list[tuple[PaymentEvent, str]] = []
@@ -189,8 +190,7 @@ class ReconcilePayments:
             )
             repairs.append((fee_refunded, "fee refund the gateway reports booked"))
         for dispute in payment.disputes:
-            known = booking.dispute(dispute.dispute_id)
-            if known is not None and known.status is dispute.status:
+            if _dispute_known(booking, dispute, entries):
                 continue
             updated = DisputeUpdated(
                 event_id=(
@@ -247,6 +247,20 @@ class ReconcilePayments:
                     f"{dispute.status.value} at the gateway"
                 )
         return found
+
+
+def _dispute_known(booking: Booking, dispute: DisputeFacts, entries: list[LedgerEntry]) -> bool:
+    """Whether the booking shows the dispute as the gateway does: its status, and the
+    funds its balance transactions moved (withdrawn, reinstated) in the ledger."""
+    known = booking.dispute(dispute.dispute_id)
+    if known is None or known.status is not dispute.status:
+        return False
+    moved = {e.kind for e in entries if e.gateway_ref == dispute.dispute_id}
+    for funds in dispute.balance_transactions:
+        kind = EntryKind.DISPUTE if funds.amount.is_negative else EntryKind.DISPUTE_REVERSAL
+        if funds.amount.amount != 0 and kind not in moved:
+            return False
+    return True
 
 
 def _sums(entries: list[LedgerEntry]) -> Counter[EntryKind]:

@@ -255,3 +255,24 @@ async def test_what_the_gateways_facts_cannot_explain_is_left_for_a_human(shop: 
     assert report.payments_repaired == []
     assert sorted(await shop.ledger(tenant, booking_id)) == sorted([*PAID, ("refund", 500)])
     assert booking["payment_status"] == "paid"
+
+
+async def test_the_funds_a_dispute_moved_are_booked_when_only_that_event_was_lost(
+    shop: Shop,
+) -> None:
+    tenant, booking_id = await paid_booking(shop.client)
+    payment = (await shop.booking(tenant, booking_id))["payment_intent"]
+    shop.lost.add("charge.dispute.funds_withdrawn")
+    await shop.dashboard(f"payments/{payment}/dispute", {"reason": "fraudulent"})
+    assert (await shop.booking(tenant, booking_id))["disputes"][0]["status"] == "needs_response"
+    assert await shop.ledger(tenant, booking_id) == PAID  # the funds never showed
+
+    await shop.reconcile()
+
+    # The whole 42.30 withdrawn, with Stripe's 15.00 dispute fee (the platform's balance).
+    assert sorted(await shop.ledger(tenant, booking_id)) == sorted(
+        [*PAID, ("dispute", 4230), ("dispute_fee", 1500)]
+    )
+    again = await shop.reconcile()
+    assert again.payments_repaired == []
+    assert again.for_a_human == []
