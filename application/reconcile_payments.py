@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from application.errors import GatewayError
+from application.errors import GatewayError, GatewayInvalidRequest
 from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports.gateway import DisputeFacts, PaymentGateway, PaymentSnapshot
 from application.ports.gateway_events import (
@@ -117,6 +117,12 @@ class ReconcilePayments:
             payment = await self._gateway.retrieve_payment(
                 booking.payment_intent_id, account_id=tenant.charge_account_id
             )
+        except GatewayInvalidRequest as refused:  # Stripe knows no charge of the payment
+            report.for_a_human.append(
+                f"{booking.id}: the gateway shows no charge of payment "
+                f"{booking.payment_intent_id} ({refused})"
+            )
+            return
         except GatewayError as error:
             log.info("payment of booking %s not reconciled: %s", booking.id, error)
             report.unreachable.append(booking.id)

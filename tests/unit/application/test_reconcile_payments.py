@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from application.errors import GatewayUnavailable
+from application.errors import GatewayInvalidRequest, GatewayUnavailable
 from application.ports.gateway import PaymentSnapshot
 from domain.booking import PaymentStatus
 from tests.unit.application.conftest import App, build_app, checkout, open_shop
@@ -66,3 +66,21 @@ async def test_a_payment_the_gateway_cannot_show_is_left_for_later_unchanged() -
     assert report.payments_repaired == []
     assert report.for_a_human == []
     assert (await app.booking(booking_id)).payment_status is PaymentStatus.PAID
+
+
+class _PaymentsUnknown(_PaymentsUnreadable):
+    """The fake gateway, but Stripe knows no charge of any payment."""
+
+    async def retrieve_payment(self, payment_id: str, **_: Any) -> PaymentSnapshot:
+        raise GatewayInvalidRequest(f"No such payment_intent: '{payment_id}'")
+
+
+async def test_a_payment_the_gateway_does_not_know_is_left_for_a_human() -> None:
+    app = build_app(_PaymentsUnknown)
+    booking_id, payment = await _paid(app)
+
+    report = await app.reconcile()
+
+    assert [line.split(":")[0] for line in report.for_a_human] == [booking_id]
+    assert payment in report.for_a_human[0]
+    assert booking_id not in report.unreachable
