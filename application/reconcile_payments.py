@@ -12,9 +12,9 @@ the gateway's own facts prove, through the handlers of the events that were lost
   fee refund the gateway reports;
 - a fee refund the gateway reports beyond what the ledger books (its
   `application_fee.refunded` lost): booked (ApplicationFeeRefunded);
-- a dispute the gateway shows that the booking lacks or shows in an older state:
-  recorded (DisputeUpdated), its funds and fee included; a lost one the tenant bears is
-  recovered from it as usual.
+- a dispute the gateway shows that the booking lacks, shows in another status, or whose
+  withdrawn or reinstated funds the ledger lacks: recorded (DisputeUpdated), its funds and
+  fee included; a lost one the tenant bears is recovered from it as usual.
 
 Each repair carries an event id derived from the fact it repairs, so running it again (or
 on several nodes at once) repairs nothing twice, and the real event arriving later changes
