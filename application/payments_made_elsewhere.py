@@ -21,7 +21,12 @@ when a booking is paid with it (`catch_up`), in the same transaction as that pay
 from __future__ import annotations
 
 from application.disputes import record_dispute_event
-from application.ports.gateway_events import ChargeRefunded, DisputeEvent, PaymentAftermath
+from application.ports.gateway_events import (
+    ApplicationFeeRefunded,
+    ChargeRefunded,
+    DisputeEvent,
+    PaymentAftermath,
+)
 from application.ports.unit_of_work import UnitOfWork
 from domain.booking import Booking
 from domain.cancellation import RefundSplit, partial_refund
@@ -69,6 +74,8 @@ async def _apply(
     if isinstance(event, DisputeEvent):
         recorded = await record_dispute_event(uow, booking, event, bearer)
         return recorded.booking, recorded.changed
+    if isinstance(event, ApplicationFeeRefunded):
+        return booking, await _record_fee_refund(uow, booking, event)
     refunded = await _record_refund(uow, booking, event)
     return refunded, refunded is not booking
 
@@ -93,6 +100,26 @@ async def _record_refund(uow: UnitOfWork, booking: Booking, event: ChargeRefunde
     for entry in fee_refund_entries(refunded, payment, event.fee_refunded, entries, at):
         await uow.ledger.add(entry)
     return refunded
+
+
+async def _record_fee_refund(
+    uow: UnitOfWork, booking: Booking, event: ApplicationFeeRefunded
+) -> bool:
+    """Bring the booking's fee refunds up to what the fee reports it gave back in all;
+    True when an entry was booked. While a refund of Bookpay's is unconfirmed its
+    settlement books them (nothing shows as given back before the refund does)."""
+    if not booking.is_paid or booking.unknown_refunds:
+        return False
+    if event.amount_refunded.currency != booking.currency:
+        return False
+    entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
+    payment = booking.payment_intent_id or event.charge_id
+    booked = False
+    for entry in fee_refund_entries(
+        booking, payment, event.amount_refunded, entries, event.created_at
+    ):
+        booked = await uow.ledger.add(entry) or booked
+    return booked
 
 
 def _with_refund_made_elsewhere(booking: Booking, event: ChargeRefunded) -> Booking:

@@ -9,7 +9,10 @@ from the gateway was lost are re-sent with their own idempotency keys and settle
 released, and a payment the system must give back is refunded
 (application/settle_reserved_refunds.py). Lost disputes whose recovery from the tenant was
 reserved but not confirmed are sent again with their own idempotency key
-(application/dispute_recoveries.py). It also drops refund and dispute events parked for a
+(application/dispute_recoveries.py). Each recent paid booking's ledger and disputes are
+compared with the gateway's charge, refunds, application fee and disputes: what the
+gateway's facts prove is repaired, the rest reported for a human
+(application/reconcile_payments.py). It also drops refund and dispute events parked for a
 payment that no booking was paid with in `PARKED_FOR` (a payment the platform took outside
 Bookpay), and reports them.
 """
@@ -29,6 +32,7 @@ from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports.gateway import PaymentGateway, PaymentStatus
 from application.ports.gateway_events import AccountUpdated, AsyncPaymentSucceeded
 from application.ports.time_and_identity import Clock
+from application.reconcile_payments import DEFAULT_DAYS, PaymentsReport, ReconcilePayments
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
@@ -53,6 +57,10 @@ class ReconcileReport:
     unreachable: list[str] = field(default_factory=list)
     # Bookings of cancelled slots ended now (a slot cancellation that was interrupted).
     slot_bookings_ended: list[str] = field(default_factory=list)
+    # Ledgers compared with the gateway's objects: what its facts proved and was repaired,
+    # and what still differs and is left for a human ("<booking id>: <what>" each).
+    payments_repaired: list[str] = field(default_factory=list)
+    for_a_human: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
@@ -65,6 +73,7 @@ class ReconcileReport:
             + len(self.disputes_recovered)
             + len(self.parked_dropped)
             + len(self.slot_bookings_ended)
+            + len(self.payments_repaired)
         )
 
 
@@ -80,6 +89,7 @@ class Reconcile:
         *,
         grace: timedelta = timedelta(minutes=10),
         finish_slot_cancellations: FinishSlotCancellations | None = None,
+        payments_days: int = DEFAULT_DAYS,
     ) -> None:
         self._uow = uow
         self._gateway = gateway
@@ -90,9 +100,19 @@ class Reconcile:
         self._grace = grace
         self._recoveries = DisputeRecoveries(uow, gateway, clock)
         self._finish_slot_cancellations = finish_slot_cancellations
+        self._payments_days = payments_days
 
-    async def __call__(self) -> ReconcileReport:
+    async def __call__(self, *, payments_days: int | None = None) -> ReconcileReport:
+        """Everything above, once. `payments_days`: how many days back paid bookings are
+        compared with the gateway (by their creation; default the constructor's)."""
         report = ReconcileReport()
+        payments = ReconcilePayments(
+            self._uow,
+            self._gateway,
+            self._apply,
+            self._clock,
+            days=self._payments_days if payments_days is None else payments_days,
+        )
         swept = await self._sweeper(before=self._clock.now() - self._grace)
         report.expired += swept.expired
         report.confirmed += swept.completed
@@ -104,6 +124,12 @@ class Reconcile:
         report.refunds_settled += settled.settled
         report.refunds_released += settled.released
         report.unreachable += settled.still_unknown
+        compared = PaymentsReport()
+        async for tenant in self._tenants():
+            await payments(tenant, compared)
+        report.payments_repaired += compared.repaired
+        report.for_a_human += compared.for_a_human
+        report.unreachable += compared.unreachable
         await self._recover_lost_disputes(report)
         report.parked_dropped += await self._drop_stale_parked_events()
         if self._finish_slot_cancellations is not None:

@@ -469,6 +469,10 @@ async def _settled(
         )
         entries = await uow.ledger.list_for_booking(settled.tenant_id, settled.id)
         payment = settled.payment_intent_id or refund_id
+        given_back = Money.zero(settled.currency)
         for entry in fee_refund_entries(settled, payment, fee_refunded, entries, at):
             await uow.ledger.add(entry)
+            given_back += entry.amount
+        if fee_refunded is not None:  # the refund's own fee part is Stripe's too
+            settled = settled.fee_refund_reported(refund_id, given_back)
     return settled

@@ -380,6 +380,22 @@ class Booking:
             kept = tuple(settled if r is reserved else r for r in self.refunds)
         return replace(self, status=self._status_after_refund, refunds=kept)
 
+    def fee_refund_reported(self, refund_id: str, fee_refund: Money) -> Booking:
+        """The gateway reports what a settled refund gave back of the platform's fee: the
+        refund keeps that (Stripe's rounding), not the policy's share, so what the tenant
+        still holds (`transfer_left`) follows the money that moved. Kept within the refund
+        and the fee still held; unchanged when it already says so."""
+        refund = self._refund(refund_id)
+        if refund is None or refund.pending:
+            return self
+        others = self._sum(r for r in self.refunds if r is not refund).application_fee_refund
+        held = self.quote.application_fee - others
+        kept = max(min(fee_refund, refund.split.customer_refund, held), Money.zero(self.currency))
+        if kept == refund.split.application_fee_refund:
+            return self
+        reported = replace(refund, split=RefundSplit(refund.split.customer_refund, kept))
+        return replace(self, refunds=tuple(reported if r is refund else r for r in self.refunds))
+
     def release_refund(self, reservation_id: str) -> Booking:
         """The gateway refused the reserved refund: nothing went back, nothing is held."""
         reserved = self._refund(reservation_id)

@@ -181,14 +181,15 @@ def cmd_sweep(_: argparse.Namespace) -> None:
     asyncio.run(sweep())
 
 
-def cmd_reconcile(_: argparse.Namespace) -> None:
-    """Ask the gateway about what its events should have said, apply it, and report."""
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    """Ask the gateway about what its events should have said, apply it, and report what
+    was repaired and what is left for a human."""
     from entrypoints.container import build_container
 
     async def reconcile() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
         try:
-            report = await container.reconcile()()
+            report = await container.reconcile()(payments_days=args.days)
         finally:
             await container.engine().dispose()
         print(
@@ -198,8 +199,10 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             f"{len(report.refunds_settled)} refund(s) settled, "
             f"{len(report.refunds_released)} refund reservation(s) released, "
             f"{len(report.disputes_recovered)} lost dispute(s) recovered, "
-            f"{len(report.parked_dropped)} stale parked event(s) dropped; "
-            f"{len(report.unreachable)} left for later"
+            f"{len(report.parked_dropped)} stale parked event(s) dropped, "
+            f"{len(report.payments_repaired)} ledger repair(s); "
+            f"{len(report.unreachable)} left for later, "
+            f"{len(report.for_a_human)} left for a human"
         )
         for label, ids in (
             ("confirmed", report.confirmed),
@@ -209,7 +212,9 @@ def cmd_reconcile(_: argparse.Namespace) -> None:
             ("refund released (the gateway refused it)", report.refunds_released),
             ("lost dispute recovered", report.disputes_recovered),
             ("parked event dropped", report.parked_dropped),
+            ("repaired from the gateway's facts", report.payments_repaired),
             ("left for later (the gateway did not answer)", report.unreachable),
+            ("left for a human (the ledger and the gateway differ)", report.for_a_human),
         ):
             for ident in ids:
                 print(f"  {label}: {ident}")
@@ -267,9 +272,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve.add_argument("--access-log", action="store_true")
         serve.set_defaults(func=func, base_url=None)
     commands.add_parser("sweep", help="expire lapsed seat holds once").set_defaults(func=cmd_sweep)
-    commands.add_parser(
-        "reconcile", help="ask the gateway about pending payments and accounts"
-    ).set_defaults(func=cmd_reconcile)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="ask the gateway about pending payments, accounts and recent bookings' money",
+    )
+    reconcile.add_argument(
+        "--days",
+        type=int,
+        default=7,
+        help="compare the money of paid bookings created this many days back (default 7)",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
     tenant_key = commands.add_parser(
         "tenant-key", help="issue a new API key for a tenant (printed once)"
     )

@@ -44,6 +44,7 @@ from adapters.fake_stripe.pages import (
     render_checkout_page,
     render_onboarding_page,
 )
+from adapters.fake_stripe.payment_snapshot import payment_snapshot
 from adapters.fake_stripe.payments import new_application_fee, new_charge, public
 from adapters.fake_stripe.state import Clock, FakeStripeState, until_not_stale
 from adapters.fake_stripe.store import FakeEvent, FakeObject, FakeStripeStore
@@ -65,6 +66,7 @@ from application.ports.gateway import (
     CheckoutSession,
     LineItem,
     OnboardingLink,
+    PaymentSnapshot,
     PaymentStatus,
     RefundRequest,
     RefundResult,
@@ -587,6 +589,11 @@ class FakeGateway:
             return None
         fee = await self._money.retrieve_application_fee(str(fee_id))
         return Money(int(fee["amount_refunded"]), str(fee["currency"]))
+
+    async def retrieve_payment(
+        self, payment_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        return await payment_snapshot(self._state, payment_id, account_id)
 
     async def refund_payment(
         self,

@@ -22,6 +22,7 @@ from adapters.sql.statements import (
     _now,
 )
 from application.ports.gateway_events import (
+    ApplicationFeeRefunded,
     ChargeRefunded,
     DisputeClosed,
     DisputeCreated,
@@ -100,6 +101,14 @@ def _aftermath_json(event: PaymentAftermath) -> dict[str, Any]:
         "charge_id": event.charge_id,
         "payment_intent_id": event.payment_intent_id,
     }
+    if isinstance(event, ApplicationFeeRefunded):
+        return {
+            **common,
+            "type": "fee_refund",
+            "fee_id": event.fee_id,
+            "amount_refunded": _money_json(event.amount_refunded),
+            "fee_account_id": event.fee_account_id,
+        }
     if isinstance(event, DisputeEvent):
         return {
             **common,
@@ -139,6 +148,13 @@ def _aftermath_from_json(data: Mapping[str, Any]) -> PaymentAftermath:
         "charge_id": data["charge_id"],
         "payment_intent_id": data["payment_intent_id"],
     }
+    if data["type"] == "fee_refund":
+        return ApplicationFeeRefunded(
+            **common,
+            fee_id=data["fee_id"],
+            amount_refunded=_money(data["amount_refunded"]),
+            fee_account_id=data.get("fee_account_id"),
+        )
     if data["type"] == "dispute":
         # Rows parked before disputes had a lifecycle hold only what `created` told.
         kind = _DISPUTE_EVENTS[data.get("event_type", "created")]

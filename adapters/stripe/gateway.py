@@ -9,6 +9,7 @@ same Idempotency-Key, so Stripe applies a write at most once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +27,7 @@ from adapters.stripe_wire.events import (
     MalformedStripeObject,
     checkout_session_from_stripe,
     connect_status_from_stripe,
+    payment_snapshot_from_stripe,
     refund_result_from_stripe,
     verified_event,
 )
@@ -42,6 +44,7 @@ from application.ports.gateway import (
     CheckoutRequest,
     CheckoutSession,
     OnboardingLink,
+    PaymentSnapshot,
     RefundRequest,
     RefundResult,
     TransferReversalRequest,
@@ -159,6 +162,14 @@ def refund_params(request: RefundRequest) -> dict[str, Any]:
     elif request.reason:
         metadata["reason"] = request.reason[:500]
     return params
+
+
+def _page(params: dict[str, Any], after: str | None) -> dict[str, Any]:
+    """One page of a Stripe list: the largest Stripe allows, after the object `after`."""
+    page = {**params, "limit": 100}
+    if after is not None:
+        page["starting_after"] = after
+    return page
 
 
 def _connected_account(charge_model: ChargeModel, account_id: str | None) -> str | None:
@@ -441,6 +452,81 @@ class StripeGateway:
             return Money(int(fee["amount_refunded"]), str(fee["currency"]))
         except (KeyError, TypeError, ValueError, DomainError) as error:
             raise GatewayUnavailable(f"unexpected application fee from Stripe: {error}") from error
+
+    async def retrieve_payment(
+        self, payment_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        # The charge, its refunds and disputes live where the charge does (Stripe-Account
+        # for a direct charge); the application fee is always the platform's.
+        options = self._options(stripe_account=account_id)
+        charge = await self._charge_of(payment_id, options)
+        charge_id = str(charge.get("id"))
+        refunds = await self._every(
+            "list refunds",
+            lambda after: self._client.v1.refunds.list_async(
+                _page({"charge": charge_id}, after),  # type: ignore[arg-type]
+                options,
+            ),
+        )
+        disputes = await self._every(
+            "list disputes",
+            lambda after: self._client.v1.disputes.list_async(
+                _page({"charge": charge_id}, after),  # type: ignore[arg-type]
+                options,
+            ),
+        )
+        fee_id = charge.get("application_fee")
+        if isinstance(fee_id, dict):
+            fee_id = fee_id.get("id")
+        fee = None
+        if fee_id is not None:
+            fee = self._plain(
+                await self._call(
+                    "retrieve application fee",
+                    lambda: self._client.v1.application_fees.retrieve_async(str(fee_id)),
+                )
+            )
+        disputes.sort(key=lambda dispute: (dispute.get("created") or 0, str(dispute.get("id"))))
+        try:
+            return payment_snapshot_from_stripe(charge, refunds, fee, disputes)
+        except MalformedStripeObject as error:
+            raise GatewayUnavailable(f"unexpected payment from Stripe: {error}") from error
+
+    async def _charge_of(self, payment_id: str, options: stripe.RequestOptions) -> dict[str, Any]:
+        """The charge of a payment intent (its latest), or the charge named itself."""
+        if not payment_id.startswith("pi_"):
+            return self._plain(
+                await self._call(
+                    "retrieve charge",
+                    lambda: self._client.v1.charges.retrieve_async(payment_id, None, options),
+                )
+            )
+        intent = await self._call(
+            "retrieve payment intent",
+            lambda: self._client.v1.payment_intents.retrieve_async(
+                payment_id,
+                {"expand": ["latest_charge"]},  # type: ignore[arg-type]
+                options,
+            ),
+        )
+        charge = self._plain(intent).get("latest_charge")
+        if not isinstance(charge, dict):
+            raise GatewayInvalidRequest(f"payment {payment_id} has no charge")
+        return charge
+
+    async def _every(
+        self, name: str, page: Callable[[str | None], Awaitable[Any]]
+    ) -> list[dict[str, Any]]:
+        """Every object of a Stripe list, page after page (`starting_after`)."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            listed = await self._call(name, functools.partial(page, after))
+            data = [self._plain(obj) for obj in listed.data]
+            found += data
+            if not listed.has_more or not data:
+                return found
+            after = str(data[-1]["id"])
 
     async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
         # The transfer a destination charge made is on its charge (`transfer`).

@@ -13,9 +13,17 @@ from typing import Any
 
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import InvalidWebhookPayload
-from application.ports.gateway import CheckoutSession, PaymentStatus, RefundResult, SessionStatus
+from application.ports.gateway import (
+    CheckoutSession,
+    DisputeFacts,
+    PaymentSnapshot,
+    PaymentStatus,
+    RefundResult,
+    SessionStatus,
+)
 from application.ports.gateway_events import (
     AccountUpdated,
+    ApplicationFeeRefunded,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
@@ -138,6 +146,49 @@ def refund_result_from_stripe(refund: StripeObject) -> RefundResult:
     )
 
 
+def dispute_facts_from_stripe(dispute: StripeObject) -> DisputeFacts:
+    """A `dispute` object, with the balance transactions listed in it."""
+    try:
+        return DisputeFacts(
+            dispute_id=_field(dispute, "id", str),
+            amount=_money(dispute, "amount"),
+            reason=str(dispute.get("reason") or ""),
+            status=DisputeStatus(_field(dispute, "status", str)),
+            is_charge_refundable=_field(dispute, "is_charge_refundable", bool),
+            opened_at=_timestamp(_field(dispute, "created", int)),
+            balance_transactions=tuple(
+                _dispute_funds(transaction)
+                for transaction in dispute.get("balance_transactions") or ()
+                if isinstance(transaction, Mapping)
+            ),
+        )
+    except ValueError as error:
+        raise MalformedStripeObject(str(error)) from error
+
+
+def payment_snapshot_from_stripe(
+    charge: StripeObject,
+    refunds: list[StripeObject],
+    application_fee: StripeObject | None,
+    disputes: list[StripeObject],
+) -> PaymentSnapshot:
+    """A `charge` object, the `refund`s listed for it, its `application_fee` (None when it
+    took none) and the `dispute`s listed for it."""
+    fee = None if application_fee is None else _money(application_fee, "amount")
+    fee_refunded = None if application_fee is None else _money(application_fee, "amount_refunded")
+    charge_id = _field(charge, "id", str)
+    return PaymentSnapshot(
+        payment_intent_id=_optional_str(charge, "payment_intent") or charge_id,
+        charge_id=charge_id,
+        amount=_money(charge, "amount"),
+        amount_refunded=_money(charge, "amount_refunded"),
+        refunds=tuple(refund_result_from_stripe(refund) for refund in refunds),
+        application_fee=fee,
+        application_fee_refunded=fee_refunded,
+        disputes=tuple(dispute_facts_from_stripe(dispute) for dispute in disputes),
+    )
+
+
 # --- Events ------------------------------------------------------------------------------
 
 
@@ -229,6 +280,20 @@ def _dispute(kind: type[DisputeEvent]) -> Callable[[dict[str, Any], StripeObject
     return translate
 
 
+def _application_fee_refunded(base: dict[str, Any], fee: StripeObject) -> PaymentEvent:
+    # The fee names its charge; a charge expanded in the event names its payment too.
+    charge = fee.get("charge")
+    payment = _optional_str(charge, "payment_intent") if isinstance(charge, Mapping) else None
+    return ApplicationFeeRefunded(
+        **base,
+        fee_id=_field(fee, "id", str),
+        charge_id=_optional_str(fee, "charge") or "",
+        payment_intent_id=payment,
+        amount_refunded=_money(fee, "amount_refunded"),
+        fee_account_id=_optional_str(fee, "account"),
+    )
+
+
 def _account_updated(base: dict[str, Any], account: StripeObject) -> PaymentEvent:
     # `account_id` stays the event's `account`: the snapshot is applied to that account only.
     return AccountUpdated(**base, status=connect_status_from_stripe(account))
@@ -240,6 +305,7 @@ _TRANSLATORS: dict[str, Callable[[dict[str, Any], StripeObject], PaymentEvent]] 
     "checkout.session.async_payment_failed": _async_failed,
     "checkout.session.expired": _expired,
     "charge.refunded": _charge_refunded,
+    "application_fee.refunded": _application_fee_refunded,
     "charge.dispute.created": _dispute(DisputeCreated),
     "charge.dispute.updated": _dispute(DisputeUpdated),
     "charge.dispute.closed": _dispute(DisputeClosed),

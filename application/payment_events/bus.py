@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from application.payment_events.account_updated import account_updated
+from application.payment_events.application_fee_refunded import application_fee_refunded
 from application.payment_events.async_payment_failed import async_payment_failed
 from application.payment_events.async_payment_succeeded import async_payment_succeeded
 from application.payment_events.charge_refunded import charge_refunded
@@ -23,13 +24,14 @@ from application.payment_events.dispute_created import dispute_created
 from application.payment_events.dispute_funds_reinstated import dispute_funds_reinstated
 from application.payment_events.dispute_funds_withdrawn import dispute_funds_withdrawn
 from application.payment_events.dispute_updated import dispute_updated
-from application.payment_events.fee_facts import with_fee_refunded
+from application.payment_events.fee_facts import with_fee_payment, with_fee_refunded
 from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payment_events.session_facts import Refuted, checked_session_event
 from application.ports.gateway import PaymentGateway
 from application.ports.gateway_events import (
     AccountUpdated,
+    ApplicationFeeRefunded,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
@@ -53,6 +55,7 @@ HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
     AsyncPaymentFailed: async_payment_failed,
     CheckoutExpired: checkout_session_expired,
     ChargeRefunded: charge_refunded,
+    ApplicationFeeRefunded: application_fee_refunded,
     DisputeCreated: dispute_created,
     DisputeUpdated: dispute_updated,
     DisputeClosed: dispute_closed,
@@ -70,6 +73,7 @@ CHECKS: Mapping[type[PaymentEvent], Check] = {
     AsyncPaymentFailed: checked_session_event,
     CheckoutExpired: checked_session_event,
     ChargeRefunded: with_fee_refunded,
+    ApplicationFeeRefunded: with_fee_payment,
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from application.errors import GatewayInvalidRequest
 from application.ports.gateway import PaymentGateway
-from application.ports.gateway_events import ChargeRefunded
+from application.ports.gateway_events import ApplicationFeeRefunded, ChargeRefunded
 from application.uow import UnitOfWorkFactory
 
 log = logging.getLogger("bookpay.payments")
@@ -44,3 +44,29 @@ async def with_fee_refunded(
         )
         return event
     return replace(event, fee_refunded=fee_refunded)
+
+
+async def with_fee_payment(
+    event: ApplicationFeeRefunded, uow: UnitOfWorkFactory, gateway: PaymentGateway
+) -> ApplicationFeeRefunded:
+    """The event with the payment its fee's charge belongs to, asked of the gateway where
+    the charge lives (the connected account that paid the fee, for a direct charge).
+
+    Unchanged when it names its payment already, or when no tenant has the fee's account
+    or the gateway knows no such charge (it changes nothing then). GatewayUnavailable (or
+    GatewayRateLimited) when the gateway could not be asked: the redelivery tries again.
+    """
+    if event.payment_intent_id is not None or event.fee_account_id is None:
+        return event
+    async with uow() as reading:
+        tenant = await reading.tenants.find_by_account_id(event.fee_account_id)
+    if tenant is None:
+        return event
+    try:
+        payment = await gateway.retrieve_payment(
+            event.charge_id, account_id=tenant.charge_account_id
+        )
+    except GatewayInvalidRequest as refused:
+        log.warning("event %s: charge %s not found: %s", event.event_id, event.charge_id, refused)
+        return event
+    return replace(event, payment_intent_id=payment.payment_intent_id)

@@ -11,9 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from application.ports.gateway_events import (
-    PaymentEvent,
-)
+from application.ports.gateway_events import DisputeFunds, PaymentEvent
+from domain.dispute import DisputeStatus
 from domain.money import Money
 from domain.tenant import ChargeModel, ConnectStatus
 
@@ -137,6 +136,40 @@ class TransferReversalResult:
     amount: Money
 
 
+@dataclass(frozen=True, slots=True)
+class DisputeFacts:
+    """One dispute of a charge as the gateway shows it now, with the balance transactions
+    that moved its funds (withdrawn, reinstated) and Stripe's fee on them."""
+
+    dispute_id: str
+    amount: Money
+    reason: str
+    status: DisputeStatus
+    is_charge_refundable: bool
+    opened_at: datetime
+    balance_transactions: tuple[DisputeFunds, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSnapshot:
+    """A payment's charge as the gateway shows it now: what it charged, every refund made
+    of it (Bookpay's, with their reference, and any made elsewhere), the platform's
+    application fee and what that fee gave back, and the charge's disputes.
+
+    Amounts in minor units of the charge's currency. `application_fee` and
+    `application_fee_refunded` are None when the charge took no application fee.
+    """
+
+    payment_intent_id: str
+    charge_id: str
+    amount: Money
+    amount_refunded: Money
+    refunds: tuple[RefundResult, ...]
+    application_fee: Money | None
+    application_fee_refunded: Money | None
+    disputes: tuple[DisputeFacts, ...] = ()
+
+
 class PaymentGateway(Protocol):
     """Stripe Connect as the use cases see it. Every write carries an idempotency key."""
 
@@ -195,6 +228,18 @@ class PaymentGateway(Protocol):
 
         GatewayInvalidRequest when the payment has no charge; GatewayUnavailable or
         GatewayRateLimited when the gateway could not be asked (nothing changed: retry).
+        """
+        ...
+
+    async def retrieve_payment(
+        self, payment_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        """The payment's charge with its refunds, application fee and disputes, as the
+        gateway shows them now. `payment_id` names the payment (its payment intent) or its
+        charge; `account_id` is the connected account a direct charge lives on.
+
+        GatewayInvalidRequest when the gateway knows no charge for it; GatewayUnavailable or
+        GatewayRateLimited when it could not be asked (nothing changed: retry).
         """
         ...
 

@@ -130,9 +130,26 @@ class DisputeFundsReinstated(DisputeEvent):
     """`charge.dispute.funds_reinstated`: a won dispute gave the funds back."""
 
 
-# What happened to a payment after it was made, possibly outside Bookpay (a refund or a
-# dispute in Stripe's dashboard): it names the payment, not the checkout.
-PaymentAftermath = ChargeRefunded | DisputeEvent
+@dataclass(frozen=True, slots=True)
+class ApplicationFeeRefunded(PaymentEvent):
+    """`application_fee.refunded`: the platform's application fee on a charge has given
+    back `amount_refunded` in all (minor units of the fee's currency).
+
+    The fee names its charge, not the payment: `payment_intent_id` is None as parsed and
+    is looked up from the gateway when the event is checked. `fee_account_id` is the
+    connected account the fee was taken from (the tenant's).
+    """
+
+    fee_id: str
+    charge_id: str
+    payment_intent_id: str | None
+    amount_refunded: Money
+    fee_account_id: str | None = None
+
+
+# What happened to a payment after it was made, possibly outside Bookpay (a refund, a fee
+# refund or a dispute in Stripe's dashboard): it names the payment, not the checkout.
+PaymentAftermath = ChargeRefunded | DisputeEvent | ApplicationFeeRefunded
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,16 @@ class Server:
 
 
 def start_server(
-    database_url: str, log: Path, *, workers: int = 1, env: dict[str, str] | None = None
+    database_url: str,
+    log: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    migrate: bool = True,
 ) -> Server:
     """A `bookpay serve` on a free port of 127.0.0.1, once it answers ready; `env` adds to
-    (or overrides) its settings."""
+    (or overrides) its settings. `migrate=False` skips `bookpay migrate` on PostgreSQL (a
+    database another server already migrated)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = {
@@ -57,7 +63,7 @@ def start_server(
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
     }
     settings = {**settings, **(env or {})}
-    if "sqlite" not in database_url:
+    if migrate and "sqlite" not in database_url:
         subprocess.run([str(BOOKPAY), "migrate"], env=settings, check=True, capture_output=True)
     handle = log.open("wb")
     process = subprocess.Popen(

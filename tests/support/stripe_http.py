@@ -183,6 +183,8 @@ class StripeStandIn:
         # The platform's application fee of each charge that took one, by charge id.
         self.application_fees: dict[str, dict[str, Any]] = {}
         self._terms: dict[str, _PaymentTerms] = {}  # by session id, then by intent id
+        # Disputes the cardholders opened, by id (open_dispute).
+        self.disputes: dict[str, dict[str, Any]] = {}
         self._replays: dict[tuple[str | None, str], tuple[str, Answer]] = {}
 
     def _id(self, prefix: str) -> str:
@@ -242,6 +244,10 @@ class StripeStandIn:
                 return self._list_refunds(params, account)
             case "GET", ["payment_intents", intent_id]:
                 return self._retrieve_intent(intent_id, params, account)
+            case "GET", ["charges", charge_id]:
+                return self._retrieve_charge(charge_id, account)
+            case "GET", ["disputes"]:
+                return self._list_disputes(params, account)
             case "GET", ["application_fees", fee_id]:
                 found = next((f for f in self.application_fees.values() if f["id"] == fee_id), None)
                 if found is None or account is not None:
@@ -413,19 +419,68 @@ class StripeStandIn:
         expand = params.get("expand") or {}
         expanded = expand.values() if isinstance(expand, dict) else expand
         if "latest_charge" in expanded and body.get("latest_charge"):
-            charge = stripe_fixture("charge")
-            transfer = f"tr_{body['latest_charge']}"
-            charge.update(
-                id=body["latest_charge"],
-                amount=body["amount"],
-                currency=body["currency"],
-                payment_intent=intent_id,
-                transfer=transfer if transfer in self.transfers else None,
-            )
-            fee = self.application_fees.get(body["latest_charge"])
-            charge["application_fee"] = None if fee is None else fee["id"]
-            body["latest_charge"] = charge
+            body["latest_charge"] = self._charge(intent_id)
         return 200, body
+
+    def _charge(self, intent_id: str) -> dict[str, Any]:
+        """The charge of a paid payment intent, as Stripe shows it now."""
+        intent = self.payment_intents[intent_id].body
+        charge = stripe_fixture("charge")
+        transfer = f"tr_{intent['latest_charge']}"
+        charge.update(
+            id=intent["latest_charge"],
+            amount=intent["amount"],
+            amount_refunded=intent["amount_refunded"],
+            refunded=intent["amount_refunded"] == intent["amount"],
+            disputed=any(d["charge"] == intent["latest_charge"] for d in self.disputes.values()),
+            currency=intent["currency"],
+            payment_intent=intent_id,
+            transfer=transfer if transfer in self.transfers else None,
+        )
+        fee = self.application_fees.get(intent["latest_charge"])
+        charge["application_fee"] = None if fee is None else fee["id"]
+        charge["application_fee_amount"] = None if fee is None else fee["amount"]
+        return charge
+
+    def _intent_of_charge(self, charge_id: str) -> str | None:
+        return next(
+            (i for i, p in self.payment_intents.items() if p.body["latest_charge"] == charge_id),
+            None,
+        )
+
+    def _retrieve_charge(self, charge_id: str, account: str | None) -> Answer:
+        intent_id = self._intent_of_charge(charge_id)
+        if intent_id is None or self.payment_intents[intent_id].account != account:
+            return _missing("charge", charge_id)
+        return 200, self._charge(intent_id)
+
+    def open_dispute(self, intent_id: str, amount: int, *, status: str = "needs_response") -> str:
+        """The cardholder disputes `amount` of the payment's charge; the dispute's id."""
+        intent = self.payment_intents[intent_id]
+        dispute = stripe_fixture("dispute")
+        dispute.update(
+            id=self._id("dp"),
+            amount=amount,
+            charge=intent.body["latest_charge"],
+            payment_intent=intent_id,
+            currency=intent.body["currency"],
+            created=self._now(),
+            status=status,
+            is_charge_refundable=False,
+            reason="fraudulent",
+            balance_transactions=[],
+        )
+        self.disputes[dispute["id"]] = {**dispute, "_account": intent.account}
+        return str(dispute["id"])
+
+    def _list_disputes(self, params: dict[str, Any], account: str | None) -> Answer:
+        charge_id = params.get("charge")
+        found = [
+            {k: v for k, v in d.items() if k != "_account"}
+            for d in self.disputes.values()
+            if d["_account"] == account and charge_id in (None, d["charge"])
+        ]
+        return 200, {"object": "list", "data": found, "has_more": False, "url": "/v1/disputes"}
 
     def _reverse_transfer(
         self, transfer_id: str, params: dict[str, Any], account: str | None
@@ -502,7 +557,8 @@ class StripeStandIn:
         return 200, refund
 
     def _list_refunds(self, params: dict[str, Any], account: str | None) -> Answer:
-        intent_id = params.get("payment_intent", "")
+        intent_id = params.get("payment_intent") or self._intent_of_charge(params.get("charge", ""))
+        intent_id = intent_id or ""
         intent = self.payment_intents.get(intent_id)
         if intent is None or intent.account != account:
             return _missing("payment_intent", intent_id, "payment_intent")

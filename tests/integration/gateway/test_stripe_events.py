@@ -12,6 +12,7 @@ from adapters.stripe_wire.events import parse_event, translate_event
 from application.errors import InvalidWebhookPayload
 from application.ports.gateway_events import (
     AccountUpdated,
+    ApplicationFeeRefunded,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
@@ -128,6 +129,28 @@ def test_charge_refunded_with_and_without_the_refunds_list() -> None:
     )
     assert isinstance(unlisted, ChargeRefunded)
     assert unlisted.refunds == ()
+
+
+def test_application_fee_refunded_names_the_fees_charge_and_account() -> None:
+    fee = stripe_fixture("application_fee")
+    fee.update(amount=230, amount_refunded=115, refunded=False)
+
+    event = translate_event(_event("application_fee.refunded", fee))
+    fee["charge"] = {"id": fee["charge"], "object": "charge", "payment_intent": "pi_1"}
+    expanded = translate_event(_event("application_fee.refunded", fee))
+
+    assert event == ApplicationFeeRefunded(
+        **BASE,
+        account_id=None,
+        fee_id="fee_1NnmXEGPxmnHQRkJnV8Z4Ivx",
+        charge_id="ch_1NnlpSGPxmnHQRkJcYsK19E8",
+        payment_intent_id=None,  # looked up from Stripe when the event is checked
+        amount_refunded=Money(115, "usd"),
+        fee_account_id="acct_1Nnlp9GPxmnHQRkJ",
+    )
+    assert isinstance(expanded, ApplicationFeeRefunded)
+    assert expanded.payment_intent_id == "pi_1"
+    assert expanded.charge_id == "ch_1NnlpSGPxmnHQRkJcYsK19E8"
 
 
 def test_dispute_created() -> None:
@@ -269,6 +292,7 @@ def test_other_types_are_ignored() -> None:
         json.dumps(
             {**_event("account.updated", {"id": "acct_1"}), "created": "yesterday"}
         ).encode(),
+        json.dumps(_event("application_fee.refunded", {"id": "fee_1", "charge": "ch_1"})).encode(),
     ],
 )
 def test_a_body_that_is_not_a_readable_event_is_an_invalid_payload(body: bytes) -> None:

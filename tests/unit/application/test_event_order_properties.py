@@ -7,10 +7,10 @@ through Bookpay is among them too: Bookpay makes it as soon as the booking is pa
 tenant's account snapshots (`account.updated`): in any order and repetition, the tenant
 ends as after in-order delivery once.
 
-Not covered here: a dashboard refund that keeps the platform's fee. `charge.refunded`
-does not tell whether the fee came back (the dashboard refunds here are the ones that give
-it back pro rata); the fee refund as Stripe reports it (`application_fee.refunded`) is
-other work in progress."""
+Fee refunds are what Stripe reports: a dashboard refund may keep the platform's fee (its
+`charge.refunded` comes with the fee's report, nothing given back), and each refund that
+gives part of the fee back is followed by `application_fee.refunded` with the fee's
+`amount_refunded` in all; whichever of the two arrives first books the fee refund, once."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from application.ports.gateway import RefundRequest, RefundResult
 from application.ports.gateway_events import (
     AccountUpdated,
+    ApplicationFeeRefunded,
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
     ChargeRefunded,
@@ -156,6 +157,42 @@ STORIES = (
         payment_status=PaymentStatus.DISPUTED,
     ),
     Story(
+        "card, part refunded in the dashboard, the fee kept",
+        ("completed_paid", "refunded_1000_fee_kept"),
+        BookingStatus.CONFIRMED,
+        2,
+        0,
+        (*PAID_LEDGER, ("refund", 1000)),
+        payment_status=PaymentStatus.PARTIALLY_REFUNDED,
+    ),
+    Story(
+        "card, the platform gives part of its fee back alone",
+        ("completed_paid", "fee_refunded_54"),
+        BookingStatus.CONFIRMED,
+        2,
+        0,
+        (*PAID_LEDGER, ("application_fee_refund", 54)),
+    ),
+    Story(
+        "card, refunded in two steps, each with its fee refund's event",
+        ("completed_paid", "refunded_1000", "fee_refunded_54", "refunded_4230", "fee_refunded_230"),
+        BookingStatus.CONFIRMED,
+        2,
+        0,
+        ALL_REFUNDED,
+        payment_status=PaymentStatus.REFUNDED,
+    ),
+    Story(
+        "card, part refunded by the tenant in Bookpay, with its fee refund's event",
+        ("completed_paid", "own_refunded_1000", "own_fee_refunded_54"),
+        BookingStatus.CONFIRMED,
+        2,
+        0,
+        PART_REFUNDED,
+        own_refund=1000,
+        payment_status=PaymentStatus.PARTIALLY_REFUNDED,
+    ),
+    Story(
         "card, part refunded by the tenant in Bookpay",
         ("completed_paid", "own_refunded_1000"),
         BookingStatus.CONFIRMED,
@@ -197,6 +234,7 @@ DISPUTE_EVENTS = {
 # What Stripe reports of the charge as a whole: the cumulative amount refunded so far.
 REFUNDS = {
     "refunded_1000": (1000, (RefundRecord("re_1", Money(1000, "usd")),)),
+    "refunded_1000_fee_kept": (1000, (RefundRecord("re_1", Money(1000, "usd")),)),
     "refunded_4230": (
         4230,
         (RefundRecord("re_1", Money(1000, "usd")), RefundRecord("re_2", Money(3230, "usd"))),
@@ -211,6 +249,7 @@ REFUNDS = {
 }
 # What the application fee had given back in all when each was sent (the fee was refunded).
 FEE_REFUNDED = {
+    "refunded_1000_fee_kept": 0,
     "refunded_1000": 54,
     "refunded_4230": 230,
     "own_refunded_1000": 54,
@@ -218,8 +257,11 @@ FEE_REFUNDED = {
 }
 
 
+# `application_fee.refunded`: what the fee had given back in all when it was sent.
+FEE_EVENTS = {"fee_refunded_54": 54, "fee_refunded_230": 230, "own_fee_refunded_54": 54}
+
 # The events that report the tenant's refund, which cannot be sent before it was made.
-AFTER_OWN_REFUND = frozenset({"own_refunded_1000", "rest_refunded_4230"})
+AFTER_OWN_REFUND = frozenset({"own_refunded_1000", "rest_refunded_4230", "own_fee_refunded_54"})
 
 
 class _OwnRefundsSucceed:
@@ -260,6 +302,15 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
             amount_refunded=Money(cumulative, "usd"),
             refunds=refunds,
             fee_refunded=Money(FEE_REFUNDED[kind], "usd"),
+        )
+    if kind in FEE_EVENTS:
+        return ApplicationFeeRefunded(
+            **{**common, "created_at": AT + timedelta(minutes=FEE_EVENTS[kind])},
+            fee_id="fee_1",
+            charge_id="ch_1",
+            payment_intent_id="pi_1",
+            amount_refunded=Money(FEE_EVENTS[kind], "usd"),
+            fee_account_id=None,
         )
     if kind in DISPUTE_EVENTS:
         event_type, minutes, status, funds = DISPUTE_EVENTS[kind]

@@ -1,0 +1,137 @@
+"""Issue 12, "What was seen" 3, for Bookpay's own partial refunds in a three-decimal
+currency: each refund keeps the fee refund Stripe made (its rounding), not the policy's
+running-total share, so what a lost dispute later takes back from the tenant is what the
+tenant really still holds.
+
+A 4.500 KWD booking (2 × 2.000, plus 0.500 fee the customer bears: 5 % + 0.300), two
+refunds of 1.230 each. Stripe gives back 500 × 1230 / 4500 = 136.7 → 0.140 of its fee with
+each (KWD goes by 10 fils): 0.280 in all, where the policy's running total says 0.270. The
+tenant received 4.000 and gave back 2.460 − 0.280, so it still holds 1.820 (not 1.810).
+
+Through HTTP with the fake's dashboard, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+
+pytestmark = pytest.mark.refunds
+
+ENGINES = [
+    pytest.param(None, id="sqlite"),
+    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
+@pytest.fixture
+async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+    app, _ = build_test_app(tmp_path, database_url)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        yield client
+
+
+async def _paid_kwd_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], str]:
+    slug = f"kuwait-{uuid.uuid4().hex[:8]}"
+    created = await client.post(
+        "/v1/admin/tenants",
+        json={
+            "name": "Kuwait Studio",
+            "slug": slug,
+            "country": "KW",
+            "default_currency": "kwd",
+            "timezone": "Asia/Kuwait",
+            "fee_policy": {"percent_bps": 500, "fixed": {"amount": 300, "currency": "kwd"}},
+        },
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert created.status_code == 201, created.text
+    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
+    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
+    offering = await client.post(
+        "/v1/tenant/offerings",
+        json={
+            "name": "Class",
+            "price": {"amount": 2000, "currency": "kwd"},
+            "duration_minutes": 60,
+            "capacity": 5,
+        },
+        headers=tenant,
+    )
+    assert offering.status_code == 201, offering.text
+    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    slots = await client.post(
+        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
+        json={"starts_at": starts_at.isoformat()},
+        headers=tenant,
+    )
+    assert slots.status_code == 201, slots.text
+    checkout = await client.post(
+        f"/v1/public/{slug}/checkout",
+        json={
+            "slot_id": slots.json()["data"][0]["id"],
+            "seats": 2,
+            "customer": {"email": "ada@example.com"},
+        },
+    )
+    assert checkout.status_code == 201, checkout.text
+    assert checkout.json()["quote"]["customer_total"]["amount"] == 4500
+    paid = await client.post(
+        checkout.json()["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
+    )
+    assert paid.status_code == 303, paid.text
+    return tenant, str(checkout.json()["booking_id"])
+
+
+async def _ledger(
+    client: AsyncTestClient[Any], tenant: dict[str, str], booking_id: str
+) -> list[tuple[str, int]]:
+    detail = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
+    assert detail.status_code == 200, detail.text
+    return sorted((e["kind"], e["amount"]["amount"]) for e in detail.json()["ledger"])
+
+
+async def test_a_lost_dispute_takes_back_what_the_tenant_holds_after_stripes_fee_refunds(
+    client: AsyncTestClient[Any],
+) -> None:
+    tenant, booking_id = await _paid_kwd_booking(client)
+    for _ in range(2):
+        refunded = await client.post(
+            f"/v1/tenant/bookings/{booking_id}/refunds",
+            json={"amount": {"amount": 1230, "currency": "kwd"}},
+            headers=tenant,
+        )
+        assert refunded.status_code == 201, refunded.text
+    ledger = await _ledger(client, tenant, booking_id)
+    assert sum(a for k, a in ledger if k == "application_fee_refund") == 280
+
+    booking = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
+    payment = booking.json()["payment_intent"]
+    opened = await client.post(f"/fake-stripe/payments/{payment}/dispute", json={})
+    assert opened.status_code in (200, 201), opened.text
+    closed = await client.post(
+        f"/fake-stripe/disputes/{opened.json()['dispute_id']}/close", json={"outcome": "lost"}
+    )
+    assert closed.status_code in (200, 201), closed.text
+
+    # The platform lost the 2.040 still charged; it takes back from the tenant what the
+    # tenant still holds of the payment: 4.000 − (2.460 − 0.280) = 1.820.
+    statement = await client.get("/v1/tenant/statement", headers=tenant)
+    assert statement.status_code == 200, statement.text
+    (line,) = statement.json()["data"]
+    assert line["disputes"]["amount"] == 1820
+    assert line["fee_refunds"]["amount"] == 280
