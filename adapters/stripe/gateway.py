@@ -505,7 +505,7 @@ class StripeGateway:
             "retrieve payment intent",
             lambda: self._client.v1.payment_intents.retrieve_async(
                 payment_id,
-                {"expand": ["latest_charge"]},  # type: ignore[arg-type]
+                {"expand": ["latest_charge"]},
                 options,
             ),
         )

@@ -7,7 +7,7 @@ store — so both translate them here, and nothing Stripe-typed crosses the port
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,9 +168,9 @@ def dispute_facts_from_stripe(dispute: StripeObject) -> DisputeFacts:
 
 def payment_snapshot_from_stripe(
     charge: StripeObject,
-    refunds: list[StripeObject],
+    refunds: Sequence[StripeObject],
     application_fee: StripeObject | None,
-    disputes: list[StripeObject],
+    disputes: Sequence[StripeObject],
 ) -> PaymentSnapshot:
     """A `charge` object, the `refund`s listed for it, its `application_fee` (None when it
     took none) and the `dispute`s listed for it."""
