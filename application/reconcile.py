@@ -32,7 +32,7 @@ from application.ports.time_and_identity import Clock
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
-from domain.tenant import ChargeModel, Tenant
+from domain.tenant import Tenant
 
 log = logging.getLogger("bookpay.reconcile")
 
@@ -167,9 +167,7 @@ class Reconcile:
             report.tenants_updated.append(tenant.id)
 
     async def _reconcile_delayed_payments(self, tenant: Tenant, report: ReconcileReport) -> None:
-        account_id = (
-            tenant.connect.account_id if tenant.charge_model is ChargeModel.DIRECT else None
-        )
+        account_id = tenant.charge_account_id
         for booking in await self._awaiting(tenant.id):
             if booking.gateway_session_id is None:
                 continue

@@ -115,7 +115,7 @@ def refund_request(
         refund_application_fee=not split.application_fee_refund.is_zero,
         reverse_transfer=destination,
         idempotency_key=idempotency_key,
-        account_id=None if destination else tenant.connect.account_id,
+        account_id=tenant.charge_account_id,
         reason=reason,
     )
 
@@ -287,10 +287,9 @@ class RefundFlow:
     async def _made_by_reference(
         self, tenant: Tenant, payment_intent_id: str
     ) -> dict[str, RefundResult]:
-        direct = tenant.charge_model is ChargeModel.DIRECT
         try:
             made = await self._gateway.list_refunds(
-                payment_intent_id, account_id=tenant.connect.account_id if direct else None
+                payment_intent_id, account_id=tenant.charge_account_id
             )
         except GatewayError as error:
             raise _unknown(f"refunds of {payment_intent_id} could not be listed", error) from error
@@ -405,10 +404,9 @@ class RefundFlow:
         refund's charge.refunded event or reconciliation books the one Stripe made)."""
         if booking.payment_intent_id is None:
             return None
-        direct = tenant.charge_model is ChargeModel.DIRECT
         try:
             return await self._gateway.application_fee_refunded(
-                booking.payment_intent_id, account_id=tenant.connect.account_id if direct else None
+                booking.payment_intent_id, account_id=tenant.charge_account_id
             )
         except GatewayError as error:
             log.warning(

@@ -33,23 +33,13 @@ from application.ports.repositories import SlotForSale
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
-from domain.booking import (
-    Booking,
-    BookingStatus,
-    Customer,
-    ensure_customer_may_hold_more,
-    hold_expiry,
-)
+from domain.booking import Booking, BookingStatus, Customer
 from domain.errors import SeatsUnavailable
 from domain.fees import BearerKind, FeePolicy, FeeQuote
+from domain.hold import ensure_customer_may_hold_more, hold_expiry, session_expiry
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url
 from domain.tenant import Tenant
-
-# Stripe refuses a session that expires sooner than 30 minutes after it is created, by its
-# own clock: a hold of exactly 30 minutes gets a minute of slack on the session. A payment
-# in that minute is a late completion, which is confirmed or refunded like any other.
-SESSION_MINIMUM = timedelta(minutes=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +200,7 @@ class StartCheckout:
                 charge_model=tenant.charge_model,
                 line_items=line_items(offering, booking.quote),
                 application_fee=booking.quote.application_fee,
-                expires_at=max(booking.hold_expires_at, self._clock.now() + SESSION_MINIMUM),
+                expires_at=session_expiry(booking.hold_expires_at, self._clock.now()),
                 customer_email=booking.customer.email,
                 success_url=command.success_url or status_url,
                 cancel_url=left_url,

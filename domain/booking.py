@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancellation_refund
@@ -31,12 +31,11 @@ from domain.errors import (
     CurrencyMismatch,
     DomainError,
     IllegalTransition,
-    InvalidHold,
     InvalidRefund,
     RefundExceedsPaid,
-    TooManyPendingHolds,
 )
 from domain.fees import FeeQuote, RefundOnCancel
+from domain.hold import async_payment_deadline, hold_lapsed
 from domain.money import Money
 from domain.offering import require_seats
 from domain.tenant import ChargeModel
@@ -60,31 +59,6 @@ class PaymentStatus(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
-
-
-# Stripe lets a Checkout Session live between 30 minutes and 24 hours; the hold matches it.
-MIN_HOLD = timedelta(minutes=30)
-MAX_HOLD = timedelta(hours=24)
-
-
-# Vouchers (Boleto, Konbini, OXXO) can be paid for this many days after checkout: the
-# Checkout Session says so in its payment method options.
-VOUCHER_DAYS = 3
-# A delayed payment holds its seats until the voucher's last day has ended everywhere.
-ASYNC_PAYMENT_HOLD = timedelta(days=VOUCHER_DAYS + 1)
-
-
-def async_payment_deadline(session_ends: datetime, starts_at: datetime) -> datetime:
-    """When the hold of a delayed payment ends: a voucher's days after its checkout (which
-    completed before `session_ends`), and never after the slot starts."""
-    return min(as_utc(session_ends) + ASYNC_PAYMENT_HOLD, as_utc(starts_at))
-
-
-def hold_expiry(now: datetime, hold: timedelta) -> datetime:
-    """When a hold taken at `now` ends; refused outside Stripe's session lifetime."""
-    if not MIN_HOLD <= hold <= MAX_HOLD:
-        raise InvalidHold(f"a hold must last between 30 minutes and 24 hours, not {hold}")
-    return as_utc(now) + hold
 
 
 class SeatState(StrEnum):
@@ -256,7 +230,9 @@ class Booking:
         )
 
     def hold_lapsed(self, now: datetime) -> bool:
-        return as_utc(now) >= self.hold_expires_at
+        """Whether its hold is over at `now` (domain.hold.hold_lapsed). Only a booking that
+        holds seats has a hold to lapse; for the others this says when it would have."""
+        return hold_lapsed(self.hold_expires_at, now)
 
     # --- transitions -------------------------------------------------------------------
 
@@ -489,14 +465,3 @@ class Booking:
             opened = sorted((*self.disputes, dispute), key=lambda d: (d.created_at, d.dispute_id))
             return replace(self, disputes=tuple(opened))
         return replace(self, disputes=tuple(dispute if d is known else d for d in self.disputes))
-
-
-# Unpaid holds one customer (by email) may keep at one tenant at once, so that nobody ties
-# up a tenant's slots with checkouts they never pay.
-MAX_PENDING_HOLDS_PER_CUSTOMER = 5
-
-
-def ensure_customer_may_hold_more(pending_holds: int) -> None:
-    """TooManyPendingHolds when `pending_holds` already reaches the cap."""
-    if pending_holds >= MAX_PENDING_HOLDS_PER_CUSTOMER:
-        raise TooManyPendingHolds(pending_holds, MAX_PENDING_HOLDS_PER_CUSTOMER)

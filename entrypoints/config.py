@@ -5,8 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
+
+from domain.hold import MAX_HOLD, MIN_HOLD
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
@@ -89,7 +92,8 @@ class Settings:
                 f"BOOKPAY_GATEWAY must be 'fake' or 'stripe', not {gateway_name!r}"
             ) from None
         hold = get("HOLD_MINUTES") or "30"
-        if not hold.isdigit() or not 30 <= int(hold) <= 24 * 60:
+        minute = timedelta(minutes=1)
+        if not hold.isdigit() or not MIN_HOLD // minute <= int(hold) <= MAX_HOLD // minute:
             raise ConfigurationError(
                 "BOOKPAY_HOLD_MINUTES must be a whole number of minutes from 30 to 1440 "
                 "(the lifetime Stripe allows a Checkout Session)"
