@@ -8,10 +8,8 @@ from typing import Any
 from application.errors import Forbidden, InvalidRequest, NotFound
 from application.ports.repositories import OfferingRepository
 from application.ports.time_and_identity import IdGenerator
-from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.cancellation import CancellationPolicy
-from domain.fees import FeePolicy
 from domain.money import Money
 from domain.offering import Offering, ensure_quotable
 
@@ -63,7 +61,7 @@ class CreateOffering:
         async with self._uow() as uow:
             # Refuse now what every checkout would refuse later.
             await uow.tenants.lock_pricing(command.tenant_id)
-            ensure_quotable([offering], await _tenant_policy(uow, command.tenant_id))
+            ensure_quotable([offering], await uow.tenants.active_fee_policy(command.tenant_id))
             await uow.offerings.add(offering)
             await uow.commit()
         return offering
@@ -115,7 +113,7 @@ class UpdateOffering:
                 )
                 offering = offering.with_price(price, has_slots=has_slots)
             changed = replace(offering, **changes)
-            ensure_quotable([changed], await _tenant_policy(uow, command.tenant_id))
+            ensure_quotable([changed], await uow.tenants.active_fee_policy(command.tenant_id))
             await uow.offerings.update(changed)
             await uow.commit()
         return changed
@@ -158,10 +156,6 @@ class OfferingQueries:
             return await uow.offerings.list(
                 tenant_id, include_archived=include_archived, after=after, limit=limit
             )
-
-
-async def _tenant_policy(uow: UnitOfWork, tenant_id: str) -> FeePolicy:
-    return await uow.tenants.active_fee_policy(tenant_id) or FeePolicy()
 
 
 async def _get(offerings: OfferingRepository, tenant_id: str, offering_id: str) -> Offering:

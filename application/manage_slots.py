@@ -14,14 +14,12 @@ from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
 from domain.booking import CancelledBy, SeatState
 from domain.errors import CapacityBelowSeatsTaken, DomainError, SlotStartTaken
-from domain.offering import Offering, Slot
+from domain.offering import Offering, Slot, require_slot_count
 
 log = logging.getLogger("bookpay.slots")
 
 # Passes over a cancelled slot's open bookings in one go; reconciliation does the rest.
 PASSES = 2
-
-MAX_SLOTS_PER_REQUEST = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +44,7 @@ class AddSlots:
     async def __call__(self, command: NewSlots) -> list[Slot]:
         """The new slots. SlotStartTaken when a start repeats in the request or the offering
         already has a slot then (one slot per start time per offering)."""
-        if not 1 <= len(command.slots) <= MAX_SLOTS_PER_REQUEST:
-            raise InvalidRequest(f"give between 1 and {MAX_SLOTS_PER_REQUEST} slots")
+        require_slot_count(len(command.slots))
         now = self._clock.now()
         async with self._uow() as uow:
             offering = await uow.offerings.get(command.tenant_id, command.offering_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from application.errors import NotFound
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy, FeePolicyScope
+from domain.fees import FeePolicy, FeePolicyScope, policy_or_no_fee
 from domain.offering import Offering, ensure_quotable
 
 
@@ -63,7 +63,7 @@ class SetFeePolicyOverride:
             offering = await uow.offerings.get(command.tenant_id, command.offering_id)
             if offering is None:
                 raise NotFound("offering", command.offering_id)
-            tenant_policy = await uow.tenants.active_fee_policy(command.tenant_id) or FeePolicy()
+            tenant_policy = policy_or_no_fee(await uow.tenants.active_fee_policy(command.tenant_id))
             last = await uow.offerings.last_fee_policy_override_version(
                 command.tenant_id, offering.id
             )

@@ -35,7 +35,7 @@ from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, Customer
 from domain.errors import SeatsUnavailable
-from domain.fees import BearerKind, FeePolicy, FeeQuote
+from domain.fees import BearerKind, FeeQuote
 from domain.hold import ensure_customer_may_hold_more, hold_expiry, session_expiry
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url
@@ -149,7 +149,7 @@ class StartCheckout:
         offering.ensure_bookable()
         offering.ensure_seats_per_booking(command.seats, self._default_max_seats)
         slot.ensure_bookable_at(now)
-        policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
+        policy = offering.effective_fee_policy(for_sale.active_fee_policy)
         quote = policy.quote(offering.price, command.seats)
         booking = Booking(
             id=booking_id,

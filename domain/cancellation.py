@@ -16,6 +16,9 @@ from domain.errors import (
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money, round_half_up
 
+# The earliest a window may open: a year (a leap one) before the start.
+MAX_WINDOW_HOURS = 24 * 366
+
 
 @dataclass(frozen=True, slots=True)
 class CancellationWindow:
@@ -37,9 +40,11 @@ class CancellationPolicy:
     def __post_init__(self) -> None:
         seen: set[int] = set()
         for window in self.windows:
-            if isinstance(window.hours_before, bool) or window.hours_before < 0:
-                raise InvalidCancellationPolicy("hours_before must be zero or more")
-            if not 0 <= window.refund_percent <= 100:
+            if not _whole_between(window.hours_before, 0, MAX_WINDOW_HOURS):
+                raise InvalidCancellationPolicy(
+                    f"hours_before must be a whole number from 0 to {MAX_WINDOW_HOURS}"
+                )
+            if not _whole_between(window.refund_percent, 0, 100):
                 raise InvalidCancellationPolicy("refund_percent must be between 0 and 100")
             if window.hours_before in seen:
                 raise InvalidCancellationPolicy(
@@ -60,6 +65,10 @@ class CancellationPolicy:
             if time_left >= timedelta(hours=window.hours_before):
                 return window.refund_percent
         raise CancellationWindowClosed(time_left / timedelta(hours=1))
+
+
+def _whole_between(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 @dataclass(frozen=True, slots=True)

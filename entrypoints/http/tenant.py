@@ -37,6 +37,7 @@ from application.start_onboarding import StartOnboarding, StartOnboardingCommand
 from application.statements import TenantStatement
 from application.tenant_queries import TenantQueries
 from domain.booking import BookingStatus, CancelledBy, PaymentStatus
+from domain.offering import MAX_SEATS_PER_BOOKING
 from domain.tenant import Tenant
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
@@ -395,7 +396,7 @@ class TenantController(Controller):
         tenant: Tenant,
         quote_fee: QuoteFee,
         offering_id: str,
-        seats: Annotated[int, Parameter(ge=1, le=1000)] = 1,
+        seats: Annotated[int, Parameter(ge=1, le=MAX_SEATS_PER_BOOKING)] = 1,
     ) -> s.Quote:
         return m.quote_out(await quote_fee(tenant.id, offering_id, seats))
 
