@@ -410,9 +410,7 @@ class Booking:
     def transfer_left(self) -> Money:
         """What the tenant still holds of the payment: what it received, less what refunds
         took back from it (each refund's part not covered by the platform's fee)."""
-        refunded = self.refunded
-        taken_back = refunded.customer_refund - refunded.application_fee_refund
-        left = self.quote.tenant_receives - taken_back
+        left = self.quote.tenant_receives - self.refunded.tenant_share
         return Money.zero(self.currency) if left.is_negative else left
 
     @property

@@ -73,16 +73,15 @@ def _whole_between(value: object, low: int, high: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RefundSplit:
-    """A refund to the customer, and which part of it the platform's fee gives back.
-
-    The tenant gives back the rest (`tenant_share`).
-    """
+    """A refund to the customer, and which part of it the platform's fee gives back;
+    the tenant gives back the rest (`tenant_share`)."""
 
     customer_refund: Money
     application_fee_refund: Money
 
     @property
     def tenant_share(self) -> Money:
+        """What the tenant gives back of the refund: all of it but the platform's part."""
         return self.customer_refund - self.application_fee_refund
 
     @property
