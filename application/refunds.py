@@ -69,8 +69,9 @@ MAX_ATTEMPTS = 50
 
 # The gateway answered this very request with a refusal: with the reservation's own key it
 # would have answered with the refund instead, had it made one. So the reservation can be
-# released. Anything else (no answer, 5xx, 429 after retries, a request with the same key
-# still in flight) leaves the outcome unknown and the money reserved.
+# released. Anything else (no answer, a failure on the gateway's side or its throttling
+# after retries, a request with the same key still in flight) leaves the outcome unknown
+# and the money reserved.
 _REFUSED = (CardDeclined, GatewayAuthenticationFailed, GatewayInvalidRequest)
 
 # A refund the gateway made but that did not give the money back.

@@ -31,8 +31,8 @@ from domain.money import Money, maximum_charge
 # The bounds of what can be sold, checked here and shown in the API's schema.
 MAX_CAPACITY = 100_000
 MAX_DURATION_MINUTES = 60 * 24 * 31
-# The most seats any one booking may take, whatever an offering allows itself: one checkout
-# holds seats for one party, and its quote and line items stay of a size Stripe displays.
+# The most seats any one booking may take, whatever an offering allows itself: the ceiling
+# the API has always set on one checkout or quote.
 MAX_SEATS_PER_BOOKING = 1_000
 # The most slots one request may open at once, so that one request stays one short
 # transaction.
