@@ -23,12 +23,12 @@ from datetime import datetime
 
 from application.credentials import matches
 from application.errors import NotFound
-from application.holds import EndHold, Ending
+from application.holds import EndHold, Ending, cancel_and_free_seats
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import PaymentGateway
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
-from application.refunds import RefundFlow, cancel_and_free_seats
+from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.cancellation import RefundSplit

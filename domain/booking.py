@@ -38,55 +38,29 @@ from domain.fees import FeeQuote, RefundOnCancel
 from domain.hold import async_payment_deadline, hold_lapsed
 from domain.money import Money
 from domain.offering import require_seats
+from domain.statuses import (
+    SEATS_BY_STATUS,
+    BookingStatus,
+    PaymentStatus,
+    SeatState,
+    statuses_holding_seats,
+    statuses_taking_seats,
+)
 from domain.tenant import ChargeModel
 from domain.terms import Terms
 
-
-class BookingStatus(StrEnum):
-    PENDING_PAYMENT = "pending_payment"
-    AWAITING_ASYNC_PAYMENT = "awaiting_async_payment"
-    CONFIRMED = "confirmed"
-    EXPIRED = "expired"
-    PAYMENT_FAILED = "payment_failed"
-    CANCELLED = "cancelled"
-
-
-class PaymentStatus(StrEnum):
-    """The money of a booking, orthogonal to its seats."""
-
-    UNPAID = "unpaid"
-    PAID = "paid"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    DISPUTED = "disputed"
-
-
-class SeatState(StrEnum):
-    """What a booking in a status does to its slot's seats."""
-
-    HELD = "held"
-    BOOKED = "booked"
-    RELEASED = "released"
-
-
-_SEATS = {
-    BookingStatus.PENDING_PAYMENT: SeatState.HELD,
-    BookingStatus.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
-    BookingStatus.CONFIRMED: SeatState.BOOKED,
-    BookingStatus.EXPIRED: SeatState.RELEASED,
-    BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
-    BookingStatus.CANCELLED: SeatState.RELEASED,
-}
-
-
-def statuses_holding_seats() -> frozenset[BookingStatus]:
-    """The statuses in which a booking holds seats until its hold ends."""
-    return frozenset(s for s, seats in _SEATS.items() if seats is SeatState.HELD)
-
-
-def statuses_taking_seats() -> frozenset[BookingStatus]:
-    """The statuses in which a booking still holds or books its seats."""
-    return frozenset(s for s, seats in _SEATS.items() if seats is not SeatState.RELEASED)
+# The statuses live in domain/statuses.py; callers keep importing them from here.
+__all__ = [
+    "Booking",
+    "BookingStatus",
+    "CancelledBy",
+    "Customer",
+    "PaymentStatus",
+    "Refund",
+    "SeatState",
+    "statuses_holding_seats",
+    "statuses_taking_seats",
+]
 
 
 _PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED})
@@ -171,7 +145,7 @@ class Booking:
 
     @property
     def seat_state(self) -> SeatState:
-        return _SEATS[self.status]
+        return SEATS_BY_STATUS[self.status]
 
     @property
     def is_paid(self) -> bool:
