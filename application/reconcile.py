@@ -21,10 +21,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from application.cancel_slot import FinishSlotCancellations
 from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
-from application.manage_slots import FinishSlotCancellations
 from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports.gateway import PaymentGateway, PaymentStatus
 from application.ports.gateway_events import AccountUpdated, AsyncPaymentSucceeded

@@ -14,8 +14,8 @@ from litestar.response import Redirect
 
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
-from application.manage_slots import ListAvailability, ListPublicOfferings
 from application.quote_fee import QuoteFee
+from application.slot_queries import ListAvailability, ListPublicOfferings
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from domain.booking import BookingStatus, CancelledBy
 from domain.offering import MAX_SEATS_PER_BOOKING

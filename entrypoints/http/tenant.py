@@ -11,31 +11,21 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from application.add_slots import AddSlots, NewSlots, SlotSpec
+from application.archive_offering import ArchiveOffering
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
+from application.cancel_slot import CancelSlot, SlotCancellation
+from application.create_offering import CreateOffering, NewOffering
 from application.errors import InvalidRequest
-from application.manage_offerings import (
-    ArchiveOffering,
-    CreateOffering,
-    NewOffering,
-    OfferingChanges,
-    OfferingQueries,
-    UpdateOffering,
-)
-from application.manage_slots import (
-    AddSlots,
-    CancelSlot,
-    NewSlots,
-    ResizeSlot,
-    SlotCancellation,
-    SlotResize,
-    SlotSpec,
-)
+from application.offering_queries import OfferingQueries
 from application.quote_fee import QuoteFee
 from application.refund_booking import RefundBooking, RefundCommand
+from application.resize_slot import ResizeSlot, SlotResize
 from application.start_onboarding import StartOnboarding, StartOnboardingCommand
 from application.statements import TenantStatement
 from application.tenant_queries import TenantQueries
+from application.update_offering import OfferingChanges, UpdateOffering
 from domain.booking import BookingStatus, CancelledBy, PaymentStatus
 from domain.offering import MAX_SEATS_PER_BOOKING
 from domain.tenant import Tenant
