@@ -210,10 +210,18 @@ class Booking:
 
     # --- transitions -------------------------------------------------------------------
 
+    @property
+    def can_attach_session(self) -> bool:
+        """Whether a checkout session may be attached: only to a booking still pending
+        payment that has none yet (the repositories attach under the same condition)."""
+        return self.status is BookingStatus.PENDING_PAYMENT and self.gateway_session_id is None
+
     def attach_session(self, session_id: str) -> Booking:
+        """The booking paid through `session_id`; attaching the same session again changes
+        nothing, any other session is an IllegalTransition."""
         if self.gateway_session_id == session_id:
             return self
-        if self.gateway_session_id is not None or self.status is not BookingStatus.PENDING_PAYMENT:
+        if not self.can_attach_session:
             raise IllegalTransition(self.id, self.status, "attach another checkout session")
         return replace(self, gateway_session_id=session_id)
 

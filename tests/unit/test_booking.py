@@ -293,3 +293,13 @@ def test_a_booking_the_system_cancelled_owes_everything_until_refunded_in_full()
     refunded = reserved.settle_refund("bookpay-refund-1", "re_1")
     assert not refunded.owes_system_refund
     assert refunded.refunded.customer_refund == paid.quote.customer_total
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_only_a_pending_booking_without_a_session_takes_one(status: BookingStatus) -> None:
+    booking = in_status(status)
+    assert booking.can_attach_session == (status is S.PENDING_PAYMENT)
+    assert not pending().attach_session("cs_1").can_attach_session
+    if not booking.can_attach_session:
+        with pytest.raises(IllegalTransition):
+            booking.attach_session("cs_9")
