@@ -60,7 +60,7 @@ class BookingQueries:
             )
 
     async def for_customer(self, booking_id: str, token: str) -> Booking:
-        """The booking whose token the customer holds; any other token is a 404."""
+        """The booking whose token the customer holds; any other token is NotFound."""
         async with self._uow() as uow:
             booking = await uow.bookings.find_by_id(booking_id)
         if booking is None or not matches(token, booking.access_token_hash):

@@ -23,17 +23,17 @@ from datetime import datetime
 
 from application.credentials import matches
 from application.errors import NotFound
-from application.holds import EndHold, Ending
+from application.holds import EndHold, Ending, cancel_and_free_seats
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import PaymentGateway
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
-from application.refunds import RefundFlow, cancel_and_free_seats
+from application.refunds import RefundFlow
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy
 from domain.cancellation import RefundSplit
 from domain.errors import IllegalTransition
-from domain.tenant import ChargeModel, Tenant
+from domain.tenant import Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +108,7 @@ class CancelBooking:
     ) -> Booking:
         if booking.status is BookingStatus.EXPIRED:
             return booking  # abandoned (or lapsed) already: a repeat changes nothing
-        direct = tenant is not None and tenant.charge_model is ChargeModel.DIRECT
-        account_id = tenant.connect.account_id if tenant is not None and direct else None
+        account_id = tenant.charge_account_id if tenant is not None else None
         outcome = await self._end_hold(booking, account_id, ending)
         if outcome.booking is None:
             raise NotFound("booking", booking.id)

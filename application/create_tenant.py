@@ -9,7 +9,7 @@ from application.errors import Conflict
 from application.ports.repositories import CountryCodes
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy, FeePolicyScope
+from domain.fees import FeePolicy, FeePolicyScope, policy_or_no_fee
 from domain.money import normalize_currency
 from domain.tenant import ChargeModel, Tenant, require_country, require_timezone
 
@@ -57,7 +57,7 @@ class CreateTenant:
             charge_model=command.charge_model,
         )
         policy = (
-            (command.fee_policy or FeePolicy())
+            policy_or_no_fee(command.fee_policy)
             .with_version(1)
             .owned_by(tenant.id, FeePolicyScope.TENANT)
         )

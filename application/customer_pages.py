@@ -11,8 +11,8 @@ from datetime import datetime
 
 from application.booking_queries import BookingQueries
 from application.errors import NotFound
-from application.manage_slots import ListAvailability
 from application.ports.time_and_identity import Clock
+from application.slot_queries import ListAvailability
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
 from domain.cancellation import RefundSplit

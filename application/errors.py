@@ -16,6 +16,14 @@ class Forbidden(ApplicationError):
     """The caller is known but may not do this (e.g. a tenant setting the platform's fee)."""
 
 
+class FeePolicyIsThePlatforms(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "the service fee is the platform's: a tenant reads its fee policy but cannot "
+            "set it (the platform sets it per tenant or per offering)"
+        )
+
+
 class Conflict(ApplicationError):
     """The request cannot be applied to the current state (e.g. no seats left)."""
 

@@ -24,7 +24,6 @@ from application.ports.repositories import ConcurrentUpdate
 from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
-from domain.tenant import ChargeModel
 
 log = logging.getLogger("bookpay.sweeper")
 
@@ -56,7 +55,7 @@ class ExpireLapsedHolds:
         self._end_hold = EndHold(uow, gateway, apply_event, clock)
 
     async def __call__(self, before: datetime | None = None) -> SweepReport:
-        """Sweep the holds that ended before `before` (default: now)."""
+        """Sweep the holds lapsed at `before` (default: now; see `Booking.hold_lapsed`)."""
         report = SweepReport()
         now = self._clock.now()
         before = before or now
@@ -69,14 +68,10 @@ class ExpireLapsedHolds:
                 )
                 tenant = await uow.tenants.get(tenant_id)
                 await uow.commit()
-            direct_account = (
-                tenant.connect.account_id
-                if tenant is not None and tenant.charge_model is ChargeModel.DIRECT
-                else None
-            )
+            account_id = tenant.charge_account_id if tenant is not None else None
             for booking in lapsed:
                 try:
-                    await self._sweep(booking, direct_account, report)
+                    await self._sweep(booking, account_id, report)
                 except (GatewayError, ConcurrentUpdate) as error:
                     # Another sweeper or a webhook got there first, or the gateway is down:
                     # the next sweep looks again.

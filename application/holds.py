@@ -1,4 +1,5 @@
-"""Seats follow the booking: a transition that ends a hold gives the held seats back.
+"""Seats follow the booking: a transition that ends a hold gives the held seats back, and
+a cancellation the booked ones.
 
 A hold ends before it is paid in three ways: it lapses (the sweeper), its delayed payment
 misses its deadline (the sweeper too), or the customer or the tenant abandons it. Each time
@@ -19,7 +20,7 @@ from application.ports.gateway_events import CheckoutCompleted
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
-from domain.booking import Booking, BookingStatus, SeatState
+from domain.booking import Booking, BookingStatus, CancelledBy, SeatState
 
 if TYPE_CHECKING:
     from application.payment_events import ApplyPaymentEvent
@@ -31,6 +32,16 @@ async def release_seats_if_hold_ended(uow: UnitOfWork, before: Booking, after: B
     if before.seat_state is SeatState.HELD and after.seat_state is SeatState.RELEASED:
         await uow.slots.release_hold(before.tenant_id, before.slot_id, before.seats)
     return after
+
+
+async def cancel_and_free_seats(
+    uow: UnitOfWork, booking: Booking, by: CancelledBy, reason: str | None
+) -> Booking:
+    """Cancel a paid booking and give its seats back to the slot, once."""
+    cancelled = booking.cancel(by, reason)
+    if cancelled.status is not booking.status:
+        await uow.slots.release_booked(booking.tenant_id, booking.slot_id, booking.seats)
+    return cancelled
 
 
 # The transition that ends the hold: Booking.expire (lapsed) or Booking.abandon.

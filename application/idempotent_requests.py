@@ -1,5 +1,6 @@
-"""Idempotency-Key for every POST: the first response is kept and replayed to a retry with
-the same key and body; another body with the key is a conflict.
+"""Requests made once per key (the API's Idempotency-Key): the first response is kept as
+the edge rendered it (a status and bytes this module never reads) and replayed to a retry
+of the same request; another request with the key is a conflict.
 
 A claim whose request died (process killed, connection lost) is taken over by a retry
 after CLAIM_TIMEOUT; records are purged after RETENTION, the time Stripe keeps its own keys.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import NotFound
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy, FeeQuote
+from domain.fees import FeeQuote
 
 
 class QuoteFee:
@@ -17,8 +17,7 @@ class QuoteFee:
             if offering is None:
                 raise NotFound("offering", offering_id)
             tenant_policy = await uow.tenants.active_fee_policy(tenant_id)
-        policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
-        return policy.quote(offering.price, seats)
+        return offering.quote(seats, tenant_policy)
 
     async def for_customer(self, tenant_slug: str, offering_id: str, seats: int) -> FeeQuote:
         """What a customer would pay for `seats` of a tenant's (by slug) active offering;
@@ -31,5 +30,4 @@ class QuoteFee:
             if offering is None or offering.archived:
                 raise NotFound("offering", offering_id)
             tenant_policy = await uow.tenants.active_fee_policy(tenant.id)
-        policy = offering.effective_fee_policy(tenant_policy or FeePolicy())
-        return policy.quote(offering.price, seats)
+        return offering.quote(seats, tenant_policy)

@@ -24,10 +24,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from application.cancel_slot import FinishSlotCancellations
 from application.dispute_recoveries import DisputeRecoveries
 from application.errors import GatewayError
 from application.expire_lapsed_holds import ExpireLapsedHolds
-from application.manage_slots import FinishSlotCancellations
 from application.payment_events import ApplyPaymentEvent, Outcome
 from application.ports.gateway import PaymentGateway, PaymentStatus
 from application.ports.gateway_events import AccountUpdated, AsyncPaymentSucceeded
@@ -36,7 +36,7 @@ from application.reconcile_payments import DEFAULT_DAYS, PaymentsReport, Reconci
 from application.settle_reserved_refunds import SettleReservedRefunds
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus
-from domain.tenant import ChargeModel, Tenant
+from domain.tenant import Tenant
 
 log = logging.getLogger("bookpay.reconcile")
 
@@ -193,9 +193,7 @@ class Reconcile:
             report.tenants_updated.append(tenant.id)
 
     async def _reconcile_delayed_payments(self, tenant: Tenant, report: ReconcileReport) -> None:
-        account_id = (
-            tenant.connect.account_id if tenant.charge_model is ChargeModel.DIRECT else None
-        )
+        account_id = tenant.charge_account_id
         for booking in await self._awaiting(tenant.id):
             if booking.gateway_session_id is None:
                 continue

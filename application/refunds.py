@@ -34,7 +34,6 @@ nothing for them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -48,17 +47,18 @@ from application.errors import (
     GatewayOutcomeUnknown,
     NotFound,
 )
-from application.ports.gateway import PaymentGateway, RefundRequest, RefundResult
+from application.holds import cancel_and_free_seats
+from application.ports.gateway import PaymentGateway, RefundResult
 from application.ports.repositories import ConcurrentUpdate
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
+from application.refund_requests import issue_refund, reservation_id
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
-from domain.errors import IllegalTransition
 from domain.ledger import customer_refund_entry, fee_refund_entries
 from domain.money import Money
-from domain.tenant import ChargeModel, Tenant
+from domain.tenant import Tenant
 
 log = logging.getLogger("bookpay.payments")
 
@@ -69,8 +69,9 @@ MAX_ATTEMPTS = 50
 
 # The gateway answered this very request with a refusal: with the reservation's own key it
 # would have answered with the refund instead, had it made one. So the reservation can be
-# released. Anything else (no answer, 5xx, 429 after retries, a request with the same key
-# still in flight) leaves the outcome unknown and the money reserved.
+# released. Anything else (no answer, a failure on the gateway's side or its throttling
+# after retries, a request with the same key still in flight) leaves the outcome unknown
+# and the money reserved.
 _REFUSED = (CardDeclined, GatewayAuthenticationFailed, GatewayInvalidRequest)
 
 # A refund the gateway made but that did not give the money back.
@@ -84,90 +85,6 @@ Finish = Callable[[UnitOfWork, Booking], Awaitable[Booking]]
 
 async def _unchanged(uow: UnitOfWork, booking: Booking) -> Booking:
     return booking
-
-
-def refund_request(
-    tenant: Tenant,
-    booking: Booking,
-    split: RefundSplit,
-    idempotency_key: str,
-    reason: str | None,
-) -> RefundRequest:
-    """How a refund is asked of the gateway, per charge model and fee policy.
-
-    Destination charge (the platform charged, the whole amount was transferred to the
-    tenant and the application fee taken back from it): `reverse_transfer` always pulls the
-    refunded amount back from the tenant's transfer, so the platform's own balance never
-    pays for the refund; `refund_application_fee` gives back the same share of the fee
-    only when the split says the fee comes back (proportional). With a non-refundable fee
-    the tenant's reversal pays for all of it, the fee included when the tenant cancels.
-    Direct charge: the refund comes out of the tenant's own account; the fee comes back
-    from the platform only when the split says so.
-    """
-    if booking.payment_intent_id is None:
-        raise IllegalTransition(booking.id, booking.status, "refund without a payment")
-    destination = tenant.charge_model is ChargeModel.DESTINATION
-    return RefundRequest(
-        booking_id=booking.id,
-        payment_intent_id=booking.payment_intent_id,
-        amount=split.customer_refund,
-        charge_model=tenant.charge_model,
-        refund_application_fee=not split.application_fee_refund.is_zero,
-        reverse_transfer=destination,
-        idempotency_key=idempotency_key,
-        account_id=None if destination else tenant.connect.account_id,
-        reason=reason,
-    )
-
-
-async def issue_refund(
-    gateway: PaymentGateway,
-    tenant: Tenant,
-    booking: Booking,
-    split: RefundSplit,
-    reason: str | None,
-    idempotency_key: str | None = None,
-) -> RefundResult:
-    """Send a refund of `split` to the gateway (see refund_request for the parameters).
-
-    Without a key, the key counts the booking's refunds, so a retry of the same refund
-    reuses it.
-    """
-    key = idempotency_key or f"bookpay-refund-{booking.id}-{len(booking.refunds) + 1}"
-    return await gateway.refund(refund_request(tenant, booking, split, key, reason))
-
-
-def reservation_id(booking: Booking, split: RefundSplit, request_key: str | None = None) -> str:
-    """Bookpay's id of a refund before the gateway knows it; also its idempotency key.
-
-    A request that carries its own idempotency key (`request_key`, e.g. the client's
-    Idempotency-Key) reserves under an id derived from it: a retry of that request finds
-    its refund (Booking.reserve_refund changes nothing) and reserves no second one.
-    Otherwise positions count every refund reserved so far. A refund reserved in the place
-    of a released one gets the same position; with the amount in the id, only the very
-    same request (which the gateway refused before) gets the gateway's earlier answer
-    again. An id another refund of the booking holds or was reserved under is never reused.
-    """
-    if request_key is not None:
-        digest = hashlib.sha256(request_key.encode()).hexdigest()[:32]
-        return f"bookpay-refund-{booking.id}-key-{digest}"
-    amount = split.customer_refund.amount
-    taken = {refund.refund_id for refund in booking.refunds}
-    taken |= {refund.reference for refund in booking.refunds if refund.reference}
-    position = len(booking.refunds) + 1
-    while f"bookpay-refund-{booking.id}-{position}-{amount}" in taken:
-        position += 1
-    return f"bookpay-refund-{booking.id}-{position}-{amount}"
-
-
-async def cancel_and_free_seats(
-    uow: UnitOfWork, booking: Booking, by: CancelledBy, reason: str | None
-) -> Booking:
-    """Cancel a paid booking and give its seats back to the slot, once."""
-    cancelled = booking.cancel(by, reason)
-    if cancelled.status is not booking.status:
-        await uow.slots.release_booked(booking.tenant_id, booking.slot_id, booking.seats)
-    return cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,10 +204,9 @@ class RefundFlow:
     async def _made_by_reference(
         self, tenant: Tenant, payment_intent_id: str
     ) -> dict[str, RefundResult]:
-        direct = tenant.charge_model is ChargeModel.DIRECT
         try:
             made = await self._gateway.list_refunds(
-                payment_intent_id, account_id=tenant.connect.account_id if direct else None
+                payment_intent_id, account_id=tenant.charge_account_id
             )
         except GatewayError as error:
             raise _unknown(f"refunds of {payment_intent_id} could not be listed", error) from error
@@ -405,10 +321,9 @@ class RefundFlow:
         refund's charge.refunded event or reconciliation books the one Stripe made)."""
         if booking.payment_intent_id is None:
             return None
-        direct = tenant.charge_model is ChargeModel.DIRECT
         try:
             return await self._gateway.application_fee_refunded(
-                booking.payment_intent_id, account_id=tenant.connect.account_id if direct else None
+                booking.payment_intent_id, account_id=tenant.charge_account_id
             )
         except GatewayError as error:
             log.warning(

@@ -34,23 +34,13 @@ from application.ports.repositories import SlotForSale
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
-from domain.booking import (
-    Booking,
-    BookingStatus,
-    Customer,
-    ensure_customer_may_hold_more,
-    hold_expiry,
-)
+from domain.booking import Booking, BookingStatus, Customer
 from domain.errors import SeatsUnavailable
-from domain.fees import BearerKind, FeePolicy, FeeQuote
+from domain.fees import BearerKind, FeeQuote
+from domain.hold import ensure_customer_may_hold_more, hold_expiry, session_expiry
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url
 from domain.tenant import Tenant
-
-# Stripe refuses a session that expires sooner than 30 minutes after it is created, by its
-# own clock: a hold of exactly 30 minutes gets a minute of slack on the session. A payment
-# in that minute is a late completion, which is confirmed or refunded like any other.
-SESSION_MINIMUM = timedelta(minutes=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,59 +90,75 @@ class StartCheckout:
         self._return_hosts = frozenset({*return_hosts, host_of(public_base_url)})
 
     async def __call__(self, command: StartCheckoutCommand) -> CheckoutStarted:
+        """The booking holding its seats, and the page where the customer pays.
+
+        Raises NotFound (tenant, slot, offering), TenantCannotSell, ReturnUrlNotAllowed,
+        InvalidSeatCount, TooManySeatsPerBooking, TooManyPendingHolds, OfferingArchived,
+        SlotAlreadyStarted, SlotCancelled, SeatsUnavailable, BelowMinimumCharge,
+        AboveMaximumCharge, Conflict (the checkout of this key has ended), and GatewayError
+        when no session could be opened.
+        """
         require_seats(command.seats)
         for url in (command.success_url, command.cancel_url):
             if url is not None:
                 require_allowed_return_url(url, self._return_hosts)
-        key = command.idempotency_key
-        # One read, then one write: the seats held and the booking stored by a single atomic
-        # statement whose condition on the free seats is checked by the statement itself, so
-        # a transaction around the two adds nothing but its BEGIN and COMMIT.
+        token = new_booking_token()
         async with self._uow().single_write() as uow:
-            # One read for the tenant and everything selling a seat of the slot needs.
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
             tenant = for_sale.tenant
             tenant.ensure_can_sell()
-            token = new_booking_token()
-            resumed: tuple[Booking, Offering] | None = None
-            booking_id = self._ids.new_id("bk")
-            if key is not None:
-                booking_id = booking_id_for_key(tenant.id, key)
-                existing = await uow.bookings.get(tenant.id, booking_id)
-                if existing is not None:
-                    resumed = await self._resumable(uow, tenant, existing)
-                    # The first attempt's token never reached the customer: issue a new one.
-                    booking = replace(resumed[0], access_token_hash=hash_secret(token))
-                    await uow.bookings.update(booking)
-                    resumed = (booking, resumed[1])
-            if resumed is None:
-                ensure_customer_may_hold_more(
-                    await uow.bookings.count_pending_for_customer(tenant.id, command.customer_email)
-                )
-                resumed = await self._hold_seats(uow, for_sale, booking_id, token, command)
+            held = await self._resume(uow, tenant, command, token)
+            if held is None:
+                held = await self._hold_seats(uow, for_sale, token, command)
             await uow.commit()
-        # The unit of work is closed before the gateway is called: no transaction waits on it.
-        booking, offering = resumed
-
+        # No transaction stays open while the gateway is asked.
+        booking, offering = held
         try:
             return await self._open_session(tenant, booking, offering, token, command)
         except GatewayError as error:
-            if key is None or isinstance(error, GatewayInvalidRequest):
+            # A retry with the same key resumes the booking; without a key nothing would,
+            # and a request the gateway refused as invalid would be refused again.
+            if command.idempotency_key is None or isinstance(error, GatewayInvalidRequest):
                 await self._give_back(booking)
             raise
+
+    async def _resume(
+        self, uow: UnitOfWork, tenant: Tenant, command: StartCheckoutCommand, token: str
+    ) -> tuple[Booking, Offering] | None:
+        """The booking a first attempt with the same key made, under a new token; None
+        without a key, or when no attempt got as far as holding seats."""
+        if command.idempotency_key is None:
+            return None
+        booking_id = booking_id_for_key(tenant.id, command.idempotency_key)
+        existing = await uow.bookings.get(tenant.id, booking_id)
+        if existing is None:
+            return None
+        booking, offering = await self._resumable(uow, tenant, existing)
+        # The first attempt's token never reached the customer: issue a new one.
+        booking = replace(booking, access_token_hash=hash_secret(token))
+        await uow.bookings.update(booking)
+        return booking, offering
 
     async def _hold_seats(
         self,
         uow: UnitOfWork,
         for_sale: SlotForSale,
-        booking_id: str,
         token: str,
         command: StartCheckoutCommand,
     ) -> tuple[Booking, Offering]:
+        tenant = for_sale.tenant
+        ensure_customer_may_hold_more(
+            await uow.bookings.count_pending_for_customer(tenant.id, command.customer_email)
+        )
+        booking_id = (
+            self._ids.new_id("bk")
+            if command.idempotency_key is None
+            else booking_id_for_key(tenant.id, command.idempotency_key)
+        )
         now = self._clock.now()
-        tenant, slot, offering = for_sale.tenant, for_sale.slot, for_sale.offering
+        slot, offering = for_sale.slot, for_sale.offering
         if slot is None:
             raise NotFound("slot", command.slot_id)
         if offering is None:
@@ -160,7 +166,7 @@ class StartCheckout:
         offering.ensure_bookable()
         offering.ensure_seats_per_booking(command.seats, self._default_max_seats)
         slot.ensure_bookable_at(now)
-        policy = offering.effective_fee_policy(for_sale.active_fee_policy or FeePolicy())
+        policy = offering.effective_fee_policy(for_sale.active_fee_policy)
         quote = policy.quote(offering.price, command.seats)
         booking = Booking(
             id=booking_id,
@@ -179,7 +185,6 @@ class StartCheckout:
             cancellation_policy=offering.cancellation_policy,
             cancel_url=command.cancel_url,
         )
-        # The seats are taken by one conditional statement, in the same step as the booking.
         if not await uow.bookings.add_holding_seats(booking):
             current = await uow.slots.get(tenant.id, slot.id)
             if current is not None:
@@ -213,7 +218,7 @@ class StartCheckout:
                 charge_model=tenant.charge_model,
                 line_items=line_items(offering, booking.quote, tenant, booking.starts_at),
                 application_fee=booking.quote.application_fee,
-                expires_at=max(booking.hold_expires_at, self._clock.now() + SESSION_MINIMUM),
+                expires_at=session_expiry(booking.hold_expires_at, self._clock.now()),
                 customer_email=booking.customer.email,
                 success_url=command.success_url or status_url,
                 cancel_url=left_url,
@@ -228,10 +233,9 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        # The conditional attach is the only write: it needs no transaction around it.
         async with self._uow().single_write() as uow:
-            # One conditional write; only when it changes nothing is the booking read, so
-            # that a different session already attached is still refused by the domain.
+            # When the attach changes nothing, the domain says why: a different session
+            # already attached is refused (the same one is a repeat).
             if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):
                 current = await uow.bookings.get(tenant.id, booking.id)
                 if current is not None and current.status is BookingStatus.PENDING_PAYMENT:

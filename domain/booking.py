@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancellation_refund
@@ -31,88 +31,36 @@ from domain.errors import (
     CurrencyMismatch,
     DomainError,
     IllegalTransition,
-    InvalidHold,
     InvalidRefund,
     RefundExceedsPaid,
-    TooManyPendingHolds,
 )
 from domain.fees import FeeQuote, RefundOnCancel
+from domain.hold import async_payment_deadline, hold_lapsed
 from domain.money import Money
 from domain.offering import require_seats
+from domain.statuses import (
+    SEATS_BY_STATUS,
+    BookingStatus,
+    PaymentStatus,
+    SeatState,
+    statuses_holding_seats,
+    statuses_taking_seats,
+)
 from domain.tenant import ChargeModel
 from domain.terms import Terms
 
-
-class BookingStatus(StrEnum):
-    PENDING_PAYMENT = "pending_payment"
-    AWAITING_ASYNC_PAYMENT = "awaiting_async_payment"
-    CONFIRMED = "confirmed"
-    EXPIRED = "expired"
-    PAYMENT_FAILED = "payment_failed"
-    CANCELLED = "cancelled"
-
-
-class PaymentStatus(StrEnum):
-    """The money of a booking, orthogonal to its seats."""
-
-    UNPAID = "unpaid"
-    PAID = "paid"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    DISPUTED = "disputed"
-
-
-# Stripe lets a Checkout Session live between 30 minutes and 24 hours; the hold matches it.
-MIN_HOLD = timedelta(minutes=30)
-MAX_HOLD = timedelta(hours=24)
-
-
-# Vouchers (Boleto, Konbini, OXXO) can be paid for this many days after checkout: the
-# Checkout Session says so in its payment method options.
-VOUCHER_DAYS = 3
-# A delayed payment holds its seats until the voucher's last day has ended everywhere.
-ASYNC_PAYMENT_HOLD = timedelta(days=VOUCHER_DAYS + 1)
-
-
-def async_payment_deadline(session_ends: datetime, starts_at: datetime) -> datetime:
-    """When the hold of a delayed payment ends: a voucher's days after its checkout (which
-    completed before `session_ends`), and never after the slot starts."""
-    return min(as_utc(session_ends) + ASYNC_PAYMENT_HOLD, as_utc(starts_at))
-
-
-def hold_expiry(now: datetime, hold: timedelta) -> datetime:
-    """When a hold taken at `now` ends; refused outside Stripe's session lifetime."""
-    if not MIN_HOLD <= hold <= MAX_HOLD:
-        raise InvalidHold(f"a hold must last between 30 minutes and 24 hours, not {hold}")
-    return as_utc(now) + hold
-
-
-class SeatState(StrEnum):
-    """What a booking in a status does to its slot's seats."""
-
-    HELD = "held"
-    BOOKED = "booked"
-    RELEASED = "released"
-
-
-_SEATS = {
-    BookingStatus.PENDING_PAYMENT: SeatState.HELD,
-    BookingStatus.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
-    BookingStatus.CONFIRMED: SeatState.BOOKED,
-    BookingStatus.EXPIRED: SeatState.RELEASED,
-    BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
-    BookingStatus.CANCELLED: SeatState.RELEASED,
-}
-
-
-def statuses_holding_seats() -> frozenset[BookingStatus]:
-    """The statuses in which a booking holds seats until its hold ends."""
-    return frozenset(s for s, seats in _SEATS.items() if seats is SeatState.HELD)
-
-
-def statuses_taking_seats() -> frozenset[BookingStatus]:
-    """The statuses in which a booking still holds or books its seats."""
-    return frozenset(s for s, seats in _SEATS.items() if seats is not SeatState.RELEASED)
+# The statuses live in domain/statuses.py; callers keep importing them from here.
+__all__ = [
+    "Booking",
+    "BookingStatus",
+    "CancelledBy",
+    "Customer",
+    "PaymentStatus",
+    "Refund",
+    "SeatState",
+    "statuses_holding_seats",
+    "statuses_taking_seats",
+]
 
 
 _PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED})
@@ -197,7 +145,7 @@ class Booking:
 
     @property
     def seat_state(self) -> SeatState:
-        return _SEATS[self.status]
+        return SEATS_BY_STATUS[self.status]
 
     @property
     def is_paid(self) -> bool:
@@ -256,14 +204,24 @@ class Booking:
         )
 
     def hold_lapsed(self, now: datetime) -> bool:
-        return as_utc(now) >= self.hold_expires_at
+        """Whether its hold is over at `now` (domain.hold.hold_lapsed). Only a booking that
+        holds seats has a hold to lapse; for the others this says when it would have."""
+        return hold_lapsed(self.hold_expires_at, now)
 
     # --- transitions -------------------------------------------------------------------
 
+    @property
+    def can_attach_session(self) -> bool:
+        """Whether a checkout session may be attached: only to a booking still pending
+        payment that has none yet (the repositories attach under the same condition)."""
+        return self.status is BookingStatus.PENDING_PAYMENT and self.gateway_session_id is None
+
     def attach_session(self, session_id: str) -> Booking:
+        """The booking paid through `session_id`; attaching the same session again changes
+        nothing, any other session is an IllegalTransition."""
         if self.gateway_session_id == session_id:
             return self
-        if self.gateway_session_id is not None or self.status is not BookingStatus.PENDING_PAYMENT:
+        if not self.can_attach_session:
             raise IllegalTransition(self.id, self.status, "attach another checkout session")
         return replace(self, gateway_session_id=session_id)
 
@@ -450,9 +408,7 @@ class Booking:
     def transfer_left(self) -> Money:
         """What the tenant still holds of the payment: what it received, less what refunds
         took back from it (each refund's part not covered by the platform's fee)."""
-        refunded = self.refunded
-        taken_back = refunded.customer_refund - refunded.application_fee_refund
-        left = self.quote.tenant_receives - taken_back
+        left = self.quote.tenant_receives - self.refunded.tenant_share
         return Money.zero(self.currency) if left.is_negative else left
 
     @property
@@ -505,14 +461,3 @@ class Booking:
             opened = sorted((*self.disputes, dispute), key=lambda d: (d.created_at, d.dispute_id))
             return replace(self, disputes=tuple(opened))
         return replace(self, disputes=tuple(dispute if d is known else d for d in self.disputes))
-
-
-# Unpaid holds one customer (by email) may keep at one tenant at once, so that nobody ties
-# up a tenant's slots with checkouts they never pay.
-MAX_PENDING_HOLDS_PER_CUSTOMER = 5
-
-
-def ensure_customer_may_hold_more(pending_holds: int) -> None:
-    """TooManyPendingHolds when `pending_holds` already reaches the cap."""
-    if pending_holds >= MAX_PENDING_HOLDS_PER_CUSTOMER:
-        raise TooManyPendingHolds(pending_holds, MAX_PENDING_HOLDS_PER_CUSTOMER)

@@ -16,6 +16,9 @@ from domain.errors import (
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money, round_half_up
 
+# The earliest a window may open: a year (a leap one) before the start.
+MAX_WINDOW_HOURS = 24 * 366
+
 
 @dataclass(frozen=True, slots=True)
 class CancellationWindow:
@@ -37,9 +40,11 @@ class CancellationPolicy:
     def __post_init__(self) -> None:
         seen: set[int] = set()
         for window in self.windows:
-            if isinstance(window.hours_before, bool) or window.hours_before < 0:
-                raise InvalidCancellationPolicy("hours_before must be zero or more")
-            if not 0 <= window.refund_percent <= 100:
+            if not _whole_between(window.hours_before, 0, MAX_WINDOW_HOURS):
+                raise InvalidCancellationPolicy(
+                    f"hours_before must be a whole number from 0 to {MAX_WINDOW_HOURS}"
+                )
+            if not _whole_between(window.refund_percent, 0, 100):
                 raise InvalidCancellationPolicy("refund_percent must be between 0 and 100")
             if window.hours_before in seen:
                 raise InvalidCancellationPolicy(
@@ -62,18 +67,21 @@ class CancellationPolicy:
         raise CancellationWindowClosed(time_left / timedelta(hours=1))
 
 
+def _whole_between(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 @dataclass(frozen=True, slots=True)
 class RefundSplit:
-    """A refund to the customer, and which part of it the platform's fee gives back.
-
-    The tenant gives back the rest (`tenant_share`).
-    """
+    """A refund to the customer, and which part of it the platform's fee gives back;
+    the tenant gives back the rest (`tenant_share`)."""
 
     customer_refund: Money
     application_fee_refund: Money
 
     @property
     def tenant_share(self) -> Money:
+        """What the tenant gives back of the refund: all of it but the platform's part."""
         return self.customer_refund - self.application_fee_refund
 
     @property

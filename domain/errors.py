@@ -63,9 +63,18 @@ class InvalidOffering(DomainError):
 
 
 class InvalidSeatCount(DomainError):
-    def __init__(self, seats: object) -> None:
-        super().__init__(f"seats must be a whole number of at least 1, got {seats!r}")
+    def __init__(self, seats: object, maximum: int | None = None) -> None:
+        bounds = "of at least 1" if maximum is None else f"from 1 to {maximum}"
+        super().__init__(f"seats must be a whole number {bounds}, got {seats!r}")
         self.seats = seats
+        self.maximum = maximum
+
+
+class InvalidSlotCount(DomainError):
+    def __init__(self, count: int, maximum: int) -> None:
+        super().__init__(f"give between 1 and {maximum} slots at once, not {count}")
+        self.count = count
+        self.maximum = maximum
 
 
 class SeatsUnavailable(DomainError):

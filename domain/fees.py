@@ -321,6 +321,12 @@ class FeePolicy:
         return fee
 
 
+def policy_or_no_fee(policy: FeePolicy | None) -> FeePolicy:
+    """The policy that prices a sale: `policy`, or, where the platform has set none, no
+    fee at all (a policy of zero components, borne by nobody in effect)."""
+    return FeePolicy() if policy is None else policy
+
+
 @dataclass(frozen=True, slots=True)
 class FeeQuote:
     """Every number of a booking's price, shown before checkout and stored with the booking.

@@ -15,6 +15,7 @@ from domain.errors import (
     CurrencyMismatch,
     InvalidOffering,
     InvalidSeatCount,
+    InvalidSlotCount,
     OfferingArchived,
     OfferingCurrencyFixed,
     OfferingsNotQuotable,
@@ -24,11 +25,18 @@ from domain.errors import (
     SlotCapacityError,
     TooManySeatsPerBooking,
 )
-from domain.fees import FeePolicy
+from domain.fees import FeePolicy, FeeQuote, policy_or_no_fee
 from domain.money import Money, maximum_charge
 
+# The bounds of what can be sold, checked here and shown in the API's schema.
 MAX_CAPACITY = 100_000
 MAX_DURATION_MINUTES = 60 * 24 * 31
+# The most seats any one booking may take, whatever an offering allows itself: the ceiling
+# the API has always set on one checkout or quote.
+MAX_SEATS_PER_BOOKING = 1_000
+# The most slots one request may open at once, so that one request stays one short
+# transaction.
+MAX_SLOTS_PER_REQUEST = 500
 # Seats one booking may take when the offering names no maximum of its own, so that one
 # anonymous checkout cannot hold every seat of a large slot. A tenant who sells whole slots
 # at once sets the offering's max_seats_per_booking (up to its capacity); the platform may
@@ -37,9 +45,28 @@ DEFAULT_MAX_SEATS_PER_BOOKING = 10
 
 
 def require_seats(seats: object) -> int:
+    """`seats` when it is a whole number >= 1 (a count of seats moved), else
+    InvalidSeatCount."""
     if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
         raise InvalidSeatCount(seats)
     return seats
+
+
+def require_booking_seats(seats: object) -> int:
+    """`seats` when one booking may take that many: 1 to MAX_SEATS_PER_BOOKING, else
+    InvalidSeatCount."""
+    count = require_seats(seats)
+    if count > MAX_SEATS_PER_BOOKING:
+        raise InvalidSeatCount(seats, MAX_SEATS_PER_BOOKING)
+    return count
+
+
+def require_slot_count(count: int) -> int:
+    """`count` when one request may open that many slots: 1 to MAX_SLOTS_PER_REQUEST,
+    else InvalidSlotCount."""
+    if not 1 <= count <= MAX_SLOTS_PER_REQUEST:
+        raise InvalidSlotCount(count, MAX_SLOTS_PER_REQUEST)
+    return count
 
 
 def _require_capacity(capacity: object) -> int:
@@ -85,7 +112,7 @@ class Offering:
         if self.price > most:
             raise InvalidOffering(f"the price per seat is above the {most} Stripe accepts at once")
         if not 1 <= self.duration_minutes <= MAX_DURATION_MINUTES:
-            raise InvalidOffering("duration_minutes must be between 1 and 44640")
+            raise InvalidOffering(f"duration_minutes must be between 1 and {MAX_DURATION_MINUTES}")
         _require_capacity(self.capacity)
         if self.max_seats_per_booking is not None:
             _require_capacity(self.max_seats_per_booking)
@@ -96,10 +123,10 @@ class Offering:
 
     def seats_per_booking_limit(self, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING) -> int:
         """The most seats one booking may take: the offering's own maximum when it sets one,
-        else `platform_default` (a whole number >= 1)."""
+        else `platform_default` (a whole number >= 1); never above MAX_SEATS_PER_BOOKING."""
         if self.max_seats_per_booking is not None:
-            return self.max_seats_per_booking
-        return platform_default
+            return min(self.max_seats_per_booking, MAX_SEATS_PER_BOOKING)
+        return min(platform_default, MAX_SEATS_PER_BOOKING)
 
     def ensure_seats_per_booking(
         self, seats: int, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING
@@ -115,9 +142,19 @@ class Offering:
     def archive(self) -> Offering:
         return replace(self, archived=True)
 
-    def effective_fee_policy(self, tenant_policy: FeePolicy) -> FeePolicy:
-        """The platform's override for this offering when it has one, else the tenant's."""
-        return self.fee_policy or tenant_policy
+    def effective_fee_policy(self, tenant_policy: FeePolicy | None) -> FeePolicy:
+        """The platform's override for this offering when it has one, else the tenant's
+        policy, else no fee (`policy_or_no_fee`)."""
+        return self.fee_policy or policy_or_no_fee(tenant_policy)
+
+    def quote(self, seats: int, tenant_policy: FeePolicy | None) -> FeeQuote:
+        """What `seats` seats cost under the policy that applies (`effective_fee_policy`).
+
+        InvalidSeatCount outside 1 to MAX_SEATS_PER_BOOKING; CurrencyMismatch,
+        BelowMinimumCharge, AboveMaximumCharge as FeePolicy.quote raises them.
+        """
+        seats = require_booking_seats(seats)
+        return self.effective_fee_policy(tenant_policy).quote(self.price, seats)
 
     def why_not_quotable(self, policy: FeePolicy) -> str | None:
         """Why `policy` cannot price a seat of this offering, or None when it can.
@@ -156,7 +193,11 @@ class Offering:
 class Slot:
     """An offering at a start time. held + booked never exceeds capacity.
 
-    These methods are the rule; the repositories enforce it with one atomic statement.
+    The `can_*` predicates and the moves below (`hold`, `book`, `confirm_hold`,
+    `release_hold`, `release_booked`, `resize`) are the one statement of the seat
+    arithmetic: the in-memory repositories call them, and the SQL repositories do the same
+    moves with one atomic conditional statement each, which the shared contract tests
+    hold to these rules.
     """
 
     id: str
@@ -190,6 +231,34 @@ class Slot:
     def seats_taken(self) -> int:
         return self.held + self.booked
 
+    # --- the seat arithmetic -------------------------------------------------------------
+
+    def can_hold(self, seats: int) -> bool:
+        """Whether `seats` more can be held: the slot is still on sale and they are free.
+        InvalidSeatCount when `seats` is not a whole number >= 1."""
+        return not self.is_cancelled and require_seats(seats) <= self.seats_available
+
+    def can_book(self, seats: int) -> bool:
+        """Whether `seats` can be booked without a hold (a payment that completed after its
+        hold lapsed): the same condition as holding them."""
+        return self.can_hold(seats)
+
+    def can_release_hold(self, seats: int) -> bool:
+        """Whether `seats` are held, to be given back or confirmed."""
+        return require_seats(seats) <= self.held
+
+    def can_confirm_hold(self, seats: int) -> bool:
+        """Whether `seats` are held, to become booked once paid."""
+        return self.can_release_hold(seats)
+
+    def can_release_booked(self, seats: int) -> bool:
+        """Whether `seats` are booked, to be given back (a cancellation)."""
+        return require_seats(seats) <= self.booked
+
+    def can_resize(self, capacity: int) -> bool:
+        """Whether the seats held and booked now fit in `capacity`."""
+        return self.seats_taken <= _require_capacity(capacity)
+
     def ensure_bookable_at(self, now: datetime) -> None:
         """A slot is sold until it starts, never after, and never once cancelled."""
         if self.is_cancelled:
@@ -201,8 +270,7 @@ class Slot:
         """A new capacity, never below the seats held and booked now."""
         if self.is_cancelled:
             raise SlotCancelled(self.id)
-        _require_capacity(capacity)
-        if capacity < self.seats_taken:
+        if not self.can_resize(capacity):
             raise CapacityBelowSeatsTaken(self.id, capacity, self.seats_taken)
         return replace(self, capacity=capacity)
 
@@ -213,39 +281,47 @@ class Slot:
         return replace(self, cancelled_at=as_utc(at), cancellation_reason=reason)
 
     def hold(self, seats: int) -> Slot:
-        """Hold seats for a customer who is paying; refused when not enough are free."""
-        require_seats(seats)
-        if seats > self.seats_available:
-            raise SeatsUnavailable(self.id, seats, self.seats_available)
+        """Hold seats for a customer who is paying: SlotCancelled once the slot is
+        cancelled, SeatsUnavailable when not enough are free."""
+        self._require_free(seats)
         return replace(self, held=self.held + seats)
 
     def release_hold(self, seats: int) -> Slot:
-        require_seats(seats)
-        if seats > self.held:
+        """Give held seats back; SlotCapacityError when fewer are held."""
+        if not self.can_release_hold(seats):
             raise SlotCapacityError(f"slot {self.id} holds {self.held} seat(s), not {seats}")
         return replace(self, held=self.held - seats)
 
     def confirm_hold(self, seats: int) -> Slot:
-        """Held seats become booked once paid."""
-        return replace(self.release_hold(seats), booked=self.booked + seats)
+        """Held seats become booked once paid; SlotCapacityError when fewer are held."""
+        if not self.can_confirm_hold(seats):
+            raise SlotCapacityError(f"slot {self.id} holds {self.held} seat(s), not {seats}")
+        return replace(self, held=self.held - seats, booked=self.booked + seats)
 
     def book(self, seats: int) -> Slot:
-        """Book seats directly (a payment that completed after its hold lapsed)."""
-        require_seats(seats)
-        if seats > self.seats_available:
-            raise SeatsUnavailable(self.id, seats, self.seats_available)
+        """Book seats directly (a payment that completed after its hold lapsed); refused
+        as `hold` refuses."""
+        self._require_free(seats)
         return replace(self, booked=self.booked + seats)
 
     def release_booked(self, seats: int) -> Slot:
-        require_seats(seats)
-        if seats > self.booked:
+        """Give booked seats back; SlotCapacityError when fewer are booked."""
+        if not self.can_release_booked(seats):
             raise SlotCapacityError(f"slot {self.id} has {self.booked} booked, not {seats}")
         return replace(self, booked=self.booked - seats)
 
+    def _require_free(self, seats: int) -> None:
+        if self.can_hold(seats):
+            return
+        if self.is_cancelled:
+            raise SlotCancelled(self.id)
+        raise SeatsUnavailable(self.id, seats, self.seats_available)
 
-def ensure_quotable(offerings: Iterable[Offering], tenant_policy: FeePolicy) -> None:
+
+def ensure_quotable(offerings: Iterable[Offering], tenant_policy: FeePolicy | None) -> None:
     """Every active offering must stay quotable under the policy that applies to it (its
-    override, else `tenant_policy`); OfferingsNotQuotable names those that would not."""
+    override, else `tenant_policy`, else no fee); OfferingsNotQuotable names those that
+    would not."""
     refused: list[tuple[str, str]] = []
     for offering in offerings:
         if offering.archived:

@@ -46,6 +46,15 @@ class ChargeModel(StrEnum):
     DIRECT = "direct"
 
 
+def charge_account(charge_model: ChargeModel, connected_account_id: str | None) -> str | None:
+    """The Stripe account a charge lives on, and that every call about it names (the
+    `Stripe-Account` header): the tenant's connected account for direct charges, None (the
+    platform's own) for destination charges."""
+    if charge_model is ChargeModel.DIRECT:
+        return connected_account_id
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectStatus:
     """What Stripe last told us about the tenant's connected account."""
@@ -84,11 +93,8 @@ class Tenant:
 
     @property
     def charge_account_id(self) -> str | None:
-        """The account its customers' charges live on: its own connected account for
-        direct charges, None (the platform's) for destination charges."""
-        if self.charge_model is ChargeModel.DIRECT:
-            return self.connect.account_id
-        return None
+        """The account its customers' charges live on (see `charge_account`)."""
+        return charge_account(self.charge_model, self.connect.account_id)
 
     def ensure_can_sell(self) -> None:
         if not self.can_sell:

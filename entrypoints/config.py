@@ -8,6 +8,7 @@ repr, a log line nor an error message ever shows them.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from pydantic import model_validator as _model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.dispute import DisputeBearer
+from domain.hold import MAX_HOLD, MIN_HOLD
 
 ENV_PREFIX = "BOOKPAY_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
@@ -24,7 +26,8 @@ DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_OUTBOUND_RETRY_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 MIN_ADMIN_KEY_LENGTH = 32
 # The Checkout Session lifetime Stripe allows bounds how long seats may be held.
-MIN_HOLD_MINUTES, MAX_HOLD_MINUTES = 30, 24 * 60
+MIN_HOLD_MINUTES = MIN_HOLD // timedelta(minutes=1)
+MAX_HOLD_MINUTES = MAX_HOLD // timedelta(minutes=1)
 
 
 class GatewayKind(StrEnum):

@@ -17,40 +17,35 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe.gateway import StripeGateway
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
+from application.add_slots import AddSlots
+from application.archive_offering import ArchiveOffering
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking
+from application.cancel_slot import CancelSlot, FinishSlotCancellations
+from application.create_offering import CreateOffering
 from application.create_tenant import CreateTenant
 from application.customer_pages import CustomerPages
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.idempotent_requests import IdempotentRequests
 from application.issue_api_key import IssueTenantApiKey
-from application.manage_offerings import (
-    ArchiveOffering,
-    CreateOffering,
-    OfferingQueries,
-    UpdateOffering,
-)
-from application.manage_slots import (
-    AddSlots,
-    CancelSlot,
-    FinishSlotCancellations,
-    ListAvailability,
-    ListPublicOfferings,
-    ResizeSlot,
-)
+from application.offering_queries import OfferingQueries
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import WebhookEndpoint
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
+from application.resize_slot import ResizeSlot
 from application.rotate_api_key import RotateApiKey
-from application.set_fee_policy import SetFeePolicy, SetFeePolicyOverride
+from application.set_fee_policy import SetFeePolicy
+from application.set_fee_policy_override import SetFeePolicyOverride
 from application.settle_reserved_refunds import SettleReservedRefunds
+from application.slot_queries import ListAvailability, ListPublicOfferings
 from application.start_checkout import StartCheckout
 from application.start_onboarding import StartOnboarding
 from application.statements import PlatformFeeReport, TenantStatement
 from application.tenant_queries import TenantQueries
+from application.update_offering import UpdateOffering
 from domain.dispute import DisputeBearer
 from entrypoints.config import Settings, reveal
 

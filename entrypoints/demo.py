@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from dependency_injector import providers
 
 from adapters.fake_stripe.pages import checkout_path
+from application.add_slots import NewSlots, SlotSpec
+from application.create_offering import NewOffering
 from application.create_tenant import NewTenant
-from application.manage_offerings import NewOffering
-from application.manage_slots import NewSlots, SlotSpec
 from application.ports.gateway import WebhookEndpoint
 from application.start_checkout import StartCheckoutCommand
 from application.start_onboarding import StartOnboardingCommand

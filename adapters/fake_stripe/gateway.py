@@ -76,8 +76,9 @@ from application.ports.gateway import (
     WebhookEndpoint,
 )
 from application.ports.gateway_events import PaymentEvent
+from domain.hold import session_lifetime_allowed
 from domain.money import Money
-from domain.tenant import ChargeModel, ConnectStatus
+from domain.tenant import ConnectStatus, charge_account
 
 ONBOARDING_REQUIREMENTS = (
     "business_profile.product_description",
@@ -86,9 +87,6 @@ ONBOARDING_REQUIREMENTS = (
     "tos_acceptance.date",
     "tos_acceptance.ip",
 )
-# Stripe's own bounds for a Checkout Session's `expires_at`.
-MIN_SESSION_LIFETIME = timedelta(minutes=30)
-MAX_SESSION_LIFETIME = timedelta(hours=24)
 
 
 def _utc_now() -> datetime:
@@ -271,8 +269,7 @@ class FakeGateway:
         currencies = {line.unit_amount.currency for line in request.line_items}
         if len(currencies) != 1:
             raise GatewayInvalidRequest("all line items must be in one currency")
-        lifetime = request.expires_at - self._clock()
-        if not MIN_SESSION_LIFETIME <= lifetime <= MAX_SESSION_LIFETIME:
+        if not session_lifetime_allowed(request.expires_at - self._clock()):
             raise GatewayInvalidRequest(
                 "expires_at must be between 30 minutes and 24 hours from now"
             )
@@ -287,7 +284,7 @@ class FakeGateway:
                 f"The connected account {request.account_id} cannot take charges now: "
                 "its onboarding is not complete or Stripe disabled it."
             )
-        direct = request.charge_model is ChargeModel.DIRECT
+        lives_on = charge_account(request.charge_model, request.account_id)
         session_id = await self._state.new_id("cs_test")
         total = sum(line.unit_amount.amount * line.quantity for line in request.line_items)
         body = template(
@@ -337,10 +334,9 @@ class FakeGateway:
                 ],
             },
             "_application_fee_amount": request.application_fee.amount,
-            "_destination": None if direct else request.account_id,
-            "_on_behalf_of": request.account_id if request.on_behalf_of and not direct else None,
+            # A destination charge transfers to the account it does not live on.
+            "_destination": request.account_id if lives_on is None else None,
         }
-        lives_on = request.account_id if direct else None
         session = await self._state.create_once(
             f"session:{request.idempotency_key}", FakeObject(session_id, body, lives_on)
         )
@@ -402,7 +398,6 @@ class FakeGateway:
                 currency=body["currency"],
                 latest_charge=None,
                 metadata=dict(body["metadata"]),
-                on_behalf_of=body["_on_behalf_of"],
                 status="processing",
                 transfer_data=(
                     {"destination": body["_destination"]} if body["_destination"] else None

@@ -33,7 +33,7 @@ from application.ports.gateway import (
     TransferReversalResult,
 )
 from domain.money import Money
-from domain.tenant import ChargeModel
+from domain.tenant import charge_account
 
 
 class DashboardActionRefused(Conflict):
@@ -123,7 +123,7 @@ class FakeStripeMoney:
         return _refund_result(await self._state.store.get_object(await until_not_stale(decide)))
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        account = request.account_id if request.charge_model is ChargeModel.DIRECT else None
+        account = charge_account(request.charge_model, request.account_id)
         intent = await self._state.load(request.payment_intent_id, "payment_intent", account)
         if request.amount.amount <= 0:
             raise GatewayInvalidRequest("the refund amount must be positive")

@@ -125,7 +125,7 @@ slots = Table(
     Column("capacity", Integer, nullable=False),
     Column("held", Integer, nullable=False),
     Column("booked", Integer, nullable=False),
-    # A cancelled slot sells nothing more; its bookings are ended (see manage_slots.py).
+    # A cancelled slot sells nothing more; its bookings are ended (see application/cancel_slot.py).
     Column("cancelled_at", UTCDateTime, nullable=True),
     Column("cancellation_reason", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),

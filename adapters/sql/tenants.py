@@ -144,20 +144,6 @@ class SqlAlchemyTenantRepository:
         )
         return len(result.all())
 
-    async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
-        keys = orm.tenant_api_keys
-        result = await self._connection.execute(
-            update(keys)
-            .where(
-                keys.c.tenant_id == tenant_id,
-                keys.c.key_hash == key_hash,
-                keys.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=revoked_at)
-            .returning(keys.c.key_hash)
-        )
-        return result.first() is not None
-
     async def add_fee_policy(self, tenant_id: str, policy: FeePolicy) -> None:
         values = {
             "tenant_id": tenant_id,
@@ -174,14 +160,6 @@ class SqlAlchemyTenantRepository:
             .where(policies.c.tenant_id == tenant_id)
             .order_by(policies.c.version.desc())
             .limit(1)
-        )
-        data = (await self._connection.execute(query)).scalar_one_or_none()
-        return None if data is None else fee_policy_from_json(data, tenant_id, TENANT)
-
-    async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
-        policies = orm.fee_policies
-        query = select(policies.c.policy).where(
-            policies.c.tenant_id == tenant_id, policies.c.version == version
         )
         data = (await self._connection.execute(query)).scalar_one_or_none()
         return None if data is None else fee_policy_from_json(data, tenant_id, TENANT)

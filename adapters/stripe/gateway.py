@@ -52,10 +52,10 @@ from application.ports.gateway import (
     WebhookEndpoint,
 )
 from application.ports.gateway_events import PaymentEvent
-from domain.booking import VOUCHER_DAYS
 from domain.errors import DomainError
+from domain.hold import VOUCHER_DAYS
 from domain.money import Money
-from domain.tenant import ChargeModel, ConnectStatus
+from domain.tenant import ChargeModel, ConnectStatus, charge_account
 
 STRIPE_API_VERSION = "2023-08-16"
 DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0)
@@ -116,8 +116,6 @@ def checkout_session_params(request: CheckoutRequest) -> dict[str, Any]:
         payment_intent_data["application_fee_amount"] = request.application_fee.amount
     if request.charge_model is ChargeModel.DESTINATION:
         payment_intent_data["transfer_data"] = {"destination": request.account_id}
-        if request.on_behalf_of:
-            payment_intent_data["on_behalf_of"] = request.account_id
     return {
         "mode": "payment",
         "line_items": [
@@ -139,7 +137,7 @@ def checkout_session_params(request: CheckoutRequest) -> dict[str, Any]:
         "cancel_url": request.cancel_url,
         "payment_intent_data": payment_intent_data,
         # Vouchers can be paid for VOUCHER_DAYS days; the seats stay held that long (plus a
-        # day), then Bookpay's sweeper ends the hold (domain/booking.py).
+        # day), then Bookpay's sweeper ends the hold (domain/hold.py).
         "payment_method_options": {
             method: {"expires_after_days": VOUCHER_DAYS} for method in ("boleto", "konbini", "oxxo")
         },
@@ -170,11 +168,6 @@ def _page(params: dict[str, Any], after: str | None) -> dict[str, Any]:
     if after is not None:
         page["starting_after"] = after
     return page
-
-
-def _connected_account(charge_model: ChargeModel, account_id: str | None) -> str | None:
-    """The Stripe-Account header: only direct charges live on the connected account."""
-    return account_id if charge_model is ChargeModel.DIRECT else None
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -360,7 +353,7 @@ class StripeGateway:
 
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         params = checkout_session_params(request)
-        account = _connected_account(request.charge_model, request.account_id)
+        account = charge_account(request.charge_model, request.account_id)
         options = self._options(idempotency_key=request.idempotency_key, stripe_account=account)
         session = await self._call(
             "create checkout session",
@@ -396,7 +389,7 @@ class StripeGateway:
         params = refund_params(request)
         options = self._options(
             idempotency_key=request.idempotency_key,
-            stripe_account=_connected_account(request.charge_model, request.account_id),
+            stripe_account=charge_account(request.charge_model, request.account_id),
         )
         refund = await self._call(
             "create refund",

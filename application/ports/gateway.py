@@ -69,7 +69,6 @@ class CheckoutRequest:
     cancel_url: str
     fee_policy_version: int
     idempotency_key: str
-    on_behalf_of: bool = False
 
 
 @dataclass(frozen=True, slots=True)

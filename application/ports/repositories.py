@@ -93,20 +93,12 @@ class TenantRepository(Protocol):
         already ends earlier); how many keys this shortened."""
         ...
 
-    async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
-        """Revoke one of the tenant's keys; False when the tenant has no such live key."""
-        ...
-
     async def add_fee_policy(self, tenant_id: str, policy: FeePolicy) -> None:
         """Store a new version of the tenant's fee policy; AlreadyExists if the version is."""
         ...
 
     async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
         """The tenant's newest fee-policy version, which applies to new bookings."""
-        ...
-
-    async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
-        """One stored version of the tenant's fee policy, or None."""
         ...
 
 
@@ -323,7 +315,8 @@ class BookingRepository(Protocol):
         claim_until: datetime,
         limit: int = 100,
     ) -> list[Booking]:
-        """Claim the tenant's pending bookings whose hold ended before `before`, oldest first.
+        """Claim the tenant's bookings holding seats whose hold has lapsed at `before`
+        (`Booking.hold_lapsed(before)`: at or before it), oldest first.
 
         Each booking returned is claimed for the caller until `claim_until`; bookings that
         another caller's claim covers at `now` are skipped, not waited for. So sweepers in
@@ -333,7 +326,8 @@ class BookingRepository(Protocol):
         ...
 
     async def tenants_with_lapsed_holds(self, before: datetime) -> list[str]:
-        """Ids of the tenants that have pending bookings whose hold ended before `before`."""
+        """Ids of the tenants that have bookings holding seats whose hold has lapsed at
+        `before` (`Booking.hold_lapsed`)."""
         ...
 
     async def with_refunds_due(self, *, limit: int = 100) -> list[tuple[str, str]]:

@@ -12,12 +12,8 @@ from litestar.handlers import BaseRouteHandler
 from application.booking_queries import BookingQueries
 from application.create_tenant import CreateTenant, NewTenant
 from application.rotate_api_key import RotateApiKey, RotateApiKeyCommand
-from application.set_fee_policy import (
-    NewFeePolicy,
-    NewFeePolicyOverride,
-    SetFeePolicy,
-    SetFeePolicyOverride,
-)
+from application.set_fee_policy import NewFeePolicy, SetFeePolicy
+from application.set_fee_policy_override import NewFeePolicyOverride, SetFeePolicyOverride
 from application.statements import PlatformFeeReport
 from application.tenant_queries import TenantQueries
 from domain.booking import BookingStatus, PaymentStatus

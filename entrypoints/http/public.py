@@ -15,10 +15,11 @@ from litestar.response import Redirect
 
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
-from application.manage_slots import ListAvailability, ListPublicOfferings
 from application.quote_fee import QuoteFee
+from application.slot_queries import ListAvailability, ListPublicOfferings
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from domain.booking import BookingStatus, CancelledBy
+from domain.offering import MAX_SEATS_PER_BOOKING
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import booking_token
@@ -45,7 +46,7 @@ Token = Annotated[
         "which stays out of access logs and Referer headers",
     ),
 ]
-Seats = Annotated[int, Parameter(ge=1, le=1000, description="number of seats")]
+Seats = Annotated[int, Parameter(ge=1, le=MAX_SEATS_PER_BOOKING, description="number of seats")]
 IdempotencyKey = Annotated[
     str | None,
     Parameter(

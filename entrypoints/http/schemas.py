@@ -1,7 +1,7 @@
 """Request and response bodies of the HTTP API (API.md), as msgspec Structs.
 
-Constraints here only describe the wire format (types, ranges, lengths); the rules about
-what may be sold or refunded live in the domain.
+Constraints here only describe the wire format (types, lengths); the bounds of what may be
+sold are the domain's constants, repeated here so that the OpenAPI document shows them.
 """
 
 from __future__ import annotations
@@ -13,9 +13,17 @@ from typing import Annotated, Generic, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
+from application.rotate_api_key import MAX_GRACE
 from domain.booking import BookingStatus, PaymentStatus
-from domain.fees import BearerKind, RefundOnCancel, TierMode
+from domain.cancellation import MAX_WINDOW_HOURS
+from domain.fees import BPS, BearerKind, RefundOnCancel, TierMode
 from domain.ledger import EntryKind
+from domain.offering import (
+    MAX_CAPACITY,
+    MAX_DURATION_MINUTES,
+    MAX_SEATS_PER_BOOKING,
+    MAX_SLOTS_PER_REQUEST,
+)
 from domain.tenant import ChargeModel
 
 __all__ = [
@@ -41,12 +49,13 @@ Currency = Annotated[
         description="ISO-4217 code, lowercase in responses",
     ),
 ]
-Bps = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 500 = 5 %")]
+Bps = Annotated[int, Meta(ge=0, le=BPS, description="basis points: 500 = 5 %")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Text = Annotated[str, Meta(max_length=2000)]
 Slug = Annotated[str, Meta(min_length=2, max_length=63, pattern="^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
-Seats = Annotated[int, Meta(ge=1, le=1000)]
-Capacity = Annotated[int, Meta(ge=1, le=100_000)]
+Seats = Annotated[int, Meta(ge=1, le=MAX_SEATS_PER_BOOKING)]
+Capacity = Annotated[int, Meta(ge=1, le=MAX_CAPACITY)]
+DurationMinutes = Annotated[int, Meta(ge=1, le=MAX_DURATION_MINUTES)]
 Url = Annotated[str, Meta(max_length=2048, pattern="^https?://")]
 Email = Annotated[str, Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
@@ -183,7 +192,9 @@ class TenantCreated(Struct):
 
 class ApiKeyRotation(Struct, forbid_unknown_fields=True):
     # How long the tenant's other keys keep working: 0 (revoke now) to 30 days.
-    revoke_others_after_seconds: Annotated[int, Meta(ge=0, le=30 * 24 * 3600)] = 24 * 3600
+    revoke_others_after_seconds: Annotated[int, Meta(ge=0, le=int(MAX_GRACE.total_seconds()))] = (
+        24 * 3600
+    )
 
 
 class ApiKeyIssued(Struct):
@@ -201,7 +212,7 @@ class OnboardingLink(Struct):
 
 
 class CancellationWindow(Struct, forbid_unknown_fields=True):
-    hours_before: Annotated[int, Meta(ge=0, le=24 * 366)]
+    hours_before: Annotated[int, Meta(ge=0, le=MAX_WINDOW_HOURS)]
     refund_percent: Annotated[int, Meta(ge=0, le=100)]
 
 
@@ -212,7 +223,7 @@ class CancellationPolicy(Struct, forbid_unknown_fields=True):
 class OfferingCreate(Struct, forbid_unknown_fields=True):
     name: Name
     price: Money
-    duration_minutes: Annotated[int, Meta(ge=1, le=44_640)]
+    duration_minutes: DurationMinutes
     capacity: Capacity
     description: Text | None = None
     cancellation_policy: CancellationPolicy | None = None
@@ -225,7 +236,7 @@ class OfferingPatch(Struct, forbid_unknown_fields=True, omit_defaults=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     description: Text | msgspec.UnsetType | None = msgspec.UNSET
     price: Money | msgspec.UnsetType = msgspec.UNSET
-    duration_minutes: Annotated[int, Meta(ge=1, le=44_640)] | msgspec.UnsetType = msgspec.UNSET
+    duration_minutes: DurationMinutes | msgspec.UnsetType = msgspec.UNSET
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
     cancellation_policy: CancellationPolicy | msgspec.UnsetType | None = msgspec.UNSET
     fee_policy: FeePolicy | msgspec.UnsetType | None = msgspec.UNSET
@@ -267,7 +278,7 @@ class SlotsCreate(Struct, forbid_unknown_fields=True):
 
     starts_at: datetime | None = None
     capacity: Capacity | None = None
-    slots: Annotated[list[SlotSpec], Meta(max_length=500)] | None = None
+    slots: Annotated[list[SlotSpec], Meta(max_length=MAX_SLOTS_PER_REQUEST)] | None = None
 
 
 class Slot(Struct):

@@ -11,32 +11,23 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from application.add_slots import AddSlots, NewSlots, SlotSpec
+from application.archive_offering import ArchiveOffering
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
+from application.cancel_slot import CancelSlot, SlotCancellation
+from application.create_offering import CreateOffering, NewOffering
 from application.errors import InvalidRequest
-from application.manage_offerings import (
-    ArchiveOffering,
-    CreateOffering,
-    NewOffering,
-    OfferingChanges,
-    OfferingQueries,
-    UpdateOffering,
-)
-from application.manage_slots import (
-    AddSlots,
-    CancelSlot,
-    NewSlots,
-    ResizeSlot,
-    SlotCancellation,
-    SlotResize,
-    SlotSpec,
-)
+from application.offering_queries import OfferingQueries
 from application.quote_fee import QuoteFee
 from application.refund_booking import RefundBooking, RefundCommand
+from application.resize_slot import ResizeSlot, SlotResize
 from application.start_onboarding import StartOnboarding, StartOnboardingCommand
 from application.statements import TenantStatement
 from application.tenant_queries import TenantQueries
+from application.update_offering import OfferingChanges, UpdateOffering
 from domain.booking import BookingStatus, CancelledBy, PaymentStatus
+from domain.offering import MAX_SEATS_PER_BOOKING
 from domain.tenant import Tenant
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
@@ -396,7 +387,7 @@ class TenantController(Controller):
         tenant: Tenant,
         quote_fee: QuoteFee,
         offering_id: str,
-        seats: Annotated[int, Parameter(ge=1, le=1000)] = 1,
+        seats: Annotated[int, Parameter(ge=1, le=MAX_SEATS_PER_BOOKING)] = 1,
     ) -> s.Quote:
         return m.quote_out(await quote_fee(tenant.id, offering_id, seats))
 

@@ -18,8 +18,8 @@ from adapters.rate_limits.limiter import RateLimits
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.customer_pages import CustomerPages, OfferingSlots, SlotOnSale
 from application.errors import ApplicationError, NotFound
-from application.manage_slots import ListPublicOfferings
 from application.quote_fee import QuoteFee
+from application.slot_queries import ListPublicOfferings
 from application.start_checkout import StartCheckout, StartCheckoutCommand
 from domain.booking import CancelledBy
 from domain.errors import DomainError

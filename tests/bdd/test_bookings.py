@@ -6,9 +6,10 @@ from datetime import datetime
 
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus, hold_expiry
+from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.cancellation import partial_refund
 from domain.fees import FeePolicy, FeeQuote
+from domain.hold import hold_expiry
 from domain.money import Money
 from domain.offering import Slot
 from tests.bdd.conftest import (

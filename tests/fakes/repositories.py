@@ -210,13 +210,6 @@ class InMemoryTenantRepository:
                 shortened += 1
         return shortened
 
-    async def revoke_api_key(self, tenant_id: str, key_hash: str, *, revoked_at: datetime) -> bool:
-        key = self._t.api_keys.get(key_hash)
-        if key is None or key.tenant_id != tenant_id or key.revoked_at is not None:
-            return False
-        self._t.api_keys[key_hash] = replace(key, revoked_at=revoked_at)
-        return True
-
     async def add_fee_policy(self, tenant_id: str, policy: FeePolicy) -> None:
         if (tenant_id, policy.version) in self._t.fee_policies:
             raise AlreadyExists(f"fee policy version {policy.version} of tenant {tenant_id}")
@@ -226,10 +219,6 @@ class InMemoryTenantRepository:
 
     async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
         return self._t.tenant_policy(tenant_id)
-
-    async def fee_policy(self, tenant_id: str, version: int) -> FeePolicy | None:
-        policy = self._t.fee_policies.get((tenant_id, version))
-        return None if policy is None else policy.owned_by(tenant_id, FeePolicyScope.TENANT)
 
 
 class InMemoryOfferingRepository:

@@ -21,7 +21,6 @@ def checkout_request(
     *,
     booking_id: str = "bk_0001",
     charge_model: ChargeModel = ChargeModel.DESTINATION,
-    on_behalf_of: bool = False,
     customer_bears_fee: bool = False,
     seats: int = 2,
     idempotency_key: str | None = None,
@@ -45,7 +44,6 @@ def checkout_request(
         cancel_url="https://shop.example/bookings/bk_0001/cancelled",
         fee_policy_version=3,
         idempotency_key=idempotency_key or f"bookpay-checkout-{booking_id}-1",
-        on_behalf_of=on_behalf_of,
     )
 
 

@@ -8,26 +8,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.booking import (
-    MAX_HOLD,
-    MIN_HOLD,
     Booking,
     BookingStatus,
     CancelledBy,
     Customer,
     PaymentStatus,
     SeatState,
-    hold_expiry,
 )
 from domain.cancellation import RefundSplit
 from domain.errors import (
     IllegalTransition,
-    InvalidHold,
     InvalidRefund,
     InvalidSeatCount,
     NaiveDatetime,
     RefundExceedsPaid,
 )
 from domain.fees import FeePolicy, RefundOnCancel
+from domain.hold import MIN_HOLD
 from domain.money import Money
 from tests.unit.test_fee_properties import EXAMPLES
 
@@ -202,26 +199,10 @@ class TestRefunds:
             pending().record_refund("re_1", RefundSplit(usd(100), usd(0)))
 
 
-class TestHolds:
-    @pytest.mark.parametrize("hold", [MIN_HOLD, timedelta(hours=2), MAX_HOLD])
-    def test_a_hold_lasts_as_long_as_a_checkout_session_can(self, hold: timedelta) -> None:
-        assert hold_expiry(NOW, hold) == NOW + hold
-
-    @pytest.mark.parametrize(
-        "hold", [timedelta(0), MIN_HOLD - timedelta(seconds=1), MAX_HOLD + timedelta(seconds=1)]
-    )
-    def test_a_hold_outside_stripes_session_lifetime_is_refused(self, hold: timedelta) -> None:
-        with pytest.raises(InvalidHold):
-            hold_expiry(NOW, hold)
-
-    def test_a_hold_needs_an_aware_time(self) -> None:
-        with pytest.raises(NaiveDatetime):
-            hold_expiry(datetime(2026, 3, 1, 10, 0), MIN_HOLD)  # noqa: DTZ001
-
-    def test_a_hold_lapses_at_its_expiry(self) -> None:
-        booking = pending()
-        assert not booking.hold_lapsed(NOW + MIN_HOLD - timedelta(seconds=1))
-        assert booking.hold_lapsed(NOW + MIN_HOLD)
+def test_a_bookings_hold_lapses_at_its_expiry() -> None:
+    booking = pending()
+    assert not booking.hold_lapsed(booking.hold_expires_at - timedelta(microseconds=1))
+    assert booking.hold_lapsed(booking.hold_expires_at)
 
 
 def test_a_booking_needs_seats_and_aware_times() -> None:
@@ -312,3 +293,13 @@ def test_a_booking_the_system_cancelled_owes_everything_until_refunded_in_full()
     refunded = reserved.settle_refund("bookpay-refund-1", "re_1")
     assert not refunded.owes_system_refund
     assert refunded.refunded.customer_refund == paid.quote.customer_total
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_only_a_pending_booking_without_a_session_takes_one(status: BookingStatus) -> None:
+    booking = in_status(status)
+    assert booking.can_attach_session == (status is S.PENDING_PAYMENT)
+    assert not pending().attach_session("cs_1").can_attach_session
+    if not booking.can_attach_session:
+        with pytest.raises(IllegalTransition):
+            booking.attach_session("cs_9")

@@ -9,14 +9,16 @@ from hypothesis import strategies as st
 
 from domain.cancellation import CancellationPolicy
 from domain.errors import (
+    CapacityBelowSeatsTaken,
     InvalidOffering,
     InvalidSeatCount,
     NaiveDatetime,
     OfferingArchived,
     SeatsUnavailable,
+    SlotCancelled,
     SlotCapacityError,
 )
-from domain.fees import FeePolicy
+from domain.fees import FeePolicy, policy_or_no_fee
 from domain.money import Money
 from domain.offering import MAX_CAPACITY, Offering, Slot
 from tests.unit.test_fee_properties import EXAMPLES
@@ -175,3 +177,83 @@ def test_a_slot_is_sold_until_it_starts_never_after() -> None:
     for moment in (starts, starts + timedelta(hours=1)):
         with pytest.raises(SlotAlreadyStarted):
             slot.ensure_bookable_at(moment)
+
+
+class TestTheSeatArithmetic:
+    """The predicates the repositories ask, at their boundaries, and the moves agreeing."""
+
+    def test_seats_can_be_held_up_to_the_last_free_one(self) -> None:
+        current = slot(10, held=4, booked=3)
+        assert current.can_hold(3)
+        assert not current.can_hold(4)
+        assert current.hold(3).seats_available == 0
+
+    def test_a_cancelled_slot_holds_and_books_nothing(self) -> None:
+        cancelled = slot(10).cancel(STARTS_AT)
+        assert not cancelled.can_hold(1)
+        assert not cancelled.can_book(1)
+        with pytest.raises(SlotCancelled):
+            cancelled.hold(1)
+        with pytest.raises(SlotCancelled):
+            cancelled.book(1)
+
+    def test_a_late_payment_books_exactly_what_holding_would_take(self) -> None:
+        for held, booked in [(0, 0), (4, 3), (5, 5), (0, 9)]:
+            current = slot(10, held=held, booked=booked)
+            for seats in range(1, 12):
+                assert current.can_book(seats) == current.can_hold(seats)
+
+    def test_held_seats_move_only_while_held(self) -> None:
+        current = slot(10, held=2, booked=5)
+        assert current.can_release_hold(2)
+        assert current.can_confirm_hold(2)
+        assert not current.can_release_hold(3)
+        assert not current.can_confirm_hold(3)
+        assert current.confirm_hold(2) == slot(10, held=0, booked=7)
+
+    def test_booked_seats_go_back_only_while_booked(self) -> None:
+        current = slot(10, held=2, booked=5)
+        assert current.can_release_booked(5)
+        assert not current.can_release_booked(6)
+        assert current.release_booked(5) == slot(10, held=2, booked=0)
+
+    def test_a_slot_resizes_down_to_the_seats_it_has_taken(self) -> None:
+        current = slot(10, held=2, booked=5)
+        assert current.can_resize(7)
+        assert not current.can_resize(6)
+        assert current.resize(7).capacity == 7
+        with pytest.raises(CapacityBelowSeatsTaken):
+            current.resize(6)
+
+    @pytest.mark.parametrize(
+        "ask",
+        [
+            Slot.can_hold,
+            Slot.can_book,
+            Slot.can_release_hold,
+            Slot.can_confirm_hold,
+            Slot.can_release_booked,
+        ],
+        ids=lambda ask: ask.__name__,
+    )
+    @pytest.mark.parametrize("seats", [0, -1, True, 1.5])
+    def test_every_predicate_wants_a_whole_positive_count(self, ask: object, seats: object) -> None:
+        with pytest.raises(InvalidSeatCount):
+            ask(slot(10, held=5, booked=5), seats)  # type: ignore[operator]
+
+
+def test_without_a_policy_an_offering_costs_its_price_and_no_fee() -> None:
+    quote = offering().quote(3, None)
+    assert quote.subtotal == quote.customer_total == Money(6000, "usd")
+    assert quote.service_fee.is_zero
+    assert quote.application_fee.is_zero
+    assert offering().effective_fee_policy(None) == FeePolicy()
+    assert policy_or_no_fee(None) == FeePolicy()
+    kept = FeePolicy(percent_bps=500)
+    assert policy_or_no_fee(kept) is kept
+
+
+def test_an_offering_quotes_under_its_override_first() -> None:
+    own = FeePolicy(percent_bps=1000)
+    quote = offering(fee_policy=own).quote(1, FeePolicy(percent_bps=500))
+    assert quote.service_fee == Money(200, "usd")

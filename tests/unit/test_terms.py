@@ -6,13 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.booking import (
-    ASYNC_PAYMENT_HOLD,
-    Booking,
-    BookingStatus,
-    Customer,
-    async_payment_deadline,
-)
+from domain.booking import Booking, BookingStatus, Customer
 from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
 from domain.errors import (
     CancellationWindowClosed,
@@ -22,6 +16,7 @@ from domain.errors import (
     TooManySeatsPerBooking,
 )
 from domain.fees import FeePolicy, FeePolicyRef, FeePolicyScope, RefundOnCancel
+from domain.hold import ASYNC_PAYMENT_HOLD, async_payment_deadline
 from domain.money import Money
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, Slot
 from domain.terms import Terms

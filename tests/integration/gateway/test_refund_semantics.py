@@ -1,6 +1,6 @@
 """Who pays for a refund, per charge model and fee policy, pinned against Stripe's API.
 
-Each case sends the refund Bookpay decides (domain split → application/refunds.py →
+Each case sends the refund Bookpay decides (domain split → application/refund_requests.py →
 StripeGateway) to the Stripe stand-in, which validates the request against Stripe's
 OpenAPI spec (2023-08-16) and books its effect the way Stripe documents it:
 
@@ -23,7 +23,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.stripe.gateway import StripeGateway
-from application.refunds import issue_refund
+from application.refund_requests import issue_refund
 from domain.booking import Booking, BookingStatus, Customer
 from domain.cancellation import (
     RefundSplit,

@@ -140,23 +140,6 @@ async def test_a_destination_checkout_transfers_to_the_tenant_minus_the_fee(
     }
 
 
-async def test_a_destination_checkout_on_behalf_of_the_tenant(
-    stripe_gateway: StripeGateway,
-    recorder: RecordingStripeHTTPClient,
-    stand_in: StripeStandIn,
-    clock: FixedClock,
-) -> None:
-    account_id = await _onboarded_account(stripe_gateway, stand_in)
-
-    await stripe_gateway.create_checkout_session(
-        checkout_request(account_id, clock(), on_behalf_of=True)
-    )
-
-    intent_data = recorder.requests[-1].params["payment_intent_data"]
-    assert intent_data["on_behalf_of"] == account_id
-    assert intent_data["transfer_data"] == {"destination": account_id}
-
-
 async def test_a_direct_checkout_lives_on_the_connected_account(
     stripe_gateway: StripeGateway,
     recorder: RecordingStripeHTTPClient,
@@ -166,7 +149,7 @@ async def test_a_direct_checkout_lives_on_the_connected_account(
     account_id = await _onboarded_account(stripe_gateway, stand_in)
 
     await stripe_gateway.create_checkout_session(
-        checkout_request(account_id, clock(), charge_model=ChargeModel.DIRECT, on_behalf_of=True)
+        checkout_request(account_id, clock(), charge_model=ChargeModel.DIRECT)
     )
 
     checkout = recorder.requests[-1]
@@ -174,7 +157,6 @@ async def test_a_direct_checkout_lives_on_the_connected_account(
     intent_data = checkout.params["payment_intent_data"]
     assert intent_data["application_fee_amount"] == "250"
     assert "transfer_data" not in intent_data
-    assert "on_behalf_of" not in intent_data
 
 
 async def test_a_fee_the_customer_bears_is_its_own_line(

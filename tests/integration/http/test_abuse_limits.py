@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from adapters.rate_limits.limiter import RateLimits
-from domain.booking import MAX_PENDING_HOLDS_PER_CUSTOMER
+from domain.hold import MAX_PENDING_HOLDS_PER_CUSTOMER
 from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 

@@ -45,7 +45,6 @@ async def test_a_tenant_sees_none_of_another_tenants_rows(backend: Backend) -> N
     t = mine.id
     async with backend.uow() as uow:
         assert await uow.tenants.active_fee_policy(t) is None
-        assert await uow.tenants.fee_policy(t, 1) is None
         assert await uow.offerings.get(t, their_offering.id) is None
         assert await uow.offerings.list(t, include_archived=True) == [my_offering]
         assert await uow.slots.get(t, their_slot.id) is None

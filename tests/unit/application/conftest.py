@@ -15,11 +15,11 @@ from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.reference_data.countries import IsoCountries
 from adapters.system.ids import RandomIds
+from application.add_slots import AddSlots, NewSlots, SlotSpec
 from application.cancel_booking import CancelBooking
+from application.create_offering import CreateOffering, NewOffering
 from application.create_tenant import CreateTenant, NewTenant
 from application.expire_lapsed_holds import ExpireLapsedHolds
-from application.manage_offerings import CreateOffering, NewOffering
-from application.manage_slots import AddSlots, NewSlots, SlotSpec
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import RefundRequest, WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook

@@ -9,7 +9,7 @@ import pytest
 from application.booking_queries import BookingQueries
 from application.customer_pages import CustomerPages
 from application.errors import NotFound
-from application.manage_slots import ListAvailability
+from application.slot_queries import ListAvailability
 from tests.unit.application.conftest import START, App, checkout, open_shop
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
 from application.cancel_booking import CancelCommand
+from application.cancel_slot import CancelSlot, SlotCancellation
 from application.errors import GatewayUnavailable
-from application.manage_slots import CancelSlot, SlotCancellation
 from domain.booking import BookingStatus, CancelledBy
 from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
 

@@ -1,0 +1,53 @@
+"""A booking's two orthogonal states: its seats (`BookingStatus`) and its money
+(`PaymentStatus`), and what each status does to the slot's seats."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BookingStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    AWAITING_ASYNC_PAYMENT = "awaiting_async_payment"
+    CONFIRMED = "confirmed"
+    EXPIRED = "expired"
+    PAYMENT_FAILED = "payment_failed"
+    CANCELLED = "cancelled"
+
+
+class PaymentStatus(StrEnum):
+    """The money of a booking, orthogonal to its seats."""
+
+    UNPAID = "unpaid"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
+
+class SeatState(StrEnum):
+    """What a booking in a status does to its slot's seats."""
+
+    HELD = "held"
+    BOOKED = "booked"
+    RELEASED = "released"
+
+
+SEATS_BY_STATUS = {
+    BookingStatus.PENDING_PAYMENT: SeatState.HELD,
+    BookingStatus.AWAITING_ASYNC_PAYMENT: SeatState.HELD,
+    BookingStatus.CONFIRMED: SeatState.BOOKED,
+    BookingStatus.EXPIRED: SeatState.RELEASED,
+    BookingStatus.PAYMENT_FAILED: SeatState.RELEASED,
+    BookingStatus.CANCELLED: SeatState.RELEASED,
+}
+
+
+def statuses_holding_seats() -> frozenset[BookingStatus]:
+    """The statuses in which a booking holds seats until its hold ends."""
+    return frozenset(s for s, seats in SEATS_BY_STATUS.items() if seats is SeatState.HELD)
+
+
+def statuses_taking_seats() -> frozenset[BookingStatus]:
+    """The statuses in which a booking still holds or books its seats."""
+    return frozenset(s for s, seats in SEATS_BY_STATUS.items() if seats is not SeatState.RELEASED)
