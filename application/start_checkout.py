@@ -104,11 +104,8 @@ class StartCheckout:
             if url is not None:
                 require_allowed_return_url(url, self._return_hosts)
         key = command.idempotency_key
-        # One read, then one write: the seats held and the booking stored by a single atomic
-        # statement whose condition on the free seats is checked by the statement itself, so
-        # a transaction around the two adds nothing but its BEGIN and COMMIT.
+        # Reads, then one change: the booking stored with its seats held, atomically.
         async with self._uow().single_write() as uow:
-            # One read for the tenant and everything selling a seat of the slot needs.
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
@@ -225,10 +222,9 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        # The conditional attach is the only write: it needs no transaction around it.
         async with self._uow().single_write() as uow:
-            # One conditional write; only when it changes nothing is the booking read, so
-            # that a different session already attached is still refused by the domain.
+            # Only when the attach changes nothing is the booking read, so that a different
+            # session already attached is still refused by the domain.
             if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):
                 current = await uow.bookings.get(tenant.id, booking.id)
                 if current is not None and current.status is BookingStatus.PENDING_PAYMENT:

@@ -213,8 +213,11 @@ class Slot:
         return replace(self, cancelled_at=as_utc(at), cancellation_reason=reason)
 
     def hold(self, seats: int) -> Slot:
-        """Hold seats for a customer who is paying; refused when not enough are free."""
+        """Hold seats for a customer who is paying; refused when not enough are free, and
+        on a cancelled slot (its cancellation and a hold cannot cross)."""
         require_seats(seats)
+        if self.is_cancelled:
+            raise SlotCancelled(self.id)
         if seats > self.seats_available:
             raise SeatsUnavailable(self.id, seats, self.seats_available)
         return replace(self, held=self.held + seats)
@@ -230,8 +233,11 @@ class Slot:
         return replace(self.release_hold(seats), booked=self.booked + seats)
 
     def book(self, seats: int) -> Slot:
-        """Book seats directly (a payment that completed after its hold lapsed)."""
+        """Book seats directly (a payment that completed after its hold lapsed); refused
+        when not enough are free, and on a cancelled slot."""
         require_seats(seats)
+        if self.is_cancelled:
+            raise SlotCancelled(self.id)
         if seats > self.seats_available:
             raise SeatsUnavailable(self.id, seats, self.seats_available)
         return replace(self, booked=self.booked + seats)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 MIN_ADMIN_KEY_LENGTH = 32
@@ -34,6 +36,14 @@ def _seat_cap(text: str | None) -> int:
     if cap < 1:
         raise ConfigurationError(f"{name} must be at least 1")
     return cap
+
+
+def _latency(text: str | None) -> str:
+    try:
+        FakeLatency.parse(text)
+    except InvalidLatency as error:
+        raise ConfigurationError(f"BOOKPAY_FAKE_STRIPE_LATENCY_MS: {error}") from None
+    return text or ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class Settings:
     default_max_seats_per_booking: int = 10
     # Shared storage for the rate limits, so they hold across processes and hosts.
     redis_url: str | None = field(default=None, repr=False)
+    # How long the fake Stripe takes to answer: "p50" or "p50,p99" in ms; "" for no delay.
+    fake_stripe_latency_ms: str = ""
 
     @property
     def return_hosts(self) -> frozenset[str]:
@@ -128,6 +140,7 @@ class Settings:
             ),
             default_max_seats_per_booking=_seat_cap(get("DEFAULT_MAX_SEATS_PER_BOOKING")),
             redis_url=get("REDIS_URL"),
+            fake_stripe_latency_ms=_latency(get("FAKE_STRIPE_LATENCY_MS")),
             idempotency_claim_timeout_seconds=_whole_number(
                 get("IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS") or "300",
                 "BOOKPAY_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS",

@@ -8,11 +8,12 @@ import httpx
 from dependency_injector import containers, providers
 
 from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.latency import FakeLatency
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.rate_limits.limiter import RateLimits
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
-from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.stripe.gateway import StripeGateway
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
@@ -107,7 +108,8 @@ class Container(containers.DeclarativeContainer):
         auth_failures_per_minute=settings.provided.auth_failures_per_minute,
         redis_url=settings.provided.redis_url,
     )
-    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
+    # Use cases get the factory: a fresh unit of work per call, statements built once.
+    uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine)
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
     fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, engine)
@@ -119,6 +121,7 @@ class Container(containers.DeclarativeContainer):
         connect_webhook_secret=config.stripe_connect_webhook_secret,
         deliver=webhook_delivery,
         clock=clock.provided.now,
+        latency=providers.Singleton(FakeLatency.parse, config.fake_stripe_latency_ms),
     )
     gateway = providers.Selector(
         config.gateway,
@@ -126,7 +129,6 @@ class Container(containers.DeclarativeContainer):
         stripe=providers.Singleton(_stripe_gateway, settings),
     )
 
-    uow = unit_of_work.provider
     create_tenant = providers.Singleton(CreateTenant, uow, ids, clock, IsoCountries())
     issue_tenant_api_key = providers.Singleton(IssueTenantApiKey, uow, clock)
     set_fee_policy = providers.Singleton(SetFeePolicy, uow)
@@ -234,6 +236,7 @@ def build_container(settings: Settings) -> Container:
             "hold_minutes": settings.hold_minutes,
             "dispute_bearer": settings.dispute_bearer,
             "db_statement_timeout_ms": settings.db_statement_timeout_ms,
+            "fake_stripe_latency_ms": settings.fake_stripe_latency_ms,
         }
     )
     return container

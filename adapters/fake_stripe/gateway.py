@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.fake_stripe.latency import FakeLatency
 from adapters.fake_stripe.money import FakeStripeMoney
 from adapters.fake_stripe.objects import template
 from adapters.fake_stripe.pages import (
@@ -121,7 +122,11 @@ class FakeGateway:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         sleep: Sleep = asyncio.sleep,
         webhook_tolerance_seconds: int = stripe_signature.DEFAULT_TOLERANCE_SECONDS,
+        latency: FakeLatency | None = None,
     ) -> None:
+        """`latency`: how long creating, retrieving and expiring a session and making a
+        refund take (none by default)."""
+        self._latency = latency or FakeLatency()
         self._base_url = public_base_url.rstrip("/")
         self._secrets = {
             WebhookEndpoint.PLATFORM: webhook_secret,
@@ -277,6 +282,7 @@ class FakeGateway:
         return currencies.pop()
 
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
+        await self._latency.wait()
         currency = self._check_request(request)
         # Read every time: the dashboard can take charges_enabled back (update_account).
         account = await self._state.load(request.account_id, "account", None)
@@ -351,12 +357,15 @@ class FakeGateway:
     async def retrieve_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
+        await self._latency.wait()
         session = await self._state.load(session_id, "checkout.session", account_id)
         return checkout_session_from_stripe(public(session.body), account_id)
 
     async def expire_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
+        await self._latency.wait()
+
         async def decide() -> CheckoutSession:
             session = await self._state.load(session_id, "checkout.session", account_id)
             status = session.body["status"]
@@ -562,6 +571,7 @@ class FakeGateway:
     # --- Refunds and disputes (FakeStripeMoney) ------------------------------------------
 
     async def refund(self, request: RefundRequest) -> RefundResult:
+        await self._latency.wait()
         return await self._money.refund(request)
 
     async def list_refunds(

@@ -10,7 +10,7 @@ import pytest
 from adapters.sql.database import create_engine
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application.ports.unit_of_work import UnitOfWork
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 
 BACKENDS = [
     pytest.param("memory"),
