@@ -14,6 +14,7 @@ from domain.errors import (
     NaiveDatetime,
     OfferingArchived,
     SeatsUnavailable,
+    SlotCancelled,
     SlotCapacityError,
 )
 from domain.fees import FeePolicy
@@ -111,6 +112,14 @@ def test_holding_more_than_is_free_is_refused_with_the_numbers() -> None:
     with pytest.raises(SeatsUnavailable) as refused:
         slot(10, held=4, booked=4).hold(3)
     assert (refused.value.requested, refused.value.available) == (3, 2)
+
+
+def test_a_cancelled_slot_takes_no_seats_held_or_booked() -> None:
+    cancelled = slot(4).cancel(datetime(2030, 1, 1, tzinfo=UTC))
+    with pytest.raises(SlotCancelled):
+        cancelled.hold(1)
+    with pytest.raises(SlotCancelled):
+        cancelled.book(1)
 
 
 def test_a_late_payment_books_only_seats_that_are_free() -> None:
