@@ -236,18 +236,44 @@ def statement_line(currency: str, bookings: int, sums: dict[EntryKind, int]) -> 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EntrySum:
+    """The entries of one currency, kind and bearer, summed: their amount in minor units
+    and how many distinct bookings they belong to."""
+
+    currency: str
+    kind: EntryKind
+    borne_by: Party
+    amount: int
+    bookings: int
+
+
+def statement_from_sums(sums: Iterable[EntrySum]) -> list[StatementLine]:
+    """The statement, one line per currency ordered by code, from the entries' sums (the
+    one fold: a database sums its rows, the in-memory ledger its entries)."""
+    totals: dict[str, dict[EntryKind, int]] = {}
+    booked: dict[str, int] = {}
+    for part in sums:
+        kinds = totals.setdefault(part.currency, dict.fromkeys(EntryKind, 0))
+        if tenant_bears(part.kind, part.borne_by):
+            kinds[part.kind] += part.amount
+        if part.kind is EntryKind.CHARGE:
+            booked[part.currency] = booked.get(part.currency, 0) + part.bookings
+    return [
+        statement_line(currency, booked.get(currency, 0), kinds)
+        for currency, kinds in sorted(totals.items())
+    ]
+
+
 def statement(entries: Iterable[LedgerEntry]) -> list[StatementLine]:
     """Sum ledger entries per currency, ordered by currency code."""
-    totals: dict[str, dict[EntryKind, int]] = {}
-    booked: dict[str, set[str]] = {}
+    amounts: dict[tuple[str, EntryKind, Party], int] = {}
+    bookings: dict[tuple[str, EntryKind, Party], set[str]] = {}
     for entry in entries:
-        currency = entry.amount.currency
-        sums = totals.setdefault(currency, dict.fromkeys(EntryKind, 0))
-        if tenant_bears(entry.kind, entry.borne_by):
-            sums[entry.kind] += entry.amount.amount
-        if entry.kind is EntryKind.CHARGE:
-            booked.setdefault(currency, set()).add(entry.booking_id)
-    return [
-        statement_line(currency, len(booked.get(currency, ())), sums)
-        for currency, sums in sorted(totals.items())
-    ]
+        key = (entry.amount.currency, entry.kind, entry.borne_by)
+        amounts[key] = amounts.get(key, 0) + entry.amount.amount
+        bookings.setdefault(key, set()).add(entry.booking_id)
+    return statement_from_sums(
+        EntrySum(currency, kind, party, amount, len(bookings[currency, kind, party]))
+        for (currency, kind, party), amount in amounts.items()
+    )

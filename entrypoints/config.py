@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, computed_field, field_va
 from pydantic import model_validator as _model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
 from domain.dispute import DisputeBearer
 from domain.hold import MAX_HOLD, MIN_HOLD
 
@@ -90,6 +91,8 @@ class Settings(BaseSettings):
     # Events out (DESIGN.md, "Events out"): the delays between delivery attempts.
     outbound_retry_seconds: CommaNumbers = DEFAULT_OUTBOUND_RETRY_SECONDS
     outbound_allow_private: bool = False
+    # How long the fake Stripe takes to answer: "p50" or "p50,p99" in ms; "" for no delay.
+    fake_stripe_latency_ms: str = ""
 
     @_model_validator(mode="before")
     @classmethod
@@ -112,6 +115,15 @@ class Settings(BaseSettings):
     @classmethod
     def _without_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("fake_stripe_latency_ms")
+    @classmethod
+    def _latency(cls, value: str) -> str:
+        try:
+            FakeLatency.parse(value)
+        except InvalidLatency as error:
+            raise ValueError(str(error)) from None
+        return value
 
     @_model_validator(mode="after")
     def _stripe_needs_strong_secrets(self) -> Settings:

@@ -9,11 +9,12 @@ import httpx
 from dependency_injector import containers, providers
 
 from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.latency import FakeLatency
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.rate_limits.limiter import RateLimits
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
-from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.stripe.gateway import StripeGateway
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
@@ -102,7 +103,8 @@ class Container(containers.DeclarativeContainer):
         auth_failures_per_minute=config.auth_failures_per_minute,
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
     )
-    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
+    # Use cases get the factory: a fresh unit of work per call, statements built once.
+    uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine)
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
     fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, engine)
@@ -114,6 +116,7 @@ class Container(containers.DeclarativeContainer):
         connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
         deliver=webhook_delivery,
         clock=clock.provided.now,
+        latency=providers.Singleton(FakeLatency.parse, config.fake_stripe_latency_ms),
     )
     gateway = providers.Selector(
         config.gateway,
@@ -127,7 +130,6 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
-    uow = unit_of_work.provider
     create_tenant = providers.Singleton(CreateTenant, uow, ids, clock, IsoCountries())
     issue_tenant_api_key = providers.Singleton(IssueTenantApiKey, uow, clock)
     set_fee_policy = providers.Singleton(SetFeePolicy, uow)

@@ -46,7 +46,7 @@ ACCOUNT: dict[str, Any] = {
     "object": "account",
     "payouts_enabled": False,
     "requirements": {
-        # Set by FakeGateway when it creates an account (its ONBOARDING_REQUIREMENTS).
+        # Set by FakeConnect when it creates an account (its ONBOARDING_REQUIREMENTS).
         "alternatives": [],
         "current_deadline": None,
         "currently_due": [],

@@ -1,13 +1,11 @@
-"""FakeStripeStore in the app's own database, so every server process shares the fake.
+"""FakeStripeStore in the app's database, so every server process shares the fake.
 
-Each call is its own short transaction, of one statement where possible: the fake's state
-changes are independent of the app's units of work, just as Stripe's are. On PostgreSQL
-the statements run in autocommit mode, which is the same single-statement transaction
-without the BEGIN and COMMIT (or ROLLBACK) round trips the asyncpg dialect sends on their
-own, and `create_once` is one statement. With the gateway's own cache of accounts that can
-charge, a fake-mode checkout costs the store 1 round trip, down from 9 (bench/roundtrips.py).
-SQLite keeps explicit transactions, whose BEGIN IMMEDIATE (adapters/database.py) takes the
-write lock. `commit` is one transaction on both.
+Each call is its own short transaction: the fake's state changes are independent of the
+app's units of work, just as Stripe's are. A call of one statement runs it alone (in
+autocommit mode on PostgreSQL, which is that statement's own transaction); a call of
+several (`create_once`, `commit`) is one transaction. The tables are the fake's own
+(adapters/fake_stripe/tables.py), made by the store the first time it is used. How long
+Stripe takes to answer is not the store's business: the gateway's `FakeLatency` is.
 """
 
 from __future__ import annotations
@@ -27,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
 from adapters.fake_stripe.store import FakeEvent, FakeObject, FakeWrite, StaleFakeObject
-from adapters.sql.orm import fake_events, fake_idempotency_keys, fake_objects
+from adapters.fake_stripe.tables import (
+    create_tables,
+    fake_events,
+    fake_idempotency_keys,
+    fake_objects,
+)
 from application.ports.gateway import WebhookEndpoint
 
 _WHEN = fake_events.c.next_attempt_at.type
@@ -40,7 +43,8 @@ def _upsert(insert_into: Any, table: Table) -> Executable:
     changes = {c.name: statement.excluded[c.name] for c in table.c if c.name != "id"}
     if "version" in table.c:
         changes["version"] = table.c.version + 1
-    return statement.on_conflict_do_update(index_elements=[table.c.id], set_=changes)
+    upsert: Executable = statement.on_conflict_do_update(index_elements=[table.c.id], set_=changes)
+    return upsert
 
 
 class _Statements:
@@ -101,45 +105,10 @@ class _Statements:
         self.get_event = select(fake_events).where(fake_events.c.id == bindparam("f_id"))
         self.bind_key = insert_into(keys).on_conflict_do_nothing().returning(keys.c.object_id)
         self.bound_key = select(keys.c.object_id).where(keys.c.key == bindparam("f_key"))
-        self.create_once = _create_once(insert_into, dialect)
-
-
-def _create_once(insert_into: Any, dialect: str) -> Executable | None:
-    """On PostgreSQL, `create_once` as one statement: the object's upsert in a CTE, and the
-    key bound to it by an INSERT … SELECT from that CTE (ON CONFLICT DO NOTHING: no row
-    returned when the key was bound already). One round trip instead of two; both happen
-    or neither. SQLite has no INSERT in a CTE: None there, and two statements are used."""
-    if dialect != "postgresql":
-        return None
-    objects, keys = fake_objects, fake_idempotency_keys
-    stored = (
-        insert_into(objects)
-        .values(
-            id=bindparam("f_id"),
-            kind=bindparam("f_kind"),
-            account_id=bindparam("f_account_id"),
-            body=bindparam("f_body", type_=objects.c.body.type),
-            version=1,
+        self.list_objects = select(objects).where(objects.c.kind == bindparam("f_kind"))
+        self.list_events = (
+            select(events).order_by(events.c.sequence.desc()).limit(bindparam("f_limit"))
         )
-        .on_conflict_do_update(
-            index_elements=[objects.c.id],
-            set_={
-                "kind": bindparam("f_kind"),
-                "account_id": bindparam("f_account_id"),
-                "body": bindparam("f_body", type_=objects.c.body.type),
-                "version": objects.c.version + 1,
-            },
-        )
-        .returning(objects.c.id)
-        .cte("stored")
-    )
-    bind = select(bindparam("f_key", type_=keys.c.key.type), stored.c.id)
-    return (
-        insert_into(keys)
-        .from_select(["key", "object_id"], bind)
-        .on_conflict_do_nothing()
-        .returning(keys.c.object_id)
-    )
 
 
 class SqlAlchemyFakeStripeStore:
@@ -148,16 +117,30 @@ class SqlAlchemyFakeStripeStore:
         self._postgres = engine.dialect.name == "postgresql"
         self._sql = _Statements(engine.dialect.name)
         self._last = 0
+        self._tables_ready = False
+
+    async def _ensure_tables(self) -> None:
+        if not self._tables_ready:
+            await create_tables(self._engine)
+            self._tables_ready = True
 
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[AsyncConnection]:
-        """A connection whose statements each commit on their own when they succeed."""
+        """A connection for one statement, which commits on its own when it succeeds."""
+        await self._ensure_tables()
         if self._postgres:
             async with self._engine.connect() as conn:
                 yield await conn.execution_options(isolation_level="AUTOCOMMIT")
         else:
             async with self._engine.begin() as conn:
                 yield conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose statements commit together, or not at all."""
+        await self._ensure_tables()
+        async with self._engine.begin() as conn:
+            yield conn
 
     async def next_number(self) -> int:
         """Microseconds since the epoch, times 4096, plus 12 random bits.
@@ -194,7 +177,7 @@ class SqlAlchemyFakeStripeStore:
             await self._put_object(conn, obj)
 
     async def commit(self, write: FakeWrite) -> str | None:
-        async with self._engine.begin() as conn:
+        async with self._transaction() as conn:
             if write.idempotency_key is not None and write.objects:
                 key, first = write.idempotency_key, write.objects[0].id
                 bound = await self._bind(conn, key, first)
@@ -212,7 +195,7 @@ class SqlAlchemyFakeStripeStore:
 
     async def list_objects(self, kind: str) -> list[FakeObject]:
         async with self._statement() as conn:
-            rows = await conn.execute(select(fake_objects).where(fake_objects.c.kind == kind))
+            rows = await conn.execute(self._sql.list_objects, {"f_kind": kind})
             return [FakeObject(row.id, dict(row.body), row.account_id, row.version) for row in rows]
 
     async def _get_object(self, conn: AsyncConnection, object_id: str) -> FakeObject | None:
@@ -234,18 +217,10 @@ class SqlAlchemyFakeStripeStore:
             return await self._bind(conn, key, object_id)
 
     async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
-        # Either way the object is stored no later than its key can point at it: in one
-        # statement on PostgreSQL, else in this order in one transaction.
-        async with self._statement() as conn:
-            if self._sql.create_once is not None:
-                row = {f"f_{name}": value for name, value in self._object_row(obj).items()}
-                bound = await conn.scalar(self._sql.create_once, {**row, "f_key": key})
-                if bound is None:
-                    bound = await conn.scalar(self._sql.bound_key, {"f_key": key})
-                winner = str(bound)
-            else:
-                await conn.execute(self._sql.put_object, self._object_row(obj))
-                winner = await self._bind(conn, key, obj.id)
+        # The object is stored no later than its key can point at it, in one transaction.
+        async with self._transaction() as conn:
+            await conn.execute(self._sql.put_object, self._object_row(obj))
+            winner = await self._bind(conn, key, obj.id)
             if winner == obj.id:
                 return obj
             existing = await self._get_object(conn, winner)
@@ -263,9 +238,7 @@ class SqlAlchemyFakeStripeStore:
 
     async def list_events(self, limit: int = 100) -> list[FakeEvent]:
         async with self._statement() as conn:
-            rows = await conn.execute(
-                select(fake_events).order_by(fake_events.c.sequence.desc()).limit(limit)
-            )
+            rows = await conn.execute(self._sql.list_events, {"f_limit": limit})
             return [_event(row) for row in rows]
 
     async def due_events(self, as_of: datetime, limit: int = 100) -> list[FakeEvent]:
@@ -289,11 +262,12 @@ class SqlAlchemyFakeStripeStore:
     async def record_attempt(
         self, event_id: str, *, acknowledged: bool, retry_at: datetime | None
     ) -> FakeEvent:
+        parameters: dict[str, Any] = {"f_id": event_id}
         if acknowledged:
-            statement, parameters = self._sql.record_delivered, {"f_id": event_id}
+            statement = self._sql.record_delivered
         else:
             statement = self._sql.record_failed
-            parameters = {"f_id": event_id, "f_retry_at": retry_at}
+            parameters["f_retry_at"] = retry_at
         async with self._statement() as conn:
             row = (await conn.execute(statement, parameters)).one()
         return _event(row)

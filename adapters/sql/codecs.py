@@ -164,7 +164,7 @@ def _tenant_values(tenant: Tenant) -> dict[str, Any]:
     }
 
 
-def _tenant_from_row(row: Row[Any]) -> Tenant:
+def _tenant_from_row(row: Any) -> Tenant:
     return Tenant(
         id=row.id,
         name=row.name,

@@ -11,17 +11,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import orm
-from adapters.sql.statements import (
-    _insert_once,
-    _now,
-)
+from adapters.sql.statements import Statements, insert_once, utc_now
 from application.errors import NotFound
 from application.ports.unit_of_work import ClaimOutcome, IdempotencyClaim, StoredResponse
 
 
 class SqlAlchemyIdempotencyStore:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def claim(
         self,
@@ -33,11 +31,11 @@ class SqlAlchemyIdempotencyStore:
         stale_before: datetime | None = None,
     ) -> IdempotencyClaim:
         table = orm.idempotency_keys
-        now = now or _now()
+        now = now or utc_now()
         values = {"tenant_id": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
         # A claim released between our insert and our read leaves nothing to read: retry.
         for _ in range(3):
-            if await _insert_once(self._connection, table, values):
+            if await insert_once(self._connection, self._sql.insert_once[table.name], values):
                 return IdempotencyClaim(ClaimOutcome.CLAIMED)
             query = select(
                 table.c.fingerprint, table.c.response_status, table.c.response_body

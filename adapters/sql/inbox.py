@@ -7,20 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    delete,
-)
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import orm
 from adapters.sql.codecs import (
     _money_json,
 )
-from adapters.sql.statements import (
-    _insert_once,
-    _now,
-)
+from adapters.sql.statements import Statements, insert_once, utc_now
 from application.ports.gateway_events import (
     ApplicationFeeRefunded,
     ChargeRefunded,
@@ -39,24 +33,19 @@ from domain.money import Money
 
 
 class SqlAlchemyWebhookInbox:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def record(self, event_id: str) -> bool:
-        values = {"event_id": event_id, "received_at": _now()}
-        return await _insert_once(self._connection, orm.webhook_inbox, values)
-
-
-_TAKE_PARKED = (
-    delete(orm.parked_events)
-    .where(orm.parked_events.c.payment_intent_id == bindparam("p_payment"))
-    .returning(orm.parked_events.c.payload)
-)
+        values = {"event_id": event_id, "received_at": utc_now()}
+        return await insert_once(self._connection, self._sql.insert_once["webhook_inbox"], values)
 
 
 class SqlAlchemyParkedEvents:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def park(self, payment_intent_id: str, event: PaymentAftermath) -> bool:
         values = {
@@ -64,14 +53,15 @@ class SqlAlchemyParkedEvents:
             "payment_intent_id": payment_intent_id,
             "payload": _aftermath_json(event),
             "created_at": event.created_at,
-            "parked_at": _now(),
+            "parked_at": utc_now(),
         }
-        return await _insert_once(self._connection, orm.parked_events, values)
+        return await insert_once(self._connection, self._sql.insert_once["parked_events"], values)
 
     async def take(self, payment_intent_id: str) -> list[PaymentAftermath]:
         # One DELETE … RETURNING: of two transactions taking the same events, one gets them.
-        # It runs for every newly paid booking and usually deletes nothing: built once.
-        rows = await self._connection.execute(_TAKE_PARKED, {"p_payment": payment_intent_id})
+        rows = await self._connection.execute(
+            self._sql.take_parked, {"p_payment": payment_intent_id}
+        )
         events = [_aftermath_from_json(row.payload) for row in rows]
         return sorted(events, key=lambda event: (event.created_at, event.event_id))
 

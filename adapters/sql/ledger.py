@@ -7,65 +7,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    case,
-    func,
-    select,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
 
 from adapters.sql import orm
-from adapters.sql.codecs import (
-    _dispute_from_row,
-)
-from adapters.sql.statements import (
-    _insert_once,
-)
+from adapters.sql.codecs import _dispute_from_row
+from adapters.sql.statements import Statements, insert_once
 from domain.dispute import Dispute, Party
-from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement_line, tenant_bears
+from domain.ledger import EntryKind, EntrySum, LedgerEntry, StatementLine, statement_from_sums
 from domain.money import Money
 
 _KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
-_LEDGER_INSERTS: dict[tuple[str, int], Insert] = {}
-_LEDGER_COLUMNS = (
-    "tenant_id",
-    "gateway_ref",
-    "kind",
-    "booking_id",
-    "amount",
-    "currency",
-    "created_at",
-    "borne_by",
-)
-
-
-def _ledger_insert(dialect: str, rows: int) -> Insert:
-    """A multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the key, built once per row
-    count: row n's values are the parameters <column>_<n>. (SQLAlchemy's executemany with
-    RETURNING sends the same SQL, but re-renders it on every call.)"""
-    statement = _LEDGER_INSERTS.get((dialect, rows))
-    if statement is None:
-        table = orm.ledger_entries
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(table)
-            .values(
-                [
-                    {
-                        name: bindparam(f"{name}_{n}", type_=table.c[name].type)
-                        for name in _LEDGER_COLUMNS
-                    }
-                    for n in range(rows)
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(table.c.tenant_id, table.c.gateway_ref, table.c.kind)
-        )
-        _LEDGER_INSERTS[dialect, rows] = statement
-    return statement
 
 
 def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
@@ -82,17 +34,19 @@ def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
 
 
 class SqlAlchemyLedgerRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def add(self, entry: LedgerEntry) -> bool:
-        return await _insert_once(self._connection, orm.ledger_entries, _ledger_values(entry))
+        statement = self._sql.insert_once["ledger_entries"]
+        return await insert_once(self._connection, statement, _ledger_values(entry))
 
     async def add_all(self, entries: Iterable[LedgerEntry]) -> builtins.list[bool]:
         rows = [_ledger_values(entry) for entry in entries]
         if not rows:
             return []
-        statement = _ledger_insert(self._connection.dialect.name, len(rows))
+        statement = self._sql.ledger_insert(len(rows))
         parameters = {
             f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()
         }
@@ -152,23 +106,17 @@ class SqlAlchemyLedgerRepository:
             .where(*criteria)
             .group_by(c.currency, c.kind, c.borne_by)
         )
-        sums: dict[str, dict[EntryKind, int]] = {}
-        bookings: dict[str, int] = {}
-        for code, kind, borne_by, total, distinct in await self._connection.execute(query):
-            totals = sums.setdefault(code, dict.fromkeys(EntryKind, 0))
-            if tenant_bears(EntryKind(kind), Party(borne_by)):
-                totals[EntryKind(kind)] += int(total)
-            if kind == EntryKind.CHARGE.value:
-                bookings[code] = int(distinct)
-        return [
-            statement_line(code, bookings.get(code, 0), totals)
-            for code, totals in sorted(sums.items())
-        ]
+        rows = await self._connection.execute(query)
+        return statement_from_sums(
+            EntrySum(code, EntryKind(kind), Party(borne_by), int(total), int(bookings))
+            for code, kind, borne_by, total, bookings in rows
+        )
 
 
 class SqlAlchemyDisputeRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[Dispute]:
         c = orm.disputes.c

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     and_,
     func,
@@ -19,49 +17,25 @@ from adapters.sql.codecs import (
     _offering_values,
     fee_policy_to_json,
 )
-from adapters.sql.statements import (
-    _insert_once,
-)
+from adapters.sql.statements import Statements, insert_once
 from application.errors import NotFound
 from application.ports.repositories import AlreadyExists
-from domain.fees import (
-    FeePolicy,
-    FeePolicyScope,
-)
+from domain.fees import FeePolicy
 from domain.offering import Offering
-
-TENANT = FeePolicyScope.TENANT
-
-
-def _override_of(offerings: Any) -> Any:
-    """The offering's current override (NULL when it has none, or it was ended)."""
-    overrides = orm.offering_fee_policies
-    return (
-        select(overrides.c.policy)
-        .where(
-            overrides.c.tenant_id == offerings.c.tenant_id,
-            overrides.c.offering_id == offerings.c.id,
-        )
-        .order_by(overrides.c.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-# An offering's row with its current override as `fee_policy`.
-_OFFERING_ROWS = select(orm.offerings, _override_of(orm.offerings).label("fee_policy"))
 
 
 class SqlAlchemyOfferingRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def add(self, offering: Offering) -> None:
-        if not await _insert_once(self._connection, orm.offerings, _offering_values(offering)):
+        values = _offering_values(offering)
+        if not await insert_once(self._connection, self._sql.insert_once["offerings"], values):
             raise AlreadyExists(f"offering {offering.id} exists")
 
     async def get(self, tenant_id: str, offering_id: str) -> Offering | None:
-        query = _OFFERING_ROWS.where(
+        query = self._sql.offering_rows.where(
             orm.offerings.c.tenant_id == tenant_id, orm.offerings.c.id == offering_id
         )
         row = (await self._connection.execute(query)).first()
@@ -89,7 +63,7 @@ class SqlAlchemyOfferingRepository:
         limit: int | None = None,
     ) -> list[Offering]:
         table = orm.offerings
-        query = _OFFERING_ROWS.where(table.c.tenant_id == tenant_id)
+        query = self._sql.offering_rows.where(table.c.tenant_id == tenant_id)
         if not include_archived:
             query = query.where(table.c.archived.is_(False))
         if after is not None:
@@ -120,5 +94,6 @@ class SqlAlchemyOfferingRepository:
             "version": version,
             "policy": None if policy is None else fee_policy_to_json(policy),
         }
-        if not await _insert_once(self._connection, orm.offering_fee_policies, values):
+        statement = self._sql.insert_once["offering_fee_policies"]
+        if not await insert_once(self._connection, statement, values):
             raise AlreadyExists(f"fee policy version {version} of offering {offering_id}")

@@ -297,54 +297,10 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
-# --- The fake payment gateway's state ---------------------------------------------------
-# The fake gateway keeps its state here so that every server process shares it (see
-# adapters/fake_stripe_store.py): Stripe-shaped JSON objects keyed by their Stripe-style id,
-# idempotency keys bound to the object they created, and the events it sends.
-
-fake_objects = Table(
-    "fake_objects",
-    metadata,
-    Column("id", String(255), primary_key=True),
-    Column("kind", String(64), nullable=False),
-    Column("account_id", String(255), nullable=True),
-    Column("body", JSON, nullable=False),
-    # Bumped by every write: a write based on an older read is refused (StaleFakeObject).
-    Column("version", Integer, nullable=False, server_default="1"),
-)
-
-fake_idempotency_keys = Table(
-    "fake_idempotency_keys",
-    metadata,
-    Column("key", String(255), primary_key=True),
-    Column("object_id", String(255), nullable=False),
-)
-
-fake_events = Table(
-    "fake_events",
-    metadata,
-    Column("id", String(255), primary_key=True),
-    Column("type", String(100), nullable=False),
-    Column("endpoint", String(20), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    # The exact bytes that are signed and delivered.
-    Column("payload", LargeBinary, nullable=False),
-    Column("sequence", BigInteger, nullable=False, unique=True),
-    Column("delivered", Boolean, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    # When the next delivery attempt is due; NULL once delivered or given up.
-    Column("next_attempt_at", UTCDateTime, nullable=True),
-    Index("ix_fake_events_delivered_sequence", "delivered", "sequence"),
-    Index("ix_fake_events_next_attempt_at", "next_attempt_at"),
-)
-
 __all__ = [
     "booking_refunds",
     "bookings",
     "disputes",
-    "fake_events",
-    "fake_idempotency_keys",
-    "fake_objects",
     "fee_policies",
     "idempotency_keys",
     "ledger_entries",

@@ -3,128 +3,33 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    Select,
-    and_,
-    bindparam,
-    exists,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Update
 
 from adapters.sql import orm
+from adapters.sql.booking_parts import Prefixed
 from adapters.sql.codecs import (
     _offering_from_row,
     _slot_from_row,
     _tenant_from_row,
     fee_policy_from_json,
 )
-from adapters.sql.offerings import (
-    TENANT,
-    _override_of,
-)
-from adapters.sql.statements import (
-    _insert_once,
-)
+from adapters.sql.statements import Statements, insert_once
 from application.ports.repositories import AlreadyExists, SlotForSale
-from domain.booking import (
-    statuses_taking_seats,
-)
+from domain.booking import statuses_taking_seats
 from domain.offering import Slot, require_seats
 
-
-class _Prefixed:
-    """Attribute access to the columns of a joined row that carry one label prefix."""
-
-    __slots__ = ("_prefix", "_values")
-
-    def __init__(self, values: Mapping[str, Any], prefix: str) -> None:
-        self._values = values
-        self._prefix = prefix
-
-    def __getattr__(self, name: str) -> Any:
-        return self._values[self._prefix + name]
-
-
-def _slot_for_sale_statement() -> Select[Any]:
-    tenants, slots, offerings, policies = orm.tenants, orm.slots, orm.offerings, orm.fee_policies
-    active_policy = (
-        select(policies.c.policy)
-        .where(policies.c.tenant_id == tenants.c.id)
-        .order_by(policies.c.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            *(column.label(f"t_{column.name}") for column in tenants.c),
-            *(column.label(f"s_{column.name}") for column in slots.c),
-            *(column.label(f"o_{column.name}") for column in offerings.c),
-            _override_of(offerings).label("o_fee_policy"),
-            active_policy.label("active_fee_policy"),
-        )
-        .select_from(
-            tenants.outerjoin(
-                slots, and_(slots.c.tenant_id == tenants.c.id, slots.c.id == bindparam("s_id"))
-            ).outerjoin(
-                offerings,
-                and_(
-                    offerings.c.tenant_id == slots.c.tenant_id,
-                    offerings.c.id == slots.c.offering_id,
-                ),
-            )
-        )
-        .where(tenants.c.slug == bindparam("t_slug"))
-    )
-
-
-# The checkout's first read: tenant, slot, offering and active fee policy in one round trip.
-_SLOT_FOR_SALE = _slot_for_sale_statement()
-
-
-def _seat_change(condition: Any, **changes: Any) -> Any:
-    """UPDATE slots SET <changes> WHERE <the slot> AND <condition> RETURNING id."""
-    slots = orm.slots
-    return (
-        update(slots)
-        .where(
-            slots.c.tenant_id == bindparam("s_tenant_id"),
-            slots.c.id == bindparam("s_id"),
-            condition,
-        )
-        .values(**changes)
-        .returning(slots.c.id)
-    )
-
-
 _s = orm.slots.c
-_seats = bindparam("s_seats", type_=Integer)
-# A cancelled slot takes no seats: its cancellation and a hold cannot cross.
-_TRY_HOLD = _seat_change(
-    and_(_s.held + _s.booked + _seats <= _s.capacity, _s.cancelled_at.is_(None)),
-    held=_s.held + _seats,
-)
-_RELEASE_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats)
-_CONFIRM_HOLD = _seat_change(_s.held >= _seats, held=_s.held - _seats, booked=_s.booked + _seats)
-_TRY_BOOK = _seat_change(
-    and_(_s.held + _s.booked + _seats <= _s.capacity, _s.cancelled_at.is_(None)),
-    booked=_s.booked + _seats,
-)
-_capacity = bindparam("s_capacity", type_=Integer)
-_RESIZE = _seat_change(_s.held + _s.booked <= _capacity, capacity=_capacity)
-_RELEASE_BOOKED = _seat_change(_s.booked >= _seats, booked=_s.booked - _seats)
 
 
 class SqlAlchemySlotRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def add(self, slot: Slot) -> None:
         values = {
@@ -138,7 +43,7 @@ class SqlAlchemySlotRepository:
             "cancelled_at": slot.cancelled_at,
             "cancellation_reason": slot.cancellation_reason,
         }
-        if not await _insert_once(self._connection, orm.slots, values):
+        if not await insert_once(self._connection, self._sql.insert_once["slots"], values):
             raise AlreadyExists(
                 f"slot {slot.id} exists, or offering {slot.offering_id} already has a slot "
                 f"starting at {slot.starts_at.isoformat()}"
@@ -153,20 +58,22 @@ class SqlAlchemySlotRepository:
 
     async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
         row = (
-            await self._connection.execute(_SLOT_FOR_SALE, {"t_slug": tenant_slug, "s_id": slot_id})
+            await self._connection.execute(
+                self._sql.slot_for_sale, {"t_slug": tenant_slug, "s_id": slot_id}
+            )
         ).first()
         if row is None:
             return None
         values = row._mapping
-        tenant = _tenant_from_row(_Prefixed(values, "t_"))
-        slot = None if row.s_id is None else _slot_from_row(_Prefixed(values, "s_"))
-        offering = None if row.o_id is None else _offering_from_row(_Prefixed(values, "o_"))
+        tenant = _tenant_from_row(Prefixed(values, "t_"))
+        slot = None if row.s_id is None else _slot_from_row(Prefixed(values, "s_"))
+        offering = None if row.o_id is None else _offering_from_row(Prefixed(values, "o_"))
         policy = row.active_fee_policy
         return SlotForSale(
             tenant,
             slot,
             offering,
-            None if policy is None else fee_policy_from_json(policy, tenant.id, TENANT),
+            None if policy is None else fee_policy_from_json(policy, tenant.id),
         )
 
     async def list_for_offering(
@@ -221,9 +128,9 @@ class SqlAlchemySlotRepository:
         )
         return (await self._connection.execute(query)).first() is not None
 
-    async def _change_seats(self, statement: Any, tenant_id: str, slot_id: str, seats: int) -> bool:
-        # One conditional statement: the check and the change cannot be separated by
-        # another transaction, whatever the isolation level.
+    async def _change_seats(
+        self, statement: Update, tenant_id: str, slot_id: str, seats: int
+    ) -> bool:
         result = await self._connection.execute(
             statement,
             {"s_tenant_id": tenant_id, "s_id": slot_id, "s_seats": require_seats(seats)},
@@ -231,23 +138,24 @@ class SqlAlchemySlotRepository:
         return result.first() is not None
 
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        return await self._change_seats(_TRY_HOLD, tenant_id, slot_id, seats)
+        return await self._change_seats(self._sql.seats.try_hold, tenant_id, slot_id, seats)
 
     async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        return await self._change_seats(_RELEASE_HOLD, tenant_id, slot_id, seats)
+        return await self._change_seats(self._sql.seats.release_hold, tenant_id, slot_id, seats)
 
     async def confirm_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        return await self._change_seats(_CONFIRM_HOLD, tenant_id, slot_id, seats)
+        return await self._change_seats(self._sql.seats.confirm_hold, tenant_id, slot_id, seats)
 
     async def try_book(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        return await self._change_seats(_TRY_BOOK, tenant_id, slot_id, seats)
+        return await self._change_seats(self._sql.seats.try_book, tenant_id, slot_id, seats)
 
     async def release_booked(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        return await self._change_seats(_RELEASE_BOOKED, tenant_id, slot_id, seats)
+        return await self._change_seats(self._sql.seats.release_booked, tenant_id, slot_id, seats)
 
     async def resize(self, tenant_id: str, slot_id: str, capacity: int) -> bool:
         result = await self._connection.execute(
-            _RESIZE, {"s_tenant_id": tenant_id, "s_id": slot_id, "s_capacity": capacity}
+            self._sql.seats.resize,
+            {"s_tenant_id": tenant_id, "s_id": slot_id, "s_capacity": capacity},
         )
         return result.first() is not None
 

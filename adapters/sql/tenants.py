@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
-    bindparam,
     or_,
     select,
     update,
@@ -22,35 +21,21 @@ from adapters.sql.codecs import (
     fee_policy_from_json,
     fee_policy_to_json,
 )
-from adapters.sql.offerings import (
-    TENANT,
-)
-from adapters.sql.statements import (
-    _insert_once,
-    _now,
-)
+from adapters.sql.statements import Statements, insert_once, utc_now
 from application.errors import NotFound
 from application.ports.repositories import AlreadyExists, ConcurrentUpdate
-from domain.fees import (
-    FeePolicy,
-)
+from domain.fees import FeePolicy
 from domain.tenant import Tenant
-
-# --- Repositories -----------------------------------------------------------------------
-
-
-_TENANT_BY_ID, _TENANT_BY_SLUG, _TENANT_BY_ACCOUNT = (
-    select(orm.tenants).where(column == bindparam("t_value"))
-    for column in (orm.tenants.c.id, orm.tenants.c.slug, orm.tenants.c.account_id)
-)
 
 
 class SqlAlchemyTenantRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self._connection = connection
+        self._sql = statements
 
     async def add(self, tenant: Tenant) -> None:
-        if not await _insert_once(self._connection, orm.tenants, _tenant_values(tenant)):
+        values = _tenant_values(tenant)
+        if not await insert_once(self._connection, self._sql.insert_once["tenants"], values):
             raise AlreadyExists(f"a tenant with id {tenant.id!r} or slug {tenant.slug!r} exists")
 
     async def _one(self, statement: Select[Any], value: str) -> Tenant | None:
@@ -59,10 +44,10 @@ class SqlAlchemyTenantRepository:
         return None if row is None else _tenant_from_row(row)
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        return await self._one(_TENANT_BY_ID, tenant_id)
+        return await self._one(self._sql.tenant_by_id, tenant_id)
 
     async def get_by_slug(self, slug: str) -> Tenant | None:
-        return await self._one(_TENANT_BY_SLUG, slug)
+        return await self._one(self._sql.tenant_by_slug, slug)
 
     async def lock_pricing(self, tenant_id: str) -> bool:
         # A row lock on PostgreSQL; SQLite has no FOR UPDATE and needs none, since every
@@ -72,7 +57,7 @@ class SqlAlchemyTenantRepository:
         return (await self._connection.execute(query)).first() is not None
 
     async def find_by_account_id(self, account_id: str) -> Tenant | None:
-        return await self._one(_TENANT_BY_ACCOUNT, account_id)
+        return await self._one(self._sql.tenant_by_account, account_id)
 
     async def update(self, tenant: Tenant) -> None:
         values = _tenant_values(tenant)
@@ -110,7 +95,9 @@ class SqlAlchemyTenantRepository:
             "created_at": created_at,
             "revoked_at": None,
         }
-        if not await _insert_once(self._connection, orm.tenant_api_keys, values):
+        if not await insert_once(
+            self._connection, self._sql.insert_once["tenant_api_keys"], values
+        ):
             raise AlreadyExists("an API key with this hash exists")
 
     async def find_by_api_key_hash(
@@ -122,7 +109,7 @@ class SqlAlchemyTenantRepository:
             .join(keys, keys.c.tenant_id == orm.tenants.c.id)
             .where(
                 keys.c.key_hash == key_hash,
-                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > (now or _now())),
+                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > (now or utc_now())),
             )
         )
         row = (await self._connection.execute(query)).first()
@@ -150,7 +137,7 @@ class SqlAlchemyTenantRepository:
             "version": policy.version,
             "policy": fee_policy_to_json(policy),
         }
-        if not await _insert_once(self._connection, orm.fee_policies, values):
+        if not await insert_once(self._connection, self._sql.insert_once["fee_policies"], values):
             raise AlreadyExists(f"fee policy version {policy.version} of tenant {tenant_id}")
 
     async def active_fee_policy(self, tenant_id: str) -> FeePolicy | None:
@@ -162,4 +149,4 @@ class SqlAlchemyTenantRepository:
             .limit(1)
         )
         data = (await self._connection.execute(query)).scalar_one_or_none()
-        return None if data is None else fee_policy_from_json(data, tenant_id, TENANT)
+        return None if data is None else fee_policy_from_json(data, tenant_id)

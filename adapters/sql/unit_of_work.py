@@ -15,6 +15,7 @@ from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
 from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
 from adapters.sql.slots import SqlAlchemySlotRepository
+from adapters.sql.statements import Statements
 from adapters.sql.tenants import SqlAlchemyTenantRepository
 
 
@@ -39,11 +40,14 @@ _ACT_FOR_TENANT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)
 class SqlAlchemyUnitOfWork:
     """`async with uow:` checks out a connection; leaving rolls back what was not committed.
 
-    One instance serves one task at a time: take a fresh one per use-case call.
+    One instance serves one task at a time: take a fresh one per use-case call, from a
+    `SqlAlchemyUnitOfWorkFactory`, which shares its engine's statements with each (one
+    made without `statements` builds its own).
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, statements: Statements | None = None) -> None:
         self._engine = engine
+        self._statements = statements or Statements(engine.dialect.name)
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
@@ -84,7 +88,7 @@ class SqlAlchemyUnitOfWork:
                 self._connection = None
             self._release_guard()
             raise
-        self._repositories = _Repositories(self._connection)
+        self._repositories = _Repositories(self._connection, self._statements)
         return self
 
     async def __aexit__(
@@ -177,15 +181,27 @@ class SqlAlchemyUnitOfWork:
         repositories.bookings.forget_versions()
 
 
+class SqlAlchemyUnitOfWorkFactory:
+    """Fresh units of work on one engine (a `UnitOfWorkFactory`), sharing the statements
+    built once for the engine's dialect."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._statements = Statements(engine.dialect.name)
+
+    def __call__(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self._engine, self._statements)
+
+
 class _Repositories:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
         self.connection = connection
-        self.tenants = SqlAlchemyTenantRepository(connection)
-        self.offerings = SqlAlchemyOfferingRepository(connection)
-        self.slots = SqlAlchemySlotRepository(connection)
-        self.bookings = SqlAlchemyBookingRepository(connection)
-        self.ledger = SqlAlchemyLedgerRepository(connection)
-        self.disputes = SqlAlchemyDisputeRepository(connection)
-        self.webhook_inbox = SqlAlchemyWebhookInbox(connection)
-        self.parked_events = SqlAlchemyParkedEvents(connection)
-        self.idempotency = SqlAlchemyIdempotencyStore(connection)
+        self.tenants = SqlAlchemyTenantRepository(connection, statements)
+        self.offerings = SqlAlchemyOfferingRepository(connection, statements)
+        self.slots = SqlAlchemySlotRepository(connection, statements)
+        self.bookings = SqlAlchemyBookingRepository(connection, statements)
+        self.ledger = SqlAlchemyLedgerRepository(connection, statements)
+        self.disputes = SqlAlchemyDisputeRepository(connection, statements)
+        self.webhook_inbox = SqlAlchemyWebhookInbox(connection, statements)
+        self.parked_events = SqlAlchemyParkedEvents(connection, statements)
+        self.idempotency = SqlAlchemyIdempotencyStore(connection, statements)

@@ -198,17 +198,17 @@ class SlotRepository(Protocol):
         ...
 
     async def get_for_sale(self, tenant_slug: str, slot_id: str) -> SlotForSale | None:
-        """The tenant with this slug, its slot, the slot's offering and the tenant's active
-        fee policy, in one read; None when no tenant has this slug.
-
-        The same as `TenantRepository.get_by_slug`, `get`, `OfferingRepository.get` and
-        `TenantRepository.active_fee_policy` together, for the checkout, which needs all
-        four on every request.
-        """
+        """What selling seats of a slot needs: the tenant with this slug, its slot, the
+        slot's offering (with its override) and the tenant's active fee policy, as
+        `TenantRepository.get_by_slug`, `get`, `OfferingRepository.get` and
+        `TenantRepository.active_fee_policy` would read them; None when no tenant has this
+        slug."""
         ...
 
     async def try_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
-        """Hold seats if held + booked + seats stays within capacity; False otherwise."""
+        """Hold seats where `Slot.hold` allows it (they fit, the slot is not cancelled),
+        atomically; False otherwise. The other seat changes below likewise follow their
+        `Slot` method, each one atomic."""
         ...
 
     async def release_hold(self, tenant_id: str, slot_id: str, seats: int) -> bool:
@@ -228,8 +228,9 @@ class SlotRepository(Protocol):
         ...
 
     async def resize(self, tenant_id: str, slot_id: str, capacity: int) -> bool:
-        """Set the slot's capacity in one conditional statement, only while the seats held
-        and booked fit in it; False otherwise, or when there is no such slot."""
+        """Set the slot's capacity where `Slot.resize` allows it (the seats held and booked
+        fit in it, the slot is not cancelled), atomically; False otherwise, or when there is
+        no such slot."""
         ...
 
     async def cancel(self, slot: Slot) -> bool:
@@ -264,12 +265,11 @@ class BookingRepository(Protocol):
         ...
 
     async def add_holding_seats(self, booking: Booking) -> bool:
-        """Hold the booking's seats on its slot and store the booking, in one step.
+        """Store a new pending booking together with the hold on its seats: both or neither.
 
         The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
-        the seats do not fit. AlreadyExists, holding nothing, when the booking's id is
-        taken. One write in the sense of `UnitOfWork.single_write`: either both happen or
-        neither, even without a transaction around it.
+        the seats do not fit (or the slot is cancelled). AlreadyExists, holding nothing,
+        when the booking's id is taken. Atomic by itself (see `UnitOfWork.single_write`).
         """
         ...
 
@@ -282,11 +282,12 @@ class BookingRepository(Protocol):
         ...
 
     async def attach_session(self, tenant_id: str, booking_id: str, session_id: str) -> bool:
-        """Give a pending booking that has no checkout session this one, in one step.
+        """Attach the checkout session to the booking where `Booking.attach_session` allows
+        it and it changes the booking (pending payment, no session yet); atomic by itself.
 
-        One conditional write that also counts as a change of the booking: a copy read
-        before it is then a ConcurrentUpdate. False, changing nothing, when the booking is
-        missing, no longer pending payment, or already has a session (this one or another).
+        A change of the booking: a copy read before it is then a ConcurrentUpdate. False,
+        changing nothing, when the booking is missing, no longer pending payment, or
+        already has a session (this one or another).
         """
         ...
 
@@ -309,14 +310,16 @@ class BookingRepository(Protocol):
     async def claim_lapsed_holds(
         self,
         tenant_id: str,
-        before: datetime,
+        as_of: datetime,
         *,
         now: datetime,
         claim_until: datetime,
         limit: int = 100,
     ) -> list[Booking]:
-        """Claim the tenant's bookings holding seats whose hold has lapsed at `before`
-        (`Booking.hold_lapsed(before)`: at or before it), oldest first.
+        """Claim the tenant's bookings whose hold has lapsed at `as_of`, oldest hold first.
+
+        A hold has lapsed when `Booking.hold_lapsed(as_of)` says so: it still holds seats
+        and `as_of` is at or after its end.
 
         Each booking returned is claimed for the caller until `claim_until`; bookings that
         another caller's claim covers at `now` are skipped, not waited for. So sweepers in
@@ -325,9 +328,9 @@ class BookingRepository(Protocol):
         """
         ...
 
-    async def tenants_with_lapsed_holds(self, before: datetime) -> list[str]:
-        """Ids of the tenants that have bookings holding seats whose hold has lapsed at
-        `before` (`Booking.hold_lapsed`)."""
+    async def tenants_with_lapsed_holds(self, as_of: datetime) -> list[str]:
+        """Ids of the tenants with bookings whose hold has lapsed at `as_of` (as in
+        `claim_lapsed_holds`), ordered."""
         ...
 
     async def with_refunds_due(self, *, limit: int = 100) -> list[tuple[str, str]]:

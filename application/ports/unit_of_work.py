@@ -138,11 +138,12 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyStore: ...
 
     def single_write(self) -> Self:
-        """Before `async with`: this unit of work makes at most one write, one repository
-        call that is atomic by itself (e.g. `add_holding_seats`, `attach_session`), after
-        any number of reads, so it needs no transaction around it; an adapter may then save
-        the round trips of BEGIN and COMMIT. Call `commit()` as usual; after the write,
-        `rollback()` may not undo it. Applies to the next `async with` only."""
+        """Before `async with`: the use case promises that this unit of work changes one
+        thing, with one repository call that is atomic by itself (`add_holding_seats`,
+        `attach_session`), after any number of reads. The change is then as safe without a
+        transaction around it, and an adapter may leave the transaction out. Call
+        `commit()` as usual; after the change, `rollback()` may not undo it. Applies to the
+        next `async with` only."""
         ...
 
     async def __aenter__(self) -> Self:

@@ -48,6 +48,8 @@ def test_the_untouched_project_keeps_every_contract(tmp_path: Path) -> None:
         ("application/sneaky.py", "import stripe\n", "application.sneaky imports stripe"),
         ("application/sneaky.py", "import adapters\n", "application.sneaky imports adapters"),
         ("adapters/sneaky.py", "import entrypoints\n", "adapters.sneaky"),
+        ("adapters/fake_stripe/sneaky.py", "import adapters.sql\n", "adapters.fake_stripe"),
+        ("adapters/sql/sneaky.py", "import adapters.rate_limits\n", "adapters.sql"),
     ],
 )
 def test_a_forbidden_import_breaks_the_layer_contract(
@@ -61,3 +63,12 @@ def test_a_forbidden_import_breaks_the_layer_contract(
     assert result.returncode != 0
     assert broken in result.stdout
     assert "BROKEN" in result.stdout
+
+
+def test_adapter_packages_share_stripes_wire_format_only(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    (project / "adapters/sql/sneaky.py").write_text("import adapters.stripe_wire\n")
+
+    result = _lint_imports(project)
+
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -115,6 +115,14 @@ def test_holding_more_than_is_free_is_refused_with_the_numbers() -> None:
     assert (refused.value.requested, refused.value.available) == (3, 2)
 
 
+def test_a_cancelled_slot_takes_no_seats_held_or_booked() -> None:
+    cancelled = slot(4).cancel(datetime(2030, 1, 1, tzinfo=UTC))
+    with pytest.raises(SlotCancelled):
+        cancelled.hold(1)
+    with pytest.raises(SlotCancelled):
+        cancelled.book(1)
+
+
 def test_a_late_payment_books_only_seats_that_are_free() -> None:
     assert slot(4, booked=2).book(2).booked == 4
     with pytest.raises(SeatsUnavailable):

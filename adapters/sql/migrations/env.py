@@ -19,6 +19,12 @@ from adapters.sql.orm import metadata
 _MIGRATION_LOCK_KEY = 0x626F6F6B706179  # "bookpay"
 
 
+def _include_name(name: str | None, type_: str, _parents: object) -> bool:
+    # The fake Stripe's tables are its own (adapters/fake_stripe/tables.py): a development
+    # database may keep them, and they are no difference from the product's schema.
+    return not (type_ == "table" and (name or "").startswith("fake_"))
+
+
 def _run_migrations(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
@@ -35,6 +41,7 @@ def _run_migrations(connection: Connection) -> None:
         # on PostgreSQL, instead of two running the same step.
         transactional_ddl=True,
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -18,7 +18,6 @@ from adapters.fake_stripe.store import (
     StaleFakeObject,
 )
 from adapters.sql.database import create_engine
-from adapters.sql.orm import metadata
 from application.ports.gateway import WebhookEndpoint
 
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -45,9 +44,8 @@ async def store(store_url: str | None) -> AsyncIterator[FakeStripeStore]:
     if store_url is None:
         yield InMemoryFakeStripeStore()
         return
+    # An empty database: the store makes its own tables.
     engine = create_engine(store_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
     yield SqlAlchemyFakeStripeStore(engine)
     await engine.dispose()
 

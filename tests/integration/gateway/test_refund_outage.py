@@ -33,7 +33,7 @@ from domain.fees import FeePolicy
 from domain.money import Money
 from domain.tenant import Tenant
 from tests.fakes.clock import ManualClock
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 from tests.integration.persistence.builders import NOW, a_booking, a_slot, a_tenant, an_offering
 from tests.support.gateway_doubles import FixedClock
 from tests.support.gateway_requests import (

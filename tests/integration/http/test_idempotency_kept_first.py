@@ -15,7 +15,7 @@ from application.errors import Conflict
 from application.idempotent_requests import IdempotentRequests
 from entrypoints.http.auth import AUTH_SCOPE_KEY, Caller
 from entrypoints.http.idempotency import idempotency_middleware
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 
 KEY = "refund-7f3c2b1a-9d8e-4c6b-a5f4"
 

@@ -51,7 +51,7 @@ def test_a_crash_before_commit_answers_5xx_and_the_redelivery_applies_once(
     container.apply_payment_event.override(
         providers.Singleton(
             ApplyPaymentEvent,
-            lambda: CrashingCommit(container.unit_of_work()),
+            lambda: CrashingCommit(container.uow()()),
             container.gateway,
             container.clock,
         )

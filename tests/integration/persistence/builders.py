@@ -1,9 +1,10 @@
-"""Domain objects for persistence tests, each with fresh unique ids."""
+"""Domain objects for persistence tests, each with fresh unique ids, and their seeding."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from domain.booking import Booking, Customer
 from domain.cancellation import CancellationPolicy, CancellationWindow
@@ -11,6 +12,9 @@ from domain.fees import CurrencyAmounts, FeeBearer, FeePolicy, RefundOnCancel, T
 from domain.money import Money
 from domain.offering import Offering, Slot
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
+
+if TYPE_CHECKING:
+    from tests.integration.persistence.conftest import Backend
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -117,3 +121,30 @@ def a_booking(slot: Slot, seats: int = 2, **changes: object) -> Booking:
     }
     values.update(changes)
     return Booking(**values)  # type: ignore[arg-type]
+
+
+async def seed(backend: Backend, *objects: object) -> None:
+    """Store tenants, offerings, slots and bookings, in this order of arguments."""
+    async with backend.uow() as uow:
+        for obj in objects:
+            match obj:
+                case Tenant():
+                    await uow.tenants.add(obj)
+                case Offering():
+                    await uow.offerings.add(obj)
+                case Slot():
+                    await uow.slots.add(obj)
+                case Booking():
+                    await uow.bookings.add(obj)
+                case _:
+                    raise TypeError(obj)
+        await uow.commit()
+
+
+async def bookable(backend: Backend, capacity: int = 10) -> tuple[Tenant, Offering, Slot]:
+    """A tenant with an offering and one slot of it, stored."""
+    tenant = a_tenant()
+    offering = an_offering(tenant.id, capacity=capacity)
+    slot = a_slot(offering)
+    await seed(backend, tenant, offering, slot)
+    return tenant, offering, slot

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from adapters.sql.database import create_engine
-from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from application.ports.unit_of_work import UnitOfWork
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 
 BACKENDS = [
     pytest.param("memory"),
@@ -41,6 +41,6 @@ async def backend(backend_url: tuple[str, str | None]) -> AsyncIterator[Backend]
         return
     engine = create_engine(url)
     try:
-        yield Backend(name, lambda: SqlAlchemyUnitOfWork(engine))
+        yield Backend(name, SqlAlchemyUnitOfWorkFactory(engine))
     finally:
         await engine.dispose()

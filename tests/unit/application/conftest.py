@@ -33,7 +33,7 @@ from domain.fees import FeePolicy
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.fakes.clock import ManualClock
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 
 START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 BASE = "http://bookpay.test"

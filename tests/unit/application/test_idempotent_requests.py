@@ -15,7 +15,7 @@ from application.idempotent_requests import (
 )
 from application.ports.unit_of_work import StoredResponse
 from tests.fakes.clock import ManualClock
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 
 START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 

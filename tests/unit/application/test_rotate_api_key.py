@@ -13,7 +13,7 @@ from application.errors import InvalidRequest, NotFound, Unauthorized
 from application.rotate_api_key import RotateApiKey, RotateApiKeyCommand
 from application.tenant_queries import TenantQueries
 from tests.fakes.clock import ManualClock
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 
 
 async def test_the_old_key_ends_when_its_grace_period_does() -> None:

@@ -1,0 +1,104 @@
+"""The fake Stripe's optional latency: none by default, else Stripe-like delays (a median and
+a long tail) before it creates, fetches or expires a session and before a refund."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
+from adapters.fake_stripe.store import InMemoryFakeStripeStore
+from entrypoints.config import ConfigurationError, Settings
+from tests.integration.gateway.conftest import PUBLIC_BASE_URL
+from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
+from tests.support.gateway_requests import (
+    CONNECT_WEBHOOK_SECRET,
+    WEBHOOK_SECRET,
+    checkout_request,
+    refund_request,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "p50", "p99"),
+    [(None, 0, 0), ("", 0, 0), ("0", 0, 0), ("120", 120, 480), (" 120 , 900 ", 120, 900)],
+)
+def test_the_setting_gives_the_median_and_the_tail(text: str | None, p50: int, p99: int) -> None:
+    latency = FakeLatency.parse(text)
+    assert (latency.p50_ms, latency.p99_ms) == (p50, p99)
+    assert latency.enabled is (p50 > 0)
+
+
+@pytest.mark.parametrize("text", ["fast", "-5", "1.5", "100,50", "1,2,3"])
+def test_a_setting_that_says_no_latency_is_refused(text: str) -> None:
+    with pytest.raises(InvalidLatency):
+        FakeLatency.parse(text)
+    with pytest.raises(ConfigurationError, match="BOOKPAY_FAKE_STRIPE_LATENCY_MS"):
+        Settings.from_env({"BOOKPAY_FAKE_STRIPE_LATENCY_MS": text})
+
+
+def test_the_setting_is_read_from_the_environment() -> None:
+    settings = Settings.from_env({"BOOKPAY_FAKE_STRIPE_LATENCY_MS": "250,1200"})
+    assert settings.fake_stripe_latency_ms == "250,1200"
+    assert Settings.from_env({}).fake_stripe_latency_ms == ""
+
+
+def test_the_delays_have_the_median_and_the_99th_percentile_asked_for() -> None:
+    latency = FakeLatency.parse("200,1000", rng=random.Random(18))
+    delays = sorted(latency.draw_seconds() for _ in range(20_000))
+
+    assert statistics.median(delays) == pytest.approx(0.200, rel=0.05)
+    assert delays[int(len(delays) * 0.99)] == pytest.approx(1.000, rel=0.10)
+    assert min(delays) > 0
+
+
+def _gateway(latency: FakeLatency, clock: FixedClock) -> FakeGateway:
+    return FakeGateway(
+        store=InMemoryFakeStripeStore(),
+        public_base_url=PUBLIC_BASE_URL,
+        webhook_secret=WEBHOOK_SECRET,
+        connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        deliver=WebhookInbox(),
+        clock=clock,
+        sleep=RecordedSleeps(),
+        latency=latency,
+    )
+
+
+async def test_sessions_and_refunds_wait_the_latency_and_nothing_else_does() -> None:
+    clock, waits = FixedClock(), RecordedSleeps()
+    fake = _gateway(FakeLatency.parse("100", sleep=waits, rng=random.Random(1)), clock)
+    status = await fake.create_connected_account(
+        tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
+    )
+    assert status.account_id is not None
+    await fake.complete_onboarding(status.account_id)
+    assert waits.delays == []  # Connect is not what the benchmarks measure
+
+    session = await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+    await fake.retrieve_checkout_session(session.session_id)
+    assert len(waits.delays) == 2
+    paid = await fake.pay(session.session_id)
+    assert paid.session.payment_intent_id is not None
+    await fake.refund(refund_request(paid.session.payment_intent_id, 100))
+    await fake.wait_for_deliveries()
+
+    assert len(waits.delays) == 3
+    assert all(delay > 0 for delay in waits.delays)
+
+
+async def test_without_a_setting_the_fake_never_waits() -> None:
+    clock, waits = FixedClock(), RecordedSleeps()
+    fake = _gateway(FakeLatency.parse(None, sleep=waits), clock)
+    status = await fake.create_connected_account(
+        tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
+    )
+    assert status.account_id is not None
+    await fake.complete_onboarding(status.account_id)
+    session = await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+    await fake.retrieve_checkout_session(session.session_id)
+
+    assert waits.delays == []
