@@ -3,6 +3,7 @@ a long tail) before it creates, fetches or expires a session and before a refund
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 
@@ -11,7 +12,7 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
 from adapters.fake_stripe.store import InMemoryFakeStripeStore
-from entrypoints.config import ConfigurationError, Settings
+from entrypoints.config import ConfigurationError, Settings, load_settings
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import (
@@ -33,17 +34,19 @@ def test_the_setting_gives_the_median_and_the_tail(text: str | None, p50: int, p
 
 
 @pytest.mark.parametrize("text", ["fast", "-5", "1.5", "100,50", "1,2,3"])
-def test_a_setting_that_says_no_latency_is_refused(text: str) -> None:
+def test_a_setting_that_says_no_latency_is_refused(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(InvalidLatency):
         FakeLatency.parse(text)
     with pytest.raises(ConfigurationError, match="BOOKPAY_FAKE_STRIPE_LATENCY_MS"):
-        Settings.from_env({"BOOKPAY_FAKE_STRIPE_LATENCY_MS": text})
+        _load(monkeypatch, {"BOOKPAY_FAKE_STRIPE_LATENCY_MS": text})
 
 
-def test_the_setting_is_read_from_the_environment() -> None:
-    settings = Settings.from_env({"BOOKPAY_FAKE_STRIPE_LATENCY_MS": "250,1200"})
+def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(monkeypatch, {"BOOKPAY_FAKE_STRIPE_LATENCY_MS": "250,1200"})
     assert settings.fake_stripe_latency_ms == "250,1200"
-    assert Settings.from_env({}).fake_stripe_latency_ms == ""
+    assert _load(monkeypatch, {}).fake_stripe_latency_ms == ""
 
 
 def test_the_delays_have_the_median_and_the_99th_percentile_asked_for() -> None:
@@ -102,3 +105,13 @@ async def test_without_a_setting_the_fake_never_waits() -> None:
     await fake.retrieve_checkout_session(session.session_id)
 
     assert waits.delays == []
+
+
+def _load(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
+    """Settings from exactly these variables: every other BOOKPAY_* one is unset."""
+    for name in list(os.environ):
+        if name.startswith("BOOKPAY_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_settings()
