@@ -74,15 +74,13 @@ class Refusal:
     detail: str | None = None
 
 
-# The reasons a feature may give after "refused: ", and what each means on the wire.
+# The reasons a feature may give after "refused: ", and what each means on the wire. (A
+# "retry key" in the features is the Idempotency-Key header of API.md.)
 REFUSALS = {
     "not enough seats": Refusal(409, "urn:bookpay:problem:seats-unavailable"),
     "below the smallest charge": Refusal(422, "urn:bookpay:problem:below-minimum-charge"),
     "too many seats for a booking": Refusal(422, detail="seat(s) per booking"),
     "the retry key was used for another checkout": Refusal(
-        409, "urn:bookpay:problem:idempotency-key-reused"
-    ),
-    "the retry key was used for another refund": Refusal(
         409, "urn:bookpay:problem:idempotency-key-reused"
     ),
     "the business cannot take payments yet": Refusal(422, "urn:bookpay:problem:tenant-cannot-sell"),

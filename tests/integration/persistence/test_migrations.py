@@ -82,6 +82,7 @@ async def test_the_blocking_call_also_works_from_async_code(empty_database: str)
     assert differences == []
 
 
+@pytest.mark.slow
 async def test_processes_starting_together_may_all_migrate(empty_database: str) -> None:
     # Separate processes: Alembic keeps its migration context in module globals.
     script = "import sys; from adapters.sql.migrations import migrate; migrate(sys.argv[1])"
