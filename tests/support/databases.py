@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from adapters.sql.migrations import migrate
-from tests.support.http_app import migrated_sqlite_url
+from tests.support.http_app import MIGRATED, migrated_sqlite_url
 from tests.support.workers import worker_id
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -93,6 +93,7 @@ def _postgres_template() -> Iterator[str]:
 def postgres_url(_postgres_template: str) -> Iterator[str]:
     """A migrated PostgreSQL database shared by the worker's tests (use unique ids)."""
     url = create_postgres_database(template=_postgres_template)
+    MIGRATED.add(url)
     try:
         yield url
     finally:
@@ -103,6 +104,7 @@ def postgres_url(_postgres_template: str) -> Iterator[str]:
 def migrated_postgres_url(_postgres_template: str) -> Iterator[str]:
     """A migrated PostgreSQL database of this test's own, dropped afterwards."""
     url = create_postgres_database(template=_postgres_template)
+    MIGRATED.add(url)
     try:
         yield url
     finally:

@@ -29,6 +29,11 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
+# Databases this process made as copies of a migrated template: migrating them again would
+# only cost alembic's round trips.
+MIGRATED: set[str] = set()
+
+
 @cache
 def migrated_sqlite_template() -> Path:
     """A SQLite file migrated once per process (per xdist worker), removed at exit.
@@ -45,7 +50,9 @@ def migrated_sqlite_template() -> Path:
 def migrated_sqlite_url(path: Path) -> str:
     """A migrated SQLite database at `path`, copied from the template; its URL."""
     shutil.copyfile(migrated_sqlite_template(), path)
-    return f"sqlite+aiosqlite:///{path}"
+    url = f"sqlite+aiosqlite:///{path}"
+    MIGRATED.add(url)
+    return url
 
 
 def build_test_app(
@@ -59,8 +66,8 @@ def build_test_app(
     **settings_changes: Any,
 ) -> tuple[Litestar, Container]:
     """The app on a fresh SQLite file (a copy of the migrated template), or on
-    `database_url` (migrated here unless `migrate_first` is False); `settings_changes`
-    override the test settings.
+    `database_url` (migrated here unless `migrate_first` is False or it is a copy of a
+    migrated template); `settings_changes` override the test settings.
 
     `gateway_wrapper` puts something between the use cases and the fake gateway (e.g. a
     link that can go down); the hosted test pages keep using the fake itself. The fake
@@ -72,7 +79,7 @@ def build_test_app(
             url = migrated_sqlite_url(tmp_path / "http.db")
     else:
         url = database_url
-        if migrate_first:
+        if migrate_first and url not in MIGRATED:
             migrate(url)
     settings = Settings(
         database_url=url,
