@@ -55,6 +55,7 @@ async def test_the_migrations_and_the_table_definitions_agree(empty_database: st
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
+@pytest.mark.slow
 async def test_the_migrations_round_trip_through_base(empty_database: str) -> None:
     await upgrade_async(empty_database)
     await downgrade_async(empty_database, "base")
@@ -67,6 +68,7 @@ async def test_the_migrations_round_trip_through_base(empty_database: str) -> No
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
+@pytest.mark.slow
 def test_one_blocking_call_migrates_an_empty_database_and_another_empties_it(
     empty_database: str,
 ) -> None:
