@@ -5,13 +5,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test check lint format typecheck layers install lock bench fuzz clean
+.PHONY: run test quick check lint format typecheck layers install lock bench fuzz clean
 
 run: $(STAMP)
 	$(BIN)/bookpay run
 
+# Every test, on every core: pyproject.toml's addopts hold `-n auto --dist worksteal`.
 test: check $(AXE)
 	$(BIN)/pytest
+
+# The quick loop while working: everything but the races, the many-process tests and the
+# real servers (marked `slow`).
+quick: $(STAMP)
+	$(BIN)/pytest -m "not slow"
 
 check: $(STAMP) lint typecheck layers
 

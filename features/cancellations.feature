@@ -49,7 +49,7 @@ Feature: Cancellations and refunds
   Scenario Outline: Outside every window the customer can no longer cancel
     Given the cancellation policy "<windows>"
     When the customer cancels <time before start> before the start
-    Then it is refused with CancellationWindowClosed
+    Then it is refused: the cancellation window has closed
 
     Examples:
       | windows                         | time before start |
@@ -62,7 +62,7 @@ Feature: Cancellations and refunds
   @refusal
   Scenario Outline: A cancellation policy that promises the impossible is refused
     When a tenant sets the cancellation policy "<windows>"
-    Then it is refused with InvalidCancellationPolicy
+    Then it is refused: not a cancellation policy
 
     Examples:
       | windows               |
@@ -153,17 +153,17 @@ Feature: Cancellations and refunds
     And the service fee refund on cancellation is proportional
     And a customer has paid for <seats> seats at <price> each
     When the tenant refunds "<refunds>"
-    Then it is refused with <error>
+    Then it is refused: <reason>
     And <still refundable> can still be refunded
 
     Examples:
-      | bearer   | seats | price     | refunds             | error             | still refundable |
-      | customer | 2     | 20.00 USD | 44.01 USD           | RefundExceedsPaid | 44.00 USD        |
-      | customer | 2     | 20.00 USD | 40.00 USD, 4.01 USD | RefundExceedsPaid | 4.00 USD         |
-      | tenant   | 2     | 20.00 USD | 40.00 USD, 0.01 USD | RefundExceedsPaid | 0.00 USD         |
-      | customer | 2     | 1500 JPY  | 3000 JPY, 301 JPY   | RefundExceedsPaid | 300 JPY          |
-      | customer | 3     | 1.250 KWD | 1.005 KWD           | InvalidRefund     | 4.130 KWD        |
-      | customer | 2     | 20.00 USD | 5.00 EUR            | InvalidRefund     | 44.00 USD        |
+      | bearer   | seats | price     | refunds             | reason                       | still refundable |
+      | customer | 2     | 20.00 USD | 44.01 USD           | more than the customer paid  | 44.00 USD        |
+      | customer | 2     | 20.00 USD | 40.00 USD, 4.01 USD | more than the customer paid  | 4.00 USD         |
+      | tenant   | 2     | 20.00 USD | 40.00 USD, 0.01 USD | more than the customer paid  | 0.00 USD         |
+      | customer | 2     | 1500 JPY  | 3000 JPY, 301 JPY   | more than the customer paid  | 300 JPY          |
+      | customer | 3     | 1.250 KWD | 1.005 KWD           | not a refund of this payment | 4.130 KWD        |
+      | customer | 2     | 20.00 USD | 5.00 EUR            | not a refund of this payment | 44.00 USD        |
 
   Scenario Outline: A cancellation after a partial refund only tops the refund up
     Given the platform charges 10% of the subtotal

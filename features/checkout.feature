@@ -11,17 +11,17 @@ Feature: Checkout through the HTTP API
     Given an offering priced at <price> with a slot of <capacity> seats
     And <taken> seats of the slot are already held by other customers
     When a customer checks out <seats> seats
-    Then the checkout answers <status>
+    Then the checkout is <outcome>
     And the customer total is <total>
     And the slot has <left> seats available
 
     Examples:
-      | price     | capacity | taken | seats | status | total     | left |
-      | 20.00 USD | 10       | 0     | 2     | 201    | 42.30 USD | 8    |
-      | 20.00 USD | 3        | 1     | 2     | 201    | 42.30 USD | 0    |
-      | 20.00 USD | 3        | 2     | 2     | 409    | none      | 1    |
-      | 20.00 USD | 1        | 1     | 1     | 409    | none      | 0    |
-      | 0.10 USD  | 5        | 0     | 1     | 422    | none      | 5    |
+      | price     | capacity | taken | seats | outcome                                  | total     | left |
+      | 20.00 USD | 10       | 0     | 2     | accepted                                 | 42.30 USD | 8    |
+      | 20.00 USD | 3        | 1     | 2     | accepted                                 | 42.30 USD | 0    |
+      | 20.00 USD | 3        | 2     | 2     | refused: not enough seats                | none      | 1    |
+      | 20.00 USD | 1        | 1     | 1     | refused: not enough seats                | none      | 0    |
+      | 0.10 USD  | 5        | 0     | 1     | refused: below the smallest charge       | none      | 5    |
 
   Scenario Outline: One checkout takes at most 10 seats, unless the offering allows more
     Nobody holds every seat of a large slot with one anonymous checkout. An offering with no
@@ -35,29 +35,32 @@ Feature: Checkout through the HTTP API
     And the slot has <left> seats available
 
     Examples:
-      | capacity | limit         | seats | outcome                   | left |
-      | 30       | no own number | 30    | refused as too many seats | 30   |
-      | 30       | no own number | 11    | refused as too many seats | 30   |
-      | 30       | no own number | 10    | accepted                  | 20   |
-      | 8        | no own number | 8     | accepted                  | 0    |
-      | 30       | 30            | 30    | accepted                  | 0    |
-      | 30       | 4             | 5     | refused as too many seats | 30   |
+      | capacity | limit         | seats | outcome                               | left |
+      | 30       | no own number | 30    | refused: too many seats for a booking | 30   |
+      | 30       | no own number | 11    | refused: too many seats for a booking | 30   |
+      | 30       | no own number | 10    | accepted                              | 20   |
+      | 8        | no own number | 8     | accepted                              | 0    |
+      | 30       | 30            | 30    | accepted                              | 0    |
+      | 30       | 4             | 5     | refused: too many seats for a booking | 30   |
 
-  Scenario: A retried checkout with the same Idempotency-Key is answered once
+  Scenario: A checkout sent again with the same retry key is answered once
+    A client that lost the answer sends the same checkout again under the same retry key,
+    and gets the first answer back.
+
     Given an offering priced at 20.00 USD with a slot of 5 seats
-    When a customer checks out 2 seats with Idempotency-Key "order-42"
-    And the customer checks out 2 seats again with Idempotency-Key "order-42"
+    When a customer checks out 2 seats with retry key "order-42"
+    And the customer checks out 2 seats again with retry key "order-42"
     Then both answers name the same booking
     And the slot has 3 seats available
 
-  Scenario: The same Idempotency-Key with another request is a conflict
+  Scenario: The same retry key on another checkout is refused
     Given an offering priced at 20.00 USD with a slot of 5 seats
-    When a customer checks out 2 seats with Idempotency-Key "order-43"
-    And the customer checks out 1 seats again with Idempotency-Key "order-43"
-    Then the last checkout answers 409
+    When a customer checks out 2 seats with retry key "order-43"
+    And the customer checks out 1 seats again with retry key "order-43"
+    Then the last checkout is refused: the retry key was used for another checkout
     And the slot has 3 seats available
 
   Scenario: A tenant that has not finished Stripe onboarding cannot sell
     Given a tenant "new-studio" that has not onboarded, with an offering and a slot
     When a customer checks out 1 seats at "new-studio"
-    Then the checkout answers 422
+    Then the checkout is refused: the business cannot take payments yet

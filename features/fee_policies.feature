@@ -182,7 +182,7 @@ Feature: Service fee policies
     Given the platform charges <percentage> of the subtotal
     And the fee bearer is <bearer>
     When a customer books <seats> seats at <price> each
-    Then it is refused with BelowMinimumCharge
+    Then it is refused: below the smallest charge
     And the refusal names the minimum charge of <minimum>
 
     Examples:
@@ -235,17 +235,17 @@ Feature: Service fee policies
     And a minimum fee of <minimum>
     And a maximum fee of <maximum>
     When a customer books 1 seat at <price> each
-    Then it is refused with <error>
+    Then it is refused: <reason>
 
     Examples:
-      | percentage | fixed     | tiers                              | minimum  | maximum  | price     | error            |
-      | 101%       | none      | none                               | none     | none     | 10.00 USD | InvalidFeePolicy |
-      | 10%        | 0.005 KWD | none                               | none     | none     | 1.000 KWD | InvalidFeePolicy |
-      | 10%        | none      | up to 100.00: 10%; up to 50.00: 5% | none     | none     | 10.00 USD | InvalidFeePolicy |
-      | 10%        | none      | above: 5%; up to 100.00: 10%       | none     | none     | 10.00 USD | InvalidFeePolicy |
-      | 10%        | none      | none                               | 5.00 USD | 1.00 USD | 10.00 USD | InvalidFeePolicy |
-      | 10%        | 0.30 EUR  | none                               | none     | none     | 10.00 USD | CurrencyMismatch |
-      | 10%        | none      | none                               | none     | none     | 1.005 KWD | InvalidAmount    |
+      | percentage | fixed     | tiers                              | minimum  | maximum  | price     | reason                |
+      | 101%       | none      | none                               | none     | none     | 10.00 USD | not a fee policy      |
+      | 10%        | 0.005 KWD | none                               | none     | none     | 1.000 KWD | not a fee policy      |
+      | 10%        | none      | up to 100.00: 10%; up to 50.00: 5% | none     | none     | 10.00 USD | not a fee policy      |
+      | 10%        | none      | above: 5%; up to 100.00: 10%       | none     | none     | 10.00 USD | not a fee policy      |
+      | 10%        | none      | none                               | 5.00 USD | 1.00 USD | 10.00 USD | not a fee policy      |
+      | 10%        | 0.30 EUR  | none                               | none     | none     | 10.00 USD | the currencies differ |
+      | 10%        | none      | none                               | none     | none     | 1.005 KWD | not an amount         |
 
   Scenario: Each quote records the version of the fee policy it was sold with
     Given the platform charges 10% of the subtotal

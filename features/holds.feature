@@ -17,8 +17,8 @@ Feature: Seat holds that end, and payments that arrive late
 
     Examples:
       | minutes | status          | left |
-      | 10      | pending_payment | 2    |
-      | 29      | pending_payment | 2    |
+      | 10      | pending payment | 2    |
+      | 29      | pending payment | 2    |
       | 31      | expired         | 4    |
       | 300     | expired         | 4    |
 

@@ -1,16 +1,11 @@
-"""Steps shared by every feature, and the helpers that read the analysts' notation.
-
-Money is written as people write it — "20.00 USD", "1500 JPY", "1.250 KWD" — and read
-into minor units by the currency's exponent, with Decimal and never a float.
-"""
+"""Steps shared by every feature: outcomes of domain steps, fee policies drafted by Given
+steps, and bookings. The analysts' notation is read by tests.bdd.notation."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -19,140 +14,16 @@ from pytest_bdd import given, parsers, then
 from domain import errors
 from domain.booking import Booking, Customer
 from domain.errors import DomainError
-from domain.fees import FeeBearer, FeePolicy, FeeQuote, RefundOnCancel, Tier, TierMode
-from domain.money import Money, exponent, granularity
-
-NONE_WORDS = frozenset({"none", "-", "no", ""})
-
-
-# --- reading the notation ------------------------------------------------------------
-
-
-def parse_money(text: str) -> Money:
-    """Read "20.00 USD" as Money(2000, "usd"); refuse more decimals than the currency has."""
-    number, _, code = text.strip().rpartition(" ")
-    if not number:
-        raise ValueError(
-            f"write money as an amount and a currency code, e.g. '20.00 USD': {text!r}"
-        )
-    return Money(_minor_units(number, code, text), code)
-
-
-def parse_amount(text: str, currency: str) -> Money:
-    """An amount with its own currency ("0.30 EUR"), or in `currency` when it has none."""
-    text = text.strip()
-    if " " in text:
-        return parse_money(text)
-    return Money(_minor_units(text, currency, text), currency)
-
-
-def _minor_units(number: str, currency: str, original: str) -> int:
-    try:
-        minor = Decimal(number).scaleb(exponent(currency))
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {original!r}") from None
-    if minor != minor.to_integral_value():
-        raise ValueError(
-            f"{original!r} has more decimal places than {currency.upper()} has "
-            f"({exponent(currency)})"
-        )
-    return int(minor)
-
-
-def parse_bps(text: str) -> int:
-    """Read "2.5%" as 250 basis points, and "250 bps" as 250; "none" is 0."""
-    text = text.strip()
-    if text.lower() in NONE_WORDS:
-        return 0
-    if text.endswith("bps"):
-        return int(text.removesuffix("bps"))
-    if text.endswith("%"):
-        bps = Decimal(text.removesuffix("%")) * 100
-        if bps != bps.to_integral_value():
-            raise ValueError(f"{text!r} is finer than a basis point")
-        return int(bps)
-    raise ValueError(
-        f"write a rate as a percentage ('2.5%') or in basis points ('250 bps'): {text!r}"
-    )
-
-
-def parse_bearer(text: str) -> FeeBearer:
-    """Read "customer", "tenant", or "split 4000 bps" (the customer's share of the fee)."""
-    text = text.strip().lower()
-    if text == "customer":
-        return FeeBearer.customer()
-    if text == "tenant":
-        return FeeBearer.tenant()
-    split = re.fullmatch(r"split\s+(.+)", text)
-    if split:
-        return FeeBearer.split(parse_bps(split.group(1)))
-    raise ValueError(f"the fee bearer is 'customer', 'tenant' or 'split <bps>': {text!r}")
-
-
-_TIER = re.compile(r"(?:up to (?P<up_to>[^:]+)|above):\s*(?P<rate>.+)")
-
-
-def parse_tiers(text: str, currency: str) -> tuple[Tier, ...]:
-    """Read "up to 100.00: 10% + 0.30; above: 5%" as two tiers in `currency`.
-
-    A rate is a percentage, a fixed amount, or both joined with "+".
-    """
-    tiers = []
-    for part in text.split(";"):
-        match = _TIER.fullmatch(part.strip())
-        if match is None:
-            raise ValueError(f"a tier reads 'up to 100.00: 10% + 0.30' or 'above: 5%': {part!r}")
-        up_to = match.group("up_to")
-        percent_bps, fixed = 0, None
-        for term in match.group("rate").split("+"):
-            term = term.strip()
-            if term.endswith(("%", "bps")):
-                percent_bps += parse_bps(term)
-            else:
-                fixed = parse_amount(term, currency)
-        tiers.append(
-            Tier(
-                up_to=None if up_to is None else parse_amount(up_to, currency),
-                percent_bps=percent_bps,
-                fixed=fixed,
-            )
-        )
-    return tuple(tiers)
-
-
-def parse_moment(text: str) -> datetime:
-    """Read "2026-03-01 10:00 UTC" as an aware datetime."""
-    return datetime.strptime(text.strip().removesuffix("UTC").strip(), "%Y-%m-%d %H:%M").replace(
-        tzinfo=UTC
-    )
-
-
-_DURATION_PART = re.compile(
-    r"(?P<count>\d+(?:\.\d+)?)\s*(?P<unit>hours?|h|minutes?|min|seconds?|s)"
+from domain.fees import FeeBearer, FeePolicy, FeeQuote, RefundOnCancel, TierMode
+from domain.money import Money, granularity
+from tests.bdd.notation import (
+    NONE_WORDS,
+    parse_amount,
+    parse_bearer,
+    parse_bps,
+    parse_money,
+    parse_tiers,
 )
-
-
-def parse_duration(text: str) -> timedelta:
-    """Read "24 hours 1 minute", "30 minutes" or "-1 h" as a timedelta."""
-    text = text.strip()
-    sign = -1 if text.startswith("-") else 1
-    total = timedelta(0)
-    rest = text.lstrip("-").strip()
-    for part in re.split(r"\s+and\s+|,\s*|\s+(?=\d)", rest):
-        match = _DURATION_PART.fullmatch(part.strip())
-        if match is None:
-            raise ValueError(f"not a duration: {text!r}")
-        count = Decimal(match.group("count"))
-        unit = match.group("unit")[0]
-        seconds = count * {"h": 3600, "m": 60, "s": 1}[unit]
-        total += timedelta(seconds=int(seconds))
-    return sign * total
-
-
-def status_name(text: str) -> str:
-    """Read "pending payment" (or "pending_payment") as a BookingStatus value."""
-    return text.strip().lower().replace(" ", "_")
-
 
 # --- outcomes: a When step either produces a value or is refused ---------------------
 
@@ -188,15 +59,30 @@ def assert_money(actual: Money, expected: str, what: str) -> None:
     assert actual == wanted, f"{what}: expected {wanted}, got {actual}"
 
 
-@then(parsers.re(r"it is refused with (?P<error_name>\w+)"))
-def refused_with(outcome: Outcome, error_name: str) -> None:
-    expected = getattr(errors, error_name, None)
-    known = isinstance(expected, type) and issubclass(expected, DomainError)
-    assert known, f"{error_name} is not an error the domain names (see domain/errors.py)"
-    assert outcome.error is not None, (
-        f"expected {error_name}, but it went through: {outcome.value!r}"
-    )
-    assert isinstance(outcome.error, expected), f"expected {error_name}, got {outcome.error!r}"
+# The reasons a domain feature may give after "it is refused: ", and the error each names.
+REASONS: dict[str, type[DomainError]] = {
+    "not enough seats": errors.SeatsUnavailable,
+    "beyond the slot's seats": errors.SlotCapacityError,
+    "not a number of seats": errors.InvalidSeatCount,
+    "the booking's state does not allow it": errors.IllegalTransition,
+    "more than the customer paid": errors.RefundExceedsPaid,
+    "not a refund of this payment": errors.InvalidRefund,
+    "not a hold the platform allows": errors.InvalidHold,
+    "the cancellation window has closed": errors.CancellationWindowClosed,
+    "not a cancellation policy": errors.InvalidCancellationPolicy,
+    "not a fee policy": errors.InvalidFeePolicy,
+    "below the smallest charge": errors.BelowMinimumCharge,
+    "the currencies differ": errors.CurrencyMismatch,
+    "not an amount": errors.InvalidAmount,
+}
+
+
+@then(parsers.re(r"it is refused: (?P<reason>.+)"))
+def refused_because(outcome: Outcome, reason: str) -> None:
+    assert reason in REASONS, f"name a reason of REASONS after 'it is refused: ', not {reason!r}"
+    expected = REASONS[reason]
+    assert outcome.error is not None, f"expected {reason!r}, but it went through: {outcome.value!r}"
+    assert isinstance(outcome.error, expected), f"expected {reason!r}, got {outcome.error!r}"
     assert str(outcome.error), "a refusal explains itself"
 
 

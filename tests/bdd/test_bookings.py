@@ -16,11 +16,8 @@ from tests.bdd.conftest import (
     Outcome,
     attempt,
     new_booking,
-    parse_duration,
-    parse_moment,
-    parse_money,
-    status_name,
 )
+from tests.bdd.notation import parse_duration, parse_moment, parse_money, status_name
 
 scenarios("bookings.feature")
 

@@ -1,6 +1,5 @@
 """Steps for features/cancellations.feature: policy windows, refunds and who bears them."""
 
-import re
 from dataclasses import dataclass
 
 import pytest
@@ -17,16 +16,14 @@ from domain.cancellation import (
 )
 from domain.errors import DomainError
 from tests.bdd.conftest import (
-    NONE_WORDS,
     STARTS_AT,
     Outcome,
     PolicyDraft,
     assert_money,
     attempt,
     new_booking,
-    parse_duration,
-    parse_money,
 )
+from tests.bdd.notation import parse_duration, parse_money, parse_percent, parse_windows
 
 scenarios("cancellations.feature")
 
@@ -41,24 +38,11 @@ class Cancellation:
     split: RefundSplit | None = None
 
 
-_WINDOW = re.compile(r"(?P<hours>-?\d+)\s*h(?:ours?)?:\s*(?P<percent>\d+)\s*%")
-
-
 def parse_cancellation_policy(text: str) -> CancellationPolicy:
     """Read "48 h: 100%; 24 h: 50%" as two windows, and "none" as no windows."""
-    if text.strip().lower() in NONE_WORDS:
-        return CancellationPolicy()
-    windows = []
-    for part in text.split(";"):
-        match = _WINDOW.fullmatch(part.strip())
-        if match is None:
-            raise ValueError(f"a window reads '48 h: 100%': {part!r}")
-        windows.append(CancellationWindow(int(match["hours"]), int(match["percent"])))
-    return CancellationPolicy(tuple(windows))
-
-
-def parse_percent(text: str) -> int:
-    return int(text.strip().removesuffix("%"))
+    return CancellationPolicy(
+        tuple(CancellationWindow(hours, percent) for hours, percent in parse_windows(text))
+    )
 
 
 def record(booking: Booking, split: RefundSplit, refund_id: str) -> Booking:

@@ -9,9 +9,9 @@ from tests.bdd.conftest import (
     PolicyDraft,
     assert_money,
     attempt,
-    parse_money,
     whole_minor_units,
 )
+from tests.bdd.notation import parse_money
 
 scenarios("fee_policies.feature")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import create_postgres_database, drop_postgres_database
+from tests.support.workers import free_port
 
 BOOKPAY = Path(sys.executable).with_name("bookpay")
 ADMIN_KEY = "bp_admin_e2e_" + "x" * 24
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -107,3 +101,11 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
         stop_server(running)
         if request.param == "postgres":
             drop_postgres_database(url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here starts real server processes: all of them are `slow`."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.slow)

@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.sql.migrations import migrate
 from tests.e2e.conftest import ADMIN_KEY, BOOKPAY, Server, start_server, stop_server
 from tests.e2e.test_booking_journey import _create_tenant, _onboard
-from tests.integration.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import create_postgres_database, drop_postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import BOOKPAY, Server, free_port, stop_server
+from tests.e2e.conftest import BOOKPAY, Server, stop_server
+from tests.support.workers import free_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -3,7 +3,11 @@ signed webhooks straight into the same app (no network, no server process)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,32 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
+# Databases this process made as copies of a migrated template: migrating them again would
+# only cost alembic's round trips.
+MIGRATED: set[str] = set()
+
+
+@cache
+def migrated_sqlite_template() -> Path:
+    """A SQLite file migrated once per process (per xdist worker), removed at exit.
+
+    Copying it costs a file copy; migrating a fresh file runs every alembic revision.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="bookpay-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    template = folder / "migrated.db"
+    migrate(f"sqlite+aiosqlite:///{template}")
+    return template
+
+
+def migrated_sqlite_url(path: Path) -> str:
+    """A migrated SQLite database at `path`, copied from the template; its URL."""
+    shutil.copyfile(migrated_sqlite_template(), path)
+    url = f"sqlite+aiosqlite:///{path}"
+    MIGRATED.add(url)
+    return url
+
+
 def build_test_app(
     tmp_path: Path,
     database_url: str | None = None,
@@ -34,16 +64,22 @@ def build_test_app(
     migrate_first: bool = True,
     **settings_changes: Any,
 ) -> tuple[Litestar, Container]:
-    """The app on a fresh SQLite file, or on `database_url` (migrated here unless
-    `migrate_first` is False); `settings_changes` override the test settings.
+    """The app on a fresh SQLite file (a copy of the migrated template), or on
+    `database_url` (migrated here unless `migrate_first` is False or it is a copy of a
+    migrated template); `settings_changes` override the test settings.
 
     `gateway_wrapper` puts something between the use cases and the fake gateway (e.g. a
     link that can go down); the hosted test pages keep using the fake itself. The fake
     Stripe keeps its state in memory, or in the database as in production.
     """
-    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
-    if migrate_first:
-        migrate(url)
+    if database_url is None:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
+        if migrate_first:
+            url = migrated_sqlite_url(tmp_path / "http.db")
+    else:
+        url = database_url
+        if migrate_first and url not in MIGRATED:
+            migrate(url)
     settings = Settings(
         **{
             "database_url": url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from litestar.testing import TestClient
 from pytest_bdd import given, parsers, then, when
 
 from adapters.stripe_wire.signature import sign
-from tests.bdd.conftest import parse_money
+from tests.bdd.notation import money_json, parse_fee, status_name
 from tests.support.http_app import (
     ADMIN_KEY,
     BASE_URL,
@@ -36,7 +35,7 @@ class World:
     slot_id: str = ""
     responses: list[httpx.Response] = field(default_factory=list)
     checkout: dict[str, Any] = field(default_factory=dict)
-    webhook_status: int = 0
+    webhook_answer: httpx.Response | None = None
 
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -65,6 +64,53 @@ class World:
         return int(slot["seats_available"])
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """How the API refuses, on the wire: the status, and the problem type or a part of the
+    detail when the words name one reason among several of that status."""
+
+    status: int
+    problem_type: str | None = None
+    detail: str | None = None
+
+
+# The reasons a feature may give after "refused: ", and what each means on the wire. (A
+# "retry key" in the features is the Idempotency-Key header of API.md.)
+REFUSALS = {
+    "not enough seats": Refusal(409, "urn:bookpay:problem:seats-unavailable"),
+    "below the smallest charge": Refusal(422, "urn:bookpay:problem:below-minimum-charge"),
+    "too many seats for a booking": Refusal(422, detail="seat(s) per booking"),
+    "the retry key was used for another checkout": Refusal(
+        409, "urn:bookpay:problem:idempotency-key-reused"
+    ),
+    "the business cannot take payments yet": Refusal(422, "urn:bookpay:problem:tenant-cannot-sell"),
+    "the cancellation window has closed": Refusal(
+        409, "urn:bookpay:problem:cancellation-window-closed"
+    ),
+    "more than is left to refund": Refusal(409, "urn:bookpay:problem:refund-exceeds-paid"),
+    "nothing to refund": Refusal(422),
+    "not signed by Stripe": Refusal(400),
+}
+
+
+def assert_outcome(response: httpx.Response, outcome: str, *, accepted: int) -> None:
+    """`outcome` is "accepted" (answered with the status `accepted`) or "refused: <reason>"
+    with a reason of REFUSALS, answered as a problem document."""
+    if outcome == "accepted":
+        assert response.status_code == accepted, response.text
+        return
+    reason = outcome.removeprefix("refused: ")
+    assert reason in REFUSALS, f"name a reason of REFUSALS after 'refused: ', not {reason!r}"
+    refusal = REFUSALS[reason]
+    assert response.status_code == refusal.status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    if refusal.problem_type is not None:
+        assert problem["type"] == refusal.problem_type, problem
+    if refusal.detail is not None:
+        assert refusal.detail in problem["detail"], problem
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     app, _ = build_test_app(tmp_path)
@@ -72,16 +118,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield World(client)
 
 
-def _money_json(text: str) -> dict[str, Any]:
-    money = parse_money(text)
-    return {"amount": money.amount, "currency": money.currency}
-
-
-def _fee_policy(text: str, bearer: str) -> dict[str, Any]:
-    match = re.fullmatch(r"(?P<pct>\d+(?:\.\d+)?)% \+ (?P<fixed>.+)", text)
-    assert match, f"write the fee policy like '5% + 0.30 USD', not {text!r}"
-    bps = round(float(match["pct"]) * 100)  # a percentage written by a person, not money
-    return {"percent_bps": bps, "fixed": _money_json(match["fixed"]), "bearer": bearer}
+def fee_policy_json(text: str, bearer: str) -> dict[str, Any]:
+    """ "5% + 0.30 USD" borne by `bearer`, as the fee policy object of API.md."""
+    return {**parse_fee(text).as_json(), "bearer": bearer}
 
 
 def _create_tenant(world: World, slug: str, policy: dict[str, Any] | None) -> str:
@@ -107,7 +146,7 @@ def _create_tenant(world: World, slug: str, policy: dict[str, Any] | None) -> st
 )
 def tenant_that_can_sell(world: World, slug: str, policy: str, bearer: str) -> None:
     world.tenant_slug = slug
-    world.tenant_key = _create_tenant(world, slug, _fee_policy(policy, bearer))
+    world.tenant_key = _create_tenant(world, slug, fee_policy_json(policy, bearer))
     link = world.client.post("/v1/tenant/connect/onboarding-link", headers=world.tenant())
     assert link.status_code == 200, link.text
     done = world.client.post(link.json()["url"], follow_redirects=False)
@@ -121,7 +160,7 @@ def _add_offering_and_slot(world: World, price: str, capacity: int) -> None:
         "/v1/tenant/offerings",
         json={
             "name": "Session",
-            "price": _money_json(price),
+            "price": money_json(price),
             "duration_minutes": 60,
             "capacity": capacity,
         },
@@ -208,7 +247,7 @@ def customer_checks_out_at(world: World, seats: str, slug: str) -> None:
 
 @when(
     parsers.re(
-        r"(?:a|the) customer checks out (?P<seats>\d+) seats(?: again)? with Idempotency-Key "
+        r"(?:a|the) customer checks out (?P<seats>\d+) seats(?: again)? with retry key "
         r'"(?P<key>[^"]+)"'
     )
 )
@@ -216,21 +255,9 @@ def customer_checks_out_with_key(world: World, seats: str, key: str) -> None:
     _checkout(world, int(seats), key=key)
 
 
-@then(parsers.re(r"the (?:last )?checkout answers (?P<status>\d+)"))
-def checkout_answers(world: World, status: str) -> None:
-    assert world.last.status_code == int(status), world.last.text
-    if world.last.status_code >= 400:
-        assert world.last.headers["content-type"].startswith("application/problem+json")
-
-
-@then(parsers.re(r"the checkout is (?P<outcome>accepted|refused as too many seats)$"))
+@then(parsers.re(r"the (?:last )?checkout is (?P<outcome>accepted|refused: .+)$"))
 def checkout_outcome(world: World, outcome: str) -> None:
-    if outcome == "accepted":
-        assert world.last.status_code == 201, world.last.text
-        return
-    assert world.last.status_code == 422, world.last.text
-    assert world.last.headers["content-type"].startswith("application/problem+json")
-    assert "seat(s) per booking" in world.last.json()["detail"]
+    assert_outcome(world.last, outcome, accepted=201)
 
 
 @then(parsers.re(r"the customer total is (?P<total>.+)"))
@@ -238,7 +265,7 @@ def customer_total_is(world: World, total: str) -> None:
     if total == "none":
         assert world.last.status_code != 201
         return
-    assert world.last.json()["quote"]["customer_total"] == _money_json(total)
+    assert world.last.json()["quote"]["customer_total"] == money_json(total)
 
 
 @then(parsers.re(r"the slot has (?P<left>\d+) seats available"))
@@ -295,9 +322,9 @@ def redeliver_completion(world: World, extra: str) -> None:
         assert resent.json()["delivered"] is True
 
 
-@then(parsers.re(r'the booking is "(?P<status>\w+)"'))
+@then(parsers.re(r'the booking is "(?P<status>[\w ]+)"'))
 def booking_is(world: World, status: str) -> None:
-    assert world.booking()["status"] == status
+    assert world.booking()["status"] == status_name(status)
 
 
 @then(parsers.re(r'the booking is still "(?P<status>\w+)", its payment (?P<payment>[a-z ]+)'))
@@ -317,12 +344,24 @@ def ledger_once(world: World, charge: str, fee: str) -> None:
         f"/v1/tenant/bookings/{world.checkout['booking_id']}", headers=world.tenant()
     ).json()
     ledger = detail["ledger"]
-    assert [e["amount"] for e in ledger if e["kind"] == "charge"] == [_money_json(charge)]
-    assert [e["amount"] for e in ledger if e["kind"] == "application_fee"] == [_money_json(fee)]
+    assert [e["amount"] for e in ledger if e["kind"] == "charge"] == [money_json(charge)]
+    assert [e["amount"] for e in ledger if e["kind"] == "application_fee"] == [money_json(fee)]
     assert len(ledger) == 2
 
 
-@when(parsers.re(r'a webhook arrives at "(?P<endpoint>[^"]+)" signed with "(?P<secret>[^"]+)"'))
+# Stripe's two webhook endpoints (API.md), by the events each receives.
+WEBHOOK_ENDPOINTS = {
+    "the platform's events": "/v1/webhooks/stripe",
+    "connected accounts' events": "/v1/webhooks/stripe/connect",
+}
+
+
+@when(
+    parsers.re(
+        r"Stripe sends an event to the endpoint for (?P<endpoint>.+?), signed with "
+        r"(?P<secret>.+)$"
+    )
+)
 def webhook_arrives(world: World, endpoint: str, secret: str) -> None:
     now = datetime.now(UTC)
     payload = json.dumps(
@@ -341,16 +380,17 @@ def webhook_arrives(world: World, endpoint: str, secret: str) -> None:
         "the platform secret": (WEBHOOK_SECRET, now),
         "the connect secret": (CONNECT_WEBHOOK_SECRET, now),
         "a wrong secret": ("whsec_wrong", now),
-        "a stale signature": (WEBHOOK_SECRET, now - timedelta(minutes=10)),
+        "a signature ten minutes old": (WEBHOOK_SECRET, now - timedelta(minutes=10)),
     }
     headers = {"Content-Type": "application/json"}
     if secret != "no signature":
         key, moment = secrets[secret]
         headers["Stripe-Signature"] = sign(payload, key, moment)
-    response = world.client.post(endpoint, content=payload, headers=headers)
-    world.webhook_status = response.status_code
+    path = WEBHOOK_ENDPOINTS[endpoint]
+    world.webhook_answer = world.client.post(path, content=payload, headers=headers)
 
 
-@then(parsers.re(r"the webhook answers (?P<status>\d+)"))
-def webhook_answers(world: World, status: str) -> None:
-    assert world.webhook_status == int(status)
+@then(parsers.re(r"the event is (?P<outcome>accepted|refused: .+)$"))
+def webhook_outcome(world: World, outcome: str) -> None:
+    assert world.webhook_answer is not None, "no event was sent"
+    assert_outcome(world.webhook_answer, outcome, accepted=200)

@@ -7,8 +7,8 @@ from typing import Any
 
 from pytest_bdd import parsers, scenarios, then, when
 
-from tests.bdd.conftest import parse_money
 from tests.bdd.http.conftest import World
+from tests.bdd.notation import parse_money
 
 scenarios("customer_quotes.feature")
 

@@ -26,8 +26,8 @@ from adapters.fake_stripe.gateway import FakeGateway
 from adapters.stripe_wire.signature import sign
 from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
-from tests.bdd.http.conftest import _fee_policy, _money_json
-from tests.integration.conftest import create_postgres_database, drop_postgres_database
+from tests.bdd.http.conftest import fee_policy_json
+from tests.bdd.notation import money_json
 from tests.support.gateway_requests import stripe_event
 from tests.support.http_app import (
     ADMIN_KEY,
@@ -87,18 +87,8 @@ class DisputeWorld:
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
-    pytest.param("dispute_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
-
-
-@pytest.fixture
-def dispute_postgres_url() -> Iterator[str]:
-    """An empty PostgreSQL database of this scenario's own, dropped afterwards."""
-    url = create_postgres_database()
-    try:
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 # Autouse, so that every scenario runs on each engine (pytest-bdd asks for its step
@@ -148,7 +138,7 @@ def tenant_and_paid_booking(dispute_world: DisputeWorld, model: str) -> None:
             "default_currency": "usd",
             "timezone": "UTC",
             "charge_model": model,
-            "fee_policy": _fee_policy("5% + 0.30 USD", "customer"),
+            "fee_policy": fee_policy_json("5% + 0.30 USD", "customer"),
         },
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
     )
@@ -163,7 +153,7 @@ def tenant_and_paid_booking(dispute_world: DisputeWorld, model: str) -> None:
         "/v1/tenant/offerings",
         json={
             "name": "Class",
-            "price": _money_json("20.00 USD"),
+            "price": money_json("20.00 USD"),
             "duration_minutes": 60,
             "capacity": 4,
         },
@@ -186,7 +176,7 @@ def tenant_and_paid_booking(dispute_world: DisputeWorld, model: str) -> None:
         },
     )
     assert checkout.status_code == 201, checkout.text
-    assert checkout.json()["quote"]["customer_total"] == _money_json("42.30 USD")
+    assert checkout.json()["quote"]["customer_total"] == money_json("42.30 USD")
     world.booking_id = checkout.json()["booking_id"]
     world.booking_token = checkout.json()["booking_token"]
     paid = http.post(
@@ -357,7 +347,7 @@ def tries(dispute_world: DisputeWorld, who: str, action: str) -> None:
         )
     else:
         amount = action.removeprefix("refund ")
-        body = {} if amount == "all that is left" else {"amount": _money_json(amount)}
+        body = {} if amount == "all that is left" else {"amount": money_json(amount)}
         response = http.post(
             f"/v1/tenant/bookings/{world.booking_id}/refunds", json=body, headers=world.tenant()
         )
@@ -382,7 +372,7 @@ def booking_stays_confirmed(dispute_world: DisputeWorld, payment: str, nothing: 
     detail = dispute_world.detail()
     assert (detail["status"], detail["payment_status"]) == ("confirmed", payment)
     if nothing:
-        assert detail["refunded"] == _money_json("0.00 USD")
+        assert detail["refunded"] == money_json("0.00 USD")
         assert not [e for e in detail["ledger"] if e["kind"] == "refund"]
         seats = dispute_world.http.get(
             f"/v1/public/bookings/{dispute_world.booking_id}",
@@ -401,7 +391,7 @@ def booking_shows_dispute(dispute_world: DisputeWorld, amount: str, reason: str)
     assert dispute_world.dispute is not None
     (shown,) = dispute_world.detail()["disputes"]
     assert shown["id"] == dispute_world.dispute.id
-    assert (shown["amount"], shown["reason"]) == (_money_json(amount), reason)
+    assert (shown["amount"], shown["reason"]) == (money_json(amount), reason)
     assert (shown["status"], shown["is_charge_refundable"]) == ("needs_response", False)
     assert shown["opened_at"] is not None
     assert shown["closed_at"] is None
@@ -422,9 +412,9 @@ def ledger_shows_funds(
     ]
     assert {e["borne_by"] for e in entries} == {debited}
     amounts = {e["kind"]: e["amount"] for e in entries}
-    assert amounts["dispute"] == _money_json(withdrawn)
-    assert amounts["dispute_fee"] == _money_json(fee)
-    expected = _money_json(reinstated)
+    assert amounts["dispute"] == money_json(withdrawn)
+    assert amounts["dispute_fee"] == money_json(fee)
+    expected = money_json(reinstated)
     assert amounts.get("dispute_reversal", {**expected, "amount": 0}) == expected
     assert len(entries) == len(amounts)  # each kind once
 
@@ -437,7 +427,7 @@ def ledger_shows_recovery(dispute_world: DisputeWorld, recovered: str) -> None:
         for e in dispute_world.detail()["ledger"]
         if e["kind"] == "dispute" and e["gateway_ref"] != dispute_world.dispute.id
     ]
-    assert sum(e["amount"]["amount"] for e in taken_back) == _money_json(recovered)["amount"]
+    assert sum(e["amount"]["amount"] for e in taken_back) == money_json(recovered)["amount"]
     assert all(e["borne_by"] == "tenant" for e in taken_back)
     assert len(taken_back) <= 1  # one transfer reversal, however often the events came
 
@@ -451,8 +441,8 @@ def statement_shows(dispute_world: DisputeWorld, disputes: str, net: str) -> Non
     response = dispute_world.http.get("/v1/tenant/statement", headers=dispute_world.tenant())
     assert response.status_code == 200, response.text
     (line,) = response.json()["data"]
-    assert line["disputes"] == _money_json(disputes)
-    assert line["net"] == _signed_money_json(net)
+    assert line["disputes"] == money_json(disputes)
+    assert line["net"] == _signedmoney_json(net)
     gross, refunds, fees, fee_refunds = (
         line[k]["amount"] for k in ("gross", "refunds", "fees", "fee_refunds")
     )
@@ -461,8 +451,8 @@ def statement_shows(dispute_world: DisputeWorld, disputes: str, net: str) -> Non
     )
 
 
-def _signed_money_json(text: str) -> dict[str, Any]:
+def _signedmoney_json(text: str) -> dict[str, Any]:
     if text.startswith("-"):
-        money = _money_json(text[1:])
+        money = money_json(text[1:])
         return {**money, "amount": -money["amount"]}
-    return _money_json(text)
+    return money_json(text)

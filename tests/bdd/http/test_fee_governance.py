@@ -3,7 +3,6 @@ every write keeps offerings quotable, and a quote names its policy."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,36 +11,15 @@ import httpx
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.bdd.conftest import parse_money
 from tests.bdd.http.conftest import World
+from tests.bdd.notation import money_json, parse_fee
 
 scenarios("fee_governance.feature")
-
-FEE = re.compile(
-    r"(?P<percent>\d+(?:\.\d+)?)%"
-    r"(?: \+ (?P<fixed>\d+(?:\.\d+)? [A-Z]{3}))?"
-    r"(?:, or \+ (?P<other>\d+(?:\.\d+)? [A-Z]{3}) in [A-Z]{3})?"
-)
-
-
-def _money(text: str) -> dict[str, Any]:
-    money = parse_money(text)
-    return {"amount": money.amount, "currency": money.currency}
 
 
 def fee_policy(text: str) -> dict[str, Any]:
     """ "5% + 0.30 USD, or + 0.25 EUR in EUR" as the fee policy JSON of API.md."""
-    match = FEE.fullmatch(text.strip())
-    assert match, f"write a fee like '5% + 0.30 USD' or '5%', not {text!r}"
-    percent = match["percent"]
-    whole, _, part = percent.partition(".")
-    policy: dict[str, Any] = {"percent_bps": int(whole) * 100 + int((part + "00")[:2])}
-    if match["fixed"]:
-        policy["fixed"] = _money(match["fixed"])
-    if match["other"]:
-        other = _money(match["other"])
-        policy["by_currency"] = {other["currency"]: {"fixed": other}}
-    return policy
+    return parse_fee(text).as_json()
 
 
 @dataclass
@@ -59,7 +37,7 @@ class Platform:
         return self.world.client
 
     def offering_body(self, price: str) -> dict[str, Any]:
-        return {"name": "Class", "price": _money(price), "duration_minutes": 60, "capacity": 5}
+        return {"name": "Class", "price": money_json(price), "duration_minutes": 60, "capacity": 5}
 
     def tenant_fee(self, fee: str) -> httpx.Response:
         return self.client.put(  # type: ignore[no-any-return]
@@ -163,7 +141,7 @@ def platform_sets(platform: Platform, whose: str, fee: str) -> None:
 def tenant_reprices(platform: Platform, price: str) -> None:
     platform.answer = platform.client.patch(
         f"/v1/tenant/offerings/{platform.offering_id}",
-        json={"price": _money(price)},
+        json={"price": money_json(price)},
         headers=platform.world.tenant(),
     )
 
@@ -196,7 +174,7 @@ def change_is(platform: Platform, outcome: str) -> None:
 @then(parsers.re(r"a quote for one seat of the offering shows a service fee of (?P<fee>.+)"))
 def quote_shows(platform: Platform, fee: str) -> None:
     quote = _accepted(platform.quote_of(platform.offering_id)).json()
-    assert quote["service_fee"] == _money(fee), quote
+    assert quote["service_fee"] == money_json(fee), quote
 
 
 @then("every active offering of the tenant can still be quoted")
@@ -251,4 +229,4 @@ def quote_names(platform: Platform, whose: str, version: str) -> None:
 
 @then(parsers.re(r"the quote shows a service fee of (?P<fee>.+)"))
 def quote_fee_is(platform: Platform, fee: str) -> None:
-    assert platform.quote["service_fee"] == _money(fee), platform.quote
+    assert platform.quote["service_fee"] == money_json(fee), platform.quote

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +17,21 @@ import pytest
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from domain.money import Money, exponent
-from tests.bdd.conftest import NONE_WORDS, parse_duration, parse_money
-from tests.bdd.http.conftest import World, _checkout, _create_tenant, _fee_policy, _money_json
+from domain.money import exponent
+from tests.bdd.http.conftest import (
+    World,
+    _checkout,
+    _create_tenant,
+    assert_outcome,
+    fee_policy_json,
+)
+from tests.bdd.notation import (
+    money_json,
+    parse_duration,
+    parse_money,
+    parse_signed_money,
+    windows_json,
+)
 from tests.support.gateway_doubles import GatewayLink
 from tests.support.http_app import BASE_URL, build_test_app
 
@@ -43,31 +54,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield OutageWorld(client, container=container, link=container.gateway())
 
 
-_WINDOW = re.compile(r"(?P<hours>\d+)\s*h:\s*(?P<percent>\d+)\s*%")
 # The slot starts this much later than the table says, so that the seconds the scenario
 # takes to run never carry the cancellation across a window's boundary.
 MARGIN = timedelta(seconds=30)
-
-
-def _windows(text: str) -> dict[str, Any] | None:
-    if text.strip().lower() in NONE_WORDS:
-        return None
-    windows = []
-    for part in text.split(";"):
-        match = _WINDOW.fullmatch(part.strip())
-        assert match, f"a window reads '48 h: 100%', not {part!r}"
-        windows.append(
-            {"hours_before": int(match["hours"]), "refund_percent": int(match["percent"])}
-        )
-    return {"windows": windows}
-
-
-def _signed_money(text: str) -> Money:
-    text = text.strip()
-    if text.startswith("-"):
-        money = parse_money(text[1:])
-        return Money(-money.amount, money.currency)
-    return parse_money(text)
 
 
 def _detail(world: World) -> dict[str, Any]:
@@ -86,7 +75,7 @@ def _detail(world: World) -> dict[str, Any]:
 )
 def tenant_with_refund_mode(world: World, policy: str, bearer: str, mode: str) -> None:
     world.tenant_slug = f"studio-{uuid.uuid4().hex[:8]}"
-    fee_policy = _fee_policy(policy, bearer) | {"refund_on_cancel": mode}
+    fee_policy = fee_policy_json(policy, bearer) | {"refund_on_cancel": mode}
     world.tenant_key = _create_tenant(world, world.tenant_slug, fee_policy)
     link = world.client.post("/v1/tenant/connect/onboarding-link", headers=world.tenant())
     assert link.status_code == 200, link.text
@@ -103,11 +92,11 @@ def tenant_with_refund_mode(world: World, policy: str, bearer: str, mode: str) -
 def offering_with_policy(world: World, price: str, windows: str, starts_in: str) -> None:
     body: dict[str, Any] = {
         "name": "Session",
-        "price": _money_json(price),
+        "price": money_json(price),
         "duration_minutes": 60,
         "capacity": 4,
     }
-    if policy := _windows(windows):
+    if policy := windows_json(windows):
         body["cancellation_policy"] = policy
     offering = world.client.post("/v1/tenant/offerings", json=body, headers=world.tenant())
     assert offering.status_code == 201, offering.text
@@ -126,7 +115,7 @@ def offering_with_policy(world: World, price: str, windows: str, starts_in: str)
 def customer_has_paid(world: World, seats: str, paid: str) -> None:
     _checkout(world, int(seats))
     assert world.last.status_code == 201, world.last.text
-    assert world.checkout["quote"]["customer_total"] == _money_json(paid)
+    assert world.checkout["quote"]["customer_total"] == money_json(paid)
     response = world.client.post(
         world.checkout["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
     )
@@ -156,13 +145,13 @@ def tenant_cancels(world: World) -> None:
     )
 
 
-@when(parsers.re(r'the tenant refunds (?P<amount>.+) with Idempotency-Key "(?P<key>[^"]+)" twice'))
+@when(parsers.re(r'the tenant refunds (?P<amount>.+) with retry key "(?P<key>[^"]+)" twice'))
 def tenant_refunds_twice(world: World, amount: str, key: str) -> None:
     for _ in range(2):
         world.responses.append(
             world.client.post(
                 f"/v1/tenant/bookings/{world.checkout['booking_id']}/refunds",
-                json={"amount": _money_json(amount)},
+                json={"amount": money_json(amount)},
                 headers=world.tenant() | {"Idempotency-Key": key},
             )
         )
@@ -174,10 +163,10 @@ def same_refund_answers(world: World) -> None:
     assert first.content == second.content
 
 
-@when(parsers.re(r"the tenant refunds (?P<refunds>(?:(?!Idempotency-Key).)+)$"))
+@when(parsers.re(r"the tenant refunds (?P<refunds>(?:(?!retry key).)+)$"))
 def tenant_refunds(world: World, refunds: str) -> None:
     for part in refunds.split(","):
-        body = {} if part.strip() == "the rest" else {"amount": _money_json(part)}
+        body = {} if part.strip() == "the rest" else {"amount": money_json(part)}
         world.responses.append(
             world.client.post(
                 f"/v1/tenant/bookings/{world.checkout['booking_id']}/refunds",
@@ -202,25 +191,22 @@ def dashboard_refund(world: World, amount: str, fee: str) -> None:
     assert response.status_code in (200, 201), response.text
 
 
-@then(parsers.re(r"the cancellation answers (?P<status>\d+)"))
-def cancellation_answers(world: World, status: str) -> None:
-    assert world.last.status_code == int(status), world.last.text
-    if world.last.status_code >= 400:
-        assert world.last.headers["content-type"].startswith("application/problem+json")
+@then(parsers.re(r"the cancellation is (?P<outcome>accepted|refused: .+)$"))
+def cancellation_outcome(world: World, outcome: str) -> None:
+    assert_outcome(world.last, outcome, accepted=200)
 
 
-@then("every refund answers 201")
-def every_refund_created(world: World) -> None:
-    assert [r.status_code for r in world.responses] == [201] * len(world.responses), [
-        r.text for r in world.responses
-    ]
+@then("every refund is accepted")
+def every_refund_accepted(world: World) -> None:
+    for answer in world.responses:
+        assert_outcome(answer, "accepted", accepted=201)
 
 
-@then(parsers.re(r"the last refund answers (?P<status>\d+)"))
-def last_refund_answers(world: World, status: str) -> None:
-    assert world.last.status_code == int(status), world.last.text
-    assert world.last.headers["content-type"].startswith("application/problem+json")
-    assert all(r.status_code == 201 for r in world.responses[:-1])
+@then(parsers.re(r"the last refund is (?P<outcome>accepted|refused: .+)$"))
+def last_refund_outcome(world: World, outcome: str) -> None:
+    for answer in world.responses[:-1]:
+        assert_outcome(answer, "accepted", accepted=201)
+    assert_outcome(world.last, outcome, accepted=201)
 
 
 @then(
@@ -230,7 +216,7 @@ def last_refund_answers(world: World, status: str) -> None:
 )
 def customer_got_back(world: World, refund: str, fee: str) -> None:
     detail = _detail(world)
-    assert detail["refunded"] == _money_json(refund)
+    assert detail["refunded"] == money_json(refund)
     ledger = detail["ledger"]
     refunds = sum(e["amount"]["amount"] for e in ledger if e["kind"] == "refund")
     fee_back = sum(e["amount"]["amount"] for e in ledger if e["kind"] == "application_fee_refund")
@@ -277,7 +263,7 @@ def statement_shows(
         "refunds": parse_money(refunds),
         "fees": parse_money(fees),
         "fee_refunds": parse_money(fee_refunds),
-        "net": _signed_money(net),
+        "net": parse_signed_money(net),
     }
     for name, money in expected.items():
         assert line[name] == {"amount": money.amount, "currency": money.currency}, name
@@ -301,7 +287,7 @@ def statement_as_csv(world: World) -> None:
     (row,) = [r for r in rows if r["currency"] == line["currency"].upper()]
     for name in ("gross", "refunds", "fees", "fee_refunds", "net"):
         # Major units with the currency's own decimals ("42.30"), never minor units.
-        written = _signed_money(f"{row[name]} {row['currency']}")
+        written = parse_signed_money(f"{row[name]} {row['currency']}")
         assert written.amount == line[name]["amount"], name
         assert len(row[name].partition(".")[2]) == exponent(row["currency"]), row[name]
     assert int(row["bookings"]) == line["bookings"]
@@ -324,8 +310,8 @@ def fee_report_shows(world: World, fees: str, fee_refunds: str) -> None:
     ]
     assert len(lines) == 1, response.json()
     (line,) = lines
-    assert line["fees"] == _money_json(fees)
-    assert line["fee_refunds"] == _money_json(fee_refunds)
+    assert line["fees"] == money_json(fees)
+    assert line["fee_refunds"] == money_json(fee_refunds)
     earlier = world.client.get(
         "/v1/admin/reports/fees",
         params={"to": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},

@@ -3,7 +3,6 @@ in-process with the fake gateway."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,14 +12,13 @@ import httpx
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.bdd.conftest import NONE_WORDS, parse_duration, parse_money
-from tests.bdd.http.conftest import World, _create_tenant, _fee_policy, _money_json
+from tests.bdd.http.conftest import World, _create_tenant, fee_policy_json
+from tests.bdd.notation import money_json, parse_duration, parse_money, windows_json
 
 pytestmark = [pytest.mark.terms, pytest.mark.slots]
 
 scenarios("terms.feature", "slots.feature")
 
-_WINDOW = re.compile(r"(?P<hours>\d+)\s*h:\s*(?P<percent>\d+)\s*%")
 # The class starts this much later than the table says, so that the seconds a scenario
 # takes never carry a cancellation across a window's boundary.
 MARGIN = timedelta(seconds=30)
@@ -40,19 +38,6 @@ class Sales:
 @pytest.fixture
 def sales() -> Sales:
     return Sales()
-
-
-def _policy(text: str) -> dict[str, Any] | None:
-    if text.strip().lower() in NONE_WORDS:
-        return None
-    windows = []
-    for part in text.split(";"):
-        match = _WINDOW.fullmatch(part.strip())
-        assert match, f"a window reads '48 h: 100%', not {part!r}"
-        windows.append(
-            {"hours_before": int(match["hours"]), "refund_percent": int(match["percent"])}
-        )
-    return {"windows": windows}
 
 
 def _checkout(world: World, seats: int) -> dict[str, Any]:
@@ -97,7 +82,7 @@ def _customer_cancels(world: World, checkout: dict[str, Any]) -> httpx.Response:
 )
 def business(world: World, policy: str) -> None:
     world.tenant_slug = f"studio-{uuid.uuid4().hex[:8]}"
-    world.tenant_key = _create_tenant(world, world.tenant_slug, _fee_policy(policy, "customer"))
+    world.tenant_key = _create_tenant(world, world.tenant_slug, fee_policy_json(policy, "customer"))
     link = world.client.post("/v1/tenant/connect/onboarding-link", headers=world.tenant())
     done = world.client.post(link.json()["url"], follow_redirects=False)
     assert done.status_code == 303, done.text
@@ -112,10 +97,10 @@ def business(world: World, policy: str) -> None:
 def class_for_sale(world: World, price: str, policy: str, starts_in: str) -> None:
     body: dict[str, Any] = {
         "name": "Class",
-        "price": _money_json(price),
+        "price": money_json(price),
         "duration_minutes": 60,
         "capacity": CAPACITY,
-        "cancellation_policy": _policy(policy),
+        "cancellation_policy": windows_json(policy),
     }
     offering = world.client.post("/v1/tenant/offerings", json=body, headers=world.tenant())
     assert offering.status_code == 201, offering.text
@@ -134,7 +119,7 @@ def class_for_sale(world: World, price: str, policy: str, starts_in: str) -> Non
 def policy_changes(world: World, policy: str) -> None:
     changed = world.client.patch(
         f"/v1/tenant/offerings/{world.offering_id}",
-        json={"cancellation_policy": _policy(policy)},
+        json={"cancellation_policy": windows_json(policy)},
         headers=world.tenant(),
     )
     assert changed.status_code == 200, changed.text
@@ -168,9 +153,9 @@ def customer_gets_back(world: World, sales: Sales, which: str, refund: str) -> N
         return
     assert answer.status_code == 200, answer.text
     assert booking["status"] == "cancelled"
-    assert booking["refunded"] == _money_json(refund)
+    assert booking["refunded"] == money_json(refund)
     refunds = [e["amount"] for e in booking["ledger"] if e["kind"] == "refund"]
-    assert refunds == ([_money_json(refund)] if parse_money(refund).amount else [])
+    assert refunds == ([money_json(refund)] if parse_money(refund).amount else [])
 
 
 @given(
@@ -275,9 +260,9 @@ def paid_cancelled(world: World, sales: Sales, refund: str) -> None:
     for checkout in sales.paid:
         booking = _booking(world, checkout)
         assert booking["status"] == "cancelled"
-        assert booking["refunded"] == _money_json(refund)
+        assert booking["refunded"] == money_json(refund)
         refunds = [e["amount"] for e in booking["ledger"] if e["kind"] == "refund"]
-        assert refunds == [_money_json(refund)]
+        assert refunds == [money_json(refund)]
 
 
 @then("every unpaid booking has expired")

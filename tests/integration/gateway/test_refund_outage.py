@@ -10,7 +10,6 @@ in a database of the test's own on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -42,6 +41,7 @@ from tests.support.gateway_requests import (
     checkout_request,
 )
 from tests.support.stripe_http import RecordedRequest, StripeStandIn
+from tests.support.workers import free_port
 
 pytestmark = [
     pytest.mark.refunds,
@@ -59,9 +59,7 @@ class StripeOnAPort:
     def __init__(self, stand_in: StripeStandIn) -> None:
         self.stand_in = stand_in
         self._lock = threading.Lock()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._server: ThreadingHTTPServer | None = None
 
     @property

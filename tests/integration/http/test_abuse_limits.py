@@ -15,6 +15,7 @@ from adapters.rate_limits.limiter import RateLimits
 from domain.hold import MAX_PENDING_HOLDS_PER_CUSTOMER
 from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+from tests.support.workers import worker_id
 
 REDIS_URL = os.environ.get("BOOKPAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -71,7 +72,7 @@ async def test_a_customer_cannot_hold_more_than_a_few_unpaid_checkouts(tmp_path:
 
 async def test_the_limits_in_redis_hold_across_processes() -> None:
     """Two servers (two RateLimits on one Redis) count one client against one limit."""
-    namespace = f"bookpay-test-{uuid.uuid4().hex}"
+    namespace = f"bookpay-test-{worker_id()}-{uuid.uuid4().hex}"
     first, second = (
         RateLimits(
             checkouts_per_minute=3,

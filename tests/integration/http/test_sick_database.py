@@ -19,7 +19,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
-from tests.integration.conftest import postgres_server_url
+from tests.support.databases import postgres_server_url
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}

@@ -1,10 +1,15 @@
 """Races: many truly concurrent transactions, each on a connection of its own.
 
-50 attempts to take the last 3 seats of a slot → exactly 3 succeed; 50 claims of one
-idempotency key → exactly one winner; 50 inserts of one webhook event id → recorded once;
-hold sweepers running at once share the lapsed holds instead of each taking all of them.
-The seat race is also run from several OS processes at once, as several server workers
-would.
+Attempts to take the last 3 seats of a slot → exactly 3 succeed; claims of one idempotency
+key → exactly one winner; inserts of one webhook event id → recorded once; hold sweepers
+running at once share the lapsed holds instead of each taking all of them. The seat race
+is also run from several OS processes at once, as several server workers would.
+
+Each engine races with the pool production gives it: on PostgreSQL one engine holds a
+connection per racer (50 racers), as a busy server process does; a SQLite process keeps
+one connection, so there the racers are engines of their own, as server processes are,
+and fewer of them (still twice as many as the seats), since SQLite lets one writer in at
+a time and the others wait in its busy handler.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import orm
-from adapters.sql.database import create_engine
+from adapters.sql.database import create_engine, is_sqlite
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.payment_events import ApplyPaymentEvent
@@ -40,6 +45,7 @@ from tests.integration.persistence.builders import (
 )
 
 RACERS = 50
+SQLITE_RACERS = 6
 PROCESSES = 5
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -58,28 +64,41 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=RACERS)
+async def engines(database_url: str) -> AsyncIterator[list[AsyncEngine]]:
+    """One engine per racer, as production pools them: the same engine RACERS times on
+    PostgreSQL, SQLITE_RACERS engines of one connection each on SQLite."""
+    if is_sqlite(database_url):
+        distinct = [create_engine(database_url) for _ in range(SQLITE_RACERS)]
+        racers = distinct
+    else:
+        distinct = [create_engine(database_url, pool_size=RACERS)]
+        racers = distinct * RACERS
     try:
-        yield engine
+        yield racers
     finally:
-        await engine.dispose()
+        for engine in distinct:
+            await engine.dispose()
+
+
+@pytest.fixture
+def engine(engines: list[AsyncEngine]) -> AsyncEngine:
+    return engines[0]
 
 
 async def race(
-    engine: AsyncEngine, attempt: Callable[[SqlAlchemyUnitOfWork], Awaitable[T]]
+    engines: list[AsyncEngine], attempt: Callable[[SqlAlchemyUnitOfWork], Awaitable[T]]
 ) -> list[T]:
-    """Run `attempt` RACERS times at once, each in its own unit of work, then commit each."""
-    start = asyncio.Barrier(RACERS)
+    """Run `attempt` once per racer at once, each in its own unit of work, then commit each."""
+    start = asyncio.Barrier(len(engines))
 
-    async def one() -> T:
+    async def one(engine: AsyncEngine) -> T:
         async with SqlAlchemyUnitOfWork(engine) as uow:
             await start.wait()
             result = await attempt(uow)
             await uow.commit()
             return result
 
-    return await asyncio.gather(*(one() for _ in range(RACERS)))
+    return await asyncio.gather(*(one(engine) for engine in engines))
 
 
 async def _slot_with_seats_left(engine: AsyncEngine, left: int) -> Slot:
@@ -101,37 +120,44 @@ async def _stored_slot(engine: AsyncEngine, slot: Slot) -> Slot:
     return stored
 
 
-async def test_fifty_racers_for_the_last_three_seats_leave_three_winners(
-    engine: AsyncEngine,
+@pytest.mark.slow
+async def test_racers_for_the_last_three_seats_leave_three_winners(
+    engine: AsyncEngine, engines: list[AsyncEngine]
 ) -> None:
     slot = await _slot_with_seats_left(engine, 3)
 
     async def hold_one(uow: SqlAlchemyUnitOfWork) -> bool:
         return await uow.slots.try_hold(slot.tenant_id, slot.id, 1)
 
-    results = await race(engine, hold_one)
+    results = await race(engines, hold_one)
 
     assert results.count(True) == 3
     stored = await _stored_slot(engine, slot)
     assert (stored.held, stored.booked, stored.seats_available) == (5, 5, 0)
 
 
-async def test_late_bookings_racing_holds_never_overbook(engine: AsyncEngine) -> None:
+@pytest.mark.slow
+async def test_late_bookings_racing_holds_never_overbook(
+    engine: AsyncEngine, engines: list[AsyncEngine]
+) -> None:
     slot = await _slot_with_seats_left(engine, 3)
-    flip = iter(range(RACERS))
+    flip = iter(range(len(engines)))
 
     async def hold_or_book(uow: SqlAlchemyUnitOfWork) -> bool:
         if next(flip) % 2:
             return await uow.slots.try_book(slot.tenant_id, slot.id, 1)
         return await uow.slots.try_hold(slot.tenant_id, slot.id, 1)
 
-    results = await race(engine, hold_or_book)
+    results = await race(engines, hold_or_book)
 
     assert results.count(True) == 3
     assert (await _stored_slot(engine, slot)).seats_available == 0
 
 
-async def test_fifty_claims_of_one_idempotency_key_have_one_winner(engine: AsyncEngine) -> None:
+@pytest.mark.slow
+async def test_racing_claims_of_one_idempotency_key_have_one_winner(
+    engines: list[AsyncEngine],
+) -> None:
     scope, key = new_id("tn"), new_id("key")
 
     async def claim(uow: SqlAlchemyUnitOfWork) -> ClaimOutcome:
@@ -140,19 +166,22 @@ async def test_fifty_claims_of_one_idempotency_key_have_one_winner(engine: Async
             await uow.idempotency.store_response(scope, key, StoredResponse(201, b"done"))
         return claimed.outcome
 
-    outcomes = await race(engine, claim)
+    outcomes = await race(engines, claim)
 
     assert outcomes.count(ClaimOutcome.CLAIMED) == 1
     assert set(outcomes) <= {ClaimOutcome.CLAIMED, ClaimOutcome.REPLAY, ClaimOutcome.IN_PROGRESS}
 
 
-async def test_fifty_deliveries_of_one_webhook_event_record_it_once(engine: AsyncEngine) -> None:
+@pytest.mark.slow
+async def test_racing_deliveries_of_one_webhook_event_record_it_once(
+    engine: AsyncEngine, engines: list[AsyncEngine]
+) -> None:
     event_id = new_id("evt")
 
     async def record(uow: SqlAlchemyUnitOfWork) -> bool:
         return await uow.webhook_inbox.record(event_id)
 
-    results = await race(engine, record)
+    results = await race(engines, record)
 
     assert results.count(True) == 1
     async with engine.connect() as connection:
@@ -179,7 +208,10 @@ class _SessionsExpire:
         )
 
 
-async def test_sweepers_running_at_once_share_the_lapsed_holds(engine: AsyncEngine) -> None:
+@pytest.mark.slow
+async def test_sweepers_running_at_once_share_the_lapsed_holds(
+    engine: AsyncEngine, engines: list[AsyncEngine]
+) -> None:
     tenant = a_tenant()
     offering = an_offering(tenant.id, capacity=10)
     slot = a_slot(offering, held=10)
@@ -198,14 +230,16 @@ async def test_sweepers_running_at_once_share_the_lapsed_holds(engine: AsyncEngi
         await uow.commit()
     gateway, clock = _SessionsExpire(), ManualClock(NOW)
 
-    def unit_of_work() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(engine)
+    def sweeper(engine: AsyncEngine) -> ExpireLapsedHolds:
+        """The sweeper of one server process, on that process's engine."""
 
-    apply_event = ApplyPaymentEvent(unit_of_work, gateway, clock)  # type: ignore[arg-type]
-    sweepers = [
-        ExpireLapsedHolds(unit_of_work, gateway, apply_event, clock, batch=5)  # type: ignore[arg-type]
-        for _ in range(2)
-    ]
+        def unit_of_work() -> SqlAlchemyUnitOfWork:
+            return SqlAlchemyUnitOfWork(engine)
+
+        apply_event = ApplyPaymentEvent(unit_of_work, gateway, clock)  # type: ignore[arg-type]
+        return ExpireLapsedHolds(unit_of_work, gateway, apply_event, clock, batch=5)  # type: ignore[arg-type]
+
+    sweepers = [sweeper(engines[0]), sweeper(engines[1])]
 
     first, second = await asyncio.gather(*(sweep() for sweep in sweepers))
 
@@ -254,10 +288,14 @@ async def test_a_booking_changed_meanwhile_is_a_concurrent_update(postgres_url: 
         await engine.dispose()
 
 
+@pytest.mark.slow
 async def test_processes_racing_for_the_last_three_seats_leave_three_winners(
     database_url: str,
 ) -> None:
-    """Several server processes share one database: the database alone keeps the count."""
+    """Several server processes share one database: the database alone keeps the count.
+
+    Each process races with its production pool: one connection on SQLite, several on
+    PostgreSQL."""
     engine = create_engine(database_url)
     try:
         slot = await _slot_with_seats_left(engine, 3)
@@ -269,7 +307,7 @@ async def test_processes_racing_for_the_last_three_seats_leave_three_winners(
                 database_url,
                 slot.tenant_id,
                 slot.id,
-                str(RACERS // PROCESSES),
+                str(1 if is_sqlite(database_url) else RACERS // PROCESSES),
                 cwd=ROOT,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,

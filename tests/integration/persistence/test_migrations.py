@@ -55,6 +55,7 @@ async def test_the_migrations_and_the_table_definitions_agree(empty_database: st
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
+@pytest.mark.slow
 async def test_the_migrations_round_trip_through_base(empty_database: str) -> None:
     await upgrade_async(empty_database)
     await downgrade_async(empty_database, "base")
@@ -67,6 +68,7 @@ async def test_the_migrations_round_trip_through_base(empty_database: str) -> No
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
+@pytest.mark.slow
 def test_one_blocking_call_migrates_an_empty_database_and_another_empties_it(
     empty_database: str,
 ) -> None:
@@ -82,6 +84,7 @@ async def test_the_blocking_call_also_works_from_async_code(empty_database: str)
     assert differences == []
 
 
+@pytest.mark.slow
 async def test_processes_starting_together_may_all_migrate(empty_database: str) -> None:
     # Separate processes: Alembic keeps its migration context in module globals.
     script = "import sys; from adapters.sql.migrations import migrate; migrate(sys.argv[1])"

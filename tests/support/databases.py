@@ -1,16 +1,17 @@
-"""Databases for integration tests: a migrated SQLite file per test, one PostgreSQL database
-per session.
+"""Databases for tests: a migrated SQLite file per test, one PostgreSQL database
+per session (per xdist worker), and migrated PostgreSQL databases per test on demand.
 
-PostgreSQL is named by BOOKPAY_TEST_DATABASE_URL (default: the local server). Each session
-creates a database of its own with a unique name and drops it afterwards. An unreachable
-server fails the tests that need it; it never skips them.
+PostgreSQL is named by BOOKPAY_TEST_DATABASE_URL (default: the local server). Each worker
+creates databases of its own, named with the worker's id and a unique suffix, and drops
+them afterwards. Migrations run once per worker, into a template database; a test's
+migrated database is a `CREATE DATABASE … TEMPLATE …` copy of it (a file copy on SQLite).
+An unreachable server fails the tests that need it; it never skips them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from adapters.sql.migrations import migrate
+from tests.support.http_app import MIGRATED, migrated_sqlite_url
+from tests.support.workers import worker_id
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -41,12 +44,16 @@ async def _admin(url: URL, *statements: str) -> None:
         await connection.close()
 
 
-def create_postgres_database(prefix: str = "bookpay_test") -> str:
-    """Create an empty PostgreSQL database with a unique name; its SQLAlchemy URL."""
+def create_postgres_database(prefix: str = "bookpay_test", *, template: str | None = None) -> str:
+    """Create a PostgreSQL database with a unique name, empty or a copy of the database
+    `template` (a URL); its SQLAlchemy URL."""
     server = postgres_server_url()
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{worker_id()}_{uuid.uuid4().hex[:12]}"
+    statement = f'CREATE DATABASE "{name}"'
+    if template is not None:
+        statement += f' TEMPLATE "{make_url(template).database}"'
     try:
-        asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+        asyncio.run(_admin(server, statement))
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         pytest.fail(
             f"PostgreSQL at {server.render_as_string()} is unreachable or refused to create a "
@@ -72,9 +79,9 @@ def fresh_postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A migrated PostgreSQL database shared by the session's tests (use unique ids)."""
-    url = create_postgres_database()
+def _postgres_template() -> Iterator[str]:
+    """The worker's migrated template; nothing connects to it but CREATE DATABASE."""
+    url = create_postgres_database("bookpay_template")
     try:
         migrate(url)
         yield url
@@ -83,18 +90,31 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
-    migrate(f"sqlite+aiosqlite:///{path}")
-    return path
+def postgres_url(_postgres_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database shared by the worker's tests (use unique ids)."""
+    url = create_postgres_database(template=_postgres_template)
+    MIGRATED.add(url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
 
 
 @pytest.fixture
-def sqlite_url(_migrated_sqlite_template: Path, tmp_path: Path) -> str:
+def migrated_postgres_url(_postgres_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of this test's own, dropped afterwards."""
+    url = create_postgres_database(template=_postgres_template)
+    MIGRATED.add(url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
     """A migrated SQLite database file of this test's own."""
-    path = tmp_path / "bookpay.db"
-    shutil.copyfile(_migrated_sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+    return migrated_sqlite_url(tmp_path / "bookpay.db")
 
 
 @pytest.fixture
