@@ -14,6 +14,7 @@ from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
 from domain.booking import CancelledBy, SeatState
 from domain.errors import CapacityBelowSeatsTaken, DomainError, SlotStartTaken
+from domain.events import slot_events
 from domain.offering import Offering, Slot
 
 log = logging.getLogger("bookpay.slots")
@@ -205,6 +206,7 @@ class CancelSlot:
             slot = await _get_slot(uow.slots, command.tenant_id, command.slot_id)
             cancelled = slot.cancel(self._clock.now(), command.reason)
             if cancelled is not slot and await uow.slots.cancel(cancelled):
+                uow.outbox.add(*slot_events(slot, cancelled))
                 await uow.commit()
         return await self.finish(command.tenant_id, command.slot_id)
 

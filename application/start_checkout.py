@@ -41,6 +41,7 @@ from domain.booking import (
     hold_expiry,
 )
 from domain.errors import SeatsUnavailable
+from domain.events import booking_events
 from domain.fees import BearerKind, FeePolicy, FeeQuote
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url
@@ -257,9 +258,9 @@ class StartCheckout:
             current = await uow.bookings.get(booking.tenant_id, booking.id)
             if current is None or current.status is not BookingStatus.PENDING_PAYMENT:
                 return
-            await uow.bookings.update(
-                await release_seats_if_hold_ended(uow, current, current.expire())
-            )
+            ended = await release_seats_if_hold_ended(uow, current, current.expire())
+            await uow.bookings.update(ended)
+            uow.outbox.add(*booking_events(current, ended))
             await uow.commit()
 
 

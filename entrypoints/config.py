@@ -36,6 +36,20 @@ def _seat_cap(text: str | None) -> int:
     return cap
 
 
+def _retry_seconds(text: str | None) -> tuple[int, ...]:
+    name = "BOOKPAY_OUTBOUND_RETRY_SECONDS"
+    if text is None:
+        return Settings.outbound_retry_seconds
+    return tuple(_whole_number(part.strip(), name) for part in text.split(",") if part.strip())
+
+
+def _flag(text: str | None, name: str) -> bool:
+    value = (text or "false").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigurationError(f"BOOKPAY_{name} must be true or false, not {text!r}")
+    return value in ("true", "1", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -66,6 +80,12 @@ class Settings:
     default_max_seats_per_booking: int = 10
     # Shared storage for the rate limits, so they hold across processes and hosts.
     redis_url: str | None = field(default=None, repr=False)
+    # Events out: the waits before each retry of a delivery, then failed.
+    outbound_retry_seconds: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # Event endpoints on loopback or private addresses: only for local development and tests.
+    outbound_allow_private: bool = False
+    # How often each server process runs the relay; 0 leaves it to `bookpay deliver`.
+    outbound_poll_seconds: int = 1
 
     @property
     def return_hosts(self) -> frozenset[str]:
@@ -100,6 +120,11 @@ class Settings:
                 f"BOOKPAY_DISPUTE_BEARER must be 'tenant' or 'platform', not {bearer!r}"
             )
         settings = cls(
+            outbound_retry_seconds=_retry_seconds(get("OUTBOUND_RETRY_SECONDS")),
+            outbound_allow_private=_flag(get("OUTBOUND_ALLOW_PRIVATE"), "OUTBOUND_ALLOW_PRIVATE"),
+            outbound_poll_seconds=_whole_number(
+                get("OUTBOUND_POLL_SECONDS") or "1", "BOOKPAY_OUTBOUND_POLL_SECONDS"
+            ),
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             gateway=gateway,
             stripe_secret_key=secret_key,

@@ -9,16 +9,19 @@ from dependency_injector import containers, providers
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.outbound.http_sender import HttpEventSender
 from adapters.rate_limits.limiter import RateLimits
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
 from adapters.stripe.gateway import StripeGateway
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking
 from application.create_tenant import CreateTenant
+from application.deliver_events import DeliverEvents
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.idempotent_requests import IdempotentRequests
 from application.issue_api_key import IssueTenantApiKey
@@ -36,6 +39,7 @@ from application.manage_slots import (
     ListPublicOfferings,
     ResizeSlot,
 )
+from application.manage_webhook_endpoints import ManageWebhookEndpoints
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import WebhookEndpoint
 from application.quote_fee import QuoteFee
@@ -50,7 +54,9 @@ from application.start_onboarding import StartOnboarding
 from application.statements import PlatformFeeReport, TenantStatement
 from application.tenant_queries import TenantQueries
 from domain.dispute import DisputeBearer
+from domain.events import RetrySchedule
 from entrypoints.config import Settings
+from entrypoints.http.event_payloads import TenantViewPayloads
 
 WEBHOOK_PATHS = {
     WebhookEndpoint.PLATFORM: "/v1/webhooks/stripe",
@@ -107,7 +113,12 @@ class Container(containers.DeclarativeContainer):
         auth_failures_per_minute=settings.provided.auth_failures_per_minute,
         redis_url=settings.provided.redis_url,
     )
-    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
+    event_payloads = providers.Singleton(TenantViewPayloads)
+    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine, payloads=event_payloads)
+    events_out_uow = providers.Factory(SqlAlchemyEventsOutUnitOfWork, engine=engine)
+    event_sender = providers.Singleton(
+        HttpEventSender, allow_private=settings.provided.outbound_allow_private
+    )
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
     fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, engine)
@@ -181,6 +192,24 @@ class Container(containers.DeclarativeContainer):
     resize_slot = providers.Singleton(ResizeSlot, uow)
     cancel_slot = providers.Singleton(CancelSlot, uow, cancel_booking, clock)
     finish_slot_cancellations = providers.Singleton(FinishSlotCancellations, uow, cancel_slot)
+    manage_webhook_endpoints = providers.Singleton(
+        ManageWebhookEndpoints,
+        uow,
+        events_out_uow.provider,
+        ids,
+        clock,
+        allow_private=settings.provided.outbound_allow_private,
+    )
+    deliver_events = providers.Singleton(
+        DeliverEvents,
+        events_out_uow.provider,
+        event_sender,
+        ids,
+        clock,
+        schedule=providers.Factory(
+            RetrySchedule.of_seconds, settings.provided.outbound_retry_seconds
+        ),
+    )
     reconcile = providers.Singleton(
         Reconcile,
         uow,
@@ -218,6 +247,7 @@ USE_CASES = (
     "refund_booking",
     "booking_queries",
     "tenant_statement",
+    "manage_webhook_endpoints",
 )
 
 

@@ -14,8 +14,10 @@ from adapters.sql.idempotency import SqlAlchemyIdempotencyStore
 from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
 from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
+from adapters.sql.outbox import SqlAlchemyOutbox, SubjectIdOnly
 from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.tenants import SqlAlchemyTenantRepository
+from application.ports.events_out import EventPayloads
 
 
 class UnitOfWorkNotStarted(RuntimeError):
@@ -42,8 +44,9 @@ class SqlAlchemyUnitOfWork:
     One instance serves one task at a time: take a fresh one per use-case call.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, payloads: EventPayloads | None = None) -> None:
         self._engine = engine
+        self._payloads = payloads or SubjectIdOnly()
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
@@ -84,7 +87,7 @@ class SqlAlchemyUnitOfWork:
                 self._connection = None
             self._release_guard()
             raise
-        self._repositories = _Repositories(self._connection)
+        self._repositories = _Repositories(self._connection, self._payloads)
         return self
 
     async def __aexit__(
@@ -114,6 +117,11 @@ class SqlAlchemyUnitOfWork:
         if self._repositories is None:
             raise UnitOfWorkNotStarted("use the unit of work inside `async with uow:`")
         return self._repositories
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection, for the adapters that share this unit's transaction."""
+        return self._active().connection
 
     @property
     def tenants(self) -> SqlAlchemyTenantRepository:
@@ -151,6 +159,10 @@ class SqlAlchemyUnitOfWork:
     def idempotency(self) -> SqlAlchemyIdempotencyStore:
         return self._active().idempotency
 
+    @property
+    def outbox(self) -> SqlAlchemyOutbox:
+        return self._active().outbox
+
     async def act_for_tenant(self, tenant_id: str) -> None:
         """Row-level security (PostgreSQL): for the rest of this transaction, every
         tenant-owned table shows, and lets insert, update or delete, only `tenant_id`'s
@@ -169,17 +181,21 @@ class SqlAlchemyUnitOfWork:
         await repositories.connection.execute(_ACT_FOR_TENANT, {"tenant_id": tenant_id})
 
     async def commit(self) -> None:
-        await self._active().connection.commit()
+        repositories = self._active()
+        await repositories.outbox.flush()
+        await repositories.connection.commit()
 
     async def rollback(self) -> None:
         repositories = self._active()
         await repositories.connection.rollback()
         repositories.bookings.forget_versions()
+        repositories.outbox.discard()
 
 
 class _Repositories:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, payloads: EventPayloads) -> None:
         self.connection = connection
+        self.outbox = SqlAlchemyOutbox(connection, payloads)
         self.tenants = SqlAlchemyTenantRepository(connection)
         self.offerings = SqlAlchemyOfferingRepository(connection)
         self.slots = SqlAlchemySlotRepository(connection)

@@ -25,6 +25,10 @@ from entrypoints.http.public import PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
 from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
+from entrypoints.http.webhook_endpoints import (
+    AdminWebhookEndpointController,
+    TenantWebhookEndpointController,
+)
 from entrypoints.http.webhooks import WebhookController
 from entrypoints.periodic import PeriodicTask
 
@@ -48,6 +52,8 @@ def create_app(container: Container) -> Litestar:
     handlers: list[Any] = [
         AdminController,
         TenantController,
+        AdminWebhookEndpointController,
+        TenantWebhookEndpointController,
         PublicController,
         WebhookController,
         OperationsController,
@@ -63,7 +69,10 @@ def create_app(container: Container) -> Litestar:
     purger = PeriodicTask(
         "idempotency purge", container.idempotent_requests, settings.sweep_seconds * 10
     )
-    periodic = [sweeper, reconciler, purger]
+    relay = PeriodicTask(
+        "events out relay", container.deliver_events, settings.outbound_poll_seconds
+    )
+    periodic = [sweeper, reconciler, purger, relay]
     if settings.gateway is GatewayKind.FAKE:
         # The fake Stripe's retries live in its tables: any process delivers what is due.
         periodic.append(
@@ -73,6 +82,7 @@ def create_app(container: Container) -> Litestar:
     async def close_resources() -> None:
         for task in periodic:
             await task.stop()
+        await container.event_sender().aclose()
         close = getattr(container.webhook_delivery(), "aclose", None)
         if close is not None:
             await close()

@@ -32,10 +32,12 @@ from domain.booking import (
     statuses_taking_seats,
 )
 from domain.dispute import Dispute
+from domain.events import Event
 from domain.fees import FeePolicy, FeePolicyScope
 from domain.ledger import EntryKind, LedgerEntry, StatementLine, statement
 from domain.offering import Offering, Slot, require_seats
 from domain.tenant import Tenant
+from tests.fakes.events_out import InMemoryOutbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ class InMemoryDatabase:
 
     def __init__(self) -> None:
         self.committed = _Tables()
+        # Events out, as committed (tests/fakes/events_out.py).
+        self.events_out: list[Event] = []
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._owner: asyncio.Task[object] | None = None
@@ -753,6 +757,7 @@ class InMemoryUnitOfWork:
         self._inbox = InMemoryWebhookInbox(tables)
         self._parked = InMemoryParkedEvents(tables)
         self._idempotency = InMemoryIdempotencyStore(tables)
+        self._outbox = InMemoryOutbox()
 
     def _active(self) -> _Tables:
         if self._working is None:
@@ -785,6 +790,7 @@ class InMemoryUnitOfWork:
     async def commit(self) -> None:
         working = self._active()
         self.database.committed = working
+        self.database.events_out.extend(self._outbox.pending)
         self.commits += 1
         versions = self._bookings._versions
         self._open()
@@ -838,3 +844,8 @@ class InMemoryUnitOfWork:
     def idempotency(self) -> InMemoryIdempotencyStore:
         self._active()
         return self._idempotency
+
+    @property
+    def outbox(self) -> InMemoryOutbox:
+        self._active()
+        return self._outbox
