@@ -22,7 +22,13 @@ from datetime import timedelta
 from application.manage_webhook_endpoints import EventsOutUnitOfWorkFactory
 from application.ports.events_out import DueDelivery, EventSender, NewDelivery
 from application.ports.time_and_identity import Clock, IdGenerator
-from domain.events import DeliveryStatus, RetrySchedule, WebhookEndpoint, is_success
+from domain.events import (
+    DeliveryStatus,
+    EndpointStatus,
+    RetrySchedule,
+    WebhookEndpoint,
+    is_success,
+)
 
 log = logging.getLogger("bookpay.events_out")
 
@@ -114,7 +120,8 @@ class DeliverEvents:
         return len(due)
 
     async def _send(self, due: DueDelivery, endpoint: WebhookEndpoint | None) -> _Attempt:
-        if endpoint is None:
+        if endpoint is None or endpoint.status is not EndpointStatus.ENABLED:
+            # Deleted or disabled meanwhile: failed, for the admin to retry once enabled.
             return _Attempt(due, None, None)
         now = self._clock.now()
         status = await self._sender.send(
