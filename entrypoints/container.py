@@ -56,6 +56,7 @@ from application.tenant_queries import TenantQueries
 from domain.dispute import DisputeBearer
 from domain.events import RetrySchedule
 from entrypoints.config import Settings
+from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 
 WEBHOOK_PATHS = {
@@ -210,6 +211,7 @@ class Container(containers.DeclarativeContainer):
             RetrySchedule.of_seconds, settings.provided.outbound_retry_seconds
         ),
     )
+    events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
     reconcile = providers.Singleton(
         Reconcile,
         uow,

@@ -17,6 +17,7 @@ from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems
+from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
 from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
@@ -49,6 +50,7 @@ def create_app(container: Container) -> Litestar:
     dependencies["unit_of_work"] = _provide(lambda: container.uow())
     dependencies["request_metrics"] = _provide(lambda: metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
+    dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
     handlers: list[Any] = [
         AdminController,
         TenantController,
@@ -144,4 +146,5 @@ def create_app(container: Container) -> Litestar:
     )
     document_problems(app)
     declare_idempotency_key(app)
+    declare_event_webhooks(app)
     return app

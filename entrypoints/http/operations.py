@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.sql.database import DatabaseProbe
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import RETRY_AFTER_SECONDS
+from entrypoints.http.event_metrics import EventsOutMetrics
 
 log = logging.getLogger("bookpay.http")
 
@@ -107,5 +108,7 @@ class OperationsController(Controller):
         return Response(s.Health(status="ok"))
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
-    async def metrics(self, request_metrics: RequestMetrics) -> str:
-        return request_metrics.render()
+    async def metrics(
+        self, request_metrics: RequestMetrics, events_out_metrics: EventsOutMetrics
+    ) -> str:
+        return request_metrics.render() + await events_out_metrics.render()

@@ -18,6 +18,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
+from domain.events import EventType
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
 from tests.support.event_receiver import EventReceiver, event_receiver
@@ -291,3 +292,47 @@ async def test_an_endpoint_must_be_public_https_unless_local_development_allows_
         assert no_tenant.status_code == 404, no_tenant.text
         anonymous = await client.get("/v1/admin/webhook-endpoints")
         assert anonymous.status_code == 401
+
+
+async def test_every_event_payload_is_described_under_webhooks(harness: Harness) -> None:
+    document = (await harness.client.get("/schema/openapi.json")).json()
+    webhooks = document["webhooks"]
+    assert set(webhooks) == {t.value for t in EventType}
+    schemas = document["components"]["schemas"]
+    for name, item in webhooks.items():
+        body = item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schema = schemas[body.rsplit("/", 1)[1]]
+        assert name in schema["properties"]["type"]["enum"]
+        assert {"id", "type", "created_at", "tenant_id", "data"} <= set(schema["required"])
+        headers = {p["name"] for p in item["post"]["parameters"]}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+
+
+async def test_metrics_count_deliveries_and_the_oldest_due_event(harness: Harness) -> None:
+    await _register(harness, events=["slot.cancelled"])
+    shop = await open_shop(harness.client)
+    harness.receiver.script[:] = [500]
+    await harness.client.post(
+        f"/v1/tenant/slots/{shop.slot_id}/cancel", json={}, headers=shop.tenant
+    )
+
+    def metrics(text: str) -> dict[str, float]:
+        return {
+            line.split()[0]: float(line.split()[1])
+            for line in text.splitlines()
+            if line.startswith("bookpay_events_out_")
+        }
+
+    before = metrics((await harness.client.get("/metrics")).text)
+    assert before["bookpay_events_out_delivery_attempts_total"] == 0
+    await harness.deliver()  # answered 500: due again 2 s later
+    harness.clock.advance(timedelta(seconds=7))
+    waiting = metrics((await harness.client.get("/metrics")).text)
+    assert waiting["bookpay_events_out_oldest_due_age_seconds"] == 5
+    assert waiting["bookpay_events_out_delivery_attempts_total"] == 1
+    await harness.deliver()
+    after = metrics((await harness.client.get("/metrics")).text)
+    assert after["bookpay_events_out_delivery_attempts_total"] == 2
+    assert after["bookpay_events_out_delivered_total"] == 1
+    assert after["bookpay_events_out_failed_total"] == 0
+    assert after["bookpay_events_out_oldest_due_age_seconds"] == 0
