@@ -86,6 +86,15 @@ class Settings:
     outbound_allow_private: bool = False
     # How often each server process runs the relay; 0 leaves it to `bookpay deliver`.
     outbound_poll_seconds: int = 1
+    # How long an endpoint has to answer 2xx; a delivery whose relay died is tried again
+    # after three times this.
+    outbound_timeout_seconds: int = 10
+
+    @property
+    def outbound_lease_seconds(self) -> int:
+        """How long a claimed delivery waits before another relay may try it: three
+        times the answer's timeout, so a live relay always finishes first."""
+        return 3 * self.outbound_timeout_seconds
 
     @property
     def return_hosts(self) -> frozenset[str]:
@@ -124,6 +133,12 @@ class Settings:
             outbound_allow_private=_flag(get("OUTBOUND_ALLOW_PRIVATE"), "OUTBOUND_ALLOW_PRIVATE"),
             outbound_poll_seconds=_whole_number(
                 get("OUTBOUND_POLL_SECONDS") or "1", "BOOKPAY_OUTBOUND_POLL_SECONDS"
+            ),
+            outbound_timeout_seconds=max(
+                1,
+                _whole_number(
+                    get("OUTBOUND_TIMEOUT_SECONDS") or "10", "BOOKPAY_OUTBOUND_TIMEOUT_SECONDS"
+                ),
             ),
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             gateway=gateway,

@@ -118,7 +118,9 @@ class Container(containers.DeclarativeContainer):
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine, payloads=event_payloads)
     events_out_uow = providers.Factory(SqlAlchemyEventsOutUnitOfWork, engine=engine)
     event_sender = providers.Singleton(
-        HttpEventSender, allow_private=settings.provided.outbound_allow_private
+        HttpEventSender,
+        allow_private=settings.provided.outbound_allow_private,
+        timeout=settings.provided.outbound_timeout_seconds,
     )
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
@@ -210,6 +212,7 @@ class Container(containers.DeclarativeContainer):
         schedule=providers.Factory(
             RetrySchedule.of_seconds, settings.provided.outbound_retry_seconds
         ),
+        lease=providers.Factory(timedelta, seconds=settings.provided.outbound_lease_seconds),
     )
     events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
     reconcile = providers.Singleton(
