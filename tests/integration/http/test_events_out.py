@@ -18,6 +18,8 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
+from adapters.outbound.signing import signed_headers
+from application.manage_webhook_endpoints import new_secret
 from domain.events import EventType
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
@@ -336,3 +338,18 @@ async def test_metrics_count_deliveries_and_the_oldest_due_event(harness: Harnes
     assert after["bookpay_events_out_delivered_total"] == 1
     assert after["bookpay_events_out_failed_total"] == 0
     assert after["bookpay_events_out_oldest_due_age_seconds"] == 0
+
+
+def test_the_readme_receiver_verifies_a_delivery_and_refuses_a_forgery() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme[readme.index("## Events out") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    namespace: dict[str, Any] = {}
+    exec(code[: code.index("```")], namespace)  # noqa: S102 - the README's own example
+    receive = namespace["receive"]
+    secret = new_secret()
+    body = json.dumps({"id": "evt_1", "type": "booking.confirmed", "data": {}}).encode()
+    headers = signed_headers("evt_1", datetime.now(UTC), body, [secret])
+    assert receive(body, headers, secret)["id"] == "evt_1"
+    assert receive(body.replace(b"confirmed", b"cancelled"), headers, secret) is None
+    assert receive(body, headers, new_secret()) is None
