@@ -118,8 +118,12 @@ def endpoint_url(url: str, *, allow_private: bool = False) -> str:
     """The URL an endpoint may have: https, or http for localhost only; no credentials or
     fragment; no private or loopback address unless `allow_private` (local development).
     Raises InvalidEndpoint."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - refuses a port that is not a number from 0 to 65535
+    except ValueError as error:
+        raise InvalidEndpoint(f"the endpoint URL is not a valid URL: {error}") from None
     if not host or parts.scheme not in ("https", "http"):
         raise InvalidEndpoint("the endpoint URL must be an absolute https URL")
     if parts.scheme == "http" and host not in LOCAL_HOSTS:

@@ -70,7 +70,7 @@ class HttpEventSender:
             response = await asyncio.wait_for(
                 self._client.post(url, content=body, headers=headers), self._timeout
             )
-        except (AddressRefused, httpx.HTTPError, TimeoutError, OSError) as error:
+        except Exception as error:  # any failure is "no answer": retried, never fatal
             log.info("event %s not delivered: %s", message_id, type(error).__name__)
             return None
         return response.status_code

@@ -181,3 +181,11 @@ def test_loopback_is_allowed_for_local_development_only() -> None:
     with pytest.raises(InvalidEndpoint):
         event_types(["booking.confirmed", "booking.teleported"])
     assert event_types(["slot.cancelled", "slot.cancelled"]) == (T.SLOT_CANCELLED,)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[::1", "https://hooks.example.com:99999/", "https://hooks.example.com:x/"]
+)
+def test_a_malformed_url_is_refused_not_a_crash(url: str) -> None:
+    with pytest.raises(InvalidEndpoint):
+        endpoint_url(url)
