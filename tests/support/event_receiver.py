@@ -39,6 +39,13 @@ class EventReceiver:
             return first
 
 
+class _Server(ThreadingHTTPServer):
+    # http.server's listen backlog of 5 drops connections when a relay sends a burst of
+    # deliveries at once; a real endpoint's server queues far more.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 @contextmanager
 def event_receiver(path: str = "/hooks/bookpay") -> Iterator[EventReceiver]:
     receiver: EventReceiver
@@ -60,7 +67,7 @@ def event_receiver(path: str = "/hooks/bookpay") -> Iterator[EventReceiver]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     receiver = EventReceiver(f"http://127.0.0.1:{server.server_address[1]}{path}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
