@@ -49,6 +49,10 @@ class SqlAlchemyOutbox:
     def add(self, *events: Event) -> None:
         self._pending.extend(events)
 
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
     def discard(self) -> None:
         self._pending.clear()
 

@@ -182,6 +182,9 @@ class SqlAlchemyUnitOfWork:
 
     async def commit(self) -> None:
         repositories = self._active()
+        if self._autocommit and repositories.outbox.has_pending:
+            # Each statement commits alone there: the events would not share the change's fate.
+            raise RuntimeError("events out need a transaction; not in single_write()")
         await repositories.outbox.flush()
         await repositories.connection.commit()
 
