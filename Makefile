@@ -60,6 +60,7 @@ lock: $(STAMP)
 # from a separate process; writes docs/benchmarks.md. Needs PostgreSQL on 127.0.0.1:5432.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.events_out --append docs/benchmarks.md
 
 # Schemathesis against the app on SQLite, as admin, tenant and anonymous (under 3 minutes):
 # no 5xx, no ignored authentication, every response as the OpenAPI document says.

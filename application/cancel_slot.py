@@ -12,6 +12,7 @@ from application.slot_queries import get_slot
 from application.uow import UnitOfWorkFactory
 from domain.booking import CancelledBy, SeatState
 from domain.errors import DomainError
+from domain.events import slot_events
 from domain.offering import Slot
 
 log = logging.getLogger("bookpay.slots")
@@ -60,6 +61,7 @@ class CancelSlot:
             slot = await get_slot(uow.slots, command.tenant_id, command.slot_id)
             cancelled = slot.cancel(self._clock.now(), command.reason)
             if cancelled is not slot and await uow.slots.cancel(cancelled):
+                uow.outbox.add(*slot_events(slot, cancelled))
                 await uow.commit()
         return await self.finish(command.tenant_id, command.slot_id)
 

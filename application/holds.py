@@ -21,6 +21,7 @@ from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy, SeatState
+from domain.events import booking_events
 
 if TYPE_CHECKING:
     from application.payment_events import ApplyPaymentEvent
@@ -106,6 +107,7 @@ class EndHold:
                 ended = await release_seats_if_hold_ended(uow, current, ending(current))
                 if ended is not current:
                     await uow.bookings.update(ended)
+                    uow.outbox.add(*booking_events(current, ended))
                     await uow.commit()
                 current = ended
         return HoldOutcome(current)

@@ -32,6 +32,7 @@ from domain.booking import Booking
 from domain.cancellation import RefundSplit, partial_refund
 from domain.dispute import DisputeBearer
 from domain.errors import DomainError
+from domain.events import booking_events
 from domain.ledger import customer_refund_entry, fee_refund_entries, reported_fee_refund
 from domain.money import Money
 
@@ -50,6 +51,7 @@ async def record_payment_made_elsewhere(
     updated, changed = await _apply(uow, booking, event, bearer)
     if updated is not booking:
         await uow.bookings.update(updated)
+        uow.outbox.add(*booking_events(booking, updated))
     return updated, changed
 
 

@@ -56,6 +56,7 @@ from application.refund_requests import issue_refund, reservation_id
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, CancelledBy, Refund
 from domain.cancellation import RefundSplit
+from domain.events import booking_events
 from domain.ledger import customer_refund_entry, fee_refund_entries
 from domain.money import Money
 from domain.tenant import Tenant
@@ -341,6 +342,7 @@ class RefundFlow:
                 try:
                     if changed is not current:
                         await uow.bookings.update(changed)
+                        uow.outbox.add(*booking_events(current, changed))
                     await uow.commit()
                 except ConcurrentUpdate:
                     continue

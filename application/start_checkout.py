@@ -36,6 +36,7 @@ from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, Customer
 from domain.errors import SeatsUnavailable
+from domain.events import booking_events
 from domain.fees import BearerKind, FeeQuote
 from domain.hold import ensure_customer_may_hold_more, hold_expiry, session_expiry
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
@@ -264,9 +265,9 @@ class StartCheckout:
             current = await uow.bookings.get(booking.tenant_id, booking.id)
             if current is None or current.status is not BookingStatus.PENDING_PAYMENT:
                 return
-            await uow.bookings.update(
-                await release_seats_if_hold_ended(uow, current, current.expire())
-            )
+            ended = await release_seats_if_hold_ended(uow, current, current.expire())
+            await uow.bookings.update(ended)
+            uow.outbox.add(*booking_events(current, ended))
             await uow.commit()
 
 

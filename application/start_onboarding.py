@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from application.errors import GatewayInvalidRequest, NotFound
 from application.ports.gateway import OnboardingLink, PaymentGateway
 from application.uow import UnitOfWorkFactory
+from domain.events import tenant_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,9 @@ class StartOnboarding:
             async with self._uow() as uow:
                 current = await uow.tenants.get(tenant.id)
                 if current is not None and current.connect.account_id is None:
-                    await uow.tenants.update(current.with_connect_status(status))
+                    connected = current.with_connect_status(status)
+                    await uow.tenants.update(connected)
+                    uow.outbox.add(*tenant_events(current, connected))
                     await uow.commit()
         return await self._gateway.create_onboarding_link(
             account_id=account_id,

@@ -1,4 +1,4 @@
-"""The `bookpay` command: migrate, serve, demo, run (all three), sweep, reconcile,
+"""The `bookpay` command: migrate, serve, demo, run (all three), sweep, deliver, reconcile,
 tenant-key."""
 
 from __future__ import annotations
@@ -181,6 +181,26 @@ def cmd_sweep(_: argparse.Namespace) -> None:
     asyncio.run(sweep())
 
 
+def cmd_deliver(_: argparse.Namespace) -> None:
+    """Run the events-out relay once: deliver every event that is due now."""
+    from entrypoints.container import build_container
+
+    async def deliver() -> None:
+        container = build_container(_settings().with_generated_secrets()[0])
+        try:
+            report = await container.deliver_events()()
+        finally:
+            await container.event_sender().aclose()
+            await container.engine().dispose()
+        print(
+            f"bookpay deliver: {report.dispatched} events fanned out, {report.attempted} "
+            f"deliveries tried: {report.delivered} delivered, {report.retrying} to retry, "
+            f"{report.failed} failed"
+        )
+
+    asyncio.run(deliver())
+
+
 def cmd_reconcile(args: argparse.Namespace) -> None:
     """Ask the gateway about what its events should have said, apply it, and report what
     was repaired and what is left for a human."""
@@ -272,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve.add_argument("--access-log", action="store_true")
         serve.set_defaults(func=func, base_url=None)
     commands.add_parser("sweep", help="expire lapsed seat holds once").set_defaults(func=cmd_sweep)
+    commands.add_parser("deliver", help="deliver the events out that are due, once").set_defaults(
+        func=cmd_deliver
+    )
     reconcile = commands.add_parser(
         "reconcile",
         help="ask the gateway about pending payments, accounts and recent bookings' money",

@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = False
     # How long the fake Stripe takes to answer: "p50" or "p50,p99" in ms; "" for no delay.
     fake_stripe_latency_ms: str = ""
+    # How often each server process runs the relay; 0 leaves it to `bookpay deliver`.
+    outbound_poll_seconds: int = Field(1, ge=0)
+    # How long an endpoint has to answer 2xx; a delivery whose relay died is tried again
+    # after three times this.
+    outbound_timeout_seconds: int = Field(10, ge=1)
+
+    @property
+    def outbound_lease_seconds(self) -> int:
+        """How long a claimed delivery waits before another relay may try it: three
+        times the answer's timeout, so a live relay always finishes first."""
+        return 3 * self.outbound_timeout_seconds
 
     @_model_validator(mode="before")
     @classmethod

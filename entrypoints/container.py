@@ -11,10 +11,12 @@ from dependency_injector import containers, providers
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.outbound.http_sender import HttpEventSender
 from adapters.rate_limits.limiter import RateLimits
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
 from adapters.stripe.gateway import StripeGateway
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
@@ -26,9 +28,11 @@ from application.cancel_slot import CancelSlot, FinishSlotCancellations
 from application.create_offering import CreateOffering
 from application.create_tenant import CreateTenant
 from application.customer_pages import CustomerPages
+from application.deliver_events import DeliverEvents
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.idempotent_requests import IdempotentRequests
 from application.issue_api_key import IssueTenantApiKey
+from application.manage_webhook_endpoints import ManageWebhookEndpoints
 from application.offering_queries import OfferingQueries
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import WebhookEndpoint
@@ -48,7 +52,10 @@ from application.statements import PlatformFeeReport, TenantStatement
 from application.tenant_queries import TenantQueries
 from application.update_offering import UpdateOffering
 from domain.dispute import DisputeBearer
+from domain.events import RetrySchedule
 from entrypoints.config import Settings, reveal
+from entrypoints.http.event_metrics import EventsOutMetrics
+from entrypoints.http.event_payloads import TenantViewPayloads
 
 WEBHOOK_PATHS = {
     WebhookEndpoint.PLATFORM: "/v1/webhooks/stripe",
@@ -103,8 +110,15 @@ class Container(containers.DeclarativeContainer):
         auth_failures_per_minute=config.auth_failures_per_minute,
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
     )
+    event_payloads = providers.Singleton(TenantViewPayloads)
     # Use cases get the factory: a fresh unit of work per call, statements built once.
-    uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine)
+    uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, event_payloads)
+    events_out_uow = providers.Factory(SqlAlchemyEventsOutUnitOfWork, engine=engine)
+    event_sender = providers.Singleton(
+        HttpEventSender,
+        allow_private=config.outbound_allow_private,
+        timeout=config.outbound_timeout_seconds,
+    )
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
     fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, engine)
@@ -187,6 +201,26 @@ class Container(containers.DeclarativeContainer):
     resize_slot = providers.Singleton(ResizeSlot, uow)
     cancel_slot = providers.Singleton(CancelSlot, uow, cancel_booking, clock)
     finish_slot_cancellations = providers.Singleton(FinishSlotCancellations, uow, cancel_slot)
+    manage_webhook_endpoints = providers.Singleton(
+        ManageWebhookEndpoints,
+        uow,
+        events_out_uow.provider,
+        ids,
+        clock,
+        allow_private=settings.provided.outbound_allow_private,
+    )
+    deliver_events = providers.Singleton(
+        DeliverEvents,
+        events_out_uow.provider,
+        event_sender,
+        ids,
+        clock,
+        schedule=providers.Factory(
+            RetrySchedule.of_seconds, settings.provided.outbound_retry_seconds
+        ),
+        lease=providers.Factory(timedelta, seconds=settings.provided.outbound_lease_seconds),
+    )
+    events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
     reconcile = providers.Singleton(
         Reconcile,
         uow,
@@ -225,6 +259,7 @@ USE_CASES = (
     "booking_queries",
     "tenant_statement",
     "customer_pages",
+    "manage_webhook_endpoints",
 )
 
 

@@ -14,9 +14,11 @@ from adapters.sql.idempotency import SqlAlchemyIdempotencyStore
 from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
 from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
+from adapters.sql.outbox import SqlAlchemyOutbox, SubjectIdOnly
 from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.statements import Statements
 from adapters.sql.tenants import SqlAlchemyTenantRepository
+from application.ports.events_out import EventPayloads
 
 
 class UnitOfWorkNotStarted(RuntimeError):
@@ -45,9 +47,15 @@ class SqlAlchemyUnitOfWork:
     made without `statements` builds its own).
     """
 
-    def __init__(self, engine: AsyncEngine, statements: Statements | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        statements: Statements | None = None,
+        payloads: EventPayloads | None = None,
+    ) -> None:
         self._engine = engine
         self._statements = statements or Statements(engine.dialect.name)
+        self._payloads = payloads or SubjectIdOnly()
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
@@ -88,7 +96,7 @@ class SqlAlchemyUnitOfWork:
                 self._connection = None
             self._release_guard()
             raise
-        self._repositories = _Repositories(self._connection, self._statements)
+        self._repositories = _Repositories(self._connection, self._statements, self._payloads)
         return self
 
     async def __aexit__(
@@ -118,6 +126,11 @@ class SqlAlchemyUnitOfWork:
         if self._repositories is None:
             raise UnitOfWorkNotStarted("use the unit of work inside `async with uow:`")
         return self._repositories
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection, for the adapters that share this unit's transaction."""
+        return self._active().connection
 
     @property
     def tenants(self) -> SqlAlchemyTenantRepository:
@@ -155,6 +168,10 @@ class SqlAlchemyUnitOfWork:
     def idempotency(self) -> SqlAlchemyIdempotencyStore:
         return self._active().idempotency
 
+    @property
+    def outbox(self) -> SqlAlchemyOutbox:
+        return self._active().outbox
+
     async def act_for_tenant(self, tenant_id: str) -> None:
         """Row-level security (PostgreSQL): for the rest of this transaction, every
         tenant-owned table shows, and lets insert, update or delete, only `tenant_id`'s
@@ -173,28 +190,37 @@ class SqlAlchemyUnitOfWork:
         await repositories.connection.execute(_ACT_FOR_TENANT, {"tenant_id": tenant_id})
 
     async def commit(self) -> None:
-        await self._active().connection.commit()
+        repositories = self._active()
+        if self._autocommit and repositories.outbox.has_pending:
+            # Each statement commits alone there: the events would not share the change's fate.
+            raise RuntimeError("events out need a transaction; not in single_write()")
+        await repositories.outbox.flush()
+        await repositories.connection.commit()
 
     async def rollback(self) -> None:
         repositories = self._active()
         await repositories.connection.rollback()
         repositories.bookings.forget_versions()
+        repositories.outbox.discard()
 
 
 class SqlAlchemyUnitOfWorkFactory:
     """Fresh units of work on one engine (a `UnitOfWorkFactory`), sharing the statements
     built once for the engine's dialect."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, payloads: EventPayloads | None = None) -> None:
         self._engine = engine
         self._statements = Statements(engine.dialect.name)
+        self._payloads = payloads
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._engine, self._statements)
+        return SqlAlchemyUnitOfWork(self._engine, self._statements, self._payloads)
 
 
 class _Repositories:
-    def __init__(self, connection: AsyncConnection, statements: Statements) -> None:
+    def __init__(
+        self, connection: AsyncConnection, statements: Statements, payloads: EventPayloads
+    ) -> None:
         self.connection = connection
         self.tenants = SqlAlchemyTenantRepository(connection, statements)
         self.offerings = SqlAlchemyOfferingRepository(connection, statements)
@@ -205,3 +231,4 @@ class _Repositories:
         self.webhook_inbox = SqlAlchemyWebhookInbox(connection, statements)
         self.parked_events = SqlAlchemyParkedEvents(connection, statements)
         self.idempotency = SqlAlchemyIdempotencyStore(connection, statements)
+        self.outbox = SqlAlchemyOutbox(connection, payloads, self.ledger)

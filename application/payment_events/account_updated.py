@@ -5,6 +5,7 @@ from __future__ import annotations
 from application.payment_events.context import EventContext
 from application.payment_events.outcome import EventApplied, Outcome
 from application.ports.gateway_events import AccountUpdated
+from domain.events import tenant_events
 
 
 async def account_updated(ctx: EventContext, event: AccountUpdated) -> EventApplied:
@@ -23,4 +24,5 @@ async def account_updated(ctx: EventContext, event: AccountUpdated) -> EventAppl
     if updated is tenant:
         return EventApplied(Outcome.IGNORED, detail="a newer snapshot is kept", tenant_id=tenant.id)
     await ctx.uow.tenants.update(updated)
+    ctx.uow.outbox.add(*tenant_events(tenant, updated))
     return EventApplied(Outcome.APPLIED, tenant_id=tenant.id)

@@ -9,6 +9,7 @@ from application.payment_events.outcome import EventApplied, Outcome
 from application.ports.unit_of_work import UnitOfWork
 from domain.booking import Booking
 from domain.errors import IllegalTransition
+from domain.events import booking_events
 from domain.payment import Decision, SeatMove
 
 Decide = Callable[[EventContext, Booking], Awaitable[Decision]]
@@ -29,6 +30,7 @@ async def apply_to_session_booking(
         return EventApplied(Outcome.IGNORED, booking.id, str(stale), booking.tenant_id)
     if decision.changed:
         await ctx.uow.bookings.update(decision.booking)
+        ctx.uow.outbox.add(*booking_events(booking, decision.booking))
     return EventApplied(
         Outcome.APPLIED, booking.id, tenant_id=booking.tenant_id, follow_up=decision.follow_up
     )

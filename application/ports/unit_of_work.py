@@ -9,6 +9,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
+from application.ports.events_out import Outbox
 from application.ports.gateway_events import (
     PaymentAftermath,
 )
@@ -136,6 +137,11 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Events out (domain/events.py), written by `commit()` with the changes."""
+        ...
 
     def single_write(self) -> Self:
         """Before `async with`: the use case promises that this unit of work changes one

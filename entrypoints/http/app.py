@@ -17,6 +17,7 @@ from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, problem_details_plugin
+from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
 from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
@@ -25,6 +26,10 @@ from entrypoints.http.public import PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
 from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
+from entrypoints.http.webhook_endpoints import (
+    AdminWebhookEndpointController,
+    TenantWebhookEndpointController,
+)
 from entrypoints.http.webhooks import WebhookController
 from entrypoints.periodic import PeriodicTask
 from entrypoints.web.router import pages_router, template_config
@@ -47,9 +52,12 @@ def create_app(container: Container) -> Litestar:
     dependencies["unit_of_work"] = _provide(lambda: container.uow())
     dependencies["request_metrics"] = _provide(lambda: metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
+    dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
     handlers: list[Any] = [
         AdminController,
         TenantController,
+        AdminWebhookEndpointController,
+        TenantWebhookEndpointController,
         PublicController,
         WebhookController,
         OperationsController,
@@ -66,7 +74,10 @@ def create_app(container: Container) -> Litestar:
     purger = PeriodicTask(
         "idempotency purge", container.idempotent_requests, settings.sweep_seconds * 10
     )
-    periodic = [sweeper, reconciler, purger]
+    relay = PeriodicTask(
+        "events out relay", container.deliver_events, settings.outbound_poll_seconds
+    )
+    periodic = [sweeper, reconciler, purger, relay]
     if settings.gateway is GatewayKind.FAKE:
         # The fake Stripe's retries live in its tables: any process delivers what is due.
         periodic.append(
@@ -76,6 +87,7 @@ def create_app(container: Container) -> Litestar:
     async def close_resources() -> None:
         for task in periodic:
             await task.stop()
+        await container.event_sender().aclose()
         close = getattr(container.webhook_delivery(), "aclose", None)
         if close is not None:
             await close()
@@ -139,4 +151,5 @@ def create_app(container: Container) -> Litestar:
     )
     document_problems(app)
     declare_idempotency_key(app)
+    declare_event_webhooks(app)
     return app

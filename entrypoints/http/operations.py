@@ -23,6 +23,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from adapters.sql.database import DatabaseProbe
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import RETRY_AFTER_SECONDS
+from entrypoints.http.event_metrics import EventsOutMetrics
 
 log = logging.getLogger("bookpay.http")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -136,5 +137,7 @@ class OperationsController(Controller):
         return Response(s.Health(status="ok"))
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
-    async def metrics(self, request_metrics: RequestMetrics) -> str:
-        return request_metrics.render()
+    async def metrics(
+        self, request_metrics: RequestMetrics, events_out_metrics: EventsOutMetrics
+    ) -> str:
+        return request_metrics.render() + await events_out_metrics.render()

@@ -15,7 +15,9 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from domain.events import Event
 from tests.fakes.bookings import InMemoryBookingRepository
+from tests.fakes.events_out import InMemoryOutbox
 from tests.fakes.slots import InMemorySlotRepository
 from tests.fakes.stores import (
     InMemoryDisputeRepository,
@@ -33,6 +35,8 @@ class InMemoryDatabase:
 
     def __init__(self) -> None:
         self.committed = Tables()
+        # Events out, as committed (tests/fakes/events_out.py).
+        self.events_out: list[Event] = []
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._owner: asyncio.Task[object] | None = None
@@ -76,6 +80,7 @@ class InMemoryUnitOfWork:
         self._inbox = InMemoryWebhookInbox(tables)
         self._parked = InMemoryParkedEvents(tables)
         self._idempotency = InMemoryIdempotencyStore(tables)
+        self._outbox = InMemoryOutbox()
 
     def _active(self) -> Tables:
         if self._working is None:
@@ -108,6 +113,7 @@ class InMemoryUnitOfWork:
     async def commit(self) -> None:
         working = self._active()
         self.database.committed = working
+        self.database.events_out.extend(self._outbox.pending)
         self.commits += 1
         versions = self._bookings._versions
         self._open()
@@ -161,3 +167,8 @@ class InMemoryUnitOfWork:
     def idempotency(self) -> InMemoryIdempotencyStore:
         self._active()
         return self._idempotency
+
+    @property
+    def outbox(self) -> InMemoryOutbox:
+        self._active()
+        return self._outbox

@@ -55,3 +55,10 @@ def test_a_profile_is_summarized_by_layer() -> None:
     assert summary["samples"] == 4
     assert dict(summary["layers"])["SQLAlchemy"] == 75
     assert dict(summary["inclusive"])["entrypoints/cli.py:main"] == 100
+
+
+def test_the_events_out_bench_writes_its_table() -> None:
+    from bench import events_out
+
+    text = events_out.markdown({"sqlite": {"per_second": 120.0, "p50": 0.6, "p99": 1.1}}, 500, 20)
+    assert "| sqlite | 120 | 600 ms | 1100 ms |" in text

@@ -19,6 +19,11 @@ GLOBAL_LOOKUPS = {
     "ix_bookings_gateway_session",
     "ix_bookings_payment_intent",
     "ix_idempotency_keys_created_at",  # the purge of keys older than a day, every tenant
+    # Events out: the relay claims across tenants; a platform endpoint's log spans them.
+    "ix_outbox_events_dispatched_created",
+    "ix_webhook_deliveries_due",
+    "ix_webhook_deliveries_endpoint",
+    "ix_webhook_deliveries_id",
 }
 KEYED_BY_A_GLOBAL_SECRET = {"tenant_api_keys"}  # found by the hash of an API key
 
@@ -47,8 +52,10 @@ def test_the_tenant_owned_tables_are_the_expected_ones() -> None:
         "ledger_entries",
         "offering_fee_policies",
         "offerings",
+        "outbox_events",
         "slots",
         "tenant_api_keys",
+        "webhook_deliveries",
     ]
 
 

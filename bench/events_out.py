@@ -1,0 +1,243 @@
+"""Events out under `make bench`: how many events one `bookpay serve` process delivers per
+second to a local receiver, and the delay from commit to delivery (p50/p99) while a tenant
+cancels slots at a steady rate (each cancellation commits one `slot.cancelled`).
+
+1. With the relay off (`BOOKPAY_OUTBOUND_POLL_SECONDS=0`) the tenant cancels EVENTS slots;
+   the server restarts with the relay on, and the receiver times the backlog's delivery
+   (first arrival to last: events per second).
+2. Then the tenant cancels RATE slots a second for SECONDS; each event's delay is its
+   arrival at the receiver less its `created_at` (the commit; same machine, same clock).
+
+    .venv/bin/python -m bench.events_out [--events 500] [--rate 20] [--seconds 10]
+        [--databases sqlite,postgres] [--append docs/benchmarks.md]
+All traffic goes to 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+from bench.run import (
+    ADMIN_KEY,
+    bookpay_command,
+    free_port,
+    log,
+    server_env,
+    start_server,
+    stop_server,
+    throwaway_database,
+)
+
+ENV = {"BOOKPAY_OUTBOUND_ALLOW_PRIVATE": "true", "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0"}
+
+
+@dataclass
+class Arrivals:
+    """webhook-id → (arrival, the event's created_at), first arrival only."""
+
+    first: dict[str, tuple[float, datetime]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.first)
+
+
+class _Server(ThreadingHTTPServer):
+    # http.server's listen backlog of 5 drops connections when a relay sends a burst of
+    # deliveries at once; a real endpoint's server queues far more.
+    request_queue_size = 256
+    daemon_threads = True
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, Arrivals]]:
+    arrivals = Arrivals()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            now = time.time()
+            created = datetime.fromisoformat(json.loads(body)["created_at"])
+            with arrivals.lock:
+                arrivals.first.setdefault(self.headers["webhook-id"], (now, created))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = _Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/events", arrivals
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _shop(base: str, slots: int) -> tuple[str, list[str]]:
+    """An onboarded tenant's key and the ids of `slots` slots to cancel."""
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    created = httpx.post(
+        f"{base}/v1/admin/tenants",
+        headers=admin,
+        json={
+            "name": "Bench",
+            "slug": f"bench-events-{int(time.time())}",
+            "country": "US",
+            "default_currency": "usd",
+            "timezone": "UTC",
+        },
+    ).json()
+    key = created["api_key"]
+    tenant = {"Authorization": f"Bearer {key}"}
+    link = httpx.post(f"{base}/v1/tenant/connect/onboarding-link", headers=tenant).json()
+    httpx.post(link["url"])
+    offering = httpx.post(
+        f"{base}/v1/tenant/offerings",
+        headers=tenant,
+        json={
+            "name": "Class",
+            "price": {"amount": 2000, "currency": "usd"},
+            "duration_minutes": 60,
+            "capacity": 5,
+        },
+    ).json()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    ids: list[str] = []
+    while len(ids) < slots:
+        batch = [
+            {"starts_at": (start + timedelta(minutes=len(ids) + i)).isoformat()}
+            for i in range(min(500, slots - len(ids)))
+        ]
+        answer = httpx.post(
+            f"{base}/v1/tenant/offerings/{offering['id']}/slots",
+            headers=tenant,
+            json={"slots": batch},
+            timeout=60,
+        )
+        ids += [slot["id"] for slot in answer.json()["data"]]
+    return key, ids
+
+
+def _cancel(base: str, key: str, slot_id: str) -> None:
+    answer = httpx.post(
+        f"{base}/v1/tenant/slots/{slot_id}/cancel",
+        headers={"Authorization": f"Bearer {key}"},
+        json={},
+        timeout=30,
+    )
+    answer.raise_for_status()
+
+
+def _wait(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def measure(database: str, events: int, rate: int, seconds: float) -> dict[str, float]:
+    steady = int(rate * seconds)
+    with throwaway_database(database) as url, receiver() as (endpoint, arrivals):
+        port = free_port()
+        env = {**server_env(url, port), **ENV, "BOOKPAY_OUTBOUND_POLL_SECONDS": "0"}
+        server = start_server("bookpay", bookpay_command(port, 1), env, port)
+        try:
+            base = server.base_url
+            httpx.post(
+                f"{base}/v1/admin/webhook-endpoints",
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                json={"url": endpoint, "events": ["slot.cancelled"]},
+            ).raise_for_status()
+            key, slot_ids = _shop(base, events + steady)
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda s: _cancel(base, key, s), slot_ids[:events]))
+        finally:
+            stop_server(server)
+        env["BOOKPAY_OUTBOUND_POLL_SECONDS"] = "1"
+        server = start_server("bookpay", bookpay_command(port, 1), env, port)
+        try:
+            if not _wait(lambda: arrivals.count() >= events, 300):
+                raise RuntimeError(f"only {arrivals.count()} of {events} events arrived")
+            times = sorted(t for t, _ in arrivals.first.values())
+            per_second = (events - 1) / max(times[-1] - times[0], 1e-6)
+            backlog = set(arrivals.first)
+            started = time.monotonic()
+            for i, slot_id in enumerate(slot_ids[events:]):
+                # A steady rate: each cancellation starts at its own time, not after the last.
+                time.sleep(max(0.0, started + i / rate - time.monotonic()))
+                _cancel(server.base_url, key, slot_id)
+            if not _wait(lambda: arrivals.count() >= events + steady, 60):
+                raise RuntimeError("the steady events did not all arrive")
+            delays = sorted(
+                t - created.timestamp()
+                for event_id, (t, created) in arrivals.first.items()
+                if event_id not in backlog
+            )
+        finally:
+            stop_server(server)
+    return {
+        "per_second": per_second,
+        "p50": statistics.median(delays),
+        "p99": delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+    }
+
+
+def markdown(results: dict[str, dict[str, float]], events: int, rate: int) -> str:
+    lines = [
+        "",
+        "## Events out",
+        "",
+        f"One `bookpay serve` process (1 worker), relay polling every second; a backlog of "
+        f"{events} events, then {rate} cancellations a second (`python -m bench.events_out`).",
+        "",
+        "| database | delivered / s (backlog) | commit → delivery p50 | p99 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for database, r in results.items():
+        lines.append(
+            f"| {database} | {r['per_second']:.0f} | {r['p50'] * 1000:.0f} ms | "
+            f"{r['p99'] * 1000:.0f} ms |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench.events_out", description=__doc__)
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--rate", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--databases", default="postgres,sqlite")
+    parser.add_argument("--append", type=Path, default=None)
+    args = parser.parse_args()
+    results = {
+        database: measure(database, args.events, args.rate, args.seconds)
+        for database in filter(None, args.databases.split(","))
+    }
+    text = markdown(results, args.events, args.rate)
+    log(text)
+    if args.append is not None:
+        with args.append.open("a") as report:
+            report.write(text)
+
+
+if __name__ == "__main__":
+    main()

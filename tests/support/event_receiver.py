@@ -1,0 +1,78 @@
+"""A platform's webhook endpoint for tests: a small HTTP server on a free port of
+127.0.0.1 that keeps every POST and answers with the next scripted status (200 after the
+script). It dedupes by `webhook-id`, as a receiver of at-least-once events must."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class EventReceiver:
+    url: str
+    script: list[int] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    # Seconds to wait before answering (a slow endpoint, or one killed mid-delivery).
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_status(self) -> int:
+        with self.lock:
+            return self.script.pop(0) if self.script else 200
+
+    def unique(self) -> dict[str, Received]:
+        """The first delivery of each event id."""
+        with self.lock:
+            first: dict[str, Received] = {}
+            for item in self.received:
+                first.setdefault(item.headers["webhook-id"], item)
+            return first
+
+
+class _Server(ThreadingHTTPServer):
+    # http.server's listen backlog of 5 drops connections when a relay sends a burst of
+    # deliveries at once; a real endpoint's server queues far more.
+    request_queue_size = 256
+    daemon_threads = True
+
+
+@contextmanager
+def event_receiver(path: str = "/hooks/bookpay") -> Iterator[EventReceiver]:
+    receiver: EventReceiver
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            with receiver.lock:
+                receiver.received.append(
+                    Received({k.lower(): v for k, v in self.headers.items()}, body)
+                )
+            if receiver.delay:
+                threading.Event().wait(receiver.delay)
+            status = receiver.next_status()
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = _Server(("127.0.0.1", 0), Handler)
+    receiver = EventReceiver(f"http://127.0.0.1:{server.server_address[1]}{path}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
