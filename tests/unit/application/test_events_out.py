@@ -20,7 +20,7 @@ from domain.events import DeliveryStatus, EndpointStatus, Event, EventType, Retr
 from domain.money import Money
 from tests.fakes.clock import ManualClock
 from tests.fakes.events_out import InMemoryEventsOut, RecordingSender
-from tests.fakes.repositories import InMemoryDatabase
+from tests.fakes.database import InMemoryDatabase
 from tests.unit.application.conftest import START, App, checkout, open_shop
 from tests.unit.test_booking import pending
 
