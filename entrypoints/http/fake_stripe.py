@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.response import Redirect
 from msgspec import Meta
 
 from adapters.fake_stripe.gateway import FakeGateway
+from application.errors import GatewayInvalidRequest
 from entrypoints.http import schemas as s
+from entrypoints.http.errors import problem
 
 
 class FakeEventOut(s.Struct):
@@ -100,9 +102,16 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in form.items()}
 
 
+def _refused(_: Request[Any, Any, Any], error: GatewayInvalidRequest) -> Response[Any]:
+    # Elsewhere the gateway refusing Bookpay's own request is Bookpay's fault (502); here
+    # the request came straight from whoever uses the fake's pages, so it is theirs.
+    return problem(400, str(error), slug="fake-stripe-refused")
+
+
 class FakeStripeController(Controller):
     path = "/fake-stripe"
     tags = ["fake gateway"]  # noqa: RUF012 - Litestar reads these as class attributes
+    exception_handlers = {GatewayInvalidRequest: _refused}  # noqa: RUF012
 
     @get("/checkout/{session_id:str}", media_type=MediaType.HTML, summary="Test checkout page")
     async def checkout_page(self, session_id: str, fake_gateway: FakeGateway) -> str:
