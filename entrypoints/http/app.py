@@ -16,6 +16,7 @@ from entrypoints.config import GatewayKind
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
+from entrypoints.http.booking_access import booking_token_middleware
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
@@ -92,6 +93,9 @@ def create_app(container: Container) -> Litestar:
                 settings.admin_api_key,
                 before=auth_before,
                 on_failure=auth_failed,
+            ),
+            booking_token_middleware(
+                container.booking_queries, before=auth_before, on_failure=auth_failed
             ),
             checkout_limit_middleware(container.rate_limits),
             idempotency_middleware(container.idempotent_requests, max_body_bytes=MAX_BODY_BYTES),

@@ -7,14 +7,16 @@ answer, so the key stayed in progress (and a late retry would have run the reque
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
+
+from litestar.datastructures import Headers
 
 from adapters.system.clock import SystemClock
 from application.errors import Conflict
 from application.idempotent_requests import IdempotentRequests
 from entrypoints.http.auth import AUTH_SCOPE_KEY, Caller
-from entrypoints.http.idempotency import idempotency_middleware
+from entrypoints.http.idempotency import credential_of, idempotency_middleware, request_fingerprint
+from entrypoints.http.sealed_responses import row_key, unseal
 from tests.fakes.repositories import InMemoryDatabase
 
 KEY = "refund-7f3c2b1a-9d8e-4c6b-a5f4"
@@ -46,8 +48,9 @@ async def test_the_response_is_kept_before_its_first_byte_is_sent() -> None:
         if message["type"] == "http.response.start":
             # The process may die right here: is the answer already kept for a retry?
             try:
-                fingerprint = _fingerprint()
-                claimed = await requests.begin("admin", KEY, fingerprint)
+                credential = credential_of(scope, Headers.from_scope(scope))  # type: ignore[arg-type]
+                fingerprint = request_fingerprint(scope, credential, b"{}")  # type: ignore[arg-type]
+                claimed = await requests.begin("admin", row_key("admin", KEY), fingerprint)
                 kept_when_sent.append(claimed.replay)
             except Conflict as still_in_progress:
                 kept_when_sent.append(still_in_progress)
@@ -57,10 +60,6 @@ async def test_the_response_is_kept_before_its_first_byte_is_sent() -> None:
     (kept,) = kept_when_sent
     assert not isinstance(kept, Conflict), "the key was still in progress when answered"
     assert kept is not None
-    assert (kept.status, kept.body) == (201, b'{"id": "re_1"}')  # type: ignore[attr-defined]
-
-
-def _fingerprint() -> str:
-    return hashlib.sha256(
-        b"\0".join([b"POST", b"/v1/tenant/bookings/bk_1/refunds", b"", b"{}"])
-    ).hexdigest()
+    status, sealed = kept.status, kept.body  # type: ignore[attr-defined]
+    assert status == 201
+    assert unseal("admin", KEY, b"\0", status, sealed).body == b'{"id": "re_1"}'
