@@ -166,3 +166,51 @@ async def test_booking_token_guesses_past_the_limit_are_throttled(tmp_path: Path
             _problem(await client.get(path, params={"token": f"guess-{guess}-xyz"}), 404)
         _throttled(await client.post(f"{path}/cancel", params={"token": "guess-4-xyz"}))
         _throttled(await client.get(path, headers={"Authorization": f"Bearer {token}"}))
+
+
+# --- 7. Metrics count the status that was sent ----------------------------------------
+
+
+async def test_metrics_count_refusals_by_the_status_sent(tmp_path: Path) -> None:
+    app, _ = build_test_app(tmp_path, auth_failures_per_minute=1)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        _problem(await client.get("/v1/admin/tenants"), 401)
+        _problem(await client.get("/v1/admin/tenants"), 429)
+        _problem(
+            await client.post("/v1/admin/tenants", headers=ADMIN | {"Idempotency-Key": ""}), 429
+        )
+        _problem(await client.get("/v1/public/x%00/offerings"), 400)
+        metrics = (await client.get("/metrics")).text
+    assert 'method="GET",route="/v1/admin/tenants",status="401"} 1' in metrics, metrics
+    assert 'method="GET",route="/v1/admin/tenants",status="429"} 1' in metrics, metrics
+    assert 'method="POST",route="/v1/admin/tenants",status="429"} 1' in metrics, metrics
+    assert 'status="400"} 1' in metrics, metrics
+    assert 'status="500"' not in metrics, metrics
+
+
+# --- 10. What a replay and the in-progress answer carry ----------------------------------
+
+
+async def test_a_replayed_creation_keeps_its_location(edge: Edge) -> None:
+    shop = await _shop(edge.client)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    path = f"/v1/public/{shop.slug}/checkout"
+    first = await edge.client.post(path, json=_checkout_body(shop), headers=key)
+    again = await edge.client.post(path, json=_checkout_body(shop), headers=key)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["content-type"] == first.headers["content-type"]
+
+
+async def test_two_idempotency_keys_are_a_bad_request(edge: Edge) -> None:
+    response = await edge.client.post(
+        "/v1/admin/tenants",
+        json={"name": "x"},
+        headers=[
+            ("Authorization", ADMIN["Authorization"]),
+            ("Idempotency-Key", "one"),
+            ("Idempotency-Key", "two"),
+        ],
+    )
+    _problem(response, 400)
+    assert await edge.idempotency_rows() == 0
