@@ -58,6 +58,8 @@ class Settings:
     allowed_return_hosts: tuple[str, ...] = ()
     checkout_limit_per_minute: int = 20
     auth_failures_per_minute: int = 10
+    # Seats one client address may put on hold per hour, whatever the emails (0: off).
+    held_seats_per_client_per_hour: int = 40
     db_statement_timeout_ms: int = 5000
     # After how long a retry takes over an Idempotency-Key whose request died (its process
     # was killed) without an answer; longer than any request may run.
@@ -122,6 +124,10 @@ class Settings:
             ),
             auth_failures_per_minute=_whole_number(
                 get("AUTH_FAILURES_PER_MINUTE") or "10", "BOOKPAY_AUTH_FAILURES_PER_MINUTE"
+            ),
+            held_seats_per_client_per_hour=_whole_number(
+                get("HELD_SEATS_PER_CLIENT_PER_HOUR") or "40",
+                "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR",
             ),
             db_statement_timeout_ms=_whole_number(
                 get("DB_STATEMENT_TIMEOUT_MS") or "5000", "BOOKPAY_DB_STATEMENT_TIMEOUT_MS"

@@ -105,6 +105,7 @@ class Container(containers.DeclarativeContainer):
         RateLimits,
         checkouts_per_minute=settings.provided.checkout_limit_per_minute,
         auth_failures_per_minute=settings.provided.auth_failures_per_minute,
+        held_seats_per_hour=settings.provided.held_seats_per_client_per_hour,
         redis_url=settings.provided.redis_url,
     )
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -27,19 +27,24 @@ def _storage(redis_url: str | None) -> Storage:
 
 
 class RateLimits:
-    """Checkouts and failed authentications, each per client address per minute."""
+    """Checkouts and failed authentications, each per client address per minute, and
+    seats put on hold per client address per hour (each checkout costs its seats)."""
 
     def __init__(
         self,
         *,
         checkouts_per_minute: int,
         auth_failures_per_minute: int,
+        held_seats_per_hour: int = 0,
         redis_url: str | None = None,
         namespace: str = "bookpay",
     ) -> None:
         self._limiter = MovingWindowRateLimiter(_storage(redis_url))
         self._checkouts = _per_minute(checkouts_per_minute)
         self._auth_failures = _per_minute(auth_failures_per_minute)
+        self._held_seats = (
+            RateLimitItemPerHour(held_seats_per_hour) if held_seats_per_hour else None
+        )
         self._namespace = namespace
 
     async def take_checkout(self, client: str) -> int | None:
@@ -47,6 +52,12 @@ class RateLimits:
         if self._checkouts is None:
             return None
         return await self._hit(self._checkouts, "checkout", client)
+
+    async def take_held_seats(self, client: str, seats: int) -> int | None:
+        """Count `seats` put on hold; None when allowed, else the seconds to wait."""
+        if self._held_seats is None:
+            return None
+        return await self._hit(self._held_seats, "held-seats", client, cost=seats)
 
     async def auth_refused(self, client: str) -> int | None:
         """None while this client may still try to authenticate, else seconds to wait."""
@@ -65,10 +76,10 @@ class RateLimits:
         if self._auth_failures is not None:
             await self._hit(self._auth_failures, "auth-failure", client)
 
-    async def _hit(self, item: RateLimitItem, kind: str, client: str) -> int | None:
+    async def _hit(self, item: RateLimitItem, kind: str, client: str, cost: int = 1) -> int | None:
         ids = (self._namespace, kind, client)
         try:
-            if await self._limiter.hit(item, *ids):
+            if await self._limiter.hit(item, *ids, cost=cost):
                 return None
             return await self._retry_after(item, ids)
         except Exception:  # an unreachable store must not refuse everyone

@@ -46,6 +46,7 @@ def create_app(container: Container) -> Litestar:
     dependencies["unit_of_work"] = _provide(lambda: container.uow())
     dependencies["request_metrics"] = _provide(lambda: metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
+    dependencies["rate_limits"] = _provide(container.rate_limits)
     handlers: list[Any] = [
         AdminController,
         TenantController,

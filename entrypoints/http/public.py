@@ -12,6 +12,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect
 
+from adapters.rate_limits.limiter import RateLimits
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.manage_slots import ListAvailability, ListPublicOfferings
@@ -33,6 +34,7 @@ from entrypoints.http.params import (
     moment,
     page,
 )
+from entrypoints.http.throttling import TooManyRequests, client_address
 
 Token = Annotated[
     str | None,
@@ -145,11 +147,17 @@ class PublicController(Controller):
     )
     async def checkout(
         self,
+        request: Request[Any, Any, Any],
         tenant_slug: str,
         data: s.CheckoutCreate,
         start_checkout: StartCheckout,
+        rate_limits: RateLimits,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.CheckoutCreated]:
+        # Counted before the hold: one address changing emails cannot hold seats unbounded.
+        wait = await rate_limits.take_held_seats(client_address(request.scope), data.seats)
+        if wait is not None:
+            raise TooManyRequests("too many seats held from this address", wait)
         started = await start_checkout(
             StartCheckoutCommand(
                 tenant_slug=tenant_slug,

@@ -214,3 +214,25 @@ async def test_two_idempotency_keys_are_a_bad_request(edge: Edge) -> None:
     )
     _problem(response, 400)
     assert await edge.idempotency_rows() == 0
+
+
+# --- 8. Seats held per client address ----------------------------------------------------
+
+
+async def test_one_address_cannot_hold_seats_without_limit_by_changing_emails(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=10)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        shop = await _shop(client, capacity=30)
+        path = f"/v1/public/{shop.slug}/checkout"
+        for n, seats in enumerate((8, 2)):
+            body = _checkout_body(shop, seats=seats, customer={"email": f"c{n}@example.com"})
+            response = await client.post(path, json=body)
+            assert response.status_code == 201, response.text
+        body = _checkout_body(shop, seats=1, customer={"email": "c9@example.com"})
+        _throttled(await client.post(path, json=body))
+        availability = await client.get(
+            f"/v1/public/{shop.slug}/offerings/{shop.offering_id}/slots"
+        )
+        assert availability.json()["data"][0]["seats_available"] == 20
