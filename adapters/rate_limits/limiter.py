@@ -2,7 +2,8 @@
 in Redis when a URL is given, so that every worker and host counts against one limit.
 
 A limit of 0 is off. When Redis cannot be reached the request is let through and a warning
-logged: the limits guard against abuse, they must not take the API down with them.
+logged, one per WARN_EVERY_SECONDS (not a traceback per request): the limits guard against
+abuse, they must not take the API down with them, nor flood the log.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 log = logging.getLogger("bookpay.rate_limits")
+WARN_EVERY_SECONDS = 60.0
 
 
 def _storage(redis_url: str | None) -> Storage:
@@ -46,6 +48,7 @@ class RateLimits:
             RateLimitItemPerHour(held_seats_per_hour) if held_seats_per_hour else None
         )
         self._namespace = namespace
+        self._warned_at: float | None = None
 
     async def take_checkout(self, client: str) -> int | None:
         """Count one checkout; None when allowed, else the seconds to wait before another."""
@@ -68,8 +71,8 @@ class RateLimits:
             if await self._limiter.test(self._auth_failures, *ids):
                 return None
             return await self._retry_after(self._auth_failures, ids)
-        except Exception:  # an unreachable store must not refuse everyone
-            log.warning("rate limit store unavailable; letting the request through", exc_info=True)
+        except Exception as error:  # an unreachable store must not refuse everyone
+            self._store_unavailable(error)
             return None
 
     async def count_auth_failure(self, client: str) -> None:
@@ -82,9 +85,21 @@ class RateLimits:
             if await self._limiter.hit(item, *ids, cost=cost):
                 return None
             return await self._retry_after(item, ids)
-        except Exception:  # an unreachable store must not refuse everyone
-            log.warning("rate limit store unavailable; letting the request through", exc_info=True)
+        except Exception as error:  # an unreachable store must not refuse everyone
+            self._store_unavailable(error)
             return None
+
+    def _store_unavailable(self, error: Exception) -> None:
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < WARN_EVERY_SECONDS:
+            log.debug("rate limit store still unavailable: %s", type(error).__name__)
+            return
+        self._warned_at = now
+        log.warning(
+            "rate limit store unavailable (%s); letting requests through, next warning in %g s",
+            type(error).__name__,
+            WARN_EVERY_SECONDS,
+        )
 
     async def _retry_after(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
         stats = await self._limiter.get_window_stats(item, *ids)
