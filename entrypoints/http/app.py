@@ -22,7 +22,7 @@ from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
 from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
 from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
-from entrypoints.http.public import PublicController
+from entrypoints.http.public import BOOKING_TOKEN_SCHEMES, PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
 from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
@@ -131,7 +131,8 @@ def create_app(container: Container) -> Litestar:
                         type="http",
                         scheme="bearer",
                         description="The admin key for /v1/admin, a tenant API key for /v1/tenant",
-                    )
+                    ),
+                    **BOOKING_TOKEN_SCHEMES,
                 }
             ),
         ),

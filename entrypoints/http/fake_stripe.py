@@ -13,6 +13,7 @@ from adapters.fake_stripe.gateway import FakeGateway
 from application.errors import GatewayInvalidRequest
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import problem
+from entrypoints.http.openapi import documented
 
 
 class FakeEventOut(s.Struct):
@@ -166,10 +167,16 @@ class FakeStripeController(Controller):
         "/payments/{payment_intent_id:str}/refund",
         status_code=200,
         summary="A refund made in Stripe's dashboard: charge.refunded (+ application_fee.refunded)",
+        description="The body is optional: without it the whole payment is refunded.",
+        operation_class=documented(optional_body=True),
     )
     async def refund_payment(
-        self, payment_intent_id: str, data: DashboardRefund, fake_gateway: FakeGateway
+        self,
+        payment_intent_id: str,
+        fake_gateway: FakeGateway,
+        data: DashboardRefund | None = None,
     ) -> DashboardRefundOut:
+        data = data or DashboardRefund()
         refund = await fake_gateway.refund_payment(
             payment_intent_id,
             amount=data.amount,

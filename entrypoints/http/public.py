@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.openapi.spec import SecurityScheme
 from litestar.params import Parameter
 from litestar.response import Redirect
 
@@ -46,6 +47,22 @@ Token = Annotated[
         "which stays out of access logs and Referer headers",
     ),
 ]
+# How a generated client sends the booking token: `Authorization: Bearer` (recommended) or
+# the `token` query parameter; each public booking route accepts either.
+BOOKING_TOKEN_SCHEMES = {
+    "bookingToken": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="The booking token from the checkout (stays out of logs and Referer)",
+    ),
+    "bookingTokenQuery": SecurityScheme(
+        type="apiKey",
+        name="token",
+        security_scheme_in="query",
+        description="The booking token in the query string (lands in access logs)",
+    ),
+}
+BOOKING_TOKEN: list[dict[str, list[str]]] = [{"bookingToken": []}, {"bookingTokenQuery": []}]
 Seats = Annotated[int, Parameter(ge=1, le=1000, description="number of seats")]
 IdempotencyKey = Annotated[
     str | None,
@@ -186,6 +203,7 @@ class PublicController(Controller):
     @get(
         "/bookings/{booking_id:str}",
         operation_id="getPublicBooking",
+        security=BOOKING_TOKEN,
         summary="The booking's status, for its customer",
         responses=problems(404, why_404="No such booking, or a wrong token"),
     )
@@ -203,6 +221,7 @@ class PublicController(Controller):
     @get(
         "/bookings/{booking_id:str}/checkout-left",
         operation_id="leaveCheckout",
+        security=BOOKING_TOKEN,
         status_code=303,
         summary="Where the hosted checkout's Cancel button leads",
         description="Ends the unpaid booking's hold at once (its Checkout Session expired "
@@ -225,6 +244,7 @@ class PublicController(Controller):
     @post(
         "/bookings/{booking_id:str}/cancel",
         operation_id="cancelPublicBooking",
+        security=BOOKING_TOKEN,
         status_code=200,
         summary="Cancel under the booking's own terms, or abandon an unpaid booking",
         description="Paid: refunded under the terms it was sold under; 409 outside every "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, get_args
 from urllib.parse import unquote_to_bytes
 
@@ -22,6 +22,8 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.types import ASGIApp, Receive, Scope, Send
+
+from entrypoints.http.params import parse_rfc3339
 
 _PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 # Deeper than any body of the API (a checkout is 3 levels), far below the stack's reach.
@@ -103,10 +105,7 @@ def check_query_strictly(request: Request[Any, Any, Any]) -> None:
     for name in _datetime_query_names(request):
         for text in request.query_params.getall(name, []):
             try:
-                moment = datetime.fromisoformat(text)
-                if moment.tzinfo is None or moment.utcoffset() is None:
-                    raise ValueError("no offset")
-                moment.astimezone(UTC)
+                parse_rfc3339(text)
             except (ValueError, OverflowError) as error:
                 raise ValidationException(
                     detail=f"Validation failed for {request.method} {request.url.path}",
