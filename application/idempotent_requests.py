@@ -34,6 +34,10 @@ def require_valid_key(key: str, *, minimum: int = 1) -> str:
     return key
 
 
+class RequestInProgress(Conflict):
+    """The first request with this key is still running: retry shortly."""
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """The caller runs the request, then calls `IdempotentRequests.finish`."""
@@ -67,7 +71,7 @@ class IdempotentRequests:
         if claim.outcome is ClaimOutcome.MISMATCH:
             raise IdempotencyKeyReused(key)
         if claim.outcome is ClaimOutcome.IN_PROGRESS:
-            raise Conflict("a request with this Idempotency-Key is still in progress")
+            raise RequestInProgress("a request with this Idempotency-Key is still in progress")
         if claim.outcome is ClaimOutcome.REPLAY:
             return Claimed(replay=claim.response)
         return Claimed()

@@ -20,6 +20,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
 from domain.dispute import DisputeBearer
 from domain.hold import MAX_HOLD, MIN_HOLD
+from entrypoints.secrets_policy import (
+    admin_key_weakness,
+    stripe_key_weakness,
+    webhook_secret_weakness,
+)
 
 ENV_PREFIX = "BOOKPAY_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/bookpay.db"
@@ -82,6 +87,8 @@ class Settings(BaseSettings):
     allowed_return_hosts: CommaList = ()
     checkout_limit_per_minute: int = Field(20, ge=0)
     auth_failures_per_minute: int = Field(10, ge=0)
+    # Seats one client address may put on hold per hour, whatever the emails (0: off).
+    held_seats_per_client_per_hour: int = Field(40, ge=0)
     db_statement_timeout_ms: int = Field(5000, ge=0)
     # Longer than any request may run: a retry then takes over a key whose request died.
     idempotency_claim_timeout_seconds: int = Field(300, ge=0)
@@ -164,18 +171,20 @@ class Settings(BaseSettings):
     def _weak_secrets(self) -> list[str]:
         """What is wrong with each secret, naming the variable, never showing the value."""
         problems = []
-        if not reveal(self.stripe_secret_key).startswith(("sk_", "rk_")):
-            problems.append("BOOKPAY_STRIPE_SECRET_KEY must be a secret key (sk_… or rk_…)")
-        if len(reveal(self.admin_api_key)) < MIN_ADMIN_KEY_LENGTH:
-            problems.append(
-                f"BOOKPAY_ADMIN_API_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters"
-            )
-        for name, value in (
-            ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
-        ):
-            if not reveal(value).startswith("whsec_"):
-                problems.append(f"BOOKPAY_{name} must be a webhook signing secret (whsec_…)")
+        checks = [
+            ("STRIPE_SECRET_KEY", stripe_key_weakness, self.stripe_secret_key),
+            ("ADMIN_API_KEY", admin_key_weakness, self.admin_api_key),
+            ("STRIPE_WEBHOOK_SECRET", webhook_secret_weakness, self.stripe_webhook_secret),
+            (
+                "STRIPE_CONNECT_WEBHOOK_SECRET",
+                webhook_secret_weakness,
+                self.stripe_connect_webhook_secret,
+            ),
+        ]
+        for name, weakness_of, value in checks:
+            weakness = weakness_of(reveal(value))
+            if weakness:
+                problems.append(f"BOOKPAY_{name} {weakness}")
         if reveal(self.stripe_webhook_secret) == reveal(self.stripe_connect_webhook_secret):
             problems.append(
                 "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET must differ from "

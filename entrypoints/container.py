@@ -108,6 +108,7 @@ class Container(containers.DeclarativeContainer):
         RateLimits,
         checkouts_per_minute=config.checkout_limit_per_minute,
         auth_failures_per_minute=config.auth_failures_per_minute,
+        held_seats_per_hour=config.held_seats_per_client_per_hour,
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
     )
     event_payloads = providers.Singleton(TenantViewPayloads)

@@ -10,15 +10,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger("bookpay.periodic")
+# While a job keeps failing (the database is down) it waits twice as long each time, up to
+# this: one line a minute in the log, not a traceback a second.
+MAX_BACKOFF_SECONDS = 60
 
 
 class PeriodicTask:
     def __init__(
-        self, name: str, job: Callable[[], Callable[[], Awaitable[Any]]], seconds: int
+        self,
+        name: str,
+        job: Callable[[], Callable[[], Awaitable[Any]]],
+        seconds: int,
+        *,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._name = name
         self._job = job
         self._seconds = seconds
+        self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -34,11 +43,29 @@ class PeriodicTask:
 
     async def _run(self) -> None:
         # Jitter spreads the processes of one server so they do not all sweep at once.
-        await asyncio.sleep(random.uniform(0, self._seconds))  # noqa: S311 - not a secret
+        await self._sleep(random.uniform(0, self._seconds))  # noqa: S311 - not a secret
+        failures = 0
         while True:
             try:
                 result = await self._job()()
                 log.debug("%s: %s", self._name, result)
-            except Exception:  # a failed run must not end the loop; the next one retries
-                log.exception("%s failed", self._name)
-            await asyncio.sleep(self._seconds)
+                failures = 0
+            except Exception as error:  # a failed run must not end the loop; the next retries
+                failures += 1
+                self._log_failure(error, self._wait(failures))
+            await self._sleep(self._wait(failures))
+
+    def _wait(self, failures: int) -> float:
+        """The pace, doubled for each failure in a row, up to MAX_BACKOFF_SECONDS."""
+        if failures == 0:
+            return self._seconds
+        backoff: float = self._seconds * 2 ** min(failures - 1, 16)
+        return min(backoff, max(MAX_BACKOFF_SECONDS, self._seconds))
+
+    def _log_failure(self, error: Exception, wait: float) -> None:
+        # One line per failure; the traceback only at debug level.
+        reason = " ".join(str(error).split())[:200]
+        log.warning(
+            "%s failed: %s: %s; next try in %g s", self._name, type(error).__name__, reason, wait
+        )
+        log.debug("%s failure", self._name, exc_info=error)

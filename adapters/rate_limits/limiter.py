@@ -2,7 +2,8 @@
 in Redis when a URL is given, so that every worker and host counts against one limit.
 
 A limit of 0 is off. When Redis cannot be reached the request is let through and a warning
-logged: the limits guard against abuse, they must not take the API down with them.
+logged, one per WARN_EVERY_SECONDS (not a traceback per request): the limits guard against
+abuse, they must not take the API down with them, nor flood the log.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import logging
 import math
 import time
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 log = logging.getLogger("bookpay.rate_limits")
+WARN_EVERY_SECONDS = 60.0
 
 
 def _storage(redis_url: str | None) -> Storage:
@@ -31,26 +33,38 @@ def _storage(redis_url: str | None) -> Storage:
 
 
 class RateLimits:
-    """Checkouts and failed authentications, each per client address per minute."""
+    """Checkouts and failed authentications, each per client address per minute, and
+    seats put on hold per client address per hour (each checkout costs its seats)."""
 
     def __init__(
         self,
         *,
         checkouts_per_minute: int,
         auth_failures_per_minute: int,
+        held_seats_per_hour: int = 0,
         redis_url: str | None = None,
         namespace: str = "bookpay",
     ) -> None:
         self._limiter = MovingWindowRateLimiter(_storage(redis_url))
         self._checkouts = _per_minute(checkouts_per_minute)
         self._auth_failures = _per_minute(auth_failures_per_minute)
+        self._held_seats = (
+            RateLimitItemPerHour(held_seats_per_hour) if held_seats_per_hour else None
+        )
         self._namespace = namespace
+        self._warned_at: float | None = None
 
     async def take_checkout(self, client: str) -> int | None:
         """Count one checkout; None when allowed, else the seconds to wait before another."""
         if self._checkouts is None:
             return None
         return await self._hit(self._checkouts, "checkout", client)
+
+    async def take_held_seats(self, client: str, seats: int) -> int | None:
+        """Count `seats` put on hold; None when allowed, else the seconds to wait."""
+        if self._held_seats is None:
+            return None
+        return await self._hit(self._held_seats, "held-seats", client, cost=seats)
 
     async def auth_refused(self, client: str) -> int | None:
         """None while this client may still try to authenticate, else seconds to wait."""
@@ -61,23 +75,35 @@ class RateLimits:
             if await self._limiter.test(self._auth_failures, *ids):
                 return None
             return await self._retry_after(self._auth_failures, ids)
-        except Exception:  # an unreachable store must not refuse everyone
-            log.warning("rate limit store unavailable; letting the request through", exc_info=True)
+        except Exception as error:  # an unreachable store must not refuse everyone
+            self._store_unavailable(error)
             return None
 
     async def count_auth_failure(self, client: str) -> None:
         if self._auth_failures is not None:
             await self._hit(self._auth_failures, "auth-failure", client)
 
-    async def _hit(self, item: RateLimitItem, kind: str, client: str) -> int | None:
+    async def _hit(self, item: RateLimitItem, kind: str, client: str, cost: int = 1) -> int | None:
         ids = (self._namespace, kind, client)
         try:
-            if await self._limiter.hit(item, *ids):
+            if await self._limiter.hit(item, *ids, cost=cost):
                 return None
             return await self._retry_after(item, ids)
-        except Exception:  # an unreachable store must not refuse everyone
-            log.warning("rate limit store unavailable; letting the request through", exc_info=True)
+        except Exception as error:  # an unreachable store must not refuse everyone
+            self._store_unavailable(error)
             return None
+
+    def _store_unavailable(self, error: Exception) -> None:
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < WARN_EVERY_SECONDS:
+            log.debug("rate limit store still unavailable: %s", type(error).__name__)
+            return
+        self._warned_at = now
+        log.warning(
+            "rate limit store unavailable (%s); letting requests through, next warning in %g s",
+            type(error).__name__,
+            WARN_EVERY_SECONDS,
+        )
 
     async def _retry_after(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
         stats = await self._limiter.get_window_stats(item, *ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,42 +132,69 @@ def create_engine(
     # a connection instead, and bounds the connections per worker process.
     options["pool_size"] = pool_size or DEFAULT_POSTGRES_POOL_SIZE
     options["max_overflow"] = 0
-    options["pool_timeout"] = statement_timeout_ms / 1000
+    # Under a held lock a request first queues for a connection (the pool's other
+    # connections all wait on the lock), then waits on the lock itself: the two waits share
+    # the one budget, so the 503 comes within `statement_timeout_ms`, not twice that.
+    wait_ms = statement_timeout_ms / 2
+    options["pool_timeout"] = wait_ms / 1000
     # A connection the server closed (restart, failover, idle timeout) is replaced before use.
     options["pool_pre_ping"] = True
-    options["connect_args"] = _postgres_connect_args(statement_timeout_ms)
+    options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
     return create_async_engine(url, **options)
 
 
-def _postgres_connect_args(statement_timeout_ms: int) -> dict[str, Any]:
+def _postgres_connect_args(
+    statement_timeout_ms: float, *, lock_timeout_ms: float | None = None
+) -> dict[str, Any]:
+    lock_ms = statement_timeout_ms if lock_timeout_ms is None else lock_timeout_ms
     return {
         "timeout": CONNECT_TIMEOUT_SECONDS,
         "server_settings": {
-            "statement_timeout": str(statement_timeout_ms),
-            "lock_timeout": str(statement_timeout_ms),
+            "statement_timeout": str(int(statement_timeout_ms)),
+            "lock_timeout": str(int(lock_ms)),
         },
     }
 
 
 class DatabaseProbe:
     """Answers "is the database ready?" on a connection of its own, never one of the pool
-    (so it is not queued behind the API), within READY_TIMEOUT_SECONDS."""
+    (so it is not queued behind the API), within READY_TIMEOUT_SECONDS.
 
-    def __init__(self, url: str) -> None:
+    Ready means every table of the schema can be read now: on PostgreSQL a share lock on
+    all of them at once (what any read needs; refused while someone holds an exclusive
+    lock on one, e.g. a migration or a stuck maintenance job), on SQLite the write lock
+    every transaction of the API takes first.
+    """
+
+    def __init__(self, url: str, tables: Iterable[str] | None = None) -> None:
+        """`tables`: those to check, by default every table of the schema."""
         options: dict[str, Any] = {"poolclass": NullPool}
         bound_ms = int(READY_TIMEOUT_SECONDS * 1000 * 3 / 4)
-        if not is_sqlite(url):
+        self._sqlite = is_sqlite(url)
+        if self._sqlite:
+            options["connect_args"] = {"timeout": bound_ms / 1000}
+        else:
             options["connect_args"] = _postgres_connect_args(bound_ms)
         self._engine = create_async_engine(url, **options)
+        if tables is None:
+            from adapters.sql.orm import metadata  # the schema module imports this one
+
+            tables = metadata.tables
+        names = sorted(tables)
+        self._lock = text(f"LOCK TABLE {', '.join(names)} IN ACCESS SHARE MODE")
 
     async def ready(self) -> bool:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 async with self._engine.connect() as connection:
-                    # A table every request reads: a lock held on it makes the API wait too.
-                    await connection.execute(text("SELECT 1 FROM tenants LIMIT 1"))
-        except Exception:  # any failure means "not ready", whatever the driver raised
-            log.warning("readiness check failed", exc_info=True)
+                    if self._sqlite:
+                        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+                        await connection.exec_driver_sql("ROLLBACK")
+                    else:
+                        await connection.execute(self._lock)
+                        await connection.rollback()
+        except Exception as error:  # any failure means "not ready", whatever the driver raised
+            log.warning("readiness check failed: %s", type(error).__name__)
             return False
         return True
 

@@ -2,8 +2,10 @@
 
 A cursor is the sort key of the last item of a page — `(position, id)`, where the position
 is a moment (bookings by `created_at`, slots by `starts_at`) or a text (offerings by name,
-tenants by id) — as unpadded URL-safe base64 of a JSON pair. Clients treat it as opaque;
-anything this codec did not make is InvalidCursor.
+tenants by id) — as unpadded URL-safe base64 of a compact JSON pair. Clients treat it as
+opaque; anything this codec did not make is InvalidCursor: a cursor is taken back only when
+encoding what it decodes to gives it again, byte for byte, and its texts are ones the
+database can hold (no NUL, no lone surrogate, no more than MAX_TEXT characters).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from datetime import datetime
 
 from application.ports.repositories import InvalidCursor
 from domain.clock import as_utc
+from domain.errors import DomainError
+
+# Longer than any name or id the API accepts (names are at most 200 characters).
+MAX_TEXT = 255
 
 
 def encode_cursor(position: datetime | str, ident: str) -> str:
@@ -24,14 +30,27 @@ def encode_cursor(position: datetime | str, ident: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _storable(text: object) -> bool:
+    if not isinstance(text, str) or len(text) > MAX_TEXT or "\x00" in text:
+        return False
+    try:
+        text.encode()  # refuses lone surrogates, which no database column can hold
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode(cursor: str) -> tuple[str, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        position, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(position, str) or not isinstance(ident, str):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        pair = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError) as error:
         raise InvalidCursor(f"invalid page cursor {cursor!r}") from error
+    if not isinstance(pair, list) or len(pair) != 2 or not all(_storable(t) for t in pair):
+        raise InvalidCursor(f"invalid page cursor {cursor!r}")
+    position, ident = pair
+    if encode_cursor(position, ident) != cursor:
+        raise InvalidCursor(f"invalid page cursor {cursor!r}")
     return position, ident
 
 
@@ -40,11 +59,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     position, ident = _decode(cursor)
     try:
         moment = datetime.fromisoformat(position)
-    except ValueError as error:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(position)
+        utc = as_utc(moment)
+    except (ValueError, OverflowError, DomainError) as error:
         raise InvalidCursor(f"invalid page cursor {cursor!r}") from error
-    if moment.tzinfo is None:
+    if utc.isoformat() != position:  # this codec writes UTC moments only
         raise InvalidCursor(f"invalid page cursor {cursor!r}")
-    return as_utc(moment), ident
+    return utc, ident
 
 
 def decode_text_cursor(cursor: str) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from entrypoints.http.params import (
     From,
     Limit,
     To,
+    after_moment,
     after_text,
     moment,
     page,
@@ -60,6 +61,7 @@ class AdminController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> s.BookingPage:
+        after_moment(cursor)  # a forged cursor is the client's mistake: 400 under `cursor`
         found = await booking_queries.list_for_tenant(
             tenant_id,
             statuses=(status,) if status else (),

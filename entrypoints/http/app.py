@@ -16,13 +16,14 @@ from entrypoints.config import GatewayKind, reveal
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
+from entrypoints.http.booking_access import booking_token_middleware
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, problem_details_plugin
 from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
 from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
 from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
-from entrypoints.http.public import PublicController
+from entrypoints.http.public import BOOKING_TOKEN_SCHEMES, PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
 from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
@@ -53,6 +54,7 @@ def create_app(container: Container) -> Litestar:
     dependencies["request_metrics"] = _provide(lambda: metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
     dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
+    dependencies["rate_limits"] = _provide(container.rate_limits)
     handlers: list[Any] = [
         AdminController,
         TenantController,
@@ -109,6 +111,9 @@ def create_app(container: Container) -> Litestar:
                 before=auth_before,
                 on_failure=auth_failed,
             ),
+            booking_token_middleware(
+                container.booking_queries, before=auth_before, on_failure=auth_failed
+            ),
             checkout_limit_middleware(container.rate_limits),
             idempotency_middleware(container.idempotent_requests, max_body_bytes=MAX_BODY_BYTES),
         ],
@@ -143,7 +148,8 @@ def create_app(container: Container) -> Litestar:
                         type="http",
                         scheme="bearer",
                         description="The admin key for /v1/admin, a tenant API key for /v1/tenant",
-                    )
+                    ),
+                    **BOOKING_TOKEN_SCHEMES,
                 }
             ),
         ),

@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, MediaType, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.response import Redirect
 from msgspec import Meta
 
 from adapters.fake_stripe.gateway import FakeGateway
+from application.errors import GatewayInvalidRequest
 from entrypoints.http import schemas as s
+from entrypoints.http.errors import problem
+from entrypoints.http.openapi import documented
 
 
 class FakeEventOut(msgspec.Struct):
@@ -101,9 +104,16 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in form.items()}
 
 
+def _refused(request: Request[Any, Any, Any], error: GatewayInvalidRequest) -> Response[Any]:
+    # Elsewhere the gateway refusing Bookpay's own request is Bookpay's fault (502); here
+    # the request came straight from whoever uses the fake's pages, so it is theirs.
+    return problem(400, str(error), slug="fake-stripe-refused").to_response(request)
+
+
 class FakeStripeController(Controller):
     path = "/fake-stripe"
     tags = ["fake gateway"]  # noqa: RUF012 - Litestar reads these as class attributes
+    exception_handlers = {GatewayInvalidRequest: _refused}  # noqa: RUF012
 
     @get("/checkout/{session_id:str}", media_type=MediaType.HTML, summary="Test checkout page")
     async def checkout_page(self, session_id: str, fake_gateway: FakeGateway) -> str:
@@ -158,10 +168,16 @@ class FakeStripeController(Controller):
         "/payments/{payment_intent_id:str}/refund",
         status_code=200,
         summary="A refund made in Stripe's dashboard: charge.refunded (+ application_fee.refunded)",
+        description="The body is optional: without it the whole payment is refunded.",
+        operation_class=documented(optional_body=True),
     )
     async def refund_payment(
-        self, payment_intent_id: str, data: DashboardRefund, fake_gateway: FakeGateway
+        self,
+        payment_intent_id: str,
+        fake_gateway: FakeGateway,
+        data: DashboardRefund | None = None,
     ) -> DashboardRefundOut:
+        data = data or DashboardRefund()
         refund = await fake_gateway.refund_payment(
             payment_intent_id,
             amount=data.amount,

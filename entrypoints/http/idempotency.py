@@ -10,6 +10,11 @@ request body, and handed on to the route.
 Responses kept: what the route decided (2xx, and 4xx about the state of things such as
 409 or 422). Not kept, so a corrected or later retry may run: server errors, and refusals
 of the request itself (malformed, unauthorised, too large, throttled).
+
+The credential the caller sent (Authorization header, query string) is part of the request's
+fingerprint: a retry with another credential (a booking token guessed wrong, none at all)
+is a 409, never a replay of someone else's answer. What is kept is sealed
+(sealed_responses): a hash of the key, the response encrypted under the key and credential.
 """
 
 from __future__ import annotations
@@ -32,9 +37,23 @@ from litestar.types import (
     Send,
 )
 
-from application.idempotent_requests import MAX_KEY_LENGTH, IdempotentRequests, require_valid_key
+from application.errors import IdempotencyKeyReused, MalformedRequest
+from application.idempotent_requests import (
+    MAX_KEY_LENGTH,
+    IdempotentRequests,
+    RequestInProgress,
+    require_valid_key,
+)
 from application.ports.unit_of_work import StoredResponse
 from entrypoints.http.auth import caller_of
+from entrypoints.http.sealed_responses import (
+    KEPT_HEADERS,
+    Envelope,
+    Unreadable,
+    row_key,
+    seal,
+    unseal,
+)
 
 HEADER = "idempotency-key"
 # Long enough that a key sent by an anonymous caller cannot be guessed (a UUID has 36).
@@ -51,6 +70,27 @@ def applies(method: str, path: str) -> bool:
 
 class BodyTooLarge(HTTPException):
     status_code = 413
+
+
+class StillInProgress(HTTPException):
+    status_code = 409
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail, headers={"Retry-After": "1"})
+
+
+def request_fingerprint(scope: Scope, credential: bytes, body: bytes) -> str:
+    """What a retry must repeat to be answered from the kept response (64 hex)."""
+    method = scope["method"] if scope["type"] == ScopeType.HTTP else ""
+    parts = [method.encode(), scope["path"].encode(), scope["query_string"]]
+    parts += [hashlib.sha256(credential).digest(), body]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def credential_of(scope: Scope, headers: Headers) -> bytes:
+    """What the caller proved who it is with: the Authorization header and the query
+    string (a booking token may travel in either)."""
+    return b"\0".join([headers.get("authorization", "").encode(), scope["query_string"]])
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
@@ -79,25 +119,40 @@ def idempotency_middleware(
 ) -> Callable[[ASGIApp], ASGIApp]:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            raw_key = None
-            method = ""
-            if scope["type"] == ScopeType.HTTP and applies(scope["method"], scope.get("path", "")):
-                method = scope["method"]
-                raw_key = Headers.from_scope(scope).get(HEADER)
-            if raw_key is None:
+            if scope["type"] != ScopeType.HTTP or not applies(
+                scope["method"], scope.get("path", "")
+            ):
                 await app(scope, receive, send)
                 return
+            headers = Headers.from_scope(scope)
+            raw_keys = headers.getall(HEADER, [])
+            if not raw_keys:
+                await app(scope, receive, send)
+                return
+            if len(raw_keys) > 1:
+                raise MalformedRequest("send one Idempotency-Key header, not several")
             caller = caller_of(scope)
             minimum = 1 if caller.admin or caller.tenant is not None else ANONYMOUS_KEY_MINIMUM
-            key = require_valid_key(raw_key, minimum=minimum)
+            key = require_valid_key(raw_keys[0], minimum=minimum)
+            credential = credential_of(scope, headers)
             body = await read_body(scope, receive, max_body_bytes)
-            fingerprint = hashlib.sha256(
-                b"\0".join([method.encode(), scope["path"].encode(), scope["query_string"], body])
-            ).hexdigest()
+            fingerprint = request_fingerprint(scope, credential, body)
             service = requests()
-            claimed = await service.begin(caller.scope, key, fingerprint)
+            row = row_key(caller.scope, key)
+            try:
+                claimed = await service.begin(caller.scope, row, fingerprint)
+            except RequestInProgress as error:
+                raise StillInProgress(str(error)) from error
+            except IdempotencyKeyReused as error:
+                raise IdempotencyKeyReused(key) from error
             if claimed.replay is not None:
-                await _send_stored(send, claimed.replay)
+                try:
+                    envelope = unseal(
+                        caller.scope, key, credential, claimed.replay.status, claimed.replay.body
+                    )
+                except Unreadable as error:
+                    raise IdempotencyKeyReused(key) from error
+                await _send_stored(send, claimed.replay.status, envelope)
                 return
 
             sent = False
@@ -111,12 +166,18 @@ def idempotency_middleware(
 
             status = 500
             chunks: list[bytes] = []
+            kept_headers: list[tuple[bytes, bytes]] = []
             held: list[Message] = []
 
             async def capture(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
+                    kept_headers.extend(
+                        (name.lower(), value)
+                        for name, value in message.get("headers", [])
+                        if name.lower() in KEPT_HEADERS
+                    )
                 elif message["type"] == "http.response.body":
                     chunks.append(message.get("body", b""))
                 held.append(message)
@@ -127,11 +188,14 @@ def idempotency_middleware(
             try:
                 await app(scope, replay_body, capture)
             except BaseException:
-                await service.finish(caller.scope, key, None)
+                await service.finish(caller.scope, row, None)
                 raise
-            kept = status < 500 and status not in NOT_KEPT
-            stored = StoredResponse(status, b"".join(chunks)) if kept else None
-            await service.finish(caller.scope, key, stored)
+            stored = None
+            if status < 500 and status not in NOT_KEPT:
+                envelope = Envelope(headers=kept_headers, body=b"".join(chunks))
+                sealed = seal(caller.scope, key, credential, status, envelope)
+                stored = StoredResponse(status, sealed)
+            await service.finish(caller.scope, row, stored)
             for message in held:
                 await send(message)
 
@@ -140,20 +204,16 @@ def idempotency_middleware(
     return middleware
 
 
-async def _send_stored(send: Send, stored: StoredResponse) -> None:
-    media_type = b"application/problem+json" if stored.status >= 400 else b"application/json"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": stored.status,
-            "headers": [
-                (b"content-type", media_type),
-                (b"content-length", str(len(stored.body)).encode()),
-                (b"idempotent-replayed", b"true"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+async def _send_stored(send: Send, status: int, envelope: Envelope) -> None:
+    headers = dict(envelope.headers)
+    if b"content-type" not in headers:
+        headers[b"content-type"] = (
+            b"application/problem+json" if status >= 400 else b"application/json"
+        )
+    headers[b"content-length"] = str(len(envelope.body)).encode()
+    headers[b"idempotent-replayed"] = b"true"
+    await send({"type": "http.response.start", "status": status, "headers": list(headers.items())})
+    await send({"type": "http.response.body", "body": envelope.body, "more_body": False})
 
 
 def declare_idempotency_key(app: Litestar) -> None:

@@ -143,7 +143,7 @@ CSV_STATEMENT = {
         schema=Schema(
             type=OpenAPIType.STRING,
             description="A header row, then one row per currency: currency, bookings, gross, "
-            "refunds, fees, fee_refunds, net; amounts in major units (42.30), never "
+            "refunds, fees, fee_refunds, disputes, net; amounts in major units (42.30), never "
             "minor units.",
         )
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
@@ -20,9 +21,9 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from adapters.sql.database import DatabaseProbe
+from adapters.sql.database import DatabaseProbe, is_database_unavailable
 from entrypoints.http import schemas as s
-from entrypoints.http.errors import RETRY_AFTER_SECONDS
+from entrypoints.http.errors import RETRY_AFTER_SECONDS, STATUS_BY_ERROR
 from entrypoints.http.event_metrics import EventsOutMetrics
 
 log = logging.getLogger("bookpay.http")
@@ -87,6 +88,15 @@ class RequestMetrics:
         return generate_latest(self._registry).decode()
 
 
+def status_sent_for(error: BaseException) -> int:
+    """The status the app's exception handlers answer `error` with (errors.py)."""
+    if isinstance(error, HTTPException):
+        return error.status_code
+    if is_database_unavailable(error):
+        return 503
+    return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
+
+
 def metrics_middleware(metrics: RequestMetrics) -> Any:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,6 +114,10 @@ def metrics_middleware(metrics: RequestMetrics) -> Any:
 
             try:
                 await app(scope, receive, capture)
+            except BaseException as error:
+                # Refused in a middleware: the answer is sent further out, from this error.
+                status = status_sent_for(error)
+                raise
             finally:
                 route = scope.get("path_template") or "unmatched"
                 metrics.observe(scope["method"], route, status, time.perf_counter() - started)

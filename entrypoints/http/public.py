@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.spec import SecurityScheme
 from litestar.params import Parameter
 from litestar.response import Redirect
 
+from adapters.rate_limits.limiter import RateLimits
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.quote_fee import QuoteFee
@@ -35,6 +37,7 @@ from entrypoints.http.params import (
     moment,
     page,
 )
+from entrypoints.http.throttling import TooManyRequests, client_address
 
 Token = Annotated[
     str | None,
@@ -46,6 +49,22 @@ Token = Annotated[
         "which stays out of access logs and Referer headers",
     ),
 ]
+# How a generated client sends the booking token: `Authorization: Bearer` (recommended) or
+# the `token` query parameter; each public booking route accepts either.
+BOOKING_TOKEN_SCHEMES = {
+    "bookingToken": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="The booking token from the checkout (stays out of logs and Referer)",
+    ),
+    "bookingTokenQuery": SecurityScheme(
+        type="apiKey",
+        name="token",
+        security_scheme_in="query",
+        description="The booking token in the query string (lands in access logs)",
+    ),
+}
+BOOKING_TOKEN: list[dict[str, list[str]]] = [{"bookingToken": []}, {"bookingTokenQuery": []}]
 Seats = Annotated[int, Parameter(ge=1, le=MAX_SEATS_PER_BOOKING, description="number of seats")]
 IdempotencyKey = Annotated[
     str | None,
@@ -147,11 +166,17 @@ class PublicController(Controller):
     )
     async def checkout(
         self,
+        request: Request[Any, Any, Any],
         tenant_slug: str,
         data: s.CheckoutCreate,
         start_checkout: StartCheckout,
+        rate_limits: RateLimits,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.CheckoutCreated]:
+        # Counted before the hold: one address changing emails cannot hold seats unbounded.
+        wait = await rate_limits.take_held_seats(client_address(request.scope), data.seats)
+        if wait is not None:
+            raise TooManyRequests("too many seats held from this address", wait)
         started = await start_checkout(
             StartCheckoutCommand(
                 tenant_slug=tenant_slug,
@@ -180,6 +205,7 @@ class PublicController(Controller):
     @get(
         "/bookings/{booking_id:str}",
         operation_id="getPublicBooking",
+        security=BOOKING_TOKEN,
         summary="The booking's status, for its customer",
         responses=problems(404, why_404="No such booking, or a wrong token"),
     )
@@ -197,6 +223,7 @@ class PublicController(Controller):
     @get(
         "/bookings/{booking_id:str}/checkout-left",
         operation_id="leaveCheckout",
+        security=BOOKING_TOKEN,
         status_code=303,
         summary="Where the hosted checkout's Cancel button leads",
         description="Ends the unpaid booking's hold at once (its Checkout Session expired "
@@ -218,6 +245,7 @@ class PublicController(Controller):
     @post(
         "/bookings/{booking_id:str}/cancel",
         operation_id="cancelPublicBooking",
+        security=BOOKING_TOKEN,
         status_code=200,
         summary="Cancel under the booking's own terms, or abandon an unpaid booking",
         description="Paid: refunded under the terms it was sold under; 409 outside every "

@@ -6,13 +6,15 @@
   cents. Money must never be guessed.
 - Invalid UTF-8 is 400, and so is a NUL character anywhere in a string, in the body, the
   path or the query: PostgreSQL cannot store it, and nothing legitimate contains it.
+- A body nested deeper than MAX_JSON_DEPTH is 400 before any decoder sees it: decoders
+  recurse, and a body of a few kilobytes of brackets would drive them past the stack.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, get_args
 from urllib.parse import unquote_to_bytes
 
@@ -22,7 +24,15 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from entrypoints.http.params import parse_rfc3339
+
 _PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+# Deeper than any body of the API (a checkout is 3 levels), far below the stack's reach.
+MAX_JSON_DEPTH = 32
+# Stripe's events nest objects a dozen levels at most.
+MAX_WEBHOOK_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 class UnsupportedMediaType(HTTPException):
@@ -36,14 +46,46 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text `body` opens more than `limit` arrays or objects inside one
+    another. Counted without decoding (brackets inside strings do not count), in one pass."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        if bracket.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
     return False
+
+
+def _has_nul(value: Any) -> bool:
+    # A loop over a stack, not recursion: the depth is bounded already, but a walk that
+    # cannot overflow needs no argument.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def json_text_has_nul(body: bytes) -> bool:
+    """Whether a JSON text holds a NUL character in a string; False when it is not JSON
+    (or nested too deep to walk), which whoever reads it refuses on their own terms."""
+    if json_depth_exceeds(body, MAX_WEBHOOK_DEPTH):
+        return False
+    try:
+        return _has_nul(msgspec.json.decode(body))
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return False
 
 
 def _datetime_query_names(request: Request[Any, Any, Any]) -> list[str]:
@@ -64,10 +106,7 @@ def check_query_strictly(request: Request[Any, Any, Any]) -> None:
     for name in _datetime_query_names(request):
         for text in request.query_params.getall(name, []):
             try:
-                moment = datetime.fromisoformat(text)
-                if moment.tzinfo is None or moment.utcoffset() is None:
-                    raise ValueError("no offset")
-                moment.astimezone(UTC)
+                parse_rfc3339(text)
             except (ValueError, OverflowError) as error:
                 raise ValidationException(
                     detail=f"Validation failed for {request.method} {request.url.path}",
@@ -98,6 +137,10 @@ async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
     if not _is_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaType(
             detail="send the body as JSON, with Content-Type: application/json"
+        )
+    if json_depth_exceeds(body):
+        raise ClientException(
+            detail=f"The request body is nested more than {MAX_JSON_DEPTH} levels deep"
         )
     try:
         raw = msgspec.json.decode(body)

@@ -49,7 +49,6 @@ from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 StatementFormat = Annotated[
     s.StatementFormat | None,
     Parameter(
-        query="format",
         description="`csv` is the same as `Accept: text/csv`; without it the Accept header "
         "decides (JSON by default)",
     ),
@@ -255,6 +254,7 @@ class TenantController(Controller):
         "/slots/{slot_id:str}/cancel",
         status_code=200,
         summary="Cancel a slot: no more sales, every booking on it ended and refunded",
+        operation_class=documented(optional_body=True),
     )
     async def cancel_slot(
         self,
@@ -410,7 +410,8 @@ class TenantController(Controller):
         tenant_statement: TenantStatement,
         since: From = None,
         until: To = None,
-        statement_format: StatementFormat = None,
+        # Named as in the query, so that a bad value is reported under `format`.
+        format: StatementFormat = None,
     ) -> Response[s.Statement]:
         lines = [
             m.statement_line_out(line)
@@ -418,11 +419,12 @@ class TenantController(Controller):
                 tenant.id, since=moment(since, "from"), until=moment(until, "to")
             )
         ]
-        as_csv = statement_format is s.StatementFormat.CSV or (
-            statement_format is None and "text/csv" in request.headers.get("accept", "")
+        as_csv = format is s.StatementFormat.CSV or (
+            format is None and "text/csv" in request.headers.get("accept", "")
         )
         if as_csv:
-            return Response(content=_csv(lines), media_type="text/csv; charset=utf-8")  # type: ignore[arg-type]
+            # Litestar adds the charset of a text/* type itself: naming it here sent it twice.
+            return Response(content=_csv(lines), media_type="text/csv")  # type: ignore[arg-type]
         return Response(content=s.Statement(data=lines))
 
 

@@ -6,11 +6,13 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.exceptions import ClientException
 
 from application.payment_events import Outcome
 from application.ports.gateway import WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from entrypoints.http.openapi import STRIPE_EVENT_BODY, STRIPE_SIGNATURE, documented, problems
+from entrypoints.http.strict_json import json_text_has_nul
 
 _SIGNED = documented(raw_body=STRIPE_EVENT_BODY, headers=[STRIPE_SIGNATURE])
 _BAD_SIGNATURE = problems(
@@ -69,6 +71,10 @@ async def _receive(
     request: Request[Any, Any, Any], receive_webhook: ReceiveWebhook, endpoint: WebhookEndpoint
 ) -> WebhookReceived:
     payload = await request.body()
+    if json_text_has_nul(payload):
+        # Stripe never sends one, and PostgreSQL cannot store it: refused before anything
+        # reads the event (an unsigned body is refused the same way, so nothing leaks).
+        raise ClientException(detail="the event must not contain NUL characters")
     signature = request.headers.get("stripe-signature", "")
     applied = await receive_webhook(payload, signature, endpoint)
     return WebhookReceived(received=True, outcome=applied.outcome)

@@ -92,6 +92,7 @@ def build_test_app(
             # Off unless a test sets them: the limits have tests of their own.
             "checkout_limit_per_minute": 0,
             "auth_failures_per_minute": 0,
+            "held_seats_per_client_per_hour": 0,
             **settings_changes,
         }
     )

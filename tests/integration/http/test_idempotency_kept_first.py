@@ -7,14 +7,22 @@ answer, so the key stayed in progress (and a late retry would have run the reque
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
+
+import pytest
+from litestar.datastructures import Headers
 
 from adapters.system.clock import SystemClock
 from application.errors import Conflict
 from application.idempotent_requests import IdempotentRequests
 from entrypoints.http.auth import AUTH_SCOPE_KEY, Caller
-from entrypoints.http.idempotency import idempotency_middleware
+from entrypoints.http.idempotency import (
+    StillInProgress,
+    credential_of,
+    idempotency_middleware,
+    request_fingerprint,
+)
+from entrypoints.http.sealed_responses import row_key, unseal
 from tests.fakes.database import InMemoryDatabase
 
 KEY = "refund-7f3c2b1a-9d8e-4c6b-a5f4"
@@ -46,8 +54,9 @@ async def test_the_response_is_kept_before_its_first_byte_is_sent() -> None:
         if message["type"] == "http.response.start":
             # The process may die right here: is the answer already kept for a retry?
             try:
-                fingerprint = _fingerprint()
-                claimed = await requests.begin("admin", KEY, fingerprint)
+                credential = credential_of(scope, Headers.from_scope(scope))  # type: ignore[arg-type]
+                fingerprint = request_fingerprint(scope, credential, b"{}")  # type: ignore[arg-type]
+                claimed = await requests.begin("admin", row_key("admin", KEY), fingerprint)
                 kept_when_sent.append(claimed.replay)
             except Conflict as still_in_progress:
                 kept_when_sent.append(still_in_progress)
@@ -57,10 +66,33 @@ async def test_the_response_is_kept_before_its_first_byte_is_sent() -> None:
     (kept,) = kept_when_sent
     assert not isinstance(kept, Conflict), "the key was still in progress when answered"
     assert kept is not None
-    assert (kept.status, kept.body) == (201, b'{"id": "re_1"}')  # type: ignore[attr-defined]
+    status, sealed = kept.status, kept.body  # type: ignore[attr-defined]
+    assert status == 201
+    assert unseal("admin", KEY, b"\0", status, sealed).body == b'{"id": "re_1"}'
 
 
-def _fingerprint() -> str:
-    return hashlib.sha256(
-        b"\0".join([b"POST", b"/v1/tenant/bookings/bk_1/refunds", b"", b"{}"])
-    ).hexdigest()
+async def test_a_key_still_in_progress_is_a_conflict_that_says_when_to_retry() -> None:
+    requests = IdempotentRequests(InMemoryDatabase().unit_of_work, SystemClock())
+    app = idempotency_middleware(lambda: requests, max_body_bytes=1024)(_route)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/tenant/bookings/bk_1/refunds",
+        "query_string": b"",
+        "headers": [(b"idempotency-key", KEY.encode())],
+        AUTH_SCOPE_KEY: Caller(admin=True),
+    }
+    credential = credential_of(scope, Headers.from_scope(scope))  # type: ignore[arg-type]
+    fingerprint = request_fingerprint(scope, credential, b"{}")  # type: ignore[arg-type]
+    await requests.begin("admin", row_key("admin", KEY), fingerprint)  # the first, running
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(_: dict[str, Any]) -> None:
+        raise AssertionError("answered by the exception handlers, not here")
+
+    with pytest.raises(StillInProgress) as refused:
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    assert refused.value.status_code == 409
+    assert refused.value.headers == {"Retry-After": "1"}

@@ -19,8 +19,8 @@ from domain.booking import BookingStatus, CancelledBy
 from domain.events import DeliveryStatus, EndpointStatus, Event, EventType, RetrySchedule
 from domain.money import Money
 from tests.fakes.clock import ManualClock
-from tests.fakes.events_out import InMemoryEventsOut, RecordingSender
 from tests.fakes.database import InMemoryDatabase
+from tests.fakes.events_out import InMemoryEventsOut, RecordingSender
 from tests.unit.application.conftest import START, App, checkout, open_shop
 from tests.unit.test_booking import pending
 
