@@ -47,7 +47,7 @@ async def seed_demo(settings: Settings, base_url: str) -> None:
 
 
 async def _seed(container: Container, settings: Settings, base_url: str) -> None:
-    async with container.unit_of_work() as uow:
+    async with container.uow()() as uow:
         existing = await uow.tenants.get_by_slug(DEMO_SLUG)
     tenant_key = f"(shown when first seeded; a new one: bookpay tenant-key {DEMO_SLUG})"
     if existing is None:
@@ -74,7 +74,7 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 tenant.id, f"{base_url}{REFRESH_PATH}", f"{base_url}{RETURN_PATH}"
             )
         )
-        async with container.unit_of_work() as uow:
+        async with container.uow()() as uow:
             onboarded = await uow.tenants.get(tenant.id)
         if onboarded is None or onboarded.connect.account_id is None:
             raise ConfigurationError("the demo tenant could not be onboarded")
@@ -145,7 +145,7 @@ def booking_page_url(base_url: str) -> str:
 
 async def _open_demo_checkout(container: Container, base_url: str) -> str | None:
     """The checkout URL of the demo customer's booking still waiting for payment, if any."""
-    async with container.unit_of_work() as uow:
+    async with container.uow()() as uow:
         tenant = await uow.tenants.get_by_slug(DEMO_SLUG)
     if tenant is None:
         return None

@@ -55,6 +55,7 @@ def start_server(
         "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_e2e_connect",
         # Every request comes from 127.0.0.1 here: the per-client limits have their own tests.
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
+        "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR": "0",
     }
     settings = {**settings, **(env or {})}
     if migrate and "sqlite" not in database_url:

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import Server, start_server, stop_server
 from tests.e2e.test_booking_journey import _create_tenant, _onboard
-from tests.integration.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.event_receiver import event_receiver
 
 pytestmark = pytest.mark.slow

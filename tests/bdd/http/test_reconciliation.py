@@ -16,8 +16,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from application.ports.gateway import WebhookEndpoint
 from application.reconcile import ReconcileReport
-from tests.bdd.conftest import parse_money
-from tests.bdd.http.conftest import _money_json
+from tests.bdd.notation import money_json, parse_money
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
 scenarios("reconciliation.feature")
@@ -73,7 +72,7 @@ def paid_booking(shop: Shop) -> None:
             "country": "US",
             "default_currency": "usd",
             "timezone": "UTC",
-            "fee_policy": {"percent_bps": 500, "fixed": _money_json("0.30 USD")},
+            "fee_policy": {"percent_bps": 500, "fixed": money_json("0.30 USD")},
         },
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
     )
@@ -85,7 +84,7 @@ def paid_booking(shop: Shop) -> None:
         "/v1/tenant/offerings",
         json={
             "name": "Class",
-            "price": _money_json("20.00 USD"),
+            "price": money_json("20.00 USD"),
             "duration_minutes": 60,
             "capacity": 5,
         },
@@ -113,7 +112,7 @@ def paid_booking(shop: Shop) -> None:
     assert paid.status_code == 303, paid.text
     shop.booking_id = checkout.json()["booking_id"]
     detail = shop.detail()
-    assert detail["quote"]["customer_total"] == _money_json("42.30 USD")
+    assert detail["quote"]["customer_total"] == money_json("42.30 USD")
     shop.payment = str(detail["payment_intent"])
 
 
@@ -171,7 +170,7 @@ def statement_net(shop: Shop, net: str) -> None:
     statement = shop.client.get("/v1/tenant/statement", headers=shop.tenant)
     assert statement.status_code == 200, statement.text
     (line,) = statement.json()["data"]
-    assert line["net"] == _money_json(net)
+    assert line["net"] == money_json(net)
 
 
 @then("nothing was left for a human")
