@@ -56,6 +56,7 @@ from domain.events import RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
+from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 WEBHOOK_PATHS = {
     WebhookEndpoint.PLATFORM: "/v1/webhooks/stripe",
@@ -88,6 +89,10 @@ class HttpWebhookDelivery:
 def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
     """A secret option's value, "" when unset, for the adapters that need it."""
     return providers.Callable(reveal, option)
+
+
+def _bookpay_page(public_base_url: str, path: str) -> str:
+    return f"{public_base_url}{path}"
 
 
 class Container(containers.DeclarativeContainer):
@@ -152,7 +157,14 @@ class Container(containers.DeclarativeContainer):
     tenant_queries = providers.Singleton(TenantQueries, uow, clock)
     rotate_api_key = providers.Singleton(RotateApiKey, uow, clock)
     platform_fee_report = providers.Singleton(PlatformFeeReport, uow)
-    start_onboarding = providers.Singleton(StartOnboarding, uow, gateway)
+    start_onboarding = providers.Singleton(
+        StartOnboarding,
+        uow,
+        gateway,
+        default_return_url=providers.Callable(_bookpay_page, config.public_base_url, RETURN_PATH),
+        default_refresh_url=providers.Callable(_bookpay_page, config.public_base_url, REFRESH_PATH),
+        return_hosts=config.return_hosts,
+    )
     create_offering = providers.Singleton(CreateOffering, uow, ids)
     update_offering = providers.Singleton(UpdateOffering, uow)
     archive_offering = providers.Singleton(ArchiveOffering, uow)

@@ -327,6 +327,14 @@ class CustomerIn(Struct, forbid_unknown_fields=True):
     name: Name | None = None
 
 
+class OnboardingLinkCreate(Struct, forbid_unknown_fields=True):
+    """Where Stripe sends the tenant back: after onboarding (`return_url`) and when the link
+    expired (`refresh_url`); each on the return-URL allow-list, default a Bookpay page."""
+
+    return_url: Url | None = None
+    refresh_url: Url | None = None
+
+
 class CheckoutCreate(Struct, forbid_unknown_fields=True):
     slot_id: Annotated[str, Meta(min_length=1, max_length=100)]
     seats: Seats

@@ -44,7 +44,6 @@ from entrypoints.http.params import (
     moment,
     page,
 )
-from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 StatementFormat = Annotated[
     s.StatementFormat | None,
@@ -89,17 +88,21 @@ class TenantController(Controller):
         operation_id="createOnboardingLink",
         status_code=200,
         summary="Stripe onboarding link",
-        responses=problems(401, 502, 503),
+        responses=problems(401, 422, 502, 503),
+        operation_class=documented(optional_body=True),
     )
     async def onboarding_link(
-        self, request: Request[Any, Any, Any], tenant: Tenant, start_onboarding: StartOnboarding
+        self,
+        request: Request[Any, Any, Any],
+        tenant: Tenant,
+        start_onboarding: StartOnboarding,
+        data: s.OnboardingLinkCreate | None = None,
     ) -> s.OnboardingLink:
-        base = request.app.state.public_base_url
         link = await start_onboarding(
             StartOnboardingCommand(
                 tenant_id=tenant.id,
-                refresh_url=f"{base}{REFRESH_PATH}",
-                return_url=f"{base}{RETURN_PATH}",
+                refresh_url=data.refresh_url if data else None,
+                return_url=data.return_url if data else None,
             )
         )
         return s.OnboardingLink(url=link.url, expires_at=link.expires_at)

@@ -143,7 +143,9 @@ def build_app(gateway_wrapper: object = None) -> App:
         create_tenant=CreateTenant(uow, ids, clock, IsoCountries()),
         create_offering=CreateOffering(uow, ids),
         add_slots=AddSlots(uow, ids, clock),
-        onboarding=StartOnboarding(uow, gateway),
+        onboarding=StartOnboarding(
+            uow, gateway, default_return_url=f"{BASE}/r", default_refresh_url=f"{BASE}/r"
+        ),
         delivered=delivered,
         dropping=dropping,
     )
@@ -161,7 +163,7 @@ async def open_shop(app: App, *, capacity: int = 3, slug: str = "studio") -> Sho
         )
     )
     tenant_id = created.tenant.id
-    await app.onboarding(StartOnboardingCommand(tenant_id, f"{BASE}/r", f"{BASE}/r"))
+    await app.onboarding(StartOnboardingCommand(tenant_id))
     async with app.db.unit_of_work() as uow:
         tenant = await uow.tenants.get(tenant_id)
     assert tenant is not None

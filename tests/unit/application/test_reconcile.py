@@ -13,7 +13,7 @@ from application.start_onboarding import StartOnboardingCommand
 from domain.booking import BookingStatus
 from domain.money import Money
 from domain.tenant import ConnectStatus
-from tests.unit.application.conftest import BASE, App, build_app, checkout, open_shop
+from tests.unit.application.conftest import App, build_app, checkout, open_shop
 
 
 async def test_a_delayed_payment_whose_success_event_was_lost_is_confirmed(app: App) -> None:
@@ -38,7 +38,7 @@ async def test_an_onboarding_whose_account_event_was_lost_is_picked_up(app: App)
     created = await app.create_tenant(
         NewTenant(name="Late", slug="late", country="US", default_currency="usd", timezone="UTC")
     )
-    await app.onboarding(StartOnboardingCommand(created.tenant.id, BASE, BASE))
+    await app.onboarding(StartOnboardingCommand(created.tenant.id))
     async with app.db.unit_of_work() as uow:
         tenant = await uow.tenants.get(created.tenant.id)
     assert tenant is not None
