@@ -96,6 +96,7 @@ def documented(
                 self.request_body = raw_body
             if optional_body and isinstance(self.request_body, RequestBody):
                 self.request_body.required = False
+                _without_null_alternative(self.request_body)
             if headers:
                 self.parameters = [*(self.parameters or []), *headers]
             if extra_content and self.responses:
@@ -105,6 +106,21 @@ def documented(
                     content.update(extra_content)
 
     return DocumentedOperation
+
+
+def _without_null_alternative(body: RequestBody) -> None:
+    """An optional body is absent, never `null`: `X | None` documents as plain X, so that
+    generated clients leave it out instead of sending a null (or failing to)."""
+    for media in (body.content or {}).values():
+        schema = media.schema
+        if isinstance(schema, Schema) and schema.one_of:
+            kept = [
+                option
+                for option in schema.one_of
+                if not (isinstance(option, Schema) and option.type == OpenAPIType.NULL)
+            ]
+            if len(kept) == 1:
+                media.schema = kept[0]
 
 
 STRIPE_EVENT_BODY = RequestBody(
