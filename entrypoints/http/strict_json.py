@@ -159,6 +159,12 @@ async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
         raise ClientException(detail="The request body is not valid UTF-8") from error
     if _has_nul(raw):
         raise ClientException(detail="strings must not contain NUL characters")
+    if raw is None:
+        # An optional body is left out, never sent as `null` (openapi.py documents it so).
+        raise ValidationException(
+            detail=f"Validation failed for {request.method} {request.url.path}",
+            extra=[{"key": "", "message": "send a JSON object, or no body", "source": "body"}],
+        )
 
 
 def refuse_nul_middleware() -> Callable[[ASGIApp], ASGIApp]:

@@ -94,3 +94,16 @@ async def test_the_document_declares_the_optional_body(api: Api) -> None:
         ref = next(option["$ref"] for option in options if "$ref" in option)
         schema = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert set(schema["properties"]) == {"return_url", "refresh_url"}
+
+
+async def test_a_null_body_is_refused_like_any_body_that_is_not_an_object(api: Api) -> None:
+    headers = await _tenant_headers(api)
+
+    link = await api.client.post(
+        "/v1/tenant/connect/onboarding-link",
+        content=b"null",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+    assert link.status_code in (400, 422), link.text
+    assert link.headers["content-type"].startswith("application/problem+json")
