@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from application.payment_events.account_updated import account_updated
+from application.payment_events.aftermath_facts import checked_dispute, checked_refund
 from application.payment_events.application_fee_refunded import application_fee_refunded
 from application.payment_events.async_payment_failed import async_payment_failed
 from application.payment_events.async_payment_succeeded import async_payment_succeeded
@@ -24,7 +25,7 @@ from application.payment_events.dispute_created import dispute_created
 from application.payment_events.dispute_funds_reinstated import dispute_funds_reinstated
 from application.payment_events.dispute_funds_withdrawn import dispute_funds_withdrawn
 from application.payment_events.dispute_updated import dispute_updated
-from application.payment_events.fee_facts import with_fee_payment, with_fee_refunded
+from application.payment_events.fee_facts import with_fee_payment
 from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payment_events.session_facts import Refuted, checked_session_event
@@ -72,8 +73,13 @@ CHECKS: Mapping[type[PaymentEvent], Check] = {
     AsyncPaymentSucceeded: checked_session_event,
     AsyncPaymentFailed: checked_session_event,
     CheckoutExpired: checked_session_event,
-    ChargeRefunded: with_fee_refunded,
+    ChargeRefunded: checked_refund,
     ApplicationFeeRefunded: with_fee_payment,
+    DisputeCreated: checked_dispute,
+    DisputeUpdated: checked_dispute,
+    DisputeClosed: checked_dispute,
+    DisputeFundsWithdrawn: checked_dispute,
+    DisputeFundsReinstated: checked_dispute,
 }
 
 
