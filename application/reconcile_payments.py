@@ -68,6 +68,7 @@ class PaymentsReport:
     repaired: list[str] = field(default_factory=list)
     for_a_human: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)  # booking ids, tried next time
+    recovered: list[str] = field(default_factory=list)  # lost disputes taken back by a repair
     compared: int = 0
 
 
@@ -140,6 +141,7 @@ class ReconcilePayments:
                 return
             if applied.outcome is Outcome.APPLIED:
                 report.repaired.append(f"{booking.id}: {what}")
+            report.recovered += applied.recovered
         report.for_a_human += await self._differences(booking, payment)
 
     def _repairs(

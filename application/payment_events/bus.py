@@ -9,6 +9,7 @@ the current state of what the event names, and facts already reflected are no-op
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from application.payment_events.account_updated import account_updated
@@ -115,17 +116,18 @@ class ApplyPaymentEvent:
                 return EventApplied(Outcome.DUPLICATE)
             applied = await handler(EventContext(uow, self._clock, self._bearer), event)
             await uow.commit()
-        await self._follow_up(applied)
-        return applied
+        return await self._follow_up(applied)
 
-    async def _follow_up(self, applied: EventApplied) -> None:
+    async def _follow_up(self, applied: EventApplied) -> EventApplied:
         if applied.tenant_id is None or applied.booking_id is None:
-            return
+            return applied
         if applied.follow_up is FollowUp.REFUND_IN_FULL:
             await refund_in_full(
                 self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
             )
         elif applied.follow_up is FollowUp.RECOVER_LOST_DISPUTE:
-            await recover_lost_disputes(
+            recovered = await recover_lost_disputes(
                 self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
             )
+            return replace(applied, recovered=recovered)
+        return applied

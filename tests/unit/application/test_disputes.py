@@ -98,7 +98,8 @@ async def test_no_refund_is_reserved_while_a_dispute_makes_the_charge_unrefundab
 ) -> None:
     shop = await open_shop(app)
     booking = await _paid(app, shop)
-    await app.apply_event(await _dispute(app, DisputeCreated, booking, DisputeStatus.NEEDS_RESPONSE, 1))
+    opened = await _dispute(app, DisputeCreated, booking, DisputeStatus.NEEDS_RESPONSE, 1)
+    await app.apply_event(opened)
 
     with pytest.raises(DisputeOpen):
         await app.refund(RefundCommand(shop.tenant_id, booking.id, Money(1000, "usd")))
