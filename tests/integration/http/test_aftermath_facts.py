@@ -285,3 +285,21 @@ async def test_reconciliation_reports_a_dispute_stripe_does_not_list(shop: Shop)
     assert (
         f"{booking_id}: dispute dp_forged is needs_response in Bookpay, not listed at the gateway"
     ) in report.for_a_human
+
+
+# --- Nothing left ----------------------------------------------------------------------
+
+
+async def test_refunding_the_rest_of_a_fully_refunded_booking_says_nothing_is_left(
+    shop: Shop,
+) -> None:
+    tenant, booking_id = await paid_booking(shop.client)
+    assert (await shop.refund(tenant, booking_id, 4230)).status_code == 201
+
+    rest = await shop.client.post(
+        f"/v1/tenant/bookings/{booking_id}/refunds", json={}, headers=tenant
+    )
+
+    assert rest.status_code == 409, rest.text
+    assert "nothing is left to refund" in rest.json()["detail"]
+    assert "exceeds" not in rest.json()["detail"]
