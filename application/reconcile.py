@@ -130,6 +130,7 @@ class Reconcile:
         report.payments_repaired += compared.repaired
         report.for_a_human += compared.for_a_human
         report.unreachable += compared.unreachable
+        report.disputes_recovered += compared.recovered
         await self._recover_lost_disputes(report)
         report.parked_dropped += await self._drop_stale_parked_events()
         if self._finish_slot_cancellations is not None:

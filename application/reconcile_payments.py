@@ -14,7 +14,8 @@ the gateway's own facts prove, through the handlers of the events that were lost
   `application_fee.refunded` lost): booked (ApplicationFeeRefunded);
 - a dispute the gateway shows that the booking lacks, shows in another status, or whose
   withdrawn or reinstated funds the ledger lacks: recorded (DisputeUpdated), its funds and
-  fee included; a lost one the tenant bears is recovered from it as usual.
+  fee included; a lost one the tenant bears is recovered from it as usual. A dispute the
+  booking records that the gateway does not list is reported, never removed.
 
 Each repair carries an event id derived from the fact it repairs, so running it again (or
 on several nodes at once) repairs nothing twice, and the real event arriving later changes
@@ -67,6 +68,7 @@ class PaymentsReport:
     repaired: list[str] = field(default_factory=list)
     for_a_human: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)  # booking ids, tried next time
+    recovered: list[str] = field(default_factory=list)  # lost disputes taken back by a repair
     compared: int = 0
 
 
@@ -139,6 +141,7 @@ class ReconcilePayments:
                 return
             if applied.outcome is Outcome.APPLIED:
                 report.repaired.append(f"{booking.id}: {what}")
+            report.recovered += applied.recovered
         report.for_a_human += await self._differences(booking, payment)
 
     def _repairs(
@@ -252,6 +255,15 @@ class ReconcilePayments:
                     f"{booking.id}: dispute {dispute.dispute_id} is {shown} in Bookpay, "
                     f"{dispute.status.value} at the gateway"
                 )
+        # Recorded from an event the gateway's facts do not back (never repaired: a human
+        # decides whether the booking is disputed).
+        listed = {dispute.dispute_id for dispute in payment.disputes}
+        found += [
+            f"{booking.id}: dispute {known.dispute_id} is {known.status.value} in Bookpay, "
+            "not listed at the gateway"
+            for known in current.disputes
+            if known.dispute_id not in listed
+        ]
         return found
 
 

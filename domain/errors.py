@@ -117,11 +117,18 @@ class CancellationWindowClosed(DomainError):
 
 
 class RefundExceedsPaid(DomainError):
+    """A refund of more than is still refundable (amounts in minor units of `currency`);
+    with nothing refundable, it says so rather than comparing with 0."""
+
     def __init__(self, requested: int, refundable: int, currency: str) -> None:
-        super().__init__(
-            f"a refund of {requested} {currency} exceeds the {refundable} {currency} "
-            "still refundable on this booking"
-        )
+        if refundable == 0:
+            message = "nothing is left to refund on this booking"
+        else:
+            message = (
+                f"a refund of {requested} {currency} exceeds the {refundable} {currency} "
+                "still refundable on this booking"
+            )
+        super().__init__(message)
         self.requested = requested
         self.refundable = refundable
         self.currency = currency

@@ -98,13 +98,22 @@ def contradiction(
     the booking's charge lives on (`account_id`, None for the platform) and charge exactly
     what the booking costs (`amount_total`, its currency included).
     """
-    if account_id != tenant.charge_account_id:
-        expected = tenant.charge_account_id or "the platform"
-        return f"it is about account {account_id or 'the platform'}, not {expected}"
+    foreign = foreign_account(tenant, account_id)
+    if foreign is not None:
+        return foreign
     if amount_total != booking.quote.customer_total:
         charged = "no amount" if amount_total is None else _shown(amount_total)
         return f"it charges {charged}, not {_shown(booking.quote.customer_total)}"
     return None
+
+
+def foreign_account(tenant: Tenant, account_id: str | None) -> str | None:
+    """Why a report about one of the tenant's charges comes from the wrong account, or
+    None: it must name the account the charge lives on (None for the platform's own)."""
+    if account_id == tenant.charge_account_id:
+        return None
+    expected = tenant.charge_account_id or "the platform"
+    return f"it is about account {account_id or 'the platform'}, not {expected}"
 
 
 def _shown(money: Money) -> str:

@@ -9,9 +9,11 @@ the current state of what the event names, and facts already reflected are no-op
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from application.payment_events.account_updated import account_updated
+from application.payment_events.aftermath_facts import checked_dispute, checked_refund
 from application.payment_events.application_fee_refunded import application_fee_refunded
 from application.payment_events.async_payment_failed import async_payment_failed
 from application.payment_events.async_payment_succeeded import async_payment_succeeded
@@ -24,7 +26,7 @@ from application.payment_events.dispute_created import dispute_created
 from application.payment_events.dispute_funds_reinstated import dispute_funds_reinstated
 from application.payment_events.dispute_funds_withdrawn import dispute_funds_withdrawn
 from application.payment_events.dispute_updated import dispute_updated
-from application.payment_events.fee_facts import with_fee_payment, with_fee_refunded
+from application.payment_events.fee_facts import with_fee_payment
 from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
 from application.payment_events.session_facts import Refuted, checked_session_event
@@ -72,8 +74,13 @@ CHECKS: Mapping[type[PaymentEvent], Check] = {
     AsyncPaymentSucceeded: checked_session_event,
     AsyncPaymentFailed: checked_session_event,
     CheckoutExpired: checked_session_event,
-    ChargeRefunded: with_fee_refunded,
+    ChargeRefunded: checked_refund,
     ApplicationFeeRefunded: with_fee_payment,
+    DisputeCreated: checked_dispute,
+    DisputeUpdated: checked_dispute,
+    DisputeClosed: checked_dispute,
+    DisputeFundsWithdrawn: checked_dispute,
+    DisputeFundsReinstated: checked_dispute,
 }
 
 
@@ -109,17 +116,18 @@ class ApplyPaymentEvent:
                 return EventApplied(Outcome.DUPLICATE)
             applied = await handler(EventContext(uow, self._clock, self._bearer), event)
             await uow.commit()
-        await self._follow_up(applied)
-        return applied
+        return await self._follow_up(applied)
 
-    async def _follow_up(self, applied: EventApplied) -> None:
+    async def _follow_up(self, applied: EventApplied) -> EventApplied:
         if applied.tenant_id is None or applied.booking_id is None:
-            return
+            return applied
         if applied.follow_up is FollowUp.REFUND_IN_FULL:
             await refund_in_full(
                 self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
             )
         elif applied.follow_up is FollowUp.RECOVER_LOST_DISPUTE:
-            await recover_lost_disputes(
+            recovered = await recover_lost_disputes(
                 self._uow, self._gateway, self._clock, applied.tenant_id, applied.booking_id
             )
+            return replace(applied, recovered=recovered)
+        return applied

@@ -45,10 +45,11 @@ async def refund_in_full(
 
 async def recover_lost_disputes(
     uow: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock, tenant_id: str, booking_id: str
-) -> None:
-    """Take the booking's lost disputes back from the tenant's transfer, as reserved.
+) -> tuple[str, ...]:
+    """Take the booking's lost disputes back from the tenant's transfer, as reserved; the
+    ids of the disputes recovered now.
 
     An outcome left unknown stays reserved and is re-sent by reconciliation with the same
     idempotency key (application/dispute_recoveries.py).
     """
-    await DisputeRecoveries(uow, gateway, clock)(tenant_id, booking_id)
+    return (await DisputeRecoveries(uow, gateway, clock)(tenant_id, booking_id)).recovered

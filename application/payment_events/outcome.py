@@ -24,3 +24,5 @@ class EventApplied:
     tenant_id: str | None = None
     # Done once the event's transaction committed, never while it holds the database.
     follow_up: FollowUp = FollowUp.NONE
+    # The disputes its follow-up took back from the tenant (lost ones it bears).
+    recovered: tuple[str, ...] = ()

@@ -217,10 +217,12 @@ async def test_a_dispute_whose_events_were_lost_is_recorded_by_reconciliation(
     assert refused.status_code == 409, refused.text
 
     await shop.dashboard(f"disputes/{opened['dispute_id']}/close", {"outcome": "lost"})
-    await shop.reconcile()
+    closed = await shop.reconcile()
 
     booking = await shop.booking(tenant, booking_id)
     assert booking["disputes"][0]["status"] == "lost"
+    # The repair of the lost dispute took it back from the tenant: counted as recovered.
+    assert closed.disputes_recovered == [opened["dispute_id"]]
     assert ("dispute", 4230) in await shop.ledger(tenant, booking_id)
     assert (await shop.reconcile()).payments_repaired == []
 

@@ -1,0 +1,124 @@
+"""A refund or dispute event is checked against the booking paid with the payment it names.
+
+A valid signature proves the sender, not the facts: an event naming a booking's payment
+could come from another account or name another charge (`ch_forged`). So the payment is
+fetched from the gateway, from the account the booking's charge lives on
+(PaymentGateway.retrieve_payment), and compared: an event from that account about that
+charge is applied as sent; otherwise the fetched charge decides — the event is turned into
+what the gateway shows (its refunds and fee refund; the dispute it names, as it is now)
+under the same event id, and ignored when the gateway shows no refund, or no such dispute.
+
+An event about a payment no booking has yet is parked unchecked (its booking's tenant, so
+the account to ask, is not known yet).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from application.errors import GatewayInvalidRequest
+from application.payment_events.fee_facts import with_fee_refunded
+from application.payment_events.session_facts import Refuted
+from application.ports.gateway import PaymentGateway, PaymentSnapshot
+from application.ports.gateway_events import ChargeRefunded, DisputeEvent, RefundRecord
+from application.uow import UnitOfWorkFactory
+from domain.payment import foreign_account
+
+log = logging.getLogger("bookpay.payments")
+
+# Refunds the gateway has made (or is making) of a charge; failed and canceled ones are not.
+REFUNDS_MADE = frozenset({"succeeded", "pending", "requires_action"})
+
+
+async def checked_refund(
+    event: ChargeRefunded, uow: UnitOfWorkFactory, gateway: PaymentGateway
+) -> ChargeRefunded:
+    """The refund event to apply (with the fee refund the gateway reports): this one when
+    it comes from the booking's charge, else the gateway's own account of the charge.
+
+    Refuted when it contradicts the booking and the gateway shows no refund of its charge;
+    GatewayUnavailable (or GatewayRateLimited) when the charge could not be fetched.
+    """
+    fetched = await _fetched(event, uow, gateway)
+    if fetched is not None:
+        why, account_id, payment = fetched
+        refunds = tuple(
+            RefundRecord(r.refund_id, r.amount) for r in payment.refunds if r.status in REFUNDS_MADE
+        )
+        if not refunds or payment.amount_refunded.is_zero:
+            raise Refuted(f"{why}; the gateway shows no refund of {payment.charge_id}")
+        event = replace(
+            event,
+            account_id=account_id,
+            charge_id=payment.charge_id,
+            amount_refunded=payment.amount_refunded,
+            refunds=refunds,
+        )
+    return await with_fee_refunded(event, uow, gateway)
+
+
+async def checked_dispute(
+    event: DisputeEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
+) -> DisputeEvent:
+    """The dispute event to apply: this one when it comes from the booking's charge, else
+    the dispute as the gateway shows it now on that charge.
+
+    Refuted when it contradicts the booking and the gateway shows no such dispute on the
+    booking's charge; GatewayUnavailable (or GatewayRateLimited) when it could not be asked.
+    """
+    fetched = await _fetched(event, uow, gateway)
+    if fetched is None:
+        return event
+    why, account_id, payment = fetched
+    dispute = next((d for d in payment.disputes if d.dispute_id == event.dispute_id), None)
+    if dispute is None:
+        raise Refuted(
+            f"{why}; the gateway shows no dispute {event.dispute_id} of {payment.charge_id}"
+        )
+    return replace(
+        event,
+        account_id=account_id,
+        charge_id=payment.charge_id,
+        amount=dispute.amount,
+        reason=dispute.reason,
+        status=dispute.status,
+        is_charge_refundable=dispute.is_charge_refundable,
+        opened_at=dispute.opened_at,
+        balance_transactions=dispute.balance_transactions,
+    )
+
+
+async def _fetched(
+    event: ChargeRefunded | DisputeEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
+) -> tuple[str, str | None, PaymentSnapshot] | None:
+    """None when the event can be taken on its word (or names no booking's payment); else
+    why not, the account the booking's charge lives on and the charge fetched from it."""
+    if event.payment_intent_id is None:
+        return None
+    async with uow() as reading:
+        booking = await reading.bookings.find_by_payment_intent(event.payment_intent_id)
+        tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
+    if booking is None or tenant is None:
+        return None
+    account_id = tenant.charge_account_id
+    why = foreign_account(tenant, event.account_id)
+    try:
+        payment = await gateway.retrieve_payment(event.payment_intent_id, account_id=account_id)
+    except GatewayInvalidRequest as refused:
+        if why is not None:
+            raise Refuted(f"{why}; the gateway does not know the payment: {refused}") from None
+        # From the right account, about a payment the gateway cannot show (the booking's
+        # payment came from a checked completion): its charge cannot be compared.
+        log.warning(
+            "event %s: payment %s not found: %s", event.event_id, event.payment_intent_id, refused
+        )
+        return None
+    if why is None and event.charge_id != payment.charge_id:
+        why = f"it is about charge {event.charge_id}, not {payment.charge_id}"
+    if why is None:
+        return None
+    log.warning(
+        "event %s about booking %s is not taken on its word: %s", event.event_id, booking.id, why
+    )
+    return why, account_id, payment
