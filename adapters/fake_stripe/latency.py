@@ -52,7 +52,7 @@ class FakeLatency:
         """`"120"` (median 120 ms, p99 480 ms), `"120,900"`, or empty/None/"0": none.
         InvalidLatency otherwise."""
         parts = [part.strip() for part in (text or "").split(",") if part.strip()]
-        if len(parts) > 2 or not all(part.isdigit() for part in parts):
+        if len(parts) > 2 or not all(part.isdecimal() for part in parts):
             raise InvalidLatency(f"expected 'p50' or 'p50,p99' in milliseconds, not {text!r}")
         p50 = float(parts[0]) if parts else 0.0
         p99 = float(parts[1]) if len(parts) == 2 else p50 * DEFAULT_TAIL

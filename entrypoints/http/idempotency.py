@@ -96,7 +96,7 @@ def credential_of(scope: Scope, headers: Headers) -> bytes:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body, refused (413) as soon as it passes `limit` bytes."""
     declared = Headers.from_scope(scope).get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdecimal() and int(declared) > limit:
         raise BodyTooLarge(detail=f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0

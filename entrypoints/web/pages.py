@@ -133,9 +133,14 @@ class ShopPages(Controller):
         errors = _form_errors(form, _seat_limit(found, page_settings, slot_id))
         if not errors and data.get("action") == "book":
             # The same per-client limit as the API's checkout: a form holds seats too.
-            wait = await rate_limits.take_checkout(client_address(request.scope))
+            client = client_address(request.scope)
+            wait = await rate_limits.take_checkout(client)
             if wait is not None:
                 raise TooManyRequests("too many checkouts from this address", wait)
+            # And the same seats-held limit: one address changing emails holds no more.
+            wait = await rate_limits.take_held_seats(client, int(form["seats"]))
+            if wait is not None:
+                raise TooManyRequests("too many seats held from this address", wait)
             try:
                 started = await start_checkout(
                     StartCheckoutCommand(
@@ -198,7 +203,8 @@ def _form_errors(form: dict[str, str], seat_limit: int) -> dict[str, str]:
     local, at, domain = form["email"].rpartition("@")
     if not (at and local and "." in domain and len(form["email"]) <= MAX_EMAIL):
         errors["email"] = _("Please enter an email address such as name@example.com.")
-    if not form["seats"].isdigit() or not 1 <= int(form["seats"]) <= seat_limit:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if not form["seats"].isdecimal() or not 1 <= int(form["seats"]) <= seat_limit:
         errors["seats"] = _("Please choose between 1 and %(most)d seats.") % {"most": seat_limit}
     return errors
 
@@ -217,7 +223,7 @@ async def _form_page(
     f = formats(request, found.business.timezone)
     entry = _slot(found, slot_id)
     limit = _seat_limit(found, settings, slot_id)
-    seats = int(form["seats"]) if form["seats"].isdigit() else 1
+    seats = int(form["seats"]) if form["seats"].isdecimal() else 1
     quote = None
     if entry.bookable and 1 <= seats <= limit:
         try:

@@ -168,3 +168,38 @@ async def test_the_form_counts_against_the_per_client_checkout_limit(tmp_path: P
     assert second.status_code == 429
     assert "retry-after" in second.headers
     assert "Please wait a minute" in second.text
+
+
+@pytest.mark.parametrize(
+    "seats", ["²", "³", "1½", "-1", " "], ids=["sup2", "sup3", "half", "neg", "blank"]
+)
+async def test_seats_that_are_not_a_whole_number_are_an_error_beside_the_field(
+    client: AsyncTestClient[Any], seats: str
+) -> None:
+    shop = await open_shop(client)
+    form_url = f"/book/{shop.slug}/{await offering_id(client, shop)}/{shop.slot_id}"
+
+    sent = await submit_form(
+        client, form_url, name="Ada", email="ada@example.com", seats=seats, action="book"
+    )
+
+    assert sent.status_code == 422, sent.text
+    assert 'id="seats-error"' in sent.text
+
+
+async def test_the_form_counts_the_seats_it_holds_per_client_address(tmp_path: Path) -> None:
+    app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=3)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as limited:
+        shop = await open_shop(limited)
+        form_url = f"/book/{shop.slug}/{await offering_id(limited, shop)}/{shop.slot_id}"
+
+        first = await submit_form(
+            limited, form_url, name="Ada", email="ada@example.com", seats="2", action="book"
+        )
+        second = await submit_form(
+            limited, form_url, name="Bo", email="bo@example.com", seats="2", action="book"
+        )
+
+    assert first.status_code == 303
+    assert second.status_code == 429
+    assert "retry-after" in second.headers
