@@ -19,10 +19,16 @@ from typing import Any, TypeVar
 import stripe
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from adapters.stripe.errors import application_error, is_retryable
+from adapters.stripe.requests import (
+    account_link_params,
+    account_params,
+    checkout_session_params,
+    list_page,
+    refund_params,
+)
 from adapters.stripe_wire import signature as stripe_signature
 from adapters.stripe_wire.events import (
-    REFUND_REASONS,
-    REFUND_REFERENCE,
     REVERSAL_REFERENCE,
     MalformedStripeObject,
     checkout_session_from_stripe,
@@ -32,12 +38,7 @@ from adapters.stripe_wire.events import (
     verified_event,
 )
 from application.errors import (
-    CardDeclined,
-    GatewayAuthenticationFailed,
-    GatewayError,
     GatewayInvalidRequest,
-    GatewayOutcomeUnknown,
-    GatewayRateLimited,
     GatewayUnavailable,
 )
 from application.ports.gateway import (
@@ -53,9 +54,8 @@ from application.ports.gateway import (
 )
 from application.ports.gateway_events import PaymentEvent
 from domain.errors import DomainError
-from domain.hold import VOUCHER_DAYS
 from domain.money import Money
-from domain.tenant import ChargeModel, ConnectStatus, charge_account
+from domain.tenant import ConnectStatus, charge_account
 
 STRIPE_API_VERSION = "2023-08-16"
 DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0)
@@ -73,137 +73,6 @@ def _utc_now() -> datetime:
 
 def _new_key() -> str:
     return uuid.uuid4().hex
-
-
-# --- Request parameters (pure, so tests can read them) --------------------------------------
-
-
-def account_params(*, tenant_id: str, country: str, email: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "type": "express",
-        "country": country.upper(),
-        "capabilities": {
-            "card_payments": {"requested": True},
-            "transfers": {"requested": True},
-        },
-        "metadata": {"tenant_id": tenant_id},
-    }
-    if email:
-        params["email"] = email
-    return params
-
-
-def account_link_params(*, account_id: str, refresh_url: str, return_url: str) -> dict[str, Any]:
-    return {
-        "account": account_id,
-        "type": "account_onboarding",
-        "refresh_url": refresh_url,
-        "return_url": return_url,
-    }
-
-
-def checkout_session_params(request: CheckoutRequest) -> dict[str, Any]:
-    """A payment-mode Checkout Session for one booking attempt, as Stripe's API takes it."""
-    metadata = {
-        "tenant_id": request.tenant_id,
-        "booking_id": request.booking_id,
-        "fee_policy_version": str(request.fee_policy_version),
-    }
-    payment_intent_data: dict[str, Any] = {
-        "metadata": {"tenant_id": request.tenant_id, "booking_id": request.booking_id}
-    }
-    if request.application_fee.amount > 0:
-        payment_intent_data["application_fee_amount"] = request.application_fee.amount
-    if request.charge_model is ChargeModel.DESTINATION:
-        payment_intent_data["transfer_data"] = {"destination": request.account_id}
-    return {
-        "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": line.unit_amount.currency,
-                    "unit_amount": line.unit_amount.amount,
-                    "product_data": {"name": line.name},
-                },
-                "quantity": line.quantity,
-            }
-            for line in request.line_items
-        ],
-        "client_reference_id": request.booking_id,
-        "metadata": metadata,
-        "expires_at": int(request.expires_at.timestamp()),
-        "customer_email": request.customer_email,
-        "success_url": request.success_url,
-        "cancel_url": request.cancel_url,
-        "payment_intent_data": payment_intent_data,
-        # Vouchers can be paid for VOUCHER_DAYS days; the seats stay held that long (plus a
-        # day), then Bookpay's sweeper ends the hold (domain/hold.py).
-        "payment_method_options": {
-            method: {"expires_after_days": VOUCHER_DAYS} for method in ("boleto", "konbini", "oxxo")
-        },
-    }
-
-
-def refund_params(request: RefundRequest) -> dict[str, Any]:
-    metadata = {"booking_id": request.booking_id, REFUND_REFERENCE: request.idempotency_key}
-    params: dict[str, Any] = {
-        "payment_intent": request.payment_intent_id,
-        "amount": request.amount.amount,
-        "refund_application_fee": request.refund_application_fee,
-        "metadata": metadata,
-    }
-    # A direct charge has no transfer to reverse; Stripe refuses the parameter there.
-    if request.charge_model is ChargeModel.DESTINATION:
-        params["reverse_transfer"] = request.reverse_transfer
-    if request.reason in REFUND_REASONS:
-        params["reason"] = request.reason
-    elif request.reason:
-        metadata["reason"] = request.reason[:500]
-    return params
-
-
-def _page(params: dict[str, Any], after: str | None) -> dict[str, Any]:
-    """One page of a Stripe list: the largest Stripe allows, after the object `after`."""
-    page = {**params, "limit": 100}
-    if after is not None:
-        page["starting_after"] = after
-    return page
-
-
-# --- Errors ---------------------------------------------------------------------------------
-
-
-def _is_retryable(error: stripe.StripeError) -> bool:
-    """Network errors, 429 and 5xx — unless Stripe says otherwise (`Stripe-Should-Retry`)."""
-    headers = {name.lower(): value for name, value in (error.headers or {}).items()}
-    advice = headers.get("stripe-should-retry")
-    if advice in ("true", "false"):
-        return advice == "true"
-    if isinstance(error, stripe.APIConnectionError):
-        return error.should_retry
-    if isinstance(error, stripe.RateLimitError):
-        return True
-    return isinstance(error, stripe.APIError) and (error.http_status or 0) >= 500
-
-
-def _application_error(error: stripe.StripeError) -> GatewayError:
-    """The named application error for a Stripe error; the Stripe type never escapes."""
-    message = error.user_message or type(error).__name__
-    if isinstance(error, stripe.CardError):
-        return CardDeclined(message)
-    if isinstance(error, stripe.RateLimitError):
-        return GatewayRateLimited(message)
-    if isinstance(error, stripe.IdempotencyError):
-        # The key is in flight in another request, or was used with other parameters:
-        # either way the first request may have been acted on; it is not a refusal.
-        return GatewayOutcomeUnknown(message)
-    if isinstance(error, stripe.InvalidRequestError):
-        return GatewayInvalidRequest(message)
-    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
-        return GatewayAuthenticationFailed(message)
-    if isinstance(error, stripe.APIConnectionError | stripe.APIError):
-        return GatewayUnavailable(message)
-    return GatewayError(message)
 
 
 class StripeGateway:
@@ -267,7 +136,7 @@ class StripeGateway:
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(
-                lambda error: isinstance(error, stripe.StripeError) and _is_retryable(error)
+                lambda error: isinstance(error, stripe.StripeError) and is_retryable(error)
             ),
             stop=stop_after_attempt(len(delays) + 1),
             # tenacity asks for the wait before it checks `stop`: past the last delay, none.
@@ -283,7 +152,7 @@ class StripeGateway:
         try:
             return await retrying(once)
         except stripe.StripeError as error:
-            raise _application_error(error) from error
+            raise application_error(error) from error
 
     @staticmethod
     def _options(
@@ -417,30 +286,10 @@ class StripeGateway:
     async def application_fee_refunded(
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> Money | None:
-        # The charge (on the connected account for a direct charge) names its application
-        # fee; the fee is always the platform's, read without Stripe-Account.
-        intent = await self._call(
-            "retrieve payment intent",
-            lambda: self._client.v1.payment_intents.retrieve_async(
-                payment_intent_id,
-                {"expand": ["latest_charge"]},
-                self._options(stripe_account=account_id),
-            ),
-        )
-        charge = self._plain(intent).get("latest_charge")
-        if not isinstance(charge, dict):
-            raise GatewayInvalidRequest(f"payment {payment_intent_id} has no charge")
-        fee_id = charge.get("application_fee")
-        if isinstance(fee_id, dict):
-            fee_id = fee_id.get("id")
-        if fee_id is None:
+        charge = await self._charge_of(payment_intent_id, self._options(stripe_account=account_id))
+        fee = await self._application_fee(charge)
+        if fee is None:
             return None
-        fee = self._plain(
-            await self._call(
-                "retrieve application fee",
-                lambda: self._client.v1.application_fees.retrieve_async(str(fee_id)),
-            )
-        )
         try:
             return Money(int(fee["amount_refunded"]), str(fee["currency"]))
         except (KeyError, TypeError, ValueError, DomainError) as error:
@@ -457,28 +306,18 @@ class StripeGateway:
         refunds = await self._every(
             "list refunds",
             lambda after: self._client.v1.refunds.list_async(
-                _page({"charge": charge_id}, after),  # type: ignore[arg-type]
+                list_page({"charge": charge_id}, after),  # type: ignore[arg-type]
                 options,
             ),
         )
         disputes = await self._every(
             "list disputes",
             lambda after: self._client.v1.disputes.list_async(
-                _page({"charge": charge_id}, after),  # type: ignore[arg-type]
+                list_page({"charge": charge_id}, after),  # type: ignore[arg-type]
                 options,
             ),
         )
-        fee_id = charge.get("application_fee")
-        if isinstance(fee_id, dict):
-            fee_id = fee_id.get("id")
-        fee = None
-        if fee_id is not None:
-            fee = self._plain(
-                await self._call(
-                    "retrieve application fee",
-                    lambda: self._client.v1.application_fees.retrieve_async(str(fee_id)),
-                )
-            )
+        fee = await self._application_fee(charge)
         disputes.sort(key=lambda dispute: (dispute.get("created") or 0, str(dispute.get("id"))))
         try:
             return payment_snapshot_from_stripe(charge, refunds, fee, disputes)
@@ -506,6 +345,21 @@ class StripeGateway:
         if not isinstance(charge, dict):
             raise GatewayInvalidRequest(f"payment {payment_id} has no charge")
         return charge
+
+    async def _application_fee(self, charge: dict[str, Any]) -> dict[str, Any] | None:
+        """The application fee a charge names, if any: always the platform's, so read
+        without Stripe-Account, wherever the charge lives."""
+        fee_id = charge.get("application_fee")
+        if isinstance(fee_id, dict):
+            fee_id = fee_id.get("id")
+        if fee_id is None:
+            return None
+        return self._plain(
+            await self._call(
+                "retrieve application fee",
+                lambda: self._client.v1.application_fees.retrieve_async(str(fee_id)),
+            )
+        )
 
     async def _every(
         self, name: str, page: Callable[[str | None], Awaitable[Any]]
