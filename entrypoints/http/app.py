@@ -26,6 +26,7 @@ from entrypoints.http.operations import OperationsController, RequestMetrics, me
 from entrypoints.http.public import BOOKING_TOKEN_SCHEMES, PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
+from entrypoints.http.tenant_money import TenantMoneyController
 from entrypoints.http.throttling import auth_failure_hooks, checkout_limit_middleware
 from entrypoints.http.webhook_endpoints import (
     AdminWebhookEndpointController,
@@ -58,6 +59,7 @@ def create_app(container: Container) -> Litestar:
     handlers: list[Any] = [
         AdminController,
         TenantController,
+        TenantMoneyController,
         AdminWebhookEndpointController,
         TenantWebhookEndpointController,
         PublicController,
