@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.credentials import hash_secret, new_api_key
 from application.errors import Conflict
-from application.ports.repositories import CountryCodes
+from application.ports.catalogue import CountryCodes
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
 from domain.fees import FeePolicy, FeePolicyScope, policy_or_no_fee

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.errors import NotFound
-from application.ports.repositories import OfferingRepository
+from application.ports.catalogue import OfferingRepository
 from application.uow import UnitOfWorkFactory
 from domain.offering import Offering
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import NotFound
-from application.ports.repositories import SlotRepository
+from application.ports.catalogue import SlotRepository
 from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.offering import Offering, Slot

@@ -29,8 +29,8 @@ from application.errors import (
     NotFound,
 )
 from application.holds import release_seats_if_hold_ended
+from application.ports.catalogue import SlotForSale
 from application.ports.gateway import CheckoutRequest, LineItem, PaymentGateway
-from application.ports.repositories import SlotForSale
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory

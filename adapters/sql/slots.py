@@ -19,7 +19,8 @@ from adapters.sql.codecs import (
     fee_policy_from_json,
 )
 from adapters.sql.statements import Statements, insert_once
-from application.ports.repositories import AlreadyExists, SlotForSale
+from application.ports.catalogue import SlotForSale
+from application.ports.repositories import AlreadyExists
 from domain.booking import statuses_taking_seats
 from domain.offering import Slot, require_seats
 

@@ -9,18 +9,12 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
+from application.ports.catalogue import OfferingRepository, SlotRepository, TenantRepository
 from application.ports.events_out import Outbox
 from application.ports.gateway_events import (
     PaymentAftermath,
 )
-from application.ports.repositories import (
-    BookingRepository,
-    DisputeRepository,
-    LedgerRepository,
-    OfferingRepository,
-    SlotRepository,
-    TenantRepository,
-)
+from application.ports.repositories import BookingRepository, DisputeRepository, LedgerRepository
 
 
 class WebhookInbox(Protocol):

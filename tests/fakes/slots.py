@@ -7,7 +7,8 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from application.errors import NotFound
-from application.ports.repositories import AlreadyExists, SlotForSale
+from application.ports.catalogue import SlotForSale
+from application.ports.repositories import AlreadyExists
 from domain.booking import (
     statuses_taking_seats,
 )
