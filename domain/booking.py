@@ -19,14 +19,12 @@ IllegalTransition.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 
 from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancellation_refund
 from domain.clock import as_utc
-from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot
+from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot, with_dispute
 from domain.errors import (
     CurrencyMismatch,
     DomainError,
@@ -38,11 +36,13 @@ from domain.fees import FeeQuote, RefundOnCancel
 from domain.hold import async_payment_deadline, hold_lapsed
 from domain.money import Money
 from domain.offering import require_seats
+from domain.refund import CancelledBy, Refund, refund_total
 from domain.statuses import (
     SEATS_BY_STATUS,
     BookingStatus,
     PaymentStatus,
     SeatState,
+    payment_status,
     statuses_holding_seats,
     statuses_taking_seats,
 )
@@ -66,41 +66,10 @@ __all__ = [
 _PAID = frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED})
 
 
-class CancelledBy(StrEnum):
-    CUSTOMER = "customer"
-    TENANT = "tenant"
-    SYSTEM = "system"  # e.g. a payment that arrived after its seats were sold again
-
-
 @dataclass(frozen=True, slots=True)
 class Customer:
     email: str
     name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    """One refund of a booking's payment, as recorded with the gateway.
-
-    A pending refund is reserved before the gateway is asked, under Bookpay's own id (also
-    its idempotency key), so that concurrent refunds cannot together pass what was paid.
-    Until the gateway confirms it, its outcome is *unknown*: it holds its money back from
-    other refunds, but it is not refunded money. It is settled under the gateway's refund
-    id once the gateway confirmed it, or released when the gateway refused it.
-
-    `reason` is what the gateway was told (a re-send must repeat the request exactly);
-    `cancels` says the refund was reserved for a cancellation by that party, so whoever
-    settles it (a retry, another request, reconciliation) cancels the booking too;
-    `reference` is the reservation id a settled refund was reserved under, so a retry of
-    the request that reserved it finds it.
-    """
-
-    refund_id: str
-    split: RefundSplit
-    pending: bool = False
-    reason: str | None = None
-    cancels: CancelledBy | None = None
-    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +123,7 @@ class Booking:
     @property
     def refunded(self) -> RefundSplit:
         """What the gateway confirmed it refunded; unknown reservations are not counted."""
-        return self._sum(r for r in self.refunds if not r.pending)
+        return refund_total(self.currency, (r for r in self.refunds if not r.pending))
 
     @property
     def unknown_refunds(self) -> tuple[Refund, ...]:
@@ -164,7 +133,7 @@ class Booking:
     @property
     def refunded_or_reserved(self) -> RefundSplit:
         """Confirmed refunds plus unknown reservations: money no other refund may take."""
-        return self._sum(self.refunds)
+        return refund_total(self.currency, self.refunds)
 
     @property
     def refundable(self) -> Money:
@@ -187,12 +156,6 @@ class Booking:
         paid that is not confirmed refunded, the platform's fee included (they never had
         the seats). Decide it only once no refund of the booking is unknown."""
         return tenant_cancellation_refund(self.quote, RefundOnCancel.PROPORTIONAL, self.refunded)
-
-    def _sum(self, refunds: Iterable[Refund]) -> RefundSplit:
-        total = RefundSplit.nothing(self.currency)
-        for refund in refunds:
-            total = total + refund.split
-        return total
 
     @property
     def terms(self) -> Terms:
@@ -293,12 +256,11 @@ class Booking:
 
     def record_refund(self, refund_id: str, split: RefundSplit) -> Booking:
         """Record a refund once (by its gateway id); the sum never exceeds what was paid."""
-        if self._refund(refund_id) is not None:
+        if self.refund_by_id(refund_id) is not None:
             return self
         self._check_refund(split)
         return replace(
             self,
-            status=self._status_after_refund,
             refunds=(*self.refunds, Refund(refund_id, split)),
         )
 
@@ -315,7 +277,7 @@ class Booking:
         A reservation id already known (reserved, or settled under the gateway's id)
         changes nothing: it is the same request again.
         """
-        if self._refund(reservation_id) is not None:
+        if self.refund_by_id(reservation_id) is not None:
             return self
         self.require_no_blocking_dispute()  # a refund the gateway made is still recorded
         self._check_refund(split)
@@ -324,39 +286,38 @@ class Booking:
 
     def settle_refund(self, reservation_id: str, refund_id: str) -> Booking:
         """The gateway made the reserved refund: it is now known by the gateway's id."""
-        reserved = self._refund(reservation_id)
+        reserved = self.refund_by_id(reservation_id)
         if reserved is None or not reserved.pending:
-            if self._refund(refund_id) is not None:
+            if self.refund_by_id(refund_id) is not None:
                 return self
             raise InvalidRefund(f"no refund of booking {self.id} is reserved as {reservation_id}")
-        if self._refund(refund_id) is not None:  # already recorded under the gateway's id
+        if self.refund_by_id(refund_id) is not None:  # already recorded under the gateway's id
             kept = tuple(r for r in self.refunds if r is not reserved)
         else:
             settled = replace(
                 reserved, refund_id=refund_id, pending=False, reference=reservation_id
             )
             kept = tuple(settled if r is reserved else r for r in self.refunds)
-        return replace(self, status=self._status_after_refund, refunds=kept)
+        return replace(self, refunds=kept)
 
     def fee_refund_reported(self, refund_id: str, fee_refund: Money) -> Booking:
         """The gateway reports what a settled refund gave back of the platform's fee: the
         refund keeps that (Stripe's rounding), not the policy's share, so what the tenant
         still holds (`transfer_left`) follows the money that moved. Kept within the refund
         and the fee still held; unchanged when it already says so."""
-        refund = self._refund(refund_id)
+        refund = self.refund_by_id(refund_id)
         if refund is None or refund.pending:
             return self
-        others = self._sum(r for r in self.refunds if r is not refund).application_fee_refund
-        held = self.quote.application_fee - others
-        kept = max(min(fee_refund, refund.split.customer_refund, held), Money.zero(self.currency))
-        if kept == refund.split.application_fee_refund:
+        others = refund_total(self.currency, (r for r in self.refunds if r is not refund))
+        held = self.quote.application_fee - others.application_fee_refund
+        reported = refund.with_fee_refund(fee_refund, held)
+        if reported is refund:
             return self
-        reported = replace(refund, split=RefundSplit(refund.split.customer_refund, kept))
         return replace(self, refunds=tuple(reported if r is refund else r for r in self.refunds))
 
     def release_refund(self, reservation_id: str) -> Booking:
         """The gateway refused the reserved refund: nothing went back, nothing is held."""
-        reserved = self._refund(reservation_id)
+        reserved = self.refund_by_id(reservation_id)
         if reserved is None or not reserved.pending:
             return self
         return replace(self, refunds=tuple(r for r in self.refunds if r is not reserved))
@@ -364,13 +325,6 @@ class Booking:
     def refund_by_id(self, refund_id: str) -> Refund | None:
         """The refund known by this id: the gateway's, or the reservation's it settled."""
         return next((r for r in self.refunds if refund_id in (r.refund_id, r.reference)), None)
-
-    def _refund(self, refund_id: str) -> Refund | None:
-        return self.refund_by_id(refund_id)
-
-    @property
-    def _status_after_refund(self) -> BookingStatus:
-        return self.status  # a refund gives money back, never seats
 
     def _check_refund(self, split: RefundSplit) -> None:
         if not self.is_paid:
@@ -393,16 +347,11 @@ class Booking:
     def payment_status(self) -> PaymentStatus:
         """The money: disputed while a dispute is open or was lost; otherwise what the
         refunds the gateway confirmed gave back (a reserved refund is not yet refunded)."""
-        if not self.is_paid:
-            return PaymentStatus.UNPAID
-        if any(d.is_open or d.is_lost for d in self.disputes):
-            return PaymentStatus.DISPUTED
-        confirmed = sum(r.split.customer_refund.amount for r in self.refunds if not r.pending)
-        if confirmed <= 0:
-            return PaymentStatus.PAID
-        if confirmed >= self.quote.customer_total.amount:
-            return PaymentStatus.REFUNDED
-        return PaymentStatus.PARTIALLY_REFUNDED
+        return payment_status(
+            paid=self.quote.customer_total if self.is_paid else None,
+            refunded=self.refunded.customer_refund,
+            disputed=any(d.is_open or d.is_lost for d in self.disputes),
+        )
 
     @property
     def transfer_left(self) -> Money:
@@ -454,10 +403,5 @@ class Booking:
         return self._with_dispute(known.recovered(reversal_id))
 
     def _with_dispute(self, dispute: Dispute) -> Booking:
-        known = self.dispute(dispute.dispute_id)
-        if known is dispute:
-            return self
-        if known is None:  # kept in the order the customers opened them
-            opened = sorted((*self.disputes, dispute), key=lambda d: (d.created_at, d.dispute_id))
-            return replace(self, disputes=tuple(opened))
-        return replace(self, disputes=tuple(dispute if d is known else d for d in self.disputes))
+        disputes = with_dispute(self.disputes, dispute)
+        return self if disputes is self.disputes else replace(self, disputes=disputes)

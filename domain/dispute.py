@@ -215,3 +215,14 @@ class Dispute:
         if self.recovery.reversal_id == reversal_id:
             return self
         return replace(self, recovery=replace(self.recovery, reversal_id=reversal_id))
+
+
+def with_dispute(disputes: tuple[Dispute, ...], dispute: Dispute) -> tuple[Dispute, ...]:
+    """`disputes` with `dispute` added or replacing the one of its id, kept in the order the
+    customers opened them; the same tuple when `dispute` is already there."""
+    known = next((d for d in disputes if d.dispute_id == dispute.dispute_id), None)
+    if known is dispute:
+        return disputes
+    if known is None:
+        return tuple(sorted((*disputes, dispute), key=lambda d: (d.created_at, d.dispute_id)))
+    return tuple(dispute if d is known else d for d in disputes)

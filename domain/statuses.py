@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from domain.money import Money
+
 
 class BookingStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
@@ -51,3 +53,18 @@ def statuses_holding_seats() -> frozenset[BookingStatus]:
 def statuses_taking_seats() -> frozenset[BookingStatus]:
     """The statuses in which a booking still holds or books its seats."""
     return frozenset(s for s, seats in SEATS_BY_STATUS.items() if seats is not SeatState.RELEASED)
+
+
+def payment_status(*, paid: Money | None, refunded: Money, disputed: bool) -> PaymentStatus:
+    """The money of a booking: unpaid without a payment (`paid` is None); disputed while a
+    dispute is open or was lost; otherwise what the refunds the gateway confirmed
+    (`refunded`, minor units) gave back of `paid`."""
+    if paid is None:
+        return PaymentStatus.UNPAID
+    if disputed:
+        return PaymentStatus.DISPUTED
+    if refunded.amount <= 0:
+        return PaymentStatus.PAID
+    if refunded.amount >= paid.amount:
+        return PaymentStatus.REFUNDED
+    return PaymentStatus.PARTIALLY_REFUNDED
