@@ -3,150 +3,32 @@
 The strategies here are shared with the ledger properties.
 """
 
-import os
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from domain.booking import Booking, Customer
-from domain.cancellation import (
-    RefundSplit,
-    customer_cancellation_refund,
-    partial_refund,
-    tenant_cancellation_refund,
+from domain.errors import BelowMinimumCharge
+from domain.fees import BearerKind, FeeBearer, FeePolicy, FeeQuote, Tier, TierMode
+from domain.money import Money, granularity, minimum_charge
+from tests.unit.fee_strategies import (
+    CURRENCIES,
+    PROPERTY,
+    Sale,
+    basis_points,
+    fee_policies,
+    half_up,
+    money,
+    optional,
+    quotes,
+    sales,
 )
-from domain.errors import BelowMinimumCharge, RefundExceedsPaid
-from domain.fees import BearerKind, FeeBearer, FeePolicy, FeeQuote, RefundOnCancel, Tier, TierMode
-from domain.money import Money, exponent, granularity, minimum_charge
-
-# Two-decimal, zero-decimal and three-decimal currencies, and ISK (whole krónur only).
-CURRENCIES = ("usd", "eur", "gbp", "chf", "jpy", "krw", "clp", "kwd", "bhd", "isk")
-
-CREATED_AT = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
-# Modest by default so the domain suite runs in seconds; raise it for a deep search:
-# BOOKPAY_HYPOTHESIS_EXAMPLES=5000 pytest tests/unit -k properties
-EXAMPLES = int(os.environ.get("BOOKPAY_HYPOTHESIS_EXAMPLES", "40"))
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None)
-QUICK = settings(max_examples=max(EXAMPLES // 2, 1), deadline=None)
-
 
 # --- strategies ----------------------------------------------------------------------
 
 
-def money(currency: str, max_major: int, min_major_units: int = 0) -> st.SearchStrategy[Money]:
-    """Amounts up to `max_major` whole units, always a step Stripe accepts."""
-    step = granularity(currency)
-    top = max_major * 10 ** exponent(currency) // step
-    return st.integers(min_major_units, top).map(lambda steps: Money(steps * step, currency))
-
-
-def optional(strategy: st.SearchStrategy[Money]) -> st.SearchStrategy[Money | None]:
-    return st.one_of(st.none(), strategy)
-
-
-basis_points = st.one_of(st.integers(0, 3_000), st.integers(0, 10_000), st.just(0))
-bearers = st.one_of(
-    st.just(FeeBearer.customer()),
-    st.just(FeeBearer.tenant()),
-    st.integers(0, 10_000).map(FeeBearer.split),
-)
-
-
-@st.composite
-def tier_tables(draw: st.DrawFn, currency: str) -> tuple[Tier, ...]:
-    bounds = sorted({m.amount for m in draw(st.lists(money(currency, 1_000, 1), max_size=4))})
-    open_ended = draw(st.booleans())
-    ups: list[Money | None] = [Money(b, currency) for b in bounds]
-    if open_ended or not ups:
-        ups.append(None)
-    return tuple(
-        Tier(up_to=up, percent_bps=draw(basis_points), fixed=draw(optional(money(currency, 5))))
-        for up in ups
-    )
-
-
-@st.composite
-def fee_policies(draw: st.DrawFn, currency: str) -> FeePolicy:
-    minimum, maximum = draw(optional(money(currency, 10))), draw(optional(money(currency, 50)))
-    if minimum is not None and maximum is not None and minimum > maximum:
-        minimum, maximum = maximum, minimum
-    return FeePolicy(
-        percent_bps=draw(basis_points),
-        fixed=draw(optional(money(currency, 5))),
-        per_seat_fixed=draw(optional(money(currency, 3))),
-        tiers=draw(st.one_of(st.just(()), tier_tables(currency))),
-        tier_mode=draw(st.sampled_from(TierMode)),
-        minimum=minimum,
-        maximum=maximum,
-        bearer=draw(bearers),
-        refund_on_cancel=draw(st.sampled_from(RefundOnCancel)),
-        version=draw(st.integers(1, 50)),
-    )
-
-
-@dataclass(frozen=True)
-class Sale:
-    policy: FeePolicy
-    unit_price: Money
-    seats: int
-
-
-@st.composite
-def sales(draw: st.DrawFn, currencies: tuple[str, ...] = CURRENCIES) -> Sale:
-    currency = draw(st.sampled_from(currencies))
-    return Sale(
-        policy=draw(fee_policies(currency)),
-        unit_price=draw(money(currency, 500)),
-        seats=draw(st.integers(1, 40)),
-    )
-
-
-@st.composite
-def quotes(draw: st.DrawFn, currencies: tuple[str, ...] = CURRENCIES) -> tuple[FeeQuote, FeePolicy]:
-    """A quote that went through (a charge at or above the minimum), with its policy."""
-    sale = draw(sales(currencies))
-    try:
-        quote = sale.policy.quote(sale.unit_price, sale.seats)
-    except BelowMinimumCharge:
-        assume(False)
-        raise
-    return quote, sale.policy
-
-
-def new_booking(
-    quote: FeeQuote, refund_on_cancel: RefundOnCancel, booking_id: str = "bk_1"
-) -> Booking:
-    """A booking sold with `quote`, waiting for its payment."""
-    return Booking(
-        id=booking_id,
-        tenant_id="tn_1",
-        offering_id="of_1",
-        slot_id="sl_1",
-        seats=quote.seats,
-        starts_at=CREATED_AT + timedelta(days=10),
-        customer=Customer("ada@example.com"),
-        quote=quote,
-        refund_on_cancel=refund_on_cancel,
-        hold_expires_at=CREATED_AT + timedelta(minutes=30),
-        created_at=CREATED_AT,
-    )
-
-
-def paid_booking(
-    quote: FeeQuote, refund_on_cancel: RefundOnCancel, booking_id: str = "bk_1"
-) -> Booking:
-    return new_booking(quote, refund_on_cancel, booking_id).confirm(f"pi_{booking_id}")
-
-
 # --- an independent reading of the fee rules, in Decimal -------------------------------
-
-
-def _half_up(value: Decimal, step: int = 1) -> int:
-    return int((value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * step
 
 
 def _rate(amount: int, bps: int) -> Decimal:
@@ -185,12 +67,12 @@ def expected_quote(sale: Sale) -> dict[str, int] | int:
         exact = _rate(subtotal, policy.percent_bps) + _tiers_fee(policy, subtotal)
         exact += policy.fixed.amount if policy.fixed else 0
         exact += policy.per_seat_fixed.amount * sale.seats if policy.per_seat_fixed else 0
-        fee = _half_up(Decimal(_half_up(exact)), step)
+        fee = half_up(Decimal(half_up(exact)), step)
         if policy.minimum:
             fee = max(fee, policy.minimum.amount)
         if policy.maximum:
             fee = min(fee, policy.maximum.amount)
-        share = _half_up(Decimal(_half_up(_rate(fee, policy.bearer.customer_share_bps))), step)
+        share = half_up(Decimal(half_up(_rate(fee, policy.bearer.customer_share_bps))), step)
     total = subtotal + share
     if total < minimum_charge(currency):
         return minimum_charge(currency)
@@ -319,102 +201,3 @@ def test_one_tier_prices_the_same_in_volume_and_marginal_mode(
     except BelowMinimumCharge:
         return
     assert marginal.quote(price, seats) == expected
-
-
-# --- refund properties ---------------------------------------------------------------
-
-
-@PROPERTY
-@given(quotes(), st.sampled_from(RefundOnCancel), st.data())
-def test_partial_refunds_never_exceed_what_was_paid(
-    quote_and_policy: tuple[FeeQuote, FeePolicy], mode: RefundOnCancel, data: st.DataObject
-) -> None:
-    quote, _ = quote_and_policy
-    booking = paid_booking(quote, mode)
-    top = max(quote.customer_total.amount // granularity(quote.currency), 1)
-    steps = data.draw(st.lists(st.integers(1, top), min_size=1, max_size=8))
-    for number, count in enumerate(steps):
-        amount = Money(count * granularity(quote.currency), quote.currency)
-        refundable = quote.customer_total - booking.refunded.customer_refund
-        if amount > refundable:
-            with pytest.raises(RefundExceedsPaid):
-                partial_refund(quote, amount, mode, booking.refunded)
-            continue
-        split = partial_refund(quote, amount, mode, booking.refunded)
-        assert split.customer_refund == amount
-        assert Money.zero(quote.currency) <= split.application_fee_refund <= amount
-        assert split.application_fee_refund.is_chargeable_step()
-        booking = booking.record_refund(f"re_{number}", split)
-        if mode is RefundOnCancel.NEVER:
-            assert split.application_fee_refund.is_zero
-        else:
-            # The tenant never gives back more than the transfer it received.
-            assert booking.refunded.tenant_share <= quote.tenant_receives
-    assert booking.refunded.customer_refund <= quote.customer_total
-    assert booking.refunded.application_fee_refund <= quote.application_fee
-    assert booking.refundable == quote.customer_total - booking.refunded.customer_refund
-
-    # Whatever is left, a tenant's cancellation gives back, and the books close.
-    rest = tenant_cancellation_refund(quote, mode, booking.refunded)
-    everything = booking.refunded + rest
-    assert everything.customer_refund == quote.customer_total
-    if mode is RefundOnCancel.PROPORTIONAL:
-        assert everything.application_fee_refund == quote.application_fee
-        assert everything.tenant_share == quote.tenant_receives
-    else:
-        assert everything.application_fee_refund.is_zero
-
-
-@PROPERTY
-@given(quotes(), st.sampled_from(RefundOnCancel))
-def test_one_full_refund_gives_the_fee_back_when_proportional(
-    quote_and_policy: tuple[FeeQuote, FeePolicy], mode: RefundOnCancel
-) -> None:
-    quote, _ = quote_and_policy
-    split = partial_refund(quote, quote.customer_total, mode)
-    assert split.customer_refund == quote.customer_total
-    expected_fee_back = quote.application_fee if mode is RefundOnCancel.PROPORTIONAL else None
-    assert split.application_fee_refund == (expected_fee_back or Money.zero(quote.currency))
-    with pytest.raises(RefundExceedsPaid):
-        partial_refund(quote, Money(granularity(quote.currency), quote.currency), mode, split)
-
-
-@PROPERTY
-@given(quotes(), st.sampled_from(RefundOnCancel), st.integers(0, 100))
-def test_a_customer_cancellation_refunds_the_policy_share(
-    quote_and_policy: tuple[FeeQuote, FeePolicy], mode: RefundOnCancel, percent: int
-) -> None:
-    quote, _ = quote_and_policy
-    split = customer_cancellation_refund(quote, percent, mode)
-    base = quote.customer_total if mode is RefundOnCancel.PROPORTIONAL else quote.subtotal
-    step = granularity(quote.currency)
-    with localcontext() as context:
-        context.prec = 60
-        expected = _half_up(Decimal(_half_up(Decimal(base.amount) * percent / 100)), step)
-    assert split.customer_refund.amount == expected
-    assert split.customer_refund <= quote.customer_total
-    assert Money.zero(quote.currency) <= split.application_fee_refund <= quote.application_fee
-    if mode is RefundOnCancel.NEVER:
-        assert split.application_fee_refund.is_zero
-    if percent == 100 and mode is RefundOnCancel.PROPORTIONAL:
-        assert split == RefundSplit(quote.customer_total, quote.application_fee)
-
-
-@QUICK
-@given(quotes(), st.sampled_from(RefundOnCancel), st.integers(0, 100), st.data())
-def test_a_cancellation_after_partial_refunds_only_tops_up(
-    quote_and_policy: tuple[FeeQuote, FeePolicy],
-    mode: RefundOnCancel,
-    percent: int,
-    data: st.DataObject,
-) -> None:
-    quote, _ = quote_and_policy
-    step = granularity(quote.currency)
-    already_amount = data.draw(st.integers(1, quote.customer_total.amount // step)) * step
-    already = partial_refund(quote, Money(already_amount, quote.currency), mode)
-    top_up = customer_cancellation_refund(quote, percent, mode, already)
-    fresh = customer_cancellation_refund(quote, percent, mode)
-    total = already + top_up
-    assert total.customer_refund == max(fresh.customer_refund, already.customer_refund)
-    assert total.customer_refund <= quote.customer_total
-    assert total.application_fee_refund <= quote.application_fee

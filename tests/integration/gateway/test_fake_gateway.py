@@ -1,9 +1,8 @@
-"""The fake Stripe: its hosted pages, the signed Stripe-shaped events its buttons send, and
-how it delivers them."""
+"""The fake Stripe: its hosted pages and the signed Stripe-shaped events its buttons send
+(its delivery is in test_fake_gateway_delivery.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
@@ -12,12 +11,10 @@ import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.pages import CheckoutPage, render_checkout_page
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.stripe.gateway import StripeGateway
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import GatewayInvalidRequest, NotFound
 from application.ports.gateway import (
-    CheckoutSession,
     LineItem,
     PaymentStatus,
     SessionStatus,
@@ -35,14 +32,12 @@ from application.ports.gateway_events import (
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
-from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
+from tests.integration.gateway.fake_gateway_steps import onboarding_account, open_session
+from tests.support.gateway_doubles import FixedClock, WebhookInbox
 from tests.support.gateway_requests import (
-    CONNECT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
-    checkout_request,
     refund_request,
 )
-from tests.support.stripe_openapi import stripe_openapi
 
 FORM = re.compile(r'<form method="post" action="([^"]+)">(.*?)</form>', re.S)
 
@@ -59,36 +54,6 @@ def forms(html: str) -> dict[str, str]:
     return found
 
 
-async def _account(fake: FakeGateway, key: str = "acct-1") -> str:
-    status = await fake.create_connected_account(
-        tenant_id="tn_0001", country="de", email="owner@yoga.example", idempotency_key=key
-    )
-    assert status.account_id is not None
-    return status.account_id
-
-
-async def _session(
-    fake: FakeGateway,
-    inbox: WebhookInbox,
-    clock: FixedClock,
-    charge_model: ChargeModel = ChargeModel.DESTINATION,
-    booking_id: str = "bk_0001",
-) -> CheckoutSession:
-    """A session of an onboarded tenant, with the onboarding's event out of the inbox."""
-    account_id = await _account(fake)
-    await fake.complete_onboarding(account_id)
-    inbox.deliveries.clear()
-    return await fake.create_checkout_session(
-        checkout_request(
-            account_id,
-            clock(),
-            charge_model=charge_model,
-            customer_bears_fee=True,
-            booking_id=booking_id,
-        )
-    )
-
-
 def _event(inbox: WebhookInbox, index: int = -1) -> dict[str, Any]:
     event: dict[str, Any] = json.loads(inbox.deliveries[index].body)
     return event
@@ -100,7 +65,7 @@ def _event(inbox: WebhookInbox, index: int = -1) -> dict[str, Any]:
 async def test_the_checkout_page_offers_pay_decline_and_cancel(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
     base = f"{PUBLIC_BASE_URL}/fake-stripe/checkout/{session.session_id}"
 
     html = await fake_gateway.checkout_page(session.session_id)
@@ -122,7 +87,7 @@ async def test_the_checkout_page_offers_pay_decline_and_cancel(
 async def test_a_checkout_awaiting_a_delayed_payment_offers_its_outcomes(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
     base = f"{PUBLIC_BASE_URL}/fake-stripe/checkout/{session.session_id}"
     await fake_gateway.pay(session.session_id, method="delayed")
 
@@ -156,7 +121,7 @@ def test_the_checkout_page_escapes_what_it_shows() -> None:
 async def test_the_onboarding_page_completes_onboarding(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    account_id = await _account(fake_gateway)
+    account_id = await onboarding_account(fake_gateway)
     link = await fake_gateway.create_onboarding_link(
         account_id=account_id,
         refresh_url="https://bookpay.example/refresh",
@@ -190,7 +155,7 @@ async def test_paying_sends_a_signed_event_that_the_stripe_verifier_accepts(
     inbox: WebhookInbox,
     clock: FixedClock,
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
     buttons = forms(await fake_gateway.checkout_page(session.session_id))
     page = f"{PUBLIC_BASE_URL}/fake-stripe/checkout/{session.session_id}"
     assert buttons["Pay"] == f"{page}/pay?method=card"
@@ -219,7 +184,7 @@ async def test_paying_sends_a_signed_event_that_the_stripe_verifier_accepts(
 async def test_a_direct_charge_event_comes_from_the_connected_account(
     fake_gateway: FakeGateway, stripe_gateway: StripeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock, ChargeModel.DIRECT)
+    session = await open_session(fake_gateway, inbox, clock, ChargeModel.DIRECT)
 
     await fake_gateway.pay(session.session_id)
 
@@ -247,7 +212,7 @@ def _translated(fake: FakeGateway, inbox: WebhookInbox) -> list[object]:
 async def test_a_delayed_payment_that_succeeds(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
 
     started = await fake_gateway.pay(session.session_id, method="delayed")
     settled = await fake_gateway.pay(session.session_id)
@@ -265,7 +230,7 @@ async def test_a_delayed_payment_that_succeeds(
 async def test_a_delayed_payment_that_fails(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
 
     await fake_gateway.start_delayed_payment(session.session_id)
     await fake_gateway.fail_delayed_payment(session.session_id)
@@ -285,7 +250,7 @@ async def test_a_delayed_payment_that_fails(
 async def test_declining_is_the_async_payment_failure_path(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
 
     await fake_gateway.decline(session.session_id)
 
@@ -301,7 +266,7 @@ async def test_declining_is_the_async_payment_failure_path(
 async def test_cancelling_leaves_the_session_open_and_sends_nothing(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
 
     outcome = await fake_gateway.cancel(session.session_id)
 
@@ -315,7 +280,7 @@ async def test_cancelling_leaves_the_session_open_and_sends_nothing(
 async def test_expiring_sends_checkout_session_expired(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
 
     expired = await fake_gateway.expire(session.session_id)
 
@@ -330,7 +295,7 @@ async def test_expiring_sends_checkout_session_expired(
 async def test_a_session_past_its_expiry_cannot_be_paid(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
     clock.advance(minutes=31)
 
     with pytest.raises(GatewayInvalidRequest):
@@ -350,7 +315,7 @@ async def test_an_unknown_session_page_is_not_found(fake_gateway: FakeGateway) -
 async def test_refunds_send_charge_refunded_with_the_amount_refunded_so_far(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
     paid = await fake_gateway.pay(session.session_id)
     intent = paid.session.payment_intent_id
     assert intent is not None
@@ -372,7 +337,7 @@ async def test_refunds_send_charge_refunded_with_the_amount_refunded_so_far(
 async def test_a_dispute_sends_charge_dispute_created(
     fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
 ) -> None:
-    session = await _session(fake_gateway, inbox, clock)
+    session = await open_session(fake_gateway, inbox, clock)
     intent = (await fake_gateway.pay(session.session_id)).session.payment_intent_id
     assert intent is not None
 
@@ -384,182 +349,3 @@ async def test_a_dispute_sends_charge_dispute_created(
     assert event.payment_intent_id == intent
     assert event.amount == Money(5250, "eur")
     assert event.reason == "fraudulent"
-
-
-# --- Stripe-shaped events ---------------------------------------------------------------------
-
-SCHEMAS = {
-    "checkout.session.completed": "checkout.session",
-    "checkout.session.async_payment_succeeded": "checkout.session",
-    "checkout.session.async_payment_failed": "checkout.session",
-    "checkout.session.expired": "checkout.session",
-    "account.updated": "account",
-    "charge.refunded": "charge",
-    "charge.dispute.created": "dispute",
-    "charge.dispute.funds_withdrawn": "dispute",
-    "charge.dispute.closed": "dispute",
-    "charge.dispute.funds_reinstated": "dispute",
-    "application_fee.refunded": "application_fee",
-}
-
-
-async def test_every_event_is_shaped_like_stripes(
-    fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
-) -> None:
-    session = await _session(fake_gateway, inbox, clock, ChargeModel.DIRECT)
-    assert session.account_id is not None
-    await fake_gateway.complete_onboarding(session.account_id)
-    intent = (await fake_gateway.pay(session.session_id)).session.payment_intent_id
-    assert intent is not None
-    await fake_gateway.refund(
-        refund_request(intent, 100, charge_model=ChargeModel.DIRECT, account_id=session.account_id)
-    )
-    dispute_id = await fake_gateway.open_dispute(intent, account_id=session.account_id)
-    await fake_gateway.close_dispute(dispute_id, won=True)
-    other = await _session(fake_gateway, inbox, clock, booking_id="bk_0002")
-    await fake_gateway.decline(other.session_id)
-    third = await _session(fake_gateway, inbox, clock, booking_id="bk_0003")
-    await fake_gateway.pay(third.session_id, method="delayed")
-    await fake_gateway.pay(third.session_id)
-    fourth = await _session(fake_gateway, inbox, clock, booking_id="bk_0004")
-    await fake_gateway.expire(fourth.session_id)
-
-    events = [json.loads(event.payload) for event in await fake_gateway.list_events()]
-    assert {event["type"] for event in events} == set(SCHEMAS)
-    validator = stripe_openapi()
-    for event in events:
-        assert validator.object_errors(event, "event") == []
-        assert event["api_version"] == "2023-08-16"
-        assert validator.object_errors(event["data"]["object"], SCHEMAS[event["type"]]) == []
-
-
-# --- Delivery ---------------------------------------------------------------------------------
-
-
-class AdvancingSleep(RecordedSleeps):
-    """Sleeping moves the test clock, so each retry is signed at its own time."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        super().__init__()
-        self._clock = clock
-
-    async def __call__(self, delay: float) -> None:
-        await super().__call__(delay)
-        self._clock.advance(seconds=delay)
-
-
-def _fake(inbox: WebhookInbox, clock: FixedClock, sleep: RecordedSleeps) -> FakeGateway:
-    return FakeGateway(
-        store=InMemoryFakeStripeStore(),
-        public_base_url=PUBLIC_BASE_URL,
-        webhook_secret=WEBHOOK_SECRET,
-        connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
-        deliver=inbox,
-        clock=clock,
-        retry_delays=(1.0, 5.0, 30.0),
-        sleep=sleep,
-    )
-
-
-async def test_a_failed_delivery_is_retried_with_backoff_and_a_fresh_signature(
-    inbox: WebhookInbox, clock: FixedClock
-) -> None:
-    sleep = AdvancingSleep(clock)
-    fake = _fake(inbox, clock, sleep)
-    session = await _session(fake, inbox, clock)
-    inbox.answer_next(500, ConnectionError("refused"))
-
-    await fake.pay(session.session_id)
-    await fake.wait_for_deliveries()
-
-    assert sleep.delays == [1.0, 5.0]
-    assert len(inbox.deliveries) == 3
-    assert len(set(inbox.event_ids())) == 1
-    signatures = [d.headers["Stripe-Signature"] for d in inbox.deliveries]
-    assert len(set(signatures)) == 3
-    event, _onboarded = await fake.list_events()
-    assert event.type == "checkout.session.completed"
-    assert event.delivered
-    assert event.attempts == 3
-
-
-async def test_delivery_gives_up_after_the_last_retry(
-    inbox: WebhookInbox, clock: FixedClock
-) -> None:
-    sleep = AdvancingSleep(clock)
-    fake = _fake(inbox, clock, sleep)
-    session = await _session(fake, inbox, clock)
-    inbox.answer_next(*[503] * 10)
-
-    await fake.pay(session.session_id)
-    await fake.wait_for_deliveries()
-
-    event, _onboarded = await fake.list_events()
-    assert not event.delivered
-    assert event.attempts == 4
-    assert sleep.delays == [1.0, 5.0, 30.0]
-
-
-async def test_events_are_listed_newest_first_and_can_be_resent(
-    fake_gateway: FakeGateway, inbox: WebhookInbox, clock: FixedClock
-) -> None:
-    session = await _session(fake_gateway, inbox, clock)
-    await fake_gateway.decline(session.session_id)
-    completed_id, failed_id = inbox.event_ids()
-
-    clock.advance(minutes=10)
-    resent = await fake_gateway.resend_event(completed_id)
-
-    listed = await fake_gateway.list_events(limit=2)
-    assert [event.id for event in listed] == [failed_id, completed_id]
-    assert resent.id == completed_id
-    assert resent.attempts == 2
-    assert resent.delivered
-    first, _, again = inbox.deliveries
-    assert again.body == first.body
-    assert again.headers["Stripe-Signature"] != first.headers["Stripe-Signature"]
-    assert stripe_signature.verify(
-        again.body, again.headers["Stripe-Signature"], WEBHOOK_SECRET, now=clock()
-    )
-    with pytest.raises(NotFound):
-        await fake_gateway.resend_event("evt_unknown")
-
-
-async def test_the_fake_is_deterministic(clock: FixedClock) -> None:
-    runs = []
-    for _ in range(2):
-        inbox = WebhookInbox()
-        fake = _fake(inbox, FixedClock(clock()), RecordedSleeps())
-        session = await _session(fake, inbox, clock)
-        await fake.pay(session.session_id)
-        runs.append((session, [d.body for d in inbox.deliveries]))
-
-    assert runs[0] == runs[1]
-
-
-async def test_processes_sharing_a_store_share_the_fake(
-    inbox: WebhookInbox, clock: FixedClock
-) -> None:
-    store = InMemoryFakeStripeStore()
-    first, second = (
-        FakeGateway(
-            store=store,
-            public_base_url=PUBLIC_BASE_URL,
-            webhook_secret=WEBHOOK_SECRET,
-            connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
-            deliver=inbox,
-            clock=clock,
-        )
-        for _ in range(2)
-    )
-    session = await _session(first, inbox, clock)
-
-    results = await asyncio.gather(
-        first.pay(session.session_id), second.pay(session.session_id), return_exceptions=True
-    )
-
-    first_answer, second_answer = results
-    assert not isinstance(first_answer, BaseException)
-    assert second_answer == first_answer
-    assert inbox.event_types() == ["checkout.session.completed"]
-    assert [event.id for event in await second.list_events(limit=1)] == inbox.event_ids()

@@ -3,44 +3,23 @@ stand-in) behave the same wherever the use cases can tell."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 
-from adapters.stripe_wire import signature as stripe_signature
-from application.errors import GatewayInvalidRequest, InvalidWebhookPayload, InvalidWebhookSignature
+from application.errors import GatewayInvalidRequest
 from application.ports.gateway import (
     PaymentStatus,
     SessionStatus,
-    TransferReversalRequest,
-    WebhookEndpoint,
 )
-from application.ports.gateway_events import CheckoutCompleted, IgnoredEvent
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.integration.gateway.conftest import GatewayHarness
+from tests.integration.gateway.gateway_contract_steps import connected_account
 from tests.support.gateway_requests import (
-    CONNECT_WEBHOOK_SECRET,
-    WEBHOOK_SECRET,
     checkout_request,
-    completed_session_event,
     refund_request,
-    stripe_event,
 )
-
-
-async def _account(
-    harness: GatewayHarness, key: str = "bookpay-account-tn_0001", *, onboarded: bool = True
-) -> str:
-    status = await harness.gateway.create_connected_account(
-        tenant_id="tn_0001", country="de", email="owner@yoga.example", idempotency_key=key
-    )
-    assert status.account_id is not None
-    if onboarded:
-        await harness.onboard(status.account_id)
-    return status.account_id
-
 
 # --- Connect ----------------------------------------------------------------------------------
 
@@ -60,9 +39,9 @@ async def test_a_new_connected_account_cannot_take_charges_yet(harness: GatewayH
 async def test_creating_an_account_again_with_the_same_key_returns_the_same_account(
     harness: GatewayHarness,
 ) -> None:
-    first = await _account(harness, onboarded=False)
-    again = await _account(harness, onboarded=False)
-    other = await _account(harness, key="bookpay-account-tn_0002", onboarded=False)
+    first = await connected_account(harness, onboarded=False)
+    again = await connected_account(harness, onboarded=False)
+    other = await connected_account(harness, key="bookpay-account-tn_0002", onboarded=False)
 
     assert again == first
     assert other != first
@@ -71,7 +50,7 @@ async def test_creating_an_account_again_with_the_same_key_returns_the_same_acco
 async def test_retrieving_an_account_reflects_completed_onboarding(
     harness: GatewayHarness,
 ) -> None:
-    account_id = await _account(harness, onboarded=False)
+    account_id = await connected_account(harness, onboarded=False)
     before = await harness.gateway.retrieve_account(account_id)
 
     await harness.onboard(account_id)
@@ -86,7 +65,7 @@ async def test_retrieving_an_account_reflects_completed_onboarding(
 
 
 async def test_an_onboarding_link_is_a_url_that_expires(harness: GatewayHarness) -> None:
-    account_id = await _account(harness, onboarded=False)
+    account_id = await connected_account(harness, onboarded=False)
 
     link = await harness.gateway.create_onboarding_link(
         account_id=account_id,
@@ -123,7 +102,7 @@ async def test_an_unknown_account_is_an_invalid_request(harness: GatewayHarness)
 async def test_a_checkout_session_opens_for_the_booking(
     harness: GatewayHarness, charge_model: ChargeModel, customer_bears_fee: bool, total: int
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     request = checkout_request(
         account_id,
         harness.clock(),
@@ -150,7 +129,7 @@ async def test_a_checkout_session_opens_for_the_booking(
 async def test_an_account_still_onboarding_cannot_take_a_checkout(
     harness: GatewayHarness, charge_model: ChargeModel
 ) -> None:
-    account_id = await _account(harness, onboarded=False)
+    account_id = await connected_account(harness, onboarded=False)
 
     with pytest.raises(GatewayInvalidRequest):
         await harness.gateway.create_checkout_session(
@@ -161,7 +140,7 @@ async def test_an_account_still_onboarding_cannot_take_a_checkout(
 async def test_a_retried_checkout_with_the_same_key_returns_the_same_session(
     harness: GatewayHarness,
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     request = checkout_request(account_id, harness.clock())
 
     first = await harness.gateway.create_checkout_session(request)
@@ -180,7 +159,7 @@ async def test_a_retried_checkout_with_the_same_key_returns_the_same_session(
 async def test_a_hold_outside_stripes_session_lifetime_is_refused(
     harness: GatewayHarness, expires_in: timedelta
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
 
     with pytest.raises(GatewayInvalidRequest):
         await harness.gateway.create_checkout_session(
@@ -192,7 +171,7 @@ async def test_a_hold_outside_stripes_session_lifetime_is_refused(
 async def test_a_session_is_retrieved_where_it_lives(
     harness: GatewayHarness, charge_model: ChargeModel
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     created = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock(), charge_model=charge_model)
     )
@@ -205,7 +184,7 @@ async def test_a_session_is_retrieved_where_it_lives(
 
 
 async def test_a_direct_session_is_not_found_on_the_platform(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     created = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock(), charge_model=ChargeModel.DIRECT)
     )
@@ -215,7 +194,7 @@ async def test_a_direct_session_is_not_found_on_the_platform(harness: GatewayHar
 
 
 async def test_a_paid_session_shows_its_payment(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     created = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock())
     )
@@ -233,7 +212,7 @@ async def test_a_paid_session_shows_its_payment(harness: GatewayHarness) -> None
 async def test_an_expired_session_can_no_longer_be_paid(
     harness: GatewayHarness, charge_model: ChargeModel
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     created = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock(), charge_model=charge_model)
     )
@@ -252,7 +231,7 @@ async def test_an_expired_session_can_no_longer_be_paid(
 
 
 async def test_a_paid_session_cannot_be_expired(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     created = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock())
     )
@@ -275,7 +254,7 @@ async def test_an_unknown_session_is_an_invalid_request(harness: GatewayHarness)
 async def test_a_refund_gives_back_part_of_a_payment(
     harness: GatewayHarness, charge_model: ChargeModel, fee_back: bool
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     session = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock(), charge_model=charge_model)
     )
@@ -301,7 +280,7 @@ async def test_a_refund_gives_back_part_of_a_payment(
 async def test_a_payments_refunds_are_listed_with_bookpays_reference(
     harness: GatewayHarness, charge_model: ChargeModel
 ) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     session = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock(), charge_model=charge_model)
     )
@@ -326,7 +305,7 @@ async def test_a_payments_refunds_are_listed_with_bookpays_reference(
 
 
 async def test_a_retried_refund_with_the_same_key_refunds_once(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     session = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock())
     )
@@ -344,7 +323,7 @@ async def test_a_retried_refund_with_the_same_key_refunds_once(harness: GatewayH
 
 
 async def test_refunding_more_than_was_paid_is_refused(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
+    account_id = await connected_account(harness)
     session = await harness.gateway.create_checkout_session(
         checkout_request(account_id, harness.clock())
     )
@@ -357,159 +336,3 @@ async def test_refunding_more_than_was_paid_is_refused(harness: GatewayHarness) 
 async def test_refunding_an_unknown_payment_is_refused(harness: GatewayHarness) -> None:
     with pytest.raises(GatewayInvalidRequest):
         await harness.gateway.refund(refund_request("pi_unknown", 100))
-
-
-# --- Webhooks ---------------------------------------------------------------------------------
-
-
-def _signed(harness: GatewayHarness, body: bytes, secret: str = WEBHOOK_SECRET) -> str:
-    return stripe_signature.sign(body, secret, harness.clock())
-
-
-async def test_a_correctly_signed_event_is_translated(harness: GatewayHarness) -> None:
-    body = completed_session_event(harness.clock())
-
-    event = harness.gateway.parse_webhook(body, _signed(harness, body), WebhookEndpoint.PLATFORM)
-
-    assert isinstance(event, CheckoutCompleted)
-    assert event.event_id == "evt_test_0001"
-    assert event.booking_id == "bk_0001"
-    assert event.paid
-    assert event.amount_total == Money(5000, "eur")
-    assert event.created_at == harness.clock().replace(microsecond=0)
-
-
-async def test_each_endpoint_verifies_with_its_own_secret(harness: GatewayHarness) -> None:
-    body = completed_session_event(harness.clock())
-    connect_signature = _signed(harness, body, CONNECT_WEBHOOK_SECRET)
-
-    event = harness.gateway.parse_webhook(body, connect_signature, WebhookEndpoint.CONNECT)
-
-    assert isinstance(event, CheckoutCompleted)
-    with pytest.raises(InvalidWebhookSignature):
-        harness.gateway.parse_webhook(body, connect_signature, WebhookEndpoint.PLATFORM)
-    with pytest.raises(InvalidWebhookSignature):
-        harness.gateway.parse_webhook(body, _signed(harness, body), WebhookEndpoint.CONNECT)
-
-
-async def test_a_tampered_body_is_refused(harness: GatewayHarness) -> None:
-    body = completed_session_event(harness.clock())
-    signature = _signed(harness, body)
-    tampered = body.replace(b'"amount_total": 5000', b'"amount_total": 1')
-    assert tampered != body
-
-    with pytest.raises(InvalidWebhookSignature):
-        harness.gateway.parse_webhook(tampered, signature, WebhookEndpoint.PLATFORM)
-
-
-async def test_a_signature_from_the_wrong_secret_is_refused(harness: GatewayHarness) -> None:
-    body = completed_session_event(harness.clock())
-
-    with pytest.raises(InvalidWebhookSignature):
-        harness.gateway.parse_webhook(
-            body, _signed(harness, body, "whsec_someone_else"), WebhookEndpoint.PLATFORM
-        )
-
-
-async def test_a_stale_signature_is_refused_after_five_minutes(harness: GatewayHarness) -> None:
-    body = completed_session_event(harness.clock())
-    signature = _signed(harness, body)
-
-    harness.clock.advance(seconds=300)
-    assert harness.gateway.parse_webhook(body, signature, WebhookEndpoint.PLATFORM)
-    harness.clock.advance(seconds=1)
-    with pytest.raises(InvalidWebhookSignature):
-        harness.gateway.parse_webhook(body, signature, WebhookEndpoint.PLATFORM)
-
-
-@pytest.mark.parametrize("header", ["", "garbage", "t=abc,v1=00", "v1=00", "t=1700000000"])
-async def test_a_missing_or_malformed_signature_is_refused(
-    harness: GatewayHarness, header: str
-) -> None:
-    body = completed_session_event(harness.clock())
-
-    with pytest.raises(InvalidWebhookSignature):
-        harness.gateway.parse_webhook(body, header, WebhookEndpoint.PLATFORM)
-
-
-async def test_any_of_several_signatures_may_match(harness: GatewayHarness) -> None:
-    body = completed_session_event(harness.clock())
-    timestamp = int(harness.clock().timestamp())
-    good = stripe_signature.compute_signature(body, timestamp, WEBHOOK_SECRET)
-    header = f"t={timestamp},v1={'0' * 64},v0=ignored,v1={good}"
-
-    assert isinstance(
-        harness.gateway.parse_webhook(body, header, WebhookEndpoint.PLATFORM), CheckoutCompleted
-    )
-
-
-async def test_a_signed_body_that_is_no_event_is_an_invalid_payload(
-    harness: GatewayHarness,
-) -> None:
-    for body in (b"not json", b"[]", json.dumps({"object": "event", "id": "evt_1"}).encode()):
-        with pytest.raises(InvalidWebhookPayload):
-            harness.gateway.parse_webhook(body, _signed(harness, body), WebhookEndpoint.PLATFORM)
-
-
-async def test_an_event_type_bookpay_ignores_is_acknowledged(harness: GatewayHarness) -> None:
-    body = json.dumps(
-        stripe_event("customer.created", {"id": "cus_1", "object": "customer"}, harness.clock())
-    ).encode()
-
-    event = harness.gateway.parse_webhook(body, _signed(harness, body), WebhookEndpoint.PLATFORM)
-
-    assert event == IgnoredEvent(
-        event_id="evt_test_0001",
-        created_at=harness.clock().replace(microsecond=0),
-        account_id=None,
-        type="customer.created",
-    )
-
-
-# --- Transfer reversals (a lost dispute recovered from the tenant) ------------------------
-
-
-def _reversal(payment_intent_id: str, amount: int, key: str) -> TransferReversalRequest:
-    return TransferReversalRequest(
-        booking_id="bk_0001",
-        payment_intent_id=payment_intent_id,
-        amount=Money(amount, "eur"),
-        idempotency_key=key,
-        description="lost dispute dp_0001",
-    )
-
-
-async def test_a_destination_transfer_is_reversed_once_per_key(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
-    session = await harness.gateway.create_checkout_session(
-        checkout_request(account_id, harness.clock(), charge_model=ChargeModel.DESTINATION)
-    )
-    payment_intent_id = await harness.pay(session)
-
-    first = await harness.gateway.reverse_transfer(
-        _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0001")
-    )
-    again = await harness.gateway.reverse_transfer(
-        _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0001")
-    )
-
-    assert first == again  # the same reversal, not a second one
-    assert first.reversal_id.startswith("trr_")
-    assert first.amount == Money(1000, "eur")
-    with pytest.raises(GatewayInvalidRequest):  # never more than is left of the transfer
-        await harness.gateway.reverse_transfer(
-            _reversal(payment_intent_id, 1_000_000, "bookpay-dispute-dp_0002")
-        )
-
-
-async def test_a_direct_charge_has_no_transfer_to_reverse(harness: GatewayHarness) -> None:
-    account_id = await _account(harness)
-    session = await harness.gateway.create_checkout_session(
-        checkout_request(account_id, harness.clock(), charge_model=ChargeModel.DIRECT)
-    )
-    payment_intent_id = await harness.pay(session)
-
-    with pytest.raises(GatewayInvalidRequest):
-        await harness.gateway.reverse_transfer(
-            _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0003")
-        )
