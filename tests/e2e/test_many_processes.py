@@ -5,12 +5,12 @@ transactions of one connection run on different server connections."""
 
 from __future__ import annotations
 
-from collections import Counter
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
