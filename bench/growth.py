@@ -111,8 +111,9 @@ def measure_growth(load: LoadSettings, history: int, checks: Checks) -> GrowthRe
     log(f"growth: {SMALL_BOOKINGS:,} vs {history:,} bookings and ledger entries, postgres")
     short = LoadSettings(max(load.seconds / 2, 2.0), min(load.warmup, 1.0), load.connections)
     anchor = datetime.now(UTC)
-    # A month of the history, two months back: the statement a tenant asks for most.
-    until, since = anchor - timedelta(days=30), anchor - timedelta(days=60)
+    # The last 30 days: the statement a tenant asks for most (on the large database about
+    # 26,000 of its entries, the newest; on the small one all of them).
+    until, since = anchor, anchor - timedelta(days=30)
     result.statement_window = f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
     with throwaway_database("postgres") as small_url, throwaway_database("postgres") as large_url:
         urls = {"small": small_url, "large": large_url}
@@ -136,11 +137,14 @@ def measure_growth(load: LoadSettings, history: int, checks: Checks) -> GrowthRe
                     log(f"  seeded {history:,} bookings, {entries:,} entries")
                 else:
                     result.small_entries = entries
-            result.small = with_engine(
-                small_url, lambda e: count_bookings(e, servers["small"][1].tenant_id)
+            # The history, without the pending bookings seeded for the webhook rounds.
+            result.small = (
+                with_engine(small_url, lambda e: count_bookings(e, servers["small"][1].tenant_id))
+                - GROWTH_WEBHOOKS
             )
-            result.large = with_engine(
-                large_url, lambda e: count_bookings(e, servers["large"][1].tenant_id)
+            result.large = (
+                with_engine(large_url, lambda e: count_bookings(e, servers["large"][1].tenant_id))
+                - GROWTH_WEBHOOKS
             )
             result.explain = with_engine(
                 large_url,
