@@ -108,12 +108,14 @@ class Report:
             return
         reference = direct.figures["checkout"]["rps"]
         full = latency.figures["full"]
-        ratio = full["rps"] / reference if reference else 0.0
+        # Checkouts started (201) per second: a 503 is not a checkout.
+        started = full.get("statuses", {}).get("201", 0) / max(full.get("seconds", 0.0), 1e-9)
+        ratio = started / reference if reference else 0.0
         self.targets.append(
             (
                 f"checkout with gateway latency (p50 {latency.p50_ms} ms), {latency.customers} "
                 "customers ≥ 80 % of the zero-latency checkout (postgres, 1 worker)",
-                f"{100 * ratio:.0f} % ({full['rps']:.0f} vs {reference:.0f} req/s)",
+                f"{100 * ratio:.0f} % ({started:.0f} started/s vs {reference:.0f} req/s)",
                 ratio >= 0.8,
             )
         )
