@@ -56,11 +56,13 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 		--generate-hashes --universal -o requirements.lock
 
-# Benchmarks (bench/run.py): real servers on PostgreSQL and SQLite, 1 and 2 workers, loaded
-# from a separate process; writes docs/benchmarks.md. Needs PostgreSQL on 127.0.0.1:5432.
+# Benchmarks (bench/, `python -m bench.run`): real servers on PostgreSQL (directly and through
+# PgBouncer) and SQLite, 1 and 2 workers, loaded from a separate process; writes
+# docs/benchmarks.md, events out appended even when a correctness check failed the run
+# (which then fails). Needs PostgreSQL on 127.0.0.1:5432 and /usr/sbin/pgbouncer.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.events_out --append docs/benchmarks.md
+	$(BIN)/python -m bench.run; status=$$?; \
+	$(BIN)/python -m bench.events_out --append docs/benchmarks.md && exit $$status
 
 # Schemathesis against the app on SQLite, as admin, tenant and anonymous (under 3 minutes):
 # no 5xx, no ignored authentication, every response as the OpenAPI document says.

@@ -32,7 +32,11 @@ calibration_rows = Table(
 
 
 def create_app() -> Litestar:
-    engine: AsyncEngine = create_engine(os.environ["BOOKPAY_DATABASE_URL"])
+    # Behind PgBouncer with the same setting as Bookpay (BOOKPAY_DB_TRANSACTION_POOLER).
+    pooler = os.environ.get("BOOKPAY_DB_TRANSACTION_POOLER", "").lower() == "true"
+    engine: AsyncEngine = create_engine(
+        os.environ["BOOKPAY_DATABASE_URL"], transaction_pooler=pooler
+    )
 
     @get("/json", sync_to_thread=False)
     def bare_json() -> dict[str, object]:

@@ -1,12 +1,14 @@
 """Events out under `make bench`: how many events one `bookpay serve` process delivers per
-second to a local receiver, and the delay from commit to delivery (p50/p99) while a tenant
-cancels slots at a steady rate (each cancellation commits one `slot.cancelled`).
+second to a local receiver, and the delay from commit to delivery (p50/p99) while customers
+check out as fast as they can (bench.loadgen, 16 connections) and a tenant cancels slots at
+a steady rate (each cancellation commits one `slot.cancelled`).
 
 1. With the relay off (`BOOKPAY_OUTBOUND_POLL_SECONDS=0`) the tenant cancels EVENTS slots;
    the server restarts with the relay on, and the receiver times the backlog's delivery
    (first arrival to last: events per second).
-2. Then the tenant cancels RATE slots a second for SECONDS; each event's delay is its
-   arrival at the receiver less its `created_at` (the commit; same machine, same clock).
+2. Then, under the checkout load, the tenant cancels RATE slots a second for SECONDS; each
+   event's delay is its arrival at the receiver less its `created_at` (the commit; same
+   machine, same clock).
 
     .venv/bin/python -m bench.events_out [--events 500] [--rate 20] [--seconds 10]
         [--databases sqlite,postgres] [--append docs/benchmarks.md]
@@ -27,19 +29,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from bench.run import (
-    ADMIN_KEY,
-    bookpay_command,
-    free_port,
-    log,
-    server_env,
-    start_server,
-    stop_server,
-    throwaway_database,
-)
+from bench.common import ADMIN_KEY, free_port, log, throwaway_database
+from bench.load import LoadSettings, run_load
+from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 
 ENV = {"BOOKPAY_OUTBOUND_ALLOW_PRIVATE": "true", "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0"}
 
@@ -90,8 +86,49 @@ def receiver() -> Iterator[tuple[str, Arrivals]]:
         server.server_close()
 
 
-def _shop(base: str, slots: int) -> tuple[str, list[str]]:
-    """An onboarded tenant's key and the ids of `slots` slots to cancel."""
+@dataclass
+class Shop:
+    key: str
+    slug: str
+    to_cancel: list[str]  # slots of a small offering
+    for_sale: list[str]  # slots of a large offering, for the checkout load
+
+
+def _slots(base: str, tenant: dict[str, str], offering_id: str, count: int, days: int) -> list[str]:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    ids: list[str] = []
+    while len(ids) < count:
+        batch = [
+            {"starts_at": (start + timedelta(minutes=len(ids) + i)).isoformat()}
+            for i in range(min(500, count - len(ids)))
+        ]
+        answer = httpx.post(
+            f"{base}/v1/tenant/offerings/{offering_id}/slots",
+            headers=tenant,
+            json={"slots": batch},
+            timeout=60,
+        )
+        ids += [slot["id"] for slot in answer.json()["data"]]
+    return ids
+
+
+def _offering(base: str, tenant: dict[str, str], capacity: int) -> str:
+    answer = httpx.post(
+        f"{base}/v1/tenant/offerings",
+        headers=tenant,
+        json={
+            "name": "Class",
+            "price": {"amount": 2000, "currency": "usd"},
+            "duration_minutes": 60,
+            "capacity": capacity,
+        },
+    )
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
+def _shop(base: str, slots: int) -> Shop:
+    """An onboarded tenant: its key, slug, `slots` slots to cancel and 20 to sell."""
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     created = httpx.post(
         f"{base}/v1/admin/tenants",
@@ -108,31 +145,9 @@ def _shop(base: str, slots: int) -> tuple[str, list[str]]:
     tenant = {"Authorization": f"Bearer {key}"}
     link = httpx.post(f"{base}/v1/tenant/connect/onboarding-link", headers=tenant).json()
     httpx.post(link["url"])
-    offering = httpx.post(
-        f"{base}/v1/tenant/offerings",
-        headers=tenant,
-        json={
-            "name": "Class",
-            "price": {"amount": 2000, "currency": "usd"},
-            "duration_minutes": 60,
-            "capacity": 5,
-        },
-    ).json()
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    ids: list[str] = []
-    while len(ids) < slots:
-        batch = [
-            {"starts_at": (start + timedelta(minutes=len(ids) + i)).isoformat()}
-            for i in range(min(500, slots - len(ids)))
-        ]
-        answer = httpx.post(
-            f"{base}/v1/tenant/offerings/{offering['id']}/slots",
-            headers=tenant,
-            json={"slots": batch},
-            timeout=60,
-        )
-        ids += [slot["id"] for slot in answer.json()["data"]]
-    return key, ids
+    to_cancel = _slots(base, tenant, _offering(base, tenant, 5), slots, days=3)
+    for_sale = _slots(base, tenant, _offering(base, tenant, 100_000), 20, days=200)
+    return Shop(key, created["tenant"]["slug"], to_cancel, for_sale)
 
 
 def _cancel(base: str, key: str, slot_id: str) -> None:
@@ -167,7 +182,8 @@ def measure(database: str, events: int, rate: int, seconds: float) -> dict[str, 
                 headers={"Authorization": f"Bearer {ADMIN_KEY}"},
                 json={"url": endpoint, "events": ["slot.cancelled"]},
             ).raise_for_status()
-            key, slot_ids = _shop(base, events + steady)
+            shop = _shop(base, events + steady)
+            key, slot_ids = shop.key, shop.to_cancel
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda s: _cancel(base, key, s), slot_ids[:events]))
         finally:
@@ -180,11 +196,13 @@ def measure(database: str, events: int, rate: int, seconds: float) -> dict[str, 
             times = sorted(t for t, _ in arrivals.first.values())
             per_second = (events - 1) / max(times[-1] - times[0], 1e-6)
             backlog = set(arrivals.first)
-            started = time.monotonic()
-            for i, slot_id in enumerate(slot_ids[events:]):
-                # A steady rate: each cancellation starts at its own time, not after the last.
-                time.sleep(max(0.0, started + i / rate - time.monotonic()))
-                _cancel(server.base_url, key, slot_id)
+            with _checkout_load(server, shop, seconds) as checkouts:
+                started = time.monotonic()
+                for i, slot_id in enumerate(slot_ids[events:]):
+                    # A steady rate: each cancellation starts at its own time, not after the
+                    # last.
+                    time.sleep(max(0.0, started + i / rate - time.monotonic()))
+                    _cancel(server.base_url, key, slot_id)
             if not _wait(lambda: arrivals.count() >= events + steady, 60):
                 raise RuntimeError("the steady events did not all arrive")
             delays = sorted(
@@ -194,11 +212,36 @@ def measure(database: str, events: int, rate: int, seconds: float) -> dict[str, 
             )
         finally:
             stop_server(server)
+    if not checkouts or checkouts[0]["errors"]:
+        raise RuntimeError(f"the checkout load failed: {checkouts[:1]}")
     return {
         "per_second": per_second,
         "p50": statistics.median(delays),
         "p99": delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+        "checkouts_per_second": float(checkouts[0]["rps"]),
     }
+
+
+@contextmanager
+def _checkout_load(server: Server, shop: Shop, seconds: float) -> Iterator[list[dict[str, Any]]]:
+    """Checkouts on 16 connections for the steady phase (1 s of warm-up first), from a
+    thread running bench.loadgen; the list holds its result once the block is left."""
+    results: list[dict[str, Any]] = []
+    plan = {
+        "label": "checkout load (events out)",
+        "kind": "checkout",
+        "port": server.port,
+        "slug": shop.slug,
+        "slot_ids": shop.for_sale,
+    }
+    settings = LoadSettings(seconds + 1.0, 1.0, 16)
+    thread = threading.Thread(target=lambda: results.append(run_load(settings, plan, server)))
+    thread.start()
+    time.sleep(2.0)  # the load is on before the first cancellation
+    try:
+        yield results
+    finally:
+        thread.join(timeout=settings.seconds + 180)
 
 
 def markdown(results: dict[str, dict[str, float]], events: int, rate: int) -> str:
@@ -207,24 +250,26 @@ def markdown(results: dict[str, dict[str, float]], events: int, rate: int) -> st
         "## Events out",
         "",
         f"One `bookpay serve` process (1 worker), relay polling every second; a backlog of "
-        f"{events} events, then {rate} cancellations a second (`python -m bench.events_out`).",
+        f"{events} events, then {rate} cancellations a second while customers check out on "
+        "16 connections as fast as the server answers (`python -m bench.events_out`).",
         "",
-        "| database | delivered / s (backlog) | commit → delivery p50 | p99 |",
-        "| --- | --- | --- | --- |",
+        "| database | delivered / s (backlog) | commit → delivery p50 | p99 "
+        "| checkouts / s meanwhile |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for database, r in results.items():
         lines.append(
             f"| {database} | {r['per_second']:.0f} | {r['p50'] * 1000:.0f} ms | "
-            f"{r['p99'] * 1000:.0f} ms |"
+            f"{r['p99'] * 1000:.0f} ms | {r['checkouts_per_second']:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.events_out", description=__doc__)
-    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--rate", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--append", type=Path, default=None)
     args = parser.parse_args()

@@ -57,13 +57,14 @@ class GetSource:
 
     port: int
     paths: list[str]
+    headers: dict[str, str] = field(default_factory=dict)
     expected: frozenset[int] = frozenset({200})
     _index: int = 0
 
     def next_request(self) -> bytes | None:
         path = self.paths[self._index % len(self.paths)]
         self._index += 1
-        return _request("GET", path, self.port)
+        return _request("GET", path, self.port, b"", **self.headers)
 
 
 @dataclass
@@ -178,10 +179,19 @@ class PostSource:
 
 
 def build_source(plan: dict[str, Any]) -> Source:
+    """The plan's source; `expected` (statuses) overrides the kind's own when given."""
+    source = _source(plan)
+    if "expected" in plan:
+        source.expected = frozenset(int(status) for status in plan["expected"])
+    return source
+
+
+def _source(plan: dict[str, Any]) -> Source:
     port = int(plan["port"])
     kind = plan["kind"]
     if kind == "get":
-        return GetSource(port, list(plan["paths"]))
+        headers = {name.replace("-", "_"): value for name, value in plan.get("headers", {}).items()}
+        return GetSource(port, list(plan["paths"]), headers)
     if kind == "checkout":
         return CheckoutSource(port, plan["slug"], list(plan["slot_ids"]))
     if kind == "webhook":

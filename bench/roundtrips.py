@@ -34,16 +34,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from adapters.stripe_wire.signature import sign
+from bench.common import WEBHOOK_SECRET, free_port, throwaway_database, with_engine
 from bench.loadgen import completed_event
-from bench.run import (
-    WEBHOOK_SECRET,
-    free_port,
-    server_env,
-    set_up_tenant,
-    throwaway_database,
-    with_engine,
-)
 from bench.seed import seed_pending_bookings
+from bench.servers import server_env
+from bench.shop import set_up_tenant
 
 COUNTS: Counter[str] = Counter()
 STATEMENTS: list[str] = []

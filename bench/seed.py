@@ -35,6 +35,7 @@ class BenchTenant:
     slot_ids: list[str]
     price: Money
     policy: FeePolicy
+    api_key: str = ""
 
 
 async def seed_pending_bookings(
@@ -126,21 +127,30 @@ class WebhookCheck:
 async def check_webhooks_applied(
     engine: AsyncEngine, tenant: BenchTenant, sent_ids: list[str], seeded: int
 ) -> WebhookCheck:
-    """Every event sent was applied exactly once; the bookings not sent were not touched."""
+    """Every event sent was applied exactly once; the bookings not sent were not touched.
+
+    Only the seeded bookings (bk_whbench_…) and the tenant's future slots count: a history
+    seeded for growth has confirmed bookings, charges and booked seats of its own."""
     b, ledger, slots = orm.bookings, orm.ledger_entries, orm.slots
     tid = tenant.tenant_id
     async with engine.connect() as connection:
         confirmed_ids = set(
             (
                 await connection.execute(
-                    select(b.c.id).where(b.c.tenant_id == tid, b.c.status == "confirmed")
+                    select(b.c.id).where(
+                        b.c.tenant_id == tid,
+                        b.c.id.like("bk_whbench_%"),
+                        b.c.status == "confirmed",
+                    )
                 )
             ).scalars()
         )
         charges = (
             await connection.execute(
                 select(func.count(), func.count(ledger.c.booking_id.distinct())).where(
-                    ledger.c.tenant_id == tid, ledger.c.kind == "charge"
+                    ledger.c.tenant_id == tid,
+                    ledger.c.booking_id.like("bk_whbench_%"),
+                    ledger.c.kind == "charge",
                 )
             )
         ).one()
@@ -161,7 +171,10 @@ async def check_webhooks_applied(
         booked = (
             await connection.execute(
                 select(func.coalesce(func.sum(slots.c.booked), 0)).where(
-                    slots.c.tenant_id == tid, slots.c.offering_id == tenant.offering_id
+                    slots.c.tenant_id == tid,
+                    slots.c.offering_id == tenant.offering_id,
+                    # The future slots the webhook bookings hold seats on, not the history.
+                    slots.c.id.in_(tenant.slot_ids),
                 )
             )
         ).scalar_one()
@@ -265,6 +278,8 @@ async def seed_history(
     params = {"tenant_id": tenant.tenant_id, "offering_id": tenant.offering_id, "anchor": anchor}
     async with engine.begin() as connection:
         await connection.execute(text("SET LOCAL synchronous_commit = off"))
+        # A bulk load, not a request: the engine's statement timeout (5 s) does not apply.
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
         await connection.execute(
             text(_HISTORY_OFFERINGS_SQL.format(**shape)), {"tenant_id": tenant.tenant_id}
         )
@@ -287,3 +302,38 @@ async def count_bookings(engine: AsyncEngine, tenant_id: str) -> int:
             select(func.count()).where(orm.bookings.c.tenant_id == tenant_id)
         )
         return int(result.scalar_one())
+
+
+# A charge and its application fee for each confirmed history booking numbered below :below,
+# at the booking's creation (when the money moved, as a completed checkout records it).
+_HISTORY_LEDGER_SQL = """
+INSERT INTO ledger_entries (tenant_id, gateway_ref, kind, booking_id, amount, currency,
+                            created_at, borne_by)
+SELECT b.tenant_id, ref, kind, b.id, amount, b.currency, b.created_at, 'tenant'
+FROM bookings AS b,
+     LATERAL (VALUES ('ch_' || b.id, 'charge', b.customer_total),
+                     ('fee_' || b.id, 'application_fee', b.application_fee))
+         AS e(ref, kind, amount)
+WHERE b.tenant_id = CAST(:tenant_id AS text) AND b.status = 'confirmed'
+  AND b.id LIKE 'bk_hist_%' AND b.id < 'bk_hist_' || lpad(CAST(:below AS text), 8, '0')
+"""
+
+
+async def seed_ledger(engine: AsyncEngine, tenant: BenchTenant, entries: int) -> int:
+    """About `entries` ledger entries for the tenant's history (PostgreSQL only): a charge and
+    an application fee per confirmed booking, from the oldest booking number up; the count
+    written."""
+    # Nine in ten history bookings are confirmed, and each gives two entries.
+    below = round(entries / 2 / 0.9)
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL synchronous_commit = off"))
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
+        result = await connection.execute(
+            text(_HISTORY_LEDGER_SQL), {"tenant_id": tenant.tenant_id, "below": str(below)}
+        )
+        written = int(result.rowcount)
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("ANALYZE ledger_entries"))
+        await autocommit.execute(text("CHECKPOINT"))
+    return written

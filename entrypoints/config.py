@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # Seats one client address may put on hold per hour, whatever the emails (0: off).
     held_seats_per_client_per_hour: int = Field(40, ge=0)
     db_statement_timeout_ms: int = Field(5000, ge=0)
+    # DATABASE_URL is a PgBouncer in transaction pooling mode (README, "PgBouncer").
+    db_transaction_pooler: bool = False
     # Longer than any request may run: a retry then takes over a key whose request died.
     idempotency_claim_timeout_seconds: int = Field(300, ge=0)
     default_max_seats_per_booking: int = Field(10, ge=1)

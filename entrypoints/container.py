@@ -107,8 +107,11 @@ class Container(containers.DeclarativeContainer):
         create_engine,
         config.database_url,
         statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
+        transaction_pooler=config.db_transaction_pooler,
     )
-    database_probe = providers.Singleton(DatabaseProbe, config.database_url)
+    database_probe = providers.Singleton(
+        DatabaseProbe, config.database_url, transaction_pooler=config.db_transaction_pooler
+    )
     rate_limits = providers.Singleton(
         RateLimits,
         checkouts_per_minute=config.checkout_limit_per_minute,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -97,8 +98,13 @@ def create_engine(
     pool_size: int | None = None,
     echo: bool = False,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    transaction_pooler: bool = False,
 ) -> AsyncEngine:
     """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
+
+    `transaction_pooler`: `url` is a PgBouncer (or similar) in transaction pooling mode,
+    where consecutive transactions of one client connection run on different server
+    connections (see `_behind_transaction_pooler`); ignored for SQLite.
 
     `pool_size` bounds the connections a process keeps open (one by default on a SQLite
     file, DEFAULT_POSTGRES_POOL_SIZE on PostgreSQL); tests that need many truly concurrent
@@ -140,7 +146,51 @@ def create_engine(
     # A connection the server closed (restart, failover, idle timeout) is replaced before use.
     options["pool_pre_ping"] = True
     options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
-    return create_async_engine(url, **options)
+    if not transaction_pooler:
+        return create_async_engine(url, **options)
+    return _behind_transaction_pooler(url, options)
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def _pooler_connect_args() -> dict[str, Any]:
+    return {
+        "timeout": CONNECT_TIMEOUT_SECONDS,
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _behind_transaction_pooler(url: str, options: dict[str, Any]) -> AsyncEngine:
+    """An asyncpg engine whose connections hold no state beyond one transaction.
+
+    Under transaction pooling a server connection serves this client only until COMMIT
+    or ROLLBACK (PgBouncer's "transaction" pool_mode), so:
+    - no statement cache, neither asyncpg's nor SQLAlchemy's (a statement prepared in one
+      transaction does not exist on the next one's server connection), and prepared
+      statements get unique names (asyncpg's counter names collide across clients that
+      share a server connection);
+    - no statement outside a transaction: the prepare and the execution of one statement
+      are two protocol exchanges that may land on two server connections, so a request
+      for autocommit (a unit of work's `single_write()`) still gets BEGIN and COMMIT, and
+      no pre-ping (a statement outside a transaction; the pooler, not this process, keeps
+      the server connections alive);
+    - no startup parameters: PgBouncer 1.18 refuses `statement_timeout` and `lock_timeout`
+      there, so the pooler sets them on its server connections (README, "PgBouncer").
+    """
+    options["pool_pre_ping"] = False
+    options["connect_args"] = _pooler_connect_args()
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "set_connection_execution_options")
+    def _no_autocommit(_connection: Connection, opts: dict[str, Any]) -> None:
+        if opts.get("isolation_level") == "AUTOCOMMIT":
+            del opts["isolation_level"]
+
+    return engine
 
 
 def _postgres_connect_args(
@@ -166,13 +216,18 @@ class DatabaseProbe:
     every transaction of the API takes first.
     """
 
-    def __init__(self, url: str, tables: Iterable[str] | None = None) -> None:
-        """`tables`: those to check, by default every table of the schema."""
+    def __init__(
+        self, url: str, tables: Iterable[str] | None = None, *, transaction_pooler: bool = False
+    ) -> None:
+        """`tables`: those to check, by default every table of the schema;
+        `transaction_pooler` as for `create_engine`."""
         options: dict[str, Any] = {"poolclass": NullPool}
         bound_ms = int(READY_TIMEOUT_SECONDS * 1000 * 3 / 4)
         self._sqlite = is_sqlite(url)
         if self._sqlite:
             options["connect_args"] = {"timeout": bound_ms / 1000}
+        elif transaction_pooler:
+            options["connect_args"] = _pooler_connect_args()
         else:
             options["connect_args"] = _postgres_connect_args(bound_ms)
         self._engine = create_async_engine(url, **options)

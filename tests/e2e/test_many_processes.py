@@ -1,32 +1,51 @@
 """Several `bookpay serve` processes on one PostgreSQL: concurrent checkouts for the last
-seats and concurrent duplicate webhooks → no overbooking, one charge per booking."""
+seats and concurrent duplicate webhooks → no overbooking, one charge per booking; directly,
+and through PgBouncer in transaction pooling mode (tools/pgbouncer.py), where consecutive
+transactions of one connection run on different server connections."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.conftest import BOOKPAY, Server, start_server, stop_server
 from tests.e2e.test_booking_journey import _create_tenant, _onboard
 from tests.support.databases import create_postgres_database, drop_postgres_database
+from tools.pgbouncer import running_pgbouncer
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[Server]]:
+@pytest.fixture(params=["direct", "pgbouncer"])
+def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Server]]:
     url = create_postgres_database("bookpay_e2e_many")
     running: list[Server] = []
     try:
-        running.append(start_server(url, tmp_path / "a.log", workers=2))
-        running.append(start_server(url, tmp_path / "b.log", workers=1))
-        yield running
+        with ExitStack() as stack:
+            env: dict[str, str] = {}
+            if request.param == "pgbouncer":
+                # Migrations run directly (README, "PgBouncer"); the servers through it.
+                migrate = {**os.environ, "BOOKPAY_DATABASE_URL": url}
+                subprocess.run(
+                    [str(BOOKPAY), "migrate"], env=migrate, check=True, capture_output=True
+                )
+                url = stack.enter_context(running_pgbouncer(url, pool_size=4)).url_for(url)
+                env["BOOKPAY_DB_TRANSACTION_POOLER"] = "true"
+            running.append(start_server(url, tmp_path / "a.log", workers=2, env=env))
+            running.append(start_server(url, tmp_path / "b.log", workers=1, env=env, migrate=False))
+            yield running
+            for server in running:
+                stop_server(server)
+            running.clear()
     finally:
         for server in running:
             stop_server(server)

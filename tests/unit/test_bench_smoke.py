@@ -7,9 +7,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from datetime import datetime as _datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from adapters.stripe_wire.signature import verify
-from bench import calibration, loadgen, nodelay, roundtrips, run, seed
+from bench import calibration, loadgen, nodelay, profiling, roundtrips, run, seed
+from bench.checks import Checks
+from bench.common import ROOT
+from bench.configs import ConfigResult
+from bench.growth import GrowthResult
+from bench.load import LoadSettings
+from bench.report import Report
+from bench.scenarios import LatencyResult, StormResult
+from bench.seed import WebhookCheck
+from tools import pgbouncer
 
 
 def test_the_bench_modules_import() -> None:
@@ -48,10 +62,10 @@ def test_webhook_events_are_signed_and_duplicates_reuse_an_event_id() -> None:
 
 def test_a_profile_is_summarized_by_layer() -> None:
     raw = (
-        f"main ({run.ROOT}/entrypoints/cli.py:10);execute (/x/site-packages/sqlalchemy/a.py:1) 3\n"
-        f"main ({run.ROOT}/entrypoints/cli.py:10) 1\n"
+        f"main ({ROOT}/entrypoints/cli.py:10);execute (/x/site-packages/sqlalchemy/a.py:1) 3\n"
+        f"main ({ROOT}/entrypoints/cli.py:10) 1\n"
     )
-    summary = run.summarize_profile(raw)
+    summary = profiling.summarize_profile(raw)
     assert summary["samples"] == 4
     assert dict(summary["layers"])["SQLAlchemy"] == 75
     assert dict(summary["inclusive"])["entrypoints/cli.py:main"] == 100
@@ -60,5 +74,134 @@ def test_a_profile_is_summarized_by_layer() -> None:
 def test_the_events_out_bench_writes_its_table() -> None:
     from bench import events_out
 
-    text = events_out.markdown({"sqlite": {"per_second": 120.0, "p50": 0.6, "p99": 1.1}}, 500, 20)
-    assert "| sqlite | 120 | 600 ms | 1100 ms |" in text
+    figures = {"per_second": 120.0, "p50": 0.6, "p99": 1.1, "checkouts_per_second": 80.0}
+    text = events_out.markdown({"sqlite": figures}, 500, 20)
+    assert "| sqlite | 120 | 600 ms | 1100 ms | 80 |" in text
+
+
+def _figure(rps: float, p99: float = 50.0, **extra: Any) -> dict[str, Any]:
+    return {
+        "rps": rps,
+        "p50_ms": p99 / 2,
+        "p99_ms": p99,
+        "errors": 0,
+        "statuses": {"200": 10},
+        "first_error": None,
+        "requests": int(rps * 5),
+        "seconds": 5.0,
+        "server_cpu_share": 1.0,
+        "server_cpu_by_process": [0.3, 0.7],
+        "postgres_cpu_share": 0.2,
+        "client_cpu_share": 0.1,
+        "machine": {"busy": 2.0, "idle": 0.0, "steal": 0.0},
+        **extra,
+    }
+
+
+def _config(database: str, workers: int, pgbouncer: bool = False) -> ConfigResult:
+    config = ConfigResult(database, workers, pgbouncer=pgbouncer)
+    config.figures = {
+        "ceiling_json": _figure(4000),
+        "ceiling_insert": _figure(1000),
+        "availability": _figure(1200),
+        "book_page": _figure(800),
+        "checkout": _figure(450),
+        "webhooks": _figure(520),
+    }
+    if pgbouncer:
+        del config.figures["ceiling_json"], config.figures["availability"]
+        del config.figures["book_page"]
+    config.memory = {"bookpay": [{"pid": 1, "role": "main", "peak_mb": 90.0}]}
+    config.webhooks = WebhookCheck(100, 50, 50, 0, 50, 50, 50, 50, 50)
+    return config
+
+
+def _report(checks: Checks) -> Report:
+    latency = LatencyResult()
+    latency.figures = {
+        "full": _figure(400, 1300, statuses={"201": 2000, "503": 500}),
+        "half": _figure(300, 1500),
+        "race": _figure(900, statuses={"201": 100, "409": 800}),
+    }
+    latency.seats, latency.started = (100, 100), 100
+    storm = StormResult(10_000, figure=_figure(600, 90, duplicates_sent=2500))
+    storm.check = WebhookCheck(10_000, 10_000, 10_000, 0, 10_000, 10_000, 10_000, 0, 10_000)
+    growth = GrowthResult(
+        1_000, 1_000_000, 1_800, 1_000_000, 30.0, 3, "a month", explain="Index Scan"
+    )
+    for scenario in ("availability", "checkout", "webhooks", "statement"):
+        growth.figures[f"{scenario}_small"] = {**_figure(500, 40), "p99_each": [40.0]}
+        growth.figures[f"{scenario}_large"] = {**_figure(480, 80), "p99_each": [80.0]}
+    configs = [_config("postgres", 1), _config("sqlite", 2), _config("postgres", 1, True)]
+    return Report(
+        _datetime(2026, 11, 30, tzinfo=UTC),
+        LoadSettings(5, 1, 16),
+        "python -m bench.run",
+        configs,
+        latency,
+        storm,
+        growth,
+        {},
+        {},
+        checks,
+    )
+
+
+def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    checks = Checks()
+    checks.expect(True, "webhooks exactly once")
+    report = _report(checks)
+    report.evaluate()
+    targets = {name: ok for name, _, ok in report.targets}
+    assert targets["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 1)"]
+    assert targets["webhooks ≥ 50 % of the one-insert ceiling (postgres, workers 1)"]
+    # 400 req/s under latency against 450 without: 89 %; p99 at half load 1500 > 1200 + 150.
+    latency = [ok for name, _, ok in report.targets if name.startswith("checkout with gateway")]
+    assert latency == [True]
+    assert not targets[
+        "checkout p99 at half load (128 customers) ≤ injected p99 + 150 ms = 1350 ms"
+    ]
+    text = report.markdown()
+    assert "## Through PgBouncer" in text
+    assert "## Webhook storm" in text
+    assert "| postgres via PgBouncer | 1 | checkout (1 seat, fake gateway) | 450 |" in text
+    assert "| sqlite | 2 | checkout (1 seat, fake gateway) | 70 % / 30 % |" in text
+    assert "Index Scan" in text
+    assert "1 checks, 0 failed." in text
+
+
+def test_a_failed_check_is_kept_and_named() -> None:
+    checks = Checks()
+    checks.expect(True, "fine")
+    checks.no_errors({"errors": 3, "statuses": {"503": 3}}, "storm")
+    assert checks.failures == ["storm: no errors (3 errors; statuses 503: 3)"]
+
+
+def test_a_get_plan_sends_its_headers_and_a_plan_may_expect_other_statuses() -> None:
+    source = loadgen.build_source(
+        {
+            "kind": "get",
+            "port": 8000,
+            "paths": ["/v1/tenant/statement"],
+            "headers": {"authorization": "Bearer k"},
+            "expected": [200, 304],
+        }
+    )
+    request = source.next_request()
+    assert request is not None
+    assert b"\r\nauthorization: Bearer k\r\n" in request
+    assert source.expected == frozenset({200, 304})
+
+
+def test_the_pgbouncer_launcher_pools_transactions(tmp_path: Path) -> None:
+    text = pgbouncer._config(tmp_path, 6432, "127.0.0.1", 5432, 7)
+    assert "pool_mode = transaction" in text
+    assert "default_pool_size = 7" in text
+    assert "connect_query='SET statement_timeout = 5000; SET lock_timeout = 2500'" in text
+    bouncer = pgbouncer.PgBouncer("127.0.0.1", 6432, tmp_path / "log")
+    assert bouncer.url_for("postgresql+asyncpg://postgres@127.0.0.1:5432/db") == (
+        "postgresql+asyncpg://postgres@127.0.0.1:6432/db"
+    )

@@ -1,0 +1,163 @@
+"""One configuration (database, workers, direct or through PgBouncer): its ceilings, then
+Bookpay's browsing, checkout and webhook figures on the same database, with their checks.
+
+For each configuration a throwaway database is served first by the calibration app (bare
+JSON, one-row insert: the ceilings) and then by `bookpay serve`; the webhooks sent are
+checked in the database (exactly once), and every slot for overbooking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.checks import Checks, overbooked_slots
+from bench.common import (
+    DUPLICATE_SHARE,
+    WEBHOOK_BOOKINGS,
+    WEBHOOK_SECRET,
+    free_port,
+    log,
+    throwaway_database,
+    with_engine,
+)
+from bench.load import LoadSettings, run_load
+from bench.seed import WebhookCheck, check_webhooks_applied, seed_pending_bookings
+from bench.servers import (
+    Server,
+    bookpay_command,
+    calibration_command,
+    server_env,
+    start_server,
+    stop_server,
+)
+from bench.shop import (
+    availability_plan,
+    book_page_plan,
+    checkout_plan,
+    set_up_tenant,
+    webhook_plan,
+)
+from tools.pgbouncer import running_pgbouncer
+
+
+@dataclass
+class ConfigResult:
+    database: str
+    workers: int
+    nodelay: bool = False
+    pgbouncer: bool = False
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    memory: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    webhooks: WebhookCheck | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers}{' + NODELAY' if self.nodelay else ''}"
+
+    @property
+    def where(self) -> str:
+        via = " via PgBouncer" if self.pgbouncer else ""
+        return f"{self.database}{via}, workers {self.label}"
+
+
+@contextmanager
+def served_url(database: str, pgbouncer: bool) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(migrated database URL, URL the servers use, their extra settings)."""
+    with ExitStack() as stack:
+        url = stack.enter_context(throwaway_database(database))
+        if not pgbouncer:
+            yield url, url, {}
+            return
+        bouncer = stack.enter_context(running_pgbouncer(url))
+        yield url, bouncer.url_for(url), {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
+
+
+def measure_ceilings(
+    result: ConfigResult, url: str, extra: dict[str, str], load: LoadSettings
+) -> None:
+    port = free_port()
+    ceiling = start_server(
+        "calibration",
+        calibration_command(port, result.workers, result.nodelay),
+        {**server_env(url, port), **extra},
+        port,
+    )
+    try:
+        if not result.pgbouncer:
+            result.figures["ceiling_json"] = run_load(
+                load,
+                {"label": "ceiling: bare JSON", "kind": "get", "port": port, "paths": ["/json"]},
+                ceiling,
+            )["summary"]
+        result.figures["ceiling_insert"] = run_load(
+            load,
+            {"label": "ceiling: one-row insert", "kind": "post", "port": port, "path": "/insert"},
+            ceiling,
+        )["summary"]
+        result.memory["calibration"] = ceiling.memory()
+    finally:
+        stop_server(ceiling)
+
+
+def measure_configuration(
+    database: str,
+    workers: int,
+    load: LoadSettings,
+    checks: Checks,
+    *,
+    nodelay: bool = False,
+    pgbouncer: bool = False,
+) -> ConfigResult:
+    result = ConfigResult(database, workers, nodelay, pgbouncer)
+    log(result.where + (" + TCP_NODELAY (bench.nodelay)" if nodelay else ""))
+    with served_url(database, pgbouncer) as (direct_url, url, extra):
+        measure_ceilings(result, url, extra, load)
+        port = free_port()
+        server = start_server(
+            "bookpay",
+            bookpay_command(port, workers, nodelay),
+            {**server_env(url, port), **extra},
+            port,
+        )
+        try:
+            _measure_bookpay(result, server, direct_url, load, checks)
+        finally:
+            stop_server(server)
+    return result
+
+
+def _measure_bookpay(
+    result: ConfigResult, server: Server, url: str, load: LoadSettings, checks: Checks
+) -> None:
+    tenant = set_up_tenant(server, "bench-studio")
+    pending = with_engine(
+        url, lambda engine: seed_pending_bookings(engine, tenant, WEBHOOK_BOOKINGS)
+    )
+    plans: dict[str, dict[str, Any]] = {}
+    if not result.pgbouncer:
+        plans["availability"] = availability_plan(server, tenant, "availability")
+        plans["book_page"] = book_page_plan(server, tenant, "booking page /book/{slug}")
+    plans["checkout"] = checkout_plan(server, tenant, "checkout")
+    plans["webhooks"] = webhook_plan(server, pending, "webhooks", WEBHOOK_SECRET, DUPLICATE_SHARE)
+    sent: list[str] = []
+    for key, plan in plans.items():
+        measured = run_load(load, plan, server)
+        result.figures[key] = measured["summary"]
+        checks.no_errors(measured, f"{key} ({result.where})")
+        if key == "webhooks":
+            sent = measured["sent_booking_ids"]
+            checks.expect(
+                not measured["exhausted"],
+                f"webhooks ({result.where}): {len(pending):,} events outlast the load",
+            )
+    result.memory["bookpay"] = server.memory()
+    checks.no_pool_timeout(server, list(result.figures.values()), result.where)
+    result.webhooks = with_engine(
+        url, lambda engine: check_webhooks_applied(engine, tenant, sent, len(pending))
+    )
+    checks.expect(result.webhooks.exactly_once, f"webhooks exactly once ({result.where})")
+    overbooked = with_engine(url, overbooked_slots)
+    checks.expect(overbooked == 0, f"no overbooked slot ({result.where}): {overbooked}")

@@ -1,0 +1,200 @@
+"""Growth: the same loads on a tenant with 1 thousand and with 1 million bookings, and with
+a few thousand and 1 million ledger entries (PostgreSQL, 1 worker each).
+
+Two databases and two servers run side by side, and the loads alternate between them in
+short rounds (small, large, small, large, …), so that the shared machine's drift from
+minute to minute falls on both sizes alike; each figure is the median over the rounds.
+The statement's query plan on the large database is kept for the report (EXPLAIN ANALYZE).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.ledger import SqlAlchemyLedgerRepository
+from adapters.sql.statements import Statements
+from bench.checks import Checks
+from bench.common import (
+    WEBHOOK_SECRET,
+    free_port,
+    log,
+    throwaway_database,
+    with_engine,
+)
+from bench.load import LoadSettings, run_load
+from bench.seed import (
+    BenchTenant,
+    check_webhooks_applied,
+    count_bookings,
+    seed_history,
+    seed_ledger,
+    seed_pending_bookings,
+)
+from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
+from bench.shop import availability_plan, checkout_plan, set_up_tenant, statement_plan, webhook_plan
+
+GROWTH_ROUNDS = 3
+SMALL_BOOKINGS = 1_000
+SCENARIOS = ("availability", "checkout", "webhooks", "statement")
+# Pending bookings per database for the webhook rounds (a new slice each round).
+GROWTH_WEBHOOKS = 6_000
+
+
+@dataclass
+class GrowthResult:
+    small: int = 0
+    large: int = 0
+    small_entries: int = 0
+    large_entries: int = 0
+    seed_seconds: float = 0.0
+    rounds: int = 0
+    statement_window: str = ""
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    explain: str = ""
+
+
+def _median_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over several runs; errors are added up."""
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "p99_each": [r["p99_ms"] for r in runs],
+    }
+
+
+class _CaptureQuery:
+    """Stands in for a connection: keeps the statement the repository would execute."""
+
+    def __init__(self) -> None:
+        self.query: Any = None
+
+    async def execute(self, query: Any, *args: Any) -> list[Any]:
+        self.query = query
+        return []
+
+
+async def explain_statement(
+    engine: AsyncEngine, tenant_id: str, since: datetime, until: datetime
+) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the query the ledger repository runs for a statement."""
+    capture = _CaptureQuery()
+    repository = SqlAlchemyLedgerRepository(capture, Statements("postgresql"))  # type: ignore[arg-type]
+    await repository.statement(tenant_id, since=since, until=until)
+    compiled = capture.query.compile(dialect=engine.dialect)
+    values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    async with engine.connect() as connection:
+        result = await connection.exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS) " + compiled.string, values
+        )
+        return "\n".join(str(row[0]) for row in result)
+
+
+def _seed(url: str, tenant: BenchTenant, bookings: int, anchor: datetime) -> int:
+    with_engine(
+        url, partial(seed_history, tenant=tenant, first=0, last=bookings - 1, anchor=anchor)
+    )
+    return with_engine(url, partial(seed_ledger, tenant=tenant, entries=bookings))
+
+
+def measure_growth(load: LoadSettings, history: int, checks: Checks) -> GrowthResult:
+    """Availability, checkout, webhooks and the monthly statement at both sizes."""
+    result = GrowthResult(rounds=GROWTH_ROUNDS)
+    log(f"growth: {SMALL_BOOKINGS:,} vs {history:,} bookings and ledger entries, postgres")
+    short = LoadSettings(max(load.seconds / 2, 2.0), min(load.warmup, 1.0), load.connections)
+    anchor = datetime.now(UTC)
+    # The last 30 days: the statement a tenant asks for most (on the large database about
+    # 26,000 of its entries, the newest; on the small one all of them).
+    until, since = anchor, anchor - timedelta(days=30)
+    result.statement_window = f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
+    with throwaway_database("postgres") as small_url, throwaway_database("postgres") as large_url:
+        urls = {"small": small_url, "large": large_url}
+        servers: dict[str, tuple[Server, BenchTenant, list[dict[str, Any]]]] = {}
+        try:
+            for size, url in urls.items():
+                port = free_port()
+                server = start_server(
+                    "bookpay", bookpay_command(port, 1), server_env(url, port), port
+                )
+                tenant = set_up_tenant(server, "growth-studio")
+                pending = with_engine(
+                    url, partial(seed_pending_bookings, tenant=tenant, count=GROWTH_WEBHOOKS)
+                )
+                servers[size] = (server, tenant, pending)
+                started = time.perf_counter()
+                entries = _seed(url, tenant, SMALL_BOOKINGS if size == "small" else history, anchor)
+                if size == "large":
+                    result.large_entries = entries
+                    result.seed_seconds = time.perf_counter() - started
+                    log(f"  seeded {history:,} bookings, {entries:,} entries")
+                else:
+                    result.small_entries = entries
+            # The history, without the pending bookings seeded for the webhook rounds.
+            result.small = (
+                with_engine(small_url, lambda e: count_bookings(e, servers["small"][1].tenant_id))
+                - GROWTH_WEBHOOKS
+            )
+            result.large = (
+                with_engine(large_url, lambda e: count_bookings(e, servers["large"][1].tenant_id))
+                - GROWTH_WEBHOOKS
+            )
+            result.explain = with_engine(
+                large_url,
+                lambda e: explain_statement(e, servers["large"][1].tenant_id, since, until),
+            )
+            _rounds(result, servers, short, since, until, checks)
+        finally:
+            for server, _, _ in servers.values():
+                stop_server(server)
+        for size, url in urls.items():
+            _, tenant, pending = servers[size]
+            sent = [b["booking_id"] for b in pending[: result.figures[f"webhooks_{size}"]["sent"]]]
+            check = with_engine(
+                url,
+                partial(check_webhooks_applied, tenant=tenant, sent_ids=sent, seeded=len(pending)),
+            )
+            checks.expect(check.exactly_once, f"growth webhooks exactly once ({size}): {check}")
+    return result
+
+
+def _rounds(
+    result: GrowthResult,
+    servers: dict[str, tuple[Server, BenchTenant, list[dict[str, Any]]]],
+    short: LoadSettings,
+    since: datetime,
+    until: datetime,
+    checks: Checks,
+) -> None:
+    offsets = dict.fromkeys(servers, 0)
+    for scenario in SCENARIOS:
+        runs: dict[str, list[dict[str, Any]]] = {size: [] for size in servers}
+        for round_number in range(GROWTH_ROUNDS):
+            for size, (server, tenant, pending) in servers.items():
+                label = f"{scenario} @ {size} #{round_number + 1}"
+                if scenario == "availability":
+                    plan = availability_plan(server, tenant, label)
+                elif scenario == "checkout":
+                    plan = checkout_plan(server, tenant, label)
+                elif scenario == "statement":
+                    plan = statement_plan(server, tenant, label, since, until)
+                else:
+                    # Each round sends events not sent before (no duplicates across rounds).
+                    fresh = pending[offsets[size] :]
+                    plan = webhook_plan(server, fresh, label, WEBHOOK_SECRET, 0.0)
+                measured = run_load(short, plan, server)
+                if scenario == "webhooks":
+                    offsets[size] += int(measured["events_sent"])
+                checks.no_errors(measured, f"growth {label}")
+                runs[size].append(measured["summary"])
+        for size, size_runs in runs.items():
+            result.figures[f"{scenario}_{size}"] = _median_summary(size_runs)
+    for size in servers:
+        result.figures[f"webhooks_{size}"]["sent"] = offsets[size]

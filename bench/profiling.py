@@ -1,0 +1,181 @@
+"""py-spy profiles of `bookpay serve` under load, summarised by layer and function.
+
+Every subprocess here runs this venv's own executables with arguments built here.
+"""
+
+# ruff: noqa: S603
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    BIN,
+    DUPLICATE_SHARE,
+    ROOT,
+    WEBHOOK_BOOKINGS,
+    WEBHOOK_SECRET,
+    free_port,
+    log,
+    throwaway_database,
+    with_engine,
+)
+from bench.load import LoadSettings, run_load
+from bench.seed import seed_pending_bookings
+from bench.servers import bookpay_command, server_env, start_server, stop_server
+from bench.shop import availability_plan, checkout_plan, set_up_tenant
+
+PROJECT_PACKAGES = ("domain", "application", "adapters", "entrypoints")
+LAYERS = (
+    ("sqlalchemy", "SQLAlchemy"),
+    ("asyncpg", "asyncpg"),
+    ("aiosqlite", "aiosqlite"),
+    ("sqlite3", "sqlite3"),
+    ("litestar", "Litestar"),
+    ("msgspec", "msgspec"),
+    ("h11", "uvicorn/h11"),
+    ("uvicorn", "uvicorn/h11"),
+    ("dependency_injector", "dependency-injector"),
+    ("httpx", "httpx"),
+    ("asyncio", "asyncio"),
+    ("json", "json"),
+    ("logging", "logging"),
+)
+
+
+def ensure_py_spy() -> Path | None:
+    """py-spy from PyPI, into this venv only (not part of requirements.lock)."""
+    py_spy = BIN / "py-spy"
+    if not py_spy.exists():
+        log("installing py-spy into the venv (profiling only)")
+        installed = subprocess.run(
+            [str(BIN / "pip"), "install", "--quiet", "py-spy"], check=False, capture_output=True
+        )
+        if installed.returncode != 0:
+            log("py-spy could not be installed; skipping the profiles")
+            return None
+    return py_spy
+
+
+def _frame_parts(frame: str) -> tuple[str, str]:
+    """'function (path/to/file.py:12)' → ('function', 'path/to/file.py')."""
+    name, _, rest = frame.partition(" (")
+    return name, rest.rsplit(":", 1)[0]
+
+
+def _project_path(path: str) -> str | None:
+    parts = Path(path).parts
+    for index, part in enumerate(parts):
+        if part in PROJECT_PACKAGES and str(ROOT) in path and "site-packages" not in path:
+            return "/".join(parts[index:])
+    return None
+
+
+def _layer(path: str) -> str:
+    if _project_path(path):
+        return "Bookpay (domain/application/adapters/entrypoints)"
+    for needle, layer in LAYERS:
+        if f"/{needle}/" in path or path.endswith(f"/{needle}.py"):
+            return layer
+    return "other (interpreter, stdlib)"
+
+
+def summarize_profile(raw: str) -> dict[str, Any]:
+    total = 0
+    leaf: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    layers: dict[str, int] = {}
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [f for f in stack.split(";") if " (" in f]
+        if not frames:
+            continue
+        name, path = _frame_parts(frames[-1])
+        key = f"{name} ({Path(path).name})"
+        leaf[key] = leaf.get(key, 0) + count
+        layers[_layer(path)] = layers.get(_layer(path), 0) + count
+        seen: set[str] = set()
+        for frame in frames:
+            name, path = _frame_parts(frame)
+            project = _project_path(path)
+            if project is None:
+                continue
+            key = f"{project}:{name}"
+            if key not in seen:
+                seen.add(key)
+                inclusive[key] = inclusive.get(key, 0) + count
+
+    def top(counts: dict[str, int], n: int) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:n]
+        return [(key, 100 * value / max(total, 1)) for key, value in ranked]
+
+    return {
+        "samples": total,
+        "layers": top(layers, 12),
+        "leaf": top(leaf, 12),
+        "inclusive": top(inclusive, 18),
+    }
+
+
+def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:
+    """py-spy over the worker while it takes checkouts, then webhooks (PostgreSQL, 1 worker)."""
+    profiles: dict[str, dict[str, Any]] = {}
+    log("profiling bookpay with py-spy (postgres, 1 worker)")
+    with throwaway_database("postgres") as url:
+        port = free_port()
+        server = start_server("bookpay", bookpay_command(port, 1), server_env(url, port), port)
+        try:
+            tenant = set_up_tenant(server, "profile-studio")
+            pending = with_engine(
+                url, lambda engine: seed_pending_bookings(engine, tenant, WEBHOOK_BOOKINGS)
+            )
+            plans = {
+                "checkout": checkout_plan(server, tenant, "checkout (profiled)"),
+                "webhooks": {
+                    "label": "webhooks (profiled)",
+                    "kind": "webhook",
+                    "port": server.port,
+                    "secret": WEBHOOK_SECRET,
+                    "bookings": pending,
+                    "duplicate_share": DUPLICATE_SHARE,
+                },
+                "availability": availability_plan(server, tenant, "availability (profiled)"),
+            }
+            for scenario, plan in plans.items():
+                output = Path(tempfile.mkstemp(prefix=f"bench_profile_{scenario}_")[1])
+                recorder = subprocess.Popen(
+                    [
+                        str(py_spy),
+                        "record",
+                        "--pid",
+                        str(server.process.pid),
+                        "--rate",
+                        "200",
+                        "--duration",
+                        str(int(load.seconds)),
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(output),
+                        "--nonblocking",
+                        "--full-filenames",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(load.warmup)
+                run_load(LoadSettings(load.seconds, 0, load.connections), plan, server)
+                recorder.wait(timeout=60)
+                profiles[scenario] = summarize_profile(output.read_text())
+                output.unlink(missing_ok=True)
+        finally:
+            stop_server(server)
+    return profiles

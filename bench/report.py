@@ -1,0 +1,151 @@
+"""docs/benchmarks.md: every figure with its ceiling from the same run, the targets of issue
+19 marked met or missed, the correctness checks, the machine, versions and commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bench import report_scenarios as scenarios
+from bench import report_sections as sections
+from bench.checks import Checks
+from bench.configs import ConfigResult
+from bench.growth import GrowthResult
+from bench.load import LoadSettings
+from bench.scenarios import LatencyResult, StormResult
+
+Target = tuple[str, str, bool]
+
+
+@dataclass
+class Report:
+    started: datetime
+    load: LoadSettings
+    command: str
+    configs: list[ConfigResult]
+    latency: LatencyResult | None
+    storm: StormResult | None
+    growth: GrowthResult | None
+    quotes: dict[str, dict[str, float]]
+    profiles: dict[str, dict[str, Any]]
+    checks: Checks
+    runtime_seconds: float = 0.0
+    targets: list[Target] = field(default_factory=list)
+
+    def config(self, database: str, workers: int, pgbouncer: bool = False) -> ConfigResult | None:
+        for config in self.configs:
+            if (config.database, config.workers, config.pgbouncer) == (
+                database,
+                workers,
+                pgbouncer,
+            ) and not config.nodelay:
+                return config
+        return None
+
+    def evaluate(self) -> None:
+        add = self.targets.append
+        for config in self.configs:
+            insert = config.figures["ceiling_insert"]["rps"]
+            floor = 0.4 if config.database == "sqlite" else None
+            for key, share in (("checkout", floor or 0.4), ("webhooks", floor or 0.5)):
+                ratio = config.figures[key]["rps"] / insert if insert else 0.0
+                add(
+                    (
+                        f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})",
+                        f"{100 * ratio:.0f} %",
+                        ratio >= share,
+                    )
+                )
+            if "availability" in config.figures:
+                bare = config.figures["ceiling_json"]["rps"]
+                for key in ("availability", "book_page"):
+                    ratio = config.figures[key]["rps"] / bare if bare else 0.0
+                    add(
+                        (
+                            f"{sections.NAMES[key][0]} ≥ 25 % of the bare JSON ceiling "
+                            f"({config.where})",
+                            f"{100 * ratio:.0f} %",
+                            ratio >= 0.25,
+                        )
+                    )
+            peak = max(row["peak_mb"] for row in config.memory["bookpay"])
+            add(
+                (
+                    f"peak memory ≤ 150 MB per server process ({config.where})",
+                    f"{peak:.0f} MB",
+                    peak <= 150,
+                )
+            )
+        self._latency_targets()
+        if self.storm is not None:
+            direct = self.config("postgres", 1)
+            insert = direct.figures["ceiling_insert"]["rps"] if direct else 0.0
+            ratio = self.storm.figure["rps"] / insert if insert else 0.0
+            add(
+                (
+                    f"webhook storm ({self.storm.events:,} events, 20 % duplicates, "
+                    f"{self.storm.connections} connections) ≥ 50 % of the one-insert ceiling "
+                    "(postgres, 1 worker)",
+                    f"{100 * ratio:.0f} %, p99 {self.storm.figure['p99_ms']:.0f} ms",
+                    ratio >= 0.5,
+                )
+            )
+        if self.growth is not None:
+            small = self.growth.figures["availability_small"]["p99_ms"]
+            large = self.growth.figures["availability_large"]["p99_ms"]
+            add(
+                (
+                    "availability p99 at 1M bookings ≤ 1.5 × at 1k (postgres, 1 worker, medians)",
+                    f"{large / small:.2f} ×",
+                    large <= 1.5 * small,
+                )
+            )
+
+    def _latency_targets(self) -> None:
+        latency, direct = self.latency, self.config("postgres", 1)
+        if latency is None or direct is None:
+            return
+        reference = direct.figures["checkout"]["rps"]
+        full = latency.figures["full"]
+        # Checkouts started (201) per second: a 503 is not a checkout.
+        started = full.get("statuses", {}).get("201", 0) / max(full.get("seconds", 0.0), 1e-9)
+        ratio = started / reference if reference else 0.0
+        self.targets.append(
+            (
+                f"checkout with gateway latency (p50 {latency.p50_ms} ms), {latency.customers} "
+                "customers ≥ 80 % of the zero-latency checkout (postgres, 1 worker)",
+                f"{100 * ratio:.0f} % ({started:.0f} started/s vs {reference:.0f} req/s)",
+                ratio >= 0.8,
+            )
+        )
+        half = latency.figures["half"]["p99_ms"]
+        bound = latency.p99_ms + 150
+        self.targets.append(
+            (
+                f"checkout p99 at half load ({latency.customers // 2} customers) ≤ injected p99 "
+                f"+ 150 ms = {bound} ms",
+                f"{half:.0f} ms",
+                half <= bound,
+            )
+        )
+
+    def markdown(self) -> str:
+        out: list[str] = []
+        sections.header(out, self)
+        sections.targets(out, self.targets, self.checks)
+        sections.throughput(out, self.configs)
+        if self.latency is not None:
+            scenarios.latency(out, self.latency, self.config("postgres", 1))
+        if self.storm is not None:
+            scenarios.storm(out, self.storm, self.config("postgres", 1))
+        scenarios.pgbouncer(out, self.configs)
+        scenarios.worker_share(out, self.configs)
+        sections.webhooks_once(out, self.configs)
+        sections.memory(out, self.configs)
+        if self.growth is not None:
+            scenarios.growth(out, self.growth)
+        sections.quotes(out, self.quotes)
+        sections.profiles(out, self.profiles)
+        sections.findings(out)
+        return "\n".join(out)

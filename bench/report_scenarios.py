@@ -1,0 +1,193 @@
+"""The sections of docs/benchmarks.md for issue 19's scenarios: gateway latency, webhook
+storm, PgBouncer, the workers' shares, growth with the statement's plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.configs import ConfigResult
+from bench.growth import GrowthResult
+from bench.report_sections import NAMES, Lines, _ms, _ratio, database
+from bench.scenarios import SCARCE_SEATS, SCARCE_SLOTS, LatencyResult, StormResult
+
+
+def _row(label: str, fig: dict[str, Any], ratio: str) -> str:
+    return (
+        f"| {label} | {fig['rps']:.0f} | {_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | "
+        f"{fig['errors']} | {ratio} |"
+    )
+
+
+def latency(out: Lines, result: LatencyResult, direct: ConfigResult | None) -> None:
+    add = out.append
+    add("## Checkout with Stripe's latency\n")
+    add(
+        "PostgreSQL, 1 worker, the default pool (20 connections). The fake gateway waits a "
+        f"log-normal delay with p50 {result.p50_ms} ms and p99 {result.p99_ms} ms "
+        f"(`BOOKPAY_FAKE_STRIPE_LATENCY_MS={result.p50_ms},{result.p99_ms}`) before each "
+        f"session it creates; {result.customers} and then {result.customers // 2} customers "
+        "check out at once (one connection each, closed loop). The ratio is to the "
+        "zero-latency checkout of the PostgreSQL 1-worker configuration above (16 "
+        "connections). Then the same customers race for the last seats of another offering "
+        f"({SCARCE_SLOTS} slots of {SCARCE_SEATS} seats): answers 201 or 409, and the "
+        "database must show no slot over its capacity.\n"
+    )
+    reference = direct.figures["checkout"]["rps"] if direct else 0.0
+    add("| load | req/s | p50 ms | p99 ms | errors | vs zero-latency checkout |")
+    add("| --- | ---: | ---: | ---: | ---: | ---: |")
+    if direct is not None:
+        add(_row("zero latency, 16 connections", direct.figures["checkout"], "—"))
+    for key, label in (
+        ("full", f"{result.customers} customers"),
+        ("half", f"{result.customers // 2} customers"),
+    ):
+        add(_row(label, result.figures[key], _ratio(result.figures[key]["rps"], reference)))
+    race = result.figures["race"]
+    statuses = ", ".join(f"{s}: {n}" for s, n in sorted(race.get("statuses", {}).items()))
+    add(_row(f"race for the last seats ({statuses})", race, "—"))
+    taken, offered = result.seats
+    add(
+        f"\nLast seats: {result.started} checkouts started, {taken} seats held or booked of "
+        f"{offered} offered.\n"
+    )
+
+
+def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
+    add = out.append
+    add("## Webhook storm\n")
+    fig = result.figure
+    insert = direct.figures["ceiling_insert"]["rps"] if direct else 0.0
+    add(
+        f"PostgreSQL, 1 worker: {result.events:,} pending bookings, one signed "
+        "`checkout.session.completed` each, plus re-sends of already sent events (20 % of "
+        f"all requests), on {result.connections} connections until every event is in; "
+        "applied in the request (the answer 200 means committed, a failure answers 5xx so "
+        "that Stripe retries). The ratio is to the one-row insert ceiling of the PostgreSQL "
+        "1-worker configuration above.\n"
+    )
+    add("| requests | duplicates | seconds | req/s | p50 ms | p99 ms | errors | vs ceiling |")
+    add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    add(
+        f"| {fig['requests']:,} | {fig.get('duplicates_sent', 0):,} | {fig['seconds']:.1f} | "
+        f"{fig['rps']:.0f} | {_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | {fig['errors']} | "
+        f"{_ratio(fig['rps'], insert)} |"
+    )
+    if result.redelivered:
+        add(
+            "\nEvents answered 5xx (not applied) were sent again afterwards, as Stripe "
+            "redelivers, on 8 connections: "
+            + ", then ".join(f"{n:,}" for n in result.redelivered)
+            + ". Their 5xx answers are counted as errors above and fail the run's checks.\n"
+        )
+    check = result.check
+    if check is not None:
+        add(
+            f"\nIn the database: {check.confirmed:,} confirmed, {check.charge_entries:,} charge "
+            f"entries for {check.bookings_with_a_charge:,} bookings, {check.inbox_records:,} "
+            f"inbox rows, {check.seats_booked:,} seats booked, {check.still_pending:,} left "
+            f"pending: exactly once **{'yes' if check.exactly_once else 'NO'}**.\n"
+        )
+
+
+def pgbouncer(out: Lines, configs: list[ConfigResult]) -> None:
+    pooled = [c for c in configs if c.pgbouncer]
+    if not pooled:
+        return
+    add = out.append
+    add("## Through PgBouncer\n")
+    add(
+        "Debian's PgBouncer in transaction pooling mode (tools/pgbouncer.py: 20 server "
+        "connections, `connect_query` setting the timeouts), started on a free port in front "
+        "of the same PostgreSQL; calibration app and Bookpay with "
+        "`BOOKPAY_DB_TRANSACTION_POOLER=true`. Ratios to the one-row insert ceiling measured "
+        "directly (same workers) and to the same ceiling through PgBouncer.\n"
+    )
+    add(
+        "| workers | scenario | req/s | p50 ms | p99 ms | errors | direct req/s "
+        "| vs direct ceiling | vs ceiling through PgBouncer |"
+    )
+    add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for config in pooled:
+        direct = next(
+            (
+                c
+                for c in configs
+                if not c.pgbouncer
+                and not c.nodelay
+                and (c.database, c.workers) == ("postgres", config.workers)
+            ),
+            None,
+        )
+        direct_ceiling = direct.figures["ceiling_insert"]["rps"] if direct else 0.0
+        own = config.figures["ceiling_insert"]["rps"]
+        for key in ("ceiling_insert", "checkout", "webhooks"):
+            fig = config.figures[key]
+            straight = direct.figures[key]["rps"] if direct else 0.0
+            add(
+                f"| {config.label} | {NAMES[key][0]} | {fig['rps']:.0f} | {_ms(fig['p50_ms'])} | "
+                f"{_ms(fig['p99_ms'])} | {fig['errors']} | {straight:.0f} | "
+                f"{_ratio(fig['rps'], direct_ceiling)} | {_ratio(fig['rps'], own)} |"
+            )
+    add("")
+
+
+def worker_share(out: Lines, configs: list[ConfigResult]) -> None:
+    several = [c for c in configs if c.workers > 1]
+    if not several:
+        return
+    add = out.append
+    add("## How the load spreads over the workers\n")
+    add(
+        "Each worker's share of the CPU the server's processes used during the figure (read "
+        "from /proc; the supervisor's own share left out). The requests are alike within a "
+        "figure, so the CPU share stands for the share of requests each worker served; an "
+        "even spread is 50 % / 50 %.\n"
+    )
+    add("| database | workers | scenario | share per worker |")
+    add("| --- | --- | --- | --- |")
+    for config in several:
+        for key, (label, _) in NAMES.items():
+            fig = config.figures.get(key)
+            if fig is None or key.startswith("ceiling_json"):
+                continue
+            used = [float(v) for v in fig["server_cpu_by_process"]]
+            workers = sorted(used, reverse=True)[: config.workers]
+            total = sum(workers) or 1.0
+            shares = " / ".join(f"{100 * v / total:.0f} %" for v in workers)
+            add(f"| {database(config)} | {config.label} | {label} | {shares} |")
+    add("")
+
+
+def growth(out: Lines, g: GrowthResult) -> None:
+    add = out.append
+    add("## Growth: 1 thousand vs 1 million bookings and ledger entries\n")
+    add(
+        "PostgreSQL, 1 worker. Two databases, each with its own server, one holding "
+        f"{g.small:,} bookings and {g.small_entries:,} ledger entries, the other {g.large:,} "
+        f"bookings and {g.large_entries:,} ledger entries; the loads alternate between them "
+        f"in {g.rounds} short rounds each and every figure is the median over the rounds. "
+        "The history is written straight into the real tables inside PostgreSQL (`INSERT … "
+        "SELECT generate_series`: past slots over 10 offerings, 20 bookings per slot, one "
+        "in ten expired; a charge and an application fee per confirmed booking, dated at "
+        f"the booking), then ANALYZE and CHECKPOINT: {g.seed_seconds:.0f} s for the large "
+        "one. Webhook rounds send events not sent before (no duplicates); the statement is "
+        f"the tenant's JSON statement for one month of the history ({g.statement_window}).\n"
+    )
+    add(
+        f"| scenario | req/s @ {g.small:,} | p50 ms | p99 ms | req/s @ {g.large:,} | "
+        "p50 ms | p99 ms | p99 ratio | p99 of each round (small / large) |"
+    )
+    add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for scenario in ("availability", "checkout", "webhooks", "statement"):
+        a = g.figures[f"{scenario}_small"]
+        b = g.figures[f"{scenario}_large"]
+        each = " / ".join(", ".join(f"{v:.0f}" for v in fig["p99_each"]) for fig in (a, b))
+        add(
+            f"| {scenario} | {a['rps']:.0f} | {_ms(a['p50_ms'])} | {_ms(a['p99_ms'])} | "
+            f"{b['rps']:.0f} | {_ms(b['p50_ms'])} | {_ms(b['p99_ms'])} | "
+            f"{b['p99_ms'] / a['p99_ms']:.2f} × | {each} |"
+        )
+    add("\nThe statement's query on the large database (`EXPLAIN (ANALYZE, BUFFERS)`):\n")
+    add("```")
+    add(g.explain)
+    add("```\n")

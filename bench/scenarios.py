@@ -1,0 +1,159 @@
+"""The loads production brings (issue 19), on PostgreSQL with one worker:
+
+- Stripe's latency: the fake gateway answers after a log-normal delay (p50 300 ms, p99
+  1.2 s; BOOKPAY_FAKE_STRIPE_LATENCY_MS) while 256 customers check out at once on the
+  default pool, then half as many (the p99 then shows whether anything waits beyond the
+  gateway: a connection or transaction held across the call would queue everyone else);
+  then the same customers race for the last seats of a scarce offering (no overbooking).
+- A webhook storm: 10,000 completion events plus 20 % duplicates on 64 connections, sent
+  until all are delivered, then checked in the database (exactly once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.checks import Checks, overbooked_slots, seats_taken, still_pending
+from bench.common import (
+    DUPLICATE_SHARE,
+    WEBHOOK_SECRET,
+    free_port,
+    log,
+    throwaway_database,
+    with_engine,
+)
+from bench.load import LoadSettings, run_load
+from bench.seed import (
+    BenchTenant,
+    WebhookCheck,
+    check_webhooks_applied,
+    seed_pending_bookings,
+)
+from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
+from bench.shop import add_scarce_offering, checkout_plan, set_up_tenant, webhook_plan
+
+LATENCY_P50_MS = 300
+LATENCY_P99_MS = 1200
+CUSTOMERS = 256
+SCARCE_SLOTS, SCARCE_SEATS = 20, 5
+STORM_CONNECTIONS = 64
+STORM_RETRIES = 3
+
+
+@dataclass
+class LatencyResult:
+    p50_ms: int = LATENCY_P50_MS
+    p99_ms: int = LATENCY_P99_MS
+    customers: int = CUSTOMERS
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seats: tuple[int, int] = (0, 0)  # (taken, offered) of the scarce offering
+    started: int = 0  # checkouts answered 201 on the scarce offering
+
+
+def measure_gateway_latency(load: LoadSettings, checks: Checks) -> LatencyResult:
+    result = LatencyResult()
+    log(f"gateway latency p50 {result.p50_ms} ms, p99 {result.p99_ms} ms: postgres, 1 worker")
+    # Connections open gradually under the first answers' delay: a longer warm-up.
+    full = LoadSettings(load.seconds, max(load.warmup, 3.0), CUSTOMERS)
+    half = LoadSettings(load.seconds, max(load.warmup, 3.0), CUSTOMERS // 2)
+    with throwaway_database("postgres") as url:
+        port = free_port()
+        env = {
+            **server_env(url, port),
+            "BOOKPAY_FAKE_STRIPE_LATENCY_MS": f"{result.p50_ms},{result.p99_ms}",
+        }
+        server = start_server("bookpay", bookpay_command(port, 1), env, port)
+        try:
+            tenant = set_up_tenant(server, "latency-studio")
+            for key, settings in (("full", full), ("half", half)):
+                label = f"checkout, {settings.connections} customers, gateway latency"
+                measured = run_load(settings, checkout_plan(server, tenant, label), server)
+                result.figures[key] = measured["summary"]
+                checks.no_errors(measured, f"checkout under gateway latency ({key} load)")
+            scarce = add_scarce_offering(server, tenant, SCARCE_SLOTS, SCARCE_SEATS)
+            race = checkout_plan(server, scarce, "last seats, 256 customers, gateway latency")
+            race["expected"] = [201, 409]
+            measured = run_load(LoadSettings(3.0, 0.0, CUSTOMERS), race, server)
+            result.figures["race"] = measured["summary"]
+            checks.no_errors(measured, "race for the last seats")
+            result.started = int(measured["statuses"].get("201", 0))
+            checks.no_pool_timeout(server, list(result.figures.values()), "gateway latency")
+        finally:
+            stop_server(server)
+        result.seats = with_engine(
+            url, lambda engine: seats_taken(engine, tenant.tenant_id, scarce.offering_id)
+        )
+        taken, offered = result.seats
+        checks.expect(
+            taken <= offered and result.started <= offered,
+            f"last seats: {result.started} checkouts started, {taken} seats taken "
+            f"of {offered} (no overbooking)",
+        )
+        overbooked = with_engine(url, overbooked_slots)
+        checks.expect(overbooked == 0, f"no overbooked slot (gateway latency): {overbooked}")
+    return result
+
+
+@dataclass
+class StormResult:
+    events: int
+    connections: int = STORM_CONNECTIONS
+    figure: dict[str, Any] = field(default_factory=dict)
+    check: WebhookCheck | None = None
+    redelivered: list[int] = field(default_factory=list)  # events re-sent, per retry
+
+
+def measure_webhook_storm(events: int, checks: Checks) -> StormResult:
+    """`events` completion events (each sent once, plus 20 % duplicates) until all are in."""
+    result = StormResult(events)
+    log(f"webhook storm: {events:,} events, {STORM_CONNECTIONS} connections, postgres, 1 worker")
+    with throwaway_database("postgres") as url:
+        port = free_port()
+        server = start_server("bookpay", bookpay_command(port, 1), server_env(url, port), port)
+        try:
+            tenant = set_up_tenant(server, "storm-studio")
+            pending = with_engine(url, lambda engine: seed_pending_bookings(engine, tenant, events))
+            plan = webhook_plan(server, pending, "webhook storm", WEBHOOK_SECRET, DUPLICATE_SHARE)
+            # Closed loop until the source is exhausted; the time bound only stops a stall.
+            drain = LoadSettings(seconds=600.0, warmup=0.0, connections=STORM_CONNECTIONS)
+            measured = run_load(drain, plan, server)
+            result.figure = measured["summary"]
+            checks.no_errors(measured, "webhook storm")
+            checks.expect(
+                measured["events_sent"] == events,
+                f"webhook storm: all {events:,} events sent ({measured['events_sent']:,})",
+            )
+            checks.no_pool_timeout(server, [measured], "webhook storm")
+            sent = measured["sent_booking_ids"]
+            _redeliver(result, server, url, tenant, pending, sent)
+        finally:
+            stop_server(server)
+        result.check = with_engine(
+            url, lambda engine: check_webhooks_applied(engine, tenant, sent, len(pending))
+        )
+        log(f"  storm exactly once: {result.check.exactly_once} {result.check}")
+        checks.expect(result.check.exactly_once, "webhook storm applied exactly once")
+    return result
+
+
+def _redeliver(
+    result: StormResult,
+    server: Server,
+    url: str,
+    tenant: BenchTenant,
+    pending: list[dict[str, Any]],
+    sent: list[str],
+) -> None:
+    """As Stripe does: an event not acknowledged with a 2xx is sent again later. Events whose
+    booking is still pending after the storm (answered 5xx) are re-sent, up to
+    STORM_RETRIES times, so that the exactly-once check covers every event."""
+    by_id = {booking["booking_id"]: booking for booking in pending}
+    for attempt in range(STORM_RETRIES):
+        left = with_engine(url, lambda engine: still_pending(engine, tenant.tenant_id, sent))
+        if not left:
+            return
+        result.redelivered.append(len(left))
+        again = [by_id[booking_id] for booking_id in sent if booking_id in left]
+        plan = webhook_plan(server, again, f"storm: redelivery {attempt + 1}", WEBHOOK_SECRET, 0.0)
+        run_load(LoadSettings(seconds=300.0, warmup=0.0, connections=8), plan, server)
