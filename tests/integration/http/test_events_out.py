@@ -277,11 +277,19 @@ async def test_an_endpoint_must_be_public_https_unless_local_development_allows_
             "https://10.1.2.3/hook",
             "https://169.254.169.254/latest",
             "http://hooks.example.com/hook",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://0177.0.0.1/",
+            "https://127.1/",
+            "https://[64:ff9b::7f00:1]/",
+            "https://[::ffff:7f00:1]/",
         ):
             refused = await client.post(
                 "/v1/admin/webhook-endpoints", json={"url": url}, headers=ADMIN
             )
             assert refused.status_code == 422, (url, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert "detail" in refused.json(), refused.text
         unknown = await client.post(
             "/v1/admin/webhook-endpoints",
             json={"url": "https://hooks.example.com/", "events": ["booking.teleported"]},
