@@ -3,7 +3,7 @@
 Two rules, used at registration (domain/events.py `endpoint_url`) and again by the sender
 at every connection (adapters/outbound), so an endpoint cannot probe the internal network:
 
-- a host is a proper DNS name (RFC 1123 labels, a top-level label that is not all digits,
+- a host is a proper DNS name (RFC 1123 labels, `_` too, a top-level label that is not all digits,
   RFC 3696 §2) or a canonical IP literal (dotted-quad IPv4 without leading zeros, or IPv6
   in brackets). `2130706433`, `0x7f.1`, `0177.0.0.1` and `127.1` are refused: resolvers and
   HTTP clients read them as 127.0.0.1, so they would smuggle a loopback address past a check
@@ -22,7 +22,7 @@ import re
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
@@ -38,9 +38,10 @@ def ip_literal(host: str) -> IPAddress | None:
 
 
 def is_proper_host(host: str) -> bool:
-    """A DNS name of RFC 1123 labels (IDNA-encoded when not ASCII) whose last label is not
-    all digits, or a canonical IP literal. Hex, octal, dotted-less or short IPv4 forms,
-    IPv6 zone ids and empty labels are not proper hosts."""
+    """A DNS name of RFC 1123 labels (IDNA-encoded when not ASCII; `_` allowed, as
+    resolvers allow it) whose last label is not all digits, or a canonical IP literal.
+    Hex, octal, dotted-less or short IPv4 forms, IPv6 zone ids and empty labels are not
+    proper hosts."""
     host = host.lower()
     if ip_literal(host) is not None:
         return "%" not in host

@@ -218,6 +218,22 @@ class RetrySchedule:
         return now + self.waits[attempts_made - 1]
 
 
+@dataclass(frozen=True, slots=True)
+class InFlightCaps:
+    """How many deliveries may be in flight at once (claimed, not yet answered), per owner
+    of endpoints (a tenant, or the platform for its own) and per endpoint. With the round
+    robin of claims (each owner's oldest due delivery in turn, then each one's second, ...),
+    a slow or dead endpoint holds back its owner's deliveries only: another owner's are
+    claimed and sent while it hangs, whatever the size of its backlog."""
+
+    per_owner: int = 20
+    per_endpoint: int = 5
+
+    def __post_init__(self) -> None:
+        if self.per_owner < 1 or self.per_endpoint < 1:
+            raise InvalidEndpoint("in-flight caps must be at least 1")
+
+
 def is_success(response_status: int | None) -> bool:
     """A 2xx answered within the timeout; anything else (None: no answer) is retried."""
     return response_status is not None and 200 <= response_status < 300

@@ -25,7 +25,6 @@ from domain.events import InvalidEndpoint, endpoint_url
         "https://1.2.3.4.5/",
         "https://hooks..example.com/",
         "https://-hooks.example.com/",
-        "https://hooks_1.example.com/",
         "https://[fe80::1%25eth0]/",
     ],
 )
