@@ -79,10 +79,15 @@ class DeliverEvents:
         caps: InFlightCaps = DEFAULT_CAPS,
         attempt_timeout: timedelta = ATTEMPT_TIMEOUT,
         poll: timedelta = timedelta(seconds=1),
+        linger: timedelta = timedelta(milliseconds=10),
+        concurrency: int = 100,
     ) -> None:
-        """`batch`: events fanned out per transaction, and attempts in flight at once in
-        this process; `poll`: how often, while attempts are in flight, it looks for new
-        events and due deliveries (no attempt waits on another's answer)."""
+        """`batch`: events fanned out per transaction; `concurrency`: attempts in flight at
+        once in this process (above the caps of a few owners, so slow ones leave room for
+        the others until their attempts time out); `poll`: how often, while attempts are in
+        flight, it looks for new events and due deliveries (no attempt waits on another's
+        answer); `linger`: how long, once an attempt is answered, it waits for others to
+        record them together."""
         self._uow = uow
         self._sender = sender
         self._ids = ids
@@ -93,16 +98,24 @@ class DeliverEvents:
         self._caps = caps
         self._attempt_timeout = attempt_timeout.total_seconds()
         self._poll = poll.total_seconds()
+        self._linger = linger.total_seconds()
+        self._concurrency = concurrency
 
     async def __call__(self) -> RelayReport:
         """One pass: until nothing is due and no attempt is in flight."""
         report = RelayReport()
         running: set[asyncio.Task[_Attempt]] = set()
+        loop = asyncio.get_running_loop()
+        fanned_out_at = -self._poll
         try:
             while True:
-                while await self._fan_out(report) == self._batch:
-                    pass
-                room = self._batch - len(running)
+                # New events are looked for at the start, then every `poll` (not on each
+                # answer: that would be a transaction per delivery).
+                if not running or loop.time() - fanned_out_at >= self._poll:
+                    fanned_out_at = loop.time()
+                    while await self._fan_out(report) == self._batch:
+                        pass
+                room = self._concurrency - len(running)
                 if room > 0:
                     running |= {asyncio.create_task(a) for a in await self._claim(room)}
                 if not running:
@@ -110,6 +123,10 @@ class DeliverEvents:
                 done, running = await asyncio.wait(
                     running, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
                 )
+                if done and running:
+                    # The attempts answering about now are recorded in the same transaction.
+                    more, running = await asyncio.wait(running, timeout=self._linger)
+                    done |= more
                 if done:
                     await self._record([task.result() for task in done], report)
         finally:

@@ -227,7 +227,7 @@ class InFlightCaps:
     claimed and sent while it hangs, whatever the size of its backlog."""
 
     per_owner: int = 20
-    per_endpoint: int = 5
+    per_endpoint: int = 20
 
     def __post_init__(self) -> None:
         if self.per_owner < 1 or self.per_endpoint < 1:

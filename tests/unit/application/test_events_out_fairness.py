@@ -84,7 +84,7 @@ async def test_another_tenants_delivery_is_sent_while_a_slow_tenants_backlog_han
 
     sender = RecordingSender(answer)  # type: ignore[arg-type]
     caps = InFlightCaps(per_owner=5, per_endpoint=2)
-    relay = asyncio.create_task(_relay(store, sender, clock, caps=caps, batch=50)())
+    relay = asyncio.create_task(_relay(store, sender, clock, caps=caps, concurrency=50)())
     try:
         await _until(lambda: "other" in order)
         assert "other" in order  # sent while every slow delivery sent so far still hangs
