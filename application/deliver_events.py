@@ -3,12 +3,16 @@
 One pass (`bookpay deliver`, and every second in each server process):
 1. fan out: each event not yet dispatched gets one delivery per enabled endpoint that
    receives it (domain/events.py decides who may hear what), in one transaction;
-2. claim the deliveries that are due, counting a try and leasing them for `lease`, so a
-   relay that dies mid-delivery leaves them to be tried again once the lease ends;
-3. POST each, signed (outside any transaction); a 2xx within the timeout is delivered,
-   anything else is retried on the schedule, and failed after the last try;
-4. record the outcomes, and what they mean for each endpoint (a failing streak of
-   DISABLE_AFTER disables it).
+2. claim due deliveries fairly (`InFlightCaps`: no owner or endpoint beyond its cap in
+   flight, owners in turn), counting a try and leasing them for `lease`, so a relay that
+   dies mid-delivery leaves them to be tried again once the lease ends;
+3. POST each, signed (outside any transaction), each attempt bounded by `attempt_timeout`;
+   a 2xx is delivered, anything else is retried on the schedule, and failed after the last
+   try;
+4. record the outcomes as they come, and what they mean for each endpoint (a failing
+   streak of DISABLE_AFTER disables it), and claim again into the room they leave.
+Attempts run side by side, up to `concurrency`: a slow endpoint holds up no other's (it
+holds its own slots until its attempt times out, and its owner's cap bounds how many).
 At least once, in any order: a receiver dedupes by the event id (`webhook-id`).
 """
 
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from application.manage_webhook_endpoints import EventsOutUnitOfWorkFactory
 from application.ports.events_out import DueDelivery, EventSender, NewDelivery
@@ -25,6 +31,7 @@ from application.ports.time_and_identity import Clock, IdGenerator
 from domain.events import (
     DeliveryStatus,
     EndpointStatus,
+    InFlightCaps,
     RetrySchedule,
     WebhookEndpoint,
     is_success,
@@ -33,6 +40,9 @@ from domain.events import (
 log = logging.getLogger("bookpay.events_out")
 
 DEFAULT_SCHEDULE = RetrySchedule.of_seconds((5, 300, 1800, 7200, 18000, 36000, 36000))
+# An endpoint has this long to answer 2xx (API.md, "Events out").
+ATTEMPT_TIMEOUT = timedelta(seconds=10)
+DEFAULT_CAPS = InFlightCaps()
 
 
 @dataclass
@@ -66,7 +76,18 @@ class DeliverEvents:
         schedule: RetrySchedule = DEFAULT_SCHEDULE,
         lease: timedelta = timedelta(seconds=30),
         batch: int = 50,
+        caps: InFlightCaps = DEFAULT_CAPS,
+        attempt_timeout: timedelta = ATTEMPT_TIMEOUT,
+        poll: timedelta = timedelta(seconds=1),
+        linger: timedelta = timedelta(milliseconds=10),
+        concurrency: int = 100,
     ) -> None:
+        """`batch`: events fanned out per transaction; `concurrency`: attempts in flight at
+        once in this process (above the caps of a few owners, so slow ones leave room for
+        the others until their attempts time out); `poll`: how often, while attempts are in
+        flight, it looks for new events and due deliveries (no attempt waits on another's
+        answer); `linger`: how long, once an attempt is answered, it waits for others to
+        record them together."""
         self._uow = uow
         self._sender = sender
         self._ids = ids
@@ -74,15 +95,44 @@ class DeliverEvents:
         self._schedule = schedule
         self._lease = lease
         self._batch = batch
+        self._caps = caps
+        self._attempt_timeout = attempt_timeout.total_seconds()
+        self._poll = poll.total_seconds()
+        self._linger = linger.total_seconds()
+        self._concurrency = concurrency
 
     async def __call__(self) -> RelayReport:
-        """One pass over what is due now; batches until none is left or full."""
+        """One pass: until nothing is due and no attempt is in flight."""
         report = RelayReport()
-        while await self._fan_out(report) == self._batch:
-            pass
-        while await self._deliver_due(report) == self._batch:
-            pass
-        return report
+        running: set[asyncio.Task[_Attempt]] = set()
+        loop = asyncio.get_running_loop()
+        fanned_out_at = -self._poll
+        try:
+            while True:
+                # New events are looked for at the start, then every `poll` (not on each
+                # answer: that would be a transaction per delivery).
+                if not running or loop.time() - fanned_out_at >= self._poll:
+                    fanned_out_at = loop.time()
+                    while await self._fan_out(report) == self._batch:
+                        pass
+                room = self._concurrency - len(running)
+                if room > 0:
+                    running |= {asyncio.create_task(a) for a in await self._claim(room)}
+                if not running:
+                    return report
+                done, running = await asyncio.wait(
+                    running, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done and running:
+                    # The attempts answering about now are recorded in the same transaction.
+                    more, running = await asyncio.wait(running, timeout=self._linger)
+                    done |= more
+                if done:
+                    await self._record([task.result() for task in done], report)
+        finally:
+            # Cancelled (the server stops): the leases bring them back to another relay.
+            for task in running:
+                task.cancel()
 
     async def _fan_out(self, report: RelayReport) -> int:
         async with self._uow() as uow:
@@ -102,35 +152,35 @@ class DeliverEvents:
         report.dispatched += len(messages)
         return len(messages)
 
-    async def _deliver_due(self, report: RelayReport) -> int:
+    async def _claim(self, room: int) -> list[Coroutine[Any, Any, _Attempt]]:
         now = self._clock.now()
         async with self._uow() as uow:
-            due = await uow.deliveries.claim_due(now, now + self._lease, self._batch)
+            due = await uow.deliveries.claim_due(now, now + self._lease, room, self._caps)
             endpoints = {
                 e.id: e
                 for e in await uow.endpoints.get_any(sorted({d.delivery.endpoint_id for d in due}))
             }
             await uow.commit()
-        if not due:
-            return 0
-        attempts = await asyncio.gather(
-            *(self._send(d, endpoints.get(d.delivery.endpoint_id)) for d in due)
-        )
-        await self._record(attempts, report)
-        return len(due)
+        return [self._send(d, endpoints.get(d.delivery.endpoint_id)) for d in due]
 
     async def _send(self, due: DueDelivery, endpoint: WebhookEndpoint | None) -> _Attempt:
         if endpoint is None or endpoint.status is not EndpointStatus.ENABLED:
             # Deleted or disabled meanwhile: failed, for the admin to retry once enabled.
             return _Attempt(due, None, None)
         now = self._clock.now()
-        status = await self._sender.send(
-            endpoint.url,
-            message_id=due.delivery.event_id,
-            body=due.body,
-            secrets=endpoint.signing_secrets(now),
-            timestamp=now,
-        )
+        try:
+            status = await asyncio.wait_for(
+                self._sender.send(
+                    endpoint.url,
+                    message_id=due.delivery.event_id,
+                    body=due.body,
+                    secrets=endpoint.signing_secrets(now),
+                    timestamp=now,
+                ),
+                self._attempt_timeout,
+            )
+        except TimeoutError:
+            status = None  # no answer in time
         return _Attempt(due, endpoint, status)
 
     async def _record(self, attempts: list[_Attempt], report: RelayReport) -> None:

@@ -11,7 +11,6 @@ a schedule and given up after its last try; an endpoint that failed every delive
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from domain.booking import Booking, BookingStatus
+from domain.endpoint_hosts import is_proper_host, is_public_host
 from domain.errors import DomainError
 from domain.offering import Slot
 from domain.tenant import Tenant
@@ -102,22 +102,11 @@ DISABLE_AFTER = timedelta(days=3)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-def is_private_host(host: str) -> bool:
-    """localhost, or a literal IP address that is not public (loopback, private,
-    link-local, reserved). Names are resolved, and checked again, when delivering."""
-    if host.lower() in LOCAL_HOSTS or host.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
-
-
 def endpoint_url(url: str, *, allow_private: bool = False) -> str:
     """The URL an endpoint may have: https, or http for localhost only; no credentials or
-    fragment; no private or loopback address unless `allow_private` (local development).
-    Raises InvalidEndpoint."""
+    fragment; a proper DNS name or canonical IP literal as its host (never `127.1` or
+    `2130706433`); no private or loopback address unless `allow_private` (local
+    development). The rules of hosts are domain/endpoint_hosts.py. Raises InvalidEndpoint."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -132,7 +121,11 @@ def endpoint_url(url: str, *, allow_private: bool = False) -> str:
         raise InvalidEndpoint("the endpoint URL may not carry credentials or a fragment")
     if len(url) > 2048:
         raise InvalidEndpoint("the endpoint URL is longer than 2048 characters")
-    if not allow_private and is_private_host(host):
+    if not is_proper_host(host):
+        raise InvalidEndpoint(
+            "the endpoint URL's host must be a DNS name or a canonical IP address"
+        )
+    if not allow_private and not is_public_host(host):
         raise InvalidEndpoint("the endpoint URL may not name a private or loopback address")
     return url
 
@@ -223,6 +216,22 @@ class RetrySchedule:
         if attempts_made < 1 or attempts_made > len(self.waits):
             return None
         return now + self.waits[attempts_made - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightCaps:
+    """How many deliveries may be in flight at once (claimed, not yet answered), per owner
+    of endpoints (a tenant, or the platform for its own) and per endpoint. With the round
+    robin of claims (each owner's oldest due delivery in turn, then each one's second, ...),
+    a slow or dead endpoint holds back its owner's deliveries only: another owner's are
+    claimed and sent while it hangs, whatever the size of its backlog."""
+
+    per_owner: int = 20
+    per_endpoint: int = 20
+
+    def __post_init__(self) -> None:
+        if self.per_owner < 1 or self.per_endpoint < 1:
+            raise InvalidEndpoint("in-flight caps must be at least 1")
 
 
 def is_success(response_status: int | None) -> bool:

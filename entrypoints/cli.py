@@ -182,20 +182,22 @@ def cmd_sweep(_: argparse.Namespace) -> None:
 
 
 def cmd_deliver(_: argparse.Namespace) -> None:
-    """Run the events-out relay once: deliver every event that is due now."""
+    """Run the events-out relay once: deliver every event that is due now, then purge
+    what is finished and older than the retention."""
     from entrypoints.container import build_container
 
     async def deliver() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
         try:
             report = await container.deliver_events()()
+            purged = await container.purge_events_out()()
         finally:
             await container.event_sender().aclose()
             await container.engine().dispose()
         print(
             f"bookpay deliver: {report.dispatched} events fanned out, {report.attempted} "
             f"deliveries tried: {report.delivered} delivered, {report.retrying} to retry, "
-            f"{report.failed} failed"
+            f"{report.failed} failed; {purged} finished rows purged"
         )
 
     asyncio.run(deliver())

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     # How long an endpoint has to answer 2xx; a delivery whose relay died is tried again
     # after three times this.
     outbound_timeout_seconds: int = Field(10, ge=1)
+    # Deliveries in flight at once per owner of endpoints (a tenant, or the platform) and
+    # per endpoint: a slow owner holds back its own deliveries only.
+    outbound_max_in_flight_per_owner: int = Field(20, ge=1)
+    outbound_max_in_flight_per_endpoint: int = Field(20, ge=1)
+    # Delivered and failed deliveries (and their events) older than this are purged;
+    # 0 keeps them for ever.
+    outbound_retention_days: int = Field(30, ge=0)
 
     @property
     def outbound_lease_seconds(self) -> int:

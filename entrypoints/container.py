@@ -36,6 +36,7 @@ from application.manage_webhook_endpoints import ManageWebhookEndpoints
 from application.offering_queries import OfferingQueries
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import WebhookEndpoint
+from application.purge_events_out import PurgeEventsOut
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
@@ -52,7 +53,7 @@ from application.statements import PlatformFeeReport, TenantStatement
 from application.tenant_queries import TenantQueries
 from application.update_offering import UpdateOffering
 from domain.dispute import DisputeBearer
-from domain.events import RetrySchedule
+from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
@@ -235,6 +236,23 @@ class Container(containers.DeclarativeContainer):
             RetrySchedule.of_seconds, settings.provided.outbound_retry_seconds
         ),
         lease=providers.Factory(timedelta, seconds=settings.provided.outbound_lease_seconds),
+        caps=providers.Factory(
+            InFlightCaps,
+            per_owner=settings.provided.outbound_max_in_flight_per_owner,
+            per_endpoint=settings.provided.outbound_max_in_flight_per_endpoint,
+        ),
+        attempt_timeout=providers.Factory(
+            timedelta, seconds=settings.provided.outbound_timeout_seconds
+        ),
+    )
+    purge_events_out = providers.Singleton(
+        PurgeEventsOut,
+        events_out_uow.provider,
+        clock,
+        retention=providers.Callable(
+            lambda days: timedelta(days=days) if days else None,
+            settings.provided.outbound_retention_days,
+        ),
     )
     events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
     reconcile = providers.Singleton(

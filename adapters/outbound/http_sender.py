@@ -1,19 +1,27 @@
-"""POST a signed event to an endpoint with httpx: no redirects followed, a bounded wait,
-and (unless allowed for local development) no private, loopback or link-local address, so
-an endpoint cannot be used to reach the internal network."""
+"""POST a signed event to an endpoint with httpx: no redirects followed, a bounded wait for
+the whole attempt (resolving, connecting, sending, answering), and, unless allowed for local
+development, connections only to public addresses checked at connect time
+(adapters/outbound/pinned_connections.py), so an endpoint cannot reach the internal network.
+
+An endpoint's path and query may carry the platform's secrets: no log line names more of
+the URL than its scheme and host (`origin_only` rewrites httpx's request log)."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
+import ssl
 from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import httpx
 
+from adapters.outbound.pinned_connections import (
+    PinnedBackend,
+    PinnedTransport,
+    Resolver,
+    system_resolver,
+)
 from adapters.outbound.signing import signed_headers
 
 log = logging.getLogger("bookpay.events_out")
@@ -22,30 +30,50 @@ TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Bookpay-Webhooks/1"
 
 
-class AddressRefused(Exception):
-    """The endpoint's host resolves to an address events may not be sent to."""
-
-
-async def check_public(url: str) -> None:
-    """Raises AddressRefused when any address the host resolves to is not public."""
-    host = urlsplit(url).hostname or ""
-    port = urlsplit(url).port or 443
+def origin_only(url: httpx.URL | str) -> str:
+    """`https://hooks.example.com/t/s3cr3t?k=v` → `https://hooks.example.com`."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as error:
-        raise AddressRefused(f"{host} does not resolve: {error}") from error
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise AddressRefused(f"{host} resolves to a non-public address")
+        parsed = httpx.URL(url) if isinstance(url, str) else url
+    except (httpx.InvalidURL, TypeError):
+        return "<an invalid URL>"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{parsed.scheme}://{host}{port}"
+
+
+class _OriginOnly(logging.Filter):
+    """Rewrites every URL in a record of httpx's logger to its origin (httpx logs each
+    request's full URL at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                origin_only(a) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+_httpx_log = logging.getLogger("httpx")
+if not any(isinstance(f, _OriginOnly) for f in _httpx_log.filters):
+    _httpx_log.addFilter(_OriginOnly())
 
 
 class HttpEventSender:
-    """The EventSender port over HTTP. One client (connection pool) per process."""
+    """The EventSender port over HTTP. One client (connection pool) per process.
 
-    def __init__(self, *, allow_private: bool = False, timeout: float = TIMEOUT_SECONDS) -> None:
-        self._allow_private = allow_private
+    `resolve` and `verify` are for tests (a name resolved to a local receiver; its CA)."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        timeout: float = TIMEOUT_SECONDS,
+        resolve: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self._timeout = timeout
+        self._backend = PinnedBackend(allow_private=allow_private, resolve=resolve)
+        self._verify = verify
         self._client: httpx.AsyncClient | None = None
 
     async def send(
@@ -58,11 +86,12 @@ class HttpEventSender:
         timestamp: datetime,
     ) -> int | None:
         try:
-            if not self._allow_private:
-                await check_public(url)
             if self._client is None:
                 self._client = httpx.AsyncClient(
-                    timeout=self._timeout, follow_redirects=False, trust_env=False
+                    transport=PinnedTransport(self._backend, verify=self._verify),
+                    timeout=self._timeout,
+                    follow_redirects=False,
+                    trust_env=False,
                 )
             headers = signed_headers(message_id, timestamp, body, secrets)
             headers["content-type"] = "application/json"
@@ -71,7 +100,12 @@ class HttpEventSender:
                 self._client.post(url, content=body, headers=headers), self._timeout
             )
         except Exception as error:  # any failure is "no answer": retried, never fatal
-            log.info("event %s not delivered: %s", message_id, type(error).__name__)
+            log.info(
+                "event %s to %s not delivered: %s",
+                message_id,
+                origin_only(url),
+                type(error).__name__,
+            )
             return None
         return response.status_code
 

@@ -353,11 +353,14 @@ webhook_deliveries = Table(
     Column("last_response_status", Integer, nullable=True),
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Claimed by a relay until then (in flight), unless its outcome was recorded first.
+    Column("leased_until", UTCDateTime, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(
         ["tenant_id", "event_id"], ["outbox_events.tenant_id", "outbox_events.id"]
     ),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_finished", "status", "created_at"),
     Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at", "id"),
     Index("ix_webhook_deliveries_id", "id"),
 )

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from domain.events import DeliveryStatus, Event, EventType, WebhookEndpoint
+from domain.events import DeliveryStatus, Event, EventType, InFlightCaps, WebhookEndpoint
 from domain.ledger import LedgerEntry
 
 
@@ -128,10 +128,14 @@ class DeliveryRepository(Protocol):
         ...
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int
+        self, now: datetime, lease_until: datetime, limit: int, caps: InFlightCaps
     ) -> builtins.list[DueDelivery]:
-        """Pending deliveries due by `now`, oldest due first; each counts a try and is not
-        due again before `lease_until` (so one whose relay died is tried again then)."""
+        """Up to `limit` pending deliveries due by `now`, fairly: no endpoint and no owner
+        (the endpoint's tenant, or the platform) beyond its cap of deliveries in flight
+        (claimed with a lease not yet ended, counting those claimed before), and each
+        owner's oldest due in turn (round robin), so one owner's backlog never fills the
+        batch. Each counts a try and is in flight, not due again, until `lease_until` (so
+        one whose relay died is tried again then) or until its outcome is recorded."""
         ...
 
     async def record(
@@ -141,7 +145,15 @@ class DeliveryRepository(Protocol):
         status: DeliveryStatus,
         response_status: int | None,
         next_attempt_at: datetime | None,
-    ) -> None: ...
+    ) -> None:
+        """The outcome of a try: the delivery is no longer in flight."""
+        ...
+
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        """Delete up to `limit` delivered or failed deliveries made before
+        `finished_before`, and the dispatched events made before it that no delivery
+        needs any more; the number of rows deleted (0: nothing left to purge)."""
+        ...
 
     async def get(self, delivery_id: str) -> Delivery | None: ...
 

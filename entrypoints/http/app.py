@@ -81,7 +81,10 @@ def create_app(container: Container) -> Litestar:
     relay = PeriodicTask(
         "events out relay", container.deliver_events, settings.outbound_poll_seconds
     )
-    periodic = [sweeper, reconciler, purger, relay]
+    events_purger = PeriodicTask(
+        "events out purge", container.purge_events_out, settings.sweep_seconds * 10
+    )
+    periodic = [sweeper, reconciler, purger, relay, events_purger]
     if settings.gateway is GatewayKind.FAKE:
         # The fake Stripe's retries live in its tables: any process delivers what is due.
         periodic.append(

@@ -7,7 +7,8 @@ import asyncio
 import builtins
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -20,7 +21,7 @@ from application.ports.events_out import (
     OutboundMessage,
     OutboundStats,
 )
-from domain.events import DeliveryStatus, EndpointStatus, Event, WebhookEndpoint
+from domain.events import DeliveryStatus, EndpointStatus, Event, InFlightCaps, WebhookEndpoint
 
 
 class InMemoryOutbox:
@@ -39,6 +40,8 @@ class _State:
     messages: dict[str, OutboundMessage] = field(default_factory=dict)
     undispatched: list[str] = field(default_factory=list)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
+    # Delivery id -> the end of its lease while in flight (claimed, outcome not recorded).
+    leases: dict[str, datetime] = field(default_factory=dict)
 
 
 class InMemoryEventsOut:
@@ -175,8 +178,21 @@ class InMemoryDeliveries:
         self._s.undispatched = [i for i in self._s.undispatched if i not in set(event_ids)]
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int
+        self, now: datetime, lease_until: datetime, limit: int, caps: InFlightCaps
     ) -> list[DueDelivery]:
+        """As the SQL one: endpoint caps, then owner caps, then owners in turn."""
+
+        def owner(delivery: Delivery) -> str:
+            endpoint = self._s.endpoints.get(delivery.endpoint_id)
+            return (endpoint.owner_tenant_id or "") if endpoint is not None else ""
+
+        flying = [
+            self._s.deliveries[i]
+            for i, until in self._s.leases.items()
+            if until > now and self._s.deliveries[i].status is DeliveryStatus.PENDING
+        ]
+        endpoint_busy = Counter(d.endpoint_id for d in flying)
+        owner_busy = Counter(owner(d) for d in flying)
         due = sorted(
             (
                 d
@@ -185,12 +201,22 @@ class InMemoryDeliveries:
                 and d.next_attempt_at is not None
                 and d.next_attempt_at <= now
             ),
-            key=lambda d: d.next_attempt_at or now,
-        )[:limit]
+            key=lambda d: (d.next_attempt_at or now, d.id),
+        )
+        ranked: list[tuple[int, datetime, str]] = []
+        for d in due:
+            endpoint_busy[d.endpoint_id] += 1
+            if endpoint_busy[d.endpoint_id] > caps.per_endpoint:
+                continue
+            owner_busy[owner(d)] += 1
+            if owner_busy[owner(d)] <= caps.per_owner:
+                ranked.append((owner_busy[owner(d)], d.next_attempt_at or now, d.id))
         claimed = []
-        for delivery in due:
+        for _, _, delivery_id in sorted(ranked)[:limit]:
+            delivery = self._s.deliveries[delivery_id]
             leased = replace(delivery, attempts=delivery.attempts + 1, next_attempt_at=lease_until)
             self._s.deliveries[delivery.id] = leased
+            self._s.leases[delivery.id] = lease_until
             claimed.append(DueDelivery(leased, self._s.messages[delivery.event_id].body))
         return claimed
 
@@ -203,12 +229,33 @@ class InMemoryDeliveries:
         next_attempt_at: datetime | None,
     ) -> None:
         delivery = self._s.deliveries[delivery_id]
+        self._s.leases.pop(delivery_id, None)
         self._s.deliveries[delivery_id] = replace(
             delivery,
             status=status,
             last_response_status=response_status,
             next_attempt_at=next_attempt_at,
         )
+
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        finished = [
+            d.id
+            for d in self._s.deliveries.values()
+            if d.status is not DeliveryStatus.PENDING and d.created_at < finished_before
+        ][:limit]
+        for delivery_id in finished:
+            del self._s.deliveries[delivery_id]
+        needed = {d.event_id for d in self._s.deliveries.values()}
+        spent = [
+            m.event_id
+            for m in self._s.messages.values()
+            if m.event_id not in self._s.undispatched
+            and m.event_id not in needed
+            and m.created_at < finished_before
+        ][:limit]
+        for event_id in spent:
+            del self._s.messages[event_id]
+        return len(finished) + len(spent)
 
     async def get(self, delivery_id: str) -> Delivery | None:
         return self._s.deliveries.get(delivery_id)
@@ -234,6 +281,7 @@ class InMemoryDeliveries:
 
     async def retry_now(self, delivery_id: str, now: datetime) -> None:
         delivery = self._s.deliveries[delivery_id]
+        self._s.leases.pop(delivery_id, None)
         self._s.deliveries[delivery_id] = replace(
             delivery, status=DeliveryStatus.PENDING, next_attempt_at=now
         )
@@ -264,9 +312,12 @@ class Sent:
 
 
 class RecordingSender:
-    """Answers each POST with `answer(url)` (a status, or None for no answer) and keeps it."""
+    """Answers each POST with `answer(url)` (a status, or None for no answer; or an awaitable
+    of one, for an endpoint that takes its time) and keeps it, as soon as it is sent."""
 
-    def __init__(self, answer: Callable[[str], int | None] = lambda _: 200) -> None:
+    def __init__(
+        self, answer: Callable[[str], int | Awaitable[int | None] | None] = lambda _: 200
+    ) -> None:
         self.answer = answer
         self.sent: list[Sent] = []
 
@@ -280,4 +331,7 @@ class RecordingSender:
         timestamp: datetime,
     ) -> int | None:
         self.sent.append(Sent(url, message_id, body, tuple(secrets)))
-        return self.answer(url)
+        answer = self.answer(url)
+        if isinstance(answer, Awaitable):
+            return await answer
+        return answer

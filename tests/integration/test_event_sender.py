@@ -3,13 +3,17 @@ no redirect followed, no answer in time is no answer, and loopback refused unles
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from adapters.outbound.http_sender import HttpEventSender
 from application.manage_webhook_endpoints import new_secret
 from tests.support.event_receiver import event_receiver
+from tests.support.tls import tls_for
 
 BODY = b'{"id":"evt_1","type":"slot.cancelled","data":{}}'
 
@@ -45,3 +49,57 @@ async def test_loopback_is_refused_unless_allowed_and_a_slow_endpoint_is_no_answ
         receiver.delay = 2.0
         slow = HttpEventSender(allow_private=True, timeout=0.5)
         assert await _send(slow, receiver.url, [new_secret()]) is None
+
+
+class CountingResolver:
+    """A DNS stand-in: each name's addresses, and how often each name was resolved."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.calls: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append(host)
+        return self.answers[host]
+
+
+async def test_the_connection_goes_to_the_address_checked_with_the_name_kept_for_tls(
+    tmp_path: Path,
+) -> None:
+    """Resolved once, and the socket opened to that very address (no second lookup a
+    rebinding DNS could answer differently); Host, SNI and the certificate are the name's."""
+    tls = tls_for("hooks.example.test", tmp_path)
+    with event_receiver(tls=tls.server, host="hooks.example.test") as receiver:
+        resolver = CountingResolver({"hooks.example.test": ["127.0.0.1"]})
+        sender = HttpEventSender(allow_private=True, resolve=resolver, verify=tls.client)
+        assert await _send(sender, receiver.url, [new_secret()]) == 200
+        (received,) = receiver.received
+    assert resolver.calls == ["hooks.example.test"]
+    assert received.headers["host"].startswith("hooks.example.test:")
+
+
+async def test_a_name_with_any_private_address_is_refused_before_connecting() -> None:
+    with event_receiver() as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        url = f"http://hooks.example.test:{port}/hooks/bookpay"
+        for addresses in (["127.0.0.1"], ["8.8.8.8", "127.0.0.1"], ["::ffff:127.0.0.1"]):
+            resolver = CountingResolver({"hooks.example.test": addresses})
+            assert await _send(HttpEventSender(resolve=resolver), url, [new_secret()]) is None
+            assert resolver.calls == ["hooks.example.test"]  # once: what is checked is used
+        assert receiver.received == []
+
+
+async def test_no_log_line_names_an_endpoint_url_beyond_its_origin(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with event_receiver(path="/hooks/tok_s3cr3t") as receiver:
+        secret_url = receiver.url + "?key=k3y"
+        assert await _send(HttpEventSender(allow_private=True), secret_url, ["whsec_x"]) is None
+        receiver.script[:] = [500]
+        sent = await _send(HttpEventSender(allow_private=True), secret_url, [new_secret()])
+        assert sent == 500
+        assert await _send(HttpEventSender(), secret_url, [new_secret()]) is None  # refused
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("127.0.0.1" in line for line in logged), logged  # the origin is still told
+    assert not [line for line in logged if "s3cr3t" in line or "k3y" in line], logged

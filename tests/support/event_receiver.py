@@ -4,6 +4,7 @@ script). It dedupes by `webhook-id`, as a receiver of at-least-once events must.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +48,11 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def event_receiver(path: str = "/hooks/bookpay") -> Iterator[EventReceiver]:
+def event_receiver(
+    path: str = "/hooks/bookpay", *, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+) -> Iterator[EventReceiver]:
+    """`tls`: serve https with this server context, at `https://{host}:{port}{path}` (a
+    name the test's resolver maps to 127.0.0.1)."""
     receiver: EventReceiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -68,7 +73,11 @@ def event_receiver(path: str = "/hooks/bookpay") -> Iterator[EventReceiver]:
             return
 
     server = _Server(("127.0.0.1", 0), Handler)
-    receiver = EventReceiver(f"http://127.0.0.1:{server.server_address[1]}{path}")
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    receiver = EventReceiver(f"{scheme}://{host}:{server.server_address[1]}{path}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

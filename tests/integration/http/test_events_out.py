@@ -5,6 +5,7 @@ to its own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -39,7 +40,10 @@ class Harness:
     receiver: EventReceiver
 
     async def deliver(self) -> None:
-        await self.container.deliver_events()()
+        """One relay pass on the app's own event loop, where its database pool lives (an
+        asyncpg connection belongs to the loop that opened it)."""
+        portal = self.client.blocking_portal
+        await asyncio.to_thread(portal.call, self.container.deliver_events())
 
 
 @pytest.fixture
@@ -48,10 +52,25 @@ def receiver() -> Iterator[EventReceiver]:
         yield running
 
 
+# Issue 17's "done when": the end-to-end tests pass on SQLite and on PostgreSQL.
+ENGINES = [
+    pytest.param(None, id="sqlite"),
+    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
 @pytest.fixture
-async def harness(tmp_path: Path, receiver: EventReceiver) -> AsyncIterator[Harness]:
+async def harness(
+    tmp_path: Path, receiver: EventReceiver, database_url: str | None
+) -> AsyncIterator[Harness]:
     app, container = build_test_app(
         tmp_path,
+        database_url,
         outbound_allow_private=True,
         outbound_poll_seconds=0,  # the test runs the relay itself
         outbound_retry_seconds=(2, 30),
@@ -277,11 +296,19 @@ async def test_an_endpoint_must_be_public_https_unless_local_development_allows_
             "https://10.1.2.3/hook",
             "https://169.254.169.254/latest",
             "http://hooks.example.com/hook",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://0177.0.0.1/",
+            "https://127.1/",
+            "https://[64:ff9b::7f00:1]/",
+            "https://[::ffff:7f00:1]/",
         ):
             refused = await client.post(
                 "/v1/admin/webhook-endpoints", json={"url": url}, headers=ADMIN
             )
             assert refused.status_code == 422, (url, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert "detail" in refused.json(), refused.text
         unknown = await client.post(
             "/v1/admin/webhook-endpoints",
             json={"url": "https://hooks.example.com/", "events": ["booking.teleported"]},

@@ -9,22 +9,28 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql import orm
 from adapters.sql.database import create_engine
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
-from application.ports.events_out import NewDelivery
+from application.ports.events_out import Delivery, NewDelivery
 from domain.events import (
     DeliveryStatus,
     EndpointStatus,
     Event,
     EventType,
+    InFlightCaps,
     WebhookEndpoint,
     tenant_events,
 )
 from domain.tenant import ConnectStatus
 from tests.integration.persistence.builders import NOW, a_tenant, new_id
+
+# Caps no test of claiming alone reaches.
+WIDE = InFlightCaps(per_owner=1000, per_endpoint=1000)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -94,11 +100,16 @@ def _endpoint(**changes: object) -> WebhookEndpoint:
     return WebhookEndpoint(**values)  # type: ignore[arg-type]
 
 
-async def _events_with_deliveries(engine: AsyncEngine, count: int) -> tuple[str, str]:
-    tenant = a_tenant()
+async def _events_with_deliveries(
+    engine: AsyncEngine, count: int, *, tenant_id: str | None = None
+) -> tuple[str, str]:
+    """A new endpoint of a tenant (a new one unless `tenant_id`) with `count` deliveries
+    of as many new events, all pending and due at NOW."""
+    tenant = a_tenant() if tenant_id is None else a_tenant(id=tenant_id)
     endpoint = _endpoint(tenant_id=tenant.id, owner_tenant_id=tenant.id)
     async with SqlAlchemyUnitOfWork(engine) as uow:
-        await uow.tenants.add(tenant)
+        if tenant_id is None:
+            await uow.tenants.add(tenant)
         for _ in range(count):
             uow.outbox.add(Event(EventType.TENANT_ACCOUNT_UPDATED, tenant.id, tenant))
         await uow.commit()
@@ -115,24 +126,38 @@ async def _events_with_deliveries(engine: AsyncEngine, count: int) -> tuple[str,
     return tenant.id, endpoint.id
 
 
+async def _all(uow: SqlAlchemyEventsOutUnitOfWork, endpoint_id: str) -> list[Delivery]:
+    return await uow.deliveries.list_for_endpoint(endpoint_id, status=None, after=None, limit=999)
+
+
+async def _event_ids(engine: AsyncEngine, tenant_id: str) -> set[str]:
+    async with engine.connect() as connection:
+        query = select(orm.outbox_events.c.id).where(orm.outbox_events.c.tenant_id == tenant_id)
+        return set((await connection.execute(query)).scalars())
+
+
 async def test_concurrent_relays_claim_each_due_delivery_once(engine: AsyncEngine) -> None:
     _, endpoint_id = await _events_with_deliveries(engine, 12)
 
     async def claim() -> list[str]:
         async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
-            due = await uow.deliveries.claim_due(NOW, NOW + timedelta(seconds=30), 5)
+            due = await uow.deliveries.claim_due(NOW, NOW + timedelta(seconds=30), 5, WIDE)
             claimed = [d.delivery.id for d in due if d.delivery.endpoint_id == endpoint_id]
             await asyncio.sleep(0.05)  # hold the rows while the others claim
             await uow.commit()
         return claimed
 
     claims = await asyncio.gather(*(claim() for _ in range(4)))
+    # Relays claiming at the same moment rank the same fair candidates and skip the rows
+    # another holds: never one delivery twice; what they left is claimed next time.
+    while more := await claim():
+        claims.append(more)
     everything = [d for batch in claims for d in batch]
-    assert len(everything) == len(set(everything))
+    assert len(everything) == len(set(everything)) == 12
     # Leased: none is due again before the lease ends, and each is due once it has.
     async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
-        assert await uow.deliveries.claim_due(NOW + timedelta(seconds=29), NOW, 100) == []
-        again = await uow.deliveries.claim_due(NOW + timedelta(seconds=30), NOW, 100)
+        assert await uow.deliveries.claim_due(NOW + timedelta(seconds=29), NOW, 100, WIDE) == []
+        again = await uow.deliveries.claim_due(NOW + timedelta(seconds=30), NOW, 100, WIDE)
     mine = [d for d in again if d.delivery.endpoint_id == endpoint_id]
     assert {d.delivery.id for d in mine} == set(everything)
     assert {d.delivery.attempts for d in mine} == {2}
@@ -160,3 +185,70 @@ async def test_the_delivery_log_pages_newest_first_and_deleting_the_endpoint_emp
         assert await uow.deliveries.get(first[0].id) is None
         stats = await uow.deliveries.stats(NOW)
     assert stats.attempted >= 0
+
+
+async def test_claims_are_fair_across_owners_and_capped_per_owner_and_endpoint(
+    engine: AsyncEngine,
+) -> None:
+    """A tenant with a backlog on two endpoints, due first, and another tenant's one
+    delivery, due last: the other's is claimed in the first batch, the backlog only up to
+    the caps of what is in flight, and more of it once an outcome is recorded."""
+    slow_tenant, slow_endpoint = await _events_with_deliveries(engine, 6)
+    _, second_endpoint = await _events_with_deliveries(engine, 6, tenant_id=slow_tenant)
+    _, other_endpoint = await _events_with_deliveries(engine, 1)
+    caps = InFlightCaps(per_owner=3, per_endpoint=2)
+    lease = NOW + timedelta(seconds=30)
+    ours = {slow_endpoint, second_endpoint, other_endpoint}
+
+    async def claim(limit: int) -> list[str]:
+        async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+            due = await uow.deliveries.claim_due(NOW, lease, limit, caps)
+            await uow.commit()
+        return [d.delivery.endpoint_id for d in due if d.delivery.endpoint_id in ours]
+
+    first = await claim(1000)
+    assert first.count(other_endpoint) == 1
+    assert first.count(slow_endpoint) + first.count(second_endpoint) == 3  # the owner's cap
+    assert max(first.count(slow_endpoint), first.count(second_endpoint)) <= 2
+    assert await claim(1000) == []  # all the owner's room is in flight
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        flying = [d for d in await _all(uow, slow_endpoint) if d.next_attempt_at == lease]
+        await uow.deliveries.record(
+            flying[0].id,
+            status=DeliveryStatus.DELIVERED,
+            response_status=200,
+            next_attempt_at=None,
+        )
+        await uow.commit()
+    assert len(await claim(1000)) == 1  # the room one outcome left
+
+
+async def test_finished_deliveries_and_spent_events_are_purged_after_the_retention(
+    engine: AsyncEngine,
+) -> None:
+    tenant_id, endpoint_id = await _events_with_deliveries(engine, 3)
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        delivered, failed, pending = await _all(uow, endpoint_id)
+        for delivery, status in (
+            (delivered, DeliveryStatus.DELIVERED),
+            (failed, DeliveryStatus.FAILED),
+        ):
+            await uow.deliveries.record(
+                delivery.id, status=status, response_status=200, next_attempt_at=None
+            )
+        await uow.commit()
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        # Not yet old enough: nothing of ours goes.
+        await uow.deliveries.purge(NOW, 10_000)
+        assert len(await _all(uow, endpoint_id)) == 3
+        purged = 0
+        while deleted := await uow.deliveries.purge(NOW + timedelta(seconds=1), 1):
+            purged += deleted
+        await uow.commit()
+    assert purged >= 4  # two deliveries and their two events, in batches of one
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        assert [d.id for d in await _all(uow, endpoint_id)] == [pending.id]
+        assert await uow.deliveries.get(delivered.id) is None
+    assert await _event_ids(engine, tenant_id) == {
+        pending.event_id
+    }  # the pending delivery's event stays

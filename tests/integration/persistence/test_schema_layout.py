@@ -24,6 +24,7 @@ GLOBAL_LOOKUPS = {
     "ix_webhook_deliveries_due",
     "ix_webhook_deliveries_endpoint",
     "ix_webhook_deliveries_id",
+    "ix_webhook_deliveries_finished",  # the purge of finished deliveries, every tenant
 }
 KEYED_BY_A_GLOBAL_SECRET = {"tenant_api_keys"}  # found by the hash of an API key
 
