@@ -10,14 +10,14 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.response import Template
 
 from adapters.sql.database import is_database_unavailable
 from application import errors as app
 from domain import errors as dom
-from entrypoints.http.errors import EXCEPTION_HANDLERS, STATUS_BY_ERROR
+from entrypoints.http.errors import EXCEPTION_HANDLERS, STATUS_BY_ERROR, http_exception_problem
 from entrypoints.web.access import TooManyGuesses
 from entrypoints.web.safety import booking_path
 from entrypoints.web.translation import N_, text_language
@@ -114,6 +114,28 @@ def _way_back(path: str, status: int) -> str | None:
 # none of theirs is more specific than ours.
 PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = dict.fromkeys(
     [*EXCEPTION_HANDLERS, app.ApplicationError, dom.DomainError, HTTPException], error_page
+)
+
+
+# Where the pages live: a URL under these that matches no route is a page too.
+PAGE_PREFIXES = ("/book", "/booking", "/onboarding")
+
+
+def is_page_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
+
+
+def unrouted(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """No route for this path or method (raised before any route's own handlers): a page
+    in words under the pages' paths, the API's problem details everywhere else."""
+    if is_page_path(request.url.path):
+        return error_page(request, error)
+    return http_exception_problem(error).to_response(request)
+
+
+# For the application: the router's own 404 and 405 never reach the pages' handlers.
+UNROUTED_HANDLERS: dict[type[Exception] | int, Any] = dict.fromkeys(
+    [NotFoundException, MethodNotAllowedException], unrouted
 )
 
 

@@ -205,3 +205,24 @@ async def test_leaving_the_checkout_answers_pages_in_words_when_it_cannot_be_don
     assert forged.status_code == 404
     assert is_html_page(forged), forged.text
     assert "We could not find this page" in forged.text
+
+
+async def test_a_page_url_that_matches_no_page_is_a_page_in_words(tmp_path: Path) -> None:
+    app, _ = build_test_app(tmp_path)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        shop = await open_shop(client)
+        mistyped = await client.get(f"/book/{shop.slug}/of_x/sl_x/more")
+        no_booking = await client.get("/booking/")
+        wrong_method = await client.put(f"/book/{shop.slug}")
+        api = await client.get("/v1/public/no/such/route")
+
+    assert mistyped.status_code == 404
+    assert is_html_page(mistyped), mistyped.text
+    assert "We could not find this page" in mistyped.text
+    assert no_booking.status_code == 404
+    assert is_html_page(no_booking)
+    assert wrong_method.status_code == 405
+    assert is_html_page(wrong_method)
+    # The API keeps answering problem details.
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
