@@ -45,6 +45,14 @@ _WORDS: tuple[tuple[type[Exception], str], ...] = (
     (dom.DisputeOpen, N_("This booking cannot be changed while a payment dispute is open.")),
     (dom.IllegalTransition, N_("This booking cannot be changed this way any more.")),
     (
+        # Before GatewayUnavailable, its parent: a refund or payment it did not confirm.
+        app.GatewayOutcomeUnknown,
+        N_(
+            "The payment service has not confirmed this yet. Please try again in a moment: "
+            "nothing is charged or refunded twice."
+        ),
+    ),
+    (
         app.GatewayUnavailable,
         N_("The payment service is not answering. Nothing was charged; please try again soon."),
     ),

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from application.cancel_booking import CancelBooking
-from application.errors import GatewayUnavailable
+from application.errors import GatewayOutcomeUnknown, GatewayUnavailable
 from application.ports.gateway import PaymentGateway
 from domain.booking import Booking, BookingStatus
 from entrypoints.container import Container
@@ -226,3 +228,91 @@ async def test_a_page_url_that_matches_no_page_is_a_page_in_words(tmp_path: Path
     # The API keeps answering problem details.
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_cancel_refused_by_the_terms_is_a_page_with_the_way_back(tmp_path: Path) -> None:
+    app, _ = build_test_app(tmp_path)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        shop = await open_shop(client)
+        offering = await client.post(
+            "/v1/tenant/offerings",
+            json={
+                "name": "Late class",
+                "price": {"amount": 2000, "currency": "usd"},
+                "duration_minutes": 60,
+                "capacity": 5,
+                "cancellation_policy": {"windows": [{"hours_before": 48, "refund_percent": 100}]},
+            },
+            headers=shop.tenant,
+        )
+        starts_at = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+        slot = await client.post(
+            f"/v1/tenant/offerings/{offering.json()['id']}/slots",
+            json={"starts_at": starts_at.isoformat()},
+            headers=shop.tenant,
+        )
+        form_url = f"/book/{shop.slug}/{offering.json()['id']}/{slot.json()['data'][0]['id']}"
+        form = await client.get(form_url)
+        csrf = CSRF_FIELD.search(form.text)
+        assert csrf is not None
+        fields = {"name": "Ada", "email": "ada@example.com", "seats": "1", "action": "book"}
+        sent = await client.post(
+            form_url, data={"_csrf_token": csrf.group(1), **fields}, follow_redirects=False
+        )
+        paid = await client.post(sent.headers["location"] + "/pay", data={"method": "card"})
+        booking_url = str(paid.url)
+        # A form left open in another tab, sent once the terms no longer allow cancelling.
+        refused = await client.post(
+            booking_url + "/cancel", data={"_csrf_token": csrf.group(1)}, follow_redirects=False
+        )
+
+    assert "can no longer be cancelled online" in paid.text
+    assert refused.status_code == 409
+    assert is_html_page(refused), refused.text
+    assert "too late to cancel" in refused.text
+    assert f'href="{urlsplit(booking_url).path}"' in refused.text
+    assert "Back to your booking" in refused.text
+
+
+class _RefundUnanswered:
+    """A gateway whose refunds get no answer (Stripe may or may not have made them)."""
+
+    def __init__(self, inner: PaymentGateway) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def refund(self, *args: Any, **kwargs: Any) -> Any:
+        raise GatewayOutcomeUnknown("timed out")
+
+    async def list_refunds(self, *args: Any, **kwargs: Any) -> Any:
+        raise GatewayOutcomeUnknown("timed out")
+
+
+async def test_a_refund_stripe_did_not_confirm_says_so_and_that_retrying_is_safe(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_test_app(tmp_path, gateway_wrapper=_RefundUnanswered)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        shop = await open_shop(client)
+        offerings = await client.get(f"/v1/public/{shop.slug}/offerings")
+        form_url = f"/book/{shop.slug}/{offerings.json()['data'][0]['id']}/{shop.slot_id}"
+        form = await client.get(form_url)
+        csrf = CSRF_FIELD.search(form.text)
+        assert csrf is not None
+        fields = {"name": "Ada", "email": "ada@example.com", "seats": "1", "action": "book"}
+        sent = await client.post(
+            form_url, data={"_csrf_token": csrf.group(1), **fields}, follow_redirects=False
+        )
+        paid = await client.post(sent.headers["location"] + "/pay", data={"method": "card"})
+        refused = await client.post(
+            str(paid.url) + "/cancel", data={"_csrf_token": csrf.group(1)}, follow_redirects=False
+        )
+
+    assert "Cancel this booking" in paid.text
+    assert refused.status_code == 503
+    assert is_html_page(refused), refused.text
+    assert "has not confirmed this yet" in refused.text
+    assert "Nothing was charged" not in refused.text
+    assert "Back to your booking" in refused.text
