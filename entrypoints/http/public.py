@@ -232,7 +232,7 @@ class PublicController(Controller):
         "booking page (`/booking/{booking_id}`). A paid booking is left as it is. A browser "
         "comes here: a refusal is an HTML page in words, not problem details.",
         response_class=Response,
-        responses=html_pages(404, 429, 502, 503, why_404="No such booking, or a wrong token"),
+        responses=html_pages(401, 404, 429, 502, 503, why_404="No such booking, or a wrong token"),
         # Only browsers come here (Stripe sends them): every refusal is a page in words.
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
     )
