@@ -26,6 +26,7 @@ from application.errors import NotFound
 from application.holds import EndHold, Ending, cancel_and_free_seats
 from application.payment_events import ApplyPaymentEvent
 from application.ports.gateway import PaymentGateway
+from application.ports.repositories import ConcurrentUpdate
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
 from application.refunds import RefundFlow
@@ -89,7 +90,9 @@ class CancelBooking:
         """The customer left the hosted checkout unpaid: end the hold now (as `abandon`).
 
         A booking no longer in checkout (paid meanwhile, already expired) is left as it is:
-        leaving a checkout never cancels a payment. Raises NotFound for a wrong token.
+        leaving a checkout never cancels a payment. A booking changed meanwhile (paid, or
+        abandoned from another page: ConcurrentUpdate) is returned as it is now. Raises
+        NotFound for a wrong token.
         """
         command = CancelCommand(booking_id=booking_id, by=CancelledBy.CUSTOMER, token=token)
         async with self._uow() as uow:
@@ -99,7 +102,7 @@ class CancelBooking:
             return found
         try:
             return await self._release_unpaid(found, tenant, Booking.abandon)
-        except IllegalTransition:  # paid meanwhile
+        except (IllegalTransition, ConcurrentUpdate):  # paid or abandoned meanwhile
             async with self._uow() as uow:
                 return await _find(uow, command)
 

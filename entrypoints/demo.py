@@ -6,7 +6,8 @@ checkout still open from an earlier run is shown again instead of holding more s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from dependency_injector import providers
 
@@ -21,6 +22,7 @@ from domain.booking import BookingStatus
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.fees import CurrencyAmounts, FeePolicy
 from domain.money import Money
+from domain.offering import Offering
 from entrypoints.config import ConfigurationError, GatewayKind, Settings, reveal
 from entrypoints.container import Container, build_container
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
@@ -101,20 +103,12 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
                 capacity=8,
             )
         )
-        tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
-            hour=9, minute=0, second=0, microsecond=0
-        )
         for offering in (yoga, tour):
-            await container.add_slots()(
-                NewSlots(
-                    tenant.id,
-                    offering.id,
-                    tuple(SlotSpec(tomorrow + timedelta(days=day)) for day in range(7)),
-                )
-            )
+            await _add_demo_slots(container, tenant.timezone, offering)
         print(f"bookpay demo: seeded tenant {DEMO_SLUG!r}")
     else:
         print(f"bookpay demo: tenant {DEMO_SLUG!r} already exists; not seeding again")
+        await _top_up_demo_slots(container, existing.timezone)
 
     checkout_url = await _open_demo_checkout(container, base_url) or await _new_demo_checkout(
         container
@@ -136,6 +130,52 @@ async def _seed(container: Container, settings: Settings, base_url: str) -> None
             ]
         )
     )
+
+
+# Demo slots: each offering daily at this time on the tenant's clock, for DEMO_DAYS days.
+DEMO_TIMES = {"Morning yoga": time(9, 0), "Tokyo walking tour": time(10, 30)}
+DEMO_DAYS = 7
+# The first slot starts this long after the widest cancellation window opens, so that a
+# newcomer who books it can cancel it with a full refund.
+REFUND_MARGIN = timedelta(hours=1)
+
+
+def demo_slot_times(
+    now: datetime, timezone: str, at: time, policy: CancellationPolicy | None, days: int
+) -> list[datetime]:
+    """`days` slots at `at` on the tenant's clock (`timezone`), on consecutive days, the
+    first one far enough ahead to be cancelled with a full refund under `policy`; in UTC."""
+    zone = ZoneInfo(timezone)
+    widest = max((w.hours_before for w in (policy or CancellationPolicy()).windows), default=0)
+    earliest = now + timedelta(hours=widest) + REFUND_MARGIN
+    day = now.astimezone(zone).date()
+    starts: list[datetime] = []
+    while len(starts) < days:
+        # combine() with the zone, then to UTC: 9:00 stays 9:00 across a DST change.
+        starts_at = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+        if starts_at >= earliest:
+            starts.append(starts_at)
+        day += timedelta(days=1)
+    return starts
+
+
+async def _add_demo_slots(container: Container, timezone: str, offering: Offering) -> None:
+    at = DEMO_TIMES.get(offering.name, time(12, 0))
+    starts = demo_slot_times(
+        datetime.now(UTC), timezone, at, offering.cancellation_policy, DEMO_DAYS
+    )
+    await container.add_slots()(
+        NewSlots(offering.tenant_id, offering.id, tuple(SlotSpec(s) for s in starts))
+    )
+
+
+async def _top_up_demo_slots(container: Container, timezone: str) -> None:
+    """A demo seeded days ago: an offering with nothing left to book gets new slots."""
+    for offering in await container.list_public_offerings()(DEMO_SLUG):
+        availability = await container.list_availability()(DEMO_SLUG, offering.id)
+        if not any(slot.seats_available > 0 for slot in availability.slots):
+            await _add_demo_slots(container, timezone, offering)
+            print(f"bookpay demo: new slots for {offering.name!r}")
 
 
 def booking_page_url(base_url: str) -> str:

@@ -34,6 +34,7 @@ from entrypoints.http.webhook_endpoints import (
 )
 from entrypoints.http.webhooks import WebhookController
 from entrypoints.periodic import PeriodicTask
+from entrypoints.web.errors import UNROUTED_HANDLERS
 from entrypoints.web.router import pages_router, template_config
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -104,7 +105,7 @@ def create_app(container: Container) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         dependencies=dependencies,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **UNROUTED_HANDLERS},
         plugins=[problem_details_plugin()],
         before_request=check_request_strictly,
         middleware=[

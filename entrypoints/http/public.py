@@ -38,6 +38,7 @@ from entrypoints.http.params import (
     page,
 )
 from entrypoints.http.throttling import TooManyRequests, client_address
+from entrypoints.web.errors import PAGE_EXCEPTION_HANDLERS, html_pages
 
 Token = Annotated[
     str | None,
@@ -228,9 +229,12 @@ class PublicController(Controller):
         summary="Where the hosted checkout's Cancel button leads",
         description="Ends the unpaid booking's hold at once (its Checkout Session expired "
         "first), then redirects to the platform's cancel_url, or without one to the hosted "
-        "booking page (`/booking/{booking_id}`). A paid booking is left as it is.",
+        "booking page (`/booking/{booking_id}`). A paid booking is left as it is. A browser "
+        "comes here: a refusal is an HTML page in words, not problem details.",
         response_class=Response,
-        responses=problems(404, 502, 503, why_404="No such booking, or a wrong token"),
+        responses=html_pages(401, 404, 429, 502, 503, why_404="No such booking, or a wrong token"),
+        # Only browsers come here (Stripe sends them): every refusal is a page in words.
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,
     )
     async def checkout_left(
         self, booking_id: str, token: Token, cancel_booking: CancelBooking

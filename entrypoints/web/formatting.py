@@ -25,8 +25,8 @@ _DIGIT_BEFORE_CODE = re.compile(r"(?<=\d)([A-Za-z]{2,})")
 MAX_LANGUAGE_RANGES = 12
 
 
-def customer_locale(accept_language: str | None) -> Locale:
-    """The first locale Babel knows among the header's ranges, by quality; en_US else."""
+def language_ranges(accept_language: str | None) -> list[str]:
+    """The header's language tags, best first (by quality, then order); none of `*` or q=0."""
     ranges: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "").split(",")[:MAX_LANGUAGE_RANGES]):
         tag, _, params = part.strip().partition(";")
@@ -38,7 +38,12 @@ def customer_locale(accept_language: str | None) -> Locale:
                 continue
         if tag and tag != "*" and quality > 0:
             ranges.append((-quality, position, tag.strip()))
-    for _, _, tag in sorted(ranges):
+    return [tag for _, _, tag in sorted(ranges)]
+
+
+def customer_locale(accept_language: str | None) -> Locale:
+    """The first locale Babel knows among the header's ranges, by quality; en_US else."""
+    for tag in language_ranges(accept_language):
         try:
             return Locale.parse(tag.replace("_", "-"), sep="-")
         except (UnknownLocaleError, ValueError, TypeError):

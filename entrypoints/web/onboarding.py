@@ -9,14 +9,14 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.response import Template
 
-from entrypoints.web.formatting import customer_locale
+from entrypoints.web.translation import text_language
 
 RETURN_PATH = "/onboarding/return"
 REFRESH_PATH = "/onboarding/refresh"
 
 
 def _lang(request: Request[Any, Any, Any]) -> str:
-    return customer_locale(request.headers.get("accept-language")).language
+    return text_language(request.headers.get("accept-language"))
 
 
 class OnboardingPages(Controller):

@@ -25,10 +25,12 @@ from domain.booking import CancelledBy
 from domain.errors import DomainError
 from entrypoints.http.throttling import TooManyRequests, client_address
 from entrypoints.web import views
+from entrypoints.web.access import BookingAccess
 from entrypoints.web.errors import refusal_text
 from entrypoints.web.formatting import Formats, customer_locale
 from entrypoints.web.safety import booking_cookie, booking_cookie_name, booking_path
 from entrypoints.web.translation import gettext as _
+from entrypoints.web.translation import text_language
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -47,10 +49,18 @@ def formats(request: Request[Any, Any, Any], timezone: str) -> Formats:
     return Formats(customer_locale(request.headers.get("accept-language")), timezone)
 
 
-def page(name: str, f: Formats, *, status_code: int = 200, **context: Any) -> Template:
+def page(
+    request: Request[Any, Any, Any],
+    name: str,
+    f: Formats,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    """`lang` names the language the text is in (a catalogue's), not the formats' locale."""
     return Template(
         template_name=name,
-        context={"lang": f.locale.language, **context},
+        context={"lang": text_language(request.headers.get("accept-language")), **context},
         status_code=status_code,
     )
 
@@ -71,6 +81,7 @@ class ShopPages(Controller):
         offerings = await list_public_offerings(tenant_slug, limit=200)
         f = formats(request, business.timezone)
         return page(
+            request,
             "shop.html",
             f,
             business=business,
@@ -88,6 +99,7 @@ class ShopPages(Controller):
         found = await customer_pages.offering_slots(tenant_slug, offering_id)
         f = formats(request, found.business.timezone)
         return page(
+            request,
             "slots.html",
             f,
             business=found.business,
@@ -233,6 +245,7 @@ async def _form_page(
         else:
             quote = {"rows": views.quote_rows(quoted, f), "total": f.money(quoted.customer_total)}
     return page(
+        request,
         "book.html",
         f,
         status_code=status_code,
@@ -250,6 +263,9 @@ async def _form_page(
 
 
 class BookingPages(Controller):
+    """A booking's pages: the token (or its cookie) checked as the API checks it, every
+    wrong one counted against the client's limit of failed authentications."""
+
     path = "/booking"
     include_in_schema = False
 
@@ -259,46 +275,57 @@ class BookingPages(Controller):
         request: Request[Any, Any, Any],
         booking_id: str,
         customer_pages: CustomerPages,
+        booking_access: BookingAccess,
         page_settings: PageSettings,
         token: Annotated[str | None, Parameter(query="token", max_length=200)] = None,
     ) -> Template | Redirect:
         if token is not None:
             # First visit from a link: keep the token in a cookie, and out of the URL.
-            await customer_pages.booking(booking_id, token)
+            await booking_access(request, lambda: customer_pages.booking(booking_id, token))
             return Redirect(
                 booking_path(booking_id),
                 status_code=303,
                 cookies=[booking_cookie(booking_id, token, secure=page_settings.secure_cookies)],
             )
-        found = await customer_pages.booking(booking_id, _cookie_token(request, booking_id))
+        cookie = _cookie_token(request, booking_id)
+        found = await booking_access(request, lambda: customer_pages.booking(booking_id, cookie))
         f = formats(request, found.business.timezone)
-        return page("booking.html", f, booking=views.booking_view(found, f))
+        return page(request, "booking.html", f, booking=views.booking_view(found, f))
 
     @get("/{booking_id:str}/cancel")
     async def confirm_cancel(
-        self, request: Request[Any, Any, Any], booking_id: str, customer_pages: CustomerPages
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: str,
+        customer_pages: CustomerPages,
+        booking_access: BookingAccess,
     ) -> Template | Redirect:
-        found = await customer_pages.booking(booking_id, _cookie_token(request, booking_id))
+        cookie = _cookie_token(request, booking_id)
+        found = await booking_access(request, lambda: customer_pages.booking(booking_id, cookie))
         if found.cancel_refund is None:
             return Redirect(booking_path(booking_id), status_code=303)
         f = formats(request, found.business.timezone)
-        return page("cancel.html", f, booking=views.booking_view(found, f))
+        return page(request, "cancel.html", f, booking=views.booking_view(found, f))
 
     @post("/{booking_id:str}/cancel", status_code=303)
     async def cancel(
-        self, request: Request[Any, Any, Any], booking_id: str, cancel_booking: CancelBooking
+        self,
+        request: Request[Any, Any, Any],
+        booking_id: str,
+        cancel_booking: CancelBooking,
+        booking_access: BookingAccess,
     ) -> Redirect:
-        await cancel_booking(
-            CancelCommand(
-                booking_id=booking_id,
-                by=CancelledBy.CUSTOMER,
-                token=_cookie_token(request, booking_id),
-            )
+        command = CancelCommand(
+            booking_id=booking_id,
+            by=CancelledBy.CUSTOMER,
+            token=_cookie_token(request, booking_id),
         )
+        await booking_access(request, lambda: cancel_booking(command))
         return Redirect(booking_path(booking_id), status_code=303)
 
 
 def _cookie_token(request: Request[Any, Any, Any], booking_id: str) -> str:
+    """The booking's cookie; none is NotFound, not counted (no token was presented)."""
     token = request.cookies.get(booking_cookie_name(booking_id))
     if not token:
         raise NotFound("booking", booking_id)

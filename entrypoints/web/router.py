@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from adapters.rate_limits.limiter import RateLimits
 from entrypoints.config import Settings
 from entrypoints.http.strict_json import check_query_strictly
+from entrypoints.web.access import BookingAccess
 from entrypoints.web.errors import PAGE_EXCEPTION_HANDLERS
 from entrypoints.web.onboarding import OnboardingPages
 from entrypoints.web.pages import BookingPages, PageSettings, ShopPages
@@ -51,6 +52,11 @@ def pages_router(settings: Settings, rate_limits: Callable[[], RateLimits]) -> R
     def provide_rate_limits() -> RateLimits:
         return rate_limits()
 
+    booking_access = BookingAccess.on(rate_limits)
+
+    def provide_booking_access() -> BookingAccess:
+        return booking_access
+
     headers: Any = {
         "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",
@@ -63,6 +69,7 @@ def pages_router(settings: Settings, rate_limits: Callable[[], RateLimits]) -> R
         dependencies={
             "page_settings": Provide(provide_page_settings, sync_to_thread=False),
             "rate_limits": Provide(provide_rate_limits, sync_to_thread=False),
+            "booking_access": Provide(provide_booking_access, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(

@@ -224,3 +224,10 @@ def test_every_page_fits_a_375_pixel_wide_screen(
     assert browser.fits_width()
     browser.click("a.button", text="Cancel this booking")
     assert browser.fits_width()
+
+
+def test_the_onboarding_return_and_refresh_pages_say_what_happens_next(browser: Browser) -> None:
+    browser.open("/onboarding/return")
+    assert "your details are with Stripe" in browser.text
+    browser.open("/onboarding/refresh")
+    assert "This onboarding link has expired" in browser.text

@@ -203,3 +203,23 @@ async def test_the_form_counts_the_seats_it_holds_per_client_address(tmp_path: P
     assert first.status_code == 303
     assert second.status_code == 429
     assert "retry-after" in second.headers
+
+
+async def test_lang_names_the_language_of_the_text_while_formats_follow_the_locale(
+    client: AsyncTestClient[Any],
+) -> None:
+    shop = await open_shop(client)
+    german = {"accept-language": "de-DE,de;q=0.9"}
+    shop_page = await client.get(f"/book/{shop.slug}", headers=german)
+    slots = await client.get(f"/book/{shop.slug}/{await offering_id(client, shop)}", headers=german)
+    missing = await client.get("/book/no-such-shop", headers=german)
+    onboarding = await client.get("/onboarding/refresh", headers=german)
+    english = await client.get(f"/book/{shop.slug}", headers={"accept-language": "fr, en;q=0.5"})
+
+    # No German catalogue: the words are English, and `lang` says so ...
+    for page in (shop_page, slots, missing, onboarding, english):
+        assert '<html lang="en">' in page.text, page.text[:200]
+    assert "Book with Studio" in shop_page.text
+    # ... while amounts and dates are German: 20,00 $ and the day's German name.
+    assert "20,00\xa0$" in shop_page.text
+    assert re.search(r"(Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag)", slots.text)
