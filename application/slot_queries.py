@@ -37,7 +37,9 @@ class ListAvailability:
     ) -> Availability:
         """Future slots by start, then id; a page of `limit` after (starts_at, id)."""
         now = self._clock.now()
-        async with self._uow() as uow:
+        # Reads only, each consistent by itself (customers browse far more than they pay):
+        # no transaction around them, which on PostgreSQL saves BEGIN and COMMIT.
+        async with self._uow().single_write() as uow:
             tenant = await uow.tenants.get_by_slug(tenant_slug)
             if tenant is None:
                 raise NotFound("tenant", tenant_slug)

@@ -23,6 +23,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.errors import GatewayError
 from application.ports.gateway import PaymentGateway
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
@@ -131,7 +132,8 @@ async def test_no_request_holds_a_database_connection_while_the_gateway_is_calle
     client = watched.client
     shop = await open_shop(client)  # onboarding asks the gateway for an account and a link
     paid = await _checkout(client, shop.slug, shop.slot_id)
-    keyed = await _checkout(client, shop.slug, shop.slot_id, **{"Idempotency-Key": "issue-19-checkout-key-0001"})
+    key = {"Idempotency-Key": "issue-19-checkout-key-0001"}
+    keyed = await _checkout(client, shop.slug, shop.slot_id, **key)
     left = await _checkout(client, shop.slug, shop.slot_id)
 
     pay = await client.post(paid["checkout_url"] + "/pay", data={"method": "card"})
@@ -167,6 +169,6 @@ async def test_the_watch_sees_a_connection_held_across_a_gateway_call(watched: W
             gateway = watched.container.gateway()
             await gateway.retrieve_account("acct_nobody")
 
-    with pytest.raises(Exception):  # noqa: B017 - the fake knows no such account
+    with pytest.raises(GatewayError):  # the fake knows no such account
         await watched.in_app(hold_and_call)
     assert watched.watch.violations == ["retrieve_account called holding 1 database connection(s)"]
