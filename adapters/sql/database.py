@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from adapters.sql.sqlite_writers import WriterTurns
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_POSTGRES_POOL_SIZE = 20
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
@@ -121,7 +123,13 @@ def create_engine(
             options["pool_size"] = pool_size or 1
             options["max_overflow"] = 0
         engine = create_async_engine(url, **options)
-        _configure_sqlite(engine, wal=not _is_sqlite_memory(url))
+        turns = None
+        if not _is_sqlite_memory(url):
+            # Writers of every process on this file take turns (adapters/sql/sqlite_writers.py).
+            lock_file = f"{make_url(url).database}-writer.lock"
+            turns = WriterTurns(lock_file, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            turns.attach(engine)
+        _configure_sqlite(engine, wal=not _is_sqlite_memory(url), turns=turns)
         return engine
     # PostgreSQL: a pool large enough for the requests one process serves at once, and no
     # overflow. SQLAlchemy's default (5 kept + 10 overflow) closes an overflow connection as
@@ -202,7 +210,7 @@ class DatabaseProbe:
         await self._engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool, turns: WriterTurns | None) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -221,4 +229,6 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if turns is not None:
+            turns.take(connection)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
