@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from adapters.sql.pings import PING_AFTER_IDLE_SECONDS, ping_when_idle
 from adapters.sql.sqlite_writers import WriterTurns
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -145,10 +146,11 @@ def create_engine(
     # the one budget, so the 503 comes within `statement_timeout_ms`, not twice that.
     wait_ms = statement_timeout_ms / 2
     options["pool_timeout"] = wait_ms / 1000
-    # A connection the server closed (restart, failover, idle timeout) is replaced before use.
-    options["pool_pre_ping"] = True
     options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
-    return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
+    # A connection the server closed (restart, failover, idle timeout) is replaced before use.
+    ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
 
 
 def _postgres_connect_args(
