@@ -16,7 +16,7 @@ from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRep
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
 from adapters.sql.outbox import SqlAlchemyOutbox, SubjectIdOnly
 from adapters.sql.slots import SqlAlchemySlotRepository
-from adapters.sql.statements import Statements
+from adapters.sql.statements import Statements, statements_for
 from adapters.sql.tenants import SqlAlchemyTenantRepository
 from application.ports.events_out import EventPayloads
 
@@ -54,7 +54,7 @@ class SqlAlchemyUnitOfWork:
         payloads: EventPayloads | None = None,
     ) -> None:
         self._engine = engine
-        self._statements = statements or Statements(engine.dialect.name)
+        self._statements = statements or statements_for(engine.dialect.name)
         self._payloads = payloads or SubjectIdOnly()
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
@@ -210,7 +210,7 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def __init__(self, engine: AsyncEngine, payloads: EventPayloads | None = None) -> None:
         self._engine = engine
-        self._statements = Statements(engine.dialect.name)
+        self._statements = statements_for(engine.dialect.name)
         self._payloads = payloads
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
