@@ -26,6 +26,9 @@ from adapters.sql.pings import PING_AFTER_IDLE_SECONDS, ping_when_idle
 from adapters.sql.sqlite_writers import WriterTurns
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option of a connection that only reads: on SQLite it begins with a plain
+# (deferred) BEGIN instead of BEGIN IMMEDIATE (SqlAlchemyUnitOfWork.read_only).
+READ_ONLY = "bookpay_read_only"
 DEFAULT_POSTGRES_POOL_SIZE = 20
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 # Generous: a busy server may take seconds to accept fifty connections at once, and a refused
@@ -231,6 +234,9 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool, turns: WriterTurns | No
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # reads beside the writer (WAL)
+            return
         if turns is not None:
             turns.take(connection)
         connection.exec_driver_sql("BEGIN IMMEDIATE")

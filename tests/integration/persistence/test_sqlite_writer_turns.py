@@ -114,3 +114,24 @@ def _engine_with_turns(url: str, turns: WriterTurns) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+async def test_a_read_only_unit_reads_while_another_process_writes(tmp_path: Path) -> None:
+    from adapters.sql.migrations import migrate
+    from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}"
+    migrate(url)
+    writer, reader = create_engine(url), create_engine(url)
+    try:
+        writing = await writer.connect()
+        await writing.execute(text("DELETE FROM webhook_inbox"))  # holds the write lock
+        async with SqlAlchemyUnitOfWork(reader).read_only() as uow:
+            found = await uow.tenants.get_by_slug("nobody")
+        await writing.rollback()
+        await writing.close()
+    finally:
+        await writer.dispose()
+        await reader.dispose()
+
+    assert found is None
