@@ -37,7 +37,9 @@ class ListAvailability:
     ) -> Availability:
         """Future slots by start, then id; a page of `limit` after (starts_at, id)."""
         now = self._clock.now()
-        async with self._uow() as uow:
+        # Reads only (customers browse far more than they pay): no write lock, and on
+        # PostgreSQL no BEGIN and COMMIT.
+        async with self._uow().read_only() as uow:
             tenant = await uow.tenants.get_by_slug(tenant_slug)
             if tenant is None:
                 raise NotFound("tenant", tenant_slug)
@@ -67,7 +69,7 @@ class ListPublicOfferings:
         limit: int | None = None,
     ) -> list[Offering]:
         """The tenant's active offerings by name, then id; a page of `limit` after (name, id)."""
-        async with self._uow() as uow:
+        async with self._uow().read_only() as uow:
             tenant = await uow.tenants.get_by_slug(tenant_slug)
             if tenant is None:
                 raise NotFound("tenant", tenant_slug)

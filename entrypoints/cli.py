@@ -9,7 +9,6 @@ import atexit
 import os
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -124,20 +123,12 @@ def prepare_shared_metrics() -> Path:
 
 
 def _serve_workers(config: Any) -> None:
-    """Several workers sharing one listening socket, with TCP_NODELAY kept on.
+    """Several workers, each with a listening socket of its own on the same port
+    (SO_REUSEPORT, so the kernel spreads connections over them) and TCP_NODELAY kept on:
+    entrypoints/serve_workers.py says why."""
+    from entrypoints.serve_workers import ReusePortWorkers
 
-    uvicorn binds a multi-worker socket with `socket.socket(family)` (proto 0); accepted
-    connections inherit it, and asyncio only disables Nagle's algorithm on sockets whose
-    proto is TCP. Every keep-alive response then waited ~40 ms for the client's delayed
-    ACK (measured in docs/benchmarks.md). The socket is re-made with IPPROTO_TCP before
-    the workers inherit it; otherwise this is what uvicorn.run does.
-    """
-    from uvicorn.supervisors import Multiprocess
-
-    bound = config.bind_socket()
-    sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
-    sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    ReusePortWorkers(config, config.host, config.port).run()
 
 
 def safe_url(url: str) -> str:

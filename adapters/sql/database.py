@@ -23,7 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from adapters.sql.pings import PING_AFTER_IDLE_SECONDS, ping_when_idle
+from adapters.sql.sqlite_writers import WriterTurns
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option of a connection that only reads: on SQLite it begins with a plain
+# (deferred) BEGIN instead of BEGIN IMMEDIATE (SqlAlchemyUnitOfWork.read_only).
+READ_ONLY = "bookpay_read_only"
 DEFAULT_POSTGRES_POOL_SIZE = 20
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 # Generous: a busy server may take seconds to accept fifty connections at once, and a refused
@@ -127,7 +133,13 @@ def create_engine(
             options["pool_size"] = pool_size or 1
             options["max_overflow"] = 0
         engine = create_async_engine(url, **options)
-        _configure_sqlite(engine, wal=not _is_sqlite_memory(url))
+        turns = None
+        if not _is_sqlite_memory(url):
+            # Writers of every process on this file take turns (adapters/sql/sqlite_writers.py).
+            lock_file = f"{make_url(url).database}-writer.lock"
+            turns = WriterTurns(lock_file, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            turns.attach(engine)
+        _configure_sqlite(engine, wal=not _is_sqlite_memory(url), turns=turns)
         return engine
     # PostgreSQL: a pool large enough for the requests one process serves at once, and no
     # overflow. SQLAlchemy's default (5 kept + 10 overflow) closes an overflow connection as
@@ -143,11 +155,13 @@ def create_engine(
     # the one budget, so the 503 comes within `statement_timeout_ms`, not twice that.
     wait_ms = statement_timeout_ms / 2
     options["pool_timeout"] = wait_ms / 1000
-    # A connection the server closed (restart, failover, idle timeout) is replaced before use.
-    options["pool_pre_ping"] = True
     options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
     if not transaction_pooler:
-        return create_async_engine(url, **options)
+        engine = create_async_engine(url, **options)
+        # A connection the server closed (restart, failover, idle timeout) is replaced
+        # before use: pinged when it sat idle, not before every unit of work.
+        ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+        return engine
     return _behind_transaction_pooler(url, options)
 
 
@@ -257,7 +271,7 @@ class DatabaseProbe:
         await self._engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool, turns: WriterTurns | None) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -276,4 +290,9 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # reads beside the writer (WAL)
+            return
+        if turns is not None:
+            turns.take(connection)
         connection.exec_driver_sql("BEGIN IMMEDIATE")

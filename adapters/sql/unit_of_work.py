@@ -10,13 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.bookings import SqlAlchemyBookingRepository
+from adapters.sql.database import READ_ONLY
 from adapters.sql.idempotency import SqlAlchemyIdempotencyStore
 from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
 from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
 from adapters.sql.outbox import SqlAlchemyOutbox, SubjectIdOnly
 from adapters.sql.slots import SqlAlchemySlotRepository
-from adapters.sql.statements import Statements
+from adapters.sql.statements import Statements, statements_for
 from adapters.sql.tenants import SqlAlchemyTenantRepository
 from application.ports.events_out import EventPayloads
 
@@ -54,12 +55,13 @@ class SqlAlchemyUnitOfWork:
         payloads: EventPayloads | None = None,
     ) -> None:
         self._engine = engine
-        self._statements = statements or Statements(engine.dialect.name)
+        self._statements = statements or statements_for(engine.dialect.name)
         self._payloads = payloads or SubjectIdOnly()
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
         self._single_write = False
+        self._read_only = False
         self._autocommit = False
 
     def single_write(self) -> Self:
@@ -70,6 +72,16 @@ class SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("single_write() comes before `async with`")
         self._single_write = self._engine.dialect.name == "postgresql"
+        return self
+
+    def read_only(self) -> Self:
+        """The next `async with` only reads: on PostgreSQL in autocommit mode (no BEGIN and
+        COMMIT round trips), on SQLite in a deferred transaction (a plain BEGIN, which WAL
+        lets read beside the writer, instead of BEGIN IMMEDIATE's write lock)."""
+        if self._connection is not None:
+            raise RuntimeError("read_only() comes before `async with`")
+        self._single_write = self._engine.dialect.name == "postgresql"
+        self._read_only = not self._single_write
         return self
 
     async def __aenter__(self) -> Self:
@@ -90,6 +102,9 @@ class SqlAlchemyUnitOfWork:
                 self._single_write = False
                 self._autocommit = True
                 await self._connection.execution_options(isolation_level="AUTOCOMMIT")
+            elif self._read_only:
+                self._read_only = False
+                await self._connection.execution_options(**{READ_ONLY: True})
         except BaseException:
             if self._connection is not None:
                 await self._connection.close()
@@ -210,7 +225,7 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def __init__(self, engine: AsyncEngine, payloads: EventPayloads | None = None) -> None:
         self._engine = engine
-        self._statements = Statements(engine.dialect.name)
+        self._statements = statements_for(engine.dialect.name)
         self._payloads = payloads
 
     def __call__(self) -> SqlAlchemyUnitOfWork:

@@ -146,6 +146,13 @@ class UnitOfWork(Protocol):
         next `async with` only."""
         ...
 
+    def read_only(self) -> Self:
+        """Before `async with`: the use case promises that this unit of work only reads
+        (what customers browse). An adapter may then read without taking a write lock or
+        without a transaction at all, each read consistent by itself. No `commit()` is
+        needed; a write may fail. Applies to the next `async with` only."""
+        ...
+
     async def __aenter__(self) -> Self:
         """Begin a transaction."""
         ...

@@ -25,6 +25,12 @@ from domain.offering import MAX_SEATS_PER_BOOKING
 from entrypoints.http import mapping as m
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import booking_token
+from entrypoints.http.caching import (
+    AVAILABILITY_MAX_AGE_SECONDS,
+    NOT_MODIFIED,
+    cache_headers,
+    cached_json,
+)
 from entrypoints.http.openapi import location, problems
 from entrypoints.http.params import (
     DEFAULT_LIMIT,
@@ -108,11 +114,16 @@ class PublicController(Controller):
         operation_id="listPublicSlots",
         summary="Future slots with the seats still available",
         description="By start time; `from`/`to` bound the slot's start. Paginated with "
-        "`limit` and `cursor`.",
-        responses=problems(404),
+        "`limit` and `cursor`. Cacheable for a few seconds (`Cache-Control: public, "
+        f"max-age={AVAILABILITY_MAX_AGE_SECONDS}`); revalidate with `If-None-Match` and "
+        "the `ETag`, answered 304 while nothing changed. Seats are checked again at "
+        "checkout.",
+        responses={**problems(404), **NOT_MODIFIED},
+        response_headers=cache_headers(AVAILABILITY_MAX_AGE_SECONDS),
     )
     async def slots(
         self,
+        request: Request[Any, Any, Any],
         tenant_slug: str,
         offering_id: str,
         list_availability: ListAvailability,
@@ -120,7 +131,7 @@ class PublicController(Controller):
         until: To = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> s.SlotPage:
+    ) -> Response[s.SlotPage]:
         availability = await list_availability(
             tenant_slug,
             offering_id,
@@ -130,7 +141,8 @@ class PublicController(Controller):
             limit=limit + 1,
         )
         shown, next_cursor = page(availability.slots, limit, lambda sl: (sl.starts_at, sl.id))
-        return s.SlotPage(data=[m.slot_out(slot) for slot in shown], next_cursor=next_cursor)
+        found = s.SlotPage(data=[m.slot_out(slot) for slot in shown], next_cursor=next_cursor)
+        return cached_json(request, found, max_age=AVAILABILITY_MAX_AGE_SECONDS)
 
     @get(
         "/{tenant_slug:str}/fee-quote",

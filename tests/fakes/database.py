@@ -94,6 +94,12 @@ class InMemoryUnitOfWork:
             raise RuntimeError("single_write() comes before `async with`")
         return self
 
+    def read_only(self) -> Self:
+        """Nothing to save here: the unit of work stays a transaction."""
+        if self._working is not None:
+            raise RuntimeError("read_only() comes before `async with`")
+        return self
+
     async def __aenter__(self) -> Self:
         if self._working is not None:
             raise RuntimeError("this unit of work is already in use; take a fresh one")

@@ -1,41 +1,83 @@
-"""`bookpay serve --workers N` hands its workers a TCP socket, so TCP_NODELAY applies.
+"""`bookpay serve --workers N` gives each worker a TCP listening socket of its own.
 
 asyncio only disables Nagle's algorithm on sockets whose proto is IPPROTO_TCP; uvicorn's
 own multi-worker socket has proto 0, which cost every keep-alive response ~40 ms
-(docs/benchmarks.md). The benchmark measures the effect; this test pins the cause.
+(docs/benchmarks.md). One shared socket also let one worker accept nearly every
+connection (issue 19); with a socket per worker and SO_REUSEPORT the kernel spreads them.
+The benchmark measures the effect; this test pins the cause; tests/e2e/test_workers_share.py
+checks that both workers of a real server answer requests.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Any
 
 import pytest
 import uvicorn
-from uvicorn import supervisors
 
 from entrypoints import cli
+from entrypoints.serve_workers import ReusePortWorkers
 
 
-def test_the_shared_listening_socket_is_a_tcp_socket(monkeypatch: pytest.MonkeyPatch) -> None:
-    handed: list[socket.socket] = []
+def test_each_worker_gets_its_own_tcp_socket_on_the_shared_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handed: list[list[socket.socket]] = []
+    kept_open: list[bool] = []
 
-    class Supervisor:
-        def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
-            handed.extend(sockets)
+    def run(supervisor: ReusePortWorkers) -> None:
+        # What uvicorn does for each worker it starts: read `sockets` once.
+        for _ in range(supervisor.processes_num):
+            handed.append(supervisor.sockets)
+        kept_open.extend(sock.fileno() != -1 for (sock,) in handed)
+        supervisor._close_handed()
 
-        def run(self) -> None:
-            pass
-
-    monkeypatch.setattr(supervisors, "Multiprocess", Supervisor)
-    config = uvicorn.Config(cli.ASGI_FACTORY, factory=True, host="127.0.0.1", port=0, workers=2)
+    monkeypatch.setattr(ReusePortWorkers, "run", run)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    config = uvicorn.Config(cli.ASGI_FACTORY, factory=True, host="127.0.0.1", port=port, workers=2)
 
     cli._serve_workers(config)
 
-    (sock,) = handed
+    first, second = (sockets[0] for sockets in handed)
+    assert len(handed) == 2
+    assert all(len(sockets) == 1 for sockets in handed)
+    assert first is not second
+    assert kept_open == [True, True]
+    # Handed over to the workers, the supervisor's copies are closed.
+    assert first.fileno() == -1
+    assert second.fileno() == -1
+
+
+def test_a_worker_socket_shares_its_port_and_keeps_nodelay() -> None:
+    from entrypoints.serve_workers import reuse_port_socket
+
+    first = reuse_port_socket("127.0.0.1", 0)
     try:
-        assert sock.proto == socket.IPPROTO_TCP
-        assert sock.get_inheritable()
-        assert sock.getsockname()[0] == "127.0.0.1"
+        port = first.getsockname()[1]
+        second = reuse_port_socket("127.0.0.1", port)
+        try:
+            for sock in (first, second):
+                assert sock.proto == socket.IPPROTO_TCP
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+                assert sock.get_inheritable()
+            assert second.getsockname() == ("127.0.0.1", port)
+        finally:
+            second.close()
     finally:
-        sock.close()
+        first.close()
+
+
+def test_a_port_taken_without_reuse_port_is_refused() -> None:
+    from entrypoints.serve_workers import reuse_port_socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        with pytest.raises(OSError, match="in use"):
+            reuse_port_socket("127.0.0.1", taken.getsockname()[1]).close()
+    finally:
+        taken.close()

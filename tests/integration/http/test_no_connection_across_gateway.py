@@ -1,0 +1,174 @@
+"""No database connection (so no transaction) is held while Stripe is asked (issue 19).
+
+Real Stripe answers in hundreds of milliseconds; a request that kept a pooled connection
+across that call would let a few slow answers starve the pool for everyone. The gateway
+here sits behind a double that, on every call, looks at the connections the calling task
+has checked out of the engine's pool (pool events, per asyncio task) and records a
+violation when there is one. The journeys cover onboarding, checkout with and without an
+Idempotency-Key, payment, a customer leaving the checkout, a refund and reconciliation.
+No timing is involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.errors import GatewayError
+from application.ports.gateway import PaymentGateway
+from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_flows import open_shop
+
+ENGINES = [
+    pytest.param(None, id="sqlite"),
+    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@dataclass
+class PoolWatch:
+    """Which asyncio task holds each connection checked out of the engine's pool."""
+
+    holders: dict[int, asyncio.Task[Any] | None] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    def attach(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "checkout", self._checkout)
+        event.listen(engine.sync_engine, "checkin", self._checkin)
+
+    def _checkout(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
+        self.holders[id(record)] = _current_task()
+
+    def _checkin(self, _dbapi: Any, record: Any) -> None:
+        self.holders.pop(id(record), None)
+
+    def held_by_caller(self) -> int:
+        task = _current_task()
+        return sum(1 for holder in self.holders.values() if holder is task)
+
+    def gateway_called(self, name: str) -> None:
+        self.calls.append(name)
+        held = self.held_by_caller()
+        if held:
+            self.violations.append(f"{name} called holding {held} database connection(s)")
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+class WatchedGateway:
+    """The fake gateway, with every awaited call first checked against the pool watch."""
+
+    def __init__(self, inner: PaymentGateway, watch: PoolWatch) -> None:
+        self._inner = inner
+        self._watch = watch
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            self._watch.gateway_called(name)
+            return await attribute(*args, **kwargs)
+
+        return watched
+
+
+@dataclass
+class Watched:
+    client: AsyncTestClient[Any]
+    container: Any
+    watch: PoolWatch
+
+    async def in_app(self, work: Callable[[], Any]) -> Any:
+        return await asyncio.to_thread(self.client.blocking_portal.call, work)
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
+@pytest.fixture
+async def watched(database_url: str | None, tmp_path: Path) -> AsyncIterator[Watched]:
+    url = database_url
+    watch = PoolWatch()
+    app, container = build_test_app(
+        tmp_path, url, gateway_wrapper=lambda inner: WatchedGateway(inner, watch)
+    )
+    watch.attach(container.engine())
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        yield Watched(client, container, watch)
+
+
+async def _checkout(client: AsyncTestClient[Any], slug: str, slot_id: str, **headers: str) -> Any:
+    answer = await client.post(
+        f"/v1/public/{slug}/checkout",
+        json={"slot_id": slot_id, "seats": 1, "customer": {"email": "ada@example.com"}},
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def test_no_request_holds_a_database_connection_while_the_gateway_is_called(
+    watched: Watched,
+) -> None:
+    client = watched.client
+    shop = await open_shop(client)  # onboarding asks the gateway for an account and a link
+    paid = await _checkout(client, shop.slug, shop.slot_id)
+    key = {"Idempotency-Key": "issue-19-checkout-key-0001"}
+    keyed = await _checkout(client, shop.slug, shop.slot_id, **key)
+    left = await _checkout(client, shop.slug, shop.slot_id)
+
+    pay = await client.post(paid["checkout_url"] + "/pay", data={"method": "card"})
+    assert pay.status_code in (200, 303), pay.text
+    back = await client.get(
+        f"/v1/public/bookings/{left['booking_id']}/checkout-left",
+        params={"token": left["booking_token"]},
+    )
+    assert back.status_code in (200, 303), back.text
+    cancelled = await client.post(
+        f"/v1/tenant/bookings/{paid['booking_id']}/cancel", json={}, headers=shop.tenant
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    await watched.in_app(watched.container.reconcile())
+
+    called = set(watched.watch.calls)
+    assert {
+        "create_connected_account",
+        "create_checkout_session",
+        "expire_checkout_session",
+        "refund",
+    } <= called, called
+    assert keyed["booking_id"] != paid["booking_id"]
+    assert watched.watch.violations == []
+
+
+async def test_the_watch_sees_a_connection_held_across_a_gateway_call(watched: Watched) -> None:
+    """The check above could fail: a unit of work left open around a call is reported."""
+
+    async def hold_and_call() -> None:
+        async with watched.container.uow()() as uow:
+            await uow.tenants.get("tn_nobody")
+            gateway = watched.container.gateway()
+            await gateway.retrieve_account("acct_nobody")
+
+    with pytest.raises(GatewayError):  # the fake knows no such account
+        await watched.in_app(hold_and_call)
+    assert watched.watch.violations == ["retrieve_account called holding 1 database connection(s)"]
