@@ -151,6 +151,7 @@ class Reconcile:
             outcome = await self._recoveries(tenant_id, booking_id)
             report.disputes_recovered += outcome.recovered
             report.unreachable += outcome.left
+            report.for_a_human += outcome.not_backed
 
     async def _apply_parked_events(self) -> list[str]:
         async with self._uow() as uow:

@@ -20,8 +20,13 @@ from typing import Any
 import pytest
 
 from application.errors import GatewayUnavailable
+from application.payment_events.context import EventContext
+from application.payment_events.dispute_closed import dispute_closed as dispute_closed_handler
 from application.ports.gateway import PaymentGateway, PaymentSnapshot, WebhookEndpoint
-from tests.support.http_flows import open_checkout
+from application.ports.gateway_events import DisputeClosed
+from domain.dispute import DisputeStatus
+from domain.money import Money
+from tests.support.http_flows import open_checkout, paid_booking
 from tests.support.webhook_shop import (
     ENGINES,
     PAID,
@@ -249,3 +254,50 @@ async def test_an_event_about_a_payment_stripe_does_not_know_is_not_retried(shop
 
     # Acknowledged with a 2xx (post_event asserts 200): Stripe stops retrying.
     assert (await shop.post_event(event, WebhookEndpoint.PLATFORM))["outcome"] == "ignored"
+
+
+# --- A dispute Bookpay holds that Stripe does not list --------------------------------------
+
+
+async def test_a_lost_dispute_stripe_does_not_list_is_never_recovered_from_the_tenant(
+    shop: Shop,
+) -> None:
+    tenant, booking_id = await paid_booking(shop.client)
+    payment = (await shop.booking(tenant, booking_id))["payment_intent"]
+
+    async def recorded_before_events_were_checked() -> None:
+        # As a forged "lost" applied on its word (parked, before parked events were checked):
+        # its recovery from the tenant is reserved and left for reconciliation to send.
+        async with shop.container.uow()() as uow:
+            await uow.webhook_inbox.record("evt_old_forgery")
+            await dispute_closed_handler(
+                EventContext(uow, shop.container.clock()),
+                DisputeClosed(
+                    event_id="evt_old_forgery",
+                    created_at=datetime.now(UTC),
+                    account_id=None,
+                    dispute_id="dp_forged",
+                    charge_id="ch_forged",
+                    payment_intent_id=payment,
+                    amount=Money(4230, "usd"),
+                    reason="fraudulent",
+                    status=DisputeStatus.LOST,
+                    is_charge_refundable=False,
+                ),
+            )
+            await uow.commit()
+
+    await shop.in_app(recorded_before_events_were_checked)
+    (dispute,) = (await shop.booking(tenant, booking_id))["disputes"]
+    assert dispute["status"] == "lost"
+
+    report = await shop.reconcile()
+
+    assert report.disputes_recovered == []
+    assert (
+        f"{booking_id}: the recovery of lost dispute dp_forged from the tenant is not sent: "
+        "the gateway does not list the dispute"
+    ) in report.for_a_human
+    # No transfer reversal: the tenant bore nothing at Stripe, and nothing in the ledger.
+    assert await shop.ledger(tenant, booking_id) == PAID
+    assert (await shop.reconcile()).disputes_recovered == []
