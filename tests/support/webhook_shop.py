@@ -24,8 +24,14 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from adapters.stripe_wire import signature as stripe_signature
+from application.payment_events.bus import HANDLERS
+from application.payment_events.context import EventContext
 from application.ports.gateway import PaymentGateway, WebhookEndpoint
+from application.ports.gateway_events import DisputeEvent
 from application.reconcile import ReconcileReport
+from domain.dispute import DisputeStatus
+from domain.money import Money
+from tests.support import gateway_requests
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET, build_test_app
 
 T = TypeVar("T")
@@ -36,6 +42,16 @@ ENGINES = [
 ]
 # The ledger of the 42.30 USD booking of tests.support.http_flows.paid_booking.
 PAID = [("application_fee", 230), ("charge", 4230)]
+FOREIGN = "acct_someone_else"
+# Where a forger sends a refund or dispute event about a booking's payment: the Connect
+# endpoint naming another account, the platform's naming another account, and the
+# platform's naming the platform (a destination charge's) about a charge that is not the
+# booking's.
+LIES = [
+    pytest.param(WebhookEndpoint.CONNECT, FOREIGN, id="connect-other-account"),
+    pytest.param(WebhookEndpoint.PLATFORM, FOREIGN, id="platform-other-account"),
+    pytest.param(WebhookEndpoint.PLATFORM, None, id="platform-other-charge"),
+]
 
 Deliver = Callable[[WebhookEndpoint, bytes, dict[str, str]], Awaitable[int]]
 
@@ -70,6 +86,33 @@ class Shop:
     async def reconcile(self) -> ReconcileReport:
         report: ReconcileReport = await self.in_app(self.container.reconcile())
         return report
+
+    async def applied_on_its_word(
+        self, kind: type[DisputeEvent], payment: str, status: DisputeStatus
+    ) -> None:
+        """Record a forged dispute `dp_forged` of the 42.30 USD payment through its handler,
+        unchecked: as an event applied on its word before events were checked against the
+        facts (or parked, before parked events were)."""
+
+        async def apply() -> None:
+            async with self.container.uow()() as uow:
+                await uow.webhook_inbox.record("evt_old_forgery")
+                event = kind(
+                    event_id="evt_old_forgery",
+                    created_at=datetime.now(UTC),
+                    account_id=None,
+                    dispute_id="dp_forged",
+                    charge_id="ch_forged",
+                    payment_intent_id=payment,
+                    amount=Money(4230, "usd"),
+                    reason="fraudulent",
+                    status=status,
+                    is_charge_refundable=False,
+                )
+                await HANDLERS[kind](EventContext(uow, self.container.clock()), event)
+                await uow.commit()
+
+        await self.in_app(apply)
 
     async def release(self) -> list[int]:
         """Deliver the held events now (their signatures are still fresh); the statuses."""
@@ -157,17 +200,11 @@ async def shop_on(
 
 def stripe_event(event_type: str, obj: dict[str, Any], account: str | None) -> dict[str, Any]:
     """A test-mode event as Stripe sends it, of a new id, created now."""
-    return {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "object": "event",
-        "api_version": "2023-08-16",
-        "created": int(datetime.now(UTC).timestamp()),
-        "livemode": False,
-        "account": account,
-        "pending_webhooks": 1,
-        "type": event_type,
-        "data": {"object": obj},
-    }
+    event = gateway_requests.stripe_event(
+        event_type, obj, datetime.now(UTC), event_id=f"evt_{uuid.uuid4().hex}", account=account
+    )
+    event["account"] = account
+    return event
 
 
 def charge_refunded(payment: str, amount_refunded: int, account: str | None, charge: str) -> Any:

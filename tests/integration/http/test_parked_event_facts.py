@@ -12,7 +12,6 @@ fake gateway, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,12 @@ from typing import Any
 import pytest
 
 from application.errors import GatewayUnavailable
-from application.payment_events.context import EventContext
-from application.payment_events.dispute_closed import dispute_closed as dispute_closed_handler
 from application.ports.gateway import PaymentGateway, PaymentSnapshot, WebhookEndpoint
 from application.ports.gateway_events import DisputeClosed
 from domain.dispute import DisputeStatus
-from domain.money import Money
 from tests.support.http_flows import open_checkout, paid_booking
 from tests.support.webhook_shop import (
-    ENGINES,
+    LIES,
     PAID,
     Shop,
     charge_refunded,
@@ -37,19 +33,12 @@ from tests.support.webhook_shop import (
     stripe_event,
 )
 
-FOREIGN = "acct_someone_else"
 COMPLETED = "checkout.session.completed"
 
 
-@pytest.fixture(params=ENGINES)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    return str(request.getfixturevalue(request.param)) if request.param else None
-
-
 @pytest.fixture
-async def shop(database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
-    async with shop_on(database_url, tmp_path) as opened:
-        yield opened
+def shop(webhook_shop: Shop) -> Shop:
+    return webhook_shop
 
 
 async def _paid_unannounced(shop: Shop) -> tuple[dict[str, str], str, str]:
@@ -73,14 +62,6 @@ async def _landed(shop: Shop, tenant: dict[str, str], booking_id: str) -> dict[s
     booking = await shop.booking(tenant, booking_id)
     assert booking["status"] == "confirmed"
     return booking
-
-
-# Where a forger sends, as in test_aftermath_facts.py.
-LIES = [
-    pytest.param(WebhookEndpoint.CONNECT, FOREIGN, id="connect-other-account"),
-    pytest.param(WebhookEndpoint.PLATFORM, FOREIGN, id="platform-other-account"),
-    pytest.param(WebhookEndpoint.PLATFORM, None, id="platform-other-charge"),
-]
 
 
 @pytest.mark.parametrize(("endpoint", "account"), LIES)
@@ -160,9 +141,9 @@ class PaymentsUnreadable:
 
 
 async def test_a_parked_refund_the_gateway_could_not_confirm_is_applied_by_reconciliation(
-    database_url: str | None, tmp_path: Path
+    webhook_database_url: str | None, tmp_path: Path
 ) -> None:
-    async with shop_on(database_url, tmp_path, PaymentsUnreadable) as shop:
+    async with shop_on(webhook_database_url, tmp_path, PaymentsUnreadable) as shop:
         link: PaymentsUnreadable = shop.container.gateway()
         tenant, booking_id, payment = await _paid_unannounced(shop)
         await shop.dashboard(
@@ -265,29 +246,8 @@ async def test_a_lost_dispute_stripe_does_not_list_is_never_recovered_from_the_t
     tenant, booking_id = await paid_booking(shop.client)
     payment = (await shop.booking(tenant, booking_id))["payment_intent"]
 
-    async def recorded_before_events_were_checked() -> None:
-        # As a forged "lost" applied on its word (parked, before parked events were checked):
-        # its recovery from the tenant is reserved and left for reconciliation to send.
-        async with shop.container.uow()() as uow:
-            await uow.webhook_inbox.record("evt_old_forgery")
-            await dispute_closed_handler(
-                EventContext(uow, shop.container.clock()),
-                DisputeClosed(
-                    event_id="evt_old_forgery",
-                    created_at=datetime.now(UTC),
-                    account_id=None,
-                    dispute_id="dp_forged",
-                    charge_id="ch_forged",
-                    payment_intent_id=payment,
-                    amount=Money(4230, "usd"),
-                    reason="fraudulent",
-                    status=DisputeStatus.LOST,
-                    is_charge_refundable=False,
-                ),
-            )
-            await uow.commit()
-
-    await shop.in_app(recorded_before_events_were_checked)
+    # Its recovery from the tenant is reserved and left for reconciliation to send.
+    await shop.applied_on_its_word(DisputeClosed, payment, DisputeStatus.LOST)
     (dispute,) = (await shop.booking(tenant, booking_id))["disputes"]
     assert dispute["status"] == "lost"
 
