@@ -8,6 +8,12 @@ unknown, never done: the event's follow-up, and every reconciliation after it, s
 again with the same key (the gateway answers with the reversal it made, or makes it
 once); only the confirmed reversal is settled and written to the ledger, as the amount
 the tenant bore.
+
+Before a reversal is sent, the payment is fetched from the gateway: a recovery is sent
+only for a dispute the gateway lists as lost on the booking's charge. One the gateway does
+not list (recorded from an event applied on its word, before events were checked against
+the facts) or no longer shows as lost is never taken from the tenant: it is reported
+(`not_backed`) for a human and stays reserved, changing no money.
 """
 
 from __future__ import annotations
@@ -15,13 +21,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from application.errors import GatewayError, NotFound
+from application.errors import GatewayError, GatewayInvalidRequest, NotFound
 from application.ports.gateway import PaymentGateway, TransferReversalRequest
 from application.ports.repositories import ConcurrentUpdate
 from application.ports.time_and_identity import Clock
 from application.uow import UnitOfWorkFactory
 from domain.booking import Booking
-from domain.dispute import Dispute
+from domain.dispute import Dispute, DisputeStatus
 from domain.ledger import recovery_entries
 
 log = logging.getLogger("bookpay.disputes")
@@ -33,6 +39,8 @@ MAX_ATTEMPTS = 50
 class RecoveryOutcome:
     recovered: tuple[str, ...] = ()  # dispute ids whose recovery the gateway confirmed
     left: tuple[str, ...] = ()  # dispute ids whose recovery stays unknown or refused
+    # "<booking id>: <why>" of recoveries not sent: the gateway does not show them lost.
+    not_backed: tuple[str, ...] = ()
 
 
 class DisputeRecoveries:
@@ -49,19 +57,51 @@ class DisputeRecoveries:
             raise NotFound("booking", booking_id)
         recovered: list[str] = []
         left: list[str] = []
+        not_backed: list[str] = []
         for dispute in booking.disputes:
             if dispute.recovery is None or not dispute.recovery.pending:
                 continue
-            if await self._recover(booking, dispute):
+            try:
+                why_not = await self._not_lost_at_gateway(booking, dispute)
+            except GatewayError as error:  # not asked: nothing sent, tried again later
+                log.info("lost dispute %s not checked: %s", dispute.dispute_id, error)
+                left.append(dispute.dispute_id)
+                continue
+            if why_not is not None:
+                log.warning("booking %s: %s", booking.id, why_not)
+                not_backed.append(f"{booking.id}: {why_not}")
+            elif await self._recover(booking, dispute):
                 recovered.append(dispute.dispute_id)
             else:
                 left.append(dispute.dispute_id)
-        return RecoveryOutcome(tuple(recovered), tuple(left))
+        return RecoveryOutcome(tuple(recovered), tuple(left), tuple(not_backed))
 
     async def pending(self, *, limit: int = 100) -> list[tuple[str, str]]:
         """(tenant id, booking id) of bookings with a recovery not yet confirmed."""
         async with self._uow() as uow:
             return await uow.disputes.with_pending_recoveries(limit=limit)
+
+    async def _not_lost_at_gateway(self, booking: Booking, dispute: Dispute) -> str | None:
+        """Why the dispute's recovery is not to be sent, or None when the gateway lists it
+        lost on the booking's charge. GatewayError when the gateway could not be asked."""
+        if booking.payment_intent_id is None:
+            return None
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get(booking.tenant_id)
+        account_id = None if tenant is None else tenant.charge_account_id
+        why = f"the recovery of lost dispute {dispute.dispute_id} from the tenant is not sent"
+        try:
+            payment = await self._gateway.retrieve_payment(
+                booking.payment_intent_id, account_id=account_id
+            )
+        except GatewayInvalidRequest:
+            return f"{why}: the gateway does not know payment {booking.payment_intent_id}"
+        listed = next((d for d in payment.disputes if d.dispute_id == dispute.dispute_id), None)
+        if listed is None:
+            return f"{why}: the gateway does not list the dispute"
+        if listed.status is not DisputeStatus.LOST:
+            return f"{why}: the gateway shows it {listed.status.value}"
+        return None
 
     async def _recover(self, booking: Booking, dispute: Dispute) -> bool:
         recovery = dispute.recovery

@@ -13,9 +13,10 @@ when the event was checked (application/payment_events/fee_facts.py), less what 
 already counts; a refund that kept the fee gives none back.
 
 Stripe does not keep order, so such an event can name a payment no booking has yet (its
-checkout's completion is still on its way). It is parked under the payment and applied
-when a booking is paid with it (`catch_up`), in the same transaction as that payment
-(application/payment_events/aftermath.py parks it).
+checkout's completion is still on its way). It is parked under the payment
+(application/payment_events/aftermath.py) and, once a booking is paid with it, checked
+against the gateway's facts like a direct event and applied
+(application/payment_events/parked.py).
 """
 
 from __future__ import annotations
@@ -53,21 +54,6 @@ async def record_payment_made_elsewhere(
         await uow.bookings.update(updated)
         uow.outbox.add(*booking_events(booking, updated))
     return updated, changed
-
-
-async def catch_up(
-    uow: UnitOfWork, booking: Booking, bearer: DisputeBearer = DisputeBearer.TENANT
-) -> Booking:
-    """Apply the events parked for the payment the booking was just paid with.
-
-    The caller saves the booking it gets back; the parked events leave their table in the
-    same transaction, so they are applied exactly once.
-    """
-    if booking.payment_intent_id is None:
-        return booking
-    for event in await uow.parked_events.take(booking.payment_intent_id):
-        booking, _ = await _apply(uow, booking, event, bearer)
-    return booking
 
 
 async def _apply(

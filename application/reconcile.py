@@ -12,9 +12,11 @@ reserved but not confirmed are sent again with their own idempotency key
 (application/dispute_recoveries.py). Each recent paid booking's ledger and disputes are
 compared with the gateway's charge, refunds, application fee and disputes: what the
 gateway's facts prove is repaired, the rest reported for a human
-(application/reconcile_payments.py). It also drops refund and dispute events parked for a
-payment that no booking was paid with in `PARKED_FOR` (a payment the platform took outside
-Bookpay), and reports them.
+(application/reconcile_payments.py). Refund and dispute events parked for a payment a booking
+is now paid with (left by a crash or an outage after the payment) are checked against the
+gateway and applied (application/payment_events/parked.py). It also drops refund and dispute
+events parked for a payment that no booking was paid with in `PARKED_FOR` (a payment the
+platform took outside Bookpay), and reports them.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class ReconcileReport:
     refunds_released: list[str] = field(default_factory=list)  # reservations it refused
     disputes_recovered: list[str] = field(default_factory=list)
     parked_dropped: list[str] = field(default_factory=list)
+    # Refund and dispute events parked before their payment, checked and applied now (a
+    # crash or an outage came between the payment and them); refuted ones are dropped.
+    parked_applied: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     # Bookings of cancelled slots ended now (a slot cancellation that was interrupted).
     slot_bookings_ended: list[str] = field(default_factory=list)
@@ -72,6 +77,7 @@ class ReconcileReport:
             + len(self.refunds_released)
             + len(self.disputes_recovered)
             + len(self.parked_dropped)
+            + len(self.parked_applied)
             + len(self.slot_bookings_ended)
             + len(self.payments_repaired)
         )
@@ -124,6 +130,7 @@ class Reconcile:
         report.refunds_settled += settled.settled
         report.refunds_released += settled.released
         report.unreachable += settled.still_unknown
+        report.parked_applied += await self._apply_parked_events()
         compared = PaymentsReport()
         async for tenant in self._tenants():
             await payments(tenant, compared)
@@ -144,6 +151,20 @@ class Reconcile:
             outcome = await self._recoveries(tenant_id, booking_id)
             report.disputes_recovered += outcome.recovered
             report.unreachable += outcome.left
+            report.for_a_human += outcome.not_backed
+
+    async def _apply_parked_events(self) -> list[str]:
+        async with self._uow() as uow:
+            payments = await uow.parked_events.payments()
+        applied: list[str] = []
+        for payment in payments:
+            outcomes = await self._apply.apply_parked(payment)
+            applied += [
+                o.booking_id
+                for o in outcomes
+                if o.outcome is Outcome.APPLIED and o.booking_id is not None
+            ]
+        return applied
 
     async def _drop_stale_parked_events(self) -> list[str]:
         async with self._uow() as uow:

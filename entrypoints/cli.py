@@ -213,6 +213,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
             f"{len(report.refunds_released)} refund reservation(s) released, "
             f"{len(report.disputes_recovered)} lost dispute(s) recovered, "
             f"{len(report.parked_dropped)} stale parked event(s) dropped, "
+            f"{len(report.parked_applied)} parked event(s) applied, "
             f"{len(report.payments_repaired)} ledger repair(s); "
             f"{len(report.unreachable)} left for later, "
             f"{len(report.for_a_human)} left for a human"
@@ -225,6 +226,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
             ("refund released (the gateway refused it)", report.refunds_released),
             ("lost dispute recovered", report.disputes_recovered),
             ("parked event dropped", report.parked_dropped),
+            ("parked event applied to booking", report.parked_applied),
             ("repaired from the gateway's facts", report.payments_repaired),
             ("left for later (the gateway did not answer)", report.unreachable),
             ("left for a human (the ledger and the gateway differ)", report.for_a_human),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import orm
@@ -64,6 +64,23 @@ class SqlAlchemyParkedEvents:
         )
         events = [_aftermath_from_json(row.payload) for row in rows]
         return sorted(events, key=lambda event: (event.created_at, event.event_id))
+
+    async def for_payment(self, payment_intent_id: str) -> builtins.list[PaymentAftermath]:
+        c = orm.parked_events.c
+        statement = select(c.payload).where(c.payment_intent_id == payment_intent_id)
+        rows = await self._connection.execute(statement)
+        events = [_aftermath_from_json(row.payload) for row in rows]
+        return sorted(events, key=lambda event: (event.created_at, event.event_id))
+
+    async def remove(self, event_id: str) -> bool:
+        c = orm.parked_events.c
+        statement = delete(orm.parked_events).where(c.event_id == event_id).returning(c.event_id)
+        return (await self._connection.execute(statement)).first() is not None
+
+    async def payments(self) -> builtins.list[str]:
+        c = orm.parked_events.c
+        statement = select(c.payment_intent_id).distinct().order_by(c.payment_intent_id)
+        return builtins.list((await self._connection.execute(statement)).scalars())
 
     async def discard(self, created_before: datetime) -> builtins.list[str]:
         c = orm.parked_events.c

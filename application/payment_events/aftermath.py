@@ -16,7 +16,8 @@ async def record_or_park(ctx: EventContext, event: PaymentAftermath) -> EventApp
         return EventApplied(Outcome.IGNORED, detail="no payment named")
     booking = await ctx.uow.bookings.find_by_payment_intent(payment)
     if booking is None:
-        # Its checkout's completion has not arrived yet: applied when it does (catch_up).
+        # Its checkout's completion has not arrived yet: checked and applied once it has
+        # (application/payment_events/parked.py).
         await ctx.uow.parked_events.park(payment, event)
         return EventApplied(Outcome.PARKED, detail=f"no booking is paid with {payment} yet")
     updated, changed = await record_payment_made_elsewhere(

@@ -7,9 +7,11 @@ fetched from the gateway, from the account the booking's charge lives on
 charge is applied as sent; otherwise the fetched charge decides — the event is turned into
 what the gateway shows (its refunds and fee refund; the dispute it names, as it is now)
 under the same event id, and ignored when the gateway shows no refund, or no such dispute.
+An event about a payment the gateway does not know is ignored, whichever account sent it.
 
 An event about a payment no booking has yet is parked unchecked (its booking's tenant, so
-the account to ask, is not known yet).
+the account to ask, is not known yet) and checked here once a booking is paid with it
+(application/payment_events/parked.py).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ async def checked_refund(
     """The refund event to apply (with the fee refund the gateway reports): this one when
     it comes from the booking's charge, else the gateway's own account of the charge.
 
-    Refuted when it contradicts the booking and the gateway shows no refund of its charge;
-    GatewayUnavailable (or GatewayRateLimited) when the charge could not be fetched.
+    Refuted when it contradicts the booking and the gateway shows no refund of its charge,
+    or when the gateway does not know its payment; GatewayUnavailable (or
+    GatewayRateLimited) when the charge could not be fetched.
     """
     fetched = await _fetched(event, uow, gateway)
     if fetched is not None:
@@ -65,7 +68,8 @@ async def checked_dispute(
     the dispute as the gateway shows it now on that charge.
 
     Refuted when it contradicts the booking and the gateway shows no such dispute on the
-    booking's charge; GatewayUnavailable (or GatewayRateLimited) when it could not be asked.
+    booking's charge, or when the gateway does not know its payment; GatewayUnavailable
+    (or GatewayRateLimited) when it could not be asked.
     """
     fetched = await _fetched(event, uow, gateway)
     if fetched is None:
@@ -106,14 +110,11 @@ async def _fetched(
     try:
         payment = await gateway.retrieve_payment(event.payment_intent_id, account_id=account_id)
     except GatewayInvalidRequest as refused:
-        if why is not None:
-            raise Refuted(f"{why}; the gateway does not know the payment: {refused}") from None
-        # From the right account, about a payment the gateway cannot show (the booking's
-        # payment came from a checked completion): its charge cannot be compared.
-        log.warning(
-            "event %s: payment %s not found: %s", event.event_id, event.payment_intent_id, refused
-        )
-        return None
+        # Even from the right account: a refund or dispute of a payment the gateway does
+        # not know moved no money (acknowledged, so the sender stops retrying).
+        said = why or "it is about a payment"
+        log.warning("event %s about booking %s is ignored: %s", event.event_id, booking.id, said)
+        raise Refuted(f"{said}; the gateway does not know the payment: {refused}") from None
     if why is None and event.charge_id != payment.charge_id:
         why = f"it is about charge {event.charge_id}, not {payment.charge_id}"
     if why is None:

@@ -29,6 +29,7 @@ from application.payment_events.dispute_updated import dispute_updated
 from application.payment_events.fee_facts import with_fee_payment
 from application.payment_events.follow_ups import recover_lost_disputes, refund_in_full
 from application.payment_events.outcome import EventApplied, Outcome
+from application.payment_events.parked import apply_parked
 from application.payment_events.session_facts import Refuted, checked_session_event
 from application.ports.gateway import PaymentGateway
 from application.ports.gateway_events import (
@@ -47,6 +48,7 @@ from application.ports.gateway_events import (
     PaymentEvent,
 )
 from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.dispute import DisputeBearer
 from domain.payment import FollowUp
@@ -69,6 +71,9 @@ HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
 # Checks made before an event is applied, outside its transaction (they may ask the gateway);
 # each gives the event to apply, which may be another one (the gateway's own account of it).
 Check = Callable[[Any, UnitOfWorkFactory, PaymentGateway], Awaitable[PaymentEvent]]
+# Events that pay a booking: the refunds and disputes parked for their payment follow them.
+PAYMENTS = (CheckoutCompleted, AsyncPaymentSucceeded)
+
 CHECKS: Mapping[type[PaymentEvent], Check] = {
     CheckoutCompleted: checked_session_event,
     AsyncPaymentSucceeded: checked_session_event,
@@ -101,22 +106,42 @@ class ApplyPaymentEvent:
         """`duplicate` when the event id was applied before; `ignored` for a type without
         a handler or one its facts refute. GatewayUnavailable when a check could not ask
         the gateway (nothing applied: retry). Gateway errors of a follow-up are logged and
-        left to reconciliation."""
-        check = CHECKS.get(type(event))
-        if check is not None:
-            try:
-                event = await check(event, self._uow, self._gateway)
-            except Refuted as refuted:
-                return EventApplied(Outcome.IGNORED, detail=str(refuted))
-        handler = HANDLERS.get(type(event))
-        if handler is None:
+        left to reconciliation.
+
+        A payment's success is followed by the refunds and disputes parked for it, each
+        checked like a direct event (application/payment_events/parked.py)."""
+        try:
+            event = await self._checked(event)
+        except Refuted as refuted:
+            return EventApplied(Outcome.IGNORED, detail=str(refuted))
+        if type(event) not in HANDLERS:
             return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
         async with self._uow() as uow:
             if not await uow.webhook_inbox.record(event.event_id):
-                return EventApplied(Outcome.DUPLICATE)
-            applied = await handler(EventContext(uow, self._clock, self._bearer), event)
-            await uow.commit()
+                applied = EventApplied(Outcome.DUPLICATE)
+            else:
+                applied = await self._handled(uow, event)
+                await uow.commit()
+        if isinstance(event, PAYMENTS) and event.payment_intent_id is not None:
+            # Also after a duplicate: a crash may have come between its commit and this.
+            await self.apply_parked(event.payment_intent_id)
         return await self._follow_up(applied)
+
+    async def apply_parked(self, payment_intent_id: str) -> list[EventApplied]:
+        """Check and apply the events parked for the payment once a booking is paid with
+        it, with their follow-ups; what each came to (application/payment_events/parked.py)."""
+        applied = await apply_parked(payment_intent_id, self._uow, self._checked, self._handled)
+        return [await self._follow_up(one) for one in applied]
+
+    async def _checked(self, event: PaymentEvent) -> PaymentEvent:
+        check = CHECKS.get(type(event))
+        return event if check is None else await check(event, self._uow, self._gateway)
+
+    async def _handled(self, uow: UnitOfWork, event: PaymentEvent) -> EventApplied:
+        handler = HANDLERS.get(type(event))
+        if handler is None:
+            return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
+        return await handler(EventContext(uow, self._clock, self._bearer), event)
 
     async def _follow_up(self, applied: EventApplied) -> EventApplied:
         if applied.tenant_id is None or applied.booking_id is None:

@@ -6,26 +6,24 @@ from dataclasses import replace
 
 from application.payment_events.bookings import move_seats
 from application.payment_events.context import EventContext
-from application.payments_made_elsewhere import catch_up
 from domain.booking import Booking
 from domain.ledger import payment_entries
-from domain.payment import Decision, FollowUp, payment_succeeded, seats_sold_meanwhile
+from domain.payment import Decision, payment_succeeded, seats_sold_meanwhile
 
 
 async def take_payment(ctx: EventContext, booking: Booking, payment_ref: str) -> Decision:
-    """Record the payment once (ledger, refunds and disputes parked for it).
+    """Record the payment once (its ledger entries).
 
     A payment after the hold lapsed books the seats again if they still fit; otherwise the
     booking is recorded as paid and cancelled, and the decision says to refund it in full.
+    Refunds and disputes parked for the payment are checked and applied once this
+    transaction committed (application/payment_events/parked.py).
     """
     decision = payment_succeeded(booking, payment_ref)
     if not decision.changed:
         return decision
     seats_taken = await move_seats(ctx.uow, decision)
     await ctx.uow.ledger.add_all(payment_entries(decision.booking, payment_ref, ctx.clock.now()))
-    paid = await catch_up(ctx.uow, decision.booking, ctx.dispute_bearer)
     if seats_taken:
-        if paid.has_recovery_due:  # a lost dispute was parked for this payment
-            return replace(decision, booking=paid, follow_up=FollowUp.RECOVER_LOST_DISPUTE)
-        return replace(decision, booking=paid)
-    return replace(seats_sold_meanwhile(paid), before=booking)
+        return decision
+    return replace(seats_sold_meanwhile(decision.booking), before=booking)

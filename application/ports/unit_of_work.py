@@ -41,6 +41,19 @@ class ParkedEvents(Protocol):
         """Remove and return the payment's parked events, oldest first (by `created_at`)."""
         ...
 
+    async def for_payment(self, payment_intent_id: str) -> list[PaymentAftermath]:
+        """The payment's parked events, oldest first (by `created_at`), left parked."""
+        ...
+
+    async def remove(self, event_id: str) -> bool:
+        """Unpark one event; False when it is not parked (any more): of two transactions
+        removing it, one gets True."""
+        ...
+
+    async def payments(self) -> list[str]:
+        """The payments that have parked events."""
+        ...
+
     async def discard(self, created_before: datetime) -> list[str]:
         """Drop the events created before then, whose payment never came; their ids."""
         ...

@@ -107,6 +107,16 @@ class InMemoryParkedEvents:
             del self._t.parked[event.event_id]
         return sorted(taken, key=lambda e: (e.created_at, e.event_id))
 
+    async def for_payment(self, payment_intent_id: str) -> builtins.list[PaymentAftermath]:
+        parked = [e for pi, e in self._t.parked.values() if pi == payment_intent_id]
+        return sorted(parked, key=lambda e: (e.created_at, e.event_id))
+
+    async def remove(self, event_id: str) -> bool:
+        return self._t.parked.pop(event_id, None) is not None
+
+    async def payments(self) -> builtins.list[str]:
+        return sorted({pi for pi, _ in self._t.parked.values()})
+
     async def discard(self, created_before: datetime) -> builtins.list[str]:
         stale = [i for i, (_, e) in self._t.parked.items() if e.created_at < created_before]
         for event_id in stale:

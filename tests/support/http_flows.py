@@ -44,17 +44,30 @@ class OpenShop:
     slot_id: str
 
 
-async def open_shop(client: AsyncTestClient[Any]) -> OpenShop:
+async def open_shop(
+    client: AsyncTestClient[Any],
+    *,
+    country: str = "US",
+    currency: str = "usd",
+    timezone: str = "UTC",
+    fee_fixed: int = 30,
+) -> OpenShop:
+    """An onboarded tenant selling a class of 2000 minor units of `currency` (20.00 USD
+    by default) for 5 people, three days ahead; its fee is 5 % + `fee_fixed` minor units,
+    borne by the customer."""
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     created = await client.post(
         "/v1/admin/tenants",
         json={
             "name": "Studio",
             "slug": slug,
-            "country": "US",
-            "default_currency": "usd",
-            "timezone": "UTC",
-            "fee_policy": {"percent_bps": 500, "fixed": {"amount": 30, "currency": "usd"}},
+            "country": country,
+            "default_currency": currency,
+            "timezone": timezone,
+            "fee_policy": {
+                "percent_bps": 500,
+                "fixed": {"amount": fee_fixed, "currency": currency},
+            },
         },
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
     )
@@ -66,7 +79,7 @@ async def open_shop(client: AsyncTestClient[Any]) -> OpenShop:
         "/v1/tenant/offerings",
         json={
             "name": "Class",
-            "price": {"amount": 2000, "currency": "usd"},
+            "price": {"amount": 2000, "currency": currency},
             "duration_minutes": 60,
             "capacity": 5,
         },

@@ -48,7 +48,8 @@ def test_reconcile_prints_refunds_settled_released_and_left_for_later(
     assert out[0] == (
         "bookpay reconcile: 2 change(s): 0 confirmed, 0 expired, 0 tenant(s) updated, "
         "1 refund(s) settled, 1 refund reservation(s) released, 0 lost dispute(s) recovered, "
-        "0 stale parked event(s) dropped, 0 ledger repair(s); 1 left for later, "
+        "0 stale parked event(s) dropped, 0 parked event(s) applied, 0 ledger repair(s); "
+        "1 left for later, "
         "0 left for a human"
     )
     assert out[1:] == [

@@ -3,8 +3,10 @@
 The customer pays on the fake's hosted page; Stripe's dispute events are built here from
 Stripe's own dispute fixture and delivered signed to the webhook endpoint the charge model
 uses (the platform's for destination charges, Connect's for direct ones), as Stripe would.
-A lost destination-charge dispute is recovered through the fake gateway's transfer
-reversal.
+The dispute itself is opened and closed at the fake gateway too (its own deliveries of it
+are lost: the steps send Stripe's events in the order a scenario says), since Bookpay
+recovers a lost destination-charge dispute, through the fake's transfer reversal, only
+when Stripe lists it lost.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from dependency_injector import providers
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -53,6 +57,7 @@ class Dispute:
     amount: int
     reason: str
     opened: datetime
+    closed: bool = False
 
 
 @dataclass
@@ -116,6 +121,16 @@ def dispute_setting(dispute_world: DisputeWorld, bearer: str) -> None:
     app, container = build_test_app(
         dispute_world.tmp_path, dispute_world.database_url, dispute_bearer=bearer
     )
+    deliver = container.webhook_delivery()
+
+    async def without_disputes(
+        endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
+    ) -> int:
+        if json.loads(body)["type"].startswith("charge.dispute."):
+            return 200  # the steps send the dispute's events themselves
+        return int(await deliver(endpoint, body, headers))
+
+    container.webhook_delivery.override(providers.Object(without_disputes))
     dispute_world.client = TestClient(app=app, base_url=BASE_URL).__enter__()
     dispute_world.fake = container.fake_gateway()
 
@@ -272,9 +287,25 @@ def _send(
 
 
 def _open(world: DisputeWorld, reason: str = "fraudulent") -> Dispute:
+    """The dispute, opened at the fake gateway the first time."""
     if world.dispute is None:
-        world.dispute = Dispute(f"dp_{uuid.uuid4().hex[:14]}", 4230, reason, datetime.now(UTC))
+        assert world.fake is not None
+        account = world.account_id if world.charge_model == "direct" else None
+        opened = partial(
+            world.fake.open_dispute, world.payment_intent, account_id=account, reason=reason
+        )
+        dispute_id = world.http.blocking_portal.call(opened)
+        world.dispute = Dispute(dispute_id, 4230, reason, datetime.now(UTC))
     return world.dispute
+
+
+def _close(world: DisputeWorld, won: bool) -> None:
+    """Close the dispute at the fake gateway, once."""
+    dispute = _open(world)
+    if not dispute.closed:
+        assert world.fake is not None
+        world.http.blocking_portal.call(partial(world.fake.close_dispute, dispute.id, won=won))
+        dispute.closed = True
 
 
 # Each event Stripe sends of a dispute: its type, the minutes after the dispute opened at
@@ -295,6 +326,8 @@ EVENTS: dict[str, tuple[str, int, str, tuple[str, ...]]] = {
 
 def _deliver(world: DisputeWorld, name: str) -> None:
     dispute = _open(world)
+    if name.startswith("closed as"):
+        _close(world, won=name == "closed as won")
     event_type, minutes, status, moved = EVENTS[name]
     _send(world, event_type, status, moved, dispute.opened + timedelta(minutes=minutes))
 

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+from tests.support.webhook_shop import ENGINES, Shop, shop_on
 
 
 @dataclass
@@ -27,3 +28,16 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     app, _ = build_test_app(tmp_path)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         yield Api(client, ADMIN_KEY)
+
+
+@pytest.fixture(params=ENGINES)
+def webhook_database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
+@pytest.fixture
+async def webhook_shop(webhook_database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
+    """The app whose Stripe webhooks a test can lose, hold or forge
+    (tests.support.webhook_shop), on SQLite and on PostgreSQL."""
+    async with shop_on(webhook_database_url, tmp_path) as shop:
+        yield shop

@@ -9,171 +9,21 @@ Stripe does not list. Through HTTP with the fake gateway, on SQLite and PostgreS
 
 from __future__ import annotations
 
-import asyncio
-import json
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
-
 import pytest
-from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
-from adapters.stripe_wire import signature as stripe_signature
-from application.payment_events.context import EventContext
-from application.payment_events.dispute_created import dispute_created
 from application.ports.gateway import WebhookEndpoint
 from application.ports.gateway_events import DisputeCreated
 from application.reconcile import ReconcileReport
-from domain.money import Money
-from tests.support.http_app import (
-    BASE_URL,
-    CONNECT_WEBHOOK_SECRET,
-    WEBHOOK_SECRET,
-    build_test_app,
-)
+from domain.dispute import DisputeStatus
 from tests.support.http_flows import paid_booking
-
-ENGINES = [
-    pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
-]
-
-T = TypeVar("T")
-PAID = [("application_fee", 230), ("charge", 4230)]
-FOREIGN = "acct_someone_else"
-
-
-@dataclass
-class Shop:
-    client: AsyncTestClient[Any]
-    container: Any
-    # Event types whose deliveries are lost on the way (Stripe's webhook is late).
-    lost: set[str] = field(default_factory=set)
-
-    async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` on the app's own event loop, where its database pool lives."""
-        return await asyncio.to_thread(self.client.blocking_portal.call, work)
-
-    async def post_event(self, event: dict[str, Any], endpoint: WebhookEndpoint) -> Any:
-        body = json.dumps(event).encode()
-        platform = endpoint is WebhookEndpoint.PLATFORM
-        secret = WEBHOOK_SECRET if platform else CONNECT_WEBHOOK_SECRET
-        path = "/v1/webhooks/stripe" + ("" if platform else "/connect")
-        header = stripe_signature.sign(body, secret, datetime.now(UTC))
-        answer = await self.client.post(
-            path,
-            content=body,
-            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
-        )
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    async def booking(self, tenant: dict[str, str], booking_id: str) -> dict[str, Any]:
-        answer = await self.client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
-        assert answer.status_code == 200, answer.text
-        booking: dict[str, Any] = answer.json()
-        return booking
-
-    async def ledger(self, tenant: dict[str, str], booking_id: str) -> list[tuple[str, int]]:
-        entries = (await self.booking(tenant, booking_id))["ledger"]
-        return sorted((e["kind"], e["amount"]["amount"]) for e in entries)
-
-    async def dashboard(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = await self.client.post(f"/fake-stripe/{path}", json=body)
-        assert answer.status_code in (200, 201), answer.text
-        result: dict[str, Any] = answer.json()
-        return result
-
-    async def refund(self, tenant: dict[str, str], booking_id: str, amount: int) -> Any:
-        return await self.client.post(
-            f"/v1/tenant/bookings/{booking_id}/refunds",
-            json={"amount": {"amount": amount, "currency": "usd"}},
-            headers=tenant,
-        )
-
-
-@pytest.fixture(params=ENGINES)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    return str(request.getfixturevalue(request.param)) if request.param else None
+from tests.support.webhook_shop import FOREIGN, LIES, PAID, Shop
+from tests.support.webhook_shop import charge_refunded as _refunded
+from tests.support.webhook_shop import dispute_created as _disputed
 
 
 @pytest.fixture
-async def shop(database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
-    app, container = build_test_app(tmp_path, database_url)
-    deliver = container.webhook_delivery()
-    lost: set[str] = set()
-
-    async def lossy(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
-        if json.loads(body)["type"] in lost:
-            return 200  # acknowledged by something that is not Bookpay: never applied
-        return int(await deliver(endpoint, body, headers))
-
-    container.webhook_delivery.override(providers.Object(lossy))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
-        yield Shop(client, container, lost)
-
-
-def _event(event_type: str, obj: dict[str, Any], account: str | None) -> dict[str, Any]:
-    return {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "object": "event",
-        "api_version": "2023-08-16",
-        "created": int(datetime.now(UTC).timestamp()),
-        "livemode": False,
-        "account": account,
-        "pending_webhooks": 1,
-        "type": event_type,
-        "data": {"object": obj},
-    }
-
-
-def _refunded(payment: str, amount_refunded: int, account: str | None, charge: str) -> Any:
-    return _event(
-        "charge.refunded",
-        {
-            "id": charge,
-            "object": "charge",
-            "payment_intent": payment,
-            "amount": 4230,
-            "amount_refunded": amount_refunded,
-            "currency": "usd",
-        },
-        account,
-    )
-
-
-def _disputed(payment: str, dispute_id: str, account: str | None, charge: str) -> Any:
-    return _event(
-        "charge.dispute.created",
-        {
-            "id": dispute_id,
-            "object": "dispute",
-            "charge": charge,
-            "payment_intent": payment,
-            "amount": 4230,
-            "currency": "usd",
-            "reason": "fraudulent",
-            "status": "needs_response",
-            "is_charge_refundable": False,
-            "created": int(datetime.now(UTC).timestamp()),
-            "balance_transactions": [],
-        },
-        account,
-    )
-
-
-# Where a forger sends: the Connect endpoint naming another account, the platform's naming
-# another account, the platform's naming the platform (a destination charge's) and a
-# charge that is not the booking's.
-LIES = [
-    pytest.param(WebhookEndpoint.CONNECT, FOREIGN, id="connect-other-account"),
-    pytest.param(WebhookEndpoint.PLATFORM, FOREIGN, id="platform-other-account"),
-    pytest.param(WebhookEndpoint.PLATFORM, None, id="platform-other-charge"),
-]
+def shop(webhook_shop: Shop) -> Shop:
+    return webhook_shop
 
 
 @pytest.mark.parametrize(("endpoint", "account"), LIES)
@@ -257,27 +107,7 @@ async def test_reconciliation_reports_a_dispute_stripe_does_not_list(shop: Shop)
     tenant, booking_id = await paid_booking(shop.client)
     payment = (await shop.booking(tenant, booking_id))["payment_intent"]
 
-    async def recorded_before_this_check() -> None:
-        # As an event applied on its word before events were checked against the facts.
-        factory = shop.container.uow()
-        async with factory() as uow:
-            await uow.webhook_inbox.record("evt_old_forgery")
-            await dispute_created(
-                EventContext(uow, shop.container.clock()),
-                DisputeCreated(
-                    event_id="evt_old_forgery",
-                    created_at=datetime.now(UTC),
-                    account_id=None,
-                    dispute_id="dp_forged",
-                    charge_id="ch_forged",
-                    payment_intent_id=payment,
-                    amount=Money(4230, "usd"),
-                    reason="fraudulent",
-                ),
-            )
-            await uow.commit()
-
-    await shop.in_app(recorded_before_this_check)
+    await shop.applied_on_its_word(DisputeCreated, payment, DisputeStatus.NEEDS_RESPONSE)
     assert (await shop.booking(tenant, booking_id))["payment_status"] == "disputed"
 
     report: ReconcileReport = await shop.in_app(shop.container.reconcile())

@@ -13,16 +13,15 @@ Through HTTP with the fake's dashboard, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_flows import open_shop
 
 pytestmark = pytest.mark.refunds
 
@@ -45,48 +44,12 @@ async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[Asyn
 
 
 async def _paid_kwd_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], str]:
-    slug = f"kuwait-{uuid.uuid4().hex[:8]}"
-    created = await client.post(
-        "/v1/admin/tenants",
-        json={
-            "name": "Kuwait Studio",
-            "slug": slug,
-            "country": "KW",
-            "default_currency": "kwd",
-            "timezone": "Asia/Kuwait",
-            "fee_policy": {"percent_bps": 500, "fixed": {"amount": 300, "currency": "kwd"}},
-        },
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    shop = await open_shop(
+        client, country="KW", currency="kwd", timezone="Asia/Kuwait", fee_fixed=300
     )
-    assert created.status_code == 201, created.text
-    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
-    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
-    offering = await client.post(
-        "/v1/tenant/offerings",
-        json={
-            "name": "Class",
-            "price": {"amount": 2000, "currency": "kwd"},
-            "duration_minutes": 60,
-            "capacity": 5,
-        },
-        headers=tenant,
-    )
-    assert offering.status_code == 201, offering.text
-    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
-    slots = await client.post(
-        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
-        json={"starts_at": starts_at.isoformat()},
-        headers=tenant,
-    )
-    assert slots.status_code == 201, slots.text
     checkout = await client.post(
-        f"/v1/public/{slug}/checkout",
-        json={
-            "slot_id": slots.json()["data"][0]["id"],
-            "seats": 2,
-            "customer": {"email": "ada@example.com"},
-        },
+        f"/v1/public/{shop.slug}/checkout",
+        json={"slot_id": shop.slot_id, "seats": 2, "customer": {"email": "ada@example.com"}},
     )
     assert checkout.status_code == 201, checkout.text
     assert checkout.json()["quote"]["customer_total"]["amount"] == 4500
@@ -94,7 +57,7 @@ async def _paid_kwd_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str
         checkout.json()["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
     )
     assert paid.status_code == 303, paid.text
-    return tenant, str(checkout.json()["booking_id"])
+    return shop.tenant, str(checkout.json()["booking_id"])
 
 
 async def _ledger(

@@ -10,95 +10,21 @@ PostgreSQL; reconciliation is the use case `bookpay reconcile` runs.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
-
 import pytest
-from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
-from application.ports.gateway import WebhookEndpoint
-from application.reconcile import ReconcileReport
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import Money
-from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
+from tests.support.webhook_shop import PAID, Shop
 
 pytestmark = pytest.mark.refunds
 
-ENGINES = [
-    pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
-]
-
-T = TypeVar("T")
-
-
-@dataclass
-class Shop:
-    client: AsyncTestClient[Any]
-    container: Any
-    # Event types Stripe cannot deliver (an endpoint down for days, then given up).
-    lost: set[str] = field(default_factory=set)
-
-    async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` on the app's own event loop, where its database pool lives."""
-        portal = self.client.blocking_portal
-        return await asyncio.to_thread(portal.call, work)
-
-    async def reconcile(self) -> ReconcileReport:
-        report: ReconcileReport = await self.in_app(self.container.reconcile())
-        return report
-
-    async def booking(self, tenant: dict[str, str], booking_id: str) -> dict[str, Any]:
-        answer = await self.client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
-        assert answer.status_code == 200, answer.text
-        booking: dict[str, Any] = answer.json()
-        return booking
-
-    async def ledger(self, tenant: dict[str, str], booking_id: str) -> list[tuple[str, int]]:
-        entries = (await self.booking(tenant, booking_id))["ledger"]
-        return sorted((e["kind"], e["amount"]["amount"]) for e in entries)
-
-    async def net(self, tenant: dict[str, str]) -> int:
-        statement = await self.client.get("/v1/tenant/statement", headers=tenant)
-        assert statement.status_code == 200, statement.text
-        (line,) = statement.json()["data"]
-        return int(line["net"]["amount"])
-
-    async def dashboard(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = await self.client.post(f"/fake-stripe/{path}", json=body)
-        assert answer.status_code in (200, 201), answer.text
-        result: dict[str, Any] = answer.json()
-        return result
-
-
-@pytest.fixture(params=ENGINES)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    return str(request.getfixturevalue(request.param)) if request.param else None
-
 
 @pytest.fixture
-async def shop(database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
-    app, container = build_test_app(tmp_path, database_url)
-    deliver = container.webhook_delivery()
-    lost: set[str] = set()
-
-    async def lossy(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
-        if json.loads(body)["type"] in lost:
-            return 200  # acknowledged by something that is not Bookpay: never applied
-        return int(await deliver(endpoint, body, headers))
-
-    container.webhook_delivery.override(providers.Object(lossy))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
-        yield Shop(client, container, lost)
+def shop(webhook_shop: Shop) -> Shop:
+    return webhook_shop
 
 
-PAID = [("application_fee", 230), ("charge", 4230)]
 REFUND_EVENTS = {"charge.refunded", "application_fee.refunded"}
 DISPUTE_EVENTS = {
     "charge.dispute.created",

@@ -215,6 +215,35 @@ async def test_taking_parked_events_rolls_back_with_its_unit_of_work(backend: Ba
         assert await uow.parked_events.take(payment) == [event]
 
 
+async def test_parked_events_are_read_in_order_and_removed_one_at_a_time_once(
+    backend: Backend,
+) -> None:
+    payment = new_id("pi")
+    late, early = _refunded(payment, 5, 1000), _disputed(payment, 1)
+    async with backend.uow() as uow:
+        for event in (late, early):
+            await uow.parked_events.park(payment, event)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert payment in await uow.parked_events.payments()
+        assert await uow.parked_events.for_payment(payment) == [early, late]
+        assert await uow.parked_events.for_payment(payment) == [early, late]  # left parked
+        assert await uow.parked_events.remove(early.event_id)
+        assert not await uow.parked_events.remove(early.event_id)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.parked_events.for_payment(payment) == [late]
+        assert await uow.parked_events.remove(late.event_id)
+        # Not committed: the event stays parked.
+    async with backend.uow() as uow:
+        assert await uow.parked_events.for_payment(payment) == [late]
+        assert await uow.parked_events.remove(late.event_id)
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert payment not in await uow.parked_events.payments()
+        assert await uow.parked_events.for_payment(payment) == []
+
+
 async def test_an_idempotency_key_is_claimed_then_replayed(backend: Backend) -> None:
     scope, key = new_id("tn"), new_id("key")
     async with backend.uow() as uow:

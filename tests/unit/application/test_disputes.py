@@ -62,7 +62,12 @@ async def _paid(app: App, shop: Shop) -> Booking:
 
 
 async def _dispute(
-    app: App, kind: type[DisputeEvent], booking: Booking, status: DisputeStatus, minutes: int
+    app: App,
+    kind: type[DisputeEvent],
+    booking: Booking,
+    status: DisputeStatus,
+    minutes: int,
+    dispute_id: str = "dp_1",
 ) -> DisputeEvent:
     """A dispute of the booking's own charge (an event naming another one is checked
     against the gateway: application/payment_events/aftermath_facts.py)."""
@@ -72,7 +77,7 @@ async def _dispute(
         event_id=f"evt_dp_{kind.__name__}",
         created_at=booking.created_at + timedelta(minutes=minutes),
         account_id=None,
-        dispute_id="dp_1",
+        dispute_id=dispute_id,
         charge_id=payment.charge_id,
         payment_intent_id=booking.payment_intent_id,
         amount=Money(4230, "usd"),
@@ -83,13 +88,13 @@ async def _dispute(
     )
 
 
-async def _recovered(app: App, booking: Booking) -> list[tuple[int, str]]:
+async def _recovered(app: App, booking: Booking, dispute_id: str) -> list[tuple[int, str]]:
     async with app.db.unit_of_work() as uow:
         entries = await uow.ledger.list_for_booking(booking.tenant_id, booking.id)
     return [
         (e.amount.amount, e.borne_by.value)
         for e in entries
-        if e.kind.value == "dispute" and e.gateway_ref != "dp_1"
+        if e.kind.value == "dispute" and e.gateway_ref != dispute_id
     ]
 
 
@@ -114,31 +119,37 @@ async def test_a_lost_dispute_is_recovered_once_even_when_the_answer_is_lost() -
     app = build_app(lambda inner: flaky.append(FlakyReversals(inner)) or flaky[0])
     shop = await open_shop(app)
     booking = await _paid(app, shop)
+    assert booking.payment_intent_id is not None
+    # Lost at the gateway (its own events dropped: this test delivers its own).
+    app.drop_deliveries()
+    dispute_id = await app.gateway.open_dispute(booking.payment_intent_id)
+    await app.gateway.close_dispute(dispute_id, won=False)
     flaky[0].lost_answers = 1
 
-    await app.apply_event(await _dispute(app, DisputeClosed, booking, DisputeStatus.LOST, 30))
+    lost = await _dispute(app, DisputeClosed, booking, DisputeStatus.LOST, 30, dispute_id)
+    await app.apply_event(lost)
 
     # The gateway reversed the transfer, but Bookpay never heard: unknown, never "done".
     unknown = await app.booking(booking.id)
     (dispute,) = unknown.disputes
     assert dispute.recovery is not None
     assert dispute.recovery.pending
-    assert await _recovered(app, booking) == []
+    assert await _recovered(app, booking, dispute_id) == []
 
     report = await app.reconcile()
     again = await app.reconcile()
 
-    assert report.disputes_recovered == ["dp_1"]
+    assert report.disputes_recovered == [dispute_id]
     assert again.disputes_recovered == []
     # Re-sent with the same key: the gateway answered with the reversal it had made.
-    assert flaky[0].keys == ["bookpay-dispute-dp_1", "bookpay-dispute-dp_1"]
+    assert flaky[0].keys == [f"bookpay-dispute-{dispute_id}"] * 2
     assert len(flaky[0].reversals) == 1
     settled = await app.booking(booking.id)
     (dispute,) = settled.disputes
     assert dispute.recovery is not None
     assert dispute.recovery.reversal_id in flaky[0].reversals
     # Never more than the tenant received of the payment (42.30 less the 2.30 fee).
-    assert await _recovered(app, booking) == [(4000, "tenant")]
+    assert await _recovered(app, booking, dispute_id) == [(4000, "tenant")]
 
 
 async def test_the_platform_bears_a_lost_dispute_when_its_setting_says_so() -> None:

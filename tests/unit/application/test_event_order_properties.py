@@ -23,7 +23,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from application.ports.gateway import RefundRequest, RefundResult
+from application.errors import GatewayInvalidRequest
+from application.ports.gateway import PaymentSnapshot, RefundRequest, RefundResult
 from application.ports.gateway_events import (
     AccountUpdated,
     ApplicationFeeRefunded,
@@ -265,14 +266,23 @@ AFTER_OWN_REFUND = frozenset({"own_refunded_1000", "rest_refunded_4230", "own_fe
 
 
 class _OwnRefundsSucceed:
-    """The fake gateway, but a refund Bookpay asks for succeeds as re_own (the events of
-    this test name a payment, pi_1, that the fake never saw)."""
+    """The fake gateway, but a refund Bookpay asks for succeeds as re_own, and it knows the
+    payment the events of this test name (pi_1, its charge ch_1), so each refund or dispute
+    event is checked against it and taken as sent; the fee refunds it made are the ones
+    the events report (it cannot read pi_1's application fee)."""
 
     def __init__(self, fake: object) -> None:
         self._fake = fake
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fake, name)
+
+    async def retrieve_payment(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        if payment_intent_id != "pi_1":
+            raise GatewayInvalidRequest(f"No such payment_intent: {payment_intent_id!r}")
+        return PaymentSnapshot("pi_1", "ch_1", TOTAL, Money(0, "usd"), (), None, None)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         assert request.payment_intent_id == "pi_1"
