@@ -1,25 +1,20 @@
 """The payment gateway port on Stripe Connect, through the official SDK's async client.
 
-Requests are pinned to API version 2023-08-16, the version of the OpenAPI spec the tests
-validate every request against. Retries are tenacity's, not the SDK's: the SDK does not
-retry a 429, and our delays must be configurable so tests do not sleep; each retry sends the
-same Idempotency-Key, so Stripe applies a write at most once.
+What Bookpay asks of Stripe and how it reads the answers; how a request goes out (API
+version, retries, errors) is client.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import stripe
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from adapters.stripe.errors import application_error, is_retryable
+from adapters.stripe.client import DEFAULT_RETRY_DELAYS, STRIPE_API_VERSION, Sleep, StripeCalls
 from adapters.stripe.requests import (
     account_link_params,
     account_params,
@@ -57,13 +52,8 @@ from domain.errors import DomainError
 from domain.money import Money
 from domain.tenant import ConnectStatus, charge_account
 
-STRIPE_API_VERSION = "2023-08-16"
-DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0)
+__all__ = ["STRIPE_API_VERSION", "StripeGateway"]
 
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
@@ -75,7 +65,7 @@ def _new_key() -> str:
     return uuid.uuid4().hex
 
 
-class StripeGateway:
+class StripeGateway(StripeCalls):
     """PaymentGateway on Stripe Connect (Express accounts, hosted Checkout)."""
 
     def __init__(
@@ -93,20 +83,18 @@ class StripeGateway:
         webhook_tolerance_seconds: int = stripe_signature.DEFAULT_TOLERANCE_SECONDS,
         timeout_seconds: float = 30.0,
     ) -> None:
-        self._http_client = http_client or stripe.HTTPXClient(timeout=timeout_seconds)
-        self._client = stripe.StripeClient(
+        super().__init__(
             api_key,
-            http_client=self._http_client,
-            base_addresses={"api": api_base} if api_base else None,
-            stripe_version=STRIPE_API_VERSION,
-            max_network_retries=0,
+            api_base=api_base,
+            http_client=http_client,
+            retry_delays=retry_delays,
+            sleep=sleep,
+            timeout_seconds=timeout_seconds,
         )
         self._webhook_secrets = {
             WebhookEndpoint.PLATFORM: webhook_secret,
             WebhookEndpoint.CONNECT: connect_webhook_secret,
         }
-        self._retry_delays = tuple(retry_delays)
-        self._sleep = sleep
         self._clock = clock
         self._new_key = new_key
         self._tolerance = webhook_tolerance_seconds
@@ -115,59 +103,6 @@ class StripeGateway:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_key=<hidden>, webhook secrets=<hidden>)"
-
-    async def aclose(self) -> None:
-        await self._http_client.close_async()  # type: ignore[no-untyped-call]
-
-    async def _call(self, name: str, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run one Stripe request with bounded retries; each retry repeats it unchanged."""
-        delays = self._retry_delays
-
-        def log_retry(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            logger.warning(
-                "stripe %s failed (%s, HTTP %s); retry %d in %.2fs",
-                name,
-                type(error).__name__,
-                getattr(error, "http_status", None),
-                state.attempt_number,
-                state.upcoming_sleep,
-            )
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(
-                lambda error: isinstance(error, stripe.StripeError) and is_retryable(error)
-            ),
-            stop=stop_after_attempt(len(delays) + 1),
-            # tenacity asks for the wait before it checks `stop`: past the last delay, none.
-            wait=lambda state: (delays[state.attempt_number - 1 :] or (0.0,))[0],
-            sleep=self._sleep,
-            before_sleep=log_retry,
-            reraise=True,
-        )
-
-        async def once() -> T:
-            return await operation()
-
-        try:
-            return await retrying(once)
-        except stripe.StripeError as error:
-            raise application_error(error) from error
-
-    @staticmethod
-    def _options(
-        *, idempotency_key: str | None = None, stripe_account: str | None = None
-    ) -> stripe.RequestOptions:
-        options: stripe.RequestOptions = {}
-        if idempotency_key is not None:
-            options["idempotency_key"] = idempotency_key
-        if stripe_account is not None:
-            options["stripe_account"] = stripe_account
-        return options
-
-    @staticmethod
-    def _plain(obj: stripe.StripeObject) -> dict[str, Any]:
-        return obj.to_dict()
 
     def _session(self, obj: stripe.StripeObject, account_id: str | None) -> CheckoutSession:
         try:
@@ -360,20 +295,6 @@ class StripeGateway:
                 lambda: self._client.v1.application_fees.retrieve_async(str(fee_id)),
             )
         )
-
-    async def _every(
-        self, name: str, page: Callable[[str | None], Awaitable[Any]]
-    ) -> list[dict[str, Any]]:
-        """Every object of a Stripe list, page after page (`starting_after`)."""
-        found: list[dict[str, Any]] = []
-        after: str | None = None
-        while True:
-            listed = await self._call(name, functools.partial(page, after))
-            data = [self._plain(obj) for obj in listed.data]
-            found += data
-            if not listed.has_more or not data:
-                return found
-            after = str(data[-1]["id"])
 
     async def reverse_transfer(self, request: TransferReversalRequest) -> TransferReversalResult:
         # The transfer a destination charge made is on its charge (`transfer`).
