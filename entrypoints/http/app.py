@@ -21,7 +21,12 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, probl
 from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
-from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
+from entrypoints.http.openapi import (
+    DOCS_ASSETS,
+    docs_assets_router,
+    finish_openapi_document,
+    operation_id_for,
+)
 from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
 from entrypoints.http.public import BOOKING_TOKEN_SCHEMES, PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
@@ -156,6 +161,5 @@ def create_app(container: Container) -> Litestar:
         debug=False,
     )
     document_problems(app)
-    declare_idempotency_key(app)
-    declare_event_webhooks(app)
+    finish_openapi_document(app, declare_idempotency_key, declare_event_webhooks)
     return app
