@@ -56,6 +56,7 @@ from domain.events import RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
+from entrypoints.http.operations import RequestMetrics
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 WEBHOOK_PATHS = {
@@ -234,6 +235,7 @@ class Container(containers.DeclarativeContainer):
         lease=providers.Factory(timedelta, seconds=settings.provided.outbound_lease_seconds),
     )
     events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
+    request_metrics = providers.Singleton(RequestMetrics)
     reconcile = providers.Singleton(
         Reconcile,
         uow,
