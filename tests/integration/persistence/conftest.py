@@ -23,6 +23,8 @@ BACKENDS = [
 class Backend:
     name: str
     uow: Callable[[], UnitOfWork]
+    # The units a checkout gets: on SQL, single-write units (SqlAlchemyUnitOfWorkFactory).
+    checkout_uow: Callable[[], UnitOfWork]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,10 +39,12 @@ def backend_url(request: pytest.FixtureRequest) -> tuple[str, str | None]:
 async def backend(backend_url: tuple[str, str | None]) -> AsyncIterator[Backend]:
     name, url = backend_url
     if url is None:
-        yield Backend(name, InMemoryDatabase().unit_of_work)
+        database = InMemoryDatabase()
+        yield Backend(name, database.unit_of_work, database.unit_of_work)
         return
     engine = create_engine(url)
     try:
-        yield Backend(name, SqlAlchemyUnitOfWorkFactory(engine))
+        factory = SqlAlchemyUnitOfWorkFactory(engine)
+        yield Backend(name, factory, factory.single_writes())
     finally:
         await engine.dispose()
