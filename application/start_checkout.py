@@ -104,7 +104,7 @@ class StartCheckout:
             if url is not None:
                 require_allowed_return_url(url, self._return_hosts)
         token = new_booking_token()
-        async with self._uow() as uow:
+        async with self._uow().single_write() as uow:
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
@@ -234,7 +234,7 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        async with self._uow() as uow:
+        async with self._uow().single_write() as uow:
             # When the attach changes nothing, the domain says why: a different session
             # already attached is refused (the same one is a repeat).
             if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):

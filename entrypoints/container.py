@@ -174,12 +174,9 @@ class Container(containers.DeclarativeContainer):
     list_availability = providers.Singleton(ListAvailability, uow, clock)
     list_public_offerings = providers.Singleton(ListPublicOfferings, uow)
     quote_fee = providers.Singleton(QuoteFee, uow)
-    # Every unit of work of a checkout makes one change, atomic by itself, then commits: the
-    # SQL adapter may leave out its transaction (SqlAlchemyUnitOfWorkFactory.single_writes).
-    checkout_uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory.single_writes, uow)
     start_checkout = providers.Singleton(
         StartCheckout,
-        checkout_uow,
+        uow,
         gateway,
         ids,
         clock,

@@ -89,7 +89,7 @@ class SqlAlchemyBookingRepository:
             return False
         if not counts.added:
             # The statement held the seats all the same: give them back before refusing,
-            # which matters when no transaction would roll the hold back (a single-write unit).
+            # which matters when no transaction would roll the hold back (single_write).
             await slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
             raise AlreadyExists(f"booking {booking.id} exists")
         self._parts.versions[booking.tenant_id, booking.id] = 1

@@ -52,8 +52,6 @@ class SqlAlchemyUnitOfWork:
         engine: AsyncEngine,
         statements: Statements | None = None,
         payloads: EventPayloads | None = None,
-        *,
-        single_write: bool = False,
     ) -> None:
         self._engine = engine
         self._statements = statements or Statements(engine.dialect.name)
@@ -61,9 +59,18 @@ class SqlAlchemyUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
-        # See SqlAlchemyUnitOfWorkFactory(single_write=True); SQLite keeps its transaction.
-        self._single_write = single_write and self._engine.dialect.name == "postgresql"
+        self._single_write = False
         self._autocommit = False
+
+    def single_write(self) -> Self:
+        """On PostgreSQL the next `async with` runs in autocommit mode: its one write is a
+        transaction of its own, without the BEGIN and COMMIT that the asyncpg dialect sends
+        as round trips of their own (3 round trips become 1). On SQLite, where they are no
+        network round trips, and BEGIN IMMEDIATE takes the write lock, nothing changes."""
+        if self._connection is not None:
+            raise RuntimeError("single_write() comes before `async with`")
+        self._single_write = self._engine.dialect.name == "postgresql"
+        return self
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
@@ -80,6 +87,7 @@ class SqlAlchemyUnitOfWork:
         try:
             self._connection = await self._engine.connect()
             if self._single_write:
+                self._single_write = False
                 self._autocommit = True
                 await self._connection.execution_options(isolation_level="AUTOCOMMIT")
         except BaseException:
@@ -171,21 +179,21 @@ class SqlAlchemyUnitOfWork:
         tables' owner (migration 0012). The setting is transaction-local (safe behind
         PgBouncer's transaction pooling) and costs one statement per transaction, not per
         query; after commit or rollback the unit of work is platform-wide again. Nothing
-        on SQLite. RuntimeError in a single-write unit, where every statement is a
+        on SQLite. RuntimeError in a `single_write()` unit, where every statement is a
         transaction of its own and the setting would not outlive its statement.
         """
         repositories = self._active()
         if self._engine.dialect.name != "postgresql":
             return
         if self._autocommit:
-            raise RuntimeError("act_for_tenant() needs a transaction; not in a single-write unit")
+            raise RuntimeError("act_for_tenant() needs a transaction; not in single_write()")
         await repositories.connection.execute(_ACT_FOR_TENANT, {"tenant_id": tenant_id})
 
     async def commit(self) -> None:
         repositories = self._active()
         if self._autocommit and repositories.outbox.has_pending:
             # Each statement commits alone there: the events would not share the change's fate.
-            raise RuntimeError("events out need a transaction; not in a single-write unit")
+            raise RuntimeError("events out need a transaction; not in single_write()")
         await repositories.outbox.flush()
         await repositories.connection.commit()
 
@@ -198,43 +206,15 @@ class SqlAlchemyUnitOfWork:
 
 class SqlAlchemyUnitOfWorkFactory:
     """Fresh units of work on one engine (a `UnitOfWorkFactory`), sharing the statements
-    built once for the engine's dialect.
+    built once for the engine's dialect."""
 
-    `single_write=True` is a round-trip shortcut for a use case whose every unit of work
-    makes at most one change, with one repository call that is atomic by itself
-    (`add_holding_seats`, `attach_session`, one `update`), after any number of reads, and
-    commits right after it: a checkout. On PostgreSQL such units run in autocommit mode, so
-    the change is a transaction of its own without the BEGIN and COMMIT that the asyncpg
-    dialect sends as round trips of their own (3 round trips become 1); `rollback()` after
-    the change may not undo it, and events out or `act_for_tenant()` are refused. On SQLite
-    (no network round trips; BEGIN IMMEDIATE takes the write lock) nothing changes. The
-    container chooses it for the use cases that keep that promise; the ports know nothing
-    of it.
-    """
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        payloads: EventPayloads | None = None,
-        *,
-        single_write: bool = False,
-        statements: Statements | None = None,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, payloads: EventPayloads | None = None) -> None:
         self._engine = engine
-        self._statements = statements or Statements(engine.dialect.name)
+        self._statements = Statements(engine.dialect.name)
         self._payloads = payloads
-        self._single_write = single_write
-
-    def single_writes(self) -> SqlAlchemyUnitOfWorkFactory:
-        """The same engine and statements, for units that each write once (see above)."""
-        return SqlAlchemyUnitOfWorkFactory(
-            self._engine, self._payloads, single_write=True, statements=self._statements
-        )
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(
-            self._engine, self._statements, self._payloads, single_write=self._single_write
-        )
+        return SqlAlchemyUnitOfWork(self._engine, self._statements, self._payloads)
 
 
 class _Repositories:

@@ -269,7 +269,7 @@ class BookingRepository(Protocol):
 
         The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
         the seats do not fit (or the slot is cancelled). AlreadyExists, holding nothing,
-        when the booking's id is taken. Atomic by itself, with or without a transaction.
+        when the booking's id is taken. Atomic by itself (see `UnitOfWork.single_write`).
         """
         ...
 

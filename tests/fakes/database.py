@@ -87,6 +87,13 @@ class InMemoryUnitOfWork:
             raise RuntimeError("use the unit of work inside `async with uow:`")
         return self._working
 
+    def single_write(self) -> Self:
+        """Nothing to save here: the unit of work stays a transaction (which keeps the
+        promise: one write, committed by `commit()`)."""
+        if self._working is not None:
+            raise RuntimeError("single_write() comes before `async with`")
+        return self
+
     async def __aenter__(self) -> Self:
         if self._working is not None:
             raise RuntimeError("this unit of work is already in use; take a fresh one")

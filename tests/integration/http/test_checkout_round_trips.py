@@ -1,10 +1,10 @@
 """A checkout on PostgreSQL commits without COMMIT.
 
-Its units of work each make one change, atomic by itself, so the container gives it
-single-write units (SqlAlchemyUnitOfWorkFactory.single_writes): each change is a transaction
-of its own, without the BEGIN and COMMIT the asyncpg dialect sends as exchanges of their
-own. (The pool's pre-ping still sends BEGIN; ROLLBACK around its ping when it checks a
-connection out.) bench/roundtrips.py counts the same through a real server.
+Its units of work that hold seats and attach the session each make one change, atomic by
+itself (`UnitOfWork.single_write()`): each change is a transaction of its own, without the
+BEGIN and COMMIT the asyncpg dialect sends as exchanges of their own. (The pool's pre-ping
+still sends BEGIN; ROLLBACK around its ping when it checks a connection out.)
+bench/roundtrips.py counts the same through a real server.
 """
 
 from __future__ import annotations

@@ -23,8 +23,6 @@ BACKENDS = [
 class Backend:
     name: str
     uow: Callable[[], UnitOfWork]
-    # The units a checkout gets: on SQL, single-write units (SqlAlchemyUnitOfWorkFactory).
-    checkout_uow: Callable[[], UnitOfWork]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -39,12 +37,10 @@ def backend_url(request: pytest.FixtureRequest) -> tuple[str, str | None]:
 async def backend(backend_url: tuple[str, str | None]) -> AsyncIterator[Backend]:
     name, url = backend_url
     if url is None:
-        database = InMemoryDatabase()
-        yield Backend(name, database.unit_of_work, database.unit_of_work)
+        yield Backend(name, InMemoryDatabase().unit_of_work)
         return
     engine = create_engine(url)
     try:
-        factory = SqlAlchemyUnitOfWorkFactory(engine)
-        yield Backend(name, factory, factory.single_writes())
+        yield Backend(name, SqlAlchemyUnitOfWorkFactory(engine))
     finally:
         await engine.dispose()

@@ -282,11 +282,11 @@ async def test_a_single_write_checkout_keeps_no_seats_for_a_booking_it_could_not
     """Without a transaction to roll back, a refused add must not leave its seats held."""
     tenant, _, slot = await bookable(backend, capacity=5)
     first = a_booking(slot, seats=2)
-    async with backend.checkout_uow() as uow:
+    async with backend.uow().single_write() as uow:
         assert await uow.bookings.get(tenant.id, first.id) is None  # a read first, as checkout
         assert await uow.bookings.add_holding_seats(first)
         await uow.commit()
-    async with backend.checkout_uow() as uow:
+    async with backend.uow().single_write() as uow:
         with pytest.raises(AlreadyExists):
             await uow.bookings.add_holding_seats(replace(first, seats=3))
     async with backend.uow() as uow:

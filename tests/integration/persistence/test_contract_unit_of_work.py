@@ -80,14 +80,15 @@ async def test_a_unit_of_work_can_be_used_again_after_it_ended(backend: Backend)
         assert await uow.tenants.get(tenant.id) == tenant
 
 
-async def test_a_checkout_unit_of_work_keeps_its_write_and_others_stay_transactions(
+async def test_a_single_write_unit_of_work_keeps_its_write_then_is_a_transaction_again(
     backend: Backend,
 ) -> None:
     tenant, _, slot = await bookable(backend)
     booking = a_booking(slot)
     await seed(backend, booking)
     session_id = new_id("cs")
-    async with backend.checkout_uow() as unit:
+    uow = backend.uow()
+    async with uow.single_write() as unit:
         assert await unit.bookings.attach_session(tenant.id, booking.id, session_id)
         await unit.commit()
     async with backend.uow() as check:
@@ -95,7 +96,7 @@ async def test_a_checkout_unit_of_work_keeps_its_write_and_others_stay_transacti
             session_id
         )
     dropped = a_tenant()
-    async with backend.uow() as uow:  # the other units of work: transactions as before
+    async with uow:  # the same unit of work, used again: a transaction as before
         await uow.tenants.add(dropped)
     async with backend.uow() as check:
         assert await check.tenants.get(dropped.id) is None

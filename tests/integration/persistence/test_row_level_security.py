@@ -147,8 +147,8 @@ async def test_the_tenant_ends_with_the_transaction_and_platform_work_sees_every
 
 
 async def test_a_single_write_unit_refuses_to_act_for_a_tenant(two_tenants: TwoTenants) -> None:
-    async with SqlAlchemyUnitOfWork(two_tenants.app, single_write=True) as uow:
-        with pytest.raises(RuntimeError, match="single-write"):
+    async with SqlAlchemyUnitOfWork(two_tenants.app).single_write() as uow:
+        with pytest.raises(RuntimeError, match="single_write"):
             await uow.act_for_tenant(two_tenants.ours.tenant_id)
 
 
