@@ -57,6 +57,7 @@ from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
+from entrypoints.http.operations import RequestMetrics
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 WEBHOOK_PATHS = {
@@ -255,6 +256,7 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
+    request_metrics = providers.Singleton(RequestMetrics)
     reconcile = providers.Singleton(
         Reconcile,
         uow,

@@ -21,8 +21,13 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, probl
 from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
-from entrypoints.http.openapi import DOCS_ASSETS, docs_assets_router, operation_id_for
-from entrypoints.http.operations import OperationsController, RequestMetrics, metrics_middleware
+from entrypoints.http.openapi import (
+    DOCS_ASSETS,
+    docs_assets_router,
+    finish_openapi_document,
+    operation_id_for,
+)
+from entrypoints.http.operations import OperationsController, metrics_middleware
 from entrypoints.http.public import BOOKING_TOKEN_SCHEMES, PublicController
 from entrypoints.http.strict_json import check_request_strictly, refuse_nul_middleware
 from entrypoints.http.tenant import TenantController
@@ -41,19 +46,20 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def _provide(factory: Callable[[], Any]) -> Provide:
+    # Not cached by Litestar: the container's providers decide what lives how long (and a
+    # provider overridden after the first request is obeyed).
     def dependency() -> Any:
         return factory()
 
-    return Provide(dependency, sync_to_thread=False, use_cache=True)
+    return Provide(dependency, sync_to_thread=False)
 
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
     admin_api_key = reveal(settings.admin_api_key) or None
-    metrics = RequestMetrics()
     dependencies = {name: _provide(getattr(container, name)) for name in USE_CASES}
     dependencies["unit_of_work"] = _provide(lambda: container.uow())
-    dependencies["request_metrics"] = _provide(lambda: metrics)
+    dependencies["request_metrics"] = _provide(container.request_metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
     dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
     dependencies["rate_limits"] = _provide(container.rate_limits)
@@ -109,7 +115,7 @@ def create_app(container: Container) -> Litestar:
         plugins=[problem_details_plugin()],
         before_request=check_request_strictly,
         middleware=[
-            metrics_middleware(metrics),
+            metrics_middleware(container.request_metrics),
             refuse_nul_middleware(),
             authentication_middleware(
                 container.tenant_queries,
@@ -162,6 +168,5 @@ def create_app(container: Container) -> Litestar:
         debug=False,
     )
     document_problems(app)
-    declare_idempotency_key(app)
-    declare_event_webhooks(app)
+    finish_openapi_document(app, declare_idempotency_key, declare_event_webhooks)
     return app

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Litestar
 from litestar.openapi.spec import (
     Components,
+    OpenAPI,
     OpenAPIMediaType,
     OpenAPIResponse,
     Operation,
@@ -52,8 +52,7 @@ def _component(name: str) -> Reference:
     return Reference(ref=f"#/components/schemas/{name}")
 
 
-def declare_event_webhooks(app: Litestar) -> None:
-    document = app.openapi_schema
+def declare_event_webhooks(document: OpenAPI) -> None:
     _, definitions = msgspec.json.schema_components(
         [BookingEvent, SlotEvent, TenantAccountEvent],
         ref_template="#/components/schemas/{name}",

@@ -22,11 +22,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from litestar import Litestar
 from litestar.datastructures import Headers
 from litestar.enums import ParamType, ScopeType
 from litestar.exceptions import HTTPException
-from litestar.openapi.spec import OpenAPIType, Parameter, Schema
+from litestar.openapi.spec import OpenAPI, OpenAPIType, Parameter, Schema
 from litestar.types import (
     ASGIApp,
     HTTPDisconnectEvent,
@@ -216,10 +215,10 @@ async def _send_stored(send: Send, status: int, envelope: Envelope) -> None:
     await send({"type": "http.response.body", "body": envelope.body, "more_body": False})
 
 
-def declare_idempotency_key(app: Litestar) -> None:
+def declare_idempotency_key(document: OpenAPI) -> None:
     """Declare the Idempotency-Key header on every POST the mechanism applies to, in the
     app's OpenAPI document (one place, whatever the routes declare themselves)."""
-    for path, item in (app.openapi_schema.paths or {}).items():
+    for path, item in (document.paths or {}).items():
         operation = item.post
         if operation is None or not applies("POST", path):
             continue

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
+    OpenAPI,
     OpenAPIMediaType,
     Operation,
     Parameter,
@@ -187,3 +190,28 @@ def docs_assets_router() -> Router:
         include_in_schema=False,
         name="docs-assets",
     )
+
+
+DocumentStep = Callable[[OpenAPI], None]
+
+
+def finish_openapi_document(app: Litestar, *steps: DocumentStep) -> None:
+    """Run `steps` on the app's OpenAPI document when Litestar builds it, on first use (the
+    first request to `/schema`, or `app.openapi_schema`), once per app.
+
+    Building the document costs more than the rest of the app's start, and most processes
+    never serve it. Litestar offers no hook after the build, so the app's plugin becomes an
+    instance of a subclass that adds one (same slots, nothing else changes).
+    """
+    plugin = app.plugins.get(OpenAPIPlugin)
+
+    class FinishedOpenAPIPlugin(type(plugin)):  # type: ignore[misc]
+        __slots__ = ()
+
+        def _build_openapi(self) -> OpenAPI:
+            document: OpenAPI = super()._build_openapi()
+            for step in steps:
+                step(document)
+            return document
+
+    plugin.__class__ = FinishedOpenAPIPlugin

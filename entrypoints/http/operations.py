@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -38,8 +39,8 @@ class RequestMetrics:
 
     Under several worker processes (`PROMETHEUS_MULTIPROC_DIR` set, see `bookpay serve`)
     every process writes its samples to that folder and `/metrics` answers the sum of all;
-    alone, a process answers its own. Each app has its own registry, so apps built side by
-    side (tests) do not count each other's requests.
+    alone, a process answers its own. Each container has its own registry (a singleton), so
+    apps built side by side, or one app lent to test after test, count only their own.
     """
 
     def __init__(self) -> None:
@@ -97,7 +98,7 @@ def status_sent_for(error: BaseException) -> int:
     return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
 
 
-def metrics_middleware(metrics: RequestMetrics) -> Any:
+def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
@@ -120,7 +121,7 @@ def metrics_middleware(metrics: RequestMetrics) -> Any:
                 raise
             finally:
                 route = scope.get("path_template") or "unmatched"
-                metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+                metrics().observe(scope["method"], route, status, time.perf_counter() - started)
 
         return wrapped
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from dependency_injector import providers
 from litestar import Litestar
+from pydantic import SecretStr
 
 from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.sql.migrations import migrate
@@ -54,6 +58,19 @@ def migrated_sqlite_url(path: Path) -> str:
     return url
 
 
+@dataclass
+class _PooledApp:
+    app: Litestar
+    container: Container
+    serving: bool = False  # between the lifespan's startup and its shutdown
+
+
+# Apps built by this process, by their settings but the database; an app is lent to one test
+# at a time and comes back when the test ends (`_apps_back_to_the_pool`).
+_FREE: defaultdict[tuple[tuple[str, str], ...], list[_PooledApp]] = defaultdict(list)
+_LENT: list[tuple[tuple[tuple[str, str], ...], _PooledApp]] = []
+
+
 def build_test_app(
     tmp_path: Path,
     database_url: str | None = None,
@@ -62,6 +79,7 @@ def build_test_app(
     dispute_bearer: str = "tenant",
     fake_stripe_in_database: bool = False,
     migrate_first: bool = True,
+    own_app: bool = False,
     **settings_changes: Any,
 ) -> tuple[Litestar, Container]:
     """The app on a fresh SQLite file (a copy of the migrated template), or on
@@ -71,6 +89,13 @@ def build_test_app(
     `gateway_wrapper` puts something between the use cases and the fake gateway (e.g. a
     link that can go down); the hosted test pages keep using the fake itself. The fake
     Stripe keeps its state in memory, or in the database as in production.
+
+    Building a Litestar app costs far more than a test's requests, so the app is reused:
+    a test gets an app built earlier in this worker with the same settings (but the
+    database), which no other test holds, its container as new (every override undone,
+    every singleton dropped: new engine, new fake Stripe, new rate limits). What the app
+    itself keeps across tests is its request metrics: `own_app=True` builds a new app,
+    never reused, for a test that reads them. Two calls in one test get two apps.
     """
     if database_url is None:
         url = f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
@@ -96,10 +121,23 @@ def build_test_app(
             **settings_changes,
         }
     )
-    container = build_container(settings)
+    key = _app_key(settings)
+    pooled = None if own_app or not _FREE[key] else _FREE[key].pop()
+    if pooled is None:
+        container = build_container(settings)
+        pooled = _PooledApp(create_app(container), container)
+        _track_lifespan(pooled)
+    else:
+        container = pooled.container
+        container.reset_override()
+        container.reset_singletons()
+        container.settings.override(providers.Object(settings))
+        container.config.from_pydantic(settings)
+    if not own_app:
+        _LENT.append((key, pooled))
+    app = pooled.app
     if not fake_stripe_in_database:
         container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
-    app = create_app(container)
 
     async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
         transport = httpx.ASGITransport(app=app)
@@ -111,3 +149,40 @@ def build_test_app(
     if gateway_wrapper is not None:
         container.gateway.override(providers.Singleton(gateway_wrapper, container.fake_gateway))
     return app, container
+
+
+def _app_key(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """What an app is built from (its settings but the database), secrets included."""
+    fields = []
+    for name in sorted(Settings.model_fields):
+        if name == "database_url":
+            continue
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        fields.append((name, repr(value)))
+    return tuple(fields)
+
+
+def _track_lifespan(pooled: _PooledApp) -> None:
+    """An app still serving when its test ends (a lifespan never shut down) keeps periodic
+    tasks of that test's event loop: it is never lent again."""
+
+    def started() -> None:
+        pooled.serving = True
+
+    def stopped() -> None:
+        pooled.serving = False
+
+    pooled.app.on_startup.insert(0, started)
+    pooled.app.on_shutdown.append(stopped)
+
+
+@pytest.fixture(autouse=True)
+def _apps_back_to_the_pool() -> Iterator[None]:
+    """After each test, the apps it was lent are free again (unless still serving)."""
+    yield
+    while _LENT:
+        key, pooled = _LENT.pop()
+        if not pooled.serving:
+            _FREE[key].append(pooled)

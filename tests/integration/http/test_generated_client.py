@@ -31,6 +31,10 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "bookpay_client"
 
 
+# Generating the client runs openapi-python-client in a process of its own.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Litestar:
     app, _ = build_test_app(tmp_path)

@@ -16,6 +16,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from adapters.sql import orm
+from adapters.sql.database import create_engine
 from adapters.stripe_wire.signature import sign
 from entrypoints.container import Container
 from tests.support.http_app import ADMIN_KEY, BASE_URL, WEBHOOK_SECRET, build_test_app
@@ -30,8 +31,16 @@ class Edge:
     container: Container
 
     async def idempotency_rows(self) -> int:
-        async with self.container.engine().connect() as connection:
-            count = await connection.scalar(select(func.count()).select_from(orm.idempotency_keys))
+        # An engine of the test's own event loop: the app's pool belongs to the client's
+        # loop, and a wait for its one SQLite connection from here would be a cross-loop wait.
+        engine = create_engine(self.container.settings().database_url)
+        try:
+            async with engine.connect() as connection:
+                count = await connection.scalar(
+                    select(func.count()).select_from(orm.idempotency_keys)
+                )
+        finally:
+            await engine.dispose()
         return int(count or 0)
 
 

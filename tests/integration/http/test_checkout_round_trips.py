@@ -1,0 +1,83 @@
+"""A checkout on PostgreSQL commits without COMMIT.
+
+Its units of work that hold seats and attach the session each make one change, atomic by
+itself (`UnitOfWork.single_write()`): each change is a transaction of its own, without the
+BEGIN and COMMIT the asyncpg dialect sends as exchanges of their own. (The pool's pre-ping
+still sends BEGIN; ROLLBACK around its ping when it checks a connection out.)
+bench/roundtrips.py counts the same through a real server.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg.connection
+import asyncpg.prepared_stmt
+import pytest
+from litestar.testing import AsyncTestClient
+
+from application.start_checkout import StartCheckoutCommand
+from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_flows import open_shop
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def exchanges(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Messages asyncpg exchanges with the server: executions of prepared statements, and
+    simple queries by their text ("BEGIN;", "COMMIT;", "ROLLBACK;")."""
+    counts: Counter[str] = Counter()
+
+    def counted(owner: Any, name: str, key: str) -> None:
+        original: Callable[..., Any] = getattr(owner, name)
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[str(args[1]).strip() if key == "simple" else key] += 1
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    counted(asyncpg.connection.Connection, "execute", "simple")
+    counted(asyncpg.prepared_stmt.PreparedStatement, "_PreparedStatement__do_execute", "executes")
+    return counts
+
+
+async def test_a_checkout_sends_its_statements_and_no_commit(
+    tmp_path: Path, migrated_postgres_url: str, exchanges: Counter[str]
+) -> None:
+    app, container = build_test_app(tmp_path, migrated_postgres_url)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        shop = await open_shop(client)
+    # The app's engine is disposed with its lifespan; the use case's connects anew here.
+    start_checkout = container.start_checkout()
+
+    async def checkout(email: str) -> None:
+        await start_checkout(StartCheckoutCommand(shop.slug, shop.slot_id, 1, email))
+
+    await checkout("warm@example.com")  # connection set up, statement caches warm
+    exchanges.clear()
+    await checkout("counted@example.com")
+    await container.engine().dispose()
+    # Reading the tenant, slot and offering; counting the customer's holds; holding the
+    # seats with the booking; attaching the session.
+    assert exchanges["executes"] == 4, exchanges
+    assert exchanges["COMMIT;"] == 0, exchanges
+
+
+async def test_other_units_of_work_stay_transactions(
+    tmp_path: Path, migrated_postgres_url: str, exchanges: Counter[str]
+) -> None:
+    """The shortcut is the checkout's alone: another unit of work begins and commits."""
+    _, container = build_test_app(tmp_path, migrated_postgres_url)
+    for _ in range(2):  # the first connects and prepares
+        exchanges.clear()
+        async with container.uow()() as uow:
+            await uow.tenants.get("tn_none")
+            await uow.commit()
+    assert exchanges["executes"] == 1, exchanges
+    assert exchanges["COMMIT;"] == 1, exchanges
+    await container.engine().dispose()
