@@ -14,80 +14,33 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from dependency_injector import providers
 from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.fake_stripe.gateway import FakeGateway
-from adapters.stripe_wire.signature import sign
 from application.ports.gateway import WebhookEndpoint
-from entrypoints.container import WEBHOOK_PATHS
 from tests.bdd.http.conftest import fee_policy_json
+from tests.bdd.http.dispute_world import (
+    DisputeWorld,
+    deliver,
+    open,
+    payment_of,
+    signedmoney_json,
+)
 from tests.bdd.notation import money_json
-from tests.support.gateway_requests import stripe_event
 from tests.support.http_app import (
     ADMIN_KEY,
     BASE_URL,
-    CONNECT_WEBHOOK_SECRET,
-    WEBHOOK_SECRET,
     build_test_app,
 )
-from tests.support.stripe_reference import stripe_fixture
 
 pytestmark = pytest.mark.disputes
 
 scenarios("disputes.feature")
-
-DISPUTE_FEE = 1500
-
-
-@dataclass
-class Dispute:
-    """The dispute as the tests' Stripe sees it, and the events it has sent of it."""
-
-    id: str
-    amount: int
-    reason: str
-    opened: datetime
-    closed: bool = False
-
-
-@dataclass
-class DisputeWorld:
-    tmp_path: Path
-    database_url: str | None = None  # None: a fresh SQLite file
-    client: TestClient[Any] | None = None
-    fake: FakeGateway | None = None
-    tenant_key: str = ""
-    charge_model: str = "destination"
-    account_id: str | None = None
-    booking_id: str = ""
-    booking_token: str = ""
-    payment_intent: str = ""
-    charge: str = ""
-    dispute: Dispute | None = None
-    responses: list[httpx.Response] = field(default_factory=list)
-
-    @property
-    def http(self) -> TestClient[Any]:
-        assert self.client is not None, "the platform's dispute setting comes first"
-        return self.client
-
-    def tenant(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tenant_key}"}
-
-    def detail(self) -> dict[str, Any]:
-        response = self.http.get(f"/v1/tenant/bookings/{self.booking_id}", headers=self.tenant())
-        assert response.status_code == 200, response.text
-        return dict(response.json())
 
 
 ENGINES = [
@@ -199,155 +152,28 @@ def tenant_and_paid_booking(dispute_world: DisputeWorld, model: str) -> None:
     )
     assert paid.status_code == 303, paid.text
     assert world.detail()["status"] == "confirmed"
-    world.payment_intent, world.charge = _payment_of(world)
-
-
-def _payment_of(world: DisputeWorld) -> tuple[str, str]:
-    """The payment intent and charge Stripe made for the booking (from its own events)."""
-    assert world.fake is not None
-    events = world.http.blocking_portal.call(world.fake.list_events)
-    for event in events:
-        if event.type == "checkout.session.completed" and world.booking_id.encode() in (
-            event.payload
-        ):
-            intent = str(json.loads(event.payload)["data"]["object"]["payment_intent"])
-            found = world.http.blocking_portal.call(world.fake._state.store.get_object, intent)
-            assert found is not None
-            return intent, str(found.body["latest_charge"])
-    raise AssertionError("the fake never completed the booking's checkout")
+    world.payment_intent, world.charge = payment_of(world)
 
 
 # --- Stripe's dispute events ------------------------------------------------------------
 
 
-def _dispute_object(
-    world: DisputeWorld, dispute: Dispute, status: str, moved: tuple[str, ...]
-) -> dict[str, Any]:
-    """The dispute object as Stripe shows it in an event: `moved` names the balance
-    transactions it lists by then ("withdrawn", "reinstated")."""
-    withdrawal = {
-        **stripe_fixture("balance_transaction"),
-        "id": f"txn_{dispute.id}_withdrawn",
-        "amount": -dispute.amount,
-        "fee": DISPUTE_FEE,
-        "net": -dispute.amount - DISPUTE_FEE,
-        "currency": "usd",
-        "type": "adjustment",
-        "reporting_category": "dispute",
-    }
-    reinstatement = {
-        **withdrawal,
-        "id": f"txn_{dispute.id}_reinstated",
-        "amount": dispute.amount,
-        "fee": 0,
-        "net": dispute.amount,
-        "reporting_category": "dispute_reversal",
-    }
-    funds = {"withdrawn": withdrawal, "reinstated": reinstatement}
-    return {
-        **stripe_fixture("dispute"),
-        "id": dispute.id,
-        "amount": dispute.amount,
-        "currency": "usd",
-        "charge": world.charge,
-        "payment_intent": world.payment_intent,
-        "created": int(dispute.opened.timestamp()),
-        "reason": dispute.reason,
-        "status": status,
-        "is_charge_refundable": False,
-        "balance_transactions": [funds[name] for name in moved],
-    }
-
-
-def _send(
-    world: DisputeWorld, event_type: str, status: str, moved: tuple[str, ...], at: datetime
-) -> None:
-    dispute = world.dispute
-    assert dispute is not None
-    direct = world.charge_model == "direct"
-    event = stripe_event(
-        event_type,
-        _dispute_object(world, dispute, status, moved),
-        at,
-        event_id=f"evt_{dispute.id}_{event_type.rsplit('.', 1)[-1]}",
-        account=world.account_id if direct else None,
-    )
-    payload = json.dumps(event).encode()
-    endpoint = WebhookEndpoint.CONNECT if direct else WebhookEndpoint.PLATFORM
-    secret = CONNECT_WEBHOOK_SECRET if direct else WEBHOOK_SECRET
-    response = world.http.post(
-        WEBHOOK_PATHS[endpoint],
-        content=payload,
-        headers={
-            "Content-Type": "application/json",
-            "Stripe-Signature": sign(payload, secret, datetime.now(UTC)),
-        },
-    )
-    assert response.status_code == 200, response.text
-
-
-def _open(world: DisputeWorld, reason: str = "fraudulent") -> Dispute:
-    """The dispute, opened at the fake gateway the first time."""
-    if world.dispute is None:
-        assert world.fake is not None
-        account = world.account_id if world.charge_model == "direct" else None
-        opened = partial(
-            world.fake.open_dispute, world.payment_intent, account_id=account, reason=reason
-        )
-        dispute_id = world.http.blocking_portal.call(opened)
-        world.dispute = Dispute(dispute_id, 4230, reason, datetime.now(UTC))
-    return world.dispute
-
-
-def _close(world: DisputeWorld, won: bool) -> None:
-    """Close the dispute at the fake gateway, once."""
-    dispute = _open(world)
-    if not dispute.closed:
-        assert world.fake is not None
-        world.http.blocking_portal.call(partial(world.fake.close_dispute, dispute.id, won=won))
-        dispute.closed = True
-
-
-# Each event Stripe sends of a dispute: its type, the minutes after the dispute opened at
-# which it is sent, the dispute's status then and the balance transactions it lists then.
-EVENTS: dict[str, tuple[str, int, str, tuple[str, ...]]] = {
-    "opened": ("charge.dispute.created", 0, "needs_response", ()),
-    "funds withdrawn": ("charge.dispute.funds_withdrawn", 1, "needs_response", ("withdrawn",)),
-    "closed as won": ("charge.dispute.closed", 10, "won", ("withdrawn", "reinstated")),
-    "closed as lost": ("charge.dispute.closed", 10, "lost", ("withdrawn",)),
-    "funds reinstated": (
-        "charge.dispute.funds_reinstated",
-        11,
-        "won",
-        ("withdrawn", "reinstated"),
-    ),
-}
-
-
-def _deliver(world: DisputeWorld, name: str) -> None:
-    dispute = _open(world)
-    if name.startswith("closed as"):
-        _close(world, won=name == "closed as won")
-    event_type, minutes, status, moved = EVENTS[name]
-    _send(world, event_type, status, moved, dispute.opened + timedelta(minutes=minutes))
-
-
 @when(parsers.re(r'the customer\'s bank disputes the whole payment as "(?P<reason>\w+)"'))
 def bank_disputes(dispute_world: DisputeWorld, reason: str) -> None:
-    _open(dispute_world, reason)
-    _deliver(dispute_world, "opened")
+    open(dispute_world, reason)
+    deliver(dispute_world, "opened")
 
 
 @when("Stripe withdraws the disputed 42.30 USD and its dispute fee")
 def funds_withdrawn(dispute_world: DisputeWorld) -> None:
-    _deliver(dispute_world, "funds withdrawn")
+    deliver(dispute_world, "funds withdrawn")
 
 
 @when(parsers.re(r"the dispute is (?P<outcome>won|lost)"))
 def dispute_closed(dispute_world: DisputeWorld, outcome: str) -> None:
-    _deliver(dispute_world, f"closed as {outcome}")
+    deliver(dispute_world, f"closed as {outcome}")
     if outcome == "won":
-        _deliver(dispute_world, "funds reinstated")
+        deliver(dispute_world, "funds reinstated")
 
 
 @when(
@@ -359,7 +185,7 @@ def events_in_order(dispute_world: DisputeWorld, order: str, times: str) -> None
     names = [name.strip() for name in order.split(",")]
     for _ in range(int(times)):
         for name in names:
-            _deliver(dispute_world, name)
+            deliver(dispute_world, name)
 
 
 # --- what customers and tenants try, and what they see ----------------------------------
@@ -475,17 +301,10 @@ def statement_shows(dispute_world: DisputeWorld, disputes: str, net: str) -> Non
     assert response.status_code == 200, response.text
     (line,) = response.json()["data"]
     assert line["disputes"] == money_json(disputes)
-    assert line["net"] == _signedmoney_json(net)
+    assert line["net"] == signedmoney_json(net)
     gross, refunds, fees, fee_refunds = (
         line[k]["amount"] for k in ("gross", "refunds", "fees", "fee_refunds")
     )
     assert line["net"]["amount"] == (
         gross - refunds - fees + fee_refunds - line["disputes"]["amount"]
     )
-
-
-def _signedmoney_json(text: str) -> dict[str, Any]:
-    if text.startswith("-"):
-        money = money_json(text[1:])
-        return {**money, "amount": -money["amount"]}
-    return money_json(text)

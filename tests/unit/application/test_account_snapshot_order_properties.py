@@ -1,0 +1,69 @@
+"""Account snapshots in any order and repetition end in the same tenant state (Stripe sends
+`account.updated` at least once and in no particular order)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from application.ports.gateway_events import AccountUpdated
+from domain.tenant import ConnectStatus, Tenant
+from tests.unit.application.conftest import build_app, open_shop
+
+AT = datetime(2030, 5, 1, 9, 5, tzinfo=UTC)
+
+
+def _snapshot(account_id: str, number: int, enabled: bool) -> AccountUpdated:
+    """The number-th snapshot Stripe took of the account, a second after the one before."""
+    return AccountUpdated(
+        event_id=f"evt_account_{number}",
+        created_at=AT + timedelta(seconds=number),
+        account_id=account_id,
+        status=ConnectStatus(
+            account_id=account_id,
+            charges_enabled=enabled,
+            payouts_enabled=enabled,
+            details_submitted=True,
+            requirements_due=() if enabled else ("external_account",),
+        ),
+    )
+
+
+async def _tenant_after(snapshots: list[tuple[int, bool]]) -> Tenant:
+    app = build_app()
+    shop = await open_shop(app)
+    async with app.db.unit_of_work() as uow:
+        tenant = await uow.tenants.get(shop.tenant_id)
+    assert tenant is not None
+    assert tenant.connect.account_id is not None
+    for number, enabled in snapshots:
+        await app.apply_event(_snapshot(tenant.connect.account_id, number, enabled))
+    async with app.db.unit_of_work() as uow:
+        final = await uow.tenants.get(shop.tenant_id)
+    assert final is not None
+    return final
+
+
+@st.composite
+def snapshot_deliveries(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[int, bool]], list[tuple[int, bool]]]:
+    """Stripe's snapshots in the order it took them, and a delivery: each 1–3 times, any order."""
+    taken = [(n, draw(st.booleans())) for n in range(1, draw(st.integers(1, 5)) + 1)]
+    sent = [snapshot for snapshot in taken for _ in range(draw(st.integers(1, 3)))]
+    return taken, draw(st.permutations(sent))
+
+
+@settings(max_examples=100, deadline=None)
+@given(snapshot_deliveries())
+def test_any_order_and_repetition_of_account_snapshots_ends_the_same(
+    delivery: tuple[list[tuple[int, bool]], list[tuple[int, bool]]],
+) -> None:
+    in_order, delivered = delivery
+    expected = asyncio.run(_tenant_after(in_order))
+    final = asyncio.run(_tenant_after(delivered))
+    assert final.connect == expected.connect, (in_order, delivered)
+    assert final.can_sell is in_order[-1][1], (in_order, delivered)
