@@ -107,6 +107,7 @@ class Container(containers.DeclarativeContainer):
         create_engine,
         config.database_url,
         statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
+        row_security_role=config.database_role,
     )
     database_probe = providers.Singleton(DatabaseProbe, config.database_url)
     rate_limits = providers.Singleton(

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from adapters.sql.row_scope import secure_rows
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_POSTGRES_POOL_SIZE = 20
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
@@ -97,6 +99,7 @@ def create_engine(
     pool_size: int | None = None,
     echo: bool = False,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    row_security_role: str | None = None,
 ) -> AsyncEngine:
     """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
 
@@ -105,7 +108,9 @@ def create_engine(
     transactions raise it. On PostgreSQL every statement and every lock wait is cut off
     after `statement_timeout_ms`, and a request waits at most as long for a connection of
     the pool: a held lock or a saturated database turns into an error the API answers
-    with 503, never into a stalled server.
+    with 503, never into a stalled server. With `row_security_role` (PostgreSQL), every
+    transaction runs as that role, under row-level security, in the scope of the running
+    task (adapters/sql/row_scope.py); without it, as the login (migrations, tests).
     """
     options: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -140,7 +145,10 @@ def create_engine(
     # A connection the server closed (restart, failover, idle timeout) is replaced before use.
     options["pool_pre_ping"] = True
     options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
-    return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
+    if row_security_role:
+        secure_rows(engine, row_security_role)
+    return engine
 
 
 def _postgres_connect_args(

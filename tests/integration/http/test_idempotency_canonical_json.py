@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from tests.integration.http.test_hard_edges import (  # noqa: F401 - the `edge` fixture
-    Edge,
-    _checkout_body,
-    _problem,
-    _shop,
-    edge,
-)
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.integration.http.test_hard_edges import Edge, _checkout_body, _problem, _shop
+from tests.support.http_app import BASE_URL, build_test_app
+
+
+@pytest.fixture
+async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
+    app, container = build_test_app(tmp_path)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        yield Edge(client, container)
 
 
 async def _checkout(edge: Edge, slug: str, key: str, content: bytes) -> Any:
