@@ -38,6 +38,7 @@ log = logging.getLogger("bookpay.database")
 
 _tenant: ContextVar[str | None] = ContextVar("bookpay_row_scope_tenant", default=None)
 _secured: WeakSet[Engine] = WeakSet()
+_AS_LOGIN = "bookpay_as_login"
 _ENTER_SCOPE = text(
     f"SELECT set_config('role', :role, true), set_config('{TENANT_SETTING}', :scope, true)"
 )
@@ -73,9 +74,17 @@ def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
     def _enter_scope(connection: Connection) -> None:
         # In autocommit mode there is no transaction to scope (and the unit of work never
         # asks for it on such an engine): only the start-up check's catalogue reads.
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(_AS_LOGIN):
             return
         connection.execute(_ENTER_SCOPE, {"role": role, "scope": current_scope()})
+
+
+def as_the_login(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` (same pool) with its transactions run as the login, outside row-level
+    security: for what is not the product's data and needs rights the application's role
+    has not, e.g. the fake Stripe creating its own tables (adapters/fake_stripe/tables.py)."""
+    return engine.execution_options(**{_AS_LOGIN: True})
 
 
 def rows_secured(engine: AsyncEngine) -> bool:
