@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from adapters.sql import orm
 from adapters.sql.database import create_engine
-
 from tests.integration.http import test_hard_edges as hard
 from tests.support.http_app import BASE_URL, build_test_app
 
