@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(5000, ge=0)
     # DATABASE_URL is a PgBouncer in transaction pooling mode (README, "PgBouncer").
     db_transaction_pooler: bool = False
+    # PostgreSQL: the role every transaction runs as, bound by row-level security (README,
+    # "Row-level security"); empty: the login's own role (only for a login that is itself
+    # a non-owner role bound by the policies).
+    database_role: str = Field("bookpay_app", pattern=r"^([a-z_][a-z0-9_]{0,62})?$")
     # Longer than any request may run: a retry then takes over a key whose request died.
     idempotency_claim_timeout_seconds: int = Field(300, ge=0)
     default_max_seats_per_booking: int = Field(10, ge=1)

@@ -15,6 +15,7 @@ from adapters.outbound.http_sender import HttpEventSender
 from adapters.rate_limits.limiter import RateLimits
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
+from adapters.sql.row_scope import as_the_login
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
 from adapters.stripe.gateway import StripeGateway
@@ -110,6 +111,7 @@ class Container(containers.DeclarativeContainer):
         config.database_url,
         statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
         transaction_pooler=config.db_transaction_pooler,
+        row_security_role=config.database_role,
     )
     database_probe = providers.Singleton(
         DatabaseProbe, config.database_url, transaction_pooler=config.db_transaction_pooler
@@ -132,7 +134,10 @@ class Container(containers.DeclarativeContainer):
     )
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
-    fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, engine)
+    # The fake Stripe is no tenant's data: its tables are its own, made on first use.
+    fake_stripe_store = providers.Singleton(
+        SqlAlchemyFakeStripeStore, providers.Callable(as_the_login, engine)
+    )
     fake_gateway = providers.Singleton(
         FakeGateway,
         store=fake_stripe_store,

@@ -24,6 +24,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from adapters.sql.pings import PING_AFTER_IDLE_SECONDS, ping_when_idle
+from adapters.sql.row_scope import secure_rows
 from adapters.sql.sqlite_writers import WriterTurns
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -105,6 +106,7 @@ def create_engine(
     echo: bool = False,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     transaction_pooler: bool = False,
+    row_security_role: str | None = None,
 ) -> AsyncEngine:
     """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
 
@@ -117,7 +119,9 @@ def create_engine(
     transactions raise it. On PostgreSQL every statement and every lock wait is cut off
     after `statement_timeout_ms`, and a request waits at most as long for a connection of
     the pool: a held lock or a saturated database turns into an error the API answers
-    with 503, never into a stalled server.
+    with 503, never into a stalled server. With `row_security_role` (PostgreSQL), every
+    transaction runs as that role, under row-level security, in the scope of the running
+    task (adapters/sql/row_scope.py); without it, as the login (migrations, tests).
     """
     options: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -156,13 +160,16 @@ def create_engine(
     wait_ms = statement_timeout_ms / 2
     options["pool_timeout"] = wait_ms / 1000
     options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
-    if not transaction_pooler:
+    if transaction_pooler:
+        engine = _behind_transaction_pooler(url, options)
+    else:
         engine = create_async_engine(url, **options)
         # A connection the server closed (restart, failover, idle timeout) is replaced
         # before use: pinged when it sat idle, not before every unit of work.
         ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
-        return engine
-    return _behind_transaction_pooler(url, options)
+    if row_security_role:
+        secure_rows(engine, row_security_role)
+    return engine
 
 
 def _unique_statement_name() -> str:

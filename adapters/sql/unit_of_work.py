@@ -16,6 +16,7 @@ from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
 from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
 from adapters.sql.outbox import SqlAlchemyOutbox, SubjectIdOnly
+from adapters.sql.row_scope import TENANT_SETTING, rows_secured
 from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.statements import Statements, statements_for
 from adapters.sql.tenants import SqlAlchemyTenantRepository
@@ -34,9 +35,9 @@ class NestedUnitOfWork(RuntimeError):
 # inside another one in the same task would wait for a lock that its own caller holds.
 _sqlite_unit_open: ContextVar[bool] = ContextVar("sqlite_unit_open", default=False)
 
-# The transaction-local setting PostgreSQL's row-level security policies read (migration
-# 0012): a tenant's id limits every tenant-owned table to that tenant's rows.
-TENANT_SETTING = "bookpay.tenant_id"
+# The transaction-local setting PostgreSQL's row-level security policies read (migrations
+# 0012 and 0016, adapters/sql/row_scope.py): a tenant's id limits every tenant-owned table
+# to that tenant's rows.
 _ACT_FOR_TENANT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)")
 
 
@@ -71,17 +72,24 @@ class SqlAlchemyUnitOfWork:
         network round trips, and BEGIN IMMEDIATE takes the write lock, nothing changes."""
         if self._connection is not None:
             raise RuntimeError("single_write() comes before `async with`")
-        self._single_write = self._engine.dialect.name == "postgresql"
+        # Under row-level security the scope lives as long as a transaction: a statement
+        # that commits alone would run outside it.
+        self._single_write = self._engine.dialect.name == "postgresql" and not rows_secured(
+            self._engine
+        )
         return self
 
     def read_only(self) -> Self:
         """The next `async with` only reads: on PostgreSQL in autocommit mode (no BEGIN and
-        COMMIT round trips), on SQLite in a deferred transaction (a plain BEGIN, which WAL
+        COMMIT round trips) unless row-level security needs a transaction, on SQLite in a deferred transaction (a plain BEGIN, which WAL
         lets read beside the writer, instead of BEGIN IMMEDIATE's write lock)."""
         if self._connection is not None:
             raise RuntimeError("read_only() comes before `async with`")
-        self._single_write = self._engine.dialect.name == "postgresql"
-        self._read_only = not self._single_write
+        # Under row-level security a read, too, needs the transaction its scope lives in.
+        self._single_write = self._engine.dialect.name == "postgresql" and not rows_secured(
+            self._engine
+        )
+        self._read_only = self._engine.dialect.name == "sqlite"
         return self
 
     async def __aenter__(self) -> Self:
@@ -190,12 +198,13 @@ class SqlAlchemyUnitOfWork:
     async def act_for_tenant(self, tenant_id: str) -> None:
         """Row-level security (PostgreSQL): for the rest of this transaction, every
         tenant-owned table shows, and lets insert, update or delete, only `tenant_id`'s
-        rows, whatever a query's own filter says — when the database role is not the
-        tables' owner (migration 0012). The setting is transaction-local (safe behind
-        PgBouncer's transaction pooling) and costs one statement per transaction, not per
-        query; after commit or rollback the unit of work is platform-wide again. Nothing
-        on SQLite. RuntimeError in a `single_write()` unit, where every statement is a
-        transaction of its own and the setting would not outlive its statement.
+        rows, whatever a query's own filter says — when the transaction runs as a role the
+        policies bind (an engine made with `row_security_role`, migrations 0012 and 0016).
+        The setting is transaction-local (safe behind PgBouncer's transaction pooling);
+        after commit or rollback the next transaction takes the task's scope again
+        (`row_scope.acting_for_tenant`, else platform-wide). To wall a whole request or
+        job, use `acting_for_tenant` around it instead. Nothing on SQLite. RuntimeError in
+        a `single_write()` unit, where every statement is a transaction of its own.
         """
         repositories = self._active()
         if self._engine.dialect.name != "postgresql":

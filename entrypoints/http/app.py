@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.sql.database import is_database_unavailable
+from adapters.sql.row_scope import RowSecurityMisconfigured, check_the_login
 from entrypoints.config import GatewayKind, reveal
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
@@ -43,6 +46,8 @@ from entrypoints.web.errors import UNROUTED_HANDLERS
 from entrypoints.web.router import pages_router, template_config
 
 MAX_BODY_BYTES = 1024 * 1024
+
+log = logging.getLogger("bookpay")
 
 
 def _provide(factory: Callable[[], Any]) -> Provide:
@@ -98,6 +103,18 @@ def create_app(container: Container) -> Litestar:
             PeriodicTask("fake stripe deliveries", lambda: container.fake_gateway().deliver_due, 1)
         )
 
+    async def check_row_security() -> None:
+        # A superuser login is warned about; a role that cannot be taken stops the start.
+        try:
+            await check_the_login(container.engine(), settings.database_role)
+        except RowSecurityMisconfigured:
+            raise
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            # A database that is down now is /health/ready's business, not a reason not to start.
+            log.warning("row-level security not checked: the database is unavailable")
+
     async def close_resources() -> None:
         for task in periodic:
             await task.stop()
@@ -131,7 +148,7 @@ def create_app(container: Container) -> Litestar:
         ],
         request_max_body_size=MAX_BODY_BYTES,
         template_config=template_config(),
-        on_startup=[task.start for task in periodic],
+        on_startup=[check_row_security, *(task.start for task in periodic)],
         on_shutdown=[close_resources],
         state=State(
             {

@@ -3,7 +3,9 @@
 `authentication_middleware` checks the credentials of /v1/admin and /v1/tenant requests
 before anything else reads the request (body, idempotency key): a request with wrong
 credentials is answered 401 having written nothing, and each failure counts against the
-client address's limit (429 past it).
+client address's limit (429 past it). A tenant's request then runs in that tenant's scope
+of PostgreSQL's row-level security (adapters/sql/row_scope.py): a second wall behind every
+query's own tenant filter.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from adapters.sql.row_scope import acting_for_tenant
 from application.errors import Unauthorized
 from application.tenant_queries import TenantQueries
 from domain.tenant import Tenant
@@ -108,7 +111,12 @@ def authentication_middleware(
                 await on_failure(scope)
                 raise
             scope[AUTH_SCOPE_KEY] = caller  # type: ignore[literal-required]
-            await app(scope, receive, send)
+            if caller.tenant is None:
+                await app(scope, receive, send)
+                return
+            # From here on the database's row-level security shows this tenant's rows only.
+            with acting_for_tenant(caller.tenant.id):
+                await app(scope, receive, send)
 
         return wrapped
 

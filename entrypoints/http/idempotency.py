@@ -20,6 +20,7 @@ is a 409, never a replay of someone else's answer. What is kept is sealed
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
 from litestar.datastructures import Headers
@@ -79,11 +80,27 @@ class StillInProgress(HTTPException):
 
 
 def request_fingerprint(scope: Scope, credential: bytes, body: bytes) -> str:
-    """What a retry must repeat to be answered from the kept response (64 hex)."""
+    """What a retry must repeat to be answered from the kept response (64 hex): the method,
+    path, query string, credential and body — a JSON body in its canonical form, so the same
+    JSON with other spacing, key order or string escapes is the same request."""
     method = scope["method"] if scope["type"] == ScopeType.HTTP else ""
     parts = [method.encode(), scope["path"].encode(), scope["query_string"]]
-    parts += [hashlib.sha256(credential).digest(), body]
+    parts += [hashlib.sha256(credential).digest(), canonical_body(body)]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def canonical_body(body: bytes) -> bytes:
+    """A JSON body parsed and written again with sorted keys and no insignificant
+    whitespace (strings unescaped as UTF-8; numbers as parsed, so `1` and `1.0` and `"1"`
+    stay different); any other body (not JSON, or too deeply nested to parse) as it came.
+    Only the fingerprint uses this form: the route reads the body as sent."""
+    try:
+        parsed = json.loads(body)
+        return json.dumps(
+            parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
+        ).encode()
+    except (ValueError, RecursionError):
+        return body
 
 
 def credential_of(scope: Scope, headers: Headers) -> bytes:

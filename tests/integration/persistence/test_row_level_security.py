@@ -1,8 +1,9 @@
 """Issue 14, What to build 9: PostgreSQL's row-level security is a second wall between
-tenants. Connected as the application's role (not the tables' owner), a unit of work that
-acts for a tenant sees and writes that tenant's rows only, even through a query that
-forgets its tenant filter; without a tenant it is platform-wide, as the cross-tenant jobs
-need."""
+tenants. The application's engine runs every transaction as the application's role (not the
+tables' owner, even when the login is the `postgres` superuser): a unit of work that acts
+for a tenant sees and writes that tenant's rows only, even through a query that forgets its
+tenant filter; outside a tenant's scope it is explicitly platform-wide, as the cross-tenant
+jobs need; a connection that names no scope at all sees no tenant's rows (0016)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.sql.database import create_engine
 from adapters.sql.migrations import upgrade_async
+from adapters.sql.row_scope import RowSecurityMisconfigured, acting_for_tenant, check_the_login
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from domain.booking import Booking
 from domain.offering import Slot
@@ -30,6 +32,7 @@ APP_ROLE = "bookpay_app"
 class TwoTenants:
     owner: AsyncEngine
     app: AsyncEngine
+    url: str
     ours: Booking
     theirs: Booking
     their_slot: Slot
@@ -39,10 +42,8 @@ class TwoTenants:
 async def two_tenants(fresh_postgres_url: str) -> AsyncIterator[TwoTenants]:
     await upgrade_async(fresh_postgres_url, "head")
     owner = create_engine(fresh_postgres_url)
-    # The application's role: what a deployment's login role is, or is granted.
-    app = create_async_engine(
-        fresh_postgres_url, connect_args={"server_settings": {"role": APP_ROLE}}, pool_size=1
-    )
+    # The application's engine: the login is the superuser `postgres`, as on a fresh machine.
+    app = create_engine(fresh_postgres_url, pool_size=1, row_security_role=APP_ROLE)
     bookings: list[Booking] = []
     slots: list[Slot] = []
     async with SqlAlchemyUnitOfWork(owner) as uow:
@@ -59,7 +60,7 @@ async def two_tenants(fresh_postgres_url: str) -> AsyncIterator[TwoTenants]:
             slots.append(slot)
         await uow.commit()
     try:
-        yield TwoTenants(owner, app, bookings[0], bookings[1], slots[1])
+        yield TwoTenants(owner, app, fresh_postgres_url, bookings[0], bookings[1], slots[1])
     finally:
         await app.dispose()
         await owner.dispose()
@@ -147,9 +148,55 @@ async def test_the_tenant_ends_with_the_transaction_and_platform_work_sees_every
 
 
 async def test_a_single_write_unit_refuses_to_act_for_a_tenant(two_tenants: TwoTenants) -> None:
-    async with SqlAlchemyUnitOfWork(two_tenants.app).single_write() as uow:
+    async with SqlAlchemyUnitOfWork(two_tenants.owner).single_write() as uow:
         with pytest.raises(RuntimeError, match="single_write"):
             await uow.act_for_tenant(two_tenants.ours.tenant_id)
+
+
+async def test_every_transaction_of_a_task_acting_for_a_tenant_is_walled(
+    two_tenants: TwoTenants,
+) -> None:
+    ours, theirs = two_tenants.ours, two_tenants.theirs
+    with acting_for_tenant(ours.tenant_id):
+        async with SqlAlchemyUnitOfWork(two_tenants.app) as uow:
+            connection = uow._active().connection
+            seen = set((await connection.execute(text("SELECT tenant_id FROM bookings"))).scalars())
+            await uow.commit()
+            # Still walled in the next transaction, and in a single-write unit too.
+            assert await uow.bookings.get(theirs.tenant_id, theirs.id) is None
+        async with SqlAlchemyUnitOfWork(two_tenants.app).single_write() as uow:
+            connection = uow._active().connection
+            updated = await connection.execute(text("UPDATE bookings SET customer_name = 'M'"))
+            assert updated.rowcount == 1
+            await uow.commit()
+    assert seen == {ours.tenant_id}
+    async with SqlAlchemyUnitOfWork(two_tenants.owner) as uow:
+        theirs_now = await uow.bookings.get(theirs.tenant_id, theirs.id)
+    assert theirs_now is not None
+    assert theirs_now.customer.name == "Ada Lovelace"
+
+
+async def test_a_connection_that_names_no_scope_sees_no_tenant(two_tenants: TwoTenants) -> None:
+    # The application's role without the engine's scope statement: fails closed (0016).
+    bare = create_async_engine(
+        two_tenants.url, connect_args={"server_settings": {"role": APP_ROLE}}, pool_size=1
+    )
+    try:
+        async with bare.connect() as connection:
+            count = (await connection.execute(text("SELECT count(*) FROM bookings"))).scalar()
+            written = await connection.execute(text("UPDATE slots SET capacity = capacity"))
+            tenants = (await connection.execute(text("SELECT count(*) FROM tenants"))).scalar()
+        assert (count, written.rowcount, tenants) == (0, 0, 0)
+    finally:
+        await bare.dispose()
+
+
+async def test_a_superuser_login_is_warned_about(
+    two_tenants: TwoTenants, caplog: pytest.LogCaptureFixture
+) -> None:
+    problems = await check_the_login(two_tenants.app, APP_ROLE)
+    assert any("superuser" in problem for problem in problems)
+    assert "superuser" in caplog.text
 
 
 def a_slot_like(slot: Slot) -> Slot:
@@ -161,3 +208,15 @@ def a_slot_like(slot: Slot) -> Slot:
         starts_at=slot.starts_at.replace(year=slot.starts_at.year + 1),
         capacity=slot.capacity,
     )
+
+
+async def test_a_role_that_cannot_be_taken_stops_the_start(two_tenants: TwoTenants) -> None:
+    engine = create_engine(two_tenants.url, pool_size=1, row_security_role="bookpay_nobody")
+    try:
+        with pytest.raises(RowSecurityMisconfigured, match="does not exist"):
+            await check_the_login(engine, "bookpay_nobody")
+        # The owner itself would not be bound by the policies.
+        with pytest.raises(RowSecurityMisconfigured, match="owns tables"):
+            await check_the_login(engine, "postgres")
+    finally:
+        await engine.dispose()

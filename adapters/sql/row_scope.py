@@ -1,0 +1,153 @@
+"""Which rows a transaction may touch under PostgreSQL's row-level security (migrations 0012
+and 0016): one tenant's, or the platform's (every tenant's).
+
+The policies read two transaction-local settings, so they hold behind PgBouncer's
+transaction pooling (nothing outlives a transaction):
+
+- `role`: the application's role (`bookpay_app` by default), which owns no table, so the
+  policies bind it. Whatever login the deployment uses (its own role granted
+  `bookpay_app`, or on a development machine the `postgres` superuser), every transaction of
+  the application's engine runs as that role;
+- `bookpay.tenant_id`: a tenant's id (that tenant's rows only), `*` (platform-wide: webhooks,
+  reconciliation, the events-out relay, the sweeper, the admin), or unset (no tenant-owned
+  row at all: a connection that says nothing sees nothing).
+
+The engine sets both at the start of every transaction, in one statement, from the scope of
+the running task: `acting_for_tenant(id)` narrows it (the HTTP entrypoint does so for a
+tenant's requests once its API key is checked); outside it the application's work is
+platform-wide. SQLite has no row-level security: nothing happens there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from weakref import WeakSet
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+APP_ROLE = "bookpay_app"
+TENANT_SETTING = "bookpay.tenant_id"
+PLATFORM = "*"
+
+log = logging.getLogger("bookpay.database")
+
+_tenant: ContextVar[str | None] = ContextVar("bookpay_row_scope_tenant", default=None)
+_secured: WeakSet[Engine] = WeakSet()
+_AS_LOGIN = "bookpay_as_login"
+_ENTER_SCOPE = text(
+    f"SELECT set_config('role', :role, true), set_config('{TENANT_SETTING}', :scope, true)"
+)
+
+
+@contextmanager
+def acting_for_tenant(tenant_id: str) -> Iterator[None]:
+    """Within this block (this task and the tasks it starts), every transaction of a
+    row-secured engine sees and writes `tenant_id`'s rows only. ValueError for an empty id
+    or the platform's marker."""
+    if not tenant_id or tenant_id == PLATFORM:
+        raise ValueError(f"not a tenant id: {tenant_id!r}")
+    token = _tenant.set(tenant_id)
+    try:
+        yield
+    finally:
+        _tenant.reset(token)
+
+
+def current_scope() -> str:
+    """The tenant the running task acts for, or PLATFORM."""
+    return _tenant.get() or PLATFORM
+
+
+def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
+    """Run every transaction of `engine` (PostgreSQL) as `role`, in the current scope."""
+    if engine.dialect.name != "postgresql":
+        return
+    sync_engine = engine.sync_engine
+    _secured.add(sync_engine)
+
+    @event.listens_for(sync_engine, "begin")
+    def _enter_scope(connection: Connection) -> None:
+        # In autocommit mode there is no transaction to scope (and the unit of work never
+        # asks for it on such an engine): only the start-up check's catalogue reads.
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(_AS_LOGIN):
+            return
+        connection.execute(_ENTER_SCOPE, {"role": role, "scope": current_scope()})
+
+
+def as_the_login(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` (same pool) with its transactions run as the login, outside row-level
+    security: for what is not the product's data and needs rights the application's role
+    has not, e.g. the fake Stripe creating its own tables (adapters/fake_stripe/tables.py)."""
+    return engine.execution_options(**{_AS_LOGIN: True})
+
+
+def rows_secured(engine: AsyncEngine) -> bool:
+    """Whether `engine` runs its transactions under row-level security (then each one needs
+    a real transaction: in autocommit mode the settings would not outlive one statement)."""
+    return engine.sync_engine in _secured
+
+
+class RowSecurityMisconfigured(RuntimeError):
+    """The application's role cannot be taken, or the policies would not bind it."""
+
+
+async def check_the_login(engine: AsyncEngine, role: str = APP_ROLE) -> list[str]:
+    """Checks the database login at start-up under row-level security. A superuser login
+    is logged as a warning (and returned): the policies bind Bookpay's own queries, which
+    run as `role`, but a superuser can leave that role, so a deployment must log in as a
+    role of its own that is granted `role`. RowSecurityMisconfigured when `role` does not
+    exist, the login may not take it, or it owns tables or bypasses row-level security.
+    Nothing on SQLite or an engine without row-level security."""
+    if not rows_secured(engine):
+        return []
+    problems: list[str] = []
+    async with engine.connect() as connection:
+        # As the login itself, not the role (which may be missing): catalogue reads only.
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        login = (
+            await connection.execute(
+                text("SELECT rolname, rolsuper FROM pg_roles WHERE rolname = session_user")
+            )
+        ).one()
+        target = (
+            await connection.execute(
+                text(
+                    "SELECT rolsuper OR rolbypassrls, "
+                    "  pg_has_role(session_user, oid, 'MEMBER'), "
+                    "  EXISTS (SELECT FROM pg_tables WHERE tableowner = :role) "
+                    "FROM pg_roles WHERE rolname = :role"
+                ),
+                {"role": role},
+            )
+        ).one_or_none()
+    if login.rolsuper:
+        problems.append(
+            f"the database login {login.rolname!r} is a superuser: row-level security holds "
+            f"for Bookpay's own queries (each transaction runs as {role!r}), but a superuser "
+            "can leave that role; in production log in as a role of its own that is granted "
+            f"{role!r} (README, 'Row-level security')"
+        )
+    for problem in problems:
+        log.warning("row-level security: %s", problem)
+    if target is None:
+        raise RowSecurityMisconfigured(
+            f"the role {role!r} does not exist: run the migrations as a role that may create "
+            f"it, or create it (NOLOGIN) and grant it to the login (README)"
+        )
+    bypasses, member, owns = target
+    if not member and not login.rolsuper:
+        raise RowSecurityMisconfigured(
+            f"the database login {login.rolname!r} is not granted {role!r}: "
+            f"GRANT {role} TO {login.rolname}"
+        )
+    if bypasses or owns:
+        raise RowSecurityMisconfigured(
+            f"{role!r} owns tables or bypasses row-level security: the policies would not bind it"
+        )
+    return problems
