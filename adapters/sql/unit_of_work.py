@@ -81,8 +81,9 @@ class SqlAlchemyUnitOfWork:
 
     def read_only(self) -> Self:
         """The next `async with` only reads: on PostgreSQL in autocommit mode (no BEGIN and
-        COMMIT round trips) unless row-level security needs a transaction, on SQLite in a deferred transaction (a plain BEGIN, which WAL
-        lets read beside the writer, instead of BEGIN IMMEDIATE's write lock)."""
+        COMMIT round trips) unless row-level security needs a transaction; on SQLite in a
+        deferred transaction (a plain BEGIN, which WAL lets read beside the writer, instead
+        of BEGIN IMMEDIATE's write lock)."""
         if self._connection is not None:
             raise RuntimeError("read_only() comes before `async with`")
         # Under row-level security a read, too, needs the transaction its scope lives in.
