@@ -9,21 +9,31 @@ from application.payment_events.context import EventContext
 from application.payments_made_elsewhere import catch_up
 from domain.booking import Booking
 from domain.ledger import payment_entries
-from domain.payment import Decision, FollowUp, payment_succeeded, seats_sold_meanwhile
+from domain.payment import (
+    PAID_AFTER_START,
+    Decision,
+    FollowUp,
+    payment_succeeded,
+    seats_sold_meanwhile,
+)
 
 
 async def take_payment(ctx: EventContext, booking: Booking, payment_ref: str) -> Decision:
     """Record the payment once (ledger, refunds and disputes parked for it).
 
-    A payment after the hold lapsed books the seats again if they still fit; otherwise the
-    booking is recorded as paid and cancelled, and the decision says to refund it in full.
+    A payment after the hold lapsed books the seats again if they still fit; otherwise, or
+    when the slot had already started, the booking is recorded as paid and cancelled, and
+    the decision says to refund it in full.
     """
-    decision = payment_succeeded(booking, payment_ref)
+    now = ctx.clock.now()
+    decision = payment_succeeded(booking, payment_ref, now)
     if not decision.changed:
         return decision
     seats_taken = await move_seats(ctx.uow, decision)
-    await ctx.uow.ledger.add_all(payment_entries(decision.booking, payment_ref, ctx.clock.now()))
+    await ctx.uow.ledger.add_all(payment_entries(decision.booking, payment_ref, now))
     paid = await catch_up(ctx.uow, decision.booking, ctx.dispute_bearer)
+    if decision.follow_up is FollowUp.REFUND_IN_FULL:  # the slot had started
+        return replace(seats_sold_meanwhile(paid, PAID_AFTER_START), before=booking)
     if seats_taken:
         if paid.has_recovery_due:  # a lost dispute was parked for this payment
             return replace(decision, booking=paid, follow_up=FollowUp.RECOVER_LOST_DISPUTE)

@@ -46,6 +46,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (dom.SeatsUnavailable, 409),
     (dom.TooManyPendingHolds, 409),
     (dom.SlotAlreadyStarted, 409),
+    (dom.StartsTooSoonToCheckOut, 409),
     (dom.SlotCancelled, 409),
     (dom.CapacityBelowSeatsTaken, 409),
     (dom.IllegalTransition, 409),
@@ -133,7 +134,8 @@ def known_error_problem(error: Exception) -> ProblemDetailsException:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
-    return problem(status, str(error), slug=slug, title=_title(slug), headers=headers)
+    title = getattr(type(error), "title", None) or _title(slug)
+    return problem(status, str(error), slug=slug, title=title, headers=headers)
 
 
 def http_exception_problem(error: HTTPException) -> ProblemDetailsException:

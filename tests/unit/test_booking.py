@@ -26,7 +26,7 @@ from domain.errors import (
 from domain.fees import FeePolicy, RefundOnCancel
 from domain.hold import MIN_HOLD
 from domain.money import Money
-from tests.unit.test_fee_properties import EXAMPLES
+from tests.unit.fee_strategies import EXAMPLES
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 QUOTE = FeePolicy(percent_bps=1000).quote(Money(2000, "usd"), 2)  # pays 44.00, fee 4.00

@@ -19,7 +19,7 @@ from domain.errors import BelowMinimumCharge, IllegalTransition, RefundExceedsPa
 from domain.fees import RefundOnCancel
 from domain.ledger import EntryKind, LedgerEntry, payment_entries, refund_entries, statement
 from domain.money import Money, granularity
-from tests.unit.test_fee_properties import PROPERTY, QUICK, Sale, new_booking, sales
+from tests.unit.fee_strategies import PROPERTY, QUICK, Sale, new_booking, sales
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 CURRENCIES = ("usd", "eur", "jpy", "kwd")

@@ -21,7 +21,7 @@ from domain.errors import (
 from domain.fees import FeePolicy, policy_or_no_fee
 from domain.money import Money
 from domain.offering import MAX_CAPACITY, Offering, Slot
-from tests.unit.test_fee_properties import EXAMPLES
+from tests.unit.fee_strategies import EXAMPLES
 
 STARTS_AT = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
 
