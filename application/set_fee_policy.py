@@ -24,14 +24,10 @@ class SetFeePolicy:
     async def __call__(self, command: NewFeePolicy) -> FeePolicy:
         """The tenant's new policy version (previous + 1). NotFound for an unknown tenant;
         OfferingsNotQuotable, storing nothing, when an active offering without an
-        override could not be priced by it; FeePolicyCannotPrice when it has fixed amounts
-        but none in the tenant's default currency."""
+        override could not be priced by it."""
         async with self._uow() as uow:
             if not await uow.tenants.lock_pricing(command.tenant_id):
                 raise NotFound("tenant", command.tenant_id)
-            tenant = await uow.tenants.get(command.tenant_id)
-            if tenant is not None:
-                command.policy.require_prices(tenant.default_currency)
             current = await uow.tenants.active_fee_policy(command.tenant_id)
             policy = command.policy.with_version(current.version + 1 if current else 1)
             policy = policy.owned_by(command.tenant_id, FeePolicyScope.TENANT)

@@ -122,18 +122,16 @@ class Offering:
         """Checked on every create and update (rows stored earlier still load): InvalidOffering
         when one seat's `price` is below Stripe's minimum charge in its currency (Stripe
         would refuse a checkout of one seat: https://docs.stripe.com/currencies#minimum-and-
-        maximum-charge-amounts), or when `max_seats_per_booking` exceeds `capacity` (such
-        a booking could never fit in a slot)."""
+        maximum-charge-amounts).
+
+        `max_seats_per_booking` may exceed `capacity`: a slot's own capacity can be raised
+        above the offering's (PATCH /v1/tenant/slots/{id}), and the seats a slot has left
+        bound every checkout anyway (SeatsUnavailable)."""
         least = Money(minimum_charge(self.price.currency), self.price.currency)
         if self.price < least:
             raise InvalidOffering(
                 f"price: the price per seat must be at least {least}, Stripe's minimum "
                 f"charge in {self.price.currency}"
-            )
-        most = self.max_seats_per_booking
-        if most is not None and most > self.capacity:
-            raise InvalidOffering(
-                f"max_seats_per_booking: {most} is more than the capacity of {self.capacity}"
             )
 
     def ensure_bookable(self) -> None:
@@ -142,10 +140,11 @@ class Offering:
 
     def seats_per_booking_limit(self, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING) -> int:
         """The most seats one booking may take: the offering's own maximum when it sets one,
-        else `platform_default` (a whole number >= 1); never above the offering's capacity
-        (a booking fits in one slot) nor MAX_SEATS_PER_BOOKING."""
+        else `platform_default` (a whole number >= 1); never above MAX_SEATS_PER_BOOKING. A
+        slot's own capacity (which a tenant may raise above the offering's) is checked when
+        seats are held."""
         own = self.max_seats_per_booking
-        return min(platform_default if own is None else own, self.capacity, MAX_SEATS_PER_BOOKING)
+        return min(platform_default if own is None else own, MAX_SEATS_PER_BOOKING)
 
     def ensure_seats_per_booking(
         self, seats: int, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING

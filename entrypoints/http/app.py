@@ -17,7 +17,12 @@ from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.booking_access import booking_token_middleware
-from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, problem_details_plugin
+from entrypoints.http.errors import (
+    EXCEPTION_HANDLERS,
+    declare_retry_after,
+    document_problems,
+    problem_details_plugin,
+)
 from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
@@ -158,6 +163,7 @@ def create_app(container: Container) -> Litestar:
         debug=False,
     )
     document_problems(app)
+    declare_retry_after(app)
     declare_idempotency_key(app)
     declare_event_webhooks(app)
     return app
