@@ -213,6 +213,9 @@ class NewOfferingNotQuotable(OfferingsNotQuotable):
     """An offering being created that the tenant's fee policy could not price: it is named
     by what was refused, since it was never stored and has no id to name."""
 
+    # The same problem type as OfferingsNotQuotable for clients.
+    slug = "offerings-not-quotable"
+
     def __init__(self, reason: str) -> None:
         DomainError.__init__(
             self,

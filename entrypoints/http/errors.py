@@ -131,7 +131,7 @@ def _title(slug: str) -> str:
 def known_error_problem(error: Exception) -> ProblemDetailsException:
     """An application or domain error, by the first matching row of STATUS_BY_ERROR."""
     status = next((s for kind, s in STATUS_BY_ERROR if isinstance(error, kind)), 500)
-    slug = _slug(error)
+    slug = getattr(type(error), "slug", None) or _slug(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
