@@ -39,7 +39,7 @@ class BookingQueries:
 
     async def list_for_tenant(
         self,
-        tenant_id: str,
+        tenant_id: str | None,
         *,
         statuses: Collection[BookingStatus],
         payment_statuses: Collection[PaymentStatus] = (),
@@ -48,6 +48,8 @@ class BookingQueries:
         limit: int,
         cursor: str | None,
     ) -> BookingPage:
+        """One page of the tenant's bookings, newest first; every tenant's when `tenant_id`
+        is None (the platform's support work)."""
         async with self._uow() as uow:
             return await uow.bookings.list(
                 tenant_id,

@@ -33,8 +33,9 @@ class CreateOffering:
 
     async def __call__(self, command: NewOffering) -> Offering:
         """The new offering, priced by the tenant's policy. FeePolicyIsThePlatforms when the
-        request sets a fee policy; InvalidOffering; OfferingsNotQuotable when the tenant's
-        policy cannot price it (e.g. its fixed fee is in another currency)."""
+        request sets a fee policy; InvalidOffering (e.g. a price below Stripe's minimum
+        charge, Offering.ensure_sellable); NewOfferingNotQuotable when the tenant's policy
+        cannot price it (e.g. its fixed fee is in another currency)."""
         if command.sets_fee_policy:
             raise FeePolicyIsThePlatforms
         offering = Offering(
@@ -48,10 +49,12 @@ class CreateOffering:
             cancellation_policy=command.cancellation_policy,
             max_seats_per_booking=command.max_seats_per_booking,
         )
+        offering.ensure_sellable()
         async with self._uow() as uow:
             # Refuse now what every checkout would refuse later.
             await uow.tenants.lock_pricing(command.tenant_id)
-            ensure_quotable([offering], await uow.tenants.active_fee_policy(command.tenant_id))
+            policy = await uow.tenants.active_fee_policy(command.tenant_id)
+            ensure_quotable([offering], policy, unsaved=True)
             await uow.offerings.add(offering)
             await uow.commit()
         return offering

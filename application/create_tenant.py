@@ -45,7 +45,8 @@ class CreateTenant:
         """The tenant, its fee policy version 1 and its first API key.
 
         InvalidTenant for a country outside ISO 3166-1 or a timezone outside IANA's list;
-        UnknownCurrency; Conflict when the slug is taken.
+        UnknownCurrency; FeePolicyCannotPrice when the policy has fixed amounts but none in
+        the default currency; Conflict when the slug is taken.
         """
         tenant = Tenant(
             id=self._ids.new_id("tn"),
@@ -58,6 +59,7 @@ class CreateTenant:
         )
         policy = (
             policy_or_no_fee(command.fee_policy)
+            .require_prices(tenant.default_currency)
             .with_version(1)
             .owned_by(tenant.id, FeePolicyScope.TENANT)
         )

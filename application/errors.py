@@ -17,6 +17,9 @@ class Forbidden(ApplicationError):
 
 
 class FeePolicyIsThePlatforms(Forbidden):
+    # The problem's title (the class name cannot carry the apostrophe).
+    title = "Fee policy is the platform's"
+
     def __init__(self) -> None:
         super().__init__(
             "the service fee is the platform's: a tenant reads its fee policy but cannot "

@@ -5,11 +5,19 @@ from __future__ import annotations
 from application.errors import NotFound
 from application.uow import UnitOfWorkFactory
 from domain.fees import FeeQuote
+from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING
 
 
 class QuoteFee:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        default_max_seats_per_booking: int = DEFAULT_MAX_SEATS_PER_BOOKING,
+    ) -> None:
+        """`default_max_seats_per_booking`: as for StartCheckout, so a quote refuses what a
+        checkout would (Offering.quote)."""
         self._uow = uow
+        self._default_max_seats = default_max_seats_per_booking
 
     async def __call__(self, tenant_id: str, offering_id: str, seats: int) -> FeeQuote:
         async with self._uow() as uow:
@@ -17,7 +25,7 @@ class QuoteFee:
             if offering is None:
                 raise NotFound("offering", offering_id)
             tenant_policy = await uow.tenants.active_fee_policy(tenant_id)
-        return offering.quote(seats, tenant_policy)
+        return offering.quote(seats, tenant_policy, self._default_max_seats)
 
     async def for_customer(self, tenant_slug: str, offering_id: str, seats: int) -> FeeQuote:
         """What a customer would pay for `seats` of a tenant's (by slug) active offering;
@@ -30,4 +38,4 @@ class QuoteFee:
             if offering is None or offering.archived:
                 raise NotFound("offering", offering_id)
             tenant_policy = await uow.tenants.active_fee_policy(tenant.id)
-        return offering.quote(seats, tenant_policy)
+        return offering.quote(seats, tenant_policy, self._default_max_seats)

@@ -95,9 +95,9 @@ class StartCheckout:
 
         Raises NotFound (tenant, slot, offering), TenantCannotSell, ReturnUrlNotAllowed,
         InvalidSeatCount, TooManySeatsPerBooking, TooManyPendingHolds, OfferingArchived,
-        SlotAlreadyStarted, SlotCancelled, SeatsUnavailable, BelowMinimumCharge,
-        AboveMaximumCharge, Conflict (the checkout of this key has ended), and GatewayError
-        when no session could be opened.
+        SlotAlreadyStarted, StartsTooSoonToCheckOut, SlotCancelled, SeatsUnavailable,
+        BelowMinimumCharge, AboveMaximumCharge, Conflict (the checkout of this key has
+        ended), and GatewayError when no session could be opened.
         """
         require_seats(command.seats)
         for url in (command.success_url, command.cancel_url):
@@ -179,7 +179,7 @@ class StartCheckout:
             customer=Customer(command.customer_email, command.customer_name),
             quote=quote,
             refund_on_cancel=policy.refund_on_cancel,
-            hold_expires_at=hold_expiry(now, self._hold),
+            hold_expires_at=hold_expiry(now, self._hold, slot.starts_at),
             created_at=now,
             access_token_hash=hash_secret(token),
             # The terms of sale are frozen now: later edits apply to new bookings only.

@@ -39,14 +39,39 @@ class PlatformFeeReport:
         self._uow = uow
 
     async def __call__(
-        self, *, since: datetime | None, until: datetime | None
+        self,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[FeeReportLine]:
+        """The report's lines ordered by tenant id, then currency: those after `after`
+        (tenant id, currency), at most `limit` of them (all when None)."""
         report: list[FeeReportLine] = []
+
+        def full() -> bool:
+            return limit is not None and len(report) >= limit
+
         async with self._uow() as uow:
-            after: str | None = None
-            while tenants := await uow.tenants.list(after=after, limit=200):
+            if after is not None:
+                tenant = await uow.tenants.get(after[0])
+                if tenant is not None:
+                    lines = await uow.ledger.statement(tenant.id, since=since, until=until)
+                    report += [
+                        FeeReportLine(tenant.id, tenant.slug, line)
+                        for line in sorted(lines, key=lambda line: line.currency)
+                        if line.currency > after[1]
+                    ]
+            last_tenant = after[0] if after else None
+            while not full() and (tenants := await uow.tenants.list(after=last_tenant, limit=200)):
                 for tenant in tenants:
                     lines = await uow.ledger.statement(tenant.id, since=since, until=until)
-                    report += [FeeReportLine(tenant.id, tenant.slug, line) for line in lines]
-                after = tenants[-1].id
-        return report
+                    report += [
+                        FeeReportLine(tenant.id, tenant.slug, line)
+                        for line in sorted(lines, key=lambda line: line.currency)
+                    ]
+                    if full():
+                        break
+                last_tenant = tenants[-1].id
+        return report if limit is None else report[:limit]

@@ -40,8 +40,9 @@ class UpdateOffering:
 
     async def __call__(self, command: OfferingChanges) -> Offering:
         """The changed offering. FeePolicyIsThePlatforms for a fee policy; InvalidRequest for
-        an unknown field; OfferingCurrencyFixed for a new currency once it has slots;
-        OfferingsNotQuotable when the policy pricing it could no longer price it."""
+        an unknown field; InvalidOffering (Offering.ensure_sellable); OfferingCurrencyFixed
+        for a new currency once it has slots; OfferingsNotQuotable when the policy pricing
+        it could no longer price it."""
         if "fee_policy" in command.changes:
             raise FeePolicyIsThePlatforms
         unknown = set(command.changes) - UPDATABLE
@@ -58,6 +59,7 @@ class UpdateOffering:
                 )
                 offering = offering.with_price(price, has_slots=has_slots)
             changed = replace(offering, **changes)
+            changed.ensure_sellable()
             ensure_quotable([changed], await uow.tenants.active_fee_policy(command.tenant_id))
             await uow.offerings.update(changed)
             await uow.commit()

@@ -1,5 +1,7 @@
 """Every refusal the domain can make, each named for what went wrong."""
 
+from datetime import datetime, timedelta
+
 
 class DomainError(Exception):
     """Base of every rule the domain refuses to break."""
@@ -47,6 +49,18 @@ class AboveMaximumCharge(DomainError):
 
 class InvalidFeePolicy(DomainError):
     """A fee policy whose components contradict each other or Stripe's rules."""
+
+
+class FeePolicyCannotPrice(InvalidFeePolicy):
+    """A tenant's fee policy has fixed amounts, but none in the tenant's default currency:
+    every offering in that currency would be refused."""
+
+    def __init__(self, currency: str, policy_currencies: frozenset[str]) -> None:
+        super().__init__(
+            f"the fee policy has fixed amounts only in {', '.join(sorted(policy_currencies))}: "
+            f"give them in {currency}, the tenant's default currency, too"
+        )
+        self.currency = currency
 
 
 class TenantCannotSell(DomainError):
@@ -110,8 +124,8 @@ class InvalidCancellationPolicy(DomainError):
 class CancellationWindowClosed(DomainError):
     def __init__(self, hours_before_start: float) -> None:
         super().__init__(
-            "this booking can no longer be cancelled by the customer under the offering's "
-            "cancellation policy"
+            "this booking can no longer be cancelled by the customer under the terms it was "
+            "sold with (its cancellation policy at the time of sale)"
         )
         self.hours_before_start = hours_before_start
 
@@ -151,9 +165,22 @@ class InvalidHold(DomainError):
 
 
 class SlotAlreadyStarted(DomainError):
-    def __init__(self, slot_id: str) -> None:
-        super().__init__(f"slot {slot_id} has already started and can no longer be booked")
+    def __init__(self, slot_id: str, what: str = "booked") -> None:
+        super().__init__(f"slot {slot_id} has already started and can no longer be {what}")
         self.slot_id = slot_id
+
+
+class StartsTooSoonToCheckOut(DomainError):
+    """The slot starts before a checkout opened now could end: the customer could pay for
+    a class that already began (Stripe's Checkout Session lasts at least 30 minutes)."""
+
+    def __init__(self, starts_at: datetime, lead: timedelta) -> None:
+        minutes = int(lead.total_seconds() // 60)
+        super().__init__(
+            f"this time starts at {starts_at.isoformat()}, too soon to book online: "
+            f"bookings close {minutes} minutes before the start"
+        )
+        self.starts_at = starts_at
 
 
 class DisputeOpen(DomainError):
@@ -180,6 +207,23 @@ class OfferingsNotQuotable(DomainError):
         )
         self.offering_ids = offering_ids
         self.reasons = reasons
+
+
+class NewOfferingNotQuotable(OfferingsNotQuotable):
+    """An offering being created that the tenant's fee policy could not price: it is named
+    by what was refused, since it was never stored and has no id to name."""
+
+    # The same problem type as OfferingsNotQuotable for clients.
+    slug = "offerings-not-quotable"
+
+    def __init__(self, reason: str) -> None:
+        DomainError.__init__(
+            self,
+            "the offering was not created: the tenant's fee policy cannot price it, so every "
+            f"checkout of it would be refused ({reason})",
+        )
+        self.offering_ids = []
+        self.reasons = [reason]
 
 
 class InvalidTenant(DomainError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 
-from domain.errors import CurrencyMismatch, InvalidFeePolicy
+from domain.errors import CurrencyMismatch, FeePolicyCannotPrice, InvalidFeePolicy
 from domain.money import Money, granularity, normalize_currency, round_half_up
 
 BPS = 10_000  # basis points in 100 %
@@ -236,6 +236,13 @@ class FeePolicy:
         return self.currency in (None, currency) or any(
             a.currency == currency for a in self.by_currency
         )
+
+    def require_prices(self, currency: str) -> FeePolicy:
+        """The policy itself when it can price sales in `currency` (`can_price`), else
+        FeePolicyCannotPrice. A tenant's policy must price its default currency."""
+        if not self.can_price(currency):
+            raise FeePolicyCannotPrice(currency, self.currencies)
+        return self
 
     def priced_in(self, currency: str) -> FeePolicy:
         """The policy with its fixed amounts in `currency`; CurrencyMismatch when it has

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.clock import as_utc
-from domain.errors import InvalidHold, TooManyPendingHolds
+from domain.errors import InvalidHold, StartsTooSoonToCheckOut, TooManyPendingHolds
 
 SESSION_LIFETIME_MIN = timedelta(minutes=30)
 SESSION_LIFETIME_MAX = timedelta(hours=24)
@@ -25,6 +25,12 @@ MAX_HOLD = SESSION_LIFETIME_MAX
 # little later than the hold. A payment in between is a late completion, confirmed or
 # refunded like any other.
 SESSION_CLOCK_SLACK = timedelta(minutes=1)
+
+# A checkout must be able to end before the slot starts: its session lasts at least
+# SESSION_LIFETIME_MIN (by Stripe's clock, hence the slack), so a slot starting sooner than
+# that cannot be sold through a hosted checkout at all. Otherwise a customer could pay
+# after the start, when no cancellation window is open any more.
+LAST_CHECKOUT_BEFORE_START = SESSION_LIFETIME_MIN + SESSION_CLOCK_SLACK
 
 # Vouchers (Boleto, Konbini, OXXO) can be paid for this many days after checkout: the
 # Checkout Session says so in its payment method options.
@@ -51,10 +57,23 @@ def require_hold(hold: timedelta) -> timedelta:
     return hold
 
 
-def hold_expiry(now: datetime, hold: timedelta) -> datetime:
-    """When a hold of length `hold` taken at `now` ends (UTC); InvalidHold outside a
-    Checkout Session's lifetime."""
-    return as_utc(now) + require_hold(hold)
+def ensure_checkout_ends_before_start(starts_at: datetime, now: datetime) -> None:
+    """StartsTooSoonToCheckOut when a Checkout Session opened at `now` could still be paid
+    after `starts_at` (Stripe's shortest session, SESSION_LIFETIME_MIN, plus clock slack)."""
+    if as_utc(starts_at) - as_utc(now) < LAST_CHECKOUT_BEFORE_START:
+        raise StartsTooSoonToCheckOut(as_utc(starts_at), LAST_CHECKOUT_BEFORE_START)
+
+
+def hold_expiry(now: datetime, hold: timedelta, starts_at: datetime | None = None) -> datetime:
+    """When a hold of length `hold` taken at `now` ends (UTC): never after the slot's
+    `starts_at`, so its Checkout Session cannot be paid once the slot started. InvalidHold
+    outside a Checkout Session's lifetime; StartsTooSoonToCheckOut when the slot starts
+    sooner than the shortest session (ensure_checkout_ends_before_start)."""
+    ends = as_utc(now) + require_hold(hold)
+    if starts_at is None:
+        return ends
+    ensure_checkout_ends_before_start(starts_at, now)
+    return min(ends, as_utc(starts_at))
 
 
 def session_expiry(hold_expires_at: datetime, now: datetime) -> datetime:

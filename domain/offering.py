@@ -16,6 +16,7 @@ from domain.errors import (
     InvalidOffering,
     InvalidSeatCount,
     InvalidSlotCount,
+    NewOfferingNotQuotable,
     OfferingArchived,
     OfferingCurrencyFixed,
     OfferingsNotQuotable,
@@ -26,7 +27,7 @@ from domain.errors import (
     TooManySeatsPerBooking,
 )
 from domain.fees import FeePolicy, FeeQuote, policy_or_no_fee
-from domain.money import Money, maximum_charge
+from domain.money import Money, maximum_charge, minimum_charge
 
 # The bounds of what can be sold, checked here and shown in the API's schema.
 MAX_CAPACITY = 100_000
@@ -117,16 +118,33 @@ class Offering:
         if self.max_seats_per_booking is not None:
             _require_capacity(self.max_seats_per_booking)
 
+    def ensure_sellable(self) -> None:
+        """Checked on every create and update (rows stored earlier still load): InvalidOffering
+        when one seat's `price` is below Stripe's minimum charge in its currency (Stripe
+        would refuse a checkout of one seat: https://docs.stripe.com/currencies#minimum-and-
+        maximum-charge-amounts).
+
+        `max_seats_per_booking` may exceed `capacity`: a slot's own capacity can be raised
+        above the offering's (PATCH /v1/tenant/slots/{id}), and the seats a slot has left
+        bound every checkout anyway (SeatsUnavailable)."""
+        least = Money(minimum_charge(self.price.currency), self.price.currency)
+        if self.price < least:
+            raise InvalidOffering(
+                f"price: the price per seat must be at least {least}, Stripe's minimum "
+                f"charge in {self.price.currency}"
+            )
+
     def ensure_bookable(self) -> None:
         if self.archived:
             raise OfferingArchived(self.id)
 
     def seats_per_booking_limit(self, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING) -> int:
         """The most seats one booking may take: the offering's own maximum when it sets one,
-        else `platform_default` (a whole number >= 1); never above MAX_SEATS_PER_BOOKING."""
-        if self.max_seats_per_booking is not None:
-            return min(self.max_seats_per_booking, MAX_SEATS_PER_BOOKING)
-        return min(platform_default, MAX_SEATS_PER_BOOKING)
+        else `platform_default` (a whole number >= 1); never above MAX_SEATS_PER_BOOKING. A
+        slot's own capacity (which a tenant may raise above the offering's) is checked when
+        seats are held."""
+        own = self.max_seats_per_booking
+        return min(platform_default if own is None else own, MAX_SEATS_PER_BOOKING)
 
     def ensure_seats_per_booking(
         self, seats: int, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING
@@ -147,13 +165,21 @@ class Offering:
         policy, else no fee (`policy_or_no_fee`)."""
         return self.fee_policy or policy_or_no_fee(tenant_policy)
 
-    def quote(self, seats: int, tenant_policy: FeePolicy | None) -> FeeQuote:
-        """What `seats` seats cost under the policy that applies (`effective_fee_policy`).
+    def quote(
+        self,
+        seats: int,
+        tenant_policy: FeePolicy | None,
+        platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING,
+    ) -> FeeQuote:
+        """What `seats` seats cost under the policy that applies (`effective_fee_policy`):
+        only for as many seats as one checkout may take (`ensure_seats_per_booking`).
 
-        InvalidSeatCount outside 1 to MAX_SEATS_PER_BOOKING; CurrencyMismatch,
-        BelowMinimumCharge, AboveMaximumCharge as FeePolicy.quote raises them.
+        InvalidSeatCount outside 1 to MAX_SEATS_PER_BOOKING; TooManySeatsPerBooking above
+        `seats_per_booking_limit`; CurrencyMismatch, BelowMinimumCharge, AboveMaximumCharge
+        as FeePolicy.quote raises them.
         """
         seats = require_booking_seats(seats)
+        self.ensure_seats_per_booking(seats, platform_default)
         return self.effective_fee_policy(tenant_policy).quote(self.price, seats)
 
     def why_not_quotable(self, policy: FeePolicy) -> str | None:
@@ -274,10 +300,22 @@ class Slot:
             raise CapacityBelowSeatsTaken(self.id, capacity, self.seats_taken)
         return replace(self, capacity=capacity)
 
+    def ensure_resizable_at(self, now: datetime) -> None:
+        """A slot's capacity changes until it starts: SlotAlreadyStarted after (its seats
+        are history), SlotCancelled once cancelled."""
+        if self.is_cancelled:
+            raise SlotCancelled(self.id)
+        if self.starts_at <= as_utc(now):
+            raise SlotAlreadyStarted(self.id, "resized")
+
     def cancel(self, at: datetime, reason: str | None = None) -> Slot:
-        """No more sales; cancelling again keeps the first time and reason."""
+        """No more sales; cancelling again keeps the first time and reason (and finishes
+        what is left, even after the start). A slot that started before it was cancelled
+        cannot be cancelled (SlotAlreadyStarted): its class took place."""
         if self.is_cancelled:
             return self
+        if self.starts_at <= as_utc(at):
+            raise SlotAlreadyStarted(self.id, "cancelled")
         return replace(self, cancelled_at=as_utc(at), cancellation_reason=reason)
 
     def hold(self, seats: int) -> Slot:
@@ -318,10 +356,13 @@ class Slot:
         raise SeatsUnavailable(self.id, seats, self.seats_available)
 
 
-def ensure_quotable(offerings: Iterable[Offering], tenant_policy: FeePolicy | None) -> None:
+def ensure_quotable(
+    offerings: Iterable[Offering], tenant_policy: FeePolicy | None, *, unsaved: bool = False
+) -> None:
     """Every active offering must stay quotable under the policy that applies to it (its
     override, else `tenant_policy`, else no fee); OfferingsNotQuotable names those that
-    would not."""
+    would not. For one `unsaved` offering (being created) NewOfferingNotQuotable says why,
+    without the id it was never stored under."""
     refused: list[tuple[str, str]] = []
     for offering in offerings:
         if offering.archived:
@@ -329,5 +370,7 @@ def ensure_quotable(offerings: Iterable[Offering], tenant_policy: FeePolicy | No
         reason = offering.why_not_quotable(offering.effective_fee_policy(tenant_policy))
         if reason is not None:
             refused.append((offering.id, reason))
+    if refused and unsaved:
+        raise NewOfferingNotQuotable("; ".join(r for _, r in refused))
     if refused:
         raise OfferingsNotQuotable([o for o, _ in refused], [r for _, r in refused])

@@ -9,9 +9,11 @@ decides "no change".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from domain.booking import Booking, CancelledBy, SeatState
+from domain.clock import as_utc
 from domain.money import Money
 from domain.tenant import Tenant
 
@@ -51,6 +53,7 @@ _SEAT_MOVES = {
 }
 
 PAID_TOO_LATE = "paid after the hold lapsed and the seats were no longer free"
+PAID_AFTER_START = "paid after the slot had started"
 
 
 def _decide(before: Booking, after: Booking) -> Decision:
@@ -59,18 +62,28 @@ def _decide(before: Booking, after: Booking) -> Decision:
     )
 
 
-def payment_succeeded(booking: Booking, payment_intent_id: str) -> Decision:
-    """The customer paid. After the hold lapsed (`expired`) the seats must be booked
-    again; when they no longer fit, `seats_sold_meanwhile` decides instead.
+def payment_succeeded(booking: Booking, payment_intent_id: str, now: datetime) -> Decision:
+    """The customer paid at `now`. After the hold lapsed (`expired`) the seats must be
+    booked again; when they no longer fit, `seats_sold_meanwhile` decides instead.
+
+    A payment that completes once the slot has started is too late to attend: the booking
+    is recorded as paid, any seats it held go back, and the decision's follow-up says to
+    refund it in full (`seats_sold_meanwhile` with PAID_AFTER_START, once the payment is
+    recorded). Checkout refuses slots that start too soon (domain.hold), so this only
+    happens when the gateway accepts a payment past the session's end.
 
     IllegalTransition when the booking's payment already failed."""
-    return _decide(booking, booking.confirm(payment_intent_id))
+    paid = booking.confirm(payment_intent_id)
+    if paid is booking or as_utc(now) < booking.starts_at:
+        return _decide(booking, paid)
+    seats = SeatMove.RELEASE_HOLD if booking.seat_state is SeatState.HELD else SeatMove.NONE
+    return Decision(booking, paid, seats, FollowUp.REFUND_IN_FULL)
 
 
-def seats_sold_meanwhile(paid: Booking) -> Decision:
-    """A late payment whose seats were sold again: the booking stays paid, is cancelled by
-    the system, and its money goes back in full."""
-    cancelled = paid.cancel(CancelledBy.SYSTEM, PAID_TOO_LATE)
+def seats_sold_meanwhile(paid: Booking, reason: str = PAID_TOO_LATE) -> Decision:
+    """A late payment whose seats were sold again (or whose slot had started, `reason`):
+    the booking stays paid, is cancelled by the system, and its money goes back in full."""
+    cancelled = paid.cancel(CancelledBy.SYSTEM, reason)
     return Decision(paid, cancelled, SeatMove.NONE, FollowUp.REFUND_IN_FULL)
 
 

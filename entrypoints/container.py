@@ -182,7 +182,9 @@ class Container(containers.DeclarativeContainer):
     add_slots = providers.Singleton(AddSlots, uow, ids, clock)
     list_availability = providers.Singleton(ListAvailability, uow, clock)
     list_public_offerings = providers.Singleton(ListPublicOfferings, uow)
-    quote_fee = providers.Singleton(QuoteFee, uow)
+    quote_fee = providers.Singleton(
+        QuoteFee, uow, default_max_seats_per_booking=config.default_max_seats_per_booking
+    )
     start_checkout = providers.Singleton(
         StartCheckout,
         uow,
@@ -221,7 +223,7 @@ class Container(containers.DeclarativeContainer):
         ExpireLapsedHolds, uow, gateway, apply_payment_event, clock
     )
     settle_reserved_refunds = providers.Singleton(SettleReservedRefunds, uow, gateway, clock)
-    resize_slot = providers.Singleton(ResizeSlot, uow)
+    resize_slot = providers.Singleton(ResizeSlot, uow, clock)
     cancel_slot = providers.Singleton(CancelSlot, uow, cancel_booking, clock)
     finish_slot_cancellations = providers.Singleton(FinishSlotCancellations, uow, cancel_slot)
     manage_webhook_endpoints = providers.Singleton(

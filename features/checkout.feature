@@ -21,7 +21,6 @@ Feature: Checkout through the HTTP API
       | 20.00 USD | 3        | 1     | 2     | accepted                                 | 42.30 USD | 0    |
       | 20.00 USD | 3        | 2     | 2     | refused: not enough seats                | none      | 1    |
       | 20.00 USD | 1        | 1     | 1     | refused: not enough seats                | none      | 0    |
-      | 0.10 USD  | 5        | 0     | 1     | refused: below the smallest charge       | none      | 5    |
 
   Scenario Outline: One checkout takes at most 10 seats, unless the offering allows more
     Nobody holds every seat of a large slot with one anonymous checkout. An offering with no

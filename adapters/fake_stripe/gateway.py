@@ -295,9 +295,12 @@ class FakeGateway:
         """Deliver until no event awaits another attempt (for tests, shutdown)."""
         await self._webhooks.wait_for_deliveries()
 
-    async def list_events(self, limit: int = 100) -> list[FakeEvent]:
-        """The events sent so far, newest first, with their delivery state."""
-        return await self._state.store.list_events(limit)
+    async def list_events(
+        self, limit: int = 100, before_sequence: int | None = None
+    ) -> list[FakeEvent]:
+        """The events sent so far (before `before_sequence` when given), newest first, with
+        their delivery state and `sequence`, the position a next page starts before."""
+        return await self._state.store.list_events(limit, before_sequence)
 
     async def resend_event(self, event_id: str) -> FakeEvent:
         """Deliver the same event (same id, fresh signature) once more, as Stripe's resend."""

@@ -107,8 +107,15 @@ class _Statements:
         self.bound_key = select(keys.c.object_id).where(keys.c.key == bindparam("f_key"))
         self.list_objects = select(objects).where(objects.c.kind == bindparam("f_kind"))
         self.list_events = (
-            select(events).order_by(events.c.sequence.desc()).limit(bindparam("f_limit"))
+            select(events)
+            .where(events.c.sequence < bindparam("f_before"))
+            .order_by(events.c.sequence.desc())
+            .limit(bindparam("f_limit"))
         )
+
+
+# Above every event's sequence (a BIGINT), for a first page.
+NO_SEQUENCE_ABOVE = 2**63 - 1
 
 
 class SqlAlchemyFakeStripeStore:
@@ -236,9 +243,12 @@ class SqlAlchemyFakeStripeStore:
             row = (await conn.execute(self._sql.get_event, {"f_id": event_id})).first()
         return _event(row) if row is not None else None
 
-    async def list_events(self, limit: int = 100) -> list[FakeEvent]:
+    async def list_events(
+        self, limit: int = 100, before_sequence: int | None = None
+    ) -> list[FakeEvent]:
+        before = NO_SEQUENCE_ABOVE if before_sequence is None else before_sequence
         async with self._statement() as conn:
-            rows = await conn.execute(self._sql.list_events, {"f_limit": limit})
+            rows = await conn.execute(self._sql.list_events, {"f_limit": limit, "f_before": before})
             return [_event(row) for row in rows]
 
     async def due_events(self, as_of: datetime, limit: int = 100) -> list[FakeEvent]:

@@ -148,8 +148,11 @@ class FakeStripeStore(Protocol):
 
     async def get_event(self, event_id: str) -> FakeEvent | None: ...
 
-    async def list_events(self, limit: int = 100) -> list[FakeEvent]:
-        """The most recent events, newest (highest sequence) first."""
+    async def list_events(
+        self, limit: int = 100, before_sequence: int | None = None
+    ) -> list[FakeEvent]:
+        """The most recent events (those before `before_sequence` when given), newest
+        (highest sequence) first."""
         ...
 
 
@@ -252,6 +255,16 @@ class InMemoryFakeStripeStore:
     async def get_event(self, event_id: str) -> FakeEvent | None:
         return self._events.get(event_id)
 
-    async def list_events(self, limit: int = 100) -> list[FakeEvent]:
-        newest_first = sorted(self._events.values(), key=lambda e: e.sequence, reverse=True)
+    async def list_events(
+        self, limit: int = 100, before_sequence: int | None = None
+    ) -> list[FakeEvent]:
+        newest_first = sorted(
+            (
+                e
+                for e in self._events.values()
+                if before_sequence is None or e.sequence < before_sequence
+            ),
+            key=lambda e: e.sequence,
+            reverse=True,
+        )
         return newest_first[:limit]

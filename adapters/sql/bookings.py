@@ -223,7 +223,7 @@ class SqlAlchemyBookingRepository:
 
     async def list(
         self,
-        tenant_id: str,
+        tenant_id: str | None,
         *,
         statuses: Collection[BookingStatus] = (),
         payment_statuses: Collection[PaymentStatus] = (),
@@ -234,7 +234,7 @@ class SqlAlchemyBookingRepository:
         limit: int = 50,
         cursor: str | None = None,
     ) -> BookingPage:
-        criteria: builtins.list[Any] = [_b.tenant_id == tenant_id]
+        criteria: builtins.list[Any] = [] if tenant_id is None else [_b.tenant_id == tenant_id]
         if statuses:
             criteria.append(_b.status.in_([BookingStatus(s).value for s in statuses]))
         if payment_statuses:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from adapters.sql.database import UTCDateTime
@@ -133,8 +134,17 @@ slots = Table(
     # The last line of defence: even a buggy statement cannot overbook a slot.
     CheckConstraint("held >= 0 AND booked >= 0", name="seats_not_negative"),
     CheckConstraint("held + booked <= capacity", name="within_capacity"),
-    # One slot per start time per offering (it also serves the lookups by start).
-    Index("uq_slots_offering_start", "tenant_id", "offering_id", "starts_at", unique=True),
+    # One slot per start time per offering among those not cancelled (it also serves the
+    # lookups by start); a cancelled slot frees its start for a new one.
+    Index(
+        "uq_slots_offering_start",
+        "tenant_id",
+        "offering_id",
+        "starts_at",
+        unique=True,
+        postgresql_where=text("cancelled_at IS NULL"),
+        sqlite_where=text("cancelled_at IS NULL"),
+    ),
 )
 
 bookings = Table(

@@ -117,6 +117,7 @@ class SqlAlchemySlotRepository:
             table.c.tenant_id == tenant_id,
             table.c.offering_id == offering_id,
             table.c.starts_at.in_(list(starts)),
+            table.c.cancelled_at.is_(None),
         )
         return set((await self._connection.execute(query)).scalars())
 

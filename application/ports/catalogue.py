@@ -150,7 +150,8 @@ class SlotRepository(Protocol):
     async def taken_starts(
         self, tenant_id: str, offering_id: str, starts: Collection[datetime]
     ) -> set[datetime]:
-        """Those of `starts` at which the offering already has a slot (UTC)."""
+        """Those of `starts` at which the offering already has a slot not cancelled (UTC):
+        a cancelled slot frees its start."""
         ...
 
     async def offering_has_slots(self, tenant_id: str, offering_id: str) -> bool:

@@ -137,7 +137,7 @@ class BookingRepository(Protocol):
     # `list` comes last: in the class body below it, `list[...]` would name this method.
     async def list(
         self,
-        tenant_id: str,
+        tenant_id: str | None,
         *,
         statuses: Collection[BookingStatus] = (),
         payment_statuses: Collection[BookingPaymentStatus] = (),
@@ -148,7 +148,8 @@ class BookingRepository(Protocol):
         limit: int = 50,
         cursor: str | None = None,
     ) -> BookingPage:
-        """The tenant's bookings matching every filter given, newest first, one page."""
+        """The tenant's bookings (every tenant's when `tenant_id` is None: the platform's
+        support work) matching every filter given, newest first, one page."""
         ...
 
 

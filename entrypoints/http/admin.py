@@ -48,14 +48,17 @@ class AdminController(Controller):
     @get(
         "/bookings",
         operation_id="listTenantBookingsAsAdmin",
-        summary="A tenant's bookings, newest first (support work)",
-        description="Filtered by `status` (seats) and `payment_status` (money); paginated.",
-        responses=problems(401),
+        summary="Bookings across tenants, newest first (support work)",
+        description=(
+            "Every tenant's bookings, or one tenant's with `tenant_id`; filtered by `status` "
+            "(seats) and `payment_status` (money); paginated with `limit` and `cursor`."
+        ),
+        responses=problems(400, 401),
     )
     async def list_bookings(
         self,
         booking_queries: BookingQueries,
-        tenant_id: str,
+        tenant_id: str | None = None,
         status: BookingStatus | None = None,
         payment_status: PaymentStatus | None = None,
         limit: Limit = DEFAULT_LIMIT,
@@ -206,13 +209,27 @@ class AdminController(Controller):
         "/reports/fees",
         operation_id="getFeeReport",
         summary="Platform fee revenue per tenant and currency",
-        description="`from`/`to` bound when the money moved (the ledger entry's time).",
-        responses=problems(401),
+        description=(
+            "`from`/`to` bound when the money moved (the ledger entry's time). Lines by "
+            "tenant id, then currency; paginated with `limit` and `cursor`."
+        ),
+        responses=problems(400, 401),
     )
     async def fee_report(
-        self, platform_fee_report: PlatformFeeReport, since: From = None, until: To = None
+        self,
+        platform_fee_report: PlatformFeeReport,
+        since: From = None,
+        until: To = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> s.FeeReport:
-        lines = await platform_fee_report(since=moment(since, "from"), until=moment(until, "to"))
+        lines = await platform_fee_report(
+            since=moment(since, "from"),
+            until=moment(until, "to"),
+            after=after_text(cursor),
+            limit=limit + 1,
+        )
+        shown, next_cursor = page(lines, limit, lambda line: (line.tenant_id, line.line.currency))
         return s.FeeReport(
             data=[
                 s.FeeReportLine(
@@ -222,8 +239,11 @@ class AdminController(Controller):
                     bookings=line.line.bookings,
                     fees=m.money_out(line.line.fees),
                     fee_refunds=m.money_out(line.line.fee_refunds),
-                    net_fees=m.money_out(line.net_fees),
+                    net_fees=s.SignedMoney(
+                        amount=line.net_fees.amount, currency=line.net_fees.currency
+                    ),
                 )
-                for line in lines
-            ]
+                for line in shown
+            ],
+            next_cursor=next_cursor,
         )

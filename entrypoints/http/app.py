@@ -20,7 +20,12 @@ from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.booking_access import booking_token_middleware
-from entrypoints.http.errors import EXCEPTION_HANDLERS, document_problems, problem_details_plugin
+from entrypoints.http.errors import (
+    EXCEPTION_HANDLERS,
+    declare_retry_after,
+    document_problems,
+    problem_details_plugin,
+)
 from entrypoints.http.event_docs import declare_event_webhooks
 from entrypoints.http.fake_stripe import FakeStripeController
 from entrypoints.http.idempotency import declare_idempotency_key, idempotency_middleware
@@ -185,5 +190,7 @@ def create_app(container: Container) -> Litestar:
         debug=False,
     )
     document_problems(app)
-    finish_openapi_document(app, declare_idempotency_key, declare_event_webhooks)
+    finish_openapi_document(
+        app, declare_retry_after, declare_idempotency_key, declare_event_webhooks
+    )
     return app

@@ -11,6 +11,7 @@ import sqlalchemy.exc
 from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIResponse, OpenAPIType, Schema
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -46,6 +47,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (dom.SeatsUnavailable, 409),
     (dom.TooManyPendingHolds, 409),
     (dom.SlotAlreadyStarted, 409),
+    (dom.StartsTooSoonToCheckOut, 409),
     (dom.SlotCancelled, 409),
     (dom.CapacityBelowSeatsTaken, 409),
     (dom.IllegalTransition, 409),
@@ -129,11 +131,12 @@ def _title(slug: str) -> str:
 def known_error_problem(error: Exception) -> ProblemDetailsException:
     """An application or domain error, by the first matching row of STATUS_BY_ERROR."""
     status = next((s for kind, s in STATUS_BY_ERROR if isinstance(error, kind)), 500)
-    slug = _slug(error)
+    slug = getattr(type(error), "slug", None) or _slug(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
-    return problem(status, str(error), slug=slug, title=_title(slug), headers=headers)
+    title = getattr(type(error), "title", None) or _title(slug)
+    return problem(status, str(error), slug=slug, title=title, headers=headers)
 
 
 def http_exception_problem(error: HTTPException) -> ProblemDetailsException:
@@ -269,13 +272,34 @@ def document_problems(app: Litestar) -> None:
             handler.responses = documented
 
 
+RETRY_AFTER_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
+    description="Seconds to wait before trying again",
+    required=True,
+)
+
+
+def declare_retry_after(document: OpenAPI) -> None:
+    """Declare the Retry-After header on every 429 and 503 answer of the app's OpenAPI
+    document (both always send it)."""
+    for item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            for code, response in ((operation and operation.responses) or {}).items():
+                if code in ("429", "503") and isinstance(response, OpenAPIResponse):
+                    response.headers = {
+                        **(response.headers or {}),
+                        "Retry-After": RETRY_AFTER_HEADER,
+                    }
+
+
 def _edge_problems(path: str, methods: set[str]) -> set[int]:
     """What the edge may answer before or around any handler."""
     codes: set[int] = set()
     if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):
         codes.add(401)
-    if path.startswith(("/v1/admin", "/v1/tenant")):
-        codes.add(429)  # failed authentications past the limit
+    if path.startswith(("/v1/admin", "/v1/tenant", "/v1/public/bookings")):
+        codes.add(429)  # failed authentications (API keys, booking tokens) past the limit
     if path.startswith("/v1/public/") and path.endswith("/checkout"):
         codes.add(429)
     if path.startswith("/v1/") and not path.startswith("/v1/webhooks"):

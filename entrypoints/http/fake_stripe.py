@@ -15,6 +15,7 @@ from application.errors import GatewayInvalidRequest
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import problem
 from entrypoints.http.openapi import documented
+from entrypoints.http.params import DEFAULT_LIMIT, Cursor, Limit, after_sequence, page
 
 
 class FakeEventOut(msgspec.Struct):
@@ -27,6 +28,7 @@ class FakeEventOut(msgspec.Struct):
 
 class FakeEvents(msgspec.Struct):
     data: list[FakeEventOut]
+    next_cursor: str | None = None
 
 
 # Like Stripe's API: whole minor units of the charge's currency.
@@ -154,9 +156,17 @@ class FakeStripeController(Controller):
         return_url = await fake_gateway.complete_onboarding(account_id)
         return Redirect(return_url, status_code=303)
 
-    @get("/events", summary="Events the fake has delivered, newest first")
-    async def events(self, fake_gateway: FakeGateway) -> FakeEvents:
-        return FakeEvents(data=[_event_out(e) for e in await fake_gateway.list_events()])
+    @get(
+        "/events",
+        summary="Events the fake has delivered, newest first",
+        description="Paginated with `limit` and `cursor`.",
+    )
+    async def events(
+        self, fake_gateway: FakeGateway, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> FakeEvents:
+        events = await fake_gateway.list_events(limit + 1, after_sequence(cursor))
+        shown, next_cursor = page(events, limit, lambda e: (str(e.sequence), e.id))
+        return FakeEvents(data=[_event_out(e) for e in shown], next_cursor=next_cursor)
 
     @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver an event again")
     async def resend(self, event_id: str, fake_gateway: FakeGateway) -> FakeEventOut:

@@ -2,7 +2,8 @@
 
 Runs after authentication, so junk credentials never reach it and keys are scoped to the
 caller (the admin, a tenant, or the public). The key must be 1–255 printable ASCII
-characters (anonymous callers: at least 22, so it cannot be guessed) or the request is 400.
+characters (on the anonymous public checkout: at least 22, so it cannot be guessed; on a
+booking-token route the key is scoped to the booking) or the request is 400.
 A retry with the same key and body gets the first response again, byte for byte; the same
 key with another body is a 409. The body is read once, bounded by the same limit as every
 request body, and handed on to the route.
@@ -60,12 +61,29 @@ HEADER = "idempotency-key"
 ANONYMOUS_KEY_MINIMUM = 22
 NOT_KEPT = frozenset({400, 401, 403, 408, 413, 415, 429})
 EXEMPT_PREFIXES = ("/v1/webhooks/",)
+BOOKING_ROUTES = "/v1/public/bookings/"
 
 
 def applies(method: str, path: str) -> bool:
     """Whether a request takes part: a POST to the API, except Stripe's webhooks (those
     are applied exactly once by their event id)."""
     return method == "POST" and path.startswith("/v1/") and not path.startswith(EXEMPT_PREFIXES)
+
+
+def key_rules(caller_scope: str, path: str) -> tuple[str, int]:
+    """Whose keys a request's Idempotency-Key is among, and its minimum length (API.md).
+
+    The admin and each tenant have their own keys (1–255 characters). A booking-token
+    route (/v1/public/bookings/{id}/...) scopes the key to that booking, so any key of 1–255
+    characters is the customer's own. The anonymous public checkout shares one scope, so
+    its key must be unguessable: at least ANONYMOUS_KEY_MINIMUM characters.
+    """
+    if caller_scope != "public":
+        return caller_scope, 1
+    if path.startswith(BOOKING_ROUTES):
+        booking_id = path.removeprefix(BOOKING_ROUTES).partition("/")[0]
+        return f"public:booking:{booking_id}", 1
+    return caller_scope, ANONYMOUS_KEY_MINIMUM
 
 
 class BodyTooLarge(HTTPException):
@@ -148,15 +166,15 @@ def idempotency_middleware(
             if len(raw_keys) > 1:
                 raise MalformedRequest("send one Idempotency-Key header, not several")
             caller = caller_of(scope)
-            minimum = 1 if caller.admin or caller.tenant is not None else ANONYMOUS_KEY_MINIMUM
+            key_scope, minimum = key_rules(caller.scope, scope.get("path", ""))
             key = require_valid_key(raw_keys[0], minimum=minimum)
             credential = credential_of(scope, headers)
             body = await read_body(scope, receive, max_body_bytes)
             fingerprint = request_fingerprint(scope, credential, body)
             service = requests()
-            row = row_key(caller.scope, key)
+            row = row_key(key_scope, key)
             try:
-                claimed = await service.begin(caller.scope, row, fingerprint)
+                claimed = await service.begin(key_scope, row, fingerprint)
             except RequestInProgress as error:
                 raise StillInProgress(str(error)) from error
             except IdempotencyKeyReused as error:
@@ -164,7 +182,7 @@ def idempotency_middleware(
             if claimed.replay is not None:
                 try:
                     envelope = unseal(
-                        caller.scope, key, credential, claimed.replay.status, claimed.replay.body
+                        key_scope, key, credential, claimed.replay.status, claimed.replay.body
                     )
                 except Unreadable as error:
                     raise IdempotencyKeyReused(key) from error
@@ -204,14 +222,14 @@ def idempotency_middleware(
             try:
                 await app(scope, replay_body, capture)
             except BaseException:
-                await service.finish(caller.scope, row, None)
+                await service.finish(key_scope, row, None)
                 raise
             stored = None
             if status < 500 and status not in NOT_KEPT:
                 envelope = Envelope(headers=kept_headers, body=b"".join(chunks))
-                sealed = seal(caller.scope, key, credential, status, envelope)
+                sealed = seal(key_scope, key, credential, status, envelope)
                 stored = StoredResponse(status, sealed)
-            await service.finish(caller.scope, row, stored)
+            await service.finish(key_scope, row, stored)
             for message in held:
                 await send(message)
 

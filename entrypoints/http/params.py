@@ -113,6 +113,17 @@ def after_text(cursor: str | None) -> tuple[str, str] | None:
         raise _invalid("cursor", "not a cursor this server handed out") from error
 
 
+def after_sequence(cursor: str | None) -> int | None:
+    """The position a page of a list ordered by a sequence number starts before (newest
+    first), from a cursor of `page(..., key=lambda item: (str(item.sequence), item.id))`."""
+    after = after_text(cursor)
+    if after is None:
+        return None
+    if not after[0].isdigit():
+        raise _invalid("cursor", "not a cursor this server handed out")
+    return int(after[0])
+
+
 def page(
     items: Sequence[T], limit: int, key: Callable[[T], tuple[datetime | str, str]]
 ) -> tuple[list[T], str | None]:

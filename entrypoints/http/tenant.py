@@ -233,8 +233,12 @@ class TenantController(Controller):
         slot_id: str,
         cancel_slot: CancelSlot,
         data: s.SlotCancel | None = None,
-    ) -> s.Slot:
+    ) -> s.SlotCancellationResult:
         cancelled = await cancel_slot(
             SlotCancellation(tenant.id, slot_id, data.reason if data else None)
         )
-        return m.slot_out(cancelled.slot)
+        return s.SlotCancellationResult(
+            **msgspec.structs.asdict(m.slot_out(cancelled.slot)),
+            bookings_ended=list(cancelled.ended),
+            bookings_unfinished=list(cancelled.unfinished),
+        )

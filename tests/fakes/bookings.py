@@ -157,7 +157,7 @@ class InMemoryBookingRepository:
 
     async def list(
         self,
-        tenant_id: str,
+        tenant_id: str | None,
         *,
         statuses: Collection[BookingStatus] = (),
         payment_statuses: Collection[PaymentStatus] = (),
@@ -175,7 +175,7 @@ class InMemoryBookingRepository:
             (
                 (b, v)
                 for b, v in self._t.bookings.values()
-                if b.tenant_id == tenant_id
+                if tenant_id in (None, b.tenant_id)
                 and (not wanted or b.status in wanted)
                 and (not paid_as or b.payment_status in paid_as)
                 and (created_from is None or b.created_at >= created_from)

@@ -46,7 +46,10 @@ class InMemorySlotRepository:
         return {
             s.starts_at
             for (t, _), s in self._t.slots.items()
-            if t == tenant_id and s.offering_id == offering_id and s.starts_at in starts
+            if t == tenant_id
+            and s.offering_id == offering_id
+            and s.starts_at in starts
+            and not s.is_cancelled
         }
 
     async def offering_has_slots(self, tenant_id: str, offering_id: str) -> bool:

@@ -61,9 +61,13 @@ def test_an_offering_never_sells_more_than_the_ceiling_at_once() -> None:
 
 
 def test_a_quote_is_for_a_bookable_number_of_seats() -> None:
-    assert offering().quote(MAX_SEATS_PER_BOOKING, None).seats == MAX_SEATS_PER_BOOKING
+    big = offering(max_seats_per_booking=MAX_SEATS_PER_BOOKING)
+    assert big.quote(MAX_SEATS_PER_BOOKING, None).seats == MAX_SEATS_PER_BOOKING
     with pytest.raises(InvalidSeatCount):
-        offering().quote(MAX_SEATS_PER_BOOKING + 1, None)
+        big.quote(MAX_SEATS_PER_BOOKING + 1, None)
+    # As checkout: no more than one booking may take (the platform's default here).
+    with pytest.raises(TooManySeatsPerBooking):
+        offering().quote(DEFAULT_MAX_SEATS_PER_BOOKING + 1, None)
 
 
 def test_capacity_and_duration_have_their_bounds() -> None:

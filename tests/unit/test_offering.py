@@ -15,6 +15,7 @@ from domain.errors import (
     NaiveDatetime,
     OfferingArchived,
     SeatsUnavailable,
+    SlotAlreadyStarted,
     SlotCancelled,
     SlotCapacityError,
 )
@@ -116,7 +117,7 @@ def test_holding_more_than_is_free_is_refused_with_the_numbers() -> None:
 
 
 def test_a_cancelled_slot_takes_no_seats_held_or_booked() -> None:
-    cancelled = slot(4).cancel(datetime(2030, 1, 1, tzinfo=UTC))
+    cancelled = slot(4).cancel(STARTS_AT - timedelta(days=1))
     with pytest.raises(SlotCancelled):
         cancelled.hold(1)
     with pytest.raises(SlotCancelled):
@@ -197,7 +198,7 @@ class TestTheSeatArithmetic:
         assert current.hold(3).seats_available == 0
 
     def test_a_cancelled_slot_holds_and_books_nothing(self) -> None:
-        cancelled = slot(10).cancel(STARTS_AT)
+        cancelled = slot(10).cancel(STARTS_AT - timedelta(hours=1))
         assert not cancelled.can_hold(1)
         assert not cancelled.can_book(1)
         with pytest.raises(SlotCancelled):
@@ -265,3 +266,18 @@ def test_an_offering_quotes_under_its_override_first() -> None:
     own = FeePolicy(percent_bps=1000)
     quote = offering(fee_policy=own).quote(1, FeePolicy(percent_bps=500))
     assert quote.service_fee == Money(200, "usd")
+
+
+def test_a_slot_that_started_can_be_neither_cancelled_nor_resized() -> None:
+    with pytest.raises(SlotAlreadyStarted):
+        slot(4).cancel(STARTS_AT)
+    with pytest.raises(SlotAlreadyStarted):
+        slot(4).ensure_resizable_at(STARTS_AT)
+    cancelled = slot(4).cancel(STARTS_AT - timedelta(hours=1))
+    assert cancelled.cancel(STARTS_AT + timedelta(hours=1)) is cancelled  # finishing later
+
+
+def test_a_price_below_stripes_minimum_charge_cannot_be_sold() -> None:
+    offering(price=Money(50, "usd")).ensure_sellable()
+    with pytest.raises(InvalidOffering, match=r"^price:"):
+        offering(price=Money(49, "usd")).ensure_sellable()

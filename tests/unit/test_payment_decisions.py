@@ -33,7 +33,7 @@ S = BookingStatus
     ],
 )
 def test_a_payment_confirms_and_books_the_seats(status: BookingStatus, seats: SeatMove) -> None:
-    decision = payment_succeeded(in_status(status), "pi_9")
+    decision = payment_succeeded(in_status(status), "pi_9", NOW)
     assert decision.booking.status is S.CONFIRMED
     assert decision.booking.payment_intent_id is not None
     assert (decision.seats, decision.follow_up) == (seats, FollowUp.NONE)
@@ -41,18 +41,18 @@ def test_a_payment_confirms_and_books_the_seats(status: BookingStatus, seats: Se
 
 @pytest.mark.parametrize("status", [S.CONFIRMED, S.CANCELLED])
 def test_a_payment_already_recorded_changes_nothing(status: BookingStatus) -> None:
-    decision = payment_succeeded(in_status(status), "pi_1")
+    decision = payment_succeeded(in_status(status), "pi_1", NOW)
     assert not decision.changed
     assert decision.seats is SeatMove.NONE
 
 
 def test_a_payment_after_it_failed_is_refused() -> None:
     with pytest.raises(IllegalTransition):
-        payment_succeeded(in_status(S.PAYMENT_FAILED), "pi_1")
+        payment_succeeded(in_status(S.PAYMENT_FAILED), "pi_1", NOW)
 
 
 def test_a_late_payment_whose_seats_were_sold_goes_back_in_full() -> None:
-    paid = payment_succeeded(in_status(S.EXPIRED), "pi_1").booking
+    paid = payment_succeeded(in_status(S.EXPIRED), "pi_1", NOW).booking
     decision = seats_sold_meanwhile(paid)
     assert decision.booking.status is S.CANCELLED
     assert decision.booking.cancelled_by is CancelledBy.SYSTEM
@@ -119,3 +119,23 @@ def test_an_older_connect_snapshot_changes_nothing_either_way() -> None:
     assert newer.with_connect_snapshot(SHOP.connect, NOW - timedelta(seconds=120)) is newer
     assert newer.with_connect_snapshot(disabled, NOW) is newer
     assert newer.with_connect_snapshot(SHOP.connect, NOW + timedelta(seconds=1)).can_sell
+
+
+@pytest.mark.parametrize(
+    ("status", "seats"),
+    [
+        (S.PENDING_PAYMENT, SeatMove.RELEASE_HOLD),
+        (S.AWAITING_ASYNC_PAYMENT, SeatMove.RELEASE_HOLD),
+        (S.EXPIRED, SeatMove.NONE),
+    ],
+)
+def test_a_payment_once_the_slot_started_gives_the_seats_back_and_is_refunded_in_full(
+    status: BookingStatus, seats: SeatMove
+) -> None:
+    booking = in_status(status)
+    decision = payment_succeeded(booking, "pi_1", booking.starts_at)
+    assert decision.booking.is_paid
+    assert (decision.seats, decision.follow_up) == (seats, FollowUp.REFUND_IN_FULL)
+    cancelled = seats_sold_meanwhile(decision.booking, "paid after the slot had started")
+    assert cancelled.booking.status is S.CANCELLED
+    assert cancelled.booking.cancelled_by is CancelledBy.SYSTEM

@@ -238,6 +238,17 @@ class Slot(Struct):
     status: Literal["open", "cancelled"] = "open"
 
 
+class SlotCancellationResult(Slot):
+    """The slot after its cancellation, with what became of its bookings."""
+
+    # Bookings ended by this request: unpaid holds released, paid bookings cancelled by the
+    # tenant and refunded in full.
+    bookings_ended: list[str] = msgspec.field(default_factory=list)
+    # Bookings still open: a refund the gateway has not confirmed, or a dispute that blocks
+    # it. Reconciliation (or cancelling the slot again) finishes them.
+    bookings_unfinished: list[str] = msgspec.field(default_factory=list)
+
+
 class SlotPatch(Struct, forbid_unknown_fields=True):
     capacity: Capacity
 

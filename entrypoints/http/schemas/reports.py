@@ -35,11 +35,13 @@ class FeeReportLine(Struct):
     bookings: int
     fees: Money
     fee_refunds: Money
-    net_fees: Money
+    # Fees minus fee refunds: negative when a period refunds more fees than it takes.
+    net_fees: SignedMoney
 
 
 class FeeReport(Struct):
     data: list[FeeReportLine]
+    next_cursor: str | None = None
 
 
 # One named page type per list, so generated clients get typed items (a subclass of the

@@ -133,6 +133,11 @@ def _create_tenant(world: World, slug: str, policy: dict[str, Any] | None) -> st
     }
     if policy:
         body["fee_policy"] = policy
+        # A tenant's policy prices its default currency: a tenant whose fixed fee is in
+        # JPY sells in JPY.
+        fixed = policy.get("fixed")
+        if fixed:
+            body["default_currency"] = fixed["currency"]
     response = world.client.post("/v1/admin/tenants", json=body, headers=world.admin())
     assert response.status_code == 201, response.text
     return str(response.json()["api_key"])

@@ -11,7 +11,7 @@ from application.add_slots import NewSlots, SlotSpec
 from application.create_offering import NewOffering
 from application.create_tenant import NewTenant
 from application.quote_fee import QuoteFee
-from domain.errors import InvalidSeatCount, InvalidSlotCount
+from domain.errors import InvalidSeatCount, InvalidSlotCount, TooManySeatsPerBooking
 from domain.money import Money
 from domain.offering import MAX_SEATS_PER_BOOKING, MAX_SLOTS_PER_REQUEST
 from tests.unit.application.conftest import START, App
@@ -59,8 +59,10 @@ async def test_a_tenant_created_without_a_policy_charges_no_fee(app: App) -> Non
 
 
 async def test_a_quote_prices_at_most_a_bookings_seats(app: App) -> None:
-    tenant_id, offering_id = await _offering(app)
+    tenant_id, offering_id = await _offering(app)  # capacity 10
     quote_fee = QuoteFee(app.db.unit_of_work)
-    assert (await quote_fee(tenant_id, offering_id, MAX_SEATS_PER_BOOKING)).seats == 1_000
+    assert (await quote_fee(tenant_id, offering_id, 10)).seats == 10
+    with pytest.raises(TooManySeatsPerBooking):
+        await quote_fee(tenant_id, offering_id, 11)
     with pytest.raises(InvalidSeatCount):
         await quote_fee(tenant_id, offering_id, MAX_SEATS_PER_BOOKING + 1)
