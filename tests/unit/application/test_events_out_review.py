@@ -1,8 +1,10 @@
-"""Events out after the second review (issue 17): a disabled endpoint's deliveries wait for
-it instead of failing, and an owner has a bounded number of endpoints."""
+"""Events out after the second review (issue 17): a relay that outlived its lease records
+nothing, a disabled endpoint's deliveries wait for it instead of failing, and an owner has
+a bounded number of endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -104,3 +106,45 @@ async def test_an_owner_has_at_most_the_configured_number_of_endpoints() -> None
     await manage.register(NewEndpoint(None, URL))  # and the platform's
     await manage.delete("tn_1", first.id)
     await manage.register(NewEndpoint("tn_1", URL + "3"))  # deleting one makes room
+
+
+async def test_a_relay_that_outlived_its_lease_records_nothing() -> None:
+    """Relay A's attempt hangs past its lease; relay B takes the delivery over and gets a
+    200. A's late 500 neither turns it back to pending nor counts against the endpoint."""
+    clock, store, sender, manage, _ = _world()
+    stalled: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+    sender.answer = lambda _: stalled
+
+    def relay() -> DeliverEvents:
+        hour = timedelta(hours=1)  # no real-time wait ends anything here
+        return DeliverEvents(
+            store.unit_of_work,
+            sender,
+            RandomIds(),
+            clock,
+            schedule=SCHEDULE,
+            lease=timedelta(seconds=30),
+            attempt_timeout=hour,
+            poll=hour,
+        )
+
+    endpoint = (await manage.register(NewEndpoint(None, URL))).endpoint
+    _expired(store, clock)
+    relay_a = asyncio.create_task(relay()())
+    for _ in range(1000):
+        if sender.sent:
+            break
+        await asyncio.sleep(0)
+    clock.advance(timedelta(seconds=31))  # A's lease has ended
+    sender.answer = lambda _: 200
+    assert (await relay()()).delivered == 1
+    stalled.set_result(500)
+    late = await relay_a
+    assert (late.stale, late.attempted, late.retrying) == (1, 0, 0)
+    (delivery,) = await manage.deliveries(None, endpoint.id, status=None, after=None, limit=9)
+    assert (delivery.status, delivery.attempts, delivery.last_response_status) == (
+        DeliveryStatus.DELIVERED,
+        2,
+        200,
+    )
+    assert (await manage.get(None, endpoint.id)).failing_since is None
