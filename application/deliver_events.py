@@ -4,8 +4,9 @@ One pass (`bookpay deliver`, and every second in each server process):
 1. fan out: each event not yet dispatched gets one delivery per enabled endpoint that
    receives it (domain/events.py decides who may hear what), in one transaction;
 2. claim due deliveries fairly (`InFlightCaps`: no owner or endpoint beyond its cap in
-   flight, owners in turn), counting a try and leasing them for `lease`, so a relay that
-   dies mid-delivery leaves them to be tried again once the lease ends;
+   flight, owners in turn; a disabled endpoint's wait, pending), counting a try and
+   leasing them for `lease`, so a relay that dies mid-delivery leaves them to be tried
+   again once the lease ends;
 3. POST each, signed (outside any transaction), each attempt bounded by `attempt_timeout`;
    a 2xx is delivered, anything else is retried on the schedule, and failed after the last
    try;
@@ -52,6 +53,9 @@ class RelayReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    # Outcomes that came after the lease ended and another relay took the delivery over:
+    # not recorded.
+    stale: int = 0
 
     @property
     def busy(self) -> bool:
@@ -165,7 +169,8 @@ class DeliverEvents:
 
     async def _send(self, due: DueDelivery, endpoint: WebhookEndpoint | None) -> _Attempt:
         if endpoint is None or endpoint.status is not EndpointStatus.ENABLED:
-            # Deleted or disabled meanwhile: failed, for the admin to retry once enabled.
+            # Deleted meanwhile: failed. (A disabled endpoint's deliveries are not claimed:
+            # they wait, pending, until it is enabled again.)
             return _Attempt(due, None, None)
         now = self._clock.now()
         try:
@@ -189,26 +194,30 @@ class DeliverEvents:
         async with self._uow() as uow:
             for attempt in attempts:
                 delivery = attempt.due.delivery
-                report.attempted += 1
                 delivered = is_success(attempt.response_status)
                 retry_at = (
                     None if delivered else self._schedule.next_attempt(delivery.attempts, now)
                 )
                 if delivered:
                     status = DeliveryStatus.DELIVERED
-                    report.delivered += 1
                 elif retry_at is not None and attempt.endpoint is not None:
                     status = DeliveryStatus.PENDING
-                    report.retrying += 1
                 else:
                     status, retry_at = DeliveryStatus.FAILED, None
-                    report.failed += 1
-                await uow.deliveries.record(
+                if not await uow.deliveries.record(
                     delivery.id,
+                    attempt=delivery.attempts,
                     status=status,
                     response_status=attempt.response_status,
                     next_attempt_at=retry_at,
-                )
+                ):
+                    # This relay outlived its lease: another try is in flight or done.
+                    report.stale += 1
+                    continue
+                report.attempted += 1
+                report.delivered += status is DeliveryStatus.DELIVERED
+                report.retrying += status is DeliveryStatus.PENDING
+                report.failed += status is DeliveryStatus.FAILED
                 if attempt.endpoint is not None:
                     outcomes.setdefault(attempt.endpoint.id, []).append(delivered)
             for endpoint in await uow.endpoints.get_any(sorted(outcomes)):

@@ -37,6 +37,16 @@ class IdempotencyKeyReused(Conflict):
         self.key = key
 
 
+class TooManyEndpoints(Conflict):
+    """The owner already has as many webhook endpoints as it may (delete one first)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"an owner may have at most {limit} webhook endpoints: delete one to add another"
+        )
+        self.limit = limit
+
+
 class GatewayError(ApplicationError):
     """The payment gateway refused or failed a request."""
 

@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from application.errors import NotFound
+from application.errors import NotFound, TooManyEndpoints
 from application.ports.events_out import Delivery, EventsOutUnitOfWork
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
 from domain.events import (
+    MAX_ENDPOINTS_PER_OWNER,
     DeliveryStatus,
     EndpointStatus,
     WebhookEndpoint,
@@ -71,15 +72,20 @@ class ManageWebhookEndpoints:
         clock: Clock,
         *,
         allow_private: bool = False,
+        max_endpoints_per_owner: int = MAX_ENDPOINTS_PER_OWNER,
     ) -> None:
+        """`max_endpoints_per_owner`: how many endpoints one owner (a tenant, or the
+        platform) may have at once."""
         self._uow = uow
         self._events_uow = events_uow
         self._ids = ids
         self._clock = clock
         self._allow_private = allow_private
+        self._max_endpoints = max_endpoints_per_owner
 
     async def register(self, new: NewEndpoint) -> EndpointWithSecret:
-        """Raises InvalidEndpoint (URL, event types), NotFound (the tenant named)."""
+        """Raises InvalidEndpoint (URL, event types), NotFound (the tenant named),
+        TooManyEndpoints (the owner has `max_endpoints_per_owner` already)."""
         tenant_id = new.owner_tenant_id or new.tenant_id
         if tenant_id is not None and new.owner_tenant_id is None:
             async with self._uow() as uow:
@@ -98,7 +104,8 @@ class ManageWebhookEndpoints:
             description=new.description,
         )
         async with self._events_uow() as uow:
-            await uow.endpoints.add(endpoint)
+            if not await uow.endpoints.add(endpoint, max_per_owner=self._max_endpoints):
+                raise TooManyEndpoints(self._max_endpoints)
             await uow.commit()
         return EndpointWithSecret(endpoint, secret)
 

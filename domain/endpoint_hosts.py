@@ -11,8 +11,10 @@ at every connection (adapters/outbound), so an endpoint cannot probe the interna
 - an address is public when it is globally routable AND any IPv4 address embedded in it
   is too: IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96) addresses, NAT64
   (64:ff9b::/96, RFC 6052), 6to4 (2002::/16, RFC 3056) and Teredo (2001::/32, RFC 4380,
-  its server and its client) reach the IPv4 address they carry. The local-use NAT64 prefix
-  64:ff9b:1::/48 (RFC 8215) and multicast are never public.
+  its server and its client) and IPv4-translated (::ffff:0:0:0/96, RFC 6145) reach the IPv4
+  address they carry. The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215), the deprecated
+  site-local fec0::/10 (RFC 3879: still routed inside some sites) and multicast are never
+  public.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
 
 
 def ip_literal(host: str) -> IPAddress | None:
@@ -67,7 +70,11 @@ def embedded_ipv4(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
         return ()
     if address.ipv4_mapped is not None:
         return (address.ipv4_mapped,)
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+    if (
+        address in _NAT64
+        or address in _IPV4_TRANSLATED
+        or (address in _IPV4_COMPATIBLE and int(address) > 1)
+    ):
         return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
     if address.sixtofour is not None:
         return (address.sixtofour,)
@@ -78,7 +85,10 @@ def embedded_ipv4(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
 
 def is_public_address(address: IPAddress) -> bool:
     """Globally routable, not multicast, and so is every IPv4 address it embeds."""
-    if address in _NAT64_LOCAL or address.is_multicast:
+    if address.is_multicast or (
+        isinstance(address, ipaddress.IPv6Address)
+        and (address in _NAT64_LOCAL or address.is_site_local)
+    ):
         return False
     embedded = embedded_ipv4(address)
     if embedded:

@@ -99,6 +99,9 @@ class InvalidEndpoint(DomainError):
 ROTATION_OVERLAP = timedelta(hours=24)
 # An endpoint that failed every delivery for this long is disabled.
 DISABLE_AFTER = timedelta(days=3)
+# How many endpoints one owner (a tenant, or the platform) may have: every event is written
+# once per endpoint that hears it (BOOKPAY_OUTBOUND_MAX_ENDPOINTS_PER_OWNER).
+MAX_ENDPOINTS_PER_OWNER = 16
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -106,7 +109,15 @@ def endpoint_url(url: str, *, allow_private: bool = False) -> str:
     """The URL an endpoint may have: https, or http for localhost only; no credentials or
     fragment; a proper DNS name or canonical IP literal as its host (never `127.1` or
     `2130706433`); no private or loopback address unless `allow_private` (local
-    development). The rules of hosts are domain/endpoint_hosts.py. Raises InvalidEndpoint."""
+    development); no control character, whitespace or other unprintable character anywhere
+    (urlsplit drops tabs and newlines before the host is judged: the string stored would
+    not be the URL checked). The rules of hosts are domain/endpoint_hosts.py. Raises
+    InvalidEndpoint."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidEndpoint(
+            "the endpoint URL may not contain control characters or whitespace"
+            " (percent-encode them)"
+        )
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
 from domain.dispute import DisputeBearer
+from domain.events import MAX_ENDPOINTS_PER_OWNER
 from domain.hold import MAX_HOLD, MIN_HOLD
 from entrypoints.secrets_policy import (
     admin_key_weakness,
@@ -118,6 +119,9 @@ class Settings(BaseSettings):
     # Delivered and failed deliveries (and their events) older than this are purged;
     # 0 keeps them for ever.
     outbound_retention_days: int = Field(30, ge=0)
+    # Endpoints one owner (a tenant, or the platform) may have: each event is written once
+    # per endpoint that hears it.
+    outbound_max_endpoints_per_owner: int = Field(MAX_ENDPOINTS_PER_OWNER, ge=1)
 
     @property
     def outbound_lease_seconds(self) -> int:

@@ -233,6 +233,7 @@ class Container(containers.DeclarativeContainer):
         ids,
         clock,
         allow_private=settings.provided.outbound_allow_private,
+        max_endpoints_per_owner=settings.provided.outbound_max_endpoints_per_owner,
     )
     deliver_events = providers.Singleton(
         DeliverEvents,

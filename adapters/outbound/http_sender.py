@@ -28,6 +28,10 @@ log = logging.getLogger("bookpay.events_out")
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Bookpay-Webhooks/1"
+# How much of an endpoint's answer is read: its status is what counts; the body is read no
+# further than this (an endpoint answering 200 with an endless body must not fill memory),
+# then the connection is closed.
+RESPONSE_EXCERPT_BYTES = 4096
 
 
 def origin_only(url: httpx.URL | str) -> str:
@@ -96,8 +100,8 @@ class HttpEventSender:
             headers = signed_headers(message_id, timestamp, body, secrets)
             headers["content-type"] = "application/json"
             headers["user-agent"] = USER_AGENT
-            response = await asyncio.wait_for(
-                self._client.post(url, content=body, headers=headers), self._timeout
+            status, _excerpt = await asyncio.wait_for(
+                self._post(self._client, url, body, headers), self._timeout
             )
         except Exception as error:  # any failure is "no answer": retried, never fatal
             log.info(
@@ -107,7 +111,25 @@ class HttpEventSender:
                 type(error).__name__,
             )
             return None
-        return response.status_code
+        return status
+
+    @staticmethod
+    async def _post(
+        client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """The answer's status and at most RESPONSE_EXCERPT_BYTES of its body, as sent (not
+        decompressed: a small gzip body may inflate to gigabytes)."""
+        request = client.build_request("POST", url, content=body, headers=headers)
+        response = await client.send(request, stream=True)
+        excerpt = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                excerpt += chunk[: RESPONSE_EXCERPT_BYTES - len(excerpt)]
+                if len(excerpt) >= RESPONSE_EXCERPT_BYTES:
+                    break
+        finally:
+            await response.aclose()  # an unread rest closes the connection, unread
+        return response.status_code, bytes(excerpt)
 
     async def aclose(self) -> None:
         if self._client is not None:

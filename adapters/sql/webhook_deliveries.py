@@ -21,7 +21,7 @@ from application.ports.events_out import (
     OutboundMessage,
     OutboundStats,
 )
-from domain.events import DeliveryStatus, EventType, InFlightCaps
+from domain.events import DeliveryStatus, EndpointStatus, EventType, InFlightCaps
 
 _E = orm.webhook_endpoints.c
 _O = orm.outbox_events.c
@@ -43,9 +43,16 @@ def _delivery(row: Row[Any]) -> Delivery:
     )
 
 
+def _not_disabled() -> Any:
+    """The endpoint is enabled, or gone (its deliveries are then failed by the relay): a
+    disabled endpoint's deliveries wait, pending, until it is enabled again."""
+    return or_(_E.id.is_(None), _E.status != EndpointStatus.DISABLED.value)
+
+
 def _fair_due(now: datetime, limit: int, caps: InFlightCaps) -> Any:
     """The ids of the due deliveries to claim, as one subquery (domain/events.py
-    `InFlightCaps`): per endpoint its oldest due up to the room its cap leaves, then per
+    `InFlightCaps`), a disabled endpoint's left waiting: per endpoint its oldest due up to
+    the room its cap leaves, then per
     owner (the endpoint's tenant, or '' for the platform's and for a deleted endpoint's)
     the oldest of those up to its
     room, then owners in turn (every owner's first, then every owner's second, ...)."""
@@ -84,7 +91,7 @@ def _fair_due(now: datetime, limit: int, caps: InFlightCaps) -> Any:
                 orm.webhook_endpoints, _E.id == _D.endpoint_id
             ).outerjoin(endpoint_busy, endpoint_busy.c.endpoint_id == _D.endpoint_id)
         )
-        .where(pending, _D.next_attempt_at <= now)
+        .where(pending, _D.next_attempt_at <= now, _not_disabled())
         .subquery()
     )
     by_owner = (
@@ -200,13 +207,20 @@ class SqlAlchemyDeliveryRepository:
         self,
         delivery_id: str,
         *,
+        attempt: int,
         status: DeliveryStatus,
         response_status: int | None,
         next_attempt_at: datetime | None,
-    ) -> None:
-        await self._connection.execute(
+    ) -> bool:
+        # Fenced by the try it claimed: a relay that outlived its lease finds another try
+        # (or an outcome) in place and changes nothing.
+        result = await self._connection.execute(
             update(orm.webhook_deliveries)
-            .where(_D.id == delivery_id)
+            .where(
+                _D.id == delivery_id,
+                _D.attempts == attempt,
+                _D.status == DeliveryStatus.PENDING.value,
+            )
             .values(
                 status=status.value,
                 last_response_status=response_status,
@@ -214,12 +228,19 @@ class SqlAlchemyDeliveryRepository:
                 leased_until=None,
             )
         )
+        return bool(result.rowcount)
 
     async def purge(self, finished_before: datetime, limit: int) -> int:
+        disabled = select(_E.id).where(
+            _E.id == _D.endpoint_id, _E.status == EndpointStatus.DISABLED.value
+        )
         finished = (
             select(_D.id)
             .where(
-                _D.status.in_([DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]),
+                or_(
+                    _D.status.in_([DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]),
+                    disabled.exists(),  # waiting for an endpoint left disabled this long
+                ),
                 _D.created_at < finished_before,
             )
             .limit(limit)
@@ -289,8 +310,14 @@ class SqlAlchemyDeliveryRepository:
         ).one()
         oldest = (
             await self._connection.execute(
-                select(func.min(_D.next_attempt_at)).where(
-                    _D.status == DeliveryStatus.PENDING.value, _D.next_attempt_at <= now
+                select(func.min(_D.next_attempt_at))
+                .select_from(
+                    orm.webhook_deliveries.outerjoin(orm.webhook_endpoints, _E.id == _D.endpoint_id)
+                )
+                .where(
+                    _D.status == DeliveryStatus.PENDING.value,
+                    _D.next_attempt_at <= now,
+                    _not_disabled(),
                 )
             )
         ).scalar()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -65,8 +65,24 @@ class SqlAlchemyWebhookEndpointRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def add(self, endpoint: WebhookEndpoint) -> None:
+    async def add(self, endpoint: WebhookEndpoint, *, max_per_owner: int | None = None) -> bool:
+        if max_per_owner is not None:
+            if self._connection.dialect.name == "postgresql":
+                # Registrations of one owner take turns until their transactions end (on
+                # SQLite every transaction holds the write lock already).
+                owner = "webhook_endpoints:" + (endpoint.owner_tenant_id or "")
+                await self._connection.execute(
+                    select(func.pg_advisory_xact_lock(func.hashtextextended(owner, 0)))
+                )
+            owned = (
+                select(func.count())
+                .select_from(orm.webhook_endpoints)
+                .where(_owner_is(endpoint.owner_tenant_id))
+            )
+            if (await self._connection.execute(owned)).scalar_one() >= max_per_owner:
+                return False
         await self._connection.execute(insert(orm.webhook_endpoints), _endpoint_values(endpoint))
+        return True
 
     async def get(self, endpoint_id: str, owner_tenant_id: str | None) -> WebhookEndpoint | None:
         query = select(orm.webhook_endpoints).where(

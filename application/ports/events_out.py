@@ -86,7 +86,11 @@ class OutboundStats:
 class WebhookEndpointRepository(Protocol):
     """Endpoints by owner: `owner_tenant_id` None is the platform's (admin routes)."""
 
-    async def add(self, endpoint: WebhookEndpoint) -> None: ...
+    async def add(self, endpoint: WebhookEndpoint, *, max_per_owner: int | None = None) -> bool:
+        """Adds the endpoint unless its owner has `max_per_owner` endpoints already (then
+        False, nothing added). Two registrations of one owner at once are counted one
+        after the other, so the cap holds under concurrency too."""
+        ...
 
     async def get(self, endpoint_id: str, owner_tenant_id: str | None) -> WebhookEndpoint | None:
         """The owner's endpoint; None for another owner's."""
@@ -134,7 +138,8 @@ class DeliveryRepository(Protocol):
         (the endpoint's tenant, or the platform) beyond its cap of deliveries in flight
         (claimed with a lease not yet ended, counting those claimed before), and each
         owner's oldest due in turn (round robin), so one owner's backlog never fills the
-        batch. Each counts a try and is in flight, not due again, until `lease_until` (so
+        batch. A disabled endpoint's deliveries are not due: they stay pending until it is
+        enabled again. Each counts a try and is in flight, not due again, until `lease_until` (so
         one whose relay died is tried again then) or until its outcome is recorded."""
         ...
 
@@ -142,17 +147,22 @@ class DeliveryRepository(Protocol):
         self,
         delivery_id: str,
         *,
+        attempt: int,
         status: DeliveryStatus,
         response_status: int | None,
         next_attempt_at: datetime | None,
-    ) -> None:
-        """The outcome of a try: the delivery is no longer in flight."""
+    ) -> bool:
+        """The outcome of the try `attempt` (the `attempts` its claim returned): the
+        delivery is no longer in flight. Fenced: False, and nothing changed, when that is no
+        longer the delivery's latest try or it is no longer pending (a relay that outlived
+        its lease, whose delivery another relay claimed again or finished)."""
         ...
 
     async def purge(self, finished_before: datetime, limit: int) -> int:
         """Delete up to `limit` delivered or failed deliveries made before
-        `finished_before`, and the dispatched events made before it that no delivery
-        needs any more; the number of rows deleted (0: nothing left to purge)."""
+        `finished_before` (and pending ones waiting for an endpoint still disabled), and the
+        dispatched events made before it that no delivery needs any more; the number of
+        rows deleted (0: nothing left to purge)."""
         ...
 
     async def get(self, delivery_id: str) -> Delivery | None: ...
@@ -172,7 +182,9 @@ class DeliveryRepository(Protocol):
         """Pending again, due now (its tries so far kept)."""
         ...
 
-    async def stats(self, now: datetime) -> OutboundStats: ...
+    async def stats(self, now: datetime) -> OutboundStats:
+        """`oldest_due_since` leaves out what waits for a disabled endpoint."""
+        ...
 
 
 class EventsOutUnitOfWork(Protocol):

@@ -123,7 +123,15 @@ class AdminWebhookEndpointController(Controller):
         summary="Register a platform endpoint (every tenant's events, or one tenant's)",
         response_description="The endpoint and its signing secret (shown only here)",
         response_headers=location("the endpoint"),
-        responses=problems(401, 404, 422, why_404="No such tenant"),
+        responses=problems(
+            401,
+            404,
+            409,
+            422,
+            why_404="No such tenant",
+            why_409="The platform has as many "
+            "endpoints as BOOKPAY_OUTBOUND_MAX_ENDPOINTS_PER_OWNER allows",
+        ),
     )
     async def create(
         self, data: w.WebhookEndpointCreate, manage_webhook_endpoints: ManageWebhookEndpoints
@@ -236,7 +244,9 @@ class TenantWebhookEndpointController(Controller):
         summary="Register an endpoint for the tenant's own events",
         response_description="The endpoint and its signing secret (shown only here)",
         response_headers=location("the endpoint"),
-        responses=problems(401, 422),
+        responses=problems(
+            401, 409, 422, why_409="The tenant has as many endpoints as the platform allows"
+        ),
     )
     async def create(
         self,

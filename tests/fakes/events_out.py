@@ -117,8 +117,14 @@ class InMemoryEndpoints:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    async def add(self, endpoint: WebhookEndpoint) -> None:
+    async def add(self, endpoint: WebhookEndpoint, *, max_per_owner: int | None = None) -> bool:
+        owned = sum(
+            e.owner_tenant_id == endpoint.owner_tenant_id for e in self._s.endpoints.values()
+        )
+        if max_per_owner is not None and owned >= max_per_owner:
+            return False
         self._s.endpoints[endpoint.id] = endpoint
+        return True
 
     async def get(self, endpoint_id: str, owner_tenant_id: str | None) -> WebhookEndpoint | None:
         found = self._s.endpoints.get(endpoint_id)
@@ -200,6 +206,7 @@ class InMemoryDeliveries:
                 if d.status is DeliveryStatus.PENDING
                 and d.next_attempt_at is not None
                 and d.next_attempt_at <= now
+                and not self._waits(d)
             ),
             key=lambda d: (d.next_attempt_at or now, d.id),
         )
@@ -224,11 +231,18 @@ class InMemoryDeliveries:
         self,
         delivery_id: str,
         *,
+        attempt: int,
         status: DeliveryStatus,
         response_status: int | None,
         next_attempt_at: datetime | None,
-    ) -> None:
-        delivery = self._s.deliveries[delivery_id]
+    ) -> bool:
+        delivery = self._s.deliveries.get(delivery_id)
+        if (
+            delivery is None
+            or delivery.attempts != attempt
+            or delivery.status is not DeliveryStatus.PENDING
+        ):
+            return False
         self._s.leases.pop(delivery_id, None)
         self._s.deliveries[delivery_id] = replace(
             delivery,
@@ -236,12 +250,19 @@ class InMemoryDeliveries:
             last_response_status=response_status,
             next_attempt_at=next_attempt_at,
         )
+        return True
+
+    def _waits(self, delivery: Delivery) -> bool:
+        """Its endpoint is disabled: pending, not due until the endpoint is enabled."""
+        endpoint = self._s.endpoints.get(delivery.endpoint_id)
+        return endpoint is not None and endpoint.status is EndpointStatus.DISABLED
 
     async def purge(self, finished_before: datetime, limit: int) -> int:
         finished = [
             d.id
             for d in self._s.deliveries.values()
-            if d.status is not DeliveryStatus.PENDING and d.created_at < finished_before
+            if (d.status is not DeliveryStatus.PENDING or self._waits(d))
+            and d.created_at < finished_before
         ][:limit]
         for delivery_id in finished:
             del self._s.deliveries[delivery_id]
@@ -294,6 +315,7 @@ class InMemoryDeliveries:
             if d.status is DeliveryStatus.PENDING
             and d.next_attempt_at is not None
             and d.next_attempt_at <= now
+            and not self._waits(d)
         ]
         return OutboundStats(
             attempted=sum(d.attempts for d in deliveries),

@@ -3,6 +3,7 @@ no redirect followed, no answer in time is no answer, and loopback refused unles
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,22 @@ async def test_a_delivery_is_signed_with_every_secret_and_a_redirect_is_not_foll
     assert len(received.headers["webhook-signature"].split(" ")) == 2
     for secret in (new, old):
         assert Webhook(secret).verify(received.body, received.headers)["id"] == "evt_1"
+
+
+async def test_a_huge_answer_is_read_only_as_far_as_the_delivery_log_needs() -> None:
+    """A 200 followed by 256 MB: the status counts, a few KB of body are read, the rest is
+    never pulled in (before, httpx buffered all of it: 600 MB took 36 MB to 1.4 GB RSS)."""
+    with event_receiver() as receiver:
+        receiver.stream_body = 256 * 1024 * 1024
+        sender = HttpEventSender(allow_private=True, timeout=30)
+        assert await _send(sender, receiver.url, [new_secret()]) == 200
+        for _ in range(100):  # the server thread notices the hang-up
+            if receiver.body_bytes_written < receiver.stream_body:
+                break
+            await asyncio.sleep(0.05)
+    # What the server wrote before the hang-up: the excerpt (RESPONSE_EXCERPT_BYTES) plus
+    # what the two sockets buffer (a few MB on loopback), far from the whole body.
+    assert receiver.body_bytes_written < 64 * 1024 * 1024
 
 
 async def test_loopback_is_refused_unless_allowed_and_a_slow_endpoint_is_no_answer() -> None:

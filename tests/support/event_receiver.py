@@ -25,6 +25,10 @@ class EventReceiver:
     received: list[Received] = field(default_factory=list)
     # Seconds to wait before answering (a slow endpoint, or one killed mid-delivery).
     delay: float = 0.0
+    # Bytes of body to stream after the status (an endless answer when large), and how many
+    # the server managed to write before the sender hung up.
+    stream_body: int = 0
+    body_bytes_written: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_status(self) -> int:
@@ -66,8 +70,19 @@ def event_receiver(
                 threading.Event().wait(receiver.delay)
             status = receiver.next_status()
             self.send_response(status)
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(receiver.stream_body))
             self.end_headers()
+            if receiver.stream_body:
+                self._stream(receiver.stream_body)
+
+        def _stream(self, size: int) -> None:
+            chunk = b"x" * 65536
+            try:
+                while receiver.body_bytes_written < size:
+                    self.wfile.write(chunk)
+                    receiver.body_bytes_written += len(chunk)
+            except OSError:
+                self.close_connection = True  # the sender hung up: what it needed was read
 
         def log_message(self, format: str, *args: object) -> None:
             return

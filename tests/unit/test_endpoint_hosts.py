@@ -62,6 +62,10 @@ def test_proper_public_hosts_are_accepted(url: str) -> None:
         "2002:7f00:1::",  # 6to4 of 127.0.0.1
         "2002:c0a8:0101::1",  # 6to4 of 192.168.1.1
         "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "::ffff:0:7f00:1",  # IPv4-translated (RFC 6145) 127.0.0.1
+        "::ffff:0:a00:1",  # IPv4-translated 10.0.0.1
+        "fec0::1",  # deprecated site-local (RFC 3879)
+        "feff::1",
         "ff02::1",
         "fc00::1",
         "fe80::1",
@@ -89,6 +93,8 @@ def test_an_address_embedding_a_public_ipv4_is_public(address: str) -> None:
         "https://[64:ff9b::7f00:1]/",
         "https://[2002:a9fe:a9fe::]/",
         "https://[::a00:1]/",
+        "https://[::ffff:0:7f00:1]/",
+        "https://[fec0::1]/",
     ],
 )
 def test_registration_judges_the_ipv4_inside_an_ipv6_literal(url: str) -> None:
@@ -100,3 +106,28 @@ def test_a_numeric_top_label_is_not_a_name() -> None:
     assert is_proper_host("hooks.example.com")
     assert not is_proper_host("hooks.example.123")
     assert not is_proper_host("a" * 64 + ".example.com")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/a\r\nX-Injected: 1",
+        "https://exa\tmple.com/",
+        "https://hooks.example.com/a b",
+        "https://hooks.example.com/\x00",
+        "https://hooks.example.com/\x7f",
+        "https://hooks.example.com/\u200b",  # zero-width space
+        "https://hooks.example.com/\u00a0",  # no-break space
+        "\nhttps://hooks.example.com/",
+        "https://hooks.example.com/ ",
+    ],
+)
+def test_a_url_with_control_characters_or_whitespace_is_refused(url: str) -> None:
+    """urlsplit strips tabs and newlines before the host is judged, so the stored string
+    would differ from the URL checked, and could never be sent."""
+    with pytest.raises(InvalidEndpoint, match="control characters or whitespace"):
+        endpoint_url(url, allow_private=True)
+
+
+def test_an_ipv4_translated_address_is_judged_by_its_ipv4() -> None:
+    assert is_public_address(ipaddress.ip_address("::ffff:0:808:808"))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -215,6 +216,7 @@ async def test_claims_are_fair_across_owners_and_capped_per_owner_and_endpoint(
         flying = [d for d in await _all(uow, slow_endpoint) if d.next_attempt_at == lease]
         await uow.deliveries.record(
             flying[0].id,
+            attempt=flying[0].attempts,
             status=DeliveryStatus.DELIVERED,
             response_status=200,
             next_attempt_at=None,
@@ -234,7 +236,11 @@ async def test_finished_deliveries_and_spent_events_are_purged_after_the_retenti
             (failed, DeliveryStatus.FAILED),
         ):
             await uow.deliveries.record(
-                delivery.id, status=status, response_status=200, next_attempt_at=None
+                delivery.id,
+                attempt=delivery.attempts,
+                status=status,
+                response_status=200,
+                next_attempt_at=None,
             )
         await uow.commit()
     async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
@@ -252,3 +258,123 @@ async def test_finished_deliveries_and_spent_events_are_purged_after_the_retenti
     assert await _event_ids(engine, tenant_id) == {
         pending.event_id
     }  # the pending delivery's event stays
+
+
+async def test_a_stale_relays_outcome_changes_nothing(engine: AsyncEngine) -> None:
+    """Relay A claims, stalls past its lease; relay B claims the same delivery again. A's
+    outcome, whenever it comes, neither overwrites B's nor clears B's lease."""
+    _, endpoint_id = await _events_with_deliveries(engine, 1)
+
+    async def claim(at: timedelta) -> Delivery:
+        async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+            lease = NOW + at + timedelta(seconds=30)
+            due = await uow.deliveries.claim_due(NOW + at, lease, 1000, WIDE)
+            await uow.commit()
+        (mine,) = [d.delivery for d in due if d.delivery.endpoint_id == endpoint_id]
+        return mine
+
+    async def record(claimed: Delivery, status: DeliveryStatus, response: int) -> bool:
+        async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+            applied = await uow.deliveries.record(
+                claimed.id,
+                attempt=claimed.attempts,
+                status=status,
+                response_status=response,
+                next_attempt_at=None,
+            )
+            await uow.commit()
+        return applied
+
+    stale = await claim(timedelta(0))
+    fresh = await claim(timedelta(seconds=30))  # A's lease has ended
+    assert (stale.attempts, fresh.attempts) == (1, 2)
+    assert await record(stale, DeliveryStatus.FAILED, 500) is False
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        (still,) = await _all(uow, endpoint_id)
+    assert (still.status, still.next_attempt_at) == (DeliveryStatus.PENDING, fresh.next_attempt_at)
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:  # B's lease is still held
+        assert await uow.deliveries.claim_due(NOW + timedelta(seconds=31), NOW, 1000, WIDE) == []
+    assert await record(fresh, DeliveryStatus.DELIVERED, 200) is True
+    assert await record(stale, DeliveryStatus.FAILED, 500) is False
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        (done,) = await _all(uow, endpoint_id)
+    assert (done.status, done.last_response_status) == (DeliveryStatus.DELIVERED, 200)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("migrated_postgres", marks=pytest.mark.postgres)])
+def own_database_url(request: pytest.FixtureRequest) -> str:
+    """A database of the test's own (metrics see every row)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+async def own_engine(own_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(own_database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_a_disabled_endpoints_deliveries_wait_pending_until_it_is_enabled(
+    own_engine: AsyncEngine,
+) -> None:
+    engine = own_engine
+    _, endpoint_id = await _events_with_deliveries(engine, 2)
+
+    async def set_status(status: EndpointStatus) -> None:
+        async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+            (endpoint,) = await uow.endpoints.get_any([endpoint_id])
+            await uow.endpoints.update(replace(endpoint, status=status))
+            await uow.commit()
+
+    async def claimed(at: datetime) -> list[Delivery]:
+        async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+            due = await uow.deliveries.claim_due(at, at + timedelta(seconds=30), 1000, WIDE)
+            await uow.commit()
+        return [d.delivery for d in due if d.delivery.endpoint_id == endpoint_id]
+
+    await set_status(EndpointStatus.DISABLED)
+    later = NOW + timedelta(days=2)
+    assert await claimed(later) == []
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        waiting = await _all(uow, endpoint_id)
+        stats = await uow.deliveries.stats(later)
+    assert {(d.status, d.attempts) for d in waiting} == {(DeliveryStatus.PENDING, 0)}
+    assert stats.oldest_due_since is None  # waiting is not "due"
+    await set_status(EndpointStatus.ENABLED)
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        assert (await uow.deliveries.stats(later)).oldest_due_since == NOW
+    assert len(await claimed(later)) == 2
+
+    # Left disabled past the retention, what waits for it is purged.
+    await set_status(EndpointStatus.DISABLED)
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        while await uow.deliveries.purge(NOW + timedelta(seconds=1), 100):
+            pass
+        assert await _all(uow, endpoint_id) == []
+        await uow.commit()
+
+
+async def test_an_owner_cannot_pass_its_endpoint_cap_even_registering_at_once(
+    engine: AsyncEngine,
+) -> None:
+    tenant = a_tenant()
+    async with SqlAlchemyUnitOfWork(engine) as uow:
+        await uow.tenants.add(tenant)
+        await uow.commit()
+
+    async def register() -> bool:
+        endpoint = _endpoint(tenant_id=tenant.id, owner_tenant_id=tenant.id)
+        async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+            added = await uow.endpoints.add(endpoint, max_per_owner=3)
+            await asyncio.sleep(0.02)  # hold the transaction while the others register
+            await uow.commit()
+        return added
+
+    added = await asyncio.gather(*(register() for _ in range(6)))
+    assert sorted(added) == [False] * 3 + [True] * 3
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
+        assert len(await uow.endpoints.list(tenant.id, after=None, limit=99)) == 3
+        assert await uow.endpoints.add(_endpoint(), max_per_owner=3)  # the platform's own
+        await uow.commit()

@@ -39,8 +39,13 @@ class Hanging:
 
 
 def _manage(store: InMemoryEventsOut, clock: ManualClock) -> ManageWebhookEndpoints:
+    # A platform that lets a tenant have 100 endpoints (the default cap is 16).
     return ManageWebhookEndpoints(
-        InMemoryDatabase().unit_of_work, store.unit_of_work, RandomIds(), clock
+        InMemoryDatabase().unit_of_work,
+        store.unit_of_work,
+        RandomIds(),
+        clock,
+        max_endpoints_per_owner=100,
     )
 
 
