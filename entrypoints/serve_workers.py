@@ -41,6 +41,24 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def refuse_a_taken_port(host: str, port: int) -> None:
+    """OSError (address in use) when any socket listens on (host, port), SO_REUSEPORT or not.
+
+    SO_REUSEPORT lets every process of the same user bind the port: without this check a
+    second server started on a taken port would silently share its connections with the
+    first (another deployment, another test run) instead of failing. A socket bound without
+    the option conflicts with every other listener, so binding one (and closing it at once)
+    asks the kernel whether anyone listens there.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not "taken"
+        probe.bind((host, port))
+    finally:
+        probe.close()
+
+
 class ReusePortWorkers(Multiprocess):
     """uvicorn's supervisor, giving each worker it starts a socket of its own on one port.
 
@@ -55,6 +73,7 @@ class ReusePortWorkers(Multiprocess):
         self._port = port
         self._handed: list[socket.socket] = []
         # The first worker's socket is bound now, so a taken port fails at once.
+        refuse_a_taken_port(host, port)
         self._first: socket.socket | None = reuse_port_socket(host, port)
         super().__init__(config, sockets=[])
 

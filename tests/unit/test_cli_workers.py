@@ -81,3 +81,27 @@ def test_a_port_taken_without_reuse_port_is_refused() -> None:
             reuse_port_socket("127.0.0.1", taken.getsockname()[1]).close()
     finally:
         taken.close()
+
+
+def test_a_port_another_server_shares_by_reuse_port_is_refused_too() -> None:
+    """Another server's SO_REUSEPORT socket on the port (another deployment, another test
+    run) must not silently share its connections with this one: starting fails instead."""
+    from entrypoints.serve_workers import refuse_a_taken_port, reuse_port_socket
+
+    other = reuse_port_socket("127.0.0.1", 0)
+    try:
+        with pytest.raises(OSError, match="in use"):
+            refuse_a_taken_port("127.0.0.1", other.getsockname()[1])
+    finally:
+        other.close()
+
+
+def test_a_free_port_passes_the_check_and_stays_free() -> None:
+    from entrypoints.serve_workers import refuse_a_taken_port, reuse_port_socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    refuse_a_taken_port("127.0.0.1", port)
+    reuse_port_socket("127.0.0.1", port).close()
