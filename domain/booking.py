@@ -372,7 +372,7 @@ class Booking:
         """Refuse to give money back while a dispute makes the charge not refundable."""
         blocking = next((d for d in self.disputes if d.blocks_refunds), None)
         if blocking is not None:
-            raise DisputeOpen(self.id, blocking.dispute_id)
+            raise DisputeOpen(self.id, blocking.dispute_id, closed=blocking.is_closed)
 
     def record_dispute(self, snapshot: DisputeSnapshot) -> Booking:
         """Record what the gateway says of one of the payment's disputes; a snapshot older

@@ -185,13 +185,18 @@ class StartsTooSoonToCheckOut(DomainError):
 
 class DisputeOpen(DomainError):
     """A dispute makes the booking's payment not refundable (Stripe would refuse, and the
-    customer would be paid twice): no refund or cancellation until it is closed."""
+    customer would be paid twice): no refund or cancellation while it is open, nor after it
+    was lost (`closed`)."""
 
-    def __init__(self, booking_id: str, dispute_id: str) -> None:
-        super().__init__(
-            f"booking {booking_id} has an open dispute ({dispute_id}) that makes its payment "
-            "not refundable: it cannot be refunded or cancelled until the dispute is closed"
-        )
+    def __init__(self, booking_id: str, dispute_id: str, *, closed: bool = False) -> None:
+        if closed:  # lost: the chargeback already gave the money back
+            why = f"booking {booking_id} lost a dispute ({dispute_id}) of its payment, which "
+            why += "Stripe no longer refunds: it cannot be refunded or cancelled"
+        else:
+            why = f"booking {booking_id} has an open dispute ({dispute_id}) that makes its "
+            why += "payment not refundable: it cannot be refunded or cancelled until the "
+            why += "dispute is closed"
+        super().__init__(why)
         self.booking_id = booking_id
         self.dispute_id = dispute_id
 

@@ -75,6 +75,15 @@ def test_while_the_charge_is_not_refundable_nothing_goes_back() -> None:
     assert recorded.refunded.customer_refund == usd(1000)
 
 
+def test_a_lost_dispute_refuses_refunds_saying_it_was_lost_not_that_it_is_open() -> None:
+    lost = paid().record_dispute(snapshot(S.NEEDS_RESPONSE, 0)).record_dispute(snapshot(S.LOST, 10))
+    with pytest.raises(DisputeOpen, match="lost a dispute") as refused:
+        lost.reserve_refund("bookpay-refund-1", RefundSplit(usd(1000), usd(0)))
+    assert "until the dispute is closed" not in str(refused.value)
+    with pytest.raises(DisputeOpen, match="open dispute"):
+        paid().record_dispute(snapshot(S.NEEDS_RESPONSE, 0)).cancel(CancelledBy.CUSTOMER)
+
+
 def test_an_inquiry_stripe_still_lets_refund_blocks_nothing() -> None:
     inquiry = paid().record_dispute(snapshot(S.WARNING_NEEDS_RESPONSE, 0, refundable=True))
     assert inquiry.payment_status is PaymentStatus.DISPUTED
