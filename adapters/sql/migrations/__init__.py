@@ -30,9 +30,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Migrations are not requests: a CREATE INDEX on a large table, or a process waiting for
+# another one's migration lock, may take minutes, not the API's few seconds.
+MIGRATION_TIMEOUT_MS = 15 * 60 * 1000
+
+
 async def run_on(url: str, work: Callable[[Connection], None]) -> None:
-    """Run `work` on a connection to the database at `url`, then commit."""
-    engine = create_engine(url)
+    """Run `work` on a connection to the database at `url`, then commit; every statement and
+    lock wait bounded by MIGRATION_TIMEOUT_MS (PostgreSQL), not by the API's timeouts."""
+    engine = create_engine(url, statement_timeout_ms=MIGRATION_TIMEOUT_MS)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(work)

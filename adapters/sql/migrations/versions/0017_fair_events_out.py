@@ -3,7 +3,7 @@ owner's and endpoint's deliveries in flight can be capped; finished deliveries a
 age to be purged.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-11-30 14:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
