@@ -150,3 +150,11 @@ def render_onboarding_page(
         f"{state}\n" + _button(onboarding_path(base_url, account_id), "Complete onboarding")
     )
     return _document("Test onboarding", body)
+
+
+def render_refusal_page(text: str, *, back_url: str | None = None) -> str:
+    """A refusal shown to a browser (a button pressed on a page that is out of date), in
+    words, with the way back to the booking when there is one."""
+    back = f'<p><a href="{escape(back_url)}">Back to your booking</a></p>' if back_url else ""
+    body = f"<h1>Test checkout</h1>\n<p>{escape(text)}</p>\n{back}"
+    return _document("Test checkout", body)
