@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import BASE_URL, build_test_app
-from tests.support.http_flows import OpenShop, open_shop
+from tests.support.http_flows import OpenShop, open_shop, paid_booking_with_token
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 FORM_ID = re.compile(r'name="form_id" value="([^"]+)"')
@@ -264,3 +264,31 @@ async def test_the_fake_checkout_page_is_not_cached_and_refuses_a_browser_in_wor
     assert urlsplit(booking_link.group(1)).path.startswith("/booking/")
     assert api.status_code == 400
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+# --- 6. Who cancelled a booking ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("The teacher is ill", "The business cancelled this booking: The teacher is ill"),
+        (None, "The business cancelled this booking."),
+    ],
+    ids=["with-reason", "without-reason"],
+)
+async def test_a_booking_the_business_cancelled_says_so_and_why(
+    client: AsyncTestClient[Any], reason: str | None, words: str
+) -> None:
+    tenant, booking_id, token = await paid_booking_with_token(client)
+    body = {} if reason is None else {"reason": reason}
+    cancelled = await client.post(
+        f"/v1/tenant/bookings/{booking_id}/cancel", json=body, headers=tenant
+    )
+
+    page = await client.get(f"/booking/{booking_id}", params={"token": token})
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert "This booking is cancelled" in page.text
+    assert words in page.text
+    assert "You cancelled" not in page.text
