@@ -15,6 +15,8 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
+from application.ports.repositories import AlreadyExists
+from application.start_checkout import CheckoutStarted, StartCheckout, StartCheckoutCommand
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import BASE_URL, build_test_app
@@ -292,3 +294,42 @@ async def test_a_booking_the_business_cancelled_says_so_and_why(
     assert "This booking is cancelled" in page.text
     assert words in page.text
     assert "You cancelled" not in page.text
+
+
+class _SecondHoldLosesTheRace(StartCheckout):
+    """The same submission's first post inserted the booking between this post's look for
+    it and its own insert (PostgreSQL, two posts at once): the insert is refused once."""
+
+    def __init__(self, inner: StartCheckout) -> None:  # the use case's own, wrapped
+        self._inner = inner
+        self.refused = 0
+
+    async def __call__(self, command: StartCheckoutCommand) -> CheckoutStarted:
+        first = await self._inner(command)
+        if self.refused == 0:
+            self.refused += 1
+            raise AlreadyExists(f"booking {first.booking_id} exists")
+        return await self._inner(command)
+
+
+async def test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout(
+    app: tuple[AsyncTestClient[Any], Container],
+) -> None:
+    client, container = app
+    shop = await open_shop(client)
+    url = await form_url(client, shop)
+    racing = _SecondHoldLosesTheRace(container.start_checkout())
+    container.start_checkout.override(providers.Object(racing))
+    shown = await client.get(url)
+
+    sent = await client.post(
+        url,
+        data={**the_form(shown.text), **CUSTOMER, "seats": "1", "action": "book"},
+        follow_redirects=False,
+    )
+
+    assert sent.status_code == 303, sent.text
+    assert racing.refused == 1
+    assert await seats_left(client, url) == "4"
+    paid = await client.post(sent.headers["location"] + "/pay", data={"method": "card"})
+    assert "Your booking is confirmed" in paid.text
