@@ -45,8 +45,6 @@ from entrypoints.web.errors import refusal_text
 from entrypoints.web.safety import booking_cookie, booking_cookie_name, booking_path
 from entrypoints.web.translation import gettext as _
 
-__all__ = ["BookingPages", "PageSettings", "ShopPages"]
-
 
 class ShopPages(Controller):
     path = "/book"

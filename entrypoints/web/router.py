@@ -19,9 +19,10 @@ from adapters.rate_limits.limiter import RateLimits
 from entrypoints.config import Settings
 from entrypoints.http.strict_json import check_query_strictly
 from entrypoints.web.access import BookingAccess
+from entrypoints.web.booking_form import PageSettings
 from entrypoints.web.errors import PAGE_EXCEPTION_HANDLERS
 from entrypoints.web.onboarding import OnboardingPages
-from entrypoints.web.pages import BookingPages, PageSettings, ShopPages
+from entrypoints.web.pages import BookingPages, ShopPages
 from entrypoints.web.safety import content_security_policy, csrf_config, form_secret, is_https
 from entrypoints.web.translation import gettext, ngettext
 
