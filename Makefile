@@ -7,8 +7,10 @@ AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: run test quick check lint format typecheck layers install lock bench fuzz clean
 
+# `make run PORT=8001`: another port (the printed links follow it).
+PORT ?= 8000
 run: $(STAMP)
-	$(BIN)/bookpay run
+	$(BIN)/bookpay run --port $(PORT)
 
 # Every test, on every core: pyproject.toml's addopts hold `-n auto --dist worksteal`.
 test: check $(AXE)

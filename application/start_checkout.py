@@ -54,6 +54,9 @@ class StartCheckoutCommand:
     success_url: str | None = None
     cancel_url: str | None = None
     idempotency_key: str | None = None
+    # With an idempotency key: the booking token to issue (the same on every retry, e.g.
+    # derived from a form's one-time id); None issues a new random one on each attempt.
+    booking_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,11 @@ class StartCheckout:
         for url in (command.success_url, command.cancel_url):
             if url is not None:
                 require_allowed_return_url(url, self._return_hosts)
-        token = new_booking_token()
+        token = (
+            command.booking_token
+            if command.booking_token and command.idempotency_key
+            else new_booking_token()
+        )
         async with self._uow().single_write() as uow:
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:
@@ -137,7 +144,7 @@ class StartCheckout:
         if existing is None:
             return None
         booking, offering = await self._resumable(uow, tenant, existing)
-        # The first attempt's token never reached the customer: issue a new one.
+        # The first attempt's token may never have reached the customer: issue this one.
         booking = replace(booking, access_token_hash=hash_secret(token))
         await uow.bookings.update(booking)
         return booking, offering

@@ -257,9 +257,24 @@ def cmd_tenant_key(args: argparse.Namespace) -> None:
     print(api_key)
 
 
+def development_base_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches `bookpay run --host H --port N`."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - a name
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """migrate + demo + serve: what `make run` does on a fresh machine."""
     os.environ.setdefault("BOOKPAY_GATEWAY", GatewayKind.FAKE.value)
+    if (
+        os.environ["BOOKPAY_GATEWAY"] == GatewayKind.FAKE.value
+        and not os.environ.get("BOOKPAY_PUBLIC_BASE_URL", "").strip()
+    ):
+        # Development only (the fake gateway): the links printed, the checkout's way back
+        # and the fake's webhooks follow --port when BOOKPAY_PUBLIC_BASE_URL is unset.
+        os.environ["BOOKPAY_PUBLIC_BASE_URL"] = development_base_url(args.host, args.port)
     settings = _settings()
     settings, generated = settings.with_generated_secrets()
     os.environ.update(generated)

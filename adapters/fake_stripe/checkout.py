@@ -327,6 +327,12 @@ class FakeCheckout:
         session = await self._find_session(session_id)
         return await self.expire_checkout_session(session_id, account_id=session.account_id)
 
+    async def return_url(self, session_id: str) -> str | None:
+        """Where the session sends the customer back (its success_url): the booking."""
+        session = await self._find_session(session_id)
+        url = session.body.get("success_url")
+        return str(url) if url else None
+
     async def checkout_page(self, session_id: str) -> str:
         session = await self._find_session(session_id)
         body = session.body

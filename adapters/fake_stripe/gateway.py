@@ -209,6 +209,10 @@ class FakeGateway:
     async def checkout_page(self, session_id: str) -> str:
         return await self._checkout.checkout_page(session_id)
 
+    async def checkout_return_url(self, session_id: str) -> str | None:
+        """The hosted checkout's way back to the shop (the session's success_url)."""
+        return await self._checkout.return_url(session_id)
+
     # --- Refunds and disputes (FakeStripeMoney) ------------------------------------------
 
     async def refund(self, request: RefundRequest) -> RefundResult:

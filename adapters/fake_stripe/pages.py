@@ -42,12 +42,21 @@ class CheckoutPage:
     return_url: str | None = None
 
 
+# The pages are sent with `Cache-Control: no-store`, yet a browser may still show one from
+# its back/forward cache after Cancel then Back: ask for it anew, as it is now. (Without
+# script, a button of such a page answers a refusal page in words.)
+_FRESH_ON_BACK = (
+    "<script>addEventListener('pageshow', function (e) "
+    "{ if (e.persisted) location.reload(); });</script>"
+)
+
+
 def _document(title: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n{_FRESH_ON_BACK}\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
 
@@ -150,3 +159,11 @@ def render_onboarding_page(
         f"{state}\n" + _button(onboarding_path(base_url, account_id), "Complete onboarding")
     )
     return _document("Test onboarding", body)
+
+
+def render_refusal_page(text: str, *, back_url: str | None = None) -> str:
+    """A refusal shown to a browser (a button pressed on a page that is out of date), in
+    words, with the way back to the booking when there is one."""
+    back = f'<p><a href="{escape(back_url)}">Back to your booking</a></p>' if back_url else ""
+    body = f"<h1>Test checkout</h1>\n<p>{escape(text)}</p>\n{back}"
+    return _document("Test checkout", body)

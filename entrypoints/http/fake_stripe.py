@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.response import Redirect
 from msgspec import Meta
 
 from adapters.fake_stripe.gateway import FakeGateway
+from adapters.fake_stripe.pages import render_refusal_page
 from application.errors import GatewayInvalidRequest
 from entrypoints.http import schemas as s
 from entrypoints.http.errors import problem
@@ -106,16 +109,60 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in form.items()}
 
 
+NO_STORE = CacheControlHeader(no_store=True)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# What a browser reads when a button of a page that is out of date (Back, another tab) is
+# pressed: the session has been paid, cancelled or has expired meanwhile.
+CHECKOUT_ENDED = (
+    "This checkout has ended: it was paid, cancelled or has expired, so it can no longer "
+    "be paid or changed here. Your booking's page says where it stands."
+)
+
+
+def from_a_browser(request: Request[Any, Any, Any]) -> bool:
+    """A browser's form post (a page's button), not an API client of the fake: a form body,
+    or HTML asked for; a client asking for JSON keeps problem+json."""
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept:
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in FORM_TYPES and "json" not in accept
+
+
 def _refused(request: Request[Any, Any, Any], error: GatewayInvalidRequest) -> Response[Any]:
     # Elsewhere the gateway refusing Bookpay's own request is Bookpay's fault (502); here
     # the request came straight from whoever uses the fake's pages, so it is theirs.
     return problem(400, str(error), slug="fake-stripe-refused").to_response(request)
 
 
+async def _checkout_action(
+    request: Request[Any, Any, Any],
+    session_id: str,
+    fake_gateway: FakeGateway,
+    action: Callable[[], Awaitable[str]],
+) -> Response[Any]:
+    """A checkout page's button: on to where the session sends the customer; refused, a
+    page in words for a browser (with the way back to the booking), problem+json else."""
+    try:
+        return Redirect(await action(), status_code=303)
+    except GatewayInvalidRequest:
+        if not from_a_browser(request):
+            raise
+    return Response(
+        render_refusal_page(
+            CHECKOUT_ENDED, back_url=await fake_gateway.checkout_return_url(session_id)
+        ),
+        status_code=400,
+        media_type=MediaType.HTML,
+    )
+
+
 class FakeStripeController(Controller):
     path = "/fake-stripe"
     tags = ["fake gateway"]  # noqa: RUF012 - Litestar reads these as class attributes
     exception_handlers = {GatewayInvalidRequest: _refused}  # noqa: RUF012
+    # Never a stale page: after Cancel then Back, the browser asks again.
+    cache_control = NO_STORE
 
     @get("/checkout/{session_id:str}", media_type=MediaType.HTML, summary="Test checkout page")
     async def checkout_page(self, session_id: str, fake_gateway: FakeGateway) -> str:
@@ -128,20 +175,31 @@ class FakeStripeController(Controller):
     )
     async def pay(
         self, request: Request[Any, Any, Any], session_id: str, fake_gateway: FakeGateway
-    ) -> Redirect:
+    ) -> Response[Any]:
         method = (await _form(request)).get("method", "card")
-        outcome = await fake_gateway.pay(session_id, method)
-        return Redirect(outcome.redirect_url, status_code=303)
+
+        async def pay() -> str:
+            return (await fake_gateway.pay(session_id, method)).redirect_url
+
+        return await _checkout_action(request, session_id, fake_gateway, pay)
 
     @post("/checkout/{session_id:str}/decline", status_code=303, summary="Async payment fails")
-    async def decline(self, session_id: str, fake_gateway: FakeGateway) -> Redirect:
-        outcome = await fake_gateway.decline(session_id)
-        return Redirect(outcome.redirect_url, status_code=303)
+    async def decline(
+        self, request: Request[Any, Any, Any], session_id: str, fake_gateway: FakeGateway
+    ) -> Response[Any]:
+        async def decline() -> str:
+            return (await fake_gateway.decline(session_id)).redirect_url
+
+        return await _checkout_action(request, session_id, fake_gateway, decline)
 
     @post("/checkout/{session_id:str}/cancel", status_code=303, summary="Back to the shop")
-    async def cancel(self, session_id: str, fake_gateway: FakeGateway) -> Redirect:
-        outcome = await fake_gateway.cancel(session_id)
-        return Redirect(outcome.redirect_url, status_code=303)
+    async def cancel(
+        self, request: Request[Any, Any, Any], session_id: str, fake_gateway: FakeGateway
+    ) -> Response[Any]:
+        async def cancel() -> str:
+            return (await fake_gateway.cancel(session_id)).redirect_url
+
+        return await _checkout_action(request, session_id, fake_gateway, cancel)
 
     @get("/onboarding/{account_id:str}", media_type=MediaType.HTML, summary="Test onboarding")
     async def onboarding_page(self, account_id: str, fake_gateway: FakeGateway) -> str:

@@ -6,7 +6,6 @@ Each handler reads the request, calls one use case and renders a template; every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -16,8 +15,9 @@ from litestar.response import Redirect, Template
 
 from adapters.rate_limits.limiter import RateLimits
 from application.cancel_booking import CancelBooking, CancelCommand
-from application.customer_pages import CustomerPages, OfferingSlots, SlotOnSale
-from application.errors import ApplicationError, NotFound
+from application.customer_pages import CustomerPages
+from application.errors import ApplicationError, Conflict, NotFound
+from application.ports.repositories import AlreadyExists
 from application.quote_fee import QuoteFee
 from application.slot_queries import ListPublicOfferings
 from application.start_checkout import StartCheckout, StartCheckoutCommand
@@ -26,43 +26,24 @@ from domain.errors import DomainError
 from entrypoints.http.throttling import TooManyRequests, client_address
 from entrypoints.web import views
 from entrypoints.web.access import BookingAccess
+from entrypoints.web.booking_form import (
+    FIELDS,
+    PageSettings,
+    SlotGone,
+    form_errors,
+    form_page,
+    formats,
+    page,
+    requested_seats,
+    seat_limit,
+    slot_gone_page,
+    submission_key,
+    submission_token,
+    total_not_shown,
+)
 from entrypoints.web.errors import refusal_text
-from entrypoints.web.formatting import Formats, customer_locale
 from entrypoints.web.safety import booking_cookie, booking_cookie_name, booking_path
 from entrypoints.web.translation import gettext as _
-from entrypoints.web.translation import text_language
-
-MAX_NAME = 200
-MAX_EMAIL = 254
-Seats = Annotated[int, Parameter(ge=1, le=1000)]
-
-
-@dataclass(frozen=True, slots=True)
-class PageSettings:
-    """What the pages need of the configuration."""
-
-    default_max_seats_per_booking: int
-    secure_cookies: bool
-
-
-def formats(request: Request[Any, Any, Any], timezone: str) -> Formats:
-    return Formats(customer_locale(request.headers.get("accept-language")), timezone)
-
-
-def page(
-    request: Request[Any, Any, Any],
-    name: str,
-    f: Formats,
-    *,
-    status_code: int = 200,
-    **context: Any,
-) -> Template:
-    """`lang` names the language the text is in (a catalogue's), not the formats' locale."""
-    return Template(
-        template_name=name,
-        context={"lang": text_language(request.headers.get("accept-language")), **context},
-        status_code=status_code,
-    )
 
 
 class ShopPages(Controller):
@@ -118,13 +99,17 @@ class ShopPages(Controller):
         customer_pages: CustomerPages,
         quote_fee: QuoteFee,
         page_settings: PageSettings,
-        seats: Seats = 1,
+        # A link's ?seats= that is not a whole number is ignored: the form starts at 1.
+        seats: Annotated[str | None, Parameter(query="seats", max_length=200)] = None,
     ) -> Template:
         found = await customer_pages.offering_slots(tenant_slug, offering_id)
-        form = {"name": "", "email": "", "seats": str(seats)}
-        return await _form_page(
-            request, found, slot_id, form, {}, quote_fee, page_settings, status_code=200
-        )
+        form = dict.fromkeys(FIELDS, "") | {"seats": requested_seats(seats)}
+        try:
+            return await form_page(
+                request, found, slot_id, form, {}, quote_fee, page_settings, status_code=200
+            )
+        except SlotGone:
+            return slot_gone_page(request, found, status_code=410)
 
     @post("/{tenant_slug:str}/{offering_id:str}/{slot_id:str}", status_code=303)
     async def book(
@@ -141,125 +126,95 @@ class ShopPages(Controller):
         rate_limits: RateLimits,
     ) -> Template | Redirect:
         found = await customer_pages.offering_slots(tenant_slug, offering_id)
-        form = {key: str(data.get(key, "")).strip() for key in ("name", "email", "seats")}
-        errors = _form_errors(form, _seat_limit(found, page_settings, slot_id))
-        if not errors and data.get("action") == "book":
-            # The same per-client limit as the API's checkout: a form holds seats too.
-            client = client_address(request.scope)
-            wait = await rate_limits.take_checkout(client)
-            if wait is not None:
-                raise TooManyRequests("too many checkouts from this address", wait)
-            # And the same seats-held limit: one address changing emails holds no more.
-            wait = await rate_limits.take_held_seats(client, int(form["seats"]))
-            if wait is not None:
-                raise TooManyRequests("too many seats held from this address", wait)
-            try:
-                started = await start_checkout(
-                    StartCheckoutCommand(
-                        tenant_slug=tenant_slug,
-                        slot_id=slot_id,
-                        seats=int(form["seats"]),
-                        customer_email=form["email"],
-                        customer_name=form["name"],
-                    )
-                )
-            except (DomainError, ApplicationError) as error:
-                if isinstance(error, NotFound):
-                    raise
-                errors["form"] = refusal_text(error)
-            else:
-                return Redirect(
-                    started.checkout_url,
-                    status_code=303,
-                    cookies=[
-                        booking_cookie(
-                            started.booking_id,
-                            started.booking_token,
-                            secure=page_settings.secure_cookies,
-                        )
-                    ],
-                )
-        return await _form_page(
-            request,
-            found,
-            slot_id,
-            form,
-            errors,
-            quote_fee,
-            page_settings,
-            status_code=422 if errors else 200,
-        )
-
-
-def _slot(found: OfferingSlots, slot_id: str) -> SlotOnSale:
-    entry = next((e for e in found.slots if e.slot.id == slot_id), None)
-    if entry is None:
-        raise NotFound("slot", slot_id)
-    return entry
-
-
-def _seat_limit(found: OfferingSlots, settings: PageSettings, slot_id: str) -> int:
-    """The most seats to offer: the offering's cap per booking, and the seats left."""
-    cap = found.offering.seats_per_booking_limit(settings.default_max_seats_per_booking)
-    return max(1, min(cap, _slot(found, slot_id).slot.seats_available))
-
-
-def _form_errors(form: dict[str, str], seat_limit: int) -> dict[str, str]:
-    errors = {}
-    if any(char < " " for value in form.values() for char in value):
-        return {"form": _("Please remove the special characters from the form.")}
-    if not form["name"]:
-        errors["name"] = _("Please enter your name.")
-    elif len(form["name"]) > MAX_NAME:
-        errors["name"] = _("Please enter a shorter name.")
-    local, at, domain = form["email"].rpartition("@")
-    if not (at and local and "." in domain and len(form["email"]) <= MAX_EMAIL):
-        errors["email"] = _("Please enter an email address such as name@example.com.")
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if not form["seats"].isdecimal() or not 1 <= int(form["seats"]) <= seat_limit:
-        errors["seats"] = _("Please choose between 1 and %(most)d seats.") % {"most": seat_limit}
-    return errors
-
-
-async def _form_page(
-    request: Request[Any, Any, Any],
-    found: OfferingSlots,
-    slot_id: str,
-    form: dict[str, str],
-    errors: dict[str, str],
-    quote_fee: QuoteFee,
-    settings: PageSettings,
-    *,
-    status_code: int,
-) -> Template:
-    f = formats(request, found.business.timezone)
-    entry = _slot(found, slot_id)
-    limit = _seat_limit(found, settings, slot_id)
-    seats = int(form["seats"]) if form["seats"].isdecimal() else 1
-    quote = None
-    if entry.bookable and 1 <= seats <= limit:
+        form = {key: str(data.get(key, "")).strip() for key in FIELDS}
         try:
-            quoted = await quote_fee.for_customer(found.business.slug, found.offering.id, seats)
-        except DomainError as error:
-            errors = {**errors, "form": refusal_text(error)}
-        else:
-            quote = {"rows": views.quote_rows(quoted, f), "total": f.money(quoted.customer_total)}
-    return page(
-        request,
-        "book.html",
-        f,
-        status_code=status_code,
-        business=found.business,
-        offering=views.offering_row(found.offering, f),
-        when=f.when(entry.slot.starts_at),
-        bookable=entry.bookable,
-        seats_left=entry.slot.seats_available,
-        seat_choices=list(range(1, limit + 1)),
-        form=form,
-        errors=errors,
-        quote=quote,
-        slots_url=f"/book/{found.business.slug}/{found.offering.id}",
-    )
+            errors = form_errors(form, seat_limit(found, page_settings, slot_id))
+        except SlotGone:
+            return slot_gone_page(request, found, status_code=410)
+        notice = None
+        if not errors and data.get("action") == "book":
+            if total_not_shown(form):
+                # Never a total the customer was not shown: show it, and ask again.
+                notice = _("The total changed with the seats. Please check it, then continue.")
+            else:
+                try:
+                    return await self._start(
+                        request,
+                        tenant_slug,
+                        slot_id,
+                        form,
+                        start_checkout,
+                        page_settings,
+                        rate_limits,
+                    )
+                except (DomainError, ApplicationError) as error:
+                    if isinstance(error, NotFound):
+                        raise
+                    errors["form"] = (
+                        # This very submission was sent before and its checkout has ended.
+                        _("This form was sent already. Please check it, then continue again.")
+                        if isinstance(error, Conflict)
+                        else refusal_text(error)
+                    )
+        try:
+            return await form_page(
+                request,
+                found,
+                slot_id,
+                form,
+                errors,
+                quote_fee,
+                page_settings,
+                status_code=422 if errors else 200,
+                notice=notice,
+            )
+        except SlotGone:
+            return slot_gone_page(request, found, status_code=410)
+
+    @staticmethod
+    async def _start(
+        request: Request[Any, Any, Any],
+        tenant_slug: str,
+        slot_id: str,
+        form: dict[str, str],
+        start_checkout: StartCheckout,
+        page_settings: PageSettings,
+        rate_limits: RateLimits,
+    ) -> Redirect:
+        # The same per-client limit as the API's checkout: a form holds seats too.
+        client = client_address(request.scope)
+        wait = await rate_limits.take_checkout(client)
+        if wait is not None:
+            raise TooManyRequests("too many checkouts from this address", wait)
+        # And the same seats-held limit: one address changing emails holds no more.
+        wait = await rate_limits.take_held_seats(client, int(form["seats"]))
+        if wait is not None:
+            raise TooManyRequests("too many seats held from this address", wait)
+        key = submission_key(form, slot_id)
+        command = StartCheckoutCommand(
+            tenant_slug=tenant_slug,
+            slot_id=slot_id,
+            seats=int(form["seats"]),
+            customer_email=form["email"],
+            customer_name=form["name"],
+            idempotency_key=key,
+            booking_token=None if key is None else submission_token(page_settings, key),
+        )
+        try:
+            started = await start_checkout(command)
+        except AlreadyExists:
+            # The same submission, posted at the same moment, held the seats first: resume
+            # its checkout (one hold, one checkout).
+            started = await start_checkout(command)
+        return Redirect(
+            started.checkout_url,
+            status_code=303,
+            cookies=[
+                booking_cookie(
+                    started.booking_id, started.booking_token, secure=page_settings.secure_cookies
+                )
+            ],
+        )
 
 
 class BookingPages(Controller):

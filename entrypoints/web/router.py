@@ -19,10 +19,11 @@ from adapters.rate_limits.limiter import RateLimits
 from entrypoints.config import Settings
 from entrypoints.http.strict_json import check_query_strictly
 from entrypoints.web.access import BookingAccess
+from entrypoints.web.booking_form import PageSettings
 from entrypoints.web.errors import PAGE_EXCEPTION_HANDLERS
 from entrypoints.web.onboarding import OnboardingPages
-from entrypoints.web.pages import BookingPages, PageSettings, ShopPages
-from entrypoints.web.safety import content_security_policy, csrf_config, is_https
+from entrypoints.web.pages import BookingPages, ShopPages
+from entrypoints.web.safety import content_security_policy, csrf_config, form_secret, is_https
 from entrypoints.web.translation import gettext, ngettext
 
 HERE = Path(__file__).parent
@@ -43,7 +44,10 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def pages_router(settings: Settings, rate_limits: Callable[[], RateLimits]) -> Router:
     """The pages, their stylesheet, and what they depend on besides the use cases."""
     secure = is_https(settings.public_base_url)
-    page_settings = PageSettings(settings.default_max_seats_per_booking, secure)
+    admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    page_settings = PageSettings(
+        settings.default_max_seats_per_booking, secure, form_secret(admin_key)
+    )
     policy = content_security_policy(settings.return_hosts)
 
     def provide_page_settings() -> PageSettings:
@@ -74,10 +78,7 @@ def pages_router(settings: Settings, rate_limits: Callable[[], RateLimits]) -> R
         middleware=[
             DefineMiddleware(
                 CSRFMiddleware,
-                config=csrf_config(
-                    settings.admin_api_key.get_secret_value() if settings.admin_api_key else None,
-                    secure=secure,
-                ),
+                config=csrf_config(admin_key, secure=secure),
             )
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

@@ -79,3 +79,11 @@ def csrf_config(secret_seed: str | None, *, secure: bool) -> CSRFConfig:
         # gets no Lax cookie); the token in the form still has to match it.
         cookie_samesite="none" if secure else "lax",
     )
+
+
+def form_secret(secret_seed: str | None) -> bytes:
+    """The key of the booking tokens derived from a form's one-time id: every process
+    derives the same one from the configured admin key; without one, one of this process."""
+    if secret_seed:
+        return hashlib.sha256(b"bookpay pages form\0" + secret_seed.encode()).digest()
+    return secrets.token_bytes(32)

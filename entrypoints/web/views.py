@@ -9,10 +9,11 @@ from itertools import groupby
 from typing import Any
 
 from application.customer_pages import CustomerBooking, OfferingSlots, SlotOnSale
-from domain.booking import BookingStatus
+from domain.booking import Booking, BookingStatus
 from domain.cancellation import CancellationPolicy
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.offering import Offering
+from domain.refund import CancelledBy
 from entrypoints.web.formatting import Formats
 from entrypoints.web.translation import N_
 from entrypoints.web.translation import gettext as _
@@ -120,16 +121,32 @@ _HEADLINES = {
 }
 
 
+def _cancelled_text(booking: Booking) -> str:
+    """Who cancelled, and the business's reason when it gave one."""
+    if booking.cancelled_by is CancelledBy.TENANT:
+        if booking.cancellation_reason:
+            return _("The business cancelled this booking: %(reason)s") % {
+                "reason": booking.cancellation_reason
+            }
+        return _("The business cancelled this booking.")
+    if booking.cancelled_by is CancelledBy.CUSTOMER:
+        return _("You cancelled this booking.")
+    return ""
+
+
 def booking_view(found: CustomerBooking, f: Formats) -> dict[str, Any]:
     booking = found.booking
     headline = _HEADLINES[booking.status]
+    text = _(headline.text) if headline.text else ""
+    if booking.status is BookingStatus.CANCELLED:
+        text = _cancelled_text(booking)
     quote = booking.quote
     refunded = booking.refunded.customer_refund
     return {
         "id": booking.id,
         "status": booking.status.value,
         "title": _(headline.title),
-        "text": _(headline.text) if headline.text else "",
+        "text": text,
         "tone": headline.tone,
         "follows_payment": booking.status
         in (BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_ASYNC_PAYMENT),

@@ -38,7 +38,51 @@ def choose_slot(browser: Browser, shop: Shop, offering: str, seats: int = 2) -> 
 def to_checkout(browser: Browser, shop: Shop, offering: str, seats: int = 2) -> None:
     choose_slot(browser, shop, offering, seats)
     browser.click("button", text="Continue to payment")
+    if seats != 1:
+        # Without script the total shown was for 1 seat: the form shows the new total first.
+        assert "The total changed with the seats" in browser.text
+        browser.click("button", text="Continue to payment")
     assert "/fake-stripe/checkout/" in browser.url
+
+
+def test_seats_changed_without_updating_the_total_are_shown_before_paying(
+    browser: Browser, open_shop: Callable[..., Shop]
+) -> None:
+    shop = open_shop()
+    offering = shop.offering("Spinning", {"amount": 2000, "currency": "usd"})
+    shop.slot(offering, timedelta(days=4))
+
+    choose_slot(browser, shop, "Spinning", seats=1)
+    assert "$21.30" in browser.text
+    browser.fill({"seats": "3"})  # and straight on, without "Update the total"
+    browser.click("button", text="Continue to payment")
+
+    assert "/fake-stripe/" not in browser.url
+    # 3 × 20.00 + 5 % + 0.30: the total now on the screen, and a request to confirm it.
+    assert "$63.30" in browser.text
+    assert "$21.30" not in browser.text
+    assert "The total changed with the seats" in browser.text
+    browser.click("button", text="Continue to payment")
+    assert "63.30 USD" in browser.text
+
+
+def test_back_to_a_cancelled_checkout_no_longer_offers_to_pay(
+    browser: Browser, open_shop: Callable[..., Shop]
+) -> None:
+    shop = open_shop()
+    offering = shop.offering("Rowing", {"amount": 2000, "currency": "usd"})
+    shop.slot(offering, timedelta(days=2))
+
+    to_checkout(browser, shop, "Rowing", seats=1)
+    browser.click("button", text="Cancel")
+    assert "Your booking was not completed" in browser.text
+    browser.driver.back()
+    browser.look("back")
+
+    # Not the cached page with its Pay button: the checkout as it is now.
+    browser.wait_for_text("can no longer be paid")
+    assert "/fake-stripe/checkout/" in browser.url
+    assert not browser.driver.find_elements("xpath", "//button[text()='Pay']")
 
 
 def test_book_pay_and_land_on_the_confirmed_booking(

@@ -38,9 +38,10 @@ async def submit_form(client: AsyncTestClient[Any], form_url: str, **fields: str
     assert form.status_code == 200, form.text
     token = CSRF_FIELD.search(form.text)
     assert token is not None
+    # The seats the total on the screen was for: those sent (as after "Update the total").
     return await client.post(
         form_url,
-        data={"_csrf_token": token.group(1), **fields},
+        data={"_csrf_token": token.group(1), "quoted_seats": fields.get("seats", ""), **fields},
         follow_redirects=False,
     )
 
@@ -159,7 +160,13 @@ async def test_the_form_counts_against_the_per_client_checkout_limit(tmp_path: P
     async with AsyncTestClient(app=app, base_url=BASE_URL) as limited:
         shop = await open_shop(limited)
         form_url = f"/book/{shop.slug}/{await offering_id(limited, shop)}/{shop.slot_id}"
-        fields = {"name": "Ada", "email": "ada@example.com", "seats": "1", "action": "book"}
+        fields = {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "seats": "1",
+            "quoted_seats": "1",
+            "action": "book",
+        }
 
         first = await submit_form(limited, form_url, **fields)
         second = await submit_form(limited, form_url, **fields)

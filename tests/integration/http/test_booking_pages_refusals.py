@@ -255,7 +255,13 @@ async def test_a_cancel_refused_by_the_terms_is_a_page_with_the_way_back(tmp_pat
         form = await client.get(form_url)
         csrf = CSRF_FIELD.search(form.text)
         assert csrf is not None
-        fields = {"name": "Ada", "email": "ada@example.com", "seats": "1", "action": "book"}
+        fields = {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "seats": "1",
+            "quoted_seats": "1",
+            "action": "book",
+        }
         sent = await client.post(
             form_url, data={"_csrf_token": csrf.group(1), **fields}, follow_redirects=False
         )
@@ -301,7 +307,13 @@ async def test_a_refund_stripe_did_not_confirm_says_so_and_that_retrying_is_safe
         form = await client.get(form_url)
         csrf = CSRF_FIELD.search(form.text)
         assert csrf is not None
-        fields = {"name": "Ada", "email": "ada@example.com", "seats": "1", "action": "book"}
+        fields = {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "seats": "1",
+            "quoted_seats": "1",
+            "action": "book",
+        }
         sent = await client.post(
             form_url, data={"_csrf_token": csrf.group(1), **fields}, follow_redirects=False
         )
