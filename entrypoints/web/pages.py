@@ -34,6 +34,8 @@ from entrypoints.web.translation import text_language
 
 MAX_NAME = 200
 MAX_EMAIL = 254
+# More digits than any seat count: int() refuses over 4300 digits (ValueError, a 500).
+MAX_SEATS_DIGITS = 6
 Seats = Annotated[int, Parameter(ge=1, le=1000)]
 
 
@@ -215,10 +217,16 @@ def _form_errors(form: dict[str, str], seat_limit: int) -> dict[str, str]:
     local, at, domain = form["email"].rpartition("@")
     if not (at and local and "." in domain and len(form["email"]) <= MAX_EMAIL):
         errors["email"] = _("Please enter an email address such as name@example.com.")
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if not form["seats"].isdecimal() or not 1 <= int(form["seats"]) <= seat_limit:
+    seats = _whole_seats(form["seats"])
+    if seats is None or not 1 <= seats <= seat_limit:
         errors["seats"] = _("Please choose between 1 and %(most)d seats.") % {"most": seat_limit}
     return errors
+
+
+def _whole_seats(text: str) -> int | None:
+    """The seats asked for; None unless a whole number of at most MAX_SEATS_DIGITS digits."""
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    return int(text) if text.isdecimal() and len(text) <= MAX_SEATS_DIGITS else None
 
 
 async def _form_page(
@@ -235,7 +243,8 @@ async def _form_page(
     f = formats(request, found.business.timezone)
     entry = _slot(found, slot_id)
     limit = _seat_limit(found, settings, slot_id)
-    seats = int(form["seats"]) if form["seats"].isdecimal() else 1
+    asked = _whole_seats(form["seats"])
+    seats = 1 if asked is None else asked
     quote = None
     if entry.bookable and 1 <= seats <= limit:
         try:
