@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     default_max_seats_per_booking: int = Field(10, ge=1)
     # A Redis URL may carry a password.
     redis_url: SecretStr | None = None
+    # How long to wait for Redis to connect and to answer, each time: past it the request
+    # is let through (the rate limits must not stall the API).
+    redis_timeout_ms: int = Field(250, ge=1, le=10_000)
     # Events out (DESIGN.md, "Events out"): the delays between delivery attempts.
     outbound_retry_seconds: CommaNumbers = DEFAULT_OUTBOUND_RETRY_SECONDS
     outbound_allow_private: bool = False
