@@ -21,6 +21,8 @@ MAX_KEY_LENGTH = 255
 # whose request is gone is taken over.
 CLAIM_TIMEOUT = timedelta(minutes=5)
 RETENTION = timedelta(hours=24)
+# Keys deleted per transaction: short statements, well inside the statement timeout.
+PURGE_BATCH = 1000
 
 
 def require_valid_key(key: str, *, minimum: int = 1) -> str:
@@ -47,14 +49,21 @@ class Claimed:
 
 class IdempotentRequests:
     """`claim_timeout`: after how long a claim whose response never came is taken over by a
-    retry (default CLAIM_TIMEOUT); keep it above the longest a request may run."""
+    retry (default CLAIM_TIMEOUT); keep it above the longest a request may run.
+    `purge_batch`: keys deleted per transaction by `purge`."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, claim_timeout: timedelta = CLAIM_TIMEOUT
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        claim_timeout: timedelta = CLAIM_TIMEOUT,
+        *,
+        purge_batch: int = PURGE_BATCH,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._claim_timeout = claim_timeout
+        self._purge_batch = purge_batch
 
     async def begin(self, scope: str, key: str, fingerprint: str) -> Claimed:
         """Claim `key` in `scope` (who is calling) for the request `fingerprint` hashes.
@@ -86,11 +95,17 @@ class IdempotentRequests:
             await uow.commit()
 
     async def purge(self) -> int:
-        """Forget the keys claimed more than RETENTION ago; how many were forgotten."""
-        async with self._uow() as uow:
-            purged = await uow.idempotency.purge(self._clock.now() - RETENTION)
-            await uow.commit()
-        return purged
+        """Forget the keys claimed more than RETENTION ago, `purge_batch` per transaction;
+        how many were forgotten."""
+        before = self._clock.now() - RETENTION
+        purged = 0
+        while True:
+            async with self._uow() as uow:
+                deleted = await uow.idempotency.purge(before, self._purge_batch)
+                await uow.commit()
+            purged += deleted
+            if deleted == 0:
+                return purged
 
     async def __call__(self) -> int:
         return await self.purge()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -99,9 +100,19 @@ class SqlAlchemyIdempotencyStore:
             )
         )
 
-    async def purge(self, created_before: datetime) -> int:
+    async def purge(self, created_before: datetime, limit: int) -> int:
         table = orm.idempotency_keys
-        result = await self._connection.execute(
-            table.delete().where(table.c.created_at < created_before).returning(table.c.key)
+        # A bounded batch (ix_idempotency_keys_created_at finds it): one DELETE of a large
+        # table ran past the statement timeout, and so failed again at every try.
+        oldest = (
+            select(table.c.tenant_id, table.c.key)
+            .where(table.c.created_at < created_before)
+            .limit(limit)
         )
-        return len(result.all())
+        result = await self._connection.execute(
+            table.delete().where(
+                tuple_(table.c.tenant_id, table.c.key).in_(oldest),
+                table.c.created_at < created_before,
+            )
+        )
+        return int(result.rowcount)

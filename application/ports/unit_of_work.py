@@ -104,8 +104,9 @@ class IdempotencyStore(Protocol):
         response stored stays."""
         ...
 
-    async def purge(self, created_before: datetime) -> int:
-        """Delete the keys claimed before then; how many were deleted."""
+    async def purge(self, created_before: datetime, limit: int) -> int:
+        """Delete up to `limit` of the keys claimed before then; how many were deleted
+        (0: none is left)."""
         ...
 
     async def release(self, scope: str, key: str) -> None:

@@ -163,8 +163,9 @@ class InMemoryIdempotencyStore:
         if existing is not None and existing.response is None:
             del self._t.claims[scope, key]
 
-    async def purge(self, created_before: datetime) -> int:
+    async def purge(self, created_before: datetime, limit: int) -> int:
         old = [k for k, claim in self._t.claims.items() if claim.claimed_at < created_before]
+        old = old[:limit]
         for k in old:
             del self._t.claims[k]
         return len(old)

@@ -317,10 +317,36 @@ async def test_old_idempotency_keys_are_purged(backend: Backend) -> None:
         await uow.idempotency.claim(scope, young, "fp", now=day + timedelta(hours=2))
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.idempotency.purge(day + timedelta(hours=1)) >= 1
+        assert await uow.idempotency.purge(day + timedelta(hours=1), 1000) >= 1
         await uow.commit()
     async with backend.uow() as uow:
         assert (await uow.idempotency.claim(scope, old, "other")).outcome is ClaimOutcome.CLAIMED
+        assert (await uow.idempotency.claim(scope, young, "other")).outcome is (
+            ClaimOutcome.MISMATCH
+        )
+
+
+async def test_idempotency_keys_are_purged_in_bounded_batches(backend: Backend) -> None:
+    """One unbounded DELETE on a large table ran past the statement timeout, every time."""
+    scope, young = new_id("tn"), new_id("key")
+    day = datetime(2000, 6, 1, tzinfo=UTC)
+    async with backend.uow() as uow:
+        for _ in range(5):
+            await uow.idempotency.claim(scope, new_id("key"), "fp", now=day)
+        await uow.idempotency.claim(scope, young, "fp", now=day + timedelta(hours=2))
+        await uow.commit()
+    deleted = []
+    while True:
+        async with backend.uow() as uow:
+            batch = await uow.idempotency.purge(day + timedelta(hours=1), 2)
+            await uow.commit()
+        if batch == 0:
+            break
+        deleted.append(batch)
+    # Other tests' keys of that old day may be there too: every batch holds at most 2.
+    assert sum(deleted) >= 5
+    assert max(deleted) <= 2
+    async with backend.uow() as uow:
         assert (await uow.idempotency.claim(scope, young, "other")).outcome is (
             ClaimOutcome.MISMATCH
         )

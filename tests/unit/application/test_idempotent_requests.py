@@ -89,6 +89,19 @@ async def test_keys_are_purged_after_a_day(
         await requests.begin("admin", "young", "fp")
 
 
+async def test_keys_are_purged_in_batches_until_none_is_left(clock: ManualClock) -> None:
+    """Each transaction deletes at most `purge_batch` keys; the purge goes on until done."""
+    requests = IdempotentRequests(InMemoryDatabase().unit_of_work, clock, purge_batch=2)
+    for n in range(5):
+        await requests.begin("admin", f"old-{n}", "fp")
+    clock.advance(RETENTION + timedelta(minutes=1))
+    await requests.begin("admin", "young", "fp")
+
+    assert await requests.purge() == 5
+    assert await requests.purge() == 0
+    assert (await requests.begin("admin", "old-4", "another body")).replay is None
+
+
 @pytest.mark.parametrize(
     ("key", "minimum"),
     [("", 1), ("x" * 256, 1), ("tab\there", 1), ("naïve", 1), ("short-key", 22)],
