@@ -8,6 +8,7 @@ after CLAIM_TIMEOUT; records are purged after RETENTION, the time Stripe keeps i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,7 +38,13 @@ def require_valid_key(key: str, *, minimum: int = 1) -> str:
 
 
 class RequestInProgress(Conflict):
-    """The first request with this key is still running: retry shortly."""
+    """The first request with this key is still running. `retry_after` (whole seconds, at
+    least 1): when a retry is sure of an answer, since by then the first request has either
+    answered or, if it died, its claim may be taken over."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +87,14 @@ class IdempotentRequests:
         if claim.outcome is ClaimOutcome.MISMATCH:
             raise IdempotencyKeyReused(key)
         if claim.outcome is ClaimOutcome.IN_PROGRESS:
-            raise RequestInProgress("a request with this Idempotency-Key is still in progress")
+            claimed_at = claim.claimed_at or now
+            left = (claimed_at + self._claim_timeout - now).total_seconds()
+            raise RequestInProgress(
+                "a request with this Idempotency-Key is still in progress; its answer is kept"
+                " for a retry, and if it died a retry takes its key over"
+                f" {self._claim_timeout.total_seconds():g} s after it began",
+                retry_after=max(1, math.ceil(left)),
+            )
         if claim.outcome is ClaimOutcome.REPLAY:
             return Claimed(replay=claim.response)
         return Claimed()

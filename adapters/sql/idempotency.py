@@ -39,7 +39,10 @@ class SqlAlchemyIdempotencyStore:
             if await insert_once(self._connection, self._sql.insert_once[table.name], values):
                 return IdempotencyClaim(ClaimOutcome.CLAIMED)
             query = select(
-                table.c.fingerprint, table.c.response_status, table.c.response_body
+                table.c.fingerprint,
+                table.c.response_status,
+                table.c.response_body,
+                table.c.created_at,
             ).where(table.c.tenant_id == scope, table.c.key == key)
             row = (await self._connection.execute(query)).first()
             if row is None:
@@ -51,7 +54,7 @@ class SqlAlchemyIdempotencyStore:
                     scope, key, now, stale_before
                 ):
                     return IdempotencyClaim(ClaimOutcome.CLAIMED)
-                return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+                return IdempotencyClaim(ClaimOutcome.IN_PROGRESS, claimed_at=row.created_at)
             response = StoredResponse(row.response_status, bytes(row.response_body or b""))
             return IdempotencyClaim(ClaimOutcome.REPLAY, response)
         return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)

@@ -78,6 +78,8 @@ class StoredResponse:
 class IdempotencyClaim:
     outcome: ClaimOutcome
     response: StoredResponse | None = None
+    # IN_PROGRESS: when the running claim was made (None: not known).
+    claimed_at: datetime | None = None
 
 
 class IdempotencyStore(Protocol):

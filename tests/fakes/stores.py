@@ -148,7 +148,7 @@ class InMemoryIdempotencyStore:
             if stale_before is not None and existing.claimed_at < stale_before:
                 self._t.claims[scope, key] = replace(existing, claimed_at=now)
                 return IdempotencyClaim(ClaimOutcome.CLAIMED)
-            return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+            return IdempotencyClaim(ClaimOutcome.IN_PROGRESS, claimed_at=existing.claimed_at)
         return IdempotencyClaim(ClaimOutcome.REPLAY, existing.response)
 
     async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:

@@ -290,6 +290,7 @@ async def test_a_dead_claim_is_taken_over_once_after_its_timeout(backend: Backen
             scope, key, "fp", now=later, stale_before=claimed_at - timedelta(seconds=1)
         )
         assert young.outcome is ClaimOutcome.IN_PROGRESS
+        assert young.claimed_at == claimed_at
         taken = await uow.idempotency.claim(
             scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
         )
@@ -301,6 +302,7 @@ async def test_a_dead_claim_is_taken_over_once_after_its_timeout(backend: Backen
             scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
         )
         assert again.outcome is ClaimOutcome.IN_PROGRESS
+        assert again.claimed_at == later
         await uow.idempotency.store_response(scope, key, StoredResponse(201, b"first"))
         await uow.idempotency.store_response(scope, key, StoredResponse(201, b"second"))
         await uow.commit()
