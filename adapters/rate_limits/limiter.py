@@ -34,8 +34,8 @@ def _storage(redis_url: str | None, timeout: float) -> Storage:
     if not redis_url:
         storage = storage_from_string("async+memory://")
     else:
-        # redis-py's own defaults wait without bound and retry ten times: a hung Redis held
-        # every request for seconds.
+        # redis-py's own defaults wait 5 s to connect and 5 s for each answer, and retry:
+        # a hung Redis held every request 5–10 s.
         options: dict[str, Any] = {
             "socket_connect_timeout": timeout,
             "socket_timeout": timeout,

@@ -1,8 +1,8 @@
 """Issue 14, second review: the rate limits when Redis accepts connections and hangs.
 
 A Redis that accepts connections and never answers held every request for 5–10 s (redis-py
-waits without bound and retries ten times). The limits now give up after a short timeout,
-let the request through, and leave the store alone for a while.
+waits 5 s to connect and 5 s for each answer, and retries). The limits now give up after a
+short timeout, let the request through, and leave the store alone for a while.
 """
 
 from __future__ import annotations
@@ -104,6 +104,23 @@ async def test_a_hung_redis_lets_the_request_through_and_is_left_alone_for_a_whi
         assert [r.getMessage() for r in caplog.records[1:]] == [
             "rate limit store still unavailable: TimeoutError"
         ]
+
+
+def test_the_redis_client_waits_no_longer_than_the_setting_and_never_retries() -> None:
+    """redis-py's own defaults: 5 s to connect, 5 s for each answer, retried: a hung Redis
+    held a request 5–10 s. (Looked up in the client `limits` builds: timing it would be a
+    timed assertion.)"""
+    limits = RateLimits(
+        checkouts_per_minute=1,
+        auth_failures_per_minute=1,
+        redis_url="redis://127.0.0.1:1/0",
+        redis_timeout=0.07,
+    )
+    client = limits._limiter.storage.bridge.storage  # type: ignore[attr-defined]
+    options = client.connection_pool.connection_kwargs
+    assert options["socket_connect_timeout"] == 0.07
+    assert options["socket_timeout"] == 0.07
+    assert options["retry"].get_retries() == 0
 
 
 async def test_with_a_hung_redis_the_api_answers_as_without_limits(
