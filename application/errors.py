@@ -5,9 +5,16 @@ class ApplicationError(Exception):
     """Base of every error a use case or a port reports."""
 
 
+# The most of a client's id a message names: a 10 KB slug is not echoed back whole.
+MAX_ECHOED = 64
+
+
 class NotFound(ApplicationError):
+    """`ident` as given; the message names at most MAX_ECHOED characters of it."""
+
     def __init__(self, what: str, ident: str) -> None:
-        super().__init__(f"{what} {ident} not found")
+        shown = ident if len(ident) <= MAX_ECHOED else ident[:MAX_ECHOED] + "…"
+        super().__init__(f"{what} {shown} not found")
         self.what = what
         self.ident = ident
 

@@ -8,6 +8,7 @@ after CLAIM_TIMEOUT; records are purged after RETENTION, the time Stripe keeps i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ MAX_KEY_LENGTH = 255
 # whose request is gone is taken over.
 CLAIM_TIMEOUT = timedelta(minutes=5)
 RETENTION = timedelta(hours=24)
+# Keys deleted per transaction: short statements, well inside the statement timeout.
+PURGE_BATCH = 1000
 
 
 def require_valid_key(key: str, *, minimum: int = 1) -> str:
@@ -35,7 +38,13 @@ def require_valid_key(key: str, *, minimum: int = 1) -> str:
 
 
 class RequestInProgress(Conflict):
-    """The first request with this key is still running: retry shortly."""
+    """The first request with this key is still running. `retry_after` (whole seconds, at
+    least 1): when a retry is sure of an answer, since by then the first request has either
+    answered or, if it died, its claim may be taken over."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +56,21 @@ class Claimed:
 
 class IdempotentRequests:
     """`claim_timeout`: after how long a claim whose response never came is taken over by a
-    retry (default CLAIM_TIMEOUT); keep it above the longest a request may run."""
+    retry (default CLAIM_TIMEOUT); keep it above the longest a request may run.
+    `purge_batch`: keys deleted per transaction by `purge`."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, claim_timeout: timedelta = CLAIM_TIMEOUT
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        claim_timeout: timedelta = CLAIM_TIMEOUT,
+        *,
+        purge_batch: int = PURGE_BATCH,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._claim_timeout = claim_timeout
+        self._purge_batch = purge_batch
 
     async def begin(self, scope: str, key: str, fingerprint: str) -> Claimed:
         """Claim `key` in `scope` (who is calling) for the request `fingerprint` hashes.
@@ -71,7 +87,14 @@ class IdempotentRequests:
         if claim.outcome is ClaimOutcome.MISMATCH:
             raise IdempotencyKeyReused(key)
         if claim.outcome is ClaimOutcome.IN_PROGRESS:
-            raise RequestInProgress("a request with this Idempotency-Key is still in progress")
+            claimed_at = claim.claimed_at or now
+            left = (claimed_at + self._claim_timeout - now).total_seconds()
+            raise RequestInProgress(
+                "a request with this Idempotency-Key is still in progress; its answer is kept"
+                " for a retry, and if it died a retry takes its key over"
+                f" {self._claim_timeout.total_seconds():g} s after it began",
+                retry_after=max(1, math.ceil(left)),
+            )
         if claim.outcome is ClaimOutcome.REPLAY:
             return Claimed(replay=claim.response)
         return Claimed()
@@ -86,11 +109,17 @@ class IdempotentRequests:
             await uow.commit()
 
     async def purge(self) -> int:
-        """Forget the keys claimed more than RETENTION ago; how many were forgotten."""
-        async with self._uow() as uow:
-            purged = await uow.idempotency.purge(self._clock.now() - RETENTION)
-            await uow.commit()
-        return purged
+        """Forget the keys claimed more than RETENTION ago, `purge_batch` per transaction;
+        how many were forgotten."""
+        before = self._clock.now() - RETENTION
+        purged = 0
+        while True:
+            async with self._uow() as uow:
+                deleted = await uow.idempotency.purge(before, self._purge_batch)
+                await uow.commit()
+            purged += deleted
+            if deleted == 0:
+                return purged
 
     async def __call__(self) -> int:
         return await self.purge()

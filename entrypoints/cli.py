@@ -88,20 +88,32 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"bookpay: gateway={settings.gateway.value} database={safe_url(settings.database_url)}")
     print(f"bookpay: API docs at http://{args.host}:{args.port}/schema")
     sys.stdout.flush()
-    options = {
-        "factory": True,
-        "host": args.host,
-        "port": args.port,
-        "workers": args.workers,
-        "log_level": args.log_level,
-        "access_log": args.access_log,
-    }
+    options = uvicorn_options(args, settings)
     if args.workers > 1 or os.environ.get(MULTIPROCESS_DIR):
         prepare_shared_metrics()
     if args.workers <= 1:
         uvicorn.run(ASGI_FACTORY, **options)
         return
     _serve_workers(uvicorn.Config(ASGI_FACTORY, **options))
+
+
+def uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for `serve` and `run`. `X-Forwarded-For`/`-Proto` are believed only
+    from the addresses in BOOKPAY_FORWARDED_ALLOW_IPS (none by default): uvicorn's own
+    default trusts loopback, so anyone behind a local TCP proxy named their own address
+    and escaped every per-address limit."""
+    trusted = list(settings.forwarded_allow_ips)
+    return {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+        "access_log": args.access_log,
+        "proxy_headers": bool(trusted),
+        # Never None: uvicorn would read FORWARDED_ALLOW_IPS, else trust loopback.
+        "forwarded_allow_ips": trusted,
+    }
 
 
 def prepare_shared_metrics() -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from enum import StrEnum
+from ipaddress import ip_network
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
     dispute_bearer: DisputeBearer = DisputeBearer.TENANT
     # Empty means the host of public_base_url (see `return_hosts`).
     allowed_return_hosts: CommaList = ()
+    # Proxies whose X-Forwarded-For/-Proto are believed: addresses or networks, "*" for
+    # any; empty (default): none, the client address is the connection's.
+    forwarded_allow_ips: CommaList = ()
     checkout_limit_per_minute: int = Field(20, ge=0)
     auth_failures_per_minute: int = Field(10, ge=0)
     # Seats one client address may put on hold per hour, whatever the emails (0: off).
@@ -102,6 +106,9 @@ class Settings(BaseSettings):
     default_max_seats_per_booking: int = Field(10, ge=1)
     # A Redis URL may carry a password.
     redis_url: SecretStr | None = None
+    # How long to wait for Redis to connect and to answer, each time: past it the request
+    # is let through (the rate limits must not stall the API).
+    redis_timeout_ms: int = Field(250, ge=1, le=10_000)
     # Events out (DESIGN.md, "Events out"): the delays between delivery attempts.
     outbound_retry_seconds: CommaNumbers = DEFAULT_OUTBOUND_RETRY_SECONDS
     outbound_allow_private: bool = False
@@ -141,10 +148,23 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("allowed_return_hosts", "outbound_retry_seconds", mode="before")
+    @field_validator(
+        "allowed_return_hosts", "outbound_retry_seconds", "forwarded_allow_ips", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         return _comma_list(value)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"not an address or network: {entry!r}") from None
+        return value
 
     @field_validator("public_base_url")
     @classmethod

@@ -122,6 +122,7 @@ class Container(containers.DeclarativeContainer):
         auth_failures_per_minute=config.auth_failures_per_minute,
         held_seats_per_hour=config.held_seats_per_client_per_hour,
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
+        redis_timeout=providers.Callable(lambda ms: int(ms) / 1000, config.redis_timeout_ms),
     )
     event_payloads = providers.Singleton(TenantViewPayloads)
     # Use cases get the factory: a fresh unit of work per call, statements built once.

@@ -3,7 +3,10 @@ in Redis when a URL is given, so that every worker and host counts against one l
 
 A limit of 0 is off. When Redis cannot be reached the request is let through and a warning
 logged, one per WARN_EVERY_SECONDS (not a traceback per request): the limits guard against
-abuse, they must not take the API down with them, nor flood the log.
+abuse, they must not take the API down with them, nor flood the log. A Redis that accepts
+connections but does not answer costs a request at most `redis_timeout` seconds (connect
+and read, no retries); after a failure the store is left alone for RETRY_STORE_SECONDS, so
+a sick Redis slows one request in that time, not every one.
 """
 
 from __future__ import annotations
@@ -11,22 +14,35 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger("bookpay.rate_limits")
 WARN_EVERY_SECONDS = 60.0
+RETRY_STORE_SECONDS = 5.0
+DEFAULT_REDIS_TIMEOUT_SECONDS = 0.25
 
 
-def _storage(redis_url: str | None) -> Storage:
+def _storage(redis_url: str | None, timeout: float) -> Storage:
     if not redis_url:
         storage = storage_from_string("async+memory://")
     else:
+        # redis-py's own defaults wait 5 s to connect and 5 s for each answer, and retry:
+        # a hung Redis held every request 5–10 s.
+        options: dict[str, Any] = {
+            "socket_connect_timeout": timeout,
+            "socket_timeout": timeout,
+            "retry": Retry(NoBackoff(), 0),
+        }
         # `limits` names its async Redis backends "async+redis://…"; redis-py does the talking.
-        storage = storage_from_string(f"async+{redis_url}", implementation="redispy")
+        storage = storage_from_string(f"async+{redis_url}", implementation="redispy", **options)
     if not isinstance(storage, Storage):  # an "async+" scheme always gives an async storage
         raise TypeError(f"not an asyncio rate-limit storage: {type(storage).__name__}")
     return storage
@@ -34,7 +50,10 @@ def _storage(redis_url: str | None) -> Storage:
 
 class RateLimits:
     """Checkouts and failed authentications, each per client address per minute, and
-    seats put on hold per client address per hour (each checkout costs its seats)."""
+    seats put on hold per client address per hour (each checkout costs its seats).
+
+    `redis_timeout`: seconds to connect to Redis and to wait for each answer;
+    `clock`: monotonic seconds (tests pass their own)."""
 
     def __init__(
         self,
@@ -44,8 +63,12 @@ class RateLimits:
         held_seats_per_hour: int = 0,
         redis_url: str | None = None,
         namespace: str = "bookpay",
+        redis_timeout: float = DEFAULT_REDIS_TIMEOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._limiter = MovingWindowRateLimiter(_storage(redis_url))
+        self._limiter = MovingWindowRateLimiter(_storage(redis_url, redis_timeout))
+        self._clock = clock
+        self._store_down_until: float | None = None
         self._checkouts = _per_minute(checkouts_per_minute)
         self._auth_failures = _per_minute(auth_failures_per_minute)
         self._held_seats = (
@@ -71,6 +94,8 @@ class RateLimits:
         if self._auth_failures is None:
             return None
         ids = (self._namespace, "auth-failure", client)
+        if self._store_resting():
+            return None
         try:
             if await self._limiter.test(self._auth_failures, *ids):
                 return None
@@ -85,6 +110,8 @@ class RateLimits:
 
     async def _hit(self, item: RateLimitItem, kind: str, client: str, cost: int = 1) -> int | None:
         ids = (self._namespace, kind, client)
+        if self._store_resting():
+            return None
         try:
             if await self._limiter.hit(item, *ids, cost=cost):
                 return None
@@ -93,8 +120,13 @@ class RateLimits:
             self._store_unavailable(error)
             return None
 
+    def _store_resting(self) -> bool:
+        """True while a failed store is left alone (requests let through)."""
+        return self._store_down_until is not None and self._clock() < self._store_down_until
+
     def _store_unavailable(self, error: Exception) -> None:
-        now = time.monotonic()
+        now = self._clock()
+        self._store_down_until = now + RETRY_STORE_SECONDS
         if self._warned_at is not None and now - self._warned_at < WARN_EVERY_SECONDS:
             log.debug("rate limit store still unavailable: %s", type(error).__name__)
             return

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,7 +39,10 @@ class SqlAlchemyIdempotencyStore:
             if await insert_once(self._connection, self._sql.insert_once[table.name], values):
                 return IdempotencyClaim(ClaimOutcome.CLAIMED)
             query = select(
-                table.c.fingerprint, table.c.response_status, table.c.response_body
+                table.c.fingerprint,
+                table.c.response_status,
+                table.c.response_body,
+                table.c.created_at,
             ).where(table.c.tenant_id == scope, table.c.key == key)
             row = (await self._connection.execute(query)).first()
             if row is None:
@@ -50,7 +54,7 @@ class SqlAlchemyIdempotencyStore:
                     scope, key, now, stale_before
                 ):
                     return IdempotencyClaim(ClaimOutcome.CLAIMED)
-                return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+                return IdempotencyClaim(ClaimOutcome.IN_PROGRESS, claimed_at=row.created_at)
             response = StoredResponse(row.response_status, bytes(row.response_body or b""))
             return IdempotencyClaim(ClaimOutcome.REPLAY, response)
         return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
@@ -99,9 +103,19 @@ class SqlAlchemyIdempotencyStore:
             )
         )
 
-    async def purge(self, created_before: datetime) -> int:
+    async def purge(self, created_before: datetime, limit: int) -> int:
         table = orm.idempotency_keys
-        result = await self._connection.execute(
-            table.delete().where(table.c.created_at < created_before).returning(table.c.key)
+        # A bounded batch (ix_idempotency_keys_created_at finds it): one DELETE of a large
+        # table ran past the statement timeout, and so failed again at every try.
+        oldest = (
+            select(table.c.tenant_id, table.c.key)
+            .where(table.c.created_at < created_before)
+            .limit(limit)
         )
-        return len(result.all())
+        result = await self._connection.execute(
+            table.delete().where(
+                tuple_(table.c.tenant_id, table.c.key).in_(oldest),
+                table.c.created_at < created_before,
+            )
+        )
+        return int(result.rowcount)

@@ -78,6 +78,8 @@ class StoredResponse:
 class IdempotencyClaim:
     outcome: ClaimOutcome
     response: StoredResponse | None = None
+    # IN_PROGRESS: when the running claim was made (None: not known).
+    claimed_at: datetime | None = None
 
 
 class IdempotencyStore(Protocol):
@@ -104,8 +106,9 @@ class IdempotencyStore(Protocol):
         response stored stays."""
         ...
 
-    async def purge(self, created_before: datetime) -> int:
-        """Delete the keys claimed before then; how many were deleted."""
+    async def purge(self, created_before: datetime, limit: int) -> int:
+        """Delete up to `limit` of the keys claimed before then; how many were deleted
+        (0: none is left)."""
         ...
 
     async def release(self, scope: str, key: str) -> None:

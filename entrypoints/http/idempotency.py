@@ -91,10 +91,13 @@ class BodyTooLarge(HTTPException):
 
 
 class StillInProgress(HTTPException):
+    """409 with `Retry-After`: the seconds until a retry is sure of an answer (the first
+    request's, or the key taken over if that request died)."""
+
     status_code = 409
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail=detail, headers={"Retry-After": "1"})
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail=detail, headers={"Retry-After": str(retry_after)})
 
 
 def request_fingerprint(scope: Scope, credential: bytes, body: bytes) -> str:
@@ -176,7 +179,7 @@ def idempotency_middleware(
             try:
                 claimed = await service.begin(key_scope, row, fingerprint)
             except RequestInProgress as error:
-                raise StillInProgress(str(error)) from error
+                raise StillInProgress(str(error), error.retry_after) from error
             except IdempotencyKeyReused as error:
                 raise IdempotencyKeyReused(key) from error
             if claimed.replay is not None:

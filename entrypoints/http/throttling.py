@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import IPv6Network, ip_address
 
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
@@ -19,9 +20,27 @@ class TooManyRequests(HTTPException):
         super().__init__(detail=detail, headers={"Retry-After": str(retry_after)})
 
 
+IPV6_CLIENT_PREFIX = 64
+
+
 def client_address(scope: Scope) -> str:
+    """Who a per-address limit counts: an IPv4 address as it is (also when written as an
+    IPv4-mapped IPv6 address), an IPv6 address by its /64 network (`2001:db8:1:2::/64`),
+    since one subscriber is routed a whole /64 and picks any address in it; "unknown"
+    without a client. Every per-address limit (checkouts, held seats, failed
+    authentications, the booking pages) counts by this."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    if not client:
+        return "unknown"
+    try:
+        address = ip_address(str(client[0]).split("%", 1)[0])
+    except ValueError:  # not an IP address (a Unix socket, a test client's name)
+        return str(client[0])
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
 
 
 def _is_checkout(scope: Scope) -> bool:

@@ -100,10 +100,22 @@ def form_errors(form: dict[str, str], limit: int) -> dict[str, str]:
     local, at, domain = form["email"].rpartition("@")
     if not (at and local and "." in domain and len(form["email"]) <= MAX_EMAIL):
         errors["email"] = _("Please enter an email address such as name@example.com.")
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if not form["seats"].isdecimal() or not 1 <= int(form["seats"]) <= limit:
+    seats = whole_seats(form["seats"])
+    if seats is None or not 1 <= seats <= limit:
         errors["seats"] = _("Please choose between 1 and %(most)d seats.") % {"most": limit}
     return errors
+
+
+# More digits than any seat count: int() refuses over 4300 digits (a ValueError, a 500).
+MAX_SEATS_DIGITS = 6
+
+
+def whole_seats(text: str) -> int | None:
+    """The seats a form field names, or None when it names no whole number of seats.
+    isdecimal, not isdigit: "²" is a digit that int() refuses."""
+    if not text.isdecimal() or len(text) > MAX_SEATS_DIGITS:
+        return None
+    return int(text)
 
 
 def total_not_shown(form: dict[str, str]) -> bool:
@@ -142,7 +154,7 @@ async def form_page(
     f = formats(request, found.business.timezone)
     entry = slot_on_sale(found, slot_id)
     limit = seat_limit(found, settings, slot_id)
-    seats = int(form["seats"]) if form["seats"].isdecimal() else 1
+    seats = whole_seats(form["seats"]) or 1
     quote = None
     if entry.bookable and 1 <= seats <= limit:
         try:

@@ -148,7 +148,7 @@ class InMemoryIdempotencyStore:
             if stale_before is not None and existing.claimed_at < stale_before:
                 self._t.claims[scope, key] = replace(existing, claimed_at=now)
                 return IdempotencyClaim(ClaimOutcome.CLAIMED)
-            return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+            return IdempotencyClaim(ClaimOutcome.IN_PROGRESS, claimed_at=existing.claimed_at)
         return IdempotencyClaim(ClaimOutcome.REPLAY, existing.response)
 
     async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
@@ -163,8 +163,9 @@ class InMemoryIdempotencyStore:
         if existing is not None and existing.response is None:
             del self._t.claims[scope, key]
 
-    async def purge(self, created_before: datetime) -> int:
+    async def purge(self, created_before: datetime, limit: int) -> int:
         old = [k for k, claim in self._t.claims.items() if claim.claimed_at < created_before]
+        old = old[:limit]
         for k in old:
             del self._t.claims[k]
         return len(old)

@@ -14,7 +14,7 @@ from litestar.datastructures import Headers
 
 from adapters.system.clock import SystemClock
 from application.errors import Conflict
-from application.idempotent_requests import IdempotentRequests
+from application.idempotent_requests import CLAIM_TIMEOUT, IdempotentRequests
 from entrypoints.http.auth import AUTH_SCOPE_KEY, Caller
 from entrypoints.http.idempotency import (
     StillInProgress,
@@ -95,4 +95,5 @@ async def test_a_key_still_in_progress_is_a_conflict_that_says_when_to_retry() -
     with pytest.raises(StillInProgress) as refused:
         await app(scope, receive, send)  # type: ignore[arg-type]
     assert refused.value.status_code == 409
-    assert refused.value.headers == {"Retry-After": "1"}
+    # A retry is sure of an answer once the claim may be taken over (CLAIM_TIMEOUT).
+    assert refused.value.headers == {"Retry-After": str(int(CLAIM_TIMEOUT.total_seconds()))}

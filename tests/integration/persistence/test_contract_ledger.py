@@ -290,6 +290,7 @@ async def test_a_dead_claim_is_taken_over_once_after_its_timeout(backend: Backen
             scope, key, "fp", now=later, stale_before=claimed_at - timedelta(seconds=1)
         )
         assert young.outcome is ClaimOutcome.IN_PROGRESS
+        assert young.claimed_at == claimed_at
         taken = await uow.idempotency.claim(
             scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
         )
@@ -301,6 +302,7 @@ async def test_a_dead_claim_is_taken_over_once_after_its_timeout(backend: Backen
             scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
         )
         assert again.outcome is ClaimOutcome.IN_PROGRESS
+        assert again.claimed_at == later
         await uow.idempotency.store_response(scope, key, StoredResponse(201, b"first"))
         await uow.idempotency.store_response(scope, key, StoredResponse(201, b"second"))
         await uow.commit()
@@ -317,10 +319,36 @@ async def test_old_idempotency_keys_are_purged(backend: Backend) -> None:
         await uow.idempotency.claim(scope, young, "fp", now=day + timedelta(hours=2))
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.idempotency.purge(day + timedelta(hours=1)) >= 1
+        assert await uow.idempotency.purge(day + timedelta(hours=1), 1000) >= 1
         await uow.commit()
     async with backend.uow() as uow:
         assert (await uow.idempotency.claim(scope, old, "other")).outcome is ClaimOutcome.CLAIMED
+        assert (await uow.idempotency.claim(scope, young, "other")).outcome is (
+            ClaimOutcome.MISMATCH
+        )
+
+
+async def test_idempotency_keys_are_purged_in_bounded_batches(backend: Backend) -> None:
+    """One unbounded DELETE on a large table ran past the statement timeout, every time."""
+    scope, young = new_id("tn"), new_id("key")
+    day = datetime(2000, 6, 1, tzinfo=UTC)
+    async with backend.uow() as uow:
+        for _ in range(5):
+            await uow.idempotency.claim(scope, new_id("key"), "fp", now=day)
+        await uow.idempotency.claim(scope, young, "fp", now=day + timedelta(hours=2))
+        await uow.commit()
+    deleted = []
+    while True:
+        async with backend.uow() as uow:
+            batch = await uow.idempotency.purge(day + timedelta(hours=1), 2)
+            await uow.commit()
+        if batch == 0:
+            break
+        deleted.append(batch)
+    # Other tests' keys of that old day may be there too: every batch holds at most 2.
+    assert sum(deleted) >= 5
+    assert max(deleted) <= 2
+    async with backend.uow() as uow:
         assert (await uow.idempotency.claim(scope, young, "other")).outcome is (
             ClaimOutcome.MISMATCH
         )

@@ -11,6 +11,7 @@ from application.idempotent_requests import (
     CLAIM_TIMEOUT,
     RETENTION,
     IdempotentRequests,
+    RequestInProgress,
     require_valid_key,
 )
 from application.ports.unit_of_work import StoredResponse
@@ -87,6 +88,39 @@ async def test_keys_are_purged_after_a_day(
     assert (await requests.begin("admin", "old", "another body")).replay is None
     with pytest.raises(Conflict):
         await requests.begin("admin", "young", "fp")
+
+
+async def test_a_request_in_progress_says_when_a_retry_is_sure_of_an_answer(
+    clock: ManualClock,
+) -> None:
+    """Not "1 s": a retry gets the first request's answer, or takes over the key of one that
+    died, only once the claim's timeout has passed."""
+    requests = IdempotentRequests(
+        InMemoryDatabase().unit_of_work, clock, claim_timeout=timedelta(seconds=300)
+    )
+    await requests.begin("admin", "refund-1", "fp")
+    clock.advance(timedelta(seconds=100))
+    with pytest.raises(RequestInProgress) as refused:
+        await requests.begin("admin", "refund-1", "fp")
+    assert refused.value.retry_after == 200
+    assert "300 s" in str(refused.value)
+    clock.advance(timedelta(seconds=199, milliseconds=500))
+    with pytest.raises(RequestInProgress) as last:
+        await requests.begin("admin", "refund-1", "fp")
+    assert last.value.retry_after == 1
+
+
+async def test_keys_are_purged_in_batches_until_none_is_left(clock: ManualClock) -> None:
+    """Each transaction deletes at most `purge_batch` keys; the purge goes on until done."""
+    requests = IdempotentRequests(InMemoryDatabase().unit_of_work, clock, purge_batch=2)
+    for n in range(5):
+        await requests.begin("admin", f"old-{n}", "fp")
+    clock.advance(RETENTION + timedelta(minutes=1))
+    await requests.begin("admin", "young", "fp")
+
+    assert await requests.purge() == 5
+    assert await requests.purge() == 0
+    assert (await requests.begin("admin", "old-4", "another body")).replay is None
 
 
 @pytest.mark.parametrize(
