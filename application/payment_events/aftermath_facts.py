@@ -3,11 +3,13 @@
 A valid signature proves the sender, not the facts: an event naming a booking's payment
 could come from another account or name another charge (`ch_forged`). So the payment is
 fetched from the gateway, from the account the booking's charge lives on
-(PaymentGateway.retrieve_payment), and compared: an event from that account about that
-charge is applied as sent; otherwise the fetched charge decides — the event is turned into
-what the gateway shows (its refunds and fee refund; the dispute it names, as it is now)
-under the same event id, and ignored when the gateway shows no refund, or no such dispute.
-An event about a payment the gateway does not know is ignored, whichever account sent it.
+(PaymentGateway.retrieve_payment), and the fetched charge decides, even for an event from
+that account about that charge (a replayed or forged one can still lie about the amount
+refunded, or a dispute's id or status): the event is turned into what the gateway shows
+(its refunds and fee refund; the dispute it names, as it is now) under the same event id,
+and ignored when the gateway shows no refund, or no such dispute. One path for every
+event, matching or not (Stripe's advice: fetch the object the event names). An event
+about a payment the gateway does not know is ignored, whichever account sent it.
 
 An event about a payment no booking has yet is parked unchecked (its booking's tenant, so
 the account to ask, is not known yet) and checked here once a booking is paid with it
@@ -36,10 +38,11 @@ REFUNDS_MADE = frozenset({"succeeded", "pending", "requires_action"})
 async def checked_refund(
     event: ChargeRefunded, uow: UnitOfWorkFactory, gateway: PaymentGateway
 ) -> ChargeRefunded:
-    """The refund event to apply (with the fee refund the gateway reports): this one when
-    it comes from the booking's charge, else the gateway's own account of the charge.
+    """The refund event to apply (with the fee refund the gateway reports): the gateway's
+    own account of the booking's charge (its `amount_refunded` and refunds made), whatever
+    the event says; the event as sent only when it names no booking's payment.
 
-    Refuted when it contradicts the booking and the gateway shows no refund of its charge,
+    Refuted when the gateway shows no refund of the booking's charge,
     or when the gateway does not know its payment; GatewayUnavailable (or
     GatewayRateLimited) when the charge could not be fetched.
     """
@@ -50,7 +53,8 @@ async def checked_refund(
             RefundRecord(r.refund_id, r.amount) for r in payment.refunds if r.status in REFUNDS_MADE
         )
         if not refunds or payment.amount_refunded.is_zero:
-            raise Refuted(f"{why}; the gateway shows no refund of {payment.charge_id}")
+            said = why or "it is about a refund"
+            raise Refuted(f"{said}; the gateway shows no refund of {payment.charge_id}")
         event = replace(
             event,
             account_id=account_id,
@@ -64,10 +68,11 @@ async def checked_refund(
 async def checked_dispute(
     event: DisputeEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
 ) -> DisputeEvent:
-    """The dispute event to apply: this one when it comes from the booking's charge, else
-    the dispute as the gateway shows it now on that charge.
+    """The dispute event to apply: the dispute it names as the gateway shows it now on the
+    booking's charge (amount, status, refundability, balance transactions), whatever the
+    event says; the event as sent only when it names no booking's payment.
 
-    Refuted when it contradicts the booking and the gateway shows no such dispute on the
+    Refuted when the gateway shows no such dispute on the
     booking's charge, or when the gateway does not know its payment; GatewayUnavailable
     (or GatewayRateLimited) when it could not be asked.
     """
@@ -77,8 +82,9 @@ async def checked_dispute(
     why, account_id, payment = fetched
     dispute = next((d for d in payment.disputes if d.dispute_id == event.dispute_id), None)
     if dispute is None:
+        said = why or "it is about a dispute"
         raise Refuted(
-            f"{why}; the gateway shows no dispute {event.dispute_id} of {payment.charge_id}"
+            f"{said}; the gateway shows no dispute {event.dispute_id} of {payment.charge_id}"
         )
     return replace(
         event,
@@ -95,9 +101,10 @@ async def checked_dispute(
 
 async def _fetched(
     event: ChargeRefunded | DisputeEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
-) -> tuple[str, str | None, PaymentSnapshot] | None:
-    """None when the event can be taken on its word (or names no booking's payment); else
-    why not, the account the booking's charge lives on and the charge fetched from it."""
+) -> tuple[str | None, str | None, PaymentSnapshot] | None:
+    """None when the event names no booking's payment; else why its sender or charge
+    contradicts the booking (None when they match), the account the booking's charge lives
+    on and the charge fetched from it, which decides either way."""
     if event.payment_intent_id is None:
         return None
     async with uow() as reading:
@@ -118,7 +125,7 @@ async def _fetched(
     if why is None and event.charge_id != payment.charge_id:
         why = f"it is about charge {event.charge_id}, not {payment.charge_id}"
     if why is None:
-        return None
+        return None, account_id, payment
     log.warning(
         "event %s about booking %s is not taken on its word: %s", event.event_id, booking.id, why
     )

@@ -5,7 +5,10 @@ A valid signature proves the sender, not the facts. When the event's account or 
 gateway, from the account the booking's charge lives on, and the fetched session decides:
 it is turned into the event it amounts to (completed paid or unpaid, expired) under the
 same event id, and checked again; a session still open, or one that contradicts the
-booking too, changes nothing.
+booking too, changes nothing. A completion is never taken on its word, even when its
+facts match: it confirms (or starts awaiting) a payment, so the fetched session decides,
+and one it reports paid must name its payment intent (Stripe's advice: fetch the object
+the event names).
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ class Refuted(Exception):
 async def checked_session_event(
     event: CheckoutSessionEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
 ) -> CheckoutSessionEvent:
-    """The event to apply: this one when its facts match its booking (or it names none),
-    else the one the fetched session amounts to.
+    """The event to apply: this one when its facts match its booking and it is no
+    completion (or it names no booking), else the one the fetched session amounts to.
 
-    Refuted when neither backs it; GatewayUnavailable (or GatewayRateLimited) when the
+    Refuted when the fetched session does not back it (still open, contradicting the
+    booking, or paid without a payment intent); GatewayUnavailable (or GatewayRateLimited) when the
     session could not be fetched: nothing is applied, the gateway's redelivery tries again.
     """
     async with uow() as reading:
@@ -44,11 +48,17 @@ async def checked_session_event(
     if booking is None or tenant is None:
         return event
     why = contradiction(booking, tenant, event.account_id, event.amount_total)
-    if why is None:
+    if why is None and not isinstance(event, CheckoutCompleted):
         return event
-    log.warning(
-        "event %s about booking %s is not taken on its word: %s", event.event_id, booking.id, why
-    )
+    if why is None:
+        why = "a completion is confirmed by the gateway's session"
+    else:
+        log.warning(
+            "event %s about booking %s is not taken on its word: %s",
+            event.event_id,
+            booking.id,
+            why,
+        )
     try:
         session = await gateway.retrieve_checkout_session(
             event.session_id, account_id=tenant.charge_account_id
@@ -60,6 +70,8 @@ async def checked_session_event(
     fetched = _as_event(event, session, tenant.charge_account_id)
     if fetched is None:
         raise Refuted(f"{why}; the gateway's session is still {session.status}")
+    if isinstance(fetched, CheckoutCompleted) and fetched.paid and not fetched.payment_intent_id:
+        raise Refuted(f"{why}; the gateway's session is paid without a payment intent")
     still = contradiction(booking, tenant, fetched.account_id, fetched.amount_total)
     if still is not None:
         raise Refuted(f"{why}; the gateway's session too: {still}")

@@ -88,11 +88,16 @@ class Shop:
         return report
 
     async def applied_on_its_word(
-        self, kind: type[DisputeEvent], payment: str, status: DisputeStatus
+        self,
+        kind: type[DisputeEvent],
+        payment: str,
+        status: DisputeStatus,
+        dispute_id: str = "dp_forged",
     ) -> None:
-        """Record a forged dispute `dp_forged` of the 42.30 USD payment through its handler,
-        unchecked: as an event applied on its word before events were checked against the
-        facts (or parked, before parked events were)."""
+        """Record a dispute (by default a forged `dp_forged`) of the 42.30 USD payment
+        through its handler, unchecked and without its funds: as an event applied on its
+        word before events were checked against the facts (or parked, before parked events
+        were)."""
 
         async def apply() -> None:
             async with self.container.uow()() as uow:
@@ -101,7 +106,7 @@ class Shop:
                     event_id="evt_old_forgery",
                     created_at=datetime.now(UTC),
                     account_id=None,
-                    dispute_id="dp_forged",
+                    dispute_id=dispute_id,
                     charge_id="ch_forged",
                     payment_intent_id=payment,
                     amount=Money(4230, "usd"),

@@ -11,7 +11,6 @@ fake gateway, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,12 @@ from typing import Any
 import pytest
 
 from application.errors import GatewayUnavailable
+from application.payment_events.bus import HANDLERS
+from application.payment_events.context import EventContext
 from application.ports.gateway import PaymentGateway, PaymentSnapshot, WebhookEndpoint
-from application.ports.gateway_events import DisputeClosed
+from application.ports.gateway_events import CheckoutCompleted, DisputeClosed
 from domain.dispute import DisputeStatus
+from domain.money import Money
 from tests.support.http_flows import open_checkout, paid_booking
 from tests.support.webhook_shop import (
     LIES,
@@ -168,16 +170,31 @@ async def test_a_parked_refund_the_gateway_could_not_confirm_is_applied_by_recon
 
 
 async def _paid_with_a_payment_stripe_does_not_know(shop: Shop) -> tuple[dict[str, str], str]:
-    """A booking confirmed by a correctly signed completion whose facts match it (so it is
-    taken on its word) but that names a payment Stripe never made."""
+    """A booking confirmed by a completion naming a payment Stripe never made, applied
+    through its handler unchecked: as a version that took a matching completion on its
+    word did (a completion is now confirmed by the session Stripe reports)."""
     tenant, booking_id, _ = await _paid_unannounced(shop)
     (completion,) = shop.held
     shop.held.clear()
-    forged = json.loads(completion.body)
-    forged["id"] = forged["id"] + "_forged"
-    forged["data"]["object"]["payment_intent"] = "pi_unknown"
-    applied = await shop.post_event(forged, completion.endpoint)
-    assert applied["outcome"] == "applied"
+    session = completion.event["data"]["object"]
+
+    async def apply() -> None:
+        async with shop.container.uow()() as uow:
+            event = CheckoutCompleted(
+                event_id=completion.event["id"] + "_forged",
+                created_at=datetime.now(UTC),
+                account_id=None,
+                session_id=session["id"],
+                booking_id=booking_id,
+                amount_total=Money(session["amount_total"], session["currency"]),
+                paid=True,
+                payment_intent_id="pi_unknown",
+            )
+            await uow.webhook_inbox.record(event.event_id)
+            await HANDLERS[CheckoutCompleted](EventContext(uow, shop.container.clock()), event)
+            await uow.commit()
+
+    await shop.in_app(apply)
     assert (await shop.booking(tenant, booking_id))["payment_intent"] == "pi_unknown"
     return tenant, booking_id
 

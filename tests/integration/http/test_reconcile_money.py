@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pytest
 
+from application.ports.gateway_events import DisputeCreated
+from domain.dispute import DisputeStatus
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import Money
 from tests.support.http_flows import paid_booking
@@ -185,13 +187,18 @@ async def test_what_the_gateways_facts_cannot_explain_is_left_for_a_human(shop: 
     assert booking["payment_status"] == "paid"
 
 
-async def test_the_funds_a_dispute_moved_are_booked_when_only_that_event_was_lost(
+async def test_the_funds_a_dispute_moved_are_booked_when_only_the_dispute_was_recorded(
     shop: Shop,
 ) -> None:
     tenant, booking_id = await paid_booking(shop.client)
     payment = (await shop.booking(tenant, booking_id))["payment_intent"]
-    shop.lost.add("charge.dispute.funds_withdrawn")
-    await shop.dashboard(f"payments/{payment}/dispute", {"reason": "fraudulent"})
+    shop.lost |= {"charge.dispute.created", "charge.dispute.funds_withdrawn"}
+    opened = await shop.dashboard(f"payments/{payment}/dispute", {"reason": "fraudulent"})
+    # Recorded without its funds, as a version that took a dispute event on its word did
+    # (an event is now turned into the dispute Stripe shows, its funds included).
+    await shop.applied_on_its_word(
+        DisputeCreated, payment, DisputeStatus.NEEDS_RESPONSE, opened["dispute_id"]
+    )
     assert (await shop.booking(tenant, booking_id))["disputes"][0]["status"] == "needs_response"
     assert await shop.ledger(tenant, booking_id) == PAID  # the funds never showed
 

@@ -67,11 +67,18 @@ async def _dispute(
     booking: Booking,
     status: DisputeStatus,
     minutes: int,
-    dispute_id: str = "dp_1",
+    dispute_id: str | None = None,
 ) -> DisputeEvent:
-    """A dispute of the booking's own charge (an event naming another one is checked
-    against the gateway: application/payment_events/aftermath_facts.py)."""
+    """A dispute of the booking's own charge, opened (and, when `status` says so, closed)
+    at the gateway unless `dispute_id` names one it has: every dispute event is checked
+    against the gateway's dispute (application/payment_events/aftermath_facts.py). The
+    gateway's own deliveries are dropped: the test delivers this event."""
     assert booking.payment_intent_id is not None
+    if dispute_id is None:
+        app.drop_deliveries()
+        dispute_id = await app.gateway.open_dispute(booking.payment_intent_id, reason="fraudulent")
+        if status in (DisputeStatus.LOST, DisputeStatus.WON):
+            await app.gateway.close_dispute(dispute_id, won=status is DisputeStatus.WON)
     payment = await app.gateway.retrieve_payment(booking.payment_intent_id)
     return kind(
         event_id=f"evt_dp_{kind.__name__}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from application.errors import GatewayInvalidRequest
-from application.ports.gateway import PaymentSnapshot, RefundRequest, RefundResult
+from application.ports.gateway import (
+    CheckoutSession,
+    DisputeFacts,
+    PaymentSnapshot,
+    RefundRequest,
+    RefundResult,
+    SessionStatus,
+)
+from application.ports.gateway import PaymentStatus as SessionPaid
 from application.ports.gateway_events import (
     ApplicationFeeRefunded,
     AsyncPaymentFailed,
@@ -265,22 +273,50 @@ AFTER_OWN_REFUND = frozenset({"own_refunded_1000", "rest_refunded_4230", "own_fe
 
 class _OwnRefundsSucceed:
     """The fake gateway, but a refund Bookpay asks for succeeds as re_own, and it knows the
-    payment the events of this test name (pi_1, its charge ch_1), so each refund or dispute
-    event is checked against it and taken as sent; the fee refunds it made are the ones
-    the events report (it cannot read pi_1's application fee)."""
+    payment the events of this test name (pi_1, its charge ch_1) as it is once the story
+    is over: every event is checked against it (Stripe sends an event after what it tells
+    happened), so its session, refunds and dispute are the story's last. The fee refunds
+    it made are the ones the events report (it cannot read pi_1's application fee)."""
 
-    def __init__(self, fake: object) -> None:
+    def __init__(self, fake: object, story: Story) -> None:
         self._fake = fake
+        self._story = story
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fake, name)
+
+    async def retrieve_checkout_session(
+        self, session_id: str, *, account_id: str | None = None
+    ) -> CheckoutSession:
+        session: CheckoutSession = await self._fake.retrieve_checkout_session(  # type: ignore[attr-defined]
+            session_id, account_id=account_id
+        )
+        paid = {"completed_paid", "async_succeeded"} & set(self._story.events)
+        return replace(
+            session,
+            status=SessionStatus.COMPLETE,
+            payment_status=SessionPaid.PAID if paid else SessionPaid.UNPAID,
+            payment_intent_id="pi_1",
+        )
 
     async def retrieve_payment(
         self, payment_intent_id: str, *, account_id: str | None = None
     ) -> PaymentSnapshot:
         if payment_intent_id != "pi_1":
             raise GatewayInvalidRequest(f"No such payment_intent: {payment_intent_id!r}")
-        return PaymentSnapshot("pi_1", "ch_1", TOTAL, Money(0, "usd"), (), None, None)
+        refunded = [REFUNDS[kind] for kind in self._story.events if kind in REFUNDS]
+        cumulative, records = max(refunded, key=lambda r: r[0], default=(0, ()))
+        refunds = tuple(RefundResult(r.refund_id, r.amount, "succeeded") for r in records)
+        disputes = [DISPUTE_EVENTS[kind] for kind in self._story.events if kind in DISPUTE_EVENTS]
+        last = max(disputes, key=lambda d: d[1], default=None)
+        facts = (
+            ()
+            if last is None
+            else (DisputeFacts("dp_1", TOTAL, "fraudulent", last[2], False, AT, last[3]),)
+        )
+        return PaymentSnapshot(
+            "pi_1", "ch_1", TOTAL, Money(cumulative, "usd"), refunds, None, None, facts
+        )
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         assert request.payment_intent_id == "pi_1"
@@ -346,7 +382,7 @@ def deliveries(draw: st.DrawFn) -> tuple[Story, list[str]]:
 
 
 async def _replay(story: Story, order: list[str]) -> None:
-    app = build_app(_OwnRefundsSucceed)
+    app = build_app(lambda fake: _OwnRefundsSucceed(fake, story))
     shop = await open_shop(app, capacity=3)
     app.drop_deliveries()  # only the events of this example reach the booking
     started = await app.start_checkout(checkout(shop, seats=2))
