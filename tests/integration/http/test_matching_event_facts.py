@@ -11,13 +11,19 @@ on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from application.ports.gateway import WebhookEndpoint
+from adapters.stripe_wire import signature as stripe_signature
+from application.errors import GatewayUnavailable
+from application.ports.gateway import PaymentGateway, PaymentSnapshot, WebhookEndpoint
+from tests.support.http_app import WEBHOOK_SECRET
 from tests.support.http_flows import open_checkout, paid_booking
-from tests.support.webhook_shop import PAID, Shop, stripe_event
+from tests.support.webhook_shop import PAID, Shop, shop_on, stripe_event
 from tests.support.webhook_shop import charge_refunded as _refunded
 from tests.support.webhook_shop import dispute_created as _disputed
 
@@ -151,3 +157,52 @@ async def test_a_completion_of_an_unpaid_session_without_payment_confirms_nothin
     booking = await shop.booking(tenant, booking_id)
     assert booking["status"] != "confirmed"
     assert await shop.ledger(tenant, booking_id) == []
+
+
+class PaymentsUnreadable:
+    """The gateway, but while `down` a payment cannot be read (an outage)."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    async def retrieve_payment(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        if self.down:
+            raise GatewayUnavailable("connection refused")
+        return await self._gateway.retrieve_payment(payment_intent_id, account_id=account_id)
+
+
+async def test_a_matching_refund_event_waits_for_stripe_when_it_cannot_be_asked(
+    webhook_database_url: str | None, tmp_path: Path
+) -> None:
+    async with shop_on(webhook_database_url, tmp_path, PaymentsUnreadable) as shop:
+        link: PaymentsUnreadable = shop.container.gateway()
+        tenant, booking_id, payment, charge = await _paid(shop)
+        shop.lost |= {"charge.refunded", "application_fee.refunded"}
+        await shop.dashboard(
+            f"payments/{payment}/refund", {"amount": 1000, "refund_application_fee": False}
+        )
+        event = _refunded(payment, 1000, None, charge)
+        body = json.dumps(event).encode()
+        link.down = True
+
+        answer = await shop.client.post(
+            "/v1/webhooks/stripe",
+            content=body,
+            headers={
+                "Stripe-Signature": stripe_signature.sign(body, WEBHOOK_SECRET, datetime.now(UTC)),
+                "Content-Type": "application/json",
+            },
+        )
+
+        assert answer.status_code == 503, answer.text  # Stripe redelivers
+        assert await shop.ledger(tenant, booking_id) == PAID
+        link.down = False
+        redelivered = await shop.post_event(event, PLATFORM)
+        assert redelivered["outcome"] == "applied"
+        assert await shop.ledger(tenant, booking_id) == sorted([*PAID, ("refund", 1000)])
