@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.errors import GatewayInvalidRequest, GatewayUnavailable
-from application.ports.gateway import PaymentGateway, RefundRequest, RefundResult, WebhookEndpoint
+from application.ports.gateway import (
+    PaymentGateway,
+    PaymentSnapshot,
+    RefundRequest,
+    RefundResult,
+    WebhookEndpoint,
+)
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -105,3 +111,22 @@ class GatewayLink:
         if self.down:
             raise GatewayUnavailable("connection refused")
         return await self._gateway.list_refunds(payment_intent_id, account_id=account_id)
+
+
+class PaymentsUnreadable:
+    """The gateway, but while `down` a payment (with its refunds, disputes and fee) cannot
+    be read: an outage of `retrieve_payment` alone. Everything else goes straight through."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    async def retrieve_payment(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        if self.down:
+            raise GatewayUnavailable("connection refused")
+        return await self._gateway.retrieve_payment(payment_intent_id, account_id=account_id)

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from adapters.stripe_wire import signature as stripe_signature
-from application.errors import GatewayUnavailable
-from application.ports.gateway import PaymentGateway, PaymentSnapshot, WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
+from tests.support.gateway_doubles import PaymentsUnreadable
 from tests.support.http_app import WEBHOOK_SECRET
 from tests.support.http_flows import open_checkout, paid_booking
 from tests.support.webhook_shop import PAID, Shop, shop_on, stripe_event
@@ -157,24 +157,6 @@ async def test_a_completion_of_an_unpaid_session_without_payment_confirms_nothin
     booking = await shop.booking(tenant, booking_id)
     assert booking["status"] != "confirmed"
     assert await shop.ledger(tenant, booking_id) == []
-
-
-class PaymentsUnreadable:
-    """The gateway, but while `down` a payment cannot be read (an outage)."""
-
-    def __init__(self, gateway: PaymentGateway) -> None:
-        self._gateway = gateway
-        self.down = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._gateway, name)
-
-    async def retrieve_payment(
-        self, payment_intent_id: str, *, account_id: str | None = None
-    ) -> PaymentSnapshot:
-        if self.down:
-            raise GatewayUnavailable("connection refused")
-        return await self._gateway.retrieve_payment(payment_intent_id, account_id=account_id)
 
 
 async def test_a_matching_refund_event_waits_for_stripe_when_it_cannot_be_asked(

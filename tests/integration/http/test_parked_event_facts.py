@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from application.errors import GatewayUnavailable
 from application.payment_events.bus import HANDLERS
 from application.payment_events.context import EventContext
-from application.ports.gateway import PaymentGateway, PaymentSnapshot, WebhookEndpoint
+from application.ports.gateway import WebhookEndpoint
 from application.ports.gateway_events import CheckoutCompleted, DisputeClosed
 from domain.dispute import DisputeStatus
 from domain.money import Money
+from tests.support.gateway_doubles import PaymentsUnreadable
 from tests.support.http_flows import open_checkout, paid_booking
 from tests.support.webhook_shop import (
     LIES,
@@ -122,24 +122,6 @@ async def test_a_real_refund_and_dispute_parked_before_the_payment_are_recorded_
         [*PAID, ("refund", 1000), ("dispute", 3230), ("dispute_fee", 1500)]
     )
     assert (await shop.reconcile()).for_a_human == []
-
-
-class PaymentsUnreadable:
-    """The gateway, but while `down` a payment and its fee cannot be read (an outage)."""
-
-    def __init__(self, gateway: PaymentGateway) -> None:
-        self._gateway = gateway
-        self.down = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._gateway, name)
-
-    async def retrieve_payment(
-        self, payment_intent_id: str, *, account_id: str | None = None
-    ) -> PaymentSnapshot:
-        if self.down:
-            raise GatewayUnavailable("connection refused")
-        return await self._gateway.retrieve_payment(payment_intent_id, account_id=account_id)
 
 
 async def test_a_parked_refund_the_gateway_could_not_confirm_is_applied_by_reconciliation(
