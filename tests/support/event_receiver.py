@@ -61,7 +61,12 @@ def event_receiver(
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            expected = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(expected)
+            if len(body) < expected:
+                # The sender died mid-request (a killed relay): like any HTTP server, no
+                # request was received, so nothing is recorded and nobody is answered.
+                return
             with receiver.lock:
                 receiver.received.append(
                     Received({k.lower(): v for k, v in self.headers.items()}, body)
