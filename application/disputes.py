@@ -2,9 +2,11 @@
 
 The booking (domain) applies the dispute's snapshot: newer than the one it has, or
 nothing. The ledger gets what the gateway reports the dispute moved — the funds withdrawn
-or reinstated (from the dispute's balance transactions, or its amount when the event
-says funds moved without listing them) and Stripe's dispute fee when reported — each once
-per dispute, on the balance of whoever owns the charge. A lost dispute that the tenant
+or reinstated and Stripe's dispute fee, from the balance transactions the gateway lists on
+the dispute (the event is checked against them first,
+application/payment_events/aftermath_facts.py), never from what an event says moved: a
+dispute listing none moved nothing — each once per dispute, on the balance of whoever owns
+the charge. A lost dispute that the tenant
 bears (destination charges, `dispute_bearer` tenant) reserves its recovery on the
 booking; `DisputeRecoveries` sends it once this transaction committed.
 """
@@ -13,11 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.ports.gateway_events import (
-    DisputeEvent,
-    DisputeFundsReinstated,
-    DisputeFundsWithdrawn,
-)
+from application.ports.gateway_events import DisputeEvent
 from application.ports.unit_of_work import UnitOfWork
 from domain.booking import Booking
 from domain.dispute import DisputeBearer, dispute_debits
@@ -47,9 +45,13 @@ async def record_dispute_event(
         return DisputeRecorded(booking, changed=False)  # an unpaid booking or a foreign currency
     added = await uow.ledger.add_all(_funds_entries(updated, event, charge_model))
     recovering = updated.reserve_dispute_recovery(event.dispute_id, charge_model, bearer)
+    before, after = booking.dispute(event.dispute_id), recovering.dispute(event.dispute_id)
+    # A newer snapshot saying what the booking shows moves only its time (kept, so an older
+    # one cannot undo it): nothing changed that anyone can see.
+    told = before is None or after is None or not before.tells_the_same(after)
     return DisputeRecorded(
         recovering,
-        changed=recovering is not booking or any(added),
+        changed=told or any(added),
         recovery_due=recovering is not updated,
     )
 
@@ -68,12 +70,6 @@ def _funds_entries(
             reinstated = reinstated + funds.amount
         if funds.fee.currency == currency and funds.fee.amount > 0:
             fee = fee + funds.fee
-    if not event.balance_transactions:
-        # Funds moved, but the event does not list them: the dispute's amount moved.
-        if isinstance(event, DisputeFundsWithdrawn):
-            withdrawn = event.amount
-        elif isinstance(event, DisputeFundsReinstated):
-            reinstated = event.amount
     return dispute_funds_entries(
         booking,
         event.dispute_id,

@@ -189,6 +189,10 @@ class Dispute:
         )
         return self if changed == self else changed
 
+    def tells_the_same(self, other: Dispute) -> bool:
+        """Whether `other` says what this one says, whatever the time of its snapshot."""
+        return replace(other, as_of=self.as_of) == self
+
     def recovery_due(
         self, charge_model: ChargeModel, bearer: DisputeBearer, transfer_left: Money
     ) -> Dispute:

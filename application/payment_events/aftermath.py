@@ -27,6 +27,7 @@ async def record_or_park(ctx: EventContext, event: PaymentAftermath) -> EventApp
     return EventApplied(
         Outcome.APPLIED if changed else Outcome.IGNORED,
         booking.id,
+        "" if changed else "no change: the booking already shows it",
         tenant_id=booking.tenant_id,
         follow_up=FollowUp.RECOVER_LOST_DISPUTE if recover else FollowUp.NONE,
     )

@@ -1,16 +1,17 @@
 """Small hand-written doubles for gateway tests: a settable clock, a webhook inbox, a link
-to the gateway that can go down."""
+to the gateway that can go down, a gateway that hides a dispute's funds."""
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.errors import GatewayInvalidRequest, GatewayUnavailable
 from application.ports.gateway import (
+    CheckoutSession,
     PaymentGateway,
     PaymentSnapshot,
     RefundRequest,
@@ -130,3 +131,40 @@ class PaymentsUnreadable:
         if self.down:
             raise GatewayUnavailable("connection refused")
         return await self._gateway.retrieve_payment(payment_intent_id, account_id=account_id)
+
+
+class SessionsUnreadable:
+    """The gateway, but while `down` a checkout session cannot be read: an outage of
+    `retrieve_checkout_session` alone. Everything else goes straight through."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    async def retrieve_checkout_session(
+        self, session_id: str, *, account_id: str | None = None
+    ) -> CheckoutSession:
+        if self.down:
+            raise GatewayUnavailable("connection refused")
+        return await self._gateway.retrieve_checkout_session(session_id, account_id=account_id)
+
+
+class DisputeFundsUnlisted:
+    """The gateway, but the disputes of a payment list no balance transactions (as Stripe
+    shows a dispute whose funds never moved). Everything else goes straight through."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    async def retrieve_payment(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> PaymentSnapshot:
+        payment = await self._gateway.retrieve_payment(payment_intent_id, account_id=account_id)
+        disputes = tuple(replace(d, balance_transactions=()) for d in payment.disputes)
+        return replace(payment, disputes=disputes)
