@@ -275,8 +275,8 @@ class _OwnRefundsSucceed:
     """The fake gateway, but a refund Bookpay asks for succeeds as re_own, and it knows the
     payment the events of this test name (pi_1, its charge ch_1) as it is once the story
     is over: every event is checked against it (Stripe sends an event after what it tells
-    happened), so its session, refunds and dispute are the story's last. The fee refunds
-    it made are the ones the events report (it cannot read pi_1's application fee)."""
+    happened), so its session (expired when the story is an abandoned checkout), refunds,
+    dispute and what the application fee gave back are the story's last."""
 
     def __init__(self, fake: object, story: Story) -> None:
         self._fake = fake
@@ -291,13 +291,23 @@ class _OwnRefundsSucceed:
         session: CheckoutSession = await self._fake.retrieve_checkout_session(  # type: ignore[attr-defined]
             session_id, account_id=account_id
         )
-        paid = {"completed_paid", "async_succeeded"} & set(self._story.events)
+        events = set(self._story.events)
+        paid = {"completed_paid", "async_succeeded"} & events
+        expired = "expired" in events
         return replace(
             session,
-            status=SessionStatus.COMPLETE,
+            status=SessionStatus.EXPIRED if expired else SessionStatus.COMPLETE,
             payment_status=SessionPaid.PAID if paid else SessionPaid.UNPAID,
-            payment_intent_id="pi_1",
+            payment_intent_id=None if expired else "pi_1",
         )
+
+    async def application_fee_refunded(
+        self, payment_intent_id: str, *, account_id: str | None = None
+    ) -> Money | None:
+        if payment_intent_id != "pi_1":
+            raise GatewayInvalidRequest(f"No such payment_intent: {payment_intent_id!r}")
+        reported = [FEE_REFUNDED.get(kind, FEE_EVENTS.get(kind, 0)) for kind in self._story.events]
+        return Money(max(reported, default=0), "usd")
 
     async def retrieve_payment(
         self, payment_intent_id: str, *, account_id: str | None = None
