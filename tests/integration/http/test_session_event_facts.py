@@ -127,6 +127,27 @@ async def test_a_delayed_success_stripe_still_awaits_confirms_nothing(shop: Shop
     assert await shop.ledger(tenant, booking_id) == []
 
 
+async def test_a_delayed_success_naming_another_payment_is_ignored(shop: Shop) -> None:
+    tenant, booking_id, session_id, url = await _open(shop)
+    shop.lost.add("checkout.session.completed")  # Stripe's own report is still on its way
+    paid = await shop.client.post(url + "/pay", data={"method": "card"}, follow_redirects=False)
+    assert paid.status_code == 303, paid.text
+    forged = _session_event(
+        "checkout.session.async_payment_succeeded",
+        session_id,
+        booking_id,
+        payment_status="paid",
+        payment_intent="pi_someone_elses",
+    )
+
+    answer = await shop.post_event(forged, PLATFORM)
+
+    assert answer["outcome"] == "ignored"
+    booking = await shop.booking(tenant, booking_id)
+    assert booking["payment_intent"] != "pi_someone_elses"
+    assert booking["status"] == "pending_payment"
+
+
 async def test_a_delayed_failure_of_an_open_card_session_keeps_the_hold(shop: Shop) -> None:
     tenant, booking_id, session_id, url = await _open(shop)
     forged = _session_event("checkout.session.async_payment_failed", session_id, booking_id)
