@@ -42,7 +42,39 @@ def start_server(
 ) -> Server:
     """A `bookpay serve` on a free port of 127.0.0.1, once it answers ready; `env` adds to
     (or overrides) its settings. `migrate=False` skips `bookpay migrate` on PostgreSQL (a
-    database another server already migrated)."""
+    database another server already migrated).
+
+    Other test runs on the machine (other worktrees, other workers) pick ports too: one may
+    bind the port between `free_port` and this server's bind, which then fails. So "ready"
+    counts only once this server's own log says it listens (before that, a ready answer
+    may be the other run's server, with another database), and a server that lost its port
+    is started again on another."""
+    for _ in range(PORT_ATTEMPTS - 1):
+        try:
+            return _start_server(database_url, log, workers=workers, env=env, migrate=migrate)
+        except PortTaken:
+            migrate = False  # done by the first attempt
+    return _start_server(database_url, log, workers=workers, env=env, migrate=migrate)
+
+
+# A server that lost its port to another test run is started again on another, this often.
+PORT_ATTEMPTS = 3
+LISTENING = b"Uvicorn running on"  # uvicorn logs it once its socket is bound
+TAKEN = b"address already in use"
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start_server(
+    database_url: str,
+    log: Path,
+    *,
+    workers: int,
+    env: dict[str, str] | None,
+    migrate: bool,
+) -> Server:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = {
@@ -69,10 +101,17 @@ def start_server(
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        said = log.read_bytes()
+        if TAKEN in said:  # it shuts down slowly: no need to wait for that
+            stop_server(Server(base_url, ADMIN_KEY, process, log))
+            raise PortTaken(f"port {port} was taken meanwhile:\n{said.decode()}")
         if process.poll() is not None:
             raise RuntimeError(f"bookpay serve exited early:\n{log.read_text()}")
         try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+            if (
+                LISTENING in said
+                and httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200
+            ):
                 return Server(base_url, ADMIN_KEY, process, log)
         except httpx.HTTPError:
             pass
