@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -17,7 +18,13 @@ from tests.support.databases import create_postgres_database, drop_postgres_data
 from tests.support.workers import free_port
 
 BOOKPAY = Path(sys.executable).with_name("bookpay")
-ADMIN_KEY = "bp_admin_e2e_" + "x" * 24
+# Secrets of this test run's own: a server of another run on the machine (another
+# checkout's chaos test, say) then refuses this run's requests and events, and this run's
+# servers refuse its, instead of taking them for their own. The fake Stripe's ids are
+# sequential per database, so two runs name different payments with the same ids.
+ADMIN_KEY = "bp_admin_e2e_" + secrets.token_hex(12)
+WEBHOOK_SECRET = "whsec_e2e_platform_" + secrets.token_hex(8)
+CONNECT_WEBHOOK_SECRET = "whsec_e2e_connect_" + secrets.token_hex(8)
 
 
 @dataclass
@@ -83,8 +90,8 @@ def _start_server(
         "BOOKPAY_GATEWAY": "fake",
         "BOOKPAY_ADMIN_API_KEY": ADMIN_KEY,
         "BOOKPAY_PUBLIC_BASE_URL": base_url,
-        "BOOKPAY_STRIPE_WEBHOOK_SECRET": "whsec_e2e_platform",
-        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_e2e_connect",
+        "BOOKPAY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET,
         # Every request comes from 127.0.0.1 here: the per-client limits have their own tests.
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
         "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR": "0",
