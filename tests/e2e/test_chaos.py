@@ -234,6 +234,9 @@ def _journey(cluster: Cluster, api_key: str, slot_ids: list[str], rng: random.Ra
             assert refunded.status_code in (200, 201, 409), refunded.text
             refunds += refunded.status_code != 409
         return f"refunded {refunds}x"
+    # The tenant cancels: a full refund whatever the cancellation terms and however long
+    # the run takes (the offering has no windows either), so a cancelled booking is
+    # refunded in full (_assert_consistent).
     cancelled = _send(
         cluster,
         "POST",
