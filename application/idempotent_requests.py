@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from application.errors import Conflict, IdempotencyKeyReused, MalformedRequest
 from application.ports.time_and_identity import Clock
@@ -49,9 +49,15 @@ class RequestInProgress(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """The caller runs the request, then calls `IdempotentRequests.finish`."""
+    """The caller runs the request, then calls `IdempotentRequests.finish` with this claim.
+
+    `claimed_at` fences the claim: once a retry took it over (the request ran past the
+    claim timeout), this request's late finish neither keeps its answer nor frees the
+    retry's claim. Its effects are the use cases' to make once (a refund is reserved
+    under an id derived from the key, a checkout resumes the booking the key made)."""
 
     replay: StoredResponse | None = None
+    claimed_at: datetime | None = None
 
 
 class IdempotentRequests:
@@ -97,15 +103,23 @@ class IdempotentRequests:
             )
         if claim.outcome is ClaimOutcome.REPLAY:
             return Claimed(replay=claim.response)
-        return Claimed()
+        return Claimed(claimed_at=claim.claimed_at or now)
 
-    async def finish(self, scope: str, key: str, response: StoredResponse | None) -> None:
-        """Keep the response for replays, or (None) forget the claim so a retry may run."""
+    async def finish(
+        self,
+        scope: str,
+        key: str,
+        response: StoredResponse | None,
+        claimed: Claimed | None = None,
+    ) -> None:
+        """Keep the response for replays, or (None) forget the claim so a retry may run;
+        with `claimed` (what `begin` returned), only while that claim still holds the key."""
+        at = None if claimed is None else claimed.claimed_at
         async with self._uow() as uow:
             if response is None:
-                await uow.idempotency.release(scope, key)
+                await uow.idempotency.release(scope, key, claimed_at=at)
             else:
-                await uow.idempotency.store_response(scope, key, response)
+                await uow.idempotency.store_response(scope, key, response, claimed_at=at)
             await uow.commit()
 
     async def purge(self) -> int:

@@ -159,20 +159,44 @@ def partial_refund(
 def _split(
     quote: FeeQuote, amount: Money, refund_on_cancel: RefundOnCancel, already: RefundSplit
 ) -> RefundSplit:
-    """Split a refund so that, cumulatively, the fee given back is the rounded pro-rata share.
-
-    Working on running totals means rounding never accumulates: the fee refunded over many
-    partial refunds is never more than the fee, and a full refund returns all of it.
-    """
+    """Split a refund so that the fee given back with it is the one Stripe gives back with
+    `refund_application_fee` (see `stripe_fee_refund`): never more than the fee, and a
+    refund that empties the charge returns all that is left of it."""
     if refund_on_cancel is RefundOnCancel.NEVER or quote.customer_total.is_zero:
         return RefundSplit(amount, Money.zero(quote.currency))
-    refunded_after = already.customer_refund + amount
-    fee_after = _share_of(
+    fee_back = stripe_fee_refund(
         quote.application_fee,
-        Fraction(refunded_after.amount, quote.customer_total.amount),
+        quote.application_fee - already.application_fee_refund,
+        quote.customer_total,
+        already.customer_refund,
+        amount,
     )
-    fee_back = max(min(fee_after.amount - already.application_fee_refund.amount, amount.amount), 0)
-    return RefundSplit(amount, Money(fee_back, quote.currency))
+    return RefundSplit(amount, min(fee_back, amount))
+
+
+def stripe_fee_refund(
+    fee: Money, fee_left: Money, charged: Money, refunded_before: Money, amount: Money
+) -> Money:
+    """The application fee Stripe gives back with a refund of `amount` made with
+    `refund_application_fee`, after `refunded_before` of the `charged` amount went back and
+    `fee_left` of the `fee` is still unrefunded.
+
+    Stripe's API reference (parameter `refund_application_fee` of POST /v1/refunds,
+    ../shared/stripe/openapi-spec3.json, API version 2023-08-16; changelog 2013-12-03
+    "Application fee refunds are now proportional to the charged amount"): "If a full
+    charge refund is given, the full application fee will be refunded. Otherwise, the
+    application fee will be refunded in an amount proportional to the amount of the charge
+    refunded." So each refund is rounded on its own (fee × amount / charged), not on running
+    totals, and the refund that empties the charge gives back all that is left of the fee.
+    Stripe does not document the rounding: half-up to the currency's granularity here, as
+    its refunds of its own processing fee round half-up per refund (api-discuss, 2013), and
+    never more than is left of the fee.
+    """
+    left = max(fee_left.amount, 0)
+    if refunded_before + amount >= charged:
+        return Money(left, fee.currency)
+    share = Fraction(fee.amount * amount.amount, charged.amount)
+    return Money(min(round_half_up(share, fee.granularity), left), fee.currency)
 
 
 def _share_of(money: Money, share: Fraction) -> Money:

@@ -9,12 +9,12 @@ fake's own bookkeeping and are never shown (see `public`).
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from adapters.fake_stripe.objects import template
 from adapters.stripe_wire.events import REFUND_REASONS
-from domain.money import exponent, granularity, round_half_up
+from domain.cancellation import stripe_fee_refund
+from domain.money import Money, exponent
 
 # What Stripe charges for a dispute, in major units of the charge's currency.
 DISPUTE_FEE_MAJOR_UNITS = 15
@@ -105,14 +105,19 @@ def refund_refusal(charge: dict[str, Any], amount: int) -> str | None:
 
 
 def fee_refund_amount(fee: dict[str, Any], charge: dict[str, Any], amount: int) -> int:
-    """The application fee Stripe gives back with a refund of `amount`: in proportion to
-    the charge (half-up to the currency's granularity), all that is left of it when the
-    refund empties the charge, never more than is left."""
-    left = int(fee["amount"]) - int(fee["amount_refunded"])
-    if amount >= refundable(charge):
-        return left
-    share = Fraction(int(fee["amount"]) * amount, int(charge["amount"]))
-    return min(left, round_half_up(share, granularity(charge["currency"])))
+    """The application fee Stripe gives back with a refund of `amount` made with
+    `refund_application_fee`: in proportion to that refund alone, all that is left of the
+    fee when the refund empties the charge (domain.cancellation.stripe_fee_refund, which
+    cites Stripe's documentation)."""
+    currency = str(fee["currency"])
+    back = stripe_fee_refund(
+        Money(int(fee["amount"]), currency),
+        Money(int(fee["amount"]) - int(fee["amount_refunded"]), currency),
+        Money(int(charge["amount"]), currency),
+        Money(int(charge["amount_refunded"]), currency),
+        Money(amount, currency),
+    )
+    return back.amount
 
 
 def apply_refund(

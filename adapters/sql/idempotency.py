@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     select,
     tuple_,
     update,
@@ -37,7 +38,7 @@ class SqlAlchemyIdempotencyStore:
         # A claim released between our insert and our read leaves nothing to read: retry.
         for _ in range(3):
             if await insert_once(self._connection, self._sql.insert_once[table.name], values):
-                return IdempotencyClaim(ClaimOutcome.CLAIMED)
+                return IdempotencyClaim(ClaimOutcome.CLAIMED, claimed_at=now)
             query = select(
                 table.c.fingerprint,
                 table.c.response_status,
@@ -53,7 +54,7 @@ class SqlAlchemyIdempotencyStore:
                 if stale_before is not None and await self._take_over(
                     scope, key, now, stale_before
                 ):
-                    return IdempotencyClaim(ClaimOutcome.CLAIMED)
+                    return IdempotencyClaim(ClaimOutcome.CLAIMED, claimed_at=now)
                 return IdempotencyClaim(ClaimOutcome.IN_PROGRESS, claimed_at=row.created_at)
             response = StoredResponse(row.response_status, bytes(row.response_body or b""))
             return IdempotencyClaim(ClaimOutcome.REPLAY, response)
@@ -75,7 +76,14 @@ class SqlAlchemyIdempotencyStore:
         )
         return result.first() is not None
 
-    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+    async def store_response(
+        self,
+        scope: str,
+        key: str,
+        response: StoredResponse,
+        *,
+        claimed_at: datetime | None = None,
+    ) -> None:
         table = orm.idempotency_keys
         result = await self._connection.execute(
             update(table)
@@ -83,6 +91,7 @@ class SqlAlchemyIdempotencyStore:
                 table.c.tenant_id == scope,
                 table.c.key == key,
                 table.c.response_status.is_(None),
+                *_held_by(claimed_at),
             )
             .values(response_status=response.status, response_body=response.body)
             .returning(table.c.key)
@@ -92,14 +101,17 @@ class SqlAlchemyIdempotencyStore:
         exists = await self._connection.execute(
             select(table.c.key).where(table.c.tenant_id == scope, table.c.key == key)
         )
-        if exists.first() is None:
+        if exists.first() is None and claimed_at is None:
             raise NotFound("idempotency key", key)
 
-    async def release(self, scope: str, key: str) -> None:
+    async def release(self, scope: str, key: str, *, claimed_at: datetime | None = None) -> None:
         table = orm.idempotency_keys
         await self._connection.execute(
             table.delete().where(
-                table.c.tenant_id == scope, table.c.key == key, table.c.response_status.is_(None)
+                table.c.tenant_id == scope,
+                table.c.key == key,
+                table.c.response_status.is_(None),
+                *_held_by(claimed_at),
             )
         )
 
@@ -119,3 +131,10 @@ class SqlAlchemyIdempotencyStore:
             )
         )
         return int(result.rowcount)
+
+
+def _held_by(claimed_at: datetime | None) -> list[ColumnElement[bool]]:
+    """The claim made at `claimed_at` still holds the key: a take-over sets a later time."""
+    if claimed_at is None:
+        return []
+    return [orm.idempotency_keys.c.created_at == claimed_at]

@@ -78,6 +78,7 @@ class StoredResponse:
 class IdempotencyClaim:
     outcome: ClaimOutcome
     response: StoredResponse | None = None
+    # CLAIMED: when this claim was made, which fences it (see store_response);
     # IN_PROGRESS: when the running claim was made (None: not known).
     claimed_at: datetime | None = None
 
@@ -101,9 +102,18 @@ class IdempotencyStore(Protocol):
         """
         ...
 
-    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+    async def store_response(
+        self,
+        scope: str,
+        key: str,
+        response: StoredResponse,
+        *,
+        claimed_at: datetime | None = None,
+    ) -> None:
         """Store the response of a claimed key, to be replayed on retries; the first
-        response stored stays."""
+        response stored stays. With `claimed_at` (the claim's CLAIMED time) only while
+        that claim still holds the key: a request whose claim was taken over answers
+        nothing for the key."""
         ...
 
     async def purge(self, created_before: datetime, limit: int) -> int:
@@ -111,8 +121,10 @@ class IdempotencyStore(Protocol):
         (0: none is left)."""
         ...
 
-    async def release(self, scope: str, key: str) -> None:
-        """Forget a claim whose request failed without effect, so a retry may run it."""
+    async def release(self, scope: str, key: str, *, claimed_at: datetime | None = None) -> None:
+        """Forget a claim whose request failed without effect, so a retry may run it; with
+        `claimed_at`, only while that claim still holds the key (never the claim of the
+        retry that took it over)."""
         ...
 
 

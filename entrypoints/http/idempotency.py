@@ -225,14 +225,14 @@ def idempotency_middleware(
             try:
                 await app(scope, replay_body, capture)
             except BaseException:
-                await service.finish(key_scope, row, None)
+                await service.finish(key_scope, row, None, claimed)
                 raise
             stored = None
             if status < 500 and status not in NOT_KEPT:
                 envelope = Envelope(headers=kept_headers, body=b"".join(chunks))
                 sealed = seal(key_scope, key, credential, status, envelope)
                 stored = StoredResponse(status, sealed)
-            await service.finish(key_scope, row, stored)
+            await service.finish(key_scope, row, stored, claimed)
             for message in held:
                 await send(message)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -17,7 +18,13 @@ from tests.support.databases import create_postgres_database, drop_postgres_data
 from tests.support.workers import free_port
 
 BOOKPAY = Path(sys.executable).with_name("bookpay")
-ADMIN_KEY = "bp_admin_e2e_" + "x" * 24
+# Secrets of this test run's own: a server of another run on the machine (another
+# checkout's chaos test, say) then refuses this run's requests and events, and this run's
+# servers refuse its, instead of taking them for their own. The fake Stripe's ids are
+# sequential per database, so two runs name different payments with the same ids.
+ADMIN_KEY = "bp_admin_e2e_" + secrets.token_hex(12)
+WEBHOOK_SECRET = "whsec_e2e_platform_" + secrets.token_hex(8)
+CONNECT_WEBHOOK_SECRET = "whsec_e2e_connect_" + secrets.token_hex(8)
 
 
 @dataclass
@@ -42,7 +49,39 @@ def start_server(
 ) -> Server:
     """A `bookpay serve` on a free port of 127.0.0.1, once it answers ready; `env` adds to
     (or overrides) its settings. `migrate=False` skips `bookpay migrate` on PostgreSQL (a
-    database another server already migrated)."""
+    database another server already migrated).
+
+    Other test runs on the machine (other worktrees, other workers) pick ports too: one may
+    bind the port between `free_port` and this server's bind, which then fails. So "ready"
+    counts only once this server's own log says it listens (before that, a ready answer
+    may be the other run's server, with another database), and a server that lost its port
+    is started again on another."""
+    for _ in range(PORT_ATTEMPTS - 1):
+        try:
+            return _start_server(database_url, log, workers=workers, env=env, migrate=migrate)
+        except PortTaken:
+            migrate = False  # done by the first attempt
+    return _start_server(database_url, log, workers=workers, env=env, migrate=migrate)
+
+
+# A server that lost its port to another test run is started again on another, this often.
+PORT_ATTEMPTS = 3
+LISTENING = b"Uvicorn running on"  # uvicorn logs it once its socket is bound
+TAKEN = b"address already in use"
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start_server(
+    database_url: str,
+    log: Path,
+    *,
+    workers: int,
+    env: dict[str, str] | None,
+    migrate: bool,
+) -> Server:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = {
@@ -51,8 +90,8 @@ def start_server(
         "BOOKPAY_GATEWAY": "fake",
         "BOOKPAY_ADMIN_API_KEY": ADMIN_KEY,
         "BOOKPAY_PUBLIC_BASE_URL": base_url,
-        "BOOKPAY_STRIPE_WEBHOOK_SECRET": "whsec_e2e_platform",
-        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_e2e_connect",
+        "BOOKPAY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET,
         # Every request comes from 127.0.0.1 here: the per-client limits have their own tests.
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
         "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR": "0",
@@ -69,10 +108,17 @@ def start_server(
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        said = log.read_bytes()
+        if TAKEN in said:  # it shuts down slowly: no need to wait for that
+            stop_server(Server(base_url, ADMIN_KEY, process, log))
+            raise PortTaken(f"port {port} was taken meanwhile:\n{said.decode()}")
         if process.poll() is not None:
             raise RuntimeError(f"bookpay serve exited early:\n{log.read_text()}")
         try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+            if (
+                LISTENING in said
+                and httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200
+            ):
                 return Server(base_url, ADMIN_KEY, process, log)
         except httpx.HTTPError:
             pass

@@ -43,7 +43,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sql.migrations import migrate
-from tests.e2e.conftest import ADMIN_KEY, BOOKPAY, Server, start_server, stop_server
+from tests.e2e.conftest import (
+    ADMIN_KEY,
+    BOOKPAY,
+    CONNECT_WEBHOOK_SECRET,
+    WEBHOOK_SECRET,
+    Server,
+    start_server,
+    stop_server,
+)
 from tests.e2e.test_booking_journey import _create_tenant, _onboard
 from tests.support.databases import create_postgres_database, drop_postgres_database
 
@@ -226,6 +234,9 @@ def _journey(cluster: Cluster, api_key: str, slot_ids: list[str], rng: random.Ra
             assert refunded.status_code in (200, 201, 409), refunded.text
             refunds += refunded.status_code != 409
         return f"refunded {refunds}x"
+    # The tenant cancels: a full refund whatever the cancellation terms and however long
+    # the run takes (the offering has no windows either), so a cancelled booking is
+    # refunded in full (_assert_consistent).
     cancelled = _send(
         cluster,
         "POST",
@@ -258,8 +269,8 @@ def _reconcile(cluster: Cluster) -> None:
         "BOOKPAY_ADMIN_API_KEY": ADMIN_KEY,
         "BOOKPAY_PUBLIC_BASE_URL": cluster.steady.base_url,
         "BOOKPAY_INTERNAL_BASE_URL": cluster.steady.base_url,
-        "BOOKPAY_STRIPE_WEBHOOK_SECRET": "whsec_e2e_platform",
-        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_e2e_connect",
+        "BOOKPAY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET,
     }
     done = subprocess.run(
         [str(BOOKPAY), "reconcile"], env=env, capture_output=True, timeout=120, check=False

@@ -141,25 +141,38 @@ class InMemoryIdempotencyStore:
         existing = self._t.claims.get((scope, key))
         if existing is None:
             self._t.claims[scope, key] = Claim(fingerprint, claimed_at=now)
-            return IdempotencyClaim(ClaimOutcome.CLAIMED)
+            return IdempotencyClaim(ClaimOutcome.CLAIMED, claimed_at=now)
         if existing.fingerprint != fingerprint:
             return IdempotencyClaim(ClaimOutcome.MISMATCH)
         if existing.response is None:
             if stale_before is not None and existing.claimed_at < stale_before:
                 self._t.claims[scope, key] = replace(existing, claimed_at=now)
-                return IdempotencyClaim(ClaimOutcome.CLAIMED)
+                return IdempotencyClaim(ClaimOutcome.CLAIMED, claimed_at=now)
             return IdempotencyClaim(ClaimOutcome.IN_PROGRESS, claimed_at=existing.claimed_at)
         return IdempotencyClaim(ClaimOutcome.REPLAY, existing.response)
 
-    async def store_response(self, scope: str, key: str, response: StoredResponse) -> None:
+    async def store_response(
+        self,
+        scope: str,
+        key: str,
+        response: StoredResponse,
+        *,
+        claimed_at: datetime | None = None,
+    ) -> None:
         existing = self._t.claims.get((scope, key))
         if existing is None:
+            if claimed_at is not None:
+                return
             raise NotFound("idempotency key", key)
+        if claimed_at is not None and existing.claimed_at != claimed_at:
+            return  # taken over: the late answer is not the key's
         if existing.response is None:
             self._t.claims[scope, key] = replace(existing, response=response)
 
-    async def release(self, scope: str, key: str) -> None:
+    async def release(self, scope: str, key: str, *, claimed_at: datetime | None = None) -> None:
         existing = self._t.claims.get((scope, key))
+        if claimed_at is not None and existing is not None and existing.claimed_at != claimed_at:
+            return
         if existing is not None and existing.response is None:
             del self._t.claims[scope, key]
 

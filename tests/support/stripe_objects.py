@@ -81,9 +81,9 @@ class RefundEffect:
     fee_back: int = field(default=0, compare=False)  # what the fee gave back with it
 
 
-def _proportion(amount: int, part: int, whole: int) -> int:
-    """amount × part / whole, rounded half up."""
-    return (2 * amount * part + whole) // (2 * whole)
+def _proportion(amount: int, part: int, whole: int, step: int = 1) -> int:
+    """amount × part / whole, rounded half up to a multiple of `step`."""
+    return (2 * amount * part + whole * step) // (2 * whole * step) * step
 
 
 class StripeObjects:

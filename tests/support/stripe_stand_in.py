@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.money import granularity
 from tests.support.stripe_objects import (
     Answer,
     RecordedRequest,
@@ -180,20 +181,30 @@ class StripeStandIn(StripeObjects):
 
         Destination charge with `application_fee_amount`: the whole charge was transferred
         to the connected account and the fee collected back from it. `reverse_transfer`
-        reverses the transfer in proportion to the amount refunded (here: the amount itself);
-        `refund_application_fee` gives back the fee in proportion to the amount refunded.
+        reverses the transfer in proportion to the amount refunded (here: the amount itself).
         Direct charge: the connected account pays the refund; the platform gives back the
-        proportional fee when asked. The fee refunds are rounded on running totals, so a
-        full refund returns exactly the whole fee.
+        fee when asked.
+
+        `refund_application_fee` (openapi-spec3.json, POST /v1/refunds): "If a full charge
+        refund is given, the full application fee will be refunded. Otherwise, the
+        application fee will be refunded in an amount proportional to the amount of the
+        charge refunded." So each refund's fee refund is that refund's own share (fee ×
+        amount / charge), rounded half-up on its own to the currency's step (Stripe does
+        not document the rounding; see domain.cancellation.stripe_fee_refund), never more
+        than is left of the fee; the refund that empties the charge gives back the rest.
         """
         intent = self.payment_intents[intent_id].body
         terms = self._terms[intent_id]
         total, before = intent["amount_received"], intent["amount_refunded"]
+        fee = self.application_fees.get(intent["latest_charge"])
+        left = 0 if fee is None else fee["amount"] - fee["amount_refunded"]
         fee_back = 0
         if params.get("refund_application_fee") == "true" and total:
-            fee_back = _proportion(terms.application_fee, before + amount, total) - _proportion(
-                terms.application_fee, before, total
-            )
+            if before + amount >= total:
+                fee_back = left
+            else:
+                step = granularity(intent["currency"])
+                fee_back = min(left, _proportion(terms.application_fee, amount, total, step))
         if terms.destination is None:
             return RefundEffect(platform=-fee_back, connected=-amount + fee_back, fee_back=fee_back)
         reversal = amount if params.get("reverse_transfer") == "true" else 0

@@ -30,7 +30,10 @@ def worker_index() -> int:
     return int(match.group(1)) if match else 0
 
 
-_next_offset = itertools.count()
+# Each process starts at a place of its own in the range: other runs on the machine (other
+# checkouts, a plain run beside a worker "gw0") use the same range, and all starting at its
+# first port made them race for the same ports at once.
+_next_offset = itertools.count(os.getpid() % PORTS_PER_WORKER)
 
 
 def free_port() -> int:

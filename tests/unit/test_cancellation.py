@@ -149,11 +149,22 @@ class TestTenantCancellation:
 
 
 class TestPartialRefunds:
-    def test_the_fee_comes_back_pro_rata_on_running_totals(self) -> None:
+    def test_the_fee_comes_back_pro_rata_with_each_refund(self) -> None:
         first = partial_refund(quote(), usd(1000), Mode.PROPORTIONAL)
         second = partial_refund(quote(), usd(500), Mode.PROPORTIONAL, first)
         assert (first.application_fee_refund, second.application_fee_refund) == (usd(91), usd(45))
-        assert (first + second).application_fee_refund == usd(136)  # 4.00 × 15/44, rounded once
+
+    def test_each_refund_is_rounded_on_its_own_as_stripe_does(self) -> None:
+        # 4.00 × 6/44 = 0.545… → 0.01 each time; on running totals the second would be
+        # 0.01 (4.00 × 12/44 = 1.09…) less the first, nothing.
+        first = partial_refund(quote(), usd(6), Mode.PROPORTIONAL)
+        second = partial_refund(quote(), usd(6), Mode.PROPORTIONAL, first)
+        assert (first.application_fee_refund, second.application_fee_refund) == (usd(1), usd(1))
+
+    def test_the_refund_that_empties_the_charge_gives_back_the_rest_of_the_fee(self) -> None:
+        first = partial_refund(quote(), usd(6), Mode.PROPORTIONAL)
+        rest = partial_refund(quote(), usd(4394), Mode.PROPORTIONAL, first)
+        assert rest.application_fee_refund == usd(399)
 
     def test_tiny_refunds_never_round_the_fee_up_beyond_the_refund(self) -> None:
         already = RefundSplit.nothing("usd")

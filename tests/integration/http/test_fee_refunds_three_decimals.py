@@ -5,7 +5,8 @@ tenant really still holds.
 
 A 4.500 KWD booking (2 × 2.000, plus 0.500 fee the customer bears: 5 % + 0.300), two
 refunds of 1.230 each. Stripe gives back 500 × 1230 / 4500 = 136.7 → 0.140 of its fee with
-each (KWD goes by 10 fils): 0.280 in all, where the policy's running total says 0.270. The
+each (KWD goes by 10 fils): 0.280 in all, where a running total would say 0.270 (the
+domain now expects Stripe's rounding too: domain.cancellation.stripe_fee_refund). The
 tenant received 4.000 and gave back 2.460 − 0.280, so it still holds 1.820 (not 1.810).
 
 Through HTTP with the fake's dashboard, on SQLite and PostgreSQL.

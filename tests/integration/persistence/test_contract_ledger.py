@@ -352,3 +352,37 @@ async def test_idempotency_keys_are_purged_in_bounded_batches(backend: Backend) 
         assert (await uow.idempotency.claim(scope, young, "other")).outcome is (
             ClaimOutcome.MISMATCH
         )
+
+
+async def test_a_taken_over_claims_late_release_or_answer_changes_nothing(
+    backend: Backend,
+) -> None:
+    scope, key = new_id("tn"), new_id("key")
+    first_at = datetime(2001, 1, 1, 12, 0, tzinfo=UTC)
+    later = first_at + timedelta(minutes=10)
+    async with backend.uow() as uow:
+        first = await uow.idempotency.claim(scope, key, "fp", now=first_at)
+        assert (first.outcome, first.claimed_at) == (ClaimOutcome.CLAIMED, first_at)
+        await uow.commit()
+    async with backend.uow() as uow:
+        taken = await uow.idempotency.claim(
+            scope, key, "fp", now=later, stale_before=later - timedelta(minutes=5)
+        )
+        assert (taken.outcome, taken.claimed_at) == (ClaimOutcome.CLAIMED, later)
+        await uow.commit()
+    async with backend.uow() as uow:  # the first request, still alive, answers late
+        await uow.idempotency.release(scope, key, claimed_at=first_at)
+        await uow.idempotency.store_response(
+            scope, key, StoredResponse(409, b"first"), claimed_at=first_at
+        )
+        await uow.commit()
+    async with backend.uow() as uow:
+        still = await uow.idempotency.claim(scope, key, "fp", now=later)
+        assert (still.outcome, still.claimed_at) == (ClaimOutcome.IN_PROGRESS, later)
+        await uow.idempotency.store_response(
+            scope, key, StoredResponse(200, b"second"), claimed_at=later
+        )
+        await uow.commit()
+    async with backend.uow() as uow:
+        replay = await uow.idempotency.claim(scope, key, "fp")
+        assert replay.response == StoredResponse(200, b"second")

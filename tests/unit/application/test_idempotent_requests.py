@@ -63,6 +63,27 @@ async def test_a_claim_whose_request_died_is_taken_over_after_the_timeout(
     assert (await requests.begin("admin", "refund-1", "fp")).replay == StoredResponse(200, b"done")
 
 
+async def test_a_slow_request_whose_claim_was_taken_over_cannot_answer_for_the_key(
+    requests: IdempotentRequests, clock: ManualClock
+) -> None:
+    first = await requests.begin("admin", "refund-1", "fp")
+    clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    # The first request is slow, not dead: its retry takes the claim over meanwhile.
+    second = await requests.begin("admin", "refund-1", "fp")
+    # The first fails late: it must not free the claim the second holds, or a third
+    # retry would run the request a third time at once.
+    await requests.finish("admin", "refund-1", None, first)
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "refund-1", "fp")
+    # Nor does its late answer become the key's: the second's client gets the second's.
+    await requests.finish("admin", "refund-1", StoredResponse(409, b"first"), first)
+    with pytest.raises(Conflict):
+        await requests.begin("admin", "refund-1", "fp")
+    await requests.finish("admin", "refund-1", StoredResponse(200, b"second"), second)
+    replay = (await requests.begin("admin", "refund-1", "fp")).replay
+    assert replay == StoredResponse(200, b"second")
+
+
 async def test_the_take_over_timeout_is_configurable(clock: ManualClock) -> None:
     requests = IdempotentRequests(
         InMemoryDatabase().unit_of_work, clock, claim_timeout=timedelta(seconds=4)
