@@ -44,6 +44,11 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	# pytest rewrites the asserts of its plugins (anyio, pytest-bdd, xdist, hypothesis) in every
+	# process, worker and run unless it finds them cached in .venv; where PYTHONDONTWRITEBYTECODE
+	# is set it never writes them, so one collection writes them here.
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest --collect-only -q -n 0 -p no:randomly \
+		tests/unit/test_config.py > /dev/null
 	touch $(STAMP)
 
 # axe-core (accessibility checks the browser tests inject into each page), from the npm

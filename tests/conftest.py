@@ -3,9 +3,27 @@ the pool of in-process HTTP apps that build_test_app lends (tests.support.http_a
 
 import sys
 
+import pytest
+
 # Bytecode caches (gitignored) even where PYTHONDONTWRITEBYTECODE is set: without them every
-# xdist worker, and every server process a test starts, compiles every module of Bookpay
-# and pytest rewrites every test module again, run after run.
+# xdist worker, and every server a test starts, compiles every module of Bookpay and pytest
+# rewrites every test module again, run after run.
 sys.dont_write_bytecode = False
 
-pytest_plugins = ["tests.support.http_app", "tests.support.databases"]
+FIXTURE_PLUGINS = ("tests.support.http_app", "tests.support.databases")
+# Their asserts are rewritten as a plugin's, whichever conftest imports them first.
+pytest.register_assert_rewrite(*FIXTURE_PLUGINS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The fixture modules import the whole app (about 2 s of CPU). Under pytest-xdist the
+    # controller runs no test, so only the workers (and a run without workers) import them:
+    # the controller's start, before any worker starts, is that much shorter.
+    distributing = (
+        config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+        and not config.getoption("collectonly")
+    )
+    if hasattr(config, "workerinput") or not distributing:
+        for name in FIXTURE_PLUGINS:
+            config.pluginmanager.import_plugin(name)

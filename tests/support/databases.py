@@ -4,7 +4,8 @@ per session (per xdist worker), and migrated PostgreSQL databases per test on de
 PostgreSQL is named by BOOKPAY_TEST_DATABASE_URL (default: the local server). Each worker
 creates databases of its own, named with the worker's id and a unique suffix, and drops
 them afterwards. Migrations run once per worker, into a template database; a test's
-migrated database is a `CREATE DATABASE … TEMPLATE …` copy of it (a file copy on SQLite).
+migrated database is a `CREATE DATABASE … TEMPLATE …` copy of it (a file copy on SQLite),
+or on PostgreSQL a copy an earlier test gave back emptied (tests.support.database_reuse).
 An unreachable server fails the tests that need it; it never skips them.
 """
 
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from adapters.sql.migrations import migrate
+from tests.support.database_reuse import Template, put_back, read_template
 from tests.support.http_app import MIGRATED, migrated_sqlite_url
 from tests.support.workers import worker_id
 
@@ -100,15 +102,35 @@ def postgres_url(_postgres_template: str) -> Iterator[str]:
         drop_postgres_database(url)
 
 
+@pytest.fixture(scope="session")
+def _postgres_spares(_postgres_template: str) -> Iterator[tuple[Template, list[str]]]:
+    """The template as a copy must still be to be taken over, and this worker's copies that
+    tests gave back in that state (tests.support.database_reuse); dropped at the end."""
+    spares: list[str] = []
+    try:
+        yield asyncio.run(read_template(_asyncpg_dsn(make_url(_postgres_template)))), spares
+    finally:
+        while spares:
+            drop_postgres_database(spares.pop())
+
+
 @pytest.fixture
-def migrated_postgres_url(_postgres_template: str) -> Iterator[str]:
-    """A migrated PostgreSQL database of this test's own, dropped afterwards."""
-    url = create_postgres_database(template=_postgres_template)
+def migrated_postgres_url(
+    _postgres_template: str, _postgres_spares: tuple[Template, list[str]]
+) -> Iterator[str]:
+    """A migrated PostgreSQL database of this test's own: a copy of the template, or one a
+    test before gave back in the template's state. Given back when only its rows changed
+    (emptied then), dropped otherwise."""
+    template, spares = _postgres_spares
+    url = spares.pop() if spares else create_postgres_database(template=_postgres_template)
     MIGRATED.add(url)
     try:
         yield url
     finally:
-        drop_postgres_database(url)
+        if put_back(_asyncpg_dsn(make_url(url)), template):
+            spares.append(url)
+        else:
+            drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 USD_POLICY = {"percent_bps": 500, "fixed": {"amount": 30, "currency": "usd"}}

@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 # The ledger of the 42.30 USD booking of tests.support.http_flows.paid_booking.
 PAID = [("application_fee", 230), ("charge", 4230)]

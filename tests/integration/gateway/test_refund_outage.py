@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from adapters.sql.database import create_engine
-from adapters.sql.migrations import upgrade_async
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.stripe.gateway import StripeGateway
 from application.cancel_booking import CancelBooking, CancelCommand
@@ -150,8 +149,8 @@ def stripe_on_a_port(stripe_clock: FixedClock) -> Iterator[StripeOnAPort]:
 
 STORES = [
     pytest.param(None, id="memory"),
-    pytest.param("fresh_sqlite_url", id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("sqlite_url", id="sqlite"),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 
 
@@ -165,9 +164,7 @@ async def unit_of_work(store_url: str | None) -> Any:
     if store_url is None:
         yield InMemoryDatabase().unit_of_work
         return
-    url = store_url
-    await upgrade_async(url)
-    engine = create_engine(url)
+    engine = create_engine(store_url)  # a copy of the migrated template
     try:
         yield lambda: SqlAlchemyUnitOfWork(engine)
     finally:

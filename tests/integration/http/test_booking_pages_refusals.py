@@ -158,9 +158,9 @@ class _Race:
 
 @pytest.mark.postgres  # SQLite takes its write lock first: there, this race cannot happen
 async def test_leaving_the_checkout_while_its_expiry_event_lands_ends_on_the_booking_page(
-    tmp_path: Path, fresh_postgres_url: str
+    tmp_path: Path, migrated_postgres_url: str
 ) -> None:
-    app, container = build_test_app(tmp_path, fresh_postgres_url)
+    app, container = build_test_app(tmp_path, migrated_postgres_url)
     race = _Race(container)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         _, checkout = await open_checkout(client)

@@ -30,7 +30,7 @@ CUSTOMER = {"name": "Ada", "email": "ada@example.com"}
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 
 

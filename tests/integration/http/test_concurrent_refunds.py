@@ -18,7 +18,7 @@ pytestmark = pytest.mark.refunds
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 
 

@@ -55,7 +55,7 @@ def receiver() -> Iterator[EventReceiver]:
 # Issue 17's "done when": the end-to-end tests pass on SQLite and on PostgreSQL.
 ENGINES = [
     pytest.param(None, id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 
 

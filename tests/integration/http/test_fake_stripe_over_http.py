@@ -25,19 +25,20 @@ from tests.support.http_app import (
     CONNECT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
     build_test_app,
+    migrated_sqlite_url,
 )
 from tests.support.http_flows import open_checkout, paid_booking
 
 ENGINES = [
     pytest.param("sqlite", id="sqlite"),
-    pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 
 
 @pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'fake.db'}"
+        return migrated_sqlite_url(tmp_path / "fake.db")
     return str(request.getfixturevalue(request.param))
 
 

@@ -25,13 +25,13 @@ CORE_TABLES = ["bookings", "slots", "offerings", "idempotency_keys", "tenant_api
 
 @pytest.mark.postgres
 async def test_ready_says_not_ready_when_any_core_table_is_locked(
-    fresh_postgres_url: str, tmp_path: Path
+    migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    app, _ = build_test_app(tmp_path, fresh_postgres_url, db_statement_timeout_ms=1000)
+    app, _ = build_test_app(tmp_path, migrated_postgres_url, db_statement_timeout_ms=1000)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         created = await client.post("/v1/admin/tenants", json=TENANT, headers=ADMIN)
         tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-        locker = await asyncpg.connect(_dsn(fresh_postgres_url))
+        locker = await asyncpg.connect(_dsn(migrated_postgres_url))
         try:
             for table in CORE_TABLES:
                 assert (await client.get("/health/ready")).status_code == 200, table
@@ -52,20 +52,20 @@ async def test_ready_says_not_ready_when_any_core_table_is_locked(
 
 @pytest.mark.postgres
 async def test_many_requests_under_a_held_lock_all_answer_503(
-    fresh_postgres_url: str, tmp_path: Path
+    migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     """More requests than the pool has connections: those queued for a connection and
     those waiting on the lock all get 503 (the bound itself is the next test's)."""
-    app, container = build_test_app(tmp_path, fresh_postgres_url, db_statement_timeout_ms=1000)
+    app, container = build_test_app(tmp_path, migrated_postgres_url, db_statement_timeout_ms=1000)
     container.engine.override(
         providers.Singleton(
-            create_engine, fresh_postgres_url, pool_size=3, statement_timeout_ms=1000
+            create_engine, migrated_postgres_url, pool_size=3, statement_timeout_ms=1000
         )
     )
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         created = await client.post("/v1/admin/tenants", json=TENANT, headers=ADMIN)
         tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-        locker = await asyncpg.connect(_dsn(fresh_postgres_url))
+        locker = await asyncpg.connect(_dsn(migrated_postgres_url))
         try:
             holding = locker.transaction()
             await holding.start()
@@ -82,8 +82,8 @@ async def test_many_requests_under_a_held_lock_all_answer_503(
 
 
 @pytest.mark.postgres
-async def test_the_pool_wait_and_the_lock_wait_share_one_budget(fresh_postgres_url: str) -> None:
-    engine = create_engine(fresh_postgres_url, statement_timeout_ms=1000)
+async def test_the_pool_wait_and_the_lock_wait_share_one_budget(migrated_postgres_url: str) -> None:
+    engine = create_engine(migrated_postgres_url, statement_timeout_ms=1000)
     try:
         async with engine.connect() as connection:
             lock_ms = int(

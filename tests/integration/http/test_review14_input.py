@@ -27,7 +27,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def database_url(request: pytest.FixtureRequest) -> str | None:
     """A SQLite file or a PostgreSQL database of the test's own."""
     if request.param == "postgres":
-        return str(request.getfixturevalue("fresh_postgres_url"))
+        return str(request.getfixturevalue("migrated_postgres_url"))
     return None
 
 

@@ -46,16 +46,16 @@ def _unavailable(response: Any) -> None:
 
 @pytest.mark.postgres
 async def test_a_held_table_lock_answers_503_and_not_ready_instead_of_stalling(
-    fresh_postgres_url: str, tmp_path: Path
+    migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    app, _ = build_test_app(tmp_path, fresh_postgres_url, db_statement_timeout_ms=1000)
+    app, _ = build_test_app(tmp_path, migrated_postgres_url, db_statement_timeout_ms=1000)
     async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
         created = await client.post("/v1/admin/tenants", json=TENANT, headers=ADMIN)
         assert created.status_code == 201, created.text
         tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
         assert (await client.get("/health/ready")).status_code == 200
 
-        locker = await asyncpg.connect(_dsn(fresh_postgres_url))
+        locker = await asyncpg.connect(_dsn(migrated_postgres_url))
         try:
             holding = locker.transaction()
             await holding.start()

@@ -16,7 +16,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.sql.database import create_engine
-from adapters.sql.migrations import upgrade_async
 from adapters.sql.row_scope import RowSecurityMisconfigured, acting_for_tenant, check_the_login
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from domain.booking import Booking
@@ -39,11 +38,10 @@ class TwoTenants:
 
 
 @pytest.fixture
-async def two_tenants(fresh_postgres_url: str) -> AsyncIterator[TwoTenants]:
-    await upgrade_async(fresh_postgres_url, "head")
-    owner = create_engine(fresh_postgres_url)
+async def two_tenants(migrated_postgres_url: str) -> AsyncIterator[TwoTenants]:
+    owner = create_engine(migrated_postgres_url)
     # The application's engine: the login is the superuser `postgres`, as on a fresh machine.
-    app = create_engine(fresh_postgres_url, pool_size=1, row_security_role=APP_ROLE)
+    app = create_engine(migrated_postgres_url, pool_size=1, row_security_role=APP_ROLE)
     bookings: list[Booking] = []
     slots: list[Slot] = []
     async with SqlAlchemyUnitOfWork(owner) as uow:
@@ -60,7 +58,7 @@ async def two_tenants(fresh_postgres_url: str) -> AsyncIterator[TwoTenants]:
             slots.append(slot)
         await uow.commit()
     try:
-        yield TwoTenants(owner, app, fresh_postgres_url, bookings[0], bookings[1], slots[1])
+        yield TwoTenants(owner, app, migrated_postgres_url, bookings[0], bookings[1], slots[1])
     finally:
         await app.dispose()
         await owner.dispose()

@@ -1,0 +1,101 @@
+"""A migrated PostgreSQL database a test gives back is taken over by the next one only in
+its template's state (tests.support.database_reuse): rows emptied, anything else dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.support.database_reuse import Template, put_back, read_template
+from tests.support.databases import create_postgres_database, drop_postgres_database
+
+pytestmark = pytest.mark.postgres
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _run(url: str, *statements: str) -> list[asyncpg.Record]:
+    async def go() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(_dsn(url))
+        try:
+            rows: list[asyncpg.Record] = []
+            for statement in statements:
+                rows = await connection.fetch(statement)
+            return rows
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def template(_postgres_template: str) -> Template:
+    return asyncio.run(read_template(_dsn(_postgres_template)))
+
+
+@pytest.fixture
+def copy(_postgres_template: str) -> Iterator[str]:
+    url = create_postgres_database(template=_postgres_template)
+    yield url
+    drop_postgres_database(url)
+
+
+TENANT = (
+    "INSERT INTO tenants (id, name, slug, country, default_currency, timezone, charge_model, "
+    "charges_enabled, payouts_enabled, details_submitted, requirements_due) VALUES ('tn_reuse', "
+    "'Reuse', 'reuse', 'US', 'usd', 'UTC', 'direct', true, true, true, '[]')"
+)
+
+
+def test_rows_a_test_wrote_are_emptied_and_the_copy_is_taken_back(
+    template: Template, copy: str
+) -> None:
+    _run(copy, TENANT)
+
+    assert put_back(_dsn(copy), template)
+
+    assert _run(copy, "SELECT count(*) FROM tenants")[0][0] == 0
+    assert _run(copy, "SELECT count(*) FROM alembic_version")[0][0] == 1
+
+
+def test_a_connection_left_open_does_not_keep_its_lock(template: Template, copy: str) -> None:
+    async def hold() -> tuple[asyncpg.Connection, asyncpg.transaction.Transaction]:
+        connection = await asyncpg.connect(_dsn(copy))
+        transaction = connection.transaction()
+        await transaction.start()
+        await connection.execute("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE")
+        await connection.execute(TENANT)
+        return connection, transaction
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(hold())
+
+        assert put_back(_dsn(copy), template)
+    finally:
+        loop.close()
+    assert _run(copy, "SELECT count(*) FROM tenants")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "CREATE TABLE fake_objects (id text PRIMARY KEY)",
+        "ALTER TABLE tenants ADD COLUMN nickname text",
+        "UPDATE alembic_version SET version_num = 'elsewhere'",
+        "ALTER TABLE tenants DISABLE ROW LEVEL SECURITY",
+        "CREATE SEQUENCE numbers",
+    ],
+)
+def test_a_copy_changed_beyond_its_rows_is_not_taken_back(
+    template: Template, copy: str, change: str
+) -> None:
+    _run(copy, change)
+
+    assert not put_back(_dsn(copy), template)
