@@ -142,7 +142,13 @@ class FakeCheckout:
     ) -> CheckoutSession:
         await self._latency.wait()
         session = await self._state.load(session_id, "checkout.session", account_id)
-        return checkout_session_from_stripe(public(session.body), account_id)
+        body = public(session.body)
+        # Expanded, as StripeGateway asks for it: the intent's status tells a delayed
+        # payment on its way (`processing`) from a failed one (`requires_payment_method`).
+        intent = await self._state.store.get_object(body["payment_intent"] or "")
+        if intent is not None:
+            body["payment_intent"] = public(intent.body)
+        return checkout_session_from_stripe(body, account_id)
 
     async def expire_checkout_session(
         self, session_id: str, *, account_id: str | None = None

@@ -169,9 +169,17 @@ class StripeGateway(StripeCalls):
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
         options = self._options(stripe_account=account_id)
+        # The intent in the same request (Stripe's advice): only its status tells a delayed
+        # payment still on its way from one that failed; the session is complete and
+        # unpaid in both.
+        params = {"expand": ["payment_intent"]}
         session = await self._call(
             "retrieve checkout session",
-            lambda: self._client.v1.checkout.sessions.retrieve_async(session_id, None, options),
+            lambda: self._client.v1.checkout.sessions.retrieve_async(
+                session_id,
+                params,  # type: ignore[arg-type]
+                options,
+            ),
         )
         return self._session(session, account_id)
 

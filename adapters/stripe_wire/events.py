@@ -16,6 +16,7 @@ from application.errors import InvalidWebhookPayload
 from application.ports.gateway import (
     CheckoutSession,
     DisputeFacts,
+    PaymentIntentStatus,
     PaymentSnapshot,
     PaymentStatus,
     RefundResult,
@@ -98,9 +99,12 @@ def _booking_id(session: StripeObject) -> str | None:
 def checkout_session_from_stripe(
     session: StripeObject, account_id: str | None = None
 ) -> CheckoutSession:
-    """A `checkout.session` object; `account_id` is the connected account it lives on."""
+    """A `checkout.session` object; `account_id` is the connected account it lives on.
+    With its `payment_intent` expanded, the intent's status too."""
     try:
         expires_at = session.get("expires_at")
+        intent = session.get("payment_intent")
+        intent_status = intent.get("status") if isinstance(intent, Mapping) else None
         return CheckoutSession(
             session_id=_field(session, "id", str),
             url=_optional_str(session, "url"),
@@ -111,6 +115,9 @@ def checkout_session_from_stripe(
             expires_at=_timestamp(expires_at) if isinstance(expires_at, int) else None,
             payment_intent_id=_optional_str(session, "payment_intent"),
             account_id=account_id,
+            payment_intent_status=(
+                None if intent_status is None else PaymentIntentStatus(intent_status)
+            ),
         )
     except ValueError as error:
         raise MalformedStripeObject(str(error)) from error

@@ -20,7 +20,8 @@ async def apply_to_session_booking(
 ) -> EventApplied:
     """Find the booking checked out with the session, let `decide` work out the change,
     save it. A fact that contradicts a later state (e.g. "expired" after "paid") changes
-    nothing: the booking already tells the truth."""
+    nothing: the booking already tells the truth. Either way, or when the booking already
+    shows the fact (a second "awaiting payment"), the event is `ignored`, with why."""
     booking = await ctx.uow.bookings.find_by_gateway_session(session_id)
     if booking is None:
         return EventApplied(Outcome.IGNORED, detail=f"no booking for session {session_id}")
@@ -28,9 +29,15 @@ async def apply_to_session_booking(
         decision = await decide(ctx, booking)
     except IllegalTransition as stale:
         return EventApplied(Outcome.IGNORED, booking.id, str(stale), booking.tenant_id)
-    if decision.changed:
-        await ctx.uow.bookings.update(decision.booking)
-        ctx.uow.outbox.add(*booking_events(booking, decision.booking))
+    if not decision.changed:
+        return EventApplied(
+            Outcome.IGNORED,
+            booking.id,
+            f"no change: booking {booking.id} is already {booking.status}",
+            booking.tenant_id,
+        )
+    await ctx.uow.bookings.update(decision.booking)
+    ctx.uow.outbox.add(*booking_events(booking, decision.booking))
     return EventApplied(
         Outcome.APPLIED, booking.id, tenant_id=booking.tenant_id, follow_up=decision.follow_up
     )

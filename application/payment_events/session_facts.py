@@ -10,12 +10,15 @@ event names), and the fetched session decides:
 - an expiry applies only to a session the gateway reports expired;
 - a completion or a delayed payment's success confirms only a complete, paid session with
   a payment intent, and a delayed success only with the payment intent it names;
-- a delayed payment's failure applies only to a complete, unpaid session (the state
-  Stripe leaves a session in whose delayed payment failed).
+- a delayed payment's failure applies only to a complete, unpaid session whose payment
+  intent failed (`requires_payment_method` or `canceled`). The session alone cannot tell:
+  a delayed payment still on its way (a voucher not yet paid at the store, a bank debit)
+  leaves it complete and unpaid too, its intent `processing` or `requires_action`.
 
 When the fetched session amounts to another event (complete and paid while the event says
-expired, expired while it says failed), it is turned into that event under the same event
-id and applied as such. A session still open, or one that contradicts the booking too,
+expired, expired while it says failed, a payment on its way while it says failed, a failed
+payment while it says completed), it is turned into that event under the same event id and
+applied as such. A session still open, or one that contradicts the booking too,
 changes nothing (Refuted, acknowledged `ignored`); when the gateway cannot be asked,
 nothing is applied and the gateway's redelivery tries again. An event naming no booking
 is returned as sent: it finds no booking to change.
@@ -135,6 +138,9 @@ def _as_event(
     paid = session.payment_status is not PaymentStatus.UNPAID
     if paid and isinstance(event, AsyncPaymentSucceeded):
         return AsyncPaymentSucceeded(**facts, payment_intent_id=session.payment_intent_id)
-    if not paid and isinstance(event, AsyncPaymentFailed):
+    intent = session.payment_intent_status
+    if not paid and intent is not None and intent.failed:
         return AsyncPaymentFailed(**facts)
+    # Unpaid with its payment on the way (or unread: nothing proves it failed) is a
+    # completion awaiting its delayed payment.
     return CheckoutCompleted(**facts, paid=paid, payment_intent_id=session.payment_intent_id)

@@ -38,6 +38,30 @@ class PaymentStatus(StrEnum):
     NO_PAYMENT_REQUIRED = "no_payment_required"
 
 
+class PaymentIntentStatus(StrEnum):
+    """Where a checkout's payment stands, in Stripe's terms (a PaymentIntent's `status`).
+
+    A delayed payment on its way is `processing` (a bank debit) or `requires_action` (a
+    voucher still to be paid at the store); one that failed is back to
+    `requires_payment_method`, or `canceled`. The session alone cannot tell them apart:
+    both leave it complete and unpaid.
+    """
+
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
+
+    @property
+    def failed(self) -> bool:
+        """Whether the payment of a completed checkout failed (it can no longer succeed
+        without another payment method, which a completed checkout never takes)."""
+        return self in (PaymentIntentStatus.REQUIRES_PAYMENT_METHOD, PaymentIntentStatus.CANCELED)
+
+
 @dataclass(frozen=True, slots=True)
 class OnboardingLink:
     url: str
@@ -82,6 +106,9 @@ class CheckoutSession:
     expires_at: datetime | None
     payment_intent_id: str | None = None
     account_id: str | None = None
+    # The payment intent's status when it was read with the session (retrieved sessions);
+    # None when the session has no payment intent yet, or it was not read.
+    payment_intent_status: PaymentIntentStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +219,9 @@ class PaymentGateway(Protocol):
 
     async def retrieve_checkout_session(
         self, session_id: str, *, account_id: str | None = None
-    ) -> CheckoutSession: ...
+    ) -> CheckoutSession:
+        """The session as the gateway shows it now, with its payment intent's status."""
+        ...
 
     async def expire_checkout_session(
         self, session_id: str, *, account_id: str | None = None

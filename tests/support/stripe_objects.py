@@ -228,7 +228,9 @@ class StripeObjects:
         return 200, session.body
 
     def complete_session(self, session_id: str, *, paid: bool = True) -> str:
-        """The customer pays on the hosted page; returns the payment intent id."""
+        """The customer pays on the hosted page; returns the payment intent id. Unpaid: the
+        customer chose a voucher (Boleto, Konbini, OXXO) still to be paid at the store, its
+        intent `requires_action` until then."""
         session = self.sessions[session_id]
         intent_id = self._id("pi")
         session.body.update(
@@ -241,7 +243,7 @@ class StripeObjects:
             amount=session.body["amount_total"],
             amount_received=session.body["amount_total"] if paid else 0,
             currency=session.body["currency"],
-            status="succeeded" if paid else "processing",
+            status="succeeded" if paid else "requires_action",
             amount_refunded=0,
         )
         self.payment_intents[intent_id] = _Scoped(intent, session.account)
@@ -269,6 +271,13 @@ class StripeObjects:
                 "destination": terms.destination,
             }
         return intent_id
+
+    def fail_delayed_payment(self, session_id: str) -> None:
+        """The voucher expired unpaid: Stripe leaves the session complete and unpaid, and
+        its payment intent back at `requires_payment_method`."""
+        session = self.sessions[session_id].body
+        assert (session["status"], session["payment_status"]) == ("complete", "unpaid")
+        self.payment_intents[session["payment_intent"]].body["status"] = "requires_payment_method"
 
     # --- payment intents and transfers ------------------------------------------------------
 

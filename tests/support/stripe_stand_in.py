@@ -61,10 +61,7 @@ class StripeStandIn(StripeObjects):
             case "POST", ["checkout", "sessions"]:
                 return self._create_session(params, account)
             case "GET", ["checkout", "sessions", session_id]:
-                session = self.sessions.get(session_id)
-                if session is None or session.account != account:
-                    return _missing("checkout.session", session_id)
-                return 200, session.body
+                return self._retrieve_session(session_id, params, account)
             case "POST", ["checkout", "sessions", session_id, "expire"]:
                 return self._expire_session(session_id, account)
             case "POST", ["refunds"]:
@@ -85,6 +82,19 @@ class StripeStandIn(StripeObjects):
             case "POST", ["transfers", transfer_id, "reversals"]:
                 return self._reverse_transfer(transfer_id, params, account)
         return _error(404, f"Unrecognized request URL ({request.path})", code="url_invalid")
+
+    def _retrieve_session(
+        self, session_id: str, params: dict[str, Any], account: str | None
+    ) -> Answer:
+        session = self.sessions.get(session_id)
+        if session is None or session.account != account:
+            return _missing("checkout.session", session_id)
+        body = dict(session.body)
+        expand = params.get("expand") or {}
+        expanded = expand.values() if isinstance(expand, dict) else expand
+        if "payment_intent" in expanded and body.get("payment_intent"):
+            body["payment_intent"] = dict(self.payment_intents[body["payment_intent"]].body)
+        return 200, body
 
     def _reverse_transfer(
         self, transfer_id: str, params: dict[str, Any], account: str | None

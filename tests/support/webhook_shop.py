@@ -247,3 +247,32 @@ def dispute_created(payment: str, dispute_id: str, account: str | None, charge: 
         },
         account,
     )
+
+
+def session_event(
+    kind: str,
+    session_id: str,
+    booking_id: str,
+    *,
+    payment_status: str = "unpaid",
+    status: str = "complete",
+    payment_intent: str | None = None,
+) -> dict[str, Any]:
+    """A signed-to-be `checkout.session.*` event about the 42.30 USD checkout of
+    tests.support.http_flows.open_checkout that matches its booking: its account (the
+    platform's), its amount and its currency."""
+    return stripe_event(
+        kind,
+        {
+            "id": session_id,
+            "object": "checkout.session",
+            "client_reference_id": booking_id,
+            "metadata": {"booking_id": booking_id},
+            "amount_total": 4230,
+            "currency": "usd",
+            "payment_status": payment_status,
+            "payment_intent": payment_intent,
+            "status": status,
+        },
+        None,
+    )

@@ -89,6 +89,10 @@ class GatewayHarness:
     clock: FixedClock
     pay: Callable[[CheckoutSession], Awaitable[str]]
     onboard: Callable[[str], Awaitable[None]]
+    # The customer completes checkout with a delayed method (its payment intent's id),
+    # and later that payment fails.
+    pay_later: Callable[[CheckoutSession], Awaitable[str]]
+    payment_fails: Callable[[CheckoutSession], Awaitable[None]]
 
 
 @pytest.fixture(params=["fake", "stripe"])
@@ -109,7 +113,23 @@ def harness(
         async def onboard_fake(account_id: str) -> None:
             await fake_gateway.complete_onboarding(account_id)
 
-        return GatewayHarness("fake", fake_gateway, clock, pay_fake, onboard_fake)
+        async def pay_later_fake(session: CheckoutSession) -> str:
+            outcome = await fake_gateway.start_delayed_payment(session.session_id)
+            assert outcome.session.payment_intent_id is not None
+            return outcome.session.payment_intent_id
+
+        async def payment_fails_fake(session: CheckoutSession) -> None:
+            await fake_gateway.fail_delayed_payment(session.session_id)
+
+        return GatewayHarness(
+            "fake",
+            fake_gateway,
+            clock,
+            pay_fake,
+            onboard_fake,
+            pay_later_fake,
+            payment_fails_fake,
+        )
 
     async def pay_stripe(session: CheckoutSession) -> str:
         return stand_in.complete_session(session.session_id)
@@ -117,4 +137,18 @@ def harness(
     async def onboard_stripe(account_id: str) -> None:
         stand_in.complete_onboarding(account_id)
 
-    return GatewayHarness("stripe", stripe_gateway, clock, pay_stripe, onboard_stripe)
+    async def pay_later_stripe(session: CheckoutSession) -> str:
+        return stand_in.complete_session(session.session_id, paid=False)
+
+    async def payment_fails_stripe(session: CheckoutSession) -> None:
+        stand_in.fail_delayed_payment(session.session_id)
+
+    return GatewayHarness(
+        "stripe",
+        stripe_gateway,
+        clock,
+        pay_stripe,
+        onboard_stripe,
+        pay_later_stripe,
+        payment_fails_stripe,
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from application.errors import GatewayInvalidRequest
 from application.ports.gateway import (
+    PaymentIntentStatus,
     PaymentStatus,
     SessionStatus,
 )
@@ -205,7 +206,50 @@ async def test_a_paid_session_shows_its_payment(harness: GatewayHarness) -> None
     assert paid.status is SessionStatus.COMPLETE
     assert paid.payment_status is PaymentStatus.PAID
     assert paid.payment_intent_id == payment_intent_id
+    assert paid.payment_intent_status is PaymentIntentStatus.SUCCEEDED
     assert paid.url is None
+
+
+async def test_a_delayed_payment_on_its_way_shows_its_intent_pending(
+    harness: GatewayHarness,
+) -> None:
+    account_id = await connected_account(harness)
+    created = await harness.gateway.create_checkout_session(
+        checkout_request(account_id, harness.clock())
+    )
+
+    payment_intent_id = await harness.pay_later(created)
+    awaiting = await harness.gateway.retrieve_checkout_session(created.session_id)
+
+    assert created.payment_intent_status is None  # nothing to pay with yet
+    assert awaiting.status is SessionStatus.COMPLETE
+    assert awaiting.payment_status is PaymentStatus.UNPAID
+    assert awaiting.payment_intent_id == payment_intent_id
+    # A bank debit on its way (the fake) or a voucher to pay at the store (the stand-in).
+    assert awaiting.payment_intent_status in (
+        PaymentIntentStatus.PROCESSING,
+        PaymentIntentStatus.REQUIRES_ACTION,
+    )
+    assert awaiting.payment_intent_status is not None
+    assert not awaiting.payment_intent_status.failed
+
+
+async def test_a_failed_delayed_payment_shows_its_intent_failed(harness: GatewayHarness) -> None:
+    account_id = await connected_account(harness)
+    created = await harness.gateway.create_checkout_session(
+        checkout_request(account_id, harness.clock())
+    )
+    payment_intent_id = await harness.pay_later(created)
+
+    await harness.payment_fails(created)
+    failed = await harness.gateway.retrieve_checkout_session(created.session_id)
+
+    # The session alone looks like a payment on its way: only the intent tells.
+    assert failed.status is SessionStatus.COMPLETE
+    assert failed.payment_status is PaymentStatus.UNPAID
+    assert failed.payment_intent_id == payment_intent_id
+    assert failed.payment_intent_status is PaymentIntentStatus.REQUIRES_PAYMENT_METHOD
+    assert failed.payment_intent_status.failed
 
 
 @pytest.mark.parametrize("charge_model", list(ChargeModel))

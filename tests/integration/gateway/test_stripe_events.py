@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from adapters.stripe_wire.events import parse_event, translate_event
+from adapters.stripe_wire.events import (
+    MalformedStripeObject,
+    checkout_session_from_stripe,
+    parse_event,
+    translate_event,
+)
 from application.errors import InvalidWebhookPayload
+from application.ports.gateway import PaymentIntentStatus
 from application.ports.gateway_events import (
     AccountUpdated,
     ApplicationFeeRefunded,
@@ -86,6 +92,28 @@ def test_the_booking_falls_back_to_metadata_and_expanded_ids_are_read() -> None:
     assert event.booking_id == "bk_1"
     assert event.payment_intent_id == "pi_9"
     assert event.account_id == "acct_1"
+
+
+@pytest.mark.parametrize("status", ["processing", "requires_action", "requires_payment_method"])
+def test_a_retrieved_session_tells_its_expanded_intents_status(status: str) -> None:
+    intent = stripe_fixture("payment_intent")
+    intent.update(id="pi_9", status=status)
+    unpaid = _session(payment_status="unpaid", payment_intent=intent)
+
+    session = checkout_session_from_stripe(unpaid)
+    unexpanded = checkout_session_from_stripe(_session(payment_status="unpaid"))
+
+    assert session.payment_intent_id == "pi_9"
+    assert session.payment_intent_status is PaymentIntentStatus(status)
+    assert unexpanded.payment_intent_id == "pi_1"
+    assert unexpanded.payment_intent_status is None  # not read: nothing proves anything
+
+
+def test_an_intent_status_stripe_never_sends_is_malformed() -> None:
+    intent = {"id": "pi_9", "object": "payment_intent", "status": "lost_in_the_post"}
+
+    with pytest.raises(MalformedStripeObject):
+        checkout_session_from_stripe(_session(payment_intent=intent))
 
 
 def test_async_payment_outcomes_and_expiry() -> None:

@@ -207,6 +207,9 @@ async def test_retrieve_and_expire_a_session(
         f"/v1/checkout/sessions/{session.session_id}",
     )
     assert retrieve.stripe_account == expected_account
+    # The payment intent in the same request: its status tells a delayed payment on its
+    # way from a failed one.
+    assert retrieve.params == {"expand": {"0": "payment_intent"}}
     assert (expire.method, expire.path) == (
         "POST",
         f"/v1/checkout/sessions/{session.session_id}/expire",

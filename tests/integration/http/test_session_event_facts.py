@@ -24,7 +24,7 @@ from application.ports.gateway import WebhookEndpoint
 from tests.support.gateway_doubles import DisputeFundsUnlisted, SessionsUnreadable
 from tests.support.http_app import WEBHOOK_SECRET
 from tests.support.http_flows import open_checkout, paid_booking
-from tests.support.webhook_shop import PAID, Shop, shop_on, stripe_event
+from tests.support.webhook_shop import PAID, Shop, session_event, shop_on, stripe_event
 from tests.support.webhook_shop import dispute_created as _disputed
 
 PLATFORM = WebhookEndpoint.PLATFORM
@@ -41,34 +41,6 @@ async def _open(shop: Shop) -> tuple[dict[str, str], str, str, str]:
     tenant, checkout = await open_checkout(shop.client)
     url = checkout["checkout_url"]
     return tenant, checkout["booking_id"], url.rstrip("/").rsplit("/", 1)[-1], url
-
-
-def _session_event(
-    kind: str,
-    session_id: str,
-    booking_id: str,
-    *,
-    payment_status: str = "unpaid",
-    status: str = "complete",
-    payment_intent: str | None = None,
-) -> dict[str, Any]:
-    """A signed-to-be `checkout.session.*` event that matches the booking: its account
-    (the platform's), its amount and its currency."""
-    return stripe_event(
-        kind,
-        {
-            "id": session_id,
-            "object": "checkout.session",
-            "client_reference_id": booking_id,
-            "metadata": {"booking_id": booking_id},
-            "amount_total": 4230,
-            "currency": "usd",
-            "payment_status": payment_status,
-            "payment_intent": payment_intent,
-            "status": status,
-        },
-        None,
-    )
 
 
 async def _held(shop: Shop, tenant: dict[str, str], booking_id: str) -> None:
@@ -90,7 +62,7 @@ async def _customer_pays(
 
 async def test_a_delayed_success_of_an_open_card_session_confirms_nothing(shop: Shop) -> None:
     tenant, booking_id, session_id, url = await _open(shop)
-    forged = _session_event(
+    forged = session_event(
         "checkout.session.async_payment_succeeded",
         session_id,
         booking_id,
@@ -112,7 +84,7 @@ async def test_a_delayed_success_stripe_still_awaits_confirms_nothing(shop: Shop
     )
     assert started.status_code == 303, started.text
     payment = (await shop.booking(tenant, booking_id))["payment_intent"]
-    forged = _session_event(
+    forged = session_event(
         "checkout.session.async_payment_succeeded",
         session_id,
         booking_id,
@@ -132,7 +104,7 @@ async def test_a_delayed_success_naming_another_payment_is_ignored(shop: Shop) -
     shop.lost.add("checkout.session.completed")  # Stripe's own report is still on its way
     paid = await shop.client.post(url + "/pay", data={"method": "card"}, follow_redirects=False)
     assert paid.status_code == 303, paid.text
-    forged = _session_event(
+    forged = session_event(
         "checkout.session.async_payment_succeeded",
         session_id,
         booking_id,
@@ -150,7 +122,7 @@ async def test_a_delayed_success_naming_another_payment_is_ignored(shop: Shop) -
 
 async def test_a_delayed_failure_of_an_open_card_session_keeps_the_hold(shop: Shop) -> None:
     tenant, booking_id, session_id, url = await _open(shop)
-    forged = _session_event("checkout.session.async_payment_failed", session_id, booking_id)
+    forged = session_event("checkout.session.async_payment_failed", session_id, booking_id)
 
     answer = await shop.post_event(forged, PLATFORM)
 
@@ -161,7 +133,7 @@ async def test_a_delayed_failure_of_an_open_card_session_keeps_the_hold(shop: Sh
 
 async def test_an_expiry_of_an_open_session_keeps_the_hold(shop: Shop) -> None:
     tenant, booking_id, session_id, url = await _open(shop)
-    forged = _session_event("checkout.session.expired", session_id, booking_id, status="expired")
+    forged = session_event("checkout.session.expired", session_id, booking_id, status="expired")
 
     answer = await shop.post_event(forged, PLATFORM)
 
@@ -182,7 +154,7 @@ async def test_an_expiry_waits_for_stripe_when_the_session_cannot_be_read(
             await shop.container.gateway().expire_checkout_session(session_id)
 
         await shop.in_app(expire)
-        event = _session_event("checkout.session.expired", session_id, booking_id, status="expired")
+        event = session_event("checkout.session.expired", session_id, booking_id, status="expired")
         body = json.dumps(event).encode()
         link.down = True
 

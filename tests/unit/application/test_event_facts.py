@@ -73,3 +73,30 @@ async def test_a_contradicted_completion_is_not_applied_until_the_gateway_confir
     assert confirmed.status is BookingStatus.CONFIRMED
     assert confirmed.payment_intent_id != "pi_claimed"
     assert (await app.apply_event(lie)).outcome is Outcome.DUPLICATE
+
+
+async def test_a_second_awaiting_payment_is_ignored_and_says_why() -> None:
+    app = build_app()
+    shop = await open_shop(app)
+    started = await app.start_checkout(checkout(shop))
+    booking = await app.booking(started.booking_id)
+    assert booking.gateway_session_id is not None
+    await app.gateway.start_delayed_payment(booking.gateway_session_id)  # delivered: awaiting
+    assert (await app.booking(booking.id)).status is BookingStatus.AWAITING_ASYNC_PAYMENT
+    again = CheckoutCompleted(
+        event_id="evt_awaiting_again",
+        created_at=START + timedelta(minutes=1),
+        account_id=None,
+        session_id=booking.gateway_session_id,
+        booking_id=booking.id,
+        amount_total=booking.quote.customer_total,
+        paid=False,
+        payment_intent_id=None,
+    )
+
+    applied = await app.apply_event(again)
+
+    assert applied.outcome is Outcome.IGNORED
+    assert applied.booking_id == booking.id
+    assert "already awaiting_async_payment" in applied.detail
+    assert (await app.booking(booking.id)).status is BookingStatus.AWAITING_ASYNC_PAYMENT

@@ -32,6 +32,7 @@ from application.ports.gateway import (
     RefundResult,
     SessionStatus,
 )
+from application.ports.gateway import PaymentIntentStatus as IntentStatus
 from application.ports.gateway import PaymentStatus as SessionPaid
 from application.ports.gateway_events import (
     ApplicationFeeRefunded,
@@ -275,8 +276,9 @@ class _OwnRefundsSucceed:
     """The fake gateway, but a refund Bookpay asks for succeeds as re_own, and it knows the
     payment the events of this test name (pi_1, its charge ch_1) as it is once the story
     is over: every event is checked against it (Stripe sends an event after what it tells
-    happened), so its session (expired when the story is an abandoned checkout), refunds,
-    dispute and what the application fee gave back are the story's last."""
+    happened), so its session (expired when the story is an abandoned checkout, its payment
+    intent failed when the delayed payment fails), refunds, dispute and what the
+    application fee gave back are the story's last."""
 
     def __init__(self, fake: object, story: Story) -> None:
         self._fake = fake
@@ -294,11 +296,18 @@ class _OwnRefundsSucceed:
         events = set(self._story.events)
         paid = {"completed_paid", "async_succeeded"} & events
         expired = "expired" in events
+        # Only the payment intent tells a failed delayed payment from one on its way.
+        intent = IntentStatus.REQUIRES_PAYMENT_METHOD
+        if paid:
+            intent = IntentStatus.SUCCEEDED
+        elif "async_failed" not in events:
+            intent = IntentStatus.PROCESSING
         return replace(
             session,
             status=SessionStatus.EXPIRED if expired else SessionStatus.COMPLETE,
             payment_status=SessionPaid.PAID if paid else SessionPaid.UNPAID,
             payment_intent_id=None if expired else "pi_1",
+            payment_intent_status=None if expired else intent,
         )
 
     async def application_fee_refunded(
