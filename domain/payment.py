@@ -9,7 +9,7 @@ decides "no change".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.booking import Booking, CancelledBy, SeatState
@@ -127,6 +127,23 @@ def foreign_account(tenant: Tenant, account_id: str | None) -> str | None:
         return None
     expected = tenant.charge_account_id or "the platform"
     return f"it is about account {account_id or 'the platform'}, not {expected}"
+
+
+# How far ahead of our clock a gateway's report may be dated: Stripe's own tolerance for a
+# signature's timestamp (stripe.Webhook.DEFAULT_TOLERANCE, 300 s), as clock skew.
+CLOCK_SKEW = timedelta(seconds=300)
+
+
+def dated_ahead(created_at: datetime, now: datetime) -> str | None:
+    """Why a report dated `created_at` cannot be believed at `now`, or None.
+
+    Snapshots (accounts, disputes) are ordered by their report's date, so one dated ahead
+    of every real report would outrank what the gateway says later, reconciliation
+    included: a date beyond the clock skew is refused.
+    """
+    if as_utc(created_at) > as_utc(now) + CLOCK_SKEW:
+        return f"it is dated {as_utc(created_at).isoformat()}, ahead of now"
+    return None
 
 
 def _shown(money: Money) -> str:

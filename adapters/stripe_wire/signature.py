@@ -36,14 +36,20 @@ def sign(payload: bytes, secret: str, now: datetime) -> str:
 
 
 def _timestamp(header: str) -> int:
-    for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        if key == "t":
-            try:
-                return int(value)
-            except ValueError:
-                break
-    raise InvalidWebhookSignature("the signature header has no valid timestamp")
+    """The header's one `t` item. Several are refused: the SDK checks the HMAC against the
+    first item keyed exactly `t`, so a second one (spaced differently) could otherwise put a
+    fresh time beside a captured signature and pass the tolerance (a replay)."""
+    stamps = [
+        value
+        for key, _, value in (item.strip().partition("=") for item in header.split(","))
+        if key == "t"
+    ]
+    if len(stamps) > 1:
+        raise InvalidWebhookSignature("the signature header has more than one timestamp")
+    try:
+        return int(stamps[0])
+    except (IndexError, ValueError):
+        raise InvalidWebhookSignature("the signature header has no valid timestamp") from None
 
 
 def verify(

@@ -51,7 +51,7 @@ from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.dispute import DisputeBearer
-from domain.payment import FollowUp
+from domain.payment import FollowUp, dated_ahead
 
 HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
     CheckoutCompleted: checkout_completed,
@@ -104,12 +104,16 @@ class ApplyPaymentEvent:
 
     async def __call__(self, event: PaymentEvent) -> EventApplied:
         """`duplicate` when the event id was applied before; `ignored` for a type without
-        a handler or one its facts refute. GatewayUnavailable when a check could not ask
+        a handler, one its facts refute, or one dated ahead of the clock (a snapshot that
+        would outrank every later report: domain.payment.dated_ahead). GatewayUnavailable when a check could not ask
         the gateway (nothing applied: retry). Gateway errors of a follow-up are logged and
         left to reconciliation.
 
         A payment's success is followed by the refunds and disputes parked for it, each
         checked like a direct event (application/payment_events/parked.py)."""
+        ahead = dated_ahead(event.created_at, self._clock.now())
+        if ahead is not None:
+            return EventApplied(Outcome.IGNORED, detail=ahead)
         try:
             event = await self._checked(event)
         except Refuted as refuted:
