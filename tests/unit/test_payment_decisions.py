@@ -9,10 +9,12 @@ from domain.booking import BookingStatus, CancelledBy
 from domain.errors import IllegalTransition
 from domain.money import Money
 from domain.payment import (
+    CLOCK_SKEW,
     FollowUp,
     SeatMove,
     checkout_expired,
     contradiction,
+    dated_ahead,
     payment_delayed,
     payment_failed,
     payment_succeeded,
@@ -139,3 +141,14 @@ def test_a_payment_once_the_slot_started_gives_the_seats_back_and_is_refunded_in
     cancelled = seats_sold_meanwhile(decision.booking, "paid after the slot had started")
     assert cancelled.booking.status is S.CANCELLED
     assert cancelled.booking.cancelled_by is CancelledBy.SYSTEM
+
+
+@pytest.mark.parametrize(
+    ("ahead", "believed"),
+    [(timedelta(0), True), (CLOCK_SKEW, True), (CLOCK_SKEW + timedelta(seconds=1), False)],
+)
+def test_a_report_dated_ahead_of_the_clock_beyond_the_skew_is_not_believed(
+    ahead: timedelta, believed: bool
+) -> None:
+    assert (dated_ahead(NOW + ahead, NOW) is None) is believed
+    assert dated_ahead(NOW - timedelta(days=365), NOW) is None

@@ -159,7 +159,10 @@ def open(world: DisputeWorld, reason: str = "fraudulent") -> Dispute:
             world.fake.open_dispute, world.payment_intent, account_id=account, reason=reason
         )
         dispute_id = world.http.blocking_portal.call(opened)
-        world.dispute = Dispute(dispute_id, 4230, reason, datetime.now(UTC))
+        # Opened a while ago, so that the events Stripe sends minutes after it are not dated
+        # ahead of Bookpay's clock (such events are ignored).
+        opened_at = datetime.now(UTC) - timedelta(minutes=15)
+        world.dispute = Dispute(dispute_id, 4230, reason, opened_at)
     return world.dispute
 
 

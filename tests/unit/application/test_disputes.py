@@ -82,7 +82,9 @@ async def _dispute(
     payment = await app.gateway.retrieve_payment(booking.payment_intent_id)
     return kind(
         event_id=f"evt_dp_{kind.__name__}",
-        created_at=booking.created_at + timedelta(minutes=minutes),
+        # `minutes` into the last hour: never dated ahead of the clock (such events are
+        # ignored, domain.payment.dated_ahead).
+        created_at=app.clock.now() - timedelta(hours=1) + timedelta(minutes=minutes),
         account_id=None,
         dispute_id=dispute_id,
         charge_id=payment.charge_id,
