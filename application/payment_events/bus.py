@@ -105,9 +105,9 @@ class ApplyPaymentEvent:
     async def __call__(self, event: PaymentEvent) -> EventApplied:
         """`duplicate` when the event id was applied before; `ignored` for a type without
         a handler, one its facts refute, or one dated ahead of the clock (a snapshot that
-        would outrank every later report: domain.payment.dated_ahead). GatewayUnavailable when a check could not ask
-        the gateway (nothing applied: retry). Gateway errors of a follow-up are logged and
-        left to reconciliation.
+        would outrank every later report: domain.payment.dated_ahead). GatewayUnavailable
+        when a check could not ask the gateway (nothing applied: retry). Gateway errors of a
+        follow-up are logged and left to reconciliation.
 
         A payment's success is followed by the refunds and disputes parked for it, each
         checked like a direct event (application/payment_events/parked.py)."""
