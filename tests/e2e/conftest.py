@@ -66,7 +66,6 @@ def start_server(
 
 # A server that lost its port to another test run is started again on another, this often.
 PORT_ATTEMPTS = 3
-LISTENING = b"Uvicorn running on"  # uvicorn logs it once its socket is bound
 TAKEN = b"address already in use"
 
 
@@ -115,9 +114,8 @@ def _start_server(
         if process.poll() is not None:
             raise RuntimeError(f"bookpay serve exited early:\n{log.read_text()}")
         try:
-            if (
-                LISTENING in said
-                and httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200 and _ours(
+                base_url
             ):
                 return Server(base_url, ADMIN_KEY, process, log)
         except httpx.HTTPError:
@@ -125,6 +123,18 @@ def _start_server(
         time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"bookpay serve did not become ready:\n{log.read_text()}")
+
+
+def _ours(base_url: str) -> bool:
+    """Whether the server answering is this run's: only it knows this run's admin key (a
+    server of another test run may answer on a port between our check and our bind)."""
+    answer = httpx.get(
+        f"{base_url}/v1/admin/bookings",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=1,
+    )
+    return answer.status_code == 200
 
 
 def stop_server(server: Server) -> None:

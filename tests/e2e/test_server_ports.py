@@ -20,9 +20,11 @@ from tests.support.workers import free_port
 
 
 class _OtherRunsServer(BaseHTTPRequestHandler):
+    """Ready, and refusing this run's admin key, as another run's server (its own key)."""
+
     def do_GET(self) -> None:
         body = b'{"other": true}'
-        self.send_response(200)
+        self.send_response(401 if self.path.startswith("/v1/admin") else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -34,7 +36,7 @@ class _OtherRunsServer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    """A port another test run's server took: it answers ready to anything."""
+    """A port another test run's server took: it answers ready."""
     other = ThreadingHTTPServer(("127.0.0.1", free_port()), _OtherRunsServer)
     thread = threading.Thread(target=other.serve_forever, daemon=True)
     thread.start()
