@@ -107,3 +107,19 @@ class MalformedRequest(ApplicationError):
 
 class ServiceUnavailable(ApplicationError):
     """A dependency (the database) is down, saturated or too slow; nothing was done, retry."""
+
+
+class TooManySeatsHeldFromClient(ApplicationError):
+    """One client (an address) put as many seats of this slot on hold as one booking may
+    take, within one hold's length: more would let it hold the whole slot by repeating
+    checkouts. `retry_after`: whole seconds until some of its seats leave the count."""
+
+    def __init__(self, slot_id: str, most: int, retry_after: int) -> None:
+        super().__init__(
+            f"this client address has put {most} seat(s) of slot {slot_id} on hold lately, "
+            f"as many as one booking may take; retry in {retry_after} s or from the hold "
+            "already made"
+        )
+        self.slot_id = slot_id
+        self.most = most
+        self.retry_after = retry_after

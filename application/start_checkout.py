@@ -11,6 +11,12 @@ token: the gateway sees the same idempotency key and returns the same session in
 opening a second one, and no second hold is taken. Without a key, a failed gateway call
 gives the seats back at once; so does a call the gateway refused as invalid, key or
 not, since retrying the same request cannot succeed.
+
+One booking takes at most the offering's seats per booking (by default half the slot, see
+domain/offering.py), and one client, by its address, holds at most as many seats of a slot
+within one hold's length (`SeatsHeldPerClient`), so that neither one checkout nor a few
+repeated ones hold a whole class for free. A checkout that would be refused for want of
+seats is refused before it is counted.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from application.errors import (
     GatewayError,
     GatewayInvalidRequest,
     NotFound,
+    TooManySeatsHeldFromClient,
 )
 from application.holds import release_seats_if_hold_ended
 from application.ports.catalogue import SlotForSale
+from application.ports.client_holds import SeatsHeldPerClient
 from application.ports.gateway import CheckoutRequest, LineItem, PaymentGateway
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.ports.unit_of_work import UnitOfWork
@@ -57,6 +65,9 @@ class StartCheckoutCommand:
     # With an idempotency key: the booking token to issue (the same on every retry, e.g.
     # derived from a form's one-time id); None issues a new random one on each attempt.
     booking_token: str | None = None
+    # Who asks, e.g. the client's address: the seats one client holds on a slot are counted
+    # together (`SeatsHeldPerClient`). None: a caller trusted not to need counting.
+    client: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +91,19 @@ class StartCheckout:
         public_base_url: str,
         return_hosts: Collection[str] = (),
         default_max_seats_per_booking: int = DEFAULT_MAX_SEATS_PER_BOOKING,
+        seats_per_client: SeatsHeldPerClient | None = None,
     ) -> None:
         """`return_hosts`: where success and cancel URLs may lead, besides Bookpay itself;
-        `default_max_seats_per_booking`: the seats one booking may take of an offering that
-        sets no max_seats_per_booking of its own."""
+        `default_max_seats_per_booking`: the most seats one booking may take of an offering
+        that sets no max_seats_per_booking of its own (and half the slot at most);
+        `seats_per_client`: counts the seats each client holds per slot (None: no count)."""
         self._uow = uow
         self._gateway = gateway
         self._ids = ids
         self._clock = clock
         self._hold = hold
         self._default_max_seats = require_seats(default_max_seats_per_booking)
+        self._seats_per_client = seats_per_client
         self._base_url = public_base_url.rstrip("/")
         self._return_hosts = frozenset({*return_hosts, host_of(public_base_url)})
 
@@ -99,6 +113,7 @@ class StartCheckout:
         Raises NotFound (tenant, slot, offering), TenantCannotSell, ReturnUrlNotAllowed,
         InvalidSeatCount, TooManySeatsPerBooking, TooManyPendingHolds, OfferingArchived,
         SlotAlreadyStarted, StartsTooSoonToCheckOut, SlotCancelled, SeatsUnavailable,
+        TooManySeatsHeldFromClient,
         BelowMinimumCharge, AboveMaximumCharge, Conflict (the checkout of this key has
         ended), and GatewayError when no session could be opened.
         """
@@ -172,7 +187,7 @@ class StartCheckout:
         if offering is None:
             raise NotFound("offering", slot.offering_id)
         offering.ensure_bookable()
-        offering.ensure_seats_per_booking(command.seats, self._default_max_seats)
+        offering.ensure_seats_per_booking(command.seats, self._default_max_seats, slot.capacity)
         slot.ensure_bookable_at(now)
         policy = offering.effective_fee_policy(for_sale.active_fee_policy)
         quote = policy.quote(offering.price, command.seats)
@@ -193,6 +208,10 @@ class StartCheckout:
             cancellation_policy=offering.cancellation_policy,
             cancel_url=command.cancel_url,
         )
+        # Counted last, so that a checkout refused for any other reason costs nothing.
+        if command.seats > slot.seats_available:
+            raise SeatsUnavailable(slot.id, command.seats, slot.seats_available)
+        await self._count_for_client(command, offering, slot.id, slot.capacity)
         if not await uow.bookings.add_holding_seats(booking):
             current = await uow.slots.get(tenant.id, slot.id)
             if current is not None:
@@ -200,6 +219,20 @@ class StartCheckout:
             available = current.seats_available if current else 0
             raise SeatsUnavailable(slot.id, command.seats, available)
         return booking, offering
+
+    async def _count_for_client(
+        self, command: StartCheckoutCommand, offering: Offering, slot_id: str, capacity: int
+    ) -> None:
+        """TooManySeatsHeldFromClient when the client put as many seats of this slot on hold
+        as one booking may take, within one hold's length."""
+        if self._seats_per_client is None or command.client is None:
+            return
+        most = offering.seats_per_booking_limit(self._default_max_seats, capacity)
+        wait = await self._seats_per_client.take(
+            command.client, slot_id, command.seats, most, self._hold
+        )
+        if wait is not None:
+            raise TooManySeatsHeldFromClient(slot_id, most, wait)
 
     async def _open_session(
         self,

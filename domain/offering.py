@@ -45,6 +45,15 @@ MAX_SLOTS_PER_REQUEST = 500
 DEFAULT_MAX_SEATS_PER_BOOKING = 10
 
 
+def unpaid_hold_share(capacity: int) -> int:
+    """The most seats of a slot of `capacity` one unpaid hold may take when the offering
+    names no maximum of its own: half, rounded up, never less than one. A typical class
+    (8 or 10 seats) is below the default cap, which alone let one anonymous checkout hold
+    every seat of it for the length of a hold; with half, one checkout never can (but a
+    slot of one seat, which one customer must be able to book)."""
+    return max(1, (capacity + 1) // 2)
+
+
 def require_seats(seats: object) -> int:
     """`seats` when it is a whole number >= 1 (a count of seats moved), else
     InvalidSeatCount."""
@@ -138,22 +147,34 @@ class Offering:
         if self.archived:
             raise OfferingArchived(self.id)
 
-    def seats_per_booking_limit(self, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING) -> int:
-        """The most seats one booking may take: the offering's own maximum when it sets one,
-        else `platform_default` (a whole number >= 1); never above MAX_SEATS_PER_BOOKING. A
-        slot's own capacity (which a tenant may raise above the offering's) is checked when
-        seats are held."""
+    def seats_per_booking_limit(
+        self,
+        platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING,
+        slot_capacity: int | None = None,
+    ) -> int:
+        """The most seats one booking may take, never above MAX_SEATS_PER_BOOKING: the
+        offering's own maximum when it sets one; else `platform_default` (a whole number
+        >= 1) or the `unpaid_hold_share` of the slot, whichever is smaller. The slot is the
+        one booked (`slot_capacity`, which a tenant may resize), or without one a slot of
+        the offering's `capacity` (a quote before a slot is chosen). The seats a slot has
+        left are checked when they are held."""
         own = self.max_seats_per_booking
-        return min(platform_default if own is None else own, MAX_SEATS_PER_BOOKING)
+        if own is None:
+            share = unpaid_hold_share(self.capacity if slot_capacity is None else slot_capacity)
+            own = min(platform_default, share)
+        return min(own, MAX_SEATS_PER_BOOKING)
 
     def ensure_seats_per_booking(
-        self, seats: int, platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING
+        self,
+        seats: int,
+        platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING,
+        slot_capacity: int | None = None,
     ) -> None:
         """Refuse a booking of more seats than the offering sells at once
-        (TooManySeatsPerBooking), so no single checkout holds every seat of a large slot;
-        InvalidSeatCount when `seats` is not a whole number >= 1."""
+        (TooManySeatsPerBooking, `seats_per_booking_limit`), so no single checkout holds
+        every seat of a slot; InvalidSeatCount when `seats` is not a whole number >= 1."""
         require_seats(seats)
-        limit = self.seats_per_booking_limit(platform_default)
+        limit = self.seats_per_booking_limit(platform_default, slot_capacity)
         if seats > limit:
             raise TooManySeatsPerBooking(self.id, seats, limit)
 
@@ -172,7 +193,8 @@ class Offering:
         platform_default: int = DEFAULT_MAX_SEATS_PER_BOOKING,
     ) -> FeeQuote:
         """What `seats` seats cost under the policy that applies (`effective_fee_policy`):
-        only for as many seats as one checkout may take (`ensure_seats_per_booking`).
+        only for as many seats as one checkout may take (`ensure_seats_per_booking`) of a
+        slot of the offering's capacity.
 
         InvalidSeatCount outside 1 to MAX_SEATS_PER_BOOKING; TooManySeatsPerBooking above
         `seats_per_booking_limit`; CurrencyMismatch, BelowMinimumCharge, AboveMaximumCharge

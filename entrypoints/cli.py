@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from adapters.sql.database import is_sqlite
 from adapters.sql.migrations import migrate
+from adapters.sql.row_scope import acting_for_platform
 from entrypoints.config import ConfigurationError, GatewayKind, Settings, load_settings, reveal
 
 ASGI_FACTORY = "entrypoints.asgi:create_asgi_app"
@@ -173,7 +174,8 @@ def cmd_sweep(_: argparse.Namespace) -> None:
     async def sweep() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
         try:
-            report = await container.expire_lapsed_holds()()
+            with acting_for_platform():  # every tenant's holds
+                report = await container.expire_lapsed_holds()()
         finally:
             await container.engine().dispose()
         print(
@@ -192,8 +194,9 @@ def cmd_deliver(_: argparse.Namespace) -> None:
     async def deliver() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
         try:
-            report = await container.deliver_events()()
-            purged = await container.purge_events_out()()
+            with acting_for_platform():  # every owner's events
+                report = await container.deliver_events()()
+                purged = await container.purge_events_out()()
         finally:
             await container.event_sender().aclose()
             await container.engine().dispose()
@@ -214,7 +217,8 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     async def reconcile() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
         try:
-            report = await container.reconcile()(payments_days=args.days)
+            with acting_for_platform():  # every tenant's bookings and accounts
+                report = await container.reconcile()(payments_days=args.days)
         finally:
             await container.engine().dispose()
         print(
@@ -257,7 +261,8 @@ def cmd_tenant_key(args: argparse.Namespace) -> None:
     async def issue() -> str:
         container = build_container(_settings().with_generated_secrets()[0])
         try:
-            issued = await container.issue_tenant_api_key().by_slug(args.slug, label=args.label)
+            with acting_for_platform():  # the tenant is found by its slug
+                issued = await container.issue_tenant_api_key().by_slug(args.slug, label=args.label)
         finally:
             await container.engine().dispose()
         return issued.api_key

@@ -196,6 +196,7 @@ class Container(containers.DeclarativeContainer):
         public_base_url=config.public_base_url,
         return_hosts=config.return_hosts,
         default_max_seats_per_booking=config.default_max_seats_per_booking,
+        seats_per_client=rate_limits,
     )
     apply_payment_event = providers.Singleton(
         ApplyPaymentEvent,

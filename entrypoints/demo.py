@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from dependency_injector import providers
 
 from adapters.fake_stripe.pages import checkout_path
+from adapters.sql.row_scope import acting_for_platform
 from application.add_slots import NewSlots, SlotSpec
 from application.create_offering import NewOffering
 from application.create_tenant import NewTenant
@@ -43,7 +44,8 @@ async def seed_demo(settings: Settings, base_url: str) -> None:
 
     container.webhook_delivery.override(providers.Object(deliver_here))
     try:
-        await _seed(container, settings, base_url)
+        with acting_for_platform():  # the platform creates its demo tenant
+            await _seed(container, settings, base_url)
     finally:
         await container.engine().dispose()
 

@@ -1,4 +1,9 @@
-"""Run a job every few seconds inside a server process, and stop it cleanly."""
+"""Run a job every few seconds inside a server process, and stop it cleanly.
+
+Each job declares the scope its database work runs in (`scope`, e.g. row_scope's
+`acting_for_platform`): a job that declared nothing would see no tenant's rows under
+PostgreSQL's row-level security (adapters/sql/row_scope.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 log = logging.getLogger("bookpay.periodic")
@@ -22,10 +28,13 @@ class PeriodicTask:
         job: Callable[[], Callable[[], Awaitable[Any]]],
         seconds: int,
         *,
+        scope: Callable[[], AbstractContextManager[Any]],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
+        """`scope`: entered around each run: whose rows the job may see and change."""
         self._name = name
         self._job = job
+        self._scope = scope
         self._seconds = seconds
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
@@ -47,7 +56,8 @@ class PeriodicTask:
         failures = 0
         while True:
             try:
-                result = await self._job()()
+                with self._scope():
+                    result = await self._job()()
                 log.debug("%s: %s", self._name, result)
                 failures = 0
             except Exception as error:  # a failed run must not end the loop; the next retries

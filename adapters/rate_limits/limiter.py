@@ -15,9 +15,15 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits import (
+    RateLimitItem,
+    RateLimitItemPerHour,
+    RateLimitItemPerMinute,
+    RateLimitItemPerSecond,
+)
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -50,7 +56,8 @@ def _storage(redis_url: str | None, timeout: float) -> Storage:
 
 class RateLimits:
     """Checkouts and failed authentications, each per client address per minute, and
-    seats put on hold per client address per hour (each checkout costs its seats).
+    seats put on hold per client address per hour (each checkout costs its seats), and per
+    client address and slot (`take`).
 
     `redis_timeout`: seconds to connect to Redis and to wait for each answer;
     `clock`: monotonic seconds (tests pass their own)."""
@@ -88,6 +95,16 @@ class RateLimits:
         if self._held_seats is None:
             return None
         return await self._hit(self._held_seats, "held-seats", client, cost=seats)
+
+    async def take(
+        self, client: str, slot_id: str, seats: int, most: int, window: timedelta
+    ) -> int | None:
+        """SeatsHeldPerClient (application/ports/client_holds.py): `seats` put on hold on
+        `slot_id` by `client`, at most `most` within a moving `window`; None when allowed,
+        else the seconds to wait. Always on: a tenant who wants one client to hold more
+        raises its offering's max_seats_per_booking, which `most` follows."""
+        item = RateLimitItemPerSecond(most, max(1, math.ceil(window.total_seconds())))
+        return await self._hit(item, "slot-seats", f"{client} {slot_id}", cost=seats)
 
     async def auth_refused(self, client: str) -> int | None:
         """None while this client may still try to authenticate, else seconds to wait."""

@@ -9,13 +9,17 @@ transaction pooling (nothing outlives a transaction):
   `bookpay_app`, or on a development machine the `postgres` superuser), every transaction of
   the application's engine runs as that role;
 - `bookpay.tenant_id`: a tenant's id (that tenant's rows only), `*` (platform-wide: webhooks,
-  reconciliation, the events-out relay, the sweeper, the admin), or unset (no tenant-owned
+  reconciliation, the events-out relay, the sweeper, the admin), or empty (no tenant-owned
   row at all: a connection that says nothing sees nothing).
 
-The engine sets both at the start of every transaction, in one statement, from the scope of
-the running task: `acting_for_tenant(id)` narrows it (the HTTP entrypoint does so for a
-tenant's requests once its API key is checked); outside it the application's work is
-platform-wide. SQLite has no row-level security: nothing happens there.
+The engine sets both at the start of every transaction, in one statement, from the scope the
+running task declared: `acting_for_tenant(id)` or `acting_for_platform()`. Nothing is
+platform-wide by default: the HTTP entrypoint declares the platform for each request and
+narrows a tenant's once its API key is checked; each background job (entrypoints/periodic.py)
+and CLI command declares the scope it runs in. Work that declares nothing sees and writes no
+tenant's rows (and the first such transaction of a process is logged as a warning), so a
+job that forgot finds nothing to do instead of acting for every tenant. SQLite has no
+row-level security: nothing happens there.
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ PLATFORM = "*"
 
 log = logging.getLogger("bookpay.database")
 
-_tenant: ContextVar[str | None] = ContextVar("bookpay_row_scope_tenant", default=None)
+NO_TENANT = ""
+
+_scope: ContextVar[str | None] = ContextVar("bookpay_row_scope", default=None)
 _secured: WeakSet[Engine] = WeakSet()
+_warned: set[str] = set()
 _AS_LOGIN = "bookpay_as_login"
 _ENTER_SCOPE = text(
     f"SELECT set_config('role', :role, true), set_config('{TENANT_SETTING}', :scope, true)"
@@ -51,16 +58,42 @@ def acting_for_tenant(tenant_id: str) -> Iterator[None]:
     or the platform's marker."""
     if not tenant_id or tenant_id == PLATFORM:
         raise ValueError(f"not a tenant id: {tenant_id!r}")
-    token = _tenant.set(tenant_id)
+    with _declared(tenant_id):
+        yield
+
+
+@contextmanager
+def acting_for_platform() -> Iterator[None]:
+    """Within this block (this task and the tasks it starts), every transaction of a
+    row-secured engine sees and writes every tenant's rows: for the work that spans tenants
+    (a request before its caller is known, the admin, webhooks, public routes, jobs). A
+    tenant's scope inside it narrows it again."""
+    with _declared(PLATFORM):
+        yield
+
+
+@contextmanager
+def _declared(scope: str) -> Iterator[None]:
+    token = _scope.set(scope)
     try:
         yield
     finally:
-        _tenant.reset(token)
+        _scope.reset(token)
 
 
-def current_scope() -> str:
-    """The tenant the running task acts for, or PLATFORM."""
-    return _tenant.get() or PLATFORM
+def current_scope() -> str | None:
+    """The tenant the running task acts for, PLATFORM, or None when it declared nothing."""
+    return _scope.get()
+
+
+def _undeclared() -> str:
+    if "undeclared" not in _warned:
+        _warned.add("undeclared")
+        log.warning(
+            "a transaction declared no row scope (acting_for_platform or acting_for_tenant): "
+            "it sees no tenant's rows"
+        )
+    return NO_TENANT
 
 
 def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
@@ -77,7 +110,10 @@ def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT" or options.get(_AS_LOGIN):
             return
-        connection.execute(_ENTER_SCOPE, {"role": role, "scope": current_scope()})
+        scope = current_scope()
+        connection.execute(
+            _ENTER_SCOPE, {"role": role, "scope": _undeclared() if scope is None else scope}
+        )
 
 
 def as_the_login(engine: AsyncEngine) -> AsyncEngine:

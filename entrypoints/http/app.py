@@ -14,7 +14,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.sql.database import is_database_unavailable
-from adapters.sql.row_scope import RowSecurityMisconfigured, check_the_login
+from adapters.sql.row_scope import (
+    RowSecurityMisconfigured,
+    acting_for_platform,
+    check_the_login,
+)
 from entrypoints.config import GatewayKind, reveal
 from entrypoints.container import USE_CASES, Container
 from entrypoints.http.admin import AdminController
@@ -90,22 +94,40 @@ def create_app(container: Container) -> Litestar:
         dependencies["fake_gateway"] = _provide(container.fake_gateway)
 
     auth_before, auth_failed = auth_failure_hooks(container.rate_limits)
-    sweeper = PeriodicTask("hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds)
-    reconciler = PeriodicTask("reconciliation", container.reconcile, settings.sweep_seconds * 10)
+    # Each job spans tenants, and says so: undeclared, it would see no tenant's rows.
+    platform = acting_for_platform
+    sweeper = PeriodicTask(
+        "hold sweeper", container.expire_lapsed_holds, settings.sweep_seconds, scope=platform
+    )
+    reconciler = PeriodicTask(
+        "reconciliation", container.reconcile, settings.sweep_seconds * 10, scope=platform
+    )
     purger = PeriodicTask(
-        "idempotency purge", container.idempotent_requests, settings.sweep_seconds * 10
+        "idempotency purge",
+        container.idempotent_requests,
+        settings.sweep_seconds * 10,
+        scope=platform,
     )
     relay = PeriodicTask(
-        "events out relay", container.deliver_events, settings.outbound_poll_seconds
+        "events out relay",
+        container.deliver_events,
+        settings.outbound_poll_seconds,
+        scope=platform,
     )
     events_purger = PeriodicTask(
-        "events out purge", container.purge_events_out, settings.sweep_seconds * 10
+        "events out purge", container.purge_events_out, settings.sweep_seconds * 10, scope=platform
     )
     periodic = [sweeper, reconciler, purger, relay, events_purger]
     if settings.gateway is GatewayKind.FAKE:
         # The fake Stripe's retries live in its tables: any process delivers what is due.
+        # Its own tables are no tenant's (it works as the login); it sends over HTTP.
         periodic.append(
-            PeriodicTask("fake stripe deliveries", lambda: container.fake_gateway().deliver_due, 1)
+            PeriodicTask(
+                "fake stripe deliveries",
+                lambda: container.fake_gateway().deliver_due,
+                1,
+                scope=platform,
+            )
         )
 
     async def check_row_security() -> None:

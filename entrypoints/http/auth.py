@@ -3,9 +3,11 @@
 `authentication_middleware` checks the credentials of /v1/admin and /v1/tenant requests
 before anything else reads the request (body, idempotency key): a request with wrong
 credentials is answered 401 having written nothing, and each failure counts against the
-client address's limit (429 past it). A tenant's request then runs in that tenant's scope
-of PostgreSQL's row-level security (adapters/sql/row_scope.py): a second wall behind every
-query's own tenant filter.
+client address's limit (429 past it). Every request declares its scope of PostgreSQL's
+row-level security here (adapters/sql/row_scope.py): platform-wide until its caller is known
+(the admin, webhooks, public routes and pages find their tenant by slug, id or token), and a
+tenant's request then runs in that tenant's scope: a second wall behind every query's own
+tenant filter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from adapters.sql.row_scope import acting_for_tenant
+from adapters.sql.row_scope import acting_for_platform, acting_for_tenant
 from application.errors import Unauthorized
 from application.tenant_queries import TenantQueries
 from domain.tenant import Tenant
@@ -93,10 +95,16 @@ def authentication_middleware(
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            # Who the caller is, and any public route, is looked up across tenants.
+            with acting_for_platform():
+                await authenticated(scope, receive, send)
+
+        async def authenticated(scope: Scope, receive: Receive, send: Send) -> None:
             path: str = scope.get("path", "")
-            if scope["type"] != ScopeType.HTTP or not (
-                _under(path, ADMIN_PATH) or _under(path, TENANT_PATH)
-            ):
+            if not (_under(path, ADMIN_PATH) or _under(path, TENANT_PATH)):
                 await app(scope, receive, send)
                 return
             await before(scope)

@@ -35,6 +35,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app.MalformedRequest, 400),
     (InvalidCursor, 400),
     (app.ServiceUnavailable, 503),
+    (app.TooManySeatsHeldFromClient, 429),
     (app.IdempotencyKeyReused, 409),
     (app.Conflict, 409),
     (app.InvalidWebhookSignature, 400),
@@ -135,6 +136,8 @@ def known_error_problem(error: Exception) -> ProblemDetailsException:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    if status == 429:
+        headers = {"Retry-After": str(getattr(error, "retry_after", RETRY_AFTER_SECONDS))}
     title = getattr(type(error), "title", None) or _title(slug)
     return problem(status, str(error), slug=slug, title=title, headers=headers)
 
@@ -225,7 +228,8 @@ class ProblemDetails(msgspec.Struct):
 
 
 _WHEN = {
-    400: "Malformed JSON, a wrong type, or a value out of range (see `errors`)",
+    400: "Malformed JSON (a key named twice in one object too), a wrong type, or a value "
+    "out of range (see `errors`)",
     401: "Missing or wrong API key (or booking token)",
     403: "The fee policy is the platform's: a tenant request may not carry `fee_policy`",
     404: "No such resource (another tenant's ids are 404 too)",
@@ -234,7 +238,7 @@ _WHEN = {
     422: "Well-formed but not acceptable: unknown currency, below Stripe's minimum charge, "
     "a tenant that cannot take charges yet, …",
     413: "The request body is larger than 1 MiB",
-    415: "A JSON body without `Content-Type: application/json`",
+    415: "A JSON body without `Content-Type: application/json`, or in a charset other than UTF-8",
     429: "Too many requests from this client; see `Retry-After`",
     502: "The payment gateway refused the request",
     503: "The payment gateway or the database is unavailable; retry (see `Retry-After`) "

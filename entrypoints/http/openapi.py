@@ -34,8 +34,8 @@ from litestar.static_files import create_static_files_router
 from entrypoints.http.errors import PROBLEM_JSON, ProblemDetails
 
 _WHEN = {
-    400: "Malformed JSON, a wrong type, a value out of range or a bad query parameter "
-    "(see `errors`)",
+    400: "Malformed JSON (a key named twice in one object too), a wrong type, a value out "
+    "of range or a bad query parameter (see `errors`)",
     401: "Missing or wrong API key",
     403: "The key may not do this",
     404: "No such resource (another tenant's ids are 404 too)",

@@ -173,8 +173,9 @@ class PublicController(Controller):
             why_409="The seats are not available or the slot is cancelled, or an "
             "Idempotency-Key reused with another body",
             why_422="The tenant cannot take charges yet, the total is below the currency's "
-            "minimum or above Stripe's maximum, the seats exceed the offering's "
-            "max_seats_per_booking, or a return URL's host is not allowed",
+            "minimum or above Stripe's maximum, the seats exceed what one booking may take "
+            "(the offering's max_seats_per_booking, or without one half the slot, rounded up, "
+            "and at most the platform's default of 10), or a return URL's host is not allowed",
         ),
     )
     async def checkout(
@@ -200,6 +201,7 @@ class PublicController(Controller):
                 success_url=data.success_url,
                 cancel_url=data.cancel_url,
                 idempotency_key=idempotency_key,
+                client=client_address(request.scope),
             )
         )
         created = s.CheckoutCreated(

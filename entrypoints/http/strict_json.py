@@ -1,6 +1,10 @@
 """Refuse what the API cannot read before Litestar's lenient conversion sees it.
 
-- A JSON body must say so: `Content-Type: application/json` (or a `+json` type), else 415.
+- A JSON body must say so: `Content-Type: application/json` (or a `+json` type), else 415;
+  and it is UTF-8 (RFC 8259, section 8.1): a `charset` parameter naming anything else is
+  415 too, since Bookpay reads no other.
+- An object that names a key twice is 400: parsers disagree on which value wins, so two
+  readers of one request (a proxy, a log, this API) could each see another request.
 - It is decoded strictly against its schema: msgspec's lax mode, which Litestar uses,
   would read the string "20.00" as the integer 20, a price meant in dollars charged in
   cents. Money must never be guessed.
@@ -12,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -44,6 +49,40 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def _charset(content_type: str) -> str | None:
+    """The `charset` parameter of a Content-Type, lowercased and unquoted; None without."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').strip().lower()
+    return None
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """A key that some object of the JSON text `body` names more than once, else None.
+    For a body already decoded once (valid JSON, nested MAX_JSON_DEPTH deep at most)."""
+    try:
+        json.loads(body, object_pairs_hook=_refuse_duplicates)
+    except DuplicateKey as duplicate:
+        return str(duplicate)
+    except ValueError:  # not JSON after all: whoever decodes it refuses it
+        return None
+    return None
 
 
 def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -134,9 +173,15 @@ async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
     body = await request.body()
     if not body.strip():
         return
-    if not _is_json(request.headers.get("content-type", "")):
+    content_type = request.headers.get("content-type", "")
+    if not _is_json(content_type):
         raise UnsupportedMediaType(
             detail="send the body as JSON, with Content-Type: application/json"
+        )
+    if _charset(content_type) not in (None, "utf-8"):
+        raise UnsupportedMediaType(
+            detail="send the body as JSON in UTF-8: Content-Type: application/json "
+            "(charset=utf-8 or no charset)"
         )
     if json_depth_exceeds(body):
         raise ClientException(
@@ -159,6 +204,10 @@ async def check_json_body_strictly(request: Request[Any, Any, Any]) -> None:
         raise ClientException(detail="The request body is not valid UTF-8") from error
     if _has_nul(raw):
         raise ClientException(detail="strings must not contain NUL characters")
+    duplicate = duplicate_key(body)
+    if duplicate is not None:
+        shown = duplicate if len(duplicate) <= 64 else duplicate[:64] + "…"
+        raise ClientException(detail=f"an object names the key {shown!r} more than once")
     if raw is None:
         # An optional body is left out, never sent as `null` (openapi.py documents it so).
         raise ValidationException(

@@ -84,9 +84,12 @@ def slot_on_sale(found: OfferingSlots, slot_id: str) -> SlotOnSale:
 
 
 def seat_limit(found: OfferingSlots, settings: PageSettings, slot_id: str) -> int:
-    """The most seats to offer: the offering's cap per booking, and the seats left."""
-    cap = found.offering.seats_per_booking_limit(settings.default_max_seats_per_booking)
-    return max(1, min(cap, slot_on_sale(found, slot_id).slot.seats_available))
+    """The most seats to offer: what one booking may take of this slot, and the seats left."""
+    slot = slot_on_sale(found, slot_id).slot
+    cap = found.offering.seats_per_booking_limit(
+        settings.default_max_seats_per_booking, slot.capacity
+    )
+    return max(1, min(cap, slot.seats_available))
 
 
 def form_errors(form: dict[str, str], limit: int) -> dict[str, str]:

@@ -38,6 +38,13 @@ _WORDS: tuple[tuple[type[Exception], str], ...] = (
         dom.TooManyPendingHolds,
         N_("You have several bookings waiting for payment already. Finish or cancel one first."),
     ),
+    (
+        app.TooManySeatsHeldFromClient,
+        N_(
+            "Many seats of this time were put on hold from your connection already. "
+            "Please pay for those first, or try again later."
+        ),
+    ),
     (dom.TenantCannotSell, N_("This business cannot take payments yet. Please try again later.")),
     (dom.BelowMinimumCharge, N_("This total is too small to be paid by card.")),
     (dom.AboveMaximumCharge, N_("This total is too large to be paid by card.")),

@@ -199,6 +199,7 @@ class ShopPages(Controller):
             customer_name=form["name"],
             idempotency_key=key,
             booking_token=None if key is None else submission_token(page_settings, key),
+            client=client,
         )
         try:
             started = await start_checkout(command)

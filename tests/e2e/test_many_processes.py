@@ -75,11 +75,14 @@ def test_concurrent_checkouts_and_duplicate_webhooks_across_processes(
 
     def checkout(attempt: int) -> httpx.Response:
         server = servers[attempt % 2]
-        return httpx.post(
-            f"{server.base_url}/v1/public/many-rooms/checkout",
-            json={"slot_id": slot_id, "seats": 1, "customer": {"email": f"c{attempt}@x.io"}},
-            timeout=60,
-        )
+        # Thirty customers, each connecting from an address of their own (any 127.x.y.z
+        # is this host): the seats one address holds of a slot are counted.
+        transport = httpx.HTTPTransport(local_address=f"127.0.0.{attempt + 10}")
+        with httpx.Client(transport=transport, timeout=60) as customer:
+            return customer.post(
+                f"{server.base_url}/v1/public/many-rooms/checkout",
+                json={"slot_id": slot_id, "seats": 1, "customer": {"email": f"c{attempt}@x.io"}},
+            )
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         answers = list(pool.map(checkout, range(30)))

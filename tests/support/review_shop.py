@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+from tests.support.scopes import on_platform
 
 T = TypeVar("T")
 
@@ -48,9 +49,10 @@ class ReviewShop:
         return self.auth
 
     def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Run `job` on the app's own event loop (its database pool lives there)."""
+        """Run `job` on the app's own event loop (its database pool lives there), as the
+        server runs its jobs: declaring the platform's row scope."""
         portal = self.client.blocking_portal  # type: ignore[attr-defined]
-        return portal.call(job)  # type: ignore[no-any-return]
+        return portal.call(on_platform(job))  # type: ignore[no-any-return]
 
     async def open(self, **offering: Any) -> None:
         self.slug = f"studio-{uuid.uuid4().hex[:8]}"

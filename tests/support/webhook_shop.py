@@ -33,6 +33,7 @@ from domain.dispute import DisputeStatus
 from domain.money import Money
 from tests.support import gateway_requests
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET, build_test_app
+from tests.support.scopes import on_platform
 
 T = TypeVar("T")
 
@@ -80,8 +81,9 @@ class Shop:
     held: list[Held] = field(default_factory=list)
 
     async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` on the app's own event loop, where its database pool lives."""
-        return await asyncio.to_thread(self.client.blocking_portal.call, work)
+        """Run `work` on the app's own event loop, where its database pool lives, as the
+        server runs its jobs: declaring the platform's row scope."""
+        return await asyncio.to_thread(self.client.blocking_portal.call, on_platform(work))
 
     async def reconcile(self) -> ReconcileReport:
         report: ReconcileReport = await self.in_app(self.container.reconcile())

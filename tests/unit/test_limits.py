@@ -23,6 +23,7 @@ from domain.offering import (
     Offering,
     require_booking_seats,
     require_slot_count,
+    unpaid_hold_share,
 )
 
 
@@ -68,6 +69,32 @@ def test_a_quote_is_for_a_bookable_number_of_seats() -> None:
     # As checkout: no more than one booking may take (the platform's default here).
     with pytest.raises(TooManySeatsPerBooking):
         offering().quote(DEFAULT_MAX_SEATS_PER_BOOKING + 1, None)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "share"), [(1, 1), (2, 1), (3, 2), (8, 4), (9, 5), (10, 5), (30, 15)]
+)
+def test_one_unpaid_hold_takes_at_most_half_a_slot_rounded_up(capacity: int, share: int) -> None:
+    assert unpaid_hold_share(capacity) == share
+
+
+def test_without_a_cap_of_its_own_one_booking_takes_half_the_slot_or_the_default() -> None:
+    """Issue 14: a 10-seat class under a default of 10 was one checkout's to hold whole."""
+    small = offering(capacity=10)
+    assert small.seats_per_booking_limit() == 5  # a slot of the offering's capacity
+    assert small.seats_per_booking_limit(slot_capacity=8) == 4  # the slot booked decides
+    assert small.seats_per_booking_limit(slot_capacity=100) == DEFAULT_MAX_SEATS_PER_BOOKING
+    assert small.seats_per_booking_limit(3, slot_capacity=100) == 3
+    small.ensure_seats_per_booking(4, slot_capacity=8)
+    with pytest.raises(TooManySeatsPerBooking) as refused:
+        small.ensure_seats_per_booking(5, slot_capacity=8)
+    assert refused.value.maximum == 4
+    with pytest.raises(TooManySeatsPerBooking):
+        small.quote(6, None)
+    # A tenant that sells whole slots says so: its own cap rules, whatever the slot.
+    whole = offering(capacity=10, max_seats_per_booking=10)
+    assert whole.seats_per_booking_limit(slot_capacity=10) == 10
+    assert whole.quote(10, None).seats == 10
 
 
 def test_capacity_and_duration_have_their_bounds() -> None:

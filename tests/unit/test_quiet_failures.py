@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import nullcontext
 
 import pytest
 
@@ -30,7 +31,7 @@ async def test_a_failing_job_logs_one_line_each_time_and_backs_off(
     async def job() -> None:
         raise ConnectionRefusedError("connection refused\nwith a second line")
 
-    task = PeriodicTask("fake stripe deliveries", lambda: job, 1, sleep=sleep)
+    task = PeriodicTask("fake stripe deliveries", lambda: job, 1, scope=nullcontext, sleep=sleep)
     caplog.set_level(logging.DEBUG, logger="bookpay.periodic")
     with pytest.raises(Stop):
         await task._run()
@@ -59,7 +60,7 @@ async def test_a_job_that_recovers_runs_at_its_own_pace_again() -> None:
         if not next(outcomes):
             raise OSError("down")
 
-    task = PeriodicTask("sweeper", lambda: job, 2, sleep=sleep)
+    task = PeriodicTask("sweeper", lambda: job, 2, scope=nullcontext, sleep=sleep)
     with pytest.raises(Stop):
         await task._run()
     assert slept[1:] == [2, 4, 8, 2, 2]

@@ -80,6 +80,9 @@ REFUSALS = {
     "not enough seats": Refusal(409, "urn:bookpay:problem:seats-unavailable"),
     "below the smallest charge": Refusal(422, "urn:bookpay:problem:below-minimum-charge"),
     "too many seats for a booking": Refusal(422, detail="seat(s) per booking"),
+    "too many seats held from one connection": Refusal(
+        429, "urn:bookpay:problem:too-many-seats-held-from-client"
+    ),
     "the retry key was used for another checkout": Refusal(
         409, "urn:bookpay:problem:idempotency-key-reused"
     ),
@@ -230,13 +233,33 @@ def _checkout(world: World, seats: int, key: str | None = None, slug: str | None
         world.checkout = response.json()
 
 
+def checkout_by_another_customer(world: World, seats: int, other: int = 1) -> httpx.Response:
+    """A checkout of `seats` by another customer (the `other`th), from an address of its
+    own: the seats one address holds of a slot are counted (README, "Seats one client may
+    hold"), so other customers are not the customer's connection."""
+    app = world.client.app
+    body = {"slot_id": world.slot_id, "seats": seats, "customer": {"email": f"o{other}@x.io"}}
+
+    async def post() -> httpx.Response:
+        address = (f"198.51.100.{other}", 50000)
+        transport = httpx.ASGITransport(app=app, client=address)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as elsewhere:
+            return await elsewhere.post(f"/v1/public/{world.tenant_slug}/checkout", json=body)
+
+    response: httpx.Response = world.client.blocking_portal.call(post)  # type: ignore[union-attr]
+    return response
+
+
+def other_customers_hold(world: World, seats: int) -> None:
+    """`seats` held by as many other customers, one seat each."""
+    for other in range(1, seats + 1):
+        response = checkout_by_another_customer(world, 1, other)
+        assert response.status_code == 201, response.text
+
+
 @given(parsers.re(r"(?P<taken>\d+) seats of the slot are already held by other customers"))
 def seats_already_held(world: World, taken: str) -> None:
-    if int(taken):
-        _checkout(world, int(taken))
-        assert world.last.status_code == 201, world.last.text
-        world.checkout = {}
-        world.responses.clear()
+    other_customers_hold(world, int(taken))
 
 
 @given(parsers.re(r"a customer has checked out (?P<seats>\d+) seats"))

@@ -13,10 +13,11 @@ from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from application.ports.gateway import WebhookEndpoint
-from tests.bdd.http.conftest import World
+from tests.bdd.http.conftest import World, other_customers_hold
 from tests.bdd.notation import parse_money
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.scopes import on_platform
 
 scenarios("holds.feature")
 
@@ -57,7 +58,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 def time_passes_and_sweeper_runs(world: HoldsWorld, minutes: str) -> None:
     world.clock.advance(timedelta(minutes=int(minutes)))
     sweep = world.container.expire_lapsed_holds()
-    world.client.blocking_portal.call(sweep)  # type: ignore[union-attr]
+    world.client.blocking_portal.call(on_platform(sweep))  # type: ignore[union-attr]
 
 
 @then("the hosted checkout page no longer takes a payment")
@@ -92,18 +93,14 @@ def hold_released(world: HoldsWorld) -> None:
             await uow.slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
             await uow.commit()
 
-    world.client.blocking_portal.call(release)  # type: ignore[union-attr]
+    world.client.blocking_portal.call(on_platform(release))  # type: ignore[union-attr]
 
 
 @given(parsers.re(r"other customers take (?P<taken>\d+) seats of the slot"))
 def others_take_seats(world: World, taken: str) -> None:
     if int(taken) == 0:
         return
-    response = world.client.post(
-        f"/v1/public/{world.tenant_slug}/checkout",
-        json={"slot_id": world.slot_id, "seats": int(taken), "customer": {"email": "b@x.io"}},
-    )
-    assert response.status_code == 201, response.text
+    other_customers_hold(world, int(taken))
 
 
 @when("Stripe's webhooks arrive again")

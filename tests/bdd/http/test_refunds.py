@@ -34,6 +34,7 @@ from tests.bdd.notation import (
 )
 from tests.support.gateway_doubles import GatewayLink
 from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.scopes import on_platform
 
 pytestmark = pytest.mark.refunds
 
@@ -383,7 +384,8 @@ def stripe_back(world: World, who: str) -> None:
             world.client.post(f"{booking_path}/cancel", json={}, headers=world.tenant())
         )
     elif who == "reconciliation runs":
-        world.client.blocking_portal.call(world.container.reconcile())  # type: ignore[union-attr]
+        reconcile = on_platform(world.container.reconcile())
+        world.client.blocking_portal.call(reconcile)  # type: ignore[union-attr]
         return
     else:
         raise AssertionError(f"who tries again: {who!r}")
@@ -401,7 +403,7 @@ def stripe_made_each_refund_once(world: World) -> None:
         refunds = await container.fake_gateway().list_refunds(booking.payment_intent_id)
         return sorted(r.amount.amount for r in refunds)
 
-    made = world.client.blocking_portal.call(made_at_stripe)  # type: ignore[union-attr]
+    made = world.client.blocking_portal.call(on_platform(made_at_stripe))  # type: ignore[union-attr]
     ledger = _detail(world)["ledger"]
     shown = sorted(e["amount"]["amount"] for e in ledger if e["kind"] == "refund")
     assert made == shown

@@ -3,6 +3,7 @@ in-process with the fake gateway."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,12 @@ import httpx
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.bdd.http.conftest import World, _create_tenant, fee_policy_json
+from tests.bdd.http.conftest import (
+    World,
+    _create_tenant,
+    checkout_by_another_customer,
+    fee_policy_json,
+)
 from tests.bdd.notation import money_json, parse_duration, parse_money, windows_json
 
 pytestmark = [pytest.mark.terms, pytest.mark.slots]
@@ -40,11 +46,13 @@ def sales() -> Sales:
     return Sales()
 
 
+# Each customer of a scenario checks out from an address of their own (the seats one address
+# holds of a slot are counted).
+_CUSTOMERS = itertools.count()
+
+
 def _checkout(world: World, seats: int) -> dict[str, Any]:
-    response = world.client.post(
-        f"/v1/public/{world.tenant_slug}/checkout",
-        json={"slot_id": world.slot_id, "seats": seats, "customer": {"email": "c@d.example"}},
-    )
+    response = checkout_by_another_customer(world, seats, next(_CUSTOMERS) % 250 + 1)
     assert response.status_code == 201, response.text
     return dict(response.json())
 

@@ -21,6 +21,7 @@ import asyncpg.prepared_stmt
 import pytest
 from litestar.testing import AsyncTestClient
 
+from adapters.sql.row_scope import acting_for_platform
 from application.start_checkout import StartCheckoutCommand
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
@@ -71,7 +72,8 @@ async def test_a_checkout_sends_its_statements(
     start_checkout = container.start_checkout()
 
     async def checkout(email: str) -> None:
-        await start_checkout(StartCheckoutCommand(shop.slug, shop.slot_id, 1, email))
+        with acting_for_platform():  # as a public request declares
+            await start_checkout(StartCheckoutCommand(shop.slug, shop.slot_id, 1, email))
 
     await checkout("warm@example.com")  # connection set up, statement caches warm
     exchanges.clear()

@@ -27,6 +27,7 @@ from tests.fakes.clock import ManualClock
 from tests.support.event_receiver import EventReceiver, event_receiver
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.http_flows import OpenShop, open_shop
+from tests.support.scopes import on_platform
 
 pytestmark = pytest.mark.webhooks
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -43,7 +44,7 @@ class Harness:
         """One relay pass on the app's own event loop, where its database pool lives (an
         asyncpg connection belongs to the loop that opened it)."""
         portal = self.client.blocking_portal
-        await asyncio.to_thread(portal.call, self.container.deliver_events())
+        await asyncio.to_thread(portal.call, on_platform(self.container.deliver_events()))
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from application.errors import GatewayError
 from application.ports.gateway import PaymentGateway
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
+from tests.support.scopes import on_platform
 
 ENGINES = [
     pytest.param(None, id="sqlite"),
@@ -96,7 +97,7 @@ class Watched:
     watch: PoolWatch
 
     async def in_app(self, work: Callable[[], Any]) -> Any:
-        return await asyncio.to_thread(self.client.blocking_portal.call, work)
+        return await asyncio.to_thread(self.client.blocking_portal.call, on_platform(work))
 
 
 @pytest.fixture(params=ENGINES)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
@@ -22,6 +23,7 @@ from application.ports.gateway import WebhookEndpoint
 from tests.support.gateway_doubles import GatewayLink
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
+from tests.support.scopes import on_platform
 
 pytestmark = pytest.mark.refunds
 
@@ -50,9 +52,10 @@ class Shop:
         return booking
 
     async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` on the app's own event loop, where its database pool lives."""
+        """Run `work` on the app's own event loop, where its database pool lives, declaring
+        the platform's row scope as the server's jobs do."""
         portal = self.client.blocking_portal
-        return await asyncio.to_thread(portal.call, work)
+        return await asyncio.to_thread(portal.call, on_platform(work))
 
     async def refunds_at_gateway(self, tenant: dict[str, str], booking_id: str) -> list[int]:
         """The amounts the gateway itself refunded of the booking's payment."""
@@ -170,10 +173,15 @@ async def test_a_late_payment_whose_seats_were_sold_loses_no_refund(shop: Shop) 
     tenant, booking_id = await paid_booking(shop.client)
     detail = await shop.booking(tenant, booking_id)
     slug = (await shop.client.get("/v1/tenant/", headers=tenant)).json()["slug"]
-    late = await shop.client.post(
-        f"/v1/public/{slug}/checkout",
-        json={"slot_id": detail["slot_id"], "seats": 2, "customer": {"email": "late@x.io"}},
-    )
+    # Other customers, each from an address of their own (one holds half a slot at most).
+
+    async def checkout_from(address: str, seats: int) -> httpx.Response:
+        elsewhere = httpx.ASGITransport(app=shop.client.app, client=(address, 50000))
+        body = {"slot_id": detail["slot_id"], "seats": seats, "customer": {"email": "l@x.io"}}
+        async with httpx.AsyncClient(transport=elsewhere, base_url=BASE_URL) as other:
+            return await other.post(f"/v1/public/{slug}/checkout", json=body)
+
+    late = await shop.in_app(lambda: checkout_from("198.51.100.9", 2))
     assert late.status_code == 201, late.text
     late_id = late.json()["booking_id"]
     shop.holding[0] = True  # Stripe's webhooks are not arriving
@@ -190,10 +198,7 @@ async def test_a_late_payment_whose_seats_were_sold_loses_no_refund(shop: Shop) 
             await uow.commit()
 
     await shop.in_app(hold_lapses)
-    taken = await shop.client.post(
-        f"/v1/public/{slug}/checkout",
-        json={"slot_id": detail["slot_id"], "seats": 3, "customer": {"email": "b@x.io"}},
-    )
+    taken = await shop.in_app(lambda: checkout_from("198.51.100.10", 3))
     assert taken.status_code == 201, taken.text
     shop.link.down = True  # and Stripe is unreachable when the automatic refund is sent
 

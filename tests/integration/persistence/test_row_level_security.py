@@ -2,8 +2,9 @@
 tenants. The application's engine runs every transaction as the application's role (not the
 tables' owner, even when the login is the `postgres` superuser): a unit of work that acts
 for a tenant sees and writes that tenant's rows only, even through a query that forgets its
-tenant filter; outside a tenant's scope it is explicitly platform-wide, as the cross-tenant
-jobs need; a connection that names no scope at all sees no tenant's rows (0016)."""
+tenant filter; work that declares the platform's scope sees every tenant, as the
+cross-tenant jobs need; a connection that names no scope at all sees no tenant's rows
+(0016, tests/integration/persistence/test_row_scope_declared.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.sql.database import create_engine
-from adapters.sql.row_scope import RowSecurityMisconfigured, acting_for_tenant, check_the_login
+from adapters.sql.row_scope import (
+    RowSecurityMisconfigured,
+    acting_for_platform,
+    acting_for_tenant,
+    check_the_login,
+)
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from domain.booking import Booking
 from domain.offering import Slot
@@ -133,15 +139,16 @@ async def test_the_tenant_ends_with_the_transaction_and_platform_work_sees_every
     two_tenants: TwoTenants,
 ) -> None:
     ours, theirs = two_tenants.ours, two_tenants.theirs
-    async with SqlAlchemyUnitOfWork(two_tenants.app) as uow:
-        await uow.act_for_tenant(ours.tenant_id)
-        assert await uow.bookings.get(theirs.tenant_id, theirs.id) is None
-        await uow.commit()
-        # The next transaction, on the same pooled connection, is platform-wide again.
-        assert await uow.bookings.get(theirs.tenant_id, theirs.id) is not None
-    async with SqlAlchemyUnitOfWork(two_tenants.app) as uow:
-        connection = uow._active().connection
-        seen = set((await connection.execute(text("SELECT tenant_id FROM bookings"))).scalars())
+    with acting_for_platform():  # what the jobs that span tenants declare
+        async with SqlAlchemyUnitOfWork(two_tenants.app) as uow:
+            await uow.act_for_tenant(ours.tenant_id)
+            assert await uow.bookings.get(theirs.tenant_id, theirs.id) is None
+            await uow.commit()
+            # The next transaction, on the same pooled connection, is platform-wide again.
+            assert await uow.bookings.get(theirs.tenant_id, theirs.id) is not None
+        async with SqlAlchemyUnitOfWork(two_tenants.app) as uow:
+            connection = uow._active().connection
+            seen = set((await connection.execute(text("SELECT tenant_id FROM bookings"))).scalars())
     assert seen == {ours.tenant_id, theirs.tenant_id}
 
 

@@ -151,7 +151,11 @@ def build_app(gateway_wrapper: object = None) -> App:
     )
 
 
-async def open_shop(app: App, *, capacity: int = 3, slug: str = "studio") -> Shop:
+async def open_shop(
+    app: App, *, capacity: int = 3, slug: str = "studio", max_seats_per_booking: int | None = None
+) -> Shop:
+    """An onboarded tenant with one slot of `capacity`; without `max_seats_per_booking` one
+    booking takes at most half the slot (rounded up)."""
     created = await app.create_tenant(
         NewTenant(
             name="Studio",
@@ -176,6 +180,7 @@ async def open_shop(app: App, *, capacity: int = 3, slug: str = "studio") -> Sho
             price=Money(2000, "usd"),
             duration_minutes=60,
             capacity=capacity,
+            max_seats_per_booking=max_seats_per_booking,
         )
     )
     (slot,) = await app.add_slots(

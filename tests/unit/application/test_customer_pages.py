@@ -19,7 +19,7 @@ def pages(app: App) -> CustomerPages:
 
 
 async def test_a_full_slot_is_listed_but_not_on_sale(app: App) -> None:
-    shop = await open_shop(app, capacity=2)
+    shop = await open_shop(app, capacity=2, max_seats_per_booking=2)
     await app.start_checkout(checkout(shop, seats=2))
 
     async with app.db.unit_of_work() as uow:

@@ -61,8 +61,9 @@ async def test_a_tenant_created_without_a_policy_charges_no_fee(app: App) -> Non
 async def test_a_quote_prices_at_most_a_bookings_seats(app: App) -> None:
     tenant_id, offering_id = await _offering(app)  # capacity 10
     quote_fee = QuoteFee(app.db.unit_of_work)
-    assert (await quote_fee(tenant_id, offering_id, 10)).seats == 10
+    # No cap of its own: half a slot of its capacity (10), below the platform's default.
+    assert (await quote_fee(tenant_id, offering_id, 5)).seats == 5
     with pytest.raises(TooManySeatsPerBooking):
-        await quote_fee(tenant_id, offering_id, 11)
+        await quote_fee(tenant_id, offering_id, 6)
     with pytest.raises(InvalidSeatCount):
         await quote_fee(tenant_id, offering_id, MAX_SEATS_PER_BOOKING + 1)

@@ -123,7 +123,7 @@ async def test_a_late_payment_confirms_when_the_seats_are_still_free(app: App) -
 
 
 async def test_a_late_payment_for_seats_sold_again_is_refunded_in_full(app: App) -> None:
-    shop = await open_shop(app)
+    shop = await open_shop(app, max_seats_per_booking=3)  # whole slots sell
     started = await app.start_checkout(checkout(shop))
     event_id = await _pay_while_webhooks_are_lost(app, started.booking_id)
     await _expire_without_the_gateway(app, started.booking_id)
@@ -149,7 +149,7 @@ async def test_a_late_payment_for_seats_sold_again_is_refunded_in_full(app: App)
 async def test_a_late_payment_refunded_in_part_first_gets_back_only_the_rest(app: App) -> None:
     """The dashboard refund's event came before the late completion: it waited for it, and
     the automatic refund then gives back only what the customer has not had back yet."""
-    shop = await open_shop(app)
+    shop = await open_shop(app, max_seats_per_booking=3)  # whole slots sell
     started = await app.start_checkout(checkout(shop))
     event_id = await _pay_while_webhooks_are_lost(app, started.booking_id)
     await _expire_without_the_gateway(app, started.booking_id)

@@ -201,7 +201,7 @@ async def _paid_late_for_seats_sold_again(app: App, shop: Shop) -> str:
 
 async def test_a_late_payment_refund_the_gateway_did_not_answer_is_made_by_reconciliation() -> None:
     app, link = _app()
-    shop = await open_shop(app)
+    shop = await open_shop(app, max_seats_per_booking=3)  # whole slots sell
     event_id = await _paid_late_for_seats_sold_again(app, shop)
     link.down = True
 
@@ -226,7 +226,7 @@ async def test_a_late_payment_whose_refund_was_never_reserved_is_refunded_by_rec
 ):
     """The process stopped after cancelling the late payment, before reserving its refund."""
     app, link = _app()
-    shop = await open_shop(app)
+    shop = await open_shop(app, max_seats_per_booking=3)  # whole slots sell
     event_id = await _paid_late_for_seats_sold_again(app, shop)
     link.down = True  # the refund never reaches the gateway ...
     await app.gateway.resend_event(event_id)

@@ -37,8 +37,9 @@ class Shop:
         body = {"name": "Class", "price": price, "duration_minutes": 60, "capacity": capacity}
         return await self.client.post("/v1/tenant/offerings", json=body | more, headers=self.auth)
 
-    async def new_offering(self, price: dict[str, Any], capacity: int = 5) -> str:
-        response = await self.offering(price, capacity)
+    async def new_offering(self, price: dict[str, Any], capacity: int = 5, **more: Any) -> str:
+        """`more`: e.g. `max_seats_per_booking` (without it, half a slot per booking)."""
+        response = await self.offering(price, capacity, **more)
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 

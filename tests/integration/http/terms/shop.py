@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from entrypoints.container import Container
 from tests.support.http_app import ADMIN_KEY
+from tests.support.scopes import on_platform
 
 T = TypeVar("T")
 
@@ -37,16 +38,25 @@ class Shop:
     webhooks: dict[str, bool] = field(default_factory=dict)
 
     def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Run `job` on the app's own event loop (its database pool lives there)."""
+        """Run `job` on the app's own event loop (its database pool lives there), declaring
+        the platform's row scope as the server's jobs do."""
         portal = self.client.blocking_portal  # type: ignore[attr-defined]
-        return portal.call(job)  # type: ignore[no-any-return]
+        return portal.call(on_platform(job))  # type: ignore[no-any-return]
 
     @property
     def auth(self) -> dict[str, str]:
         assert self.tenant is not None
         return self.tenant
 
-    async def open(self, cancellation_policy: dict[str, Any] | None = None) -> None:
+    async def open(
+        self,
+        cancellation_policy: dict[str, Any] | None = None,
+        max_seats_per_booking: int | None = 4,
+    ) -> None:
+        """A class of 4 seats. The tests' customers all connect from one address, which may
+        otherwise hold half a slot at most: by default the class sells whole, as a business
+        that sells to groups says on its offering (`max_seats_per_booking`; None: no cap of
+        its own)."""
         self.slug = f"studio-{uuid.uuid4().hex[:8]}"
         created = await self.client.post(
             "/v1/admin/tenants",
@@ -71,6 +81,8 @@ class Shop:
             "duration_minutes": 60,
             "capacity": 4,
         }
+        if max_seats_per_booking is not None:
+            body["max_seats_per_booking"] = max_seats_per_booking
         if cancellation_policy is not None:
             body["cancellation_policy"] = cancellation_policy
         offering = await self.client.post("/v1/tenant/offerings", json=body, headers=self.auth)

@@ -243,7 +243,7 @@ async def test_an_offering_limits_the_seats_of_one_booking(shop: Shop) -> None:
 async def test_one_anonymous_checkout_cannot_hold_every_seat_of_a_slot(shop: Shop) -> None:
     """Issue 14, What was seen 4: an offering with no cap of its own sells at most the
     platform's default (10 seats) in one booking; the tenant may raise it per offering."""
-    await shop.open()
+    await shop.open(max_seats_per_booking=None)
     bigger = await shop.client.patch(
         f"/v1/tenant/slots/{shop.slot_id}", json={"capacity": 30}, headers=shop.auth
     )
