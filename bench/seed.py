@@ -1,7 +1,9 @@
 """Rows written straight into Bookpay's real tables, for what the API cannot make fast.
 
 - Pending bookings for the webhook load (each with its Checkout Session id and its seat held
-  on a slot), inserted with one executemany.
+  on a slot), inserted with one executemany, and the fake Stripe's paid sessions and payment
+  intents behind them: Bookpay checks every completion against the session it fetches from
+  the gateway, so an event whose session the fake does not know is ignored.
 - A tenant's booking history for the growth measurement: past slots spread over ten
   offerings and bookings on them, made inside PostgreSQL with `INSERT … SELECT` over
   `generate_series`, so a million rows never cross the socket. Keys lead with tenant_id
@@ -17,6 +19,8 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.fake_stripe.objects import template
+from adapters.fake_stripe.tables import fake_objects
 from adapters.sql import orm
 from adapters.sql.codecs import booking_row
 from domain.booking import Booking, Customer
@@ -69,6 +73,7 @@ async def seed_pending_bookings(
         held[row["slot_id"]] = held.get(row["slot_id"], 0) + 1
     async with engine.begin() as connection:
         await connection.execute(orm.bookings.insert(), rows)
+        await connection.execute(fake_objects.insert(), _paid_sessions(rows, now))
         for slot_id, seats in held.items():
             await connection.execute(
                 update(orm.slots)
@@ -85,6 +90,42 @@ async def seed_pending_bookings(
         }
         for row in rows
     ]
+
+
+def _paid_sessions(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The fake Stripe's paid Checkout Session and succeeded payment intent of each booking
+    (destination charges: they live on the platform), as bench.loadgen's events name them."""
+    objects: list[dict[str, Any]] = []
+    for row in rows:
+        booking_id, amount, currency = row["id"], row["customer_total"], row["currency"]
+        intent_id = f"pi_{booking_id}"
+        session = template(
+            "checkout.session",
+            id=row["gateway_session_id"],
+            amount_subtotal=amount,
+            amount_total=amount,
+            client_reference_id=booking_id,
+            created=int(now.timestamp()),
+            currency=currency,
+            metadata={"tenant_id": row["tenant_id"], "booking_id": booking_id},
+            mode="payment",
+            payment_intent=intent_id,
+            payment_status="paid",
+            status="complete",
+            url=None,
+        )
+        intent = template(
+            "payment_intent",
+            id=intent_id,
+            amount=amount,
+            amount_received=amount,
+            created=int(now.timestamp()),
+            currency=currency,
+            status="succeeded",
+        )
+        objects.append({"id": session["id"], "kind": "checkout.session", "body": session})
+        objects.append({"id": intent_id, "kind": "payment_intent", "body": intent})
+    return [{"account_id": None, "version": 1, **obj} for obj in objects]
 
 
 async def _slot_starts(engine: AsyncEngine, tenant: BenchTenant) -> dict[str, datetime]:

@@ -118,6 +118,7 @@ def server_env(url: str, port: int) -> dict[str, str]:
         # (without these, most checkouts of a run were 429s).
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
         "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR": "0",
+        "BOOKPAY_SLOT_SHARE_PER_CLIENT": "false",
     }
 
 

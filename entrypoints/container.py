@@ -121,6 +121,7 @@ class Container(containers.DeclarativeContainer):
         checkouts_per_minute=config.checkout_limit_per_minute,
         auth_failures_per_minute=config.auth_failures_per_minute,
         held_seats_per_hour=config.held_seats_per_client_per_hour,
+        slot_share_per_client=config.slot_share_per_client,
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
         redis_timeout=providers.Callable(lambda ms: int(ms) / 1000, config.redis_timeout_ms),
     )

@@ -68,6 +68,7 @@ class RateLimits:
         checkouts_per_minute: int,
         auth_failures_per_minute: int,
         held_seats_per_hour: int = 0,
+        slot_share_per_client: bool = True,
         redis_url: str | None = None,
         namespace: str = "bookpay",
         redis_timeout: float = DEFAULT_REDIS_TIMEOUT_SECONDS,
@@ -81,6 +82,7 @@ class RateLimits:
         self._held_seats = (
             RateLimitItemPerHour(held_seats_per_hour) if held_seats_per_hour else None
         )
+        self._slot_share = slot_share_per_client
         self._namespace = namespace
         self._warned_at: float | None = None
 
@@ -101,8 +103,11 @@ class RateLimits:
     ) -> int | None:
         """SeatsHeldPerClient (application/ports/client_holds.py): `seats` put on hold on
         `slot_id` by `client`, at most `most` within a moving `window`; None when allowed,
-        else the seconds to wait. Always on: a tenant who wants one client to hold more
-        raises its offering's max_seats_per_booking, which `most` follows."""
+        else the seconds to wait. A tenant who wants one client to hold more raises its
+        offering's max_seats_per_booking, which `most` follows; `slot_share_per_client=False`
+        counts nothing (a deployment whose customers share one address it cannot tell apart)."""
+        if not self._slot_share:
+            return None
         item = RateLimitItemPerSecond(most, max(1, math.ceil(window.total_seconds())))
         return await self._hit(item, "slot-seats", f"{client} {slot_id}", cost=seats)
 

@@ -228,3 +228,20 @@ async def test_the_booking_form_offers_half_the_slot_and_says_why_in_words(
     assert more.status_code in (422, 429), more.text
     assert more.headers["content-type"].startswith("text/html")
     assert "from your connection" in more.text, more.text
+
+
+async def test_a_deployment_can_switch_the_address_count_off_and_keep_the_booking_share(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_test_app(tmp_path, slot_share_per_client=False)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        slug, offering_id, slot_id = await _shop(client, capacity=10)
+
+        first = await _checkout(client, slug, slot_id, 5, "one@example.com")
+        again = await _checkout(client, slug, slot_id, 5, "two@example.com")
+        too_many = await _checkout(client, slug, slot_id, 6, "three@example.com")
+
+        assert first.status_code == 201, first.text
+        assert again.status_code == 201, again.text  # one address, customers it cannot tell apart
+        assert await _seats_available(client, slug, offering_id) == 0
+        assert _problem(too_many, 422)["type"] == "urn:bookpay:problem:too-many-seats-per-booking"
