@@ -13,6 +13,7 @@ booking; `DisputeRecoveries` sends it once this transaction committed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from application.ports.gateway_events import DisputeEvent
@@ -23,6 +24,8 @@ from domain.errors import DomainError
 from domain.ledger import LedgerEntry, dispute_funds_entries
 from domain.money import Money
 from domain.tenant import ChargeModel
+
+log = logging.getLogger("bookpay.payments")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +65,30 @@ def _funds_entries(
     currency = booking.currency
     withdrawn = reinstated = fee = Money.zero(currency)
     for funds in event.balance_transactions:
-        if funds.amount.currency != currency:
+        # A balance transaction is in the currency of the balance it moves: a charge settled
+        # in another currency lists its dispute's funds converted at Stripe's rate. What
+        # moved in the charge's currency is then the dispute's own amount (Stripe's figure,
+        # https://docs.stripe.com/api/disputes/object#dispute_object-amount).
+        same = funds.amount.currency == currency
+        if not same and event.amount.currency != currency:
             continue
         if funds.amount.is_negative:
-            withdrawn = withdrawn - funds.amount
+            withdrawn = withdrawn + (-funds.amount if same else event.amount)
         else:
-            reinstated = reinstated + funds.amount
+            reinstated = reinstated + (funds.amount if same else event.amount)
         if funds.fee.currency == currency and funds.fee.amount > 0:
             fee = fee + funds.fee
+        elif funds.fee.amount > 0:
+            # Stripe reports the fee in the settlement currency only: booked nowhere
+            # rather than converted by us; `bookpay reconcile` cannot repair it either.
+            log.warning(
+                "dispute %s: a fee of %s %s (settlement currency) is not booked on %s %s",
+                event.dispute_id,
+                funds.fee.amount,
+                funds.fee.currency,
+                booking.id,
+                currency,
+            )
     return dispute_funds_entries(
         booking,
         event.dispute_id,

@@ -111,9 +111,13 @@ class ApplyPaymentEvent:
 
         A payment's success is followed by the refunds and disputes parked for it, each
         checked like a direct event (application/payment_events/parked.py)."""
-        ahead = dated_ahead(event.created_at, self._clock.now())
+        now = self._clock.now()
+        ahead = dated_ahead(event.created_at, now)
         if ahead is not None:
             return EventApplied(Outcome.IGNORED, detail=ahead)
+        received = now.replace(microsecond=0)  # Stripe dates its events in whole seconds
+        if event.created_at > received:  # within the skew: dated no later than its receipt,
+            event = replace(event, created_at=received)  # so Stripe's later reports outrank it
         try:
             event = await self._checked(event)
         except Refuted as refuted:
