@@ -1,6 +1,7 @@
 """Fixtures every test directory may ask for: the databases (tests.support.databases), and
 the pool of in-process HTTP apps that build_test_app lends (tests.support.http_app)."""
 
+import gc
 import sys
 
 import pytest
@@ -27,3 +28,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not distributing:
         for name in FIXTURE_PLUGINS:
             config.pluginmanager.import_plugin(name)
+        # The app's modules live until the process ends: out of the cyclic collector's sight
+        # (gc.freeze), every later collection skips them. Hypothesis (which the collection
+        # imports anyway) comes after: its import asks trio to register a PRNG, which runs a
+        # whole collection, then looks for the PRNG's referrers among the objects not frozen.
+        gc.freeze()
+        import hypothesis  # noqa: F401
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What the imports and the collection made lives until the process ends: out of the
+    # cyclic collector's sight (gc.freeze), every collection during the tests, and the
+    # several that pytest runs at the session's end, traverse only what the tests make.
+    gc.collect()
+    gc.freeze()
