@@ -28,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not distributing:
         for name in FIXTURE_PLUGINS:
             config.pluginmanager.import_plugin(name)
+        from tests.support.compiled_cache import share_compiled_statements
+
+        share_compiled_statements()
         # The app's modules live until the process ends: out of the cyclic collector's sight
         # (gc.freeze), every later collection skips them. Hypothesis (which the collection
         # imports anyway) comes after: its import asks trio to register a PRNG, which runs a
