@@ -26,17 +26,19 @@ def pytest_configure(config: pytest.Config) -> None:
         and not config.getoption("collectonly")
     )
     if hasattr(config, "workerinput") or not distributing:
+        # Hypothesis (which the collection imports anyway) comes first: its import asks
+        # trio to register a PRNG, which runs a whole cyclic collection (cheap while little
+        # is loaded), then looks for the PRNG's referrers among the objects not frozen.
+        import hypothesis  # noqa: F401
+
         for name in FIXTURE_PLUGINS:
             config.pluginmanager.import_plugin(name)
         from tests.support.compiled_cache import share_compiled_statements
 
         share_compiled_statements()
         # The app's modules live until the process ends: out of the cyclic collector's sight
-        # (gc.freeze), every later collection skips them. Hypothesis (which the collection
-        # imports anyway) comes after: its import asks trio to register a PRNG, which runs a
-        # whole collection, then looks for the PRNG's referrers among the objects not frozen.
+        # (gc.freeze), every later collection skips them.
         gc.freeze()
-        import hypothesis  # noqa: F401
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
