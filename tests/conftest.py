@@ -1,6 +1,7 @@
 """Fixtures every test directory may ask for: the databases (tests.support.databases), and
 the pool of in-process HTTP apps that build_test_app lends (tests.support.http_app)."""
 
+import gc
 import sys
 
 import pytest
@@ -25,5 +26,24 @@ def pytest_configure(config: pytest.Config) -> None:
         and not config.getoption("collectonly")
     )
     if hasattr(config, "workerinput") or not distributing:
+        # Hypothesis (which the collection imports anyway) comes first: its import asks
+        # trio to register a PRNG, which runs a whole cyclic collection (cheap while little
+        # is loaded), then looks for the PRNG's referrers among the objects not frozen.
+        import hypothesis  # noqa: F401
+
         for name in FIXTURE_PLUGINS:
             config.pluginmanager.import_plugin(name)
+        from tests.support.compiled_cache import share_compiled_statements
+
+        share_compiled_statements()
+        # The app's modules live until the process ends: out of the cyclic collector's sight
+        # (gc.freeze), every later collection skips them.
+        gc.freeze()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What the imports and the collection made lives until the process ends: out of the
+    # cyclic collector's sight (gc.freeze), every collection during the tests, and the
+    # several that pytest runs at the session's end, traverse only what the tests make.
+    gc.collect()
+    gc.freeze()

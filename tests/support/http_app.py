@@ -65,7 +65,7 @@ class _PooledApp:
     serving: bool = False  # between the lifespan's startup and its shutdown
 
 
-# Apps built by this process, by their settings but the database; an app is lent to one test
+# Apps built by this process, by the settings they read (_app_key); an app is lent to one test
 # at a time and comes back when the test ends (`_apps_back_to_the_pool`).
 _FREE: defaultdict[tuple[tuple[str, str], ...], list[_PooledApp]] = defaultdict(list)
 _LENT: list[tuple[tuple[tuple[str, str], ...], _PooledApp]] = []
@@ -91,11 +91,12 @@ def build_test_app(
     Stripe keeps its state in memory, or in the database as in production.
 
     Building a Litestar app costs far more than a test's requests, so the app is reused:
-    a test gets an app built earlier in this worker with the same settings (but the
-    database), which no other test holds, its container as new (every override undone,
-    every singleton dropped: new engine, new fake Stripe, new rate limits). What the app
-    itself keeps across tests is its request metrics: `own_app=True` builds a new app,
-    never reused, for a test that reads them. Two calls in one test get two apps.
+    a test gets an app built earlier in this worker with the same settings (but those
+    only its container reads: the database, the limits), which no other test holds, its
+    container as new (every override undone, every singleton dropped: new engine, new
+    fake Stripe, new rate limits). What the app itself keeps across tests is its request
+    metrics: `own_app=True` builds a new app, never reused, for a test that reads them.
+    Two calls in one test get two apps.
     """
     if database_url is None:
         url = f"sqlite+aiosqlite:///{tmp_path / 'http.db'}"
@@ -151,11 +152,30 @@ def build_test_app(
     return app, container
 
 
+# Settings the app never reads itself: its container's providers do, anew for each test
+# (the limits, the outbound webhook rules, the database). Apps that differ only by them are
+# one app (building one costs about 0.3 s of CPU); tests/integration/http/test_app_pool.py.
+_READ_BY_THE_CONTAINER = frozenset(
+    {
+        "database_url",
+        "checkout_limit_per_minute",
+        "auth_failures_per_minute",
+        "held_seats_per_client_per_hour",
+        "redis_url",
+        "redis_timeout_ms",
+        "outbound_allow_private",
+        "outbound_max_endpoints_per_owner",
+        "outbound_retry_seconds",
+    }
+)
+
+
 def _app_key(settings: Settings) -> tuple[tuple[str, str], ...]:
-    """What an app is built from (its settings but the database), secrets included."""
+    """What an app is built from (its settings but those of _READ_BY_THE_CONTAINER),
+    secrets included."""
     fields = []
     for name in sorted(Settings.model_fields):
-        if name == "database_url":
+        if name in _READ_BY_THE_CONTAINER:
             continue
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
@@ -178,11 +198,16 @@ def _track_lifespan(pooled: _PooledApp) -> None:
     pooled.app.on_shutdown.append(stopped)
 
 
-@pytest.fixture(autouse=True)
-def _apps_back_to_the_pool() -> Iterator[None]:
-    """After each test, the apps it was lent are free again (unless still serving)."""
-    yield
+def give_back_lent_apps() -> None:
+    """The apps lent so far are free again (unless still serving)."""
     while _LENT:
         key, pooled = _LENT.pop()
         if not pooled.serving:
             _FREE[key].append(pooled)
+
+
+@pytest.fixture(autouse=True)
+def _apps_back_to_the_pool() -> Iterator[None]:
+    """After each test, the apps it was lent are free again."""
+    yield
+    give_back_lent_apps()

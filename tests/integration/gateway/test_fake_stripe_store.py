@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -89,6 +90,24 @@ async def test_objects_are_stored_by_id_and_replaced_whole(store: FakeStripeStor
     assert replaced.account_id is None
     assert replaced.kind == "checkout.session"
     assert await store.get_object("cs_404") is None
+
+
+async def test_no_caller_holds_any_part_of_a_stored_object(store: FakeStripeStore) -> None:
+    first = {"object": "charge", "refunds": {"data": [{"amount": 100}]}, "metadata": {}}
+    written = copy.deepcopy(first)
+    await store.put_object(FakeObject("ch_1", written))
+    written["refunds"]["data"].append({"amount": 200})  # after the write: not stored
+    read = await store.get_object("ch_1")
+    assert read is not None
+    read.body["refunds"]["data"][0]["amount"] = 1  # a read's parts are the reader's own
+    read.body["metadata"]["booking"] = "b_1"
+    (listed,) = await store.list_objects("charge")
+    listed.body["refunds"]["data"].clear()
+
+    again = await store.get_object("ch_1")
+
+    assert again is not None
+    assert again.body == first
 
 
 async def test_writing_back_a_stale_read_fails(store: FakeStripeStore) -> None:
