@@ -13,7 +13,10 @@ from application.ports.gateway_events import AccountUpdated
 from domain.tenant import ConnectStatus, Tenant
 from tests.unit.application.conftest import build_app, open_shop
 
-AT = datetime(2030, 5, 1, 9, 1, tzinfo=UTC)  # within the clock skew of the app's clock
+AT = datetime(2030, 5, 1, 9, 5, tzinfo=UTC)
+# When they arrive: after Stripe took them (one dated ahead of its arrival counts as dated
+# on arrival, domain.payment.dated_ahead), and after the shop's onboarding snapshot.
+ARRIVAL = timedelta(minutes=10)
 
 
 def _snapshot(account_id: str, number: int, enabled: bool) -> AccountUpdated:
@@ -35,6 +38,7 @@ def _snapshot(account_id: str, number: int, enabled: bool) -> AccountUpdated:
 async def _tenant_after(snapshots: list[tuple[int, bool]]) -> Tenant:
     app = build_app()
     shop = await open_shop(app)
+    app.clock.advance(ARRIVAL)
     async with app.db.unit_of_work() as uow:
         tenant = await uow.tenants.get(shop.tenant_id)
     assert tenant is not None
