@@ -1,0 +1,112 @@
+"""Review 14 (fresh): a checkout that holds nothing must not spend the address's seat budget.
+
+README, "Hard edges": `HELD_SEATS_PER_CLIENT_PER_HOUR` counts "the seats a client address
+puts on hold per hour", and "a checkout refused for want of seats counts nothing". Yet a
+checkout refused before any seat is held (422 too-many-seats-per-booking, 409
+too-many-pending-holds) is charged its requested seats: one mistyped `"seats": 40` locks
+the address (an office NAT, a whole IPv6 /64) out of every checkout for an hour, and an
+honest customer who asked for too much and then the right number finds 429.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+async def _shop(client: AsyncTestClient[Any], capacity: int) -> tuple[str, str]:
+    """(slug, slot id) of an onboarded tenant with one slot of `capacity`."""
+    slug = f"studio-{uuid.uuid4().hex[:8]}"
+    created = await client.post(
+        "/v1/admin/tenants",
+        json={
+            "name": "Studio",
+            "slug": slug,
+            "country": "US",
+            "default_currency": "usd",
+            "timezone": "UTC",
+        },
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
+    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
+    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
+    made = await client.post(
+        "/v1/tenant/offerings",
+        json={
+            "name": "Class",
+            "price": {"amount": 2000, "currency": "usd"},
+            "duration_minutes": 60,
+            "capacity": capacity,
+        },
+        headers=tenant,
+    )
+    assert made.status_code == 201, made.text
+    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    slots = await client.post(
+        f"/v1/tenant/offerings/{made.json()['id']}/slots",
+        json={"starts_at": starts_at.isoformat()},
+        headers=tenant,
+    )
+    assert slots.status_code == 201, slots.text
+    return slug, slots.json()["data"][0]["id"]
+
+
+async def _checkout(client: Any, slug: str, slot_id: str, seats: int, email: str) -> Any:
+    return await client.post(
+        f"/v1/public/{slug}/checkout",
+        json={"slot_id": slot_id, "seats": seats, "customer": {"email": email}},
+    )
+
+
+async def test_a_checkout_refused_as_too_many_seats_per_booking_costs_the_address_nothing(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=40)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        slug, slot_id = await _shop(client, capacity=8)
+        other_slug, other_slot_id = await _shop(client, capacity=8)
+
+        mistyped = await _checkout(client, slug, slot_id, 40, "ada@example.com")
+        meant = await _checkout(client, slug, slot_id, 1, "ada@example.com")
+        elsewhere = await _checkout(client, other_slug, other_slot_id, 1, "bo@example.com")
+
+    assert mistyped.status_code == 422, mistyped.text
+    # Nothing was held by the refused request, so the address still has its 40 seats.
+    assert meant.status_code == 201, meant.text
+    assert elsewhere.status_code == 201, elsewhere.text
+
+
+async def test_a_checkout_refused_for_too_many_pending_holds_costs_the_address_nothing(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=40)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        slugs_slots = [await _shop(client, capacity=40) for _ in range(2)]
+        slug, slot_id = slugs_slots[0]
+        held = [
+            (await _checkout(client, slug, slot_id, 1, "ada@example.com")).status_code
+            for _ in range(5)
+        ]
+        # The sixth unpaid hold of one email is refused (at most five per tenant) ...
+        refused = [
+            (await _checkout(client, slug, slot_id, 10, "ada@example.com")).status_code
+            for _ in range(4)
+        ]
+        # ... and held nothing, so the address has 35 of its 40 seats left (charged for
+        # what it asked, it would have "held" 45).
+        other_slug, other_slot_id = slugs_slots[1]
+        after = await _checkout(client, other_slug, other_slot_id, 1, "bo@example.com")
+
+    assert held == [201] * 5
+    assert refused == [409] * 4
+    assert after.status_code == 201, after.text
