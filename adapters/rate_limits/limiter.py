@@ -92,8 +92,24 @@ class RateLimits:
             return None
         return await self._hit(self._checkouts, "checkout", client)
 
-    async def take_held_seats(self, client: str, seats: int) -> int | None:
-        """Count `seats` put on hold; None when allowed, else the seconds to wait."""
+    async def held_seats_refused(self, client: str, seats: int) -> int | None:
+        """None while `seats` more stay within the client's hourly count of held seats,
+        else the seconds to wait. Counts nothing: a checkout counts its seats once it holds
+        them (`count_held_seats`), so a refused one costs the address nothing."""
+        if self._held_seats is None or self._store_resting():
+            return None
+        ids = (self._namespace, "held-seats", client)
+        try:
+            if await self._limiter.test(self._held_seats, *ids, cost=seats):
+                return None
+            return await self._retry_after(self._held_seats, ids)
+        except Exception as error:  # an unreachable store must not refuse everyone
+            self._store_unavailable(error)
+            return None
+
+    async def count_held_seats(self, client: str, seats: int) -> int | None:
+        """Count `seats` the client put on hold; None when within the hourly count, else the
+        seconds to wait (two checkouts racing past `held_seats_refused` may overshoot it)."""
         if self._held_seats is None:
             return None
         return await self._hit(self._held_seats, "held-seats", client, cost=seats)

@@ -187,8 +187,10 @@ class PublicController(Controller):
         rate_limits: RateLimits,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.CheckoutCreated]:
-        # Counted before the hold: one address changing emails cannot hold seats unbounded.
-        wait = await rate_limits.take_held_seats(client_address(request.scope), data.seats)
+        # One address changing emails cannot hold seats unbounded: checked before the hold,
+        # counted once it is held (a refused checkout costs the address nothing).
+        client = client_address(request.scope)
+        wait = await rate_limits.held_seats_refused(client, data.seats)
         if wait is not None:
             raise TooManyRequests("too many seats held from this address", wait)
         started = await start_checkout(
@@ -201,9 +203,10 @@ class PublicController(Controller):
                 success_url=data.success_url,
                 cancel_url=data.cancel_url,
                 idempotency_key=idempotency_key,
-                client=client_address(request.scope),
+                client=client,
             )
         )
+        await rate_limits.count_held_seats(client, data.seats)
         created = s.CheckoutCreated(
             booking_id=started.booking_id,
             booking_token=started.booking_token,

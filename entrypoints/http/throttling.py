@@ -67,13 +67,20 @@ def checkout_limit_middleware(limits: Callable[[], RateLimits]) -> Callable[[ASG
     return middleware
 
 
+class TooManyFailedAuthentications(TooManyRequests):
+    """Too many wrong keys or booking tokens from this client address: even a right one
+    waits `Retry-After` seconds."""
+
+
 def auth_failure_hooks(limits: Callable[[], RateLimits]) -> tuple[FailureHook, FailureHook]:
     """(before, on_failure) for the authentication middleware."""
 
     async def before(scope: Scope) -> None:
         wait = await limits().auth_refused(client_address(scope))
         if wait is not None:
-            raise TooManyRequests("too many failed authentications from this address", wait)
+            raise TooManyFailedAuthentications(
+                "too many failed authentications from this address", wait
+            )
 
     async def on_failure(scope: Scope) -> None:
         await limits().count_auth_failure(client_address(scope))

@@ -18,12 +18,16 @@ from litestar import Request
 from adapters.rate_limits.limiter import RateLimits
 from application.errors import NotFound
 from entrypoints.http.auth import FailureHook
-from entrypoints.http.throttling import TooManyRequests, auth_failure_hooks
+from entrypoints.http.throttling import (
+    TooManyFailedAuthentications,
+    TooManyRequests,
+    auth_failure_hooks,
+)
 
 T = TypeVar("T")
 
 
-class TooManyGuesses(TooManyRequests):
+class TooManyGuesses(TooManyFailedAuthentications):
     """Too many wrong booking tokens from this client address: wait `Retry-After` seconds."""
 
 

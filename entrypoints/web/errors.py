@@ -18,7 +18,7 @@ from adapters.sql.database import is_database_unavailable
 from application import errors as app
 from domain import errors as dom
 from entrypoints.http.errors import EXCEPTION_HANDLERS, STATUS_BY_ERROR, http_exception_problem
-from entrypoints.web.access import TooManyGuesses
+from entrypoints.http.throttling import TooManyFailedAuthentications
 from entrypoints.web.safety import booking_path
 from entrypoints.web.translation import N_, text_language
 from entrypoints.web.translation import gettext as _
@@ -96,7 +96,8 @@ def error_page(request: Request[Any, Any, Any], error: Exception) -> Response[An
         if status == 404:
             text = refusal_text(app.NotFound("page", request.url.path))
         if status == 429:
-            text = _(_TOO_MANY_GUESSES if isinstance(error, TooManyGuesses) else _TOO_MANY)
+            guesses = isinstance(error, TooManyFailedAuthentications)
+            text = _(_TOO_MANY_GUESSES if guesses else _TOO_MANY)
     else:
         text = refusal_text(error)
     headers = {"Retry-After": "2"} if status == 503 else None

@@ -186,8 +186,9 @@ class ShopPages(Controller):
         wait = await rate_limits.take_checkout(client)
         if wait is not None:
             raise TooManyRequests("too many checkouts from this address", wait)
-        # And the same seats-held limit: one address changing emails holds no more.
-        wait = await rate_limits.take_held_seats(client, int(form["seats"]))
+        # And the same seats-held limit: one address changing emails holds no more (counted
+        # once the seats are held: a refused checkout costs nothing).
+        wait = await rate_limits.held_seats_refused(client, int(form["seats"]))
         if wait is not None:
             raise TooManyRequests("too many seats held from this address", wait)
         key = submission_key(form, slot_id)
@@ -207,6 +208,7 @@ class ShopPages(Controller):
             # The same submission, posted at the same moment, held the seats first: resume
             # its checkout (one hold, one checkout).
             started = await start_checkout(command)
+        await rate_limits.count_held_seats(client, command.seats)
         return Redirect(
             started.checkout_url,
             status_code=303,

@@ -80,7 +80,7 @@ async def test_with_redis_down_the_limits_warn_once_per_interval(
         for _ in range(5):
             assert await limits.take_checkout("10.0.0.1") is None
             assert await limits.auth_refused("10.0.0.1") is None
-            assert await limits.take_held_seats("10.0.0.1", 3) is None
+            assert await limits.count_held_seats("10.0.0.1", 3) is None
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].exc_info is None

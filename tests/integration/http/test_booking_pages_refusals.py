@@ -328,3 +328,20 @@ async def test_a_refund_stripe_did_not_confirm_says_so_and_that_retrying_is_safe
     assert "has not confirmed this yet" in refused.text
     assert "Nothing was charged" not in refused.text
     assert "Back to your booking" in refused.text
+
+
+async def test_leaving_the_checkout_after_wrong_tokens_says_why_it_must_wait(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_test_app(tmp_path, auth_failures_per_minute=2)
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        for booking_id in ("bk_one", "bk_two"):
+            await client.get(f"/v1/public/bookings/{booking_id}", params={"token": GUESS})
+        # The route Stripe sends a customer back to when they leave the checkout.
+        left = await client.get(
+            "/v1/public/bookings/bk_three/checkout-left", params={"token": GUESS}
+        )
+
+    assert left.status_code == 429
+    assert is_html_page(left), left.text
+    assert "booking links" in left.text  # the lockout, not "too many bookings started"

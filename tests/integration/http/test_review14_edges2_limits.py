@@ -95,7 +95,7 @@ async def test_a_hung_redis_lets_the_request_through_and_is_left_alone_for_a_whi
         assert await limits.take_checkout("203.0.113.7") is None
         assert await limits.auth_refused("203.0.113.7") is None
         await limits.count_auth_failure("203.0.113.7")
-        assert await limits.take_held_seats("203.0.113.7", 5) is None
+        assert await limits.count_held_seats("203.0.113.7", 5) is None
         assert len(caplog.records) == 1
 
         # Once the rest is over it is asked again, and gives up again.
