@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from application.payment_events.account_facts import checked_account
 from application.payment_events.account_updated import account_updated
 from application.payment_events.aftermath_facts import checked_dispute, checked_refund
 from application.payment_events.application_fee_refunded import application_fee_refunded
@@ -75,6 +76,7 @@ Check = Callable[[Any, UnitOfWorkFactory, PaymentGateway], Awaitable[PaymentEven
 PAYMENTS = (CheckoutCompleted, AsyncPaymentSucceeded)
 
 CHECKS: Mapping[type[PaymentEvent], Check] = {
+    AccountUpdated: checked_account,
     CheckoutCompleted: checked_session_event,
     AsyncPaymentSucceeded: checked_session_event,
     AsyncPaymentFailed: checked_session_event,

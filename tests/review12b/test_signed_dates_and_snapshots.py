@@ -107,6 +107,22 @@ def _account_event(account_id: str, *, charges_enabled: bool) -> dict[str, Any]:
     )
 
 
+async def test_a_signed_account_snapshot_stripe_does_not_back_leaves_the_tenant_selling(
+    shop: Shop,
+) -> None:
+    tenant, _ = await paid_booking(shop.client)
+    account_id = await _account_id(shop, tenant)
+
+    await shop.post_event(_account_event(account_id, charges_enabled=False), CONNECT)
+
+    # The fake's account (Stripe's truth) can still take charges.
+    async def truth() -> bool:
+        return bool((await shop.container.gateway().retrieve_account(account_id)).charges_enabled)
+
+    assert await shop.in_app(truth)
+    assert await _can_sell(shop, tenant)
+
+
 @pytest.mark.parametrize("ahead", AHEAD)
 async def test_a_signed_account_snapshot_dated_ahead_does_not_outrank_stripe_disabling_it(
     shop: Shop, ahead: timedelta

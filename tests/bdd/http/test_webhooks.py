@@ -139,9 +139,27 @@ def _account(account_id: str, able: str) -> dict[str, Any]:
 ABLE = r"(?P<able>can take charges|cannot take charges)"
 
 
+def _stripe_changes_the_account(world: LateWorld, account_id: str, able: str) -> None:
+    """The account becomes what Stripe then reports: each report is read back from Stripe.
+    Stripe's own event of the change is lost on the way; the scenario sends its reports."""
+    enabled = able == "can take charges"
+    world.dropping[0] = True
+    changed = world.client.post(
+        f"/fake-stripe/accounts/{account_id}",
+        json={
+            "charges_enabled": enabled,
+            "payouts_enabled": enabled,
+            "requirements_due": [] if enabled else ["external_account"],
+        },
+    )
+    world.dropping[0] = False
+    assert changed.status_code == 200, changed.text
+
+
 @when(parsers.re(r"Stripe reports the tenant's account " + ABLE))
 def account_report(world: LateWorld, able: str) -> None:
     account_id = world.account_id()
+    _stripe_changes_the_account(world, account_id, able)
     world.report("account.updated", _account(account_id, able), account=account_id)
 
 
@@ -160,6 +178,8 @@ def older_account_report(world: LateWorld, able: str) -> None:
 @when(parsers.re(r"Stripe's (?P<mode>live|test) mode reports the tenant's account " + ABLE))
 def account_report_in_mode(world: LateWorld, mode: str, able: str) -> None:
     account_id = world.account_id()
+    if mode == "test":  # the mode of Bookpay's keys: the account it knows changes
+        _stripe_changes_the_account(world, account_id, able)
     world.report(
         "account.updated", _account(account_id, able), account=account_id, livemode=mode == "live"
     )

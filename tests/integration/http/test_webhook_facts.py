@@ -311,6 +311,13 @@ async def test_an_older_enabled_snapshot_does_not_re_enable_a_tenant_stripe_disa
     now = datetime.now(UTC)
     newer = _account(shop.account_id, charges_enabled=False, created=now)
     older = _account(shop.account_id, charges_enabled=True, created=now - timedelta(seconds=120))
+    harness.dropping[0] = True  # Stripe disables the account; its own event comes below
+    disabled = await harness.client.post(
+        f"/fake-stripe/accounts/{shop.account_id}",
+        json={"charges_enabled": False, "requirements_due": ["external_account"]},
+    )
+    assert disabled.status_code == 200, disabled.text
+    harness.dropping[0] = False
 
     assert (await harness.post_event(newer, WebhookEndpoint.CONNECT)).status_code == 200
     assert not await _can_sell(harness.client, shop)

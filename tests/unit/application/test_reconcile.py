@@ -102,20 +102,27 @@ class StripeDisablesEveryAccount:
     """The fake gateway, except that Stripe has since disabled every connected account and
     its account.updated event never arrived."""
 
-    def __init__(self, fake: FakeGateway) -> None:
+    def __init__(self, fake: FakeGateway, since: dict[str, bool]) -> None:
+        # `since["now"]` turns it on: off while the shop is onboarded, since every
+        # account.updated is read back from Stripe.
         self._fake = fake
+        self._since = since
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fake, name)
 
     async def retrieve_account(self, account_id: str) -> ConnectStatus:
         status = await self._fake.retrieve_account(account_id)
+        if not self._since["now"]:
+            return status
         return replace(status, charges_enabled=False, requirements_due=("external_account",))
 
 
 async def test_an_account_stripe_disabled_whose_event_was_lost_stops_selling() -> None:
-    app = build_app(StripeDisablesEveryAccount)
+    since = {"now": False}
+    app = build_app(lambda fake: StripeDisablesEveryAccount(fake, since))
     shop = await open_shop(app)
+    since["now"] = True
     async with app.db.unit_of_work() as uow:
         tenant = await uow.tenants.get(shop.tenant_id)
     assert tenant is not None
