@@ -146,5 +146,13 @@ def dated_ahead(created_at: datetime, now: datetime) -> str | None:
     return None
 
 
+def dated_on_arrival(created_at: datetime, now: datetime) -> datetime:
+    """The date a believed report is ordered by: its own, but never after its arrival `now`
+    (in whole seconds, as the gateway dates its reports), so that one dated ahead within
+    the clock skew cannot outrank the gateway's later reports of the same object."""
+    received = as_utc(now).replace(microsecond=0)
+    return min(as_utc(created_at), received)
+
+
 def _shown(money: Money) -> str:
     return f"{money.amount} {money.currency} (minor units)"

@@ -96,16 +96,9 @@ class RateLimits:
         """None while `seats` more stay within the client's hourly count of held seats,
         else the seconds to wait. Counts nothing: a checkout counts its seats once it holds
         them (`count_held_seats`), so a refused one costs the address nothing."""
-        if self._held_seats is None or self._store_resting():
+        if self._held_seats is None:
             return None
-        ids = (self._namespace, "held-seats", client)
-        try:
-            if await self._limiter.test(self._held_seats, *ids, cost=seats):
-                return None
-            return await self._retry_after(self._held_seats, ids)
-        except Exception as error:  # an unreachable store must not refuse everyone
-            self._store_unavailable(error)
-            return None
+        return await self._refused(self._held_seats, "held-seats", client, cost=seats)
 
     async def count_held_seats(self, client: str, seats: int) -> int | None:
         """Count `seats` the client put on hold; None when within the hourly count, else the
@@ -131,20 +124,26 @@ class RateLimits:
         """None while this client may still try to authenticate, else seconds to wait."""
         if self._auth_failures is None:
             return None
-        ids = (self._namespace, "auth-failure", client)
-        if self._store_resting():
-            return None
-        try:
-            if await self._limiter.test(self._auth_failures, *ids):
-                return None
-            return await self._retry_after(self._auth_failures, ids)
-        except Exception as error:  # an unreachable store must not refuse everyone
-            self._store_unavailable(error)
-            return None
+        return await self._refused(self._auth_failures, "auth-failure", client)
 
     async def count_auth_failure(self, client: str) -> None:
         if self._auth_failures is not None:
             await self._hit(self._auth_failures, "auth-failure", client)
+
+    async def _refused(
+        self, item: RateLimitItem, kind: str, client: str, cost: int = 1
+    ) -> int | None:
+        """Like `_hit`, but counting nothing: None while `cost` more fit, else seconds to wait."""
+        ids = (self._namespace, kind, client)
+        if self._store_resting():
+            return None
+        try:
+            if await self._limiter.test(item, *ids, cost=cost):
+                return None
+            return await self._retry_after(item, ids)
+        except Exception as error:  # an unreachable store must not refuse everyone
+            self._store_unavailable(error)
+            return None
 
     async def _hit(self, item: RateLimitItem, kind: str, client: str, cost: int = 1) -> int | None:
         ids = (self._namespace, kind, client)

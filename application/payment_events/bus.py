@@ -52,7 +52,7 @@ from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from domain.dispute import DisputeBearer
-from domain.payment import FollowUp, dated_ahead
+from domain.payment import FollowUp, dated_ahead, dated_on_arrival
 
 HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
     CheckoutCompleted: checkout_completed,
@@ -117,9 +117,9 @@ class ApplyPaymentEvent:
         ahead = dated_ahead(event.created_at, now)
         if ahead is not None:
             return EventApplied(Outcome.IGNORED, detail=ahead)
-        received = now.replace(microsecond=0)  # Stripe dates its events in whole seconds
-        if event.created_at > received:  # within the skew: dated no later than its receipt,
-            event = replace(event, created_at=received)  # so Stripe's later reports outrank it
+        arrived = dated_on_arrival(event.created_at, now)
+        if arrived != event.created_at:
+            event = replace(event, created_at=arrived)
         try:
             event = await self._checked(event)
         except Refuted as refuted:

@@ -10,55 +10,19 @@ honest customer who asked for too much and then the right number finds 429.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_flows import open_shop
 
 
 async def _shop(client: AsyncTestClient[Any], capacity: int) -> tuple[str, str]:
     """(slug, slot id) of an onboarded tenant with one slot of `capacity`."""
-    slug = f"studio-{uuid.uuid4().hex[:8]}"
-    created = await client.post(
-        "/v1/admin/tenants",
-        json={
-            "name": "Studio",
-            "slug": slug,
-            "country": "US",
-            "default_currency": "usd",
-            "timezone": "UTC",
-        },
-        headers=ADMIN,
-    )
-    assert created.status_code == 201, created.text
-    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
-    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
-    made = await client.post(
-        "/v1/tenant/offerings",
-        json={
-            "name": "Class",
-            "price": {"amount": 2000, "currency": "usd"},
-            "duration_minutes": 60,
-            "capacity": capacity,
-        },
-        headers=tenant,
-    )
-    assert made.status_code == 201, made.text
-    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
-    slots = await client.post(
-        f"/v1/tenant/offerings/{made.json()['id']}/slots",
-        json={"starts_at": starts_at.isoformat()},
-        headers=tenant,
-    )
-    assert slots.status_code == 201, slots.text
-    return slug, slots.json()["data"][0]["id"]
+    shop = await open_shop(client, capacity=capacity)
+    return shop.slug, shop.slot_id
 
 
 async def _checkout(client: Any, slug: str, slot_id: str, seats: int, email: str) -> Any:

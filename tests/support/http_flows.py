@@ -51,10 +51,11 @@ async def open_shop(
     currency: str = "usd",
     timezone: str = "UTC",
     fee_fixed: int = 30,
+    capacity: int = 5,
 ) -> OpenShop:
     """An onboarded tenant selling a class of 2000 minor units of `currency` (20.00 USD
-    by default) for 5 people, three days ahead; its fee is 5 % + `fee_fixed` minor units,
-    borne by the customer."""
+    by default) for `capacity` people, three days ahead; its fee is 5 % + `fee_fixed` minor
+    units, borne by the customer."""
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     created = await client.post(
         "/v1/admin/tenants",
@@ -81,7 +82,7 @@ async def open_shop(
             "name": "Class",
             "price": {"amount": 2000, "currency": currency},
             "duration_minutes": 60,
-            "capacity": 5,
+            "capacity": capacity,
         },
         headers=tenant,
     )

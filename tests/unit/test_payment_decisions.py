@@ -15,6 +15,7 @@ from domain.payment import (
     checkout_expired,
     contradiction,
     dated_ahead,
+    dated_on_arrival,
     payment_delayed,
     payment_failed,
     payment_succeeded,
@@ -152,3 +153,11 @@ def test_a_report_dated_ahead_of_the_clock_beyond_the_skew_is_not_believed(
 ) -> None:
     assert (dated_ahead(NOW + ahead, NOW) is None) is believed
     assert dated_ahead(NOW - timedelta(days=365), NOW) is None
+
+
+def test_a_report_dated_ahead_within_the_skew_counts_as_dated_on_arrival() -> None:
+    now = NOW.replace(microsecond=700_000)
+    arrived = now.replace(microsecond=0)
+    assert dated_on_arrival(now + timedelta(seconds=290), now) == arrived
+    assert dated_on_arrival(now, now) == arrived
+    assert dated_on_arrival(now - timedelta(minutes=2), now) == now - timedelta(minutes=2)
