@@ -115,8 +115,10 @@ def server_env(url: str, port: int) -> dict[str, str]:
         "BOOKPAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "BOOKPAY_SWEEP_SECONDS": "0",
         # The load comes from one address: the bench measures throughput, not the limiters
-        # (without these, most checkouts of a run were 429s).
+        # (without these, most checkouts of a run were 429s). With all of them off, several
+        # workers may start without a shared store (BOOKPAY_REDIS_URL).
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
+        "BOOKPAY_AUTH_FAILURES_PER_MINUTE": "0",
         "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR": "0",
         "BOOKPAY_SLOT_SHARE_PER_CLIENT": "false",
     }

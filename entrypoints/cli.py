@@ -71,10 +71,24 @@ def cmd_migrate(_: argparse.Namespace) -> None:
     print("bookpay: the database schema is up to date")
 
 
+def require_shared_limits(settings: Settings, workers: int) -> None:
+    """Exit with a one-line reason when several workers would each keep their own count of
+    the per-client limits (they need BOOKPAY_REDIS_URL, or those limits off)."""
+    counted = settings.limits_counted_per_process()
+    if workers > 1 and counted:
+        sys.exit(
+            f"bookpay: with --workers {workers} each worker would count the per-client "
+            f"limits on its own, so one address would get {workers} times each "
+            f"({', '.join(counted)}); set BOOKPAY_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
+            "so that every worker shares one count, or switch those limits off (0, or false)"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = _settings()
+    require_shared_limits(settings, args.workers)
     if is_sqlite(settings.database_url):
         _ensure_sqlite_folder(settings.database_url)
         migrate(settings.database_url)
@@ -293,6 +307,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         # and the fake's webhooks follow --port when BOOKPAY_PUBLIC_BASE_URL is unset.
         os.environ["BOOKPAY_PUBLIC_BASE_URL"] = development_base_url(args.host, args.port)
     settings = _settings()
+    require_shared_limits(settings, args.workers)  # before the demo is seeded
     settings, generated = settings.with_generated_secrets()
     os.environ.update(generated)
     args.base_url = settings.public_base_url

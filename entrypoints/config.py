@@ -246,6 +246,21 @@ class Settings(BaseSettings):
         """Where the fake gateway delivers its webhooks: this server."""
         return self.internal_base_url or self.public_base_url
 
+    def limits_counted_per_process(self) -> tuple[str, ...]:
+        """The per-client limits that are on and counted in each process's own memory (no
+        BOOKPAY_REDIS_URL), by their variables' names; empty with Redis, or with every one
+        of them off. Several processes would each count their own: one address would get
+        each limit once per process (README, "Hard edges")."""
+        if reveal(self.redis_url):
+            return ()
+        on = {
+            "CHECKOUT_LIMIT_PER_MINUTE": self.checkout_limit_per_minute > 0,
+            "AUTH_FAILURES_PER_MINUTE": self.auth_failures_per_minute > 0,
+            "HELD_SEATS_PER_CLIENT_PER_HOUR": self.held_seats_per_client_per_hour > 0,
+            "SLOT_SHARE_PER_CLIENT": self.slot_share_per_client,
+        }
+        return tuple(f"{ENV_PREFIX}{name}" for name, counted in on.items() if counted)
+
     def with_generated_secrets(self) -> tuple[Settings, dict[str, str]]:
         """Fake mode only: fill in a random admin key and webhook secrets.
 

@@ -95,6 +95,13 @@ def _start_server(
         "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",
         "BOOKPAY_HELD_SEATS_PER_CLIENT_PER_HOUR": "0",
     }
+    if workers > 1:
+        # Several workers count per-client limits only in a shared store (Redis); with
+        # none, `serve` refuses to start unless they are all off.
+        settings |= {
+            "BOOKPAY_AUTH_FAILURES_PER_MINUTE": "0",
+            "BOOKPAY_SLOT_SHARE_PER_CLIENT": "false",
+        }
     settings = {**settings, **(env or {})}
     if migrate and "sqlite" not in database_url:
         subprocess.run([str(BOOKPAY), "migrate"], env=settings, check=True, capture_output=True)
