@@ -1,5 +1,9 @@
 """Errors the application raises, named for what went wrong, free of HTTP and Stripe types."""
 
+from __future__ import annotations
+
+from datetime import datetime
+
 
 class ApplicationError(Exception):
     """Base of every error a use case or a port reports."""
@@ -113,9 +117,9 @@ class TooManySeatsHeldFromClient(ApplicationError):
     """One client (an address) put as many seats of this slot on hold as one booking may
     take, within the longest its seats may stay held (domain.hold.longest_hold): more would
     let it hold the whole slot by repeating checkouts. `retry_after`: whole seconds until
-    some of its seats leave the count."""
+    some of its seats leave the count; `retry_at`: that moment (UTC)."""
 
-    def __init__(self, slot_id: str, most: int, retry_after: int) -> None:
+    def __init__(self, slot_id: str, most: int, retry_after: int, retry_at: datetime) -> None:
         super().__init__(
             f"this client address has put {most} seat(s) of slot {slot_id} on hold lately, "
             f"as many as one booking may take; retry in {retry_after} s or from the hold "
@@ -124,3 +128,4 @@ class TooManySeatsHeldFromClient(ApplicationError):
         self.slot_id = slot_id
         self.most = most
         self.retry_after = retry_after
+        self.retry_at = retry_at

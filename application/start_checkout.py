@@ -239,7 +239,8 @@ class StartCheckout:
             command.client, slot_id, command.seats, most, longest_hold(self._hold)
         )
         if wait is not None:
-            raise TooManySeatsHeldFromClient(slot_id, most, wait)
+            retry_at = self._clock.now() + timedelta(seconds=wait)
+            raise TooManySeatsHeldFromClient(slot_id, most, wait, retry_at)
 
     async def _open_session(
         self,

@@ -22,11 +22,11 @@ from litestar import Request
 from litestar.response import Template
 
 from application.customer_pages import OfferingSlots, SlotOnSale
-from application.errors import NotFound
+from application.errors import NotFound, TooManySeatsHeldFromClient
 from application.quote_fee import QuoteFee
 from domain.errors import DomainError
 from entrypoints.web import views
-from entrypoints.web.errors import refusal_text
+from entrypoints.web.errors import held_seats_text, refusal_text
 from entrypoints.web.formatting import Formats, customer_locale
 from entrypoints.web.translation import gettext as _
 from entrypoints.web.translation import text_language
@@ -61,6 +61,7 @@ def page(
     f: Formats,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
     """`lang` names the language the text is in (a catalogue's), not the formats' locale."""
@@ -68,6 +69,7 @@ def page(
         template_name=name,
         context={"lang": text_language(request.headers.get("accept-language")), **context},
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -153,8 +155,16 @@ async def form_page(
     *,
     status_code: int,
     notice: str | None = None,
+    wait: TooManySeatsHeldFromClient | None = None,
 ) -> Template:
+    """The booking form as filled in, with `errors` beside their fields; `wait`: refused
+    for the seats held from this connection (429 with Retry-After, and the time to come
+    back in the customer's words and the tenant's clock), as the API refuses it."""
     f = formats(request, found.business.timezone)
+    headers = None
+    if wait is not None:
+        status_code, headers = 429, {"Retry-After": str(wait.retry_after)}
+        errors = {**errors, "form": held_seats_text(wait, f)}
     entry = slot_on_sale(found, slot_id)
     limit = seat_limit(found, settings, slot_id)
     seats = whole_seats(form["seats"]) or 1
@@ -175,6 +185,7 @@ async def form_page(
         "book.html",
         f,
         status_code=status_code,
+        headers=headers,
         business=found.business,
         offering=views.offering_row(found.offering, f),
         when=f.when(entry.slot.starts_at),

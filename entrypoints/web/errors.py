@@ -19,6 +19,7 @@ from application import errors as app
 from domain import errors as dom
 from entrypoints.http.errors import EXCEPTION_HANDLERS, STATUS_BY_ERROR, http_exception_problem
 from entrypoints.http.throttling import TooManyFailedAuthentications
+from entrypoints.web.formatting import Formats
 from entrypoints.web.safety import booking_path
 from entrypoints.web.translation import N_, text_language
 from entrypoints.web.translation import gettext as _
@@ -72,6 +73,15 @@ _TOO_MANY_GUESSES = N_(
     "Please wait a minute, then open the link to your booking again."
 )
 _DEFAULT = N_("Something went wrong on our side. Nothing was charged twice; please try again.")
+
+
+def held_seats_text(error: app.TooManySeatsHeldFromClient, f: Formats) -> str:
+    """The seats-held refusal with the time the customer may try again (`f`: the customer's
+    formats on the tenant's clock)."""
+    return _(
+        "Many seats of this time were put on hold from your connection already. "
+        "Please pay for those first, or try again after %(when)s."
+    ) % {"when": f.when(error.retry_at)}
 
 
 def refusal_text(error: Exception) -> str:

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from adapters.rate_limits.limiter import RateLimits
 from application.cancel_booking import CancelBooking, CancelCommand
 from application.customer_pages import CustomerPages
-from application.errors import ApplicationError, Conflict, NotFound
+from application.errors import ApplicationError, Conflict, NotFound, TooManySeatsHeldFromClient
 from application.ports.repositories import AlreadyExists
 from application.quote_fee import QuoteFee
 from application.slot_queries import ListPublicOfferings
@@ -132,6 +132,7 @@ class ShopPages(Controller):
         except SlotGone:
             return slot_gone_page(request, found, status_code=410)
         notice = None
+        wait: TooManySeatsHeldFromClient | None = None
         if not errors and data.get("action") == "book":
             if total_not_shown(form):
                 # Never a total the customer was not shown: show it, and ask again.
@@ -150,6 +151,8 @@ class ShopPages(Controller):
                 except (DomainError, ApplicationError) as error:
                     if isinstance(error, NotFound):
                         raise
+                    if isinstance(error, TooManySeatsHeldFromClient):
+                        wait = error  # said beside the form, with when to come back
                     errors["form"] = (
                         # This very submission was sent before and its checkout has ended.
                         _("This form was sent already. Please check it, then continue again.")
@@ -167,6 +170,7 @@ class ShopPages(Controller):
                 page_settings,
                 status_code=422 if errors else 200,
                 notice=notice,
+                wait=wait,
             )
         except SlotGone:
             return slot_gone_page(request, found, status_code=410)

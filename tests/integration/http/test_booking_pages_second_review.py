@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from application.ports.repositories import AlreadyExists
 from application.start_checkout import CheckoutStarted, StartCheckout, StartCheckoutCommand
 from entrypoints.container import Container
+from entrypoints.web.formatting import Formats, customer_locale
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import OpenShop, open_shop, paid_booking_with_token
@@ -333,3 +334,45 @@ async def test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout(
     assert await seats_left(client, url) == "4"
     paid = await client.post(sent.headers["location"] + "/pay", data={"method": "card"})
     assert "Your booking is confirmed" in paid.text
+
+
+# --- 6. Too many seats held from one connection (limits3) ------------------------------
+
+
+async def test_a_connection_holding_its_share_is_told_when_to_come_back(
+    client: AsyncTestClient[Any], clock: ManualClock
+) -> None:
+    """README: more is 429 `too-many-seats-held-from-client` with `Retry-After`, and the
+    form says so in words, with the time to come back (it answered 422, "later")."""
+    shop = await open_shop(client, capacity=10, timezone="America/New_York")  # share: 5
+    url = await form_url(client, shop)
+    first = await client.get(url)
+    held = await client.post(
+        url,
+        data={
+            **the_form(first.text),
+            **CUSTOMER,
+            "seats": "5",
+            "quoted_seats": "5",
+            "action": "book",
+        },
+        follow_redirects=False,
+    )
+    again = await client.get(url)
+    other = {"name": "Bo", "email": "bo@example.com"}
+
+    refused = await client.post(
+        url,
+        data={**the_form(again.text), **other, "seats": "1", "action": "book"},
+        follow_redirects=False,
+    )
+
+    assert held.status_code == 303, held.text
+    assert refused.status_code == 429, refused.text
+    wait = int(refused.headers["retry-after"])
+    assert wait > timedelta(days=4).total_seconds()  # a voucher's seats may stay that long
+    back = clock.now() + timedelta(seconds=wait)
+    when = Formats(customer_locale(None), "America/New_York").when(back)
+    assert f"try again after {when}" in refused.text
+    assert 'value="bo@example.com"' in refused.text  # the form is kept as filled in
+    assert await seats_left(client, url) == "5"
