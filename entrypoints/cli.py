@@ -57,6 +57,15 @@ def stable_admin_key(path: Path) -> str:
     return key
 
 
+def _admin_key_source(settings: Settings) -> str:
+    """Where the admin key in use comes from, for a person to find it (never the key: one
+    set in the environment is the operator's secret)."""
+    kept = ADMIN_KEY_FILE.read_text().strip() if ADMIN_KEY_FILE.exists() else None
+    if kept == reveal(settings.admin_api_key):
+        return f"in {ADMIN_KEY_FILE}"
+    return "the one in BOOKPAY_ADMIN_API_KEY"
+
+
 def _ensure_sqlite_folder(url: str) -> None:
     if is_sqlite(url) and ":memory:" not in url:
         path = make_url(url).database
@@ -98,8 +107,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     os.environ.setdefault("BOOKPAY_INTERNAL_BASE_URL", f"http://{args.host}:{args.port}")
     if "BOOKPAY_ADMIN_API_KEY" in generated:
         print(f"bookpay: generated admin key (fake gateway only): {reveal(settings.admin_api_key)}")
-    elif settings.gateway is GatewayKind.FAKE and ADMIN_KEY_FILE.exists():
-        print(f"bookpay: the admin key (fake gateway only) is in {ADMIN_KEY_FILE}")
+    elif settings.gateway is GatewayKind.FAKE:
+        print(f"bookpay: the admin key (fake gateway only) is {_admin_key_source(settings)}")
     print(f"bookpay: gateway={settings.gateway.value} database={safe_url(settings.database_url)}")
     print(f"bookpay: API docs at http://{args.host}:{args.port}/schema")
     sys.stdout.flush()
