@@ -10,7 +10,9 @@ from domain.events import tenant_events
 
 async def account_updated(ctx: EventContext, event: AccountUpdated) -> EventApplied:
     """Applied to the event's `account` (the one Stripe sent it for), only when the
-    snapshot describes that account and is not older than the one the tenant keeps."""
+    snapshot describes that account and is not older than the one the tenant keeps.
+    `ignored` with why when it changes nothing; a newer snapshot of the account as it is
+    still becomes the one kept, so that an older one arriving later cannot win."""
     account_id = event.account_id or event.status.account_id
     if account_id is None:
         return EventApplied(Outcome.IGNORED, detail="account event without an account")
@@ -25,4 +27,7 @@ async def account_updated(ctx: EventContext, event: AccountUpdated) -> EventAppl
         return EventApplied(Outcome.IGNORED, detail="a newer snapshot is kept", tenant_id=tenant.id)
     await ctx.uow.tenants.update(updated)
     ctx.uow.outbox.add(*tenant_events(tenant, updated))
+    if updated.connect == tenant.connect:
+        detail = f"no change: account {account_id} is already as Stripe shows it"
+        return EventApplied(Outcome.IGNORED, detail=detail, tenant_id=tenant.id)
     return EventApplied(Outcome.APPLIED, tenant_id=tenant.id)
