@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from adapters.sql.migrations import migrate
-from tests.support.database_reuse import Template, put_back, read_template
+from tests.support.database_reuse import Template, put_back, read_template, release
 from tests.support.http_app import MIGRATED, migrated_sqlite_url
 from tests.support.workers import worker_id
 
@@ -70,6 +70,7 @@ def create_postgres_database(prefix: str = "bookpay_test", *, template: str | No
 
 
 def drop_postgres_database(url: str) -> None:
+    release(_asyncpg_dsn(make_url(url)))
     name = make_url(url).database
     asyncio.run(_admin(postgres_server_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
