@@ -2,9 +2,19 @@
 the pool of in-process HTTP apps that build_test_app lends (tests.support.http_app)."""
 
 import gc
+import os
 import sys
+import tempfile
 
 import pytest
+
+# Every test's files (a copy of the migrated SQLite database, its WAL) are throwaway: in a
+# memory file system where there is one (and TMPDIR names none), SQLite's syncs and file
+# creations cost no disk round trips. pytest's tmp_path root follows tempfile's (a folder of
+# the user's own there), and tempfile makes names nobody can guess, as under /tmp.
+MEMORY_FILES = "/dev/shm"  # noqa: S108
+if "TMPDIR" not in os.environ and os.path.isdir(MEMORY_FILES) and os.access(MEMORY_FILES, os.W_OK):
+    tempfile.tempdir = MEMORY_FILES
 
 # Bytecode caches (gitignored) even where PYTHONDONTWRITEBYTECODE is set: without them every
 # xdist worker, and every server a test starts, compiles every module of Bookpay and pytest

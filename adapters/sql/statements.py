@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    or_,
     select,
     true,
     update,
@@ -256,6 +257,16 @@ class Statements:
         self.tenant_by_id, self.tenant_by_slug, self.tenant_by_account = (
             select(orm.tenants).where(column == bindparam("t_value"))
             for column in (t.id, t.slug, t.account_id)
+        )
+        keys = orm.tenant_api_keys
+        # Runs for every request a tenant's API key authenticates.
+        self.tenant_by_api_key = (
+            select(orm.tenants)
+            .join(keys, keys.c.tenant_id == t.id)
+            .where(
+                keys.c.key_hash == bindparam("t_key_hash"),
+                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > bindparam("t_now")),
+            )
         )
         parked = orm.parked_events
         # Runs for every newly paid booking, and usually deletes nothing.

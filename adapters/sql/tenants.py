@@ -103,16 +103,10 @@ class SqlAlchemyTenantRepository:
     async def find_by_api_key_hash(
         self, key_hash: str, *, now: datetime | None = None
     ) -> Tenant | None:
-        keys = orm.tenant_api_keys
-        query = (
-            select(orm.tenants)
-            .join(keys, keys.c.tenant_id == orm.tenants.c.id)
-            .where(
-                keys.c.key_hash == key_hash,
-                or_(keys.c.revoked_at.is_(None), keys.c.revoked_at > (now or utc_now())),
-            )
+        result = await self._connection.execute(
+            self._sql.tenant_by_api_key, {"t_key_hash": key_hash, "t_now": now or utc_now()}
         )
-        row = (await self._connection.execute(query)).first()
+        row = result.first()
         return None if row is None else _tenant_from_row(row)
 
     async def revoke_other_api_keys(

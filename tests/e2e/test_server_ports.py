@@ -6,7 +6,6 @@ another database: the chaos test once met a tenant slug "already taken" on a fre
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from tests.e2e import conftest
 from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import serve_in_thread
 from tests.support.workers import free_port
 
 
@@ -38,8 +38,7 @@ class _OtherRunsServer(BaseHTTPRequestHandler):
 def taken_port() -> Iterator[int]:
     """A port another test run's server took: it answers ready."""
     other = ThreadingHTTPServer(("127.0.0.1", free_port()), _OtherRunsServer)
-    thread = threading.Thread(target=other.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(other)
     try:
         yield other.server_address[1]
     finally:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support.servers import serve_in_thread
+
 
 @dataclass(frozen=True)
 class Received:
@@ -98,8 +100,7 @@ def event_receiver(
         server.socket = tls.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     receiver = EventReceiver(f"{scheme}://{host}:{server.server_address[1]}{path}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     try:
         yield receiver
     finally:

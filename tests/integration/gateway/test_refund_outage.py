@@ -39,6 +39,7 @@ from tests.support.gateway_requests import (
     WEBHOOK_SECRET,
     checkout_request,
 )
+from tests.support.servers import serve_in_thread
 from tests.support.stripe_http import RecordedRequest, StripeStandIn
 from tests.support.workers import free_port
 
@@ -92,7 +93,7 @@ class StripeOnAPort:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
 
     def down(self) -> None:
         if self._server is not None:

@@ -23,6 +23,8 @@ from tests.support.http_app import BASE_URL, build_test_app
 CORE_TABLES = ["bookings", "slots", "offerings", "idempotency_keys", "tenant_api_keys"]
 
 
+# slow: it waits out the database's lock and statement timeouts (seconds) on purpose.
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_ready_says_not_ready_when_any_core_table_is_locked(
     migrated_postgres_url: str, tmp_path: Path
@@ -50,6 +52,8 @@ async def test_ready_says_not_ready_when_any_core_table_is_locked(
         assert (await client.get("/health/ready")).status_code == 200
 
 
+# slow: it waits out the database's lock and statement timeouts (seconds) on purpose.
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_many_requests_under_a_held_lock_all_answer_503(
     migrated_postgres_url: str, tmp_path: Path
@@ -99,6 +103,8 @@ async def test_the_pool_wait_and_the_lock_wait_share_one_budget(migrated_postgre
         await engine.dispose()
 
 
+# slow: it waits out SQLite's busy timeout on purpose.
+@pytest.mark.slow
 async def test_ready_says_not_ready_while_another_process_holds_sqlite_write_lock(
     tmp_path: Path,
 ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socketserver
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from litestar.testing import AsyncTestClient
 from adapters.rate_limits.limiter import RETRY_STORE_SECONDS, RateLimits
 from tests.integration.http.test_hard_edges import _checkout_body, _shop
 from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.servers import serve_in_thread
 
 
 @dataclass
@@ -51,8 +51,7 @@ def hung_redis() -> Iterator[HungRedis]:
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Swallow)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     hung.url = f"redis://127.0.0.1:{server.server_address[1]}/0"
     try:
         yield hung

@@ -44,6 +44,8 @@ def _unavailable(response: Any) -> None:
     assert int(response.headers["retry-after"]) > 0
 
 
+# slow: it waits out the database's lock and statement timeouts (seconds) on purpose.
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_a_held_table_lock_answers_503_and_not_ready_instead_of_stalling(
     migrated_postgres_url: str, tmp_path: Path
