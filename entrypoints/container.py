@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency
@@ -94,6 +95,33 @@ def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
     return providers.Callable(reveal, option)
 
 
+# Connections of the fake Stripe's own pool per process (PostgreSQL): it answers in a few
+# short statements, after its injected latency, never during it.
+FAKE_STRIPE_POOL_SIZE = 5
+
+
+def fake_stripe_engine(
+    app_engine: AsyncEngine,
+    database_url: str,
+    *,
+    statement_timeout_ms: int,
+    transaction_pooler: bool,
+) -> AsyncEngine:
+    """The engine of the fake Stripe's tables, run as the login (outside row-level
+    security). On PostgreSQL a pool of its own (FAKE_STRIPE_POOL_SIZE connections): real
+    Stripe costs Bookpay's pool nothing, and with the fake on the app's pool its three
+    transactions of a checkout's seven were what filled it under load (issue 19). On SQLite
+    the app's engine itself: one writer per file, the app's one connection."""
+    if app_engine.dialect.name != "postgresql":
+        return as_the_login(app_engine)
+    return create_engine(
+        database_url,
+        pool_size=FAKE_STRIPE_POOL_SIZE,
+        statement_timeout_ms=statement_timeout_ms,
+        transaction_pooler=transaction_pooler,
+    )
+
+
 def _bookpay_page(public_base_url: str, path: str) -> str:
     return f"{public_base_url}{path}"
 
@@ -137,9 +165,14 @@ class Container(containers.DeclarativeContainer):
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
     # The fake Stripe is no tenant's data: its tables are its own, made on first use.
-    fake_stripe_store = providers.Singleton(
-        SqlAlchemyFakeStripeStore, providers.Callable(as_the_login, engine)
+    fake_stripe_engine = providers.Singleton(
+        fake_stripe_engine,
+        engine,
+        config.database_url,
+        statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
+        transaction_pooler=config.db_transaction_pooler,
     )
+    fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, fake_stripe_engine)
     fake_gateway = providers.Singleton(
         FakeGateway,
         store=fake_stripe_store,
@@ -308,6 +341,12 @@ USE_CASES = (
     "customer_pages",
     "manage_webhook_endpoints",
 )
+
+
+async def dispose_engines(container: Container) -> None:
+    """Close the connections of the app's engine and of the fake Stripe's (when its own)."""
+    await container.engine().dispose()
+    await container.fake_stripe_engine().dispose()
 
 
 def build_container(settings: Settings) -> Container:

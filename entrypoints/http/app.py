@@ -20,7 +20,7 @@ from adapters.sql.row_scope import (
     check_the_login,
 )
 from entrypoints.config import GatewayKind, reveal
-from entrypoints.container import USE_CASES, Container
+from entrypoints.container import USE_CASES, Container, dispose_engines
 from entrypoints.http.admin import AdminController
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.booking_access import booking_token_middleware
@@ -149,7 +149,7 @@ def create_app(container: Container) -> Litestar:
         close = getattr(container.webhook_delivery(), "aclose", None)
         if close is not None:
             await close()
-        await container.engine().dispose()
+        await dispose_engines(container)
         await container.database_probe().aclose()
 
     app = Litestar(
