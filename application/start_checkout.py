@@ -23,8 +23,8 @@ seats is refused before it is counted.
 from __future__ import annotations
 
 import hashlib
-from contextlib import suppress
 from collections.abc import Collection
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
