@@ -57,6 +57,7 @@ from application.update_offering import UpdateOffering
 from domain.dispute import DisputeBearer
 from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
+from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 from entrypoints.http.operations import RequestMetrics
@@ -153,6 +154,7 @@ class Container(containers.DeclarativeContainer):
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
         redis_timeout=providers.Callable(lambda ms: int(ms) / 1000, config.redis_timeout_ms),
     )
+    admission = providers.Singleton(RequestAdmission, config.max_requests_in_flight)
     event_payloads = providers.Singleton(TenantViewPayloads)
     # Use cases get the factory: a fresh unit of work per call, statements built once.
     uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, event_payloads)
@@ -183,15 +185,19 @@ class Container(containers.DeclarativeContainer):
         clock=clock.provided.now,
         latency=providers.Singleton(FakeLatency.parse, config.fake_stripe_latency_ms),
     )
-    gateway = providers.Selector(
-        config.gateway,
-        fake=fake_gateway,
-        stripe=providers.Singleton(
-            StripeGateway,
-            _secret(config.stripe_secret_key),
-            webhook_secret=_secret(config.stripe_webhook_secret),
-            connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
-            api_base=config.stripe_api_base,
+    # Waiting for Stripe, a request steps out of its place (entrypoints/http/admission.py).
+    gateway = providers.Singleton(
+        StepsOutForStripe,
+        providers.Selector(
+            config.gateway,
+            fake=fake_gateway,
+            stripe=providers.Singleton(
+                StripeGateway,
+                _secret(config.stripe_secret_key),
+                webhook_secret=_secret(config.stripe_webhook_secret),
+                connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
+                api_base=config.stripe_api_base,
+            ),
         ),
     )
 

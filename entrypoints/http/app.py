@@ -22,6 +22,7 @@ from adapters.sql.row_scope import (
 from entrypoints.config import GatewayKind, reveal
 from entrypoints.container import USE_CASES, Container, dispose_engines
 from entrypoints.http.admin import AdminController
+from entrypoints.http.admission import admission_middleware
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.booking_access import booking_token_middleware
 from entrypoints.http.errors import (
@@ -160,6 +161,7 @@ def create_app(container: Container) -> Litestar:
         before_request=check_request_strictly,
         middleware=[
             metrics_middleware(container.request_metrics),
+            admission_middleware(container.admission),
             refuse_nul_middleware(),
             authentication_middleware(
                 container.tenant_queries,

@@ -158,6 +158,7 @@ def build_test_app(
 _READ_BY_THE_CONTAINER = frozenset(
     {
         "database_url",
+        "max_requests_in_flight",
         "checkout_limit_per_minute",
         "auth_failures_per_minute",
         "held_seats_per_client_per_hour",
