@@ -96,9 +96,11 @@ def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
     return providers.Callable(reveal, option)
 
 
-# Connections of the fake Stripe's own pool per process (PostgreSQL): it answers in a few
-# short statements, after its injected latency, never during it.
-FAKE_STRIPE_POOL_SIZE = 5
+# The fake Stripe's own pool per process (PostgreSQL): it answers in a few short statements,
+# after its injected latency, never during it. It stands for Stripe, which answers slower
+# under load but never "busy" for want of a connection: a longer wait than the app's.
+FAKE_STRIPE_POOL_SIZE = 10
+FAKE_STRIPE_POOL_WAIT_SECONDS = 30.0
 
 
 def fake_stripe_engine(
@@ -109,10 +111,10 @@ def fake_stripe_engine(
     transaction_pooler: bool,
 ) -> AsyncEngine:
     """The engine of the fake Stripe's tables, run as the login (outside row-level
-    security). On PostgreSQL a pool of its own (FAKE_STRIPE_POOL_SIZE connections): real
-    Stripe costs Bookpay's pool nothing, and with the fake on the app's pool its three
-    transactions of a checkout's seven were what filled it under load (issue 19). On SQLite
-    the app's engine itself: one writer per file, the app's one connection."""
+    security). On PostgreSQL a pool of its own (FAKE_STRIPE_POOL_SIZE connections, a longer
+    wait): real Stripe costs Bookpay's pool nothing, and with the fake on the app's pool its
+    three transactions of a checkout's seven were what filled it under load (issue 19). On
+    SQLite the app's engine itself: one writer per file, the app's one connection."""
     if app_engine.dialect.name != "postgresql":
         return as_the_login(app_engine)
     return create_engine(
@@ -120,6 +122,7 @@ def fake_stripe_engine(
         pool_size=FAKE_STRIPE_POOL_SIZE,
         statement_timeout_ms=statement_timeout_ms,
         transaction_pooler=transaction_pooler,
+        pool_timeout_seconds=FAKE_STRIPE_POOL_WAIT_SECONDS,
     )
 
 
