@@ -57,10 +57,10 @@ CommaList = Annotated[tuple[str, ...], NoDecode]
 CommaNumbers = Annotated[tuple[Annotated[int, Field(ge=0)], ...], NoDecode]
 
 
-# Requests at work per worker process (issue 19): enough to keep the pool's connections
-# and Stripe's waits busy, few enough that a transaction's round trips are not queued
-# behind hundreds of other requests' turns on the event loop.
-DEFAULT_MAX_REQUESTS_IN_FLIGHT = 64
+# Requests at work per worker process (issue 19): beyond the pool's 20 connections enough
+# to keep them busy, few enough that a transaction's round trips are not queued behind
+# many other requests' turns on the event loop. A request waiting for Stripe does not count.
+DEFAULT_MAX_REQUESTS_IN_FLIGHT = 32
 
 
 class Settings(BaseSettings):
