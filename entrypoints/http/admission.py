@@ -11,7 +11,8 @@ first statement, excess requests cost the loop nothing, and those at work finish
 A request waiting for Stripe is not at work: the gateway's calls step out of their place
 (`StepsOutForStripe`) and come back ahead of the requests still in line, so a slow Stripe
 does not shrink how many requests the worker serves, and a checkout holding seats is not
-queued behind newcomers to attach its session. Health probes are never held in line.
+queued behind newcomers to attach its session. Health probes and the fake Stripe's pages are
+never held in line (NEVER_HELD).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-NEVER_HELD = ("/health/",)
+# Health probes (a busy server is alive), and the fake Stripe's pages: they stand for
+# Stripe's own servers and deliver webhooks to this one while they answer, so held in line
+# a crowd of them would wait for their own webhooks.
+NEVER_HELD = ("/health/", "/fake-stripe/")
 
 
 @dataclass

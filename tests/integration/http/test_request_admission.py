@@ -42,8 +42,9 @@ class GatedOfferings(ListPublicOfferings):
         return []
 
 
-async def _crowd(tmp_path: Path, **settings: Any) -> tuple[GatedOfferings, list[int]]:
-    """REQUESTS listings at once; the gate opens once the line has settled."""
+async def _crowd(tmp_path: Path, *also: str, **settings: Any) -> tuple[GatedOfferings, list[int]]:
+    """REQUESTS listings at once; the gate opens once the line has settled, after the
+    paths `also` were asked (and answered) while it was closed."""
     app, container = build_test_app(tmp_path, **settings)
     gated = GatedOfferings()
     container.list_public_offerings.override(providers.Object(gated))
@@ -59,6 +60,8 @@ async def _crowd(tmp_path: Path, **settings: Any) -> tuple[GatedOfferings, list[
         await gated.entered.wait()
         for _ in range(200):  # every request that could get in by now has
             await asyncio.sleep(0)
+        for path in also:
+            await client.get(path)
         gated.gate.set()
         return gated, [(await answer).status_code for answer in answers]
 
@@ -74,4 +77,17 @@ async def test_requests_beyond_the_bound_wait_in_line_and_are_all_answered(
 async def test_zero_means_no_bound(tmp_path: Path) -> None:
     gated, statuses = await _crowd(tmp_path, max_requests_in_flight=0)
     assert gated.most_inside == REQUESTS
+    assert statuses == [200] * REQUESTS
+
+
+async def test_health_probes_and_the_fake_stripes_pages_are_never_held_in_line(
+    tmp_path: Path,
+) -> None:
+    """A probe must see a busy server as alive; the fake Stripe stands for Stripe's own
+    servers, and its pages deliver webhooks to this server while they are answered (held
+    in line, a crowd of them would wait for their own webhooks)."""
+    gated, statuses = await _crowd(
+        tmp_path, "/health/live", "/fake-stripe/checkout/cs_none", max_requests_in_flight=1
+    )
+    assert gated.most_inside == 1
     assert statuses == [200] * REQUESTS
