@@ -8,9 +8,10 @@ Two short transactions around one gateway call, so no transaction waits on the n
 With an Idempotency-Key (claimed and replayed at the HTTP edge), the booking id derives
 from the key, so a retry after a failure at 2 or 3 resumes the same booking with a new
 token: the gateway sees the same idempotency key and returns the same session instead of
-opening a second one, and no second hold is taken. Without a key, a failed gateway call
-gives the seats back at once; so does a call the gateway refused as invalid, key or
-not, since retrying the same request cannot succeed.
+opening a second one, and no second hold is taken. Without a key, a failure at 2 or 3 (the
+gateway's, or the database's when the session is attached) gives the seats back at once;
+so does a call the gateway refused as invalid, key or not, since retrying the same request
+cannot succeed.
 
 One booking takes at most the offering's seats per booking (by default half the slot, see
 domain/offering.py), and one client, by its address, holds at most as many seats of a slot
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -121,7 +123,10 @@ class StartCheckout:
         SlotAlreadyStarted, StartsTooSoonToCheckOut, SlotCancelled, SeatsUnavailable,
         TooManySeatsHeldFromClient,
         BelowMinimumCharge, AboveMaximumCharge, Conflict (the checkout of this key has
-        ended), and GatewayError when no session could be opened.
+        ended), and GatewayError when no session could be opened. Whatever fails after the
+        seats were held (gateway or database) gives them back first, unless an
+        Idempotency-Key lets a retry resume the booking (a gateway's refusal as invalid
+        gives them back even then).
         """
         require_seats(command.seats)
         for url in (command.success_url, command.cancel_url):
@@ -151,6 +156,15 @@ class StartCheckout:
             # and a request the gateway refused as invalid would be refused again.
             if command.idempotency_key is None or isinstance(error, GatewayInvalidRequest):
                 await self._give_back(booking)
+            raise
+        except Exception:
+            # Anything else after the hold (the database busy or down when the session is
+            # attached, answered 503): without a key nothing would resume this booking, so
+            # its seats go back now rather than when the hold lapses. If giving them back
+            # fails too, the hold still lapses; the first error is the one to answer.
+            if command.idempotency_key is None:
+                with suppress(Exception):
+                    await self._give_back(booking)
             raise
 
     async def _resume(

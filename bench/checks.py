@@ -7,6 +7,7 @@ slot, a pool timeout or an unexpected error may not: `Checks.expect` records eac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +49,15 @@ class Checks:
     def no_pool_timeout(self, server: Server, figures: list[dict[str, Any]], where: str) -> bool:
         """No request waited out the connection pool: no 503 answered, none logged."""
         answered = sum(int(f.get("statuses", {}).get("503", 0)) for f in figures)
-        logged = sum(server.log_text().count(marker) for marker in POOL_TIMEOUT_MARKERS)
+        text = server.log_text()
+        logged = sum(text.count(marker) for marker in POOL_TIMEOUT_MARKERS)
+        # Which pools ran out (the app's or the fake Stripe's: by their size).
+        pools = sorted(set(re.findall(r"QueuePool limit of size \d+", text)))
         return self.expect(
             answered == 0 and logged == 0,
-            f"{where}: no pool timeout ({answered} answers 503, {logged} timeouts logged)",
+            f"{where}: no pool timeout ({answered} answers 503, {logged} timeouts logged"
+            + (f": {', '.join(pools)}" if pools else "")
+            + ")",
         )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,14 @@ from bench.common import (
     with_engine,
 )
 from bench.load import LoadSettings, run_load
+from bench.scenarios import CUSTOMERS, LATENCY_P50_MS, LATENCY_P99_MS
 from bench.seed import seed_pending_bookings
-from bench.servers import bookpay_command, server_env, start_server, stop_server
-from bench.shop import availability_plan, checkout_plan, set_up_tenant
+from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
+from bench.shop import availability_plan, book_page_plan, checkout_plan, set_up_tenant
+
+# The profile of the checkout under Stripe's latency, at half the customers.
+LATENCY_PROFILE = "checkout_latency"
+LATENCY_SETTING = f"{LATENCY_P50_MS},{LATENCY_P99_MS}"
 
 PROJECT_PACKAGES = ("domain", "application", "adapters", "entrypoints")
 LAYERS = (
@@ -126,7 +130,10 @@ def summarize_profile(raw: str) -> dict[str, Any]:
 
 
 def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:
-    """py-spy over the worker while it takes checkouts, then webhooks (PostgreSQL, 1 worker)."""
+    """py-spy over the worker (PostgreSQL, 1 worker) under each load a target measures: the
+    checkout, the webhooks, availability and the booking page, then the checkout under
+    Stripe's latency at half the customers (bench/scenarios.py): each miss in the report
+    names the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
     log("profiling bookpay with py-spy (postgres, 1 worker)")
     with throwaway_database("postgres") as url:
@@ -148,34 +155,52 @@ def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any
                     "duplicate_share": DUPLICATE_SHARE,
                 },
                 "availability": availability_plan(server, tenant, "availability (profiled)"),
+                "book_page": book_page_plan(server, tenant, "booking page (profiled)"),
             }
             for scenario, plan in plans.items():
-                output = Path(tempfile.mkstemp(prefix=f"bench_profile_{scenario}_")[1])
-                recorder = subprocess.Popen(
-                    [
-                        str(py_spy),
-                        "record",
-                        "--pid",
-                        str(server.process.pid),
-                        "--rate",
-                        "200",
-                        "--duration",
-                        str(int(load.seconds)),
-                        "--format",
-                        "raw",
-                        "--output",
-                        str(output),
-                        "--nonblocking",
-                        "--full-filenames",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                time.sleep(load.warmup)
-                run_load(LoadSettings(load.seconds, 0, load.connections), plan, server)
-                recorder.wait(timeout=60)
-                profiles[scenario] = summarize_profile(output.read_text())
-                output.unlink(missing_ok=True)
+                profiles[scenario] = _profiled(py_spy, server, plan, load, load.connections)
+        finally:
+            stop_server(server)
+        port = free_port()
+        env = {**server_env(url, port), "BOOKPAY_FAKE_STRIPE_LATENCY_MS": LATENCY_SETTING}
+        server = start_server("bookpay", bookpay_command(port, 1), env, port)
+        try:
+            tenant = set_up_tenant(server, "profile-latency-studio")
+            plan = checkout_plan(server, tenant, "checkout, gateway latency (profiled)")
+            profiles[LATENCY_PROFILE] = _profiled(py_spy, server, plan, load, CUSTOMERS // 2)
         finally:
             stop_server(server)
     return profiles
+
+
+def _profiled(
+    py_spy: Path, server: Server, plan: dict[str, Any], load: LoadSettings, connections: int
+) -> dict[str, Any]:
+    """The worker's profile over `load.seconds` of `plan` on `connections`, after a warm-up."""
+    output = Path(tempfile.mkstemp(prefix="bench_profile_")[1])
+    recorder = subprocess.Popen(
+        [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--rate",
+            "200",
+            "--duration",
+            str(int(load.warmup + load.seconds)),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--nonblocking",
+            "--full-filenames",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        run_load(LoadSettings(load.seconds, load.warmup, connections), plan, server)
+        recorder.wait(timeout=60)
+        return summarize_profile(output.read_text())
+    finally:
+        output.unlink(missing_ok=True)

@@ -192,7 +192,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_sweep(_: argparse.Namespace) -> None:
     """Expire lapsed holds once (the server also does this periodically)."""
-    from entrypoints.container import build_container
+    from entrypoints.container import build_container, dispose_engines
 
     async def sweep() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
@@ -200,7 +200,7 @@ def cmd_sweep(_: argparse.Namespace) -> None:
             with acting_for_platform():  # every tenant's holds
                 report = await container.expire_lapsed_holds()()
         finally:
-            await container.engine().dispose()
+            await dispose_engines(container)
         print(
             f"bookpay sweep: {len(report.expired)} expired, {len(report.completed)} completed "
             f"meanwhile, {len(report.skipped)} left for the next sweep"
@@ -212,7 +212,7 @@ def cmd_sweep(_: argparse.Namespace) -> None:
 def cmd_deliver(_: argparse.Namespace) -> None:
     """Run the events-out relay once: deliver every event that is due now, then purge
     what is finished and older than the retention."""
-    from entrypoints.container import build_container
+    from entrypoints.container import build_container, dispose_engines
 
     async def deliver() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
@@ -222,7 +222,7 @@ def cmd_deliver(_: argparse.Namespace) -> None:
                 purged = await container.purge_events_out()()
         finally:
             await container.event_sender().aclose()
-            await container.engine().dispose()
+            await dispose_engines(container)
         print(
             f"bookpay deliver: {report.dispatched} events fanned out, {report.attempted} "
             f"deliveries tried: {report.delivered} delivered, {report.retrying} to retry, "
@@ -235,7 +235,7 @@ def cmd_deliver(_: argparse.Namespace) -> None:
 def cmd_reconcile(args: argparse.Namespace) -> None:
     """Ask the gateway about what its events should have said, apply it, and report what
     was repaired and what is left for a human."""
-    from entrypoints.container import build_container
+    from entrypoints.container import build_container, dispose_engines
 
     async def reconcile() -> None:
         container = build_container(_settings().with_generated_secrets()[0])
@@ -243,7 +243,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
             with acting_for_platform():  # every tenant's bookings and accounts
                 report = await container.reconcile()(payments_days=args.days)
         finally:
-            await container.engine().dispose()
+            await dispose_engines(container)
         print(
             f"bookpay reconcile: {report.changes} change(s): "
             f"{len(report.confirmed)} confirmed, {len(report.expired)} expired, "
@@ -279,7 +279,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
 def cmd_tenant_key(args: argparse.Namespace) -> None:
     """Issue a new API key for the tenant with this slug; its other keys keep working."""
     from application.errors import NotFound
-    from entrypoints.container import build_container
+    from entrypoints.container import build_container, dispose_engines
 
     async def issue() -> str:
         container = build_container(_settings().with_generated_secrets()[0])
@@ -287,7 +287,7 @@ def cmd_tenant_key(args: argparse.Namespace) -> None:
             with acting_for_platform():  # the tenant is found by its slug
                 issued = await container.issue_tenant_api_key().by_slug(args.slug, label=args.label)
         finally:
-            await container.engine().dispose()
+            await dispose_engines(container)
         return issued.api_key
 
     try:

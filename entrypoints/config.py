@@ -57,6 +57,12 @@ CommaList = Annotated[tuple[str, ...], NoDecode]
 CommaNumbers = Annotated[tuple[Annotated[int, Field(ge=0)], ...], NoDecode]
 
 
+# Requests at work per worker process (issue 19): beyond the pool's 20 connections enough
+# to keep them busy, few enough that a transaction's round trips are not queued behind
+# many other requests' turns on the event loop. A request waiting for Stripe does not count.
+DEFAULT_MAX_REQUESTS_IN_FLIGHT = 32
+
+
 class Settings(BaseSettings):
     """Every `BOOKPAY_*` variable, typed; an empty variable counts as unset."""
 
@@ -98,6 +104,9 @@ class Settings(BaseSettings):
     # may stay held (README, "Hard edges"); false: not counted.
     slot_share_per_client: bool = True
     db_statement_timeout_ms: int = Field(5000, ge=0)
+    # Requests one worker process works on at once; the rest wait in line in arrival
+    # order (entrypoints/http/admission.py). 0: no bound.
+    max_requests_in_flight: int = Field(DEFAULT_MAX_REQUESTS_IN_FLIGHT, ge=0)
     # DATABASE_URL is a PgBouncer in transaction pooling mode (README, "PgBouncer").
     db_transaction_pooler: bool = False
     # PostgreSQL: the role every transaction runs as, bound by row-level security (README,

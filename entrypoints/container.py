@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency
@@ -56,6 +57,7 @@ from application.update_offering import UpdateOffering
 from domain.dispute import DisputeBearer
 from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
+from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 from entrypoints.http.operations import RequestMetrics
@@ -94,6 +96,36 @@ def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
     return providers.Callable(reveal, option)
 
 
+# The fake Stripe's own pool per process (PostgreSQL): it answers in a few short statements,
+# after its injected latency, never during it. It stands for Stripe, which answers slower
+# under load but never "busy" for want of a connection: a longer wait than the app's.
+FAKE_STRIPE_POOL_SIZE = 10
+FAKE_STRIPE_POOL_WAIT_SECONDS = 30.0
+
+
+def fake_stripe_engine(
+    app_engine: AsyncEngine,
+    database_url: str,
+    *,
+    statement_timeout_ms: int,
+    transaction_pooler: bool,
+) -> AsyncEngine:
+    """The engine of the fake Stripe's tables, run as the login (outside row-level
+    security). On PostgreSQL a pool of its own (FAKE_STRIPE_POOL_SIZE connections, a longer
+    wait): real Stripe costs Bookpay's pool nothing, and with the fake on the app's pool its
+    three transactions of a checkout's seven were what filled it under load (issue 19). On
+    SQLite the app's engine itself: one writer per file, the app's one connection."""
+    if app_engine.dialect.name != "postgresql":
+        return as_the_login(app_engine)
+    return create_engine(
+        database_url,
+        pool_size=FAKE_STRIPE_POOL_SIZE,
+        statement_timeout_ms=statement_timeout_ms,
+        transaction_pooler=transaction_pooler,
+        pool_timeout_seconds=FAKE_STRIPE_POOL_WAIT_SECONDS,
+    )
+
+
 def _bookpay_page(public_base_url: str, path: str) -> str:
     return f"{public_base_url}{path}"
 
@@ -125,6 +157,7 @@ class Container(containers.DeclarativeContainer):
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
         redis_timeout=providers.Callable(lambda ms: int(ms) / 1000, config.redis_timeout_ms),
     )
+    admission = providers.Singleton(RequestAdmission, config.max_requests_in_flight)
     event_payloads = providers.Singleton(TenantViewPayloads)
     # Use cases get the factory: a fresh unit of work per call, statements built once.
     uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, event_payloads)
@@ -137,9 +170,14 @@ class Container(containers.DeclarativeContainer):
 
     webhook_delivery = providers.Singleton(HttpWebhookDelivery, config.webhook_base_url)
     # The fake Stripe is no tenant's data: its tables are its own, made on first use.
-    fake_stripe_store = providers.Singleton(
-        SqlAlchemyFakeStripeStore, providers.Callable(as_the_login, engine)
+    fake_stripe_engine = providers.Singleton(
+        fake_stripe_engine,
+        engine,
+        config.database_url,
+        statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
+        transaction_pooler=config.db_transaction_pooler,
     )
+    fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, fake_stripe_engine)
     fake_gateway = providers.Singleton(
         FakeGateway,
         store=fake_stripe_store,
@@ -150,15 +188,19 @@ class Container(containers.DeclarativeContainer):
         clock=clock.provided.now,
         latency=providers.Singleton(FakeLatency.parse, config.fake_stripe_latency_ms),
     )
-    gateway = providers.Selector(
-        config.gateway,
-        fake=fake_gateway,
-        stripe=providers.Singleton(
-            StripeGateway,
-            _secret(config.stripe_secret_key),
-            webhook_secret=_secret(config.stripe_webhook_secret),
-            connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
-            api_base=config.stripe_api_base,
+    # Waiting for Stripe, a request steps out of its place (entrypoints/http/admission.py).
+    gateway = providers.Singleton(
+        StepsOutForStripe,
+        providers.Selector(
+            config.gateway,
+            fake=fake_gateway,
+            stripe=providers.Singleton(
+                StripeGateway,
+                _secret(config.stripe_secret_key),
+                webhook_secret=_secret(config.stripe_webhook_secret),
+                connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),
+                api_base=config.stripe_api_base,
+            ),
         ),
     )
 
@@ -308,6 +350,12 @@ USE_CASES = (
     "customer_pages",
     "manage_webhook_endpoints",
 )
+
+
+async def dispose_engines(container: Container) -> None:
+    """Close the connections of the app's engine and of the fake Stripe's (when its own)."""
+    await container.engine().dispose()
+    await container.fake_stripe_engine().dispose()
 
 
 def build_container(settings: Settings) -> Container:

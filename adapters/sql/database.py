@@ -107,6 +107,7 @@ def create_engine(
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     transaction_pooler: bool = False,
     row_security_role: str | None = None,
+    pool_timeout_seconds: float | None = None,
 ) -> AsyncEngine:
     """An async engine for `url` (postgresql+asyncpg://… or sqlite+aiosqlite:///…).
 
@@ -122,6 +123,8 @@ def create_engine(
     with 503, never into a stalled server. With `row_security_role` (PostgreSQL), every
     transaction runs as that role, under row-level security, in the scope of the running
     task (adapters/sql/row_scope.py); without it, as the login (migrations, tests).
+    `pool_timeout_seconds` replaces the pool's wait (PostgreSQL), for an engine that is no
+    request's (the fake Stripe's).
     """
     options: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -158,7 +161,7 @@ def create_engine(
     # connections all wait on the lock), then waits on the lock itself: the two waits share
     # the one budget, so the 503 comes within `statement_timeout_ms`, not twice that.
     wait_ms = statement_timeout_ms / 2
-    options["pool_timeout"] = wait_ms / 1000
+    options["pool_timeout"] = pool_timeout_seconds or wait_ms / 1000
     options["connect_args"] = _postgres_connect_args(statement_timeout_ms, lock_timeout_ms=wait_ms)
     if transaction_pooler:
         engine = _behind_transaction_pooler(url, options)

@@ -20,8 +20,9 @@ from adapters.sql.row_scope import (
     check_the_login,
 )
 from entrypoints.config import GatewayKind, reveal
-from entrypoints.container import USE_CASES, Container
+from entrypoints.container import USE_CASES, Container, dispose_engines
 from entrypoints.http.admin import AdminController
+from entrypoints.http.admission import admission_middleware
 from entrypoints.http.auth import authentication_middleware
 from entrypoints.http.booking_access import booking_token_middleware
 from entrypoints.http.errors import (
@@ -149,7 +150,7 @@ def create_app(container: Container) -> Litestar:
         close = getattr(container.webhook_delivery(), "aclose", None)
         if close is not None:
             await close()
-        await container.engine().dispose()
+        await dispose_engines(container)
         await container.database_probe().aclose()
 
     app = Litestar(
@@ -160,6 +161,7 @@ def create_app(container: Container) -> Litestar:
         before_request=check_request_strictly,
         middleware=[
             metrics_middleware(container.request_metrics),
+            admission_middleware(container.admission),
             refuse_nul_middleware(),
             authentication_middleware(
                 container.tenant_queries,

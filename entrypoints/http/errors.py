@@ -165,8 +165,15 @@ def handle_database_unavailable(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[dict[str, Any]]:
     """The database refused, dropped or timed out the work: nothing was committed."""
+    # A pool's timeout says which pool (its size) and nothing of the request's data; other
+    # database errors may quote parameters, so only their kind is logged.
+    why = str(error) if isinstance(error, sqlalchemy.exc.TimeoutError) else ""
     log.warning(
-        "database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__
+        "database unavailable on %s %s: %s%s",
+        request.method,
+        request.url.path,
+        type(error).__name__,
+        f" ({why.split(' (Background', 1)[0]})" if why else "",
     )
     return problem(
         503,

@@ -177,6 +177,7 @@ def _settings(values: dict[str, Any]) -> Settings:
 _READ_BY_THE_CONTAINER = frozenset(
     {
         "database_url",
+        "max_requests_in_flight",
         "checkout_limit_per_minute",
         "auth_failures_per_minute",
         "held_seats_per_client_per_hour",

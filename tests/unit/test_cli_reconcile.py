@@ -30,6 +30,9 @@ class _Container:
     def engine(self) -> _Engine:
         return _Engine()
 
+    def fake_stripe_engine(self) -> _Engine:
+        return _Engine()
+
 
 def test_reconcile_prints_refunds_settled_released_and_left_for_later(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
