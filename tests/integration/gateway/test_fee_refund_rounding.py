@@ -165,7 +165,8 @@ def _refunds(draw: st.DrawFn, quote: FeeQuote) -> list[int]:
     for _ in range(draw(st.integers(1, 6))):
         if left <= 1:
             break
-        steps = draw(st.one_of(st.integers(1, 3), st.integers(1, left - 1)))
+        # Small steps now and then, never past what is left of the charge.
+        steps = draw(st.one_of(st.integers(1, min(3, left - 1)), st.integers(1, left - 1)))
         amounts.append(steps * step)
         left -= steps
     if draw(st.booleans()):
