@@ -115,9 +115,9 @@ class ServiceUnavailable(ApplicationError):
 
 class TooManySeatsHeldFromClient(ApplicationError):
     """One client (an address) put as many seats of this slot on hold as one booking may
-    take, within the longest its seats may stay held (domain.hold.longest_hold): more would
-    let it hold the whole slot by repeating checkouts. `retry_after`: whole seconds until
-    some of its seats leave the count; `retry_at`: that moment (UTC)."""
+    take, within one hold's length: more would let it hold the whole slot by repeating
+    checkouts. `retry_after`: whole seconds until some of its seats leave the count;
+    `retry_at`: that moment (UTC)."""
 
     def __init__(self, slot_id: str, most: int, retry_after: int, retry_at: datetime) -> None:
         super().__init__(

@@ -15,8 +15,7 @@ cannot succeed.
 
 One booking takes at most the offering's seats per booking (by default half the slot, see
 domain/offering.py), and one client, by its address, holds at most as many seats of a slot
-for as long as seats may stay held (`SeatsHeldPerClient` over `longest_hold`: a checkout
-paid with a voucher keeps its seats for days), so that neither one checkout nor a few
+within one hold's length (`SeatsHeldPerClient`), so that neither one checkout nor a few
 repeated ones hold a whole class for free. A checkout that would be refused for want of
 seats is refused before it is counted.
 """
@@ -49,12 +48,7 @@ from domain.booking import Booking, BookingStatus, Customer
 from domain.errors import SeatsUnavailable
 from domain.events import booking_events
 from domain.fees import BearerKind, FeeQuote
-from domain.hold import (
-    ensure_customer_may_hold_more,
-    hold_expiry,
-    longest_hold,
-    session_expiry,
-)
+from domain.hold import ensure_customer_may_hold_more, hold_expiry, session_expiry
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url
 from domain.tenant import Tenant
@@ -244,13 +238,12 @@ class StartCheckout:
         self, command: StartCheckoutCommand, offering: Offering, slot_id: str, capacity: int
     ) -> None:
         """TooManySeatsHeldFromClient when the client put as many seats of this slot on hold
-        as one booking may take, within the longest its seats may stay held (a delayed
-        payment's hold, not one hold's length: the address would hold the slot twice)."""
+        as one booking may take, within one hold's length."""
         if self._seats_per_client is None or command.client is None:
             return
         most = offering.seats_per_booking_limit(self._default_max_seats, capacity)
         wait = await self._seats_per_client.take(
-            command.client, slot_id, command.seats, most, longest_hold(self._hold)
+            command.client, slot_id, command.seats, most, self._hold
         )
         if wait is not None:
             retry_at = self._clock.now() + timedelta(seconds=wait)

@@ -95,13 +95,6 @@ def async_payment_deadline(session_ends: datetime, starts_at: datetime) -> datet
     return min(as_utc(session_ends) + ASYNC_PAYMENT_HOLD, as_utc(starts_at))
 
 
-def longest_hold(hold: timedelta) -> timedelta:
-    """The longest seats put on hold by a checkout with holds of `hold` may stay held
-    unpaid: the hold, then a delayed payment's (async_payment_deadline), e.g. 30 minutes +
-    4 days. Whatever counts held seats counts them this long."""
-    return hold + ASYNC_PAYMENT_HOLD
-
-
 def ensure_customer_may_hold_more(pending_holds: int) -> None:
     """TooManyPendingHolds when `pending_holds` already reaches the cap."""
     if pending_holds >= MAX_PENDING_HOLDS_PER_CUSTOMER:

@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(10, ge=0)
     # Seats one client address may put on hold per hour, whatever the emails (0: off).
     held_seats_per_client_per_hour: int = Field(40, ge=0)
-    # One client address holds at most one booking's share of a slot for as long as seats
-    # may stay held (README, "Hard edges"); false: not counted.
+    # One client address holds at most one booking's share of a slot within a hold's length
+    # (README, "Hard edges"); false: not counted.
     slot_share_per_client: bool = True
     db_statement_timeout_ms: int = Field(5000, ge=0)
     # Requests one worker process works on at once; the rest wait in line in arrival

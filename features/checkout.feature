@@ -51,9 +51,8 @@ Feature: Checkout through the HTTP API
 
   Scenario Outline: One connection cannot hold a whole slot by checking out again
     A hold costs nothing while it lasts, so what one connection puts on hold of a slot
-    for as long as seats may stay held (a hold, and a voucher's days after it) is at most
-    what one booking may take, whatever names and emails it gives. Other customers still
-    get the rest.
+    within a hold's length is at most what one booking may take, whatever names and
+    emails it gives. Other customers still get the rest.
 
     Given an offering priced at 20.00 USD with a slot of <capacity> seats
     And the offering sells at most <limit> seats per booking

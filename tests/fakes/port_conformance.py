@@ -10,13 +10,10 @@ from __future__ import annotations
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.fake_stripe.store import FakeStripeStore, InMemoryFakeStripeStore
-from adapters.rate_limits.limiter import RateLimits
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork, SqlAlchemyUnitOfWorkFactory
-from application.ports.client_holds import SeatsHeldPerClient
 from application.ports.gateway import PaymentGateway
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
-from tests.fakes.client_holds import SeatsHeldOnTheClock
 from tests.fakes.database import InMemoryDatabase, InMemoryUnitOfWork
 
 
@@ -44,9 +41,3 @@ def fake_stripe_stores(
     memory: InMemoryFakeStripeStore, database: SqlAlchemyFakeStripeStore
 ) -> tuple[FakeStripeStore, FakeStripeStore]:
     return memory, database
-
-
-def seats_held_per_client(
-    limits: RateLimits, on_the_clock: SeatsHeldOnTheClock
-) -> tuple[SeatsHeldPerClient, SeatsHeldPerClient]:
-    return limits, on_the_clock

@@ -14,11 +14,9 @@ from domain.hold import (
     SESSION_CLOCK_SLACK,
     SESSION_LIFETIME_MAX,
     SESSION_LIFETIME_MIN,
-    async_payment_deadline,
     ensure_customer_may_hold_more,
     hold_expiry,
     hold_lapsed,
-    longest_hold,
     session_expiry,
     session_lifetime_allowed,
 )
@@ -88,13 +86,3 @@ def test_a_customer_may_keep_only_so_many_unpaid_holds() -> None:
     ensure_customer_may_hold_more(MAX_PENDING_HOLDS_PER_CUSTOMER - 1)
     with pytest.raises(TooManyPendingHolds):
         ensure_customer_may_hold_more(MAX_PENDING_HOLDS_PER_CUSTOMER)
-
-
-@pytest.mark.parametrize("hold", [MIN_HOLD, timedelta(hours=3), MAX_HOLD])
-def test_the_longest_hold_is_a_delayed_payments_deadline(hold: timedelta) -> None:
-    now = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
-    far_start = now + timedelta(days=60)
-
-    deadline = async_payment_deadline(hold_expiry(now, hold, far_start), far_start)
-
-    assert longest_hold(hold) == deadline - now
