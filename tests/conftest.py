@@ -57,3 +57,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # several that pytest runs at the session's end, traverse only what the tests make.
     gc.collect()
     gc.freeze()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The long tests (marked slow: races, many processes, real servers) start first, the
+    # rest keep their order: under `--dist worksteal` the last minutes are then many short
+    # tests both workers share, instead of one chaos or browser test one worker runs alone
+    # while the other has finished. Every worker collects the same order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
