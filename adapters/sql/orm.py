@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    func,
     text,
 )
 
@@ -200,6 +201,15 @@ bookings = Table(
     Index("ix_bookings_id", "id"),
     Index("ix_bookings_gateway_session", "gateway_session_id"),
     Index("ix_bookings_payment_intent", "payment_intent_id"),
+)
+# A checkout counts the customer's unpaid bookings by email, case-blind
+# (SqlAlchemyBookingRepository.count_pending_for_customer): without this index it read
+# every booking of the tenant's in that status (a seq scan under a rush of holds).
+Index(
+    "ix_bookings_tenant_status_email",
+    bookings.c.tenant_id,
+    bookings.c.status,
+    func.lower(bookings.c.customer_email),
 )
 
 booking_refunds = Table(
