@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 from application.credentials import hash_secret, new_booking_token
 from application.errors import (
     Conflict,
-    GatewayError,
     GatewayInvalidRequest,
     NotFound,
     TooManySeatsHeldFromClient,
@@ -145,18 +144,13 @@ class StartCheckout:
         booking, offering = held
         try:
             return await self._open_session(tenant, booking, offering, token, command)
-        except GatewayError as error:
-            # A retry with the same key resumes the booking; without a key nothing would,
-            # and a request the gateway refused as invalid would be refused again.
+        except Exception as error:
+            # Whatever fails after the hold (the gateway, or the database when the session
+            # is attached): a retry with the same key resumes the booking; without a key
+            # nothing would, and a request the gateway refused as invalid would be refused
+            # again, so the seats go back now rather than when the hold lapses. If giving
+            # them back fails too, the hold still lapses; the first error is the answer.
             if command.idempotency_key is None or isinstance(error, GatewayInvalidRequest):
-                await self._give_back(booking)
-            raise
-        except Exception:
-            # Anything else after the hold (the database busy or down when the session is
-            # attached, answered 503): without a key nothing would resume this booking, so
-            # its seats go back now rather than when the hold lapses. If giving them back
-            # fails too, the hold still lapses; the first error is the one to answer.
-            if command.idempotency_key is None:
                 with suppress(Exception):
                     await self._give_back(booking)
             raise
