@@ -117,13 +117,14 @@ def run_load(
     summary = {k: v for k, v in result.items() if k != "sent_booking_ids"}
     log(
         f"  {plan['label']}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
-        f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}; cpu (cores): server "
+        f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']} "
+        f"(+{result['warmup_errors']} in warm-up); cpu (cores): server "
         f"{result['server_cpu_share']:.2f} {result['server_cpu_by_process']}, "
         f"postgres {result['postgres_cpu_share']:.2f}, "
         f"client {result['client_cpu_share']:.2f}; machine: busy "
         f"{result['machine']['busy']:.2f}, idle {result['machine']['idle']:.2f}, steal "
         f"{result['machine']['steal']:.2f}"
-        + (f" ({result['first_error']})" if result["errors"] else "")
+        + (f" ({result['first_error']})" if result["first_error"] else "")
     )
     result["summary"] = summary
     return result

@@ -79,6 +79,12 @@ def _ratio(value: float, ceiling: float) -> str:
     return f"{100 * value / ceiling:.0f} %" if ceiling else "n/a"
 
 
+def _errors(fig: dict[str, Any]) -> str:
+    """Errors of the measured window, and of the warm-up when there were any."""
+    warmup = int(fig.get("warmup_errors", 0))
+    return f"{fig['errors']}" + (f" (+{warmup} warm-up)" if warmup else "")
+
+
 def _mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -103,7 +109,8 @@ def header(out: Lines, report: Report) -> None:
         "closed loop, each reopened every 50 requests so that connections spread over the "
         f"workers), {report.load.warmup:g} s warm-up then {report.load.seconds:g} s measured "
         "per figure; p50/p99 are per-request latencies seen by the client; errors are "
-        "transport errors and unexpected statuses"
+        "transport errors and unexpected statuses, those of the warm-up counted apart (not "
+        "timed, but failing the run's no-errors check too)"
     )
     add(
         "- Servers: `bookpay serve --workers N` (uvicorn) with `BOOKPAY_GATEWAY=fake`, "
@@ -202,7 +209,7 @@ def throughput(out: Lines, configs: list[ConfigResult]) -> None:
             ratio = _ratio(fig["rps"], ceiling["rps"]) if ceiling else "—"
             add(
                 f"| {database(config)} | {config.label} | {label} | {fig['rps']:.0f} | "
-                f"{_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | {fig['errors']} | {ratio} | "
+                f"{_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | {_errors(fig)} | {ratio} | "
                 f"{fig['server_cpu_share']:.2f} {fig['server_cpu_by_process']} / "
                 f"{fig['postgres_cpu_share']:.2f} / {fig['client_cpu_share']:.2f} | "
                 f"{fig['machine']['idle']:.2f} / {fig['machine']['steal']:.2f} |"
@@ -212,7 +219,7 @@ def throughput(out: Lines, configs: list[ConfigResult]) -> None:
         (c, k, f)
         for c in configs
         for k, f in c.figures.items()
-        if f["errors"] and f.get("first_error")
+        if (f["errors"] or f.get("warmup_errors")) and f.get("first_error")
     ]
     if errors:
         add("First error of each figure that had errors:\n")

@@ -177,7 +177,9 @@ def test_a_failed_check_is_kept_and_named() -> None:
     checks = Checks()
     checks.expect(True, "fine")
     checks.no_errors({"errors": 3, "statuses": {"503": 3}}, "storm")
-    assert checks.failures == ["storm: no errors (3 errors; statuses 503: 3)"]
+    assert checks.failures == [
+        "storm: no errors (3 errors, 0 during the warm-up; statuses 503: 3)"
+    ]
 
 
 def test_a_get_plan_sends_its_headers_and_a_plan_may_expect_other_statuses() -> None:
@@ -205,3 +207,19 @@ def test_the_pgbouncer_launcher_pools_transactions(tmp_path: Path) -> None:
     assert bouncer.url_for("postgresql+asyncpg://postgres@127.0.0.1:5432/db") == (
         "postgresql+asyncpg://postgres@127.0.0.1:6432/db"
     )
+
+
+def test_errors_during_the_warm_up_are_counted_apart_and_fail_the_no_errors_check() -> None:
+    recorder = loadgen.Recorder(measure_from=10.0)
+    recorder.record(1.0, 2.0, "503", False, "pool timeout during warm-up")
+    recorder.record(3.0, 4.0, "201", True, "")
+    recorder.record(11.0, 12.0, "201", True, "")
+    assert recorder.errors == 0
+    assert recorder.warmup_errors == 1
+    assert recorder.warmup_statuses == {"503": 1, "201": 1}
+    assert recorder.first_error == "pool timeout during warm-up"
+    assert recorder.latencies == [1.0]
+    checks = Checks()
+    figure = {"errors": 0, "warmup_errors": 1, "statuses": {"201": 1}}
+    assert not checks.no_errors(figure, "checkout")
+    assert "1 during the warm-up" in checks.failures[0]
