@@ -345,6 +345,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         "seconds": window,
         "rps": len(latencies) / window,
         "p50_ms": _percentile(latencies, 0.50) * 1000,
+        "mean_ms": 1000 * sum(latencies) / max(len(latencies), 1),
         "p99_ms": _percentile(latencies, 0.99) * 1000,
         "errors": recorder.errors,
         "warmup_errors": recorder.warmup_errors,

@@ -137,7 +137,7 @@ EXPLANATIONS = (
 )
 
 
-def _anchor(title: str) -> str:
+def anchor(title: str) -> str:
     """GitHub's anchor of a heading."""
     kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
     return "#" + kept.replace(" ", "-")
@@ -147,7 +147,7 @@ def explained_by(target: str) -> str:
     for words, kind, name in EXPLANATIONS:
         if words in target:
             title = profile_title(name) if kind == "profile" else name
-            return f"[{title}]({_anchor(title)})"
+            return f"[{title}]({anchor(title)})"
     return "no profile taken for it"
 
 
@@ -155,19 +155,25 @@ def profile_title(scenario: str) -> str:
     return f"Profile: {scenario}"
 
 
-def targets(out: Lines, found: list[tuple[str, str, bool]], checks: Checks) -> None:
+def targets(
+    out: Lines,
+    found: list[tuple[str, str, bool]],
+    checks: Checks,
+    explanations: dict[str, str] | None = None,
+) -> None:
     add = out.append
     add("## Targets\n")
     add(
-        "A miss names what explains it: the worker's py-spy profile under that load, taken in "
-        "this run (section Profiles; PostgreSQL, 1 worker: the SQLite, two-worker and "
-        "PgBouncer configurations run the same code above another driver or pool), or the "
-        "section whose figures do.\n"
+        "A miss names the section whose figures of this run explain it: for a throughput "
+        "ratio, that configuration's costs per request against its ceiling's (and for "
+        "PostgreSQL with one worker also the worker's py-spy profile under that load); for "
+        "the other targets, the section that measures them.\n"
     )
     add("| target | measured | | explained by |")
     add("| --- | --- | --- | --- |")
     for name, value, ok in found:
-        add(f"| {name} | {value} | {_mark(ok)} | {'' if ok else explained_by(name)} |")
+        why = (explanations or {}).get(name) or explained_by(name)
+        add(f"| {name} | {value} | {_mark(ok)} | {'' if ok else why} |")
     add("")
     add("## Correctness checks (asserted: a failed check fails `make bench`)\n")
     failed = checks.failures
@@ -260,20 +266,56 @@ def webhooks_once(out: Lines, configs: list[ConfigResult]) -> None:
     add("")
 
 
+MEMORY_ROLES = {
+    "calibration": "calibration app, after its load",
+    "bookpay_ready": "Bookpay, ready (before any load)",
+    "bookpay": "Bookpay, after all its load",
+}
+
+
 def memory(out: Lines, configs: list[ConfigResult]) -> None:
     add = out.append
     add("## Peak memory\n")
     add(
-        "VmHWM (peak resident set) of each server process, read from /proc after all of "
-        "its load; with 2 workers uvicorn runs a supervisor (`main`) and two workers.\n"
+        "VmHWM (peak resident set) of each server process, read from /proc; with 2 workers "
+        "uvicorn runs a supervisor (`main`) and two workers. Three readings per "
+        "configuration: the calibration app (the same framework, server, engine and driver "
+        "with one route each: the floor any app on this stack starts from) after its load, "
+        "Bookpay as soon as it answers ready (its imports and start-up), and Bookpay after "
+        "all its load.\n"
     )
     add("| database | workers | server | processes (role: peak MB) |")
     add("| --- | --- | --- | --- |")
     for config in configs:
-        for server, rows in config.memory.items():
+        for server in MEMORY_ROLES:
+            rows = config.memory.get(server)
+            if not rows:
+                continue
             text = ", ".join(f"{r['role']}: {r['peak_mb']:.0f}" for r in rows)
-            add(f"| {database(config)} | {config.label} | {server} | {text} |")
+            add(f"| {database(config)} | {config.label} | {MEMORY_ROLES[server]} | {text} |")
     add("")
+    for config in configs:
+        split = memory_split(config)
+        if split is None:
+            continue
+        floor, ready, loaded = split
+        add(
+            f"- {config.where}: the stack's floor {floor:.0f} MB, Bookpay's start-up adds "
+            f"{ready - floor:.0f} MB (ready at {ready:.0f} MB), its load "
+            f"{loaded - ready:.0f} MB more (peak {loaded:.0f} MB)."
+        )
+    add("")
+
+
+def memory_split(config: ConfigResult) -> tuple[float, float, float] | None:
+    """(calibration, Bookpay ready, Bookpay loaded): the largest process of each."""
+    found = []
+    for server in ("calibration", "bookpay_ready", "bookpay"):
+        rows = config.memory.get(server)
+        if not rows:
+            return None
+        found.append(max(float(row["peak_mb"]) for row in rows))
+    return found[0], found[1], found[2]
 
 
 def quotes(out: Lines, quotes: dict[str, dict[str, float]]) -> None:
