@@ -43,9 +43,6 @@ def per_request(fig: dict[str, Any]) -> dict[str, Any]:
             if side.get("pooler_cpu_seconds")
             else None
         ),
-        "transactions": (
-            float(side["transactions"]) / answered if "transactions" in side else None
-        ),
         "turn_share": float(turn["held_share"]) if turn else None,
         "turn_ms": 1000 * float(turn["held_share"]) * wall / answered if turn else None,
         "turn_waiting": float(turn["mean_waiting"]) if turn else None,
@@ -80,10 +77,9 @@ def costs(out: Lines, configs: list[ConfigResult]) -> None:
         add(f"### {costs_title(config)}\n")
         add(
             "| scenario | req/s | worker CPU ms | database CPU ms | PgBouncer CPU ms "
-            "| transactions | writer turn held (ms) | waiting for it | busiest worker "
-            "(cores) | idle cores |"
+            "| writer turn held (ms) | waiting for it | busiest worker (cores) | idle cores |"
         )
-        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for key, (label, _) in {
             **NAMES,
             "webhooks_duplicates": ("webhooks, duplicates only", None),
@@ -100,7 +96,7 @@ def costs(out: Lines, configs: list[ConfigResult]) -> None:
             add(
                 f"| {label} | {fig['rps']:.0f} | {cost['worker_ms']:.2f} | "
                 f"{_opt(cost['database_ms'])} | {_opt(cost['pooler_ms'])} | "
-                f"{_opt(cost['transactions'], 1)} | {turn} | {_opt(cost['turn_waiting'])} | "
+                f"{turn} | {_opt(cost['turn_waiting'])} | "
                 f"{cost['per_worker']:.2f} | {cost['idle']:.2f} |"
             )
         add("")

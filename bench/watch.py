@@ -1,9 +1,9 @@
 """What the database side did during one load, read beside it (bench/load.py):
 
 - PostgreSQL: the CPU of the backends connected to the run's own database (other helpers'
-  databases on the same server left out), its transactions (`pg_stat_database`), and on
-  request a sample of `pg_stat_activity` every 0.1 s (how many of its connections were
-  active or idle in a transaction, and the oldest open transaction);
+  databases on the same server left out), and on request a sample of `pg_stat_activity`
+  every 0.1 s (how many of its connections were active or idle in a transaction, and the
+  oldest open transaction);
 - PgBouncer: its own process's CPU (the extra hop);
 - SQLite: the writer's turn (bench's `<database>-writer.lock`, adapters/sql/sqlite_writers.py)
   sampled from /proc/locks every 5 ms: how much of the time some process held it, which
@@ -133,7 +133,6 @@ class Watch:
         backends_before = await self._backends(connection)
         cpu_before = cpu_seconds(backends_before)
         pooler_before = cpu_seconds(pooler)
-        xacts_before = await self._transactions(connection)
         lock = target.sqlite_lock
         inode = lock.stat().st_ino if lock is not None and lock.exists() else None
         held = 0
@@ -160,9 +159,6 @@ class Watch:
         self.result["database_cpu_seconds"] = cpu_used(cpu_before, cpu_seconds(backends_after))
         self.result["backends"] = len(set(backends_before) | set(backends_after))
         self.result["pooler_cpu_seconds"] = cpu_used(pooler_before, cpu_seconds(pooler))
-        xacts_after = await self._transactions(connection)
-        if xacts_before is not None and xacts_after is not None:
-            self.result["transactions"] = xacts_after - xacts_before
         if inode is not None and lock_samples:
             self.result["writer_turn"] = {
                 "held_share": held / lock_samples,
@@ -187,18 +183,6 @@ class Watch:
             "AND pid <> pg_backend_pid()"
         )
         return [int(row["pid"]) for row in rows]
-
-    @staticmethod
-    async def _transactions(connection: asyncpg.Connection | None) -> int | None:
-        if connection is None:
-            return None
-        # pg_stat_database is refreshed per transaction of the reader: clear its snapshot.
-        await connection.execute("SELECT pg_stat_clear_snapshot()")
-        value = await connection.fetchval(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database "
-            "WHERE datname = current_database()"
-        )
-        return int(value)
 
     @staticmethod
     async def _activity(connection: asyncpg.Connection) -> list[Any]:

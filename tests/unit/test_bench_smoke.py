@@ -262,7 +262,6 @@ def test_costs_per_request_come_from_the_figure_and_its_database_side() -> None:
             "database_cpu_seconds": 1.2,
             "backends": 20,
             "pooler_cpu_seconds": 0.6,
-            "transactions": 2400,
             "writer_turn": {"held_share": 0.5, "mean_waiting": 1.5, "by_process": [1.0]},
         },
     )
@@ -270,7 +269,6 @@ def test_costs_per_request_come_from_the_figure_and_its_database_side() -> None:
     assert cost["worker_ms"] == 5.0
     assert cost["database_ms"] == 2.0
     assert cost["pooler_ms"] == 1.0
-    assert cost["transactions"] == 4.0
     assert cost["turn_ms"] == 5.0
     # Log-normal, median 300 ms, p99 1200 ms: a mean of about 358 ms.
     assert round(report_costs.gateway_mean_ms(300, 1200)) == 358
