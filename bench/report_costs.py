@@ -205,7 +205,11 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
             f": the worker was saturated, so the other ~{beyond - worker_ms:.0f} ms were "
             "spent waiting for it (the admission line and the event loop's queue), not for "
             "the gateway."
-            if server >= SATURATED_WORKER or fig["machine"]["idle"] < FULL_MACHINE
+            if server >= SATURATED_WORKER
+            else f": the machine was full (the worker got {server:.2f} of a core), so the "
+            f"other ~{beyond - worker_ms:.0f} ms were spent waiting for a core (the admission "
+            "line and the event loop's queue), not for the gateway."
+            if fig["machine"]["idle"] < FULL_MACHINE
             else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
         )
         + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
@@ -279,7 +283,14 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
             f"PostgreSQL's backends: {cost_dup['database_ms']:.2f} ms per duplicate, about "
             f"{db_new:.2f} ms per new event."
         )
-    apply = max(worker_new - cost_dup["worker_ms"], 0.0)
+    apply = worker_new - cost_dup["worker_ms"]
+    if apply <= 0:
+        lines.append(
+            "A duplicate cost the worker as much as a new event or more: in this run the "
+            "noise is larger than the apply part, and these figures do not separate it."
+        )
+        add(" ".join(lines) + "\n")
+        return
     lines.append(
         "A duplicate is verified, checked with the gateway, found in the inbox, and its "
         "payment's parked events looked up (application/payment_events/bus.py): at most "
