@@ -128,6 +128,12 @@ def explain(config: ConfigResult, key: str) -> str:
                 else ""
             )
         )
+    if mine["turn_share"] is not None and base["turn_share"] is not None:
+        parts.append(
+            f"SQLite's writer turn held {mine['turn_ms']:.1f} ms per request "
+            f"({100 * mine['turn_share']:.0f} % of the time, {mine['turn_waiting']:.2f} "
+            f"waiting) against {base['turn_ms']:.1f} ms"
+        )
     if mine["pooler_ms"] is not None:
         parts.append(f"PgBouncer {mine['pooler_ms']:.2f} ms against {_opt(base['pooler_ms'])} ms")
     text = "; ".join(parts) + ". "
