@@ -102,12 +102,29 @@ def costs(out: Lines, configs: list[ConfigResult]) -> None:
         add("")
         for key in ("checkout", "webhooks", "availability", "book_page"):
             if key in config.figures:
-                add(f"- {explain(config, key)}")
+                add(f"- {explain(config, key, _direct(config, configs))}")
         add("")
 
 
-def explain(config: ConfigResult, key: str) -> str:
-    """What the figures of this configuration say about one scenario's ratio."""
+def _direct(config: ConfigResult, configs: list[ConfigResult]) -> ConfigResult | None:
+    """The same database and workers without PgBouncer, for a configuration through it."""
+    if not config.pgbouncer:
+        return None
+    return next(
+        (
+            c
+            for c in configs
+            if not c.pgbouncer
+            and not c.nodelay
+            and (c.database, c.workers) == (config.database, config.workers)
+        ),
+        None,
+    )
+
+
+def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) -> str:
+    """What the figures of this configuration say about one scenario's ratio; through
+    PgBouncer, also against the same scenario served directly (`direct`)."""
     ceiling_key = NAMES[key][1] or "ceiling_insert"
     fig, ceiling = config.figures[key], config.figures[ceiling_key]
     mine, base = per_request(fig), per_request(ceiling)
@@ -136,6 +153,15 @@ def explain(config: ConfigResult, key: str) -> str:
         )
     if mine["pooler_ms"] is not None:
         parts.append(f"PgBouncer {mine['pooler_ms']:.2f} ms against {_opt(base['pooler_ms'])} ms")
+    if direct is not None and key in direct.figures:
+        straight = per_request(direct.figures[key])
+        parts.append(
+            f"served directly (no PgBouncer) the same {label} cost the worker "
+            f"{straight['worker_ms']:.2f} ms and PostgreSQL's backends "
+            f"{_opt(straight['database_ms'])} ms: the difference is the pooler's hop and "
+            "the statements prepared again in every transaction (no statement cache "
+            "behind a transaction pooler)"
+        )
     text = "; ".join(parts) + ". "
     per_worker = mine["per_worker"]
     if per_worker >= SATURATED_WORKER:

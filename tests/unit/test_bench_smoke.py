@@ -245,6 +245,7 @@ def test_each_miss_links_the_costs_of_its_own_configuration_and_sqlite_spread_is
     assert "[Costs per request: sqlite, workers 2](#costs-per-request-sqlite-workers-2)" in row
     assert "Profile" not in row
     assert "### Costs per request: postgres via PgBouncer, workers 1" in text
+    assert "served directly (no PgBouncer) the same checkout cost the worker" in text
     assert f"| {spread} |" in text
     assert "### Where the half-load checkout's time went" in text
     assert "### Apply in the request or from the inbox" in text
