@@ -291,9 +291,11 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
         f"The storm's p99 was {fig['p99_ms']:.0f} ms (p50 {fig['p50_ms']:.0f} ms) with "
         f"{result.connections} connections on one worker. Stripe asks an endpoint to answer "
         "2xx quickly, before any complex logic that could cause a timeout, and shows late "
-        'answers as "Timed out" ([Stripe: webhooks, quickly return a 2xx response]'
-        "(https://docs.stripe.com/webhooks#acknowledge-events-immediately)); it publishes "
-        "no figure for the timeout (third-party write-ups quote 3 to 30 s, unofficial).\n"
+        'answers as "Timed out" (Stripe\'s webhooks guide, https://docs.stripe.com/webhooks, '
+        "best practices, as third-party write-ups quote it, e.g. https://dev.to/webhookproof/"
+        "stripe-webhook-timed-out-return-a-2xx-first-then-do-the-heavy-work-in-a-queue-3ifc); "
+        "Stripe publishes no figure for the timeout (those write-ups quote 3 to 30 s, "
+        "unofficially).\n"
     )
     if mix is None or dup is None:
         add("No duplicates-only figure in this run.\n")
