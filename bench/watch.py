@@ -142,6 +142,11 @@ class Watch:
         activity = _Activity()
         next_activity = 0.0
         self._ready.set()
+        sampling = inode is not None or (connection is not None and target.activity)
+        if not sampling:
+            # Nothing to sample meanwhile: wake the moment the load ends, not up to a
+            # sampling interval later (the run has ~30 watched figures).
+            await asyncio.to_thread(self._stop.wait)
         while not self._stop.is_set():
             now = time.perf_counter()
             if inode is not None:
