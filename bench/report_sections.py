@@ -197,7 +197,9 @@ def throughput(out: Lines, configs: list[ConfigResult]) -> None:
     )
     add(
         "CPU is in cores, averaged over warm-up and measurement: the server's processes "
-        "(per process in brackets), PostgreSQL's and the load generator's; then the "
+        "(per process in brackets), all of PostgreSQL's processes (other databases on the "
+        "server included: the costs section counts this run's own) and the load generator's; "
+        "then the "
         "whole machine's idle cores and the cores stolen by the hypervisor (the machine "
         "is shared: idle cores while the server is not saturated mean waiting).\n"
     )
