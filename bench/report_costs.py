@@ -63,9 +63,11 @@ def costs(out: Lines, configs: list[ConfigResult]) -> None:
         "From the same figures as the throughput table, per answered request (warm-up "
         "included, as the CPU is): the worker processes' CPU, the CPU of PostgreSQL's "
         "backends connected to this configuration's own database (other databases on the "
-        "server left out; background writers not counted), PgBouncer's own process, and "
-        "the database's transactions per request (`pg_stat_database`, flushed by "
-        "PostgreSQL about once a second: ±1 s of transactions). On SQLite, the writer's "
+        "server left out; background writers not counted) and PgBouncer's own process. "
+        "(Transactions per request are left out: PostgreSQL flushes its counters about "
+        "once a second, too coarse for a 6-second figure; `python -m bench.roundtrips` "
+        "counts statements and round trips exactly, one request at a time.) On SQLite, "
+        "the writer's "
         "turn (the `-writer.lock` every process takes before `BEGIN IMMEDIATE`, "
         "adapters/sql/sqlite_writers.py), sampled from /proc/locks every 5 ms: the share "
         "of the time some process held it, its milliseconds per request, and how many "
@@ -139,11 +141,6 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
         parts.append(
             f"PostgreSQL's backends {mine['database_ms']:.2f} ms against "
             f"{base['database_ms']:.2f} ms"
-            + (
-                f" in {mine['transactions']:.1f} transactions against {base['transactions']:.1f}"
-                if mine["transactions"] is not None and base["transactions"] is not None
-                else ""
-            )
         )
     if mine["turn_share"] is not None and base["turn_share"] is not None:
         parts.append(

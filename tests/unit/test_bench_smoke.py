@@ -273,3 +273,28 @@ def test_costs_per_request_come_from_the_figure_and_its_database_side() -> None:
     assert cost["turn_ms"] == 5.0
     # Log-normal, median 300 ms, p99 1200 ms: a mean of about 358 ms.
     assert round(report_costs.gateway_mean_ms(300, 1200)) == 358
+
+
+def test_an_explanation_uses_the_database_side_of_its_configuration() -> None:
+    from bench import report_costs
+
+    side = {"database_cpu_seconds": 3.0, "backends": 20, "pooler_cpu_seconds": 0.5}
+    direct = _config("postgres", 1)
+    pooled = _config("postgres", 1, pgbouncer=True)
+    for config in (direct, pooled):
+        for key in ("ceiling_insert", "checkout", "webhooks"):
+            config.figures[key] |= {"answered": 1000, "server_cpu_seconds": 2.0, "database": side}
+    text = report_costs.explain(pooled, "checkout", direct)
+    assert "PostgreSQL's backends 3.00 ms against 3.00 ms" in text
+    assert "PgBouncer 0.50 ms against 0.50 ms" in text
+    assert "served directly (no PgBouncer)" in text
+    sqlite = _config("sqlite", 1)
+    turn = {"writer_turn": {"held_share": 0.5, "mean_waiting": 0.0, "by_process": [1.0]}}
+    for key in ("ceiling_insert", "checkout"):
+        sqlite.figures[key] |= {"answered": 500, "wall_seconds": 5.0, "database": turn}
+    assert "SQLite's writer turn held 5.0 ms per request" in report_costs.explain(
+        sqlite, "checkout"
+    )
+    out: list[str] = []
+    report_costs.costs(out, [direct, pooled, sqlite])
+    assert any("### Costs per request: sqlite, workers 1" in line for line in out)
