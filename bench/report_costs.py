@@ -328,9 +328,10 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
         "what an inbox design keeps in the request (verify and insert; the check could move "
         "out with the apply). The apply part is the rest, at least "
         f"{apply:.2f} ms of the worker's {worker_new:.2f} ms "
-        f"({100 * apply / max(worker_new, 1e-9):.0f} %): acknowledging before applying "
-        f"would shorten a new event's request by at most that share, and the storm's p99 "
-        "in proportion."
+        f"({100 * apply / max(worker_new, 1e-9):.0f} %): acknowledging after the inbox "
+        "insert would take at least that share of the worker's CPU out of a new event's "
+        "request (more if the gateway's check moved out too); the rest stays in the request "
+        "either way, and the work moved out still needs the same worker's CPU later."
     )
     add(" ".join(lines) + "\n")
 
