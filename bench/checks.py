@@ -39,16 +39,23 @@ class Checks:
         return [what for what, ok in self.results if not ok]
 
     def no_errors(self, figure: dict[str, Any], where: str) -> bool:
-        """No transport error and no unexpected status in a load's figure."""
+        """No transport error and no unexpected status in a load's figure, its warm-up
+        included (not timed, but an error there is still an error)."""
         statuses = ", ".join(f"{s}: {n}" for s, n in sorted(figure.get("statuses", {}).items()))
+        warmup = int(figure.get("warmup_errors", 0))
         return self.expect(
-            figure["errors"] == 0,
-            f"{where}: no errors ({figure['errors']} errors; statuses {statuses})",
+            figure["errors"] == 0 and warmup == 0,
+            f"{where}: no errors ({figure['errors']} errors, {warmup} during the warm-up; "
+            f"statuses {statuses})",
         )
 
     def no_pool_timeout(self, server: Server, figures: list[dict[str, Any]], where: str) -> bool:
         """No request waited out the connection pool: no 503 answered, none logged."""
-        answered = sum(int(f.get("statuses", {}).get("503", 0)) for f in figures)
+        answered = sum(
+            int(f.get(key, {}).get("503", 0))
+            for f in figures
+            for key in ("statuses", "warmup_statuses")
+        )
         text = server.log_text()
         logged = sum(text.count(marker) for marker in POOL_TIMEOUT_MARKERS)
         # Which pools ran out (the app's or the fake Stripe's: by their size).

@@ -44,7 +44,10 @@ PRICE = Money(2000, "usd")
 POLICY = FeePolicy(percent_bps=500, fixed=Money(30, "usd"))
 FUTURE_SLOTS = 60
 DUPLICATE_SHARE = 0.2
-# Pending bookings seeded for each timed webhook figure (more than any run sends).
+# Pending bookings seeded for each timed webhook figure (more than any run sends). Kept at
+# 8,000 although fewer would seed faster: the fake Stripe's objects share the database
+# (two per booking), so fewer rows could change what a figure costs PostgreSQL and make
+# it incomparable with earlier runs (bench/findings.md, eighth session).
 WEBHOOK_BOOKINGS = 8_000
 
 

@@ -40,7 +40,11 @@ from bench.shop import (
     set_up_tenant,
     webhook_plan,
 )
+from bench.watch import WatchTarget, pooler_pid
 from tools.pgbouncer import running_pgbouncer
+
+# Requests the duplicates-only figure may send (the applied events, over and over).
+DUPLICATES_ONLY = 4_000
 
 
 @dataclass
@@ -64,19 +68,21 @@ class ConfigResult:
 
 
 @contextmanager
-def served_url(database: str, pgbouncer: bool) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(migrated database URL, URL the servers use, their extra settings)."""
+def served_url(database: str, pgbouncer: bool) -> Iterator[tuple[WatchTarget, str, dict[str, str]]]:
+    """(what to watch: the migrated database and the pooler, URL the servers use, their
+    extra settings)."""
     with ExitStack() as stack:
         url = stack.enter_context(throwaway_database(database))
         if not pgbouncer:
-            yield url, url, {}
+            yield WatchTarget(url), url, {}
             return
         bouncer = stack.enter_context(running_pgbouncer(url))
-        yield url, bouncer.url_for(url), {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
+        target = WatchTarget(url, pooler_pid(bouncer.log_path))
+        yield target, bouncer.url_for(url), {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
 
 
 def measure_ceilings(
-    result: ConfigResult, url: str, extra: dict[str, str], load: LoadSettings
+    result: ConfigResult, url: str, extra: dict[str, str], load: LoadSettings, watch: WatchTarget
 ) -> None:
     port = free_port()
     ceiling = start_server(
@@ -91,11 +97,13 @@ def measure_ceilings(
                 load,
                 {"label": "ceiling: bare JSON", "kind": "get", "port": port, "paths": ["/json"]},
                 ceiling,
+                watch,
             )["summary"]
         result.figures["ceiling_insert"] = run_load(
             load,
             {"label": "ceiling: one-row insert", "kind": "post", "port": port, "path": "/insert"},
             ceiling,
+            watch,
         )["summary"]
         result.memory["calibration"] = ceiling.memory()
     finally:
@@ -113,8 +121,8 @@ def measure_configuration(
 ) -> ConfigResult:
     result = ConfigResult(database, workers, nodelay, pgbouncer)
     log(result.where + (" + TCP_NODELAY (bench.nodelay)" if nodelay else ""))
-    with served_url(database, pgbouncer) as (direct_url, url, extra):
-        measure_ceilings(result, url, extra, load)
+    with served_url(database, pgbouncer) as (watch, url, extra):
+        measure_ceilings(result, url, extra, load, watch)
         port = free_port()
         server = start_server(
             "bookpay",
@@ -123,15 +131,23 @@ def measure_configuration(
             port,
         )
         try:
-            _measure_bookpay(result, server, direct_url, load, checks)
+            _measure_bookpay(result, server, watch, load, checks)
         finally:
             stop_server(server)
     return result
 
 
 def _measure_bookpay(
-    result: ConfigResult, server: Server, url: str, load: LoadSettings, checks: Checks
+    result: ConfigResult, server: Server, watch: WatchTarget, load: LoadSettings, checks: Checks
 ) -> None:
+    # The duplicates-only figure (apply-in-request vs from the inbox) on PostgreSQL, 1 worker.
+    duplicates_figure = (result.database, result.workers, result.pgbouncer) == (
+        "postgres",
+        1,
+        False,
+    )
+    url = watch.direct_url
+    result.memory["bookpay_ready"] = server.memory()
     tenant = set_up_tenant(server, "bench-studio")
     pending = with_engine(
         url, lambda engine: seed_pending_bookings(engine, tenant, WEBHOOK_BOOKINGS)
@@ -144,7 +160,7 @@ def _measure_bookpay(
     plans["webhooks"] = webhook_plan(server, pending, "webhooks", WEBHOOK_SECRET, DUPLICATE_SHARE)
     sent: list[str] = []
     for key, plan in plans.items():
-        measured = run_load(load, plan, server)
+        measured = run_load(load, plan, server, watch)
         result.figures[key] = measured["summary"]
         checks.no_errors(measured, f"{key} ({result.where})")
         if key == "webhooks":
@@ -153,6 +169,17 @@ def _measure_bookpay(
                 not measured["exhausted"],
                 f"webhooks ({result.where}): {len(pending):,} events outlast the load",
             )
+        if key == "webhooks" and duplicates_figure:
+            # The same events again: every request is a duplicate (verified, checked with
+            # the gateway, found in the inbox), so the new events' apply part is the rest.
+            applied = set(sent)
+            again = [booking for booking in pending if booking["booking_id"] in applied]
+            again *= -(-DUPLICATES_ONLY // max(len(again), 1))  # enough for the figure
+            plan = webhook_plan(server, again, "webhooks, duplicates only", WEBHOOK_SECRET, 0.0)
+            short = LoadSettings(min(load.seconds, 3.0), min(load.warmup, 0.5), load.connections)
+            measured = run_load(short, plan, server, watch)
+            result.figures["webhooks_duplicates"] = measured["summary"]
+            checks.no_errors(measured, f"webhooks, duplicates only ({result.where})")
     result.memory["bookpay"] = server.memory()
     checks.no_pool_timeout(server, list(result.figures.values()), result.where)
     result.webhooks = with_engine(

@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.common import BIN, ROOT, log
 from bench.servers import Server
+from bench.watch import Watch, WatchTarget, cpu_seconds, cpu_used
 
 
 @dataclass
@@ -25,19 +26,6 @@ class LoadSettings:
     seconds: float
     warmup: float
     connections: int
-
-
-def _cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """utime + stime of each process, in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
 
 
 def _machine_ticks() -> list[int]:
@@ -68,16 +56,16 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
-def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
-
-
 def run_load(
-    settings: LoadSettings, plan: dict[str, Any], server: Server | None = None
+    settings: LoadSettings,
+    plan: dict[str, Any],
+    server: Server | None = None,
+    watch: WatchTarget | None = None,
 ) -> dict[str, Any]:
     """Run bench.loadgen in its own process with this plan; its JSON result.
 
-    With `server`, also the CPU seconds its processes (and PostgreSQL's) used meanwhile.
+    With `server`, also the CPU seconds its processes (and PostgreSQL's) used meanwhile;
+    with `watch`, what the database side did (bench/watch.py) under "database".
     """
     plan = {
         "connections": settings.connections,
@@ -88,10 +76,13 @@ def run_load(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(plan, handle)
     server_pids = server.processes() if server else []
-    server_cpu, postgres_cpu = _cpu_seconds(server_pids), _cpu_seconds(_postgres_pids())
+    server_cpu, postgres_cpu = cpu_seconds(server_pids), cpu_seconds(_postgres_pids())
     machine = _machine_ticks()
     wall = time.perf_counter()
+    watching = Watch(watch) if watch is not None else None
     try:
+        if watching is not None:
+            watching.start()
         completed = subprocess.run(
             [str(BIN / "python"), "-m", "bench.loadgen", handle.name],
             check=True,
@@ -101,29 +92,46 @@ def run_load(
             timeout=settings.seconds + settings.warmup + 120,
         )
     finally:
+        if watching is not None:
+            watching.stop()
         Path(handle.name).unlink(missing_ok=True)
     result: dict[str, Any] = json.loads(completed.stdout)
     wall = time.perf_counter() - wall
+    result["wall_seconds"] = wall
+    if watching is not None:
+        result["database"] = watching.result
     result["machine"] = _machine_share(machine, _machine_ticks())
-    server_after = _cpu_seconds(server_pids)
-    result["server_cpu_share"] = _cpu_used(server_cpu, server_after) / wall
+    server_after = cpu_seconds(server_pids)
+    result["server_cpu_seconds"] = cpu_used(server_cpu, server_after)
+    result["server_cpu_share"] = result["server_cpu_seconds"] / wall
     result["server_cpu_by_process"] = [
         round((value - server_cpu.get(pid, 0.0)) / wall, 2)
         for pid, value in sorted(server_after.items())
         if value - server_cpu.get(pid, 0.0) > 0.01 * wall
     ]
-    result["postgres_cpu_share"] = _cpu_used(postgres_cpu, _cpu_seconds(_postgres_pids())) / wall
+    result["postgres_cpu_share"] = cpu_used(postgres_cpu, cpu_seconds(_postgres_pids())) / wall
     result["client_cpu_share"] = result["client_cpu_seconds"] / wall
     summary = {k: v for k, v in result.items() if k != "sent_booking_ids"}
     log(
         f"  {plan['label']}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
-        f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}; cpu (cores): server "
+        f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']} "
+        f"(+{result['warmup_errors']} in warm-up); cpu (cores): server "
         f"{result['server_cpu_share']:.2f} {result['server_cpu_by_process']}, "
         f"postgres {result['postgres_cpu_share']:.2f}, "
         f"client {result['client_cpu_share']:.2f}; machine: busy "
         f"{result['machine']['busy']:.2f}, idle {result['machine']['idle']:.2f}, steal "
         f"{result['machine']['steal']:.2f}"
-        + (f" ({result['first_error']})" if result["errors"] else "")
+        + (f" ({result['first_error']})" if result["first_error"] else "")
     )
+    if watching is not None:
+        log(f"    database side: {_brief(result['database'])}")
     result["summary"] = summary
     return result
+
+
+def _brief(found: dict[str, Any]) -> str:
+    """The watch's figures on one line of the log."""
+    return ", ".join(
+        f"{key} {value:.2f}" if isinstance(value, float) else f"{key} {value}"
+        for key, value in found.items()
+    )

@@ -205,23 +205,31 @@ def _source(plan: dict[str, Any]) -> Source:
 
 @dataclass
 class Recorder:
+    """Latencies and statuses of the measured window; answers during the warm-up are not
+    timed but counted apart (`warmup_statuses`, `warmup_errors`), so that an error there
+    still fails the run's "no errors" check."""
+
     measure_from: float
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: int = 0
+    warmup_statuses: Counter[str] = field(default_factory=Counter)
+    warmup_errors: int = 0
     first_error: str | None = None
     last_done: float = 0.0
 
     def record(self, started: float, done: float, status: str, ok: bool, detail: str) -> None:
+        if not ok and self.first_error is None:
+            self.first_error = detail[:500]
         if started < self.measure_from:
+            self.warmup_statuses[status] += 1
+            self.warmup_errors += 0 if ok else 1
             return
         self.latencies.append(done - started)
         self.statuses[status] += 1
         self.last_done = max(self.last_done, done)
         if not ok:
             self.errors += 1
-            if self.first_error is None:
-                self.first_error = detail[:500]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
@@ -337,8 +345,13 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         "seconds": window,
         "rps": len(latencies) / window,
         "p50_ms": _percentile(latencies, 0.50) * 1000,
+        "mean_ms": 1000 * sum(latencies) / max(len(latencies), 1),
         "p99_ms": _percentile(latencies, 0.99) * 1000,
         "errors": recorder.errors,
+        "warmup_errors": recorder.warmup_errors,
+        "warmup_statuses": dict(recorder.warmup_statuses),
+        # Every answer, warm-up included: the CPU per request is over the whole load.
+        "answered": len(latencies) + sum(recorder.warmup_statuses.values()),
         "first_error": recorder.first_error,
         "statuses": dict(recorder.statuses),
         "client_cpu_seconds": (cpu_after.ru_utime + cpu_after.ru_stime)

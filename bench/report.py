@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bench import report_costs as costs
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
 from bench.checks import Checks
@@ -16,6 +17,12 @@ from bench.load import LoadSettings
 from bench.scenarios import LatencyResult, StormResult
 
 Target = tuple[str, str, bool]
+# Scenarios with a py-spy profile of their own (bench/profiling.py), by target name.
+PROFILED = ("checkout", "webhooks")
+
+
+def _link(title: str) -> str:
+    return f"[{title}]({sections.anchor(title)})"
 
 
 @dataclass
@@ -32,6 +39,12 @@ class Report:
     checks: Checks
     runtime_seconds: float = 0.0
     targets: list[Target] = field(default_factory=list)
+    # What explains each target when missed: links into the report (by target name).
+    explanations: dict[str, str] = field(default_factory=dict)
+
+    def _add(self, target: Target, *why: str) -> None:
+        self.targets.append(target)
+        self.explanations[target[0]] = " and ".join(why)
 
     def config(self, database: str, workers: int, pgbouncer: bool = False) -> ConfigResult | None:
         for config in self.configs:
@@ -43,8 +56,16 @@ class Report:
                 return config
         return None
 
+    def _why(self, config: ConfigResult, key: str) -> list[str]:
+        """The configuration's costs section, and for PostgreSQL with one worker directly
+        (where the profiles are taken) the profile of that load."""
+        links = [costs.costs_link(config)]
+        if (config.database, config.workers, config.pgbouncer) == ("postgres", 1, False):
+            links.append(sections.explained_by(f"{key} ≥" if key in PROFILED else key))
+        return links
+
     def evaluate(self) -> None:
-        add = self.targets.append
+        add = self._add
         for config in self.configs:
             insert = config.figures["ceiling_insert"]["rps"]
             floor = 0.4 if config.database == "sqlite" else None
@@ -55,19 +76,21 @@ class Report:
                         f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})",
                         f"{100 * ratio:.0f} %",
                         ratio >= share,
-                    )
+                    ),
+                    *self._why(config, key),
                 )
             if "availability" in config.figures:
                 bare = config.figures["ceiling_json"]["rps"]
                 for key in ("availability", "book_page"):
                     ratio = config.figures[key]["rps"] / bare if bare else 0.0
+                    name = sections.NAMES[key][0]
                     add(
                         (
-                            f"{sections.NAMES[key][0]} ≥ 25 % of the bare JSON ceiling "
-                            f"({config.where})",
+                            f"{name} ≥ 25 % of the bare JSON ceiling ({config.where})",
                             f"{100 * ratio:.0f} %",
                             ratio >= 0.25,
-                        )
+                        ),
+                        *self._why(config, name),
                     )
             peak = max(row["peak_mb"] for row in config.memory["bookpay"])
             add(
@@ -75,8 +98,10 @@ class Report:
                     f"peak memory ≤ 150 MB per server process ({config.where})",
                     f"{peak:.0f} MB",
                     peak <= 150,
-                )
+                ),
+                sections.explained_by("peak memory"),
             )
+            self._spread_target(config)
         self._latency_targets()
         if self.storm is not None:
             direct = self.config("postgres", 1)
@@ -89,7 +114,9 @@ class Report:
                     "(postgres, 1 worker)",
                     f"{100 * ratio:.0f} %, p99 {self.storm.figure['p99_ms']:.0f} ms",
                     ratio >= 0.5,
-                )
+                ),
+                *(self._why(direct, "webhooks") if direct else []),
+                _link(costs.STORM_CHOICE_TITLE),
             )
         if self.growth is not None:
             small = self.growth.figures["availability_small"]["p99_ms"]
@@ -99,8 +126,33 @@ class Report:
                     "availability p99 at 1M bookings ≤ 1.5 × at 1k (postgres, 1 worker, medians)",
                     f"{large / small:.2f} ×",
                     large <= 1.5 * small,
-                )
+                ),
+                sections.explained_by("at 1M bookings"),
             )
+
+    def _spread_target(self, config: ConfigResult) -> None:
+        """Issue 19, item 6: the 2-worker SQLite figures spread over both workers."""
+        if config.database != "sqlite" or config.workers < 2 or config.pgbouncer:
+            return
+        low, high = costs.SPREAD
+        shares = {key: costs.spread_shares(config, key) for key in costs.SPREAD_SCENARIOS}
+        ok = all(
+            shares[key] and low <= min(shares[key]) and max(shares[key]) <= high for key in shares
+        )
+        measured = "; ".join(
+            f"{key} " + " / ".join(f"{100 * v:.0f} %" for v in found)
+            for key, found in shares.items()
+        )
+        self._add(
+            (
+                f"spread over both workers: each worker {100 * low:.0f}–{100 * high:.0f} % of "
+                f"the server's CPU in checkout and webhooks ({config.where})",
+                measured,
+                ok,
+            ),
+            _link(scenarios.WORKER_SHARE_TITLE),
+            costs.costs_link(config),
+        )
 
     def _latency_targets(self) -> None:
         latency, direct = self.latency, self.config("postgres", 1)
@@ -111,34 +163,41 @@ class Report:
         # Checkouts started (201) per second: a 503 is not a checkout.
         started = full.get("statuses", {}).get("201", 0) / max(full.get("seconds", 0.0), 1e-9)
         ratio = started / reference if reference else 0.0
-        self.targets.append(
+        self._add(
             (
                 f"checkout with gateway latency (p50 {latency.p50_ms} ms), {latency.customers} "
                 "customers ≥ 80 % of the zero-latency checkout (postgres, 1 worker)",
                 f"{100 * ratio:.0f} % ({started:.0f} started/s vs {reference:.0f} req/s)",
                 ratio >= 0.8,
-            )
+            ),
+            _link(costs.LATENCY_QUEUE_TITLE),
+            sections.explained_by("gateway latency"),
         )
         half = latency.figures["half"]["p99_ms"]
         bound = latency.p99_ms + 150
-        self.targets.append(
+        self._add(
             (
                 f"checkout p99 at half load ({latency.customers // 2} customers) ≤ injected p99 "
                 f"+ 150 ms = {bound} ms",
                 f"{half:.0f} ms",
                 half <= bound,
-            )
+            ),
+            _link(costs.LATENCY_QUEUE_TITLE),
+            sections.explained_by("p99 at half load"),
         )
 
     def markdown(self) -> str:
         out: list[str] = []
         sections.header(out, self)
-        sections.targets(out, self.targets, self.checks)
+        sections.targets(out, self.targets, self.checks, self.explanations)
         sections.throughput(out, self.configs)
+        costs.costs(out, self.configs)
         if self.latency is not None:
             scenarios.latency(out, self.latency, self.config("postgres", 1))
+            costs.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", 1))
+            costs.storm_apply_share(out, self.storm, self.config("postgres", 1))
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
         sections.webhooks_once(out, self.configs)

@@ -79,6 +79,12 @@ def _ratio(value: float, ceiling: float) -> str:
     return f"{100 * value / ceiling:.0f} %" if ceiling else "n/a"
 
 
+def _errors(fig: dict[str, Any]) -> str:
+    """Errors of the measured window, and of the warm-up when there were any."""
+    warmup = int(fig.get("warmup_errors", 0))
+    return f"{fig['errors']}" + (f" (+{warmup} warm-up)" if warmup else "")
+
+
 def _mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -103,7 +109,8 @@ def header(out: Lines, report: Report) -> None:
         "closed loop, each reopened every 50 requests so that connections spread over the "
         f"workers), {report.load.warmup:g} s warm-up then {report.load.seconds:g} s measured "
         "per figure; p50/p99 are per-request latencies seen by the client; errors are "
-        "transport errors and unexpected statuses"
+        "transport errors and unexpected statuses, those of the warm-up counted apart (not "
+        "timed, but failing the run's no-errors check too)"
     )
     add(
         "- Servers: `bookpay serve --workers N` (uvicorn) with `BOOKPAY_GATEWAY=fake`, "
@@ -130,7 +137,7 @@ EXPLANATIONS = (
 )
 
 
-def _anchor(title: str) -> str:
+def anchor(title: str) -> str:
     """GitHub's anchor of a heading."""
     kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
     return "#" + kept.replace(" ", "-")
@@ -140,7 +147,7 @@ def explained_by(target: str) -> str:
     for words, kind, name in EXPLANATIONS:
         if words in target:
             title = profile_title(name) if kind == "profile" else name
-            return f"[{title}]({_anchor(title)})"
+            return f"[{title}]({anchor(title)})"
     return "no profile taken for it"
 
 
@@ -148,19 +155,25 @@ def profile_title(scenario: str) -> str:
     return f"Profile: {scenario}"
 
 
-def targets(out: Lines, found: list[tuple[str, str, bool]], checks: Checks) -> None:
+def targets(
+    out: Lines,
+    found: list[tuple[str, str, bool]],
+    checks: Checks,
+    explanations: dict[str, str] | None = None,
+) -> None:
     add = out.append
     add("## Targets\n")
     add(
-        "A miss names what explains it: the worker's py-spy profile under that load, taken in "
-        "this run (section Profiles; PostgreSQL, 1 worker: the SQLite, two-worker and "
-        "PgBouncer configurations run the same code above another driver or pool), or the "
-        "section whose figures do.\n"
+        "A miss names the section whose figures of this run explain it: for a throughput "
+        "ratio, that configuration's costs per request against its ceiling's (and for "
+        "PostgreSQL with one worker also the worker's py-spy profile under that load); for "
+        "the other targets, the section that measures them.\n"
     )
     add("| target | measured | | explained by |")
     add("| --- | --- | --- | --- |")
     for name, value, ok in found:
-        add(f"| {name} | {value} | {_mark(ok)} | {'' if ok else explained_by(name)} |")
+        why = (explanations or {}).get(name) or explained_by(name)
+        add(f"| {name} | {value} | {_mark(ok)} | {'' if ok else why} |")
     add("")
     add("## Correctness checks (asserted: a failed check fails `make bench`)\n")
     failed = checks.failures
@@ -184,7 +197,9 @@ def throughput(out: Lines, configs: list[ConfigResult]) -> None:
     )
     add(
         "CPU is in cores, averaged over warm-up and measurement: the server's processes "
-        "(per process in brackets), PostgreSQL's and the load generator's; then the "
+        "(per process in brackets), all of PostgreSQL's processes (other databases on the "
+        "server included: the costs section counts this run's own) and the load generator's; "
+        "then the "
         "whole machine's idle cores and the cores stolen by the hypervisor (the machine "
         "is shared: idle cores while the server is not saturated mean waiting).\n"
     )
@@ -202,7 +217,7 @@ def throughput(out: Lines, configs: list[ConfigResult]) -> None:
             ratio = _ratio(fig["rps"], ceiling["rps"]) if ceiling else "—"
             add(
                 f"| {database(config)} | {config.label} | {label} | {fig['rps']:.0f} | "
-                f"{_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | {fig['errors']} | {ratio} | "
+                f"{_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | {_errors(fig)} | {ratio} | "
                 f"{fig['server_cpu_share']:.2f} {fig['server_cpu_by_process']} / "
                 f"{fig['postgres_cpu_share']:.2f} / {fig['client_cpu_share']:.2f} | "
                 f"{fig['machine']['idle']:.2f} / {fig['machine']['steal']:.2f} |"
@@ -212,7 +227,7 @@ def throughput(out: Lines, configs: list[ConfigResult]) -> None:
         (c, k, f)
         for c in configs
         for k, f in c.figures.items()
-        if f["errors"] and f.get("first_error")
+        if (f["errors"] or f.get("warmup_errors")) and f.get("first_error")
     ]
     if errors:
         add("First error of each figure that had errors:\n")
@@ -253,20 +268,56 @@ def webhooks_once(out: Lines, configs: list[ConfigResult]) -> None:
     add("")
 
 
+MEMORY_ROLES = {
+    "calibration": "calibration app, after its load",
+    "bookpay_ready": "Bookpay, ready (before any load)",
+    "bookpay": "Bookpay, after all its load",
+}
+
+
 def memory(out: Lines, configs: list[ConfigResult]) -> None:
     add = out.append
     add("## Peak memory\n")
     add(
-        "VmHWM (peak resident set) of each server process, read from /proc after all of "
-        "its load; with 2 workers uvicorn runs a supervisor (`main`) and two workers.\n"
+        "VmHWM (peak resident set) of each server process, read from /proc; with 2 workers "
+        "uvicorn runs a supervisor (`main`) and two workers. Three readings per "
+        "configuration: the calibration app (the same framework, server, engine and driver "
+        "with one route each: the floor any app on this stack starts from) after its load, "
+        "Bookpay as soon as it answers ready (its imports and start-up), and Bookpay after "
+        "all its load.\n"
     )
     add("| database | workers | server | processes (role: peak MB) |")
     add("| --- | --- | --- | --- |")
     for config in configs:
-        for server, rows in config.memory.items():
+        for server in MEMORY_ROLES:
+            rows = config.memory.get(server)
+            if not rows:
+                continue
             text = ", ".join(f"{r['role']}: {r['peak_mb']:.0f}" for r in rows)
-            add(f"| {database(config)} | {config.label} | {server} | {text} |")
+            add(f"| {database(config)} | {config.label} | {MEMORY_ROLES[server]} | {text} |")
     add("")
+    for config in configs:
+        split = memory_split(config)
+        if split is None:
+            continue
+        floor, ready, loaded = split
+        add(
+            f"- {config.where}: the stack's floor {floor:.0f} MB, Bookpay's start-up adds "
+            f"{ready - floor:.0f} MB (ready at {ready:.0f} MB), its load "
+            f"{loaded - ready:.0f} MB more (peak {loaded:.0f} MB)."
+        )
+    add("")
+
+
+def memory_split(config: ConfigResult) -> tuple[float, float, float] | None:
+    """(calibration, Bookpay ready, Bookpay loaded): the largest process of each."""
+    found = []
+    for server in ("calibration", "bookpay_ready", "bookpay"):
+        rows = config.memory.get(server)
+        if not rows:
+            return None
+        found.append(max(float(row["peak_mb"]) for row in rows))
+    return found[0], found[1], found[2]
 
 
 def quotes(out: Lines, quotes: dict[str, dict[str, float]]) -> None:

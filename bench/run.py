@@ -65,7 +65,7 @@ def main() -> None:
     started = time.perf_counter()
     load = LoadSettings(args.seconds, args.warmup, args.connections)
     checks = Checks()
-    quotes = measure_fee_quotes(2.0)
+    quotes = measure_fee_quotes(1.0)
     configs: list[ConfigResult] = [
         measure_configuration(database, int(workers), load, checks)
         for database in filter(None, args.databases.split(","))

@@ -32,6 +32,7 @@ from bench.seed import (
 )
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import add_scarce_offering, checkout_plan, set_up_tenant, webhook_plan
+from bench.watch import WatchTarget
 
 LATENCY_P50_MS = 300
 LATENCY_P99_MS = 1200
@@ -68,7 +69,11 @@ def measure_gateway_latency(load: LoadSettings, checks: Checks) -> LatencyResult
             tenant = set_up_tenant(server, "latency-studio")
             for key, settings in (("full", full), ("half", half)):
                 label = f"checkout, {settings.connections} customers, gateway latency"
-                measured = run_load(settings, checkout_plan(server, tenant, label), server)
+                # At half load, pg_stat_activity too: does a transaction stay open across
+                # the gateway's wait, or do requests wait for the worker?
+                watch = WatchTarget(url, activity=True)
+                plan = checkout_plan(server, tenant, label)
+                measured = run_load(settings, plan, server, watch)
                 result.figures[key] = measured["summary"]
                 checks.no_errors(measured, f"checkout under gateway latency ({key} load)")
             scarce = add_scarce_offering(server, tenant, SCARCE_SLOTS, SCARCE_SEATS)

@@ -177,7 +177,7 @@ def test_a_failed_check_is_kept_and_named() -> None:
     checks = Checks()
     checks.expect(True, "fine")
     checks.no_errors({"errors": 3, "statuses": {"503": 3}}, "storm")
-    assert checks.failures == ["storm: no errors (3 errors; statuses 503: 3)"]
+    assert checks.failures == ["storm: no errors (3 errors, 0 during the warm-up; statuses 503: 3)"]
 
 
 def test_a_get_plan_sends_its_headers_and_a_plan_may_expect_other_statuses() -> None:
@@ -205,3 +205,96 @@ def test_the_pgbouncer_launcher_pools_transactions(tmp_path: Path) -> None:
     assert bouncer.url_for("postgresql+asyncpg://postgres@127.0.0.1:5432/db") == (
         "postgresql+asyncpg://postgres@127.0.0.1:6432/db"
     )
+
+
+def test_errors_during_the_warm_up_are_counted_apart_and_fail_the_no_errors_check() -> None:
+    recorder = loadgen.Recorder(measure_from=10.0)
+    recorder.record(1.0, 2.0, "503", False, "pool timeout during warm-up")
+    recorder.record(3.0, 4.0, "201", True, "")
+    recorder.record(11.0, 12.0, "201", True, "")
+    assert recorder.errors == 0
+    assert recorder.warmup_errors == 1
+    assert recorder.warmup_statuses == {"503": 1, "201": 1}
+    assert recorder.first_error == "pool timeout during warm-up"
+    assert recorder.latencies == [1.0]
+    checks = Checks()
+    figure = {"errors": 0, "warmup_errors": 1, "statuses": {"201": 1}}
+    assert not checks.no_errors(figure, "checkout")
+    assert "1 during the warm-up" in checks.failures[0]
+
+
+def test_each_miss_links_the_costs_of_its_own_configuration_and_sqlite_spread_is_a_target(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    sqlite = report.configs[1]
+    sqlite.figures["checkout"] = _figure(50, server_cpu_by_process=[0.05, 0.5, 0.5])
+    sqlite.figures["webhooks"] = _figure(50, server_cpu_by_process=[0.05, 0.7, 0.3])
+    report.evaluate()
+    marks = {name: (value, ok) for name, value, ok in report.targets}
+    spread = (
+        "spread over both workers: each worker 35–65 % of the server's CPU in checkout "
+        "and webhooks (sqlite, workers 2)"
+    )
+    assert marks[spread] == ("checkout 50 % / 50 %; webhooks 70 % / 30 %", False)
+    text = report.markdown()
+    row = next(line for line in text.splitlines() if "(sqlite, workers 2) | 5 %" in line)
+    assert "[Costs per request: sqlite, workers 2](#costs-per-request-sqlite-workers-2)" in row
+    assert "Profile" not in row
+    assert "### Costs per request: postgres via PgBouncer, workers 1" in text
+    assert "served directly (no PgBouncer) the same checkout cost the worker" in text
+    assert f"| {spread} |" in text
+    assert "### Where the half-load checkout's time went" in text
+    assert "### Apply in the request or from the inbox" in text
+
+
+def test_costs_per_request_come_from_the_figure_and_its_database_side() -> None:
+    from bench import report_costs
+
+    fig = _figure(
+        100,
+        answered=600,
+        server_cpu_seconds=3.0,
+        wall_seconds=6.0,
+        database={
+            "database_cpu_seconds": 1.2,
+            "backends": 20,
+            "pooler_cpu_seconds": 0.6,
+            "writer_turn": {"held_share": 0.5, "mean_waiting": 1.5, "by_process": [1.0]},
+        },
+    )
+    cost = report_costs.per_request(fig)
+    assert cost["worker_ms"] == 5.0
+    assert cost["database_ms"] == 2.0
+    assert cost["pooler_ms"] == 1.0
+    assert cost["turn_ms"] == 5.0
+    # Log-normal, median 300 ms, p99 1200 ms: a mean of about 358 ms.
+    assert round(report_costs.gateway_mean_ms(300, 1200)) == 358
+
+
+def test_an_explanation_uses_the_database_side_of_its_configuration() -> None:
+    from bench import report_costs
+
+    side = {"database_cpu_seconds": 3.0, "backends": 20, "pooler_cpu_seconds": 0.5}
+    direct = _config("postgres", 1)
+    pooled = _config("postgres", 1, pgbouncer=True)
+    for config in (direct, pooled):
+        for key in ("ceiling_insert", "checkout", "webhooks"):
+            config.figures[key] |= {"answered": 1000, "server_cpu_seconds": 2.0, "database": side}
+    text = report_costs.explain(pooled, "checkout", direct)
+    assert "PostgreSQL's backends 3.00 ms against 3.00 ms" in text
+    assert "PgBouncer 0.50 ms against 0.50 ms" in text
+    assert "served directly (no PgBouncer)" in text
+    sqlite = _config("sqlite", 1)
+    turn = {"writer_turn": {"held_share": 0.5, "mean_waiting": 0.0, "by_process": [1.0]}}
+    for key in ("ceiling_insert", "checkout"):
+        sqlite.figures[key] |= {"answered": 500, "wall_seconds": 5.0, "database": turn}
+    assert "SQLite's writer turn held 5.0 ms per request" in report_costs.explain(
+        sqlite, "checkout"
+    )
+    out: list[str] = []
+    report_costs.costs(out, [direct, pooled, sqlite])
+    assert any("### Costs per request: sqlite, workers 1" in line for line in out)

@@ -1,0 +1,344 @@
+"""The sections of docs/benchmarks.md that explain each configuration's misses from its own
+figures of the same run: what a request cost the worker, the database and the pooler,
+against the ceiling's; whether the machine had cores left; on SQLite, the writer's turn;
+under Stripe's latency, where a checkout's time went; in the storm, the apply part's share.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.configs import ConfigResult
+from bench.report_sections import NAMES, Lines, anchor
+from bench.scenarios import LatencyResult, StormResult
+
+# A worker at this share of a core or more is taken as saturated (the rest is the kernel's
+# and the scheduler's), and a machine with fewer idle cores than this as full.
+SATURATED_WORKER = 0.8
+FULL_MACHINE = 0.15
+# The spread target (issue 19, item 6): each worker serves 35-65 % of the server's CPU.
+SPREAD = (0.35, 0.65)
+SPREAD_SCENARIOS = ("checkout", "webhooks")
+
+
+def costs_title(config: ConfigResult) -> str:
+    return f"Costs per request: {config.where}"
+
+
+def per_request(fig: dict[str, Any]) -> dict[str, Any]:
+    """CPU milliseconds per answered request (warm-up included, as the CPU is), and what
+    the database side did per request."""
+    answered = max(int(fig.get("answered") or fig.get("requests") or 0), 1)
+    side = fig.get("database") or {}
+    turn = side.get("writer_turn")
+    wall = float(fig.get("wall_seconds") or side.get("wall_seconds") or 0.0)
+    found: dict[str, Any] = {
+        "worker_ms": 1000 * float(fig.get("server_cpu_seconds", 0.0)) / answered,
+        "database_ms": (
+            1000 * float(side["database_cpu_seconds"]) / answered if side.get("backends") else None
+        ),
+        "pooler_ms": (
+            1000 * float(side["pooler_cpu_seconds"]) / answered
+            if side.get("pooler_cpu_seconds")
+            else None
+        ),
+        "turn_share": float(turn["held_share"]) if turn else None,
+        "turn_ms": 1000 * float(turn["held_share"]) * wall / answered if turn else None,
+        "turn_waiting": float(turn["mean_waiting"]) if turn else None,
+        "idle": float(fig["machine"]["idle"]),
+        "per_worker": max((float(v) for v in fig.get("server_cpu_by_process", [])), default=0.0),
+    }
+    return found
+
+
+def _opt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def costs(out: Lines, configs: list[ConfigResult]) -> None:
+    add = out.append
+    add("## Why each configuration misses: costs per request\n")
+    add(
+        "From the same figures as the throughput table, per answered request (warm-up "
+        "included, as the CPU is): the worker processes' CPU, the CPU of PostgreSQL's "
+        "backends connected to this configuration's own database (other databases on the "
+        "server left out; background writers not counted) and PgBouncer's own process. "
+        "(Transactions per request are left out: PostgreSQL flushes its counters about "
+        "once a second, too coarse for a 6-second figure; `python -m bench.roundtrips` "
+        "counts statements and round trips exactly, one request at a time.) On SQLite, "
+        "the writer's "
+        "turn (the `-writer.lock` every process takes before `BEGIN IMMEDIATE`, "
+        "adapters/sql/sqlite_writers.py), sampled from /proc/locks every 5 ms: the share "
+        "of the time some process held it, its milliseconds per request, and how many "
+        "waited for it on average. Idle: the machine's idle cores (2 in all). When both "
+        "a scenario and its ceiling are bound by the same CPU, their throughput ratio is "
+        "about the inverse of their cost ratio.\n"
+    )
+    for config in configs:
+        add(f"### {costs_title(config)}\n")
+        add(
+            "| scenario | req/s | worker CPU ms | database CPU ms | PgBouncer CPU ms "
+            "| writer turn held (ms) | waiting for it | busiest worker (cores) | idle cores |"
+        )
+        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for key, (label, _) in {
+            **NAMES,
+            "webhooks_duplicates": ("webhooks, duplicates only", None),
+        }.items():
+            fig = config.figures.get(key)
+            if fig is None:
+                continue
+            cost = per_request(fig)
+            turn = (
+                "—"
+                if cost["turn_share"] is None
+                else f"{100 * cost['turn_share']:.0f} % ({cost['turn_ms']:.1f})"
+            )
+            add(
+                f"| {label} | {fig['rps']:.0f} | {cost['worker_ms']:.2f} | "
+                f"{_opt(cost['database_ms'])} | {_opt(cost['pooler_ms'])} | "
+                f"{turn} | {_opt(cost['turn_waiting'])} | "
+                f"{cost['per_worker']:.2f} | {cost['idle']:.2f} |"
+            )
+        add("")
+        for key in ("checkout", "webhooks", "availability", "book_page"):
+            if key in config.figures:
+                add(f"- {explain(config, key, _direct(config, configs))}")
+        add("")
+
+
+def _direct(config: ConfigResult, configs: list[ConfigResult]) -> ConfigResult | None:
+    """The same database and workers without PgBouncer, for a configuration through it."""
+    if not config.pgbouncer:
+        return None
+    return next(
+        (
+            c
+            for c in configs
+            if not c.pgbouncer
+            and not c.nodelay
+            and (c.database, c.workers) == (config.database, config.workers)
+        ),
+        None,
+    )
+
+
+def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) -> str:
+    """What the figures of this configuration say about one scenario's ratio; through
+    PgBouncer, also against the same scenario served directly (`direct`)."""
+    ceiling_key = NAMES[key][1] or "ceiling_insert"
+    fig, ceiling = config.figures[key], config.figures[ceiling_key]
+    mine, base = per_request(fig), per_request(ceiling)
+    label = NAMES[key][0].split(" (")[0]
+    worker_ratio = mine["worker_ms"] / max(base["worker_ms"] or 0.0, 1e-9)
+    parts = [
+        f"**{label}** ({100 * fig['rps'] / max(ceiling['rps'], 1e-9):.0f} % of "
+        f"{NAMES[ceiling_key][0]}): the worker spent {mine['worker_ms']:.2f} ms of CPU per "
+        f"request against {base['worker_ms']:.2f} ms for the ceiling ({worker_ratio:.1f} ×)"
+    ]
+    if mine["database_ms"] is not None and base["database_ms"] is not None:
+        parts.append(
+            f"PostgreSQL's backends {mine['database_ms']:.2f} ms against "
+            f"{base['database_ms']:.2f} ms"
+        )
+    if mine["turn_share"] is not None and base["turn_share"] is not None:
+        parts.append(
+            f"SQLite's writer turn held {mine['turn_ms']:.1f} ms per request "
+            f"({100 * mine['turn_share']:.0f} % of the time, {mine['turn_waiting']:.2f} "
+            f"waiting) against {base['turn_ms']:.1f} ms"
+        )
+    if mine["pooler_ms"] is not None:
+        parts.append(f"PgBouncer {mine['pooler_ms']:.2f} ms against {_opt(base['pooler_ms'])} ms")
+    if direct is not None and key in direct.figures:
+        straight = per_request(direct.figures[key])
+        parts.append(
+            f"served directly (no PgBouncer) the same {label} cost the worker "
+            f"{straight['worker_ms']:.2f} ms and PostgreSQL's backends "
+            f"{_opt(straight['database_ms'])} ms: the difference is the pooler's hop and "
+            "the statements prepared again in every transaction (no statement cache "
+            "behind a transaction pooler)"
+        )
+    text = "; ".join(parts) + ". "
+    per_worker = mine["per_worker"]
+    if per_worker >= SATURATED_WORKER:
+        text += (
+            f"The busiest worker ran at {per_worker:.2f} of a core: bound by its own CPU, so "
+            "the ratio follows the worker's cost per request."
+        )
+    elif mine["idle"] < FULL_MACHINE:
+        text += (
+            f"The machine had {mine['idle']:.2f} idle cores: workers, "
+            f"{'PostgreSQL, ' if config.database == 'postgres' else ''}the load generator "
+            "(and whatever else ran) shared its 2 cores, so the ratio follows the whole "
+            "cost per request."
+        )
+    elif mine["turn_share"] is not None and mine["turn_share"] >= 0.5:
+        text += (
+            f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
+            f"({mine['idle']:.2f} idle cores) were full: the writer's turn was held "
+            f"{100 * mine['turn_share']:.0f} % of the time ({mine['turn_ms']:.1f} ms per "
+            f"request, {mine['turn_waiting']:.2f} waiting on average), so the requests "
+            "queued for SQLite's one writer."
+        )
+    else:
+        text += (
+            f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
+            f"({mine['idle']:.2f} idle cores) were full: the requests waited on something "
+            "else (the database's answers, locks)."
+        )
+    return text
+
+
+def spread_shares(config: ConfigResult, key: str) -> list[float]:
+    """Each worker's share of the CPU its workers used during one figure, largest first."""
+    fig = config.figures.get(key)
+    if fig is None:
+        return []
+    used = sorted((float(v) for v in fig["server_cpu_by_process"]), reverse=True)
+    workers = used[: config.workers]
+    total = sum(workers) or 1.0
+    return [v / total for v in workers]
+
+
+def gateway_mean_ms(p50_ms: float, p99_ms: float) -> float:
+    """The mean of the fake's log-normal delay with this median and 99th percentile."""
+    sigma = math.log(p99_ms / p50_ms) / 2.3263478740408408
+    return p50_ms * math.exp(sigma * sigma / 2)
+
+
+def latency_queue(out: Lines, result: LatencyResult) -> None:
+    """Where the half-load checkout's time went: the gateway's wait, the worker's CPU, and
+    the queue; and whether a transaction stayed open across the gateway's wait."""
+    fig = result.figures.get("half")
+    if fig is None:
+        return
+    add = out.append
+    add(f"### {LATENCY_QUEUE_TITLE}\n")
+    gateway = gateway_mean_ms(result.p50_ms, result.p99_ms)
+    customers = result.customers // 2
+    mean = float(fig.get("mean_ms") or 0.0)
+    little = 1000 * customers / max(fig["rps"], 1e-9)
+    worker_ms = per_request(fig)["worker_ms"] or 0.0
+    server = float(fig["server_cpu_share"])
+    beyond = mean - gateway
+    add(
+        f"{customers} customers in a closed loop at {fig['rps']:.0f} checkouts/s: by "
+        f"Little's law each checkout took {little:.0f} ms on average (measured mean "
+        f"{mean:.0f} ms). The fake's delay averages {gateway:.0f} ms (the mean of its "
+        f"log-normal, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms), so a checkout spent "
+        f"about {beyond:.0f} ms in Bookpay beyond the gateway, of which {worker_ms:.1f} ms "
+        f"was the worker's own CPU per checkout. The worker used {server:.2f} of a core and "
+        f"the machine had {fig['machine']['idle']:.2f} idle cores"
+        + (
+            f": the worker was saturated, so the other ~{beyond - worker_ms:.0f} ms were "
+            "spent waiting for it (the admission line and the event loop's queue), not for "
+            "the gateway."
+            if server >= SATURATED_WORKER
+            else f": the machine was full (the worker got {server:.2f} of a core), so the "
+            f"other ~{beyond - worker_ms:.0f} ms were spent waiting for a core (the admission "
+            "line and the event loop's queue), not for the gateway."
+            if fig["machine"]["idle"] < FULL_MACHINE
+            else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
+        )
+        + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
+        f"{fig['p99_ms'] - result.p99_ms:.0f} ms.\n"
+    )
+    activity = (fig.get("database") or {}).get("activity")
+    if not activity:
+        add("pg_stat_activity was not sampled in this figure.\n")
+        return
+    mean_states = activity["mean"]
+    most = activity["most"]
+    oldest = float(activity["oldest_transaction_ms"])
+    waits = ", ".join(f"{k} ({v})" for k, v in activity["active_waits"].items()) or "none"
+    add(
+        f"pg_stat_activity, sampled every 0.1 s ({activity['samples']} samples) on this "
+        "database (Bookpay's pool and the fake Stripe's): on average "
+        f"{mean_states.get('active', 0.0):.1f} connections active, "
+        f"{mean_states.get('idle in transaction', 0.0):.1f} idle in a transaction and "
+        f"{mean_states.get('idle', 0.0):.1f} idle; at most {most.get('active', 0)} active "
+        f"and {most.get('idle in transaction', 0)} idle in a transaction in one sample. "
+        f"The oldest open transaction seen was {oldest:.0f} ms old; active connections "
+        f"waited on: {waits}. "
+        + (
+            f"No transaction lived as long as the gateway's median wait ({result.p50_ms} "
+            "ms), so none stayed open across a call to the gateway."
+            if oldest < result.p50_ms
+            else f"A transaction lived longer than the gateway's median wait "
+            f"({result.p50_ms} ms): one may have stayed open across a call to the gateway, "
+            "or waited that long for the worker between its statements."
+        )
+        + " (A connection checked out of the pool outside a transaction is not visible "
+        "here; no pool timeout was logged.)\n"
+    )
+
+
+LATENCY_QUEUE_TITLE = "Where the half-load checkout's time went"
+
+
+def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
+    """Apply in the request or from the inbox: the figures that decide it."""
+    add = out.append
+    add(f"### {STORM_CHOICE_TITLE}\n")
+    fig = result.figure
+    mix = direct.figures.get("webhooks") if direct else None
+    dup = direct.figures.get("webhooks_duplicates") if direct else None
+    add(
+        f"The storm's p99 was {fig['p99_ms']:.0f} ms (p50 {fig['p50_ms']:.0f} ms) with "
+        f"{result.connections} connections on one worker. Stripe asks an endpoint to answer "
+        "2xx quickly, before any complex logic that could cause a timeout, and shows late "
+        'answers as "Timed out" (Stripe\'s webhooks guide, https://docs.stripe.com/webhooks, '
+        "best practices, as third-party write-ups quote it, e.g. https://dev.to/webhookproof/"
+        "stripe-webhook-timed-out-return-a-2xx-first-then-do-the-heavy-work-in-a-queue-3ifc); "
+        "Stripe publishes no figure for the timeout (those write-ups quote 3 to 30 s, "
+        "unofficially).\n"
+    )
+    if mix is None or dup is None:
+        add("No duplicates-only figure in this run.\n")
+        return
+    share = mix.get("duplicates_sent", 0) / max(
+        mix.get("events_sent", 0) + mix.get("duplicates_sent", 0), 1
+    )
+    cost_mix, cost_dup = per_request(mix), per_request(dup)
+    worker_new = (cost_mix["worker_ms"] - share * cost_dup["worker_ms"]) / max(1 - share, 1e-9)
+    lines = [
+        f"Per request on PostgreSQL with one worker (section above): the mix "
+        f"({100 * share:.0f} % duplicates) cost the worker {cost_mix['worker_ms']:.2f} ms, "
+        f"a duplicate alone {cost_dup['worker_ms']:.2f} ms, so a new event about "
+        f"{worker_new:.2f} ms."
+    ]
+    if cost_mix["database_ms"] is not None and cost_dup["database_ms"] is not None:
+        db_new = (cost_mix["database_ms"] - share * cost_dup["database_ms"]) / max(1 - share, 1e-9)
+        lines.append(
+            f"PostgreSQL's backends: {cost_dup['database_ms']:.2f} ms per duplicate, about "
+            f"{db_new:.2f} ms per new event."
+        )
+    apply = worker_new - cost_dup["worker_ms"]
+    if apply <= 0:
+        lines.append(
+            "A duplicate cost the worker as much as a new event or more: in this run the "
+            "noise is larger than the apply part, and these figures do not separate it."
+        )
+        add(" ".join(lines) + "\n")
+        return
+    lines.append(
+        "A duplicate is verified, checked with the gateway, found in the inbox, and its "
+        "payment's parked events looked up (application/payment_events/bus.py): at most "
+        "what an inbox design keeps in the request (verify and insert; the check could move "
+        "out with the apply). The apply part is the rest, at least "
+        f"{apply:.2f} ms of the worker's {worker_new:.2f} ms "
+        f"({100 * apply / max(worker_new, 1e-9):.0f} %): acknowledging after the inbox "
+        "insert would take at least that share of the worker's CPU out of a new event's "
+        "request (more if the gateway's check moved out too); the rest stays in the request "
+        "either way, and the work moved out still needs the same worker's CPU later."
+    )
+    add(" ".join(lines) + "\n")
+
+
+STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
+
+
+def costs_link(config: ConfigResult) -> str:
+    title = costs_title(config)
+    return f"[{title}]({anchor(title)})"

@@ -1,0 +1,224 @@
+"""What the database side did during one load, read beside it (bench/load.py):
+
+- PostgreSQL: the CPU of the backends connected to the run's own database (other helpers'
+  databases on the same server left out), and on request a sample of `pg_stat_activity`
+  every 0.1 s (how many of its connections were active or idle in a transaction, and the
+  oldest open transaction);
+- PgBouncer: its own process's CPU (the extra hop);
+- SQLite: the writer's turn (bench's `<database>-writer.lock`, adapters/sql/sqlite_writers.py)
+  sampled from /proc/locks every 5 ms: how much of the time some process held it, which
+  worker did, and how many waited for it.
+
+A thread of the runner does the sampling while the load runs in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+LOCK_INTERVAL = 0.005
+ACTIVITY_INTERVAL = 0.1
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each process, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+@dataclass
+class WatchTarget:
+    """Where to look: the database URL the runner reaches directly (not through the
+    pooler), PgBouncer's pid, SQLite's writer lock file; `activity` samples
+    pg_stat_activity."""
+
+    direct_url: str
+    pooler_pid: int | None = None
+    activity: bool = False
+
+    @property
+    def sqlite_lock(self) -> Path | None:
+        if not self.direct_url.startswith("sqlite"):
+            return None
+        return Path(f"{make_url(self.direct_url).database}-writer.lock")
+
+
+@dataclass
+class _Activity:
+    samples: int = 0
+    states: Counter[str] = field(default_factory=Counter)  # summed over samples
+    most: Counter[str] = field(default_factory=Counter)  # the most seen in one sample
+    oldest_transaction_ms: float = 0.0
+    waits: Counter[str] = field(default_factory=Counter)
+
+    def add(self, rows: list[Any]) -> None:
+        self.samples += 1
+        here: Counter[str] = Counter(str(row["state"]) for row in rows)
+        self.states.update(here)
+        for state, count in here.items():
+            self.most[state] = max(self.most[state], count)
+        for row in rows:
+            if row["xact_ms"] is not None:
+                self.oldest_transaction_ms = max(self.oldest_transaction_ms, row["xact_ms"])
+            if row["state"] == "active" and row["wait_event_type"]:
+                self.waits[f"{row['wait_event_type']}:{row['wait_event']}"] += 1
+
+    def summary(self) -> dict[str, Any]:
+        n = max(self.samples, 1)
+        return {
+            "samples": self.samples,
+            "mean": {state: count / n for state, count in self.states.items()},
+            "most": dict(self.most),
+            "oldest_transaction_ms": self.oldest_transaction_ms,
+            "active_waits": dict(self.waits.most_common(4)),
+        }
+
+
+class Watch:
+    def __init__(self, target: WatchTarget) -> None:
+        self.target = target
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._ready = threading.Event()
+        self.result: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
+        self._thread.start()
+        self._ready.wait(timeout=10)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        wall = max(time.perf_counter() - self._started, 1e-9)
+        self.result["wall_seconds"] = wall
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as error:  # the load's figures stand without the watch
+            self.result["watch_error"] = repr(error)[:300]
+            self._ready.set()
+
+    async def _main(self) -> None:
+        target = self.target
+        connection = None
+        if target.direct_url.startswith("postgresql"):
+            url = make_url(target.direct_url)
+            connection = await asyncpg.connect(
+                host=url.host, port=url.port or 5432, user=url.username, database=url.database
+            )
+        pooler = [target.pooler_pid] if target.pooler_pid else []
+        backends_before = await self._backends(connection)
+        cpu_before = cpu_seconds(backends_before)
+        pooler_before = cpu_seconds(pooler)
+        lock = target.sqlite_lock
+        inode = lock.stat().st_ino if lock is not None and lock.exists() else None
+        held = 0
+        lock_samples = 0
+        waiting = 0
+        holders: Counter[int] = Counter()
+        activity = _Activity()
+        next_activity = 0.0
+        self._ready.set()
+        sampling = inode is not None or (connection is not None and target.activity)
+        if not sampling:
+            # Nothing to sample meanwhile: wake the moment the load ends, not up to a
+            # sampling interval later (the run has ~30 watched figures).
+            await asyncio.to_thread(self._stop.wait)
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            if inode is not None:
+                holder, waiters = _lock_state(inode)
+                lock_samples += 1
+                waiting += waiters
+                if holder is not None:
+                    held += 1
+                    holders[holder] += 1
+            if connection is not None and target.activity and now >= next_activity:
+                next_activity = now + ACTIVITY_INTERVAL
+                activity.add(await self._activity(connection))
+            await asyncio.sleep(LOCK_INTERVAL if inode is not None else ACTIVITY_INTERVAL)
+        backends_after = await self._backends(connection)
+        self.result["database_cpu_seconds"] = cpu_used(cpu_before, cpu_seconds(backends_after))
+        self.result["backends"] = len(set(backends_before) | set(backends_after))
+        self.result["pooler_cpu_seconds"] = cpu_used(pooler_before, cpu_seconds(pooler))
+        if inode is not None and lock_samples:
+            self.result["writer_turn"] = {
+                "held_share": held / lock_samples,
+                "mean_waiting": waiting / lock_samples,
+                # Each holder's share of the samples in which the turn was held.
+                "by_process": sorted(
+                    (round(count / max(held, 1), 2) for count in holders.values()), reverse=True
+                ),
+                "samples": lock_samples,
+            }
+        if target.activity and activity.samples:
+            self.result["activity"] = activity.summary()
+        if connection is not None:
+            await connection.close()
+
+    @staticmethod
+    async def _backends(connection: asyncpg.Connection | None) -> list[int]:
+        if connection is None:
+            return []
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [int(row["pid"]) for row in rows]
+
+    @staticmethod
+    async def _activity(connection: asyncpg.Connection) -> list[Any]:
+        return list(
+            await connection.fetch(
+                "SELECT state, wait_event_type, wait_event, "
+                "extract(epoch FROM clock_timestamp() - xact_start) * 1000 AS xact_ms "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        )
+
+
+def _lock_state(inode: int) -> tuple[int | None, int]:
+    """(pid holding the flock on `inode`, how many wait for it) from /proc/locks."""
+    holder = None
+    waiters = 0
+    suffix = f":{inode} "
+    for line in Path("/proc/locks").read_text().splitlines():
+        if suffix not in line or "FLOCK" not in line:
+            continue
+        if "->" in line:
+            waiters += 1
+        else:
+            holder = int(line.split()[4])
+    return holder, waiters
+
+
+def pooler_pid(log_path: Path) -> int | None:
+    """PgBouncer's pid, from the pidfile beside its log (tools/pgbouncer.py)."""
+    try:
+        return int((log_path.parent / "pgbouncer.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
