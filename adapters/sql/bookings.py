@@ -64,7 +64,7 @@ class SqlAlchemyBookingRepository:
             .where(
                 _b.tenant_id == tenant_id,
                 _b.status == BookingStatus.PENDING_PAYMENT.value,
-                func.lower(_b.customer_email) == email.lower(),
+                _b.customer_email_lower == email.lower(),
             )
         )
         return int(count or 0)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     Table,
     Text,
     false,
-    func,
     text,
 )
 
@@ -158,6 +158,11 @@ bookings = Table(
     Column("seats", Integer, nullable=False),
     Column("starts_at", UTCDateTime, nullable=False),
     Column("customer_email", String(320), nullable=False),
+    # The address case-blind, computed by the database: a checkout counts the customer's unpaid
+    # bookings by it (ix_bookings_tenant_status_email). An index on lower(customer_email) cannot
+    # serve that count under PostgreSQL's row-level security: lower() is not LEAKPROOF, so its
+    # condition runs only after the tenant policy, on every row the policy lets through.
+    Column("customer_email_lower", String(320), Computed("lower(customer_email)")),
     Column("customer_name", String(200), nullable=True),
     Column("currency", CURRENCY, nullable=False),
     Column("unit_price", BigInteger, nullable=False),
@@ -209,7 +214,7 @@ Index(
     "ix_bookings_tenant_status_email",
     bookings.c.tenant_id,
     bookings.c.status,
-    func.lower(bookings.c.customer_email),
+    bookings.c.customer_email_lower,
 )
 
 booking_refunds = Table(

@@ -40,7 +40,10 @@ from domain.booking import BookingStatus
 
 _b, _s = orm.bookings.c, orm.slots.c
 # The columns a new booking's row sets (the sweeper's claim is not part of a booking).
-BOOKING_COLUMNS = tuple(c.name for c in orm.bookings.c if c.name != "sweep_claimed_until")
+# What a booking's INSERT writes: not the sweeper's claim, nor what the database computes.
+BOOKING_COLUMNS = tuple(
+    c.name for c in orm.bookings.c if c.name != "sweep_claimed_until" and c.computed is None
+)
 _LEDGER_COLUMNS = (
     "tenant_id",
     "gateway_ref",
