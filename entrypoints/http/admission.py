@@ -158,7 +158,7 @@ class RequestAdmission:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self._give()  # handed a place while being cancelled: pass it on
-            else:
+            elif turn in line:  # _give drops a cancelled turn it meets before this runs
                 line.remove(turn)
             raise
 

@@ -257,3 +257,28 @@ async def test_a_client_that_leaves_before_its_body_arrives_takes_no_place() -> 
 
     assert ran == []
     assert (admission.at_work, admission.waiting) == (0, 0)
+
+
+async def test_a_request_cancelled_in_line_just_before_a_place_comes_free_passes_its_turn() -> None:
+    """A cancelled task's turn is cancelled at once, the task learns it only later: a
+    place coming free in between skips the turn (the bench's wait bound did this under
+    load, and each such request answered 500 instead of 503)."""
+    admission = RequestAdmission(1)
+    entered: list[str] = []
+
+    async def waiter(name: str) -> None:
+        async with admission.admitted():
+            entered.append(name)
+
+    async with asyncio.timeout(SAFETY_NET_SECONDS):
+        async with admission.admitted():
+            first = asyncio.create_task(waiter("first"))
+            second = asyncio.create_task(waiter("second"))
+            await _settle()
+            first.cancel()
+        # Leaving the block handed the place on before the first task ran again.
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await second
+    assert entered == ["second"]
+    assert (admission.at_work, admission.waiting) == (0, 0)
