@@ -114,9 +114,6 @@ def server_env(url: str, port: int) -> dict[str, str]:
         "BOOKPAY_STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_SECRET,
         "BOOKPAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "BOOKPAY_SWEEP_SECONDS": "0",
-        # Bounded admission (off by default): the load generator sends whole bodies, as a
-        # buffering proxy in front of Bookpay would.
-        "BOOKPAY_MAX_REQUESTS_IN_FLIGHT": "32",
         # The load comes from one address: the bench measures throughput, not the limiters
         # (without these, most checkouts of a run were 429s). With all of them off, several
         # workers may start without a shared store (BOOKPAY_REDIS_URL).

@@ -157,7 +157,11 @@ class Container(containers.DeclarativeContainer):
         redis_url=providers.Callable(lambda url: reveal(url) or None, config.redis_url),
         redis_timeout=providers.Callable(lambda ms: int(ms) / 1000, config.redis_timeout_ms),
     )
-    admission = providers.Singleton(RequestAdmission, config.max_requests_in_flight)
+    admission = providers.Singleton(
+        RequestAdmission,
+        config.max_requests_in_flight,
+        max_wait=providers.Callable(lambda ms: int(ms) / 1000, config.max_wait_in_line_ms),
+    )
     event_payloads = providers.Singleton(TenantViewPayloads)
     # Use cases get the factory: a fresh unit of work per call, statements built once.
     uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, event_payloads)

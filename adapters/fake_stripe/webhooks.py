@@ -1,8 +1,11 @@
 """How the fake Stripe sends its events: as Stripe does, so the webhook code cannot tell.
 
 Each event is Stripe `event` JSON, made by `event()` and stored by the caller in the same
-commit as the change it describes, due at once. `deliver()` then makes the first attempt
-before the caller answers; an attempt POSTs the event through `deliver` with a
+commit as the change it describes. `deliver()` then makes the first attempt before the
+caller answers; the event is due for others only as a first retry would be (after the first
+of `retry_delays`), so `deliver_due` in another task or process does not take it from the
+writer, which would then answer with it still in flight. A writer killed before its attempt
+leaves the event to them; an attempt POSTs the event through `deliver` with a
 `Stripe-Signature` made with the endpoint's secret at the moment of sending. An attempt
 that is not acknowledged with a 2xx is due again after the next of `retry_delays`, until
 one succeeds or they run out. Retries are read from the store (`deliver_due`, run
@@ -53,6 +56,8 @@ class FakeWebhookSender:
         self._clock = clock
         self._retry_delays = tuple(retry_delays)
         self._sleep = sleep
+        # How long a written event is its writer's to attempt first.
+        self._first_attempt_grace = timedelta(seconds=self._retry_delays[0] if retry_delays else 0)
 
     async def event(
         self, event_type: str, obj: dict[str, Any], account_id: str | None
@@ -79,14 +84,14 @@ class FakeWebhookSender:
             endpoint=WebhookEndpoint.CONNECT if account_id else WebhookEndpoint.PLATFORM,
             payload=json.dumps(body, indent=2).encode(),
             sequence=number,
-            next_attempt_at=created,
+            next_attempt_at=created + self._first_attempt_grace,
         )
 
     async def deliver(self, events: Sequence[FakeEvent]) -> None:
         """The first attempt of freshly stored events, in order."""
         now = self._clock()
         for event in events:
-            await self._attempt_due(event, now)
+            await self._attempt_due(event, now, as_of=event.next_attempt_at)
 
     async def deliver_due(self, as_of: datetime | None = None) -> int:
         """Attempt every event due (now, or at `as_of`); how many were acknowledged."""
@@ -122,10 +127,13 @@ class FakeWebhookSender:
             return None
         return now + timedelta(seconds=self._retry_delays[attempts_before])
 
-    async def _attempt_due(self, event: FakeEvent, now: datetime) -> bool:
+    async def _attempt_due(
+        self, event: FakeEvent, now: datetime, *, as_of: datetime | None = None
+    ) -> bool:
+        """Attempt the event if it is due at `as_of` (default: now) and no one else has."""
         event_id = event.id
         retry_at = self._retry_at(event.attempts, now)
-        claimed = await self._store.claim_event(event_id, now, retry_at)
+        claimed = await self._store.claim_event(event_id, max(now, as_of or now), retry_at)
         if claimed is None:  # delivered, given up, or being attempted by another process
             return False
         acknowledged = await self._post(claimed)

@@ -78,6 +78,7 @@ def create_app(container: Container) -> Litestar:
     dependencies["database_probe"] = _provide(container.database_probe)
     dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
     dependencies["rate_limits"] = _provide(container.rate_limits)
+    dependencies["request_admission"] = _provide(container.admission)
     handlers: list[Any] = [
         AdminController,
         TenantController,
@@ -161,7 +162,7 @@ def create_app(container: Container) -> Litestar:
         before_request=check_request_strictly,
         middleware=[
             metrics_middleware(container.request_metrics),
-            admission_middleware(container.admission),
+            admission_middleware(container.admission, max_body_bytes=MAX_BODY_BYTES),
             refuse_nul_middleware(),
             authentication_middleware(
                 container.tenant_queries,

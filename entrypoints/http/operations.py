@@ -24,6 +24,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from adapters.sql.database import DatabaseProbe, is_database_unavailable
 from entrypoints.http import schemas as s
+from entrypoints.http.admission import RequestAdmission
 from entrypoints.http.errors import RETRY_AFTER_SECONDS, STATUS_BY_ERROR
 from entrypoints.http.event_metrics import EventsOutMetrics
 
@@ -139,17 +140,24 @@ class OperationsController(Controller):
 
     @get(
         "/health/ready",
-        summary="The database answers within 2 s, on a connection of its own",
-        responses={503: ResponseSpec(data_container=s.Health, description="Not ready")},
+        summary="The database answers within 2 s, on a connection of its own, and the "
+        "line of requests moves",
+        responses={503: ResponseSpec(data_container=s.Readiness, description="Not ready")},
     )
-    async def ready(self, database_probe: DatabaseProbe) -> Response[s.Health]:
-        if not await database_probe.ready():
-            return Response(
-                s.Health(status="unavailable"),
-                status_code=503,
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            )
-        return Response(s.Health(status="ok"))
+    async def ready(
+        self, database_probe: DatabaseProbe, request_admission: RequestAdmission
+    ) -> Response[s.Readiness]:
+        line = request_admission
+        status = "ok"
+        if line.stalled():
+            status = "stalled"
+        elif not await database_probe.ready():
+            status = "unavailable"
+        return Response(
+            s.Readiness(status=status, in_flight=line.at_work, waiting=line.waiting),
+            status_code=200 if status == "ok" else 503,
+            headers=None if status == "ok" else {"Retry-After": RETRY_AFTER_SECONDS},
+        )
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
     async def metrics(

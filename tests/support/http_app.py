@@ -178,6 +178,7 @@ _READ_BY_THE_CONTAINER = frozenset(
     {
         "database_url",
         "max_requests_in_flight",
+        "max_wait_in_line_ms",
         "checkout_limit_per_minute",
         "auth_failures_per_minute",
         "held_seats_per_client_per_hour",

@@ -75,3 +75,13 @@ class StatementFormat(StrEnum):
 
 class Health(Struct):
     status: str
+
+
+class Readiness(Struct):
+    """`status`: ok, unavailable (the database) or stalled (the line of requests does not
+    move); `in_flight` and `waiting`: this process's requests at work and in line (not
+    counted when admission is unbounded)."""
+
+    status: str
+    in_flight: int
+    waiting: int

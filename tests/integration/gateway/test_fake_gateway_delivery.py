@@ -12,6 +12,7 @@ from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import NotFound
+from application.ports.gateway import WebhookEndpoint
 from domain.tenant import ChargeModel
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.integration.gateway.fake_gateway_steps import open_session
@@ -22,6 +23,9 @@ from tests.support.gateway_requests import (
     refund_request,
 )
 from tests.support.stripe_openapi import stripe_openapi
+
+# Far beyond anything the test waits for: only a hang would reach it.
+SAFETY_NET_SECONDS = 10
 
 # --- Stripe-shaped events ---------------------------------------------------------------------
 
@@ -200,3 +204,55 @@ async def test_processes_sharing_a_store_share_the_fake(
     assert second_answer == first_answer
     assert inbox.event_types() == ["checkout.session.completed"]
     assert [event.id for event in await second.list_events(limit=1)] == inbox.event_ids()
+
+
+async def test_the_first_attempt_is_the_writers_even_while_the_periodic_deliverer_runs(
+    clock: FixedClock,
+) -> None:
+    """Every server process runs `deliver_due` each second. Had it taken a freshly written
+    event while the writer was posting the one before, the writer would answer with that
+    event still in flight (and a test reading the events right after would see it not yet
+    delivered): a written event is the writer's to attempt first."""
+    inbox = WebhookInbox()
+    periodic: asyncio.Task[int] | None = None
+    periodic_posting = asyncio.Event()
+    periodic_may_finish = asyncio.Event()
+    refunding = False
+
+    async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
+        nonlocal periodic
+        if refunding and periodic is None:  # the writer's first post: the periodic runs now
+            periodic = asyncio.create_task(fake.deliver_due())
+            posting = asyncio.create_task(periodic_posting.wait())
+            await asyncio.wait({periodic, posting}, return_when=asyncio.FIRST_COMPLETED)
+            posting.cancel()
+        elif periodic is not None and asyncio.current_task() is periodic:
+            periodic_posting.set()
+            await periodic_may_finish.wait()
+        return await inbox(endpoint, body, headers)
+
+    fake = FakeGateway(
+        store=InMemoryFakeStripeStore(),
+        public_base_url=PUBLIC_BASE_URL,
+        webhook_secret=WEBHOOK_SECRET,
+        connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        deliver=deliver,
+        clock=clock,
+    )
+    session = await open_session(fake, inbox, clock)
+    intent = (await fake.pay(session.session_id)).session.payment_intent_id
+    assert intent is not None
+    refunding = True
+
+    async with asyncio.timeout(SAFETY_NET_SECONDS):
+        await fake.refund_payment(intent, amount=100, refund_application_fee=True)
+        listed = await fake.list_events(limit=2)
+        periodic_may_finish.set()
+        assert periodic is not None
+        taken_by_the_periodic = await periodic
+
+    assert {event.type: event.delivered for event in listed} == {
+        "application_fee.refunded": True,
+        "charge.refunded": True,
+    }
+    assert taken_by_the_periodic == 0
