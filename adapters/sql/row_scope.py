@@ -169,8 +169,11 @@ def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
         params.setdefault("connection_class", ScopedConnection)
 
     @event.listens_for(sync_engine, "checkin")
-    def _nothing_pending(dbapi_connection: Any, _record: Any) -> None:
-        driver = getattr(dbapi_connection, "driver_connection", None)
+    def _nothing_pending(_dbapi_connection: Any, record: Any) -> None:
+        # A unit of work that ended before its first statement never sent its BEGIN: its
+        # scope must not wait for the next user of the connection (whose own begin sets
+        # its scope anyway; this keeps a pool ping's BEGIN from carrying it).
+        driver = record.driver_connection
         if isinstance(driver, ScopedConnection):
             driver.scope_next_begin(None)
 

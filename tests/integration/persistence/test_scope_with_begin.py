@@ -80,3 +80,18 @@ async def test_a_scope_that_cannot_be_entered_fails_its_transaction_and_nothing_
             await as_login.commit()
     finally:
         await engine.dispose()
+
+
+async def test_a_scope_never_sent_is_dropped_when_the_connection_goes_back(
+    migrated_postgres_url: str,
+) -> None:
+    engine = create_engine(migrated_postgres_url, pool_size=1, row_security_role="bookpay_app")
+    try:
+        with acting_for_tenant("tn_one"):
+            async with engine.connect() as connection:
+                await connection.begin()  # ended before any statement: no BEGIN was sent
+                driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, ScopedConnection)
+        assert driver._begin_with is None
+    finally:
+        await engine.dispose()
