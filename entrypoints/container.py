@@ -19,7 +19,6 @@ from adapters.sql.database import DatabaseProbe, create_engine
 from adapters.sql.row_scope import as_the_login
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
-from adapters.stripe.gateway import StripeGateway
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
 from application.add_slots import AddSlots
@@ -126,6 +125,14 @@ def fake_stripe_engine(
     )
 
 
+def _stripe_gateway(*args: Any, **kwargs: Any) -> Any:
+    """The real Stripe gateway, imported when it is made: the stripe SDK it needs costs each
+    server process about 5 MB of memory, which the fake gateway never uses."""
+    from adapters.stripe.gateway import StripeGateway
+
+    return StripeGateway(*args, **kwargs)
+
+
 def _bookpay_page(public_base_url: str, path: str) -> str:
     return f"{public_base_url}{path}"
 
@@ -199,7 +206,7 @@ class Container(containers.DeclarativeContainer):
             config.gateway,
             fake=fake_gateway,
             stripe=providers.Singleton(
-                StripeGateway,
+                _stripe_gateway,
                 _secret(config.stripe_secret_key),
                 webhook_secret=_secret(config.stripe_webhook_secret),
                 connect_webhook_secret=_secret(config.stripe_connect_webhook_secret),

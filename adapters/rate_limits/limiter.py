@@ -27,8 +27,6 @@ from limits import (
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 log = logging.getLogger("bookpay.rate_limits")
 WARN_EVERY_SECONDS = 60.0
@@ -40,6 +38,11 @@ def _storage(redis_url: str | None, timeout: float) -> Storage:
     if not redis_url:
         storage = storage_from_string("async+memory://")
     else:
+        # Imported here: redis-py costs each server process about 6 MB of memory, and a
+        # deployment without Redis never needs it.
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         # redis-py's own defaults wait 5 s to connect and 5 s for each answer, and retry:
         # a hung Redis held every request 5–10 s.
         options: dict[str, Any] = {

@@ -12,8 +12,9 @@ transaction pooling (nothing outlives a transaction):
   reconciliation, the events-out relay, the sweeper, the admin), or empty (no tenant-owned
   row at all: a connection that says nothing sees nothing).
 
-The engine sets both at the start of every transaction, in one statement, from the scope the
-running task declared: `acting_for_tenant(id)` or `acting_for_platform()`. Nothing is
+The engine sets both at the start of every transaction, in one statement sent with the BEGIN
+(`ScopedConnection`: no round trip of its own), from the scope the running task declared:
+`acting_for_tenant(id)` or `acting_for_platform()`. Nothing is
 platform-wide by default: the HTTP entrypoint declares the platform for each request and
 narrows a tenant's once its API key is checked; each background job (entrypoints/periodic.py)
 and CLI command declares the scope it runs in. Work that declares nothing sees and writes no
@@ -25,11 +26,14 @@ row-level security: nothing happens there.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 from weakref import WeakSet
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -96,6 +100,63 @@ def _undeclared() -> str:
     return NO_TENANT
 
 
+# Values written into the BEGIN's text as literals: nothing that quoting could get wrong
+# (role names are checked by the configuration; tenant ids, PLATFORM and NO_TENANT fit).
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:*-]*")
+
+
+class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped
+    """An asyncpg connection that sends a transaction's row scope with its BEGIN.
+
+    The asyncpg dialect sends BEGIN as a simple query of its own just before the
+    transaction's first statement; setting the role and the tenant scope in a statement
+    of their own cost one more round trip per transaction (worker CPU follows round
+    trips, bench/findings.md). Here `BEGIN; SELECT set_config(…, true), …` is one simple
+    query, one round trip: PostgreSQL runs the set_config calls inside the transaction
+    the BEGIN opened, and with `is_local` true they end with it, exactly as before (so
+    PgBouncer's transaction pooling stays safe).
+    """
+
+    _begin_with: str | None = None
+
+    def scope_next_begin(self, statement: str | None) -> None:
+        """`statement` goes with the next BEGIN (None: nothing does)."""
+        self._begin_with = statement
+
+    async def execute(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature
+    ) -> str:
+        statement = self._begin_with
+        if statement is None or args or not query.startswith("BEGIN"):
+            status: str = await super().execute(query, *args, timeout=timeout)
+            return status
+        self._begin_with = None
+        try:
+            status = await super().execute(f"{query} {statement}", timeout=timeout)
+        except asyncpg.PostgresError:
+            # BEGIN opened the transaction and the scope failed inside it (e.g. a role the
+            # login may not take): end it, and forget the transaction asyncpg recorded as
+            # started (it keeps one whose start failed as current, and would take the next
+            # BEGIN for a nested SAVEPOINT), so the connection serves the next transaction.
+            if not self.is_closed() and self.is_in_transaction():
+                await super().execute("ROLLBACK")
+            self._top_xact = None
+            raise
+        return status
+
+
+def _scope_statement(role: str, scope: str) -> str | None:
+    if not (_PLAIN_VALUE.fullmatch(role) and _PLAIN_VALUE.fullmatch(scope)):
+        return None
+    return (
+        f"SELECT set_config('role', '{role}', true), "
+        f"set_config('{TENANT_SETTING}', '{scope}', true)"
+    )
+
+
 def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
     """Run every transaction of `engine` (PostgreSQL) as `role`, in the current scope."""
     if engine.dialect.name != "postgresql":
@@ -103,17 +164,37 @@ def secure_rows(engine: AsyncEngine, role: str = APP_ROLE) -> None:
     sync_engine = engine.sync_engine
     _secured.add(sync_engine)
 
+    @event.listens_for(sync_engine, "do_connect")
+    def _scoped_connections(_d: Any, _r: Any, _a: Any, params: dict[str, Any]) -> None:
+        params.setdefault("connection_class", ScopedConnection)
+
+    @event.listens_for(sync_engine, "checkin")
+    def _nothing_pending(_dbapi_connection: Any, record: Any) -> None:
+        # A unit of work that ended before its first statement never sent its BEGIN: its
+        # scope must not wait for the next user of the connection (whose own begin sets
+        # its scope anyway; this keeps a pool ping's BEGIN from carrying it).
+        driver = record.driver_connection
+        if isinstance(driver, ScopedConnection):
+            driver.scope_next_begin(None)
+
     @event.listens_for(sync_engine, "begin")
     def _enter_scope(connection: Connection) -> None:
+        driver = connection.connection.driver_connection
+        scoped = driver if isinstance(driver, ScopedConnection) else None
         # In autocommit mode there is no transaction to scope (and the unit of work never
         # asks for it on such an engine): only the start-up check's catalogue reads.
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT" or options.get(_AS_LOGIN):
+            if scoped is not None:
+                scoped.scope_next_begin(None)
             return
         scope = current_scope()
-        connection.execute(
-            _ENTER_SCOPE, {"role": role, "scope": _undeclared() if scope is None else scope}
-        )
+        values = {"role": role, "scope": _undeclared() if scope is None else scope}
+        statement = _scope_statement(values["role"], values["scope"])
+        if scoped is not None and statement is not None:
+            scoped.scope_next_begin(statement)
+        else:
+            connection.execute(_ENTER_SCOPE, values)
 
 
 def as_the_login(engine: AsyncEngine) -> AsyncEngine:

@@ -126,15 +126,25 @@ class ApplyPaymentEvent:
             return EventApplied(Outcome.IGNORED, detail=str(refuted))
         if type(event) not in HANDLERS:
             return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
+        payment = event.payment_intent_id if isinstance(event, PAYMENTS) else None
         async with self._uow() as uow:
-            if not await uow.webhook_inbox.record(event.event_id):
+            duplicate = not await uow.webhook_inbox.record(event.event_id)
+            if duplicate:
                 applied = EventApplied(Outcome.DUPLICATE)
             else:
                 applied = await self._handled(uow, event)
+            # Whether anything is parked for the payment is read here, in the transaction
+            # that pays the booking, rather than in one of its own after it: nearly always
+            # nothing is, and then the parked-events step costs one statement, not a
+            # transaction. Also after a duplicate: a crash may have come between its commit
+            # and the drain. An event parked by a transaction that commits after this read
+            # (it could not see this booking paid) is drained by reconciliation
+            # (application/reconcile.py), as one parked after the drain always was.
+            parked = payment is not None and bool(await uow.parked_events.for_payment(payment))
+            if not duplicate:
                 await uow.commit()
-        if isinstance(event, PAYMENTS) and event.payment_intent_id is not None:
-            # Also after a duplicate: a crash may have come between its commit and this.
-            await self.apply_parked(event.payment_intent_id)
+        if parked and payment is not None:
+            await self.apply_parked(payment)
         return await self._follow_up(applied)
 
     async def apply_parked(self, payment_intent_id: str) -> list[EventApplied]:

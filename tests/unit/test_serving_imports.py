@@ -1,0 +1,61 @@
+"""What a server process imports decides much of its memory (docs/benchmarks.md, "Peak
+memory"; issue 19's target is 150 MB per process). Three libraries are only needed by a
+feature a deployment may not use, so serving without that feature never imports them:
+
+- the stripe SDK: only the real gateway talks to Stripe; the webhook signature is checked
+  with the standard library (adapters/stripe_wire/signature.py);
+- redis-py: only for a shared rate-limit store (BOOKPAY_REDIS_URL);
+- alembic: only a command that migrates (`bookpay serve` on PostgreSQL does not).
+
+Checked in a fresh interpreter, where nothing else imported them first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+OPTIONAL = ("stripe", "redis", "alembic")
+
+BUILD_AND_VERIFY = """
+import json, sys
+from datetime import UTC, datetime
+
+import entrypoints.cli
+import entrypoints.asgi
+from adapters.stripe_wire import signature
+
+app = entrypoints.asgi.create_asgi_app()
+now = datetime.now(UTC)
+body = b'{"id": "evt_1"}'
+signature.verify(body, signature.sign(body, "whsec_x", now), "whsec_x", now)
+print(json.dumps(sorted(name for name in sys.argv[1:] if name in sys.modules)))
+"""
+
+
+def _imported(**settings: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKPAY_")}
+    env.update(settings)
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_AND_VERIFY, *OPTIONAL],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    imported: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return imported
+
+
+def test_serving_with_the_fake_gateway_on_postgres_without_redis_imports_none_of_them() -> None:
+    assert (
+        _imported(
+            BOOKPAY_GATEWAY="fake",
+            BOOKPAY_DATABASE_URL="postgresql+asyncpg://bookpay@127.0.0.1:5432/unused",
+        )
+        == []
+    )
