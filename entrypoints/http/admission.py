@@ -92,6 +92,7 @@ class RequestAdmission:
         self._returning: deque[asyncio.Future[None]] = deque()
         self._arriving: deque[asyncio.Future[None]] = deque()
         self._last_freed = clock()  # a place last came free (handed over or given up)
+        self._line_since = -math.inf  # the line (both lines) last became non-empty
         self._last_turned_away = -math.inf
 
     @property
@@ -113,7 +114,9 @@ class RequestAdmission:
         if not self._limit or self._at_work < self._limit:
             return False
         someone_waited = self.waiting > 0 or self._last_turned_away > self._last_freed
-        return someone_waited and self._clock() - self._last_freed >= self._max_wait
+        # Stuck since a place last came free or, after a quiet spell, since the line formed.
+        stuck_since = max(self._last_freed, self._line_since)
+        return someone_waited and self._clock() - stuck_since >= self._max_wait
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
@@ -152,6 +155,8 @@ class RequestAdmission:
 
     async def _wait_in(self, line: deque[asyncio.Future[None]]) -> None:
         turn = asyncio.get_running_loop().create_future()
+        if not self.waiting:
+            self._line_since = self._clock()
         line.append(turn)
         try:
             await turn  # a place handed over by _give: counted already
