@@ -261,8 +261,22 @@ class DatabaseProbe:
             tables = metadata.tables
         names = sorted(tables)
         self._lock = text(f"LOCK TABLE {', '.join(names)} IN ACCESS SHARE MODE")
+        self._running: asyncio.Future[bool] | None = None
 
     async def ready(self) -> bool:
+        """True when the database is ready. Calls that overlap share one probe, so a flood
+        of readiness requests (the route is public) opens one connection, not one each."""
+        running = self._running
+        if (
+            running is None
+            or running.done()
+            or running.get_loop() is not asyncio.get_running_loop()
+        ):
+            running = self._running = asyncio.ensure_future(self._probe())
+        # A caller that gives up (its request cancelled) leaves the probe to the others.
+        return await asyncio.shield(running)
+
+    async def _probe(self) -> bool:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 async with self._engine.connect() as connection:

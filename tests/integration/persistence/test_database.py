@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from adapters.sql import orm
-from adapters.sql.database import create_engine, is_sqlite
+from adapters.sql.database import DatabaseProbe, create_engine, is_sqlite
 from tests.integration.persistence.builders import NOW, a_slot, a_tenant, an_offering, new_id
 
 ENGINES = [
@@ -234,3 +234,19 @@ def test_importing_the_adapters_creates_no_engine() -> None:
         if type(value).__name__ in {"AsyncEngine", "Engine"}
     ]
     assert engines == []
+
+
+async def test_overlapping_readiness_probes_share_one_connection(database_url: str) -> None:
+    # /health/ready is public: a flood of probes must not open a database connection each
+    # (PostgreSQL's max_connections is shared by every process and host).
+    probe = DatabaseProbe(database_url)
+    connections: list[object] = []
+    event.listen(probe._engine.sync_engine, "connect", lambda *_: connections.append(1))
+    try:
+        answers = await asyncio.gather(*(probe.ready() for _ in range(40)))
+        assert answers == [True] * 40
+        assert len(connections) == 1
+        assert await probe.ready()  # a later probe checks again
+        assert len(connections) == 2
+    finally:
+        await probe.aclose()
