@@ -64,7 +64,10 @@ class SqlAlchemyBookingRepository:
             .where(
                 _b.tenant_id == tenant_id,
                 _b.status == BookingStatus.PENDING_PAYMENT.value,
-                _b.customer_email_lower == email.lower(),
+                # Folded by the database, as the stored address was (Python folds some
+                # letters otherwise); lower() of a parameter alone stays an index condition
+                # under row-level security, which lower() of a column cannot be.
+                _b.customer_email_lower == func.lower(email),
             )
         )
         return int(count or 0)

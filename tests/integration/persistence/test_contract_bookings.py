@@ -13,7 +13,7 @@ import pytest
 
 from application.errors import NotFound
 from application.ports.repositories import AlreadyExists, ConcurrentUpdate, InvalidCursor
-from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus, Refund
+from domain.booking import Booking, BookingStatus, CancelledBy, Customer, PaymentStatus, Refund
 from domain.cancellation import RefundSplit
 from domain.dispute import (
     DisputeBearer,
@@ -80,6 +80,23 @@ async def _paid_booking(backend: Backend) -> Booking:
     booking = a_booking(slot).attach_session(new_id("cs")).confirm(new_id("pi"))
     await seed(backend, booking)
     return booking
+
+
+@pytest.mark.parametrize(
+    "address", ["Carol@Example.com", "ΣΊΣΥΦΟΣ@x.gr", "İPEK@x.tr", "Élodie@Example.fr"]
+)
+async def test_a_customers_unpaid_bookings_are_counted_whatever_letters_the_address_uses(
+    backend: Backend, address: str
+) -> None:
+    # The limit of unpaid bookings per customer: the same address, as typed again, counts
+    # every time. The database folded the stored address and Python the asked one, and they
+    # fold some letters differently (a final capital sigma, the dotted capital I; SQLite's
+    # lower() only ASCII), so such an address never counted.
+    tenant, _, slot = await bookable(backend)
+    await seed(backend, a_booking(slot, customer=Customer(address)))
+    async with backend.uow() as uow:
+        assert await uow.bookings.count_pending_for_customer(tenant.id, address) == 1
+        assert await uow.bookings.count_pending_for_customer(tenant.id, "x" + address) == 0
 
 
 async def test_a_reserved_refund_is_settled_or_released(backend: Backend) -> None:
