@@ -74,8 +74,8 @@ class Report:
                 add(
                     (
                         f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})",
-                        f"{100 * ratio:.0f} %",
-                        ratio >= share,
+                        f"{100 * ratio:.0f} %" + _with_errors(config.figures[key]),
+                        ratio >= share and _answered_well(config.figures[key]),
                     ),
                     *self._why(config, key),
                 )
@@ -87,8 +87,8 @@ class Report:
                     add(
                         (
                             f"{name} ≥ 25 % of the bare JSON ceiling ({config.where})",
-                            f"{100 * ratio:.0f} %",
-                            ratio >= 0.25,
+                            f"{100 * ratio:.0f} %" + _with_errors(config.figures[key]),
+                            ratio >= 0.25 and _answered_well(config.figures[key]),
                         ),
                         *self._why(config, name),
                     )
@@ -208,3 +208,14 @@ class Report:
         sections.profiles(out, self.profiles)
         sections.findings(out)
         return "\n".join(out)
+
+
+def _answered_well(figure: dict[str, Any]) -> bool:
+    """A throughput counts only when every answer was the expected one: requests per
+    second of 503s are no throughput (the correctness checks fail the run on them too)."""
+    return not figure.get("errors") and not figure.get("warmup_errors")
+
+
+def _with_errors(figure: dict[str, Any]) -> str:
+    errors = int(figure.get("errors") or 0) + int(figure.get("warmup_errors") or 0)
+    return f" ({errors:,} errors)" if errors else ""

@@ -298,3 +298,13 @@ def test_an_explanation_uses_the_database_side_of_its_configuration() -> None:
     out: list[str] = []
     report_costs.costs(out, [direct, pooled, sqlite])
     assert any("### Costs per request: sqlite, workers 1" in line for line in out)
+
+
+def test_a_throughput_with_error_answers_meets_no_target() -> None:
+    # A run whose checkouts answered 503 fast must not read "met" in the Targets table.
+    from bench.report import _answered_well, _with_errors
+
+    assert _answered_well({"rps": 300.0, "errors": 0, "warmup_errors": 0})
+    assert not _answered_well({"rps": 300.0, "errors": 157, "warmup_errors": 0})
+    assert not _answered_well({"rps": 300.0, "errors": 0, "warmup_errors": 3})
+    assert _with_errors({"errors": 157, "warmup_errors": 3}) == " (160 errors)"
