@@ -115,7 +115,7 @@ class Report:
                     f"{100 * ratio:.0f} %, p99 {self.storm.figure['p99_ms']:.0f} ms",
                     ratio >= 0.5,
                 ),
-                *(self._why(direct, "webhooks") if direct else []),
+                _link("Webhook storm"),
                 _link(costs.STORM_CHOICE_TITLE),
             )
         if self.growth is not None:

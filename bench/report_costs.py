@@ -244,6 +244,17 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
         + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
         f"{fig['p99_ms'] - result.p99_ms:.0f} ms.\n"
     )
+    full = result.figures.get("full")
+    if full is not None:
+        add(
+            bound_by(
+                f"At full load ({result.customers} customers, {full['rps']:.0f} "
+                "checkouts/s, the 80 % target's figure)",
+                full,
+                "checkout",
+            )
+            + "\n"
+        )
     activity = (fig.get("database") or {}).get("activity")
     if not activity:
         add("pg_stat_activity was not sampled in this figure.\n")
@@ -275,6 +286,27 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
         "tests/integration/http/test_no_connection_across_gateway.py asserts. (A connection "
         "checked out of the pool outside a transaction is not visible here; no pool timeout "
         "was logged.)\n"
+    )
+
+
+def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
+    """One sentence from a figure's own CPU readings: the worker's CPU per `unit`, its
+    share of a core, the machine's idle cores, and which of them bound the figure."""
+    worker_ms = per_request(fig)["worker_ms"] or 0.0
+    server = float(fig["server_cpu_share"])
+    idle = float(fig["machine"]["idle"])
+    verdict = (
+        "the worker was saturated: the figure follows its CPU per request, and the latency "
+        "beyond it is the wait for the worker"
+        if server >= SATURATED_WORKER
+        else "the machine was full: the figure follows the whole cost per request"
+        if idle < FULL_MACHINE
+        else "neither the worker nor the machine was full"
+    )
+    return (
+        f"{what}: the worker spent {worker_ms:.1f} ms of CPU per {unit} and used {server:.2f} "
+        f"of a core; PostgreSQL (all its processes) {float(fig['postgres_cpu_share']):.2f} "
+        f"of a core; the machine had {idle:.2f} idle cores: {verdict}."
     )
 
 

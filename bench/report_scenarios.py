@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import report_costs as costs
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.report_sections import NAMES, Lines, _errors, _ms, _ratio, database
@@ -72,6 +73,16 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
         f"{fig['rps']:.0f} | {_ms(fig['p50_ms'])} | {_ms(fig['p99_ms'])} | {_errors(fig)} | "
         f"{_ratio(fig['rps'], insert)} |"
     )
+    if "server_cpu_share" in fig:
+        add("\n" + costs.bound_by("What bound the storm, from its own figures", fig, "request"))
+        if direct is not None and "webhooks" in direct.figures:
+            mix = costs.per_request(direct.figures["webhooks"])["worker_ms"] or 0.0
+            add(
+                f"The 16-connection webhooks figure above cost the worker {mix:.1f} ms per "
+                f"request; with {result.connections} connections on one worker, a request "
+                f"waits on average {1000 * result.connections / max(fig['rps'], 1e-9):.0f} ms "
+                "in all (Little's law), most of it for its turn on the worker.\n"
+            )
     if result.redelivered:
         add(
             "\nEvents answered 5xx (not applied) were sent again afterwards, as Stripe "
