@@ -17,6 +17,18 @@ from bench.scenarios import LatencyResult, StormResult
 # and the scheduler's), and a machine with fewer idle cores than this as full.
 SATURATED_WORKER = 0.8
 FULL_MACHINE = 0.15
+
+
+def _bound(worker_cores: float, idle_cores: float) -> str | None:
+    """What bound a figure: "worker" (its busiest worker at SATURATED_WORKER of a core or
+    more), "machine" (fewer than FULL_MACHINE idle cores), or None (neither was full)."""
+    if worker_cores >= SATURATED_WORKER:
+        return "worker"
+    if idle_cores < FULL_MACHINE:
+        return "machine"
+    return None
+
+
 # The spread target (issue 19, item 6): each worker serves 35-65 % of the server's CPU.
 SPREAD = (0.35, 0.65)
 SPREAD_SCENARIOS = ("checkout", "webhooks")
@@ -161,12 +173,13 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
         )
     text = "; ".join(parts) + ". "
     per_worker = mine["per_worker"]
-    if per_worker >= SATURATED_WORKER:
+    bound = _bound(per_worker, mine["idle"])
+    if bound == "worker":
         text += (
             f"The busiest worker ran at {per_worker:.2f} of a core: bound by its own CPU, so "
             "the ratio follows the worker's cost per request."
         )
-    elif mine["idle"] < FULL_MACHINE:
+    elif bound == "machine":
         text += (
             f"The machine had {mine['idle']:.2f} idle cores: workers, "
             f"{'PostgreSQL, ' if config.database == 'postgres' else ''}the load generator "
@@ -221,6 +234,7 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
     little = 1000 * customers / max(fig["rps"], 1e-9)
     worker_ms = per_request(fig)["worker_ms"] or 0.0
     server = float(fig["server_cpu_share"])
+    bound = _bound(server, float(fig["machine"]["idle"]))
     beyond = mean - gateway
     add(
         f"{customers} customers in a closed loop at {fig['rps']:.0f} checkouts/s: by "
@@ -234,11 +248,11 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
             f": the worker was saturated, so the other ~{beyond - worker_ms:.0f} ms were "
             "spent waiting for it (the admission line and the event loop's queue), not for "
             "the gateway."
-            if server >= SATURATED_WORKER
+            if bound == "worker"
             else f": the machine was full (the worker got {server:.2f} of a core), so the "
             f"other ~{beyond - worker_ms:.0f} ms were spent waiting for a core (the admission "
             "line and the event loop's queue), not for the gateway."
-            if fig["machine"]["idle"] < FULL_MACHINE
+            if bound == "machine"
             else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
         )
         + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
@@ -295,14 +309,12 @@ def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
     worker_ms = per_request(fig)["worker_ms"] or 0.0
     server = float(fig["server_cpu_share"])
     idle = float(fig["machine"]["idle"])
-    verdict = (
-        "the worker was saturated: the figure follows its CPU per request, and the latency "
-        "beyond it is the wait for the worker"
-        if server >= SATURATED_WORKER
-        else "the machine was full: the figure follows the whole cost per request"
-        if idle < FULL_MACHINE
-        else "neither the worker nor the machine was full"
-    )
+    verdict = {
+        "worker": "the worker was saturated: the figure follows its CPU per request, and "
+        "the latency beyond it is the wait for the worker",
+        "machine": "the machine was full: the figure follows the whole cost per request",
+        None: "neither the worker nor the machine was full",
+    }[_bound(server, idle)]
     return (
         f"{what}: the worker spent {worker_ms:.1f} ms of CPU per {unit} and used {server:.2f} "
         f"of a core; PostgreSQL (all its processes) {float(fig['postgres_cpu_share']):.2f} "
