@@ -10,7 +10,7 @@ a steady rate (each cancellation commits one `slot.cancelled`).
    event's delay is its arrival at the receiver less its `created_at` (the commit; same
    machine, same clock).
 
-    .venv/bin/python -m bench.events_out [--events 500] [--rate 20] [--seconds 10]
+    .venv/bin/python -m bench.events_out [--events 300] [--rate 20] [--seconds 5]
         [--databases sqlite,postgres] [--append docs/benchmarks.md]
 All traffic goes to 127.0.0.1; every loop is bounded in count and time.
 """
@@ -269,7 +269,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.events_out", description=__doc__)
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--rate", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--append", type=Path, default=None)
     args = parser.parse_args()

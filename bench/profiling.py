@@ -28,7 +28,7 @@ from bench.seed import seed_pending_bookings
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import availability_plan, book_page_plan, checkout_plan, set_up_tenant
 
-# Pending bookings for the webhooks profile: more than its 6 seconds send (~800 events on
+# Pending bookings for the webhooks profile: more than its 5 seconds send (~700 events on
 # the idle machine). Fewer than the figures' 8,000 (~4 s less seeding): the profile shows
 # the worker's running time only, not the database's, whose work grows with its rows.
 PROFILE_BOOKINGS = 3_000

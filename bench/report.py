@@ -104,14 +104,14 @@ class Report:
             self._spread_target(config)
         self._latency_targets()
         if self.storm is not None:
-            direct = self.config("postgres", 1)
-            insert = direct.figures["ceiling_insert"]["rps"] if direct else 0.0
+            same = self.config("postgres", self.storm.workers)
+            insert = same.figures["ceiling_insert"]["rps"] if same else 0.0
             ratio = self.storm.figure["rps"] / insert if insert else 0.0
             add(
                 (
                     f"webhook storm ({self.storm.events:,} events, 20 % duplicates, "
                     f"{self.storm.connections} connections) ≥ 50 % of the one-insert ceiling "
-                    "(postgres, 1 worker)",
+                    f"(postgres, {_workers(self.storm.workers)})",
                     f"{100 * ratio:.0f} %, p99 {self.storm.figure['p99_ms']:.0f} ms",
                     ratio >= 0.5,
                 ),
@@ -196,7 +196,7 @@ class Report:
             scenarios.latency(out, self.latency, self.config("postgres", 1))
             costs.latency_queue(out, self.latency)
         if self.storm is not None:
-            scenarios.storm(out, self.storm, self.config("postgres", 1))
+            scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
             costs.storm_apply_share(out, self.storm, self.config("postgres", 1))
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
@@ -208,6 +208,10 @@ class Report:
         sections.profiles(out, self.profiles)
         sections.findings(out)
         return "\n".join(out)
+
+
+def _workers(count: int) -> str:
+    return f"{count} worker{'s' if count != 1 else ''}"
 
 
 def _answered_well(figure: dict[str, Any]) -> bool:

@@ -307,7 +307,9 @@ def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
     """One sentence from a figure's own CPU readings: the worker's CPU per `unit`, its
     share of a core, the machine's idle cores, and which of them bound the figure."""
     worker_ms = per_request(fig)["worker_ms"] or 0.0
-    server = float(fig["server_cpu_share"])
+    total = float(fig["server_cpu_share"])
+    # The busiest worker decides whether a worker was saturated.
+    server = max((float(v) for v in fig.get("server_cpu_by_process", [])), default=total)
     idle = float(fig["machine"]["idle"])
     verdict = {
         "worker": "the worker was saturated: the figure follows its CPU per request, and "
@@ -315,9 +317,15 @@ def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
         "machine": "the machine was full: the figure follows the whole cost per request",
         None: "neither the worker nor the machine was full",
     }[_bound(server, idle)]
+    workers = len(fig.get("server_cpu_by_process", [])) or 1
+    spent = (
+        f"the worker spent {worker_ms:.1f} ms of CPU per {unit} and used {server:.2f} of a core"
+        if workers == 1
+        else f"the {workers} workers spent {worker_ms:.1f} ms of CPU per {unit} and used "
+        f"{total:.2f} cores in all, the busiest {server:.2f}"
+    )
     return (
-        f"{what}: the worker spent {worker_ms:.1f} ms of CPU per {unit} and used {server:.2f} "
-        f"of a core; PostgreSQL (all its processes) {float(fig['postgres_cpu_share']):.2f} "
+        f"{what}: {spent}; PostgreSQL (all its processes) {float(fig['postgres_cpu_share']):.2f} "
         f"of a core; the machine had {idle:.2f} idle cores: {verdict}."
     )
 
@@ -334,7 +342,8 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
     dup = direct.figures.get("webhooks_duplicates") if direct else None
     add(
         f"The storm's p99 was {fig['p99_ms']:.0f} ms (p50 {fig['p50_ms']:.0f} ms) with "
-        f"{result.connections} connections on one worker. Stripe asks an endpoint to answer "
+        f"{result.connections} connections on {result.workers} worker"
+        f"{'s' if result.workers != 1 else ''}. Stripe asks an endpoint to answer "
         "2xx quickly, before any complex logic that could cause a timeout, and shows late "
         'answers as "Timed out" (Stripe\'s webhooks guide, https://docs.stripe.com/webhooks, '
         "best practices, as third-party write-ups quote it, e.g. https://dev.to/webhookproof/"

@@ -58,13 +58,16 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
     add("## Webhook storm\n")
     fig = result.figure
     insert = direct.figures["ceiling_insert"]["rps"] if direct else 0.0
+    workers = f"{result.workers} worker{'s' if result.workers != 1 else ''}"
     add(
-        f"PostgreSQL, 1 worker: {result.events:,} pending bookings, one signed "
+        f"PostgreSQL, {workers} (one per core, as a deployment on this machine runs; "
+        "duplicates of an event then reach both processes at once): "
+        f"{result.events:,} pending bookings, one signed "
         "`checkout.session.completed` each, plus re-sends of already sent events (20 % of "
         f"all requests), on {result.connections} connections until every event is in; "
         "applied in the request (the answer 200 means committed, a failure answers 5xx so "
         "that Stripe retries). The ratio is to the one-row insert ceiling of the PostgreSQL "
-        "1-worker configuration above.\n"
+        f"{result.workers}-worker configuration above.\n"
     )
     add("| requests | duplicates | seconds | req/s | p50 ms | p99 ms | errors | vs ceiling |")
     add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -78,10 +81,11 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
         if direct is not None and "webhooks" in direct.figures:
             mix = costs.per_request(direct.figures["webhooks"])["worker_ms"] or 0.0
             add(
-                f"The 16-connection webhooks figure above cost the worker {mix:.1f} ms per "
-                f"request; with {result.connections} connections on one worker, a request "
-                f"waits on average {1000 * result.connections / max(fig['rps'], 1e-9):.0f} ms "
-                "in all (Little's law), most of it for its turn on the worker.\n"
+                f"The 16-connection webhooks figure of that configuration cost the workers "
+                f"{mix:.1f} ms per request; with {result.connections} connections on "
+                f"{workers}, a request waits on average "
+                f"{1000 * result.connections / max(fig['rps'], 1e-9):.0f} ms "
+                "in all (Little's law), most of it for its turn on a worker.\n"
             )
     if result.redelivered:
         add(

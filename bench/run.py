@@ -12,7 +12,7 @@
 Every correctness check (exactly once, no overbooking, no pool timeout, no error) is
 asserted: after writing the report the run exits 1 when any failed.
 
-    .venv/bin/python -m bench.run [--seconds 5] [--warmup 1] [--connections 16]
+    .venv/bin/python -m bench.run [--seconds 4] [--warmup 1] [--connections 16]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bench.scenarios import measure_gateway_latency, measure_webhook_storm
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per figure")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per figure")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per figure")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--history", type=int, default=1_000_000, help="bookings for growth")
