@@ -104,6 +104,7 @@ def require_shared_limits(settings: Settings, workers: int) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    _follow_the_port_in_development(args)
     settings = _settings()
     require_shared_limits(settings, args.workers)
     if is_sqlite(settings.database_url):
@@ -313,16 +314,20 @@ def development_base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def _follow_the_port_in_development(args: argparse.Namespace) -> None:
+    """Development only (the fake gateway): with BOOKPAY_PUBLIC_BASE_URL unset, the links
+    printed, the checkout's way back and the fake's webhooks follow --host and --port."""
+    if (
+        os.environ.get("BOOKPAY_GATEWAY", GatewayKind.FAKE.value) == GatewayKind.FAKE.value
+        and not os.environ.get("BOOKPAY_PUBLIC_BASE_URL", "").strip()
+    ):
+        os.environ["BOOKPAY_PUBLIC_BASE_URL"] = development_base_url(args.host, args.port)
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """migrate + demo + serve: what `make run` does on a fresh machine."""
     os.environ.setdefault("BOOKPAY_GATEWAY", GatewayKind.FAKE.value)
-    if (
-        os.environ["BOOKPAY_GATEWAY"] == GatewayKind.FAKE.value
-        and not os.environ.get("BOOKPAY_PUBLIC_BASE_URL", "").strip()
-    ):
-        # Development only (the fake gateway): the links printed, the checkout's way back
-        # and the fake's webhooks follow --port when BOOKPAY_PUBLIC_BASE_URL is unset.
-        os.environ["BOOKPAY_PUBLIC_BASE_URL"] = development_base_url(args.host, args.port)
+    _follow_the_port_in_development(args)
     settings = _settings()
     require_shared_limits(settings, args.workers)  # before the demo is seeded
     settings, generated = settings.with_generated_secrets()

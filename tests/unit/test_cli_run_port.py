@@ -11,6 +11,8 @@ import pytest
 
 from entrypoints import cli
 
+ORIGINAL_SERVE = cli.cmd_serve
+
 
 @pytest.fixture
 def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
@@ -57,3 +59,22 @@ def test_a_configured_public_url_is_kept_whatever_the_port(
 
 def test_development_base_url_brackets_an_ipv6_host() -> None:
     assert cli.development_base_url("::1", 9000) == "http://[::1]:9000"
+
+
+def test_serve_alone_follows_its_port_too(
+    seen: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`bookpay serve --port N` with the fake gateway: the fake's checkout pages, the way
+    back from them and its webhooks are at the port served, not at 8000."""
+    import uvicorn
+
+    served: list[str] = []
+    monkeypatch.setattr(
+        uvicorn, "run", lambda *a, **k: served.append(os.environ["BOOKPAY_PUBLIC_BASE_URL"])
+    )
+    monkeypatch.setattr(cli, "cmd_serve", ORIGINAL_SERVE)
+    monkeypatch.setenv("BOOKPAY_GATEWAY", "fake")
+
+    cli.main(["serve", "--port", "8127"])
+
+    assert served == ["http://127.0.0.1:8127"]
