@@ -13,9 +13,10 @@ from bench.configs import ConfigResult
 from bench.report_sections import NAMES, Lines, anchor
 from bench.scenarios import LatencyResult, StormResult
 
-# A worker at this share of a core or more is taken as saturated (the rest is the kernel's
-# and the scheduler's), and a machine with fewer idle cores than this as full.
-SATURATED_WORKER = 0.8
+# A worker at this share of a core or more is taken as saturated (a worker serving the bare
+# JSON ceiling, which is bound by nothing else, reaches 0.95-0.98), and a machine with fewer
+# idle cores than this as full.
+SATURATED_WORKER = 0.9
 FULL_MACHINE = 0.15
 
 
@@ -203,6 +204,34 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
     return text
 
 
+def _line_and_loop(ready: dict[str, Any], rps: float, beyond_ms: float, worker_ms: float) -> str:
+    """Where the time beyond the gateway went, from the server's own `/health/ready` read
+    beside the load (bench/watch.py): the admission line by Little's law, the event loop by
+    a probe that waits for no place."""
+    line_ms = 1000 * float(ready["mean_waiting"]) / max(rps, 1e-9)
+    loop_ms = float(ready["probe_mean_ms"])
+    rest = beyond_ms - worker_ms - line_ms - loop_ms
+    left = (
+        f"~{rest:.0f} ms left, the waits of its other turns on the loop"
+        if rest > 0
+        else "nothing left unexplained"
+    )
+    return (
+        f"The server's `/health/ready`, read every 0.1 s ({ready['samples']} samples): on "
+        f"average {float(ready['mean_in_flight']):.1f} requests at work and "
+        f"{float(ready['mean_waiting']):.1f} waiting in the admission line (at most "
+        f"{ready['most_waiting']}); by Little's law at {rps:.0f} checkouts/s a checkout spent "
+        f"about {line_ms:.0f} ms in that line (for its first place, and for one again when "
+        "Stripe's answer came back). The probe itself, which waits for no place, only for "
+        f"the event loop and one database ping, took {loop_ms:.0f} ms on average (p50 "
+        f"{float(ready['probe_p50_ms']):.0f} ms): about what each of a checkout's turns on "
+        f"the event loop waited. Of the ~{beyond_ms:.0f} ms beyond the gateway: "
+        f"{worker_ms:.0f} ms the worker's CPU, ~{line_ms:.0f} ms the line, ~{loop_ms:.0f} ms "
+        f"one turn's wait for the loop; {left} (a checkout takes several: its statements, "
+        "the call to the gateway, the answer).\n"
+    )
+
+
 def spread_shares(config: ConfigResult, key: str) -> list[float]:
     """Each worker's share of the CPU its workers used during one figure, largest first."""
     fig = config.figures.get(key)
@@ -258,6 +287,9 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
         + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
         f"{fig['p99_ms'] - result.p99_ms:.0f} ms.\n"
     )
+    ready = (fig.get("database") or {}).get("readiness")
+    if ready:
+        add(_line_and_loop(ready, float(fig["rps"]), beyond, worker_ms))
     full = result.figures.get("full")
     if full is not None:
         add(

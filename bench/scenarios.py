@@ -74,7 +74,7 @@ def measure_gateway_latency(load: LoadSettings, checks: Checks) -> LatencyResult
                 label = f"checkout, {settings.connections} customers, gateway latency"
                 # At half load, pg_stat_activity too: does a transaction stay open across
                 # the gateway's wait, or do requests wait for the worker?
-                watch = WatchTarget(url, activity=True)
+                watch = WatchTarget(url, activity=True, readiness_port=server.port)
                 plan = checkout_plan(server, tenant, label)
                 measured = run_load(settings, plan, server, watch)
                 result.figures[key] = measured["summary"]

@@ -5,6 +5,8 @@
   every 0.1 s (how many of its connections were active or idle in a transaction, and the
   oldest open transaction);
 - PgBouncer: its own process's CPU (the extra hop);
+- on request, the server's `/health/ready` every 0.1 s: its admission line (requests at
+  work, waiting) and how long the probe took (the event loop's queue);
 - SQLite: the writer's turn (bench's `<database>-writer.lock`, adapters/sql/sqlite_writers.py)
   sampled from /proc/locks every 5 ms: how much of the time some process held it, which
   worker did, and how many waited for it.
@@ -15,6 +17,7 @@ A thread of the runner does the sampling while the load runs in its own process.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -28,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 LOCK_INTERVAL = 0.005
 ACTIVITY_INTERVAL = 0.1
+READY_INTERVAL = 0.1
 
 
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
@@ -56,6 +60,10 @@ class WatchTarget:
     direct_url: str
     pooler_pid: int | None = None
     activity: bool = False
+    # With a port, `/health/ready` of that server is read every READY_INTERVAL: the
+    # admission line's places at work and requests waiting, and how long the probe itself
+    # took (it waits for no place, only for the event loop and one database ping).
+    readiness_port: int | None = None
 
     @property
     def sqlite_lock(self) -> Path | None:
@@ -93,6 +101,49 @@ class _Activity:
             "oldest_transaction_ms": self.oldest_transaction_ms,
             "active_waits": dict(self.waits.most_common(4)),
         }
+
+
+@dataclass
+class _Readiness:
+    samples: int = 0
+    in_flight: int = 0  # summed over samples
+    waiting: int = 0
+    most_waiting: int = 0
+    probe_ms: list[float] = field(default_factory=list)
+
+    def add(self, in_flight: int, waiting: int, probe_ms: float) -> None:
+        self.samples += 1
+        self.in_flight += in_flight
+        self.waiting += waiting
+        self.most_waiting = max(self.most_waiting, waiting)
+        self.probe_ms.append(probe_ms)
+
+    def summary(self) -> dict[str, Any]:
+        probes = sorted(self.probe_ms)
+        return {
+            "samples": self.samples,
+            "mean_in_flight": self.in_flight / self.samples,
+            "mean_waiting": self.waiting / self.samples,
+            "most_waiting": self.most_waiting,
+            "probe_p50_ms": probes[len(probes) // 2],
+            "probe_mean_ms": sum(probes) / len(probes),
+        }
+
+
+async def read_readiness(port: int) -> tuple[int, int, float]:
+    """(in_flight, waiting, milliseconds the answer took) from the server's /health/ready
+    (200 or 503, both JSON)."""
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    elapsed_ms = 1000 * (time.perf_counter() - started)
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    return int(body["in_flight"]), int(body["waiting"]), elapsed_ms
 
 
 class Watch:
@@ -141,8 +192,14 @@ class Watch:
         holders: Counter[int] = Counter()
         activity = _Activity()
         next_activity = 0.0
+        readiness = _Readiness()
+        next_ready = 0.0
         self._ready.set()
-        sampling = inode is not None or (connection is not None and target.activity)
+        sampling = (
+            inode is not None
+            or (connection is not None and target.activity)
+            or target.readiness_port is not None
+        )
         if not sampling:
             # Nothing to sample meanwhile: wake the moment the load ends, not up to a
             # sampling interval later (the run has ~30 watched figures).
@@ -159,6 +216,9 @@ class Watch:
             if connection is not None and target.activity and now >= next_activity:
                 next_activity = now + ACTIVITY_INTERVAL
                 activity.add(await self._activity(connection))
+            if target.readiness_port is not None and now >= next_ready:
+                next_ready = now + READY_INTERVAL
+                readiness.add(*await read_readiness(target.readiness_port))
             await asyncio.sleep(LOCK_INTERVAL if inode is not None else ACTIVITY_INTERVAL)
         backends_after = await self._backends(connection)
         self.result["database_cpu_seconds"] = cpu_used(cpu_before, cpu_seconds(backends_after))
@@ -176,6 +236,8 @@ class Watch:
             }
         if target.activity and activity.samples:
             self.result["activity"] = activity.summary()
+        if readiness.samples:
+            self.result["readiness"] = readiness.summary()
         if connection is not None:
             await connection.close()
 

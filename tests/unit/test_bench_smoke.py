@@ -5,6 +5,7 @@ No timing here: `make bench` measures; this only keeps the benchmark code from r
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from datetime import datetime as _datetime
@@ -188,6 +189,51 @@ def test_a_failed_check_is_kept_and_named() -> None:
     checks.expect(True, "fine")
     checks.no_errors({"errors": 3, "statuses": {"503": 3}}, "storm")
     assert checks.failures == ["storm: no errors (3 errors, 0 during the warm-up; statuses 503: 3)"]
+
+
+def test_the_half_load_time_is_split_by_the_servers_own_readiness(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    assert report.latency is not None
+    half = report.latency.figures["half"]
+    # 300 checkouts/s with 30 waiting on average: 100 ms each in the admission line.
+    half["database"] = {
+        "readiness": {
+            "samples": 50,
+            "mean_in_flight": 32.0,
+            "mean_waiting": 30.0,
+            "most_waiting": 60,
+            "probe_p50_ms": 12.0,
+            "probe_mean_ms": 15.0,
+        }
+    }
+    report.evaluate()
+    text = report.markdown()
+    assert "30.0 waiting in the admission line (at most 60)" in text
+    assert "a checkout spent about 100 ms in that line" in text
+    assert "took 15 ms on average (p50 12 ms)" in text
+
+
+async def test_readiness_is_read_from_the_servers_health_probe() -> None:
+    from bench.watch import read_readiness
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b'{"status":"ready","in_flight":3,"waiting":7}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        in_flight, waiting, elapsed_ms = await read_readiness(port)
+    assert (in_flight, waiting) == (3, 7)
+    assert elapsed_ms > 0
 
 
 def test_a_get_plan_sends_its_headers_and_a_plan_may_expect_other_statuses() -> None:
