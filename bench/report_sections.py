@@ -167,7 +167,11 @@ def targets(
         "A miss names the section whose figures of this run explain it: for a throughput "
         "ratio, that configuration's costs per request against its ceiling's (and for "
         "PostgreSQL with one worker also the worker's py-spy profile under that load); for "
-        "the other targets, the section that measures them.\n"
+        "the other targets, the section that measures them. Each figure is one measurement "
+        "of a few seconds (those under Stripe's latency twice as long) on a shared machine: "
+        "two idle runs of the same tree differed by up to a third on the latency and SQLite "
+        "figures (bench/findings.md), so a target that close to its line may read met in "
+        "one run and missed in the next.\n"
     )
     add("| target | measured | | explained by |")
     add("| --- | --- | --- | --- |")
