@@ -4,7 +4,8 @@
   1.2 s; BOOKPAY_FAKE_STRIPE_LATENCY_MS) while 256 customers check out at once on the
   default pool, then half as many (the p99 then shows whether anything waits beyond the
   gateway: a connection or transaction held across the call would queue everyone else);
-  then the same customers race for the last seats of a scarce offering (no overbooking).
+  then the same customers race for the last seats of a scarce offering (every seat sold,
+  none twice).
 - A webhook storm: 10,000 completion events plus 20 % duplicates on 64 connections, sent
   until all are delivered, then checked in the database (exactly once).
 """
