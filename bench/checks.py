@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import orm
 from bench.common import log
 from bench.servers import Server
+from domain.statuses import SEATS_BY_STATUS, SeatState, statuses_taking_seats
 
 # What SQLAlchemy says when a request waited for a pooled connection longer than allowed.
 POOL_TIMEOUT_MARKERS = ("QueuePool limit", "TimeoutError")
@@ -67,30 +68,106 @@ class Checks:
             + ")",
         )
 
-
-async def overbooked_slots(engine: AsyncEngine) -> int:
-    """Slots of the database whose held and booked seats together exceed their capacity."""
-    s = orm.slots.c
-    async with engine.connect() as connection:
-        result = await connection.execute(
-            select(func.count()).where(s.held + s.booked > s.capacity)
+    def seats_match_bookings(self, audit: SeatAudit, where: str) -> bool:
+        """Every slot's counters equal its bookings' seats, and none is over capacity."""
+        return self.expect(
+            audit.holds,
+            f"{where}: seats counted match bookings, none over capacity ({audit.slots:,} "
+            f"slots: {audit.over_capacity} over capacity by their bookings, "
+            f"{audit.miscounted} with counters unlike their bookings"
+            + (f", e.g. {', '.join(audit.examples)}" if audit.examples else "")
+            + ")",
         )
-        return int(result.scalar_one())
+
+    def last_seats_sold(self, started: int, taken: int, offered: int, customers: int) -> bool:
+        """The race for scarce seats: every seat sold, none twice. More customers than
+        seats race, so a seat left over means checkouts were refused that should not be."""
+        return self.expect(
+            started == offered and taken == offered,
+            f"last seats: {customers} customers, {started} checkouts started and {taken} "
+            f"seats taken by bookings of {offered} offered (all sold, none overbooked)",
+        )
+
+
+@dataclass(frozen=True)
+class SeatAudit:
+    """The slots of a database counted against their bookings: `over_capacity`, slots whose
+    bookings hold or own more seats than the slot has; `miscounted`, slots whose held or
+    booked counter differs from the seats of its bookings in that state (a counter drift:
+    the seat-taking statements would then refuse or sell seats wrongly). Slot ids, a few."""
+
+    slots: int
+    over_capacity: int
+    miscounted: int
+    examples: tuple[str, ...] = ()
+
+    @property
+    def holds(self) -> bool:
+        return self.over_capacity == 0 and self.miscounted == 0
+
+
+def _seats_in(state: SeatState) -> ColumnElement[int]:
+    """Seats of the bookings whose status puts them in `state` (domain.statuses)."""
+    b = orm.bookings.c
+    statuses = [status.value for status, seats in SEATS_BY_STATUS.items() if seats is state]
+    return func.coalesce(func.sum(case((b.status.in_(statuses), b.seats), else_=0)), 0)
+
+
+async def audit_seats(engine: AsyncEngine) -> SeatAudit:
+    """Every slot of the database against the bookings on it (held and booked seats)."""
+    b, s = orm.bookings.c, orm.slots.c
+    per_slot = (
+        select(
+            b.tenant_id,
+            b.slot_id,
+            _seats_in(SeatState.HELD).label("held"),
+            _seats_in(SeatState.BOOKED).label("booked"),
+        )
+        .group_by(b.tenant_id, b.slot_id)
+        .subquery()
+    )
+    held = func.coalesce(per_slot.c.held, 0)
+    booked = func.coalesce(per_slot.c.booked, 0)
+    over = held + booked > s.capacity
+    drift = or_(s.held != held, s.booked != booked)
+    query = select(s.id, over.label("over"), drift.label("drift")).select_from(
+        orm.slots.outerjoin(
+            per_slot, and_(per_slot.c.tenant_id == s.tenant_id, per_slot.c.slot_id == s.id)
+        )
+    )
+    async with engine.connect() as connection:
+        total = int(
+            (await connection.execute(select(func.count()).select_from(orm.slots))).scalar_one()
+        )
+        wrong = (await connection.execute(query.where(or_(over, drift)).order_by(s.id))).all()
+    return SeatAudit(
+        slots=total,
+        over_capacity=sum(1 for row in wrong if row.over),
+        miscounted=sum(1 for row in wrong if row.drift),
+        examples=tuple(row.id for row in wrong[:3]),
+    )
 
 
 async def seats_taken(engine: AsyncEngine, tenant_id: str, offering_id: str) -> tuple[int, int]:
-    """(held + booked seats, capacity) summed over an offering's slots."""
-    s = orm.slots.c
+    """(seats held or booked by the offering's bookings, capacity of its slots)."""
+    b, s = orm.bookings.c, orm.slots.c
+    taking = [status.value for status in statuses_taking_seats()]
     async with engine.connect() as connection:
-        row = (
+        taken = (
             await connection.execute(
-                select(
-                    func.coalesce(func.sum(s.held + s.booked), 0),
-                    func.coalesce(func.sum(s.capacity), 0),
-                ).where(s.tenant_id == tenant_id, s.offering_id == offering_id)
+                select(func.coalesce(func.sum(b.seats), 0)).where(
+                    b.tenant_id == tenant_id, b.offering_id == offering_id, b.status.in_(taking)
+                )
             )
-        ).one()
-        return int(row[0]), int(row[1])
+        ).scalar_one()
+        offered = (
+            await connection.execute(
+                select(func.coalesce(func.sum(s.capacity), 0)).where(
+                    s.tenant_id == tenant_id, s.offering_id == offering_id
+                )
+            )
+        ).scalar_one()
+        return int(taken), int(offered)
 
 
 async def still_pending(engine: AsyncEngine, tenant_id: str, booking_ids: list[str]) -> set[str]:

@@ -3,7 +3,8 @@ Bookpay's browsing, checkout and webhook figures on the same database, with thei
 
 For each configuration a throwaway database is served first by the calibration app (bare
 JSON, one-row insert: the ceilings) and then by `bookpay serve`; the webhooks sent are
-checked in the database (exactly once), and every slot for overbooking.
+checked in the database (exactly once), and every slot's seat counters against its
+bookings.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.checks import Checks, overbooked_slots
+from bench.checks import Checks, audit_seats
 from bench.common import (
     DUPLICATE_SHARE,
     WEBHOOK_BOOKINGS,
@@ -186,5 +187,6 @@ def _measure_bookpay(
         url, lambda engine: check_webhooks_applied(engine, tenant, sent, len(pending))
     )
     checks.expect(result.webhooks.exactly_once, f"webhooks exactly once ({result.where})")
-    overbooked = with_engine(url, overbooked_slots)
-    checks.expect(overbooked == 0, f"no overbooked slot ({result.where}): {overbooked}")
+    # The bench offering's slots are never scarce (the checkout figure measures sales, not
+    # refusals): no race here, but a seat counter that drifted from its bookings shows.
+    checks.seats_match_bookings(with_engine(url, audit_seats), result.where)

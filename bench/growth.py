@@ -176,6 +176,7 @@ def _rounds(
 ) -> None:
     offsets = dict.fromkeys(servers, 0)
     warm = LoadSettings(short.seconds, 0.0, short.connections)
+    measured_by_size: dict[str, list[dict[str, Any]]] = {size: [] for size in servers}
     for scenario in SCENARIOS:
         runs: dict[str, list[dict[str, Any]]] = {size: [] for size in servers}
         for round_number in range(GROWTH_ROUNDS):
@@ -198,7 +199,9 @@ def _rounds(
                     offsets[size] += int(measured["events_sent"])
                 checks.no_errors(measured, f"growth {label}")
                 runs[size].append(measured["summary"])
+                measured_by_size[size].append(measured["summary"])
         for size, size_runs in runs.items():
             result.figures[f"{scenario}_{size}"] = _median_summary(size_runs)
-    for size in servers:
+    for size, (server, _, _) in servers.items():
         result.figures[f"webhooks_{size}"]["sent"] = offsets[size]
+        checks.no_pool_timeout(server, measured_by_size[size], f"growth ({size})")

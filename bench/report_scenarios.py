@@ -30,8 +30,9 @@ def latency(out: Lines, result: LatencyResult, direct: ConfigResult | None) -> N
         "check out at once (one connection each, closed loop). The ratio is to the "
         "zero-latency checkout of the PostgreSQL 1-worker configuration above (16 "
         "connections). Then the same customers race for the last seats of another offering "
-        f"({SCARCE_SLOTS} slots of {SCARCE_SEATS} seats): answers 201 or 409, and the "
-        "database must show no slot over its capacity.\n"
+        f"({SCARCE_SLOTS} slots of {SCARCE_SEATS} seats): answers 201 or 409; every seat "
+        "must sell and none twice (the bookings in the database hold or own exactly the "
+        "seats offered), and every slot's counters must match its bookings.\n"
     )
     reference = direct.figures["checkout"]["rps"] if direct else 0.0
     add("| load | req/s | p50 ms | p99 ms | errors | vs zero-latency checkout |")
@@ -48,8 +49,8 @@ def latency(out: Lines, result: LatencyResult, direct: ConfigResult | None) -> N
     add(_row(f"race for the last seats ({statuses})", race, "—"))
     taken, offered = result.seats
     add(
-        f"\nLast seats: {result.started} checkouts started, {taken} seats held or booked of "
-        f"{offered} offered.\n"
+        f"\nLast seats: {result.started} checkouts started, {taken} seats held or booked by "
+        f"bookings of {offered} offered.\n"
     )
 
 
@@ -99,8 +100,10 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
         add(
             f"\nIn the database: {check.confirmed:,} confirmed, {check.charge_entries:,} charge "
             f"entries for {check.bookings_with_a_charge:,} bookings, {check.inbox_records:,} "
-            f"inbox rows, {check.seats_booked:,} seats booked, {check.still_pending:,} left "
-            f"pending: exactly once **{'yes' if check.exactly_once else 'NO'}**.\n"
+            f"inbox rows, {check.seats_booked:,} seats booked, "
+            f"{check.confirmation_events:,} `booking.confirmed` events out for "
+            f"{check.bookings_with_a_confirmation_event:,} bookings, {check.still_pending:,} "
+            f"left pending: exactly once **{'yes' if check.exactly_once else 'NO'}**.\n"
         )
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from adapters.fake_stripe.tables import fake_objects
 from adapters.sql import orm
 from adapters.sql.codecs import booking_row
 from domain.booking import Booking, Customer
+from domain.events import EventType
 from domain.fees import FeePolicy
 from domain.money import Money
 
@@ -158,6 +160,10 @@ class WebhookCheck:
     inbox_records: int
     still_pending: int
     seats_booked: int
+    # Events out (the outbox): `booking.confirmed` rows about the bookings sent, and how
+    # many bookings they name; a duplicate applied again would tell the tenant twice.
+    confirmation_events: int
+    bookings_with_a_confirmation_event: int
 
     @property
     def exactly_once(self) -> bool:
@@ -167,6 +173,8 @@ class WebhookCheck:
             == self.bookings_with_a_charge
             == self.inbox_records
             == self.seats_booked
+            == self.confirmation_events
+            == self.bookings_with_a_confirmation_event
             == self.sent
             and self.confirmed_but_not_sent == 0
             and self.still_pending == self.seeded - self.sent
@@ -176,7 +184,9 @@ class WebhookCheck:
 async def check_webhooks_applied(
     engine: AsyncEngine, tenant: BenchTenant, sent_ids: list[str], seeded: int
 ) -> WebhookCheck:
-    """Every event sent was applied exactly once; the bookings not sent were not touched.
+    """Every event sent was applied exactly once (one confirmation, one charge, one inbox
+    row, one seat booked, one `booking.confirmed` event out per booking); the bookings not
+    sent were not touched.
 
     Only the seeded bookings (bk_whbench_…) and the tenant's future slots count: a history
     seeded for growth has confirmed bookings, charges and booked seats of its own."""
@@ -227,7 +237,18 @@ async def check_webhooks_applied(
                 )
             )
         ).scalar_one()
+        confirmations = (
+            await connection.execute(
+                select(orm.outbox_events.c.body).where(
+                    orm.outbox_events.c.tenant_id == tid,
+                    orm.outbox_events.c.type == EventType.BOOKING_CONFIRMED.value,
+                )
+            )
+        ).scalars()
+        # The booking an event out tells of is its body's data.id (adapters/sql/outbox.py).
+        confirmed_events = [json.loads(body)["data"]["id"] for body in confirmations]
     sent = set(sent_ids)
+    events_sent = [booking_id for booking_id in confirmed_events if booking_id in sent]
     return WebhookCheck(
         seeded=seeded,
         sent=len(sent),
@@ -238,6 +259,8 @@ async def check_webhooks_applied(
         inbox_records=int(inbox),
         still_pending=int(pending),
         seats_booked=int(booked),
+        confirmation_events=len(events_sent),
+        bookings_with_a_confirmation_event=len(set(events_sent)),
     )
 
 

@@ -10,20 +10,23 @@ import json
 from datetime import UTC, datetime
 from datetime import datetime as _datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from adapters.stripe_wire.signature import verify
 from bench import calibration, loadgen, nodelay, profiling, roundtrips, run, seed
-from bench.checks import Checks
+from bench.checks import Checks, SeatAudit
 from bench.common import ROOT
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
 from bench.report import Report
 from bench.scenarios import LatencyResult, StormResult
-from bench.seed import WebhookCheck
+from bench.seed import BenchTenant, WebhookCheck
+from bench.servers import Server
+from domain.fees import FeePolicy
+from domain.money import Money
 from tools import pgbouncer
 
 
@@ -113,7 +116,7 @@ def _config(database: str, workers: int, pgbouncer: bool = False) -> ConfigResul
         del config.figures["ceiling_json"], config.figures["availability"]
         del config.figures["book_page"]
     config.memory = {"bookpay": [{"pid": 1, "role": "main", "peak_mb": 90.0}]}
-    config.webhooks = WebhookCheck(100, 50, 50, 0, 50, 50, 50, 50, 50)
+    config.webhooks = WebhookCheck(100, 50, 50, 0, 50, 50, 50, 50, 50, 50, 50)
     return config
 
 
@@ -126,7 +129,9 @@ def _report(checks: Checks) -> Report:
     }
     latency.seats, latency.started = (100, 100), 100
     storm = StormResult(10_000, figure=_figure(600, 90, duplicates_sent=2500))
-    storm.check = WebhookCheck(10_000, 10_000, 10_000, 0, 10_000, 10_000, 10_000, 0, 10_000)
+    storm.check = WebhookCheck(
+        10_000, 10_000, 10_000, 0, 10_000, 10_000, 10_000, 0, 10_000, 10_000, 10_000
+    )
     growth = GrowthResult(
         1_000, 1_000_000, 1_800, 1_000_000, 30.0, 3, "a month", explain="Index Scan"
     )
@@ -181,6 +186,7 @@ def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPa
     assert "| postgres via PgBouncer | 1 | checkout (1 seat, fake gateway) | 450 |" in text
     assert "| sqlite | 2 | checkout (1 seat, fake gateway) | 70 % / 30 % |" in text
     assert "Index Scan" in text
+    assert "10,000 `booking.confirmed` events out for 10,000 bookings" in text
     assert "1 checks, 0 failed." in text
 
 
@@ -364,3 +370,61 @@ def test_a_throughput_with_error_answers_meets_no_target() -> None:
     assert not _answered_well({"rps": 300.0, "errors": 157, "warmup_errors": 0})
     assert not _answered_well({"rps": 300.0, "errors": 0, "warmup_errors": 3})
     assert _with_errors({"errors": 157, "warmup_errors": 3}) == " (160 errors)"
+
+
+def test_the_race_for_the_last_seats_holds_only_when_every_seat_sells_once() -> None:
+    checks = Checks()
+    assert checks.last_seats_sold(100, 100, 100, 256)
+    assert not checks.last_seats_sold(0, 0, 100, 256)  # every checkout refused
+    assert not checks.last_seats_sold(101, 100, 100, 256)
+    assert not checks.last_seats_sold(100, 101, 100, 256)
+    assert checks.failures[0] == (
+        "last seats: 256 customers, 0 checkouts started and 0 seats taken by bookings of "
+        "100 offered (all sold, none overbooked)"
+    )
+
+
+def test_the_seat_check_claims_no_race_and_names_drifted_slots() -> None:
+    checks = Checks()
+    assert checks.seats_match_bookings(SeatAudit(40, 0, 0), "postgres, workers 1")
+    assert not checks.seats_match_bookings(SeatAudit(40, 0, 1, ("sl_1",)), "sqlite, workers 2")
+    assert checks.results[0][0] == (
+        "postgres, workers 1: seats counted match bookings, none over capacity (40 slots: "
+        "0 over capacity by their bookings, 0 with counters unlike their bookings)"
+    )
+    assert checks.failures[0].endswith("1 with counters unlike their bookings, e.g. sl_1)")
+
+
+def test_growth_checks_that_no_request_waited_out_the_pool(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import growth
+
+    def measured(settings: LoadSettings, plan: dict[str, Any], server: Server) -> dict[str, Any]:
+        timed_out = plan["port"] == 2 and plan["label"].startswith("checkout")
+        statuses = {"503": 1} if timed_out else {"200": 10}
+        return {"summary": _figure(100, statuses=statuses), "errors": 0, "events_sent": 5}
+
+    monkeypatch.setattr(growth, "run_load", measured)
+    servers = {}
+    for port, size in enumerate(("small", "large"), start=1):
+        log = tmp_path / f"{size}.log"
+        log.write_text("")
+        server = Server("bookpay", port, cast(Any, None), log)
+        servers[size] = (server, _bench_tenant(), [{"booking_id": "bk_1"}])
+    checks = Checks()
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    growth._rounds(growth.GrowthResult(), servers, LoadSettings(1, 0, 1), at, at, checks)
+    assert "growth (small): no pool timeout (0 answers 503, 0 timeouts logged)" in [
+        what for what, ok in checks.results if ok
+    ]
+    # One 503 in each round of the large database's checkout.
+    rounds = growth.GROWTH_ROUNDS
+    assert checks.failures == [
+        f"growth (large): no pool timeout ({rounds} answers 503, 0 timeouts logged)"
+    ]
+
+
+def _bench_tenant() -> BenchTenant:
+    policy = FeePolicy(percent_bps=500, fixed=Money(30, "usd"))
+    return BenchTenant("tn_1", "studio", "of_1", ["sl_1"], Money(2_500, "usd"), policy)
