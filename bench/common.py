@@ -51,6 +51,14 @@ DUPLICATE_SHARE = 0.2
 WEBHOOK_BOOKINGS = 8_000
 
 
+def inherited_env() -> dict[str, str]:
+    """This process's environment less every `BOOKPAY_*` variable, for the servers and
+    migrations the bench starts: each sets the Bookpay settings it means explicitly, so an
+    exported one (say `BOOKPAY_FAKE_STRIPE_LATENCY_MS`) cannot change a figure unseen.
+    `BOOKPAY_BENCH_POSTGRES_URL` is the bench's own setting, read here, never a server's."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("BOOKPAY_")}
+
+
 def log(message: str) -> None:
     print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
@@ -61,11 +69,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _postgres_admin(statement: str) -> None:
+async def connect_postgres_admin() -> asyncpg.Connection:
+    """A connection to POSTGRES_SERVER's database, as its user (with its password if the
+    URL has one): where the bench creates and drops its throwaway databases."""
     url = make_url(POSTGRES_SERVER)
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, database=url.database
+    return await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
     )
+
+
+async def _postgres_admin(statement: str) -> None:
+    connection = await connect_postgres_admin()
     try:
         await connection.execute(statement)
     finally:
@@ -96,7 +114,7 @@ def throwaway_database(kind: str) -> Iterator[str]:
 
 def _migrate(url: str) -> None:
     env = {
-        **os.environ,
+        **inherited_env(),
         "BOOKPAY_DATABASE_URL": url,
         "BOOKPAY_GATEWAY": "fake",
         # The load comes from one address; the bench measures throughput, not the limiter.

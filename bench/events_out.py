@@ -11,7 +11,11 @@ a steady rate (each cancellation commits one `slot.cancelled`).
    machine, same clock).
 
     .venv/bin/python -m bench.events_out [--events 300] [--rate 20] [--seconds 5]
-        [--databases sqlite,postgres] [--append docs/benchmarks.md]
+        [--databases sqlite,postgres] [--append docs/benchmarks.md [--started EPOCH]]
+
+With `--started` (when `make bench` started, in seconds since the epoch: the Makefile's
+`date +%s`) it appends only to a report written since then, by this run's bench.run (not
+the previous run's, when this one's crashed), and adds the whole `make bench`'s time.
 All traffic goes to 127.0.0.1; every loop is bounded in count and time.
 """
 
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -265,19 +271,48 @@ def markdown(results: dict[str, dict[str, float]], events: int, rate: int) -> st
     return "\n".join(lines) + "\n"
 
 
+def written_since(report: Path, started: float) -> bool:
+    """Whether `report` was written at or after `started` (seconds since the epoch)."""
+    return report.exists() and report.stat().st_mtime >= started
+
+
+def run_time(started: float, own_started: float, finished: float, command: str) -> str:
+    """The closing line of a `make bench` report: the whole run's minutes and events out's
+    own (all three times in seconds since the epoch)."""
+    return (
+        f"\n`make bench` took {(finished - started) / 60:.1f} minutes in all: "
+        f"`python -m bench.run` (its time in the header), then events out "
+        f"{(finished - own_started) / 60:.1f} minutes (`{command}`).\n"
+    )
+
+
 def main() -> None:
+    own_started = time.time()
     parser = argparse.ArgumentParser(prog="bench.events_out", description=__doc__)
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--rate", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--append", type=Path, default=None)
+    parser.add_argument(
+        "--started", type=float, default=None, help="when `make bench` started (epoch seconds)"
+    )
     args = parser.parse_args()
+    must_be_fresh = args.append is not None and args.started is not None
+    if must_be_fresh and not written_since(args.append, args.started):
+        sys.exit(
+            f"bench.events_out: not appending to {args.append}: this run's bench.run did "
+            "not write it (it is missing or older than the run), so it holds no figure of "
+            "this run"
+        )
     results = {
         database: measure(database, args.events, args.rate, args.seconds)
         for database in filter(None, args.databases.split(","))
     }
     text = markdown(results, args.events, args.rate)
+    if args.started is not None:
+        command = shlex.join(["python", "-m", "bench.events_out", *sys.argv[1:]])
+        text += run_time(args.started, own_started, time.time(), command)
     log(text)
     if args.append is not None:
         with args.append.open("a") as report:

@@ -55,16 +55,11 @@ LAYERS = (
 
 
 def ensure_py_spy() -> Path | None:
-    """py-spy from PyPI, into this venv only (not part of requirements.lock)."""
+    """This venv's py-spy (the dev extra of pyproject.toml: `make install`), or None."""
     py_spy = BIN / "py-spy"
     if not py_spy.exists():
-        log("installing py-spy into the venv (profiling only)")
-        installed = subprocess.run(
-            [str(BIN / "pip"), "install", "--quiet", "py-spy"], check=False, capture_output=True
-        )
-        if installed.returncode != 0:
-            log("py-spy could not be installed; skipping the profiles")
-            return None
+        log(f"{py_spy} not found (`make install` installs it); skipping the profiles")
+        return None
     return py_spy
 
 

@@ -38,6 +38,8 @@ class Report:
     profiles: dict[str, dict[str, Any]]
     checks: Checks
     runtime_seconds: float = 0.0
+    # What ran bench.run, when not a person (`make bench`); None: bench.run directly.
+    invoked_by: str | None = None
     targets: list[Target] = field(default_factory=list)
     # What explains each target when missed: links into the report (by target name).
     explanations: dict[str, str] = field(default_factory=dict)
@@ -61,7 +63,9 @@ class Report:
         (where the profiles are taken) the profile of that load."""
         links = [costs.costs_link(config)]
         if (config.database, config.workers, config.pgbouncer) == ("postgres", 1, False):
-            links.append(sections.explained_by(f"{key} ≥" if key in PROFILED else key))
+            links.append(
+                sections.explained_by(f"{key} ≥" if key in PROFILED else key, self.profiles)
+            )
         return links
 
     def evaluate(self) -> None:
@@ -99,7 +103,7 @@ class Report:
                     f"{peak:.0f} MB",
                     peak <= 150,
                 ),
-                sections.explained_by("peak memory"),
+                sections.explained_by("peak memory", self.profiles),
             )
             self._spread_target(config)
         self._latency_targets()
@@ -127,7 +131,7 @@ class Report:
                     f"{large / small:.2f} ×",
                     large <= 1.5 * small,
                 ),
-                sections.explained_by("at 1M bookings"),
+                sections.explained_by("at 1M bookings", self.profiles),
             )
 
     def _spread_target(self, config: ConfigResult) -> None:
@@ -171,7 +175,7 @@ class Report:
                 ratio >= 0.8,
             ),
             _link(costs.LATENCY_QUEUE_TITLE),
-            sections.explained_by("gateway latency"),
+            sections.explained_by("gateway latency", self.profiles),
         )
         half = latency.figures["half"]["p99_ms"]
         bound = latency.p99_ms + 150
@@ -183,13 +187,13 @@ class Report:
                 half <= bound,
             ),
             _link(costs.LATENCY_QUEUE_TITLE),
-            sections.explained_by("p99 at half load"),
+            sections.explained_by("p99 at half load", self.profiles),
         )
 
     def markdown(self) -> str:
         out: list[str] = []
         sections.header(out, self)
-        sections.targets(out, self.targets, self.checks, self.explanations)
+        sections.targets(out, self.targets, self.checks, self.explanations, self.profiles)
         sections.throughput(out, self.configs)
         costs.costs(out, self.configs)
         if self.latency is not None:

@@ -89,7 +89,11 @@ class ThreadServer:
         import uvicorn
 
         self.port = free_port()
-        os.environ.update(server_env(url, self.port))
+        # In this process: the server's environment replaces the inherited one, so no
+        # exported BOOKPAY_* setting stays behind (bench.common.inherited_env).
+        env = server_env(url, self.port)
+        os.environ.clear()
+        os.environ.update(env)
         config = uvicorn.Config(
             factory,
             factory=True,

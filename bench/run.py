@@ -13,11 +13,13 @@ Every correctness check (exactly once, no overbooking, no pool timeout, no error
 asserted: after writing the report the run exits 1 when any failed.
 
     .venv/bin/python -m bench.run [--seconds 4] [--warmup 1] [--connections 16]
+        [--output docs/benchmarks.md] [--invoked-by "make bench"]
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from datetime import UTC, datetime
@@ -56,6 +58,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--invoked-by",
+        default=None,
+        help="what ran this, for the report's header (the Makefile passes 'make bench')",
+    )
     return parser.parse_args()
 
 
@@ -86,10 +93,11 @@ def main() -> None:
         py_spy = ensure_py_spy()
         if py_spy is not None:
             profiles = profile_bookpay(py_spy, load)
-    command = "python -m bench.run " + " ".join(sys.argv[1:])
+    command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
     report = Report(
-        started_at, load, command.strip(), configs, latency, storm, growth, quotes, profiles, checks
+        started_at, load, command, configs, latency, storm, growth, quotes, profiles, checks
     )
+    report.invoked_by = args.invoked_by
     report.runtime_seconds = time.perf_counter() - started
     report.evaluate()
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,14 @@ from typing import Any
 
 import httpx
 
-from bench.common import ADMIN_KEY, BIN, BOOKPAY, CONNECT_SECRET, WEBHOOK_SECRET
+from bench.common import (
+    ADMIN_KEY,
+    BIN,
+    BOOKPAY,
+    CONNECT_SECRET,
+    WEBHOOK_SECRET,
+    inherited_env,
+)
 
 
 @dataclass
@@ -105,8 +112,10 @@ def stop_server(server: Server) -> None:
 
 
 def server_env(url: str, port: int) -> dict[str, str]:
+    """The environment of a server under load: the inherited one without any `BOOKPAY_*`
+    (bench.common.inherited_env), and the settings the bench measures with."""
     return {
-        **os.environ,
+        **inherited_env(),
         "BOOKPAY_DATABASE_URL": url,
         "BOOKPAY_GATEWAY": "fake",
         "BOOKPAY_ADMIN_API_KEY": ADMIN_KEY,

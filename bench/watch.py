@@ -178,7 +178,11 @@ class Watch:
         if target.direct_url.startswith("postgresql"):
             url = make_url(target.direct_url)
             connection = await asyncpg.connect(
-                host=url.host, port=url.port or 5432, user=url.username, database=url.database
+                host=url.host,
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
+                database=url.database,
             )
         pooler = [target.pooler_pid] if target.pooler_pid else []
         backends_before = await self._backends(connection)

@@ -428,3 +428,120 @@ def test_growth_checks_that_no_request_waited_out_the_pool(
 def _bench_tenant() -> BenchTenant:
     policy = FeePolicy(percent_bps=500, fixed=Money(30, "usd"))
     return BenchTenant("tn_1", "studio", "of_1", ["sl_1"], Money(2_500, "usd"), policy)
+
+
+def test_the_versions_name_pgbouncer_and_the_commit_measured() -> None:
+    from bench import report_sections
+
+    assert report_sections.first_line_version("PgBouncer 1.18.0\nlibevent 2.1.12\n") == "1.18.0"
+    assert report_sections.first_line_version(None) == "not found"
+    assert report_sections._output(["/nonexistent/pgbouncer", "--version"]) is None
+    tree = report_sections.tree_state
+    assert tree("0a98179\n", "") == "0a98179"
+    # The report itself is what the run writes: its change is no change to the code measured.
+    assert tree("0a98179\n", " M docs/benchmarks.md\n") == "0a98179"
+    assert tree("0a98179\n", " M docs/benchmarks.md\nM  bench/run.py\n") == (
+        "0a98179 + uncommitted changes"
+    )
+    assert tree("0a98179\n", "R  bench/a.py -> bench/b.py\n").endswith("uncommitted changes")
+    assert tree(None, "") == "not found"
+
+
+def test_the_header_names_what_ran_and_where_events_out_is_timed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    report.command = "python -m bench.run --seconds 2"
+    report.runtime_seconds = 90.0
+    report.evaluate()
+    direct = report.markdown()
+    assert "- Command: `python -m bench.run --seconds 2`\n" in direct
+    assert "make bench` →" not in direct
+    assert "- Run: 2026-11-30 00:00 UTC, 1.5 minutes\n" in direct
+    report.invoked_by = "make bench"
+    made = report.markdown()
+    assert "- Command: `make bench` → `python -m bench.run --seconds 2`, then" in made
+    assert "1.5 minutes for `python -m bench.run`; `make bench` then measures events out" in made
+
+
+def test_events_out_appends_only_to_a_report_of_this_run_and_times_the_whole(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from bench import events_out
+
+    report = tmp_path / "benchmarks.md"
+    assert not events_out.written_since(report, 1_000.0)
+    report.write_text("# Benchmarks\n")
+    os.utime(report, (900.0, 900.0))  # the previous run's report
+    assert not events_out.written_since(report, 1_000.0)
+    os.utime(report, (1_000.0, 1_000.0))
+    assert events_out.written_since(report, 1_000.0)
+    line = events_out.run_time(1_000.0, 1_480.0, 1_540.0, "python -m bench.events_out")
+    assert "`make bench` took 9.0 minutes in all" in line
+    assert "events out 1.0 minutes (`python -m bench.events_out`)" in line
+
+
+def test_a_miss_links_a_profile_only_when_one_was_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    assert report_sections.explained_by("p99 at half load", ()) == "no profile taken"
+    assert report_sections.explained_by("p99 at half load", ("checkout_latency",)) == (
+        "[Profile: checkout_latency](#profile-checkout_latency)"
+    )
+    assert report_sections.explained_by("peak memory", ()) == "[Peak memory](#peak-memory)"
+    report = _report(Checks())  # no profiles: as with --no-profile or without py-spy
+    direct = report.configs[0]
+    direct.figures["checkout"] = _figure(100)
+    report.evaluate()
+    text = report.markdown()
+    row = next(line for line in text.splitlines() if line.startswith("| checkout p99 at half"))
+    assert "no profile taken" in row
+    assert "(#profile-" not in text
+
+
+def test_the_servers_inherit_no_bookpay_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.common import inherited_env
+    from bench.servers import server_env
+
+    monkeypatch.setenv("BOOKPAY_FAKE_STRIPE_LATENCY_MS", "300,1200")
+    monkeypatch.setenv("BOOKPAY_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("BOOKPAY_BENCH_POSTGRES_URL", "postgresql+asyncpg://me@db/test")
+    monkeypatch.setenv("BENCH_UNRELATED", "kept")
+    env = server_env("sqlite+aiosqlite:///x.db", 8001)
+    assert not {name for name in env if name.startswith("BOOKPAY_FAKE_STRIPE")}
+    assert "BOOKPAY_REDIS_URL" not in env
+    assert "BOOKPAY_BENCH_POSTGRES_URL" not in env
+    assert env["BOOKPAY_DATABASE_URL"] == "sqlite+aiosqlite:///x.db"
+    assert env["BENCH_UNRELATED"] == "kept"
+    assert not [name for name in inherited_env() if name.startswith("BOOKPAY_")]
+
+
+def test_the_bench_logs_in_to_postgresql_with_its_urls_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from bench import common
+
+    seen: dict[str, Any] = {}
+
+    async def connect(**options: Any) -> str:
+        seen.update(options)
+        return "a connection"
+
+    monkeypatch.setattr(common, "POSTGRES_SERVER", "postgresql+asyncpg://me:s3cret@db:6543/test")
+    monkeypatch.setattr(common.asyncpg, "connect", connect)
+    assert asyncio.run(common.connect_postgres_admin()) == "a connection"
+    assert seen == {
+        "host": "db",
+        "port": 6543,
+        "user": "me",
+        "password": "s3cret",
+        "database": "test",
+    }
