@@ -321,9 +321,10 @@ def webhooks_once(out: Lines, configs: list[ConfigResult]) -> None:
     )
     add(
         "| database | workers | events sent | duplicates sent | confirmed | charge entries "
-        "| bookings with a charge | inbox rows | seats booked | left pending | exactly once |"
+        "| bookings with a charge | inbox rows | seats booked | `booking.confirmed` events out "
+        "(bookings) | left pending | exactly once |"
     )
-    add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for config in configs:
         check = config.webhooks
         fig = config.figures["webhooks"]
@@ -333,7 +334,9 @@ def webhooks_once(out: Lines, configs: list[ConfigResult]) -> None:
             f"| {database(config)} | {config.label} | {check.sent:,} | "
             f"{fig.get('duplicates_sent', 0):,} | {check.confirmed:,} | "
             f"{check.charge_entries:,} | {check.bookings_with_a_charge:,} | "
-            f"{check.inbox_records:,} | {check.seats_booked:,} | {check.still_pending:,} | "
+            f"{check.inbox_records:,} | {check.seats_booked:,} | "
+            f"{check.confirmation_events:,} ({check.bookings_with_a_confirmation_event:,}) | "
+            f"{check.still_pending:,} | "
             f"{'yes' if check.exactly_once else '**no**'} |"
         )
     add("")

@@ -188,6 +188,8 @@ def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPa
     assert "Index Scan" in text
     assert "10,000 `booking.confirmed` events out for 10,000 bookings" in text
     assert "1 checks, 0 failed." in text
+    # The per-configuration table shows the events out a confirmation wrote, per booking.
+    assert "| `booking.confirmed` events out (bookings) |" in text
 
 
 def test_a_failed_check_is_kept_and_named() -> None:
