@@ -205,16 +205,17 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
 
 
 def _line_and_loop(ready: dict[str, Any], rps: float, beyond_ms: float, worker_ms: float) -> str:
-    """Where the time beyond the gateway went, from the server's own `/health/ready` read
-    beside the load (bench/watch.py): the admission line by Little's law, the event loop by
-    a probe that waits for no place."""
+    """Where the time beyond the gateway went, from the server's own health probes read
+    beside the load (bench/watch.py): the admission line by Little's law, the event loop's
+    queue by a request that needs nothing else."""
     line_ms = 1000 * float(ready["mean_waiting"]) / max(rps, 1e-9)
-    loop_ms = float(ready["probe_mean_ms"])
-    rest = beyond_ms - worker_ms - line_ms - loop_ms
-    left = (
-        f"~{rest:.0f} ms left, the waits of its other turns on the loop"
-        if rest > 0
-        else "nothing left unexplained"
+    loop_ms = float(ready["live_mean_ms"])
+    rest = beyond_ms - worker_ms - line_ms
+    turns = (
+        f"about {rest / loop_ms:.0f} such waits, where a checkout takes a dozen or more turns "
+        "on the loop (each statement's answer, the gateway's, the answer to the customer)"
+        if rest > 0 and loop_ms > 0
+        else "nothing left to explain"
     )
     return (
         f"The server's `/health/ready`, read every 0.1 s ({ready['samples']} samples): on "
@@ -222,13 +223,12 @@ def _line_and_loop(ready: dict[str, Any], rps: float, beyond_ms: float, worker_m
         f"{float(ready['mean_waiting']):.1f} waiting in the admission line (at most "
         f"{ready['most_waiting']}); by Little's law at {rps:.0f} checkouts/s a checkout spent "
         f"about {line_ms:.0f} ms in that line (for its first place, and for one again when "
-        "Stripe's answer came back). The probe itself, which waits for no place, only for "
-        f"the event loop and one database ping, took {loop_ms:.0f} ms on average (p50 "
-        f"{float(ready['probe_p50_ms']):.0f} ms): about what each of a checkout's turns on "
-        f"the event loop waited. Of the ~{beyond_ms:.0f} ms beyond the gateway: "
-        f"{worker_ms:.0f} ms the worker's CPU, ~{line_ms:.0f} ms the line, ~{loop_ms:.0f} ms "
-        f"one turn's wait for the loop; {left} (a checkout takes several: its statements, "
-        "the call to the gateway, the answer).\n"
+        "Stripe's answer came back). Its `/health/live`, which waits for no place and needs "
+        f"nothing but the event loop, took {loop_ms:.0f} ms on average (p50 "
+        f"{float(ready['live_p50_ms']):.0f} ms): the loop's queue as each step of a checkout "
+        f"meets it. Of the ~{beyond_ms:.0f} ms beyond the gateway, {worker_ms:.0f} ms were "
+        f"the worker's CPU and ~{line_ms:.0f} ms the line; the other ~{max(rest, 0):.0f} ms "
+        f"are {turns}.\n"
     )
 
 

@@ -6,7 +6,7 @@
   oldest open transaction);
 - PgBouncer: its own process's CPU (the extra hop);
 - on request, the server's `/health/ready` every 0.1 s: its admission line (requests at
-  work, waiting) and how long the probe took (the event loop's queue);
+  work, waiting); and how long its `/health/live` took (the event loop's queue);
 - SQLite: the writer's turn (bench's `<database>-writer.lock`, adapters/sql/sqlite_writers.py)
   sampled from /proc/locks every 5 ms: how much of the time some process held it, which
   worker did, and how many waited for it.
@@ -61,8 +61,8 @@ class WatchTarget:
     pooler_pid: int | None = None
     activity: bool = False
     # With a port, `/health/ready` of that server is read every READY_INTERVAL: the
-    # admission line's places at work and requests waiting, and how long the probe itself
-    # took (it waits for no place, only for the event loop and one database ping).
+    # admission line's places at work and requests waiting; and how long `/health/live`
+    # took (it waits for no place and needs nothing but the event loop).
     readiness_port: int | None = None
 
     @property
@@ -109,41 +109,50 @@ class _Readiness:
     in_flight: int = 0  # summed over samples
     waiting: int = 0
     most_waiting: int = 0
-    probe_ms: list[float] = field(default_factory=list)
+    live_ms: list[float] = field(default_factory=list)
 
-    def add(self, in_flight: int, waiting: int, probe_ms: float) -> None:
+    def add(self, in_flight: int, waiting: int, live_ms: float) -> None:
         self.samples += 1
         self.in_flight += in_flight
         self.waiting += waiting
         self.most_waiting = max(self.most_waiting, waiting)
-        self.probe_ms.append(probe_ms)
+        self.live_ms.append(live_ms)
 
     def summary(self) -> dict[str, Any]:
-        probes = sorted(self.probe_ms)
+        probes = sorted(self.live_ms)
         return {
             "samples": self.samples,
             "mean_in_flight": self.in_flight / self.samples,
             "mean_waiting": self.waiting / self.samples,
             "most_waiting": self.most_waiting,
-            "probe_p50_ms": probes[len(probes) // 2],
-            "probe_mean_ms": sum(probes) / len(probes),
+            "live_p50_ms": probes[len(probes) // 2],
+            "live_mean_ms": sum(probes) / len(probes),
         }
 
 
-async def read_readiness(port: int) -> tuple[int, int, float]:
-    """(in_flight, waiting, milliseconds the answer took) from the server's /health/ready
-    (200 or 503, both JSON)."""
+async def _get(port: int, path: str) -> tuple[bytes, float]:
+    """The body of GET `path` on 127.0.0.1:`port`, and the milliseconds the answer took."""
     started = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(b"GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
         await writer.drain()
         answer = await reader.read()
     finally:
         writer.close()
-    elapsed_ms = 1000 * (time.perf_counter() - started)
-    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
-    return int(body["in_flight"]), int(body["waiting"]), elapsed_ms
+    return answer.split(b"\r\n\r\n", 1)[1], 1000 * (time.perf_counter() - started)
+
+
+async def read_readiness(port: int) -> tuple[int, int, float]:
+    """(in_flight, waiting) from the server's /health/ready (200 or 503, both JSON), and the
+    milliseconds its /health/live took: a request that waits for no place and needs nothing
+    but the event loop (readiness opens a database connection of its own, which takes
+    several turns of the loop)."""
+    _, live_ms = await _get(port, "/health/live")
+    body, _ = await _get(port, "/health/ready")
+    ready = json.loads(body)
+    return int(ready["in_flight"]), int(ready["waiting"]), live_ms
 
 
 class Watch:

@@ -215,8 +215,8 @@ def test_the_half_load_time_is_split_by_the_servers_own_readiness(
             "mean_in_flight": 32.0,
             "mean_waiting": 30.0,
             "most_waiting": 60,
-            "probe_p50_ms": 12.0,
-            "probe_mean_ms": 15.0,
+            "live_p50_ms": 12.0,
+            "live_mean_ms": 15.0,
         }
     }
     report.evaluate()
@@ -226,12 +226,19 @@ def test_the_half_load_time_is_split_by_the_servers_own_readiness(
     assert "took 15 ms on average (p50 12 ms)" in text
 
 
-async def test_readiness_is_read_from_the_servers_health_probe() -> None:
+async def test_the_line_comes_from_readiness_and_the_loop_from_liveness() -> None:
     from bench.watch import read_readiness
 
+    asked: list[bytes] = []
+    bodies = {
+        b"/health/live": b'{"status":"live"}',
+        b"/health/ready": b'{"status":"ready","in_flight":3,"waiting":7}',
+    }
+
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        body = b'{"status":"ready","in_flight":3,"waiting":7}'
+        path = (await reader.readuntil(b"\r\n\r\n")).split(b" ")[1]
+        asked.append(path)
+        body = bodies[path]
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
         await writer.drain()
         writer.close()
@@ -239,9 +246,10 @@ async def test_readiness_is_read_from_the_servers_health_probe() -> None:
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server:
-        in_flight, waiting, elapsed_ms = await read_readiness(port)
+        in_flight, waiting, live_ms = await read_readiness(port)
     assert (in_flight, waiting) == (3, 7)
-    assert elapsed_ms > 0
+    assert asked == [b"/health/live", b"/health/ready"]
+    assert live_ms > 0
 
 
 def test_a_get_plan_sends_its_headers_and_a_plan_may_expect_other_statuses() -> None:
