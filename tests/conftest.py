@@ -66,10 +66,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # tests both workers share, instead of one chaos or browser test one worker runs alone
     # while the other has finished. Every worker collects the same order.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    # `-n auto`: one worker more than the cores this process may run on. A worker spends a
-    # good part of its time waiting (on PostgreSQL, on SQLite's thread, on the servers the
-    # slow tests start), and a spare worker fills those gaps.
-    return len(os.sched_getaffinity(0)) + 1
