@@ -13,17 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import orm
 from adapters.sql.database import create_engine
-from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from bench.checks import Checks, audit_seats, seats_taken
 from bench.seed import BenchTenant, check_webhooks_applied
-from domain.booking import Booking, BookingStatus
+from domain.booking import BookingStatus
 from domain.events import Event, EventType
 from domain.fees import FeePolicy
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import Money
-from domain.offering import Offering, Slot
-from domain.tenant import Tenant
-from tests.integration.persistence.builders import NOW, a_booking, a_slot, a_tenant, an_offering
+from domain.offering import Slot
+from tests.integration.persistence.builders import (
+    NOW,
+    a_booking,
+    a_slot,
+    a_tenant,
+    an_offering,
+    seed,
+)
+from tests.integration.persistence.conftest import Backend
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -43,24 +50,19 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-async def _store(engine: AsyncEngine, *objects: object, events: tuple[Event, ...] = ()) -> None:
-    async with SqlAlchemyUnitOfWork(engine) as uow:
-        for obj in objects:
-            match obj:
-                case Slot():
-                    await uow.slots.add(obj)
-                case Booking():
-                    await uow.bookings.add(obj)
-                case LedgerEntry():
-                    await uow.ledger.add(obj)
-                case str():
-                    await uow.webhook_inbox.record(obj)
-                case Offering():
-                    await uow.offerings.add(obj)
-                case Tenant():
-                    await uow.tenants.add(obj)
-                case _:
-                    raise TypeError(obj)
+async def _store(
+    engine: AsyncEngine,
+    *objects: object,
+    inbox: tuple[str, ...] = (),
+    events: tuple[Event, ...] = (),
+) -> None:
+    """The domain objects (as the repository tests seed them), then webhook event ids in
+    the inbox and events out in the outbox."""
+    unit_of_work = SqlAlchemyUnitOfWorkFactory(engine)
+    await seed(Backend("sql", unit_of_work), *objects)
+    async with unit_of_work() as uow:
+        for event_id in inbox:
+            await uow.webhook_inbox.record(event_id)
         uow.outbox.add(*events)
         await uow.commit()
 
@@ -143,14 +145,15 @@ async def test_a_confirmation_told_twice_is_not_exactly_once(engine: AsyncEngine
         )
         for n in range(2)
     ]
-    applied: list[object] = []
-    for booking in bookings:
-        charge = LedgerEntry(
+    charges = [
+        LedgerEntry(
             tenant.id, booking.id, EntryKind.CHARGE, booking.quote.customer_total, booking.id, NOW
         )
-        applied += [booking, charge, f"evt_{booking.id}"]
+        for booking in bookings
+    ]
+    inbox = tuple(f"evt_{booking.id}" for booking in bookings)
     told = tuple(Event(EventType.BOOKING_CONFIRMED, tenant.id, booking) for booking in bookings)
-    await _store(engine, tenant, offering, slot, *applied, events=told)
+    await _store(engine, tenant, offering, slot, *bookings, *charges, inbox=inbox, events=told)
     await _count(engine, slot, held=0, booked=2)
     sent = [booking.id for booking in bookings]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from domain.booking import Booking, Customer
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from domain.fees import CurrencyAmounts, FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
+from domain.ledger import LedgerEntry
 from domain.money import Money
 from domain.offering import Offering, Slot
 from domain.tenant import ChargeModel, ConnectStatus, Tenant
@@ -124,7 +125,8 @@ def a_booking(slot: Slot, seats: int = 2, **changes: object) -> Booking:
 
 
 async def seed(backend: Backend, *objects: object) -> None:
-    """Store tenants, offerings, slots and bookings, in this order of arguments."""
+    """Store tenants, offerings, slots, bookings and ledger entries, in this order of
+    arguments."""
     async with backend.uow() as uow:
         for obj in objects:
             match obj:
@@ -136,6 +138,8 @@ async def seed(backend: Backend, *objects: object) -> None:
                     await uow.slots.add(obj)
                 case Booking():
                     await uow.bookings.add(obj)
+                case LedgerEntry():
+                    await uow.ledger.add(obj)
                 case _:
                     raise TypeError(obj)
         await uow.commit()
