@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import orm
 from bench.common import log
 from bench.servers import Server
-from domain.statuses import SEATS_BY_STATUS, SeatState, statuses_taking_seats
+from domain.statuses import SeatState, statuses_in, statuses_taking_seats
 
 # What SQLAlchemy says when a request waited for a pooled connection longer than allowed.
 POOL_TIMEOUT_MARKERS = ("QueuePool limit", "TimeoutError")
@@ -109,7 +109,7 @@ class SeatAudit:
 def _seats_in(state: SeatState) -> ColumnElement[int]:
     """Seats of the bookings whose status puts them in `state` (domain.statuses)."""
     b = orm.bookings.c
-    statuses = [status.value for status, seats in SEATS_BY_STATUS.items() if seats is state]
+    statuses = [status.value for status in statuses_in(state)]
     return func.coalesce(func.sum(case((b.status.in_(statuses), b.seats), else_=0)), 0)
 
 

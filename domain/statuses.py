@@ -45,9 +45,14 @@ SEATS_BY_STATUS = {
 }
 
 
+def statuses_in(state: SeatState) -> frozenset[BookingStatus]:
+    """The statuses in which a booking's seats are in `state`."""
+    return frozenset(s for s, seats in SEATS_BY_STATUS.items() if seats is state)
+
+
 def statuses_holding_seats() -> frozenset[BookingStatus]:
     """The statuses in which a booking holds seats until its hold ends."""
-    return frozenset(s for s, seats in SEATS_BY_STATUS.items() if seats is SeatState.HELD)
+    return statuses_in(SeatState.HELD)
 
 
 def statuses_taking_seats() -> frozenset[BookingStatus]:
