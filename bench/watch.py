@@ -17,7 +17,6 @@ A thread of the runner does the sampling while the load runs in its own process.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from sqlalchemy.engine import make_url
 
 LOCK_INTERVAL = 0.005
@@ -130,28 +130,15 @@ class _Readiness:
         }
 
 
-async def _get(port: int, path: str) -> tuple[bytes, float]:
-    """The body of GET `path` on 127.0.0.1:`port`, and the milliseconds the answer took."""
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        writer.write(request.encode())
-        await writer.drain()
-        answer = await reader.read()
-    finally:
-        writer.close()
-    return answer.split(b"\r\n\r\n", 1)[1], 1000 * (time.perf_counter() - started)
-
-
-async def read_readiness(port: int) -> tuple[int, int, float]:
+async def read_readiness(client: httpx.AsyncClient) -> tuple[int, int, float]:
     """(in_flight, waiting) from the server's /health/ready (200 or 503, both JSON), and the
     milliseconds its /health/live took: a request that waits for no place and needs nothing
     but the event loop (readiness opens a database connection of its own, which takes
-    several turns of the loop)."""
-    _, live_ms = await _get(port, "/health/live")
-    body, _ = await _get(port, "/health/ready")
-    ready = json.loads(body)
+    several turns of the loop). `client`: one with the server's base URL."""
+    started = time.perf_counter()
+    await client.get("/health/live")
+    live_ms = 1000 * (time.perf_counter() - started)
+    ready = (await client.get("/health/ready")).json()
     return int(ready["in_flight"]), int(ready["waiting"]), live_ms
 
 
@@ -207,6 +194,17 @@ class Watch:
         next_activity = 0.0
         readiness = _Readiness()
         next_ready = 0.0
+        # A connection per probe, as a new request of a customer meets the loop (its accept
+        # is a turn too).
+        probe = (
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{target.readiness_port}",
+                timeout=30,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+            if target.readiness_port is not None
+            else None
+        )
         self._ready.set()
         sampling = (
             inode is not None
@@ -229,9 +227,9 @@ class Watch:
             if connection is not None and target.activity and now >= next_activity:
                 next_activity = now + ACTIVITY_INTERVAL
                 activity.add(await self._activity(connection))
-            if target.readiness_port is not None and now >= next_ready:
+            if probe is not None and now >= next_ready:
                 next_ready = now + READY_INTERVAL
-                readiness.add(*await read_readiness(target.readiness_port))
+                readiness.add(*await read_readiness(probe))
             await asyncio.sleep(LOCK_INTERVAL if inode is not None else ACTIVITY_INTERVAL)
         backends_after = await self._backends(connection)
         self.result["database_cpu_seconds"] = cpu_used(cpu_before, cpu_seconds(backends_after))
@@ -253,6 +251,8 @@ class Watch:
             self.result["readiness"] = readiness.summary()
         if connection is not None:
             await connection.close()
+        if probe is not None:
+            await probe.aclose()
 
     @staticmethod
     async def _backends(connection: asyncpg.Connection | None) -> list[int]:

@@ -12,6 +12,7 @@ from datetime import datetime as _datetime
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 
 from adapters.stripe_wire.signature import verify
@@ -245,8 +246,8 @@ async def test_the_line_comes_from_readiness_and_the_loop_from_liveness() -> Non
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with server:
-        in_flight, waiting, live_ms = await read_readiness(port)
+    async with server, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        in_flight, waiting, live_ms = await read_readiness(client)
     assert (in_flight, waiting) == (3, 7)
     assert asked == [b"/health/live", b"/health/ready"]
     assert live_ms > 0
