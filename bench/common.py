@@ -69,10 +69,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def connect_postgres_admin() -> asyncpg.Connection:
-    """A connection to POSTGRES_SERVER's database, as its user (with its password if the
-    URL has one): where the bench creates and drops its throwaway databases."""
-    url = make_url(POSTGRES_SERVER)
+async def connect_postgres(database_url: str | None = None) -> asyncpg.Connection:
+    """A connection to the database of `database_url` (by default POSTGRES_SERVER's: where
+    the bench creates and drops its throwaway databases), as its user, with its password if
+    the URL has one."""
+    url = make_url(database_url or POSTGRES_SERVER)
     return await asyncpg.connect(
         host=url.host,
         port=url.port or 5432,
@@ -83,7 +84,7 @@ async def connect_postgres_admin() -> asyncpg.Connection:
 
 
 async def _postgres_admin(statement: str) -> None:
-    connection = await connect_postgres_admin()
+    connection = await connect_postgres()
     try:
         await connection.execute(statement)
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.checks import Checks
-from bench.common import DUPLICATE_SHARE, ROOT, WEBHOOK_BOOKINGS, connect_postgres_admin
+from bench.common import DUPLICATE_SHARE, ROOT, WEBHOOK_BOOKINGS, connect_postgres
 from bench.configs import ConfigResult
 from tools.pgbouncer import PGBOUNCER
 
@@ -41,7 +41,7 @@ def _versions() -> dict[str, str]:
     found["SQLite"] = __import__("sqlite3").sqlite_version
 
     async def postgres_version() -> str:
-        connection = await connect_postgres_admin()
+        connection = await connect_postgres()
         try:
             return str(await connection.fetchval("SHOW server_version"))
         finally:

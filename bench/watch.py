@@ -29,6 +29,8 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.common import connect_postgres
+
 LOCK_INTERVAL = 0.005
 ACTIVITY_INTERVAL = 0.1
 READY_INTERVAL = 0.1
@@ -172,14 +174,7 @@ class Watch:
         target = self.target
         connection = None
         if target.direct_url.startswith("postgresql"):
-            url = make_url(target.direct_url)
-            connection = await asyncpg.connect(
-                host=url.host,
-                port=url.port or 5432,
-                user=url.username,
-                password=url.password,
-                database=url.database,
-            )
+            connection = await connect_postgres(target.direct_url)
         pooler = [target.pooler_pid] if target.pooler_pid else []
         backends_before = await self._backends(connection)
         cpu_before = cpu_seconds(backends_before)

@@ -548,7 +548,7 @@ def test_the_bench_logs_in_to_postgresql_with_its_urls_password(
 
     monkeypatch.setattr(common, "POSTGRES_SERVER", "postgresql+asyncpg://me:s3cret@db:6543/test")
     monkeypatch.setattr(common.asyncpg, "connect", connect)
-    assert asyncio.run(common.connect_postgres_admin()) == "a connection"
+    assert asyncio.run(common.connect_postgres()) == "a connection"
     assert seen == {
         "host": "db",
         "port": 6543,
