@@ -208,7 +208,17 @@ class _SessionsExpire:
         )
 
 
+# A sweeper sweeps every tenant's lapsed holds: on the worker's shared PostgreSQL database
+# it also met those other tests left there. A database of its own.
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        pytest.param("sqlite_url", id="sqlite"),
+        pytest.param("migrated_postgres_url", id="postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=True,
+)
 async def test_sweepers_running_at_once_share_the_lapsed_holds(
     engine: AsyncEngine, engines: list[AsyncEngine]
 ) -> None:
