@@ -1,0 +1,72 @@
+"""An HTTP client for the app in-process, running it in the test's own event loop.
+
+Litestar's AsyncTestClient does not: it hands every request (and the lifespan, so the app's
+periodic tasks) to a blocking portal, another thread with an event loop of its own, while
+the test's loop waits blocked. A test that also uses the app's engine (to read rows, to run
+a job) then shares one connection pool between two loops: SQLite's pool has one
+connection, whose asyncio queue belongs to whichever loop waited for it first, and the
+other loop fails ("is bound to a different event loop"). Requests started together with
+asyncio.gather were also served one after the other. Here the app, its lifespan and the
+test share one loop and one thread: tests/integration/http/test_app_client.py.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Self
+
+import httpx
+from litestar import Litestar
+
+from tests.support.http_app import BASE_URL
+
+# The address the app sees the test's requests come from: the per-address limits
+# (entrypoints/http/throttling.py) count them as one client, "testclient", as Litestar's
+# test client named it.
+TEST_CLIENT_ADDRESS = ("testclient", 50000)
+
+
+class AppClient(httpx.AsyncClient):
+    """`async with AppClient(app) as client:` runs the app's lifespan (its startup, its
+    periodic tasks, its shutdown) around an httpx client whose requests call the app
+    directly, in the test's event loop. As Litestar's test client did, it follows
+    redirects, says it is "testclient" and raises what escapes the app unless
+    `raise_server_exceptions` is False (then a 500)."""
+
+    def __init__(
+        self,
+        app: Litestar,
+        base_url: str = BASE_URL,
+        *,
+        raise_server_exceptions: bool = True,
+    ) -> None:
+        transport = httpx.ASGITransport(
+            app=app,  # type: ignore[arg-type]  # Litestar's ASGI types are narrower than httpx's
+            raise_app_exceptions=raise_server_exceptions,
+            client=TEST_CLIENT_ADDRESS,
+        )
+        super().__init__(
+            transport=transport,
+            base_url=base_url,
+            headers={"user-agent": "testclient"},
+            follow_redirects=True,
+        )
+        self.app = app
+        self._serving = AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self.app.lifespan())
+            await super().__aenter__()
+            stack.push_async_exit(super().__aexit__)
+            self._serving = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self._serving.__aexit__(exc_type, exc_value, traceback)
