@@ -13,13 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 
 
-async def _shop(client: AsyncTestClient[Any], capacity: int) -> tuple[str, str]:
+async def _shop(client: AppClient, capacity: int) -> tuple[str, str]:
     """(slug, slot id) of an onboarded tenant with one slot of `capacity`."""
     shop = await open_shop(client, capacity=capacity)
     return shop.slug, shop.slot_id
@@ -36,7 +35,7 @@ async def test_a_checkout_refused_as_too_many_seats_per_booking_costs_the_addres
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=40)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         slug, slot_id = await _shop(client, capacity=8)
         other_slug, other_slot_id = await _shop(client, capacity=8)
 
@@ -54,7 +53,7 @@ async def test_a_checkout_refused_for_too_many_pending_holds_costs_the_address_n
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=40)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         slugs_slots = [await _shop(client, capacity=40) for _ in range(2)]
         slug, slot_id = slugs_slots[0]
         held = [

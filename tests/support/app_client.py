@@ -12,7 +12,8 @@ test share one loop and one thread: tests/integration/http/test_app_client.py.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+import asyncio
+from asyncio import FIRST_COMPLETED
 from types import TracebackType
 from typing import Self
 
@@ -53,14 +54,19 @@ class AppClient(httpx.AsyncClient):
             follow_redirects=True,
         )
         self.app = app
-        self._serving = AsyncExitStack()
+        self._stop = asyncio.Event()
+        self._lifespan: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(self.app.lifespan())
-            await super().__aenter__()
-            stack.push_async_exit(super().__aexit__)
-            self._serving = stack.pop_all()
+        # The lifespan runs in a task of its own, as a server runs it: pytest-asyncio sets
+        # up and tears down a fixture in two tasks, and Litestar's lifespan holds an anyio
+        # cancel scope, which must be left by the task that entered it.
+        started = asyncio.get_running_loop().create_future()
+        self._lifespan = asyncio.create_task(self._serve(started))
+        done, _ = await asyncio.wait({started, self._lifespan}, return_when=FIRST_COMPLETED)
+        if self._lifespan in done:
+            self._lifespan.result()  # the startup failed: its error
+        await super().__aenter__()
         return self
 
     async def __aexit__(
@@ -69,4 +75,14 @@ class AppClient(httpx.AsyncClient):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        await self._serving.__aexit__(exc_type, exc_value, traceback)
+        try:
+            await super().__aexit__(exc_type, exc_value, traceback)
+        finally:
+            self._stop.set()
+            if self._lifespan is not None:
+                await self._lifespan  # the shutdown, and its error if any
+
+    async def _serve(self, started: asyncio.Future[None]) -> None:
+        async with self.app.lifespan():
+            started.set_result(None)
+            await self._stop.wait()

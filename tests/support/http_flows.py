@@ -7,19 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY
 
 
-async def paid_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], str]:
+async def paid_booking(client: AppClient) -> tuple[dict[str, str], str]:
     """A tenant (5 % + 0.30 USD borne by the customer) and a paid booking of 42.30 USD."""
     tenant, booking_id, _ = await paid_booking_with_token(client)
     return tenant, booking_id
 
 
 async def paid_booking_with_token(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> tuple[dict[str, str], str, str]:
     """As `paid_booking`, with the customer's booking token too."""
     tenant, checkout = await open_checkout(client)
@@ -45,7 +44,7 @@ class OpenShop:
 
 
 async def open_shop(
-    client: AsyncTestClient[Any],
+    client: AppClient,
     *,
     country: str = "US",
     currency: str = "usd",
@@ -97,7 +96,7 @@ async def open_shop(
     return OpenShop(slug, tenant, slots.json()["data"][0]["id"])
 
 
-async def open_checkout(client: AsyncTestClient[Any]) -> tuple[dict[str, str], dict[str, Any]]:
+async def open_checkout(client: AppClient) -> tuple[dict[str, str], dict[str, Any]]:
     """A tenant (5 % + 0.30 USD borne by the customer) and a checkout of 42.30 USD not yet
     paid: the tenant's headers and the checkout's answer."""
     shop = await open_shop(client)

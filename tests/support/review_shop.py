@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.scopes import on_platform
 
@@ -36,7 +36,7 @@ def whole_minute(moment: datetime) -> datetime:
 
 @dataclass
 class ReviewShop:
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Container
     clock: ManualClock
     slug: str = ""
@@ -48,11 +48,9 @@ class ReviewShop:
         assert self.auth is not None
         return self.auth
 
-    def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Run `job` on the app's own event loop (its database pool lives there), as the
-        server runs its jobs: declaring the platform's row scope."""
-        portal = self.client.blocking_portal  # type: ignore[attr-defined]
-        return portal.call(on_platform(job))  # type: ignore[no-any-return]
+    async def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
+        """Run `job` as the server runs its jobs: declaring the platform's row scope."""
+        return await on_platform(job)()
 
     async def open(self, **offering: Any) -> None:
         self.slug = f"studio-{uuid.uuid4().hex[:8]}"
@@ -122,7 +120,7 @@ class ReviewShop:
             assert slot is not None
             return slot.seats_taken
 
-        return self.in_app(read)
+        return await self.in_app(read)
 
     async def seats_available(self, slot_id: str) -> int:
         answer = await self.client.get(f"/v1/public/{self.slug}/offerings/{self.offering_id}/slots")
@@ -135,5 +133,5 @@ async def review_shop(tmp_path: Path, database_url: str | None) -> AsyncIterator
     app, container = build_test_app(tmp_path, database_url)
     clock = ManualClock(whole_minute(datetime.now(UTC)))
     container.clock.override(providers.Object(clock))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield ReviewShop(client, container, clock)

@@ -9,7 +9,6 @@ late). `post_event` sends a correctly signed event of the test's own making.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +20,6 @@ from typing import Any, TypeVar
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from adapters.stripe_wire import signature as stripe_signature
 from application.payment_events.bus import HANDLERS
@@ -32,6 +30,7 @@ from application.reconcile import ReconcileReport
 from domain.dispute import DisputeStatus
 from domain.money import Money
 from tests.support import gateway_requests
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET, build_test_app
 from tests.support.scopes import on_platform
 
@@ -71,7 +70,7 @@ class Held:
 
 @dataclass
 class Shop:
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Any
     deliver: Deliver
     # Event types whose deliveries are lost on the way.
@@ -81,9 +80,8 @@ class Shop:
     held: list[Held] = field(default_factory=list)
 
     async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` on the app's own event loop, where its database pool lives, as the
-        server runs its jobs: declaring the platform's row scope."""
-        return await asyncio.to_thread(self.client.blocking_portal.call, on_platform(work))
+        """Run `work` as the server runs its jobs: declaring the platform's row scope."""
+        return await on_platform(work)()
 
     async def reconcile(self) -> ReconcileReport:
         report: ReconcileReport = await self.in_app(self.container.reconcile())
@@ -200,7 +198,7 @@ async def shop_on(
         return int(await deliver(endpoint, body, headers))
 
     container.webhook_delivery.override(providers.Object(through_shop))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = Shop(client, container, deliver)
         yield shop
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.rate_limits.limiter import RateLimits
 from domain.hold import MAX_PENDING_HOLDS_PER_CUSTOMER
 from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.workers import worker_id
 
@@ -28,7 +28,7 @@ def _throttled(response: Any) -> None:
 
 async def test_checkouts_past_the_limit_per_client_are_throttled(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, checkout_limit_per_minute=2)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await _shop(client)
         for n in range(2):
             body = _checkout_body(shop, customer={"email": f"c{n}@example.com"})
@@ -43,7 +43,7 @@ async def test_checkouts_past_the_limit_per_client_are_throttled(tmp_path: Path)
 
 async def test_admin_key_guesses_past_the_limit_are_throttled(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=3)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         assert (await client.get("/v1/admin/tenants", headers=admin)).status_code == 200
         for guess in range(3):
@@ -57,7 +57,7 @@ async def test_admin_key_guesses_past_the_limit_are_throttled(tmp_path: Path) ->
 
 async def test_a_customer_cannot_hold_more_than_a_few_unpaid_checkouts(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await _shop(client, capacity=50)
         checkout = f"/v1/public/{shop.slug}/checkout"
         for _ in range(MAX_PENDING_HOLDS_PER_CUSTOMER):
@@ -118,7 +118,7 @@ async def test_a_rotated_tenant_key_keeps_the_old_one_for_its_grace_then_ends_it
     tmp_path: Path,
 ) -> None:
     app, container = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         shop = await _shop(client)
         tenant_id = (await client.get("/v1/tenant", headers=shop.tenant)).json()["id"]

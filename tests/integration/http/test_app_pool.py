@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar.testing import AsyncTestClient
-
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app, give_back_lent_apps
 
 
@@ -20,6 +19,6 @@ async def test_an_app_lent_again_obeys_the_limits_of_its_new_test(tmp_path: Path
 
     assert second is first  # the limits are the container's: no new app for them
     wrong_key = {"Authorization": "Bearer bp_admin_wrong_" + "k" * 20}
-    async with AsyncTestClient(app=second, base_url=BASE_URL) as client:
+    async with AppClient(app=second, base_url=BASE_URL) as client:
         answers = [(await client.get("/v1/admin/tenants", headers=wrong_key)) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [401, 429, 429]

@@ -9,31 +9,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from entrypoints.http.caching import AVAILABILITY_MAX_AGE_SECONDS, matches
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import OpenShop, open_shop
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield client
 
 
-async def _slots_path(client: AsyncTestClient[Any], shop: OpenShop) -> str:
+async def _slots_path(client: AppClient, shop: OpenShop) -> str:
     offerings = await client.get(f"/v1/public/{shop.slug}/offerings")
     assert offerings.status_code == 200, offerings.text
     return f"/v1/public/{shop.slug}/offerings/{offerings.json()['data'][0]['id']}/slots"
 
 
 async def test_availability_is_revalidated_by_its_etag_until_a_seat_is_taken(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     path = await _slots_path(client, shop)
@@ -63,7 +62,7 @@ async def test_availability_is_revalidated_by_its_etag_until_a_seat_is_taken(
     assert after_sale.headers["etag"] != tag
 
 
-async def test_an_unknown_offering_is_not_cached(client: AsyncTestClient[Any]) -> None:
+async def test_an_unknown_offering_is_not_cached(client: AppClient) -> None:
     shop = await open_shop(client)
 
     missing = await client.get(f"/v1/public/{shop.slug}/offerings/of_nope/slots")

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import OpenShop, open_shop
 
@@ -22,18 +22,18 @@ CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path, allowed_return_hosts=("platform.example", "testserver.local"))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as test_client:
+    async with AppClient(app=app, base_url=BASE_URL) as test_client:
         yield test_client
 
 
-async def offering_id(client: AsyncTestClient[Any], shop: OpenShop) -> str:
+async def offering_id(client: AppClient, shop: OpenShop) -> str:
     offerings = await client.get(f"/v1/public/{shop.slug}/offerings")
     return str(offerings.json()["data"][0]["id"])
 
 
-async def submit_form(client: AsyncTestClient[Any], form_url: str, **fields: str) -> Any:
+async def submit_form(client: AppClient, form_url: str, **fields: str) -> Any:
     form = await client.get(form_url)
     assert form.status_code == 200, form.text
     token = CSRF_FIELD.search(form.text)
@@ -47,7 +47,7 @@ async def submit_form(client: AsyncTestClient[Any], form_url: str, **fields: str
 
 
 async def test_a_customer_books_pays_and_cancels_through_the_pages(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering = await offering_id(client, shop)
@@ -112,7 +112,7 @@ async def test_a_customer_books_pays_and_cancels_through_the_pages(
 
 
 async def test_errors_are_shown_beside_their_fields_and_the_values_kept(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering = await offering_id(client, shop)
@@ -130,7 +130,7 @@ async def test_errors_are_shown_beside_their_fields_and_the_values_kept(
 
 
 async def test_a_booking_page_without_its_token_or_cookie_is_not_found(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     page = await client.get("/booking/bk_unknown")
     wrong = await client.get("/booking/bk_unknown", params={"token": "not-the-token"})
@@ -141,7 +141,7 @@ async def test_a_booking_page_without_its_token_or_cookie_is_not_found(
 
 
 async def test_the_onboarding_return_and_refresh_pages_answer_a_browser(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     link = await client.post("/v1/tenant/connect/onboarding-link", headers=shop.tenant)
@@ -157,7 +157,7 @@ async def test_the_onboarding_return_and_refresh_pages_answer_a_browser(
 
 async def test_the_form_counts_against_the_per_client_checkout_limit(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, checkout_limit_per_minute=1)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as limited:
+    async with AppClient(app=app, base_url=BASE_URL) as limited:
         shop = await open_shop(limited)
         form_url = f"/book/{shop.slug}/{await offering_id(limited, shop)}/{shop.slot_id}"
         fields = {
@@ -181,7 +181,7 @@ async def test_the_form_counts_against_the_per_client_checkout_limit(tmp_path: P
     "seats", ["²", "³", "1½", "-1", " "], ids=["sup2", "sup3", "half", "neg", "blank"]
 )
 async def test_seats_that_are_not_a_whole_number_are_an_error_beside_the_field(
-    client: AsyncTestClient[Any], seats: str
+    client: AppClient, seats: str
 ) -> None:
     shop = await open_shop(client)
     form_url = f"/book/{shop.slug}/{await offering_id(client, shop)}/{shop.slot_id}"
@@ -196,7 +196,7 @@ async def test_seats_that_are_not_a_whole_number_are_an_error_beside_the_field(
 
 async def test_the_form_counts_the_seats_it_holds_per_client_address(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=3)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as limited:
+    async with AppClient(app=app, base_url=BASE_URL) as limited:
         shop = await open_shop(limited)
         form_url = f"/book/{shop.slug}/{await offering_id(limited, shop)}/{shop.slot_id}"
 
@@ -213,7 +213,7 @@ async def test_the_form_counts_the_seats_it_holds_per_client_address(tmp_path: P
 
 
 async def test_lang_names_the_language_of_the_text_while_formats_follow_the_locale(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     german = {"accept-language": "de-DE,de;q=0.9"}

@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.cancel_booking import CancelBooking
 from application.errors import GatewayOutcomeUnknown, GatewayUnavailable
 from application.ports.gateway import PaymentGateway
 from domain.booking import Booking, BookingStatus
 from entrypoints.container import Container
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_checkout, open_shop
 
@@ -39,7 +39,7 @@ async def test_wrong_booking_tokens_on_the_pages_are_throttled_like_the_apis(
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=3)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         by_link = await client.get("/booking/bk_one", params={"token": GUESS})
         by_cookie = await client.get(
             "/booking/bk_two", headers={"cookie": f"bookpay_booking_bk_two={GUESS}"}
@@ -67,7 +67,7 @@ async def test_a_wrong_cookie_on_the_cancel_form_counts_as_a_failed_authenticati
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=1)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         offerings = await client.get(f"/v1/public/{shop.slug}/offerings")
         form = await client.get(
@@ -162,7 +162,7 @@ async def test_leaving_the_checkout_while_its_expiry_event_lands_ends_on_the_boo
 ) -> None:
     app, container = build_test_app(tmp_path, migrated_postgres_url)
     race = _Race(container)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         _, checkout = await open_checkout(client)
         race.armed = True
         left = await client.post(checkout["checkout_url"] + "/cancel", follow_redirects=True)
@@ -194,7 +194,7 @@ async def test_leaving_the_checkout_answers_pages_in_words_when_it_cannot_be_don
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, gateway_wrapper=_GatewayDown)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         _, checkout = await open_checkout(client)
         left_url = f"/v1/public/bookings/{checkout['booking_id']}/checkout-left"
         down = await client.get(left_url, params={"token": checkout["booking_token"]})
@@ -211,7 +211,7 @@ async def test_leaving_the_checkout_answers_pages_in_words_when_it_cannot_be_don
 
 async def test_a_page_url_that_matches_no_page_is_a_page_in_words(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         mistyped = await client.get(f"/book/{shop.slug}/of_x/sl_x/more")
         no_booking = await client.get("/booking/")
@@ -232,7 +232,7 @@ async def test_a_page_url_that_matches_no_page_is_a_page_in_words(tmp_path: Path
 
 async def test_a_cancel_refused_by_the_terms_is_a_page_with_the_way_back(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         offering = await client.post(
             "/v1/tenant/offerings",
@@ -300,7 +300,7 @@ async def test_a_refund_stripe_did_not_confirm_says_so_and_that_retrying_is_safe
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, gateway_wrapper=_RefundUnanswered)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         offerings = await client.get(f"/v1/public/{shop.slug}/offerings")
         form_url = f"/book/{shop.slug}/{offerings.json()['data'][0]['id']}/{shop.slot_id}"
@@ -334,7 +334,7 @@ async def test_leaving_the_checkout_after_wrong_tokens_says_why_it_must_wait(
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=2)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         for booking_id in ("bk_one", "bk_two"):
             await client.get(f"/v1/public/bookings/{booking_id}", params={"token": GUESS})
         # The route Stripe sends a customer back to when they leave the checkout.

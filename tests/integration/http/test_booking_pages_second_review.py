@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.ports.repositories import AlreadyExists
 from application.start_checkout import CheckoutStarted, StartCheckout, StartCheckoutCommand
 from entrypoints.container import Container
 from entrypoints.web.formatting import Formats, customer_locale
 from tests.fakes.clock import ManualClock
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import OpenShop, open_shop, paid_booking_with_token
 
@@ -51,16 +51,16 @@ async def app(
 ) -> AsyncIterator[tuple[Any, Container]]:
     app, container = build_test_app(tmp_path, database_url)
     container.clock.override(providers.Object(clock))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield client, container
 
 
 @pytest.fixture
-def client(app: tuple[AsyncTestClient[Any], Container]) -> AsyncTestClient[Any]:
+def client(app: tuple[AppClient, Container]) -> AppClient:
     return app[0]
 
 
-async def form_url(client: AsyncTestClient[Any], shop: OpenShop) -> str:
+async def form_url(client: AppClient, shop: OpenShop) -> str:
     offerings = await client.get(f"/v1/public/{shop.slug}/offerings")
     return f"/book/{shop.slug}/{offerings.json()['data'][0]['id']}/{shop.slot_id}"
 
@@ -80,7 +80,7 @@ def the_form(html: str) -> dict[str, str]:
     }
 
 
-async def seats_left(client: AsyncTestClient[Any], url: str) -> str:
+async def seats_left(client: AppClient, url: str) -> str:
     slots = await client.get(url.rsplit("/", 1)[0])
     found = re.search(r"(\d+) seats? left", slots.text)
     assert found is not None, slots.text
@@ -91,7 +91,7 @@ async def seats_left(client: AsyncTestClient[Any], url: str) -> str:
 
 
 async def test_seats_changed_without_updating_the_total_show_the_new_total_first(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -122,7 +122,7 @@ async def test_seats_changed_without_updating_the_total_show_the_new_total_first
 
 
 async def test_a_post_without_the_seats_of_its_total_is_not_sent_to_checkout(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -142,7 +142,7 @@ async def test_a_post_without_the_seats_of_its_total_is_not_sent_to_checkout(
 
 
 async def test_two_simultaneous_posts_of_one_form_hold_the_seats_once(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -165,7 +165,7 @@ async def test_two_simultaneous_posts_of_one_form_hold_the_seats_once(
 
 
 async def test_a_form_sent_again_after_its_checkout_ended_asks_to_continue_again(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -191,7 +191,7 @@ async def test_a_form_sent_again_after_its_checkout_ended_asks_to_continue_again
 
 
 async def test_a_slot_that_started_meanwhile_says_so_with_the_way_to_other_times(
-    client: AsyncTestClient[Any], clock: ManualClock
+    client: AppClient, clock: ManualClock
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -217,7 +217,7 @@ async def test_a_slot_that_started_meanwhile_says_so_with_the_way_to_other_times
 
 @pytest.mark.parametrize("seats", ["abc", "", "-2", "9" * 30])
 async def test_a_link_with_seats_that_are_not_a_number_opens_the_form_at_one_seat(
-    client: AsyncTestClient[Any], seats: str
+    client: AppClient, seats: str
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -233,7 +233,7 @@ async def test_a_link_with_seats_that_are_not_a_number_opens_the_form_at_one_sea
 
 
 async def test_the_fake_checkout_page_is_not_cached_and_refuses_a_browser_in_words(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     url = await form_url(client, shop)
@@ -281,7 +281,7 @@ async def test_the_fake_checkout_page_is_not_cached_and_refuses_a_browser_in_wor
     ids=["with-reason", "without-reason"],
 )
 async def test_a_booking_the_business_cancelled_says_so_and_why(
-    client: AsyncTestClient[Any], reason: str | None, words: str
+    client: AppClient, reason: str | None, words: str
 ) -> None:
     tenant, booking_id, token = await paid_booking_with_token(client)
     body = {} if reason is None else {"reason": reason}
@@ -314,7 +314,7 @@ class _SecondHoldLosesTheRace(StartCheckout):
 
 
 async def test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout(
-    app: tuple[AsyncTestClient[Any], Container],
+    app: tuple[AppClient, Container],
 ) -> None:
     client, container = app
     shop = await open_shop(client)
@@ -340,7 +340,7 @@ async def test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout(
 
 
 async def test_a_connection_holding_its_share_is_told_when_to_come_back(
-    client: AsyncTestClient[Any], clock: ManualClock
+    client: AppClient, clock: ManualClock
 ) -> None:
     """README: more is 429 `too-many-seats-held-from-client` with `Retry-After`, and the
     form says so in words, with the time to come back (it answered 422, "later")."""

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import sqlalchemy.exc
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.ports.gateway import CheckoutRequest, CheckoutSession
 from entrypoints.container import Container
 from tests.integration.http.fees.shop import open_shop, usd
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 ENGINES = [
@@ -92,7 +92,7 @@ async def test_without_a_key_the_seats_come_back_when_the_database_fails_after_t
 ) -> None:
     app, container = app_and_container
     _database_fails_after_the_session(container)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         offering_id = await shop.new_offering(usd(2000), 4)
         slot_id = await shop.new_slot(offering_id)
@@ -108,7 +108,7 @@ async def test_with_a_key_the_seats_wait_for_the_retry_which_resumes_the_booking
 ) -> None:
     app, container = app_and_container
     _database_fails_after_the_session(container)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         offering_id = await shop.new_offering(usd(2000), 4)
         slot_id = await shop.new_slot(offering_id)

@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg.connection
 import asyncpg.prepared_stmt
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.sql.row_scope import acting_for_platform
 from application.start_checkout import StartCheckoutCommand
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 
@@ -76,7 +76,7 @@ async def test_a_checkout_sends_its_statements(
     expected: dict[str, int],
 ) -> None:
     app, container = build_test_app(tmp_path, migrated_postgres_url, database_role=role)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
     # The app's engine is disposed with its lifespan; the use case's connects anew here.
     start_checkout = container.start_checkout()

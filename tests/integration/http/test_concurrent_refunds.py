@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
 
@@ -28,14 +27,14 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path, database_url)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as test_client:
+    async with AppClient(app=app, base_url=BASE_URL) as test_client:
         yield test_client
 
 
 async def test_concurrent_partial_refunds_refund_exactly_what_fits(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     tenant, booking_id = await paid_booking(client)
 
@@ -59,7 +58,7 @@ async def test_concurrent_partial_refunds_refund_exactly_what_fits(
 
 
 async def test_concurrent_full_refunds_and_cancellations_refund_once(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     tenant, booking_id = await paid_booking(client)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.http_flows import open_checkout, paid_booking, paid_booking_with_token
 
@@ -18,13 +18,13 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield client
 
 
-async def every_page(client: AsyncTestClient[Any], path: str, **params: Any) -> list[Any]:
+async def every_page(client: AppClient, path: str, **params: Any) -> list[Any]:
     """Follow `next_cursor` with one item a page; every item seen, in order."""
     seen: list[Any] = []
     cursor: str | None = None
@@ -44,7 +44,7 @@ async def every_page(client: AsyncTestClient[Any], path: str, **params: Any) -> 
 
 
 async def test_the_fee_report_is_paginated_and_its_net_may_be_negative(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     await paid_booking(client)
     await paid_booking(client)
@@ -70,7 +70,7 @@ async def test_the_fee_report_is_paginated_and_its_net_may_be_negative(
 
 
 async def test_fake_stripes_events_are_paginated_newest_first(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     await paid_booking(client)
 
@@ -88,7 +88,7 @@ async def test_fake_stripes_events_are_paginated_newest_first(
 # --- E3: bookings across tenants ----------------------------------------------------------
 
 
-async def test_the_admin_lists_bookings_across_tenants(client: AsyncTestClient[Any]) -> None:
+async def test_the_admin_lists_bookings_across_tenants(client: AppClient) -> None:
     first_tenant, first = await paid_booking(client)
     _, second = await paid_booking(client)
     profile = await client.get("/v1/tenant", headers=first_tenant)
@@ -109,7 +109,7 @@ async def test_every_429_the_token_routes_answer_is_declared_with_retry_after(
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=2)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         _, checkout = await open_checkout(client)
         booking = f"/v1/public/bookings/{checkout['booking_id']}"
         wrong = {"token": "x" * 40}
@@ -138,7 +138,7 @@ async def test_every_429_the_token_routes_answer_is_declared_with_retry_after(
 
 
 async def test_a_customers_cancel_takes_any_idempotency_key_api_md_allows(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     _, booking_id, token = await paid_booking_with_token(client)
     path = f"/v1/public/bookings/{booking_id}/cancel"

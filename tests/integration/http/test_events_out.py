@@ -5,7 +5,6 @@ to its own."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +15,6 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 from standardwebhooks.webhooks import Webhook
 
 from adapters.outbound.signing import signed_headers
@@ -24,6 +22,7 @@ from application.manage_webhook_endpoints import new_secret
 from domain.events import EventType
 from entrypoints.container import Container
 from tests.fakes.clock import ManualClock
+from tests.support.app_client import AppClient
 from tests.support.event_receiver import EventReceiver, event_receiver
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.http_flows import OpenShop, open_shop
@@ -35,16 +34,14 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 @dataclass
 class Harness:
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Container
     clock: ManualClock
     receiver: EventReceiver
 
     async def deliver(self) -> None:
-        """One relay pass on the app's own event loop, where its database pool lives (an
-        asyncpg connection belongs to the loop that opened it)."""
-        portal = self.client.blocking_portal
-        await asyncio.to_thread(portal.call, on_platform(self.container.deliver_events()))
+        """One relay pass, declaring the platform's row scope as the server's jobs do."""
+        await on_platform(self.container.deliver_events())()
 
 
 @pytest.fixture
@@ -78,7 +75,7 @@ async def harness(
     )
     clock = ManualClock(datetime.now(UTC))
     container.clock.override(providers.Object(clock))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Harness(client, container, clock, receiver)
 
 
@@ -291,7 +288,7 @@ async def test_an_endpoint_must_be_public_https_unless_local_development_allows_
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, outbound_poll_seconds=0)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         for url in (
             "http://127.0.0.1:9/hook",
             "https://10.1.2.3/hook",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 
@@ -35,7 +35,7 @@ async def test_a_url_with_control_characters_is_refused_at_registration_and_on_c
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, outbound_poll_seconds=0)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         for url in UNSENDABLE:
             _is_problem(await client.post(ENDPOINTS, json={"url": url}, headers=ADMIN), 422)
@@ -58,7 +58,7 @@ async def test_a_url_with_control_characters_is_refused_at_registration_and_on_c
 
 async def test_an_owner_reaching_its_endpoint_cap_gets_a_conflict(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, outbound_poll_seconds=0, outbound_max_endpoints_per_owner=2)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         tenant_route = "/v1/tenant/webhook-endpoints"
         ids = []

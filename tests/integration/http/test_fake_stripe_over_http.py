@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
@@ -20,6 +19,7 @@ from adapters.fake_stripe.store import FakeStripeStore
 from adapters.sql.database import create_engine
 from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
+from tests.support.app_client import AppClient
 from tests.support.http_app import (
     BASE_URL,
     CONNECT_WEBHOOK_SECRET,
@@ -45,17 +45,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def app(
     database_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[AsyncTestClient[Any], FakeStripeStore]]:
+) -> AsyncIterator[tuple[AppClient, FakeStripeStore]]:
     """The app, and the fake's tables read from the test (the app runs on a loop of its
     own, whose connections the test cannot use)."""
     built, _ = build_test_app(tmp_path, database_url, fake_stripe_in_database=True)
     engine = create_engine(database_url)
-    async with AsyncTestClient(app=built, base_url=BASE_URL) as client:
+    async with AppClient(app=built, base_url=BASE_URL) as client:
         yield client, SqlAlchemyFakeStripeStore(engine)
     await engine.dispose()
 
 
-async def _events(client: AsyncTestClient[Any]) -> list[dict[str, Any]]:
+async def _events(client: AppClient) -> list[dict[str, Any]]:
     listed = await client.get("/fake-stripe/events")
     assert listed.status_code == 200
     events: list[dict[str, Any]] = listed.json()["data"]
@@ -75,7 +75,7 @@ async def _fee(store: FakeStripeStore, fee_id: str) -> dict[str, Any]:
     return fee.body
 
 
-async def _intent(client: AsyncTestClient[Any], tenant: dict[str, str], booking_id: str) -> str:
+async def _intent(client: AppClient, tenant: dict[str, str], booking_id: str) -> str:
     detail = (await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)).json()
     intent: str = detail["payment_intent"]
     assert intent.startswith("pi_")
@@ -83,7 +83,7 @@ async def _intent(client: AsyncTestClient[Any], tenant: dict[str, str], booking_
 
 
 async def test_pay_pressed_eight_times_at_once_confirms_and_charges_once(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, store = app
     tenant, checkout = await open_checkout(client)
@@ -124,7 +124,7 @@ async def test_an_event_not_delivered_before_a_restart_is_delivered_after_it(
         return 503 if app_is_down else int(await deliver(endpoint, body, headers))
 
     first_container.webhook_delivery.override(providers.Object(until_it_goes_down))
-    async with AsyncTestClient(app=first, base_url=BASE_URL) as client:
+    async with AppClient(app=first, base_url=BASE_URL) as client:
         tenant, checkout = await open_checkout(client)
         app_is_down = True
         paid = await client.post(checkout["checkout_url"] + "/pay", follow_redirects=False)
@@ -136,7 +136,7 @@ async def test_an_event_not_delivered_before_a_restart_is_delivered_after_it(
 
     second, _ = build_test_app(tmp_path, database_url, fake_stripe_in_database=True)
     engine = create_engine(database_url)
-    async with AsyncTestClient(app=second, base_url=BASE_URL) as client:
+    async with AppClient(app=second, base_url=BASE_URL) as client:
 
         async def to_the_new_app(
             endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
@@ -165,7 +165,7 @@ async def test_an_event_not_delivered_before_a_restart_is_delivered_after_it(
 
 
 async def test_a_dashboard_refund_with_the_fee_is_booked_as_stripe_made_it(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, store = app
     tenant, booking_id = await paid_booking(client)
@@ -193,7 +193,7 @@ async def test_a_dashboard_refund_with_the_fee_is_booked_as_stripe_made_it(
 
 
 async def test_concurrent_dashboard_refunds_never_exceed_the_charge(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, store = app
     tenant, booking_id = await paid_booking(client)
@@ -216,7 +216,7 @@ async def test_concurrent_dashboard_refunds_never_exceed_the_charge(
 
 
 async def test_a_dashboard_refund_without_the_fee_leaves_the_fee_alone(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, store = app
     tenant, booking_id = await paid_booking(client)
@@ -236,7 +236,7 @@ async def test_a_dashboard_refund_without_the_fee_leaves_the_fee_alone(
 
 
 async def test_a_dispute_opens_withdraws_and_closes_as_stripe_says(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, store = app
     tenant, booking_id = await paid_booking(client)
@@ -278,7 +278,7 @@ async def test_a_dispute_opens_withdraws_and_closes_as_stripe_says(
 
 
 async def test_a_lost_dispute_sends_no_reinstatement(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, store = app
     tenant, booking_id = await paid_booking(client)
@@ -300,7 +300,7 @@ async def test_a_lost_dispute_sends_no_reinstatement(
 
 
 async def test_stripe_disabling_an_account_stops_its_tenant_selling(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, _ = app
     tenant, _booking = await paid_booking(client)
@@ -341,7 +341,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_bad_dashboard_input_is_refused_with_a_problem(
-    app: tuple[AsyncTestClient[Any], FakeStripeStore],
+    app: tuple[AppClient, FakeStripeStore],
 ) -> None:
     client, _ = app
     tenant, booking_id = await paid_booking(client)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.fake_stripe.gateway import FakeGateway
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
 
@@ -29,7 +29,7 @@ ENGINES = [
 
 @dataclass
 class Harness:
-    client: AsyncTestClient[Any]
+    client: AppClient
     fake: FakeGateway
 
 
@@ -41,7 +41,7 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 @pytest.fixture
 async def harness(database_url: str | None, tmp_path: Path) -> AsyncIterator[Harness]:
     app, container = build_test_app(tmp_path, database_url)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Harness(client, container.fake_gateway())
 
 

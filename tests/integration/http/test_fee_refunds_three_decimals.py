@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 
@@ -38,13 +37,13 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path, database_url)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield client
 
 
-async def _paid_kwd_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str], str]:
+async def _paid_kwd_booking(client: AppClient) -> tuple[dict[str, str], str]:
     shop = await open_shop(
         client, country="KW", currency="kwd", timezone="Asia/Kuwait", fee_fixed=300
     )
@@ -62,7 +61,7 @@ async def _paid_kwd_booking(client: AsyncTestClient[Any]) -> tuple[dict[str, str
 
 
 async def _ledger(
-    client: AsyncTestClient[Any], tenant: dict[str, str], booking_id: str
+    client: AppClient, tenant: dict[str, str], booking_id: str
 ) -> list[tuple[str, int]]:
     detail = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)
     assert detail.status_code == 200, detail.text
@@ -70,7 +69,7 @@ async def _ledger(
 
 
 async def test_a_lost_dispute_takes_back_what_the_tenant_holds_after_stripes_fee_refunds(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     tenant, booking_id = await _paid_kwd_booking(client)
     for _ in range(2):

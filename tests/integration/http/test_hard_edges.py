@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from adapters.sql import orm
-from adapters.sql.database import create_engine
 from adapters.stripe_wire.signature import sign
 from entrypoints.container import Container
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, WEBHOOK_SECRET, build_test_app
 
 PROBLEM = "application/problem+json"
@@ -27,27 +26,19 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 @dataclass
 class Edge:
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Container
 
     async def idempotency_rows(self) -> int:
-        # An engine of the test's own event loop: the app's pool belongs to the client's
-        # loop, and a wait for its one SQLite connection from here would be a cross-loop wait.
-        engine = create_engine(self.container.settings().database_url)
-        try:
-            async with engine.connect() as connection:
-                count = await connection.scalar(
-                    select(func.count()).select_from(orm.idempotency_keys)
-                )
-        finally:
-            await engine.dispose()
+        async with self.container.engine().connect() as connection:
+            count = await connection.scalar(select(func.count()).select_from(orm.idempotency_keys))
         return int(count or 0)
 
 
 @pytest.fixture
 async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
     app, container = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Edge(client, container)
 
 
@@ -59,7 +50,7 @@ class Shop:
     offering_id: str
 
 
-async def _shop(client: AsyncTestClient[Any], capacity: int = 5) -> Shop:
+async def _shop(client: AppClient, capacity: int = 5) -> Shop:
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     created = await client.post(
         "/v1/admin/tenants",
@@ -380,7 +371,7 @@ async def test_a_return_url_off_the_allow_list_is_refused(edge: Edge, field: str
 
 async def test_a_return_url_on_the_allow_list_is_used(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, allowed_return_hosts=("shop.example",))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await _shop(client)
         response = await client.post(
             f"/v1/public/{shop.slug}/checkout",

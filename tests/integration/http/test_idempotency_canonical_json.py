@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.integration.http.test_hard_edges import Edge, _checkout_body, _problem, _shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 
 @pytest.fixture
 async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
     app, container = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Edge(client, container)
 
 

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from entrypoints.cli import prepare_shared_metrics
 from entrypoints.http.operations import RequestMetrics
+from tests.support.app_client import AppClient
 from tests.support.http_app import build_test_app
 
 
@@ -26,7 +26,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 async def test_requests_are_counted_per_route_template_and_status(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app) as client:
+    async with AppClient(app) as client:
         for _ in range(2):
             assert (await client.get("/health/live")).status_code == 200
         assert (await client.get("/v1/public/no-such-shop/offerings")).status_code == 404

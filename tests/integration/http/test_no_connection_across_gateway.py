@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.errors import GatewayError
 from application.ports.gateway import PaymentGateway
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 from tests.support.scopes import on_platform
@@ -92,12 +92,12 @@ class WatchedGateway:
 
 @dataclass
 class Watched:
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Any
     watch: PoolWatch
 
     async def in_app(self, work: Callable[[], Any]) -> Any:
-        return await asyncio.to_thread(self.client.blocking_portal.call, on_platform(work))
+        return await on_platform(work)()
 
 
 @pytest.fixture(params=ENGINES)
@@ -113,11 +113,11 @@ async def watched(database_url: str | None, tmp_path: Path) -> AsyncIterator[Wat
         tmp_path, url, gateway_wrapper=lambda inner: WatchedGateway(inner, watch)
     )
     watch.attach(container.engine())
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Watched(client, container, watch)
 
 
-async def _checkout(client: AsyncTestClient[Any], slug: str, slot_id: str, **headers: str) -> Any:
+async def _checkout(client: AppClient, slug: str, slot_id: str, **headers: str) -> Any:
     answer = await client.post(
         f"/v1/public/{slug}/checkout",
         json={"slot_id": slot_id, "seats": 1, "customer": {"email": "ada@example.com"}},

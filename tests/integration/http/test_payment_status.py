@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking_with_token
 
@@ -28,20 +27,20 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path, database_url)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield client
 
 
-async def _listed(client: AsyncTestClient[Any], tenant: dict[str, str], **query: str) -> list[str]:
+async def _listed(client: AppClient, tenant: dict[str, str], **query: str) -> list[str]:
     response = await client.get("/v1/tenant/bookings", params=query, headers=tenant)
     assert response.status_code == 200, response.text
     return [booking["id"] for booking in response.json()["data"]]
 
 
 async def test_a_partly_refunded_booking_stays_confirmed_listed_and_cancellable(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     tenant, booking_id, token = await paid_booking_with_token(client)
     assert await _listed(client, tenant, payment_status="paid") == [booking_id]
@@ -86,7 +85,7 @@ async def test_a_partly_refunded_booking_stays_confirmed_listed_and_cancellable(
     ids=["unknown payment status", "refunded is no longer a status"],
 )
 async def test_an_unknown_filter_value_is_a_client_error(
-    client: AsyncTestClient[Any], query: dict[str, str]
+    client: AppClient, query: dict[str, str]
 ) -> None:
     tenant, _, _ = await paid_booking_with_token(client)
     response = await client.get("/v1/tenant/bookings", params=query, headers=tenant)
@@ -95,7 +94,7 @@ async def test_an_unknown_filter_value_is_a_client_error(
 
 
 async def test_the_admin_lists_a_tenants_bookings_by_seats_and_money(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     tenant, booking_id, _ = await paid_booking_with_token(client)
     profile = (await client.get("/v1/tenant", headers=tenant)).json()

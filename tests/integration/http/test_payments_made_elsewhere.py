@@ -7,15 +7,14 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.fake_stripe.gateway import FakeGateway
 from application.ports.gateway import RefundRequest
 from domain.money import Money
 from domain.tenant import ChargeModel
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
 
@@ -24,14 +23,14 @@ pytestmark = pytest.mark.refunds
 
 @dataclass
 class Harness:
-    client: AsyncTestClient[Any]
+    client: AppClient
     fake: FakeGateway
 
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     app, container = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Harness(client, container.fake_gateway())
 
 

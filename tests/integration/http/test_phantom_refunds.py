@@ -8,7 +8,6 @@ hosted pay page keeps working, so payments go through while refunds get no answe
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.ports.gateway import WebhookEndpoint
+from tests.support.app_client import AppClient
 from tests.support.gateway_doubles import GatewayLink
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
@@ -38,7 +37,7 @@ Held = tuple[WebhookEndpoint, bytes, dict[str, str]]
 
 @dataclass
 class Shop:
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Any
     link: GatewayLink
     held: list[Held]
@@ -52,10 +51,8 @@ class Shop:
         return booking
 
     async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run `work` on the app's own event loop, where its database pool lives, declaring
-        the platform's row scope as the server's jobs do."""
-        portal = self.client.blocking_portal
-        return await asyncio.to_thread(portal.call, on_platform(work))
+        """Run `work` declaring the platform's row scope, as the server's jobs do."""
+        return await on_platform(work)()
 
     async def refunds_at_gateway(self, tenant: dict[str, str], booking_id: str) -> list[int]:
         """The amounts the gateway itself refunded of the booking's payment."""
@@ -105,7 +102,7 @@ async def shop(database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
         return int(await deliver(endpoint, body, headers))
 
     container.webhook_delivery.override(providers.Object(maybe_deliver))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Shop(client, container, container.gateway(), held, holding, deliver)
 
 

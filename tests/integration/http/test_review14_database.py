@@ -11,13 +11,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from adapters.sql.database import create_engine
 from tests.integration.http.test_sick_database import ADMIN, SAFETY_NET_SECONDS, TENANT, _dsn
 from tests.integration.http.test_sick_database import _unavailable as unavailable
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 CORE_TABLES = ["bookings", "slots", "offerings", "idempotency_keys", "tenant_api_keys"]
@@ -30,7 +30,7 @@ async def test_ready_says_not_ready_when_any_core_table_is_locked(
     migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     app, _ = build_test_app(tmp_path, migrated_postgres_url, db_statement_timeout_ms=1000)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         created = await client.post("/v1/admin/tenants", json=TENANT, headers=ADMIN)
         tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
         locker = await asyncpg.connect(_dsn(migrated_postgres_url))
@@ -66,7 +66,7 @@ async def test_many_requests_under_a_held_lock_all_answer_503(
             create_engine, migrated_postgres_url, pool_size=3, statement_timeout_ms=1000
         )
     )
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         created = await client.post("/v1/admin/tenants", json=TENANT, headers=ADMIN)
         tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
         locker = await asyncpg.connect(_dsn(migrated_postgres_url))
@@ -109,7 +109,7 @@ async def test_ready_says_not_ready_while_another_process_holds_sqlite_write_loc
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         assert (await client.get("/health/ready")).status_code == 200
         path = make_url(f"sqlite:///{tmp_path / 'http.db'}").database
         assert path is not None

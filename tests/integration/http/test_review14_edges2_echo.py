@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar.testing import AsyncTestClient
-
 from application.errors import NotFound
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 
 async def test_a_long_unknown_slug_is_not_echoed_whole(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path)
     slug = "a" * 10_000
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         answer = await client.get(f"/v1/public/{slug}/offerings")
 
     assert answer.status_code == 404, answer.text[:300]

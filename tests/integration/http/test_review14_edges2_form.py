@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.integration.http.test_booking_pages import offering_id, submit_form
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 
@@ -22,7 +22,7 @@ async def test_seats_with_too_many_digits_are_an_error_beside_the_field(
     tmp_path: Path, action: str, digits: int
 ) -> None:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         form_url = f"/book/{shop.slug}/{await offering_id(client, shop)}/{shop.slot_id}"
 

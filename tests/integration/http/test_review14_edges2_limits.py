@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.rate_limits.limiter import RETRY_STORE_SECONDS, RateLimits
 from tests.integration.http.test_hard_edges import _checkout_body, _shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.servers import serve_in_thread
 
@@ -134,7 +134,7 @@ async def test_with_a_hung_redis_the_api_answers_as_without_limits(
         auth_failures_per_minute=1,
         held_seats_per_client_per_hour=1,
     )
-    async with asyncio.timeout(60), AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with asyncio.timeout(60), AppClient(app=app, base_url=BASE_URL) as client:
         shop = await _shop(client, capacity=5)
         wrong = {"Authorization": "Bearer bp_test_wrong"}
         for _ in range(3):  # past every limit: the store is not there to count

@@ -11,21 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     app, _ = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as test_client:
+    async with AppClient(app=app, base_url=BASE_URL) as test_client:
         yield test_client
 
 
@@ -33,7 +32,7 @@ async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
     "charset", ["iso-8859-1", "latin1", "utf-16", "windows-1252", "", "utf-8, iso-8859-1"]
 )
 async def test_a_json_body_in_another_charset_is_unsupported(
-    client: AsyncTestClient[Any], charset: str
+    client: AppClient, charset: str
 ) -> None:
     shop = await _shop(client)
     response = await client.post(
@@ -46,7 +45,7 @@ async def test_a_json_body_in_another_charset_is_unsupported(
 
 
 @pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "Utf-8"])
-async def test_utf8_declared_is_read(client: AsyncTestClient[Any], charset: str) -> None:
+async def test_utf8_declared_is_read(client: AppClient, charset: str) -> None:
     shop = await _shop(client)
     response = await client.post(
         f"/v1/public/{shop.slug}/checkout",
@@ -66,9 +65,7 @@ async def test_utf8_declared_is_read(client: AsyncTestClient[Any], charset: str)
         b'"success_url": null, "success_url": null}',
     ],
 )
-async def test_an_object_naming_a_key_twice_is_refused(
-    client: AsyncTestClient[Any], body: bytes
-) -> None:
+async def test_an_object_naming_a_key_twice_is_refused(client: AppClient, body: bytes) -> None:
     shop = await _shop(client)
     response = await client.post(
         f"/v1/public/{shop.slug}/checkout",
@@ -80,7 +77,7 @@ async def test_an_object_naming_a_key_twice_is_refused(
 
 
 async def test_a_duplicate_key_in_an_admin_body_is_refused_and_writes_nothing(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     body = (
         b'{"name": "A", "slug": "dup-a", "slug": "dup-b", "country": "US", '
@@ -94,7 +91,7 @@ async def test_a_duplicate_key_in_an_admin_body_is_refused_and_writes_nothing(
     assert [t["slug"] for t in listed.json()["data"]] == []
 
 
-async def test_the_same_key_in_two_objects_is_fine(client: AsyncTestClient[Any]) -> None:
+async def test_the_same_key_in_two_objects_is_fine(client: AppClient) -> None:
     """Only a key named twice in one object is ambiguous."""
     shop = await _shop(client)
     body = _checkout_body(shop, customer={"email": "a@example.com", "name": "seats"})

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
 PROBLEM = "application/problem+json"
@@ -36,13 +36,13 @@ async def app(tmp_path: Path) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as test_client:
+async def client(app: Litestar) -> AsyncIterator[AppClient]:
+    async with AppClient(app=app, base_url=BASE_URL) as test_client:
         yield test_client
 
 
 async def _shop(
-    client: AsyncTestClient[Any], capacity: int, max_seats_per_booking: int | None = None
+    client: AppClient, capacity: int, max_seats_per_booking: int | None = None
 ) -> tuple[str, str, str]:
     """(slug, offering id, slot id) of an onboarded tenant with one slot of `capacity`."""
     slug = f"studio-{uuid.uuid4().hex[:8]}"
@@ -102,7 +102,7 @@ async def _seats_available(client: Any, slug: str, offering_id: str) -> int:
 
 
 async def test_one_checkout_cannot_hold_every_seat_of_a_ten_seat_slot(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     slug, offering_id, slot_id = await _shop(client, capacity=10)
 
@@ -117,7 +117,7 @@ async def test_one_checkout_cannot_hold_every_seat_of_a_ten_seat_slot(
     assert (await _checkout(client, slug, slot_id, 5, "half@example.com")).status_code == 201
 
 
-async def test_a_quote_refuses_what_the_checkout_refuses(client: AsyncTestClient[Any]) -> None:
+async def test_a_quote_refuses_what_the_checkout_refuses(client: AppClient) -> None:
     slug, offering_id, _ = await _shop(client, capacity=10)
 
     refused = await client.get(f"/v1/public/{slug}/fee-quote?offering_id={offering_id}&seats=6")
@@ -128,7 +128,7 @@ async def test_a_quote_refuses_what_the_checkout_refuses(client: AsyncTestClient
 
 
 async def test_repeated_checkouts_from_one_address_cannot_take_the_rest(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     slug, offering_id, slot_id = await _shop(client, capacity=10)
 
@@ -145,7 +145,7 @@ async def test_repeated_checkouts_from_one_address_cannot_take_the_rest(
 
 
 async def test_seat_by_seat_one_address_holds_half_and_another_address_the_rest(
-    app: Litestar, client: AsyncTestClient[Any]
+    app: Litestar, client: AppClient
 ) -> None:
     slug, offering_id, slot_id = await _shop(client, capacity=8)
 
@@ -163,7 +163,7 @@ async def test_seat_by_seat_one_address_holds_half_and_another_address_the_rest(
 
 
 async def test_a_checkout_refused_for_want_of_seats_costs_the_address_nothing(
-    app: Litestar, client: AsyncTestClient[Any]
+    app: Litestar, client: AppClient
 ) -> None:
     slug, _, slot_id = await _shop(client, capacity=6)
     for n, address in enumerate(("198.51.100.7", "198.51.100.8")):
@@ -180,7 +180,7 @@ async def test_a_checkout_refused_for_want_of_seats_costs_the_address_nothing(
 
 
 async def test_a_tenant_that_sells_whole_slots_says_so_on_its_offering(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     slug, offering_id, slot_id = await _shop(client, capacity=10, max_seats_per_booking=10)
 
@@ -190,7 +190,7 @@ async def test_a_tenant_that_sells_whole_slots_says_so_on_its_offering(
     assert await _seats_available(client, slug, offering_id) == 0
 
 
-async def _form_post(client: AsyncTestClient[Any], form_url: str, seats: str, email: str) -> Any:
+async def _form_post(client: AppClient, form_url: str, seats: str, email: str) -> Any:
     form = await client.get(form_url)
     assert form.status_code == 200, form.text
     token = CSRF_FIELD.search(form.text)
@@ -210,7 +210,7 @@ async def _form_post(client: AsyncTestClient[Any], form_url: str, seats: str, em
 
 
 async def test_the_booking_form_offers_half_the_slot_and_says_why_in_words(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     slug, offering_id, slot_id = await _shop(client, capacity=10)
     form_url = f"/book/{slug}/{offering_id}/{slot_id}"
@@ -234,7 +234,7 @@ async def test_a_deployment_can_switch_the_address_count_off_and_keep_the_bookin
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, slot_share_per_client=False)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         slug, offering_id, slot_id = await _shop(client, capacity=10)
 
         first = await _checkout(client, slug, slot_id, 5, "one@example.com")

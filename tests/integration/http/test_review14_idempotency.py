@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from adapters.sql import orm
@@ -22,13 +21,14 @@ from tests.integration.http.test_hard_edges import (
     _problem,
     _shop,
 )
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 
 @pytest.fixture
 async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
     app, container = build_test_app(tmp_path)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Edge(client, container)
 
 
@@ -157,7 +157,7 @@ async def test_a_wrong_booking_token_writes_no_idempotency_row(edge: Edge) -> No
 
 async def test_booking_token_guesses_past_the_limit_are_throttled(tmp_path: Path) -> None:
     app, container = build_test_app(tmp_path, auth_failures_per_minute=3)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         edge = Edge(client, container)
         booking_id, token = await _hold(edge)
         path = f"/v1/public/bookings/{booking_id}"
@@ -173,7 +173,7 @@ async def test_booking_token_guesses_past_the_limit_are_throttled(tmp_path: Path
 
 async def test_metrics_count_refusals_by_the_status_sent(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=1)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         _problem(await client.get("/v1/admin/tenants"), 401)
         _problem(await client.get("/v1/admin/tenants"), 429)
         _problem(
@@ -223,7 +223,7 @@ async def test_one_address_cannot_hold_seats_without_limit_by_changing_emails(
     tmp_path: Path,
 ) -> None:
     app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=10)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await _shop(client, capacity=30)
         path = f"/v1/public/{shop.slug}/checkout"
         for n, seats in enumerate((8, 2)):

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.sql.pagination import decode_cursor, decode_text_cursor, encode_cursor
 from adapters.stripe_wire.signature import sign
 from application.ports.repositories import InvalidCursor
 from tests.integration.http.test_hard_edges import ADMIN, _checkout_body, _problem, _shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, build_test_app
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -34,7 +34,7 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 @pytest.fixture
 async def client(database_url: str | None, tmp_path: Path) -> AsyncIterator[Any]:
     app, _ = build_test_app(tmp_path, database_url)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as test_client:
+    async with AppClient(app=app, base_url=BASE_URL) as test_client:
         yield test_client
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.sql import orm
 from adapters.sql.offerings import SqlAlchemyOfferingRepository, _offering_from_row
 from tests.integration.http.test_hard_edges import ADMIN, _shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 pytestmark = pytest.mark.postgres
@@ -32,7 +32,7 @@ async def test_a_query_that_forgets_its_tenant_filter_shows_only_the_callers_row
         return [_offering(row) for row in rows]
 
     app, _container = build_test_app(tmp_path, migrated_postgres_url)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         ours = await _shop(client)
         theirs = await _shop(client)
         monkeypatch.setattr(SqlAlchemyOfferingRepository, "list", forgets_the_tenant)

@@ -16,9 +16,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
+from tests.support.app_client import AppClient
 from tests.support.databases import postgres_server_url
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
@@ -51,7 +51,7 @@ async def test_a_held_table_lock_answers_503_and_not_ready_instead_of_stalling(
     migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     app, _ = build_test_app(tmp_path, migrated_postgres_url, db_statement_timeout_ms=1000)
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         created = await client.post("/v1/admin/tenants", json=TENANT, headers=ADMIN)
         assert created.status_code == 201, created.text
         tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
@@ -89,7 +89,7 @@ async def test_a_database_that_refuses_connections_answers_503(tmp_path: Path) -
     app, _ = build_test_app(
         tmp_path, refused.render_as_string(hide_password=False), migrate_first=False
     )
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         async with asyncio.timeout(SAFETY_NET_SECONDS):
             assert (await client.get("/health/live")).status_code == 200
             assert (await client.get("/health/ready")).status_code == 503
@@ -109,7 +109,7 @@ async def test_a_role_at_its_connection_limit_answers_503(
         app, _ = build_test_app(
             tmp_path, url.render_as_string(hide_password=False), migrate_first=False
         )
-        async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        async with AppClient(app=app, base_url=BASE_URL) as client:
             async with asyncio.timeout(SAFETY_NET_SECONDS):
                 assert (await client.get("/health/ready")).status_code == 503
                 _unavailable(await client.get("/v1/admin/tenants", headers=ADMIN))

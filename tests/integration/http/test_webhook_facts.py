@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from adapters.stripe_wire import signature as stripe_signature
 from application.ports.gateway import WebhookEndpoint
+from tests.support.app_client import AppClient
 from tests.support.http_app import (
     BASE_URL,
     CONNECT_WEBHOOK_SECRET,
@@ -42,7 +42,7 @@ Deliver = Callable[[WebhookEndpoint, bytes, dict[str, str]], Awaitable[int]]
 
 @dataclass
 class Harness:
-    client: AsyncTestClient[Any]
+    client: AppClient
     # While True, the fake's own deliveries are lost on the way (Stripe's webhook is late).
     dropping: list[bool] = field(default_factory=lambda: [False])
 
@@ -78,7 +78,7 @@ async def harness(database_url: str | None, tmp_path: Path) -> AsyncIterator[Har
         return 503 if dropping[0] else await delivered(endpoint, body, headers)
 
     container.webhook_delivery.override(providers.Object(deliver))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Harness(client, dropping)
 
 
@@ -90,7 +90,7 @@ class Shop:
     slot_id: str
 
 
-async def _shop(client: AsyncTestClient[Any]) -> Shop:
+async def _shop(client: AppClient) -> Shop:
     """An onboarded tenant (5 % + 0.30 USD borne by the customer) with one slot for sale."""
     opened = await open_shop(client)
     tenant = opened.tenant
@@ -106,7 +106,7 @@ class Checkout:
     url: str
 
 
-async def _checkout(client: AsyncTestClient[Any], shop: Shop) -> Checkout:
+async def _checkout(client: AppClient, shop: Shop) -> Checkout:
     """Two seats of 20.00 USD, 42.30 USD with the service fee; not paid yet."""
     started = await client.post(
         f"/v1/public/{shop.slug}/checkout",
@@ -169,13 +169,13 @@ def _account(
     )
 
 
-async def _booking(client: AsyncTestClient[Any], shop: Shop, booking_id: str) -> Any:
+async def _booking(client: AppClient, shop: Shop, booking_id: str) -> Any:
     answer = await client.get(f"/v1/tenant/bookings/{booking_id}", headers=shop.tenant)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
-async def _can_sell(client: AsyncTestClient[Any], shop: Shop) -> bool:
+async def _can_sell(client: AppClient, shop: Shop) -> bool:
     return bool((await client.get("/v1/tenant", headers=shop.tenant)).json()["can_sell"])
 
 

@@ -25,10 +25,10 @@ import asyncpg.prepared_stmt
 import httpx
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import open_shop
 
@@ -86,7 +86,7 @@ async def test_a_completion_and_its_duplicate_send_their_statements(
         return answer.status_code
 
     container.webhook_delivery.override(providers.Object(keep))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
 
         async def paid_completion(email: str) -> tuple[str, bytes, dict[str, str]]:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from entrypoints.container import Container
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 ENGINES = [
@@ -29,6 +29,6 @@ def app_and_container(database_url: str | None, tmp_path: Path) -> tuple[Any, Co
 
 
 @pytest.fixture
-async def client(app_and_container: tuple[Any, Container]) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app=app_and_container[0], base_url=BASE_URL) as test_client:
+async def client(app_and_container: tuple[Any, Container]) -> AsyncIterator[AppClient]:
+    async with AppClient(app=app_and_container[0], base_url=BASE_URL) as test_client:
         yield test_client

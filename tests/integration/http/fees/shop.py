@@ -7,8 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -27,7 +26,7 @@ def usd(amount: int) -> dict[str, Any]:
 class Shop:
     """A tenant's side of the API, and the customer's view of its shop."""
 
-    def __init__(self, client: AsyncTestClient[Any], slug: str, key: str, tenant_id: str) -> None:
+    def __init__(self, client: AppClient, slug: str, key: str, tenant_id: str) -> None:
         self.client = client
         self.slug = slug
         self.id = tenant_id
@@ -97,9 +96,7 @@ class Shop:
         )
 
 
-async def open_shop(
-    client: AsyncTestClient[Any], policy: dict[str, Any] | None = None, **tenant: Any
-) -> Shop:
+async def open_shop(client: AppClient, policy: dict[str, Any] | None = None, **tenant: Any) -> Shop:
     slug = f"studio-{uuid.uuid4().hex[:8]}"
     body = {
         "name": "Studio",

@@ -4,12 +4,11 @@ offering stays quotable."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.integration.http.fees.shop import ADMIN, open_shop, problem, usd
+from tests.support.app_client import AppClient
 
 pytestmark = pytest.mark.fees
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.fees
 # --- What was seen 1: the platform owns the fee ----------------------------------------
 
 
-async def test_a_tenant_cannot_set_the_fee_on_a_new_offering(client: AsyncTestClient[Any]) -> None:
+async def test_a_tenant_cannot_set_the_fee_on_a_new_offering(client: AppClient) -> None:
     shop = await open_shop(client)
     response = await shop.offering(usd(2000), fee_policy={"percent_bps": 0})
     assert "platform" in problem(response, 403)
@@ -26,7 +25,7 @@ async def test_a_tenant_cannot_set_the_fee_on_a_new_offering(client: AsyncTestCl
 
 
 async def test_a_tenant_cannot_set_or_clear_the_fee_of_its_offering(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
@@ -37,7 +36,7 @@ async def test_a_tenant_cannot_set_or_clear_the_fee_of_its_offering(
 
 
 async def test_the_platform_overrides_one_offering_and_quotes_name_the_policy(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
@@ -81,7 +80,7 @@ async def test_the_platform_overrides_one_offering_and_quotes_name_the_policy(
     assert booking.json()["quote"]["fee_policy"] == quote["fee_policy"]
 
 
-async def test_overrides_are_the_admins_alone(client: AsyncTestClient[Any]) -> None:
+async def test_overrides_are_the_admins_alone(client: AppClient) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
     path = f"/v1/admin/tenants/{shop.id}/offerings/{offering_id}/fee-policy"
@@ -95,7 +94,7 @@ async def test_overrides_are_the_admins_alone(client: AsyncTestClient[Any]) -> N
 
 
 async def test_a_fixed_fee_in_another_currency_is_refused_naming_the_offering(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
@@ -108,7 +107,7 @@ async def test_a_fixed_fee_in_another_currency_is_refused_naming_the_offering(
 
 
 async def test_a_tenant_cannot_reprice_into_a_currency_its_fee_cannot_price(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
@@ -121,7 +120,7 @@ async def test_a_tenant_cannot_reprice_into_a_currency_its_fee_cannot_price(
 
 
 async def test_a_tenant_selling_in_two_currencies_has_a_fixed_fee_in_each(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     policy = {
         "percent_bps": 500,
@@ -144,7 +143,7 @@ async def test_a_tenant_selling_in_two_currencies_has_a_fixed_fee_in_each(
 
 
 async def test_an_archived_offering_does_not_hold_back_a_new_policy(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
@@ -156,7 +155,7 @@ async def test_an_archived_offering_does_not_hold_back_a_new_policy(
 
 
 async def test_a_fee_change_and_a_price_change_at_once_never_leave_an_offering_unpriced(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     both = {
         "percent_bps": 500,

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.errors import GatewayInvalidRequest
 from application.ports.gateway import CheckoutRequest, CheckoutSession
 from entrypoints.container import Container
 from tests.integration.http.fees.shop import ADMIN, STARTS, open_shop, problem, usd
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL
 
 pytestmark = pytest.mark.fees
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.fees
     ],
 )
 async def test_a_total_above_stripes_maximum_is_refused_before_any_hold(
-    client: AsyncTestClient[Any], price: dict[str, Any], capacity: int, seats: int
+    client: AppClient, price: dict[str, Any], capacity: int, seats: int
 ) -> None:
     shop = await open_shop(client, {"percent_bps": 500})
     # Sold whole, so that Stripe's maximum is the limit this test meets.
@@ -46,7 +46,7 @@ async def test_a_total_above_stripes_maximum_is_refused_before_any_hold(
     problem(await shop.quote(offering_id, seats), 422)
 
 
-async def test_a_total_at_stripes_maximum_is_sold(client: AsyncTestClient[Any]) -> None:
+async def test_a_total_at_stripes_maximum_is_sold(client: AppClient) -> None:
     shop = await open_shop(client, {"percent_bps": 500, "bearer": "tenant"})
     offering_id = await shop.new_offering(usd(99_999_999), 1)
     slot_id = await shop.new_slot(offering_id)
@@ -56,7 +56,7 @@ async def test_a_total_at_stripes_maximum_is_sold(client: AsyncTestClient[Any]) 
 
 
 async def test_a_price_per_seat_above_the_maximum_is_refused(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(client, {"percent_bps": 500})
     problem(await shop.offering(usd(100_000_000)), 422)
@@ -83,7 +83,7 @@ async def test_a_session_the_gateway_refuses_releases_the_seats_at_once(
 ) -> None:
     app, container = app_and_container
     container.gateway.override(providers.Singleton(RefusingGateway, container.fake_gateway))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         shop = await open_shop(client)
         offering_id = await shop.new_offering(usd(2000), 4)
         slot_id = await shop.new_slot(offering_id)
@@ -101,7 +101,7 @@ async def test_a_session_the_gateway_refuses_releases_the_seats_at_once(
     [("timezone", "Mars/Olympus"), ("country", "ZZ"), ("timezone", "")],
 )
 async def test_a_tenant_needs_a_real_timezone_and_country(
-    client: AsyncTestClient[Any], field: str, value: str
+    client: AppClient, field: str, value: str
 ) -> None:
     body = {
         "name": "Studio",
@@ -116,13 +116,13 @@ async def test_a_tenant_needs_a_real_timezone_and_country(
     assert listed.json()["data"] == []
 
 
-async def test_a_real_timezone_and_country_are_accepted(client: AsyncTestClient[Any]) -> None:
+async def test_a_real_timezone_and_country_are_accepted(client: AppClient) -> None:
     shop = await open_shop(client, country="de", timezone="Europe/Berlin")
     tenant = (await client.get(f"/v1/admin/tenants/{shop.id}", headers=ADMIN)).json()
     assert (tenant["country"], tenant["timezone"]) == ("DE", "Europe/Berlin")
 
 
-async def test_an_offering_has_one_slot_per_start(client: AsyncTestClient[Any]) -> None:
+async def test_an_offering_has_one_slot_per_start(client: AppClient) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
     await shop.new_slot(offering_id, STARTS)
@@ -141,7 +141,7 @@ async def test_an_offering_has_one_slot_per_start(client: AsyncTestClient[Any]) 
 
 @pytest.mark.parametrize("starts_at", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"])
 async def test_a_start_outside_what_utc_can_write_is_refused_not_a_server_error(
-    client: AsyncTestClient[Any], starts_at: str
+    client: AppClient, starts_at: str
 ) -> None:
     shop = await open_shop(client)
     offering_id = await shop.new_offering(usd(2000))
@@ -154,7 +154,7 @@ async def test_a_start_outside_what_utc_can_write_is_refused_not_a_server_error(
 
 
 async def test_an_offerings_currency_is_fixed_once_it_has_slots(
-    client: AsyncTestClient[Any],
+    client: AppClient,
 ) -> None:
     shop = await open_shop(
         client,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from application.ports.gateway import WebhookEndpoint
 from tests.fakes.clock import ManualClock
 from tests.integration.http.terms.shop import Shop
+from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 ENGINES = [
@@ -45,5 +45,5 @@ async def shop(database_url: str | None, tmp_path: Path, clock: ManualClock) -> 
         return int(await deliver(endpoint, body, headers))
 
     container.webhook_delivery.override(providers.Object(maybe_deliver))
-    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+    async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Shop(client, container, webhooks=webhooks)

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from litestar.testing import AsyncTestClient
-
 from entrypoints.container import Container
+from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY
 from tests.support.scopes import on_platform
 
@@ -29,7 +28,7 @@ class Shop:
     """A tenant that can sell (5 % + 0.30 USD borne by the customer), one offering of
     20.00 USD a seat and one slot of 4 seats a week from now."""
 
-    client: AsyncTestClient[Any]
+    client: AppClient
     container: Container
     slug: str = ""
     tenant: dict[str, str] | None = None
@@ -37,11 +36,9 @@ class Shop:
     slot_id: str = ""
     webhooks: dict[str, bool] = field(default_factory=dict)
 
-    def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Run `job` on the app's own event loop (its database pool lives there), declaring
-        the platform's row scope as the server's jobs do."""
-        portal = self.client.blocking_portal  # type: ignore[attr-defined]
-        return portal.call(on_platform(job))  # type: ignore[no-any-return]
+    async def in_app(self, job: Callable[[], Awaitable[T]]) -> T:
+        """Run `job` declaring the platform's row scope, as the server's jobs do."""
+        return await on_platform(job)()
 
     @property
     def auth(self) -> dict[str, str]:

@@ -126,10 +126,10 @@ async def test_an_interrupted_slot_cancellation_is_finished_by_reconciliation(
             assert await uow.slots.cancel(slot.cancel(datetime.now(UTC), "flooded"))
             await uow.commit()
 
-    shop.in_app(crash_after_marking_the_slot)
+    await shop.in_app(crash_after_marking_the_slot)
     assert (await shop.booking(paid))["status"] == "confirmed"
 
-    report = shop.in_app(shop.container.reconcile())
+    report = await shop.in_app(shop.container.reconcile())
 
     assert sorted(report.slot_bookings_ended) == sorted([paid["booking_id"], held["booking_id"]])
     after = await shop.booking(paid)
@@ -137,4 +137,4 @@ async def test_an_interrupted_slot_cancellation_is_finished_by_reconciliation(
     assert after["refunded"] == {"amount": 4230, "currency": "usd"}
     assert [e["amount"]["amount"] for e in after["ledger"] if e["kind"] == "refund"] == [4230]
     assert (await shop.booking(held))["status"] == "expired"
-    assert shop.in_app(shop.container.reconcile()).slot_bookings_ended == []
+    assert (await shop.in_app(shop.container.reconcile())).slot_bookings_ended == []

@@ -200,12 +200,12 @@ async def test_a_delayed_payment_holds_its_seats_until_its_deadline_then_gives_t
     assert deadline - datetime.fromisoformat(checkout["expires_at"]) == timedelta(days=4)
 
     clock.set(deadline - timedelta(minutes=1))
-    shop.in_app(shop.container.expire_lapsed_holds())
+    await shop.in_app(shop.container.expire_lapsed_holds())
     assert (await shop.booking(checkout))["status"] == "awaiting_async_payment"
     assert await shop.seats_available() == 2
 
     clock.set(deadline + timedelta(minutes=1))
-    swept = shop.in_app(shop.container.expire_lapsed_holds())
+    swept = await shop.in_app(shop.container.expire_lapsed_holds())
 
     assert swept.expired == [checkout["booking_id"]]
     assert (await shop.booking(checkout))["status"] == "expired"
