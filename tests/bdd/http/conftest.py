@@ -117,6 +117,10 @@ def assert_outcome(response: httpx.Response, outcome: str, *, accepted: int) -> 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     app, _ = build_test_app(tmp_path)
+    # Litestar's sync client, so in a portal: the steps are synchronous, and the portal's
+    # loop runs the app and its periodic tasks between them. The steps that use the app's
+    # engine go through that same portal (blocking_portal.call), never another loop
+    # (async tests use tests/support/app_client.py).
     with TestClient(app=app, base_url=BASE_URL) as client:
         yield World(client)
 
