@@ -88,6 +88,25 @@ class Checks:
             f"seats taken by bookings of {offered} offered (all sold, none overbooked)",
         )
 
+    def no_transaction_across_gateway(
+        self, database_side: dict[str, Any], limit_ms: float, where: str
+    ) -> bool:
+        """No transaction was held across a call to Stripe: the oldest open transaction
+        pg_stat_activity showed, sampled beside the load (bench/watch.py), stayed younger
+        than `limit_ms`, which many of the figure's calls outlast by more than the time
+        between samples (a transaction held across one lives as long as the call, so the
+        sampling would show it; bench/scenarios.py chooses the limit). Nothing sampled
+        fails too: then nothing was shown."""
+        activity = database_side.get("activity") or {}
+        samples = int(activity.get("samples", 0))
+        oldest = float(activity.get("oldest_transaction_ms", 0.0))
+        return self.expect(
+            samples > 0 and oldest < limit_ms,
+            f"{where}: no transaction held across a call to Stripe (the oldest open "
+            f"transaction in {samples} samples of pg_stat_activity was {oldest:.0f} ms old; "
+            f"the limit {limit_ms:.0f} ms)",
+        )
+
 
 @dataclass(frozen=True)
 class SeatAudit:

@@ -6,10 +6,10 @@ under Stripe's latency, where a checkout's time went; in the storm, the apply pa
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from bench.configs import ConfigResult
+from bench.report_latency import gateway_mean_ms, held_across_calls, line_and_loop
 from bench.report_sections import NAMES, Lines, anchor
 from bench.scenarios import LatencyResult, StormResult
 
@@ -204,34 +204,6 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
     return text
 
 
-def _line_and_loop(ready: dict[str, Any], rps: float, beyond_ms: float, worker_ms: float) -> str:
-    """Where the time beyond the gateway went, from the server's own health probes read
-    beside the load (bench/watch.py): the admission line by Little's law, the event loop's
-    queue by a request that needs nothing else."""
-    line_ms = 1000 * float(ready["mean_waiting"]) / max(rps, 1e-9)
-    loop_ms = float(ready["live_mean_ms"])
-    rest = beyond_ms - worker_ms - line_ms
-    turns = (
-        f"about {rest / loop_ms:.0f} such waits, where a checkout takes a dozen or more turns "
-        "on the loop (each statement's answer, the gateway's, the answer to the customer)"
-        if rest > 0 and loop_ms > 0
-        else "nothing left to explain"
-    )
-    return (
-        f"The server's `/health/ready`, read every 0.1 s ({ready['samples']} samples): on "
-        f"average {float(ready['mean_in_flight']):.1f} requests at work and "
-        f"{float(ready['mean_waiting']):.1f} waiting in the admission line (at most "
-        f"{ready['most_waiting']}); by Little's law at {rps:.0f} checkouts/s a checkout spent "
-        f"about {line_ms:.0f} ms in that line (for its first place, and for one again when "
-        "Stripe's answer came back). Its `/health/live`, which waits for no place and needs "
-        f"nothing but the event loop, took {loop_ms:.0f} ms on average (p50 "
-        f"{float(ready['live_p50_ms']):.0f} ms): the loop's queue as each step of a checkout "
-        f"meets it. Of the ~{beyond_ms:.0f} ms beyond the gateway, {worker_ms:.0f} ms were "
-        f"the worker's CPU and ~{line_ms:.0f} ms the line; the other ~{max(rest, 0):.0f} ms "
-        f"are {turns}.\n"
-    )
-
-
 def spread_shares(config: ConfigResult, key: str) -> list[float]:
     """Each worker's share of the CPU its workers used during one figure, largest first."""
     fig = config.figures.get(key)
@@ -243,12 +215,6 @@ def spread_shares(config: ConfigResult, key: str) -> list[float]:
     return [v / total for v in workers]
 
 
-def gateway_mean_ms(p50_ms: float, p99_ms: float) -> float:
-    """The mean of the fake's log-normal delay with this median and 99th percentile."""
-    sigma = math.log(p99_ms / p50_ms) / 2.3263478740408408
-    return p50_ms * math.exp(sigma * sigma / 2)
-
-
 def latency_queue(out: Lines, result: LatencyResult) -> None:
     """Where the half-load checkout's time went: the gateway's wait, the worker's CPU, and
     the queue; and whether a transaction stayed open across the gateway's wait."""
@@ -257,7 +223,8 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
         return
     add = out.append
     add(f"### {LATENCY_QUEUE_TITLE}\n")
-    gateway = gateway_mean_ms(result.p50_ms, result.p99_ms)
+    call = result.per_call("half")
+    gateway = call["call"] if call else gateway_mean_ms(result.p50_ms, result.p99_ms)
     customers = result.customers // 2
     mean = float(fig.get("mean_ms") or 0.0)
     little = 1000 * customers / max(fig["rps"], 1e-9)
@@ -268,9 +235,17 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
     add(
         f"{customers} customers in a closed loop at {fig['rps']:.0f} checkouts/s: by "
         f"Little's law each checkout took {little:.0f} ms on average (measured mean "
-        f"{mean:.0f} ms). The fake's delay averages {gateway:.0f} ms (the mean of its "
-        f"log-normal, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms), so a checkout spent "
-        f"about {beyond:.0f} ms in Bookpay beyond the gateway, of which {worker_ms:.1f} ms "
+        f"{mean:.0f} ms). "
+        + (
+            f"A call to the fake Stripe took {gateway:.0f} ms on average, timed inside it "
+            f"({call['injected']:.0f} ms injected, {call['pool_wait'] + call['holding']:.0f} "
+            "ms its own pool and statements: the table above)"
+            if call
+            else f"The fake's delay averages {gateway:.0f} ms (the mean of its log-normal, "
+            f"p50 {result.p50_ms} ms, p99 {result.p99_ms} ms)"
+        )
+        + f", so a checkout spent about {beyond:.0f} ms in Bookpay beyond the gateway "
+        f"call, of which {worker_ms:.1f} ms "
         f"was the worker's own CPU per checkout. The worker used {server:.2f} of a core and "
         f"the machine had {fig['machine']['idle']:.2f} idle cores"
         + (
@@ -289,7 +264,7 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
     )
     ready = (fig.get("database") or {}).get("readiness")
     if ready:
-        add(_line_and_loop(ready, float(fig["rps"]), beyond, worker_ms))
+        add(line_and_loop(ready, float(fig["rps"]), beyond, worker_ms))
     full = result.figures.get("full")
     if full is not None:
         add(
@@ -305,34 +280,7 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
     if not activity:
         add("pg_stat_activity was not sampled in this figure.\n")
         return
-    mean_states = activity["mean"]
-    most = activity["most"]
-    oldest = float(activity["oldest_transaction_ms"])
-    waits = ", ".join(f"{k} ({v})" for k, v in activity["active_waits"].items()) or "none"
-    add(
-        f"pg_stat_activity, sampled every 0.1 s ({activity['samples']} samples) on this "
-        "database (Bookpay's pool and the fake Stripe's): on average "
-        f"{mean_states.get('active', 0.0):.1f} connections active, "
-        f"{mean_states.get('idle in transaction', 0.0):.1f} idle in a transaction and "
-        f"{mean_states.get('idle', 0.0):.1f} idle; at most {most.get('active', 0)} active "
-        f"and {most.get('idle in transaction', 0)} idle in a transaction in one sample. "
-        f"The oldest open transaction seen was {oldest:.0f} ms old; active connections "
-        f"waited on: {waits}. "
-        + (
-            f"No transaction lived as long as the gateway's p99 wait ({result.p99_ms} ms), "
-            "which about one call in a hundred exceeds: had checkouts held a transaction "
-            "across their call, the figure's hundreds of calls would have shown ages "
-            "beyond it."
-            if oldest < result.p99_ms
-            else f"A transaction lived longer than the gateway's p99 wait "
-            f"({result.p99_ms} ms): one may have stayed open across a call to the gateway, "
-            "or waited that long for the worker between its statements."
-        )
-        + " That none is held across a call is what "
-        "tests/integration/http/test_no_connection_across_gateway.py asserts. (A connection "
-        "checked out of the pool outside a transaction is not visible here; no pool timeout "
-        "was logged.)\n"
-    )
+    add(held_across_calls(activity, result, fig, gateway))
 
 
 def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:

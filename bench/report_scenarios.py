@@ -52,6 +52,43 @@ def latency(out: Lines, result: LatencyResult, direct: ConfigResult | None) -> N
         f"\nLast seats: {result.started} checkouts started, {taken} seats held or booked by "
         f"bookings of {offered} offered.\n"
     )
+    _inside_the_fake(out, result)
+
+
+def _inside_the_fake(out: Lines, result: LatencyResult) -> None:
+    """Each figure's calls to the fake Stripe split by the fake's own timings."""
+    split = {key: result.per_call(key) for key in ("full", "half")}
+    if not any(split.values()):
+        out.append("The fake Stripe's own timings were not read in this run.\n")
+        return
+    out.append(
+        "Inside the fake Stripe's calls, timed by the fake itself (adapters/fake_stripe/"
+        "timings.py, read from `GET /fake-stripe/timings` before and after each figure, its "
+        f"warm-up included; its own pool: {result.fake_pool} connections, "
+        "`BOOKPAY_FAKE_STRIPE_POOL_SIZE`): per call, the delay injected, the wait for a "
+        "connection of the fake's pool, the time its connections were held (its statements "
+        "and their answers, the commit), and the rest (its own Python and its waits for the "
+        "event loop, which it shares with Bookpay's requests). Real Stripe costs Bookpay no "
+        "pool wait and no statement: those milliseconds are the stand-in's.\n"
+    )
+    out.append(
+        "| load | calls | ms per call | injected delay | waiting for the fake's pool | "
+        "the fake's statements | the rest | connections per call |"
+    )
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for key, label in (
+        ("full", f"{result.customers} customers"),
+        ("half", f"{result.customers // 2} customers"),
+    ):
+        each = split[key]
+        if each is None:
+            continue
+        out.append(
+            f"| {label} | {each['calls']:,.0f} | {each['call']:.0f} | {each['injected']:.0f} | "
+            f"{each['pool_wait']:.1f} | {each['holding']:.1f} | {each['rest']:.1f} | "
+            f"{each['connections_per_call']:.1f} |"
+        )
+    out.append("")
 
 
 def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = False
     # How long the fake Stripe takes to answer: "p50" or "p50,p99" in ms; "" for no delay.
     fake_stripe_latency_ms: str = ""
+    # The fake Stripe's own connections per process on PostgreSQL (entrypoints/container.py
+    # fake_stripe_engine): the benchmark raises it so that the stand-in is not what queues.
+    fake_stripe_pool_size: int = Field(10, ge=1)
     # How often each server process runs the relay; 0 leaves it to `bookpay deliver`.
     outbound_poll_seconds: int = Field(1, ge=0)
     # How long an endpoint has to answer 2xx; a delivery whose relay died is tried again

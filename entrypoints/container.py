@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.timings import FakeStripeTimings
 from adapters.outbound.http_sender import HttpEventSender
 from adapters.rate_limits.limiter import RateLimits
 from adapters.reference_data.countries import IsoCountries
@@ -95,10 +96,8 @@ def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
     return providers.Callable(reveal, option)
 
 
-# The fake Stripe's own pool per process (PostgreSQL): it answers in a few short statements,
-# after its injected latency, never during it. It stands for Stripe, which answers slower
-# under load but never "busy" for want of a connection: a longer wait than the app's.
-FAKE_STRIPE_POOL_SIZE = 10
+# The fake Stripe's pool per process (PostgreSQL) waits longer than the app's: it stands for
+# Stripe, which answers slower under load but never "busy" for want of a connection.
 FAKE_STRIPE_POOL_WAIT_SECONDS = 30.0
 
 
@@ -106,19 +105,21 @@ def fake_stripe_engine(
     app_engine: AsyncEngine,
     database_url: str,
     *,
+    pool_size: int,
     statement_timeout_ms: int,
     transaction_pooler: bool,
 ) -> AsyncEngine:
     """The engine of the fake Stripe's tables, run as the login (outside row-level
-    security). On PostgreSQL a pool of its own (FAKE_STRIPE_POOL_SIZE connections, a longer
-    wait): real Stripe costs Bookpay's pool nothing, and with the fake on the app's pool its
-    three transactions of a checkout's seven were what filled it under load (issue 19). On
-    SQLite the app's engine itself: one writer per file, the app's one connection."""
+    security). On PostgreSQL a pool of its own (`pool_size` connections, the setting
+    fake_stripe_pool_size; a longer wait): real Stripe costs Bookpay's pool nothing, and
+    with the fake on the app's pool its three transactions of a checkout's seven were what
+    filled it under load (issue 19). On SQLite the app's engine itself: one writer per
+    file, the app's one connection."""
     if app_engine.dialect.name != "postgresql":
         return as_the_login(app_engine)
     return create_engine(
         database_url,
-        pool_size=FAKE_STRIPE_POOL_SIZE,
+        pool_size=pool_size,
         statement_timeout_ms=statement_timeout_ms,
         transaction_pooler=transaction_pooler,
         pool_timeout_seconds=FAKE_STRIPE_POOL_WAIT_SECONDS,
@@ -185,10 +186,15 @@ class Container(containers.DeclarativeContainer):
         fake_stripe_engine,
         engine,
         config.database_url,
+        pool_size=config.fake_stripe_pool_size.as_int(),
         statement_timeout_ms=config.db_statement_timeout_ms.as_int(),
         transaction_pooler=config.db_transaction_pooler,
     )
-    fake_stripe_store = providers.Singleton(SqlAlchemyFakeStripeStore, fake_stripe_engine)
+    # Where the fake's calls spent their time (GET /fake-stripe/timings, for the benchmark).
+    fake_stripe_timings = providers.Singleton(FakeStripeTimings)
+    fake_stripe_store = providers.Singleton(
+        SqlAlchemyFakeStripeStore, fake_stripe_engine, fake_stripe_timings
+    )
     fake_gateway = providers.Singleton(
         FakeGateway,
         store=fake_stripe_store,
@@ -198,6 +204,7 @@ class Container(containers.DeclarativeContainer):
         deliver=webhook_delivery,
         clock=clock.provided.now,
         latency=providers.Singleton(FakeLatency.parse, config.fake_stripe_latency_ms),
+        timings=fake_stripe_timings,
     )
     # Waiting for Stripe, a request steps out of its place (entrypoints/http/admission.py).
     gateway = providers.Singleton(

@@ -34,6 +34,7 @@ refunds, disputes, transfer reversals).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,7 @@ from adapters.fake_stripe.money import FakeStripeMoney
 from adapters.fake_stripe.payment_snapshot import payment_snapshot
 from adapters.fake_stripe.state import Clock, FakeStripeState
 from adapters.fake_stripe.store import FakeEvent, FakeStripeStore
+from adapters.fake_stripe.timings import FakeStripeTimings
 from adapters.fake_stripe.webhooks import (
     DEFAULT_RETRY_DELAYS,
     Deliver,
@@ -91,10 +93,14 @@ class FakeGateway:
         sleep: Sleep = asyncio.sleep,
         webhook_tolerance_seconds: int = stripe_signature.DEFAULT_TOLERANCE_SECONDS,
         latency: FakeLatency | None = None,
+        timings: FakeStripeTimings | None = None,
     ) -> None:
         """`latency`: how long creating, retrieving and expiring a session and making a
-        refund take (none by default)."""
-        self._latency = latency or FakeLatency()
+        refund take (none by default); `timings`: where those calls' time is counted (the
+        store's too, for the benchmark)."""
+        self.timings = timings or FakeStripeTimings()
+        latency = latency or FakeLatency()
+        self._latency = dataclasses.replace(latency, sleep=self.timings.recording(latency.sleep))
         self._base_url = public_base_url.rstrip("/")
         self._secrets = {
             WebhookEndpoint.PLATFORM: webhook_secret,
@@ -168,17 +174,20 @@ class FakeGateway:
     # --- Checkout (FakeCheckout) -----------------------------------------------------------
 
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
-        return await self._checkout.create_checkout_session(request)
+        async with self.timings.call():
+            return await self._checkout.create_checkout_session(request)
 
     async def retrieve_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
-        return await self._checkout.retrieve_checkout_session(session_id, account_id=account_id)
+        async with self.timings.call():
+            return await self._checkout.retrieve_checkout_session(session_id, account_id=account_id)
 
     async def expire_checkout_session(
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
-        return await self._checkout.expire_checkout_session(session_id, account_id=account_id)
+        async with self.timings.call():
+            return await self._checkout.expire_checkout_session(session_id, account_id=account_id)
 
     async def pay(self, session_id: str, method: str = "card") -> CheckoutOutcome:
         """The Pay button: `card` pays at once, `delayed` starts a delayed payment; on a
@@ -216,8 +225,9 @@ class FakeGateway:
     # --- Refunds and disputes (FakeStripeMoney) ------------------------------------------
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        await self._latency.wait()
-        return await self._money.refund(request)
+        async with self.timings.call():
+            await self._latency.wait()
+            return await self._money.refund(request)
 
     async def list_refunds(
         self, payment_intent_id: str, *, account_id: str | None = None

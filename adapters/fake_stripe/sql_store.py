@@ -31,6 +31,7 @@ from adapters.fake_stripe.tables import (
     fake_idempotency_keys,
     fake_objects,
 )
+from adapters.fake_stripe.timings import FakeStripeTimings
 from application.ports.gateway import WebhookEndpoint
 
 _WHEN = fake_events.c.next_attempt_at.type
@@ -119,8 +120,11 @@ NO_SEQUENCE_ABOVE = 2**63 - 1
 
 
 class SqlAlchemyFakeStripeStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, timings: FakeStripeTimings | None = None) -> None:
+        """`timings`: where the wait for each connection and its holding are counted (the
+        gateway's, for the benchmark)."""
         self._engine = engine
+        self._timings = timings or FakeStripeTimings()
         self._postgres = engine.dialect.name == "postgresql"
         self._sql = _Statements(engine.dialect.name)
         self._last = 0
@@ -136,17 +140,17 @@ class SqlAlchemyFakeStripeStore:
         """A connection for one statement, which commits on its own when it succeeds."""
         await self._ensure_tables()
         if self._postgres:
-            async with self._engine.connect() as conn:
+            async with self._timings.connection(self._engine.connect()) as conn:
                 yield await conn.execution_options(isolation_level="AUTOCOMMIT")
         else:
-            async with self._engine.begin() as conn:
+            async with self._timings.connection(self._engine.begin()) as conn:
                 yield conn
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection whose statements commit together, or not at all."""
         await self._ensure_tables()
-        async with self._engine.begin() as conn:
+        async with self._timings.connection(self._engine.begin()) as conn:
             yield conn
 
     async def next_number(self) -> int:

@@ -226,6 +226,16 @@ class FakeStripeController(Controller):
         shown, next_cursor = page(events, limit, lambda e: (str(e.sequence), e.id))
         return FakeEvents(data=[_event_out(e) for e in shown], next_cursor=next_cursor)
 
+    @get(
+        "/timings",
+        summary="Where this process's fake Stripe calls spent their time (for the benchmark)",
+        description="Sums in seconds since the process started, over the calls that take "
+        "the injected latency: their whole time, the delay injected, the wait for a "
+        "connection of the fake's pool, the time its connections were held.",
+    )
+    async def timings(self, fake_gateway: FakeGateway) -> dict[str, float]:
+        return fake_gateway.timings.reading()
+
     @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver an event again")
     async def resend(self, event_id: str, fake_gateway: FakeGateway) -> FakeEventOut:
         return _event_out(await fake_gateway.resend_event(event_id))

@@ -210,6 +210,7 @@ def test_the_half_load_time_is_split_by_the_servers_own_readiness(
     assert report.latency is not None
     half = report.latency.figures["half"]
     # 300 checkouts/s with 30 waiting on average: 100 ms each in the admission line.
+    half["mean_ms"] = 1000.0
     half["database"] = {
         "readiness": {
             "samples": 50,
@@ -225,6 +226,8 @@ def test_the_half_load_time_is_split_by_the_servers_own_readiness(
     assert "30.0 waiting in the admission line (at most 60)" in text
     assert "a checkout spent about 100 ms in that line" in text
     assert "took 15 ms on average (p50 12 ms)" in text
+    # The rest divided by one probe's time is an estimate, not a count of the loop's turns.
+    assert "an estimate from two averages and not a count of the turns" in text
 
 
 async def test_the_line_comes_from_readiness_and_the_loop_from_liveness() -> None:
@@ -556,3 +559,56 @@ def test_the_bench_logs_in_to_postgresql_with_its_urls_password(
         "password": "s3cret",
         "database": "test",
     }
+
+
+def test_a_transaction_as_old_as_a_call_to_stripe_fails_the_run() -> None:
+    checks = Checks()
+    sampled = {"activity": {"samples": 50, "oldest_transaction_ms": 117.4}}
+    assert checks.no_transaction_across_gateway(sampled, 300, "half load")
+    held = {"activity": {"samples": 50, "oldest_transaction_ms": 812.0}}
+    assert not checks.no_transaction_across_gateway(held, 300, "full load")
+    # Nothing sampled (the watch failed) shows nothing: not a pass.
+    assert not checks.no_transaction_across_gateway({"watch_error": "boom"}, 300, "half load")
+    assert checks.failures[0] == (
+        "full load: no transaction held across a call to Stripe (the oldest open transaction "
+        "in 50 samples of pg_stat_activity was 812 ms old; the limit 300 ms)"
+    )
+
+
+def test_the_gateway_call_is_split_by_the_fakes_own_timings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    assert report.latency is not None
+    # 1,000 calls: 420 ms each, 360 injected, 30 waiting for the pool, 20 in statements.
+    report.latency.gateway["half"] = {
+        "calls": 1000.0,
+        "call_seconds": 420.0,
+        "injected_seconds": 360.0,
+        "pool_wait_seconds": 30.0,
+        "holding_seconds": 20.0,
+        "connections": 2000.0,
+    }
+    report.latency.figures["half"]["mean_ms"] = 700.0
+    report.latency.figures["half"]["database"] = {
+        "wall_seconds": 10.0,
+        "activity": {
+            "samples": 50,
+            "mean": {"idle": 20.0},
+            "most": {"idle": 25},
+            "oldest_transaction_ms": 117.0,
+            "active_waits": {},
+        },
+    }
+    report.evaluate()
+    text = report.markdown()
+    assert "| 128 customers | 1,000 | 420 | 360 | 30.0 | 20.0 | 10.0 | 2.0 |" in text
+    assert "A call to the fake Stripe took 420 ms on average" in text
+    assert "a checkout spent about 280 ms in Bookpay beyond the gateway call" in text
+    # The held-transaction check's power, from the samples' pace and the calls measured:
+    # 5.0 % of the delays (p50 300, p99 1200 ms) outlast 600 ms by the 200 ms between samples.
+    assert "the samples came every 200 ms on average, and 5.0 % of the injected" in text
+    assert "(50 of the figure's 1,000 calls)" in text

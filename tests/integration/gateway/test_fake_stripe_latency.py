@@ -11,7 +11,10 @@ import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
+from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
+from adapters.fake_stripe.store import FakeStripeStore, InMemoryFakeStripeStore
+from adapters.fake_stripe.timings import FakeStripeTimings
+from adapters.sql.database import create_engine
 from entrypoints.config import ConfigurationError, Settings, load_settings
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
@@ -58,9 +61,14 @@ def test_the_delays_have_the_median_and_the_99th_percentile_asked_for() -> None:
     assert min(delays) > 0
 
 
-def _gateway(latency: FakeLatency, clock: FixedClock) -> FakeGateway:
+def _gateway(
+    latency: FakeLatency,
+    clock: FixedClock,
+    store: FakeStripeStore | None = None,
+    timings: FakeStripeTimings | None = None,
+) -> FakeGateway:
     return FakeGateway(
-        store=InMemoryFakeStripeStore(),
+        store=store or InMemoryFakeStripeStore(),
         public_base_url=PUBLIC_BASE_URL,
         webhook_secret=WEBHOOK_SECRET,
         connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
@@ -68,6 +76,7 @@ def _gateway(latency: FakeLatency, clock: FixedClock) -> FakeGateway:
         clock=clock,
         sleep=RecordedSleeps(),
         latency=latency,
+        timings=timings,
     )
 
 
@@ -105,6 +114,48 @@ async def test_without_a_setting_the_fake_never_waits() -> None:
     await fake.retrieve_checkout_session(session.session_id)
 
     assert waits.delays == []
+
+
+class _Ticks:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_statements() -> None:
+    clock, waits = FixedClock(), RecordedSleeps()
+    timings = FakeStripeTimings(clock=_Ticks())
+    engine = create_engine("sqlite+aiosqlite://")
+    store = SqlAlchemyFakeStripeStore(engine, timings)
+    fake = _gateway(
+        FakeLatency.parse("100", sleep=waits, rng=random.Random(3)), clock, store, timings
+    )
+    try:
+        status = await fake.create_connected_account(
+            tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
+        )
+        assert status.account_id is not None
+        await fake.complete_onboarding(status.account_id)
+        assert timings.reading()["calls"] == 0  # no latency, not what the benchmark splits
+
+        await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+    finally:
+        await engine.dispose()
+
+    read = timings.reading()
+    assert read["calls"] == 1
+    assert read["injected_seconds"] == pytest.approx(waits.delays[0])
+    # The account read (one statement) and the session stored with its key (a transaction).
+    assert read["connections"] == 2
+    # Each connection: asked, got, given back (a tick each): a tick waited, a tick held.
+    assert read["pool_wait_seconds"] == 2.0
+    assert read["holding_seconds"] == 2.0
+    assert read["call_seconds"] > read["pool_wait_seconds"] + read["holding_seconds"]
 
 
 def _load(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
+from litestar.testing import AsyncTestClient
 
 from adapters.sql.database import create_engine
 from tests.support.http_app import build_test_app
@@ -52,3 +53,35 @@ async def test_on_sqlite_the_fake_stripe_shares_the_apps_engine(tmp_path: Path) 
     )
     assert status.account_id is not None
     await container.engine().dispose()
+
+
+@pytest.mark.postgres
+async def test_the_fake_stripes_pool_has_the_size_its_setting_gives(
+    migrated_postgres_url: str, tmp_path: Path
+) -> None:
+    _, container = build_test_app(
+        tmp_path, migrated_postgres_url, fake_stripe_in_database=True, fake_stripe_pool_size=3
+    )
+    try:
+        assert container.fake_stripe_engine().sync_engine.pool.size() == 3  # type: ignore[attr-defined]
+    finally:
+        await container.fake_stripe_engine().dispose()
+        await container.engine().dispose()
+
+
+async def test_the_fake_stripe_answers_where_its_calls_spent_their_time(tmp_path: Path) -> None:
+    app, container = build_test_app(tmp_path, fake_stripe_in_database=True)
+    try:
+        async with AsyncTestClient(app) as client:
+            answer = await client.get("/fake-stripe/timings")
+    finally:
+        await container.engine().dispose()
+    assert answer.status_code == 200
+    assert set(answer.json()) == {
+        "calls",
+        "call_seconds",
+        "injected_seconds",
+        "pool_wait_seconds",
+        "holding_seconds",
+        "connections",
+    }
