@@ -556,3 +556,65 @@ def test_the_bench_logs_in_to_postgresql_with_its_urls_password(
         "password": "s3cret",
         "database": "test",
     }
+
+
+def test_a_target_without_its_figure_or_ceiling_reads_not_measured_and_fails_the_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    direct = report.configs[0]
+    direct.figures["ceiling_insert"] = _figure(0)  # a ceiling that answered nothing
+    del direct.figures["availability"]
+    assert report.latency is not None
+    del report.latency.figures["half"]
+    report.evaluate()
+    marks = {name: (value, ok) for name, value, ok in report.targets}
+    assert marks["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 1)"] == (
+        "not measured (no ceiling for checkout)",
+        False,
+    )
+    availability = "availability (GET …/slots, 60 slots) ≥ 25 % of the bare JSON ceiling"
+    assert marks[f"{availability} (postgres, workers 1)"][0] == (
+        "not measured (no availability figure)"
+    )
+    half = "checkout p99 at half load (128 customers) ≤ injected p99 + 150 ms = 1350 ms"
+    assert marks[half] == ("not measured (no figure at half load)", False)
+    assert report.checks.failures == [
+        "target measured: checkout ≥ 40 % of the one-insert ceiling (postgres, workers 1) "
+        "(no ceiling for checkout)",
+        "target measured: webhooks ≥ 50 % of the one-insert ceiling (postgres, workers 1) "
+        "(no ceiling for webhooks)",
+        f"target measured: {availability} (postgres, workers 1) (no availability figure)",
+        f"target measured: {half} (no figure at half load)",
+    ]
+    shown = _report(Checks())
+    shown.configs[0].figures["ceiling_insert"] = _figure(0)
+    shown.evaluate()
+    row = next(line for line in shown.markdown().splitlines() if line.startswith("| checkout ≥"))
+    assert "| not measured (no ceiling for checkout) | **not measured** |" in row
+
+
+def test_a_scenario_skipped_on_request_is_listed_not_measured_without_failing() -> None:
+    report = _report(Checks())
+    report.latency = report.storm = report.growth = None
+    report.evaluate()
+    skipped = [value for _, value, _ in report.targets if value.startswith("not measured")]
+    assert skipped == [
+        "not measured (not run: --no-latency)",
+        "not measured (not run: --no-latency)",
+        "not measured (not run: --storm-events 0)",
+        "not measured (not run: --no-growth)",
+    ]
+    assert report.checks.failures == []
+
+
+def test_the_storm_meets_its_target_only_when_every_answer_was_expected() -> None:
+    report = _report(Checks())
+    assert report.storm is not None
+    report.storm.figure["errors"] = 12
+    report.evaluate()
+    storm = next(t for t in report.targets if t[0].startswith("webhook storm"))
+    assert storm[1:] == ("60 %, p99 90 ms (12 errors)", False)
