@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.ledger import SqlAlchemyLedgerRepository
 from adapters.sql.statements import Statements
-from bench.checks import Checks
+from bench.checks import Checks, audit_seats
 from bench.common import (
     WEBHOOK_SECRET,
     free_port,
@@ -155,15 +155,27 @@ def measure_growth(load: LoadSettings, history: int, checks: Checks) -> GrowthRe
         finally:
             for server, _, _ in servers.values():
                 stop_server(server)
-        for size, url in urls.items():
-            _, tenant, pending = servers[size]
-            sent = [b["booking_id"] for b in pending[: result.figures[f"webhooks_{size}"]["sent"]]]
-            check = with_engine(
-                url,
-                partial(check_webhooks_applied, tenant=tenant, sent_ids=sent, seeded=len(pending)),
-            )
-            checks.expect(check.exactly_once, f"growth webhooks exactly once ({size}): {check}")
+        check_growth_databases(result, urls, servers, checks)
     return result
+
+
+def check_growth_databases(
+    result: GrowthResult,
+    urls: dict[str, str],
+    servers: dict[str, tuple[Server, BenchTenant, list[dict[str, Any]]]],
+    checks: Checks,
+) -> None:
+    """After the rounds, in each database: the webhooks sent applied exactly once, and
+    every slot's seats counted as its bookings hold and own them, none over capacity."""
+    for size, url in urls.items():
+        _, tenant, pending = servers[size]
+        sent = [b["booking_id"] for b in pending[: result.figures[f"webhooks_{size}"]["sent"]]]
+        check = with_engine(
+            url,
+            partial(check_webhooks_applied, tenant=tenant, sent_ids=sent, seeded=len(pending)),
+        )
+        checks.expect(check.exactly_once, f"growth webhooks exactly once ({size}): {check}")
+        checks.seats_match_bookings(with_engine(url, audit_seats), f"growth ({size})")
 
 
 def _rounds(

@@ -618,3 +618,77 @@ def test_the_storm_meets_its_target_only_when_every_answer_was_expected() -> Non
     report.evaluate()
     storm = next(t for t in report.targets if t[0].startswith("webhook storm"))
     assert storm[1:] == ("60 %, p99 90 ms (12 errors)", False)
+
+
+def _once(sent: int) -> WebhookCheck:
+    return WebhookCheck(sent, sent, sent, 0, sent, sent, sent, 0, sent, sent, sent)
+
+
+def _databases_answering(
+    monkeypatch: pytest.MonkeyPatch, module: Any, audits: dict[str, SeatAudit]
+) -> None:
+    """`module.with_engine` answers the seat audit from `audits` (by URL), and any other
+    database check with "exactly once"."""
+    from bench.checks import audit_seats
+
+    def answer(url: str, work: Any) -> Any:
+        return audits[url] if work is audit_seats else _once(1)
+
+    monkeypatch.setattr(module, "with_engine", answer)
+
+
+def test_the_storm_and_growth_audit_their_seats_and_fail_on_an_overbooked_slot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import growth, scenarios
+
+    overbooked = SeatAudit(60, 1, 0, ("sl_9",))
+    _databases_answering(monkeypatch, scenarios, {"storm": overbooked})
+    checks = Checks()
+    storm = StormResult(1)
+    scenarios.check_storm_database(storm, "storm", _bench_tenant(), ["bk_1"], 1, checks)
+    assert checks.failures == [
+        "webhook storm: seats counted match bookings, none over capacity (60 slots: 1 over "
+        "capacity by their bookings, 0 with counters unlike their bookings, e.g. sl_9)"
+    ]
+
+    _databases_answering(monkeypatch, growth, {"a": SeatAudit(50, 0, 0), "b": overbooked})
+    checks = Checks()
+    result = growth.GrowthResult()
+    result.figures = {"webhooks_small": {"sent": 1}, "webhooks_large": {"sent": 1}}
+    server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
+    pending = [{"booking_id": "bk_1"}]
+    servers = {size: (server, _bench_tenant(), pending) for size in ("small", "large")}
+    growth.check_growth_databases(result, {"small": "a", "large": "b"}, servers, checks)
+    assert [what.split(":")[0] for what in checks.failures] == ["growth (large)"]
+    assert "growth (small): seats counted match bookings" in checks.results[1][0]
+
+
+def test_a_storm_redelivery_answered_with_errors_fails_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import scenarios
+
+    still = iter([{"bk_1", "bk_2"}, {"bk_2"}, set()])
+    monkeypatch.setattr(scenarios, "with_engine", lambda url, work: next(still))
+    answers = iter([{"503": 1, "200": 1}, {"200": 1}])
+
+    def measured(settings: LoadSettings, plan: dict[str, Any], server: Server) -> dict[str, Any]:
+        statuses = next(answers)
+        return {"errors": statuses.get("503", 0), "statuses": statuses, "summary": {}}
+
+    monkeypatch.setattr(scenarios, "run_load", measured)
+    monkeypatch.setattr(scenarios, "webhook_plan", lambda *args: {})
+    storm = StormResult(2)
+    pending = [{"booking_id": "bk_1"}, {"booking_id": "bk_2"}]
+    server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
+    checks = Checks()
+    again = scenarios._redeliver(
+        storm, server, "url", _bench_tenant(), pending, ["bk_1", "bk_2"], checks
+    )
+    assert storm.redelivered == [2, 1]
+    assert len(again) == 2
+    assert checks.failures == [
+        "webhook storm: redelivery 1 (2 events): no errors (1 errors, 0 during the warm-up; "
+        "statuses 200: 1, 503: 1)"
+    ]
