@@ -692,3 +692,42 @@ def test_a_storm_redelivery_answered_with_errors_fails_the_run(
         "webhook storm: redelivery 1 (2 events): no errors (1 errors, 0 during the warm-up; "
         "statuses 200: 1, 503: 1)"
     ]
+
+
+def _sqlite_figure(rps: float, worker: float, idle: float, held: float, waiting: float) -> Any:
+    turn = {"held_share": held, "mean_waiting": waiting, "by_process": [1.0]}
+    return _figure(
+        rps,
+        answered=int(rps * 5),
+        wall_seconds=5.0,
+        server_cpu_seconds=worker * 5.0,
+        server_cpu_by_process=[worker],
+        machine={"busy": 2.0 - idle, "idle": idle, "steal": 0.0},
+        database={"writer_turn": turn},
+    )
+
+
+def test_sqlite_is_blamed_on_the_writers_turn_only_when_someone_waited_for_it() -> None:
+    from bench import report_costs
+
+    # The last full run's SQLite, 1 worker: 0.89 of a core, a core idle, the turn held
+    # 81 % of the time by the one worker with nobody waiting.
+    one = _config("sqlite", 1)
+    one.figures["ceiling_insert"] = _sqlite_figure(489, 0.91, 0.89, 0.96, 0.0)
+    one.figures["checkout"] = _sqlite_figure(91, 0.89, 1.00, 0.81, 0.0)
+    text = report_costs.explain(one, "checkout")
+    assert "queued for SQLite's one writer" not in text
+    assert "ran at 0.89 of a core while the machine had 1.00 idle cores" in text
+    assert "bound by that one process's CPU" in text
+    assert "0.00 processes waited for it on average" in text
+    # 2 workers: neither full, and 0.67 processes waiting for the turn on average.
+    two = _config("sqlite", 2)
+    two.figures["ceiling_insert"] = _sqlite_figure(710, 0.77, 0.62, 0.92, 0.37)
+    two.figures["checkout"] = _sqlite_figure(103, 0.60, 0.67, 0.91, 0.67)
+    text = report_costs.explain(two, "checkout")
+    assert "with 0.67 processes waiting for it on average, so the requests queued" in text
+    # The turn held, nobody waiting, the worker far from a full core: not the writer either.
+    two.figures["checkout"] = _sqlite_figure(103, 0.60, 0.67, 0.91, 0.0)
+    text = report_costs.explain(two, "checkout")
+    assert "queued for SQLite's one writer" not in text
+    assert "the requests waited on something else" in text
