@@ -10,6 +10,7 @@ from typing import Any
 from bench import report_costs as costs
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
+from bench import report_storm as storm_choice
 from bench.checks import Checks
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
@@ -164,7 +165,7 @@ class Report:
                 ratio >= 0.5 and _answered_well(storm.figure),
             ),
             _link("Webhook storm"),
-            _link(costs.STORM_CHOICE_TITLE),
+            _link(storm_choice.STORM_CHOICE_TITLE),
         )
 
     def _growth_target(self) -> None:
@@ -272,7 +273,7 @@ class Report:
             costs.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
-            costs.storm_apply_share(out, self.storm, self.config("postgres", 1))
+            storm_choice.storm_apply_share(out, self.storm, self.config("postgres", 1))
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
         sections.webhooks_once(out, self.configs)

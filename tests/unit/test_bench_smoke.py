@@ -731,3 +731,27 @@ def test_sqlite_is_blamed_on_the_writers_turn_only_when_someone_waited_for_it() 
     text = report_costs.explain(two, "checkout")
     assert "queued for SQLite's one writer" not in text
     assert "the requests waited on something else" in text
+
+
+def test_the_storm_section_concludes_the_choice_its_figures_support(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections, report_storm
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    report.evaluate()
+    text = report.markdown()
+    # p99 90 ms on a full machine (0.00 idle cores), applied exactly once.
+    assert "**Conclusion: Bookpay applies in the request** (a 200 means committed)" in text
+    assert "90 ms with 64 deliveries at once, is 33.3 × below" in text
+    assert "the machine's CPU (0.00 idle cores)" in text
+    assert "exactly once held in this storm's database (10,000 confirmed" in text
+    assert "test_webhook_crash.py" in text
+    storm = report.storm
+    assert storm is not None and storm.check is not None
+    storm.figure["p99_ms"] = 4_000.0
+    storm.check = WebhookCheck(10_000, 9_999, 10_000, 1, 10_000, 9_999, 9_999, 0, 0, 0, 0)
+    late = report_storm.conclusion(storm, 0.4)
+    assert late.startswith("**Conclusion: acknowledge from the inbox.**")
+    assert "exactly once did NOT hold" in late
