@@ -749,7 +749,7 @@ def test_the_storm_section_concludes_the_choice_its_figures_support(
     assert "exactly once held in this storm's database (10,000 confirmed" in text
     assert "test_webhook_crash.py" in text
     storm = report.storm
-    assert storm is not None and storm.check is not None
+    assert storm is not None
     storm.figure["p99_ms"] = 4_000.0
     storm.check = WebhookCheck(10_000, 9_999, 10_000, 1, 10_000, 9_999, 9_999, 0, 0, 0, 0)
     late = report_storm.conclusion(storm, 0.4)
