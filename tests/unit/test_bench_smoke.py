@@ -609,6 +609,16 @@ def test_a_scenario_skipped_on_request_is_listed_not_measured_without_failing() 
         "not measured (not run: --no-growth)",
     ]
     assert report.checks.failures == []
+    # A partial run without the configurations (`--databases ''`): no ceiling, on request.
+    partial = _report(Checks())
+    partial.configs = []
+    partial.evaluate()
+    assert [value for _, value, _ in partial.targets[:3]] == [
+        "not measured (no postgres 1 worker configuration in this run)",
+        "not measured (no postgres 1 worker configuration in this run)",
+        "not measured (no postgres 2 workers ceiling in this run)",
+    ]
+    assert partial.checks.failures == []
 
 
 def test_the_storm_meets_its_target_only_when_every_answer_was_expected() -> None:
