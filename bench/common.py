@@ -47,7 +47,7 @@ DUPLICATE_SHARE = 0.2
 # Pending bookings seeded for each timed webhook figure (more than any run sends). Kept at
 # 8,000 although fewer would seed faster: the fake Stripe's objects share the database
 # (two per booking), so fewer rows could change what a figure costs PostgreSQL and make
-# it incomparable with earlier runs (bench/findings.md, eighth session).
+# it incomparable with earlier runs (bench/findings.md, standing finding 7).
 WEBHOOK_BOOKINGS = 8_000
 
 

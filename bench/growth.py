@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.ledger import SqlAlchemyLedgerRepository
+from adapters.sql.row_scope import APP_ROLE, TENANT_SETTING
 from adapters.sql.statements import Statements
-from bench.checks import Checks
+from bench.checks import Checks, audit_seats
 from bench.common import (
     WEBHOOK_SECRET,
     free_port,
@@ -83,20 +85,40 @@ class _CaptureQuery:
         return []
 
 
-async def explain_statement(
-    engine: AsyncEngine, tenant_id: str, since: datetime, until: datetime
-) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of the query the ledger repository runs for a statement."""
-    capture = _CaptureQuery()
-    repository = SqlAlchemyLedgerRepository(capture, Statements("postgresql"))  # type: ignore[arg-type]
-    await repository.statement(tenant_id, since=since, until=until)
-    compiled = capture.query.compile(dialect=engine.dialect)
+async def as_the_app(connection: AsyncConnection, scope: str) -> None:
+    """Make the rest of `connection`'s transaction run as the server's does: as the
+    application's role under row-level security, in `scope` (a tenant's id for a tenant's
+    request, PLATFORM for a public one; adapters/sql/row_scope.py). The policies change
+    the plans, so EXPLAIN runs so too."""
+    await connection.execute(
+        text(
+            f"SELECT set_config('role', :role, true), set_config('{TENANT_SETTING}', :tenant, true)"
+        ),
+        {"role": APP_ROLE, "tenant": scope},
+    )
+
+
+async def explain_as_the_app(engine: AsyncEngine, scope: str, query: Any) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of a SQLAlchemy `query` as the server runs it in `scope`."""
+    compiled = query.compile(dialect=engine.dialect)
     values = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    async with engine.connect() as connection:
+    async with engine.begin() as connection:
+        await as_the_app(connection, scope)
         result = await connection.exec_driver_sql(
             "EXPLAIN (ANALYZE, BUFFERS) " + compiled.string, values
         )
         return "\n".join(str(row[0]) for row in result)
+
+
+async def explain_statement(
+    engine: AsyncEngine, tenant_id: str, since: datetime, until: datetime
+) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the query the ledger repository runs for a statement,
+    as the application's role in the tenant's scope."""
+    capture = _CaptureQuery()
+    repository = SqlAlchemyLedgerRepository(capture, Statements("postgresql"))  # type: ignore[arg-type]
+    await repository.statement(tenant_id, since=since, until=until)
+    return await explain_as_the_app(engine, tenant_id, capture.query)
 
 
 def _seed(url: str, tenant: BenchTenant, bookings: int, anchor: datetime) -> int:
@@ -155,15 +177,27 @@ def measure_growth(load: LoadSettings, history: int, checks: Checks) -> GrowthRe
         finally:
             for server, _, _ in servers.values():
                 stop_server(server)
-        for size, url in urls.items():
-            _, tenant, pending = servers[size]
-            sent = [b["booking_id"] for b in pending[: result.figures[f"webhooks_{size}"]["sent"]]]
-            check = with_engine(
-                url,
-                partial(check_webhooks_applied, tenant=tenant, sent_ids=sent, seeded=len(pending)),
-            )
-            checks.expect(check.exactly_once, f"growth webhooks exactly once ({size}): {check}")
+        check_growth_databases(result, urls, servers, checks)
     return result
+
+
+def check_growth_databases(
+    result: GrowthResult,
+    urls: dict[str, str],
+    servers: dict[str, tuple[Server, BenchTenant, list[dict[str, Any]]]],
+    checks: Checks,
+) -> None:
+    """After the rounds, in each database: the webhooks sent applied exactly once, and
+    every slot's seats counted as its bookings hold and own them, none over capacity."""
+    for size, url in urls.items():
+        _, tenant, pending = servers[size]
+        sent = [b["booking_id"] for b in pending[: result.figures[f"webhooks_{size}"]["sent"]]]
+        check = with_engine(
+            url,
+            partial(check_webhooks_applied, tenant=tenant, sent_ids=sent, seeded=len(pending)),
+        )
+        checks.expect(check.exactly_once, f"growth webhooks exactly once ({size}): {check}")
+        checks.seats_match_bookings(with_engine(url, audit_seats), f"growth ({size})")
 
 
 def _rounds(

@@ -10,13 +10,17 @@ from typing import Any
 from bench import report_costs as costs
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
+from bench import report_storm as storm_choice
 from bench.checks import Checks
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
-from bench.scenarios import LatencyResult, StormResult
+from bench.scenarios import STORM_CONNECTIONS, STORM_WORKERS, LatencyResult, StormResult
 
 Target = tuple[str, str, bool]
+# The measured value of a target whose figure or ceiling this run lacks (bench.run skipped
+# the scenario on request, or a figure is missing): never a ratio of 0 %.
+NOT_MEASURED = "not measured"
 # Scenarios with a py-spy profile of their own (bench/profiling.py), by target name.
 PROFILED = ("checkout", "webhooks")
 
@@ -48,6 +52,27 @@ class Report:
         self.targets.append(target)
         self.explanations[target[0]] = " and ".join(why)
 
+    def _not_measured(self, name: str, missing: str, *, skipped: bool = False) -> None:
+        """A target this run has no figure for: named so, never a 0 % miss. A figure missing
+        from a scenario that ran fails the run's checks; a scenario skipped on request
+        (bench.run's options, shown in the header's command) does not."""
+        self._add((name, f"{NOT_MEASURED} ({missing})", False), missing)
+        if not skipped:
+            self.checks.expect(False, f"target measured: {name} ({missing})")
+
+    def _ratio(
+        self, name: str, fig: dict[str, Any] | None, ceiling: dict[str, Any] | None, what: str
+    ) -> float | None:
+        """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured):
+        a missing figure, or a ceiling that is missing or measured no request."""
+        if fig is None or "rps" not in fig:
+            self._not_measured(name, f"no {what} figure")
+            return None
+        if ceiling is None or not float(ceiling.get("rps") or 0.0) > 0:
+            self._not_measured(name, f"no ceiling for {what}")
+            return None
+        return float(fig["rps"]) / float(ceiling["rps"])
+
     def config(self, database: str, workers: int, pgbouncer: bool = False) -> ConfigResult | None:
         for config in self.configs:
             if (config.database, config.workers, config.pgbouncer) == (
@@ -71,68 +96,104 @@ class Report:
     def evaluate(self) -> None:
         add = self._add
         for config in self.configs:
-            insert = config.figures["ceiling_insert"]["rps"]
             floor = 0.4 if config.database == "sqlite" else None
             for key, share in (("checkout", floor or 0.4), ("webhooks", floor or 0.5)):
-                ratio = config.figures[key]["rps"] / insert if insert else 0.0
+                name = f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})"
+                fig = config.figures.get(key)
+                ratio = self._ratio(name, fig, config.figures.get("ceiling_insert"), key)
+                if ratio is None or fig is None:
+                    continue
                 add(
                     (
-                        f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})",
-                        f"{100 * ratio:.0f} %" + _with_errors(config.figures[key]),
-                        ratio >= share and _answered_well(config.figures[key]),
+                        name,
+                        f"{100 * ratio:.0f} %" + _with_errors(fig),
+                        ratio >= share and _answered_well(fig),
                     ),
                     *self._why(config, key),
                 )
-            if "availability" in config.figures:
-                bare = config.figures["ceiling_json"]["rps"]
+            if not config.pgbouncer:
                 for key in ("availability", "book_page"):
-                    ratio = config.figures[key]["rps"] / bare if bare else 0.0
-                    name = sections.NAMES[key][0]
+                    label = sections.NAMES[key][0]
+                    name = f"{label} ≥ 25 % of the bare JSON ceiling ({config.where})"
+                    fig = config.figures.get(key)
+                    ratio = self._ratio(name, fig, config.figures.get("ceiling_json"), key)
+                    if ratio is None or fig is None:
+                        continue
                     add(
                         (
-                            f"{name} ≥ 25 % of the bare JSON ceiling ({config.where})",
-                            f"{100 * ratio:.0f} %" + _with_errors(config.figures[key]),
-                            ratio >= 0.25 and _answered_well(config.figures[key]),
+                            name,
+                            f"{100 * ratio:.0f} %" + _with_errors(fig),
+                            ratio >= 0.25 and _answered_well(fig),
                         ),
-                        *self._why(config, name),
+                        *self._why(config, label),
                     )
-            peak = max(row["peak_mb"] for row in config.memory["bookpay"])
-            add(
-                (
-                    f"peak memory ≤ 150 MB per server process ({config.where})",
-                    f"{peak:.0f} MB",
-                    peak <= 150,
-                ),
-                sections.explained_by("peak memory", self.profiles),
-            )
+            name = f"peak memory ≤ 150 MB per server process ({config.where})"
+            peaks = [row["peak_mb"] for row in config.memory.get("bookpay", [])]
+            if not peaks:
+                self._not_measured(name, "no server process's memory")
+            else:
+                add(
+                    (name, f"{max(peaks):.0f} MB", max(peaks) <= 150),
+                    sections.explained_by("peak memory", self.profiles),
+                )
             self._spread_target(config)
         self._latency_targets()
-        if self.storm is not None:
-            same = self.config("postgres", self.storm.workers)
-            insert = same.figures["ceiling_insert"]["rps"] if same else 0.0
-            ratio = self.storm.figure["rps"] / insert if insert else 0.0
-            add(
-                (
-                    f"webhook storm ({self.storm.events:,} events, 20 % duplicates, "
-                    f"{self.storm.connections} connections) ≥ 50 % of the one-insert ceiling "
-                    f"(postgres, {_workers(self.storm.workers)})",
-                    f"{100 * ratio:.0f} %, p99 {self.storm.figure['p99_ms']:.0f} ms",
-                    ratio >= 0.5,
-                ),
-                _link("Webhook storm"),
-                _link(costs.STORM_CHOICE_TITLE),
+        self._storm_target()
+        self._growth_target()
+
+    def _storm_target(self) -> None:
+        storm = self.storm
+        workers = storm.workers if storm is not None else STORM_WORKERS
+        events = f"{storm.events:,}" if storm is not None else "10,000"
+        name = (
+            f"webhook storm ({events} events, 20 % duplicates, {STORM_CONNECTIONS} "
+            f"connections) ≥ 50 % of the one-insert ceiling (postgres, {_workers(workers)})"
+        )
+        if storm is None:
+            self._not_measured(name, "not run: --storm-events 0", skipped=True)
+            return
+        same = self.config("postgres", storm.workers)
+        if same is None:
+            # bench.run measures the configurations it is asked for: one left out gives no
+            # ceiling, on request (a partial run), not by a failure.
+            self._not_measured(
+                name, f"no postgres {_workers(storm.workers)} ceiling in this run", skipped=True
             )
-        if self.growth is not None:
-            small = self.growth.figures["availability_small"]["p99_ms"]
-            large = self.growth.figures["availability_large"]["p99_ms"]
-            add(
-                (
-                    "availability p99 at 1M bookings ≤ 1.5 × at 1k (postgres, 1 worker, medians)",
-                    f"{large / small:.2f} ×",
-                    large <= 1.5 * small,
-                ),
-                sections.explained_by("at 1M bookings", self.profiles),
-            )
+            return
+        ceiling = same.figures.get("ceiling_insert")
+        ratio = self._ratio(name, storm.figure or None, ceiling, "webhook storm")
+        if ratio is None:
+            return
+        self._add(
+            (
+                name,
+                f"{100 * ratio:.0f} %, p99 {storm.figure['p99_ms']:.0f} ms"
+                + _with_errors(storm.figure),
+                ratio >= 0.5 and _answered_well(storm.figure),
+            ),
+            _link("Webhook storm"),
+            _link(storm_choice.STORM_CHOICE_TITLE),
+        )
+
+    def _growth_target(self) -> None:
+        name = "availability p99 at 1M bookings ≤ 1.5 × at 1k (postgres, 1 worker, medians)"
+        if self.growth is None:
+            self._not_measured(name, "not run: --no-growth", skipped=True)
+            return
+        small = self.growth.figures.get("availability_small") or {}
+        large = self.growth.figures.get("availability_large") or {}
+        if not float(small.get("p99_ms") or 0.0) > 0 or "p99_ms" not in large:
+            self._not_measured(name, "no availability p99 at both sizes")
+            return
+        ratio = float(large["p99_ms"]) / float(small["p99_ms"])
+        self._add(
+            (
+                name,
+                f"{ratio:.2f} ×" + _with_errors({"errors": _errors(large) + _errors(small)}),
+                ratio <= 1.5 and _answered_well(large) and _answered_well(small),
+            ),
+            sections.explained_by("at 1M bookings", self.profiles),
+        )
 
     def _spread_target(self, config: ConfigResult) -> None:
         """Issue 19, item 6: the 2-worker SQLite figures spread over both workers."""
@@ -160,32 +221,56 @@ class Report:
 
     def _latency_targets(self) -> None:
         latency, direct = self.latency, self.config("postgres", 1)
-        if latency is None or direct is None:
-            return
-        reference = direct.figures["checkout"]["rps"]
-        full = latency.figures["full"]
-        # Checkouts started (201) per second: a 503 is not a checkout.
-        started = full.get("statuses", {}).get("201", 0) / max(full.get("seconds", 0.0), 1e-9)
-        ratio = started / reference if reference else 0.0
-        self._add(
-            (
-                f"checkout with gateway latency (p50 {latency.p50_ms} ms), {latency.customers} "
-                "customers ≥ 80 % of the zero-latency checkout (postgres, 1 worker)",
-                f"{100 * ratio:.0f} % ({started:.0f} started/s vs {reference:.0f} req/s)",
-                ratio >= 0.8,
-            ),
-            _link(costs.LATENCY_QUEUE_TITLE),
-            sections.explained_by("gateway latency", self.profiles),
+        shown = latency or LatencyResult()
+        throughput = (
+            f"checkout with gateway latency (p50 {shown.p50_ms} ms), {shown.customers} "
+            "customers ≥ 80 % of the zero-latency checkout (postgres, 1 worker)"
         )
-        half = latency.figures["half"]["p99_ms"]
-        bound = latency.p99_ms + 150
+        bound = shown.p99_ms + 150
+        tail = (
+            f"checkout p99 at half load ({shown.customers // 2} customers) ≤ injected p99 "
+            f"+ 150 ms = {bound} ms"
+        )
+        if latency is None:
+            for name in (throughput, tail):
+                self._not_measured(name, "not run: --no-latency", skipped=True)
+            return
+        if direct is None:
+            for name in (throughput, tail):  # as for the storm: a configuration left out
+                self._not_measured(
+                    name, "no postgres 1 worker configuration in this run", skipped=True
+                )
+            return
+        full = latency.figures.get("full")
+        reference = direct.figures.get("checkout")
+        if full is None or reference is None or not float(reference.get("rps") or 0.0) > 0:
+            self._not_measured(
+                throughput,
+                "no zero-latency checkout of postgres, 1 worker"
+                if full is not None
+                else "no figure at full load",
+            )
+        else:
+            # Checkouts started (201) per second: a 503 is not a checkout.
+            seconds = max(float(full.get("seconds") or 0.0), 1e-9)
+            started = full.get("statuses", {}).get("201", 0) / seconds
+            ratio = started / float(reference["rps"])
+            self._add(
+                (
+                    throughput,
+                    f"{100 * ratio:.0f} % ({started:.0f} started/s vs "
+                    f"{float(reference['rps']):.0f} req/s)",
+                    ratio >= 0.8,
+                ),
+                _link(costs.LATENCY_QUEUE_TITLE),
+                sections.explained_by("gateway latency", self.profiles),
+            )
+        half = latency.figures.get("half")
+        if half is None or "p99_ms" not in half:
+            self._not_measured(tail, "no figure at half load")
+            return
         self._add(
-            (
-                f"checkout p99 at half load ({latency.customers // 2} customers) ≤ injected p99 "
-                f"+ 150 ms = {bound} ms",
-                f"{half:.0f} ms",
-                half <= bound,
-            ),
+            (tail, f"{half['p99_ms']:.0f} ms", half["p99_ms"] <= bound),
             _link(costs.LATENCY_QUEUE_TITLE),
             sections.explained_by("p99 at half load", self.profiles),
         )
@@ -201,7 +286,7 @@ class Report:
             costs.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
-            costs.storm_apply_share(out, self.storm, self.config("postgres", 1))
+            storm_choice.storm_apply_share(out, self.storm, self.config("postgres", 1))
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
         sections.webhooks_once(out, self.configs)
@@ -224,6 +309,10 @@ def _answered_well(figure: dict[str, Any]) -> bool:
     return not figure.get("errors") and not figure.get("warmup_errors")
 
 
+def _errors(figure: dict[str, Any]) -> int:
+    return int(figure.get("errors") or 0) + int(figure.get("warmup_errors") or 0)
+
+
 def _with_errors(figure: dict[str, Any]) -> str:
-    errors = int(figure.get("errors") or 0) + int(figure.get("warmup_errors") or 0)
+    errors = _errors(figure)
     return f" ({errors:,} errors)" if errors else ""

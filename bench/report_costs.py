@@ -1,7 +1,7 @@
 """The sections of docs/benchmarks.md that explain each configuration's misses from its own
 figures of the same run: what a request cost the worker, the database and the pooler,
 against the ceiling's; whether the machine had cores left; on SQLite, the writer's turn;
-under Stripe's latency, where a checkout's time went; in the storm, the apply part's share.
+under Stripe's latency, where a checkout's time went (the storm's apply share: report_storm).
 """
 
 from __future__ import annotations
@@ -11,13 +11,20 @@ from typing import Any
 from bench.configs import ConfigResult
 from bench.report_latency import gateway_mean_ms, held_across_calls, line_and_loop
 from bench.report_sections import NAMES, Lines, anchor
-from bench.scenarios import LatencyResult, StormResult
+from bench.scenarios import LatencyResult
 
 # A worker at this share of a core or more is taken as saturated (a worker serving the bare
 # JSON ceiling, which is bound by nothing else, reaches 0.95-0.98), and a machine with fewer
 # idle cores than this as full.
 SATURATED_WORKER = 0.9
 FULL_MACHINE = 0.15
+# Below that, a worker this close to a full core while the machine had about a core idle is
+# still CPU-bound by that one process (its event loop's gaps between turns are the rest);
+# and SQLite's writer turn queues requests only when processes wait for it: on average at
+# least this many (one worker never waits for itself: its turn is its own writes).
+NEAR_FULL_WORKER = 0.85
+SPARE_CORE = 0.75
+TURN_QUEUE = 0.25
 
 
 def _bound(worker_cores: float, idle_cores: float) -> str | None:
@@ -169,39 +176,62 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
             f"served directly (no PgBouncer) the same {label} cost the worker "
             f"{straight['worker_ms']:.2f} ms and PostgreSQL's backends "
             f"{_opt(straight['database_ms'])} ms: the difference is the pooler's hop and "
-            "the statements prepared again in every transaction (no statement cache "
-            "behind a transaction pooler)"
+            "every statement prepared again at each execution (no statement cache behind "
+            "a transaction pooler: `python -m bench.roundtrips --pgbouncer` counts one "
+            "prepare per statement, and about 23 round trips per checkout against 13 "
+            "directly)"
         )
     text = "; ".join(parts) + ". "
-    per_worker = mine["per_worker"]
-    bound = _bound(per_worker, mine["idle"])
+    return text + _verdict(config, mine)
+
+
+def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
+    """What bound one figure, from its own readings: a saturated worker, a full machine,
+    a worker within a few % of a full core beside an idle core (CPU-bound by that one
+    process), the queue for SQLite's writer turn (only when processes waited for it), or
+    something else."""
+    per_worker, idle = mine["per_worker"], mine["idle"]
+    turn_share, waiting = mine["turn_share"], mine["turn_waiting"]
+    bound = _bound(per_worker, idle)
+    unqueued = (
+        f" SQLite's writer turn was held {100 * turn_share:.0f} % of the time, but "
+        f"{waiting:.2f} processes waited for it on average: that is the worker's own writes, "
+        "inside its CPU time, not a queue for SQLite's writer."
+        if turn_share is not None and turn_share >= 0.5 and (waiting or 0.0) < TURN_QUEUE
+        else ""
+    )
     if bound == "worker":
-        text += (
+        return (
             f"The busiest worker ran at {per_worker:.2f} of a core: bound by its own CPU, so "
-            "the ratio follows the worker's cost per request."
+            "the ratio follows the worker's cost per request." + unqueued
         )
-    elif bound == "machine":
-        text += (
-            f"The machine had {mine['idle']:.2f} idle cores: workers, "
+    if bound == "machine":
+        return (
+            f"The machine had {idle:.2f} idle cores: workers, "
             f"{'PostgreSQL, ' if config.database == 'postgres' else ''}the load generator "
             "(and whatever else ran) shared its 2 cores, so the ratio follows the whole "
             "cost per request."
         )
-    elif mine["turn_share"] is not None and mine["turn_share"] >= 0.5:
-        text += (
+    if per_worker >= NEAR_FULL_WORKER and idle >= SPARE_CORE:
+        return (
+            f"The busiest worker ran at {per_worker:.2f} of a core while the machine had "
+            f"{idle:.2f} idle cores: within a few % of a full core with a core to spare, the "
+            "figure is bound by that one process's CPU (the rest of its core is the event "
+            "loop between turns), so the ratio follows the worker's cost per request." + unqueued
+        )
+    if turn_share is not None and turn_share >= 0.5 and not unqueued:
+        return (
             f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
-            f"({mine['idle']:.2f} idle cores) were full: the writer's turn was held "
-            f"{100 * mine['turn_share']:.0f} % of the time ({mine['turn_ms']:.1f} ms per "
-            f"request, {mine['turn_waiting']:.2f} waiting on average), so the requests "
+            f"({idle:.2f} idle cores) were full: the writer's turn was held "
+            f"{100 * turn_share:.0f} % of the time ({mine['turn_ms']:.1f} ms per request) "
+            f"with {waiting:.2f} processes waiting for it on average, so the requests "
             "queued for SQLite's one writer."
         )
-    else:
-        text += (
-            f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
-            f"({mine['idle']:.2f} idle cores) were full: the requests waited on something "
-            "else (the database's answers, locks)."
-        )
-    return text
+    return (
+        f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
+        f"({idle:.2f} idle cores) were full: the requests waited on something else (the "
+        "database's answers, locks)." + unqueued
+    )
 
 
 def spread_shares(config: ConfigResult, key: str) -> list[float]:
@@ -311,69 +341,6 @@ def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
 
 
 LATENCY_QUEUE_TITLE = "Where the half-load checkout's time went"
-
-
-def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
-    """Apply in the request or from the inbox: the figures that decide it."""
-    add = out.append
-    add(f"### {STORM_CHOICE_TITLE}\n")
-    fig = result.figure
-    mix = direct.figures.get("webhooks") if direct else None
-    dup = direct.figures.get("webhooks_duplicates") if direct else None
-    add(
-        f"The storm's p99 was {fig['p99_ms']:.0f} ms (p50 {fig['p50_ms']:.0f} ms) with "
-        f"{result.connections} connections on {result.workers} worker"
-        f"{'s' if result.workers != 1 else ''}. Stripe asks an endpoint to answer "
-        "2xx quickly, before any complex logic that could cause a timeout, and shows late "
-        'answers as "Timed out" (Stripe\'s webhooks guide, https://docs.stripe.com/webhooks, '
-        "best practices, as third-party write-ups quote it, e.g. https://dev.to/webhookproof/"
-        "stripe-webhook-timed-out-return-a-2xx-first-then-do-the-heavy-work-in-a-queue-3ifc); "
-        "Stripe publishes no figure for the timeout (those write-ups quote 3 to 30 s, "
-        "unofficially).\n"
-    )
-    if mix is None or dup is None:
-        add("No duplicates-only figure in this run.\n")
-        return
-    share = mix.get("duplicates_sent", 0) / max(
-        mix.get("events_sent", 0) + mix.get("duplicates_sent", 0), 1
-    )
-    cost_mix, cost_dup = per_request(mix), per_request(dup)
-    worker_new = (cost_mix["worker_ms"] - share * cost_dup["worker_ms"]) / max(1 - share, 1e-9)
-    lines = [
-        f"Per request on PostgreSQL with one worker (section above): the mix "
-        f"({100 * share:.0f} % duplicates) cost the worker {cost_mix['worker_ms']:.2f} ms, "
-        f"a duplicate alone {cost_dup['worker_ms']:.2f} ms, so a new event about "
-        f"{worker_new:.2f} ms."
-    ]
-    if cost_mix["database_ms"] is not None and cost_dup["database_ms"] is not None:
-        db_new = (cost_mix["database_ms"] - share * cost_dup["database_ms"]) / max(1 - share, 1e-9)
-        lines.append(
-            f"PostgreSQL's backends: {cost_dup['database_ms']:.2f} ms per duplicate, about "
-            f"{db_new:.2f} ms per new event."
-        )
-    apply = worker_new - cost_dup["worker_ms"]
-    if apply <= 0:
-        lines.append(
-            "A duplicate cost the worker as much as a new event or more: in this run the "
-            "noise is larger than the apply part, and these figures do not separate it."
-        )
-        add(" ".join(lines) + "\n")
-        return
-    lines.append(
-        "A duplicate is verified, checked with the gateway, found in the inbox, and its "
-        "payment's parked events looked up (application/payment_events/bus.py): at most "
-        "what an inbox design keeps in the request (verify and insert; the check could move "
-        "out with the apply). The apply part is the rest, at least "
-        f"{apply:.2f} ms of the worker's {worker_new:.2f} ms "
-        f"({100 * apply / max(worker_new, 1e-9):.0f} %): acknowledging after the inbox "
-        "insert would take at least that share of the worker's CPU out of a new event's "
-        "request (more if the gateway's check moved out too); the rest stays in the request "
-        "either way, and the work moved out still needs the same worker's CPU later."
-    )
-    add(" ".join(lines) + "\n")
-
-
-STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
 
 
 def costs_link(config: ConfigResult) -> str:

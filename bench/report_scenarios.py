@@ -248,7 +248,11 @@ def growth(out: Lines, g: GrowthResult) -> None:
             f"{b['rps']:.0f} | {_ms(b['p50_ms'])} | {_ms(b['p99_ms'])} | "
             f"{b['p99_ms'] / a['p99_ms']:.2f} × | {each} |"
         )
-    add("\nThe statement's query on the large database (`EXPLAIN (ANALYZE, BUFFERS)`):\n")
+    add(
+        "\nThe statement's query on the large database (`EXPLAIN (ANALYZE, BUFFERS)`), run as "
+        "the server runs it: as the application's role `bookpay_app` under row-level "
+        "security, in the tenant's scope (the policies' filter shows in the plan):\n"
+    )
     add("```")
     add(g.explain)
     add("```\n")

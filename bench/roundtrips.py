@@ -1,4 +1,5 @@
-"""Count the database work per request: `python -m bench.roundtrips [--database postgres]`.
+"""Count the database work per request: `python -m bench.roundtrips [--database postgres]
+[--pgbouncer]`.
 
 Serves Bookpay (fake gateway) with uvicorn in a thread of this process on a throwaway
 database, sets up the bench tenant over HTTP as `bench.run` does, then sends requests one
@@ -25,7 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ from bench.loadgen import completed_event
 from bench.seed import seed_pending_bookings
 from bench.servers import server_env
 from bench.shop import set_up_tenant
+from tools.pgbouncer import running_pgbouncer
 
 COUNTS: Counter[str] = Counter()
 STATEMENTS: list[str] = []
@@ -84,14 +86,18 @@ class ThreadServer:
     """uvicorn serving an ASGI factory in a daemon thread with its own event loop."""
 
     def __init__(
-        self, url: str, factory: str = "entrypoints.asgi:create_asgi_app", ready: str = ""
+        self,
+        url: str,
+        factory: str = "entrypoints.asgi:create_asgi_app",
+        ready: str = "",
+        extra: dict[str, str] | None = None,
     ) -> None:
         import uvicorn
 
         self.port = free_port()
         # In this process: the server's environment replaces the inherited one, so no
         # exported BOOKPAY_* setting stays behind (bench.common.inherited_env).
-        env = server_env(url, self.port)
+        env = {**server_env(url, self.port), **(extra or {})}
         os.environ.clear()
         os.environ.update(env)
         config = uvicorn.Config(
@@ -173,11 +179,19 @@ def _webhook(booking: dict[str, Any]) -> bytes:
 
 
 def measure(
-    database: str, requests: int, show: bool, profile: str | None
+    database: str, requests: int, show: bool, profile: str | None, pgbouncer: bool = False
 ) -> dict[str, dict[str, float]]:
+    """`pgbouncer`: the servers reach PostgreSQL through a PgBouncer in transaction pooling
+    mode (tools/pgbouncer.py), with BOOKPAY_DB_TRANSACTION_POOLER=true, as `make bench`'s
+    PgBouncer configuration: the prepares then show whether statements are prepared again."""
     results: dict[str, dict[str, float]] = {}
-    with throwaway_database(database) as url:
-        with ThreadServer(url, "bench.calibration:create_app", "/json") as ceiling:
+    with ExitStack() as stack:
+        url = stack.enter_context(throwaway_database(database))
+        served, extra = url, {}
+        if pgbouncer:
+            served = stack.enter_context(running_pgbouncer(url)).url_for(url)
+            extra = {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
+        with ThreadServer(served, "bench.calibration:create_app", "/json", extra) as ceiling:
             client = httpx.Client(base_url=ceiling.base_url, timeout=30)
             for _ in range(20):
                 client.post("/insert", json={"note": "warm-up"}).raise_for_status()
@@ -185,14 +199,20 @@ def measure(
                 for _ in range(requests):
                     client.post("/insert", json={"note": "calibration"}).raise_for_status()
             client.close()
-        _measure_bookpay(url, requests, show, profile, results)
+        _measure_bookpay(url, requests, show, profile, results, served, extra)
     return results
 
 
 def _measure_bookpay(
-    url: str, requests: int, show: bool, profile: str | None, results: dict[str, dict[str, float]]
+    url: str,
+    requests: int,
+    show: bool,
+    profile: str | None,
+    results: dict[str, dict[str, float]],
+    served: str,
+    extra: dict[str, str],
 ) -> None:
-    with ThreadServer(url) as server:
+    with ThreadServer(served, extra=extra) as server:
         tenant = set_up_tenant(server, "bench-studio")  # type: ignore[arg-type]
         pending = with_engine(
             url, lambda engine: seed_pending_bookings(engine, tenant, requests + 10)
@@ -288,10 +308,14 @@ def main() -> None:
     parser.add_argument(
         "--profile", choices=["checkout", "webhook"], help="print cProfile stats of one scenario"
     )
+    parser.add_argument(
+        "--pgbouncer", action="store_true", help="through PgBouncer, transaction pooling"
+    )
     args = parser.parse_args()
     _install_counters()
-    results = measure(args.database, args.requests, args.show, args.profile)
-    print(f"per request ({args.database}, averaged over {args.requests}):")
+    results = measure(args.database, args.requests, args.show, args.profile, args.pgbouncer)
+    via = " via PgBouncer" if args.pgbouncer else ""
+    print(f"per request ({args.database}{via}, averaged over {args.requests}):")
     ceiling = results["ceiling: one-row insert"]["cpu_ms"]
     for label, counts in results.items():
         figures = ", ".join(f"{k} {v:.1f}" for k, v in counts.items() if k != "cpu_ms")

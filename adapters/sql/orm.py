@@ -146,6 +146,9 @@ slots = Table(
         postgresql_where=text("cancelled_at IS NULL"),
         sqlite_where=text("cancelled_at IS NULL"),
     ),
+    # An offering's slots by start, cancelled ones included: what availability lists and
+    # orders (migration 0022; the partial index above cannot serve it).
+    Index("ix_slots_offering_starts", "tenant_id", "offering_id", "starts_at", "id"),
 )
 
 bookings = Table(

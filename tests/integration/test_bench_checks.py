@@ -166,3 +166,20 @@ async def test_a_confirmation_told_twice_is_not_exactly_once(engine: AsyncEngine
     twice = await check_webhooks_applied(engine, _bench_tenant(slot), sent, 2)
     assert (twice.confirmation_events, twice.bookings_with_a_confirmation_event) == (3, 2)
     assert not twice.exactly_once
+
+
+@pytest.mark.postgres
+async def test_the_statements_plan_is_the_apps_under_row_level_security(
+    migrated_postgres_url: str,
+) -> None:
+    # The bench logs in as the superuser, whom the tenant policies do not bind; the plan
+    # shown must be the server's, as the application's role in the tenant's scope.
+    from bench.growth import explain_statement
+
+    engine = create_engine(migrated_postgres_url)
+    try:
+        plan = await explain_statement(engine, "tn_plan", NOW - timedelta(days=30), NOW)
+    finally:
+        await engine.dispose()
+    assert "ledger_entries" in plan
+    assert "current_setting('bookpay.tenant_id'::text, true)" in plan

@@ -612,3 +612,212 @@ def test_the_gateway_call_is_split_by_the_fakes_own_timings(
     # 5.0 % of the delays (p50 300, p99 1200 ms) outlast 600 ms by the 200 ms between samples.
     assert "the samples came every 200 ms on average, and 5.0 % of the injected" in text
     assert "(50 of the figure's 1,000 calls)" in text
+
+
+def test_a_target_without_its_figure_or_ceiling_reads_not_measured_and_fails_the_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    direct = report.configs[0]
+    direct.figures["ceiling_insert"] = _figure(0)  # a ceiling that answered nothing
+    del direct.figures["availability"]
+    assert report.latency is not None
+    del report.latency.figures["half"]
+    report.evaluate()
+    marks = {name: (value, ok) for name, value, ok in report.targets}
+    assert marks["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 1)"] == (
+        "not measured (no ceiling for checkout)",
+        False,
+    )
+    availability = "availability (GET …/slots, 60 slots) ≥ 25 % of the bare JSON ceiling"
+    assert marks[f"{availability} (postgres, workers 1)"][0] == (
+        "not measured (no availability figure)"
+    )
+    half = "checkout p99 at half load (128 customers) ≤ injected p99 + 150 ms = 1350 ms"
+    assert marks[half] == ("not measured (no figure at half load)", False)
+    assert report.checks.failures == [
+        "target measured: checkout ≥ 40 % of the one-insert ceiling (postgres, workers 1) "
+        "(no ceiling for checkout)",
+        "target measured: webhooks ≥ 50 % of the one-insert ceiling (postgres, workers 1) "
+        "(no ceiling for webhooks)",
+        f"target measured: {availability} (postgres, workers 1) (no availability figure)",
+        f"target measured: {half} (no figure at half load)",
+    ]
+    shown = _report(Checks())
+    shown.configs[0].figures["ceiling_insert"] = _figure(0)
+    shown.evaluate()
+    row = next(line for line in shown.markdown().splitlines() if line.startswith("| checkout ≥"))
+    assert "| not measured (no ceiling for checkout) | **not measured** |" in row
+
+
+def test_a_scenario_skipped_on_request_is_listed_not_measured_without_failing() -> None:
+    report = _report(Checks())
+    report.latency = report.storm = report.growth = None
+    report.evaluate()
+    skipped = [value for _, value, _ in report.targets if value.startswith("not measured")]
+    assert skipped == [
+        "not measured (not run: --no-latency)",
+        "not measured (not run: --no-latency)",
+        "not measured (not run: --storm-events 0)",
+        "not measured (not run: --no-growth)",
+    ]
+    assert report.checks.failures == []
+    # A partial run without the configurations (`--databases ''`): no ceiling, on request.
+    partial = _report(Checks())
+    partial.configs = []
+    partial.evaluate()
+    assert [value for _, value, _ in partial.targets[:3]] == [
+        "not measured (no postgres 1 worker configuration in this run)",
+        "not measured (no postgres 1 worker configuration in this run)",
+        "not measured (no postgres 2 workers ceiling in this run)",
+    ]
+    assert partial.checks.failures == []
+
+
+def test_the_storm_meets_its_target_only_when_every_answer_was_expected() -> None:
+    report = _report(Checks())
+    assert report.storm is not None
+    report.storm.figure["errors"] = 12
+    report.evaluate()
+    storm = next(t for t in report.targets if t[0].startswith("webhook storm"))
+    assert storm[1:] == ("60 %, p99 90 ms (12 errors)", False)
+
+
+def _once(sent: int) -> WebhookCheck:
+    return WebhookCheck(sent, sent, sent, 0, sent, sent, sent, 0, sent, sent, sent)
+
+
+def _databases_answering(
+    monkeypatch: pytest.MonkeyPatch, module: Any, audits: dict[str, SeatAudit]
+) -> None:
+    """`module.with_engine` answers the seat audit from `audits` (by URL), and any other
+    database check with "exactly once"."""
+    from bench.checks import audit_seats
+
+    def answer(url: str, work: Any) -> Any:
+        return audits[url] if work is audit_seats else _once(1)
+
+    monkeypatch.setattr(module, "with_engine", answer)
+
+
+def test_the_storm_and_growth_audit_their_seats_and_fail_on_an_overbooked_slot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import growth, scenarios
+
+    overbooked = SeatAudit(60, 1, 0, ("sl_9",))
+    _databases_answering(monkeypatch, scenarios, {"storm": overbooked})
+    checks = Checks()
+    storm = StormResult(1)
+    scenarios.check_storm_database(storm, "storm", _bench_tenant(), ["bk_1"], 1, checks)
+    assert checks.failures == [
+        "webhook storm: seats counted match bookings, none over capacity (60 slots: 1 over "
+        "capacity by their bookings, 0 with counters unlike their bookings, e.g. sl_9)"
+    ]
+
+    _databases_answering(monkeypatch, growth, {"a": SeatAudit(50, 0, 0), "b": overbooked})
+    checks = Checks()
+    result = growth.GrowthResult()
+    result.figures = {"webhooks_small": {"sent": 1}, "webhooks_large": {"sent": 1}}
+    server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
+    pending = [{"booking_id": "bk_1"}]
+    servers = {size: (server, _bench_tenant(), pending) for size in ("small", "large")}
+    growth.check_growth_databases(result, {"small": "a", "large": "b"}, servers, checks)
+    assert [what.split(":")[0] for what in checks.failures] == ["growth (large)"]
+    assert "growth (small): seats counted match bookings" in checks.results[1][0]
+
+
+def test_a_storm_redelivery_answered_with_errors_fails_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import scenarios
+
+    still = iter([{"bk_1", "bk_2"}, {"bk_2"}, set()])
+    monkeypatch.setattr(scenarios, "with_engine", lambda url, work: next(still))
+    answers = iter([{"503": 1, "200": 1}, {"200": 1}])
+
+    def measured(settings: LoadSettings, plan: dict[str, Any], server: Server) -> dict[str, Any]:
+        statuses = next(answers)
+        return {"errors": statuses.get("503", 0), "statuses": statuses, "summary": {}}
+
+    monkeypatch.setattr(scenarios, "run_load", measured)
+    monkeypatch.setattr(scenarios, "webhook_plan", lambda *args: {})
+    storm = StormResult(2)
+    pending = [{"booking_id": "bk_1"}, {"booking_id": "bk_2"}]
+    server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
+    checks = Checks()
+    again = scenarios._redeliver(
+        storm, server, "url", _bench_tenant(), pending, ["bk_1", "bk_2"], checks
+    )
+    assert storm.redelivered == [2, 1]
+    assert len(again) == 2
+    assert checks.failures == [
+        "webhook storm: redelivery 1 (2 events): no errors (1 errors, 0 during the warm-up; "
+        "statuses 200: 1, 503: 1)"
+    ]
+
+
+def _sqlite_figure(rps: float, worker: float, idle: float, held: float, waiting: float) -> Any:
+    turn = {"held_share": held, "mean_waiting": waiting, "by_process": [1.0]}
+    return _figure(
+        rps,
+        answered=int(rps * 5),
+        wall_seconds=5.0,
+        server_cpu_seconds=worker * 5.0,
+        server_cpu_by_process=[worker],
+        machine={"busy": 2.0 - idle, "idle": idle, "steal": 0.0},
+        database={"writer_turn": turn},
+    )
+
+
+def test_sqlite_is_blamed_on_the_writers_turn_only_when_someone_waited_for_it() -> None:
+    from bench import report_costs
+
+    # The last full run's SQLite, 1 worker: 0.89 of a core, a core idle, the turn held
+    # 81 % of the time by the one worker with nobody waiting.
+    one = _config("sqlite", 1)
+    one.figures["ceiling_insert"] = _sqlite_figure(489, 0.91, 0.89, 0.96, 0.0)
+    one.figures["checkout"] = _sqlite_figure(91, 0.89, 1.00, 0.81, 0.0)
+    text = report_costs.explain(one, "checkout")
+    assert "queued for SQLite's one writer" not in text
+    assert "ran at 0.89 of a core while the machine had 1.00 idle cores" in text
+    assert "bound by that one process's CPU" in text
+    assert "0.00 processes waited for it on average" in text
+    # 2 workers: neither full, and 0.67 processes waiting for the turn on average.
+    two = _config("sqlite", 2)
+    two.figures["ceiling_insert"] = _sqlite_figure(710, 0.77, 0.62, 0.92, 0.37)
+    two.figures["checkout"] = _sqlite_figure(103, 0.60, 0.67, 0.91, 0.67)
+    text = report_costs.explain(two, "checkout")
+    assert "with 0.67 processes waiting for it on average, so the requests queued" in text
+    # The turn held, nobody waiting, the worker far from a full core: not the writer either.
+    two.figures["checkout"] = _sqlite_figure(103, 0.60, 0.67, 0.91, 0.0)
+    text = report_costs.explain(two, "checkout")
+    assert "queued for SQLite's one writer" not in text
+    assert "the requests waited on something else" in text
+
+
+def test_the_storm_section_concludes_the_choice_its_figures_support(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections, report_storm
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = _report(Checks())
+    report.evaluate()
+    text = report.markdown()
+    # p99 90 ms on a full machine (0.00 idle cores), applied exactly once.
+    assert "**Conclusion: Bookpay applies in the request** (a 200 means committed)" in text
+    assert "90 ms with 64 deliveries at once, is 33.3 × below" in text
+    assert "the machine's CPU (0.00 idle cores)" in text
+    assert "exactly once held in this storm's database (10,000 confirmed" in text
+    assert "test_webhook_crash.py" in text
+    storm = report.storm
+    assert storm is not None
+    storm.figure["p99_ms"] = 4_000.0
+    storm.check = WebhookCheck(10_000, 9_999, 10_000, 1, 10_000, 9_999, 9_999, 0, 0, 0, 0)
+    late = report_storm.conclusion(storm, 0.4)
+    assert late.startswith("**Conclusion: acknowledge from the inbox.**")
+    assert "exactly once did NOT hold" in late
