@@ -1,0 +1,188 @@
+"""The bench's correctness checks fail the run when what they check is broken
+(synthetic figures and samples, no server)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from bench import loadgen
+from bench.checks import Checks, SeatAudit
+from bench.load import LoadSettings
+from bench.scenarios import StormResult
+from bench.servers import Server
+from tests.support.bench_reports import (
+    databases_answering,
+    make_bench_tenant,
+    make_figure,
+    make_report,
+)
+
+
+def test_a_failed_check_is_kept_and_named() -> None:
+    checks = Checks()
+    checks.expect(True, "fine")
+    checks.no_errors({"errors": 3, "statuses": {"503": 3}}, "storm")
+    assert checks.failures == ["storm: no errors (3 errors, 0 during the warm-up; statuses 503: 3)"]
+
+
+def test_errors_during_the_warm_up_are_counted_apart_and_fail_the_no_errors_check() -> None:
+    recorder = loadgen.Recorder(measure_from=10.0)
+    recorder.record(1.0, 2.0, "503", False, "pool timeout during warm-up")
+    recorder.record(3.0, 4.0, "201", True, "")
+    recorder.record(11.0, 12.0, "201", True, "")
+    assert recorder.errors == 0
+    assert recorder.warmup_errors == 1
+    assert recorder.warmup_statuses == {"503": 1, "201": 1}
+    assert recorder.first_error == "pool timeout during warm-up"
+    assert recorder.latencies == [1.0]
+    checks = Checks()
+    figure = {"errors": 0, "warmup_errors": 1, "statuses": {"201": 1}}
+    assert not checks.no_errors(figure, "checkout")
+    assert "1 during the warm-up" in checks.failures[0]
+
+
+def test_a_throughput_with_error_answers_meets_no_target() -> None:
+    # A run whose checkouts answered 503 fast must not read "met" in the Targets table.
+    from bench.report import _answered_well, _with_errors
+
+    assert _answered_well({"rps": 300.0, "errors": 0, "warmup_errors": 0})
+    assert not _answered_well({"rps": 300.0, "errors": 157, "warmup_errors": 0})
+    assert not _answered_well({"rps": 300.0, "errors": 0, "warmup_errors": 3})
+    assert _with_errors({"errors": 157, "warmup_errors": 3}) == " (160 errors)"
+
+
+def test_the_race_for_the_last_seats_holds_only_when_every_seat_sells_once() -> None:
+    checks = Checks()
+    assert checks.last_seats_sold(100, 100, 100, 256)
+    assert not checks.last_seats_sold(0, 0, 100, 256)  # every checkout refused
+    assert not checks.last_seats_sold(101, 100, 100, 256)
+    assert not checks.last_seats_sold(100, 101, 100, 256)
+    assert checks.failures[0] == (
+        "last seats: 256 customers, 0 checkouts started and 0 seats taken by bookings of "
+        "100 offered (all sold, none overbooked)"
+    )
+
+
+def test_the_seat_check_claims_no_race_and_names_drifted_slots() -> None:
+    checks = Checks()
+    assert checks.seats_match_bookings(SeatAudit(40, 0, 0), "postgres, workers 1")
+    assert not checks.seats_match_bookings(SeatAudit(40, 0, 1, ("sl_1",)), "sqlite, workers 2")
+    assert checks.results[0][0] == (
+        "postgres, workers 1: seats counted match bookings, none over capacity (40 slots: "
+        "0 over capacity by their bookings, 0 with counters unlike their bookings)"
+    )
+    assert checks.failures[0].endswith("1 with counters unlike their bookings, e.g. sl_1)")
+
+
+def test_growth_checks_that_no_request_waited_out_the_pool(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import growth
+
+    def measured(settings: LoadSettings, plan: dict[str, Any], server: Server) -> dict[str, Any]:
+        timed_out = plan["port"] == 2 and plan["label"].startswith("checkout")
+        statuses = {"503": 1} if timed_out else {"200": 10}
+        return {"summary": make_figure(100, statuses=statuses), "errors": 0, "events_sent": 5}
+
+    monkeypatch.setattr(growth, "run_load", measured)
+    servers = {}
+    for port, size in enumerate(("small", "large"), start=1):
+        log = tmp_path / f"{size}.log"
+        log.write_text("")
+        server = Server("bookpay", port, cast(Any, None), log)
+        servers[size] = (server, make_bench_tenant(), [{"booking_id": "bk_1"}])
+    checks = Checks()
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    growth._rounds(growth.GrowthResult(), servers, LoadSettings(1, 0, 1), at, at, checks)
+    assert "growth (small): no pool timeout (0 answers 503, 0 timeouts logged)" in [
+        what for what, ok in checks.results if ok
+    ]
+    # One 503 in each round of the large database's checkout.
+    rounds = growth.GROWTH_ROUNDS
+    assert checks.failures == [
+        f"growth (large): no pool timeout ({rounds} answers 503, 0 timeouts logged)"
+    ]
+
+
+def test_a_transaction_as_old_as_a_call_to_stripe_fails_the_run() -> None:
+    checks = Checks()
+    sampled = {"activity": {"samples": 50, "oldest_transaction_ms": 117.4}}
+    assert checks.no_transaction_across_gateway(sampled, 300, "half load")
+    held = {"activity": {"samples": 50, "oldest_transaction_ms": 812.0}}
+    assert not checks.no_transaction_across_gateway(held, 300, "full load")
+    # Nothing sampled (the watch failed) shows nothing: not a pass.
+    assert not checks.no_transaction_across_gateway({"watch_error": "boom"}, 300, "half load")
+    assert checks.failures[0] == (
+        "full load: no transaction held across a call to Stripe (the oldest open transaction "
+        "in 50 samples of pg_stat_activity was 812 ms old; the limit 300 ms)"
+    )
+
+
+def test_the_storm_meets_its_target_only_when_every_answer_was_expected() -> None:
+    report = make_report(Checks())
+    assert report.storm is not None
+    report.storm.figure["errors"] = 12
+    report.evaluate()
+    storm = next(t for t in report.targets if t[0].startswith("webhook storm"))
+    assert storm[1:] == ("60 %, p99 90 ms (12 errors)", False)
+
+
+def test_the_storm_and_growth_audit_their_seats_and_fail_on_an_overbooked_slot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import growth, scenarios
+
+    overbooked = SeatAudit(60, 1, 0, ("sl_9",))
+    databases_answering(monkeypatch, scenarios, {"storm": overbooked})
+    checks = Checks()
+    storm = StormResult(1)
+    scenarios.check_storm_database(storm, "storm", make_bench_tenant(), ["bk_1"], 1, checks)
+    assert checks.failures == [
+        "webhook storm: seats counted match bookings, none over capacity (60 slots: 1 over "
+        "capacity by their bookings, 0 with counters unlike their bookings, e.g. sl_9)"
+    ]
+
+    databases_answering(monkeypatch, growth, {"a": SeatAudit(50, 0, 0), "b": overbooked})
+    checks = Checks()
+    result = growth.GrowthResult()
+    result.figures = {"webhooks_small": {"sent": 1}, "webhooks_large": {"sent": 1}}
+    server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
+    pending = [{"booking_id": "bk_1"}]
+    servers = {size: (server, make_bench_tenant(), pending) for size in ("small", "large")}
+    growth.check_growth_databases(result, {"small": "a", "large": "b"}, servers, checks)
+    assert [what.split(":")[0] for what in checks.failures] == ["growth (large)"]
+    assert "growth (small): seats counted match bookings" in checks.results[1][0]
+
+
+def test_a_storm_redelivery_answered_with_errors_fails_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import scenarios
+
+    still = iter([{"bk_1", "bk_2"}, {"bk_2"}, set()])
+    monkeypatch.setattr(scenarios, "with_engine", lambda url, work: next(still))
+    answers = iter([{"503": 1, "200": 1}, {"200": 1}])
+
+    def measured(settings: LoadSettings, plan: dict[str, Any], server: Server) -> dict[str, Any]:
+        statuses = next(answers)
+        return {"errors": statuses.get("503", 0), "statuses": statuses, "summary": {}}
+
+    monkeypatch.setattr(scenarios, "run_load", measured)
+    monkeypatch.setattr(scenarios, "webhook_plan", lambda *args: {})
+    storm = StormResult(2)
+    pending = [{"booking_id": "bk_1"}, {"booking_id": "bk_2"}]
+    server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
+    checks = Checks()
+    again = scenarios._redeliver(
+        storm, server, "url", make_bench_tenant(), pending, ["bk_1", "bk_2"], checks
+    )
+    assert storm.redelivered == [2, 1]
+    assert len(again) == 2
+    assert checks.failures == [
+        "webhook storm: redelivery 1 (2 events): no errors (1 errors, 0 during the warm-up; "
+        "statuses 200: 1, 503: 1)"
+    ]
