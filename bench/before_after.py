@@ -44,6 +44,7 @@ from bench.before_after_trees import (
     seed_webhook_bookings,
     serving,
     tree_database,
+    versions,
 )
 from bench.before_after_writer import Run, write_report
 from bench.checks import Checks
@@ -184,6 +185,7 @@ def main() -> None:
             run.outcomes[side.tree.name] = _check(checks, side, "webhooks" in figures)
             run.answers[side.tree.name] = side.answers
         run.trees = {name: side.tree for name, side in sides.items()}
+        run.versions = {name: versions(side.tree) for name, side in sides.items()}
     run.uptime_after = _uptime()
     run.seconds = time.perf_counter() - started
     text = write_report(args.output, run, samples, figures, checks, webhook_bookings)

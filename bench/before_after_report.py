@@ -26,14 +26,16 @@ class Step:
 
 
 def schedule(rounds: int, figures: Iterable[str], trees: tuple[str, str]) -> list[Step]:
-    """Every round measures every figure on both trees, one right after the other
-    (A B, A B, …): whatever the machine does slowly over minutes touches both alike."""
+    """Every round measures every figure on both trees, one right after the other, so
+    whatever the machine does slowly over minutes touches both alike; the pair's order
+    turns each round (A B, then B A), so neither tree is always the one loaded right after
+    the other's writes (autovacuum, checkpoints)."""
     figures = list(figures)
     return [
         Step(number, figure, tree)
         for number in range(1, rounds + 1)
         for figure in figures
-        for tree in trees
+        for tree in (trees if number % 2 else trees[::-1])
     ]
 
 
@@ -151,14 +153,19 @@ def table(samples: Samples, figures: Iterable[str], trees: tuple[str, str]) -> l
 
 
 def order_line(steps: list[Step]) -> str:
-    """The order the loads ran in, as the report states it ('availability: base head,
-    checkout: base head, … × 5 rounds')."""
+    """The order the loads ran in, as the report states it ('round 1: availability base
+    head, checkout base head; round 2: availability head base, …; 5 rounds')."""
     if not steps:
         return "nothing measured"
-    first = [step for step in steps if step.round == steps[0].round]
-    per_round = ", ".join(
-        f"{figure}: " + " ".join(s.tree for s in first if s.figure == figure)
-        for figure in dict.fromkeys(s.figure for s in first)
-    )
-    rounds = max(step.round for step in steps)
-    return f"{per_round}; × {rounds} round{'s' if rounds != 1 else ''}"
+    rounds = sorted({step.round for step in steps})
+
+    def one(number: int) -> str:
+        taken = [step for step in steps if step.round == number]
+        return f"round {number}: " + ", ".join(
+            f"{figure} " + " ".join(s.tree for s in taken if s.figure == figure)
+            for figure in dict.fromkeys(s.figure for s in taken)
+        )
+
+    shown = "; ".join(one(number) for number in rounds[:2])
+    more = "; and so on" if len(rounds) > 2 else ""
+    return f"{shown}{more} ({len(rounds)} round{'s' if len(rounds) != 1 else ''})"

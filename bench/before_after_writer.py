@@ -4,13 +4,14 @@ with the conditions it was measured in (machine, load, versions, commits, comman
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from bench.before_after_report import Samples, Step, order_line, table
-from bench.before_after_trees import PACKAGES, Answers, Outcome, Tree, versions
+from bench.before_after_trees import PACKAGES, Answers, Outcome, Tree
 from bench.checks import Checks
 from bench.common import ROOT, connect_postgres
 from bench.load import LoadSettings
@@ -27,6 +28,7 @@ class Run:
     uptime_after: str = ""
     seconds: float = 0.0
     trees: dict[str, Tree] = field(default_factory=dict)
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
     answers: dict[str, Answers] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
 
@@ -53,12 +55,25 @@ def _postgres_version() -> str:
     return asyncio.run(read())
 
 
+def _busy_warning(uptime: str) -> str:
+    """A warning when other work already loaded the machine (1-minute load average above
+    half its cores): the figures are then noisy."""
+    one_minute = float(uptime.removeprefix("load average ").split(",")[0])
+    cores = os.cpu_count() or 1
+    if one_minute <= cores / 2:
+        return ""
+    return (
+        f". **Noisy**: the machine was busy before the run ({one_minute:g} on {cores} "
+        "cores); measure again on an idle machine before drawing conclusions"
+    )
+
+
 def write_report(
     path: Path, run: Run, samples: Samples, figures: list[str], checks: Checks, seeded: int
 ) -> str:
     """The report as Markdown, written to `path` and returned."""
     base, head = run.trees["base"], run.trees["head"]
-    found = {name: versions(tree) for name, tree in run.trees.items()}
+    found = run.versions
     out = [
         "# Before and after issue 18: the same figures, the same run",
         "",
@@ -68,7 +83,8 @@ def write_report(
         f"- Base: `{base.commit}` ({_subject(base.commit)})",
         f"- Head: `{head.commit}` ({_subject(head.commit)})",
         f"- Machine: {_machine()}; PostgreSQL {_postgres_version()}",
-        f"- `uptime` before: {run.uptime_before}; after: {run.uptime_after}",
+        f"- `uptime` before: {run.uptime_before}; after: {run.uptime_after}"
+        + _busy_warning(run.uptime_before),
         "- Versions (base / head): "
         + ", ".join(
             f"{name} {found['base'][name]} / {found['head'][name]}"
@@ -92,13 +108,23 @@ def write_report(
         out += [
             f"Webhooks: {seeded:,} pending bookings per tree, written by each tree's own "
             "bench/seed.py into its own schema (head's also writes the fake Stripe's paid "
-            "sessions), then `ANALYZE`; each round sends events not sent before, 20 % of "
-            "requests duplicates. Not the same work: head fetches every completed session "
-            "from the gateway before applying it (bdc8b32, a correctness change made during "
-            "the restructuring), the base only when the event contradicted its booking; "
-            "with the fake gateway that is one more database read per new event.",
+            "sessions it checks events against), then `ANALYZE`; each round sends events "
+            "not sent before, 20 % of requests duplicates.",
             "",
         ]
+    out += [
+        "Not only issue 18 lies between the trees: work merged in the same weeks changed what "
+        "a request does, on purpose. Among it: every completion is checked against the "
+        "session fetched from the gateway, matching ones too (7697043, issue 12; the base "
+        "fetched it only when the event contradicted its booking), and a confirmed booking "
+        "writes its `booking.confirmed` event to the outbox with the booking's ledger "
+        "(e5ed235, events out): each is a few more statements per webhook; a checkout no "
+        "longer holds a database connection while the gateway is asked (48c4eb3, issue 19), "
+        "and the fake Stripe has a pool of its own (cf94df5); availability answers with an "
+        "ETag and Cache-Control (21c80a0; the load sends no If-None-Match, so every answer "
+        "is a full 200). A ratio below 1 is therefore the restructuring and these together.",
+        "",
+    ]
     out += ["## Checks", ""]
     out += [f"- {'held' if ok else '**FAILED**'}: {what}" for what, ok in checks.results]
     out += ["", "## The trees' answers before the loads", ""]
