@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -129,6 +130,7 @@ def _plan(figure: str, side: Side, label: str) -> dict[str, Any]:
 
 def _check(checks: Checks, side: Side, webhooks: bool) -> Outcome:
     name = f"{side.tree.name} {side.tree.commit}"
+    failed = len(checks.failures)
     checks.expect(
         side.answers.as_expected, f"{name}: the probe answered as expected {side.answers}"
     )
@@ -137,6 +139,12 @@ def _check(checks: Checks, side: Side, webhooks: bool) -> Outcome:
     if webhooks:
         checks.expect(found.webhooks_exactly_once, f"{name}: webhooks exactly once {found}")
     checks.expect(found.slots_off == 0, f"{name}: every slot's counters match its bookings")
+    errors = any(f["errors"] or f["warmup_errors"] for f in side.figures)
+    if errors or len(checks.failures) > failed:
+        # The server's log goes with the server; kept where a failure can be read.
+        kept = Path(tempfile.gettempdir()) / f"bookpay_before_after_{side.tree.name}.log"
+        kept.write_text(side.server.log_text())
+        log(f"{name}: a check failed; its server's log is kept in {kept}")
     return found
 
 
@@ -177,7 +185,8 @@ def main() -> None:
             measured = run_load(load, _plan(step.figure, side, label), side.server)
             samples.add(step, Sample.of(measured["summary"]))
             side.figures.append(measured["summary"])
-            checks.no_errors(measured, label)
+            if not checks.no_errors(measured, label):
+                run.first_errors.append(f"{label}: {measured['first_error']}")
             if step.figure == "webhooks":
                 side.sent.extend(measured["sent_booking_ids"])
                 checks.expect(not measured["exhausted"], f"{label}: the seeded events outlast it")

@@ -31,6 +31,7 @@ class Run:
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
     answers: dict[str, Answers] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    first_errors: list[str] = field(default_factory=list)
 
 
 def _subject(commit: str) -> str:
@@ -127,6 +128,9 @@ def write_report(
     ]
     out += ["## Checks", ""]
     out += [f"- {'held' if ok else '**FAILED**'}: {what}" for what, ok in checks.results]
+    if run.first_errors:
+        out += ["", "The first error of each load that had one:", ""]
+        out += [f"- {error}" for error in run.first_errors]
     out += ["", "## The trees' answers before the loads", ""]
     for name, answers in run.answers.items():
         out.append(
