@@ -56,6 +56,7 @@ from bench.servers import Server
 from bench.shop import availability_plan, checkout_plan, set_up_tenant, webhook_plan
 
 BASE = "94bff09"
+TOO_MANY_CLIENTS = "too many clients already"
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _plan(figure: str, side: Side, label: str) -> dict[str, Any]:
     raise ValueError(f"unknown figure {figure!r}")
 
 
-def _check(checks: Checks, side: Side, webhooks: bool) -> Outcome:
+def _check(checks: Checks, side: Side, webhooks: bool, notes: list[str]) -> Outcome:
     name = f"{side.tree.name} {side.tree.commit}"
     failed = len(checks.failures)
     checks.expect(
@@ -143,8 +144,15 @@ def _check(checks: Checks, side: Side, webhooks: bool) -> Outcome:
     if errors or len(checks.failures) > failed:
         # The server's log goes with the server; kept where a failure can be read.
         kept = Path(tempfile.gettempdir()) / f"bookpay_before_after_{side.tree.name}.log"
-        kept.write_text(side.server.log_text())
+        text = side.server.log_text()
+        kept.write_text(text)
         log(f"{name}: a check failed; its server's log is kept in {kept}")
+        full = text.count(TOO_MANY_CLIENTS)
+        if full:
+            notes.append(
+                f"{name}: its server logged '{TOO_MANY_CLIENTS}' {full} times: the PostgreSQL "
+                "server's max_connections was reached (other work on the same server?)"
+            )
     return found
 
 
@@ -191,7 +199,9 @@ def main() -> None:
                 side.sent.extend(measured["sent_booking_ids"])
                 checks.expect(not measured["exhausted"], f"{label}: the seeded events outlast it")
         for side in sides.values():
-            run.outcomes[side.tree.name] = _check(checks, side, "webhooks" in figures)
+            run.outcomes[side.tree.name] = _check(
+                checks, side, "webhooks" in figures, run.first_errors
+            )
             run.answers[side.tree.name] = side.answers
         run.trees = {name: side.tree for name, side in sides.items()}
         run.versions = {name: versions(side.tree) for name, side in sides.items()}

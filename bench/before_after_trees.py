@@ -106,10 +106,11 @@ def base_tree(commit: str, prepared: Path | None = None) -> Iterator[Tree]:
     """`commit` checked out (detached) into a temporary worktree with its own venv, made as
     that commit's `make install` makes it (its requirements.lock, then itself editable);
     both removed afterwards. With `prepared`: a tree made so before, used and kept."""
-    short = _git("rev-parse", "--short", commit)
     if prepared is not None:
+        short = _git("rev-parse", "--short", "HEAD", cwd=prepared)
         yield Tree("base", prepared, prepared / ".venv" / "bin", short)
         return
+    short = _git("rev-parse", "--short", commit)
     folder = Path(tempfile.mkdtemp(prefix="bookpay_before_after_"))
     root = folder / "tree"
     try:

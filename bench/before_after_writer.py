@@ -129,7 +129,7 @@ def write_report(
     out += ["## Checks", ""]
     out += [f"- {'held' if ok else '**FAILED**'}: {what}" for what, ok in checks.results]
     if run.first_errors:
-        out += ["", "The first error of each load that had one:", ""]
+        out += ["", "The first error of each load that had one, and what the servers logged:", ""]
         out += [f"- {error}" for error in run.first_errors]
     out += ["", "## The trees' answers before the loads", ""]
     for name, answers in run.answers.items():
