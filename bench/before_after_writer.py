@@ -119,8 +119,10 @@ def write_report(
         "session fetched from the gateway, matching ones too (7697043, issue 12; the base "
         "fetched it only when the event contradicted its booking), and a confirmed booking "
         "writes its `booking.confirmed` event to the outbox with the booking's ledger "
-        "(e5ed235, events out): each is a few more statements per webhook; a checkout no "
-        "longer holds a database connection while the gateway is asked (48c4eb3, issue 19), "
+        "(e5ed235, events out): each is a few more statements per webhook, and head's "
+        "server runs the events-out relay once a second (its default, as in `make bench`); "
+        "a checkout no longer holds a database connection while the gateway is asked "
+        "(48c4eb3, issue 19), "
         "and the fake Stripe has a pool of its own (cf94df5); availability answers with an "
         "ETag and Cache-Control (21c80a0; the load sends no If-None-Match, so every answer "
         "is a full 200). A ratio below 1 is therefore the restructuring and these together.",
