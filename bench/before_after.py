@@ -94,6 +94,14 @@ def _arguments() -> argparse.Namespace:
         default=None,
         help="a worktree of --base with its .venv made before: used and kept (for trials)",
     )
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="BOOKPAY_NAME=VALUE",
+        help="a setting for both servers over the bench's (to tell causes apart, e.g. "
+        "BOOKPAY_OUTBOUND_POLL_SECONDS=0); a tree that does not know it ignores it",
+    )
     parser.add_argument("--invoked-by", default=None, help="what ran this, for the report")
     return parser.parse_args()
 
@@ -104,10 +112,10 @@ def _uptime() -> str:
     return f"load average {one}, {five}, {fifteen}"
 
 
-def _set_up(tree: Tree, stack: ExitStack, webhook_bookings: int) -> Side:
+def _set_up(tree: Tree, stack: ExitStack, webhook_bookings: int, settings: dict[str, str]) -> Side:
     log(f"{tree.name} {tree.commit}: database migrated by its own bookpay, bookpay serve")
     url = stack.enter_context(tree_database(tree))
-    server = stack.enter_context(serving(tree, url))
+    server = stack.enter_context(serving(tree, url, settings))
     tenant = set_up_tenant(server, "bench-studio")
     answers = probe(server, tenant)
     pending: list[dict[str, Any]] = []
@@ -165,6 +173,9 @@ def main() -> None:
     webhook_bookings = 0
     if "webhooks" in figures:
         webhook_bookings = args.webhook_bookings or 3_000 * args.rounds
+    settings = dict(setting.split("=", 1) for setting in args.server_setting)
+    if any(not name.startswith("BOOKPAY_") for name in settings):
+        sys.exit("--server-setting takes BOOKPAY_NAME=VALUE")
     load = LoadSettings(args.seconds, args.warmup, args.connections)
     steps = schedule(args.rounds, figures, ("base", "head"))
     loads_seconds = len(steps) * (args.seconds + args.warmup)
@@ -180,13 +191,16 @@ def main() -> None:
         load=load,
         steps=steps,
         uptime_before=_uptime(),
+        settings=settings,
     )
     started = time.perf_counter()
     checks = Checks()
     samples = Samples()
     head = head_tree()
     with base_tree(args.base, args.base_tree) as base, ExitStack() as stack:
-        sides = {tree.name: _set_up(tree, stack, webhook_bookings) for tree in (base, head)}
+        sides = {
+            tree.name: _set_up(tree, stack, webhook_bookings, settings) for tree in (base, head)
+        }
         for step in steps:
             side = sides[step.tree]
             label = f"round {step.round}: {step.figure} on {step.tree}"

@@ -167,12 +167,13 @@ def tree_database(tree: Tree) -> Iterator[str]:
 
 
 @contextmanager
-def serving(tree: Tree, url: str) -> Iterator[Server]:
+def serving(tree: Tree, url: str, settings: dict[str, str]) -> Iterator[Server]:
     """The tree's `bookpay serve`, 1 worker, with the bench's settings (fake gateway, limits
-    and sweeps off: bench.servers.server_env), from the tree's folder."""
+    and sweeps off: bench.servers.server_env) and `settings` over them, from the tree's
+    folder."""
     port = free_port()
     command = [str(tree.bin / "bookpay"), "serve", "--port", str(port), "--workers", "1"]
-    env = {**server_env(url, port), "PYTHONPATH": str(tree.root)}
+    env = {**server_env(url, port), **settings, "PYTHONPATH": str(tree.root)}
     server = start_server("bookpay", command, env, port, cwd=tree.root)
     try:
         yield server

@@ -32,6 +32,7 @@ class Run:
     answers: dict[str, Answers] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     first_errors: list[str] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 def _subject(commit: str) -> str:
@@ -95,7 +96,12 @@ def write_report(
         "on its own fresh PostgreSQL database migrated by its own `bookpay migrate`; "
         "`BOOKPAY_GATEWAY=fake` (no injected latency), limiters and sweeps off "
         "(bench/servers.py `server_env`, the same environment for both). Both stay up all "
-        "along; the one not under load is idle.",
+        "along; the one not under load is idle."
+        + (
+            " Set for both besides: " + ", ".join(f"`{k}={v}`" for k, v in run.settings.items())
+            if run.settings
+            else ""
+        ),
         f"- Load: this tree's bench/loadgen.py, {run.load.connections} connections, "
         f"{run.load.warmup:g} s warm-up + {run.load.seconds:g} s measured per load, in this "
         f"order: {order_line(run.steps)}. Each cell: the median over the rounds, the lowest "
