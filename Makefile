@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test quick check lint format typecheck layers install lock bench fuzz clean
+.PHONY: run test quick check lint format typecheck layers install lock bench bench-before-after \
+	fuzz clean
 
 # `make run PORT=8001`: another port (the printed links follow it).
 PORT ?= 8000
@@ -73,6 +74,16 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run --invoked-by "make bench"; status=$$?; \
 	$(BIN)/python -m bench.events_out --append docs/benchmarks.md --started $$started \
 		&& exit $$status
+
+# Before and after in the same run (bench/before_after.py), not part of `make bench`: commit
+# BASE (by default the last before issue 18's restructuring) in a temporary git worktree
+# with its own venv, and this tree, each on its own PostgreSQL database with 1 worker,
+# loaded in turn (base, head, base, head, …); writes docs/benchmarks-before-after.md and
+# fails when a correctness check does. About 4 minutes; run it on an idle machine.
+BASE ?= 94bff09
+bench-before-after: $(STAMP)
+	$(BIN)/python -m bench.before_after --base $(BASE) \
+		--invoked-by "make bench-before-after BASE=$(BASE)"
 
 # Schemathesis against the app on SQLite, as admin, tenant and anonymous (under 3 minutes):
 # no 5xx, no ignored authentication, every response as the OpenAPI document says.

@@ -78,11 +78,18 @@ class Server:
         return rows
 
 
-def start_server(name: str, command: list[str], env: dict[str, str], port: int) -> Server:
+def start_server(
+    name: str, command: list[str], env: dict[str, str], port: int, cwd: Path | None = None
+) -> Server:
     log_path = Path(tempfile.mkstemp(prefix=f"bench_{name}_", suffix=".log")[1])
     handle = log_path.open("wb")
     process = subprocess.Popen(
-        command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     server = Server(name, port, process, log_path)
     deadline = time.monotonic() + 60

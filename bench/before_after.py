@@ -1,0 +1,233 @@
+"""Before and after, in the same run: an older commit (the base, by default the last one
+before issue 18's restructuring) and this tree (head), side by side under the same load.
+
+    .venv/bin/python -m bench.before_after [--base 94bff09] [--rounds 5] [--seconds 4]
+        [--warmup 1] [--connections 16] [--figures availability,checkout,webhooks]
+        [--output docs/benchmarks-before-after.md] [--base-tree PATH]
+
+1. The base is checked out into a temporary git worktree (`git worktree add --detach`) with
+   a venv of its own, installed as its `make install` does; both are removed at the end.
+2. Each tree gets a fresh PostgreSQL database migrated by its own `bookpay migrate`, and its
+   own `bookpay serve --workers 1` (fake gateway, limiters and sweeps off); a tenant is set
+   up over HTTP as `make bench` does, and each tree's own bench seed writes the pending
+   bookings the webhook load completes.
+3. Rounds: each figure is loaded on the base, then at once on head (A B, A B, …), the same
+   seconds each, by this tree's bench.loadgen; both servers stay up all along.
+4. Checks, the same for both: a probe before the loads (availability 200 with the tenant's
+   slots, checkout 201 with a checkout_url), no error in any load, no pool timeout, every
+   webhook booking sent confirmed exactly once, every slot's counters equal to its bookings.
+5. The table (median and range over the rounds, head/base) goes to stdout and --output; the
+   run exits 1 when a check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.before_after_report import FIGURES, Sample, Samples, order_line, schedule
+from bench.before_after_trees import (
+    Answers,
+    Outcome,
+    Tree,
+    base_tree,
+    head_tree,
+    outcome,
+    probe,
+    seed_webhook_bookings,
+    serving,
+    tree_database,
+    versions,
+)
+from bench.before_after_writer import Run, write_report
+from bench.checks import Checks
+from bench.common import DUPLICATE_SHARE, ROOT, WEBHOOK_SECRET, log
+from bench.load import LoadSettings, run_load
+from bench.seed import BenchTenant
+from bench.servers import Server
+from bench.shop import availability_plan, checkout_plan, set_up_tenant, webhook_plan
+
+BASE = "94bff09"
+TOO_MANY_CLIENTS = "too many clients already"
+
+
+@dataclass
+class Side:
+    """One tree while it is measured."""
+
+    tree: Tree
+    url: str
+    server: Server
+    tenant: BenchTenant
+    answers: Answers
+    pending: list[dict[str, Any]]
+    sent: list[str] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench.before_after", description=__doc__)
+    parser.add_argument("--base", default=BASE, help="the commit to compare with")
+    parser.add_argument("--rounds", type=int, default=5, help="loads per figure and tree")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per load")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per load")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--figures", default=",".join(FIGURES))
+    parser.add_argument(
+        "--webhook-bookings",
+        type=int,
+        default=None,
+        help="pending bookings seeded per tree (default: 3,000 per round)",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-before-after.md")
+    parser.add_argument(
+        "--base-tree",
+        type=Path,
+        default=None,
+        help="a worktree of --base with its .venv made before: used and kept (for trials)",
+    )
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="BOOKPAY_NAME=VALUE",
+        help="a setting for both servers over the bench's (to tell causes apart, e.g. "
+        "BOOKPAY_OUTBOUND_POLL_SECONDS=0); a tree that does not know it ignores it",
+    )
+    parser.add_argument("--invoked-by", default=None, help="what ran this, for the report")
+    return parser.parse_args()
+
+
+def _uptime() -> str:
+    """`uptime`'s load averages (1, 5, 15 minutes) and the number of cores."""
+    one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    return f"load average {one}, {five}, {fifteen}"
+
+
+def _set_up(tree: Tree, stack: ExitStack, webhook_bookings: int, settings: dict[str, str]) -> Side:
+    log(f"{tree.name} {tree.commit}: database migrated by its own bookpay, bookpay serve")
+    url = stack.enter_context(tree_database(tree))
+    server = stack.enter_context(serving(tree, url, settings))
+    tenant = set_up_tenant(server, "bench-studio")
+    answers = probe(server, tenant)
+    pending: list[dict[str, Any]] = []
+    if webhook_bookings:
+        log(f"{tree.name}: {webhook_bookings:,} pending bookings by its own bench seed")
+        pending = seed_webhook_bookings(tree, url, tenant, webhook_bookings)
+    return Side(tree, url, server, tenant, answers, pending)
+
+
+def _plan(figure: str, side: Side, label: str) -> dict[str, Any]:
+    if figure == "availability":
+        return availability_plan(side.server, side.tenant, label)
+    if figure == "checkout":
+        return checkout_plan(side.server, side.tenant, label)
+    if figure == "webhooks":
+        # Each round sends events not sent before, so every round has 20 % duplicates.
+        left = side.pending[len(side.sent) :]
+        return webhook_plan(side.server, left, label, WEBHOOK_SECRET, DUPLICATE_SHARE)
+    raise ValueError(f"unknown figure {figure!r}")
+
+
+def _check(checks: Checks, side: Side, webhooks: bool, notes: list[str]) -> Outcome:
+    name = f"{side.tree.name} {side.tree.commit}"
+    failed = len(checks.failures)
+    checks.expect(
+        side.answers.as_expected, f"{name}: the probe answered as expected {side.answers}"
+    )
+    checks.no_pool_timeout(side.server, side.figures, name)
+    found = outcome(side.url, side.tenant.tenant_id, set(side.sent))
+    if webhooks:
+        checks.expect(found.webhooks_exactly_once, f"{name}: webhooks exactly once {found}")
+    checks.expect(found.slots_off == 0, f"{name}: every slot's counters match its bookings")
+    errors = any(f["errors"] or f["warmup_errors"] for f in side.figures)
+    if errors or len(checks.failures) > failed:
+        # The server's log goes with the server; kept where a failure can be read.
+        kept = Path(tempfile.gettempdir()) / f"bookpay_before_after_{side.tree.name}.log"
+        text = side.server.log_text()
+        kept.write_text(text)
+        log(f"{name}: a check failed; its server's log is kept in {kept}")
+        full = text.count(TOO_MANY_CLIENTS)
+        if full:
+            notes.append(
+                f"{name}: its server logged '{TOO_MANY_CLIENTS}' {full} times: the PostgreSQL "
+                "server's max_connections was reached (other work on the same server?)"
+            )
+    return found
+
+
+def main() -> None:
+    args = _arguments()
+    figures = [f for f in args.figures.split(",") if f]
+    unknown = set(figures) - set(FIGURES)
+    if unknown:
+        sys.exit(f"unknown figures: {', '.join(sorted(unknown))} (known: {', '.join(FIGURES)})")
+    webhook_bookings = 0
+    if "webhooks" in figures:
+        webhook_bookings = args.webhook_bookings or 3_000 * args.rounds
+    settings = dict(setting.split("=", 1) for setting in args.server_setting)
+    if any(not name.startswith("BOOKPAY_") for name in settings):
+        sys.exit("--server-setting takes BOOKPAY_NAME=VALUE")
+    load = LoadSettings(args.seconds, args.warmup, args.connections)
+    steps = schedule(args.rounds, figures, ("base", "head"))
+    loads_seconds = len(steps) * (args.seconds + args.warmup)
+    log(
+        f"base {args.base} against head, {len(steps)} loads of {args.warmup:g} + "
+        f"{args.seconds:g} s ({loads_seconds / 60:.1f} min of load, plus about a minute to "
+        f"make the base's venv, the databases and the seeds); {order_line(steps)}"
+    )
+    run = Run(
+        started_at=datetime.now(UTC),
+        command=args.invoked_by
+        or shlex.join(["python", "-m", "bench.before_after", *sys.argv[1:]]),
+        load=load,
+        steps=steps,
+        uptime_before=_uptime(),
+        settings=settings,
+    )
+    started = time.perf_counter()
+    checks = Checks()
+    samples = Samples()
+    head = head_tree()
+    with base_tree(args.base, args.base_tree) as base, ExitStack() as stack:
+        sides = {
+            tree.name: _set_up(tree, stack, webhook_bookings, settings) for tree in (base, head)
+        }
+        for step in steps:
+            side = sides[step.tree]
+            label = f"round {step.round}: {step.figure} on {step.tree}"
+            measured = run_load(load, _plan(step.figure, side, label), side.server)
+            samples.add(step, Sample.of(measured["summary"]))
+            side.figures.append(measured["summary"])
+            if not checks.no_errors(measured, label):
+                run.first_errors.append(f"{label}: {measured['first_error']}")
+            if step.figure == "webhooks":
+                side.sent.extend(measured["sent_booking_ids"])
+                checks.expect(not measured["exhausted"], f"{label}: the seeded events outlast it")
+        for side in sides.values():
+            run.outcomes[side.tree.name] = _check(
+                checks, side, "webhooks" in figures, run.first_errors
+            )
+            run.answers[side.tree.name] = side.answers
+        run.trees = {name: side.tree for name, side in sides.items()}
+        run.versions = {name: versions(side.tree) for name, side in sides.items()}
+    run.uptime_after = _uptime()
+    run.seconds = time.perf_counter() - started
+    text = write_report(args.output, run, samples, figures, checks, webhook_bookings)
+    print(text)
+    log(f"wrote {args.output} in {run.seconds / 60:.1f} min")
+    if checks.failures:
+        log(f"{len(checks.failures)} check(s) failed")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

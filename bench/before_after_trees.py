@@ -1,0 +1,357 @@
+"""The two trees of `python -m bench.before_after`: this one (head) and an older commit
+(base) checked out into a temporary git worktree with a venv of its own; for each, a
+database migrated by its own migrations, its own `bookpay serve`, the webhook bookings
+seeded by its own bench code, and the checks both must pass (plain SQL on the tables both
+schemas share, so the same check reads both).
+
+Every subprocess here runs git, a venv's own executables or its bookpay with arguments
+built here.
+"""
+
+# ruff: noqa: S603, S607
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.common import (
+    BIN,
+    POLICY,
+    POSTGRES_SERVER,
+    PRICE,
+    ROOT,
+    connect_postgres,
+    free_port,
+    inherited_env,
+    log,
+)
+from bench.seed import BenchTenant
+from bench.servers import Server, server_env, start_server, stop_server
+from domain.statuses import SeatState, statuses_in
+
+# The packages whose versions the report shows for each tree.
+PACKAGES = ("litestar", "uvicorn", "SQLAlchemy", "asyncpg", "msgspec", "dependency-injector")
+
+# Seeds the webhook bookings with the tree's own bench/seed.py, run by the tree's own
+# Python in the tree's folder; the one place that knows where each layout keeps the engine.
+_SEED = """
+import asyncio, json, sys
+try:
+    from adapters.sql.database import create_engine
+except ImportError:  # the layout before issue 18
+    from adapters.database import create_engine
+from bench.seed import BenchTenant, seed_pending_bookings
+from domain.fees import FeePolicy
+from domain.money import Money
+
+job = json.load(sys.stdin)
+currency = job["currency"]
+tenant = BenchTenant(
+    tenant_id=job["tenant_id"], slug=job["slug"], offering_id=job["offering_id"],
+    slot_ids=job["slot_ids"], price=Money(job["price"], currency),
+    policy=FeePolicy(percent_bps=job["percent_bps"], fixed=Money(job["fixed"], currency)),
+)
+
+async def seed():
+    engine = create_engine(job["url"])
+    try:
+        return await seed_pending_bookings(engine, tenant, job["count"])
+    finally:
+        await engine.dispose()
+
+json.dump(asyncio.run(seed()), sys.stdout)
+"""
+
+
+@dataclass(frozen=True)
+class Tree:
+    name: str
+    root: Path
+    bin: Path
+    commit: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What the tree's processes inherit: no `BOOKPAY_*`, the tree's folder first."""
+        return {**inherited_env(), "PYTHONPATH": str(self.root)}
+
+
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def head_tree() -> Tree:
+    commit = _git("rev-parse", "--short", "HEAD")
+    if _git("status", "--porcelain", "--untracked-files=no"):
+        commit += " + uncommitted changes"
+    return Tree("head", ROOT, BIN, commit)
+
+
+@contextmanager
+def base_tree(commit: str, prepared: Path | None = None) -> Iterator[Tree]:
+    """`commit` checked out (detached) into a temporary worktree with its own venv, made as
+    that commit's `make install` makes it (its requirements.lock, then itself editable);
+    both removed afterwards. With `prepared`: a tree made so before, used and kept."""
+    if prepared is not None:
+        short = _git("rev-parse", "--short", "HEAD", cwd=prepared)
+        yield Tree("base", prepared, prepared / ".venv" / "bin", short)
+        return
+    short = _git("rev-parse", "--short", commit)
+    folder = Path(tempfile.mkdtemp(prefix="bookpay_before_after_"))
+    root = folder / "tree"
+    try:
+        log(f"base {short}: git worktree add --detach {root}")
+        _git("worktree", "add", "--detach", str(root), commit)
+        venv = root / ".venv"
+        log("base: python3.11 -m venv .venv; pip install its requirements.lock and itself")
+        subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps"]
+        for arguments in (["--require-hashes", "-r", "requirements.lock"], ["-e", "."]):
+            subprocess.run(
+                [*pip, "--no-build-isolation", *arguments],
+                cwd=root,
+                check=True,
+                capture_output=True,
+            )
+        yield Tree("base", root, venv / "bin", short)
+    finally:
+        log("base: git worktree remove --force; the temporary folder removed")
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(root)], cwd=ROOT, capture_output=True
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, capture_output=True)
+
+
+async def _postgres_admin(statement: str) -> None:
+    connection = await connect_postgres()
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def tree_database(tree: Tree) -> Iterator[str]:
+    """A fresh PostgreSQL database migrated by the tree's own `bookpay migrate`; dropped
+    afterwards."""
+    name = f"bookpay_ba_{tree.name}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
+    try:
+        env = {**tree.env, "BOOKPAY_DATABASE_URL": url, "BOOKPAY_GATEWAY": "fake"}
+        subprocess.run(
+            [str(tree.bin / "bookpay"), "migrate"],
+            env=env,
+            cwd=tree.root,
+            check=True,
+            capture_output=True,
+        )
+        yield url
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def serving(tree: Tree, url: str, settings: dict[str, str]) -> Iterator[Server]:
+    """The tree's `bookpay serve`, 1 worker, with the bench's settings (fake gateway, limits
+    and sweeps off: bench.servers.server_env) and `settings` over them, from the tree's
+    folder."""
+    port = free_port()
+    command = [str(tree.bin / "bookpay"), "serve", "--port", str(port), "--workers", "1"]
+    env = {**server_env(url, port), **settings, "PYTHONPATH": str(tree.root)}
+    server = start_server("bookpay", command, env, port, cwd=tree.root)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def seed_webhook_bookings(
+    tree: Tree, url: str, tenant: BenchTenant, count: int
+) -> list[dict[str, Any]]:
+    """`count` pending bookings for the webhook load, written by the tree's own bench seed
+    (its schema, and for head the fake Stripe's sessions it checks events against), then
+    ANALYZE on the whole database, as a serving database has its statistics."""
+    job = {
+        "url": url,
+        "count": count,
+        "tenant_id": tenant.tenant_id,
+        "slug": tenant.slug,
+        "offering_id": tenant.offering_id,
+        "slot_ids": tenant.slot_ids,
+        "price": PRICE.amount,
+        "currency": PRICE.currency,
+        "percent_bps": POLICY.percent_bps,
+        "fixed": POLICY.fixed.amount if POLICY.fixed else 0,
+    }
+    done = subprocess.run(
+        [str(tree.bin / "python"), "-c", _SEED],
+        input=json.dumps(job),
+        env=tree.env,
+        cwd=tree.root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pending: list[dict[str, Any]] = json.loads(done.stdout)
+
+    async def analyze() -> None:
+        connection = await connect_postgres(url)
+        try:
+            await connection.execute("ANALYZE")
+        finally:
+            await connection.close()
+
+    asyncio.run(analyze())
+    return pending
+
+
+def versions(tree: Tree) -> dict[str, str]:
+    """Python's and PACKAGES' versions in the tree's venv."""
+    script = (
+        "import json, platform; from importlib.metadata import version; "
+        f"print(json.dumps({{'Python': platform.python_version(), "
+        f"**{{p: version(p) for p in {PACKAGES!r}}}}}))"
+    )
+    done = subprocess.run(
+        [str(tree.bin / "python"), "-c", script], check=True, capture_output=True, text=True
+    )
+    found: dict[str, str] = json.loads(done.stdout)
+    return found
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What one tree answered to one availability GET and one checkout, before the loads."""
+
+    availability_status: int
+    slots_shown: int
+    slots_all_the_tenants: bool
+    slot_fields: tuple[str, ...]
+    checkout_status: int
+    checkout_fields: tuple[str, ...]
+
+    @property
+    def as_expected(self) -> bool:
+        return (
+            self.availability_status == 200
+            and self.slots_shown > 0
+            and self.slots_all_the_tenants
+            and self.checkout_status == 201
+            and "checkout_url" in self.checkout_fields
+        )
+
+
+def probe(server: Server, tenant: BenchTenant) -> Answers:
+    base = server.base_url
+    slots = httpx.get(
+        f"{base}/v1/public/{tenant.slug}/offerings/{tenant.offering_id}/slots", timeout=30
+    )
+    shown = slots.json().get("data", []) if slots.status_code == 200 else []
+    checkout = httpx.post(
+        f"{base}/v1/public/{tenant.slug}/checkout",
+        json={
+            "slot_id": tenant.slot_ids[0],
+            "seats": 1,
+            "customer": {"email": "probe@example.com", "name": "Probe Customer"},
+        },
+        timeout=30,
+    )
+    body = checkout.json() if checkout.headers.get("content-type", "").endswith("json") else {}
+    return Answers(
+        slots.status_code,
+        len(shown),
+        all(slot.get("id") in tenant.slot_ids for slot in shown),
+        tuple(sorted(shown[0])) if shown else (),
+        checkout.status_code,
+        tuple(sorted(body)),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The database after the loads, read with the same SQL on both trees."""
+
+    sent: int
+    confirmed: int
+    confirmed_not_sent: int
+    charge_entries: int
+    bookings_charged: int
+    inbox_records: int
+    slots_off: int
+
+    @property
+    def webhooks_exactly_once(self) -> bool:
+        return (
+            self.confirmed == self.sent == self.charge_entries == self.bookings_charged
+            and self.inbox_records == self.sent
+            and self.confirmed_not_sent == 0
+        )
+
+
+def outcome(url: str, tenant_id: str, sent_ids: set[str]) -> Outcome:
+    """Every webhook booking sent is confirmed with one charge and one inbox record, none
+    other is; every slot's held and booked counters equal its bookings' seats."""
+    held = sorted(statuses_in(SeatState.HELD))
+    booked = sorted(statuses_in(SeatState.BOOKED))
+
+    async def read() -> Outcome:
+        connection = await connect_postgres(url)
+        try:
+            confirmed = {
+                row["id"]
+                for row in await connection.fetch(
+                    "SELECT id FROM bookings WHERE tenant_id = $1 AND status = 'confirmed' "
+                    "AND id LIKE 'bk_whbench_%'",
+                    tenant_id,
+                )
+            }
+            charges = await connection.fetchrow(
+                "SELECT count(*) AS entries, count(DISTINCT booking_id) AS bookings "
+                "FROM ledger_entries WHERE tenant_id = $1 AND kind = 'charge'",
+                tenant_id,
+            )
+            inbox = await connection.fetchval(
+                "SELECT count(*) FROM webhook_inbox WHERE event_id LIKE 'evt_bk_whbench_%'"
+            )
+            slots_off = await connection.fetchval(
+                "SELECT count(*) FROM (SELECT s.held, s.booked, "
+                "coalesce(sum(b.seats) FILTER (WHERE b.status = ANY($2::text[])), 0) AS h, "
+                "coalesce(sum(b.seats) FILTER (WHERE b.status = ANY($3::text[])), 0) AS k "
+                "FROM slots s LEFT JOIN bookings b ON b.tenant_id = s.tenant_id "
+                "AND b.slot_id = s.id WHERE s.tenant_id = $1 GROUP BY s.id, s.held, s.booked) "
+                "AS counted WHERE held <> h OR booked <> k",
+                tenant_id,
+                held,
+                booked,
+            )
+        finally:
+            await connection.close()
+        if charges is None:
+            raise RuntimeError("count(*) returned no row")
+        return Outcome(
+            sent=len(sent_ids),
+            confirmed=len(confirmed),
+            confirmed_not_sent=len(confirmed - sent_ids),
+            charge_entries=int(charges["entries"]),
+            bookings_charged=int(charges["bookings"]),
+            inbox_records=int(inbox),
+            slots_off=int(slots_off),
+        )
+
+    return asyncio.run(read())

@@ -1,0 +1,132 @@
+"""The pure parts of `python -m bench.before_after`: the alternating order of the loads,
+the median and range over the rounds, and the side-by-side table. No timing here."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import before_after
+from bench.before_after_report import (
+    Sample,
+    Samples,
+    Spread,
+    Step,
+    order_line,
+    ratio,
+    schedule,
+    table,
+)
+
+TREES = ("base", "head")
+
+
+def test_the_before_after_command_imports() -> None:
+    assert callable(before_after.main)
+
+
+def test_each_round_measures_every_figure_on_both_trees_one_after_the_other() -> None:
+    steps = schedule(2, ["availability", "checkout"], TREES)
+
+    assert [(s.round, s.figure, s.tree) for s in steps] == [
+        (1, "availability", "base"),
+        (1, "availability", "head"),
+        (1, "checkout", "base"),
+        (1, "checkout", "head"),
+        (2, "availability", "head"),
+        (2, "availability", "base"),
+        (2, "checkout", "head"),
+        (2, "checkout", "base"),
+    ]
+
+
+def test_each_tree_goes_first_in_every_other_round() -> None:
+    steps = schedule(5, ["webhooks"], TREES)
+
+    pairs = [(steps[i].tree, steps[i + 1].tree) for i in range(0, len(steps), 2)]
+    assert pairs == [("base", "head"), ("head", "base")] * 2 + [("base", "head")]
+    assert [s.tree for s in steps].count("head") == 5
+
+
+def test_a_spread_is_the_median_and_the_range() -> None:
+    assert Spread.of([300.0, 100.0, 200.0, 900.0, 250.0]) == Spread(250.0, 100.0, 900.0)
+    assert Spread.of([1.0, 3.0]) == Spread(2.0, 1.0, 3.0)
+    with pytest.raises(ValueError, match="no values"):
+        Spread.of([])
+
+
+def test_samples_are_kept_per_figure_and_tree() -> None:
+    samples = Samples()
+    rps = {"base": iter([100.0, 120.0, 110.0]), "head": iter([90.0, 80.0, 95.0])}
+    for step in schedule(3, ["checkout"], TREES):
+        value = next(rps[step.tree])
+        samples.add(step, Sample(value, 10.0, 50.0 + value))
+
+    base = samples.figure("checkout", "base")
+    head = samples.figure("checkout", "head")
+    assert base is not None
+    assert head is not None
+    assert base.rps == Spread(110.0, 100.0, 120.0)
+    assert head.rps == Spread(90.0, 80.0, 95.0)
+    assert head.p99_ms == Spread(140.0, 130.0, 145.0)
+    assert head.runs == 3
+    assert samples.figure("availability", "base") is None
+
+
+def test_a_sample_is_read_from_the_load_generators_summary() -> None:
+    summary = {"rps": 512.5, "p50_ms": 3.25, "p99_ms": 40.0, "errors": 0}
+
+    assert Sample.of(summary) == Sample(512.5, 3.25, 40.0)
+
+
+def test_the_ratio_is_head_over_base_and_absent_without_a_base() -> None:
+    assert ratio(150.0, 100.0) == pytest.approx(1.5)
+    assert ratio(10.0, 0.0) is None
+
+
+def test_the_table_shows_medians_ranges_and_ratios() -> None:
+    samples = Samples()
+    steps = schedule(3, ["availability", "webhooks"], TREES)
+    values = {
+        ("availability", "base"): [Sample(400, 30, 60), Sample(420, 32, 64), Sample(380, 28, 70)],
+        ("availability", "head"): [Sample(440, 29, 58), Sample(460, 27, 61), Sample(500, 26, 66)],
+        ("webhooks", "base"): [Sample(200, 70, 150), Sample(210, 72, 160), Sample(190, 68, 140)],
+        ("webhooks", "head"): [Sample(100, 140, 300), Sample(105, 150, 310), Sample(95, 160, 320)],
+    }
+    taken = {key: iter(found) for key, found in values.items()}
+    for step in steps:
+        samples.add(step, next(taken[(step.figure, step.tree)]))
+
+    lines = table(samples, ["availability", "checkout", "webhooks"], TREES)
+
+    assert lines[0].startswith("| figure | base req/s | base p50 ms | base p99 ms | head req/s")
+    availability = next(line for line in lines if line.startswith("| availability"))
+    cells = [cell.strip() for cell in availability.strip("|").split("|")]
+    assert cells[1:] == [
+        "400 (380–420)",
+        "30.0 (28.0–32.0)",
+        "64.0 (60.0–70.0)",
+        "460 (440–500)",
+        "27.0 (26.0–29.0)",
+        "61.0 (58.0–66.0)",
+        "1.15 ×",
+        "0.90 ×",
+        "0.95 ×",
+        "3 + 3",
+    ]
+    webhooks = next(line for line in lines if line.startswith("| webhooks"))
+    assert "| 100 (95–105) | 150 (140–160) | 310 (300–320) |" in webhooks
+    assert "| 0.50 × | 2.14 × | 2.07 × |" in webhooks
+    checkout = next(line for line in lines if line.startswith("| checkout"))
+    assert "not measured" in checkout
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+
+
+def test_the_order_line_says_what_ran_after_what() -> None:
+    steps = schedule(4, ["availability", "checkout"], TREES)
+
+    assert order_line(steps) == (
+        "round 1: availability base head, checkout base head; "
+        "round 2: availability head base, checkout head base; and so on (4 rounds)"
+    )
+    assert order_line([Step(1, "checkout", "base")]) == "round 1: checkout base (1 round)"
+    assert order_line([]) == "nothing measured"
