@@ -177,9 +177,9 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
             f"{straight['worker_ms']:.2f} ms and PostgreSQL's backends "
             f"{_opt(straight['database_ms'])} ms: the difference is the pooler's hop and "
             "every statement prepared again at each execution (no statement cache behind "
-            "a transaction pooler: `python -m bench.roundtrips --pgbouncer` counts one "
-            "prepare per statement, and about 23 round trips per checkout against 13 "
-            "directly)"
+            "a transaction pooler: `python -m bench.roundtrips --pgbouncer` counts the "
+            "prepares and round trips per request against those served directly; "
+            "bench/findings.md has its last count)"
         )
     text = "; ".join(parts) + ". "
     return text + _verdict(config, mine)
