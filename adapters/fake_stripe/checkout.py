@@ -13,8 +13,8 @@ from adapters.fake_stripe.pages import (
     render_checkout_page,
 )
 from adapters.fake_stripe.payments import new_application_fee, new_charge, public
-from adapters.fake_stripe.state import Clock, FakeStripeState, until_not_stale
-from adapters.fake_stripe.store import FakeObject
+from adapters.fake_stripe.state import Clock, FakeStripeState, until_not_stale, visible
+from adapters.fake_stripe.store import FakeObject, Requirement
 from adapters.stripe_wire.events import (
     checkout_session_from_stripe,
 )
@@ -37,6 +37,20 @@ class CheckoutOutcome:
 
     session: CheckoutSession
     redirect_url: str
+
+
+def _takes_charges(account_id: str) -> Requirement:
+    """The platform sees the connected account, and it can take charges now."""
+
+    def check(stored: FakeObject | None) -> None:
+        account = visible(stored, account_id, "account", None)
+        if not account.body["charges_enabled"]:
+            raise GatewayInvalidRequest(
+                f"The connected account {account_id} cannot take charges now: "
+                "its onboarding is not complete or Stripe disabled it."
+            )
+
+    return Requirement(account_id, check)
 
 
 def _session_for_event(body: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +82,6 @@ class FakeCheckout:
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         await self._latency.wait()
         currency = self._check_request(request)
-        # Read every time: the dashboard can take charges_enabled back (update_account).
-        account = await self._state.load(request.account_id, "account", None)
-        if not account.body["charges_enabled"]:
-            raise GatewayInvalidRequest(
-                f"The connected account {request.account_id} cannot take charges now: "
-                "its onboarding is not complete or Stripe disabled it."
-            )
         lives_on = charge_account(request.charge_model, request.account_id)
         session_id = await self._state.new_id("cs_test")
         total = sum(line.unit_amount.amount * line.quantity for line in request.line_items)
@@ -128,8 +135,12 @@ class FakeCheckout:
             # A destination charge transfers to the account it does not live on.
             "_destination": request.account_id if lives_on is None else None,
         }
+        # The account is read every time (the dashboard can take charges_enabled back:
+        # update_account), in the transaction that stores the session: one connection.
         session = await self._state.create_once(
-            f"session:{request.idempotency_key}", FakeObject(session_id, body, lives_on)
+            f"session:{request.idempotency_key}",
+            FakeObject(session_id, body, lives_on),
+            _takes_charges(request.account_id),
         )
         return checkout_session_from_stripe(public(session.body), session.account_id)
 

@@ -24,7 +24,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from adapters.fake_stripe.store import FakeEvent, FakeObject, FakeWrite, StaleFakeObject
+from adapters.fake_stripe.store import (
+    FakeEvent,
+    FakeObject,
+    FakeWrite,
+    Requirement,
+    StaleFakeObject,
+)
 from adapters.fake_stripe.tables import (
     create_tables,
     fake_events,
@@ -227,9 +233,15 @@ class SqlAlchemyFakeStripeStore:
         async with self._statement() as conn:
             return await self._bind(conn, key, object_id)
 
-    async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
-        # The object is stored no later than its key can point at it, in one transaction.
+    async def create_once(
+        self, key: str, obj: FakeObject, requires: Requirement | None = None
+    ) -> FakeObject:
+        # The object is stored no later than its key can point at it, in one transaction;
+        # what it requires is read in it too (one connection per call: real Stripe's own
+        # database work costs its caller nothing, so the stand-in keeps its share small).
         async with self._transaction() as conn:
+            if requires is not None:
+                requires.check(await self._get_object(conn, requires.object_id))
             await conn.execute(self._sql.put_object, self._object_row(obj))
             winner = await self._bind(conn, key, obj.id)
             if winner == obj.id:

@@ -8,7 +8,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from adapters.fake_stripe.store import FakeObject, FakeStripeStore, FakeWrite, StaleFakeObject
+from adapters.fake_stripe.store import (
+    FakeObject,
+    FakeStripeStore,
+    FakeWrite,
+    Requirement,
+    StaleFakeObject,
+)
 from adapters.fake_stripe.webhooks import FakeWebhookSender
 from application.errors import GatewayInvalidRequest, NotFound
 
@@ -32,6 +38,16 @@ async def until_not_stale(decide: Callable[[], Awaitable[T]]) -> T:
     return await decide()
 
 
+def visible(
+    obj: FakeObject | None, object_id: str, kind: str, account_id: str | None
+) -> FakeObject:
+    """`obj` (stored under `object_id`) as seen from the platform or (Stripe-Account) a
+    connected account: GatewayInvalidRequest "No such …" when that one cannot see it."""
+    if obj is None or obj.kind != kind or obj.account_id != account_id:
+        raise GatewayInvalidRequest(f"No such {kind}: '{object_id}'")
+    return obj
+
+
 class FakeStripeState:
     def __init__(self, *, store: FakeStripeStore, webhooks: FakeWebhookSender, clock: Clock):
         self.store = store
@@ -48,10 +64,7 @@ class FakeStripeState:
     async def load(self, object_id: str, kind: str, account_id: str | None) -> FakeObject:
         """The object, seen from the platform or (Stripe-Account) a connected account, as
         Stripe's API answers: GatewayInvalidRequest "No such …" when it cannot see it."""
-        obj = await self.store.get_object(object_id)
-        if obj is None or obj.kind != kind or obj.account_id != account_id:
-            raise GatewayInvalidRequest(f"No such {kind}: '{object_id}'")
-        return obj
+        return visible(await self.store.get_object(object_id), object_id, kind, account_id)
 
     async def find(self, object_id: str, kind: str) -> FakeObject:
         """An object by id alone, as the hosted pages and the dashboard (which act for any
@@ -61,9 +74,12 @@ class FakeStripeState:
             raise NotFound(kind.replace("_", " "), object_id)
         return obj
 
-    async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
-        """Stripe's idempotency: the first object made with this key answers every retry."""
-        return await self.store.create_once(key, obj)
+    async def create_once(
+        self, key: str, obj: FakeObject, requires: Requirement | None = None
+    ) -> FakeObject:
+        """Stripe's idempotency: the first object made with this key answers every retry;
+        nothing is made unless `requires` holds (read with the write, in one transaction)."""
+        return await self.store.create_once(key, obj, requires)
 
     async def commit(
         self,

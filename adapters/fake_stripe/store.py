@@ -14,6 +14,7 @@ event is stored with the change it describes, to be delivered from the store).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -76,6 +77,16 @@ class FakeWrite:
     idempotency_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What must hold of a stored object (or of its absence, None) for a write to happen:
+    `check` raises when it does not, and then nothing is written. The object is read in the
+    write's own transaction (a checkout session needs an account that can take charges)."""
+
+    object_id: str
+    check: Callable[[FakeObject | None], None]
+
+
 class FakeStripeStore(Protocol):
     """The fake gateway's state: objects, idempotency keys, events."""
 
@@ -105,10 +116,14 @@ class FakeStripeStore(Protocol):
         """
         ...
 
-    async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
+    async def create_once(
+        self, key: str, obj: FakeObject, requires: Requirement | None = None
+    ) -> FakeObject:
         """Stripe's idempotency for a new object: store it and bind `key` to it, unless
         `key` is bound already; then the object it is bound to (the new one may remain
-        stored, unreferenced). The same as `put_object` then `bind_idempotency_key`."""
+        stored, unreferenced). The same as `put_object` then `bind_idempotency_key`.
+        `requires`: checked first, on the object as stored (what it raises, nothing
+        written); a database store reads it in the same transaction as the write."""
         ...
 
     async def commit(self, write: FakeWrite) -> str | None:
@@ -213,7 +228,11 @@ class InMemoryFakeStripeStore:
     async def bind_idempotency_key(self, key: str, object_id: str) -> str:
         return self._keys.setdefault(key, object_id)
 
-    async def create_once(self, key: str, obj: FakeObject) -> FakeObject:
+    async def create_once(
+        self, key: str, obj: FakeObject, requires: Requirement | None = None
+    ) -> FakeObject:
+        if requires is not None:
+            requires.check(await self.get_object(requires.object_id))
         await self.put_object(obj)
         winner = self._keys.setdefault(key, obj.id)
         if winner == obj.id:

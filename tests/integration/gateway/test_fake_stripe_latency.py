@@ -150,11 +150,12 @@ async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_stat
     read = timings.reading()
     assert read["calls"] == 1
     assert read["injected_seconds"] == pytest.approx(waits.delays[0])
-    # The account read (one statement) and the session stored with its key (a transaction).
-    assert read["connections"] == 2
-    # Each connection: asked, got, given back (a tick each): a tick waited, a tick held.
-    assert read["pool_wait_seconds"] == 2.0
-    assert read["holding_seconds"] == 2.0
+    # One transaction: the account read, the session stored with its key (Stripe's own
+    # database work costs the caller nothing, so the stand-in's is kept to one connection).
+    assert read["connections"] == 1
+    # The connection: asked, got, given back (a tick each): a tick waited, a tick held.
+    assert read["pool_wait_seconds"] == 1.0
+    assert read["holding_seconds"] == 1.0
     assert read["call_seconds"] > read["pool_wait_seconds"] + read["holding_seconds"]
 
 

@@ -16,6 +16,7 @@ from adapters.fake_stripe.store import (
     FakeStripeStore,
     FakeWrite,
     InMemoryFakeStripeStore,
+    Requirement,
     StaleFakeObject,
 )
 from adapters.sql.database import create_engine
@@ -149,6 +150,40 @@ async def test_an_object_created_once_answers_every_retry_with_its_key(
     stored = await store.get_object("cs_1")
     assert stored is not None
     assert stored.body == first.body
+    assert await store.bind_idempotency_key("key-1", "cs_9") == "cs_1"
+
+
+class Refused(Exception):
+    pass
+
+
+def _enabled(account: FakeObject | None) -> None:
+    if account is None or not account.body["charges_enabled"]:
+        raise Refused(repr(account))
+
+
+async def test_an_object_is_created_once_only_while_its_requirement_holds(
+    store: FakeStripeStore,
+) -> None:
+    account = FakeObject("acct_1", {"object": "account", "charges_enabled": False})
+    await store.put_object(account)
+    first = FakeObject("cs_1", {"object": "checkout.session", "n": 1}, "acct_1")
+    retry = FakeObject("cs_2", {"object": "checkout.session", "n": 2}, "acct_1")
+    needs_account = Requirement("acct_1", _enabled)
+
+    with pytest.raises(Refused):
+        await store.create_once("key-1", first, needs_account)
+    assert await store.get_object("cs_1") is None  # nothing written, the key still free
+    with pytest.raises(Refused):
+        await store.create_once("key-1", first, Requirement("acct_none", _enabled))
+
+    stored = await store.get_object("acct_1")
+    assert stored is not None
+    stored.body["charges_enabled"] = True
+    await store.put_object(stored)
+    assert (await store.create_once("key-1", first, needs_account)).id == "cs_1"
+    again = await store.create_once("key-1", retry, needs_account)
+    assert (again.id, again.body) == ("cs_1", first.body)
     assert await store.bind_idempotency_key("key-1", "cs_9") == "cs_1"
 
 
