@@ -128,3 +128,21 @@ def test_a_table_a_test_made_that_something_else_needs_is_not_dropped(
 
     assert not put_back(_dsn(copy), template)
     assert _run(copy, "SELECT count(*) FROM made_by_a_test")[0][0] == 0
+
+
+def test_an_empty_database_a_test_filled_with_tables_is_taken_back_empty(
+    fresh_postgres_url: str,
+) -> None:
+    # As fresh_postgres_url gives back the empty databases of the fake Stripe's tests.
+    empty = asyncio.run(read_template(_dsn(fresh_postgres_url)))
+    _run(
+        fresh_postgres_url,
+        "CREATE TABLE one (id text PRIMARY KEY)",
+        "CREATE TABLE two (id text PRIMARY KEY REFERENCES one (id))",
+        "INSERT INTO one VALUES ('a')",
+        "INSERT INTO two VALUES ('a')",
+    )
+
+    assert put_back(_dsn(fresh_postgres_url), empty)
+    left = _run(fresh_postgres_url, "SELECT relname FROM pg_class WHERE relname IN ('one', 'two')")
+    assert left == []
