@@ -59,6 +59,42 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+# The quick loop (-m "not slow") runs the HTTP and Gherkin business scenarios on SQLite only;
+# their PostgreSQL copies (the `[postgres…]` parameter of an engine fixture under these
+# folders) are marked slow here, so `make test` still runs every one. They ask the same
+# questions of the same use cases and adapters, and cost the server about as much CPU again
+# as the tests themselves on a 2-core machine. PostgreSQL stays in the quick loop for every
+# test about SQL, row-level security, concurrency or the pooler: all of tests/integration/
+# persistence and gateway, the PostgreSQL-only HTTP tests (row security over HTTP, hard edges
+# on PostgreSQL, the sick database, round trips, the fake Stripe's pool; no engine
+# parameter), and the races below, whose outcome depends on PostgreSQL's locking.
+_BUSINESS_FOLDERS = ("tests/integration/http/", "tests/bdd/http/")
+_RACES_ON_POSTGRES = frozenset(
+    {
+        "tests/integration/http/test_concurrent_refunds.py",
+        "test_a_fee_change_and_a_price_change_at_once_never_leave_an_offering_unpriced",
+        "test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout",
+        "test_pay_pressed_eight_times_at_once_confirms_and_charges_once",
+        "test_concurrent_dashboard_refunds_never_exceed_the_charge",
+    }
+)
+
+
+def _a_business_scenario_on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "postgres" not in callspec.id.split("-"):
+        return False
+    path = item.nodeid.split("::")[0]
+    name = getattr(item, "originalname", item.name)
+    return path.startswith(_BUSINESS_FOLDERS) and not {path, name} & _RACES_ON_POSTGRES
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Before any pytest_collection_modifyitems: -m "not slow" must see the marker.
+    if _a_business_scenario_on_postgres(item):
+        item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The long tests (marked slow: races, many processes, real servers) start first, the

@@ -3,9 +3,11 @@ per session (per xdist worker), and migrated PostgreSQL databases per test on de
 
 PostgreSQL is named by BOOKPAY_TEST_DATABASE_URL (default: the local server). Each worker
 creates databases of its own, named with the worker's id and a unique suffix, and drops
-them afterwards. Migrations run once per worker, into a template database; a test's
-migrated database is a `CREATE DATABASE … TEMPLATE …` copy of it (a file copy on SQLite),
-or on PostgreSQL a copy an earlier test gave back emptied (tests.support.database_reuse).
+them afterwards; an empty database a test gave back with only tables and rows added is
+emptied for the next test instead. Migrations run once per worker, into a template
+database; a test's migrated database is a `CREATE DATABASE … TEMPLATE …` copy of it (a
+file copy on SQLite), or on PostgreSQL a copy an earlier test gave back emptied
+(tests.support.database_reuse).
 An unreachable server fails the tests that need it; it never skips them.
 """
 
@@ -75,14 +77,39 @@ def drop_postgres_database(url: str) -> None:
     asyncio.run(_admin(postgres_server_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def _empty_postgres_spares() -> Iterator[tuple[list[Template], list[str]]]:
+    """What a new empty database is (read from the worker's first), and this worker's empty
+    databases that tests gave back in that state (tables they made dropped); dropped at
+    the end."""
+    empty: list[Template] = []
+    spares: list[str] = []
+    try:
+        yield empty, spares
+    finally:
+        while spares:
+            drop_postgres_database(spares.pop())
+
+
 @pytest.fixture
-def fresh_postgres_url() -> Iterator[str]:
-    """An empty PostgreSQL database of this test's own, dropped afterwards."""
-    url = create_postgres_database()
+def fresh_postgres_url(
+    _empty_postgres_spares: tuple[list[Template], list[str]],
+) -> Iterator[str]:
+    """An empty PostgreSQL database of this test's own: a new one, or one a test before
+    gave back empty (tests.support.database_reuse). Given back when it only gained tables
+    and rows, dropped otherwise."""
+    empty, spares = _empty_postgres_spares
+    url = spares.pop() if spares else create_postgres_database()
+    dsn = _asyncpg_dsn(make_url(url))
+    if not empty:
+        empty.append(asyncio.run(read_template(dsn)))
     try:
         yield url
     finally:
-        drop_postgres_database(url)
+        if put_back(dsn, empty[0]):
+            spares.append(url)
+        else:
+            drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# A fresh interpreter imports the whole app (about 2.5 s of CPU): a process of its own, as
+# the other tests marked slow.
+pytestmark = pytest.mark.slow
+
 OPTIONAL = ("stripe", "redis", "alembic")
 
 BUILD_AND_VERIFY = """

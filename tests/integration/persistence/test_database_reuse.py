@@ -86,7 +86,7 @@ def test_a_connection_left_open_does_not_keep_its_lock(template: Template, copy:
 @pytest.mark.parametrize(
     "change",
     [
-        "CREATE TABLE fake_objects (id text PRIMARY KEY)",
+        "CREATE VIEW tenant_names AS SELECT name FROM tenants",
         "ALTER TABLE tenants ADD COLUMN nickname text",
         "UPDATE alembic_version SET version_num = 'elsewhere'",
         "ALTER TABLE tenants DISABLE ROW LEVEL SECURITY",
@@ -99,3 +99,50 @@ def test_a_copy_changed_beyond_its_rows_is_not_taken_back(
     _run(copy, change)
 
     assert not put_back(_dsn(copy), template)
+
+
+def test_tables_a_test_made_are_dropped_and_the_copy_is_taken_back(
+    template: Template, copy: str
+) -> None:
+    # As the fake Stripe makes its tables on first use (adapters/fake_stripe/tables.py).
+    _run(
+        copy,
+        "CREATE TABLE made_by_a_test (id text PRIMARY KEY, tenant_id varchar(64))",
+        "CREATE INDEX ix_made_by_a_test ON made_by_a_test (tenant_id)",
+        "INSERT INTO made_by_a_test VALUES ('one', 'tn_reuse')",
+    )
+
+    assert put_back(_dsn(copy), template)
+    tables = _run(copy, "SELECT relname FROM pg_class WHERE relname LIKE '%made_by_a_test'")
+    assert tables == []
+
+
+def test_a_table_a_test_made_that_something_else_needs_is_not_dropped(
+    template: Template, copy: str
+) -> None:
+    _run(
+        copy,
+        "CREATE TABLE made_by_a_test (id text PRIMARY KEY)",
+        "CREATE VIEW needs_it AS SELECT id FROM made_by_a_test",
+    )
+
+    assert not put_back(_dsn(copy), template)
+    assert _run(copy, "SELECT count(*) FROM made_by_a_test")[0][0] == 0
+
+
+def test_an_empty_database_a_test_filled_with_tables_is_taken_back_empty(
+    fresh_postgres_url: str,
+) -> None:
+    # As fresh_postgres_url gives back the empty databases of the fake Stripe's tests.
+    empty = asyncio.run(read_template(_dsn(fresh_postgres_url)))
+    _run(
+        fresh_postgres_url,
+        "CREATE TABLE one (id text PRIMARY KEY)",
+        "CREATE TABLE two (id text PRIMARY KEY REFERENCES one (id))",
+        "INSERT INTO one VALUES ('a')",
+        "INSERT INTO two VALUES ('a')",
+    )
+
+    assert put_back(_dsn(fresh_postgres_url), empty)
+    left = _run(fresh_postgres_url, "SELECT relname FROM pg_class WHERE relname IN ('one', 'two')")
+    assert left == []
