@@ -66,9 +66,9 @@ class SqlAlchemyParkedEvents:
         return sorted(events, key=lambda event: (event.created_at, event.event_id))
 
     async def for_payment(self, payment_intent_id: str) -> builtins.list[PaymentAftermath]:
-        c = orm.parked_events.c
-        statement = select(c.payload).where(c.payment_intent_id == payment_intent_id)
-        rows = await self._connection.execute(statement)
+        rows = await self._connection.execute(
+            self._sql.parked_for_payment, {"p_payment": payment_intent_id}
+        )
         events = [_aftermath_from_json(row.payload) for row in rows]
         return sorted(events, key=lambda event: (event.created_at, event.event_id))
 

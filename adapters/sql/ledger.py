@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import orm
@@ -16,8 +16,6 @@ from adapters.sql.statements import Statements, insert_once
 from domain.dispute import Dispute, Party
 from domain.ledger import EntryKind, EntrySum, LedgerEntry, StatementLine, statement_from_sums
 from domain.money import Money
-
-_KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
 
 
 def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
@@ -60,12 +58,7 @@ class SqlAlchemyLedgerRepository:
         return flags
 
     async def list_for_booking(self, tenant_id: str, booking_id: str) -> list[LedgerEntry]:
-        c = orm.ledger_entries.c
-        query = (
-            select(orm.ledger_entries)
-            .where(c.tenant_id == tenant_id, c.booking_id == booking_id)
-            .order_by(c.created_at, case(_KIND_ORDER, value=c.kind), c.gateway_ref)
-        )
+        parameters = {"l_tenant_id": tenant_id, "l_booking_id": booking_id}
         return [
             LedgerEntry(
                 tenant_id=row.tenant_id,
@@ -76,7 +69,7 @@ class SqlAlchemyLedgerRepository:
                 created_at=row.created_at,
                 borne_by=Party(row.borne_by),
             )
-            for row in await self._connection.execute(query)
+            for row in await self._connection.execute(self._sql.ledger_for_booking, parameters)
         ]
 
     async def statement(

@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql import orm
 from adapters.sql.ledger import SqlAlchemyLedgerRepository
+from adapters.sql.statements import Statements
 from application.ports.events_out import EventPayloads
 from domain.booking import Booking
 from domain.events import Event
@@ -46,8 +45,10 @@ class SqlAlchemyOutbox:
         connection: AsyncConnection,
         payloads: EventPayloads,
         ledger: SqlAlchemyLedgerRepository,
+        statements: Statements,
     ) -> None:
         self._connection = connection
+        self._sql = statements
         self._payloads = payloads
         self._ledger = ledger
         self._pending: list[Event] = []
@@ -89,4 +90,4 @@ class SqlAlchemyOutbox:
                     "dispatched": False,
                 }
             )
-        await self._connection.execute(insert(orm.outbox_events), rows)
+        await self._connection.execute(self._sql.outbox_insert, rows)

@@ -26,17 +26,22 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    insert,
     or_,
     select,
+    text,
     true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import TextualSelect
 
 from adapters.sql import orm
 from domain.booking import BookingStatus
+from domain.ledger import EntryKind
 
 _b, _s = orm.bookings.c, orm.slots.c
 # The columns a new booking's row sets (the sweeper's claim is not part of a booking).
@@ -44,6 +49,13 @@ _b, _s = orm.bookings.c, orm.slots.c
 BOOKING_COLUMNS = tuple(
     c.name for c in orm.bookings.c if c.name != "sweep_claimed_until" and c.computed is None
 )
+# A booking's ledger lists its entries by time, then in the order of the kinds.
+LEDGER_KIND_ORDER = {kind.value: rank for rank, kind in enumerate(EntryKind)}
+# Dialects rendering named parameters without casts: the SQL of a textual statement.
+_NAMED = {
+    "postgresql": PGDialect(paramstyle="named"),  # type: ignore[no-untyped-call]
+    "sqlite": sqlite.dialect(paramstyle="named"),
+}
 _LEDGER_COLUMNS = (
     "tenant_id",
     "gateway_ref",
@@ -278,29 +290,55 @@ class Statements:
             .where(parked.c.payment_intent_id == bindparam("p_payment"))
             .returning(parked.c.payload)
         )
-        self._ledger_inserts: dict[int, Insert] = {}
+        # Runs for every newly paid booking (and its duplicates), and usually finds nothing.
+        self.parked_for_payment = select(parked.c.payload).where(
+            parked.c.payment_intent_id == bindparam("p_payment")
+        )
+        ledger = orm.ledger_entries.c
+        # Runs for every booking event out (its body carries the booking's ledger).
+        self.ledger_for_booking = (
+            select(orm.ledger_entries)
+            .where(ledger.tenant_id == bindparam("l_tenant_id"))
+            .where(ledger.booking_id == bindparam("l_booking_id"))
+            .order_by(
+                ledger.created_at, case(LEDGER_KIND_ORDER, value=ledger.kind), ledger.gateway_ref
+            )
+        )
+        # Every event out, written just before its unit of work commits.
+        self.outbox_insert = insert(orm.outbox_events)
+        self._ledger_inserts: dict[int, TextualSelect] = {}
 
-    def ledger_insert(self, rows: int) -> Insert:
+    def ledger_insert(self, rows: int) -> TextualSelect:
         """A multi-row INSERT … ON CONFLICT DO NOTHING RETURNING the key, for `rows` rows:
         row n's values are the parameters <column>_<n>. Made once per row count (a
         booking's money moves in a handful of entries at a time); SQLAlchemy's executemany
-        with RETURNING sends the same SQL but renders it again on every call."""
+        with RETURNING sends the same SQL but renders it again on every call, and a
+        multi-VALUES INSERT has no cache key, so it would be compiled on every call too:
+        its SQL is rendered here once, and kept as a textual statement (which has one)."""
         statement = self._ledger_inserts.get(rows)
         if statement is None:
-            table = orm.ledger_entries
-            statement = (
+            table, width = orm.ledger_entries, len(_LEDGER_COLUMNS)
+            binds = [
+                bindparam(f"{name}_{n}", type_=table.c[name].type)
+                for n in range(rows)
+                for name in _LEDGER_COLUMNS
+            ]
+            built = (
                 self._insert(table)
                 .values(
                     [
-                        {
-                            name: bindparam(f"{name}_{n}", type_=table.c[name].type)
-                            for name in _LEDGER_COLUMNS
-                        }
+                        dict(zip(_LEDGER_COLUMNS, binds[n * width : (n + 1) * width], strict=True))
                         for n in range(rows)
                     ]
                 )
                 .on_conflict_do_nothing()
                 .returning(table.c.tenant_id, table.c.gateway_ref, table.c.kind)
+            )
+            sql = str(built.compile(dialect=_NAMED[self.dialect]))
+            statement = (
+                text(sql)
+                .bindparams(*binds)
+                .columns(table.c.tenant_id, table.c.gateway_ref, table.c.kind)
             )
             self._ledger_inserts[rows] = statement
         return statement

@@ -256,4 +256,4 @@ class _Repositories:
         self.webhook_inbox = SqlAlchemyWebhookInbox(connection, statements)
         self.parked_events = SqlAlchemyParkedEvents(connection, statements)
         self.idempotency = SqlAlchemyIdempotencyStore(connection, statements)
-        self.outbox = SqlAlchemyOutbox(connection, payloads, self.ledger)
+        self.outbox = SqlAlchemyOutbox(connection, payloads, self.ledger, statements)
