@@ -19,6 +19,9 @@ import pytest
 from entrypoints import cli
 from tests.support.workers import free_port
 
+# Starts `bookpay serve` processes, as the other many-process tests (marked slow) do.
+pytestmark = pytest.mark.slow
+
 BOOKPAY = Path(sys.executable).parent / "bookpay"
 PER_CLIENT_LIMITS_OFF = {
     "BOOKPAY_CHECKOUT_LIMIT_PER_MINUTE": "0",

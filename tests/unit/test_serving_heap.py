@@ -14,6 +14,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# Each test starts a Python process of its own, as the other slow tests do.
+pytestmark = pytest.mark.slow
+
 BUILD_AND_LOOK = """
 import gc, json
 import entrypoints.asgi
