@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from application.credentials import hash_secret, new_booking_token
+from application.credentials import hash_secret, matches, new_booking_token
 from application.errors import (
     Conflict,
     GatewayInvalidRequest,
@@ -168,8 +168,12 @@ class StartCheckout:
             return None
         booking, offering = await self._resumable(uow, tenant, existing)
         # The first attempt's token may never have reached the customer: issue this one.
-        booking = replace(booking, access_token_hash=hash_secret(token))
-        await uow.bookings.update(booking)
+        # A form's submission carries the same token each time: then nothing changes, and
+        # nothing is written (the first post, attaching its session meanwhile, would make
+        # this write a ConcurrentUpdate).
+        if not matches(token, booking.access_token_hash):
+            booking = replace(booking, access_token_hash=hash_secret(token))
+            await uow.bookings.update(booking)
         return booking, offering
 
     async def _hold_seats(
@@ -216,16 +220,19 @@ class StartCheckout:
             cancellation_policy=offering.cancellation_policy,
             cancel_url=command.cancel_url,
         )
-        # Counted last, so that a checkout refused for any other reason costs nothing.
         if command.seats > slot.seats_available:
             raise SeatsUnavailable(slot.id, command.seats, slot.seats_available)
-        await self._count_for_client(command, offering, slot.id, slot.capacity)
         if not await uow.bookings.add_holding_seats(booking):
             current = await uow.slots.get(tenant.id, slot.id)
             if current is not None:
                 current.ensure_bookable_at(now)  # cancelled meanwhile: say so
             available = current.seats_available if current else 0
             raise SeatsUnavailable(slot.id, command.seats, available)
+        # Counted last, once the seats are held in this transaction (a refusal rolls the hold
+        # back): a checkout refused for any other reason costs the client nothing, and the
+        # same submission posted twice at once, whose second insert meets the first's booking
+        # (AlreadyExists) and resumes it, is not counted twice.
+        await self._count_for_client(command, offering, slot.id, slot.capacity)
         return booking, offering
 
     async def _count_for_client(
