@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,15 @@ def test_adapter_packages_share_stripes_wire_format_only(tmp_path: Path) -> None
     result = _lint_imports(project)
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_adapter_package_is_in_the_independence_contract() -> None:
+    """A new adapter package cannot import another one unnoticed; only stripe_wire,
+    Stripe's wire format, is shared by the Stripe adapters and stays out."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contracts = pyproject["tool"]["importlinter"]["contracts"]
+    [independence] = [c for c in contracts if c["type"] == "independence"]
+    packages = {
+        f"adapters.{init.parent.name}" for init in (ROOT / "adapters").glob("*/__init__.py")
+    }
+    assert set(independence["modules"]) == packages - {"adapters.stripe_wire"}
