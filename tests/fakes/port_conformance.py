@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
-from adapters.fake_stripe.store import FakeStripeStore, InMemoryFakeStripeStore
+from adapters.fake_stripe.store import FakeStripeStore
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork, SqlAlchemyUnitOfWorkFactory
 from application.ports.gateway import PaymentGateway
 from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
 from tests.fakes.database import InMemoryDatabase, InMemoryUnitOfWork
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 
 
 def in_memory_unit_of_work(unit: InMemoryUnitOfWork) -> UnitOfWork:

@@ -20,12 +20,12 @@ from dependency_injector import providers
 from litestar import Litestar
 from pydantic import SecretStr
 
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.sql.migrations import migrate
 from application.ports.gateway import PaymentGateway, WebhookEndpoint
 from entrypoints.config import ENV_PREFIX, GatewayKind, Settings
 from entrypoints.container import WEBHOOK_PATHS, Container, build_container
 from entrypoints.http.app import create_app
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 
 BASE_URL = "http://testserver.local"
 ADMIN_KEY = "bp_admin_test_" + "k" * 20

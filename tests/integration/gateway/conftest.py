@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.stripe.gateway import StripeGateway
 from application.ports.gateway import CheckoutSession, PaymentGateway
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET
 from tests.support.stripe_http import RecordingStripeHTTPClient, StripeStandIn

@@ -9,11 +9,11 @@ import json
 import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import NotFound
 from application.ports.gateway import WebhookEndpoint
 from domain.tenant import ChargeModel
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.integration.gateway.fake_gateway_steps import open_session
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox

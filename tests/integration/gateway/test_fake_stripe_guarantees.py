@@ -14,10 +14,11 @@ import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
-from adapters.fake_stripe.store import FakeObject, FakeStripeStore, InMemoryFakeStripeStore
+from adapters.fake_stripe.store import FakeObject, FakeStripeStore
 from adapters.sql.database import create_engine
 from application.errors import GatewayInvalidRequest
 from application.ports.gateway import CheckoutSession, PaymentStatus, SessionStatus
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import (

@@ -12,10 +12,11 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
-from adapters.fake_stripe.store import FakeStripeStore, InMemoryFakeStripeStore
+from adapters.fake_stripe.store import FakeStripeStore
 from adapters.fake_stripe.timings import FakeStripeTimings
 from adapters.sql.database import create_engine
 from entrypoints.config import ConfigurationError, Settings, load_settings
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import (

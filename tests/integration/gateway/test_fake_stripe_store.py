@@ -15,12 +15,12 @@ from adapters.fake_stripe.store import (
     FakeObject,
     FakeStripeStore,
     FakeWrite,
-    InMemoryFakeStripeStore,
     Requirement,
     StaleFakeObject,
 )
 from adapters.sql.database import create_engine
 from application.ports.gateway import WebhookEndpoint
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 
 CREATED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

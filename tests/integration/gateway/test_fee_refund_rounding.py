@@ -21,13 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.fake_stripe.gateway import FakeGateway
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.stripe.gateway import StripeGateway
 from application.ports.gateway import CheckoutRequest, LineItem, PaymentGateway, RefundRequest
 from domain.cancellation import RefundSplit, partial_refund
 from domain.fees import FeeQuote, RefundOnCancel
 from domain.money import Money, granularity
 from domain.tenant import ChargeModel
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 from tests.integration.gateway.conftest import PUBLIC_BASE_URL, STRIPE_API_BASE
 from tests.support.gateway_doubles import FixedClock, RecordedSleeps, WebhookInbox
 from tests.support.gateway_requests import CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.fake_stripe.gateway import FakeGateway
-from adapters.fake_stripe.store import InMemoryFakeStripeStore
 from adapters.reference_data.countries import IsoCountries
 from adapters.system.ids import RandomIds
 from application.add_slots import AddSlots, NewSlots, SlotSpec
@@ -34,6 +33,7 @@ from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.fakes.clock import ManualClock
 from tests.fakes.database import InMemoryDatabase
+from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 
 START = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 BASE = "http://bookpay.test"
