@@ -76,6 +76,7 @@ _RACES_ON_POSTGRES = frozenset(
         "test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout",
         "test_pay_pressed_eight_times_at_once_confirms_and_charges_once",
         "test_concurrent_dashboard_refunds_never_exceed_the_charge",
+        "test_two_simultaneous_posts_of_one_form_hold_the_seats_once",
     }
 )
 
