@@ -21,6 +21,8 @@ Target = tuple[str, str, bool]
 # The measured value of a target whose figure or ceiling this run lacks (bench.run skipped
 # the scenario on request, or a figure is missing): never a ratio of 0 %.
 NOT_MEASURED = "not measured"
+# The measured value of a target whose ceiling or reference was starved of CPU.
+NOT_JUDGED = "not judged"
 # Scenarios with a py-spy profile of their own (bench/profiling.py), by target name.
 PROFILED = ("checkout", "webhooks")
 
@@ -60,16 +62,36 @@ class Report:
         if not skipped:
             self.checks.expect(False, f"target measured: {name} ({missing})")
 
+    def _not_judged(self, name: str, role: str, why: str, *links: str) -> None:
+        """A target whose ceiling or reference was measured with the server starved
+        (report_costs.starved): neither met nor missed, and a failed check, so that a run
+        on a busy machine says it cannot judge instead of passing or failing silently."""
+        self._add((name, f"{NOT_JUDGED} ({role} starved: {why})", False), *links)
+        self.checks.expect(
+            False, f"target judged: {name} (its {role} was measured with the server starved: {why})"
+        )
+
     def _ratio(
-        self, name: str, fig: dict[str, Any] | None, ceiling: dict[str, Any] | None, what: str
+        self,
+        name: str,
+        fig: dict[str, Any] | None,
+        ceiling: dict[str, Any] | None,
+        what: str,
+        *links: str,
+        role: str = "ceiling",
     ) -> float | None:
-        """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured):
-        a missing figure, or a ceiling that is missing or measured no request."""
+        """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured
+        or not judged): a missing figure, a ceiling that is missing or measured no request,
+        or a ceiling measured with the server starved."""
         if fig is None or "rps" not in fig:
             self._not_measured(name, f"no {what} figure")
             return None
         if ceiling is None or not float(ceiling.get("rps") or 0.0) > 0:
-            self._not_measured(name, f"no ceiling for {what}")
+            self._not_measured(name, f"no {role} for {what}")
+            return None
+        why = costs.starved(ceiling)
+        if why is not None:
+            self._not_judged(name, role, why, *links)
             return None
         return float(fig["rps"]) / float(ceiling["rps"])
 
@@ -100,7 +122,9 @@ class Report:
             for key, share in (("checkout", floor or 0.4), ("webhooks", floor or 0.5)):
                 name = f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})"
                 fig = config.figures.get(key)
-                ratio = self._ratio(name, fig, config.figures.get("ceiling_insert"), key)
+                ratio = self._ratio(
+                    name, fig, config.figures.get("ceiling_insert"), key, *self._why(config, key)
+                )
                 if ratio is None or fig is None:
                     continue
                 add(
@@ -116,7 +140,13 @@ class Report:
                     label = sections.NAMES[key][0]
                     name = f"{label} ≥ 25 % of the bare JSON ceiling ({config.where})"
                     fig = config.figures.get(key)
-                    ratio = self._ratio(name, fig, config.figures.get("ceiling_json"), key)
+                    ratio = self._ratio(
+                        name,
+                        fig,
+                        config.figures.get("ceiling_json"),
+                        key,
+                        *self._why(config, label),
+                    )
                     if ratio is None or fig is None:
                         continue
                     add(
@@ -161,7 +191,9 @@ class Report:
             )
             return
         ceiling = same.figures.get("ceiling_insert")
-        ratio = self._ratio(name, storm.figure or None, ceiling, "webhook storm")
+        ratio = self._ratio(
+            name, storm.figure or None, ceiling, "webhook storm", costs.costs_link(same)
+        )
         if ratio is None:
             return
         self._add(
@@ -243,6 +275,7 @@ class Report:
             return
         full = latency.figures.get("full")
         reference = direct.figures.get("checkout")
+        starved = costs.starved(reference) if reference is not None else None
         if full is None or reference is None or not float(reference.get("rps") or 0.0) > 0:
             self._not_measured(
                 throughput,
@@ -250,6 +283,8 @@ class Report:
                 if full is not None
                 else "no figure at full load",
             )
+        elif starved is not None:
+            self._not_judged(throughput, "reference", starved, costs.costs_link(direct))
         else:
             # Checkouts started (201) per second: a 503 is not a checkout.
             seconds = max(float(full.get("seconds") or 0.0), 1e-9)

@@ -238,14 +238,21 @@ def targets(
         "of a few seconds (those under Stripe's latency twice as long) on a shared machine: "
         "two idle runs of the same tree differed by up to a third on the latency and SQLite "
         "figures (bench/findings.md), so a target that close to its line may read met in "
-        "one run and missed in the next.\n"
+        "one run and missed in the next. A ratio whose ceiling or reference was measured with "
+        "the server starved of CPU (its workers well below a core each while the machine had "
+        "no idle core: other load took the cores) reads **not judged**, never met or missed, "
+        "and fails a check: that run cannot judge it.\n"
     )
     add("| target | measured | | explained by |")
     add("| --- | --- | --- | --- |")
     for name, value, ok in found:
         why = explanations.get(name) or explained_by(name, profiled)
         # A target without its figure or ceiling (bench/report.py): no ratio, no verdict.
-        mark = "**not measured**" if value.startswith("not measured") else _mark(ok)
+        # Nor for one whose ceiling or reference was starved of CPU (report_costs.starved).
+        mark = next(
+            (f"**{state}**" for state in ("not measured", "not judged") if value.startswith(state)),
+            _mark(ok),
+        )
         add(f"| {name} | {value} | {mark} | {'' if ok else why} |")
     add("")
     add("## Correctness checks (asserted: a failed check fails `make bench`)\n")

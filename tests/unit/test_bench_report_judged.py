@@ -1,0 +1,88 @@
+"""docs/benchmarks.md reads a target met or missed only when its figures can judge it, and
+says only what its figures show (synthetic figures, no server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.checks import Checks
+from tests.support.bench_reports import make_figure, make_report
+
+STORM = (
+    "webhook storm (10,000 events, 20 % duplicates, 64 connections) ≥ 50 % of the one-insert "
+    "ceiling (postgres, 2 workers)"
+)
+LATENCY = (
+    "checkout with gateway latency (p50 300 ms), 256 customers ≥ 80 % of the zero-latency "
+    "checkout (postgres, 1 worker)"
+)
+
+
+def _starve(fig: dict[str, Any], *cores: float) -> None:
+    fig.update(
+        server_cpu_by_process=list(cores),
+        server_cpu_share=sum(cores),
+        machine={"busy": 2.0, "idle": 0.0, "steal": 0.0},
+    )
+
+
+def test_a_ratio_to_a_starved_ceiling_is_not_judged_and_fails_a_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = make_report(Checks())
+    two = report.config("postgres", 2)
+    one = report.config("postgres", 1)
+    assert two is not None
+    assert one is not None
+    # The busy run's figures: the 2-worker insert ceiling at 0.33 of a core each, the
+    # zero-latency checkout at 0.50 with one worker, no idle core.
+    _starve(two.figures["ceiling_insert"], 0.33, 0.33)
+    _starve(one.figures["checkout"], 0.50)
+    report.evaluate()
+    found = {name: (value, ok) for name, value, ok in report.targets}
+    for name in (STORM, LATENCY, "checkout ≥ 40 % of the one-insert ceiling (postgres, workers 2)"):
+        value, ok = found[name]
+        assert value.startswith("not judged"), name
+        assert not ok, name
+    assert "0.33 and 0.33 of a core" in found[STORM][0]
+    assert "0.50 of a core" in found[LATENCY][0]
+    failed = report.checks.failures
+    assert any(f.startswith(f"target judged: {STORM}") for f in failed)
+    assert any(f.startswith(f"target judged: {LATENCY}") for f in failed)
+    # Figures the starved ceilings do not divide are still judged.
+    assert found["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 1)"][0] == "45 %"
+    text = report.markdown()
+    assert f"| {STORM} | not judged (ceiling starved: " in text
+    assert "| **not judged** |" in text
+
+
+def test_a_full_machine_with_workers_near_their_idle_run_shares_is_judged() -> None:
+    # The idle run: two workers at 0.55 and 0.70 on a full machine, one at 0.91 beside
+    # idle cores; neither is starved.
+    report = make_report(Checks())
+    two, one = report.config("postgres", 2), report.config("postgres", 1)
+    assert two is not None
+    assert one is not None
+    _starve(two.figures["ceiling_insert"], 0.55, 0.70)
+    one.figures["checkout"].update(
+        server_cpu_by_process=[0.91], machine={"busy": 1.4, "idle": 0.6, "steal": 0.0}
+    )
+    report.evaluate()
+    found = {name: value for name, value, _ in report.targets}
+    assert found[STORM].startswith("60 %")
+    assert found[LATENCY].startswith("89 %")
+    assert not any(f.startswith("target judged") for f in report.checks.failures)
+
+
+def test_a_one_worker_ceiling_starved_is_not_judged() -> None:
+    from bench.report_costs import starved
+
+    assert starved(make_figure(400, server_cpu_by_process=[0.5])) is not None
+    idle = {"busy": 1.5, "idle": 0.5, "steal": 0.0}
+    assert starved(make_figure(400, server_cpu_by_process=[0.5], machine=idle)) is None
+    assert starved(make_figure(400, server_cpu_by_process=[0.9])) is None
