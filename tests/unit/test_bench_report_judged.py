@@ -86,3 +86,14 @@ def test_a_one_worker_ceiling_starved_is_not_judged() -> None:
     idle = {"busy": 1.5, "idle": 0.5, "steal": 0.0}
     assert starved(make_figure(400, server_cpu_by_process=[0.5], machine=idle)) is None
     assert starved(make_figure(400, server_cpu_by_process=[0.9])) is None
+
+
+def test_the_storm_text_bounds_the_inbox_share_one_way_and_calls_it_noisy() -> None:
+    from bench import report_storm
+
+    report = make_report(Checks())
+    assert report.storm is not None
+    conclusion = report_storm.conclusion(report.storm, 0.4)
+    assert "an inbox would take at least the apply part (40 %" in conclusion
+    assert "at most the apply part" not in conclusion
+    assert "noisy between runs" in conclusion
