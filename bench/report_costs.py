@@ -215,8 +215,8 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
 
 def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
     """What bound one figure, from its own readings: a saturated worker, a full machine,
-    a worker within a few % of a full core beside an idle core (CPU-bound by that one
-    process), the queue for SQLite's writer turn (only when processes waited for it), or
+    a worker at NEAR_FULL_WORKER of a core or more beside SPARE_CORE idle cores (CPU-bound
+    by that one process), the queue for SQLite's writer turn (only when processes waited for it), or
     something else."""
     per_worker, idle = mine["per_worker"], mine["idle"]
     turn_share, waiting = mine["turn_share"], mine["turn_waiting"]
@@ -243,8 +243,9 @@ def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
     if per_worker >= NEAR_FULL_WORKER and idle >= SPARE_CORE:
         return (
             f"The busiest worker ran at {per_worker:.2f} of a core while the machine had "
-            f"{idle:.2f} idle cores: within a few % of a full core with a core to spare, the "
-            "figure is bound by that one process's CPU (the rest of its core is the event "
+            f"{idle:.2f} idle cores: at {NEAR_FULL_WORKER:.2f} of a core or more with "
+            f"{SPARE_CORE:.2f} idle cores or more to spare, the figure is bound by that one "
+            "process's CPU (the rest of its core is the event "
             "loop between turns), so the ratio follows the worker's cost per request." + unqueued
         )
     if turn_share is not None and turn_share >= 0.5 and not unqueued:
@@ -255,10 +256,12 @@ def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
             f"with {waiting:.2f} processes waiting for it on average, so the requests "
             "queued for SQLite's one writer."
         )
+    turn = " nor SQLite's writer turn" if turn_share is not None else ""
     return (
-        f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
-        f"({idle:.2f} idle cores) were full: the requests waited on something else (the "
-        "database's answers, locks)." + unqueued
+        f"Neither the workers ({per_worker:.2f} of a core at most, below "
+        f"{NEAR_FULL_WORKER:.2f}) nor the machine ({idle:.2f} idle cores) were full: by "
+        f"these figures neither the CPU{turn} bound it; what the requests waited on was not "
+        "measured in this run." + unqueued
     )
 
 
@@ -317,8 +320,7 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
             if bound == "machine"
             else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
         )
-        + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
-        f"{fig['p99_ms'] - result.p99_ms:.0f} ms.\n"
+        + f" {_against_injected(float(fig['p99_ms']), result.p99_ms)}\n"
     )
     ready = (fig.get("database") or {}).get("readiness")
     if ready:
@@ -339,6 +341,14 @@ def latency_queue(out: Lines, result: LatencyResult) -> None:
         add("pg_stat_activity was not sampled in this figure.\n")
         return
     add(held_across_calls(activity, result, fig, gateway))
+
+
+def _against_injected(p99_ms: float, injected_ms: float) -> str:
+    """The figure's p99 against the injected p99, worded for either side of it."""
+    gap = p99_ms - injected_ms
+    if gap >= 0:
+        return f"p99 {p99_ms:.0f} ms exceeds the injected p99 by {gap:.0f} ms."
+    return f"p99 {p99_ms:.0f} ms is {-gap:.0f} ms below the injected p99 ({injected_ms:.0f} ms)."
 
 
 def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:

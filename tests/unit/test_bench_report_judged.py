@@ -97,3 +97,24 @@ def test_the_storm_text_bounds_the_inbox_share_one_way_and_calls_it_noisy() -> N
     assert "an inbox would take at least the apply part (40 %" in conclusion
     assert "at most the apply part" not in conclusion
     assert "noisy between runs" in conclusion
+
+
+def test_the_half_load_p99_is_worded_for_either_side_of_the_injected_p99() -> None:
+    from bench.report_costs import _against_injected
+
+    assert _against_injected(1290.0, 1200) == "p99 1290 ms exceeds the injected p99 by 90 ms."
+    assert _against_injected(1150.0, 1200) == (
+        "p99 1150 ms is 50 ms below the injected p99 (1200 ms)."
+    )
+
+
+def test_a_worker_near_a_full_core_is_named_with_the_thresholds_used() -> None:
+    from bench import report_costs
+    from tests.support.bench_reports import make_config, sqlite_figure
+
+    one = make_config("sqlite", 1)
+    one.figures["ceiling_insert"] = sqlite_figure(800, 0.91, 0.9, 0.5, 0.0)
+    one.figures["checkout"] = sqlite_figure(160, 0.86, 0.9, 0.3, 0.0)
+    text = report_costs.explain(one, "checkout")
+    assert "at 0.85 of a core or more with 0.75 idle cores or more to spare" in text
+    assert "within a few %" not in text
