@@ -15,6 +15,7 @@ from bench.checks import Checks
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
+from bench.profiling import profile_key
 from bench.scenarios import STORM_CONNECTIONS, STORM_WORKERS, LatencyResult, StormResult
 
 Target = tuple[str, str, bool]
@@ -106,13 +107,21 @@ class Report:
         return None
 
     def _why(self, config: ConfigResult, key: str) -> list[str]:
-        """The configuration's costs section, and for PostgreSQL with one worker directly
-        (where the profiles are taken) the profile of that load."""
+        """The configuration's costs section, and for one worker the profile of that load:
+        every load of PostgreSQL served directly, the checkout and the webhooks of the other
+        one-worker configurations (bench/profiling.py). Two workers fill the machine: their
+        costs section is the explanation, and no profile of one of them is taken."""
         links = [costs.costs_link(config)]
-        if (config.database, config.workers, config.pgbouncer) == ("postgres", 1, False):
+        if config.workers != 1 or config.nodelay:
+            return links
+        if (config.database, config.pgbouncer) == ("postgres", False):
             links.append(
                 sections.explained_by(f"{key} ≥" if key in PROFILED else key, self.profiles)
             )
+        elif key in PROFILED:
+            name = profile_key(key, config.database, config.pgbouncer)
+            title = sections.profile_title(name)
+            links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
         return links
 
     def evaluate(self) -> None:

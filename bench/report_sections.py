@@ -232,8 +232,10 @@ def targets(
     add("## Targets\n")
     add(
         "A miss names the section whose figures of this run explain it: for a throughput "
-        "ratio, that configuration's costs per request against its ceiling's (and for "
-        "PostgreSQL with one worker also the worker's py-spy profile under that load); for "
+        "ratio, that configuration's costs per request against its ceiling's (and for one "
+        "worker also the worker's py-spy profile under that load: every load on PostgreSQL "
+        "served directly, the checkout and the webhooks on SQLite and through PgBouncer; two "
+        "workers fill the machine, so their costs section is the explanation); for "
         "the other targets, the section that measures them. Each figure is one measurement "
         "of a few seconds (those under Stripe's latency twice as long) on a shared machine: "
         "two idle runs of the same tree differed by up to a third on the latency and SQLite "
@@ -417,11 +419,15 @@ def quotes(out: Lines, quotes: dict[str, dict[str, float]]) -> None:
 def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
     add = out.append
     if profiles:
-        add("## Profiles (py-spy, PostgreSQL, 1 worker)\n")
+        add("## Profiles (py-spy, one worker)\n")
         add(
             "Sampled at 200 Hz over the worker while it takes each load (its warm-up "
-            "included), 16 connections, except `checkout_latency`: the checkout under the "
-            "fake Stripe's latency (p50 300 ms, p99 1.2 s) with 128 customers. Shares are of the "
+            "included); each profile names its configuration and load. PostgreSQL served "
+            "directly is profiled under every load a target measures; SQLite and PostgreSQL "
+            "via PgBouncer under the checkout and the webhooks. Two workers are not profiled: "
+            "their figures fill the machine (their costs sections show the idle cores), so "
+            "their ratios follow the whole cost per request across the workers, PostgreSQL "
+            "and the load generator, not one process's profile. Shares are of the "
             "samples in which the worker was running (idle time excluded). SQLAlchemy's "
             "async layer runs each database call inside a greenlet, and py-spy shows only "
             "that greenlet's frames, so the inclusive shares of Bookpay functions that "
@@ -430,7 +436,7 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
         )
         for scenario, prof in profiles.items():
             add(f"### {profile_title(scenario)}\n")
-            add(f"{prof['samples']:,} samples.\n")
+            add(f"{_profiled_load(prof)}; {prof['samples']:,} samples.\n")
             add("By layer (where the sampled frame was):\n")
             add("| layer | share |")
             add("| --- | ---: |")
@@ -447,6 +453,21 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
             for key, share in prof["leaf"]:
                 add(f"| `{key}` | {share:.1f} % |")
             add("")
+
+
+def _profiled_load(prof: dict[str, Any]) -> str:
+    """The configuration and load of one profile, from what bench/profiling.py recorded."""
+    where = prof.get("where", "configuration not recorded")
+    connections = prof.get("connections")
+    load = f"{connections} connections" if connections else "connections not recorded"
+    latency = prof.get("latency_ms")
+    if latency:
+        p50, p99 = latency
+        return (
+            f"{where}, the checkout under the fake Stripe's latency (p50 {p50} ms, p99 "
+            f"{p99} ms) with {connections} customers"
+        )
+    return f"{where}, {load}"
 
 
 def findings(out: Lines) -> None:

@@ -118,3 +118,63 @@ def test_a_worker_near_a_full_core_is_named_with_the_thresholds_used() -> None:
     text = report_costs.explain(one, "checkout")
     assert "at 0.85 of a core or more with 0.75 idle cores or more to spare" in text
     assert "within a few %" not in text
+
+
+def _profile(where: str, connections: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "samples": 1_000,
+        "layers": [("SQLAlchemy", 40.0)],
+        "leaf": [("execute (base.py)", 5.0)],
+        "inclusive": [("application/checkout.py:start", 60.0)],
+        "where": where,
+        "connections": connections,
+        **extra,
+    }
+
+
+def test_one_worker_misses_link_their_own_profiles_and_two_workers_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import report_sections
+
+    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    report = make_report(Checks())
+    sqlite_one = make_config_like(report, "sqlite", 1)
+    for config in report.configs:
+        config.figures["checkout"]["rps"] = 100.0  # every checkout misses
+    report.profiles = {
+        "checkout": _profile("postgres, workers 1", 16),
+        "checkout (sqlite, workers 1)": _profile("sqlite, workers 1", 12),
+        "checkout (postgres via PgBouncer, workers 1)": _profile(
+            "postgres via PgBouncer, workers 1", 16
+        ),
+        "checkout_latency": _profile("postgres, workers 1", 100, latency_ms=(250, 900)),
+    }
+    report.evaluate()
+    why = report.explanations
+    assert (
+        "[Profile: checkout (sqlite, workers 1)](#profile-checkout-sqlite-workers-1)"
+        in why[f"checkout ≥ 40 % of the one-insert ceiling ({sqlite_one.where})"]
+    )
+    assert (
+        "[Profile: checkout (postgres via PgBouncer, workers 1)]"
+        in why["checkout ≥ 40 % of the one-insert ceiling (postgres via PgBouncer, workers 1)"]
+    )
+    assert "Profile" not in why["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 2)"]
+    # The webhooks of SQLite were not profiled in this synthetic run: said so.
+    assert (
+        "no profile taken" in why[f"webhooks ≥ 40 % of the one-insert ceiling ({sqlite_one.where})"]
+    )
+    text = report.markdown()
+    assert "sqlite, workers 1, 12 connections; 1,000 samples." in text
+    # The latency profile's settings come from the profile, not from a fixed label.
+    assert "(p50 250 ms, p99 900 ms) with 100 customers" in text
+    assert "Two workers are not profiled" in text
+
+
+def make_config_like(report: Any, database: str, workers: int) -> Any:
+    from tests.support.bench_reports import make_config
+
+    config = make_config(database, workers)
+    report.configs.append(config)
+    return config
