@@ -1,4 +1,4 @@
-"""Parts of "Where the half-load checkout's time went" (bench/report_costs.py
+"""Parts of "Where a checkout's time went under Stripe's latency" (bench/report_costs.py
 `latency_queue`): the admission line and the event loop from the server's own probes, and
 whether a transaction was held across a call to Stripe, from pg_stat_activity."""
 

@@ -132,7 +132,7 @@ def test_each_miss_links_the_costs_of_its_own_configuration_and_sqlite_spread_is
     assert "### Costs per request: postgres via PgBouncer, workers 1" in text
     assert "served directly (no PgBouncer) the same checkout cost the worker" in text
     assert f"| {spread} |" in text
-    assert "### Where the half-load checkout's time went" in text
+    assert "### Where a checkout's time went under Stripe's latency" in text
     assert "### Apply in the request or from the inbox" in text
 
 

@@ -178,3 +178,45 @@ def make_config_like(report: Any, database: str, workers: int) -> Any:
     config = make_config(database, workers)
     report.configs.append(config)
     return config
+
+
+def test_the_full_load_miss_is_explained_with_the_full_load_figure() -> None:
+    from bench import report_costs
+
+    report = make_report(Checks())
+    latency = report.latency
+    assert latency is not None
+    full = latency.figures["full"]
+    # 400 checkouts/s by 256 customers: 640 ms each; 160 waiting in line: 400 ms of it.
+    full.update(mean_ms=640.0, server_cpu_seconds=4.0, answered=2_000, server_cpu_by_process=[0.8])
+    full["database"] = {
+        "readiness": {
+            "samples": 40,
+            "mean_in_flight": 96.0,
+            "mean_waiting": 160.0,
+            "most_waiting": 200,
+            "live_p50_ms": 20.0,
+            "live_mean_ms": 25.0,
+        }
+    }
+    latency.gateway["full"] = {
+        "calls": 2_000.0,
+        "call_seconds": 2_000 * 0.2,
+        "injected_seconds": 2_000 * 0.19,
+        "pool_wait_seconds": 2.0,
+        "holding_seconds": 4.0,
+        "connections": 2_000.0,
+    }
+    out: list[str] = []
+    report_costs.latency_queue(out, latency)
+    text = "\n".join(out)
+    at_full = text[text.index("**At full load") : text.index("**At half load")]
+    assert "256 customers in a closed loop at 400 checkouts/s" in at_full
+    assert "each checkout took 640 ms on average" in at_full
+    assert "A call to the fake Stripe took 200 ms on average, timed inside it" in at_full
+    assert "about 440 ms in Bookpay beyond the gateway call, of which 2.0 ms" in at_full
+    assert "a checkout spent about 400 ms in that line" in at_full
+    # The half-load figure has no readiness here: said so, not guessed.
+    at_half = text[text.index("**At half load") :]
+    assert "readiness (the admission line) was not sampled in this figure" in at_half
+    assert "expected to average" in at_half
