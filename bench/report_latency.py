@@ -8,7 +8,6 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
 from bench.scenarios import LatencyResult
 
 # The 99th percentile of the standard normal distribution.
@@ -97,9 +96,9 @@ def held_across_calls(
     )
     if call_ms <= 0:
         return text + ".\n"
-    bound = 1000 * DEFAULT_POSTGRES_POOL_SIZE / call_ms
+    bound = 1000 * result.pool / call_ms
     return (
-        text + f"; and had every checkout held one of the pool's {DEFAULT_POSTGRES_POOL_SIZE} "
+        text + f"; and had every checkout held one of the pool's {result.pool} "
         f"across its {call_ms:.0f} ms call, at most {bound:.0f} checkouts/s could have run, "
         f"not {fig['rps']:.0f}.\n"
     )

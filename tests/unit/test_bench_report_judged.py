@@ -220,3 +220,22 @@ def test_the_full_load_miss_is_explained_with_the_full_load_figure() -> None:
     at_half = text[text.index("**At half load") :]
     assert "readiness (the admission line) was not sampled in this figure" in at_half
     assert "expected to average" in at_half
+
+
+def test_the_latency_labels_come_from_the_runs_own_settings() -> None:
+    from bench import report_scenarios
+
+    report = make_report(Checks())
+    latency, direct = report.latency, report.config("postgres", 1)
+    assert latency is not None
+    assert direct is not None
+    latency.pool = 12
+    direct.figures["checkout"]["connections"] = 24
+    out: list[str] = []
+    report_scenarios.latency(out, latency, direct)
+    text = "\n".join(out)
+    assert "the default pool (12 connections)" in text
+    assert "configuration above (24 connections)" in text
+    assert "| zero latency, 24 connections |" in text
+    assert "16 connections" not in text
+    assert "20 connections" not in text
