@@ -148,15 +148,16 @@ def summarize_profile(raw: str) -> dict[str, Any]:
 
 
 def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:
-    """py-spy over the worker (PostgreSQL, 1 worker) under each load a target measures: the
-    checkout, the webhooks, availability and the booking page, then the checkout under
-    Stripe's latency at half the customers (bench/scenarios.py): each miss in the report
-    names the profile that explains it."""
+    """py-spy over one worker: of SQLite and of PostgreSQL via PgBouncer under the checkout
+    and the webhooks; of PostgreSQL under each load a target measures (the checkout, the
+    webhooks, availability and the booking page, then the checkout under Stripe's latency
+    at half the customers, bench/scenarios.py): each one-worker miss in the report names
+    the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
-    log("profiling bookpay with py-spy (postgres, 1 worker)")
     for database, pgbouncer in OTHER_PROFILED:
         log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): checkout, webhooks")
         profiles.update(_checkout_and_webhooks(py_spy, load, database, pgbouncer))
+    log("profiling bookpay with py-spy (postgres, 1 worker)")
     with throwaway_database("postgres") as url:
         port = free_port()
         server = start_server("bookpay", bookpay_command(port, 1), server_env(url, port), port)
