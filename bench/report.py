@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bench import report_costs as costs
+from bench import report_latency, report_profiles
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
 from bench import report_storm as storm_choice
@@ -306,7 +307,7 @@ class Report:
                     f"{float(reference['rps']):.0f} req/s)",
                     ratio >= 0.8,
                 ),
-                _link(costs.LATENCY_QUEUE_TITLE),
+                _link(report_latency.LATENCY_QUEUE_TITLE),
                 sections.explained_by("gateway latency", self.profiles),
             )
         half = latency.figures.get("half")
@@ -315,7 +316,7 @@ class Report:
             return
         self._add(
             (tail, f"{half['p99_ms']:.0f} ms", half["p99_ms"] <= bound),
-            _link(costs.LATENCY_QUEUE_TITLE),
+            _link(report_latency.LATENCY_QUEUE_TITLE),
             sections.explained_by("p99 at half load", self.profiles),
         )
 
@@ -327,7 +328,7 @@ class Report:
         costs.costs(out, self.configs)
         if self.latency is not None:
             scenarios.latency(out, self.latency, self.config("postgres", 1))
-            costs.latency_queue(out, self.latency)
+            report_latency.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
             storm_choice.storm_apply_share(out, self.storm, self.config("postgres", 1))
@@ -338,7 +339,7 @@ class Report:
         if self.growth is not None:
             scenarios.growth(out, self.growth)
         sections.quotes(out, self.quotes)
-        sections.profiles(out, self.profiles)
+        report_profiles.profiles(out, self.profiles)
         sections.findings(out)
         return "\n".join(out)
 

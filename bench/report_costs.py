@@ -1,7 +1,8 @@
 """The sections of docs/benchmarks.md that explain each configuration's misses from its own
 figures of the same run: what a request cost the worker, the database and the pooler,
 against the ceiling's; whether the machine had cores left; on SQLite, the writer's turn;
-under Stripe's latency, where a checkout's time went (the storm's apply share: report_storm).
+a figure's own verdict (bound_by). Under Stripe's latency, where a checkout's time went:
+report_latency; the storm's apply share: report_storm.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.configs import ConfigResult
-from bench.report_latency import gateway_mean_ms, held_across_calls, line_and_loop
 from bench.report_sections import NAMES, Lines, anchor
-from bench.scenarios import LatencyResult
 
 # A worker at this share of a core or more is taken as saturated (a worker serving the bare
 # JSON ceiling, which is bound by nothing else, reaches 0.95-0.98), and a machine with fewer
@@ -276,102 +275,6 @@ def spread_shares(config: ConfigResult, key: str) -> list[float]:
     return [v / total for v in workers]
 
 
-def latency_queue(out: Lines, result: LatencyResult) -> None:
-    """Where a checkout's time went at full load (the 80 % target's figure) and at half load
-    (the p99 target's): the gateway's wait, the worker's CPU, and the queue; and whether a
-    transaction stayed open across the gateway's wait."""
-    loads = [key for key in ("full", "half") if key in result.figures]
-    if not loads:
-        return
-    add = out.append
-    add(f"### {LATENCY_QUEUE_TITLE}\n")
-    for key in loads:
-        add(_time_went(result, key))
-    full = result.figures.get("full")
-    if full is not None:
-        add(
-            bound_by(
-                f"At full load ({result.customers} customers, {full['rps']:.0f} "
-                "checkouts/s, the 80 % target's figure)",
-                full,
-                "checkout",
-            )
-            + "\n"
-        )
-    fig = result.figures.get("half")
-    if fig is None:
-        return
-    activity = (fig.get("database") or {}).get("activity")
-    if not activity:
-        add("pg_stat_activity was not sampled in the half-load figure.\n")
-        return
-    call = result.per_call("half")
-    gateway = call["call"] if call else gateway_mean_ms(result.p50_ms, result.p99_ms)
-    add(held_across_calls(activity, result, fig, gateway))
-
-
-def _time_went(result: LatencyResult, key: str) -> str:
-    """One load's checkout time by Little's law, split into the fake's measured call, the
-    worker's CPU, and (from the server's readiness, when sampled) the admission line."""
-    fig = result.figures[key]
-    call = result.per_call(key)
-    gateway = call["call"] if call else gateway_mean_ms(result.p50_ms, result.p99_ms)
-    customers = result.customers if key == "full" else result.customers // 2
-    target = "the 80 % target's figure" if key == "full" else "the p99 target's figure"
-    mean = float(fig.get("mean_ms") or 0.0)
-    little = 1000 * customers / max(fig["rps"], 1e-9)
-    worker_ms = per_request(fig)["worker_ms"] or 0.0
-    server = float(fig["server_cpu_share"])
-    bound = _bound(server, float(fig["machine"]["idle"]))
-    beyond = mean - gateway
-    text = (
-        f"**At {'full' if key == 'full' else 'half'} load ({target}).** {customers} customers "
-        f"in a closed loop at {fig['rps']:.0f} checkouts/s: by Little's law each checkout "
-        f"took {little:.0f} ms on average (measured mean {mean:.0f} ms). "
-        + (
-            f"A call to the fake Stripe took {gateway:.0f} ms on average, timed inside it "
-            f"({call['injected']:.0f} ms injected, {call['pool_wait'] + call['holding']:.0f} "
-            "ms its own pool and statements: the table above)"
-            if call
-            else f"The fake's delay is expected to average {gateway:.0f} ms (the mean of its "
-            f"log-normal, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms; the fake's own "
-            "timings were not read for this figure)"
-        )
-        + f", so a checkout spent about {beyond:.0f} ms in Bookpay beyond the gateway "
-        f"call, of which {worker_ms:.1f} ms "
-        f"was the worker's own CPU per checkout. The worker used {server:.2f} of a core and "
-        f"the machine had {fig['machine']['idle']:.2f} idle cores"
-        + (
-            f": the worker was saturated, so the other ~{beyond - worker_ms:.0f} ms were "
-            "spent waiting for it (the admission line and the event loop's queue), not for "
-            "the gateway."
-            if bound == "worker"
-            else f": the machine was full (the worker got {server:.2f} of a core), so the "
-            f"other ~{beyond - worker_ms:.0f} ms were spent waiting for a core (the admission "
-            "line and the event loop's queue), not for the gateway."
-            if bound == "machine"
-            else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
-        )
-        + (f" {_against_injected(float(fig['p99_ms']), result.p99_ms)}" if key == "half" else "")
-        + "\n"
-    )
-    ready = (fig.get("database") or {}).get("readiness")
-    if ready:
-        return text + line_and_loop(ready, float(fig["rps"]), beyond, worker_ms)
-    return text + (
-        "The server's readiness (the admission line) was not sampled in this figure: the "
-        "time beyond the call and the worker's CPU is not split further.\n"
-    )
-
-
-def _against_injected(p99_ms: float, injected_ms: float) -> str:
-    """The figure's p99 against the injected p99, worded for either side of it."""
-    gap = p99_ms - injected_ms
-    if gap >= 0:
-        return f"p99 {p99_ms:.0f} ms exceeds the injected p99 by {gap:.0f} ms."
-    return f"p99 {p99_ms:.0f} ms is {-gap:.0f} ms below the injected p99 ({injected_ms:.0f} ms)."
-
-
 def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
     """One sentence from a figure's own CPU readings: the worker's CPU per `unit`, its
     share of a core, the machine's idle cores, and which of them bound the figure."""
@@ -397,9 +300,6 @@ def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
         f"{what}: {spent}; PostgreSQL (all its processes) {float(fig['postgres_cpu_share']):.2f} "
         f"of a core; the machine had {idle:.2f} idle cores: {verdict}."
     )
-
-
-LATENCY_QUEUE_TITLE = "Where a checkout's time went under Stripe's latency"
 
 
 def costs_link(config: ConfigResult) -> str:

@@ -157,7 +157,9 @@ def test_costs_per_request_come_from_the_figure_and_its_database_side() -> None:
     assert cost["pooler_ms"] == 1.0
     assert cost["turn_ms"] == 5.0
     # Log-normal, median 300 ms, p99 1200 ms: a mean of about 358 ms.
-    assert round(report_costs.gateway_mean_ms(300, 1200)) == 358
+    from bench import report_latency
+
+    assert round(report_latency.gateway_mean_ms(300, 1200)) == 358
 
 
 def test_an_explanation_uses_the_database_side_of_its_configuration() -> None:

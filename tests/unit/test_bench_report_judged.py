@@ -100,7 +100,7 @@ def test_the_storm_text_bounds_the_inbox_share_one_way_and_calls_it_noisy() -> N
 
 
 def test_the_half_load_p99_is_worded_for_either_side_of_the_injected_p99() -> None:
-    from bench.report_costs import _against_injected
+    from bench.report_latency import _against_injected
 
     assert _against_injected(1290.0, 1200) == "p99 1290 ms exceeds the injected p99 by 90 ms."
     assert _against_injected(1150.0, 1200) == (
@@ -181,7 +181,7 @@ def make_config_like(report: Any, database: str, workers: int) -> Any:
 
 
 def test_the_full_load_miss_is_explained_with_the_full_load_figure() -> None:
-    from bench import report_costs
+    from bench import report_latency
 
     report = make_report(Checks())
     latency = report.latency
@@ -208,7 +208,7 @@ def test_the_full_load_miss_is_explained_with_the_full_load_figure() -> None:
         "connections": 2_000.0,
     }
     out: list[str] = []
-    report_costs.latency_queue(out, latency)
+    report_latency.latency_queue(out, latency)
     text = "\n".join(out)
     at_full = text[text.index("**At full load") : text.index("**At half load")]
     assert "256 customers in a closed loop at 400 checkouts/s" in at_full
