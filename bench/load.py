@@ -98,6 +98,7 @@ def run_load(
     result: dict[str, Any] = json.loads(completed.stdout)
     wall = time.perf_counter() - wall
     result["wall_seconds"] = wall
+    result["connections"] = settings.connections
     if watching is not None:
         result["database"] = watching.result
     result["machine"] = _machine_share(machine, _machine_ticks())

@@ -22,6 +22,7 @@ from bench.common import (
     throwaway_database,
     with_engine,
 )
+from bench.configs import served_url
 from bench.load import LoadSettings, run_load
 from bench.scenarios import CUSTOMERS, LATENCY_P50_MS, LATENCY_P99_MS
 from bench.seed import seed_pending_bookings
@@ -35,6 +36,25 @@ PROFILE_BOOKINGS = 3_000
 # The profile of the checkout under Stripe's latency, at half the customers.
 LATENCY_PROFILE = "checkout_latency"
 LATENCY_SETTING = f"{LATENCY_P50_MS},{LATENCY_P99_MS}"
+# The other one-worker configurations whose checkout and webhooks miss their targets
+# (database, through PgBouncer?): a profile of those two loads each, about 30 s in all on
+# the idle machine. Two-worker configurations fill the machine (their costs section shows
+# no idle core), so their misses follow the whole cost per request, not one process's.
+OTHER_PROFILED = (("sqlite", False), ("postgres", True))
+
+
+def where(database: str, pgbouncer: bool) -> str:
+    """As ConfigResult.where names a one-worker configuration."""
+    return f"{database}{' via PgBouncer' if pgbouncer else ''}, workers 1"
+
+
+def profile_key(scenario: str, database: str, pgbouncer: bool) -> str:
+    """A profile's name in the report: the scenario, and the configuration when it is not
+    PostgreSQL served directly (whose profiles keep their plain names)."""
+    if (database, pgbouncer) == ("postgres", False):
+        return scenario
+    return f"{scenario} ({where(database, pgbouncer)})"
+
 
 PROJECT_PACKAGES = ("domain", "application", "adapters", "entrypoints")
 LAYERS = (
@@ -128,11 +148,15 @@ def summarize_profile(raw: str) -> dict[str, Any]:
 
 
 def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:
-    """py-spy over the worker (PostgreSQL, 1 worker) under each load a target measures: the
-    checkout, the webhooks, availability and the booking page, then the checkout under
-    Stripe's latency at half the customers (bench/scenarios.py): each miss in the report
-    names the profile that explains it."""
+    """py-spy over one worker: of SQLite and of PostgreSQL via PgBouncer under the checkout
+    and the webhooks; of PostgreSQL under each load a target measures (the checkout, the
+    webhooks, availability and the booking page, then the checkout under Stripe's latency
+    at half the customers, bench/scenarios.py): each one-worker miss in the report names
+    the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
+    for database, pgbouncer in OTHER_PROFILED:
+        log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): checkout, webhooks")
+        profiles.update(_checkout_and_webhooks(py_spy, load, database, pgbouncer))
     log("profiling bookpay with py-spy (postgres, 1 worker)")
     with throwaway_database("postgres") as url:
         port = free_port()
@@ -144,19 +168,13 @@ def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any
             )
             plans = {
                 "checkout": checkout_plan(server, tenant, "checkout (profiled)"),
-                "webhooks": {
-                    "label": "webhooks (profiled)",
-                    "kind": "webhook",
-                    "port": server.port,
-                    "secret": WEBHOOK_SECRET,
-                    "bookings": pending,
-                    "duplicate_share": DUPLICATE_SHARE,
-                },
+                "webhooks": _webhook_plan(server, pending),
                 "availability": availability_plan(server, tenant, "availability (profiled)"),
                 "book_page": book_page_plan(server, tenant, "booking page (profiled)"),
             }
             for scenario, plan in plans.items():
                 profiles[scenario] = _profiled(py_spy, server, plan, load, load.connections)
+                profiles[scenario]["where"] = where("postgres", False)
         finally:
             stop_server(server)
         port = free_port()
@@ -166,9 +184,53 @@ def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any
             tenant = set_up_tenant(server, "profile-latency-studio")
             plan = checkout_plan(server, tenant, "checkout, gateway latency (profiled)")
             profiles[LATENCY_PROFILE] = _profiled(py_spy, server, plan, load, CUSTOMERS // 2)
+            profiles[LATENCY_PROFILE].update(
+                where=where("postgres", False), latency_ms=(LATENCY_P50_MS, LATENCY_P99_MS)
+            )
         finally:
             stop_server(server)
     return profiles
+
+
+def _checkout_and_webhooks(
+    py_spy: Path, load: LoadSettings, database: str, pgbouncer: bool
+) -> dict[str, dict[str, Any]]:
+    """The worker's profiles of the checkout and the webhooks on one worker of `database`
+    (through PgBouncer if `pgbouncer`), by profile_key."""
+    found: dict[str, dict[str, Any]] = {}
+    with served_url(database, pgbouncer) as (watch, url, extra):
+        port = free_port()
+        env = {**server_env(url, port), **extra}
+        server = start_server("bookpay", bookpay_command(port, 1), env, port)
+        try:
+            tenant = set_up_tenant(server, "profile-studio")
+            # Seeded on the database itself, not through the pooler (as bench/configs.py).
+            pending = with_engine(
+                watch.direct_url,
+                lambda engine: seed_pending_bookings(engine, tenant, PROFILE_BOOKINGS),
+            )
+            plans = {
+                "checkout": checkout_plan(server, tenant, "checkout (profiled)"),
+                "webhooks": _webhook_plan(server, pending),
+            }
+            for scenario, plan in plans.items():
+                profile = _profiled(py_spy, server, plan, load, load.connections)
+                profile["where"] = where(database, pgbouncer)
+                found[profile_key(scenario, database, pgbouncer)] = profile
+        finally:
+            stop_server(server)
+    return found
+
+
+def _webhook_plan(server: Server, pending: Any) -> dict[str, Any]:
+    return {
+        "label": "webhooks (profiled)",
+        "kind": "webhook",
+        "port": server.port,
+        "secret": WEBHOOK_SECRET,
+        "bookings": pending,
+        "duplicate_share": DUPLICATE_SHARE,
+    }
 
 
 def _profiled(
@@ -199,6 +261,6 @@ def _profiled(
     try:
         run_load(LoadSettings(load.seconds, load.warmup, connections), plan, server)
         recorder.wait(timeout=60)
-        return summarize_profile(output.read_text())
+        return {**summarize_profile(output.read_text()), "connections": connections}
     finally:
         output.unlink(missing_ok=True)

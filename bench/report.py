@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bench import report_costs as costs
+from bench import report_latency, report_profiles
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
 from bench import report_storm as storm_choice
@@ -15,12 +16,15 @@ from bench.checks import Checks
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
+from bench.profiling import profile_key
 from bench.scenarios import STORM_CONNECTIONS, STORM_WORKERS, LatencyResult, StormResult
 
 Target = tuple[str, str, bool]
 # The measured value of a target whose figure or ceiling this run lacks (bench.run skipped
 # the scenario on request, or a figure is missing): never a ratio of 0 %.
 NOT_MEASURED = "not measured"
+# The measured value of a target whose ceiling or reference was starved of CPU.
+NOT_JUDGED = "not judged"
 # Scenarios with a py-spy profile of their own (bench/profiling.py), by target name.
 PROFILED = ("checkout", "webhooks")
 
@@ -60,16 +64,36 @@ class Report:
         if not skipped:
             self.checks.expect(False, f"target measured: {name} ({missing})")
 
+    def _not_judged(self, name: str, role: str, why: str, *links: str) -> None:
+        """A target whose ceiling or reference was measured with the server starved
+        (report_costs.starved): neither met nor missed, and a failed check, so that a run
+        on a busy machine says it cannot judge instead of passing or failing silently."""
+        self._add((name, f"{NOT_JUDGED} ({role} starved: {why})", False), *links)
+        self.checks.expect(
+            False, f"target judged: {name} (its {role} was measured with the server starved: {why})"
+        )
+
     def _ratio(
-        self, name: str, fig: dict[str, Any] | None, ceiling: dict[str, Any] | None, what: str
+        self,
+        name: str,
+        fig: dict[str, Any] | None,
+        ceiling: dict[str, Any] | None,
+        what: str,
+        *links: str,
+        role: str = "ceiling",
     ) -> float | None:
-        """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured):
-        a missing figure, or a ceiling that is missing or measured no request."""
+        """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured
+        or not judged): a missing figure, a ceiling that is missing or measured no request,
+        or a ceiling measured with the server starved."""
         if fig is None or "rps" not in fig:
             self._not_measured(name, f"no {what} figure")
             return None
         if ceiling is None or not float(ceiling.get("rps") or 0.0) > 0:
-            self._not_measured(name, f"no ceiling for {what}")
+            self._not_measured(name, f"no {role} for {what}")
+            return None
+        why = costs.starved(ceiling)
+        if why is not None:
+            self._not_judged(name, role, why, *links)
             return None
         return float(fig["rps"]) / float(ceiling["rps"])
 
@@ -84,13 +108,21 @@ class Report:
         return None
 
     def _why(self, config: ConfigResult, key: str) -> list[str]:
-        """The configuration's costs section, and for PostgreSQL with one worker directly
-        (where the profiles are taken) the profile of that load."""
+        """The configuration's costs section, and for one worker the profile of that load:
+        every load of PostgreSQL served directly, the checkout and the webhooks of the other
+        one-worker configurations (bench/profiling.py). Two workers fill the machine: their
+        costs section is the explanation, and no profile of one of them is taken."""
         links = [costs.costs_link(config)]
-        if (config.database, config.workers, config.pgbouncer) == ("postgres", 1, False):
+        if config.workers != 1 or config.nodelay:
+            return links
+        if (config.database, config.pgbouncer) == ("postgres", False):
             links.append(
                 sections.explained_by(f"{key} ≥" if key in PROFILED else key, self.profiles)
             )
+        elif key in PROFILED:
+            name = profile_key(key, config.database, config.pgbouncer)
+            title = sections.profile_title(name)
+            links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
         return links
 
     def evaluate(self) -> None:
@@ -100,7 +132,9 @@ class Report:
             for key, share in (("checkout", floor or 0.4), ("webhooks", floor or 0.5)):
                 name = f"{key} ≥ {100 * share:.0f} % of the one-insert ceiling ({config.where})"
                 fig = config.figures.get(key)
-                ratio = self._ratio(name, fig, config.figures.get("ceiling_insert"), key)
+                ratio = self._ratio(
+                    name, fig, config.figures.get("ceiling_insert"), key, *self._why(config, key)
+                )
                 if ratio is None or fig is None:
                     continue
                 add(
@@ -116,7 +150,13 @@ class Report:
                     label = sections.NAMES[key][0]
                     name = f"{label} ≥ 25 % of the bare JSON ceiling ({config.where})"
                     fig = config.figures.get(key)
-                    ratio = self._ratio(name, fig, config.figures.get("ceiling_json"), key)
+                    ratio = self._ratio(
+                        name,
+                        fig,
+                        config.figures.get("ceiling_json"),
+                        key,
+                        *self._why(config, label),
+                    )
                     if ratio is None or fig is None:
                         continue
                     add(
@@ -161,7 +201,9 @@ class Report:
             )
             return
         ceiling = same.figures.get("ceiling_insert")
-        ratio = self._ratio(name, storm.figure or None, ceiling, "webhook storm")
+        ratio = self._ratio(
+            name, storm.figure or None, ceiling, "webhook storm", costs.costs_link(same)
+        )
         if ratio is None:
             return
         self._add(
@@ -243,6 +285,7 @@ class Report:
             return
         full = latency.figures.get("full")
         reference = direct.figures.get("checkout")
+        starved = costs.starved(reference) if reference is not None else None
         if full is None or reference is None or not float(reference.get("rps") or 0.0) > 0:
             self._not_measured(
                 throughput,
@@ -250,6 +293,8 @@ class Report:
                 if full is not None
                 else "no figure at full load",
             )
+        elif starved is not None:
+            self._not_judged(throughput, "reference", starved, costs.costs_link(direct))
         else:
             # Checkouts started (201) per second: a 503 is not a checkout.
             seconds = max(float(full.get("seconds") or 0.0), 1e-9)
@@ -262,7 +307,7 @@ class Report:
                     f"{float(reference['rps']):.0f} req/s)",
                     ratio >= 0.8,
                 ),
-                _link(costs.LATENCY_QUEUE_TITLE),
+                _link(report_latency.LATENCY_QUEUE_TITLE),
                 sections.explained_by("gateway latency", self.profiles),
             )
         half = latency.figures.get("half")
@@ -271,7 +316,7 @@ class Report:
             return
         self._add(
             (tail, f"{half['p99_ms']:.0f} ms", half["p99_ms"] <= bound),
-            _link(costs.LATENCY_QUEUE_TITLE),
+            _link(report_latency.LATENCY_QUEUE_TITLE),
             sections.explained_by("p99 at half load", self.profiles),
         )
 
@@ -283,7 +328,7 @@ class Report:
         costs.costs(out, self.configs)
         if self.latency is not None:
             scenarios.latency(out, self.latency, self.config("postgres", 1))
-            costs.latency_queue(out, self.latency)
+            report_latency.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
             storm_choice.storm_apply_share(out, self.storm, self.config("postgres", 1))
@@ -294,7 +339,7 @@ class Report:
         if self.growth is not None:
             scenarios.growth(out, self.growth)
         sections.quotes(out, self.quotes)
-        sections.profiles(out, self.profiles)
+        report_profiles.profiles(out, self.profiles)
         sections.findings(out)
         return "\n".join(out)
 

@@ -1,7 +1,8 @@
 """The sections of docs/benchmarks.md that explain each configuration's misses from its own
 figures of the same run: what a request cost the worker, the database and the pooler,
 against the ceiling's; whether the machine had cores left; on SQLite, the writer's turn;
-under Stripe's latency, where a checkout's time went (the storm's apply share: report_storm).
+a figure's own verdict (bound_by). Under Stripe's latency, where a checkout's time went:
+report_latency; the storm's apply share: report_storm.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.configs import ConfigResult
-from bench.report_latency import gateway_mean_ms, held_across_calls, line_and_loop
 from bench.report_sections import NAMES, Lines, anchor
-from bench.scenarios import LatencyResult
 
 # A worker at this share of a core or more is taken as saturated (a worker serving the bare
 # JSON ceiling, which is bound by nothing else, reaches 0.95-0.98), and a machine with fewer
@@ -35,6 +34,34 @@ def _bound(worker_cores: float, idle_cores: float) -> str | None:
     if idle_cores < FULL_MACHINE:
         return "machine"
     return None
+
+
+# A ceiling or reference measured with the server starved: its workers below these shares
+# of a core on average while the machine had fewer than FULL_MACHINE idle cores (other load
+# took the cores: a ratio to it reads higher than the same tree earns on an idle machine).
+# From the idle run of 10:48 UTC (docs/benchmarks.md): one worker alone got 0.91-0.98 of a
+# core at its ceilings; two workers, with the machine full, 0.55-0.70 each (0.63 on
+# average). A busy run's starved ceiling got 0.33 each on two workers with 0.00 idle cores,
+# and its one-worker reference 0.50.
+STARVED_ONE_WORKER = 0.75
+STARVED_PER_WORKER = 0.45
+
+
+def starved(fig: dict[str, Any]) -> str | None:
+    """The figures showing that `fig` was measured with the server starved, or None."""
+    used = [float(v) for v in fig.get("server_cpu_by_process", [])]
+    if not used or "machine" not in fig:
+        return None
+    idle = float(fig["machine"]["idle"])
+    limit = STARVED_ONE_WORKER if len(used) == 1 else STARVED_PER_WORKER
+    if idle >= FULL_MACHINE or sum(used) / len(used) >= limit:
+        return None
+    each = " and ".join(f"{v:.2f}" for v in used)
+    return (
+        f"{float(fig.get('rps') or 0.0):.0f} req/s with its worker"
+        f"{'s' if len(used) != 1 else ''} at {each} of a core (below {limit:.2f} each on "
+        f"average) and {idle:.2f} idle cores (below {FULL_MACHINE:.2f})"
+    )
 
 
 # The spread target (issue 19, item 6): each worker serves 35-65 % of the server's CPU.
@@ -187,8 +214,8 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
 
 def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
     """What bound one figure, from its own readings: a saturated worker, a full machine,
-    a worker within a few % of a full core beside an idle core (CPU-bound by that one
-    process), the queue for SQLite's writer turn (only when processes waited for it), or
+    a worker at NEAR_FULL_WORKER of a core or more beside SPARE_CORE idle cores (CPU-bound
+    by that one process), the queue for SQLite's writer turn (only when processes waited for it), or
     something else."""
     per_worker, idle = mine["per_worker"], mine["idle"]
     turn_share, waiting = mine["turn_share"], mine["turn_waiting"]
@@ -215,8 +242,9 @@ def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
     if per_worker >= NEAR_FULL_WORKER and idle >= SPARE_CORE:
         return (
             f"The busiest worker ran at {per_worker:.2f} of a core while the machine had "
-            f"{idle:.2f} idle cores: within a few % of a full core with a core to spare, the "
-            "figure is bound by that one process's CPU (the rest of its core is the event "
+            f"{idle:.2f} idle cores: at {NEAR_FULL_WORKER:.2f} of a core or more with "
+            f"{SPARE_CORE:.2f} idle cores or more to spare, the figure is bound by that one "
+            "process's CPU (the rest of its core is the event "
             "loop between turns), so the ratio follows the worker's cost per request." + unqueued
         )
     if turn_share is not None and turn_share >= 0.5 and not unqueued:
@@ -227,10 +255,12 @@ def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
             f"with {waiting:.2f} processes waiting for it on average, so the requests "
             "queued for SQLite's one writer."
         )
+    turn = " nor SQLite's writer turn" if turn_share is not None else ""
     return (
-        f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
-        f"({idle:.2f} idle cores) were full: the requests waited on something else (the "
-        "database's answers, locks)." + unqueued
+        f"Neither the workers ({per_worker:.2f} of a core at most, below "
+        f"{NEAR_FULL_WORKER:.2f}) nor the machine ({idle:.2f} idle cores) were full: by "
+        f"these figures neither the CPU{turn} bound it; what the requests waited on was not "
+        "measured in this run." + unqueued
     )
 
 
@@ -243,74 +273,6 @@ def spread_shares(config: ConfigResult, key: str) -> list[float]:
     workers = used[: config.workers]
     total = sum(workers) or 1.0
     return [v / total for v in workers]
-
-
-def latency_queue(out: Lines, result: LatencyResult) -> None:
-    """Where the half-load checkout's time went: the gateway's wait, the worker's CPU, and
-    the queue; and whether a transaction stayed open across the gateway's wait."""
-    fig = result.figures.get("half")
-    if fig is None:
-        return
-    add = out.append
-    add(f"### {LATENCY_QUEUE_TITLE}\n")
-    call = result.per_call("half")
-    gateway = call["call"] if call else gateway_mean_ms(result.p50_ms, result.p99_ms)
-    customers = result.customers // 2
-    mean = float(fig.get("mean_ms") or 0.0)
-    little = 1000 * customers / max(fig["rps"], 1e-9)
-    worker_ms = per_request(fig)["worker_ms"] or 0.0
-    server = float(fig["server_cpu_share"])
-    bound = _bound(server, float(fig["machine"]["idle"]))
-    beyond = mean - gateway
-    add(
-        f"{customers} customers in a closed loop at {fig['rps']:.0f} checkouts/s: by "
-        f"Little's law each checkout took {little:.0f} ms on average (measured mean "
-        f"{mean:.0f} ms). "
-        + (
-            f"A call to the fake Stripe took {gateway:.0f} ms on average, timed inside it "
-            f"({call['injected']:.0f} ms injected, {call['pool_wait'] + call['holding']:.0f} "
-            "ms its own pool and statements: the table above)"
-            if call
-            else f"The fake's delay averages {gateway:.0f} ms (the mean of its log-normal, "
-            f"p50 {result.p50_ms} ms, p99 {result.p99_ms} ms)"
-        )
-        + f", so a checkout spent about {beyond:.0f} ms in Bookpay beyond the gateway "
-        f"call, of which {worker_ms:.1f} ms "
-        f"was the worker's own CPU per checkout. The worker used {server:.2f} of a core and "
-        f"the machine had {fig['machine']['idle']:.2f} idle cores"
-        + (
-            f": the worker was saturated, so the other ~{beyond - worker_ms:.0f} ms were "
-            "spent waiting for it (the admission line and the event loop's queue), not for "
-            "the gateway."
-            if bound == "worker"
-            else f": the machine was full (the worker got {server:.2f} of a core), so the "
-            f"other ~{beyond - worker_ms:.0f} ms were spent waiting for a core (the admission "
-            "line and the event loop's queue), not for the gateway."
-            if bound == "machine"
-            else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
-        )
-        + f" p99 {fig['p99_ms']:.0f} ms exceeds the injected p99 by "
-        f"{fig['p99_ms'] - result.p99_ms:.0f} ms.\n"
-    )
-    ready = (fig.get("database") or {}).get("readiness")
-    if ready:
-        add(line_and_loop(ready, float(fig["rps"]), beyond, worker_ms))
-    full = result.figures.get("full")
-    if full is not None:
-        add(
-            bound_by(
-                f"At full load ({result.customers} customers, {full['rps']:.0f} "
-                "checkouts/s, the 80 % target's figure)",
-                full,
-                "checkout",
-            )
-            + "\n"
-        )
-    activity = (fig.get("database") or {}).get("activity")
-    if not activity:
-        add("pg_stat_activity was not sampled in this figure.\n")
-        return
-    add(held_across_calls(activity, result, fig, gateway))
 
 
 def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
@@ -338,9 +300,6 @@ def bound_by(what: str, fig: dict[str, Any], unit: str) -> str:
         f"{what}: {spent}; PostgreSQL (all its processes) {float(fig['postgres_cpu_share']):.2f} "
         f"of a core; the machine had {idle:.2f} idle cores: {verdict}."
     )
-
-
-LATENCY_QUEUE_TITLE = "Where the half-load checkout's time went"
 
 
 def costs_link(config: ConfigResult) -> str:

@@ -1,6 +1,7 @@
-"""Parts of "Where the half-load checkout's time went" (bench/report_costs.py
-`latency_queue`): the admission line and the event loop from the server's own probes, and
-whether a transaction was held across a call to Stripe, from pg_stat_activity."""
+"""The section "Where a checkout's time went under Stripe's latency" (`latency_queue`): at
+full and at half load, the time per checkout by Little's law, the fake's call, the worker's
+CPU, the admission line and the event loop from the server's own probes; and whether a
+transaction was held across a call to Stripe, from pg_stat_activity."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
+from bench.report_costs import _bound, bound_by, per_request
+from bench.report_sections import Lines
 from bench.scenarios import LatencyResult
+
+LATENCY_QUEUE_TITLE = "Where a checkout's time went under Stripe's latency"
 
 # The 99th percentile of the standard normal distribution.
 _Z99 = 2.3263478740408408
@@ -75,7 +79,7 @@ def held_across_calls(
     limit = result.transaction_limit_ms
     share = share_longer(result.p50_ms, result.p99_ms, limit + interval_ms)
     calls = (result.per_call("half") or {}).get("calls")
-    outlasting = f" ({share * calls:.0f} of the figure's {calls:,.0f} calls)" if calls else ""
+    outlasting = f" (about {share * calls:.0f} of the figure's {calls:,.0f} calls)" if calls else ""
     text = (
         f"pg_stat_activity, sampled beside the load ({samples} samples in {wall:.1f} s) on "
         "this database (Bookpay's pool and the fake Stripe's): on average "
@@ -87,17 +91,115 @@ def held_across_calls(
         f"waited on: {waits}. The run asserts, for both latency figures, that no open "
         f"transaction reached {limit} ms (correctness checks): one held across a call lives "
         f"as long as the call; the samples came every {interval_ms:.0f} ms on average, and "
-        f"{100 * share:.1f} % of the injected delays outlast {limit} ms by more than that"
-        f"{outlasting}: a transaction held across any of them would most likely have been "
+        f"{100 * share:.1f} % of the injected delays are expected, by the injected "
+        f"distribution (log-normal, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms; not "
+        f"counted), to outlast {limit} ms by more than that{outlasting}: a transaction "
+        "held across any of them would most likely have been "
         f"seen older than {limit} ms. A connection checked out of the pool outside a transaction "
         "is not visible here: tests/integration/http/test_no_connection_across_gateway.py "
         "asserts that none is held across a call"
     )
     if call_ms <= 0:
         return text + ".\n"
-    bound = 1000 * DEFAULT_POSTGRES_POOL_SIZE / call_ms
+    bound = 1000 * result.pool / call_ms
     return (
-        text + f"; and had every checkout held one of the pool's {DEFAULT_POSTGRES_POOL_SIZE} "
+        text + f"; and had every checkout held one of the pool's {result.pool} "
         f"across its {call_ms:.0f} ms call, at most {bound:.0f} checkouts/s could have run, "
         f"not {fig['rps']:.0f}.\n"
     )
+
+
+def latency_queue(out: Lines, result: LatencyResult) -> None:
+    """Where a checkout's time went at full load (the 80 % target's figure) and at half load
+    (the p99 target's): the gateway's wait, the worker's CPU, and the queue; and whether a
+    transaction stayed open across the gateway's wait."""
+    loads = [key for key in ("full", "half") if key in result.figures]
+    if not loads:
+        return
+    add = out.append
+    add(f"### {LATENCY_QUEUE_TITLE}\n")
+    for key in loads:
+        add(_time_went(result, key))
+    full = result.figures.get("full")
+    if full is not None:
+        add(
+            bound_by(
+                f"At full load ({result.customers} customers, {full['rps']:.0f} "
+                "checkouts/s, the 80 % target's figure)",
+                full,
+                "checkout",
+            )
+            + "\n"
+        )
+    fig = result.figures.get("half")
+    if fig is None:
+        return
+    activity = (fig.get("database") or {}).get("activity")
+    if not activity:
+        add("pg_stat_activity was not sampled in the half-load figure.\n")
+        return
+    call = result.per_call("half")
+    gateway = call["call"] if call else gateway_mean_ms(result.p50_ms, result.p99_ms)
+    add(held_across_calls(activity, result, fig, gateway))
+
+
+def _time_went(result: LatencyResult, key: str) -> str:
+    """One load's checkout time by Little's law, split into the fake's measured call, the
+    worker's CPU, and (from the server's readiness, when sampled) the admission line."""
+    fig = result.figures[key]
+    call = result.per_call(key)
+    gateway = call["call"] if call else gateway_mean_ms(result.p50_ms, result.p99_ms)
+    customers = result.customers if key == "full" else result.customers // 2
+    target = "the 80 % target's figure" if key == "full" else "the p99 target's figure"
+    mean = float(fig.get("mean_ms") or 0.0)
+    little = 1000 * customers / max(fig["rps"], 1e-9)
+    worker_ms = per_request(fig)["worker_ms"] or 0.0
+    server = float(fig["server_cpu_share"])
+    bound = _bound(server, float(fig["machine"]["idle"]))
+    beyond = mean - gateway
+    text = (
+        f"**At {'full' if key == 'full' else 'half'} load ({target}).** {customers} customers "
+        f"in a closed loop at {fig['rps']:.0f} checkouts/s: by Little's law each checkout "
+        f"took {little:.0f} ms on average (measured mean {mean:.0f} ms). "
+        + (
+            f"A call to the fake Stripe took {gateway:.0f} ms on average, timed inside it "
+            f"({call['injected']:.0f} ms injected, {call['pool_wait'] + call['holding']:.0f} "
+            "ms its own pool and statements: the table above)"
+            if call
+            else f"The fake's delay is expected to average {gateway:.0f} ms (the mean of its "
+            f"log-normal, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms; the fake's own "
+            "timings were not read for this figure)"
+        )
+        + f", so a checkout spent about {beyond:.0f} ms in Bookpay beyond the gateway "
+        f"call, of which {worker_ms:.1f} ms "
+        f"was the worker's own CPU per checkout. The worker used {server:.2f} of a core and "
+        f"the machine had {fig['machine']['idle']:.2f} idle cores"
+        + (
+            f": the worker was saturated, so the other ~{beyond - worker_ms:.0f} ms were "
+            "spent waiting for it (the admission line and the event loop's queue), not for "
+            "the gateway."
+            if bound == "worker"
+            else f": the machine was full (the worker got {server:.2f} of a core), so the "
+            f"other ~{beyond - worker_ms:.0f} ms were spent waiting for a core (the admission "
+            "line and the event loop's queue), not for the gateway."
+            if bound == "machine"
+            else ": neither was full, so the wait beyond the CPU is elsewhere (see below)."
+        )
+        + (f" {_against_injected(float(fig['p99_ms']), result.p99_ms)}" if key == "half" else "")
+        + "\n"
+    )
+    ready = (fig.get("database") or {}).get("readiness")
+    if ready:
+        return text + line_and_loop(ready, float(fig["rps"]), beyond, worker_ms)
+    return text + (
+        "The server's readiness (the admission line) was not sampled in this figure: the "
+        "time beyond the call and the worker's CPU is not split further.\n"
+    )
+
+
+def _against_injected(p99_ms: float, injected_ms: float) -> str:
+    """The figure's p99 against the injected p99, worded for either side of it."""
+    gap = p99_ms - injected_ms
+    if gap >= 0:
+        return f"p99 {p99_ms:.0f} ms exceeds the injected p99 by {gap:.0f} ms."
+    return f"p99 {p99_ms:.0f} ms is {-gap:.0f} ms below the injected p99 ({injected_ms:.0f} ms)."

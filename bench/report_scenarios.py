@@ -19,17 +19,28 @@ def _row(label: str, fig: dict[str, Any], ratio: str) -> str:
     )
 
 
+def _on_connections(fig: dict[str, Any] | None, joint: str = " (") -> str:
+    """' (N connections)' or ', N connections' from a figure's own load settings
+    (bench/load.py records them), or nothing when the figure predates that."""
+    connections = (fig or {}).get("connections")
+    if not connections:
+        return ""
+    return f" ({connections} connections)" if joint == " (" else f", {connections} connections"
+
+
 def latency(out: Lines, result: LatencyResult, direct: ConfigResult | None) -> None:
     add = out.append
     add("## Checkout with Stripe's latency\n")
     add(
-        "PostgreSQL, 1 worker, the default pool (20 connections). The fake gateway waits a "
+        f"PostgreSQL, 1 worker, the default pool ({result.pool} connections). The fake "
+        "gateway waits a "
         f"log-normal delay with p50 {result.p50_ms} ms and p99 {result.p99_ms} ms "
         f"(`BOOKPAY_FAKE_STRIPE_LATENCY_MS={result.p50_ms},{result.p99_ms}`) before each "
         f"session it creates; {result.customers} and then {result.customers // 2} customers "
         "check out at once (one connection each, closed loop). The ratio is to the "
-        "zero-latency checkout of the PostgreSQL 1-worker configuration above (16 "
-        "connections). Then the same customers race for the last seats of another offering "
+        "zero-latency checkout of the PostgreSQL 1-worker configuration above"
+        f"{_on_connections(direct.figures.get('checkout') if direct else None)}. Then the "
+        "same customers race for the last seats of another offering "
         f"({SCARCE_SLOTS} slots of {SCARCE_SEATS} seats): answers 201 or 409; every seat "
         "must sell and none twice (the bookings in the database hold or own exactly the "
         "seats offered), and every slot's counters must match its bookings.\n"
@@ -38,7 +49,8 @@ def latency(out: Lines, result: LatencyResult, direct: ConfigResult | None) -> N
     add("| load | req/s | p50 ms | p99 ms | errors | vs zero-latency checkout |")
     add("| --- | ---: | ---: | ---: | ---: | ---: |")
     if direct is not None:
-        add(_row("zero latency, 16 connections", direct.figures["checkout"], "—"))
+        reference_fig = direct.figures["checkout"]
+        add(_row(f"zero latency{_on_connections(reference_fig, ',')}", reference_fig, "—"))
     for key, label in (
         ("full", f"{result.customers} customers"),
         ("half", f"{result.customers // 2} customers"),
@@ -119,7 +131,8 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
         if direct is not None and "webhooks" in direct.figures:
             mix = costs.per_request(direct.figures["webhooks"])["worker_ms"] or 0.0
             add(
-                f"The 16-connection webhooks figure of that configuration cost the workers "
+                f"The webhooks figure of that configuration"
+                f"{_on_connections(direct.figures['webhooks'])} cost the workers "
                 f"{mix:.1f} ms per request; with {result.connections} connections on "
                 f"{workers}, a request waits on average "
                 f"{1000 * result.connections / max(fig['rps'], 1e-9):.0f} ms "

@@ -232,20 +232,29 @@ def targets(
     add("## Targets\n")
     add(
         "A miss names the section whose figures of this run explain it: for a throughput "
-        "ratio, that configuration's costs per request against its ceiling's (and for "
-        "PostgreSQL with one worker also the worker's py-spy profile under that load); for "
+        "ratio, that configuration's costs per request against its ceiling's (and for one "
+        "worker also the worker's py-spy profile under that load: every load on PostgreSQL "
+        "served directly, the checkout and the webhooks on SQLite and through PgBouncer; two "
+        "workers fill the machine, so their costs section is the explanation); for "
         "the other targets, the section that measures them. Each figure is one measurement "
         "of a few seconds (those under Stripe's latency twice as long) on a shared machine: "
         "two idle runs of the same tree differed by up to a third on the latency and SQLite "
         "figures (bench/findings.md), so a target that close to its line may read met in "
-        "one run and missed in the next.\n"
+        "one run and missed in the next. A ratio whose ceiling or reference was measured with "
+        "the server starved of CPU (its workers well below a core each while the machine had "
+        "no idle core: other load took the cores) reads **not judged**, never met or missed, "
+        "and fails a check: that run cannot judge it.\n"
     )
     add("| target | measured | | explained by |")
     add("| --- | --- | --- | --- |")
     for name, value, ok in found:
         why = explanations.get(name) or explained_by(name, profiled)
         # A target without its figure or ceiling (bench/report.py): no ratio, no verdict.
-        mark = "**not measured**" if value.startswith("not measured") else _mark(ok)
+        # Nor for one whose ceiling or reference was starved of CPU (report_costs.starved).
+        mark = next(
+            (f"**{state}**" for state in ("not measured", "not judged") if value.startswith(state)),
+            _mark(ok),
+        )
         add(f"| {name} | {value} | {mark} | {'' if ok else why} |")
     add("")
     add("## Correctness checks (asserted: a failed check fails `make bench`)\n")
@@ -405,41 +414,6 @@ def quotes(out: Lines, quotes: dict[str, dict[str, float]]) -> None:
     for name, fig in quotes.items():
         add(f"| {name} | {fig['quotes_per_second']:,.0f} | {fig['us_per_quote']:.1f} |")
     add("")
-
-
-def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
-    add = out.append
-    if profiles:
-        add("## Profiles (py-spy, PostgreSQL, 1 worker)\n")
-        add(
-            "Sampled at 200 Hz over the worker while it takes each load (its warm-up "
-            "included), 16 connections, except `checkout_latency`: the checkout under the "
-            "fake Stripe's latency (p50 300 ms, p99 1.2 s) with 128 customers. Shares are of the "
-            "samples in which the worker was running (idle time excluded). SQLAlchemy's "
-            "async layer runs each database call inside a greenlet, and py-spy shows only "
-            "that greenlet's frames, so the inclusive shares of Bookpay functions that "
-            "reach the database are lower bounds (which is also why `cli.py:main` is not "
-            "at 100 %).\n"
-        )
-        for scenario, prof in profiles.items():
-            add(f"### {profile_title(scenario)}\n")
-            add(f"{prof['samples']:,} samples.\n")
-            add("By layer (where the sampled frame was):\n")
-            add("| layer | share |")
-            add("| --- | ---: |")
-            for key, share in prof["layers"]:
-                add(f"| {key} | {share:.0f} % |")
-            add("\nBookpay functions, inclusive (the function or anything it called):\n")
-            add("| function | share |")
-            add("| --- | ---: |")
-            for key, share in prof["inclusive"]:
-                add(f"| `{key}` | {share:.0f} % |")
-            add("\nHottest leaf functions:\n")
-            add("| function | share |")
-            add("| --- | ---: |")
-            for key, share in prof["leaf"]:
-                add(f"| `{key}` | {share:.1f} % |")
-            add("")
 
 
 def findings(out: Lines) -> None:

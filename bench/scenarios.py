@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
 from bench.checks import Checks, audit_seats, seats_taken, still_pending
 from bench.common import (
     DUPLICATE_SHARE,
@@ -70,6 +71,8 @@ class LatencyResult:
     seats: tuple[int, int] = (0, 0)  # (taken, offered) of the scarce offering
     started: int = 0  # checkouts answered 201 on the scarce offering
     fake_pool: int = LATENCY_FAKE_STRIPE_POOL
+    # Bookpay's own pool: the server is started without a pool setting, so the default.
+    pool: int = DEFAULT_POSTGRES_POOL_SIZE
     transaction_limit_ms: int = TRANSACTION_LIMIT_MS
     # Per figure ("full", "half"): the fake Stripe's own timings over it (warm-up included),
     # the difference of two readings of GET /fake-stripe/timings (adapters/fake_stripe/timings.py).

@@ -186,3 +186,20 @@ def test_a_storm_redelivery_answered_with_errors_fails_the_run(
         "webhook storm: redelivery 1 (2 events): no errors (1 errors, 0 during the warm-up; "
         "statuses 200: 1, 503: 1)"
     ]
+
+
+def test_a_pool_timeout_logged_once_is_counted_once(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(
+        "INFO started\n"
+        "WARNING database unavailable on POST /v1/checkout: TimeoutError (QueuePool limit of "
+        "size 20 overflow 0 reached, connection timed out, timeout 2.00)\n"
+        "WARNING database unavailable on POST /v1/checkout: TimeoutError\n"
+        "INFO done\n"
+    )
+    server = Server("bookpay", 1, cast(Any, None), log)
+    checks = Checks()
+    assert not checks.no_pool_timeout(server, [make_figure(100)], "checkout")
+    assert checks.failures == [
+        "checkout: no pool timeout (0 answers 503, 2 timeouts logged: QueuePool limit of size 20)"
+    ]

@@ -1,0 +1,62 @@
+"""The profiles section of docs/benchmarks.md: each py-spy profile (bench/profiling.py) by
+layer and function, with the configuration and load it was taken under."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report_sections import Lines, profile_title
+
+
+def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
+    add = out.append
+    if profiles:
+        add("## Profiles (py-spy, one worker)\n")
+        add(
+            "Sampled at 200 Hz over the worker while it takes each load (its warm-up "
+            "included); each profile names its configuration and load. PostgreSQL served "
+            "directly is profiled under every load a target measures; SQLite and PostgreSQL "
+            "via PgBouncer under the checkout and the webhooks. Two workers are not profiled: "
+            "their figures fill the machine (their costs sections show the idle cores), so "
+            "their ratios follow the whole cost per request across the workers, PostgreSQL "
+            "and the load generator, not one process's profile. Shares are of the "
+            "samples in which the worker was running (idle time excluded). SQLAlchemy's "
+            "async layer runs each database call inside a greenlet, and py-spy shows only "
+            "that greenlet's frames, so the inclusive shares of Bookpay functions that "
+            "reach the database are lower bounds (which is also why `cli.py:main` is not "
+            "at 100 %).\n"
+        )
+        for scenario, prof in profiles.items():
+            add(f"### {profile_title(scenario)}\n")
+            add(f"{_profiled_load(prof)}; {prof['samples']:,} samples.\n")
+            add("By layer (where the sampled frame was):\n")
+            add("| layer | share |")
+            add("| --- | ---: |")
+            for key, share in prof["layers"]:
+                add(f"| {key} | {share:.0f} % |")
+            add("\nBookpay functions, inclusive (the function or anything it called):\n")
+            add("| function | share |")
+            add("| --- | ---: |")
+            for key, share in prof["inclusive"]:
+                add(f"| `{key}` | {share:.0f} % |")
+            add("\nHottest leaf functions:\n")
+            add("| function | share |")
+            add("| --- | ---: |")
+            for key, share in prof["leaf"]:
+                add(f"| `{key}` | {share:.1f} % |")
+            add("")
+
+
+def _profiled_load(prof: dict[str, Any]) -> str:
+    """The configuration and load of one profile, from what bench/profiling.py recorded."""
+    where = prof.get("where", "configuration not recorded")
+    connections = prof.get("connections")
+    load = f"{connections} connections" if connections else "connections not recorded"
+    latency = prof.get("latency_ms")
+    if latency:
+        p50, p99 = latency
+        return (
+            f"{where}, the checkout under the fake Stripe's latency (p50 {p50} ms, p99 "
+            f"{p99} ms) with {connections} customers"
+        )
+    return f"{where}, {load}"
