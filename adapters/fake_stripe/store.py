@@ -2,8 +2,9 @@
 
 Several server processes must see the same fake (a customer's Pay click may reach any of
 them), so the store is a database (sql_store.py); the tests' in-memory double of it lives
-in tests/fakes/fake_stripe_store.py, outside the product. Objects are kept as the Stripe-shaped JSON the fake serves, keyed by their
-Stripe-style id, which is unique across kinds (`acct_…`, `cs_test_…`, `pi_…`, `ch_…`, `re_…`).
+in tests/fakes/fake_stripe_store.py, outside the product. Objects are kept as the
+Stripe-shaped JSON the fake serves, keyed by their Stripe-style id, which is unique across
+kinds (`acct_…`, `cs_test_…`, `pi_…`, `ch_…`, `re_…`).
 
 Stripe's guarantees rest on two things every store keeps: a version on each object (a
 write based on a stale read is refused, so two racing clicks cannot both charge or both
