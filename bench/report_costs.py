@@ -112,7 +112,7 @@ def costs(out: Lines, configs: list[ConfigResult]) -> None:
         "backends connected to this configuration's own database (other databases on the "
         "server left out; background writers not counted) and PgBouncer's own process. "
         "(Transactions per request are left out: PostgreSQL flushes its counters about "
-        "once a second, too coarse for a 6-second figure; `python -m bench.roundtrips` "
+        "once a second, too coarse for a figure of a few seconds; `python -m bench.roundtrips` "
         "counts statements and round trips exactly, one request at a time.) On SQLite, "
         "the writer's "
         "turn (the `-writer.lock` every process takes before `BEGIN IMMEDIATE`, "
@@ -244,8 +244,7 @@ def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
             f"The busiest worker ran at {per_worker:.2f} of a core while the machine had "
             f"{idle:.2f} idle cores: at {NEAR_FULL_WORKER:.2f} of a core or more with "
             f"{SPARE_CORE:.2f} idle cores or more to spare, the figure is bound by that one "
-            "process's CPU (the rest of its core is the event "
-            "loop between turns), so the ratio follows the worker's cost per request." + unqueued
+            "process's CPU, so the ratio follows the worker's cost per request." + unqueued
         )
     if turn_share is not None and turn_share >= 0.5 and not unqueued:
         return (

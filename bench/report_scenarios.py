@@ -136,7 +136,8 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
                 f"{mix:.1f} ms per request; with {result.connections} connections on "
                 f"{workers}, a request waits on average "
                 f"{1000 * result.connections / max(fig['rps'], 1e-9):.0f} ms "
-                "in all (Little's law), most of it for its turn on a worker.\n"
+                "in all (Little's law); how that wait divides between the workers' turns, the pool "
+                "and PostgreSQL is not measured.\n"
             )
     if result.redelivered:
         add(
