@@ -187,7 +187,7 @@ def _command(report: Report) -> str:
 NO_PROFILE = "no profile taken"
 # What explains a missed target, by the words of its name (first match).
 EXPLANATIONS = (
-    ("gateway latency", "profile", "checkout_latency"),
+    ("gateway latency", "profile", "checkout_latency_full"),
     ("p99 at half load", "profile", "checkout_latency"),
     ("webhook storm", "profile", "webhooks"),
     ("checkout ≥", "profile", "checkout"),

@@ -195,6 +195,12 @@ def test_a_miss_links_a_profile_only_when_one_was_taken(monkeypatch: pytest.Monk
     assert report_sections.explained_by("p99 at half load", ("checkout_latency",)) == (
         "[Profile: checkout_latency](#profile-checkout_latency)"
     )
+    # The throughput target under latency is measured at full load: its own profile.
+    full_load = "checkout with gateway latency (p50 300 ms), 256 customers ≥ 80 %"
+    taken = ("checkout_latency", "checkout_latency_full")
+    assert report_sections.explained_by(full_load, taken) == (
+        "[Profile: checkout_latency_full](#profile-checkout_latency_full)"
+    )
     assert report_sections.explained_by("peak memory", ()) == "[Peak memory](#peak-memory)"
     report = make_report(Checks())  # no profiles: as with --no-profile or without py-spy
     direct = report.configs[0]
