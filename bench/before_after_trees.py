@@ -17,7 +17,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench.common import (
     BIN,
     POLICY,
-    POSTGRES_SERVER,
     PRICE,
     ROOT,
     connect_postgres,
+    empty_postgres_database,
     free_port,
     inherited_env,
     log,
@@ -137,22 +135,11 @@ def base_tree(commit: str, prepared: Path | None = None) -> Iterator[Tree]:
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, capture_output=True)
 
 
-async def _postgres_admin(statement: str) -> None:
-    connection = await connect_postgres()
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextmanager
 def tree_database(tree: Tree) -> Iterator[str]:
     """A fresh PostgreSQL database migrated by the tree's own `bookpay migrate`; dropped
     afterwards."""
-    name = f"bookpay_ba_{tree.name}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
-    try:
+    with empty_postgres_database(f"bookpay_ba_{tree.name}_") as url:
         env = {**tree.env, "BOOKPAY_DATABASE_URL": url, "BOOKPAY_GATEWAY": "fake"}
         subprocess.run(
             [str(tree.bin / "bookpay"), "migrate"],
@@ -162,8 +149,6 @@ def tree_database(tree: Tree) -> Iterator[str]:
             capture_output=True,
         )
         yield url
-    finally:
-        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager

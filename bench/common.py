@@ -92,17 +92,24 @@ async def _postgres_admin(statement: str) -> None:
 
 
 @contextmanager
+def empty_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database named `prefix` and a random suffix,
+    dropped afterwards (its connections ended)."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
 def throwaway_database(kind: str) -> Iterator[str]:
     """A fresh, migrated database URL, dropped (or deleted) afterwards."""
     if kind == "postgres":
-        name = f"bookpay_bench_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
-        url = make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
-        try:
+        with empty_postgres_database("bookpay_bench_") as url:
             _migrate(url)
             yield url
-        finally:
-            asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         folder = Path(tempfile.mkdtemp(prefix="bookpay_bench_"))
         url = f"sqlite+aiosqlite:///{folder / 'bookpay.db'}"
