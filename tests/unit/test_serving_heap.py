@@ -9,12 +9,11 @@ Checked in a fresh interpreter, so that this test process's own heap is never fr
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+from functools import cache
 
 import pytest
+
+from tests.support.fresh_interpreter import last_json_line
 
 # Each test starts a Python process of its own, as the other slow tests do.
 pytestmark = pytest.mark.slow
@@ -34,35 +33,24 @@ print(json.dumps({
 """
 
 
-def _look(**settings: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKPAY_")}
-    env.update(settings)
-    done = subprocess.run(
-        [sys.executable, "-c", BUILD_AND_LOOK],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+@cache
+def _seen() -> dict[str, object]:
+    """What one fresh server process saw (both tests read the same start)."""
+    seen: dict[str, object] = last_json_line(
+        BUILD_AND_LOOK,
+        BOOKPAY_GATEWAY="fake",
+        BOOKPAY_DATABASE_URL="postgresql+asyncpg://bookpay@127.0.0.1:5432/unused",
     )
-    assert done.returncode == 0, done.stderr
-    seen: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return seen
 
 
 def test_the_app_built_at_start_is_left_out_of_later_collections() -> None:
-    seen = _look(
-        BOOKPAY_GATEWAY="fake",
-        BOOKPAY_DATABASE_URL="postgresql+asyncpg://bookpay@127.0.0.1:5432/unused",
-    )
+    seen = _seen()
     assert seen["app_collected"] is False
     assert isinstance(seen["frozen"], int)
     assert seen["frozen"] > 0
 
 
 def test_objects_made_after_the_start_are_still_collected() -> None:
-    seen = _look(
-        BOOKPAY_GATEWAY="fake",
-        BOOKPAY_DATABASE_URL="postgresql+asyncpg://bookpay@127.0.0.1:5432/unused",
-    )
+    seen = _seen()
     assert seen["later_collected"] is True

@@ -12,12 +12,9 @@ Checked in a fresh interpreter, where nothing else imported them first.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
+
+from tests.support.fresh_interpreter import last_json_line
 
 # A fresh interpreter imports the whole app (about 2.5 s of CPU): a process of its own, as
 # the other tests marked slow.
@@ -42,18 +39,7 @@ print(json.dumps(sorted(name for name in sys.argv[1:] if name in sys.modules)))
 
 
 def _imported(**settings: str) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKPAY_")}
-    env.update(settings)
-    done = subprocess.run(
-        [sys.executable, "-c", BUILD_AND_VERIFY, *OPTIONAL],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    imported: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    imported: list[str] = last_json_line(BUILD_AND_VERIFY, *OPTIONAL, **settings)
     return imported
 
 
