@@ -111,6 +111,25 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
+async def _retries_sent(client: AppClient, store: FakeStripeStore) -> None:
+    """Every delivery the fake has yet to retry, sent to the app now, each when it falls
+    due (the fake's clock is not waited for), until each is acknowledged or given up."""
+
+    async def to_the_app(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
+        return (
+            await client.post(WEBHOOK_PATHS[endpoint], content=body, headers=headers)
+        ).status_code
+
+    await FakeGateway(
+        store=store,
+        public_base_url=BASE_URL,
+        webhook_secret=WEBHOOK_SECRET,
+        connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        deliver=to_the_app,
+        sleep=_no_sleep,  # a retry is due at once: its due time is reached all the same
+    ).wait_for_deliveries()
+
+
 async def test_an_event_not_delivered_before_a_restart_is_delivered_after_it(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -137,22 +156,8 @@ async def test_an_event_not_delivered_before_a_restart_is_delivered_after_it(
     second, _ = build_test_app(tmp_path, database_url, fake_stripe_in_database=True)
     engine = create_engine(database_url)
     async with AppClient(app=second, base_url=BASE_URL) as client:
-
-        async def to_the_new_app(
-            endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
-        ) -> int:
-            answer = await client.post(WEBHOOK_PATHS[endpoint], content=body, headers=headers)
-            return answer.status_code
-
         # The new process's fake Stripe, on the same tables; nothing is left in memory.
-        await FakeGateway(
-            store=SqlAlchemyFakeStripeStore(engine),
-            public_base_url=BASE_URL,
-            webhook_secret=WEBHOOK_SECRET,
-            connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
-            deliver=to_the_new_app,
-            sleep=_no_sleep,  # the retry is due at once: its due time is reached all the same
-        ).wait_for_deliveries()
+        await _retries_sent(client, SqlAlchemyFakeStripeStore(engine))
         await engine.dispose()
 
         detail = (await client.get(booking_url, headers=tenant)).json()
@@ -190,25 +195,6 @@ async def test_a_dashboard_refund_with_the_fee_is_booked_as_stripe_made_it(
     assert (await _fee(store, fee["id"]))["amount_refunded"] == 54
     detail = (await client.get(f"/v1/tenant/bookings/{booking_id}", headers=tenant)).json()
     assert detail["refunded"] == {"amount": 1000, "currency": "usd"}
-
-
-async def _retries_sent(client: AppClient, store: FakeStripeStore) -> None:
-    """Every delivery the fake has yet to retry, sent to the app now, each when it falls
-    due (the fake's clock is not waited for), until each is acknowledged or given up."""
-
-    async def to_the_app(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
-        return (
-            await client.post(WEBHOOK_PATHS[endpoint], content=body, headers=headers)
-        ).status_code
-
-    await FakeGateway(
-        store=store,
-        public_base_url=BASE_URL,
-        webhook_secret=WEBHOOK_SECRET,
-        connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
-        deliver=to_the_app,
-        sleep=_no_sleep,
-    ).wait_for_deliveries()
 
 
 async def test_concurrent_dashboard_refunds_never_exceed_the_charge(
