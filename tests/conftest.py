@@ -67,18 +67,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # test about SQL, row-level security, concurrency or the pooler: all of tests/integration/
 # persistence and gateway, the PostgreSQL-only HTTP tests (row security over HTTP, hard edges
 # on PostgreSQL, the sick database, round trips, the fake Stripe's pool; no engine
-# parameter), and the races below, whose outcome depends on PostgreSQL's locking.
+# parameter), and the tests marked `race`, whose outcome depends on PostgreSQL's locking.
 _BUSINESS_FOLDERS = ("tests/integration/http/", "tests/bdd/http/")
-_RACES_ON_POSTGRES = frozenset(
-    {
-        "tests/integration/http/test_concurrent_refunds.py",
-        "test_a_fee_change_and_a_price_change_at_once_never_leave_an_offering_unpriced",
-        "test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout",
-        "test_pay_pressed_eight_times_at_once_confirms_and_charges_once",
-        "test_concurrent_dashboard_refunds_never_exceed_the_charge",
-        "test_two_simultaneous_posts_of_one_form_hold_the_seats_once",
-    }
-)
 
 
 def _a_business_scenario_on_postgres(item: pytest.Item) -> bool:
@@ -86,8 +76,7 @@ def _a_business_scenario_on_postgres(item: pytest.Item) -> bool:
     if callspec is None or "postgres" not in callspec.id.split("-"):
         return False
     path = item.nodeid.split("::")[0]
-    name = getattr(item, "originalname", item.name)
-    return path.startswith(_BUSINESS_FOLDERS) and not {path, name} & _RACES_ON_POSTGRES
+    return path.startswith(_BUSINESS_FOLDERS) and item.get_closest_marker("race") is None
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

@@ -141,6 +141,7 @@ async def test_a_post_without_the_seats_of_its_total_is_not_sent_to_checkout(
 # --- 4. One form submission, one checkout ----------------------------------------------
 
 
+@pytest.mark.race
 async def test_two_simultaneous_posts_of_one_form_hold_the_seats_once(
     client: AppClient,
 ) -> None:
@@ -313,6 +314,7 @@ class _SecondHoldLosesTheRace(StartCheckout):
         return await self._inner(command)
 
 
+@pytest.mark.race
 async def test_a_post_that_loses_the_race_to_hold_resumes_the_first_checkout(
     app: tuple[AppClient, Container],
 ) -> None:

@@ -13,7 +13,7 @@ from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.http_flows import paid_booking
 
-pytestmark = pytest.mark.refunds
+pytestmark = [pytest.mark.refunds, pytest.mark.race]
 
 ENGINES = [
     pytest.param(None, id="sqlite"),

@@ -82,6 +82,7 @@ async def _intent(client: AppClient, tenant: dict[str, str], booking_id: str) ->
     return intent
 
 
+@pytest.mark.race
 async def test_pay_pressed_eight_times_at_once_confirms_and_charges_once(
     app: tuple[AppClient, FakeStripeStore],
 ) -> None:
@@ -197,6 +198,7 @@ async def test_a_dashboard_refund_with_the_fee_is_booked_as_stripe_made_it(
     assert detail["refunded"] == {"amount": 1000, "currency": "usd"}
 
 
+@pytest.mark.race
 async def test_concurrent_dashboard_refunds_never_exceed_the_charge(
     app: tuple[AppClient, FakeStripeStore],
 ) -> None:

@@ -154,6 +154,7 @@ async def test_an_archived_offering_does_not_hold_back_a_new_policy(
     assert response.json()["version"] == 2
 
 
+@pytest.mark.race
 async def test_a_fee_change_and_a_price_change_at_once_never_leave_an_offering_unpriced(
     client: AppClient,
 ) -> None:
