@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from bench.checks import audit_seats
 from bench.common import (
     BIN,
     POLICY,
@@ -35,10 +36,10 @@ from bench.common import (
     free_port,
     inherited_env,
     log,
+    with_engine,
 )
 from bench.seed import BenchTenant
 from bench.servers import Server, server_env, start_server, stop_server
-from domain.statuses import SeatState, statuses_in
 
 # The packages whose versions the report shows for each tree.
 PACKAGES = ("litestar", "uvicorn", "SQLAlchemy", "asyncpg", "msgspec", "dependency-injector")
@@ -291,9 +292,10 @@ class Outcome:
 
 def outcome(url: str, tenant_id: str, sent_ids: set[str]) -> Outcome:
     """Every webhook booking sent is confirmed with one charge and one inbox record, none
-    other is; every slot's held and booked counters equal its bookings' seats."""
-    held = sorted(statuses_in(SeatState.HELD))
-    booked = sorted(statuses_in(SeatState.BOOKED))
+    other is; every slot's held and booked counters equal its bookings' seats (the bench's
+    seat audit, whose columns both schemas have)."""
+
+    seats = with_engine(url, audit_seats)
 
     async def read() -> Outcome:
         connection = await connect_postgres(url)
@@ -314,17 +316,6 @@ def outcome(url: str, tenant_id: str, sent_ids: set[str]) -> Outcome:
             inbox = await connection.fetchval(
                 "SELECT count(*) FROM webhook_inbox WHERE event_id LIKE 'evt_bk_whbench_%'"
             )
-            slots_off = await connection.fetchval(
-                "SELECT count(*) FROM (SELECT s.held, s.booked, "
-                "coalesce(sum(b.seats) FILTER (WHERE b.status = ANY($2::text[])), 0) AS h, "
-                "coalesce(sum(b.seats) FILTER (WHERE b.status = ANY($3::text[])), 0) AS k "
-                "FROM slots s LEFT JOIN bookings b ON b.tenant_id = s.tenant_id "
-                "AND b.slot_id = s.id WHERE s.tenant_id = $1 GROUP BY s.id, s.held, s.booked) "
-                "AS counted WHERE held <> h OR booked <> k",
-                tenant_id,
-                held,
-                booked,
-            )
         finally:
             await connection.close()
         if charges is None:
@@ -336,7 +327,7 @@ def outcome(url: str, tenant_id: str, sent_ids: set[str]) -> Outcome:
             charge_entries=int(charges["entries"]),
             bookings_charged=int(charges["bookings"]),
             inbox_records=int(inbox),
-            slots_off=int(slots_off),
+            slots_off=seats.miscounted,
         )
 
     return asyncio.run(read())
