@@ -1,7 +1,8 @@
 """The sections of docs/benchmarks.md that explain each configuration's misses from its own
 figures of the same run: what a request cost the worker, the database and the pooler,
 against the ceiling's; whether the machine had cores left; on SQLite, the writer's turn;
-a figure's own verdict (bound_by). Under Stripe's latency, where a checkout's time went:
+a figure's own verdict (bound_by); when neither CPU bound it, what its requests waited on
+(report_waits). Under Stripe's latency, where a checkout's time went:
 report_latency; the storm's apply share: report_storm.
 """
 

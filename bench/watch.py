@@ -212,7 +212,11 @@ class Watch:
         console = PoolerConsole(target.pooler_port) if target.pooler_port is not None else None
         pooled = PoolerReading(str(make_url(target.direct_url).database))
         if console is not None:
-            await console.open()
+            try:
+                await console.open()
+            except OSError as error:  # no psql: the other readings stand without it
+                self.result["pooler_error"] = repr(error)[:300]
+                console = None
         # The probes and the pooler's console answer in their own time: tasks of their own,
         # so that a slow answer delays no sample of the writer's turn.
         stop = asyncio.Event()
