@@ -15,7 +15,7 @@ from bench.before_after_trees import PACKAGES, Answers, Outcome, Tree
 from bench.checks import Checks
 from bench.common import ROOT, connect_postgres
 from bench.load import LoadSettings
-from bench.report_sections import _machine
+from bench.report_header import _machine
 
 
 @dataclass

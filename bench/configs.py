@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench.checks import Checks, audit_seats
@@ -78,7 +78,7 @@ def served_url(database: str, pgbouncer: bool) -> Iterator[tuple[WatchTarget, st
             yield WatchTarget(url), url, {}
             return
         bouncer = stack.enter_context(running_pgbouncer(url))
-        target = WatchTarget(url, pooler_pid(bouncer.log_path))
+        target = WatchTarget(url, pooler_pid(bouncer.log_path), pooler_port=bouncer.port)
         yield target, bouncer.url_for(url), {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
 
 
@@ -148,6 +148,9 @@ def _measure_bookpay(
         False,
     )
     url = watch.direct_url
+    # Beside Bookpay's loads, what its requests waited on: the server's admission line and
+    # event loop (its health probes), PostgreSQL's sessions of this database (bench/watch.py).
+    watch = replace(watch, activity=url.startswith("postgresql"), readiness_port=server.port)
     result.memory["bookpay_ready"] = server.memory()
     tenant = set_up_tenant(server, "bench-studio")
     pending = with_engine(

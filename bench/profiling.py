@@ -43,6 +43,11 @@ LATENCY_SETTING = f"{LATENCY_P50_MS},{LATENCY_P99_MS}"
 # the idle machine. Two-worker configurations fill the machine (their costs section shows
 # no idle core), so their misses follow the whole cost per request, not one process's.
 OTHER_PROFILED = (("sqlite", False), ("postgres", True))
+# SQLite's one worker is also profiled under browsing (availability, the booking page), each
+# over a shorter load (BROWSING_SECONDS after BROWSING_WARMUP): about 6 s more in all.
+BROWSING_PROFILED = ("sqlite",)
+BROWSING_SECONDS = 2.0
+BROWSING_WARMUP = 1.0
 
 
 def where(database: str, pgbouncer: bool) -> str:
@@ -108,8 +113,18 @@ def _layer(path: str) -> str:
     return "other (interpreter, stdlib)"
 
 
+# Where a sample's stack says the worker was, beside its layers: in one of aiosqlite's
+# connection threads (each runs SQLite's C library for its connection, off the event loop),
+# or in the event loop's select (the loop waiting for a socket or a thread's answer).
+WHERE_SAMPLED = (
+    ("aiosqlite_thread", "_connection_worker_thread"),
+    ("event_loop_select", "select (" + "selectors.py"),
+)
+
+
 def summarize_profile(raw: str) -> dict[str, Any]:
     total = 0
+    sampled: dict[str, int] = {}
     leaf: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     layers: dict[str, int] = {}
@@ -122,6 +137,9 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         frames = [f for f in stack.split(";") if " (" in f]
         if not frames:
             continue
+        for where_key, needle in WHERE_SAMPLED:
+            if any(needle in _leaf_name(frame) for frame in frames):
+                sampled[where_key] = sampled.get(where_key, 0) + count
         name, path = _frame_parts(frames[-1])
         key = f"{name} ({Path(path).name})"
         leaf[key] = leaf.get(key, 0) + count
@@ -146,15 +164,23 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         "layers": top(layers, 12),
         "leaf": top(leaf, 12),
         "inclusive": top(inclusive, 18),
+        "where_sampled": {key: 100 * value / max(total, 1) for key, value in sampled.items()},
     }
+
+
+def _leaf_name(frame: str) -> str:
+    """'select (/usr/lib/python3.11/selectors.py:468)' → 'select (selectors.py'."""
+    name, path = _frame_parts(frame)
+    return f"{name} ({Path(path).name}"
 
 
 def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:
     """py-spy over one worker: of SQLite and of PostgreSQL via PgBouncer under the checkout
-    and the webhooks; of PostgreSQL under each load a target measures (the checkout, the
-    webhooks, availability and the booking page, then the checkout under Stripe's latency
-    at half the customers, bench/scenarios.py): each one-worker miss in the report names
-    the profile that explains it."""
+    and the webhooks (and SQLite under browsing, over a shorter load); of PostgreSQL under
+    each load a target measures (the checkout, the webhooks, availability and the booking
+    page, then the checkout under Stripe's latency at half the customers,
+    bench/scenarios.py): each one-worker miss in the report names the profile that
+    explains it."""
     profiles: dict[str, dict[str, Any]] = {}
     for database, pgbouncer in OTHER_PROFILED:
         log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): checkout, webhooks")
@@ -202,7 +228,7 @@ def _checkout_and_webhooks(
     py_spy: Path, load: LoadSettings, database: str, pgbouncer: bool
 ) -> dict[str, dict[str, Any]]:
     """The worker's profiles of the checkout and the webhooks on one worker of `database`
-    (through PgBouncer if `pgbouncer`), by profile_key."""
+    (through PgBouncer if `pgbouncer`), and of browsing on SQLite, by profile_key."""
     found: dict[str, dict[str, Any]] = {}
     with served_url(database, pgbouncer) as (watch, url, extra):
         port = free_port()
@@ -216,11 +242,25 @@ def _checkout_and_webhooks(
                 lambda engine: seed_pending_bookings(engine, tenant, PROFILE_BOOKINGS),
             )
             plans = {
-                "checkout": checkout_plan(server, tenant, "checkout (profiled)"),
-                "webhooks": _webhook_plan(server, pending),
+                "checkout": (checkout_plan(server, tenant, "checkout (profiled)"), load),
+                "webhooks": (_webhook_plan(server, pending), load),
             }
-            for scenario, plan in plans.items():
-                profile = _profiled(py_spy, server, plan, load, load.connections)
+            if database in BROWSING_PROFILED and not pgbouncer:
+                short = LoadSettings(
+                    min(load.seconds, BROWSING_SECONDS),
+                    min(load.warmup, BROWSING_WARMUP),
+                    load.connections,
+                )
+                plans["availability"] = (
+                    availability_plan(server, tenant, "availability (profiled)"),
+                    short,
+                )
+                plans["book_page"] = (
+                    book_page_plan(server, tenant, "booking page (profiled)"),
+                    short,
+                )
+            for scenario, (plan, settings) in plans.items():
+                profile = _profiled(py_spy, server, plan, settings, settings.connections)
                 profile["where"] = where(database, pgbouncer)
                 found[profile_key(scenario, database, pgbouncer)] = profile
         finally:
@@ -267,6 +307,10 @@ def _profiled(
     try:
         run_load(LoadSettings(load.seconds, load.warmup, connections), plan, server)
         recorder.wait(timeout=60)
-        return {**summarize_profile(output.read_text()), "connections": connections}
+        return {
+            **summarize_profile(output.read_text()),
+            "connections": connections,
+            "seconds": load.warmup + load.seconds,
+        }
     finally:
         output.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bench import report_costs as costs
-from bench import report_latency, report_profiles
+from bench import report_header, report_latency, report_profiles
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
 from bench import report_storm as storm_choice
@@ -23,10 +23,8 @@ Target = tuple[str, str, bool]
 # The measured value of a target whose figure or ceiling this run lacks (bench.run skipped
 # the scenario on request, or a figure is missing): never a ratio of 0 %.
 NOT_MEASURED = "not measured"
-# The measured value of a target whose ceiling or reference was starved of CPU.
+# The measured value of a target whose ceiling, reference or own figure was starved of CPU.
 NOT_JUDGED = "not judged"
-# Scenarios with a py-spy profile of their own (bench/profiling.py), by target name.
-PROFILED = ("checkout", "webhooks")
 
 
 def _link(title: str) -> str:
@@ -65,9 +63,10 @@ class Report:
             self.checks.expect(False, f"target measured: {name} ({missing})")
 
     def _not_judged(self, name: str, role: str, why: str, *links: str) -> None:
-        """A target whose ceiling or reference was measured with the server starved
-        (report_costs.starved): neither met nor missed, and a failed check, so that a run
-        on a busy machine says it cannot judge instead of passing or failing silently."""
+        """A target whose ceiling, reference or own figure was measured with the server
+        starved (report_costs.starved, starved_figure): neither met nor missed, and a failed
+        check, so that a run on a busy machine says it cannot judge instead of passing or
+        failing silently."""
         self._add((name, f"{NOT_JUDGED} ({role} starved: {why})", False), *links)
         self.checks.expect(
             False, f"target judged: {name} (its {role} was measured with the server starved: {why})"
@@ -84,7 +83,8 @@ class Report:
     ) -> float | None:
         """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured
         or not judged): a missing figure, a ceiling that is missing or measured no request,
-        or a ceiling measured with the server starved."""
+        a ceiling measured with the server starved, or the figure itself measured with the
+        server starved by other load."""
         if fig is None or "rps" not in fig:
             self._not_measured(name, f"no {what} figure")
             return None
@@ -94,6 +94,10 @@ class Report:
         why = costs.starved(ceiling)
         if why is not None:
             self._not_judged(name, role, why, *links)
+            return None
+        why = costs.starved_figure(fig)
+        if why is not None:
+            self._not_judged(name, "figure", why, *links)
             return None
         return float(fig["rps"]) / float(ceiling["rps"])
 
@@ -108,21 +112,17 @@ class Report:
         return None
 
     def _why(self, config: ConfigResult, key: str) -> list[str]:
-        """The configuration's costs section, and for one worker the profile of that load:
-        every load of PostgreSQL served directly, the checkout and the webhooks of the other
-        one-worker configurations (bench/profiling.py). Two workers fill the machine: their
-        costs section is the explanation, and no profile of one of them is taken."""
+        """The configuration's costs section, and for one worker the profile of that load
+        (`key`: checkout, webhooks, availability, book_page): every load of PostgreSQL served
+        directly and of SQLite, the checkout and the webhooks through PgBouncer
+        (bench/profiling.py). Two workers fill the machine: their costs section is the
+        explanation, and no profile of one of them is taken."""
         links = [costs.costs_link(config)]
         if config.workers != 1 or config.nodelay:
             return links
-        if (config.database, config.pgbouncer) == ("postgres", False):
-            links.append(
-                sections.explained_by(f"{key} ≥" if key in PROFILED else key, self.profiles)
-            )
-        elif key in PROFILED:
-            name = profile_key(key, config.database, config.pgbouncer)
-            title = sections.profile_title(name)
-            links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
+        name = profile_key(key, config.database, config.pgbouncer)
+        title = sections.profile_title(name)
+        links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
         return links
 
     def evaluate(self) -> None:
@@ -155,7 +155,7 @@ class Report:
                         fig,
                         config.figures.get("ceiling_json"),
                         key,
-                        *self._why(config, label),
+                        *self._why(config, key),
                     )
                     if ratio is None or fig is None:
                         continue
@@ -165,7 +165,7 @@ class Report:
                             f"{100 * ratio:.0f} %" + _with_errors(fig),
                             ratio >= 0.25 and _answered_well(fig),
                         ),
-                        *self._why(config, label),
+                        *self._why(config, key),
                     )
             name = f"peak memory ≤ 150 MB per server process ({config.where})"
             peaks = [row["peak_mb"] for row in config.memory.get("bookpay", [])]
@@ -295,6 +295,8 @@ class Report:
             )
         elif starved is not None:
             self._not_judged(throughput, "reference", starved, costs.costs_link(direct))
+        elif (own := costs.starved_figure(full)) is not None:
+            self._not_judged(throughput, "figure", own, _link(report_latency.LATENCY_QUEUE_TITLE))
         else:
             # Checkouts started (201) per second: a 503 is not a checkout.
             seconds = max(float(full.get("seconds") or 0.0), 1e-9)
@@ -314,6 +316,9 @@ class Report:
         if half is None or "p99_ms" not in half:
             self._not_measured(tail, "no figure at half load")
             return
+        if (own := costs.starved_figure(half)) is not None:
+            self._not_judged(tail, "figure", own, _link(report_latency.LATENCY_QUEUE_TITLE))
+            return
         self._add(
             (tail, f"{half['p99_ms']:.0f} ms", half["p99_ms"] <= bound),
             _link(report_latency.LATENCY_QUEUE_TITLE),
@@ -322,7 +327,7 @@ class Report:
 
     def markdown(self) -> str:
         out: list[str] = []
-        sections.header(out, self)
+        report_header.header(out, self)
         sections.targets(out, self.targets, self.checks, self.explanations, self.profiles)
         sections.throughput(out, self.configs)
         costs.costs(out, self.configs)

@@ -1,7 +1,8 @@
 """The sections of docs/benchmarks.md that explain each configuration's misses from its own
 figures of the same run: what a request cost the worker, the database and the pooler,
 against the ceiling's; whether the machine had cores left; on SQLite, the writer's turn;
-a figure's own verdict (bound_by). Under Stripe's latency, where a checkout's time went:
+a figure's own verdict (bound_by); when neither CPU bound it, what its requests waited on
+(report_waits). Under Stripe's latency, where a checkout's time went:
 report_latency; the storm's apply share: report_storm.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from bench.configs import ConfigResult
 from bench.report_sections import NAMES, Lines, anchor
+from bench.report_waits import waited_on
 
 # A worker at this share of a core or more is taken as saturated (a worker serving the bare
 # JSON ceiling, which is bound by nothing else, reaches 0.95-0.98), and a machine with fewer
@@ -61,6 +63,47 @@ def starved(fig: dict[str, Any]) -> str | None:
         f"{float(fig.get('rps') or 0.0):.0f} req/s with its worker"
         f"{'s' if len(used) != 1 else ''} at {each} of a core (below {limit:.2f} each on "
         f"average) and {idle:.2f} idle cores (below {FULL_MACHINE:.2f})"
+    )
+
+
+# A scenario figure measured with the server starved by something else: starved as above,
+# and at least this many cores busy outside the server, the run's own database (its
+# backends, PgBouncer) and the load generator. A figure whose machine was filled by its own
+# load (a worker, PostgreSQL and many customers' load generator) is not starved: it is
+# bound by the machine, which its costs section says.
+OTHER_LOAD = 0.3
+
+
+def others_cores(fig: dict[str, Any]) -> float | None:
+    """Cores busy during `fig` in processes other than the server's, the run's own database
+    side and the load generator's; None when the figure lacks the readings."""
+    wall = float(fig.get("wall_seconds") or 0.0)
+    machine = fig.get("machine") or {}
+    if wall <= 0 or "busy" not in machine or "server_cpu_share" not in fig:
+        return None
+    side = fig.get("database")
+    own = float(fig.get("postgres_cpu_share") or 0.0)
+    if side:
+        spent = float(side.get("database_cpu_seconds") or 0.0)
+        own = (spent + float(side.get("pooler_cpu_seconds") or 0.0)) / wall
+    return (
+        float(machine["busy"])
+        - float(fig["server_cpu_share"])
+        - own
+        - float(fig.get("client_cpu_share") or 0.0)
+    )
+
+
+def starved_figure(fig: dict[str, Any]) -> str | None:
+    """The figures showing that a scenario's own figure was measured with the server
+    starved by other load (starved, and OTHER_LOAD cores or more busy elsewhere), or None."""
+    why = starved(fig)
+    others = others_cores(fig)
+    if why is None or others is None or others < OTHER_LOAD:
+        return None
+    return (
+        f"{why}, while {others:.2f} cores (at least {OTHER_LOAD:.2f}) were busy outside the "
+        "server, this run's database and the load generator"
     )
 
 
@@ -209,10 +252,10 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
             "bench/findings.md has its last count)"
         )
     text = "; ".join(parts) + ". "
-    return text + _verdict(config, mine)
+    return text + _verdict(config, mine, fig)
 
 
-def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
+def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) -> str:
     """What bound one figure, from its own readings: a saturated worker, a full machine,
     a worker at NEAR_FULL_WORKER of a core or more beside SPARE_CORE idle cores (CPU-bound
     by that one process), the queue for SQLite's writer turn (only when processes waited for it), or
@@ -258,8 +301,7 @@ def _verdict(config: ConfigResult, mine: dict[str, Any]) -> str:
     return (
         f"Neither the workers ({per_worker:.2f} of a core at most, below "
         f"{NEAR_FULL_WORKER:.2f}) nor the machine ({idle:.2f} idle cores) were full: by "
-        f"these figures neither the CPU{turn} bound it; what the requests waited on was not "
-        "measured in this run." + unqueued
+        f"these figures neither the CPU{turn} bound it; {waited_on(fig)}." + unqueued
     )
 
 

@@ -15,8 +15,9 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
         add(
             "Sampled at 200 Hz over the worker while it takes each load (its warm-up "
             "included); each profile names its configuration and load. PostgreSQL served "
-            "directly is profiled under every load a target measures; SQLite and PostgreSQL "
-            "via PgBouncer under the checkout and the webhooks. Two workers are not profiled "
+            "directly and SQLite are profiled under every load a target measures (SQLite's "
+            "browsing over a shorter load); PostgreSQL via PgBouncer under the checkout and "
+            "the webhooks. Two workers are not profiled "
             "(py-spy follows one process): their costs sections give each figure's CPU per "
             "request, by worker, PostgreSQL and the load generator, and the machine's idle "
             "cores. Shares are of the "
@@ -29,6 +30,9 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
         for scenario, prof in profiles.items():
             add(f"### {profile_title(scenario)}\n")
             add(f"{_profiled_load(prof)}; {prof['samples']:,} samples.\n")
+            threads = where_sampled(prof)
+            if threads:
+                add(threads + "\n")
             add("By layer (where the sampled frame was):\n")
             add("| layer | share |")
             add("| --- | ---: |")
@@ -47,6 +51,26 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
             add("")
 
 
+def where_sampled(prof: dict[str, Any]) -> str:
+    """The samples in aiosqlite's connection threads and in the event loop's select
+    (bench/profiling.py, WHERE_SAMPLED), when the profile has any in either."""
+    found = prof.get("where_sampled") or {}
+    thread = float(found.get("aiosqlite_thread", 0.0))
+    select = float(found.get("event_loop_select", 0.0))
+    if thread <= 0 and select <= 0:
+        return ""
+    loop = (
+        f"{select:.0f} % in the event loop's `select` (the loop waiting for a socket or a "
+        "thread's answer)"
+    )
+    if thread <= 0:
+        return f"Of the samples, {loop}."
+    return (
+        f"Of the samples, {thread:.0f} % were in aiosqlite's connection threads (where "
+        f"SQLite's C library runs each statement, off the event loop) and {loop}."
+    )
+
+
 def _profiled_load(prof: dict[str, Any]) -> str:
     """The configuration and load of one profile, from what bench/profiling.py recorded."""
     where = prof.get("where", "configuration not recorded")
@@ -59,4 +83,5 @@ def _profiled_load(prof: dict[str, Any]) -> str:
             f"{where}, the checkout under the fake Stripe's latency (p50 {p50} ms, p99 "
             f"{p99} ms) with {connections} customers"
         )
-    return f"{where}, {load}"
+    seconds = prof.get("seconds")
+    return f"{where}, {load}" + (f", {float(seconds):g} s" if seconds else "")

@@ -9,6 +9,7 @@ from bench import report_costs as costs
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.report_sections import NAMES, Lines, _errors, _ms, _ratio, database
+from bench.report_waits import waited_on
 from bench.scenarios import SCARCE_SEATS, SCARCE_SLOTS, LatencyResult, StormResult
 
 
@@ -136,9 +137,9 @@ def storm(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
                 f"{mix:.1f} ms per request; with {result.connections} connections on "
                 f"{workers}, a request waits on average "
                 f"{1000 * result.connections / max(fig['rps'], 1e-9):.0f} ms "
-                "in all (Little's law); how that wait divides between the workers' turns, the pool "
-                "and PostgreSQL is not measured.\n"
+                "in all (Little's law).\n"
             )
+        add(f"Where the storm's requests waited: {waited_on(fig)}.\n")
     if result.redelivered:
         add(
             "\nEvents answered 5xx (not applied) were sent again afterwards, as Stripe "

@@ -188,7 +188,10 @@ def measure_webhook_storm(events: int, checks: Checks) -> StormResult:
             plan = webhook_plan(server, pending, "webhook storm", WEBHOOK_SECRET, DUPLICATE_SHARE)
             # Closed loop until the source is exhausted; the time bound only stops a stall.
             drain = LoadSettings(seconds=600.0, warmup=0.0, connections=STORM_CONNECTIONS)
-            measured = run_load(drain, plan, server)
+            # Beside it, where its requests waited: the workers' event loops and admission
+            # lines (their health probes), PostgreSQL's sessions (bench/watch.py).
+            watch = WatchTarget(url, activity=True, readiness_port=server.port)
+            measured = run_load(drain, plan, server, watch)
             result.figure = measured["summary"]
             checks.no_errors(measured, "webhook storm")
             checks.expect(

@@ -4,7 +4,9 @@
   databases on the same server left out), and on request a sample of `pg_stat_activity`
   every 0.1 s (how many of its connections were active or idle in a transaction, and the
   oldest open transaction);
-- PgBouncer: its own process's CPU (the extra hop);
+- PgBouncer: its own process's CPU (the extra hop), and on request its admin console's
+  `SHOW STATS` and `SHOW POOLS` (bench/pooler_console.py): how long transactions waited
+  for a server connection;
 - on request, the server's `/health/ready` every 0.1 s: its admission line (requests at
   work, waiting); and how long its `/health/live` took (the event loop's queue);
 - SQLite: the writer's turn (bench's `<database>-writer.lock`, adapters/sql/sqlite_writers.py)
@@ -30,6 +32,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.common import connect_postgres
+from bench.pooler_console import PoolerConsole, PoolerReading, sample_pooler
 
 LOCK_INTERVAL = 0.005
 ACTIVITY_INTERVAL = 0.1
@@ -66,6 +69,8 @@ class WatchTarget:
     # admission line's places at work and requests waiting; and how long `/health/live`
     # took (it waits for no place and needs nothing but the event loop).
     readiness_port: int | None = None
+    # With a port, PgBouncer's admin console is read beside the load (bench/pooler_console.py).
+    pooler_port: int | None = None
 
     @property
     def sqlite_lock(self) -> Path | None:
@@ -81,6 +86,8 @@ class _Activity:
     most: Counter[str] = field(default_factory=Counter)  # the most seen in one sample
     oldest_transaction_ms: float = 0.0
     waits: Counter[str] = field(default_factory=Counter)
+    # Active sessions by what they waited on ("running": no wait event), summed over samples.
+    active_by: Counter[str] = field(default_factory=Counter)
 
     def add(self, rows: list[Any]) -> None:
         self.samples += 1
@@ -93,6 +100,8 @@ class _Activity:
                 self.oldest_transaction_ms = max(self.oldest_transaction_ms, row["xact_ms"])
             if row["state"] == "active" and row["wait_event_type"]:
                 self.waits[f"{row['wait_event_type']}:{row['wait_event']}"] += 1
+            if row["state"] == "active":
+                self.active_by[str(row["wait_event_type"] or "running")] += 1
 
     def summary(self) -> dict[str, Any]:
         n = max(self.samples, 1)
@@ -102,6 +111,7 @@ class _Activity:
             "most": dict(self.most),
             "oldest_transaction_ms": self.oldest_transaction_ms,
             "active_waits": dict(self.waits.most_common(4)),
+            "mean_active_by": {kind: count / n for kind, count in self.active_by.items()},
         }
 
 
@@ -188,7 +198,6 @@ class Watch:
         activity = _Activity()
         next_activity = 0.0
         readiness = _Readiness()
-        next_ready = 0.0
         # A connection per probe, as a new request of a customer meets the loop (its accept
         # is a turn too).
         probe = (
@@ -200,15 +209,29 @@ class Watch:
             if target.readiness_port is not None
             else None
         )
+        console = PoolerConsole(target.pooler_port) if target.pooler_port is not None else None
+        pooled = PoolerReading(str(make_url(target.direct_url).database))
+        if console is not None:
+            try:
+                await console.open()
+            except OSError as error:  # no psql: the other readings stand without it
+                self.result["pooler_error"] = repr(error)[:300]
+                console = None
+        # The probes and the pooler's console answer in their own time: tasks of their own,
+        # so that a slow answer delays no sample of the writer's turn.
+        stop = asyncio.Event()
+        tasks = [
+            *([asyncio.create_task(_probe(probe, readiness, stop))] if probe else []),
+            *(
+                [asyncio.create_task(sample_pooler(console, pooled, stop, ACTIVITY_INTERVAL))]
+                if console
+                else []
+            ),
+        ]
         self._ready.set()
-        sampling = (
-            inode is not None
-            or (connection is not None and target.activity)
-            or target.readiness_port is not None
-        )
-        if not sampling:
-            # Nothing to sample meanwhile: wake the moment the load ends, not up to a
-            # sampling interval later (the run has ~30 watched figures).
+        if not (inode is not None or (connection is not None and target.activity)):
+            # Nothing to sample here: wake the moment the load ends, not up to a sampling
+            # interval later (the run has ~30 watched figures).
             await asyncio.to_thread(self._stop.wait)
         while not self._stop.is_set():
             now = time.perf_counter()
@@ -222,10 +245,15 @@ class Watch:
             if connection is not None and target.activity and now >= next_activity:
                 next_activity = now + ACTIVITY_INTERVAL
                 activity.add(await self._activity(connection))
-            if probe is not None and now >= next_ready:
-                next_ready = now + READY_INTERVAL
-                readiness.add(*await read_readiness(probe))
             await asyncio.sleep(LOCK_INTERVAL if inode is not None else ACTIVITY_INTERVAL)
+        stop.set()
+        for failed in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(failed, BaseException):
+                self.result.setdefault("watch_error", repr(failed)[:300])
+        if console is not None:
+            await console.close()
+            if (pooler_reading := pooled.summary()) is not None:
+                self.result["pooler"] = pooler_reading
         backends_after = await self._backends(connection)
         self.result["database_cpu_seconds"] = cpu_used(cpu_before, cpu_seconds(backends_after))
         self.result["backends"] = len(set(backends_before) | set(backends_after))
@@ -269,6 +297,19 @@ class Watch:
                 "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             )
         )
+
+
+async def _probe(client: httpx.AsyncClient, readiness: _Readiness, stop: asyncio.Event) -> None:
+    """The server's readiness and liveness every READY_INTERVAL until `stop`."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        readiness.add(*await read_readiness(client))
+        left = READY_INTERVAL - (time.perf_counter() - started)
+        if left > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=left)
+            except TimeoutError:
+                continue
 
 
 def _lock_state(inode: int) -> tuple[int | None, int]:

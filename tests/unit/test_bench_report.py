@@ -19,9 +19,9 @@ from tests.support.bench_reports import (
 
 
 def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     checks = Checks()
     checks.expect(True, "webhooks exactly once")
     report = make_report(checks)
@@ -55,9 +55,9 @@ def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPa
 def test_the_half_load_time_is_split_by_the_servers_own_readiness(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     assert report.latency is not None
     half = report.latency.figures["half"]
@@ -111,9 +111,9 @@ async def test_the_line_comes_from_readiness_and_the_loop_from_liveness() -> Non
 def test_each_miss_links_the_costs_of_its_own_configuration_and_sqlite_spread_is_a_target(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     sqlite = next(config for config in report.configs if config.database == "sqlite")
     sqlite.figures["checkout"] = make_figure(50, server_cpu_by_process=[0.05, 0.5, 0.5])
@@ -188,9 +188,9 @@ def test_an_explanation_uses_the_database_side_of_its_configuration() -> None:
 
 
 def test_a_miss_links_a_profile_only_when_one_was_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import report_sections
+    from bench import report_header, report_sections
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     assert report_sections.explained_by("p99 at half load", ()) == "no profile taken"
     assert report_sections.explained_by("p99 at half load", ("checkout_latency",)) == (
         "[Profile: checkout_latency](#profile-checkout_latency)"
@@ -215,9 +215,9 @@ def test_a_miss_links_a_profile_only_when_one_was_taken(monkeypatch: pytest.Monk
 def test_the_gateway_call_is_split_by_the_fakes_own_timings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     assert report.latency is not None
     # 1,000 calls: 420 ms each, 360 injected, 30 waiting for the pool, 20 in statements.
@@ -258,9 +258,9 @@ def test_the_gateway_call_is_split_by_the_fakes_own_timings(
 def test_a_target_without_its_figure_or_ceiling_reads_not_measured_and_fails_the_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     direct = report.configs[0]
     direct.figures["ceiling_insert"] = make_figure(0)  # a ceiling that answered nothing
@@ -350,9 +350,9 @@ def test_sqlite_is_blamed_on_the_writers_turn_only_when_someone_waited_for_it() 
 def test_the_storm_section_concludes_the_choice_its_figures_support(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections, report_storm
+    from bench import report_header, report_storm
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     report.evaluate()
     text = report.markdown()

@@ -31,9 +31,9 @@ def _starve(fig: dict[str, Any], *cores: float) -> None:
 def test_a_ratio_to_a_starved_ceiling_is_not_judged_and_fails_a_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     two = report.config("postgres", 2)
     one = report.config("postgres", 1)
@@ -135,9 +135,9 @@ def _profile(where: str, connections: int, **extra: Any) -> dict[str, Any]:
 def test_one_worker_misses_link_their_own_profiles_and_two_workers_none(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     sqlite_one = make_config_like(report, "sqlite", 1)
     for config in report.configs:

@@ -102,12 +102,12 @@ def test_the_pgbouncer_launcher_pools_transactions(tmp_path: Path) -> None:
 
 
 def test_the_versions_name_pgbouncer_and_the_commit_measured() -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    assert report_sections.first_line_version("PgBouncer 1.18.0\nlibevent 2.1.12\n") == "1.18.0"
-    assert report_sections.first_line_version(None) == "not found"
-    assert report_sections._output(["/nonexistent/pgbouncer", "--version"]) is None
-    tree = report_sections.tree_state
+    assert report_header.first_line_version("PgBouncer 1.18.0\nlibevent 2.1.12\n") == "1.18.0"
+    assert report_header.first_line_version(None) == "not found"
+    assert report_header._output(["/nonexistent/pgbouncer", "--version"]) is None
+    tree = report_header.tree_state
     assert tree("0a98179\n", "") == "0a98179"
     # The report itself is what the run writes: its change is no change to the code measured.
     assert tree("0a98179\n", " M docs/benchmarks.md\n") == "0a98179"
@@ -121,9 +121,9 @@ def test_the_versions_name_pgbouncer_and_the_commit_measured() -> None:
 def test_the_header_names_what_ran_and_where_events_out_is_timed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_sections
+    from bench import report_header
 
-    monkeypatch.setattr(report_sections, "_versions", lambda: {"Python": "3.11"})
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     report = make_report(Checks())
     report.command = "python -m bench.run --seconds 2"
     report.runtime_seconds = 90.0

@@ -1,0 +1,126 @@
+"""What a figure's requests waited on, from what bench/watch.py read beside its load: the
+server's event loop and admission line (its health probes), PostgreSQL's sessions of the
+run's database (pg_stat_activity) and PgBouncer's admin console (SHOW STATS, SHOW POOLS).
+
+Each part is printed with how it was read; a time per request derived from an average by
+Little's law is labelled an estimate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NOT_MEASURED = "what the requests waited on was not measured in this run"
+
+
+def _answered(fig: dict[str, Any]) -> int:
+    return max(int(fig.get("answered") or fig.get("requests") or 0), 1)
+
+
+def _rate(fig: dict[str, Any]) -> float:
+    """Requests per second over the watched time (warm-up included, as the watch is)."""
+    side = fig.get("database") or {}
+    wall = float(side.get("wall_seconds") or fig.get("wall_seconds") or 0.0)
+    return _answered(fig) / wall if wall > 0 else float(fig.get("rps") or 0.0)
+
+
+def request_time(fig: dict[str, Any]) -> str:
+    """A request's time in all, from the closed loop (Little's law) and as measured."""
+    connections = fig.get("connections")
+    rps = float(fig.get("rps") or 0.0)
+    mean = fig.get("mean_ms")
+    parts = []
+    if connections and rps > 0:
+        parts.append(
+            f"{1000 * int(connections) / rps:.0f} ms by Little's law ({connections} "
+            f"connections at {rps:.0f} req/s)"
+        )
+    if mean is not None:
+        parts.append(f"{float(mean):.0f} ms measured on average")
+    return "a request took " + ", ".join(parts) if parts else ""
+
+
+def worker_waits(ready: dict[str, Any], rate: float, workers: int = 1) -> str:
+    """The event loop's lag and the admission line, from the server's health probes (with
+    several workers, each probe answered by whichever worker took it: the line per worker,
+    so the wait per request is the line of all of them, an estimate)."""
+    line_ms = 1000 * workers * float(ready["mean_waiting"]) / max(rate, 1e-9)
+    who = "the server's" if workers == 1 else f"one of the {workers} workers' (whichever took it)"
+    return (
+        f"{who} `/health/live` (it needs nothing but the event loop), probed "
+        f"{ready['samples']} times, took {float(ready['live_mean_ms']):.1f} ms on average "
+        f"(p50 {float(ready['live_p50_ms']):.1f} ms): the event loop's lag as a request "
+        f"meets it; its `/health/ready` showed {float(ready['mean_in_flight']):.1f} "
+        f"requests at work and {float(ready['mean_waiting']):.1f} waiting in the admission "
+        f"line on average (at most {ready['most_waiting']}): ~{line_ms:.1f} ms per request "
+        "in that line (an estimate by Little's law"
+        + ("" if workers == 1 else f", that worker's line taken for each of the {workers}")
+        + ")"
+    )
+
+
+def database_waits(activity: dict[str, Any], rate: float) -> str:
+    """PostgreSQL's sessions of the run's database, sampled: working (running, or waiting on
+    a lock, an LWLock, IO), and waiting on the app inside a transaction (idle in it, or
+    active but waiting for the client's next message: wait event type Client)."""
+    mean = activity.get("mean") or {}
+    active = float(mean.get("active", 0.0))
+    idle_tx = float(mean.get("idle in transaction", 0.0))
+    by = activity.get("mean_active_by") or {}
+    on_client = float(by.get("Client", 0.0))
+    split = ", ".join(
+        f"{value:.2f} {'running' if kind == 'running' else f'waiting on {kind}'}"
+        for kind, value in sorted(by.items(), key=lambda item: -item[1])
+    )
+    per = 1000 / max(rate, 1e-9)
+    return (
+        f"PostgreSQL's sessions of this database, sampled {activity['samples']} times "
+        f"(pg_stat_activity): on average {active:.2f} active"
+        + (f" ({split})" if split else "")
+        + f", {idle_tx:.2f} idle in a transaction and {float(mean.get('idle', 0.0)):.2f} "
+        f"idle: ~{per * (active - on_client):.1f} ms per request working in PostgreSQL "
+        "(active, not waiting on the client) and "
+        f"~{per * (idle_tx + on_client):.1f} ms per request in which PostgreSQL waited on "
+        "the app inside a transaction (idle in it, or active waiting on Client: for the "
+        "app's next message) (estimates by Little's law)"
+    )
+
+
+def pooler_waits(pooler: dict[str, Any], answered: int) -> str:
+    """PgBouncer's SHOW STATS deltas per transaction and per request, SHOW POOLS sampled."""
+    count = max(int(pooler["transactions"]), 1)
+    wait, xact, query = (
+        float(pooler[k]) / count for k in ("wait_ms", "transaction_ms", "query_ms")
+    )
+    return (
+        f"PgBouncer's SHOW STATS over the load: {pooler['transactions']:,} transactions "
+        f"({pooler['transactions'] / answered:.1f} per request); per transaction, clients "
+        f"waited {wait:.2f} ms for a server connection, the transaction lasted {xact:.2f} ms "
+        f"on it, of which {query:.2f} ms in queries (the other {max(xact - query, 0.0):.2f} "
+        "ms the server connection waited on the client between them); per request "
+        f"{float(pooler['wait_ms']) / answered:.2f} ms waiting for a server connection; "
+        f"SHOW POOLS, sampled {pooler['samples']} times: {float(pooler['mean_waiting']):.1f} "
+        f"clients waiting for a server connection on average (at most "
+        f"{pooler['most_waiting']}), {float(pooler['mean_active']):.1f} not waiting "
+        f"(`cl_active`) and {float(pooler.get('mean_servers', 0.0)):.1f} server connections "
+        "in use (`sv_active`)"
+    )
+
+
+def waited_on(fig: dict[str, Any]) -> str:
+    """Where the time of `fig`'s requests went, from what was read beside its load;
+    NOT_MEASURED when nothing was."""
+    side = fig.get("database") or {}
+    rate = _rate(fig)
+    parts = []
+    if side.get("readiness"):
+        workers = max(len(fig.get("server_cpu_by_process") or []), 1)
+        parts.append(worker_waits(side["readiness"], rate, workers))
+    if side.get("activity"):
+        parts.append(database_waits(side["activity"], rate))
+    if side.get("pooler"):
+        parts.append(pooler_waits(side["pooler"], _answered(fig)))
+    if not parts:
+        return NOT_MEASURED
+    total = request_time(fig)
+    return "measured beside the load" + (f", {total}" if total else "") + ": " + "; ".join(parts)
