@@ -162,7 +162,7 @@ def bookpay_command(port: int, workers: int, nodelay: bool = False) -> list[str]
 
 def calibration_command(port: int, workers: int, nodelay: bool = False) -> list[str]:
     # The same server settings `bookpay serve` passes to uvicorn.run (log level info, no
-    # access log, default loop and HTTP implementation).
+    # access log, uvloop's loop and httptools' parser: entrypoints/cli.py uvicorn_options).
     # With several workers, through bench.nodelay: it makes uvicorn's shared listening
     # socket a TCP socket, exactly as `bookpay serve` does itself (finding 2).
     return [
@@ -178,4 +178,8 @@ def calibration_command(port: int, workers: int, nodelay: bool = False) -> list[
         "--log-level",
         "info",
         "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
     ]
