@@ -32,7 +32,8 @@ from domain.errors import (
     InvalidRefund,
     RefundExceedsPaid,
 )
-from domain.fees import FeeQuote, RefundOnCancel
+from domain.fee_quote import FeeQuote
+from domain.fees import RefundOnCancel
 from domain.hold import async_payment_deadline, hold_lapsed
 from domain.money import Money
 from domain.offering import require_seats
