@@ -24,6 +24,7 @@ from adapters.fake_stripe.objects import template
 from adapters.fake_stripe.tables import fake_objects
 from adapters.sql import orm
 from adapters.sql.codecs import booking_row
+from adapters.sql.events_out_tables import outbox_events
 from domain.booking import Booking, Customer
 from domain.events import EventType
 from domain.fees import FeePolicy
@@ -239,9 +240,9 @@ async def check_webhooks_applied(
         ).scalar_one()
         confirmations = (
             await connection.execute(
-                select(orm.outbox_events.c.body).where(
-                    orm.outbox_events.c.tenant_id == tid,
-                    orm.outbox_events.c.type == EventType.BOOKING_CONFIRMED.value,
+                select(outbox_events.c.body).where(
+                    outbox_events.c.tenant_id == tid,
+                    outbox_events.c.type == EventType.BOOKING_CONFIRMED.value,
                 )
             )
         ).scalars()
