@@ -18,13 +18,8 @@ from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from domain.money import exponent
-from tests.bdd.http.conftest import (
-    World,
-    _checkout,
-    _create_tenant,
-    assert_outcome,
-    fee_policy_json,
-)
+from tests.bdd.http.conftest import _checkout, _create_tenant, fee_policy_json
+from tests.bdd.http.world import World, assert_outcome
 from tests.bdd.notation import (
     money_json,
     parse_duration,
