@@ -9,7 +9,8 @@ from application.errors import Conflict
 from application.ports.catalogue import CountryCodes
 from application.ports.time_and_identity import Clock, IdGenerator
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy, FeePolicyScope, policy_or_no_fee
+from domain.fee_quote import FeePolicyScope
+from domain.fees import FeePolicy, policy_or_no_fee
 from domain.money import normalize_currency
 from domain.tenant import ChargeModel, Tenant, require_country, require_timezone
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import NotFound
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeeQuote
+from domain.fee_quote import FeeQuote
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING
 
 

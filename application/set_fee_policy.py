@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from application.errors import NotFound
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy, FeePolicyScope
+from domain.fee_quote import FeePolicyScope
+from domain.fees import FeePolicy
 from domain.offering import ensure_quotable
 
 

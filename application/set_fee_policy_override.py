@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from application.errors import NotFound
 from application.uow import UnitOfWorkFactory
-from domain.fees import FeePolicy, FeePolicyScope, policy_or_no_fee
+from domain.fee_quote import FeePolicyScope
+from domain.fees import FeePolicy, policy_or_no_fee
 from domain.offering import Offering, ensure_quotable
 
 

@@ -46,7 +46,7 @@ from application.uow import UnitOfWorkFactory
 from domain.booking import Booking, BookingStatus, Customer
 from domain.errors import SeatsUnavailable
 from domain.events import booking_events
-from domain.fees import BearerKind, FeeQuote
+from domain.fee_quote import BearerKind, FeeQuote
 from domain.hold import ensure_customer_may_hold_more, hold_expiry, session_expiry
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, require_seats
 from domain.return_urls import host_of, require_allowed_return_url

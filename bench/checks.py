@@ -7,6 +7,7 @@ slot, a pool timeout or an unexpected error may not: `Checks.expect` records eac
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,11 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import orm
+from adapters.sql.events_out_tables import outbox_events
 from bench.common import log
+from bench.seed import BenchTenant
 from bench.servers import Server
+from domain.events import EventType
 from domain.statuses import SeatState, statuses_in, statuses_taking_seats
 
 # What SQLAlchemy says when a request waited for a pooled connection longer than allowed.
@@ -210,3 +214,118 @@ async def still_pending(engine: AsyncEngine, tenant_id: str, booking_ids: list[s
             )
         )
         return set(result.scalars())
+
+
+@dataclass(frozen=True)
+class WebhookCheck:
+    seeded: int
+    sent: int
+    confirmed: int
+    confirmed_but_not_sent: int
+    charge_entries: int
+    bookings_with_a_charge: int
+    inbox_records: int
+    still_pending: int
+    seats_booked: int
+    # Events out (the outbox): `booking.confirmed` rows about the bookings sent, and how
+    # many bookings they name; a duplicate applied again would tell the tenant twice.
+    confirmation_events: int
+    bookings_with_a_confirmation_event: int
+
+    @property
+    def exactly_once(self) -> bool:
+        return (
+            self.confirmed
+            == self.charge_entries
+            == self.bookings_with_a_charge
+            == self.inbox_records
+            == self.seats_booked
+            == self.confirmation_events
+            == self.bookings_with_a_confirmation_event
+            == self.sent
+            and self.confirmed_but_not_sent == 0
+            and self.still_pending == self.seeded - self.sent
+        )
+
+
+async def check_webhooks_applied(
+    engine: AsyncEngine, tenant: BenchTenant, sent_ids: list[str], seeded: int
+) -> WebhookCheck:
+    """Every event sent was applied exactly once (one confirmation, one charge, one inbox
+    row, one seat booked, one `booking.confirmed` event out per booking); the bookings not
+    sent were not touched.
+
+    Only the seeded bookings (bk_whbench_…) and the tenant's future slots count: a history
+    seeded for growth has confirmed bookings, charges and booked seats of its own."""
+    b, ledger, slots = orm.bookings, orm.ledger_entries, orm.slots
+    tid = tenant.tenant_id
+    async with engine.connect() as connection:
+        confirmed_ids = set(
+            (
+                await connection.execute(
+                    select(b.c.id).where(
+                        b.c.tenant_id == tid,
+                        b.c.id.like("bk_whbench_%"),
+                        b.c.status == "confirmed",
+                    )
+                )
+            ).scalars()
+        )
+        charges = (
+            await connection.execute(
+                select(func.count(), func.count(ledger.c.booking_id.distinct())).where(
+                    ledger.c.tenant_id == tid,
+                    ledger.c.booking_id.like("bk_whbench_%"),
+                    ledger.c.kind == "charge",
+                )
+            )
+        ).one()
+        inbox = (
+            await connection.execute(
+                select(func.count()).where(orm.webhook_inbox.c.event_id.like("evt_bk_whbench_%"))
+            )
+        ).scalar_one()
+        pending = (
+            await connection.execute(
+                select(func.count()).where(
+                    b.c.tenant_id == tid,
+                    b.c.id.like("bk_whbench_%"),
+                    b.c.status == "pending_payment",
+                )
+            )
+        ).scalar_one()
+        booked = (
+            await connection.execute(
+                select(func.coalesce(func.sum(slots.c.booked), 0)).where(
+                    slots.c.tenant_id == tid,
+                    slots.c.offering_id == tenant.offering_id,
+                    # The future slots the webhook bookings hold seats on, not the history.
+                    slots.c.id.in_(tenant.slot_ids),
+                )
+            )
+        ).scalar_one()
+        confirmations = (
+            await connection.execute(
+                select(outbox_events.c.body).where(
+                    outbox_events.c.tenant_id == tid,
+                    outbox_events.c.type == EventType.BOOKING_CONFIRMED.value,
+                )
+            )
+        ).scalars()
+        # The booking an event out tells of is its body's data.id (adapters/sql/outbox.py).
+        confirmed_events = [json.loads(body)["data"]["id"] for body in confirmations]
+    sent = set(sent_ids)
+    events_sent = [booking_id for booking_id in confirmed_events if booking_id in sent]
+    return WebhookCheck(
+        seeded=seeded,
+        sent=len(sent),
+        confirmed=len(confirmed_ids & sent),
+        confirmed_but_not_sent=len(confirmed_ids - sent),
+        charge_entries=int(charges[0]),
+        bookings_with_a_charge=int(charges[1]),
+        inbox_records=int(inbox),
+        still_pending=int(pending),
+        seats_booked=int(booked),
+        confirmation_events=len(events_sent),
+        bookings_with_a_confirmation_event=len(set(events_sent)),
+    )

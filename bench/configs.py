@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bench.checks import Checks, audit_seats
+from bench.checks import Checks, WebhookCheck, audit_seats, check_webhooks_applied
 from bench.common import (
     DUPLICATE_SHARE,
     WEBHOOK_BOOKINGS,
@@ -25,7 +25,7 @@ from bench.common import (
     with_engine,
 )
 from bench.load import LoadSettings, run_load
-from bench.seed import WebhookCheck, check_webhooks_applied, seed_pending_bookings
+from bench.seed import seed_pending_bookings
 from bench.servers import (
     Server,
     bookpay_command,

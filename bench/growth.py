@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.sql.ledger import SqlAlchemyLedgerRepository
 from adapters.sql.row_scope import APP_ROLE, TENANT_SETTING
 from adapters.sql.statements import Statements
-from bench.checks import Checks, audit_seats
+from bench.checks import Checks, audit_seats, check_webhooks_applied
 from bench.common import (
     WEBHOOK_SECRET,
     free_port,
@@ -31,14 +31,7 @@ from bench.common import (
     with_engine,
 )
 from bench.load import LoadSettings, run_load
-from bench.seed import (
-    BenchTenant,
-    check_webhooks_applied,
-    count_bookings,
-    seed_history,
-    seed_ledger,
-    seed_pending_bookings,
-)
+from bench.seed import BenchTenant, count_bookings, seed_history, seed_ledger, seed_pending_bookings
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import availability_plan, checkout_plan, set_up_tenant, statement_plan, webhook_plan
 

@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 
 from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
-from bench.checks import Checks, audit_seats, seats_taken, still_pending
+from bench.checks import (
+    Checks,
+    WebhookCheck,
+    audit_seats,
+    check_webhooks_applied,
+    seats_taken,
+    still_pending,
+)
 from bench.common import (
     DUPLICATE_SHARE,
     WEBHOOK_SECRET,
@@ -28,12 +35,7 @@ from bench.common import (
     with_engine,
 )
 from bench.load import LoadSettings, run_load
-from bench.seed import (
-    BenchTenant,
-    WebhookCheck,
-    check_webhooks_applied,
-    seed_pending_bookings,
-)
+from bench.seed import BenchTenant, seed_pending_bookings
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import add_scarce_offering, checkout_plan, set_up_tenant, webhook_plan
 from bench.watch import WatchTarget

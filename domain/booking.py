@@ -25,26 +25,27 @@ from datetime import datetime
 from domain.cancellation import CancellationPolicy, RefundSplit, tenant_cancellation_refund
 from domain.clock import as_utc
 from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot, with_dispute
-from domain.errors import (
-    CurrencyMismatch,
-    DomainError,
-    IllegalTransition,
-    InvalidRefund,
-    RefundExceedsPaid,
-)
-from domain.fees import FeeQuote, RefundOnCancel
+from domain.errors import CurrencyMismatch, DomainError, IllegalTransition, InvalidRefund
+from domain.fee_quote import FeeQuote
+from domain.fees import RefundOnCancel
 from domain.hold import async_payment_deadline, hold_lapsed
 from domain.money import Money
 from domain.offering import require_seats
-from domain.refund import CancelledBy, Refund, refund_total
+from domain.refund import (
+    CancelledBy,
+    Refund,
+    find_refund,
+    refund_total,
+    require_refund_fits,
+    settled,
+    with_fee_reported,
+)
 from domain.statuses import (
     SEATS_BY_STATUS,
     BookingStatus,
     PaymentStatus,
     SeatState,
     payment_status,
-    statuses_holding_seats,
-    statuses_taking_seats,
 )
 from domain.tenant import ChargeModel
 from domain.terms import Terms
@@ -58,8 +59,6 @@ __all__ = [
     "PaymentStatus",
     "Refund",
     "SeatState",
-    "statuses_holding_seats",
-    "statuses_taking_seats",
 ]
 
 
@@ -291,14 +290,7 @@ class Booking:
             if self.refund_by_id(refund_id) is not None:
                 return self
             raise InvalidRefund(f"no refund of booking {self.id} is reserved as {reservation_id}")
-        if self.refund_by_id(refund_id) is not None:  # already recorded under the gateway's id
-            kept = tuple(r for r in self.refunds if r is not reserved)
-        else:
-            settled = replace(
-                reserved, refund_id=refund_id, pending=False, reference=reservation_id
-            )
-            kept = tuple(settled if r is reserved else r for r in self.refunds)
-        return replace(self, refunds=kept)
+        return replace(self, refunds=settled(self.refunds, reserved, reservation_id, refund_id))
 
     def fee_refund_reported(self, refund_id: str, fee_refund: Money) -> Booking:
         """The gateway reports what a settled refund gave back of the platform's fee: the
@@ -308,12 +300,8 @@ class Booking:
         refund = self.refund_by_id(refund_id)
         if refund is None or refund.pending:
             return self
-        others = refund_total(self.currency, (r for r in self.refunds if r is not refund))
-        held = self.quote.application_fee - others.application_fee_refund
-        reported = refund.with_fee_refund(fee_refund, held)
-        if reported is refund:
-            return self
-        return replace(self, refunds=tuple(reported if r is refund else r for r in self.refunds))
+        refunds = with_fee_reported(self.refunds, refund, fee_refund, self.quote.application_fee)
+        return self if refunds is self.refunds else replace(self, refunds=refunds)
 
     def release_refund(self, reservation_id: str) -> Booking:
         """The gateway refused the reserved refund: nothing went back, nothing is held."""
@@ -324,22 +312,13 @@ class Booking:
 
     def refund_by_id(self, refund_id: str) -> Refund | None:
         """The refund known by this id: the gateway's, or the reservation's it settled."""
-        return next((r for r in self.refunds if refund_id in (r.refund_id, r.reference)), None)
+        return find_refund(self.refunds, refund_id)
 
     def _check_refund(self, split: RefundSplit) -> None:
         if not self.is_paid:
             raise IllegalTransition(self.id, self.status, "refund an unpaid booking")
-        if split.customer_refund.currency != self.currency:
-            raise InvalidRefund(f"refund in {split.customer_refund.currency} for {self.currency}")
-        if split.customer_refund.amount <= 0:
-            raise InvalidRefund("a refund must be a positive amount")
-        if split.customer_refund > self.refundable:
-            raise RefundExceedsPaid(
-                split.customer_refund.amount, self.refundable.amount, self.currency
-            )
         fee_left = self.quote.application_fee - self.refunded_or_reserved.application_fee_refund
-        if split.application_fee_refund > fee_left or split.application_fee_refund.is_negative:
-            raise InvalidRefund("the fee refund exceeds the fee still held by the platform")
+        require_refund_fits(split, self.refundable, fee_left)
 
     # --- money and disputes ------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from domain.errors import (
     InvalidRefund,
     RefundExceedsPaid,
 )
-from domain.fees import FeeQuote, RefundOnCancel
+from domain.fee_quote import FeeQuote
+from domain.fees import RefundOnCancel
 from domain.money import Money, round_half_up
 
 # The earliest a window may open: a year (a leap one) before the start.

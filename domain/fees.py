@@ -17,6 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from domain.errors import CurrencyMismatch, FeePolicyCannotPrice, InvalidFeePolicy
+from domain.fee_quote import BearerKind, FeePolicyRef, FeePolicyScope, FeeQuote
 from domain.money import Money, granularity, normalize_currency, round_half_up
 
 BPS = 10_000  # basis points in 100 %
@@ -36,30 +37,6 @@ class RefundOnCancel(StrEnum):
 
     PROPORTIONAL = "proportional"
     NEVER = "never"
-
-
-class FeePolicyScope(StrEnum):
-    """TENANT: the platform's policy for all of a tenant's offerings.
-    OFFERING: the platform's override for one offering."""
-
-    TENANT = "tenant"
-    OFFERING = "offering"
-
-
-@dataclass(frozen=True, slots=True)
-class FeePolicyRef:
-    """Names one policy exactly: whose it is (`id`: the tenant's id for scope TENANT, the
-    offering's id for scope OFFERING), which version, and its scope."""
-
-    id: str
-    version: int
-    scope: FeePolicyScope
-
-
-class BearerKind(StrEnum):
-    CUSTOMER = "customer"
-    TENANT = "tenant"
-    SPLIT = "split"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,46 +309,6 @@ def policy_or_no_fee(policy: FeePolicy | None) -> FeePolicy:
     """The policy that prices a sale: `policy`, or, where the platform has set none, no
     fee at all (a policy of zero components, borne by nobody in effect)."""
     return FeePolicy() if policy is None else policy
-
-
-@dataclass(frozen=True, slots=True)
-class FeeQuote:
-    """Every number of a booking's price, shown before checkout and stored with the booking.
-
-    service_fee: the platform's whole fee; customer_fee: the part of it added on top of the
-    price (the "Service fee" line); application_fee: what Stripe moves to the platform;
-    tenant_receives = customer_total − application_fee.
-    """
-
-    subtotal: Money
-    service_fee: Money
-    customer_fee: Money
-    customer_total: Money
-    application_fee: Money
-    tenant_receives: Money
-    fee_bearer: BearerKind
-    fee_policy_version: int
-    seats: int
-    unit_price: Money
-    fee_policy_id: str = ""
-    fee_policy_scope: FeePolicyScope = FeePolicyScope.TENANT
-
-    @property
-    def currency(self) -> str:
-        return self.subtotal.currency
-
-    @property
-    def fee_policy(self) -> FeePolicyRef:
-        """The policy that produced this quote."""
-        return FeePolicyRef(self.fee_policy_id, self.fee_policy_version, self.fee_policy_scope)
-
-    def named(self, policy: FeePolicyRef) -> FeeQuote:
-        return replace(
-            self,
-            fee_policy_id=policy.id,
-            fee_policy_version=policy.version,
-            fee_policy_scope=policy.scope,
-        )
 
 
 def _tier_amount(tier: Tier, amount: int) -> Fraction:

@@ -26,7 +26,8 @@ from domain.errors import (
     SlotCapacityError,
     TooManySeatsPerBooking,
 )
-from domain.fees import FeePolicy, FeeQuote, policy_or_no_fee
+from domain.fee_quote import FeeQuote
+from domain.fees import FeePolicy, policy_or_no_fee
 from domain.money import Money, maximum_charge, minimum_charge
 
 # The bounds of what can be sold, checked here and shown in the API's schema.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from domain.cancellation import RefundSplit
+from domain.errors import InvalidRefund, RefundExceedsPaid
 from domain.money import Money
 
 
@@ -62,3 +63,46 @@ def refund_total(currency: str, refunds: Iterable[Refund]) -> RefundSplit:
     for refund in refunds:
         total = total + refund.split
     return total
+
+
+def find_refund(refunds: Iterable[Refund], refund_id: str) -> Refund | None:
+    """The refund known by this id: the gateway's, or the reservation's it settled."""
+    return next((r for r in refunds if refund_id in (r.refund_id, r.reference)), None)
+
+
+def require_refund_fits(split: RefundSplit, refundable: Money, fee_held: Money) -> None:
+    """Refuse a refund that is not a positive amount in the payment's currency, that asks
+    more than is still `refundable`, or more of the fee than the platform holds."""
+    currency = refundable.currency
+    if split.customer_refund.currency != currency:
+        raise InvalidRefund(f"refund in {split.customer_refund.currency} for {currency}")
+    if split.customer_refund.amount <= 0:
+        raise InvalidRefund("a refund must be a positive amount")
+    if split.customer_refund > refundable:
+        raise RefundExceedsPaid(split.customer_refund.amount, refundable.amount, currency)
+    if split.application_fee_refund > fee_held or split.application_fee_refund.is_negative:
+        raise InvalidRefund("the fee refund exceeds the fee still held by the platform")
+
+
+def settled(
+    refunds: tuple[Refund, ...], reserved: Refund, reservation_id: str, refund_id: str
+) -> tuple[Refund, ...]:
+    """`refunds` with the reservation `reserved` settled as the gateway's `refund_id` (and
+    still found by `reservation_id`); dropped when that refund is already recorded."""
+    if find_refund(refunds, refund_id) is not None:  # already recorded under the gateway's id
+        return tuple(r for r in refunds if r is not reserved)
+    done = replace(reserved, refund_id=refund_id, pending=False, reference=reservation_id)
+    return tuple(done if r is reserved else r for r in refunds)
+
+
+def with_fee_reported(
+    refunds: tuple[Refund, ...], refund: Refund, fee_refund: Money, fee: Money
+) -> tuple[Refund, ...]:
+    """`refunds` with the settled `refund` giving back `fee_refund` of the platform's `fee`
+    (Refund.with_fee_refund), within what the other refunds left of it; the same tuple when
+    unchanged."""
+    others = refund_total(fee.currency, (r for r in refunds if r is not refund))
+    reported = refund.with_fee_refund(fee_refund, fee - others.application_fee_refund)
+    if reported is refund:
+        return refunds
+    return tuple(reported if r is refund else r for r in refunds)

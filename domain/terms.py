@@ -17,7 +17,8 @@ from domain.cancellation import (
     customer_cancellation_refund,
     tenant_cancellation_refund,
 )
-from domain.fees import FeePolicyRef, FeeQuote, RefundOnCancel
+from domain.fee_quote import FeePolicyRef, FeeQuote
+from domain.fees import RefundOnCancel
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,9 @@ from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.statements import Statements, insert_once
 from application.errors import NotFound
 from application.ports.repositories import AlreadyExists, BookingPage, ConcurrentUpdate
-from domain.booking import (
-    Booking,
-    BookingStatus,
-    CancelledBy,
-    PaymentStatus,
-    statuses_holding_seats,
-    statuses_taking_seats,
-)
+from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.offering import require_seats
+from domain.statuses import statuses_holding_seats, statuses_taking_seats
 
 _b = orm.bookings.c
 

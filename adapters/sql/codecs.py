@@ -18,17 +18,8 @@ from domain.booking import (
 )
 from domain.cancellation import CancellationPolicy, CancellationWindow, RefundSplit
 from domain.dispute import Dispute, DisputeStatus, Recovery
-from domain.fees import (
-    BearerKind,
-    CurrencyAmounts,
-    FeeBearer,
-    FeePolicy,
-    FeePolicyScope,
-    FeeQuote,
-    RefundOnCancel,
-    Tier,
-    TierMode,
-)
+from domain.fee_quote import BearerKind, FeePolicyScope, FeeQuote
+from domain.fees import CurrencyAmounts, FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
 from domain.money import Money
 from domain.offering import Offering, Slot
 from domain.tenant import ChargeModel, ConnectStatus, Tenant

@@ -21,8 +21,8 @@ from adapters.sql.codecs import (
 from adapters.sql.statements import Statements, insert_once
 from application.ports.catalogue import SlotForSale
 from application.ports.repositories import AlreadyExists
-from domain.booking import statuses_taking_seats
 from domain.offering import Slot, require_seats
+from domain.statuses import statuses_taking_seats
 
 _s = orm.slots.c
 

@@ -40,6 +40,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import TextualSelect
 
 from adapters.sql import orm
+from adapters.sql.events_out_tables import outbox_events
 from domain.booking import BookingStatus
 from domain.ledger import EntryKind
 
@@ -305,7 +306,7 @@ class Statements:
             )
         )
         # Every event out, written just before its unit of work commits.
-        self.outbox_insert = insert(orm.outbox_events)
+        self.outbox_insert = insert(outbox_events)
         self._ledger_inserts: dict[int, TextualSelect] = {}
 
     def ledger_insert(self, rows: int) -> TextualSelect:

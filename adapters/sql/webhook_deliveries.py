@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, u
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql import orm
+from adapters.sql.events_out_tables import outbox_events, webhook_deliveries, webhook_endpoints
 from application.ports.events_out import (
     Delivery,
     DueDelivery,
@@ -23,9 +23,9 @@ from application.ports.events_out import (
 )
 from domain.events import DeliveryStatus, EndpointStatus, EventType, InFlightCaps
 
-_E = orm.webhook_endpoints.c
-_O = orm.outbox_events.c
-_D = orm.webhook_deliveries.c
+_E = webhook_endpoints.c
+_O = outbox_events.c
+_D = webhook_deliveries.c
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -67,9 +67,7 @@ def _fair_due(now: datetime, limit: int, caps: InFlightCaps) -> Any:
     )
     owner_busy = (
         select(owner.label("owner"), func.count().label("busy"))
-        .select_from(
-            orm.webhook_deliveries.outerjoin(orm.webhook_endpoints, _E.id == _D.endpoint_id)
-        )
+        .select_from(webhook_deliveries.outerjoin(webhook_endpoints, _E.id == _D.endpoint_id))
         .where(in_flight)
         .group_by(owner)
         .subquery()
@@ -87,9 +85,9 @@ def _fair_due(now: datetime, limit: int, caps: InFlightCaps) -> Any:
             ).label("endpoint_rank"),
         )
         .select_from(
-            orm.webhook_deliveries.outerjoin(
-                orm.webhook_endpoints, _E.id == _D.endpoint_id
-            ).outerjoin(endpoint_busy, endpoint_busy.c.endpoint_id == _D.endpoint_id)
+            webhook_deliveries.outerjoin(webhook_endpoints, _E.id == _D.endpoint_id).outerjoin(
+                endpoint_busy, endpoint_busy.c.endpoint_id == _D.endpoint_id
+            )
         )
         .where(pending, _D.next_attempt_at <= now, _not_disabled())
         .subquery()
@@ -125,7 +123,7 @@ class SqlAlchemyDeliveryRepository:
 
     async def claim_undispatched(self, limit: int) -> builtins.list[OutboundMessage]:
         query = (
-            select(orm.outbox_events)
+            select(outbox_events)
             .where(_O.dispatched.is_(False))
             .order_by(_O.created_at)
             .limit(limit)
@@ -139,7 +137,7 @@ class SqlAlchemyDeliveryRepository:
     async def dispatch(self, event_ids: Sequence[str], deliveries: Sequence[NewDelivery]) -> None:
         if deliveries:
             await self._connection.execute(
-                insert(orm.webhook_deliveries),
+                insert(webhook_deliveries),
                 [
                     {
                         "id": d.delivery_id,
@@ -158,7 +156,7 @@ class SqlAlchemyDeliveryRepository:
             )
         if event_ids:
             await self._connection.execute(
-                update(orm.outbox_events).where(_O.id.in_(list(event_ids))).values(dispatched=True)
+                update(outbox_events).where(_O.id.in_(list(event_ids))).values(dispatched=True)
             )
 
     async def claim_due(
@@ -166,9 +164,9 @@ class SqlAlchemyDeliveryRepository:
     ) -> builtins.list[DueDelivery]:
         chosen = _fair_due(now, limit, caps)
         query = (
-            select(orm.webhook_deliveries, _O.body)
+            select(webhook_deliveries, _O.body)
             .join(
-                orm.outbox_events,
+                outbox_events,
                 and_(_O.tenant_id == _D.tenant_id, _O.id == _D.event_id),
             )
             .where(
@@ -176,13 +174,13 @@ class SqlAlchemyDeliveryRepository:
                 _D.status == DeliveryStatus.PENDING.value,
                 _D.next_attempt_at <= now,
             )
-            .with_for_update(of=orm.webhook_deliveries, skip_locked=True)
+            .with_for_update(of=webhook_deliveries, skip_locked=True)
         )
         rows = (await self._connection.execute(query)).all()
         if not rows:
             return []
         await self._connection.execute(
-            update(orm.webhook_deliveries)
+            update(webhook_deliveries)
             .where(_D.id.in_([r.id for r in rows]))
             .values(attempts=_D.attempts + 1, next_attempt_at=lease_until, leased_until=lease_until)
         )
@@ -215,7 +213,7 @@ class SqlAlchemyDeliveryRepository:
         # Fenced by the try it claimed: a relay that outlived its lease finds another try
         # (or an outcome) in place and changes nothing.
         result = await self._connection.execute(
-            update(orm.webhook_deliveries)
+            update(webhook_deliveries)
             .where(
                 _D.id == delivery_id,
                 _D.attempts == attempt,
@@ -247,7 +245,7 @@ class SqlAlchemyDeliveryRepository:
         )
         deleted = (
             await self._connection.execute(
-                delete(orm.webhook_deliveries).where(_D.id.in_(finished.scalar_subquery()))
+                delete(webhook_deliveries).where(_D.id.in_(finished.scalar_subquery()))
             )
         ).rowcount
         needed = select(_D.id).where(_D.tenant_id == _O.tenant_id, _D.event_id == _O.id)
@@ -262,7 +260,7 @@ class SqlAlchemyDeliveryRepository:
         )
         deleted += (
             await self._connection.execute(
-                delete(orm.outbox_events).where(
+                delete(outbox_events).where(
                     _O.id.in_(spent.scalar_subquery()), _O.created_at < finished_before
                 )
             )
@@ -270,7 +268,7 @@ class SqlAlchemyDeliveryRepository:
         return int(deleted)
 
     async def get(self, delivery_id: str) -> Delivery | None:
-        query = select(orm.webhook_deliveries).where(_D.id == delivery_id)
+        query = select(webhook_deliveries).where(_D.id == delivery_id)
         row = (await self._connection.execute(query)).first()
         return _delivery(row) if row is not None else None
 
@@ -282,7 +280,7 @@ class SqlAlchemyDeliveryRepository:
         after: tuple[datetime, str] | None,
         limit: int,
     ) -> builtins.list[Delivery]:
-        query = select(orm.webhook_deliveries).where(_D.endpoint_id == endpoint_id)
+        query = select(webhook_deliveries).where(_D.endpoint_id == endpoint_id)
         if status is not None:
             query = query.where(_D.status == status.value)
         if after is not None:
@@ -295,7 +293,7 @@ class SqlAlchemyDeliveryRepository:
 
     async def retry_now(self, delivery_id: str, now: datetime) -> None:
         await self._connection.execute(
-            update(orm.webhook_deliveries)
+            update(webhook_deliveries)
             .where(_D.id == delivery_id)
             .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, leased_until=None)
         )
@@ -312,7 +310,7 @@ class SqlAlchemyDeliveryRepository:
             await self._connection.execute(
                 select(func.min(_D.next_attempt_at))
                 .select_from(
-                    orm.webhook_deliveries.outerjoin(orm.webhook_endpoints, _E.id == _D.endpoint_id)
+                    webhook_deliveries.outerjoin(webhook_endpoints, _E.id == _D.endpoint_id)
                 )
                 .where(
                     _D.status == DeliveryStatus.PENDING.value,

@@ -12,13 +12,13 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql import orm
+from adapters.sql.events_out_tables import webhook_deliveries, webhook_endpoints
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.sql.webhook_deliveries import SqlAlchemyDeliveryRepository
 from domain.events import EndpointStatus, EventType, WebhookEndpoint
 
-_E = orm.webhook_endpoints.c
-_D = orm.webhook_deliveries.c
+_E = webhook_endpoints.c
+_D = webhook_deliveries.c
 
 
 def _endpoint(row: Row[Any]) -> WebhookEndpoint:
@@ -76,45 +76,43 @@ class SqlAlchemyWebhookEndpointRepository:
                 )
             owned = (
                 select(func.count())
-                .select_from(orm.webhook_endpoints)
+                .select_from(webhook_endpoints)
                 .where(_owner_is(endpoint.owner_tenant_id))
             )
             if (await self._connection.execute(owned)).scalar_one() >= max_per_owner:
                 return False
-        await self._connection.execute(insert(orm.webhook_endpoints), _endpoint_values(endpoint))
+        await self._connection.execute(insert(webhook_endpoints), _endpoint_values(endpoint))
         return True
 
     async def get(self, endpoint_id: str, owner_tenant_id: str | None) -> WebhookEndpoint | None:
-        query = select(orm.webhook_endpoints).where(
-            _E.id == endpoint_id, _owner_is(owner_tenant_id)
-        )
+        query = select(webhook_endpoints).where(_E.id == endpoint_id, _owner_is(owner_tenant_id))
         row = (await self._connection.execute(query)).first()
         return _endpoint(row) if row is not None else None
 
     async def get_any(self, endpoint_ids: Sequence[str]) -> builtins.list[WebhookEndpoint]:
         if not endpoint_ids:
             return []
-        query = select(orm.webhook_endpoints).where(_E.id.in_(list(endpoint_ids)))
+        query = select(webhook_endpoints).where(_E.id.in_(list(endpoint_ids)))
         return [_endpoint(r) for r in await self._connection.execute(query)]
 
     async def list(
         self, owner_tenant_id: str | None, *, after: str | None, limit: int
     ) -> builtins.list[WebhookEndpoint]:
-        query = select(orm.webhook_endpoints).where(_owner_is(owner_tenant_id))
+        query = select(webhook_endpoints).where(_owner_is(owner_tenant_id))
         if after is not None:
             query = query.where(_E.id > after)
         query = query.order_by(_E.id).limit(limit)
         return [_endpoint(r) for r in await self._connection.execute(query)]
 
     async def enabled(self) -> builtins.list[WebhookEndpoint]:
-        query = select(orm.webhook_endpoints).where(_E.status == EndpointStatus.ENABLED.value)
+        query = select(webhook_endpoints).where(_E.status == EndpointStatus.ENABLED.value)
         return [_endpoint(r) for r in await self._connection.execute(query)]
 
     async def update(self, endpoint: WebhookEndpoint) -> None:
         values = _endpoint_values(endpoint)
         del values["id"], values["created_at"], values["owner_tenant_id"]
         await self._connection.execute(
-            update(orm.webhook_endpoints).where(_E.id == endpoint.id).values(**values)
+            update(webhook_endpoints).where(_E.id == endpoint.id).values(**values)
         )
 
     async def delete(self, endpoint_id: str, owner_tenant_id: str | None) -> bool:
@@ -123,9 +121,9 @@ class SqlAlchemyWebhookEndpointRepository:
             return False
         # SQLite enforces no foreign keys by default: the deliveries go explicitly.
         await self._connection.execute(
-            delete(orm.webhook_deliveries).where(_D.endpoint_id == endpoint_id)
+            delete(webhook_deliveries).where(_D.endpoint_id == endpoint_id)
         )
-        await self._connection.execute(delete(orm.webhook_endpoints).where(_E.id == endpoint_id))
+        await self._connection.execute(delete(webhook_endpoints).where(_E.id == endpoint_id))
         return True
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from domain import booking as b
+from domain import fee_quote as q
 from domain import fees as f
 from domain import ledger as lg
 from domain import terms as t
@@ -87,7 +88,7 @@ def _opt_money_out(value: Money | None) -> s.Money | None:
 def fee_policy_out(policy: f.FeePolicy) -> s.FeePolicy:
     bearer: s.FeeBearer | s.BearerSplit
     kind = policy.bearer.kind
-    if kind is f.BearerKind.SPLIT:
+    if kind is q.BearerKind.SPLIT:
         bearer = s.BearerSplit(customer_share_bps=policy.bearer.customer_share_bps)
     else:
         bearer = s.FeeBearer(kind.value)
@@ -125,7 +126,7 @@ def _tiers_out(tiers: Sequence[f.Tier]) -> list[s.Tier] | None:
     return listed or None
 
 
-def fee_policy_ref_out(ref: f.FeePolicyRef) -> s.FeePolicyRef:
+def fee_policy_ref_out(ref: q.FeePolicyRef) -> s.FeePolicyRef:
     return s.FeePolicyRef(id=ref.id, version=ref.version, scope=ref.scope.value)
 
 
@@ -218,7 +219,7 @@ def slot_out(slot: Slot) -> s.Slot:
     )
 
 
-def quote_out(quote: f.FeeQuote) -> s.Quote:
+def quote_out(quote: q.FeeQuote) -> s.Quote:
     return s.Quote(
         subtotal=money_out(quote.subtotal),
         service_fee=money_out(quote.service_fee),
@@ -231,7 +232,7 @@ def quote_out(quote: f.FeeQuote) -> s.Quote:
     )
 
 
-def public_quote_out(quote: f.FeeQuote) -> s.PublicQuote:
+def public_quote_out(quote: q.FeeQuote) -> s.PublicQuote:
     return s.PublicQuote(
         subtotal=money_out(quote.subtotal),
         service_fee=money_out(quote.customer_fee),

@@ -11,7 +11,8 @@ from typing import Any
 from application.customer_pages import CustomerBooking, OfferingSlots, SlotOnSale
 from domain.booking import Booking, BookingStatus
 from domain.cancellation import CancellationPolicy
-from domain.fees import FeeQuote, RefundOnCancel
+from domain.fee_quote import FeeQuote
+from domain.fees import RefundOnCancel
 from domain.offering import Offering
 from domain.refund import CancelledBy
 from entrypoints.web.formatting import Formats

@@ -14,7 +14,8 @@ from pytest_bdd import given, parsers, then
 from domain import errors
 from domain.booking import Booking, Customer
 from domain.errors import DomainError
-from domain.fees import FeeBearer, FeePolicy, FeeQuote, RefundOnCancel, TierMode
+from domain.fee_quote import FeeQuote
+from domain.fees import FeeBearer, FeePolicy, RefundOnCancel, TierMode
 from domain.money import Money, granularity
 from tests.bdd.notation import (
     NONE_WORDS,

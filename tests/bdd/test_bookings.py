@@ -8,7 +8,8 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.cancellation import partial_refund
-from domain.fees import FeePolicy, FeeQuote
+from domain.fee_quote import FeeQuote
+from domain.fees import FeePolicy
 from domain.hold import hold_expiry
 from domain.money import Money
 from domain.offering import Slot

@@ -3,7 +3,7 @@
 from pytest_bdd import parsers, scenarios, then, when
 
 from domain.errors import AboveMaximumCharge
-from domain.fees import FeeQuote
+from domain.fee_quote import FeeQuote
 from tests.bdd.conftest import (
     Outcome,
     PolicyDraft,

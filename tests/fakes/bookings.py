@@ -9,14 +9,9 @@ from datetime import datetime
 from adapters.sql.pagination import decode_cursor, encode_cursor
 from application.errors import NotFound
 from application.ports.repositories import AlreadyExists, BookingPage, ConcurrentUpdate
-from domain.booking import (
-    Booking,
-    BookingStatus,
-    PaymentStatus,
-    statuses_holding_seats,
-    statuses_taking_seats,
-)
+from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.errors import IllegalTransition
+from domain.statuses import statuses_holding_seats, statuses_taking_seats
 from tests.fakes.slots import InMemorySlotRepository
 from tests.fakes.tables import Tables
 

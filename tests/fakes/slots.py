@@ -9,9 +9,6 @@ from datetime import datetime
 from application.errors import NotFound
 from application.ports.catalogue import SlotForSale
 from application.ports.repositories import AlreadyExists
-from domain.booking import (
-    statuses_taking_seats,
-)
 from domain.errors import (
     CapacityBelowSeatsTaken,
     SeatsUnavailable,
@@ -19,6 +16,7 @@ from domain.errors import (
     SlotCapacityError,
 )
 from domain.offering import Slot, require_seats
+from domain.statuses import statuses_taking_seats
 from tests.fakes.tables import Tables
 
 # What the domain refuses when the seats do not allow a change: the SQL adapter's

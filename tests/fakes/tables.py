@@ -10,7 +10,8 @@ from application.ports.unit_of_work import StoredResponse
 from domain.booking import (
     Booking,
 )
-from domain.fees import FeePolicy, FeePolicyScope
+from domain.fee_quote import FeePolicyScope
+from domain.fees import FeePolicy
 from domain.ledger import EntryKind, LedgerEntry
 from domain.offering import Offering, Slot
 from domain.tenant import Tenant

@@ -1,4 +1,4 @@
-"""The benchmark's correctness checks that read a database (bench/checks.py, bench/seed.py)
+"""The benchmark's correctness checks that read a database (bench/checks.py)
 see the defects they exist for, on SQLite and PostgreSQL: seats sold beyond a slot's
 capacity while its counters say otherwise, and a confirmation told to the tenant twice."""
 
@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import orm
 from adapters.sql.database import create_engine
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
-from bench.checks import Checks, audit_seats, seats_taken
-from bench.seed import BenchTenant, check_webhooks_applied
+from bench.checks import Checks, audit_seats, check_webhooks_applied, seats_taken
+from bench.seed import BenchTenant
 from domain.booking import BookingStatus
 from domain.events import Event, EventType
 from domain.fees import FeePolicy

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from bench.checks import Checks, SeatAudit
+from bench.checks import Checks, SeatAudit, WebhookCheck
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
 from bench.report import Report
 from bench.scenarios import LatencyResult, StormResult
-from bench.seed import BenchTenant, WebhookCheck
+from bench.seed import BenchTenant
 from domain.fees import FeePolicy
 from domain.money import Money
 

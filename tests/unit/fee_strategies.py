@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from domain.booking import Booking, Customer
 from domain.errors import BelowMinimumCharge
-from domain.fees import FeeBearer, FeePolicy, FeeQuote, RefundOnCancel, Tier, TierMode
+from domain.fee_quote import FeeQuote
+from domain.fees import FeeBearer, FeePolicy, RefundOnCancel, Tier, TierMode
 from domain.money import Money, exponent, granularity
 
 # Two-decimal, zero-decimal and three-decimal currencies, and ISK (whole krónur only).

@@ -8,8 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from bench.checks import Checks
-from bench.seed import WebhookCheck
+from bench.checks import Checks, WebhookCheck
 from tests.support.bench_reports import (
     make_config,
     make_figure,

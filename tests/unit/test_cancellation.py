@@ -19,7 +19,8 @@ from domain.errors import (
     NaiveDatetime,
     RefundExceedsPaid,
 )
-from domain.fees import FeeBearer, FeePolicy, FeeQuote
+from domain.fee_quote import FeeQuote
+from domain.fees import FeeBearer, FeePolicy
 from domain.fees import RefundOnCancel as Mode
 from domain.money import Money
 

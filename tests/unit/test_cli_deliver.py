@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from adapters.sql import orm
 from adapters.sql.database import create_engine
+from adapters.sql.events_out_tables import outbox_events, webhook_deliveries
 from entrypoints import cli
 
 OLD = datetime.now(UTC) - timedelta(days=8)
@@ -24,11 +24,11 @@ async def _seed(url: str) -> None:
             for n, status in enumerate(("delivered", "failed", "pending")):
                 event = {"tenant_id": "tn_1", "id": f"evt_{n}", "type": "slot.cancelled"}
                 await connection.execute(
-                    insert(orm.outbox_events),
+                    insert(outbox_events),
                     {**event, "created_at": OLD, "body": b"{}", "dispatched": True},
                 )
                 await connection.execute(
-                    insert(orm.webhook_deliveries),
+                    insert(webhook_deliveries),
                     {
                         "tenant_id": "tn_1",
                         "id": f"dlv_{n}",
@@ -75,6 +75,6 @@ def test_deliver_purges_finished_rows_older_than_the_retention(
     out = capsys.readouterr().out.splitlines()[-1]
     # The pending delivery of a deleted endpoint was tried: failed, then purged with the rest.
     assert "1 deliveries tried" in out, out
-    assert asyncio.run(_count(url, orm.webhook_deliveries)) == left
-    assert asyncio.run(_count(url, orm.outbox_events)) == left
+    assert asyncio.run(_count(url, webhook_deliveries)) == left
+    assert asyncio.run(_count(url, outbox_events)) == left
     assert out.endswith(f"; {6 - 2 * left} finished rows purged"), out

@@ -16,7 +16,8 @@ from domain.errors import (
     OfferingCurrencyFixed,
     OfferingsNotQuotable,
 )
-from domain.fees import CurrencyAmounts, FeePolicy, FeePolicyRef, FeePolicyScope
+from domain.fee_quote import FeePolicyRef, FeePolicyScope
+from domain.fees import CurrencyAmounts, FeePolicy
 from domain.money import Money, maximum_charge
 from domain.offering import Offering, ensure_quotable
 from domain.tenant import require_country, require_timezone

@@ -10,7 +10,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.errors import BelowMinimumCharge
-from domain.fees import BearerKind, FeeBearer, FeePolicy, FeeQuote, Tier, TierMode
+from domain.fee_quote import BearerKind, FeeQuote
+from domain.fees import FeeBearer, FeePolicy, Tier, TierMode
 from domain.money import Money, granularity, minimum_charge
 from tests.unit.fee_strategies import (
     CURRENCIES,

@@ -3,7 +3,8 @@
 import pytest
 
 from domain.errors import BelowMinimumCharge, CurrencyMismatch, InvalidAmount, InvalidFeePolicy
-from domain.fees import BearerKind, FeeBearer, FeePolicy, Tier, TierMode
+from domain.fee_quote import BearerKind
+from domain.fees import FeeBearer, FeePolicy, Tier, TierMode
 from domain.money import Money
 
 

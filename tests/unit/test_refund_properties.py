@@ -14,7 +14,8 @@ from domain.cancellation import (
     tenant_cancellation_refund,
 )
 from domain.errors import RefundExceedsPaid
-from domain.fees import FeePolicy, FeeQuote, RefundOnCancel
+from domain.fee_quote import FeeQuote
+from domain.fees import FeePolicy, RefundOnCancel
 from domain.money import Money, granularity
 from tests.unit.fee_strategies import PROPERTY, QUICK, half_up, paid_booking, quotes
 

@@ -15,7 +15,8 @@ from domain.errors import (
     SlotCancelled,
     TooManySeatsPerBooking,
 )
-from domain.fees import FeePolicy, FeePolicyRef, FeePolicyScope, RefundOnCancel
+from domain.fee_quote import FeePolicyRef, FeePolicyScope
+from domain.fees import FeePolicy, RefundOnCancel
 from domain.hold import ASYNC_PAYMENT_HOLD, async_payment_deadline
 from domain.money import Money
 from domain.offering import DEFAULT_MAX_SEATS_PER_BOOKING, Offering, Slot

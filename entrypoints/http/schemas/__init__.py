@@ -8,7 +8,8 @@ sold are the domain's constants, repeated so that the OpenAPI document shows the
 from __future__ import annotations
 
 from domain.booking import BookingStatus, PaymentStatus
-from domain.fees import BearerKind, RefundOnCancel, TierMode
+from domain.fee_quote import BearerKind
+from domain.fees import RefundOnCancel, TierMode
 from domain.ledger import EntryKind
 from domain.tenant import ChargeModel
 from entrypoints.http.schemas.bookings import (

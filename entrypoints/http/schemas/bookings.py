@@ -9,7 +9,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from domain.booking import BookingStatus, PaymentStatus
-from domain.fees import BearerKind, RefundOnCancel
+from domain.fee_quote import BearerKind
+from domain.fees import RefundOnCancel
 from domain.ledger import EntryKind
 from entrypoints.http.schemas.catalogue import CancellationPolicy, FeePolicyRef
 from entrypoints.http.schemas.wire import Email, Money, Name, Seats, Text, Url

@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest_bdd import parsers, scenarios, then, when
 
-from tests.bdd.http.conftest import World
+from tests.bdd.http.world import World
 from tests.bdd.notation import parse_money
 
 scenarios("customer_quotes.feature")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.bdd.http.conftest import World
+from tests.bdd.http.world import World
 from tests.bdd.notation import money_json, parse_fee
 
 scenarios("fee_governance.feature")

@@ -13,7 +13,8 @@ from litestar.testing import TestClient
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from application.ports.gateway import WebhookEndpoint
-from tests.bdd.http.conftest import World, other_customers_hold
+from tests.bdd.http.conftest import other_customers_hold
+from tests.bdd.http.world import World
 from tests.bdd.notation import parse_money
 from tests.fakes.clock import ManualClock
 from tests.support.http_app import BASE_URL, build_test_app

@@ -13,12 +13,8 @@ import httpx
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.bdd.http.conftest import (
-    World,
-    _create_tenant,
-    checkout_by_another_customer,
-    fee_policy_json,
-)
+from tests.bdd.http.conftest import _create_tenant, checkout_by_another_customer, fee_policy_json
+from tests.bdd.http.world import World
 from tests.bdd.notation import money_json, parse_duration, parse_money, windows_json
 
 pytestmark = [pytest.mark.terms, pytest.mark.slots]

@@ -17,7 +17,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from adapters.stripe_wire.signature import sign
 from application.ports.gateway import WebhookEndpoint
-from tests.bdd.http.conftest import World
+from tests.bdd.http.world import World
 from tests.bdd.notation import parse_money
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET, build_test_app
 

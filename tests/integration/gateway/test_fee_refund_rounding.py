@@ -24,7 +24,8 @@ from adapters.fake_stripe.gateway import FakeGateway
 from adapters.stripe.gateway import StripeGateway
 from application.ports.gateway import CheckoutRequest, LineItem, PaymentGateway, RefundRequest
 from domain.cancellation import RefundSplit, partial_refund
-from domain.fees import FeeQuote, RefundOnCancel
+from domain.fee_quote import FeeQuote
+from domain.fees import RefundOnCancel
 from domain.money import Money, granularity
 from domain.tenant import ChargeModel
 from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore

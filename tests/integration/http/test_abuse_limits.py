@@ -12,8 +12,8 @@ import pytest
 
 from adapters.rate_limits.limiter import RateLimits
 from domain.hold import MAX_PENDING_HOLDS_PER_CUSTOMER
-from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import checkout_body, expect_problem, new_shop
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 from tests.support.workers import worker_id
 
@@ -21,7 +21,7 @@ REDIS_URL = os.environ.get("BOOKPAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 
 
 def _throttled(response: Any) -> None:
-    body = _problem(response, 429)
+    body = expect_problem(response, 429)
     assert body["type"] == "urn:bookpay:problem:too-many-requests"
     assert int(response.headers["retry-after"]) >= 1
 
@@ -29,12 +29,12 @@ def _throttled(response: Any) -> None:
 async def test_checkouts_past_the_limit_per_client_are_throttled(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, checkout_limit_per_minute=2)
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        shop = await _shop(client)
+        shop = await new_shop(client)
         for n in range(2):
-            body = _checkout_body(shop, customer={"email": f"c{n}@example.com"})
+            body = checkout_body(shop, customer={"email": f"c{n}@example.com"})
             response = await client.post(f"/v1/public/{shop.slug}/checkout", json=body)
             assert response.status_code == 201, response.text
-        _throttled(await client.post(f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop)))
+        _throttled(await client.post(f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop)))
         availability = await client.get(
             f"/v1/public/{shop.slug}/offerings/{shop.offering_id}/slots"
         )
@@ -48,7 +48,7 @@ async def test_admin_key_guesses_past_the_limit_are_throttled(tmp_path: Path) ->
         assert (await client.get("/v1/admin/tenants", headers=admin)).status_code == 200
         for guess in range(3):
             guessed = {"Authorization": f"Bearer guess-{guess}"}
-            _problem(await client.get("/v1/admin/tenants", headers=guessed), 401)
+            expect_problem(await client.get("/v1/admin/tenants", headers=guessed), 401)
         _throttled(await client.get("/v1/admin/tenants", headers={"Authorization": "Bearer g"}))
         # Past the limit the address is refused even with the right key: guessing stops.
         _throttled(await client.get("/v1/admin/tenants", headers=admin))
@@ -58,15 +58,15 @@ async def test_admin_key_guesses_past_the_limit_are_throttled(tmp_path: Path) ->
 async def test_a_customer_cannot_hold_more_than_a_few_unpaid_checkouts(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path)
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        shop = await _shop(client, capacity=50)
+        shop = await new_shop(client, capacity=50)
         checkout = f"/v1/public/{shop.slug}/checkout"
         for _ in range(MAX_PENDING_HOLDS_PER_CUSTOMER):
-            response = await client.post(checkout, json=_checkout_body(shop))
+            response = await client.post(checkout, json=checkout_body(shop))
             assert response.status_code == 201, response.text
-        same_person = _checkout_body(shop, customer={"email": "A@Example.com"})
-        body = _problem(await client.post(checkout, json=same_person), 409)
+        same_person = checkout_body(shop, customer={"email": "A@Example.com"})
+        body = expect_problem(await client.post(checkout, json=same_person), 409)
         assert body["type"] == "urn:bookpay:problem:too-many-pending-holds"
-        other = _checkout_body(shop, customer={"email": "b@example.com"})
+        other = checkout_body(shop, customer={"email": "b@example.com"})
         assert (await client.post(checkout, json=other)).status_code == 201
 
 
@@ -120,7 +120,7 @@ async def test_a_rotated_tenant_key_keeps_the_old_one_for_its_grace_then_ends_it
     app, container = build_test_app(tmp_path)
     async with AppClient(app=app, base_url=BASE_URL) as client:
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        shop = await _shop(client)
+        shop = await new_shop(client)
         tenant_id = (await client.get("/v1/tenant", headers=shop.tenant)).json()["id"]
         rotate = f"/v1/admin/tenants/{tenant_id}/api-keys"
 
@@ -138,15 +138,15 @@ async def test_a_rotated_tenant_key_keeps_the_old_one_for_its_grace_then_ends_it
         now = await client.post(rotate, json={"revoke_others_after_seconds": 0}, headers=admin)
         assert now.status_code == 201, now.text
         newest = {"Authorization": f"Bearer {now.json()['api_key']}"}
-        _problem(await client.get("/v1/tenant", headers=shop.tenant), 401)
-        _problem(await client.get("/v1/tenant", headers=new), 401)
+        expect_problem(await client.get("/v1/tenant", headers=shop.tenant), 401)
+        expect_problem(await client.get("/v1/tenant", headers=new), 401)
         assert (await client.get("/v1/tenant", headers=newest)).status_code == 200
 
         default = await client.post(rotate, headers=admin)
         assert default.status_code == 201, default.text
-        _problem(
+        expect_problem(
             await client.post(rotate, json={"revoke_others_after_seconds": -1}, headers=admin), 400
         )
-        _problem(await client.post("/v1/admin/tenants/tn_nope/api-keys", headers=admin), 404)
-        _problem(await client.post(rotate, headers=shop.tenant), 401)
+        expect_problem(await client.post("/v1/admin/tenants/tn_nope/api-keys", headers=admin), 404)
+        expect_problem(await client.post(rotate, headers=shop.tenant), 401)
     assert container is not None

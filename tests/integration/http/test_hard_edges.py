@@ -6,33 +6,22 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-from adapters.sql import orm
 from adapters.stripe_wire.signature import sign
-from entrypoints.container import Container
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import (
+    ADMIN,
+    Edge,
+    checkout_body,
+    expect_problem,
+    new_shop,
+)
 from tests.support.http_app import ADMIN_KEY, BASE_URL, WEBHOOK_SECRET, build_test_app
-
-PROBLEM = "application/problem+json"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-
-
-@dataclass
-class Edge:
-    client: AppClient
-    container: Container
-
-    async def idempotency_rows(self) -> int:
-        async with self.container.engine().connect() as connection:
-            count = await connection.scalar(select(func.count()).select_from(orm.idempotency_keys))
-        return int(count or 0)
 
 
 @pytest.fixture
@@ -40,63 +29,6 @@ async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
     app, container = build_test_app(tmp_path)
     async with AppClient(app=app, base_url=BASE_URL) as client:
         yield Edge(client, container)
-
-
-@dataclass
-class Shop:
-    slug: str
-    tenant: dict[str, str]
-    slot_id: str
-    offering_id: str
-
-
-async def _shop(client: AppClient, capacity: int = 5) -> Shop:
-    slug = f"studio-{uuid.uuid4().hex[:8]}"
-    created = await client.post(
-        "/v1/admin/tenants",
-        json={
-            "name": "Studio",
-            "slug": slug,
-            "country": "US",
-            "default_currency": "usd",
-            "timezone": "UTC",
-        },
-        headers=ADMIN,
-    )
-    assert created.status_code == 201, created.text
-    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
-    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
-    offering = await client.post(
-        "/v1/tenant/offerings",
-        json={
-            "name": "Class",
-            "price": {"amount": 2000, "currency": "usd"},
-            "duration_minutes": 60,
-            "capacity": capacity,
-        },
-        headers=tenant,
-    )
-    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
-    slots = await client.post(
-        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
-        json={"starts_at": starts_at.isoformat()},
-        headers=tenant,
-    )
-    return Shop(slug, tenant, slots.json()["data"][0]["id"], offering.json()["id"])
-
-
-def _checkout_body(shop: Shop, seats: int = 1, **extra: Any) -> dict[str, Any]:
-    return {"slot_id": shop.slot_id, "seats": seats, "customer": {"email": "a@example.com"}} | extra
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:bookpay:problem:"), body
-    return body
 
 
 # --- 1. The idempotency mechanism ------------------------------------------------------
@@ -113,7 +45,7 @@ async def test_junk_credentials_with_a_key_write_nothing(edge: Edge) -> None:
                 "content-type": "application/json",
             },
         )
-        _problem(response, 401)
+        expect_problem(response, 401)
     assert await edge.idempotency_rows() == 0
 
 
@@ -158,32 +90,32 @@ async def test_a_body_over_the_limit_is_refused_while_it_is_read(edge: Edge) -> 
 
 @pytest.mark.parametrize("key", ["x" * 256, "", "tab\tkey"])
 async def test_a_key_out_of_bounds_is_refused_not_ignored(edge: Edge, key: str) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     response = await edge.client.post(
         f"/v1/tenant/offerings/{shop.offering_id}/slots",
         json={"starts_at": (datetime.now(UTC) + timedelta(days=9)).isoformat()},
         headers=shop.tenant | {"Idempotency-Key": key},
     )
-    _problem(response, 400)
+    expect_problem(response, 400)
 
 
 async def test_a_public_checkout_key_must_be_unguessable(edge: Edge) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     response = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop),
+        json=checkout_body(shop),
         headers={"Idempotency-Key": "order-1"},
     )
-    _problem(response, 400)
+    expect_problem(response, 400)
     key = str(uuid.uuid4())
     first = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop),
+        json=checkout_body(shop),
         headers={"Idempotency-Key": key},
     )
     again = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop),
+        json=checkout_body(shop),
         headers={"Idempotency-Key": key},
     )
     assert first.status_code == again.status_code == 201, again.text
@@ -191,10 +123,10 @@ async def test_a_public_checkout_key_must_be_unguessable(edge: Edge) -> None:
     assert again.headers["idempotent-replayed"] == "true"
     other = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop, seats=2),
+        json=checkout_body(shop, seats=2),
         headers={"Idempotency-Key": key},
     )
-    _problem(other, 409)
+    expect_problem(other, 409)
 
 
 async def test_the_openapi_document_declares_the_key_on_every_post(edge: Edge) -> None:
@@ -214,28 +146,28 @@ async def test_the_openapi_document_declares_the_key_on_every_post(edge: Edge) -
 
 
 async def test_invalid_utf8_in_a_json_body_is_a_bad_request(edge: Edge) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     bad = b'{"slot_id": "\xff\xfe", "seats": 1, "customer": {"email": "a@example.com"}}'
     json_type = {"content-type": "application/json"}
-    _problem(
+    expect_problem(
         await edge.client.post(f"/v1/public/{shop.slug}/checkout", content=bad, headers=json_type),
         400,
     )
-    _problem(
+    expect_problem(
         await edge.client.post("/v1/admin/tenants", content=bad, headers=ADMIN | json_type), 400
     )
 
 
 @pytest.mark.parametrize("cursor", ["", "!!!", "e30", "bm90IGpzb24", "WzEsMl0"])
 async def test_a_malformed_cursor_is_a_bad_request(edge: Edge, cursor: str) -> None:
-    shop = await _shop(edge.client)
-    _problem(
+    shop = await new_shop(edge.client)
+    expect_problem(
         await edge.client.get(
             "/v1/tenant/bookings", params={"cursor": cursor}, headers=shop.tenant
         ),
         400,
     )
-    _problem(
+    expect_problem(
         await edge.client.get("/v1/admin/tenants", params={"cursor": cursor}, headers=ADMIN), 400
     )
 
@@ -252,7 +184,7 @@ async def test_a_malformed_cursor_is_a_bad_request(edge: Edge, cursor: str) -> N
 async def test_a_time_without_offset_or_out_of_range_is_a_bad_request(
     edge: Edge, moment: str
 ) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     for path, headers in (
         (f"/v1/public/{shop.slug}/offerings/{shop.offering_id}/slots", {}),
         ("/v1/tenant/bookings", shop.tenant),
@@ -261,31 +193,31 @@ async def test_a_time_without_offset_or_out_of_range_is_a_bad_request(
     ):
         for name in ("from", "to"):
             response = await edge.client.get(path, params={name: moment}, headers=headers)
-            _problem(response, 400)
+            expect_problem(response, 400)
 
 
 async def test_nul_characters_are_refused_at_the_edge(edge: Edge) -> None:
-    shop = await _shop(edge.client)
-    _problem(
+    shop = await new_shop(edge.client)
+    expect_problem(
         await edge.client.post(
             f"/v1/public/{shop.slug}/checkout",
-            json=_checkout_body(shop, customer={"email": "a@example.com", "name": "A\x00B"}),
+            json=checkout_body(shop, customer={"email": "a@example.com", "name": "A\x00B"}),
         ),
         400,
     )
-    _problem(
+    expect_problem(
         await edge.client.post(
-            f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop, slot_id="sl\x00x")
+            f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop, slot_id="sl\x00x")
         ),
         400,
     )
-    _problem(await edge.client.get(f"/v1/public/{shop.slug}%00/offerings"), 400)
-    _problem(
+    expect_problem(await edge.client.get(f"/v1/public/{shop.slug}%00/offerings"), 400)
+    expect_problem(
         await edge.client.get("/v1/public/bookings/bk_1", params={"token": "abcdefgh\x00"}), 400
     )
-    started = await edge.client.post(f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop))
+    started = await edge.client.post(f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop))
     booking_id = started.json()["booking_id"]
-    _problem(
+    expect_problem(
         await edge.client.post(
             f"/v1/tenant/bookings/{booking_id}/cancel",
             json={"reason": "gone\x00"},
@@ -304,7 +236,7 @@ async def test_a_deeply_nested_signed_webhook_is_a_bad_request(edge: Edge) -> No
         content=payload,
         headers={"Stripe-Signature": sign(payload, WEBHOOK_SECRET, datetime.now(UTC))},
     )
-    _problem(response, 400)
+    expect_problem(response, 400)
 
 
 # --- 6. Loose parsing --------------------------------------------------------------------
@@ -316,13 +248,13 @@ async def test_a_deeply_nested_signed_webhook_is_a_bad_request(edge: Edge) -> No
 async def test_a_body_that_is_not_declared_json_is_unsupported(
     edge: Edge, content_type: str | None
 ) -> None:
-    shop = await _shop(edge.client)
-    body = json.dumps(_checkout_body(shop)).encode()
+    shop = await new_shop(edge.client)
+    body = json.dumps(checkout_body(shop)).encode()
     headers = {"content-type": content_type} if content_type else {}
     response = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout", content=body, headers=headers
     )
-    _problem(response, 415)
+    expect_problem(response, 415)
 
 
 async def test_credentials_are_checked_before_the_body(edge: Edge) -> None:
@@ -333,15 +265,15 @@ async def test_credentials_are_checked_before_the_body(edge: Edge) -> None:
                 content=body,
                 headers={"content-type": "application/json", "Authorization": "Bearer nope"},
             )
-            _problem(response, 401)
-        _problem(await edge.client.post(path, content=b"{"), 401)
+            expect_problem(response, 401)
+        expect_problem(await edge.client.post(path, content=b"{"), 401)
 
 
 async def test_every_problem_has_a_bookpay_type(edge: Edge) -> None:
-    _problem(await edge.client.get("/v1/admin/tenants"), 401)
-    _problem(await edge.client.get("/v1/nothing-here"), 404)
-    _problem(await edge.client.put("/health/live"), 405)
-    body = _problem(
+    expect_problem(await edge.client.get("/v1/admin/tenants"), 401)
+    expect_problem(await edge.client.get("/v1/nothing-here"), 404)
+    expect_problem(await edge.client.put("/health/live"), 405)
+    body = expect_problem(
         await edge.client.post("/v1/admin/tenants", json={"name": 7}, headers=ADMIN), 400
     )
     assert body["errors"]
@@ -355,10 +287,10 @@ async def test_every_problem_has_a_bookpay_type(edge: Edge) -> None:
 )
 @pytest.mark.parametrize("field", ["success_url", "cancel_url"])
 async def test_a_return_url_off_the_allow_list_is_refused(edge: Edge, field: str, url: str) -> None:
-    shop = await _shop(edge.client)
-    body = _problem(
+    shop = await new_shop(edge.client)
+    body = expect_problem(
         await edge.client.post(
-            f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop, **{field: url})
+            f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop, **{field: url})
         ),
         422,
     )
@@ -372,10 +304,10 @@ async def test_a_return_url_off_the_allow_list_is_refused(edge: Edge, field: str
 async def test_a_return_url_on_the_allow_list_is_used(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, allowed_return_hosts=("shop.example",))
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        shop = await _shop(client)
+        shop = await new_shop(client)
         response = await client.post(
             f"/v1/public/{shop.slug}/checkout",
-            json=_checkout_body(shop, success_url="https://shop.example/thanks"),
+            json=checkout_body(shop, success_url="https://shop.example/thanks"),
         )
         assert response.status_code == 201, response.text
 
@@ -384,19 +316,21 @@ async def test_a_return_url_on_the_allow_list_is_used(tmp_path: Path) -> None:
 
 
 async def test_the_booking_token_may_travel_as_a_bearer_header(edge: Edge) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     started = (
-        await edge.client.post(f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop))
+        await edge.client.post(f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop))
     ).json()
     path = f"/v1/public/bookings/{started['booking_id']}"
     bearer = {"Authorization": f"Bearer {started['booking_token']}"}
     seen = await edge.client.get(path, headers=bearer)
     assert seen.status_code == 200, seen.text
     assert seen.json()["status"] == "pending_payment"
-    _problem(await edge.client.get(path, headers={"Authorization": "Bearer wrong-token"}), 404)
-    _problem(await edge.client.get(path), 401)
-    _problem(await edge.client.post(f"{path}/cancel"), 401)
-    _problem(
+    expect_problem(
+        await edge.client.get(path, headers={"Authorization": "Bearer wrong-token"}), 404
+    )
+    expect_problem(await edge.client.get(path), 401)
+    expect_problem(await edge.client.post(f"{path}/cancel"), 401)
+    expect_problem(
         await edge.client.post(f"{path}/cancel", headers={"Authorization": "Bearer x" * 3}), 404
     )
     # The right token is accepted: what follows is the booking's own rule for cancelling.

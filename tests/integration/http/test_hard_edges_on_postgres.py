@@ -14,6 +14,7 @@ from adapters.sql import orm
 from adapters.sql.database import create_engine
 from tests.integration.http import test_hard_edges as hard
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import Edge
 from tests.support.http_app import BASE_URL, build_test_app
 
 pytestmark = pytest.mark.postgres
@@ -24,7 +25,7 @@ async def test_bad_input_is_refused_at_the_edge_on_postgresql(
 ) -> None:
     app, container = build_test_app(tmp_path, migrated_postgres_url)
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        edge = hard.Edge(client, container)
+        edge = Edge(client, container)
         await hard.test_nul_characters_are_refused_at_the_edge(edge)
         await hard.test_invalid_utf8_in_a_json_body_is_a_bad_request(edge)
         await hard.test_a_deeply_nested_signed_webhook_is_a_bad_request(edge)

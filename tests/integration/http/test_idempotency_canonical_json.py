@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.http.test_hard_edges import Edge, _checkout_body, _problem, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import Edge, checkout_body, expect_problem, new_shop
 from tests.support.http_app import BASE_URL, build_test_app
 
 
@@ -33,8 +33,8 @@ async def _checkout(edge: Edge, slug: str, key: str, content: bytes) -> Any:
 
 
 async def test_the_same_json_spelled_differently_is_replayed(edge: Edge) -> None:
-    shop = await _shop(edge.client)
-    body = _checkout_body(shop, customer={"email": "a@example.com", "name": "Zoë"})
+    shop = await new_shop(edge.client)
+    body = checkout_body(shop, customer={"email": "a@example.com", "name": "Zoë"})
     key = str(uuid.uuid4())
     first = await _checkout(edge, shop.slug, key, json.dumps(body).encode())
     assert first.status_code == 201, first.text
@@ -52,9 +52,9 @@ async def test_the_same_json_spelled_differently_is_replayed(edge: Edge) -> None
 
 
 async def test_a_different_value_still_conflicts(edge: Edge) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     key = str(uuid.uuid4())
-    body = _checkout_body(shop)
+    body = checkout_body(shop)
     first = await _checkout(edge, shop.slug, key, json.dumps(body).encode())
     assert first.status_code == 201, first.text
     for other in (
@@ -62,4 +62,4 @@ async def test_a_different_value_still_conflicts(edge: Edge) -> None:
         body | {"customer": {"email": "b@example.com"}},
         body | {"seats": "1"},  # a string is not the number it spells
     ):
-        _problem(await _checkout(edge, shop.slug, key, json.dumps(other).encode()), 409)
+        expect_problem(await _checkout(edge, shop.slug, key, json.dumps(other).encode()), 409)

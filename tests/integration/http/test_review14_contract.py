@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.http.test_hard_edges import Edge, _problem, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import Edge, expect_problem, new_shop
 from tests.support.http_app import BASE_URL, build_test_app
 
 
@@ -27,7 +27,7 @@ async def _document(edge: Edge) -> dict[str, Any]:
 
 
 async def test_the_statement_csv_has_one_charset_and_its_documented_columns(edge: Edge) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     csv = await edge.client.get(
         "/v1/tenant/statement", params={"format": "csv"}, headers=shop.tenant
     )
@@ -43,8 +43,8 @@ async def test_the_statement_csv_has_one_charset_and_its_documented_columns(edge
 
 
 async def test_a_bad_format_is_reported_under_format(edge: Edge) -> None:
-    shop = await _shop(edge.client)
-    body = _problem(
+    shop = await new_shop(edge.client)
+    body = expect_problem(
         await edge.client.get(
             "/v1/tenant/statement", params={"format": "xml"}, headers=shop.tenant
         ),
@@ -55,9 +55,9 @@ async def test_a_bad_format_is_reported_under_format(edge: Edge) -> None:
 
 @pytest.mark.parametrize("moment", ["20310602T000000Z", "2031-W23-1T00:00Z", "2031-06-02 00:00Z"])
 async def test_from_and_to_take_rfc_3339_only(edge: Edge, moment: str) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     for name in ("from", "to"):
-        body = _problem(
+        body = expect_problem(
             await edge.client.get(
                 "/v1/tenant/bookings", params={name: moment}, headers=shop.tenant
             ),
@@ -76,13 +76,13 @@ async def test_optional_bodies_are_documented_and_accepted_as_optional(edge: Edg
     assert not paths["/v1/tenant/slots/{slot_id}/cancel"]["post"]["requestBody"].get("required")
     refund = paths["/fake-stripe/payments/{payment_intent_id}/refund"]["post"]
     assert not refund["requestBody"].get("required")
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     cancelled = await edge.client.post(
         f"/v1/tenant/slots/{shop.slot_id}/cancel", headers=shop.tenant
     )
     assert cancelled.status_code == 200, cancelled.text
     # Without a body the fake refund goes on to look for the payment (there is none).
-    _problem(await edge.client.post("/fake-stripe/payments/pi_nobody/refund"), 404)
+    expect_problem(await edge.client.post("/fake-stripe/payments/pi_nobody/refund"), 404)
 
 
 async def test_the_public_booking_routes_declare_the_bearer_token(edge: Edge) -> None:

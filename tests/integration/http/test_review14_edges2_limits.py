@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from adapters.rate_limits.limiter import RETRY_STORE_SECONDS, RateLimits
-from tests.integration.http.test_hard_edges import _checkout_body, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import checkout_body, new_shop
 from tests.support.http_app import BASE_URL, build_test_app
 from tests.support.servers import serve_in_thread
 
@@ -135,12 +135,12 @@ async def test_with_a_hung_redis_the_api_answers_as_without_limits(
         held_seats_per_client_per_hour=1,
     )
     async with asyncio.timeout(60), AppClient(app=app, base_url=BASE_URL) as client:
-        shop = await _shop(client, capacity=5)
+        shop = await new_shop(client, capacity=5)
         wrong = {"Authorization": "Bearer bp_test_wrong"}
         for _ in range(3):  # past every limit: the store is not there to count
             assert (await client.get("/v1/tenant/offerings", headers=wrong)).status_code == 401
             checkout = await client.post(
-                f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop, seats=1)
+                f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop, seats=1)
             )
             assert checkout.status_code == 201, checkout.text
     assert await hung_redis.asked(), "the limits never asked the hung Redis"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.http.test_hard_edges import _checkout_body, _problem, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import checkout_body, expect_problem, new_shop
 from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -34,22 +34,22 @@ async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
 async def test_a_json_body_in_another_charset_is_unsupported(
     client: AppClient, charset: str
 ) -> None:
-    shop = await _shop(client)
+    shop = await new_shop(client)
     response = await client.post(
         f"/v1/public/{shop.slug}/checkout",
-        content=json.dumps(_checkout_body(shop)).encode(),
+        content=json.dumps(checkout_body(shop)).encode(),
         headers={"content-type": f"application/json; charset={charset}"},
     )
-    body = _problem(response, 415)
+    body = expect_problem(response, 415)
     assert "UTF-8" in body["detail"]
 
 
 @pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "Utf-8"])
 async def test_utf8_declared_is_read(client: AppClient, charset: str) -> None:
-    shop = await _shop(client)
+    shop = await new_shop(client)
     response = await client.post(
         f"/v1/public/{shop.slug}/checkout",
-        content=json.dumps(_checkout_body(shop)).encode(),
+        content=json.dumps(checkout_body(shop)).encode(),
         headers={"content-type": f"application/json; charset={charset}"},
     )
     assert response.status_code == 201, response.text
@@ -66,13 +66,13 @@ async def test_utf8_declared_is_read(client: AppClient, charset: str) -> None:
     ],
 )
 async def test_an_object_naming_a_key_twice_is_refused(client: AppClient, body: bytes) -> None:
-    shop = await _shop(client)
+    shop = await new_shop(client)
     response = await client.post(
         f"/v1/public/{shop.slug}/checkout",
         content=body % shop.slot_id.encode(),
         headers={"content-type": "application/json"},
     )
-    problem = _problem(response, 400)
+    problem = expect_problem(response, 400)
     assert "more than once" in problem["detail"], problem
 
 
@@ -86,14 +86,14 @@ async def test_a_duplicate_key_in_an_admin_body_is_refused_and_writes_nothing(
     response = await client.post(
         "/v1/admin/tenants", content=body, headers={**ADMIN, "content-type": "application/json"}
     )
-    _problem(response, 400)
+    expect_problem(response, 400)
     listed = await client.get("/v1/admin/tenants", headers=ADMIN)
     assert [t["slug"] for t in listed.json()["data"]] == []
 
 
 async def test_the_same_key_in_two_objects_is_fine(client: AppClient) -> None:
     """Only a key named twice in one object is ambiguous."""
-    shop = await _shop(client)
-    body = _checkout_body(shop, customer={"email": "a@example.com", "name": "seats"})
+    shop = await new_shop(client)
+    body = checkout_body(shop, customer={"email": "a@example.com", "name": "seats"})
     response = await client.post(f"/v1/public/{shop.slug}/checkout", json=body)
     assert response.status_code == 201, response.text

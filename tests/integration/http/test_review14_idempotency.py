@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from adapters.sql import orm
 from tests.integration.http.test_abuse_limits import _throttled
-from tests.integration.http.test_hard_edges import (
+from tests.support.app_client import AppClient
+from tests.support.hard_edges import (
     ADMIN,
     Edge,
-    _checkout_body,
-    _problem,
-    _shop,
+    checkout_body,
+    expect_problem,
+    new_shop,
 )
-from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, build_test_app
 
 
@@ -47,10 +47,10 @@ def _appears(secret: str, rows: list[tuple[Any, ...]]) -> bool:
 
 
 async def _hold(edge: Edge) -> tuple[str, str]:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     started = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop, customer={"email": "private@example.com", "name": "Ada"}),
+        json=checkout_body(shop, customer={"email": "private@example.com", "name": "Ada"}),
     )
     assert started.status_code == 201, started.text
     return started.json()["booking_id"], started.json()["booking_token"]
@@ -101,11 +101,11 @@ async def test_secrets_shown_once_are_not_kept_readable_for_replays(edge: Edge) 
         f"/v1/admin/tenants/{tenant_id}/api-keys", headers=ADMIN | {"Idempotency-Key": rotate_key}
     )
     assert rotated.status_code == 201, rotated.text
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     checkout_key = str(uuid.uuid4())
     started = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop),
+        json=checkout_body(shop),
         headers={"Idempotency-Key": checkout_key},
     )
     assert started.status_code == 201, started.text
@@ -132,7 +132,7 @@ async def test_secrets_shown_once_are_not_kept_readable_for_replays(edge: Edge) 
     assert again.json()["api_key"] == first_api_key
     replayed = await edge.client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop),
+        json=checkout_body(shop),
         headers={"Idempotency-Key": checkout_key},
     )
     assert replayed.json()["booking_token"] == started.json()["booking_token"]
@@ -151,7 +151,7 @@ async def test_a_wrong_booking_token_writes_no_idempotency_row(edge: Edge) -> No
                 params={"token": "abcdefghij"},
                 headers={"Idempotency-Key": f"junk-key-0123456789abcdef-{n}-{booking}"},
             )
-            _problem(response, 404)
+            expect_problem(response, 404)
     assert await edge.idempotency_rows() == before
 
 
@@ -163,7 +163,7 @@ async def test_booking_token_guesses_past_the_limit_are_throttled(tmp_path: Path
         path = f"/v1/public/bookings/{booking_id}"
         assert (await client.get(path, headers={"Authorization": f"Bearer {token}"})).is_success
         for guess in range(3):
-            _problem(await client.get(path, params={"token": f"guess-{guess}-xyz"}), 404)
+            expect_problem(await client.get(path, params={"token": f"guess-{guess}-xyz"}), 404)
         _throttled(await client.post(f"{path}/cancel", params={"token": "guess-4-xyz"}))
         _throttled(await client.get(path, headers={"Authorization": f"Bearer {token}"}))
 
@@ -174,12 +174,12 @@ async def test_booking_token_guesses_past_the_limit_are_throttled(tmp_path: Path
 async def test_metrics_count_refusals_by_the_status_sent(tmp_path: Path) -> None:
     app, _ = build_test_app(tmp_path, auth_failures_per_minute=1)
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        _problem(await client.get("/v1/admin/tenants"), 401)
-        _problem(await client.get("/v1/admin/tenants"), 429)
-        _problem(
+        expect_problem(await client.get("/v1/admin/tenants"), 401)
+        expect_problem(await client.get("/v1/admin/tenants"), 429)
+        expect_problem(
             await client.post("/v1/admin/tenants", headers=ADMIN | {"Idempotency-Key": ""}), 429
         )
-        _problem(await client.get("/v1/public/x%00/offerings"), 400)
+        expect_problem(await client.get("/v1/public/x%00/offerings"), 400)
         metrics = (await client.get("/metrics")).text
     assert 'method="GET",route="/v1/admin/tenants",status="401"} 1' in metrics, metrics
     assert 'method="GET",route="/v1/admin/tenants",status="429"} 1' in metrics, metrics
@@ -192,11 +192,11 @@ async def test_metrics_count_refusals_by_the_status_sent(tmp_path: Path) -> None
 
 
 async def test_a_replayed_creation_keeps_its_location(edge: Edge) -> None:
-    shop = await _shop(edge.client)
+    shop = await new_shop(edge.client)
     key = {"Idempotency-Key": str(uuid.uuid4())}
     path = f"/v1/public/{shop.slug}/checkout"
-    first = await edge.client.post(path, json=_checkout_body(shop), headers=key)
-    again = await edge.client.post(path, json=_checkout_body(shop), headers=key)
+    first = await edge.client.post(path, json=checkout_body(shop), headers=key)
+    again = await edge.client.post(path, json=checkout_body(shop), headers=key)
     assert again.headers["idempotent-replayed"] == "true"
     assert again.headers["location"] == first.headers["location"]
     assert again.headers["content-type"] == first.headers["content-type"]
@@ -212,7 +212,7 @@ async def test_two_idempotency_keys_are_a_bad_request(edge: Edge) -> None:
             ("Idempotency-Key", "two"),
         ],
     )
-    _problem(response, 400)
+    expect_problem(response, 400)
     assert await edge.idempotency_rows() == 0
 
 
@@ -224,13 +224,13 @@ async def test_one_address_cannot_hold_seats_without_limit_by_changing_emails(
 ) -> None:
     app, _ = build_test_app(tmp_path, held_seats_per_client_per_hour=10)
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        shop = await _shop(client, capacity=30)
+        shop = await new_shop(client, capacity=30)
         path = f"/v1/public/{shop.slug}/checkout"
         for n, seats in enumerate((8, 2)):
-            body = _checkout_body(shop, seats=seats, customer={"email": f"c{n}@example.com"})
+            body = checkout_body(shop, seats=seats, customer={"email": f"c{n}@example.com"})
             response = await client.post(path, json=body)
             assert response.status_code == 201, response.text
-        body = _checkout_body(shop, seats=1, customer={"email": "c9@example.com"})
+        body = checkout_body(shop, seats=1, customer={"email": "c9@example.com"})
         _throttled(await client.post(path, json=body))
         availability = await client.get(
             f"/v1/public/{shop.slug}/offerings/{shop.offering_id}/slots"

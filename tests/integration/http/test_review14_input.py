@@ -16,8 +16,8 @@ import pytest
 from adapters.sql.pagination import decode_cursor, decode_text_cursor, encode_cursor
 from adapters.stripe_wire.signature import sign
 from application.ports.repositories import InvalidCursor
-from tests.integration.http.test_hard_edges import ADMIN, _checkout_body, _problem, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import ADMIN, checkout_body, expect_problem, new_shop
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, build_test_app
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -46,7 +46,7 @@ def _nested(depth: int) -> bytes:
 
 
 async def test_a_deeply_nested_body_is_a_bad_request_on_every_json_route(client: Any) -> None:
-    shop = await _shop(client)
+    shop = await new_shop(client)
     json_type = {"content-type": "application/json"}
     for depth, (path, headers) in itertools.product(
         (40, 5_000, 200_000),
@@ -57,16 +57,16 @@ async def test_a_deeply_nested_body_is_a_bad_request_on_every_json_route(client:
         ),
     ):
         response = await client.post(path, content=_nested(depth), headers=headers)
-        body = _problem(response, 400)
+        body = expect_problem(response, 400)
         assert "nest" in body["detail"]
 
 
 async def test_nesting_inside_strings_does_not_count(client: Any) -> None:
-    shop = await _shop(client)
+    shop = await new_shop(client)
     name = '[{"' * 400 + '\\"]'
     response = await client.post(
         f"/v1/public/{shop.slug}/checkout",
-        json=_checkout_body(shop, customer={"email": "a@example.com", "name": name[:200]}),
+        json=checkout_body(shop, customer={"email": "a@example.com", "name": name[:200]}),
     )
     assert response.status_code == 201, response.text
 
@@ -103,7 +103,7 @@ FORGED_MOMENTS = [
 
 
 async def test_a_forged_cursor_is_a_bad_request_under_cursor_on_every_list(client: Any) -> None:
-    shop = await _shop(client)
+    shop = await new_shop(client)
     tenant_id = (await client.get("/v1/tenant", headers=shop.tenant)).json()["id"]
     by_text = [
         (f"/v1/public/{shop.slug}/offerings", {}, {}),
@@ -119,7 +119,7 @@ async def test_a_forged_cursor_is_a_bad_request_under_cursor_on_every_list(clien
     cases += [(cursor, route) for cursor in FORGED_MOMENTS for route in by_time]
     for cursor, (path, params, headers) in cases:
         response = await client.get(path, params=params | {"cursor": cursor}, headers=headers)
-        body = _problem(response, 400)
+        body = expect_problem(response, 400)
         assert body["type"] == "urn:bookpay:problem:validation-failed", (path, cursor, body)
         assert [error["key"] for error in body["errors"]] == ["cursor"], (path, body)
 
@@ -163,8 +163,8 @@ async def test_a_signed_webhook_with_nul_in_its_account_is_not_a_server_error(
 async def test_the_fake_stripe_answers_bad_input_with_4xx(client: Any) -> None:
     response = await client.get("/fake-stripe/onboarding/acct_nobody")
     assert 400 <= response.status_code < 500, response.text
-    shop = await _shop(client)
-    started = await client.post(f"/v1/public/{shop.slug}/checkout", json=_checkout_body(shop))
+    shop = await new_shop(client)
+    started = await client.post(f"/v1/public/{shop.slug}/checkout", json=checkout_body(shop))
     checkout_url = started.json()["checkout_url"]
     paid = await client.post(f"{checkout_url}/pay", data={"method": "zzz"})
     assert 400 <= paid.status_code < 500, paid.text

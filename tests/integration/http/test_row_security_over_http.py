@@ -12,8 +12,8 @@ import pytest
 
 from adapters.sql import orm
 from adapters.sql.offerings import SqlAlchemyOfferingRepository, _offering_from_row
-from tests.integration.http.test_hard_edges import ADMIN, _shop
 from tests.support.app_client import AppClient
+from tests.support.hard_edges import ADMIN, new_shop
 from tests.support.http_app import BASE_URL, build_test_app
 
 pytestmark = pytest.mark.postgres
@@ -33,8 +33,8 @@ async def test_a_query_that_forgets_its_tenant_filter_shows_only_the_callers_row
 
     app, _container = build_test_app(tmp_path, migrated_postgres_url)
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        ours = await _shop(client)
-        theirs = await _shop(client)
+        ours = await new_shop(client)
+        theirs = await new_shop(client)
         monkeypatch.setattr(SqlAlchemyOfferingRepository, "list", forgets_the_tenant)
         listed = await client.get("/v1/tenant/offerings", headers=ours.tenant)
         assert listed.status_code == 200, listed.text

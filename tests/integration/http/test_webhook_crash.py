@@ -10,12 +10,8 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from application.payment_events import ApplyPaymentEvent
-from tests.bdd.http.conftest import (
-    World,
-    customer_checks_out,
-    offering_with_slot,
-    tenant_that_can_sell,
-)
+from tests.bdd.http.conftest import customer_checks_out, offering_with_slot, tenant_that_can_sell
+from tests.bdd.http.world import World
 from tests.support.http_app import BASE_URL, build_test_app
 
 

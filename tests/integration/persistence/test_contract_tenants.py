@@ -13,7 +13,8 @@ import pytest
 
 from application.errors import NotFound
 from application.ports.repositories import AlreadyExists, ConcurrentUpdate
-from domain.fees import FeePolicy, FeePolicyRef, FeePolicyScope
+from domain.fee_quote import FeePolicyRef, FeePolicyScope
+from domain.fees import FeePolicy
 from domain.tenant import ConnectStatus
 from tests.integration.persistence.builders import (
     NOW,

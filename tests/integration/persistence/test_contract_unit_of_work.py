@@ -16,7 +16,8 @@ from domain.dispute import (
     Dispute,
     Recovery,
 )
-from domain.fees import FeePolicy, FeeQuote
+from domain.fee_quote import FeeQuote
+from domain.fees import FeePolicy
 from domain.ledger import LedgerEntry
 from domain.offering import Offering, Slot
 from domain.tenant import ConnectStatus, Tenant

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from adapters.sql.database import create_engine
 from adapters.sql.migrations import downgrade_async, upgrade_async
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
-from domain.fees import FeePolicyRef, FeePolicyScope
+from domain.fee_quote import FeePolicyRef, FeePolicyScope
 
 ENGINES = [
     pytest.param("fresh_sqlite_url", id="sqlite"),

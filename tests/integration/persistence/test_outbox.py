@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql import orm
 from adapters.sql.database import create_engine
+from adapters.sql.events_out_tables import outbox_events
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
 from application.ports.events_out import Delivery, NewDelivery
@@ -133,7 +133,7 @@ async def _all(uow: SqlAlchemyEventsOutUnitOfWork, endpoint_id: str) -> list[Del
 
 async def _event_ids(engine: AsyncEngine, tenant_id: str) -> set[str]:
     async with engine.connect() as connection:
-        query = select(orm.outbox_events.c.id).where(orm.outbox_events.c.tenant_id == tenant_id)
+        query = select(outbox_events.c.id).where(outbox_events.c.tenant_id == tenant_id)
         return set((await connection.execute(query)).scalars())
 
 
