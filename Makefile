@@ -77,9 +77,11 @@ bench: $(STAMP)
 
 # Before and after in the same run (bench/before_after.py), not part of `make bench`: commit
 # BASE (by default the last before issue 18's restructuring) in a temporary git worktree
-# with its own venv, and this tree, each on its own PostgreSQL database with 1 worker,
-# loaded in turn (base, head, base, head, …); writes docs/benchmarks-before-after.md and
-# fails when a correctness check does. About 4 minutes; run it on an idle machine.
+# with its own venv, this tree, and this tree without two later features of other issues
+# (bench/as_before.py, measurement only), each on its own PostgreSQL database with 1
+# worker, loaded in turn in an order that changes every round; writes
+# docs/benchmarks-before-after.md and fails when a correctness check does. About 5
+# minutes; run it on an idle machine.
 BASE ?= 94bff09
 bench-before-after: $(STAMP)
 	$(BIN)/python -m bench.before_after --base $(BASE) \

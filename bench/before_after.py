@@ -1,23 +1,30 @@
 """Before and after, in the same run: an older commit (the base, by default the last one
-before issue 18's restructuring) and this tree (head), side by side under the same load.
+before issue 18's restructuring), this tree (head), and this tree without two later features
+of other issues (head-without), side by side under the same load.
 
     .venv/bin/python -m bench.before_after [--base 94bff09] [--rounds 5] [--seconds 4]
         [--warmup 1] [--connections 16] [--figures availability,checkout,webhooks]
-        [--output docs/benchmarks-before-after.md] [--base-tree PATH]
+        [--output docs/benchmarks-before-after.md] [--base-tree PATH] [--no-head-without]
 
 1. The base is checked out into a temporary git worktree (`git worktree add --detach`) with
    a venv of its own, installed as its `make install` does; both are removed at the end.
-2. Each tree gets a fresh PostgreSQL database migrated by its own `bookpay migrate`, and its
-   own `bookpay serve --workers 1` (fake gateway, limiters and sweeps off); a tenant is set
-   up over HTTP as `make bench` does, and each tree's own bench seed writes the pending
-   bookings the webhook load completes.
-3. Rounds: each figure is loaded on the base, then at once on head (A B, A B, …), the same
-   seconds each, by this tree's bench.loadgen; both servers stay up all along.
-4. Checks, the same for both: a probe before the loads (availability 200 with the tenant's
+2. Each side gets a fresh PostgreSQL database migrated by its own `bookpay migrate`, and its
+   own `bookpay serve --workers 1` (fake gateway, limiters and sweeps off); head-without is
+   this tree and venv served by `python -m bench.as_before serve …`, which fetches a
+   checkout-session event's session only when the event contradicts its booking (the
+   base's rule, before issue 12's 7697043) and writes no event out (before e5ed235), for
+   measurement only (bench/as_before.py). A tenant is set up over HTTP as `make bench`
+   does, and each tree's own bench seed writes the pending bookings the webhook load
+   completes.
+3. Rounds: each figure is loaded on every side, one right after the other, the same seconds
+   each, by this tree's bench.loadgen, in an order that changes every round
+   (before_after_report.orders); all servers stay up all along.
+4. Checks, the same for all: a probe before the loads (availability 200 with the tenant's
    slots, checkout 201 with a checkout_url), no error in any load, no pool timeout, every
-   webhook booking sent confirmed exactly once, every slot's counters equal to its bookings.
-5. The table (median and range over the rounds, head/base) goes to stdout and --output; the
-   run exits 1 when a check failed.
+   webhook booking sent confirmed exactly once, every slot's counters equal to its bookings;
+   for head-without also that its patch was in place and wrote no event out.
+5. The table (median and range over the rounds, head/base and head-without/base) goes to
+   stdout and --output; the run exits 1 when a check failed.
 """
 
 from __future__ import annotations
@@ -33,13 +40,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.as_before import BANNER
 from bench.before_after_report import FIGURES, Sample, Samples, order_line, schedule
 from bench.before_after_trees import (
     Answers,
     Outcome,
     Tree,
     base_tree,
+    events_out_written,
     head_tree,
+    head_without_tree,
     outcome,
     probe,
     seed_webhook_bookings,
@@ -102,6 +112,11 @@ def _arguments() -> argparse.Namespace:
         help="a setting for both servers over the bench's (to tell causes apart, e.g. "
         "BOOKPAY_OUTBOUND_POLL_SECONDS=0); a tree that does not know it ignores it",
     )
+    parser.add_argument(
+        "--no-head-without",
+        action="store_true",
+        help="leave out head-without (head served by bench.as_before): base and head only",
+    )
     parser.add_argument("--invoked-by", default=None, help="what ran this, for the report")
     return parser.parse_args()
 
@@ -148,6 +163,13 @@ def _check(checks: Checks, side: Side, webhooks: bool, notes: list[str]) -> Outc
     if webhooks:
         checks.expect(found.webhooks_exactly_once, f"{name}: webhooks exactly once {found}")
     checks.expect(found.slots_off == 0, f"{name}: every slot's counters match its bookings")
+    if side.tree.launcher is not None:
+        checks.expect(
+            BANNER in side.server.log_text(),
+            f"{name}: served patched by {side.tree.launcher} (its log says so)",
+        )
+        written = events_out_written(side.url, side.tenant.tenant_id)
+        checks.expect(written == 0, f"{name}: no event written to the outbox ({written})")
     errors = any(f["errors"] or f["warmup_errors"] for f in side.figures)
     if errors or len(checks.failures) > failed:
         # The server's log goes with the server; kept where a failure can be read.
@@ -177,10 +199,13 @@ def main() -> None:
     if any(not name.startswith("BOOKPAY_") for name in settings):
         sys.exit("--server-setting takes BOOKPAY_NAME=VALUE")
     load = LoadSettings(args.seconds, args.warmup, args.connections)
-    steps = schedule(args.rounds, figures, ("base", "head"))
+    trees = [head_tree()] if args.no_head_without else [head_tree(), head_without_tree()]
+    names = ("base", *(tree.name for tree in trees))
+    steps = schedule(args.rounds, figures, names)
     loads_seconds = len(steps) * (args.seconds + args.warmup)
     log(
-        f"base {args.base} against head, {len(steps)} loads of {args.warmup:g} + "
+        f"base {args.base} against {' and '.join(names[1:])}, {len(steps)} loads of "
+        f"{args.warmup:g} + "
         f"{args.seconds:g} s ({loads_seconds / 60:.1f} min of load, plus about a minute to "
         f"make the base's venv, the databases and the seeds); {order_line(steps)}"
     )
@@ -196,10 +221,9 @@ def main() -> None:
     started = time.perf_counter()
     checks = Checks()
     samples = Samples()
-    head = head_tree()
     with base_tree(args.base, args.base_tree) as base, ExitStack() as stack:
         sides = {
-            tree.name: _set_up(tree, stack, webhook_bookings, settings) for tree in (base, head)
+            tree.name: _set_up(tree, stack, webhook_bookings, settings) for tree in (base, *trees)
         }
         for step in steps:
             side = sides[step.tree]

@@ -25,17 +25,33 @@ class Step:
     tree: str
 
 
-def schedule(rounds: int, figures: Iterable[str], trees: tuple[str, str]) -> list[Step]:
-    """Every round measures every figure on both trees, one right after the other, so
-    whatever the machine does slowly over minutes touches both alike; the pair's order
-    turns each round (A B, then B A), so neither tree is always the one loaded right after
-    the other's writes (autovacuum, checkpoints)."""
+def orders(trees: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The orders the rounds take the trees in, in turn: each turn of the list (A B C,
+    B C A, C A B), each followed by itself reversed (C B A, A C B, B A C), an order met
+    before left out. So every tree goes first as often as the others, and each is loaded
+    right after each other one alike (a turn keeps who follows whom, a reversal swaps
+    it). With two trees: A B, then B A."""
+    found: list[tuple[str, ...]] = []
+    for turn in range(len(trees)):
+        order = trees[turn:] + trees[:turn]
+        for one in (order, order[::-1]):
+            if one not in found:
+                found.append(one)
+    return found
+
+
+def schedule(rounds: int, figures: Iterable[str], trees: tuple[str, ...]) -> list[Step]:
+    """Every round measures every figure on every tree, one right after the other, so
+    whatever the machine does slowly over minutes touches all alike; the order changes
+    each round (`orders`), so no tree is always the one loaded right after another's
+    writes (autovacuum, checkpoints)."""
     figures = list(figures)
+    turns = orders(trees)
     return [
         Step(number, figure, tree)
         for number in range(1, rounds + 1)
         for figure in figures
-        for tree in (trees if number % 2 else trees[::-1])
+        for tree in turns[(number - 1) % len(turns)]
     ]
 
 
@@ -114,41 +130,39 @@ def _ratio_text(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} ×"
 
 
-def table(samples: Samples, figures: Iterable[str], trees: tuple[str, str]) -> list[str]:
+def table(samples: Samples, figures: Iterable[str], trees: tuple[str, ...]) -> list[str]:
     """The side-by-side table: per figure, each tree's req/s, p50 and p99 (median over the
-    rounds, range in brackets), and head/base of the medians (req/s: above 1 is faster;
-    p50 and p99: below 1 is faster)."""
-    base, head = trees
+    rounds, range in brackets), then each later tree over the first (the base) of the
+    medians (req/s: above 1 is faster; p50 and p99: below 1 is faster)."""
+    base, *others = trees
+    columns = [f"{tree} {what}" for tree in trees for what in ("req/s", "p50 ms", "p99 ms")]
+    columns += [f"{tree}/{base} {what}" for tree in others for what in ("req/s", "p50", "p99")]
     lines = [
-        f"| figure | {base} req/s | {base} p50 ms | {base} p99 ms | {head} req/s | "
-        f"{head} p50 ms | {head} p99 ms | {head}/{base} req/s | {head}/{base} p50 | "
-        f"{head}/{base} p99 | runs |",
-        "|---|" + "---:|" * 10,
+        "| figure | " + " | ".join(columns) + " | runs |",
+        "|---|" + "---:|" * (len(columns) + 1),
     ]
     for name in figures:
-        old, new = samples.figure(name, base), samples.figure(name, head)
-        if old is None or new is None:
-            lines.append(f"| {FIGURE_TITLES.get(name, name)} | not measured" + " |" * 10)
+        found = [samples.figure(name, tree) for tree in trees]
+        title = FIGURE_TITLES.get(name, name)
+        measured = [one for one in found if one is not None]
+        if len(measured) < len(found):
+            lines.append(f"| {title} | not measured" + " |" * (len(columns) + 1))
             continue
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    FIGURE_TITLES.get(name, name),
-                    _spread(old.rps),
-                    _spread(old.p50_ms),
-                    _spread(old.p99_ms),
-                    _spread(new.rps),
-                    _spread(new.p50_ms),
-                    _spread(new.p99_ms),
-                    _ratio_text(ratio(new.rps.median, old.rps.median)),
-                    _ratio_text(ratio(new.p50_ms.median, old.p50_ms.median)),
-                    _ratio_text(ratio(new.p99_ms.median, old.p99_ms.median)),
-                    f"{old.runs} + {new.runs}",
-                ]
+        old = measured[0]
+        cells = [
+            _spread(spread) for one in measured for spread in (one.rps, one.p50_ms, one.p99_ms)
+        ]
+        cells += [
+            _ratio_text(ratio(new, was))
+            for one in measured[1:]
+            for new, was in (
+                (one.rps.median, old.rps.median),
+                (one.p50_ms.median, old.p50_ms.median),
+                (one.p99_ms.median, old.p99_ms.median),
             )
-            + " |"
-        )
+        ]
+        runs = " + ".join(str(one.runs) for one in measured)
+        lines.append("| " + " | ".join([title, *cells, runs]) + " |")
     return lines
 
 

@@ -1,8 +1,9 @@
-"""The two trees of `python -m bench.before_after`: this one (head) and an older commit
-(base) checked out into a temporary git worktree with a venv of its own; for each, a
-database migrated by its own migrations, its own `bookpay serve`, the webhook bookings
-seeded by its own bench code, and the checks both must pass (plain SQL on the tables both
-schemas share, so the same check reads both).
+"""The trees of `python -m bench.before_after`: this one (head), the same served through
+bench/as_before.py (head without the later features), and an older commit (base) checked
+out into a temporary git worktree with a venv of its own; for each, a database migrated by
+its own migrations, its own `bookpay serve`, the webhook bookings seeded by its own bench
+code, and the checks all must pass (plain SQL on the tables the schemas share, so the same
+check reads them all).
 
 Every subprocess here runs git, a venv's own executables or its bookpay with arguments
 built here.
@@ -41,6 +42,8 @@ from bench.common import (
 from bench.seed import BenchTenant
 from bench.servers import Server, server_env, start_server, stop_server
 
+# The side that is head without the later features (bench/as_before.py).
+WITHOUT = "head-without"
 # The packages whose versions the report shows for each tree.
 PACKAGES = ("litestar", "uvicorn", "SQLAlchemy", "asyncpg", "msgspec", "dependency-injector")
 
@@ -81,6 +84,8 @@ class Tree:
     root: Path
     bin: Path
     commit: str
+    # The module that serves it (`python -m LAUNCHER serve …`); None: its own `bookpay`.
+    launcher: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -98,6 +103,12 @@ def head_tree() -> Tree:
     if _git("status", "--porcelain", "--untracked-files=no"):
         commit += " + uncommitted changes"
     return Tree("head", ROOT, BIN, commit)
+
+
+def head_without_tree() -> Tree:
+    """This tree and venv again, served by bench/as_before.py: without two features other
+    issues added on purpose (see its docstring), for measurement only."""
+    return Tree(WITHOUT, ROOT, BIN, head_tree().commit, launcher="bench.as_before")
 
 
 @contextmanager
@@ -154,11 +165,14 @@ def tree_database(tree: Tree) -> Iterator[str]:
 
 @contextmanager
 def serving(tree: Tree, url: str, settings: dict[str, str]) -> Iterator[Server]:
-    """The tree's `bookpay serve`, 1 worker, with the bench's settings (fake gateway, limits
-    and sweeps off: bench.servers.server_env) and `settings` over them, from the tree's
-    folder."""
+    """The tree's `bookpay serve` (through its launcher, when it has one), 1 worker, with the
+    bench's settings (fake gateway, limits and sweeps off: bench.servers.server_env) and
+    `settings` over them, from the tree's folder."""
     port = free_port()
-    command = [str(tree.bin / "bookpay"), "serve", "--port", str(port), "--workers", "1"]
+    serve = [str(tree.bin / "bookpay")]
+    if tree.launcher is not None:
+        serve = [str(tree.bin / "python"), "-m", tree.launcher]
+    command = [*serve, "serve", "--port", str(port), "--workers", "1"]
     env = {**server_env(url, port), **settings, "PYTHONPATH": str(tree.root)}
     server = start_server("bookpay", command, env, port, cwd=tree.root)
     try:
@@ -329,5 +343,22 @@ def outcome(url: str, tenant_id: str, sent_ids: set[str]) -> Outcome:
             inbox_records=int(inbox),
             slots_off=seats.miscounted,
         )
+
+    return asyncio.run(read())
+
+
+def events_out_written(url: str, tenant_id: str) -> int:
+    """The tenant's events in the outbox (a table head's schema has, the base's not)."""
+
+    async def read() -> int:
+        connection = await connect_postgres(url)
+        try:
+            return int(
+                await connection.fetchval(
+                    "SELECT count(*) FROM outbox_events WHERE tenant_id = $1", tenant_id
+                )
+            )
+        finally:
+            await connection.close()
 
     return asyncio.run(read())

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.before_after_report import Samples, Step, order_line, table
-from bench.before_after_trees import PACKAGES, Answers, Outcome, Tree
+from bench.before_after_trees import PACKAGES, WITHOUT, Answers, Outcome, Tree
 from bench.checks import Checks
 from bench.common import ROOT, connect_postgres
 from bench.load import LoadSettings
@@ -70,11 +70,32 @@ def _busy_warning(uptime: str) -> str:
     )
 
 
+def _without_paragraph(without: Tree) -> str:
+    """What head-without takes away, and why it is measured."""
+    return (
+        f"**{WITHOUT}** is head without the later features: the same tree, venv and "
+        f"settings, served by `python -m {without.launcher}`, which for measurement only "
+        "(nothing in the product changes) takes away the two features above that make "
+        "every webhook do more work: a checkout-session event's session is fetched from the "
+        "gateway only when the event contradicts its booking, as at the base (issue 12, "
+        "7697043, fetches it for matching events too), and a confirmation writes no "
+        "`booking.confirmed` event to the outbox and so reads no ledger to render one "
+        "(events out, e5ed235). Issue 18's Done-when compares its own change, the "
+        "restructuring; these two are other issues' deliberate work, so "
+        f"{WITHOUT}/base is the closer reading of issue 18 alone, head/base the product as "
+        "it is. The rest stays: head-without still runs the events-out relay once a second "
+        "(finding nothing to send), and availability and checkout (an opened checkout "
+        "writes no event out) run head's code as it is."
+    )
+
+
 def write_report(
     path: Path, run: Run, samples: Samples, figures: list[str], checks: Checks, seeded: int
 ) -> str:
     """The report as Markdown, written to `path` and returned."""
     base, head = run.trees["base"], run.trees["head"]
+    names = tuple(run.trees)
+    without = run.trees.get(WITHOUT)
     found = run.versions
     out = [
         "# Before and after issue 18: the same figures, the same run",
@@ -84,6 +105,15 @@ def write_report(
         "",
         f"- Base: `{base.commit}` ({_subject(base.commit)})",
         f"- Head: `{head.commit}` ({_subject(head.commit)})",
+        *(
+            [
+                f"- {WITHOUT}: head's tree and venv again, served by "
+                f"`python -m {without.launcher} serve …` (head without the later features, "
+                "below)"
+            ]
+            if without is not None
+            else []
+        ),
         f"- Machine: {_machine()}; PostgreSQL {_postgres_version()}",
         f"- `uptime` before: {run.uptime_before}; after: {run.uptime_after}"
         + _busy_warning(run.uptime_before),
@@ -95,20 +125,21 @@ def write_report(
         "- Servers: each tree's own `bookpay serve --workers 1` from its own tree and venv, "
         "on its own fresh PostgreSQL database migrated by its own `bookpay migrate`; "
         "`BOOKPAY_GATEWAY=fake` (no injected latency), limiters and sweeps off "
-        "(bench/servers.py `server_env`, the same environment for both). Both stay up all "
-        "along; the one not under load is idle."
+        "(bench/servers.py `server_env`, the same environment for all). All stay up all "
+        "along; those not under load are idle."
         + (
-            " Set for both besides: " + ", ".join(f"`{k}={v}`" for k, v in run.settings.items())
+            " Set for all besides: " + ", ".join(f"`{k}={v}`" for k, v in run.settings.items())
             if run.settings
             else ""
         ),
         f"- Load: this tree's bench/loadgen.py, {run.load.connections} connections, "
         f"{run.load.warmup:g} s warm-up + {run.load.seconds:g} s measured per load, in this "
         f"order: {order_line(run.steps)}. Each cell: the median over the rounds, the lowest "
-        "and highest in brackets; head/base compares the medians (req/s above 1 is faster, "
-        "p50 and p99 below 1 are faster).",
+        "and highest in brackets; "
+        + ", ".join(f"{name}/base" for name in names[1:])
+        + " compare the medians (req/s above 1 is faster, p50 and p99 below 1 are faster).",
         "",
-        *table(samples, figures, ("base", "head")),
+        *table(samples, figures, names),
         "",
     ]
     if "webhooks" in figures:
@@ -134,6 +165,8 @@ def write_report(
         "is a full 200). A ratio below 1 is therefore the restructuring and these together.",
         "",
     ]
+    if without is not None:
+        out += [_without_paragraph(without), ""]
     out += ["## Checks", ""]
     out += [f"- {'held' if ok else '**FAILED**'}: {what}" for what, ok in checks.results]
     if run.first_errors:

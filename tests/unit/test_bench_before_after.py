@@ -1,5 +1,6 @@
-"""The pure parts of `python -m bench.before_after`: the alternating order of the loads,
-the median and range over the rounds, and the side-by-side table. No timing here."""
+"""The pure parts of `python -m bench.before_after`: the changing order of the loads (two
+sides or three), the median and range over the rounds, and the side-by-side table with a
+ratio to the base for every later side. No timing here."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from bench.before_after_report import (
     Spread,
     Step,
     order_line,
+    orders,
     ratio,
     schedule,
     table,
 )
 
 TREES = ("base", "head")
+THREE = ("base", "head", "head-without")
 
 
 def test_the_before_after_command_imports() -> None:
@@ -45,6 +48,38 @@ def test_each_tree_goes_first_in_every_other_round() -> None:
     pairs = [(steps[i].tree, steps[i + 1].tree) for i in range(0, len(steps), 2)]
     assert pairs == [("base", "head"), ("head", "base")] * 2 + [("base", "head")]
     assert [s.tree for s in steps].count("head") == 5
+
+
+def test_with_three_sides_the_rounds_take_every_order_once_before_any_repeats() -> None:
+    assert orders(THREE) == [
+        ("base", "head", "head-without"),
+        ("head-without", "head", "base"),
+        ("head", "head-without", "base"),
+        ("base", "head-without", "head"),
+        ("head-without", "base", "head"),
+        ("head", "base", "head-without"),
+    ]
+    assert orders(TREES) == [("base", "head"), ("head", "base")]
+
+    steps = schedule(7, ["checkout", "webhooks"], THREE)
+
+    assert len(steps) == 7 * 2 * 3
+    first = [s.tree for s in steps if s.round == 1 and s.figure == "webhooks"]
+    seventh = [s.tree for s in steps if s.round == 7 and s.figure == "checkout"]
+    assert first == seventh == list(THREE)
+
+
+def test_with_three_sides_each_is_loaded_right_after_each_other_alike() -> None:
+    """Over a whole turn of the orders (6 rounds), whatever the figures: each side goes
+    first in two rounds and follows each other side as often as the other way round."""
+    steps = schedule(6, ["availability", "checkout", "webhooks"], THREE)
+
+    firsts = [next(s.tree for s in steps if s.round == n) for n in range(1, 7)]
+    assert {side: firsts.count(side) for side in THREE} == dict.fromkeys(THREE, 2)
+    followed = [(steps[i].tree, steps[i + 1].tree) for i in range(len(steps) - 1)]
+    for side in THREE:
+        before = {other: followed.count((other, side)) for other in THREE if other != side}
+        assert max(before.values()) - min(before.values()) <= 1, (side, before)
 
 
 def test_a_spread_is_the_median_and_the_range() -> None:
@@ -116,6 +151,56 @@ def test_the_table_shows_medians_ranges_and_ratios() -> None:
     webhooks = next(line for line in lines if line.startswith("| webhooks"))
     assert "| 100 (95–105) | 150 (140–160) | 310 (300–320) |" in webhooks
     assert "| 0.50 × | 2.14 × | 2.07 × |" in webhooks
+    checkout = next(line for line in lines if line.startswith("| checkout"))
+    assert "not measured" in checkout
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+
+
+def test_with_three_sides_the_table_has_each_later_side_over_the_base() -> None:
+    samples = Samples()
+    values = {
+        "base": [Sample(200, 70, 150), Sample(210, 72, 160)],
+        "head": [Sample(100, 140, 300), Sample(110, 150, 320)],
+        "head-without": [Sample(180, 80, 170), Sample(190, 76, 150)],
+    }
+    taken = {tree: iter(found) for tree, found in values.items()}
+    for step in schedule(2, ["webhooks"], THREE):
+        samples.add(step, next(taken[step.tree]))
+
+    lines = table(samples, ["webhooks", "checkout"], THREE)
+
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert header == [
+        "figure",
+        *(f"{tree} {what}" for tree in THREE for what in ("req/s", "p50 ms", "p99 ms")),
+        "head/base req/s",
+        "head/base p50",
+        "head/base p99",
+        "head-without/base req/s",
+        "head-without/base p50",
+        "head-without/base p99",
+        "runs",
+    ]
+    webhooks = next(line for line in lines if line.startswith("| webhooks"))
+    cells = [cell.strip() for cell in webhooks.strip("|").split("|")]
+    assert cells[1:] == [
+        "205 (200–210)",
+        "71.0 (70.0–72.0)",
+        "155 (150–160)",
+        "105 (100–110)",
+        "145 (140–150)",
+        "310 (300–320)",
+        "185 (180–190)",
+        "78.0 (76.0–80.0)",
+        "160 (150–170)",
+        "0.51 ×",
+        "2.04 ×",
+        "2.00 ×",
+        "0.90 ×",
+        "1.10 ×",
+        "1.03 ×",
+        "2 + 2 + 2",
+    ]
     checkout = next(line for line in lines if line.startswith("| checkout"))
     assert "not measured" in checkout
     assert all(line.count("|") == lines[0].count("|") for line in lines)

@@ -1,0 +1,116 @@
+"""Serve this tree without two later features of other issues, for measurement only: the
+third side of `python -m bench.before_after` ("head without the later features").
+
+    python -m bench.as_before serve --port 8001 --workers 1
+
+Between issue 18's base (94bff09) and head, two features of other issues landed on purpose,
+and each makes every webhook do more work. This launcher takes both away in its own process,
+then runs `bookpay` as installed:
+
+- Issue 12 (7697043): every checkout-session event is checked against the session fetched
+  from the gateway, even one that matches its booking. Here, as at the base, the session is
+  fetched only when the event contradicts its booking (`domain.payment.contradiction`);
+  otherwise the event is applied as sent.
+- Events out (e5ed235): a confirmed booking writes its `booking.confirmed` event to the
+  outbox in the same transaction, reading the booking's ledger to render it. Here the
+  outbox's flush discards its pending events and writes nothing.
+
+Nothing in the product changes: the patches live in this process and never in a file. Never
+serve anything real with it (events are taken on their word, no event goes out). Only one
+worker: `bookpay serve --workers 1` runs the server in this process (entrypoints/cli.py),
+while worker processes would import everything afresh, unpatched.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from adapters.sql.outbox import SqlAlchemyOutbox
+from application.payment_events import bus
+from application.payment_events.bus import Check
+from application.ports.gateway import PaymentGateway
+from application.ports.gateway_events import (
+    AsyncPaymentFailed,
+    AsyncPaymentSucceeded,
+    CheckoutCompleted,
+    CheckoutExpired,
+    CheckoutSessionEvent,
+    PaymentEvent,
+)
+from application.uow import UnitOfWorkFactory
+from domain.payment import contradiction
+
+SESSION_EVENTS: tuple[type[PaymentEvent], ...] = (
+    CheckoutCompleted,
+    AsyncPaymentSucceeded,
+    AsyncPaymentFailed,
+    CheckoutExpired,
+)
+# The server's log shows it, so the bench can tell the patched server from the real one.
+BANNER = "bench.as_before: checkout-session events fetched only on contradiction; outbox off"
+
+
+def fetched_only_on_contradiction(check: Check) -> Check:
+    """`check`, but only for an event that contradicts its booking (the base's rule): one
+    that matches it, or names no booking, is returned as sent without asking the gateway."""
+
+    async def checked(
+        event: CheckoutSessionEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
+    ) -> PaymentEvent:
+        async with uow() as reading:
+            booking = await reading.bookings.find_by_gateway_session(event.session_id)
+            tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
+        if booking is None or tenant is None:
+            return event
+        if contradiction(booking, tenant, event.account_id, event.amount_total) is None:
+            return event
+        return await check(event, uow, gateway)
+
+    return checked
+
+
+async def _write_nothing(self: SqlAlchemyOutbox) -> None:
+    self.discard()
+
+
+@contextmanager
+def later_features_off() -> Iterator[None]:
+    """Within: session events fetched only on contradiction, and the outbox writes nothing;
+    both restored on the way out (tests)."""
+    checks, flush = bus.CHECKS, SqlAlchemyOutbox.flush
+    bus.CHECKS = {
+        **checks,
+        **{kind: fetched_only_on_contradiction(checks[kind]) for kind in SESSION_EVENTS},
+    }
+    SqlAlchemyOutbox.flush = _write_nothing  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        bus.CHECKS = checks
+        SqlAlchemyOutbox.flush = flush  # type: ignore[method-assign]
+
+
+def _one_worker(args: list[str]) -> bool:
+    for flag, value in zip(args, [*args[1:], ""], strict=True):
+        if flag == "--workers" and value != "1":
+            return False
+        if flag.startswith("--workers=") and flag != "--workers=1":
+            return False
+    return True
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if not args or args[0] != "serve" or not _one_worker(args):
+        sys.exit("bench.as_before: runs `bookpay serve` with one worker (--workers 1) only")
+    from entrypoints.cli import main as bookpay
+
+    with later_features_off():
+        print(BANNER, flush=True)
+        bookpay(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""bench/as_before.py really takes the two later features away: within its patch, a
+completion that matches its booking is applied without asking the gateway (the same one
+waits for the gateway without it), and a confirmation writes no event to the outbox (one
+does without it). Through HTTP with the fake gateway, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.sql.events_out_tables import outbox_events
+from adapters.stripe_wire import signature as stripe_signature
+from bench.as_before import later_features_off
+from tests.support.gateway_doubles import SessionsUnreadable
+from tests.support.http_app import WEBHOOK_SECRET
+from tests.support.http_flows import open_checkout
+from tests.support.webhook_shop import ENGINES, PAID, Shop, session_event, shop_on
+
+COMPLETED = "checkout.session.completed"
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue(request.param)) if request.param else None
+
+
+async def _paid_at_stripe(shop: Shop) -> tuple[dict[str, str], str, dict[str, Any]]:
+    """A 42.30 USD checkout the customer paid at Stripe, its webhook lost: the tenant, the
+    booking (still pending) and a completion event that matches it."""
+    tenant, checkout = await open_checkout(shop.client)
+    booking_id, url = checkout["booking_id"], checkout["checkout_url"]
+    session_id = url.rstrip("/").rsplit("/", 1)[-1]
+    paid = await shop.client.post(url + "/pay", data={"method": "card"}, follow_redirects=False)
+    assert paid.status_code == 303, paid.text
+
+    async def payment_intent() -> str | None:
+        session = await shop.container.gateway().retrieve_checkout_session(session_id)
+        return session.payment_intent_id
+
+    intent = await shop.in_app(payment_intent)
+    assert (await shop.booking(tenant, booking_id))["status"] == "pending_payment"
+    event = session_event(
+        COMPLETED, session_id, booking_id, payment_status="paid", payment_intent=intent
+    )
+    return tenant, booking_id, event
+
+
+async def _deliver(shop: Shop, event: dict[str, Any]) -> int:
+    body = json.dumps(event).encode()
+    answer = await shop.client.post(
+        "/v1/webhooks/stripe",
+        content=body,
+        headers={
+            "Stripe-Signature": stripe_signature.sign(body, WEBHOOK_SECRET, datetime.now(UTC)),
+            "Content-Type": "application/json",
+        },
+    )
+    return answer.status_code
+
+
+async def _events_out(shop: Shop) -> int:
+    async def count() -> int:
+        async with shop.container.engine().connect() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(outbox_events)))
+
+    return await shop.in_app(count)
+
+
+async def test_the_patch_fetches_no_matching_session_and_writes_no_event_out(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    async with shop_on(database_url, tmp_path, SessionsUnreadable) as shop:
+        link: SessionsUnreadable = shop.container.gateway()
+        shop.lost.add(COMPLETED)
+        tenant, patched, event_patched = await _paid_at_stripe(shop)
+        other, unpatched, event_unpatched = await _paid_at_stripe(shop)
+        link.down = True
+
+        # As the product is: even a matching completion waits for the gateway.
+        assert await _deliver(shop, event_unpatched) == 503
+        with later_features_off():
+            before = await _events_out(shop)
+            assert await _deliver(shop, event_patched) == 200
+            assert await _events_out(shop) == before
+        assert (await shop.booking(tenant, patched))["status"] == "confirmed"
+        assert await shop.ledger(tenant, patched) == PAID
+
+        # Restored on the way out: the gateway is asked again, and the confirmation goes out.
+        link.down = False
+        assert await _deliver(shop, event_unpatched) == 200
+        assert (await shop.booking(other, unpatched))["status"] == "confirmed"
+        assert await _events_out(shop) == before + 1
