@@ -2,7 +2,7 @@
 before issue 18's restructuring), this tree (head), and this tree without two later features
 of other issues (head-without), side by side under the same load.
 
-    .venv/bin/python -m bench.before_after [--base 94bff09] [--rounds 5] [--seconds 4]
+    .venv/bin/python -m bench.before_after [--base 94bff09] [--rounds 6] [--seconds 4]
         [--warmup 1] [--connections 16] [--figures availability,checkout,webhooks]
         [--output docs/benchmarks-before-after.md] [--base-tree PATH] [--no-head-without]
 
@@ -86,7 +86,12 @@ class Side:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.before_after", description=__doc__)
     parser.add_argument("--base", default=BASE, help="the commit to compare with")
-    parser.add_argument("--rounds", type=int, default=5, help="loads per figure and tree")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="loads per figure and side (6: every order of three sides once)",
+    )
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per load")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per load")
     parser.add_argument("--connections", type=int, default=16)
