@@ -18,6 +18,7 @@ import asyncio
 import json
 import random
 import resource
+import secrets
 import sys
 import time
 from collections import Counter
@@ -69,13 +70,16 @@ class GetSource:
 
 @dataclass
 class CheckoutSource:
-    """A public checkout for one seat on a random slot (all have free seats)."""
+    """A public checkout for one seat on a random slot (all have free seats), each by a
+    customer email of its own: the emails of one load differ from every other load's (a
+    customer may hold at most 5 unpaid checkouts, and loads on the same shop add up)."""
 
     port: int
     slug: str
     slot_ids: list[str]
     rng: random.Random = field(default_factory=lambda: random.Random(1))  # noqa: S311
     expected: frozenset[int] = frozenset({201})
+    load_id: str = field(default_factory=lambda: secrets.token_hex(4))
     _count: int = 0
 
     def next_request(self) -> bytes | None:
@@ -84,7 +88,10 @@ class CheckoutSource:
             {
                 "slot_id": self.rng.choice(self.slot_ids),
                 "seats": 1,
-                "customer": {"email": f"c{self._count}@example.com", "name": "Bench Customer"},
+                "customer": {
+                    "email": f"c{self._count}.{self.load_id}@example.com",
+                    "name": "Bench Customer",
+                },
             }
         ).encode()
         return _request(
