@@ -45,7 +45,17 @@ from bench.servers import Server, server_env, start_server, stop_server
 # The side that is head without the later features (bench/as_before.py).
 WITHOUT = "head-without"
 # The packages whose versions the report shows for each tree.
-PACKAGES = ("litestar", "uvicorn", "SQLAlchemy", "asyncpg", "msgspec", "dependency-injector")
+# uvloop and httptools: uvicorn serves on them when installed (head declares them).
+PACKAGES = (
+    "litestar",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "SQLAlchemy",
+    "asyncpg",
+    "msgspec",
+    "dependency-injector",
+)
 
 # Seeds the webhook bookings with the tree's own bench/seed.py, run by the tree's own
 # Python in the tree's folder; the one place that knows where each layout keeps the engine.
@@ -222,11 +232,16 @@ def seed_webhook_bookings(
 
 
 def versions(tree: Tree) -> dict[str, str]:
-    """Python's and PACKAGES' versions in the tree's venv."""
+    """Python's and PACKAGES' versions in the tree's venv ('not installed' for one it lacks)."""
     script = (
-        "import json, platform; from importlib.metadata import version; "
+        "import json, platform; from importlib.metadata import version, PackageNotFoundError\n"
+        "def v(p):\n"
+        "    try:\n"
+        "        return version(p)\n"
+        "    except PackageNotFoundError:\n"
+        "        return 'not installed'\n"
         f"print(json.dumps({{'Python': platform.python_version(), "
-        f"**{{p: version(p) for p in {PACKAGES!r}}}}}))"
+        f"**{{p: v(p) for p in {PACKAGES!r}}}}}))"
     )
     done = subprocess.run(
         [str(tree.bin / "python"), "-c", script], check=True, capture_output=True, text=True
