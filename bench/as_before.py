@@ -15,6 +15,11 @@ then runs `bookpay` as installed:
   outbox in the same transaction, reading the booking's ledger to render it. Here the
   outbox's flush discards its pending events and writes nothing.
 
+And it serves on the event loop and HTTP parser the base serves on (asyncio's own and h11),
+not on uvloop and httptools, which head declares since d650b69 (entrypoints/cli.py
+`uvicorn_options`): the server stack is held equal, so head-without against the base is
+issue 18's restructuring and what else changed in the same code, not a faster loop.
+
 Nothing in the product changes: the patches live in this process and never in a file. Never
 serve anything real with it (events are taken on their word, no event goes out). Only one
 worker: `bookpay serve --workers 1` runs the server in this process (entrypoints/cli.py),
@@ -24,8 +29,9 @@ while worker processes would import everything afresh, unpatched.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from adapters.sql.outbox import SqlAlchemyOutbox
 from application.payment_events import bus
@@ -49,7 +55,21 @@ SESSION_EVENTS: tuple[type[PaymentEvent], ...] = (
     CheckoutExpired,
 )
 # The server's log shows it, so the bench can tell the patched server from the real one.
-BANNER = "bench.as_before: checkout-session events fetched only on contradiction; outbox off"
+BANNER = (
+    "bench.as_before: checkout-session events fetched only on contradiction; outbox off; "
+    "asyncio's loop and h11, as the base"
+)
+# What the base served on: uvicorn's defaults without uvloop and httptools installed.
+BASE_SERVER = {"loop": "asyncio", "http": "h11"}
+
+
+def as_the_base_serves(options: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """`uvicorn_options`, with the base's event loop and HTTP parser."""
+
+    def base_options(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**options(*args, **kwargs), **BASE_SERVER}
+
+    return base_options
 
 
 def fetched_only_on_contradiction(check: Check) -> Check:
@@ -105,11 +125,12 @@ def main() -> None:
     args = sys.argv[1:]
     if not args or args[0] != "serve" or not _one_worker(args):
         sys.exit("bench.as_before: runs `bookpay serve` with one worker (--workers 1) only")
-    from entrypoints.cli import main as bookpay
+    from entrypoints import cli
 
+    cli.uvicorn_options = as_the_base_serves(cli.uvicorn_options)
     with later_features_off():
         print(BANNER, flush=True)
-        bookpay(args)
+        cli.main(args)
 
 
 if __name__ == "__main__":

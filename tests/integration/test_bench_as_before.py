@@ -95,3 +95,16 @@ async def test_the_patch_fetches_no_matching_session_and_writes_no_event_out(
         assert await _deliver(shop, event_unpatched) == 200
         assert (await shop.booking(other, unpatched))["status"] == "confirmed"
         assert await _events_out(shop) == before + 1
+
+
+def test_it_serves_on_the_loop_and_parser_the_base_served_on() -> None:
+    """head-without holds the server stack equal to the base's: asyncio's own loop and h11,
+    whatever head's `uvicorn_options` ask for (uvloop and httptools)."""
+    from bench.as_before import as_the_base_serves
+
+    def head_options(*_: Any) -> dict[str, Any]:
+        return {"port": 8000, "loop": "uvloop", "http": "httptools"}
+
+    served = as_the_base_serves(head_options)()
+
+    assert served == {"port": 8000, "loop": "asyncio", "http": "h11"}
