@@ -1,11 +1,12 @@
 """What a server process imports decides much of its memory (docs/benchmarks.md, "Peak
-memory"; issue 19's target is 150 MB per process). Three libraries are only needed by a
+memory"; issue 19's target is 150 MB per process). Two libraries are only needed by a
 feature a deployment may not use, so serving without that feature never imports them:
 
-- the stripe SDK: only the real gateway talks to Stripe; the webhook signature is checked
-  with the standard library (adapters/stripe_wire/signature.py);
 - redis-py: only for a shared rate-limit store (BOOKPAY_REDIS_URL);
 - alembic: only a command that migrates (`bookpay serve` on PostgreSQL does not).
+
+The stripe SDK is not among them: every process checks webhook signatures with it
+(adapters/stripe_wire/signature.py, STYLE.md 12), the fake gateway's too.
 
 Checked in a fresh interpreter, where nothing else imported them first.
 """
@@ -20,7 +21,7 @@ from tests.support.fresh_interpreter import last_json_line
 # the other tests marked slow.
 pytestmark = pytest.mark.slow
 
-OPTIONAL = ("stripe", "redis", "alembic")
+OPTIONAL = ("redis", "alembic")
 
 BUILD_AND_VERIFY = """
 import json, sys

@@ -1,4 +1,5 @@
-"""Stripe's webhook signature scheme, checked against a hand-computed HMAC."""
+"""Stripe's webhook signature scheme: the stripe SDK signs and checks the HMAC, our wrapper
+maps its refusals to InvalidWebhookSignature and holds the timestamp to our clock."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import stripe
 
 from adapters.stripe_wire import signature as stripe_signature
 from application.errors import InvalidWebhookSignature
@@ -72,7 +74,9 @@ def test_a_timestamp_beyond_the_tolerance_ahead_of_our_clock_is_refused(ahead: t
 
 def test_a_body_that_is_not_text_is_refused_not_crashed_on() -> None:
     body = b"\xff\xfe not utf-8"
-    header = f"t={int(NOW.timestamp())},v1={stripe_signature.compute_signature(body, 1, SECRET)}"
+    timestamp = int(NOW.timestamp())
+    v1 = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    header = f"t={timestamp},v1={v1}"
 
     with pytest.raises(InvalidWebhookSignature):
         stripe_signature.verify(body, header, SECRET, NOW)
@@ -103,20 +107,42 @@ def _headers_to_compare() -> list[str]:
 
 
 @pytest.mark.parametrize("header", _headers_to_compare())
-def test_the_hmac_check_refuses_exactly_what_the_stripe_sdk_refuses(header: str) -> None:
-    # The check is ours (the SDK costs a server process memory the fake gateway never
-    # needs), so it is held to the SDK's own answers; the time check is left out of both.
-    import stripe
-
+def test_the_sdk_decides_the_hmac_and_each_refusal_becomes_ours(header: str) -> None:
+    # Time aside (the SDK's tolerance is off, ours wide open), `verify` accepts exactly what
+    # the SDK's verify_header accepts, and each SDK refusal reaches callers as
+    # InvalidWebhookSignature carrying the SDK's reason, never as a Stripe error type.
     try:
         stripe.WebhookSignature.verify_header(BODY, header, SECRET, tolerance=None)
-        sdk_verifies = True
-    except stripe.SignatureVerificationError:
-        sdk_verifies = False
+        sdk_refusal = None
+    except stripe.SignatureVerificationError as error:
+        sdk_refusal = error.user_message
     try:
         stripe_signature.verify(BODY, header, SECRET, NOW, tolerance_seconds=10**9)
-        ours_verifies = True
-    except InvalidWebhookSignature:
-        ours_verifies = False
+        ours = None
+    except InvalidWebhookSignature as error:
+        ours = str(error)
 
-    assert ours_verifies == sdk_verifies
+    assert (ours is None) == (sdk_refusal is None)
+    if sdk_refusal is not None and header:
+        assert ours is not None
+        assert ours.lower().endswith(sdk_refusal.lower())
+
+
+def test_a_header_with_two_timestamps_is_refused_though_the_sdk_accepts_it() -> None:
+    # The SDK checks the HMAC against the first `t`; a second one, spaced so that the SDK
+    # skips it, would otherwise carry a fresh time beside a captured signature.
+    captured = stripe_signature.sign(BODY, SECRET, NOW - timedelta(hours=1))
+    header = f"{captured}, t={int(NOW.timestamp())}"
+    stripe.WebhookSignature.verify_header(BODY, header, SECRET, tolerance=None)
+
+    with pytest.raises(InvalidWebhookSignature, match="more than one timestamp"):
+        stripe_signature.verify(BODY, header, SECRET, NOW - timedelta(hours=1))
+
+
+def test_our_signing_is_the_sdks() -> None:
+    header = stripe_signature.sign(BODY, SECRET, NOW)
+    sdk_header = stripe.WebhookSignature.generate_signature_header(
+        BODY.decode(), SECRET, timestamp=int(NOW.timestamp())
+    )
+
+    assert header == sdk_header
