@@ -199,7 +199,7 @@ def _behind_transaction_pooler(url: str, options: dict[str, Any]) -> AsyncEngine
       share a server connection);
     - no statement outside a transaction: the prepare and the execution of one statement
       are two protocol exchanges that may land on two server connections, so a request
-      for autocommit (a unit of work's `single_write()`) still gets BEGIN and COMMIT, and
+      for autocommit (a unit of work's `read_only()`) still gets BEGIN and COMMIT, and
       no pre-ping (a statement outside a transaction; the pooler, not this process, keeps
       the server connections alive);
     - no startup parameters: PgBouncer 1.18 refuses `statement_timeout` and `lock_timeout`

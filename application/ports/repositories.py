@@ -61,7 +61,7 @@ class BookingRepository(Protocol):
 
         The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
         the seats do not fit (or the slot is cancelled). AlreadyExists, holding nothing,
-        when the booking's id is taken. Atomic by itself (see `UnitOfWork.single_write`).
+        when the booking's id is taken.
         """
         ...
 

@@ -47,7 +47,11 @@ class InMemoryBookingRepository:
         slots = InMemorySlotRepository(self._t)
         if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
             return False
-        await self.add(booking)
+        try:
+            await self.add(booking)
+        except AlreadyExists:
+            await slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
+            raise
         return True
 
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
