@@ -27,7 +27,7 @@ _b = orm.bookings.c
 
 def _lapsed_at(bookings: Any, as_of: datetime) -> Any:
     """Bookings whose hold has lapsed at `as_of`: still holding seats, and `as_of` is at or
-    after the hold's end (the domain's `Booking.hold_lapsed`, boundary included)."""
+    after the hold's end (the domain's `hold_lapsed`, boundary included)."""
     return and_(
         bookings.status.in_([s.value for s in statuses_holding_seats()]),
         bookings.hold_expires_at <= as_of,

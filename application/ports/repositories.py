@@ -110,8 +110,8 @@ class BookingRepository(Protocol):
     ) -> list[Booking]:
         """Claim the tenant's bookings whose hold has lapsed at `as_of`, oldest hold first.
 
-        A hold has lapsed when `Booking.hold_lapsed(as_of)` says so: it still holds seats
-        and `as_of` is at or after its end.
+        A hold has lapsed when it still holds seats and `domain.hold.hold_lapsed` says so
+        at `as_of` (at or after its end).
 
         Each booking returned is claimed for the caller until `claim_until`; bookings that
         another caller's claim covers at `now` are skipped, not waited for. So sweepers in
