@@ -134,8 +134,8 @@ def create_engine(
             # SQLite has one writer and every transaction here takes the write lock, so a
             # second connection only waits inside SQLite's busy handler, which sleeps in
             # steps of up to 100 ms. One connection per process makes requests queue in
-            # order on the pool instead: p99 went from 0.8–2.4 s to 0.08–0.27 s under load
-            # at the same throughput (docs/benchmarks.md). Tests that race connections on
+            # order on the pool instead, which cut the p99 under load at the same
+            # throughput (the figures: docs/benchmarks.md). Tests that race connections on
             # purpose pass a larger pool_size.
             options["pool_size"] = pool_size or 1
             options["max_overflow"] = 0

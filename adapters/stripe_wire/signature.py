@@ -4,11 +4,11 @@
 carry several `v1` signatures (while a secret is being rolled) and other schemes, which are
 ignored. The HMAC is signed and checked here exactly as the stripe SDK's `WebhookSignature`
 does it (same parsing of the header, same refusals), with the standard library: importing
-the SDK costs a server process about 5 MB of memory, and with the fake gateway nothing
-else needs it. The time check was always ours, because the SDK reads the system clock and
-only refuses old timestamps: a signature more than the tolerance before or after our clock
-is refused, so a captured request cannot be replayed later and one stamped years ahead
-cannot be kept for later either.
+the SDK costs each server process memory (bench/findings.md), and with the fake gateway
+nothing else needs it. The time check was always ours, because the SDK reads the system
+clock and only refuses old timestamps: a signature more than the tolerance before or after
+our clock is refused, so a captured request cannot be replayed later and one stamped years
+ahead cannot be kept for later either.
 """
 
 from __future__ import annotations
