@@ -55,7 +55,7 @@ class ExpireLapsedHolds:
         self._end_hold = EndHold(uow, gateway, apply_event, clock)
 
     async def __call__(self, before: datetime | None = None) -> SweepReport:
-        """Sweep the holds lapsed at `before` (default: now; see `Booking.hold_lapsed`)."""
+        """Sweep the holds lapsed at `before` (default: now; see `domain.hold.hold_lapsed`)."""
         report = SweepReport()
         now = self._clock.now()
         before = before or now

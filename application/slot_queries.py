@@ -37,8 +37,7 @@ class ListAvailability:
     ) -> Availability:
         """Future slots by start, then id; a page of `limit` after (starts_at, id)."""
         now = self._clock.now()
-        # Reads only (customers browse far more than they pay): no write lock, and on
-        # PostgreSQL no BEGIN and COMMIT.
+        # Customers browse far more than they pay: this unit of work only reads.
         async with self._uow().read_only() as uow:
             tenant = await uow.tenants.get_by_slug(tenant_slug)
             if tenant is None:

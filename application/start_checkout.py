@@ -130,7 +130,7 @@ class StartCheckout:
             if command.booking_token and command.idempotency_key
             else new_booking_token()
         )
-        async with self._uow().single_write() as uow:
+        async with self._uow() as uow:
             for_sale = await uow.slots.get_for_sale(command.tenant_slug, command.slot_id)
             if for_sale is None:
                 raise NotFound("tenant", command.tenant_slug)
@@ -290,7 +290,7 @@ class StartCheckout:
             expires_at=booking.hold_expires_at,
             quote=booking.quote,
         )
-        async with self._uow().single_write() as uow:
+        async with self._uow() as uow:
             # When the attach changes nothing, the domain says why: a different session
             # already attached is refused (the same one is a repeat).
             if not await uow.bookings.attach_session(tenant.id, booking.id, session.session_id):

@@ -28,7 +28,7 @@ from domain.dispute import Dispute, DisputeBearer, DisputeOpen, DisputeSnapshot,
 from domain.errors import CurrencyMismatch, DomainError, IllegalTransition, InvalidRefund
 from domain.fee_quote import FeeQuote
 from domain.fees import RefundOnCancel
-from domain.hold import async_payment_deadline, hold_lapsed
+from domain.hold import async_payment_deadline
 from domain.money import Money
 from domain.offering import require_seats
 from domain.refund import (
@@ -164,11 +164,6 @@ class Booking:
             refund_on_cancel=self.refund_on_cancel,
             fee_policy=self.quote.fee_policy,
         )
-
-    def hold_lapsed(self, now: datetime) -> bool:
-        """Whether its hold is over at `now` (domain.hold.hold_lapsed). Only a booking that
-        holds seats has a hold to lapse; for the others this says when it would have."""
-        return hold_lapsed(self.hold_expires_at, now)
 
     # --- transitions -------------------------------------------------------------------
 

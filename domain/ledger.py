@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.booking import Booking, Refund
+from domain.booking import Booking
 from domain.clock import as_utc
 from domain.dispute import Dispute, Party
 from domain.errors import InvalidAmount
@@ -116,32 +116,6 @@ def fee_refund_entries(
     return [
         LedgerEntry(booking.tenant_id, booking.id, EntryKind.APPLICATION_FEE_REFUND, step, ref, at)
     ]
-
-
-def refund_entries(booking: Booking, refund: Refund, at: datetime) -> list[LedgerEntry]:
-    """The refund, and the fee refund when the platform gives part of its fee back."""
-    entries = [
-        LedgerEntry(
-            booking.tenant_id,
-            booking.id,
-            EntryKind.REFUND,
-            refund.split.customer_refund,
-            refund.refund_id,
-            at,
-        )
-    ]
-    if not refund.split.application_fee_refund.is_zero:
-        entries.append(
-            LedgerEntry(
-                booking.tenant_id,
-                booking.id,
-                EntryKind.APPLICATION_FEE_REFUND,
-                refund.split.application_fee_refund,
-                refund.refund_id,
-                at,
-            )
-        )
-    return entries
 
 
 def dispute_funds_entries(

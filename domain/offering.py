@@ -287,11 +287,6 @@ class Slot:
         InvalidSeatCount when `seats` is not a whole number >= 1."""
         return not self.is_cancelled and require_seats(seats) <= self.seats_available
 
-    def can_book(self, seats: int) -> bool:
-        """Whether `seats` can be booked without a hold (a payment that completed after its
-        hold lapsed): the same condition as holding them."""
-        return self.can_hold(seats)
-
     def can_release_hold(self, seats: int) -> bool:
         """Whether `seats` are held, to be given back or confirmed."""
         return require_seats(seats) <= self.held

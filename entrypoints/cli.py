@@ -73,9 +73,8 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 
 def migrate(database_url: str) -> None:
-    """Bring the schema up to date. Alembic is imported here, when a command migrates: it
-    costs about 7 MB of memory, and `bookpay serve` on PostgreSQL never migrates (with one
-    worker the server runs in this process)."""
+    """Bring the schema up to date, importing Alembic only now: the server, in this process
+    with one worker, never migrates on PostgreSQL nor pays its memory (bench/findings.md)."""
     from adapters.sql.migrations import migrate as upgrade
 
     upgrade(database_url)
@@ -173,8 +172,7 @@ def prepare_shared_metrics() -> Path:
 
 def _serve_workers(config: Any) -> None:
     """Several workers, each with a listening socket of its own on the same port
-    (SO_REUSEPORT, so the kernel spreads connections over them) and TCP_NODELAY kept on:
-    entrypoints/serve_workers.py says why."""
+    (SO_REUSEPORT) and TCP_NODELAY kept on: entrypoints/serve_workers.py says why."""
     from entrypoints.serve_workers import ReusePortWorkers
 
     ReusePortWorkers(config, config.host, config.port).run()

@@ -128,7 +128,7 @@ def fake_stripe_engine(
 
 def _stripe_gateway(*args: Any, **kwargs: Any) -> Any:
     """The real Stripe gateway, imported when it is made: the stripe SDK it needs costs each
-    server process about 5 MB of memory, which the fake gateway never uses."""
+    server process memory (bench/findings.md) that the fake gateway never uses."""
     from adapters.stripe.gateway import StripeGateway
 
     return StripeGateway(*args, **kwargs)

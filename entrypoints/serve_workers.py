@@ -9,9 +9,10 @@ socket bound to the same address with SO_REUSEPORT, and the kernel spreads new
 connections over the workers' sockets by their addresses, whoever is busy.
 
 The sockets are made with IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted
-connections (uvicorn's proto-0 socket cost every keep-alive response ~40 ms:
-Kludex/uvicorn#3149). Otherwise this is uvicorn's supervisor (restarts, signals), which
-asks for the sockets once per worker it starts.
+connections (uvicorn's proto-0 socket made every keep-alive response wait for the client's
+delayed ACK: Kludex/uvicorn#3149; the delay is in docs/benchmarks.md). Otherwise this is
+uvicorn's supervisor (restarts, signals), which asks for the sockets once per worker it
+starts.
 """
 
 from __future__ import annotations

@@ -38,13 +38,13 @@ def _storage(redis_url: str | None, timeout: float) -> Storage:
     if not redis_url:
         storage = storage_from_string("async+memory://")
     else:
-        # Imported here: redis-py costs each server process about 6 MB of memory, and a
-        # deployment without Redis never needs it.
+        # Imported here: redis-py costs each server process memory (bench/findings.md),
+        # and a deployment without Redis never needs it.
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
         # redis-py's own defaults wait 5 s to connect and 5 s for each answer, and retry:
-        # a hung Redis held every request 5–10 s.
+        # a hung Redis held every request for as long.
         options: dict[str, Any] = {
             "socket_connect_timeout": timeout,
             "socket_timeout": timeout,

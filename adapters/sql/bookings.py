@@ -27,7 +27,7 @@ _b = orm.bookings.c
 
 def _lapsed_at(bookings: Any, as_of: datetime) -> Any:
     """Bookings whose hold has lapsed at `as_of`: still holding seats, and `as_of` is at or
-    after the hold's end (the domain's `Booking.hold_lapsed`, boundary included)."""
+    after the hold's end (the domain's `hold_lapsed`, boundary included)."""
     return and_(
         bookings.status.in_([s.value for s in statuses_holding_seats()]),
         bookings.hold_expires_at <= as_of,
@@ -72,7 +72,11 @@ class SqlAlchemyBookingRepository:
         if statement is None:  # SQLite: two statements in the unit's transaction
             if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
                 return False
-            await self.add(booking)
+            try:
+                await self.add(booking)
+            except AlreadyExists:
+                await slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
+                raise
             return True
         values = booking_row(booking) | {"version": 1}
         parameters = {f"bk_{name}": value for name, value in values.items()}
@@ -86,7 +90,8 @@ class SqlAlchemyBookingRepository:
             return False
         if not counts.added:
             # The statement held the seats all the same: give them back before refusing,
-            # which matters when no transaction would roll the hold back (single_write).
+            # since the port promises that AlreadyExists holds nothing, even to a caller
+            # that goes on and commits.
             await slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
             raise AlreadyExists(f"booking {booking.id} exists")
         self._parts.versions[booking.tenant_id, booking.id] = 1

@@ -134,8 +134,8 @@ def create_engine(
             # SQLite has one writer and every transaction here takes the write lock, so a
             # second connection only waits inside SQLite's busy handler, which sleeps in
             # steps of up to 100 ms. One connection per process makes requests queue in
-            # order on the pool instead: p99 went from 0.8–2.4 s to 0.08–0.27 s under load
-            # at the same throughput (docs/benchmarks.md). Tests that race connections on
+            # order on the pool instead, which cut the p99 under load at the same
+            # throughput (the figures: docs/benchmarks.md). Tests that race connections on
             # purpose pass a larger pool_size.
             options["pool_size"] = pool_size or 1
             options["max_overflow"] = 0
@@ -199,7 +199,7 @@ def _behind_transaction_pooler(url: str, options: dict[str, Any]) -> AsyncEngine
       share a server connection);
     - no statement outside a transaction: the prepare and the execution of one statement
       are two protocol exchanges that may land on two server connections, so a request
-      for autocommit (a unit of work's `single_write()`) still gets BEGIN and COMMIT, and
+      for autocommit (a unit of work's `read_only()`) still gets BEGIN and COMMIT, and
       no pre-ping (a statement outside a transaction; the pooler, not this process, keeps
       the server connections alive);
     - no startup parameters: PgBouncer 1.18 refuses `statement_timeout` and `lock_timeout`

@@ -2,8 +2,8 @@
 
 SQLAlchemy's `pool_pre_ping` pings on every checkout; with the asyncpg dialect a ping is
 BEGIN, `;` and ROLLBACK (a transaction, so that it works through PgBouncer in transaction
-mode): 3 round trips before every unit of work. `python -m bench.roundtrips` counted 21.5
-round trips for a new webhook event and 14.8 for a duplicate, 9 of them pings (issue 19).
+mode): 3 round trips before every unit of work, a large share of a webhook's round trips
+as `python -m bench.roundtrips` counts them (issue 19; the count is in bench/findings.md).
 A connection another request gave back a moment ago was working then; one that sat idle
 may have been closed by the server (restart, failover, idle timeout). So only a connection
 idle for longer than PING_AFTER_IDLE_SECONDS is pinged; one that fails its ping is replaced

@@ -3,9 +3,8 @@
 Every transaction here starts with BEGIN IMMEDIATE, SQLite's write lock. A process that
 finds it taken waits in SQLite's busy handler, which polls with sleeps growing to 100 ms;
 the process holding the lock begins its next transaction long before the sleeper looks
-again. With two workers on one file, one of them took nearly every transaction (issue 19:
-per-process CPU 0.03 against 0.42 cores under webhooks, 0.06 against 0.24 under
-availability) while the other's requests waited hundreds of milliseconds.
+again. With two workers on one file, one of them took nearly every transaction while the
+other's requests waited (issue 19; the per-process figures are in bench/findings.md).
 
 So before BEGIN IMMEDIATE a connection takes a kernel lock (`flock`) on a file beside the
 database, `<database>-writer.lock`, and keeps it until it goes back to the pool. A process

@@ -360,7 +360,8 @@ def utc_now() -> datetime:
 
 @cache
 def statements_for(dialect: str) -> Statements:
-    """The statements of `dialect`, built once per process: building them costs ~30 ms of
-    CPU, which every unit of work made without a factory (the events-out relay's, each
-    delivery round) paid again before (issue 19, a cProfile of the webhook load)."""
+    """The statements of `dialect`, built once per process: building them costs CPU that
+    every unit of work made without a factory (the events-out relay's, each delivery round)
+    paid again before (issue 19, a cProfile of the webhook load; the cost is in
+    bench/findings.md)."""
     return Statements(dialect)

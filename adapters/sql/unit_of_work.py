@@ -61,23 +61,9 @@ class SqlAlchemyUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
-        self._single_write = False
+        self._autocommit_next = False
         self._read_only = False
         self._autocommit = False
-
-    def single_write(self) -> Self:
-        """On PostgreSQL the next `async with` runs in autocommit mode: its one write is a
-        transaction of its own, without the BEGIN and COMMIT that the asyncpg dialect sends
-        as round trips of their own (3 round trips become 1). On SQLite, where they are no
-        network round trips, and BEGIN IMMEDIATE takes the write lock, nothing changes."""
-        if self._connection is not None:
-            raise RuntimeError("single_write() comes before `async with`")
-        # Under row-level security the scope lives as long as a transaction: a statement
-        # that commits alone would run outside it.
-        self._single_write = self._engine.dialect.name == "postgresql" and not rows_secured(
-            self._engine
-        )
-        return self
 
     def read_only(self) -> Self:
         """The next `async with` only reads: on PostgreSQL in autocommit mode (no BEGIN and
@@ -87,7 +73,7 @@ class SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("read_only() comes before `async with`")
         # Under row-level security a read, too, needs the transaction its scope lives in.
-        self._single_write = self._engine.dialect.name == "postgresql" and not rows_secured(
+        self._autocommit_next = self._engine.dialect.name == "postgresql" and not rows_secured(
             self._engine
         )
         self._read_only = self._engine.dialect.name == "sqlite"
@@ -107,8 +93,8 @@ class SqlAlchemyUnitOfWork:
         # never takes SQLite's write lock.
         try:
             self._connection = await self._engine.connect()
-            if self._single_write:
-                self._single_write = False
+            if self._autocommit_next:
+                self._autocommit_next = False
                 self._autocommit = True
                 await self._connection.execution_options(isolation_level="AUTOCOMMIT")
             elif self._read_only:
@@ -205,20 +191,21 @@ class SqlAlchemyUnitOfWork:
         after commit or rollback the next transaction takes the task's scope again
         (`row_scope.acting_for_tenant`, else platform-wide). To wall a whole request or
         job, use `acting_for_tenant` around it instead. Nothing on SQLite. RuntimeError in
-        a `single_write()` unit, where every statement is a transaction of its own.
+        a `read_only()` unit that runs without a transaction (every statement then a
+        transaction of its own).
         """
         repositories = self._active()
         if self._engine.dialect.name != "postgresql":
             return
         if self._autocommit:
-            raise RuntimeError("act_for_tenant() needs a transaction; not in single_write()")
+            raise RuntimeError("act_for_tenant() needs a transaction; not in read_only()")
         await repositories.connection.execute(_ACT_FOR_TENANT, {"tenant_id": tenant_id})
 
     async def commit(self) -> None:
         repositories = self._active()
         if self._autocommit and repositories.outbox.has_pending:
             # Each statement commits alone there: the events would not share the change's fate.
-            raise RuntimeError("events out need a transaction; not in single_write()")
+            raise RuntimeError("events out need a transaction; not in read_only()")
         await repositories.outbox.flush()
         await repositories.connection.commit()
 

@@ -61,7 +61,7 @@ class BookingRepository(Protocol):
 
         The hold is `SlotRepository.try_hold`'s: False, holding and storing nothing, when
         the seats do not fit (or the slot is cancelled). AlreadyExists, holding nothing,
-        when the booking's id is taken. Atomic by itself (see `UnitOfWork.single_write`).
+        when the booking's id is taken.
         """
         ...
 
@@ -110,8 +110,8 @@ class BookingRepository(Protocol):
     ) -> list[Booking]:
         """Claim the tenant's bookings whose hold has lapsed at `as_of`, oldest hold first.
 
-        A hold has lapsed when `Booking.hold_lapsed(as_of)` says so: it still holds seats
-        and `as_of` is at or after its end.
+        A hold has lapsed when it still holds seats and `domain.hold.hold_lapsed` says so
+        at `as_of` (at or after its end).
 
         Each booking returned is claimed for the caller until `claim_until`; bookings that
         another caller's claim covers at `now` are skipped, not waited for. So sweepers in

@@ -165,15 +165,6 @@ class UnitOfWork(Protocol):
         """Events out (domain/events.py), written by `commit()` with the changes."""
         ...
 
-    def single_write(self) -> Self:
-        """Before `async with`: the use case promises that this unit of work changes one
-        thing, with one repository call that is atomic by itself (`add_holding_seats`,
-        `attach_session`), after any number of reads. The change is then as safe without a
-        transaction around it, and an adapter may leave the transaction out. Call
-        `commit()` as usual; after the change, `rollback()` may not undo it. Applies to the
-        next `async with` only."""
-        ...
-
     def read_only(self) -> Self:
         """Before `async with`: the use case promises that this unit of work only reads
         (what customers browse). An adapter may then read without taking a write lock or

@@ -11,6 +11,7 @@ from application.errors import NotFound
 from application.ports.repositories import AlreadyExists, BookingPage, ConcurrentUpdate
 from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.errors import IllegalTransition
+from domain.hold import hold_lapsed
 from domain.statuses import statuses_holding_seats, statuses_taking_seats
 from tests.fakes.slots import InMemorySlotRepository
 from tests.fakes.tables import Tables
@@ -47,7 +48,11 @@ class InMemoryBookingRepository:
         slots = InMemorySlotRepository(self._t)
         if not await slots.try_hold(booking.tenant_id, booking.slot_id, booking.seats):
             return False
-        await self.add(booking)
+        try:
+            await self.add(booking)
+        except AlreadyExists:
+            await slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
+            raise
         return True
 
     async def get(self, tenant_id: str, booking_id: str) -> Booking | None:
@@ -114,7 +119,7 @@ class InMemoryBookingRepository:
         return [
             (b, v)
             for b, v in self._t.bookings.values()
-            if b.status in holding and b.hold_lapsed(as_of)
+            if b.status in holding and hold_lapsed(b.hold_expires_at, as_of)
         ]
 
     async def claim_lapsed_holds(

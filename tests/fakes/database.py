@@ -87,13 +87,6 @@ class InMemoryUnitOfWork:
             raise RuntimeError("use the unit of work inside `async with uow:`")
         return self._working
 
-    def single_write(self) -> Self:
-        """Nothing to save here: the unit of work stays a transaction (which keeps the
-        promise: one write, committed by `commit()`)."""
-        if self._working is not None:
-            raise RuntimeError("single_write() comes before `async with`")
-        return self
-
     def read_only(self) -> Self:
         """Nothing to save here: the unit of work stays a transaction."""
         if self._working is not None:

@@ -199,12 +199,6 @@ class TestRefunds:
             pending().record_refund("re_1", RefundSplit(usd(100), usd(0)))
 
 
-def test_a_bookings_hold_lapses_at_its_expiry() -> None:
-    booking = pending()
-    assert not booking.hold_lapsed(booking.hold_expires_at - timedelta(microseconds=1))
-    assert booking.hold_lapsed(booking.hold_expires_at)
-
-
 def test_a_booking_needs_seats_and_aware_times() -> None:
     from dataclasses import replace
 

@@ -17,7 +17,14 @@ from domain.cancellation import (
 )
 from domain.errors import BelowMinimumCharge, IllegalTransition, RefundExceedsPaid
 from domain.fees import RefundOnCancel
-from domain.ledger import EntryKind, LedgerEntry, payment_entries, refund_entries, statement
+from domain.ledger import (
+    EntryKind,
+    LedgerEntry,
+    customer_refund_entry,
+    fee_refund_entries,
+    payment_entries,
+    statement,
+)
 from domain.money import Money, granularity
 from tests.unit.fee_strategies import PROPERTY, QUICK, Sale, new_booking, sales
 
@@ -86,7 +93,13 @@ def play(history: History, booking_id: str) -> tuple[Booking | None, list[Ledger
         except IllegalTransition:
             assert not booking.is_paid
             continue
-        entries += refund_entries(booking, booking.refunds[-1], AT)
+        refund = booking.refunds[-1]
+        entries.append(
+            customer_refund_entry(booking, refund.refund_id, refund.split.customer_refund, AT)
+        )
+        # The gateway reports the fee given back in all, here all the splits' fee parts.
+        reported = booking.refunded.application_fee_refund
+        entries += fee_refund_entries(booking, f"pi_{booking_id}", reported, entries, AT)
     return booking, entries
 
 

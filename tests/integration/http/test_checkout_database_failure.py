@@ -33,9 +33,6 @@ def app_and_container(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[A
 class _Unavailable:
     """A unit of work that cannot start: the pool's wait for a connection ran out."""
 
-    def single_write(self) -> _Unavailable:
-        return self
-
     async def __aenter__(self) -> Any:
         raise sqlalchemy.exc.TimeoutError("QueuePool limit reached, connection timed out")
 

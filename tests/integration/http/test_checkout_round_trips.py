@@ -1,13 +1,12 @@
 """What a checkout sends to PostgreSQL, with and without row-level security.
 
-Without it (a login bound by the policies itself, `BOOKPAY_DATABASE_ROLE=""`), the units of
-work that hold seats and attach the session each make one change, atomic by itself
-(`UnitOfWork.single_write()`): each change is a transaction of its own, without the BEGIN
-and COMMIT the asyncpg dialect sends as exchanges of their own. Under row-level security
-(the default) the role and the tenant scope last one transaction, so each of those units
-is a transaction that enters its scope with its BEGIN (one simple query,
-adapters/sql/row_scope.py `ScopedConnection`): the wall costs a BEGIN and a COMMIT per
-unit, and no statement of its own. bench/roundtrips.py counts the same through a real
+A checkout has two units of work: one holds the seats with the booking, one attaches the
+session. Each is a transaction, with the BEGIN and COMMIT the asyncpg dialect sends as
+exchanges of their own. Without row-level security (a login bound by the policies itself,
+`BOOKPAY_DATABASE_ROLE=""`) the BEGIN is a plain one. Under row-level security (the
+default) the role and the tenant scope last one transaction, and each unit enters its
+scope with its BEGIN (one simple query, adapters/sql/row_scope.py `ScopedConnection`): the
+wall costs no exchange of its own. bench/roundtrips.py counts the same through a real
 server.
 """
 
@@ -60,7 +59,7 @@ def exchanges(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        pytest.param("", {"executes": 4, "BEGIN;": 0, "COMMIT;": 0}, id="single-writes"),
+        pytest.param("", {"executes": 4, "BEGIN;": 2, "COMMIT;": 2}, id="no-row-level-security"),
         pytest.param(
             "bookpay_app",
             {"executes": 4, "BEGIN;": 0, SCOPED_BEGIN: 2, "COMMIT;": 2},
@@ -90,15 +89,15 @@ async def test_a_checkout_sends_its_statements(
     await checkout("counted@example.com")
     await container.engine().dispose()
     # Reading the tenant, slot and offering; counting the customer's holds; holding the
-    # seats with the booking; attaching the session (and under row-level security, each
-    # of the two writing units entering its scope with its BEGIN).
+    # seats with the booking; attaching the session; a BEGIN and a COMMIT for each of the
+    # two units (under row-level security, each BEGIN enters the unit's scope).
     assert {kind: exchanges[kind] for kind in expected} == expected, exchanges
 
 
 async def test_other_units_of_work_stay_transactions(
     tmp_path: Path, migrated_postgres_url: str, exchanges: Counter[str]
 ) -> None:
-    """The shortcut is the checkout's alone: another unit of work begins and commits."""
+    """Without row-level security, too, a unit of work begins and commits."""
     _, container = build_test_app(tmp_path, migrated_postgres_url, database_role="")
     for _ in range(2):  # the first connects and prepares
         exchanges.clear()

@@ -157,19 +157,20 @@ async def test_a_booking_is_added_holding_its_seats_only_while_they_fit(
         await uow.bookings.update(added.expire())
 
 
-async def test_a_single_write_checkout_keeps_no_seats_for_a_booking_it_could_not_add(
+async def test_an_add_refused_as_existing_holds_no_seats_even_when_the_caller_commits(
     backend: Backend,
 ) -> None:
-    """Without a transaction to roll back, a refused add must not leave its seats held."""
+    """AlreadyExists holds nothing: a caller that goes on and commits keeps no seats."""
     tenant, _, slot = await bookable(backend, capacity=5)
     first = a_booking(slot, seats=2)
-    async with backend.uow().single_write() as uow:
+    async with backend.uow() as uow:
         assert await uow.bookings.get(tenant.id, first.id) is None  # a read first, as checkout
         assert await uow.bookings.add_holding_seats(first)
         await uow.commit()
-    async with backend.uow().single_write() as uow:
+    async with backend.uow() as uow:
         with pytest.raises(AlreadyExists):
             await uow.bookings.add_holding_seats(replace(first, seats=3))
+        await uow.commit()
     async with backend.uow() as uow:
         stored = await uow.slots.get(tenant.id, slot.id)
         assert stored is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.hold import hold_lapsed
 from tests.integration.persistence.builders import (
     NOW,
     a_booking,
@@ -76,14 +77,14 @@ async def _claim_in(uow: object, tenant_id: str) -> None:
 async def test_a_hold_lapses_at_its_end_as_the_domain_says_on_every_backend(
     backend: Backend,
 ) -> None:
-    """One rule at the boundary: a hold ending exactly now has lapsed (`Booking.hold_lapsed`),
+    """One rule at the boundary: a hold ending exactly now has lapsed (`domain.hold.hold_lapsed`),
     and every backend sweeps it; a hold ending a microsecond later has not."""
     tenant, _, slot = await bookable(backend)
     at_the_end = a_booking(slot, seats=1, hold_expires_at=NOW)
     just_after = a_booking(slot, seats=1, hold_expires_at=NOW + timedelta(microseconds=1))
     await seed(backend, at_the_end, just_after)
-    assert at_the_end.hold_lapsed(NOW)
-    assert not just_after.hold_lapsed(NOW)
+    assert hold_lapsed(at_the_end.hold_expires_at, NOW)
+    assert not hold_lapsed(just_after.hold_expires_at, NOW)
 
     async with backend.uow() as uow:
         assert tenant.id in await uow.bookings.tenants_with_lapsed_holds(NOW)

@@ -152,9 +152,11 @@ async def test_the_tenant_ends_with_the_transaction_and_platform_work_sees_every
     assert seen == {ours.tenant_id, theirs.tenant_id}
 
 
-async def test_a_single_write_unit_refuses_to_act_for_a_tenant(two_tenants: TwoTenants) -> None:
-    async with SqlAlchemyUnitOfWork(two_tenants.owner).single_write() as uow:
-        with pytest.raises(RuntimeError, match="single_write"):
+async def test_a_read_only_unit_without_a_transaction_refuses_to_act_for_a_tenant(
+    two_tenants: TwoTenants,
+) -> None:
+    async with SqlAlchemyUnitOfWork(two_tenants.owner).read_only() as uow:
+        with pytest.raises(RuntimeError, match="read_only"):
             await uow.act_for_tenant(two_tenants.ours.tenant_id)
 
 
@@ -167,9 +169,9 @@ async def test_every_transaction_of_a_task_acting_for_a_tenant_is_walled(
             connection = uow._active().connection
             seen = set((await connection.execute(text("SELECT tenant_id FROM bookings"))).scalars())
             await uow.commit()
-            # Still walled in the next transaction, and in a single-write unit too.
+            # Still walled in the next transaction, and in the next unit of work too.
             assert await uow.bookings.get(theirs.tenant_id, theirs.id) is None
-        async with SqlAlchemyUnitOfWork(two_tenants.app).single_write() as uow:
+        async with SqlAlchemyUnitOfWork(two_tenants.app) as uow:
             connection = uow._active().connection
             updated = await connection.execute(text("UPDATE bookings SET customer_name = 'M'"))
             assert updated.rowcount == 1

@@ -1,7 +1,7 @@
 """Issue 19, item 4: behind PgBouncer in transaction pooling mode (tools/pgbouncer.py, two
 server connections for many client connections) the engine built with
 `transaction_pooler=True` keeps nothing beyond a transaction: concurrent transactions and
-"autocommit" single writes all run, and an autocommit request gets a transaction."""
+"autocommit" reads all run, and an autocommit request gets a transaction."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def _work(url: str) -> list[int]:
     async def one(n: int) -> int:
         async with engine.connect() as connection:
             if n % 2:
-                # What a unit of work's single_write() asks for: still a transaction here.
+                # What a unit of work's read_only() asks for: still a transaction here.
                 connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             first = await connection.execute(text("SELECT CAST(:n AS integer)"), {"n": n})
             second = await connection.execute(
@@ -42,7 +42,7 @@ async def _work(url: str) -> list[int]:
         await engine.dispose()
 
 
-def test_transactions_and_single_writes_run_through_transaction_pooling(
+def test_transactions_and_autocommit_requests_run_through_transaction_pooling(
     fresh_postgres_url: str,
 ) -> None:
     with running_pgbouncer(fresh_postgres_url, pool_size=2) as bouncer:

@@ -271,11 +271,6 @@ class FailingCommits:
             def __getattr__(self, name: str) -> Any:
                 return getattr(inner, name)
 
-            def single_write(self) -> Any:
-                nonlocal inner
-                inner = inner.single_write()
-                return self
-
             async def __aenter__(self) -> Any:
                 await inner.__aenter__()
                 return self
