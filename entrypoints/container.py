@@ -127,8 +127,9 @@ def fake_stripe_engine(
 
 
 def _stripe_gateway(*args: Any, **kwargs: Any) -> Any:
-    """The real Stripe gateway, imported when it is made: the stripe SDK it needs costs each
-    server process memory (bench/findings.md) that the fake gateway never uses."""
+    """The real Stripe gateway, imported when it is made: with the fake gateway its client
+    and retry wrapper (adapters/stripe) are never loaded. The stripe SDK itself is loaded in
+    every mode since webhook signatures are checked with it (adapters/stripe_wire)."""
     from adapters.stripe.gateway import StripeGateway
 
     return StripeGateway(*args, **kwargs)
