@@ -128,7 +128,7 @@ def booking_that_is(status: str) -> Booking:
     confirmed = pending.confirm("pi_1")
     if status == PARTLY_REFUNDED:
         return _refund(confirmed, "re_0", "5.00 USD")
-    reach = {
+    reach: dict[BookingStatus, Callable[[], Booking]] = {
         BookingStatus.PENDING_PAYMENT: lambda: pending,
         BookingStatus.AWAITING_ASYNC_PAYMENT: pending.await_async_payment,
         BookingStatus.CONFIRMED: lambda: confirmed,

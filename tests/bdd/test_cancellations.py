@@ -57,14 +57,20 @@ def customer_cancels(booking: Booking, percent: int) -> Cancellation:
     return Cancellation(cancelled, percent, split)
 
 
-def _booking(outcome: Outcome) -> Booking:
+def _cancellation(outcome: Outcome) -> Cancellation:
     cancellation = outcome.result()
+    assert isinstance(cancellation, Cancellation)
+    return cancellation
+
+
+def _booking(outcome: Outcome) -> Booking:
+    cancellation = _cancellation(outcome)
     assert cancellation.booking is not None, "this scenario has no paid booking"
     return cancellation.booking
 
 
 def _split(outcome: Outcome) -> RefundSplit:
-    split = outcome.result().split
+    split = _cancellation(outcome).split
     assert split is not None, "nothing was refunded in this scenario"
     return split
 

@@ -179,7 +179,7 @@ def browser(
     axe_source: str,
     artifacts: Path,
     request: pytest.FixtureRequest,
-) -> Iterator[Browser]:
+) -> Browser:
     chromium.delete_all_cookies()
     chromium.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     return Browser(chromium, pages_server.base_url, axe_source, artifacts, request.node.name)

@@ -70,7 +70,7 @@ def assert_consistent(url: str) -> None:
 
     # Every paid session is confirmed once, or refunded once; an unpaid one is neither.
     charges = Counter(e.booking_id for e in ledger if e.kind == "charge")
-    refunded = defaultdict(int)
+    refunded: defaultdict[str, int] = defaultdict(int)
     for refund in refunds:
         refunded[refund.booking_id] += refund.customer_refund
     paid = set()

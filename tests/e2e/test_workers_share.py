@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 from prometheus_client.mmap_dict import MmapedDict
@@ -20,12 +22,19 @@ from tests.e2e.conftest import start_server, stop_server
 
 REQUESTS = 40
 
+# prometheus_client's multiprocess files, entry by entry: (key, value, timestamp, offset).
+# The library has no annotations.
+_read_entries = cast(
+    Callable[[str], Iterator[tuple[str, float, float, int]]],
+    MmapedDict.read_all_values_from_file,
+)
+
 
 def _requests_by_process(folder: Path) -> Counter[str]:
     answered: Counter[str] = Counter()
     for path in folder.glob("counter_*.db"):
         pid = path.stem.removeprefix("counter_")
-        for key, value, *_rest in MmapedDict.read_all_values_from_file(str(path)):
+        for key, value, *_rest in _read_entries(str(path)):
             metric, name, _labels, _help = json.loads(key)
             if name == "bookpay_http_requests_total" or metric == "bookpay_http_requests":
                 answered[pid] += int(value)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from adapters.sql.events_out_tables import outbox_events
 from adapters.stripe_wire import signature as stripe_signature
+from application.ports.gateway import PaymentGateway
 from bench.as_before import later_features_off
 from tests.support.gateway_doubles import SessionsUnreadable
 from tests.support.http_app import WEBHOOK_SECRET
@@ -39,7 +40,8 @@ async def _paid_at_stripe(shop: Shop) -> tuple[dict[str, str], str, dict[str, An
     assert paid.status_code == 303, paid.text
 
     async def payment_intent() -> str | None:
-        session = await shop.container.gateway().retrieve_checkout_session(session_id)
+        gateway: PaymentGateway = shop.container.gateway()
+        session = await gateway.retrieve_checkout_session(session_id)
         return session.payment_intent_id
 
     intent = await shop.in_app(payment_intent)

@@ -20,7 +20,7 @@ from typing import Self
 import httpx
 from litestar import Litestar
 
-from tests.support.http_app import BASE_URL
+from tests.support.http_app import BASE_URL, asgi_transport
 
 # The address the app sees the test's requests come from: the per-address limits
 # (entrypoints/http/throttling.py) count them as one client, "testclient", as Litestar's
@@ -42,10 +42,8 @@ class AppClient(httpx.AsyncClient):
         *,
         raise_server_exceptions: bool = True,
     ) -> None:
-        transport = httpx.ASGITransport(
-            app=app,  # type: ignore[arg-type]  # Litestar's ASGI types are narrower than httpx's
-            raise_app_exceptions=raise_server_exceptions,
-            client=TEST_CLIENT_ADDRESS,
+        transport = asgi_transport(
+            app, client=TEST_CLIENT_ADDRESS, raise_app_exceptions=raise_server_exceptions
         )
         super().__init__(
             transport=transport,

@@ -33,6 +33,20 @@ WEBHOOK_SECRET = "whsec_test_platform"
 CONNECT_WEBHOOK_SECRET = "whsec_test_connect"
 
 
+def asgi_transport(
+    app: Litestar,
+    *,
+    client: tuple[str, int] = ("127.0.0.1", 123),  # httpx's own default
+    raise_app_exceptions: bool = True,
+) -> httpx.ASGITransport:
+    """An httpx transport whose requests call `app` in-process, from the address `client`."""
+    return httpx.ASGITransport(
+        app=app,  # type: ignore[arg-type]  # Litestar's ASGI types are narrower than httpx's
+        raise_app_exceptions=raise_app_exceptions,
+        client=client,
+    )
+
+
 # Databases this process made as copies of a migrated template: migrating them again would
 # only cost alembic's round trips.
 MIGRATED: set[str] = set()
@@ -142,7 +156,7 @@ def build_test_app(
         container.fake_stripe_store.override(providers.Singleton(InMemoryFakeStripeStore))
 
     async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
-        transport = httpx.ASGITransport(app=app)
+        transport = asgi_transport(app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             response = await client.post(WEBHOOK_PATHS[endpoint], content=body, headers=headers)
         return response.status_code

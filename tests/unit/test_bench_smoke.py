@@ -187,7 +187,7 @@ def test_the_bench_logs_in_to_postgresql_with_its_urls_password(
         return "a connection"
 
     monkeypatch.setattr(common, "POSTGRES_SERVER", "postgresql+asyncpg://me:s3cret@db:6543/test")
-    monkeypatch.setattr(common.asyncpg, "connect", connect)
+    monkeypatch.setattr("asyncpg.connect", connect)
     assert asyncio.run(common.connect_postgres()) == "a connection"
     assert seen == {
         "host": "db",

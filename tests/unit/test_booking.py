@@ -55,14 +55,15 @@ def pending() -> Booking:
 
 def in_status(status: BookingStatus) -> Booking:
     confirmed = pending().confirm("pi_1")
-    return {
+    reach: dict[BookingStatus, Callable[[], Booking]] = {
         S.PENDING_PAYMENT: pending,
         S.AWAITING_ASYNC_PAYMENT: lambda: pending().await_async_payment(),
         S.CONFIRMED: lambda: confirmed,
         S.EXPIRED: lambda: pending().expire(),
         S.PAYMENT_FAILED: lambda: pending().fail_payment(),
         S.CANCELLED: lambda: confirmed.cancel(CancelledBy.CUSTOMER),
-    }[status]()
+    }
+    return reach[status]()
 
 
 FACTS: dict[str, Callable[[Booking], Booking]] = {

@@ -76,7 +76,7 @@ class TestPolicy:
         "windows",
         [
             (CancellationWindow(-1, 50),),
-            (CancellationWindow(True, 50),),  # type: ignore[arg-type]
+            (CancellationWindow(True, 50),),
             (CancellationWindow(24, 101),),
             (CancellationWindow(24, -1),),
             (CancellationWindow(24, 100), CancellationWindow(24, 50)),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from adapters.sql.database import create_engine
 from adapters.sql.events_out_tables import outbox_events, webhook_deliveries
@@ -45,13 +45,13 @@ async def _seed(url: str) -> None:
         await engine.dispose()
 
 
-async def _count(url: str, table: object) -> int:
+async def _count(url: str, table: Table) -> int:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
             return int(
                 (await connection.execute(select(func.count()).select_from(table))).scalar_one()
-            )  # type: ignore[arg-type]
+            )
     finally:
         await engine.dispose()
 

@@ -11,7 +11,7 @@ def test_money_is_whole_minor_units_in_a_known_lowercase_currency() -> None:
     with pytest.raises(InvalidAmount):
         Money(19.99, "usd")  # type: ignore[arg-type]
     with pytest.raises(InvalidAmount):
-        Money(True, "usd")  # type: ignore[arg-type]
+        Money(True, "usd")
     with pytest.raises(UnknownCurrency):
         Money(100, "xyz")
 

@@ -21,6 +21,7 @@ from tests.support.http_app import (
     BASE_URL,
     CONNECT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
+    asgi_transport,
     build_test_app,
 )
 
@@ -157,11 +158,11 @@ def checkout_by_another_customer(world: World, seats: int, other: int = 1) -> ht
 
     async def post() -> httpx.Response:
         address = (f"198.51.100.{other}", 50000)
-        transport = httpx.ASGITransport(app=app, client=address)
+        transport = asgi_transport(app, client=address)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as elsewhere:
             return await elsewhere.post(f"/v1/public/{world.tenant_slug}/checkout", json=body)
 
-    response: httpx.Response = world.client.blocking_portal.call(post)  # type: ignore[union-attr]
+    response: httpx.Response = world.client.blocking_portal.call(post)
     return response
 
 

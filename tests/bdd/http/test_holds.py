@@ -59,7 +59,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 def time_passes_and_sweeper_runs(world: HoldsWorld, minutes: str) -> None:
     world.clock.advance(timedelta(minutes=int(minutes)))
     sweep = world.container.expire_lapsed_holds()
-    world.client.blocking_portal.call(on_platform(sweep))  # type: ignore[union-attr]
+    world.client.blocking_portal.call(on_platform(sweep))
 
 
 @then("the hosted checkout page no longer takes a payment")
@@ -94,7 +94,7 @@ def hold_released(world: HoldsWorld) -> None:
             await uow.slots.release_hold(booking.tenant_id, booking.slot_id, booking.seats)
             await uow.commit()
 
-    world.client.blocking_portal.call(on_platform(release))  # type: ignore[union-attr]
+    world.client.blocking_portal.call(on_platform(release))
 
 
 @given(parsers.re(r"other customers take (?P<taken>\d+) seats of the slot"))
@@ -108,9 +108,7 @@ def others_take_seats(world: World, taken: str) -> None:
 def webhooks_arrive(world: HoldsWorld) -> None:
     world.losing = False
     for endpoint, body, headers in world.held_back:
-        status = world.client.blocking_portal.call(  # type: ignore[union-attr]
-            world.deliver, endpoint, body, headers
-        )
+        status = world.client.blocking_portal.call(world.deliver, endpoint, body, headers)
         assert status == 200
 
 

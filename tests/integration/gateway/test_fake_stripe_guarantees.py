@@ -173,7 +173,7 @@ async def test_pay_retried_after_the_process_died_charges_once(
     inbox = WebhookInbox()
 
     with contextlib.suppress(ProcessDied):
-        await process(dying, clock, inbox).pay(session.session_id)  # type: ignore[arg-type]
+        await process(dying, clock, inbox).pay(session.session_id)
     survivor = process(store, clock, inbox)
     retried = await survivor.pay(session.session_id)
     await survivor.wait_for_deliveries()

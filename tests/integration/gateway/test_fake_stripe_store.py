@@ -6,6 +6,7 @@ import copy
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,11 @@ async def test_objects_are_stored_by_id_and_replaced_whole(store: FakeStripeStor
 
 
 async def test_no_caller_holds_any_part_of_a_stored_object(store: FakeStripeStore) -> None:
-    first = {"object": "charge", "refunds": {"data": [{"amount": 100}]}, "metadata": {}}
+    first: dict[str, Any] = {
+        "object": "charge",
+        "refunds": {"data": [{"amount": 100}]},
+        "metadata": {},
+    }
     written = copy.deepcopy(first)
     await store.put_object(FakeObject("ch_1", written))
     written["refunds"]["data"].append({"amount": 200})  # after the write: not stored

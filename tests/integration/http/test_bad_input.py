@@ -235,14 +235,14 @@ async def test_bad_fee_policies_and_offering_changes(api: Api) -> None:
 
     offering = (await api.client.post("/v1/tenant/offerings", json=OFFERING, headers=auth)).json()
     patch = f"/v1/tenant/offerings/{offering['id']}"
-    for body, status in [
+    for change, status in [
         ({"price": {"amount": -1, "currency": "usd"}}, 400),
         ({"capacity": "many"}, 400),
         ({"name": ""}, 400),
         ({"archived": True}, 400),
         ({"price": {"amount": 100, "currency": "zzz"}}, 422),
     ]:
-        _assert_problem(await api.client.patch(patch, json=body, headers=auth), status)
+        _assert_problem(await api.client.patch(patch, json=change, headers=auth), status)
     renamed = await api.client.patch(patch, json={"name": "Evening class"}, headers=auth)
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Evening class"

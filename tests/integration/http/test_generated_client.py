@@ -25,7 +25,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+from tests.support.http_app import ADMIN_KEY, BASE_URL, asgi_transport, build_test_app
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "bookpay_client"
@@ -86,7 +86,7 @@ def _client(app: Litestar, token: str | None = None, **headers: str) -> Any:
     package = _module("client")
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     http = httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers)
     if token is None:
         return package.Client(base_url=BASE_URL).set_async_httpx_client(http)
@@ -126,9 +126,7 @@ async def test_a_generated_client_drives_the_main_flow(
 
     # The tenant onboards on the (fake) Stripe page.
     link = await _module(f"{tenant_api}.create_onboarding_link").asyncio(client=tenant)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
-    ) as browser:
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=BASE_URL) as browser:
         assert (await browser.post(link.url)).status_code == 303
         status = await _module(f"{tenant_api}.get_connect_status").asyncio(client=tenant)
         assert status.charges_enabled is True

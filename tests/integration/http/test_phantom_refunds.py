@@ -20,7 +20,7 @@ from dependency_injector import providers
 from application.ports.gateway import WebhookEndpoint
 from tests.support.app_client import AppClient
 from tests.support.gateway_doubles import GatewayLink
-from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_app import BASE_URL, asgi_transport, build_test_app
 from tests.support.http_flows import paid_booking
 from tests.support.scopes import on_platform
 
@@ -103,7 +103,9 @@ async def shop(database_url: str | None, tmp_path: Path) -> AsyncIterator[Shop]:
 
     container.webhook_delivery.override(providers.Object(maybe_deliver))
     async with AppClient(app=app, base_url=BASE_URL) as client:
-        yield Shop(client, container, container.gateway(), held, holding, deliver)
+        link = container.gateway()
+        assert isinstance(link, GatewayLink)
+        yield Shop(client, container, link, held, holding, deliver)
 
 
 @pytest.mark.parametrize("lands", [False, True], ids=["never-reached-stripe", "answer-lost"])
@@ -173,7 +175,7 @@ async def test_a_late_payment_whose_seats_were_sold_loses_no_refund(shop: Shop) 
     # Other customers, each from an address of their own (one holds half a slot at most).
 
     async def checkout_from(address: str, seats: int) -> httpx.Response:
-        elsewhere = httpx.ASGITransport(app=shop.client.app, client=(address, 50000))
+        elsewhere = asgi_transport(shop.client.app, client=(address, 50000))
         body = {"slot_id": detail["slot_id"], "seats": seats, "customer": {"email": "l@x.io"}}
         async with httpx.AsyncClient(transport=elsewhere, base_url=BASE_URL) as other:
             return await other.post(f"/v1/public/{slug}/checkout", json=body)

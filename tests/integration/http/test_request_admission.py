@@ -18,7 +18,7 @@ from application.ports.gateway import WebhookEndpoint
 from application.slot_queries import ListPublicOfferings
 from entrypoints.container import WEBHOOK_PATHS
 from entrypoints.http.app import MAX_BODY_BYTES
-from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_app import BASE_URL, asgi_transport, build_test_app
 
 # Far beyond anything the test waits for: only a hang would reach it.
 SAFETY_NET_SECONDS = 10
@@ -35,7 +35,7 @@ class GatedOfferings(ListPublicOfferings):
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
 
-    async def __call__(self, *_: Any, **__: Any) -> list[Any]:  # type: ignore[override]
+    async def __call__(self, *_: Any, **__: Any) -> list[Any]:
         self.inside += 1
         self.most_inside = max(self.most_inside, self.inside)
         self.entered.set()
@@ -52,7 +52,7 @@ async def _crowd(tmp_path: Path, *also: str, **settings: Any) -> tuple[GatedOffe
     app, container = build_test_app(tmp_path, **settings)
     gated = GatedOfferings()
     container.list_public_offerings.override(providers.Object(gated))
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with (
         httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client,
         asyncio.timeout(SAFETY_NET_SECONDS),
@@ -121,7 +121,7 @@ async def test_slow_request_bodies_do_not_stall_the_other_requests(tmp_path: Pat
         await finish.wait()
         yield b"}"
 
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         slow = [
             asyncio.create_task(
@@ -153,7 +153,7 @@ async def test_a_request_that_gets_no_place_in_time_is_answered_503_and_readines
     app, container = build_test_app(tmp_path, max_requests_in_flight=1, max_wait_in_line_ms=1)
     gated = GatedOfferings()
     container.list_public_offerings.override(providers.Object(gated))
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with (
         httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client,
         asyncio.timeout(SAFETY_NET_SECONDS),
@@ -186,7 +186,7 @@ async def test_a_body_over_the_size_limit_is_refused_without_waiting_for_a_place
     app, container = build_test_app(tmp_path, max_requests_in_flight=1)
     gated = GatedOfferings()
     container.list_public_offerings.override(providers.Object(gated))
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with (
         httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client,
         asyncio.timeout(SAFETY_NET_SECONDS),

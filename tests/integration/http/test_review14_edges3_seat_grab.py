@@ -22,7 +22,7 @@ import pytest
 from litestar import Litestar
 
 from tests.support.app_client import AppClient
-from tests.support.http_app import ADMIN_KEY, BASE_URL, build_test_app
+from tests.support.http_app import ADMIN_KEY, BASE_URL, asgi_transport, build_test_app
 
 PROBLEM = "application/problem+json"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -153,7 +153,7 @@ async def test_seat_by_seat_one_address_holds_half_and_another_address_the_rest(
         (await _checkout(client, slug, slot_id, 1, f"c{n}@example.com")).status_code
         for n in range(6)
     ]
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 40000))
+    transport = asgi_transport(app, client=("198.51.100.7", 40000))
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as elsewhere:
         other = await _checkout(elsewhere, slug, slot_id, 4, "other@example.com")
 
@@ -167,7 +167,7 @@ async def test_a_checkout_refused_for_want_of_seats_costs_the_address_nothing(
 ) -> None:
     slug, _, slot_id = await _shop(client, capacity=6)
     for n, address in enumerate(("198.51.100.7", "198.51.100.8")):
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        transport = asgi_transport(app, client=(address, 40000))
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as elsewhere:
             taken = await _checkout(elsewhere, slug, slot_id, 3 - n, f"o{n}@example.com")
             assert taken.status_code == 201, taken.text

@@ -105,7 +105,7 @@ FORGED_MOMENTS = [
 async def test_a_forged_cursor_is_a_bad_request_under_cursor_on_every_list(client: Any) -> None:
     shop = await new_shop(client)
     tenant_id = (await client.get("/v1/tenant", headers=shop.tenant)).json()["id"]
-    by_text = [
+    by_text: list[tuple[str, dict[str, str], dict[str, str]]] = [
         (f"/v1/public/{shop.slug}/offerings", {}, {}),
         ("/v1/tenant/offerings", {}, shop.tenant),
         ("/v1/admin/tenants", {}, ADMIN),

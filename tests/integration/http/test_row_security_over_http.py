@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from adapters.sql import orm
-from adapters.sql.offerings import SqlAlchemyOfferingRepository, _offering_from_row
+from adapters.sql.codecs import _offering_from_row
+from adapters.sql.offerings import SqlAlchemyOfferingRepository
 from tests.support.app_client import AppClient
 from tests.support.hard_edges import ADMIN, new_shop
 from tests.support.http_app import BASE_URL, build_test_app

@@ -116,7 +116,7 @@ async def test_quotes_refuse_more_seats_than_one_checkout_may_take(
 ) -> None:
     await shop.open(max_seats_per_booking=2)
     slot_id = await shop.add_slot(timedelta(days=2))
-    query = {"offering_id": shop.offering_id, "seats": seats}
+    query: dict[str, str | int] = {"offering_id": shop.offering_id, "seats": seats}
 
     public = await shop.client.get(f"/v1/public/{shop.slug}/fee-quote", params=query)
     tenant = await shop.client.get("/v1/tenant/fee-quote", params=query, headers=shop.tenant)
@@ -129,7 +129,7 @@ async def test_a_quote_never_exceeds_what_one_booking_may_take_by_default(
     shop: ReviewShop,
 ) -> None:
     await shop.open(capacity=40)  # no max of its own: the platform's default, 10
-    query = {"offering_id": shop.offering_id, "seats": 11}
+    query: dict[str, str | int] = {"offering_id": shop.offering_id, "seats": 11}
 
     refused = await shop.client.get(f"/v1/public/{shop.slug}/fee-quote", params=query)
     fits = await shop.client.get(f"/v1/public/{shop.slug}/fee-quote", params={**query, "seats": 10})

@@ -29,7 +29,7 @@ from dependency_injector import providers
 from application.ports.gateway import WebhookEndpoint
 from entrypoints.container import WEBHOOK_PATHS
 from tests.support.app_client import AppClient
-from tests.support.http_app import BASE_URL, build_test_app
+from tests.support.http_app import BASE_URL, asgi_transport, build_test_app
 from tests.support.http_flows import open_shop
 
 pytestmark = pytest.mark.postgres
@@ -80,7 +80,7 @@ async def test_a_completion_and_its_duplicate_send_their_statements(
         if b'"checkout.session.completed"' in body:
             deliveries.append((endpoint, body, headers))
             return 200
-        transport = httpx.ASGITransport(app=app)
+        transport = asgi_transport(app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as other:
             answer = await other.post(WEBHOOK_PATHS[endpoint], content=body, headers=headers)
         return answer.status_code

@@ -6,7 +6,7 @@ in-memory fakes, on SQLite and on PostgreSQL (see `backend`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.hold import hold_lapsed
 from tests.integration.persistence.builders import (
@@ -18,7 +18,7 @@ from tests.integration.persistence.builders import (
 from tests.integration.persistence.conftest import Backend
 
 
-async def _claim(backend: Backend, tenant_id: str, now: object = NOW, **kw: object) -> list[str]:
+async def _claim(backend: Backend, tenant_id: str, now: datetime = NOW, **kw: int) -> list[str]:
     async with backend.uow() as uow:
         claimed = await uow.bookings.claim_lapsed_holds(
             tenant_id, NOW, now=now, claim_until=NOW + timedelta(minutes=5), **kw

@@ -107,7 +107,10 @@ async def test_a_statement_sums_entries_per_currency_in_a_time_range(backend: Ba
         for entry in entries:
             assert await uow.ledger.add(entry)
         await uow.commit()
-    usd = lambda amount: Money(amount, "usd")  # noqa: E731
+
+    def usd(amount: int) -> Money:
+        return Money(amount, "usd")
+
     async with backend.uow() as uow:
         assert await uow.ledger.statement(tenant.id) == [
             StatementLine("usd", 2, usd(12_000), usd(2_000), usd(700), usd(120), usd(1_600))

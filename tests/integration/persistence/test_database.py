@@ -44,6 +44,7 @@ async def test_postgres_connections_are_kept_not_reopened_per_unit_of_work(
             async with engine.connect() as connection:
                 pid = (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
                 await asyncio.sleep(0.05)
+                assert pid is not None
                 return int(pid)
 
         first = set(await asyncio.gather(*(backend_pid() for _ in range(concurrent))))

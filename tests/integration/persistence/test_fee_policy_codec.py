@@ -28,7 +28,7 @@ def fee_policies(draw: st.DrawFn) -> FeePolicy:
     tiers = tuple(
         Tier(bound, draw(st.integers(0, BPS)), draw(st.none() | amount)) for bound in bounds
     )
-    if tiers and draw(st.booleans()):
+    if len(tiers) > 0 and draw(st.booleans()):
         tiers = (*tiers, Tier(None, draw(st.integers(0, BPS)), draw(st.none() | amount)))
     low, high = sorted([draw(amount), draw(amount)], key=lambda m: m.amount)
     # Fixed amounts in one further currency, sometimes (the policy's currency may be free).

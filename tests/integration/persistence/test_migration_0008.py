@@ -20,7 +20,7 @@ ENGINES = [
     pytest.param("fresh_postgres_url", id="postgres", marks=pytest.mark.postgres),
 ]
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-OWN_POLICY = {
+OWN_POLICY: dict[str, object] = {
     "version": 1,
     "percent_bps": 0,
     "fixed": None,

@@ -374,7 +374,7 @@ async def test_an_owner_cannot_pass_its_endpoint_cap_even_registering_at_once(
 
     added = await asyncio.gather(*(register() for _ in range(6)))
     assert sorted(added) == [False] * 3 + [True] * 3
-    async with SqlAlchemyEventsOutUnitOfWork(engine) as uow:
-        assert len(await uow.endpoints.list(tenant.id, after=None, limit=99)) == 3
-        assert await uow.endpoints.add(_endpoint(), max_per_owner=3)  # the platform's own
-        await uow.commit()
+    async with SqlAlchemyEventsOutUnitOfWork(engine) as events_out:
+        assert len(await events_out.endpoints.list(tenant.id, after=None, limit=99)) == 3
+        assert await events_out.endpoints.add(_endpoint(), max_per_owner=3)  # the platform's own
+        await events_out.commit()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.cache_key import CacheKey, HasCacheKey
 
 from adapters.sql.database import create_engine
 from adapters.sql.statements import statements_for
@@ -31,6 +32,11 @@ async def test_units_of_work_share_their_dialects_statements(tmp_path: Path) -> 
     assert len(built) == 1
 
 
+def _cache_key(statement: Executable) -> CacheKey | None:
+    assert isinstance(statement, HasCacheKey)
+    return statement._generate_cache_key()
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 def test_every_prebuilt_statement_is_looked_up_not_compiled_again(dialect: str) -> None:
     # A statement without a cache key is compiled on every execution, as a multi-row
@@ -43,7 +49,7 @@ def test_every_prebuilt_statement_is_looked_up_not_compiled_again(dialect: str) 
     }
     prebuilt |= {f"ledger_insert({n})": statements.ledger_insert(n) for n in (1, 2, 3)}
 
-    uncached = sorted(name for name, s in prebuilt.items() if s._generate_cache_key() is None)
+    uncached = sorted(name for name, s in prebuilt.items() if _cache_key(s) is None)
 
     assert {"ledger_for_booking", "parked_for_payment", "outbox_insert"} <= prebuilt.keys()
     assert uncached == []

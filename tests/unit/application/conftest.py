@@ -6,8 +6,10 @@ Stripe would deliver them to the HTTP endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -20,7 +22,7 @@ from application.create_offering import CreateOffering, NewOffering
 from application.create_tenant import CreateTenant, NewTenant
 from application.expire_lapsed_holds import ExpireLapsedHolds
 from application.payment_events import ApplyPaymentEvent
-from application.ports.gateway import RefundRequest, WebhookEndpoint
+from application.ports.gateway import PaymentGateway, RefundRequest, WebhookEndpoint
 from application.receive_webhook import ReceiveWebhook
 from application.reconcile import Reconcile
 from application.refund_booking import RefundBooking
@@ -97,7 +99,24 @@ class Shop:
     slot_id: str
 
 
-def build_app(gateway_wrapper: object = None) -> App:
+Wrapper = TypeVar("Wrapper", bound=PaymentGateway)
+
+
+def kept_in(
+    made: list[Wrapper], wrapper: Callable[[FakeGateway], Wrapper]
+) -> Callable[[FakeGateway], PaymentGateway]:
+    """`wrapper`, also putting the gateway it makes into `made`, for the test to reach."""
+
+    def wrap(inner: FakeGateway) -> Wrapper:
+        made.append(wrapper(inner))
+        return made[-1]
+
+    return wrap
+
+
+def build_app(
+    gateway_wrapper: Callable[[FakeGateway], PaymentGateway] | None = None,
+) -> App:
     db = InMemoryDatabase()
     clock = ManualClock(START)
     ids = RandomIds()
@@ -121,7 +140,7 @@ def build_app(gateway_wrapper: object = None) -> App:
         clock=clock.now,
         retry_delays=(),
     )
-    gateway = gateway_wrapper(fake) if callable(gateway_wrapper) else fake  # type: ignore[operator]
+    gateway = fake if gateway_wrapper is None else gateway_wrapper(fake)
     uow = db.unit_of_work
     apply_event = ApplyPaymentEvent(uow, gateway, clock)
     holder["receive"] = ReceiveWebhook(gateway, apply_event)

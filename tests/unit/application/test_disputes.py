@@ -24,7 +24,7 @@ from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.dispute import DisputeBearer, DisputeStatus
 from domain.errors import DisputeOpen
 from domain.money import Money
-from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
+from tests.unit.application.conftest import App, Shop, build_app, checkout, kept_in, open_shop
 
 WITHDRAWAL = DisputeFunds("txn_1", Money(-4230, "usd"), Money(1500, "usd"))
 
@@ -125,7 +125,7 @@ async def test_no_refund_is_reserved_while_a_dispute_makes_the_charge_unrefundab
 
 async def test_a_lost_dispute_is_recovered_once_even_when_the_answer_is_lost() -> None:
     flaky: list[FlakyReversals] = []
-    app = build_app(lambda inner: flaky.append(FlakyReversals(inner)) or flaky[0])
+    app = build_app(kept_in(flaky, FlakyReversals))
     shop = await open_shop(app)
     booking = await _paid(app, shop)
     assert booking.payment_intent_id is not None
@@ -163,7 +163,7 @@ async def test_a_lost_dispute_is_recovered_once_even_when_the_answer_is_lost() -
 
 async def test_the_platform_bears_a_lost_dispute_when_its_setting_says_so() -> None:
     flaky: list[FlakyReversals] = []
-    app = build_app(lambda inner: flaky.append(FlakyReversals(inner)) or flaky[0])
+    app = build_app(kept_in(flaky, FlakyReversals))
     app.apply_event = ApplyPaymentEvent(
         app.db.unit_of_work, flaky[0], app.clock, dispute_bearer=DisputeBearer.PLATFORM
     )

@@ -18,7 +18,7 @@ import asyncio
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -183,9 +183,33 @@ class _OwnRefundsSucceed:
 TOTAL = Money(4230, "usd")
 
 
+class _Envelope(TypedDict):
+    event_id: str
+    created_at: datetime
+    account_id: str | None
+
+
+class _SessionFields(TypedDict):
+    session_id: str
+    booking_id: str | None
+    amount_total: Money | None
+
+
+def _envelope(kind: str, minutes: int = 0) -> _Envelope:
+    return {
+        "event_id": f"evt_{kind}",
+        "created_at": AT + timedelta(minutes=minutes),
+        "account_id": None,
+    }
+
+
 def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
-    common = {"event_id": f"evt_{kind}", "created_at": AT, "account_id": None}
-    session = {"session_id": session_id, "booking_id": booking_id, "amount_total": TOTAL}
+    common = _envelope(kind)
+    session: _SessionFields = {
+        "session_id": session_id,
+        "booking_id": booking_id,
+        "amount_total": TOTAL,
+    }
     if kind in ("completed_paid", "completed_unpaid"):
         return CheckoutCompleted(
             **common, **session, paid=kind == "completed_paid", payment_intent_id="pi_1"
@@ -197,7 +221,7 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
     if kind in REFUNDS:
         cumulative, refunds = REFUNDS[kind]
         return ChargeRefunded(
-            **{**common, "created_at": AT + timedelta(minutes=cumulative // 1000)},
+            **_envelope(kind, cumulative // 1000),
             charge_id="ch_1",
             payment_intent_id="pi_1",
             amount_refunded=Money(cumulative, "usd"),
@@ -206,7 +230,7 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
         )
     if kind in FEE_EVENTS:
         return ApplicationFeeRefunded(
-            **{**common, "created_at": AT + timedelta(minutes=FEE_EVENTS[kind])},
+            **_envelope(kind, FEE_EVENTS[kind]),
             fee_id="fee_1",
             charge_id="ch_1",
             payment_intent_id="pi_1",
@@ -216,7 +240,7 @@ def _event(kind: str, session_id: str, booking_id: str) -> PaymentEvent:
     if kind in DISPUTE_EVENTS:
         event_type, minutes, status, funds = DISPUTE_EVENTS[kind]
         return event_type(
-            **{**common, "created_at": AT + timedelta(minutes=minutes)},
+            **_envelope(kind, minutes),
             dispute_id="dp_1",
             charge_id="ch_1",
             payment_intent_id="pi_1",

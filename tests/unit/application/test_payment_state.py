@@ -14,7 +14,7 @@ from application.ports.gateway import CheckoutRequest, CheckoutSession
 from application.start_checkout import StartCheckout
 from domain.booking import BookingStatus, CancelledBy
 from domain.ledger import EntryKind
-from tests.unit.application.conftest import BASE, App, build_app, checkout, open_shop
+from tests.unit.application.conftest import BASE, App, build_app, checkout, kept_in, open_shop
 
 
 async def _ledger(app: App, booking_id: str, tenant_id: str) -> list[tuple[str, int]]:
@@ -205,7 +205,7 @@ class FlakyGateway:
 
 async def test_a_failed_checkout_without_a_key_gives_the_seats_back_at_once() -> None:
     flaky: list[FlakyGateway] = []
-    app = build_app(lambda inner: flaky.append(FlakyGateway(inner)) or flaky[0])
+    app = build_app(kept_in(flaky, FlakyGateway))
     shop = await open_shop(app)
     flaky[0].fail_before = 1
 
@@ -218,7 +218,7 @@ async def test_a_failed_checkout_without_a_key_gives_the_seats_back_at_once() ->
 @pytest.mark.parametrize("failure", ["fail_before", "fail_after"])
 async def test_a_retry_with_the_same_key_resumes_instead_of_holding_twice(failure: str) -> None:
     flaky: list[FlakyGateway] = []
-    app = build_app(lambda inner: flaky.append(FlakyGateway(inner)) or flaky[0])
+    app = build_app(kept_in(flaky, FlakyGateway))
     shop = await open_shop(app)
     setattr(flaky[0], failure, 1)
 
@@ -289,7 +289,7 @@ class FailingCommits:
 
 async def test_a_database_failure_after_the_gateway_call_reuses_the_same_session() -> None:
     flaky: list[FlakyGateway] = []
-    app = build_app(lambda inner: flaky.append(FlakyGateway(inner)) or flaky[0])
+    app = build_app(kept_in(flaky, FlakyGateway))
     shop = await open_shop(app)
     commits = FailingCommits(app.db.unit_of_work, failing={2})  # the commit after the gateway
     start = StartCheckout(

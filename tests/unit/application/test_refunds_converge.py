@@ -249,7 +249,7 @@ async def test_a_late_payment_whose_refund_was_never_reserved_is_refunded_by_rec
     assert await _ledger_refunds(app, refunded) == [4230]
 
 
-async def _bookings(app: App, shop: Shop, status: BookingStatus) -> list[Booking]:
+async def _bookings(app: App, shop: Shop, status: BookingStatus) -> tuple[Booking, ...]:
     async with app.db.unit_of_work() as uow:
         page = await uow.bookings.list(shop.tenant_id, statuses=(status,))
     return page.items

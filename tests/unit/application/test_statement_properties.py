@@ -10,6 +10,7 @@ net = gross − refunds − fees + fee refunds.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from application.refund_booking import RefundCommand
 from application.statements import PlatformFeeReport, TenantStatement
 from domain.booking import Booking, CancelledBy
 from domain.errors import DomainError
+from domain.ledger import StatementLine
 from domain.money import Money
 from domain.tenant import ChargeModel
 from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
@@ -82,7 +84,10 @@ async def _run(history: list[Step]) -> None:
         assert not any(r.pending for r in booking.refunds)
 
     statement = TenantStatement(app.db.unit_of_work)
-    (line,) = await statement(shop.tenant_id, since=None, until=None) or [None]
+    lines: Sequence[StatementLine | None] = await statement(
+        shop.tenant_id, since=None, until=None
+    ) or [None]
+    (line,) = lines
     if not bookings:
         assert line is None
         return

@@ -40,7 +40,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     """The app with the fake gateway behind a link that a scenario can take down."""
     app, container = build_test_app(tmp_path, gateway_wrapper=GatewayLink)
     with TestClient(app=app, base_url=BASE_URL) as client:
-        yield OutageWorld(client, container=container, link=container.gateway())
+        link = container.gateway()
+        assert isinstance(link, GatewayLink)
+        yield OutageWorld(client, container=container, link=link)
 
 
 # The slot starts this much later than the table says, so that the seconds the scenario

@@ -231,7 +231,7 @@ def stripe_back(world: World, who: str) -> None:
         )
     elif who == "reconciliation runs":
         reconcile = on_platform(world.container.reconcile())
-        world.client.blocking_portal.call(reconcile)  # type: ignore[union-attr]
+        world.client.blocking_portal.call(reconcile)
         return
     else:
         raise AssertionError(f"who tries again: {who!r}")
@@ -249,7 +249,7 @@ def stripe_made_each_refund_once(world: World) -> None:
         refunds = await container.fake_gateway().list_refunds(booking.payment_intent_id)
         return sorted(r.amount.amount for r in refunds)
 
-    made = world.client.blocking_portal.call(on_platform(made_at_stripe))  # type: ignore[union-attr]
+    made = world.client.blocking_portal.call(on_platform(made_at_stripe))
     ledger = booking_detail(world)["ledger"]
     shown = sorted(e["amount"]["amount"] for e in ledger if e["kind"] == "refund")
     assert made == shown
