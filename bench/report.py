@@ -191,6 +191,15 @@ class Report:
             f"connections) ≥ 50 % of the one-insert ceiling (postgres, {_workers(workers)})"
         )
 
+    def _storm_unjudged(self) -> str | None:
+        """Why the storm's figures cannot be judged: its target's reason, or, when the
+        target stopped short of judging (no ceiling in this run), its own figure's."""
+        why = self.unjudged.get(self._storm_name())
+        if why is None and self.storm is not None and self.storm.figure:
+            own = costs.starved_figure(self.storm.figure)
+            why = None if own is None else f"its figure was measured with the server starved: {own}"
+        return why
+
     def _storm_target(self) -> None:
         storm, name = self.storm, self._storm_name()
         if storm is None:
@@ -344,7 +353,7 @@ class Report:
                 out,
                 self.storm,
                 self.config("postgres", 1),
-                self.unjudged.get(self._storm_name()),
+                self._storm_unjudged(),
             )
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)

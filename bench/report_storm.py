@@ -109,7 +109,7 @@ def conclusion(
     )
     if not_judged is not None:
         return (
-            "**Conclusion: none from this run.** The storm's target is not judged "
+            "**Conclusion: none from this run.** The storm's figures are not judged "
             f"({not_judged}): the p99 and CPU readings the choice rests on were not the "
             "tree's own, so this run recommends neither design (Bookpay, as built, applies in "
             f"the request; this run neither confirms nor questions that). {guarantees}\n"

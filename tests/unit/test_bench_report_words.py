@@ -139,7 +139,7 @@ def test_the_storm_conclusion_is_not_drawn_when_the_storm_is_not_judged(
     _starved_storm(report)
     report.evaluate()
     text = report.markdown()
-    assert "**Conclusion: none from this run.** The storm's target is not judged (its " in text
+    assert "**Conclusion: none from this run.** The storm's figures are not judged (its " in text
     assert "this run recommends neither design" in text
     assert "Conclusion: acknowledge from the inbox" not in text
     assert "Conclusion: Bookpay applies in the request" not in text
@@ -231,3 +231,25 @@ def test_the_header_carries_the_budget_line(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
     text = make_report(Checks()).markdown()
     assert "\n- Budget: `make bench` is to take at most 10 minutes on an idle machine" in text
+
+
+def test_a_storm_starved_by_other_load_draws_no_conclusion_without_its_ceiling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A partial run (no postgres 2-worker ceiling: the storm's target is not measured)
+    # whose storm figure was starved by other load.
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    report = make_report(Checks())
+    report.configs = [c for c in report.configs if (c.database, c.workers) != ("postgres", 2)]
+    assert report.storm is not None
+    report.storm.figure.update(
+        server_cpu_by_process=[0.3, 0.3], server_cpu_share=0.6, wall_seconds=5.0
+    )
+    report.evaluate()
+    text = report.markdown()
+    assert (
+        "**Conclusion: none from this run.** The storm's figures are not judged (its figure "
+        in (text)
+    )
+    assert "1.10 cores (at least 0.30) were busy outside the server" in text
+    assert "Conclusion: Bookpay applies in the request" not in text
