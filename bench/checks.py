@@ -2,7 +2,10 @@
 
 Throughput may miss its target (the report says so); a webhook applied twice, an overbooked
 slot, a pool timeout or an unexpected error may not: `Checks.expect` records each check, and
-`bench.run` exits non-zero after writing the report when any failed.
+`bench.run` exits non-zero after writing the report when any failed. A target whose figures
+were measured starved of CPU cannot be judged: `Checks.cannot_judge` records it apart from
+the correctness checks (a busy machine is not a broken guarantee), and it fails the run too
+(a run that cannot judge must not pass).
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ def pool_timeouts_logged(text: str) -> int:
 
 @dataclass
 class Checks:
-    """Every correctness check of the run: (what, held?)."""
+    """Every correctness check of the run: (what, held?); and the targets it could not
+    judge (what, and why)."""
 
     results: list[tuple[str, bool]] = field(default_factory=list)
+    not_judged: list[str] = field(default_factory=list)
 
     def expect(self, ok: bool, what: str) -> bool:
         self.results.append((what, ok))
@@ -48,9 +53,32 @@ class Checks:
             log(f"CHECK FAILED: {what}")
         return ok
 
+    def cannot_judge(self, what: str) -> None:
+        self.not_judged.append(what)
+        log(f"NOT JUDGED: {what}")
+
     @property
     def failures(self) -> list[str]:
+        """The correctness checks that failed (not the targets left unjudged)."""
         return [what for what, ok in self.results if not ok]
+
+    @property
+    def run_fails(self) -> bool:
+        return bool(self.failures or self.not_judged)
+
+    def exit_message(self) -> str | None:
+        """Why the run fails, by kind (None when it passes)."""
+        parts = []
+        if self.failures:
+            parts.append(
+                f"{len(self.failures)} correctness check(s) FAILED: " + "; ".join(self.failures)
+            )
+        if self.not_judged:
+            parts.append(
+                f"{len(self.not_judged)} target(s) NOT JUDGED (measured starved of CPU: a "
+                "busy machine, not a broken check): " + "; ".join(self.not_judged)
+            )
+        return " | ".join(parts) or None
 
     def no_errors(self, figure: dict[str, Any], where: str) -> bool:
         """No transport error and no unexpected status in a load's figure, its warm-up

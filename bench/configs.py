@@ -35,6 +35,7 @@ from bench.servers import (
     stop_server,
 )
 from bench.shop import (
+    availability_caching,
     availability_plan,
     book_page_plan,
     checkout_plan,
@@ -57,6 +58,8 @@ class ConfigResult:
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     webhooks: WebhookCheck | None = None
+    # One availability answer's status and caching headers (bench/shop.py).
+    caching: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -159,6 +162,7 @@ def _measure_bookpay(
     plans: dict[str, dict[str, Any]] = {}
     if not result.pgbouncer:
         plans["availability"] = availability_plan(server, tenant, "availability")
+        result.caching = availability_caching(server, tenant)
         plans["book_page"] = book_page_plan(server, tenant, "booking page /book/{slug}")
     plans["checkout"] = checkout_plan(server, tenant, "checkout")
     plans["webhooks"] = webhook_plan(server, pending, "webhooks", WEBHOOK_SECRET, DUPLICATE_SHARE)

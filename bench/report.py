@@ -49,6 +49,8 @@ class Report:
     targets: list[Target] = field(default_factory=list)
     # What explains each target when missed: links into the report (by target name).
     explanations: dict[str, str] = field(default_factory=dict)
+    # Why each target not judged could not be (by target name).
+    unjudged: dict[str, str] = field(default_factory=dict)
 
     def _add(self, target: Target, *why: str) -> None:
         self.targets.append(target)
@@ -64,13 +66,12 @@ class Report:
 
     def _not_judged(self, name: str, role: str, why: str, *links: str) -> None:
         """A target whose ceiling, reference or own figure was measured with the server
-        starved (report_costs.starved, starved_figure): neither met nor missed, and a failed
-        check, so that a run on a busy machine says it cannot judge instead of passing or
-        failing silently."""
+        starved (report_costs.starved, starved_figure): neither met nor missed, and listed
+        apart from the correctness checks, failing the run too, so that a run on a busy
+        machine says it cannot judge instead of passing or failing silently."""
         self._add((name, f"{NOT_JUDGED} ({role} starved: {why})", False), *links)
-        self.checks.expect(
-            False, f"target judged: {name} (its {role} was measured with the server starved: {why})"
-        )
+        self.unjudged[name] = f"its {role} was measured with the server starved: {why}"
+        self.checks.cannot_judge(f"{name} ({self.unjudged[name]})")
 
     def _ratio(
         self,
@@ -181,14 +182,26 @@ class Report:
         self._storm_target()
         self._growth_target()
 
-    def _storm_target(self) -> None:
+    def _storm_name(self) -> str:
         storm = self.storm
         workers = storm.workers if storm is not None else STORM_WORKERS
         events = f"{storm.events:,}" if storm is not None else "10,000"
-        name = (
+        return (
             f"webhook storm ({events} events, 20 % duplicates, {STORM_CONNECTIONS} "
             f"connections) ≥ 50 % of the one-insert ceiling (postgres, {_workers(workers)})"
         )
+
+    def _storm_unjudged(self) -> str | None:
+        """Why the storm's figures cannot be judged: its target's reason, or, when the
+        target stopped short of judging (no ceiling in this run), its own figure's."""
+        why = self.unjudged.get(self._storm_name())
+        if why is None and self.storm is not None and self.storm.figure:
+            own = costs.starved_figure(self.storm.figure)
+            why = None if own is None else f"its figure was measured with the server starved: {own}"
+        return why
+
+    def _storm_target(self) -> None:
+        storm, name = self.storm, self._storm_name()
         if storm is None:
             self._not_measured(name, "not run: --storm-events 0", skipped=True)
             return
@@ -336,7 +349,12 @@ class Report:
             report_latency.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
-            storm_choice.storm_apply_share(out, self.storm, self.config("postgres", 1))
+            storm_choice.storm_apply_share(
+                out,
+                self.storm,
+                self.config("postgres", 1),
+                self._storm_unjudged(),
+            )
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
         sections.webhooks_once(out, self.configs)

@@ -30,7 +30,10 @@ TURN_QUEUE = 0.25
 
 def _bound(worker_cores: float, idle_cores: float) -> str | None:
     """What bound a figure: "worker" (its busiest worker at SATURATED_WORKER of a core or
-    more), "machine" (fewer than FULL_MACHINE idle cores), or None (neither was full)."""
+    more), "machine" (fewer than FULL_MACHINE idle cores), or None (neither was full).
+    Judged on the figures as the report prints them (two decimals), so that its words
+    agree with the numbers shown beside them."""
+    worker_cores, idle_cores = round(worker_cores, 2), round(idle_cores, 2)
     if worker_cores >= SATURATED_WORKER:
         return "worker"
     if idle_cores < FULL_MACHINE:
@@ -257,10 +260,11 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
 
 def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) -> str:
     """What bound one figure, from its own readings: a saturated worker, a full machine,
-    a worker at NEAR_FULL_WORKER of a core or more beside SPARE_CORE idle cores (CPU-bound
-    by that one process), the queue for SQLite's writer turn (only when processes waited for it), or
-    something else."""
-    per_worker, idle = mine["per_worker"], mine["idle"]
+    a worker at NEAR_FULL_WORKER of a core or more (CPU-bound by that process: beside
+    SPARE_CORE idle cores, alone; with fewer, sharing a machine without a core to spare),
+    the queue for SQLite's writer turn (only when processes waited for it), or something
+    else. Judged on the readings as printed (two decimals)."""
+    per_worker, idle = round(mine["per_worker"], 2), round(mine["idle"], 2)
     turn_share, waiting = mine["turn_share"], mine["turn_waiting"]
     bound = _bound(per_worker, idle)
     unqueued = (
@@ -289,20 +293,49 @@ def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) ->
             f"{SPARE_CORE:.2f} idle cores or more to spare, the figure is bound by that one "
             "process's CPU, so the ratio follows the worker's cost per request." + unqueued
         )
+    if per_worker >= NEAR_FULL_WORKER:
+        return (
+            f"The busiest worker ran at {per_worker:.2f} of a core ({NEAR_FULL_WORKER:.2f} or "
+            f"more: near full, below the {SATURATED_WORKER:.2f} taken as saturated)"
+            f"{_all_workers(fig)} while the machine had {idle:.2f} idle cores (below "
+            f"{SPARE_CORE:.2f}: less than a core to spare, though not below the "
+            f"{FULL_MACHINE:.2f} taken as full): bound by CPU, a worker near full on a machine "
+            "with less than a core to spare, so the ratio follows the cost per request." + unqueued
+        )
+    machine = _machine_words(idle)
     if turn_share is not None and turn_share >= 0.5 and not unqueued:
         return (
-            f"Neither the workers ({per_worker:.2f} of a core at most) nor the machine "
-            f"({idle:.2f} idle cores) were full: the writer's turn was held "
-            f"{100 * turn_share:.0f} % of the time ({mine['turn_ms']:.1f} ms per request) "
-            f"with {waiting:.2f} processes waiting for it on average, so the requests "
-            "queued for SQLite's one writer."
+            f"Neither the workers ({per_worker:.2f} of a core at most, below "
+            f"{NEAR_FULL_WORKER:.2f}) nor the machine ({machine}) were full: the writer's "
+            f"turn was held {100 * turn_share:.0f} % of the time ({mine['turn_ms']:.1f} ms "
+            f"per request) with {waiting:.2f} processes waiting for it on average, so the "
+            "requests queued for SQLite's one writer."
         )
     turn = " nor SQLite's writer turn" if turn_share is not None else ""
     return (
         f"Neither the workers ({per_worker:.2f} of a core at most, below "
-        f"{NEAR_FULL_WORKER:.2f}) nor the machine ({idle:.2f} idle cores) were full: by "
+        f"{NEAR_FULL_WORKER:.2f}) nor the machine ({machine}) were full: by "
         f"these figures neither the CPU{turn} bound it; {waited_on(fig)}." + unqueued
     )
+
+
+def _machine_words(idle: float) -> str:
+    """A machine that is not full (FULL_MACHINE idle cores or more), by the same idle-core
+    line as a worker's spare core: below SPARE_CORE it has less than a core to spare."""
+    if idle < SPARE_CORE:
+        return (
+            f"{idle:.2f} idle cores: not below the {FULL_MACHINE:.2f} taken as full, but "
+            f"below {SPARE_CORE:.2f}, less than a core to spare"
+        )
+    return f"{idle:.2f} idle cores, {SPARE_CORE:.2f} or more: a core to spare"
+
+
+def _all_workers(fig: dict[str, Any]) -> str:
+    """With several workers, the cores they used in all (none for one)."""
+    used = [float(v) for v in fig.get("server_cpu_by_process", [])]
+    if len(used) < 2:
+        return ""
+    return f", the {len(used)} workers {sum(used):.2f} cores in all,"
 
 
 def spread_shares(config: ConfigResult, key: str) -> list[float]:

@@ -9,9 +9,10 @@ import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.common import ROOT, connect_postgres
+from bench.report_costs import OTHER_LOAD, others_cores
 from bench.report_sections import Lines
 from tools.pgbouncer import PGBOUNCER
 
@@ -26,7 +27,17 @@ REPORT_PATH = "docs/benchmarks.md"
 
 def _versions() -> dict[str, str]:
     found = {"Python": platform.python_version()}
-    for package in ("litestar", "uvicorn", "SQLAlchemy", "asyncpg", "aiosqlite", "msgspec"):
+    # uvloop and httptools: the loop and parser `bookpay serve` and the ceilings run on.
+    for package in (
+        "litestar",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "SQLAlchemy",
+        "asyncpg",
+        "aiosqlite",
+        "msgspec",
+    ):
         found[package] = version(package)
     found["SQLite"] = __import__("sqlite3").sqlite_version
 
@@ -110,6 +121,7 @@ def header(out: Lines, report: Report) -> None:
         "by hand — the analysis at the end comes from bench/findings.md.\n"
     )
     add(f"- Run: {report.started:%Y-%m-%d %H:%M} UTC, {_run_time(report)}")
+    add(f"- Budget: {_budget(report)}")
     add(f"- Machine: {_machine()} (shared: figures move from run to run)")
     add("- Versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()))
     add(
@@ -140,6 +152,37 @@ def _run_time(report: Report) -> str:
     return (
         f"{own} for `python -m bench.run`; `{report.invoked_by}` then measures events out, "
         "whose table and the whole run's time follow at the end"
+    )
+
+
+def _figures(report: Report) -> list[dict[str, Any]]:
+    """Every load figure of the run."""
+    found = [fig for config in report.configs for fig in config.figures.values()]
+    for extra in (report.latency, report.growth):
+        found += list(extra.figures.values()) if extra is not None else []
+    if report.storm is not None and report.storm.figure:
+        found.append(report.storm.figure)
+    return found
+
+
+def _budget(report: Report) -> str:
+    """`make bench`'s 10 minutes hold on an idle machine; whether this one was idle, by
+    the run's own readings: the cores other load kept busy beside each figure (outside
+    the server, this run's database and the load generator; report_costs.others_cores)."""
+    others = [v for v in map(others_cores, _figures(report)) if v is not None]
+    rule = (
+        "`make bench` is to take at most 10 minutes on an idle machine; by this run's own "
+        "readings of the cores busy outside the server, its database and the load generator "
+        f"(idle: below {OTHER_LOAD:.2f} cores beside every figure), the machine was "
+    )
+    if not others:
+        return rule + "not read (no figure has the readings)"
+    busy = [v for v in others if v >= OTHER_LOAD]
+    if not busy:
+        return rule + f"idle (at most {max(others):.2f} cores beside {len(others)} figures)"
+    return rule + (
+        f"not idle ({OTHER_LOAD:.2f} cores or more beside {len(busy)} of {len(others)} "
+        f"figures, at most {max(others):.2f}): its time says little about the budget"
     )
 
 

@@ -14,8 +14,12 @@ STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
 QUOTED_TIMEOUT_MS = 3_000
 
 
-def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | None) -> None:
-    """Apply in the request or from the inbox: the figures that decide it."""
+def storm_apply_share(
+    out: Lines, result: StormResult, direct: ConfigResult | None, not_judged: str | None = None
+) -> None:
+    """Apply in the request or from the inbox: the figures that decide it. `not_judged`:
+    why the storm's target could not be judged (Report), when it could not: then the run
+    draws no conclusion."""
     add = out.append
     add(f"### {STORM_CHOICE_TITLE}\n")
     fig = result.figure
@@ -34,7 +38,7 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
     )
     if mix is None or dup is None:
         add("No duplicates-only figure in this run.\n")
-        add(conclusion(result, None))
+        add(conclusion(result, None, not_judged))
         return
     share = mix.get("duplicates_sent", 0) / max(
         mix.get("events_sent", 0) + mix.get("duplicates_sent", 0), 1
@@ -60,7 +64,7 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
             "noise is larger than the apply part, and these figures do not separate it."
         )
         add(" ".join(lines) + "\n")
-        add(conclusion(result, None))
+        add(conclusion(result, None, not_judged))
         return
     lines.append(
         "A duplicate is verified, checked with the gateway, found in the inbox, and its "
@@ -76,11 +80,14 @@ def storm_apply_share(out: Lines, result: StormResult, direct: ConfigResult | No
         "read it as an order of magnitude."
     )
     add(" ".join(lines) + "\n")
-    add(conclusion(result, apply / max(worker_new, 1e-9)))
+    add(conclusion(result, apply / max(worker_new, 1e-9), not_judged))
 
 
-def conclusion(result: StormResult, apply_share: float | None) -> str:
-    """The choice the figures support, the figures it rests on, and the guarantees."""
+def conclusion(
+    result: StormResult, apply_share: float | None, not_judged: str | None = None
+) -> str:
+    """The choice the figures support, the figures it rests on, and the guarantees; none
+    when the storm's figure is `not_judged` (the reason), as its target is not."""
     fig = result.figure
     p99 = float(fig["p99_ms"])
     busiest = max((float(v) for v in fig.get("server_cpu_by_process", [])), default=0.0)
@@ -100,6 +107,13 @@ def conclusion(result: StormResult, apply_share: float | None) -> str:
         f"Either way, {once}; and a failure answers 5xx so that Stripe redelivers, the "
         "redelivery applied once (tests/integration/http/test_webhook_crash.py)."
     )
+    if not_judged is not None:
+        return (
+            "**Conclusion: none from this run.** The storm's figures are not judged "
+            f"({not_judged}): the p99 and CPU readings the choice rests on were not the "
+            "tree's own, so this run recommends neither design (Bookpay, as built, applies in "
+            f"the request; this run neither confirms nor questions that). {guarantees}\n"
+        )
     moved = (
         f"an inbox would take at least the apply part ({100 * apply_share:.0f} % of a new "
         "event's worker CPU in this run, a share noisy between runs; above) out of the "

@@ -127,6 +127,20 @@ def availability_plan(server: Server, tenant: BenchTenant, label: str) -> dict[s
     return {"label": label, "kind": "get", "port": server.port, "paths": [path]}
 
 
+# The caching headers of an availability answer (entrypoints/http/caching.py), by name.
+CACHING_HEADERS = ("Cache-Control", "ETag")
+
+
+def availability_caching(server: Server, tenant: BenchTenant) -> dict[str, str]:
+    """One availability answer's status and caching headers (those it lacks are left out),
+    read before the load, which sends no If-None-Match (availability_plan)."""
+    path = availability_plan(server, tenant, "")["paths"][0]
+    answer = httpx.get(server.base_url + path, timeout=30)
+    found = {"status": str(answer.status_code)}
+    found.update({name: answer.headers[name] for name in CACHING_HEADERS if name in answer.headers})
+    return found
+
+
 def checkout_plan(server: Server, tenant: BenchTenant, label: str) -> dict[str, Any]:
     return {
         "label": label,
