@@ -7,6 +7,7 @@ Every subprocess here runs this venv's own executables with arguments built here
 
 from __future__ import annotations
 
+import linecache
 import subprocess
 import tempfile
 from pathlib import Path
@@ -113,13 +114,42 @@ def _layer(path: str) -> str:
     return "other (interpreter, stdlib)"
 
 
-# Where a sample's stack says the worker was, beside its layers: in one of aiosqlite's
-# connection threads (each runs SQLite's C library for its connection, off the event loop),
-# or in the event loop's select (the loop waiting for a socket or a thread's answer).
-WHERE_SAMPLED = (
-    ("aiosqlite_thread", "_connection_worker_thread"),
-    ("event_loop_select", "select (" + "selectors.py"),
-)
+# Where a sample's stack says the worker was, beside its layers (each a share of all samples):
+# - "aiosqlite_thread": in one of aiosqlite's connection threads; of those,
+#   "aiosqlite_waiting": at the thread's `tx.get()`, waiting for its next statement (read from
+#   the recorded line's source), the rest running one (SQLite's C library, off the loop);
+# - "event_loop_wait": the event loop waiting for a socket or a thread's answer: asyncio's
+#   `select` (selectors.py; `EpollSelector.select` on Python 3.11), or under uvloop
+#   (`bookpay serve`'s loop) a stack with no Python frame above the loop's entry
+#   (`Runner.run`): uvloop's loop is C, and native stacks of the SQLite checkout
+#   (`py-spy --native`, 1 December) put 147 of 164 such samples in libuv's `epoll_pwait`.
+# py-spy without --idle keeps these waits in part: a thread woken hundreds of times a
+# second is often caught runnable.
+AIOSQLITE_THREAD = "_connection_worker_thread"
+# asyncio.run's frames that call the loop (Python 3.11+, and 3.10's `run`).
+LOOP_ENTRIES = ("Runner.run", "run")
+
+
+def where_sampled(frames: list[str]) -> list[str]:
+    """The where_sampled keys (the comment above) of one sample's frames, root first."""
+    leaf_name, leaf_path = _frame_parts(frames[-1])
+    if any(_frame_parts(frame)[0] == AIOSQLITE_THREAD for frame in frames):
+        if leaf_name == AIOSQLITE_THREAD and "tx.get(" in _source_line(frames[-1]):
+            return ["aiosqlite_thread", "aiosqlite_waiting"]
+        return ["aiosqlite_thread"]
+    if leaf_name.rpartition(".")[2] == "select" and Path(leaf_path).name == "selectors.py":
+        return ["event_loop_wait"]
+    if leaf_name in LOOP_ENTRIES and leaf_path.endswith("asyncio/runners.py"):
+        # asyncio's own loop is Python: its samples end in base_events.py or below it.
+        return ["event_loop_wait"]
+    return []
+
+
+def _source_line(frame: str) -> str:
+    """The source of a frame 'name (path/to/file.py:12)' (py-spy's --full-filenames), or ''."""
+    _, _, rest = frame.partition(" (")
+    path, _, line = rest.rstrip(")").rpartition(":")
+    return linecache.getline(path, int(line)) if line.isdigit() else ""
 
 
 def summarize_profile(raw: str) -> dict[str, Any]:
@@ -137,9 +167,8 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         frames = [f for f in stack.split(";") if " (" in f]
         if not frames:
             continue
-        for where_key, needle in WHERE_SAMPLED:
-            if any(needle in _leaf_name(frame) for frame in frames):
-                sampled[where_key] = sampled.get(where_key, 0) + count
+        for where_key in where_sampled(frames):
+            sampled[where_key] = sampled.get(where_key, 0) + count
         name, path = _frame_parts(frames[-1])
         key = f"{name} ({Path(path).name})"
         leaf[key] = leaf.get(key, 0) + count
@@ -166,12 +195,6 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         "inclusive": top(inclusive, 18),
         "where_sampled": {key: 100 * value / max(total, 1) for key, value in sampled.items()},
     }
-
-
-def _leaf_name(frame: str) -> str:
-    """'select (/usr/lib/python3.11/selectors.py:468)' → 'select (selectors.py'."""
-    name, path = _frame_parts(frame)
-    return f"{name} ({Path(path).name}"
 
 
 def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:

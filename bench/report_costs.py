@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.configs import ConfigResult
 from bench.report_sections import NAMES, Lines, anchor
-from bench.report_waits import waited_on
+from bench.report_waits import one_connection, waited_on
 
 # A worker at this share of a core or more is taken as saturated (a worker serving the bare
 # JSON ceiling, which is bound by nothing else, reaches 0.95-0.98), and a machine with fewer
@@ -267,10 +267,15 @@ def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) ->
     per_worker, idle = round(mine["per_worker"], 2), round(mine["idle"], 2)
     turn_share, waiting = mine["turn_share"], mine["turn_waiting"]
     bound = _bound(per_worker, idle)
+    near_full = per_worker >= NEAR_FULL_WORKER and idle >= SPARE_CORE
     unqueued = (
-        f" SQLite's writer turn was held {100 * turn_share:.0f} % of the time, but "
-        f"{waiting:.2f} processes waited for it on average: that is the worker's own writes, "
-        "inside its CPU time, not a queue for SQLite's writer."
+        (
+            one_connection(mine, bound == "worker" or near_full)
+            if config.workers == 1
+            else f" SQLite's writer turn was held {100 * turn_share:.0f} % of the time, but "
+            f"{waiting:.2f} processes waited for it on average: that is the worker's own "
+            "writes, inside its CPU time, not a queue for SQLite's writer."
+        )
         if turn_share is not None and turn_share >= 0.5 and (waiting or 0.0) < TURN_QUEUE
         else ""
     )
@@ -286,7 +291,7 @@ def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) ->
             "(and whatever else ran) shared its 2 cores, so the ratio follows the whole "
             "cost per request."
         )
-    if per_worker >= NEAR_FULL_WORKER and idle >= SPARE_CORE:
+    if near_full:
         return (
             f"The busiest worker ran at {per_worker:.2f} of a core while the machine had "
             f"{idle:.2f} idle cores: at {NEAR_FULL_WORKER:.2f} of a core or more with "
@@ -311,7 +316,12 @@ def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) ->
             f"per request) with {waiting:.2f} processes waiting for it on average, so the "
             "requests queued for SQLite's one writer."
         )
-    turn = " nor SQLite's writer turn" if turn_share is not None else ""
+    # With one worker, the turn's sentence (one_connection) says what bound the figure.
+    turn = (
+        ""
+        if turn_share is None or (unqueued and config.workers == 1)
+        else " nor SQLite's writer turn"
+    )
     return (
         f"Neither the workers ({per_worker:.2f} of a core at most, below "
         f"{NEAR_FULL_WORKER:.2f}) nor the machine ({machine}) were full: by "

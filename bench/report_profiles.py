@@ -21,7 +21,10 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
             "(py-spy follows one process): their costs sections give each figure's CPU per "
             "request, by worker, PostgreSQL and the load generator, and the machine's idle "
             "cores. Shares are of the "
-            "samples in which the worker was running (idle time excluded). SQLAlchemy's "
+            "samples py-spy kept as running (without `--idle`); it keeps some in which a "
+            "thread waits, catching a thread woken hundreds of times a second runnable, so "
+            "each profile counts apart the event loop's waits and those of aiosqlite's "
+            "threads for their next statement. SQLAlchemy's "
             "async layer runs each database call inside a greenlet, and py-spy shows only "
             "that greenlet's frames, so the inclusive shares of Bookpay functions that "
             "reach the database are lower bounds (which is also why `cli.py:main` is not "
@@ -52,22 +55,26 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
 
 
 def where_sampled(prof: dict[str, Any]) -> str:
-    """The samples in aiosqlite's connection threads and in the event loop's select
-    (bench/profiling.py, WHERE_SAMPLED), when the profile has any in either."""
+    """The samples in which the event loop waited, and those in aiosqlite's connection
+    threads, waiting for their next statement or running one (bench/profiling.py,
+    where_sampled), when the profile has any of them."""
     found = prof.get("where_sampled") or {}
     thread = float(found.get("aiosqlite_thread", 0.0))
-    select = float(found.get("event_loop_select", 0.0))
-    if thread <= 0 and select <= 0:
+    waiting = min(float(found.get("aiosqlite_waiting", 0.0)), thread)
+    loop = float(found.get("event_loop_wait", 0.0))
+    if thread <= 0 and loop <= 0:
         return ""
-    loop = (
-        f"{select:.0f} % in the event loop's `select` (the loop waiting for a socket or a "
-        "thread's answer)"
+    text = (
+        f"Of the samples, {loop:.0f} % were the event loop waiting for a socket or a "
+        "thread's answer (asyncio's `select`; under uvloop, no Python frame above "
+        "`Runner.run`: its C loop, which native stacks show in libuv's `epoll_pwait`)"
     )
     if thread <= 0:
-        return f"Of the samples, {loop}."
+        return text + "."
     return (
-        f"Of the samples, {thread:.0f} % were in aiosqlite's connection threads (where "
-        f"SQLite's C library runs each statement, off the event loop) and {loop}."
+        f"{text}; {thread:.0f} % in aiosqlite's connection threads: {waiting:.0f} % "
+        f"waiting at `tx.get()` for their next statement and {thread - waiting:.0f} % "
+        "running one (SQLite's C library, off the event loop) or handing its answer back."
     )
 
 

@@ -124,3 +124,32 @@ def waited_on(fig: dict[str, Any]) -> str:
         return NOT_MEASURED
     total = request_time(fig)
     return "measured beside the load" + (f", {total}" if total else "") + ": " + "; ".join(parts)
+
+
+def one_connection(mine: dict[str, Any], cpu_bound: bool) -> str:
+    """On SQLite with one worker, what its writer turn held with nobody waiting says: the
+    turn is taken at BEGIN on the process's one pooled connection (adapters/sql/database.py:
+    pool_size 1; every transaction takes it) and given back when that connection returns to
+    the pool, so its held share is the share of the time that connection was in a
+    transaction, for which the process's requests queue. `mine`: report_costs.per_request;
+    `cpu_bound`: whether the worker's CPU bound the figure too."""
+    share, held = 100 * float(mine["turn_share"]), float(mine["turn_ms"])
+    return (
+        f" SQLite's writer turn was held {share:.0f} % of the time ({held:.1f} ms per "
+        f"request) with {float(mine['turn_waiting']):.2f} processes waiting for it: no other "
+        "process queued for it, but the turn is taken at BEGIN on the process's one pooled "
+        "connection and given back when that connection returns to the pool, so that "
+        f"connection was in a transaction {share:.0f} % of the time while the worker used "
+        f"{float(mine['per_worker']):.2f} of a core, and the worker's other requests queued "
+        "for it (the pool's wait is not measured: an estimate from the turn). At "
+        f"{held:.1f} ms per request the one connection serves at most ~{1000 / held:.0f} "
+        "req/s (an estimate: held all the time)"
+        + (
+            ", a second bound beside the CPU: "
+            if cpu_bound
+            else ", so with neither CPU full the figure is bound by how long a request "
+            "keeps that connection: "
+        )
+        + "its profile shows how much of that time SQLite ran (aiosqlite's thread running "
+        "a statement) and how much the thread waited for its next statement."
+    )

@@ -329,7 +329,26 @@ def test_sqlite_is_blamed_on_the_writers_turn_only_when_someone_waited_for_it() 
     assert "queued for SQLite's one writer" not in text
     assert "ran at 0.89 of a core while the machine had 1.00 idle cores" in text
     assert "bound by that one process's CPU" in text
-    assert "0.00 processes waited for it on average" in text
+    # Nobody waited for the turn, but it is held on the process's one pooled connection.
+    assert "held 81 % of the time (8.9 ms per request) with 0.00 processes waiting" in text
+    assert "that connection was in a transaction 81 % of the time" in text
+    assert "serves at most ~112 req/s (an estimate: held all the time), a second bound" in text
+    # The run of 12:33 UTC: 0.81 of a core, 1.09 idle cores, the turn held 76 %.
+    one.figures["checkout"] = sqlite_figure(124, 0.81, 1.09, 0.76, 0.0)
+    text = report_costs.explain(one, "checkout")
+    assert "by these figures neither the CPU bound it" in text
+    assert "nor SQLite's writer turn" not in text
+    assert (
+        "SQLite's writer turn was held 76 % of the time (6.1 ms per request) with 0.00 "
+        "processes waiting for it: no other process queued for it, but the turn is taken at "
+        "BEGIN on the process's one pooled connection and given back when that connection "
+        "returns to the pool, so that connection was in a transaction 76 % of the time while "
+        "the worker used 0.81 of a core, and the worker's other requests queued for it (the "
+        "pool's wait is not measured: an estimate from the turn). At 6.1 ms per request the "
+        "one connection serves at most ~163 req/s (an estimate: held all the time), so with "
+        "neither CPU full the figure is bound by how long a request keeps that connection: "
+        "its profile shows"
+    ) in text
     # 2 workers: neither full, and 0.67 processes waiting for the turn on average.
     two = make_config("sqlite", 2)
     two.figures["ceiling_insert"] = sqlite_figure(710, 0.77, 0.62, 0.92, 0.37)
