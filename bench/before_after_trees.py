@@ -32,6 +32,7 @@ from bench.common import (
     POLICY,
     PRICE,
     ROOT,
+    SERVING_PACKAGES,
     connect_postgres,
     empty_postgres_database,
     free_port,
@@ -44,18 +45,8 @@ from bench.servers import Server, server_env, start_server, stop_server
 
 # The side that is head without the later features (bench/as_before.py).
 WITHOUT = "head-without"
-# The packages whose versions the report shows for each tree.
-# uvloop and httptools: uvicorn serves on them when installed (head declares them).
-PACKAGES = (
-    "litestar",
-    "uvicorn",
-    "uvloop",
-    "httptools",
-    "SQLAlchemy",
-    "asyncpg",
-    "msgspec",
-    "dependency-injector",
-)
+# The packages whose versions the report shows for each tree (a tree may lack some).
+PACKAGES = SERVING_PACKAGES
 
 # Seeds the webhook bookings with the tree's own bench/seed.py, run by the tree's own
 # Python in the tree's folder; the one place that knows where each layout keeps the engine.

@@ -40,6 +40,20 @@ POSTGRES_SERVER = os.environ.get(
     "BOOKPAY_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 T = TypeVar("T")
+# The packages whose versions a report shows (make bench's header, before/after's trees):
+# the stack a request meets, uvloop and httptools included (the loop and parser `bookpay
+# serve` and the ceilings run on).
+SERVING_PACKAGES = (
+    "litestar",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "SQLAlchemy",
+    "asyncpg",
+    "aiosqlite",
+    "msgspec",
+    "dependency-injector",
+)
 PRICE = Money(2000, "usd")
 POLICY = FeePolicy(percent_bps=500, fixed=Money(30, "usd"))
 FUTURE_SLOTS = 60

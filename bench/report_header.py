@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import ROOT, connect_postgres
+from bench.common import ROOT, SERVING_PACKAGES, connect_postgres
 from bench.report_costs import OTHER_LOAD, others_cores
 from bench.report_sections import Lines
 from tools.pgbouncer import PGBOUNCER
@@ -27,17 +27,7 @@ REPORT_PATH = "docs/benchmarks.md"
 
 def _versions() -> dict[str, str]:
     found = {"Python": platform.python_version()}
-    # uvloop and httptools: the loop and parser `bookpay serve` and the ceilings run on.
-    for package in (
-        "litestar",
-        "uvicorn",
-        "uvloop",
-        "httptools",
-        "SQLAlchemy",
-        "asyncpg",
-        "aiosqlite",
-        "msgspec",
-    ):
+    for package in SERVING_PACKAGES:
         found[package] = version(package)
     found["SQLite"] = __import__("sqlite3").sqlite_version
 

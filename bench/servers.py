@@ -26,6 +26,7 @@ from bench.common import (
     WEBHOOK_SECRET,
     inherited_env,
 )
+from entrypoints.cli import SERVER_HTTP, SERVER_LOOP
 
 
 @dataclass
@@ -162,7 +163,7 @@ def bookpay_command(port: int, workers: int, nodelay: bool = False) -> list[str]
 
 def calibration_command(port: int, workers: int, nodelay: bool = False) -> list[str]:
     # The same server settings `bookpay serve` passes to uvicorn.run (log level info, no
-    # access log, uvloop's loop and httptools' parser: entrypoints/cli.py uvicorn_options).
+    # access log, the same loop and parser: entrypoints/cli.py SERVER_LOOP, SERVER_HTTP).
     # With several workers, through bench.nodelay: it makes uvicorn's shared listening
     # socket a TCP socket, exactly as `bookpay serve` does itself (finding 2).
     return [
@@ -179,7 +180,7 @@ def calibration_command(port: int, workers: int, nodelay: bool = False) -> list[
         "info",
         "--no-access-log",
         "--loop",
-        "uvloop",
+        SERVER_LOOP,
         "--http",
-        "httptools",
+        SERVER_HTTP,
     ]

@@ -23,6 +23,10 @@ from adapters.sql.row_scope import acting_for_platform
 from entrypoints.config import ConfigurationError, GatewayKind, Settings, load_settings, reveal
 
 ASGI_FACTORY = "entrypoints.asgi:create_asgi_app"
+# The event loop and HTTP/1.1 parser uvicorn serves on, in C (declared dependencies): the
+# same work costs the worker less CPU than asyncio's own loop and h11 (docs/benchmarks.md).
+SERVER_LOOP = "uvloop"
+SERVER_HTTP = "httptools"
 # prometheus_client's multiprocess mode: read by each worker process as it starts.
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 STATE_DIR = Path("var")
@@ -145,10 +149,8 @@ def uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, A
         "proxy_headers": bool(trusted),
         # Never None: uvicorn would read FORWARDED_ALLOW_IPS, else trust loopback.
         "forwarded_allow_ips": trusted,
-        # The event loop and HTTP/1.1 parser in C (declared dependencies): the same work
-        # costs the worker less CPU than asyncio's own loop and h11 (docs/benchmarks.md).
-        "loop": "uvloop",
-        "http": "httptools",
+        "loop": SERVER_LOOP,
+        "http": SERVER_HTTP,
     }
 
 

@@ -4,9 +4,7 @@ body for it, and the check that an answer is a problem document of Bookpay's."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +13,7 @@ from adapters.sql import orm
 from entrypoints.container import Container
 from tests.support.app_client import AppClient
 from tests.support.http_app import ADMIN_KEY
+from tests.support.http_flows import OpenShop, open_shop
 
 PROBLEM = "application/problem+json"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -31,50 +30,14 @@ class Edge:
         return int(count or 0)
 
 
-@dataclass
-class Shop:
-    slug: str
-    tenant: dict[str, str]
-    slot_id: str
-    offering_id: str
+# The hard edges' shop: the shared journey's, with no fee policy of its own.
+Shop = OpenShop
 
 
 async def new_shop(client: AppClient, capacity: int = 5) -> Shop:
     """A tenant onboarded with the fake gateway, selling one offering of 20.00 USD a seat
-    with one slot of `capacity` seats three days ahead."""
-    slug = f"studio-{uuid.uuid4().hex[:8]}"
-    created = await client.post(
-        "/v1/admin/tenants",
-        json={
-            "name": "Studio",
-            "slug": slug,
-            "country": "US",
-            "default_currency": "usd",
-            "timezone": "UTC",
-        },
-        headers=ADMIN,
-    )
-    assert created.status_code == 201, created.text
-    tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
-    link = await client.post("/v1/tenant/connect/onboarding-link", headers=tenant)
-    assert (await client.post(link.json()["url"], follow_redirects=False)).status_code == 303
-    offering = await client.post(
-        "/v1/tenant/offerings",
-        json={
-            "name": "Class",
-            "price": {"amount": 2000, "currency": "usd"},
-            "duration_minutes": 60,
-            "capacity": capacity,
-        },
-        headers=tenant,
-    )
-    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
-    slots = await client.post(
-        f"/v1/tenant/offerings/{offering.json()['id']}/slots",
-        json={"starts_at": starts_at.isoformat()},
-        headers=tenant,
-    )
-    return Shop(slug, tenant, slots.json()["data"][0]["id"], offering.json()["id"])
+    with one slot of `capacity` seats three days ahead (no fee policy of its own)."""
+    return await open_shop(client, capacity=capacity, fee_fixed=None)
 
 
 def checkout_body(shop: Shop, seats: int = 1, **extra: Any) -> dict[str, Any]:

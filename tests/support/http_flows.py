@@ -41,6 +41,7 @@ class OpenShop:
     slug: str
     tenant: dict[str, str]
     slot_id: str
+    offering_id: str
 
 
 async def open_shop(
@@ -49,27 +50,28 @@ async def open_shop(
     country: str = "US",
     currency: str = "usd",
     timezone: str = "UTC",
-    fee_fixed: int = 30,
+    fee_fixed: int | None = 30,
     capacity: int = 5,
 ) -> OpenShop:
     """An onboarded tenant selling a class of 2000 minor units of `currency` (20.00 USD
     by default) for `capacity` people, three days ahead; its fee is 5 % + `fee_fixed` minor
-    units, borne by the customer."""
+    units, borne by the customer (`fee_fixed` None: no fee policy of its own, the
+    platform's default)."""
     slug = f"studio-{uuid.uuid4().hex[:8]}"
+    tenant_body: dict[str, Any] = {
+        "name": "Studio",
+        "slug": slug,
+        "country": country,
+        "default_currency": currency,
+        "timezone": timezone,
+    }
+    if fee_fixed is not None:
+        tenant_body["fee_policy"] = {
+            "percent_bps": 500,
+            "fixed": {"amount": fee_fixed, "currency": currency},
+        }
     created = await client.post(
-        "/v1/admin/tenants",
-        json={
-            "name": "Studio",
-            "slug": slug,
-            "country": country,
-            "default_currency": currency,
-            "timezone": timezone,
-            "fee_policy": {
-                "percent_bps": 500,
-                "fixed": {"amount": fee_fixed, "currency": currency},
-            },
-        },
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        "/v1/admin/tenants", json=tenant_body, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
     )
     assert created.status_code == 201, created.text
     tenant = {"Authorization": f"Bearer {created.json()['api_key']}"}
@@ -93,7 +95,7 @@ async def open_shop(
         headers=tenant,
     )
     assert slots.status_code == 201, slots.text
-    return OpenShop(slug, tenant, slots.json()["data"][0]["id"])
+    return OpenShop(slug, tenant, slots.json()["data"][0]["id"], offering.json()["id"])
 
 
 async def open_checkout(client: AppClient) -> tuple[dict[str, str], dict[str, Any]]:
