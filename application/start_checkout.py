@@ -220,8 +220,7 @@ class StartCheckout:
             cancellation_policy=offering.cancellation_policy,
             cancel_url=command.cancel_url,
         )
-        if command.seats > slot.seats_available:
-            raise SeatsUnavailable(slot.id, command.seats, slot.seats_available)
+        slot.require_free(command.seats)
         if not await uow.bookings.add_holding_seats(booking):
             current = await uow.slots.get(tenant.id, slot.id)
             if current is not None:

@@ -339,7 +339,7 @@ class Slot:
     def hold(self, seats: int) -> Slot:
         """Hold seats for a customer who is paying: SlotCancelled once the slot is
         cancelled, SeatsUnavailable when not enough are free."""
-        self._require_free(seats)
+        self.require_free(seats)
         return replace(self, held=self.held + seats)
 
     def release_hold(self, seats: int) -> Slot:
@@ -357,7 +357,7 @@ class Slot:
     def book(self, seats: int) -> Slot:
         """Book seats directly (a payment that completed after its hold lapsed); refused
         as `hold` refuses."""
-        self._require_free(seats)
+        self.require_free(seats)
         return replace(self, booked=self.booked + seats)
 
     def release_booked(self, seats: int) -> Slot:
@@ -366,7 +366,9 @@ class Slot:
             raise SlotCapacityError(f"slot {self.id} has {self.booked} booked, not {seats}")
         return replace(self, booked=self.booked - seats)
 
-    def _require_free(self, seats: int) -> None:
+    def require_free(self, seats: int) -> None:
+        """SlotCancelled once the slot is cancelled, SeatsUnavailable when fewer than
+        `seats` are free (`can_hold`); nothing otherwise."""
         if self.can_hold(seats):
             return
         if self.is_cancelled:
