@@ -75,6 +75,8 @@ MAXIMUM_CHARGE_DIGITS = 8
 
 def normalize_currency(code: str) -> str:
     """The lowercase ISO-4217 code, or UnknownCurrency when Stripe does not support it."""
+    if type(code) is str and code in SUPPORTED_CURRENCIES:
+        return code  # already normalized: every amount read back from storage
     normalized = code.strip().lower() if isinstance(code, str) else ""
     if normalized not in SUPPORTED_CURRENCIES:
         raise UnknownCurrency(str(code))

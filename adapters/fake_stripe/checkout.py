@@ -152,11 +152,11 @@ class FakeCheckout:
         self, session_id: str, *, account_id: str | None = None
     ) -> CheckoutSession:
         await self._latency.wait()
-        session = await self._state.load(session_id, "checkout.session", account_id)
-        body = public(session.body)
         # Expanded, as StripeGateway asks for it: the intent's status tells a delayed
         # payment on its way (`processing`) from a failed one (`requires_payment_method`).
-        intent = await self._state.store.get_object(body["payment_intent"] or "")
+        stored, intent = await self._state.store.get_expanded(session_id, "payment_intent")
+        session = visible(stored, session_id, "checkout.session", account_id)
+        body = public(session.body)
         if intent is not None:
             body["payment_intent"] = public(intent.body)
         return checkout_session_from_stripe(body, account_id)

@@ -109,6 +109,9 @@ class _Statements:
         )
         self.next_attempt = select(func.min(events.c.next_attempt_at)).where(pending)
         self.get_object = select(fake_objects).where(fake_objects.c.id == bindparam("f_id"))
+        # An object with the one a field of its body names, in one statement (the statements
+        # for each field are made on first use: `expanded`).
+        self._expanded: dict[str, Executable] = {}
         self.get_event = select(fake_events).where(fake_events.c.id == bindparam("f_id"))
         self.bind_key = insert_into(keys).on_conflict_do_nothing().returning(keys.c.object_id)
         self.bound_key = select(keys.c.object_id).where(keys.c.key == bindparam("f_key"))
@@ -119,6 +122,22 @@ class _Statements:
             .order_by(events.c.sequence.desc())
             .limit(bindparam("f_limit"))
         )
+
+    def expanded(self, field: str) -> Executable:
+        statement = self._expanded.get(field)
+        if statement is None:
+            named = fake_objects.alias("named")
+            names = fake_objects.c.body[field].as_string()
+            statement = (
+                select(
+                    fake_objects,
+                    *(column.label(f"named_{column.name}") for column in named.c),
+                )
+                .select_from(fake_objects.outerjoin(named, named.c.id == names))
+                .where(fake_objects.c.id == bindparam("f_id"))
+            )
+            self._expanded[field] = statement
+        return statement
 
 
 # Above every event's sequence (a BIGINT), for a first page.
@@ -209,6 +228,22 @@ class SqlAlchemyFakeStripeStore:
     async def get_object(self, object_id: str) -> FakeObject | None:
         async with self._statement() as conn:
             return await self._get_object(conn, object_id)
+
+    async def get_expanded(
+        self, object_id: str, field: str
+    ) -> tuple[FakeObject | None, FakeObject | None]:
+        async with self._statement() as conn:
+            result = await conn.execute(self._sql.expanded(field), {"f_id": object_id})
+            row = result.first()
+        if row is None:
+            return None, None
+        obj = FakeObject(row.id, dict(row.body), row.account_id, row.version)
+        if row.named_id is None:
+            return obj, None
+        named = FakeObject(
+            row.named_id, dict(row.named_body), row.named_account_id, row.named_version
+        )
+        return obj, named
 
     async def list_objects(self, kind: str) -> list[FakeObject]:
         async with self._statement() as conn:

@@ -104,6 +104,13 @@ class FakeStripeStore(Protocol):
 
     async def get_object(self, object_id: str) -> FakeObject | None: ...
 
+    async def get_expanded(
+        self, object_id: str, field: str
+    ) -> tuple[FakeObject | None, FakeObject | None]:
+        """The object and the one its body's `field` names (None when it names none or that
+        one is not stored), read together, as Stripe answers with `expand=[field]`."""
+        ...
+
     async def list_objects(self, kind: str) -> list[FakeObject]:
         """Every stored object of one kind (`charge`, `refund`, …), in no particular order."""
         ...

@@ -119,6 +119,11 @@ def _has_nul(value: Any) -> bool:
 def json_text_has_nul(body: bytes) -> bool:
     """Whether a JSON text holds a NUL character in a string; False when it is not JSON
     (or nested too deep to walk), which whoever reads it refuses on their own terms."""
+    # JSON holds a NUL only as the escape `\u0000` (a raw control character is malformed,
+    # and every decoder refuses it): a text without the escape's bytes has none, and then
+    # it is neither scanned nor decoded here.
+    if b"\\u0000" not in body:
+        return False
     if json_depth_exceeds(body, MAX_WEBHOOK_DEPTH):
         return False
     try:

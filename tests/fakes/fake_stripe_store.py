@@ -68,6 +68,13 @@ class InMemoryFakeStripeStore:
         stored = self._objects.get(object_id)
         return stored.thaw() if stored else None
 
+    async def get_expanded(
+        self, object_id: str, field: str
+    ) -> tuple[FakeObject | None, FakeObject | None]:
+        obj = await self.get_object(object_id)
+        named = None if obj is None else obj.body.get(field)
+        return obj, (await self.get_object(named) if isinstance(named, str) else None)
+
     async def list_objects(self, kind: str) -> list[FakeObject]:
         return [stored.thaw() for stored in self._objects.values() if stored.kind == kind]
 

@@ -160,6 +160,35 @@ async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_stat
     assert read["call_seconds"] > read["pool_wait_seconds"] + read["holding_seconds"]
 
 
+async def test_a_session_is_fetched_with_its_payment_intent_on_one_connection() -> None:
+    clock, waits = FixedClock(), RecordedSleeps()
+    timings = FakeStripeTimings(clock=_Ticks())
+    engine = create_engine("sqlite+aiosqlite://")
+    store = SqlAlchemyFakeStripeStore(engine, timings)
+    fake = _gateway(
+        FakeLatency.parse("100", sleep=waits, rng=random.Random(3)), clock, store, timings
+    )
+    try:
+        status = await fake.create_connected_account(
+            tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
+        )
+        assert status.account_id is not None
+        await fake.complete_onboarding(status.account_id)
+        session = await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+        await fake.pay(session.session_id)
+        before = timings.reading()["connections"]
+
+        fetched = await fake.retrieve_checkout_session(
+            session.session_id, account_id=session.account_id
+        )
+    finally:
+        await engine.dispose()
+
+    assert fetched.payment_intent_status is not None  # expanded, as StripeGateway asks
+    # One statement reads the session and its payment intent together.
+    assert timings.reading()["connections"] - before == 1
+
+
 def _load(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
     """Settings from exactly these variables: every other BOOKPAY_* one is unset."""
     for name in list(os.environ):

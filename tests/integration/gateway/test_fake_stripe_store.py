@@ -94,6 +94,29 @@ async def test_objects_are_stored_by_id_and_replaced_whole(store: FakeStripeStor
     assert await store.get_object("cs_404") is None
 
 
+async def test_an_object_is_read_with_the_object_its_field_names(store: FakeStripeStore) -> None:
+    intent = {"object": "payment_intent", "status": "processing"}
+    await store.put_object(FakeObject("pi_1", intent, "acct_1"))
+    paid = {"object": "checkout.session", "payment_intent": "pi_1"}
+    await store.put_object(FakeObject("cs_1", paid, "acct_1"))
+    await store.put_object(
+        FakeObject("cs_2", {"object": "checkout.session", "payment_intent": None})
+    )
+    await store.put_object(
+        FakeObject("cs_3", {"object": "checkout.session", "payment_intent": "pi_9"})
+    )
+
+    session, named = await store.get_expanded("cs_1", "payment_intent")
+
+    assert session == await store.get_object("cs_1")
+    assert named == await store.get_object("pi_1")
+    assert named is not None
+    assert (named.body, named.account_id) == (intent, "acct_1")
+    assert (await store.get_expanded("cs_2", "payment_intent"))[1] is None  # names none
+    assert (await store.get_expanded("cs_3", "payment_intent"))[1] is None  # not stored
+    assert await store.get_expanded("cs_404", "payment_intent") == (None, None)
+
+
 async def test_no_caller_holds_any_part_of_a_stored_object(store: FakeStripeStore) -> None:
     first: dict[str, Any] = {
         "object": "charge",
