@@ -8,10 +8,13 @@ import pytest
 
 from bench import before_after
 from bench.before_after_report import (
+    CONFIGURATIONS,
+    Configuration,
     Sample,
     Samples,
     Spread,
     Step,
+    configurations,
     order_line,
     orders,
     ratio,
@@ -25,6 +28,33 @@ THREE = ("base", "head", "head-without")
 
 def test_the_before_after_command_imports() -> None:
     assert callable(before_after.main)
+
+
+def test_by_default_every_side_is_compared_on_postgresql_and_sqlite_with_one_and_two_workers() -> (
+    None
+):
+    assert list(CONFIGURATIONS.values()) == [
+        Configuration("postgres-1", "postgres", 1),
+        Configuration("sqlite-1", "sqlite", 1),
+        Configuration("postgres-2", "postgres", 2),
+    ]
+    assert [one.title for one in CONFIGURATIONS.values()] == [
+        "PostgreSQL, 1 worker",
+        "SQLite, 1 worker",
+        "PostgreSQL, 2 workers",
+    ]
+    assert configurations(",".join(CONFIGURATIONS)) == list(CONFIGURATIONS.values())
+
+
+def test_configurations_are_picked_by_name_in_the_order_given() -> None:
+    assert [c.name for c in configurations("postgres-2, sqlite-1,postgres-2")] == [
+        "postgres-2",
+        "sqlite-1",
+    ]
+    with pytest.raises(ValueError, match="unknown configurations: sqlite-2"):
+        configurations("postgres-1,sqlite-2")
+    with pytest.raises(ValueError, match="none given"):
+        configurations(" , ")
 
 
 def test_each_round_measures_every_figure_on_both_trees_one_after_the_other() -> None:
