@@ -4,9 +4,13 @@ ratio to the base for every later side. No timing here."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from bench import before_after
+from bench import before_after_writer as writer
 from bench.before_after_report import (
     CONFIGURATIONS,
     Configuration,
@@ -21,6 +25,10 @@ from bench.before_after_report import (
     schedule,
     table,
 )
+from bench.before_after_trees import PACKAGES, Tree
+from bench.before_after_writer import Part, Run, write_report
+from bench.checks import Checks
+from bench.load import LoadSettings
 
 TREES = ("base", "head")
 THREE = ("base", "head", "head-without")
@@ -245,3 +253,48 @@ def test_the_order_line_says_what_ran_after_what() -> None:
     )
     assert order_line([Step(1, "checkout", "base")]) == "round 1: checkout base (1 round)"
     assert order_line([]) == "nothing measured"
+
+
+def test_the_report_has_one_table_per_configuration_and_says_what_head_without_takes_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "_postgres_version", lambda: "15.0")
+    monkeypatch.setattr(writer, "_subject", lambda commit: f"subject of {commit}")
+    monkeypatch.setattr(writer, "_machine", lambda: "2 cores")
+    trees = {
+        "base": Tree("base", tmp_path, tmp_path, "94bff09"),
+        "head": Tree("head", tmp_path, tmp_path, "abc1234"),
+        "head-without": Tree("head-without", tmp_path, tmp_path, "abc1234", "bench.as_before"),
+    }
+    run = Run(
+        datetime(2026, 12, 1, tzinfo=UTC),
+        "make it",
+        LoadSettings(4, 1, 16),
+        "load average 0.1, 0.1, 0.1",
+    )
+    run.trees = trees
+    run.versions = dict.fromkeys(trees, dict.fromkeys(("Python", *PACKAGES), "1"))
+    checks = Checks()
+    checks.expect(True, "one check")
+    for configuration in CONFIGURATIONS.values():
+        steps = schedule(1, ["checkout"], THREE)
+        samples = Samples()
+        for step in steps:
+            samples.add(step, Sample(100.0 * configuration.workers, 10.0, 20.0))
+        run.parts.append(Part(configuration, steps, samples))
+
+    text = write_report(tmp_path / "report.md", run, ["checkout"], checks, 0)
+
+    titles = [line for line in text.splitlines() if line.startswith("## ")]
+    assert titles[:3] == [
+        "## PostgreSQL, 1 worker",
+        "## SQLite, 1 worker",
+        "## PostgreSQL, 2 workers",
+    ]
+    assert sum(line.startswith("| figure |") for line in text.splitlines()) == 3
+    assert text.count("| checkout (1 seat, fake gateway) |") == 3
+    assert "`bookpay serve --workers 2` on a PostgreSQL database" in text
+    assert "on an SQLite file" in text
+    assert "nothing of 48c4eb3 to take away" in text
+    assert "All 1 checks held." in text
+    assert (tmp_path / "report.md").read_text() == text
