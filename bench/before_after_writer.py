@@ -102,13 +102,15 @@ _BETWEEN = (
     "(21c80a0; the load sends no If-None-Match, so every answer is a full 200); and head's "
     "`bookpay serve` runs on uvloop and httptools, which it declares (this tree's "
     "pyproject.toml; the base has neither, and runs on asyncio's own loop and h11: the "
-    "versions above). A ratio of head to base is therefore the restructuring and these "
-    "together. One thing did not change: neither tree holds a database connection across "
-    "a checkout's gateway call. 48c4eb3 (issue 19) only added the test that says so "
+    "versions above); with several workers each of head's has a listening socket of its "
+    "own (SO_REUSEPORT, dc6538b, issue 19; the base's workers share one). A ratio of "
+    "head to base is therefore the restructuring and these together. One thing did not "
+    "change: neither tree holds a database connection across a checkout's gateway call. "
+    "48c4eb3 (issue 19) only added the test that says so "
     "(tests/integration/http/test_no_connection_across_gateway.py); the base's checkout "
     "already committed and closed its unit of work before asking the gateway (94bff09 "
-    "application/start_checkout.py), and that test, run against the base's tree as it "
-    "was at 48c4eb3, passes on SQLite and PostgreSQL."
+    "application/start_checkout.py), and that test as 48c4eb3 wrote it passes on the "
+    "base's tree, on SQLite and PostgreSQL."
 )
 
 
