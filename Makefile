@@ -82,7 +82,7 @@ bench: $(STAMP)
 # worker, SQLite 1 worker, PostgreSQL 2 workers), each side on its own fresh database,
 # loaded in turn in an order that changes every round; writes
 # docs/benchmarks-before-after.md (a table per configuration) and fails when a correctness
-# check does. About 15 minutes; run it on an idle machine.
+# check does. About 16 minutes; run it on an idle machine.
 BASE ?= 94bff09
 bench-before-after: $(STAMP)
 	$(BIN)/python -m bench.before_after --base $(BASE) \

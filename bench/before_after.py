@@ -81,9 +81,11 @@ from bench.servers import Server
 from bench.shop import availability_plan, checkout_plan, set_up_tenant, webhook_plan
 
 BASE = "94bff09"
-# What is not load, roughly: the base's venv, and per configuration its databases, servers
-# and seeds (the log's estimate only).
-SET_UP_SECONDS = 60
+# What is not load, roughly (the log's estimate only): the base's venv, and in each
+# configuration the databases, servers and seeds and the loads' own start-up.
+VENV_SECONDS = 25
+CONFIGURATION_SET_UP_SECONDS = 25
+LOAD_START_SECONDS = 0.25
 TOO_MANY_CLIENTS = "too many clients already"
 
 
@@ -291,13 +293,14 @@ def main() -> None:
     trees = [head_tree()] if args.no_head_without else [head_tree(), head_without_tree()]
     names = ("base", *(tree.name for tree in trees))
     steps = schedule(args.rounds, figures, names)
-    loads_seconds = len(chosen) * len(steps) * (args.seconds + args.warmup)
+    per_load = args.seconds + args.warmup + LOAD_START_SECONDS
+    expected = VENV_SECONDS + len(chosen) * (CONFIGURATION_SET_UP_SECONDS + len(steps) * per_load)
     log(
         f"base {args.base} against {' and '.join(names[1:])} in "
         f"{', '.join(c.title for c in chosen)}: {len(steps)} loads each of "
-        f"{args.warmup:g} + {args.seconds:g} s ({loads_seconds / 60:.1f} min of load, plus "
-        f"about {SET_UP_SECONDS // 60} min to make the base's venv, and for each "
-        f"configuration the databases, servers and seeds); {order_line(steps)}"
+        f"{args.warmup:g} + {args.seconds:g} s, about {expected / 60:.0f} min in all with the "
+        f"base's venv and each configuration's databases, servers and seeds; "
+        f"{order_line(steps)}"
     )
     run = Run(
         started_at=datetime.now(UTC),
