@@ -78,10 +78,11 @@ bench: $(STAMP)
 # Before and after in the same run (bench/before_after.py), not part of `make bench`: commit
 # BASE (by default the last before issue 18's restructuring) in a temporary git worktree
 # with its own venv, this tree, and this tree without two later features of other issues
-# (bench/as_before.py, measurement only), each on its own PostgreSQL database with 1
-# worker, loaded in turn in an order that changes every round; writes
-# docs/benchmarks-before-after.md and fails when a correctness check does. About 5
-# minutes; run it on an idle machine.
+# (bench/as_before.py, measurement only), in three configurations in turn (PostgreSQL 1
+# worker, SQLite 1 worker, PostgreSQL 2 workers), each side on its own fresh database,
+# loaded in turn in an order that changes every round; writes
+# docs/benchmarks-before-after.md (a table per configuration) and fails when a correctness
+# check does. About 16 minutes; run it on an idle machine.
 BASE ?= 94bff09
 bench-before-after: $(STAMP)
 	$(BIN)/python -m bench.before_after --base $(BASE) \

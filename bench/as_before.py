@@ -1,7 +1,7 @@
 """Serve this tree without two later features of other issues, for measurement only: the
 third side of `python -m bench.before_after` ("head without the later features").
 
-    python -m bench.as_before serve --port 8001 --workers 1
+    python -m bench.as_before serve --port 8001 --workers N
 
 Between issue 18's base (94bff09) and head, two features of other issues landed on purpose,
 and each makes every webhook do more work. This launcher takes both away in its own process,
@@ -21,9 +21,12 @@ not on uvloop and httptools, which head declares since d650b69 (entrypoints/cli.
 issue 18's restructuring and what else changed in the same code, not a faster loop.
 
 Nothing in the product changes: the patches live in this process and never in a file. Never
-serve anything real with it (events are taken on their word, no event goes out). Only one
-worker: `bookpay serve --workers 1` runs the server in this process (entrypoints/cli.py),
-while worker processes would import everything afresh, unpatched.
+serve anything real with it (events are taken on their word, no event goes out). With one
+worker `bookpay serve` runs the server in this process (entrypoints/cli.py); with several,
+uvicorn starts each worker with multiprocessing's spawn, which runs this module again in
+the worker under the name `__mp_main__` before the worker imports the app: the worker
+patches itself there. Every patched process prints BANNER once, so a server with N > 1
+workers logs it N + 1 times (`banners`).
 """
 
 from __future__ import annotations
@@ -95,36 +98,47 @@ async def _write_nothing(self: SqlAlchemyOutbox) -> None:
     self.discard()
 
 
-@contextmanager
-def later_features_off() -> Iterator[None]:
-    """Within: session events fetched only on contradiction, and the outbox writes nothing;
-    both restored on the way out (tests)."""
+def take_later_features_away() -> Callable[[], None]:
+    """Session events fetched only on contradiction, and the outbox writes nothing, in this
+    process; returns what puts both back."""
     checks, flush = bus.CHECKS, SqlAlchemyOutbox.flush
     bus.CHECKS = {
         **checks,
         **{kind: fetched_only_on_contradiction(checks[kind]) for kind in SESSION_EVENTS},
     }
     SqlAlchemyOutbox.flush = _write_nothing  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
+
+    def restore() -> None:
         bus.CHECKS = checks
         SqlAlchemyOutbox.flush = flush  # type: ignore[method-assign]
 
+    return restore
 
-def _one_worker(args: list[str]) -> bool:
-    for flag, value in zip(args, [*args[1:], ""], strict=True):
-        if flag == "--workers" and value != "1":
-            return False
-        if flag.startswith("--workers=") and flag != "--workers=1":
-            return False
-    return True
+
+@contextmanager
+def later_features_off() -> Iterator[None]:
+    """Within: the later features taken away; both restored on the way out (tests)."""
+    restore = take_later_features_away()
+    try:
+        yield
+    finally:
+        restore()
+
+
+def banners(workers: int) -> int:
+    """How many times a server of `workers` workers logs BANNER: once when one worker runs
+    in the launcher's process, else once for the launcher and once for each worker."""
+    return 1 if workers <= 1 else workers + 1
+
+
+def _serves(args: list[str]) -> bool:
+    return bool(args) and args[0] == "serve"
 
 
 def main() -> None:
     args = sys.argv[1:]
-    if not args or args[0] != "serve" or not _one_worker(args):
-        sys.exit("bench.as_before: runs `bookpay serve` with one worker (--workers 1) only")
+    if not _serves(args):
+        sys.exit("bench.as_before: runs `bookpay serve` only")
     from entrypoints import cli
 
     cli.uvicorn_options = as_the_base_serves(cli.uvicorn_options)
@@ -133,5 +147,14 @@ def main() -> None:
         cli.main(args)
 
 
+def _worker() -> None:
+    """A worker process of `serve --workers N`: patched for good before it serves (its
+    loop and parser come in the configuration its parent made)."""
+    take_later_features_away()
+    print(BANNER, flush=True)
+
+
 if __name__ == "__main__":
     main()
+elif __name__ == "__mp_main__":
+    _worker()

@@ -1,5 +1,5 @@
-"""The pure half of `python -m bench.before_after`: the order of the loads, their
-aggregation (median and range over the rounds) and the Markdown table.
+"""The pure half of `python -m bench.before_after`: the configurations, the order of the
+loads, their aggregation (median and range over the rounds) and the Markdown table.
 
 No process, server or clock here, so it is tested as it is (tests/unit).
 """
@@ -16,6 +16,44 @@ FIGURE_TITLES = {
     "checkout": "checkout (1 seat, fake gateway)",
     "webhooks": "webhooks (checkout.session.completed, 20 % duplicates)",
 }
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """A database and a number of workers, which every side is served with in turn."""
+
+    name: str
+    database: str  # "postgres" or "sqlite"
+    workers: int
+
+    @property
+    def title(self) -> str:
+        """'PostgreSQL, 1 worker', 'SQLite, 1 worker', 'PostgreSQL, 2 workers'."""
+        database = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[self.database]
+        return f"{database}, {self.workers} worker{'s' if self.workers != 1 else ''}"
+
+
+CONFIGURATIONS = {
+    one.name: one
+    for one in (
+        Configuration("postgres-1", "postgres", 1),
+        Configuration("sqlite-1", "sqlite", 1),
+        Configuration("postgres-2", "postgres", 2),
+    )
+}
+
+
+def configurations(names: str) -> list[Configuration]:
+    """The configurations named, comma-separated, in the order given ('postgres-1,sqlite-1');
+    ValueError names any unknown one."""
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in CONFIGURATIONS]
+    if unknown or not wanted:
+        raise ValueError(
+            f"unknown configurations: {', '.join(unknown) or '(none given)'} "
+            f"(known: {', '.join(CONFIGURATIONS)})"
+        )
+    return [CONFIGURATIONS[name] for name in dict.fromkeys(wanted)]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ built here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.checks import audit_seats
 from bench.common import (
@@ -33,7 +34,6 @@ from bench.common import (
     PRICE,
     ROOT,
     SERVING_PACKAGES,
-    connect_postgres,
     empty_postgres_database,
     free_port,
     inherited_env,
@@ -149,10 +149,11 @@ def base_tree(commit: str, prepared: Path | None = None) -> Iterator[Tree]:
 
 
 @contextmanager
-def tree_database(tree: Tree) -> Iterator[str]:
-    """A fresh PostgreSQL database migrated by the tree's own `bookpay migrate`; dropped
-    afterwards."""
-    with empty_postgres_database(f"bookpay_ba_{tree.name}_") as url:
+def tree_database(tree: Tree, database: str = "postgres") -> Iterator[str]:
+    """A fresh database migrated by the tree's own `bookpay migrate`: a PostgreSQL database
+    (`database` "postgres"), dropped afterwards, or an SQLite file in a folder of its own
+    ("sqlite"), deleted afterwards."""
+    with _empty_database(tree, database) as url:
         env = {**tree.env, "BOOKPAY_DATABASE_URL": url, "BOOKPAY_GATEWAY": "fake"}
         subprocess.run(
             [str(tree.bin / "bookpay"), "migrate"],
@@ -165,15 +166,30 @@ def tree_database(tree: Tree) -> Iterator[str]:
 
 
 @contextmanager
-def serving(tree: Tree, url: str, settings: dict[str, str]) -> Iterator[Server]:
-    """The tree's `bookpay serve` (through its launcher, when it has one), 1 worker, with the
-    bench's settings (fake gateway, limits and sweeps off: bench.servers.server_env) and
-    `settings` over them, from the tree's folder."""
+def _empty_database(tree: Tree, database: str) -> Iterator[str]:
+    if database == "postgres":
+        with empty_postgres_database(f"bookpay_ba_{tree.name}_") as url:
+            yield url
+        return
+    if database != "sqlite":
+        raise ValueError(f"unknown database {database!r}")
+    folder = Path(tempfile.mkdtemp(prefix=f"bookpay_ba_{tree.name}_"))
+    try:
+        yield f"sqlite+aiosqlite:///{folder / 'bookpay.db'}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def serving(tree: Tree, url: str, settings: dict[str, str], workers: int = 1) -> Iterator[Server]:
+    """The tree's `bookpay serve` (through its launcher, when it has one) with `workers`
+    workers, the bench's settings (fake gateway, limits and sweeps off:
+    bench.servers.server_env) and `settings` over them, from the tree's folder."""
     port = free_port()
     serve = [str(tree.bin / "bookpay")]
     if tree.launcher is not None:
         serve = [str(tree.bin / "python"), "-m", tree.launcher]
-    command = [*serve, "serve", "--port", str(port), "--workers", "1"]
+    command = [*serve, "serve", "--port", str(port), "--workers", str(workers)]
     env = {**server_env(url, port), **settings, "PYTHONPATH": str(tree.root)}
     server = start_server("bookpay", command, env, port, cwd=tree.root)
     try:
@@ -211,14 +227,11 @@ def seed_webhook_bookings(
     )
     pending: list[dict[str, Any]] = json.loads(done.stdout)
 
-    async def analyze() -> None:
-        connection = await connect_postgres(url)
-        try:
-            await connection.execute("ANALYZE")
-        finally:
-            await connection.close()
+    async def analyze(engine: AsyncEngine) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
 
-    asyncio.run(analyze())
+    with_engine(url, analyze)
     return pending
 
 
@@ -313,58 +326,61 @@ class Outcome:
 def outcome(url: str, tenant_id: str, sent_ids: set[str]) -> Outcome:
     """Every webhook booking sent is confirmed with one charge and one inbox record, none
     other is; every slot's held and booked counters equal its bookings' seats (the bench's
-    seat audit, whose columns both schemas have)."""
+    seat audit, whose columns both schemas have). The same SQL on PostgreSQL and SQLite."""
 
     seats = with_engine(url, audit_seats)
 
-    async def read() -> Outcome:
-        connection = await connect_postgres(url)
-        try:
-            confirmed = {
-                row["id"]
-                for row in await connection.fetch(
-                    "SELECT id FROM bookings WHERE tenant_id = $1 AND status = 'confirmed' "
-                    "AND id LIKE 'bk_whbench_%'",
-                    tenant_id,
+    async def read(engine: AsyncEngine) -> Outcome:
+        async with engine.connect() as connection:
+            confirmed = set(
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT id FROM bookings WHERE tenant_id = :tenant "
+                            "AND status = 'confirmed' AND id LIKE 'bk_whbench_%'"
+                        ),
+                        {"tenant": tenant_id},
+                    )
+                ).scalars()
+            )
+            charges = (
+                await connection.execute(
+                    text(
+                        "SELECT count(*) AS entries, count(DISTINCT booking_id) AS bookings "
+                        "FROM ledger_entries WHERE tenant_id = :tenant AND kind = 'charge'"
+                    ),
+                    {"tenant": tenant_id},
                 )
-            }
-            charges = await connection.fetchrow(
-                "SELECT count(*) AS entries, count(DISTINCT booking_id) AS bookings "
-                "FROM ledger_entries WHERE tenant_id = $1 AND kind = 'charge'",
-                tenant_id,
-            )
-            inbox = await connection.fetchval(
-                "SELECT count(*) FROM webhook_inbox WHERE event_id LIKE 'evt_bk_whbench_%'"
-            )
-        finally:
-            await connection.close()
-        if charges is None:
-            raise RuntimeError("count(*) returned no row")
+            ).one()
+            inbox = (
+                await connection.execute(
+                    text(
+                        "SELECT count(*) FROM webhook_inbox WHERE event_id LIKE 'evt_bk_whbench_%'"
+                    )
+                )
+            ).scalar_one()
         return Outcome(
             sent=len(sent_ids),
             confirmed=len(confirmed),
             confirmed_not_sent=len(confirmed - sent_ids),
-            charge_entries=int(charges["entries"]),
-            bookings_charged=int(charges["bookings"]),
+            charge_entries=int(charges.entries),
+            bookings_charged=int(charges.bookings),
             inbox_records=int(inbox),
             slots_off=seats.miscounted,
         )
 
-    return asyncio.run(read())
+    return with_engine(url, read)
 
 
 def events_out_written(url: str, tenant_id: str) -> int:
     """The tenant's events in the outbox (a table head's schema has, the base's not)."""
 
-    async def read() -> int:
-        connection = await connect_postgres(url)
-        try:
-            return int(
-                await connection.fetchval(
-                    "SELECT count(*) FROM outbox_events WHERE tenant_id = $1", tenant_id
-                )
+    async def read(engine: AsyncEngine) -> int:
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT count(*) FROM outbox_events WHERE tenant_id = :tenant"),
+                {"tenant": tenant_id},
             )
-        finally:
-            await connection.close()
+            return int(found.scalar_one())
 
-    return asyncio.run(read())
+    return with_engine(url, read)

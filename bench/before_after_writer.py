@@ -1,5 +1,6 @@
-"""docs/benchmarks-before-after.md: the side-by-side table of `python -m bench.before_after`
-with the conditions it was measured in (machine, load, versions, commits, command)."""
+"""docs/benchmarks-before-after.md: the side-by-side tables of `python -m bench.before_after`,
+one per configuration, with the conditions they were measured in (machine, load, versions,
+commits, command)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench.before_after_report import Samples, Step, order_line, table
+from bench.before_after_report import Configuration, Samples, Step, order_line, table
 from bench.before_after_trees import PACKAGES, WITHOUT, Answers, Outcome, Tree
 from bench.checks import Checks
 from bench.common import ROOT, connect_postgres
@@ -19,18 +20,28 @@ from bench.report_header import _machine
 
 
 @dataclass
+class Part:
+    """One configuration's rounds, and what its sides answered and left behind."""
+
+    configuration: Configuration
+    steps: list[Step]
+    samples: Samples
+    answers: dict[str, Answers] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
 class Run:
     started_at: datetime
     command: str
     load: LoadSettings
-    steps: list[Step]
     uptime_before: str
     uptime_after: str = ""
     seconds: float = 0.0
+    parts: list[Part] = field(default_factory=list)
     trees: dict[str, Tree] = field(default_factory=dict)
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
-    answers: dict[str, Answers] = field(default_factory=dict)
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
     first_errors: list[str] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
 
@@ -70,30 +81,118 @@ def _busy_warning(uptime: str) -> str:
     )
 
 
+# What, besides issue 18, changed what a request does between the base and head.
+_BETWEEN = (
+    "Not only issue 18 lies between the trees: work merged in the same weeks changed what "
+    "a request does, on purpose. Among it: every completion is checked against the "
+    "session fetched from the gateway, matching ones too (7697043, issue 12; the base "
+    "fetched it only when the event contradicted its booking), and a confirmed booking "
+    "writes its `booking.confirmed` event to the outbox with the booking's ledger "
+    "(e5ed235, events out): each is a few more statements per webhook, and head's "
+    "server runs the events-out relay once a second (its default, as in `make bench`). "
+    "On PostgreSQL every transaction of head's server runs as `bookpay_app` under "
+    "row-level security in a tenant's scope (12eb9b5, issue 14; the base's ran as the "
+    "login), the scope sent with the BEGIN (16bc802). Issue 19 cut round trips: "
+    "connections are pinged only after sitting idle 5 s (fad9f3e; the base pinged before "
+    "every unit of work), the count of a customer's unpaid bookings that every checkout "
+    "makes has an index (4a67069, migration 0020); and the "
+    "fake Stripe has a pool of its own (cf94df5; at the base its transactions drew on the "
+    "app's pool, during the gateway call) and stores a session in one transaction "
+    "instead of two (4ec234a). Availability answers with an ETag and Cache-Control "
+    "(21c80a0; the load sends no If-None-Match, so every answer is a full 200); and head's "
+    "`bookpay serve` runs on uvloop and httptools, which it declares (this tree's "
+    "pyproject.toml; the base has neither, and runs on asyncio's own loop and h11: the "
+    "versions above); with several workers each of head's has a listening socket of its "
+    "own (SO_REUSEPORT, dc6538b, issue 19; the base's workers share one). A ratio of "
+    "head to base is therefore the restructuring and these together. One thing did not "
+    "change: neither tree holds a database connection across a checkout's gateway call. "
+    "48c4eb3 (issue 19) only added the test that says so "
+    "(tests/integration/http/test_no_connection_across_gateway.py); the base's checkout "
+    "already committed and closed its unit of work before asking the gateway (94bff09 "
+    "application/start_checkout.py), and that test as 48c4eb3 wrote it passes on the "
+    "base's tree, on SQLite and PostgreSQL."
+)
+
+
 def _without_paragraph(without: Tree) -> str:
     """What head-without takes away, and why it is measured."""
     return (
         f"**{WITHOUT}** is head without the later features: the same tree, venv and "
         f"settings, served by `python -m {without.launcher}`, which for measurement only "
-        "(nothing in the product changes) takes away the two features above that make "
-        "every webhook do more work: a checkout-session event's session is fetched from the "
-        "gateway only when the event contradicts its booking, as at the base (issue 12, "
-        "7697043, fetches it for matching events too), and a confirmation writes no "
-        "`booking.confirmed` event to the outbox and so reads no ledger to render one "
-        "(events out, e5ed235). Issue 18's Done-when compares its own change, the "
-        "restructuring; these two are other issues' deliberate work, so "
-        f"{WITHOUT}/base is the closer reading of issue 18 alone, head/base the product as "
-        "it is. It also serves on the base's event loop and HTTP parser (asyncio's own and "
-        "h11), not head's uvloop and httptools, so the server stack is held equal. "
-        "The rest stays: head-without still runs the events-out relay once a second "
-        "(finding nothing to send), and availability and checkout (an opened checkout "
-        "writes no event out) run head's code as it is."
+        "(nothing in the product changes), in the server's process and in each of its "
+        "workers, takes away the two features above that make every webhook do more work: "
+        "a checkout-session event's session is fetched from the gateway only when the "
+        "event contradicts its booking, as at the base (issue 12, 7697043, fetches it for "
+        "matching events too), and a confirmation writes no `booking.confirmed` event to "
+        "the outbox and so reads no ledger to render one (events out, e5ed235). It also "
+        "serves on the base's event loop and HTTP parser (asyncio's own and h11), not "
+        "head's uvloop and httptools, so the server stack is held equal. Issue 18's "
+        "Done-when compares its own change, the restructuring; these are other issues' "
+        f"deliberate work, so {WITHOUT}/base is the closer reading of issue 18 alone, "
+        "head/base the product as it is. It is not issue 18 alone: the rest stays. "
+        "head-without still runs the events-out relay once a second (finding nothing to "
+        "send), and availability and checkout run head's code as it is, with row-level "
+        "security, issue 19's fewer round trips, the index and the fake Stripe's own pool "
+        "above. Its checkout already has the base's shape around the gateway call (one "
+        "unit of work that holds the seats and commits, the call with no connection held, "
+        "one unit that attaches the session), so there is nothing of 48c4eb3 to take "
+        f"away; the checkout rows' {WITHOUT}/base includes those, unmeasured apart."
     )
 
 
-def write_report(
-    path: Path, run: Run, samples: Samples, figures: list[str], checks: Checks, seeded: int
-) -> str:
+_DATABASES = {"postgres": "a PostgreSQL database", "sqlite": "an SQLite file"}
+
+
+def _servers_line(run: Run) -> str:
+    chosen = ", ".join(
+        f"{part.configuration.title} (`bookpay serve --workers {part.configuration.workers}`"
+        f" on {_DATABASES[part.configuration.database]})"
+        for part in run.parts
+    )
+    return (
+        f"- Servers, in turn: {chosen}. In each configuration every tree is served by its "
+        "own `bookpay serve` from its own tree and venv, on its own fresh database migrated "
+        "by its own `bookpay migrate`; `BOOKPAY_GATEWAY=fake` (no injected latency), "
+        "limiters and sweeps off (bench/servers.py `server_env`, the same environment for "
+        "all). A configuration's servers stay up through its rounds (those not under load "
+        "are idle) and are stopped, their databases dropped, before the next one starts."
+        + (
+            " Set for all besides: " + ", ".join(f"`{k}={v}`" for k, v in run.settings.items())
+            if run.settings
+            else ""
+        )
+    )
+
+
+def _part_section(part: Part, figures: list[str], names: tuple[str, ...]) -> list[str]:
+    return [
+        f"## {part.configuration.title}",
+        "",
+        f"{order_line(part.steps)}; {part.seconds / 60:.1f} min with its set-up.",
+        "",
+        *table(part.samples, figures, names),
+        "",
+    ]
+
+
+def _checks_section(run: Run, checks: Checks) -> list[str]:
+    failed = [what for what, ok in checks.results if not ok]
+    out = ["## Checks", ""]
+    if failed:
+        out += [f"**{len(failed)} of {len(checks.results)} checks FAILED**:", ""]
+        out += [f"- **FAILED**: {what}" for what in failed]
+    else:
+        out += [f"All {len(checks.results)} checks held."]
+    if run.first_errors:
+        out += ["", "The first error of each load that had one, and what the servers logged:", ""]
+        out += [f"- {error}" for error in run.first_errors]
+    out += ["", "<details><summary>Every check</summary>", ""]
+    out += [f"- {'held' if ok else '**FAILED**'}: {what}" for what, ok in checks.results]
+    out += ["", "</details>", ""]
+    return out
+
+
+def write_report(path: Path, run: Run, figures: list[str], checks: Checks, seeded: int) -> str:
     """The report as Markdown, written to `path` and returned."""
     base, head = run.trees["base"], run.trees["head"]
     names = tuple(run.trees)
@@ -124,68 +223,42 @@ def write_report(
             f"{name} {found['base'][name]} / {found['head'][name]}"
             for name in ("Python", *PACKAGES)
         ),
-        "- Servers: each tree's own `bookpay serve --workers 1` from its own tree and venv, "
-        "on its own fresh PostgreSQL database migrated by its own `bookpay migrate`; "
-        "`BOOKPAY_GATEWAY=fake` (no injected latency), limiters and sweeps off "
-        "(bench/servers.py `server_env`, the same environment for all). All stay up all "
-        "along; those not under load are idle."
-        + (
-            " Set for all besides: " + ", ".join(f"`{k}={v}`" for k, v in run.settings.items())
-            if run.settings
-            else ""
-        ),
+        _servers_line(run),
         f"- Load: this tree's bench/loadgen.py, {run.load.connections} connections, "
-        f"{run.load.warmup:g} s warm-up + {run.load.seconds:g} s measured per load, in this "
-        f"order: {order_line(run.steps)}. Each cell: the median over the rounds, the lowest "
-        "and highest in brackets; "
+        f"{run.load.warmup:g} s warm-up + {run.load.seconds:g} s measured per load; in "
+        "each configuration every figure is loaded on every tree one right after the other, "
+        "in an order that changes every round (each section says it). Each cell: the median "
+        "over the rounds, the lowest and highest in brackets; "
         + ", ".join(f"{name}/base" for name in names[1:])
         + " compare the medians (req/s above 1 is faster, p50 and p99 below 1 are faster).",
         "",
-        *table(samples, figures, names),
-        "",
     ]
+    for part in run.parts:
+        out += _part_section(part, figures, names)
     if "webhooks" in figures:
         out += [
-            f"Webhooks: {seeded:,} pending bookings per tree, written by each tree's own "
-            "bench/seed.py into its own schema (head's also writes the fake Stripe's paid "
-            "sessions it checks events against), then `ANALYZE`; each round sends events "
-            "not sent before, 20 % of requests duplicates.",
+            f"Webhooks: {seeded:,} pending bookings per tree and configuration, written by "
+            "each tree's own bench/seed.py into its own schema (head's also writes the fake "
+            "Stripe's paid sessions it checks events against), then `ANALYZE`; each round "
+            "sends events not sent before, 20 % of requests duplicates.",
             "",
         ]
-    out += [
-        "Not only issue 18 lies between the trees: work merged in the same weeks changed what "
-        "a request does, on purpose. Among it: every completion is checked against the "
-        "session fetched from the gateway, matching ones too (7697043, issue 12; the base "
-        "fetched it only when the event contradicted its booking), and a confirmed booking "
-        "writes its `booking.confirmed` event to the outbox with the booking's ledger "
-        "(e5ed235, events out): each is a few more statements per webhook, and head's "
-        "server runs the events-out relay once a second (its default, as in `make bench`); "
-        "a checkout no longer holds a database connection while the gateway is asked "
-        "(48c4eb3, issue 19), "
-        "and the fake Stripe has a pool of its own (cf94df5); availability answers with an "
-        "ETag and Cache-Control (21c80a0; the load sends no If-None-Match, so every answer "
-        "is a full 200); and head's `bookpay serve` runs on uvloop and httptools, which it "
-        "declares (this tree's pyproject.toml; the base has neither, and runs on asyncio's own "
-        "loop and h11: the versions above). A ratio of head to base is therefore the "
-        "restructuring and these together.",
-        "",
-    ]
+    out += ["## What else lies between the trees", "", _BETWEEN, ""]
     if without is not None:
         out += [_without_paragraph(without), ""]
-    out += ["## Checks", ""]
-    out += [f"- {'held' if ok else '**FAILED**'}: {what}" for what, ok in checks.results]
-    if run.first_errors:
-        out += ["", "The first error of each load that had one, and what the servers logged:", ""]
-        out += [f"- {error}" for error in run.first_errors]
-    out += ["", "## The trees' answers before the loads", ""]
-    for name, answers in run.answers.items():
-        out.append(
-            f"- {name}: availability {answers.availability_status}, {answers.slots_shown} "
-            f"slots shown (fields {', '.join(answers.slot_fields)}); checkout "
-            f"{answers.checkout_status} (fields {', '.join(answers.checkout_fields)})"
-        )
-    for name, result in run.outcomes.items():
-        out.append(f"- {name} after the loads: {result}")
+    out += _checks_section(run, checks)
+    out += ["## The trees' answers before and after the loads", ""]
+    for part in run.parts:
+        title = part.configuration.title
+        for name, answers in part.answers.items():
+            out.append(
+                f"- {title}, {name}: availability {answers.availability_status}, "
+                f"{answers.slots_shown} slots shown (fields {', '.join(answers.slot_fields)}); "
+                f"checkout {answers.checkout_status} "
+                f"(fields {', '.join(answers.checkout_fields)})"
+            )
+        for name, result in part.outcomes.items():
+            out.append(f"- {title}, {name} after the loads: {result}")
     text = "\n".join(out) + "\n"
     path.write_text(text)
     return text

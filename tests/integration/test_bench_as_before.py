@@ -1,11 +1,14 @@
 """bench/as_before.py really takes the two later features away: within its patch, a
 completion that matches its booking is applied without asking the gateway (the same one
 waits for the gateway without it), and a confirmation writes no event to the outbox (one
-does without it). Through HTTP with the fake gateway, on SQLite and PostgreSQL."""
+does without it). Through HTTP with the fake gateway, on SQLite and PostgreSQL. Its
+checkout keeps the base's shape around the gateway call (no connection held across it),
+and a server of several workers is patched in every worker."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +19,12 @@ from sqlalchemy import func, select
 from adapters.sql.events_out_tables import outbox_events
 from adapters.stripe_wire import signature as stripe_signature
 from application.ports.gateway import PaymentGateway
-from bench.as_before import later_features_off
+from bench.as_before import BANNER, banners, later_features_off
+from bench.before_after_trees import head_without_tree, serving, tree_database
 from tests.support.gateway_doubles import SessionsUnreadable
 from tests.support.http_app import WEBHOOK_SECRET
 from tests.support.http_flows import open_checkout
+from tests.support.pool_watch import PoolWatch, WatchedGateway
 from tests.support.webhook_shop import ENGINES, PAID, Shop, session_event, shop_on
 
 COMPLETED = "checkout.session.completed"
@@ -110,3 +115,40 @@ def test_it_serves_on_the_loop_and_parser_the_base_served_on() -> None:
     served = as_the_base_serves(head_options)()
 
     assert served == {"port": 8000, "loop": "asyncio", "http": "h11"}
+
+
+async def test_its_checkout_asks_the_gateway_holding_no_connection_as_the_base_did(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    """Nothing of the checkout is taken away, and nothing need be: the base (94bff09) also
+    committed the hold's unit of work before asking the gateway, and attached the session
+    in another (48c4eb3 only added the test that says so, which passes on the base)."""
+    watch = PoolWatch()
+    watched = lambda inner: WatchedGateway(inner, watch)  # noqa: E731
+    async with shop_on(database_url, tmp_path, watched) as shop:
+        watch.attach(shop.container.engine())
+        with later_features_off():
+            _tenant, checkout = await open_checkout(shop.client)
+
+    assert checkout["checkout_url"]
+    assert "create_checkout_session" in watch.calls
+    assert watch.violations == []
+
+
+@pytest.mark.slow
+def test_every_worker_of_a_two_worker_server_is_served_patched() -> None:
+    """uvicorn spawns each worker, which runs bench.as_before again as `__mp_main__` and
+    patches itself: the launcher and both workers log the banner, on an SQLite file that
+    head-without's own `bookpay migrate` made, as bench.before_after serves it."""
+    tree = head_without_tree()
+    with tree_database(tree, "sqlite") as url, serving(tree, url, {}, workers=2) as server:
+        # Ready means one worker serves; the other may still be starting.
+        for _ in range(300):
+            logged = server.log_text()
+            if logged.count("Application startup complete") >= 2:
+                break
+            time.sleep(0.1)
+
+    assert banners(2) == 3
+    assert logged.count(BANNER) == 3, logged
+    assert banners(1) == 1

@@ -4,20 +4,31 @@ ratio to the base for every later side. No timing here."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from bench import before_after
+from bench import before_after_writer as writer
 from bench.before_after_report import (
+    CONFIGURATIONS,
+    Configuration,
     Sample,
     Samples,
     Spread,
     Step,
+    configurations,
     order_line,
     orders,
     ratio,
     schedule,
     table,
 )
+from bench.before_after_trees import PACKAGES, Tree
+from bench.before_after_writer import Part, Run, write_report
+from bench.checks import Checks
+from bench.load import LoadSettings
 
 TREES = ("base", "head")
 THREE = ("base", "head", "head-without")
@@ -25,6 +36,33 @@ THREE = ("base", "head", "head-without")
 
 def test_the_before_after_command_imports() -> None:
     assert callable(before_after.main)
+
+
+def test_by_default_every_side_is_compared_on_postgresql_and_sqlite_with_one_and_two_workers() -> (
+    None
+):
+    assert list(CONFIGURATIONS.values()) == [
+        Configuration("postgres-1", "postgres", 1),
+        Configuration("sqlite-1", "sqlite", 1),
+        Configuration("postgres-2", "postgres", 2),
+    ]
+    assert [one.title for one in CONFIGURATIONS.values()] == [
+        "PostgreSQL, 1 worker",
+        "SQLite, 1 worker",
+        "PostgreSQL, 2 workers",
+    ]
+    assert configurations(",".join(CONFIGURATIONS)) == list(CONFIGURATIONS.values())
+
+
+def test_configurations_are_picked_by_name_in_the_order_given() -> None:
+    assert [c.name for c in configurations("postgres-2, sqlite-1,postgres-2")] == [
+        "postgres-2",
+        "sqlite-1",
+    ]
+    with pytest.raises(ValueError, match="unknown configurations: sqlite-2"):
+        configurations("postgres-1,sqlite-2")
+    with pytest.raises(ValueError, match="none given"):
+        configurations(" , ")
 
 
 def test_each_round_measures_every_figure_on_both_trees_one_after_the_other() -> None:
@@ -215,3 +253,48 @@ def test_the_order_line_says_what_ran_after_what() -> None:
     )
     assert order_line([Step(1, "checkout", "base")]) == "round 1: checkout base (1 round)"
     assert order_line([]) == "nothing measured"
+
+
+def test_the_report_has_one_table_per_configuration_and_says_what_head_without_takes_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "_postgres_version", lambda: "15.0")
+    monkeypatch.setattr(writer, "_subject", lambda commit: f"subject of {commit}")
+    monkeypatch.setattr(writer, "_machine", lambda: "2 cores")
+    trees = {
+        "base": Tree("base", tmp_path, tmp_path, "94bff09"),
+        "head": Tree("head", tmp_path, tmp_path, "abc1234"),
+        "head-without": Tree("head-without", tmp_path, tmp_path, "abc1234", "bench.as_before"),
+    }
+    run = Run(
+        datetime(2026, 12, 1, tzinfo=UTC),
+        "make it",
+        LoadSettings(4, 1, 16),
+        "load average 0.1, 0.1, 0.1",
+    )
+    run.trees = trees
+    run.versions = dict.fromkeys(trees, dict.fromkeys(("Python", *PACKAGES), "1"))
+    checks = Checks()
+    checks.expect(True, "one check")
+    for configuration in CONFIGURATIONS.values():
+        steps = schedule(1, ["checkout"], THREE)
+        samples = Samples()
+        for step in steps:
+            samples.add(step, Sample(100.0 * configuration.workers, 10.0, 20.0))
+        run.parts.append(Part(configuration, steps, samples))
+
+    text = write_report(tmp_path / "report.md", run, ["checkout"], checks, 0)
+
+    titles = [line for line in text.splitlines() if line.startswith("## ")]
+    assert titles[:3] == [
+        "## PostgreSQL, 1 worker",
+        "## SQLite, 1 worker",
+        "## PostgreSQL, 2 workers",
+    ]
+    assert sum(line.startswith("| figure |") for line in text.splitlines()) == 3
+    assert text.count("| checkout (1 seat, fake gateway) |") == 3
+    assert "`bookpay serve --workers 2` on a PostgreSQL database" in text
+    assert "on an SQLite file" in text
+    assert "nothing of 48c4eb3 to take away" in text
+    assert "All 1 checks held." in text
+    assert (tmp_path / "report.md").read_text() == text
