@@ -19,6 +19,8 @@ log = logging.getLogger("bookpay.periodic")
 # While a job keeps failing (the database is down) it waits twice as long each time, up to
 # this: one line a minute in the log, not a traceback a second.
 MAX_BACKOFF_SECONDS = 60
+# How long stopping waits for a run in progress to finish before cancelling it.
+STOP_GRACE_SECONDS = 5
 
 
 class PeriodicTask:
@@ -30,31 +32,45 @@ class PeriodicTask:
         *,
         scope: Callable[[], AbstractContextManager[Any]],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        stop_grace_seconds: float = STOP_GRACE_SECONDS,
     ) -> None:
-        """`scope`: entered around each run: whose rows the job may see and change."""
+        """`scope`: entered around each run: whose rows the job may see and change.
+        `stop_grace_seconds`: how long `stop` lets a run in progress finish."""
         self._name = name
         self._job = job
         self._scope = scope
         self._seconds = seconds
         self._sleep = sleep
+        self._stop_grace = stop_grace_seconds
         self._task: asyncio.Task[None] | None = None
+        self._running = False
+        self._stopping = False
 
     async def start(self) -> None:
         if self._seconds > 0 and self._task is None:
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
+        """End the job: at once between runs; a run in progress may finish first (within
+        `stop_grace_seconds`). Cancelled midway, a run leaves behind what it started outside
+        its own await, such as a connection aiosqlite still opens on its thread after the
+        await was cancelled (omnilib/aiosqlite#259)."""
         if self._task is not None:
+            self._stopping = True
+            if self._running:
+                await asyncio.wait({self._task}, timeout=self._stop_grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            self._stopping = False
 
     async def _run(self) -> None:
         # Jitter spreads the processes of one server so they do not all sweep at once.
         await self._sleep(random.uniform(0, self._seconds))  # noqa: S311 - not a secret
         failures = 0
-        while True:
+        while not self._stopping:
+            self._running = True
             try:
                 with self._scope():
                     result = await self._job()()
@@ -63,6 +79,10 @@ class PeriodicTask:
             except Exception as error:  # a failed run must not end the loop; the next retries
                 failures += 1
                 self._log_failure(error, self._wait(failures))
+            finally:
+                self._running = False
+            if self._stopping:
+                return
             await self._sleep(self._wait(failures))
 
     def _wait(self, failures: int) -> float:

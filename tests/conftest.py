@@ -5,6 +5,7 @@ import gc
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -57,6 +58,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # several that pytest runs at the session's end, traverse only what the tests make.
     gc.collect()
     gc.freeze()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    # A full collection traverses every object not frozen: what the tests keep (caches, the
+    # pooled apps) piles up, and each of the cyclic collector's full passes walked all of it
+    # again. Once a module's tests and its module fixtures are done, its garbage is collected
+    # and what lives on is frozen, so later passes walk only what the tests since then made.
+    yield
+    if nextitem is None or nextitem.path != item.path:
+        gc.collect()
+        gc.freeze()
+
+
+def pytest_sessionfinish() -> None:
+    # What was frozen while the tests ran and became garbage since is collected at the end
+    # (pytest's last collection, which reports what it finds unraisable).
+    gc.unfreeze()
 
 
 # The quick loop (-m "not slow") runs the HTTP and Gherkin business scenarios on SQLite only;

@@ -25,6 +25,9 @@ from tests.bdd.notation import (
     parse_money,
     parse_tiers,
 )
+from tests.support.step_lookup import find_step_definitions_once
+
+find_step_definitions_once()
 
 # --- outcomes: a When step either produces a value or is refused ---------------------
 

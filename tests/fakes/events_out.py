@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import copy
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,6 +41,16 @@ class _State:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     # Delivery id -> the end of its lease while in flight (claimed, outcome not recorded).
     leases: dict[str, datetime] = field(default_factory=dict)
+
+    def copy(self) -> _State:
+        """A working copy: new containers, the same entries (every one is immutable)."""
+        return _State(
+            dict(self.endpoints),
+            dict(self.messages),
+            list(self.undispatched),
+            dict(self.deliveries),
+            dict(self.leases),
+        )
 
 
 class InMemoryEventsOut:
@@ -97,7 +106,7 @@ class InMemoryEventsOutUnitOfWork:
 
     async def __aenter__(self) -> Self:
         await self._store._lock.acquire()
-        self._working = copy.deepcopy(self._store.state)
+        self._working = self._store.state.copy()
         return self
 
     async def __aexit__(
@@ -110,7 +119,7 @@ class InMemoryEventsOutUnitOfWork:
         self._store._lock.release()
 
     async def commit(self) -> None:
-        self._store.state = copy.deepcopy(self._active())
+        self._store.state = self._active().copy()
 
 
 class InMemoryEndpoints:

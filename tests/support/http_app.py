@@ -190,11 +190,16 @@ def _settings(values: dict[str, Any]) -> Settings:
 
 
 # Settings the app never reads itself: its container's providers do, anew for each test
-# (the limits, the outbound webhook rules, the database). Apps that differ only by them are
-# one app (building one costs about 0.3 s of CPU); tests/integration/http/test_app_pool.py.
+# (the limits, the outbound webhook rules, the database and its pools, who bears a
+# dispute's costs). Apps that differ only by them are one app (building one costs about
+# 0.3 s of CPU); tests/integration/http/test_app_pool.py.
 _READ_BY_THE_CONTAINER = frozenset(
     {
         "database_url",
+        "db_statement_timeout_ms",
+        "fake_stripe_pool_size",
+        "dispute_bearer",
+        "slot_share_per_client",
         "max_requests_in_flight",
         "max_wait_in_line_ms",
         "checkout_limit_per_minute",

@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 from hypothesis import assume, settings
 from hypothesis import strategies as st
@@ -32,6 +33,12 @@ PROPERTY = settings(max_examples=EXAMPLES, deadline=None)
 QUICK = settings(max_examples=max(EXAMPLES // 2, 1), deadline=None)
 
 
+# The strategies below are made once per argument (functools.cache) and drawn from many
+# times: a strategy made anew inside every draw had Hypothesis work out its properties
+# again each time, which cost more than the tests' own checks.
+
+
+@cache
 def money(currency: str, max_major: int, min_major_units: int = 0) -> st.SearchStrategy[Money]:
     """Amounts up to `max_major` whole units, always a step Stripe accepts."""
     step = granularity(currency)
@@ -39,6 +46,7 @@ def money(currency: str, max_major: int, min_major_units: int = 0) -> st.SearchS
     return st.integers(min_major_units, top).map(lambda steps: Money(steps * step, currency))
 
 
+@cache
 def optional(strategy: st.SearchStrategy[Money]) -> st.SearchStrategy[Money | None]:
     return st.one_of(st.none(), strategy)
 
@@ -53,6 +61,7 @@ bearers = st.one_of(
 )
 
 
+@cache
 @st.composite
 def tier_tables(draw: st.DrawFn, currency: str) -> tuple[Tier, ...]:
     bounds = sorted({m.amount for m in draw(st.lists(money(currency, 1_000, 1), max_size=4))})
@@ -66,6 +75,7 @@ def tier_tables(draw: st.DrawFn, currency: str) -> tuple[Tier, ...]:
     )
 
 
+@cache
 @st.composite
 def fee_policies(draw: st.DrawFn, currency: str) -> FeePolicy:
     minimum, maximum = draw(optional(money(currency, 10))), draw(optional(money(currency, 50)))

@@ -18,7 +18,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.database import create_engine
-from adapters.sql.migrations import upgrade_async
 from adapters.sql.row_scope import acting_for_platform, acting_for_tenant
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWork
 from application.expire_lapsed_holds import ExpireLapsedHolds
@@ -45,11 +44,10 @@ class Lapsed:
 
 
 @pytest.fixture
-async def lapsed(fresh_postgres_url: str) -> AsyncIterator[Lapsed]:
+async def lapsed(migrated_postgres_url: str) -> AsyncIterator[Lapsed]:
     """Two tenants, each with one unpaid hold that lapsed a minute ago."""
-    await upgrade_async(fresh_postgres_url, "head")
-    owner = create_engine(fresh_postgres_url)
-    app = create_engine(fresh_postgres_url, pool_size=1, row_security_role="bookpay_app")
+    owner = create_engine(migrated_postgres_url)
+    app = create_engine(migrated_postgres_url, pool_size=1, row_security_role="bookpay_app")
     bookings = []
     async with SqlAlchemyUnitOfWork(owner) as uow:
         for n in range(2):
