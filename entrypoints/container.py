@@ -58,10 +58,10 @@ from domain.dispute import DisputeBearer
 from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
-from entrypoints.http.request_phases import record
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.request_phases import record
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 WEBHOOK_PATHS = {

@@ -24,7 +24,6 @@ from adapters.sql.statements import Statements, statements_for
 from adapters.sql.tenants import SqlAlchemyTenantRepository
 from application.ports.events_out import EventPayloads
 
-
 # What a unit of work times for its observer (`on_timing`): the wait for a connection of
 # the engine's pool (a free one, a new one opened, or a ping after idle: SQLAlchemy's pool
 # events mark when a connection is handed over, not when it was asked for), and the time

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from adapters.sql.unit_of_work import CONNECTION_WAIT, UNIT_OF_WORK
+from adapters.sql.unit_of_work import CONNECTION_WAIT as CONNECTION_WAIT
+from adapters.sql.unit_of_work import UNIT_OF_WORK as UNIT_OF_WORK
 
 ADMISSION_WAIT = "admission_wait"
 ADMISSION_RETURN_WAIT = "admission_return_wait"

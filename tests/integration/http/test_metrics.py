@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from entrypoints.cli import prepare_shared_metrics
 from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.request_phases import PHASES
 from tests.support.app_client import AppClient
 from tests.support.http_app import build_test_app
 
@@ -62,6 +63,7 @@ def test_label_values_are_escaped() -> None:
 
 _WORKER = """
 from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.request_phases import PHASES
 metrics = RequestMetrics()
 for _ in range({count}):
     metrics.observe("GET", "/health/live", 200, 0.25)
@@ -141,9 +143,5 @@ async def test_each_request_counts_its_wait_for_a_pooled_connection_and_its_unit
     assert phase("sum", "gateway_call") == 0
     whole = (("method", "GET"), ("route", route))
     assert samples[("bookpay_http_request_duration_seconds_count", whole)] == 2
-    parts = sum(
-        phase("sum", name)
-        for name in ("admission_wait", "connection_wait", "unit_of_work", "gateway_call")
-        + ("admission_return_wait", "rest")
-    )
+    parts = sum(phase("sum", name) for name in PHASES)
     assert parts == pytest.approx(samples[("bookpay_http_request_duration_seconds_sum", whole)])
