@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.server_phases import bound_words
+from bench.server_phases import bound_words, counted_words
 
 NOT_MEASURED = "what the requests waited on was not measured in this run"
 
@@ -122,6 +122,8 @@ def waited_on(fig: dict[str, Any]) -> str:
         parts.append(database_waits(side["activity"], rate))
     if side.get("pooler"):
         parts.append(pooler_waits(side["pooler"], _answered(fig)))
+    if fig.get("phases") and "whole" in fig["phases"]:
+        parts.append(counted_words(fig["phases"]))
     if not parts:
         return NOT_MEASURED
     total = request_time(fig)

@@ -106,6 +106,21 @@ def _bound(buckets: dict[float, float], count: float, quantile: float) -> float:
     return math.inf
 
 
+def counted_words(phases: dict[str, Any]) -> str:
+    """`spent`'s reading in one clause: the mean per phase, summing to the whole, and each
+    phase's p99 bound."""
+    whole = phases["whole"]
+    parts = [(name, phases[name]) for name in PHASES if name in phases]
+    means = ", ".join(f"{part['mean_ms']:.1f} ms {PHASE_WORDS[name]}" for name, part in parts)
+    p99s = ", ".join(f"{PHASE_WORDS[name]} {bound_words(part['p99_ms'])}" for name, part in parts)
+    return (
+        f"the server counted per request ({phases['requests']:,.0f} requests of "
+        f"{phases['route']}, warm-up included; its `/metrics` histograms): "
+        f"{whole['mean_ms']:.1f} ms in the server on average, of which {means}; p99 bounds "
+        f"(a histogram bucket's edge): the whole {bound_words(whole['p99_ms'])}, {p99s}"
+    )
+
+
 def bound_words(ms: float) -> str:
     """A bucket's bound as printed: "≤ 300 ms", or past the last finite edge."""
     return "beyond 10 s" if math.isinf(ms) else f"≤ {ms:.0f} ms"

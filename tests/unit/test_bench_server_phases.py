@@ -76,6 +76,10 @@ def test_sqlite_one_worker_prints_the_measured_wait_for_its_one_connection() -> 
         "included: 12.4 ms on average waiting for that connection (p99 ≤ 10 ms, a histogram "
         "bucket's bound)"
     ) in text
+    # What the figure waited on: every phase, counted, where nothing else was read.
+    assert "what the requests waited on was not measured" not in text
+    assert "the server counted per request (100 requests of" in text
+    assert "12.4 ms waiting for a pooled database connection" in text
 
 
 def test_the_latency_section_accounts_for_the_checkout_with_measured_phases() -> None:
