@@ -85,7 +85,7 @@ class RequestMetrics:
             buckets=SECONDS_BUCKETS,
         )
         self._series: dict[tuple[str, str, int], tuple[Counter, Counter]] = {}
-        self._timings: dict[tuple[str, str], tuple[Any, list[tuple[str, Any]]]] = {}
+        self._timings: dict[tuple[str, str], tuple[Histogram, list[tuple[str, Histogram]]]] = {}
         started = Gauge(
             "bookpay_process_start_time_seconds",
             "Start time of the process (of the oldest one, under several workers).",
