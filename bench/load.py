@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BIN, ROOT, log
+from bench.server_phases import read_histograms, spent
 from bench.servers import Server
 from bench.watch import Watch, WatchTarget, cpu_seconds, cpu_used
 
@@ -64,8 +65,10 @@ def run_load(
 ) -> dict[str, Any]:
     """Run bench.loadgen in its own process with this plan; its JSON result.
 
-    With `server`, also the CPU seconds its processes (and PostgreSQL's) used meanwhile;
-    with `watch`, what the database side did (bench/watch.py) under "database".
+    With `server`, also the CPU seconds its processes (and PostgreSQL's) used meanwhile,
+    and for Bookpay its own count of where the busiest route's requests spent their time
+    (bench/server_phases.py, warm-up included) under "phases"; with `watch`, what the
+    database side did (bench/watch.py) under "database".
     """
     plan = {
         "connections": settings.connections,
@@ -76,6 +79,8 @@ def run_load(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(plan, handle)
     server_pids = server.processes() if server else []
+    counts_phases = server is not None and server.name == "bookpay"
+    phases_before = read_histograms(server) if server is not None and counts_phases else {}
     server_cpu, postgres_cpu = cpu_seconds(server_pids), cpu_seconds(_postgres_pids())
     machine = _machine_ticks()
     wall = time.perf_counter()
@@ -103,6 +108,8 @@ def run_load(
         result["database"] = watching.result
     result["machine"] = _machine_share(machine, _machine_ticks())
     server_after = cpu_seconds(server_pids)
+    if server is not None and counts_phases:
+        result["phases"] = spent(phases_before, read_histograms(server))
     result["server_cpu_seconds"] = cpu_used(server_cpu, server_after)
     result["server_cpu_share"] = result["server_cpu_seconds"] / wall
     result["server_cpu_by_process"] = [

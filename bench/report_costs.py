@@ -141,6 +141,7 @@ def per_request(fig: dict[str, Any]) -> dict[str, Any]:
         "turn_waiting": float(turn["mean_waiting"]) if turn else None,
         "idle": float(fig["machine"]["idle"]),
         "per_worker": max((float(v) for v in fig.get("server_cpu_by_process", [])), default=0.0),
+        "phases": fig.get("phases"),
     }
     return found
 

@@ -12,6 +12,7 @@ from typing import Any
 from bench.report_costs import _bound, bound_by, per_request
 from bench.report_sections import Lines
 from bench.scenarios import LatencyResult
+from bench.server_phases import PHASE_WORDS, PHASES, bound_words
 
 LATENCY_QUEUE_TITLE = "Where a checkout's time went under Stripe's latency"
 
@@ -34,18 +35,28 @@ def share_longer(p50_ms: float, p99_ms: float, ms: float) -> float:
     return 1 - NormalDist().cdf(math.log(ms / p50_ms) / _sigma(p50_ms, p99_ms))
 
 
-def line_and_loop(ready: dict[str, Any], rps: float, beyond_ms: float, worker_ms: float) -> str:
+def line_and_loop(
+    ready: dict[str, Any],
+    rps: float,
+    beyond_ms: float,
+    worker_ms: float,
+    counted: bool = False,
+) -> str:
     """Where the time beyond the gateway went, from the server's own health probes read
     beside the load (bench/watch.py): the admission line by Little's law, the event loop's
-    queue by a request that needs nothing else."""
+    queue by a request that needs nothing else. `counted`: the server's own count per
+    checkout follows (`counted_phases`), so the rest is not left as an estimate."""
     line_ms = 1000 * float(ready["mean_waiting"]) / max(rps, 1e-9)
     loop_ms = float(ready["live_mean_ms"])
     rest = beyond_ms - worker_ms - line_ms
     turns = (
-        f"not measured apart: divided by that `/health/live` time they make ~{rest / loop_ms:.0f} "
-        "waits of its length, an estimate from two averages and not a count of the turns a "
-        "checkout takes on the loop (each statement's answer, the gateway's, the answer to "
-        "the customer; how long each of them waited is not measured)"
+        "estimates from these averages; the server's own count per checkout, next, "
+        "measures each phase"
+        if counted
+        else f"not measured apart: divided by that `/health/live` time they make "
+        f"~{rest / loop_ms:.0f} waits of its length, an estimate from two averages and not a "
+        "count of the turns a checkout takes on the loop (each statement's answer, the "
+        "gateway's, the answer to the customer; how long each of them waited is not measured)"
         if rest > 0 and loop_ms > 0
         else "nothing left to explain"
     )
@@ -189,12 +200,60 @@ def _time_went(result: LatencyResult, key: str) -> str:
         + "\n"
     )
     ready = (fig.get("database") or {}).get("readiness")
-    if ready:
-        return text + line_and_loop(ready, float(fig["rps"]), beyond, worker_ms)
-    return text + (
-        "The server's readiness (the admission line) was not sampled in this figure: the "
-        "time beyond the call and the worker's CPU is not split further.\n"
+    phases = fig.get("phases")
+    counted = (
+        counted_phases(phases, result.drawn.get(key) or {}, float(fig["p99_ms"]), mean)
+        if phases and "whole" in phases
+        else ""
     )
+    if ready:
+        return (
+            text
+            + line_and_loop(ready, float(fig["rps"]), beyond, worker_ms, bool(counted))
+            + counted
+        )
+    return (
+        text
+        + (
+            ""
+            if counted
+            else "The server's readiness (the admission line) was not sampled in this figure: "
+            "the time beyond the call and the worker's CPU is not split further.\n"
+        )
+        + counted
+    )
+
+
+def counted_phases(
+    phases: dict[str, Any], drawn: dict[str, float], client_p99_ms: float, client_mean_ms: float
+) -> str:
+    """The server's own count of where each checkout's time went (bench/server_phases.py):
+    each phase's mean, summing to the whole, and each phase's p99 (a bucket's bound);
+    with the delays the fake drew in the figure."""
+    whole = phases["whole"]
+    parts = [(name, phases[name]) for name in PHASES if name in phases]
+    means = ", ".join(f"{part['mean_ms']:.0f} ms {PHASE_WORDS[name]}" for name, part in parts)
+    total = sum(part["mean_ms"] for _, part in parts)
+    p99s = ", ".join(f"{PHASE_WORDS[name]} {bound_words(part['p99_ms'])}" for name, part in parts)
+    text = (
+        f"Counted per checkout by the server itself (its `/metrics` histograms "
+        "`bookpay_http_request_duration_seconds` and `bookpay_http_request_phase_seconds`, "
+        f"read before and after the figure, warm-up included: {phases['requests']:,.0f} "
+        f"requests of {phases['route']}): a checkout spent {whole['mean_ms']:.0f} ms in the "
+        f"server on average (the load generator measured {client_mean_ms:.0f} ms), of which "
+        f"{means} (together {total:.0f} ms). The p99 of each phase, bounded by its "
+        f"histogram's bucket: the whole {bound_words(whole['p99_ms'])} (the load generator's p99 "
+        f"{client_p99_ms:.0f} ms), {p99s}."
+    )
+    if drawn:
+        gateway = phases.get("gateway_call")
+        seen = f"; as the app saw it, p99 {bound_words(gateway['p99_ms'])}" if gateway else ""
+        text += (
+            f" The fake drew {drawn['calls']:,.0f} delays in this figure: p50 "
+            f"{drawn['injected_p50_ms']:.0f} ms, p99 {drawn['injected_p99_ms']:.0f} ms; its "
+            f"calls took p99 {drawn['call_p99_ms']:.0f} ms timed inside it{seen}."
+        )
+    return text + "\n"
 
 
 def _against_injected(p99_ms: float, injected_ms: float) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.server_phases import bound_words, counted_words
+
 NOT_MEASURED = "what the requests waited on was not measured in this run"
 
 
@@ -120,10 +122,32 @@ def waited_on(fig: dict[str, Any]) -> str:
         parts.append(database_waits(side["activity"], rate))
     if side.get("pooler"):
         parts.append(pooler_waits(side["pooler"], _answered(fig)))
+    if fig.get("phases") and "whole" in fig["phases"]:
+        parts.append(counted_words(fig["phases"]))
     if not parts:
         return NOT_MEASURED
     total = request_time(fig)
     return "measured beside the load" + (f", {total}" if total else "") + ": " + "; ".join(parts)
+
+
+def _pool_wait(phases: dict[str, Any] | None) -> str:
+    """The wait for the pool's connection as the server counted it per request
+    (bench/server_phases.py), or why it is an estimate."""
+    if not phases or "connection_wait" not in phases or "whole" not in phases:
+        return "the pool's wait is not measured: an estimate from the turn"
+    wait, held = phases["connection_wait"], phases.get("unit_of_work")
+    holding = (
+        f", and {held['mean_ms']:.1f} ms holding it in its units of work (p99 "
+        f"{bound_words(held['p99_ms'])})"
+        if held
+        else ""
+    )
+    return (
+        f"measured per request by the server itself, {phases['requests']:,.0f} requests of "
+        f"{phases['route']}, warm-up included: {wait['mean_ms']:.1f} ms on average waiting "
+        f"for that connection (p99 {bound_words(wait['p99_ms'])}, a histogram bucket's bound)"
+        f"{holding}, of {phases['whole']['mean_ms']:.1f} ms in the server"
+    )
 
 
 def one_connection(mine: dict[str, Any], cpu_bound: bool) -> str:
@@ -141,7 +165,7 @@ def one_connection(mine: dict[str, Any], cpu_bound: bool) -> str:
         "connection and given back when that connection returns to the pool, so that "
         f"connection was in a transaction {share:.0f} % of the time while the worker used "
         f"{float(mine['per_worker']):.2f} of a core, and the worker's other requests queued "
-        "for it (the pool's wait is not measured: an estimate from the turn). At "
+        f"for it ({_pool_wait(mine.get('phases'))}). At "
         f"{held:.1f} ms per request the one connection serves at most ~{1000 / held:.0f} "
         "req/s (an estimate: held all the time)"
         + (

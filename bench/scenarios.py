@@ -36,6 +36,7 @@ from bench.common import (
 )
 from bench.load import LoadSettings, run_load
 from bench.seed import BenchTenant, seed_pending_bookings
+from bench.server_phases import percentile_ms
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import add_scarce_offering, checkout_plan, set_up_tenant, webhook_plan
 from bench.watch import WatchTarget
@@ -79,6 +80,10 @@ class LatencyResult:
     # Per figure ("full", "half"): the fake Stripe's own timings over it (warm-up included),
     # the difference of two readings of GET /fake-stripe/timings (adapters/fake_stripe/timings.py).
     gateway: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per figure: the delays the fake drew in it and its calls' whole times, call by call
+    # (GET /fake-stripe/timings/samples): "injected_p50_ms", "injected_p99_ms",
+    # "call_p99_ms", "calls".
+    drawn: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def per_call(self, key: str) -> dict[str, float] | None:
         """Figure `key`'s gateway calls, in milliseconds per call: in all, the delay
@@ -125,6 +130,7 @@ def measure_gateway_latency(load: LoadSettings, checks: Checks) -> LatencyResult
                 before = fake_stripe_timings(server)
                 measured = run_load(settings, plan, server, watch)
                 result.gateway[key] = _spent(before, fake_stripe_timings(server))
+                result.drawn[key] = drawn_delays(server, int(before.get("calls", 0)))
                 result.figures[key] = measured["summary"]
                 checks.no_errors(measured, f"checkout under gateway latency ({key} load)")
                 checks.no_transaction_across_gateway(
@@ -157,6 +163,27 @@ def fake_stripe_timings(server: Server) -> dict[str, float]:
     answer = httpx.get(f"http://127.0.0.1:{server.port}/fake-stripe/timings", timeout=30)
     answer.raise_for_status()
     return {key: float(value) for key, value in answer.json().items()}
+
+
+def drawn_delays(server: Server, since: int) -> dict[str, float]:
+    """The percentiles of the delays the fake drew from its `since`-th call on, and of
+    those calls' whole times, in ms ({} when none)."""
+    answer = httpx.get(
+        f"http://127.0.0.1:{server.port}/fake-stripe/timings/samples",
+        params={"since": since},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    samples = answer.json()
+    injected, calls = samples["injected_seconds"], samples["call_seconds"]
+    if not injected:
+        return {}
+    return {
+        "calls": len(injected),
+        "injected_p50_ms": percentile_ms(injected, 0.50),
+        "injected_p99_ms": percentile_ms(injected, 0.99),
+        "call_p99_ms": percentile_ms(calls, 0.99),
+    }
 
 
 def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

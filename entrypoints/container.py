@@ -61,6 +61,7 @@ from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
 from entrypoints.http.event_metrics import EventsOutMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.request_phases import record
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 WEBHOOK_PATHS = {
@@ -173,7 +174,9 @@ class Container(containers.DeclarativeContainer):
     )
     event_payloads = providers.Singleton(TenantViewPayloads)
     # Use cases get the factory: a fresh unit of work per call, statements built once.
-    uow = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, event_payloads)
+    uow = providers.Singleton(
+        SqlAlchemyUnitOfWorkFactory, engine, event_payloads, on_timing=providers.Object(record)
+    )
     events_out_uow = providers.Factory(SqlAlchemyEventsOutUnitOfWork, engine=engine)
     event_sender = providers.Singleton(
         HttpEventSender,

@@ -20,6 +20,9 @@ from typing import TypeVar
 from adapters.fake_stripe.latency import Sleep
 
 Connection = TypeVar("Connection")
+# Each call's delay and whole time are kept too, for percentiles over one load; a fake
+# left running for days stops keeping them here rather than grow without end.
+MAX_SAMPLES = 200_000
 
 
 @dataclass
@@ -50,6 +53,9 @@ class FakeStripeTimings:
     pool_wait_seconds: float = 0.0
     holding_seconds: float = 0.0
     connections: int = 0
+    # Per call, in call order: the delay drawn, and the whole call (seconds).
+    injected_samples: list[float] = field(default_factory=list, repr=False, compare=False)
+    call_samples: list[float] = field(default_factory=list, repr=False, compare=False)
 
     @asynccontextmanager
     async def call(self) -> AsyncIterator[None]:
@@ -61,8 +67,12 @@ class FakeStripeTimings:
             yield
         finally:
             _current_call.reset(token)
+            whole = self.clock() - started
             self.calls += 1
-            self.call_seconds += self.clock() - started
+            self.call_seconds += whole
+            if len(self.call_samples) < MAX_SAMPLES:
+                self.injected_samples.append(parts.slept)
+                self.call_samples.append(whole)
             self.injected_seconds += parts.slept
             self.pool_wait_seconds += parts.pool_wait
             self.holding_seconds += parts.holding
@@ -98,5 +108,14 @@ class FakeStripeTimings:
                 parts.holding += self.clock() - got
 
     def reading(self) -> dict[str, float]:
-        """The sums so far (their names as the fields'; the clock left out)."""
+        """The sums so far (their names as the fields'; the clock and samples left out)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.compare}
+
+    def samples(self, since: int = 0) -> dict[str, list[float]]:
+        """Each call's injected delay and whole time (seconds), from the `since`-th call
+        on (a reading's `calls` before a load gives that load's; at most MAX_SAMPLES
+        calls are kept)."""
+        return {
+            "injected_seconds": self.injected_samples[since:],
+            "call_seconds": self.call_samples[since:],
+        }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Self
@@ -21,6 +23,15 @@ from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.statements import Statements, statements_for
 from adapters.sql.tenants import SqlAlchemyTenantRepository
 from application.ports.events_out import EventPayloads
+
+# What a unit of work times for its observer (`on_timing`): the wait for a connection of
+# the engine's pool (a free one, a new one opened, or a ping after idle: SQLAlchemy's pool
+# events mark when a connection is handed over, not when it was asked for), and the time
+# from having it to giving it back (statements, their answers, the commit).
+CONNECTION_WAIT = "connection_wait"
+UNIT_OF_WORK = "unit_of_work"
+
+Timing = Callable[[str, float], None]
 
 
 class UnitOfWorkNotStarted(RuntimeError):
@@ -54,10 +65,15 @@ class SqlAlchemyUnitOfWork:
         engine: AsyncEngine,
         statements: Statements | None = None,
         payloads: EventPayloads | None = None,
+        on_timing: Timing | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._engine = engine
         self._statements = statements or statements_for(engine.dialect.name)
         self._payloads = payloads or SubjectIdOnly()
+        self._on_timing = on_timing
+        self._clock = clock
+        self._connected_at = 0.0
         self._connection: AsyncConnection | None = None
         self._repositories: _Repositories | None = None
         self._nesting_guard: Token[bool] | None = None
@@ -92,7 +108,11 @@ class SqlAlchemyUnitOfWork:
         # The transaction begins with the first statement, so an unused unit of work
         # never takes SQLite's write lock.
         try:
+            asked = self._clock()
             self._connection = await self._engine.connect()
+            self._connected_at = self._clock()
+            if self._on_timing is not None:
+                self._on_timing(CONNECTION_WAIT, self._connected_at - asked)
             if self._autocommit_next:
                 self._autocommit_next = False
                 self._autocommit = True
@@ -126,6 +146,8 @@ class SqlAlchemyUnitOfWork:
             self._repositories = None
             self._release_guard()
             await connection.close()
+            if self._on_timing is not None:
+                self._on_timing(UNIT_OF_WORK, self._clock() - self._connected_at)
 
     def _release_guard(self) -> None:
         if self._nesting_guard is not None:
@@ -218,15 +240,26 @@ class SqlAlchemyUnitOfWork:
 
 class SqlAlchemyUnitOfWorkFactory:
     """Fresh units of work on one engine (a `UnitOfWorkFactory`), sharing the statements
-    built once for the engine's dialect."""
+    built once for the engine's dialect. `on_timing(what, seconds)`, when given, hears each
+    unit's CONNECTION_WAIT and UNIT_OF_WORK (`clock`: seconds, monotonic)."""
 
-    def __init__(self, engine: AsyncEngine, payloads: EventPayloads | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        payloads: EventPayloads | None = None,
+        on_timing: Timing | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self._engine = engine
         self._statements = statements_for(engine.dialect.name)
         self._payloads = payloads
+        self._on_timing = on_timing
+        self._clock = clock
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._engine, self._statements, self._payloads)
+        return SqlAlchemyUnitOfWork(
+            self._engine, self._statements, self._payloads, self._on_timing, self._clock
+        )
 
 
 class _Repositories:

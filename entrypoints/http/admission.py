@@ -43,6 +43,13 @@ from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, S
 
 from entrypoints.http.errors import RETRY_AFTER_SECONDS, problem
 from entrypoints.http.idempotency import read_body
+from entrypoints.http.request_phases import (
+    ADMISSION_RETURN_WAIT,
+    ADMISSION_WAIT,
+    GATEWAY_CALL,
+    record,
+    timed,
+)
 
 # Health probes (a busy server is alive), and the fake Stripe's pages: they stand for
 # Stripe's own servers and deliver webhooks to this one while they answer, so held in line
@@ -126,12 +133,15 @@ class RequestAdmission:
             yield
             return
         if not self._taken_at_once(self._arriving):
+            asked = self._clock()
             try:
                 async with asyncio.timeout(self._max_wait):
                     await self._wait_in(self._arriving)
             except TimeoutError:
                 self._last_turned_away = self._clock()
                 raise NoPlaceInTime(f"no place came free within {self._max_wait} s") from None
+            finally:
+                record(ADMISSION_WAIT, self._clock() - asked)
         place = _Place(self)
         token = _place.set(place)
         try:
@@ -193,12 +203,14 @@ async def stepped_out() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await place.admission._take(place.admission._returning)
+        with timed(ADMISSION_RETURN_WAIT, place.admission._clock):
+            await place.admission._take(place.admission._returning)
         place.inside = True
 
 
 class StepsOutForStripe:
-    """The payment gateway, each of its calls made stepped out of the request's place."""
+    """The payment gateway, each of its calls made stepped out of the request's place and
+    timed as the request's GATEWAY_CALL (request_phases.py)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -214,7 +226,8 @@ class StepsOutForStripe:
         @functools.wraps(attribute)
         async def out_of_line(*args: Any, **kwargs: Any) -> Any:
             async with stepped_out():
-                return await attribute(*args, **kwargs)
+                with timed(GATEWAY_CALL):
+                    return await attribute(*args, **kwargs)
 
         return out_of_line
 

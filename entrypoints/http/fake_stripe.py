@@ -236,6 +236,17 @@ class FakeStripeController(Controller):
     async def timings(self, fake_gateway: FakeGateway) -> dict[str, float]:
         return fake_gateway.timings.reading()
 
+    @get(
+        "/timings/samples",
+        summary="Each fake Stripe call's injected delay and whole time (for the benchmark)",
+        description="In seconds, call by call, from the `since`-th call of this process on "
+        "(the `calls` of an earlier GET /fake-stripe/timings).",
+    )
+    async def timing_samples(
+        self, fake_gateway: FakeGateway, since: int = 0
+    ) -> dict[str, list[float]]:
+        return fake_gateway.timings.samples(max(since, 0))
+
     @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver an event again")
     async def resend(self, event_id: str, fake_gateway: FakeGateway) -> FakeEventOut:
         return _event_out(await fake_gateway.resend_event(event_id))

@@ -158,6 +158,12 @@ async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_stat
     assert read["pool_wait_seconds"] == 1.0
     assert read["holding_seconds"] == 1.0
     assert read["call_seconds"] > read["pool_wait_seconds"] + read["holding_seconds"]
+    # Each call kept too, so a load's injected percentiles are the ones drawn in it.
+    assert timings.samples() == {
+        "injected_seconds": [waits.delays[0]],
+        "call_seconds": [read["call_seconds"]],
+    }
+    assert timings.samples(since=1) == {"injected_seconds": [], "call_seconds": []}
 
 
 async def test_a_session_is_fetched_with_its_payment_intent_on_one_connection() -> None:

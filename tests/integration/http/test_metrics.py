@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from entrypoints.cli import prepare_shared_metrics
 from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.request_phases import PHASES
 from tests.support.app_client import AppClient
 from tests.support.http_app import build_test_app
 
@@ -60,6 +63,7 @@ def test_label_values_are_escaped() -> None:
 
 _WORKER = """
 from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.request_phases import PHASES
 metrics = RequestMetrics()
 for _ in range({count}):
     metrics.observe("GET", "/health/live", 200, 0.25)
@@ -95,3 +99,49 @@ def test_several_worker_processes_answer_their_sum(
     assert _samples(answers[1])[("bookpay_http_requests_total", live)] == 5
     seconds = (("method", "GET"), ("route", "/health/live"))
     assert _samples(answers[1])[("bookpay_http_request_seconds_total", seconds)] == 1.25
+
+
+def _phase(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], route: str) -> Any:
+    def value(name: str, phase: str) -> float:
+        key = (("method", "GET"), ("phase", phase), ("route", route))
+        return samples[(f"bookpay_http_request_phase_seconds_{name}", key)]
+
+    return value
+
+
+async def test_each_request_counts_its_wait_for_a_pooled_connection_and_its_units(
+    tmp_path: Path,
+) -> None:
+    """The SQLite app has one pooled connection: held by the test, a request waits for it,
+    and /metrics shows that wait, the request's unit of work and the rest, per request."""
+    app, container = build_test_app(tmp_path)
+    route = "/v1/public/{tenant_slug}/offerings"
+    async with AppClient(app) as client:
+        assert (await client.get("/v1/public/no-such-shop/offerings")).status_code == 404
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_the_connection() -> None:
+            async with container.uow()():
+                held.set()
+                await release.wait()
+
+        holding = asyncio.create_task(hold_the_connection())
+        await held.wait()
+        asking = asyncio.create_task(client.get("/v1/public/no-such-shop/offerings"))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert not asking.done()
+        release.set()
+        assert (await asking).status_code == 404
+        await holding
+        samples = _samples((await client.get("/metrics")).text)
+    phase = _phase(samples, route)
+    assert phase("count", "connection_wait") == 2
+    assert phase("sum", "connection_wait") > 0
+    assert phase("count", "unit_of_work") == 2
+    assert phase("sum", "unit_of_work") > 0
+    assert phase("sum", "gateway_call") == 0
+    whole = (("method", "GET"), ("route", route))
+    assert samples[("bookpay_http_request_duration_seconds_count", whole)] == 2
+    parts = sum(phase("sum", name) for name in PHASES)
+    assert parts == pytest.approx(samples[("bookpay_http_request_duration_seconds_sum", whole)])
