@@ -145,3 +145,21 @@ async def test_each_request_counts_its_wait_for_a_pooled_connection_and_its_unit
     assert samples[("bookpay_http_request_duration_seconds_count", whole)] == 2
     parts = sum(phase("sum", name) for name in PHASES)
     assert parts == pytest.approx(samples[("bookpay_http_request_duration_seconds_sum", whole)])
+
+
+async def test_made_up_methods_add_no_series(tmp_path: Path) -> None:
+    """A client cannot grow /metrics by inventing HTTP methods: the router answers them 405
+    before any route, so only the methods of Bookpay's own routes are ever labelled."""
+    app, _ = build_test_app(tmp_path)
+    async with AppClient(app) as client:
+        assert (await client.get("/health/live")).status_code == 200
+        for n in range(5):
+            assert (await client.request(f"BREW{n}", "/health/live")).status_code == 405
+        answer = await client.get("/metrics")
+    methods = {
+        sample.labels["method"]
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if "method" in sample.labels
+    }
+    assert methods == {"GET"}
