@@ -83,10 +83,10 @@ def fetched_only_on_contradiction(check: Check) -> Check:
         event: CheckoutSessionEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
     ) -> PaymentEvent:
         async with uow() as reading:
-            found = await reading.bookings.find_by_gateway_session_with_tenant(event.session_id)
-        if found is None:
+            booking = await reading.bookings.find_by_gateway_session(event.session_id)
+            tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
+        if booking is None or tenant is None:
             return event
-        booking, tenant = found
         if contradiction(booking, tenant, event.account_id, event.amount_total) is None:
             return event
         return await check(event, uow, gateway)

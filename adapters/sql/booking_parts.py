@@ -7,7 +7,7 @@ update writes only the refunds and disputes that changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -66,18 +66,8 @@ class BookingParts:
     async def first(self, statement: Select[Any], **parameters: str) -> Booking | None:
         """One booking and its refunds, read by one of `BookingStatements.by_*`."""
         rows = (await self._connection.execute(statement, parameters)).all()
-        return None if not rows else await self._booking(rows)
-
-    async def first_with(
-        self, statement: Select[Any], prefix: str, **parameters: str
-    ) -> tuple[Booking, Prefixed] | None:
-        """The same, and the columns the statement adds, labelled `prefix`…, of its row."""
-        rows = (await self._connection.execute(statement, parameters)).all()
         if not rows:
             return None
-        return await self._booking(rows), Prefixed(rows[0]._mapping, prefix)
-
-    async def _booking(self, rows: Sequence[Any]) -> Booking:
         refunds = [
             _refund_from_row(Prefixed(row._mapping, "r_"))
             for row in rows

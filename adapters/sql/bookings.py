@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import orm
 from adapters.sql.booking_parts import BookingParts
-from adapters.sql.codecs import _tenant_from_row, booking_row
+from adapters.sql.codecs import booking_row
 from adapters.sql.pagination import decode_cursor, encode_cursor
 from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.statements import Statements, insert_once
@@ -21,7 +21,6 @@ from application.ports.repositories import AlreadyExists, BookingPage, Concurren
 from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.offering import require_seats
 from domain.statuses import statuses_holding_seats, statuses_taking_seats
-from domain.tenant import Tenant
 
 _b = orm.bookings.c
 
@@ -109,16 +108,6 @@ class SqlAlchemyBookingRepository:
 
     async def find_by_gateway_session(self, session_id: str) -> Booking | None:
         return await self._parts.first(self._sql.bookings.by_session, b_session_id=session_id)
-
-    async def find_by_gateway_session_with_tenant(
-        self, session_id: str
-    ) -> tuple[Booking, Tenant] | None:
-        statement = self._sql.bookings.by_session_with_tenant
-        found = await self._parts.first_with(statement, "t_", b_session_id=session_id)
-        if found is None:
-            return None
-        booking, tenant = found
-        return booking, _tenant_from_row(tenant)
 
     async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
         return await self._parts.first(

@@ -186,12 +186,6 @@ class BookingStatements:
         )
         self.by_id = _booking_with_refunds(_b.id == bindparam("b_id"))
         self.by_session = _booking_with_refunds(_b.gateway_session_id == bindparam("b_session_id"))
-        # The same rows, each with its tenant's columns labelled t_…
-        tenant = orm.tenants
-        by_session = self.by_session.selected_columns.tenant_id
-        self.by_session_with_tenant = self.by_session.add_columns(
-            *(column.label(f"t_{column.name}") for column in tenant.c)
-        ).join(tenant, tenant.c.id == by_session)
         self.by_payment = _booking_with_refunds(
             _b.payment_intent_id == bindparam("b_payment_intent_id")
         )

@@ -62,10 +62,10 @@ async def checked_session_event(
     nothing is applied, the gateway's redelivery tries again.
     """
     async with uow() as reading:
-        found = await reading.bookings.find_by_gateway_session_with_tenant(event.session_id)
-    if found is None:
+        booking = await reading.bookings.find_by_gateway_session(event.session_id)
+        tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
+    if booking is None or tenant is None:
         return event
-    booking, tenant = found
     why = contradiction(booking, tenant, event.account_id, event.amount_total)
     if why is None:
         why = f"{type(event).__name__} is checked with the gateway"

@@ -16,7 +16,6 @@ from domain.booking import Booking, BookingStatus
 from domain.booking import PaymentStatus as BookingPaymentStatus
 from domain.dispute import Dispute
 from domain.ledger import LedgerEntry, StatementLine
-from domain.tenant import Tenant
 
 # --- Persistence ---------------------------------------------------------------------
 # Every tenant-owned read and write takes the tenant. The only lookups without one are
@@ -94,13 +93,6 @@ class BookingRepository(Protocol):
 
     async def find_by_gateway_session(self, session_id: str) -> Booking | None:
         """The booking a checkout session was opened for (session ids are global)."""
-        ...
-
-    async def find_by_gateway_session_with_tenant(
-        self, session_id: str
-    ) -> tuple[Booking, Tenant] | None:
-        """The booking a checkout session was opened for and its tenant, read together (a
-        session event is judged against both); None when no booking has the session."""
         ...
 
     async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:

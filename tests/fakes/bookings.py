@@ -13,7 +13,6 @@ from domain.booking import Booking, BookingStatus, PaymentStatus
 from domain.errors import IllegalTransition
 from domain.hold import hold_lapsed
 from domain.statuses import statuses_holding_seats, statuses_taking_seats
-from domain.tenant import Tenant
 from tests.fakes.slots import InMemorySlotRepository
 from tests.fakes.tables import Tables
 
@@ -108,12 +107,6 @@ class InMemoryBookingRepository:
             if booking.gateway_session_id == session_id:
                 return self._seen(booking, version)
         return None
-
-    async def find_by_gateway_session_with_tenant(
-        self, session_id: str
-    ) -> tuple[Booking, Tenant] | None:
-        booking = await self.find_by_gateway_session(session_id)
-        return None if booking is None else (booking, self._t.tenants[booking.tenant_id])
 
     async def find_by_payment_intent(self, payment_intent_id: str) -> Booking | None:
         for booking, version in self._t.bookings.values():

@@ -122,19 +122,19 @@ async def test_a_completion_and_its_duplicate_send_their_statements(
         duplicate = Counter(exchanges)
 
     kinds = ("executes", SCOPED_BEGIN, "BEGIN", "COMMIT;", "ROLLBACK;")
-    # Check: booking with its tenant. Apply: inbox, booking, seats, ledger, booking update,
-    # the ledger read for its event out, the event out, the parked events.
+    # Check: booking, tenant. Apply: inbox, booking, seats, ledger, booking update, the
+    # ledger read for its event out, the event out, the parked events.
     assert {kind: applied[kind] for kind in kinds} == {
-        "executes": 9,
+        "executes": 10,
         SCOPED_BEGIN: 2,
         "BEGIN": 0,
         "COMMIT;": 1,
         "ROLLBACK;": 1,
     }, applied
-    # Check: booking with its tenant, its disputes (it is paid now). Then: inbox (refused),
-    # the parked events.
+    # Check: booking, its disputes (it is paid now), tenant. Then: inbox (refused), the
+    # parked events.
     assert {kind: duplicate[kind] for kind in kinds} == {
-        "executes": 4,
+        "executes": 5,
         SCOPED_BEGIN: 2,
         "BEGIN": 0,
         "COMMIT;": 0,

@@ -69,21 +69,6 @@ async def test_a_booking_round_trips_through_its_life(backend: Backend) -> None:
         assert await uow.bookings.find_by_payment_intent(new_id("pi")) is None
 
 
-async def test_a_session_names_its_booking_read_with_its_tenant(backend: Backend) -> None:
-    tenant, _, slot = await bookable(backend)
-    session_id = new_id("cs")
-    booking = a_booking(slot).attach_session(session_id)
-    await seed(backend, booking)
-    async with backend.uow() as uow:
-        found = await uow.bookings.find_by_gateway_session_with_tenant(session_id)
-        assert found == (booking, await uow.tenants.get(tenant.id))
-        assert found is not None
-        assert found[1].id == tenant.id
-        # The booking as read is the one an update in the same unit of work writes over.
-        await uow.bookings.update(booking.confirm(new_id("pi")))
-        assert await uow.bookings.find_by_gateway_session_with_tenant(new_id("cs")) is None
-
-
 @pytest.mark.parametrize(
     "address", ["Carol@Example.com", "ΣΊΣΥΦΟΣ@x.gr", "İPEK@x.tr", "Élodie@Example.fr"]
 )
