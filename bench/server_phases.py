@@ -34,8 +34,10 @@ PHASE_WORDS = {
     "rest": "the rest (its own Python and turns on the event loop outside those)",
 }
 
-# {(method, route): {"whole" or a phase: {"sum": s, "count": n, "buckets": {le: cumulative}}}}
+# {(method, route): {"whole": …}, PHASES_KEY: {phase: …}}, each {"sum": s, "count": n,
+# "buckets": {le: cumulative}}: the whole per route, the phases over all routes.
 Histograms = dict[tuple[str, str], dict[str, dict[str, Any]]]
+PHASES_KEY = ("", "")
 
 
 def read_histograms(server: Server) -> Histograms:
@@ -56,7 +58,7 @@ def parse_histograms(text: str) -> Histograms:
             continue
         for sample in family.samples:
             labels = sample.labels
-            key = (labels.get("method", ""), labels.get("route", ""))
+            key = PHASES_KEY if family.name == PHASE else (labels["method"], labels["route"])
             part = labels.get("phase", "whole") if family.name == PHASE else "whole"
             entry = found.setdefault(key, {}).setdefault(
                 part, {"sum": 0.0, "count": 0.0, "buckets": {}}
@@ -71,9 +73,11 @@ def parse_histograms(text: str) -> Histograms:
 
 
 def spent(before: Histograms, after: Histograms) -> dict[str, Any] | None:
-    """The busiest route's histograms over the load (after less before): {"route",
-    "requests", and per part ("whole" and each phase) "mean_ms" and "p99_ms" (a bound)}.
-    None when the server counted nothing."""
+    """The busiest route's whole and the phases over the load (after less before):
+    {"route", "requests", and per part ("whole" and each phase) "mean_ms" and "p99_ms" (a
+    bound)}. The phases are the server's over all routes, of the requests that met one: in a
+    load of one route, that route's (and the two /metrics reads around it). None when the
+    server counted nothing."""
     routes = {
         key: parts["whole"]["count"] - before.get(key, {}).get("whole", {}).get("count", 0.0)
         for key, parts in after.items()
@@ -83,8 +87,10 @@ def spent(before: Histograms, after: Histograms) -> dict[str, Any] | None:
         return None
     key = max(routes, key=lambda route: routes[route])
     out: dict[str, Any] = {"route": f"{key[0]} {key[1]}", "requests": routes[key]}
-    for part, now in after[key].items():
-        then = before.get(key, {}).get(part, {"sum": 0.0, "count": 0.0, "buckets": {}})
+    parts = [(key, part, now) for part, now in after[key].items()]
+    parts += [(PHASES_KEY, part, now) for part, now in after.get(PHASES_KEY, {}).items()]
+    for source, part, now in parts:
+        then = before.get(source, {}).get(part, {"sum": 0.0, "count": 0.0, "buckets": {}})
         count = now["count"] - then["count"]
         if count <= 0:
             continue
