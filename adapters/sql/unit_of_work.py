@@ -109,10 +109,13 @@ class SqlAlchemyUnitOfWork:
         # never takes SQLite's write lock.
         try:
             asked = self._clock()
-            self._connection = await self._engine.connect()
-            self._connected_at = self._clock()
-            if self._on_timing is not None:
-                self._on_timing(CONNECTION_WAIT, self._connected_at - asked)
+            try:
+                self._connection = await self._engine.connect()
+            finally:
+                # Counted when the wait ends in a pool timeout too: that wait is the point.
+                self._connected_at = self._clock()
+                if self._on_timing is not None:
+                    self._on_timing(CONNECTION_WAIT, self._connected_at - asked)
             if self._autocommit_next:
                 self._autocommit_next = False
                 self._autocommit = True

@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+import sqlalchemy.exc
+
 from adapters.sql.database import create_engine
 from adapters.sql.unit_of_work import (
     CONNECTION_WAIT,
@@ -70,3 +73,30 @@ async def test_a_unit_waiting_for_the_pools_one_connection_counts_the_wait(
     assert ("first", UNIT_OF_WORK, 4.0) in heard
     assert ("second", CONNECTION_WAIT, 4.0) in heard
     assert ("second", UNIT_OF_WORK, 0.5) in heard
+
+
+async def test_a_wait_that_ends_in_a_pool_timeout_is_counted_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait that found no connection is the one that matters most: it is heard before
+    the unit of work raises, not lost to the rest of the request."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'timeout.db'}")
+    clock = ManualClock()
+    heard: list[tuple[str, float]] = []
+
+    async def pool_timed_out() -> None:
+        clock.now += 2.0
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
+
+    monkeypatch.setattr(type(engine), "connect", lambda _engine: pool_timed_out())
+    factory = SqlAlchemyUnitOfWorkFactory(
+        engine, on_timing=lambda what, seconds: heard.append((what, seconds)), clock=clock
+    )
+    try:
+        with pytest.raises(sqlalchemy.exc.TimeoutError):
+            async with factory():
+                pass
+    finally:
+        monkeypatch.undo()
+        await engine.dispose()
+    assert heard == [(CONNECTION_WAIT, 2.0)]
