@@ -20,8 +20,8 @@ from typing import TypeVar
 from adapters.fake_stripe.latency import Sleep
 
 Connection = TypeVar("Connection")
-# Each call's delay and whole time are kept too, for percentiles over one load; a fake
-# left running for days stops keeping them here rather than grow without end.
+# Each call's delay and whole time are kept too, for percentiles over one load: the last
+# MAX_SAMPLES calls' at most, so that a fake left running for days does not grow without end.
 MAX_SAMPLES = 200_000
 
 
@@ -55,6 +55,7 @@ class FakeStripeTimings:
     connections: int = 0
     # Per call, in call order: the delay drawn, and the whole call (seconds).
     injected_samples: list[float] = field(default_factory=list, repr=False, compare=False)
+    dropped_samples: int = field(default=0, repr=False, compare=False)
     call_samples: list[float] = field(default_factory=list, repr=False, compare=False)
 
     @asynccontextmanager
@@ -70,9 +71,14 @@ class FakeStripeTimings:
             whole = self.clock() - started
             self.calls += 1
             self.call_seconds += whole
-            if len(self.call_samples) < MAX_SAMPLES:
-                self.injected_samples.append(parts.slept)
-                self.call_samples.append(whole)
+            self.injected_samples.append(parts.slept)
+            self.call_samples.append(whole)
+            if len(self.call_samples) > MAX_SAMPLES:
+                # Forget the older half at once (not one by one): call `dropped_samples`
+                # is the first kept.
+                half = MAX_SAMPLES // 2
+                del self.injected_samples[:half], self.call_samples[:half]
+                self.dropped_samples += half
             self.injected_seconds += parts.slept
             self.pool_wait_seconds += parts.pool_wait
             self.holding_seconds += parts.holding
@@ -113,9 +119,10 @@ class FakeStripeTimings:
 
     def samples(self, since: int = 0) -> dict[str, list[float]]:
         """Each call's injected delay and whole time (seconds), from the `since`-th call
-        on (a reading's `calls` before a load gives that load's; at most MAX_SAMPLES
-        calls are kept)."""
+        on (a reading's `calls` before a load gives that load's), of the last MAX_SAMPLES
+        calls at most: calls forgotten already are left out."""
+        kept_from = max(since - self.dropped_samples, 0)
         return {
-            "injected_seconds": self.injected_samples[since:],
-            "call_seconds": self.call_samples[since:],
+            "injected_seconds": self.injected_samples[kept_from:],
+            "call_seconds": self.call_samples[kept_from:],
         }

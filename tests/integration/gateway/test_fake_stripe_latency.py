@@ -9,6 +9,7 @@ import statistics
 
 import pytest
 
+from adapters.fake_stripe import timings as timings_module
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency, InvalidLatency
 from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
@@ -203,3 +204,23 @@ def _load(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return load_settings()
+
+
+async def test_a_long_running_fake_keeps_its_latest_samples_and_finds_them_by_call_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past MAX_SAMPLES calls the oldest are forgotten, yet `since` still counts every call
+    ever made, so a load begun after the limit gets its own calls, not nothing."""
+    monkeypatch.setattr(timings_module, "MAX_SAMPLES", 4)
+    ticks = iter(range(1000))
+    timings = FakeStripeTimings(clock=lambda: float(next(ticks)))
+    for _ in range(7):
+        async with timings.call():
+            pass
+    before_the_load = int(timings.reading()["calls"])
+    for _ in range(2):
+        async with timings.call():
+            pass
+    assert before_the_load == 7
+    assert len(timings.samples(since=before_the_load)["call_seconds"]) == 2
+    assert len(timings.call_samples) <= 4
