@@ -154,7 +154,8 @@ class SeatAudit:
     """The slots of a database counted against their bookings: `over_capacity`, slots whose
     bookings hold or own more seats than the slot has; `miscounted`, slots whose held or
     booked counter differs from the seats of its bookings in that state (a counter drift:
-    the seat-taking statements would then refuse or sell seats wrongly). Slot ids, a few."""
+    the seat-taking statements would then refuse or sell seats wrongly). Slot ids, a few.
+    An audit that found no slot holds nothing: it looked at the wrong database."""
 
     slots: int
     over_capacity: int
@@ -163,7 +164,7 @@ class SeatAudit:
 
     @property
     def holds(self) -> bool:
-        return self.over_capacity == 0 and self.miscounted == 0
+        return self.slots > 0 and self.over_capacity == 0 and self.miscounted == 0
 
 
 def _seats_in(state: SeatState) -> ColumnElement[int]:

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from bench import loadgen
-from bench.checks import Checks, SeatAudit
+from bench.checks import Checks, SeatAudit, WebhookCheck
 from bench.load import LoadSettings
 from bench.scenarios import StormResult
 from bench.servers import Server
@@ -76,6 +76,48 @@ def test_the_seat_check_claims_no_race_and_names_drifted_slots() -> None:
         "0 over capacity by their bookings, 0 with counters unlike their bookings)"
     )
     assert checks.failures[0].endswith("1 with counters unlike their bookings, e.g. sl_1)")
+
+
+def test_a_seat_audit_that_found_no_slot_fails() -> None:
+    """An empty database (or the wrong one) shows no overbooking: it proves nothing."""
+    assert not Checks().seats_match_bookings(SeatAudit(0, 0, 0), "postgres, workers 1")
+
+
+def _applied_once(**changed: int) -> WebhookCheck:
+    figures = {
+        "seeded": 100,
+        "sent": 40,
+        "confirmed": 40,
+        "confirmed_but_not_sent": 0,
+        "charge_entries": 40,
+        "bookings_with_a_charge": 40,
+        "inbox_records": 40,
+        "still_pending": 60,
+        "seats_booked": 40,
+        "confirmation_events": 40,
+        "bookings_with_a_confirmation_event": 40,
+    }
+    return WebhookCheck(**{**figures, **changed})
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"charge_entries": 41},
+        {"bookings_with_a_charge": 39},
+        {"inbox_records": 41},
+        {"inbox_records": 39},
+        {"seats_booked": 41},
+        {"confirmation_events": 41},
+        {"bookings_with_a_confirmation_event": 39},
+        {"confirmed": 39},
+        {"confirmed_but_not_sent": 1},
+        {"still_pending": 59},
+    ],
+)
+def test_any_figure_off_by_one_breaks_exactly_once(changed: dict[str, int]) -> None:
+    assert _applied_once().exactly_once
+    assert not _applied_once(**changed).exactly_once
 
 
 def test_growth_checks_that_no_request_waited_out_the_pool(
