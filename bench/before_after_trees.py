@@ -40,6 +40,7 @@ from bench.common import (
     log,
     with_engine,
 )
+from bench.report_header import tree_state
 from bench.seed import BenchTenant
 from bench.servers import Server, server_env, start_server, stop_server
 
@@ -100,9 +101,9 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
 
 
 def head_tree() -> Tree:
-    commit = _git("rev-parse", "--short", "HEAD")
-    if _git("status", "--porcelain", "--untracked-files=no"):
-        commit += " + uncommitted changes"
+    commit = tree_state(
+        _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain", "--untracked-files=no")
+    )
     return Tree("head", ROOT, BIN, commit)
 
 

@@ -23,6 +23,8 @@ NOT_FOUND = "not found"
 # Where `make bench` writes the report, relative to the project (a change to it is no
 # change to the code measured).
 REPORT_PATH = "docs/benchmarks.md"
+# What the benchmarks write: a change to them is no change to the code measured.
+REPORTS = frozenset((REPORT_PATH, "docs/benchmarks-before-after.md"))
 
 
 def _versions() -> dict[str, str]:
@@ -71,7 +73,7 @@ def first_line_version(output: str | None) -> str:
 
 def tree_state(head: str | None, porcelain: str | None) -> str:
     """The commit measured ('0a98179'), with ' + uncommitted changes' when a tracked file
-    other than the report itself differs from it; `porcelain`: `git status --porcelain`."""
+    other than the reports differs from it; `porcelain`: `git status --porcelain`."""
     if not head or porcelain is None:
         return NOT_FOUND
     changed = [
@@ -79,7 +81,7 @@ def tree_state(head: str | None, porcelain: str | None) -> str:
         for line in porcelain.splitlines()
         if line.strip() and not line.startswith("??")
     ]
-    dirty = any(path != REPORT_PATH for path in changed)
+    dirty = any(path not in REPORTS for path in changed)
     return head.strip() + (" + uncommitted changes" if dirty else "")
 
 

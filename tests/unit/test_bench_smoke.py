@@ -111,6 +111,7 @@ def test_the_versions_name_pgbouncer_and_the_commit_measured() -> None:
     assert tree("0a98179\n", "") == "0a98179"
     # The report itself is what the run writes: its change is no change to the code measured.
     assert tree("0a98179\n", " M docs/benchmarks.md\n") == "0a98179"
+    assert tree("0a98179\n", " M docs/benchmarks-before-after.md\n") == "0a98179"
     assert tree("0a98179\n", " M docs/benchmarks.md\nM  bench/run.py\n") == (
         "0a98179 + uncommitted changes"
     )
