@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench import profiling, report_profiles
+from bench.common import ROOT
 
 RECORDED = Path(__file__).parent / "bench_profiles"
 
@@ -95,8 +96,8 @@ def _two_workers_raw() -> str:
 
     started = "<module> (<string>:1);spawn_main (/usr/lib/python3.11/multiprocessing/spawn.py:122)"
     runner = "Runner.run (/usr/lib/python3.11/asyncio/runners.py:118)"
-    handler = f"receive ({profiling.ROOT}/entrypoints/http/webhooks.py:40)"
-    main = f"main ({profiling.ROOT}/entrypoints/cli.py:386)"
+    handler = f"receive ({ROOT}/entrypoints/http/webhooks.py:40)"
+    main = f"main ({ROOT}/entrypoints/cli.py:386)"
     return "\n".join(
         (
             f"{worker(11)};{started};{runner} 30",
