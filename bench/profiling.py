@@ -147,8 +147,10 @@ AIOSQLITE_THREAD = "_connection_worker_thread"
 LOOP_ENTRIES = ("Runner.run", "run")
 # With --subprocesses py-spy roots each stack in its processes, parent first, each a frame
 # 'process 12:"command line"'; a command line may hold ';' (multiprocessing's spawn does),
-# so these frames are cut off whole before the stack is split. The last is the sampled one.
+# so these frames are cut off whole before the stack is split. The first is the process
+# py-spy was given (uvicorn's supervisor), the last the sampled one.
 PROCESS_FRAMES = re.compile(r'^(?:process (\d+):".*?";)+')
+FIRST_PROCESS = re.compile(r'^process (\d+):"')
 
 
 def where_sampled(frames: list[str]) -> list[str]:
@@ -180,6 +182,7 @@ def summarize_profile(raw: str) -> dict[str, Any]:
     inclusive: dict[str, int] = {}
     layers: dict[str, int] = {}
     processes: dict[str, int] = {}
+    supervisor = ""
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -187,8 +190,10 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         count = int(count_text)
         total += count
         process = PROCESS_FRAMES.match(stack)
-        if process is not None:
+        first = FIRST_PROCESS.match(stack)
+        if process is not None and first is not None:
             processes[process[1]] = processes.get(process[1], 0) + count
+            supervisor = first[1]
             stack = stack[process.end() :]
         frames = [f for f in stack.split(";") if " (" in f]
         if not frames:
@@ -220,8 +225,11 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         "leaf": top(leaf, 12),
         "inclusive": top(inclusive, 18),
         "where_sampled": {key: 100 * value / max(total, 1) for key, value in sampled.items()},
-        # Each process's share of the samples, largest first (empty for one process).
-        "processes": [share for _, share in top(processes, len(processes))],
+        # Each process's role and share of the samples, largest first (empty for one process).
+        "processes": [
+            ("supervisor" if pid == supervisor else "worker", share)
+            for pid, share in top(processes, len(processes))
+        ],
     }
 
 
@@ -306,7 +314,7 @@ def _checkout_and_webhooks(
             }
             if storm:
                 plans[STORM_PROFILE] = (
-                    _webhook_plan(server, pending[PROFILE_BOOKINGS:]),
+                    _webhook_plan(server, pending[PROFILE_BOOKINGS:], STORM_PROFILE),
                     LoadSettings(load.seconds, load.warmup, STORM_CONNECTIONS),
                 )
             if database in BROWSING_PROFILED and not pgbouncer and workers == 1:
@@ -334,9 +342,9 @@ def _checkout_and_webhooks(
     return found
 
 
-def _webhook_plan(server: Server, pending: Any) -> dict[str, Any]:
+def _webhook_plan(server: Server, pending: Any, label: str = "webhooks") -> dict[str, Any]:
     return {
-        "label": "webhooks (profiled)",
+        "label": f"{label} (profiled)",
         "kind": "webhook",
         "port": server.port,
         "secret": WEBHOOK_SECRET,

@@ -215,7 +215,12 @@ class Report:
             return
         ceiling = same.figures.get("ceiling_insert")
         ratio = self._ratio(
-            name, storm.figure or None, ceiling, "webhook storm", costs.costs_link(same)
+            name,
+            storm.figure or None,
+            ceiling,
+            "webhook storm",
+            costs.costs_link(same),
+            *self._storm_profile(),
         )
         if ratio is None:
             return

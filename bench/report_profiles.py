@@ -88,11 +88,9 @@ def _by_process(prof: dict[str, Any]) -> str:
     shares = prof.get("processes") or []
     if len(shares) < 2:
         return ""
-    each = ", ".join(f"{float(share):.0f} %" for share in shares)
-    return (
-        f", summed over the {len(shares)} processes py-spy kept samples of (of uvicorn's "
-        f"supervisor and its workers; by process: {each})"
-    )
+    roles = {"supervisor": "uvicorn's supervisor"}
+    each = ", ".join(f"{roles.get(role, role)} {float(share):.0f} %" for role, share in shares)
+    return f", summed over the {len(shares)} processes py-spy kept samples of ({each})"
 
 
 def _profiled_load(prof: dict[str, Any]) -> str:

@@ -112,7 +112,7 @@ def _two_workers_raw() -> str:
 def test_a_profile_of_two_workers_sums_their_samples_without_the_process_frames() -> None:
     found = profiling.summarize_profile(_two_workers_raw())
     assert found["samples"] == 100
-    assert found["processes"] == [55.0, 35.0, 10.0]
+    assert found["processes"] == [("worker", 55.0), ("worker", 35.0), ("supervisor", 10.0)]
     assert found["where_sampled"] == {"event_loop_wait": 50.0}
     assert dict(found["inclusive"]) == {
         "entrypoints/http/webhooks.py:receive": 40.0,
@@ -126,8 +126,8 @@ def test_a_profile_of_two_workers_sums_their_samples_without_the_process_frames(
     out: list[str] = []
     report_profiles.profiles(out, {"webhooks (postgres, workers 2)": found})
     assert any(
-        "100 samples, summed over the 3 processes py-spy kept samples of (of uvicorn's "
-        "supervisor and its workers; by process: 55 %, 35 %, 10 %)" in line
+        "100 samples, summed over the 3 processes py-spy kept samples of (worker 55 %, "
+        "worker 35 %, uvicorn's supervisor 10 %)" in line
         for line in out
     )
     # One process (no --subprocesses): no process frame, no shares by process.
