@@ -148,8 +148,9 @@ LOOP_ENTRIES = ("Runner.run", "run")
 # With --subprocesses py-spy roots each stack in its processes, parent first, each a frame
 # 'process 12:"command line"'; a command line may hold ';' (multiprocessing's spawn does),
 # so these frames are cut off whole before the stack is split. The first is the process
-# py-spy was given (uvicorn's supervisor), the last the sampled one.
-PROCESS_FRAMES = re.compile(r'^(?:process (\d+):".*?";)+')
+# py-spy was given (uvicorn's supervisor), the last the sampled one; a sample with no Python
+# frame below them is left out, as a process's own empty stack is without --subprocesses.
+PROCESS_FRAMES = re.compile(r'^(?:process (\d+):".*?"(?:;|$))+')
 FIRST_PROCESS = re.compile(r'^process (\d+):"')
 
 
@@ -188,13 +189,15 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        total += count
         process = PROCESS_FRAMES.match(stack)
         first = FIRST_PROCESS.match(stack)
         if process is not None and first is not None:
+            stack = stack[process.end() :]
+            if not stack:
+                continue
             processes[process[1]] = processes.get(process[1], 0) + count
             supervisor = first[1]
-            stack = stack[process.end() :]
+        total += count
         frames = [f for f in stack.split(";") if " (" in f]
         if not frames:
             continue
