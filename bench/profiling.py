@@ -8,6 +8,7 @@ Every subprocess here runs this venv's own executables with arguments built here
 from __future__ import annotations
 
 import linecache
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -25,7 +26,13 @@ from bench.common import (
 )
 from bench.configs import served_url
 from bench.load import LoadSettings, run_load
-from bench.scenarios import CUSTOMERS, LATENCY_P50_MS, LATENCY_P99_MS
+from bench.scenarios import (
+    CUSTOMERS,
+    LATENCY_P50_MS,
+    LATENCY_P99_MS,
+    STORM_CONNECTIONS,
+    STORM_WORKERS,
+)
 from bench.seed import seed_pending_bookings
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import availability_plan, book_page_plan, checkout_plan, set_up_tenant
@@ -41,9 +48,14 @@ LATENCY_FULL_PROFILE = "checkout_latency_full"
 LATENCY_SETTING = f"{LATENCY_P50_MS},{LATENCY_P99_MS}"
 # The other one-worker configurations whose checkout and webhooks miss their targets
 # (database, through PgBouncer?): a profile of those two loads each, about 30 s in all on
-# the idle machine. Two-worker configurations fill the machine (their costs section shows
-# no idle core), so their misses follow the whole cost per request, not one process's.
+# the idle machine.
 OTHER_PROFILED = (("sqlite", False), ("postgres", True))
+# Two workers are profiled over uvicorn's supervisor and both workers (py-spy
+# --subprocesses), under the checkout and the webhooks on each database, and on PostgreSQL
+# also under the webhooks on the storm's connections (bench/scenarios.py): the profile its
+# target links.
+TWO_WORKERS_PROFILED = ("postgres", "sqlite")
+STORM_PROFILE = f"webhooks on {STORM_CONNECTIONS} connections"
 # SQLite's one worker is also profiled under browsing (availability, the booking page), each
 # over a shorter load (BROWSING_SECONDS after BROWSING_WARMUP): about 6 s more in all.
 BROWSING_PROFILED = ("sqlite",)
@@ -51,17 +63,22 @@ BROWSING_SECONDS = 2.0
 BROWSING_WARMUP = 1.0
 
 
-def where(database: str, pgbouncer: bool) -> str:
-    """As ConfigResult.where names a one-worker configuration."""
-    return f"{database}{' via PgBouncer' if pgbouncer else ''}, workers 1"
+def where(database: str, pgbouncer: bool, workers: int = 1) -> str:
+    """As ConfigResult.where names a configuration."""
+    return f"{database}{' via PgBouncer' if pgbouncer else ''}, workers {workers}"
 
 
-def profile_key(scenario: str, database: str, pgbouncer: bool) -> str:
+def profile_key(scenario: str, database: str, pgbouncer: bool, workers: int = 1) -> str:
     """A profile's name in the report: the scenario, and the configuration when it is not
-    PostgreSQL served directly (whose profiles keep their plain names)."""
-    if (database, pgbouncer) == ("postgres", False):
+    PostgreSQL served directly by one worker (whose profiles keep their plain names)."""
+    if (database, pgbouncer, workers) == ("postgres", False, 1):
         return scenario
-    return f"{scenario} ({where(database, pgbouncer)})"
+    return f"{scenario} ({where(database, pgbouncer, workers)})"
+
+
+def storm_profile_key() -> str:
+    """The name of the profile the webhook storm's target links."""
+    return profile_key(STORM_PROFILE, "postgres", False, STORM_WORKERS)
 
 
 PROJECT_PACKAGES = ("domain", "application", "adapters", "entrypoints")
@@ -128,6 +145,13 @@ def _layer(path: str) -> str:
 AIOSQLITE_THREAD = "_connection_worker_thread"
 # asyncio.run's frames that call the loop (Python 3.11+, and 3.10's `run`).
 LOOP_ENTRIES = ("Runner.run", "run")
+# With --subprocesses py-spy roots each stack in its processes, parent first, each a frame
+# 'process 12:"command line"'; a command line may hold ';' (multiprocessing's spawn does),
+# so these frames are cut off whole before the stack is split. The first is the process
+# py-spy was given (uvicorn's supervisor), the last the sampled one; a sample with no Python
+# frame below them is left out, as a process's own empty stack is without --subprocesses.
+PROCESS_FRAMES = re.compile(r'^(?:process (\d+):".*?"(?:;|$))+')
+FIRST_PROCESS = re.compile(r'^process (\d+):"')
 
 
 def where_sampled(frames: list[str]) -> list[str]:
@@ -158,11 +182,21 @@ def summarize_profile(raw: str) -> dict[str, Any]:
     leaf: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     layers: dict[str, int] = {}
+    processes: dict[str, int] = {}
+    supervisor = ""
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
+        process = PROCESS_FRAMES.match(stack)
+        first = FIRST_PROCESS.match(stack)
+        if process is not None and first is not None:
+            stack = stack[process.end() :]
+            if not stack:
+                continue
+            processes[process[1]] = processes.get(process[1], 0) + count
+            supervisor = first[1]
         total += count
         frames = [f for f in stack.split(";") if " (" in f]
         if not frames:
@@ -194,6 +228,11 @@ def summarize_profile(raw: str) -> dict[str, Any]:
         "leaf": top(leaf, 12),
         "inclusive": top(inclusive, 18),
         "where_sampled": {key: 100 * value / max(total, 1) for key, value in sampled.items()},
+        # Each process's role and share of the samples, largest first (empty for one process).
+        "processes": [
+            ("supervisor" if pid == supervisor else "worker", share)
+            for pid, share in top(processes, len(processes))
+        ],
     }
 
 
@@ -202,12 +241,16 @@ def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any
     and the webhooks (and SQLite under browsing, over a shorter load); of PostgreSQL under
     each load a target measures (the checkout, the webhooks, availability and the booking
     page, then the checkout under Stripe's latency at half the customers,
-    bench/scenarios.py): each one-worker miss in the report names the profile that
-    explains it."""
+    bench/scenarios.py). Over two workers and their supervisor: the checkout and the
+    webhooks on each database, and the storm's load on PostgreSQL. Each checkout, webhooks
+    and storm miss in the report names the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
     for database, pgbouncer in OTHER_PROFILED:
         log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): checkout, webhooks")
         profiles.update(_checkout_and_webhooks(py_spy, load, database, pgbouncer))
+    for database in TWO_WORKERS_PROFILED:
+        log(f"profiling bookpay with py-spy ({where(database, False, 2)}): checkout, webhooks")
+        profiles.update(_checkout_and_webhooks(py_spy, load, database, False, workers=2))
     log("profiling bookpay with py-spy (postgres, 1 worker)")
     with throwaway_database("postgres") as url:
         port = free_port()
@@ -248,27 +291,36 @@ def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any
 
 
 def _checkout_and_webhooks(
-    py_spy: Path, load: LoadSettings, database: str, pgbouncer: bool
+    py_spy: Path, load: LoadSettings, database: str, pgbouncer: bool, workers: int = 1
 ) -> dict[str, dict[str, Any]]:
-    """The worker's profiles of the checkout and the webhooks on one worker of `database`
-    (through PgBouncer if `pgbouncer`), and of browsing on SQLite, by profile_key."""
+    """The server's profiles of the checkout and the webhooks on `workers` of `database`
+    (through PgBouncer if `pgbouncer`), of browsing on SQLite's one worker, and of the
+    storm's load on its configuration, by profile_key."""
     found: dict[str, dict[str, Any]] = {}
+    storm = (database, pgbouncer, workers) == ("postgres", False, STORM_WORKERS)
     with served_url(database, pgbouncer) as (watch, url, extra):
         port = free_port()
         env = {**server_env(url, port), **extra}
-        server = start_server("bookpay", bookpay_command(port, 1), env, port)
+        server = start_server("bookpay", bookpay_command(port, workers), env, port)
         try:
             tenant = set_up_tenant(server, "profile-studio")
-            # Seeded on the database itself, not through the pooler (as bench/configs.py).
+            # Seeded on the database itself, not through the pooler (as bench/configs.py);
+            # each webhook load sends its own bookings' events, from its first.
+            seeded = PROFILE_BOOKINGS * (2 if storm else 1)
             pending = with_engine(
                 watch.direct_url,
-                lambda engine: seed_pending_bookings(engine, tenant, PROFILE_BOOKINGS),
+                lambda engine: seed_pending_bookings(engine, tenant, seeded),
             )
             plans = {
                 "checkout": (checkout_plan(server, tenant, "checkout (profiled)"), load),
-                "webhooks": (_webhook_plan(server, pending), load),
+                "webhooks": (_webhook_plan(server, pending[:PROFILE_BOOKINGS]), load),
             }
-            if database in BROWSING_PROFILED and not pgbouncer:
+            if storm:
+                plans[STORM_PROFILE] = (
+                    _webhook_plan(server, pending[PROFILE_BOOKINGS:], STORM_PROFILE),
+                    LoadSettings(load.seconds, load.warmup, STORM_CONNECTIONS),
+                )
+            if database in BROWSING_PROFILED and not pgbouncer and workers == 1:
                 short = LoadSettings(
                     min(load.seconds, BROWSING_SECONDS),
                     min(load.warmup, BROWSING_WARMUP),
@@ -283,17 +335,19 @@ def _checkout_and_webhooks(
                     short,
                 )
             for scenario, (plan, settings) in plans.items():
-                profile = _profiled(py_spy, server, plan, settings, settings.connections)
-                profile["where"] = where(database, pgbouncer)
-                found[profile_key(scenario, database, pgbouncer)] = profile
+                profile = _profiled(
+                    py_spy, server, plan, settings, settings.connections, workers > 1
+                )
+                profile["where"] = where(database, pgbouncer, workers)
+                found[profile_key(scenario, database, pgbouncer, workers)] = profile
         finally:
             stop_server(server)
     return found
 
 
-def _webhook_plan(server: Server, pending: Any) -> dict[str, Any]:
+def _webhook_plan(server: Server, pending: Any, label: str = "webhooks") -> dict[str, Any]:
     return {
-        "label": "webhooks (profiled)",
+        "label": f"{label} (profiled)",
         "kind": "webhook",
         "port": server.port,
         "secret": WEBHOOK_SECRET,
@@ -303,14 +357,21 @@ def _webhook_plan(server: Server, pending: Any) -> dict[str, Any]:
 
 
 def _profiled(
-    py_spy: Path, server: Server, plan: dict[str, Any], load: LoadSettings, connections: int
+    py_spy: Path,
+    server: Server,
+    plan: dict[str, Any],
+    load: LoadSettings,
+    connections: int,
+    subprocesses: bool = False,
 ) -> dict[str, Any]:
-    """The worker's profile over `load.seconds` of `plan` on `connections`, after a warm-up."""
+    """The worker's profile over `load.seconds` of `plan` on `connections`, after a warm-up;
+    with `subprocesses`, of the server's process and its workers together."""
     output = Path(tempfile.mkstemp(prefix="bench_profile_")[1])
     recorder = subprocess.Popen(
         [
             str(py_spy),
             "record",
+            *(["--subprocesses"] if subprocesses else []),
             "--pid",
             str(server.process.pid),
             "--rate",

@@ -16,7 +16,7 @@ from bench.checks import Checks
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
-from bench.profiling import profile_key
+from bench.profiling import profile_key, storm_profile_key
 from bench.scenarios import STORM_CONNECTIONS, STORM_WORKERS, LatencyResult, StormResult
 
 Target = tuple[str, str, bool]
@@ -113,15 +113,15 @@ class Report:
         return None
 
     def _why(self, config: ConfigResult, key: str) -> list[str]:
-        """The configuration's costs section, and for one worker the profile of that load
-        (`key`: checkout, webhooks, availability, book_page): every load of PostgreSQL served
-        directly and of SQLite, the checkout and the webhooks through PgBouncer
-        (bench/profiling.py). Two workers fill the machine: their costs section is the
-        explanation, and no profile of one of them is taken."""
+        """The configuration's costs section, and the profile of that load (`key`:
+        checkout, webhooks, availability, book_page) when bench/profiling.py takes one: on
+        one worker every load of PostgreSQL served directly and of SQLite, the checkout and
+        the webhooks through PgBouncer; on two workers (their supervisor and both workers
+        sampled together) the checkout and the webhooks on each database."""
         links = [costs.costs_link(config)]
-        if config.workers != 1 or config.nodelay:
+        if config.nodelay:
             return links
-        name = profile_key(key, config.database, config.pgbouncer)
+        name = profile_key(key, config.database, config.pgbouncer, config.workers)
         title = sections.profile_title(name)
         links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
         return links
@@ -215,7 +215,12 @@ class Report:
             return
         ceiling = same.figures.get("ceiling_insert")
         ratio = self._ratio(
-            name, storm.figure or None, ceiling, "webhook storm", costs.costs_link(same)
+            name,
+            storm.figure or None,
+            ceiling,
+            "webhook storm",
+            costs.costs_link(same),
+            *self._storm_profile(),
         )
         if ratio is None:
             return
@@ -228,7 +233,15 @@ class Report:
             ),
             _link("Webhook storm"),
             _link(storm_choice.STORM_CHOICE_TITLE),
+            *self._storm_profile(),
         )
+
+    def _storm_profile(self) -> list[str]:
+        """The profile of the storm's load (its workers and connections) when one was taken."""
+        name = storm_profile_key()
+        if name not in self.profiles:
+            return []
+        return [_link(sections.profile_title(name))]
 
     def _growth_target(self) -> None:
         name = "availability p99 at 1M bookings ≤ 1.5 × at 1k (postgres, 1 worker, medians)"

@@ -11,16 +11,21 @@ from bench.report_sections import Lines, profile_title
 def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
     add = out.append
     if profiles:
-        add("## Profiles (py-spy, one worker)\n")
+        add("## Profiles (py-spy)\n")
         add(
-            "Sampled at 200 Hz over the worker while it takes each load (its warm-up "
-            "included); each profile names its configuration and load. PostgreSQL served "
-            "directly and SQLite are profiled under every load a target measures (SQLite's "
-            "browsing over a shorter load); PostgreSQL via PgBouncer under the checkout and "
-            "the webhooks. Two workers are not profiled "
-            "(py-spy follows one process): their costs sections give each figure's CPU per "
-            "request, by worker, PostgreSQL and the load generator, and the machine's idle "
-            "cores. Shares are of the "
+            "Sampled at 200 Hz over the server while it takes each load (its warm-up "
+            "included); each profile names its configuration and load. On one worker, "
+            "PostgreSQL served directly and SQLite are profiled under every load a target "
+            "measures (SQLite's browsing over a shorter load), PostgreSQL via PgBouncer under "
+            "the checkout and the webhooks. On two workers, py-spy follows uvicorn's "
+            "supervisor and both workers (`--subprocesses`) under the checkout and the "
+            "webhooks on each database, and on PostgreSQL under the webhooks on the storm's "
+            "64 connections: their samples are summed over the processes, so every share "
+            "below, the event loop's waits and aiosqlite's threads included, is of both "
+            "workers together (each profile gives each process's share of its samples); "
+            "their browsing is not profiled, and their costs sections give each figure's CPU "
+            "per request, by worker, PostgreSQL and the load generator, and the machine's "
+            "idle cores. Shares are of the "
             "samples py-spy kept as running (without `--idle`); it keeps some in which a "
             "thread waits, catching a thread woken hundreds of times a second runnable, so "
             "each profile counts apart the event loop's waits and those of aiosqlite's "
@@ -32,7 +37,7 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
         )
         for scenario, prof in profiles.items():
             add(f"### {profile_title(scenario)}\n")
-            add(f"{_profiled_load(prof)}; {prof['samples']:,} samples.\n")
+            add(f"{_profiled_load(prof)}; {prof['samples']:,} samples{_by_process(prof)}.\n")
             threads = where_sampled(prof)
             if threads:
                 add(threads + "\n")
@@ -76,6 +81,16 @@ def where_sampled(prof: dict[str, Any]) -> str:
         f"waiting at `tx.get()` for their next statement and {thread - waiting:.0f} % "
         "running one (SQLite's C library, off the event loop) or handing its answer back."
     )
+
+
+def _by_process(prof: dict[str, Any]) -> str:
+    """Each process's share of a profile's samples, when py-spy followed several."""
+    shares = prof.get("processes") or []
+    if len(shares) < 2:
+        return ""
+    roles = {"supervisor": "uvicorn's supervisor"}
+    each = ", ".join(f"{roles.get(role, role)} {float(share):.0f} %" for role, share in shares)
+    return f", summed over the {len(shares)} processes py-spy kept samples of ({each})"
 
 
 def _profiled_load(prof: dict[str, Any]) -> str:

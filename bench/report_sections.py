@@ -93,11 +93,13 @@ def targets(
     add("## Targets\n")
     add(
         "A miss names the section whose figures of this run explain it: for a throughput "
-        "ratio, that configuration's costs per request against its ceiling's (and for one "
-        "worker also the worker's py-spy profile under that load: every load on PostgreSQL "
-        "served directly and on SQLite, the checkout and the webhooks through PgBouncer; two "
-        "workers are not profiled, py-spy following one process: their costs section, with "
-        "the machine's idle cores, is the explanation); for "
+        "ratio, that configuration's costs per request against its ceiling's, and the "
+        "server's py-spy profile under that load where one is taken: on one worker every "
+        "load on PostgreSQL served directly and on SQLite, the checkout and the webhooks "
+        "through PgBouncer; on two workers the checkout and the webhooks on each database, "
+        "py-spy following uvicorn's supervisor and both workers, and the storm's load; "
+        "two workers' browsing is not profiled, and its costs section, with the machine's "
+        "idle cores, is the explanation; for "
         "the other targets, the section that measures them. Each figure is one measurement "
         "of a few seconds (those under Stripe's latency twice as long) on a shared machine: "
         "two idle runs of the same tree differed by up to half on the latency and SQLite "

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench import profiling, report_profiles
+from bench.common import ROOT
 
 RECORDED = Path(__file__).parent / "bench_profiles"
 
@@ -81,3 +82,56 @@ def test_the_profile_prints_the_loops_wait_and_the_threads_two_shares(
         "which native stacks show in libuv's `epoll_pwait`)."
     )
     assert report_profiles.where_sampled({"where_sampled": {}}) == ""
+
+
+def _two_workers_raw() -> str:
+    """py-spy --subprocesses over `bookpay serve --workers 2`: each stack rooted in its
+    processes, the workers' command lines holding a ';' (multiprocessing's spawn)."""
+    python = "/srv/bookpay/.venv/bin/python"
+    supervisor = f'process 10:"{python} /srv/bookpay/.venv/bin/bookpay serve --workers 2"'
+    spawn = "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=7)"
+
+    def worker(pid: int) -> str:
+        return f'{supervisor};process {pid}:"{python} -B -c {spawn} --multiprocessing-fork"'
+
+    started = "<module> (<string>:1);spawn_main (/usr/lib/python3.11/multiprocessing/spawn.py:122)"
+    runner = "Runner.run (/usr/lib/python3.11/asyncio/runners.py:118)"
+    handler = f"receive ({ROOT}/entrypoints/http/webhooks.py:40)"
+    main = f"main ({ROOT}/entrypoints/cli.py:386)"
+    return "\n".join(
+        (
+            f"{worker(11)};{started};{runner} 30",
+            f"{worker(12)};{started};{runner} 20",
+            f"{worker(11)};{started};{runner};{handler} 25",
+            f"{worker(12)};{started};{runner};{handler} 15",
+            f"{supervisor};<module> (/srv/bookpay/.venv/bin/bookpay:8);{main} 10",
+            # A worker sampled with no Python frame: left out, as without --subprocesses.
+            f"{worker(12)} 7",
+        )
+    )
+
+
+def test_a_profile_of_two_workers_sums_their_samples_without_the_process_frames() -> None:
+    found = profiling.summarize_profile(_two_workers_raw())
+    assert found["samples"] == 100
+    assert found["processes"] == [("worker", 55.0), ("worker", 35.0), ("supervisor", 10.0)]
+    assert found["where_sampled"] == {"event_loop_wait": 50.0}
+    assert dict(found["inclusive"]) == {
+        "entrypoints/http/webhooks.py:receive": 40.0,
+        "entrypoints/cli.py:main": 10.0,
+    }
+    assert dict(found["leaf"]) == {
+        "Runner.run (runners.py)": 50.0,
+        "receive (webhooks.py)": 40.0,
+        "main (cli.py)": 10.0,
+    }
+    out: list[str] = []
+    report_profiles.profiles(out, {"webhooks (postgres, workers 2)": found})
+    assert any(
+        "100 samples, summed over the 3 processes py-spy kept samples of (worker 55 %, "
+        "worker 35 %, uvicorn's supervisor 10 %)" in line
+        for line in out
+    )
+    # One process (no --subprocesses): no process frame, no shares by process.
+    one = profiling.summarize_profile("<module> (/srv/bookpay/.venv/bin/bookpay:8) 5")
+    assert one["processes"] == []

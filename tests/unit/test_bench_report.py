@@ -387,3 +387,41 @@ def test_the_storm_section_concludes_the_choice_its_figures_support(
     late = report_storm.conclusion(storm, 0.4)
     assert late.startswith("**Conclusion: acknowledge from the inbox.**")
     assert "exactly once did NOT hold" in late
+
+
+def test_a_two_worker_miss_and_the_storm_link_their_profiles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import profiling, report_header
+
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    report = make_report(Checks())
+    taken = {**profiling.summarize_profile("<module> (/srv/bookpay/bin/bookpay:8) 5")}
+    checkout = profiling.profile_key("checkout", "postgres", False, 2)
+    report.profiles = {checkout: taken, profiling.storm_profile_key(): taken}
+    two = report.config("postgres", 2)
+    sqlite = report.config("sqlite", 2)
+    assert two is not None
+    assert sqlite is not None
+    assert report.storm is not None
+    two.figures["checkout"] = make_figure(100)
+    sqlite.figures["checkout"] = make_figure(100)
+    report.storm.figure = make_figure(100, 90, duplicates_sent=2500)
+    report.evaluate()
+    lines = report.markdown().splitlines()
+    row = next(line for line in lines if line.startswith("| checkout ≥") and "workers 2)" in line)
+    assert "**missed**" in row
+    assert "[Profile: checkout (postgres, workers 2)](#profile-checkout-postgres-workers-2)" in row
+    storm = next(line for line in lines if line.startswith("| webhook storm"))
+    assert "**missed**" in storm
+    assert (
+        "[Profile: webhooks on 64 connections (postgres, workers 2)]"
+        "(#profile-webhooks-on-64-connections-postgres-workers-2)"
+    ) in storm
+    # A two-worker miss whose load was not profiled in this run says so.
+    unprofiled = next(
+        line for line in lines if line.startswith("| checkout ≥") and "(sqlite, workers 2)" in line
+    )
+    assert "**missed**" in unprofiled
+    assert "no profile taken" in unprofiled
+    assert "### Profile: checkout (postgres, workers 2)" in lines
