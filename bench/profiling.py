@@ -51,13 +51,15 @@ LATENCY_SETTING = f"{LATENCY_P50_MS},{LATENCY_P99_MS}"
 # the idle machine.
 OTHER_PROFILED = (("sqlite", False), ("postgres", True))
 # Two workers are profiled over uvicorn's supervisor and both workers (py-spy
-# --subprocesses), under the checkout and the webhooks on each database, and on PostgreSQL
+# --subprocesses), under the checkout and the webhooks on each database, browsing over the
+# shorter load below, and on PostgreSQL
 # also under the webhooks on the storm's connections (bench/scenarios.py): the profile its
 # target links.
 TWO_WORKERS_PROFILED = ("postgres", "sqlite")
 STORM_PROFILE = f"webhooks on {STORM_CONNECTIONS} connections"
-# SQLite's one worker is also profiled under browsing (availability, the booking page), each
-# over a shorter load (BROWSING_SECONDS after BROWSING_WARMUP): about 6 s more in all.
+# SQLite's one worker, and two workers on each database, are also profiled under browsing
+# (availability, the booking page), each over a shorter load (BROWSING_SECONDS after
+# BROWSING_WARMUP): about 6 s more per configuration.
 BROWSING_PROFILED = ("sqlite",)
 BROWSING_SECONDS = 2.0
 BROWSING_WARMUP = 1.0
@@ -241,15 +243,15 @@ def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any
     and the webhooks (and SQLite under browsing, over a shorter load); of PostgreSQL under
     each load a target measures (the checkout, the webhooks, availability and the booking
     page, then the checkout under Stripe's latency at half the customers,
-    bench/scenarios.py). Over two workers and their supervisor: the checkout and the
-    webhooks on each database, and the storm's load on PostgreSQL. Each checkout, webhooks
-    and storm miss in the report names the profile that explains it."""
+    bench/scenarios.py). Over two workers and their supervisor: the checkout, the webhooks
+    and browsing on each database, and the storm's load on PostgreSQL. Each miss of a
+    profiled load in the report names the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
     for database, pgbouncer in OTHER_PROFILED:
         log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): checkout, webhooks")
         profiles.update(_checkout_and_webhooks(py_spy, load, database, pgbouncer))
     for database in TWO_WORKERS_PROFILED:
-        log(f"profiling bookpay with py-spy ({where(database, False, 2)}): checkout, webhooks")
+        log(f"profiling bookpay with py-spy ({where(database, False, 2)}): all four loads")
         profiles.update(_checkout_and_webhooks(py_spy, load, database, False, workers=2))
     log("profiling bookpay with py-spy (postgres, 1 worker)")
     with throwaway_database("postgres") as url:
@@ -294,8 +296,8 @@ def _checkout_and_webhooks(
     py_spy: Path, load: LoadSettings, database: str, pgbouncer: bool, workers: int = 1
 ) -> dict[str, dict[str, Any]]:
     """The server's profiles of the checkout and the webhooks on `workers` of `database`
-    (through PgBouncer if `pgbouncer`), of browsing on SQLite's one worker, and of the
-    storm's load on its configuration, by profile_key."""
+    (through PgBouncer if `pgbouncer`), of browsing on SQLite's one worker and on two
+    workers, and of the storm's load on its configuration, by profile_key."""
     found: dict[str, dict[str, Any]] = {}
     storm = (database, pgbouncer, workers) == ("postgres", False, STORM_WORKERS)
     with served_url(database, pgbouncer) as (watch, url, extra):
@@ -320,7 +322,7 @@ def _checkout_and_webhooks(
                     _webhook_plan(server, pending[PROFILE_BOOKINGS:], STORM_PROFILE),
                     LoadSettings(load.seconds, load.warmup, STORM_CONNECTIONS),
                 )
-            if database in BROWSING_PROFILED and not pgbouncer and workers == 1:
+            if not pgbouncer and (database in BROWSING_PROFILED or workers > 1):
                 short = LoadSettings(
                     min(load.seconds, BROWSING_SECONDS),
                     min(load.warmup, BROWSING_WARMUP),
