@@ -106,6 +106,12 @@ def main() -> None:
     for name, value, ok in report.targets:
         log(f"{'met   ' if ok else 'MISSED'} {name}: {value}")
     log(f"wrote {args.output} in {report.runtime_seconds / 60:.1f} minutes")
+    finish(checks)
+
+
+def finish(checks: Checks) -> None:
+    """The run's end: exits with status 1, saying why, when a correctness check failed or a
+    target could not be judged; returns when the run passes."""
     failed = checks.exit_message()
     if failed is not None:
         log(failed)

@@ -245,3 +245,17 @@ def test_a_pool_timeout_logged_once_is_counted_once(tmp_path: Path) -> None:
     assert checks.failures == [
         "checkout: no pool timeout (0 answers 503, 2 timeouts logged: QueuePool limit of size 20)"
     ]
+
+
+def test_a_failed_check_ends_the_run_with_status_1_and_a_passing_run_returns() -> None:
+    """The report says "failed"; the exit status is what CI and `make bench` act on."""
+    from bench.run import finish
+
+    passing = Checks()
+    passing.expect(True, "held")
+    finish(passing)  # returns
+    failing = Checks()
+    failing.expect(False, "webhooks exactly once (postgres, workers 1)")
+    with pytest.raises(SystemExit) as ended:
+        finish(failing)
+    assert ended.value.code == 1
