@@ -55,8 +55,9 @@ class FakeStripeTimings:
     connections: int = 0
     # Per call, in call order: the delay drawn, and the whole call (seconds).
     injected_samples: list[float] = field(default_factory=list, repr=False, compare=False)
-    dropped_samples: int = field(default=0, repr=False, compare=False)
     call_samples: list[float] = field(default_factory=list, repr=False, compare=False)
+    # How many of the first calls' samples were forgotten (MAX_SAMPLES).
+    dropped_samples: int = field(default=0, repr=False, compare=False)
 
     @asynccontextmanager
     async def call(self) -> AsyncIterator[None]:

@@ -47,7 +47,6 @@ from entrypoints.http.request_phases import (
     ADMISSION_RETURN_WAIT,
     ADMISSION_WAIT,
     GATEWAY_CALL,
-    record,
     timed,
 )
 
@@ -133,15 +132,13 @@ class RequestAdmission:
             yield
             return
         if not self._taken_at_once(self._arriving):
-            asked = self._clock()
-            try:
-                async with asyncio.timeout(self._max_wait):
-                    await self._wait_in(self._arriving)
-            except TimeoutError:
-                self._last_turned_away = self._clock()
-                raise NoPlaceInTime(f"no place came free within {self._max_wait} s") from None
-            finally:
-                record(ADMISSION_WAIT, self._clock() - asked)
+            with timed(ADMISSION_WAIT, self._clock):
+                try:
+                    async with asyncio.timeout(self._max_wait):
+                        await self._wait_in(self._arriving)
+                except TimeoutError:
+                    self._last_turned_away = self._clock()
+                    raise NoPlaceInTime(f"no place came free within {self._max_wait} s") from None
         place = _Place(self)
         token = _place.set(place)
         try:

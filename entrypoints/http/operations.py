@@ -89,8 +89,7 @@ class RequestMetrics:
             registry=self._registry,
             buckets=SECONDS_BUCKETS,
         )
-        self._series: dict[tuple[str, str, int], tuple[Counter, Counter]] = {}
-        self._durations: dict[tuple[str, str], Histogram] = {}
+        self._series: dict[tuple[str, str, int], tuple[Counter, Counter, Histogram]] = {}
         self._phases = [(phase, self._phase.labels(phase)) for phase in PHASES]
         started = Gauge(
             "bookpay_process_start_time_seconds",
@@ -100,7 +99,17 @@ class RequestMetrics:
         )
         started.set(time.time())
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+    def observe(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        phases: RequestPhases | None = None,
+    ) -> None:
+        """One request: counted, its whole time observed, and its phases (each 0 when it did
+        not meet it) when it met any (a health probe meets none and leaves the phases'
+        means alone)."""
         key = (method, route, status)
         series = self._series.get(key)
         if series is None:
@@ -108,22 +117,14 @@ class RequestMetrics:
             series = (
                 self._requests.labels(method, route, str(status)),
                 self._seconds.labels(method, route),
+                self._duration.labels(method, route),
             )
             self._series[key] = series
-        requests, seconds_spent = series
+        requests, seconds_spent, duration = series
         requests.inc()
         seconds_spent.inc(seconds)
-
-    def observe_phases(
-        self, method: str, route: str, seconds: float, phases: RequestPhases
-    ) -> None:
-        """One request's whole time; and its phases (each 0 when it did not meet it) when
-        it met any (a health probe meets none and leaves the phases' means alone)."""
-        duration = self._durations.get((method, route))
-        if duration is None:
-            duration = self._durations[(method, route)] = self._duration.labels(method, route)
         duration.observe(seconds)
-        if not phases.seconds:
+        if phases is None or not phases.seconds:
             return
         split = phases.split(seconds)
         for phase, histogram in self._phases:
@@ -171,10 +172,9 @@ def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
                     raise
                 finally:
                     route = scope.get("path_template") or "unmatched"
-                    seconds = time.perf_counter() - started
-                    observed = metrics()
-                    observed.observe(scope["method"], route, status, seconds)
-                    observed.observe_phases(scope["method"], route, seconds, phases)
+                    metrics().observe(
+                        scope["method"], route, status, time.perf_counter() - started, phases
+                    )
 
         return wrapped
 

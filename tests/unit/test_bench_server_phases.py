@@ -22,7 +22,7 @@ def _checkouts(metrics: RequestMetrics, count: int, wait: float, call: float) ->
         phases = RequestPhases()
         phases.add(CONNECTION_WAIT, wait)
         phases.add(GATEWAY_CALL, call)
-        metrics.observe_phases("POST", ROUTE, wait + call + 0.004, phases)
+        metrics.observe("POST", ROUTE, 201, wait + call + 0.004, phases)
 
 
 def _measured() -> dict[str, Any]:
@@ -33,7 +33,7 @@ def _measured() -> dict[str, Any]:
     before = parse_histograms(metrics.render())
     _checkouts(metrics, 99, 0.008, 0.3)
     _checkouts(metrics, 1, 0.45, 0.3)
-    metrics.observe_phases("GET", "/health/live", 0.001, RequestPhases())
+    metrics.observe("GET", "/health/live", 200, 0.001, RequestPhases())
     found = spent(before, parse_histograms(metrics.render()))
     assert found is not None
     return found
