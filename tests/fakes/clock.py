@@ -17,3 +17,14 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+class ManualSeconds:
+    """A monotonic clock in seconds (a `time.perf_counter` stand-in) that moves only when
+    a test sets `now`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now

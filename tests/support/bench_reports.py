@@ -128,3 +128,10 @@ def sqlite_figure(rps: float, worker: float, idle: float, held: float, waiting: 
         machine={"busy": 2.0 - idle, "idle": idle, "steal": 0.0},
         database={"writer_turn": turn},
     )
+
+
+def pin_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's Versions line without asking the installed packages (one known one)."""
+    from bench import report_header
+
+    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -15,6 +16,7 @@ from bench.load import LoadSettings
 from bench.scenarios import StormResult
 from bench.servers import Server
 from tests.support.bench_reports import (
+    applied_once,
     databases_answering,
     make_bench_tenant,
     make_figure,
@@ -84,20 +86,7 @@ def test_a_seat_audit_that_found_no_slot_fails() -> None:
 
 
 def _applied_once(**changed: int) -> WebhookCheck:
-    figures = {
-        "seeded": 100,
-        "sent": 40,
-        "confirmed": 40,
-        "confirmed_but_not_sent": 0,
-        "charge_entries": 40,
-        "bookings_with_a_charge": 40,
-        "inbox_records": 40,
-        "still_pending": 60,
-        "seats_booked": 40,
-        "confirmation_events": 40,
-        "bookings_with_a_confirmation_event": 40,
-    }
-    return WebhookCheck(**{**figures, **changed})
+    return replace(applied_once(40), **changed)
 
 
 @pytest.mark.parametrize(

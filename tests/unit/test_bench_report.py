@@ -13,14 +13,14 @@ from tests.support.bench_reports import (
     make_config,
     make_figure,
     make_report,
+    pin_versions,
     sqlite_figure,
 )
 
 
 def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     checks = Checks()
     checks.expect(True, "webhooks exactly once")
     report = make_report(checks)
@@ -54,9 +54,8 @@ def test_the_report_marks_each_target_met_or_missed(monkeypatch: pytest.MonkeyPa
 def test_the_half_load_time_is_split_by_the_servers_own_readiness(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     assert report.latency is not None
     half = report.latency.figures["half"]
@@ -110,9 +109,8 @@ async def test_the_line_comes_from_readiness_and_the_loop_from_liveness() -> Non
 def test_each_miss_links_the_costs_of_its_own_configuration_and_sqlite_spread_is_a_target(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     sqlite = next(config for config in report.configs if config.database == "sqlite")
     sqlite.figures["checkout"] = make_figure(50, server_cpu_by_process=[0.05, 0.5, 0.5])
@@ -187,9 +185,9 @@ def test_an_explanation_uses_the_database_side_of_its_configuration() -> None:
 
 
 def test_a_miss_links_a_profile_only_when_one_was_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import report_header, report_sections
+    from bench import report_sections
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     assert report_sections.explained_by("p99 at half load", ()) == "no profile taken"
     assert report_sections.explained_by("p99 at half load", ("checkout_latency",)) == (
         "[Profile: checkout_latency](#profile-checkout_latency)"
@@ -214,9 +212,8 @@ def test_a_miss_links_a_profile_only_when_one_was_taken(monkeypatch: pytest.Monk
 def test_the_gateway_call_is_split_by_the_fakes_own_timings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     assert report.latency is not None
     # 1,000 calls: 420 ms each, 360 injected, 30 waiting for the pool, 20 in statements.
@@ -257,9 +254,8 @@ def test_the_gateway_call_is_split_by_the_fakes_own_timings(
 def test_a_target_without_its_figure_or_ceiling_reads_not_measured_and_fails_the_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     direct = report.configs[0]
     direct.figures["ceiling_insert"] = make_figure(0)  # a ceiling that answered nothing
@@ -368,9 +364,9 @@ def test_sqlite_is_blamed_on_the_writers_turn_only_when_someone_waited_for_it() 
 def test_the_storm_section_concludes_the_choice_its_figures_support(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header, report_storm
+    from bench import report_storm
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     report.evaluate()
     text = report.markdown()
@@ -392,9 +388,9 @@ def test_the_storm_section_concludes_the_choice_its_figures_support(
 def test_a_two_worker_miss_and_the_storm_link_their_profiles(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import profiling, report_header
+    from bench import profiling
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     taken = {**profiling.summarize_profile("<module> (/srv/bookpay/bin/bookpay:8) 5")}
     checkout = profiling.profile_key("checkout", "postgres", False, 2)

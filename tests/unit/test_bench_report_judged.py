@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bench.checks import Checks
-from tests.support.bench_reports import make_figure, make_report
+from tests.support.bench_reports import make_figure, make_report, pin_versions
 
 STORM = (
     "webhook storm (10,000 events, 20 % duplicates, 64 connections) ≥ 50 % of the one-insert "
@@ -31,9 +31,8 @@ def _starve(fig: dict[str, Any], *cores: float) -> None:
 def test_a_ratio_to_a_starved_ceiling_is_not_judged_and_fails_a_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     two = report.config("postgres", 2)
     one = report.config("postgres", 1)
@@ -138,9 +137,8 @@ def _profile(where: str, connections: int, **extra: Any) -> dict[str, Any]:
 def test_one_worker_misses_link_their_own_profiles_and_two_workers_none(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     sqlite_one = make_config_like(report, "sqlite", 1)
     for config in report.configs:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench.checks import Checks
-from tests.support.bench_reports import make_config, make_figure, make_report
+from tests.support.bench_reports import make_config, make_figure, make_report, pin_versions
 
 READINESS = {
     "samples": 50,
@@ -136,9 +136,8 @@ def _starved_by_others(fig: dict[str, Any], *cores: float) -> None:
 def test_a_scenario_figure_starved_by_other_load_is_not_judged_and_fails_a_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     one, two = report.config("postgres", 1), report.config("postgres", 2)
     assert one is not None
@@ -188,10 +187,9 @@ def test_a_figure_whose_own_load_fills_the_machine_is_judged() -> None:
 
 
 def test_sqlites_browsing_misses_link_their_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import report_header
     from bench.profiling import profile_key
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     report.configs.append(make_config("sqlite", 1))
     for key in ("availability", "book_page"):

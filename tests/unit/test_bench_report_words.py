@@ -12,7 +12,7 @@ import pytest
 from bench import report_costs, report_header
 from bench.checks import Checks
 from bench.report import Report
-from tests.support.bench_reports import make_config, make_report, sqlite_figure
+from tests.support.bench_reports import make_config, make_report, pin_versions, sqlite_figure
 
 
 def _explain(worker: float, idle: float, *others: float, held: float = 0.0) -> str:
@@ -80,7 +80,7 @@ def _starved_storm(report: Report) -> None:
 def test_targets_not_judged_are_listed_apart_from_the_correctness_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     report.checks.expect(True, "webhooks exactly once (postgres, workers 1)")
     _starved_storm(report)
@@ -119,7 +119,7 @@ def test_a_failed_check_and_an_unjudged_target_are_each_named_in_the_exit_messag
 def test_a_run_with_every_target_judged_has_no_unjudged_section(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     report.checks.expect(True, "fine")
     report.evaluate()
@@ -131,7 +131,7 @@ def test_a_run_with_every_target_judged_has_no_unjudged_section(
 def test_the_storm_conclusion_is_not_drawn_when_the_storm_is_not_judged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     assert report.storm is not None
     # A starved run's storm: its p99 beyond the quoted timeout would say "inbox".
@@ -148,7 +148,7 @@ def test_the_storm_conclusion_is_not_drawn_when_the_storm_is_not_judged(
 def test_a_judged_storm_still_concludes_from_its_figures(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     assert report.storm is not None
     report.storm.figure["p99_ms"] = 3_500.0
@@ -174,7 +174,7 @@ def test_the_versions_name_the_loop_and_parser_served_on(monkeypatch: pytest.Mon
 def test_the_throughput_intro_names_the_stack_and_the_earlier_figures(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     text = make_report(Checks()).markdown()
     assert "The ceilings run on the same stack as Bookpay: uvicorn on uvloop's loop and " in text
     assert "bench/findings.md says why" in text
@@ -187,7 +187,7 @@ def test_the_throughput_intro_names_the_stack_and_the_earlier_figures(
 def test_the_browsing_line_says_what_an_answer_carried_and_that_all_were_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     for config in report.configs:
         config.caching = {"status": "200", "Cache-Control": "public, max-age=5", "ETag": '"ab"'}
@@ -228,7 +228,7 @@ def test_the_header_says_whether_the_machine_was_idle_by_the_runs_own_readings()
 
 
 def test_the_header_carries_the_budget_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     text = make_report(Checks()).markdown()
     assert "\n- Budget: `make bench` is to take at most 10 minutes on an idle machine" in text
 
@@ -238,7 +238,7 @@ def test_a_storm_starved_by_other_load_draws_no_conclusion_without_its_ceiling(
 ) -> None:
     # A partial run (no postgres 2-worker ceiling: the storm's target is not measured)
     # whose storm figure was starved by other load.
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     report.configs = [c for c in report.configs if (c.database, c.workers) != ("postgres", 2)]
     assert report.storm is not None

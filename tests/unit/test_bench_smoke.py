@@ -17,7 +17,7 @@ from adapters.stripe_wire.signature import verify
 from bench import calibration, loadgen, nodelay, profiling, roundtrips, run, seed
 from bench.checks import Checks
 from bench.common import ROOT
-from tests.support.bench_reports import make_report
+from tests.support.bench_reports import make_report, pin_versions
 from tools import pgbouncer
 
 
@@ -122,9 +122,8 @@ def test_the_versions_name_pgbouncer_and_the_commit_measured() -> None:
 def test_the_header_names_what_ran_and_where_events_out_is_timed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench import report_header
 
-    monkeypatch.setattr(report_header, "_versions", lambda: {"Python": "3.11"})
+    pin_versions(monkeypatch)
     report = make_report(Checks())
     report.command = "python -m bench.run --seconds 2"
     report.runtime_seconds = 90.0

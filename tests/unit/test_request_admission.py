@@ -17,6 +17,8 @@ from entrypoints.http.admission import (
     StepsOutForStripe,
     admission_middleware,
 )
+from tests.fakes.clock import ManualSeconds
+from tests.support.event_loop import settle
 
 # Far beyond anything the test waits for: only a hang would reach it.
 SAFETY_NET_SECONDS = 10
@@ -33,11 +35,6 @@ class SlowStripe:
         self.asked.set()
         await self.answer.wait()
         return f"cs_for_{booking_id}"
-
-
-async def _settle() -> None:
-    for _ in range(50):
-        await asyncio.sleep(0)
 
 
 async def test_a_request_waiting_for_stripe_gives_its_place_and_comes_back_first() -> None:
@@ -72,9 +69,9 @@ async def test_a_request_waiting_for_stripe_gives_its_place_and_comes_back_first
         others = [asyncio.create_task(second())]
         await second_at_work.wait()  # the checkout's place went to the second request
         others.append(asyncio.create_task(third()))
-        await _settle()  # the third is in line: the one place is the second's
+        await settle()  # the third is in line: the one place is the second's
         stripe.answer.set()
-        await _settle()  # the checkout is back in line, ahead of the third
+        await settle()  # the checkout is back in line, ahead of the third
         second_may_finish.set()
         assert await first == "cs_for_bk_1"
         await asyncio.gather(*others)
@@ -112,7 +109,7 @@ async def test_a_request_cancelled_in_line_leaves_no_place_taken() -> None:
         first = asyncio.create_task(holder())
         await holding.wait()
         waiting = asyncio.create_task(waiter())
-        await _settle()
+        await settle()
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
@@ -155,18 +152,10 @@ async def test_a_newcomer_that_gets_no_place_in_time_leaves_the_line_with_nothin
     assert admission.at_work == 0
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_the_line_is_stalled_while_requests_wait_and_no_place_came_free_for_the_bound() -> (
     None
 ):
-    clock = ManualClock()
+    clock = ManualSeconds()
     admission = RequestAdmission(1, max_wait=5, clock=clock)
     holding = asyncio.Event()
     release = asyncio.Event()
@@ -186,7 +175,7 @@ async def test_the_line_is_stalled_while_requests_wait_and_no_place_came_free_fo
         clock.now = 60.0
         assert not admission.stalled()  # every place taken, but no one waits
         waiting = asyncio.create_task(waiter())
-        await _settle()
+        await settle()
         assert admission.waiting == 1
         # A line that formed a moment ago after a quiet spell is busy, not stalled (a
         # probe failing at the start of every burst would take idle replicas out).
@@ -280,7 +269,7 @@ async def test_a_request_cancelled_in_line_just_before_a_place_comes_free_passes
         async with admission.admitted():
             first = asyncio.create_task(waiter("first"))
             second = asyncio.create_task(waiter("second"))
-            await _settle()
+            await settle()
             first.cancel()
         # Leaving the block handed the place on before the first task ran again.
         with pytest.raises(asyncio.CancelledError):

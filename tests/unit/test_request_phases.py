@@ -16,19 +16,13 @@ from entrypoints.http.request_phases import (
     RequestPhases,
     measuring,
 )
-from tests.unit.test_request_admission import SlowStripe, _settle
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import ManualSeconds
+from tests.support.event_loop import settle
+from tests.unit.test_request_admission import SlowStripe
 
 
 async def test_the_waits_for_a_place_are_counted_for_the_request_that_waited() -> None:
-    clock = ManualClock()
+    clock = ManualSeconds()
     admission = RequestAdmission(1, clock=clock)
     stripe = SlowStripe()
     gateway = StepsOutForStripe(stripe)
@@ -48,9 +42,9 @@ async def test_the_waits_for_a_place_are_counted_for_the_request_that_waited() -
                 await gateway.create_checkout_session("bk_1")
 
     holding = asyncio.create_task(holder())
-    await _settle()
+    await settle()
     checking_out = asyncio.create_task(checkout())
-    await _settle()
+    await settle()
     clock.now += 3.0  # the checkout waits 3 s in line for its first place
     first_may_leave.set()
     await stripe.asked.wait()
@@ -63,9 +57,9 @@ async def test_the_waits_for_a_place_are_counted_for_the_request_that_waited() -
             await again.wait()
 
     taking = asyncio.create_task(newcomer())
-    await _settle()
+    await settle()
     stripe.answer.set()
-    await _settle()
+    await settle()
     clock.now += 2.0  # back from Stripe, the checkout waits 2 s for a place again
     again.set()
     await asyncio.wait_for(asyncio.gather(checking_out, taking), 10)

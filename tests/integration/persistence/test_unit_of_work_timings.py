@@ -17,26 +17,15 @@ from adapters.sql.unit_of_work import (
     UNIT_OF_WORK,
     SqlAlchemyUnitOfWorkFactory,
 )
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def _settle() -> None:
-    for _ in range(50):
-        await asyncio.sleep(0)
+from tests.fakes.clock import ManualSeconds
+from tests.support.event_loop import settle
 
 
 async def test_a_unit_waiting_for_the_pools_one_connection_counts_the_wait(
     tmp_path: Path,
 ) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'wait.db'}")  # one connection
-    clock = ManualClock()
+    clock = ManualSeconds()
     heard: list[tuple[str, str, float]] = []
     first_may_leave, first_in = asyncio.Event(), asyncio.Event()
 
@@ -61,7 +50,7 @@ async def test_a_unit_waiting_for_the_pools_one_connection_counts_the_wait(
         holding = asyncio.create_task(first())
         await first_in.wait()
         waiting = asyncio.create_task(second())
-        await _settle()
+        await settle()
         assert not waiting.done()  # queued on the pool behind the first
         clock.now += 3.0
         first_may_leave.set()
@@ -81,7 +70,7 @@ async def test_a_wait_that_ends_in_a_pool_timeout_is_counted_too(
     """The wait that found no connection is the one that matters most: it is heard before
     the unit of work raises, not lost to the rest of the request."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'timeout.db'}")
-    clock = ManualClock()
+    clock = ManualSeconds()
     heard: list[tuple[str, float]] = []
 
     async def pool_timed_out() -> None:
