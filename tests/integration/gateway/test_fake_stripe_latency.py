@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import random
 import statistics
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -82,17 +84,23 @@ def _gateway(
     )
 
 
-async def test_sessions_and_refunds_wait_the_latency_and_nothing_else_does() -> None:
-    clock, waits = FixedClock(), RecordedSleeps()
-    fake = _gateway(FakeLatency.parse("100", sleep=waits, rng=random.Random(1)), clock)
+async def _onboarded(fake: FakeGateway) -> str:
+    """A connected account that finished onboarding; its id."""
     status = await fake.create_connected_account(
         tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
     )
     assert status.account_id is not None
     await fake.complete_onboarding(status.account_id)
+    return status.account_id
+
+
+async def test_sessions_and_refunds_wait_the_latency_and_nothing_else_does() -> None:
+    clock, waits = FixedClock(), RecordedSleeps()
+    fake = _gateway(FakeLatency.parse("100", sleep=waits, rng=random.Random(1)), clock)
+    account_id = await _onboarded(fake)
     assert waits.delays == []  # Connect is not what the benchmarks measure
 
-    session = await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+    session = await fake.create_checkout_session(checkout_request(account_id, clock.now))
     await fake.retrieve_checkout_session(session.session_id)
     assert len(waits.delays) == 2
     paid = await fake.pay(session.session_id)
@@ -107,12 +115,8 @@ async def test_sessions_and_refunds_wait_the_latency_and_nothing_else_does() -> 
 async def test_without_a_setting_the_fake_never_waits() -> None:
     clock, waits = FixedClock(), RecordedSleeps()
     fake = _gateway(FakeLatency.parse(None, sleep=waits), clock)
-    status = await fake.create_connected_account(
-        tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
-    )
-    assert status.account_id is not None
-    await fake.complete_onboarding(status.account_id)
-    session = await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+    account_id = await _onboarded(fake)
+    session = await fake.create_checkout_session(checkout_request(account_id, clock.now))
     await fake.retrieve_checkout_session(session.session_id)
 
     assert waits.delays == []
@@ -129,7 +133,12 @@ class _Ticks:
         return self.now
 
 
-async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_statements() -> None:
+@asynccontextmanager
+async def _timed_on_sqlite() -> AsyncIterator[
+    tuple[FakeGateway, FakeStripeTimings, FixedClock, RecordedSleeps]
+]:
+    """A fake with latency, its store on SQLite in memory, timed by a clock that ticks a
+    second at each reading; the engine is disposed of afterwards."""
     clock, waits = FixedClock(), RecordedSleeps()
     timings = FakeStripeTimings(clock=_Ticks())
     engine = create_engine("sqlite+aiosqlite://")
@@ -138,16 +147,17 @@ async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_stat
         FakeLatency.parse("100", sleep=waits, rng=random.Random(3)), clock, store, timings
     )
     try:
-        status = await fake.create_connected_account(
-            tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
-        )
-        assert status.account_id is not None
-        await fake.complete_onboarding(status.account_id)
-        assert timings.reading()["calls"] == 0  # no latency, not what the benchmark splits
-
-        await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+        yield fake, timings, clock, waits
     finally:
         await engine.dispose()
+
+
+async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_statements() -> None:
+    async with _timed_on_sqlite() as (fake, timings, clock, waits):
+        account_id = await _onboarded(fake)
+        assert timings.reading()["calls"] == 0  # no latency, not what the benchmark splits
+
+        await fake.create_checkout_session(checkout_request(account_id, clock.now))
 
     read = timings.reading()
     assert read["calls"] == 1
@@ -168,28 +178,15 @@ async def test_a_session_call_is_split_into_its_delay_its_pool_wait_and_its_stat
 
 
 async def test_a_session_is_fetched_with_its_payment_intent_on_one_connection() -> None:
-    clock, waits = FixedClock(), RecordedSleeps()
-    timings = FakeStripeTimings(clock=_Ticks())
-    engine = create_engine("sqlite+aiosqlite://")
-    store = SqlAlchemyFakeStripeStore(engine, timings)
-    fake = _gateway(
-        FakeLatency.parse("100", sleep=waits, rng=random.Random(3)), clock, store, timings
-    )
-    try:
-        status = await fake.create_connected_account(
-            tenant_id="tn_1", country="de", email=None, idempotency_key="acct-1"
-        )
-        assert status.account_id is not None
-        await fake.complete_onboarding(status.account_id)
-        session = await fake.create_checkout_session(checkout_request(status.account_id, clock.now))
+    async with _timed_on_sqlite() as (fake, timings, clock, _):
+        account_id = await _onboarded(fake)
+        session = await fake.create_checkout_session(checkout_request(account_id, clock.now))
         await fake.pay(session.session_id)
         before = timings.reading()["connections"]
 
         fetched = await fake.retrieve_checkout_session(
             session.session_id, account_id=session.account_id
         )
-    finally:
-        await engine.dispose()
 
     assert fetched.payment_intent_status is not None  # expanded, as StripeGateway asks
     # One statement reads the session and its payment intent together.
