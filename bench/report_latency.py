@@ -12,7 +12,7 @@ from typing import Any
 from bench.report_costs import _bound, bound_by, per_request
 from bench.report_sections import Lines
 from bench.scenarios import LatencyResult
-from bench.server_phases import PHASE_WORDS, PHASES, bound_words
+from bench.server_phases import bound_words, phase_clauses
 
 LATENCY_QUEUE_TITLE = "Where a checkout's time went under Stripe's latency"
 
@@ -231,10 +231,7 @@ def counted_phases(
     each phase's mean, summing to the whole, and each phase's p99 (a bucket's bound);
     with the delays the fake drew in the figure."""
     whole = phases["whole"]
-    parts = [(name, phases[name]) for name in PHASES if name in phases]
-    means = ", ".join(f"{part['mean_ms']:.0f} ms {PHASE_WORDS[name]}" for name, part in parts)
-    total = sum(part["mean_ms"] for _, part in parts)
-    p99s = ", ".join(f"{PHASE_WORDS[name]} {bound_words(part['p99_ms'])}" for name, part in parts)
+    means, p99s, total = phase_clauses(phases, 0)
     text = (
         f"Counted per checkout by the server itself (its `/metrics` histograms "
         "`bookpay_http_request_duration_seconds` and `bookpay_http_request_phase_seconds`, "

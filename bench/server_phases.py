@@ -112,13 +112,22 @@ def _bound(buckets: dict[float, float], count: float, quantile: float) -> float:
     return math.inf
 
 
+def phase_clauses(phases: dict[str, Any], decimals: int) -> tuple[str, str, float]:
+    """`spent`'s phases in PHASES order, as printed: their means ("25.0 ms waiting for …",
+    with `decimals`), their p99 bounds, and the means' sum in ms."""
+    parts = [(name, phases[name]) for name in PHASES if name in phases]
+    means = ", ".join(
+        f"{part['mean_ms']:.{decimals}f} ms {PHASE_WORDS[name]}" for name, part in parts
+    )
+    p99s = ", ".join(f"{PHASE_WORDS[name]} {bound_words(part['p99_ms'])}" for name, part in parts)
+    return means, p99s, sum(part["mean_ms"] for _, part in parts)
+
+
 def counted_words(phases: dict[str, Any]) -> str:
     """`spent`'s reading in one clause: the mean per phase, summing to the whole, and each
     phase's p99 bound."""
     whole = phases["whole"]
-    parts = [(name, phases[name]) for name in PHASES if name in phases]
-    means = ", ".join(f"{part['mean_ms']:.1f} ms {PHASE_WORDS[name]}" for name, part in parts)
-    p99s = ", ".join(f"{PHASE_WORDS[name]} {bound_words(part['p99_ms'])}" for name, part in parts)
+    means, p99s, _ = phase_clauses(phases, 1)
     return (
         f"the server counted per request ({phases['requests']:,.0f} requests of "
         f"{phases['route']}, warm-up included; its `/metrics` histograms): "
