@@ -161,7 +161,6 @@ def create_app(container: Container) -> Litestar:
         plugins=[problem_details_plugin()],
         before_request=check_request_strictly,
         middleware=[
-            metrics_middleware(container.request_metrics),
             admission_middleware(container.admission, max_body_bytes=MAX_BODY_BYTES),
             refuse_nul_middleware(),
             authentication_middleware(
@@ -214,6 +213,9 @@ def create_app(container: Container) -> Litestar:
         ),
         debug=False,
     )
+    # Outside the router, so requests that match no route (404, 405) are counted too: the
+    # middleware list above runs only once a route has matched.
+    app.asgi_handler = metrics_middleware(container.request_metrics)(app.asgi_handler)
     document_problems(app)
     finish_openapi_document(
         app, declare_retry_after, declare_idempotency_key, declare_event_webhooks

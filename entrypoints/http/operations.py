@@ -148,7 +148,21 @@ def status_sent_for(error: BaseException) -> int:
     return next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 500)
 
 
+# HTTP's own methods (RFC 9110 section 9 and PATCH, RFC 5789); any other is labelled
+# OTHER_METHOD, so invented methods cannot add series.
+KNOWN_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+)
+OTHER_METHOD = "other"
+# The route of a request the router matched to none (404, or 405 for a method no route takes).
+UNMATCHED_ROUTE = "unmatched"
+
+
 def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
+    """ASGI middleware observing every HTTP request on `metrics()`, by method, route template
+    and status. It wraps the whole app (`app.asgi_handler`, outside Litestar's router), so a
+    request that matches no route is counted too, under UNMATCHED_ROUTE."""
+
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
@@ -171,9 +185,13 @@ def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
                     status = status_sent_for(error)
                     raise
                 finally:
-                    route = scope.get("path_template") or "unmatched"
+                    method = scope["method"]
                     metrics().observe(
-                        scope["method"], route, status, time.perf_counter() - started, phases
+                        method if method in KNOWN_METHODS else OTHER_METHOD,
+                        scope.get("path_template") or UNMATCHED_ROUTE,
+                        status,
+                        time.perf_counter() - started,
+                        phases,
                     )
 
         return wrapped

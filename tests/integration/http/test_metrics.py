@@ -149,19 +149,29 @@ async def test_each_request_counts_its_wait_for_a_pooled_connection_and_its_unit
     assert parts == pytest.approx(samples[("bookpay_http_request_duration_seconds_sum", whole)])
 
 
-async def test_made_up_methods_add_no_series(tmp_path: Path) -> None:
-    """A client cannot grow /metrics by inventing HTTP methods: the router answers them 405
-    before any route, so only the methods of Bookpay's own routes are ever labelled."""
+async def test_unrouted_requests_are_counted_without_growing_the_labels(tmp_path: Path) -> None:
+    """A scan of made-up paths and methods shows on /metrics, under one route label
+    (`unmatched`) and the methods of HTTP's own vocabulary ("other" for any invented one), so
+    a client cannot grow the exposition by inventing paths or methods."""
     app, _ = build_test_app(tmp_path)
     async with AppClient(app) as client:
         assert (await client.get("/health/live")).status_code == 200
         for n in range(5):
             assert (await client.request(f"BREW{n}", "/health/live")).status_code == 405
+            assert (await client.get(f"/no/such/path/{n}")).status_code == 404
+        assert (await client.delete("/health/live")).status_code == 405
         answer = await client.get("/metrics")
-    methods = {
-        sample.labels["method"]
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-        if "method" in sample.labels
-    }
-    assert methods == {"GET"}
+    samples = _samples(answer.text)
+    routes = {dict(labels).get("route") for (_, labels) in samples}
+    assert routes - {None} == {"/health/live", "unmatched"}
+    methods = {dict(labels).get("method") for (_, labels) in samples} - {None}
+    assert methods == {"GET", "DELETE", "other"}
+    counted = "bookpay_http_requests_total"
+    invented = (("method", "other"), ("route", "unmatched"), ("status", "405"))
+    assert samples[(counted, invented)] == 5
+    unknown = (("method", "GET"), ("route", "unmatched"), ("status", "404"))
+    assert samples[(counted, unknown)] == 5
+    wrong_method = (("method", "DELETE"), ("route", "unmatched"), ("status", "405"))
+    assert samples[(counted, wrong_method)] == 1
+    whole = (("method", "GET"), ("route", "unmatched"))
+    assert samples[("bookpay_http_request_duration_seconds_count", whole)] == 5
