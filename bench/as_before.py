@@ -36,7 +36,11 @@ base's cost too (`take_later_cuts_away`):
   of the tenant (94bff09 adapters/sqlalchemy_repositories.py). Here the count is the
   base's statement. The index stays in the database; the statement cannot use it beyond
   its (tenant, status) prefix, the rows the base's index on (tenant, status, hold's end)
-  found.
+  found. It costs more here than at the base on PostgreSQL: head runs it as `bookpay_app`
+  under row-level security (issue 14), whose tenant policy is then judged on every one of
+  those rows too (bench/findings.md has the EXPLAIN). So head-without's checkout on
+  PostgreSQL pays the base's read and issue 14's policy on each row it reads: it errs
+  against head-without, never hides a cost.
 
 Not put back, and why:
 - The fake Stripe's one-statement read of a session with its payment intent (d9a187b): the
