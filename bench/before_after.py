@@ -16,8 +16,11 @@ of other issues (head-without), side by side under the same load.
    limiters and sweeps off), stopped and dropped before the next configuration; head-without is
    this tree and venv served by `python -m bench.as_before serve …`, which fetches a
    checkout-session event's session only when the event contradicts its booking (the
-   base's rule, before issue 12's 7697043) and writes no event out (before e5ed235), for
-   measurement only (bench/as_before.py). A tenant is set up over HTTP as `make bench`
+   base's rule, before issue 12's 7697043), writes no event out (before e5ed235), pings
+   every pooled PostgreSQL connection at checkout (the base's pool_pre_ping, before
+   fad9f3e) and counts a customer's unpaid bookings with the base's unindexed statement
+   (before 4a67069), on the base's asyncio loop and h11, for measurement only
+   (bench/as_before.py). A tenant is set up over HTTP as `make bench`
    does, and each tree's own bench seed writes the pending bookings the webhook load
    completes.
 3. Rounds, within each configuration: each figure is loaded on every side, one right after

@@ -108,8 +108,8 @@ def head_tree() -> Tree:
 
 
 def head_without_tree() -> Tree:
-    """This tree and venv again, served by bench/as_before.py: without two features other
-    issues added on purpose (see its docstring), for measurement only."""
+    """This tree and venv again, served by bench/as_before.py: without two features and
+    two cuts other issues added on purpose (see its docstring), for measurement only."""
     return Tree(WITHOUT, ROOT, BIN, head_tree().commit, launcher="bench.as_before")
 
 

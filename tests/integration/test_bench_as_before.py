@@ -3,7 +3,10 @@ completion that matches its booking is applied without asking the gateway (the s
 waits for the gateway without it), and a confirmation writes no event to the outbox (one
 does without it). Through HTTP with the fake gateway, on SQLite and PostgreSQL. Its
 checkout keeps the base's shape around the gateway call (no connection held across it),
-and a server of several workers is patched in every worker."""
+and a server of several workers is patched in every worker. Its later cuts are taken away
+too: within them every checkout of a pooled PostgreSQL connection pings it (none does
+without them, right after use), and a checkout counts the customer's unpaid bookings with
+the base's unindexed statement (head's indexed one without them), to the same number."""
 
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.database import create_engine
 from adapters.sql.events_out_tables import outbox_events
 from adapters.stripe_wire import signature as stripe_signature
 from application.ports.gateway import PaymentGateway
-from bench.as_before import BANNER, banners, later_features_off
+from bench.as_before import BANNER, banners, later_cuts_off, later_features_off
 from bench.before_after_trees import head_without_tree, serving, tree_database
 from tests.support.gateway_doubles import SessionsUnreadable
 from tests.support.http_app import WEBHOOK_SECRET
@@ -102,6 +107,92 @@ async def test_the_patch_fetches_no_matching_session_and_writes_no_event_out(
         assert await _deliver(shop, event_unpatched) == 200
         assert (await shop.booking(other, unpatched))["status"] == "confirmed"
         assert await _events_out(shop) == before + 1
+
+
+async def _pings_over_checkouts(url: str, monkeypatch: pytest.MonkeyPatch, checkouts: int) -> int:
+    """The pings of a one-connection engine made by the product's create_engine over
+    `checkouts` units of work, one right after the other."""
+    engine = create_engine(url, pool_size=1)
+    pings = 0
+    ping = engine.sync_engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        nonlocal pings
+        pings += 1
+        return bool(ping(dbapi_connection))
+
+    monkeypatch.setattr(engine.sync_engine.dialect, "do_ping", counted)
+    try:
+        for _ in range(checkouts):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+    return pings
+
+
+@pytest.mark.postgres
+async def test_within_the_cuts_every_checkout_pings_as_the_base_did(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base's pool_pre_ping pinged at every checkout; head pings only after 5 s idle."""
+    assert await _pings_over_checkouts(fresh_postgres_url, monkeypatch, 3) == 0
+    with later_cuts_off():
+        assert await _pings_over_checkouts(fresh_postgres_url, monkeypatch, 3) == 3
+    assert await _pings_over_checkouts(fresh_postgres_url, monkeypatch, 3) == 0
+
+
+class _Counts:
+    """The statements that count bookings, as an engine sends them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.sent: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args: Any) -> None:
+        statement = " ".join(str(args[2]).split())
+        if statement.startswith("SELECT count(*)") and "FROM bookings" in statement:
+            self.sent.append(statement)
+
+    def taken(self) -> list[str]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+async def _unpaid_of(shop: Shop, booking_id: str, email: str) -> int:
+    """The count a checkout makes of `email`'s unpaid bookings, at the booking's tenant."""
+
+    async def count() -> int:
+        async with shop.container.engine().connect() as connection:
+            tenant_id = await connection.scalar(
+                text("SELECT tenant_id FROM bookings WHERE id = :id"), {"id": booking_id}
+            )
+        async with shop.container.uow()() as uow:
+            return int(await uow.bookings.count_pending_for_customer(str(tenant_id), email))
+
+    return await shop.in_app(count)
+
+
+async def test_within_the_cuts_a_checkout_counts_unpaid_bookings_unindexed_as_the_base_did(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    async with shop_on(database_url, tmp_path) as shop:
+        counts = _Counts(shop.container.engine())
+        _tenant, head = await open_checkout(shop.client)
+        (heads,) = counts.taken()
+        with later_cuts_off():
+            _tenant, base = await open_checkout(shop.client)
+            (bases,) = counts.taken()
+            unpaid_as_the_base = await _unpaid_of(shop, base["booking_id"], "ADA@example.com")
+        unpaid_as_head = await _unpaid_of(shop, base["booking_id"], "ADA@example.com")
+
+    assert "customer_email_lower" in heads
+    assert "lower(bookings.customer_email)" not in heads
+    assert "lower(bookings.customer_email)" in bases
+    assert "customer_email_lower" not in bases
+    assert head["checkout_url"]
+    assert base["checkout_url"]
+    assert unpaid_as_the_base == unpaid_as_head == 1
 
 
 def test_it_serves_on_the_loop_and_parser_the_base_served_on() -> None:

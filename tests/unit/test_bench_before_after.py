@@ -296,5 +296,10 @@ def test_the_report_has_one_table_per_configuration_and_says_what_head_without_t
     assert "`bookpay serve --workers 2` on a PostgreSQL database" in text
     assert "on an SQLite file" in text
     assert "nothing of 48c4eb3 to take away" in text
+    # What head-without holds equal (bench/as_before.py), and what it leaves, by name.
+    assert "pings it, as the base's `pool_pre_ping` did" in text
+    assert "the base's statement on `lower(customer_email)`" in text
+    assert "Not undone: the fake Stripe's one-statement read" in text
+    assert "What still differs from the base and is not issue 18's" in text
     assert "All 1 checks held." in text
     assert (tmp_path / "report.md").read_text() == text
