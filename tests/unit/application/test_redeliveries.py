@@ -36,7 +36,7 @@ def _asked(
 
     def wrap(fake: FakeGateway) -> PaymentGateway:
         outage.append(PaymentsUnreadable(fake))
-        return WatchedGateway(outage[0], watch)  # type: ignore[return-value]
+        return WatchedGateway(outage[0], watch)
 
     return wrap
 
