@@ -111,12 +111,12 @@ class ApplyPaymentEvent:
         self._bearer = dispute_bearer
 
     async def __call__(self, event: PaymentEvent) -> EventApplied:
-        """`duplicate` when the event id was applied before (without asking the gateway
-        when it is in the inbox already); `ignored` for a type without a handler, one its
-        facts refute, or one dated ahead of the clock (a snapshot that would outrank every
-        later report: domain.payment.dated_ahead). GatewayUnavailable when a check could
-        not ask the gateway (nothing applied: retry). Gateway errors of a follow-up are
-        logged and left to reconciliation.
+        """`duplicate` when the event id is recorded already (an event handled or parked
+        before; answered without asking the gateway); `ignored` for a type without a
+        handler, one its facts refute, or one dated ahead of the clock (a snapshot that
+        would outrank every later report: domain.payment.dated_ahead). GatewayUnavailable
+        when a check could not ask the gateway (nothing applied: retry). Gateway errors of
+        a follow-up are logged and left to reconciliation.
 
         A payment's success is followed by the refunds and disputes parked for it, each
         checked like a direct event (application/payment_events/parked.py), also after a
