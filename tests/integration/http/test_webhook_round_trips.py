@@ -10,8 +10,9 @@ disputes were parked for the payment. Each transaction enters its row scope with
 (one simple query, adapters/sql/row_scope.py `ScopedConnection`), and the parked events
 are looked at inside the confirming transaction, not in one of their own after it.
 A duplicate: the inbox lookup finds it in the read-only transaction, where the parked read
-follows; nothing is checked, so the gateway is not asked. tests/integration/http/test_checkout_round_trips.py does the same for a
-checkout; bench/roundtrips.py counts through a real server.
+follows; nothing is checked, so the gateway is not asked.
+tests/integration/http/test_checkout_round_trips.py does the same for a checkout;
+bench/roundtrips.py counts through a real server.
 """
 
 from __future__ import annotations
