@@ -75,8 +75,7 @@ from adapters.sql import database, orm
 from adapters.sql.bookings import SqlAlchemyBookingRepository
 from adapters.sql.outbox import SqlAlchemyOutbox
 from application.payment_events import bus
-from application.payment_events.bus import Check
-from application.ports.gateway import PaymentGateway
+from application.payment_events.checks import Check, GatewayStep, as_sent
 from application.ports.gateway_events import (
     AsyncPaymentFailed,
     AsyncPaymentSucceeded,
@@ -85,7 +84,7 @@ from application.ports.gateway_events import (
     CheckoutSessionEvent,
     PaymentEvent,
 )
-from application.uow import UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWork
 from domain.booking import BookingStatus
 from domain.payment import contradiction
 
@@ -122,17 +121,14 @@ def fetched_only_on_contradiction(check: Check) -> Check:
     """`check`, but only for an event that contradicts its booking (the base's rule): one
     that matches it, or names no booking, is returned as sent without asking the gateway."""
 
-    async def checked(
-        event: CheckoutSessionEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
-    ) -> PaymentEvent:
-        async with uow() as reading:
-            booking = await reading.bookings.find_by_gateway_session(event.session_id)
-            tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
+    async def checked(event: CheckoutSessionEvent, reading: UnitOfWork) -> GatewayStep:
+        booking = await reading.bookings.find_by_gateway_session(event.session_id)
+        tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
         if booking is None or tenant is None:
-            return event
+            return as_sent(event)
         if contradiction(booking, tenant, event.account_id, event.amount_total) is None:
-            return event
-        return await check(event, uow, gateway)
+            return as_sent(event)
+        return await check(event, reading)
 
     return checked
 

@@ -22,6 +22,17 @@ Feature: Stripe webhooks through the HTTP API
       | 1     |
       | 5     |
 
+  Scenario: Stripe redelivers a payment already recorded: Stripe is not asked again
+    After an outage Stripe redelivers days of events at once. A report already applied is
+    answered from the record of reports, without asking Stripe about it a second time.
+
+    When the customer pays on the hosted checkout page
+    And Stripe delivers the completion event 3 more times
+    Then Bookpay asked Stripe about the checkout once
+    And the booking is "confirmed"
+    And the booking's ledger has a charge of 42.30 USD and an application fee of 2.30 USD, once each
+    And the slot has 2 seats available
+
   Scenario: A delayed payment that fails gives the seats back
     When the customer chooses a delayed payment method on the hosted checkout page
     Then the booking is "awaiting async payment"

@@ -41,6 +41,10 @@ class SqlAlchemyWebhookInbox:
         values = {"event_id": event_id, "received_at": utc_now()}
         return await insert_once(self._connection, self._sql.insert_once["webhook_inbox"], values)
 
+    async def seen(self, event_id: str) -> bool:
+        found = await self._connection.execute(self._sql.inbox_seen, {"w_event_id": event_id})
+        return found.first() is not None
+
 
 class SqlAlchemyParkedEvents:
     def __init__(self, connection: AsyncConnection, statements: Statements) -> None:

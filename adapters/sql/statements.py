@@ -295,6 +295,9 @@ class Statements:
         self.parked_for_payment = select(parked.c.payload).where(
             parked.c.payment_intent_id == bindparam("p_payment")
         )
+        inbox = orm.webhook_inbox.c
+        # Runs for every checked webhook, before the gateway is asked.
+        self.inbox_seen = select(inbox.event_id).where(inbox.event_id == bindparam("w_event_id"))
         ledger = orm.ledger_entries.c
         # Runs for every booking event out (its body carries the booking's ledger).
         self.ledger_for_booking = (

@@ -2,13 +2,17 @@
 
 The event id goes into the inbox in the same transaction as the event's effect: a
 duplicate finds its id there and changes nothing; a failure rolls both back, so the
-gateway's redelivery applies it once. Order is never trusted: each handler decides from
-the current state of what the event names, and facts already reflected are no-ops.
+gateway's redelivery applies it once. An event checked with the gateway is first looked up
+in the inbox, in the unit of work its check reads in: a redelivery of one recorded before
+is answered `duplicate` without asking the gateway. That lookup is only a shortcut (two
+deliveries racing both miss it); the inbox record decides. Order is never trusted: each
+handler decides from the current state of what the event names, and facts already
+reflected are no-ops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +25,7 @@ from application.payment_events.async_payment_succeeded import async_payment_suc
 from application.payment_events.charge_refunded import charge_refunded
 from application.payment_events.checkout_completed import checkout_completed
 from application.payment_events.checkout_expired import checkout_session_expired
+from application.payment_events.checks import Check, GatewayStep
 from application.payment_events.context import EventContext, Handler
 from application.payment_events.dispute_closed import dispute_closed
 from application.payment_events.dispute_created import dispute_created
@@ -69,9 +74,10 @@ HANDLERS: Mapping[type[PaymentEvent], Handler[Any]] = {
     AccountUpdated: account_updated,
 }
 
-# Checks made before an event is applied, outside its transaction (they may ask the gateway);
-# each gives the event to apply, which may be another one (the gateway's own account of it).
-Check = Callable[[Any, UnitOfWorkFactory, PaymentGateway], Awaitable[PaymentEvent]]
+# Checks made before an event is applied, outside its transaction: each reads in a unit of
+# work it is lent, then asks the gateway once that unit has closed
+# (application/payment_events/checks.py), and gives the event to apply, which may be
+# another one (the gateway's own account of it).
 # Events that pay a booking: the refunds and disputes parked for their payment follow them.
 PAYMENTS = (CheckoutCompleted, AsyncPaymentSucceeded)
 
@@ -105,14 +111,16 @@ class ApplyPaymentEvent:
         self._bearer = dispute_bearer
 
     async def __call__(self, event: PaymentEvent) -> EventApplied:
-        """`duplicate` when the event id was applied before; `ignored` for a type without
-        a handler, one its facts refute, or one dated ahead of the clock (a snapshot that
+        """`duplicate` when the event id is recorded already (an event handled or parked
+        before; answered without asking the gateway); `ignored` for a type without a
+        handler, one its facts refute, or one dated ahead of the clock (a snapshot that
         would outrank every later report: domain.payment.dated_ahead). GatewayUnavailable
-        when a check could not ask the gateway (nothing applied: retry). Gateway errors of a
-        follow-up are logged and left to reconciliation.
+        when a check could not ask the gateway (nothing applied: retry). Gateway errors of
+        a follow-up are logged and left to reconciliation.
 
         A payment's success is followed by the refunds and disputes parked for it, each
-        checked like a direct event (application/payment_events/parked.py)."""
+        checked like a direct event (application/payment_events/parked.py), also after a
+        duplicate of it: a crash may have come between its commit and the drain."""
         now = self._clock.now()
         ahead = dated_ahead(event.created_at, now)
         if ahead is not None:
@@ -120,13 +128,39 @@ class ApplyPaymentEvent:
         arrived = dated_on_arrival(event.created_at, now)
         if arrived != event.created_at:
             event = replace(event, created_at=arrived)
-        try:
-            event = await self._checked(event)
-        except Refuted as refuted:
-            return EventApplied(Outcome.IGNORED, detail=str(refuted))
+        check = CHECKS.get(type(event))
+        if check is not None:
+            step = await self._read_unless_recorded(event, check)
+            if step is None:
+                return EventApplied(Outcome.DUPLICATE)
+            try:
+                event = await step(self._gateway, self._uow)
+            except Refuted as refuted:
+                return EventApplied(Outcome.IGNORED, detail=str(refuted))
+        return await self._recorded_and_applied(event)
+
+    async def apply_parked(self, payment_intent_id: str) -> list[EventApplied]:
+        """Check and apply the events parked for the payment once a booking is paid with
+        it, with their follow-ups; what each came to (application/payment_events/parked.py).
+        A parked event is in the inbox already: it is checked with the gateway all the same."""
+        applied = await apply_parked(payment_intent_id, self._uow, self._checked, self._handled)
+        return [await self._follow_up(one) for one in applied]
+
+    async def _read_unless_recorded(self, event: PaymentEvent, check: Check) -> GatewayStep | None:
+        """The check's gateway step, read in the unit the inbox is looked up in; None when
+        the event is recorded already, once the events parked for the payment it names (a
+        payment's duplicate) are drained."""
+        async with self._uow().read_only() as reading:
+            if not await reading.webhook_inbox.seen(event.event_id):
+                return await check(event, reading)
+            parked = await self._parked_for(reading, event)
+        if parked is not None:
+            await self.apply_parked(parked)
+        return None
+
+    async def _recorded_and_applied(self, event: PaymentEvent) -> EventApplied:
         if type(event) not in HANDLERS:
             return EventApplied(Outcome.IGNORED, detail=f"{type(event).__name__} not handled")
-        payment = event.payment_intent_id if isinstance(event, PAYMENTS) else None
         async with self._uow() as uow:
             duplicate = not await uow.webhook_inbox.record(event.event_id)
             if duplicate:
@@ -140,22 +174,29 @@ class ApplyPaymentEvent:
             # and the drain. An event parked by a transaction that commits after this read
             # (it could not see this booking paid) is drained by reconciliation
             # (application/reconcile.py), as one parked after the drain always was.
-            parked = payment is not None and bool(await uow.parked_events.for_payment(payment))
+            parked = await self._parked_for(uow, event)
             if not duplicate:
                 await uow.commit()
-        if parked and payment is not None:
-            await self.apply_parked(payment)
+        if parked is not None:
+            await self.apply_parked(parked)
         return await self._follow_up(applied)
 
-    async def apply_parked(self, payment_intent_id: str) -> list[EventApplied]:
-        """Check and apply the events parked for the payment once a booking is paid with
-        it, with their follow-ups; what each came to (application/payment_events/parked.py)."""
-        applied = await apply_parked(payment_intent_id, self._uow, self._checked, self._handled)
-        return [await self._follow_up(one) for one in applied]
+    @staticmethod
+    async def _parked_for(uow: UnitOfWork, event: PaymentEvent) -> str | None:
+        """The payment a paying event names when events are parked for it; else None."""
+        payment = event.payment_intent_id if isinstance(event, PAYMENTS) else None
+        if payment is None or not await uow.parked_events.for_payment(payment):
+            return None
+        return payment
 
     async def _checked(self, event: PaymentEvent) -> PaymentEvent:
+        """The event its check makes of it, read in a unit of its own; no inbox lookup."""
         check = CHECKS.get(type(event))
-        return event if check is None else await check(event, self._uow, self._gateway)
+        if check is None:
+            return event
+        async with self._uow().read_only() as reading:
+            step = await check(event, reading)
+        return await step(self._gateway, self._uow)
 
     async def _handled(self, uow: UnitOfWork, event: PaymentEvent) -> EventApplied:
         handler = HANDLERS.get(type(event))

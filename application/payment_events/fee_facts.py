@@ -15,17 +15,19 @@ import logging
 from dataclasses import replace
 
 from application.errors import GatewayInvalidRequest
+from application.payment_events.checks import GatewayStep, as_sent, paid_with
 from application.payment_events.session_facts import Refuted
 from application.ports.gateway import PaymentGateway
-from application.ports.gateway_events import ApplicationFeeRefunded, ChargeRefunded
+from application.ports.gateway_events import ApplicationFeeRefunded, ChargeRefunded, PaymentEvent
+from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
+from domain.booking import Booking
+from domain.tenant import Tenant
 
 log = logging.getLogger("bookpay.payments")
 
 
-async def with_fee_refunded(
-    event: ChargeRefunded, uow: UnitOfWorkFactory, gateway: PaymentGateway
-) -> ChargeRefunded:
+async def with_fee_refunded(event: ChargeRefunded, gateway: PaymentGateway) -> ChargeRefunded:
     """The event with what the payment's application fee has given back in all.
 
     Unchanged when it names no payment, or when the gateway knows no charge for it (no fee
@@ -49,31 +51,61 @@ async def with_fee_refunded(
     return replace(event, fee_refunded=fee_refunded)
 
 
-async def with_fee_payment(
-    event: ApplicationFeeRefunded, uow: UnitOfWorkFactory, gateway: PaymentGateway
-) -> ApplicationFeeRefunded:
-    """The event with the payment its fee's charge belongs to and what the fee has given
-    back in all, both as the gateway reports them: never the event's own `amount_refunded`,
-    even when it names its payment (a charge expanded in the event).
+async def with_fee_payment(event: ApplicationFeeRefunded, reading: UnitOfWork) -> GatewayStep:
+    """Reads the booking paid with the event's payment (or, when the event does not name
+    it, the tenant that has the fee's account) in `reading`; the gateway step gives the
+    event with the payment its fee's charge belongs to and what the fee has given back in
+    all, both as the gateway reports them: never the event's own `amount_refunded`, even
+    when it names its payment (a charge expanded in the event).
 
     The payment is asked of the gateway where the charge lives (the connected account that
-    paid the fee, for a direct charge) when the event does not name it. Unchanged when no
-    tenant has the fee's account, or the gateway knows no such charge (it changes nothing
-    then); with its payment but unread when no booking is paid with it yet (it is parked
-    and checked here again once one is). Refuted when the gateway knows no charge of the
-    booking's payment or shows no fee refund of it. GatewayUnavailable (or
-    GatewayRateLimited) when the gateway could not be asked: the redelivery tries again.
+    paid the fee, for a direct charge) when the event does not name it; the booking paid
+    with it is then read in a unit of its own, after that answer. As sent when no tenant
+    has the fee's account; unchanged when the gateway knows no such charge (it changes
+    nothing then); with its payment but unread when no booking is paid with it yet (it is
+    parked and checked here again once one is). The step raises Refuted when the gateway
+    knows no charge of the booking's payment or shows no fee refund of it;
+    GatewayUnavailable (or GatewayRateLimited) when the gateway could not be asked: the
+    redelivery tries again.
     """
-    if event.payment_intent_id is None:
-        event = await _with_payment(event, uow, gateway)
     payment = event.payment_intent_id
-    if payment is None:
-        return event
-    async with uow() as reading:
-        booking = await reading.bookings.find_by_payment_intent(payment)
-        tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
-    if booking is None or tenant is None:
-        return event
+    if payment is not None:
+        paid = await paid_with(reading, payment)
+        if paid is None:
+            return as_sent(event)
+        booking, tenant = paid
+
+        async def ask_gateway(gateway: PaymentGateway, _uow: UnitOfWorkFactory) -> PaymentEvent:
+            return await _fee_as_reported(event, payment, booking, tenant, gateway)
+
+        return ask_gateway
+    if event.fee_account_id is None:
+        return as_sent(event)
+    payer = await reading.tenants.find_by_account_id(event.fee_account_id)
+    if payer is None:
+        return as_sent(event)
+
+    async def ask_gateway_for_payment(
+        gateway: PaymentGateway, uow: UnitOfWorkFactory
+    ) -> PaymentEvent:
+        found = await _with_payment(event, payer, gateway)
+        named = found.payment_intent_id
+        if named is None:
+            return found
+        async with uow() as reading_again:
+            paid = await paid_with(reading_again, named)
+        return found if paid is None else await _fee_as_reported(found, named, *paid, gateway)
+
+    return ask_gateway_for_payment
+
+
+async def _fee_as_reported(
+    event: ApplicationFeeRefunded,
+    payment: str,
+    booking: Booking,
+    tenant: Tenant,
+    gateway: PaymentGateway,
+) -> ApplicationFeeRefunded:
     try:
         fee_refunded = await gateway.application_fee_refunded(
             payment, account_id=tenant.charge_account_id
@@ -94,17 +126,11 @@ async def with_fee_payment(
 
 
 async def _with_payment(
-    event: ApplicationFeeRefunded, uow: UnitOfWorkFactory, gateway: PaymentGateway
+    event: ApplicationFeeRefunded, payer: Tenant, gateway: PaymentGateway
 ) -> ApplicationFeeRefunded:
-    if event.fee_account_id is None:
-        return event
-    async with uow() as reading:
-        tenant = await reading.tenants.find_by_account_id(event.fee_account_id)
-    if tenant is None:
-        return event
     try:
         payment = await gateway.retrieve_payment(
-            event.charge_id, account_id=tenant.charge_account_id
+            event.charge_id, account_id=payer.charge_account_id
         )
     except GatewayInvalidRequest as refused:
         log.warning("event %s: charge %s not found: %s", event.event_id, event.charge_id, refused)

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from application.errors import GatewayError, GatewayRateLimited, GatewayUnavailable
+from application.payment_events.checks import GatewayStep, as_sent
 from application.ports.gateway import CheckoutSession, PaymentGateway, PaymentStatus, SessionStatus
 from application.ports.gateway_events import (
     AsyncPaymentFailed,
@@ -39,9 +40,12 @@ from application.ports.gateway_events import (
     CheckoutExpired,
     CheckoutSessionEvent,
 )
+from application.ports.unit_of_work import UnitOfWork
 from application.uow import UnitOfWorkFactory
+from domain.booking import Booking
 from domain.money import Money
 from domain.payment import contradiction
+from domain.tenant import Tenant
 
 log = logging.getLogger("bookpay.payments")
 
@@ -50,22 +54,31 @@ class Refuted(Exception):
     """The event contradicts its booking or the gateway's facts, which do not back it."""
 
 
-async def checked_session_event(
-    event: CheckoutSessionEvent, uow: UnitOfWorkFactory, gateway: PaymentGateway
-) -> CheckoutSessionEvent:
-    """The event to apply: the one the session fetched from the gateway amounts to (this
-    one when the session backs it); the event as sent when it names no booking.
+async def checked_session_event(event: CheckoutSessionEvent, reading: UnitOfWork) -> GatewayStep:
+    """Reads the booking the event's session belongs to, and its tenant, in `reading`; the
+    gateway step gives the event to apply: the one the session fetched from the gateway
+    amounts to (this one when the session backs it); the event as sent when it names no
+    booking (nothing is asked then).
 
-    Refuted when the fetched session does not back it (still open, contradicting the
-    booking, paid without a payment intent or with another one than the event names);
-    GatewayUnavailable (or GatewayRateLimited) when the session could not be fetched:
-    nothing is applied, the gateway's redelivery tries again.
+    The step raises Refuted when the fetched session does not back it (still open,
+    contradicting the booking, paid without a payment intent or with another one than the
+    event names); GatewayUnavailable (or GatewayRateLimited) when the session could not be
+    fetched: nothing is applied, the gateway's redelivery tries again.
     """
-    async with uow() as reading:
-        booking = await reading.bookings.find_by_gateway_session(event.session_id)
-        tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
+    booking = await reading.bookings.find_by_gateway_session(event.session_id)
+    tenant = None if booking is None else await reading.tenants.get(booking.tenant_id)
     if booking is None or tenant is None:
-        return event
+        return as_sent(event)
+
+    async def ask_gateway(gateway: PaymentGateway, _uow: UnitOfWorkFactory) -> CheckoutSessionEvent:
+        return await _backed_by_session(event, booking, tenant, gateway)
+
+    return ask_gateway
+
+
+async def _backed_by_session(
+    event: CheckoutSessionEvent, booking: Booking, tenant: Tenant, gateway: PaymentGateway
+) -> CheckoutSessionEvent:
     why = contradiction(booking, tenant, event.account_id, event.amount_total)
     if why is None:
         why = f"{type(event).__name__} is checked with the gateway"

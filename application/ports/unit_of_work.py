@@ -24,6 +24,11 @@ class WebhookInbox(Protocol):
         """True the first time an event id is recorded, False ever after."""
         ...
 
+    async def seen(self, event_id: str) -> bool:
+        """Whether the event id is recorded (committed, or in this unit of work). Only a
+        shortcut: of two deliveries racing, both may find it unseen; `record` decides."""
+        ...
+
 
 class ParkedEvents(Protocol):
     """Refund and dispute events that named a payment no booking had yet.

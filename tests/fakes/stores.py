@@ -90,6 +90,9 @@ class InMemoryWebhookInbox:
         self._t.inbox.add(event_id)
         return True
 
+    async def seen(self, event_id: str) -> bool:
+        return event_id in self._t.inbox
+
 
 class InMemoryParkedEvents:
     def __init__(self, tables: Tables) -> None:

@@ -20,6 +20,7 @@ from application.ports.gateway import WebhookEndpoint
 from tests.bdd.http.world import World
 from tests.bdd.notation import parse_money
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET, build_test_app
+from tests.support.pool_watch import PoolWatch, WatchedGateway
 
 scenarios("webhooks.feature")
 
@@ -28,6 +29,8 @@ scenarios("webhooks.feature")
 class LateWorld(World):
     # While True, the fake's own deliveries are lost on the way: Stripe's report is late.
     dropping: list[bool] = field(default_factory=lambda: [False])
+    # Every call Bookpay made to Stripe (the fake), by name.
+    watch: PoolWatch = field(default_factory=PoolWatch)
 
     def report(self, event_type: str, obj: dict[str, Any], **envelope: Any) -> Any:
         event = {
@@ -60,7 +63,10 @@ class LateWorld(World):
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[LateWorld]:
-    app, container = build_test_app(tmp_path)
+    watch = PoolWatch()
+    app, container = build_test_app(
+        tmp_path, gateway_wrapper=lambda inner: WatchedGateway(inner, watch)
+    )
     delivered = container.webhook_delivery()
     dropping = [False]
 
@@ -69,7 +75,7 @@ def world(tmp_path: Path) -> Iterator[LateWorld]:
 
     container.webhook_delivery.override(providers.Object(deliver))
     with TestClient(app=app, base_url=BASE_URL) as client:
-        yield LateWorld(client, dropping=dropping)
+        yield LateWorld(client, dropping=dropping, watch=watch)
 
 
 @given(parsers.re(r"the customer (?P<payment>has not paid|has paid, but Stripe's report is late)"))
@@ -189,3 +195,8 @@ def account_report_in_mode(world: LateWorld, mode: str, able: str) -> None:
 def tenant_can_sell(world: LateWorld, outcome: str) -> None:
     tenant = world.client.get("/v1/tenant", headers=world.tenant()).json()
     assert tenant["can_sell"] is (outcome == "can sell")
+
+
+@then("Bookpay asked Stripe about the checkout once")
+def asked_about_the_checkout_once(world: LateWorld) -> None:
+    assert world.watch.calls.count("retrieve_checkout_session") == 1, world.watch.calls

@@ -143,6 +143,24 @@ async def test_a_webhook_event_is_recorded_only_the_first_time(backend: Backend)
         assert await uow.webhook_inbox.record(rolled_back)
 
 
+async def test_a_webhook_event_is_seen_once_recorded_and_not_after_a_rollback(
+    backend: Backend,
+) -> None:
+    event_id = new_id("evt")
+    async with backend.uow() as uow:
+        assert not await uow.webhook_inbox.seen(event_id)
+        assert await uow.webhook_inbox.record(event_id)
+        assert await uow.webhook_inbox.seen(event_id)  # in its own unit of work
+    async with backend.uow().read_only() as uow:
+        assert not await uow.webhook_inbox.seen(event_id)  # rolled back
+    async with backend.uow() as uow:
+        assert await uow.webhook_inbox.record(event_id)
+        await uow.commit()
+    async with backend.uow().read_only() as uow:
+        assert await uow.webhook_inbox.seen(event_id)
+        assert not await uow.webhook_inbox.seen(new_id("evt"))
+
+
 def _refunded(payment: str, at_minutes: int, cumulative: int) -> ChargeRefunded:
     return ChargeRefunded(
         event_id=new_id("evt"),
