@@ -5,7 +5,7 @@ with the conclusion they support."""
 from __future__ import annotations
 
 from bench.configs import ConfigResult
-from bench.report_costs import _bound, per_request
+from bench.report_costs import _bound, per_request, starved_figure
 from bench.report_sections import Lines, anchor
 from bench.report_storm_latency import (
     LATENCY_STORM_TITLE,
@@ -107,6 +107,11 @@ def conclusion(
     fig = result.figure
     p99 = float(fig["p99_ms"])
     guarantees = _guarantees(result)
+    latency = result.under_latency
+    if not_judged is None and latency is not None and latency.figure:
+        starved = starved_figure(latency.figure)
+        if starved is not None:
+            not_judged = f"the storm under latency was measured with the server starved: {starved}"
     if not_judged is not None:
         return (
             "**Conclusion: none from this run.** The storm's figures are not judged "
@@ -121,7 +126,6 @@ def conclusion(
             f"applying in the request risks answers Stripe counts as failed. {guarantees}\n"
         )
     without = _without_latency(result, apply_share)
-    latency = result.under_latency
     if latency is None or not latency.figure:
         return (
             f"**Conclusion: Bookpay applies in the request** (a 200 means committed). "

@@ -176,6 +176,24 @@ def test_a_latency_p99_past_the_timeout_favours_the_inbox_and_says_by_how_much()
     assert "would take 400 ms off that p99 at least" in text
 
 
+def test_a_latency_storm_measured_starved_draws_no_conclusion() -> None:
+    from bench.report_storm import conclusion
+
+    latency = latency_storm(900, 20.0, 200, 0, duplicates=0)
+    # Its one worker at 0.29 of a core, 1.5 cores busy outside the server: starved.
+    latency.figure.update(
+        server_cpu_by_process=[0.29],
+        server_cpu_share=0.29,
+        postgres_cpu_share=0.12,
+        client_cpu_share=0.01,
+        wall_seconds=20.0,
+    )
+    text = conclusion(with_latency_storm(latency), 0.4)
+    assert text.startswith("**Conclusion: none from this run.**")
+    assert "the storm under latency was measured with the server starved" in text
+    assert "exactly once held in the storm under latency" in text
+
+
 def test_the_section_prints_the_latency_storms_figures() -> None:
     from bench.report_storm import storm_apply_share
 
