@@ -227,22 +227,24 @@ def _with_latency(latency: StormResult, without: str, guarantees: str) -> str:
         "holds; the storm drains slower)."
     )
     drain = _drain_words(latency, binding)
-    if binding.paced_wait_ms < QUOTED_TIMEOUT_MS:
+    paced = (
+        f"{binding.paced_wait_ms:,.0f} ms on average (Little's law) and about "
+        f"{binding.paced_p99_ms:,.0f} ms at p99 (this storm's {binding.tail_ms:,.0f} ms from "
+        "its mean to its p99 added; pacing may lengthen it)"
+    )
+    if binding.paced_p99_ms < QUOTED_TIMEOUT_MS:
         return (
             "**Conclusion: Bookpay applies in the request** (a 200 means committed), **if "
             f"it paces its fetches from Stripe.** {without} {refused} What it would take: "
             f"{_pacing(latency)}; paced to {binding.per_second}/s with "
-            f"{latency.connections} deliveries at once, a delivery would take about "
-            f"{binding.paced_wait_ms:,.0f} ms on average (Little's law; its p99 longer, by "
-            f"how much this run does not measure), under {QUOTED_TIMEOUT_MS:,} ms. "
-            f"{drain} {guarantees} {_revisit()}\n"
+            f"{latency.connections} deliveries at once, a delivery would take about {paced}, "
+            f"under {QUOTED_TIMEOUT_MS:,} ms. {drain} {guarantees} {_revisit()}\n"
         )
     return (
         f"{inbox} {without} {refused} Paced to {binding.per_second}/s in the request, with "
-        f"{latency.connections} deliveries at once a delivery would take about "
-        f"{binding.paced_wait_ms:,.0f} ms on average (Little's law), past "
-        f"{QUOTED_TIMEOUT_MS:,} ms: Stripe would count them as failed. From the inbox the "
-        f"answer waits for no fetch, and the applies are paced instead. {drain} "
+        f"{latency.connections} deliveries at once a delivery would take about {paced}, "
+        f"past {QUOTED_TIMEOUT_MS:,} ms: Stripe would count the slowest as failed. From the "
+        f"inbox the answer waits for no fetch, and the applies are paced instead. {drain} "
         f"{guarantees}\n"
     )
 

@@ -78,31 +78,43 @@ def gateway_calls(result: StormResult) -> GatewayCalls | None:
 @dataclass(frozen=True)
 class RateReading:
     """The storm's gateway fetches against one of Stripe's limits: `per_second` allowed,
-    `fetches_per_second` made; `paced_wait_ms`: the mean time a delivery would take if
+    `fetches_per_second` made. `paced_wait_ms`: the mean time a delivery would take if
     Bookpay paced its fetches to the limit while `connections` deliveries wait, each
-    making `calls_per_request` calls (Little's law: in flight over throughput)."""
+    making `calls_per_request` calls (Little's law: in flight over throughput), at least
+    the storm's own mean; `tail_ms`: the storm's own p99 beyond its mean, added to that
+    mean for `paced_p99_ms` (an estimate: pacing may lengthen the tail)."""
 
     name: str
     per_second: int
     fetches_per_second: float
     paced_wait_ms: float
+    tail_ms: float
 
     @property
     def over(self) -> bool:
         return self.fetches_per_second > self.per_second
 
+    @property
+    def paced_p99_ms(self) -> float:
+        return self.paced_wait_ms + self.tail_ms
+
 
 def rate_readings(
-    fetches_per_second: float, calls_per_request: float, connections: int, mean_ms: float
+    fetches_per_second: float,
+    calls_per_request: float,
+    connections: int,
+    mean_ms: float,
+    p99_ms: float,
 ) -> list[RateReading]:
-    """The storm's fetches against each of Stripe's RATE_LIMITS; a paced delivery takes at
-    least the storm's own mean (`mean_ms`)."""
+    """The storm's fetches against each of Stripe's RATE_LIMITS, from its fetch rate, calls
+    per request, connections, and its own mean and p99 (ms)."""
     return [
         RateReading(
             name,
             limit,
             fetches_per_second,
             max(1000 * connections * calls_per_request / limit, mean_ms),
+            max(p99_ms - mean_ms, 0.0),
         )
         for name, limit in RATE_LIMITS
     ]
@@ -118,6 +130,7 @@ def storm_rates(result: StormResult) -> list[RateReading] | None:
         calls.in_storm / float(fig["requests"]),
         result.connections,
         float(fig.get("mean_ms", fig["p50_ms"])),
+        float(fig["p99_ms"]),
     )
 
 

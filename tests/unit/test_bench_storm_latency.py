@@ -96,17 +96,19 @@ def test_the_gateway_calls_are_split_from_the_duplicates_only_pass_either_way() 
 def test_the_rates_compare_the_fetches_with_both_of_stripes_limits() -> None:
     from bench.report_storm_latency import rate_readings
 
-    live, endpoint = rate_readings(178.0, 1.0, 64, 360.0)
+    live, endpoint = rate_readings(178.0, 1.0, 64, 360.0, 1400.0)
     assert (live.per_second, live.over, round(live.paced_wait_ms)) == (100, True, 640)
     assert (endpoint.per_second, endpoint.over, round(endpoint.paced_wait_ms)) == (
         25,
         True,
         2560,
     )
-    calm = rate_readings(20.0, 0.8, 64, 900.0)
+    # The storm's own tail beyond its mean (1,040 ms) added to the paced mean.
+    assert (round(live.paced_p99_ms), round(endpoint.paced_p99_ms)) == (1680, 3600)
+    calm = rate_readings(20.0, 0.8, 64, 900.0, 1200.0)
     assert [reading.over for reading in calm] == [False, False]
     # Paced or not, a delivery takes at least the storm's own mean.
-    assert calm[0].paced_wait_ms == 900.0
+    assert (calm[0].paced_wait_ms, calm[0].paced_p99_ms) == (900.0, 1200.0)
 
 
 def test_the_conclusion_without_a_latency_run_is_for_the_stand_in_only() -> None:
@@ -137,8 +139,8 @@ def test_fetches_past_a_limit_that_pacing_absorbs_keep_the_request_if_paced() ->
     from bench.report_storm import conclusion
 
     # 2,500 calls in 20 s: 125/s, over both limits; one call per request, so paced to
-    # 25/s, 64 deliveries take 2,560 ms on average.
-    storm = with_latency_storm(latency_storm(1400, 20.0, 2_500, 400))
+    # 25/s, 64 deliveries take 2,560 ms on average, 2,860 with the storm's tail (300 ms).
+    storm = with_latency_storm(latency_storm(1200, 20.0, 2_500, 400, mean_ms=900))
     text = conclusion(storm, 0.4)
     assert text.startswith(
         "**Conclusion: Bookpay applies in the request** (a 200 means committed), **if it "
@@ -147,10 +149,18 @@ def test_fetches_past_a_limit_that_pacing_absorbs_keep_the_request_if_paced() ->
     assert "it fetched 125 times per second from the gateway, above live mode's limit in" in text
     assert "(100/s, 1.2 ×), one endpoint's default limit (25/s, 5.0 ×)" in text
     assert "duplicates answered from the inbox before fetching (now 1.00 calls each" in text
-    assert "a delivery would take about 2,560 ms on average" in text
+    assert (
+        "a delivery would take about 2,560 ms on average (Little's law) and about 2,860 ms "
+        "at p99 (this storm's 300 ms from its mean to its p99 added; pacing may lengthen "
+        "it), under 3,000 ms"
+    ) in text
     assert "2,000 events at 1.00 fetches each take at least 80 s at 25/s" in text
-    skipping = with_latency_storm(latency_storm(1400, 16.0, 2_000, 0))
-    assert "duplicates already skip the gateway" in conclusion(skipping, 0.4)
+    # 2,000 calls for 2,500 requests: 100/s, over one endpoint's limit only.
+    skipping = with_latency_storm(latency_storm(1200, 20.0, 2_000, 0, mean_ms=900))
+    text = conclusion(skipping, 0.4)
+    assert "duplicates already skip the gateway" in text
+    assert "above one endpoint's default limit (25/s, 4.0 ×)" in text
+    assert "about 2,048 ms on average" in text
 
 
 def test_fetches_that_pacing_would_hold_past_the_timeout_favour_the_inbox() -> None:
@@ -162,8 +172,14 @@ def test_fetches_that_pacing_would_hold_past_the_timeout_favour_the_inbox() -> N
     assert text.startswith(
         "**Conclusion: acknowledge from the inbox** (Bookpay, as built, applies in the request)."
     )
-    assert "a delivery would take about 5,120 ms on average (Little's law), past 3,000" in text
+    assert "a delivery would take about 5,120 ms on average (Little's law)" in text
+    assert "past 3,000 ms: Stripe would count the slowest as failed" in text
     assert "From the inbox the answer waits for no fetch" in text
+    # One call per request: 2,560 ms on average, but with the storm's tail (933 ms from its
+    # mean to its p99) 3,493 ms at p99: past the timeout too.
+    tail = conclusion(with_latency_storm(latency_storm(1400, 20.0, 2_500, 400)), 0.4)
+    assert tail.startswith("**Conclusion: acknowledge from the inbox**")
+    assert "about 2,560 ms on average (Little's law) and about 3,493 ms at p99" in tail
 
 
 def test_a_latency_p99_past_the_timeout_favours_the_inbox_and_says_by_how_much() -> None:
