@@ -1,17 +1,28 @@
 """The storm's design choice (issue 19, item 2): apply a webhook in its request or from the
-inbox, decided from the same run's figures, with the conclusion they support."""
+inbox, decided from the same run's figures (the storm without and under Stripe's latency),
+with the conclusion they support."""
 
 from __future__ import annotations
 
 from bench.configs import ConfigResult
-from bench.report_costs import _bound, per_request
-from bench.report_sections import Lines
+from bench.report_costs import _bound, per_request, starved_figure
+from bench.report_sections import Lines, anchor
+from bench.report_storm_latency import (
+    LATENCY_STORM_TITLE,
+    STRIPE_RATE_LIMITS_URL,
+    RateReading,
+    gateway_calls,
+    latency_storm,
+    storm_rates,
+)
 from bench.scenarios import StormResult
 
 STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
+STRIPE_WEBHOOKS_URL = "https://docs.stripe.com/webhooks#acknowledge-events-immediately"
 # The shortest timeout for a webhook's answer that write-ups about Stripe quote (Stripe
 # publishes none): the storm's p99 must stay well under it for applying in the request.
 QUOTED_TIMEOUT_MS = 3_000
+LATENCY_STORM_LINK = f"[{LATENCY_STORM_TITLE}]({anchor(LATENCY_STORM_TITLE)})"
 
 
 def storm_apply_share(
@@ -21,6 +32,8 @@ def storm_apply_share(
     why the storm's target could not be judged (Report), when it could not: then the run
     draws no conclusion."""
     add = out.append
+    if result.under_latency is not None and result.under_latency.figure:
+        latency_storm(out, result.under_latency)
     add(f"### {STORM_CHOICE_TITLE}\n")
     fig = result.figure
     mix = direct.figures.get("webhooks") if direct else None
@@ -29,12 +42,13 @@ def storm_apply_share(
         f"The storm's p99 was {fig['p99_ms']:.0f} ms (p50 {fig['p50_ms']:.0f} ms) with "
         f"{result.connections} connections on {result.workers} worker"
         f"{'s' if result.workers != 1 else ''}. Stripe asks an endpoint to answer "
-        "2xx quickly, before any complex logic that could cause a timeout, and shows late "
-        'answers as "Timed out" (Stripe\'s webhooks guide, https://docs.stripe.com/webhooks, '
-        "best practices, as third-party write-ups quote it, e.g. https://dev.to/webhookproof/"
-        "stripe-webhook-timed-out-return-a-2xx-first-then-do-the-heavy-work-in-a-queue-3ifc); "
-        "Stripe publishes no figure for the timeout (those write-ups quote 3 to 30 s, "
-        "unofficially).\n"
+        "a successful status (2xx) quickly, before any complex logic that could cause a "
+        f'timeout ({STRIPE_WEBHOOKS_URL}), and shows late answers as "Timed out"; it '
+        "publishes no figure for the timeout (third-party write-ups quote 3 to 30 s, "
+        "unofficially; this report takes the shortest). Each fetch from Stripe counts "
+        f"against its rate limits ({STRIPE_RATE_LIMITS_URL}): in live mode 100 operations "
+        "per second per account, and 25 requests per second to one endpoint unless the "
+        "page names another; Stripe raises them on request.\n"
     )
     if mix is None or dup is None:
         add("No duplicates-only figure in this run.\n")
@@ -86,27 +100,18 @@ def storm_apply_share(
 def conclusion(
     result: StormResult, apply_share: float | None, not_judged: str | None = None
 ) -> str:
-    """The choice the figures support, the figures it rests on, and the guarantees; none
-    when the storm's figure is `not_judged` (the reason), as its target is not."""
+    """The choice the figures of both storms support (without and, when run, under
+    Stripe's latency), the figures it rests on, what it would take where a bound is
+    passed, and the guarantees; none when the storm's figure is `not_judged` (the reason),
+    as its target is not."""
     fig = result.figure
     p99 = float(fig["p99_ms"])
-    busiest = max((float(v) for v in fig.get("server_cpu_by_process", [])), default=0.0)
-    idle = float(fig.get("machine", {}).get("idle", 1.0))
-    bound = _bound(busiest, idle)
-    check = result.check
-    once = (
-        f"exactly once held in this storm's database ({check.confirmed:,} confirmed for "
-        f"{result.events:,} events, duplicates and redeliveries included)"
-        if check is not None and check.exactly_once
-        else "exactly once did NOT hold in this storm's database (the correctness checks "
-        "above fail the run)"
-        if check is not None
-        else "exactly once was not checked in this run"
-    )
-    guarantees = (
-        f"Either way, {once}; and a failure answers 5xx so that Stripe redelivers, the "
-        "redelivery applied once (tests/integration/http/test_webhook_crash.py)."
-    )
+    guarantees = _guarantees(result)
+    latency = result.under_latency
+    if not_judged is None and latency is not None and latency.figure:
+        starved = starved_figure(latency.figure)
+        if starved is not None:
+            not_judged = f"the storm under latency was measured with the server starved: {starved}"
     if not_judged is not None:
         return (
             "**Conclusion: none from this run.** The storm's figures are not judged "
@@ -114,6 +119,32 @@ def conclusion(
             "tree's own, so this run recommends neither design (Bookpay, as built, applies in "
             f"the request; this run neither confirms nor questions that). {guarantees}\n"
         )
+    if p99 >= QUOTED_TIMEOUT_MS:
+        return (
+            f"**Conclusion: acknowledge from the inbox.** The storm's p99 ({p99:.0f} ms) "
+            f"reached the shortest timeout quoted for Stripe ({QUOTED_TIMEOUT_MS:,} ms): "
+            f"applying in the request risks answers Stripe counts as failed. {guarantees}\n"
+        )
+    without = _without_latency(result, apply_share)
+    if latency is None or not latency.figure:
+        return (
+            f"**Conclusion: Bookpay applies in the request** (a 200 means committed). "
+            f"{without} Shown for the zero-latency stand-in only: no storm under Stripe's "
+            "latency in this run (--storm-latency-events), so neither the gateway's wait "
+            f"nor Stripe's rate limits were measured against it. {guarantees} "
+            f"{_revisit()}\n"
+        )
+    return _with_latency(latency, without, guarantees)
+
+
+def _without_latency(result: StormResult, apply_share: float | None) -> str:
+    """The zero-latency storm's case: its p99 against the timeout, what an inbox would move
+    out of the request, and whether moving it would drain the storm faster."""
+    fig = result.figure
+    p99 = float(fig["p99_ms"])
+    busiest = max((float(v) for v in fig.get("server_cpu_by_process", [])), default=0.0)
+    idle = float(fig.get("machine", {}).get("idle", 1.0))
+    bound = _bound(busiest, idle)
     moved = (
         f"an inbox would take at least the apply part ({100 * apply_share:.0f} % of a new "
         "event's worker CPU in this run, a share noisy between runs; above) out of the "
@@ -121,12 +152,6 @@ def conclusion(
         if apply_share is not None
         else "an inbox would take the apply part (at least) out of the request, "
     )
-    if p99 >= QUOTED_TIMEOUT_MS:
-        return (
-            f"**Conclusion: acknowledge from the inbox.** The storm's p99 ({p99:.0f} ms) "
-            f"reached the shortest timeout quoted for Stripe ({QUOTED_TIMEOUT_MS:,} ms): "
-            f"applying in the request risks answers Stripe counts as failed. {guarantees}\n"
-        )
     by = (
         f"the machine's CPU ({idle:.2f} idle cores)"
         if bound == "machine"
@@ -142,12 +167,144 @@ def conclusion(
         "this run does not measure"
     )
     return (
-        f"**Conclusion: Bookpay applies in the request** (a 200 means committed). The "
-        f"storm's p99, {p99:.0f} ms with {result.connections} deliveries at once, is "
+        f"Without the gateway's latency the storm's p99, {p99:.0f} ms with "
+        f"{result.connections} deliveries at once, is "
         f"{QUOTED_TIMEOUT_MS / max(p99, 1e-9):.1f} × below the shortest timeout quoted for "
         f"Stripe ({QUOTED_TIMEOUT_MS:,} ms); {moved}{drained}. Applying in the request "
         "keeps Stripe's retries as the only retry path, visible in Stripe's dashboard; "
-        "from an inbox, a failed apply would need a worker and an alert of Bookpay's own. "
-        f"{guarantees} The choice is to revisit when the storm's p99 nears "
-        f"{QUOTED_TIMEOUT_MS:,} ms.\n"
+        "from an inbox, a failed apply would need a worker and an alert of Bookpay's own."
+    )
+
+
+def _with_latency(latency: StormResult, without: str, guarantees: str) -> str:
+    """Both storms' case: under latency, the p99 against the timeout, then the fetches
+    against Stripe's rate limits, and what staying in the request would take."""
+    fig = latency.figure
+    p99 = float(fig["p99_ms"])
+    drawn = latency.drawn.get("injected_p99_ms")
+    gateway = f" (the gateway drew p99 {drawn:.0f} ms of it)" if drawn is not None else ""
+    under = (
+        f"Under Stripe's latency ({LATENCY_STORM_LINK}) the storm's p99 was {p99:.0f} ms"
+        f"{gateway} with {latency.connections} deliveries at once"
+    )
+    inbox = (
+        "**Conclusion: acknowledge from the inbox** (Bookpay, as built, applies in the request)."
+    )
+    if p99 >= QUOTED_TIMEOUT_MS:
+        return (
+            f"{inbox} {without} {under}: it reached the shortest timeout quoted for Stripe "
+            f"({QUOTED_TIMEOUT_MS:,} ms), so Stripe would count the slowest answers as "
+            f"failed and redeliver them. Applying in the request would take "
+            f"{p99 - QUOTED_TIMEOUT_MS:,.0f} ms off that p99 at least; acknowledging after "
+            "verifying the event and recording it in the inbox answers without the "
+            "gateway's wait, and applies later at the pace Stripe's limits allow. "
+            f"{guarantees}\n"
+        )
+    within = f"{under}, {QUOTED_TIMEOUT_MS / max(p99, 1e-9):.1f} × below {QUOTED_TIMEOUT_MS:,} ms"
+    rates = storm_rates(latency)
+    if rates is None:
+        return (
+            f"**Conclusion: Bookpay applies in the request** (a 200 means committed). "
+            f"{without} {within}; its calls to the gateway were not counted, so Stripe's "
+            f"rate limits were not compared. {guarantees} {_revisit()}\n"
+        )
+    over = [reading for reading in rates if reading.over]
+    fetched = f"it fetched {rates[0].fetches_per_second:.0f} times per second from the gateway"
+    if not over:
+        limits = ", ".join(f"{r.name} {r.per_second}/s" for r in rates)
+        return (
+            f"**Conclusion: Bookpay applies in the request** (a 200 means committed), under "
+            f"Stripe's latency too. {without} {within}, and {fetched}, within Stripe's "
+            f"limits ({limits}). {guarantees} {_revisit()}\n"
+        )
+    binding = min(over, key=lambda reading: reading.per_second)
+    passed = ", ".join(
+        f"{r.name} ({r.per_second}/s, {r.fetches_per_second / r.per_second:.1f} ×)" for r in over
+    )
+    refused = (
+        f"{within}; but {fetched}, above {passed}: real Stripe would refuse the excess "
+        "with 429, the request answer 5xx and Stripe redeliver it later (exactly once still "
+        "holds; the storm drains slower)."
+    )
+    drain = _drain_words(latency, binding)
+    paced = (
+        f"{binding.paced_wait_ms:,.0f} ms on average (Little's law) and about "
+        f"{binding.paced_p99_ms:,.0f} ms at p99 (this storm's {binding.tail_ms:,.0f} ms from "
+        "its mean to its p99 added; pacing may lengthen it)"
+    )
+    if binding.paced_p99_ms < QUOTED_TIMEOUT_MS:
+        return (
+            "**Conclusion: Bookpay applies in the request** (a 200 means committed), **if "
+            f"it paces its fetches from Stripe.** {without} {refused} What it would take: "
+            f"{_pacing(latency)}; paced to {binding.per_second}/s with "
+            f"{latency.connections} deliveries at once, a delivery would take about {paced}, "
+            f"under {QUOTED_TIMEOUT_MS:,} ms. {drain} {guarantees} {_revisit()}\n"
+        )
+    return (
+        f"{inbox} {without} {refused} Paced to {binding.per_second}/s in the request, with "
+        f"{latency.connections} deliveries at once a delivery would take about {paced}, "
+        f"past {QUOTED_TIMEOUT_MS:,} ms: Stripe would count the slowest as failed. From the "
+        f"inbox the answer waits for no fetch, and the applies are paced instead. {drain} "
+        f"{guarantees}\n"
+    )
+
+
+def _pacing(latency: StormResult) -> str:
+    """What pacing the fetches takes, and whether duplicates still fetch."""
+    calls = gateway_calls(latency)
+    each = calls.per_duplicate if calls is not None else None
+    if calls is None or each is None:
+        return "a limiter of Bookpay's own on its fetches (none today)"
+    if each == 0:
+        return (
+            "a limiter of Bookpay's own on its fetches (none today; duplicates already "
+            "skip the gateway)"
+        )
+    return (
+        "a limiter of Bookpay's own on its fetches (none today), and duplicates answered "
+        f"from the inbox before fetching (now {each:.2f} calls each: about "
+        f"{calls.on_duplicates or 0.0:,.0f} of the storm's {calls.in_storm:,.0f} calls)"
+    )
+
+
+def _drain_words(latency: StormResult, binding: RateReading) -> str:
+    """How long the storm's events take to apply at the binding limit, in either design."""
+    calls = gateway_calls(latency)
+    if calls is None or not calls.events:
+        return ""
+    per_event = calls.per_event if calls.per_event is not None else calls.in_storm / calls.events
+    seconds = calls.events * per_event / binding.per_second
+    return (
+        f"Either way the limit bounds the applies: {calls.events:,} events at "
+        f"{per_event:.2f} fetches each take at least {seconds:,.0f} s at "
+        f"{binding.per_second}/s (the storm took {float(latency.figure['seconds']):.1f} s)."
+    )
+
+
+def _guarantees(result: StormResult) -> str:
+    once = [_once(result, "this storm's database")]
+    if result.under_latency is not None and result.under_latency.figure:
+        once.append(_once(result.under_latency, "the storm under latency"))
+    return (
+        f"Either way, {'; '.join(once)}; and a failure answers 5xx so that Stripe "
+        "redelivers, the redelivery applied once (tests/integration/http/test_webhook_crash.py)."
+    )
+
+
+def _once(result: StormResult, where: str) -> str:
+    check = result.check
+    if check is None:
+        return f"exactly once was not checked in {where}"
+    if not check.exactly_once:
+        return f"exactly once did NOT hold in {where} (the correctness checks above fail the run)"
+    return (
+        f"exactly once held in {where} ({check.confirmed:,} confirmed for {result.events:,} "
+        "events, duplicates and redeliveries included)"
+    )
+
+
+def _revisit() -> str:
+    return (
+        f"The choice is to revisit when a storm's p99 nears {QUOTED_TIMEOUT_MS:,} ms or its "
+        "fetches near Stripe's limits."
     )

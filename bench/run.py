@@ -5,7 +5,7 @@
    on the same throwaway database: browsing (availability, the hosted booking page),
    checkout and webhooks (bench/configs.py).
 2. Checkout under Stripe's latency with 256 customers, and the race for the last seats;
-   a webhook storm of 10,000 events (bench/scenarios.py).
+   a webhook storm of 10,000 events, and of 2,000 under Stripe's latency (bench/scenarios.py).
 3. Growth: 1 thousand vs 1 million bookings and ledger entries (bench/growth.py).
 4. Fee quotes in-process, py-spy profiles; docs/benchmarks.md (bench/report*.py).
 
@@ -35,7 +35,11 @@ from bench.load import LoadSettings
 from bench.profiling import ensure_py_spy, profile_bookpay
 from bench.quotes import measure_fee_quotes
 from bench.report import Report
-from bench.scenarios import measure_gateway_latency, measure_webhook_storm
+from bench.scenarios import (
+    measure_gateway_latency,
+    measure_storm_under_latency,
+    measure_webhook_storm,
+)
 
 
 def _arguments() -> argparse.Namespace:
@@ -45,6 +49,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--history", type=int, default=1_000_000, help="bookings for growth")
     parser.add_argument("--storm-events", type=int, default=10_000)
+    parser.add_argument(
+        "--storm-latency-events",
+        type=int,
+        default=2_000,
+        help="events of the storm under the gateway's latency (0 for none; needs the storm)",
+    )
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument(
@@ -88,6 +98,8 @@ def main() -> None:
         configs.append(measure_configuration(database, int(workers), load, checks, nodelay=True))
     latency = None if args.no_latency else measure_gateway_latency(load, checks)
     storm = measure_webhook_storm(args.storm_events, checks) if args.storm_events else None
+    if storm is not None and args.storm_latency_events:
+        storm.under_latency = measure_storm_under_latency(args.storm_latency_events, checks)
     growth = None if args.no_growth else measure_growth(load, args.history, checks)
     profiles: dict[str, dict[str, Any]] = {}
     if not args.no_profile:
