@@ -199,6 +199,50 @@ def pgbouncer(out: Lines, configs: list[ConfigResult]) -> None:
                 f"{_ratio(fig['rps'], direct_ceiling)} | {_ratio(fig['rps'], own)} |"
             )
     add("")
+    pooler_round_trips(out, pooled)
+
+
+def pooler_round_trips(out: Lines, pooled: list[ConfigResult]) -> None:
+    """What a request asks of PostgreSQL directly and through PgBouncer, as
+    bench/roundtrips.py counted it in this run (ConfigResult.round_trips)."""
+    add = out.append
+    counted = [c for c in pooled if c.round_trips]
+    if not counted:
+        add(
+            "Prepares and round trips per request were not counted in this run "
+            "(`python -m bench.roundtrips --pgbouncer` counts them).\n"
+        )
+        return
+    requests = counted[0].round_trips["requests"] if counted[0].round_trips else 0
+    add(
+        "What each request asked of PostgreSQL, counted in this run right after the figures "
+        f"above (`bench.roundtrips` on the same database: {requests} requests of each kind, "
+        "one at a time, served in-process directly and then through the same PgBouncer with "
+        "`BOOKPAY_DB_TRANSACTION_POOLER=true`; exact counts: SQLAlchemy's statements, "
+        "asyncpg's PREPAREs and its message exchanges with the server). Behind a "
+        "transaction pooler no statement cache survives, so every statement is prepared "
+        "again at each execution, a round trip more each, and single writes get their own "
+        "BEGIN and COMMIT:\n"
+    )
+    add(
+        "| workers | request | statements (direct / via PgBouncer) | prepares | round trips "
+        "| round trips added |"
+    )
+    add("| --- | --- | ---: | ---: | ---: | ---: |")
+    for config in counted:
+        found = config.round_trips or {}
+        for kind, straight in found["direct"].items():
+            through = found["pgbouncer"].get(kind)
+            if through is None:
+                continue
+            add(
+                f"| {config.label} | {kind} | {straight['statements']:.1f} / "
+                f"{through['statements']:.1f} | {straight['prepares']:.1f} / "
+                f"{through['prepares']:.1f} | {straight['round_trips']:.1f} / "
+                f"{through['round_trips']:.1f} | "
+                f"{through['round_trips'] - straight['round_trips']:+.1f} |"
+            )
+    add("")
 
 
 WORKER_SHARE_TITLE = "How the load spreads over the workers"

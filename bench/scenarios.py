@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
+from entrypoints.config import DEFAULT_MAX_REQUESTS_IN_FLIGHT
 from bench.checks import (
     Checks,
     WebhookCheck,
@@ -76,6 +77,8 @@ class LatencyResult:
     fake_pool: int = LATENCY_FAKE_STRIPE_POOL
     # Bookpay's own pool: the server is started without a pool setting, so the default.
     pool: int = DEFAULT_POSTGRES_POOL_SIZE
+    # Its admission line's places (BOOKPAY_MAX_REQUESTS_IN_FLIGHT, not set: the default).
+    places: int = DEFAULT_MAX_REQUESTS_IN_FLIGHT
     transaction_limit_ms: int = TRANSACTION_LIMIT_MS
     # Per figure ("full", "half"): the fake Stripe's own timings over it (warm-up included),
     # the difference of two readings of GET /fake-stripe/timings (adapters/fake_stripe/timings.py).

@@ -43,14 +43,16 @@ class BenchTenant:
 
 
 async def seed_pending_bookings(
-    engine: AsyncEngine, tenant: BenchTenant, count: int
+    engine: AsyncEngine, tenant: BenchTenant, count: int, first: int = 0
 ) -> list[dict[str, Any]]:
-    """`count` bookings awaiting payment, round robin over the tenant's slots."""
+    """`count` bookings awaiting payment, round robin over the tenant's slots, numbered from
+    `first` (their ids and sessions' ids follow the number: another batch in the same
+    database starts past the last one's)."""
     now = datetime.now(UTC)
     quote = tenant.policy.quote(tenant.price, 1)
     slots = await _slot_starts(engine, tenant)
     rows: list[dict[str, Any]] = []
-    for index in range(count):
+    for index in range(first, first + count):
         slot_id = tenant.slot_ids[index % len(tenant.slot_ids)]
         booking_id = f"bk_whbench_{index:07d}"
         booking = Booking(

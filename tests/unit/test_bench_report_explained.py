@@ -1,0 +1,155 @@
+"""The explanations a miss needs, computed by the run from its own figures (issue 19): the
+admission line's bound under Stripe's latency, Stripe's rate limit, the prepares through
+PgBouncer, and what the statement's growth follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.checks import Checks
+from tests.support.bench_reports import make_report
+
+
+def _phases(connection: float, units: float, rest: float) -> dict[str, Any]:
+    def part(mean: float) -> dict[str, float]:
+        return {"mean_ms": mean, "p99_ms": 2 * mean, "p50_ms": mean}
+
+    return {
+        "route": "POST /v1/public/{tenant_slug}/checkout",
+        "requests": 2_000.0,
+        "whole": part(900.0),
+        "admission_wait": part(350.0),
+        "connection_wait": part(connection),
+        "unit_of_work": part(units),
+        "gateway_call": part(410.0),
+        "admission_return_wait": part(10.0),
+        "rest": part(rest),
+    }
+
+
+def test_the_admission_lines_bound_is_its_places_over_the_time_a_place_is_held() -> None:
+    from bench.report_latency import places_bound
+
+    # 25 + 60 + 15 = 100 ms a place is held: 32 places pass at most 320 checkouts/s.
+    text = places_bound(_phases(25.0, 60.0, 15.0), 32, 283.0)
+    assert "25 + 60 + 15 = 100 ms per checkout" in text
+    assert "the 32 places of one worker" in text
+    assert "at most 320 checkouts/s" in text
+    assert "measured 283 checkouts/s (88 % of that bound)" in text
+    assert "the line bounds this figure" in text
+
+
+def test_a_rate_well_below_the_lines_bound_is_not_blamed_on_the_line() -> None:
+    from bench.report_latency import places_bound
+
+    text = places_bound(_phases(5.0, 10.0, 5.0), 32, 194.0)
+    assert "at most 1600 checkouts/s" in text
+    assert "measured 194 checkouts/s (12 % of that bound)" in text
+    assert "the line bounds this figure" not in text
+    assert "the line does not bound this figure" in text
+
+
+def test_no_bound_without_the_phases_that_hold_a_place() -> None:
+    from bench.report_latency import places_bound
+
+    assert places_bound({"whole": {"mean_ms": 1.0}}, 32, 100.0) == ""
+
+
+def test_session_creations_above_stripes_live_rate_limit_are_said_to_exceed_it() -> None:
+    from bench.report_latency import STRIPE_LIVE_OPERATIONS_PER_SECOND, stripe_rate_limit
+
+    assert STRIPE_LIVE_OPERATIONS_PER_SECOND == 100
+    text = stripe_rate_limit(283.0, 1.0)
+    assert "283 Checkout Sessions created per second" in text
+    assert "2.8 × Stripe's default live-mode rate limit" in text
+    assert "docs.stripe.com/rate-limits" in text
+    assert "measures Bookpay, not what Stripe would allow" in text
+
+
+def test_session_creations_within_stripes_live_rate_limit_are_said_to_be_within() -> None:
+    from bench.report_latency import stripe_rate_limit
+
+    text = stripe_rate_limit(80.0, 1.0)
+    assert "80 Checkout Sessions created per second" in text
+    assert "within Stripe's default live-mode rate limit" in text
+    assert "exceed" not in text
+
+
+def test_the_latency_section_prints_the_bound_and_the_rate_limit_from_its_figures() -> None:
+    from bench import report_latency
+
+    report = make_report(Checks())
+    latency = report.latency
+    assert latency is not None
+    latency.figures["full"]["phases"] = _phases(25.0, 60.0, 15.0)
+    latency.figures["full"]["mean_ms"] = 900.0
+    out: list[str] = []
+    report_latency.latency_queue(out, latency)
+    text = "\n".join(out)
+    at_full = text[text.index("**At full load") : text.index("**At half load")]
+    assert f"the {latency.places} places of one worker" in at_full
+    assert "measured 400 checkouts/s" in at_full
+    assert "400 Checkout Sessions created per second" in at_full
+
+
+def _counted() -> dict[str, Any]:
+    def counts(statements: float, prepares: float, round_trips: float) -> dict[str, float]:
+        return {
+            "statements": statements,
+            "prepares": prepares,
+            "round_trips": round_trips,
+            "cpu_ms": 9.0,
+        }
+
+    return {
+        "requests": 10,
+        "direct": {
+            "checkout": counts(7.0, 0.0, 13.0),
+            "webhook, new event": counts(11.1, 0.0, 15.1),
+            "webhook, duplicate": counts(6.0, 0.1, 10.1),
+        },
+        "pgbouncer": {
+            "checkout": counts(7.0, 7.0, 20.0),
+            "webhook, new event": counts(11.6, 11.6, 30.4),
+            "webhook, duplicate": counts(6.4, 6.4, 19.2),
+        },
+    }
+
+
+def test_the_pooler_sections_print_the_prepares_counted_in_the_same_run() -> None:
+    from bench import report_costs, report_scenarios
+
+    report = make_report(Checks())
+    pooled = report.config("postgres", 1, pgbouncer=True)
+    assert pooled is not None
+    pooled.round_trips = _counted()
+    out: list[str] = []
+    report_scenarios.pgbouncer(out, report.configs)
+    text = "\n".join(out)
+    assert "| 1 | checkout | 7.0 / 7.0 | 0.0 / 7.0 | 13.0 / 20.0 | +7.0 |" in text
+    assert "| 1 | webhook, new event | 11.1 / 11.6 | 0.0 / 11.6 | 15.1 / 30.4 | +15.3 |" in text
+    assert "10 requests of each kind, one at a time" in text
+    direct = report.config("postgres", 1)
+    explained = report_costs.explain(pooled, "checkout", direct)
+    assert "counted in this run, one request at a time: 7.0 prepares and 20.0 round trips" in (
+        explained
+    )
+    assert "against 0.0 and 13.0 served directly" in explained
+    assert "bench/findings.md" not in explained
+    webhooks = report_costs.explain(pooled, "webhooks", direct)
+    assert "11.6 prepares and 30.4 round trips per new event" in webhooks
+    assert "6.4 and 19.2 per duplicate" in webhooks
+
+
+def test_without_the_count_the_pooler_sections_say_it_was_not_counted() -> None:
+    from bench import report_costs, report_scenarios
+
+    report = make_report(Checks())
+    pooled = report.config("postgres", 1, pgbouncer=True)
+    assert pooled is not None and pooled.round_trips is None
+    out: list[str] = []
+    report_scenarios.pgbouncer(out, report.configs)
+    text = "\n".join(out)
+    assert "Prepares and round trips per request were not counted in this run" in text
+    explained = report_costs.explain(pooled, "checkout", report.config("postgres", 1))
+    assert "not counted in this run (`python -m bench.roundtrips --pgbouncer`" in explained
