@@ -277,6 +277,7 @@ async def seed_history(
         await _rebuild_indexes(connection, indexes)
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("SET statement_timeout = 0"))  # as in seed_ledger
         await autocommit.execute(text("ANALYZE bookings"))
         await autocommit.execute(text("ANALYZE slots"))
         # Write the bulk load's dirty pages out now, not during the measurement after it.
@@ -324,6 +325,9 @@ async def seed_ledger(engine: AsyncEngine, tenant: BenchTenant, entries: int) ->
         await _rebuild_indexes(connection, indexes)
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        # The engine's statement timeout is a request's; a checkpoint after a million rows
+        # outlasted it on a machine whose disk other work kept busy.
+        await autocommit.execute(text("SET statement_timeout = 0"))
         await autocommit.execute(text("ANALYZE ledger_entries"))
         await autocommit.execute(text("CHECKPOINT"))
     return written

@@ -153,3 +153,74 @@ def test_without_the_count_the_pooler_sections_say_it_was_not_counted() -> None:
     assert "Prepares and round trips per request were not counted in this run" in text
     explained = report_costs.explain(pooled, "checkout", report.config("postgres", 1))
     assert "not counted in this run (`python -m bench.roundtrips --pgbouncer`" in explained
+
+
+def _growth_statement(
+    rps: float, p99: float, whole: float, units: float, postgres: float, idle: float
+) -> dict[str, Any]:
+    def part(mean: float) -> dict[str, float]:
+        return {"mean_ms": mean, "p99_ms": 2 * mean}
+
+    return {
+        "rps": rps,
+        "p50_ms": whole,
+        "p99_ms": p99,
+        "errors": 0,
+        "p99_each": [p99],
+        "worker_ms": 1.5,
+        "postgres_cores": postgres,
+        "idle": idle,
+        "connections": 16,
+        "phases": {
+            "whole": part(whole),
+            "connection_wait": part(0.5),
+            "unit_of_work": part(units),
+            "rest": part(1.0),
+        },
+    }
+
+
+def test_the_growth_section_explains_the_statements_p99_from_its_own_figures() -> None:
+    from bench.report_scenarios import statement_growth
+
+    report = make_report(Checks())
+    growth = report.growth
+    assert growth is not None
+    growth.statement_entries = {"small": 1_002, "large": 24_192}
+    growth.statement_query_ms = {"small": 1.2, "large": 20.4}
+    growth.figures["statement_small"] = _growth_statement(771, 35.6, 20.0, 17.0, 0.50, 0.40)
+    growth.figures["statement_large"] = _growth_statement(92, 250.3, 172.0, 168.0, 1.84, 0.05)
+    text = statement_growth(growth)
+    assert "1,002 ledger entries on the small database and 24,192 on the large (24.1 ×)" in text
+    assert "1.2 ms and 20.4 ms one at a time (17.0 ×" in text
+    assert "16 connections" in text
+    assert "172 ms in the server on average, 168 ms of them inside its unit of work" in text
+    # 1.84 cores at 92 statements/s: 20.0 ms of PostgreSQL's CPU per statement.
+    assert "20.0 ms of PostgreSQL's CPU per statement" in text
+    assert "0.05 idle cores: the machine was full" in text
+    # 16 in flight at 92/s: 174 ms each by Little's law, 20.4 of them the query alone.
+    assert "174 ms per statement by Little's law" in text
+    assert "waits for a core behind the other statements' queries" in text
+
+
+def test_a_statement_growth_on_a_machine_with_cores_to_spare_is_not_called_a_cpu_queue() -> None:
+    from bench.report_scenarios import statement_growth
+
+    report = make_report(Checks())
+    growth = report.growth
+    assert growth is not None
+    growth.statement_entries = {"small": 1_002, "large": 2_004}
+    growth.statement_query_ms = {"small": 1.0, "large": 2.0}
+    growth.figures["statement_small"] = _growth_statement(800, 30.0, 20.0, 2.0, 0.3, 1.0)
+    growth.figures["statement_large"] = _growth_statement(700, 40.0, 23.0, 3.0, 0.4, 0.9)
+    text = statement_growth(growth)
+    assert "0.90 idle cores: the machine was not full" in text
+    assert "waits for a core behind" not in text
+
+
+def test_without_the_statements_readings_the_growth_section_says_so() -> None:
+    from bench.report_scenarios import statement_growth
+
+    report = make_report(Checks())
+    assert report.growth is not None
+    assert "not measured in this run" in statement_growth(report.growth)
