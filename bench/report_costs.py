@@ -260,7 +260,10 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
 # The requests bench/roundtrips.py counts for each scenario of the costs sections.
 COUNTED_KINDS = {
     "checkout": (("checkout", ""),),
-    "webhooks": (("webhook, new event", " per new event"), ("webhook, duplicate", " per duplicate")),
+    "webhooks": (
+        ("webhook, new event", " per new event"),
+        ("webhook, duplicate", " per duplicate"),
+    ),
 }
 
 

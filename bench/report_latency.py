@@ -215,12 +215,11 @@ def _time_went(result: LatencyResult, key: str) -> str:
         if phases and "whole" in phases
         else ""
     )
-    if counted:
+    if counted and phases:
         bound = places_bound(phases, result.places, float(fig["rps"]))
         counted += bound + ("\n" if bound else "")
     if key == "full":
-        sessions = (call["calls"] / phases["requests"]) if call and phases else 1.0
-        counted += stripe_rate_limit(float(fig["rps"]), sessions) + "\n"
+        counted += stripe_rate_limit(sessions_per_second(fig)) + "\n"
     if ready:
         return (
             text
@@ -296,10 +295,16 @@ def places_bound(phases: dict[str, Any], places: int, rps: float) -> str:
     )
 
 
-def stripe_rate_limit(rps: float, sessions_per_checkout: float) -> str:
-    """The figure's Checkout Session creations per second against Stripe's default
-    live-mode rate limit (STRIPE_LIVE_OPERATIONS_PER_SECOND)."""
-    created = rps * sessions_per_checkout
+def sessions_per_second(fig: dict[str, Any]) -> float:
+    """Checkout Sessions a figure created per second: its checkouts answered 201 (each
+    created one) over its measured seconds."""
+    created = float((fig.get("statuses") or {}).get("201", 0))
+    return created / max(float(fig.get("seconds") or 0.0), 1e-9) if created else 0.0
+
+
+def stripe_rate_limit(created: float) -> str:
+    """`created` Checkout Sessions per second against Stripe's default live-mode rate limit
+    (STRIPE_LIVE_OPERATIONS_PER_SECOND)."""
     limit = STRIPE_LIVE_OPERATIONS_PER_SECOND
     source = (
         f"Stripe's default live-mode rate limit, {limit} operations per second per account "

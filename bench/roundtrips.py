@@ -236,7 +236,10 @@ def count_beside(direct_url: str, pooled_url: str, requests: int) -> dict[str, A
     each kind (KINDS) counted per request: {"requests": n, "direct": {kind: counts},
     "pgbouncer": {kind: counts}}."""
     found: dict[str, Any] = {"requests": requests}
-    ways = (("direct", direct_url, {}), ("pgbouncer", pooled_url, POOLER_SETTING))
+    ways: tuple[tuple[str, str, dict[str, str]], ...] = (
+        ("direct", direct_url, {}),
+        ("pgbouncer", pooled_url, POOLER_SETTING),
+    )
     for number, (way, served, extra) in enumerate(ways):
         results: dict[str, dict[str, float]] = {}
         first = RUN_FIRST_BOOKING + number * (requests + 100)
@@ -385,7 +388,8 @@ def main() -> None:
     args = parser.parse_args()
     _install_counters()
     if args.beside:
-        counted = count_beside(*args.beside, args.requests)
+        direct, pooled = args.beside
+        counted = count_beside(direct, pooled, args.requests)
         print(json.dumps(counted) if args.json else counted)
         sys.stdout.flush()
         return

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 
 from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
-from entrypoints.config import DEFAULT_MAX_REQUESTS_IN_FLIGHT
 from bench.checks import (
     Checks,
     WebhookCheck,
@@ -41,6 +40,7 @@ from bench.server_phases import percentile_ms
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import add_scarce_offering, checkout_plan, set_up_tenant, webhook_plan
 from bench.watch import WatchTarget
+from entrypoints.config import DEFAULT_MAX_REQUESTS_IN_FLIGHT
 
 LATENCY_P50_MS = 300
 LATENCY_P99_MS = 1200

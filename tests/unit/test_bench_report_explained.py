@@ -59,7 +59,7 @@ def test_session_creations_above_stripes_live_rate_limit_are_said_to_exceed_it()
     from bench.report_latency import STRIPE_LIVE_OPERATIONS_PER_SECOND, stripe_rate_limit
 
     assert STRIPE_LIVE_OPERATIONS_PER_SECOND == 100
-    text = stripe_rate_limit(283.0, 1.0)
+    text = stripe_rate_limit(283.0)
     assert "283 Checkout Sessions created per second" in text
     assert "2.8 × Stripe's default live-mode rate limit" in text
     assert "docs.stripe.com/rate-limits" in text
@@ -69,7 +69,7 @@ def test_session_creations_above_stripes_live_rate_limit_are_said_to_exceed_it()
 def test_session_creations_within_stripes_live_rate_limit_are_said_to_be_within() -> None:
     from bench.report_latency import stripe_rate_limit
 
-    text = stripe_rate_limit(80.0, 1.0)
+    text = stripe_rate_limit(80.0)
     assert "80 Checkout Sessions created per second" in text
     assert "within Stripe's default live-mode rate limit" in text
     assert "exceed" not in text
@@ -89,7 +89,15 @@ def test_the_latency_section_prints_the_bound_and_the_rate_limit_from_its_figure
     at_full = text[text.index("**At full load") : text.index("**At half load")]
     assert f"the {latency.places} places of one worker" in at_full
     assert "measured 400 checkouts/s" in at_full
-    assert "400 Checkout Sessions created per second" in at_full
+    # 2,000 answered 201 in its 5 measured seconds (the 503s created none).
+    assert "400 Checkout Sessions created per second: 4.0 ×" in at_full
+
+
+def test_the_sessions_created_are_the_checkouts_answered_201_per_measured_second() -> None:
+    from bench.report_latency import sessions_per_second
+
+    assert sessions_per_second({"statuses": {"201": 900, "503": 90}, "seconds": 8.0}) == 112.5
+    assert sessions_per_second({"statuses": {"503": 90}, "seconds": 8.0}) == 0.0
 
 
 def _counted() -> dict[str, Any]:
@@ -146,7 +154,8 @@ def test_without_the_count_the_pooler_sections_say_it_was_not_counted() -> None:
 
     report = make_report(Checks())
     pooled = report.config("postgres", 1, pgbouncer=True)
-    assert pooled is not None and pooled.round_trips is None
+    assert pooled is not None
+    assert pooled.round_trips is None
     out: list[str] = []
     report_scenarios.pgbouncer(out, report.configs)
     text = "\n".join(out)
@@ -224,3 +233,68 @@ def test_without_the_statements_readings_the_growth_section_says_so() -> None:
     report = make_report(Checks())
     assert report.growth is not None
     assert "not measured in this run" in statement_growth(report.growth)
+
+
+def test_growths_medians_keep_the_machines_readings_and_the_counted_phases() -> None:
+    from bench.growth import _median_summary
+
+    def run(rps: float, postgres: float, units: float) -> dict[str, Any]:
+        return {
+            "rps": rps,
+            "p50_ms": 10.0,
+            "p99_ms": 20.0,
+            "errors": 0,
+            "requests": 100,
+            "answered": 100,
+            "server_cpu_seconds": 0.2,
+            "postgres_cpu_share": postgres,
+            "machine": {"busy": 1.0, "idle": 1.0, "steal": 0.0},
+            "connections": 16,
+            "phases": {
+                "route": "GET /v1/tenant/statement",
+                "requests": 100,
+                "unit_of_work": {"mean_ms": units, "p99_ms": 2 * units, "p50_ms": units},
+            },
+        }
+
+    found = _median_summary([run(90, 1.8, 160.0), run(94, 1.9, 170.0), run(80, 1.0, 100.0)])
+    assert found["rps"] == 90
+    assert found["worker_ms"] == 2.0
+    assert found["postgres_cores"] == 1.8
+    assert found["idle"] == 1.0
+    assert found["connections"] == 16
+    assert found["phases"] == {"unit_of_work": {"mean_ms": 160.0, "p99_ms": 320.0}}
+
+
+def test_explain_analyzes_execution_time_is_read_from_the_plan() -> None:
+    import pytest
+
+    from bench.growth import execution_ms
+
+    assert execution_ms("Planning Time: 0.4 ms\nExecution Time: 20.443 ms") == 20.443
+    with pytest.raises(ValueError, match="no Execution Time"):
+        execution_ms("Seq Scan on t")
+
+
+def test_the_runs_count_beside_the_pooler_is_read_from_its_process(
+    monkeypatch: Any,
+) -> None:
+    import json
+    import subprocess
+
+    from bench import roundtrips
+
+    calls: list[list[str]] = []
+
+    def answered(code: int, out: str) -> Any:
+        def run(command: list[str], **_: Any) -> Any:
+            calls.append(command)
+            return subprocess.CompletedProcess(command, code, out, "Traceback\nboom")
+
+        return run
+
+    monkeypatch.setattr(subprocess, "run", answered(0, "log\n" + json.dumps(_counted())))
+    assert roundtrips.counted_beside("direct-url", "pooled-url", 7) == _counted()
+    assert calls[0][-6:] == ["--json", "--requests", "7", "--beside", "direct-url", "pooled-url"]
+    monkeypatch.setattr(subprocess, "run", answered(1, ""))
+    assert roundtrips.counted_beside("direct-url", "pooled-url") is None
