@@ -81,6 +81,7 @@ def _median_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         )
         found["postgres_cores"] = statistics.median(float(r["postgres_cpu_share"]) for r in runs)
         found["idle"] = statistics.median(float(r["machine"]["idle"]) for r in runs)
+        found["busy"] = statistics.median(float(r["machine"]["busy"]) for r in runs)
         found["connections"] = runs[0].get("connections")
     counted = [r["phases"] for r in runs if r.get("phases")]
     if counted:

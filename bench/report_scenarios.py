@@ -318,6 +318,11 @@ def growth(out: Lines, g: GrowthResult) -> None:
     add("```\n")
 
 
+# A machine without idle cores whose busy cores were at least this share the statement's own
+# (PostgreSQL's processes and the worker) was filled by the statement's load.
+OWN_SHARE = 0.75
+
+
 def statement_growth(g: GrowthResult) -> str:
     """Why the statement's p99 grows from the small database to the large, from the run's
     own figures: the entries in its window and its query's time one at a time at each size,
@@ -349,7 +354,8 @@ def statement_growth(g: GrowthResult) -> str:
     rps, idle = float(large["rps"]), float(large["idle"])
     little = 1000 * connections / max(rps, 1e-9)
     text = (
-        f"**Why the statement's p99 grows {large['p99_ms'] / small['p99_ms']:.1f} ×.** Its "
+        f"**What the statement's p99 follows ({large['p99_ms'] / small['p99_ms']:.2f} × from "
+        "the small database to the large).** Its "
         f"window holds {entries_s:,} ledger entries on the small database and {entries_l:,} "
         f"on the large ({entries_l / max(entries_s, 1):.1f} ×): the query reads and sums "
         "every one of them in PostgreSQL and returns one row per currency, kind and party, "
@@ -370,9 +376,20 @@ def statement_growth(g: GrowthResult) -> str:
         f"{float(large['worker_ms']):.1f} ms; at the small size {database_ms(small):.1f} and "
         f"{float(small['worker_ms']):.1f} ms), with {idle:.2f} idle cores: "
     )
+    own = float(large["postgres_cores"]) + float(large["worker_ms"]) * rps / 1000
+    busy = float(large.get("busy") or own)
+    if idle < costs.FULL_MACHINE and own < OWN_SHARE * busy:
+        return text + (
+            f"the machine was full, but PostgreSQL and the worker used {own:.2f} of its "
+            f"{busy:.2f} busy cores (below {100 * OWN_SHARE:.0f} %): other load took the "
+            f"rest, so the {little:.0f} ms per statement by Little's law ({connections} in "
+            f"flight at {rps:.0f}/s), against {query_l:.1f} ms for the query alone, are "
+            "mostly that load's, not the statement's own queue.\n"
+        )
     if idle < costs.FULL_MACHINE:
         return text + (
-            f"the machine was full. {connections} statements in flight at {rps:.0f}/s take "
+            f"the machine was full, {own:.2f} of its {busy:.2f} busy cores PostgreSQL's and "
+            f"the worker's. {connections} statements in flight at {rps:.0f}/s take "
             f"{little:.0f} ms per statement by Little's law, of which the query alone is "
             f"{query_l:.1f} ms: for the rest each statement waits for a core behind the other "
             "statements' queries (and the worker's own work), so the p99 grows with the "

@@ -165,7 +165,13 @@ def test_without_the_count_the_pooler_sections_say_it_was_not_counted() -> None:
 
 
 def _growth_statement(
-    rps: float, p99: float, whole: float, units: float, postgres: float, idle: float
+    rps: float,
+    p99: float,
+    whole: float,
+    units: float,
+    postgres: float,
+    idle: float,
+    busy: float = 1.9,
 ) -> dict[str, Any]:
     def part(mean: float) -> dict[str, float]:
         return {"mean_ms": mean, "p99_ms": 2 * mean}
@@ -179,6 +185,7 @@ def _growth_statement(
         "worker_ms": 1.5,
         "postgres_cores": postgres,
         "idle": idle,
+        "busy": busy,
         "connections": 16,
         "phases": {
             "whole": part(whole),
@@ -198,18 +205,39 @@ def test_the_growth_section_explains_the_statements_p99_from_its_own_figures() -
     growth.statement_entries = {"small": 1_002, "large": 24_192}
     growth.statement_query_ms = {"small": 1.2, "large": 20.4}
     growth.figures["statement_small"] = _growth_statement(771, 35.6, 20.0, 17.0, 0.50, 0.40)
-    growth.figures["statement_large"] = _growth_statement(92, 250.3, 172.0, 168.0, 1.84, 0.05)
+    growth.figures["statement_large"] = _growth_statement(
+        92, 250.3, 172.0, 168.0, 1.80, 0.05, busy=1.95
+    )
     text = statement_growth(growth)
     assert "1,002 ledger entries on the small database and 24,192 on the large (24.1 ×)" in text
     assert "1.2 ms and 20.4 ms one at a time (17.0 ×" in text
     assert "16 connections" in text
     assert "172 ms in the server on average, 168 ms of them inside its unit of work" in text
-    # 1.84 cores at 92 statements/s: 20.0 ms of PostgreSQL's CPU per statement.
-    assert "20.0 ms of PostgreSQL's CPU per statement" in text
-    assert "0.05 idle cores: the machine was full" in text
+    # 1.80 cores at 92 statements/s: 19.6 ms of PostgreSQL's CPU per statement; with the
+    # worker's 1.5 ms each, 1.94 of the machine's 1.95 busy cores.
+    assert "19.6 ms of PostgreSQL's CPU per statement" in text
+    assert "0.05 idle cores: the machine was full, 1.94 of its 1.95 busy cores" in text
     # 16 in flight at 92/s: 174 ms each by Little's law, 20.4 of them the query alone.
     assert "174 ms per statement by Little's law" in text
     assert "waits for a core behind the other statements' queries" in text
+    assert "(7.03 × from the small database to the large)" in text
+
+
+def test_a_machine_filled_by_other_load_is_not_blamed_on_the_statements_queue() -> None:
+    from bench.report_scenarios import statement_growth
+
+    report = make_report(Checks())
+    growth = report.growth
+    assert growth is not None
+    growth.statement_entries = {"small": 1_002, "large": 24_192}
+    growth.statement_query_ms = {"small": 2.4, "large": 194.9}
+    growth.figures["statement_small"] = _growth_statement(22, 1373.9, 687.0, 516.0, 0.06, 0.0)
+    growth.figures["statement_large"] = _growth_statement(17, 1238.7, 922.0, 748.0, 0.40, 0.0)
+    text = statement_growth(growth)
+    # 0.40 + 1.5 ms x 17/s = 0.43 of 1.90 busy cores: other load's.
+    assert "PostgreSQL and the worker used 0.43 of its 1.90 busy cores (below 75 %)" in text
+    assert "mostly that load's, not the statement's own queue" in text
+    assert "waits for a core behind" not in text
 
 
 def test_a_statement_growth_on_a_machine_with_cores_to_spare_is_not_called_a_cpu_queue() -> None:
