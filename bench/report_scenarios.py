@@ -378,26 +378,34 @@ def statement_growth(g: GrowthResult) -> str:
     )
     own = float(large["postgres_cores"]) + float(large["worker_ms"]) * rps / 1000
     busy = float(large.get("busy") or own)
-    if idle < costs.FULL_MACHINE and own < OWN_SHARE * busy:
+    cpu_s = database_ms(small) + float(small["worker_ms"])
+    cpu_l = database_ms(large) + float(large["worker_ms"])
+    spent = (
+        f"per statement PostgreSQL and the worker spent {cpu_s:.1f} ms of CPU at the small "
+        f"size and {cpu_l:.1f} ms at the large ({cpu_l / max(cpu_s, 1e-9):.1f} ×). "
+    )
+    text += spent
+    if idle >= costs.FULL_MACHINE:
         return text + (
-            f"the machine was full, but PostgreSQL and the worker used {own:.2f} of its "
-            f"{busy:.2f} busy cores (below {100 * OWN_SHARE:.0f} %): other load took the "
-            f"rest, so the {little:.0f} ms per statement by Little's law ({connections} in "
-            f"flight at {rps:.0f}/s), against {query_l:.1f} ms for the query alone, are "
-            "mostly that load's, not the statement's own queue.\n"
+            f"The machine was not full: {connections} statements in flight at {rps:.0f}/s "
+            f"take {little:.0f} ms each by Little's law, {query_l:.1f} ms of them the query "
+            "alone; the rest is not a wait for a core.\n"
         )
-    if idle < costs.FULL_MACHINE:
-        return text + (
-            f"the machine was full, {own:.2f} of its {busy:.2f} busy cores PostgreSQL's and "
-            f"the worker's. {connections} statements in flight at {rps:.0f}/s take "
-            f"{little:.0f} ms per statement by Little's law, of which the query alone is "
-            f"{query_l:.1f} ms: for the rest each statement waits for a core behind the other "
-            "statements' queries (and the worker's own work), so the p99 grows with the "
-            "window's entries times the statements in flight; the plan reads the window "
-            "through the index (below), not the table.\n"
-        )
+    others = (
+        f" Other load took {busy - own:.2f} of the {busy:.2f} busy cores (PostgreSQL and "
+        f"the worker below {100 * OWN_SHARE:.0f} % of them): on a quieter machine these "
+        "statements get more cores and take less time each, while their CPU per statement, "
+        "and so its growth, stays."
+        if own < OWN_SHARE * busy
+        else ""
+    )
     return text + (
-        f"the machine was not full: {connections} statements in flight at {rps:.0f}/s take "
-        f"{little:.0f} ms per statement by Little's law, {query_l:.1f} ms of them the query "
-        "alone.\n"
+        f"The machine was full, PostgreSQL and the worker on {own:.2f} of its cores: "
+        f"{connections} statements in flight sharing them take {connections} × "
+        f"{cpu_l:.1f} ms / {own:.2f} cores ≈ {little:.0f} ms each (Little's law: "
+        f"{connections} in flight at {rps:.0f}/s), of which the query alone is "
+        f"{query_l:.1f} ms: for the rest each statement waits for a core behind the other "
+        "statements' queries, so its time grows with the CPU a statement costs, which "
+        "follows the window's entries; the plan reads the window through the index "
+        "(below), not the table." + others + "\n"
     )

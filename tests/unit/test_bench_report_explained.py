@@ -216,14 +216,17 @@ def test_the_growth_section_explains_the_statements_p99_from_its_own_figures() -
     # 1.80 cores at 92 statements/s: 19.6 ms of PostgreSQL's CPU per statement; with the
     # worker's 1.5 ms each, 1.94 of the machine's 1.95 busy cores.
     assert "19.6 ms of PostgreSQL's CPU per statement" in text
-    assert "0.05 idle cores: the machine was full, 1.94 of its 1.95 busy cores" in text
+    # With the worker's 1.5 ms: 21.1 ms of CPU per statement against 0.50 / 771 + 1.5.
+    assert "2.1 ms of CPU at the small size and 21.1 ms at the large (9.8 ×)" in text
+    assert "The machine was full, PostgreSQL and the worker on 1.94 of its cores" in text
     # 16 in flight at 92/s: 174 ms each by Little's law, 20.4 of them the query alone.
-    assert "174 ms per statement by Little's law" in text
+    assert "16 × 21.1 ms / 1.94 cores ≈ 174 ms each" in text
     assert "waits for a core behind the other statements' queries" in text
+    assert "Other load took" not in text
     assert "(7.03 × from the small database to the large)" in text
 
 
-def test_a_machine_filled_by_other_load_is_not_blamed_on_the_statements_queue() -> None:
+def test_a_machine_filled_by_other_load_is_said_to_have_taken_the_statements_cores() -> None:
     from bench.report_scenarios import statement_growth
 
     report = make_report(Checks())
@@ -234,10 +237,10 @@ def test_a_machine_filled_by_other_load_is_not_blamed_on_the_statements_queue() 
     growth.figures["statement_small"] = _growth_statement(22, 1373.9, 687.0, 516.0, 0.06, 0.0)
     growth.figures["statement_large"] = _growth_statement(17, 1238.7, 922.0, 748.0, 0.40, 0.0)
     text = statement_growth(growth)
-    # 0.40 + 1.5 ms x 17/s = 0.43 of 1.90 busy cores: other load's.
-    assert "PostgreSQL and the worker used 0.43 of its 1.90 busy cores (below 75 %)" in text
-    assert "mostly that load's, not the statement's own queue" in text
-    assert "waits for a core behind" not in text
+    # 0.40 + 1.5 ms x 17/s = 0.43 of 1.90 busy cores: other load took 1.47.
+    assert "PostgreSQL and the worker on 0.43 of its cores" in text
+    assert "Other load took 1.47 of the 1.90 busy cores" in text
+    assert "their CPU per statement, and so its growth, stays" in text
 
 
 def test_a_statement_growth_on_a_machine_with_cores_to_spare_is_not_called_a_cpu_queue() -> None:
@@ -251,7 +254,8 @@ def test_a_statement_growth_on_a_machine_with_cores_to_spare_is_not_called_a_cpu
     growth.figures["statement_small"] = _growth_statement(800, 30.0, 20.0, 2.0, 0.3, 1.0)
     growth.figures["statement_large"] = _growth_statement(700, 40.0, 23.0, 3.0, 0.4, 0.9)
     text = statement_growth(growth)
-    assert "0.90 idle cores: the machine was not full" in text
+    assert "0.90 idle cores: per statement" in text
+    assert "The machine was not full" in text
     assert "waits for a core behind" not in text
 
 
