@@ -258,6 +258,7 @@ def counted_beside(
     it failed."""
     command = [str(BIN / "python"), "-m", "bench.roundtrips", "--json", "--requests"]
     command += [str(requests), "--beside", direct_url, pooled_url]
+    started = time.perf_counter()
     completed = subprocess.run(  # noqa: S603 - this venv's python, arguments built here
         command, capture_output=True, text=True, cwd=ROOT, env=inherited_env(), timeout=300
     )
@@ -265,6 +266,9 @@ def counted_beside(
         log(f"  round trips not counted: {completed.stderr.strip().splitlines()[-1:]}")
         return None
     counted: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    log(
+        f"  round trips counted directly and through PgBouncer in {time.perf_counter() - started:.1f} s"
+    )
     return counted
 
 
