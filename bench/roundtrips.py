@@ -266,9 +266,8 @@ def counted_beside(
         log(f"  round trips not counted: {completed.stderr.strip().splitlines()[-1:]}")
         return None
     counted: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    log(
-        f"  round trips counted directly and through PgBouncer in {time.perf_counter() - started:.1f} s"
-    )
+    took = time.perf_counter() - started
+    log(f"  round trips counted directly and through PgBouncer in {took:.1f} s")
     return counted
 
 
