@@ -25,6 +25,7 @@ from bench.common import (
     with_engine,
 )
 from bench.load import LoadSettings, run_load
+from bench.roundtrips import counted_beside
 from bench.seed import seed_pending_bookings
 from bench.servers import (
     Server,
@@ -60,6 +61,9 @@ class ConfigResult:
     webhooks: WebhookCheck | None = None
     # One availability answer's status and caching headers (bench/shop.py).
     caching: dict[str, str] = field(default_factory=dict)
+    # Through PgBouncer: statements, prepares and round trips per request, counted on its
+    # database directly and through its pooler (bench/roundtrips.py `count_beside`).
+    round_trips: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -138,6 +142,8 @@ def measure_configuration(
             _measure_bookpay(result, server, watch, load, checks)
         finally:
             stop_server(server)
+        if pgbouncer:
+            result.round_trips = counted_beside(watch.direct_url, url)
     return result
 
 

@@ -9,6 +9,7 @@ The statement's query plan on the large database is kept for the report (EXPLAIN
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql import orm
 from adapters.sql.ledger import SqlAlchemyLedgerRepository
 from adapters.sql.row_scope import APP_ROLE, TENANT_SETTING
 from adapters.sql.statements import Statements
@@ -54,17 +56,44 @@ class GrowthResult:
     statement_window: str = ""
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     explain: str = ""
+    # Per size ("small", "large"): the ledger entries inside the statement's window, and its
+    # query's execution time one at a time (EXPLAIN ANALYZE, the median of
+    # STATEMENT_QUERY_RUNS, as the app's role in the tenant's scope).
+    statement_entries: dict[str, int] = field(default_factory=dict)
+    statement_query_ms: dict[str, float] = field(default_factory=dict)
 
 
 def _median_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median of each figure over several runs; errors are added up."""
-    return {
+    """The median of each figure over several runs; errors are added up. With the runs'
+    readings of the machine: the worker's CPU per request, PostgreSQL's cores, the idle
+    cores, and the server's own count of each phase (means and p99 bounds, medians)."""
+    found: dict[str, Any] = {
         "rps": statistics.median(r["rps"] for r in runs),
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
         "errors": sum(r["errors"] for r in runs),
         "p99_each": [r["p99_ms"] for r in runs],
     }
+    if all("server_cpu_seconds" in r and "machine" in r for r in runs):
+        found["worker_ms"] = statistics.median(
+            1000 * float(r["server_cpu_seconds"]) / max(int(r.get("answered") or r["requests"]), 1)
+            for r in runs
+        )
+        found["postgres_cores"] = statistics.median(float(r["postgres_cpu_share"]) for r in runs)
+        found["idle"] = statistics.median(float(r["machine"]["idle"]) for r in runs)
+        found["busy"] = statistics.median(float(r["machine"]["busy"]) for r in runs)
+        found["connections"] = runs[0].get("connections")
+    counted = [r["phases"] for r in runs if r.get("phases")]
+    if counted:
+        parts = set.intersection(*(set(p) - {"route", "requests"} for p in counted))
+        found["phases"] = {
+            part: {
+                stat: statistics.median(float(p[part][stat]) for p in counted)
+                for stat in ("mean_ms", "p99_ms")
+            }
+            for part in parts
+        }
+    return found
 
 
 class _CaptureQuery:
@@ -112,6 +141,39 @@ async def explain_statement(
     repository = SqlAlchemyLedgerRepository(capture, Statements("postgresql"))  # type: ignore[arg-type]
     await repository.statement(tenant_id, since=since, until=until)
     return await explain_as_the_app(engine, tenant_id, capture.query)
+
+
+# The statement's query timed one at a time this many times per size (the median kept): the
+# first reads its pages from the operating system's cache, the others from PostgreSQL's.
+STATEMENT_QUERY_RUNS = 5
+_EXECUTION_TIME = re.compile(r"Execution Time: ([0-9.]+) ms")
+
+
+def execution_ms(plan: str) -> float:
+    """EXPLAIN ANALYZE's "Execution Time" in ms (ValueError when the plan has none)."""
+    found = _EXECUTION_TIME.search(plan)
+    if found is None:
+        raise ValueError("no Execution Time in the plan")
+    return float(found.group(1))
+
+
+async def statement_query(
+    engine: AsyncEngine, tenant_id: str, since: datetime, until: datetime
+) -> tuple[int, float, str]:
+    """The ledger entries in the statement's window, its query's median execution time one
+    at a time (ms, over STATEMENT_QUERY_RUNS), and the last run's plan."""
+    c = orm.ledger_entries.c
+    async with engine.connect() as connection:
+        entries = await connection.scalar(
+            select(func.count()).where(
+                c.tenant_id == tenant_id, c.created_at >= since, c.created_at < until
+            )
+        )
+    plans = [
+        await explain_statement(engine, tenant_id, since, until)
+        for _ in range(STATEMENT_QUERY_RUNS)
+    ]
+    return int(entries or 0), statistics.median(map(execution_ms, plans)), plans[-1]
 
 
 def _seed(url: str, tenant: BenchTenant, bookings: int, anchor: datetime) -> int:
@@ -162,10 +224,14 @@ def measure_growth(load: LoadSettings, history: int, checks: Checks) -> GrowthRe
                 with_engine(large_url, lambda e: count_bookings(e, servers["large"][1].tenant_id))
                 - GROWTH_WEBHOOKS
             )
-            result.explain = with_engine(
-                large_url,
-                lambda e: explain_statement(e, servers["large"][1].tenant_id, since, until),
-            )
+            for size, url in urls.items():
+                tenant_id = servers[size][1].tenant_id
+                entries, query_ms, plan = with_engine(
+                    url, partial(statement_query, tenant_id=tenant_id, since=since, until=until)
+                )
+                result.statement_entries[size], result.statement_query_ms[size] = entries, query_ms
+                if size == "large":
+                    result.explain = plan
             _rounds(result, servers, short, since, until, checks)
         finally:
             for server, _, _ in servers.values():

@@ -18,6 +18,15 @@ LATENCY_QUEUE_TITLE = "Where a checkout's time went under Stripe's latency"
 
 # The 99th percentile of the standard normal distribution.
 _Z99 = 2.3263478740408408
+# Stripe's basic rate limiter in live mode, per account and second, by default
+# (https://docs.stripe.com/rate-limits: "Live mode: 100 operations"; 25 in a sandbox).
+STRIPE_LIVE_OPERATIONS_PER_SECOND = 100
+# The phases in which a checkout holds its place in the admission line: the gateway call
+# steps out of it (StepsOutForStripe) and a request waiting in line holds none
+# (entrypoints/http/admission.py).
+PLACE_HELD_PHASES = ("connection_wait", "unit_of_work", "rest")
+# A figure at this share of its line's bound or more is taken as bound by the line.
+LINE_BOUND_SHARE = 0.8
 
 
 def _sigma(p50_ms: float, p99_ms: float) -> float:
@@ -206,6 +215,11 @@ def _time_went(result: LatencyResult, key: str) -> str:
         if phases and "whole" in phases
         else ""
     )
+    if counted and phases:
+        bound = places_bound(phases, result.places, float(fig["rps"]))
+        counted += bound + ("\n" if bound else "")
+    if key == "full":
+        counted += stripe_rate_limit(sessions_per_second(fig)) + "\n"
     if ready:
         return (
             text
@@ -251,6 +265,58 @@ def counted_phases(
             f"calls took p99 {drawn['call_p99_ms']:.0f} ms timed inside it{seen}."
         )
     return text + "\n"
+
+
+def places_bound(phases: dict[str, Any], places: int, rps: float) -> str:
+    """The most checkouts per second the admission line can pass (Little's law: its places
+    over the time a checkout holds one, from the server's own count), against the rate
+    measured; "" when the phases that hold a place were not counted."""
+    held = [float(phases[name]["mean_ms"]) for name in PLACE_HELD_PHASES if name in phases]
+    if len(held) < len(PLACE_HELD_PHASES) or sum(held) <= 0 or places <= 0:
+        return ""
+    per_checkout = sum(held)
+    bound = 1000 * places / per_checkout
+    share = rps / bound
+    verdict = (
+        "the line bounds this figure: the checkouts beyond its rate wait for a place"
+        if share >= LINE_BOUND_SHARE
+        else f"the line does not bound this figure (below {100 * LINE_BOUND_SHARE:.0f} % "
+        "of its bound)"
+    )
+    return (
+        "A checkout holds its place in the admission line while it waits for a pooled "
+        "connection, works in its units of work and runs the rest (the gateway call steps "
+        "out of it, and a wait in line holds none): "
+        + " + ".join(f"{value:.0f}" for value in held)
+        + f" = {per_checkout:.0f} ms per checkout, counted above. With the {places} places "
+        "of one worker (`BOOKPAY_MAX_REQUESTS_IN_FLIGHT`, its default), the line passes at "
+        f"most {bound:.0f} checkouts/s (places over time held, Little's law); measured "
+        f"{rps:.0f} checkouts/s ({100 * share:.0f} % of that bound): {verdict}."
+    )
+
+
+def sessions_per_second(fig: dict[str, Any]) -> float:
+    """Checkout Sessions a figure created per second: its checkouts answered 201 (each
+    created one) over its measured seconds."""
+    created = float((fig.get("statuses") or {}).get("201", 0))
+    return created / max(float(fig.get("seconds") or 0.0), 1e-9) if created else 0.0
+
+
+def stripe_rate_limit(created: float) -> str:
+    """`created` Checkout Sessions per second against Stripe's default live-mode rate limit
+    (STRIPE_LIVE_OPERATIONS_PER_SECOND)."""
+    limit = STRIPE_LIVE_OPERATIONS_PER_SECOND
+    source = (
+        f"Stripe's default live-mode rate limit, {limit} operations per second per account "
+        "(https://docs.stripe.com/rate-limits; a sandbox allows 25)"
+    )
+    if created <= limit:
+        return f"{created:.0f} Checkout Sessions created per second: within {source}."
+    return (
+        f"{created:.0f} Checkout Sessions created per second: {created / limit:.1f} × "
+        f"{source}; real Stripe would have answered the excess 429 (Bookpay's gateway "
+        "retries), so this rate measures Bookpay, not what Stripe would allow one account."
+    )
 
 
 def _against_injected(p99_ms: float, injected_ms: float) -> str:

@@ -12,6 +12,11 @@ at a time and counts, per request:
 
 Nothing else runs in the process while a request is counted, so the deltas are exact.
 The figures in bench/findings.md come from this tool.
+
+`make bench` counts them too, beside its PgBouncer configuration (`counted_beside`): a few
+requests of each kind on that configuration's own database, served directly and through its
+PgBouncer (`--beside DIRECT_URL POOLED_URL --json`), so that the report explains the
+pooler's cost with counts of the same run.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import logging
 import os
 import pstats
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -35,7 +43,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from adapters.stripe_wire.signature import sign
-from bench.common import WEBHOOK_SECRET, free_port, throwaway_database, with_engine
+from bench.common import (
+    BIN,
+    ROOT,
+    WEBHOOK_SECRET,
+    free_port,
+    inherited_env,
+    log,
+    throwaway_database,
+    with_engine,
+)
 from bench.loadgen import completed_event
 from bench.seed import seed_pending_bookings
 from bench.servers import server_env
@@ -44,6 +61,16 @@ from tools.pgbouncer import running_pgbouncer
 
 COUNTS: Counter[str] = Counter()
 STATEMENTS: list[str] = []
+# The requests of each kind `make bench` counts beside its PgBouncer configuration: the
+# counts are exact at any number, and a few keep the count to seconds of the run.
+RUN_REQUESTS = 10
+# Where the pending bookings seeded for those counts are numbered from, past the 8,000 the
+# configuration seeded in the same database (bench.common.WEBHOOK_BOOKINGS), one batch per
+# way of serving.
+RUN_FIRST_BOOKING = 100_000
+POOLER_SETTING = {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
+# The kinds of request counted, in the order they are sent.
+KINDS = ("checkout", "webhook, new event", "webhook, duplicate")
 
 
 def _install_counters() -> None:
@@ -190,7 +217,7 @@ def measure(
         served, extra = url, {}
         if pgbouncer:
             served = stack.enter_context(running_pgbouncer(url)).url_for(url)
-            extra = {"BOOKPAY_DB_TRANSACTION_POOLER": "true"}
+            extra = POOLER_SETTING
         with ThreadServer(served, "bench.calibration:create_app", "/json", extra) as ceiling:
             client = httpx.Client(base_url=ceiling.base_url, timeout=30)
             for _ in range(20):
@@ -203,6 +230,47 @@ def measure(
     return results
 
 
+def count_beside(direct_url: str, pooled_url: str, requests: int) -> dict[str, Any]:
+    """In this process: Bookpay served on the migrated database `direct_url`, directly and
+    then through the PgBouncer of `pooled_url`, each with a tenant of its own, `requests` of
+    each kind (KINDS) counted per request: {"requests": n, "direct": {kind: counts},
+    "pgbouncer": {kind: counts}}."""
+    found: dict[str, Any] = {"requests": requests}
+    ways: tuple[tuple[str, str, dict[str, str]], ...] = (
+        ("direct", direct_url, {}),
+        ("pgbouncer", pooled_url, POOLER_SETTING),
+    )
+    for number, (way, served, extra) in enumerate(ways):
+        results: dict[str, dict[str, float]] = {}
+        first = RUN_FIRST_BOOKING + number * (requests + 100)
+        _measure_bookpay(
+            direct_url, requests, False, None, results, served, extra, f"roundtrips-{way}", first
+        )
+        found[way] = results
+    return found
+
+
+def counted_beside(
+    direct_url: str, pooled_url: str, requests: int = RUN_REQUESTS
+) -> dict[str, Any] | None:
+    """`count_beside` in a process of its own (its counters patch asyncpg and SQLAlchemy
+    process-wide, and its server replaces the process's environment); None, logged, when
+    it failed."""
+    command = [str(BIN / "python"), "-m", "bench.roundtrips", "--json", "--requests"]
+    command += [str(requests), "--beside", direct_url, pooled_url]
+    started = time.perf_counter()
+    completed = subprocess.run(  # noqa: S603 - this venv's python, arguments built here
+        command, capture_output=True, text=True, cwd=ROOT, env=inherited_env(), timeout=300
+    )
+    if completed.returncode != 0:
+        log(f"  round trips not counted: {completed.stderr.strip().splitlines()[-1:]}")
+        return None
+    counted: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    took = time.perf_counter() - started
+    log(f"  round trips counted directly and through PgBouncer in {took:.1f} s")
+    return counted
+
+
 def _measure_bookpay(
     url: str,
     requests: int,
@@ -211,11 +279,13 @@ def _measure_bookpay(
     results: dict[str, dict[str, float]],
     served: str,
     extra: dict[str, str],
+    slug: str = "bench-studio",
+    first: int = 0,
 ) -> None:
     with ThreadServer(served, extra=extra) as server:
-        tenant = set_up_tenant(server, "bench-studio")  # type: ignore[arg-type]
+        tenant = set_up_tenant(server, slug)  # type: ignore[arg-type]
         pending = with_engine(
-            url, lambda engine: seed_pending_bookings(engine, tenant, requests + 10)
+            url, lambda engine: seed_pending_bookings(engine, tenant, requests + 10, first)
         )
         client = httpx.Client(base_url=server.base_url, timeout=30)
 
@@ -311,8 +381,21 @@ def main() -> None:
     parser.add_argument(
         "--pgbouncer", action="store_true", help="through PgBouncer, transaction pooling"
     )
+    parser.add_argument(
+        "--beside",
+        nargs=2,
+        metavar=("DIRECT_URL", "POOLED_URL"),
+        help="count Bookpay only, on this migrated database, directly and through this pooler",
+    )
+    parser.add_argument("--json", action="store_true", help="print the counts as one JSON line")
     args = parser.parse_args()
     _install_counters()
+    if args.beside:
+        direct, pooled = args.beside
+        counted = count_beside(direct, pooled, args.requests)
+        print(json.dumps(counted) if args.json else counted)
+        sys.stdout.flush()
+        return
     results = measure(args.database, args.requests, args.show, args.profile, args.pgbouncer)
     via = " via PgBouncer" if args.pgbouncer else ""
     print(f"per request ({args.database}{via}, averaged over {args.requests}):")

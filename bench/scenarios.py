@@ -42,6 +42,7 @@ from bench.server_phases import percentile_ms
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import add_scarce_offering, checkout_plan, set_up_tenant, webhook_plan
 from bench.watch import WatchTarget
+from entrypoints.config import DEFAULT_MAX_REQUESTS_IN_FLIGHT
 
 LATENCY_P50_MS = 300
 LATENCY_P99_MS = 1200
@@ -78,6 +79,8 @@ class LatencyResult:
     fake_pool: int = LATENCY_FAKE_STRIPE_POOL
     # Bookpay's own pool: the server is started without a pool setting, so the default.
     pool: int = DEFAULT_POSTGRES_POOL_SIZE
+    # Its admission line's places (BOOKPAY_MAX_REQUESTS_IN_FLIGHT, not set: the default).
+    places: int = DEFAULT_MAX_REQUESTS_IN_FLIGHT
     transaction_limit_ms: int = TRANSACTION_LIMIT_MS
     # Per figure ("full", "half"): the fake Stripe's own timings over it (warm-up included),
     # the difference of two readings of GET /fake-stripe/timings (adapters/fake_stripe/timings.py).

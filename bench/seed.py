@@ -43,14 +43,16 @@ class BenchTenant:
 
 
 async def seed_pending_bookings(
-    engine: AsyncEngine, tenant: BenchTenant, count: int
+    engine: AsyncEngine, tenant: BenchTenant, count: int, first: int = 0
 ) -> list[dict[str, Any]]:
-    """`count` bookings awaiting payment, round robin over the tenant's slots."""
+    """`count` bookings awaiting payment, round robin over the tenant's slots, numbered from
+    `first` (their ids and sessions' ids follow the number: another batch in the same
+    database starts past the last one's)."""
     now = datetime.now(UTC)
     quote = tenant.policy.quote(tenant.price, 1)
     slots = await _slot_starts(engine, tenant)
     rows: list[dict[str, Any]] = []
-    for index in range(count):
+    for index in range(first, first + count):
         slot_id = tenant.slot_ids[index % len(tenant.slot_ids)]
         booking_id = f"bk_whbench_{index:07d}"
         booking = Booking(
@@ -275,6 +277,7 @@ async def seed_history(
         await _rebuild_indexes(connection, indexes)
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("SET statement_timeout = 0"))  # as in seed_ledger
         await autocommit.execute(text("ANALYZE bookings"))
         await autocommit.execute(text("ANALYZE slots"))
         # Write the bulk load's dirty pages out now, not during the measurement after it.
@@ -322,6 +325,9 @@ async def seed_ledger(engine: AsyncEngine, tenant: BenchTenant, entries: int) ->
         await _rebuild_indexes(connection, indexes)
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        # The engine's statement timeout is a request's; a checkpoint after a million rows
+        # outlasted it on a machine whose disk other work kept busy.
+        await autocommit.execute(text("SET statement_timeout = 0"))
         await autocommit.execute(text("ANALYZE ledger_entries"))
         await autocommit.execute(text("CHECKPOINT"))
     return written
