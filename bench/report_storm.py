@@ -9,13 +9,17 @@ from bench.report_costs import _bound, per_request, starved_figure
 from bench.report_sections import Lines, anchor
 from bench.report_storm_latency import (
     LATENCY_STORM_TITLE,
-    STRIPE_RATE_LIMITS_URL,
     RateReading,
     gateway_calls,
     latency_storm,
     storm_rates,
 )
 from bench.scenarios import StormResult
+from bench.stripe_limits import (
+    ENDPOINT_REQUESTS_PER_SECOND,
+    LIVE_OPERATIONS_PER_SECOND,
+    STRIPE_RATE_LIMITS_URL,
+)
 
 STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
 STRIPE_WEBHOOKS_URL = "https://docs.stripe.com/webhooks#acknowledge-events-immediately"
@@ -46,8 +50,9 @@ def storm_apply_share(
         f'timeout ({STRIPE_WEBHOOKS_URL}), and shows late answers as "Timed out"; it '
         "publishes no figure for the timeout (third-party write-ups quote 3 to 30 s, "
         "unofficially; this report takes the shortest). Each fetch from Stripe counts "
-        f"against its rate limits ({STRIPE_RATE_LIMITS_URL}): in live mode 100 operations "
-        "per second per account, and 25 requests per second to one endpoint unless the "
+        f"against its rate limits ({STRIPE_RATE_LIMITS_URL}): in live mode "
+        f"{LIVE_OPERATIONS_PER_SECOND} operations per second per account, and "
+        f"{ENDPOINT_REQUESTS_PER_SECOND} requests per second to one endpoint unless the "
         "page names another; Stripe raises them on request.\n"
     )
     if mix is None or dup is None:

@@ -11,18 +11,9 @@ from bench.report_costs import bound_by
 from bench.report_sections import Lines, _errors, _ms
 from bench.report_waits import waited_on
 from bench.scenarios import StormResult, expected_storm_seconds
+from bench.stripe_limits import RATE_LIMITS
 
 LATENCY_STORM_TITLE = "The storm under Stripe's latency"
-STRIPE_RATE_LIMITS_URL = "https://docs.stripe.com/rate-limits"
-# Stripe's live-mode limits (STRIPE_RATE_LIMITS_URL): operations per second per account in
-# all, and requests per second to one endpoint unless the page names another (retrieving
-# Checkout Sessions is one endpoint). Stripe raises them on request.
-LIVE_OPERATIONS_PER_SECOND = 100
-ENDPOINT_REQUESTS_PER_SECOND = 25
-RATE_LIMITS = (
-    ("live mode's limit in all", LIVE_OPERATIONS_PER_SECOND),
-    ("one endpoint's default limit", ENDPOINT_REQUESTS_PER_SECOND),
-)
 
 
 @dataclass(frozen=True)

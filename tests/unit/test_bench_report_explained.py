@@ -55,24 +55,34 @@ def test_no_bound_without_the_phases_that_hold_a_place() -> None:
     assert places_bound({"whole": {"mean_ms": 1.0}}, 32, 100.0) == ""
 
 
-def test_session_creations_above_stripes_live_rate_limit_are_said_to_exceed_it() -> None:
-    from bench.report_latency import STRIPE_LIVE_OPERATIONS_PER_SECOND, stripe_rate_limit
+def test_session_creations_are_judged_on_the_endpoints_limit_the_tighter_one() -> None:
+    from bench.report_latency import stripe_rate_limit
+    from bench.stripe_limits import ENDPOINT_REQUESTS_PER_SECOND, LIVE_OPERATIONS_PER_SECOND
 
-    assert STRIPE_LIVE_OPERATIONS_PER_SECOND == 100
+    assert (ENDPOINT_REQUESTS_PER_SECOND, LIVE_OPERATIONS_PER_SECOND) == (25, 100)
     text = stripe_rate_limit(283.0)
     assert "283 Checkout Sessions created per second" in text
-    assert "2.8 × Stripe's default live-mode rate limit" in text
+    assert "11.3 × one endpoint's default limit (25/s)" in text
+    assert "2.8 × live mode's limit in all (100/s)" in text
     assert "docs.stripe.com/rate-limits" in text
     assert "measures Bookpay, not what Stripe would allow" in text
 
 
-def test_session_creations_within_stripes_live_rate_limit_are_said_to_be_within() -> None:
+def test_session_creations_between_the_limits_exceed_only_the_endpoints() -> None:
     from bench.report_latency import stripe_rate_limit
 
     text = stripe_rate_limit(80.0)
     assert "80 Checkout Sessions created per second" in text
-    assert "within Stripe's default live-mode rate limit" in text
-    assert "exceed" not in text
+    assert "3.2 × one endpoint's default limit (25/s)" in text
+    assert "within live mode's limit in all (100/s)" in text
+
+
+def test_session_creations_within_both_limits_are_said_to_be_within() -> None:
+    from bench.report_latency import stripe_rate_limit
+
+    text = stripe_rate_limit(20.0)
+    assert "20 Checkout Sessions created per second: within Stripe's default" in text
+    assert "×" not in text
 
 
 def test_the_latency_section_prints_the_bound_and_the_rate_limit_from_its_figures() -> None:
@@ -90,7 +100,8 @@ def test_the_latency_section_prints_the_bound_and_the_rate_limit_from_its_figure
     assert f"the {latency.places} places of one worker" in at_full
     assert "measured 400 checkouts/s" in at_full
     # 2,000 answered 201 in its 5 measured seconds (the 503s created none).
-    assert "400 Checkout Sessions created per second: 4.0 ×" in at_full
+    assert "400 Checkout Sessions created per second against" in at_full
+    assert "4.0 × live mode's limit in all (100/s); 16.0 × one endpoint" in at_full
 
 
 def test_the_sessions_created_are_the_checkouts_answered_201_per_measured_second() -> None:
