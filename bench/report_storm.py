@@ -86,14 +86,14 @@ def storm_apply_share(
         add(conclusion(result, None, not_judged))
         return
     lines.append(
-        "A duplicate is verified, checked with the gateway, found in the inbox, and its "
-        "payment's parked events looked up (application/payment_events/bus.py): at most "
-        "what an inbox design keeps in the request (verify and insert; the check could move "
-        "out with the apply). The apply part is the rest, at least "
+        "A duplicate is verified, found in the inbox before any gateway call, and its "
+        "payment's parked events looked up (application/payment_events/bus.py): about "
+        "what an inbox design keeps in the request (verify and insert). The check with the "
+        "gateway and the apply are the rest, at least "
         f"{apply:.2f} ms of the worker's {worker_new:.2f} ms "
         f"({100 * apply / max(worker_new, 1e-9):.0f} %): acknowledging after the inbox "
         "insert would take at least that share of the worker's CPU out of a new event's "
-        "request (more if the gateway's check moved out too); the rest stays in the request "
+        "request; the rest stays in the request "
         "either way, and the work moved out still needs the same worker's CPU later. The "
         "share is the difference of two figures of a few seconds each, noisy between runs: "
         "read it as an order of magnitude."
