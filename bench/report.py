@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bench import report_costs as costs
-from bench import report_header, report_latency, report_profiles
+from bench import report_growth, report_header, report_latency, report_profiles
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
 from bench import report_storm as storm_choice
@@ -373,7 +373,7 @@ class Report:
         sections.webhooks_once(out, self.configs)
         sections.memory(out, self.configs)
         if self.growth is not None:
-            scenarios.growth(out, self.growth)
+            report_growth.growth(out, self.growth)
         sections.quotes(out, self.quotes)
         report_profiles.profiles(out, self.profiles)
         sections.findings(out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import report_pooler
 from bench.configs import ConfigResult
 from bench.report_sections import NAMES, Lines, anchor
 from bench.report_waits import one_connection, waited_on
@@ -251,49 +252,10 @@ def explain(config: ConfigResult, key: str, direct: ConfigResult | None = None) 
             f"{straight['worker_ms']:.2f} ms and PostgreSQL's backends "
             f"{_opt(straight['database_ms'])} ms: the difference is the pooler's hop and "
             "every statement prepared again at each execution (no statement cache behind "
-            f"a transaction pooler: {prepares_words(config.round_trips, key)})"
+            f"a transaction pooler: {report_pooler.prepares_words(config.round_trips, key)})"
         )
     text = "; ".join(parts) + ". "
     return text + _verdict(config, mine, fig)
-
-
-# The requests bench/roundtrips.py counts for each scenario of the costs sections.
-COUNTED_KINDS = {
-    "checkout": (("checkout", ""),),
-    "webhooks": (
-        ("webhook, new event", " per new event"),
-        ("webhook, duplicate", " per duplicate"),
-    ),
-}
-
-
-def prepares_words(counted: dict[str, Any] | None, key: str) -> str:
-    """The prepares and round trips per request of scenario `key` through PgBouncer against
-    those served directly, as bench/roundtrips.py counted them in this run (`counted`:
-    ConfigResult.round_trips), or that they were not counted."""
-    kinds = COUNTED_KINDS.get(key, ())
-    if not counted or not all(kind in counted["pgbouncer"] for kind, _ in kinds):
-        return (
-            "not counted in this run (`python -m bench.roundtrips --pgbouncer` counts the "
-            "prepares and round trips per request against those served directly)"
-        )
-    pooled, direct = counted["pgbouncer"], counted["direct"]
-    through = ", ".join(
-        f"{pooled[kind]['prepares']:.1f} prepares and {pooled[kind]['round_trips']:.1f} round "
-        f"trips{per}"
-        if number == 0
-        else f"{pooled[kind]['prepares']:.1f} and {pooled[kind]['round_trips']:.1f}{per}"
-        for number, (kind, per) in enumerate(kinds)
-    )
-    straight = ", ".join(
-        f"{direct[kind]['prepares']:.1f} and {direct[kind]['round_trips']:.1f}{per}"
-        for kind, per in kinds
-    )
-    return (
-        f"counted in this run, one request at a time: {through} through PgBouncer, against "
-        f"{straight} served directly (`bench.roundtrips`, {counted['requests']} requests of "
-        "each kind)"
-    )
 
 
 def _verdict(config: ConfigResult, mine: dict[str, Any], fig: dict[str, Any]) -> str:

@@ -208,7 +208,7 @@ def _growth_statement(
 
 
 def test_the_growth_section_explains_the_statements_p99_from_its_own_figures() -> None:
-    from bench.report_scenarios import statement_growth
+    from bench.report_growth import statement_growth
 
     report = make_report(Checks())
     growth = report.growth
@@ -238,7 +238,7 @@ def test_the_growth_section_explains_the_statements_p99_from_its_own_figures() -
 
 
 def test_a_machine_filled_by_other_load_is_said_to_have_taken_the_statements_cores() -> None:
-    from bench.report_scenarios import statement_growth
+    from bench.report_growth import statement_growth
 
     report = make_report(Checks())
     growth = report.growth
@@ -255,7 +255,7 @@ def test_a_machine_filled_by_other_load_is_said_to_have_taken_the_statements_cor
 
 
 def test_a_statement_growth_on_a_machine_with_cores_to_spare_is_not_called_a_cpu_queue() -> None:
-    from bench.report_scenarios import statement_growth
+    from bench.report_growth import statement_growth
 
     report = make_report(Checks())
     growth = report.growth
@@ -271,7 +271,7 @@ def test_a_statement_growth_on_a_machine_with_cores_to_spare_is_not_called_a_cpu
 
 
 def test_without_the_statements_readings_the_growth_section_says_so() -> None:
-    from bench.report_scenarios import statement_growth
+    from bench.report_growth import statement_growth
 
     report = make_report(Checks())
     assert report.growth is not None
