@@ -46,6 +46,7 @@ from application.ports.gateway_events import (
     ChargeRefunded,
     CheckoutCompleted,
     CheckoutExpired,
+    CheckoutSessionEvent,
     DisputeClosed,
     DisputeCreated,
     DisputeFundsReinstated,
@@ -148,15 +149,30 @@ class ApplyPaymentEvent:
 
     async def _read_unless_recorded(self, event: PaymentEvent, check: Check) -> GatewayStep | None:
         """The check's gateway step, read in the unit the inbox is looked up in; None when
-        the event is recorded already, once the events parked for the payment it names (a
-        payment's duplicate) are drained."""
+        the event is recorded already, once the events parked for its payment are drained
+        (`_parked_for_recorded`)."""
         async with self._uow().read_only() as reading:
             if not await reading.webhook_inbox.seen(event.event_id):
                 return await check(event, reading)
-            parked = await self._parked_for(reading, event)
+            parked = await self._parked_for_recorded(reading, event)
         if parked is not None:
             await self.apply_parked(parked)
         return None
+
+    @classmethod
+    async def _parked_for_recorded(cls, reading: UnitOfWork, event: PaymentEvent) -> str | None:
+        """For an event recorded already: the payment events are parked for, when a
+        session event's booking is paid with one (the payment as recorded, whatever the
+        event's type or payload says: its check may have made it a payment, as an expiry
+        of a paid session is), else the payment a paying event names; None when nothing is
+        parked."""
+        if isinstance(event, CheckoutSessionEvent):
+            booking = await reading.bookings.find_by_gateway_session(event.session_id)
+            paid_with = None if booking is None else booking.payment_intent_id
+            if paid_with is not None:
+                has_parked = bool(await reading.parked_events.for_payment(paid_with))
+                return paid_with if has_parked else None
+        return await cls._parked_for(reading, event)
 
     async def _recorded_and_applied(self, event: PaymentEvent) -> EventApplied:
         if type(event) not in HANDLERS:

@@ -9,8 +9,9 @@ confirms the booking (seats, ledger, booking, its event out) and reads whether r
 disputes were parked for the payment. Each transaction enters its row scope with its BEGIN
 (one simple query, adapters/sql/row_scope.py `ScopedConnection`), and the parked events
 are looked at inside the confirming transaction, not in one of their own after it.
-A duplicate: the inbox lookup finds it in the read-only transaction, where the parked read
-follows; nothing is checked, so the gateway is not asked.
+A duplicate: the inbox lookup finds it in the read-only transaction, where the session's
+booking is read for the payment it was paid with and the parked read follows; nothing is
+checked, so the gateway is not asked.
 tests/integration/http/test_checkout_round_trips.py does the same for a checkout;
 bench/roundtrips.py counts through a real server.
 """
@@ -135,9 +136,11 @@ async def test_a_completion_and_its_duplicate_send_their_statements(
         "COMMIT;": 1,
         "ROLLBACK;": 1,
     }, applied
-    # Read: inbox lookup (found), the parked events. No check, no second transaction.
+    # Read: inbox lookup (found), the session's booking (two statements: the booking and its
+    # parts) for the payment it was paid with, the parked events. No check, no second
+    # transaction.
     assert {kind: duplicate[kind] for kind in kinds} == {
-        "executes": 2,
+        "executes": 4,
         SCOPED_BEGIN: 1,
         "BEGIN": 0,
         "COMMIT;": 0,

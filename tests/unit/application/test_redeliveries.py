@@ -11,12 +11,13 @@ of that payment's completion comes after a drain that could not finish.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.stripe_wire.signature import sign
 from application.payment_events import Outcome
 from application.ports.gateway import PaymentGateway, WebhookEndpoint
-from application.ports.gateway_events import PaymentEvent
+from application.ports.gateway_events import CheckoutCompleted, CheckoutExpired, PaymentEvent
 from domain.booking import BookingStatus
 from domain.ledger import EntryKind
 from tests.support.gateway_doubles import PaymentsUnreadable
@@ -126,3 +127,69 @@ async def test_a_redelivered_completion_drains_what_its_first_delivery_left_park
     assert "retrieve_payment" in watch.calls  # the parked refund is
     assert (await app.booking(booking_id)).refunded.customer_refund.amount == 1000
     assert (EntryKind.REFUND, 1000) in await _ledger(app, shop, booking_id)
+
+
+async def _paid_with_a_refund_left_parked(
+    app: App,
+    shop: Shop,
+    outage: list[PaymentsUnreadable],
+    first: Callable[[CheckoutCompleted], PaymentEvent] = lambda completion: completion,
+) -> tuple[str, PaymentEvent]:
+    """A paid booking whose parked refund its first delivery could not drain (Stripe's
+    payments unreadable then): (booking id, the event delivered, which `first` makes of
+    the completion Stripe sent)."""
+    booking_id, payment = await _paid_unheard(app, shop)
+    await app.refund_in_dashboard(booking_id, payment, 1000, "dashboard-refund-1")
+    assert (await app.apply_event(await _sent(app, REFUNDED))).outcome is Outcome.PARKED
+    completion = await _sent(app, COMPLETED)
+    assert isinstance(completion, CheckoutCompleted)
+    delivered = first(completion)
+    outage[0].down = True
+    assert (await app.apply_event(delivered)).outcome is Outcome.APPLIED
+    assert (await app.booking(booking_id)).refunded.customer_refund.amount == 0
+    outage[0].down = False
+    return booking_id, delivered
+
+
+def _expiry_of(completion: CheckoutCompleted) -> CheckoutExpired:
+    """An expiry of the session the completion names, under an event id of its own."""
+    return CheckoutExpired(
+        event_id="evt_expired_of_a_paid_session",
+        created_at=completion.created_at,
+        account_id=completion.account_id,
+        session_id=completion.session_id,
+        booking_id=completion.booking_id,
+        amount_total=completion.amount_total,
+    )
+
+
+async def test_a_redelivered_event_its_check_made_a_payment_drains_what_was_parked() -> None:
+    """An expiry of a session Stripe shows paid is applied as the completion it is; when
+    its redelivery is answered from the inbox, the payment's parked refund still follows,
+    found by the booking the session paid, not by the event's own type."""
+    watch, outage = PoolWatch(), list[PaymentsUnreadable]()
+    app = build_app(_asked(watch, outage))
+    shop = await open_shop(app)
+    booking_id, expired = await _paid_with_a_refund_left_parked(app, shop, outage, _expiry_of)
+    watch.calls.clear()
+
+    assert (await app.apply_event(expired)).outcome is Outcome.DUPLICATE
+
+    assert "retrieve_checkout_session" not in watch.calls
+    assert (await app.booking(booking_id)).refunded.customer_refund.amount == 1000
+    assert (EntryKind.REFUND, 1000) in await _ledger(app, shop, booking_id)
+
+
+async def test_a_redelivered_completion_naming_no_payment_drains_the_bookings() -> None:
+    """A duplicate's payload without its payment intent: the payment drained for is the
+    one the booking was paid with."""
+    watch, outage = PoolWatch(), list[PaymentsUnreadable]()
+    app = build_app(_asked(watch, outage))
+    shop = await open_shop(app)
+    booking_id, completion = await _paid_with_a_refund_left_parked(app, shop, outage)
+    assert isinstance(completion, CheckoutCompleted)
+
+    without = replace(completion, payment_intent_id=None)
+    assert (await app.apply_event(without)).outcome is Outcome.DUPLICATE
+
+    assert (await app.booking(booking_id)).refunded.customer_refund.amount == 1000
