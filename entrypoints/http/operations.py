@@ -156,6 +156,10 @@ KNOWN_METHODS = frozenset(
 OTHER_METHOD = "other"
 # The route of a request the router matched to none (404, or 405 for a method no route takes).
 UNMATCHED_ROUTE = "unmatched"
+# The status of a request cancelled before any answer (its client went away, or the server
+# stopped): the one proxies log for a request the client closed (nginx's 499); nothing was
+# sent, so it is no 500.
+CLOSED_BEFORE_ANSWER = 499
 
 
 def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
@@ -169,7 +173,7 @@ def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
                 await app(scope, receive, send)
                 return
             started = time.perf_counter()
-            status = 500
+            status: int | None = None
 
             async def capture(message: Message) -> None:
                 nonlocal status
@@ -180,16 +184,20 @@ def metrics_middleware(metrics: Callable[[], RequestMetrics]) -> Any:
             with measuring() as phases:
                 try:
                     await app(scope, receive, capture)
+                except asyncio.CancelledError:
+                    if status is None:  # nothing answered: the client went, or we stop
+                        status = CLOSED_BEFORE_ANSWER
+                    raise
                 except BaseException as error:
-                    # Refused in a middleware: the answer is sent further out, from this error.
-                    status = status_sent_for(error)
+                    if status is None:  # answered further out, from this error
+                        status = status_sent_for(error)
                     raise
                 finally:
                     method = scope["method"]
                     metrics().observe(
                         method if method in KNOWN_METHODS else OTHER_METHOD,
                         scope.get("path_template") or UNMATCHED_ROUTE,
-                        status,
+                        500 if status is None else status,
                         time.perf_counter() - started,
                         phases,
                     )

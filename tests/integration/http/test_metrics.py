@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from entrypoints.cli import prepare_shared_metrics
-from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.operations import RequestMetrics, metrics_middleware
 from entrypoints.http.request_phases import PHASES
 from tests.support.app_client import AppClient
 from tests.support.http_app import build_test_app
@@ -62,7 +62,7 @@ def test_label_values_are_escaped() -> None:
 
 
 _WORKER = """
-from entrypoints.http.operations import RequestMetrics
+from entrypoints.http.operations import RequestMetrics, metrics_middleware
 from entrypoints.http.request_phases import PHASES
 metrics = RequestMetrics()
 for _ in range({count}):
@@ -175,3 +175,46 @@ async def test_unrouted_requests_are_counted_without_growing_the_labels(tmp_path
     assert samples[(counted, wrong_method)] == 1
     whole = (("method", "GET"), ("route", "unmatched"))
     assert samples[("bookpay_http_request_duration_seconds_count", whole)] == 5
+
+
+async def _observed_through_the_middleware(
+    app: Any, raised: type[BaseException]
+) -> dict[tuple[str, Any], float]:
+    """What the metrics middleware counts for one GET /x that `app` fails with `raised`."""
+    metrics = RequestMetrics()
+    wrapped = metrics_middleware(lambda: metrics)(app)
+    scope = {"type": "http", "method": "GET", "path": "/x", "path_template": "/x", "headers": []}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(_message: Any) -> None:
+        return None
+
+    with pytest.raises(raised):
+        await wrapped(scope, receive, send)
+    return _samples(metrics.render())
+
+
+async def test_an_error_after_the_answer_started_keeps_the_status_sent() -> None:
+    async def app(_scope: Any, _receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("after the answer started")
+
+    samples = await _observed_through_the_middleware(app, RuntimeError)
+    counted = "bookpay_http_requests_total"
+    assert samples[(counted, (("method", "GET"), ("route", "/x"), ("status", "200")))] == 1
+    assert (counted, (("method", "GET"), ("route", "/x"), ("status", "500"))) not in samples
+
+
+async def test_a_request_cancelled_before_its_answer_counts_as_closed_by_the_client() -> None:
+    """Cancelled (the client went away, or the server stops) before anything was sent: no
+    500 was answered, so it counts as 499, the status proxies log for it."""
+
+    async def app(_scope: Any, _receive: Any, _send: Any) -> None:
+        raise asyncio.CancelledError
+
+    samples = await _observed_through_the_middleware(app, asyncio.CancelledError)
+    counted = "bookpay_http_requests_total"
+    assert samples[(counted, (("method", "GET"), ("route", "/x"), ("status", "499")))] == 1
+    assert (counted, (("method", "GET"), ("route", "/x"), ("status", "500"))) not in samples
