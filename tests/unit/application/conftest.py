@@ -218,6 +218,17 @@ def checkout(shop: Shop, seats: int = 2, key: str | None = None) -> StartCheckou
     )
 
 
+async def paid_unheard(app: App, shop: Shop) -> tuple[str, str]:
+    """A checkout paid while its completion event is lost: (booking id, payment intent)."""
+    started = await app.start_checkout(checkout(shop))
+    booking = await app.booking(started.booking_id)
+    assert booking.gateway_session_id is not None
+    app.drop_deliveries()
+    paid = await app.gateway.pay(booking.gateway_session_id)
+    assert paid.session.payment_intent_id is not None
+    return booking.id, paid.session.payment_intent_id
+
+
 @pytest.fixture
 def app() -> App:
     return build_app()

@@ -22,7 +22,13 @@ from domain.booking import BookingStatus
 from domain.ledger import EntryKind
 from tests.support.gateway_doubles import PaymentsUnreadable
 from tests.support.pool_watch import PoolWatch, WatchedGateway
-from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
+from tests.unit.application.conftest import (
+    App,
+    Shop,
+    build_app,
+    open_shop,
+    paid_unheard,
+)
 
 COMPLETED = "checkout.session.completed"
 REFUNDED = "charge.refunded"
@@ -55,22 +61,11 @@ async def _ledger(app: App, shop: Shop, booking_id: str) -> list[tuple[EntryKind
     return sorted((e.kind, e.amount.amount) for e in entries)
 
 
-async def _paid_unheard(app: App, shop: Shop) -> tuple[str, str]:
-    """A checkout paid while its completion event is lost: (booking id, payment intent)."""
-    started = await app.start_checkout(checkout(shop))
-    booking = await app.booking(started.booking_id)
-    assert booking.gateway_session_id is not None
-    app.drop_deliveries()
-    paid = await app.gateway.pay(booking.gateway_session_id)
-    assert paid.session.payment_intent_id is not None
-    return booking.id, paid.session.payment_intent_id
-
-
 async def test_a_redelivered_completion_already_applied_asks_the_gateway_nothing() -> None:
     watch, outage = PoolWatch(), list[PaymentsUnreadable]()
     app = build_app(_asked(watch, outage))
     shop = await open_shop(app)
-    booking_id, _ = await _paid_unheard(app, shop)
+    booking_id, _ = await paid_unheard(app, shop)
     completion = await _sent(app, COMPLETED)
     assert (await app.apply_event(completion)).outcome is Outcome.APPLIED
     assert "retrieve_checkout_session" in watch.calls  # the first delivery is checked
@@ -91,7 +86,7 @@ async def test_a_redelivered_parked_refund_is_still_checked_when_its_payment_lan
     watch, outage = PoolWatch(), list[PaymentsUnreadable]()
     app = build_app(_asked(watch, outage))
     shop = await open_shop(app)
-    booking_id, payment = await _paid_unheard(app, shop)
+    booking_id, payment = await paid_unheard(app, shop)
     await app.refund_in_dashboard(booking_id, payment, 1000, "dashboard-refund-1")
     refund = await _sent(app, REFUNDED)
     assert (await app.apply_event(refund)).outcome is Outcome.PARKED
@@ -110,14 +105,8 @@ async def test_a_redelivered_completion_drains_what_its_first_delivery_left_park
     watch, outage = PoolWatch(), list[PaymentsUnreadable]()
     app = build_app(_asked(watch, outage))
     shop = await open_shop(app)
-    booking_id, payment = await _paid_unheard(app, shop)
-    await app.refund_in_dashboard(booking_id, payment, 1000, "dashboard-refund-1")
-    assert (await app.apply_event(await _sent(app, REFUNDED))).outcome is Outcome.PARKED
-    completion = await _sent(app, COMPLETED)
-    outage[0].down = True  # the drain after the payment's commit cannot check the refund
-    assert (await app.apply_event(completion)).outcome is Outcome.APPLIED
-    assert (await app.booking(booking_id)).refunded.customer_refund.amount == 0
-    outage[0].down = False
+    # The drain after the payment's commit cannot check the refund.
+    booking_id, completion = await _paid_with_a_refund_left_parked(app, shop, outage)
     watch.calls.clear()
 
     redelivered = await app.apply_event(completion)
@@ -138,7 +127,7 @@ async def _paid_with_a_refund_left_parked(
     """A paid booking whose parked refund its first delivery could not drain (Stripe's
     payments unreadable then): (booking id, the event delivered, which `first` makes of
     the completion Stripe sent)."""
-    booking_id, payment = await _paid_unheard(app, shop)
+    booking_id, payment = await paid_unheard(app, shop)
     await app.refund_in_dashboard(booking_id, payment, 1000, "dashboard-refund-1")
     assert (await app.apply_event(await _sent(app, REFUNDED))).outcome is Outcome.PARKED
     completion = await _sent(app, COMPLETED)

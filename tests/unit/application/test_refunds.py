@@ -16,7 +16,14 @@ from application.refund_booking import RefundCommand
 from domain.booking import Booking, BookingStatus, CancelledBy, PaymentStatus
 from domain.errors import RefundExceedsPaid
 from domain.money import Money
-from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
+from tests.unit.application.conftest import (
+    App,
+    Shop,
+    build_app,
+    checkout,
+    open_shop,
+    paid_unheard,
+)
 
 pytestmark = pytest.mark.refunds
 
@@ -177,20 +184,9 @@ async def _resend(app: App, event_type: str) -> None:
     await app.gateway.resend_event(event.id)
 
 
-async def _paid_unheard(app: App, shop: Shop) -> tuple[str, str]:
-    """A checkout paid while its completion event is lost: (booking id, payment intent)."""
-    started = await app.start_checkout(checkout(shop))
-    booking = await app.booking(started.booking_id)
-    assert booking.gateway_session_id is not None
-    app.drop_deliveries()
-    paid = await app.gateway.pay(booking.gateway_session_id)
-    assert paid.session.payment_intent_id is not None
-    return booking.id, paid.session.payment_intent_id
-
-
 async def test_a_refund_reported_before_its_payment_waits_for_the_payment(app: App) -> None:
     shop = await open_shop(app)
-    booking_id, payment = await _paid_unheard(app, shop)
+    booking_id, payment = await paid_unheard(app, shop)
     await app.refund_in_dashboard(booking_id, payment, 1000, "dashboard-early")
     app.drop_deliveries(False)
 
@@ -218,7 +214,7 @@ async def test_a_refund_reported_before_its_payment_waits_for_the_payment(app: A
 
 async def test_a_dispute_reported_before_its_payment_waits_for_the_payment(app: App) -> None:
     shop = await open_shop(app)
-    booking_id, payment = await _paid_unheard(app, shop)
+    booking_id, payment = await paid_unheard(app, shop)
     dispute_id = await app.gateway.open_dispute(payment, reason="fraudulent")
     app.drop_deliveries(False)
 
