@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import func, select
@@ -212,23 +212,23 @@ def take_later_cuts_away() -> Callable[[], None]:
 
 
 @contextmanager
-def later_cuts_off() -> Iterator[None]:
+def _taken_away(take: Callable[[], Callable[[], None]]) -> Iterator[None]:
+    """Within: what `take` takes away; put back on the way out."""
+    restore = take()
+    try:
+        yield
+    finally:
+        restore()
+
+
+def later_cuts_off() -> AbstractContextManager[None]:
     """Within: the later cuts taken away; both restored on the way out (tests)."""
-    restore = take_later_cuts_away()
-    try:
-        yield
-    finally:
-        restore()
+    return _taken_away(take_later_cuts_away)
 
 
-@contextmanager
-def later_features_off() -> Iterator[None]:
+def later_features_off() -> AbstractContextManager[None]:
     """Within: the later features taken away; both restored on the way out (tests)."""
-    restore = take_later_features_away()
-    try:
-        yield
-    finally:
-        restore()
+    return _taken_away(take_later_features_away)
 
 
 def banners(workers: int) -> int:
