@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Integer, bindparam, delete, func, or_, select, update
+from sqlalchemy.sql.elements import BindParameter
 
 from adapters.sql import orm
 
@@ -13,7 +16,7 @@ class ReceivedEventStatements:
     """Built once per engine (adapters/sql/statements.py); parameters prefixed r_."""
 
     def __init__(self) -> None:
-        now = bindparam("r_now")
+        now: BindParameter[Any] = bindparam("r_now")
         queued = orm.received_events.alias("queued").c
         # A CTE, not `IN (subquery)`: with FOR UPDATE it is evaluated once, so the UPDATE
         # never claims more than the LIMIT (as the sweeper's claim, adapters/sql/bookings.py).
