@@ -61,7 +61,7 @@ from domain.dispute import DisputeBearer
 from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
-from entrypoints.http.event_metrics import EventsOutMetrics
+from entrypoints.http.event_metrics import EventsOutMetrics, WebhookQueueMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 from entrypoints.http.operations import RequestMetrics
 from entrypoints.http.request_phases import record
@@ -367,6 +367,12 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
+    webhook_queue_metrics = providers.Singleton(
+        WebhookQueueMetrics,
+        uow,
+        clock,
+        queue_mode=providers.Callable(lambda mode: mode == "queue", config.webhook_mode),
+    )
     request_metrics = providers.Singleton(RequestMetrics)
     reconcile = providers.Singleton(
         Reconcile,

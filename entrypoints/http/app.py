@@ -80,6 +80,7 @@ def create_app(container: Container) -> Litestar:
     dependencies["request_metrics"] = _provide(container.request_metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
     dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
+    dependencies["webhook_queue_metrics"] = _provide(container.webhook_queue_metrics)
     dependencies["rate_limits"] = _provide(container.rate_limits)
     dependencies["request_admission"] = _provide(container.admission)
     handlers: list[Any] = [

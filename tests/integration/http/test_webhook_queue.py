@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import bindparam, text
 
 from adapters.stripe_wire import signature as stripe_signature
@@ -280,3 +281,27 @@ async def test_two_workers_draining_at_once_apply_each_event_once(
             assert booking["status"] == "confirmed"
             assert [e["kind"] for e in booking["ledger"]].count("charge") == 1
         assert await app.queued(*(body for _, body in paid)) == 0
+
+
+async def test_metrics_tell_how_many_events_wait_and_for_how_long(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    async with queue_mode(database_url, tmp_path) as app:
+        container = app.container
+        container.apply_received_events.override(providers.Object(_nothing_drained))
+        _, body = await app.paid_unheard()
+        assert (await app.post(body)).json()["outcome"] == "queued"
+
+        scraped = await app.client.get("/metrics")
+
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+    }
+    assert samples["bookpay_webhook_queue_events"] >= 1
+    assert samples["bookpay_webhook_queue_oldest_age_seconds"] >= 0
+
+
+async def _nothing_drained() -> Drained:
+    return Drained()
