@@ -123,11 +123,22 @@ async def test_the_answer_says_queued_and_a_redelivery_after_applying_says_dupli
     assert (await _depth(app)).count == 0
 
 
-async def test_an_ignored_type_is_answered_at_once_and_not_queued(app_queue: App) -> None:
+@pytest.mark.parametrize(
+    ("event_type", "livemode"),
+    [("customer.created", b"false"), (COMPLETED, b"true")],
+    ids=["a type Bookpay does not act on", "an event of the other mode"],
+)
+async def test_an_ignored_event_is_answered_at_once_and_not_queued(
+    app_queue: App, event_type: str, livemode: bytes
+) -> None:
     body = (
-        b'{"id": "evt_x", "object": "event", "type": "customer.created", "created": %d, '
-        b'"livemode": false, "data": {"object": {"id": "cus_1", "object": "customer"}}}'
-        % int(app_queue.clock.now().timestamp())
+        b'{"id": "evt_x", "object": "event", "type": "%s", "created": %d, "livemode": %s, '
+        % (
+            event_type.encode(),
+            int(app_queue.clock.now().timestamp()),
+            livemode,
+        )
+        + b'"data": {"object": {"id": "cus_1", "object": "customer"}}}'
     )
     header = sign(body, SECRETS[WebhookEndpoint.PLATFORM], app_queue.clock.now())
 
