@@ -87,6 +87,8 @@ class ApplyReceivedEvents:
         at_once = asyncio.Semaphore(self._concurrency)
         while True:
             claimed = await self._claim()
+            if not claimed:
+                return Drained(done, retried)
             results = await asyncio.gather(*(self._applied(e, at_once) for e in claimed))
             await self._settle(claimed, results)
             failed = sum(1 for result in results if result is not None)
