@@ -111,8 +111,9 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         verify: ssl.SSLContext | bool = True,
         limits: httpx.Limits = LIMITS,
     ) -> None:
-        super().__init__(verify=verify, trust_env=False, limits=limits)
+        # One context for both pools: loading the CA bundle is most of a transport's cost.
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+        super().__init__(verify=context, trust_env=False, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=limits.max_connections,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -72,13 +72,47 @@ def create_postgres_database(prefix: str = "bookpay_test", *, template: str | No
 
 
 def drop_postgres_database(url: str) -> None:
-    release(_asyncpg_dsn(make_url(url)))
-    name = make_url(url).database
-    asyncio.run(_admin(postgres_server_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_postgres_databases([url])
+
+
+def drop_postgres_databases(urls: Sequence[str]) -> None:
+    """Drop the databases at `urls` (SQLAlchemy URLs) at once, whoever is connected.
+
+    Each DROP DATABASE waits for a checkpoint of the server; drops waiting together share
+    one, so N of them at once cost about what one costs alone."""
+    if not urls:
+        return
+    for url in urls:
+        release(_asyncpg_dsn(make_url(url)))
+    server = postgres_server_url()
+
+    async def drop_all() -> None:
+        await asyncio.gather(
+            *(
+                _admin(server, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+                for url in urls
+            )
+        )
+
+    asyncio.run(drop_all())
 
 
 @pytest.fixture(scope="session")
-def _empty_postgres_spares() -> Iterator[tuple[list[Template], list[str]]]:
+def _dropped_at_the_end() -> Iterator[list[str]]:
+    """The worker's databases to drop when its tests are done: a copy a test changed beyond
+    its rows, the spares, the templates. Dropped together at the end (drop_postgres_databases)
+    instead of one checkpoint of the server each, in the tests' time."""
+    urls: list[str] = []
+    try:
+        yield urls
+    finally:
+        drop_postgres_databases(urls)
+
+
+@pytest.fixture(scope="session")
+def _empty_postgres_spares(
+    _dropped_at_the_end: list[str],
+) -> Iterator[tuple[list[Template], list[str]]]:
     """What a new empty database is (read from the worker's first), and this worker's empty
     databases that tests gave back in that state (tables they made dropped); dropped at
     the end."""
@@ -87,17 +121,16 @@ def _empty_postgres_spares() -> Iterator[tuple[list[Template], list[str]]]:
     try:
         yield empty, spares
     finally:
-        while spares:
-            drop_postgres_database(spares.pop())
+        _dropped_at_the_end.extend(spares)
 
 
 @pytest.fixture
 def fresh_postgres_url(
-    _empty_postgres_spares: tuple[list[Template], list[str]],
+    _empty_postgres_spares: tuple[list[Template], list[str]], _dropped_at_the_end: list[str]
 ) -> Iterator[str]:
     """An empty PostgreSQL database of this test's own: a new one, or one a test before
     gave back empty (tests.support.database_reuse). Given back when it only gained tables
-    and rows, dropped otherwise."""
+    and rows, dropped at the end of the worker's tests otherwise."""
     empty, spares = _empty_postgres_spares
     url = spares.pop() if spares else create_postgres_database()
     dsn = _asyncpg_dsn(make_url(url))
@@ -109,50 +142,53 @@ def fresh_postgres_url(
         if put_back(dsn, empty[0]):
             spares.append(url)
         else:
-            drop_postgres_database(url)
+            _dropped_at_the_end.append(url)
 
 
 @pytest.fixture(scope="session")
-def _postgres_template() -> Iterator[str]:
+def _postgres_template(_dropped_at_the_end: list[str]) -> Iterator[str]:
     """The worker's migrated template; nothing connects to it but CREATE DATABASE."""
     url = create_postgres_database("bookpay_template")
     try:
         migrate(url)
         yield url
     finally:
-        drop_postgres_database(url)
+        _dropped_at_the_end.append(url)
 
 
 @pytest.fixture(scope="session")
-def postgres_url(_postgres_template: str) -> Iterator[str]:
+def postgres_url(_postgres_template: str, _dropped_at_the_end: list[str]) -> Iterator[str]:
     """A migrated PostgreSQL database shared by the worker's tests (use unique ids)."""
     url = create_postgres_database(template=_postgres_template)
     MIGRATED.add(url)
     try:
         yield url
     finally:
-        drop_postgres_database(url)
+        _dropped_at_the_end.append(url)
 
 
 @pytest.fixture(scope="session")
-def _postgres_spares(_postgres_template: str) -> Iterator[tuple[Template, list[str]]]:
+def _postgres_spares(
+    _postgres_template: str, _dropped_at_the_end: list[str]
+) -> Iterator[tuple[Template, list[str]]]:
     """The template as a copy must still be to be taken over, and this worker's copies that
     tests gave back in that state (tests.support.database_reuse); dropped at the end."""
     spares: list[str] = []
     try:
         yield asyncio.run(read_template(_asyncpg_dsn(make_url(_postgres_template)))), spares
     finally:
-        while spares:
-            drop_postgres_database(spares.pop())
+        _dropped_at_the_end.extend(spares)
 
 
 @pytest.fixture
 def migrated_postgres_url(
-    _postgres_template: str, _postgres_spares: tuple[Template, list[str]]
+    _postgres_template: str,
+    _postgres_spares: tuple[Template, list[str]],
+    _dropped_at_the_end: list[str],
 ) -> Iterator[str]:
     """A migrated PostgreSQL database of this test's own: a copy of the template, or one a
     test before gave back in the template's state. Given back when only its rows changed
-    (emptied then), dropped otherwise."""
+    (emptied then), dropped at the end of the worker's tests otherwise."""
     template, spares = _postgres_spares
     url = spares.pop() if spares else create_postgres_database(template=_postgres_template)
     MIGRATED.add(url)
@@ -162,7 +198,7 @@ def migrated_postgres_url(
         if put_back(_asyncpg_dsn(make_url(url)), template):
             spares.append(url)
         else:
-            drop_postgres_database(url)
+            _dropped_at_the_end.append(url)
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ its template's state (tests.support.database_reuse): rows emptied, anything else
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.database_reuse import Template, put_back, read_template
-from tests.support.databases import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -35,15 +33,18 @@ def _run(url: str, *statements: str) -> list[asyncpg.Record]:
 
 
 @pytest.fixture
-def template(_postgres_template: str) -> Template:
-    return asyncio.run(read_template(_dsn(_postgres_template)))
+def template(_postgres_spares: tuple[Template, list[str]]) -> Template:
+    """What the worker read from its template once, as migrated_postgres_url uses it."""
+    return _postgres_spares[0]
 
 
 @pytest.fixture
-def copy(_postgres_template: str) -> Iterator[str]:
-    url = create_postgres_database(template=_postgres_template)
-    yield url
-    drop_postgres_database(url)
+def copy(migrated_postgres_url: str) -> str:
+    """A copy of the template in its state: new, or one an earlier test gave back. The
+    tests below put it back themselves; what they leave changed is dropped at the end,
+    what they leave in the template's state goes to the next test instead of a drop and a
+    new copy (each a checkpoint of the server)."""
+    return migrated_postgres_url
 
 
 TENANT = (
