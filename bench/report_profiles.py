@@ -61,7 +61,7 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
 
 def where_sampled(prof: dict[str, Any]) -> str:
     """The samples in which the event loop waited, and those in aiosqlite's connection
-    threads, waiting for their next statement or running one (bench/profiling.py,
+    threads, waiting for their next statement or running one (bench/profile_summary.py,
     where_sampled), when the profile has any of them."""
     found = prof.get("where_sampled") or {}
     thread = float(found.get("aiosqlite_thread", 0.0))
