@@ -55,12 +55,17 @@ SCARCE_SLOTS, SCARCE_SEATS = 20, 5
 # pool) + 40 + the watch's and the readiness probe's 2. The 2-worker scenarios keep the
 # default (two processes of 20 + 10).
 LATENCY_FAKE_STRIPE_POOL = 40
-# No transaction may be this old while checkouts wait for Stripe (Checks.
-# no_transaction_across_gateway). One held across a call lives as long as the call; twice
-# the injected median is outlasted by a few percent of the calls by more than the time
-# between samples even on a full machine (the report computes how many), while a checkout's
-# own transactions, a few statements each, stay well below it (bench/findings.md).
+# No more than HELD_SAMPLE_SHARE of the samples of pg_stat_activity may show a transaction
+# this old while checkouts wait for Stripe (Checks.no_transaction_across_gateway). One held
+# across a call lives as long as the call, and is past twice the injected median during 8 %
+# of a call's time on average (the injected distribution; report_latency.share_held_past):
+# with every pooled connection's transaction held across its call, 1 - 0.92^20 = 81 % of the
+# samples would show one, and 8 % even with one connection at a time. A checkout's own
+# transactions, a few statements each, stay well below the limit, save one stretched past
+# it now and then by an event loop starved of CPU (bench/findings.md), which this share lets
+# pass.
 TRANSACTION_LIMIT_MS = 2 * LATENCY_P50_MS
+HELD_SAMPLE_SHARE = 0.05
 STORM_CONNECTIONS = 64
 # Both cores' workers, as a deployment on this machine runs: duplicates of one event then
 # reach two processes at once, so the exactly-once check covers the inbox across processes.
@@ -82,6 +87,7 @@ class LatencyResult:
     # Its admission line's places (BOOKPAY_MAX_REQUESTS_IN_FLIGHT, not set: the default).
     places: int = DEFAULT_MAX_REQUESTS_IN_FLIGHT
     transaction_limit_ms: int = TRANSACTION_LIMIT_MS
+    held_sample_share: float = HELD_SAMPLE_SHARE
     # Per figure ("full", "half"): the fake Stripe's own timings over it (warm-up included),
     # the difference of two readings of GET /fake-stripe/timings (adapters/fake_stripe/timings.py).
     gateway: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -130,7 +136,12 @@ def measure_gateway_latency(load: LoadSettings, checks: Checks) -> LatencyResult
                 label = f"checkout, {settings.connections} customers, gateway latency"
                 # At half load, pg_stat_activity too: does a transaction stay open across
                 # the gateway's wait, or do requests wait for the worker?
-                watch = WatchTarget(url, activity=True, readiness_port=server.port)
+                watch = WatchTarget(
+                    url,
+                    activity=True,
+                    readiness_port=server.port,
+                    transaction_limit_ms=result.transaction_limit_ms,
+                )
                 plan = checkout_plan(server, tenant, label)
                 before = fake_stripe_timings(server)
                 measured = run_load(settings, plan, server, watch)
@@ -142,6 +153,7 @@ def measure_gateway_latency(load: LoadSettings, checks: Checks) -> LatencyResult
                     measured["summary"].get("database", {}),
                     result.transaction_limit_ms,
                     f"checkout under gateway latency ({key} load)",
+                    result.held_sample_share,
                 )
             scarce = add_scarce_offering(server, tenant, SCARCE_SLOTS, SCARCE_SEATS)
             race = checkout_plan(server, scarce, "last seats, 256 customers, gateway latency")
