@@ -24,16 +24,11 @@ from bench.common import (
 from bench.configs import served_url
 from bench.load import LoadSettings, run_load
 from bench.profile_summary import summarize_profile
-from bench.scenarios import (
-    CUSTOMERS,
-    LATENCY_P50_MS,
-    LATENCY_P99_MS,
-    STORM_CONNECTIONS,
-    STORM_WORKERS,
-)
+from bench.scenarios import CUSTOMERS, LATENCY_P50_MS, LATENCY_P99_MS
 from bench.seed import seed_pending_bookings
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import availability_plan, book_page_plan, checkout_plan, set_up_tenant
+from bench.storms import STORM_CONNECTIONS, STORM_WORKERS
 
 # Pending bookings for the webhooks profile: more than its 5 seconds send (~700 events on
 # the idle machine). Fewer than the figures' 8,000 (~4 s less seeding): the profile shows
@@ -51,7 +46,7 @@ OTHER_PROFILED = (("sqlite", False), ("postgres", True))
 # Two workers are profiled over uvicorn's supervisor and both workers (py-spy
 # --subprocesses), under the checkout and the webhooks on each database, browsing over the
 # shorter load below, and on PostgreSQL
-# also under the webhooks on the storm's connections (bench/scenarios.py): the profile its
+# also under the webhooks on the storm's connections (bench/storms.py): the profile its
 # target links.
 TWO_WORKERS_PROFILED = ("postgres", "sqlite")
 STORM_PROFILE = f"webhooks on {STORM_CONNECTIONS} connections"

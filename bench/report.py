@@ -17,7 +17,8 @@ from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
 from bench.profiling import profile_key, storm_profile_key
-from bench.scenarios import STORM_CONNECTIONS, STORM_WORKERS, LatencyResult, StormResult
+from bench.scenarios import LatencyResult
+from bench.storms import STORM_CONNECTIONS, STORM_WORKERS, StormResult
 
 Target = tuple[str, str, bool]
 # The measured value of a target whose figure or ceiling this run lacks (bench.run skipped

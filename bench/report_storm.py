@@ -14,7 +14,7 @@ from bench.report_storm_latency import (
     latency_storm,
     storm_rates,
 )
-from bench.scenarios import StormResult
+from bench.storms import StormResult
 from bench.stripe_limits import (
     ENDPOINT_REQUESTS_PER_SECOND,
     LIVE_OPERATIONS_PER_SECOND,

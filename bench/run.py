@@ -35,11 +35,8 @@ from bench.load import LoadSettings
 from bench.profiling import ensure_py_spy, profile_bookpay
 from bench.quotes import measure_fee_quotes
 from bench.report import Report
-from bench.scenarios import (
-    measure_gateway_latency,
-    measure_storm_under_latency,
-    measure_webhook_storm,
-)
+from bench.scenarios import measure_gateway_latency
+from bench.storms import measure_storm_under_latency, measure_webhook_storm
 
 
 def _arguments() -> argparse.Namespace:

@@ -15,8 +15,9 @@ import pytest
 from bench import loadgen, watch
 from bench.checks import Checks, SeatAudit, WebhookCheck
 from bench.load import LoadSettings
-from bench.scenarios import LATENCY_P50_MS, LATENCY_P99_MS, StormResult
+from bench.scenarios import LATENCY_P50_MS, LATENCY_P99_MS
 from bench.servers import Server
+from bench.storms import StormResult
 from tests.support.bench_reports import (
     applied_once,
     databases_answering,
@@ -214,13 +215,13 @@ def test_the_storm_meets_its_target_only_when_every_answer_was_expected() -> Non
 def test_the_storm_and_growth_audit_their_seats_and_fail_on_an_overbooked_slot(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bench import growth, scenarios
+    from bench import growth, storms
 
     overbooked = SeatAudit(60, 1, 0, ("sl_9",))
-    databases_answering(monkeypatch, scenarios, {"storm": overbooked})
+    databases_answering(monkeypatch, storms, {"storm": overbooked})
     checks = Checks()
     storm = StormResult(1)
-    scenarios.check_storm_database(storm, "storm", make_bench_tenant(), ["bk_1"], 1, checks)
+    storms.check_storm_database(storm, "storm", make_bench_tenant(), ["bk_1"], 1, checks)
     assert checks.failures == [
         "webhook storm: seats counted match bookings, none over capacity (60 slots: 1 over "
         "capacity by their bookings, 0 with counters unlike their bookings, e.g. sl_9)"
@@ -241,23 +242,23 @@ def test_the_storm_and_growth_audit_their_seats_and_fail_on_an_overbooked_slot(
 def test_a_storm_redelivery_answered_with_errors_fails_the_run(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bench import scenarios
+    from bench import storms
 
     still = iter([{"bk_1", "bk_2"}, {"bk_2"}, set()])
-    monkeypatch.setattr(scenarios, "with_engine", lambda url, work: next(still))
+    monkeypatch.setattr(storms, "with_engine", lambda url, work: next(still))
     answers = iter([{"503": 1, "200": 1}, {"200": 1}])
 
     def measured(settings: LoadSettings, plan: dict[str, Any], server: Server) -> dict[str, Any]:
         statuses = next(answers)
         return {"errors": statuses.get("503", 0), "statuses": statuses, "summary": {}}
 
-    monkeypatch.setattr(scenarios, "run_load", measured)
-    monkeypatch.setattr(scenarios, "webhook_plan", lambda *args: {})
+    monkeypatch.setattr(storms, "run_load", measured)
+    monkeypatch.setattr(storms, "webhook_plan", lambda *args: {})
     storm = StormResult(2)
     pending = [{"booking_id": "bk_1"}, {"booking_id": "bk_2"}]
     server = Server("bookpay", 1, cast(Any, None), tmp_path / "log")
     checks = Checks()
-    again = scenarios._redeliver(
+    again = storms._redeliver(
         storm, server, "url", make_bench_tenant(), pending, ["bk_1", "bk_2"], checks
     )
     assert storm.redelivered == [2, 1]

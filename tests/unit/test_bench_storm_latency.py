@@ -14,8 +14,8 @@ import pytest
 
 from bench.checks import Checks, SeatAudit, WebhookCheck
 from bench.load import LoadSettings
-from bench.scenarios import StormResult
 from bench.servers import Server
+from bench.storms import StormResult
 from tests.support.bench_reports import applied_once, make_bench_tenant, make_figure
 
 EVENTS = 2_000
@@ -248,10 +248,10 @@ def storm_served(
     drawn: dict[str, float],
     log: str = "INFO ready\n",
 ) -> None:
-    """scenarios' storm against no server: the storm's load answers `storm`, the
+    """bench/storms.py's storm against no server: the storm's load answers `storm`, the
     duplicates-only pass answers without error, nothing is left to redeliver, the database
     answers `check` and a sound seat audit, and the fake drew `drawn`."""
-    from bench import scenarios
+    from bench import storms
 
     server = Server("bookpay", 1, cast(Any, None), tmp_path / "server.log")
     server.log_path.write_text(log)
@@ -264,29 +264,29 @@ def storm_served(
         return {**figure, "summary": figure}
 
     readings = iter(float(calls) for calls in (0, 2_500, 2_500, 2_900))
-    monkeypatch.setattr(scenarios, "throwaway_database", _database)
-    monkeypatch.setattr(scenarios, "free_port", lambda: 1)
-    monkeypatch.setattr(scenarios, "start_server", lambda *args: server)
-    monkeypatch.setattr(scenarios, "stop_server", lambda server: None)
-    monkeypatch.setattr(scenarios, "set_up_tenant", lambda *args: make_bench_tenant())
-    monkeypatch.setattr(scenarios, "WatchTarget", lambda *args, **kwargs: None)
-    monkeypatch.setattr(scenarios, "with_engine", lambda url, work: work(None))
+    monkeypatch.setattr(storms, "throwaway_database", _database)
+    monkeypatch.setattr(storms, "free_port", lambda: 1)
+    monkeypatch.setattr(storms, "start_server", lambda *args: server)
+    monkeypatch.setattr(storms, "stop_server", lambda server: None)
+    monkeypatch.setattr(storms, "set_up_tenant", lambda *args: make_bench_tenant())
+    monkeypatch.setattr(storms, "WatchTarget", lambda *args, **kwargs: None)
+    monkeypatch.setattr(storms, "with_engine", lambda url, work: work(None))
     monkeypatch.setattr(
-        scenarios,
+        storms,
         "seed_pending_bookings",
         lambda engine, tenant, events: [{"booking_id": f"bk_{n}"} for n in range(events)],
     )
-    monkeypatch.setattr(scenarios, "still_pending", lambda engine, tenant, sent: set())
-    monkeypatch.setattr(scenarios, "check_webhooks_applied", lambda *args: check)
-    monkeypatch.setattr(scenarios, "audit_seats", lambda engine: SeatAudit(60, 0, 0))
+    monkeypatch.setattr(storms, "still_pending", lambda engine, tenant, sent: set())
+    monkeypatch.setattr(storms, "check_webhooks_applied", lambda *args: check)
+    monkeypatch.setattr(storms, "audit_seats", lambda engine: SeatAudit(60, 0, 0))
     monkeypatch.setattr(
-        scenarios,
+        storms,
         "webhook_plan",
         lambda s, bookings, label, *a: {"label": label, "bookings": bookings},
     )
-    monkeypatch.setattr(scenarios, "run_load", load)
-    monkeypatch.setattr(scenarios, "fake_stripe_timings", lambda s: {"calls": next(readings)})
-    monkeypatch.setattr(scenarios, "drawn_delays", lambda s, since: drawn)
+    monkeypatch.setattr(storms, "run_load", load)
+    monkeypatch.setattr(storms, "fake_stripe_timings", lambda s: {"calls": next(readings)})
+    monkeypatch.setattr(storms, "drawn_delays", lambda s, since: drawn)
 
 
 DRAWN = {"calls": 2_500.0, "injected_p50_ms": 301.0, "injected_p99_ms": 1190.0}
@@ -296,11 +296,11 @@ CLEAN = {"errors": 0, "warmup_errors": 0, "statuses": {"200": 2_500}}
 def test_the_storm_under_latency_holds_its_checks_and_counts_the_fakes_calls(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bench import scenarios
+    from bench import storms
 
     storm_served(monkeypatch, tmp_path, CLEAN, applied_once(20), DRAWN)
     checks = Checks()
-    result = scenarios.measure_storm_under_latency(20, checks)
+    result = storms.measure_storm_under_latency(20, checks)
     assert checks.failures == []
     assert [what.split(":")[0] for what, _ in checks.results] == [
         "webhook storm under gateway latency",  # the latency injected
@@ -320,7 +320,7 @@ def test_the_storm_under_latency_holds_its_checks_and_counts_the_fakes_calls(
 def test_the_storm_under_latency_fails_the_run_when_its_checks_break(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bench import scenarios
+    from bench import storms
     from bench.run import finish
 
     broken = WebhookCheck(20, 20, 20, 0, 21, 20, 20, 0, 20, 20, 20)  # a charge twice
@@ -328,7 +328,7 @@ def test_the_storm_under_latency_fails_the_run_when_its_checks_break(
     timeout = "WARNING database unavailable on POST /v1/webhooks/stripe: TimeoutError\n"
     storm_served(monkeypatch, tmp_path, errors, broken, {}, log=timeout)
     checks = Checks()
-    scenarios.measure_storm_under_latency(20, checks)
+    storms.measure_storm_under_latency(20, checks)
     assert checks.failures == [
         "webhook storm under gateway latency: the gateway's latency was injected (0 calls, "
         "drawn p50 0 ms)",
