@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bench.configs import ConfigResult
 from bench.report_costs import _bound, per_request, starved_figure
+from bench.report_queue_storm import modes_conclusion
 from bench.report_sections import Lines, anchor
 from bench.report_storm_latency import (
     LATENCY_STORM_TITLE,
@@ -18,14 +19,12 @@ from bench.storms import StormResult
 from bench.stripe_limits import (
     ENDPOINT_REQUESTS_PER_SECOND,
     LIVE_OPERATIONS_PER_SECOND,
+    QUOTED_TIMEOUT_MS,
     STRIPE_RATE_LIMITS_URL,
 )
 
 STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
 STRIPE_WEBHOOKS_URL = "https://docs.stripe.com/webhooks#acknowledge-events-immediately"
-# The shortest timeout for a webhook's answer that write-ups about Stripe quote (Stripe
-# publishes none): the storm's p99 must stay well under it for applying in the request.
-QUOTED_TIMEOUT_MS = 3_000
 LATENCY_STORM_LINK = f"[{LATENCY_STORM_TITLE}]({anchor(LATENCY_STORM_TITLE)})"
 
 
@@ -124,6 +123,9 @@ def conclusion(
             "tree's own, so this run recommends neither design (Bookpay, as built, applies in "
             f"the request; this run neither confirms nor questions that). {guarantees}\n"
         )
+    both = modes_conclusion(result, guarantees)
+    if both is not None:
+        return both
     if p99 >= QUOTED_TIMEOUT_MS:
         return (
             f"**Conclusion: acknowledge from the inbox.** The storm's p99 ({p99:.0f} ms) "

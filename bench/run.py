@@ -5,7 +5,8 @@
    on the same throwaway database: browsing (availability, the hosted booking page),
    checkout and webhooks (bench/configs.py).
 2. Checkout under Stripe's latency with 256 customers, and the race for the last seats;
-   a webhook storm of 10,000 events, and of 2,000 under Stripe's latency (bench/scenarios.py).
+   a webhook storm of 10,000 events, and of 2,000 under Stripe's latency, each applied in
+   the request and then in queue mode (400 under latency, paced: bench/storms.py).
 3. Growth: 1 thousand vs 1 million bookings and ledger entries (bench/growth.py).
 4. Fee quotes in-process, py-spy profiles; docs/benchmarks.md (bench/report*.py).
 
@@ -36,7 +37,13 @@ from bench.profiling import ensure_py_spy, profile_bookpay
 from bench.quotes import measure_fee_quotes
 from bench.report import Report
 from bench.scenarios import measure_gateway_latency
-from bench.storms import measure_storm_under_latency, measure_webhook_storm
+from bench.storms import (
+    QUEUE_LATENCY_EVENTS,
+    measure_queue_storm,
+    measure_queue_storm_under_latency,
+    measure_storm_under_latency,
+    measure_webhook_storm,
+)
 
 
 def _arguments() -> argparse.Namespace:
@@ -51,6 +58,17 @@ def _arguments() -> argparse.Namespace:
         type=int,
         default=2_000,
         help="events of the storm under the gateway's latency (0 for none; needs the storm)",
+    )
+    parser.add_argument(
+        "--no-queue-storm",
+        action="store_true",
+        help="no storms in queue mode (BOOKPAY_WEBHOOK_MODE=queue) beside the in-request ones",
+    )
+    parser.add_argument(
+        "--storm-queue-latency-events",
+        type=int,
+        default=QUEUE_LATENCY_EVENTS,
+        help="events of the queue-mode storm under latency, paced (0 for none; needs both)",
     )
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--workers", default="1,2")
@@ -95,8 +113,14 @@ def main() -> None:
         configs.append(measure_configuration(database, int(workers), load, checks, nodelay=True))
     latency = None if args.no_latency else measure_gateway_latency(load, checks)
     storm = measure_webhook_storm(args.storm_events, checks) if args.storm_events else None
+    if storm is not None and not args.no_queue_storm:
+        storm.queued = measure_queue_storm(args.storm_events, checks)
     if storm is not None and args.storm_latency_events:
         storm.under_latency = measure_storm_under_latency(args.storm_latency_events, checks)
+        if not args.no_queue_storm and args.storm_queue_latency_events:
+            storm.under_latency.queued = measure_queue_storm_under_latency(
+                args.storm_queue_latency_events, checks
+            )
     growth = None if args.no_growth else measure_growth(load, args.history, checks)
     profiles: dict[str, dict[str, Any]] = {}
     if not args.no_profile:

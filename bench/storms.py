@@ -27,6 +27,7 @@ from bench.common import (
     with_engine,
 )
 from bench.load import LoadSettings, run_load
+from bench.queue_drain import settle_queue, wait_for_drain
 from bench.scenarios import (
     LATENCY_FAKE_STRIPE_POOL,
     LATENCY_P50_MS,
@@ -70,6 +71,20 @@ class StormResult:
     duplicates_only: dict[str, Any] = field(default_factory=dict)
     # The second storm, under the latency scenario's gateway latency (run by bench.run).
     under_latency: StormResult | None = None
+    # "apply": each webhook applied in its request; "queue": acknowledged once kept and
+    # applied by the server's worker (BOOKPAY_WEBHOOK_MODE=queue, bench/queue_storm.py).
+    mode: str = "apply"
+    # Queue mode: the worker's gateway calls per second per process
+    # (BOOKPAY_WEBHOOK_QUEUE_RATE; None: not set, the server's default).
+    queue_rate: int | None = None
+    # Queue mode: "seconds" from the storm's first request until received_events was
+    # empty, "applied_per_second" (events sent over those seconds), "backlog" (rows left
+    # when the last answer had come), "drained" (1.0, or 0.0 when it never emptied).
+    drain: dict[str, float] = field(default_factory=dict)
+    # The storm's answers by outcome (applied, duplicate, queued, …).
+    outcomes: dict[str, int] = field(default_factory=dict)
+    # The same storm in queue mode (run by bench.run beside this one).
+    queued: StormResult | None = None
 
 
 def measure_webhook_storm(events: int, checks: Checks) -> StormResult:
@@ -105,12 +120,64 @@ def measure_storm_under_latency(events: int, checks: Checks) -> StormResult:
         f"{STORM_LATENCY_WORKERS} worker, p50 {LATENCY_P50_MS} ms: about {expected:.0f} s "
         "of gateway waits at least"
     )
-    env = {
+    _storm(result, _latency_env(), checks)
+    return result
+
+
+# Queue mode (BOOKPAY_WEBHOOK_MODE=queue): a 200 `queued` once the verified event is kept,
+# applied later by the server's worker at BOOKPAY_WEBHOOK_QUEUE_RATE gateway calls a second
+# per process. The 10,000-event storm runs it unpaced (0): against the fake answering at
+# once the pace would be the whole drain (10,000 fetches at 20/s per worker: over four
+# minutes), and this storm measures what Bookpay itself drains; the pace is measured under
+# Stripe's latency, over few enough events that the paced drain stays short.
+QUEUE_MODE = {"BOOKPAY_WEBHOOK_MODE": "queue"}
+STORM_QUEUE_RATE = 0
+# The queue's pace when not set (entrypoints/config.py's default), the latency storm's.
+DEFAULT_QUEUE_RATE = 20
+# 400 events plus duplicates at 20 fetches a second: a drain of about 20 s.
+QUEUE_LATENCY_EVENTS = 400
+
+
+def measure_queue_storm(events: int, checks: Checks) -> StormResult:
+    """The storm (`events` events plus 20 % duplicates, 64 connections, 2 workers) in queue
+    mode, unpaced: the acknowledgements' figure, then the drain; the same checks as the
+    storm's, plus: the queue drained and the answers were `queued`."""
+    result = StormResult(
+        events, name="webhook storm in queue mode", mode="queue", queue_rate=STORM_QUEUE_RATE
+    )
+    log(
+        f"{result.name}: {events:,} events, {STORM_CONNECTIONS} connections, postgres, "
+        f"{STORM_WORKERS} workers, unpaced"
+    )
+    _storm(result, {**QUEUE_MODE, "BOOKPAY_WEBHOOK_QUEUE_RATE": str(STORM_QUEUE_RATE)}, checks)
+    return result
+
+
+def measure_queue_storm_under_latency(events: int, checks: Checks) -> StormResult:
+    """The storm under the latency scenario's gateway latency (one worker, so that the
+    fake's timings count every call) in queue mode at the default pace: how soon Stripe
+    hears back, and how fast the worker then calls the gateway."""
+    result = StormResult(
+        events,
+        workers=STORM_LATENCY_WORKERS,
+        name="webhook storm in queue mode under gateway latency",
+        latency_ms=(LATENCY_P50_MS, LATENCY_P99_MS),
+        mode="queue",
+    )
+    log(
+        f"{result.name}: {events:,} events, {STORM_CONNECTIONS} connections, postgres, "
+        f"{STORM_LATENCY_WORKERS} worker, p50 {LATENCY_P50_MS} ms, the default pace "
+        f"({DEFAULT_QUEUE_RATE}/s): a drain of about {events / DEFAULT_QUEUE_RATE:.0f} s"
+    )
+    _storm(result, {**_latency_env(), **QUEUE_MODE}, checks)
+    return result
+
+
+def _latency_env() -> dict[str, str]:
+    return {
         "BOOKPAY_FAKE_STRIPE_LATENCY_MS": f"{LATENCY_P50_MS},{LATENCY_P99_MS}",
         "BOOKPAY_FAKE_STRIPE_POOL_SIZE": str(LATENCY_FAKE_STRIPE_POOL),
     }
-    _storm(result, env, checks)
-    return result
 
 
 def expected_storm_seconds(events: int, p50_ms: float, connections: int) -> float:
@@ -145,6 +212,9 @@ def _storm(result: StormResult, extra_env: dict[str, str], checks: Checks) -> No
             before = fake_stripe_timings(server) if result.latency_ms else {}
             measured = run_load(drain, plan, server, watch)
             result.figure = measured["summary"]
+            result.outcomes = dict(measured.get("outcomes") or {})
+            if result.mode == "queue":
+                settle_queue(result, url, measured, checks)
             if result.latency_ms:
                 result.gateway["storm"] = timings_spent(before, fake_stripe_timings(server))
                 result.drawn = drawn_delays(server, int(before.get("calls", 0)))
@@ -155,8 +225,12 @@ def _storm(result: StormResult, extra_env: dict[str, str], checks: Checks) -> No
                 f"{result.name}: all {result.events:,} events sent ({measured['events_sent']:,})",
             )
             sent = measured["sent_booking_ids"]
-            again = _redeliver(result, server, url, tenant, pending, sent, checks)
-            if result.latency_ms:
+            again = (
+                _redeliver(result, server, url, tenant, pending, sent, checks)
+                if result.mode == "apply" or measured["errors"]
+                else []
+            )
+            if result.latency_ms and result.mode == "apply":
                 again.append(_duplicates_only(result, server, pending, sent, checks))
             checks.no_pool_timeout(server, [measured, *again], result.name)
         finally:
@@ -226,7 +300,9 @@ def _redeliver(
     checks: Checks,
 ) -> list[dict[str, Any]]:
     """As Stripe does: an event not acknowledged with a 2xx is sent again later. Events whose
-    booking is still pending after the storm (answered 5xx) are re-sent, up to
+    booking is still pending after the storm (answered 5xx; in queue mode, run only when
+    some answer was an error, after the queue drained, since an acknowledged event is never
+    sent again and one lost must show in the exactly-once check) are re-sent, up to
     STORM_RETRIES times, so that the exactly-once check covers every event. Each
     redelivery must answer without error (its figures returned for the pool check)."""
     by_id = {booking["booking_id"]: booking for booking in pending}
@@ -242,4 +318,6 @@ def _redeliver(
         figure = run_load(LoadSettings(seconds=300.0, warmup=0.0, connections=8), plan, server)
         checks.no_errors(figure, f"{label} ({len(again):,} events)")
         measured.append(figure)
+        if result.mode == "queue":
+            wait_for_drain(url)
     return measured
