@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from application.payment_events import ApplyPaymentEvent, EventApplied, Outcome
 from application.ports.gateway import PaymentGateway, WebhookEndpoint
 from application.ports.gateway_events import IgnoredEvent
+
+
+# Checkable: the HTTP layer's dependency injection checks what it is given against it.
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    """What the webhook endpoints call: ReceiveWebhook (applied in the request, the default)
+    or AcknowledgeWebhook (kept and applied by a worker, BOOKPAY_WEBHOOK_MODE=queue)."""
+
+    async def __call__(
+        self, payload: bytes, signature_header: str, endpoint: WebhookEndpoint
+    ) -> EventApplied: ...
 
 
 class ReceiveWebhook:

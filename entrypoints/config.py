@@ -43,6 +43,13 @@ class GatewayKind(StrEnum):
     STRIPE = "stripe"
 
 
+class WebhookMode(StrEnum):
+    """How Stripe's webhooks are applied (README, "How payment state stays true")."""
+
+    APPLY = "apply"  # in the request, answered with what it changed
+    QUEUE = "queue"  # kept and answered `queued`; a paced worker applies it
+
+
 class ConfigurationError(Exception):
     """The environment does not describe a server that may start."""
 
@@ -125,6 +132,11 @@ class Settings(BaseSettings):
     # How long to wait for Redis to connect and to answer, each time: past it the request
     # is let through (the rate limits must not stall the API).
     redis_timeout_ms: int = Field(250, ge=1, le=10_000)
+    # `queue`: acknowledge a verified webhook once kept, apply it from a worker paced to
+    # webhook_queue_rate gateway calls a second per process (0: unpaced); Stripe's default
+    # limit is 25 requests a second per endpoint.
+    webhook_mode: WebhookMode = WebhookMode.APPLY
+    webhook_queue_rate: int = Field(20, ge=0)
     # Events out (DESIGN.md, "Events out"): the delays between delivery attempts.
     outbound_retry_seconds: CommaNumbers = DEFAULT_OUTBOUND_RETRY_SECONDS
     outbound_allow_private: bool = False
@@ -162,7 +174,7 @@ class Settings(BaseSettings):
             data = {**data, "gateway": "stripe" if data.get("stripe_secret_key") else "fake"}
         return data
 
-    @field_validator("gateway", "dispute_bearer", mode="before")
+    @field_validator("gateway", "dispute_bearer", "webhook_mode", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value

@@ -15,6 +15,7 @@ from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.fake_stripe.timings import FakeStripeTimings
 from adapters.outbound.http_sender import HttpEventSender
 from adapters.rate_limits.limiter import RateLimits
+from adapters.rate_limits.pacing import PacedGateway, calls_per_second
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
 from adapters.sql.row_scope import as_the_login
@@ -22,7 +23,9 @@ from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIds
+from application.acknowledge_webhook import AcknowledgeWebhook
 from application.add_slots import AddSlots
+from application.apply_received_events import ApplyReceivedEvents
 from application.archive_offering import ArchiveOffering
 from application.booking_queries import BookingQueries
 from application.cancel_booking import CancelBooking
@@ -37,7 +40,7 @@ from application.issue_api_key import IssueTenantApiKey
 from application.manage_webhook_endpoints import ManageWebhookEndpoints
 from application.offering_queries import OfferingQueries
 from application.payment_events import ApplyPaymentEvent
-from application.ports.gateway import WebhookEndpoint
+from application.ports.gateway import PaymentGateway, WebhookEndpoint
 from application.purge_events_out import PurgeEventsOut
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
@@ -58,10 +61,11 @@ from domain.dispute import DisputeBearer
 from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
 from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
-from entrypoints.http.event_metrics import EventsOutMetrics
+from entrypoints.http.event_metrics import EventsOutMetrics, WebhookQueueMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
 from entrypoints.http.operations import RequestMetrics
 from entrypoints.http.request_phases import record
+from entrypoints.periodic import Wakeup
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
 WEBHOOK_PATHS = {
@@ -134,6 +138,14 @@ def _stripe_gateway(*args: Any, **kwargs: Any) -> Any:
     from adapters.stripe.gateway import StripeGateway
 
     return StripeGateway(*args, **kwargs)
+
+
+def _paced(gateway: PaymentGateway, rate: int) -> PaymentGateway:
+    """The gateway as the webhook queue's worker asks it: at most `rate` calls a second
+    from this process (0: as fast as it goes)."""
+    if rate <= 0:
+        return gateway
+    return PacedGateway(gateway, calls_per_second(rate))
 
 
 def _bookpay_page(public_base_url: str, path: str) -> str:
@@ -270,7 +282,31 @@ class Container(containers.DeclarativeContainer):
         clock,
         dispute_bearer=providers.Factory(DisputeBearer, config.dispute_bearer),
     )
-    receive_webhook = providers.Singleton(ReceiveWebhook, gateway, apply_payment_event)
+    # BOOKPAY_WEBHOOK_MODE=queue: the request keeps the verified event and wakes this
+    # process's worker (entrypoints/http/app.py), whose gateway calls are paced.
+    webhook_queue_wakeup = providers.Singleton(Wakeup)
+    acknowledge_webhook = providers.Singleton(
+        AcknowledgeWebhook, uow, gateway, clock, on_queued=webhook_queue_wakeup.provided.set
+    )
+    receive_webhook = providers.Selector(
+        config.webhook_mode,
+        apply=providers.Singleton(ReceiveWebhook, gateway, apply_payment_event),
+        queue=acknowledge_webhook,
+    )
+    webhook_queue_gateway = providers.Singleton(_paced, gateway, config.webhook_queue_rate)
+    apply_received_events = providers.Singleton(
+        ApplyReceivedEvents,
+        uow,
+        gateway,
+        providers.Singleton(
+            ApplyPaymentEvent,
+            uow,
+            webhook_queue_gateway,
+            clock,
+            dispute_bearer=providers.Factory(DisputeBearer, config.dispute_bearer),
+        ),
+        clock,
+    )
     cancel_booking = providers.Singleton(CancelBooking, uow, gateway, clock)
     refund_booking = providers.Singleton(RefundBooking, uow, gateway, clock)
     booking_queries = providers.Singleton(BookingQueries, uow)
@@ -331,6 +367,12 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     events_out_metrics = providers.Singleton(EventsOutMetrics, events_out_uow.provider, clock)
+    webhook_queue_metrics = providers.Singleton(
+        WebhookQueueMetrics,
+        uow,
+        clock,
+        queue_mode=providers.Callable(lambda mode: mode == "queue", config.webhook_mode),
+    )
     request_metrics = providers.Singleton(RequestMetrics)
     reconcile = providers.Singleton(
         Reconcile,

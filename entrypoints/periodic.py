@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,36 @@ MAX_BACKOFF_SECONDS = 60
 STOP_GRACE_SECONDS = 5
 
 
+class Wakeup:
+    """Ends a periodic job's pause early: `set()` from anywhere in the process (the webhook
+    queue's acknowledgement), and the job runs again at once; set during a run, right
+    after it."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def pause(self, sleeping: Awaitable[Any]) -> None:
+        """Wait for `sleeping` to end, or for `set()`, whichever comes first."""
+        if self._event.is_set():
+            if inspect.iscoroutine(sleeping):
+                sleeping.close()
+            return
+        sleeper = asyncio.ensure_future(sleeping)
+        woken = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (sleeper, woken):
+                waiting.cancel()
+            await asyncio.gather(sleeper, woken, return_exceptions=True)
+
+
 class PeriodicTask:
     def __init__(
         self,
@@ -33,15 +64,19 @@ class PeriodicTask:
         scope: Callable[[], AbstractContextManager[Any]],
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         stop_grace_seconds: float = STOP_GRACE_SECONDS,
+        wake: Callable[[], Wakeup] | None = None,
     ) -> None:
         """`scope`: entered around each run: whose rows the job may see and change.
-        `stop_grace_seconds`: how long `stop` lets a run in progress finish."""
+        `stop_grace_seconds`: how long `stop` lets a run in progress finish. `wake`: gives
+        what ends a pause between runs early (never the backoff of a failing job), asked
+        each time (a container's provider)."""
         self._name = name
         self._job = job
         self._scope = scope
         self._seconds = seconds
         self._sleep = sleep
         self._stop_grace = stop_grace_seconds
+        self._wake = wake
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._stopping = False
@@ -71,6 +106,8 @@ class PeriodicTask:
         failures = 0
         while not self._stopping:
             self._running = True
+            if self._wake is not None:
+                self._wake().clear()  # this run takes what the wake was for
             try:
                 with self._scope():
                     result = await self._job()()
@@ -83,7 +120,10 @@ class PeriodicTask:
                 self._running = False
             if self._stopping:
                 return
-            await self._sleep(self._wait(failures))
+            if self._wake is not None and failures == 0:
+                await self._wake().pause(self._sleep(self._wait(failures)))
+            else:
+                await self._sleep(self._wait(failures))
 
     def _wait(self, failures: int) -> float:
         """The pace, doubled for each failure in a row, up to MAX_BACKOFF_SECONDS."""

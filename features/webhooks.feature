@@ -33,6 +33,21 @@ Feature: Stripe webhooks through the HTTP API
     And the booking's ledger has a charge of 42.30 USD and an application fee of 2.30 USD, once each
     And the slot has 2 seats available
 
+  Scenario: Reports answered as soon as they are kept, applied a moment later, each once
+    Stripe asks for a quick answer, and limits how often it may be asked. Bookpay can answer
+    as soon as it has kept a signed report, and apply what it kept a moment later, at a
+    pace Stripe allows.
+
+    Given Bookpay answers Stripe's reports once kept, and applies them afterwards
+    When the customer pays on the hosted checkout page
+    And Stripe delivers the completion event 3 more times
+    Then the booking is "pending payment"
+    When the reports kept are applied
+    Then the booking is "confirmed"
+    And Bookpay asked Stripe about the checkout once
+    And the booking's ledger has a charge of 42.30 USD and an application fee of 2.30 USD, once each
+    And the slot has 2 seats available
+
   Scenario: A delayed payment that fails gives the seats back
     When the customer chooses a delayed payment method on the hosted checkout page
     Then the booking is "awaiting async payment"

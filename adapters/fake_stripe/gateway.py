@@ -55,6 +55,7 @@ from adapters.fake_stripe.webhooks import (
 )
 from adapters.stripe_wire import signature as stripe_signature
 from adapters.stripe_wire.events import (
+    parse_event,
     verified_event,
 )
 from application.ports.gateway import (
@@ -299,6 +300,9 @@ class FakeGateway:
             tolerance_seconds=self._tolerance,
             livemode=False,  # the fake is Stripe in test mode
         )
+
+    def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
+        return parse_event(payload, livemode=False)
 
     async def deliver_due(self) -> int:
         """Attempt every event whose next delivery is due (every server process runs this

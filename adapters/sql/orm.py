@@ -286,6 +286,23 @@ webhook_inbox = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
+# Verified webhooks acknowledged and waiting to be applied (the `queue` webhook mode,
+# application/ports/unit_of_work.py ReceivedEvents). Not tenant-owned, like the inbox:
+# which tenant an event concerns is known only once it is applied.
+received_events = Table(
+    "received_events",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("endpoint", String(16), nullable=False),  # platform | connect
+    Column("payload", LargeBinary, nullable=False),  # the raw body, as verified
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Index("ix_received_events_due", "next_attempt_at"),
+)
+
 # Refund and dispute events that named a payment no booking had yet (application/ports.py,
 # ParkedEvents). Not tenant-owned: which tenant the payment belongs to is not known yet.
 parked_events = Table(
@@ -325,6 +342,7 @@ __all__ = [
     "metadata",
     "offerings",
     "parked_events",
+    "received_events",
     "slots",
     "tenant_api_keys",
     "tenants",

@@ -41,6 +41,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from adapters.sql import orm
 from adapters.sql.events_out_tables import outbox_events
+from adapters.sql.received_event_statements import ReceivedEventStatements
 from domain.booking import BookingStatus
 from domain.ledger import EntryKind
 
@@ -308,6 +309,8 @@ class Statements:
                 ledger.created_at, case(LEDGER_KIND_ORDER, value=ledger.kind), ledger.gateway_ref
             )
         )
+        # The `queue` webhook mode's claims, releases and depth.
+        self.received_events = ReceivedEventStatements()
         # Every event out, written just before its unit of work commits.
         self.outbox_insert = insert(outbox_events)
         self._ledger_inserts: dict[int, TextualSelect] = {}

@@ -18,6 +18,7 @@ from adapters.sql.inbox import SqlAlchemyParkedEvents, SqlAlchemyWebhookInbox
 from adapters.sql.ledger import SqlAlchemyDisputeRepository, SqlAlchemyLedgerRepository
 from adapters.sql.offerings import SqlAlchemyOfferingRepository
 from adapters.sql.outbox import SqlAlchemyOutbox, SubjectIdOnly
+from adapters.sql.received_events import SqlAlchemyReceivedEvents
 from adapters.sql.row_scope import TENANT_SETTING, rows_secured
 from adapters.sql.slots import SqlAlchemySlotRepository
 from adapters.sql.statements import Statements, statements_for
@@ -196,6 +197,10 @@ class SqlAlchemyUnitOfWork:
         return self._active().webhook_inbox
 
     @property
+    def received_events(self) -> SqlAlchemyReceivedEvents:
+        return self._active().received_events
+
+    @property
     def parked_events(self) -> SqlAlchemyParkedEvents:
         return self._active().parked_events
 
@@ -277,6 +282,7 @@ class _Repositories:
         self.ledger = SqlAlchemyLedgerRepository(connection, statements)
         self.disputes = SqlAlchemyDisputeRepository(connection, statements)
         self.webhook_inbox = SqlAlchemyWebhookInbox(connection, statements)
+        self.received_events = SqlAlchemyReceivedEvents(connection, statements)
         self.parked_events = SqlAlchemyParkedEvents(connection, statements)
         self.idempotency = SqlAlchemyIdempotencyStore(connection, statements)
         self.outbox = SqlAlchemyOutbox(connection, payloads, self.ledger, statements)

@@ -28,6 +28,7 @@ from adapters.stripe_wire.events import (
     MalformedStripeObject,
     checkout_session_from_stripe,
     connect_status_from_stripe,
+    parse_event,
     payment_snapshot_from_stripe,
     refund_result_from_stripe,
     verified_event,
@@ -363,3 +364,6 @@ class StripeGateway(StripeCalls):
             tolerance_seconds=self._tolerance,
             livemode=self._livemode,
         )
+
+    def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
+        return parse_event(payload, livemode=self._livemode)

@@ -14,6 +14,8 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     # Kept until the payment it names is known (a refund reported before the completion).
     PARKED = "parked"
+    # Kept, verified, to be applied by the webhook queue's worker (BOOKPAY_WEBHOOK_MODE=queue).
+    QUEUED = "queued"
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,6 +286,14 @@ class PaymentGateway(Protocol):
     ) -> PaymentEvent:
         """Verify the signature over the raw body and translate the event.
 
-        Raises InvalidWebhookSignature when the signature is missing, wrong or stale.
+        Raises InvalidWebhookSignature when the signature is missing, wrong or stale;
+        InvalidWebhookPayload when the signed body is not an event.
         """
+        ...
+
+    def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
+        """Translate a body `parse_webhook` verified before (kept since, e.g. in the
+        webhook queue), the same way, without the signature: its tolerance would refuse
+        it now. Never for a body that was not verified. InvalidWebhookPayload when it is
+        not an event."""
         ...

@@ -1,16 +1,17 @@
-"""The unit of work, and the stores that live inside it: webhook inbox, parked events,
-idempotency claims."""
+"""The unit of work, and the stores that live inside it: webhook inbox, received events,
+parked events, idempotency claims."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
 from application.ports.catalogue import OfferingRepository, SlotRepository, TenantRepository
 from application.ports.events_out import Outbox
+from application.ports.gateway import WebhookEndpoint
 from application.ports.gateway_events import (
     PaymentAftermath,
 )
@@ -27,6 +28,57 @@ class WebhookInbox(Protocol):
     async def seen(self, event_id: str) -> bool:
         """Whether the event id is recorded (committed, or in this unit of work). Only a
         shortcut: of two deliveries racing, both may find it unseen; `record` decides."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedEvent:
+    """A verified gateway event waiting to be applied: its raw body as it arrived, and the
+    endpoint it arrived at. `attempts` counts the claims so far, this one included."""
+
+    event_id: str
+    endpoint: WebhookEndpoint
+    payload: bytes
+    received_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """How many received events wait (claimed ones included), and since when the oldest."""
+
+    count: int
+    oldest_received_at: datetime | None
+
+
+class ReceivedEvents(Protocol):
+    """Verified events acknowledged to the gateway, waiting to be applied (the `queue`
+    webhook mode). Applying stays exactly once through the WebhookInbox: this store only
+    makes sure nothing acknowledged is lost."""
+
+    async def receive(self, event: ReceivedEvent) -> bool:
+        """Keep the event, due at once; False (nothing changed) when its id is queued
+        already."""
+        ...
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[ReceivedEvent]:
+        """Up to `limit` events due by `now` that no one holds (or whose holder's lease ran
+        out), oldest first, each held until `now + lease` and its `attempts` counted. Two
+        units of work never claim the same event at once (PostgreSQL: rows locked with
+        SKIP LOCKED; SQLite: one writer at a time)."""
+        ...
+
+    async def done(self, event_id: str) -> None:
+        """Forget the event (applied, or found applied before). Nothing when it is gone."""
+        ...
+
+    async def retry_later(self, event_id: str, at: datetime, error: str) -> None:
+        """Release the event's claim; due again at `at`. `error`: what went wrong, short
+        (cut at 200 characters), never a secret."""
+        ...
+
+    async def depth(self) -> QueueDepth:
+        """How many wait, and the oldest's arrival (for metrics)."""
         ...
 
 
@@ -158,6 +210,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_inbox(self) -> WebhookInbox: ...
+
+    @property
+    def received_events(self) -> ReceivedEvents: ...
 
     @property
     def parked_events(self) -> ParkedEvents: ...

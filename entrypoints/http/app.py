@@ -19,7 +19,7 @@ from adapters.sql.row_scope import (
     acting_for_platform,
     check_the_login,
 )
-from entrypoints.config import GatewayKind, reveal
+from entrypoints.config import GatewayKind, WebhookMode, reveal
 from entrypoints.container import USE_CASES, Container, dispose_engines
 from entrypoints.http.admin import AdminController
 from entrypoints.http.admission import admission_middleware
@@ -56,6 +56,9 @@ from entrypoints.web.errors import UNROUTED_HANDLERS
 from entrypoints.web.router import pages_router, template_config
 
 MAX_BODY_BYTES = 1024 * 1024
+# How often each process looks for queued webhooks that no wake announced (kept by another
+# process, or due again after a failure).
+WEBHOOK_QUEUE_POLL_SECONDS = 1
 
 log = logging.getLogger("bookpay")
 
@@ -77,6 +80,7 @@ def create_app(container: Container) -> Litestar:
     dependencies["request_metrics"] = _provide(container.request_metrics)
     dependencies["database_probe"] = _provide(container.database_probe)
     dependencies["events_out_metrics"] = _provide(container.events_out_metrics)
+    dependencies["webhook_queue_metrics"] = _provide(container.webhook_queue_metrics)
     dependencies["rate_limits"] = _provide(container.rate_limits)
     dependencies["request_admission"] = _provide(container.admission)
     handlers: list[Any] = [
@@ -120,6 +124,18 @@ def create_app(container: Container) -> Litestar:
         "events out purge", container.purge_events_out, settings.sweep_seconds * 10, scope=platform
     )
     periodic = [sweeper, reconciler, purger, relay, events_purger]
+    if settings.webhook_mode is WebhookMode.QUEUE:
+        # Applies the webhooks the requests kept; woken when this process keeps one. Any
+        # process drains what any process kept (SKIP LOCKED claims on PostgreSQL).
+        periodic.append(
+            PeriodicTask(
+                "webhook queue",
+                container.apply_received_events,
+                WEBHOOK_QUEUE_POLL_SECONDS,
+                scope=platform,
+                wake=container.webhook_queue_wakeup,
+            )
+        )
     if settings.gateway is GatewayKind.FAKE:
         # The fake Stripe's retries live in its tables: any process delivers what is due.
         # Its own tables are no tenant's (it works as the login); it sends over HTTP.

@@ -28,7 +28,7 @@ from adapters.sql.database import DatabaseProbe, is_database_unavailable
 from entrypoints.http import schemas as s
 from entrypoints.http.admission import RequestAdmission
 from entrypoints.http.errors import RETRY_AFTER_SECONDS, STATUS_BY_ERROR
-from entrypoints.http.event_metrics import EventsOutMetrics
+from entrypoints.http.event_metrics import EventsOutMetrics, WebhookQueueMetrics
 from entrypoints.http.request_phases import PHASES, RequestPhases, measuring
 
 log = logging.getLogger("bookpay.http")
@@ -239,8 +239,12 @@ class OperationsController(Controller):
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
     async def metrics(
-        self, request_metrics: RequestMetrics, events_out_metrics: EventsOutMetrics
+        self,
+        request_metrics: RequestMetrics,
+        events_out_metrics: EventsOutMetrics,
+        webhook_queue_metrics: WebhookQueueMetrics,
     ) -> str:
         # Off the event loop: rendering every process's samples is Python work that would
         # otherwise hold up every request of this worker for as long as it takes.
-        return await asyncio.to_thread(request_metrics.render) + await events_out_metrics.render()
+        rendered = await asyncio.to_thread(request_metrics.render)
+        return rendered + await events_out_metrics.render() + await webhook_queue_metrics.render()

@@ -18,6 +18,7 @@ from typing import Self
 from domain.events import Event
 from tests.fakes.bookings import InMemoryBookingRepository
 from tests.fakes.events_out import InMemoryOutbox
+from tests.fakes.received_events import InMemoryReceivedEvents
 from tests.fakes.slots import InMemorySlotRepository
 from tests.fakes.stores import (
     InMemoryDisputeRepository,
@@ -78,6 +79,7 @@ class InMemoryUnitOfWork:
         self._ledger = InMemoryLedgerRepository(tables)
         self._disputes = InMemoryDisputeRepository(tables)
         self._inbox = InMemoryWebhookInbox(tables)
+        self._received = InMemoryReceivedEvents(tables)
         self._parked = InMemoryParkedEvents(tables)
         self._idempotency = InMemoryIdempotencyStore(tables)
         self._outbox = InMemoryOutbox()
@@ -156,6 +158,11 @@ class InMemoryUnitOfWork:
     def webhook_inbox(self) -> InMemoryWebhookInbox:
         self._active()
         return self._inbox
+
+    @property
+    def received_events(self) -> InMemoryReceivedEvents:
+        self._active()
+        return self._received
 
     @property
     def parked_events(self) -> InMemoryParkedEvents:

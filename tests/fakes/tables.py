@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from application.ports.gateway_events import PaymentAftermath
-from application.ports.unit_of_work import StoredResponse
+from application.ports.unit_of_work import ReceivedEvent, StoredResponse
 from domain.booking import (
     Booking,
 )
@@ -32,6 +32,16 @@ class Claim:
     response: StoredResponse | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedRow:
+    """A received event waiting in the queue, with its schedule and claim."""
+
+    event: ReceivedEvent
+    next_attempt_at: datetime
+    claimed_until: datetime | None = None
+    last_error: str | None = None
+
+
 @dataclass(slots=True)
 class Tables:
     """One consistent state of every table. Values are immutable, so copies are shallow."""
@@ -46,6 +56,7 @@ class Tables:
     bookings: dict[tuple[str, str], tuple[Booking, int]] = field(default_factory=dict)
     ledger: dict[tuple[str, str, EntryKind], LedgerEntry] = field(default_factory=dict)
     inbox: set[str] = field(default_factory=set)
+    received: dict[str, QueuedRow] = field(default_factory=dict)
     parked: dict[str, tuple[str, PaymentAftermath]] = field(default_factory=dict)
     sweep_claims: dict[tuple[str, str], datetime] = field(default_factory=dict)
     claims: dict[tuple[str, str], Claim] = field(default_factory=dict)
@@ -87,6 +98,7 @@ class Tables:
             bookings=dict(self.bookings),
             ledger=dict(self.ledger),
             inbox=set(self.inbox),
+            received=dict(self.received),
             parked=dict(self.parked),
             sweep_claims=dict(self.sweep_claims),
             claims=dict(self.claims),

@@ -210,6 +210,7 @@ _READ_BY_THE_CONTAINER = frozenset(
         "outbound_allow_private",
         "outbound_max_endpoints_per_owner",
         "outbound_retry_seconds",
+        "webhook_queue_rate",
     }
 )
 

@@ -12,6 +12,7 @@ from entrypoints.config import (
     ConfigurationError,
     GatewayKind,
     Settings,
+    WebhookMode,
     load_settings,
     reveal,
 )
@@ -231,3 +232,18 @@ def test_the_command_refuses_to_start_and_names_the_wrong_variable(
     with pytest.raises(SystemExit) as stopped:
         main(["migrate"])
     assert str(stopped.value).startswith("bookpay: BOOKPAY_HOLD_MINUTES: ")
+
+
+def test_webhooks_are_applied_in_the_request_unless_the_queue_is_chosen(load: Load) -> None:
+    defaults = load({})
+    assert defaults.webhook_mode is WebhookMode.APPLY
+    assert defaults.webhook_queue_rate == 20  # below Stripe's 25 requests/s per endpoint
+
+    queued = load({"BOOKPAY_WEBHOOK_MODE": "Queue", "BOOKPAY_WEBHOOK_QUEUE_RATE": "0"})
+
+    assert queued.webhook_mode is WebhookMode.QUEUE
+    assert queued.webhook_queue_rate == 0  # unpaced
+    with pytest.raises(ConfigurationError, match="BOOKPAY_WEBHOOK_MODE"):
+        load({"BOOKPAY_WEBHOOK_MODE": "later"})
+    with pytest.raises(ConfigurationError, match="BOOKPAY_WEBHOOK_QUEUE_RATE"):
+        load({"BOOKPAY_WEBHOOK_QUEUE_RATE": "-1"})

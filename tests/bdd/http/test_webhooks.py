@@ -21,6 +21,7 @@ from tests.bdd.http.world import World
 from tests.bdd.notation import parse_money
 from tests.support.http_app import BASE_URL, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET, build_test_app
 from tests.support.pool_watch import PoolWatch, WatchedGateway
+from tests.support.scopes import on_platform
 
 scenarios("webhooks.feature")
 
@@ -31,6 +32,7 @@ class LateWorld(World):
     dropping: list[bool] = field(default_factory=lambda: [False])
     # Every call Bookpay made to Stripe (the fake), by name.
     watch: PoolWatch = field(default_factory=PoolWatch)
+    container: Any = None
 
     def report(self, event_type: str, obj: dict[str, Any], **envelope: Any) -> Any:
         event = {
@@ -75,7 +77,7 @@ def world(tmp_path: Path) -> Iterator[LateWorld]:
 
     container.webhook_delivery.override(providers.Object(deliver))
     with TestClient(app=app, base_url=BASE_URL) as client:
-        yield LateWorld(client, dropping=dropping, watch=watch)
+        yield LateWorld(client, dropping=dropping, watch=watch, container=container)
 
 
 @given(parsers.re(r"the customer (?P<payment>has not paid|has paid, but Stripe's report is late)"))
@@ -87,6 +89,19 @@ def customer_payment(world: LateWorld, payment: str) -> None:
         world.checkout["checkout_url"] + "/pay", data={"method": "card"}, follow_redirects=False
     )
     assert paid.status_code == 303, paid.text
+
+
+@given("Bookpay answers Stripe's reports once kept, and applies them afterwards")
+def webhooks_queued(world: LateWorld) -> None:
+    # BOOKPAY_WEBHOOK_MODE=queue, without the app's own worker: the scenario applies them.
+    world.container.receive_webhook.override(world.container.acknowledge_webhook)
+
+
+@when("the reports kept are applied")
+def apply_what_was_kept(world: LateWorld) -> None:
+    drain = on_platform(world.container.apply_received_events())
+    drained = world.client.blocking_portal.call(drain)
+    assert drained.retried == 0, drained
 
 
 @when(parsers.re(r"a correctly signed report says (?P<claim>.+)"))

@@ -179,3 +179,18 @@ async def test_a_direct_charge_has_no_transfer_to_reverse(harness: GatewayHarnes
         await harness.gateway.reverse_transfer(
             _reversal(payment_intent_id, 1000, "bookpay-dispute-dp_0003")
         )
+
+
+async def test_a_kept_verified_body_is_read_again_without_its_signature(
+    harness: GatewayHarness,
+) -> None:
+    """The `queue` webhook mode applies a body verified when it arrived, possibly long after
+    the signature's 300 s tolerance: `read_event` translates it the same way."""
+    body = completed_session_event(harness.clock())
+    verified = harness.gateway.parse_webhook(body, _signed(harness, body), WebhookEndpoint.PLATFORM)
+
+    harness.clock.advance(hours=6)
+
+    assert harness.gateway.read_event(body, WebhookEndpoint.PLATFORM) == verified
+    with pytest.raises(InvalidWebhookPayload):
+        harness.gateway.read_event(b"not json", WebhookEndpoint.PLATFORM)

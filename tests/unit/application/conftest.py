@@ -1,7 +1,8 @@
 """Use cases over the in-memory repositories and the fake gateway: no database, no network.
 
 The fake gateway delivers its signed events straight to the ReceiveWebhook use case, as
-Stripe would deliver them to the HTTP endpoint.
+Stripe would deliver them to the HTTP endpoint (with `queue=True`, to AcknowledgeWebhook,
+whose queue `App.drain` applies).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.reference_data.countries import IsoCountries
 from adapters.system.ids import RandomIds
+from application.acknowledge_webhook import AcknowledgeWebhook
 from application.add_slots import AddSlots, NewSlots, SlotSpec
+from application.apply_received_events import ApplyReceivedEvents
 from application.cancel_booking import CancelBooking
 from application.create_offering import CreateOffering, NewOffering
 from application.create_tenant import CreateTenant, NewTenant
@@ -58,6 +61,8 @@ class App:
     onboarding: StartOnboarding
     delivered: list[int]
     dropping: list[bool]
+    acknowledge: AcknowledgeWebhook
+    drain: ApplyReceivedEvents
 
     def drop_deliveries(self, drop: bool = True) -> None:
         """Stripe's webhooks stop arriving (or start again)."""
@@ -116,13 +121,18 @@ def kept_in(
 
 def build_app(
     gateway_wrapper: Callable[[FakeGateway], PaymentGateway] | None = None,
+    *,
+    queue: bool = False,
+    worker_gateway: Callable[[PaymentGateway], PaymentGateway] | None = None,
 ) -> App:
+    """`queue`: webhooks are acknowledged and queued, applied by `App.drain`, whose
+    ApplyPaymentEvent asks `worker_gateway(gateway)` when given."""
     db = InMemoryDatabase()
     clock = ManualClock(START)
     ids = RandomIds()
     delivered: list[int] = []
     dropping = [False]
-    holder: dict[str, ReceiveWebhook] = {}
+    holder: dict[str, ReceiveWebhook | AcknowledgeWebhook] = {}
 
     async def deliver(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
         if dropping[0]:
@@ -143,7 +153,10 @@ def build_app(
     gateway = fake if gateway_wrapper is None else gateway_wrapper(fake)
     uow = db.unit_of_work
     apply_event = ApplyPaymentEvent(uow, gateway, clock)
-    holder["receive"] = ReceiveWebhook(gateway, apply_event)
+    acknowledge = AcknowledgeWebhook(uow, gateway, clock)
+    holder["receive"] = acknowledge if queue else ReceiveWebhook(gateway, apply_event)
+    paced = gateway if worker_gateway is None else worker_gateway(gateway)
+    drain = ApplyReceivedEvents(uow, paced, ApplyPaymentEvent(uow, paced, clock), clock)
     sweep = ExpireLapsedHolds(uow, gateway, apply_event, clock)
     return App(
         db=db,
@@ -167,6 +180,8 @@ def build_app(
         ),
         delivered=delivered,
         dropping=dropping,
+        acknowledge=acknowledge,
+        drain=drain,
     )
 
 

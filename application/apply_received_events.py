@@ -1,0 +1,121 @@
+"""The webhook queue's worker: apply the received events, each exactly once.
+
+Events kept by AcknowledgeWebhook are claimed a batch at a time (a lease, so that a worker
+that dies leaves them to another), read back from their verified body, and applied by the
+same ApplyPaymentEvent as the request path, concurrently within the batch. Exactly once is
+decided by the webhook inbox inside each effect's transaction: after a crash between the
+effect and `done`, the event is claimed again once its lease runs out, answered `duplicate`
+by the inbox (no gateway call) and forgotten. An event that fails (the gateway unavailable,
+the database, anything) is kept and tried again after a backoff that grows with its
+attempts, up to MAX_BACKOFF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from application.payment_events import ApplyPaymentEvent, EventApplied
+from application.ports.gateway import PaymentGateway
+from application.ports.time_and_identity import Clock
+from application.ports.unit_of_work import ReceivedEvent
+from application.uow import UnitOfWorkFactory
+
+log = logging.getLogger("bookpay.webhook_queue")
+
+LEASE = timedelta(minutes=5)
+BATCH = 32
+FIRST_BACKOFF = timedelta(seconds=1)
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed try (1, 2, …): doubling from FIRST_BACKOFF,
+    never more than MAX_BACKOFF."""
+    doubled: timedelta = FIRST_BACKOFF * 2 ** min(max(attempts, 1) - 1, 20)
+    return min(doubled, MAX_BACKOFF)
+
+
+def _short(error: Exception) -> str:
+    """The error's type and the first line of its message, at most 200 characters (a
+    database error's SQL and parameters come on later lines)."""
+    message = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
+    return text[:200]
+
+
+@dataclass(frozen=True, slots=True)
+class Drained:
+    """What one drain did: events applied or found applied (`done`), and kept for later."""
+
+    done: int = 0
+    retried: int = 0
+
+
+class ApplyReceivedEvents:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: PaymentGateway,
+        apply_event: ApplyPaymentEvent,
+        clock: Clock,
+        *,
+        lease: timedelta = LEASE,
+        batch: int = BATCH,
+    ) -> None:
+        """`gateway` reads the kept bodies back; `apply_event` is the worker's own (its
+        gateway paced to Stripe's rate limits by the composition root)."""
+        self._uow = uow
+        self._gateway = gateway
+        self._apply = apply_event
+        self._clock = clock
+        self._lease = lease
+        self._batch = batch
+
+    async def __call__(self) -> Drained:
+        """Apply batches until one comes back short (nothing else is due now)."""
+        done = retried = 0
+        while True:
+            claimed = await self._claim()
+            results = await asyncio.gather(*(self._applied(event) for event in claimed))
+            await self._settle(claimed, results)
+            failed = sum(1 for result in results if result is not None)
+            done, retried = done + len(claimed) - failed, retried + failed
+            if len(claimed) < self._batch:
+                return Drained(done, retried)
+
+    async def _claim(self) -> list[ReceivedEvent]:
+        async with self._uow() as uow:
+            claimed = await uow.received_events.claim(self._clock.now(), self._lease, self._batch)
+            await uow.commit()
+        return claimed
+
+    async def _applied(self, received: ReceivedEvent) -> Exception | None:
+        """None once applied (or found applied); else the error, to try again later."""
+        try:
+            event = self._gateway.read_event(received.payload, received.endpoint)
+            outcome: EventApplied = await self._apply(event)
+            log.debug("received event %s: %s", received.event_id, outcome.outcome)
+        except Exception as error:
+            return error
+        return None
+
+    async def _settle(self, claimed: list[ReceivedEvent], results: list[Exception | None]) -> None:
+        async with self._uow() as uow:
+            for received, error in zip(claimed, results, strict=True):
+                if error is None:
+                    await uow.received_events.done(received.event_id)
+                    continue
+                at: datetime = self._clock.now() + backoff(received.attempts)
+                reason = _short(error)
+                await uow.received_events.retry_later(received.event_id, at, reason)
+                log.warning(
+                    "received event %s not applied (attempt %d): %s; next try at %s",
+                    received.event_id,
+                    received.attempts,
+                    reason,
+                    at.isoformat(),
+                )
+            await uow.commit()
