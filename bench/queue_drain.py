@@ -78,11 +78,11 @@ def settle_queue(result: StormResult, url: str, measured: dict[str, Any], checks
     )
     checks.expect(
         drained,
-        f"{result.name}: the queue drained (received_events empty "
+        f"{result.name}: the queue drained (received_events "
         + (
-            f"{seconds:.1f} s after the first request"
+            f"empty {seconds:.1f} s after the first request"
             if drained
-            else f"NOT within {DRAIN_LIMIT_SECONDS:.0f} s of the last answer"
+            else f"NOT empty within {DRAIN_LIMIT_SECONDS:.0f} s of the last answer"
         )
         + ")",
     )
