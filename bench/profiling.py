@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +40,21 @@ LATENCY_PROFILE = "checkout_latency"
 # The same at full load: the 80 % throughput target's figure, not the p99 target's.
 LATENCY_FULL_PROFILE = "checkout_latency_full"
 LATENCY_SETTING = f"{LATENCY_P50_MS},{LATENCY_P99_MS}"
-# The other one-worker configurations whose checkout and webhooks miss their targets
-# (database, through PgBouncer?): a profile of those two loads each, about 30 s in all on
-# the idle machine.
-OTHER_PROFILED = (("sqlite", False), ("postgres", True))
-# Two workers are profiled over uvicorn's supervisor and both workers (py-spy
-# --subprocesses), under the checkout and the webhooks on each database, browsing over the
-# shorter load below, and on PostgreSQL
-# also under the webhooks on the storm's connections (bench/storms.py): the profile its
-# target links.
-TWO_WORKERS_PROFILED = ("postgres", "sqlite")
+LATENCY_PROFILES = ((LATENCY_FULL_PROFILE, CUSTOMERS), (LATENCY_PROFILE, CUSTOMERS // 2))
+# The one-worker configurations profiled under the loads whose targets they miss
+# (database, through PgBouncer?); a two-worker miss links its database's one-worker profile
+# of the same load (the same code per request; its costs section splits the CPU by worker).
+ONE_WORKER_PROFILED = (("postgres", False), ("sqlite", False), ("postgres", True))
+# The loads a target measures on each configuration, by profile name (PgBouncer's targets
+# are the checkout and the webhooks only).
+LOADS = ("checkout", "webhooks", "availability", "book_page")
+BROWSING = ("availability", "book_page")
+# The storm's load is profiled over uvicorn's supervisor and both workers (py-spy
+# --subprocesses), on the storm's connections (bench/storms.py): the profile its target
+# links.
 STORM_PROFILE = f"webhooks on {STORM_CONNECTIONS} connections"
-# SQLite's one worker, and two workers on each database, are also profiled under browsing
-# (availability, the booking page), each over a shorter load (BROWSING_SECONDS after
-# BROWSING_WARMUP): about 6 s more per configuration.
+# SQLite is profiled under browsing (availability, the booking page) over a shorter load
+# (BROWSING_SECONDS after BROWSING_WARMUP): about 6 s less.
 BROWSING_PROFILED = ("sqlite",)
 BROWSING_SECONDS = 2.0
 BROWSING_WARMUP = 1.0
@@ -85,113 +87,114 @@ def ensure_py_spy() -> Path | None:
     return py_spy
 
 
-def profile_bookpay(py_spy: Path, load: LoadSettings) -> dict[str, dict[str, Any]]:
-    """py-spy over one worker: of SQLite and of PostgreSQL via PgBouncer under the checkout
-    and the webhooks (and SQLite under browsing, over a shorter load); of PostgreSQL under
-    each load a target measures (the checkout, the webhooks, availability and the booking
-    page, then the checkout under Stripe's latency at half the customers,
-    bench/scenarios.py). Over two workers and their supervisor: the checkout, the webhooks
-    and browsing on each database, and the storm's load on PostgreSQL. Each miss of a
-    profiled load in the report names the profile that explains it."""
+def profile_bookpay(
+    py_spy: Path, load: LoadSettings, needed: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """py-spy over the server under each load whose profile `needed` names (by profile_key:
+    the profiles that explain this run's missed targets, bench/profile_choice.py): on one
+    worker of PostgreSQL, SQLite or PostgreSQL via PgBouncer; the storm's load over two
+    workers and their supervisor; the checkout under Stripe's latency at full and at half
+    the customers (bench/scenarios.py). Each miss of a profiled load in the report names
+    the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
-    for database, pgbouncer in OTHER_PROFILED:
-        log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): checkout, webhooks")
-        profiles.update(_checkout_and_webhooks(py_spy, load, database, pgbouncer))
-    for database in TWO_WORKERS_PROFILED:
-        log(f"profiling bookpay with py-spy ({where(database, False, 2)}): all four loads")
-        profiles.update(_checkout_and_webhooks(py_spy, load, database, False, workers=2))
-    log("profiling bookpay with py-spy (postgres, 1 worker)")
+    for database, pgbouncer in ONE_WORKER_PROFILED:
+        scenarios = [s for s in LOADS if profile_key(s, database, pgbouncer) in needed]
+        if scenarios:
+            log(f"profiling bookpay with py-spy ({where(database, pgbouncer)}): {scenarios}")
+            profiles.update(_profile_configuration(py_spy, load, database, pgbouncer, scenarios))
+    if storm_profile_key() in needed:
+        log(f"profiling bookpay with py-spy ({where('postgres', False, STORM_WORKERS)}): storm")
+        profiles.update(
+            _profile_configuration(py_spy, load, "postgres", False, [STORM_PROFILE], STORM_WORKERS)
+        )
+    latency = [
+        (name, customers)
+        for name, customers in (
+            (LATENCY_FULL_PROFILE, CUSTOMERS),
+            (LATENCY_PROFILE, CUSTOMERS // 2),
+        )
+        if name in needed
+    ]
+    if latency:
+        log(f"profiling bookpay with py-spy (postgres, workers 1): {[n for n, _ in latency]}")
+        profiles.update(_latency_profiles(py_spy, load, latency))
+    return profiles
+
+
+def _latency_profiles(
+    py_spy: Path, load: LoadSettings, wanted: list[tuple[str, int]]
+) -> dict[str, dict[str, Any]]:
+    """The checkout under Stripe's latency, one profile per (name, customers) wanted."""
+    found: dict[str, dict[str, Any]] = {}
     with throwaway_database("postgres") as url:
-        port = free_port()
-        server = start_server("bookpay", bookpay_command(port, 1), server_env(url, port), port)
-        try:
-            tenant = set_up_tenant(server, "profile-studio")
-            pending = with_engine(
-                url, lambda engine: seed_pending_bookings(engine, tenant, PROFILE_BOOKINGS)
-            )
-            plans = {
-                "checkout": checkout_plan(server, tenant, "checkout (profiled)"),
-                "webhooks": _webhook_plan(server, pending),
-                "availability": availability_plan(server, tenant, "availability (profiled)"),
-                "book_page": book_page_plan(server, tenant, "booking page (profiled)"),
-            }
-            for scenario, plan in plans.items():
-                profiles[scenario] = _profiled(py_spy, server, plan, load, load.connections)
-                profiles[scenario]["where"] = where("postgres", False)
-        finally:
-            stop_server(server)
         port = free_port()
         env = {**server_env(url, port), "BOOKPAY_FAKE_STRIPE_LATENCY_MS": LATENCY_SETTING}
         server = start_server("bookpay", bookpay_command(port, 1), env, port)
         try:
             tenant = set_up_tenant(server, "profile-latency-studio")
             plan = checkout_plan(server, tenant, "checkout, gateway latency (profiled)")
-            for name, customers in (
-                (LATENCY_FULL_PROFILE, CUSTOMERS),
-                (LATENCY_PROFILE, CUSTOMERS // 2),
-            ):
-                profiles[name] = _profiled(py_spy, server, plan, load, customers)
-                profiles[name].update(
+            for name, customers in wanted:
+                found[name] = _profiled(py_spy, server, plan, load, customers)
+                found[name].update(
                     where=where("postgres", False), latency_ms=(LATENCY_P50_MS, LATENCY_P99_MS)
                 )
         finally:
             stop_server(server)
-    return profiles
+    return found
 
 
-def _checkout_and_webhooks(
-    py_spy: Path, load: LoadSettings, database: str, pgbouncer: bool, workers: int = 1
+def _profile_configuration(
+    py_spy: Path,
+    load: LoadSettings,
+    database: str,
+    pgbouncer: bool,
+    scenarios: list[str],
+    workers: int = 1,
 ) -> dict[str, dict[str, Any]]:
-    """The server's profiles of the checkout and the webhooks on `workers` of `database`
-    (through PgBouncer if `pgbouncer`), of browsing on SQLite's one worker and on two
-    workers, and of the storm's load on its configuration, by profile_key."""
+    """The server's profiles under `scenarios` (LOADS, or STORM_PROFILE) on `workers` of
+    `database` (through PgBouncer if `pgbouncer`), by profile_key."""
     found: dict[str, dict[str, Any]] = {}
-    storm = (database, pgbouncer, workers) == ("postgres", False, STORM_WORKERS)
     with served_url(database, pgbouncer) as (watch, url, extra):
         port = free_port()
         env = {**server_env(url, port), **extra}
         server = start_server("bookpay", bookpay_command(port, workers), env, port)
         try:
             tenant = set_up_tenant(server, "profile-studio")
-            # Seeded on the database itself, not through the pooler (as bench/configs.py);
-            # each webhook load sends its own bookings' events, from its first.
-            seeded = PROFILE_BOOKINGS * (2 if storm else 1)
-            pending = with_engine(
-                watch.direct_url,
-                lambda engine: seed_pending_bookings(engine, tenant, seeded),
+            # Seeded on the database itself, not through the pooler (as bench/configs.py).
+            webhooks = [s for s in scenarios if s in ("webhooks", STORM_PROFILE)]
+            pending = (
+                with_engine(
+                    watch.direct_url,
+                    lambda engine: seed_pending_bookings(engine, tenant, PROFILE_BOOKINGS),
+                )
+                if webhooks
+                else []
             )
-            plans = {
-                "checkout": (checkout_plan(server, tenant, "checkout (profiled)"), load),
-                "webhooks": (_webhook_plan(server, pending[:PROFILE_BOOKINGS]), load),
-            }
-            if storm:
-                plans[STORM_PROFILE] = (
-                    _webhook_plan(server, pending[PROFILE_BOOKINGS:], STORM_PROFILE),
-                    LoadSettings(load.seconds, load.warmup, STORM_CONNECTIONS),
-                )
-            if not pgbouncer and (database in BROWSING_PROFILED or workers > 1):
-                short = LoadSettings(
-                    min(load.seconds, BROWSING_SECONDS),
-                    min(load.warmup, BROWSING_WARMUP),
-                    load.connections,
-                )
-                plans["availability"] = (
-                    availability_plan(server, tenant, "availability (profiled)"),
-                    short,
-                )
-                plans["book_page"] = (
-                    book_page_plan(server, tenant, "booking page (profiled)"),
-                    short,
-                )
-            for scenario, (plan, settings) in plans.items():
-                profile = _profiled(
-                    py_spy, server, plan, settings, settings.connections, workers > 1
-                )
+            short = LoadSettings(
+                min(load.seconds, BROWSING_SECONDS), min(load.warmup, BROWSING_WARMUP), 0
+            )
+            browse = short if database in BROWSING_PROFILED else load
+            for scenario in scenarios:
+                settings = browse if scenario in BROWSING else load
+                connections = STORM_CONNECTIONS if scenario == STORM_PROFILE else load.connections
+                plan = _plan(server, tenant, scenario, pending)
+                profile = _profiled(py_spy, server, plan, settings, connections, workers > 1)
                 profile["where"] = where(database, pgbouncer, workers)
                 found[profile_key(scenario, database, pgbouncer, workers)] = profile
         finally:
             stop_server(server)
     return found
+
+
+def _plan(server: Server, tenant: Any, scenario: str, pending: Any) -> dict[str, Any]:
+    if scenario == "checkout":
+        return checkout_plan(server, tenant, "checkout (profiled)")
+    if scenario == "availability":
+        return availability_plan(server, tenant, "availability (profiled)")
+    if scenario == "book_page":
+        return book_page_plan(server, tenant, "booking page (profiled)")
+    label = "webhooks" if scenario == "webhooks" else STORM_PROFILE
+    return _webhook_plan(server, pending, label)
 
 
 def _webhook_plan(server: Server, pending: Any, label: str = "webhooks") -> dict[str, Any]:

@@ -68,6 +68,9 @@ class Report(TargetJudge):
         if config.nodelay:
             return links
         name = profile_key(key, config.database, config.pgbouncer, config.workers)
+        if name not in self.profiles:
+            # A two-worker miss: the same load's profile on one worker of that database.
+            name = profile_key(key, config.database, config.pgbouncer)
         title = sections.profile_title(name)
         links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
         return links

@@ -8,7 +8,8 @@
    a webhook storm of 10,000 events, and of 2,000 under Stripe's latency, each applied in
    the request and then in queue mode (400 under latency, paced: bench/storms.py).
 3. Growth: 1 thousand vs 1 million bookings and ledger entries (bench/growth.py).
-4. Fee quotes in-process, py-spy profiles; docs/benchmarks.md (bench/report*.py).
+4. Fee quotes in-process; py-spy profiles of the loads whose targets missed
+   (bench/profile_choice.py); docs/benchmarks.md (bench/report*.py).
 
 Every correctness check (exactly once, no overbooking, no pool timeout, no error) is
 asserted: after writing the report the run exits 1 when any failed, or when a target could
@@ -33,6 +34,7 @@ from bench.common import ROOT, log
 from bench.configs import ConfigResult, measure_configuration
 from bench.growth import measure_growth
 from bench.load import LoadSettings
+from bench.profile_choice import needed_profiles
 from bench.profiling import ensure_py_spy, profile_bookpay
 from bench.quotes import measure_fee_quotes
 from bench.report import Report
@@ -122,12 +124,18 @@ def main() -> None:
                 args.storm_queue_latency_events, checks
             )
     growth = None if args.no_growth else measure_growth(load, args.history, checks)
+    command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
     profiles: dict[str, dict[str, Any]] = {}
     if not args.no_profile:
         py_spy = ensure_py_spy()
         if py_spy is not None:
-            profiles = profile_bookpay(py_spy, load)
-    command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
+            # Only the profiles that explain a miss: judged once without them (on checks
+            # of its own, so that nothing is counted twice), then profiled.
+            draft = Report(
+                started_at, load, command, configs, latency, storm, growth, quotes, {}, Checks()
+            )
+            draft.evaluate()
+            profiles = profile_bookpay(py_spy, load, needed_profiles(draft))
     report = Report(
         started_at, load, command, configs, latency, storm, growth, quotes, profiles, checks
     )
