@@ -48,16 +48,17 @@ ONE_WORKER_PROFILED = (("postgres", False), ("sqlite", False), ("postgres", True
 # The loads a target measures on each configuration, by profile name (PgBouncer's targets
 # are the checkout and the webhooks only).
 LOADS = ("checkout", "webhooks", "availability", "book_page")
-BROWSING = ("availability", "book_page")
 # The storm's load is profiled over uvicorn's supervisor and both workers (py-spy
 # --subprocesses), on the storm's connections (bench/storms.py): the profile its target
 # links.
 STORM_PROFILE = f"webhooks on {STORM_CONNECTIONS} connections"
-# SQLite is profiled under browsing (availability, the booking page) over a shorter load
-# (BROWSING_SECONDS after BROWSING_WARMUP): about 6 s less.
-BROWSING_PROFILED = ("sqlite",)
-BROWSING_SECONDS = 2.0
-BROWSING_WARMUP = 1.0
+# Each profile but those under Stripe's latency (whose connections open gradually under
+# the first answers' delay: the figures' own load) samples PROFILE_WARMUP + PROFILE_SECONDS:
+# 600 samples at 200 Hz per process, shares to about a point or two at the shares the
+# tables show (their standard error at 10 % is 1.2 points), in 3 s instead of the figures'
+# 5 (about 25 s less over a run's dozen profiles).
+PROFILE_SECONDS = 2.5
+PROFILE_WARMUP = 0.5
 
 
 def where(database: str, pgbouncer: bool, workers: int = 1) -> str:
@@ -170,12 +171,10 @@ def _profile_configuration(
                 if webhooks
                 else []
             )
-            short = LoadSettings(
-                min(load.seconds, BROWSING_SECONDS), min(load.warmup, BROWSING_WARMUP), 0
+            settings = LoadSettings(
+                min(load.seconds, PROFILE_SECONDS), min(load.warmup, PROFILE_WARMUP), 0
             )
-            browse = short if database in BROWSING_PROFILED else load
             for scenario in scenarios:
-                settings = browse if scenario in BROWSING else load
                 connections = STORM_CONNECTIONS if scenario == STORM_PROFILE else load.connections
                 plan = _plan(server, tenant, scenario, pending)
                 profile = _profiled(py_spy, server, plan, settings, connections, workers > 1)
