@@ -330,13 +330,13 @@ class Report(TargetJudge):
             report_latency.latency_queue(out, self.latency)
         if self.storm is not None:
             scenarios.storm(out, self.storm, self.config("postgres", self.storm.workers))
-            queue_storm.queue_storm(out, self.storm, self.config("postgres", self.storm.workers))
             storm_choice.storm_apply_share(
                 out,
                 self.storm,
                 self.config("postgres", 1),
                 self._storm_unjudged(),
             )
+            queue_storm.queue_storm(out, self.storm, self.config("postgres", self.storm.workers))
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
         sections.webhooks_once(out, self.configs)

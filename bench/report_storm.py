@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bench.configs import ConfigResult
 from bench.report_costs import _bound, per_request, starved_figure
-from bench.report_queue_storm import modes_conclusion
+from bench.report_queue_storm import QUEUE_STORM_LINK, modes_conclusion
 from bench.report_sections import Lines, anchor
 from bench.report_storm_latency import (
     LATENCY_STORM_TITLE,
@@ -120,8 +120,9 @@ def conclusion(
         return (
             "**Conclusion: none from this run.** The storm's figures are not judged "
             f"({not_judged}): the p99 and CPU readings the choice rests on were not the "
-            "tree's own, so this run recommends neither design (Bookpay, as built, applies in "
-            f"the request; this run neither confirms nor questions that). {guarantees}\n"
+            "tree's own, so this run favours neither mode (Bookpay applies in the request "
+            "by default and acknowledges first with `BOOKPAY_WEBHOOK_MODE=queue`; "
+            f"{QUEUE_STORM_LINK} gives both modes' figures as measured). {guarantees}\n"
         )
     both = modes_conclusion(result, guarantees)
     if both is not None:
@@ -290,11 +291,26 @@ def _drain_words(latency: StormResult, binding: RateReading) -> str:
 
 def _guarantees(result: StormResult) -> str:
     once = [_once(result, "this storm's database")]
-    if result.under_latency is not None and result.under_latency.figure:
-        once.append(_once(result.under_latency, "the storm under latency"))
+    latency = result.under_latency
+    if latency is not None and latency.figure:
+        once.append(_once(latency, "the storm under latency"))
+    queued = [
+        storm
+        for storm in (result.queued, latency.queued if latency is not None else None)
+        if storm is not None and storm.figure
+    ]
+    once += [_once(storm, f"the {storm.name}") for storm in queued]
+    queue = (
+        "; in queue mode an event that cannot be kept answers 5xx, and one kept whose "
+        "apply fails is tried again by the worker (tests/unit/application/"
+        "test_webhook_queue.py)"
+        if queued
+        else ""
+    )
     return (
         f"Either way, {'; '.join(once)}; and a failure answers 5xx so that Stripe "
-        "redelivers, the redelivery applied once (tests/integration/http/test_webhook_crash.py)."
+        "redelivers, the redelivery applied once (tests/integration/http/test_webhook_crash.py)"
+        f"{queue}."
     )
 
 

@@ -132,6 +132,12 @@ def test_the_report_puts_both_modes_side_by_side_and_judges_each(
     # No storm under latency in queue mode: the conclusion is from what was measured.
     assert "**Conclusion: the figures favour applying in the request** (the default" in text
     assert "queue mode acknowledged with p99 40 ms against 90 ms in the request" in text
+    assert "exactly once held in the webhook storm in queue mode (10,000 confirmed" in text
+    assert "one kept whose apply fails is tried again by the worker" in text
+    # After the storm's own section and its conclusion, which links it.
+    assert text.index("### Apply in the request or from the inbox") < text.index(
+        "## Webhook storm in queue mode"
+    )
 
 
 def test_queue_mode_is_favoured_when_the_request_passes_a_limit_the_queue_keeps() -> None:
