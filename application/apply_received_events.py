@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from application.payment_events import ApplyPaymentEvent, EventApplied
+from application.payment_events import EventApplied
 from application.ports.gateway import PaymentGateway
+from application.ports.gateway_events import PaymentEvent
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import ReceivedEvent
 from application.uow import UnitOfWorkFactory
@@ -27,6 +29,9 @@ log = logging.getLogger("bookpay.webhook_queue")
 
 LEASE = timedelta(minutes=5)
 BATCH = 32
+# Events of a batch applied at once: enough to keep the paced gateway busy while each call
+# waits for Stripe, few enough to leave most of the pool's connections to the requests.
+CONCURRENCY = 8
 FIRST_BACKOFF = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(minutes=5)
 
@@ -59,27 +64,32 @@ class ApplyReceivedEvents:
         self,
         uow: UnitOfWorkFactory,
         gateway: PaymentGateway,
-        apply_event: ApplyPaymentEvent,
+        apply_event: Callable[[PaymentEvent], Awaitable[EventApplied]],
         clock: Clock,
         *,
         lease: timedelta = LEASE,
         batch: int = BATCH,
+        concurrency: int = CONCURRENCY,
     ) -> None:
-        """`gateway` reads the kept bodies back; `apply_event` is the worker's own (its
-        gateway paced to Stripe's rate limits by the composition root)."""
+        """`gateway` reads the kept bodies back; `apply_event` is the worker's own
+        ApplyPaymentEvent (its gateway paced to Stripe's limits by the composition root)."""
         self._uow = uow
         self._gateway = gateway
         self._apply = apply_event
         self._clock = clock
         self._lease = lease
         self._batch = batch
+        self._concurrency = concurrency
 
     async def __call__(self) -> Drained:
         """Apply batches until one comes back short (nothing else is due now)."""
         done = retried = 0
+        at_once = asyncio.Semaphore(self._concurrency)
         while True:
             claimed = await self._claim()
-            results = await asyncio.gather(*(self._applied(event) for event in claimed))
+            if not claimed:
+                return Drained(done, retried)
+            results = await asyncio.gather(*(self._applied(e, at_once) for e in claimed))
             await self._settle(claimed, results)
             failed = sum(1 for result in results if result is not None)
             done, retried = done + len(claimed) - failed, retried + failed
@@ -92,11 +102,14 @@ class ApplyReceivedEvents:
             await uow.commit()
         return claimed
 
-    async def _applied(self, received: ReceivedEvent) -> Exception | None:
+    async def _applied(
+        self, received: ReceivedEvent, at_once: asyncio.Semaphore
+    ) -> Exception | None:
         """None once applied (or found applied); else the error, to try again later."""
         try:
             event = self._gateway.read_event(received.payload, received.endpoint)
-            outcome: EventApplied = await self._apply(event)
+            async with at_once:
+                outcome: EventApplied = await self._apply(event)
             log.debug("received event %s: %s", received.event_id, outcome.outcome)
         except Exception as error:
             return error

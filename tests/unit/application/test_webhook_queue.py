@@ -9,6 +9,7 @@ limiter, and a duplicate costs none.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -19,16 +20,17 @@ import pytest
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.rate_limits.pacing import PacedGateway
 from adapters.stripe_wire.signature import sign
-from application.apply_received_events import LEASE, Drained, backoff
+from application.apply_received_events import LEASE, ApplyReceivedEvents, Drained, backoff
 from application.errors import InvalidWebhookSignature
-from application.payment_events import Outcome
+from application.payment_events import EventApplied, Outcome
 from application.ports.gateway import PaymentGateway, WebhookEndpoint
+from application.ports.gateway_events import IgnoredEvent, PaymentEvent
 from application.ports.unit_of_work import QueueDepth, ReceivedEvent
 from domain.booking import BookingStatus
 from domain.ledger import EntryKind
 from tests.support.gateway_doubles import SessionsUnreadable
 from tests.support.pool_watch import PoolWatch, WatchedGateway
-from tests.unit.application.conftest import App, Shop, build_app, checkout, open_shop
+from tests.unit.application.conftest import START, App, Shop, build_app, checkout, open_shop
 
 SECRETS = {WebhookEndpoint.PLATFORM: "whsec_platform", WebhookEndpoint.CONNECT: "whsec_connect"}
 COMPLETED = "checkout.session.completed"
@@ -121,11 +123,22 @@ async def test_the_answer_says_queued_and_a_redelivery_after_applying_says_dupli
     assert (await _depth(app)).count == 0
 
 
-async def test_an_ignored_type_is_answered_at_once_and_not_queued(app_queue: App) -> None:
+@pytest.mark.parametrize(
+    ("event_type", "livemode"),
+    [("customer.created", b"false"), (COMPLETED, b"true")],
+    ids=["a type Bookpay does not act on", "an event of the other mode"],
+)
+async def test_an_ignored_event_is_answered_at_once_and_not_queued(
+    app_queue: App, event_type: str, livemode: bytes
+) -> None:
     body = (
-        b'{"id": "evt_x", "object": "event", "type": "customer.created", "created": %d, '
-        b'"livemode": false, "data": {"object": {"id": "cus_1", "object": "customer"}}}'
-        % int(app_queue.clock.now().timestamp())
+        b'{"id": "evt_x", "object": "event", "type": "%s", "created": %d, "livemode": %s, '
+        % (
+            event_type.encode(),
+            int(app_queue.clock.now().timestamp()),
+            livemode,
+        )
+        + b'"data": {"object": {"id": "cus_1", "object": "customer"}}}'
     )
     header = sign(body, SECRETS[WebhookEndpoint.PLATFORM], app_queue.clock.now())
 
@@ -281,3 +294,42 @@ async def test_the_pace_counts_each_gateway_call_and_nothing_for_a_duplicate() -
 @pytest.fixture
 def app_queue() -> App:
     return build_app(queue=True)
+
+
+async def test_a_batch_is_applied_a_few_events_at_a_time() -> None:
+    """Each event applied holds a database connection in turn: a batch never takes more
+    than `concurrency` at once, leaving the rest of the pool to the requests."""
+    app = build_app(queue=True)
+    in_flight, most = 0, 0
+
+    async def apply(event: PaymentEvent) -> EventApplied:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        for _ in range(3):
+            await asyncio.sleep(0)  # let the others of the batch start if they may
+        in_flight -= 1
+        return EventApplied(Outcome.IGNORED)
+
+    async with app.db.unit_of_work() as uow:
+        for n in range(7):
+            body = b'{"id": "evt_%d", "object": "event"}' % n
+            await uow.received_events.receive(
+                ReceivedEvent(f"evt_{n}", WebhookEndpoint.PLATFORM, body, app.clock.now())
+            )
+        await uow.commit()
+    drain = ApplyReceivedEvents(
+        app.db.unit_of_work,
+        _ReadsAnything(),  # type: ignore[arg-type]  # only reads bodies
+        apply,
+        app.clock,
+        concurrency=2,
+    )
+
+    assert await drain() == Drained(done=7)
+    assert most == 2
+
+
+class _ReadsAnything:
+    def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
+        return IgnoredEvent(event_id="evt", created_at=START, account_id=None, type="x")
