@@ -180,7 +180,8 @@ def _without_latency(result: StormResult, apply_share: float | None) -> str:
         f"{QUOTED_TIMEOUT_MS / max(p99, 1e-9):.1f} × below the shortest timeout quoted for "
         f"Stripe ({QUOTED_TIMEOUT_MS:,} ms); {moved}{drained}. Applying in the request "
         "keeps Stripe's retries as the only retry path, visible in Stripe's dashboard; "
-        "from an inbox, a failed apply would need a worker and an alert of Bookpay's own."
+        "in queue mode a failed apply is tried again by Bookpay's own worker, out of Stripe's "
+        "sight (an alert of Bookpay's own on the queue: its depth and oldest age on /metrics)."
     )
 
 
@@ -196,7 +197,8 @@ def _with_latency(latency: StormResult, without: str, guarantees: str) -> str:
         f"{gateway} with {latency.connections} deliveries at once"
     )
     inbox = (
-        "**Conclusion: acknowledge from the inbox** (Bookpay, as built, applies in the request)."
+        "**Conclusion: acknowledge from the inbox** (`BOOKPAY_WEBHOOK_MODE=queue`; in the "
+        "request is the default, and this run did not measure queue mode: --no-queue-storm)."
     )
     if p99 >= QUOTED_TIMEOUT_MS:
         return (
@@ -262,14 +264,17 @@ def _pacing(latency: StormResult) -> str:
     calls = gateway_calls(latency)
     each = calls.per_duplicate if calls is not None else None
     if calls is None or each is None:
-        return "a limiter of Bookpay's own on its fetches (none today)"
+        return (
+            "a limiter of Bookpay's own on its fetches (none in the request; queue mode "
+            "paces its worker)"
+        )
     if each == 0:
         return (
-            "a limiter of Bookpay's own on its fetches (none today; duplicates already "
+            "a limiter of Bookpay's own on its fetches (none in the request; duplicates already "
             "skip the gateway)"
         )
     return (
-        "a limiter of Bookpay's own on its fetches (none today), and duplicates answered "
+        "a limiter of Bookpay's own on its fetches (none in the request), and duplicates answered "
         f"from the inbox before fetching (now {each:.2f} calls each: about "
         f"{calls.on_duplicates or 0.0:,.0f} of the storm's {calls.in_storm:,.0f} calls)"
     )
