@@ -1,12 +1,10 @@
-"""The loads production brings (issue 19), on PostgreSQL with one worker:
-
-- Stripe's latency: the fake gateway answers after a log-normal delay (p50 300 ms, p99
-  1.2 s; BOOKPAY_FAKE_STRIPE_LATENCY_MS) while 256 customers check out at once on the
-  default pool, then half as many (the p99 then shows whether anything waits beyond the
-  gateway: a connection or transaction held across the call would queue everyone else);
-  then the same customers race for the last seats of a scarce offering (every seat sold,
-  none twice).
-(The webhook storms, under the same latency too: bench/storms.py.)
+"""Stripe's latency (issue 19), on PostgreSQL with one worker: the fake gateway answers
+after a log-normal delay (p50 300 ms, p99 1.2 s; BOOKPAY_FAKE_STRIPE_LATENCY_MS) while 256
+customers check out at once on the default pool, then half as many (the p99 then shows
+whether anything waits beyond the gateway: a connection or transaction held across the
+call would queue everyone else); then the same customers race for the last seats of a
+scarce offering (every seat sold, none twice). The webhook storms, under the same latency
+too, are bench/storms.py's.
 """
 
 from __future__ import annotations
@@ -17,17 +15,8 @@ from typing import Any
 import httpx
 
 from adapters.sql.database import DEFAULT_POSTGRES_POOL_SIZE
-from bench.checks import (
-    Checks,
-    audit_seats,
-    seats_taken,
-)
-from bench.common import (
-    free_port,
-    log,
-    throwaway_database,
-    with_engine,
-)
+from bench.checks import Checks, audit_seats, seats_taken
+from bench.common import free_port, log, throwaway_database, with_engine
 from bench.load import LoadSettings, run_load
 from bench.server_phases import percentile_ms
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server

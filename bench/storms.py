@@ -192,7 +192,8 @@ def expected_storm_seconds(events: int, p50_ms: float, connections: int) -> floa
 def _storm(result: StormResult, extra_env: dict[str, str], checks: Checks) -> None:
     """Serve a throwaway database, seed `result.events` pending bookings, send the storm
     until all are in, redeliver what was not applied, and check: no errors, every event
-    sent, no pool timeout, exactly once and the seats in the database. Under latency, also
+    sent, no pool timeout, exactly once and the seats in the database; in queue mode after
+    the drain (bench/queue_drain.py), which it checks too. Under latency, also
     the fake's calls during the storm and during a duplicates-only pass."""
     with throwaway_database("postgres") as url:
         port = free_port()
