@@ -46,16 +46,19 @@ class Checks:
 
     results: list[tuple[str, bool]] = field(default_factory=list)
     not_judged: list[str] = field(default_factory=list)
+    # Quiet: nothing logged (a draft judgement, bench.run's before its profiles).
+    quiet: bool = False
 
     def expect(self, ok: bool, what: str) -> bool:
         self.results.append((what, ok))
-        if not ok:
+        if not ok and not self.quiet:
             log(f"CHECK FAILED: {what}")
         return ok
 
     def cannot_judge(self, what: str) -> None:
         self.not_judged.append(what)
-        log(f"NOT JUDGED: {what}")
+        if not self.quiet:
+            log(f"NOT JUDGED: {what}")
 
     @property
     def failures(self) -> list[str]:

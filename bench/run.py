@@ -130,9 +130,18 @@ def main() -> None:
         py_spy = ensure_py_spy()
         if py_spy is not None:
             # Only the profiles that explain a miss: judged once without them (on checks
-            # of its own, so that nothing is counted twice), then profiled.
+            # of its own, quiet, so that nothing is counted or logged twice), then profiled.
             draft = Report(
-                started_at, load, command, configs, latency, storm, growth, quotes, {}, Checks()
+                started_at,
+                load,
+                command,
+                configs,
+                latency,
+                storm,
+                growth,
+                quotes,
+                {},
+                Checks(quiet=True),
             )
             draft.evaluate()
             profiles = profile_bookpay(py_spy, load, needed_profiles(draft))

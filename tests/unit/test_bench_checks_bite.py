@@ -298,3 +298,16 @@ def test_a_failed_check_ends_the_run_with_status_1_and_a_passing_run_returns() -
     with pytest.raises(SystemExit) as ended:
         finish(failing)
     assert ended.value.code == 1
+
+
+def test_a_quiet_draft_keeps_its_failures_and_logs_none(capsys: pytest.CaptureFixture[str]) -> None:
+    checks = Checks(quiet=True)
+    checks.expect(False, "storm: no errors")
+    checks.cannot_judge("checkout ≥ 40 %")
+    assert checks.failures == ["storm: no errors"]
+    assert checks.run_fails
+    said = capsys.readouterr()
+    assert (said.out, said.err) == ("", "")
+    Checks().expect(False, "storm: no errors")
+    logged = capsys.readouterr()
+    assert "CHECK FAILED: storm: no errors" in logged.err + logged.out
