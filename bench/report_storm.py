@@ -112,10 +112,13 @@ def conclusion(
     p99 = float(fig["p99_ms"])
     guarantees = _guarantees(result)
     latency = result.under_latency
-    if not_judged is None and latency is not None and latency.figure:
-        starved = starved_figure(latency.figure)
-        if starved is not None:
-            not_judged = f"the storm under latency was measured with the server starved: {starved}"
+    others = [latency, result.queued, latency.queued if latency is not None else None]
+    for other in others:
+        if not_judged is None and other is not None and other.figure:
+            starved = starved_figure(other.figure)
+            if starved is not None:
+                name = "storm under latency" if other is latency else other.name
+                not_judged = f"the {name} was measured with the server starved: {starved}"
     if not_judged is not None:
         return (
             "**Conclusion: none from this run.** The storm's figures are not judged "

@@ -174,3 +174,22 @@ def test_a_queue_that_did_not_drain_favours_neither_mode() -> None:
     assert text.startswith("**Conclusion: neither mode kept every bound in this run.**")
     assert "its storm's p99 reached 3,000 ms" in text
     assert "webhook storm in queue mode: the queue did not drain" in text
+
+
+def test_a_queue_mode_storm_measured_starved_draws_no_conclusion() -> None:
+    from bench.report_storm import conclusion
+
+    storm = StormResult(10_000, figure=make_figure(600, 90, duplicates_sent=2500))
+    storm.check = applied_once(10_000)
+    storm.queued = _queued(40, 5.0, 20.0)
+    # Its workers at 0.2 of a core each with no idle core while 1.5 cores went elsewhere.
+    storm.queued.figure.update(
+        server_cpu_share=0.4,
+        server_cpu_by_process=[0.2, 0.2],
+        postgres_cpu_share=0.05,
+        client_cpu_share=0.05,
+        wall_seconds=5.0,
+    )
+    text = conclusion(storm, 0.4)
+    assert text.startswith("**Conclusion: none from this run.**")
+    assert "the webhook storm in queue mode was measured with the server starved" in text
