@@ -46,16 +46,19 @@ class Checks:
 
     results: list[tuple[str, bool]] = field(default_factory=list)
     not_judged: list[str] = field(default_factory=list)
+    # Quiet: nothing logged (a draft judgement, bench.run's before its profiles).
+    quiet: bool = False
 
     def expect(self, ok: bool, what: str) -> bool:
         self.results.append((what, ok))
-        if not ok:
+        if not ok and not self.quiet:
             log(f"CHECK FAILED: {what}")
         return ok
 
     def cannot_judge(self, what: str) -> None:
         self.not_judged.append(what)
-        log(f"NOT JUDGED: {what}")
+        if not self.quiet:
+            log(f"NOT JUDGED: {what}")
 
     @property
     def failures(self) -> list[str]:
@@ -130,22 +133,30 @@ class Checks:
         )
 
     def no_transaction_across_gateway(
-        self, database_side: dict[str, Any], limit_ms: float, where: str
+        self, database_side: dict[str, Any], limit_ms: float, where: str, most_share: float
     ) -> bool:
-        """No transaction was held across a call to Stripe: the oldest open transaction
-        pg_stat_activity showed, sampled beside the load (bench/watch.py), stayed younger
-        than `limit_ms`, which many of the figure's calls outlast by more than the time
-        between samples (a transaction held across one lives as long as the call, so the
-        sampling would show it; bench/scenarios.py chooses the limit). Nothing sampled
-        fails too: then nothing was shown."""
+        """No transaction was held across a call to Stripe: of the samples of
+        pg_stat_activity taken beside the load (bench/watch.py, counting against `limit_ms`),
+        at most a share `most_share` (and at least one sample is always allowed) showed an
+        open transaction older than `limit_ms`. Held across the calls, transactions live as
+        long as the calls, so on a pool kept busy by them most samples would show one past
+        the limit (bench/scenarios.py chooses both numbers); one checkout's transaction
+        slowed past it by a CPU-starved event loop shows in a sample or two. Nothing
+        sampled, or samples not counted against this limit, fail too: then nothing was
+        shown."""
         activity = database_side.get("activity") or {}
         samples = int(activity.get("samples", 0))
         oldest = float(activity.get("oldest_transaction_ms", 0.0))
+        counted = activity.get("limit_ms") == limit_ms and "samples_over_limit" in activity
+        over = int(activity.get("samples_over_limit", 0))
+        allowed = max(1, int(most_share * samples))
         return self.expect(
-            samples > 0 and oldest < limit_ms,
-            f"{where}: no transaction held across a call to Stripe (the oldest open "
-            f"transaction in {samples} samples of pg_stat_activity was {oldest:.0f} ms old; "
-            f"the limit {limit_ms:.0f} ms)",
+            samples > 0 and counted and over <= allowed,
+            f"{where}: no transaction held across a call to Stripe ({over} of {samples} "
+            f"samples of pg_stat_activity showed an open transaction older than "
+            f"{limit_ms:.0f} ms, at most {allowed} allowed"
+            + ("" if counted else ", the samples not counted against that limit")
+            + f"; the oldest seen {oldest:.0f} ms)",
         )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import resource
 import secrets
 import sys
@@ -35,6 +36,9 @@ HOST = "127.0.0.1"
 # life, and 16 long-lived connections can land mostly on one worker; reconnecting now and
 # then spreads them the way many clients would, at about one TCP handshake per 50 requests.
 REQUESTS_PER_CONNECTION = 50
+# A webhook answer's outcome, read without parsing the whole body (entrypoints/http/webhooks.py
+# answers compact JSON).
+OUTCOME = re.compile(rb'"outcome":\s*"([a-z_]+)"')
 
 
 class Source(Protocol):
@@ -224,6 +228,8 @@ class Recorder:
     warmup_errors: int = 0
     first_error: str | None = None
     last_done: float = 0.0
+    # Webhook answers by their `outcome` (applied, duplicate, queued, …), warm-up included.
+    outcomes: Counter[str] = field(default_factory=Counter)
 
     def record(self, started: float, done: float, status: str, ok: bool, detail: str) -> None:
         if not ok and self.first_error is None:
@@ -303,6 +309,8 @@ async def _connection(
                 reader = writer = None
                 continue
             ok = status in source.expected
+            if isinstance(source, WebhookSource) and (found := OUTCOME.search(body)):
+                recorder.outcomes[found[1].decode()] += 1
             recorder.record(
                 started, time.perf_counter(), str(status), ok, body.decode("utf-8", "replace")
             )
@@ -369,6 +377,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         result["events_sent"] = len(source.sent)
         result["duplicates_sent"] = source.duplicates
         result["sent_booking_ids"] = [b["booking_id"] for b in source.bookings[: len(source.sent)]]
+        result["outcomes"] = dict(recorder.outcomes)
     return result
 
 

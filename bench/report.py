@@ -9,6 +9,7 @@ from typing import Any
 
 from bench import report_costs as costs
 from bench import report_growth, report_header, report_latency, report_profiles
+from bench import report_queue_storm as queue_storm
 from bench import report_scenarios as scenarios
 from bench import report_sections as sections
 from bench import report_storm as storm_choice
@@ -17,14 +18,9 @@ from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
 from bench.profiling import profile_key, storm_profile_key
-from bench.scenarios import STORM_CONNECTIONS, STORM_WORKERS, LatencyResult, StormResult
-
-Target = tuple[str, str, bool]
-# The measured value of a target whose figure or ceiling this run lacks (bench.run skipped
-# the scenario on request, or a figure is missing): never a ratio of 0 %.
-NOT_MEASURED = "not measured"
-# The measured value of a target whose ceiling, reference or own figure was starved of CPU.
-NOT_JUDGED = "not judged"
+from bench.report_judging import Target, TargetJudge
+from bench.scenarios import LatencyResult
+from bench.storms import STORM_CONNECTIONS, STORM_WORKERS, StormResult
 
 
 def _link(title: str) -> str:
@@ -32,7 +28,7 @@ def _link(title: str) -> str:
 
 
 @dataclass
-class Report:
+class Report(TargetJudge):
     started: datetime
     load: LoadSettings
     command: str
@@ -51,56 +47,6 @@ class Report:
     explanations: dict[str, str] = field(default_factory=dict)
     # Why each target not judged could not be (by target name).
     unjudged: dict[str, str] = field(default_factory=dict)
-
-    def _add(self, target: Target, *why: str) -> None:
-        self.targets.append(target)
-        self.explanations[target[0]] = " and ".join(why)
-
-    def _not_measured(self, name: str, missing: str, *, skipped: bool = False) -> None:
-        """A target this run has no figure for: named so, never a 0 % miss. A figure missing
-        from a scenario that ran fails the run's checks; a scenario skipped on request
-        (bench.run's options, shown in the header's command) does not."""
-        self._add((name, f"{NOT_MEASURED} ({missing})", False), missing)
-        if not skipped:
-            self.checks.expect(False, f"target measured: {name} ({missing})")
-
-    def _not_judged(self, name: str, role: str, why: str, *links: str) -> None:
-        """A target whose ceiling, reference or own figure was measured with the server
-        starved (report_costs.starved, starved_figure): neither met nor missed, and listed
-        apart from the correctness checks, failing the run too, so that a run on a busy
-        machine says it cannot judge instead of passing or failing silently."""
-        self._add((name, f"{NOT_JUDGED} ({role} starved: {why})", False), *links)
-        self.unjudged[name] = f"its {role} was measured with the server starved: {why}"
-        self.checks.cannot_judge(f"{name} ({self.unjudged[name]})")
-
-    def _ratio(
-        self,
-        name: str,
-        fig: dict[str, Any] | None,
-        ceiling: dict[str, Any] | None,
-        what: str,
-        *links: str,
-        role: str = "ceiling",
-    ) -> float | None:
-        """`fig`'s throughput over `ceiling`'s, or None (the target then named not measured
-        or not judged): a missing figure, a ceiling that is missing or measured no request,
-        a ceiling measured with the server starved, or the figure itself measured with the
-        server starved by other load."""
-        if fig is None or "rps" not in fig:
-            self._not_measured(name, f"no {what} figure")
-            return None
-        if ceiling is None or not float(ceiling.get("rps") or 0.0) > 0:
-            self._not_measured(name, f"no {role} for {what}")
-            return None
-        why = costs.starved(ceiling)
-        if why is not None:
-            self._not_judged(name, role, why, *links)
-            return None
-        why = costs.starved_figure(fig)
-        if why is not None:
-            self._not_judged(name, "figure", why, *links)
-            return None
-        return float(fig["rps"]) / float(ceiling["rps"])
 
     def config(self, database: str, workers: int, pgbouncer: bool = False) -> ConfigResult | None:
         for config in self.configs:
@@ -122,6 +68,9 @@ class Report:
         if config.nodelay:
             return links
         name = profile_key(key, config.database, config.pgbouncer, config.workers)
+        if name not in self.profiles:
+            # A two-worker miss: the same load's profile on one worker of that database.
+            name = profile_key(key, config.database, config.pgbouncer)
         title = sections.profile_title(name)
         links.append(_link(title) if name in self.profiles else sections.NO_PROFILE)
         return links
@@ -182,13 +131,16 @@ class Report:
         self._storm_target()
         self._growth_target()
 
-    def _storm_name(self) -> str:
-        storm = self.storm
+    def _storm_name(self, storm: StormResult | None = None, queued: bool = False) -> str:
+        """The storm's target; `queued`: the same storm's in queue mode (acknowledgements)."""
+        storm = storm or self.storm
         workers = storm.workers if storm is not None else STORM_WORKERS
         events = f"{storm.events:,}" if storm is not None else "10,000"
         return (
-            f"webhook storm ({events} events, 20 % duplicates, {STORM_CONNECTIONS} "
-            f"connections) ≥ 50 % of the one-insert ceiling (postgres, {_workers(workers)})"
+            f"webhook storm{' in queue mode' if queued else ''} ({events} events, 20 % "
+            f"duplicates, {STORM_CONNECTIONS} connections) "
+            f"{'acknowledged ' if queued else ''}≥ 50 % of the one-insert ceiling (postgres, "
+            f"{_workers(workers)})"
         )
 
     def _storm_unjudged(self) -> str | None:
@@ -201,7 +153,14 @@ class Report:
         return why
 
     def _storm_target(self) -> None:
-        storm, name = self.storm, self._storm_name()
+        self._one_storm_target(self.storm)
+        if self.storm is not None and self.storm.queued is not None:
+            self._one_storm_target(self.storm.queued)
+
+    def _one_storm_target(self, storm: StormResult | None) -> None:
+        queued = storm is not None and storm.mode == "queue"
+        name = self._storm_name(storm, queued)
+        section = _link(queue_storm.QUEUE_STORM_TITLE if queued else "Webhook storm")
         if storm is None:
             self._not_measured(name, "not run: --storm-events 0", skipped=True)
             return
@@ -220,20 +179,29 @@ class Report:
             ceiling,
             "webhook storm",
             costs.costs_link(same),
-            *self._storm_profile(),
+            *([] if queued else self._storm_profile()),
         )
         if ratio is None:
             return
+        applied = (
+            f", every event applied within {queue_storm.applied_within(storm):.0f} s"
+            if queued and storm.drain.get("drained")
+            else ", the queue NOT drained"
+            if queued
+            else ""
+        )
         self._add(
             (
                 name,
-                f"{100 * ratio:.0f} %, p99 {storm.figure['p99_ms']:.0f} ms"
+                f"{100 * ratio:.0f} %, p99 {storm.figure['p99_ms']:.0f} ms{applied}"
                 + _with_errors(storm.figure),
-                ratio >= 0.5 and _answered_well(storm.figure),
+                ratio >= 0.5
+                and _answered_well(storm.figure)
+                and (not queued or bool(storm.drain.get("drained"))),
             ),
-            _link("Webhook storm"),
+            section,
             _link(storm_choice.STORM_CHOICE_TITLE),
-            *self._storm_profile(),
+            *([] if queued else self._storm_profile()),
         )
 
     def _storm_profile(self) -> list[str]:
@@ -368,6 +336,7 @@ class Report:
                 self.config("postgres", 1),
                 self._storm_unjudged(),
             )
+            queue_storm.queue_storm(out, self.storm, self.config("postgres", self.storm.workers))
         scenarios.pgbouncer(out, self.configs)
         scenarios.worker_share(out, self.configs)
         sections.webhooks_once(out, self.configs)

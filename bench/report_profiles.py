@@ -14,17 +14,18 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
         add("## Profiles (py-spy)\n")
         add(
             "Sampled at 200 Hz over the server while it takes each load (its warm-up "
-            "included); each profile names its configuration and load. On one worker, "
-            "PostgreSQL served directly and SQLite are profiled under every load a target "
-            "measures (SQLite's browsing over a shorter load), PostgreSQL via PgBouncer under "
-            "the checkout and the webhooks. On two workers, py-spy follows uvicorn's "
-            "supervisor and both workers (`--subprocesses`) under the checkout, the "
-            "webhooks and browsing (over the shorter load) on each database, and on "
-            "PostgreSQL under the webhooks on the storm's "
+            "included); each profile names its configuration and load. Only the loads "
+            "whose targets this run missed are profiled (a met target needs no "
+            "explaining; bench/profile_choice.py): on one worker of the configuration that "
+            "missed (each over 3 s of its load, those under latency over the figure's own); a "
+            "two-worker miss links its "
+            "database's one-worker profile of the same load (the same code per request; "
+            "its costs section splits the CPU by worker); the storm's miss, the storm's "
+            "load over uvicorn's supervisor and both workers (`--subprocesses`) on its "
             "64 connections: their samples are summed over the processes, so every share "
             "below, the event loop's waits and aiosqlite's threads included, is of both "
-            "workers together (each profile gives each process's share of its samples); "
-            "their costs sections give each figure's CPU per request, by worker, PostgreSQL "
+            "workers together (the profile gives each process's share of its samples); "
+            "the costs sections give each figure's CPU per request, by worker, PostgreSQL "
             "and the load generator, and the machine's idle cores. Shares are of the "
             "samples py-spy kept as running (without `--idle`); it keeps some in which a "
             "thread waits, catching a thread woken hundreds of times a second runnable, so "
@@ -61,7 +62,7 @@ def profiles(out: Lines, profiles: dict[str, dict[str, Any]]) -> None:
 
 def where_sampled(prof: dict[str, Any]) -> str:
     """The samples in which the event loop waited, and those in aiosqlite's connection
-    threads, waiting for their next statement or running one (bench/profiling.py,
+    threads, waiting for their next statement or running one (bench/profile_summary.py,
     where_sampled), when the profile has any of them."""
     found = prof.get("where_sampled") or {}
     thread = float(found.get("aiosqlite_thread", 0.0))

@@ -10,7 +10,8 @@ from bench import report_pooler
 from bench.configs import ConfigResult
 from bench.report_sections import NAMES, Lines, _errors, _ms, _ratio, database
 from bench.report_waits import waited_on
-from bench.scenarios import SCARCE_SEATS, SCARCE_SLOTS, LatencyResult, StormResult
+from bench.scenarios import SCARCE_SEATS, SCARCE_SLOTS, LatencyResult
+from bench.storms import StormResult
 
 
 def _row(label: str, fig: dict[str, Any], ratio: str) -> str:

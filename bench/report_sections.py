@@ -94,10 +94,9 @@ def targets(
     add(
         "A miss names the section whose figures of this run explain it: for a throughput "
         "ratio, that configuration's costs per request against its ceiling's, and the "
-        "server's py-spy profile under that load where one is taken: on one worker every "
-        "load on PostgreSQL served directly and on SQLite, the checkout and the webhooks "
-        "through PgBouncer; on two workers every load on each database, py-spy following "
-        "uvicorn's supervisor and both workers, and the storm's load; for "
+        "server's py-spy profile under that load: only missed loads are profiled, on one "
+        "worker of the configuration that missed (a two-worker miss links its database's "
+        "one-worker profile), the storm's load over both workers; for "
         "the other targets, the section that measures them. Each figure is one measurement "
         "of a few seconds (those under Stripe's latency twice as long) on a shared machine: "
         "two idle runs of the same tree differed by up to half on the latency and SQLite "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bench.configs import ConfigResult
 from bench.report_costs import _bound, per_request, starved_figure
+from bench.report_queue_storm import QUEUE_STORM_LINK, modes_conclusion
 from bench.report_sections import Lines, anchor
 from bench.report_storm_latency import (
     LATENCY_STORM_TITLE,
@@ -14,18 +15,16 @@ from bench.report_storm_latency import (
     latency_storm,
     storm_rates,
 )
-from bench.scenarios import StormResult
+from bench.storms import StormResult
 from bench.stripe_limits import (
     ENDPOINT_REQUESTS_PER_SECOND,
     LIVE_OPERATIONS_PER_SECOND,
+    QUOTED_TIMEOUT_MS,
     STRIPE_RATE_LIMITS_URL,
 )
 
 STORM_CHOICE_TITLE = "Apply in the request or from the inbox"
 STRIPE_WEBHOOKS_URL = "https://docs.stripe.com/webhooks#acknowledge-events-immediately"
-# The shortest timeout for a webhook's answer that write-ups about Stripe quote (Stripe
-# publishes none): the storm's p99 must stay well under it for applying in the request.
-QUOTED_TIMEOUT_MS = 3_000
 LATENCY_STORM_LINK = f"[{LATENCY_STORM_TITLE}]({anchor(LATENCY_STORM_TITLE)})"
 
 
@@ -113,17 +112,24 @@ def conclusion(
     p99 = float(fig["p99_ms"])
     guarantees = _guarantees(result)
     latency = result.under_latency
-    if not_judged is None and latency is not None and latency.figure:
-        starved = starved_figure(latency.figure)
-        if starved is not None:
-            not_judged = f"the storm under latency was measured with the server starved: {starved}"
+    others = [latency, result.queued, latency.queued if latency is not None else None]
+    for other in others:
+        if not_judged is None and other is not None and other.figure:
+            starved = starved_figure(other.figure)
+            if starved is not None:
+                name = "storm under latency" if other is latency else other.name
+                not_judged = f"the {name} was measured with the server starved: {starved}"
     if not_judged is not None:
         return (
             "**Conclusion: none from this run.** The storm's figures are not judged "
             f"({not_judged}): the p99 and CPU readings the choice rests on were not the "
-            "tree's own, so this run recommends neither design (Bookpay, as built, applies in "
-            f"the request; this run neither confirms nor questions that). {guarantees}\n"
+            "tree's own, so this run favours neither mode (Bookpay applies in the request "
+            "by default and acknowledges first with `BOOKPAY_WEBHOOK_MODE=queue`; "
+            f"{QUEUE_STORM_LINK} gives both modes' figures as measured). {guarantees}\n"
         )
+    both = modes_conclusion(result, guarantees)
+    if both is not None:
+        return both
     if p99 >= QUOTED_TIMEOUT_MS:
         return (
             f"**Conclusion: acknowledge from the inbox.** The storm's p99 ({p99:.0f} ms) "
@@ -177,7 +183,8 @@ def _without_latency(result: StormResult, apply_share: float | None) -> str:
         f"{QUOTED_TIMEOUT_MS / max(p99, 1e-9):.1f} × below the shortest timeout quoted for "
         f"Stripe ({QUOTED_TIMEOUT_MS:,} ms); {moved}{drained}. Applying in the request "
         "keeps Stripe's retries as the only retry path, visible in Stripe's dashboard; "
-        "from an inbox, a failed apply would need a worker and an alert of Bookpay's own."
+        "in queue mode a failed apply is tried again by Bookpay's own worker, out of Stripe's "
+        "sight (an alert of Bookpay's own on the queue: its depth and oldest age on /metrics)."
     )
 
 
@@ -193,7 +200,8 @@ def _with_latency(latency: StormResult, without: str, guarantees: str) -> str:
         f"{gateway} with {latency.connections} deliveries at once"
     )
     inbox = (
-        "**Conclusion: acknowledge from the inbox** (Bookpay, as built, applies in the request)."
+        "**Conclusion: acknowledge from the inbox** (`BOOKPAY_WEBHOOK_MODE=queue`; in the "
+        "request is the default, and this run did not measure queue mode: --no-queue-storm)."
     )
     if p99 >= QUOTED_TIMEOUT_MS:
         return (
@@ -259,14 +267,17 @@ def _pacing(latency: StormResult) -> str:
     calls = gateway_calls(latency)
     each = calls.per_duplicate if calls is not None else None
     if calls is None or each is None:
-        return "a limiter of Bookpay's own on its fetches (none today)"
+        return (
+            "a limiter of Bookpay's own on its fetches (none in the request; queue mode "
+            "paces its worker)"
+        )
     if each == 0:
         return (
-            "a limiter of Bookpay's own on its fetches (none today; duplicates already "
+            "a limiter of Bookpay's own on its fetches (none in the request; duplicates already "
             "skip the gateway)"
         )
     return (
-        "a limiter of Bookpay's own on its fetches (none today), and duplicates answered "
+        "a limiter of Bookpay's own on its fetches (none in the request), and duplicates answered "
         f"from the inbox before fetching (now {each:.2f} calls each: about "
         f"{calls.on_duplicates or 0.0:,.0f} of the storm's {calls.in_storm:,.0f} calls)"
     )
@@ -288,11 +299,26 @@ def _drain_words(latency: StormResult, binding: RateReading) -> str:
 
 def _guarantees(result: StormResult) -> str:
     once = [_once(result, "this storm's database")]
-    if result.under_latency is not None and result.under_latency.figure:
-        once.append(_once(result.under_latency, "the storm under latency"))
+    latency = result.under_latency
+    if latency is not None and latency.figure:
+        once.append(_once(latency, "the storm under latency"))
+    queued = [
+        storm
+        for storm in (result.queued, latency.queued if latency is not None else None)
+        if storm is not None and storm.figure
+    ]
+    once += [_once(storm, f"the {storm.name}") for storm in queued]
+    queue = (
+        "; in queue mode an event that cannot be kept answers 5xx, and one kept whose "
+        "apply fails is tried again by the worker (tests/unit/application/"
+        "test_webhook_queue.py)"
+        if queued
+        else ""
+    )
     return (
         f"Either way, {'; '.join(once)}; and a failure answers 5xx so that Stripe "
-        "redelivers, the redelivery applied once (tests/integration/http/test_webhook_crash.py)."
+        "redelivers, the redelivery applied once (tests/integration/http/test_webhook_crash.py)"
+        f"{queue}."
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bench.report_costs import bound_by
 from bench.report_sections import Lines, _errors, _ms
 from bench.report_waits import waited_on
-from bench.scenarios import StormResult, expected_storm_seconds
+from bench.storms import StormResult, expected_storm_seconds
 from bench.stripe_limits import RATE_LIMITS
 
 LATENCY_STORM_TITLE = "The storm under Stripe's latency"

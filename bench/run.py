@@ -5,9 +5,11 @@
    on the same throwaway database: browsing (availability, the hosted booking page),
    checkout and webhooks (bench/configs.py).
 2. Checkout under Stripe's latency with 256 customers, and the race for the last seats;
-   a webhook storm of 10,000 events, and of 2,000 under Stripe's latency (bench/scenarios.py).
+   a webhook storm of 10,000 events, and of 2,000 under Stripe's latency, each applied in
+   the request and then in queue mode (400 under latency, paced: bench/storms.py).
 3. Growth: 1 thousand vs 1 million bookings and ledger entries (bench/growth.py).
-4. Fee quotes in-process, py-spy profiles; docs/benchmarks.md (bench/report*.py).
+4. Fee quotes in-process; py-spy profiles of the loads whose targets missed
+   (bench/profile_choice.py); docs/benchmarks.md (bench/report*.py).
 
 Every correctness check (exactly once, no overbooking, no pool timeout, no error) is
 asserted: after writing the report the run exits 1 when any failed, or when a target could
@@ -32,11 +34,15 @@ from bench.common import ROOT, log
 from bench.configs import ConfigResult, measure_configuration
 from bench.growth import measure_growth
 from bench.load import LoadSettings
+from bench.profile_choice import needed_profiles
 from bench.profiling import ensure_py_spy, profile_bookpay
 from bench.quotes import measure_fee_quotes
 from bench.report import Report
-from bench.scenarios import (
-    measure_gateway_latency,
+from bench.scenarios import measure_gateway_latency
+from bench.storms import (
+    QUEUE_LATENCY_EVENTS,
+    measure_queue_storm,
+    measure_queue_storm_under_latency,
     measure_storm_under_latency,
     measure_webhook_storm,
 )
@@ -54,6 +60,17 @@ def _arguments() -> argparse.Namespace:
         type=int,
         default=2_000,
         help="events of the storm under the gateway's latency (0 for none; needs the storm)",
+    )
+    parser.add_argument(
+        "--no-queue-storm",
+        action="store_true",
+        help="no storms in queue mode (BOOKPAY_WEBHOOK_MODE=queue) beside the in-request ones",
+    )
+    parser.add_argument(
+        "--storm-queue-latency-events",
+        type=int,
+        default=QUEUE_LATENCY_EVENTS,
+        help="events of the queue-mode storm under latency, paced (0 for none; needs both)",
     )
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--workers", default="1,2")
@@ -98,15 +115,36 @@ def main() -> None:
         configs.append(measure_configuration(database, int(workers), load, checks, nodelay=True))
     latency = None if args.no_latency else measure_gateway_latency(load, checks)
     storm = measure_webhook_storm(args.storm_events, checks) if args.storm_events else None
+    if storm is not None and not args.no_queue_storm:
+        storm.queued = measure_queue_storm(args.storm_events, checks)
     if storm is not None and args.storm_latency_events:
         storm.under_latency = measure_storm_under_latency(args.storm_latency_events, checks)
+        if not args.no_queue_storm and args.storm_queue_latency_events:
+            storm.under_latency.queued = measure_queue_storm_under_latency(
+                args.storm_queue_latency_events, checks
+            )
     growth = None if args.no_growth else measure_growth(load, args.history, checks)
+    command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
     profiles: dict[str, dict[str, Any]] = {}
     if not args.no_profile:
         py_spy = ensure_py_spy()
         if py_spy is not None:
-            profiles = profile_bookpay(py_spy, load)
-    command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
+            # Only the profiles that explain a miss: judged once without them (on checks
+            # of its own, quiet, so that nothing is counted or logged twice), then profiled.
+            draft = Report(
+                started_at,
+                load,
+                command,
+                configs,
+                latency,
+                storm,
+                growth,
+                quotes,
+                {},
+                Checks(quiet=True),
+            )
+            draft.evaluate()
+            profiles = profile_bookpay(py_spy, load, needed_profiles(draft))
     report = Report(
         started_at, load, command, configs, latency, storm, growth, quotes, profiles, checks
     )

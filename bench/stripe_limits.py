@@ -16,3 +16,6 @@ RATE_LIMITS = (
     ("live mode's limit in all", LIVE_OPERATIONS_PER_SECOND),
     ("one endpoint's default limit", ENDPOINT_REQUESTS_PER_SECOND),
 )
+# The shortest timeout for a webhook's answer that write-ups about Stripe quote (Stripe
+# publishes none): a storm's p99 must stay well under it.
+QUOTED_TIMEOUT_MS = 3_000

@@ -71,6 +71,9 @@ class WatchTarget:
     readiness_port: int | None = None
     # With a port, PgBouncer's admin console is read beside the load (bench/pooler_console.py).
     pooler_port: int | None = None
+    # With `activity` and a limit (ms): how many samples showed an open transaction older
+    # than it (Checks.no_transaction_across_gateway).
+    transaction_limit_ms: float | None = None
 
     @property
     def sqlite_lock(self) -> Path | None:
@@ -81,7 +84,10 @@ class WatchTarget:
 
 @dataclass
 class _Activity:
+    limit_ms: float | None = None
     samples: int = 0
+    # Samples in which some open transaction was older than `limit_ms`.
+    over_limit: int = 0
     states: Counter[str] = field(default_factory=Counter)  # summed over samples
     most: Counter[str] = field(default_factory=Counter)  # the most seen in one sample
     oldest_transaction_ms: float = 0.0
@@ -95,9 +101,12 @@ class _Activity:
         self.states.update(here)
         for state, count in here.items():
             self.most[state] = max(self.most[state], count)
+        ages = [float(row["xact_ms"]) for row in rows if row["xact_ms"] is not None]
+        if ages:
+            self.oldest_transaction_ms = max(self.oldest_transaction_ms, *ages)
+        if self.limit_ms is not None and ages and max(ages) > self.limit_ms:
+            self.over_limit += 1
         for row in rows:
-            if row["xact_ms"] is not None:
-                self.oldest_transaction_ms = max(self.oldest_transaction_ms, row["xact_ms"])
             if row["state"] == "active" and row["wait_event_type"]:
                 self.waits[f"{row['wait_event_type']}:{row['wait_event']}"] += 1
             if row["state"] == "active":
@@ -112,6 +121,11 @@ class _Activity:
             "oldest_transaction_ms": self.oldest_transaction_ms,
             "active_waits": dict(self.waits.most_common(4)),
             "mean_active_by": {kind: count / n for kind, count in self.active_by.items()},
+            **(
+                {"limit_ms": self.limit_ms, "samples_over_limit": self.over_limit}
+                if self.limit_ms is not None
+                else {}
+            ),
         }
 
 
@@ -195,7 +209,7 @@ class Watch:
         lock_samples = 0
         waiting = 0
         holders: Counter[int] = Counter()
-        activity = _Activity()
+        activity = _Activity(limit_ms=target.transaction_limit_ms)
         next_activity = 0.0
         readiness = _Readiness()
         # A connection per probe, as a new request of a customer meets the loop (its accept

@@ -14,8 +14,9 @@ from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
 from bench.report import Report
-from bench.scenarios import LatencyResult, StormResult
+from bench.scenarios import LatencyResult
 from bench.seed import BenchTenant
+from bench.storms import StormResult
 from domain.fees import FeePolicy
 from domain.money import Money
 

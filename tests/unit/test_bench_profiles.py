@@ -1,4 +1,4 @@
-"""Where py-spy's samples of `bookpay serve` fall (bench/profiling.py, where_sampled), read
+"""Where py-spy's samples of `bookpay serve` fall (bench/profile_summary.py, where_sampled), read
 from recorded py-spy output (`record --format raw --nonblocking --full-filenames`, as the
 bench records it; each file keeps the ten heaviest stacks of one recording):
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import profiling, report_profiles
+from bench import profile_summary, report_profiles
 from bench.common import ROOT
 
 RECORDED = Path(__file__).parent / "bench_profiles"
@@ -37,7 +37,7 @@ def _recorded(name: str, tmp_path: Path) -> str:
 def test_under_uvloop_the_loops_wait_is_the_stack_ending_at_runner_run(
     tmp_path: Path,
 ) -> None:
-    found = profiling.summarize_profile(_recorded("uvloop_sqlite_checkout.txt", tmp_path))
+    found = profile_summary.summarize_profile(_recorded("uvloop_sqlite_checkout.txt", tmp_path))
     assert found["samples"] == 792
     shares = found["where_sampled"]
     assert shares["event_loop_wait"] == pytest.approx(100 * 314 / 792)
@@ -46,7 +46,7 @@ def test_under_uvloop_the_loops_wait_is_the_stack_ending_at_runner_run(
 
 
 def test_under_asyncio_the_loops_wait_is_its_selectors_select(tmp_path: Path) -> None:
-    found = profiling.summarize_profile(_recorded("asyncio_aiosqlite_inserts.txt", tmp_path))
+    found = profile_summary.summarize_profile(_recorded("asyncio_aiosqlite_inserts.txt", tmp_path))
     assert found["samples"] == 277
     shares = found["where_sampled"]
     assert shares["event_loop_wait"] == pytest.approx(100 * 29 / 277)
@@ -59,16 +59,16 @@ def test_under_asyncio_the_loops_wait_is_its_selectors_select(tmp_path: Path) ->
 def test_a_frame_inside_asyncio_run_is_not_the_loop_waiting() -> None:
     runner = "Runner.run (/usr/lib/python3.11/asyncio/runners.py:118)"
     step = "Task.__step (/usr/lib/python3.11/asyncio/tasks.py:267)"
-    assert profiling.where_sampled([runner]) == ["event_loop_wait"]
-    assert profiling.where_sampled([runner, step]) == []
+    assert profile_summary.where_sampled([runner]) == ["event_loop_wait"]
+    assert profile_summary.where_sampled([runner, step]) == []
     # A function of that name elsewhere is not asyncio.run's.
-    assert profiling.where_sampled(["run (/srv/app/jobs.py:3)"]) == []
+    assert profile_summary.where_sampled(["run (/srv/app/jobs.py:3)"]) == []
 
 
 def test_the_profile_prints_the_loops_wait_and_the_threads_two_shares(
     tmp_path: Path,
 ) -> None:
-    prof = profiling.summarize_profile(_recorded("uvloop_sqlite_checkout.txt", tmp_path))
+    prof = profile_summary.summarize_profile(_recorded("uvloop_sqlite_checkout.txt", tmp_path))
     assert report_profiles.where_sampled(prof) == (
         "Of the samples, 40 % were the event loop waiting for a socket or a thread's answer "
         "(asyncio's `select`; under uvloop, no Python frame above `Runner.run`: its C loop, "
@@ -112,7 +112,7 @@ def _two_workers_raw() -> str:
 
 
 def test_a_profile_of_two_workers_sums_their_samples_without_the_process_frames() -> None:
-    found = profiling.summarize_profile(_two_workers_raw())
+    found = profile_summary.summarize_profile(_two_workers_raw())
     assert found["samples"] == 100
     assert found["processes"] == [("worker", 55.0), ("worker", 35.0), ("supervisor", 10.0)]
     assert found["where_sampled"] == {"event_loop_wait": 50.0}
@@ -133,5 +133,5 @@ def test_a_profile_of_two_workers_sums_their_samples_without_the_process_frames(
         for line in out
     )
     # One process (no --subprocesses): no process frame, no shares by process.
-    one = profiling.summarize_profile("<module> (/srv/bookpay/.venv/bin/bookpay:8) 5")
+    one = profile_summary.summarize_profile("<module> (/srv/bookpay/.venv/bin/bookpay:8) 5")
     assert one["processes"] == []

@@ -134,7 +134,7 @@ def _profile(where: str, connections: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_one_worker_misses_link_their_own_profiles_and_two_workers_none(
+def test_misses_link_their_own_profiles_and_two_workers_their_databases_one_worker_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
 
@@ -161,9 +161,10 @@ def test_one_worker_misses_link_their_own_profiles_and_two_workers_none(
         "[Profile: checkout (postgres via PgBouncer, workers 1)]"
         in why["checkout ≥ 40 % of the one-insert ceiling (postgres via PgBouncer, workers 1)"]
     )
-    # Nor was PostgreSQL's two-worker checkout.
+    # PostgreSQL's two-worker checkout links the one-worker profile of its load.
     assert (
-        "no profile taken" in why["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 2)"]
+        "[Profile: checkout](#profile-checkout)"
+        in why["checkout ≥ 40 % of the one-insert ceiling (postgres, workers 2)"]
     )
     # The webhooks of SQLite were not profiled in this synthetic run: said so.
     assert (
@@ -173,7 +174,7 @@ def test_one_worker_misses_link_their_own_profiles_and_two_workers_none(
     assert "sqlite, workers 1, 12 connections; 1,000 samples." in text
     # The latency profile's settings come from the profile, not from a fixed label.
     assert "(p50 250 ms, p99 900 ms) with 100 customers" in text
-    assert "On two workers, py-spy follows uvicorn's supervisor and both workers" in text
+    assert "a two-worker miss links its database's one-worker profile of the same load" in text
 
 
 def make_config_like(report: Any, database: str, workers: int) -> Any:

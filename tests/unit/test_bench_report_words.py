@@ -140,7 +140,7 @@ def test_the_storm_conclusion_is_not_drawn_when_the_storm_is_not_judged(
     report.evaluate()
     text = report.markdown()
     assert "**Conclusion: none from this run.** The storm's figures are not judged (its " in text
-    assert "this run recommends neither design" in text
+    assert "this run favours neither mode" in text
     assert "Conclusion: acknowledge from the inbox" not in text
     assert "Conclusion: Bookpay applies in the request" not in text
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.stripe_wire.signature import verify
-from bench import calibration, loadgen, nodelay, profiling, roundtrips, run, seed
+from bench import calibration, loadgen, nodelay, profile_summary, roundtrips, run, seed
 from bench.checks import Checks
 from bench.common import ROOT
 from tests.support.bench_reports import make_report, pin_versions
@@ -60,7 +60,7 @@ def test_a_profile_is_summarized_by_layer() -> None:
         f"main ({ROOT}/entrypoints/cli.py:10);execute (/x/site-packages/sqlalchemy/a.py:1) 3\n"
         f"main ({ROOT}/entrypoints/cli.py:10) 1\n"
     )
-    summary = profiling.summarize_profile(raw)
+    summary = profile_summary.summarize_profile(raw)
     assert summary["samples"] == 4
     assert dict(summary["layers"])["SQLAlchemy"] == 75
     assert dict(summary["inclusive"])["entrypoints/cli.py:main"] == 100

@@ -5,62 +5,19 @@ broken (synthetic figures, no server)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
-from bench.checks import Checks, SeatAudit, WebhookCheck
-from bench.load import LoadSettings
-from bench.scenarios import StormResult
-from bench.servers import Server
-from tests.support.bench_reports import applied_once, make_bench_tenant, make_figure
-
-EVENTS = 2_000
-
-
-def latency_storm(
-    p99_ms: float,
-    seconds: float,
-    calls: float,
-    probe_calls: float,
-    probed: int = 400,
-    duplicates: int = 500,
-    mean_ms: float | None = None,
-) -> StormResult:
-    """A storm under latency as the run records it: its figure, the fake's calls over it
-    and over the duplicates-only pass, the delays drawn, and exactly once held."""
-    requests = EVENTS + duplicates
-    storm = StormResult(EVENTS, workers=1, name="webhook storm under gateway latency")
-    storm.latency_ms = (300, 1200)
-    storm.figure = make_figure(
-        requests / seconds,
-        p99_ms,
-        requests=requests,
-        seconds=seconds,
-        events_sent=EVENTS,
-        duplicates_sent=duplicates,
-        mean_ms=mean_ms if mean_ms is not None else p99_ms / 3,
-    )
-    storm.gateway = {
-        "storm": {"calls": calls, "injected_seconds": calls * 0.36},
-        "duplicates_only": {"calls": probe_calls, "injected_seconds": probe_calls * 0.36},
-    }
-    storm.duplicates_only = make_figure(100, answered=probed, requests=probed)
-    storm.drawn = {"calls": calls, "injected_p50_ms": 301.0, "injected_p99_ms": 1190.0}
-    storm.check = applied_once(EVENTS)
-    return storm
-
-
-def with_latency_storm(latency: StormResult | None) -> StormResult:
-    """The zero-latency storm of the report's tests (p99 90 ms, a full machine), with
-    `latency` as its second run."""
-    storm = StormResult(10_000, figure=make_figure(600, 90, duplicates_sent=2500))
-    storm.check = applied_once(10_000)
-    storm.under_latency = latency
-    return storm
+from bench.checks import Checks, WebhookCheck
+from tests.support.bench_reports import applied_once
+from tests.support.bench_storms import (
+    CLEAN,
+    DRAWN,
+    latency_storm,
+    storm_served,
+    with_latency_storm,
+)
 
 
 def test_the_gateway_calls_are_split_from_the_duplicates_only_pass_either_way() -> None:
@@ -170,7 +127,8 @@ def test_fetches_that_pacing_would_hold_past_the_timeout_favour_the_inbox() -> N
     storm = with_latency_storm(latency_storm(1400, 20.0, 5_000, 800))
     text = conclusion(storm, 0.4)
     assert text.startswith(
-        "**Conclusion: acknowledge from the inbox** (Bookpay, as built, applies in the request)."
+        "**Conclusion: acknowledge from the inbox** (`BOOKPAY_WEBHOOK_MODE=queue`; in the "
+        "request is the default, and this run did not measure queue mode: --no-queue-storm)."
     )
     assert "a delivery would take about 5,120 ms on average (Little's law)" in text
     assert "past 3,000 ms: Stripe would count the slowest as failed" in text
@@ -235,72 +193,14 @@ def test_the_section_prints_the_latency_storms_figures() -> None:
     assert "https://docs.stripe.com/rate-limits" in text
 
 
-@contextmanager
-def _database(engine: str) -> Iterator[str]:
-    yield "url"
-
-
-def storm_served(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    storm: dict[str, Any],
-    check: WebhookCheck,
-    drawn: dict[str, float],
-    log: str = "INFO ready\n",
-) -> None:
-    """scenarios' storm against no server: the storm's load answers `storm`, the
-    duplicates-only pass answers without error, nothing is left to redeliver, the database
-    answers `check` and a sound seat audit, and the fake drew `drawn`."""
-    from bench import scenarios
-
-    server = Server("bookpay", 1, cast(Any, None), tmp_path / "server.log")
-    server.log_path.write_text(log)
-
-    def load(settings: LoadSettings, plan: dict[str, Any], *args: Any) -> dict[str, Any]:
-        if plan["label"].endswith("duplicates only"):
-            return {"errors": 0, "statuses": {"200": 400}, "summary": make_figure(100)}
-        sent = [booking["booking_id"] for booking in plan["bookings"]]
-        figure = {"events_sent": len(sent), "sent_booking_ids": sent, **storm}
-        return {**figure, "summary": figure}
-
-    readings = iter(float(calls) for calls in (0, 2_500, 2_500, 2_900))
-    monkeypatch.setattr(scenarios, "throwaway_database", _database)
-    monkeypatch.setattr(scenarios, "free_port", lambda: 1)
-    monkeypatch.setattr(scenarios, "start_server", lambda *args: server)
-    monkeypatch.setattr(scenarios, "stop_server", lambda server: None)
-    monkeypatch.setattr(scenarios, "set_up_tenant", lambda *args: make_bench_tenant())
-    monkeypatch.setattr(scenarios, "WatchTarget", lambda *args, **kwargs: None)
-    monkeypatch.setattr(scenarios, "with_engine", lambda url, work: work(None))
-    monkeypatch.setattr(
-        scenarios,
-        "seed_pending_bookings",
-        lambda engine, tenant, events: [{"booking_id": f"bk_{n}"} for n in range(events)],
-    )
-    monkeypatch.setattr(scenarios, "still_pending", lambda engine, tenant, sent: set())
-    monkeypatch.setattr(scenarios, "check_webhooks_applied", lambda *args: check)
-    monkeypatch.setattr(scenarios, "audit_seats", lambda engine: SeatAudit(60, 0, 0))
-    monkeypatch.setattr(
-        scenarios,
-        "webhook_plan",
-        lambda s, bookings, label, *a: {"label": label, "bookings": bookings},
-    )
-    monkeypatch.setattr(scenarios, "run_load", load)
-    monkeypatch.setattr(scenarios, "fake_stripe_timings", lambda s: {"calls": next(readings)})
-    monkeypatch.setattr(scenarios, "drawn_delays", lambda s, since: drawn)
-
-
-DRAWN = {"calls": 2_500.0, "injected_p50_ms": 301.0, "injected_p99_ms": 1190.0}
-CLEAN = {"errors": 0, "warmup_errors": 0, "statuses": {"200": 2_500}}
-
-
 def test_the_storm_under_latency_holds_its_checks_and_counts_the_fakes_calls(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bench import scenarios
+    from bench import storms
 
     storm_served(monkeypatch, tmp_path, CLEAN, applied_once(20), DRAWN)
     checks = Checks()
-    result = scenarios.measure_storm_under_latency(20, checks)
+    result = storms.measure_storm_under_latency(20, checks)
     assert checks.failures == []
     assert [what.split(":")[0] for what, _ in checks.results] == [
         "webhook storm under gateway latency",  # the latency injected
@@ -320,7 +220,7 @@ def test_the_storm_under_latency_holds_its_checks_and_counts_the_fakes_calls(
 def test_the_storm_under_latency_fails_the_run_when_its_checks_break(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bench import scenarios
+    from bench import storms
     from bench.run import finish
 
     broken = WebhookCheck(20, 20, 20, 0, 21, 20, 20, 0, 20, 20, 20)  # a charge twice
@@ -328,7 +228,7 @@ def test_the_storm_under_latency_fails_the_run_when_its_checks_break(
     timeout = "WARNING database unavailable on POST /v1/webhooks/stripe: TimeoutError\n"
     storm_served(monkeypatch, tmp_path, errors, broken, {}, log=timeout)
     checks = Checks()
-    scenarios.measure_storm_under_latency(20, checks)
+    storms.measure_storm_under_latency(20, checks)
     assert checks.failures == [
         "webhook storm under gateway latency: the gateway's latency was injected (0 calls, "
         "drawn p50 0 ms)",
