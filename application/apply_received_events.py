@@ -1,8 +1,9 @@
 """The webhook queue's worker: apply the received events, each exactly once.
 
-Events kept by AcknowledgeWebhook are claimed a batch at a time (a lease, so that a worker
-that dies leaves them to another), read back from their verified body, and applied by the
-same ApplyPaymentEvent as the request path, concurrently within the batch. Exactly once is
+Events kept by AcknowledgeWebhook are claimed under a lease (so that a worker that dies
+leaves them to another), read back from their verified body, and applied by the same
+ApplyPaymentEvent as the request path, a few at once; more are claimed as they end, so a
+slow call to the gateway holds back no other. Exactly once is
 decided by the webhook inbox inside each effect's transaction: after a crash between the
 effect and `done`, the event is claimed again once its lease runs out, answered `duplicate`
 by the inbox (no gateway call) and forgotten. An event that fails (the gateway unavailable,
@@ -82,23 +83,31 @@ class ApplyReceivedEvents:
         self._concurrency = concurrency
 
     async def __call__(self) -> Drained:
-        """Apply batches until one comes back short (nothing else is due now)."""
+        """Apply what is due until nothing else is. At most `batch` events are claimed and
+        `concurrency` applied at once; more are claimed once half the claimed have ended,
+        not when all have: one slow call to the gateway holds back no other."""
         done = retried = 0
         at_once = asyncio.Semaphore(self._concurrency)
+        running: dict[asyncio.Task[Exception | None], ReceivedEvent] = {}
+        more = True
         while True:
-            claimed = await self._claim()
-            if not claimed:
+            if more and len(running) <= self._batch // 2:
+                wanted = self._batch - len(running)
+                claimed = await self._claim(wanted)
+                more = len(claimed) == wanted
+                for received in claimed:
+                    running[asyncio.create_task(self._applied(received, at_once))] = received
+            if not running:
                 return Drained(done, retried)
-            results = await asyncio.gather(*(self._applied(e, at_once) for e in claimed))
-            await self._settle(claimed, results)
-            failed = sum(1 for result in results if result is not None)
-            done, retried = done + len(claimed) - failed, retried + failed
-            if len(claimed) < self._batch:
-                return Drained(done, retried)
+            ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            settled = [(running.pop(task), task.result()) for task in ended]
+            await self._settle(settled)
+            failed = sum(1 for _, error in settled if error is not None)
+            done, retried = done + len(settled) - failed, retried + failed
 
-    async def _claim(self) -> list[ReceivedEvent]:
+    async def _claim(self, limit: int) -> list[ReceivedEvent]:
         async with self._uow() as uow:
-            claimed = await uow.received_events.claim(self._clock.now(), self._lease, self._batch)
+            claimed = await uow.received_events.claim(self._clock.now(), self._lease, limit)
             await uow.commit()
         return claimed
 
@@ -115,9 +124,9 @@ class ApplyReceivedEvents:
             return error
         return None
 
-    async def _settle(self, claimed: list[ReceivedEvent], results: list[Exception | None]) -> None:
+    async def _settle(self, settled: list[tuple[ReceivedEvent, Exception | None]]) -> None:
         async with self._uow() as uow:
-            for received, error in zip(claimed, results, strict=True):
+            for received, error in settled:
                 if error is None:
                     await uow.received_events.done(received.event_id)
                     continue

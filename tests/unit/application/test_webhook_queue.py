@@ -333,3 +333,47 @@ async def test_a_batch_is_applied_a_few_events_at_a_time() -> None:
 class _ReadsAnything:
     def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
         return IgnoredEvent(event_id="evt", created_at=START, account_id=None, type="x")
+
+
+async def test_one_slow_event_does_not_hold_back_the_events_claimed_after_it() -> None:
+    """Under Stripe's latency a call can take seconds: the worker claims more as each event
+    ends, instead of waiting for a whole batch, so the pace, not the slowest call, sets
+    how fast a backlog drains."""
+    app = build_app(queue=True)
+    started: list[str] = []
+    slow_done_after: list[str] = []
+
+    async def apply(event: PaymentEvent) -> EventApplied:
+        started.append(event.event_id)
+        if event.event_id == "evt_0":
+            for _ in range(500):  # ends once the last event started, or after many turns
+                if "evt_4" in started:
+                    break
+                await asyncio.sleep(0)
+            slow_done_after.extend(started)
+        return EventApplied(Outcome.IGNORED)
+
+    async with app.db.unit_of_work() as uow:
+        for n in range(5):
+            body = b'{"id": "evt_%d", "object": "event"}' % n
+            await uow.received_events.receive(
+                ReceivedEvent(f"evt_{n}", WebhookEndpoint.PLATFORM, body, app.clock.now())
+            )
+        await uow.commit()
+    drain = ApplyReceivedEvents(
+        app.db.unit_of_work,
+        _ReadsEach(),  # type: ignore[arg-type]  # only reads bodies
+        apply,
+        app.clock,
+        batch=2,
+        concurrency=2,
+    )
+
+    assert await drain() == Drained(done=5)
+    assert "evt_4" in slow_done_after
+
+
+class _ReadsEach:
+    def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
+        event_id = payload.split(b'"')[3].decode()
+        return IgnoredEvent(event_id=event_id, created_at=START, account_id=None, type="x")
