@@ -15,7 +15,7 @@ Every correctness check (exactly once, no overbooking, no pool timeout, no error
 asserted: after writing the report the run exits 1 when any failed, or when a target could
 not be judged (its figures measured starved of CPU); the last line says which.
 
-    .venv/bin/python -m bench.run [--seconds 4] [--warmup 1] [--connections 16]
+    .venv/bin/python -m bench.run [--seconds 3] [--warmup 1] [--connections 16]
         [--output docs/benchmarks.md] [--invoked-by "make bench"]
 """
 
@@ -50,7 +50,7 @@ from bench.storms import (
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per figure")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per figure")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per figure")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--history", type=int, default=1_000_000, help="bookings for growth")
