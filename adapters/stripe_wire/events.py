@@ -63,6 +63,32 @@ def _field(obj: StripeObject, key: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
+# "You can safely assume object IDs we generate will never exceed 255 characters"
+# (Stripe, docs.stripe.com/upgrades, backwards-compatible changes): a longer one is no
+# Stripe id, and would not fit the columns that keep ids.
+STRIPE_ID_MAX_LENGTH = 255
+
+
+def _stripe_id(obj: StripeObject, key: str) -> str:
+    """A required id field: a string of at most STRIPE_ID_MAX_LENGTH characters."""
+    return _within_id_length(obj, key, _field(obj, key, str))
+
+
+def _optional_stripe_id(obj: StripeObject, key: str) -> str | None:
+    """An id field that may be absent, null or an expanded object (its `id`)."""
+    value = _optional_str(obj, key)
+    return None if value is None else _within_id_length(obj, key, value)
+
+
+def _within_id_length(obj: StripeObject, key: str, value: str) -> str:
+    if len(value) > STRIPE_ID_MAX_LENGTH:
+        name = f"{obj.get('object', 'object')}.{key}"
+        raise MalformedStripeObject(
+            f"{name} is {len(value)} characters, over Stripe's {STRIPE_ID_MAX_LENGTH}"
+        )
+    return value
+
+
 def _optional_str(obj: StripeObject, key: str) -> str | None:
     value = obj.get(key)
     if value is None:
@@ -106,14 +132,14 @@ def checkout_session_from_stripe(
         intent = session.get("payment_intent")
         intent_status = intent.get("status") if isinstance(intent, Mapping) else None
         return CheckoutSession(
-            session_id=_field(session, "id", str),
+            session_id=_stripe_id(session, "id"),
             url=_optional_str(session, "url"),
             status=SessionStatus(_field(session, "status", str)),
             payment_status=PaymentStatus(_field(session, "payment_status", str)),
             booking_id=_booking_id(session),
             amount_total=_optional_money(session, "amount_total"),
             expires_at=_timestamp(expires_at) if isinstance(expires_at, int) else None,
-            payment_intent_id=_optional_str(session, "payment_intent"),
+            payment_intent_id=_optional_stripe_id(session, "payment_intent"),
             account_id=account_id,
             payment_intent_status=(
                 None if intent_status is None else PaymentIntentStatus(intent_status)
@@ -128,7 +154,7 @@ def connect_status_from_stripe(account: StripeObject) -> ConnectStatus:
     requirements = account.get("requirements") or {}
     due = requirements.get("currently_due") or []
     return ConnectStatus(
-        account_id=_field(account, "id", str),
+        account_id=_stripe_id(account, "id"),
         charges_enabled=bool(account.get("charges_enabled")),
         payouts_enabled=bool(account.get("payouts_enabled")),
         details_submitted=bool(account.get("details_submitted")),
@@ -146,7 +172,7 @@ def refund_result_from_stripe(refund: StripeObject) -> RefundResult:
     metadata = refund.get("metadata") or {}
     reference = metadata.get(REFUND_REFERENCE)
     return RefundResult(
-        refund_id=_field(refund, "id", str),
+        refund_id=_stripe_id(refund, "id"),
         amount=_money(refund, "amount"),
         status=_field(refund, "status", str),
         reference=reference if isinstance(reference, str) else None,
@@ -157,7 +183,7 @@ def dispute_facts_from_stripe(dispute: StripeObject) -> DisputeFacts:
     """A `dispute` object, with the balance transactions listed in it."""
     try:
         return DisputeFacts(
-            dispute_id=_field(dispute, "id", str),
+            dispute_id=_stripe_id(dispute, "id"),
             amount=_money(dispute, "amount"),
             reason=str(dispute.get("reason") or ""),
             status=DisputeStatus(_field(dispute, "status", str)),
@@ -183,9 +209,9 @@ def payment_snapshot_from_stripe(
     took none) and the `dispute`s listed for it."""
     fee = None if application_fee is None else _money(application_fee, "amount")
     fee_refunded = None if application_fee is None else _money(application_fee, "amount_refunded")
-    charge_id = _field(charge, "id", str)
+    charge_id = _stripe_id(charge, "id")
     return PaymentSnapshot(
-        payment_intent_id=_optional_str(charge, "payment_intent") or charge_id,
+        payment_intent_id=_optional_stripe_id(charge, "payment_intent") or charge_id,
         charge_id=charge_id,
         amount=_money(charge, "amount"),
         amount_refunded=_money(charge, "amount_refunded"),
@@ -203,10 +229,10 @@ def _checkout_completed(base: dict[str, Any], session: StripeObject) -> PaymentE
     status = PaymentStatus(_field(session, "payment_status", str))
     return CheckoutCompleted(
         **base,
-        session_id=_field(session, "id", str),
+        session_id=_stripe_id(session, "id"),
         booking_id=_booking_id(session),
         paid=status is not PaymentStatus.UNPAID,
-        payment_intent_id=_optional_str(session, "payment_intent"),
+        payment_intent_id=_optional_stripe_id(session, "payment_intent"),
         amount_total=_optional_money(session, "amount_total"),
     )
 
@@ -214,9 +240,9 @@ def _checkout_completed(base: dict[str, Any], session: StripeObject) -> PaymentE
 def _async_succeeded(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
     return AsyncPaymentSucceeded(
         **base,
-        session_id=_field(session, "id", str),
+        session_id=_stripe_id(session, "id"),
         booking_id=_booking_id(session),
-        payment_intent_id=_optional_str(session, "payment_intent"),
+        payment_intent_id=_optional_stripe_id(session, "payment_intent"),
         amount_total=_optional_money(session, "amount_total"),
     )
 
@@ -224,7 +250,7 @@ def _async_succeeded(base: dict[str, Any], session: StripeObject) -> PaymentEven
 def _async_failed(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
     return AsyncPaymentFailed(
         **base,
-        session_id=_field(session, "id", str),
+        session_id=_stripe_id(session, "id"),
         booking_id=_booking_id(session),
         amount_total=_optional_money(session, "amount_total"),
     )
@@ -233,7 +259,7 @@ def _async_failed(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
 def _expired(base: dict[str, Any], session: StripeObject) -> PaymentEvent:
     return CheckoutExpired(
         **base,
-        session_id=_field(session, "id", str),
+        session_id=_stripe_id(session, "id"),
         booking_id=_booking_id(session),
         amount_total=_optional_money(session, "amount_total"),
     )
@@ -243,13 +269,13 @@ def _charge_refunded(base: dict[str, Any], charge: StripeObject) -> PaymentEvent
     # Since API version 2022-11-15 a charge's `refunds` list is only present when expanded.
     listed = charge.get("refunds") or {}
     refunds = tuple(
-        RefundRecord(refund_id=_field(refund, "id", str), amount=_money(refund, "amount"))
+        RefundRecord(refund_id=_stripe_id(refund, "id"), amount=_money(refund, "amount"))
         for refund in (listed.get("data") or [])
     )
     return ChargeRefunded(
         **base,
-        charge_id=_field(charge, "id", str),
-        payment_intent_id=_optional_str(charge, "payment_intent"),
+        charge_id=_stripe_id(charge, "id"),
+        payment_intent_id=_optional_stripe_id(charge, "payment_intent"),
         amount_refunded=_money(charge, "amount_refunded"),
         refunds=refunds,
     )
@@ -258,7 +284,7 @@ def _charge_refunded(base: dict[str, Any], charge: StripeObject) -> PaymentEvent
 def _dispute_funds(transaction: StripeObject) -> DisputeFunds:
     """A balance transaction of a dispute (listed in full on the dispute object)."""
     return DisputeFunds(
-        balance_transaction_id=_field(transaction, "id", str),
+        balance_transaction_id=_stripe_id(transaction, "id"),
         amount=_money(transaction, "amount"),
         fee=_money(transaction, "fee"),
     )
@@ -269,9 +295,9 @@ def _dispute(kind: type[DisputeEvent]) -> Callable[[dict[str, Any], StripeObject
         created = dispute.get("created")
         return kind(
             **base,
-            dispute_id=_field(dispute, "id", str),
-            charge_id=_optional_str(dispute, "charge") or "",
-            payment_intent_id=_optional_str(dispute, "payment_intent"),
+            dispute_id=_stripe_id(dispute, "id"),
+            charge_id=_optional_stripe_id(dispute, "charge") or "",
+            payment_intent_id=_optional_stripe_id(dispute, "payment_intent"),
             amount=_money(dispute, "amount"),
             reason=str(dispute.get("reason") or ""),
             status=DisputeStatus(_field(dispute, "status", str)),
@@ -290,14 +316,14 @@ def _dispute(kind: type[DisputeEvent]) -> Callable[[dict[str, Any], StripeObject
 def _application_fee_refunded(base: dict[str, Any], fee: StripeObject) -> PaymentEvent:
     # The fee names its charge; a charge expanded in the event names its payment too.
     charge = fee.get("charge")
-    payment = _optional_str(charge, "payment_intent") if isinstance(charge, Mapping) else None
+    payment = _optional_stripe_id(charge, "payment_intent") if isinstance(charge, Mapping) else None
     return ApplicationFeeRefunded(
         **base,
-        fee_id=_field(fee, "id", str),
-        charge_id=_optional_str(fee, "charge") or "",
+        fee_id=_stripe_id(fee, "id"),
+        charge_id=_optional_stripe_id(fee, "charge") or "",
         payment_intent_id=payment,
         amount_refunded=_money(fee, "amount_refunded"),
-        fee_account_id=_optional_str(fee, "account"),
+        fee_account_id=_optional_stripe_id(fee, "account"),
     )
 
 
@@ -332,9 +358,9 @@ def translate_event(event: StripeObject, *, livemode: bool = False) -> PaymentEv
     try:
         event_type = _field(event, "type", str)
         base: dict[str, Any] = {
-            "event_id": _field(event, "id", str),
+            "event_id": _stripe_id(event, "id"),
             "created_at": _timestamp(_field(event, "created", int)),
-            "account_id": _optional_str(event, "account"),
+            "account_id": _optional_stripe_id(event, "account"),
         }
         if _field(event, "livemode", bool) is not livemode:
             mode = "live" if livemode else "test"

@@ -326,3 +326,28 @@ def test_other_types_are_ignored() -> None:
 def test_a_body_that_is_not_a_readable_event_is_an_invalid_payload(body: bytes) -> None:
     with pytest.raises(InvalidWebhookPayload):
         parse_event(body)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {**_event("checkout.session.completed", _session()), "id": "evt_" + "x" * 252},
+        _event("checkout.session.completed", _session(id="cs_" + "x" * 253)),
+        _event("checkout.session.completed", _session(payment_intent="pi_" + "x" * 253)),
+        _event(
+            "charge.dispute.created", {**stripe_fixture("dispute"), "charge": "ch_" + "x" * 253}
+        ),
+        _event("account.updated", stripe_fixture("account"), account="acct_" + "x" * 251),
+    ],
+    ids=["event", "session", "payment intent", "dispute's charge", "event's account"],
+)
+def test_an_id_longer_than_stripe_ever_makes_is_an_invalid_payload(event: dict[str, Any]) -> None:
+    """Stripe's ids never exceed 255 characters: a longer one is refused as unreadable (a
+    400), not stored, where PostgreSQL would refuse it with a 500."""
+    with pytest.raises(InvalidWebhookPayload, match="over Stripe's 255"):
+        translate_event(event)
+
+
+def test_an_id_of_255_characters_is_read() -> None:
+    event = {**_event("checkout.session.completed", _session()), "id": "evt_" + "x" * 251}
+    assert translate_event(event).event_id == event["id"]
