@@ -28,7 +28,11 @@ from application.uow import UnitOfWorkFactory
 
 log = logging.getLogger("bookpay.webhook_queue")
 
-LEASE = timedelta(minutes=5)
+# What a worker claimed and did not finish (its process was killed, not stopped) goes to
+# another after this: the events wait that long. Long enough that an event still being
+# applied (one Stripe call gives up after 30 s, adapters/stripe/client.py) is rarely claimed
+# twice, and when it is, the inbox answers the second `duplicate`.
+LEASE = timedelta(minutes=2)
 BATCH = 32
 # Events of a batch applied at once: enough to keep the paced gateway busy while each call
 # waits for Stripe, few enough to leave most of the pool's connections to the requests.

@@ -288,10 +288,11 @@ class Container(containers.DeclarativeContainer):
     acknowledge_webhook = providers.Singleton(
         AcknowledgeWebhook, uow, gateway, clock, on_queued=webhook_queue_wakeup.provided.set
     )
+    # Applied in the request: the default mode's endpoints, and `bookpay demo`, which
+    # seeds before any server (and so any queue worker) runs.
+    apply_webhook = providers.Singleton(ReceiveWebhook, gateway, apply_payment_event)
     receive_webhook = providers.Selector(
-        config.webhook_mode,
-        apply=providers.Singleton(ReceiveWebhook, gateway, apply_payment_event),
-        queue=acknowledge_webhook,
+        config.webhook_mode, apply=apply_webhook, queue=acknowledge_webhook
     )
     webhook_queue_gateway = providers.Singleton(_paced, gateway, config.webhook_queue_rate)
     apply_received_events = providers.Singleton(

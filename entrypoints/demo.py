@@ -38,8 +38,9 @@ async def seed_demo(settings: Settings, base_url: str) -> None:
     container = build_container(settings)
 
     async def deliver_here(endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> int:
-        """The server is not running yet: the fake's events are applied in this process."""
-        await container.receive_webhook()(body, headers["Stripe-Signature"], endpoint)
+        """The server is not running yet: the fake's events are applied in this process, in
+        the request whatever BOOKPAY_WEBHOOK_MODE says (no queue worker runs yet)."""
+        await container.apply_webhook()(body, headers["Stripe-Signature"], endpoint)
         return 200
 
     container.webhook_delivery.override(providers.Object(deliver_here))

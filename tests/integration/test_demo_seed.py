@@ -17,7 +17,7 @@ from application.errors import NotFound
 from domain.booking import BookingStatus
 from domain.cancellation import CancellationPolicy, CancellationWindow
 from entrypoints.cli import stable_admin_key
-from entrypoints.config import GatewayKind, Settings
+from entrypoints.config import GatewayKind, Settings, WebhookMode
 from entrypoints.container import build_container
 from entrypoints.demo import DEMO_SLUG, DEMO_TIMES, demo_slot_times, seed_demo
 from tests.support.http_app import ADMIN_KEY, CONNECT_WEBHOOK_SECRET, WEBHOOK_SECRET
@@ -113,3 +113,21 @@ def test_the_admin_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
     assert stable_admin_key(path) == key
     path.unlink()
     assert stable_admin_key(path) != key
+
+
+async def test_the_demo_seeds_in_queue_mode_as_no_worker_runs_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With BOOKPAY_WEBHOOK_MODE=queue the server's worker applies Stripe's events, but the
+    demo seeds before any server runs: the fake's onboarding event is applied at once, and
+    nothing waits in the queue."""
+    settings = _settings(tmp_path).model_copy(update={"webhook_mode": WebhookMode.QUEUE})
+    await seed_demo(settings, BASE)
+    assert "/fake-stripe/checkout/" in capsys.readouterr().out
+
+    container = build_container(settings)
+    try:
+        async with container.uow()() as uow:
+            assert (await uow.received_events.depth()).count == 0
+    finally:
+        await container.engine().dispose()
