@@ -29,7 +29,7 @@ from bench.scenarios import CUSTOMERS, LATENCY_P50_MS, LATENCY_P99_MS
 from bench.seed import seed_pending_bookings
 from bench.servers import Server, bookpay_command, server_env, start_server, stop_server
 from bench.shop import availability_plan, book_page_plan, checkout_plan, set_up_tenant
-from bench.storms import STORM_CONNECTIONS, STORM_WORKERS
+from bench.storms import QUEUE_MODE, STORM_CONNECTIONS, STORM_QUEUE_RATE, STORM_WORKERS
 
 # Pending bookings for the webhooks profile: more than its 5 seconds send (~700 events on
 # the idle machine). Fewer than the figures' 8,000 (~4 s less seeding): the profile shows
@@ -52,6 +52,11 @@ LOADS = ("checkout", "webhooks", "availability", "book_page")
 # --subprocesses), on the storm's connections (bench/storms.py): the profile its target
 # links.
 STORM_PROFILE = f"webhooks on {STORM_CONNECTIONS} connections"
+# The same load in queue mode, unpaced as its storm (bench/storms.py): the acknowledgements
+# and the worker's drain beside them, the profile the queue-mode storm's target links.
+QUEUE_STORM_PROFILE = f"webhooks in queue mode on {STORM_CONNECTIONS} connections"
+QUEUE_STORM_ENV = {**QUEUE_MODE, "BOOKPAY_WEBHOOK_QUEUE_RATE": str(STORM_QUEUE_RATE)}
+STORMS = (STORM_PROFILE, QUEUE_STORM_PROFILE)
 # Each profile but those under Stripe's latency (whose connections open gradually under
 # the first answers' delay: the figures' own load) samples PROFILE_WARMUP + PROFILE_SECONDS:
 # 600 samples at 200 Hz per process, shares to about a point or two at the shares the
@@ -79,6 +84,11 @@ def storm_profile_key() -> str:
     return profile_key(STORM_PROFILE, "postgres", False, STORM_WORKERS)
 
 
+def queue_storm_profile_key() -> str:
+    """The name of the profile the webhook storm's target in queue mode links."""
+    return profile_key(QUEUE_STORM_PROFILE, "postgres", False, STORM_WORKERS)
+
+
 def ensure_py_spy() -> Path | None:
     """This venv's py-spy (the dev extra of pyproject.toml: `make install`), or None."""
     py_spy = BIN / "py-spy"
@@ -94,9 +104,9 @@ def profile_bookpay(
     """py-spy over the server under each load whose profile `needed` names (by profile_key:
     the profiles that explain this run's missed targets, bench/profile_choice.py): on one
     worker of PostgreSQL, SQLite or PostgreSQL via PgBouncer; the storm's load over two
-    workers and their supervisor; the checkout under Stripe's latency at full and at half
-    the customers (bench/scenarios.py). Each miss of a profiled load in the report names
-    the profile that explains it."""
+    workers and their supervisor, applied in the request and in queue mode; the checkout
+    under Stripe's latency at full and at half the customers (bench/scenarios.py). Each
+    miss of a profiled load in the report names the profile that explains it."""
     profiles: dict[str, dict[str, Any]] = {}
     for database, pgbouncer in ONE_WORKER_PROFILED:
         scenarios = [s for s in LOADS if profile_key(s, database, pgbouncer) in needed]
@@ -107,6 +117,22 @@ def profile_bookpay(
         log(f"profiling bookpay with py-spy ({where('postgres', False, STORM_WORKERS)}): storm")
         profiles.update(
             _profile_configuration(py_spy, load, "postgres", False, [STORM_PROFILE], STORM_WORKERS)
+        )
+    if queue_storm_profile_key() in needed:
+        log(
+            f"profiling bookpay with py-spy ({where('postgres', False, STORM_WORKERS)}): "
+            "storm in queue mode"
+        )
+        profiles.update(
+            _profile_configuration(
+                py_spy,
+                load,
+                "postgres",
+                False,
+                [QUEUE_STORM_PROFILE],
+                STORM_WORKERS,
+                QUEUE_STORM_ENV,
+            )
         )
     latency = [
         (name, customers)
@@ -151,18 +177,20 @@ def _profile_configuration(
     pgbouncer: bool,
     scenarios: list[str],
     workers: int = 1,
+    mode_env: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The server's profiles under `scenarios` (LOADS, or STORM_PROFILE) on `workers` of
-    `database` (through PgBouncer if `pgbouncer`), by profile_key."""
+    """The server's profiles under `scenarios` (LOADS, STORM_PROFILE or QUEUE_STORM_PROFILE)
+    on `workers` of `database` (through PgBouncer if `pgbouncer`), with `mode_env` added to
+    the server's settings (QUEUE_STORM_ENV), by profile_key."""
     found: dict[str, dict[str, Any]] = {}
     with served_url(database, pgbouncer) as (watch, url, extra):
         port = free_port()
-        env = {**server_env(url, port), **extra}
+        env = {**server_env(url, port), **extra, **(mode_env or {})}
         server = start_server("bookpay", bookpay_command(port, workers), env, port)
         try:
             tenant = set_up_tenant(server, "profile-studio")
             # Seeded on the database itself, not through the pooler (as bench/configs.py).
-            webhooks = [s for s in scenarios if s in ("webhooks", STORM_PROFILE)]
+            webhooks = [s for s in scenarios if s in ("webhooks", *STORMS)]
             pending = (
                 with_engine(
                     watch.direct_url,
@@ -175,7 +203,7 @@ def _profile_configuration(
                 min(load.seconds, PROFILE_SECONDS), min(load.warmup, PROFILE_WARMUP), 0
             )
             for scenario in scenarios:
-                connections = STORM_CONNECTIONS if scenario == STORM_PROFILE else load.connections
+                connections = STORM_CONNECTIONS if scenario in STORMS else load.connections
                 plan = _plan(server, tenant, scenario, pending)
                 profile = _profiled(py_spy, server, plan, settings, connections, workers > 1)
                 profile["where"] = where(database, pgbouncer, workers)
@@ -192,8 +220,7 @@ def _plan(server: Server, tenant: Any, scenario: str, pending: Any) -> dict[str,
         return availability_plan(server, tenant, "availability (profiled)")
     if scenario == "book_page":
         return book_page_plan(server, tenant, "booking page (profiled)")
-    label = "webhooks" if scenario == "webhooks" else STORM_PROFILE
-    return _webhook_plan(server, pending, label)
+    return _webhook_plan(server, pending, scenario)
 
 
 def _webhook_plan(server: Server, pending: Any, label: str = "webhooks") -> dict[str, Any]:

@@ -17,7 +17,7 @@ from bench.checks import Checks
 from bench.configs import ConfigResult
 from bench.growth import GrowthResult
 from bench.load import LoadSettings
-from bench.profiling import profile_key, storm_profile_key
+from bench.profiling import profile_key, queue_storm_profile_key, storm_profile_key
 from bench.report_judging import Target, TargetJudge
 from bench.scenarios import LatencyResult
 from bench.storms import STORM_CONNECTIONS, STORM_WORKERS, StormResult
@@ -179,7 +179,7 @@ class Report(TargetJudge):
             ceiling,
             "webhook storm",
             costs.costs_link(same),
-            *([] if queued else self._storm_profile()),
+            *self._storm_profile(queued),
         )
         if ratio is None:
             return
@@ -201,12 +201,13 @@ class Report(TargetJudge):
             ),
             section,
             _link(storm_choice.STORM_CHOICE_TITLE),
-            *([] if queued else self._storm_profile()),
+            *self._storm_profile(queued),
         )
 
-    def _storm_profile(self) -> list[str]:
-        """The profile of the storm's load (its workers and connections) when one was taken."""
-        name = storm_profile_key()
+    def _storm_profile(self, queued: bool = False) -> list[str]:
+        """The profile of the storm's load (its workers and connections; `queued`: in queue
+        mode) when one was taken."""
+        name = queue_storm_profile_key() if queued else storm_profile_key()
         if name not in self.profiles:
             return []
         return [_link(sections.profile_title(name))]

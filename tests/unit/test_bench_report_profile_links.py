@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.checks import Checks
+from bench.report import Report
 from tests.support.bench_reports import make_figure, make_report, pin_versions
 
 
@@ -95,3 +96,76 @@ def test_only_the_profiles_that_explain_a_miss_are_taken() -> None:
         "checkout (postgres via PgBouncer, workers 1)",
         "checkout_latency",
     }
+
+
+def test_a_queue_mode_storm_miss_is_profiled_in_queue_mode_and_links_that_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import profile_summary, profiling
+    from bench.profile_choice import needed_profiles
+    from bench.storms import StormResult
+
+    pin_versions(monkeypatch)
+
+    def with_queue_storm(report: Report) -> Report:
+        assert report.storm is not None
+        # Acknowledged at 100 req/s: far below half the one-insert ceiling, a miss.
+        queued = StormResult(10_000, name="webhook storm in queue mode", mode="queue")
+        queued.queue_rate = 0
+        queued.figure = make_figure(100, 40, requests=12_500)
+        queued.drain = {"seconds": 20.0, "applied_per_second": 500.0, "drained": 1.0}
+        report.storm.queued = queued
+        report.evaluate()
+        return report
+
+    report = with_queue_storm(make_report(Checks()))
+    row = next(line for line in report.markdown().splitlines() if "in queue mode (" in line)
+    assert "**missed**" in row
+    assert profiling.queue_storm_profile_key() in needed_profiles(report)
+    assert profiling.queue_storm_profile_key() == (
+        "webhooks in queue mode on 64 connections (postgres, workers 2)"
+    )
+    assert profiling.QUEUE_STORM_ENV == {
+        "BOOKPAY_WEBHOOK_MODE": "queue",
+        "BOOKPAY_WEBHOOK_QUEUE_RATE": "0",
+    }
+    taken = profile_summary.summarize_profile("<module> (/srv/bookpay/bin/bookpay:8) 5")
+    profiled = make_report(Checks())
+    profiled.profiles = {profiling.queue_storm_profile_key(): taken}
+    lines = with_queue_storm(profiled).markdown().splitlines()
+    row = next(line for line in lines if line.startswith("| webhook storm in queue mode ("))
+    assert (
+        "[Profile: webhooks in queue mode on 64 connections (postgres, workers 2)]"
+        "(#profile-webhooks-in-queue-mode-on-64-connections-postgres-workers-2)"
+    ) in row
+    # The in-request storm's row links only its own profile, none taken here.
+    storm = next(line for line in lines if line.startswith("| webhook storm ("))
+    assert "(#profile-" not in storm
+
+
+def test_the_queue_mode_storms_profile_runs_its_load_on_a_server_in_queue_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathlib import Path
+
+    from bench import profiling
+    from bench.load import LoadSettings
+
+    calls: list[tuple[object, ...]] = []
+
+    def profiled(*args: object) -> dict[str, dict[str, object]]:
+        calls.append(args[2:])
+        return {}
+
+    monkeypatch.setattr(profiling, "_profile_configuration", profiled)
+    needed = {profiling.queue_storm_profile_key()}
+    profiling.profile_bookpay(Path("py-spy"), LoadSettings(5.0, 1.0, 16), needed)
+    assert calls == [
+        (
+            "postgres",
+            False,
+            [profiling.QUEUE_STORM_PROFILE],
+            2,
+            {"BOOKPAY_WEBHOOK_MODE": "queue", "BOOKPAY_WEBHOOK_QUEUE_RATE": "0"},
+        )
+    ]
