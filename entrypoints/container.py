@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from dependency_injector import containers, providers
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.fake_stripe.latency import FakeLatency
@@ -18,7 +16,6 @@ from adapters.rate_limits.limiter import RateLimits
 from adapters.rate_limits.pacing import PacedGateway, calls_per_second
 from adapters.reference_data.countries import IsoCountries
 from adapters.sql.database import DatabaseProbe, create_engine
-from adapters.sql.row_scope import as_the_login
 from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.sql.webhook_endpoints import SqlAlchemyEventsOutUnitOfWork
 from adapters.system.clock import SystemClock
@@ -40,7 +37,7 @@ from application.issue_api_key import IssueTenantApiKey
 from application.manage_webhook_endpoints import ManageWebhookEndpoints
 from application.offering_queries import OfferingQueries
 from application.payment_events import ApplyPaymentEvent
-from application.ports.gateway import PaymentGateway, WebhookEndpoint
+from application.ports.gateway import PaymentGateway
 from application.purge_events_out import PurgeEventsOut
 from application.quote_fee import QuoteFee
 from application.receive_webhook import ReceiveWebhook
@@ -60,6 +57,7 @@ from application.update_offering import UpdateOffering
 from domain.dispute import DisputeBearer
 from domain.events import InFlightCaps, RetrySchedule
 from entrypoints.config import Settings, reveal
+from entrypoints.fake_stripe_wiring import HttpWebhookDelivery, fake_stripe_engine
 from entrypoints.http.admission import RequestAdmission, StepsOutForStripe
 from entrypoints.http.event_metrics import EventsOutMetrics, WebhookQueueMetrics
 from entrypoints.http.event_payloads import TenantViewPayloads
@@ -68,67 +66,10 @@ from entrypoints.http.request_phases import record
 from entrypoints.periodic import Wakeup
 from entrypoints.web.onboarding import REFRESH_PATH, RETURN_PATH
 
-WEBHOOK_PATHS = {
-    WebhookEndpoint.PLATFORM: "/v1/webhooks/stripe",
-    WebhookEndpoint.CONNECT: "/v1/webhooks/stripe/connect",
-}
-
-
-class HttpWebhookDelivery:
-    """Deliver the fake gateway's signed events over HTTP, as Stripe would."""
-
-    def __init__(self, base_url: str) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._client: httpx.AsyncClient | None = None
-
-    async def __call__(
-        self, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
-    ) -> int:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=10.0)
-        response = await self._client.post(
-            self._base_url + WEBHOOK_PATHS[endpoint], content=body, headers=headers
-        )
-        return response.status_code
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-
 
 def _secret(option: providers.Provider[Any]) -> providers.Callable[str]:
     """A secret option's value, "" when unset, for the adapters that need it."""
     return providers.Callable(reveal, option)
-
-
-# The fake Stripe's pool per process (PostgreSQL) waits longer than the app's: it stands for
-# Stripe, which answers slower under load but never "busy" for want of a connection.
-FAKE_STRIPE_POOL_WAIT_SECONDS = 30.0
-
-
-def fake_stripe_engine(
-    app_engine: AsyncEngine,
-    database_url: str,
-    *,
-    pool_size: int,
-    statement_timeout_ms: int,
-    transaction_pooler: bool,
-) -> AsyncEngine:
-    """The engine of the fake Stripe's tables, run as the login (outside row-level
-    security). On PostgreSQL a pool of its own (`pool_size` connections, the setting
-    fake_stripe_pool_size; a longer wait): real Stripe costs Bookpay's pool nothing, and
-    with the fake on the app's pool its three transactions of a checkout's seven were what
-    filled it under load (issue 19). On SQLite the app's engine itself: one writer per
-    file, the app's one connection."""
-    if app_engine.dialect.name != "postgresql":
-        return as_the_login(app_engine)
-    return create_engine(
-        database_url,
-        pool_size=pool_size,
-        statement_timeout_ms=statement_timeout_ms,
-        transaction_pooler=transaction_pooler,
-        pool_timeout_seconds=FAKE_STRIPE_POOL_WAIT_SECONDS,
-    )
 
 
 def _stripe_gateway(*args: Any, **kwargs: Any) -> Any:

@@ -23,7 +23,8 @@ from pydantic import SecretStr
 from adapters.sql.migrations import migrate
 from application.ports.gateway import PaymentGateway, WebhookEndpoint
 from entrypoints.config import ENV_PREFIX, GatewayKind, Settings
-from entrypoints.container import WEBHOOK_PATHS, Container, build_container
+from entrypoints.container import Container, build_container
+from entrypoints.fake_stripe_wiring import WEBHOOK_PATHS
 from entrypoints.http.app import create_app
 from tests.fakes.fake_stripe_store import InMemoryFakeStripeStore
 

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from adapters.fake_stripe.gateway import FakeGateway
 from adapters.stripe_wire.signature import sign
 from application.ports.gateway import WebhookEndpoint
-from entrypoints.container import WEBHOOK_PATHS
+from entrypoints.fake_stripe_wiring import WEBHOOK_PATHS
 from tests.bdd.notation import money_json
 from tests.support.gateway_requests import stripe_event
 from tests.support.http_app import (

@@ -18,7 +18,7 @@ from adapters.fake_stripe.sql_store import SqlAlchemyFakeStripeStore
 from adapters.fake_stripe.store import FakeStripeStore
 from adapters.sql.database import create_engine
 from application.ports.gateway import WebhookEndpoint
-from entrypoints.container import WEBHOOK_PATHS
+from entrypoints.fake_stripe_wiring import WEBHOOK_PATHS
 from tests.support.app_client import AppClient
 from tests.support.http_app import (
     BASE_URL,

@@ -16,7 +16,7 @@ from dependency_injector import providers
 
 from application.ports.gateway import WebhookEndpoint
 from application.slot_queries import ListPublicOfferings
-from entrypoints.container import WEBHOOK_PATHS
+from entrypoints.fake_stripe_wiring import WEBHOOK_PATHS
 from entrypoints.http.app import MAX_BODY_BYTES
 from tests.support.http_app import BASE_URL, asgi_transport, build_test_app
 

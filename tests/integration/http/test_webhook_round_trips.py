@@ -30,7 +30,7 @@ import pytest
 from dependency_injector import providers
 
 from application.ports.gateway import WebhookEndpoint
-from entrypoints.container import WEBHOOK_PATHS
+from entrypoints.fake_stripe_wiring import WEBHOOK_PATHS
 from tests.support.app_client import AppClient
 from tests.support.http_app import BASE_URL, asgi_transport, build_test_app
 from tests.support.http_flows import open_shop
