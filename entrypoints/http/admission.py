@@ -27,8 +27,6 @@ coming back from Stripe holds seats and a session, and goes ahead of every newco
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import math
 import time
 from collections import deque
@@ -41,6 +39,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
+from adapters.around_calls import AroundEachCall
 from entrypoints.http.errors import RETRY_AFTER_SECONDS, problem
 from entrypoints.http.idempotency import read_body
 from entrypoints.http.request_phases import (
@@ -205,28 +204,19 @@ async def stepped_out() -> AsyncIterator[None]:
         place.inside = True
 
 
-class StepsOutForStripe:
+@asynccontextmanager
+async def _out_of_line() -> AsyncIterator[None]:
+    async with stepped_out():
+        with timed(GATEWAY_CALL):
+            yield
+
+
+class StepsOutForStripe(AroundEachCall):
     """The payment gateway, each of its calls made stepped out of the request's place and
     timed as the request's GATEWAY_CALL (request_phases.py)."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._inner!r})"
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(attribute):
-            return attribute
-
-        @functools.wraps(attribute)
-        async def out_of_line(*args: Any, **kwargs: Any) -> Any:
-            async with stepped_out():
-                with timed(GATEWAY_CALL):
-                    return await attribute(*args, **kwargs)
-
-        return out_of_line
+        super().__init__(inner, _out_of_line)
 
 
 def admission_middleware(
