@@ -311,16 +311,10 @@ async def test_a_batch_is_applied_a_few_events_at_a_time() -> None:
         in_flight -= 1
         return EventApplied(Outcome.IGNORED)
 
-    async with app.db.unit_of_work() as uow:
-        for n in range(7):
-            body = b'{"id": "evt_%d", "object": "event"}' % n
-            await uow.received_events.receive(
-                ReceivedEvent(f"evt_{n}", WebhookEndpoint.PLATFORM, body, app.clock.now())
-            )
-        await uow.commit()
+    await _keep(app, 7)
     drain = ApplyReceivedEvents(
         app.db.unit_of_work,
-        _ReadsAnything(),  # type: ignore[arg-type]  # only reads bodies
+        _ReadsIds(),  # type: ignore[arg-type]  # only reads bodies
         apply,
         app.clock,
         concurrency=2,
@@ -328,11 +322,6 @@ async def test_a_batch_is_applied_a_few_events_at_a_time() -> None:
 
     assert await drain() == Drained(done=7)
     assert most == 2
-
-
-class _ReadsAnything:
-    def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
-        return IgnoredEvent(event_id="evt", created_at=START, account_id=None, type="x")
 
 
 async def test_one_slow_event_does_not_hold_back_the_events_claimed_after_it() -> None:
@@ -353,16 +342,10 @@ async def test_one_slow_event_does_not_hold_back_the_events_claimed_after_it() -
             slow_done_after.extend(started)
         return EventApplied(Outcome.IGNORED)
 
-    async with app.db.unit_of_work() as uow:
-        for n in range(5):
-            body = b'{"id": "evt_%d", "object": "event"}' % n
-            await uow.received_events.receive(
-                ReceivedEvent(f"evt_{n}", WebhookEndpoint.PLATFORM, body, app.clock.now())
-            )
-        await uow.commit()
+    await _keep(app, 5)
     drain = ApplyReceivedEvents(
         app.db.unit_of_work,
-        _ReadsEach(),  # type: ignore[arg-type]  # only reads bodies
+        _ReadsIds(),  # type: ignore[arg-type]  # only reads bodies
         apply,
         app.clock,
         batch=2,
@@ -373,7 +356,20 @@ async def test_one_slow_event_does_not_hold_back_the_events_claimed_after_it() -
     assert "evt_4" in slow_done_after
 
 
-class _ReadsEach:
+async def _keep(app: App, count: int) -> None:
+    """`count` received events, evt_0 … evt_{count-1}, each body naming its id."""
+    async with app.db.unit_of_work() as uow:
+        for n in range(count):
+            body = b'{"id": "evt_%d", "object": "event"}' % n
+            await uow.received_events.receive(
+                ReceivedEvent(f"evt_{n}", WebhookEndpoint.PLATFORM, body, app.clock.now())
+            )
+        await uow.commit()
+
+
+class _ReadsIds:
+    """Reads a kept body as an ignored event of the id it names."""
+
     def read_event(self, payload: bytes, endpoint: WebhookEndpoint) -> PaymentEvent:
         event_id = payload.split(b'"')[3].decode()
         return IgnoredEvent(event_id=event_id, created_at=START, account_id=None, type="x")
