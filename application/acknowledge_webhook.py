@@ -17,6 +17,7 @@ from application.ports.gateway import PaymentGateway, WebhookEndpoint
 from application.ports.gateway_events import IgnoredEvent
 from application.ports.time_and_identity import Clock
 from application.ports.unit_of_work import ReceivedEvent
+from application.receive_webhook import answered_ignored
 from application.uow import UnitOfWorkFactory
 
 
@@ -48,8 +49,7 @@ class AcknowledgeWebhook:
         kept. A database error propagates: nothing acknowledged, the gateway retries."""
         event = self._gateway.parse_webhook(payload, signature_header, endpoint)
         if isinstance(event, IgnoredEvent):
-            why = event.reason or "it is not acted on"
-            return EventApplied(Outcome.IGNORED, detail=f"{event.type}: {why}")
+            return answered_ignored(event)
         async with self._uow() as uow:
             if await uow.webhook_inbox.seen(event.event_id):
                 return EventApplied(Outcome.DUPLICATE, detail="applied before")

@@ -33,6 +33,12 @@ class ReceiveWebhook:
         when the event's facts needed the gateway and it could not be asked (retry)."""
         event = self._gateway.parse_webhook(payload, signature_header, endpoint)
         if isinstance(event, IgnoredEvent):
-            why = event.reason or "it is not acted on"
-            return EventApplied(Outcome.IGNORED, detail=f"{event.type}: {why}")
+            return answered_ignored(event)
         return await self._apply(event)
+
+
+def answered_ignored(event: IgnoredEvent) -> EventApplied:
+    """How an event Bookpay does not act on (its type, or the other mode) is answered, in
+    either webhook mode: `ignored`, with the type and why."""
+    why = event.reason or "it is not acted on"
+    return EventApplied(Outcome.IGNORED, detail=f"{event.type}: {why}")
